@@ -1,0 +1,205 @@
+//! Labelled example files: the TSV (`label<TAB>text`) and YouTube CSV
+//! (`CONTENT`, `CLASS` columns) of the shared corpora, and the product's own
+//! JSON Lines format (`{"text": ..., "label": "spam"}` per line).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::ClassifierError;
+use crate::domain::Label;
+
+/// One labelled comment. `group` is the thread it came from when the file
+/// says (the video of a YouTube comment), for grouped cross-validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledExample {
+    pub text: String,
+    pub label: Label,
+    pub group: Option<String>,
+}
+
+/// Reads a labelled file, recognising its format by its first line.
+pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, ClassifierError> {
+    let content = std::fs::read_to_string(path).map_err(|source| ClassifierError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let first_line = content
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('\u{feff}');
+    if first_line.starts_with("label\t") {
+        parse_tsv(path, &content)
+    } else if first_line.starts_with('{') {
+        parse_json_lines(path, &content)
+    } else if first_line.split(',').any(|column| column == "CONTENT") {
+        parse_youtube_csv(path, &content)
+    } else {
+        Err(format_error(
+            path,
+            1,
+            "unrecognised header: expected `label<TAB>text`, a CSV with CONTENT and CLASS columns, or JSON Lines",
+        ))
+    }
+}
+
+fn format_error(path: &Path, line: u64, message: impl Into<String>) -> ClassifierError {
+    ClassifierError::DataFormat {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+fn parse_label(path: &Path, line: u64, text: &str) -> Result<Label, ClassifierError> {
+    match text.trim() {
+        "ham" | "0" => Ok(Label::Ham),
+        "spam" | "1" => Ok(Label::Spam),
+        other => Err(format_error(
+            path,
+            line,
+            format!("label {other:?} is neither ham nor spam"),
+        )),
+    }
+}
+
+fn parse_tsv(path: &Path, content: &str) -> Result<Vec<LabelledExample>, ClassifierError> {
+    let mut examples = Vec::new();
+    for (index, line) in content.lines().enumerate().skip(1) {
+        let line_number = index as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        // Texts are not quoted and may contain tabs: only the first tab splits.
+        let (label, text) = line
+            .split_once('\t')
+            .ok_or_else(|| format_error(path, line_number, "no tab between label and text"))?;
+        examples.push(LabelledExample {
+            text: text.to_string(),
+            label: parse_label(path, line_number, label)?,
+            group: None,
+        });
+    }
+    Ok(examples)
+}
+
+fn parse_youtube_csv(path: &Path, content: &str) -> Result<Vec<LabelledExample>, ClassifierError> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(content.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|error| format_error(path, 1, error.to_string()))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|header| header == name)
+            .ok_or_else(|| format_error(path, 1, format!("no {name} column")))
+    };
+    let content_column = column("CONTENT")?;
+    let class_column = column("CLASS")?;
+    let video_column = headers.iter().position(|header| header == "VIDEO_NAME");
+    let mut examples = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|error| {
+            let line = error.position().map_or(0, |position| position.line());
+            format_error(path, line, error.to_string())
+        })?;
+        let line = record.position().map_or(0, |position| position.line());
+        let field = |index: usize| record.get(index).unwrap_or("");
+        examples.push(LabelledExample {
+            text: field(content_column).to_string(),
+            label: parse_label(path, line, field(class_column))?,
+            group: video_column.map(|index| field(index).to_string()),
+        });
+    }
+    Ok(examples)
+}
+
+#[derive(Deserialize)]
+struct JsonLine {
+    text: String,
+    label: String,
+    #[serde(default)]
+    group: Option<String>,
+}
+
+fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, ClassifierError> {
+    let mut examples = Vec::new();
+    for (index, line) in content.lines().enumerate() {
+        let line_number = index as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: JsonLine = serde_json::from_str(line)
+            .map_err(|error| format_error(path, line_number, error.to_string()))?;
+        examples.push(LabelledExample {
+            text: parsed.text,
+            label: parse_label(path, line_number, &parsed.label)?,
+            group: parsed.group,
+        });
+    }
+    Ok(examples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(content: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("data");
+        std::fs::write(&path, content).unwrap();
+        (directory, path)
+    }
+
+    #[test]
+    fn tsv_splits_at_the_first_tab_only() {
+        let (_directory, path) = write("label\ttext\nspam\tWIN \"now\"\tcall\nham\tsee you\n");
+        let examples = read_labelled_file(&path).unwrap();
+        assert_eq!(examples.len(), 2);
+        assert_eq!(examples[0].text, "WIN \"now\"\tcall");
+        assert_eq!(examples[0].label, Label::Spam);
+        assert_eq!(examples[1].label, Label::Ham);
+    }
+
+    #[test]
+    fn youtube_csv_handles_quotes_and_groups() {
+        let (_directory, path) = write(
+            "COMMENT_ID,AUTHOR,DATE,CONTENT,VIDEO_NAME,CLASS\n\
+             a,b,c,\"Hey, \"\"check\"\" it\",PSY,1\n\
+             d,e,f,nice song,KATY,0\n",
+        );
+        let examples = read_labelled_file(&path).unwrap();
+        assert_eq!(examples[0].text, "Hey, \"check\" it");
+        assert_eq!(examples[0].label, Label::Spam);
+        assert_eq!(examples[0].group.as_deref(), Some("PSY"));
+        assert_eq!(examples[1].label, Label::Ham);
+    }
+
+    #[test]
+    fn json_lines_are_read() {
+        let (_directory, path) =
+            write("{\"text\":\"hi\",\"label\":\"ham\"}\n{\"text\":\"buy\",\"label\":\"spam\"}\n");
+        let examples = read_labelled_file(&path).unwrap();
+        assert_eq!(examples.len(), 2);
+        assert_eq!(examples[1].label, Label::Spam);
+    }
+
+    #[test]
+    fn a_bad_label_names_file_and_line() {
+        let (_directory, path) = write("label\ttext\nham\tok\nmaybe\tunsure\n");
+        let error = read_labelled_file(&path).unwrap_err().to_string();
+        assert!(error.contains(":3:"), "{error}");
+        assert!(error.contains("maybe"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_header_is_refused() {
+        let (_directory, path) = write("hello world\n");
+        assert!(matches!(
+            read_labelled_file(&path),
+            Err(ClassifierError::DataFormat { line: 1, .. })
+        ));
+    }
+}

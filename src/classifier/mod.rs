@@ -1,0 +1,23 @@
+//! The naive-Bayes classifier: labelled data, features, training with
+//! linfa-bayes, calibration, the compiled sparse scorer used on the request
+//! path, and model files. Pure except for reading and writing model and data
+//! files, which the CLI asks for explicitly.
+
+mod calibration;
+mod dataset;
+mod error;
+mod features;
+mod metrics;
+mod model;
+mod quiet;
+mod scorer;
+mod train;
+
+pub use calibration::Calibration;
+pub use dataset::{read_labelled_file, LabelledExample};
+pub use error::ClassifierError;
+pub use features::{describe_feature, extract_features, FeatureParams};
+pub use metrics::BinaryMetrics;
+pub use model::{FeatureContribution, Model, ModelScore, TrainingSummary};
+pub use scorer::SparseScorer;
+pub use train::{train, TrainingParams, ValidTrainingParams};

@@ -1,0 +1,55 @@
+//! `moderato check`: one comment, scored offline.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::{load_model, load_thresholds, CliError};
+use crate::domain::{Comment, UnixMillis};
+use crate::verdict::decide;
+
+pub fn check(
+    model: Option<&Path>,
+    config: Option<&Path>,
+    text: Option<String>,
+) -> Result<(), CliError> {
+    let text = match text {
+        Some(text) => text,
+        None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|source| CliError::Io {
+                    context: "cannot read the comment from standard input".to_string(),
+                    source,
+                })?;
+            text
+        }
+    };
+    let model = load_model(model)?;
+    let thresholds = load_thresholds(config)?;
+    let comment = Comment {
+        site_id: "cli".to_string(),
+        comment_id: "cli".to_string(),
+        content: text,
+        author: Default::default(),
+        context: Default::default(),
+        submitted_at: UnixMillis::now(),
+        form: Default::default(),
+    };
+    let assessment = decide(&model, &thresholds, &comment);
+    println!(
+        "verdict {:?}  score {:.3}  spam probability {:.3}  priority {:?}  model {}",
+        assessment.verdict,
+        assessment.score,
+        assessment.spam_probability,
+        assessment.priority,
+        assessment.model_version
+    );
+    for reason in &assessment.reasons {
+        println!(
+            "  {:+7.3}  {:<12} {}",
+            reason.weight, reason.code, reason.message
+        );
+    }
+    Ok(())
+}

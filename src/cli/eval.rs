@@ -1,0 +1,65 @@
+//! `moderato eval`: the whole pipeline's figures on labelled files.
+
+use std::path::{Path, PathBuf};
+
+use super::{load_model, load_thresholds, CliError};
+use crate::classifier::read_labelled_file;
+use crate::evaluation::evaluate;
+
+pub fn eval(
+    data: &[PathBuf],
+    model: Option<&Path>,
+    config: Option<&Path>,
+    json: bool,
+) -> Result<(), CliError> {
+    let model = load_model(model)?;
+    let thresholds = load_thresholds(config)?;
+    let mut examples = Vec::new();
+    for path in data {
+        examples.extend(read_labelled_file(path)?);
+    }
+    let report = evaluate(&model, &thresholds, &examples);
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|error| CliError::Io {
+            context: "cannot write the report".to_string(),
+            source: std::io::Error::other(error),
+        })?;
+        println!("{text}");
+        return Ok(());
+    }
+    let binary = &report.binary;
+    let verdicts = &report.verdicts;
+    println!("model {}", report.model_version);
+    println!(
+        "{} comments: {} spam, {} ham ({:.3} s)",
+        report.n, report.spam, report.ham, report.seconds
+    );
+    println!(
+        "at score 0.5: MCC {:.3}  precision {:.3}  recall {:.3}  F1 {:.3}  ham blocked {:.1}%  AUC {:.3}",
+        binary.mcc,
+        binary.precision,
+        binary.recall,
+        binary.f1,
+        binary.fpr * 100.0,
+        binary.auc
+    );
+    println!(
+        "verdicts at review {} / reject {}:",
+        report.thresholds.review, report.thresholds.reject
+    );
+    println!(
+        "  ham:  allow {:>5}  review {:>5}  reject {:>5}",
+        verdicts.ham.allow, verdicts.ham.review, verdicts.ham.reject
+    );
+    println!(
+        "  spam: allow {:>5}  review {:>5}  reject {:>5}",
+        verdicts.spam.allow, verdicts.spam.review, verdicts.spam.reject
+    );
+    println!(
+        "  ham rejected {:.1}%  spam allowed {:.1}%  sent to review {:.1}%",
+        verdicts.ham_rejected_rate * 100.0,
+        verdicts.spam_allowed_rate * 100.0,
+        verdicts.review_rate * 100.0
+    );
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `moderato keys new`: a fresh token and its config block.
+
+use super::CliError;
+use crate::auth::{new_token, token_sha256, Role};
+use crate::domain::check_site_id;
+
+pub fn new_key(role: Role, sites: Vec<String>, name: Option<String>) -> Result<(), CliError> {
+    match role {
+        Role::Site if sites.is_empty() => {
+            return Err(CliError::Usage(
+                "a site key needs at least one --site".to_string(),
+            ))
+        }
+        Role::Admin if !sites.is_empty() => {
+            return Err(CliError::Usage(
+                "admin keys act for every site: leave out --site".to_string(),
+            ))
+        }
+        Role::Site | Role::Moderator | Role::Admin => {}
+    }
+    for site in &sites {
+        check_site_id(site).map_err(|reason| CliError::Usage(format!("--site {reason}")))?;
+    }
+    let name = name.unwrap_or_else(|| match sites.first() {
+        Some(site) => format!("{}-{site}", role.as_str()),
+        None => role.as_str().to_string(),
+    });
+    let token = new_token();
+    let hash = hex::encode(token_sha256(&token));
+    println!("# Token for {name:?} (shown once; the server keeps only its hash):");
+    println!("# {token}");
+    println!();
+    println!("[[keys]]");
+    println!("name = {}", toml_string(&name));
+    println!("role = \"{}\"", role.as_str());
+    if !sites.is_empty() {
+        let quoted: Vec<String> = sites.iter().map(|site| toml_string(site)).collect();
+        println!("sites = [{}]", quoted.join(", "));
+    }
+    println!("token_sha256 = \"{hash}\"");
+    Ok(())
+}
+
+/// A TOML basic string: JSON's escaping is a subset TOML accepts.
+fn toml_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
+}

@@ -1,0 +1,90 @@
+//! `moderato serve`: configuration, logging, listener, signals; then
+//! `server::run`.
+
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+
+use super::CliError;
+use crate::config::{Config, Overrides};
+use crate::server::{self, State};
+
+pub fn serve(
+    config_file: Option<PathBuf>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> Result<(), CliError> {
+    init_logging();
+    let config = Config::load(config_file.as_deref(), &Overrides { listen, data_dir })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            context: "cannot start the async runtime".to_string(),
+            source,
+        })?;
+    runtime.block_on(async {
+        let state = State::open(&config)?;
+        if let Some(path) = &state.admin_token_file {
+            tracing::info!(
+                path = %path.display(),
+                "no [[keys]] configured: the admin token is in this file (owner-readable only)"
+            );
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| CliError::Bind {
+                address: config.listen.to_string(),
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| CliError::Io {
+            context: "cannot read the listening address".to_string(),
+            source,
+        })?;
+        tracing::info!(
+            %address,
+            model = state.engine.model().version(),
+            data_dir = %config.data_dir.display(),
+            "moderato ready to serve"
+        );
+        server::run(listener, state, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Logs go to standard output (standard error is kept for fatal errors),
+/// at `info` unless `RUST_LOG` says otherwise.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .init();
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("stop signal received: finishing in-flight calls");
+}

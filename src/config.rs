@@ -1,0 +1,324 @@
+//! Configuration: the TOML file, environment overrides and flags, checked
+//! into a [`Config`]. Unknown keys in the file are errors that name them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::auth::{ApiKey, Role};
+use crate::verdict::Thresholds;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A syntax error, a wrong type or an unknown key; the message from the
+    /// TOML parser names the key and shows the line.
+    #[error("config file {origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("config {field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+/// The file as written. Every table refuses keys it does not know.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    /// A model file to serve instead of the built-in default.
+    model: Option<PathBuf>,
+    #[serde(default)]
+    thresholds: RawThresholds,
+    #[serde(default)]
+    keys: Vec<RawKey>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    #[serde(default = "default_review")]
+    review: f64,
+    #[serde(default = "default_reject")]
+    reject: f64,
+}
+
+fn default_review() -> f64 {
+    Thresholds::default().review()
+}
+
+fn default_reject() -> f64 {
+    Thresholds::default().reject()
+}
+
+impl Default for RawThresholds {
+    fn default() -> Self {
+        RawThresholds {
+            review: default_review(),
+            reject: default_reject(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    name: String,
+    role: Role,
+    #[serde(default)]
+    sites: Vec<String>,
+    token_sha256: String,
+}
+
+/// Values that override the file: from the environment (`MODERATO_LISTEN`,
+/// `MODERATO_DATA_DIR`) or flags, flags winning.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub model: Option<PathBuf>,
+    pub thresholds: Thresholds,
+    pub keys: Vec<ApiKey>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .expect("the default address is valid"),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            model: None,
+            thresholds: Thresholds::default(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if any) and applies the overrides.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let raw = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                parse(&path.display().to_string(), &text)?
+            }
+            None => RawConfig::default(),
+        };
+        check(raw, overrides)
+    }
+
+    /// Parses configuration text (`origin` names it in errors).
+    pub fn from_toml(
+        origin: &str,
+        text: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        check(parse(origin, text)?, overrides)
+    }
+}
+
+fn parse(origin: &str, text: &str) -> Result<RawConfig, ConfigError> {
+    toml::from_str(text).map_err(|error| ConfigError::Parse {
+        origin: origin.to_string(),
+        message: error.to_string(),
+    })
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let listen_text = overrides
+        .listen
+        .clone()
+        .or(raw.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen = listen_text.parse().map_err(|_| {
+        invalid(
+            "listen",
+            format!("{listen_text:?} is not an address such as 127.0.0.1:50051"),
+        )
+    })?;
+    let data_dir = overrides
+        .data_dir
+        .clone()
+        .or(raw.data_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let thresholds = Thresholds::new(raw.thresholds.review, raw.thresholds.reject)
+        .map_err(|error| invalid("thresholds", error.to_string()))?;
+    let mut keys = Vec::with_capacity(raw.keys.len());
+    for (index, key) in raw.keys.into_iter().enumerate() {
+        keys.push(check_key(index, key)?);
+    }
+    for (index, key) in keys.iter().enumerate() {
+        if keys[..index].iter().any(|other| other.name == key.name) {
+            return Err(invalid(
+                format!("keys[{index}].name"),
+                format!("{:?} is used twice", key.name),
+            ));
+        }
+        if keys[..index]
+            .iter()
+            .any(|other| other.token_sha256 == key.token_sha256)
+        {
+            return Err(invalid(
+                format!("keys[{index}].token_sha256"),
+                "is used by another key",
+            ));
+        }
+    }
+    Ok(Config {
+        listen,
+        data_dir,
+        model: raw.model,
+        thresholds,
+        keys,
+    })
+}
+
+fn check_key(index: usize, raw: RawKey) -> Result<ApiKey, ConfigError> {
+    let field = |name: &str| format!("keys[{index}].{name}");
+    if raw.name.trim().is_empty() {
+        return Err(invalid(field("name"), "must not be empty"));
+    }
+    let mut token_sha256 = [0u8; 32];
+    hex::decode_to_slice(raw.token_sha256.trim(), &mut token_sha256).map_err(|_| {
+        invalid(
+            field("token_sha256"),
+            "must be 64 hex digits (the SHA-256 of the token; `moderato keys new` prints it)",
+        )
+    })?;
+    match raw.role {
+        Role::Site if raw.sites.is_empty() => {
+            return Err(invalid(
+                field("sites"),
+                "a site key needs at least one site",
+            ))
+        }
+        Role::Admin if !raw.sites.is_empty() => {
+            return Err(invalid(
+                field("sites"),
+                "admin keys act for every site; remove the list",
+            ))
+        }
+        Role::Site | Role::Moderator | Role::Admin => {}
+    }
+    for site in &raw.sites {
+        crate::domain::check_site_id(site).map_err(|reason| invalid(field("sites"), reason))?;
+    }
+    Ok(ApiKey {
+        name: raw.name,
+        role: raw.role,
+        sites: raw.sites,
+        token_sha256,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let config = Config::from_toml("test", "", &Overrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.data_dir, PathBuf::from("data"));
+        assert_eq!(config.thresholds, Thresholds::default());
+        assert!(config.keys.is_empty());
+    }
+
+    #[test]
+    fn a_full_file_is_read() {
+        let text = format!(
+            "listen = \"0.0.0.0:6000\"\ndata_dir = \"/var/lib/moderato\"\n\
+             [thresholds]\nreview = 0.6\nreject = 0.95\n\
+             [[keys]]\nname = \"news\"\nrole = \"site\"\nsites = [\"news.example\"]\ntoken_sha256 = \"{HASH}\"\n"
+        );
+        let config = Config::from_toml("test", &text, &Overrides::default()).unwrap();
+        assert_eq!(config.listen.port(), 6000);
+        assert_eq!(config.thresholds.review(), 0.6);
+        assert_eq!(config.keys[0].role, Role::Site);
+        assert_eq!(config.keys[0].sites, vec!["news.example".to_string()]);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let error = Config::from_toml(
+            "moderato.toml",
+            "listen = \"127.0.0.1:1\"\nlisten_port = 5\n",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("listen_port"), "{error}");
+        assert!(error.contains("moderato.toml"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_table_is_named() {
+        let error = Config::from_toml("t", "[thresholds]\nreveiw = 0.5\n", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("reveiw"), "{error}");
+    }
+
+    #[test]
+    fn malformed_toml_names_the_line() {
+        let error = Config::from_toml("t", "listen = \"a\"\n[thresholds\n", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:7000".into()),
+            data_dir: Some(PathBuf::from("/tmp/x")),
+        };
+        let config = Config::from_toml("t", "listen = \"127.0.0.1:6000\"\n", &overrides).unwrap();
+        assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let cases = [
+            "listen = \"nowhere\"",
+            "[thresholds]\nreview = 0.95\nreject = 0.5",
+            "[[keys]]\nname = \"a\"\nrole = \"site\"\ntoken_sha256 = \"abc\"\nsites = [\"x.example\"]",
+            &format!("[[keys]]\nname = \"a\"\nrole = \"site\"\ntoken_sha256 = \"{HASH}\""),
+            &format!("[[keys]]\nname = \"a\"\nrole = \"boss\"\ntoken_sha256 = \"{HASH}\""),
+        ];
+        for case in cases {
+            assert!(
+                Config::from_toml("t", case, &Overrides::default()).is_err(),
+                "accepted: {case}"
+            );
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The types the product is about (comments, decisions, verdicts), free of
+//! any wire format or storage engine. `grpc` converts them to and from prost
+//! types; `store` serialises them.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UnixMillis(pub i64);
+
+impl UnixMillis {
+    pub fn now() -> Self {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        UnixMillis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// A human judgement of a comment, or the class a model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    Ham,
+    Spam,
+}
+
+impl Label {
+    /// The class index used by the classifier: 0 for ham, 1 for spam.
+    pub fn class_index(self) -> usize {
+        match self {
+            Label::Ham => 0,
+            Label::Spam => 1,
+        }
+    }
+
+    pub fn is_spam(self) -> bool {
+        self == Label::Spam
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allow,
+    Review,
+    Reject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ReviewStatus {
+    /// Where a fresh decision starts: allowed comments are approved,
+    /// rejected ones rejected, and the rest wait for a moderator.
+    pub fn initial_for(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Allow => ReviewStatus::Approved,
+            Verdict::Review => ReviewStatus::Pending,
+            Verdict::Reject => ReviewStatus::Rejected,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonSource {
+    Rule,
+    Model,
+}
+
+/// One piece of evidence behind a verdict. `weight` is in log-odds; the
+/// weights of all reasons of an assessment add up to the logit of its score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub source: ReasonSource,
+    pub code: String,
+    pub message: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+    pub url: String,
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostContext {
+    pub permalink: String,
+    pub referrer: String,
+    pub post_title: String,
+    pub post_text: String,
+    pub post_published_at: Option<UnixMillis>,
+    pub parent_comment_id: String,
+    pub language: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FormSignals {
+    pub honeypot: String,
+    pub seconds_on_page: Option<f64>,
+}
+
+/// A comment as a website submitted it, after validation at the edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    pub site_id: String,
+    pub comment_id: String,
+    pub content: String,
+    #[serde(default)]
+    pub author: Author,
+    #[serde(default)]
+    pub context: PostContext,
+    pub submitted_at: UnixMillis,
+    #[serde(default)]
+    pub form: FormSignals,
+}
+
+/// What the pipeline concluded about one comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub verdict: Verdict,
+    /// The classifier's calibrated spam probability.
+    pub spam_probability: f64,
+    /// The combined score the thresholds apply to.
+    pub score: f64,
+    pub priority: Priority,
+    pub reasons: Vec<Reason>,
+    pub model_version: String,
+}
+
+/// How a person settled a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub label: Label,
+    pub by: String,
+    pub note: String,
+    pub at: UnixMillis,
+}
+
+/// A stored decision: the comment, the assessment, and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision_id: String,
+    pub comment: Comment,
+    pub assessment: Assessment,
+    pub created_at: UnixMillis,
+    pub status: ReviewStatus,
+    pub resolution: Option<Resolution>,
+}
+
+/// The longest site id accepted (a DNS name's limit).
+pub const MAX_SITE_ID_BYTES: usize = 253;
+
+/// Site ids are short ASCII names such as `news.example.com`: letters,
+/// digits, `.`, `-`, `_` and `:`.
+pub fn check_site_id(site_id: &str) -> Result<(), String> {
+    if site_id.is_empty() {
+        return Err("must not be empty".to_string());
+    }
+    if site_id.len() > MAX_SITE_ID_BYTES {
+        return Err(format!("is longer than {MAX_SITE_ID_BYTES} bytes"));
+    }
+    if let Some(bad) = site_id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
+    {
+        return Err(format!(
+            "{site_id:?} contains {bad:?}; use letters, digits, '.', '-', '_' or ':'"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Measures the whole pipeline (as `serve` runs it) on labelled examples:
+//! the figures of `moderato eval` and, later, of the retraining gate. Pure.
+
+use serde::Serialize;
+
+use crate::classifier::{BinaryMetrics, LabelledExample, Model};
+use crate::domain::{Comment, UnixMillis, Verdict};
+use crate::verdict::{decide, Thresholds};
+
+/// Binary figures at score 0.5, as `eval --json` prints them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BinaryFigures {
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub mcc: f64,
+    pub fpr: f64,
+    pub auc: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VerdictCounts {
+    pub allow: u64,
+    pub review: u64,
+    pub reject: u64,
+}
+
+impl VerdictCounts {
+    fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Allow => self.allow += 1,
+            Verdict::Review => self.review += 1,
+            Verdict::Reject => self.reject += 1,
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.allow + self.review + self.reject
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictFigures {
+    pub ham: VerdictCounts,
+    pub spam: VerdictCounts,
+    /// Share of ham that got REJECT.
+    pub ham_rejected_rate: f64,
+    /// Share of spam that got ALLOW.
+    pub spam_allowed_rate: f64,
+    /// Share of all comments sent to REVIEW.
+    pub review_rate: f64,
+}
+
+/// The object `moderato eval --json` prints (see operations.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub n: u64,
+    pub spam: u64,
+    pub ham: u64,
+    pub binary: BinaryFigures,
+    pub verdicts: VerdictFigures,
+    pub model_version: String,
+    pub seconds: f64,
+    pub thresholds: ThresholdFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThresholdFigures {
+    pub review: f64,
+    pub reject: f64,
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Scores every example as a comment with only its text, and measures.
+pub fn evaluate(
+    model: &Model,
+    thresholds: &Thresholds,
+    examples: &[LabelledExample],
+) -> EvalReport {
+    let started = std::time::Instant::now();
+    let mut scores = Vec::with_capacity(examples.len());
+    let mut is_spam = Vec::with_capacity(examples.len());
+    let mut ham = VerdictCounts::default();
+    let mut spam = VerdictCounts::default();
+    for (index, example) in examples.iter().enumerate() {
+        let comment = Comment {
+            site_id: "eval".to_string(),
+            comment_id: index.to_string(),
+            content: example.text.clone(),
+            author: Default::default(),
+            context: Default::default(),
+            submitted_at: UnixMillis(0),
+            form: Default::default(),
+        };
+        let assessment = decide(model, thresholds, &comment);
+        scores.push(assessment.score);
+        is_spam.push(example.label.is_spam());
+        if example.label.is_spam() {
+            spam.add(assessment.verdict);
+        } else {
+            ham.add(assessment.verdict);
+        }
+    }
+    let metrics = BinaryMetrics::compute(&scores, &is_spam, 0.5);
+    let n = examples.len() as u64;
+    EvalReport {
+        n,
+        spam: metrics.spam,
+        ham: metrics.ham,
+        binary: BinaryFigures {
+            accuracy: metrics.accuracy,
+            precision: metrics.precision,
+            recall: metrics.recall,
+            f1: metrics.f1,
+            mcc: metrics.mcc,
+            fpr: metrics.fpr,
+            auc: metrics.auc,
+        },
+        verdicts: VerdictFigures {
+            ham_rejected_rate: share(ham.reject, ham.total()),
+            spam_allowed_rate: share(spam.allow, spam.total()),
+            review_rate: share(ham.review + spam.review, n),
+            ham,
+            spam,
+        },
+        model_version: model.version().to_string(),
+        seconds: started.elapsed().as_secs_f64(),
+        thresholds: ThresholdFigures {
+            review: thresholds.review(),
+            reject: thresholds.reject(),
+        },
+    }
+}

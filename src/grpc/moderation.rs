@@ -1,0 +1,120 @@
+//! The `Moderation` service, for websites.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::auth::principal;
+use super::convert;
+use super::pb;
+use super::pb::moderation_server::Moderation;
+use crate::auth::Keyring;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::limits::STREAM_CONCURRENCY;
+
+pub struct ModerationService {
+    engine: Arc<Engine>,
+    keyring: Arc<Keyring>,
+}
+
+impl ModerationService {
+    pub fn new(engine: Arc<Engine>, keyring: Arc<Keyring>) -> Self {
+        ModerationService { engine, keyring }
+    }
+}
+
+type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::CheckCommentResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Moderation for ModerationService {
+    async fn check_comment(
+        &self,
+        request: Request<pb::CheckCommentRequest>,
+    ) -> Result<Response<pb::CheckCommentResponse>, Status> {
+        let caller = principal(&self.keyring, &request)?;
+        let message = request.into_inner();
+        let site = caller.site_for_moderation(&message.site_id)?;
+        let (comment, options) = convert::check_request_from_proto(message, site)?;
+        let outcome = self.engine.check(comment, options).await?;
+        Ok(Response::new(convert::check_response_to_proto(&outcome)))
+    }
+
+    type CheckCommentsStream = ResponseStream;
+
+    /// Scores up to `STREAM_CONCURRENCY` comments of the stream at once (so
+    /// their flushes are shared) and answers in request order. The first
+    /// invalid comment ends the stream with its error; the comments before
+    /// it were answered and stored.
+    async fn check_comments(
+        &self,
+        request: Request<Streaming<pb::CheckCommentRequest>>,
+    ) -> Result<Response<Self::CheckCommentsStream>, Status> {
+        let caller = Arc::new(principal(&self.keyring, &request)?);
+        let engine = Arc::clone(&self.engine);
+        let responses = request
+            .into_inner()
+            .map(move |message| {
+                let caller = Arc::clone(&caller);
+                let engine = Arc::clone(&engine);
+                async move {
+                    let message = message?;
+                    let site = caller.site_for_moderation(&message.site_id)?;
+                    let (comment, options) = convert::check_request_from_proto(message, site)?;
+                    let outcome = engine.check(comment, options).await?;
+                    Ok::<_, Status>(convert::check_response_to_proto(&outcome))
+                }
+            })
+            .buffered(STREAM_CONCURRENCY)
+            .scan(false, |failed, result| {
+                // Stop after the first error: gRPC ends a stream with it.
+                if *failed {
+                    return futures::future::ready(None);
+                }
+                *failed = result.is_err();
+                futures::future::ready(Some(result))
+            });
+        Ok(Response::new(Box::pin(responses)))
+    }
+
+    async fn get_decision(
+        &self,
+        request: Request<pb::GetDecisionRequest>,
+    ) -> Result<Response<pb::Decision>, Status> {
+        let caller = principal(&self.keyring, &request)?;
+        let message = request.into_inner();
+        let decision = if !message.decision_id.is_empty() {
+            convert::check_decision_id(&message.decision_id)?;
+            let decision = self.engine.decision(&message.decision_id)?;
+            caller.site_for_moderation(&decision.comment.site_id)?;
+            decision
+        } else {
+            if message.comment_id.is_empty() {
+                return Err(Error::invalid_argument(
+                    "decision_id",
+                    "or site_id with comment_id is required",
+                )
+                .into());
+            }
+            let site = caller.site_for_moderation(&message.site_id)?;
+            convert::check_comment_id(&message.comment_id)?;
+            self.engine
+                .decision_for_comment(&site, &message.comment_id)?
+        };
+        Ok(Response::new(convert::decision_to_proto(&decision)))
+    }
+
+    async fn report_comment(
+        &self,
+        request: Request<pb::ReportCommentRequest>,
+    ) -> Result<Response<pb::ReportCommentResponse>, Status> {
+        let caller = principal(&self.keyring, &request)?;
+        caller.site_for_moderation(&request.get_ref().site_id)?;
+        Err(Error::Unimplemented(
+            "ReportComment is not implemented yet: it arrives with the review queue".to_string(),
+        )
+        .into())
+    }
+}

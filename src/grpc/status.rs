@@ -1,0 +1,86 @@
+//! The one mapping from errors to gRPC statuses. Every variant is named, so
+//! a new error cannot slip through with a wrong code.
+
+use tonic::{Code, Status};
+
+use crate::classifier::ClassifierError;
+use crate::error::Error;
+use crate::store::StoreError;
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Status {
+        let code = match &error {
+            Error::InvalidArgument { .. } => Code::InvalidArgument,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Unauthenticated => Code::Unauthenticated,
+            Error::PermissionDenied(_) => Code::PermissionDenied,
+            Error::Unimplemented(_) => Code::Unimplemented,
+            Error::Store(store) => store_code(store),
+            Error::Classifier(classifier) => classifier_code(classifier),
+        };
+        if matches!(code, Code::Internal | Code::Unavailable | Code::DataLoss) {
+            tracing::error!(%error, "request failed");
+        }
+        Status::new(code, error.to_string())
+    }
+}
+
+fn store_code(error: &StoreError) -> Code {
+    match error {
+        StoreError::Open { .. } | StoreError::FlushFailed(_) => Code::Unavailable,
+        StoreError::Sled(_) => Code::Internal,
+        StoreError::Corrupt { .. } => Code::DataLoss,
+    }
+}
+
+fn classifier_code(error: &ClassifierError) -> Code {
+    match error {
+        ClassifierError::DataFormat { .. }
+        | ClassifierError::ModelFormat { .. }
+        | ClassifierError::InvalidParameter { .. } => Code::InvalidArgument,
+        ClassifierError::Training(_) => Code::FailedPrecondition,
+        ClassifierError::Read { .. } | ClassifierError::Write { .. } => Code::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_kind_has_its_code() {
+        let cases = [
+            (
+                Error::invalid_argument("content", "is too long"),
+                Code::InvalidArgument,
+            ),
+            (Error::NotFound("x".into()), Code::NotFound),
+            (Error::Unauthenticated, Code::Unauthenticated),
+            (Error::PermissionDenied("x".into()), Code::PermissionDenied),
+            (Error::Unimplemented("x".into()), Code::Unimplemented),
+            (
+                Error::Store(StoreError::FlushFailed("disk full".into())),
+                Code::Unavailable,
+            ),
+            (
+                Error::Store(StoreError::Corrupt {
+                    key: "k".into(),
+                    message: "m".into(),
+                }),
+                Code::DataLoss,
+            ),
+        ];
+        for (error, code) in cases {
+            let message = error.to_string();
+            let status = Status::from(error);
+            assert_eq!(status.code(), code);
+            assert_eq!(status.message(), message);
+        }
+    }
+
+    #[test]
+    fn invalid_arguments_name_the_field() {
+        let status = Status::from(Error::invalid_argument("author.ip", "is not an IP address"));
+        assert_eq!(status.message(), "author.ip is not an IP address");
+    }
+}

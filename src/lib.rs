@@ -1,0 +1,22 @@
+//! `moderato`: a self-hosted comment moderation and spam filter service.
+//!
+//! Websites call the gRPC API (`grpc`) when a reader submits a comment; the
+//! `engine` scores it with the naive-Bayes `classifier` (over `text`
+//! tokens), combines the evidence into a verdict (`verdict`) and stores the
+//! decision durably (`store`). `server` wires these into a running service;
+//! `cli` holds the commands of the `moderato` binary. See ARCHITECTURE.md.
+
+pub mod auth;
+pub mod classifier;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod evaluation;
+pub mod grpc;
+pub mod limits;
+pub mod server;
+pub mod store;
+pub mod text;
+pub mod verdict;

@@ -1,0 +1,19 @@
+//! The explicit limits of the API. Each is checked at the gRPC edge and a
+//! request beyond it is refused with INVALID_ARGUMENT naming the field and
+//! the limit. The README's table of limits lists the same numbers.
+
+/// The comment text, in bytes of UTF-8.
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+/// The site's own comment id.
+pub const MAX_COMMENT_ID_BYTES: usize = 256;
+/// Each author field (name, email, url, user agent).
+pub const MAX_AUTHOR_FIELD_BYTES: usize = 1024;
+/// The article text sent as context.
+pub const MAX_POST_TEXT_BYTES: usize = 64 * 1024;
+/// Every other short text field (permalink, referrer, title, honeypot...).
+pub const MAX_SHORT_FIELD_BYTES: usize = 2048;
+/// One gRPC message; comfortably above the sum of the field limits.
+pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
+/// Comments of one `CheckComments` stream scored at the same time; more
+/// wait (in order) before the server reads further messages.
+pub const STREAM_CONCURRENCY: usize = 64;

@@ -1,0 +1,118 @@
+//! The running service: opens what it needs (`State::open`) and serves the
+//! gRPC API with health and reflection until told to stop (`run`).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::auth::{ensure_admin_token, Keyring};
+use crate::classifier::{ClassifierError, Model};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::grpc::pb::moderation_server::ModerationServer;
+use crate::grpc::pb::review_server::ReviewServer;
+use crate::grpc::pb::training_server::TrainingServer;
+use crate::grpc::{pb, ModerationService, ReviewService, TrainingService};
+use crate::limits::MAX_MESSAGE_BYTES;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Model(#[from] ClassifierError),
+    #[error("cannot create the admin token file {path}: {source}")]
+    AdminToken {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct State {
+    pub engine: Arc<Engine>,
+    pub keyring: Arc<Keyring>,
+    /// Where the first-start admin token was written, when there was one.
+    pub admin_token_file: Option<PathBuf>,
+}
+
+impl State {
+    /// Opens the store, loads the model and the keys of `config`.
+    pub fn open(config: &Config) -> Result<State, ServerError> {
+        let store = Store::open(&config.data_dir.join("db"))?;
+        let model = match &config.model {
+            Some(path) => Model::load(path)?,
+            None => Model::embedded_default()?,
+        };
+        let (keyring, admin_token_file) = if config.keys.is_empty() {
+            let (key, path) =
+                ensure_admin_token(&config.data_dir).map_err(|source| ServerError::AdminToken {
+                    path: config.data_dir.join("admin.token"),
+                    source,
+                })?;
+            (Keyring::new(vec![key]), Some(path))
+        } else {
+            (Keyring::new(config.keys.clone()), None)
+        };
+        Ok(State {
+            engine: Arc::new(Engine::new(store, model, config.thresholds)),
+            keyring: Arc::new(keyring),
+            admin_token_file,
+        })
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then lets in-flight
+/// calls finish and flushes storage.
+pub async fn run(
+    listener: TcpListener,
+    state: State,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<ModerationServer<ModerationService>>()
+        .await;
+    health_reporter
+        .set_serving::<ReviewServer<ReviewService>>()
+        .await;
+    health_reporter
+        .set_serving::<TrainingServer<TrainingService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let moderation = ModerationServer::new(ModerationService::new(
+        Arc::clone(&state.engine),
+        Arc::clone(&state.keyring),
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let review = ReviewServer::new(ReviewService::new(Arc::clone(&state.keyring)))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let training = TrainingServer::new(TrainingService::new(Arc::clone(&state.keyring)))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+
+    Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(moderation)
+        .add_service(review)
+        .add_service(training)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    state.engine.store().flush()?;
+    tracing::info!("stopped; storage flushed");
+    Ok(())
+}

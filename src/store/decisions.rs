@@ -1,0 +1,216 @@
+//! Decisions and the (site, comment) idempotency index.
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use super::{Store, StoreError};
+use crate::domain::Decision;
+
+/// What [`Store::insert_decision`] did.
+#[derive(Debug)]
+pub enum Inserted {
+    /// The decision was new and is now stored.
+    New,
+    /// A decision for the same (site, comment) was already stored; it is
+    /// returned and nothing was written.
+    Existing(Decision),
+}
+
+/// The index key: the site id's length, then the site id and the comment id,
+/// so that no pair of ids can produce the same key as another pair.
+fn comment_key(site_id: &str, comment_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + site_id.len() + comment_id.len());
+    key.extend_from_slice(&(site_id.len() as u32).to_be_bytes());
+    key.extend_from_slice(site_id.as_bytes());
+    key.extend_from_slice(comment_id.as_bytes());
+    key
+}
+
+fn encode(decision: &Decision) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(decision).map_err(|error| StoreError::Corrupt {
+        key: decision.decision_id.clone(),
+        message: error.to_string(),
+    })
+}
+
+fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
+    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        message: error.to_string(),
+    })
+}
+
+impl Store {
+    /// Stores a new decision unless one exists for its (site, comment); both
+    /// the decision and its index entry are written in one transaction.
+    /// Call [`Store::durable`] before acknowledging.
+    pub fn insert_decision(&self, decision: &Decision) -> Result<Inserted, StoreError> {
+        let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
+        let value = encode(decision)?;
+        let id = decision.decision_id.as_bytes();
+        let result =
+            (&self.inner.decisions, &self.inner.comments).transaction(|(decisions, comments)| {
+                if let Some(existing) = comments.get(&key)? {
+                    return Err(ConflictableTransactionError::Abort(existing));
+                }
+                comments.insert(key.as_slice(), id)?;
+                decisions.insert(id, value.as_slice())?;
+                Ok(())
+            });
+        match result {
+            Ok(()) => Ok(Inserted::New),
+            Err(TransactionError::Abort(existing_id)) => {
+                let existing = self
+                    .decision(&String::from_utf8_lossy(&existing_id))?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: String::from_utf8_lossy(&existing_id).into_owned(),
+                        message: "the comment index points at a missing decision".to_string(),
+                    })?;
+                Ok(Inserted::Existing(existing))
+            }
+            Err(TransactionError::Storage(error)) => Err(error.into()),
+        }
+    }
+
+    /// Overwrites a stored decision (same id), and points its (site, comment)
+    /// at it. Call [`Store::durable`] before acknowledging.
+    pub fn replace_decision(&self, decision: &Decision) -> Result<(), StoreError> {
+        let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
+        let value = encode(decision)?;
+        let id = decision.decision_id.as_bytes();
+        (&self.inner.decisions, &self.inner.comments)
+            .transaction(|(decisions, comments)| {
+                comments.insert(key.as_slice(), id)?;
+                decisions.insert(id, value.as_slice())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|error| match error {
+                TransactionError::Storage(error) => StoreError::Sled(error),
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    key: decision.decision_id.clone(),
+                    message: "the replacement was aborted".to_string(),
+                },
+            })
+    }
+
+    pub fn decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
+        self.inner
+            .decisions
+            .get(decision_id.as_bytes())?
+            .map(|bytes| decode(decision_id.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    pub fn decision_for_comment(
+        &self,
+        site_id: &str,
+        comment_id: &str,
+    ) -> Result<Option<Decision>, StoreError> {
+        match self.inner.comments.get(comment_key(site_id, comment_id))? {
+            Some(id) => self.decision(&String::from_utf8_lossy(&id)),
+            None => Ok(None),
+        }
+    }
+
+    /// How many decisions are stored.
+    pub fn decision_count(&self) -> usize {
+        self.inner.decisions.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::*;
+
+    fn decision(id: &str, site: &str, comment: &str) -> Decision {
+        Decision {
+            decision_id: id.to_string(),
+            comment: Comment {
+                site_id: site.to_string(),
+                comment_id: comment.to_string(),
+                content: "hello".to_string(),
+                author: Author::default(),
+                context: PostContext::default(),
+                submitted_at: UnixMillis(1),
+                form: FormSignals::default(),
+            },
+            assessment: Assessment {
+                verdict: Verdict::Allow,
+                spam_probability: 0.1,
+                score: 0.1,
+                priority: Priority::Low,
+                reasons: vec![],
+                model_version: "m".to_string(),
+            },
+            created_at: UnixMillis(2),
+            status: ReviewStatus::Approved,
+            resolution: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn decisions_are_found_by_id_and_comment_after_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            assert!(matches!(
+                store.insert_decision(&decision("d1", "s", "c1")).unwrap(),
+                Inserted::New
+            ));
+            store.durable().await.unwrap();
+        }
+        let store = Store::open(directory.path()).unwrap();
+        assert_eq!(
+            store.decision("d1").unwrap().unwrap().comment.comment_id,
+            "c1"
+        );
+        assert_eq!(
+            store
+                .decision_for_comment("s", "c1")
+                .unwrap()
+                .unwrap()
+                .decision_id,
+            "d1"
+        );
+        assert!(store.decision("d2").unwrap().is_none());
+        assert!(store.decision_for_comment("s", "c2").unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_same_comment_is_stored_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store.insert_decision(&decision("d1", "s", "c1")).unwrap();
+        match store.insert_decision(&decision("d2", "s", "c1")).unwrap() {
+            Inserted::Existing(existing) => assert_eq!(existing.decision_id, "d1"),
+            Inserted::New => panic!("a second decision was stored for the same comment"),
+        }
+        assert!(store.decision("d2").unwrap().is_none());
+        assert_eq!(store.decision_count(), 1);
+    }
+
+    #[test]
+    fn index_keys_of_different_pairs_differ() {
+        assert_ne!(comment_key("ab", "c"), comment_key("a", "bc"));
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_writers_are_all_made_durable() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let mut tasks = Vec::new();
+        for index in 0..64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let id = format!("d{index}");
+                store.insert_decision(&decision(&id, "s", &id)).unwrap();
+                store.durable().await.unwrap();
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(store.decision_count(), 64);
+    }
+}

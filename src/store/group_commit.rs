@@ -1,0 +1,135 @@
+//! Group commit: many writers, one fsync.
+//!
+//! Each writer takes a ticket after its write and waits until a flush that
+//! started after the ticket was taken has finished. One background thread
+//! runs the flushes back to back, each covering every ticket taken before it
+//! began, so the number of fsyncs does not grow with the number of writers.
+//!
+//! The request side uses a std mutex and condvar because the flusher is a
+//! plain thread that blocks in fsync; writers hold the mutex only to take a
+//! ticket, never across an await. Completion is published through a tokio
+//! watch channel so async writers wait without blocking a runtime thread.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::watch;
+
+use super::StoreError;
+
+#[derive(Default)]
+struct Requests {
+    /// The last ticket handed out.
+    last_ticket: u64,
+    shutting_down: bool,
+}
+
+#[derive(Clone, Default)]
+struct Progress {
+    /// Every ticket up to this one is on disk.
+    durable_through: u64,
+    /// Set when a flush failed; then no later ticket is ever confirmed.
+    failure: Option<String>,
+}
+
+struct Shared {
+    requests: Mutex<Requests>,
+    wake: Condvar,
+}
+
+pub struct GroupCommit {
+    shared: Arc<Shared>,
+    progress: watch::Receiver<Progress>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl GroupCommit {
+    pub fn start(db: sled::Db) -> GroupCommit {
+        let shared = Arc::new(Shared {
+            requests: Mutex::new(Requests::default()),
+            wake: Condvar::new(),
+        });
+        let (sender, progress) = watch::channel(Progress::default());
+        let thread_shared = Arc::clone(&shared);
+        let flusher = std::thread::Builder::new()
+            .name("moderato-flush".to_string())
+            .spawn(move || flush_loop(db, &thread_shared, &sender))
+            .expect("the flush thread can be started");
+        GroupCommit {
+            shared,
+            progress,
+            flusher: Mutex::new(Some(flusher)),
+        }
+    }
+
+    pub async fn wait_durable(&self) -> Result<(), StoreError> {
+        let ticket = {
+            let mut requests = lock(&self.shared.requests);
+            requests.last_ticket += 1;
+            requests.last_ticket
+        };
+        self.shared.wake.notify_one();
+        let mut progress = self.progress.clone();
+        let reached = progress
+            .wait_for(|state| state.durable_through >= ticket || state.failure.is_some())
+            .await
+            .map_err(|_| StoreError::FlushFailed("the flush thread has stopped".to_string()))?;
+        if reached.durable_through >= ticket {
+            Ok(())
+        } else {
+            Err(StoreError::FlushFailed(
+                reached.failure.clone().unwrap_or_default(),
+            ))
+        }
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        lock(&self.shared.requests).shutting_down = true;
+        self.shared.wake.notify_one();
+        if let Some(flusher) = lock(&self.flusher).take() {
+            let _ = flusher.join();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn flush_loop(db: sled::Db, shared: &Shared, progress: &watch::Sender<Progress>) {
+    let mut durable_through = 0;
+    loop {
+        let target = {
+            let mut requests = lock(&shared.requests);
+            while requests.last_ticket == durable_through && !requests.shutting_down {
+                requests = shared
+                    .wake
+                    .wait(requests)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            if requests.last_ticket == durable_through {
+                // Shutting down with nothing outstanding.
+                break;
+            }
+            requests.last_ticket
+        };
+        // Every ticket up to `target` was taken after its write finished, so
+        // this flush, which starts now, covers all of them.
+        match db.flush() {
+            Ok(_) => {
+                durable_through = target;
+                progress.send_modify(|state| state.durable_through = target);
+            }
+            Err(error) => {
+                tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
+                progress.send_modify(|state| state.failure = Some(error.to_string()));
+                return;
+            }
+        }
+    }
+    let _ = db.flush();
+}

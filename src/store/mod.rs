@@ -1,0 +1,88 @@
+//! Storage: the only module that knows sled.
+//!
+//! Trees:
+//! - `decisions`: decision id -> the decision as JSON.
+//! - `comments`: (site id, comment id) -> decision id, the idempotency index.
+//!
+//! Durability: a write is acknowledged only after [`Store::durable`] returns,
+//! which waits for an fsync (sled `flush`) that started after the write.
+//! Concurrent writers share one flush (group commit, see `group_commit`).
+//! What survives a crash: every decision whose call was answered; a write
+//! whose call was not answered may or may not be there, but never half.
+
+mod decisions;
+pub use decisions::Inserted;
+mod error;
+mod group_commit;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use error::StoreError;
+use group_commit::GroupCommit;
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    decisions: sled::Tree,
+    comments: sled::Tree,
+    commit: GroupCommit,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `directory`.
+    pub fn open(directory: &Path) -> Result<Store, StoreError> {
+        let open_error = |message: String| StoreError::Open {
+            path: directory.to_path_buf(),
+            message,
+        };
+        std::fs::create_dir_all(directory).map_err(|error| open_error(error.to_string()))?;
+        let db = sled::Config::new()
+            .path(directory)
+            // Our own group commit decides when to flush; sled's background
+            // flush every 500 ms stays on as a second line.
+            .open()
+            .map_err(|error| open_error(describe_open_error(error)))?;
+        let decisions = db.open_tree("decisions")?;
+        let comments = db.open_tree("comments")?;
+        let commit = GroupCommit::start(db.clone());
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                decisions,
+                comments,
+                commit,
+            }),
+        })
+    }
+
+    /// Waits until every write this task made before the call is on disk.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        self.inner.commit.wait_durable().await
+    }
+
+    /// Flushes everything now, blocking (for shutdown and command-line use).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+}
+
+fn describe_open_error(error: sled::Error) -> String {
+    match error {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            "the directory is in use by another moderato process".to_string()
+        }
+        other => other.to_string(),
+    }
+}

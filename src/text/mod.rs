@@ -1,0 +1,9 @@
+//! Text normalisation and tokenisation: pure functions shared by the
+//! classifier (training and scoring) and, later, the rules, so that both see
+//! the same words. Nothing here does IO.
+
+mod normalize;
+mod tokenize;
+
+pub use normalize::normalize;
+pub use tokenize::{tokenize, Token, TokenKind};
