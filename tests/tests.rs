@@ -1,1 +1,12 @@
+//! The integration tests: one binary, one module per capability. Every test
+//! that needs the service starts a real one on 127.0.0.1:0 with its own
+//! temporary data directory (see `util`).
 
+mod util;
+
+mod auth;
+mod checking;
+mod command_line;
+mod discovery;
+mod persistence;
+mod validation;

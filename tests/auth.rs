@@ -1,0 +1,144 @@
+//! Keys and roles: who may call what.
+
+use moderato::grpc::pb;
+use tonic::{Code, Request};
+
+use crate::util::*;
+
+#[tokio::test]
+async fn no_key_or_an_unknown_key_is_unauthenticated() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let status = client
+        .check_comment(Request::new(comment("c", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = client
+        .check_comment(with_token("not-a-key", comment("c", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let mut basic = Request::new(comment("c", HAM_TEXT));
+    basic
+        .metadata_mut()
+        .insert("authorization", format!("Basic {NEWS_TOKEN}").parse().unwrap());
+    assert_eq!(client.check_comment(basic).await.unwrap_err().code(), Code::Unauthenticated);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_site_key_cannot_act_for_another_site() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let mut request = comment("c", HAM_TEXT);
+    request.site_id = BLOG_SITE.to_string();
+    let status = client
+        .check_comment(with_token(NEWS_TOKEN, request))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // Nor read another site's decision by its id.
+    let stored = client
+        .check_comment(with_token(NEWS_TOKEN, comment("mine", HAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    let status = client
+        .get_decision(with_token(
+            BLOG_TOKEN,
+            pb::GetDecisionRequest {
+                decision_id: stored.decision_id,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn keys_outside_their_role_are_denied() {
+    let (server, _directory) = start_server().await;
+    // A moderator key cannot check comments.
+    let status = server
+        .moderation()
+        .await
+        .check_comment(with_token(MODERATOR_TOKEN, comment("c", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // A site key cannot use Review or Training.
+    let status = server
+        .review()
+        .await
+        .list_queue(with_token(NEWS_TOKEN, pb::ListQueueRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = server
+        .training()
+        .await
+        .list_models(with_token(MODERATOR_TOKEN, pb::ListModelsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_key_may_check_for_any_named_site() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let mut request = comment("c", HAM_TEXT);
+    request.site_id = BLOG_SITE.to_string();
+    let response = client
+        .check_comment(with_token(ADMIN_TOKEN, request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.stored);
+    // Without a site the admin key cannot know which site is meant.
+    let mut unnamed = comment("d", HAM_TEXT);
+    unnamed.site_id.clear();
+    let status = client
+        .check_comment(with_token(ADMIN_TOKEN, unnamed))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("site_id"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn with_no_keys_configured_a_first_start_admin_token_works() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut config = moderato::config::Config {
+        data_dir: directory.path().to_path_buf(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    config.keys.clear();
+    let server = start_with(config).await;
+    let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
+    let mut request = comment("c", HAM_TEXT);
+    request.site_id = NEWS_SITE.to_string();
+    let response = server
+        .moderation()
+        .await
+        .check_comment(with_token(token.trim(), request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.stored);
+    let status = server
+        .moderation()
+        .await
+        .check_comment(with_token("guess", comment("d", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    server.stop().await;
+}

@@ -1,0 +1,262 @@
+//! CheckComment, CheckComments and GetDecision through the running service.
+
+use moderato::grpc::pb;
+use tokio_stream::StreamExt;
+
+use crate::util::*;
+
+#[tokio::test]
+async fn spam_is_not_allowed_and_ham_is_allowed_and_both_are_stored() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+
+    let spam = client
+        .check_comment(with_token(NEWS_TOKEN, comment("spam-1", SPAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(spam.verdict(), pb::Verdict::Allow, "{spam:?}");
+    assert!(spam.stored);
+    assert!(!spam.decision_id.is_empty());
+    assert!(spam.score >= 0.5, "{spam:?}");
+
+    let ham = client
+        .check_comment(with_token(NEWS_TOKEN, comment("ham-1", HAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ham.verdict(), pb::Verdict::Allow, "{ham:?}");
+    assert!(ham.stored);
+    assert!(ham.score < 0.5);
+    assert_eq!(ham.model_version, spam.model_version);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reasons_name_the_words_and_add_up_to_the_score() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let response = client
+        .check_comment(with_token(NEWS_TOKEN, comment("spam-1", SPAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    let tokens: Vec<&pb::Reason> = response.reasons.iter().filter(|r| r.code == "token").collect();
+    assert!(!tokens.is_empty(), "{response:?}");
+    assert!(tokens.iter().all(|r| r.source() == pb::ReasonSource::Model));
+    assert!(tokens.iter().any(|r| r.message.contains("subscribe") || r.message.contains("channel")));
+    let log_odds: f64 = response.reasons.iter().map(|r| r.weight).sum();
+    let score = 1.0 / (1.0 + (-log_odds).exp());
+    assert!((score - response.score).abs() < 1e-9, "{score} vs {}", response.score);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn get_decision_finds_by_id_and_by_comment() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let checked = client
+        .check_comment(with_token(NEWS_TOKEN, comment("c-7", HAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let by_id = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                decision_id: checked.decision_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_id.comment_id, "c-7");
+    assert_eq!(by_id.site_id, NEWS_SITE);
+    assert_eq!(by_id.content, HAM_TEXT);
+    assert_eq!(by_id.verdict, checked.verdict);
+    assert_eq!(by_id.status(), pb::ReviewStatus::Approved);
+    assert!(by_id.created_at.is_some());
+
+    let by_comment = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                site_id: String::new(), // the key's only site
+                comment_id: "c-7".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_comment.decision_id, checked.decision_id);
+
+    let missing = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                comment_id: "never-sent".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_comment_returns_the_stored_decision_unless_rechecked() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let first = client
+        .check_comment(with_token(NEWS_TOKEN, comment("same", HAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    // The same id with other text: the stored decision comes back unchanged.
+    let again = client
+        .check_comment(with_token(NEWS_TOKEN, comment("same", SPAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.decision_id, first.decision_id);
+    assert_eq!(again.verdict, first.verdict);
+    assert_eq!(again.score, first.score);
+
+    // With recheck, the new text is scored and the decision keeps its id.
+    let mut recheck = comment("same", SPAM_TEXT);
+    recheck.recheck = true;
+    let rechecked = client
+        .check_comment(with_token(NEWS_TOKEN, recheck))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rechecked.decision_id, first.decision_id);
+    assert_ne!(rechecked.verdict(), pb::Verdict::Allow);
+    let stored = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                decision_id: first.decision_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored.content, SPAM_TEXT);
+    assert_eq!(stored.verdict, rechecked.verdict);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_stores_nothing() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let mut request = comment("dry", SPAM_TEXT);
+    request.dry_run = true;
+    let response = client
+        .check_comment(with_token(NEWS_TOKEN, request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!response.stored);
+    assert!(response.decision_id.is_empty());
+    assert_ne!(response.verdict(), pb::Verdict::Allow);
+    let lookup = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                comment_id: "dry".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(lookup.code(), tonic::Code::NotFound);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_is_answered_in_request_order() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let texts = [SPAM_TEXT, HAM_TEXT];
+    let requests: Vec<pb::CheckCommentRequest> = (0..100)
+        .map(|index| comment(&format!("stream-{index}"), texts[index % 2]))
+        .collect();
+    let mut responses = client
+        .check_comments(with_token(NEWS_TOKEN, tokio_stream::iter(requests)))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut answered = 0;
+    while let Some(response) = responses.next().await {
+        let response = response.unwrap();
+        assert!(response.stored);
+        let expected_allow = answered % 2 == 1;
+        assert_eq!(response.verdict() == pb::Verdict::Allow, expected_allow, "item {answered}");
+        answered += 1;
+    }
+    assert_eq!(answered, 100);
+    // Each answered item is stored under its own comment id.
+    let stored = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                comment_id: "stream-99".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored.content, HAM_TEXT);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_stops_at_the_first_invalid_comment() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let requests = vec![
+        comment("ok-1", HAM_TEXT),
+        comment("", HAM_TEXT),
+        comment("ok-2", HAM_TEXT),
+    ];
+    let mut responses = client
+        .check_comments(with_token(NEWS_TOKEN, tokio_stream::iter(requests)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(responses.next().await.unwrap().unwrap().stored);
+    let error = responses.next().await.unwrap().unwrap_err();
+    assert_eq!(error.code(), tonic::Code::InvalidArgument);
+    assert!(error.message().contains("comment_id"), "{error}");
+    assert!(responses.next().await.is_none());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_not_yet_built_rpcs_say_so() {
+    let (server, _directory) = start_server().await;
+    let status = server
+        .review()
+        .await
+        .list_queue(with_token(MODERATOR_TOKEN, pb::ListQueueRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    assert!(status.message().contains("not implemented yet"), "{status}");
+    let status = server
+        .training()
+        .await
+        .list_models(with_token(ADMIN_TOKEN, pb::ListModelsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    server.stop().await;
+}

@@ -1,0 +1,228 @@
+//! The `moderato` binary's commands, run as a user would run them.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use moderato::grpc::pb;
+use sha2::{Digest, Sha256};
+
+use crate::util::*;
+
+fn moderato() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_moderato"))
+}
+
+const SMALL_CORPUS: &str = "label\ttext\n\
+spam\tcheck out my channel and subscribe\n\
+spam\tsubscribe to my channel please http://bit.ly/abc\n\
+spam\tfree money, click here now\n\
+spam\twin a free prize, click here\n\
+spam\tplease subscribe, check my channel\n\
+spam\tclick for free money http://bit.ly/xyz\n\
+ham\tgreat song, i love it\n\
+ham\tthis video brings back memories\n\
+ham\ti love this song so much\n\
+ham\tthe best song of the year\n\
+ham\twhat a great video\n\
+ham\tmemories of summer with this song\n";
+
+fn write_corpus(directory: &Path) -> std::path::PathBuf {
+    let path = directory.join("small.tsv");
+    std::fs::write(&path, SMALL_CORPUS).unwrap();
+    path
+}
+
+#[test]
+fn eval_json_prints_the_documented_object() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let output = moderato()
+        .args(["eval", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["n"], 12);
+    assert_eq!(report["spam"], 6);
+    assert_eq!(report["ham"], 6);
+    for key in ["accuracy", "precision", "recall", "f1", "mcc", "fpr", "auc"] {
+        let value = report["binary"][key].as_f64().unwrap_or_else(|| panic!("binary.{key}"));
+        assert!((-1.0..=1.0).contains(&value), "binary.{key} = {value}");
+    }
+    let verdict_total: u64 = ["ham", "spam"]
+        .iter()
+        .flat_map(|label| ["allow", "review", "reject"].map(|v| report["verdicts"][label][v].as_u64().unwrap()))
+        .sum();
+    assert_eq!(verdict_total, 12);
+    for key in ["ham_rejected_rate", "spam_allowed_rate", "review_rate"] {
+        assert!(report["verdicts"][key].is_f64(), "verdicts.{key}");
+    }
+    assert!(report["model_version"].as_str().unwrap().starts_with("default-"));
+    assert!(report["seconds"].is_f64());
+    // The built-in model tells this easy corpus apart.
+    assert!(report["binary"]["auc"].as_f64().unwrap() > 0.9, "{report}");
+}
+
+#[test]
+fn train_then_check_with_the_new_model() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let model = directory.path().join("small-model.json");
+    let output = moderato()
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("small-model-"), "{stdout}");
+    // linfa-bayes' leftover dbg! output must not reach the terminal.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("ClassHistogram"), "{stderr}");
+
+    let output = moderato()
+        .arg("check")
+        .arg("--model")
+        .arg(&model)
+        .arg("please subscribe to my channel")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("small-model-"), "{stdout}");
+    assert!(stdout.contains("token"), "{stdout}");
+}
+
+#[test]
+fn check_reads_standard_input() {
+    let mut child = moderato()
+        .arg("check")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(SPAM_TEXT.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.starts_with("verdict Allow"), "{stdout}");
+}
+
+#[test]
+fn keys_new_prints_a_token_and_its_hash() {
+    let output = moderato()
+        .args(["keys", "new", "--role", "site", "--site", "news.example", "--name", "news"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let token = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("# mdr_").map(|rest| format!("mdr_{rest}")))
+        .unwrap_or_else(|| panic!("no token in {stdout}"));
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    assert!(stdout.contains(&format!("token_sha256 = \"{hash}\"")), "{stdout}");
+    // The printed block is a valid configuration.
+    let block: String = stdout.lines().filter(|line| !line.starts_with('#')).collect::<Vec<_>>().join("\n");
+    let config = moderato::config::Config::from_toml("printed", &block, &Default::default()).unwrap();
+    assert_eq!(config.keys[0].sites, vec!["news.example".to_string()]);
+
+    let refused = moderato().args(["keys", "new", "--role", "site"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}
+
+#[test]
+fn serve_refuses_an_unknown_config_key_by_name() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("moderato.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nthreshold = 0.5\n").unwrap();
+    let output = moderato()
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(directory.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("threshold"), "{stderr}");
+    assert!(stderr.contains("moderato.toml"), "{stderr}");
+}
+
+/// Kills the child process if the test ends before it exited.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real binary: starts on port 0 with no keys, logs where its admin
+/// token is and where it listens, serves a call, and stops on SIGTERM.
+#[tokio::test]
+async fn serve_starts_answers_and_stops_on_sigterm() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut child = ChildGuard(
+        moderato()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(directory.path())
+            .env_remove("MODERATO_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (address, log_reader) = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "the server exited before it was ready");
+            if line.contains("ready to serve") {
+                let address = line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("address="))
+                    .unwrap()
+                    .to_string();
+                return (address, reader);
+            }
+        }
+    })
+    .await
+    .unwrap();
+
+    let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
+    let mut client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
+        .await
+        .unwrap();
+    let response = client
+        .check_comment(with_token(token.trim(), comment("c1", HAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.stored);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (status, rest) = tokio::task::spawn_blocking(move || {
+        let status = child.0.wait().unwrap();
+        let rest: Vec<String> = log_reader.lines().map(|line| line.unwrap()).collect();
+        (status, rest)
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(rest.iter().any(|line| line.contains("storage flushed")), "{rest:?}");
+}

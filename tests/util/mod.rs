@@ -1,0 +1,134 @@
+//! Shared helpers: a real server on 127.0.0.1:0 with a temporary data
+//! directory and known keys, and clients that carry a bearer token.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use moderato::auth::{token_sha256, ApiKey, Role};
+use moderato::config::Config;
+use moderato::grpc::pb;
+use moderato::server::{self, ServerError, State};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::Request;
+
+pub const NEWS_SITE: &str = "news.example";
+pub const BLOG_SITE: &str = "blog.example";
+pub const NEWS_TOKEN: &str = "test-site-token-news";
+pub const BLOG_TOKEN: &str = "test-site-token-blog";
+pub const MODERATOR_TOKEN: &str = "test-moderator-token-news";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub const SPAM_TEXT: &str = "Check out my channel and subscribe!!! http://bit.ly/xyz";
+pub const HAM_TEXT: &str = "Interesting article, I hope he gets a fair hearing.";
+
+fn key(name: &str, role: Role, sites: &[&str], token: &str) -> ApiKey {
+    ApiKey {
+        name: name.to_string(),
+        role,
+        sites: sites.iter().map(|site| site.to_string()).collect(),
+        token_sha256: token_sha256(token),
+    }
+}
+
+/// A configuration with the test keys, storing under `data_dir`.
+pub fn test_config(data_dir: &Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        keys: vec![
+            key("news", Role::Site, &[NEWS_SITE], NEWS_TOKEN),
+            key("blog", Role::Site, &[BLOG_SITE], BLOG_TOKEN),
+            key("news-moderator", Role::Moderator, &[NEWS_SITE], MODERATOR_TOKEN),
+            key("operator", Role::Admin, &[], ADMIN_TOKEN),
+        ],
+        ..Config::default()
+    }
+}
+
+/// A running server and the directory it stores in.
+pub struct TestServer {
+    pub address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+/// Starts a server with the test keys in a fresh temporary directory. The
+/// directory lives as long as the returned guard.
+pub async fn start_server() -> (TestServer, TempDir) {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(test_config(directory.path())).await;
+    (server, directory)
+}
+
+/// Starts a server with the given configuration (its data directory is
+/// used as it is, so a test can start a second server on the same data).
+pub async fn start_with(config: Config) -> TestServer {
+    let state = State::open(&config).expect("the server state opens");
+    let listener = TcpListener::bind(config.listen).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (sender, receiver) = oneshot::channel();
+    let task = tokio::spawn(server::run(listener, state, async {
+        let _ = receiver.await;
+    }));
+    TestServer {
+        address,
+        shutdown: Some(sender),
+        task: Some(task),
+    }
+}
+
+impl TestServer {
+    /// Stops the server the way SIGTERM does, and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().expect("the server stops cleanly");
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    pub async fn moderation(&self) -> pb::moderation_client::ModerationClient<Channel> {
+        pb::moderation_client::ModerationClient::new(self.channel().await)
+    }
+
+    pub async fn review(&self) -> pb::review_client::ReviewClient<Channel> {
+        pb::review_client::ReviewClient::new(self.channel().await)
+    }
+
+    pub async fn training(&self) -> pb::training_client::TrainingClient<Channel> {
+        pb::training_client::TrainingClient::new(self.channel().await)
+    }
+}
+
+/// A request carrying `authorization: Bearer <token>`.
+pub fn with_token<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    request
+}
+
+/// A minimal comment for the news site.
+pub fn comment(comment_id: &str, content: &str) -> pb::CheckCommentRequest {
+    pb::CheckCommentRequest {
+        site_id: NEWS_SITE.to_string(),
+        comment_id: comment_id.to_string(),
+        content: content.to_string(),
+        ..Default::default()
+    }
+}
