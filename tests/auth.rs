@@ -20,10 +20,14 @@ async fn no_key_or_an_unknown_key_is_unauthenticated() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     let mut basic = Request::new(comment("c", HAM_TEXT));
-    basic
-        .metadata_mut()
-        .insert("authorization", format!("Basic {NEWS_TOKEN}").parse().unwrap());
-    assert_eq!(client.check_comment(basic).await.unwrap_err().code(), Code::Unauthenticated);
+    basic.metadata_mut().insert(
+        "authorization",
+        format!("Basic {NEWS_TOKEN}").parse().unwrap(),
+    );
+    assert_eq!(
+        client.check_comment(basic).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
     server.stop().await;
 }
 
@@ -81,7 +85,10 @@ async fn keys_outside_their_role_are_denied() {
     let status = server
         .training()
         .await
-        .list_models(with_token(MODERATOR_TOKEN, pb::ListModelsRequest::default()))
+        .list_models(with_token(
+            MODERATOR_TOKEN,
+            pb::ListModelsRequest::default(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);

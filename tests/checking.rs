@@ -41,13 +41,23 @@ async fn reasons_name_the_words_and_add_up_to_the_score() {
         .await
         .unwrap()
         .into_inner();
-    let tokens: Vec<&pb::Reason> = response.reasons.iter().filter(|r| r.code == "token").collect();
+    let tokens: Vec<&pb::Reason> = response
+        .reasons
+        .iter()
+        .filter(|r| r.code == "token")
+        .collect();
     assert!(!tokens.is_empty(), "{response:?}");
     assert!(tokens.iter().all(|r| r.source() == pb::ReasonSource::Model));
-    assert!(tokens.iter().any(|r| r.message.contains("subscribe") || r.message.contains("channel")));
+    assert!(tokens
+        .iter()
+        .any(|r| r.message.contains("subscribe") || r.message.contains("channel")));
     let log_odds: f64 = response.reasons.iter().map(|r| r.weight).sum();
     let score = 1.0 / (1.0 + (-log_odds).exp());
-    assert!((score - response.score).abs() < 1e-9, "{score} vs {}", response.score);
+    assert!(
+        (score - response.score).abs() < 1e-9,
+        "{score} vs {}",
+        response.score
+    );
     server.stop().await;
 }
 
@@ -198,7 +208,11 @@ async fn a_stream_is_answered_in_request_order() {
         let response = response.unwrap();
         assert!(response.stored);
         let expected_allow = answered % 2 == 1;
-        assert_eq!(response.verdict() == pb::Verdict::Allow, expected_allow, "item {answered}");
+        assert_eq!(
+            response.verdict() == pb::Verdict::Allow,
+            expected_allow,
+            "item {answered}"
+        );
         answered += 1;
     }
     assert_eq!(answered, 100);

@@ -42,24 +42,35 @@ fn eval_json_prints_the_documented_object() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["n"], 12);
     assert_eq!(report["spam"], 6);
     assert_eq!(report["ham"], 6);
     for key in ["accuracy", "precision", "recall", "f1", "mcc", "fpr", "auc"] {
-        let value = report["binary"][key].as_f64().unwrap_or_else(|| panic!("binary.{key}"));
+        let value = report["binary"][key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("binary.{key}"));
         assert!((-1.0..=1.0).contains(&value), "binary.{key} = {value}");
     }
     let verdict_total: u64 = ["ham", "spam"]
         .iter()
-        .flat_map(|label| ["allow", "review", "reject"].map(|v| report["verdicts"][label][v].as_u64().unwrap()))
+        .flat_map(|label| {
+            ["allow", "review", "reject"].map(|v| report["verdicts"][label][v].as_u64().unwrap())
+        })
         .sum();
     assert_eq!(verdict_total, 12);
     for key in ["ham_rejected_rate", "spam_allowed_rate", "review_rate"] {
         assert!(report["verdicts"][key].is_f64(), "verdicts.{key}");
     }
-    assert!(report["model_version"].as_str().unwrap().starts_with("default-"));
+    assert!(report["model_version"]
+        .as_str()
+        .unwrap()
+        .starts_with("default-"));
     assert!(report["seconds"].is_f64());
     // The built-in model tells this easy corpus apart.
     assert!(report["binary"]["auc"].as_f64().unwrap() > 0.9, "{report}");
@@ -77,7 +88,11 @@ fn train_then_check_with_the_new_model() {
         .arg(&model)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("small-model-"), "{stdout}");
     // linfa-bayes' leftover dbg! output must not reach the terminal.
@@ -106,7 +121,12 @@ fn check_reads_standard_input() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(SPAM_TEXT.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(SPAM_TEXT.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -116,23 +136,46 @@ fn check_reads_standard_input() {
 #[test]
 fn keys_new_prints_a_token_and_its_hash() {
     let output = moderato()
-        .args(["keys", "new", "--role", "site", "--site", "news.example", "--name", "news"])
+        .args([
+            "keys",
+            "new",
+            "--role",
+            "site",
+            "--site",
+            "news.example",
+            "--name",
+            "news",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     let token = stdout
         .lines()
-        .find_map(|line| line.strip_prefix("# mdr_").map(|rest| format!("mdr_{rest}")))
+        .find_map(|line| {
+            line.strip_prefix("# mdr_")
+                .map(|rest| format!("mdr_{rest}"))
+        })
         .unwrap_or_else(|| panic!("no token in {stdout}"));
     let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    assert!(stdout.contains(&format!("token_sha256 = \"{hash}\"")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("token_sha256 = \"{hash}\"")),
+        "{stdout}"
+    );
     // The printed block is a valid configuration.
-    let block: String = stdout.lines().filter(|line| !line.starts_with('#')).collect::<Vec<_>>().join("\n");
-    let config = moderato::config::Config::from_toml("printed", &block, &Default::default()).unwrap();
+    let block: String = stdout
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config =
+        moderato::config::Config::from_toml("printed", &block, &Default::default()).unwrap();
     assert_eq!(config.keys[0].sites, vec!["news.example".to_string()]);
 
-    let refused = moderato().args(["keys", "new", "--role", "site"]).output().unwrap();
+    let refused = moderato()
+        .args(["keys", "new", "--role", "site"])
+        .output()
+        .unwrap();
     assert_eq!(refused.status.code(), Some(2));
 }
 
@@ -186,7 +229,10 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
         let mut line = String::new();
         loop {
             line.clear();
-            assert!(reader.read_line(&mut line).unwrap() > 0, "the server exited before it was ready");
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "the server exited before it was ready"
+            );
             if line.contains("ready to serve") {
                 let address = line
                     .split_whitespace()
@@ -224,5 +270,8 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
     .await
     .unwrap();
     assert!(status.success(), "exit status {status:?}");
-    assert!(rest.iter().any(|line| line.contains("storage flushed")), "{rest:?}");
+    assert!(
+        rest.iter().any(|line| line.contains("storage flushed")),
+        "{rest:?}"
+    );
 }

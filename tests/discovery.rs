@@ -15,14 +15,23 @@ use crate::util::start_server;
 async fn health_answers_serving_without_a_key() {
     let (server, _directory) = start_server().await;
     let mut health = HealthClient::new(server.channel().await);
-    for service in ["", "moderation.v1.Moderation", "moderation.v1.Review", "moderation.v1.Training"] {
+    for service in [
+        "",
+        "moderation.v1.Moderation",
+        "moderation.v1.Review",
+        "moderation.v1.Training",
+    ] {
         let response = health
             .check(HealthCheckRequest {
                 service: service.to_string(),
             })
             .await
             .unwrap_or_else(|status| panic!("health of {service:?}: {status}"));
-        assert_eq!(response.into_inner().status(), ServingStatus::Serving, "{service:?}");
+        assert_eq!(
+            response.into_inner().status(),
+            ServingStatus::Serving,
+            "{service:?}"
+        );
     }
     server.stop().await;
 }
@@ -44,14 +53,21 @@ async fn reflection_lists_the_three_services() {
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection answer: {response:?}");
     };
-    let names: Vec<String> = list.service.into_iter().map(|service| service.name).collect();
+    let names: Vec<String> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
     for expected in [
         "moderation.v1.Moderation",
         "moderation.v1.Review",
         "moderation.v1.Training",
         "grpc.health.v1.Health",
     ] {
-        assert!(names.iter().any(|name| name == expected), "{expected} missing from {names:?}");
+        assert!(
+            names.iter().any(|name| name == expected),
+            "{expected} missing from {names:?}"
+        );
     }
     server.stop().await;
 }

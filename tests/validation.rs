@@ -23,7 +23,10 @@ async fn oversized_content_names_the_limit() {
     let status = refused(comment("big", &"a".repeat(MAX_CONTENT_BYTES + 1))).await;
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("content"), "{status}");
-    assert!(status.message().contains(&MAX_CONTENT_BYTES.to_string()), "{status}");
+    assert!(
+        status.message().contains(&MAX_CONTENT_BYTES.to_string()),
+        "{status}"
+    );
 }
 
 #[tokio::test]

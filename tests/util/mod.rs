@@ -42,7 +42,12 @@ pub fn test_config(data_dir: &Path) -> Config {
         keys: vec![
             key("news", Role::Site, &[NEWS_SITE], NEWS_TOKEN),
             key("blog", Role::Site, &[BLOG_SITE], BLOG_TOKEN),
-            key("news-moderator", Role::Moderator, &[NEWS_SITE], MODERATOR_TOKEN),
+            key(
+                "news-moderator",
+                Role::Moderator,
+                &[NEWS_SITE],
+                MODERATOR_TOKEN,
+            ),
             key("operator", Role::Admin, &[], ADMIN_TOKEN),
         ],
         ..Config::default()
@@ -116,10 +121,9 @@ impl TestServer {
 /// A request carrying `authorization: Bearer <token>`.
 pub fn with_token<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().unwrap(),
-    );
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     request
 }
 
