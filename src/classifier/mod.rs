@@ -4,6 +4,7 @@
 //! files, which the CLI asks for explicitly.
 
 mod calibration;
+mod cross_validation;
 mod dataset;
 mod error;
 mod features;
@@ -14,10 +15,11 @@ mod scorer;
 mod train;
 
 pub use calibration::Calibration;
+pub use cross_validation::{cross_validate, CrossValidationReport, FoldReport, Folds};
 pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{describe_feature, extract_features, FeatureParams};
 pub use metrics::BinaryMetrics;
 pub use model::{FeatureContribution, Model, ModelScore, TrainingSummary};
-pub use scorer::SparseScorer;
-pub use train::{train, TrainingParams, ValidTrainingParams};
+pub use scorer::{ScorerWeights, SparseScorer};
+pub use train::{train, EventModel, TrainingParams, ValidTrainingParams};

@@ -4,11 +4,12 @@
 
 use std::path::Path;
 
-use linfa_bayes::MultinomialNb;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::calibration::sigmoid;
+use super::scorer::ScorerWeights;
+use super::train::EventModel;
 use super::{
     extract_features, BinaryMetrics, Calibration, ClassifierError, FeatureParams, SparseScorer,
 };
@@ -39,9 +40,10 @@ struct ModelFile {
     version: String,
     created_at_ms: i64,
     features: FeatureParams,
+    event_model: EventModel,
     alpha: f64,
     vocabulary: Vec<String>,
-    naive_bayes: MultinomialNb<f64, usize>,
+    weights: ScorerWeights,
     calibration: Calibration,
     summary: TrainingSummary,
     /// Figures of the same training run measured by cross-validation on the
@@ -82,28 +84,28 @@ impl Model {
     pub(super) fn from_parts(
         name: &str,
         features: FeatureParams,
+        event_model: EventModel,
         alpha: f64,
         vocabulary: Vec<String>,
-        naive_bayes: MultinomialNb<f64, usize>,
+        weights: ScorerWeights,
         calibration: Calibration,
         summary: TrainingSummary,
         cross_validation: Option<BinaryMetrics>,
     ) -> Result<Model, ClassifierError> {
-        let scorer = SparseScorer::compile(&vocabulary, &naive_bayes)?;
+        let scorer = SparseScorer::new(&vocabulary, weights.clone())?;
         let mut file = ModelFile {
             format: FORMAT,
             version: String::new(),
             created_at_ms: crate::domain::UnixMillis::now().0,
             features,
+            event_model,
             alpha,
             vocabulary,
-            naive_bayes,
+            weights,
             calibration,
             summary,
             cross_validation,
         };
-        // The fitted model is a HashMap inside linfa-bayes, so its serde form
-        // has no fixed order; the version hashes the compiled numbers instead.
         let mut hasher = Sha256::new();
         let settings = serde_json::to_vec(&(&file.features, &file.vocabulary, &file.calibration))
             .map_err(|error| ClassifierError::Training(error.to_string()))?;
@@ -131,7 +133,7 @@ impl Model {
                 file.format
             )));
         }
-        let scorer = SparseScorer::compile(&file.vocabulary, &file.naive_bayes)
+        let scorer = SparseScorer::new(&file.vocabulary, file.weights.clone())
             .map_err(|error| invalid(error.to_string()))?;
         Ok(Model { file, scorer })
     }
@@ -195,12 +197,13 @@ impl Model {
         let features = extract_features(&self.file.features, text);
         let slope = self.file.calibration.slope;
         let baseline = self.file.calibration.log_odds(self.scorer.prior_log_odds());
-        let mut contributions: Vec<FeatureContribution> = features
+        let mut contributions: Vec<FeatureContribution> = self
+            .scorer
+            .resolve(&features)
             .into_iter()
-            .filter_map(|(feature, value)| {
-                let position = self.scorer.position(&feature)?;
-                let weight = slope * value * self.scorer.feature_log_odds(position);
-                Some(FeatureContribution { feature, weight })
+            .map(|(position, value)| FeatureContribution {
+                feature: self.file.vocabulary[position].clone(),
+                weight: slope * value * self.scorer.feature_log_odds(position),
             })
             .collect();
         contributions.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));

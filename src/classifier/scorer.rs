@@ -2,32 +2,52 @@
 //!
 //! linfa-bayes scores dense `ndarray` rows, which for a vocabulary of
 //! thousands of features means allocating and multiplying mostly zeros for
-//! every comment. The scorer keeps the same per-class log-probabilities but
-//! looks up only the features a comment has. A unit test proves both give the
-//! same joint log-likelihoods.
+//! every comment. A naive-Bayes joint log-likelihood is linear in the row:
+//! `jll(x)[c] = constant[c] + sum_i x_i * weight[c][i]` (for the Bernoulli
+//! event model, with `x` binarised). We read those numbers off the fitted
+//! model through its public `joint_log_likelihood` (the zero row gives the
+//! constants, unit rows the weights) and then look up only the features a
+//! comment has. A unit test proves both give the same log-likelihoods.
 
 use std::collections::HashMap;
 
-use linfa_bayes::MultinomialNb;
-use serde::Deserialize;
+use linfa_bayes::{MultinomialNb, NaiveBayes};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
+use super::features::resolve_positions;
 use super::ClassifierError;
 
-/// Per-class log-probabilities of each vocabulary feature, and class priors.
+/// Unit rows probed per call, bounding the probe's memory to
+/// `PROBE_ROWS x vocabulary` floats.
+const PROBE_ROWS: usize = 256;
+
+/// The numbers of a compiled model, as stored in model files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScorerWeights {
+    /// `constants[class]`: the log-likelihood of the empty comment.
+    pub constants: [f64; 2],
+    /// `weights[class][feature]`: what one unit of the feature adds.
+    pub weights: [Vec<f64>; 2],
+    /// Feature values are clipped to 0 or 1 first (Bernoulli event model).
+    pub binary_input: bool,
+}
+
+/// Scores comments with a compiled model. Class 0 is ham, 1 is spam.
 #[derive(Debug, Clone)]
 pub struct SparseScorer {
     index: HashMap<String, usize>,
-    /// `log_probabilities[class][feature]`, class 0 = ham, 1 = spam.
-    log_probabilities: [Vec<f64>; 2],
-    log_priors: [f64; 2],
+    compiled: ScorerWeights,
 }
 
 /// The parts of linfa-bayes' serialised `MultinomialNb` that scoring needs.
-/// linfa-bayes offers no accessor for them, but its serde form is stable
-/// within a version (pinned in Cargo.lock) and is checked when compiling.
+/// linfa-bayes offers no accessor for them; its serde form is stable within
+/// the pinned version, and the unit tests below check the numbers against
+/// its own `joint_log_likelihood`.
 #[derive(Deserialize)]
-struct SerializedNaiveBayes {
-    class_info: HashMap<String, SerializedClass>,
+struct SerializedMultinomial {
+    class_info: HashMap<usize, SerializedClass>,
 }
 
 #[derive(Deserialize)]
@@ -41,63 +61,134 @@ struct SerializedArray {
     data: Vec<f64>,
 }
 
-impl SparseScorer {
-    /// Compiles a fitted model whose feature `i` is `vocabulary[i]`.
-    pub fn compile(
-        vocabulary: &[String],
-        naive_bayes: &MultinomialNb<f64, usize>,
-    ) -> Result<SparseScorer, ClassifierError> {
-        let invalid = |message: String| ClassifierError::ModelFormat {
-            origin: "trained model".to_string(),
-            message,
+impl ScorerWeights {
+    /// The numbers of a fitted multinomial model, read from its serde form:
+    /// `constant = ln(prior)`, `weight = feature log-probability`. Probing
+    /// (below) would give the same numbers but costs a vocabulary-squared
+    /// matrix, too much for large vocabularies.
+    pub fn from_multinomial(
+        model: &MultinomialNb<f64, usize>,
+    ) -> Result<ScorerWeights, ClassifierError> {
+        let invalid = |message: String| {
+            ClassifierError::Training(format!("cannot read the fitted model: {message}"))
         };
-        let value =
-            serde_json::to_value(naive_bayes).map_err(|error| invalid(error.to_string()))?;
-        let serialized: SerializedNaiveBayes =
+        let value = serde_json::to_value(model).map_err(|error| invalid(error.to_string()))?;
+        let serialized: SerializedMultinomial =
             serde_json::from_value(value).map_err(|error| invalid(error.to_string()))?;
-        let class = |key: &str| -> Result<(f64, Vec<f64>), ClassifierError> {
-            let info = serialized.class_info.get(key).ok_or_else(|| {
-                invalid(format!(
-                    "the model has no class {key} (needs both ham and spam)"
+        let class = |label: usize| {
+            serialized.class_info.get(&label).ok_or_else(|| {
+                ClassifierError::Training(format!(
+                    "the fitted model has no class {label} (the data needs both ham and spam)"
                 ))
-            })?;
-            if info.feature_log_prob.data.len() != vocabulary.len() {
-                return Err(invalid(format!(
-                    "class {key} has {} features but the vocabulary has {}",
-                    info.feature_log_prob.data.len(),
-                    vocabulary.len()
-                )));
-            }
-            Ok((info.prior.ln(), info.feature_log_prob.data.clone()))
+            })
         };
-        let (ham_prior, ham) = class("0")?;
-        let (spam_prior, spam) = class("1")?;
+        let (ham, spam) = (class(0)?, class(1)?);
+        Ok(ScorerWeights {
+            constants: [ham.prior.ln(), spam.prior.ln()],
+            weights: [
+                ham.feature_log_prob.data.clone(),
+                spam.feature_log_prob.data.clone(),
+            ],
+            binary_input: false,
+        })
+    }
+
+    /// Reads the numbers off a fitted linfa-bayes model with classes 0 and 1
+    /// over `vocabulary_size` features.
+    pub fn probe<M>(
+        model: &M,
+        vocabulary_size: usize,
+        binary_input: bool,
+    ) -> Result<ScorerWeights, ClassifierError>
+    where
+        M: for<'a> NaiveBayes<'a, f64, usize>,
+    {
+        let missing = |class: usize| {
+            ClassifierError::Training(format!(
+                "the fitted model has no class {class} (the data needs both ham and spam)"
+            ))
+        };
+        let zero = Array2::<f64>::zeros((1, vocabulary_size));
+        let base = model.joint_log_likelihood(zero.view());
+        let constants = [
+            base.get(&0).ok_or_else(|| missing(0))?[0],
+            base.get(&1).ok_or_else(|| missing(1))?[0],
+        ];
+        let mut weights = [
+            Vec::with_capacity(vocabulary_size),
+            Vec::with_capacity(vocabulary_size),
+        ];
+        let mut start = 0;
+        while start < vocabulary_size {
+            let rows = PROBE_ROWS.min(vocabulary_size - start);
+            let mut probe = Array2::<f64>::zeros((rows, vocabulary_size));
+            for row in 0..rows {
+                probe[[row, start + row]] = 1.0;
+            }
+            let likelihoods = model.joint_log_likelihood(probe.view());
+            for class in [0usize, 1] {
+                let column = likelihoods.get(&class).ok_or_else(|| missing(class))?;
+                weights[class].extend(column.iter().map(|value| value - constants[class]));
+            }
+            start += rows;
+        }
+        Ok(ScorerWeights {
+            constants,
+            weights,
+            binary_input,
+        })
+    }
+}
+
+impl SparseScorer {
+    /// A scorer whose feature `i` is `vocabulary[i]`.
+    pub fn new(
+        vocabulary: &[String],
+        compiled: ScorerWeights,
+    ) -> Result<SparseScorer, ClassifierError> {
+        for class in [0, 1] {
+            if compiled.weights[class].len() != vocabulary.len() {
+                return Err(ClassifierError::ModelFormat {
+                    origin: "model weights".to_string(),
+                    message: format!(
+                        "class {class} has {} weights but the vocabulary has {} features",
+                        compiled.weights[class].len(),
+                        vocabulary.len()
+                    ),
+                });
+            }
+        }
         let index = vocabulary
             .iter()
             .enumerate()
             .map(|(position, feature)| (feature.clone(), position))
             .collect();
-        Ok(SparseScorer {
-            index,
-            log_probabilities: [ham, spam],
-            log_priors: [ham_prior, spam_prior],
-        })
+        Ok(SparseScorer { index, compiled })
     }
 
-    /// The vocabulary position of a feature, if the model knows it.
-    pub fn position(&self, feature: &str) -> Option<usize> {
-        self.index.get(feature).copied()
+    pub fn weights(&self) -> &ScorerWeights {
+        &self.compiled
+    }
+
+    /// The vocabulary positions and values of named features (see
+    /// [`resolve_positions`]), binarised for the Bernoulli event model.
+    pub fn resolve(&self, features: &[(String, f64)]) -> Vec<(usize, f64)> {
+        let mut resolved = resolve_positions(features, &self.index);
+        if self.compiled.binary_input {
+            for (_, value) in &mut resolved {
+                *value = if *value > 0.0 { 1.0 } else { 0.0 };
+            }
+        }
+        resolved
     }
 
     /// Unnormalised log-posteriors of ham and spam, as linfa-bayes'
-    /// `joint_log_likelihood` computes them; unknown features count for nothing.
+    /// `joint_log_likelihood` computes them for the same row.
     pub fn joint_log_likelihood(&self, features: &[(String, f64)]) -> [f64; 2] {
-        let mut result = self.log_priors;
-        for (feature, value) in features {
-            if let Some(position) = self.position(feature) {
-                result[0] += value * self.log_probabilities[0][position];
-                result[1] += value * self.log_probabilities[1][position];
-            }
+        let mut result = self.compiled.constants;
+        for (position, value) in self.resolve(features) {
+            result[0] += value * self.compiled.weights[0][position];
+            result[1] += value * self.compiled.weights[1][position];
         }
         result
     }
@@ -105,24 +196,26 @@ impl SparseScorer {
     /// Feeds every number of the model, in a fixed order, to `hasher`.
     pub fn fingerprint(&self, hasher: &mut sha2::Sha256) {
         use sha2::Digest;
-        for value in self
-            .log_priors
+        let numbers = self
+            .compiled
+            .constants
             .iter()
-            .chain(self.log_probabilities.iter().flatten())
-        {
+            .chain(self.compiled.weights.iter().flatten());
+        for value in numbers {
             hasher.update(value.to_bits().to_le_bytes());
         }
+        hasher.update([u8::from(self.compiled.binary_input)]);
     }
 
-    /// The log-odds of spam implied by the class priors alone.
+    /// The log-odds of spam of a comment without known features.
     pub fn prior_log_odds(&self) -> f64 {
-        self.log_priors[1] - self.log_priors[0]
+        self.compiled.constants[1] - self.compiled.constants[0]
     }
 
-    /// How much one occurrence of the feature at `position` adds to the
-    /// raw log-odds of spam.
+    /// How much one unit of the feature at `position` adds to the raw
+    /// log-odds of spam.
     pub fn feature_log_odds(&self, position: usize) -> f64 {
-        self.log_probabilities[1][position] - self.log_probabilities[0][position]
+        self.compiled.weights[1][position] - self.compiled.weights[0][position]
     }
 }
 
@@ -130,12 +223,14 @@ impl SparseScorer {
 mod tests {
     use super::*;
     use linfa::prelude::*;
-    use linfa_bayes::NaiveBayes;
-    use ndarray::{array, Array2};
+    use linfa_bayes::{BernoulliNb, MultinomialNb};
+    use ndarray::{array, Array1};
 
-    #[test]
-    fn sparse_and_dense_log_likelihoods_agree() {
-        let vocabulary: Vec<String> = ["w:a", "w:b", "w:c", "w:d"].map(String::from).to_vec();
+    fn vocabulary() -> Vec<String> {
+        ["w:a", "w:b", "w:c", "w:d"].map(String::from).to_vec()
+    }
+
+    fn dataset() -> DatasetBase<Array2<f64>, Array1<usize>> {
         let records = array![
             [1.0, 0.0, 2.0, 0.0],
             [0.0, 1.0, 1.0, 0.0],
@@ -143,21 +238,30 @@ mod tests {
             [1.0, 1.0, 0.0, 1.0],
             [0.0, 2.0, 0.0, 1.0]
         ];
-        let targets = array![0usize, 0, 1, 1, 1];
-        let dataset = DatasetBase::new(records, targets);
-        let model = crate::classifier::quiet::without_stderr(|| {
-            MultinomialNb::params().alpha(0.5).fit(&dataset)
-        })
-        .unwrap();
-        let scorer = SparseScorer::compile(&vocabulary, &model).unwrap();
+        DatasetBase::new(records, array![0usize, 0, 1, 1, 1])
+    }
 
+    /// Compares the scorer with linfa-bayes on rows that exercise zero,
+    /// single, repeated and unknown features.
+    fn assert_agrees<M>(model: &M, scorer: &SparseScorer, binarise: bool)
+    where
+        M: for<'a> NaiveBayes<'a, f64, usize>,
+    {
         let probes: Array2<f64> = array![
             [0.0, 0.0, 0.0, 0.0],
             [1.0, 0.0, 0.0, 0.0],
             [0.0, 3.0, 1.0, 0.0],
             [2.0, 1.0, 1.0, 5.0]
         ];
-        let dense = model.joint_log_likelihood(probes.view());
+        // linfa-bayes' Bernoulli `predict` binarises rows before scoring
+        // them; its `joint_log_likelihood` expects them binarised already.
+        let dense_input = if binarise {
+            probes.mapv(|value| if value > 0.0 { 1.0 } else { 0.0 })
+        } else {
+            probes.clone()
+        };
+        let dense = model.joint_log_likelihood(dense_input.view());
+        let vocabulary = vocabulary();
         for (row_index, row) in probes.rows().into_iter().enumerate() {
             let sparse_row: Vec<(String, f64)> = row
                 .iter()
@@ -165,17 +269,50 @@ mod tests {
                 .filter(|(_, value)| **value != 0.0)
                 .map(|(position, value)| (vocabulary[position].clone(), *value))
                 // A feature outside the vocabulary must change nothing.
-                .chain(std::iter::once(("w:unknown".to_string(), 1.0)))
+                .chain(std::iter::once(("d:unknown.example".to_string(), 1.0)))
                 .collect();
             let sparse = scorer.joint_log_likelihood(&sparse_row);
             for class in [0usize, 1] {
                 let expected = dense[&class][row_index];
                 assert!(
                     (sparse[class] - expected).abs() < 1e-9,
-                    "row {row_index} class {class}: sparse {} dense {expected}",
+                    "binarise {binarise}, row {row_index}, class {class}: sparse {} dense {expected}",
                     sparse[class]
                 );
             }
         }
+    }
+
+    #[test]
+    fn multinomial_sparse_and_dense_log_likelihoods_agree() {
+        let model = crate::classifier::quiet::without_stderr(|| {
+            MultinomialNb::params().alpha(0.5).fit(&dataset())
+        })
+        .unwrap();
+        let read = ScorerWeights::from_multinomial(&model).unwrap();
+        let probed = ScorerWeights::probe(&model, 4, false).unwrap();
+        for (name, weights) in [("read", read), ("probed", probed)] {
+            let scorer = SparseScorer::new(&vocabulary(), weights).unwrap();
+            assert_agrees(&model, &scorer, false);
+            eprintln!("{name}: agrees");
+        }
+    }
+
+    #[test]
+    fn bernoulli_sparse_and_dense_log_likelihoods_agree() {
+        let model = BernoulliNb::params().alpha(0.5).fit(&dataset()).unwrap();
+        let weights = ScorerWeights::probe(&model, 4, true).unwrap();
+        let scorer = SparseScorer::new(&vocabulary(), weights).unwrap();
+        assert_agrees(&model, &scorer, true);
+    }
+
+    #[test]
+    fn mismatched_weights_are_refused() {
+        let weights = ScorerWeights {
+            constants: [0.0, 0.0],
+            weights: [vec![0.0; 3], vec![0.0; 3]],
+            binary_input: false,
+        };
+        assert!(SparseScorer::new(&vocabulary(), weights).is_err());
     }
 }

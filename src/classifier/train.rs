@@ -4,22 +4,29 @@
 use std::collections::{BTreeSet, HashMap};
 
 use linfa::prelude::*;
-use linfa_bayes::{MultinomialNb, MultinomialNbValidParams};
+use linfa_bayes::{BernoulliNb, BernoulliNbValidParams, MultinomialNb, MultinomialNbValidParams};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use super::calibration::sigmoid;
+use super::features::{resolve_positions, UNKNOWN_WORD};
 use super::model::TrainingSummary;
 use super::quiet::without_stderr;
+use super::scorer::ScorerWeights;
 use super::{
     extract_features, BinaryMetrics, Calibration, ClassifierError, FeatureParams, LabelledExample,
     Model, SparseScorer,
 };
 
-/// Rows given to linfa-bayes per `fit_with` call. linfa-bayes wants dense
-/// rows; fitting in chunks keeps memory at `CHUNK_ROWS x vocabulary` floats
-/// however large the corpus is.
-const CHUNK_ROWS: usize = 256;
+/// How naive Bayes models a comment's features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventModel {
+    /// Feature counts (or presences) drawn from one distribution per class.
+    Multinomial,
+    /// Each vocabulary feature present or absent: absence is evidence too.
+    Bernoulli,
+}
 
 /// Everything that shapes a trained model. Check it with [`TrainingParams::check`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +34,7 @@ pub struct TrainingParams {
     /// The name a model's version starts with.
     pub name: String,
     pub features: FeatureParams,
+    pub event_model: EventModel,
     /// Additive (Laplace/Lidstone) smoothing of feature counts.
     pub alpha: f64,
     /// Features seen in fewer training texts than this are left out of the
@@ -41,8 +49,9 @@ impl Default for TrainingParams {
         TrainingParams {
             name: "model".to_string(),
             features: FeatureParams::default(),
-            alpha: 1.0,
-            min_document_frequency: 2,
+            event_model: EventModel::Multinomial,
+            alpha: 0.5,
+            min_document_frequency: 1,
             folds: 5,
         }
     }
@@ -128,8 +137,8 @@ pub fn train(
     for fold in 0..folds {
         let (train_rows, test_rows): (Vec<usize>, Vec<usize>) =
             (0..examples.len()).partition(|index| index % folds != fold);
-        let (vocabulary, naive_bayes) = fit(params, &data, &train_rows)?;
-        let scorer = SparseScorer::compile(&vocabulary, &naive_bayes)?;
+        let (vocabulary, weights) = fit(params, &data, &train_rows)?;
+        let scorer = SparseScorer::new(&vocabulary, weights)?;
         for index in test_rows {
             let [ham_likelihood, spam_likelihood] = scorer.joint_log_likelihood(&data.rows[index]);
             held_out[index] = spam_likelihood - ham_likelihood;
@@ -152,14 +161,15 @@ pub fn train(
     ));
 
     let all_rows: Vec<usize> = (0..examples.len()).collect();
-    let (vocabulary, naive_bayes) = fit(params, &data, &all_rows)?;
+    let (vocabulary, weights) = fit(params, &data, &all_rows)?;
     progress(&format!("final model: {} features", vocabulary.len()));
     Model::from_parts(
         &params.name,
         params.features.clone(),
+        params.event_model,
         params.alpha,
         vocabulary,
-        naive_bayes,
+        weights,
         calibration,
         TrainingSummary {
             sources,
@@ -176,7 +186,7 @@ fn fit(
     params: &TrainingParams,
     data: &Featurised,
     selected: &[usize],
-) -> Result<(Vec<String>, MultinomialNb<f64, usize>), ClassifierError> {
+) -> Result<(Vec<String>, ScorerWeights), ClassifierError> {
     let mut document_frequency: HashMap<&str, usize> = HashMap::new();
     for index in selected {
         for (feature, _) in &data.rows[*index] {
@@ -184,41 +194,79 @@ fn fit(
         }
     }
     // Sorted, so that the same data always gives the same model file.
-    let vocabulary: Vec<String> = document_frequency
+    let mut vocabulary: BTreeSet<String> = document_frequency
         .into_iter()
         .filter(|(_, frequency)| *frequency >= params.min_document_frequency)
         .map(|(feature, _)| feature.to_string())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
-    let position: HashMap<&str, usize> = vocabulary
+    if params.features.unknown_words {
+        vocabulary.insert(UNKNOWN_WORD.to_string());
+    }
+    let vocabulary: Vec<String> = vocabulary.into_iter().collect();
+    let vocabulary_index: HashMap<String, usize> = vocabulary
         .iter()
         .enumerate()
-        .map(|(index, feature)| (feature.as_str(), index))
+        .map(|(index, feature)| (feature.clone(), index))
         .collect();
 
-    let fit_params: MultinomialNbValidParams<f64, usize> = MultinomialNb::params()
-        .alpha(params.alpha)
-        .check()
-        .map_err(|error| ClassifierError::Training(error.to_string()))?;
-    let mut model: Option<MultinomialNb<f64, usize>> = None;
-    for chunk in selected.chunks(CHUNK_ROWS) {
-        let mut records = Array2::<f64>::zeros((chunk.len(), vocabulary.len()));
-        for (row, index) in chunk.iter().enumerate() {
-            for (feature, value) in &data.rows[*index] {
-                if let Some(column) = position.get(feature.as_str()) {
-                    records[[row, *column]] += value;
+    let training_error =
+        |error: linfa_bayes::NaiveBayesError| ClassifierError::Training(error.to_string());
+    let labels: Vec<usize> = selected.iter().map(|index| data.labels[*index]).collect();
+    let weights = match params.event_model {
+        EventModel::Multinomial => {
+            // Multinomial naive Bayes depends on the data only through each
+            // class's summed feature counts and its number of rows. linfa-bayes
+            // gets one row per class holding the sums (the same feature
+            // log-probabilities as the full matrix, from vocabulary-sized
+            // memory instead of rows x vocabulary, and one of its leftover
+            // `dbg!` dumps instead of one per chunk); the class priors, the
+            // only thing that row count changes, are then set from the true
+            // counts exactly as linfa-bayes computes them. A unit test checks
+            // the result against linfa-bayes fitted on every row.
+            let mut sums = Array2::<f64>::zeros((2, vocabulary.len()));
+            for index in selected {
+                for (column, value) in resolve_positions(&data.rows[*index], &vocabulary_index) {
+                    sums[[data.labels[*index], column]] += value;
                 }
             }
+            let dataset = DatasetBase::new(sums, ndarray::array![0usize, 1]);
+            let fit_params: MultinomialNbValidParams<f64, usize> = MultinomialNb::params()
+                .alpha(params.alpha)
+                .check()
+                .map_err(training_error)?;
+            let model =
+                without_stderr(|| fit_params.fit_with(None, &dataset)).map_err(training_error)?;
+            let mut weights = ScorerWeights::from_multinomial(&model)?;
+            let total = labels.len() as f64;
+            for class in [0, 1] {
+                let rows = labels.iter().filter(|label| **label == class).count() as f64;
+                weights.constants[class] = (rows / total).ln();
+            }
+            weights
         }
-        let targets: Array1<usize> = chunk.iter().map(|index| data.labels[*index]).collect();
-        let dataset = DatasetBase::new(records, targets);
-        let fitted = without_stderr(|| fit_params.fit_with(model.take(), &dataset))
-            .map_err(|error| ClassifierError::Training(error.to_string()))?;
-        model = Some(fitted);
-    }
-    let model = model.ok_or_else(|| ClassifierError::Training("no examples".to_string()))?;
-    Ok((vocabulary, model))
+        EventModel::Bernoulli => {
+            // Bernoulli estimates divide by the number of rows, so it needs
+            // them all; and linfa-bayes 0.8.1's Bernoulli `fit_with` divides
+            // accumulated counts by the rows of the latest call only, so the
+            // rows go in one call (memory: rows x vocabulary).
+            let mut records = Array2::<f64>::zeros((selected.len(), vocabulary.len()));
+            for (row, index) in selected.iter().enumerate() {
+                for (column, value) in resolve_positions(&data.rows[*index], &vocabulary_index) {
+                    records[[row, column]] += value;
+                }
+            }
+            let dataset = DatasetBase::new(records, Array1::from(labels));
+            let fit_params: BernoulliNbValidParams<f64, usize> = BernoulliNb::params()
+                .alpha(params.alpha)
+                .check()
+                .map_err(training_error)?;
+            let model = fit_params
+                .fit_with(None, &dataset)
+                .map_err(training_error)?;
+            ScorerWeights::probe(&model, vocabulary.len(), true)?
+        }
+    };
+    Ok((vocabulary, weights))
 }
 
 #[cfg(test)]
@@ -298,6 +346,46 @@ mod tests {
         assert_eq!(loaded.version(), first.version());
         let text = "free channel song";
         assert_eq!(loaded.score(text), first.score(text));
+    }
+
+    #[test]
+    fn summed_rows_give_the_model_linfa_fits_on_every_row() {
+        let examples = small_corpus();
+        let params = TrainingParams {
+            min_document_frequency: 1,
+            ..TrainingParams::default()
+        };
+        let data = Featurised {
+            rows: examples
+                .iter()
+                .map(|example| extract_features(&params.features, &example.text))
+                .collect(),
+            labels: examples.iter().map(|e| e.label.class_index()).collect(),
+        };
+        let selected: Vec<usize> = (0..examples.len()).collect();
+        let (vocabulary, summed) = fit(&params, &data, &selected).unwrap();
+
+        let index: HashMap<String, usize> = vocabulary
+            .iter()
+            .enumerate()
+            .map(|(position, feature)| (feature.clone(), position))
+            .collect();
+        let mut records = Array2::<f64>::zeros((examples.len(), vocabulary.len()));
+        for (row, features) in data.rows.iter().enumerate() {
+            for (column, value) in resolve_positions(features, &index) {
+                records[[row, column]] += value;
+            }
+        }
+        let every_row = DatasetBase::new(records, Array1::from(data.labels.clone()));
+        let full =
+            without_stderr(|| MultinomialNb::params().alpha(params.alpha).fit(&every_row)).unwrap();
+        let expected = ScorerWeights::from_multinomial(&full).unwrap();
+        for class in [0, 1] {
+            assert!((summed.constants[class] - expected.constants[class]).abs() < 1e-12);
+            for (a, b) in summed.weights[class].iter().zip(&expected.weights[class]) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! [`Command`] and calls [`run`]; each command lives in its own file.
 
 mod check;
+mod cross_validation;
 mod eval;
 mod keys;
 mod serve;
@@ -53,6 +54,24 @@ pub enum Command {
         /// The name model versions start with [default: the output file's stem].
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        training: TrainingFlags,
+    },
+    /// Cross-validate the training procedure on labelled files.
+    Cv {
+        #[arg(long = "data", required = true)]
+        data: Vec<PathBuf>,
+        /// One fold per group (the YouTube VIDEO_NAME): leave-one-video-out.
+        #[arg(long)]
+        by_group: bool,
+        /// Number of interleaved folds when not --by-group.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        training: TrainingFlags,
     },
     /// Score labelled files through the whole pipeline and print the figures.
     Eval {
@@ -82,6 +101,93 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+/// Overrides of the default training parameters, for experiments.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TrainingFlags {
+    /// Smoothing of feature counts.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Leave out features seen in fewer training texts.
+    #[arg(long)]
+    pub min_document_frequency: Option<usize>,
+    /// Word pairs on or off.
+    #[arg(long)]
+    pub word_pairs: Option<bool>,
+    /// Character n-gram sizes as MIN-MAX (0-0 turns them off).
+    #[arg(long)]
+    pub char_ngrams: Option<String>,
+    /// Count features once per comment (true) or every time (false).
+    #[arg(long)]
+    pub binary: Option<bool>,
+    /// Whole-comment signals on or off.
+    #[arg(long)]
+    pub signals: Option<bool>,
+    /// Scale feature values by 1/sqrt(feature count).
+    #[arg(long)]
+    pub normalize_length: Option<bool>,
+    /// The event model: multinomial or bernoulli.
+    #[arg(long)]
+    pub event_model: Option<String>,
+    /// Count words outside the vocabulary as one feature.
+    #[arg(long)]
+    pub unknown_words: Option<bool>,
+}
+
+impl TrainingFlags {
+    /// The default parameters with these overrides applied.
+    pub fn apply(
+        &self,
+        mut params: crate::classifier::TrainingParams,
+    ) -> Result<crate::classifier::TrainingParams, CliError> {
+        if let Some(alpha) = self.alpha {
+            params.alpha = alpha;
+        }
+        if let Some(event_model) = &self.event_model {
+            params.event_model = match event_model.as_str() {
+                "multinomial" => crate::classifier::EventModel::Multinomial,
+                "bernoulli" => crate::classifier::EventModel::Bernoulli,
+                other => {
+                    return Err(CliError::Usage(format!(
+                        "--event-model {other:?} is neither multinomial nor bernoulli"
+                    )))
+                }
+            };
+        }
+        if let Some(frequency) = self.min_document_frequency {
+            params.min_document_frequency = frequency;
+        }
+        let features = &mut params.features;
+        if let Some(word_pairs) = self.word_pairs {
+            features.word_pairs = word_pairs;
+        }
+        if let Some(range) = &self.char_ngrams {
+            let parsed = range
+                .split_once('-')
+                .and_then(|(low, high)| Some((low.parse().ok()?, high.parse().ok()?)));
+            let (low, high) = parsed.ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--char-ngrams {range:?} is not MIN-MAX, such as 3-5"
+                ))
+            })?;
+            features.char_ngram_min = low;
+            features.char_ngram_max = high;
+        }
+        if let Some(binary) = self.binary {
+            features.binary = binary;
+        }
+        if let Some(signals) = self.signals {
+            features.signals = signals;
+        }
+        if let Some(normalize) = self.normalize_length {
+            features.normalize_length = normalize;
+        }
+        if let Some(unknown_words) = self.unknown_words {
+            features.unknown_words = unknown_words;
+        }
+        Ok(params)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,7 +252,19 @@ pub fn run(cli: Cli) -> ExitCode {
             listen,
             data_dir,
         } => serve::serve(config, listen, data_dir),
-        Command::Train { data, out, name } => train::train(&data, &out, name),
+        Command::Train {
+            data,
+            out,
+            name,
+            training,
+        } => train::train(&data, &out, name, &training),
+        Command::Cv {
+            data,
+            by_group,
+            folds,
+            json,
+            training,
+        } => cross_validation::cross_validate(&data, by_group, folds, json, &training),
         Command::Eval {
             data,
             model,

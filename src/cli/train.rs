@@ -2,10 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::CliError;
+use super::{CliError, TrainingFlags};
 use crate::classifier::{read_labelled_file, train as train_model, TrainingParams};
 
-pub fn train(data: &[PathBuf], out: &Path, name: Option<String>) -> Result<(), CliError> {
+pub fn train(
+    data: &[PathBuf],
+    out: &Path,
+    name: Option<String>,
+    flags: &TrainingFlags,
+) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     let mut examples = Vec::new();
     let mut sources = Vec::new();
@@ -30,11 +35,12 @@ pub fn train(data: &[PathBuf], out: &Path, name: Option<String>) -> Result<(), C
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".to_string())
     });
-    let params = TrainingParams {
-        name,
-        ..TrainingParams::default()
-    }
-    .check()?;
+    let params = flags
+        .apply(TrainingParams {
+            name,
+            ..TrainingParams::default()
+        })?
+        .check()?;
     let model = train_model(&params, &examples, sources, &mut |line| eprintln!("{line}"))?;
     model.save(out)?;
     println!(

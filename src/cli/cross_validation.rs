@@ -1,0 +1,55 @@
+//! `moderato cv`: cross-validation figures of the training procedure.
+
+use std::path::PathBuf;
+
+use super::{CliError, TrainingFlags};
+use crate::classifier::{
+    cross_validate as run_cross_validation, read_labelled_file, Folds, TrainingParams,
+};
+
+pub fn cross_validate(
+    data: &[PathBuf],
+    by_group: bool,
+    folds: usize,
+    json: bool,
+    flags: &TrainingFlags,
+) -> Result<(), CliError> {
+    let mut examples = Vec::new();
+    for path in data {
+        examples.extend(read_labelled_file(path)?);
+    }
+    let params = flags.apply(TrainingParams::default())?.check()?;
+    let folds = if by_group {
+        Folds::ByGroup
+    } else {
+        Folds::Interleaved(folds)
+    };
+    let report = run_cross_validation(&params, &examples, folds)?;
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|error| CliError::Io {
+            context: "cannot write the report".to_string(),
+            source: std::io::Error::other(error),
+        })?;
+        println!("{text}");
+        return Ok(());
+    }
+    for fold in &report.folds {
+        let metrics = &fold.metrics;
+        println!(
+            "{:<40} n {:>5}  MCC {:.3}  ham blocked {:>5.1}%  recall {:>5.1}%  AUC {:.3}",
+            fold.name,
+            metrics.examples,
+            metrics.mcc,
+            metrics.fpr * 100.0,
+            metrics.recall * 100.0,
+            metrics.auc
+        );
+    }
+    println!(
+        "mean: MCC {:.3}  ham blocked {:.1}%  AUC {:.3}",
+        report.mean_mcc,
+        report.mean_fpr * 100.0,
+        report.mean_auc
+    );
+    Ok(())
+}
