@@ -52,18 +52,13 @@ impl Default for FeatureParams {
     }
 }
 
-/// The features of one text with their values, in first-seen order.
+/// The features of one text with their values, sorted by name.
 pub fn extract_features(params: &FeatureParams, raw_text: &str) -> Vec<(String, f64)> {
     let tokens = tokenize(&normalize(raw_text));
-    let mut counts: HashMap<String, f64> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut add = |name: String| {
-        let count = counts.entry(name.clone()).or_insert(0.0);
-        if *count == 0.0 {
-            order.push(name);
-        }
-        *count += 1.0;
-    };
+    // Every occurrence is collected, then sorted and merged: cheaper than a
+    // map for the few dozen features of a comment.
+    let mut occurrences: Vec<String> = Vec::with_capacity(tokens.len() * 2 + 4);
+    let mut add = |name: String| occurrences.push(name);
     let mut previous_word: Option<&str> = None;
     let mut links = 0;
     for token in &tokens {
@@ -116,19 +111,26 @@ pub fn extract_features(params: &FeatureParams, raw_text: &str) -> Vec<(String, 
             add(signal);
         }
     }
-    let scale = if params.normalize_length && !order.is_empty() {
-        1.0 / (order.len() as f64).sqrt()
+    occurrences.sort_unstable();
+    let mut features: Vec<(String, f64)> = Vec::with_capacity(occurrences.len());
+    for name in occurrences {
+        match features.last_mut() {
+            Some((last, count)) if *last == name => *count += 1.0,
+            _ => features.push((name, 1.0)),
+        }
+    }
+    let scale = if params.normalize_length && !features.is_empty() {
+        1.0 / (features.len() as f64).sqrt()
     } else {
         1.0
     };
-    order
-        .into_iter()
-        .map(|name| {
-            let count = counts[&name];
-            let value = if params.binary { 1.0 } else { count };
-            (name, value * scale)
-        })
-        .collect()
+    for (_, value) in &mut features {
+        if params.binary {
+            *value = 1.0;
+        }
+        *value *= scale;
+    }
+    features
 }
 
 /// Coarse classes of length, capitals and links, as features.
@@ -232,13 +234,13 @@ mod tests {
         assert_eq!(
             names,
             vec![
-                "w:check",
-                "w:out",
                 "b:check out",
                 "d:x.com",
                 "p:a",
                 "s:has_link",
-                "s:length<=60"
+                "s:length<=60",
+                "w:check",
+                "w:out",
             ]
         );
     }

@@ -9,6 +9,11 @@ use unicode_normalization::UnicodeNormalization;
 /// the model should see one spelling of each word.
 pub fn normalize(raw: &str) -> String {
     let decoded = html_escape::decode_html_entities(raw);
+    // ASCII text is its own NFKC form and has no zero-width characters:
+    // most comments take this shortcut.
+    if decoded.is_ascii() {
+        return decoded.to_ascii_lowercase();
+    }
     let mut folded = String::with_capacity(decoded.len());
     for character in decoded.nfkc() {
         // Zero-width characters and the byte-order mark are used to split
