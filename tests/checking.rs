@@ -71,17 +71,7 @@ async fn get_decision_finds_by_id_and_by_comment() {
         .unwrap()
         .into_inner();
 
-    let by_id = client
-        .get_decision(with_token(
-            NEWS_TOKEN,
-            pb::GetDecisionRequest {
-                decision_id: checked.decision_id.clone(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let by_id = decision_by_id(&server, &checked.decision_id).await.unwrap();
     assert_eq!(by_id.comment_id, "c-7");
     assert_eq!(by_id.site_id, NEWS_SITE);
     assert_eq!(by_id.content, HAM_TEXT);
@@ -146,17 +136,7 @@ async fn the_same_comment_returns_the_stored_decision_unless_rechecked() {
         .into_inner();
     assert_eq!(rechecked.decision_id, first.decision_id);
     assert_ne!(rechecked.verdict(), pb::Verdict::Allow);
-    let stored = client
-        .get_decision(with_token(
-            NEWS_TOKEN,
-            pb::GetDecisionRequest {
-                decision_id: first.decision_id.clone(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let stored = decision_by_id(&server, &first.decision_id).await.unwrap();
     assert_eq!(stored.content, SPAM_TEXT);
     assert_eq!(stored.verdict, rechecked.verdict);
     server.stop().await;

@@ -40,6 +40,21 @@ fn eval_json(data: &str, model: Option<&std::path::Path>) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// Runs `moderato train` on shared data files, writing the model to `out`.
+fn train(files: &[&str], out: &std::path::Path) {
+    let mut command = moderato();
+    command.arg("train");
+    for file in files {
+        command.arg("--data").arg(data_file(file));
+    }
+    let output = command.arg("--out").arg(out).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn figure(report: &serde_json::Value, key: &str) -> f64 {
     report["binary"][key].as_f64().unwrap()
 }
@@ -63,18 +78,7 @@ fn card_row(file: &str) -> Vec<String> {
 fn the_model_card_command_reproduces_the_default_model() {
     let directory = tempfile::tempdir().unwrap();
     let out = directory.path().join("default.json");
-    let output = moderato()
-        .args(["train", "--data"])
-        .arg(data_file("youtube_train.csv"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    train(&["youtube_train.csv"], &out);
     let retrained = moderato::classifier::Model::load(&out).unwrap();
     let committed = moderato::classifier::Model::embedded_default().unwrap();
     assert_eq!(
@@ -117,18 +121,7 @@ fn the_default_model_beats_the_word_count_baseline_on_youtube_test() {
 fn the_same_code_trained_on_sms_does_well_on_sms_test() {
     let directory = tempfile::tempdir().unwrap();
     let out = directory.path().join("sms.json");
-    let output = moderato()
-        .args(["train", "--data"])
-        .arg(data_file("sms_train.tsv"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    train(&["sms_train.tsv"], &out);
     let report = eval_json("sms_test.tsv", Some(&out));
     // scikit-learn MultinomialNB on words: MCC 0.945, 0.5% ham blocked.
     assert!(figure(&report, "mcc") > 0.945, "{report}");

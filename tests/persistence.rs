@@ -1,7 +1,5 @@
 //! Decisions survive a restart of the service on the same data directory.
 
-use moderato::grpc::pb;
-
 use crate::util::*;
 
 #[tokio::test]
@@ -26,17 +24,7 @@ async fn decisions_are_found_after_a_restart() {
     let server = start_with(test_config(directory.path())).await;
     let mut client = server.moderation().await;
     for (checked, content) in [(&spam, SPAM_TEXT), (&ham, HAM_TEXT)] {
-        let found = client
-            .get_decision(with_token(
-                NEWS_TOKEN,
-                pb::GetDecisionRequest {
-                    decision_id: checked.decision_id.clone(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let found = decision_by_id(&server, &checked.decision_id).await.unwrap();
         assert_eq!(found.content, content);
         assert_eq!(found.verdict, checked.verdict);
         assert_eq!(found.score, checked.score);

@@ -26,12 +26,7 @@ pub fn cross_validate(
     };
     let report = run_cross_validation(&params, &examples, folds)?;
     if json {
-        let text = serde_json::to_string_pretty(&report).map_err(|error| CliError::Io {
-            context: "cannot write the report".to_string(),
-            source: std::io::Error::other(error),
-        })?;
-        println!("{text}");
-        return Ok(());
+        return super::print_json(&report);
     }
     for fold in &report.folds {
         let metrics = &fold.metrics;

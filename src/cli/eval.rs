@@ -20,12 +20,7 @@ pub fn eval(
     }
     let report = evaluate(&model, &thresholds, &examples);
     if json {
-        let text = serde_json::to_string_pretty(&report).map_err(|error| CliError::Io {
-            context: "cannot write the report".to_string(),
-            source: std::io::Error::other(error),
-        })?;
-        println!("{text}");
-        return Ok(());
+        return super::print_json(&report);
     }
     let binary = &report.binary;
     let verdicts = &report.verdicts;

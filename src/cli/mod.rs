@@ -307,3 +307,13 @@ fn load_thresholds(
 ) -> Result<crate::verdict::Thresholds, CliError> {
     Ok(crate::config::Config::load(config, &Default::default())?.thresholds)
 }
+
+/// Prints a report as one pretty JSON object.
+fn print_json(report: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(report).map_err(|error| CliError::Io {
+        context: "cannot write the report".to_string(),
+        source: std::io::Error::other(error),
+    })?;
+    println!("{text}");
+    Ok(())
+}

@@ -136,3 +136,22 @@ pub fn comment(comment_id: &str, content: &str) -> pb::CheckCommentRequest {
         ..Default::default()
     }
 }
+
+/// `GetDecision` by decision id, as the news site.
+pub async fn decision_by_id(
+    server: &TestServer,
+    decision_id: &str,
+) -> Result<pb::Decision, tonic::Status> {
+    server
+        .moderation()
+        .await
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                decision_id: decision_id.to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
