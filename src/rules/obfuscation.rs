@@ -21,8 +21,11 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
     let mut disguised = 0usize;
     let mut example = None;
     for word in text.split(|c: char| !(c.is_alphanumeric() || is_invisible(c))) {
+        // Invisible characters at a word's edge (a byte-order mark some
+        // forms append) hide nothing; only those inside a word split it.
+        let word = word.trim_matches(is_invisible);
         let visible: String = word.chars().filter(|c| !is_invisible(*c)).collect();
-        let hidden_split = visible.len() < word.len() && !visible.is_empty();
+        let hidden_split = visible.len() < word.len();
         let has_letters = visible.chars().filter(|c| c.is_alphabetic()).count() >= 2;
         // A disguised word mixes scripts, yet reads as one script once each
         // letter is replaced by the letter it imitates; honest mixtures
@@ -58,6 +61,8 @@ mod tests {
             ("Москвa is lovely", true),
             ("p\u{0430}yp\u{0430}l login", true),
             ("fr\u{200B}ee money", true),
+            ("a comment ending in a byte-order mark\u{FEFF}", false),
+            ("\u{200B}leading and trailing\u{200B}", false),
             ("free money", false),
             ("Это отличная статья", false),
             ("Ελληνικά και English μαζί", false),

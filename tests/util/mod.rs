@@ -136,3 +136,11 @@ pub fn comment(comment_id: &str, content: &str) -> pb::CheckCommentRequest {
         ..Default::default()
     }
 }
+
+/// The rules of a `[rules]` table written in TOML (the table's body, with
+/// its sub-tables written as `[rules.<name>]`).
+pub fn rules_from_toml(text: &str) -> moderato::rules::Rules {
+    Config::from_toml("test rules", text, &Default::default())
+        .expect("the test rules are valid")
+        .rules
+}
