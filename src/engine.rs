@@ -73,13 +73,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs the rules (over the state they need) and the model.
+    /// Runs the rules (over the state they need) and the model; also gives
+    /// the comment's fingerprint, to record with it.
     fn assess(
         &self,
         comment: &Comment,
-        fingerprint: Option<&Fingerprint>,
         now: UnixMillis,
-    ) -> Result<Assessment, Error> {
+    ) -> Result<(Assessment, Option<Fingerprint>), Error> {
         let rules = self.rules.load();
         let rule_set = rules.for_site(&comment.site_id);
         let lookback = rule_set.lookback_millis();
@@ -100,17 +100,17 @@ impl Engine {
         };
         let context = Context {
             now,
-            fingerprint,
             recent: &recent,
             author,
         };
-        let hits = rule_set.evaluate(comment, &context);
-        Ok(verdict::decide_with_rules(
+        let evaluation = rule_set.evaluate(comment, &context);
+        let assessment = verdict::decide_with_rules(
             &self.model.load(),
             &self.thresholds,
             comment,
-            &hits,
-        ))
+            &evaluation.hits,
+        );
+        Ok((assessment, evaluation.fingerprint))
     }
 
     /// Records a newly stored comment where the stateful rules will find
@@ -181,8 +181,7 @@ impl Engine {
             }
         }
         let now = UnixMillis::now();
-        let fingerprint = Fingerprint::of(&comment.content);
-        let assessment = self.assess(&comment, fingerprint.as_ref(), now)?;
+        let (assessment, fingerprint) = self.assess(&comment, now)?;
         if options.dry_run {
             let decision = Decision {
                 decision_id: String::new(),

@@ -114,9 +114,12 @@ pub fn evaluate(
             form: Default::default(),
         };
         let hits = match rules {
-            Some(rules) => rules
-                .for_site(&comment.site_id)
-                .evaluate(&comment, &context),
+            Some(rules) => {
+                rules
+                    .for_site(&comment.site_id)
+                    .evaluate(&comment, &context)
+                    .hits
+            }
             None => Vec::new(),
         };
         let assessment = decide_with_rules(model, thresholds, &comment, &hits);

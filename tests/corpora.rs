@@ -24,10 +24,19 @@ fn moderato() -> Command {
 }
 
 fn eval_json(data: &str, model: Option<&std::path::Path>) -> serde_json::Value {
+    eval_json_with(data, model, &[])
+}
+
+fn eval_json_with(
+    data: &str,
+    model: Option<&std::path::Path>,
+    flags: &[&str],
+) -> serde_json::Value {
     let mut command = moderato();
     command
         .args(["eval", "--json", "--data"])
-        .arg(data_file(data));
+        .arg(data_file(data))
+        .args(flags);
     if let Some(model) = model {
         command.arg("--model").arg(model);
     }
@@ -133,4 +142,34 @@ fn the_same_code_trained_on_sms_does_well_on_sms_test() {
     // scikit-learn MultinomialNB on words: MCC 0.945, 0.5% ham blocked.
     assert!(figure(&report, "mcc") > 0.9, "{report}");
     assert!(figure(&report, "fpr") <= 0.005, "{report}");
+}
+
+#[test]
+fn the_default_rules_cost_no_legitimate_reader() {
+    // Acceptance 4 of the rules: with the default rules, the whole pipeline
+    // is at least as good as the model alone on every test split.
+    for file in ["youtube_test.csv", "sms_test.tsv"] {
+        let with_rules = eval_json_with(file, None, &[]);
+        let model_alone = eval_json_with(file, None, &["--no-rules"]);
+        assert_eq!(with_rules["rules"], true, "{with_rules}");
+        assert_eq!(model_alone["rules"], false, "{model_alone}");
+        assert!(
+            figure(&with_rules, "mcc") >= figure(&model_alone, "mcc"),
+            "{file}: MCC {} with rules, {} without",
+            figure(&with_rules, "mcc"),
+            figure(&model_alone, "mcc")
+        );
+        assert!(
+            figure(&with_rules, "fpr") <= figure(&model_alone, "fpr"),
+            "{file}: ham blocked {} with rules, {} without",
+            figure(&with_rules, "fpr"),
+            figure(&model_alone, "fpr")
+        );
+        let ham_rejected =
+            |report: &serde_json::Value| report["verdicts"]["ham"]["reject"].as_u64();
+        assert!(
+            ham_rejected(&with_rules) <= ham_rejected(&model_alone),
+            "{file}: more ham rejected with the rules"
+        );
+    }
 }

@@ -42,7 +42,8 @@ pub fn check(
     let hits = config
         .rules
         .for_site(&comment.site_id)
-        .evaluate(&comment, &Context::stateless(comment.submitted_at));
+        .evaluate(&comment, &Context::stateless(comment.submitted_at))
+        .hits;
     let assessment = decide_with_rules(&model, &config.thresholds, &comment, &hits);
     println!(
         "verdict {:?}  score {:.3}  spam probability {:.3}  priority {:?}  model {}",

@@ -8,11 +8,12 @@ use super::settings::RuleSettings;
 use super::similarity::Fingerprint;
 use super::state::{Context, RecentComment};
 
-/// The recent comments within `window_seconds` of the check, except the
-/// comment itself (a recheck finds its own earlier entry).
+/// The recent comments within `window_seconds` of the check. The context
+/// lists them newest first, so the scan stops at the first older one.
+/// Callers skip the comment itself (a recheck finds its own earlier entry)
+/// only among the matches, where the comparison is rare.
 fn within_window<'a>(
     context: &'a Context,
-    comment_id: &'a str,
     window_seconds: u64,
 ) -> impl Iterator<Item = &'a RecentComment> {
     let window_millis = i64::try_from(window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -20,7 +21,7 @@ fn within_window<'a>(
     context
         .recent
         .iter()
-        .filter(move |recent| recent.at.0 >= since && recent.comment_id != comment_id)
+        .take_while(move |recent| recent.at.0 >= since)
 }
 
 /// Fires when earlier comments within the window are at least `threshold`
@@ -34,12 +35,12 @@ pub fn duplicate_content(
     let fingerprint = fingerprint?;
     let mut copies = 0usize;
     let mut closest: f64 = 0.0;
-    for recent in within_window(context, comment_id, settings.window_seconds) {
+    for recent in within_window(context, settings.window_seconds) {
         let Some(other) = &recent.fingerprint else {
             continue;
         };
         let similarity = fingerprint.similarity(other);
-        if similarity >= settings.threshold {
+        if similarity >= settings.threshold && recent.comment_id != comment_id {
             copies += 1;
             closest = closest.max(similarity);
         }
@@ -67,14 +68,17 @@ pub fn flood(
     let mut by_author = 0usize;
     let mut by_ip = 0usize;
     let mut on_site = 0usize;
-    for recent in within_window(context, comment_id, settings.window_seconds) {
+    for recent in within_window(context, settings.window_seconds) {
+        let same_author = !author_key.is_empty() && recent.author_key == author_key;
+        let same_ip = ip.is_some() && recent.ip == ip;
+        if (same_author || same_ip || settings.site_threshold > 0.0)
+            && recent.comment_id == comment_id
+        {
+            continue;
+        }
         on_site += 1;
-        if !author_key.is_empty() && recent.author_key == author_key {
-            by_author += 1;
-        }
-        if ip.is_some() && recent.ip == ip {
-            by_ip += 1;
-        }
+        by_author += usize::from(same_author);
+        by_ip += usize::from(same_ip);
     }
     let window = describe_window(settings.window_seconds);
     if by_author as f64 >= settings.threshold {
@@ -129,7 +133,6 @@ mod tests {
     fn context(recent: &[RecentComment]) -> Context<'_> {
         Context {
             now: UnixMillis(NOW),
-            fingerprint: None,
             recent,
             author: None,
         }

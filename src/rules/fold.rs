@@ -21,9 +21,58 @@ const LETTER_SYMBOLS: [char; 4] = ['@', '$', '!', '|'];
 /// "a b" stays two words while "f r e e" becomes one.
 const MIN_SPELLED_OUT_LETTERS: usize = 3;
 
+/// The folded words of a text, kept in one string separated by single
+/// spaces (one allocation, not one per word).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FoldedWords {
+    text: String,
+    /// Where each word ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl FoldedWords {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `index`th word; `index` must be below [`FoldedWords::len`].
+    pub fn word(&self, index: usize) -> &str {
+        let start = match index {
+            0 => 0,
+            _ => self.ends[index - 1] + 1,
+        };
+        &self.text[start..self.ends[index]]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|index| self.word(index))
+    }
+
+    /// The words joined by single spaces.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    fn push(&mut self, word: &str) {
+        if !self.text.is_empty() {
+            self.text.push(' ');
+        }
+        self.text.push_str(word);
+        self.ends.push(self.text.len());
+    }
+}
+
 /// The folded words of a normalised text, in order.
-pub fn folded_words(normalized: &str) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
+pub fn folded_words(normalized: &str) -> FoldedWords {
+    let mut words = FoldedWords {
+        text: String::with_capacity(normalized.len()),
+        ends: Vec::new(),
+    };
+    let mut folded = String::new();
     let mut spelled_out = String::new();
     let mut spelled_out_letters = 0;
     for piece in normalized.split(|c: char| !(c.is_alphanumeric() || LETTER_SYMBOLS.contains(&c))) {
@@ -31,7 +80,7 @@ pub fn folded_words(normalized: &str) -> Vec<String> {
         if piece.is_empty() {
             continue;
         }
-        let folded = fold_word(piece);
+        fold_word(piece, &mut folded);
         let mut characters = folded.chars();
         let single_letter = matches!(
             (characters.next(), characters.next()),
@@ -43,7 +92,7 @@ pub fn folded_words(normalized: &str) -> Vec<String> {
             continue;
         }
         flush_spelled_out(&mut words, &mut spelled_out, &mut spelled_out_letters);
-        words.push(folded);
+        words.push(&folded);
     }
     flush_spelled_out(&mut words, &mut spelled_out, &mut spelled_out_letters);
     words
@@ -51,34 +100,47 @@ pub fn folded_words(normalized: &str) -> Vec<String> {
 
 /// Ends a run of single letters: one word when long enough, else each
 /// letter on its own.
-fn flush_spelled_out(words: &mut Vec<String>, letters: &mut String, count: &mut usize) {
+fn flush_spelled_out(words: &mut FoldedWords, letters: &mut String, count: &mut usize) {
     if *count >= MIN_SPELLED_OUT_LETTERS {
-        words.push(collapse_repeats(letters));
+        words.push(&collapse_repeats(letters));
     } else {
-        words.extend(letters.chars().map(String::from));
+        let mut buffer = [0u8; 4];
+        for letter in letters.chars() {
+            words.push(letter.encode_utf8(&mut buffer));
+        }
     }
     letters.clear();
     *count = 0;
 }
 
-/// Folds one word. A piece without letters (a number, a price) is kept as
-/// it is: digits only stand for letters among other letters.
-fn fold_word(word: &str) -> String {
+/// Folds one word into `folded` (cleared first). A piece without letters
+/// (a number, a price) is kept as it is: digits only stand for letters
+/// among other letters.
+fn fold_word(word: &str, folded: &mut String) {
+    folded.clear();
     if !word.chars().any(char::is_alphabetic) {
-        return word.to_string();
+        folded.push_str(word);
+        return;
     }
-    let mixed_script = !word.is_single_script();
-    let mut folded = String::with_capacity(word.len());
+    // ASCII words are in one script; the script tables are only consulted
+    // for the rest.
+    let mixed_script = !word.is_ascii() && !word.is_single_script();
     for character in word.chars() {
         if character.is_ascii() {
-            folded.push(fold_ascii(character));
+            push_collapsed(folded, fold_ascii(character));
         } else if mixed_script {
-            push_latin_twin(character, &mut folded);
+            push_latin_twin(character, folded);
         } else {
-            folded.push(character);
+            push_collapsed(folded, character);
         }
     }
-    collapse_repeats(&folded)
+}
+
+/// Appends a character unless it repeats the last one ("freeee" -> "fre").
+fn push_collapsed(folded: &mut String, character: char) {
+    if !folded.ends_with(character) {
+        folded.push(character);
+    }
 }
 
 /// The letter an ASCII digit or symbol stands for; `l` and `i` share one
@@ -102,9 +164,11 @@ fn push_latin_twin(character: char, out: &mut String) {
     let mut buffer = [0u8; 4];
     let skeleton: String = unicode_security::skeleton(character.encode_utf8(&mut buffer)).collect();
     if !skeleton.is_empty() && skeleton.chars().all(|c| c.is_ascii_alphabetic()) {
-        out.extend(skeleton.chars().map(|c| fold_ascii(c.to_ascii_lowercase())));
+        for latin in skeleton.chars() {
+            push_collapsed(out, fold_ascii(latin.to_ascii_lowercase()));
+        }
     } else {
-        out.push(character);
+        push_collapsed(out, character);
     }
 }
 
@@ -128,6 +192,9 @@ mod tests {
 
     fn fold(raw: &str) -> Vec<String> {
         folded_words(&normalize(raw))
+            .iter()
+            .map(String::from)
+            .collect()
     }
 
     #[test]
@@ -161,6 +228,15 @@ mod tests {
             vec!["это", "отличная", "статья"]
         );
         assert_eq!(fold("αβγ δ"), vec!["αβγ", "δ"]);
+    }
+
+    #[test]
+    fn words_are_kept_in_one_spaced_text() {
+        let words = folded_words(&normalize("Fr3e, m0ney!! now"));
+        assert_eq!(words.len(), 3);
+        assert_eq!(words.word(1), "money");
+        assert_eq!(words.text(), "fre money now");
+        assert!(folded_words("... !!").is_empty());
     }
 
     #[test]

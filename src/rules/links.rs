@@ -28,7 +28,7 @@ mod tests {
         ];
         for (text, fires) in cases {
             let comment = comment(text);
-            let subject = Subject::new(&comment, false);
+            let subject = Subject::new(&comment);
             assert_eq!(too_many_links(&subject, 3.0).is_some(), fires, "{text}");
         }
     }

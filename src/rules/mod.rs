@@ -42,6 +42,14 @@ use terms::{describe_terms, TermList};
 
 use crate::domain::Comment;
 
+/// What the rules found: the rules that fired, and the comment's similarity
+/// fingerprint, which the engine records for later comments to compare with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub hits: Vec<RuleHit>,
+    pub fingerprint: Option<Fingerprint>,
+}
+
 /// A rule that fired on a comment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleHit {
@@ -106,9 +114,9 @@ impl RuleSet {
     }
 
     /// Runs every enabled rule; the hits come in the order of [`Rule::ALL`].
-    pub fn evaluate(&self, comment: &Comment, context: &Context) -> Vec<RuleHit> {
-        let needs_words = !(self.blocked_terms.is_empty() && self.suspect_terms.is_empty());
-        let subject = Subject::new(comment, needs_words);
+    pub fn evaluate(&self, comment: &Comment, context: &Context) -> Evaluation {
+        let subject = Subject::new(comment);
+        let fingerprint = Fingerprint::of_folded_words(&subject.folded_words);
         let author = &comment.author;
         let mut hits = Vec::new();
         for rule in Rule::ALL {
@@ -131,7 +139,7 @@ impl RuleSet {
                 Rule::ObfuscatedText => obfuscation::obfuscated_text(&comment.content, threshold),
                 Rule::DuplicateContent => activity::duplicate_content(
                     settings,
-                    context.fingerprint,
+                    fingerprint.as_ref(),
                     &comment.comment_id,
                     context,
                 ),
@@ -154,7 +162,7 @@ impl RuleSet {
                 });
             }
         }
-        hits
+        Evaluation { hits, fingerprint }
     }
 
     fn terms(&self, list: &TermList, kind: &str, subject: &Subject) -> Option<String> {
@@ -174,6 +182,7 @@ mod tests {
         rules
             .for_site(&comment.site_id)
             .evaluate(comment, &context)
+            .hits
             .iter()
             .map(|hit| hit.rule.code())
             .collect()
@@ -204,7 +213,8 @@ mod tests {
         let context = Context::stateless(UnixMillis(0));
         let hits = rules
             .for_site("x")
-            .evaluate(&comment("Get fr3e m0ney at the CASINO"), &context);
+            .evaluate(&comment("Get fr3e m0ney at the CASINO"), &context)
+            .hits;
         let blocked = &hits[0];
         assert_eq!(blocked.rule, Rule::BlockedTerm);
         assert_eq!(blocked.mode, Mode::Reject);

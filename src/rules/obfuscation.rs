@@ -18,12 +18,20 @@ fn is_invisible(character: char) -> bool {
 /// Fires when at least `threshold` words are disguised. `text` is the raw
 /// comment text: the invisible characters are gone after normalisation.
 pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
+    // Plain ASCII can mix no scripts and hide no invisible characters, and
+    // most comments are plain ASCII.
+    if text.is_ascii() {
+        return None;
+    }
     let mut disguised = 0usize;
     let mut example = None;
     for word in text.split(|c: char| !(c.is_alphanumeric() || is_invisible(c))) {
         // Invisible characters at a word's edge (a byte-order mark some
         // forms append) hide nothing; only those inside a word split it.
         let word = word.trim_matches(is_invisible);
+        if word.is_ascii() {
+            continue;
+        }
         let visible: String = word.chars().filter(|c| !is_invisible(*c)).collect();
         let hidden_split = visible.len() < word.len();
         let has_letters = visible.chars().filter(|c| c.is_alphabetic()).count() >= 2;

@@ -1,18 +1,22 @@
-//! A similarity fingerprint of a comment's text (MinHash over character
-//! shingles of its folded words), so that near-duplicates are found without
-//! keeping or comparing whole texts. Two fingerprints agree in a share of
-//! their slots that estimates the Jaccard similarity of the two texts'
-//! shingle sets: a changed word or two leaves it high, another text leaves
-//! it near zero.
+//! A similarity fingerprint of a comment's text (one-permutation MinHash
+//! over character shingles of its folded words), so that near-duplicates
+//! are found without keeping or comparing whole texts. Each shingle is
+//! hashed once; the hash picks a slot and competes for that slot's minimum.
+//! Among the slots that either text filled, the share where both agree
+//! estimates the Jaccard similarity of the two texts' shingle sets: a
+//! changed word or two leaves it high, another text leaves it near zero.
 
 use serde::{Deserialize, Serialize};
 
-use super::fold::folded_words;
+use super::fold::{folded_words, FoldedWords};
 use crate::text::normalize;
 
-/// Slots of a fingerprint. 32 keeps the estimate's standard error below
+/// Slots of a fingerprint. 32 keeps the estimate's standard error near
 /// 0.09 while a stored fingerprint stays small.
 pub const SLOTS: usize = 32;
+
+/// The value of a slot no shingle fell into.
+const EMPTY: u16 = u16::MAX;
 
 /// Characters per shingle: long enough that unrelated texts share few,
 /// short enough that one changed word touches few.
@@ -25,59 +29,65 @@ pub const MIN_FINGERPRINT_CHARS: usize = 50;
 /// The MinHash of a text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
-    minima: Vec<u32>,
+    /// 16 bits per slot: two unrelated minima agree by chance once in
+    /// 65535, and a fingerprint fits one cache line, which matters when a
+    /// new comment is compared with every recent one.
+    minima: [u16; SLOTS],
 }
 
 impl Fingerprint {
     /// The fingerprint of raw comment text, or `None` when the text is too
     /// short to say anything about copying.
     pub fn of(raw_text: &str) -> Option<Fingerprint> {
-        let folded = folded_words(&normalize(raw_text)).join(" ");
-        let characters: Vec<char> = folded.chars().collect();
-        if characters.len() < MIN_FINGERPRINT_CHARS {
+        Fingerprint::of_folded_words(&folded_words(&normalize(raw_text)))
+    }
+
+    /// The fingerprint of a text's folded words (see `fold`), for callers
+    /// that have them already.
+    pub fn of_folded_words(words: &FoldedWords) -> Option<Fingerprint> {
+        let text = words.text();
+        if text.chars().count() < MIN_FINGERPRINT_CHARS {
             return None;
         }
-        let mut minima = vec![u32::MAX; SLOTS];
-        for shingle in characters.windows(SHINGLE_CHARS) {
-            let base = shingle_hash(shingle);
-            for (slot, minimum) in minima.iter_mut().enumerate() {
-                let value = (mix(base ^ SLOT_SEEDS[slot]) >> 32) as u32;
-                if value < *minimum {
-                    *minimum = value;
-                }
+        let mut minima = [EMPTY; SLOTS];
+        let mut shingle = ['\0'; SHINGLE_CHARS];
+        for (position, character) in text.chars().enumerate() {
+            shingle.rotate_left(1);
+            shingle[SHINGLE_CHARS - 1] = character;
+            if position + 1 < SHINGLE_CHARS {
+                continue;
             }
+            // One hash per shingle (not one per slot) keeps the fingerprint
+            // cheap enough for the request path: its top bits pick the
+            // slot, its low bits compete for the slot's minimum.
+            let hash = shingle_hash(&shingle);
+            let slot = (hash >> 59) as usize % SLOTS;
+            let value = (hash as u16).min(EMPTY - 1);
+            minima[slot] = minima[slot].min(value);
         }
         Some(Fingerprint { minima })
     }
 
-    /// The estimated Jaccard similarity of the two texts, 0..1.
+    /// The estimated Jaccard similarity of the two texts, 0..1: the share
+    /// of agreeing slots among those that either text filled.
     pub fn similarity(&self, other: &Fingerprint) -> f64 {
-        if self.minima.len() != other.minima.len() || self.minima.is_empty() {
-            return 0.0;
+        // Branch-free over the fixed slots, so the compiler can compare many
+        // at once: the engine compares against every recent comment.
+        let pairs = || self.minima.iter().zip(&other.minima);
+        let agreeing: u32 = pairs()
+            .map(|(a, b)| u32::from((a == b) & (*a != EMPTY)))
+            .sum();
+        let both_empty: u32 = pairs()
+            .map(|(a, b)| u32::from((*a == EMPTY) & (*b == EMPTY)))
+            .sum();
+        let filled = SLOTS as u32 - both_empty;
+        if filled == 0 {
+            0.0
+        } else {
+            f64::from(agreeing) / f64::from(filled)
         }
-        let agreeing = self
-            .minima
-            .iter()
-            .zip(&other.minima)
-            .filter(|(a, b)| a == b)
-            .count();
-        agreeing as f64 / self.minima.len() as f64
     }
 }
-
-/// One seed per slot, fixed forever: fingerprints are stored, and a stored
-/// one must stay comparable with new ones across versions.
-const SLOT_SEEDS: [u64; SLOTS] = {
-    let mut seeds = [0u64; SLOTS];
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut slot = 0;
-    while slot < SLOTS {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        seeds[slot] = state;
-        slot += 1;
-    }
-    seeds
-};
 
 /// A stable hash of a shingle (the standard library's hashers may change
 /// between Rust versions; stored fingerprints must not).
@@ -141,7 +151,6 @@ mod tests {
         // hashing would silently break duplicate detection after upgrades.
         let fingerprint = Fingerprint::of(PROMOTION).unwrap();
         assert_eq!(fingerprint, Fingerprint::of(PROMOTION).unwrap());
-        assert_eq!(fingerprint.minima.len(), SLOTS);
         assert_eq!(fingerprint.similarity(&fingerprint), 1.0);
     }
 }

@@ -54,8 +54,6 @@ pub fn author_key(author: &Author) -> String {
 pub struct Context<'a> {
     /// The server's time of the check.
     pub now: UnixMillis,
-    /// The comment's own fingerprint (see [`Fingerprint::of`]).
-    pub fingerprint: Option<&'a Fingerprint>,
     /// Recent comments of the same site, newest first, at most
     /// [`MAX_RECENT_COMMENTS`].
     pub recent: &'a [RecentComment],
@@ -70,7 +68,6 @@ impl Context<'_> {
     pub fn stateless(now: UnixMillis) -> Context<'static> {
         Context {
             now,
-            fingerprint: None,
             recent: &[],
             author: None,
         }

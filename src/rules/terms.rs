@@ -3,8 +3,9 @@
 //! look-alike spellings match and parts of longer words do not.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use super::fold::folded_words;
+use super::fold::{folded_words, FoldedWords};
 use crate::text::normalize;
 
 /// A list of terms, folded once when the rules are built.
@@ -14,7 +15,32 @@ pub struct TermList {
     written: Vec<String>,
     /// Folded terms by their first word, so a comment's words are compared
     /// only with the terms that can start there.
-    by_first_word: HashMap<String, Vec<(Vec<String>, usize)>>,
+    by_first_word: HashMap<String, Vec<(Vec<String>, usize)>, BuildHasherDefault<Fnv>>,
+}
+
+/// FNV-1a, for the term map: every word of every comment is looked up, and
+/// SipHash's defence against chosen collisions guards the keys, which here
+/// are the operator's own terms, not a commenter's words.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xCBF2_9CE4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl TermList {
@@ -23,7 +49,10 @@ impl TermList {
     pub fn new(terms: &[String]) -> Result<TermList, usize> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
-            let words = folded_words(&normalize(term));
+            let words: Vec<String> = folded_words(&normalize(term))
+                .iter()
+                .map(String::from)
+                .collect();
             let Some(first) = words.first().cloned() else {
                 return Err(position);
             };
@@ -36,24 +65,25 @@ impl TermList {
         Ok(list)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.written.is_empty()
-    }
-
     /// The terms (as configured) that occur in the folded words, each once,
     /// in the order they first occur.
-    pub fn find<'a>(&'a self, words: &[String]) -> Vec<&'a str> {
+    pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
         let mut found: Vec<usize> = Vec::new();
+        if self.written.is_empty() {
+            return Vec::new();
+        }
         for start in 0..words.len() {
-            let Some(candidates) = self.by_first_word.get(&words[start]) else {
+            let Some(candidates) = self.by_first_word.get(words.word(start)) else {
                 continue;
             };
             for (term_words, index) in candidates {
-                let end = start + term_words.len();
-                if end <= words.len()
-                    && words[start..end] == term_words[..]
-                    && !found.contains(index)
-                {
+                let fits = start + term_words.len() <= words.len();
+                let matches = fits
+                    && term_words
+                        .iter()
+                        .enumerate()
+                        .all(|(offset, term_word)| words.word(start + offset) == term_word);
+                if matches && !found.contains(index) {
                     found.push(*index);
                 }
             }
