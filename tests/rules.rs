@@ -152,10 +152,10 @@ async fn the_same_promotion_from_many_authors_is_a_duplicate_even_after_a_restar
 #[tokio::test]
 async fn a_blocked_term_in_look_alike_letters_is_found() {
     let directory = tempfile::tempdir().unwrap();
-    let config = moderato::config::Config {
-        rules: rules_from_toml("[rules]\nblocked_terms = [\"free money\"]\n"),
-        ..test_config(directory.path())
-    };
+    let config = config_with_rules(
+        directory.path(),
+        "[rules]\nblocked_terms = [\"free money\"]\n",
+    );
     let server = start_with(config).await;
     for (index, text) in [
         "Get ｆｒ３ｅ  m0ney today",
@@ -195,10 +195,7 @@ async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
     let directory = tempfile::tempdir().unwrap();
     // Eight comments within seconds would be a flood; this test is about
     // trust, so the flood rule is off.
-    let config = moderato::config::Config {
-        rules: rules_from_toml("[rules.flood]\nenabled = false\n"),
-        ..test_config(directory.path())
-    };
+    let config = config_with_rules(directory.path(), "[rules.flood]\nenabled = false\n");
     let state = State::open(&config).unwrap();
     let engine = &state.engine;
     let author = Author {

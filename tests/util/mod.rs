@@ -137,10 +137,14 @@ pub fn comment(comment_id: &str, content: &str) -> pb::CheckCommentRequest {
     }
 }
 
-/// The rules of a `[rules]` table written in TOML (the table's body, with
-/// its sub-tables written as `[rules.<name>]`).
-pub fn rules_from_toml(text: &str) -> moderato::rules::Rules {
-    Config::from_toml("test rules", text, &Default::default())
+/// The test configuration with the rules of a configuration text that
+/// holds a `[rules]` table.
+pub fn config_with_rules(data_dir: &Path, rules_toml: &str) -> Config {
+    let rules = Config::from_toml("test rules", rules_toml, &Default::default())
         .expect("the test rules are valid")
-        .rules
+        .rules;
+    Config {
+        rules,
+        ..test_config(data_dir)
+    }
 }
