@@ -171,6 +171,12 @@ impl RuleSet {
     }
 }
 
+/// A comment with only its text, for other modules' unit tests.
+#[cfg(test)]
+pub fn testing_comment(text: &str) -> Comment {
+    testing::comment(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,10 +253,4 @@ mod tests {
         .unwrap();
         assert_eq!(config.check().unwrap().for_site("x").lookback_millis(), 0);
     }
-}
-
-/// A comment with only its text, for other modules' unit tests.
-#[cfg(test)]
-pub fn testing_comment(text: &str) -> Comment {
-    testing::comment(text)
 }

@@ -15,8 +15,11 @@ pub struct TermList {
     written: Vec<String>,
     /// Folded terms by their first word, so a comment's words are compared
     /// only with the terms that can start there.
-    by_first_word: HashMap<String, Vec<(Vec<String>, usize)>, BuildHasherDefault<Fnv>>,
+    by_first_word: HashMap<String, Vec<FoldedTerm>, BuildHasherDefault<Fnv>>,
 }
+
+/// A term's folded words and its position in the configured list.
+type FoldedTerm = (Vec<String>, usize);
 
 /// FNV-1a, for the term map: every word of every comment is looked up, and
 /// SipHash's defence against chosen collisions guards the keys, which here
