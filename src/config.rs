@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::{ApiKey, Role};
+use crate::rules::{Rules, RulesConfig};
 use crate::verdict::Thresholds;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -39,6 +40,8 @@ struct RawConfig {
     thresholds: RawThresholds,
     #[serde(default)]
     keys: Vec<RawKey>,
+    #[serde(default)]
+    rules: RulesConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +96,7 @@ pub struct Config {
     pub model: Option<PathBuf>,
     pub thresholds: Thresholds,
     pub keys: Vec<ApiKey>,
+    pub rules: Rules,
 }
 
 impl Default for Config {
@@ -105,6 +109,7 @@ impl Default for Config {
             model: None,
             thresholds: Thresholds::default(),
             keys: Vec::new(),
+            rules: Rules::default(),
         }
     }
 }
@@ -189,12 +194,14 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
             ));
         }
     }
+    let rules = raw.rules.check()?;
     Ok(Config {
         listen,
         data_dir,
         model: raw.model,
         thresholds,
         keys,
+        rules,
     })
 }
 
@@ -292,6 +299,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn the_rules_table_is_read_and_checked() {
+        let config = Config::from_toml(
+            "t",
+            "[rules]\nblocked_ips = [\"203.0.113.0/24\"]\n[rules.flood]\nthreshold = 3\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        let flood = config
+            .rules
+            .for_site("any")
+            .settings(crate::rules::Rule::Flood);
+        assert_eq!(flood.threshold, 3.0);
+        let error = Config::from_toml(
+            "t",
+            "[rules]\nblocked_ips = [\"nope\"]\n",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("rules.blocked_ips[0]"), "{error}");
+        let error = Config::from_toml("t", "[rules]\nblocked_ipz = []\n", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("blocked_ipz") && error.contains("line 2"),
+            "{error}"
+        );
     }
 
     #[test]

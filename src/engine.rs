@@ -1,14 +1,18 @@
 //! The moderation engine: what happens to a comment between the gRPC edge
-//! and storage. It holds the active model (swapped atomically, so scoring
-//! never waits for a model change) and the store.
+//! and storage. It holds the active model and rules (each swapped
+//! atomically, so scoring never waits for a model change or a reload) and
+//! the store. Around the pure rules it does the IO they need: it reads the
+//! site's recent comments and the author's history before scoring, and
+//! records the new comment after storing its decision.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
 use crate::classifier::Model;
-use crate::domain::{Comment, Decision, ReviewStatus, UnixMillis};
+use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
 use crate::error::Error;
+use crate::rules::{self, Context, Fingerprint, RecentComment, Rules, MAX_RECENT_COMMENTS};
 use crate::store::{Inserted, Store};
 use crate::verdict::{self, Thresholds};
 
@@ -31,16 +35,121 @@ pub struct CheckOutcome {
 pub struct Engine {
     store: Store,
     model: ArcSwap<Model>,
+    rules: ArcSwap<Rules>,
     thresholds: Thresholds,
 }
 
 impl Engine {
-    pub fn new(store: Store, model: Model, thresholds: Thresholds) -> Engine {
+    pub fn new(store: Store, model: Model, thresholds: Thresholds, rules: Rules) -> Engine {
         Engine {
             store,
             model: ArcSwap::from_pointee(model),
+            rules: ArcSwap::from_pointee(rules),
             thresholds,
         }
+    }
+
+    /// The rules in force now.
+    pub fn rules(&self) -> Arc<Rules> {
+        self.rules.load_full()
+    }
+
+    /// Puts new rules in force. Checks already running finish with the
+    /// rules they started with; no call waits or fails.
+    pub fn replace_rules(&self, rules: Rules) {
+        self.rules.store(Arc::new(rules));
+    }
+
+    /// Counts a person's label of a comment in its author's history (what
+    /// `trusted_author` reads): the review queue's resolutions and the
+    /// sites' reports call this. Anonymous comments have no history to
+    /// count in. Call [`Store::durable`] before acknowledging.
+    pub fn record_author_label(&self, comment: &Comment, label: Label) -> Result<(), Error> {
+        let author_key = rules::author_key(&comment.author);
+        if !author_key.is_empty() {
+            self.store
+                .record_author_label(&comment.site_id, &author_key, label)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the rules (over the state they need) and the model; also gives
+    /// the comment's fingerprint, to record with it.
+    fn assess(
+        &self,
+        comment: &Comment,
+        now: UnixMillis,
+    ) -> Result<(Assessment, Option<Fingerprint>), Error> {
+        let rules = self.rules.load();
+        let rule_set = rules.for_site(&comment.site_id);
+        let lookback = rule_set.lookback_millis();
+        let recent = if lookback > 0 {
+            self.store.recent_comments(
+                &comment.site_id,
+                UnixMillis(now.0.saturating_sub(lookback)),
+                MAX_RECENT_COMMENTS,
+            )?
+        } else {
+            Vec::new()
+        };
+        let author_key = rules::author_key(&comment.author);
+        let author = if rule_set.needs_author_history() && !author_key.is_empty() {
+            Some(self.store.author_history(&comment.site_id, &author_key)?)
+        } else {
+            None
+        };
+        let context = Context {
+            now,
+            recent: &recent,
+            author,
+        };
+        let evaluation = rule_set.evaluate(comment, &context);
+        let assessment = verdict::decide_with_rules(
+            &self.model.load(),
+            &self.thresholds,
+            comment,
+            &evaluation.hits,
+        );
+        Ok((assessment, evaluation.fingerprint))
+    }
+
+    /// Records a newly stored comment where the stateful rules will find
+    /// it: among the site's recent comments, and in its author's history.
+    fn record_activity(
+        &self,
+        decision: &Decision,
+        fingerprint: Option<Fingerprint>,
+        now: UnixMillis,
+    ) -> Result<(), Error> {
+        let comment = &decision.comment;
+        let author_key = rules::author_key(&comment.author);
+        let lookback = self
+            .rules
+            .load()
+            .for_site(&comment.site_id)
+            .lookback_millis();
+        if lookback > 0 {
+            let recent = RecentComment {
+                at: now,
+                comment_id: comment.comment_id.clone(),
+                author_key: author_key.clone(),
+                ip: comment.author.ip,
+                fingerprint,
+            };
+            self.store.record_recent_comment(
+                &comment.site_id,
+                &recent,
+                UnixMillis(now.0.saturating_sub(lookback)),
+            )?;
+        }
+        if !author_key.is_empty() {
+            self.store.record_author_comment(
+                &comment.site_id,
+                &author_key,
+                decision.status == ReviewStatus::Approved,
+            )?;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -71,8 +180,8 @@ impl Engine {
                 });
             }
         }
-        let assessment = verdict::decide(&self.model.load(), &self.thresholds, &comment);
         let now = UnixMillis::now();
+        let (assessment, fingerprint) = self.assess(&comment, now)?;
         if options.dry_run {
             let decision = Decision {
                 decision_id: String::new(),
@@ -122,7 +231,15 @@ impl Engine {
                     resolution: None,
                 };
                 match self.store.insert_decision(&decision)? {
-                    Inserted::New => decision,
+                    Inserted::New => {
+                        // The decision is stored; failing the call now would
+                        // only make the site retry into the stored answer.
+                        // Rule state is a heuristic, so a failure is logged.
+                        if let Err(error) = self.record_activity(&decision, fingerprint, now) {
+                            tracing::warn!(%error, "cannot record the comment for the rules");
+                        }
+                        decision
+                    }
                     // Another call stored this comment first: answer as it did.
                     Inserted::Existing(existing) => existing,
                 }

@@ -1,11 +1,19 @@
 //! Measures the whole pipeline (as `serve` runs it) on labelled examples:
 //! the figures of `moderato eval` and, later, of the retraining gate. Pure.
+//!
+//! Labelled examples are texts alone: no author, no form, no site. The
+//! rules run on each text as `serve` would run them on a comment with only
+//! its text, with no history (see [`Context::stateless`]): the examples of a
+//! corpus are not a stream of comments on one site, so counting them as
+//! floods or near-duplicates of each other would measure the corpus, not
+//! the service. The stateful rules are covered by the integration tests.
 
 use serde::Serialize;
 
 use crate::classifier::{BinaryMetrics, LabelledExample, Model};
 use crate::domain::{Comment, UnixMillis, Verdict};
-use crate::verdict::{decide, Thresholds};
+use crate::rules::{Context, Rules};
+use crate::verdict::{decide_with_rules, Thresholds};
 
 /// Binary figures at score 0.5, as `eval --json` prints them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,6 +71,8 @@ pub struct EvalReport {
     pub model_version: String,
     pub seconds: f64,
     pub thresholds: ThresholdFigures,
+    /// Whether the rules ran (`eval --no-rules` measures the model alone).
+    pub rules: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,12 +89,15 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Scores every example as a comment with only its text, and measures.
+/// Scores every example as a comment with only its text, through the rules
+/// (when given) and the model, and measures.
 pub fn evaluate(
     model: &Model,
     thresholds: &Thresholds,
+    rules: Option<&Rules>,
     examples: &[LabelledExample],
 ) -> EvalReport {
+    let context = Context::stateless(UnixMillis(0));
     let started = std::time::Instant::now();
     let mut scores = Vec::with_capacity(examples.len());
     let mut is_spam = Vec::with_capacity(examples.len());
@@ -100,7 +113,16 @@ pub fn evaluate(
             submitted_at: UnixMillis(0),
             form: Default::default(),
         };
-        let assessment = decide(model, thresholds, &comment);
+        let hits = match rules {
+            Some(rules) => {
+                rules
+                    .for_site(&comment.site_id)
+                    .evaluate(&comment, &context)
+                    .hits
+            }
+            None => Vec::new(),
+        };
+        let assessment = decide_with_rules(model, thresholds, &comment, &hits);
         scores.push(assessment.score);
         is_spam.push(example.label.is_spam());
         if example.label.is_spam() {
@@ -137,5 +159,6 @@ pub fn evaluate(
             review: thresholds.review(),
             reject: thresholds.reject(),
         },
+        rules: rules.is_some(),
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod evaluation;
 pub mod grpc;
 pub mod limits;
+pub mod rules;
 pub mod server;
 pub mod store;
 pub mod text;

@@ -2,7 +2,7 @@
 //! gRPC API with health and reflection until told to stop (`run`).
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -11,7 +11,7 @@ use tonic::transport::Server;
 
 use crate::auth::{ensure_admin_token, Keyring};
 use crate::classifier::{ClassifierError, Model};
-use crate::config::Config;
+use crate::config::{Config, ConfigError, Overrides};
 use crate::engine::Engine;
 use crate::grpc::pb::moderation_server::ModerationServer;
 use crate::grpc::pb::review_server::ReviewServer;
@@ -65,11 +65,27 @@ impl State {
             (Keyring::new(config.keys.clone()), None)
         };
         Ok(State {
-            engine: Arc::new(Engine::new(store, model, config.thresholds)),
+            engine: Arc::new(Engine::new(
+                store,
+                model,
+                config.thresholds,
+                config.rules.clone(),
+            )),
             keyring: Arc::new(keyring),
             admin_token_file,
         })
     }
+}
+
+/// Re-reads the configuration file and puts its `[rules]` in force (what
+/// SIGHUP does). A file that does not check is refused with the error
+/// (naming the line or the key) and the rules in force stay. Only the rules
+/// are reloaded: the address, data directory, keys and thresholds need a
+/// restart.
+pub fn reload_rules(engine: &Engine, config_file: &Path) -> Result<(), ConfigError> {
+    let config = Config::load(Some(config_file), &Overrides::default())?;
+    engine.replace_rules(config.rules);
+    Ok(())
 }
 
 /// Serves on `listener` until `shutdown` completes, then lets in-flight

@@ -2,12 +2,17 @@
 //! priority and the reasons behind them. Pure: no IO, no clock.
 //!
 //! The score is a probability; its log-odds are exactly the sum of the
-//! reasons' weights: `ln(score / (1 - score)) = sum(reason.weight)`.
+//! reasons' weights: `ln(score / (1 - score)) = sum(reason.weight)`. The
+//! model's calibrated log-odds are split into its reasons, and each rule
+//! that fired adds its weight as one more reason. The verdict is the
+//! thresholds' reading of that score, raised to REVIEW by a rule in
+//! `review` mode and to REJECT by a rule in `reject` mode.
 
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::{describe_feature, Model, ModelScore};
 use crate::domain::{Assessment, Comment, Priority, Reason, ReasonSource, Verdict};
+use crate::rules::{Mode, RuleHit};
 
 /// How many single features are named as reasons; the rest of the model's
 /// evidence is summed into one `model_other` reason.
@@ -79,19 +84,76 @@ impl Default for Thresholds {
     }
 }
 
-/// Assesses a comment with the model.
+/// Assesses a comment with the model alone.
 pub fn decide(model: &Model, thresholds: &Thresholds, comment: &Comment) -> Assessment {
+    decide_with_rules(model, thresholds, comment, &[])
+}
+
+/// Assesses a comment with the model and the rules that fired on it.
+///
+/// `score = sigmoid(model log-odds + sum of rule weights)`; the verdict is
+/// `thresholds.verdict(score)`, at least REVIEW if a `review`-mode rule
+/// fired and REJECT if a `reject`-mode rule fired. Priority is high when a
+/// `reject`-mode rule fired (hard evidence), else it follows the score.
+pub fn decide_with_rules(
+    model: &Model,
+    thresholds: &Thresholds,
+    comment: &Comment,
+    hits: &[RuleHit],
+) -> Assessment {
     let model_score = model.score(&comment.content);
-    let reasons = model_reasons(&model_score);
+    let mut reasons: Vec<Reason> = hits
+        .iter()
+        .map(|hit| Reason {
+            source: ReasonSource::Rule,
+            code: hit.rule.code().to_string(),
+            message: hit.message.clone(),
+            weight: hit.weight,
+        })
+        .collect();
+    reasons.extend(model_reasons(&model_score));
     let log_odds: f64 = reasons.iter().map(|reason| reason.weight).sum();
     let score = sigmoid(log_odds);
+    let floor = hits
+        .iter()
+        .map(|hit| mode_floor(hit.mode))
+        .max_by_key(|verdict| severity(*verdict))
+        .unwrap_or(Verdict::Allow);
+    let by_score = thresholds.verdict(score);
+    let verdict = if severity(floor) > severity(by_score) {
+        floor
+    } else {
+        by_score
+    };
+    let hard_evidence = hits.iter().any(|hit| hit.mode == Mode::Reject);
     Assessment {
-        verdict: thresholds.verdict(score),
+        verdict,
         spam_probability: model_score.probability,
         score,
-        priority: thresholds.priority(score),
+        priority: if hard_evidence {
+            Priority::High
+        } else {
+            thresholds.priority(score)
+        },
         reasons,
         model_version: model.version().to_string(),
+    }
+}
+
+/// The least verdict a rule of this mode allows.
+fn mode_floor(mode: Mode) -> Verdict {
+    match mode {
+        Mode::Score => Verdict::Allow,
+        Mode::Review => Verdict::Review,
+        Mode::Reject => Verdict::Reject,
+    }
+}
+
+fn severity(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Allow => 0,
+        Verdict::Review => 1,
+        Verdict::Reject => 2,
     }
 }
 
@@ -142,6 +204,7 @@ fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Rule;
 
     #[test]
     fn thresholds_are_checked() {
@@ -158,6 +221,91 @@ mod tests {
         assert_eq!(thresholds.verdict(0.49), Verdict::Allow);
         assert_eq!(thresholds.verdict(0.5), Verdict::Review);
         assert_eq!(thresholds.verdict(0.9), Verdict::Reject);
+    }
+
+    fn hit(rule: Rule, weight: f64, mode: Mode) -> RuleHit {
+        RuleHit {
+            rule,
+            message: "test".to_string(),
+            weight,
+            mode,
+        }
+    }
+
+    fn logit(score: f64) -> f64 {
+        (score / (1.0 - score)).ln()
+    }
+
+    #[test]
+    fn rule_weights_add_to_the_models_log_odds() {
+        let model = Model::embedded_default().unwrap();
+        let thresholds = Thresholds::default();
+        let comment =
+            crate::rules::testing_comment("Interesting article, I hope he gets a fair hearing.");
+        let alone = decide(&model, &thresholds, &comment);
+        let hits = [
+            hit(Rule::ExcessiveCaps, 0.7, Mode::Score),
+            hit(Rule::TrustedAuthor, -1.5, Mode::Score),
+        ];
+        let combined = decide_with_rules(&model, &thresholds, &comment, &hits);
+        assert!((logit(combined.score) - (logit(alone.score) + 0.7 - 1.5)).abs() < 1e-9);
+        let sum: f64 = combined.reasons.iter().map(|reason| reason.weight).sum();
+        assert!((logit(combined.score) - sum).abs() < 1e-9);
+        let rule_reasons: Vec<&str> = combined
+            .reasons
+            .iter()
+            .filter(|reason| reason.source == ReasonSource::Rule)
+            .map(|reason| reason.code.as_str())
+            .collect();
+        assert_eq!(rule_reasons, vec!["excessive_caps", "trusted_author"]);
+        assert_eq!(combined.spam_probability, alone.spam_probability);
+    }
+
+    #[test]
+    fn modes_raise_the_verdict_and_hard_evidence_is_urgent() {
+        let model = Model::embedded_default().unwrap();
+        let thresholds = Thresholds::default();
+        let comment =
+            crate::rules::testing_comment("Interesting article, I hope he gets a fair hearing.");
+        let cases = [
+            (vec![], Verdict::Allow, Priority::Low),
+            (
+                vec![hit(Rule::Flood, 0.0, Mode::Score)],
+                Verdict::Allow,
+                Priority::Low,
+            ),
+            (
+                vec![hit(Rule::Flood, 0.0, Mode::Review)],
+                Verdict::Review,
+                Priority::Low,
+            ),
+            (
+                vec![hit(Rule::Honeypot, 0.0, Mode::Reject)],
+                Verdict::Reject,
+                Priority::High,
+            ),
+            (
+                vec![
+                    hit(Rule::Flood, 0.0, Mode::Review),
+                    hit(Rule::BlockedIp, 0.0, Mode::Reject),
+                ],
+                Verdict::Reject,
+                Priority::High,
+            ),
+            (
+                vec![hit(Rule::Honeypot, 20.0, Mode::Score)],
+                Verdict::Reject,
+                Priority::High,
+            ),
+        ];
+        for (hits, verdict, priority) in cases {
+            let assessment = decide_with_rules(&model, &thresholds, &comment, &hits);
+            assert_eq!(
+                (assessment.verdict, assessment.priority),
+                (verdict, priority),
+                "{hits:?}"
+            );
+        }
     }
 
     #[test]

@@ -275,3 +275,91 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
         "{rest:?}"
     );
 }
+
+/// SIGHUP reloads the rules from the configuration file; a bad file is
+/// logged and refused while the server keeps the rules it had.
+#[tokio::test]
+async fn sighup_reloads_the_rules_and_refuses_a_bad_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("moderato.toml");
+    std::fs::write(&config, "[rules]\nblocked_terms = [\"free money\"]\n").unwrap();
+    let mut child = ChildGuard(
+        moderato()
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(directory.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Log lines arrive on a channel, read by a thread of their own.
+    let stdout = child.0.stdout.take().unwrap();
+    let (sender, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |needle: &str| -> String {
+        loop {
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    };
+    let ready = wait_for("ready to serve");
+    let address = ready
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("address="))
+        .unwrap()
+        .to_string();
+    let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
+    let client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
+        .await
+        .unwrap();
+    let has_blocked_term = |id: &str, text: &str| {
+        let request = with_token(
+            token.trim(),
+            pb::CheckCommentRequest {
+                dry_run: true,
+                ..comment(id, text)
+            },
+        );
+        let mut client = client.clone();
+        async move {
+            let response = client.check_comment(request).await.unwrap().into_inner();
+            response
+                .reasons
+                .iter()
+                .any(|reason| reason.code == "blocked_term")
+        }
+    };
+    let hangup = |pid: u32| {
+        let sent = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    assert!(has_blocked_term("a", "get fr3e m0ney").await);
+
+    std::fs::write(&config, "[rules]\nblocked_terms = [\"casino\"\n").unwrap();
+    hangup(child.0.id());
+    let refused = wait_for("previous rules stay in force");
+    assert!(refused.contains("line"), "{refused}");
+    assert!(has_blocked_term("b", "get fr3e m0ney").await);
+
+    std::fs::write(&config, "[rules]\nblocked_terms = [\"casino\"]\n").unwrap();
+    hangup(child.0.id());
+    wait_for("rules reloaded");
+    assert!(has_blocked_term("c", "the best casino").await);
+    assert!(!has_blocked_term("d", "get fr3e m0ney").await);
+}

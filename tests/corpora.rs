@@ -24,10 +24,19 @@ fn moderato() -> Command {
 }
 
 fn eval_json(data: &str, model: Option<&std::path::Path>) -> serde_json::Value {
+    eval_json_with(data, model, &[])
+}
+
+fn eval_json_with(
+    data: &str,
+    model: Option<&std::path::Path>,
+    flags: &[&str],
+) -> serde_json::Value {
     let mut command = moderato();
     command
         .args(["eval", "--json", "--data"])
-        .arg(data_file(data));
+        .arg(data_file(data))
+        .args(flags);
     if let Some(model) = model {
         command.arg("--model").arg(model);
     }
@@ -90,8 +99,9 @@ fn the_model_card_command_reproduces_the_default_model() {
 
 #[test]
 fn the_model_card_figures_are_reproduced() {
+    // The card describes the model, so it is measured without the rules.
     for file in ["youtube_test.csv", "sms_test.tsv"] {
-        let report = eval_json(file, None);
+        let report = eval_json_with(file, None, &["--no-rules"]);
         let row = card_row(file);
         let measured = [
             report["n"].to_string(),
@@ -151,4 +161,34 @@ fn leave_one_video_out_is_no_worse_than_the_model_card_says() {
         (report["mean_fpr"].as_f64().unwrap() - 0.056).abs() < 0.0005,
         "{report}"
     );
+}
+
+#[test]
+fn the_default_rules_cost_no_legitimate_reader() {
+    // Acceptance 4 of the rules: with the default rules, the whole pipeline
+    // is at least as good as the model alone on every test split.
+    for file in ["youtube_test.csv", "sms_test.tsv"] {
+        let with_rules = eval_json_with(file, None, &[]);
+        let model_alone = eval_json_with(file, None, &["--no-rules"]);
+        assert_eq!(with_rules["rules"], true, "{with_rules}");
+        assert_eq!(model_alone["rules"], false, "{model_alone}");
+        assert!(
+            figure(&with_rules, "mcc") >= figure(&model_alone, "mcc"),
+            "{file}: MCC {} with rules, {} without",
+            figure(&with_rules, "mcc"),
+            figure(&model_alone, "mcc")
+        );
+        assert!(
+            figure(&with_rules, "fpr") <= figure(&model_alone, "fpr"),
+            "{file}: ham blocked {} with rules, {} without",
+            figure(&with_rules, "fpr"),
+            figure(&model_alone, "fpr")
+        );
+        let ham_rejected =
+            |report: &serde_json::Value| report["verdicts"]["ham"]["reject"].as_u64();
+        assert!(
+            ham_rejected(&with_rules) <= ham_rejected(&model_alone),
+            "{file}: more ham rejected with the rules"
+        );
+    }
 }

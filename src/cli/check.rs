@@ -3,9 +3,11 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::{load_model, load_thresholds, CliError};
+use super::{load_model, CliError};
+use crate::config::Config;
 use crate::domain::{Comment, UnixMillis};
-use crate::verdict::decide;
+use crate::rules::Context;
+use crate::verdict::decide_with_rules;
 
 pub fn check(
     model: Option<&Path>,
@@ -26,7 +28,7 @@ pub fn check(
         }
     };
     let model = load_model(model)?;
-    let thresholds = load_thresholds(config)?;
+    let config = Config::load(config, &Default::default())?;
     let comment = Comment {
         site_id: "cli".to_string(),
         comment_id: "cli".to_string(),
@@ -36,7 +38,13 @@ pub fn check(
         submitted_at: UnixMillis::now(),
         form: Default::default(),
     };
-    let assessment = decide(&model, &thresholds, &comment);
+    // Offline there is no history: the rules see the text alone, as in eval.
+    let hits = config
+        .rules
+        .for_site(&comment.site_id)
+        .evaluate(&comment, &Context::stateless(comment.submitted_at))
+        .hits;
+    let assessment = decide_with_rules(&model, &config.thresholds, &comment, &hits);
     println!(
         "verdict {:?}  score {:.3}  spam probability {:.3}  priority {:?}  model {}",
         assessment.verdict,

@@ -2,29 +2,40 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{load_model, load_thresholds, CliError};
+use super::{load_model, CliError};
 use crate::classifier::read_labelled_file;
+use crate::config::Config;
 use crate::evaluation::evaluate;
 
 pub fn eval(
     data: &[PathBuf],
     model: Option<&Path>,
     config: Option<&Path>,
+    no_rules: bool,
     json: bool,
 ) -> Result<(), CliError> {
     let model = load_model(model)?;
-    let thresholds = load_thresholds(config)?;
+    let config = Config::load(config, &Default::default())?;
     let mut examples = Vec::new();
     for path in data {
         examples.extend(read_labelled_file(path)?);
     }
-    let report = evaluate(&model, &thresholds, &examples);
+    let rules = (!no_rules).then_some(&config.rules);
+    let report = evaluate(&model, &config.thresholds, rules, &examples);
     if json {
         return super::print_json(&report);
     }
     let binary = &report.binary;
     let verdicts = &report.verdicts;
-    println!("model {}", report.model_version);
+    println!(
+        "model {} {}",
+        report.model_version,
+        if report.rules {
+            "with the rules"
+        } else {
+            "alone (--no-rules)"
+        }
+    );
     println!(
         "{} comments: {} spam, {} ham ({:.3} s)",
         report.n, report.spam, report.ham, report.seconds

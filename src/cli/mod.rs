@@ -80,9 +80,12 @@ pub enum Command {
         /// Model file [default: the built-in model].
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Configuration whose thresholds to apply [default: review 0.5, reject 0.9].
+        /// Configuration whose thresholds and rules to apply [default: review 0.5, reject 0.9, default rules].
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Score with the model alone, without the rules.
+        #[arg(long)]
+        no_rules: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -269,8 +272,9 @@ pub fn run(cli: Cli) -> ExitCode {
             data,
             model,
             config,
+            no_rules,
             json,
-        } => eval::eval(&data, model.as_deref(), config.as_deref(), json),
+        } => eval::eval(&data, model.as_deref(), config.as_deref(), no_rules, json),
         Command::Check {
             model,
             config,
@@ -299,13 +303,6 @@ fn load_model(path: Option<&std::path::Path>) -> Result<crate::classifier::Model
         Some(path) => crate::classifier::Model::load(path)?,
         None => crate::classifier::Model::embedded_default()?,
     })
-}
-
-/// The thresholds of a configuration file, or the defaults.
-fn load_thresholds(
-    config: Option<&std::path::Path>,
-) -> Result<crate::verdict::Thresholds, CliError> {
-    Ok(crate::config::Config::load(config, &Default::default())?.thresholds)
 }
 
 /// Prints a report as one pretty JSON object.

@@ -1,5 +1,5 @@
-//! `moderato serve`: configuration, logging, listener, signals; then
-//! `server::run`.
+//! `moderato serve`: configuration, logging, listener, signals (SIGINT and
+//! SIGTERM stop, SIGHUP reloads the rules); then `server::run`.
 
 use std::path::PathBuf;
 
@@ -47,6 +47,7 @@ pub fn serve(
             data_dir = %config.data_dir.display(),
             "moderato ready to serve"
         );
+        reload_on_hangup(&state, config_file);
         server::run(listener, state, shutdown_signal()).await?;
         Ok(())
     })
@@ -62,6 +63,44 @@ fn init_logging() {
         .with_writer(std::io::stdout)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
+}
+
+/// Reloads the rules from the configuration file on each SIGHUP, for as long
+/// as the runtime runs. A bad file is logged and the old rules stay.
+fn reload_on_hangup(state: &State, config_file: Option<PathBuf>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP; rules reload only on restart");
+                return;
+            }
+        };
+        let engine = std::sync::Arc::clone(&state.engine);
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let Some(path) = &config_file else {
+                    tracing::warn!(
+                        "SIGHUP: no configuration file to reload (serve without --config)"
+                    );
+                    continue;
+                };
+                match server::reload_rules(&engine, path) {
+                    Ok(()) => tracing::info!(path = %path.display(), "SIGHUP: rules reloaded"),
+                    Err(error) => tracing::error!(
+                        %error,
+                        "SIGHUP: the configuration was refused; the previous rules stay in force"
+                    ),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (state, config_file);
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -3,6 +3,7 @@
 //! Trees:
 //! - `decisions`: decision id -> the decision as JSON.
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
+//! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
 //!
 //! Durability: a write is acknowledged only after [`Store::durable`] returns,
 //! which waits for an fsync (sled `flush`) that started after the write.
@@ -14,12 +15,14 @@ mod decisions;
 pub use decisions::Inserted;
 mod error;
 mod group_commit;
+mod rule_state;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use error::StoreError;
 use group_commit::GroupCommit;
+use rule_state::RuleStateTrees;
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -31,6 +34,7 @@ struct Inner {
     db: sled::Db,
     decisions: sled::Tree,
     comments: sled::Tree,
+    rule_state: RuleStateTrees,
     commit: GroupCommit,
 }
 
@@ -50,12 +54,14 @@ impl Store {
             .map_err(|error| open_error(describe_open_error(error)))?;
         let decisions = db.open_tree("decisions")?;
         let comments = db.open_tree("comments")?;
+        let rule_state = RuleStateTrees::open(&db)?;
         let commit = GroupCommit::start(db.clone());
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 decisions,
                 comments,
+                rule_state,
                 commit,
             }),
         })

@@ -155,3 +155,15 @@ pub async fn decision_by_id(
         .await
         .map(tonic::Response::into_inner)
 }
+
+/// The test configuration with the rules of a configuration text that
+/// holds a `[rules]` table.
+pub fn config_with_rules(data_dir: &Path, rules_toml: &str) -> Config {
+    let rules = Config::from_toml("test rules", rules_toml, &Default::default())
+        .expect("the test rules are valid")
+        .rules;
+    Config {
+        rules,
+        ..test_config(data_dir)
+    }
+}

@@ -1,0 +1,137 @@
+//! Scoring throughput, model alone vs model with every rule on (acceptance
+//! 5 of the rules: the rules must keep at least 70% of the model-only
+//! throughput). Scores the texts of `../shared/data/sms_test.tsv`; run with
+//! `cargo bench --bench scoring`.
+//!
+//! "With rules" is what the engine does per comment minus storage: every
+//! rule and the similarity fingerprint (including the ones off by default,
+//! with term and block lists filled) over a context holding a window of
+//! recent comments, and the combined verdict.
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use moderato::classifier::{read_labelled_file, Model};
+use moderato::config::{Config, Overrides};
+use moderato::domain::{Author, Comment, UnixMillis};
+use moderato::rules::{Context, Fingerprint, RecentComment};
+use moderato::verdict::{decide, decide_with_rules, Thresholds};
+
+/// Every rule on, with lists long enough to cost something.
+const ALL_RULES: &str = r#"
+[rules]
+blocked_terms = ["free money", "work from home", "casino", "viagra", "crypto giveaway"]
+suspect_terms = ["click here", "limited offer", "winner", "prize", "subscribe"]
+blocked_domains = ["spam.example", "bit.ly.example", "cheap-pills.example"]
+blocked_ips = ["203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
+blocked_emails = ["bot@spam.example"]
+[rules.excessive_caps]
+enabled = true
+[rules.new_author]
+enabled = true
+"#;
+
+fn texts() -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/sms_test.tsv");
+    if !path.is_file() {
+        panic!(
+            "the scoring benchmark needs {} (the shared corpora beside the project root); it is missing",
+            path.display()
+        );
+    }
+    read_labelled_file(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+        .into_iter()
+        .map(|example| example.text)
+        .collect()
+}
+
+fn comment(index: usize, text: &str) -> Comment {
+    Comment {
+        site_id: "bench.example".to_string(),
+        comment_id: format!("c{index}"),
+        content: text.to_string(),
+        author: Author {
+            name: format!("Reader {}", index % 50),
+            email: format!("reader{}@mail.example", index % 50),
+            url: "https://blog.example/me".to_string(),
+            ip: format!("192.0.2.{}", index % 200).parse().ok(),
+            user_agent: String::new(),
+        },
+        context: Default::default(),
+        submitted_at: UnixMillis(1_700_000_000_000),
+        form: moderato::domain::FormSignals {
+            honeypot: String::new(),
+            seconds_on_page: Some(30.0),
+        },
+    }
+}
+
+fn scoring(criterion: &mut Criterion) {
+    let texts = texts();
+    let comments: Vec<Comment> = texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| comment(index, text))
+        .collect();
+    let model = Model::embedded_default().expect("the built-in model loads");
+    let thresholds = Thresholds::default();
+    let rules = Config::from_toml("bench", ALL_RULES, &Overrides::default())
+        .expect("the bench rules are valid")
+        .rules;
+    let rule_set = rules.for_site("bench.example");
+    let now = UnixMillis(1_700_000_000_000);
+    // A window of recent comments like the engine reads on a busy site: the
+    // corpus's own first 500 texts, one every three minutes (the last 25 h).
+    let recent: Vec<RecentComment> = comments
+        .iter()
+        .take(500)
+        .enumerate()
+        .map(|(index, comment)| RecentComment {
+            at: UnixMillis(now.0 - 180_000 * index as i64),
+            comment_id: format!("recent-{index}"),
+            author_key: moderato::rules::author_key(&comment.author),
+            ip: comment.author.ip,
+            fingerprint: Fingerprint::of(&comment.content),
+        })
+        .collect();
+    let history = moderato::rules::AuthorHistory {
+        comments: 3,
+        approved: 3,
+        spam: 0,
+    };
+
+    let mut group = criterion.benchmark_group("scoring");
+    group.throughput(Throughput::Elements(comments.len() as u64));
+    group.sample_size(20);
+    group.bench_function("model_only", |bench| {
+        bench.iter(|| {
+            for comment in &comments {
+                std::hint::black_box(decide(&model, &thresholds, comment));
+            }
+        })
+    });
+    group.bench_function("with_all_rules", |bench| {
+        bench.iter(|| {
+            for comment in &comments {
+                let context = Context {
+                    now,
+                    recent: &recent,
+                    author: Some(history),
+                };
+                let evaluation = rule_set.evaluate(comment, &context);
+                std::hint::black_box(&evaluation.fingerprint);
+                std::hint::black_box(decide_with_rules(
+                    &model,
+                    &thresholds,
+                    comment,
+                    &evaluation.hits,
+                ));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scoring);
+criterion_main!(benches);

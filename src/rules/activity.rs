@@ -1,0 +1,220 @@
+//! `duplicate_content` and `flood`: what a comment has in common with the
+//! site's recent comments. Spam campaigns post one text many times with
+//! small changes, under many names; bots post faster than people.
+
+use std::net::IpAddr;
+
+use super::settings::RuleSettings;
+use super::similarity::Fingerprint;
+use super::state::{Context, RecentComment};
+
+/// The recent comments within `window_seconds` of the check. The context
+/// lists them newest first, so the scan stops at the first older one.
+/// Callers skip the comment itself (a recheck finds its own earlier entry)
+/// only among the matches, where the comparison is rare.
+fn within_window<'a>(
+    context: &'a Context,
+    window_seconds: u64,
+) -> impl Iterator<Item = &'a RecentComment> {
+    let window_millis = i64::try_from(window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let since = context.now.0.saturating_sub(window_millis);
+    context
+        .recent
+        .iter()
+        .take_while(move |recent| recent.at.0 >= since)
+}
+
+/// Fires when earlier comments within the window are at least `threshold`
+/// similar (estimated Jaccard similarity of their shingles).
+pub fn duplicate_content(
+    settings: &RuleSettings,
+    fingerprint: Option<&Fingerprint>,
+    comment_id: &str,
+    context: &Context,
+) -> Option<String> {
+    let fingerprint = fingerprint?;
+    let mut copies = 0usize;
+    let mut closest: f64 = 0.0;
+    for recent in within_window(context, settings.window_seconds) {
+        let Some(other) = &recent.fingerprint else {
+            continue;
+        };
+        let similarity = fingerprint.similarity(other);
+        if similarity >= settings.threshold && recent.comment_id != comment_id {
+            copies += 1;
+            closest = closest.max(similarity);
+        }
+    }
+    (copies > 0).then(|| {
+        format!(
+            "The text is {:.0}% the same as {copies} comment{} posted in the last {}.",
+            closest * 100.0,
+            if copies == 1 { "" } else { "s" },
+            describe_window(settings.window_seconds)
+        )
+    })
+}
+
+/// Fires when, within the window, the same author or the same IP address
+/// already posted at least `threshold` comments, or the whole site at
+/// least `site_threshold` (when that is set).
+pub fn flood(
+    settings: &RuleSettings,
+    comment_id: &str,
+    author_key: &str,
+    ip: Option<IpAddr>,
+    context: &Context,
+) -> Option<String> {
+    let mut by_author = 0usize;
+    let mut by_ip = 0usize;
+    let mut on_site = 0usize;
+    for recent in within_window(context, settings.window_seconds) {
+        let same_author = !author_key.is_empty() && recent.author_key == author_key;
+        let same_ip = ip.is_some() && recent.ip == ip;
+        if (same_author || same_ip || settings.site_threshold > 0.0)
+            && recent.comment_id == comment_id
+        {
+            continue;
+        }
+        on_site += 1;
+        by_author += usize::from(same_author);
+        by_ip += usize::from(same_ip);
+    }
+    let window = describe_window(settings.window_seconds);
+    if by_author as f64 >= settings.threshold {
+        Some(format!(
+            "The author already posted {by_author} comments in the last {window}."
+        ))
+    } else if by_ip as f64 >= settings.threshold {
+        Some(format!(
+            "The same IP address already posted {by_ip} comments in the last {window}."
+        ))
+    } else if settings.site_threshold > 0.0 && on_site as f64 >= settings.site_threshold {
+        Some(format!(
+            "The site already received {on_site} comments in the last {window}."
+        ))
+    } else {
+        None
+    }
+}
+
+/// "10 min", "24 h", "45 s": a window as a reader says it.
+fn describe_window(seconds: u64) -> String {
+    if seconds >= 3600 && seconds.is_multiple_of(3600) {
+        format!("{} h", seconds / 3600)
+    } else if seconds >= 60 && seconds.is_multiple_of(60) {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UnixMillis;
+    use crate::rules::settings::Rule;
+
+    const NOW: i64 = 10_000_000_000;
+    const PROMOTION: &str =
+        "Earn 500 dollars a day working from home with our amazing new system, \
+                             visit our website today and start making money right now";
+
+    fn recent(id: &str, seconds_ago: i64, author: &str, ip: &str, text: &str) -> RecentComment {
+        RecentComment {
+            at: UnixMillis(NOW - seconds_ago * 1000),
+            comment_id: id.to_string(),
+            author_key: author.to_string(),
+            ip: ip.parse().ok(),
+            fingerprint: Fingerprint::of(text),
+        }
+    }
+
+    fn context(recent: &[RecentComment]) -> Context<'_> {
+        Context {
+            now: UnixMillis(NOW),
+            recent,
+            author: None,
+        }
+    }
+
+    #[test]
+    fn near_duplicates_within_the_window_fire() {
+        let settings = Rule::DuplicateContent.defaults();
+        let other = "I went to the town meeting yesterday and the discussion about the new library was civil";
+        let cases: [(&str, Vec<RecentComment>, bool); 6] = [
+            (
+                "earlier copy",
+                vec![recent("a", 60, "x", "", PROMOTION)],
+                true,
+            ),
+            (
+                "changed copy",
+                vec![recent(
+                    "a",
+                    60,
+                    "x",
+                    "",
+                    &PROMOTION.replace("amazing", "great"),
+                )],
+                true,
+            ),
+            (
+                "too old",
+                vec![recent("a", 25 * 3600, "x", "", PROMOTION)],
+                false,
+            ),
+            (
+                "itself",
+                vec![recent("self", 60, "x", "", PROMOTION)],
+                false,
+            ),
+            ("different", vec![recent("a", 60, "x", "", other)], false),
+            ("nothing recent", vec![], false),
+        ];
+        let fingerprint = Fingerprint::of(PROMOTION);
+        for (name, recent, fires) in cases {
+            let fired =
+                duplicate_content(&settings, fingerprint.as_ref(), "self", &context(&recent));
+            assert_eq!(fired.is_some(), fires, "{name}");
+        }
+        assert!(duplicate_content(&settings, None, "self", &context(&[])).is_none());
+    }
+
+    #[test]
+    fn floods_by_author_ip_or_site_fire() {
+        let settings = RuleSettings {
+            threshold: 3.0,
+            site_threshold: 5.0,
+            ..Rule::Flood.defaults()
+        };
+        let ip: Option<IpAddr> = "192.0.2.1".parse().ok();
+        let many =
+            |author: &str, address: &str, count: usize, seconds_ago: i64| -> Vec<RecentComment> {
+                (0..count)
+                    .map(|index| recent(&format!("c{index}"), seconds_ago, author, address, "hi"))
+                    .collect()
+            };
+        let cases = [
+            ("same author", many("email:a@x", "", 3, 10), true),
+            ("same ip", many("", "192.0.2.1", 3, 10), true),
+            ("busy site", many("", "", 5, 10), true),
+            ("few", many("email:a@x", "192.0.2.1", 2, 10), false),
+            ("old", many("email:a@x", "192.0.2.1", 9, 3600), false),
+            ("others", many("email:b@x", "192.0.2.9", 4, 10), false),
+        ];
+        for (name, recent, fires) in cases {
+            let fired = flood(&settings, "self", "email:a@x", ip, &context(&recent));
+            assert_eq!(fired.is_some(), fires, "{name}");
+        }
+        let anonymous = many("", "", 4, 10);
+        assert!(flood(&settings, "self", "", None, &context(&anonymous)).is_none());
+    }
+
+    #[test]
+    fn windows_read_naturally() {
+        assert_eq!(describe_window(600), "10 min");
+        assert_eq!(describe_window(86_400), "24 h");
+        assert_eq!(describe_window(45), "45 s");
+    }
+}

@@ -1,0 +1,435 @@
+//! The `[rules]` table of the configuration file as written
+//! ([`RulesConfig`]), checked into the rules in force ([`Rules`]) by
+//! [`RulesConfig::check`]. Every table refuses keys it does not know, and a
+//! bad value is refused with the key that holds it.
+//!
+//! ```toml
+//! [rules]
+//! blocked_terms = ["free money"]
+//! blocked_ips = ["203.0.113.0/24"]
+//!
+//! [rules.submitted_too_fast]
+//! threshold = 5.0
+//! mode = "review"
+//!
+//! [rules.sites."news.example"]      # adds to the lists, overrides settings
+//! suspect_terms = ["casino"]
+//! new_author = { enabled = true }
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use super::blocklists::BlockLists;
+use super::settings::{Mode, Rule, RuleSettings, MAX_WEIGHT, MAX_WINDOW_SECONDS};
+use super::terms::TermList;
+use super::{RuleSet, Rules};
+use crate::config::ConfigError;
+
+/// One rule's table; every field is optional and falls back on the global
+/// table (for a site) and then on the rule's default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub enabled: Option<bool>,
+    pub weight: Option<f64>,
+    pub mode: Option<Mode>,
+    pub threshold: Option<f64>,
+    pub window_seconds: Option<u64>,
+    pub site_threshold: Option<f64>,
+}
+
+/// The `[rules]` table, and (the same shape) each `[rules.sites."<site>"]`
+/// table, whose lists add to the global ones and whose rule tables override
+/// the global settings field by field.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    #[serde(default)]
+    pub blocked_terms: Vec<String>,
+    #[serde(default)]
+    pub suspect_terms: Vec<String>,
+    #[serde(default)]
+    pub blocked_domains: Vec<String>,
+    #[serde(default)]
+    pub blocked_ips: Vec<String>,
+    #[serde(default)]
+    pub blocked_emails: Vec<String>,
+    pub honeypot: Option<RuleConfig>,
+    pub submitted_too_fast: Option<RuleConfig>,
+    pub too_many_links: Option<RuleConfig>,
+    pub blocked_term: Option<RuleConfig>,
+    pub suspect_term: Option<RuleConfig>,
+    pub blocked_domain: Option<RuleConfig>,
+    pub blocked_ip: Option<RuleConfig>,
+    pub blocked_email: Option<RuleConfig>,
+    pub excessive_caps: Option<RuleConfig>,
+    pub repeated_characters: Option<RuleConfig>,
+    pub obfuscated_text: Option<RuleConfig>,
+    pub duplicate_content: Option<RuleConfig>,
+    pub flood: Option<RuleConfig>,
+    pub new_author: Option<RuleConfig>,
+    pub trusted_author: Option<RuleConfig>,
+    #[serde(default)]
+    pub sites: BTreeMap<String, RulesConfig>,
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+impl RulesConfig {
+    fn table(&self, rule: Rule) -> Option<&RuleConfig> {
+        match rule {
+            Rule::Honeypot => self.honeypot.as_ref(),
+            Rule::SubmittedTooFast => self.submitted_too_fast.as_ref(),
+            Rule::TooManyLinks => self.too_many_links.as_ref(),
+            Rule::BlockedTerm => self.blocked_term.as_ref(),
+            Rule::SuspectTerm => self.suspect_term.as_ref(),
+            Rule::BlockedDomain => self.blocked_domain.as_ref(),
+            Rule::BlockedIp => self.blocked_ip.as_ref(),
+            Rule::BlockedEmail => self.blocked_email.as_ref(),
+            Rule::ExcessiveCaps => self.excessive_caps.as_ref(),
+            Rule::RepeatedCharacters => self.repeated_characters.as_ref(),
+            Rule::ObfuscatedText => self.obfuscated_text.as_ref(),
+            Rule::DuplicateContent => self.duplicate_content.as_ref(),
+            Rule::Flood => self.flood.as_ref(),
+            Rule::NewAuthor => self.new_author.as_ref(),
+            Rule::TrustedAuthor => self.trusted_author.as_ref(),
+        }
+    }
+
+    /// Checks the table into the rules in force.
+    pub fn check(&self) -> Result<Rules, ConfigError> {
+        let global = rule_set("rules", &[self])?;
+        let mut sites = HashMap::with_capacity(self.sites.len());
+        for (site, overrides) in &self.sites {
+            let path = format!("rules.sites.{site:?}");
+            crate::domain::check_site_id(site).map_err(|reason| invalid(&path, reason))?;
+            if !overrides.sites.is_empty() {
+                return Err(invalid(
+                    format!("{path}.sites"),
+                    "site tables cannot hold site tables of their own",
+                ));
+            }
+            sites.insert(site.clone(), Arc::new(rule_set(&path, &[self, overrides])?));
+        }
+        Ok(Rules {
+            global: Arc::new(global),
+            sites,
+        })
+    }
+}
+
+/// The rule set of `layers` (the global table, then a site's), where lists
+/// add up and later settings win. `path` names the last layer's table.
+fn rule_set(path: &str, layers: &[&RulesConfig]) -> Result<RuleSet, ConfigError> {
+    let mut settings = Vec::with_capacity(Rule::ALL.len());
+    for rule in Rule::ALL {
+        let field = format!("{path}.{}", rule.code());
+        settings.push(merge_settings(rule, &field, layers)?);
+    }
+    let list = |name: &str, pick: fn(&RulesConfig) -> &Vec<String>| -> Vec<(String, String)> {
+        // Each entry with the key it came from, so errors can name it.
+        let mut entries = Vec::new();
+        for (layer, layer_path) in layers.iter().zip(layer_paths(path, layers.len())) {
+            for (position, entry) in pick(layer).iter().enumerate() {
+                entries.push((format!("{layer_path}.{name}[{position}]"), entry.clone()));
+            }
+        }
+        entries
+    };
+    let blocked_terms = term_list(&list("blocked_terms", |c| &c.blocked_terms))?;
+    let suspect_terms = term_list(&list("suspect_terms", |c| &c.suspect_terms))?;
+    let mut lists = BlockLists::default();
+    for (field, domain) in list("blocked_domains", |c| &c.blocked_domains) {
+        lists.domains.push(check_domain(&field, &domain)?);
+    }
+    for (field, range) in list("blocked_ips", |c| &c.blocked_ips) {
+        lists.networks.push(check_network(&field, &range)?);
+    }
+    for (field, email) in list("blocked_emails", |c| &c.blocked_emails) {
+        let email = email.trim().to_lowercase();
+        let valid = email
+            .split_once('@')
+            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
+        if !valid {
+            return Err(invalid(
+                field,
+                format!("{email:?} is not an e-mail address"),
+            ));
+        }
+        lists.emails.insert(email);
+    }
+    let settings: [RuleSettings; 15] = settings
+        .try_into()
+        .map_err(|_| invalid(path, "every rule needs settings"))?;
+    Ok(RuleSet {
+        settings,
+        blocked_terms,
+        suspect_terms,
+        lists,
+    })
+}
+
+/// The paths of the layers of a rule set: `rules`, then the site's table.
+fn layer_paths(path: &str, layers: usize) -> Vec<String> {
+    if layers == 1 {
+        vec![path.to_string()]
+    } else {
+        vec!["rules".to_string(), path.to_string()]
+    }
+}
+
+fn term_list(entries: &[(String, String)]) -> Result<TermList, ConfigError> {
+    let terms: Vec<String> = entries.iter().map(|(_, term)| term.clone()).collect();
+    TermList::new(&terms).map_err(|position| {
+        invalid(
+            entries[position].0.clone(),
+            format!(
+                "{:?} has no letters or digits to match",
+                entries[position].1
+            ),
+        )
+    })
+}
+
+fn check_domain(field: &str, domain: &str) -> Result<String, ConfigError> {
+    let domain = domain.trim().trim_end_matches('.').to_lowercase();
+    let domain = domain.strip_prefix("www.").unwrap_or(&domain).to_string();
+    let valid = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    if valid {
+        Ok(domain)
+    } else {
+        Err(invalid(
+            field,
+            format!("{domain:?} is not a domain such as spam.example"),
+        ))
+    }
+}
+
+/// A CIDR range, or a single address (a range of one).
+fn check_network(field: &str, range: &str) -> Result<IpNet, ConfigError> {
+    let range = range.trim();
+    range
+        .parse::<IpNet>()
+        .or_else(|_| range.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            invalid(
+                field,
+                format!("{range:?} is not an IP address or a CIDR range such as 203.0.113.0/24"),
+            )
+        })
+}
+
+/// A rule's settings: its defaults, then each layer's table field by field.
+fn merge_settings(
+    rule: Rule,
+    field: &str,
+    layers: &[&RulesConfig],
+) -> Result<RuleSettings, ConfigError> {
+    let mut settings = rule.defaults();
+    for table in layers.iter().filter_map(|layer| layer.table(rule)) {
+        if let Some(enabled) = table.enabled {
+            settings.enabled = enabled;
+        }
+        if let Some(weight) = table.weight {
+            if !weight.is_finite() || weight.abs() > MAX_WEIGHT {
+                return Err(invalid(
+                    format!("{field}.weight"),
+                    format!(
+                        "must be between -{MAX_WEIGHT} and {MAX_WEIGHT} (log-odds), not {weight}"
+                    ),
+                ));
+            }
+            settings.weight = weight;
+        }
+        if let Some(mode) = table.mode {
+            settings.mode = mode;
+        }
+        if let Some(threshold) = table.threshold {
+            settings.threshold = check_threshold(rule, field, threshold)?;
+        }
+        if let Some(window) = table.window_seconds {
+            if !rule.has_window() {
+                return Err(invalid(
+                    format!("{field}.window_seconds"),
+                    "this rule looks at no window",
+                ));
+            }
+            if window == 0 || window > MAX_WINDOW_SECONDS {
+                return Err(invalid(
+                    format!("{field}.window_seconds"),
+                    format!("must be between 1 and {MAX_WINDOW_SECONDS}, not {window}"),
+                ));
+            }
+            settings.window_seconds = window;
+        }
+        if let Some(site_threshold) = table.site_threshold {
+            if rule != Rule::Flood {
+                return Err(invalid(
+                    format!("{field}.site_threshold"),
+                    "only flood counts comments per site",
+                ));
+            }
+            if !(0.0..=1_000_000.0).contains(&site_threshold) || site_threshold.fract() != 0.0 {
+                return Err(invalid(
+                    format!("{field}.site_threshold"),
+                    format!("must be a whole number from 0 (off) to 1000000, not {site_threshold}"),
+                ));
+            }
+            settings.site_threshold = site_threshold;
+        }
+    }
+    Ok(settings)
+}
+
+fn check_threshold(rule: Rule, field: &str, threshold: f64) -> Result<f64, ConfigError> {
+    let field = format!("{field}.threshold");
+    let Some(spec) = rule.threshold_spec() else {
+        return Err(invalid(field, "this rule takes no threshold"));
+    };
+    let in_range = threshold.is_finite() && (spec.min..=spec.max).contains(&threshold);
+    if !in_range || (spec.whole && threshold.fract() != 0.0) {
+        let kind = if spec.whole {
+            "a whole number"
+        } else {
+            "a number"
+        };
+        return Err(invalid(
+            field,
+            format!(
+                "must be {kind} from {} to {}, not {threshold}",
+                spec.min, spec.max
+            ),
+        ));
+    }
+    Ok(threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Rules, ConfigError> {
+        let config: RulesConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            origin: "test".to_string(),
+            message: error.to_string(),
+        })?;
+        config.check()
+    }
+
+    #[test]
+    fn no_table_gives_the_defaults() {
+        let rules = parse("").unwrap();
+        let set = rules.for_site("any.example");
+        for rule in Rule::ALL {
+            assert_eq!(*set.settings(rule), rule.defaults(), "{}", rule.code());
+        }
+    }
+
+    #[test]
+    fn settings_and_lists_are_read_and_sites_layer_over_them() {
+        let rules = parse(
+            "blocked_terms = [\"free money\"]\n\
+             blocked_ips = [\"203.0.113.0/24\", \"198.51.100.7\"]\n\
+             [submitted_too_fast]\nthreshold = 5.0\nmode = \"reject\"\n\
+             [sites.\"news.example\"]\nblocked_terms = [\"casino\"]\n\
+             submitted_too_fast = { weight = 3.0 }\nnew_author = { enabled = true }\n",
+        )
+        .unwrap();
+        let global = rules.for_site("blog.example");
+        let fast = global.settings(Rule::SubmittedTooFast);
+        assert_eq!(
+            (fast.threshold, fast.mode, fast.weight),
+            (5.0, Mode::Reject, 2.0)
+        );
+        assert!(!global.settings(Rule::NewAuthor).enabled);
+        assert_eq!(global.lists.networks.len(), 2);
+        let news = rules.for_site("news.example");
+        let fast = news.settings(Rule::SubmittedTooFast);
+        assert_eq!(
+            (fast.threshold, fast.mode, fast.weight),
+            (5.0, Mode::Reject, 3.0)
+        );
+        assert!(news.settings(Rule::NewAuthor).enabled);
+        let words = |text: &str| super::super::fold::folded_words(&crate::text::normalize(text));
+        assert_eq!(
+            news.blocked_terms.find(&words("casino free money")).len(),
+            2
+        );
+        assert_eq!(
+            global.blocked_terms.find(&words("casino free money")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_key() {
+        let cases = [
+            (
+                "blocked_ips = [\"10.0.0.0/8\", \"10.0.0.300/8\"]",
+                "rules.blocked_ips[1]",
+            ),
+            (
+                "blocked_domains = [\"not a domain\"]",
+                "rules.blocked_domains[0]",
+            ),
+            ("blocked_emails = [\"nobody\"]", "rules.blocked_emails[0]"),
+            (
+                "blocked_terms = [\"ok\", \"...\"]",
+                "rules.blocked_terms[1]",
+            ),
+            (
+                "[excessive_caps]\nthreshold = 1.5",
+                "rules.excessive_caps.threshold",
+            ),
+            (
+                "[too_many_links]\nthreshold = 2.5",
+                "rules.too_many_links.threshold",
+            ),
+            ("[honeypot]\nthreshold = 1", "rules.honeypot.threshold"),
+            ("[honeypot]\nweight = 100.0", "rules.honeypot.weight"),
+            (
+                "[honeypot]\nwindow_seconds = 60",
+                "rules.honeypot.window_seconds",
+            ),
+            ("[flood]\nwindow_seconds = 0", "rules.flood.window_seconds"),
+            (
+                "[duplicate_content]\nsite_threshold = 5",
+                "rules.duplicate_content.site_threshold",
+            ),
+            (
+                "[sites.\"news.example\"]\nblocked_ips = [\"x\"]",
+                "rules.sites.\"news.example\".blocked_ips[0]",
+            ),
+            ("[sites.\"bad site\"]", "rules.sites.\"bad site\""),
+        ];
+        for (text, key) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(key), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_modes_are_refused() {
+        for text in [
+            "blocked_term = [\"x\"]",
+            "[honeypot]\nwieght = 1.0",
+            "[flood]\nmode = \"ban\"",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Look-alike folding for term matching: the words of a normalised text
+//! (see [`crate::text::normalize`]) with the tricks spammers use to slip a
+//! word past a filter undone. Digits and symbols standing for letters
+//! ("fr3e m0ney", "$ale", "c@sh") become those letters, letters of another
+//! script hidden inside a Latin word ("frее" with Cyrillic `е`) become
+//! their Latin twins, repeated letters collapse ("freeee"), and words
+//! spelled out letter by letter ("f r e e") are joined.
+//!
+//! Terms are folded the same way, so matching compares like with like. A
+//! few honest words fold together (`l` and `i`, doubled letters); that only
+//! matters for a configured term, and it is the price of catching the
+//! variants. Words written wholly in another script are left alone, so a
+//! Russian or Greek comment never turns into Latin look-alikes.
+
+use unicode_security::MixedScript;
+
+/// Symbols that stand in for letters inside a word.
+const LETTER_SYMBOLS: [char; 4] = ['@', '$', '!', '|'];
+
+/// Spelled-out words shorter than this many letters are left apart, so that
+/// "a b" stays two words while "f r e e" becomes one.
+const MIN_SPELLED_OUT_LETTERS: usize = 3;
+
+/// The folded words of a text, kept in one string separated by single
+/// spaces (one allocation, not one per word).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FoldedWords {
+    text: String,
+    /// Where each word ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl FoldedWords {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `index`th word; `index` must be below [`FoldedWords::len`].
+    pub fn word(&self, index: usize) -> &str {
+        let start = match index {
+            0 => 0,
+            _ => self.ends[index - 1] + 1,
+        };
+        &self.text[start..self.ends[index]]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|index| self.word(index))
+    }
+
+    /// The words joined by single spaces.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    fn push(&mut self, word: &str) {
+        if !self.text.is_empty() {
+            self.text.push(' ');
+        }
+        self.text.push_str(word);
+        self.ends.push(self.text.len());
+    }
+}
+
+/// The folded words of a normalised text, in order.
+pub fn folded_words(normalized: &str) -> FoldedWords {
+    let mut words = FoldedWords {
+        text: String::with_capacity(normalized.len()),
+        ends: Vec::new(),
+    };
+    let mut folded = String::new();
+    let mut spelled_out = String::new();
+    let mut spelled_out_letters = 0;
+    for piece in normalized.split(|c: char| !(c.is_alphanumeric() || LETTER_SYMBOLS.contains(&c))) {
+        let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
+        if piece.is_empty() {
+            continue;
+        }
+        fold_word(piece, &mut folded);
+        let mut characters = folded.chars();
+        let single_letter = matches!(
+            (characters.next(), characters.next()),
+            (Some(letter), None) if letter.is_alphabetic()
+        );
+        if single_letter {
+            spelled_out.push_str(&folded);
+            spelled_out_letters += 1;
+            continue;
+        }
+        flush_spelled_out(&mut words, &mut spelled_out, &mut spelled_out_letters);
+        words.push(&folded);
+    }
+    flush_spelled_out(&mut words, &mut spelled_out, &mut spelled_out_letters);
+    words
+}
+
+/// Ends a run of single letters: one word when long enough, else each
+/// letter on its own.
+fn flush_spelled_out(words: &mut FoldedWords, letters: &mut String, count: &mut usize) {
+    if *count >= MIN_SPELLED_OUT_LETTERS {
+        words.push(&collapse_repeats(letters));
+    } else {
+        let mut buffer = [0u8; 4];
+        for letter in letters.chars() {
+            words.push(letter.encode_utf8(&mut buffer));
+        }
+    }
+    letters.clear();
+    *count = 0;
+}
+
+/// Folds one word into `folded` (cleared first). A piece without letters
+/// (a number, a price) is kept as it is: digits only stand for letters
+/// among other letters.
+fn fold_word(word: &str, folded: &mut String) {
+    folded.clear();
+    if !word.chars().any(char::is_alphabetic) {
+        folded.push_str(word);
+        return;
+    }
+    // ASCII words are in one script; the script tables are only consulted
+    // for the rest.
+    let mixed_script = !word.is_ascii() && !word.is_single_script();
+    for character in word.chars() {
+        if character.is_ascii() {
+            push_collapsed(folded, fold_ascii(character));
+        } else if mixed_script {
+            push_latin_twin(character, folded);
+        } else {
+            push_collapsed(folded, character);
+        }
+    }
+}
+
+/// Appends a character unless it repeats the last one ("freeee" -> "fre").
+fn push_collapsed(folded: &mut String, character: char) {
+    if !folded.ends_with(character) {
+        folded.push(character);
+    }
+}
+
+/// The letter an ASCII digit or symbol stands for; `l` and `i` share one
+/// spelling because `1`, `|` and `!` stand for either.
+fn fold_ascii(character: char) -> char {
+    match character {
+        '0' => 'o',
+        '1' | '!' | '|' | 'l' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' => 't',
+        other => other,
+    }
+}
+
+/// Writes the Latin letter a character of another script imitates (its
+/// Unicode confusable skeleton), or the character itself when it imitates
+/// none.
+fn push_latin_twin(character: char, out: &mut String) {
+    let mut buffer = [0u8; 4];
+    let skeleton: String = unicode_security::skeleton(character.encode_utf8(&mut buffer)).collect();
+    if !skeleton.is_empty() && skeleton.chars().all(|c| c.is_ascii_alphabetic()) {
+        for latin in skeleton.chars() {
+            push_collapsed(out, fold_ascii(latin.to_ascii_lowercase()));
+        }
+    } else {
+        push_collapsed(out, character);
+    }
+}
+
+/// "freeee" -> "fre": a run of one character counts once.
+fn collapse_repeats(word: &str) -> String {
+    let mut collapsed = String::with_capacity(word.len());
+    let mut previous = None;
+    for character in word.chars() {
+        if previous != Some(character) {
+            collapsed.push(character);
+        }
+        previous = Some(character);
+    }
+    collapsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize;
+
+    fn fold(raw: &str) -> Vec<String> {
+        folded_words(&normalize(raw))
+            .iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn look_alike_spellings_fold_to_one() {
+        let plain = fold("free money");
+        let cases = [
+            "fr3e  m0ney",
+            "FREE MONEY",
+            "ＦＲＥＥ ｍｏｎｅｙ",
+            "freeeee money!!",
+            "f r e e money",
+            "fr\u{0435}\u{0435} money",
+            "fr\u{200B}ee mon\u{200B}ey",
+        ];
+        for case in cases {
+            assert_eq!(fold(case), plain, "{case}");
+        }
+    }
+
+    #[test]
+    fn symbols_inside_words_are_letters() {
+        assert_eq!(fold("c@sh"), fold("cash"));
+        assert_eq!(fold("$ale"), fold("sale"));
+    }
+
+    #[test]
+    fn numbers_and_other_scripts_are_kept() {
+        assert_eq!(fold("100 €"), vec!["100".to_string()]);
+        assert_eq!(
+            fold("Это отличная статья"),
+            vec!["это", "отличная", "статья"]
+        );
+        assert_eq!(fold("αβγ δ"), vec!["αβγ", "δ"]);
+    }
+
+    #[test]
+    fn words_are_kept_in_one_spaced_text() {
+        let words = folded_words(&normalize("Fr3e, m0ney!! now"));
+        assert_eq!(words.len(), 3);
+        assert_eq!(words.word(1), "money");
+        assert_eq!(words.text(), "fre money now");
+        assert!(folded_words("... !!").is_empty());
+    }
+
+    #[test]
+    fn short_letter_runs_stay_apart() {
+        assert_eq!(fold("a b"), vec!["a".to_string(), "b".to_string()]);
+    }
+}

@@ -1,0 +1,256 @@
+//! The rule checks: how a comment was posted and what it looks like, beside
+//! what the model reads in its words. Each rule is a small pure function in
+//! its own file (or with its small family) over the comment and a read-only
+//! [`Context`] (the time and a snapshot of the state the engine read); none
+//! does IO or reads a clock. A rule that fires becomes a [`RuleHit`]: its
+//! stable code, one sentence saying why, its weight in log-odds and its
+//! [`Mode`]. `verdict` adds the weights to the model's log-odds.
+//!
+//! Configuration follows the pattern params -> check -> valid params:
+//! [`RulesConfig`] (the `[rules]` table as written) is checked into
+//! [`Rules`], which holds everything precompiled (folded terms, parsed
+//! ranges) so that a check costs no parsing.
+
+mod activity;
+mod authors;
+mod blocklists;
+mod config;
+mod fold;
+mod form;
+mod links;
+mod obfuscation;
+mod settings;
+mod shape;
+mod similarity;
+mod state;
+mod subject;
+mod terms;
+#[cfg(test)]
+mod testing;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use config::{RuleConfig, RulesConfig};
+pub use settings::{Mode, Rule, RuleSettings};
+pub use similarity::Fingerprint;
+pub use state::{author_key, AuthorHistory, Context, RecentComment, MAX_RECENT_COMMENTS};
+
+use blocklists::BlockLists;
+use subject::Subject;
+use terms::{describe_terms, TermList};
+
+use crate::domain::Comment;
+
+/// What the rules found: the rules that fired, and the comment's similarity
+/// fingerprint, which the engine records for later comments to compare with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub hits: Vec<RuleHit>,
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// A rule that fired on a comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleHit {
+    pub rule: Rule,
+    pub message: String,
+    pub weight: f64,
+    pub mode: Mode,
+}
+
+/// The rules in force: the global set and each configured site's.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    global: Arc<RuleSet>,
+    sites: HashMap<String, Arc<RuleSet>>,
+}
+
+impl Default for Rules {
+    /// Every rule at its default, no lists: what runs with no `[rules]`.
+    fn default() -> Self {
+        RulesConfig::default()
+            .check()
+            .unwrap_or_else(|_| unreachable!("the default rules are valid"))
+    }
+}
+
+impl Rules {
+    /// The set that applies to a site.
+    pub fn for_site(&self, site_id: &str) -> &RuleSet {
+        self.sites.get(site_id).unwrap_or(&self.global)
+    }
+}
+
+/// The checked settings and lists that apply to one site.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    settings: [RuleSettings; 15],
+    blocked_terms: TermList,
+    suspect_terms: TermList,
+    lists: BlockLists,
+}
+
+impl RuleSet {
+    pub fn settings(&self, rule: Rule) -> &RuleSettings {
+        &self.settings[rule.index()]
+    }
+
+    /// How far back the stateful rules look, in milliseconds; 0 when none
+    /// is enabled (and so the engine need not read recent comments).
+    pub fn lookback_millis(&self) -> i64 {
+        [Rule::DuplicateContent, Rule::Flood]
+            .into_iter()
+            .map(|rule| self.settings(rule))
+            .filter(|settings| settings.enabled)
+            .map(|settings| i64::try_from(settings.window_seconds * 1000).unwrap_or(i64::MAX))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether a rule that reads the author's history is enabled.
+    pub fn needs_author_history(&self) -> bool {
+        self.settings(Rule::NewAuthor).enabled || self.settings(Rule::TrustedAuthor).enabled
+    }
+
+    /// Runs every enabled rule; the hits come in the order of [`Rule::ALL`].
+    pub fn evaluate(&self, comment: &Comment, context: &Context) -> Evaluation {
+        let subject = Subject::new(comment);
+        let fingerprint = Fingerprint::of_folded_words(&subject.folded_words);
+        let author = &comment.author;
+        let mut hits = Vec::new();
+        for rule in Rule::ALL {
+            let settings = self.settings(rule);
+            if !settings.enabled {
+                continue;
+            }
+            let threshold = settings.threshold;
+            let message = match rule {
+                Rule::Honeypot => form::honeypot(&comment.form),
+                Rule::SubmittedTooFast => form::submitted_too_fast(&comment.form, threshold),
+                Rule::TooManyLinks => links::too_many_links(&subject, threshold),
+                Rule::BlockedTerm => self.terms(&self.blocked_terms, "blocked", &subject),
+                Rule::SuspectTerm => self.terms(&self.suspect_terms, "suspect", &subject),
+                Rule::BlockedDomain => blocklists::blocked_domain(&self.lists, &subject),
+                Rule::BlockedIp => blocklists::blocked_ip(&self.lists, author),
+                Rule::BlockedEmail => blocklists::blocked_email(&self.lists, author),
+                Rule::ExcessiveCaps => shape::excessive_caps(&comment.content, threshold),
+                Rule::RepeatedCharacters => shape::repeated_characters(&comment.content, threshold),
+                Rule::ObfuscatedText => obfuscation::obfuscated_text(&comment.content, threshold),
+                Rule::DuplicateContent => activity::duplicate_content(
+                    settings,
+                    fingerprint.as_ref(),
+                    &comment.comment_id,
+                    context,
+                ),
+                Rule::Flood => activity::flood(
+                    settings,
+                    &comment.comment_id,
+                    &author_key(author),
+                    author.ip,
+                    context,
+                ),
+                Rule::NewAuthor => authors::new_author(context.author, threshold),
+                Rule::TrustedAuthor => authors::trusted_author(context.author, threshold),
+            };
+            if let Some(message) = message {
+                hits.push(RuleHit {
+                    rule,
+                    message,
+                    weight: settings.weight,
+                    mode: settings.mode,
+                });
+            }
+        }
+        Evaluation { hits, fingerprint }
+    }
+
+    fn terms(&self, list: &TermList, kind: &str, subject: &Subject) -> Option<String> {
+        let found = list.find(&subject.folded_words);
+        (!found.is_empty()).then(|| describe_terms(kind, &found))
+    }
+}
+
+/// A comment with only its text, for other modules' unit tests.
+#[cfg(test)]
+pub fn testing_comment(text: &str) -> Comment {
+    testing::comment(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UnixMillis;
+    use testing::comment;
+
+    fn codes(rules: &Rules, comment: &Comment) -> Vec<&'static str> {
+        let context = Context::stateless(UnixMillis(0));
+        rules
+            .for_site(&comment.site_id)
+            .evaluate(comment, &context)
+            .hits
+            .iter()
+            .map(|hit| hit.rule.code())
+            .collect()
+    }
+
+    #[test]
+    fn default_rules_leave_ordinary_comments_alone() {
+        let rules = Rules::default();
+        let texts = [
+            "Interesting article, I hope he gets a fair hearing.",
+            "The full report is here: https://www.example.org/report.pdf",
+            "Sehr guter Artikel, danke! Ich stimme völlig zu.",
+            "Очень интересная статья, спасибо автору.",
+            "这篇文章写得很好，谢谢。",
+            "مقالة رائعة، شكرا جزيلا",
+        ];
+        for text in texts {
+            assert!(codes(&rules, &comment(text)).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn configured_terms_fire_with_their_settings() {
+        let config: RulesConfig =
+            toml::from_str("blocked_terms = [\"free money\"]\nsuspect_terms = [\"casino\"]\n")
+                .unwrap();
+        let rules = config.check().unwrap();
+        let context = Context::stateless(UnixMillis(0));
+        let hits = rules
+            .for_site("x")
+            .evaluate(&comment("Get fr3e m0ney at the CASINO"), &context)
+            .hits;
+        let blocked = &hits[0];
+        assert_eq!(blocked.rule, Rule::BlockedTerm);
+        assert_eq!(blocked.mode, Mode::Reject);
+        assert!(
+            blocked.message.contains("free money"),
+            "{}",
+            blocked.message
+        );
+        assert_eq!(hits[1].rule, Rule::SuspectTerm);
+        assert_eq!(hits[1].mode, Mode::Review);
+    }
+
+    #[test]
+    fn disabled_rules_do_not_fire() {
+        let config: RulesConfig = toml::from_str("[honeypot]\nenabled = false\n").unwrap();
+        let rules = config.check().unwrap();
+        let mut filled = comment("hello there");
+        filled.form.honeypot = "bot".to_string();
+        assert!(codes(&rules, &filled).is_empty());
+        assert_eq!(codes(&Rules::default(), &filled), vec!["honeypot"]);
+    }
+
+    #[test]
+    fn lookback_follows_the_enabled_windows() {
+        let rules = Rules::default();
+        assert_eq!(rules.for_site("x").lookback_millis(), 24 * 3600 * 1000);
+        let config: RulesConfig = toml::from_str(
+            "duplicate_content = { enabled = false }\nflood = { enabled = false }\n",
+        )
+        .unwrap();
+        assert_eq!(config.check().unwrap().for_site("x").lookback_millis(), 0);
+    }
+}

@@ -1,0 +1,177 @@
+//! `blocked_term` and `suspect_term`: configured words and phrases found on
+//! word boundaries in the folded words of a comment (see `fold`), so that
+//! look-alike spellings match and parts of longer words do not.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::fold::{folded_words, FoldedWords};
+use crate::text::normalize;
+
+/// A list of terms, folded once when the rules are built.
+#[derive(Debug, Clone, Default)]
+pub struct TermList {
+    /// Each term as written in the configuration, for the reason's message.
+    written: Vec<String>,
+    /// Folded terms by their first word, so a comment's words are compared
+    /// only with the terms that can start there.
+    by_first_word: HashMap<String, Vec<FoldedTerm>, BuildHasherDefault<Fnv>>,
+}
+
+/// A term's folded words and its position in the configured list.
+type FoldedTerm = (Vec<String>, usize);
+
+/// FNV-1a, for the term map: every word of every comment is looked up, and
+/// SipHash's defence against chosen collisions guards the keys, which here
+/// are the operator's own terms, not a commenter's words.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xCBF2_9CE4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl TermList {
+    /// Folds the terms; a term that folds to no words at all (only
+    /// punctuation) is refused with its position.
+    pub fn new(terms: &[String]) -> Result<TermList, usize> {
+        let mut list = TermList::default();
+        for (position, term) in terms.iter().enumerate() {
+            let words: Vec<String> = folded_words(&normalize(term))
+                .iter()
+                .map(String::from)
+                .collect();
+            let Some(first) = words.first().cloned() else {
+                return Err(position);
+            };
+            list.by_first_word
+                .entry(first)
+                .or_default()
+                .push((words, list.written.len()));
+            list.written.push(term.trim().to_string());
+        }
+        Ok(list)
+    }
+
+    /// The terms (as configured) that occur in the folded words, each once,
+    /// in the order they first occur.
+    pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
+        let mut found: Vec<usize> = Vec::new();
+        if self.written.is_empty() {
+            return Vec::new();
+        }
+        for start in 0..words.len() {
+            let Some(candidates) = self.by_first_word.get(words.word(start)) else {
+                continue;
+            };
+            for (term_words, index) in candidates {
+                let fits = start + term_words.len() <= words.len();
+                let matches = fits
+                    && term_words
+                        .iter()
+                        .enumerate()
+                        .all(|(offset, term_word)| words.word(start + offset) == term_word);
+                if matches && !found.contains(index) {
+                    found.push(*index);
+                }
+            }
+        }
+        found
+            .into_iter()
+            .map(|index| self.written[index].as_str())
+            .collect()
+    }
+}
+
+/// The message of a term rule, naming up to three of the terms found.
+pub fn describe_terms(kind: &str, terms: &[&str]) -> String {
+    let shown: Vec<String> = terms
+        .iter()
+        .take(3)
+        .map(|term| format!("\"{term}\""))
+        .collect();
+    let more = terms.len().saturating_sub(3);
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "The comment contains the {kind} term{} {}{tail}.",
+        if terms.len() == 1 { "" } else { "s" },
+        shown.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(terms: &[&str]) -> TermList {
+        TermList::new(&terms.iter().map(|t| t.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    fn found(terms: &TermList, text: &str) -> Vec<String> {
+        terms
+            .find(&folded_words(&normalize(text)))
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn terms_match_whole_words_in_any_disguise() {
+        let terms = list(&["free money", "Viagra"]);
+        let cases: [(&str, &[&str]); 10] = [
+            ("Get FREE MONEY now", &["free money"]),
+            ("get fr3e  m0ney now", &["free money"]),
+            ("ｆｒｅｅ ｍｏｎｅｙ here", &["free money"]),
+            ("cheap v1agra and free money", &["Viagra", "free money"]),
+            ("v.i.a.g.r.a", &["Viagra"]),
+            ("free of money worries", &[]),
+            ("freedom money", &[]),
+            ("Money for free", &[]),
+            ("Das ist ein freier Mensch mit Geld", &[]),
+            ("Деньги бесплатно, это отличная статья", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
+        }
+    }
+
+    #[test]
+    fn non_latin_terms_match_their_own_script() {
+        let terms = list(&["казино"]);
+        assert_eq!(found(&terms, "Лучшее КАЗИНО онлайн"), vec!["казино"]);
+        assert!(found(&terms, "казиноман").is_empty());
+    }
+
+    #[test]
+    fn a_term_of_only_punctuation_is_refused() {
+        let terms = vec!["ok".to_string(), "!!".to_string()];
+        assert_eq!(TermList::new(&terms).unwrap_err(), 1);
+    }
+
+    #[test]
+    fn messages_name_the_terms() {
+        assert_eq!(
+            describe_terms("blocked", &["a", "b"]),
+            "The comment contains the blocked terms \"a\", \"b\"."
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! The state the stateful rules read and the engine records after storing
+//! a decision:
+//! - `rule_recent`: (site, time, comment id) -> a [`RecentComment`] as JSON,
+//!   the site's recent comments for `duplicate_content` and `flood`. Entries
+//!   older than the longest window in force are pruned as new ones arrive.
+//! - `rule_authors`: (site, author key) -> an [`AuthorHistory`] as three
+//!   big-endian u64 counters, for `new_author` and `trusted_author`.
+//!
+//! Both live in sled beside the decisions, so near-duplicate detection and
+//! author trust survive a restart. Neither is written in the decision's
+//! transaction: losing one entry in a crash only weakens a heuristic, never
+//! an acknowledged decision, and the same `durable` flush covers both.
+
+use super::{Store, StoreError};
+use crate::domain::{Label, UnixMillis};
+use crate::rules::{AuthorHistory, RecentComment};
+
+/// How many stale entries one recording prunes at most, so that a write
+/// never stalls on a large backlog (each write adds one entry and removes
+/// up to this many, so the backlog shrinks).
+const MAX_PRUNED_PER_WRITE: usize = 64;
+
+/// The trees of rule state.
+pub(super) struct RuleStateTrees {
+    recent: sled::Tree,
+    authors: sled::Tree,
+}
+
+impl RuleStateTrees {
+    pub(super) fn open(db: &sled::Db) -> Result<RuleStateTrees, StoreError> {
+        Ok(RuleStateTrees {
+            recent: db.open_tree("rule_recent")?,
+            authors: db.open_tree("rule_authors")?,
+        })
+    }
+}
+
+/// The site id's length, then the site id: a prefix no other site shares.
+fn site_prefix(site_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + site_id.len() + 32);
+    key.extend_from_slice(&(site_id.len() as u32).to_be_bytes());
+    key.extend_from_slice(site_id.as_bytes());
+    key
+}
+
+/// Times sort as unsigned big-endian bytes once shifted by 2^63.
+fn time_bytes(at: UnixMillis) -> [u8; 8] {
+    ((at.0 as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn recent_key(site_id: &str, at: UnixMillis, comment_id: &str) -> Vec<u8> {
+    let mut key = site_prefix(site_id);
+    key.extend_from_slice(&time_bytes(at));
+    key.extend_from_slice(comment_id.as_bytes());
+    key
+}
+
+fn author_key_bytes(site_id: &str, author_key: &str) -> Vec<u8> {
+    let mut key = site_prefix(site_id);
+    key.extend_from_slice(author_key.as_bytes());
+    key
+}
+
+fn decode_history(key: &[u8], bytes: &[u8]) -> Result<AuthorHistory, StoreError> {
+    let counter = |index: usize| -> Option<u64> {
+        let slice = bytes.get(index * 8..index * 8 + 8)?;
+        Some(u64::from_be_bytes(slice.try_into().ok()?))
+    };
+    match (bytes.len(), counter(0), counter(1), counter(2)) {
+        (24, Some(comments), Some(approved), Some(spam)) => Ok(AuthorHistory {
+            comments,
+            approved,
+            spam,
+        }),
+        _ => Err(StoreError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            message: format!("an author history must be 24 bytes, not {}", bytes.len()),
+        }),
+    }
+}
+
+fn encode_history(history: &AuthorHistory) -> [u8; 24] {
+    let mut bytes = [0u8; 24];
+    bytes[0..8].copy_from_slice(&history.comments.to_be_bytes());
+    bytes[8..16].copy_from_slice(&history.approved.to_be_bytes());
+    bytes[16..24].copy_from_slice(&history.spam.to_be_bytes());
+    bytes
+}
+
+impl Store {
+    /// The site's comments recorded at or after `since`, newest first, at
+    /// most `limit`.
+    pub fn recent_comments(
+        &self,
+        site_id: &str,
+        since: UnixMillis,
+        limit: usize,
+    ) -> Result<Vec<RecentComment>, StoreError> {
+        let prefix = site_prefix(site_id);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&time_bytes(since));
+        let mut end = prefix;
+        end.extend_from_slice(&[0xFF; 9]);
+        let mut recent = Vec::new();
+        for entry in self
+            .inner
+            .rule_state
+            .recent
+            .range(start..end)
+            .rev()
+            .take(limit)
+        {
+            let (key, value) = entry?;
+            let comment = serde_json::from_slice(&value).map_err(|error| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                message: error.to_string(),
+            })?;
+            recent.push(comment);
+        }
+        Ok(recent)
+    }
+
+    /// Records a comment among the site's recent ones, and prunes entries
+    /// recorded before `keep_since`. Call [`Store::durable`] before
+    /// acknowledging.
+    pub fn record_recent_comment(
+        &self,
+        site_id: &str,
+        comment: &RecentComment,
+        keep_since: UnixMillis,
+    ) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(comment).map_err(|error| StoreError::Corrupt {
+            key: comment.comment_id.clone(),
+            message: error.to_string(),
+        })?;
+        let tree = &self.inner.rule_state.recent;
+        tree.insert(recent_key(site_id, comment.at, &comment.comment_id), value)?;
+        let prefix = site_prefix(site_id);
+        let mut stale_end = prefix.clone();
+        stale_end.extend_from_slice(&time_bytes(keep_since));
+        let stale: Vec<sled::IVec> = tree
+            .range(prefix..stale_end)
+            .keys()
+            .take(MAX_PRUNED_PER_WRITE)
+            .collect::<Result<_, _>>()?;
+        for key in stale {
+            tree.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// What the site knows of an author (all zero for a stranger).
+    pub fn author_history(
+        &self,
+        site_id: &str,
+        author_key: &str,
+    ) -> Result<AuthorHistory, StoreError> {
+        let key = author_key_bytes(site_id, author_key);
+        match self.inner.rule_state.authors.get(&key)? {
+            Some(bytes) => decode_history(&key, &bytes),
+            None => Ok(AuthorHistory::default()),
+        }
+    }
+
+    /// Counts a stored comment of an author, approved or not. Call
+    /// [`Store::durable`] before acknowledging.
+    pub fn record_author_comment(
+        &self,
+        site_id: &str,
+        author_key: &str,
+        approved: bool,
+    ) -> Result<AuthorHistory, StoreError> {
+        self.update_author(site_id, author_key, |history| {
+            history.comments += 1;
+            history.approved += u64::from(approved);
+        })
+    }
+
+    /// Counts a person's label of one of an author's comments (a moderator's
+    /// resolution or a site's report): ham adds an approval, spam a spam
+    /// mark. Call [`Store::durable`] before acknowledging.
+    pub fn record_author_label(
+        &self,
+        site_id: &str,
+        author_key: &str,
+        label: Label,
+    ) -> Result<AuthorHistory, StoreError> {
+        self.update_author(site_id, author_key, |history| match label {
+            Label::Ham => history.approved += 1,
+            Label::Spam => history.spam += 1,
+        })
+    }
+
+    /// Applies `change` atomically (concurrent checks of one author must not
+    /// lose counts), refusing to overwrite a corrupt entry.
+    fn update_author(
+        &self,
+        site_id: &str,
+        author_key: &str,
+        change: impl Fn(&mut AuthorHistory),
+    ) -> Result<AuthorHistory, StoreError> {
+        let key = author_key_bytes(site_id, author_key);
+        let tree = &self.inner.rule_state.authors;
+        loop {
+            let current = tree.get(&key)?;
+            let mut history = match &current {
+                Some(bytes) => decode_history(&key, bytes)?,
+                None => AuthorHistory::default(),
+            };
+            change(&mut history);
+            let swapped =
+                tree.compare_and_swap(&key, current, Some(encode_history(&history).as_slice()))?;
+            if swapped.is_ok() {
+                return Ok(history);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recent(id: &str, at: i64) -> RecentComment {
+        RecentComment {
+            at: UnixMillis(at),
+            comment_id: id.to_string(),
+            author_key: "email:a@x".to_string(),
+            ip: None,
+            fingerprint: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn recent_comments_are_per_site_newest_first_and_survive_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            for (id, at) in [("a", 1_000), ("b", 2_000), ("c", 3_000)] {
+                store
+                    .record_recent_comment("s", &recent(id, at), UnixMillis(0))
+                    .unwrap();
+            }
+            store
+                .record_recent_comment("s2", &recent("z", 2_500), UnixMillis(0))
+                .unwrap();
+            store.durable().await.unwrap();
+        }
+        let store = Store::open(directory.path()).unwrap();
+        let ids = |since: i64, limit: usize| -> Vec<String> {
+            store
+                .recent_comments("s", UnixMillis(since), limit)
+                .unwrap()
+                .into_iter()
+                .map(|comment| comment.comment_id)
+                .collect()
+        };
+        assert_eq!(ids(0, 10), vec!["c", "b", "a"]);
+        assert_eq!(ids(2_000, 10), vec!["c", "b"]);
+        assert_eq!(ids(0, 1), vec!["c"]);
+    }
+
+    #[test]
+    fn old_entries_are_pruned_when_new_ones_arrive() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store
+            .record_recent_comment("s", &recent("old", 1_000), UnixMillis(0))
+            .unwrap();
+        store
+            .record_recent_comment("s2", &recent("other", 1_000), UnixMillis(0))
+            .unwrap();
+        store
+            .record_recent_comment("s", &recent("new", 9_000), UnixMillis(5_000))
+            .unwrap();
+        let all = store
+            .recent_comments("s", UnixMillis(i64::MIN), 10)
+            .unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].comment_id, "new");
+        assert_eq!(
+            store
+                .recent_comments("s2", UnixMillis(0), 10)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn author_history_counts_comments_and_labels() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            assert_eq!(
+                store.author_history("s", "k").unwrap(),
+                AuthorHistory::default()
+            );
+            store.record_author_comment("s", "k", true).unwrap();
+            store.record_author_comment("s", "k", false).unwrap();
+            store.record_author_label("s", "k", Label::Ham).unwrap();
+            store.record_author_label("s", "k", Label::Spam).unwrap();
+            store.durable().await.unwrap();
+        }
+        let store = Store::open(directory.path()).unwrap();
+        let expected = AuthorHistory {
+            comments: 2,
+            approved: 2,
+            spam: 1,
+        };
+        assert_eq!(store.author_history("s", "k").unwrap(), expected);
+        assert_eq!(
+            store.author_history("other", "k").unwrap(),
+            AuthorHistory::default()
+        );
+    }
+}

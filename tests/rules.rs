@@ -1,0 +1,328 @@
+//! The rule checks through the running service: each verdict names the
+//! rules that fired, the reasons add up to the score, and the rules'
+//! state (recent texts, author history) works across calls and restarts.
+
+use moderato::domain::{Author, Comment, Label, UnixMillis};
+use moderato::engine::CheckOptions;
+use moderato::grpc::pb;
+use moderato::server::{reload_rules, State};
+
+use crate::util::*;
+
+const PROMOTION: &str = "Earn 500 dollars a day working from home with our amazing new system, \
+                         visit our website today and start making money right now";
+
+/// The reasons' weights add up to the log-odds of the score.
+fn assert_reasons_add_up(response: &pb::CheckCommentResponse) {
+    assert!(!response.reasons.is_empty(), "{response:?}");
+    let log_odds: f64 = response.reasons.iter().map(|reason| reason.weight).sum();
+    let logit = (response.score / (1.0 - response.score)).ln();
+    assert!(
+        (log_odds - logit).abs() < 1e-6,
+        "reasons add up to {log_odds}, the score's log-odds are {logit}: {response:?}"
+    );
+}
+
+fn rule_codes(response: &pb::CheckCommentResponse) -> Vec<&str> {
+    response
+        .reasons
+        .iter()
+        .filter(|reason| reason.source() == pb::ReasonSource::Rule)
+        .map(|reason| reason.code.as_str())
+        .collect()
+}
+
+fn by(request: pb::CheckCommentRequest, name: &str, email: &str) -> pb::CheckCommentRequest {
+    pb::CheckCommentRequest {
+        author: Some(pb::Author {
+            name: name.to_string(),
+            email: email.to_string(),
+            ..Default::default()
+        }),
+        ..request
+    }
+}
+
+async fn check(server: &TestServer, request: pb::CheckCommentRequest) -> pb::CheckCommentResponse {
+    let response = server
+        .moderation()
+        .await
+        .check_comment(with_token(NEWS_TOKEN, request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_reasons_add_up(&response);
+    response
+}
+
+#[tokio::test]
+async fn a_filled_honeypot_is_rejected() {
+    let (server, _directory) = start_server().await;
+    let request = pb::CheckCommentRequest {
+        form: Some(pb::FormSignals {
+            honeypot: "http://spam.example".to_string(),
+            seconds_on_page: None,
+        }),
+        ..comment("hp-1", HAM_TEXT)
+    };
+    let response = check(&server, request).await;
+    assert_eq!(response.verdict(), pb::Verdict::Reject, "{response:?}");
+    assert_eq!(response.priority(), pb::Priority::High);
+    assert_eq!(rule_codes(&response), vec!["honeypot"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_form_sent_within_a_second_is_too_fast() {
+    let (server, _directory) = start_server().await;
+    let form = |seconds| pb::FormSignals {
+        honeypot: String::new(),
+        seconds_on_page: Some(seconds),
+    };
+    let fast = check(
+        &server,
+        pb::CheckCommentRequest {
+            form: Some(form(1.0)),
+            ..comment("fast-1", HAM_TEXT)
+        },
+    )
+    .await;
+    assert_eq!(rule_codes(&fast), vec!["submitted_too_fast"]);
+    assert_ne!(fast.verdict(), pb::Verdict::Allow, "{fast:?}");
+    let patient = check(
+        &server,
+        pb::CheckCommentRequest {
+            form: Some(form(45.0)),
+            ..comment("slow-1", HAM_TEXT)
+        },
+    )
+    .await;
+    assert!(rule_codes(&patient).is_empty(), "{patient:?}");
+    assert_eq!(patient.verdict(), pb::Verdict::Allow);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_promotion_from_many_authors_is_a_duplicate_even_after_a_restart() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(test_config(directory.path())).await;
+    let variants = [
+        PROMOTION.to_string(),
+        PROMOTION.replace("500", "700"),
+        PROMOTION.replace("amazing", "incredible"),
+        PROMOTION.replace("right now", "right now!!"),
+    ];
+    for (index, text) in variants.iter().enumerate() {
+        let request = by(
+            comment(&format!("promo-{index}"), text),
+            &format!("Author {index}"),
+            &format!("author{index}@mail.example"),
+        );
+        let response = check(&server, request).await;
+        let duplicate = rule_codes(&response).contains(&"duplicate_content");
+        assert_eq!(duplicate, index > 0, "comment {index}: {response:?}");
+        if index > 0 {
+            assert_ne!(response.verdict(), pb::Verdict::Allow, "{response:?}");
+        }
+    }
+    server.stop().await;
+
+    // The fifth copy arrives after a restart: the fingerprints are stored.
+    let server = start_with(test_config(directory.path())).await;
+    let fifth = by(
+        comment("promo-4", &PROMOTION.replace("dollars", "euros")),
+        "Author 4",
+        "author4@mail.example",
+    );
+    let response = check(&server, fifth).await;
+    assert!(
+        rule_codes(&response).contains(&"duplicate_content"),
+        "{response:?}"
+    );
+
+    // An unrelated comment is no duplicate.
+    let other = check(&server, comment("other", HAM_TEXT)).await;
+    assert!(
+        !rule_codes(&other).contains(&"duplicate_content"),
+        "{other:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_blocked_term_in_look_alike_letters_is_found() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_rules(
+        directory.path(),
+        "[rules]\nblocked_terms = [\"free money\"]\n",
+    );
+    let server = start_with(config).await;
+    for (index, text) in [
+        "Get ｆｒ３ｅ  m0ney today",
+        "get FR33 M0NEYYY",
+        "get fr\u{0435}e mone\u{0443}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let response = check(&server, comment(&format!("term-{index}"), text)).await;
+        assert!(
+            rule_codes(&response).contains(&"blocked_term"),
+            "{text}: {response:?}"
+        );
+        assert_eq!(response.verdict(), pb::Verdict::Reject);
+        let reason = response
+            .reasons
+            .iter()
+            .find(|r| r.code == "blocked_term")
+            .unwrap();
+        assert!(reason.message.contains("free money"), "{reason:?}");
+    }
+    let honest = check(
+        &server,
+        comment(
+            "honest",
+            "Is there such a thing as freedom from money worries?",
+        ),
+    )
+    .await;
+    assert!(!rule_codes(&honest).contains(&"blocked_term"), "{honest:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
+    let directory = tempfile::tempdir().unwrap();
+    // Eight comments within seconds would be a flood; this test is about
+    // trust, so the flood rule is off.
+    let config = config_with_rules(directory.path(), "[rules.flood]\nenabled = false\n");
+    let state = State::open(&config).unwrap();
+    let engine = &state.engine;
+    let author = Author {
+        name: "Regular Reader".to_string(),
+        email: "reader@mail.example".to_string(),
+        ..Author::default()
+    };
+    let texts = [
+        "The new bridge looks lovely in the evening light.",
+        "Our library should open on Sundays too, I think.",
+        "Thanks for covering the budget debate so carefully.",
+        "My daughter's school had the same problem last winter.",
+        "Has anyone tried the cafe that opened by the park?",
+        "The river walk is flooded again, use the upper path.",
+        "I remember when the market square still had a fountain.",
+        "Good interview with the mayor, fair questions throughout.",
+    ];
+    let mut approved_before = 0;
+    let mut last = None;
+    for (index, text) in texts.iter().enumerate() {
+        let comment = Comment {
+            site_id: NEWS_SITE.to_string(),
+            comment_id: format!("regular-{index}"),
+            content: text.to_string(),
+            author: author.clone(),
+            context: Default::default(),
+            submitted_at: UnixMillis::now(),
+            form: Default::default(),
+        };
+        let outcome = engine
+            .check(comment, CheckOptions::default())
+            .await
+            .unwrap();
+        let trusted = outcome
+            .decision
+            .assessment
+            .reasons
+            .iter()
+            .any(|reason| reason.code == "trusted_author" && reason.weight < 0.0);
+        // The default trusts an author with five approved comments.
+        assert_eq!(
+            trusted,
+            approved_before >= 5,
+            "comment {index}: {:?}",
+            outcome.decision.assessment
+        );
+        if outcome.decision.status == moderato::domain::ReviewStatus::Approved {
+            approved_before += 1;
+        }
+        last = Some(outcome.decision);
+    }
+    assert!(
+        approved_before > 5,
+        "the author never reached trust: {approved_before} approved"
+    );
+    let last = last.unwrap();
+    engine
+        .record_author_label(&last.comment, Label::Spam)
+        .unwrap();
+    let again = Comment {
+        comment_id: "regular-after-spam".to_string(),
+        content: "One more thought about the council and the bridge.".to_string(),
+        ..last.comment.clone()
+    };
+    let outcome = engine.check(again, CheckOptions::default()).await.unwrap();
+    assert!(
+        !outcome
+            .decision
+            .assessment
+            .reasons
+            .iter()
+            .any(|r| r.code == "trusted_author"),
+        "{:?}",
+        outcome.decision.assessment
+    );
+}
+
+#[tokio::test]
+async fn a_bad_reload_is_refused_and_the_old_rules_stay() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("moderato.toml");
+    std::fs::write(&file, "[rules]\nblocked_terms = [\"free money\"]\n").unwrap();
+    let config = moderato::config::Config {
+        rules: moderato::config::Config::load(Some(&file), &Default::default())
+            .unwrap()
+            .rules,
+        ..test_config(directory.path())
+    };
+    let state = State::open(&config).unwrap();
+    let engine = &state.engine;
+    let verdict_of = |text: &str| {
+        let comment = Comment {
+            site_id: NEWS_SITE.to_string(),
+            comment_id: "c".to_string(),
+            content: text.to_string(),
+            author: Author::default(),
+            context: Default::default(),
+            submitted_at: UnixMillis::now(),
+            form: Default::default(),
+        };
+        async move {
+            let options = CheckOptions {
+                dry_run: true,
+                ..CheckOptions::default()
+            };
+            engine
+                .check(comment, options)
+                .await
+                .unwrap()
+                .decision
+                .assessment
+        }
+    };
+    let has = |assessment: &moderato::domain::Assessment, code: &str| {
+        assessment.reasons.iter().any(|reason| reason.code == code)
+    };
+
+    std::fs::write(&file, "[rules]\nblocked_terms = [\"casino\"\n").unwrap();
+    let error = reload_rules(engine, &file).unwrap_err().to_string();
+    assert!(error.contains("line"), "{error}");
+    std::fs::write(&file, "[rules]\nblocked_ips = [\"10.0.0.300/8\"]\n").unwrap();
+    let error = reload_rules(engine, &file).unwrap_err().to_string();
+    assert!(error.contains("rules.blocked_ips[0]"), "{error}");
+    assert!(has(&verdict_of("free money here").await, "blocked_term"));
+
+    std::fs::write(&file, "[rules]\nblocked_terms = [\"casino\"]\n").unwrap();
+    reload_rules(engine, &file).unwrap();
+    assert!(has(&verdict_of("the best casino").await, "blocked_term"));
+    assert!(!has(&verdict_of("free money here").await, "blocked_term"));
+}
