@@ -99,8 +99,11 @@ pub async fn run(
         Arc::clone(&state.keyring),
     ))
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let review = ReviewServer::new(ReviewService::new(Arc::clone(&state.keyring)))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let review = ReviewServer::new(ReviewService::new(
+        Arc::clone(&state.engine),
+        Arc::clone(&state.keyring),
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let training = TrainingServer::new(TrainingService::new(Arc::clone(&state.keyring)))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
 

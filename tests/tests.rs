@@ -9,4 +9,5 @@ mod checking;
 mod command_line;
 mod discovery;
 mod persistence;
+mod review;
 mod validation;

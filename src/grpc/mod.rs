@@ -5,7 +5,9 @@
 
 mod auth;
 mod convert;
+mod convert_review;
 mod moderation;
+mod page_token;
 mod review;
 mod status;
 mod training;

@@ -3,6 +3,11 @@
 //! Trees:
 //! - `decisions`: decision id -> the decision as JSON.
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
+//! - `queue`, `queue_counts`, `timeline`: the review indexes (see `index`),
+//!   written in the same transaction as the decision they describe.
+//! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
+//! - `corrections`: decision id -> the latest human label as a training
+//!   example (see `review`).
 //!
 //! Durability: a write is acknowledged only after [`Store::durable`] returns,
 //! which waits for an fsync (sled `flush`) that started after the write.
@@ -14,12 +19,15 @@ mod decisions;
 pub use decisions::Inserted;
 mod error;
 mod group_commit;
+mod index;
+mod review;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use error::StoreError;
 use group_commit::GroupCommit;
+use sled::transaction::TransactionError;
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -31,6 +39,11 @@ struct Inner {
     db: sled::Db,
     decisions: sled::Tree,
     comments: sled::Tree,
+    queue: sled::Tree,
+    queue_counts: sled::Tree,
+    timeline: sled::Tree,
+    audit: sled::Tree,
+    corrections: sled::Tree,
     commit: GroupCommit,
 }
 
@@ -50,15 +63,27 @@ impl Store {
             .map_err(|error| open_error(describe_open_error(error)))?;
         let decisions = db.open_tree("decisions")?;
         let comments = db.open_tree("comments")?;
+        let queue = db.open_tree("queue")?;
+        let queue_counts = db.open_tree("queue_counts")?;
+        let timeline = db.open_tree("timeline")?;
+        let audit = db.open_tree("audit")?;
+        let corrections = db.open_tree("corrections")?;
         let commit = GroupCommit::start(db.clone());
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 db,
                 decisions,
                 comments,
+                queue,
+                queue_counts,
+                timeline,
+                audit,
+                corrections,
                 commit,
             }),
-        })
+        };
+        store.build_missing_indexes()?;
+        Ok(store)
     }
 
     /// Waits until every write this task made before the call is on disk.
@@ -75,6 +100,14 @@ impl Store {
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.size_on_disk()?)
+    }
+}
+
+/// The error of a transaction whose aborts carry a [`StoreError`].
+fn transaction_error(error: TransactionError<StoreError>) -> StoreError {
+    match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(error) => StoreError::Sled(error),
     }
 }
 

@@ -1,0 +1,702 @@
+//! The review queue, resolutions, reports, statistics and their
+//! persistence, through the running service.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use moderato::domain::Label;
+use moderato::grpc::pb;
+use moderato::review::CorrectionSource;
+use moderato::store::Store;
+use tonic::transport::Channel;
+use tonic::Code;
+
+use crate::util::*;
+
+/// With the built-in model and the default thresholds these land in REVIEW
+/// with high, medium and low priority.
+const HIGH_TEXT: &str = "free money click here";
+const MEDIUM_TEXT: &str = "see my profile for deals";
+const LOW_TEXT: &str = "win a prize now";
+
+type Moderation = pb::moderation_client::ModerationClient<Channel>;
+type Review = pb::review_client::ReviewClient<Channel>;
+
+async fn check(
+    client: &mut Moderation,
+    token: &str,
+    site: &str,
+    comment_id: &str,
+    text: &str,
+) -> pb::CheckCommentResponse {
+    let mut request = comment(comment_id, text);
+    request.site_id = site.to_string();
+    let response = client
+        .check_comment(with_token(token, request))
+        .await
+        .unwrap()
+        .into_inner();
+    // Distinct creation times make the expected age order unambiguous.
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    response
+}
+
+/// Six news items in REVIEW, checked in this order: low, high, medium,
+/// high, low, medium. Returns their ids in the queue's expected order.
+async fn fill_news_queue(client: &mut Moderation) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (index, (text, priority)) in [
+        (LOW_TEXT, pb::Priority::Low),
+        (HIGH_TEXT, pb::Priority::High),
+        (MEDIUM_TEXT, pb::Priority::Medium),
+        (HIGH_TEXT, pb::Priority::High),
+        (LOW_TEXT, pb::Priority::Low),
+        (MEDIUM_TEXT, pb::Priority::Medium),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let checked = check(
+            client,
+            NEWS_TOKEN,
+            NEWS_SITE,
+            &format!("review-{index}"),
+            text,
+        )
+        .await;
+        assert_eq!(
+            checked.verdict(),
+            pb::Verdict::Review,
+            "{text}: {checked:?}"
+        );
+        assert_eq!(checked.priority(), priority, "{text}: {checked:?}");
+        ids.push(checked.decision_id);
+    }
+    vec![
+        ids[1].clone(),
+        ids[3].clone(),
+        ids[2].clone(),
+        ids[5].clone(),
+        ids[0].clone(),
+        ids[4].clone(),
+    ]
+}
+
+async fn list(
+    review: &mut Review,
+    token: &str,
+    request: pb::ListQueueRequest,
+) -> Result<pb::ListQueueResponse, tonic::Status> {
+    review
+        .list_queue(with_token(token, request))
+        .await
+        .map(|response| response.into_inner())
+}
+
+async fn resolve(
+    review: &mut Review,
+    token: &str,
+    ids: &[String],
+    label: pb::Label,
+    note: &str,
+) -> Result<Vec<pb::Decision>, tonic::Status> {
+    review
+        .resolve_items(with_token(
+            token,
+            pb::ResolveItemsRequest {
+                decision_ids: ids.to_vec(),
+                label: label as i32,
+                moderator: "ann".to_string(),
+                note: note.to_string(),
+            },
+        ))
+        .await
+        .map(|response| response.into_inner().decisions)
+}
+
+async fn get(client: &mut Moderation, decision_id: &str) -> pb::Decision {
+    client
+        .get_decision(with_token(
+            ADMIN_TOKEN,
+            pb::GetDecisionRequest {
+                decision_id: decision_id.to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn ids_of(items: &[pb::Decision]) -> Vec<String> {
+    items.iter().map(|item| item.decision_id.clone()).collect()
+}
+
+#[tokio::test]
+async fn review_items_are_listed_by_priority_then_age() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let expected = fill_news_queue(&mut client).await;
+    // Neither an allowed news comment nor another site's item is in the
+    // news moderator's queue.
+    check(&mut client, NEWS_TOKEN, NEWS_SITE, "fine", HAM_TEXT).await;
+    let blog_item = check(&mut client, BLOG_TOKEN, BLOG_SITE, "b-1", HIGH_TEXT).await;
+
+    let mut review = server.review().await;
+    let page = list(&mut review, MODERATOR_TOKEN, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page.items), expected);
+    assert_eq!(page.total, 6);
+    assert!(page.next_page_token.is_empty());
+    assert!(page
+        .items
+        .iter()
+        .all(|item| item.status() == pb::ReviewStatus::Pending));
+
+    let named = list(
+        &mut review,
+        MODERATOR_TOKEN,
+        pb::ListQueueRequest {
+            site_id: NEWS_SITE.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids_of(&named.items), expected);
+
+    let urgent = list(
+        &mut review,
+        MODERATOR_TOKEN,
+        pb::ListQueueRequest {
+            min_priority: pb::Priority::Medium as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids_of(&urgent.items), expected[..4].to_vec());
+    assert_eq!(urgent.total, 4);
+
+    // An admin sees every site: the blog's high item sorts after the news
+    // high items, which are older.
+    let everything = list(&mut review, ADMIN_TOKEN, Default::default())
+        .await
+        .unwrap();
+    let mut with_blog = expected.clone();
+    with_blog.insert(2, blog_item.decision_id);
+    assert_eq!(ids_of(&everything.items), with_blog);
+    assert_eq!(everything.total, 7);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn paging_by_two_visits_each_item_once_while_items_are_resolved() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let expected = fill_news_queue(&mut client).await;
+    let mut review = server.review().await;
+
+    let mut visited = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = list(
+            &mut review,
+            MODERATOR_TOKEN,
+            pb::ListQueueRequest {
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        assert_eq!(page.total as usize, expected.len() - visited.len());
+        // The moderator settles what they saw before asking for more,
+        // which shrinks the queue in front of the next page.
+        let ids = ids_of(&page.items);
+        if !ids.is_empty() {
+            resolve(&mut review, MODERATOR_TOKEN, &ids, pb::Label::Spam, "")
+                .await
+                .unwrap();
+        }
+        visited.extend(ids);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+        assert!(pages < 10, "paging does not end");
+    }
+    assert_eq!(visited, expected);
+    assert_eq!(visited.iter().collect::<HashSet<_>>().len(), expected.len());
+    let rest = list(&mut review, MODERATOR_TOKEN, Default::default())
+        .await
+        .unwrap();
+    assert!(rest.items.is_empty());
+    assert_eq!(rest.total, 0);
+
+    // A token is bound to its filter.
+    let first = list(
+        &mut review,
+        ADMIN_TOKEN,
+        pb::ListQueueRequest {
+            status: pb::ReviewStatus::Rejected as i32,
+            page_size: 2,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!first.next_page_token.is_empty());
+    let status = list(
+        &mut review,
+        ADMIN_TOKEN,
+        pb::ListQueueRequest {
+            page_token: first.next_page_token,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("page_token"), "{status}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn resolving_moves_items_out_of_the_queue_and_get_decision_shows_it() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let expected = fill_news_queue(&mut client).await;
+    let mut review = server.review().await;
+
+    let chosen = expected[..2].to_vec();
+    let resolved = resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        &chosen,
+        pb::Label::Spam,
+        "obvious",
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids_of(&resolved), chosen);
+    let queue = list(&mut review, MODERATOR_TOKEN, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&queue.items), expected[2..].to_vec());
+    let rejected = list(
+        &mut review,
+        MODERATOR_TOKEN,
+        pb::ListQueueRequest {
+            status: pb::ReviewStatus::Rejected as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids_of(&rejected.items), chosen);
+
+    let shown = get(&mut client, &chosen[0]).await;
+    assert_eq!(shown.status(), pb::ReviewStatus::Rejected);
+    let resolution = shown.resolution.clone().unwrap();
+    assert_eq!(resolution.label(), pb::Label::Spam);
+    assert_eq!(resolution.by, "ann");
+    assert_eq!(resolution.note, "obvious");
+
+    // The same label again changes nothing, not even the time.
+    let again = resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        &chosen[..1],
+        pb::Label::Spam,
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(again[0].resolution, shown.resolution);
+    // A change of mind is a new resolution.
+    let changed = resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        &chosen[..1],
+        pb::Label::Ham,
+        "a regular reader",
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed[0].status(), pb::ReviewStatus::Approved);
+    let shown = get(&mut client, &chosen[0]).await;
+    assert_eq!(shown.resolution.unwrap().note, "a regular reader");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn only_moderators_of_a_site_see_and_resolve_its_items() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let blog_item = check(&mut client, BLOG_TOKEN, BLOG_SITE, "b-1", HIGH_TEXT).await;
+    let news_item = check(&mut client, NEWS_TOKEN, NEWS_SITE, "n-1", HIGH_TEXT).await;
+    let mut review = server.review().await;
+
+    let status = list(&mut review, NEWS_TOKEN, Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = list(
+        &mut review,
+        MODERATOR_TOKEN,
+        pb::ListQueueRequest {
+            site_id: BLOG_SITE.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    // One forbidden id refuses the whole call: the allowed one is untouched.
+    let both = vec![news_item.decision_id.clone(), blog_item.decision_id.clone()];
+    let status = resolve(&mut review, MODERATOR_TOKEN, &both, pb::Label::Spam, "")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(status.message().contains(BLOG_SITE), "{status}");
+    for id in &both {
+        assert_eq!(
+            get(&mut client, id).await.status(),
+            pb::ReviewStatus::Pending
+        );
+    }
+    let status = resolve(&mut review, NEWS_TOKEN, &both[..1], pb::Label::Spam, "")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+
+    let unknown = vec![uuid::Uuid::now_v7().to_string()];
+    let status = resolve(&mut review, ADMIN_TOKEN, &unknown, pb::Label::Spam, "")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let too_many = vec![news_item.decision_id.clone(); 501];
+    let status = resolve(&mut review, ADMIN_TOKEN, &too_many, pb::Label::Spam, "")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("decision_ids"), "{status}");
+    let status = resolve(
+        &mut review,
+        ADMIN_TOKEN,
+        &both[..1],
+        pb::Label::Unspecified,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("label"), "{status}");
+    server.stop().await;
+}
+
+async fn report(
+    client: &mut Moderation,
+    token: &str,
+    request: pb::ReportCommentRequest,
+) -> Result<pb::Decision, tonic::Status> {
+    client
+        .report_comment(with_token(token, request))
+        .await
+        .map(|response| response.into_inner().decision.unwrap())
+}
+
+#[tokio::test]
+async fn sites_report_missed_spam_and_false_positives() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let allowed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "a-1", HAM_TEXT).await;
+    assert_eq!(allowed.verdict(), pb::Verdict::Allow);
+    let reported = report(
+        &mut client,
+        NEWS_TOKEN,
+        pb::ReportCommentRequest {
+            comment_id: "a-1".to_string(),
+            label: pb::Label::Spam as i32,
+            note: "a bot after all".to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(reported.decision_id, allowed.decision_id);
+    assert_eq!(reported.status(), pb::ReviewStatus::Rejected);
+    let resolution = reported.resolution.unwrap();
+    assert_eq!(resolution.by, "news");
+    assert_eq!(resolution.label(), pb::Label::Spam);
+
+    let status = report(
+        &mut client,
+        BLOG_TOKEN,
+        pb::ReportCommentRequest {
+            decision_id: allowed.decision_id.clone(),
+            label: pb::Label::Ham as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = report(
+        &mut client,
+        NEWS_TOKEN,
+        pb::ReportCommentRequest {
+            decision_id: allowed.decision_id.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("label"), "{status}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn corrections_and_the_audit_trail_survive_a_restart() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(test_config(directory.path())).await;
+    let mut client = server.moderation().await;
+    let item = check(&mut client, NEWS_TOKEN, NEWS_SITE, "r-1", HIGH_TEXT).await;
+    let allowed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "r-2", HAM_TEXT).await;
+    let mut review = server.review().await;
+    let ids = vec![item.decision_id.clone()];
+    resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        &ids,
+        pb::Label::Spam,
+        "first look",
+    )
+    .await
+    .unwrap();
+    resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        &ids,
+        pb::Label::Ham,
+        "second look",
+    )
+    .await
+    .unwrap();
+    report(
+        &mut client,
+        NEWS_TOKEN,
+        pb::ReportCommentRequest {
+            decision_id: allowed.decision_id.clone(),
+            label: pb::Label::Spam as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    drop((client, review));
+    server.stop().await;
+
+    let server = start_with(test_config(directory.path())).await;
+    let mut client = server.moderation().await;
+    let shown = get(&mut client, &item.decision_id).await;
+    assert_eq!(shown.status(), pb::ReviewStatus::Approved);
+    assert_eq!(shown.resolution.unwrap().note, "second look");
+    let approved = list(
+        &mut server.review().await,
+        MODERATOR_TOKEN,
+        pb::ListQueueRequest {
+            status: pb::ReviewStatus::Approved as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(ids_of(&approved.items).contains(&item.decision_id));
+    drop(client);
+    server.stop().await;
+
+    let store = Store::open(&directory.path().join("db")).unwrap();
+    let trail = store.audit_trail(&item.decision_id).unwrap();
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    assert_eq!(trail[0].to_label, Label::Spam);
+    assert_eq!(trail[0].from_label, None);
+    assert_eq!(trail[0].note, "first look");
+    assert_eq!(trail[1].from_label, Some(Label::Spam));
+    assert_eq!(trail[1].to_label, Label::Ham);
+    assert_eq!(trail[1].by, "ann");
+    assert_eq!(trail[1].key_name, "news-moderator");
+    assert!(trail[0].at <= trail[1].at);
+
+    let corrections: Vec<_> = store.corrections().collect::<Result<_, _>>().unwrap();
+    assert_eq!(corrections.len(), 2);
+    let moderated = corrections
+        .iter()
+        .find(|correction| correction.decision_id == item.decision_id)
+        .unwrap();
+    assert_eq!(moderated.label, Label::Ham);
+    assert_eq!(moderated.source, CorrectionSource::Moderator);
+    assert_eq!(moderated.content, HIGH_TEXT);
+    let reported = corrections
+        .iter()
+        .find(|correction| correction.decision_id == allowed.decision_id)
+        .unwrap();
+    assert_eq!(reported.label, Label::Spam);
+    assert_eq!(reported.source, CorrectionSource::Site);
+    assert_eq!(reported.by, "news");
+}
+
+async fn stats(
+    review: &mut Review,
+    token: &str,
+    request: pb::GetStatsRequest,
+) -> Result<pb::Stats, tonic::Status> {
+    review
+        .get_stats(with_token(token, request))
+        .await
+        .map(|response| response.into_inner())
+}
+
+#[tokio::test]
+async fn stats_match_a_hand_count() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let mut review = server.review().await;
+    let site_report = |decision_id: &str, label: pb::Label| pb::ReportCommentRequest {
+        decision_id: decision_id.to_string(),
+        label: label as i32,
+        ..Default::default()
+    };
+    // News: three allowed (one later reported as spam), three in review
+    // (one labelled ham, one spam, one left pending), two rejected (one
+    // reported as ham).
+    check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-1", HAM_TEXT).await;
+    check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-2", HAM_TEXT).await;
+    let missed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-3", HAM_TEXT).await;
+    let review_ham = check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-1", HIGH_TEXT).await;
+    let review_spam = check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-2", LOW_TEXT).await;
+    check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-3", MEDIUM_TEXT).await;
+    let wrongly_rejected = check(&mut client, NEWS_TOKEN, NEWS_SITE, "reject-1", SPAM_TEXT).await;
+    let rejected = check(&mut client, NEWS_TOKEN, NEWS_SITE, "reject-2", SPAM_TEXT).await;
+    assert_eq!(rejected.verdict(), pb::Verdict::Reject);
+    // Blog: one rejection nobody objected to.
+    check(&mut client, BLOG_TOKEN, BLOG_SITE, "reject-1", SPAM_TEXT).await;
+
+    report(
+        &mut client,
+        NEWS_TOKEN,
+        site_report(&missed.decision_id, pb::Label::Spam),
+    )
+    .await
+    .unwrap();
+    report(
+        &mut client,
+        NEWS_TOKEN,
+        site_report(&wrongly_rejected.decision_id, pb::Label::Ham),
+    )
+    .await
+    .unwrap();
+    resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        std::slice::from_ref(&review_ham.decision_id),
+        pb::Label::Ham,
+        "",
+    )
+    .await
+    .unwrap();
+    resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        std::slice::from_ref(&review_spam.decision_id),
+        pb::Label::Spam,
+        "",
+    )
+    .await
+    .unwrap();
+
+    // By hand: flagged = 3 review + 2 reject; false positives = review-1
+    // and reject-1 (labelled ham); missed spam = allow-3; true positives =
+    // review-2 (labelled spam) and reject-2 (unchallenged); review-3 is
+    // pending, truth unknown.
+    let news = stats(&mut review, MODERATOR_TOKEN, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(news.total, 8);
+    let verdicts = news.verdicts.unwrap();
+    assert_eq!(
+        (verdicts.allow, verdicts.review, verdicts.reject),
+        (3, 3, 2)
+    );
+    let statuses = news.statuses.unwrap();
+    assert_eq!(
+        (statuses.pending, statuses.approved, statuses.rejected),
+        (1, 4, 3)
+    );
+    assert_eq!(news.missed_spam, 1);
+    assert_eq!(news.false_positives, 2);
+    assert!((news.precision - 2.0 / 4.0).abs() < 1e-9, "{news:?}");
+    assert!((news.recall - 2.0 / 3.0).abs() < 1e-9, "{news:?}");
+
+    // The admin sees both sites; the blog adds one true positive.
+    let all = stats(&mut review, ADMIN_TOKEN, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(all.total, 9);
+    assert!((all.precision - 3.0 / 5.0).abs() < 1e-9, "{all:?}");
+    assert!((all.recall - 3.0 / 4.0).abs() < 1e-9, "{all:?}");
+    let blog = stats(
+        &mut review,
+        ADMIN_TOKEN,
+        pb::GetStatsRequest {
+            site_id: BLOG_SITE.to_string(),
+            since: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((blog.total, blog.verdicts.unwrap().reject), (1, 1));
+
+    // Since just after the last news check: only the blog's comment is
+    // that new.
+    let last_news = get(&mut client, &rejected.decision_id)
+        .await
+        .created_at
+        .unwrap();
+    let since_millis = last_news.seconds * 1000 + i64::from(last_news.nanos / 1_000_000) + 1;
+    let since = prost_types::Timestamp {
+        seconds: since_millis.div_euclid(1000),
+        nanos: (since_millis.rem_euclid(1000) * 1_000_000) as i32,
+    };
+    let recent = stats(
+        &mut review,
+        ADMIN_TOKEN,
+        pb::GetStatsRequest {
+            site_id: String::new(),
+            since: Some(since),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(recent.total, 1);
+    let status = stats(
+        &mut review,
+        MODERATOR_TOKEN,
+        pb::GetStatsRequest {
+            site_id: BLOG_SITE.to_string(),
+            since: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    server.stop().await;
+}
