@@ -84,10 +84,19 @@ impl Engine {
             source: CorrectionSource::Moderator,
             note: resolve.note,
         };
-        let mut decisions = Vec::with_capacity(resolve.decision_ids.len());
-        for decision_id in &resolve.decision_ids {
-            decisions.push(self.label(decision_id, &request)?);
-        }
+        let labelled =
+            self.store()
+                .apply_labels(&resolve.decision_ids, &request, UnixMillis::now())?;
+        let decisions = resolve
+            .decision_ids
+            .iter()
+            .zip(labelled)
+            .map(|(decision_id, labelled)| {
+                labelled
+                    .map(|labelled| labelled.decision().clone())
+                    .ok_or_else(|| not_found(decision_id))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         self.store().durable().await?;
         Ok(decisions)
     }
@@ -133,9 +142,13 @@ impl Engine {
         let labelled = self
             .store()
             .apply_label(decision_id, request, UnixMillis::now())?
-            .ok_or_else(|| Error::NotFound(format!("no decision with id {decision_id:?}")))?;
+            .ok_or_else(|| not_found(decision_id))?;
         Ok(labelled.decision().clone())
     }
+}
+
+fn not_found(decision_id: &str) -> Error {
+    Error::NotFound(format!("no decision with id {decision_id:?}"))
 }
 
 #[cfg(test)]

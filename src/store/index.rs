@@ -235,15 +235,28 @@ impl Indexes<'_> {
         Ok(())
     }
 
-    /// Moves a decision's entries from how it was stored to how it is now.
+    /// Moves a decision's entries from how it was stored to how it is now,
+    /// touching only what changed: resolving an item rewrites its two queue
+    /// entries, two counters and its timeline value.
     pub fn replace(
         &self,
         old: Option<&Decision>,
         new: &Decision,
     ) -> Result<(), UnabortableTransactionError> {
-        if let Some(old) = old {
-            self.remove(old)?;
+        let Some(old) = old else {
+            return self.add(new);
+        };
+        let same_place = old.status == new.status
+            && old.assessment.priority == new.assessment.priority
+            && old.created_at == new.created_at
+            && old.comment.site_id == new.comment.site_id;
+        if same_place {
+            // Only the timeline's value (verdict, status, label) can differ.
+            self.timeline
+                .insert(timeline_key(new), outcome_bytes(new).to_vec())?;
+            return Ok(());
         }
+        self.remove(old)?;
         self.add(new)
     }
 

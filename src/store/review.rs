@@ -169,7 +169,18 @@ impl Store {
         request: &LabelRequest,
         now: UnixMillis,
     ) -> Result<Option<Labelled>, StoreError> {
-        let id = decision_id.as_bytes();
+        let mut results = self.apply_labels(&[decision_id.to_string()], request, now)?;
+        Ok(results.pop().flatten())
+    }
+
+    /// [`Store::apply_label`] for many decisions in one transaction: all of
+    /// them are labelled, or (on an error) none. One answer per id, in order.
+    pub fn apply_labels(
+        &self,
+        decision_ids: &[String],
+        request: &LabelRequest,
+        now: UnixMillis,
+    ) -> Result<Vec<Option<Labelled>>, StoreError> {
         let inner = &self.inner;
         (
             &inner.decisions,
@@ -181,30 +192,36 @@ impl Store {
         )
             .transaction(|(decisions, queue, counts, timeline, audit, corrections)| {
                 let abort = ConflictableTransactionError::Abort;
-                let Some(bytes) = decisions.get(id)? else {
-                    return Ok(None);
+                let indexes = Indexes {
+                    queue,
+                    counts,
+                    timeline,
                 };
-                let stored = decode(id, &bytes).map_err(abort)?;
-                let labelled = apply_label(&stored, request, now);
-                if let Labelled::Changed {
-                    decision,
-                    audit: entry,
-                    correction,
-                } = &labelled
-                {
-                    decisions.insert(id, encode(decision).map_err(abort)?)?;
-                    Indexes {
-                        queue,
-                        counts,
-                        timeline,
+                let mut results = Vec::with_capacity(decision_ids.len());
+                for decision_id in decision_ids {
+                    let id = decision_id.as_bytes();
+                    let Some(bytes) = decisions.get(id)? else {
+                        results.push(None);
+                        continue;
+                    };
+                    let stored = decode(id, &bytes).map_err(abort)?;
+                    let labelled = apply_label(&stored, request, now);
+                    if let Labelled::Changed {
+                        decision,
+                        audit: entry,
+                        correction,
+                    } = &labelled
+                    {
+                        decisions.insert(id, encode(decision).map_err(abort)?)?;
+                        indexes.replace(Some(&stored), decision)?;
+                        let mut audit_key = audit_prefix(decision_id);
+                        audit_key.extend_from_slice(&audit.generate_id()?.to_be_bytes());
+                        audit.insert(audit_key, to_json(decision_id, entry).map_err(abort)?)?;
+                        corrections.insert(id, to_json(decision_id, correction).map_err(abort)?)?;
                     }
-                    .replace(Some(&stored), decision)?;
-                    let mut audit_key = audit_prefix(decision_id);
-                    audit_key.extend_from_slice(&audit.generate_id()?.to_be_bytes());
-                    audit.insert(audit_key, to_json(decision_id, entry).map_err(abort)?)?;
-                    corrections.insert(id, to_json(decision_id, correction).map_err(abort)?)?;
+                    results.push(Some(labelled));
                 }
-                Ok(Some(labelled))
+                Ok(results)
             })
             .map_err(transaction_error)
     }
