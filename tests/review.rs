@@ -700,3 +700,70 @@ async fn stats_match_a_hand_count() {
     assert_eq!(status.code(), Code::PermissionDenied);
     server.stop().await;
 }
+
+/// Runs `moderato queue ...` against the test server and returns its
+/// standard output; the command must succeed.
+async fn moderato_queue(server: &TestServer, token: &str, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .arg("queue")
+        .args(args)
+        .env("MODERATO_SERVER", format!("http://{}", server.address))
+        .env("MODERATO_TOKEN", token)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "moderato queue {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn moderators_list_and_resolve_from_the_command_line() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let expected = fill_news_queue(&mut client).await;
+
+    let listed = moderato_queue(&server, MODERATOR_TOKEN, &["list", "--page-size", "4"]).await;
+    let listed_ids: Vec<&str> = listed
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|word| word.len() == 36)
+        .collect();
+    assert_eq!(listed_ids, expected[..4].to_vec(), "{listed}");
+    assert!(listed.contains("4 shown of 6 matching"), "{listed}");
+    assert!(listed.contains("next page: --page-token "), "{listed}");
+
+    let resolved = moderato_queue(
+        &server,
+        MODERATOR_TOKEN,
+        &[
+            "resolve",
+            &expected[0],
+            &expected[1],
+            "--spam",
+            "--note",
+            "cli",
+        ],
+    )
+    .await;
+    assert!(resolved.contains("2 resolved as spam"), "{resolved}");
+    let shown = get(&mut client, &expected[0]).await;
+    assert_eq!(shown.status(), pb::ReviewStatus::Rejected);
+    assert_eq!(shown.resolution.unwrap().note, "cli");
+
+    // The server's refusal reaches the user as an error, not a crash.
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .args(["queue", "list", "--site", BLOG_SITE])
+        .env("MODERATO_SERVER", format!("http://{}", server.address))
+        .env("MODERATO_TOKEN", MODERATOR_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("PermissionDenied"), "{message}");
+    server.stop().await;
+}

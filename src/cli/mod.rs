@@ -4,6 +4,7 @@
 mod check;
 mod eval;
 mod keys;
+mod queue;
 mod serve;
 mod train;
 
@@ -77,6 +78,11 @@ pub enum Command {
         /// The comment; read from standard input when absent.
         text: Option<String>,
     },
+    /// Work the review queue of a running server.
+    Queue {
+        #[command(subcommand)]
+        command: queue::QueueCommand,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -129,6 +135,8 @@ pub enum CliError {
         address: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Remote(#[from] crate::grpc::client::ClientError),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -158,6 +166,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             text,
         } => check::check(model.as_deref(), config.as_deref(), text),
+        Command::Queue { command } => queue::queue(command),
         Command::Keys {
             command: KeysCommand::New { role, sites, name },
         } => keys::new_key(role.into(), sites, name),

@@ -4,6 +4,7 @@
 //! `status`.
 
 mod auth;
+pub mod client;
 mod convert;
 mod convert_review;
 mod moderation;
