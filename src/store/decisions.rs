@@ -42,14 +42,37 @@ pub(super) fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
     })
 }
 
+/// The trees a decision write touches: the decision, its comment index
+/// entry and its review index entries.
+type DecisionTrees<'a> = (
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+);
+
 impl Store {
+    fn decision_trees(&self) -> DecisionTrees<'_> {
+        let inner = &self.inner;
+        (
+            &inner.decisions,
+            &inner.comments,
+            &inner.queue,
+            &inner.queue_counts,
+            &inner.timeline,
+        )
+    }
+
     /// Stores a new decision unless one exists for its (site, comment); the
     /// decision, its comment index entry and its review index entries are
     /// written in one transaction. Call [`Store::durable`] before
     /// acknowledging.
     pub fn insert_decision(&self, decision: &Decision) -> Result<Inserted, StoreError> {
         let mut results = self.insert_decisions(std::slice::from_ref(decision))?;
-        Ok(results.pop().unwrap_or(Inserted::New))
+        Ok(results
+            .pop()
+            .expect("insert_decisions answers once per decision"))
     }
 
     /// [`Store::insert_decision`] for many decisions in one transaction (an
@@ -65,14 +88,8 @@ impl Store {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let inner = &self.inner;
-        let existing_ids = (
-            &inner.decisions,
-            &inner.comments,
-            &inner.queue,
-            &inner.queue_counts,
-            &inner.timeline,
-        )
+        let existing_ids = self
+            .decision_trees()
             .transaction(|(decisions, comments, queue, counts, timeline)| {
                 let indexes = Indexes {
                     queue,
@@ -120,14 +137,7 @@ impl Store {
         let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
         let value = encode(decision)?;
         let id = decision.decision_id.as_bytes();
-        let inner = &self.inner;
-        (
-            &inner.decisions,
-            &inner.comments,
-            &inner.queue,
-            &inner.queue_counts,
-            &inner.timeline,
-        )
+        self.decision_trees()
             .transaction(|(decisions, comments, queue, counts, timeline)| {
                 let old = decisions
                     .get(id)?
