@@ -16,7 +16,7 @@ use moderato::domain::{
     ReasonSource, ReviewStatus, UnixMillis, Verdict,
 };
 use moderato::engine::Engine;
-use moderato::review::{QueueFilter, SiteScope};
+use moderato::review::{CorrectionSource, LabelRequest, QueueFilter, SiteScope};
 use moderato::review_operations::Resolve;
 use moderato::store::Store;
 use moderato::verdict::Thresholds;
@@ -278,6 +278,37 @@ fn main() {
     }
     println!("ResolveItems of {RESOLVE_BATCH} ids (engine call, durable before returning):");
     report("  resolve 100 pending items", &resolve_timings);
+
+    // Where the time of a resolution goes: the labelling transaction and
+    // the flush after it, timed apart on further pages.
+    let mut transaction_timings = histogram();
+    let mut batch_flush_timings = histogram();
+    let request = LabelRequest {
+        label: Label::Spam,
+        by: "bench".to_string(),
+        key_name: "bench".to_string(),
+        source: CorrectionSource::Moderator,
+        note: String::new(),
+    };
+    let still_pending = store.queue_total(&all).expect("the total is read") as usize;
+    for _ in 0..(still_pending / RESOLVE_BATCH).min(50) {
+        let page = store
+            .queue_page(&all, None, RESOLVE_BATCH)
+            .expect("a page to resolve");
+        let ids: Vec<String> = page.items.iter().map(|d| d.decision_id.clone()).collect();
+        let started = Instant::now();
+        store
+            .apply_labels(&ids, &request, UnixMillis::now())
+            .expect("the labels are written");
+        record(&mut transaction_timings, started.elapsed());
+        let started = Instant::now();
+        runtime
+            .block_on(store.durable())
+            .expect("the labels are made durable");
+        record(&mut batch_flush_timings, started.elapsed());
+    }
+    report("  of which the labelling transaction", &transaction_timings);
+    report("  of which the flush after it", &batch_flush_timings);
 
     // What of that is the flush: one small write made durable, alone.
     let mut flush_timings = histogram();
