@@ -298,7 +298,7 @@ fn main() {
         let ids: Vec<String> = page.items.iter().map(|d| d.decision_id.clone()).collect();
         let started = Instant::now();
         store
-            .apply_labels(&ids, &request, UnixMillis::now())
+            .apply_labels(&ids, &SiteScope::All, &request, UnixMillis::now())
             .expect("the labels are written");
         record(&mut transaction_timings, started.elapsed());
         let started = Instant::now();

@@ -163,6 +163,32 @@ pub enum SiteScope {
     Sites(Vec<String>),
 }
 
+impl SiteScope {
+    pub fn covers(&self, site_id: &str) -> bool {
+        match self {
+            SiteScope::All => true,
+            SiteScope::Sites(sites) => sites.iter().any(|site| site == site_id),
+        }
+    }
+}
+
+/// What labelling a batch of decisions came to. A batch is labelled
+/// entirely or not at all.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchLabelled {
+    /// Every decision was labelled (or already carried the label), in the
+    /// order of the ids.
+    Done(Vec<Labelled>),
+    /// This id names no stored decision; nothing was written.
+    Missing(String),
+    /// This decision belongs to a site outside the caller's scope; nothing
+    /// was written.
+    OutOfScope {
+        decision_id: String,
+        site_id: String,
+    },
+}
+
 /// Which items of the queue are wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueFilter {

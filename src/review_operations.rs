@@ -8,7 +8,8 @@ use crate::domain::{Decision, Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::review::{
-    CorrectionSource, LabelRequest, QueueCursor, QueueFilter, QueuePage, SiteScope,
+    BatchLabelled, CorrectionSource, LabelRequest, Labelled, QueueCursor, QueueFilter, QueuePage,
+    SiteScope,
 };
 use crate::stats::{StatsQuery, Tally};
 
@@ -54,24 +55,15 @@ impl Engine {
         Ok(self.store().queue_page(filter, after, page_size)?)
     }
 
-    /// Labels every listed decision, after checking that all exist and
-    /// that the caller may moderate all of their sites (so a refused call
-    /// changes nothing). Same label again: unchanged, not recorded.
+    /// Labels every listed decision if all exist and the caller may
+    /// moderate all of their sites; otherwise changes nothing. Same label
+    /// again: unchanged, not recorded.
     pub async fn resolve_items(
         &self,
         caller: &Principal,
         resolve: Resolve,
     ) -> Result<Vec<Decision>, Error> {
-        caller.require_moderator()?;
-        for decision_id in &resolve.decision_ids {
-            let decision = self.decision(decision_id)?;
-            if !caller.may_moderate(&decision.comment.site_id) {
-                return Err(Error::PermissionDenied(format!(
-                    "key {:?} may not moderate decision {decision_id:?} of site {:?}",
-                    caller.name, decision.comment.site_id
-                )));
-            }
-        }
+        let scope = review_scope(caller, "")?;
         let by = if resolve.moderator.is_empty() {
             caller.name.clone()
         } else {
@@ -84,30 +76,18 @@ impl Engine {
             source: CorrectionSource::Moderator,
             note: resolve.note,
         };
-        let labelled =
-            self.store()
-                .apply_labels(&resolve.decision_ids, &request, UnixMillis::now())?;
-        let decisions = resolve
-            .decision_ids
-            .iter()
-            .zip(labelled)
-            .map(|(decision_id, labelled)| {
-                labelled
-                    .map(|labelled| labelled.decision().clone())
-                    .ok_or_else(|| not_found(decision_id))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        self.store().durable().await?;
-        Ok(decisions)
+        self.label(caller, &resolve.decision_ids, &scope, &request)
+            .await
     }
 
     /// A site's report that a decision was wrong (or right): recorded as a
     /// correction from the site, under the key's name. The caller has
-    /// already been checked to act for the decision's site.
+    /// already been checked to act for `site_id`, the decision's site.
     pub async fn report(
         &self,
         caller: &Principal,
         decision_id: &str,
+        site_id: &str,
         label: Label,
         note: String,
     ) -> Result<Decision, Error> {
@@ -118,9 +98,13 @@ impl Engine {
             source: CorrectionSource::Site,
             note,
         };
-        let decision = self.label(decision_id, &request)?;
-        self.store().durable().await?;
-        Ok(decision)
+        let scope = SiteScope::Sites(vec![site_id.to_string()]);
+        let mut decisions = self
+            .label(caller, &[decision_id.to_string()], &scope, &request)
+            .await?;
+        decisions
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("no decision with id {decision_id:?}")))
     }
 
     /// The figures of the scope's decisions since a time, summed over its
@@ -138,17 +122,43 @@ impl Engine {
         Ok(tally)
     }
 
-    fn label(&self, decision_id: &str, request: &LabelRequest) -> Result<Decision, Error> {
-        let labelled = self
+    /// Writes the labels, waits until they are durable and answers with
+    /// the decisions as they are now.
+    async fn label(
+        &self,
+        caller: &Principal,
+        decision_ids: &[String],
+        scope: &SiteScope,
+        request: &LabelRequest,
+    ) -> Result<Vec<Decision>, Error> {
+        let outcome = self
             .store()
-            .apply_label(decision_id, request, UnixMillis::now())?
-            .ok_or_else(|| not_found(decision_id))?;
-        Ok(labelled.decision().clone())
+            .apply_labels(decision_ids, scope, request, UnixMillis::now())?;
+        let labelled = match outcome {
+            BatchLabelled::Done(labelled) => labelled,
+            BatchLabelled::Missing(decision_id) => {
+                return Err(Error::NotFound(format!(
+                    "no decision with id {decision_id:?}"
+                )))
+            }
+            BatchLabelled::OutOfScope {
+                decision_id,
+                site_id,
+            } => {
+                return Err(Error::PermissionDenied(format!(
+                    "key {:?} may not label decision {decision_id:?} of site {site_id:?}",
+                    caller.name
+                )))
+            }
+        };
+        self.store().durable().await?;
+        Ok(labelled
+            .into_iter()
+            .map(|labelled| match labelled {
+                Labelled::Unchanged(decision) | Labelled::Changed { decision, .. } => decision,
+            })
+            .collect())
     }
-}
-
-fn not_found(decision_id: &str) -> Error {
-    Error::NotFound(format!("no decision with id {decision_id:?}"))
 }
 
 #[cfg(test)]

@@ -140,7 +140,13 @@ impl Moderation for ModerationService {
         )?;
         let decision = self
             .engine
-            .report(&caller, &found.decision_id, label, message.note)
+            .report(
+                &caller,
+                &found.decision_id,
+                &found.comment.site_id,
+                label,
+                message.note,
+            )
             .await?;
         Ok(Response::new(pb::ReportCommentResponse {
             decision: Some(convert::decision_to_proto(&decision)),

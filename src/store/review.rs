@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use sled::transaction::ConflictableTransactionError;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use super::decisions::{decode, encode};
@@ -13,8 +13,8 @@ use super::index::{self, Indexes};
 use super::{transaction_error, Store, StoreError};
 use crate::domain::{Decision, UnixMillis};
 use crate::review::{
-    apply_label, AuditEntry, Correction, LabelRequest, Labelled, QueueCursor, QueueFilter,
-    QueuePage, SiteScope,
+    apply_label, AuditEntry, BatchLabelled, Correction, LabelRequest, Labelled, QueueCursor,
+    QueueFilter, QueuePage, SiteScope,
 };
 use crate::stats::Tally;
 
@@ -159,30 +159,26 @@ impl Store {
         Ok(total)
     }
 
-    /// Applies a person's label to a stored decision: the decision, its
-    /// index entries, its audit entry and its training example are written
-    /// in one transaction. `None` when no such decision is stored. Call
-    /// [`Store::durable`] before acknowledging.
-    pub fn apply_label(
-        &self,
-        decision_id: &str,
-        request: &LabelRequest,
-        now: UnixMillis,
-    ) -> Result<Option<Labelled>, StoreError> {
-        let mut results = self.apply_labels(&[decision_id.to_string()], request, now)?;
-        Ok(results.pop().flatten())
-    }
-
-    /// [`Store::apply_label`] for many decisions in one transaction: all of
-    /// them are labelled, or (on an error) none. One answer per id, in order.
+    /// Applies a person's label to stored decisions, all of which must
+    /// exist and belong to a site in `scope`: the decisions, their index
+    /// entries, audit entries and training examples are written in one
+    /// transaction, or (when an id is missing or out of scope) nothing is.
+    /// Each decision is read once, here, so the scope check costs no extra
+    /// read. Call [`Store::durable`] before acknowledging.
     pub fn apply_labels(
         &self,
         decision_ids: &[String],
+        scope: &SiteScope,
         request: &LabelRequest,
         now: UnixMillis,
-    ) -> Result<Vec<Option<Labelled>>, StoreError> {
+    ) -> Result<BatchLabelled, StoreError> {
+        /// Why a labelling transaction stopped.
+        enum Stop {
+            Refused(BatchLabelled),
+            Failed(StoreError),
+        }
         let inner = &self.inner;
-        (
+        let result = (
             &inner.decisions,
             &inner.queue,
             &inner.queue_counts,
@@ -191,7 +187,8 @@ impl Store {
             &inner.corrections,
         )
             .transaction(|(decisions, queue, counts, timeline, audit, corrections)| {
-                let abort = ConflictableTransactionError::Abort;
+                let failed = |error| ConflictableTransactionError::Abort(Stop::Failed(error));
+                let refused = |outcome| ConflictableTransactionError::Abort(Stop::Refused(outcome));
                 let indexes = Indexes {
                     queue,
                     counts,
@@ -201,10 +198,15 @@ impl Store {
                 for decision_id in decision_ids {
                     let id = decision_id.as_bytes();
                     let Some(bytes) = decisions.get(id)? else {
-                        results.push(None);
-                        continue;
+                        return Err(refused(BatchLabelled::Missing(decision_id.clone())));
                     };
-                    let stored = decode(id, &bytes).map_err(abort)?;
+                    let stored = decode(id, &bytes).map_err(failed)?;
+                    if !scope.covers(&stored.comment.site_id) {
+                        return Err(refused(BatchLabelled::OutOfScope {
+                            decision_id: decision_id.clone(),
+                            site_id: stored.comment.site_id,
+                        }));
+                    }
                     let labelled = apply_label(&stored, request, now);
                     if let Labelled::Changed {
                         decision,
@@ -212,18 +214,24 @@ impl Store {
                         correction,
                     } = &labelled
                     {
-                        decisions.insert(id, encode(decision).map_err(abort)?)?;
+                        decisions.insert(id, encode(decision).map_err(failed)?)?;
                         indexes.replace(Some(&stored), decision)?;
                         let mut audit_key = audit_prefix(decision_id);
                         audit_key.extend_from_slice(&audit.generate_id()?.to_be_bytes());
-                        audit.insert(audit_key, to_json(decision_id, entry).map_err(abort)?)?;
-                        corrections.insert(id, to_json(decision_id, correction).map_err(abort)?)?;
+                        audit.insert(audit_key, to_json(decision_id, entry).map_err(failed)?)?;
+                        corrections
+                            .insert(id, to_json(decision_id, correction).map_err(failed)?)?;
                     }
-                    results.push(Some(labelled));
+                    results.push(labelled);
                 }
-                Ok(results)
-            })
-            .map_err(transaction_error)
+                Ok(BatchLabelled::Done(results))
+            });
+        match result {
+            Ok(done) => Ok(done),
+            Err(TransactionError::Abort(Stop::Refused(outcome))) => Ok(outcome),
+            Err(TransactionError::Abort(Stop::Failed(error))) => Err(error),
+            Err(TransactionError::Storage(error)) => Err(StoreError::Sled(error)),
+        }
     }
 
     /// Every change people made to a decision, oldest first.
@@ -359,6 +367,23 @@ mod tests {
         }
     }
 
+    /// Labels one decision of any site; `None` when it is not stored.
+    fn label_one(
+        store: &Store,
+        decision_id: &str,
+        request: &LabelRequest,
+        now: UnixMillis,
+    ) -> Option<Labelled> {
+        match store
+            .apply_labels(&[decision_id.to_string()], &SiteScope::All, request, now)
+            .unwrap()
+        {
+            BatchLabelled::Done(mut labelled) => labelled.pop(),
+            BatchLabelled::Missing(_) => None,
+            BatchLabelled::OutOfScope { .. } => panic!("every site is in scope"),
+        }
+    }
+
     fn filter(scope: SiteScope, min_priority: Priority) -> QueueFilter {
         QueueFilter {
             scope,
@@ -457,10 +482,13 @@ mod tests {
         let all = filter(SiteScope::All, Priority::Low);
         let first = store.queue_page(&all, None, 4).unwrap();
         for item in &first.items {
-            store
-                .apply_label(&item.decision_id, &spam_by_moderator(), UnixMillis(5_000))
-                .unwrap()
-                .unwrap();
+            label_one(
+                &store,
+                &item.decision_id,
+                &spam_by_moderator(),
+                UnixMillis(5_000),
+            )
+            .unwrap();
         }
         let second = store.queue_page(&all, first.next.as_ref(), 4).unwrap();
         let ids: Vec<String> = second.items.iter().map(|d| d.decision_id.clone()).collect();
@@ -479,11 +507,11 @@ mod tests {
         let (_directory, store, expected) = filled();
         let id = &expected[0];
         let mut request = spam_by_moderator();
-        store.apply_label(id, &request, UnixMillis(10)).unwrap();
-        let again = store.apply_label(id, &request, UnixMillis(20)).unwrap();
+        label_one(&store, id, &request, UnixMillis(10)).unwrap();
+        let again = label_one(&store, id, &request, UnixMillis(20));
         assert!(matches!(again, Some(Labelled::Unchanged(_))));
         request.label = Label::Ham;
-        store.apply_label(id, &request, UnixMillis(30)).unwrap();
+        label_one(&store, id, &request, UnixMillis(30)).unwrap();
         let trail = store.audit_trail(id).unwrap();
         assert_eq!(trail.len(), 2);
         assert_eq!(trail[1].from_status, ReviewStatus::Rejected);
@@ -492,10 +520,52 @@ mod tests {
         assert_eq!(store.corrections().count(), 1);
         // Another decision whose id begins with this one's has no trail.
         assert!(store.audit_trail(&id[..2]).unwrap().is_empty());
-        assert!(store
-            .apply_label("missing", &request, UnixMillis(40))
+        assert!(label_one(&store, "missing", &request, UnixMillis(40)).is_none());
+    }
+
+    #[test]
+    fn a_batch_with_a_missing_or_foreign_id_writes_nothing() {
+        let (_directory, store, expected) = filled();
+        let site_of = |id: &str| store.decision(id).unwrap().unwrap().comment.site_id;
+        let foreign = expected
+            .iter()
+            .find(|id| site_of(id) == "b.example")
             .unwrap()
-            .is_none());
+            .clone();
+        let own = expected
+            .iter()
+            .find(|id| site_of(id) == "a.example")
+            .unwrap()
+            .clone();
+        let scope = SiteScope::Sites(vec!["a.example".to_string()]);
+        let outcome = store
+            .apply_labels(
+                &[own.clone(), foreign.clone()],
+                &scope,
+                &spam_by_moderator(),
+                UnixMillis(10),
+            )
+            .unwrap();
+        assert_eq!(
+            outcome,
+            BatchLabelled::OutOfScope {
+                decision_id: foreign,
+                site_id: "b.example".to_string()
+            }
+        );
+        let outcome = store
+            .apply_labels(
+                &[own.clone(), "missing".to_string()],
+                &scope,
+                &spam_by_moderator(),
+                UnixMillis(10),
+            )
+            .unwrap();
+        assert_eq!(outcome, BatchLabelled::Missing("missing".to_string()));
+        let untouched = store.decision(&own).unwrap().unwrap();
+        assert_eq!(untouched.status, ReviewStatus::Pending);
+        assert!(store.audit_trail(&own).unwrap().is_empty());
+        assert_eq!(store.corrections().count(), 0);
     }
 
     #[test]
