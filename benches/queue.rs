@@ -4,7 +4,8 @@
 //! gRPC edge, and prints latency percentiles and the size on disk.
 //!
 //! `cargo bench --bench queue -- 1000000` (or `QUEUE_BENCH_DECISIONS`);
-//! the default is 1,000,000. Nothing here asserts a time: it reports.
+//! the default is 1,000,000. `QUEUE_BENCH_CACHE_MB` sets sled's page cache
+//! (default 1024). Nothing here asserts a time: it reports.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use moderato::domain::{
 use moderato::engine::Engine;
 use moderato::review::{CorrectionSource, LabelRequest, QueueFilter, SiteScope};
 use moderato::review_operations::Resolve;
-use moderato::store::Store;
+use moderato::store::{Store, DEFAULT_CACHE_BYTES};
 use moderato::verdict::Thresholds;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -113,6 +114,10 @@ fn histogram() -> Histogram<u64> {
 }
 
 fn report(name: &str, histogram: &Histogram<u64>) {
+    if histogram.is_empty() {
+        println!("{name:<48} (no samples: too few decisions for this part)");
+        return;
+    }
     let millis = |micros: u64| micros as f64 / 1_000.0;
     println!(
         "{name:<48} n={:<5} p50={:>8.3} ms  p90={:>8.3} ms  p99={:>8.3} ms  max={:>8.3} ms",
@@ -164,7 +169,19 @@ fn time_pages(store: &Store, filter: &QueueFilter, samples: usize) -> Histogram<
 fn main() {
     let count = decision_count();
     let directory = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::open(&directory.path().join("db")).expect("the store opens");
+    // `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: sled's 1 GiB).
+    let cache_bytes = std::env::var("QUEUE_BENCH_CACHE_MB")
+        .ok()
+        .map(|text| {
+            text.parse::<u64>()
+                .unwrap_or_else(|_| panic!("QUEUE_BENCH_CACHE_MB {text:?} is not a number"))
+                * 1024
+                * 1024
+        })
+        .unwrap_or(DEFAULT_CACHE_BYTES);
+    println!("sled page cache: {} MiB", cache_bytes / (1024 * 1024));
+    let store =
+        Store::open_with_cache(&directory.path().join("db"), cache_bytes).expect("the store opens");
     let mut random = StdRng::seed_from_u64(5);
     let start = 1_700_000_000_000;
 

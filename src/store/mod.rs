@@ -47,9 +47,19 @@ struct Inner {
     commit: GroupCommit,
 }
 
+/// sled's own default for its page cache.
+pub const DEFAULT_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+
 impl Store {
     /// Opens (or creates) the database in `directory`.
     pub fn open(directory: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(directory, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes`: reads of tree
+    /// nodes beyond it are decoded from the file again, which is what a
+    /// queue page or a resolution of old items costs on a large database.
+    pub fn open_with_cache(directory: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         let open_error = |message: String| StoreError::Open {
             path: directory.to_path_buf(),
             message,
@@ -57,6 +67,7 @@ impl Store {
         std::fs::create_dir_all(directory).map_err(|error| open_error(error.to_string()))?;
         let db = sled::Config::new()
             .path(directory)
+            .cache_capacity(cache_bytes)
             // Our own group commit decides when to flush; sled's background
             // flush every 500 ms stays on as a second line.
             .open()
