@@ -13,11 +13,87 @@ use tonic::Code;
 
 use crate::util::*;
 
-/// With the built-in model and the default thresholds these land in REVIEW
-/// with high, medium and low priority.
-const HIGH_TEXT: &str = "free money click here";
-const MEDIUM_TEXT: &str = "see my profile for deals";
-const LOW_TEXT: &str = "win a prize now";
+/// Comments from clearly ham to clearly spam; [`probe_texts`] picks from
+/// them what the running model puts where, so that these tests hold for any
+/// reasonable model.
+const CANDIDATES: &[&str] = &[
+    "I love this song",
+    "This is a thoughtful piece about the economy",
+    "Thank you for the careful reporting on the council meeting.",
+    HAM_TEXT,
+    "I agree with the author",
+    "great video",
+    "what a great article thanks",
+    "hello",
+    "win a prize now",
+    "click here",
+    "see my profile for deals",
+    "free money click here",
+    "subscribe please",
+    "Nice post, visit my site for more",
+    "check out my channel",
+    SPAM_TEXT,
+    "FREE MONEY!!! click here now http://bit.ly/win subscribe to my channel",
+];
+
+/// Thresholds with a wide review band, so that comments of every kind of
+/// score land in each verdict and priority.
+fn review_config(data_dir: &std::path::Path) -> moderato::config::Config {
+    moderato::config::Config {
+        thresholds: moderato::verdict::Thresholds::new(0.05, 0.995).unwrap(),
+        ..test_config(data_dir)
+    }
+}
+
+/// A text for each verdict and review priority under the running model.
+struct Texts {
+    allow: String,
+    low: String,
+    medium: String,
+    high: String,
+    reject: String,
+}
+
+async fn probe_texts(server: &TestServer) -> Texts {
+    let mut client = server.moderation().await;
+    let mut found: [Option<String>; 5] = Default::default();
+    for text in CANDIDATES {
+        let mut request = comment("probe", text);
+        request.dry_run = true;
+        let scored = client
+            .check_comment(with_token(NEWS_TOKEN, request))
+            .await
+            .unwrap()
+            .into_inner();
+        let slot = match (scored.verdict(), scored.priority()) {
+            (pb::Verdict::Allow, _) => 0,
+            (pb::Verdict::Review, pb::Priority::Low) => 1,
+            (pb::Verdict::Review, pb::Priority::Medium) => 2,
+            (pb::Verdict::Review, pb::Priority::High) => 3,
+            (pb::Verdict::Reject, _) => 4,
+            _ => continue,
+        };
+        found[slot].get_or_insert_with(|| text.to_string());
+    }
+    let [allow, low, medium, high, reject] = found.map(|text| {
+        text.expect("some candidate lands in each verdict and priority; add candidates")
+    });
+    Texts {
+        allow,
+        low,
+        medium,
+        high,
+        reject,
+    }
+}
+
+/// A server with [`review_config`] in a fresh directory, and its texts.
+async fn start_review_server() -> (TestServer, tempfile::TempDir, Texts) {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(review_config(directory.path())).await;
+    let texts = probe_texts(&server).await;
+    (server, directory, texts)
+}
 
 type Moderation = pb::moderation_client::ModerationClient<Channel>;
 type Review = pb::review_client::ReviewClient<Channel>;
@@ -43,15 +119,15 @@ async fn check(
 
 /// Six news items in REVIEW, checked in this order: low, high, medium,
 /// high, low, medium. Returns their ids in the queue's expected order.
-async fn fill_news_queue(client: &mut Moderation) -> Vec<String> {
+async fn fill_news_queue(client: &mut Moderation, texts: &Texts) -> Vec<String> {
     let mut ids = Vec::new();
     for (index, (text, priority)) in [
-        (LOW_TEXT, pb::Priority::Low),
-        (HIGH_TEXT, pb::Priority::High),
-        (MEDIUM_TEXT, pb::Priority::Medium),
-        (HIGH_TEXT, pb::Priority::High),
-        (LOW_TEXT, pb::Priority::Low),
-        (MEDIUM_TEXT, pb::Priority::Medium),
+        (texts.low.as_str(), pb::Priority::Low),
+        (texts.high.as_str(), pb::Priority::High),
+        (texts.medium.as_str(), pb::Priority::Medium),
+        (texts.high.as_str(), pb::Priority::High),
+        (texts.low.as_str(), pb::Priority::Low),
+        (texts.medium.as_str(), pb::Priority::Medium),
     ]
     .into_iter()
     .enumerate()
@@ -134,13 +210,13 @@ fn ids_of(items: &[pb::Decision]) -> Vec<String> {
 
 #[tokio::test]
 async fn review_items_are_listed_by_priority_then_age() {
-    let (server, _directory) = start_server().await;
+    let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;
-    let expected = fill_news_queue(&mut client).await;
+    let expected = fill_news_queue(&mut client, &texts).await;
     // Neither an allowed news comment nor another site's item is in the
     // news moderator's queue.
-    check(&mut client, NEWS_TOKEN, NEWS_SITE, "fine", HAM_TEXT).await;
-    let blog_item = check(&mut client, BLOG_TOKEN, BLOG_SITE, "b-1", HIGH_TEXT).await;
+    check(&mut client, NEWS_TOKEN, NEWS_SITE, "fine", &texts.allow).await;
+    let blog_item = check(&mut client, BLOG_TOKEN, BLOG_SITE, "b-1", &texts.high).await;
 
     let mut review = server.review().await;
     let page = list(&mut review, MODERATOR_TOKEN, Default::default())
@@ -193,9 +269,9 @@ async fn review_items_are_listed_by_priority_then_age() {
 
 #[tokio::test]
 async fn paging_by_two_visits_each_item_once_while_items_are_resolved() {
-    let (server, _directory) = start_server().await;
+    let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;
-    let expected = fill_news_queue(&mut client).await;
+    let expected = fill_news_queue(&mut client, &texts).await;
     let mut review = server.review().await;
 
     let mut visited = Vec::new();
@@ -269,9 +345,9 @@ async fn paging_by_two_visits_each_item_once_while_items_are_resolved() {
 
 #[tokio::test]
 async fn resolving_moves_items_out_of_the_queue_and_get_decision_shows_it() {
-    let (server, _directory) = start_server().await;
+    let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;
-    let expected = fill_news_queue(&mut client).await;
+    let expected = fill_news_queue(&mut client, &texts).await;
     let mut review = server.review().await;
 
     let chosen = expected[..2].to_vec();
@@ -337,10 +413,10 @@ async fn resolving_moves_items_out_of_the_queue_and_get_decision_shows_it() {
 
 #[tokio::test]
 async fn only_moderators_of_a_site_see_and_resolve_its_items() {
-    let (server, _directory) = start_server().await;
+    let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;
-    let blog_item = check(&mut client, BLOG_TOKEN, BLOG_SITE, "b-1", HIGH_TEXT).await;
-    let news_item = check(&mut client, NEWS_TOKEN, NEWS_SITE, "n-1", HIGH_TEXT).await;
+    let blog_item = check(&mut client, BLOG_TOKEN, BLOG_SITE, "b-1", &texts.high).await;
+    let news_item = check(&mut client, NEWS_TOKEN, NEWS_SITE, "n-1", &texts.high).await;
     let mut review = server.review().await;
 
     let status = list(&mut review, NEWS_TOKEN, Default::default())
@@ -415,9 +491,9 @@ async fn report(
 
 #[tokio::test]
 async fn sites_report_missed_spam_and_false_positives() {
-    let (server, _directory) = start_server().await;
+    let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;
-    let allowed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "a-1", HAM_TEXT).await;
+    let allowed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "a-1", &texts.allow).await;
     assert_eq!(allowed.verdict(), pb::Verdict::Allow);
     let reported = report(
         &mut client,
@@ -467,10 +543,11 @@ async fn sites_report_missed_spam_and_false_positives() {
 #[tokio::test]
 async fn corrections_and_the_audit_trail_survive_a_restart() {
     let directory = tempfile::tempdir().unwrap();
-    let server = start_with(test_config(directory.path())).await;
+    let server = start_with(review_config(directory.path())).await;
+    let texts = probe_texts(&server).await;
     let mut client = server.moderation().await;
-    let item = check(&mut client, NEWS_TOKEN, NEWS_SITE, "r-1", HIGH_TEXT).await;
-    let allowed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "r-2", HAM_TEXT).await;
+    let item = check(&mut client, NEWS_TOKEN, NEWS_SITE, "r-1", &texts.high).await;
+    let allowed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "r-2", &texts.allow).await;
     let mut review = server.review().await;
     let ids = vec![item.decision_id.clone()];
     resolve(
@@ -505,7 +582,7 @@ async fn corrections_and_the_audit_trail_survive_a_restart() {
     drop((client, review));
     server.stop().await;
 
-    let server = start_with(test_config(directory.path())).await;
+    let server = start_with(review_config(directory.path())).await;
     let mut client = server.moderation().await;
     let shown = get(&mut client, &item.decision_id).await;
     assert_eq!(shown.status(), pb::ReviewStatus::Approved);
@@ -544,7 +621,7 @@ async fn corrections_and_the_audit_trail_survive_a_restart() {
         .unwrap();
     assert_eq!(moderated.label, Label::Ham);
     assert_eq!(moderated.source, CorrectionSource::Moderator);
-    assert_eq!(moderated.content, HIGH_TEXT);
+    assert_eq!(moderated.content, texts.high);
     let reported = corrections
         .iter()
         .find(|correction| correction.decision_id == allowed.decision_id)
@@ -567,7 +644,7 @@ async fn stats(
 
 #[tokio::test]
 async fn stats_match_a_hand_count() {
-    let (server, _directory) = start_server().await;
+    let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;
     let mut review = server.review().await;
     let site_report = |decision_id: &str, label: pb::Label| pb::ReportCommentRequest {
@@ -578,17 +655,45 @@ async fn stats_match_a_hand_count() {
     // News: three allowed (one later reported as spam), three in review
     // (one labelled ham, one spam, one left pending), two rejected (one
     // reported as ham).
-    check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-1", HAM_TEXT).await;
-    check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-2", HAM_TEXT).await;
-    let missed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-3", HAM_TEXT).await;
-    let review_ham = check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-1", HIGH_TEXT).await;
-    let review_spam = check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-2", LOW_TEXT).await;
-    check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-3", MEDIUM_TEXT).await;
-    let wrongly_rejected = check(&mut client, NEWS_TOKEN, NEWS_SITE, "reject-1", SPAM_TEXT).await;
-    let rejected = check(&mut client, NEWS_TOKEN, NEWS_SITE, "reject-2", SPAM_TEXT).await;
+    check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-1", &texts.allow).await;
+    check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-2", &texts.allow).await;
+    let missed = check(&mut client, NEWS_TOKEN, NEWS_SITE, "allow-3", &texts.allow).await;
+    let review_ham = check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-1", &texts.high).await;
+    let review_spam = check(&mut client, NEWS_TOKEN, NEWS_SITE, "review-2", &texts.low).await;
+    check(
+        &mut client,
+        NEWS_TOKEN,
+        NEWS_SITE,
+        "review-3",
+        &texts.medium,
+    )
+    .await;
+    let wrongly_rejected = check(
+        &mut client,
+        NEWS_TOKEN,
+        NEWS_SITE,
+        "reject-1",
+        &texts.reject,
+    )
+    .await;
+    let rejected = check(
+        &mut client,
+        NEWS_TOKEN,
+        NEWS_SITE,
+        "reject-2",
+        &texts.reject,
+    )
+    .await;
     assert_eq!(rejected.verdict(), pb::Verdict::Reject);
     // Blog: one rejection nobody objected to.
-    check(&mut client, BLOG_TOKEN, BLOG_SITE, "reject-1", SPAM_TEXT).await;
+    check(
+        &mut client,
+        BLOG_TOKEN,
+        BLOG_SITE,
+        "reject-1",
+        &texts.reject,
+    )
+    .await;
 
     report(
         &mut client,
@@ -722,9 +827,9 @@ async fn moderato_queue(server: &TestServer, token: &str, args: &[&str]) -> Stri
 
 #[tokio::test]
 async fn moderators_list_and_resolve_from_the_command_line() {
-    let (server, _directory) = start_server().await;
+    let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;
-    let expected = fill_news_queue(&mut client).await;
+    let expected = fill_news_queue(&mut client, &texts).await;
 
     let listed = moderato_queue(&server, MODERATOR_TOKEN, &["list", "--page-size", "4"]).await;
     let listed_ids: Vec<&str> = listed
