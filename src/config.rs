@@ -36,6 +36,8 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     /// A model file to serve instead of the built-in default.
     model: Option<PathBuf>,
+    /// The database's page cache in MiB (sled's default, 1024, when unset).
+    cache_mb: Option<u64>,
     #[serde(default)]
     thresholds: RawThresholds,
     #[serde(default)]
@@ -97,6 +99,8 @@ pub struct Config {
     pub thresholds: Thresholds,
     pub keys: Vec<ApiKey>,
     pub rules: Rules,
+    /// The database's page cache, in bytes.
+    pub cache_bytes: u64,
 }
 
 impl Default for Config {
@@ -110,6 +114,7 @@ impl Default for Config {
             thresholds: Thresholds::default(),
             keys: Vec::new(),
             rules: Rules::default(),
+            cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -195,6 +200,13 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         }
     }
     let rules = raw.rules.check()?;
+    let cache_bytes = match raw.cache_mb {
+        None => crate::store::DEFAULT_CACHE_BYTES,
+        Some(0) => return Err(invalid("cache_mb", "must be at least 1")),
+        Some(megabytes) => megabytes
+            .checked_mul(1024 * 1024)
+            .ok_or_else(|| invalid("cache_mb", format!("{megabytes} MiB is too large")))?,
+    };
     Ok(Config {
         listen,
         data_dir,
@@ -202,6 +214,7 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         thresholds,
         keys,
         rules,
+        cache_bytes,
     })
 }
 
@@ -270,6 +283,18 @@ mod tests {
         assert_eq!(config.thresholds.review(), 0.6);
         assert_eq!(config.keys[0].role, Role::Site);
         assert_eq!(config.keys[0].sites, vec!["news.example".to_string()]);
+    }
+
+    #[test]
+    fn the_cache_size_is_read_in_mebibytes_and_zero_is_refused() {
+        let config = Config::from_toml("test", "cache_mb = 4096\n", &Overrides::default()).unwrap();
+        assert_eq!(config.cache_bytes, 4096 * 1024 * 1024);
+        let default = Config::from_toml("test", "", &Overrides::default()).unwrap();
+        assert_eq!(default.cache_bytes, crate::store::DEFAULT_CACHE_BYTES);
+        match Config::from_toml("test", "cache_mb = 0\n", &Overrides::default()) {
+            Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, "cache_mb"),
+            other => panic!("expected an invalid cache_mb, got {other:?}"),
+        }
     }
 
     #[test]

@@ -17,3 +17,13 @@ pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
 /// Comments of one `CheckComments` stream scored at the same time; more
 /// wait (in order) before the server reads further messages.
 pub const STREAM_CONCURRENCY: usize = 64;
+/// Items of one `ListQueue` page when `page_size` is 0.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// The largest `ListQueue` page.
+pub const MAX_PAGE_SIZE: usize = 500;
+/// Decision ids of one `ResolveItems` call.
+pub const MAX_RESOLVE_IDS: usize = 500;
+/// The moderator's name in `ResolveItems`.
+pub const MAX_MODERATOR_NAME_BYTES: usize = 256;
+/// A resolution's or report's note.
+pub const MAX_NOTE_BYTES: usize = 2048;

@@ -49,7 +49,7 @@ pub struct State {
 impl State {
     /// Opens the store, loads the model and the keys of `config`.
     pub fn open(config: &Config) -> Result<State, ServerError> {
-        let store = Store::open(&config.data_dir.join("db"))?;
+        let store = Store::open_with_cache(&config.data_dir.join("db"), config.cache_bytes)?;
         let model = match &config.model {
             Some(path) => Model::load(path)?,
             None => Model::embedded_default()?,
@@ -115,8 +115,11 @@ pub async fn run(
         Arc::clone(&state.keyring),
     ))
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let review = ReviewServer::new(ReviewService::new(Arc::clone(&state.keyring)))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let review = ReviewServer::new(ReviewService::new(
+        Arc::clone(&state.engine),
+        Arc::clone(&state.keyring),
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let training = TrainingServer::new(TrainingService::new(Arc::clone(&state.keyring)))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
 

@@ -9,5 +9,6 @@ mod checking;
 mod command_line;
 mod discovery;
 mod persistence;
+mod review;
 mod rules;
 mod validation;

@@ -5,6 +5,7 @@ mod check;
 mod cross_validation;
 mod eval;
 mod keys;
+mod queue;
 mod serve;
 mod train;
 
@@ -98,6 +99,11 @@ pub enum Command {
         config: Option<PathBuf>,
         /// The comment; read from standard input when absent.
         text: Option<String>,
+    },
+    /// Work the review queue of a running server.
+    Queue {
+        #[command(subcommand)]
+        command: queue::QueueCommand,
     },
     /// Manage API keys.
     Keys {
@@ -238,6 +244,8 @@ pub enum CliError {
         address: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Remote(#[from] crate::grpc::client::ClientError),
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -280,6 +288,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             text,
         } => check::check(model.as_deref(), config.as_deref(), text),
+        Command::Queue { command } => queue::queue(command),
         Command::Keys {
             command: KeysCommand::New { role, sites, name },
         } => keys::new_key(role.into(), sites, name),

@@ -13,7 +13,7 @@ use crate::engine::{CheckOptions, CheckOutcome};
 use crate::error::Error;
 use crate::limits::*;
 
-fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), Error> {
+pub(super) fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), Error> {
     if value.len() > limit {
         Err(Error::invalid_argument(
             field,
@@ -53,7 +53,10 @@ pub fn check_decision_id(decision_id: &str) -> Result<(), Error> {
     })
 }
 
-fn time_from_proto(field: &'static str, timestamp: &Timestamp) -> Result<UnixMillis, Error> {
+pub(super) fn time_from_proto(
+    field: &'static str,
+    timestamp: &Timestamp,
+) -> Result<UnixMillis, Error> {
     // Year 1 to 9999, as the Timestamp documentation requires.
     const MIN_SECONDS: i64 = -62_135_596_800;
     const MAX_SECONDS: i64 = 253_402_300_799;

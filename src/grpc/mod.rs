@@ -4,8 +4,11 @@
 //! `status`.
 
 mod auth;
+pub mod client;
 mod convert;
+mod convert_review;
 mod moderation;
+mod page_token;
 mod review;
 mod status;
 mod training;

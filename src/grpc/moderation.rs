@@ -8,9 +8,11 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::principal;
 use super::convert;
+use super::convert_review;
 use super::pb;
 use super::pb::moderation_server::Moderation;
-use crate::auth::Keyring;
+use crate::auth::{Keyring, Principal};
+use crate::domain::Decision;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::limits::STREAM_CONCURRENCY;
@@ -23,6 +25,34 @@ pub struct ModerationService {
 impl ModerationService {
     pub fn new(engine: Arc<Engine>, keyring: Arc<Keyring>) -> Self {
         ModerationService { engine, keyring }
+    }
+}
+
+impl ModerationService {
+    /// A decision by `decision_id`, or by `site_id` + `comment_id`, of a
+    /// site the caller may act for.
+    fn find_decision(
+        &self,
+        caller: &Principal,
+        decision_id: &str,
+        site_id: &str,
+        comment_id: &str,
+    ) -> Result<Decision, Error> {
+        if !decision_id.is_empty() {
+            convert::check_decision_id(decision_id)?;
+            let decision = self.engine.decision(decision_id)?;
+            caller.site_for_moderation(&decision.comment.site_id)?;
+            return Ok(decision);
+        }
+        if comment_id.is_empty() {
+            return Err(Error::invalid_argument(
+                "decision_id",
+                "or site_id with comment_id is required",
+            ));
+        }
+        let site = caller.site_for_moderation(site_id)?;
+        convert::check_comment_id(comment_id)?;
+        self.engine.decision_for_comment(&site, comment_id)
     }
 }
 
@@ -85,24 +115,12 @@ impl Moderation for ModerationService {
     ) -> Result<Response<pb::Decision>, Status> {
         let caller = principal(&self.keyring, &request)?;
         let message = request.into_inner();
-        let decision = if !message.decision_id.is_empty() {
-            convert::check_decision_id(&message.decision_id)?;
-            let decision = self.engine.decision(&message.decision_id)?;
-            caller.site_for_moderation(&decision.comment.site_id)?;
-            decision
-        } else {
-            if message.comment_id.is_empty() {
-                return Err(Error::invalid_argument(
-                    "decision_id",
-                    "or site_id with comment_id is required",
-                )
-                .into());
-            }
-            let site = caller.site_for_moderation(&message.site_id)?;
-            convert::check_comment_id(&message.comment_id)?;
-            self.engine
-                .decision_for_comment(&site, &message.comment_id)?
-        };
+        let decision = self.find_decision(
+            &caller,
+            &message.decision_id,
+            &message.site_id,
+            &message.comment_id,
+        )?;
         Ok(Response::new(convert::decision_to_proto(&decision)))
     }
 
@@ -111,10 +129,27 @@ impl Moderation for ModerationService {
         request: Request<pb::ReportCommentRequest>,
     ) -> Result<Response<pb::ReportCommentResponse>, Status> {
         let caller = principal(&self.keyring, &request)?;
-        caller.site_for_moderation(&request.get_ref().site_id)?;
-        Err(Error::Unimplemented(
-            "ReportComment is not implemented yet: it arrives with the review queue".to_string(),
-        )
-        .into())
+        let message = request.into_inner();
+        let label = convert_review::label_from_proto("label", message.label)?;
+        convert_review::check_note(&message.note)?;
+        let found = self.find_decision(
+            &caller,
+            &message.decision_id,
+            &message.site_id,
+            &message.comment_id,
+        )?;
+        let decision = self
+            .engine
+            .report(
+                &caller,
+                &found.decision_id,
+                &found.comment.site_id,
+                label,
+                message.note,
+            )
+            .await?;
+        Ok(Response::new(pb::ReportCommentResponse {
+            decision: Some(convert::decision_to_proto(&decision)),
+        }))
     }
 }

@@ -1,36 +1,28 @@
-//! The `Review` service, for moderators. Callers are authenticated and
-//! their role checked now; the queue itself arrives with the review issue.
+//! The `Review` service, for moderators: the queue, resolving items and
+//! the statistics, each limited to the sites the caller's key may see.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
 use super::auth::principal;
+use super::convert;
+use super::convert_review;
 use super::pb;
 use super::pb::review_server::Review;
 use crate::auth::Keyring;
-use crate::error::Error;
+use crate::engine::Engine;
+use crate::review_operations::review_scope;
+use crate::stats::StatsQuery;
 
 pub struct ReviewService {
+    engine: Arc<Engine>,
     keyring: Arc<Keyring>,
 }
 
 impl ReviewService {
-    pub fn new(keyring: Arc<Keyring>) -> Self {
-        ReviewService { keyring }
-    }
-
-    /// The answer of an RPC that is not there yet: UNIMPLEMENTED for
-    /// callers who may use it, the authentication error for the others.
-    fn not_yet<T>(&self, request: &Request<T>, rpc: &str) -> Status {
-        let refusal =
-            match principal(&self.keyring, request).and_then(|caller| caller.require_moderator()) {
-                Ok(()) => Error::Unimplemented(format!(
-                    "Review.{rpc} is not implemented yet: it arrives with the review queue"
-                )),
-                Err(error) => error,
-            };
-        refusal.into()
+    pub fn new(engine: Arc<Engine>, keyring: Arc<Keyring>) -> Self {
+        ReviewService { engine, keyring }
     }
 }
 
@@ -40,20 +32,53 @@ impl Review for ReviewService {
         &self,
         request: Request<pb::ListQueueRequest>,
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
-        Err(self.not_yet(&request, "ListQueue"))
+        let caller = principal(&self.keyring, &request)?;
+        let message = request.into_inner();
+        if !message.site_id.is_empty() {
+            convert::check_site_id("site_id", &message.site_id)?;
+        }
+        let scope = review_scope(&caller, &message.site_id)?;
+        let (filter, cursor, page_size) =
+            convert_review::queue_request_from_proto(&message, scope)?;
+        let page = self
+            .engine
+            .list_queue(&filter, cursor.as_ref(), page_size)?;
+        Ok(Response::new(convert_review::queue_page_to_proto(
+            &filter, &page,
+        )))
     }
 
     async fn resolve_items(
         &self,
         request: Request<pb::ResolveItemsRequest>,
     ) -> Result<Response<pb::ResolveItemsResponse>, Status> {
-        Err(self.not_yet(&request, "ResolveItems"))
+        let caller = principal(&self.keyring, &request)?;
+        caller.require_moderator()?;
+        let resolve = convert_review::resolve_from_proto(request.into_inner())?;
+        let decisions = self.engine.resolve_items(&caller, resolve).await?;
+        Ok(Response::new(convert_review::resolve_response_to_proto(
+            &decisions,
+        )))
     }
 
     async fn get_stats(
         &self,
         request: Request<pb::GetStatsRequest>,
     ) -> Result<Response<pb::Stats>, Status> {
-        Err(self.not_yet(&request, "GetStats"))
+        let caller = principal(&self.keyring, &request)?;
+        let message = request.into_inner();
+        if !message.site_id.is_empty() {
+            convert::check_site_id("site_id", &message.site_id)?;
+        }
+        let query = StatsQuery {
+            scope: review_scope(&caller, &message.site_id)?,
+            since: convert_review::since_from_proto(message.since.as_ref())?,
+        };
+        let tally = self.engine.stats(&query)?;
+        Ok(Response::new(convert_review::stats_to_proto(
+            &message.site_id,
+            query.since,
+            &tally,
+        )))
     }
 }

@@ -1,9 +1,11 @@
-//! Decisions and the (site, comment) idempotency index.
+//! Decisions and the (site, comment) idempotency index; every write keeps
+//! the review indexes (`index`) in step in the same transaction.
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
-use super::{Store, StoreError};
+use super::index::Indexes;
+use super::{transaction_error, Store, StoreError};
 use crate::domain::Decision;
 
 /// What [`Store::insert_decision`] did.
@@ -26,71 +28,133 @@ fn comment_key(site_id: &str, comment_id: &str) -> Vec<u8> {
     key
 }
 
-fn encode(decision: &Decision) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode(decision: &Decision) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(decision).map_err(|error| StoreError::Corrupt {
         key: decision.decision_id.clone(),
         message: error.to_string(),
     })
 }
 
-fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
+pub(super) fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
     serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         message: error.to_string(),
     })
 }
 
+/// The trees a decision write touches: the decision, its comment index
+/// entry and its review index entries.
+type DecisionTrees<'a> = (
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+);
+
 impl Store {
-    /// Stores a new decision unless one exists for its (site, comment); both
-    /// the decision and its index entry are written in one transaction.
-    /// Call [`Store::durable`] before acknowledging.
-    pub fn insert_decision(&self, decision: &Decision) -> Result<Inserted, StoreError> {
-        let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
-        let value = encode(decision)?;
-        let id = decision.decision_id.as_bytes();
-        let result =
-            (&self.inner.decisions, &self.inner.comments).transaction(|(decisions, comments)| {
-                if let Some(existing) = comments.get(&key)? {
-                    return Err(ConflictableTransactionError::Abort(existing));
-                }
-                comments.insert(key.as_slice(), id)?;
-                decisions.insert(id, value.as_slice())?;
-                Ok(())
-            });
-        match result {
-            Ok(()) => Ok(Inserted::New),
-            Err(TransactionError::Abort(existing_id)) => {
-                let existing = self
-                    .decision(&String::from_utf8_lossy(&existing_id))?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        key: String::from_utf8_lossy(&existing_id).into_owned(),
-                        message: "the comment index points at a missing decision".to_string(),
-                    })?;
-                Ok(Inserted::Existing(existing))
-            }
-            Err(TransactionError::Storage(error)) => Err(error.into()),
-        }
+    fn decision_trees(&self) -> DecisionTrees<'_> {
+        let inner = &self.inner;
+        (
+            &inner.decisions,
+            &inner.comments,
+            &inner.queue,
+            &inner.queue_counts,
+            &inner.timeline,
+        )
     }
 
-    /// Overwrites a stored decision (same id), and points its (site, comment)
-    /// at it. Call [`Store::durable`] before acknowledging.
+    /// Stores a new decision unless one exists for its (site, comment); the
+    /// decision, its comment index entry and its review index entries are
+    /// written in one transaction. Call [`Store::durable`] before
+    /// acknowledging.
+    pub fn insert_decision(&self, decision: &Decision) -> Result<Inserted, StoreError> {
+        let mut results = self.insert_decisions(std::slice::from_ref(decision))?;
+        Ok(results
+            .pop()
+            .expect("insert_decisions answers once per decision"))
+    }
+
+    /// [`Store::insert_decision`] for many decisions in one transaction (an
+    /// import, or filling a benchmark database); one answer per decision, in
+    /// order.
+    pub fn insert_decisions(&self, batch: &[Decision]) -> Result<Vec<Inserted>, StoreError> {
+        let encoded = batch
+            .iter()
+            .map(|decision| {
+                Ok((
+                    comment_key(&decision.comment.site_id, &decision.comment.comment_id),
+                    encode(decision)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let existing_ids = self
+            .decision_trees()
+            .transaction(|(decisions, comments, queue, counts, timeline)| {
+                let indexes = Indexes {
+                    queue,
+                    counts,
+                    timeline,
+                };
+                let mut existing_ids = Vec::with_capacity(batch.len());
+                for (decision, (key, value)) in batch.iter().zip(&encoded) {
+                    if let Some(existing) = comments.get(key)? {
+                        existing_ids.push(Some(existing));
+                        continue;
+                    }
+                    let id = decision.decision_id.as_bytes();
+                    comments.insert(key.as_slice(), id)?;
+                    decisions.insert(id, value.as_slice())?;
+                    indexes.add(decision)?;
+                    existing_ids.push(None);
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(existing_ids)
+            })
+            .map_err(transaction_error)?;
+        existing_ids
+            .into_iter()
+            .map(|existing_id| match existing_id {
+                None => Ok(Inserted::New),
+                Some(existing_id) => {
+                    let existing_id = String::from_utf8_lossy(&existing_id).into_owned();
+                    let existing =
+                        self.decision(&existing_id)?
+                            .ok_or_else(|| StoreError::Corrupt {
+                                key: existing_id,
+                                message: "the comment index points at a missing decision"
+                                    .to_string(),
+                            })?;
+                    Ok(Inserted::Existing(existing))
+                }
+            })
+            .collect()
+    }
+
+    /// Overwrites a stored decision (same id), points its (site, comment)
+    /// at it and moves its review index entries, in one transaction. Call
+    /// [`Store::durable`] before acknowledging.
     pub fn replace_decision(&self, decision: &Decision) -> Result<(), StoreError> {
         let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
         let value = encode(decision)?;
         let id = decision.decision_id.as_bytes();
-        (&self.inner.decisions, &self.inner.comments)
-            .transaction(|(decisions, comments)| {
+        self.decision_trees()
+            .transaction(|(decisions, comments, queue, counts, timeline)| {
+                let old = decisions
+                    .get(id)?
+                    .map(|bytes| decode(id, &bytes))
+                    .transpose()
+                    .map_err(ConflictableTransactionError::Abort)?;
                 comments.insert(key.as_slice(), id)?;
                 decisions.insert(id, value.as_slice())?;
-                Ok::<(), ConflictableTransactionError<()>>(())
+                Indexes {
+                    queue,
+                    counts,
+                    timeline,
+                }
+                .replace(old.as_ref(), decision)?;
+                Ok(())
             })
-            .map_err(|error| match error {
-                TransactionError::Storage(error) => StoreError::Sled(error),
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    key: decision.decision_id.clone(),
-                    message: "the replacement was aborted".to_string(),
-                },
-            })
+            .map_err(transaction_error)
     }
 
     pub fn decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {

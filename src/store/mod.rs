@@ -4,6 +4,11 @@
 //! - `decisions`: decision id -> the decision as JSON.
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
 //! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
+//! - `queue`, `queue_counts`, `timeline`: the review indexes (see `index`),
+//!   written in the same transaction as the decision they describe.
+//! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
+//! - `corrections`: decision id -> the latest human label as a training
+//!   example (see `review`).
 //!
 //! Durability: a write is acknowledged only after [`Store::durable`] returns,
 //! which waits for an fsync (sled `flush`) that started after the write.
@@ -15,6 +20,8 @@ mod decisions;
 pub use decisions::Inserted;
 mod error;
 mod group_commit;
+mod index;
+mod review;
 mod rule_state;
 
 use std::path::Path;
@@ -23,6 +30,7 @@ use std::sync::Arc;
 pub use error::StoreError;
 use group_commit::GroupCommit;
 use rule_state::RuleStateTrees;
+use sled::transaction::TransactionError;
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -35,12 +43,27 @@ struct Inner {
     decisions: sled::Tree,
     comments: sled::Tree,
     rule_state: RuleStateTrees,
+    queue: sled::Tree,
+    queue_counts: sled::Tree,
+    timeline: sled::Tree,
+    audit: sled::Tree,
+    corrections: sled::Tree,
     commit: GroupCommit,
 }
+
+/// sled's own default for its page cache.
+pub const DEFAULT_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
 
 impl Store {
     /// Opens (or creates) the database in `directory`.
     pub fn open(directory: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(directory, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes`: reads of tree
+    /// nodes beyond it are decoded from the file again, which is what a
+    /// queue page or a resolution of old items costs on a large database.
+    pub fn open_with_cache(directory: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         let open_error = |message: String| StoreError::Open {
             path: directory.to_path_buf(),
             message,
@@ -48,6 +71,7 @@ impl Store {
         std::fs::create_dir_all(directory).map_err(|error| open_error(error.to_string()))?;
         let db = sled::Config::new()
             .path(directory)
+            .cache_capacity(cache_bytes)
             // Our own group commit decides when to flush; sled's background
             // flush every 500 ms stays on as a second line.
             .open()
@@ -55,16 +79,28 @@ impl Store {
         let decisions = db.open_tree("decisions")?;
         let comments = db.open_tree("comments")?;
         let rule_state = RuleStateTrees::open(&db)?;
+        let queue = db.open_tree("queue")?;
+        let queue_counts = db.open_tree("queue_counts")?;
+        let timeline = db.open_tree("timeline")?;
+        let audit = db.open_tree("audit")?;
+        let corrections = db.open_tree("corrections")?;
         let commit = GroupCommit::start(db.clone());
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 db,
                 decisions,
                 comments,
                 rule_state,
+                queue,
+                queue_counts,
+                timeline,
+                audit,
+                corrections,
                 commit,
             }),
-        })
+        };
+        store.build_missing_indexes()?;
+        Ok(store)
     }
 
     /// Waits until every write this task made before the call is on disk.
@@ -81,6 +117,14 @@ impl Store {
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.size_on_disk()?)
+    }
+}
+
+/// The error of a transaction whose aborts carry a [`StoreError`].
+fn transaction_error(error: TransactionError<StoreError>) -> StoreError {
+    match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(error) => StoreError::Sled(error),
     }
 }
 

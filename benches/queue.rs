@@ -1,0 +1,355 @@
+//! The review queue at scale: fills a sled database in a temporary
+//! directory with N decisions straight through `Store` (in batches, no
+//! gRPC), then measures what `ListQueue` and `ResolveItems` do below the
+//! gRPC edge, and prints latency percentiles and the size on disk.
+//!
+//! `cargo bench --bench queue -- 1000000` (or `QUEUE_BENCH_DECISIONS`);
+//! the default is 1,000,000. `QUEUE_BENCH_CACHE_MB` sets sled's page cache
+//! (default 1024). Nothing here asserts a time: it reports.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use moderato::auth::{Principal, Role};
+use moderato::classifier::Model;
+use moderato::domain::{
+    Assessment, Author, Comment, Decision, FormSignals, Label, PostContext, Priority, Reason,
+    ReasonSource, ReviewStatus, UnixMillis, Verdict,
+};
+use moderato::engine::Engine;
+use moderato::review::{CorrectionSource, LabelRequest, QueueFilter, SiteScope};
+use moderato::review_operations::Resolve;
+use moderato::store::{Store, DEFAULT_CACHE_BYTES};
+use moderato::verdict::Thresholds;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const SITES: usize = 20;
+const FILL_BATCH: usize = 1_000;
+const PAGE_SIZE: usize = 50;
+const LIST_SAMPLES: usize = 2_000;
+const RESOLVE_SAMPLES: usize = 200;
+const RESOLVE_BATCH: usize = 100;
+
+fn decision_count() -> usize {
+    let from_args = std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .map(|arg| arg.replace('_', ""));
+    let from_env = std::env::var("QUEUE_BENCH_DECISIONS").ok();
+    from_args
+        .or(from_env)
+        .map(|text| {
+            text.parse()
+                .unwrap_or_else(|_| panic!("the decision count {text:?} is not a number"))
+        })
+        .unwrap_or(1_000_000)
+}
+
+fn site(index: usize) -> String {
+    format!("site-{index:02}.example")
+}
+
+/// A decision as the service would store it: a comment of a few sentences,
+/// an author, four reasons; 70% allowed, 20% in review, 10% rejected.
+fn decision(index: usize, random: &mut StdRng, start: i64) -> Decision {
+    let roll: f64 = random.gen();
+    let (verdict, score) = if roll < 0.7 {
+        (Verdict::Allow, random.gen_range(0.0..0.5))
+    } else if roll < 0.9 {
+        (Verdict::Review, random.gen_range(0.5..0.9))
+    } else {
+        (Verdict::Reject, random.gen_range(0.9..1.0))
+    };
+    let thresholds = Thresholds::default();
+    let reasons = (0..4)
+        .map(|reason| Reason {
+            source: ReasonSource::Model,
+            code: "token".to_string(),
+            message: format!("the word \"w{reason}x{}\" is common in spam", index % 997),
+            weight: 0.25,
+        })
+        .collect();
+    let created_at = UnixMillis(start + index as i64);
+    Decision {
+        decision_id: uuid::Uuid::now_v7().to_string(),
+        comment: Comment {
+            site_id: site(index % SITES),
+            comment_id: format!("comment-{index}"),
+            content: format!(
+                "Comment number {index}: I read the whole article and I think the author \
+                 makes a fair point about the budget, but the figures for {} look off.",
+                random.gen::<u32>()
+            ),
+            author: Author {
+                name: format!("Reader {}", index % 5_000),
+                email: format!("reader{}@mail.example", index % 5_000),
+                url: String::new(),
+                ip: Some(std::net::IpAddr::from([10, 0, (index % 250) as u8, 7])),
+                user_agent: "Mozilla/5.0 (X11; Linux x86_64)".to_string(),
+            },
+            context: PostContext {
+                permalink: format!("https://{}/articles/{}", site(index % SITES), index % 300),
+                ..PostContext::default()
+            },
+            submitted_at: created_at,
+            form: FormSignals::default(),
+        },
+        assessment: Assessment {
+            verdict,
+            spam_probability: score,
+            score,
+            priority: thresholds.priority(score),
+            reasons,
+            model_version: "default-bench".to_string(),
+        },
+        created_at,
+        status: ReviewStatus::initial_for(verdict),
+        resolution: None,
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("the histogram bounds are valid")
+}
+
+fn report(name: &str, histogram: &Histogram<u64>) {
+    if histogram.is_empty() {
+        println!("{name:<48} (no samples: too few decisions for this part)");
+        return;
+    }
+    let millis = |micros: u64| micros as f64 / 1_000.0;
+    println!(
+        "{name:<48} n={:<5} p50={:>8.3} ms  p90={:>8.3} ms  p99={:>8.3} ms  max={:>8.3} ms",
+        histogram.len(),
+        millis(histogram.value_at_quantile(0.50)),
+        millis(histogram.value_at_quantile(0.90)),
+        millis(histogram.value_at_quantile(0.99)),
+        millis(histogram.max()),
+    );
+}
+
+fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    histogram.saturating_record(micros.max(1));
+}
+
+fn directory_bytes(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| match entry.metadata() {
+                    Ok(metadata) if metadata.is_dir() => directory_bytes(&entry.path()),
+                    Ok(metadata) => metadata.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Pages through a queue from the start, timing each page, until
+/// `samples` pages were read (starting over at the end).
+fn time_pages(store: &Store, filter: &QueueFilter, samples: usize) -> Histogram<u64> {
+    let mut timings = histogram();
+    let mut cursor = None;
+    for _ in 0..samples {
+        let started = Instant::now();
+        let page = store
+            .queue_page(filter, cursor.as_ref(), PAGE_SIZE)
+            .expect("a queue page is read");
+        record(&mut timings, started.elapsed());
+        assert!(page.items.len() <= PAGE_SIZE);
+        cursor = page.next;
+    }
+    timings
+}
+
+fn main() {
+    let count = decision_count();
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    // `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: sled's 1 GiB).
+    let cache_bytes = std::env::var("QUEUE_BENCH_CACHE_MB")
+        .ok()
+        .map(|text| {
+            text.parse::<u64>()
+                .unwrap_or_else(|_| panic!("QUEUE_BENCH_CACHE_MB {text:?} is not a number"))
+                * 1024
+                * 1024
+        })
+        .unwrap_or(DEFAULT_CACHE_BYTES);
+    println!("sled page cache: {} MiB", cache_bytes / (1024 * 1024));
+    let store =
+        Store::open_with_cache(&directory.path().join("db"), cache_bytes).expect("the store opens");
+    let mut random = StdRng::seed_from_u64(5);
+    let start = 1_700_000_000_000;
+
+    println!("filling {count} decisions over {SITES} sites in batches of {FILL_BATCH}...");
+    let fill_started = Instant::now();
+    let mut index = 0;
+    while index < count {
+        let batch: Vec<Decision> = (index..(index + FILL_BATCH).min(count))
+            .map(|index| decision(index, &mut random, start))
+            .collect();
+        store.insert_decisions(&batch).expect("a batch is stored");
+        index += batch.len();
+    }
+    store.flush().expect("the fill is flushed");
+    let fill_seconds = fill_started.elapsed().as_secs_f64();
+    println!(
+        "filled in {fill_seconds:.1} s ({:.0} decisions/s)",
+        count as f64 / fill_seconds
+    );
+
+    let sled_bytes = store.size_on_disk().expect("the size is known");
+    let file_bytes = directory_bytes(directory.path());
+    println!(
+        "database: {} decisions, sled size_on_disk {:.1} MiB, files {:.1} MiB, {:.0} bytes per decision (files)",
+        store.decision_count(),
+        sled_bytes as f64 / (1024.0 * 1024.0),
+        file_bytes as f64 / (1024.0 * 1024.0),
+        file_bytes as f64 / count as f64
+    );
+
+    let pending = |scope: SiteScope, min_priority: Priority| QueueFilter {
+        scope,
+        status: ReviewStatus::Pending,
+        min_priority,
+    };
+    let all = pending(SiteScope::All, Priority::Low);
+    println!(
+        "pending items: {} of {count}",
+        store.queue_total(&all).expect("the total is read")
+    );
+    println!("ListQueue page of {PAGE_SIZE} (store call: index ranges, decisions, total):");
+    report(
+        "  all sites, paging on",
+        &time_pages(&store, &all, LIST_SAMPLES),
+    );
+    report(
+        "  one site, paging on",
+        &time_pages(
+            &store,
+            &pending(SiteScope::Sites(vec![site(3)]), Priority::Low),
+            LIST_SAMPLES,
+        ),
+    );
+    report(
+        "  three sites (moderator's), paging on",
+        &time_pages(
+            &store,
+            &pending(
+                SiteScope::Sites(vec![site(1), site(2), site(3)]),
+                Priority::Low,
+            ),
+            LIST_SAMPLES,
+        ),
+    );
+    report(
+        "  all sites, min priority high",
+        &time_pages(
+            &store,
+            &pending(SiteScope::All, Priority::High),
+            LIST_SAMPLES,
+        ),
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let engine = Engine::new(
+        store.clone(),
+        Model::embedded_default().expect("the built-in model loads"),
+        Thresholds::default(),
+        moderato::rules::Rules::default(),
+    );
+    let moderator = Principal {
+        name: "bench".to_string(),
+        role: Role::Moderator,
+        sites: Vec::new(),
+    };
+    let mut resolve_timings = histogram();
+    let pending_items = store.queue_total(&all).expect("the total is read") as usize;
+    let samples = RESOLVE_SAMPLES.min(pending_items / RESOLVE_BATCH);
+    for sample in 0..samples {
+        let page = store
+            .queue_page(&all, None, RESOLVE_BATCH)
+            .expect("a page to resolve");
+        let resolve = Resolve {
+            decision_ids: page.items.iter().map(|d| d.decision_id.clone()).collect(),
+            label: if sample % 2 == 0 {
+                Label::Spam
+            } else {
+                Label::Ham
+            },
+            moderator: "bench".to_string(),
+            note: String::new(),
+        };
+        let started = Instant::now();
+        let resolved = runtime
+            .block_on(engine.resolve_items(&moderator, resolve))
+            .expect("the items are resolved");
+        record(&mut resolve_timings, started.elapsed());
+        assert_eq!(resolved.len(), RESOLVE_BATCH);
+    }
+    println!("ResolveItems of {RESOLVE_BATCH} ids (engine call, durable before returning):");
+    report("  resolve 100 pending items", &resolve_timings);
+
+    // Where the time of a resolution goes: the labelling transaction and
+    // the flush after it, timed apart on further pages.
+    let mut transaction_timings = histogram();
+    let mut batch_flush_timings = histogram();
+    let request = LabelRequest {
+        label: Label::Spam,
+        by: "bench".to_string(),
+        key_name: "bench".to_string(),
+        source: CorrectionSource::Moderator,
+        note: String::new(),
+    };
+    let still_pending = store.queue_total(&all).expect("the total is read") as usize;
+    for _ in 0..(still_pending / RESOLVE_BATCH).min(50) {
+        let page = store
+            .queue_page(&all, None, RESOLVE_BATCH)
+            .expect("a page to resolve");
+        let ids: Vec<String> = page.items.iter().map(|d| d.decision_id.clone()).collect();
+        let started = Instant::now();
+        store
+            .apply_labels(&ids, &SiteScope::All, &request, UnixMillis::now())
+            .expect("the labels are written");
+        record(&mut transaction_timings, started.elapsed());
+        let started = Instant::now();
+        runtime
+            .block_on(store.durable())
+            .expect("the labels are made durable");
+        record(&mut batch_flush_timings, started.elapsed());
+    }
+    report("  of which the labelling transaction", &transaction_timings);
+    report("  of which the flush after it", &batch_flush_timings);
+
+    // What of that is the flush: one small write made durable, alone.
+    let mut flush_timings = histogram();
+    for sample in 0..samples.max(1) {
+        let one = decision(count + sample, &mut random, start);
+        store.insert_decision(&one).expect("a decision is stored");
+        let started = Instant::now();
+        runtime
+            .block_on(store.durable())
+            .expect("the write is made durable");
+        record(&mut flush_timings, started.elapsed());
+    }
+    report(
+        "  of which a flush alone (one write, durable)",
+        &flush_timings,
+    );
+
+    store.flush().expect("the store is flushed");
+    let file_bytes = directory_bytes(directory.path());
+    println!(
+        "after resolving {} items: files {:.1} MiB, {:.0} bytes per decision",
+        samples * RESOLVE_BATCH,
+        file_bytes as f64 / (1024.0 * 1024.0),
+        file_bytes as f64 / count as f64
+    );
+}

@@ -1,0 +1,184 @@
+//! `moderato queue list` and `moderato queue resolve`: the review queue
+//! from a terminal, against a running server (`--server`, `--token`, or
+//! `MODERATO_SERVER`, `MODERATO_TOKEN`).
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::CliError;
+use crate::domain::{Label, Priority, ReviewStatus};
+use crate::grpc::client::{QueueItem, QueueQuery, ReviewConnection};
+
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+/// Where the server is and which key to use.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// The server's address.
+    #[arg(long, env = "MODERATO_SERVER", default_value = DEFAULT_SERVER)]
+    server: String,
+    /// A moderator or admin key's bearer token.
+    #[arg(long, env = "MODERATO_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// List a page of the queue: highest priority first, then oldest.
+    List {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        /// Only this site [default: every site the key may see].
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long, value_enum, default_value_t = StatusArg::Pending)]
+        status: StatusArg,
+        #[arg(long, value_enum)]
+        min_priority: Option<PriorityArg>,
+        /// Items per page [default: 50; at most 500].
+        #[arg(long, default_value_t = 0, hide_default_value = true)]
+        page_size: u32,
+        /// The token a previous page printed, to continue from it.
+        #[arg(long, default_value = "", hide_default_value = true)]
+        page_token: String,
+    },
+    /// Resolve items: --spam rejects them, --ham approves them.
+    Resolve {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        /// Decision ids (as `queue list` prints them).
+        #[arg(required = true)]
+        decision_ids: Vec<String>,
+        #[arg(long, conflicts_with = "ham", required_unless_present = "ham")]
+        spam: bool,
+        #[arg(long)]
+        ham: bool,
+        /// Why; kept in the audit trail.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Your name as the resolution shows it [default: the key's name].
+        #[arg(long, default_value = "")]
+        moderator: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PriorityArg {
+    Low,
+    Medium,
+    High,
+}
+
+pub fn queue(command: QueueCommand) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            context: "cannot start the async runtime".to_string(),
+            source,
+        })?;
+    runtime.block_on(run(command))
+}
+
+async fn run(command: QueueCommand) -> Result<(), CliError> {
+    match command {
+        QueueCommand::List {
+            remote,
+            site,
+            status,
+            min_priority,
+            page_size,
+            page_token,
+        } => {
+            let mut connection = ReviewConnection::connect(&remote.server, &remote.token).await?;
+            let query = QueueQuery {
+                site_id: site.unwrap_or_default(),
+                status: Some(match status {
+                    StatusArg::Pending => ReviewStatus::Pending,
+                    StatusArg::Approved => ReviewStatus::Approved,
+                    StatusArg::Rejected => ReviewStatus::Rejected,
+                }),
+                min_priority: min_priority.map(|priority| match priority {
+                    PriorityArg::Low => Priority::Low,
+                    PriorityArg::Medium => Priority::Medium,
+                    PriorityArg::High => Priority::High,
+                }),
+                page_size,
+                page_token,
+            };
+            let listing = connection.list(&query).await?;
+            for item in &listing.items {
+                println!("{}", item_line(item));
+            }
+            println!(
+                "{} shown of {} matching",
+                listing.items.len(),
+                listing.total
+            );
+            if !listing.next_page_token.is_empty() {
+                println!("next page: --page-token {}", listing.next_page_token);
+            }
+            Ok(())
+        }
+        QueueCommand::Resolve {
+            remote,
+            decision_ids,
+            spam,
+            ham: _,
+            note,
+            moderator,
+        } => {
+            let label = if spam { Label::Spam } else { Label::Ham };
+            let mut connection = ReviewConnection::connect(&remote.server, &remote.token).await?;
+            let resolved = connection
+                .resolve(decision_ids, label, moderator, note)
+                .await?;
+            for item in &resolved {
+                println!("{}", item_line(item));
+            }
+            println!("{} resolved as {}", resolved.len(), label_name(label));
+            Ok(())
+        }
+    }
+}
+
+fn label_name(label: Label) -> &'static str {
+    match label {
+        Label::Ham => "ham",
+        Label::Spam => "spam",
+    }
+}
+
+/// One item per line: id, site, priority, status, score, then the start of
+/// the comment on one line.
+fn item_line(item: &QueueItem) -> String {
+    const PREVIEW_CHARS: usize = 60;
+    let preview: String = item
+        .content
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(PREVIEW_CHARS)
+        .collect();
+    let ellipsis = if item.content.chars().count() > PREVIEW_CHARS {
+        "..."
+    } else {
+        ""
+    };
+    let name = |value: Option<String>| value.unwrap_or_else(|| "?".to_string());
+    format!(
+        "{}  {}  {:<6}  {:<8}  {:.3}  {}{}",
+        item.decision_id,
+        item.site_id,
+        name(item.priority.map(|p| format!("{p:?}").to_lowercase())),
+        name(item.status.map(|s| format!("{s:?}").to_lowercase())),
+        item.score,
+        preview,
+        ellipsis
+    )
+}

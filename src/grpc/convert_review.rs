@@ -1,0 +1,253 @@
+//! Free functions between prost messages and the review workflow's types
+//! (`ListQueue`, `ResolveItems`, `ReportComment`, `GetStats`), with their
+//! validation: anything malformed becomes INVALID_ARGUMENT naming its field.
+
+use super::convert::{
+    check_decision_id, check_length, decision_to_proto, time_from_proto, time_to_proto,
+};
+use super::{page_token, pb};
+use crate::domain::{Label, Priority, ReviewStatus, UnixMillis};
+use crate::error::Error;
+use crate::limits::{
+    DEFAULT_PAGE_SIZE, MAX_MODERATOR_NAME_BYTES, MAX_NOTE_BYTES, MAX_PAGE_SIZE, MAX_RESOLVE_IDS,
+};
+use crate::review::{QueueCursor, QueueFilter, QueuePage, SiteScope};
+use crate::review_operations::Resolve;
+use crate::stats::Tally;
+
+/// A person's label: HAM or SPAM; anything else names `field`.
+pub fn label_from_proto(field: &'static str, value: i32) -> Result<Label, Error> {
+    match pb::Label::try_from(value) {
+        Ok(pb::Label::Ham) => Ok(Label::Ham),
+        Ok(pb::Label::Spam) => Ok(Label::Spam),
+        Ok(pb::Label::Unspecified) | Err(_) => Err(Error::invalid_argument(
+            field,
+            "must be LABEL_HAM or LABEL_SPAM",
+        )),
+    }
+}
+
+fn status_from_proto(value: i32) -> Result<ReviewStatus, Error> {
+    match pb::ReviewStatus::try_from(value) {
+        Ok(pb::ReviewStatus::Unspecified) | Ok(pb::ReviewStatus::Pending) => {
+            Ok(ReviewStatus::Pending)
+        }
+        Ok(pb::ReviewStatus::Approved) => Ok(ReviewStatus::Approved),
+        Ok(pb::ReviewStatus::Rejected) => Ok(ReviewStatus::Rejected),
+        Err(_) => Err(Error::invalid_argument(
+            "status",
+            format!("{value} is not a ReviewStatus"),
+        )),
+    }
+}
+
+fn min_priority_from_proto(value: i32) -> Result<Priority, Error> {
+    match pb::Priority::try_from(value) {
+        Ok(pb::Priority::Unspecified) | Ok(pb::Priority::Low) => Ok(Priority::Low),
+        Ok(pb::Priority::Medium) => Ok(Priority::Medium),
+        Ok(pb::Priority::High) => Ok(Priority::High),
+        Err(_) => Err(Error::invalid_argument(
+            "min_priority",
+            format!("{value} is not a Priority"),
+        )),
+    }
+}
+
+/// A checked `ListQueue` request: the filter (over the sites `scope`
+/// allows), where to start and how many items.
+pub fn queue_request_from_proto(
+    request: &pb::ListQueueRequest,
+    scope: SiteScope,
+) -> Result<(QueueFilter, Option<QueueCursor>, usize), Error> {
+    let page_size = match request.page_size as usize {
+        0 => DEFAULT_PAGE_SIZE,
+        size if size > MAX_PAGE_SIZE => {
+            return Err(Error::invalid_argument(
+                "page_size",
+                format!("is {size}; the limit is {MAX_PAGE_SIZE}"),
+            ))
+        }
+        size => size,
+    };
+    let filter = QueueFilter {
+        scope,
+        status: status_from_proto(request.status)?,
+        min_priority: min_priority_from_proto(request.min_priority)?,
+    };
+    let cursor = page_token::decode(&filter, &request.page_token)?;
+    Ok((filter, cursor, page_size))
+}
+
+pub fn queue_page_to_proto(filter: &QueueFilter, page: &QueuePage) -> pb::ListQueueResponse {
+    pb::ListQueueResponse {
+        items: page.items.iter().map(decision_to_proto).collect(),
+        next_page_token: page
+            .next
+            .as_ref()
+            .map(|cursor| page_token::encode(filter, cursor))
+            .unwrap_or_default(),
+        total: page.total,
+    }
+}
+
+pub fn check_note(note: &str) -> Result<(), Error> {
+    check_length("note", note, MAX_NOTE_BYTES)
+}
+
+/// A checked `ResolveItems` request: 1 to `MAX_RESOLVE_IDS` well-formed
+/// ids (repeats are resolved once), a label, a short name and note.
+pub fn resolve_from_proto(request: pb::ResolveItemsRequest) -> Result<Resolve, Error> {
+    if request.decision_ids.is_empty() {
+        return Err(Error::invalid_argument(
+            "decision_ids",
+            "must name at least one decision",
+        ));
+    }
+    if request.decision_ids.len() > MAX_RESOLVE_IDS {
+        return Err(Error::invalid_argument(
+            "decision_ids",
+            format!(
+                "has {} ids; the limit is {MAX_RESOLVE_IDS}",
+                request.decision_ids.len()
+            ),
+        ));
+    }
+    let mut decision_ids: Vec<String> = Vec::with_capacity(request.decision_ids.len());
+    for decision_id in request.decision_ids {
+        check_decision_id(&decision_id)?;
+        if !decision_ids.contains(&decision_id) {
+            decision_ids.push(decision_id);
+        }
+    }
+    let label = label_from_proto("label", request.label)?;
+    check_length("moderator", &request.moderator, MAX_MODERATOR_NAME_BYTES)?;
+    if request.moderator.chars().any(char::is_control) {
+        return Err(Error::invalid_argument(
+            "moderator",
+            "must not contain control characters",
+        ));
+    }
+    check_note(&request.note)?;
+    Ok(Resolve {
+        decision_ids,
+        label,
+        moderator: request.moderator,
+        note: request.note,
+    })
+}
+
+pub fn resolve_response_to_proto(
+    decisions: &[crate::domain::Decision],
+) -> pb::ResolveItemsResponse {
+    pb::ResolveItemsResponse {
+        decisions: decisions.iter().map(decision_to_proto).collect(),
+    }
+}
+
+/// `since` of a `GetStats` request; unset means from the beginning.
+pub fn since_from_proto(
+    since: Option<&prost_types::Timestamp>,
+) -> Result<Option<UnixMillis>, Error> {
+    since.map(|time| time_from_proto("since", time)).transpose()
+}
+
+pub fn stats_to_proto(site_id: &str, since: Option<UnixMillis>, tally: &Tally) -> pb::Stats {
+    pb::Stats {
+        site_id: site_id.to_string(),
+        since: since.map(time_to_proto),
+        total: tally.total,
+        verdicts: Some(pb::VerdictCounts {
+            allow: tally.allow,
+            review: tally.review,
+            reject: tally.reject,
+        }),
+        statuses: Some(pb::StatusCounts {
+            pending: tally.pending,
+            approved: tally.approved,
+            rejected: tally.rejected,
+        }),
+        missed_spam: tally.missed_spam,
+        false_positives: tally.false_positives,
+        precision: tally.precision(),
+        recall: tally.recall(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(result: Result<Resolve, Error>) -> &'static str {
+        match result {
+            Err(Error::InvalidArgument { field, .. }) => field,
+            other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+        }
+    }
+
+    fn resolve(ids: Vec<String>) -> pb::ResolveItemsRequest {
+        pb::ResolveItemsRequest {
+            decision_ids: ids,
+            label: pb::Label::Spam as i32,
+            moderator: "ann".to_string(),
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn resolve_requests_are_bounded_and_checked() {
+        let id = uuid::Uuid::now_v7().to_string();
+        assert_eq!(
+            field_of(resolve_from_proto(resolve(vec![]))),
+            "decision_ids"
+        );
+        assert_eq!(
+            field_of(resolve_from_proto(resolve(vec![
+                id.clone();
+                MAX_RESOLVE_IDS + 1
+            ]))),
+            "decision_ids"
+        );
+        assert_eq!(
+            field_of(resolve_from_proto(resolve(vec!["nope".to_string()]))),
+            "decision_id"
+        );
+        let mut unlabelled = resolve(vec![id.clone()]);
+        unlabelled.label = pb::Label::Unspecified as i32;
+        assert_eq!(field_of(resolve_from_proto(unlabelled)), "label");
+        let checked = resolve_from_proto(resolve(vec![id.clone(), id.clone()])).unwrap();
+        assert_eq!(checked.decision_ids, vec![id]);
+        assert_eq!(checked.label, Label::Spam);
+    }
+
+    #[test]
+    fn queue_requests_default_and_bound_the_page() {
+        let (filter, cursor, size) =
+            queue_request_from_proto(&pb::ListQueueRequest::default(), SiteScope::All).unwrap();
+        assert_eq!(filter.status, ReviewStatus::Pending);
+        assert_eq!(filter.min_priority, Priority::Low);
+        assert_eq!(cursor, None);
+        assert_eq!(size, DEFAULT_PAGE_SIZE);
+        let too_big = pb::ListQueueRequest {
+            page_size: (MAX_PAGE_SIZE + 1) as u32,
+            ..Default::default()
+        };
+        assert!(matches!(
+            queue_request_from_proto(&too_big, SiteScope::All),
+            Err(Error::InvalidArgument {
+                field: "page_size",
+                ..
+            })
+        ));
+        let bad_status = pb::ListQueueRequest {
+            status: 42,
+            ..Default::default()
+        };
+        assert!(matches!(
+            queue_request_from_proto(&bad_status, SiteScope::All),
+            Err(Error::InvalidArgument {
+                field: "status",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,207 @@
+//! The engine's review operations: the queue, people's labels (moderators'
+//! resolutions and sites' reports) and the statistics, each limited to the
+//! sites the caller's key may see. Labels are durable before they are
+//! answered.
+
+use crate::auth::{Principal, Role};
+use crate::domain::{Decision, Label, UnixMillis};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::review::{
+    BatchLabelled, CorrectionSource, LabelRequest, Labelled, QueueCursor, QueueFilter, QueuePage,
+    SiteScope,
+};
+use crate::stats::{StatsQuery, Tally};
+
+/// The sites a `Review` call covers: the named site if the key may
+/// moderate it; with none named, every site for admins and unrestricted
+/// moderators, or the moderator's own sites.
+pub fn review_scope(caller: &Principal, requested_site: &str) -> Result<SiteScope, Error> {
+    caller.require_moderator()?;
+    if !requested_site.is_empty() {
+        if !caller.may_moderate(requested_site) {
+            return Err(Error::PermissionDenied(format!(
+                "key {:?} may not moderate site {requested_site:?}",
+                caller.name
+            )));
+        }
+        return Ok(SiteScope::Sites(vec![requested_site.to_string()]));
+    }
+    match caller.role {
+        Role::Moderator if !caller.sites.is_empty() => Ok(SiteScope::Sites(caller.sites.clone())),
+        Role::Moderator | Role::Admin | Role::Site => Ok(SiteScope::All),
+    }
+}
+
+/// A moderator's resolution of several items at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolve {
+    /// Distinct, well-formed decision ids.
+    pub decision_ids: Vec<String>,
+    pub label: Label,
+    /// The moderator's name as they gave it; the key's name when empty.
+    pub moderator: String,
+    pub note: String,
+}
+
+impl Engine {
+    /// One page of the queue.
+    pub fn list_queue(
+        &self,
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        page_size: usize,
+    ) -> Result<QueuePage, Error> {
+        Ok(self.store().queue_page(filter, after, page_size)?)
+    }
+
+    /// Labels every listed decision if all exist and the caller may
+    /// moderate all of their sites; otherwise changes nothing. Same label
+    /// again: unchanged, not recorded.
+    pub async fn resolve_items(
+        &self,
+        caller: &Principal,
+        resolve: Resolve,
+    ) -> Result<Vec<Decision>, Error> {
+        let scope = review_scope(caller, "")?;
+        let by = if resolve.moderator.is_empty() {
+            caller.name.clone()
+        } else {
+            resolve.moderator
+        };
+        let request = LabelRequest {
+            label: resolve.label,
+            by,
+            key_name: caller.name.clone(),
+            source: CorrectionSource::Moderator,
+            note: resolve.note,
+        };
+        self.label(caller, &resolve.decision_ids, &scope, &request)
+            .await
+    }
+
+    /// A site's report that a decision was wrong (or right): recorded as a
+    /// correction from the site, under the key's name. The caller has
+    /// already been checked to act for `site_id`, the decision's site.
+    pub async fn report(
+        &self,
+        caller: &Principal,
+        decision_id: &str,
+        site_id: &str,
+        label: Label,
+        note: String,
+    ) -> Result<Decision, Error> {
+        let request = LabelRequest {
+            label,
+            by: caller.name.clone(),
+            key_name: caller.name.clone(),
+            source: CorrectionSource::Site,
+            note,
+        };
+        let scope = SiteScope::Sites(vec![site_id.to_string()]);
+        let mut decisions = self
+            .label(caller, &[decision_id.to_string()], &scope, &request)
+            .await?;
+        decisions
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("no decision with id {decision_id:?}")))
+    }
+
+    /// The figures of the scope's decisions since a time, summed over its
+    /// sites.
+    pub fn stats(&self, query: &StatsQuery) -> Result<Tally, Error> {
+        let sites = match &query.scope {
+            SiteScope::All => self.store().sites()?.into_iter().collect(),
+            SiteScope::Sites(sites) => sites.clone(),
+        };
+        let since = query.since.unwrap_or(UnixMillis(i64::MIN));
+        let mut tally = Tally::default();
+        for site in &sites {
+            tally.merge(&self.store().site_tally(site, since)?);
+        }
+        Ok(tally)
+    }
+
+    /// Writes the labels, waits until they are durable and answers with
+    /// the decisions as they are now.
+    async fn label(
+        &self,
+        caller: &Principal,
+        decision_ids: &[String],
+        scope: &SiteScope,
+        request: &LabelRequest,
+    ) -> Result<Vec<Decision>, Error> {
+        let outcome = self
+            .store()
+            .apply_labels(decision_ids, scope, request, UnixMillis::now())?;
+        let labelled = match outcome {
+            BatchLabelled::Done(labelled) => labelled,
+            BatchLabelled::Missing(decision_id) => {
+                return Err(Error::NotFound(format!(
+                    "no decision with id {decision_id:?}"
+                )))
+            }
+            BatchLabelled::OutOfScope {
+                decision_id,
+                site_id,
+            } => {
+                return Err(Error::PermissionDenied(format!(
+                    "key {:?} may not label decision {decision_id:?} of site {site_id:?}",
+                    caller.name
+                )))
+            }
+        };
+        // A new label also counts in the author's history, which the
+        // `trusted_author` rule reads; an unchanged label was counted before.
+        for entry in &labelled {
+            if let Labelled::Changed { decision, .. } = entry {
+                self.record_author_label(&decision.comment, request.label)?;
+            }
+        }
+        self.store().durable().await?;
+        Ok(labelled
+            .into_iter()
+            .map(|labelled| match labelled {
+                Labelled::Unchanged(decision) | Labelled::Changed { decision, .. } => decision,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, sites: &[&str]) -> Principal {
+        Principal {
+            name: "k".to_string(),
+            role,
+            sites: sites.iter().map(|site| site.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn scopes_follow_the_key() {
+        let limited = principal(Role::Moderator, &["a.example"]);
+        assert_eq!(
+            review_scope(&limited, "").unwrap(),
+            SiteScope::Sites(vec!["a.example".to_string()])
+        );
+        assert!(matches!(
+            review_scope(&limited, "b.example"),
+            Err(Error::PermissionDenied(_))
+        ));
+        assert_eq!(
+            review_scope(&principal(Role::Moderator, &[]), "").unwrap(),
+            SiteScope::All
+        );
+        assert_eq!(
+            review_scope(&principal(Role::Admin, &[]), "b.example").unwrap(),
+            SiteScope::Sites(vec!["b.example".to_string()])
+        );
+        assert!(matches!(
+            review_scope(&principal(Role::Site, &["a.example"]), ""),
+            Err(Error::PermissionDenied(_))
+        ));
+    }
+}

@@ -1,0 +1,630 @@
+//! The review side of storage: queue pages and totals read from the
+//! indexes, people's labels written with their audit entry and training
+//! example in one transaction, and the statistics scan.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use super::decisions::{decode, encode};
+use super::index::{self, Indexes};
+use super::{transaction_error, Store, StoreError};
+use crate::domain::{Decision, UnixMillis};
+use crate::review::{
+    apply_label, AuditEntry, BatchLabelled, Correction, LabelRequest, Labelled, QueueCursor,
+    QueueFilter, QueuePage, SiteScope,
+};
+use crate::stats::Tally;
+
+/// How many decisions are indexed per transaction when an older database
+/// gets its review indexes.
+const INDEX_BUILD_BATCH: usize = 1_000;
+
+fn corrupt(key: &[u8], message: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        message: message.to_string(),
+    }
+}
+
+fn to_json<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|error| StoreError::Corrupt {
+        key: key.to_string(),
+        message: error.to_string(),
+    })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|error| corrupt(key, &error.to_string()))
+}
+
+/// The audit trail's key prefix of a decision: its length-prefixed id, so
+/// that one id's entries never run into another's.
+fn audit_prefix(decision_id: &str) -> Vec<u8> {
+    index::site_key(decision_id)
+}
+
+impl Store {
+    /// One page of the queue: at most `page_size` decisions matching
+    /// `filter`, in queue order, starting after `after`. Reads at most
+    /// `page_size + 1` index entries per site range plus the page's
+    /// decisions, however many decisions are stored.
+    pub fn queue_page(
+        &self,
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        page_size: usize,
+    ) -> Result<QueuePage, StoreError> {
+        let prefixes = match &filter.scope {
+            SiteScope::All => vec![index::all_sites_prefix(filter.status)],
+            SiteScope::Sites(sites) => sites
+                .iter()
+                .map(|site| index::one_site_prefix(filter.status, site))
+                .collect(),
+        };
+        // Positions start with the rank, so stopping before the rank after
+        // the lowest one wanted applies the minimum priority.
+        let end_rank = index::priority_rank(filter.min_priority) + 1;
+        let mut positions = Vec::new();
+        for prefix in &prefixes {
+            let start = match after {
+                Some(cursor) => Bound::Excluded([prefix.as_slice(), &cursor.0].concat()),
+                None => Bound::Included(prefix.clone()),
+            };
+            let end = Bound::Excluded([prefix.as_slice(), &[end_rank]].concat());
+            for entry in self
+                .inner
+                .queue
+                .range::<Vec<u8>, _>((start, end))
+                .keys()
+                .take(page_size + 1)
+            {
+                positions.push(entry?[prefix.len()..].to_vec());
+            }
+        }
+        // Every range is in queue order; merging them is a sort of at most
+        // (sites x page) positions, which are comparable across sites.
+        positions.sort_unstable();
+        positions.truncate(page_size + 1);
+        let next = if positions.len() > page_size {
+            positions.truncate(page_size);
+            positions.last().cloned().map(QueueCursor)
+        } else {
+            None
+        };
+        let mut items = Vec::with_capacity(positions.len());
+        for position in &positions {
+            let id = index::id_of_position(position)
+                .ok_or_else(|| corrupt(position, "a queue entry has no decision id"))?;
+            let bytes = self
+                .inner
+                .decisions
+                .get(id)?
+                .ok_or_else(|| corrupt(id, "a queue entry points at a missing decision"))?;
+            let decision = decode(id, &bytes)?;
+            // A decision resolved between reading the index and reading it
+            // no longer belongs on this page.
+            if decision.status == filter.status {
+                items.push(decision);
+            }
+        }
+        Ok(QueuePage {
+            items,
+            next,
+            total: self.queue_total(filter)?,
+        })
+    }
+
+    /// How many decisions match `filter`, from the per-(status, site,
+    /// priority) counters: one read per site and priority, or one pass over
+    /// the status's counters when every site is wanted.
+    pub fn queue_total(&self, filter: &QueueFilter) -> Result<u64, StoreError> {
+        let highest_rank = index::priority_rank(filter.min_priority);
+        let mut total = 0;
+        match &filter.scope {
+            SiteScope::All => {
+                for entry in self
+                    .inner
+                    .queue_counts
+                    .scan_prefix(index::count_prefix(filter.status))
+                {
+                    let (key, value) = entry?;
+                    let (_, rank) = index::parse_count_key(&key)
+                        .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
+                    if rank <= highest_rank {
+                        total += index::decode_count(&value);
+                    }
+                }
+            }
+            SiteScope::Sites(sites) => {
+                for site in sites {
+                    for priority in [
+                        crate::domain::Priority::High,
+                        crate::domain::Priority::Medium,
+                        crate::domain::Priority::Low,
+                    ] {
+                        if index::priority_rank(priority) > highest_rank {
+                            continue;
+                        }
+                        let key = index::count_key(filter.status, site, priority);
+                        if let Some(value) = self.inner.queue_counts.get(key)? {
+                            total += index::decode_count(&value);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Applies a person's label to stored decisions, all of which must
+    /// exist and belong to a site in `scope`: the decisions, their index
+    /// entries, audit entries and training examples are written in one
+    /// transaction, or (when an id is missing or out of scope) nothing is.
+    /// Each decision is read once, here, so the scope check costs no extra
+    /// read. Call [`Store::durable`] before acknowledging.
+    pub fn apply_labels(
+        &self,
+        decision_ids: &[String],
+        scope: &SiteScope,
+        request: &LabelRequest,
+        now: UnixMillis,
+    ) -> Result<BatchLabelled, StoreError> {
+        /// Why a labelling transaction stopped.
+        enum Stop {
+            Refused(BatchLabelled),
+            Failed(StoreError),
+        }
+        let inner = &self.inner;
+        let result = (
+            &inner.decisions,
+            &inner.queue,
+            &inner.queue_counts,
+            &inner.timeline,
+            &inner.audit,
+            &inner.corrections,
+        )
+            .transaction(|(decisions, queue, counts, timeline, audit, corrections)| {
+                let failed = |error| ConflictableTransactionError::Abort(Stop::Failed(error));
+                let refused = |outcome| ConflictableTransactionError::Abort(Stop::Refused(outcome));
+                let indexes = Indexes {
+                    queue,
+                    counts,
+                    timeline,
+                };
+                let mut results = Vec::with_capacity(decision_ids.len());
+                for decision_id in decision_ids {
+                    let id = decision_id.as_bytes();
+                    let Some(bytes) = decisions.get(id)? else {
+                        return Err(refused(BatchLabelled::Missing(decision_id.clone())));
+                    };
+                    let stored = decode(id, &bytes).map_err(failed)?;
+                    if !scope.covers(&stored.comment.site_id) {
+                        return Err(refused(BatchLabelled::OutOfScope {
+                            decision_id: decision_id.clone(),
+                            site_id: stored.comment.site_id,
+                        }));
+                    }
+                    let labelled = apply_label(&stored, request, now);
+                    if let Labelled::Changed {
+                        decision,
+                        audit: entry,
+                        correction,
+                    } = &labelled
+                    {
+                        decisions.insert(id, encode(decision).map_err(failed)?)?;
+                        indexes.replace(Some(&stored), decision)?;
+                        let mut audit_key = audit_prefix(decision_id);
+                        audit_key.extend_from_slice(&audit.generate_id()?.to_be_bytes());
+                        audit.insert(audit_key, to_json(decision_id, entry).map_err(failed)?)?;
+                        corrections
+                            .insert(id, to_json(decision_id, correction).map_err(failed)?)?;
+                    }
+                    results.push(labelled);
+                }
+                Ok(BatchLabelled::Done(results))
+            });
+        match result {
+            Ok(done) => Ok(done),
+            Err(TransactionError::Abort(Stop::Refused(outcome))) => Ok(outcome),
+            Err(TransactionError::Abort(Stop::Failed(error))) => Err(error),
+            Err(TransactionError::Storage(error)) => Err(StoreError::Sled(error)),
+        }
+    }
+
+    /// Every change people made to a decision, oldest first.
+    pub fn audit_trail(&self, decision_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner
+            .audit
+            .scan_prefix(audit_prefix(decision_id))
+            .map(|entry| {
+                let (key, value) = entry?;
+                from_json(&key, &value)
+            })
+            .collect()
+    }
+
+    /// The training examples people's labels made: one per labelled
+    /// decision, its latest label, in decision id order (ids are time
+    /// ordered UUIDs, so this is roughly the order comments came in).
+    pub fn corrections(&self) -> impl Iterator<Item = Result<Correction, StoreError>> + '_ {
+        self.inner.corrections.iter().map(|entry| {
+            let (key, value) = entry?;
+            from_json(&key, &value)
+        })
+    }
+
+    /// The training example of one decision, if a person labelled it.
+    pub fn correction(&self, decision_id: &str) -> Result<Option<Correction>, StoreError> {
+        self.inner
+            .corrections
+            .get(decision_id.as_bytes())?
+            .map(|value| from_json(decision_id.as_bytes(), &value))
+            .transpose()
+    }
+
+    /// Every site that has a stored decision, from the queue counters.
+    pub fn sites(&self) -> Result<BTreeSet<String>, StoreError> {
+        let mut sites = BTreeSet::new();
+        for key in self.inner.queue_counts.iter().keys() {
+            let key = key?;
+            let (site, _) = index::parse_count_key(&key)
+                .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
+            sites.insert(site);
+        }
+        Ok(sites)
+    }
+
+    /// The statistics of one site's decisions created at or after `since`,
+    /// read from the site's timeline (three bytes per decision).
+    pub fn site_tally(&self, site_id: &str, since: UnixMillis) -> Result<Tally, StoreError> {
+        let site_prefix = index::site_key(site_id);
+        let mut tally = Tally::default();
+        for entry in self
+            .inner
+            .timeline
+            .range(index::timeline_start(site_id, since)..)
+        {
+            let (key, value) = entry?;
+            if !key.starts_with(&site_prefix) {
+                break;
+            }
+            let outcome = index::decode_outcome(&value)
+                .ok_or_else(|| corrupt(&key, "a timeline entry is malformed"))?;
+            tally.add(outcome);
+        }
+        Ok(tally)
+    }
+
+    /// Gives a database written before the review indexes existed its
+    /// index entries, once, at open. A database whose indexes are there
+    /// (or that holds no decision) is left as it is.
+    pub(super) fn build_missing_indexes(&self) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        if !inner.timeline.is_empty() || inner.decisions.is_empty() {
+            return Ok(());
+        }
+        let mut batch: Vec<Decision> = Vec::with_capacity(INDEX_BUILD_BATCH);
+        let mut entries = inner.decisions.iter();
+        loop {
+            batch.clear();
+            for entry in entries.by_ref().take(INDEX_BUILD_BATCH) {
+                let (key, value) = entry?;
+                batch.push(decode(&key, &value)?);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            (&inner.queue, &inner.queue_counts, &inner.timeline)
+                .transaction(|(queue, counts, timeline)| {
+                    let indexes = Indexes {
+                        queue,
+                        counts,
+                        timeline,
+                    };
+                    for decision in &batch {
+                        indexes.add(decision)?;
+                    }
+                    Ok::<_, ConflictableTransactionError<StoreError>>(())
+                })
+                .map_err(transaction_error)?;
+        }
+        self.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::*;
+    use crate::review::{CorrectionSource, QueueFilter};
+
+    fn decision(id: &str, site: &str, priority: Priority, created_at: i64) -> Decision {
+        Decision {
+            decision_id: id.to_string(),
+            comment: Comment {
+                site_id: site.to_string(),
+                comment_id: id.to_string(),
+                content: format!("comment {id}"),
+                author: Author::default(),
+                context: PostContext::default(),
+                submitted_at: UnixMillis(created_at),
+                form: FormSignals::default(),
+            },
+            assessment: Assessment {
+                verdict: Verdict::Review,
+                spam_probability: 0.6,
+                score: 0.6,
+                priority,
+                reasons: vec![],
+                model_version: "m".to_string(),
+            },
+            created_at: UnixMillis(created_at),
+            status: ReviewStatus::Pending,
+            resolution: None,
+        }
+    }
+
+    /// Labels one decision of any site; `None` when it is not stored.
+    fn label_one(
+        store: &Store,
+        decision_id: &str,
+        request: &LabelRequest,
+        now: UnixMillis,
+    ) -> Option<Labelled> {
+        match store
+            .apply_labels(&[decision_id.to_string()], &SiteScope::All, request, now)
+            .unwrap()
+        {
+            BatchLabelled::Done(mut labelled) => labelled.pop(),
+            BatchLabelled::Missing(_) => None,
+            BatchLabelled::OutOfScope { .. } => panic!("every site is in scope"),
+        }
+    }
+
+    fn filter(scope: SiteScope, min_priority: Priority) -> QueueFilter {
+        QueueFilter {
+            scope,
+            status: ReviewStatus::Pending,
+            min_priority,
+        }
+    }
+
+    fn spam_by_moderator() -> LabelRequest {
+        LabelRequest {
+            label: Label::Spam,
+            by: "ann".to_string(),
+            key_name: "moderators".to_string(),
+            source: CorrectionSource::Moderator,
+            note: String::new(),
+        }
+    }
+
+    /// Twelve pending items over two sites, every priority, stored out of
+    /// order; returns the store and the ids in queue order.
+    fn filled() -> (tempfile::TempDir, Store, Vec<String>) {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let priorities = [Priority::Low, Priority::High, Priority::Medium];
+        let mut all = Vec::new();
+        for index in 0..12_i64 {
+            let site = if index % 2 == 0 {
+                "a.example"
+            } else {
+                "b.example"
+            };
+            let priority = priorities[(index % 3) as usize];
+            // Creation times descend with the index, so insertion order is
+            // not the queue's order.
+            all.push(decision(
+                &format!("d{index:02}"),
+                site,
+                priority,
+                1_000 - index,
+            ));
+        }
+        store.insert_decisions(&all).unwrap();
+        all.sort_by_key(|d| {
+            (
+                std::cmp::Reverse(d.assessment.priority),
+                d.created_at,
+                d.decision_id.clone(),
+            )
+        });
+        let ids = all.iter().map(|d| d.decision_id.clone()).collect();
+        (directory, store, ids)
+    }
+
+    fn walk(store: &Store, filter: &QueueFilter, page_size: usize) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .queue_page(filter, cursor.as_ref(), page_size)
+                .unwrap();
+            assert!(page.items.len() <= page_size);
+            seen.extend(page.items.iter().map(|d| d.decision_id.clone()));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return seen,
+            }
+        }
+    }
+
+    #[test]
+    fn pages_follow_priority_then_age_over_one_or_many_sites() {
+        let (_directory, store, expected) = filled();
+        let all = filter(SiteScope::All, Priority::Low);
+        assert_eq!(walk(&store, &all, 5), expected);
+        let both = SiteScope::Sites(vec!["a.example".into(), "b.example".into()]);
+        assert_eq!(walk(&store, &filter(both, Priority::Low), 5), expected);
+        assert_eq!(store.queue_total(&all).unwrap(), 12);
+
+        let one = filter(SiteScope::Sites(vec!["a.example".into()]), Priority::Medium);
+        let of_a: Vec<String> = expected
+            .iter()
+            .filter(|id| {
+                let decision = store.decision(id).unwrap().unwrap();
+                decision.comment.site_id == "a.example"
+                    && decision.assessment.priority >= Priority::Medium
+            })
+            .cloned()
+            .collect();
+        assert_eq!(walk(&store, &one, 2), of_a);
+        assert_eq!(store.queue_total(&one).unwrap(), of_a.len() as u64);
+    }
+
+    #[test]
+    fn resolving_earlier_items_does_not_shift_later_pages() {
+        let (_directory, store, expected) = filled();
+        let all = filter(SiteScope::All, Priority::Low);
+        let first = store.queue_page(&all, None, 4).unwrap();
+        for item in &first.items {
+            label_one(
+                &store,
+                &item.decision_id,
+                &spam_by_moderator(),
+                UnixMillis(5_000),
+            )
+            .unwrap();
+        }
+        let second = store.queue_page(&all, first.next.as_ref(), 4).unwrap();
+        let ids: Vec<String> = second.items.iter().map(|d| d.decision_id.clone()).collect();
+        assert_eq!(ids, expected[4..8].to_vec());
+        assert_eq!(second.total, 8);
+        let rejected = QueueFilter {
+            status: ReviewStatus::Rejected,
+            ..all.clone()
+        };
+        assert_eq!(store.queue_total(&rejected).unwrap(), 4);
+        assert_eq!(walk(&store, &rejected, 10), expected[..4].to_vec());
+    }
+
+    #[test]
+    fn a_label_is_recorded_once_and_a_change_of_mind_again() {
+        let (_directory, store, expected) = filled();
+        let id = &expected[0];
+        let mut request = spam_by_moderator();
+        label_one(&store, id, &request, UnixMillis(10)).unwrap();
+        let again = label_one(&store, id, &request, UnixMillis(20));
+        assert!(matches!(again, Some(Labelled::Unchanged(_))));
+        request.label = Label::Ham;
+        label_one(&store, id, &request, UnixMillis(30)).unwrap();
+        let trail = store.audit_trail(id).unwrap();
+        assert_eq!(trail.len(), 2);
+        assert_eq!(trail[1].from_status, ReviewStatus::Rejected);
+        assert_eq!(trail[1].to_status, ReviewStatus::Approved);
+        assert_eq!(store.correction(id).unwrap().unwrap().label, Label::Ham);
+        assert_eq!(store.corrections().count(), 1);
+        // Another decision whose id begins with this one's has no trail.
+        assert!(store.audit_trail(&id[..2]).unwrap().is_empty());
+        assert!(label_one(&store, "missing", &request, UnixMillis(40)).is_none());
+    }
+
+    #[test]
+    fn a_batch_with_a_missing_or_foreign_id_writes_nothing() {
+        let (_directory, store, expected) = filled();
+        let site_of = |id: &str| store.decision(id).unwrap().unwrap().comment.site_id;
+        let foreign = expected
+            .iter()
+            .find(|id| site_of(id) == "b.example")
+            .unwrap()
+            .clone();
+        let own = expected
+            .iter()
+            .find(|id| site_of(id) == "a.example")
+            .unwrap()
+            .clone();
+        let scope = SiteScope::Sites(vec!["a.example".to_string()]);
+        let outcome = store
+            .apply_labels(
+                &[own.clone(), foreign.clone()],
+                &scope,
+                &spam_by_moderator(),
+                UnixMillis(10),
+            )
+            .unwrap();
+        assert_eq!(
+            outcome,
+            BatchLabelled::OutOfScope {
+                decision_id: foreign,
+                site_id: "b.example".to_string()
+            }
+        );
+        let outcome = store
+            .apply_labels(
+                &[own.clone(), "missing".to_string()],
+                &scope,
+                &spam_by_moderator(),
+                UnixMillis(10),
+            )
+            .unwrap();
+        assert_eq!(outcome, BatchLabelled::Missing("missing".to_string()));
+        let untouched = store.decision(&own).unwrap().unwrap();
+        assert_eq!(untouched.status, ReviewStatus::Pending);
+        assert!(store.audit_trail(&own).unwrap().is_empty());
+        assert_eq!(store.corrections().count(), 0);
+    }
+
+    #[test]
+    fn a_recheck_moves_the_index_entries_and_counters() {
+        let (_directory, store, expected) = filled();
+        let mut rechecked = store.decision(&expected[0]).unwrap().unwrap();
+        rechecked.assessment.verdict = Verdict::Allow;
+        rechecked.assessment.priority = Priority::Low;
+        rechecked.status = ReviewStatus::Approved;
+        store.replace_decision(&rechecked).unwrap();
+        let all = filter(SiteScope::All, Priority::Low);
+        assert_eq!(walk(&store, &all, 50), expected[1..].to_vec());
+        assert_eq!(store.queue_total(&all).unwrap(), 11);
+        let tally = store
+            .site_tally(&rechecked.comment.site_id, UnixMillis(i64::MIN))
+            .unwrap();
+        assert_eq!((tally.total, tally.allow, tally.approved), (6, 1, 1));
+    }
+
+    #[test]
+    fn statistics_start_at_since() {
+        let (_directory, store, _) = filled();
+        // Site a has the even indexes, created at 1000, 998, ..., 990.
+        assert_eq!(
+            store
+                .site_tally("a.example", UnixMillis(995))
+                .unwrap()
+                .total,
+            3
+        );
+        assert_eq!(
+            store.site_tally("a.example", UnixMillis(0)).unwrap().total,
+            6
+        );
+        assert_eq!(
+            store.sites().unwrap().into_iter().collect::<Vec<_>>(),
+            vec!["a.example".to_string(), "b.example".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_database_without_review_indexes_gets_them_at_open() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            let batch: Vec<Decision> = (0..3)
+                .map(|index| decision(&format!("d{index}"), "a.example", Priority::High, index))
+                .collect();
+            store.insert_decisions(&batch).unwrap();
+            // As the database was before this version: decisions only.
+            store.inner.queue.clear().unwrap();
+            store.inner.queue_counts.clear().unwrap();
+            store.inner.timeline.clear().unwrap();
+            store.flush().unwrap();
+        }
+        let expected = vec!["d0", "d1", "d2"];
+        let store = Store::open(directory.path()).unwrap();
+        let all = filter(SiteScope::All, Priority::Low);
+        assert_eq!(walk(&store, &all, 2), expected);
+        assert_eq!(store.queue_total(&all).unwrap(), 3);
+    }
+}
