@@ -323,3 +323,13 @@ fn print_json(report: &impl serde::Serialize) -> Result<(), CliError> {
     println!("{text}");
     Ok(())
 }
+
+/// Builds a tokio runtime with IO and timers from `builder`.
+fn async_runtime(
+    mut builder: tokio::runtime::Builder,
+) -> Result<tokio::runtime::Runtime, CliError> {
+    builder.enable_all().build().map_err(|source| CliError::Io {
+        context: "cannot start the async runtime".to_string(),
+        source,
+    })
+}

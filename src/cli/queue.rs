@@ -76,14 +76,8 @@ pub enum PriorityArg {
 }
 
 pub fn queue(command: QueueCommand) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CliError::Io {
-            context: "cannot start the async runtime".to_string(),
-            source,
-        })?;
-    runtime.block_on(run(command))
+    // One call at a time: a single-threaded runtime is enough.
+    super::async_runtime(tokio::runtime::Builder::new_current_thread())?.block_on(run(command))
 }
 
 async fn run(command: QueueCommand) -> Result<(), CliError> {

@@ -16,13 +16,7 @@ pub fn serve(
 ) -> Result<(), CliError> {
     init_logging();
     let config = Config::load(config_file.as_deref(), &Overrides { listen, data_dir })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CliError::Io {
-            context: "cannot start the async runtime".to_string(),
-            source,
-        })?;
+    let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     runtime.block_on(async {
         let state = State::open(&config)?;
         if let Some(path) = &state.admin_token_file {
