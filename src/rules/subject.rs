@@ -15,7 +15,7 @@ pub struct Subject<'a> {
 
 impl<'a> Subject<'a> {
     pub fn new(comment: &'a Comment) -> Subject<'a> {
-        let normalized = normalize_quickly(&comment.content);
+        let normalized = normalize(&comment.content);
         let tokens = link_tokens(&normalized);
         let folded_words = folded_words(&normalized);
         Subject {
@@ -31,18 +31,6 @@ impl<'a> Subject<'a> {
             .iter()
             .filter(|token| token.kind == TokenKind::LinkDomain)
             .map(|token| token.text.as_str())
-    }
-}
-
-/// [`normalize`], taking a short cut for the common case: plain ASCII
-/// without `&` has no entities to decode, nothing NFKC changes and no
-/// invisible characters, so normalising it only folds case. The model
-/// normalises the same text again; the short cut keeps the rules cheap.
-fn normalize_quickly(raw: &str) -> String {
-    if raw.is_ascii() && !raw.contains('&') {
-        raw.to_ascii_lowercase()
-    } else {
-        normalize(raw)
     }
 }
 
@@ -73,20 +61,6 @@ fn link_tokens(normalized: &str) -> Vec<Token> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_short_cut_normalises_as_normalize_does() {
-        let texts = [
-            "Plain ASCII, With Capitals and http://Example.COM/Path?x=1",
-            "Fun&amp;Hacks I&#39;m HERE",
-            "ＦＲＥＥ money",
-            "fr\u{200B}ee Привет МИР",
-            "",
-        ];
-        for text in texts {
-            assert_eq!(normalize_quickly(text), normalize(text), "{text}");
-        }
-    }
 
     #[test]
     fn links_are_found_as_the_tokenizer_finds_them() {
