@@ -363,3 +363,23 @@ async fn sighup_reloads_the_rules_and_refuses_a_bad_file() {
     assert!(has_blocked_term("c", "the best casino").await);
     assert!(!has_blocked_term("d", "get fr3e m0ney").await);
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let mut child = moderato()
+        .args(["eval", "--data"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the command has written anything, as
+    // `moderato eval | head -0` would.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

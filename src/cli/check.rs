@@ -45,7 +45,7 @@ pub fn check(
         .evaluate(&comment, &Context::stateless(comment.submitted_at))
         .hits;
     let assessment = decide_with_rules(&model, &config.thresholds, &comment, &hits);
-    println!(
+    say!(
         "verdict {:?}  score {:.3}  spam probability {:.3}  priority {:?}  model {}",
         assessment.verdict,
         assessment.score,
@@ -54,9 +54,11 @@ pub fn check(
         assessment.model_version
     );
     for reason in &assessment.reasons {
-        println!(
+        say!(
             "  {:+7.3}  {:<12} {}",
-            reason.weight, reason.code, reason.message
+            reason.weight,
+            reason.code,
+            reason.message
         );
     }
     Ok(())

@@ -30,7 +30,7 @@ pub fn cross_validate(
     }
     for fold in &report.folds {
         let metrics = &fold.metrics;
-        println!(
+        say!(
             "{:<40} n {:>5}  MCC {:.3}  ham blocked {:>5.1}%  recall {:>5.1}%  AUC {:.3}",
             fold.name,
             metrics.examples,
@@ -40,7 +40,7 @@ pub fn cross_validate(
             metrics.auc
         );
     }
-    println!(
+    say!(
         "mean: MCC {:.3}  ham blocked {:.1}%  AUC {:.3}",
         report.mean_mcc,
         report.mean_fpr * 100.0,

@@ -27,7 +27,7 @@ pub fn eval(
     }
     let binary = &report.binary;
     let verdicts = &report.verdicts;
-    println!(
+    say!(
         "model {} {}",
         report.model_version,
         if report.rules {
@@ -36,11 +36,14 @@ pub fn eval(
             "alone (--no-rules)"
         }
     );
-    println!(
+    say!(
         "{} comments: {} spam, {} ham ({:.3} s)",
-        report.n, report.spam, report.ham, report.seconds
+        report.n,
+        report.spam,
+        report.ham,
+        report.seconds
     );
-    println!(
+    say!(
         "at score 0.5: MCC {:.3}  precision {:.3}  recall {:.3}  F1 {:.3}  ham blocked {:.1}%  AUC {:.3}",
         binary.mcc,
         binary.precision,
@@ -49,19 +52,24 @@ pub fn eval(
         binary.fpr * 100.0,
         binary.auc
     );
-    println!(
+    say!(
         "verdicts at review {} / reject {}:",
-        report.thresholds.review, report.thresholds.reject
+        report.thresholds.review,
+        report.thresholds.reject
     );
-    println!(
+    say!(
         "  ham:  allow {:>5}  review {:>5}  reject {:>5}",
-        verdicts.ham.allow, verdicts.ham.review, verdicts.ham.reject
+        verdicts.ham.allow,
+        verdicts.ham.review,
+        verdicts.ham.reject
     );
-    println!(
+    say!(
         "  spam: allow {:>5}  review {:>5}  reject {:>5}",
-        verdicts.spam.allow, verdicts.spam.review, verdicts.spam.reject
+        verdicts.spam.allow,
+        verdicts.spam.review,
+        verdicts.spam.reject
     );
-    println!(
+    say!(
         "  ham rejected {:.1}%  spam allowed {:.1}%  sent to review {:.1}%",
         verdicts.ham_rejected_rate * 100.0,
         verdicts.spam_allowed_rate * 100.0,

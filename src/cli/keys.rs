@@ -27,17 +27,17 @@ pub fn new_key(role: Role, sites: Vec<String>, name: Option<String>) -> Result<(
     });
     let token = new_token();
     let hash = hex::encode(token_sha256(&token));
-    println!("# Token for {name:?} (shown once; the server keeps only its hash):");
-    println!("# {token}");
-    println!();
-    println!("[[keys]]");
-    println!("name = {}", toml_string(&name));
-    println!("role = \"{}\"", role.as_str());
+    say!("# Token for {name:?} (shown once; the server keeps only its hash):");
+    say!("# {token}");
+    say!();
+    say!("[[keys]]");
+    say!("name = {}", toml_string(&name));
+    say!("role = \"{}\"", role.as_str());
     if !sites.is_empty() {
         let quoted: Vec<String> = sites.iter().map(|site| toml_string(site)).collect();
-        println!("sites = [{}]", quoted.join(", "));
+        say!("sites = [{}]", quoted.join(", "));
     }
-    println!("token_sha256 = \"{hash}\"");
+    say!("token_sha256 = \"{hash}\"");
     Ok(())
 }
 

@@ -1,6 +1,18 @@
 //! The commands of the `moderato` binary. `main.rs` parses the flags into
 //! [`Command`] and calls [`run`]; each command lives in its own file.
 
+/// Prints a line of a command's output on standard output, like `println!`,
+/// but a reader that stopped reading (`moderato eval | head`) ends the
+/// command quietly instead of with a panic.
+macro_rules! say {
+    () => {
+        $crate::cli::write_line(format_args!(""))
+    };
+    ($($argument:tt)*) => {
+        $crate::cli::write_line(format_args!($($argument)*))
+    };
+}
+
 mod check;
 mod cross_validation;
 mod eval;
@@ -320,7 +332,7 @@ fn print_json(report: &impl serde::Serialize) -> Result<(), CliError> {
         context: "cannot write the report".to_string(),
         source: std::io::Error::other(error),
     })?;
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }
 
@@ -332,4 +344,18 @@ fn async_runtime(
         context: "cannot start the async runtime".to_string(),
         source,
     })
+}
+
+/// Writes one line to standard output; see `say!`.
+fn write_line(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            // The reader has all it wanted; the rest would go nowhere.
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {error}");
+        std::process::exit(1);
+    }
 }

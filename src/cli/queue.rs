@@ -108,15 +108,15 @@ async fn run(command: QueueCommand) -> Result<(), CliError> {
             };
             let listing = connection.list(&query).await?;
             for item in &listing.items {
-                println!("{}", item_line(item));
+                say!("{}", item_line(item));
             }
-            println!(
+            say!(
                 "{} shown of {} matching",
                 listing.items.len(),
                 listing.total
             );
             if !listing.next_page_token.is_empty() {
-                println!("next page: --page-token {}", listing.next_page_token);
+                say!("next page: --page-token {}", listing.next_page_token);
             }
             Ok(())
         }
@@ -134,9 +134,9 @@ async fn run(command: QueueCommand) -> Result<(), CliError> {
                 .resolve(decision_ids, label, moderator, note)
                 .await?;
             for item in &resolved {
-                println!("{}", item_line(item));
+                say!("{}", item_line(item));
             }
-            println!("{} resolved as {}", resolved.len(), label_name(label));
+            say!("{} resolved as {}", resolved.len(), label_name(label));
             Ok(())
         }
     }

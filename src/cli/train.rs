@@ -43,7 +43,7 @@ pub fn train(
         .check()?;
     let model = train_model(&params, &examples, sources, &mut |line| eprintln!("{line}"))?;
     model.save(out)?;
-    println!(
+    say!(
         "wrote {} (version {}, {} features, {} examples) in {:.2} s",
         out.display(),
         model.version(),
@@ -52,7 +52,7 @@ pub fn train(
         started.elapsed().as_secs_f64()
     );
     if let Some(metrics) = model.cross_validation() {
-        println!(
+        say!(
             "cross-validated on the training data: MCC {:.3}, ham blocked {:.1}%, recall {:.1}%, AUC {:.3}",
             metrics.mcc,
             metrics.fpr * 100.0,
