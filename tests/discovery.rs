@@ -7,9 +7,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
-use crate::util::start_server;
+use crate::util::{start_server, TestServer};
 
 #[tokio::test]
 async fn health_answers_serving_without_a_key() {
@@ -36,20 +36,25 @@ async fn health_answers_serving_without_a_key() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn reflection_lists_the_three_services() {
-    let (server, _directory) = start_server().await;
+/// Asks the server's reflection service one question; the first answer.
+async fn ask_reflection(server: &TestServer, question: MessageRequest) -> ServerReflectionResponse {
     let mut reflection = ServerReflectionClient::new(server.channel().await);
     let request = ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
+        message_request: Some(question),
     };
     let mut responses = reflection
         .server_reflection_info(tokio_stream::iter(vec![request]))
         .await
         .unwrap()
         .into_inner();
-    let response = responses.next().await.unwrap().unwrap();
+    responses.next().await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn reflection_lists_the_three_services() {
+    let (server, _directory) = start_server().await;
+    let response = ask_reflection(&server, MessageRequest::ListServices(String::new())).await;
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection answer: {response:?}");
     };
@@ -75,19 +80,11 @@ async fn reflection_lists_the_three_services() {
 #[tokio::test]
 async fn reflection_describes_the_message_types() {
     let (server, _directory) = start_server().await;
-    let mut reflection = ServerReflectionClient::new(server.channel().await);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol(
-            "moderation.v1.CheckCommentRequest".to_string(),
-        )),
-    };
-    let mut responses = reflection
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let response = responses.next().await.unwrap().unwrap();
+    let response = ask_reflection(
+        &server,
+        MessageRequest::FileContainingSymbol("moderation.v1.CheckCommentRequest".to_string()),
+    )
+    .await;
     assert!(
         matches!(response.message_response, Some(MessageResponse::FileDescriptorResponse(ref files)) if !files.file_descriptor_proto.is_empty()),
         "{response:?}"
