@@ -8,23 +8,14 @@ use crate::util::*;
 #[tokio::test]
 async fn spam_is_not_allowed_and_ham_is_allowed_and_both_are_stored() {
     let (server, _directory) = start_server().await;
-    let mut client = server.moderation().await;
 
-    let spam = client
-        .check_comment(with_token(NEWS_TOKEN, comment("spam-1", SPAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let spam = check_as_news(&server, comment("spam-1", SPAM_TEXT)).await;
     assert_ne!(spam.verdict(), pb::Verdict::Allow, "{spam:?}");
     assert!(spam.stored);
     assert!(!spam.decision_id.is_empty());
     assert!(spam.score >= 0.5, "{spam:?}");
 
-    let ham = client
-        .check_comment(with_token(NEWS_TOKEN, comment("ham-1", HAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let ham = check_as_news(&server, comment("ham-1", HAM_TEXT)).await;
     assert_eq!(ham.verdict(), pb::Verdict::Allow, "{ham:?}");
     assert!(ham.stored);
     assert!(ham.score < 0.5);
@@ -35,12 +26,7 @@ async fn spam_is_not_allowed_and_ham_is_allowed_and_both_are_stored() {
 #[tokio::test]
 async fn reasons_name_the_words_and_add_up_to_the_score() {
     let (server, _directory) = start_server().await;
-    let mut client = server.moderation().await;
-    let response = client
-        .check_comment(with_token(NEWS_TOKEN, comment("spam-1", SPAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let response = check_as_news(&server, comment("spam-1", SPAM_TEXT)).await;
     let tokens: Vec<&pb::Reason> = response
         .reasons
         .iter()
@@ -65,11 +51,7 @@ async fn reasons_name_the_words_and_add_up_to_the_score() {
 async fn get_decision_finds_by_id_and_by_comment() {
     let (server, _directory) = start_server().await;
     let mut client = server.moderation().await;
-    let checked = client
-        .check_comment(with_token(NEWS_TOKEN, comment("c-7", HAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let checked = check_as_news(&server, comment("c-7", HAM_TEXT)).await;
 
     let by_id = decision_by_id(&server, &checked.decision_id).await.unwrap();
     assert_eq!(by_id.comment_id, "c-7");
@@ -110,18 +92,9 @@ async fn get_decision_finds_by_id_and_by_comment() {
 #[tokio::test]
 async fn the_same_comment_returns_the_stored_decision_unless_rechecked() {
     let (server, _directory) = start_server().await;
-    let mut client = server.moderation().await;
-    let first = client
-        .check_comment(with_token(NEWS_TOKEN, comment("same", HAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = check_as_news(&server, comment("same", HAM_TEXT)).await;
     // The same id with other text: the stored decision comes back unchanged.
-    let again = client
-        .check_comment(with_token(NEWS_TOKEN, comment("same", SPAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = check_as_news(&server, comment("same", SPAM_TEXT)).await;
     assert_eq!(again.decision_id, first.decision_id);
     assert_eq!(again.verdict, first.verdict);
     assert_eq!(again.score, first.score);
@@ -129,11 +102,7 @@ async fn the_same_comment_returns_the_stored_decision_unless_rechecked() {
     // With recheck, the new text is scored and the decision keeps its id.
     let mut recheck = comment("same", SPAM_TEXT);
     recheck.recheck = true;
-    let rechecked = client
-        .check_comment(with_token(NEWS_TOKEN, recheck))
-        .await
-        .unwrap()
-        .into_inner();
+    let rechecked = check_as_news(&server, recheck).await;
     assert_eq!(rechecked.decision_id, first.decision_id);
     assert_ne!(rechecked.verdict(), pb::Verdict::Allow);
     let stored = decision_by_id(&server, &first.decision_id).await.unwrap();
@@ -148,11 +117,7 @@ async fn a_dry_run_stores_nothing() {
     let mut client = server.moderation().await;
     let mut request = comment("dry", SPAM_TEXT);
     request.dry_run = true;
-    let response = client
-        .check_comment(with_token(NEWS_TOKEN, request))
-        .await
-        .unwrap()
-        .into_inner();
+    let response = check_as_news(&server, request).await;
     assert!(!response.stored);
     assert!(response.decision_id.is_empty());
     assert_ne!(response.verdict(), pb::Verdict::Allow);

@@ -6,23 +6,12 @@ use crate::util::*;
 async fn decisions_are_found_after_a_restart() {
     let directory = tempfile::tempdir().unwrap();
     let server = start_with(test_config(directory.path())).await;
-    let mut client = server.moderation().await;
-    let spam = client
-        .check_comment(with_token(NEWS_TOKEN, comment("spam-1", SPAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
-    let ham = client
-        .check_comment(with_token(NEWS_TOKEN, comment("ham-1", HAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let spam = check_as_news(&server, comment("spam-1", SPAM_TEXT)).await;
+    let ham = check_as_news(&server, comment("ham-1", HAM_TEXT)).await;
     assert!(spam.stored && ham.stored);
-    drop(client);
     server.stop().await;
 
     let server = start_with(test_config(directory.path())).await;
-    let mut client = server.moderation().await;
     for (checked, content) in [(&spam, SPAM_TEXT), (&ham, HAM_TEXT)] {
         let found = decision_by_id(&server, &checked.decision_id).await.unwrap();
         assert_eq!(found.content, content);
@@ -31,11 +20,7 @@ async fn decisions_are_found_after_a_restart() {
         assert_eq!(found.reasons.len(), checked.reasons.len());
     }
     // The idempotency index survived too.
-    let again = client
-        .check_comment(with_token(NEWS_TOKEN, comment("spam-1", HAM_TEXT)))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = check_as_news(&server, comment("spam-1", HAM_TEXT)).await;
     assert_eq!(again.decision_id, spam.decision_id);
     server.stop().await;
 }

@@ -55,16 +55,11 @@ struct Texts {
 }
 
 async fn probe_texts(server: &TestServer) -> Texts {
-    let mut client = server.moderation().await;
     let mut found: [Option<String>; 5] = Default::default();
     for text in CANDIDATES {
         let mut request = comment("probe", text);
         request.dry_run = true;
-        let scored = client
-            .check_comment(with_token(NEWS_TOKEN, request))
-            .await
-            .unwrap()
-            .into_inner();
+        let scored = check_as_news(&server, request).await;
         let slot = match (scored.verdict(), scored.priority()) {
             (pb::Verdict::Allow, _) => 0,
             (pb::Verdict::Review, pb::Priority::Low) => 1,

@@ -167,3 +167,17 @@ pub fn config_with_rules(data_dir: &Path, rules_toml: &str) -> Config {
         ..test_config(data_dir)
     }
 }
+
+/// `CheckComment` as the news site; the call must succeed.
+pub async fn check_as_news(
+    server: &TestServer,
+    request: pb::CheckCommentRequest,
+) -> pb::CheckCommentResponse {
+    server
+        .moderation()
+        .await
+        .check_comment(with_token(NEWS_TOKEN, request))
+        .await
+        .expect("the news site's check succeeds")
+        .into_inner()
+}
