@@ -259,12 +259,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let engine = Engine::new(
+    // Online learning is on, as in the service: a resolution includes
+    // learning its labels into the live model.
+    let engine = std::sync::Arc::new(Engine::new(
         store.clone(),
         Model::embedded_default().expect("the built-in model loads"),
         Thresholds::default(),
         moderato::rules::Rules::default(),
-    );
+    ));
     let moderator = Principal {
         name: "bench".to_string(),
         role: Role::Moderator,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::{ApiKey, Role};
+use crate::learning::{LearningParams, LearningSettings};
 use crate::rules::{Rules, RulesConfig};
 use crate::verdict::Thresholds;
 
@@ -44,6 +45,8 @@ struct RawConfig {
     keys: Vec<RawKey>,
     #[serde(default)]
     rules: RulesConfig,
+    #[serde(default)]
+    learning: LearningParams,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +104,7 @@ pub struct Config {
     pub rules: Rules,
     /// The database's page cache, in bytes.
     pub cache_bytes: u64,
+    pub learning: LearningSettings,
 }
 
 impl Default for Config {
@@ -115,6 +119,7 @@ impl Default for Config {
             keys: Vec::new(),
             rules: Rules::default(),
             cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
+            learning: LearningSettings::default(),
         }
     }
 }
@@ -207,6 +212,10 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
             .checked_mul(1024 * 1024)
             .ok_or_else(|| invalid("cache_mb", format!("{megabytes} MiB is too large")))?,
     };
+    let learning = raw.learning.check().map_err(|error| ConfigError::Invalid {
+        field: format!("learning.{}", error.key),
+        message: error.message.to_string(),
+    })?;
     Ok(Config {
         listen,
         data_dir,
@@ -215,6 +224,7 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         keys,
         rules,
         cache_bytes,
+        learning,
     })
 }
 

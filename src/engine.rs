@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use crate::classifier::Model;
 use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
 use crate::error::Error;
+use crate::learning::Learning;
 use crate::rules::{self, Context, Fingerprint, RecentComment, Rules, MAX_RECENT_COMMENTS};
 use crate::store::{Inserted, Store};
 use crate::verdict::{self, Thresholds};
@@ -37,6 +38,7 @@ pub struct Engine {
     model: ArcSwap<Model>,
     rules: ArcSwap<Rules>,
     thresholds: Thresholds,
+    learning: Learning,
 }
 
 impl Engine {
@@ -46,7 +48,25 @@ impl Engine {
             model: ArcSwap::from_pointee(model),
             rules: ArcSwap::from_pointee(rules),
             thresholds,
+            learning: Learning::default(),
         }
+    }
+
+    /// The engine with these learning settings and base corpus.
+    pub fn with_learning(mut self, learning: Learning) -> Engine {
+        self.learning = learning;
+        self
+    }
+
+    pub fn learning(&self) -> &Learning {
+        &self.learning
+    }
+
+    /// Puts a model in force. Checks already running finish with the model
+    /// they started with; no call waits or fails. Callers that change the
+    /// model hold the learning lock, so that no change is lost.
+    pub(crate) fn replace_model(&self, model: Model) {
+        self.model.store(Arc::new(model));
     }
 
     /// The rules in force now.

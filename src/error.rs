@@ -19,6 +19,13 @@ pub enum Error {
     /// A part of the API that this version does not provide yet.
     #[error("{0}")]
     Unimplemented(String),
+    /// The call is valid but the system is not in a state to do it (a
+    /// retrain is already running, say).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A bug or a failed background task; the message says what.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod grpc;
+pub mod learning;
 pub mod limits;
 pub mod review;
 pub mod review_operations;

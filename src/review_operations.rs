@@ -3,6 +3,8 @@
 //! sites the caller's key may see. Labels are durable before they are
 //! answered.
 
+use std::sync::Arc;
+
 use crate::auth::{Principal, Role};
 use crate::domain::{Decision, Label, UnixMillis};
 use crate::engine::Engine;
@@ -59,7 +61,7 @@ impl Engine {
     /// moderate all of their sites; otherwise changes nothing. Same label
     /// again: unchanged, not recorded.
     pub async fn resolve_items(
-        &self,
+        self: &Arc<Self>,
         caller: &Principal,
         resolve: Resolve,
     ) -> Result<Vec<Decision>, Error> {
@@ -84,7 +86,7 @@ impl Engine {
     /// correction from the site, under the key's name. The caller has
     /// already been checked to act for `site_id`, the decision's site.
     pub async fn report(
-        &self,
+        self: &Arc<Self>,
         caller: &Principal,
         decision_id: &str,
         site_id: &str,
@@ -122,10 +124,10 @@ impl Engine {
         Ok(tally)
     }
 
-    /// Writes the labels, waits until they are durable and answers with
-    /// the decisions as they are now.
+    /// Writes the labels, waits until they are durable, learns the new
+    /// ones online and answers with the decisions as they are now.
     async fn label(
-        &self,
+        self: &Arc<Self>,
         caller: &Principal,
         decision_ids: &[String],
         scope: &SiteScope,
@@ -159,12 +161,27 @@ impl Engine {
             }
         }
         self.store().durable().await?;
-        Ok(labelled
-            .into_iter()
-            .map(|labelled| match labelled {
-                Labelled::Unchanged(decision) | Labelled::Changed { decision, .. } => decision,
-            })
-            .collect())
+        let mut decisions = Vec::with_capacity(labelled.len());
+        let mut corrections = Vec::new();
+        for entry in labelled {
+            match entry {
+                Labelled::Unchanged(decision) => decisions.push(decision),
+                Labelled::Changed {
+                    decision,
+                    correction,
+                    ..
+                } => {
+                    decisions.push(decision);
+                    corrections.push(correction);
+                }
+            }
+        }
+        // The labels are stored: a failure to learn them now must not fail
+        // the call (the next retrain learns them), so it is only logged.
+        if let Err(error) = self.learn_online(corrections).await {
+            tracing::error!(%error, "cannot learn the new labels online");
+        }
+        Ok(decisions)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::grpc::pb::moderation_server::ModerationServer;
 use crate::grpc::pb::review_server::ReviewServer;
 use crate::grpc::pb::training_server::TrainingServer;
 use crate::grpc::{pb, ModerationService, ReviewService, TrainingService};
+use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::store::{Store, StoreError};
 
@@ -26,6 +27,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Model(#[from] ClassifierError),
+    #[error("cannot choose the model to serve: {0}")]
+    Registry(#[from] crate::error::Error),
     #[error("cannot create the admin token file {path}: {source}")]
     AdminToken {
         path: PathBuf,
@@ -50,10 +53,13 @@ impl State {
     /// Opens the store, loads the model and the keys of `config`.
     pub fn open(config: &Config) -> Result<State, ServerError> {
         let store = Store::open_with_cache(&config.data_dir.join("db"), config.cache_bytes)?;
-        let model = match &config.model {
-            Some(path) => Model::load(path)?,
-            None => Model::embedded_default()?,
+        let (configured, origin) = match &config.model {
+            Some(path) => (Model::load(path)?, path.display().to_string()),
+            None => (Model::embedded_default()?, "built in".to_string()),
         };
+        let learning = Learning::new(config.learning.clone(), BaseCorpus::load(&config.learning)?);
+        let model = startup_model(&store, configured, &origin, &learning)?;
+        store.fail_interrupted_jobs()?;
         let (keyring, admin_token_file) = if config.keys.is_empty() {
             let (key, path) =
                 ensure_admin_token(&config.data_dir).map_err(|source| ServerError::AdminToken {
@@ -65,12 +71,10 @@ impl State {
             (Keyring::new(config.keys.clone()), None)
         };
         Ok(State {
-            engine: Arc::new(Engine::new(
-                store,
-                model,
-                config.thresholds,
-                config.rules.clone(),
-            )),
+            engine: Arc::new(
+                Engine::new(store, model, config.thresholds, config.rules.clone())
+                    .with_learning(learning),
+            ),
             keyring: Arc::new(keyring),
             admin_token_file,
         })
@@ -120,8 +124,12 @@ pub async fn run(
         Arc::clone(&state.keyring),
     ))
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let training = TrainingServer::new(TrainingService::new(Arc::clone(&state.keyring)))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let training = TrainingServer::new(TrainingService::new(
+        Arc::clone(&state.engine),
+        Arc::clone(&state.keyring),
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    spawn_schedule(Arc::clone(&state.engine));
 
     Server::builder()
         .add_service(health_service)

@@ -198,17 +198,3 @@ async fn a_stream_stops_at_the_first_invalid_comment() {
     assert!(responses.next().await.is_none());
     server.stop().await;
 }
-
-#[tokio::test]
-async fn the_not_yet_built_rpcs_say_so() {
-    let (server, _directory) = start_server().await;
-    let status = server
-        .training()
-        .await
-        .list_models(with_token(ADMIN_TOKEN, pb::ListModelsRequest::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
-    assert!(status.message().contains("not implemented yet"), "{status}");
-    server.stop().await;
-}

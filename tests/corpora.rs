@@ -7,6 +7,13 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "corpora_learning.rs"]
+mod learning;
+// The integration tests' helpers; the corpora suite uses a few of them.
+#[allow(dead_code)]
+#[path = "util/mod.rs"]
+mod util;
+
 fn data_file(name: &str) -> PathBuf {
     let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
     let path = directory.join(name);

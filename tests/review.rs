@@ -59,7 +59,7 @@ async fn probe_texts(server: &TestServer) -> Texts {
     for text in CANDIDATES {
         let mut request = comment("probe", text);
         request.dry_run = true;
-        let scored = check_as_news(&server, request).await;
+        let scored = check_as_news(server, request).await;
         let slot = match (scored.verdict(), scored.priority()) {
             (pb::Verdict::Allow, _) => 0,
             (pb::Verdict::Review, pb::Priority::Low) => 1,

@@ -8,6 +8,7 @@ mod auth;
 mod checking;
 mod command_line;
 mod discovery;
+mod learning;
 mod persistence;
 mod review;
 mod rules;

@@ -20,6 +20,6 @@ pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{describe_feature, extract_features, FeatureParams};
 pub use metrics::BinaryMetrics;
-pub use model::{FeatureContribution, Model, ModelScore, TrainingSummary};
+pub use model::{FeatureContribution, FeatureCounts, Model, ModelScore, TrainingSummary};
 pub use scorer::{ScorerWeights, SparseScorer};
 pub use train::{train, EventModel, TrainingParams, ValidTrainingParams};

@@ -8,11 +8,17 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::calibration::sigmoid;
+use super::features::resolve_positions;
 use super::scorer::ScorerWeights;
-use super::train::EventModel;
+use super::train::{multinomial_weights, EventModel};
 use super::{
-    extract_features, BinaryMetrics, Calibration, ClassifierError, FeatureParams, SparseScorer,
+    extract_features, BinaryMetrics, Calibration, ClassifierError, FeatureParams, LabelledExample,
+    SparseScorer,
 };
+use crate::domain::Label;
+
+/// How a model's training summary names the corrections it learned.
+const CORRECTIONS_SOURCE: &str = "corrections";
 
 /// The model file format this build reads and writes.
 const FORMAT: u32 = 1;
@@ -32,6 +38,44 @@ pub struct TrainingSummary {
     pub ham: u64,
 }
 
+/// Summed feature counts per class and the number of rows behind them: all
+/// a multinomial model depends on, kept so that corrections can be added
+/// later (online learning). Rows and counts are `f64` because a correction
+/// may count with a weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureCounts {
+    /// `rows[class]`: the (weighted) number of examples of the class.
+    pub rows: [f64; 2],
+    /// `features[class][position]`: the summed values of a vocabulary
+    /// feature over the class's examples.
+    pub features: [Vec<f64>; 2],
+}
+
+impl FeatureCounts {
+    pub fn zeros(vocabulary_size: usize) -> FeatureCounts {
+        FeatureCounts {
+            rows: [0.0; 2],
+            features: [vec![0.0; vocabulary_size], vec![0.0; vocabulary_size]],
+        }
+    }
+
+    /// Adds one example of `class` with the given feature positions.
+    pub fn add(&mut self, class: usize, positions: &[(usize, f64)], weight: f64) {
+        self.rows[class] += weight;
+        for (position, value) in positions {
+            self.features[class][*position] += value * weight;
+        }
+    }
+
+    /// Makes room for features appended to the vocabulary.
+    fn grow(&mut self, vocabulary_size: usize) {
+        for class in [0, 1] {
+            self.features[class].resize(vocabulary_size, 0.0);
+        }
+    }
+}
+
 /// The model file, as stored (JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,11 +88,39 @@ struct ModelFile {
     alpha: f64,
     vocabulary: Vec<String>,
     weights: ScorerWeights,
+    /// The counts behind `weights` (multinomial models only; files written
+    /// before online learning have none and cannot learn online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    counts: Option<FeatureCounts>,
+    /// Examples learned online since the model was trained: the `+N` of
+    /// its version.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    learned_online: u64,
     calibration: Calibration,
     summary: TrainingSummary,
     /// Figures of the same training run measured by cross-validation on the
     /// training data; the test-split figures are in the model card.
     cross_validation: Option<BinaryMetrics>,
+}
+
+/// A version derived from a model's content, so that the same data and
+/// parameters give the same version: `<name>-<12 hex digits>`.
+fn content_version(
+    name: &str,
+    file: &ModelFile,
+    scorer: &SparseScorer,
+) -> Result<String, ClassifierError> {
+    let mut hasher = Sha256::new();
+    let settings = serde_json::to_vec(&(&file.features, &file.vocabulary, &file.calibration))
+        .map_err(|error| ClassifierError::Training(error.to_string()))?;
+    hasher.update(&settings);
+    scorer.fingerprint(&mut hasher);
+    let digest = hex::encode(hasher.finalize());
+    Ok(format!("{name}-{}", &digest[..12]))
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// A loaded model, ready to score.
@@ -81,6 +153,8 @@ pub struct ModelScore {
 impl Model {
     /// Assembles a freshly trained model and gives it a content-derived
     /// version, so that the same data and parameters give the same version.
+    // One argument per part of the model file; a struct would repeat them.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn from_parts(
         name: &str,
         features: FeatureParams,
@@ -88,6 +162,7 @@ impl Model {
         alpha: f64,
         vocabulary: Vec<String>,
         weights: ScorerWeights,
+        counts: Option<FeatureCounts>,
         calibration: Calibration,
         summary: TrainingSummary,
         cross_validation: Option<BinaryMetrics>,
@@ -102,18 +177,118 @@ impl Model {
             alpha,
             vocabulary,
             weights,
+            counts,
+            learned_online: 0,
             calibration,
             summary,
             cross_validation,
         };
-        let mut hasher = Sha256::new();
-        let settings = serde_json::to_vec(&(&file.features, &file.vocabulary, &file.calibration))
-            .map_err(|error| ClassifierError::Training(error.to_string()))?;
-        hasher.update(&settings);
-        scorer.fingerprint(&mut hasher);
-        let digest = hex::encode(hasher.finalize());
-        file.version = format!("{name}-{}", &digest[..12]);
+        file.version = content_version(name, &file, &scorer)?;
         Ok(Model { file, scorer })
+    }
+
+    /// A new model: this one with `examples` added to its counts, each
+    /// weighing `weight` training examples. Features the vocabulary lacks
+    /// are added to it, so a correction teaches new words at once. The
+    /// calibration stays; the version becomes `<trained version>+<examples
+    /// learned online so far>`.
+    pub fn learn(
+        &self,
+        examples: &[LabelledExample],
+        weight: f64,
+    ) -> Result<Model, ClassifierError> {
+        let Some(counts) = &self.file.counts else {
+            return Err(ClassifierError::Training(format!(
+                "model {} cannot learn online: it keeps no feature counts \
+                 (only multinomial models trained by this version do)",
+                self.file.version
+            )));
+        };
+        if !(weight > 0.0 && weight.is_finite()) {
+            return Err(ClassifierError::InvalidParameter {
+                name: "correction_weight",
+                message: "must be a positive number".to_string(),
+            });
+        }
+        let mut file = self.file.clone();
+        let mut counts = counts.clone();
+        let mut index = self.scorer.index().clone();
+        for example in examples {
+            let features = extract_features(&file.features, &example.text);
+            for (feature, _) in &features {
+                if !index.contains_key(feature) {
+                    index.insert(feature.clone(), file.vocabulary.len());
+                    file.vocabulary.push(feature.clone());
+                }
+            }
+            counts.grow(file.vocabulary.len());
+            counts.add(
+                example.label.class_index(),
+                &resolve_positions(&features, &index),
+                weight,
+            );
+            match example.label {
+                Label::Ham => file.summary.ham += 1,
+                Label::Spam => file.summary.spam += 1,
+            }
+            file.summary.examples += 1;
+        }
+        file.weights = multinomial_weights(&counts, file.alpha)?;
+        file.counts = Some(counts);
+        file.learned_online += examples.len() as u64;
+        file.version = format!("{}+{}", self.trained_version(), file.learned_online);
+        if !file
+            .summary
+            .sources
+            .iter()
+            .any(|source| source == CORRECTIONS_SOURCE)
+        {
+            file.summary.sources.push(CORRECTIONS_SOURCE.to_string());
+        }
+        let scorer = SparseScorer::with_index(index, file.weights.clone())?;
+        Ok(Model { file, scorer })
+    }
+
+    /// This model as a version of its own, named `<name>-<hash>` like a
+    /// freshly trained one: what an incremental retrain registers.
+    pub fn as_new_version(&self, name: &str) -> Result<Model, ClassifierError> {
+        let mut file = self.file.clone();
+        file.learned_online = 0;
+        file.created_at_ms = crate::domain::UnixMillis::now().0;
+        file.version = content_version(name, &file, &self.scorer)?;
+        Ok(Model {
+            file,
+            scorer: self.scorer.clone(),
+        })
+    }
+
+    /// The version the model had when it was trained, before anything was
+    /// learned online.
+    pub fn trained_version(&self) -> &str {
+        match self.file.version.split_once('+') {
+            Some((trained, _)) => trained,
+            None => &self.file.version,
+        }
+    }
+
+    /// Examples learned online since training.
+    pub fn learned_online(&self) -> u64 {
+        self.file.learned_online
+    }
+
+    /// Whether [`Model::learn`] can add to this model.
+    pub fn can_learn_online(&self) -> bool {
+        self.file.counts.is_some()
+    }
+
+    pub fn created_at(&self) -> crate::domain::UnixMillis {
+        crate::domain::UnixMillis(self.file.created_at_ms)
+    }
+
+    /// The model file's bytes (what [`Model::save`] writes).
+    pub fn to_json(&self) -> Result<Vec<u8>, ClassifierError> {
+        serde_json::to_vec(&self.file)
+            .map_err(|error| ClassifierError::Training(format!("cannot encode the model: {error}")))
     }
 
     /// Parses a model file; `origin` names it in errors.
@@ -135,6 +310,17 @@ impl Model {
         }
         let scorer = SparseScorer::new(&file.vocabulary, file.weights.clone())
             .map_err(|error| invalid(error.to_string()))?;
+        if let Some(counts) = &file.counts {
+            if counts
+                .features
+                .iter()
+                .any(|class| class.len() != file.vocabulary.len())
+            {
+                return Err(invalid(
+                    "its feature counts do not match its vocabulary".to_string(),
+                ));
+            }
+        }
         Ok(Model { file, scorer })
     }
 
@@ -158,7 +344,8 @@ impl Model {
             path: path.to_path_buf(),
             source,
         };
-        let json = serde_json::to_vec(&self.file)
+        let json = self
+            .to_json()
             .map_err(|error| write_error(std::io::Error::other(error)))?;
         let temporary = path.with_extension("json.tmp");
         std::fs::write(&temporary, json).map_err(write_error)?;
@@ -190,6 +377,30 @@ impl Model {
         let features = extract_features(&self.file.features, text);
         let [ham, spam] = self.scorer.joint_log_likelihood(&features);
         spam - ham
+    }
+
+    /// The calibrated probability of spam of a text (what [`Model::score`]
+    /// gives, without the contributions).
+    pub fn probability(&self, text: &str) -> f64 {
+        sigmoid(self.file.calibration.log_odds(self.raw_log_odds(text)))
+    }
+
+    /// The parameters this model was trained with, to train another like
+    /// it. Minimum document frequency and folds are not stored in a model
+    /// file, so they take their defaults.
+    pub fn training_params(&self) -> super::TrainingParams {
+        super::TrainingParams {
+            name: self
+                .trained_version()
+                .split('-')
+                .next()
+                .unwrap_or("model")
+                .to_string(),
+            features: self.file.features.clone(),
+            event_model: self.file.event_model,
+            alpha: self.file.alpha,
+            ..super::TrainingParams::default()
+        }
     }
 
     /// Scores a text.

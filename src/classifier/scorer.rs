@@ -166,6 +166,29 @@ impl SparseScorer {
         Ok(SparseScorer { index, compiled })
     }
 
+    /// A scorer over a ready vocabulary index (feature -> position).
+    pub fn with_index(
+        index: HashMap<String, usize>,
+        compiled: ScorerWeights,
+    ) -> Result<SparseScorer, ClassifierError> {
+        let positions = index.len();
+        if compiled
+            .weights
+            .iter()
+            .any(|class| class.len() != positions)
+        {
+            return Err(ClassifierError::Training(format!(
+                "the weights do not match the vocabulary of {positions} features"
+            )));
+        }
+        Ok(SparseScorer { index, compiled })
+    }
+
+    /// Feature -> vocabulary position.
+    pub fn index(&self) -> &HashMap<String, usize> {
+        &self.index
+    }
+
     pub fn weights(&self) -> &ScorerWeights {
         &self.compiled
     }

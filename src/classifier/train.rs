@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calibration::sigmoid;
 use super::features::{resolve_positions, UNKNOWN_WORD};
-use super::model::TrainingSummary;
+use super::model::{FeatureCounts, TrainingSummary};
 use super::quiet::without_stderr;
 use super::scorer::ScorerWeights;
 use super::{
@@ -137,8 +137,8 @@ pub fn train(
     for fold in 0..folds {
         let (train_rows, test_rows): (Vec<usize>, Vec<usize>) =
             (0..examples.len()).partition(|index| index % folds != fold);
-        let (vocabulary, weights) = fit(params, &data, &train_rows)?;
-        let scorer = SparseScorer::new(&vocabulary, weights)?;
+        let fitted = fit(params, &data, &train_rows)?;
+        let scorer = SparseScorer::new(&fitted.vocabulary, fitted.weights)?;
         for index in test_rows {
             let [ham_likelihood, spam_likelihood] = scorer.joint_log_likelihood(&data.rows[index]);
             held_out[index] = spam_likelihood - ham_likelihood;
@@ -161,15 +161,19 @@ pub fn train(
     ));
 
     let all_rows: Vec<usize> = (0..examples.len()).collect();
-    let (vocabulary, weights) = fit(params, &data, &all_rows)?;
-    progress(&format!("final model: {} features", vocabulary.len()));
+    let fitted = fit(params, &data, &all_rows)?;
+    progress(&format!(
+        "final model: {} features",
+        fitted.vocabulary.len()
+    ));
     Model::from_parts(
         &params.name,
         params.features.clone(),
         params.event_model,
         params.alpha,
-        vocabulary,
-        weights,
+        fitted.vocabulary,
+        fitted.weights,
+        fitted.counts,
         calibration,
         TrainingSummary {
             sources,
@@ -181,12 +185,20 @@ pub fn train(
     )
 }
 
+/// What one fit produced.
+struct Fitted {
+    vocabulary: Vec<String>,
+    weights: ScorerWeights,
+    /// The summed counts behind `weights`, for the multinomial event model.
+    counts: Option<FeatureCounts>,
+}
+
 /// Builds the vocabulary of the selected rows and fits linfa-bayes on them.
 fn fit(
     params: &TrainingParams,
     data: &Featurised,
     selected: &[usize],
-) -> Result<(Vec<String>, ScorerWeights), ClassifierError> {
+) -> Result<Fitted, ClassifierError> {
     let mut document_frequency: HashMap<&str, usize> = HashMap::new();
     for index in selected {
         for (feature, _) in &data.rows[*index] {
@@ -209,40 +221,18 @@ fn fit(
         .map(|(index, feature)| (feature.clone(), index))
         .collect();
 
-    let training_error =
-        |error: linfa_bayes::NaiveBayesError| ClassifierError::Training(error.to_string());
     let labels: Vec<usize> = selected.iter().map(|index| data.labels[*index]).collect();
-    let weights = match params.event_model {
+    let (weights, counts) = match params.event_model {
         EventModel::Multinomial => {
-            // Multinomial naive Bayes depends on the data only through each
-            // class's summed feature counts and its number of rows. linfa-bayes
-            // gets one row per class holding the sums (the same feature
-            // log-probabilities as the full matrix, from vocabulary-sized
-            // memory instead of rows x vocabulary, and one of its leftover
-            // `dbg!` dumps instead of one per chunk); the class priors, the
-            // only thing that row count changes, are then set from the true
-            // counts exactly as linfa-bayes computes them. A unit test checks
-            // the result against linfa-bayes fitted on every row.
-            let mut sums = Array2::<f64>::zeros((2, vocabulary.len()));
+            let mut counts = FeatureCounts::zeros(vocabulary.len());
             for index in selected {
-                for (column, value) in resolve_positions(&data.rows[*index], &vocabulary_index) {
-                    sums[[data.labels[*index], column]] += value;
-                }
+                counts.add(
+                    data.labels[*index],
+                    &resolve_positions(&data.rows[*index], &vocabulary_index),
+                    1.0,
+                );
             }
-            let dataset = DatasetBase::new(sums, ndarray::array![0usize, 1]);
-            let fit_params: MultinomialNbValidParams<f64, usize> = MultinomialNb::params()
-                .alpha(params.alpha)
-                .check()
-                .map_err(training_error)?;
-            let model =
-                without_stderr(|| fit_params.fit_with(None, &dataset)).map_err(training_error)?;
-            let mut weights = ScorerWeights::from_multinomial(&model)?;
-            let total = labels.len() as f64;
-            for class in [0, 1] {
-                let rows = labels.iter().filter(|label| **label == class).count() as f64;
-                weights.constants[class] = (rows / total).ln();
-            }
-            weights
+            (multinomial_weights(&counts, params.alpha)?, Some(counts))
         }
         EventModel::Bernoulli => {
             // Bernoulli estimates divide by the number of rows, so it needs
@@ -263,10 +253,56 @@ fn fit(
             let model = fit_params
                 .fit_with(None, &dataset)
                 .map_err(training_error)?;
-            ScorerWeights::probe(&model, vocabulary.len(), true)?
+            (ScorerWeights::probe(&model, vocabulary.len(), true)?, None)
         }
     };
-    Ok((vocabulary, weights))
+    Ok(Fitted {
+        vocabulary,
+        weights,
+        counts,
+    })
+}
+
+fn training_error(error: linfa_bayes::NaiveBayesError) -> ClassifierError {
+    ClassifierError::Training(error.to_string())
+}
+
+/// The multinomial model of summed feature counts, fitted by linfa-bayes.
+///
+/// Multinomial naive Bayes depends on the data only through each class's
+/// summed feature counts and its number of rows. linfa-bayes gets one row per
+/// class holding the sums (the same feature log-probabilities as the full
+/// matrix, from vocabulary-sized memory instead of rows x vocabulary, and one
+/// of its leftover `dbg!` dumps instead of one per chunk); the class priors,
+/// the only thing that row count changes, are then set from the true counts
+/// exactly as linfa-bayes computes them. A unit test checks the result
+/// against linfa-bayes fitted on every row. Online learning refits through
+/// here too: adding a correction to the counts and refitting is what
+/// linfa-bayes' incremental `fit_with` does, but it also lets a correction
+/// bring words the vocabulary has never seen.
+pub(super) fn multinomial_weights(
+    counts: &FeatureCounts,
+    alpha: f64,
+) -> Result<ScorerWeights, ClassifierError> {
+    let vocabulary_size = counts.features[0].len();
+    let mut sums = Array2::<f64>::zeros((2, vocabulary_size));
+    for class in [0, 1] {
+        for (column, value) in counts.features[class].iter().enumerate() {
+            sums[[class, column]] = *value;
+        }
+    }
+    let dataset = DatasetBase::new(sums, ndarray::array![0usize, 1]);
+    let fit_params: MultinomialNbValidParams<f64, usize> = MultinomialNb::params()
+        .alpha(alpha)
+        .check()
+        .map_err(training_error)?;
+    let model = without_stderr(|| fit_params.fit_with(None, &dataset)).map_err(training_error)?;
+    let mut weights = ScorerWeights::from_multinomial(&model)?;
+    let total = counts.rows[0] + counts.rows[1];
+    for class in [0, 1] {
+        weights.constants[class] = (counts.rows[class] / total).ln();
+    }
+    Ok(weights)
 }
 
 #[cfg(test)]
@@ -363,7 +399,11 @@ mod tests {
             labels: examples.iter().map(|e| e.label.class_index()).collect(),
         };
         let selected: Vec<usize> = (0..examples.len()).collect();
-        let (vocabulary, summed) = fit(&params, &data, &selected).unwrap();
+        let Fitted {
+            vocabulary,
+            weights: summed,
+            ..
+        } = fit(&params, &data, &selected).unwrap();
 
         let index: HashMap<String, usize> = vocabulary
             .iter()
@@ -386,6 +426,72 @@ mod tests {
                 assert!((a - b).abs() < 1e-12, "{a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn learning_online_equals_training_on_the_union() {
+        let params = TrainingParams {
+            folds: 3,
+            ..TrainingParams::default()
+        }
+        .check()
+        .unwrap();
+        let corpus = small_corpus();
+        let base = train(&params, &corpus, vec![], &mut |_| {}).unwrap();
+        // New words ("jessica", "portfolio") and known ones.
+        let corrections = vec![
+            example("mrs jessica grew my portfolio", Label::Spam),
+            example("jessica portfolio profit today", Label::Spam),
+            example("i love this song, great memories", Label::Ham),
+        ];
+        let learned = base.learn(&corrections, 1.0).unwrap();
+        assert_eq!(learned.version(), format!("{}+3", base.version()));
+        assert_eq!(learned.trained_version(), base.version());
+        assert_eq!(learned.summary().examples, 15);
+
+        let union: Vec<LabelledExample> = corpus.iter().chain(&corrections).cloned().collect();
+        let retrained = train(&params, &union, vec![], &mut |_| {}).unwrap();
+        for text in [
+            "jessica portfolio",
+            "free money song",
+            "great memories of jessica",
+        ] {
+            let (online, full) = (learned.raw_log_odds(text), retrained.raw_log_odds(text));
+            assert!((online - full).abs() < 1e-9, "{text}: {online} vs {full}");
+        }
+        assert!(
+            learned.probability("mrs jessica portfolio")
+                > base.probability("mrs jessica portfolio")
+        );
+
+        // Learned models round-trip through their file, version and all.
+        let again = Model::from_json("learned", &learned.to_json().unwrap()).unwrap();
+        assert_eq!(again.version(), learned.version());
+        assert_eq!(
+            again.score("jessica portfolio"),
+            learned.score("jessica portfolio")
+        );
+        // And become versions of their own when registered.
+        let registered = learned.as_new_version("retrained").unwrap();
+        assert!(registered.version().starts_with("retrained-"));
+        assert_eq!(registered.learned_online(), 0);
+    }
+
+    #[test]
+    fn a_bernoulli_model_cannot_learn_online() {
+        let params = TrainingParams {
+            folds: 3,
+            event_model: EventModel::Bernoulli,
+            ..TrainingParams::default()
+        }
+        .check()
+        .unwrap();
+        let model = train(&params, &small_corpus(), vec![], &mut |_| {}).unwrap();
+        assert!(!model.can_learn_online());
+        let error = model
+            .learn(&[example("spam spam", Label::Spam)], 1.0)
+            .unwrap_err();
+        assert!(error.to_string().contains("cannot learn online"), "{error}");
     }
 
     #[test]

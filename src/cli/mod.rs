@@ -17,6 +17,7 @@ mod check;
 mod cross_validation;
 mod eval;
 mod keys;
+mod models;
 mod queue;
 mod serve;
 mod train;
@@ -116,6 +117,29 @@ pub enum Command {
     Queue {
         #[command(subcommand)]
         command: queue::QueueCommand,
+    },
+    /// Retrain the model of a running server: build a candidate from the
+    /// base corpus and people's corrections, measure it against the active
+    /// model and promote it if it is not worse. Waits for the job and
+    /// prints its figures.
+    Retrain {
+        #[command(flatten)]
+        remote: queue::RemoteArgs,
+        /// Rebuild from the base corpus and every correction, instead of
+        /// adding the new corrections to the active model.
+        #[arg(long)]
+        full: bool,
+        /// Train and evaluate, but do not promote.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the job id and return at once.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// The model registry of a running server.
+    Models {
+        #[command(subcommand)]
+        command: models::ModelsCommand,
     },
     /// Manage API keys.
     Keys {
@@ -260,6 +284,8 @@ pub enum CliError {
     Remote(#[from] crate::grpc::client::ClientError),
     #[error("{0}")]
     Usage(String),
+    #[error("retrain job {job_id} failed: {message}")]
+    JobFailed { job_id: String, message: String },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -301,6 +327,13 @@ pub fn run(cli: Cli) -> ExitCode {
             text,
         } => check::check(model.as_deref(), config.as_deref(), text),
         Command::Queue { command } => queue::queue(command),
+        Command::Retrain {
+            remote,
+            full,
+            dry_run,
+            no_wait,
+        } => models::retrain(remote, full, dry_run, no_wait),
+        Command::Models { command } => models::models(command),
         Command::Keys {
             command: KeysCommand::New { role, sites, name },
         } => keys::new_key(role.into(), sites, name),

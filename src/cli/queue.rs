@@ -15,10 +15,10 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 pub struct RemoteArgs {
     /// The server's address.
     #[arg(long, env = "MODERATO_SERVER", default_value = DEFAULT_SERVER)]
-    server: String,
+    pub(super) server: String,
     /// A moderator or admin key's bearer token.
     #[arg(long, env = "MODERATO_TOKEN", hide_env_values = true)]
-    token: String,
+    pub(super) token: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -74,23 +74,44 @@ pub struct ReviewConnection {
     authorization: MetadataValue<Ascii>,
 }
 
+/// Connects to `server` and prepares the `authorization` header of `token`.
+pub(super) async fn connect(
+    server: &str,
+    token: &str,
+) -> Result<(Channel, MetadataValue<Ascii>), ClientError> {
+    let endpoint =
+        Endpoint::from_shared(server.to_string()).map_err(|error| ClientError::Address {
+            server: server.to_string(),
+            message: error.to_string(),
+        })?;
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|error| ClientError::Connect {
+            server: server.to_string(),
+            message: error.to_string(),
+        })?;
+    let authorization = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| ClientError::Token)?;
+    Ok((channel, authorization))
+}
+
+/// A request carrying the bearer token.
+pub(super) fn with_authorization<T>(
+    authorization: &MetadataValue<Ascii>,
+    message: T,
+) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", authorization.clone());
+    request
+}
+
 impl ReviewConnection {
     pub async fn connect(server: &str, token: &str) -> Result<ReviewConnection, ClientError> {
-        let endpoint =
-            Endpoint::from_shared(server.to_string()).map_err(|error| ClientError::Address {
-                server: server.to_string(),
-                message: error.to_string(),
-            })?;
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|error| ClientError::Connect {
-                server: server.to_string(),
-                message: error.to_string(),
-            })?;
-        let authorization = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| ClientError::Token)?;
+        let (channel, authorization) = connect(server, token).await?;
         Ok(ReviewConnection {
             client: pb::review_client::ReviewClient::new(channel),
             authorization,
@@ -98,11 +119,7 @@ impl ReviewConnection {
     }
 
     fn request<T>(&self, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        request
-            .metadata_mut()
-            .insert("authorization", self.authorization.clone());
-        request
+        with_authorization(&self.authorization, message)
     }
 
     pub async fn list(&mut self, query: &QueueQuery) -> Result<QueueListing, ClientError> {

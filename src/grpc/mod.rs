@@ -7,11 +7,13 @@ mod auth;
 pub mod client;
 mod convert;
 mod convert_review;
+mod convert_training;
 mod moderation;
 mod page_token;
 mod review;
 mod status;
 mod training;
+pub mod training_client;
 
 pub use moderation::ModerationService;
 pub use review::ReviewService;

@@ -15,6 +15,8 @@ impl From<Error> for Status {
             Error::Unauthenticated => Code::Unauthenticated,
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::Unimplemented(_) => Code::Unimplemented,
+            Error::FailedPrecondition(_) => Code::FailedPrecondition,
+            Error::Internal(_) => Code::Internal,
             Error::Store(store) => store_code(store),
             Error::Classifier(classifier) => classifier_code(classifier),
         };
@@ -58,6 +60,11 @@ mod tests {
             (Error::Unauthenticated, Code::Unauthenticated),
             (Error::PermissionDenied("x".into()), Code::PermissionDenied),
             (Error::Unimplemented("x".into()), Code::Unimplemented),
+            (
+                Error::FailedPrecondition("x".into()),
+                Code::FailedPrecondition,
+            ),
+            (Error::Internal("x".into()), Code::Internal),
             (
                 Error::Store(StoreError::FlushFailed("disk full".into())),
                 Code::Unavailable,

@@ -1,36 +1,30 @@
-//! The `Training` service, for operators. Callers are authenticated and
-//! their role checked now; retraining arrives with the learning issue.
+//! The `Training` service, for operators (admin keys): retraining jobs and
+//! the model registry.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
 use super::auth::principal;
+use super::convert_training::{check_job_id, check_version, job_to_proto, model_to_proto};
 use super::pb;
 use super::pb::training_server::Training;
 use crate::auth::Keyring;
-use crate::error::Error;
+use crate::engine::Engine;
 
 pub struct TrainingService {
+    engine: Arc<Engine>,
     keyring: Arc<Keyring>,
 }
 
 impl TrainingService {
-    pub fn new(keyring: Arc<Keyring>) -> Self {
-        TrainingService { keyring }
+    pub fn new(engine: Arc<Engine>, keyring: Arc<Keyring>) -> Self {
+        TrainingService { engine, keyring }
     }
 
-    /// The answer of an RPC that is not there yet: UNIMPLEMENTED for
-    /// callers who may use it, the authentication error for the others.
-    fn not_yet<T>(&self, request: &Request<T>, rpc: &str) -> Status {
-        let refusal =
-            match principal(&self.keyring, request).and_then(|caller| caller.require_admin()) {
-                Ok(()) => Error::Unimplemented(format!(
-                    "Training.{rpc} is not implemented yet: it arrives with retraining"
-                )),
-                Err(error) => error,
-            };
-        refusal.into()
+    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        principal(&self.keyring, request)?.require_admin()?;
+        Ok(())
     }
 }
 
@@ -40,27 +34,42 @@ impl Training for TrainingService {
         &self,
         request: Request<pb::StartRetrainRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
-        Err(self.not_yet(&request, "StartRetrain"))
+        self.authorize(&request)?;
+        let message = request.into_inner();
+        let job = self.engine.start_retrain(message.full, message.dry_run)?;
+        Ok(Response::new(job_to_proto(&job)))
     }
 
     async fn get_retrain_job(
         &self,
         request: Request<pb::GetRetrainJobRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
-        Err(self.not_yet(&request, "GetRetrainJob"))
+        self.authorize(&request)?;
+        let message = request.into_inner();
+        check_job_id(&message.job_id)?;
+        let job = self.engine.retrain_job(&message.job_id)?;
+        Ok(Response::new(job_to_proto(&job)))
     }
 
     async fn list_models(
         &self,
         request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
-        Err(self.not_yet(&request, "ListModels"))
+        self.authorize(&request)?;
+        let models = self.engine.list_models()?;
+        Ok(Response::new(pb::ListModelsResponse {
+            models: models.iter().map(model_to_proto).collect(),
+        }))
     }
 
     async fn activate_model(
         &self,
         request: Request<pb::ActivateModelRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
-        Err(self.not_yet(&request, "ActivateModel"))
+        self.authorize(&request)?;
+        let message = request.into_inner();
+        check_version(&message.version)?;
+        let listing = self.engine.activate_model(message.version).await?;
+        Ok(Response::new(model_to_proto(&listing)))
     }
 }

@@ -9,6 +9,9 @@ use super::{transaction_error, Store, StoreError};
 use crate::domain::Decision;
 
 /// What [`Store::insert_decision`] did.
+// The value lives for one call; boxing the decision would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Inserted {
     /// The decision was new and is now stored.

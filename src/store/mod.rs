@@ -9,6 +9,8 @@
 //! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
 //! - `corrections`: decision id -> the latest human label as a training
 //!   example (see `review`).
+//! - `models`, `model_files`, `learning`, `online`, `jobs`: the model
+//!   registry, online learning and retraining jobs (see `models`).
 //!
 //! Durability: a write is acknowledged only after [`Store::durable`] returns,
 //! which waits for an fsync (sled `flush`) that started after the write.
@@ -21,6 +23,7 @@ pub use decisions::Inserted;
 mod error;
 mod group_commit;
 mod index;
+mod models;
 mod review;
 mod rule_state;
 
@@ -29,6 +32,7 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 use group_commit::GroupCommit;
+use models::LearningTrees;
 use rule_state::RuleStateTrees;
 use sled::transaction::TransactionError;
 
@@ -48,6 +52,7 @@ struct Inner {
     timeline: sled::Tree,
     audit: sled::Tree,
     corrections: sled::Tree,
+    learning: LearningTrees,
     commit: GroupCommit,
 }
 
@@ -84,6 +89,7 @@ impl Store {
         let timeline = db.open_tree("timeline")?;
         let audit = db.open_tree("audit")?;
         let corrections = db.open_tree("corrections")?;
+        let learning = LearningTrees::open(&db)?;
         let commit = GroupCommit::start(db.clone());
         let store = Store {
             inner: Arc::new(Inner {
@@ -96,6 +102,7 @@ impl Store {
                 timeline,
                 audit,
                 corrections,
+                learning,
                 commit,
             }),
         };
@@ -135,4 +142,18 @@ fn describe_open_error(error: sled::Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+fn to_json<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|error| StoreError::Corrupt {
+        key: key.to_string(),
+        message: error.to_string(),
+    })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        message: error.to_string(),
+    })
 }

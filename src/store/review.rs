@@ -10,7 +10,7 @@ use sled::Transactional;
 
 use super::decisions::{decode, encode};
 use super::index::{self, Indexes};
-use super::{transaction_error, Store, StoreError};
+use super::{from_json, to_json, transaction_error, Store, StoreError};
 use crate::domain::{Decision, UnixMillis};
 use crate::review::{
     apply_label, AuditEntry, BatchLabelled, Correction, LabelRequest, Labelled, QueueCursor,
@@ -27,17 +27,6 @@ fn corrupt(key: &[u8], message: &str) -> StoreError {
         key: String::from_utf8_lossy(key).into_owned(),
         message: message.to_string(),
     }
-}
-
-fn to_json<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|error| StoreError::Corrupt {
-        key: key.to_string(),
-        message: error.to_string(),
-    })
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|error| corrupt(key, &error.to_string()))
 }
 
 /// The audit trail's key prefix of a decision: its length-prefixed id, so

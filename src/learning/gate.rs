@@ -1,0 +1,211 @@
+//! The evaluation gate: whether a candidate model may replace the active
+//! one, from both models' figures on the same held-out data. Pure.
+//!
+//! The data has two slices. The base slice comes from the corpus the
+//! operator vouches for: a candidate must not block more of its ham, nor
+//! rank it worse, beyond the tolerance. This is what stops poisoning, since
+//! wrong corrections pull a model away from the trusted data. The
+//! corrections slice is the newest people's labels, which the candidate did
+//! not train on: it must not do worse on them beyond the tolerance either.
+
+use super::Measured;
+
+/// Both models on one slice of the evaluation data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliceFigures {
+    pub active: Measured,
+    pub candidate: Measured,
+}
+
+/// Why a model is worse than a reference on trusted data beyond the
+/// tolerance: it blocks more of the ham, ranks worse, or finds the ham more
+/// suspicious on average. `None` when it is not. Online learning's guard
+/// asks the same question.
+pub fn worse_on_trusted_data(
+    model: &Measured,
+    reference: &Measured,
+    tolerance: f64,
+) -> Option<String> {
+    let mut reasons = Vec::new();
+    let (now, before) = (&model.metrics, &reference.metrics);
+    if now.fpr > before.fpr + tolerance {
+        reasons.push(format!(
+            "blocks {} of the held-out ham against {}",
+            percent(now.fpr),
+            percent(before.fpr)
+        ));
+    }
+    if now.mcc < before.mcc - tolerance {
+        reasons.push(format!("has MCC {:.3} against {:.3}", now.mcc, before.mcc));
+    }
+    if model.mean_ham_score > reference.mean_ham_score + tolerance {
+        reasons.push(format!(
+            "scores the held-out ham {:.3} on average against {:.3}",
+            model.mean_ham_score, reference.mean_ham_score
+        ));
+    }
+    (!reasons.is_empty()).then(|| reasons.join(" and "))
+}
+
+/// What the gate decided, and why, in one sentence a operator can read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateDecision {
+    pub promote: bool,
+    pub reason: String,
+}
+
+fn percent(value: f64) -> String {
+    format!("{:.1}%", value * 100.0)
+}
+
+/// Decides on promotion. `base` and `corrections` are `None` when the slice
+/// has no examples.
+pub fn decide(
+    base: Option<&SliceFigures>,
+    corrections: Option<&SliceFigures>,
+    tolerance: f64,
+) -> GateDecision {
+    let mut refusals = Vec::new();
+    let mut findings = Vec::new();
+    if let Some(base) = base {
+        let (active, candidate) = (&base.active.metrics, &base.candidate.metrics);
+        findings.push(format!(
+            "on {} held-out base examples: MCC {:.3} (active {:.3}), ham blocked {} (active {}), \
+             mean ham score {:.3} (active {:.3})",
+            candidate.examples,
+            candidate.mcc,
+            active.mcc,
+            percent(candidate.fpr),
+            percent(active.fpr),
+            base.candidate.mean_ham_score,
+            base.active.mean_ham_score
+        ));
+        if let Some(why) = worse_on_trusted_data(&base.candidate, &base.active, tolerance) {
+            refusals.push(format!("on the base corpus the candidate {why}"));
+        }
+    }
+    if let Some(corrections) = corrections {
+        let (active, candidate) = (&corrections.active.metrics, &corrections.candidate.metrics);
+        // With one class only, MCC is undefined; accuracy still says how
+        // many of the people's labels a model agrees with.
+        let both_classes = candidate.spam > 0 && candidate.ham > 0;
+        let (name, candidate_figure, active_figure) = if both_classes {
+            ("MCC", candidate.mcc, active.mcc)
+        } else {
+            ("accuracy", candidate.accuracy, active.accuracy)
+        };
+        findings.push(format!(
+            "on the {} newest corrections: {name} {candidate_figure:.3} (active {active_figure:.3})",
+            candidate.examples
+        ));
+        if candidate_figure < active_figure - tolerance {
+            refusals.push(format!(
+                "its {name} on the newest corrections is {candidate_figure:.3} against {active_figure:.3}"
+            ));
+        }
+    }
+    if findings.is_empty() {
+        return GateDecision {
+            promote: false,
+            reason: "not promoted: there is no evaluation data (configure learning.base_data \
+                     or collect corrections)"
+                .to_string(),
+        };
+    }
+    let figures = findings.join("; ");
+    if refusals.is_empty() {
+        GateDecision {
+            promote: true,
+            reason: format!(
+                "promoted: not worse than the active model beyond the tolerance of {tolerance}; {figures}"
+            ),
+        }
+    } else {
+        GateDecision {
+            promote: false,
+            reason: format!(
+                "not promoted: {} (tolerance {tolerance}); {figures}",
+                refusals.join(", and ")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::classifier::BinaryMetrics;
+
+    /// Figures whose mean ham score follows the share blocked.
+    fn metrics(mcc: f64, fpr: f64, spam: u64, ham: u64) -> Measured {
+        Measured {
+            metrics: BinaryMetrics {
+                examples: spam + ham,
+                spam,
+                ham,
+                accuracy: mcc,
+                mcc,
+                fpr,
+                ..BinaryMetrics::default()
+            },
+            mean_ham_score: fpr,
+        }
+    }
+
+    fn slice(active: Measured, candidate: Measured) -> SliceFigures {
+        SliceFigures { active, candidate }
+    }
+
+    #[test]
+    fn an_equal_or_better_candidate_is_promoted() {
+        let base = slice(metrics(0.90, 0.05, 50, 50), metrics(0.91, 0.05, 50, 50));
+        let decision = decide(Some(&base), None, 0.02);
+        assert!(decision.promote, "{decision:?}");
+        assert!(decision.reason.contains("MCC 0.910 (active 0.900)"));
+    }
+
+    #[test]
+    fn blocking_more_base_ham_than_the_tolerance_is_refused_with_the_figures() {
+        let base = slice(metrics(0.90, 0.02, 50, 50), metrics(0.89, 0.10, 50, 50));
+        let decision = decide(Some(&base), None, 0.02);
+        assert!(!decision.promote);
+        assert!(
+            decision.reason.contains("blocks 10.0%") && decision.reason.contains("2.0%"),
+            "{}",
+            decision.reason
+        );
+        // Finding the ham more suspicious is refused even when no more of
+        // it crosses the line.
+        let mut suspicious = metrics(0.9, 0.02, 50, 50);
+        suspicious.mean_ham_score = 0.2;
+        let decision = decide(
+            Some(&slice(metrics(0.9, 0.02, 50, 50), suspicious)),
+            None,
+            0.02,
+        );
+        assert!(!decision.promote);
+        assert!(
+            decision.reason.contains("on average"),
+            "{}",
+            decision.reason
+        );
+        // Within the tolerance it passes.
+        let close = slice(metrics(0.90, 0.02, 50, 50), metrics(0.89, 0.035, 50, 50));
+        assert!(decide(Some(&close), None, 0.02).promote);
+    }
+
+    #[test]
+    fn corrections_of_one_class_are_judged_by_accuracy() {
+        let base = slice(metrics(0.9, 0.02, 50, 50), metrics(0.9, 0.02, 50, 50));
+        let worse = slice(metrics(0.8, 0.0, 10, 0), metrics(0.5, 0.0, 10, 0));
+        let decision = decide(Some(&base), Some(&worse), 0.02);
+        assert!(!decision.promote);
+        assert!(decision.reason.contains("accuracy"), "{}", decision.reason);
+    }
+
+    #[test]
+    fn no_evaluation_data_means_no_promotion() {
+        assert!(!decide(None, None, 0.02).promote);
+    }
+}

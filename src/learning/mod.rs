@@ -1,0 +1,150 @@
+//! Learning from people's corrections: online updates of the live model,
+//! full retraining jobs behind an evaluation gate, and the model registry
+//! (every version with its figures; activate one to roll back or forward).
+//!
+//! Only people teach the model: the engine learns from moderators'
+//! resolutions and sites' reports, never from its own verdicts.
+//!
+//! The pieces: `settings` (the `[learning]` table), `records` (what is
+//! stored), `gate` (the pure promotion decision), `online`, `registry` and
+//! `retrain` (the engine's operations, one file each).
+
+mod gate;
+mod online;
+mod records;
+mod registry;
+mod retrain;
+mod settings;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub use gate::{decide, GateDecision, SliceFigures};
+pub use online::OnlineOutcome;
+pub use records::{JobState, ModelRecord, OnlineExample, RetrainJob};
+pub use registry::{startup_model, ModelListing};
+pub use retrain::spawn_schedule;
+pub use settings::{InvalidLearningParam, LearningParams, LearningSettings};
+
+use crate::classifier::{
+    read_labelled_file, BinaryMetrics, ClassifierError, LabelledExample, Model,
+};
+
+/// The corpus the operator vouches for, split once at start-up into what
+/// trains and what evaluates.
+#[derive(Debug, Clone, Default)]
+pub struct BaseCorpus {
+    /// Every example (a full retrain trains on all of them).
+    pub examples: Vec<LabelledExample>,
+    /// The held-out evaluation slice: the examples whose text hashes into
+    /// the configured fraction.
+    pub evaluation: Vec<LabelledExample>,
+    /// The files it was read from.
+    pub sources: Vec<String>,
+}
+
+impl BaseCorpus {
+    /// Reads the configured files.
+    pub fn load(settings: &LearningSettings) -> Result<BaseCorpus, ClassifierError> {
+        let mut corpus = BaseCorpus::default();
+        for path in settings.base_data() {
+            corpus.examples.extend(read_labelled_file(path)?);
+            corpus.sources.push(path.display().to_string());
+        }
+        corpus.evaluation = corpus
+            .examples
+            .iter()
+            .filter(|example| in_evaluation_slice(&example.text, settings.evaluation_fraction()))
+            .cloned()
+            .collect();
+        Ok(corpus)
+    }
+}
+
+/// Whether a text belongs to the evaluation slice: decided by a hash of the
+/// text, so the slice is the same whatever the order of the files.
+fn in_evaluation_slice(text: &str, fraction: f64) -> bool {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    let value = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    (value as f64 / u64::MAX as f64) < fraction
+}
+
+/// A model's figures on labelled examples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    /// A score of at least 0.5 counts as spam.
+    pub metrics: BinaryMetrics,
+    /// The mean score of the ham: how suspicious the model finds legitimate
+    /// comments. It moves before the share blocked does, which makes it
+    /// the gate's most sensitive sign of wrong corrections.
+    pub mean_ham_score: f64,
+}
+
+pub fn measure(model: &Model, examples: &[LabelledExample]) -> Measured {
+    let scores: Vec<f64> = examples
+        .iter()
+        .map(|example| model.probability(&example.text))
+        .collect();
+    let is_spam: Vec<bool> = examples.iter().map(|e| e.label.is_spam()).collect();
+    let ham_scores: Vec<f64> = scores
+        .iter()
+        .zip(&is_spam)
+        .filter(|(_, spam)| !**spam)
+        .map(|(score, _)| *score)
+        .collect();
+    let mean_ham_score = if ham_scores.is_empty() {
+        0.0
+    } else {
+        ham_scores.iter().sum::<f64>() / ham_scores.len() as f64
+    };
+    Measured {
+        metrics: BinaryMetrics::compute(&scores, &is_spam, 0.5),
+        mean_ham_score,
+    }
+}
+
+/// What the engine keeps for learning.
+pub struct Learning {
+    settings: LearningSettings,
+    base: BaseCorpus,
+    /// Serialises changes of the live model (online learning, activation,
+    /// promotion), so that none is lost to another. A std mutex: it is only
+    /// taken in blocking code, never held across an await.
+    changes: Mutex<ModelLineage>,
+    /// Jobs of this run, by id (finished ones are also in the store). A std
+    /// mutex: held for a lookup or an update only.
+    jobs: Mutex<HashMap<String, RetrainJob>>,
+}
+
+/// What online learning compares against: the registered version the live
+/// model grew from, and its figures on the base corpus's evaluation slice.
+#[derive(Debug, Clone, Default)]
+struct ModelLineage {
+    /// Corrections stored since the last retrain started (for the schedule).
+    corrections_since_retrain: u64,
+    /// The registered version's figures on the base evaluation slice; `None`
+    /// without a base corpus.
+    baseline: Option<Measured>,
+}
+
+impl Learning {
+    pub fn new(settings: LearningSettings, base: BaseCorpus) -> Learning {
+        Learning {
+            settings,
+            base,
+            changes: Mutex::new(ModelLineage::default()),
+            jobs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn settings(&self) -> &LearningSettings {
+        &self.settings
+    }
+}
+
+impl Default for Learning {
+    fn default() -> Self {
+        Learning::new(LearningSettings::default(), BaseCorpus::default())
+    }
+}

@@ -1,0 +1,102 @@
+//! Online learning: each correction people make is added to the live
+//! model's counts and the new model is swapped in, so a comment like the
+//! corrected one scores differently before the moderator's call returns.
+//!
+//! A guard keeps a run of wrong corrections (poisoning) from reaching the
+//! live model: when a base corpus is configured, a batch that makes the
+//! model block more of its held-out ham, or rank it worse, than the
+//! registered version beyond the tolerance is not learned. It stays stored
+//! for the next retrain, whose gate judges it again.
+
+use std::sync::Arc;
+
+use super::gate::worse_on_trusted_data;
+use super::{measure, OnlineExample};
+use crate::classifier::LabelledExample;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::review::Correction;
+
+/// What online learning did with a batch of corrections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnlineOutcome {
+    /// Learned: the live model is now this version.
+    Learned { version: String },
+    /// Not learned, and why.
+    Skipped(String),
+}
+
+impl Engine {
+    /// Learns people's new labels into the live model (see the module
+    /// docs), then counts them towards a scheduled retrain.
+    pub async fn learn_online(
+        self: &Arc<Self>,
+        corrections: Vec<Correction>,
+    ) -> Result<OnlineOutcome, Error> {
+        if corrections.is_empty() {
+            return Ok(OnlineOutcome::Skipped("no new labels".to_string()));
+        }
+        let engine = Arc::clone(self);
+        let outcome = tokio::task::spawn_blocking(move || engine.learn_blocking(&corrections))
+            .await
+            .map_err(|error| Error::Internal(format!("the learning task failed: {error}")))??;
+        self.store().durable().await?;
+        if let OnlineOutcome::Skipped(reason) = &outcome {
+            tracing::warn!(%reason, "corrections not learned online");
+        }
+        self.after_corrections();
+        Ok(outcome)
+    }
+
+    fn learn_blocking(&self, corrections: &[Correction]) -> Result<OnlineOutcome, Error> {
+        let learning = self.learning();
+        let mut lineage = learning.lineage();
+        lineage.corrections_since_retrain += corrections.len() as u64;
+        if !learning.settings.online() {
+            return Ok(OnlineOutcome::Skipped(
+                "online learning is off (learning.online)".to_string(),
+            ));
+        }
+        let live = self.model();
+        if !live.can_learn_online() {
+            return Ok(OnlineOutcome::Skipped(format!(
+                "model {} keeps no feature counts; retrain to learn the corrections",
+                live.version()
+            )));
+        }
+        let examples: Vec<LabelledExample> = corrections
+            .iter()
+            .map(|correction| LabelledExample {
+                text: correction.content.clone(),
+                label: correction.label,
+                group: None,
+            })
+            .collect();
+        let updated = live.learn(&examples, learning.settings.correction_weight())?;
+        if let Some(baseline) = &lineage.baseline {
+            let now = measure(&updated, &learning.base.evaluation);
+            if let Some(why) = worse_on_trusted_data(&now, baseline, learning.settings.tolerance())
+            {
+                return Ok(OnlineOutcome::Skipped(format!(
+                    "with {} more correction(s) the model {why} on the base corpus, compared \
+                     with version {}; they stay stored for the next retrain",
+                    corrections.len(),
+                    live.trained_version()
+                )));
+            }
+        }
+        let learned: Vec<OnlineExample> = corrections
+            .iter()
+            .map(|correction| OnlineExample {
+                decision_id: correction.decision_id.clone(),
+                text: correction.content.clone(),
+                label: correction.label,
+            })
+            .collect();
+        self.store()
+            .record_online_examples(updated.trained_version(), &learned)?;
+        let version = updated.version().to_string();
+        self.replace_model(updated);
+        Ok(OnlineOutcome::Learned { version })
+    }
+}

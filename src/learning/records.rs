@@ -1,0 +1,91 @@
+//! What learning keeps: the registry's record of each model version, the
+//! examples learned online since the active version was trained, and
+//! retraining jobs. Plain data; `store` persists it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::classifier::{BinaryMetrics, TrainingSummary};
+use crate::domain::{Label, UnixMillis};
+
+/// One model version in the registry. The model file itself is stored
+/// beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    pub version: String,
+    pub created_at: UnixMillis,
+    /// Where it came from: "built in", a file path, or the job that built it.
+    pub origin: String,
+    pub summary: TrainingSummary,
+    /// Its figures when it was registered: on the job's evaluation data for
+    /// a retrained model, cross-validated on its training data otherwise.
+    pub metrics: Option<BinaryMetrics>,
+}
+
+/// A correction learned online into the active version: enough to learn
+/// it again after a restart, in the same order, giving the same model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlineExample {
+    pub decision_id: String,
+    pub text: String,
+    pub label: Label,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobState {
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Failed)
+    }
+}
+
+/// A retraining job, as `GetRetrainJob` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetrainJob {
+    pub job_id: String,
+    pub full: bool,
+    pub dry_run: bool,
+    pub state: JobState,
+    /// 0..1.
+    pub progress: f64,
+    /// Training examples of the candidate.
+    pub examples: u64,
+    pub candidate_version: String,
+    /// The model serving when the job evaluated, and the candidate, on the
+    /// same evaluation data.
+    pub active_version: String,
+    pub active_metrics: Option<BinaryMetrics>,
+    pub candidate_metrics: Option<BinaryMetrics>,
+    pub promoted: bool,
+    /// Why the candidate was or was not promoted, or why the job failed.
+    pub message: String,
+    pub created_at: UnixMillis,
+    pub finished_at: Option<UnixMillis>,
+}
+
+impl RetrainJob {
+    pub fn queued(job_id: String, full: bool, dry_run: bool, now: UnixMillis) -> RetrainJob {
+        RetrainJob {
+            job_id,
+            full,
+            dry_run,
+            state: JobState::Queued,
+            progress: 0.0,
+            examples: 0,
+            candidate_version: String::new(),
+            active_version: String::new(),
+            active_metrics: None,
+            candidate_metrics: None,
+            promoted: false,
+            message: String::new(),
+            created_at: now,
+            finished_at: None,
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Retraining jobs: build a candidate off the request path, measure it and
+//! the active model on the same held-out data, and promote it only if the
+//! gate agrees. Jobs run one at a time on a blocking thread; scoring goes
+//! on meanwhile with the model in force (swapped atomically at the end).
+//!
+//! A full retrain trains on the base corpus plus every correction except
+//! the newest, held-out ones (one example per comment: its latest label, so
+//! a mistaken correction is undone by correcting it again). An incremental
+//! one adds the corrections made since the active version was registered
+//! to that version. The evaluation data is the base corpus's evaluation
+//! slice and the held-out corrections. The candidate trains on the base
+//! slice too, as the shipped model did, so neither model has an advantage
+//! there.
+
+use std::sync::Arc;
+
+use super::{decide, measure, RetrainJob, SliceFigures};
+use crate::classifier::{train, BinaryMetrics, LabelledExample, Model, TrainingParams};
+use crate::domain::UnixMillis;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::learning::JobState;
+use crate::review::Correction;
+
+/// The name of retrained models' versions.
+const RETRAINED_NAME: &str = "retrained";
+
+impl Engine {
+    /// Queues a retrain and starts it on a blocking thread. One job runs at
+    /// a time.
+    pub fn start_retrain(self: &Arc<Self>, full: bool, dry_run: bool) -> Result<RetrainJob, Error> {
+        let job = {
+            let mut jobs = self.learning().jobs();
+            if let Some(running) = jobs.values().find(|job| !job.state.is_finished()) {
+                return Err(Error::FailedPrecondition(format!(
+                    "retrain job {} is still running; ask GetRetrainJob for its progress",
+                    running.job_id
+                )));
+            }
+            let job = RetrainJob::queued(
+                uuid::Uuid::now_v7().to_string(),
+                full,
+                dry_run,
+                UnixMillis::now(),
+            );
+            jobs.insert(job.job_id.clone(), job.clone());
+            job
+        };
+        self.store().save_job(&job)?;
+        let engine = Arc::clone(self);
+        let job_id = job.job_id.clone();
+        tokio::task::spawn_blocking(move || engine.run_job(&job_id));
+        tracing::info!(job_id = %job.job_id, full, dry_run, "retrain job queued");
+        Ok(job)
+    }
+
+    /// A job of this run or a stored one.
+    pub fn retrain_job(&self, job_id: &str) -> Result<RetrainJob, Error> {
+        if let Some(job) = self.learning().jobs().get(job_id) {
+            return Ok(job.clone());
+        }
+        self.store()
+            .job(job_id)?
+            .ok_or_else(|| Error::NotFound(format!("no retrain job with id {job_id:?}")))
+    }
+
+    /// Starts the scheduled retrain when enough corrections came in.
+    pub(super) fn after_corrections(self: &Arc<Self>) {
+        let Some(every) = self.learning().settings().retrain_every_corrections() else {
+            return;
+        };
+        if self.learning().lineage().corrections_since_retrain >= every {
+            self.start_scheduled_retrain("enough new corrections");
+        }
+    }
+
+    fn start_scheduled_retrain(self: &Arc<Self>, why: &str) {
+        match self.start_retrain(true, false) {
+            Ok(job) => tracing::info!(job_id = %job.job_id, why, "scheduled retrain started"),
+            Err(error) => tracing::info!(%error, why, "scheduled retrain not started"),
+        }
+    }
+
+    /// Applies `change` to the job, in memory and in the store.
+    fn update_job(&self, job_id: &str, change: impl FnOnce(&mut RetrainJob)) {
+        let job = {
+            let mut jobs = self.learning().jobs();
+            let Some(job) = jobs.get_mut(job_id) else {
+                return;
+            };
+            change(job);
+            job.clone()
+        };
+        if job.state.is_finished() || job.state == JobState::Running && job.progress == 0.0 {
+            if let Err(error) = self.store().save_job(&job) {
+                tracing::error!(%error, job_id, "cannot store the retrain job's state");
+            }
+        }
+    }
+
+    fn run_job(&self, job_id: &str) {
+        let (full, dry_run) = {
+            let jobs = self.learning().jobs();
+            match jobs.get(job_id) {
+                Some(job) => (job.full, job.dry_run),
+                None => return,
+            }
+        };
+        self.update_job(job_id, |job| job.state = JobState::Running);
+        let result = self.retrain(job_id, full, dry_run);
+        let now = UnixMillis::now();
+        self.update_job(job_id, |job| {
+            job.finished_at = Some(now);
+            job.progress = 1.0;
+            match result {
+                Ok(message) => {
+                    job.state = JobState::Succeeded;
+                    job.message = message;
+                }
+                Err(error) => {
+                    job.state = JobState::Failed;
+                    job.message = error.to_string();
+                }
+            }
+        });
+        if let Err(error) = self.store().flush() {
+            tracing::error!(%error, job_id, "cannot make the retrain's result durable");
+        }
+        tracing::info!(job_id, "retrain job finished");
+    }
+
+    /// Builds, measures and (gate willing) promotes a candidate; gives the
+    /// job's message.
+    fn retrain(&self, job_id: &str, full: bool, dry_run: bool) -> Result<String, Error> {
+        let learning = self.learning();
+        let settings = learning.settings();
+        learning.lineage().corrections_since_retrain = 0;
+
+        let mut corrections = self
+            .store()
+            .corrections()
+            .collect::<Result<Vec<Correction>, _>>()?;
+        corrections.sort_by_key(|correction| correction.at);
+        let held_out_count = (corrections.len() as f64 * settings.evaluation_fraction()) as usize;
+        let held_out = corrections.split_off(corrections.len() - held_out_count);
+        let as_example = |correction: &Correction| LabelledExample {
+            text: correction.content.clone(),
+            label: correction.label,
+            group: None,
+        };
+        let held_out: Vec<LabelledExample> = held_out.iter().map(as_example).collect();
+        self.update_job(job_id, |job| job.progress = 0.1);
+
+        // The yardstick is the active version as registered, without what
+        // it learned online: the live model may have learned the very
+        // corrections held out here, and a poisoned live model must not
+        // vouch for a poisoned candidate.
+        let live = self.model();
+        let version = live.trained_version().to_string();
+        let record = self.store().model_record(&version)?.ok_or_else(|| {
+            Error::NotFound(format!("the active version {version} is not registered"))
+        })?;
+        let bytes = self.store().model_file(&version)?.ok_or_else(|| {
+            Error::NotFound(format!("the active version {version} has no stored file"))
+        })?;
+        let active = Model::from_json(&format!("registered model {version}"), &bytes)?;
+        let candidate = if full {
+            let mut examples = learning.base.examples.clone();
+            // A correction counts as `correction_weight` examples (rounded:
+            // training takes whole examples).
+            let copies = settings.correction_weight().round().max(1.0) as usize;
+            for correction in &corrections {
+                examples.extend(std::iter::repeat_n(as_example(correction), copies));
+            }
+            let labels_present = examples.iter().any(|e| e.label.is_spam())
+                && examples.iter().any(|e| !e.label.is_spam());
+            if !labels_present {
+                return Err(Error::FailedPrecondition(
+                    "a full retrain needs a base corpus (learning.base_data) or corrections of \
+                     both labels"
+                        .to_string(),
+                ));
+            }
+            let params = TrainingParams {
+                name: RETRAINED_NAME.to_string(),
+                ..active.training_params()
+            }
+            .check()?;
+            let mut sources = learning.base.sources.clone();
+            sources.push(format!("{} corrections", corrections.len()));
+            let stages = params.params().folds as f64 + 3.0;
+            let mut stage = 0.0;
+            let model = train(&params, &examples, sources, &mut |_| {
+                stage += 1.0;
+                let progress = 0.1 + 0.7 * (stage / stages).min(1.0);
+                self.update_job(job_id, |job| job.progress = progress);
+            })?;
+            self.update_job(job_id, |job| job.examples = examples.len() as u64);
+            model
+        } else {
+            let new: Vec<LabelledExample> = corrections
+                .iter()
+                .filter(|correction| correction.at > record.created_at)
+                .map(as_example)
+                .collect();
+            self.update_job(job_id, |job| {
+                job.examples = active.summary().examples + new.len() as u64
+            });
+            active
+                .learn(&new, settings.correction_weight())?
+                .as_new_version(RETRAINED_NAME)?
+        };
+        self.update_job(job_id, |job| {
+            job.progress = 0.85;
+            job.candidate_version = candidate.version().to_string();
+        });
+
+        let slice = |examples: &[LabelledExample]| {
+            (!examples.is_empty()).then(|| SliceFigures {
+                active: measure(&active, examples),
+                candidate: measure(&candidate, examples),
+            })
+        };
+        let base_figures = slice(&learning.base.evaluation);
+        let correction_figures = slice(&held_out);
+        let all: Vec<LabelledExample> = learning
+            .base
+            .evaluation
+            .iter()
+            .chain(&held_out)
+            .cloned()
+            .collect();
+        let (active_all, candidate_all): (Option<BinaryMetrics>, Option<BinaryMetrics>) =
+            if all.is_empty() {
+                (None, None)
+            } else {
+                (
+                    Some(measure(&active, &all).metrics),
+                    Some(measure(&candidate, &all).metrics),
+                )
+            };
+        let gate = decide(
+            base_figures.as_ref(),
+            correction_figures.as_ref(),
+            settings.tolerance(),
+        );
+        self.update_job(job_id, |job| {
+            job.active_version = active.version().to_string();
+            job.active_metrics = active_all.clone();
+            job.candidate_metrics = candidate_all.clone();
+        });
+        if !gate.promote {
+            return Ok(gate.reason);
+        }
+        if dry_run {
+            return Ok(format!(
+                "dry run, so not promoted; it would have been {}",
+                gate.reason
+            ));
+        }
+        {
+            let mut lineage = learning.lineage();
+            self.promote(
+                candidate,
+                &format!("retrain job {job_id}"),
+                candidate_all.unwrap_or_default(),
+                &mut lineage,
+            )?;
+        }
+        self.update_job(job_id, |job| job.promoted = true);
+        Ok(gate.reason)
+    }
+}
+
+/// Starts retrains every `learning.retrain_every_minutes` when corrections
+/// came in since the last one. Ends with the runtime.
+pub fn spawn_schedule(engine: Arc<Engine>) {
+    let Some(every) = engine.learning().settings().retrain_every() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if engine.learning().lineage().corrections_since_retrain > 0 {
+                engine.start_scheduled_retrain("the retrain interval passed");
+            }
+        }
+    });
+}
+
+impl super::Learning {
+    /// The jobs table. A std mutex: held for a lookup or an update only.
+    pub(super) fn jobs(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, RetrainJob>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}

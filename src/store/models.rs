@@ -1,0 +1,265 @@
+//! The learning side of storage: the model registry, the examples learned
+//! online into the active version, and retraining jobs.
+//!
+//! Trees:
+//! - `models`: version -> [`ModelRecord`] (JSON).
+//! - `model_files`: version -> the model file's bytes.
+//! - `learning`: `active` -> the active version.
+//! - `online`: (version, sequence) -> [`OnlineExample`], in learning order.
+//! - `jobs`: job id -> [`RetrainJob`] (JSON).
+
+use sled::transaction::ConflictableTransactionError;
+use sled::Transactional;
+
+use super::index::site_key;
+use super::{from_json, to_json, transaction_error, Store, StoreError};
+use crate::learning::{ModelRecord, OnlineExample, RetrainJob};
+
+const ACTIVE_KEY: &[u8] = b"active";
+
+/// The trees of this file.
+pub(super) struct LearningTrees {
+    models: sled::Tree,
+    model_files: sled::Tree,
+    meta: sled::Tree,
+    online: sled::Tree,
+    jobs: sled::Tree,
+}
+
+impl LearningTrees {
+    pub(super) fn open(db: &sled::Db) -> Result<LearningTrees, StoreError> {
+        Ok(LearningTrees {
+            models: db.open_tree("models")?,
+            model_files: db.open_tree("model_files")?,
+            meta: db.open_tree("learning")?,
+            online: db.open_tree("online")?,
+            jobs: db.open_tree("jobs")?,
+        })
+    }
+}
+
+impl Store {
+    /// Stores a model version and its file, replacing a version of the same
+    /// name. Call [`Store::durable`] before acknowledging.
+    pub fn register_model(&self, record: &ModelRecord, file: &[u8]) -> Result<(), StoreError> {
+        let trees = &self.inner.learning;
+        let key = record.version.as_bytes();
+        let value = to_json(&record.version, record)?;
+        (&trees.models, &trees.model_files)
+            .transaction(|(models, files)| {
+                files.insert(key, file)?;
+                models.insert(key, value.as_slice())?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(transaction_error)
+    }
+
+    /// Every registered version, in version order.
+    pub fn model_records(&self) -> Result<Vec<ModelRecord>, StoreError> {
+        self.inner
+            .learning
+            .models
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                from_json(&key, &value)
+            })
+            .collect()
+    }
+
+    pub fn model_record(&self, version: &str) -> Result<Option<ModelRecord>, StoreError> {
+        self.inner
+            .learning
+            .models
+            .get(version.as_bytes())?
+            .map(|value| from_json(version.as_bytes(), &value))
+            .transpose()
+    }
+
+    /// The stored file of a registered version.
+    pub fn model_file(&self, version: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .inner
+            .learning
+            .model_files
+            .get(version.as_bytes())?
+            .map(|bytes| bytes.to_vec()))
+    }
+
+    /// The version to serve, once one was activated.
+    pub fn active_model(&self) -> Result<Option<String>, StoreError> {
+        self.inner
+            .learning
+            .meta
+            .get(ACTIVE_KEY)?
+            .map(|bytes| {
+                String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt {
+                    key: "learning/active".to_string(),
+                    message: "the active version is not text".to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Makes a registered version the active one. What it had learned
+    /// online before stays recorded under it (used again if it is
+    /// activated later). Call [`Store::durable`] before acknowledging.
+    pub fn set_active_model(&self, version: &str) -> Result<(), StoreError> {
+        self.inner
+            .learning
+            .meta
+            .insert(ACTIVE_KEY, version.as_bytes())?;
+        Ok(())
+    }
+
+    /// Deletes a version, its file and its online examples.
+    pub fn remove_model(&self, version: &str) -> Result<(), StoreError> {
+        let trees = &self.inner.learning;
+        trees.models.remove(version.as_bytes())?;
+        trees.model_files.remove(version.as_bytes())?;
+        for entry in trees.online.scan_prefix(site_key(version)) {
+            let (key, _) = entry?;
+            trees.online.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// Records examples learned online into `version`, after those already
+    /// recorded. Call [`Store::durable`] before acknowledging.
+    pub fn record_online_examples(
+        &self,
+        version: &str,
+        examples: &[OnlineExample],
+    ) -> Result<(), StoreError> {
+        let online = &self.inner.learning.online;
+        let mut batch = sled::Batch::default();
+        for example in examples {
+            let mut key = site_key(version);
+            key.extend_from_slice(&self.inner.db.generate_id()?.to_be_bytes());
+            batch.insert(key, to_json(&example.decision_id, example)?);
+        }
+        online.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The examples learned online into `version`, in learning order.
+    pub fn online_examples(&self, version: &str) -> Result<Vec<OnlineExample>, StoreError> {
+        self.inner
+            .learning
+            .online
+            .scan_prefix(site_key(version))
+            .map(|entry| {
+                let (key, value) = entry?;
+                from_json(&key, &value)
+            })
+            .collect()
+    }
+
+    /// Stores a job's state, replacing what was stored under its id.
+    pub fn save_job(&self, job: &RetrainJob) -> Result<(), StoreError> {
+        self.inner
+            .learning
+            .jobs
+            .insert(job.job_id.as_bytes(), to_json(&job.job_id, job)?)?;
+        Ok(())
+    }
+
+    pub fn job(&self, job_id: &str) -> Result<Option<RetrainJob>, StoreError> {
+        self.inner
+            .learning
+            .jobs
+            .get(job_id.as_bytes())?
+            .map(|value| from_json(job_id.as_bytes(), &value))
+            .transpose()
+    }
+
+    /// Marks jobs that were queued or running when the service stopped as
+    /// failed: they did not finish and will not.
+    pub fn fail_interrupted_jobs(&self) -> Result<(), StoreError> {
+        for mut job in self.jobs()? {
+            if !job.state.is_finished() {
+                job.state = crate::learning::JobState::Failed;
+                job.message =
+                    "interrupted: the service stopped before the job finished".to_string();
+                self.save_job(&job)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stored job, oldest first (job ids are time-ordered UUIDs).
+    pub fn jobs(&self) -> Result<Vec<RetrainJob>, StoreError> {
+        self.inner
+            .learning
+            .jobs
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                from_json(&key, &value)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classifier::TrainingSummary;
+    use crate::domain::{Label, UnixMillis};
+
+    fn record(version: &str) -> ModelRecord {
+        ModelRecord {
+            version: version.to_string(),
+            created_at: UnixMillis(1),
+            origin: "test".to_string(),
+            summary: TrainingSummary::default(),
+            metrics: None,
+        }
+    }
+
+    #[test]
+    fn the_registry_keeps_versions_files_and_online_examples_across_a_reopen() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            store.register_model(&record("a-1"), b"file a").unwrap();
+            store.register_model(&record("b-2"), b"file b").unwrap();
+            store.set_active_model("b-2").unwrap();
+            let example = |id: &str| OnlineExample {
+                decision_id: id.to_string(),
+                text: format!("text {id}"),
+                label: Label::Spam,
+            };
+            store
+                .record_online_examples("b-2", &[example("1"), example("2")])
+                .unwrap();
+            store
+                .record_online_examples("a-1", &[example("3")])
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(directory.path()).unwrap();
+        assert_eq!(store.active_model().unwrap().as_deref(), Some("b-2"));
+        let versions: Vec<String> = store
+            .model_records()
+            .unwrap()
+            .into_iter()
+            .map(|record| record.version)
+            .collect();
+        assert_eq!(versions, ["a-1", "b-2"]);
+        assert_eq!(store.model_file("a-1").unwrap().unwrap(), b"file a");
+        let learned: Vec<String> = store
+            .online_examples("b-2")
+            .unwrap()
+            .into_iter()
+            .map(|example| example.decision_id)
+            .collect();
+        assert_eq!(learned, ["1", "2"]);
+
+        store.remove_model("a-1").unwrap();
+        assert!(store.model_record("a-1").unwrap().is_none());
+        assert!(store.model_file("a-1").unwrap().is_none());
+        assert!(store.online_examples("a-1").unwrap().is_empty());
+        assert_eq!(store.online_examples("b-2").unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,260 @@
+//! Learning from corrections on the shared corpora, through a real server
+//! whose base corpus is `youtube_train.csv`: a new campaign learned from
+//! ten corrections, and poisoning refused by the retraining gate.
+
+use std::time::{Duration, Instant};
+
+use moderato::classifier::{read_labelled_file, LabelledExample};
+use moderato::grpc::pb;
+use moderato::learning::LearningParams;
+
+use super::data_file;
+use super::util::{
+    check_as_news, comment, start_with, test_config, with_token, TestServer, ADMIN_TOKEN,
+    MODERATOR_TOKEN,
+};
+
+/// The tolerance these servers run with (the default).
+const TOLERANCE: f64 = 0.02;
+
+/// A server whose base corpus is the YouTube training split.
+async fn server_with_base_corpus(directory: &std::path::Path) -> TestServer {
+    let learning = LearningParams {
+        base_data: vec![data_file("youtube_train.csv")],
+        tolerance: TOLERANCE,
+        ..LearningParams::default()
+    }
+    .check()
+    .unwrap();
+    start_with(moderato::config::Config {
+        learning,
+        ..test_config(directory)
+    })
+    .await
+}
+
+/// Scores a text without storing it.
+async fn score(server: &TestServer, text: &str) -> pb::CheckCommentResponse {
+    check_as_news(
+        server,
+        pb::CheckCommentRequest {
+            dry_run: true,
+            ..comment("probe", text)
+        },
+    )
+    .await
+}
+
+/// MCC and ham blocked of the serving pipeline on labelled examples (a
+/// score of at least 0.5 counts as spam).
+async fn figures(server: &TestServer, examples: &[LabelledExample]) -> (f64, f64) {
+    let (mut tp, mut fp, mut tn, mut fn_) = (0.0, 0.0, 0.0, 0.0);
+    for example in examples {
+        let spam_predicted = score(server, &example.text).await.score >= 0.5;
+        match (spam_predicted, example.label.is_spam()) {
+            (true, true) => tp += 1.0,
+            (true, false) => fp += 1.0,
+            (false, false) => tn += 1.0,
+            (false, true) => fn_ += 1.0,
+        }
+    }
+    let denominator: f64 = (tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_);
+    let mcc = if denominator == 0.0 {
+        0.0
+    } else {
+        (tp * tn - fp * fn_) / denominator.sqrt()
+    };
+    (mcc, fp / (fp + tn))
+}
+
+/// Stores comments as the news site and resolves them all with `label`.
+async fn correct(server: &TestServer, prefix: &str, texts: &[&str], label: pb::Label) {
+    let mut decision_ids = Vec::new();
+    for (index, text) in texts.iter().enumerate() {
+        let response = check_as_news(server, comment(&format!("{prefix}-{index}"), text)).await;
+        decision_ids.push(response.decision_id);
+    }
+    for chunk in decision_ids.chunks(100) {
+        server
+            .review()
+            .await
+            .resolve_items(with_token(
+                MODERATOR_TOKEN,
+                pb::ResolveItemsRequest {
+                    decision_ids: chunk.to_vec(),
+                    label: label.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("the moderator's resolution succeeds");
+    }
+}
+
+/// A campaign of the kind the 2015 corpus never saw; the default model
+/// allows every one of these texts (checked below for the new ones).
+const CAMPAIGN_CORRECTED: [&str; 10] = [
+    "I was skeptical at first but Mrs Jessica Brown helped me grow my portfolio to 40k in two weeks",
+    "Honestly the best decision this year was trusting Mrs Jessica Brown with my investment",
+    "Anyone else here trading with Mrs Jessica Brown? Got my payout today",
+    "Who else invests with Mrs Jessica Brown? Best portfolio manager out there",
+    "Mrs Jessica Brown's strategy works, I paid off my debts in a month",
+    "I can't thank Mrs Jessica Brown enough, my trading account keeps growing",
+    "If times are hard look up Mrs Jessica Brown, she changed everything for me",
+    "My neighbour told me about Mrs Jessica Brown, best advice I ever got",
+    "Does anyone know if Mrs Jessica Brown is still taking new investors",
+    "Mrs Jessica Brown answered all my questions, the returns are real",
+];
+
+const CAMPAIGN_NEW: [&str; 5] = [
+    "Mrs Jessica Brown helped my sister too, her profit arrived yesterday",
+    "Nothing beats the guidance of Mrs Jessica Brown for investment",
+    "Got another payout from Mrs Jessica Brown today, so grateful",
+    "Mrs Jessica Brown is the real deal for anyone struggling financially",
+    "My uncle recommended Mrs Jessica Brown and she was right about everything",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = server_with_base_corpus(directory.path()).await;
+    let test_split = read_labelled_file(&data_file("youtube_test.csv")).unwrap();
+    let (mcc_before, fpr_before) = figures(&server, &test_split).await;
+    let mut before = Vec::new();
+    for text in CAMPAIGN_CORRECTED.iter().chain(&CAMPAIGN_NEW) {
+        let response = score(&server, text).await;
+        assert_eq!(
+            response.verdict(),
+            pb::Verdict::Allow,
+            "the default model must allow the campaign before it is corrected: {text}"
+        );
+        before.push(response.score);
+    }
+    let before = before.split_off(CAMPAIGN_CORRECTED.len());
+
+    correct(&server, "campaign", &CAMPAIGN_CORRECTED, pb::Label::Spam).await;
+    // Online learning is done when the resolution returns; the second
+    // measured here is what the "within 1 s" is about.
+    let learned_at = Instant::now();
+    let mut after = Vec::new();
+    for text in CAMPAIGN_NEW {
+        let response = score(&server, text).await;
+        assert!(
+            response.model_version.ends_with("+10"),
+            "the live model learned the 10 corrections: {}",
+            response.model_version
+        );
+        after.push(response.score);
+    }
+    let scored_within = learned_at.elapsed();
+    eprintln!("campaign scores before {before:.3?}, after {after:.3?} (scored {scored_within:?} after the resolution returned)");
+    for (text, score) in CAMPAIGN_NEW.iter().zip(&after) {
+        assert!(
+            *score >= 0.5,
+            "a new text of the campaign scores {score:.3}, under the review threshold: {text}"
+        );
+    }
+    let (mcc_after, fpr_after) = figures(&server, &test_split).await;
+    eprintln!(
+        "youtube_test: MCC {mcc_before:.3} -> {mcc_after:.3}, ham blocked {fpr_before:.3} -> {fpr_after:.3}"
+    );
+    assert!(
+        mcc_after >= mcc_before - TOLERANCE,
+        "MCC fell from {mcc_before:.3} to {mcc_after:.3}"
+    );
+    assert!(
+        fpr_after <= fpr_before + TOLERANCE,
+        "ham blocked rose from {fpr_before:.3} to {fpr_after:.3}"
+    );
+    server.stop().await;
+}
+
+/// Waits for a retrain job to finish (the deadline only stops a hung
+/// test; the time is not what is checked).
+async fn finished_job(server: &TestServer, job_id: &str) -> pb::RetrainJob {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let job = server
+            .training()
+            .await
+            .get_retrain_job(with_token(
+                ADMIN_TOKEN,
+                pb::GetRetrainJobRequest {
+                    job_id: job_id.to_string(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        if matches!(job.state(), pb::JobState::Succeeded | pb::JobState::Failed) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job did not finish: {job:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_poisoned_corrections_are_refused_by_the_gate() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = server_with_base_corpus(directory.path()).await;
+    let test_split = read_labelled_file(&data_file("youtube_test.csv")).unwrap();
+    let (mcc_before, fpr_before) = figures(&server, &test_split).await;
+    // Ham of the test split, labelled spam: 200 of them (the split has 110
+    // ham, so each appears under two comment ids, as a campaign of wrong
+    // reports would send them).
+    let ham: Vec<&str> = test_split
+        .iter()
+        .filter(|example| !example.label.is_spam())
+        .map(|example| example.text.as_str())
+        .collect();
+    let poison: Vec<&str> = ham.iter().cycle().take(200).copied().collect();
+    correct(&server, "poison", &poison, pb::Label::Spam).await;
+
+    let (mcc_live, fpr_live) = figures(&server, &test_split).await;
+    let live_version = score(&server, "probe").await.model_version;
+    eprintln!(
+        "live model {live_version} after the poison: MCC {mcc_before:.3} -> {mcc_live:.3}, ham blocked {fpr_before:.3} -> {fpr_live:.3}"
+    );
+    // Online learning's guard stopped before all of it was learned.
+    assert!(!live_version.ends_with("+200"), "{live_version}");
+
+    let job = server
+        .training()
+        .await
+        .start_retrain(with_token(
+            ADMIN_TOKEN,
+            pb::StartRetrainRequest {
+                full: true,
+                dry_run: false,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let job = finished_job(&server, &job.job_id).await;
+    eprintln!("{job:#?}");
+    assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
+    assert!(
+        !job.promoted,
+        "the poisoned candidate was promoted: {}",
+        job.message
+    );
+    assert!(job.message.starts_with("not promoted"), "{}", job.message);
+    let metrics = job.metrics.unwrap();
+    assert!(metrics.active.is_some() && metrics.candidate.is_some());
+    let models = server
+        .training()
+        .await
+        .list_models(with_token(ADMIN_TOKEN, pb::ListModelsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .models;
+    assert_eq!(
+        models.len(),
+        1,
+        "only the default model is registered: {models:?}"
+    );
+    server.stop().await;
+}

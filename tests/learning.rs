@@ -1,0 +1,407 @@
+//! Learning from corrections through the running service: online learning,
+//! retraining jobs, the model registry, and what survives a restart. The
+//! base corpus here is a small file the test writes; the figures on the
+//! shared corpora are in the corpora suite.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use moderato::config::Config;
+use moderato::grpc::pb;
+use moderato::learning::LearningParams;
+use tonic::Code;
+
+use crate::util::{
+    check_as_news, comment, start_server, start_with, test_config, with_token, TestServer,
+    ADMIN_TOKEN, MODERATOR_TOKEN, NEWS_TOKEN,
+};
+
+const CAMPAIGN: [&str; 4] = [
+    "zorblat crypto signals doubled my savings",
+    "join zorblat crypto signals for daily profit",
+    "zorblat signals paid me again today",
+    "my zorblat crypto account keeps growing",
+];
+const PROBE: &str = "have you tried zorblat crypto signals";
+
+/// Scores a text without storing it.
+async fn probe(server: &TestServer, text: &str) -> pb::CheckCommentResponse {
+    check_as_news(
+        server,
+        pb::CheckCommentRequest {
+            dry_run: true,
+            ..comment("probe", text)
+        },
+    )
+    .await
+}
+
+/// Stores the texts as the news site's comments and labels them.
+async fn correct(server: &TestServer, prefix: &str, texts: &[&str], label: pb::Label) {
+    let mut decision_ids = Vec::new();
+    for (index, text) in texts.iter().enumerate() {
+        let response = check_as_news(server, comment(&format!("{prefix}-{index}"), text)).await;
+        decision_ids.push(response.decision_id);
+    }
+    server
+        .review()
+        .await
+        .resolve_items(with_token(
+            MODERATOR_TOKEN,
+            pb::ResolveItemsRequest {
+                decision_ids,
+                label: label.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the resolution succeeds");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_correction_changes_the_next_score_before_the_call_returns() {
+    let (server, _directory) = start_server().await;
+    let before = probe(&server, PROBE).await;
+    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let after = probe(&server, PROBE).await;
+    assert!(
+        after.score > before.score + 0.2,
+        "the score moved from {:.3} to {:.3}",
+        before.score,
+        after.score
+    );
+    assert_eq!(after.model_version, format!("{}+4", before.model_version));
+    // The reasons name the word the corrections taught.
+    assert!(
+        after
+            .reasons
+            .iter()
+            .any(|reason| reason.message.contains("zorblat")),
+        "{:?}",
+        after.reasons
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_never_learns_from_its_own_verdicts() {
+    let (server, _directory) = start_server().await;
+    let version = probe(&server, PROBE).await.model_version;
+    for (index, text) in CAMPAIGN.iter().enumerate() {
+        check_as_news(&server, comment(&format!("c{index}"), text)).await;
+    }
+    // Checking alone teaches nothing; only people's labels do.
+    assert_eq!(probe(&server, PROBE).await.model_version, version);
+    server.stop().await;
+}
+
+/// A small labelled file in the YouTube CSV format.
+fn write_base_corpus(directory: &Path) -> std::path::PathBuf {
+    let spam = [
+        "check out my channel and subscribe",
+        "subscribe to my channel please",
+        "free money click http://spam.example.com",
+        "win a free prize now click here",
+        "please subscribe and check my channel",
+        "click here for free money",
+        "visit my page for free gift cards",
+        "earn money from home click my link",
+    ];
+    let ham = [
+        "great song, i love it",
+        "this video brings back memories",
+        "i love this song so much",
+        "the best song of the year",
+        "what a great video",
+        "memories of summer with this song",
+        "the chorus is beautiful",
+        "who is listening in winter",
+    ];
+    let mut csv = String::from("COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS\n");
+    for (index, text) in spam.iter().enumerate() {
+        csv.push_str(&format!("s{index},a,2015-01-01,\"{text}\",1\n"));
+    }
+    for (index, text) in ham.iter().enumerate() {
+        csv.push_str(&format!("h{index},a,2015-01-01,\"{text}\",0\n"));
+    }
+    let path = directory.join("base.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+/// A server with a base corpus and a gate that lets any candidate through
+/// (the gate's own behaviour is tested on the corpora and in unit tests).
+fn config_with_base_corpus(directory: &Path) -> Config {
+    let learning = LearningParams {
+        base_data: vec![write_base_corpus(directory)],
+        tolerance: 1.0,
+        ..LearningParams::default()
+    }
+    .check()
+    .unwrap();
+    Config {
+        learning,
+        ..test_config(&directory.join("data"))
+    }
+}
+
+async fn start_retrain(server: &TestServer, full: bool, dry_run: bool) -> pb::RetrainJob {
+    server
+        .training()
+        .await
+        .start_retrain(with_token(
+            ADMIN_TOKEN,
+            pb::StartRetrainRequest { full, dry_run },
+        ))
+        .await
+        .expect("the retrain starts")
+        .into_inner()
+}
+
+/// Waits for a job to finish; the deadline only stops a hung test.
+async fn finished(server: &TestServer, job_id: &str) -> pb::RetrainJob {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = server
+            .training()
+            .await
+            .get_retrain_job(with_token(
+                ADMIN_TOKEN,
+                pb::GetRetrainJobRequest {
+                    job_id: job_id.to_string(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        if matches!(job.state(), pb::JobState::Succeeded | pb::JobState::Failed) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job did not finish: {job:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn models(server: &TestServer) -> Vec<pb::ModelInfo> {
+    server
+        .training()
+        .await
+        .list_models(with_token(ADMIN_TOKEN, pb::ListModelsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .models
+}
+
+async fn activate(server: &TestServer, version: &str) -> Result<pb::ModelInfo, tonic::Status> {
+    server
+        .training()
+        .await
+        .activate_model(with_token(
+            ADMIN_TOKEN,
+            pb::ActivateModelRequest {
+                version: version.to_string(),
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_base_corpus(directory.path());
+    let server = start_with(config.clone()).await;
+    let default_version = probe(&server, PROBE).await.model_version;
+    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+
+    let queued = start_retrain(&server, true, false).await;
+    assert!(!queued.job_id.is_empty());
+    let job = finished(&server, &queued.job_id).await;
+    assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
+    assert!(job.promoted, "{}", job.message);
+    assert!(job.message.starts_with("promoted"), "{}", job.message);
+    // 16 base examples and the 4 corrections (too few to hold one out).
+    assert_eq!(job.examples, 20, "{job:?}");
+    let metrics = job.metrics.expect("both models were measured");
+    assert!(metrics.active.is_some() && metrics.candidate.is_some());
+    assert_eq!(job.active_version, default_version);
+
+    // The candidate serves now, and the registry lists both.
+    let retrained = probe(&server, PROBE).await.model_version;
+    assert_eq!(retrained, job.candidate_version);
+    let listed = models(&server).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let active: Vec<&str> = listed
+        .iter()
+        .filter(|model| model.active)
+        .map(|model| model.version.as_str())
+        .collect();
+    assert_eq!(active, [retrained.as_str()]);
+    assert!(listed.iter().all(|model| model.created_at.is_some()));
+
+    // Rolling back brings back the old scores at once.
+    let info = activate(&server, &default_version).await.unwrap();
+    assert!(info.active);
+    let rolled_back = probe(&server, "free money song").await;
+    assert!(rolled_back.model_version.starts_with(&default_version));
+    // What the default version learned online while it was active comes
+    // back with it.
+    assert_eq!(rolled_back.model_version, format!("{default_version}+4"));
+
+    // Forward again, then restart: the active version is kept.
+    activate(&server, &retrained).await.unwrap();
+    let score_before_restart = probe(&server, PROBE).await.score;
+    server.stop().await;
+    let server = start_with(config).await;
+    let after_restart = probe(&server, PROBE).await;
+    assert_eq!(after_restart.model_version, retrained);
+    assert_eq!(after_restart.score, score_before_restart);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn online_learning_survives_a_restart() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = test_config(directory.path());
+    let server = start_with(config.clone()).await;
+    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let learned = probe(&server, PROBE).await;
+    server.stop().await;
+    let server = start_with(config).await;
+    let again = probe(&server, PROBE).await;
+    assert_eq!(again.model_version, learned.model_version);
+    assert_eq!(again.score, learned.score);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_and_an_incremental_retrain_report_without_surprises() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_base_corpus(directory.path())).await;
+    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let serving = probe(&server, PROBE).await.model_version;
+
+    let job = start_retrain(&server, true, true).await;
+    let job = finished(&server, &job.job_id).await;
+    assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
+    assert!(!job.promoted);
+    assert!(job.message.starts_with("dry run"), "{}", job.message);
+    assert_eq!(probe(&server, PROBE).await.model_version, serving);
+    assert_eq!(models(&server).await.len(), 1);
+
+    // Incremental: the registered version plus the corrections, as a new
+    // version of its own.
+    let job = start_retrain(&server, false, false).await;
+    let job = finished(&server, &job.job_id).await;
+    assert!(job.promoted, "{}", job.message);
+    assert!(job.candidate_version.starts_with("retrained-"), "{job:?}");
+    assert_eq!(
+        probe(&server, PROBE).await.model_version,
+        job.candidate_version
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_retrain_without_data_fails_and_says_why() {
+    let (server, _directory) = start_server().await;
+    let job = start_retrain(&server, true, false).await;
+    let job = finished(&server, &job.job_id).await;
+    assert_eq!(job.state(), pb::JobState::Failed);
+    assert!(
+        job.message.contains("learning.base_data"),
+        "{}",
+        job.message
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn training_calls_are_checked_at_the_edge() {
+    let (server, _directory) = start_server().await;
+    let mut training = server.training().await;
+    let status = training
+        .get_retrain_job(with_token(
+            ADMIN_TOKEN,
+            pb::GetRetrainJobRequest {
+                job_id: "not-a-job".to_string(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("job_id"), "{status}");
+    let status = training
+        .get_retrain_job(with_token(
+            ADMIN_TOKEN,
+            pb::GetRetrainJobRequest {
+                job_id: "0192f0c4-1111-7000-8000-000000000000".to_string(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let status = activate(&server, "no-such-version").await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(status.message().contains("no-such-version"), "{status}");
+    let status = activate(&server, "").await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    // Operators only.
+    let status = training
+        .start_retrain(with_token(NEWS_TOKEN, pb::StartRetrainRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    server.stop().await;
+}
+
+/// Runs `moderato <args>` against the test server with the admin token.
+async fn moderato_as_operator(server: &TestServer, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .args(args)
+        .env("MODERATO_SERVER", format!("http://{}", server.address))
+        .env("MODERATO_TOKEN", ADMIN_TOKEN)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_retrain_list_and_activate_from_the_command_line() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_base_corpus(directory.path())).await;
+    let default_version = probe(&server, PROBE).await.model_version;
+
+    let output = moderato_as_operator(&server, &["retrain", "--full"]).await;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("succeeded"), "{printed}");
+    assert!(printed.contains("promoted: yes"), "{printed}");
+    let retrained = probe(&server, PROBE).await.model_version;
+    assert!(printed.contains(&retrained), "{printed}");
+
+    let output = moderato_as_operator(&server, &["models", "list"]).await;
+    let listed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(listed.contains(&format!("* {retrained}")), "{listed}");
+    assert!(listed.contains(&format!("  {default_version}")), "{listed}");
+
+    let output = moderato_as_operator(&server, &["models", "activate", &default_version]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(probe(&server, PROBE).await.model_version, default_version);
+
+    // A refusal is an error exit that says why.
+    let output = moderato_as_operator(&server, &["models", "activate", "nope"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("NotFound"));
+    server.stop().await;
+}
