@@ -2,8 +2,9 @@
 //! and storage. It holds the active model and rules (each swapped
 //! atomically, so scoring never waits for a model change or a reload) and
 //! the store. Around the pure rules it does the IO they need: it reads the
-//! site's recent comments and the author's history before scoring, and
-//! records the new comment after storing its decision.
+//! site's recent comments (through the in-memory `recent_comments` cache)
+//! and the author's history before scoring, and records the new comment
+//! after storing its decision.
 
 use std::sync::Arc;
 
@@ -13,7 +14,8 @@ use crate::classifier::Model;
 use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
 use crate::error::Error;
 use crate::learning::Learning;
-use crate::rules::{self, Context, Fingerprint, RecentComment, Rules, MAX_RECENT_COMMENTS};
+use crate::recent_comments::RecentComments;
+use crate::rules::{self, Context, Fingerprint, RecentComment, Rules};
 use crate::store::{Inserted, Store};
 use crate::verdict::{self, Thresholds};
 
@@ -39,6 +41,7 @@ pub struct Engine {
     rules: ArcSwap<Rules>,
     thresholds: Thresholds,
     learning: Learning,
+    recent: RecentComments,
 }
 
 impl Engine {
@@ -49,6 +52,7 @@ impl Engine {
             rules: ArcSwap::from_pointee(rules),
             thresholds,
             learning: Learning::default(),
+            recent: RecentComments::default(),
         }
     }
 
@@ -103,27 +107,32 @@ impl Engine {
         let rules = self.rules.load();
         let rule_set = rules.for_site(&comment.site_id);
         let lookback = rule_set.lookback_millis();
-        let recent = if lookback > 0 {
-            self.store.recent_comments(
-                &comment.site_id,
-                UnixMillis(now.0.saturating_sub(lookback)),
-                MAX_RECENT_COMMENTS,
-            )?
-        } else {
-            Vec::new()
-        };
         let author_key = rules::author_key(&comment.author);
         let author = if rule_set.needs_author_history() && !author_key.is_empty() {
             Some(self.store.author_history(&comment.site_id, &author_key)?)
         } else {
             None
         };
-        let context = Context {
-            now,
-            recent: &recent,
-            author,
+        let evaluate = |recent: &[RecentComment]| {
+            rule_set.evaluate(
+                comment,
+                &Context {
+                    now,
+                    recent,
+                    author,
+                },
+            )
         };
-        let evaluation = rule_set.evaluate(comment, &context);
+        let evaluation = if lookback > 0 {
+            self.recent.with_recent(
+                &self.store,
+                &comment.site_id,
+                UnixMillis(now.0.saturating_sub(lookback)),
+                evaluate,
+            )?
+        } else {
+            evaluate(&[])
+        };
         let assessment = verdict::decide_with_rules(
             &self.model.load(),
             &self.thresholds,
@@ -156,11 +165,10 @@ impl Engine {
                 ip: comment.author.ip,
                 fingerprint,
             };
-            self.store.record_recent_comment(
-                &comment.site_id,
-                &recent,
-                UnixMillis(now.0.saturating_sub(lookback)),
-            )?;
+            let keep_since = UnixMillis(now.0.saturating_sub(lookback));
+            self.store
+                .record_recent_comment(&comment.site_id, &recent, keep_since)?;
+            self.recent.record(&comment.site_id, recent, keep_since);
         }
         if !author_key.is_empty() {
             self.store.record_author_comment(

@@ -17,6 +17,7 @@ pub mod evaluation;
 pub mod grpc;
 pub mod learning;
 pub mod limits;
+pub mod recent_comments;
 pub mod review;
 pub mod review_operations;
 pub mod rules;

@@ -92,6 +92,24 @@ pub fn reload_rules(engine: &Engine, config_file: &Path) -> Result<(), ConfigErr
     Ok(())
 }
 
+/// The listener's connections with Nagle's algorithm off. A gRPC answer is
+/// small and written at once; with Nagle on, it can wait for the client's
+/// delayed acknowledgement (about 40 ms on Linux) before leaving, which
+/// turned a sub-millisecond check into a 44 ms one under load.
+fn without_nagle(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        // A connection that keeps Nagle on is slower, not broken.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot turn Nagle's algorithm off");
+        }
+        Ok(stream)
+    })
+}
+
 /// Serves on `listener` until `shutdown` completes, then lets in-flight
 /// calls finish and flushes storage.
 pub async fn run(
@@ -137,7 +155,7 @@ pub async fn run(
         .add_service(moderation)
         .add_service(review)
         .add_service(training)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
         .await?;
     state.engine.store().flush()?;
     tracing::info!("stopped; storage flushed");

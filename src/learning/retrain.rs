@@ -49,7 +49,24 @@ impl Engine {
         self.store().save_job(&job)?;
         let engine = Arc::clone(self);
         let job_id = job.job_id.clone();
-        tokio::task::spawn_blocking(move || engine.run_job(&job_id));
+        // A thread of its own rather than the blocking pool, so that it can
+        // run at the lowest CPU priority without lowering the priority of
+        // pool threads that later serve requests.
+        let spawned = std::thread::Builder::new()
+            .name("retrain".to_string())
+            .spawn(move || {
+                lower_this_threads_priority();
+                engine.run_job(&job_id)
+            });
+        if let Err(error) = spawned {
+            self.update_job(&job.job_id, |job| {
+                job.state = JobState::Failed;
+                job.message = format!("cannot start the training thread: {error}");
+            });
+            return Err(Error::Internal(format!(
+                "cannot start the training thread: {error}"
+            )));
+        }
         tracing::info!(job_id = %job.job_id, full, dry_run, "retrain job queued");
         Ok(job)
     }
@@ -271,6 +288,32 @@ impl Engine {
         Ok(gate.reason)
     }
 }
+
+/// Gives the calling thread the lowest CPU priority (nice 19), so that
+/// training uses only the CPU time that scoring leaves: on a small machine
+/// requests keep their latency while a retrain runs, and the retrain takes
+/// longer instead. Best effort: if the system refuses, training runs at
+/// normal priority and says so in the log.
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    // On Linux, `setpriority` with a thread id sets that thread's nice
+    // value; `gettid` has no libc wrapper on older glibc, hence the syscall.
+    // SAFETY: both calls only read their integer arguments.
+    let result = unsafe {
+        let thread_id = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread_id, 19)
+    };
+    if result != 0 {
+        tracing::warn!(
+            error = %std::io::Error::last_os_error(),
+            "cannot lower the training thread's priority"
+        );
+    }
+}
+
+/// Elsewhere training runs at normal priority.
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
 
 /// Starts retrains every `learning.retrain_every_minutes` when corrections
 /// came in since the last one. Ends with the runtime.

@@ -1,0 +1,165 @@
+//! The recent comments of each site, kept in memory in front of the store
+//! for `duplicate_content` and `flood`.
+//!
+//! Every check compares the comment with up to [`MAX_RECENT_COMMENTS`]
+//! recent ones; reading and decoding them from sled on every check cost
+//! milliseconds, most of a request. The store stays the record (so the
+//! state survives restarts); this cache holds, per site, the newest
+//! comments within the rules' lookback, loaded from the store on a site's
+//! first check and kept up to date as comments are recorded.
+//!
+//! Memory bound: at most [`MAX_CACHED_SITES`] sites of at most
+//! [`MAX_RECENT_COMMENTS`] entries each (an entry is about 150 bytes: ids,
+//! an address and a 64-byte fingerprint), about 75 MB in the worst case.
+//! When more sites are active, one is dropped and read again from the store
+//! when it is next checked.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::UnixMillis;
+use crate::rules::{RecentComment, MAX_RECENT_COMMENTS};
+use crate::store::{Store, StoreError};
+
+/// Sites whose recent comments are kept in memory at once.
+pub const MAX_CACHED_SITES: usize = 256;
+
+/// One site's recent comments, newest first.
+#[derive(Debug, Default)]
+struct SiteComments {
+    comments: VecDeque<RecentComment>,
+}
+
+/// See the module docs. Locks are std mutexes: they are held while the
+/// rules read the slice (microseconds) and never across an await.
+#[derive(Debug, Default)]
+pub struct RecentComments {
+    sites: Mutex<HashMap<String, Arc<Mutex<SiteComments>>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while a guard was held leaves at worst a site's list short of
+    // an entry, which the rules tolerate.
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+impl RecentComments {
+    /// Runs `read` over the site's comments since `since`, newest first,
+    /// loading them from the store on the site's first use.
+    pub fn with_recent<T>(
+        &self,
+        store: &Store,
+        site_id: &str,
+        since: UnixMillis,
+        read: impl FnOnce(&[RecentComment]) -> T,
+    ) -> Result<T, StoreError> {
+        let site = {
+            let mut sites = lock(&self.sites);
+            match sites.get(site_id) {
+                Some(site) => Arc::clone(site),
+                None => {
+                    let loaded = store.recent_comments(site_id, since, MAX_RECENT_COMMENTS)?;
+                    if sites.len() >= MAX_CACHED_SITES {
+                        if let Some(evicted) = sites.keys().next().cloned() {
+                            sites.remove(&evicted);
+                        }
+                    }
+                    let site = Arc::new(Mutex::new(SiteComments {
+                        comments: loaded.into(),
+                    }));
+                    sites.insert(site_id.to_string(), Arc::clone(&site));
+                    site
+                }
+            }
+        };
+        let mut site = lock(&site);
+        let comments = site.comments.make_contiguous();
+        // Newest first: the ones within the window are a prefix.
+        let within = comments.partition_point(|comment| comment.at.0 >= since.0);
+        Ok(read(&comments[..within]))
+    }
+
+    /// Adds a comment just recorded in the store, if the site is cached,
+    /// and forgets what fell out of the lookback (`keep_since`) or beyond
+    /// the bound.
+    pub fn record(&self, site_id: &str, comment: RecentComment, keep_since: UnixMillis) {
+        let Some(site) = lock(&self.sites).get(site_id).map(Arc::clone) else {
+            return;
+        };
+        let mut site = lock(&site);
+        // Concurrent checks may record slightly out of order; keep the list
+        // sorted newest first.
+        let position = site
+            .comments
+            .partition_point(|existing| existing.at.0 > comment.at.0);
+        site.comments.insert(position, comment);
+        while site.comments.len() > MAX_RECENT_COMMENTS
+            || site
+                .comments
+                .back()
+                .is_some_and(|oldest| oldest.at.0 < keep_since.0)
+        {
+            site.comments.pop_back();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recent(id: &str, at: i64) -> RecentComment {
+        RecentComment {
+            at: UnixMillis(at),
+            comment_id: id.to_string(),
+            author_key: String::new(),
+            ip: None,
+            fingerprint: None,
+        }
+    }
+
+    fn ids(cache: &RecentComments, store: &Store, since: i64) -> Vec<String> {
+        cache
+            .with_recent(store, "s", UnixMillis(since), |comments| {
+                comments.iter().map(|c| c.comment_id.clone()).collect()
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn the_cache_loads_from_the_store_then_follows_what_is_recorded() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store
+            .record_recent_comment("s", &recent("stored", 1_000), UnixMillis(0))
+            .unwrap();
+        let cache = RecentComments::default();
+        // Recording before the site is loaded changes nothing in memory:
+        // the store has it, and the first check loads it from there.
+        cache.record("s", recent("unloaded", 1_500), UnixMillis(0));
+        assert_eq!(ids(&cache, &store, 0), ["stored"]);
+
+        cache.record("s", recent("b", 3_000), UnixMillis(0));
+        cache.record("s", recent("a", 2_000), UnixMillis(0));
+        assert_eq!(ids(&cache, &store, 0), ["b", "a", "stored"]);
+        // Only the window is handed to the rules.
+        assert_eq!(ids(&cache, &store, 2_000), ["b", "a"]);
+        // What falls out of the lookback is forgotten.
+        cache.record("s", recent("c", 4_000), UnixMillis(2_500));
+        assert_eq!(ids(&cache, &store, 0), ["c", "b"]);
+    }
+
+    #[test]
+    fn a_site_holds_at_most_the_bound() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let cache = RecentComments::default();
+        assert!(ids(&cache, &store, 0).is_empty());
+        for index in 0..(MAX_RECENT_COMMENTS as i64 + 10) {
+            cache.record("s", recent(&format!("c{index}"), index), UnixMillis(0));
+        }
+        let kept = ids(&cache, &store, 0);
+        assert_eq!(kept.len(), MAX_RECENT_COMMENTS);
+        assert_eq!(kept[0], format!("c{}", MAX_RECENT_COMMENTS + 9));
+    }
+}
