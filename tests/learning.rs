@@ -405,3 +405,63 @@ async fn operators_retrain_list_and_activate_from_the_command_line() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("NotFound"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut config = config_with_base_corpus(directory.path());
+    config.learning = LearningParams {
+        base_data: config.learning.base_data().to_vec(),
+        tolerance: 1.0,
+        retrain_every_corrections: 4,
+        keep_models: 2,
+        ..LearningParams::default()
+    }
+    .check()
+    .unwrap();
+    let server = start_with(config).await;
+    let default_version = probe(&server, PROBE).await.model_version;
+
+    // Four corrections start a retrain without anyone asking.
+    correct(&server, "first", &CAMPAIGN, pb::Label::Spam).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while models(&server).await.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no scheduled retrain promoted a model"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let first = probe(&server, PROBE).await.model_version;
+    assert_ne!(first, default_version);
+
+    // A second round: three versions were made, two are kept, and the
+    // active one is among them.
+    let more = [
+        "zorblat again",
+        "zorblat profits",
+        "zorblat daily",
+        "zorblat weekly",
+    ];
+    correct(&server, "second", &more, pb::Label::Spam).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let serving = probe(&server, PROBE).await.model_version;
+        if serving != first && !serving.starts_with(&format!("{first}+")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no second scheduled retrain promoted a model"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listed = models(&server).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.iter().any(|model| model.active));
+    assert!(
+        listed.iter().all(|model| model.version != default_version),
+        "the oldest version was pruned: {listed:?}"
+    );
+    server.stop().await;
+}
