@@ -133,12 +133,8 @@ impl Engine {
         } else {
             evaluate(&[])
         };
-        let assessment = verdict::decide_with_rules(
-            &self.model.load(),
-            &self.thresholds,
-            comment,
-            &evaluation.hits,
-        );
+        let assessment =
+            verdict::decide_with_rules(&self.model.load(), &self.thresholds, comment, &evaluation);
         Ok((assessment, evaluation.fingerprint))
     }
 
@@ -161,7 +157,7 @@ impl Engine {
             let recent = RecentComment {
                 at: now,
                 comment_id: comment.comment_id.clone(),
-                author_key: author_key.clone(),
+                author_key: author_key.clone().into(),
                 ip: comment.author.ip,
                 fingerprint,
             };

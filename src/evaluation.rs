@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::classifier::{BinaryMetrics, LabelledExample, Model};
 use crate::domain::{Comment, UnixMillis, Verdict};
-use crate::rules::{Context, Rules};
+use crate::rules::{Context, Evaluation, Rules};
 use crate::verdict::{decide_with_rules, Thresholds};
 
 /// Binary figures at score 0.5, as `eval --json` prints them.
@@ -113,16 +113,13 @@ pub fn evaluate(
             submitted_at: UnixMillis(0),
             form: Default::default(),
         };
-        let hits = match rules {
-            Some(rules) => {
-                rules
-                    .for_site(&comment.site_id)
-                    .evaluate(&comment, &context)
-                    .hits
-            }
-            None => Vec::new(),
+        let evaluation = match rules {
+            Some(rules) => rules
+                .for_site(&comment.site_id)
+                .evaluate(&comment, &context),
+            None => Evaluation::without_rules(&comment),
         };
-        let assessment = decide_with_rules(model, thresholds, &comment, &hits);
+        let assessment = decide_with_rules(model, thresholds, &comment, &evaluation);
         scores.push(assessment.score);
         is_spam.push(example.label.is_spam());
         if example.label.is_spam() {

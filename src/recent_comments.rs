@@ -112,7 +112,7 @@ mod tests {
         RecentComment {
             at: UnixMillis(at),
             comment_id: id.to_string(),
-            author_key: String::new(),
+            author_key: String::new().into(),
             ip: None,
             fingerprint: None,
         }

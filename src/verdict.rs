@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classifier::{describe_feature, Model, ModelScore};
 use crate::domain::{Assessment, Comment, Priority, Reason, ReasonSource, Verdict};
-use crate::rules::{Mode, RuleHit};
+use crate::rules::{Evaluation, Mode};
 
 /// How many single features are named as reasons; the rest of the model's
 /// evidence is summed into one `model_other` reason.
@@ -86,7 +86,12 @@ impl Default for Thresholds {
 
 /// Assesses a comment with the model alone.
 pub fn decide(model: &Model, thresholds: &Thresholds, comment: &Comment) -> Assessment {
-    decide_with_rules(model, thresholds, comment, &[])
+    decide_with_rules(
+        model,
+        thresholds,
+        comment,
+        &Evaluation::without_rules(comment),
+    )
 }
 
 /// Assesses a comment with the model and the rules that fired on it.
@@ -99,9 +104,10 @@ pub fn decide_with_rules(
     model: &Model,
     thresholds: &Thresholds,
     comment: &Comment,
-    hits: &[RuleHit],
+    evaluation: &Evaluation,
 ) -> Assessment {
-    let model_score = model.score(&comment.content);
+    let hits = &evaluation.hits;
+    let model_score = model.score_normalized(&comment.content, &evaluation.normalized);
     let mut reasons: Vec<Reason> = hits
         .iter()
         .map(|hit| Reason {
@@ -204,7 +210,7 @@ fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Rule;
+    use crate::rules::{Rule, RuleHit};
 
     #[test]
     fn thresholds_are_checked() {
@@ -232,6 +238,14 @@ mod tests {
         }
     }
 
+    /// The rules' outcome with these hits.
+    fn with_hits(comment: &Comment, hits: Vec<RuleHit>) -> Evaluation {
+        Evaluation {
+            hits,
+            ..Evaluation::without_rules(comment)
+        }
+    }
+
     fn logit(score: f64) -> f64 {
         (score / (1.0 - score)).ln()
     }
@@ -243,11 +257,11 @@ mod tests {
         let comment =
             crate::rules::testing_comment("Interesting article, I hope he gets a fair hearing.");
         let alone = decide(&model, &thresholds, &comment);
-        let hits = [
+        let hits = vec![
             hit(Rule::ExcessiveCaps, 0.7, Mode::Score),
             hit(Rule::TrustedAuthor, -1.5, Mode::Score),
         ];
-        let combined = decide_with_rules(&model, &thresholds, &comment, &hits);
+        let combined = decide_with_rules(&model, &thresholds, &comment, &with_hits(&comment, hits));
         assert!((logit(combined.score) - (logit(alone.score) + 0.7 - 1.5)).abs() < 1e-9);
         let sum: f64 = combined.reasons.iter().map(|reason| reason.weight).sum();
         assert!((logit(combined.score) - sum).abs() < 1e-9);
@@ -299,7 +313,8 @@ mod tests {
             ),
         ];
         for (hits, verdict, priority) in cases {
-            let assessment = decide_with_rules(&model, &thresholds, &comment, &hits);
+            let evaluation = with_hits(&comment, hits.clone());
+            let assessment = decide_with_rules(&model, &thresholds, &comment, &evaluation);
             assert_eq!(
                 (assessment.verdict, assessment.priority),
                 (verdict, priority),

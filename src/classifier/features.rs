@@ -54,7 +54,18 @@ impl Default for FeatureParams {
 
 /// The features of one text with their values, sorted by name.
 pub fn extract_features(params: &FeatureParams, raw_text: &str) -> Vec<(String, f64)> {
-    let tokens = tokenize(&normalize(raw_text));
+    extract_features_normalized(params, raw_text, &normalize(raw_text))
+}
+
+/// [`extract_features`] for a text already normalised (`normalized` is
+/// `normalize(raw_text)`), so that the rules and the model normalise a
+/// comment once between them.
+pub fn extract_features_normalized(
+    params: &FeatureParams,
+    raw_text: &str,
+    normalized: &str,
+) -> Vec<(String, f64)> {
+    let tokens = tokenize(normalized);
     // Every occurrence is collected, then sorted and merged: cheaper than a
     // map for the few dozen features of a comment.
     let mut occurrences: Vec<String> = Vec::with_capacity(tokens.len() * 2 + 4);

@@ -18,7 +18,9 @@ pub use calibration::Calibration;
 pub use cross_validation::{cross_validate, CrossValidationReport, FoldReport, Folds};
 pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
-pub use features::{describe_feature, extract_features, FeatureParams};
+pub use features::{
+    describe_feature, extract_features, extract_features_normalized, FeatureParams,
+};
 pub use metrics::BinaryMetrics;
 pub use model::{FeatureContribution, FeatureCounts, Model, ModelScore, TrainingSummary};
 pub use scorer::{ScorerWeights, SparseScorer};

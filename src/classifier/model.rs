@@ -405,7 +405,13 @@ impl Model {
 
     /// Scores a text.
     pub fn score(&self, text: &str) -> ModelScore {
-        let features = extract_features(&self.file.features, text);
+        self.score_normalized(text, &crate::text::normalize(text))
+    }
+
+    /// [`Model::score`] for a text whose normalised form is at hand
+    /// (`normalized` is `text::normalize(text)`).
+    pub fn score_normalized(&self, text: &str, normalized: &str) -> ModelScore {
+        let features = super::extract_features_normalized(&self.file.features, text, normalized);
         let slope = self.file.calibration.slope;
         let baseline = self.file.calibration.log_odds(self.scorer.prior_log_odds());
         let mut contributions: Vec<FeatureContribution> = self

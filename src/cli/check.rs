@@ -39,12 +39,11 @@ pub fn check(
         form: Default::default(),
     };
     // Offline there is no history: the rules see the text alone, as in eval.
-    let hits = config
+    let evaluation = config
         .rules
         .for_site(&comment.site_id)
-        .evaluate(&comment, &Context::stateless(comment.submitted_at))
-        .hits;
-    let assessment = decide_with_rules(&model, &config.thresholds, &comment, &hits);
+        .evaluate(&comment, &Context::stateless(comment.submitted_at));
+    let assessment = decide_with_rules(&model, &config.thresholds, &comment, &evaluation);
     say!(
         "verdict {:?}  score {:.3}  spam probability {:.3}  priority {:?}  model {}",
         assessment.verdict,

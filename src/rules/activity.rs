@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::settings::RuleSettings;
 use super::similarity::Fingerprint;
-use super::state::{Context, RecentComment};
+use super::state::{AuthorKey, Context, RecentComment};
 
 /// The recent comments within `window_seconds` of the check. The context
 /// lists them newest first, so the scan stops at the first older one.
@@ -61,7 +61,7 @@ pub fn duplicate_content(
 pub fn flood(
     settings: &RuleSettings,
     comment_id: &str,
-    author_key: &str,
+    author_key: &AuthorKey,
     ip: Option<IpAddr>,
     context: &Context,
 ) -> Option<String> {
@@ -69,7 +69,7 @@ pub fn flood(
     let mut by_ip = 0usize;
     let mut on_site = 0usize;
     for recent in within_window(context, settings.window_seconds) {
-        let same_author = !author_key.is_empty() && recent.author_key == author_key;
+        let same_author = !author_key.is_empty() && recent.author_key == *author_key;
         let same_ip = ip.is_some() && recent.ip == ip;
         if (same_author || same_ip || settings.site_threshold > 0.0)
             && recent.comment_id == comment_id
@@ -124,7 +124,7 @@ mod tests {
         RecentComment {
             at: UnixMillis(NOW - seconds_ago * 1000),
             comment_id: id.to_string(),
-            author_key: author.to_string(),
+            author_key: author.to_string().into(),
             ip: ip.parse().ok(),
             fingerprint: Fingerprint::of(text),
         }
@@ -204,11 +204,24 @@ mod tests {
             ("others", many("email:b@x", "192.0.2.9", 4, 10), false),
         ];
         for (name, recent, fires) in cases {
-            let fired = flood(&settings, "self", "email:a@x", ip, &context(&recent));
+            let fired = flood(
+                &settings,
+                "self",
+                &"email:a@x".to_string().into(),
+                ip,
+                &context(&recent),
+            );
             assert_eq!(fired.is_some(), fires, "{name}");
         }
         let anonymous = many("", "", 4, 10);
-        assert!(flood(&settings, "self", "", None, &context(&anonymous)).is_none());
+        assert!(flood(
+            &settings,
+            "self",
+            &String::new().into(),
+            None,
+            &context(&anonymous)
+        )
+        .is_none());
     }
 
     #[test]

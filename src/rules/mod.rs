@@ -34,7 +34,9 @@ use std::sync::Arc;
 pub use config::{RuleConfig, RulesConfig};
 pub use settings::{Mode, Rule, RuleSettings};
 pub use similarity::Fingerprint;
-pub use state::{author_key, AuthorHistory, Context, RecentComment, MAX_RECENT_COMMENTS};
+pub use state::{
+    author_key, AuthorHistory, AuthorKey, Context, RecentComment, MAX_RECENT_COMMENTS,
+};
 
 use blocklists::BlockLists;
 use subject::Subject;
@@ -48,6 +50,20 @@ use crate::domain::Comment;
 pub struct Evaluation {
     pub hits: Vec<RuleHit>,
     pub fingerprint: Option<Fingerprint>,
+    /// The comment's normalised text, which the model reads too (so a
+    /// comment is normalised once).
+    pub normalized: String,
+}
+
+impl Evaluation {
+    /// No rule ran: what scoring with the model alone starts from.
+    pub fn without_rules(comment: &Comment) -> Evaluation {
+        Evaluation {
+            hits: Vec::new(),
+            fingerprint: None,
+            normalized: crate::text::normalize(&comment.content),
+        }
+    }
 }
 
 /// A rule that fired on a comment.
@@ -146,7 +162,7 @@ impl RuleSet {
                 Rule::Flood => activity::flood(
                     settings,
                     &comment.comment_id,
-                    &author_key(author),
+                    &AuthorKey::from(author_key(author)),
                     author.ip,
                     context,
                 ),
@@ -162,7 +178,11 @@ impl RuleSet {
                 });
             }
         }
-        Evaluation { hits, fingerprint }
+        Evaluation {
+            hits,
+            fingerprint,
+            normalized: subject.normalized,
+        }
     }
 
     fn terms(&self, list: &TermList, kind: &str, subject: &Subject) -> Option<String> {

@@ -17,11 +17,56 @@ pub struct RecentComment {
     pub at: UnixMillis,
     pub comment_id: String,
     /// See [`author_key`]; empty for anonymous comments.
-    pub author_key: String,
+    pub author_key: AuthorKey,
     pub ip: Option<IpAddr>,
     /// `None` for texts too short to compare.
     pub fingerprint: Option<Fingerprint>,
 }
+
+/// An author key (see [`author_key`]) with a hash of it, so that `flood`
+/// compares it with every recent comment's at the cost of one integer
+/// compare; the texts are compared only when the hashes agree. Stored as
+/// its text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct AuthorKey {
+    text: String,
+    hash: u64,
+}
+
+impl AuthorKey {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+impl From<String> for AuthorKey {
+    fn from(text: String) -> AuthorKey {
+        // FNV-1a: stable and cheap for short keys.
+        let hash = text.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01B3)
+        });
+        AuthorKey { text, hash }
+    }
+}
+
+impl From<AuthorKey> for String {
+    fn from(key: AuthorKey) -> String {
+        key.text
+    }
+}
+
+impl PartialEq for AuthorKey {
+    fn eq(&self, other: &AuthorKey) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+impl Eq for AuthorKey {}
 
 /// What a site knows of an author.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -8,6 +8,8 @@ use super::fold::{folded_words, FoldedWords};
 
 pub struct Subject<'a> {
     pub comment: &'a Comment,
+    /// `text::normalize` of the content.
+    pub normalized: String,
     pub tokens: Vec<Token>,
     /// Folded words (see `fold`).
     pub folded_words: FoldedWords,
@@ -20,6 +22,7 @@ impl<'a> Subject<'a> {
         let folded_words = folded_words(&normalized);
         Subject {
             comment,
+            normalized,
             tokens,
             folded_words,
         }

@@ -225,7 +225,7 @@ mod tests {
         RecentComment {
             at: UnixMillis(at),
             comment_id: id.to_string(),
-            author_key: "email:a@x".to_string(),
+            author_key: "email:a@x".to_string().into(),
             ip: None,
             fingerprint: None,
         }
