@@ -92,7 +92,16 @@ impl RecentComments {
         let position = site
             .comments
             .partition_point(|existing| existing.at.0 > comment.at.0);
-        site.comments.insert(position, comment);
+        // A site loaded from the store just after the comment was written
+        // there has it already.
+        let already_there = site
+            .comments
+            .range(position..)
+            .take_while(|existing| existing.at == comment.at)
+            .any(|existing| existing.comment_id == comment.comment_id);
+        if !already_there {
+            site.comments.insert(position, comment);
+        }
         while site.comments.len() > MAX_RECENT_COMMENTS
             || site
                 .comments
@@ -139,6 +148,8 @@ mod tests {
         cache.record("s", recent("unloaded", 1_500), UnixMillis(0));
         assert_eq!(ids(&cache, &store, 0), ["stored"]);
 
+        // The store already has this one and so does the loaded cache.
+        cache.record("s", recent("stored", 1_000), UnixMillis(0));
         cache.record("s", recent("b", 3_000), UnixMillis(0));
         cache.record("s", recent("a", 2_000), UnixMillis(0));
         assert_eq!(ids(&cache, &store, 0), ["b", "a", "stored"]);

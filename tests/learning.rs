@@ -214,6 +214,14 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     let server = start_with(config.clone()).await;
     let default_version = probe(&server, PROBE).await.model_version;
     correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    // A fifth correction, the newest: one in five is held out to evaluate.
+    correct(
+        &server,
+        "late",
+        &["zorblat crypto is back"],
+        pb::Label::Spam,
+    )
+    .await;
 
     let queued = start_retrain(&server, true, false).await;
     assert!(!queued.job_id.is_empty());
@@ -221,15 +229,24 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     assert!(job.promoted, "{}", job.message);
     assert!(job.message.starts_with("promoted"), "{}", job.message);
-    // 16 base examples and the 4 corrections (too few to hold one out).
+    assert!(
+        job.message.contains("the 1 newest corrections"),
+        "{}",
+        job.message
+    );
+    // 16 base examples and 4 of the 5 corrections.
     assert_eq!(job.examples, 20, "{job:?}");
     let metrics = job.metrics.expect("both models were measured");
     assert!(metrics.active.is_some() && metrics.candidate.is_some());
     assert_eq!(job.active_version, default_version);
 
-    // The candidate serves now, and the registry lists both.
-    let retrained = probe(&server, PROBE).await.model_version;
-    assert_eq!(retrained, job.candidate_version);
+    // The candidate serves now, with the held-out correction learned onto
+    // it (the swap loses none), and the registry lists both.
+    let retrained = job.candidate_version.clone();
+    assert_eq!(
+        probe(&server, PROBE).await.model_version,
+        format!("{retrained}+1")
+    );
     let listed = models(&server).await;
     assert_eq!(listed.len(), 2, "{listed:?}");
     let active: Vec<&str> = listed
@@ -247,16 +264,17 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     assert!(rolled_back.model_version.starts_with(&default_version));
     // What the default version learned online while it was active comes
     // back with it.
-    assert_eq!(rolled_back.model_version, format!("{default_version}+4"));
+    assert_eq!(rolled_back.model_version, format!("{default_version}+5"));
 
     // Forward again, then restart: the active version is kept.
     activate(&server, &retrained).await.unwrap();
-    let score_before_restart = probe(&server, PROBE).await.score;
+    let before_restart = probe(&server, PROBE).await;
+    assert_eq!(before_restart.model_version, format!("{retrained}+1"));
     server.stop().await;
     let server = start_with(config).await;
     let after_restart = probe(&server, PROBE).await;
-    assert_eq!(after_restart.model_version, retrained);
-    assert_eq!(after_restart.score, score_before_restart);
+    assert_eq!(after_restart.model_version, before_restart.model_version);
+    assert_eq!(after_restart.score, before_restart.score);
     server.stop().await;
 }
 
@@ -419,7 +437,7 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
     }
     .check()
     .unwrap();
-    let server = start_with(config).await;
+    let server = start_with(config.clone()).await;
     let default_version = probe(&server, PROBE).await.model_version;
 
     // Four corrections start a retrain without anyone asking.
@@ -463,5 +481,11 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
         listed.iter().all(|model| model.version != default_version),
         "the oldest version was pruned: {listed:?}"
     );
+    // The built-in model was pruned, yet a restart with it keeps the
+    // promoted version: only a different model file is a new deployment.
+    let serving = probe(&server, PROBE).await.model_version;
+    server.stop().await;
+    let server = start_with(config).await;
+    assert_eq!(probe(&server, PROBE).await.model_version, serving);
     server.stop().await;
 }

@@ -34,8 +34,10 @@ pub struct JobView {
 }
 
 impl JobView {
+    /// Whether the job is over, or in a state this client does not know
+    /// (a newer server's), which waiting would never end.
     pub fn finished(&self) -> bool {
-        matches!(self.state, "succeeded" | "failed")
+        !matches!(self.state, "queued" | "running")
     }
 }
 

@@ -17,6 +17,7 @@ mod retrain;
 mod settings;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
 pub use gate::{decide, GateDecision, SliceFigures};
@@ -115,14 +116,15 @@ pub struct Learning {
     /// Jobs of this run, by id (finished ones are also in the store). A std
     /// mutex: held for a lookup or an update only.
     jobs: Mutex<HashMap<String, RetrainJob>>,
+    /// Corrections stored since the last retrain started (for the
+    /// schedule); an atomic, so async code never waits on the change lock.
+    corrections_since_retrain: AtomicU64,
 }
 
 /// What online learning compares against: the registered version the live
 /// model grew from, and its figures on the base corpus's evaluation slice.
 #[derive(Debug, Clone, Default)]
 struct ModelLineage {
-    /// Corrections stored since the last retrain started (for the schedule).
-    corrections_since_retrain: u64,
     /// The registered version's figures on the base evaluation slice; `None`
     /// without a base corpus.
     baseline: Option<Measured>,
@@ -135,6 +137,7 @@ impl Learning {
             base,
             changes: Mutex::new(ModelLineage::default()),
             jobs: Mutex::new(HashMap::new()),
+            corrections_since_retrain: AtomicU64::new(0),
         }
     }
 

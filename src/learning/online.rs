@@ -4,8 +4,9 @@
 //!
 //! A guard keeps a run of wrong corrections (poisoning) from reaching the
 //! live model: when a base corpus is configured, a batch that makes the
-//! model block more of its held-out ham, or rank it worse, than the
-//! registered version beyond the tolerance is not learned. It stays stored
+//! model block more of its held-out ham, rank it worse, or score its ham
+//! higher on average than the registered version, beyond the tolerance, is
+//! not learned. It stays stored
 //! for the next retrain, whose gate judges it again.
 
 use std::sync::Arc;
@@ -50,8 +51,11 @@ impl Engine {
 
     fn learn_blocking(&self, corrections: &[Correction]) -> Result<OnlineOutcome, Error> {
         let learning = self.learning();
-        let mut lineage = learning.lineage();
-        lineage.corrections_since_retrain += corrections.len() as u64;
+        learning.corrections_since_retrain.fetch_add(
+            corrections.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let lineage = learning.lineage();
         if !learning.settings.online() {
             return Ok(OnlineOutcome::Skipped(
                 "online learning is off (learning.online)".to_string(),
@@ -91,6 +95,7 @@ impl Engine {
                 decision_id: correction.decision_id.clone(),
                 text: correction.content.clone(),
                 label: correction.label,
+                weight: learning.settings.correction_weight(),
             })
             .collect();
         self.store()

@@ -19,6 +19,11 @@ pub struct ModelRecord {
     /// Its figures when it was registered: on the job's evaluation data for
     /// a retrained model, cross-validated on its training data otherwise.
     pub metrics: Option<BinaryMetrics>,
+    /// Corrections made up to this time are in the version's training data
+    /// (except those its job held out, which were learned onto it online
+    /// when it was promoted). `None`: none are (a model from a file).
+    #[serde(default)]
+    pub trained_through: Option<UnixMillis>,
 }
 
 /// A correction learned online into the active version: enough to learn
@@ -28,6 +33,14 @@ pub struct OnlineExample {
     pub decision_id: String,
     pub text: String,
     pub label: Label,
+    /// The training examples it counted as (`learning.correction_weight`
+    /// when it was learned).
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use super::{measure, Learning, Measured, ModelLineage, ModelRecord};
-use crate::classifier::{BinaryMetrics, Model};
+use super::{measure, Learning, Measured, ModelLineage, ModelRecord, OnlineExample};
+use crate::classifier::{BinaryMetrics, LabelledExample, Model};
+use crate::domain::UnixMillis;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::store::Store;
+use crate::review::Correction;
+use crate::store::{Store, StoreError};
 
 /// A registered version as `ListModels` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,39 +22,47 @@ pub struct ModelListing {
     pub serving_version: Option<String>,
 }
 
-/// The registry record of a model that is not a retrain's candidate.
-fn record_for(model: &Model, origin: &str, metrics: Option<BinaryMetrics>) -> ModelRecord {
+/// The registry record of a model.
+fn record_for(
+    model: &Model,
+    origin: &str,
+    metrics: Option<BinaryMetrics>,
+    trained_through: Option<UnixMillis>,
+) -> ModelRecord {
     ModelRecord {
         version: model.trained_version().to_string(),
         created_at: model.created_at(),
         origin: origin.to_string(),
         summary: model.summary().clone(),
         metrics: metrics.or_else(|| model.cross_validation().cloned()),
+        trained_through,
     }
 }
 
 /// Chooses the model to serve at start-up. A configured (or built-in) model
-/// the registry has not seen is registered and becomes active: deploying a
-/// new model file means serving it. Otherwise the registry's active version
-/// is served, with what it had learned online, so promotions, rollbacks and
-/// online learning survive restarts.
+/// other than the one the service last started with is a new deployment: it
+/// is registered and becomes active. Otherwise the registry's active
+/// version is served, with what it had learned online, so promotions,
+/// rollbacks and online learning survive restarts (even after the
+/// configured model itself was pruned from the registry).
 pub fn startup_model(
     store: &Store,
     configured: Model,
     origin: &str,
     learning: &Learning,
 ) -> Result<Model, Error> {
-    let registered = store.model_record(configured.version())?.is_some();
+    let deployed = store.configured_model()?.as_deref() != Some(configured.version());
     let active = match store.active_model()? {
-        Some(active) if registered => active,
+        Some(active) if !deployed => active,
         _ => {
-            if !registered {
+            if store.model_record(configured.version())?.is_none() {
                 store.register_model(
-                    &record_for(&configured, origin, None),
+                    &record_for(&configured, origin, None, None),
                     &configured.to_json()?,
                 )?;
             }
             store.set_active_model(configured.version())?;
+            store.set_configured_model(configured.version())?;
             store.flush()?;
             configured.version().to_string()
         }
@@ -63,35 +73,49 @@ pub fn startup_model(
         load_registered(store, &active)?
     };
     learning.start_lineage(&model);
-    replay_online(store, model, learning)
+    replay_online(store, model)
 }
 
-/// A registered version's model, from its stored file.
-fn load_registered(store: &Store, version: &str) -> Result<Model, Error> {
+/// A registered version's model, from its stored file. A file that does not
+/// parse is damaged storage, not a bad request.
+pub(super) fn load_registered(store: &Store, version: &str) -> Result<Model, Error> {
     let bytes = store
         .model_file(version)?
         .ok_or_else(|| Error::NotFound(format!("no model version {version:?} is registered")))?;
-    Ok(Model::from_json(
-        &format!("registered model {version}"),
-        &bytes,
-    )?)
+    Model::from_json(&format!("registered model {version}"), &bytes).map_err(|error| {
+        Error::Store(StoreError::Corrupt {
+            key: format!("model_files/{version}"),
+            message: error.to_string(),
+        })
+    })
 }
 
-/// Learns again, in order, what the version had learned online.
-fn replay_online(store: &Store, model: Model, learning: &Learning) -> Result<Model, Error> {
+/// Learns again, in order and with their weights, what the version had
+/// learned online: the same model as before the restart.
+fn replay_online(store: &Store, model: Model) -> Result<Model, Error> {
     let examples = store.online_examples(model.version())?;
-    if examples.is_empty() {
-        return Ok(model);
+    replay_online_examples(model, &examples)
+}
+
+/// Learns `examples` onto `model` in order, each with its weight.
+pub(super) fn replay_online_examples(
+    model: Model,
+    examples: &[OnlineExample],
+) -> Result<Model, Error> {
+    let mut model = model;
+    // Runs of one weight are learned at once (one refit per run).
+    for run in examples.chunk_by(|a, b| a.weight == b.weight) {
+        let labelled: Vec<LabelledExample> = run
+            .iter()
+            .map(|example| LabelledExample {
+                text: example.text.clone(),
+                label: example.label,
+                group: None,
+            })
+            .collect();
+        model = model.learn(&labelled, run[0].weight)?;
     }
-    let labelled: Vec<_> = examples
-        .iter()
-        .map(|example| crate::classifier::LabelledExample {
-            text: example.text.clone(),
-            label: example.label,
-            group: None,
-        })
-        .collect();
-    Ok(model.learn(&labelled, learning.settings.correction_weight())?)
+    Ok(model)
 }
 
 impl Learning {
@@ -154,10 +178,11 @@ impl Engine {
         let record = self.store().model_record(version)?.ok_or_else(|| {
             Error::NotFound(format!("no model version {version:?} is registered"))
         })?;
-        let model = load_registered(self.store(), version)?;
-        lineage.baseline = learning.baseline_of(&model);
-        let model = replay_online(self.store(), model, learning)?;
+        let registered = load_registered(self.store(), version)?;
+        let baseline = learning.baseline_of(&registered);
+        let model = replay_online(self.store(), registered)?;
         self.store().set_active_model(version)?;
+        lineage.baseline = baseline;
         let serving_version = model.version().to_string();
         self.replace_model(model);
         tracing::info!(version, serving = %serving_version, "model activated");
@@ -168,22 +193,53 @@ impl Engine {
         })
     }
 
-    /// Registers a promoted candidate, makes it active and prunes the
-    /// registry. The caller holds the change lock.
+    /// Registers a promoted candidate, learns onto it the corrections it
+    /// did not train on (so that none is lost to the swap), makes it active
+    /// and prunes the registry. The caller holds the change lock.
     pub(super) fn promote(
         &self,
-        model: Model,
-        origin: &str,
-        metrics: BinaryMetrics,
+        candidate: Model,
+        record: ModelRecord,
+        untrained: &[Correction],
         lineage: &mut ModelLineage,
     ) -> Result<(), Error> {
-        let record = record_for(&model, origin, Some(metrics));
-        self.store().register_model(&record, &model.to_json()?)?;
+        let weight = self.learning().settings.correction_weight();
+        self.store()
+            .register_model(&record, &candidate.to_json()?)?;
+        lineage.baseline = self.learning().baseline_of(&candidate);
+        let examples: Vec<LabelledExample> = untrained
+            .iter()
+            .map(|correction| LabelledExample {
+                text: correction.content.clone(),
+                label: correction.label,
+                group: None,
+            })
+            .collect();
+        let serving = if examples.is_empty() || !candidate.can_learn_online() {
+            candidate
+        } else {
+            let learned: Vec<OnlineExample> = untrained
+                .iter()
+                .map(|correction| OnlineExample {
+                    decision_id: correction.decision_id.clone(),
+                    text: correction.content.clone(),
+                    label: correction.label,
+                    weight,
+                })
+                .collect();
+            let serving = candidate.learn(&examples, weight)?;
+            self.store()
+                .record_online_examples(&record.version, &learned)?;
+            serving
+        };
         self.store().set_active_model(&record.version)?;
-        lineage.baseline = self.learning().baseline_of(&model);
-        self.replace_model(model);
-        self.prune_models(&record.version)?;
+        self.replace_model(serving);
         tracing::info!(version = %record.version, "model promoted");
+        // The promotion is done; a failure to prune only leaves an old
+        // version behind.
+        if let Err(error) = self.prune_models(&record.version) {
+            tracing::warn!(%error, "cannot prune old model versions");
+        }
         Ok(())
     }
 

@@ -1,21 +1,28 @@
 //! Retraining jobs: build a candidate off the request path, measure it and
 //! the active model on the same held-out data, and promote it only if the
-//! gate agrees. Jobs run one at a time on a blocking thread; scoring goes
-//! on meanwhile with the model in force (swapped atomically at the end).
+//! gate agrees. Jobs run one at a time on a thread of their own at the
+//! lowest CPU priority; scoring goes on meanwhile with the model in force
+//! (swapped atomically at the end).
 //!
-//! A full retrain trains on the base corpus plus every correction except
-//! the newest, held-out ones (one example per comment: its latest label, so
-//! a mistaken correction is undone by correcting it again). An incremental
-//! one adds the corrections made since the active version was registered
-//! to that version. The evaluation data is the base corpus's evaluation
-//! slice and the held-out corrections. The candidate trains on the base
-//! slice too, as the shipped model did, so neither model has an advantage
-//! there.
+//! The candidate trains on the corrections made up to the job's start,
+//! except the newest `evaluation_fraction`, which are held out (one example
+//! per comment: its latest label, so a mistaken correction is undone by
+//! correcting it again). A full retrain adds them to the base corpus; an
+//! incremental one adds those made since the active version's training to
+//! that version. The evaluation data is the base corpus's evaluation slice
+//! and the held-out corrections. The candidate trains on the base slice
+//! too, as the shipped model did, so neither model has an advantage there.
+//! When a candidate is promoted, every correction it did not train on (the
+//! held-out ones and those made while it trained) is learned onto it online,
+//! so the swap loses none.
 
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::{decide, measure, RetrainJob, SliceFigures};
-use crate::classifier::{train, BinaryMetrics, LabelledExample, Model, TrainingParams};
+use super::registry::{load_registered, replay_online_examples};
+use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
+use crate::classifier::{train, LabelledExample, Model, TrainingParams};
 use crate::domain::UnixMillis;
 use crate::engine::Engine;
 use crate::error::Error;
@@ -43,10 +50,12 @@ impl Engine {
                 dry_run,
                 UnixMillis::now(),
             );
+            // Stored before it is listed, so that a job the store refused
+            // never blocks the next one.
+            self.store().save_job(&job)?;
             jobs.insert(job.job_id.clone(), job.clone());
             job
         };
-        self.store().save_job(&job)?;
         let engine = Arc::clone(self);
         let job_id = job.job_id.clone();
         // A thread of its own rather than the blocking pool, so that it can
@@ -86,7 +95,11 @@ impl Engine {
         let Some(every) = self.learning().settings().retrain_every_corrections() else {
             return;
         };
-        if self.learning().lineage().corrections_since_retrain >= every {
+        let pending = self
+            .learning()
+            .corrections_since_retrain
+            .load(Ordering::Relaxed);
+        if pending >= every {
             self.start_scheduled_retrain("enough new corrections");
         }
     }
@@ -124,7 +137,12 @@ impl Engine {
             }
         };
         self.update_job(job_id, |job| job.state = JobState::Running);
-        let result = self.retrain(job_id, full, dry_run);
+        // A panic in training must end the job, or it would block every
+        // later one; the model in force is untouched until promotion.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.retrain(job_id, full, dry_run)
+        }))
+        .unwrap_or_else(|_| Err(Error::Internal("the training thread panicked".to_string())));
         let now = UnixMillis::now();
         self.update_job(job_id, |job| {
             job.finished_at = Some(now);
@@ -151,7 +169,20 @@ impl Engine {
     fn retrain(&self, job_id: &str, full: bool, dry_run: bool) -> Result<String, Error> {
         let learning = self.learning();
         let settings = learning.settings();
-        learning.lineage().corrections_since_retrain = 0;
+        learning
+            .corrections_since_retrain
+            .store(0, Ordering::Relaxed);
+        let started = UnixMillis::now();
+
+        // The yardstick is the active version as registered, without what
+        // it learned online: the live model may have learned the very
+        // corrections held out here, and a poisoned live model must not
+        // vouch for a poisoned candidate.
+        let version = self.model().trained_version().to_string();
+        let record = self.store().model_record(&version)?.ok_or_else(|| {
+            Error::NotFound(format!("the active version {version} is not registered"))
+        })?;
+        let active = load_registered(self.store(), &version)?;
 
         let mut corrections = self
             .store()
@@ -160,72 +191,41 @@ impl Engine {
         corrections.sort_by_key(|correction| correction.at);
         let held_out_count = (corrections.len() as f64 * settings.evaluation_fraction()) as usize;
         let held_out = corrections.split_off(corrections.len() - held_out_count);
-        let as_example = |correction: &Correction| LabelledExample {
-            text: correction.content.clone(),
-            label: correction.label,
-            group: None,
-        };
-        let held_out: Vec<LabelledExample> = held_out.iter().map(as_example).collect();
+        let held_out_examples: Vec<LabelledExample> = held_out.iter().map(as_example).collect();
         self.update_job(job_id, |job| job.progress = 0.1);
 
-        // The yardstick is the active version as registered, without what
-        // it learned online: the live model may have learned the very
-        // corrections held out here, and a poisoned live model must not
-        // vouch for a poisoned candidate.
-        let live = self.model();
-        let version = live.trained_version().to_string();
-        let record = self.store().model_record(&version)?.ok_or_else(|| {
-            Error::NotFound(format!("the active version {version} is not registered"))
-        })?;
-        let bytes = self.store().model_file(&version)?.ok_or_else(|| {
-            Error::NotFound(format!("the active version {version} has no stored file"))
-        })?;
-        let active = Model::from_json(&format!("registered model {version}"), &bytes)?;
-        let candidate = if full {
-            let mut examples = learning.base.examples.clone();
-            // A correction counts as `correction_weight` examples (rounded:
-            // training takes whole examples).
-            let copies = settings.correction_weight().round().max(1.0) as usize;
-            for correction in &corrections {
-                examples.extend(std::iter::repeat_n(as_example(correction), copies));
-            }
-            let labels_present = examples.iter().any(|e| e.label.is_spam())
-                && examples.iter().any(|e| !e.label.is_spam());
-            if !labels_present {
-                return Err(Error::FailedPrecondition(
-                    "a full retrain needs a base corpus (learning.base_data) or corrections of \
-                     both labels"
-                        .to_string(),
-                ));
-            }
-            let params = TrainingParams {
-                name: RETRAINED_NAME.to_string(),
-                ..active.training_params()
-            }
-            .check()?;
-            let mut sources = learning.base.sources.clone();
-            sources.push(format!("{} corrections", corrections.len()));
-            let stages = params.params().folds as f64 + 3.0;
-            let mut stage = 0.0;
-            let model = train(&params, &examples, sources, &mut |_| {
-                stage += 1.0;
-                let progress = 0.1 + 0.7 * (stage / stages).min(1.0);
-                self.update_job(job_id, |job| job.progress = progress);
-            })?;
-            self.update_job(job_id, |job| job.examples = examples.len() as u64);
-            model
+        // The ids of the corrections the candidate contains.
+        let (candidate, contained): (Model, HashSet<String>) = if full {
+            let candidate = self.train_full(job_id, &active, &corrections)?;
+            let contained = corrections.into_iter().map(|c| c.decision_id).collect();
+            (candidate, contained)
         } else {
-            let new: Vec<LabelledExample> = corrections
+            // The live model: the version and what it learned online (the
+            // corrections it trained on, and those its own job held out).
+            let since = record.trained_through.unwrap_or(record.created_at);
+            let online = self.store().online_examples(&version)?;
+            let mut contained: HashSet<String> = online
                 .iter()
-                .filter(|correction| correction.at > record.created_at)
-                .map(as_example)
+                .map(|example| example.decision_id.clone())
                 .collect();
+            let (older, newer): (Vec<Correction>, Vec<Correction>) = corrections
+                .into_iter()
+                .partition(|correction| correction.at <= since);
+            contained.extend(older.into_iter().map(|c| c.decision_id));
+            let new: Vec<Correction> = newer
+                .into_iter()
+                .filter(|correction| !contained.contains(&correction.decision_id))
+                .collect();
+            let examples: Vec<LabelledExample> = new.iter().map(as_example).collect();
+            let live = replay_online_examples(active.clone(), &online)?;
             self.update_job(job_id, |job| {
-                job.examples = active.summary().examples + new.len() as u64
+                job.examples = live.summary().examples + examples.len() as u64
             });
-            active
-                .learn(&new, settings.correction_weight())?
-                .as_new_version(RETRAINED_NAME)?
+            let candidate = live
+                .learn(&examples, settings.correction_weight())?
+                .as_new_version(RETRAINED_NAME)?;
+            contained.extend(new.into_iter().map(|c| c.decision_id));
+            (candidate, contained)
         };
         self.update_job(job_id, |job| {
             job.progress = 0.85;
@@ -239,30 +239,29 @@ impl Engine {
             })
         };
         let base_figures = slice(&learning.base.evaluation);
-        let correction_figures = slice(&held_out);
+        let correction_figures = slice(&held_out_examples);
         let all: Vec<LabelledExample> = learning
             .base
             .evaluation
             .iter()
-            .chain(&held_out)
+            .chain(&held_out_examples)
             .cloned()
             .collect();
-        let (active_all, candidate_all): (Option<BinaryMetrics>, Option<BinaryMetrics>) =
-            if all.is_empty() {
-                (None, None)
-            } else {
-                (
-                    Some(measure(&active, &all).metrics),
-                    Some(measure(&candidate, &all).metrics),
-                )
-            };
+        let (active_all, candidate_all) = if all.is_empty() {
+            (None, None)
+        } else {
+            (
+                Some(measure(&active, &all).metrics),
+                Some(measure(&candidate, &all).metrics),
+            )
+        };
         let gate = decide(
             base_figures.as_ref(),
             correction_figures.as_ref(),
             settings.tolerance(),
         );
         self.update_job(job_id, |job| {
-            job.active_version = active.version().to_string();
+            job.active_version = version.clone();
             job.active_metrics = active_all.clone();
             job.candidate_metrics = candidate_all.clone();
         });
@@ -275,17 +274,90 @@ impl Engine {
                 gate.reason
             ));
         }
-        {
-            let mut lineage = learning.lineage();
-            self.promote(
-                candidate,
-                &format!("retrain job {job_id}"),
-                candidate_all.unwrap_or_default(),
-                &mut lineage,
-            )?;
+        if self.store().model_record(candidate.version())?.is_some() {
+            return Ok(format!(
+                "not promoted: the candidate is the same model as the registered version {}",
+                candidate.version()
+            ));
         }
+        let mut lineage = learning.lineage();
+        // An operator may have activated another version while this job
+        // trained; the candidate was measured against the one before.
+        if self.model().trained_version() != version {
+            return Ok(format!(
+                "not promoted: the active version changed from {version} to {} while the job ran",
+                self.model().trained_version()
+            ));
+        }
+        let mut untrained = self
+            .store()
+            .corrections()
+            .collect::<Result<Vec<Correction>, _>>()?;
+        untrained.retain(|correction| !contained.contains(&correction.decision_id));
+        untrained.sort_by_key(|correction| correction.at);
+        let new_record = ModelRecord {
+            version: candidate.version().to_string(),
+            created_at: candidate.created_at(),
+            origin: format!("retrain job {job_id}"),
+            summary: candidate.summary().clone(),
+            metrics: candidate_all,
+            trained_through: Some(started),
+        };
+        self.promote(candidate, new_record, &untrained, &mut lineage)?;
+        drop(lineage);
         self.update_job(job_id, |job| job.promoted = true);
         Ok(gate.reason)
+    }
+
+    /// Trains a candidate from the base corpus and `corrections`, with the
+    /// active model's parameters.
+    fn train_full(
+        &self,
+        job_id: &str,
+        active: &Model,
+        corrections: &[Correction],
+    ) -> Result<Model, Error> {
+        let learning = self.learning();
+        let mut examples = learning.base.examples.clone();
+        // A correction counts as `correction_weight` examples (rounded:
+        // training takes whole examples).
+        let copies = learning.settings().correction_weight().round().max(1.0) as usize;
+        for correction in corrections {
+            examples.extend(std::iter::repeat_n(as_example(correction), copies));
+        }
+        let labels_present = examples.iter().any(|e| e.label.is_spam())
+            && examples.iter().any(|e| !e.label.is_spam());
+        if !labels_present {
+            return Err(Error::FailedPrecondition(
+                "a full retrain needs a base corpus (learning.base_data) or corrections of \
+                 both labels"
+                    .to_string(),
+            ));
+        }
+        let params = TrainingParams {
+            name: RETRAINED_NAME.to_string(),
+            ..active.training_params()
+        }
+        .check()?;
+        let mut sources = learning.base.sources.clone();
+        sources.push(format!("{} corrections", corrections.len()));
+        let stages = params.params().folds as f64 + 3.0;
+        let mut stage = 0.0;
+        let model = train(&params, &examples, sources, &mut |_| {
+            stage += 1.0;
+            let progress = 0.1 + 0.7 * (stage / stages).min(1.0);
+            self.update_job(job_id, |job| job.progress = progress);
+        })?;
+        self.update_job(job_id, |job| job.examples = examples.len() as u64);
+        Ok(model)
+    }
+}
+
+fn as_example(correction: &Correction) -> LabelledExample {
+    LabelledExample {
+        text: correction.content.clone(),
+        label: correction.label,
+        group: None,
     }
 }
 
@@ -326,7 +398,12 @@ pub fn spawn_schedule(engine: Arc<Engine>) {
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            if engine.learning().lineage().corrections_since_retrain > 0 {
+            if engine
+                .learning()
+                .corrections_since_retrain
+                .load(Ordering::Relaxed)
+                > 0
+            {
                 engine.start_scheduled_retrain("the retrain interval passed");
             }
         }

@@ -13,7 +13,8 @@ use serde::Deserialize;
 pub struct LearningParams {
     /// Learn each correction into the live model as soon as it is stored.
     pub online: bool,
-    /// How many training examples one correction counts as.
+    /// How many training examples one correction counts as (a full retrain
+    /// rounds it to a whole number of copies).
     pub correction_weight: f64,
     /// Labelled files a full retrain starts from (the corpus the operator
     /// vouches for); relative paths are from the working directory.
@@ -22,8 +23,9 @@ pub struct LearningParams {
     /// same texts every time) and of the newest corrections that a retrain
     /// holds out to evaluate the candidate and the active model on.
     pub evaluation_fraction: f64,
-    /// How much worse than the active model a candidate may be (in MCC,
-    /// and in the share of ham blocked) and still be promoted; online
+    /// How much worse than the active model a candidate may be (in MCC, in
+    /// the share of ham blocked and in the mean score of ham) and still be
+    /// promoted; online
     /// learning refuses a correction that makes the live model worse than
     /// this on the base corpus's evaluation slice.
     pub tolerance: f64,
@@ -67,8 +69,8 @@ pub struct InvalidLearningParam {
 impl LearningParams {
     pub fn check(self) -> Result<LearningSettings, InvalidLearningParam> {
         let invalid = |key, message| Err(InvalidLearningParam { key, message });
-        if !(self.correction_weight > 0.0 && self.correction_weight <= 1000.0) {
-            return invalid("correction_weight", "must be above 0 and at most 1000");
+        if !(self.correction_weight > 0.0 && self.correction_weight <= 100.0) {
+            return invalid("correction_weight", "must be above 0 and at most 100");
         }
         if !(self.evaluation_fraction > 0.0 && self.evaluation_fraction < 1.0) {
             return invalid("evaluation_fraction", "must be between 0 and 1 (exclusive)");

@@ -16,6 +16,7 @@ use super::{from_json, to_json, transaction_error, Store, StoreError};
 use crate::learning::{ModelRecord, OnlineExample, RetrainJob};
 
 const ACTIVE_KEY: &[u8] = b"active";
+const CONFIGURED_KEY: &[u8] = b"configured";
 
 /// The trees of this file.
 pub(super) struct LearningTrees {
@@ -88,14 +89,32 @@ impl Store {
 
     /// The version to serve, once one was activated.
     pub fn active_model(&self) -> Result<Option<String>, StoreError> {
+        self.text_value(ACTIVE_KEY)
+    }
+
+    /// The version of the model file (or built-in model) the service was
+    /// last started with: a different one at start-up is a new deployment.
+    pub fn configured_model(&self) -> Result<Option<String>, StoreError> {
+        self.text_value(CONFIGURED_KEY)
+    }
+
+    pub fn set_configured_model(&self, version: &str) -> Result<(), StoreError> {
         self.inner
             .learning
             .meta
-            .get(ACTIVE_KEY)?
+            .insert(CONFIGURED_KEY, version.as_bytes())?;
+        Ok(())
+    }
+
+    fn text_value(&self, key: &[u8]) -> Result<Option<String>, StoreError> {
+        self.inner
+            .learning
+            .meta
+            .get(key)?
             .map(|bytes| {
                 String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt {
-                    key: "learning/active".to_string(),
-                    message: "the active version is not text".to_string(),
+                    key: format!("learning/{}", String::from_utf8_lossy(key)),
+                    message: "the value is not text".to_string(),
                 })
             })
             .transpose()
@@ -214,6 +233,7 @@ mod tests {
             origin: "test".to_string(),
             summary: TrainingSummary::default(),
             metrics: None,
+            trained_through: None,
         }
     }
 
@@ -229,6 +249,7 @@ mod tests {
                 decision_id: id.to_string(),
                 text: format!("text {id}"),
                 label: Label::Spam,
+                weight: 1.0,
             };
             store
                 .record_online_examples("b-2", &[example("1"), example("2")])
