@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::admission::{AdmissionParams, ValidAdmissionParams};
 use crate::auth::{ApiKey, Role};
 use crate::learning::{LearningParams, LearningSettings};
 use crate::rules::{Rules, RulesConfig};
@@ -47,6 +48,8 @@ struct RawConfig {
     rules: RulesConfig,
     #[serde(default)]
     learning: LearningParams,
+    #[serde(default)]
+    limits: AdmissionParams,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +108,8 @@ pub struct Config {
     /// The database's page cache, in bytes.
     pub cache_bytes: u64,
     pub learning: LearningSettings,
+    /// Overload protection: the `[limits]` table.
+    pub admission: ValidAdmissionParams,
 }
 
 impl Default for Config {
@@ -120,6 +125,7 @@ impl Default for Config {
             rules: Rules::default(),
             cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             learning: LearningSettings::default(),
+            admission: ValidAdmissionParams::default(),
         }
     }
 }
@@ -216,7 +222,12 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         field: format!("learning.{}", error.key),
         message: error.message.to_string(),
     })?;
+    let admission = raw
+        .limits
+        .check()
+        .map_err(|(key, message)| invalid(format!("limits.{key}"), message))?;
     Ok(Config {
+        admission,
         listen,
         data_dir,
         model: raw.model,

@@ -23,6 +23,9 @@ pub enum Error {
     /// retrain is already running, say).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// Overload or a key's rate limit: retry later.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// A bug or a failed background task; the message says what.
     #[error("internal error: {0}")]
     Internal(String),

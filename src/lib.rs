@@ -6,6 +6,7 @@
 //! decision durably (`store`). `server` wires these into a running service;
 //! `cli` holds the commands of the `moderato` binary. See ARCHITECTURE.md.
 
+pub mod admission;
 pub mod auth;
 pub mod classifier;
 pub mod cli;

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
+use crate::admission::Admission;
 use crate::auth::{ensure_admin_token, Keyring};
 use crate::classifier::{ClassifierError, Model};
 use crate::config::{Config, ConfigError, Overrides};
@@ -16,7 +17,7 @@ use crate::engine::Engine;
 use crate::grpc::pb::moderation_server::ModerationServer;
 use crate::grpc::pb::review_server::ReviewServer;
 use crate::grpc::pb::training_server::TrainingServer;
-use crate::grpc::{pb, ModerationService, ReviewService, TrainingService};
+use crate::grpc::{pb, Access, ModerationService, ReviewService, TrainingService};
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::store::{Store, StoreError};
@@ -44,7 +45,8 @@ pub enum ServerError {
 #[derive(Clone)]
 pub struct State {
     pub engine: Arc<Engine>,
-    pub keyring: Arc<Keyring>,
+    /// The keys and the admission limits every call goes through.
+    pub access: Arc<Access>,
     /// Where the first-start admin token was written, when there was one.
     pub admin_token_file: Option<PathBuf>,
 }
@@ -75,7 +77,10 @@ impl State {
                 Engine::new(store, model, config.thresholds, config.rules.clone())
                     .with_learning(learning),
             ),
-            keyring: Arc::new(keyring),
+            access: Arc::new(Access {
+                keyring,
+                admission: Admission::new(config.admission.clone()),
+            }),
             admin_token_file,
         })
     }
@@ -134,17 +139,17 @@ pub async fn run(
 
     let moderation = ModerationServer::new(ModerationService::new(
         Arc::clone(&state.engine),
-        Arc::clone(&state.keyring),
+        Arc::clone(&state.access),
     ))
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let review = ReviewServer::new(ReviewService::new(
         Arc::clone(&state.engine),
-        Arc::clone(&state.keyring),
+        Arc::clone(&state.access),
     ))
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let training = TrainingServer::new(TrainingService::new(
         Arc::clone(&state.engine),
-        Arc::clone(&state.keyring),
+        Arc::clone(&state.access),
     ))
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
     spawn_schedule(Arc::clone(&state.engine));

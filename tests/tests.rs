@@ -9,6 +9,7 @@ mod checking;
 mod command_line;
 mod discovery;
 mod learning;
+mod overload;
 mod persistence;
 mod review;
 mod rules;

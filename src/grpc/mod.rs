@@ -15,6 +15,7 @@ mod status;
 mod training;
 pub mod training_client;
 
+pub use auth::Access;
 pub use moderation::ModerationService;
 pub use review::ReviewService;
 pub use training::TrainingService;

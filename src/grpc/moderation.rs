@@ -6,12 +6,12 @@ use std::sync::Arc;
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::principal;
+use super::auth::Access;
 use super::convert;
 use super::convert_review;
 use super::pb;
 use super::pb::moderation_server::Moderation;
-use crate::auth::{Keyring, Principal};
+use crate::auth::Principal;
 use crate::domain::Decision;
 use crate::engine::Engine;
 use crate::error::Error;
@@ -19,12 +19,12 @@ use crate::limits::STREAM_CONCURRENCY;
 
 pub struct ModerationService {
     engine: Arc<Engine>,
-    keyring: Arc<Keyring>,
+    access: Arc<Access>,
 }
 
 impl ModerationService {
-    pub fn new(engine: Arc<Engine>, keyring: Arc<Keyring>) -> Self {
-        ModerationService { engine, keyring }
+    pub fn new(engine: Arc<Engine>, access: Arc<Access>) -> Self {
+        ModerationService { engine, access }
     }
 }
 
@@ -64,7 +64,7 @@ impl Moderation for ModerationService {
         &self,
         request: Request<pb::CheckCommentRequest>,
     ) -> Result<Response<pb::CheckCommentResponse>, Status> {
-        let caller = principal(&self.keyring, &request)?;
+        let caller = self.access.admit(&request)?;
         let message = request.into_inner();
         let site = caller.site_for_moderation(&message.site_id)?;
         let (comment, options) = convert::check_request_from_proto(message, site)?;
@@ -82,7 +82,7 @@ impl Moderation for ModerationService {
         &self,
         request: Request<Streaming<pb::CheckCommentRequest>>,
     ) -> Result<Response<Self::CheckCommentsStream>, Status> {
-        let caller = Arc::new(principal(&self.keyring, &request)?);
+        let caller = Arc::new(self.access.admit(&request)?);
         let engine = Arc::clone(&self.engine);
         let responses = request
             .into_inner()
@@ -113,7 +113,7 @@ impl Moderation for ModerationService {
         &self,
         request: Request<pb::GetDecisionRequest>,
     ) -> Result<Response<pb::Decision>, Status> {
-        let caller = principal(&self.keyring, &request)?;
+        let caller = self.access.admit(&request)?;
         let message = request.into_inner();
         let decision = self.find_decision(
             &caller,
@@ -128,7 +128,7 @@ impl Moderation for ModerationService {
         &self,
         request: Request<pb::ReportCommentRequest>,
     ) -> Result<Response<pb::ReportCommentResponse>, Status> {
-        let caller = principal(&self.keyring, &request)?;
+        let caller = self.access.admit(&request)?;
         let message = request.into_inner();
         let label = convert_review::label_from_proto("label", message.label)?;
         convert_review::check_note(&message.note)?;

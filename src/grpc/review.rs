@@ -5,24 +5,23 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::principal;
+use super::auth::Access;
 use super::convert;
 use super::convert_review;
 use super::pb;
 use super::pb::review_server::Review;
-use crate::auth::Keyring;
 use crate::engine::Engine;
 use crate::review_operations::review_scope;
 use crate::stats::StatsQuery;
 
 pub struct ReviewService {
     engine: Arc<Engine>,
-    keyring: Arc<Keyring>,
+    access: Arc<Access>,
 }
 
 impl ReviewService {
-    pub fn new(engine: Arc<Engine>, keyring: Arc<Keyring>) -> Self {
-        ReviewService { engine, keyring }
+    pub fn new(engine: Arc<Engine>, access: Arc<Access>) -> Self {
+        ReviewService { engine, access }
     }
 }
 
@@ -32,7 +31,7 @@ impl Review for ReviewService {
         &self,
         request: Request<pb::ListQueueRequest>,
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
-        let caller = principal(&self.keyring, &request)?;
+        let caller = self.access.admit(&request)?;
         let message = request.into_inner();
         if !message.site_id.is_empty() {
             convert::check_site_id("site_id", &message.site_id)?;
@@ -52,7 +51,7 @@ impl Review for ReviewService {
         &self,
         request: Request<pb::ResolveItemsRequest>,
     ) -> Result<Response<pb::ResolveItemsResponse>, Status> {
-        let caller = principal(&self.keyring, &request)?;
+        let caller = self.access.admit(&request)?;
         caller.require_moderator()?;
         let resolve = convert_review::resolve_from_proto(request.into_inner())?;
         let decisions = self.engine.resolve_items(&caller, resolve).await?;
@@ -65,7 +64,7 @@ impl Review for ReviewService {
         &self,
         request: Request<pb::GetStatsRequest>,
     ) -> Result<Response<pb::Stats>, Status> {
-        let caller = principal(&self.keyring, &request)?;
+        let caller = self.access.admit(&request)?;
         let message = request.into_inner();
         if !message.site_id.is_empty() {
             convert::check_site_id("site_id", &message.site_id)?;

@@ -16,6 +16,7 @@ impl From<Error> for Status {
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::Unimplemented(_) => Code::Unimplemented,
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
+            Error::ResourceExhausted(_) => Code::ResourceExhausted,
             Error::Internal(_) => Code::Internal,
             Error::Store(store) => store_code(store),
             Error::Classifier(classifier) => classifier_code(classifier),
@@ -65,6 +66,10 @@ mod tests {
                 Code::FailedPrecondition,
             ),
             (Error::Internal("x".into()), Code::Internal),
+            (
+                Error::ResourceExhausted("x".into()),
+                Code::ResourceExhausted,
+            ),
             (
                 Error::Store(StoreError::FlushFailed("disk full".into())),
                 Code::Unavailable,

@@ -5,25 +5,24 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::principal;
+use super::auth::Access;
 use super::convert_training::{check_job_id, check_version, job_to_proto, model_to_proto};
 use super::pb;
 use super::pb::training_server::Training;
-use crate::auth::Keyring;
 use crate::engine::Engine;
 
 pub struct TrainingService {
     engine: Arc<Engine>,
-    keyring: Arc<Keyring>,
+    access: Arc<Access>,
 }
 
 impl TrainingService {
-    pub fn new(engine: Arc<Engine>, keyring: Arc<Keyring>) -> Self {
-        TrainingService { engine, keyring }
+    pub fn new(engine: Arc<Engine>, access: Arc<Access>) -> Self {
+        TrainingService { engine, access }
     }
 
     fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        principal(&self.keyring, request)?.require_admin()?;
+        self.access.admit(request)?.require_admin()?;
         Ok(())
     }
 }

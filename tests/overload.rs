@@ -1,0 +1,133 @@
+//! Overload protection through the running service: the concurrency limit
+//! sheds calls with RESOURCE_EXHAUSTED at once and recovers when calls end;
+//! each key's rate limit is its own.
+
+use futures::StreamExt;
+use moderato::admission::AdmissionParams;
+use moderato::config::Config;
+use moderato::grpc::pb;
+use tonic::Code;
+
+use crate::util::*;
+
+fn config_with_limits(directory: &std::path::Path, limits: AdmissionParams) -> Config {
+    Config {
+        admission: limits.check().unwrap(),
+        ..test_config(directory)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_beyond_the_concurrency_limit_are_shed_until_one_ends() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_limits(
+        directory.path(),
+        AdmissionParams {
+            max_concurrent_calls: 1,
+            ..AdmissionParams::default()
+        },
+    ))
+    .await;
+    let mut client = server.moderation().await;
+    // An open stream is a call in progress.
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let mut responses = client
+        .check_comments(with_token(
+            NEWS_TOKEN,
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    sender.send(comment("streamed", HAM_TEXT)).await.unwrap();
+    assert!(responses.next().await.unwrap().unwrap().stored);
+
+    let status = client
+        .check_comment(with_token(NEWS_TOKEN, comment("shed", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("1 calls in progress"), "{status}");
+    // Nothing of the shed call was stored.
+    assert_eq!(
+        decision_by_comment(&server, "shed")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::ResourceExhausted,
+        "still shed while the stream is open"
+    );
+
+    // The stream ends: the place is free again at once.
+    drop(sender);
+    assert!(responses.next().await.is_none());
+    let response = check_as_news(&server, comment("after", HAM_TEXT)).await;
+    assert!(response.stored);
+    assert_eq!(
+        decision_by_comment(&server, "shed")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_key_is_held_to_its_own_rate() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_limits(
+        directory.path(),
+        AdmissionParams {
+            calls_per_second_per_key: 0.5,
+            burst_per_key: 2.0,
+            ..AdmissionParams::default()
+        },
+    ))
+    .await;
+    let mut client = server.moderation().await;
+    for index in 0..2 {
+        client
+            .check_comment(with_token(
+                NEWS_TOKEN,
+                comment(&format!("c{index}"), HAM_TEXT),
+            ))
+            .await
+            .expect("within the burst");
+    }
+    let status = client
+        .check_comment(with_token(NEWS_TOKEN, comment("c2", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("\"news\""), "{status}");
+    // The blog's key has a rate of its own.
+    let blog = pb::CheckCommentRequest {
+        site_id: BLOG_SITE.to_string(),
+        ..comment("b0", HAM_TEXT)
+    };
+    client
+        .check_comment(with_token(BLOG_TOKEN, blog))
+        .await
+        .expect("another key is not limited by the first");
+    server.stop().await;
+}
+
+/// `GetDecision` of a news comment by its comment id.
+async fn decision_by_comment(
+    server: &TestServer,
+    comment_id: &str,
+) -> Result<pb::Decision, tonic::Status> {
+    server
+        .moderation()
+        .await
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                comment_id: comment_id.to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
