@@ -1,34 +1,38 @@
-//! A load generator for the running service: concurrent `CheckComment`
-//! calls through real gRPC against a server started in this process, with
-//! durable storage on, reporting throughput and latency percentiles.
+//! A load generator for the service: `CheckComment` calls through real gRPC
+//! against the real `moderato serve` binary (a child process on a fresh
+//! data directory, durable storage on), reporting throughput, latency
+//! percentiles, errors and the server's memory.
 //!
-//! Scenarios:
-//! - `check`: the server alone, after a warm-up.
+//! Scenarios (`--scenario`):
+//! - `check`: closed loop, `--concurrency` calls in flight, after a warm-up.
 //! - `retrain`: the same load measured idle, then while full retrains of
 //!   the whole shared corpus (`youtube_train.csv` and `sms_train.tsv` as the
 //!   base corpus) run back to back (issue 6, acceptance 4).
+//! - `overload`: measures capacity (closed loop), then offers twice that
+//!   rate (open loop: calls start on a clock whatever the answers do), then
+//!   half of it, counting answers within the deadline, calls shed with
+//!   RESOURCE_EXHAUSTED and calls past the deadline (issue 7, acceptance 4).
+//! - `soak`: half the capacity for `--seconds`, sampling the server's
+//!   memory every 10 s (issue 7, acceptance 5).
 //!
-//! The server's runtime runs on core 0 and the load generator's on core 1
-//! (when the machine has two), so that they do not steal each other's time;
-//! the retrain thread is started by the server and so shares core 0.
+//! The server is pinned to core 0 and this process to core 1 (when there
+//! are two), so that they do not steal each other's time.
 //!
-//! `cargo bench --bench load -- --scenario retrain [--concurrency 32]
-//! [--seconds 10] [--warmup 2]`. Needs `../shared/data`. Prints figures;
-//! asserts no timing.
+//! `cargo bench --bench load -- --scenario check|retrain|overload|soak
+//! [--concurrency 32] [--seconds 10] [--warmup 2] [--deadline-ms 1000]`.
+//! Needs `../shared/data`. Prints figures; asserts no timing.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use moderato::auth::{token_sha256, ApiKey, Role};
+use moderato::auth::token_sha256;
 use moderato::classifier::read_labelled_file;
-use moderato::config::Config;
 use moderato::grpc::pb;
-use moderato::learning::LearningParams;
-use moderato::server::{self, State};
 use tonic::transport::Channel;
 
 const SITE: &str = "news.example";
@@ -39,13 +43,15 @@ const ADMIN_TOKEN: &str = "load-admin-token";
 enum Scenario {
     Check,
     Retrain,
+    Overload,
+    Soak,
 }
 
 #[derive(Debug, Parser)]
 struct Options {
     #[arg(long, value_enum, default_value_t = Scenario::Check)]
     scenario: Scenario,
-    /// Calls in flight at once.
+    /// Calls in flight at once (closed loop).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Length of each measured phase.
@@ -54,6 +60,9 @@ struct Options {
     /// Unmeasured load before the first phase.
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
+    /// A call not answered within this is counted as past its deadline.
+    #[arg(long, default_value_t = 1000)]
+    deadline_ms: u64,
     /// `cargo bench` passes this to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
@@ -71,8 +80,9 @@ fn shared_data(name: &str) -> PathBuf {
     path
 }
 
-/// Pins the calling thread to one core, when the machine has it.
-fn pin_to_core(core: usize) {
+/// Pins a process or thread (0: the caller) to one core, when the machine
+/// has it.
+fn pin_to_core(pid: libc::pid_t, core: usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if core >= cores {
         return;
@@ -82,26 +92,7 @@ fn pin_to_core(core: usize) {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_ZERO(&mut set);
         libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
-fn runtime(core: usize, name: &str) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(name)
-        .on_thread_start(move || pin_to_core(core))
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
-fn key(name: &str, role: Role, sites: &[&str], token: &str) -> ApiKey {
-    ApiKey {
-        name: name.to_string(),
-        role,
-        sites: sites.iter().map(|site| site.to_string()).collect(),
-        token_sha256: token_sha256(token),
+        libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 
@@ -114,86 +105,246 @@ fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
     request
 }
 
+/// The real binary, serving from a temporary directory.
+struct Server {
+    child: std::process::Child,
+    address: String,
+    _directory: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(scenario: Scenario) -> Server {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let base_data = if scenario == Scenario::Retrain {
+            format!(
+                "base_data = [{:?}, {:?}]",
+                shared_data("youtube_train.csv"),
+                shared_data("sms_train.tsv")
+            )
+        } else {
+            String::new()
+        };
+        let config = format!(
+            "data_dir = {data:?}\n\
+             [[keys]]\nname = \"load-site\"\nrole = \"site\"\nsites = [\"{SITE}\"]\ntoken_sha256 = \"{site}\"\n\
+             [[keys]]\nname = \"load-admin\"\nrole = \"admin\"\ntoken_sha256 = \"{admin}\"\n\
+             [learning]\n{base_data}\n",
+            data = directory.path().join("data"),
+            site = hex(&token_sha256(SITE_TOKEN)),
+            admin = hex(&token_sha256(ADMIN_TOKEN)),
+        );
+        let config_file = directory.path().join("moderato.toml");
+        std::fs::write(&config_file, config).expect("the config is written");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config_file)
+            .env("RUST_LOG", "warn,moderato=info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("the server starts");
+        pin_to_core(child.id() as libc::pid_t, 0);
+        let mut reader = std::io::BufReader::new(child.stdout.take().expect("its output"));
+        let mut line = String::new();
+        let address = loop {
+            line.clear();
+            let read = reader.read_line(&mut line).expect("its output reads");
+            assert!(read > 0, "the server exited before it was ready");
+            if let Some(address) = line
+                .split_whitespace()
+                .find_map(|field| field.strip_prefix("address="))
+            {
+                break address.to_string();
+            }
+        };
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Server {
+            child,
+            address,
+            _directory: directory,
+        }
+    }
+
+    /// The server's resident memory, in MiB.
+    fn rss_mib(&self) -> f64 {
+        rss_mib(self.child.id()).unwrap_or(0.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A process's resident memory in MiB, from `/proc`.
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
+}
+
 /// What one measured phase saw.
 struct Phase {
     latencies: Histogram<u64>,
+    shed: u64,
+    past_deadline: u64,
     errors: u64,
     elapsed: Duration,
 }
 
 impl Phase {
+    fn new() -> Phase {
+        Phase {
+            latencies: histogram(),
+            shed: 0,
+            past_deadline: 0,
+            errors: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn merge(&mut self, other: &Phase) {
+        self.latencies.add(&other.latencies).expect("same bounds");
+        self.shed += other.shed;
+        self.past_deadline += other.past_deadline;
+        self.errors += other.errors;
+    }
+
+    fn answered_per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
     fn print(&self, name: &str) {
-        let calls = self.latencies.len();
         let millis = |quantile: f64| self.latencies.value_at_quantile(quantile) as f64 / 1000.0;
         println!(
-            "{name:<16} {:>8.0} calls/s  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  \
-             errors {}  ({calls} calls in {:.1} s)",
-            calls as f64 / self.elapsed.as_secs_f64(),
+            "{name:<22} {:>8.0} answered/s  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  \
+             shed {}  past deadline {}  other errors {}  ({} answered in {:.1} s)",
+            self.answered_per_second(),
             millis(0.50),
             millis(0.90),
             millis(0.99),
             self.latencies.max() as f64 / 1000.0,
+            self.shed,
+            self.past_deadline,
             self.errors,
+            self.latencies.len(),
             self.elapsed.as_secs_f64()
         );
     }
 }
 
-/// Keeps `concurrency` calls in flight for `duration` and measures them.
-async fn drive(
-    channel: &Channel,
-    texts: &Arc<Vec<String>>,
-    concurrency: usize,
-    duration: Duration,
-    next_id: &Arc<AtomicU64>,
-) -> Phase {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut workers = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
-        let texts = Arc::clone(texts);
-        let next_id = Arc::clone(next_id);
-        workers.push(tokio::spawn(async move {
-            let mut latencies =
-                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
-            let mut errors = 0;
-            while Instant::now() < deadline {
-                let id = next_id.fetch_add(1, Ordering::Relaxed);
-                let request = pb::CheckCommentRequest {
-                    site_id: SITE.to_string(),
-                    comment_id: format!("load-{id}"),
-                    content: texts[id as usize % texts.len()].clone(),
-                    ..Default::default()
-                };
-                let sent = Instant::now();
-                match client.check_comment(authorized(SITE_TOKEN, request)).await {
-                    Ok(_) => {
-                        let micros = sent.elapsed().as_micros() as u64;
-                        latencies.saturating_record(micros.max(1));
-                    }
-                    Err(_) => errors += 1,
-                }
+/// Sends comments and sorts the outcomes.
+#[derive(Clone)]
+struct Load {
+    channel: Channel,
+    texts: Arc<Vec<String>>,
+    next_id: Arc<AtomicU64>,
+    deadline: Duration,
+}
+
+impl Load {
+    /// One call, recorded in `phase`.
+    async fn call(
+        &self,
+        client: &mut pb::moderation_client::ModerationClient<Channel>,
+        phase: &mut Phase,
+    ) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let request = pb::CheckCommentRequest {
+            site_id: SITE.to_string(),
+            comment_id: format!("load-{id}"),
+            content: self.texts[id as usize % self.texts.len()].clone(),
+            ..Default::default()
+        };
+        let sent = Instant::now();
+        let answer = tokio::time::timeout(
+            self.deadline,
+            client.check_comment(authorized(SITE_TOKEN, request)),
+        )
+        .await;
+        match answer {
+            Ok(Ok(_)) => {
+                let micros = sent.elapsed().as_micros() as u64;
+                phase.latencies.saturating_record(micros.max(1));
             }
-            (latencies, errors)
-        }));
+            Ok(Err(status)) if status.code() == tonic::Code::ResourceExhausted => phase.shed += 1,
+            Ok(Err(_)) => phase.errors += 1,
+            Err(_) => phase.past_deadline += 1,
+        }
     }
-    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
-    let mut errors = 0;
-    for worker in workers {
-        let (worker_latencies, worker_errors) = worker.await.expect("a load worker");
-        latencies.add(worker_latencies).expect("same bounds");
-        errors += worker_errors;
+
+    /// Closed loop: `concurrency` calls in flight for `duration`.
+    async fn closed(&self, concurrency: usize, duration: Duration) -> Phase {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut workers = Vec::with_capacity(concurrency);
+        for _ in 0..concurrency {
+            let load = self.clone();
+            workers.push(tokio::spawn(async move {
+                let mut client = pb::moderation_client::ModerationClient::new(load.channel.clone());
+                let mut phase = Phase::new();
+                while Instant::now() < deadline {
+                    load.call(&mut client, &mut phase).await;
+                }
+                phase
+            }));
+        }
+        let mut total = Phase::new();
+        for worker in workers {
+            total.merge(&worker.await.expect("a load worker"));
+        }
+        total.elapsed = started.elapsed();
+        total
     }
-    Phase {
-        latencies,
-        errors,
-        elapsed: started.elapsed(),
+
+    /// Open loop: calls start `rate` times a second for `duration`, each
+    /// on its own, however slowly the earlier ones are answered.
+    async fn open(&self, rate: f64, duration: Duration) -> Phase {
+        let started = Instant::now();
+        let total = Arc::new(Mutex::new(Phase::new()));
+        let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut calls = Vec::new();
+        while started.elapsed() < duration {
+            ticks.tick().await;
+            let load = self.clone();
+            let total = Arc::clone(&total);
+            calls.push(tokio::spawn(async move {
+                let mut client = pb::moderation_client::ModerationClient::new(load.channel.clone());
+                let mut phase = Phase::new();
+                load.call(&mut client, &mut phase).await;
+                total.lock().expect("the tally").merge(&phase);
+            }));
+        }
+        for call in calls {
+            call.await.expect("a call");
+        }
+        let mut phase = std::mem::replace(&mut *total.lock().expect("the tally"), Phase::new());
+        phase.elapsed = started.elapsed();
+        phase
     }
 }
 
-/// Starts full retrains one after another until `stop` is set; gives the
-/// number finished and their durations.
+/// Starts full retrains one after another until `stop` is set; gives their
+/// durations.
 async fn retrain_continuously(channel: Channel, stop: Arc<AtomicBool>) -> Vec<Duration> {
     let mut training = pb::training_client::TrainingClient::new(channel);
     let mut durations = Vec::new();
@@ -233,77 +384,46 @@ async fn retrain_continuously(channel: Channel, stop: Arc<AtomicBool>) -> Vec<Du
     durations
 }
 
-fn main() {
-    let options = Options::parse();
-    let directory = tempfile::tempdir().expect("a temporary directory");
-    let mut learning = LearningParams::default();
-    if options.scenario == Scenario::Retrain {
-        learning.base_data = vec![
-            shared_data("youtube_train.csv"),
-            shared_data("sms_train.tsv"),
-        ];
-    }
-    let config = Config {
-        listen: "127.0.0.1:0".parse().expect("an address"),
-        data_dir: directory.path().to_path_buf(),
-        keys: vec![
-            key("load-site", Role::Site, &[SITE], SITE_TOKEN),
-            key("load-admin", Role::Admin, &[], ADMIN_TOKEN),
-        ],
-        learning: learning.check().expect("valid learning settings"),
-        ..Config::default()
-    };
+async fn run(options: Options, server: &Server) {
     let texts: Vec<String> = read_labelled_file(&shared_data("youtube_test.csv"))
         .expect("the test split reads")
         .into_iter()
         .map(|example| example.text)
         .collect();
-    let texts = Arc::new(texts);
-
-    let server_runtime = runtime(0, "server");
-    let state = State::open(&config).expect("the server state opens");
-    let listener = server_runtime
-        .block_on(tokio::net::TcpListener::bind(config.listen))
-        .expect("a port");
-    let address = listener.local_addr().expect("an address");
-    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = server_runtime.spawn(server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
-
-    let load_runtime = runtime(1, "load");
-    // Everything of the load side runs on its runtime's pinned worker; this
-    // thread only waits for it.
-    pin_to_core(1);
-    let load = load_runtime.spawn(async move {
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .expect("a URI")
-            .connect()
-            .await
-            .expect("the server answers");
-        let next_id = Arc::new(AtomicU64::new(0));
-        let seconds = Duration::from_secs_f64(options.seconds);
-        println!(
-            "CheckComment, durable storage on, {} calls in flight, {} texts of youtube_test",
-            options.concurrency,
-            texts.len()
-        );
-        drive(
-            &channel,
-            &texts,
-            options.concurrency,
-            Duration::from_secs_f64(options.warmup),
-            &next_id,
-        )
+    let channel = Channel::from_shared(format!("http://{}", server.address))
+        .expect("a URI")
+        .connect()
+        .await
+        .expect("the server answers");
+    let load = Load {
+        channel: channel.clone(),
+        texts: Arc::new(texts),
+        next_id: Arc::new(AtomicU64::new(0)),
+        deadline: Duration::from_millis(options.deadline_ms),
+    };
+    let seconds = Duration::from_secs_f64(options.seconds);
+    println!(
+        "CheckComment, durable storage on, server {} pinned to core 0, {} texts of youtube_test",
+        server.address,
+        load.texts.len()
+    );
+    load.closed(options.concurrency, Duration::from_secs_f64(options.warmup))
         .await;
-        let idle = drive(&channel, &texts, options.concurrency, seconds, &next_id).await;
-        idle.print("idle");
-        if options.scenario == Scenario::Retrain {
+    match options.scenario {
+        Scenario::Check => {
+            load.closed(options.concurrency, seconds)
+                .await
+                .print(&format!("{} in flight", options.concurrency));
+        }
+        Scenario::Retrain => {
+            load.closed(options.concurrency, seconds)
+                .await
+                .print("idle");
             let stop = Arc::new(AtomicBool::new(false));
             let retrains = tokio::spawn(retrain_continuously(channel.clone(), Arc::clone(&stop)));
             // Let the first job start before measuring.
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let busy = drive(&channel, &texts, options.concurrency, seconds, &next_id).await;
+            let busy = load.closed(options.concurrency, seconds).await;
             stop.store(true, Ordering::Relaxed);
             let durations = retrains.await.expect("the retrain driver");
             busy.print("during retrain");
@@ -314,11 +434,78 @@ fn main() {
                 durations.len()
             );
         }
+        Scenario::Overload => {
+            let capacity = load.closed(options.concurrency, seconds).await;
+            capacity.print("capacity (closed loop)");
+            let rate = capacity.answered_per_second();
+            println!("server memory {:.1} MiB", server.rss_mib());
+            let rss = Arc::new(Mutex::new(Vec::new()));
+            let sampling = sample_rss(server.child.id(), Arc::clone(&rss));
+            load.open(rate * 2.0, seconds)
+                .await
+                .print("offered 2x capacity");
+            load.open(rate * 0.5, seconds)
+                .await
+                .print("then 0.5x capacity");
+            sampling.store(true, Ordering::Relaxed);
+            let samples = rss.lock().expect("the samples").clone();
+            println!(
+                "server memory during the overload and after: max {:.1} MiB, at the end {:.1} MiB",
+                samples.iter().copied().fold(0.0, f64::max),
+                server.rss_mib()
+            );
+        }
+        Scenario::Soak => {
+            let capacity = load
+                .closed(options.concurrency, Duration::from_secs(5))
+                .await;
+            capacity.print("capacity (closed loop)");
+            let rate = capacity.answered_per_second() * 0.5;
+            let start_rss = server.rss_mib();
+            let rss = Arc::new(Mutex::new(Vec::new()));
+            let sampling = sample_rss(server.child.id(), Arc::clone(&rss));
+            let soak = load.open(rate, seconds).await;
+            sampling.store(true, Ordering::Relaxed);
+            soak.print(&format!("soak at {rate:.0}/s"));
+            let samples = rss.lock().expect("the samples").clone();
+            println!(
+                "server memory: {start_rss:.1} MiB at the start, {:.1} MiB at the end, \
+                 every 10 s: {:?}",
+                server.rss_mib(),
+                samples
+                    .iter()
+                    .map(|mib| (mib * 10.0).round() / 10.0)
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+/// Samples a process's memory every 10 s until the returned flag is set.
+fn sample_rss(pid: u32, samples: Arc<Mutex<Vec<f64>>>) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        while !stopped.load(Ordering::Relaxed) {
+            if let Some(mib) = rss_mib(pid) {
+                samples.lock().expect("the samples").push(mib);
+            }
+            std::thread::sleep(Duration::from_secs(10));
+        }
     });
-    load_runtime.block_on(load).expect("the load task");
-    let _ = stop_server.send(());
-    server_runtime
-        .block_on(server)
-        .expect("the server task")
-        .expect("the server stops cleanly");
+    stop
+}
+
+fn main() {
+    let options = Options::parse();
+    let server = Server::start(options.scenario);
+    pin_to_core(0, 1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("load")
+        .on_thread_start(|| pin_to_core(0, 1))
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(options, &server));
 }

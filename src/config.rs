@@ -50,6 +50,17 @@ struct RawConfig {
     learning: LearningParams,
     #[serde(default)]
     limits: AdmissionParams,
+    tls: Option<TlsFiles>,
+}
+
+/// `[tls]`: serve over TLS with this certificate and key (PEM files).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain, server certificate first.
+    pub cert: PathBuf,
+    /// The private key of the certificate.
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +121,8 @@ pub struct Config {
     pub learning: LearningSettings,
     /// Overload protection: the `[limits]` table.
     pub admission: ValidAdmissionParams,
+    /// TLS, when `[tls]` is set; plain HTTP/2 otherwise (fine on loopback).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Config {
@@ -126,6 +139,7 @@ impl Default for Config {
             cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             learning: LearningSettings::default(),
             admission: ValidAdmissionParams::default(),
+            tls: None,
         }
     }
 }
@@ -228,6 +242,7 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         .map_err(|(key, message)| invalid(format!("limits.{key}"), message))?;
     Ok(Config {
         admission,
+        tls: raw.tls,
         listen,
         data_dir,
         model: raw.model,

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::admission::Admission;
 use crate::auth::{ensure_admin_token, Keyring};
 use crate::classifier::{ClassifierError, Model};
-use crate::config::{Config, ConfigError, Overrides};
+use crate::config::{Config, ConfigError, Overrides, TlsFiles};
 use crate::engine::Engine;
 use crate::grpc::pb::moderation_server::ModerationServer;
 use crate::grpc::pb::review_server::ReviewServer;
@@ -35,6 +35,12 @@ pub enum ServerError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot read the TLS {what} {path}: {source}")]
+    TlsFile {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("server reflection: {0}")]
@@ -49,6 +55,23 @@ pub struct State {
     pub access: Arc<Access>,
     /// Where the first-start admin token was written, when there was one.
     pub admin_token_file: Option<PathBuf>,
+    /// The certificate and key to serve TLS with, when configured.
+    pub tls: Option<Identity>,
+}
+
+/// Reads the configured certificate and key.
+fn tls_identity(files: &TlsFiles) -> Result<Identity, ServerError> {
+    let read = |what, path: &Path| {
+        std::fs::read(path).map_err(|source| ServerError::TlsFile {
+            what,
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    Ok(Identity::from_pem(
+        read("certificate", &files.cert)?,
+        read("key", &files.key)?,
+    ))
 }
 
 impl State {
@@ -82,6 +105,7 @@ impl State {
                 admission: Admission::new(config.admission.clone()),
             }),
             admin_token_file,
+            tls: config.tls.as_ref().map(tls_identity).transpose()?,
         })
     }
 }
@@ -154,7 +178,11 @@ pub async fn run(
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
     spawn_schedule(Arc::clone(&state.engine));
 
-    Server::builder()
+    let mut builder = Server::builder();
+    if let Some(identity) = &state.tls {
+        builder = builder.tls_config(ServerTlsConfig::new().identity(identity.clone()))?;
+    }
+    builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(moderation)

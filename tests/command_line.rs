@@ -198,54 +198,13 @@ fn serve_refuses_an_unknown_config_key_by_name() {
     assert!(stderr.contains("moderato.toml"), "{stderr}");
 }
 
-/// Kills the child process if the test ends before it exited.
-struct ChildGuard(std::process::Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The real binary: starts on port 0 with no keys, logs where its admin
 /// token is and where it listens, serves a call, and stops on SIGTERM.
 #[tokio::test]
 async fn serve_starts_answers_and_stops_on_sigterm() {
     let directory = tempfile::tempdir().unwrap();
-    let mut child = ChildGuard(
-        moderato()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(directory.path())
-            .env_remove("MODERATO_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (address, log_reader) = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(
-                reader.read_line(&mut line).unwrap() > 0,
-                "the server exited before it was ready"
-            );
-            if line.contains("ready to serve") {
-                let address = line
-                    .split_whitespace()
-                    .find_map(|field| field.strip_prefix("address="))
-                    .unwrap()
-                    .to_string();
-                return (address, reader);
-            }
-        }
-    })
-    .await
-    .unwrap();
-
+    let mut server = ServeProcess::start(directory.path()).await;
+    let address = server.address.clone();
     let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
     let mut client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
         .await
@@ -258,13 +217,16 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
     assert!(response.stored);
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let (status, rest) = tokio::task::spawn_blocking(move || {
-        let status = child.0.wait().unwrap();
-        let rest: Vec<String> = log_reader.lines().map(|line| line.unwrap()).collect();
+        let status = server.child.wait().unwrap();
+        let rest: Vec<String> = (&mut server.log)
+            .lines()
+            .map(|line| line.unwrap())
+            .collect();
         (status, rest)
     })
     .await
@@ -274,6 +236,16 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
         rest.iter().any(|line| line.contains("storage flushed")),
         "{rest:?}"
     );
+}
+
+/// Kills the child process if the test ends before it exited.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// SIGHUP reloads the rules from the configuration file; a bad file is

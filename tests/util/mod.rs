@@ -181,3 +181,70 @@ pub async fn check_as_news(
         .expect("the news site's check succeeds")
         .into_inner()
 }
+
+/// The real `moderato serve` binary, started on port 0 with no keys (so
+/// with a first-start admin token) on a data directory.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub address: String,
+    /// The rest of its standard output, after the "ready" line.
+    pub log: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for ServeProcess {
+    /// Kills the server if the test ends before it exited.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServeProcess {
+    /// Starts the binary and waits until it logs that it is ready.
+    pub async fn start(data_dir: &Path) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("MODERATO_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (address, log) = tokio::task::spawn_blocking(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                assert!(
+                    reader.read_line(&mut line).unwrap() > 0,
+                    "the server exited before it was ready"
+                );
+                if line.contains("ready to serve") {
+                    let address = line
+                        .split_whitespace()
+                        .find_map(|field| field.strip_prefix("address="))
+                        .unwrap()
+                        .to_string();
+                    return (address, reader);
+                }
+            }
+        })
+        .await
+        .unwrap();
+        ServeProcess {
+            child,
+            address,
+            log,
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+}
