@@ -40,6 +40,10 @@ struct RawConfig {
     model: Option<PathBuf>,
     /// The database's page cache in MiB (sled's default, 1024, when unset).
     cache_mb: Option<u64>,
+    /// Where the moderator web console (and the metrics) are served.
+    console_listen: Option<String>,
+    /// Where the Prometheus metrics are served.
+    metrics_listen: Option<String>,
     #[serde(default)]
     thresholds: RawThresholds,
     #[serde(default)]
@@ -105,6 +109,8 @@ struct RawKey {
 pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub console_listen: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 /// A checked configuration.
@@ -123,6 +129,10 @@ pub struct Config {
     pub admission: ValidAdmissionParams,
     /// TLS, when `[tls]` is set; plain HTTP/2 otherwise (fine on loopback).
     pub tls: Option<TlsFiles>,
+    /// The moderator web console (with the metrics), when set.
+    pub console_listen: Option<SocketAddr>,
+    /// The Prometheus metrics endpoint, when set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -140,6 +150,8 @@ impl Default for Config {
             learning: LearningSettings::default(),
             admission: ValidAdmissionParams::default(),
             tls: None,
+            console_listen: None,
+            metrics_listen: None,
         }
     }
 }
@@ -240,9 +252,30 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         .limits
         .check()
         .map_err(|(key, message)| invalid(format!("limits.{key}"), message))?;
+    let address = |field: &str, text: Option<String>| -> Result<Option<SocketAddr>, ConfigError> {
+        text.map(|text| {
+            text.parse().map_err(|_| {
+                invalid(
+                    field,
+                    format!("{text:?} is not an address such as 127.0.0.1:8080"),
+                )
+            })
+        })
+        .transpose()
+    };
+    let console_listen = address(
+        "console_listen",
+        overrides.console_listen.clone().or(raw.console_listen),
+    )?;
+    let metrics_listen = address(
+        "metrics_listen",
+        overrides.metrics_listen.clone().or(raw.metrics_listen),
+    )?;
     Ok(Config {
         admission,
         tls: raw.tls,
+        console_listen,
+        metrics_listen,
         listen,
         data_dir,
         model: raw.model,
@@ -397,9 +430,18 @@ mod tests {
         let overrides = Overrides {
             listen: Some("127.0.0.1:7000".into()),
             data_dir: Some(PathBuf::from("/tmp/x")),
+            console_listen: Some("127.0.0.1:7001".into()),
+            ..Overrides::default()
         };
-        let config = Config::from_toml("t", "listen = \"127.0.0.1:6000\"\n", &overrides).unwrap();
+        let config = Config::from_toml(
+            "t",
+            "listen = \"127.0.0.1:6000\"\nconsole_listen = \"127.0.0.1:6001\"\n",
+            &overrides,
+        )
+        .unwrap();
         assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.console_listen.unwrap().port(), 7001);
+        assert_eq!(config.metrics_listen, None);
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
     }
 

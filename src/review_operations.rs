@@ -124,6 +124,20 @@ impl Engine {
         Ok(tally)
     }
 
+    /// Pending items per site, for the metrics.
+    pub fn queue_depth_by_site(&self) -> Result<Vec<(String, u64)>, Error> {
+        let mut depths = Vec::new();
+        for site in self.store().sites()? {
+            let filter = QueueFilter {
+                scope: SiteScope::Sites(vec![site.clone()]),
+                status: crate::domain::ReviewStatus::Pending,
+                min_priority: crate::domain::Priority::Low,
+            };
+            depths.push((site, self.store().queue_total(&filter)?));
+        }
+        Ok(depths)
+    }
+
     /// Writes the labels, waits until they are durable, learns the new
     /// ones online and answers with the decisions as they are now.
     async fn label(

@@ -20,6 +20,7 @@ use crate::grpc::pb::training_server::TrainingServer;
 use crate::grpc::{pb, Access, ModerationService, ReviewService, TrainingService};
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
 use crate::limits::MAX_MESSAGE_BYTES;
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +104,7 @@ impl State {
             access: Arc::new(Access {
                 keyring,
                 admission: Admission::new(config.admission.clone()),
+                metrics: Metrics::default(),
             }),
             admin_token_file,
             tls: config.tls.as_ref().map(tls_identity).transpose()?,

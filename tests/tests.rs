@@ -7,6 +7,7 @@ mod util;
 mod auth;
 mod checking;
 mod command_line;
+mod console;
 mod crash;
 mod discovery;
 mod learning;

@@ -29,7 +29,7 @@ use clap::{Parser, Subcommand};
 
 use crate::auth::Role;
 use crate::classifier::ClassifierError;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Overrides};
 use crate::server::ServerError;
 
 #[derive(Debug, Parser)]
@@ -56,6 +56,12 @@ pub enum Command {
         /// Directory of the database and the first-start admin token [default: ./data].
         #[arg(long, env = "MODERATO_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// Serve the moderator web console (and the metrics) on this address.
+        #[arg(long)]
+        console: Option<String>,
+        /// Serve the Prometheus metrics on this address.
+        #[arg(long)]
+        metrics: Option<String>,
     },
     /// Train a model from labelled files.
     Train {
@@ -300,7 +306,17 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             listen,
             data_dir,
-        } => serve::serve(config, listen, data_dir),
+            console,
+            metrics,
+        } => serve::serve(
+            config,
+            Overrides {
+                listen,
+                data_dir,
+                console_listen: console,
+                metrics_listen: metrics,
+            },
+        ),
         Command::Train {
             data,
             out,

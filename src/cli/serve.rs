@@ -7,15 +7,12 @@ use tokio::net::TcpListener;
 
 use super::CliError;
 use crate::config::{Config, Overrides};
+use crate::console::{self, HttpState, Parts};
 use crate::server::{self, State};
 
-pub fn serve(
-    config_file: Option<PathBuf>,
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-) -> Result<(), CliError> {
+pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), CliError> {
     init_logging();
-    let config = Config::load(config_file.as_deref(), &Overrides { listen, data_dir })?;
+    let config = Config::load(config_file.as_deref(), &overrides)?;
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     runtime.block_on(async {
         let state = State::open(&config)?;
@@ -42,9 +39,87 @@ pub fn serve(
             "moderato ready to serve"
         );
         reload_on_hangup(&state, config_file);
-        server::run(listener, state, shutdown_signal()).await?;
+        // One stop signal for every listener.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let when_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stopped| *stopped).await;
+            }
+        };
+        for (address, parts) in http_listeners(&config) {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|source| CliError::Bind {
+                    address: address.to_string(),
+                    source,
+                })?;
+            let bound = listener.local_addr().map_err(|source| CliError::Io {
+                context: "cannot read the listening address".to_string(),
+                source,
+            })?;
+            tracing::info!(
+                address = %bound,
+                console = parts.console,
+                metrics = parts.metrics,
+                "HTTP ready: console at http://{bound}/ and metrics at http://{bound}/metrics as enabled"
+            );
+            let state = HttpState {
+                engine: std::sync::Arc::clone(&state.engine),
+                access: std::sync::Arc::clone(&state.access),
+            };
+            let shutdown = when_stopped();
+            tokio::spawn(async move {
+                if let Err(error) = console::serve(listener, state, parts, shutdown).await {
+                    tracing::error!(%error, "the HTTP listener stopped");
+                }
+            });
+        }
+        server::run(listener, state, when_stopped()).await?;
         Ok(())
     })
+}
+
+/// The HTTP listeners to open: the console's (which serves the metrics
+/// too) and the metrics' own, or one when they share an address.
+fn http_listeners(config: &Config) -> Vec<(std::net::SocketAddr, Parts)> {
+    match (config.console_listen, config.metrics_listen) {
+        (Some(console), Some(metrics)) if console != metrics => vec![
+            (
+                console,
+                Parts {
+                    console: true,
+                    metrics: true,
+                },
+            ),
+            (
+                metrics,
+                Parts {
+                    console: false,
+                    metrics: true,
+                },
+            ),
+        ],
+        (Some(console), _) => vec![(
+            console,
+            Parts {
+                console: true,
+                metrics: true,
+            },
+        )],
+        (None, Some(metrics)) => vec![(
+            metrics,
+            Parts {
+                console: false,
+                metrics: true,
+            },
+        )],
+        (None, None) => Vec::new(),
+    }
 }
 
 /// Logs go to standard output (standard error is kept for fatal errors),

@@ -1,18 +1,40 @@
 //! Reads the bearer key of a call, finds who is calling and admits the
 //! call (see `admission`).
 
+use std::future::Future;
 use std::ops::Deref;
+use std::time::Instant;
 
-use tonic::Request;
+use tonic::{Code, Request, Response, Status};
 
 use crate::admission::{Admission, Permit};
 use crate::auth::{Keyring, Principal};
 use crate::error::Error;
+use crate::metrics::Metrics;
 
-/// Who may call, and how many calls may run: what every handler asks first.
+/// Who may call, how many calls may run, and what is counted of them:
+/// what every handler goes through.
 pub struct Access {
     pub keyring: Keyring,
     pub admission: Admission,
+    pub metrics: Metrics,
+}
+
+/// Runs a handler's body and counts the call: its RPC, status code and
+/// time.
+pub async fn observed<T>(
+    metrics: &Metrics,
+    rpc: &'static str,
+    call: impl Future<Output = Result<Response<T>, Status>>,
+) -> Result<Response<T>, Status> {
+    let started = Instant::now();
+    let result = call.await;
+    let code = match &result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    };
+    metrics.record_call(rpc, &format!("{code:?}"), started.elapsed());
+    result
 }
 
 /// An admitted call's principal. It holds the call's place among those in
@@ -35,7 +57,15 @@ impl Access {
     /// RESOURCE_EXHAUSTED. Unknown keys are refused before they can use up
     /// anyone's rate.
     pub fn admit<T>(&self, request: &Request<T>) -> Result<Caller, Error> {
-        let principal = principal(&self.keyring, request)?;
+        self.admit_principal(principal(&self.keyring, request)?)
+    }
+
+    /// [`Access::admit`] for a bearer token read elsewhere (the console).
+    pub fn admit_token(&self, token: &str) -> Result<Caller, Error> {
+        self.admit_principal(self.keyring.authenticate(token)?)
+    }
+
+    fn admit_principal(&self, principal: Principal) -> Result<Caller, Error> {
         let permit = self.admission.admit(&principal.name)?;
         Ok(Caller {
             principal,

@@ -9,13 +9,14 @@ mod convert;
 mod convert_review;
 mod convert_training;
 mod moderation;
-mod page_token;
+pub(crate) mod page_token;
 mod review;
 mod status;
 mod training;
 pub mod training_client;
 
-pub use auth::Access;
+pub use auth::{Access, Caller};
+pub use convert::check_decision_id;
 pub use moderation::ModerationService;
 pub use review::ReviewService;
 pub use training::TrainingService;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::Access;
+use super::auth::{observed, Access};
 use super::convert;
 use super::convert_review;
 use super::pb;
@@ -64,12 +64,18 @@ impl Moderation for ModerationService {
         &self,
         request: Request<pb::CheckCommentRequest>,
     ) -> Result<Response<pb::CheckCommentResponse>, Status> {
-        let caller = self.access.admit(&request)?;
-        let message = request.into_inner();
-        let site = caller.site_for_moderation(&message.site_id)?;
-        let (comment, options) = convert::check_request_from_proto(message, site)?;
-        let outcome = self.engine.check(comment, options).await?;
-        Ok(Response::new(convert::check_response_to_proto(&outcome)))
+        observed(&self.access.metrics, "CheckComment", async {
+            let caller = self.access.admit(&request)?;
+            let message = request.into_inner();
+            let site = caller.site_for_moderation(&message.site_id)?;
+            let (comment, options) = convert::check_request_from_proto(message, site)?;
+            let outcome = self.engine.check(comment, options).await?;
+            self.access
+                .metrics
+                .record_verdict(outcome.decision.assessment.verdict);
+            Ok(Response::new(convert::check_response_to_proto(&outcome)))
+        })
+        .await
     }
 
     type CheckCommentsStream = ResponseStream;
@@ -82,74 +88,89 @@ impl Moderation for ModerationService {
         &self,
         request: Request<Streaming<pb::CheckCommentRequest>>,
     ) -> Result<Response<Self::CheckCommentsStream>, Status> {
-        let caller = Arc::new(self.access.admit(&request)?);
-        let engine = Arc::clone(&self.engine);
-        let responses = request
-            .into_inner()
-            .map(move |message| {
-                let caller = Arc::clone(&caller);
-                let engine = Arc::clone(&engine);
-                async move {
-                    let message = message?;
-                    let site = caller.site_for_moderation(&message.site_id)?;
-                    let (comment, options) = convert::check_request_from_proto(message, site)?;
-                    let outcome = engine.check(comment, options).await?;
-                    Ok::<_, Status>(convert::check_response_to_proto(&outcome))
-                }
-            })
-            .buffered(STREAM_CONCURRENCY)
-            .scan(false, |failed, result| {
-                // Stop after the first error: gRPC ends a stream with it.
-                if *failed {
-                    return futures::future::ready(None);
-                }
-                *failed = result.is_err();
-                futures::future::ready(Some(result))
-            });
-        Ok(Response::new(Box::pin(responses)))
+        observed(&self.access.metrics, "CheckComments", async {
+            let caller = Arc::new(self.access.admit(&request)?);
+            let engine = Arc::clone(&self.engine);
+            let access = Arc::clone(&self.access);
+            let responses = request
+                .into_inner()
+                .map(move |message| {
+                    let caller = Arc::clone(&caller);
+                    let engine = Arc::clone(&engine);
+                    let access = Arc::clone(&access);
+                    async move {
+                        let message = message?;
+                        let site = caller.site_for_moderation(&message.site_id)?;
+                        let (comment, options) = convert::check_request_from_proto(message, site)?;
+                        let outcome = engine.check(comment, options).await?;
+                        access
+                            .metrics
+                            .record_verdict(outcome.decision.assessment.verdict);
+                        Ok::<_, Status>(convert::check_response_to_proto(&outcome))
+                    }
+                })
+                .buffered(STREAM_CONCURRENCY)
+                .scan(false, |failed, result| {
+                    // Stop after the first error: gRPC ends a stream with it.
+                    if *failed {
+                        return futures::future::ready(None);
+                    }
+                    *failed = result.is_err();
+                    futures::future::ready(Some(result))
+                });
+            Ok(Response::new(Box::pin(responses) as ResponseStream))
+        })
+        .await
     }
 
     async fn get_decision(
         &self,
         request: Request<pb::GetDecisionRequest>,
     ) -> Result<Response<pb::Decision>, Status> {
-        let caller = self.access.admit(&request)?;
-        let message = request.into_inner();
-        let decision = self.find_decision(
-            &caller,
-            &message.decision_id,
-            &message.site_id,
-            &message.comment_id,
-        )?;
-        Ok(Response::new(convert::decision_to_proto(&decision)))
+        observed(&self.access.metrics, "GetDecision", async {
+            let caller = self.access.admit(&request)?;
+            let message = request.into_inner();
+            let decision = self.find_decision(
+                &caller,
+                &message.decision_id,
+                &message.site_id,
+                &message.comment_id,
+            )?;
+            Ok(Response::new(convert::decision_to_proto(&decision)))
+        })
+        .await
     }
 
     async fn report_comment(
         &self,
         request: Request<pb::ReportCommentRequest>,
     ) -> Result<Response<pb::ReportCommentResponse>, Status> {
-        let caller = self.access.admit(&request)?;
-        let message = request.into_inner();
-        let label = convert_review::label_from_proto("label", message.label)?;
-        convert_review::check_note(&message.note)?;
-        let found = self.find_decision(
-            &caller,
-            &message.decision_id,
-            &message.site_id,
-            &message.comment_id,
-        )?;
-        let decision = self
-            .engine
-            .report(
+        observed(&self.access.metrics, "ReportComment", async {
+            let caller = self.access.admit(&request)?;
+            let message = request.into_inner();
+            let label = convert_review::label_from_proto("label", message.label)?;
+            convert_review::check_note(&message.note)?;
+            let found = self.find_decision(
                 &caller,
-                &found.decision_id,
-                &found.comment.site_id,
-                label,
-                message.note,
-            )
-            .await?;
-        Ok(Response::new(pb::ReportCommentResponse {
-            decision: Some(convert::decision_to_proto(&decision)),
-        }))
+                &message.decision_id,
+                &message.site_id,
+                &message.comment_id,
+            )?;
+            let decision = self
+                .engine
+                .report(
+                    &caller,
+                    &found.decision_id,
+                    &found.comment.site_id,
+                    label,
+                    message.note,
+                )
+                .await?;
+            self.access.metrics.record_corrections(1);
+            Ok(Response::new(pb::ReportCommentResponse {
+                decision: Some(convert::decision_to_proto(&decision)),
+            }))
+        })
+        .await
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Access;
+use super::auth::{observed, Access};
 use super::convert;
 use super::convert_review;
 use super::pb;
@@ -31,53 +31,65 @@ impl Review for ReviewService {
         &self,
         request: Request<pb::ListQueueRequest>,
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
-        let caller = self.access.admit(&request)?;
-        let message = request.into_inner();
-        if !message.site_id.is_empty() {
-            convert::check_site_id("site_id", &message.site_id)?;
-        }
-        let scope = review_scope(&caller, &message.site_id)?;
-        let (filter, cursor, page_size) =
-            convert_review::queue_request_from_proto(&message, scope)?;
-        let page = self
-            .engine
-            .list_queue(&filter, cursor.as_ref(), page_size)?;
-        Ok(Response::new(convert_review::queue_page_to_proto(
-            &filter, &page,
-        )))
+        observed(&self.access.metrics, "ListQueue", async {
+            let caller = self.access.admit(&request)?;
+            let message = request.into_inner();
+            if !message.site_id.is_empty() {
+                convert::check_site_id("site_id", &message.site_id)?;
+            }
+            let scope = review_scope(&caller, &message.site_id)?;
+            let (filter, cursor, page_size) =
+                convert_review::queue_request_from_proto(&message, scope)?;
+            let page = self
+                .engine
+                .list_queue(&filter, cursor.as_ref(), page_size)?;
+            Ok(Response::new(convert_review::queue_page_to_proto(
+                &filter, &page,
+            )))
+        })
+        .await
     }
 
     async fn resolve_items(
         &self,
         request: Request<pb::ResolveItemsRequest>,
     ) -> Result<Response<pb::ResolveItemsResponse>, Status> {
-        let caller = self.access.admit(&request)?;
-        caller.require_moderator()?;
-        let resolve = convert_review::resolve_from_proto(request.into_inner())?;
-        let decisions = self.engine.resolve_items(&caller, resolve).await?;
-        Ok(Response::new(convert_review::resolve_response_to_proto(
-            &decisions,
-        )))
+        observed(&self.access.metrics, "ResolveItems", async {
+            let caller = self.access.admit(&request)?;
+            caller.require_moderator()?;
+            let resolve = convert_review::resolve_from_proto(request.into_inner())?;
+            let decisions = self.engine.resolve_items(&caller, resolve).await?;
+            self.access
+                .metrics
+                .record_corrections(decisions.len() as u64);
+            Ok(Response::new(convert_review::resolve_response_to_proto(
+                &decisions,
+            )))
+        })
+        .await
     }
 
     async fn get_stats(
         &self,
         request: Request<pb::GetStatsRequest>,
     ) -> Result<Response<pb::Stats>, Status> {
-        let caller = self.access.admit(&request)?;
-        let message = request.into_inner();
-        if !message.site_id.is_empty() {
-            convert::check_site_id("site_id", &message.site_id)?;
-        }
-        let query = StatsQuery {
-            scope: review_scope(&caller, &message.site_id)?,
-            since: convert_review::since_from_proto(message.since.as_ref())?,
-        };
-        let tally = self.engine.stats(&query)?;
-        Ok(Response::new(convert_review::stats_to_proto(
-            &message.site_id,
-            query.since,
-            &tally,
-        )))
+        observed(&self.access.metrics, "GetStats", async {
+            let caller = self.access.admit(&request)?;
+            let message = request.into_inner();
+            if !message.site_id.is_empty() {
+                convert::check_site_id("site_id", &message.site_id)?;
+            }
+            let query = StatsQuery {
+                scope: review_scope(&caller, &message.site_id)?,
+                since: convert_review::since_from_proto(message.since.as_ref())?,
+            };
+            let tally = self.engine.stats(&query)?;
+            Ok(Response::new(convert_review::stats_to_proto(
+                &message.site_id,
+                query.since,
+                &tally,
+            )))
+        })
+        .await
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::Access;
+use super::auth::{observed, Access};
 use super::convert_training::{check_job_id, check_version, job_to_proto, model_to_proto};
 use super::pb;
 use super::pb::training_server::Training;
@@ -33,42 +33,54 @@ impl Training for TrainingService {
         &self,
         request: Request<pb::StartRetrainRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
-        self.authorize(&request)?;
-        let message = request.into_inner();
-        let job = self.engine.start_retrain(message.full, message.dry_run)?;
-        Ok(Response::new(job_to_proto(&job)))
+        observed(&self.access.metrics, "StartRetrain", async {
+            self.authorize(&request)?;
+            let message = request.into_inner();
+            let job = self.engine.start_retrain(message.full, message.dry_run)?;
+            Ok(Response::new(job_to_proto(&job)))
+        })
+        .await
     }
 
     async fn get_retrain_job(
         &self,
         request: Request<pb::GetRetrainJobRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
-        self.authorize(&request)?;
-        let message = request.into_inner();
-        check_job_id(&message.job_id)?;
-        let job = self.engine.retrain_job(&message.job_id)?;
-        Ok(Response::new(job_to_proto(&job)))
+        observed(&self.access.metrics, "GetRetrainJob", async {
+            self.authorize(&request)?;
+            let message = request.into_inner();
+            check_job_id(&message.job_id)?;
+            let job = self.engine.retrain_job(&message.job_id)?;
+            Ok(Response::new(job_to_proto(&job)))
+        })
+        .await
     }
 
     async fn list_models(
         &self,
         request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
-        self.authorize(&request)?;
-        let models = self.engine.list_models()?;
-        Ok(Response::new(pb::ListModelsResponse {
-            models: models.iter().map(model_to_proto).collect(),
-        }))
+        observed(&self.access.metrics, "ListModels", async {
+            self.authorize(&request)?;
+            let models = self.engine.list_models()?;
+            Ok(Response::new(pb::ListModelsResponse {
+                models: models.iter().map(model_to_proto).collect(),
+            }))
+        })
+        .await
     }
 
     async fn activate_model(
         &self,
         request: Request<pb::ActivateModelRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
-        self.authorize(&request)?;
-        let message = request.into_inner();
-        check_version(&message.version)?;
-        let listing = self.engine.activate_model(message.version).await?;
-        Ok(Response::new(model_to_proto(&listing)))
+        observed(&self.access.metrics, "ActivateModel", async {
+            self.authorize(&request)?;
+            let message = request.into_inner();
+            check_version(&message.version)?;
+            let listing = self.engine.activate_model(message.version).await?;
+            Ok(Response::new(model_to_proto(&listing)))
+        })
+        .await
     }
 }

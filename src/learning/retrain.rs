@@ -90,6 +90,24 @@ impl Engine {
             .ok_or_else(|| Error::NotFound(format!("no retrain job with id {job_id:?}")))
     }
 
+    /// Stored jobs by outcome, for the metrics.
+    pub fn retrain_job_outcomes(&self) -> Result<Vec<(&'static str, u64)>, Error> {
+        let mut counts = [0u64; 4];
+        for job in self.store().jobs()? {
+            let slot = match (job.state, job.promoted) {
+                (JobState::Succeeded, true) => 0,
+                (JobState::Succeeded, false) => 1,
+                (JobState::Failed, _) => 2,
+                (JobState::Queued | JobState::Running, _) => 3,
+            };
+            counts[slot] += 1;
+        }
+        Ok(["promoted", "not_promoted", "failed", "running"]
+            .into_iter()
+            .zip(counts)
+            .collect())
+    }
+
     /// Starts the scheduled retrain when enough corrections came in.
     pub(super) fn after_corrections(self: &Arc<Self>) {
         let Some(every) = self.learning().settings().retrain_every_corrections() else {

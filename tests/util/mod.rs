@@ -57,6 +57,8 @@ pub fn test_config(data_dir: &Path) -> Config {
 /// A running server and the directory it stores in.
 pub struct TestServer {
     pub address: SocketAddr,
+    /// The console and metrics listener, when the config has `console_listen`.
+    pub http_address: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
 }
@@ -75,12 +77,35 @@ pub async fn start_with(config: Config) -> TestServer {
     let state = State::open(&config).expect("the server state opens");
     let listener = TcpListener::bind(config.listen).await.unwrap();
     let address = listener.local_addr().unwrap();
+    let http_address = match config.console_listen {
+        Some(console) => {
+            let http = TcpListener::bind(console).await.unwrap();
+            let http_address = http.local_addr().unwrap();
+            let http_state = moderato::console::HttpState {
+                engine: std::sync::Arc::clone(&state.engine),
+                access: std::sync::Arc::clone(&state.access),
+            };
+            let parts = moderato::console::Parts {
+                console: true,
+                metrics: true,
+            };
+            tokio::spawn(moderato::console::serve(
+                http,
+                http_state,
+                parts,
+                std::future::pending(),
+            ));
+            Some(http_address)
+        }
+        None => None,
+    };
     let (sender, receiver) = oneshot::channel();
     let task = tokio::spawn(server::run(listener, state, async {
         let _ = receiver.await;
     }));
     TestServer {
         address,
+        http_address,
         shutdown: Some(sender),
         task: Some(task),
     }
@@ -247,4 +272,52 @@ impl ServeProcess {
             .await
             .unwrap()
     }
+}
+
+/// One HTTP/1.1 request to the console's listener; gives the status code
+/// and the body.
+pub async fn http(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.http_address.expect("the server has a console");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let authorization = token
+        .map(|token| format!("authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{authorization}\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = if head.to_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
 }

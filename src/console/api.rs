@@ -1,0 +1,356 @@
+//! The console's JSON API: who am I, a page of the queue with what a
+//! moderator needs to judge each item, resolving items, per-site figures.
+//! Domain types in, plain JSON out; errors keep the gRPC status's meaning
+//! (one mapping, `grpc::status`) as an HTTP status and a message.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::HttpState;
+use crate::classifier::describe_feature;
+use crate::domain::{Decision, Label, Priority, ReasonSource, ReviewStatus};
+use crate::error::Error;
+use crate::grpc::page_token;
+use crate::grpc::Caller;
+use crate::limits::{MAX_NOTE_BYTES, MAX_RESOLVE_IDS};
+use crate::review::QueueFilter;
+use crate::review_operations::{review_scope, Resolve};
+use crate::stats::StatsQuery;
+
+/// Items of a console page.
+const PAGE_SIZE: usize = 25;
+/// Words highlighted per comment.
+const HIGHLIGHTS: usize = 8;
+
+/// An error as the console receives it.
+pub struct ApiError(Error);
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status: tonic::Status = self.0.into();
+        let http = match status.code() {
+            tonic::Code::InvalidArgument | tonic::Code::OutOfRange => StatusCode::BAD_REQUEST,
+            tonic::Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            tonic::Code::PermissionDenied => StatusCode::FORBIDDEN,
+            tonic::Code::NotFound => StatusCode::NOT_FOUND,
+            tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
+            tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (http, Json(serde_json::json!({ "error": status.message() }))).into_response()
+    }
+}
+
+/// The caller behind `Authorization: Bearer <token>`, admitted.
+fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Caller, Error> {
+    let token = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or(Error::Unauthenticated)?;
+    let caller = state.access.admit_token(token)?;
+    caller.require_moderator()?;
+    Ok(caller)
+}
+
+#[derive(Serialize)]
+pub struct Me {
+    name: String,
+    role: String,
+    sites: Vec<String>,
+}
+
+pub async fn me(State(state): State<HttpState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
+    let caller = caller(&state, &headers)?;
+    Ok(Json(Me {
+        name: caller.name.clone(),
+        role: format!("{:?}", caller.role).to_lowercase(),
+        sites: caller.sites.clone(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    page_token: String,
+}
+
+#[derive(Serialize)]
+struct ReasonView {
+    source: &'static str,
+    code: String,
+    message: String,
+    weight: f64,
+}
+
+#[derive(Serialize)]
+struct Highlight {
+    /// The text to mark (a word or a link's domain), lower case.
+    text: String,
+    weight: f64,
+    description: String,
+}
+
+#[derive(Serialize)]
+struct ItemView {
+    decision_id: String,
+    site_id: String,
+    comment_id: String,
+    content: String,
+    author_name: String,
+    author_email: String,
+    author_url: String,
+    author_ip: String,
+    post_title: String,
+    permalink: String,
+    created_at_ms: i64,
+    verdict: String,
+    priority: String,
+    score: f64,
+    model_version: String,
+    reasons: Vec<ReasonView>,
+    highlights: Vec<Highlight>,
+}
+
+#[derive(Serialize)]
+pub struct PageView {
+    items: Vec<ItemView>,
+    next_page_token: String,
+    total: u64,
+}
+
+fn lower<T: std::fmt::Debug>(value: T) -> String {
+    format!("{value:?}").to_lowercase()
+}
+
+fn item_view(state: &HttpState, decision: Decision) -> ItemView {
+    let model = state.engine.model();
+    // The words that drove the model, found again on the text as it is
+    // shown (the stored reasons name the strongest few only).
+    let highlights = model
+        .score(&decision.comment.content)
+        .contributions
+        .into_iter()
+        .filter_map(|contribution| {
+            let (kind, value) = contribution.feature.split_once(':')?;
+            matches!(kind, "w" | "d").then(|| Highlight {
+                text: value.to_string(),
+                weight: contribution.weight,
+                description: describe_feature(&contribution.feature),
+            })
+        })
+        .take(HIGHLIGHTS)
+        .collect();
+    let assessment = decision.assessment;
+    let comment = decision.comment;
+    ItemView {
+        decision_id: decision.decision_id,
+        site_id: comment.site_id,
+        comment_id: comment.comment_id,
+        content: comment.content,
+        author_name: comment.author.name,
+        author_email: comment.author.email,
+        author_url: comment.author.url,
+        author_ip: comment
+            .author
+            .ip
+            .map(|ip| ip.to_string())
+            .unwrap_or_default(),
+        post_title: comment.context.post_title,
+        permalink: comment.context.permalink,
+        created_at_ms: decision.created_at.0,
+        verdict: lower(assessment.verdict),
+        priority: lower(assessment.priority),
+        score: assessment.score,
+        model_version: assessment.model_version,
+        reasons: assessment
+            .reasons
+            .into_iter()
+            .map(|reason| ReasonView {
+                source: match reason.source {
+                    ReasonSource::Rule => "rule",
+                    ReasonSource::Model => "model",
+                },
+                code: reason.code,
+                message: reason.message,
+                weight: reason.weight,
+            })
+            .collect(),
+        highlights,
+    }
+}
+
+/// A page of pending items, highest priority first, then oldest.
+pub async fn queue(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(query): Query<QueueQuery>,
+) -> Result<Json<PageView>, ApiError> {
+    let caller = caller(&state, &headers)?;
+    if !query.site.is_empty() {
+        crate::domain::check_site_id(&query.site)
+            .map_err(|reason| Error::invalid_argument("site", reason))?;
+    }
+    let filter = QueueFilter {
+        scope: review_scope(&caller, &query.site)?,
+        status: ReviewStatus::Pending,
+        min_priority: Priority::Low,
+    };
+    let cursor = page_token::decode(&filter, &query.page_token)?;
+    let page = state
+        .engine
+        .list_queue(&filter, cursor.as_ref(), PAGE_SIZE)?;
+    let next_page_token = page
+        .next
+        .as_ref()
+        .map(|cursor| page_token::encode(&filter, cursor))
+        .unwrap_or_default();
+    Ok(Json(PageView {
+        total: page.total,
+        next_page_token,
+        items: page
+            .items
+            .into_iter()
+            .map(|decision| item_view(&state, decision))
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ResolveRequest {
+    decision_ids: Vec<String>,
+    /// "spam" (reject) or "ham" (approve).
+    label: String,
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Serialize)]
+pub struct Resolved {
+    resolved: usize,
+}
+
+pub async fn resolve(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Json(request): Json<ResolveRequest>,
+) -> Result<Json<Resolved>, ApiError> {
+    let caller = caller(&state, &headers)?;
+    let label = match request.label.as_str() {
+        "spam" => Label::Spam,
+        "ham" => Label::Ham,
+        other => {
+            return Err(Error::invalid_argument(
+                "label",
+                format!("{other:?} is not \"spam\" or \"ham\""),
+            )
+            .into())
+        }
+    };
+    let mut decision_ids = request.decision_ids;
+    decision_ids.sort();
+    decision_ids.dedup();
+    if decision_ids.is_empty() || decision_ids.len() > MAX_RESOLVE_IDS {
+        return Err(Error::invalid_argument(
+            "decision_ids",
+            format!("must hold 1 to {MAX_RESOLVE_IDS} ids"),
+        )
+        .into());
+    }
+    for decision_id in &decision_ids {
+        crate::grpc::check_decision_id(decision_id)?;
+    }
+    if request.note.len() > MAX_NOTE_BYTES {
+        return Err(Error::invalid_argument(
+            "note",
+            format!("is longer than {MAX_NOTE_BYTES} bytes"),
+        )
+        .into());
+    }
+    let engine = Arc::clone(&state.engine);
+    let decisions = engine
+        .resolve_items(
+            &caller,
+            Resolve {
+                decision_ids,
+                label,
+                moderator: String::new(),
+                note: request.note,
+            },
+        )
+        .await?;
+    state
+        .access
+        .metrics
+        .record_corrections(decisions.len() as u64);
+    Ok(Json(Resolved {
+        resolved: decisions.len(),
+    }))
+}
+
+#[derive(Serialize)]
+struct SiteFigures {
+    site_id: String,
+    total: u64,
+    pending: u64,
+    allowed: u64,
+    reviewed: u64,
+    rejected: u64,
+    approved_by_people: u64,
+    rejected_by_people: u64,
+    precision: f64,
+    recall: f64,
+}
+
+#[derive(Serialize)]
+pub struct StatsView {
+    sites: Vec<SiteFigures>,
+}
+
+/// The figures of each site the caller may see.
+pub async fn stats(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+) -> Result<Json<StatsView>, ApiError> {
+    let caller = caller(&state, &headers)?;
+    let scope = review_scope(&caller, "")?;
+    let mut sites = Vec::new();
+    for site_id in state.engine.store().sites().map_err(Error::from)? {
+        if !scope.covers(&site_id) {
+            continue;
+        }
+        let tally = state.engine.stats(&StatsQuery {
+            scope: crate::review::SiteScope::Sites(vec![site_id.clone()]),
+            since: None,
+        })?;
+        sites.push(SiteFigures {
+            site_id,
+            total: tally.total,
+            pending: tally.pending,
+            allowed: tally.allow,
+            reviewed: tally.review,
+            rejected: tally.reject,
+            approved_by_people: tally.approved,
+            rejected_by_people: tally.rejected,
+            precision: tally.precision(),
+            recall: tally.recall(),
+        });
+    }
+    Ok(Json(StatsView { sites }))
+}

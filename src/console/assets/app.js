@@ -1,0 +1,204 @@
+// The moderator console: signs in with a token (kept for this tab only),
+// lists the queue in priority order, shows each comment with its author,
+// context, reasons and the words that drove the model, and approves or
+// rejects one or many items (buttons or keys).
+"use strict";
+
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "" };
+const $ = (id) => document.getElementById(id);
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    ...options,
+    headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function say(message) { $("status").textContent = message; }
+
+function text(tag, content, className) {
+  const element = document.createElement(tag);
+  element.textContent = content;
+  if (className) element.className = className;
+  return element;
+}
+
+// The comment with the model's words marked: red where they pushed towards
+// spam, green towards a legitimate comment; the weight is in the title.
+function highlighted(content, highlights) {
+  const container = text("p", "", "content");
+  const words = highlights.filter((h) => h.text.length > 0);
+  if (words.length === 0) { container.textContent = content; return container; }
+  const escaped = words.map((h) => h.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp("(" + escaped.join("|") + ")", "gi");
+  let last = 0;
+  for (const match of content.matchAll(pattern)) {
+    container.append(content.slice(last, match.index));
+    const found = words.find((h) => h.text.toLowerCase() === match[0].toLowerCase());
+    const mark = text("mark", match[0], found.weight > 0 ? "spammy" : "hammy");
+    mark.title = found.description + " (" + (found.weight > 0 ? "+" : "") + found.weight.toFixed(2) + ")";
+    container.append(mark);
+    last = match.index + match[0].length;
+  }
+  container.append(content.slice(last));
+  return container;
+}
+
+function render() {
+  const list = $("queue");
+  list.replaceChildren();
+  state.items.forEach((item, index) => {
+    const li = document.createElement("li");
+    li.id = "item-" + item.decision_id;
+    li.dataset.decisionId = item.decision_id;
+    li.tabIndex = -1;
+    li.className = [item.priority, index === state.current ? "current" : "", state.selected.has(item.decision_id) ? "selected" : ""].join(" ");
+    const head = document.createElement("div");
+    head.className = "item-head";
+    const check = document.createElement("input");
+    check.type = "checkbox";
+    check.checked = state.selected.has(item.decision_id);
+    check.setAttribute("aria-label", "Select this comment");
+    check.addEventListener("change", () => { toggle(item.decision_id); });
+    head.append(check,
+      text("span", item.priority + " priority", "badge " + item.priority),
+      text("span", item.verdict, "badge " + item.verdict),
+      text("span", "score " + item.score.toFixed(3), "score"),
+      text("span", item.site_id, "meta"),
+      text("span", new Date(item.created_at_ms).toLocaleString(), "meta"));
+    const author = [item.author_name || "anonymous", item.author_email, item.author_url, item.author_ip].filter(Boolean).join(" · ");
+    const context = item.post_title ? "on “" + item.post_title + "”" : "";
+    const meta = text("p", "By " + author + (context ? " " + context : ""), "meta");
+    const reasons = document.createElement("ul");
+    reasons.className = "reasons";
+    for (const reason of item.reasons) {
+      const entry = text("li", reason.message + " ");
+      entry.append(text("span", "(" + (reason.weight > 0 ? "+" : "") + reason.weight.toFixed(2) + ")", "weight"));
+      reasons.append(entry);
+    }
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    const approve = text("button", "Approve", "approve");
+    approve.type = "button";
+    approve.addEventListener("click", () => resolve([item.decision_id], "ham"));
+    const reject = text("button", "Reject", "reject");
+    reject.type = "button";
+    reject.addEventListener("click", () => resolve([item.decision_id], "spam"));
+    actions.append(approve, reject);
+    li.append(head, meta, highlighted(item.content, item.highlights), reasons, actions);
+    list.append(li);
+  });
+  $("more").hidden = !state.next;
+}
+
+function toggle(decisionId) {
+  if (state.selected.has(decisionId)) state.selected.delete(decisionId); else state.selected.add(decisionId);
+  render();
+}
+
+async function loadStats() {
+  const stats = await api("/api/stats");
+  const body = $("stats").querySelector("tbody");
+  body.replaceChildren();
+  const select = $("site");
+  const chosen = select.value;
+  select.replaceChildren(new Option("All my sites", ""));
+  for (const site of stats.sites) {
+    const row = document.createElement("tr");
+    for (const value of [site.site_id, site.pending, site.total, site.allowed, site.reviewed, site.rejected,
+      (site.precision * 100).toFixed(0) + "%", (site.recall * 100).toFixed(0) + "%"]) {
+      row.append(text("td", String(value)));
+    }
+    body.append(row);
+    select.append(new Option(site.site_id, site.site_id));
+  }
+  select.value = chosen;
+}
+
+async function loadQueue(more = false) {
+  const site = encodeURIComponent($("site").value);
+  const token = more ? encodeURIComponent(state.next) : "";
+  const page = await api("/api/queue?site=" + site + "&page_token=" + token);
+  state.items = more ? state.items.concat(page.items) : page.items;
+  state.next = page.next_page_token;
+  if (!more) { state.current = 0; state.selected.clear(); }
+  $("total").textContent = "(" + page.total + " waiting)";
+  render();
+}
+
+async function resolve(decisionIds, label) {
+  if (decisionIds.length === 0) return;
+  try {
+    const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label }) });
+    const done = new Set(decisionIds);
+    state.items = state.items.filter((item) => !done.has(item.decision_id));
+    decisionIds.forEach((id) => state.selected.delete(id));
+    state.current = Math.min(state.current, Math.max(0, state.items.length - 1));
+    say((label === "spam" ? "Rejected " : "Approved ") + result.resolved + " comment" + (result.resolved === 1 ? "" : "s") + ".");
+    render();
+    loadStats().catch(() => {});
+  } catch (error) {
+    say("Not resolved: " + error.message);
+  }
+}
+
+// The selected items, or the current one when none is selected.
+function targets() {
+  if (state.selected.size > 0) return [...state.selected];
+  const item = state.items[state.current];
+  return item ? [item.decision_id] : [];
+}
+
+document.addEventListener("keydown", (event) => {
+  if ($("console").hidden || event.target.tagName === "INPUT" || event.target.tagName === "SELECT" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const key = event.key.toLowerCase();
+  if (key === "j" || key === "k") {
+    state.current = Math.max(0, Math.min(state.items.length - 1, state.current + (key === "j" ? 1 : -1)));
+    render();
+    const item = state.items[state.current];
+    if (item) $("item-" + item.decision_id).focus();
+  } else if (key === "x") {
+    const item = state.items[state.current];
+    if (item) toggle(item.decision_id);
+  } else if (key === "a") {
+    resolve(targets(), "ham");
+  } else if (key === "r") {
+    resolve(targets(), "spam");
+  } else {
+    return;
+  }
+  event.preventDefault();
+});
+
+async function start() {
+  try {
+    const me = await api("/api/me");
+    $("who").textContent = "Signed in as " + me.name + " (" + me.role + (me.sites.length ? ", " + me.sites.join(", ") : "") + ")";
+    $("sign-in").hidden = true;
+    $("console").hidden = false;
+    await loadStats();
+    await loadQueue();
+  } catch (error) {
+    sessionStorage.removeItem("moderato-token");
+    $("sign-in").hidden = false;
+    $("console").hidden = true;
+    $("sign-in-error").textContent = state.token ? "Sign-in refused: " + error.message : "";
+  }
+}
+
+$("sign-in-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  state.token = $("token").value.trim();
+  sessionStorage.setItem("moderato-token", state.token);
+  start();
+});
+$("sign-out").addEventListener("click", () => { sessionStorage.removeItem("moderato-token"); state.token = ""; location.reload(); });
+$("refresh").addEventListener("click", () => { loadStats(); loadQueue(); });
+$("site").addEventListener("change", () => loadQueue());
+$("more").addEventListener("click", () => loadQueue(true));
+$("approve-selected").addEventListener("click", () => resolve(targets(), "ham"));
+$("reject-selected").addEventListener("click", () => resolve(targets(), "spam"));
+if (state.token) start();

@@ -1,0 +1,114 @@
+//! The HTTP side of the service: the moderator web console and the
+//! Prometheus metrics endpoint, on a port of their own (`console_listen`
+//! and `metrics_listen`, both off unless configured). Only this module
+//! knows axum. The console is a plain page (`assets/`, built into the
+//! binary: no external network at run time) that calls the JSON API below
+//! with the moderator's bearer token; every call goes through the same
+//! keys, roles, site scopes and admission limits as gRPC.
+
+mod api;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::engine::Engine;
+use crate::grpc::Access;
+use crate::metrics::StoredFigures;
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    pub engine: Arc<Engine>,
+    pub access: Arc<Access>,
+}
+
+/// Which parts an HTTP listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub console: bool,
+    pub metrics: bool,
+}
+
+fn router(state: HttpState, parts: Parts) -> Router {
+    let mut router = Router::new();
+    if parts.metrics {
+        router = router.route("/metrics", get(metrics));
+    }
+    if parts.console {
+        router = router
+            .route("/", get(|| asset("text/html; charset=utf-8", INDEX_HTML)))
+            .route(
+                "/app.js",
+                get(|| asset("text/javascript; charset=utf-8", APP_JS)),
+            )
+            .route(
+                "/app.css",
+                get(|| asset("text/css; charset=utf-8", APP_CSS)),
+            )
+            .route("/api/me", get(api::me))
+            .route("/api/queue", get(api::queue))
+            .route("/api/resolve", post(api::resolve))
+            .route("/api/stats", get(api::stats));
+    }
+    router.with_state(state)
+}
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const APP_CSS: &str = include_str!("assets/app.css");
+
+async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
+
+/// The Prometheus text of the service's counters, with the figures that
+/// live in storage read now.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<HttpState>,
+) -> impl IntoResponse {
+    let stored = stored_figures(&state.engine);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.access.metrics.render(&stored),
+    )
+}
+
+fn stored_figures(engine: &Engine) -> StoredFigures {
+    let queue_depth = engine.queue_depth_by_site().unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot read the queue depth for the metrics");
+        Vec::new()
+    });
+    let retrain_jobs = engine.retrain_job_outcomes().unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot read the retraining jobs for the metrics");
+        Vec::new()
+    });
+    StoredFigures {
+        queue_depth,
+        model_version: engine.model().version().to_string(),
+        retrain_jobs,
+    }
+}
+
+/// Serves the chosen parts on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: HttpState,
+    parts: Parts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state, parts))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
