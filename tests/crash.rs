@@ -26,6 +26,15 @@ struct Acknowledged {
     labels: HashMap<String, pb::Label>,
 }
 
+impl Acknowledged {
+    fn snapshot(&self) -> Acknowledged {
+        Acknowledged {
+            decisions: self.decisions.clone(),
+            labels: self.labels.clone(),
+        }
+    }
+}
+
 fn rounds() -> usize {
     std::env::var("MODERATO_CRASH_ROUNDS")
         .ok()
@@ -114,7 +123,8 @@ async fn acknowledged_writes_survive_kill_9() {
             .trim()
             .to_string();
         let channel = server.channel().await;
-        verify(&channel, &token, &acknowledged.lock().unwrap(), round).await;
+        let snapshot = acknowledged.lock().unwrap().snapshot();
+        verify(&channel, &token, &snapshot, round).await;
 
         let mut load = Vec::new();
         for writer in 0..4 {
@@ -139,7 +149,7 @@ async fn acknowledged_writes_survive_kill_9() {
     }
     let server = ServeProcess::start(directory.path()).await;
     let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
-    let acknowledged = acknowledged.lock().unwrap();
+    let acknowledged = acknowledged.lock().unwrap().snapshot();
     verify(&server.channel().await, token.trim(), &acknowledged, rounds).await;
     eprintln!(
         "{rounds} kill -9 rounds: {} acknowledged decisions and {} acknowledged resolutions, \

@@ -105,10 +105,14 @@ fn link_tokens(link: &str, tokens: &mut Vec<Token>) {
     };
     let host = host.trim_end_matches('.');
     let host = host.strip_prefix("www.").unwrap_or(host);
-    tokens.push(Token {
-        kind: TokenKind::LinkDomain,
-        text: host.to_string(),
-    });
+    // "https://#top" or a bare "www." name no host: no domain token (an
+    // empty one would be a feature every such text shared).
+    if !host.is_empty() {
+        tokens.push(Token {
+            kind: TokenKind::LinkDomain,
+            text: host.to_string(),
+        });
+    }
     for segment in path.split(['/', '?', '#', '&', '=']) {
         if !segment.is_empty() && segment.len() <= 40 {
             tokens.push(Token {
@@ -129,6 +133,18 @@ mod tests {
             .into_iter()
             .map(|token| (token.kind, token.text))
             .collect()
+    }
+
+    #[test]
+    fn a_link_without_a_host_gives_no_empty_token() {
+        // Found by the `text` fuzz target.
+        for text in ["https://#top", "www./a", "see https://?x=1 now"] {
+            let tokens = tokenize(text);
+            assert!(
+                tokens.iter().all(|token| !token.text.is_empty()),
+                "{text}: {tokens:?}"
+            );
+        }
     }
 
     #[test]

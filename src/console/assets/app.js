@@ -33,7 +33,8 @@ function highlighted(content, highlights) {
   const words = highlights.filter((h) => h.text.length > 0);
   if (words.length === 0) { container.textContent = content; return container; }
   const escaped = words.map((h) => h.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  const pattern = new RegExp("(" + escaped.join("|") + ")", "gi");
+  // Whole words only: "i" must not light up inside "this".
+  const pattern = new RegExp("(?<![\\p{L}\\p{N}])(" + escaped.join("|") + ")(?![\\p{L}\\p{N}])", "giu");
   let last = 0;
   for (const match of content.matchAll(pattern)) {
     container.append(content.slice(last, match.index));
@@ -75,8 +76,11 @@ function render() {
     const reasons = document.createElement("ul");
     reasons.className = "reasons";
     for (const reason of item.reasons) {
+      // The model's sentences state their weight already; the rules' do not.
       const entry = text("li", reason.message + " ");
-      entry.append(text("span", "(" + (reason.weight > 0 ? "+" : "") + reason.weight.toFixed(2) + ")", "weight"));
+      if (reason.source === "rule") {
+        entry.append(text("span", "(" + (reason.weight > 0 ? "+" : "") + reason.weight.toFixed(2) + ")", "weight"));
+      }
       reasons.append(entry);
     }
     const actions = document.createElement("div");
@@ -108,8 +112,11 @@ async function loadStats() {
   select.replaceChildren(new Option("All my sites", ""));
   for (const site of stats.sites) {
     const row = document.createElement("tr");
+    // Precision and recall need people's labels; without any they are unknown.
+    const labelled = site.approved_by_people + site.rejected_by_people > 0;
+    const percent = (value) => labelled ? (value * 100).toFixed(0) + "%" : "–";
     for (const value of [site.site_id, site.pending, site.total, site.allowed, site.reviewed, site.rejected,
-      (site.precision * 100).toFixed(0) + "%", (site.recall * 100).toFixed(0) + "%"]) {
+      percent(site.precision), percent(site.recall)]) {
       row.append(text("td", String(value)));
     }
     body.append(row);

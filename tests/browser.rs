@@ -1,0 +1,110 @@
+//! The browser suite: the moderator console in a real headless Chromium
+//! (Debian's `chromium`, driven by playwright-core from `tests/browser/`).
+//! Signs in, resolves items with the keyboard and a button, and checks
+//! through gRPC that they left the queue; the screenshot of the queue is
+//! written to `target/browser/queue.png`. `.ci/run` installs what it needs
+//! and runs it: `cargo test --release --features browser --test browser`.
+//! Without Chromium, Node or playwright-core it fails saying which is
+//! missing, never a silent skip.
+
+#[allow(dead_code)]
+#[path = "util/mod.rs"]
+mod util;
+
+use std::path::PathBuf;
+
+use moderato::config::Config;
+use moderato::grpc::pb;
+use util::*;
+
+/// Comments the default model sends to review.
+const REVIEW_TEXTS: [&str; 3] = [
+    "great song, visit my page",
+    "Thanks for the video, I made money with this trick",
+    "Mrs Jessica Brown is legit, I received my profit this morning",
+];
+
+fn browser_directory() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_moderator_resolves_items_in_the_console() {
+    let script_directory = browser_directory();
+    assert!(
+        script_directory
+            .join("node_modules/playwright-core")
+            .is_dir(),
+        "the browser suite needs playwright-core: run `npm ci --prefix tests/browser`"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "the browser suite needs Chromium at {chromium} (Debian: apt-get install chromium)"
+    );
+
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(Config {
+        console_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..test_config(directory.path())
+    })
+    .await;
+    for (index, text) in REVIEW_TEXTS.iter().enumerate() {
+        let mut request = comment(&format!("c{index}"), text);
+        request.author = Some(pb::Author {
+            name: format!("Reader {index}"),
+            email: format!("reader{index}@mail.example"),
+            ..Default::default()
+        });
+        request.context = Some(pb::PostContext {
+            post_title: "Council approves the new bus routes".to_string(),
+            ..Default::default()
+        });
+        let response = check_as_news(&server, request).await;
+        assert_eq!(response.verdict(), pb::Verdict::Review, "{text}");
+    }
+
+    let screenshot_directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&screenshot_directory).unwrap();
+    let screenshot = screenshot_directory.join("queue.png");
+    let url = format!("http://{}/", server.http_address.unwrap());
+    let output = tokio::process::Command::new("node")
+        .arg(script_directory.join("console.mjs"))
+        .args([url.as_str(), MODERATOR_TOKEN])
+        .arg(&screenshot)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .await
+        .expect("the browser suite needs Node.js (`node` on the PATH)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the console test failed: {}{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen["before"].as_array().unwrap().len(), 3, "{seen}");
+    assert_eq!(seen["after"].as_array().unwrap().len(), 1, "{seen}");
+    assert!(seen["reasons"].as_u64().unwrap() > 0, "{seen}");
+    assert!(
+        seen["marks"].as_u64().unwrap() > 0,
+        "words are highlighted: {seen}"
+    );
+    assert!(seen["meta"].as_str().unwrap().contains("Reader"), "{seen}");
+    assert!(
+        seen["status"].as_str().unwrap().contains("Approved 1"),
+        "{seen}"
+    );
+
+    // The server agrees: two items left the queue, one of each label.
+    let rejected_id = seen["before"][0].as_str().unwrap();
+    let approved_id = seen["before"][1].as_str().unwrap();
+    let rejected = decision_by_id(&server, rejected_id).await.unwrap();
+    assert_eq!(rejected.status(), pb::ReviewStatus::Rejected);
+    let approved = decision_by_id(&server, approved_id).await.unwrap();
+    assert_eq!(approved.status(), pb::ReviewStatus::Approved);
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    eprintln!("screenshot of the queue: {}", screenshot.display());
+    server.stop().await;
+}

@@ -1,0 +1,47 @@
+// Drives the moderator console in headless Chromium: signs in with a
+// moderator token, waits for the queue, checks that each item shows its
+// author, reasons and highlighted words, takes a screenshot, rejects the
+// first item with the keyboard and approves the next with its button, and
+// checks both left the queue. Prints one JSON line with what it saw;
+// exits non-zero with a message when something is not as expected.
+//
+// node console.mjs <console url> <token> <screenshot path>
+import { chromium } from "playwright-core";
+
+const [url, token, screenshot] = process.argv.slice(2);
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+function fail(message) {
+  console.error(message);
+  process.exit(1);
+}
+
+const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] }).catch((error) =>
+  fail(`cannot start Chromium at ${executablePath} (install Debian's chromium package): ${error.message}`));
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(url);
+  await page.fill("#token", token);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("#queue > li", { timeout: 10000 });
+  const before = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
+  const first = page.locator("#queue > li").first();
+  const reasons = await first.locator(".reasons li").count();
+  const marks = await page.locator("#queue mark").count();
+  const meta = await first.locator("p.meta").textContent();
+  await page.screenshot({ path: screenshot, fullPage: true });
+
+  // Reject the current (first) item with the keyboard.
+  await page.locator("body").press("r");
+  await page.waitForFunction((id) => !document.getElementById("item-" + id), before[0], { timeout: 10000 });
+  // Approve the next one with its button.
+  await page.locator(`#item-${before[1]} button.approve`).click();
+  await page.waitForFunction((id) => !document.getElementById("item-" + id), before[1], { timeout: 10000 });
+  const status = await page.textContent("#status");
+  const after = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
+  console.log(JSON.stringify({ before, after, reasons, marks, meta, status }));
+} catch (error) {
+  fail(`the console did not behave: ${error.message}`);
+} finally {
+  await browser.close();
+}
