@@ -63,6 +63,9 @@ struct Options {
     /// A call not answered within this is counted as past its deadline.
     #[arg(long, default_value_t = 1000)]
     deadline_ms: u64,
+    /// The server's `[limits] max_concurrent_calls` (its default when unset).
+    #[arg(long)]
+    max_concurrent_calls: Option<usize>,
     /// `cargo bench` passes this to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
@@ -113,7 +116,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(scenario: Scenario) -> Server {
+    fn start(scenario: Scenario, max_concurrent_calls: Option<usize>) -> Server {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let base_data = if scenario == Scenario::Retrain {
             format!(
@@ -128,10 +131,13 @@ impl Server {
             "data_dir = {data:?}\n\
              [[keys]]\nname = \"load-site\"\nrole = \"site\"\nsites = [\"{SITE}\"]\ntoken_sha256 = \"{site}\"\n\
              [[keys]]\nname = \"load-admin\"\nrole = \"admin\"\ntoken_sha256 = \"{admin}\"\n\
-             [learning]\n{base_data}\n",
+             [learning]\n{base_data}\n[limits]\n{limits}\n",
             data = directory.path().join("data"),
             site = hex(&token_sha256(SITE_TOKEN)),
             admin = hex(&token_sha256(ADMIN_TOKEN)),
+            limits = max_concurrent_calls
+                .map(|calls| format!("max_concurrent_calls = {calls}"))
+                .unwrap_or_default(),
         );
         let config_file = directory.path().join("moderato.toml");
         std::fs::write(&config_file, config).expect("the config is written");
@@ -207,6 +213,8 @@ struct Phase {
     shed: u64,
     past_deadline: u64,
     errors: u64,
+    /// The first other error seen, to say what they were.
+    first_error: Option<String>,
     elapsed: Duration,
 }
 
@@ -217,6 +225,7 @@ impl Phase {
             shed: 0,
             past_deadline: 0,
             errors: 0,
+            first_error: None,
             elapsed: Duration::ZERO,
         }
     }
@@ -226,6 +235,9 @@ impl Phase {
         self.shed += other.shed;
         self.past_deadline += other.past_deadline;
         self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error.clone();
+        }
     }
 
     fn answered_per_second(&self) -> f64 {
@@ -248,6 +260,9 @@ impl Phase {
             self.latencies.len(),
             self.elapsed.as_secs_f64()
         );
+        if let Some(error) = &self.first_error {
+            println!("{:<22} first other error: {error}", "");
+        }
     }
 }
 
@@ -286,7 +301,12 @@ impl Load {
                 phase.latencies.saturating_record(micros.max(1));
             }
             Ok(Err(status)) if status.code() == tonic::Code::ResourceExhausted => phase.shed += 1,
-            Ok(Err(_)) => phase.errors += 1,
+            Ok(Err(status)) => {
+                phase.errors += 1;
+                if phase.first_error.is_none() {
+                    phase.first_error = Some(format!("{:?}: {}", status.code(), status.message()));
+                }
+            }
             Err(_) => phase.past_deadline += 1,
         }
     }
@@ -498,7 +518,7 @@ fn sample_rss(pid: u32, samples: Arc<Mutex<Vec<f64>>>) -> Arc<AtomicBool> {
 
 fn main() {
     let options = Options::parse();
-    let server = Server::start(options.scenario);
+    let server = Server::start(options.scenario, options.max_concurrent_calls);
     pin_to_core(0, 1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

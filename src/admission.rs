@@ -32,7 +32,11 @@ pub struct AdmissionParams {
 impl Default for AdmissionParams {
     fn default() -> Self {
         AdmissionParams {
-            max_concurrent_calls: 1024,
+            // Measured: on two cores the service answers about as many
+            // calls per second with 32 to 64 in progress as with more, and
+            // each extra one only waits; 64 keeps every answered call far
+            // inside a one-second deadline under twice the capacity.
+            max_concurrent_calls: 64,
             calls_per_second_per_key: 0.0,
             burst_per_key: 0.0,
         }

@@ -44,6 +44,9 @@ struct RawConfig {
     console_listen: Option<String>,
     /// Where the Prometheus metrics are served.
     metrics_listen: Option<String>,
+    /// "text" (the default) or "json": one JSON object per log line.
+    #[serde(default)]
+    log_format: LogFormat,
     #[serde(default)]
     thresholds: RawThresholds,
     #[serde(default)]
@@ -55,6 +58,17 @@ struct RawConfig {
     #[serde(default)]
     limits: AdmissionParams,
     tls: Option<TlsFiles>,
+}
+
+/// How `serve` writes its log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
 }
 
 /// `[tls]`: serve over TLS with this certificate and key (PEM files).
@@ -133,6 +147,7 @@ pub struct Config {
     pub console_listen: Option<SocketAddr>,
     /// The Prometheus metrics endpoint, when set.
     pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
 }
 
 impl Default for Config {
@@ -152,6 +167,7 @@ impl Default for Config {
             tls: None,
             console_listen: None,
             metrics_listen: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -276,6 +292,7 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         tls: raw.tls,
         console_listen,
         metrics_listen,
+        log_format: raw.log_format,
         listen,
         data_dir,
         model: raw.model,

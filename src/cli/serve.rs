@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 
 use super::CliError;
-use crate::config::{Config, Overrides};
+use crate::config::{Config, LogFormat, Overrides};
 use crate::console::{self, HttpState, Parts};
 use crate::server::{self, State};
 
 pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), CliError> {
-    init_logging();
     let config = Config::load(config_file.as_deref(), &overrides)?;
+    init_logging(config.log_format);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     runtime.block_on(async {
         let state = State::open(&config)?;
@@ -124,14 +124,20 @@ fn http_listeners(config: &Config) -> Vec<(std::net::SocketAddr, Parts)> {
 
 /// Logs go to standard output (standard error is kept for fatal errors),
 /// at `info` unless `RUST_LOG` says otherwise.
-fn init_logging() {
+/// `log_format = "json"` makes each line a JSON object. At `debug`
+/// (`RUST_LOG=moderato=debug`) every gRPC call gets a line of its own.
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+        .with_writer(std::io::stdout);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 /// Reloads the rules from the configuration file on each SIGHUP, for as long
