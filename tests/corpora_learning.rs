@@ -2,7 +2,7 @@
 //! whose base corpus is `youtube_train.csv`: a new campaign learned from
 //! ten corrections, and poisoning refused by the retraining gate.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use moderato::classifier::{read_labelled_file, LabelledExample};
 use moderato::grpc::pb;
@@ -10,8 +10,8 @@ use moderato::learning::LearningParams;
 
 use super::data_file;
 use super::util::{
-    check_as_news, comment, start_with, test_config, with_token, TestServer, ADMIN_TOKEN,
-    MODERATOR_TOKEN,
+    dry_run_check, start_with, store_and_label, test_config, wait_for_job, with_token, TestServer,
+    ADMIN_TOKEN,
 };
 
 /// The tolerance these servers run with (the default).
@@ -33,24 +33,12 @@ async fn server_with_base_corpus(directory: &std::path::Path) -> TestServer {
     .await
 }
 
-/// Scores a text without storing it.
-async fn score(server: &TestServer, text: &str) -> pb::CheckCommentResponse {
-    check_as_news(
-        server,
-        pb::CheckCommentRequest {
-            dry_run: true,
-            ..comment("probe", text)
-        },
-    )
-    .await
-}
-
 /// MCC and ham blocked of the serving pipeline on labelled examples (a
 /// score of at least 0.5 counts as spam).
 async fn figures(server: &TestServer, examples: &[LabelledExample]) -> (f64, f64) {
     let (mut tp, mut fp, mut tn, mut fn_) = (0.0, 0.0, 0.0, 0.0);
     for example in examples {
-        let spam_predicted = score(server, &example.text).await.score >= 0.5;
+        let spam_predicted = dry_run_check(server, &example.text).await.score >= 0.5;
         match (spam_predicted, example.label.is_spam()) {
             (true, true) => tp += 1.0,
             (true, false) => fp += 1.0,
@@ -65,30 +53,6 @@ async fn figures(server: &TestServer, examples: &[LabelledExample]) -> (f64, f64
         (tp * tn - fp * fn_) / denominator.sqrt()
     };
     (mcc, fp / (fp + tn))
-}
-
-/// Stores comments as the news site and resolves them all with `label`.
-async fn correct(server: &TestServer, prefix: &str, texts: &[&str], label: pb::Label) {
-    let mut decision_ids = Vec::new();
-    for (index, text) in texts.iter().enumerate() {
-        let response = check_as_news(server, comment(&format!("{prefix}-{index}"), text)).await;
-        decision_ids.push(response.decision_id);
-    }
-    for chunk in decision_ids.chunks(100) {
-        server
-            .review()
-            .await
-            .resolve_items(with_token(
-                MODERATOR_TOKEN,
-                pb::ResolveItemsRequest {
-                    decision_ids: chunk.to_vec(),
-                    label: label.into(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("the moderator's resolution succeeds");
-    }
 }
 
 /// A campaign of the kind the 2015 corpus never saw; the default model
@@ -122,7 +86,7 @@ async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers
     let (mcc_before, fpr_before) = figures(&server, &test_split).await;
     let mut before = Vec::new();
     for text in CAMPAIGN_CORRECTED.iter().chain(&CAMPAIGN_NEW) {
-        let response = score(&server, text).await;
+        let response = dry_run_check(&server, text).await;
         assert_eq!(
             response.verdict(),
             pb::Verdict::Allow,
@@ -132,13 +96,13 @@ async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers
     }
     let before = before.split_off(CAMPAIGN_CORRECTED.len());
 
-    correct(&server, "campaign", &CAMPAIGN_CORRECTED, pb::Label::Spam).await;
+    store_and_label(&server, "campaign", &CAMPAIGN_CORRECTED, pb::Label::Spam).await;
     // Online learning is done when the resolution returns; the second
     // measured here is what the "within 1 s" is about.
     let learned_at = Instant::now();
     let mut after = Vec::new();
     for text in CAMPAIGN_NEW {
-        let response = score(&server, text).await;
+        let response = dry_run_check(&server, text).await;
         assert!(
             response.model_version.ends_with("+10"),
             "the live model learned the 10 corrections: {}",
@@ -169,31 +133,6 @@ async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers
     server.stop().await;
 }
 
-/// Waits for a retrain job to finish (the deadline only stops a hung
-/// test; the time is not what is checked).
-async fn finished_job(server: &TestServer, job_id: &str) -> pb::RetrainJob {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let job = server
-            .training()
-            .await
-            .get_retrain_job(with_token(
-                ADMIN_TOKEN,
-                pb::GetRetrainJobRequest {
-                    job_id: job_id.to_string(),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        if matches!(job.state(), pb::JobState::Succeeded | pb::JobState::Failed) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "the job did not finish: {job:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hundred_poisoned_corrections_are_refused_by_the_gate() {
     let directory = tempfile::tempdir().unwrap();
@@ -209,10 +148,10 @@ async fn two_hundred_poisoned_corrections_are_refused_by_the_gate() {
         .map(|example| example.text.as_str())
         .collect();
     let poison: Vec<&str> = ham.iter().cycle().take(200).copied().collect();
-    correct(&server, "poison", &poison, pb::Label::Spam).await;
+    store_and_label(&server, "poison", &poison, pb::Label::Spam).await;
 
     let (mcc_live, fpr_live) = figures(&server, &test_split).await;
-    let live_version = score(&server, "probe").await.model_version;
+    let live_version = dry_run_check(&server, "probe").await.model_version;
     eprintln!(
         "live model {live_version} after the poison: MCC {mcc_before:.3} -> {mcc_live:.3}, ham blocked {fpr_before:.3} -> {fpr_live:.3}"
     );
@@ -232,7 +171,7 @@ async fn two_hundred_poisoned_corrections_are_refused_by_the_gate() {
         .await
         .unwrap()
         .into_inner();
-    let job = finished_job(&server, &job.job_id).await;
+    let job = wait_for_job(&server, &job.job_id).await;
     eprintln!("{job:#?}");
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     assert!(

@@ -12,8 +12,8 @@ use moderato::learning::LearningParams;
 use tonic::Code;
 
 use crate::util::{
-    check_as_news, comment, start_server, start_with, test_config, with_token, TestServer,
-    ADMIN_TOKEN, MODERATOR_TOKEN, NEWS_TOKEN,
+    check_as_news, comment, dry_run_check, start_server, start_with, store_and_label, test_config,
+    wait_for_job, with_token, TestServer, ADMIN_TOKEN, NEWS_TOKEN,
 };
 
 const CAMPAIGN: [&str; 4] = [
@@ -24,46 +24,12 @@ const CAMPAIGN: [&str; 4] = [
 ];
 const PROBE: &str = "have you tried zorblat crypto signals";
 
-/// Scores a text without storing it.
-async fn probe(server: &TestServer, text: &str) -> pb::CheckCommentResponse {
-    check_as_news(
-        server,
-        pb::CheckCommentRequest {
-            dry_run: true,
-            ..comment("probe", text)
-        },
-    )
-    .await
-}
-
-/// Stores the texts as the news site's comments and labels them.
-async fn correct(server: &TestServer, prefix: &str, texts: &[&str], label: pb::Label) {
-    let mut decision_ids = Vec::new();
-    for (index, text) in texts.iter().enumerate() {
-        let response = check_as_news(server, comment(&format!("{prefix}-{index}"), text)).await;
-        decision_ids.push(response.decision_id);
-    }
-    server
-        .review()
-        .await
-        .resolve_items(with_token(
-            MODERATOR_TOKEN,
-            pb::ResolveItemsRequest {
-                decision_ids,
-                label: label.into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("the resolution succeeds");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_correction_changes_the_next_score_before_the_call_returns() {
     let (server, _directory) = start_server().await;
-    let before = probe(&server, PROBE).await;
-    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
-    let after = probe(&server, PROBE).await;
+    let before = dry_run_check(&server, PROBE).await;
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let after = dry_run_check(&server, PROBE).await;
     assert!(
         after.score > before.score + 0.2,
         "the score moved from {:.3} to {:.3}",
@@ -86,12 +52,12 @@ async fn a_correction_changes_the_next_score_before_the_call_returns() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_service_never_learns_from_its_own_verdicts() {
     let (server, _directory) = start_server().await;
-    let version = probe(&server, PROBE).await.model_version;
+    let version = dry_run_check(&server, PROBE).await.model_version;
     for (index, text) in CAMPAIGN.iter().enumerate() {
         check_as_news(&server, comment(&format!("c{index}"), text)).await;
     }
     // Checking alone teaches nothing; only people's labels do.
-    assert_eq!(probe(&server, PROBE).await.model_version, version);
+    assert_eq!(dry_run_check(&server, PROBE).await.model_version, version);
     server.stop().await;
 }
 
@@ -158,30 +124,6 @@ async fn start_retrain(server: &TestServer, full: bool, dry_run: bool) -> pb::Re
         .into_inner()
 }
 
-/// Waits for a job to finish; the deadline only stops a hung test.
-async fn finished(server: &TestServer, job_id: &str) -> pb::RetrainJob {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let job = server
-            .training()
-            .await
-            .get_retrain_job(with_token(
-                ADMIN_TOKEN,
-                pb::GetRetrainJobRequest {
-                    job_id: job_id.to_string(),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        if matches!(job.state(), pb::JobState::Succeeded | pb::JobState::Failed) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "the job did not finish: {job:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn models(server: &TestServer) -> Vec<pb::ModelInfo> {
     server
         .training()
@@ -212,10 +154,10 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     let directory = tempfile::tempdir().unwrap();
     let config = config_with_base_corpus(directory.path());
     let server = start_with(config.clone()).await;
-    let default_version = probe(&server, PROBE).await.model_version;
-    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let default_version = dry_run_check(&server, PROBE).await.model_version;
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
     // A fifth correction, the newest: one in five is held out to evaluate.
-    correct(
+    store_and_label(
         &server,
         "late",
         &["zorblat crypto is back"],
@@ -225,7 +167,7 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
 
     let queued = start_retrain(&server, true, false).await;
     assert!(!queued.job_id.is_empty());
-    let job = finished(&server, &queued.job_id).await;
+    let job = wait_for_job(&server, &queued.job_id).await;
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     assert!(job.promoted, "{}", job.message);
     assert!(job.message.starts_with("promoted"), "{}", job.message);
@@ -244,7 +186,7 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     // it (the swap loses none), and the registry lists both.
     let retrained = job.candidate_version.clone();
     assert_eq!(
-        probe(&server, PROBE).await.model_version,
+        dry_run_check(&server, PROBE).await.model_version,
         format!("{retrained}+1")
     );
     let listed = models(&server).await;
@@ -260,7 +202,7 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     // Rolling back brings back the old scores at once.
     let info = activate(&server, &default_version).await.unwrap();
     assert!(info.active);
-    let rolled_back = probe(&server, "free money song").await;
+    let rolled_back = dry_run_check(&server, "free money song").await;
     assert!(rolled_back.model_version.starts_with(&default_version));
     // What the default version learned online while it was active comes
     // back with it.
@@ -268,11 +210,11 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
 
     // Forward again, then restart: the active version is kept.
     activate(&server, &retrained).await.unwrap();
-    let before_restart = probe(&server, PROBE).await;
+    let before_restart = dry_run_check(&server, PROBE).await;
     assert_eq!(before_restart.model_version, format!("{retrained}+1"));
     server.stop().await;
     let server = start_with(config).await;
-    let after_restart = probe(&server, PROBE).await;
+    let after_restart = dry_run_check(&server, PROBE).await;
     assert_eq!(after_restart.model_version, before_restart.model_version);
     assert_eq!(after_restart.score, before_restart.score);
     server.stop().await;
@@ -283,11 +225,11 @@ async fn online_learning_survives_a_restart() {
     let directory = tempfile::tempdir().unwrap();
     let config = test_config(directory.path());
     let server = start_with(config.clone()).await;
-    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
-    let learned = probe(&server, PROBE).await;
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let learned = dry_run_check(&server, PROBE).await;
     server.stop().await;
     let server = start_with(config).await;
-    let again = probe(&server, PROBE).await;
+    let again = dry_run_check(&server, PROBE).await;
     assert_eq!(again.model_version, learned.model_version);
     assert_eq!(again.score, learned.score);
     server.stop().await;
@@ -297,25 +239,25 @@ async fn online_learning_survives_a_restart() {
 async fn a_dry_run_and_an_incremental_retrain_report_without_surprises() {
     let directory = tempfile::tempdir().unwrap();
     let server = start_with(config_with_base_corpus(directory.path())).await;
-    correct(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
-    let serving = probe(&server, PROBE).await.model_version;
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let serving = dry_run_check(&server, PROBE).await.model_version;
 
     let job = start_retrain(&server, true, true).await;
-    let job = finished(&server, &job.job_id).await;
+    let job = wait_for_job(&server, &job.job_id).await;
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     assert!(!job.promoted);
     assert!(job.message.starts_with("dry run"), "{}", job.message);
-    assert_eq!(probe(&server, PROBE).await.model_version, serving);
+    assert_eq!(dry_run_check(&server, PROBE).await.model_version, serving);
     assert_eq!(models(&server).await.len(), 1);
 
     // Incremental: the registered version plus the corrections, as a new
     // version of its own.
     let job = start_retrain(&server, false, false).await;
-    let job = finished(&server, &job.job_id).await;
+    let job = wait_for_job(&server, &job.job_id).await;
     assert!(job.promoted, "{}", job.message);
     assert!(job.candidate_version.starts_with("retrained-"), "{job:?}");
     assert_eq!(
-        probe(&server, PROBE).await.model_version,
+        dry_run_check(&server, PROBE).await.model_version,
         job.candidate_version
     );
     server.stop().await;
@@ -325,7 +267,7 @@ async fn a_dry_run_and_an_incremental_retrain_report_without_surprises() {
 async fn a_full_retrain_without_data_fails_and_says_why() {
     let (server, _directory) = start_server().await;
     let job = start_retrain(&server, true, false).await;
-    let job = finished(&server, &job.job_id).await;
+    let job = wait_for_job(&server, &job.job_id).await;
     assert_eq!(job.state(), pb::JobState::Failed);
     assert!(
         job.message.contains("learning.base_data"),
@@ -389,7 +331,7 @@ async fn moderato_as_operator(server: &TestServer, args: &[&str]) -> std::proces
 async fn operators_retrain_list_and_activate_from_the_command_line() {
     let directory = tempfile::tempdir().unwrap();
     let server = start_with(config_with_base_corpus(directory.path())).await;
-    let default_version = probe(&server, PROBE).await.model_version;
+    let default_version = dry_run_check(&server, PROBE).await.model_version;
 
     let output = moderato_as_operator(&server, &["retrain", "--full"]).await;
     let printed = String::from_utf8_lossy(&output.stdout);
@@ -400,7 +342,7 @@ async fn operators_retrain_list_and_activate_from_the_command_line() {
     );
     assert!(printed.contains("succeeded"), "{printed}");
     assert!(printed.contains("promoted: yes"), "{printed}");
-    let retrained = probe(&server, PROBE).await.model_version;
+    let retrained = dry_run_check(&server, PROBE).await.model_version;
     assert!(printed.contains(&retrained), "{printed}");
 
     let output = moderato_as_operator(&server, &["models", "list"]).await;
@@ -415,7 +357,10 @@ async fn operators_retrain_list_and_activate_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(probe(&server, PROBE).await.model_version, default_version);
+    assert_eq!(
+        dry_run_check(&server, PROBE).await.model_version,
+        default_version
+    );
 
     // A refusal is an error exit that says why.
     let output = moderato_as_operator(&server, &["models", "activate", "nope"]).await;
@@ -438,10 +383,10 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
     .check()
     .unwrap();
     let server = start_with(config.clone()).await;
-    let default_version = probe(&server, PROBE).await.model_version;
+    let default_version = dry_run_check(&server, PROBE).await.model_version;
 
     // Four corrections start a retrain without anyone asking.
-    correct(&server, "first", &CAMPAIGN, pb::Label::Spam).await;
+    store_and_label(&server, "first", &CAMPAIGN, pb::Label::Spam).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     while models(&server).await.len() < 2 {
         assert!(
@@ -450,7 +395,7 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let first = probe(&server, PROBE).await.model_version;
+    let first = dry_run_check(&server, PROBE).await.model_version;
     assert_ne!(first, default_version);
 
     // A second round: three versions were made, two are kept, and the
@@ -461,10 +406,10 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
         "zorblat daily",
         "zorblat weekly",
     ];
-    correct(&server, "second", &more, pb::Label::Spam).await;
+    store_and_label(&server, "second", &more, pb::Label::Spam).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let serving = probe(&server, PROBE).await.model_version;
+        let serving = dry_run_check(&server, PROBE).await.model_version;
         if serving != first && !serving.starts_with(&format!("{first}+")) {
             break;
         }
@@ -483,9 +428,9 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
     );
     // The built-in model was pruned, yet a restart with it keeps the
     // promoted version: only a different model file is a new deployment.
-    let serving = probe(&server, PROBE).await.model_version;
+    let serving = dry_run_check(&server, PROBE).await.model_version;
     server.stop().await;
     let server = start_with(config).await;
-    assert_eq!(probe(&server, PROBE).await.model_version, serving);
+    assert_eq!(dry_run_check(&server, PROBE).await.model_version, serving);
     server.stop().await;
 }

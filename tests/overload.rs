@@ -112,22 +112,3 @@ async fn each_key_is_held_to_its_own_rate() {
         .expect("another key is not limited by the first");
     server.stop().await;
 }
-
-/// `GetDecision` of a news comment by its comment id.
-async fn decision_by_comment(
-    server: &TestServer,
-    comment_id: &str,
-) -> Result<pb::Decision, tonic::Status> {
-    server
-        .moderation()
-        .await
-        .get_decision(with_token(
-            NEWS_TOKEN,
-            pb::GetDecisionRequest {
-                comment_id: comment_id.to_string(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .map(tonic::Response::into_inner)
-}

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use super::gate::worse_on_trusted_data;
+use super::records::example_of;
 use super::{measure, OnlineExample};
 use crate::classifier::LabelledExample;
 use crate::engine::Engine;
@@ -68,14 +69,7 @@ impl Engine {
                 live.version()
             )));
         }
-        let examples: Vec<LabelledExample> = corrections
-            .iter()
-            .map(|correction| LabelledExample {
-                text: correction.content.clone(),
-                label: correction.label,
-                group: None,
-            })
-            .collect();
+        let examples: Vec<LabelledExample> = corrections.iter().map(example_of).collect();
         let updated = live.learn(&examples, learning.settings.correction_weight())?;
         if let Some(baseline) = &lineage.baseline {
             let now = measure(&updated, &learning.base.evaluation);
@@ -89,14 +83,10 @@ impl Engine {
                 )));
             }
         }
+        let weight = learning.settings.correction_weight();
         let learned: Vec<OnlineExample> = corrections
             .iter()
-            .map(|correction| OnlineExample {
-                decision_id: correction.decision_id.clone(),
-                text: correction.content.clone(),
-                label: correction.label,
-                weight: learning.settings.correction_weight(),
-            })
+            .map(|correction| OnlineExample::of(correction, weight))
             .collect();
         self.store()
             .record_online_examples(updated.trained_version(), &learned)?;

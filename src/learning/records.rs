@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{BinaryMetrics, TrainingSummary};
+use crate::classifier::{BinaryMetrics, LabelledExample, TrainingSummary};
 use crate::domain::{Label, UnixMillis};
+use crate::review::Correction;
 
 /// One model version in the registry. The model file itself is stored
 /// beside it.
@@ -41,6 +42,27 @@ pub struct OnlineExample {
 
 fn one() -> f64 {
     1.0
+}
+
+impl OnlineExample {
+    /// What online learning records of a correction it learned.
+    pub fn of(correction: &Correction, weight: f64) -> OnlineExample {
+        OnlineExample {
+            decision_id: correction.decision_id.clone(),
+            text: correction.content.clone(),
+            label: correction.label,
+            weight,
+        }
+    }
+}
+
+/// A correction as a training example.
+pub fn example_of(correction: &Correction) -> LabelledExample {
+    LabelledExample {
+        text: correction.content.clone(),
+        label: correction.label,
+        group: None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

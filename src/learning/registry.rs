@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::records::example_of;
 use super::{measure, Learning, Measured, ModelLineage, ModelRecord, OnlineExample};
 use crate::classifier::{BinaryMetrics, LabelledExample, Model};
 use crate::domain::UnixMillis;
@@ -207,25 +208,13 @@ impl Engine {
         self.store()
             .register_model(&record, &candidate.to_json()?)?;
         lineage.baseline = self.learning().baseline_of(&candidate);
-        let examples: Vec<LabelledExample> = untrained
-            .iter()
-            .map(|correction| LabelledExample {
-                text: correction.content.clone(),
-                label: correction.label,
-                group: None,
-            })
-            .collect();
+        let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
         let serving = if examples.is_empty() || !candidate.can_learn_online() {
             candidate
         } else {
             let learned: Vec<OnlineExample> = untrained
                 .iter()
-                .map(|correction| OnlineExample {
-                    decision_id: correction.decision_id.clone(),
-                    text: correction.content.clone(),
-                    label: correction.label,
-                    weight,
-                })
+                .map(|correction| OnlineExample::of(correction, weight))
                 .collect();
             let serving = candidate.learn(&examples, weight)?;
             self.store()

@@ -20,6 +20,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::records::example_of;
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
 use crate::classifier::{train, LabelledExample, Model, TrainingParams};
@@ -65,7 +66,10 @@ impl Engine {
             .name("retrain".to_string())
             .spawn(move || {
                 lower_this_threads_priority();
-                engine.run_job(&job_id)
+                engine.run_job(&job_id);
+                // Corrections that came while this job ran may have asked
+                // for a retrain that could not start then.
+                engine.after_corrections();
             });
         if let Err(error) = spawned {
             self.update_job(&job.job_id, |job| {
@@ -209,7 +213,7 @@ impl Engine {
         corrections.sort_by_key(|correction| correction.at);
         let held_out_count = (corrections.len() as f64 * settings.evaluation_fraction()) as usize;
         let held_out = corrections.split_off(corrections.len() - held_out_count);
-        let held_out_examples: Vec<LabelledExample> = held_out.iter().map(as_example).collect();
+        let held_out_examples: Vec<LabelledExample> = held_out.iter().map(example_of).collect();
         self.update_job(job_id, |job| job.progress = 0.1);
 
         // The ids of the corrections the candidate contains.
@@ -234,7 +238,7 @@ impl Engine {
                 .into_iter()
                 .filter(|correction| !contained.contains(&correction.decision_id))
                 .collect();
-            let examples: Vec<LabelledExample> = new.iter().map(as_example).collect();
+            let examples: Vec<LabelledExample> = new.iter().map(example_of).collect();
             let live = replay_online_examples(active.clone(), &online)?;
             self.update_job(job_id, |job| {
                 job.examples = live.summary().examples + examples.len() as u64
@@ -341,7 +345,7 @@ impl Engine {
         // training takes whole examples).
         let copies = learning.settings().correction_weight().round().max(1.0) as usize;
         for correction in corrections {
-            examples.extend(std::iter::repeat_n(as_example(correction), copies));
+            examples.extend(std::iter::repeat_n(example_of(correction), copies));
         }
         let labels_present = examples.iter().any(|e| e.label.is_spam())
             && examples.iter().any(|e| !e.label.is_spam());
@@ -368,14 +372,6 @@ impl Engine {
         })?;
         self.update_job(job_id, |job| job.examples = examples.len() as u64);
         Ok(model)
-    }
-}
-
-fn as_example(correction: &Correction) -> LabelledExample {
-    LabelledExample {
-        text: correction.content.clone(),
-        label: correction.label,
-        group: None,
     }
 }
 

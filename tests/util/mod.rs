@@ -181,6 +181,25 @@ pub async fn decision_by_id(
         .map(tonic::Response::into_inner)
 }
 
+/// `GetDecision` of a news comment by its comment id, as the news site.
+pub async fn decision_by_comment(
+    server: &TestServer,
+    comment_id: &str,
+) -> Result<pb::Decision, tonic::Status> {
+    server
+        .moderation()
+        .await
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                comment_id: comment_id.to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// The test configuration with the rules of a configuration text that
 /// holds a `[rules]` table.
 pub fn config_with_rules(data_dir: &Path, rules_toml: &str) -> Config {
@@ -320,4 +339,69 @@ fn dechunk(mut body: &str) -> String {
         body = &rest[size + 2..];
     }
     out
+}
+
+/// Scores a text as the news site without storing it.
+pub async fn dry_run_check(server: &TestServer, text: &str) -> pb::CheckCommentResponse {
+    check_as_news(
+        server,
+        pb::CheckCommentRequest {
+            dry_run: true,
+            ..comment("probe", text)
+        },
+    )
+    .await
+}
+
+/// Stores the texts as the news site's comments (`<prefix>-<index>`) and
+/// has the news moderator label them all, 100 per call.
+pub async fn store_and_label(server: &TestServer, prefix: &str, texts: &[&str], label: pb::Label) {
+    let mut decision_ids = Vec::new();
+    for (index, text) in texts.iter().enumerate() {
+        let response = check_as_news(server, comment(&format!("{prefix}-{index}"), text)).await;
+        decision_ids.push(response.decision_id);
+    }
+    for chunk in decision_ids.chunks(100) {
+        server
+            .review()
+            .await
+            .resolve_items(with_token(
+                MODERATOR_TOKEN,
+                pb::ResolveItemsRequest {
+                    decision_ids: chunk.to_vec(),
+                    label: label.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("the moderator's resolution succeeds");
+    }
+}
+
+/// Waits for a retraining job to finish; the deadline only stops a hung
+/// test, the time is not what is checked.
+pub async fn wait_for_job(server: &TestServer, job_id: &str) -> pb::RetrainJob {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let job = server
+            .training()
+            .await
+            .get_retrain_job(with_token(
+                ADMIN_TOKEN,
+                pb::GetRetrainJobRequest {
+                    job_id: job_id.to_string(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        if matches!(job.state(), pb::JobState::Succeeded | pb::JobState::Failed) {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not finish: {job:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
