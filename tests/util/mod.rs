@@ -167,18 +167,14 @@ pub async fn decision_by_id(
     server: &TestServer,
     decision_id: &str,
 ) -> Result<pb::Decision, tonic::Status> {
-    server
-        .moderation()
-        .await
-        .get_decision(with_token(
-            NEWS_TOKEN,
-            pb::GetDecisionRequest {
-                decision_id: decision_id.to_string(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .map(tonic::Response::into_inner)
+    get_decision(
+        server,
+        pb::GetDecisionRequest {
+            decision_id: decision_id.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 /// `GetDecision` of a news comment by its comment id, as the news site.
@@ -186,16 +182,24 @@ pub async fn decision_by_comment(
     server: &TestServer,
     comment_id: &str,
 ) -> Result<pb::Decision, tonic::Status> {
+    get_decision(
+        server,
+        pb::GetDecisionRequest {
+            comment_id: comment_id.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn get_decision(
+    server: &TestServer,
+    request: pb::GetDecisionRequest,
+) -> Result<pb::Decision, tonic::Status> {
     server
         .moderation()
         .await
-        .get_decision(with_token(
-            NEWS_TOKEN,
-            pb::GetDecisionRequest {
-                comment_id: comment_id.to_string(),
-                ..Default::default()
-            },
-        ))
+        .get_decision(with_token(NEWS_TOKEN, request))
         .await
         .map(tonic::Response::into_inner)
 }
