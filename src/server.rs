@@ -192,6 +192,12 @@ pub async fn run(
         .add_service(training)
         .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
         .await?;
+    // A retraining job still running finishes first: its thread holds the
+    // store, which must be closed when this returns.
+    let engine = Arc::clone(&state.engine);
+    if let Err(error) = tokio::task::spawn_blocking(move || engine.wait_for_retraining()).await {
+        tracing::error!(%error, "waiting for the retraining jobs failed");
+    }
     state.engine.store().flush()?;
     tracing::info!("stopped; storage flushed");
     Ok(())

@@ -119,6 +119,10 @@ pub struct Learning {
     /// Corrections stored since the last retrain started (for the
     /// schedule); an atomic, so async code never waits on the change lock.
     corrections_since_retrain: AtomicU64,
+    /// The threads of retraining jobs, joined when the service stops so
+    /// that none outlives it holding the store. A std mutex: held to push
+    /// or take the handles only.
+    workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 /// What online learning compares against: the registered version the live
@@ -138,6 +142,7 @@ impl Learning {
             changes: Mutex::new(ModelLineage::default()),
             jobs: Mutex::new(HashMap::new()),
             corrections_since_retrain: AtomicU64::new(0),
+            workers: Mutex::new(Vec::new()),
         }
     }
 

@@ -71,17 +71,51 @@ impl Engine {
                 // for a retrain that could not start then.
                 engine.after_corrections();
             });
-        if let Err(error) = spawned {
-            self.update_job(&job.job_id, |job| {
-                job.state = JobState::Failed;
-                job.message = format!("cannot start the training thread: {error}");
-            });
-            return Err(Error::Internal(format!(
-                "cannot start the training thread: {error}"
-            )));
+        match spawned {
+            Ok(handle) => {
+                let mut workers = self
+                    .learning()
+                    .workers
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                workers.retain(|worker| !worker.is_finished());
+                workers.push(handle);
+            }
+            Err(error) => {
+                self.update_job(&job.job_id, |job| {
+                    job.state = JobState::Failed;
+                    job.message = format!("cannot start the training thread: {error}");
+                });
+                return Err(Error::Internal(format!(
+                    "cannot start the training thread: {error}"
+                )));
+            }
         }
         tracing::info!(job_id = %job.job_id, full, dry_run, "retrain job queued");
         Ok(job)
+    }
+
+    /// Waits until every retraining thread has ended (a running job
+    /// finishes first), so that none holds the store after the service
+    /// stopped. Blocks: call it off the async runtime.
+    pub fn wait_for_retraining(&self) {
+        loop {
+            let workers: Vec<std::thread::JoinHandle<()>> = std::mem::take(
+                &mut *self
+                    .learning()
+                    .workers
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner()),
+            );
+            if workers.is_empty() {
+                return;
+            }
+            for worker in workers {
+                if worker.join().is_err() {
+                    tracing::error!("a retraining thread panicked");
+                }
+            }
+        }
     }
 
     /// A job of this run or a stored one.
