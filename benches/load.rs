@@ -66,6 +66,15 @@ struct Options {
     /// The server's `[limits] max_concurrent_calls` (its default when unset).
     #[arg(long)]
     max_concurrent_calls: Option<usize>,
+    /// The server's `[limits] max_wait_ms` (its default when unset).
+    #[arg(long)]
+    max_wait_ms: Option<u64>,
+    /// The server's `cache_mb` (its default when unset).
+    #[arg(long)]
+    cache_mb: Option<u64>,
+    /// The soak's rate in calls/s, instead of half the measured capacity.
+    #[arg(long)]
+    rate: Option<f64>,
     /// `cargo bench` passes this to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
@@ -116,7 +125,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(scenario: Scenario, max_concurrent_calls: Option<usize>) -> Server {
+    fn start(options: &Options) -> Server {
+        let scenario = options.scenario;
         let directory = tempfile::tempdir().expect("a temporary directory");
         let base_data = if scenario == Scenario::Retrain {
             format!(
@@ -128,16 +138,28 @@ impl Server {
             String::new()
         };
         let config = format!(
-            "data_dir = {data:?}\n\
+            "data_dir = {data:?}\n{cache}\
              [[keys]]\nname = \"load-site\"\nrole = \"site\"\nsites = [\"{SITE}\"]\ntoken_sha256 = \"{site}\"\n\
              [[keys]]\nname = \"load-admin\"\nrole = \"admin\"\ntoken_sha256 = \"{admin}\"\n\
              [learning]\n{base_data}\n[limits]\n{limits}\n",
             data = directory.path().join("data"),
             site = hex(&token_sha256(SITE_TOKEN)),
             admin = hex(&token_sha256(ADMIN_TOKEN)),
-            limits = max_concurrent_calls
-                .map(|calls| format!("max_concurrent_calls = {calls}"))
+            cache = options
+                .cache_mb
+                .map(|megabytes| format!("cache_mb = {megabytes}\n"))
                 .unwrap_or_default(),
+            limits = [
+                options
+                    .max_concurrent_calls
+                    .map(|calls| format!("max_concurrent_calls = {calls}\n")),
+                options
+                    .max_wait_ms
+                    .map(|millis| format!("max_wait_ms = {millis}\n")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<String>(),
         );
         let config_file = directory.path().join("moderato.toml");
         std::fs::write(&config_file, config).expect("the config is written");
@@ -476,15 +498,29 @@ async fn run(options: Options, server: &Server) {
             );
         }
         Scenario::Soak => {
+            // Sustained capacity: a few seconds flatter the service, whose
+            // storage slows down as the database fills.
             let capacity = load
-                .closed(options.concurrency, Duration::from_secs(5))
+                .closed(options.concurrency, Duration::from_secs(30))
                 .await;
             capacity.print("capacity (closed loop)");
-            let rate = capacity.answered_per_second() * 0.5;
+            let rate = options.rate.unwrap_or(capacity.answered_per_second() * 0.5);
             let start_rss = server.rss_mib();
             let rss = Arc::new(Mutex::new(Vec::new()));
             let sampling = sample_rss(server.child.id(), Arc::clone(&rss));
-            let soak = load.open(rate, seconds).await;
+            // Minute by minute, so that a slow drift shows.
+            let mut soak = Phase::new();
+            let mut remaining = seconds;
+            let mut minute = 0;
+            while !remaining.is_zero() {
+                let part = remaining.min(Duration::from_secs(60));
+                remaining -= part;
+                minute += 1;
+                let phase = load.open(rate, part).await;
+                phase.print(&format!("minute {minute}"));
+                soak.merge(&phase);
+                soak.elapsed += phase.elapsed;
+            }
             sampling.store(true, Ordering::Relaxed);
             soak.print(&format!("soak at {rate:.0}/s"));
             let samples = rss.lock().expect("the samples").clone();
@@ -518,7 +554,7 @@ fn sample_rss(pid: u32, samples: Arc<Mutex<Vec<f64>>>) -> Arc<AtomicBool> {
 
 fn main() {
     let options = Options::parse();
-    let server = Server::start(options.scenario, options.max_concurrent_calls);
+    let server = Server::start(&options);
     pin_to_core(0, 1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -5,7 +5,9 @@
 //!
 //! `cargo bench --bench queue -- 1000000` (or `QUEUE_BENCH_DECISIONS`);
 //! the default is 1,000,000. `QUEUE_BENCH_CACHE_MB` sets sled's page cache
-//! (default 1024). Nothing here asserts a time: it reports.
+//! (default: the service's). At the end it starts the real binary on the
+//! database and reports its start-up time and memory. Nothing here asserts
+//! a time: it reports.
 
 use std::time::{Duration, Instant};
 
@@ -169,7 +171,7 @@ fn time_pages(store: &Store, filter: &QueueFilter, samples: usize) -> Histogram<
 fn main() {
     let count = decision_count();
     let directory = tempfile::tempdir().expect("a temporary directory");
-    // `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: sled's 1 GiB).
+    // `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: the service's default).
     let cache_bytes = std::env::var("QUEUE_BENCH_CACHE_MB")
         .ok()
         .map(|text| {
@@ -354,4 +356,129 @@ fn main() {
         file_bytes as f64 / (1024.0 * 1024.0),
         file_bytes as f64 / count as f64
     );
+
+    // The service itself on this database: the store must be closed first,
+    // because a database is open in one process at a time.
+    drop(engine);
+    drop(store);
+    runtime.block_on(measure_service(directory.path()));
+}
+
+/// Starts the real binary (with its default page cache) on the filled
+/// database, as an operator would after a restart: the time until it
+/// answers health checks with SERVING, and its resident memory then and
+/// after 2,000 checks and 200 queue pages.
+async fn measure_service(data_dir: &std::path::Path) {
+    use std::io::BufRead;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("MODERATO_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("its output")).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("the server exited before it was ready")
+            .expect("its output reads");
+        if let Some(address) = line
+            .split_whitespace()
+            .filter(|_| line.contains("ready to serve"))
+            .find_map(|field| field.strip_prefix("address="))
+        {
+            break address.to_string();
+        }
+    };
+    // Keep draining its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .expect("a URI")
+        .connect()
+        .await
+        .expect("the server answers");
+    let status = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("the health check answers")
+        .into_inner()
+        .status();
+    let serving_after = started.elapsed();
+    assert_eq!(status, ServingStatus::Serving);
+    let rss_at_start = rss_mib(child.id());
+
+    let token = std::fs::read_to_string(data_dir.join("admin.token")).expect("the admin token");
+    let authorized = |message| {
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", token.trim())
+                .parse()
+                .expect("a valid header"),
+        );
+        request
+    };
+    let mut moderation =
+        moderato::grpc::pb::moderation_client::ModerationClient::new(channel.clone());
+    for index in 0..2_000 {
+        moderation
+            .check_comment(authorized(moderato::grpc::pb::CheckCommentRequest {
+                site_id: site(index % SITES),
+                comment_id: format!("after-restart-{index}"),
+                content: format!("A reader's comment number {index} after the restart."),
+                ..Default::default()
+            }))
+            .await
+            .expect("a check is answered");
+    }
+    let mut review = moderato::grpc::pb::review_client::ReviewClient::new(channel);
+    let mut page_token = String::new();
+    for _ in 0..200 {
+        let page = review
+            .list_queue(authorized(moderato::grpc::pb::ListQueueRequest {
+                page_token: page_token.clone(),
+                ..Default::default()
+            }))
+            .await
+            .expect("a queue page is answered")
+            .into_inner();
+        page_token = page.next_page_token;
+    }
+    let rss_after = rss_mib(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "the service on this database: SERVING {:.2} s after start; resident memory \
+         {rss_at_start:.1} MiB then, {rss_after:.1} MiB after 2,000 checks and 200 queue pages",
+        serving_after.as_secs_f64()
+    );
+}
+
+/// A process's resident memory in MiB, from `/proc`.
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|value| {
+                    value
+                        .trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }

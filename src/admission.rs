@@ -1,14 +1,17 @@
 //! Overload protection: how many calls may be in progress at once, and how
-//! fast each key may call. A call beyond either limit is refused at once
-//! with RESOURCE_EXHAUSTED, instead of waiting in a queue that only grows:
-//! under twice its capacity the service keeps answering the calls it takes
-//! within their deadline, and recovers as soon as the load drops.
+//! fast each key may call. A call over its key's rate is refused at once
+//! with RESOURCE_EXHAUSTED. A call that finds every place taken may wait a
+//! short, bounded time for one (a few calls, a few milliseconds: this
+//! absorbs the bursts a pause of the disk makes), then is refused too,
+//! instead of waiting in a queue that only grows: under twice its capacity
+//! the service keeps answering the calls it takes within their deadline,
+//! and recovers as soon as the load drops.
 //! `AdmissionParams` -> `check()` -> `ValidAdmissionParams`; the `[limits]`
 //! table of the configuration sets them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -22,6 +25,12 @@ pub struct AdmissionParams {
     /// Calls in progress at once, all keys together (a `CheckComments`
     /// stream counts as one call while it is open).
     pub max_concurrent_calls: usize,
+    /// How long a call may wait for a place when all are taken, in
+    /// milliseconds; 0 refuses it at once.
+    pub max_wait_ms: u64,
+    /// Calls that may wait for a place at once; beyond, a call is refused
+    /// at once. Bounds the memory that waiting requests hold.
+    pub max_waiting_calls: usize,
     /// Calls per second each key may make on average; 0 means no limit.
     pub calls_per_second_per_key: f64,
     /// Calls a key may make at once after a quiet spell; 0 means one
@@ -37,6 +46,13 @@ impl Default for AdmissionParams {
             // each extra one only waits; 64 keeps every answered call far
             // inside a one-second deadline under twice the capacity.
             max_concurrent_calls: 64,
+            // Measured: at half the capacity, sled's flush sometimes pauses
+            // for tens of milliseconds, and the calls that arrive meanwhile
+            // would find every place taken. A wait of 100 ms absorbs that,
+            // and under twice the capacity a call that waited the whole time
+            // is still answered well inside a one-second deadline.
+            max_wait_ms: 100,
+            max_waiting_calls: 256,
             calls_per_second_per_key: 0.0,
             burst_per_key: 0.0,
         }
@@ -52,6 +68,9 @@ impl AdmissionParams {
     pub fn check(self) -> Result<ValidAdmissionParams, (&'static str, &'static str)> {
         if self.max_concurrent_calls == 0 {
             return Err(("max_concurrent_calls", "must be at least 1"));
+        }
+        if self.max_wait_ms > 60_000 {
+            return Err(("max_wait_ms", "must be at most 60000 (a minute)"));
         }
         if !(self.calls_per_second_per_key >= 0.0 && self.calls_per_second_per_key.is_finite()) {
             return Err(("calls_per_second_per_key", "must be 0 (no limit) or more"));
@@ -83,6 +102,8 @@ struct Bucket {
 pub struct Admission {
     params: ValidAdmissionParams,
     in_progress: Arc<Semaphore>,
+    /// Places for calls waiting for a place in progress.
+    waiting: Semaphore,
     /// Per key name. A std mutex: held for one arithmetic update, never
     /// across an await.
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -98,24 +119,38 @@ impl Admission {
     pub fn new(params: ValidAdmissionParams) -> Admission {
         Admission {
             in_progress: Arc::new(Semaphore::new(params.0.max_concurrent_calls)),
+            waiting: Semaphore::new(params.0.max_waiting_calls),
             params,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Admits a call of the key named `key_name`, or refuses it with
-    /// RESOURCE_EXHAUSTED saying which limit it hit.
-    pub fn admit(&self, key_name: &str) -> Result<Permit, Error> {
+    /// Admits a call of the key named `key_name`, waiting at most
+    /// `max_wait_ms` for a place, or refuses it with RESOURCE_EXHAUSTED
+    /// saying which limit it hit.
+    pub async fn admit(&self, key_name: &str) -> Result<Permit, Error> {
         self.take_token(key_name, Instant::now())?;
-        let permit = Arc::clone(&self.in_progress)
-            .try_acquire_owned()
-            .map_err(|_| {
-                Error::ResourceExhausted(format!(
-                    "the server is at its limit of {} calls in progress; retry shortly",
-                    self.params.0.max_concurrent_calls
-                ))
-            })?;
-        Ok(Permit { _permit: permit })
+        if let Ok(permit) = Arc::clone(&self.in_progress).try_acquire_owned() {
+            return Ok(Permit { _permit: permit });
+        }
+        let params = &self.params.0;
+        let at_limit = || {
+            Error::ResourceExhausted(format!(
+                "the server is at its limit of {} calls in progress (waited {} ms); retry shortly",
+                params.max_concurrent_calls, params.max_wait_ms
+            ))
+        };
+        if params.max_wait_ms == 0 {
+            return Err(at_limit());
+        }
+        let _waiting = self.waiting.try_acquire().map_err(|_| at_limit())?;
+        // The semaphore is fair: waiting calls get places in their order.
+        let place = Arc::clone(&self.in_progress).acquire_owned();
+        match tokio::time::timeout(Duration::from_millis(params.max_wait_ms), place).await {
+            Ok(Ok(permit)) => Ok(Permit { _permit: permit }),
+            // The semaphore is never closed; a closed one refuses as well.
+            Ok(Err(_)) | Err(_) => Err(at_limit()),
+        }
     }
 
     fn take_token(&self, key_name: &str, now: Instant) -> Result<(), Error> {
@@ -168,27 +203,77 @@ mod tests {
         Admission::new(
             AdmissionParams {
                 max_concurrent_calls,
+                max_wait_ms: 0,
                 calls_per_second_per_key: rate,
                 burst_per_key: burst,
+                ..AdmissionParams::default()
             }
             .check()
             .unwrap(),
         )
     }
 
-    #[test]
-    fn calls_beyond_the_concurrency_limit_are_refused_until_one_ends() {
+    #[tokio::test]
+    async fn calls_beyond_the_concurrency_limit_are_refused_until_one_ends() {
         let admission = admission(2, 0.0, 0.0);
-        let first = admission.admit("a").unwrap();
-        let _second = admission.admit("b").unwrap();
-        let refused = admission.admit("a").unwrap_err();
+        let first = admission.admit("a").await.unwrap();
+        let _second = admission.admit("b").await.unwrap();
+        let refused = admission.admit("a").await.unwrap_err();
         assert!(matches!(refused, Error::ResourceExhausted(_)));
         assert!(
             refused.to_string().contains("2 calls in progress"),
             "{refused}"
         );
         drop(first);
-        assert!(admission.admit("a").is_ok());
+        assert!(admission.admit("a").await.is_ok());
+    }
+
+    fn waiting_admission(max_wait_ms: u64, max_waiting_calls: usize) -> Arc<Admission> {
+        Arc::new(Admission::new(
+            AdmissionParams {
+                max_concurrent_calls: 1,
+                max_wait_ms,
+                max_waiting_calls,
+                ..AdmissionParams::default()
+            }
+            .check()
+            .unwrap(),
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_waits_for_a_place_until_its_wait_runs_out() {
+        let admission = waiting_admission(100, 8);
+        let first = admission.admit("a").await.unwrap();
+        // Nobody frees the place: refused after the wait, saying so.
+        let started = tokio::time::Instant::now();
+        let refused = admission.admit("b").await.unwrap_err();
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
+        assert!(refused.to_string().contains("waited 100 ms"), "{refused}");
+        // The place is freed during the wait: the waiting call gets it.
+        let waiter = tokio::spawn({
+            let admission = Arc::clone(&admission);
+            async move { admission.admit("b").await.is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(first);
+        assert!(waiter.await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_more_calls_wait_than_allowed() {
+        let admission = waiting_admission(1_000, 1);
+        let _first = admission.admit("a").await.unwrap();
+        let waiter = tokio::spawn({
+            let admission = Arc::clone(&admission);
+            async move { admission.admit("b").await }
+        });
+        tokio::task::yield_now().await;
+        // The one waiting place is taken: refused without waiting.
+        let started = tokio::time::Instant::now();
+        assert!(admission.admit("c").await.is_err());
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert!(waiter.await.unwrap().is_err(), "nobody freed the place");
     }
 
     #[test]
@@ -221,5 +306,10 @@ mod tests {
             ..AdmissionParams::default()
         };
         assert_eq!(negative.check().unwrap_err().0, "calls_per_second_per_key");
+        let hour = AdmissionParams {
+            max_wait_ms: 3_600_000,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(hour.check().unwrap_err().0, "max_wait_ms");
     }
 }

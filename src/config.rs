@@ -201,8 +201,31 @@ impl Config {
 fn parse(origin: &str, text: &str) -> Result<RawConfig, ConfigError> {
     toml::from_str(text).map_err(|error| ConfigError::Parse {
         origin: origin.to_string(),
-        message: error.to_string(),
+        message: one_line_toml_error(&error, text),
     })
+}
+
+/// The parser's message on one line, with the line and column it points
+/// at: a start-up error is one line in a terminal and in the logs.
+fn one_line_toml_error(error: &toml::de::Error, text: &str) -> String {
+    let message = error
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    match error.span().and_then(|span| text.get(..span.start)) {
+        Some(before) => {
+            let line = before.matches('\n').count() + 1;
+            let column = before[before.rfind('\n').map_or(0, |at| at + 1)..]
+                .chars()
+                .count()
+                + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -409,7 +432,8 @@ mod tests {
         let error = Config::from_toml("t", "listen = \"a\"\n[thresholds\n", &Overrides::default())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("line 2"), "{error}");
+        assert!(error.contains("line 2, column 12"), "{error}");
+        assert_eq!(error.lines().count(), 1, "one line: {error}");
     }
 
     #[test]

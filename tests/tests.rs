@@ -16,5 +16,6 @@ mod persistence;
 mod properties;
 mod review;
 mod rules;
+mod startup;
 mod tls;
 mod validation;

@@ -54,7 +54,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The caller behind `Authorization: Bearer <token>`, admitted.
-fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Caller, Error> {
+async fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Caller, Error> {
     let token = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())
@@ -62,7 +62,7 @@ fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Caller, Error> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or(Error::Unauthenticated)?;
-    let caller = state.access.admit_token(token)?;
+    let caller = state.access.admit_token(token).await?;
     caller.require_moderator()?;
     Ok(caller)
 }
@@ -75,7 +75,7 @@ pub struct Me {
 }
 
 pub async fn me(State(state): State<HttpState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
-    let caller = caller(&state, &headers)?;
+    let caller = caller(&state, &headers).await?;
     Ok(Json(Me {
         name: caller.name.clone(),
         role: format!("{:?}", caller.role).to_lowercase(),
@@ -202,7 +202,7 @@ pub async fn queue(
     headers: HeaderMap,
     Query(query): Query<QueueQuery>,
 ) -> Result<Json<PageView>, ApiError> {
-    let caller = caller(&state, &headers)?;
+    let caller = caller(&state, &headers).await?;
     if !query.site.is_empty() {
         crate::domain::check_site_id(&query.site)
             .map_err(|reason| Error::invalid_argument("site", reason))?;
@@ -251,7 +251,7 @@ pub async fn resolve(
     headers: HeaderMap,
     Json(request): Json<ResolveRequest>,
 ) -> Result<Json<Resolved>, ApiError> {
-    let caller = caller(&state, &headers)?;
+    let caller = caller(&state, &headers).await?;
     let label = match request.label.as_str() {
         "spam" => Label::Spam,
         "ham" => Label::Ham,
@@ -328,7 +328,7 @@ pub async fn stats(
     State(state): State<HttpState>,
     headers: HeaderMap,
 ) -> Result<Json<StatsView>, ApiError> {
-    let caller = caller(&state, &headers)?;
+    let caller = caller(&state, &headers).await?;
     let scope = review_scope(&caller, "")?;
     let mut sites = Vec::new();
     for site_id in state.engine.store().sites().map_err(Error::from)? {

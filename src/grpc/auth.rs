@@ -60,17 +60,19 @@ impl Access {
     /// Authenticates the call, then admits it or refuses it with
     /// RESOURCE_EXHAUSTED. Unknown keys are refused before they can use up
     /// anyone's rate.
-    pub fn admit<T>(&self, request: &Request<T>) -> Result<Caller, Error> {
+    pub async fn admit<T>(&self, request: &Request<T>) -> Result<Caller, Error> {
         self.admit_principal(principal(&self.keyring, request)?)
+            .await
     }
 
     /// [`Access::admit`] for a bearer token read elsewhere (the console).
-    pub fn admit_token(&self, token: &str) -> Result<Caller, Error> {
+    pub async fn admit_token(&self, token: &str) -> Result<Caller, Error> {
         self.admit_principal(self.keyring.authenticate(token)?)
+            .await
     }
 
-    fn admit_principal(&self, principal: Principal) -> Result<Caller, Error> {
-        let permit = self.admission.admit(&principal.name)?;
+    async fn admit_principal(&self, principal: Principal) -> Result<Caller, Error> {
+        let permit = self.admission.admit(&principal.name).await?;
         Ok(Caller {
             principal,
             _permit: permit,

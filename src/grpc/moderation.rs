@@ -65,7 +65,7 @@ impl Moderation for ModerationService {
         request: Request<pb::CheckCommentRequest>,
     ) -> Result<Response<pb::CheckCommentResponse>, Status> {
         observed(&self.access.metrics, "CheckComment", async {
-            let caller = self.access.admit(&request)?;
+            let caller = self.access.admit(&request).await?;
             let message = request.into_inner();
             let site = caller.site_for_moderation(&message.site_id)?;
             let (comment, options) = convert::check_request_from_proto(message, site)?;
@@ -89,7 +89,7 @@ impl Moderation for ModerationService {
         request: Request<Streaming<pb::CheckCommentRequest>>,
     ) -> Result<Response<Self::CheckCommentsStream>, Status> {
         observed(&self.access.metrics, "CheckComments", async {
-            let caller = Arc::new(self.access.admit(&request)?);
+            let caller = Arc::new(self.access.admit(&request).await?);
             let engine = Arc::clone(&self.engine);
             let access = Arc::clone(&self.access);
             let responses = request
@@ -128,7 +128,7 @@ impl Moderation for ModerationService {
         request: Request<pb::GetDecisionRequest>,
     ) -> Result<Response<pb::Decision>, Status> {
         observed(&self.access.metrics, "GetDecision", async {
-            let caller = self.access.admit(&request)?;
+            let caller = self.access.admit(&request).await?;
             let message = request.into_inner();
             let decision = self.find_decision(
                 &caller,
@@ -146,7 +146,7 @@ impl Moderation for ModerationService {
         request: Request<pb::ReportCommentRequest>,
     ) -> Result<Response<pb::ReportCommentResponse>, Status> {
         observed(&self.access.metrics, "ReportComment", async {
-            let caller = self.access.admit(&request)?;
+            let caller = self.access.admit(&request).await?;
             let message = request.into_inner();
             let label = convert_review::label_from_proto("label", message.label)?;
             convert_review::check_note(&message.note)?;

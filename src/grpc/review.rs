@@ -32,7 +32,7 @@ impl Review for ReviewService {
         request: Request<pb::ListQueueRequest>,
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
         observed(&self.access.metrics, "ListQueue", async {
-            let caller = self.access.admit(&request)?;
+            let caller = self.access.admit(&request).await?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;
@@ -55,7 +55,7 @@ impl Review for ReviewService {
         request: Request<pb::ResolveItemsRequest>,
     ) -> Result<Response<pb::ResolveItemsResponse>, Status> {
         observed(&self.access.metrics, "ResolveItems", async {
-            let caller = self.access.admit(&request)?;
+            let caller = self.access.admit(&request).await?;
             caller.require_moderator()?;
             let resolve = convert_review::resolve_from_proto(request.into_inner())?;
             let decisions = self.engine.resolve_items(&caller, resolve).await?;
@@ -74,7 +74,7 @@ impl Review for ReviewService {
         request: Request<pb::GetStatsRequest>,
     ) -> Result<Response<pb::Stats>, Status> {
         observed(&self.access.metrics, "GetStats", async {
-            let caller = self.access.admit(&request)?;
+            let caller = self.access.admit(&request).await?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;

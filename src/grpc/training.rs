@@ -21,8 +21,8 @@ impl TrainingService {
         TrainingService { engine, access }
     }
 
-    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        self.access.admit(request)?.require_admin()?;
+    async fn authorize<T: Sync>(&self, request: &Request<T>) -> Result<(), Status> {
+        self.access.admit(request).await?.require_admin()?;
         Ok(())
     }
 }
@@ -34,7 +34,7 @@ impl Training for TrainingService {
         request: Request<pb::StartRetrainRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
         observed(&self.access.metrics, "StartRetrain", async {
-            self.authorize(&request)?;
+            self.authorize(&request).await?;
             let message = request.into_inner();
             let job = self.engine.start_retrain(message.full, message.dry_run)?;
             Ok(Response::new(job_to_proto(&job)))
@@ -47,7 +47,7 @@ impl Training for TrainingService {
         request: Request<pb::GetRetrainJobRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
         observed(&self.access.metrics, "GetRetrainJob", async {
-            self.authorize(&request)?;
+            self.authorize(&request).await?;
             let message = request.into_inner();
             check_job_id(&message.job_id)?;
             let job = self.engine.retrain_job(&message.job_id)?;
@@ -61,7 +61,7 @@ impl Training for TrainingService {
         request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
         observed(&self.access.metrics, "ListModels", async {
-            self.authorize(&request)?;
+            self.authorize(&request).await?;
             let models = self.engine.list_models()?;
             Ok(Response::new(pb::ListModelsResponse {
                 models: models.iter().map(model_to_proto).collect(),
@@ -75,7 +75,7 @@ impl Training for TrainingService {
         request: Request<pb::ActivateModelRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         observed(&self.access.metrics, "ActivateModel", async {
-            self.authorize(&request)?;
+            self.authorize(&request).await?;
             let message = request.into_inner();
             check_version(&message.version)?;
             let listing = self.engine.activate_model(message.version).await?;
