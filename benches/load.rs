@@ -4,7 +4,10 @@
 //! percentiles, errors and the server's memory.
 //!
 //! Scenarios (`--scenario`):
-//! - `check`: closed loop, `--concurrency` calls in flight, after a warm-up.
+//! - `check`: closed loop, `--concurrency` calls in flight, after a warm-up,
+//!   against a bare echo service over the same transport settings and then
+//!   moderato, `--runs` times, with the medians and their ratio (issue 8).
+//!   `--stream N` sends `CheckComments` streams of N comments instead.
 //! - `retrain`: the same load measured idle, then while full retrains of
 //!   the whole shared corpus (`youtube_train.csv` and `sms_train.tsv` as the
 //!   base corpus) run back to back (issue 6, acceptance 4).
@@ -19,7 +22,8 @@
 //! are two), so that they do not steal each other's time.
 //!
 //! `cargo bench --bench load -- --scenario check|retrain|overload|soak
-//! [--concurrency 32] [--seconds 10] [--warmup 2] [--deadline-ms 1000]`.
+//! [--concurrency 32] [--seconds 10] [--warmup 2] [--deadline-ms 1000]
+//! [--runs 3] [--stream 32]`.
 //! Needs `../shared/data`. Prints figures; asserts no timing.
 
 use std::io::BufRead;
@@ -75,6 +79,17 @@ struct Options {
     /// The soak's rate in calls/s, instead of half the measured capacity.
     #[arg(long)]
     rate: Option<f64>,
+    /// `check`: how many times to measure the echo service and then
+    /// moderato, one after the other (the medians are printed at the end).
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// `check`: send comments in `CheckComments` streams of this many
+    /// comments per call instead of one `CheckComment` call each.
+    #[arg(long)]
+    stream: Option<usize>,
+    /// Runs the bare echo service instead (what `check` starts itself).
+    #[arg(long, hide = true)]
+    serve_echo: bool,
     /// `cargo bench` passes this to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
@@ -121,7 +136,7 @@ fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
 struct Server {
     child: std::process::Child,
     address: String,
-    _directory: tempfile::TempDir,
+    _directory: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -163,10 +178,26 @@ impl Server {
         );
         let config_file = directory.path().join("moderato.toml");
         std::fs::write(&config_file, config).expect("the config is written");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config_file)
-            .env("RUST_LOG", "warn,moderato=info")
+            .env("RUST_LOG", "warn,moderato=info");
+        Server::spawn(command, Some(directory))
+    }
+
+    /// The bare echo service (this binary with `--serve-echo`).
+    fn start_echo() -> Server {
+        let mut command =
+            std::process::Command::new(std::env::current_exe().expect("this binary's path"));
+        command.arg("--serve-echo");
+        Server::spawn(command, None)
+    }
+
+    /// Starts `command`, pins it to core 0 and waits for the line that
+    /// gives its address (`address=...`).
+    fn spawn(mut command: std::process::Command, directory: Option<tempfile::TempDir>) -> Server {
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
@@ -231,7 +262,10 @@ fn histogram() -> Histogram<u64> {
 
 /// What one measured phase saw.
 struct Phase {
+    /// One entry per answered call (a whole stream, in streaming mode).
     latencies: Histogram<u64>,
+    /// Comments answered (one per call, or the stream's).
+    comments: u64,
     shed: u64,
     past_deadline: u64,
     errors: u64,
@@ -244,6 +278,7 @@ impl Phase {
     fn new() -> Phase {
         Phase {
             latencies: histogram(),
+            comments: 0,
             shed: 0,
             past_deadline: 0,
             errors: 0,
@@ -254,6 +289,7 @@ impl Phase {
 
     fn merge(&mut self, other: &Phase) {
         self.latencies.add(&other.latencies).expect("same bounds");
+        self.comments += other.comments;
         self.shed += other.shed;
         self.past_deadline += other.past_deadline;
         self.errors += other.errors;
@@ -266,7 +302,21 @@ impl Phase {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
 
+    fn comments_per_second(&self) -> f64 {
+        self.comments as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn p99_millis(&self) -> f64 {
+        self.latencies.value_at_quantile(0.99) as f64 / 1000.0
+    }
+
     fn print(&self, name: &str) {
+        if self.comments != self.latencies.len() {
+            println!(
+                "{name:<22} {:>8.0} comments/s in streams",
+                self.comments_per_second()
+            );
+        }
         let millis = |quantile: f64| self.latencies.value_at_quantile(quantile) as f64 / 1000.0;
         println!(
             "{name:<22} {:>8.0} answered/s  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  \
@@ -295,32 +345,63 @@ struct Load {
     texts: Arc<Vec<String>>,
     next_id: Arc<AtomicU64>,
     deadline: Duration,
+    /// Comments per `CheckComments` stream; unary calls when `None`.
+    stream: Option<usize>,
 }
 
 impl Load {
-    /// One call, recorded in `phase`.
+    fn request(&self) -> pb::CheckCommentRequest {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        pb::CheckCommentRequest {
+            site_id: SITE.to_string(),
+            comment_id: format!("load-{id}"),
+            content: self.texts[id as usize % self.texts.len()].clone(),
+            ..Default::default()
+        }
+    }
+
+    /// One call (a `CheckComment`, or a `CheckComments` stream of
+    /// `self.stream` comments), recorded in `phase`.
     async fn call(
         &self,
         client: &mut pb::moderation_client::ModerationClient<Channel>,
         phase: &mut Phase,
     ) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let request = pb::CheckCommentRequest {
-            site_id: SITE.to_string(),
-            comment_id: format!("load-{id}"),
-            content: self.texts[id as usize % self.texts.len()].clone(),
-            ..Default::default()
-        };
         let sent = Instant::now();
-        let answer = tokio::time::timeout(
-            self.deadline,
-            client.check_comment(authorized(SITE_TOKEN, request)),
-        )
-        .await;
+        let answer = match self.stream {
+            None => {
+                let request = self.request();
+                tokio::time::timeout(
+                    self.deadline,
+                    client.check_comment(authorized(SITE_TOKEN, request)),
+                )
+                .await
+                .map(|answer| answer.map(|_| 1))
+            }
+            Some(batch) => {
+                let requests: Vec<_> = (0..batch).map(|_| self.request()).collect();
+                let mut client = client.clone();
+                tokio::time::timeout(self.deadline, async move {
+                    use futures::StreamExt;
+                    let mut answers = client
+                        .check_comments(authorized(SITE_TOKEN, futures::stream::iter(requests)))
+                        .await?
+                        .into_inner();
+                    let mut answered = 0;
+                    while let Some(answer) = answers.next().await {
+                        answer?;
+                        answered += 1;
+                    }
+                    Ok::<u64, tonic::Status>(answered)
+                })
+                .await
+            }
+        };
         match answer {
-            Ok(Ok(_)) => {
+            Ok(Ok(comments)) => {
                 let micros = sent.elapsed().as_micros() as u64;
                 phase.latencies.saturating_record(micros.max(1));
+                phase.comments += comments;
             }
             Ok(Err(status)) if status.code() == tonic::Code::ResourceExhausted => phase.shed += 1,
             Ok(Err(status)) => {
@@ -426,23 +507,88 @@ async fn retrain_continuously(channel: Channel, stop: Arc<AtomicBool>) -> Vec<Du
     durations
 }
 
-async fn run(options: Options, server: &Server) {
-    let texts: Vec<String> = read_labelled_file(&shared_data("youtube_test.csv"))
+fn texts() -> Vec<String> {
+    read_labelled_file(&shared_data("youtube_test.csv"))
         .expect("the test split reads")
         .into_iter()
         .map(|example| example.text)
-        .collect();
+        .collect()
+}
+
+/// A load on `server`, connected.
+async fn connect(server: &Server, options: &Options, texts: Vec<String>) -> Load {
     let channel = Channel::from_shared(format!("http://{}", server.address))
         .expect("a URI")
         .connect()
         .await
         .expect("the server answers");
-    let load = Load {
-        channel: channel.clone(),
+    Load {
+        channel,
         texts: Arc::new(texts),
         next_id: Arc::new(AtomicU64::new(0)),
         deadline: Duration::from_millis(options.deadline_ms),
+        stream: options.stream,
+    }
+}
+
+/// `check`: the bare echo service and then moderato, each on a fresh
+/// process pinned to core 0, `--runs` times; the same load each time.
+async fn compare(options: &Options) {
+    let mode = match options.stream {
+        None => "CheckComment calls".to_string(),
+        Some(batch) => format!("CheckComments streams of {batch} comments"),
     };
+    println!(
+        "{mode}, {} in flight, {} s measured after {} s of warm-up; each server pinned to \
+         core 0, the load on core 1; moderato stores durably",
+        options.concurrency, options.seconds, options.warmup
+    );
+    let mut echo = Vec::new();
+    let mut ours = Vec::new();
+    for run in 1..=options.runs {
+        for (name, figures) in [("echo", &mut echo), ("moderato", &mut ours)] {
+            let server = if name == "echo" {
+                Server::start_echo()
+            } else {
+                Server::start(options)
+            };
+            let load = connect(&server, options, texts()).await;
+            load.closed(options.concurrency, Duration::from_secs_f64(options.warmup))
+                .await;
+            let phase = load
+                .closed(
+                    options.concurrency,
+                    Duration::from_secs_f64(options.seconds),
+                )
+                .await;
+            phase.print(&format!("run {run}: {name}"));
+            figures.push((phase.comments_per_second(), phase.p99_millis()));
+        }
+    }
+    let median = |values: Vec<f64>| {
+        let mut values = values;
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let rate = |figures: &[(f64, f64)]| median(figures.iter().map(|f| f.0).collect());
+    let p99 = |figures: &[(f64, f64)]| median(figures.iter().map(|f| f.1).collect());
+    println!(
+        "median of {} runs: echo {:.0} comments/s, p99 {:.2} ms; moderato {:.0} comments/s, \
+         p99 {:.2} ms; moderato / echo: {:.3}x the throughput, {:.2}x the p99",
+        options.runs,
+        rate(&echo),
+        p99(&echo),
+        rate(&ours),
+        p99(&ours),
+        rate(&ours) / rate(&echo),
+        p99(&ours) / p99(&echo)
+    );
+}
+
+async fn run(options: Options, server: &Server) {
+    let texts = texts();
+    let load = connect(server, &options, texts).await;
+    let channel = load.channel.clone();
     let seconds = Duration::from_secs_f64(options.seconds);
     println!(
         "CheckComment, durable storage on, server {} pinned to core 0, {} texts of youtube_test",
@@ -452,11 +598,7 @@ async fn run(options: Options, server: &Server) {
     load.closed(options.concurrency, Duration::from_secs_f64(options.warmup))
         .await;
     match options.scenario {
-        Scenario::Check => {
-            load.closed(options.concurrency, seconds)
-                .await
-                .print(&format!("{} in flight", options.concurrency));
-        }
+        Scenario::Check => unreachable!("`check` runs in `compare`"),
         Scenario::Retrain => {
             load.closed(options.concurrency, seconds)
                 .await
@@ -554,7 +696,10 @@ fn sample_rss(pid: u32, samples: Arc<Mutex<Vec<f64>>>) -> Arc<AtomicBool> {
 
 fn main() {
     let options = Options::parse();
-    let server = Server::start(&options);
+    if options.serve_echo {
+        echo::serve();
+        return;
+    }
     pin_to_core(0, 1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -563,5 +708,96 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(run(options, &server));
+    if options.scenario == Scenario::Check {
+        runtime.block_on(compare(&options));
+    } else {
+        let server = Server::start(&options);
+        runtime.block_on(run(options, &server));
+    }
+}
+
+/// The bare service the issue measures us against: `Moderation` over the
+/// same transport settings as `moderato serve` (tonic's server, Nagle off,
+/// the same message size limit), answering each comment at once without
+/// authentication, scoring or storage.
+mod echo {
+    use std::pin::Pin;
+
+    use futures::{Stream, StreamExt};
+    use moderato::grpc::pb;
+    use moderato::grpc::pb::moderation_server::{Moderation, ModerationServer};
+    use tonic::{Request, Response, Status, Streaming};
+
+    struct Echo;
+
+    fn answer(request: pb::CheckCommentRequest) -> pb::CheckCommentResponse {
+        pb::CheckCommentResponse {
+            decision_id: request.comment_id,
+            stored: true,
+            ..Default::default()
+        }
+    }
+
+    type Answers = Pin<Box<dyn Stream<Item = Result<pb::CheckCommentResponse, Status>> + Send>>;
+
+    #[tonic::async_trait]
+    impl Moderation for Echo {
+        async fn check_comment(
+            &self,
+            request: Request<pb::CheckCommentRequest>,
+        ) -> Result<Response<pb::CheckCommentResponse>, Status> {
+            Ok(Response::new(answer(request.into_inner())))
+        }
+
+        type CheckCommentsStream = Answers;
+
+        async fn check_comments(
+            &self,
+            request: Request<Streaming<pb::CheckCommentRequest>>,
+        ) -> Result<Response<Answers>, Status> {
+            let answers = request.into_inner().map(|message| message.map(answer));
+            Ok(Response::new(Box::pin(answers) as Answers))
+        }
+
+        async fn get_decision(
+            &self,
+            _: Request<pb::GetDecisionRequest>,
+        ) -> Result<Response<pb::Decision>, Status> {
+            Err(Status::unimplemented(
+                "the echo service only answers checks",
+            ))
+        }
+
+        async fn report_comment(
+            &self,
+            _: Request<pb::ReportCommentRequest>,
+        ) -> Result<Response<pb::ReportCommentResponse>, Status> {
+            Err(Status::unimplemented(
+                "the echo service only answers checks",
+            ))
+        }
+    }
+
+    /// Serves on an ephemeral port, printing `address=...` once listening.
+    pub fn serve() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a port");
+            let address = listener.local_addr().expect("its address");
+            println!("echo ready address={address}");
+            tonic::transport::Server::builder()
+                .add_service(
+                    ModerationServer::new(Echo)
+                        .max_decoding_message_size(moderato::limits::MAX_MESSAGE_BYTES),
+                )
+                .serve_with_incoming(moderato::server::without_nagle(listener))
+                .await
+                .expect("the echo service serves");
+        });
+    }
 }

@@ -417,26 +417,20 @@ async fn measure_service(data_dir: &std::path::Path) {
     let rss_at_start = rss_mib(child.id());
 
     let token = std::fs::read_to_string(data_dir.join("admin.token")).expect("the admin token");
-    let authorized = |message| {
-        let mut request = tonic::Request::new(message);
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {}", token.trim())
-                .parse()
-                .expect("a valid header"),
-        );
-        request
-    };
+    let token = token.trim();
     let mut moderation =
         moderato::grpc::pb::moderation_client::ModerationClient::new(channel.clone());
     for index in 0..2_000 {
         moderation
-            .check_comment(authorized(moderato::grpc::pb::CheckCommentRequest {
-                site_id: site(index % SITES),
-                comment_id: format!("after-restart-{index}"),
-                content: format!("A reader's comment number {index} after the restart."),
-                ..Default::default()
-            }))
+            .check_comment(authorized(
+                token,
+                moderato::grpc::pb::CheckCommentRequest {
+                    site_id: site(index % SITES),
+                    comment_id: format!("after-restart-{index}"),
+                    content: format!("A reader's comment number {index} after the restart."),
+                    ..Default::default()
+                },
+            ))
             .await
             .expect("a check is answered");
     }
@@ -444,10 +438,13 @@ async fn measure_service(data_dir: &std::path::Path) {
     let mut page_token = String::new();
     for _ in 0..200 {
         let page = review
-            .list_queue(authorized(moderato::grpc::pb::ListQueueRequest {
-                page_token: page_token.clone(),
-                ..Default::default()
-            }))
+            .list_queue(authorized(
+                token,
+                moderato::grpc::pb::ListQueueRequest {
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+            ))
             .await
             .expect("a queue page is answered")
             .into_inner();
@@ -461,6 +458,15 @@ async fn measure_service(data_dir: &std::path::Path) {
          {rss_at_start:.1} MiB then, {rss_after:.1} MiB after 2,000 checks and 200 queue pages",
         serving_after.as_secs_f64()
     );
+}
+
+fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("a valid header"),
+    );
+    request
 }
 
 /// A process's resident memory in MiB, from `/proc`.

@@ -127,7 +127,7 @@ pub fn reload_rules(engine: &Engine, config_file: &Path) -> Result<(), ConfigErr
 /// small and written at once; with Nagle on, it can wait for the client's
 /// delayed acknowledgement (about 40 ms on Linux) before leaving, which
 /// turned a sub-millisecond check into a 44 ms one under load.
-fn without_nagle(
+pub fn without_nagle(
     listener: TcpListener,
 ) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     use futures::StreamExt;
