@@ -31,18 +31,47 @@ fn comment_key(site_id: &str, comment_id: &str) -> Vec<u8> {
     key
 }
 
+/// The first byte of a compressed decision. A decision stored as plain
+/// JSON (as before compression) starts with `{`, so both read back.
+const DEFLATED: u8 = 1;
+
+/// Decisions are stored as JSON compressed with deflate: about a third of
+/// the size. sled rewrites a whole tree node (up to 16 values) when it
+/// consolidates one, so the size of a value is multiplied in what each
+/// write costs the disk and the page cache.
 pub(super) fn encode(decision: &Decision) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(decision).map_err(|error| StoreError::Corrupt {
+    let json = serde_json::to_vec(decision).map_err(|error| StoreError::Corrupt {
         key: decision.decision_id.clone(),
         message: error.to_string(),
-    })
+    })?;
+    let mut value = Vec::with_capacity(json.len() / 2);
+    value.push(DEFLATED);
+    // Level 1: most of the gain for a fraction of the time of higher levels.
+    value.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(&json, 1));
+    Ok(value)
 }
 
+/// A decision's value is at most this large once inflated: the largest
+/// comment with every field full is far below it, so a larger one is
+/// corrupt, not a decision.
+const MAX_DECISION_BYTES: usize = 16 * 1024 * 1024;
+
 pub(super) fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
-    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
+    let corrupt = |message: String| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
-        message: error.to_string(),
-    })
+        message,
+    };
+    let inflated;
+    let json = match bytes.split_first() {
+        Some((&DEFLATED, deflated)) => {
+            inflated =
+                miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_DECISION_BYTES)
+                    .map_err(|error| corrupt(format!("cannot inflate the decision: {error}")))?;
+            inflated.as_slice()
+        }
+        _ => bytes,
+    };
+    serde_json::from_slice(json).map_err(|error| corrupt(error.to_string()))
 }
 
 /// The trees a decision write touches: the decision, its comment index
@@ -214,6 +243,39 @@ mod tests {
             status: ReviewStatus::Approved,
             resolution: None,
         }
+    }
+
+    #[test]
+    fn a_decision_is_stored_compressed_and_reads_back() {
+        let mut original = decision("d1", "news", "c1");
+        original.comment.content = "A comment that repeats itself. ".repeat(20);
+        let value = encode(&original).unwrap();
+        assert_eq!(value[0], DEFLATED);
+        let json = serde_json::to_vec(&original).unwrap();
+        assert!(
+            value.len() * 2 < json.len(),
+            "{} against {}",
+            value.len(),
+            json.len()
+        );
+        assert_eq!(decode(b"d1", &value).unwrap(), original);
+    }
+
+    #[test]
+    fn a_decision_stored_as_plain_json_still_reads() {
+        let original = decision("d1", "news", "c1");
+        let json = serde_json::to_vec(&original).unwrap();
+        assert_eq!(decode(b"d1", &json).unwrap(), original);
+    }
+
+    #[test]
+    fn a_damaged_compressed_decision_is_corrupt_not_a_panic() {
+        let mut value = encode(&decision("d1", "news", "c1")).unwrap();
+        value.truncate(value.len() / 2);
+        assert!(matches!(
+            decode(b"d1", &value),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[tokio::test]
