@@ -39,6 +39,9 @@ use moderato::classifier::read_labelled_file;
 use moderato::grpc::pb;
 use tonic::transport::Channel;
 
+mod common;
+use common::{authorized, rss_mib};
+
 const SITE: &str = "news.example";
 const SITE_TOKEN: &str = "load-site-token";
 const ADMIN_TOKEN: &str = "load-admin-token";
@@ -77,12 +80,12 @@ struct Options {
     #[arg(long)]
     cache_mb: Option<u64>,
     /// The soak's rate in calls/s, instead of half the measured capacity.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_rate)]
     rate: Option<f64>,
     /// `check`: how many times to measure the echo service and then
     /// moderato, one after the other (the medians are printed at the end).
-    #[arg(long, default_value_t = 1)]
-    runs: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
     /// `check`: send comments in `CheckComments` streams of this many
     /// comments per call instead of one `CheckComment` call each.
     #[arg(long)]
@@ -93,6 +96,15 @@ struct Options {
     /// `cargo bench` passes this to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate.is_finite() => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a positive number of calls per second"
+        )),
+    }
 }
 
 fn shared_data(name: &str) -> PathBuf {
@@ -121,15 +133,6 @@ fn pin_to_core(pid: libc::pid_t, core: usize) {
         libc::CPU_SET(core, &mut set);
         libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
-}
-
-fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("a valid header"),
-    );
-    request
 }
 
 /// The real binary, serving from a temporary directory.
@@ -197,12 +200,24 @@ impl Server {
     /// Starts `command`, pins it to core 0 and waits for the line that
     /// gives its address (`address=...`).
     fn spawn(mut command: std::process::Command, directory: Option<tempfile::TempDir>) -> Server {
+        use std::os::unix::process::CommandExt;
+        // Pinned before it runs, so that every thread it starts is pinned.
+        // SAFETY: only a bit mask on the stack and sched_setaffinity, a plain
+        // system call (core 0 always exists); no allocation after fork.
+        unsafe {
+            command.pre_exec(|| {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_ZERO(&mut set);
+                libc::CPU_SET(0, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                Ok(())
+            });
+        }
         let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
             .expect("the server starts");
-        pin_to_core(child.id() as libc::pid_t, 0);
         let mut reader = std::io::BufReader::new(child.stdout.take().expect("its output"));
         let mut line = String::new();
         let address = loop {
@@ -236,20 +251,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A process's resident memory in MiB, from `/proc`.
-fn rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -26,6 +26,9 @@ use moderato::verdict::Thresholds;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+mod common;
+use common::{authorized, rss_mib};
+
 const SITES: usize = 20;
 const FILL_BATCH: usize = 1_000;
 const PAGE_SIZE: usize = 50;
@@ -414,7 +417,7 @@ async fn measure_service(data_dir: &std::path::Path) {
         .status();
     let serving_after = started.elapsed();
     assert_eq!(status, ServingStatus::Serving);
-    let rss_at_start = rss_mib(child.id());
+    let rss_at_start = rss_mib(child.id()).unwrap_or(0.0);
 
     let token = std::fs::read_to_string(data_dir.join("admin.token")).expect("the admin token");
     let token = token.trim();
@@ -450,7 +453,7 @@ async fn measure_service(data_dir: &std::path::Path) {
             .into_inner();
         page_token = page.next_page_token;
     }
-    let rss_after = rss_mib(child.id());
+    let rss_after = rss_mib(child.id()).unwrap_or(0.0);
     let _ = child.kill();
     let _ = child.wait();
     println!(
@@ -458,33 +461,4 @@ async fn measure_service(data_dir: &std::path::Path) {
          {rss_at_start:.1} MiB then, {rss_after:.1} MiB after 2,000 checks and 200 queue pages",
         serving_after.as_secs_f64()
     );
-}
-
-fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("a valid header"),
-    );
-    request
-}
-
-/// A process's resident memory in MiB, from `/proc`.
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|value| {
-                    value
-                        .trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                })
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
 }

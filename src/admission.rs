@@ -1,9 +1,9 @@
 //! Overload protection: how many calls may be in progress at once, and how
 //! fast each key may call. A call over its key's rate is refused at once
 //! with RESOURCE_EXHAUSTED. A call that finds every place taken may wait a
-//! short, bounded time for one (a few calls, a few milliseconds: this
-//! absorbs the bursts a pause of the disk makes), then is refused too,
-//! instead of waiting in a queue that only grows: under twice its capacity
+//! bounded time for one (by default at most 100 ms, and at most 256 calls
+//! waiting: this absorbs the bursts a pause of the disk makes), then is
+//! refused too, instead of waiting in a queue that only grows: under twice its capacity
 //! the service keeps answering the calls it takes within their deadline,
 //! and recovers as soon as the load drops.
 //! `AdmissionParams` -> `check()` -> `ValidAdmissionParams`; the `[limits]`
@@ -59,6 +59,10 @@ impl Default for AdmissionParams {
     }
 }
 
+/// The most calls in progress or waiting that can be configured; far above
+/// what two cores serve, and far below what a semaphore can count.
+const MAX_CALLS: usize = 1_000_000;
+
 /// Admission parameters that passed [`AdmissionParams::check`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidAdmissionParams(AdmissionParams);
@@ -66,8 +70,11 @@ pub struct ValidAdmissionParams(AdmissionParams);
 impl AdmissionParams {
     /// Checks the values; the error names the key.
     pub fn check(self) -> Result<ValidAdmissionParams, (&'static str, &'static str)> {
-        if self.max_concurrent_calls == 0 {
-            return Err(("max_concurrent_calls", "must be at least 1"));
+        if !(1..=MAX_CALLS).contains(&self.max_concurrent_calls) {
+            return Err(("max_concurrent_calls", "must be from 1 to 1000000"));
+        }
+        if self.max_waiting_calls > MAX_CALLS {
+            return Err(("max_waiting_calls", "must be at most 1000000"));
         }
         if self.max_wait_ms > 60_000 {
             return Err(("max_wait_ms", "must be at most 60000 (a minute)"));
@@ -134,22 +141,27 @@ impl Admission {
             return Ok(Permit { _permit: permit });
         }
         let params = &self.params.0;
-        let at_limit = || {
+        let at_limit = |how: String| {
             Error::ResourceExhausted(format!(
-                "the server is at its limit of {} calls in progress (waited {} ms); retry shortly",
-                params.max_concurrent_calls, params.max_wait_ms
+                "the server is at its limit of {} calls in progress ({how}); retry shortly",
+                params.max_concurrent_calls
             ))
         };
         if params.max_wait_ms == 0 {
-            return Err(at_limit());
+            return Err(at_limit("calls do not wait".to_string()));
         }
-        let _waiting = self.waiting.try_acquire().map_err(|_| at_limit())?;
+        let _waiting = self.waiting.try_acquire().map_err(|_| {
+            at_limit(format!(
+                "and {} calls already waiting",
+                params.max_waiting_calls
+            ))
+        })?;
         // The semaphore is fair: waiting calls get places in their order.
         let place = Arc::clone(&self.in_progress).acquire_owned();
         match tokio::time::timeout(Duration::from_millis(params.max_wait_ms), place).await {
             Ok(Ok(permit)) => Ok(Permit { _permit: permit }),
             // The semaphore is never closed; a closed one refuses as well.
-            Ok(Err(_)) | Err(_) => Err(at_limit()),
+            Ok(Err(_)) | Err(_) => Err(at_limit(format!("waited {} ms", params.max_wait_ms))),
         }
     }
 
@@ -271,8 +283,12 @@ mod tests {
         tokio::task::yield_now().await;
         // The one waiting place is taken: refused without waiting.
         let started = tokio::time::Instant::now();
-        assert!(admission.admit("c").await.is_err());
+        let refused = admission.admit("c").await.unwrap_err();
         assert_eq!(started.elapsed(), Duration::ZERO);
+        assert!(
+            refused.to_string().contains("and 1 calls already waiting"),
+            "{refused}"
+        );
         assert!(waiter.await.unwrap().is_err(), "nobody freed the place");
     }
 
@@ -311,5 +327,15 @@ mod tests {
             ..AdmissionParams::default()
         };
         assert_eq!(hour.check().unwrap_err().0, "max_wait_ms");
+        let huge = AdmissionParams {
+            max_waiting_calls: usize::MAX,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(huge.check().unwrap_err().0, "max_waiting_calls");
+        let too_many = AdmissionParams {
+            max_concurrent_calls: 2_000_000,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(too_many.check().unwrap_err().0, "max_concurrent_calls");
     }
 }

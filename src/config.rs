@@ -38,7 +38,7 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     /// A model file to serve instead of the built-in default.
     model: Option<PathBuf>,
-    /// The database's page cache in MiB (sled's default, 1024, when unset).
+    /// The database's page cache in MiB (64 when unset).
     cache_mb: Option<u64>,
     /// Where the moderator web console (and the metrics) are served.
     console_listen: Option<String>,

@@ -1,6 +1,7 @@
-//! Overload protection through the running service: the concurrency limit
-//! sheds calls with RESOURCE_EXHAUSTED at once and recovers when calls end;
-//! each key's rate limit is its own.
+//! Overload protection through the running service: a call beyond the
+//! concurrency limit waits a bounded time for a place, then is shed with
+//! RESOURCE_EXHAUSTED, and the service recovers when calls end; each key's
+//! rate limit is its own.
 
 use futures::StreamExt;
 use moderato::admission::AdmissionParams;
@@ -17,21 +18,31 @@ fn config_with_limits(directory: &std::path::Path, limits: AdmissionParams) -> C
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn calls_beyond_the_concurrency_limit_are_shed_until_one_ends() {
-    let directory = tempfile::tempdir().unwrap();
+/// A server with one place for calls, each waiting at most `max_wait_ms`,
+/// whose place is taken by an open `CheckComments` stream (an open stream
+/// is a call in progress): the stream's sender (dropping it ends the
+/// stream) and its answers.
+async fn server_with_its_one_place_taken(
+    directory: &std::path::Path,
+    max_wait_ms: u64,
+) -> (
+    TestServer,
+    tokio::sync::mpsc::Sender<pb::CheckCommentRequest>,
+    tonic::Streaming<pb::CheckCommentResponse>,
+) {
     let server = start_with(config_with_limits(
-        directory.path(),
+        directory,
         AdmissionParams {
             max_concurrent_calls: 1,
+            max_wait_ms,
             ..AdmissionParams::default()
         },
     ))
     .await;
-    let mut client = server.moderation().await;
-    // An open stream is a call in progress.
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    let mut responses = client
+    let mut responses = server
+        .moderation()
+        .await
         .check_comments(with_token(
             NEWS_TOKEN,
             tokio_stream::wrappers::ReceiverStream::new(receiver),
@@ -41,6 +52,15 @@ async fn calls_beyond_the_concurrency_limit_are_shed_until_one_ends() {
         .into_inner();
     sender.send(comment("streamed", HAM_TEXT)).await.unwrap();
     assert!(responses.next().await.unwrap().unwrap().stored);
+    (server, sender, responses)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_beyond_the_concurrency_limit_are_shed_until_one_ends() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, sender, mut responses) =
+        server_with_its_one_place_taken(directory.path(), 50).await;
+    let mut client = server.moderation().await;
 
     let status = client
         .check_comment(with_token(NEWS_TOKEN, comment("shed", HAM_TEXT)))
@@ -48,6 +68,7 @@ async fn calls_beyond_the_concurrency_limit_are_shed_until_one_ends() {
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
     assert!(status.message().contains("1 calls in progress"), "{status}");
+    assert!(status.message().contains("waited 50 ms"), "{status}");
     // Nothing of the shed call was stored.
     assert_eq!(
         decision_by_comment(&server, "shed")
@@ -70,6 +91,35 @@ async fn calls_beyond_the_concurrency_limit_are_shed_until_one_ends() {
             .code(),
         Code::NotFound
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_that_waits_gets_the_place_freed_during_its_wait() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, sender, mut responses) =
+        server_with_its_one_place_taken(directory.path(), 10_000).await;
+    let client = server.moderation().await;
+
+    // This call finds the one place taken by the stream, and waits.
+    let mut waiting_client = client.clone();
+    let waiting = tokio::spawn(async move {
+        waiting_client
+            .check_comment(with_token(NEWS_TOKEN, comment("waited", HAM_TEXT)))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the call waits while the place is taken"
+    );
+    drop(sender);
+    assert!(responses.next().await.is_none());
+    let answer = waiting
+        .await
+        .unwrap()
+        .expect("the place freed during the wait");
+    assert!(answer.into_inner().stored);
     server.stop().await;
 }
 

@@ -58,9 +58,9 @@ struct Inner {
 
 /// The page cache when `cache_mb` is not set: 64 MiB. sled's own default
 /// (1 GiB) let the service's memory grow past a gigabyte as decisions
-/// accumulated (measured in a 10-minute soak); with 64 MiB it stays under
-/// 200 MiB. A big review queue is faster with a cache that holds the
-/// database (`cache_mb`, see the README).
+/// accumulated (measured in a 10-minute soak); with 64 MiB it stayed under
+/// 200 MiB in the same soak. A big review queue is faster with a cache that
+/// holds the database (`cache_mb`, see the README).
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Store {
@@ -142,10 +142,12 @@ fn transaction_error(error: TransactionError<StoreError>) -> StoreError {
 fn describe_open_error(error: sled::Error) -> String {
     match error {
         // sled reports a lock held by another process as an `Other` error
-        // that wraps the `WouldBlock` of `flock`, in words.
+        // that spells out the `WouldBlock` of the lock call; other lock
+        // failures (no locks on this file system) keep sled's words.
         sled::Error::Io(io)
             if io.kind() == std::io::ErrorKind::WouldBlock
-                || io.to_string().starts_with("could not acquire lock") =>
+                || (io.to_string().starts_with("could not acquire lock")
+                    && io.to_string().contains("WouldBlock")) =>
         {
             "the directory is in use by another moderato process".to_string()
         }
