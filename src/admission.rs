@@ -3,9 +3,9 @@
 //! with RESOURCE_EXHAUSTED. A call that finds every place taken may wait a
 //! bounded time for one (by default at most 100 ms, and at most 256 calls
 //! waiting: this absorbs the bursts a pause of the disk makes), then is
-//! refused too, instead of waiting in a queue that only grows: under twice its capacity
-//! the service keeps answering the calls it takes within their deadline,
-//! and recovers as soon as the load drops.
+//! refused too, instead of waiting in a queue that only grows: under twice
+//! its capacity the service keeps answering the calls it takes within their
+//! deadline, and recovers as soon as the load drops.
 //! `AdmissionParams` -> `check()` -> `ValidAdmissionParams`; the `[limits]`
 //! table of the configuration sets them.
 
