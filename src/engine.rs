@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::learning::Learning;
 use crate::recent_comments::RecentComments;
 use crate::rules::{self, Context, Fingerprint, RecentComment, Rules};
-use crate::store::{Inserted, Store};
+use crate::store::{DecisionWrite, Inserted, Store};
 use crate::verdict::{self, Thresholds};
 
 /// How a check should treat stored state.
@@ -138,14 +138,15 @@ impl Engine {
         Ok((assessment, evaluation.fingerprint))
     }
 
-    /// Records a newly stored comment where the stateful rules will find
-    /// it: among the site's recent comments, and in its author's history.
-    fn record_activity(
+    /// What the stateful rules should remember of a new comment: an entry
+    /// among the site's recent comments (when a rule looks back) and its
+    /// author, to count in their history (unless anonymous).
+    fn activity_write(
         &self,
-        decision: &Decision,
+        decision: Decision,
         fingerprint: Option<Fingerprint>,
         now: UnixMillis,
-    ) -> Result<(), Error> {
+    ) -> DecisionWrite {
         let comment = &decision.comment;
         let author_key = rules::author_key(&comment.author);
         let lookback = self
@@ -153,7 +154,7 @@ impl Engine {
             .load()
             .for_site(&comment.site_id)
             .lookback_millis();
-        if lookback > 0 {
+        let recent = (lookback > 0).then(|| {
             let recent = RecentComment {
                 at: now,
                 comment_id: comment.comment_id.clone(),
@@ -161,19 +162,13 @@ impl Engine {
                 ip: comment.author.ip,
                 fingerprint,
             };
-            let keep_since = UnixMillis(now.0.saturating_sub(lookback));
-            self.store
-                .record_recent_comment(&comment.site_id, &recent, keep_since)?;
-            self.recent.record(&comment.site_id, recent, keep_since);
+            (recent, UnixMillis(now.0.saturating_sub(lookback)))
+        });
+        DecisionWrite {
+            author_key: (!author_key.is_empty()).then_some(author_key),
+            recent,
+            decision,
         }
-        if !author_key.is_empty() {
-            self.store.record_author_comment(
-                &comment.site_id,
-                &author_key,
-                decision.status == ReviewStatus::Approved,
-            )?;
-        }
-        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -243,6 +238,7 @@ impl Engine {
                     resolution: previous.resolution,
                 };
                 self.store.replace_decision(&decision)?;
+                self.store.durable().await?;
                 decision
             }
             None => {
@@ -254,13 +250,17 @@ impl Engine {
                     created_at: now,
                     resolution: None,
                 };
-                match self.store.insert_decision(&decision)? {
+                let write = self.activity_write(decision, fingerprint, now);
+                let recent = write.recent.clone();
+                // The writer answers once the decision is on disk. It gives
+                // a decision back only when another call stored the comment
+                // first, so this call keeps a copy.
+                let decision = write.decision.clone();
+                match self.store.write_decision(write).await? {
                     Inserted::New => {
-                        // The decision is stored; failing the call now would
-                        // only make the site retry into the stored answer.
-                        // Rule state is a heuristic, so a failure is logged.
-                        if let Err(error) = self.record_activity(&decision, fingerprint, now) {
-                            tracing::warn!(%error, "cannot record the comment for the rules");
+                        if let Some((recent, keep_since)) = recent {
+                            self.recent
+                                .record(&decision.comment.site_id, recent, keep_since);
                         }
                         decision
                     }
@@ -269,7 +269,6 @@ impl Engine {
                 }
             }
         };
-        self.store.durable().await?;
         Ok(CheckOutcome {
             decision,
             stored: true,

@@ -30,7 +30,9 @@ impl From<Error> for Status {
 
 fn store_code(error: &StoreError) -> Code {
     match error {
-        StoreError::Open { .. } | StoreError::FlushFailed(_) => Code::Unavailable,
+        StoreError::Open { .. } | StoreError::FlushFailed(_) | StoreError::WriterStopped(_) => {
+            Code::Unavailable
+        }
         StoreError::Sled(_) => Code::Internal,
         StoreError::Corrupt { .. } => Code::DataLoss,
     }

@@ -1,6 +1,11 @@
 //! Decisions and the (site, comment) idempotency index; every write keeps
 //! the review indexes (`index`) in step in the same transaction.
 
+use std::cell::RefCell;
+
+use miniz_oxide::deflate::core::{
+    compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+};
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
@@ -44,11 +49,50 @@ pub(super) fn encode(decision: &Decision) -> Result<Vec<u8>, StoreError> {
         key: decision.decision_id.clone(),
         message: error.to_string(),
     })?;
-    let mut value = Vec::with_capacity(json.len() / 2);
+    let mut value = Vec::with_capacity(json.len() / 2 + 16);
     value.push(DEFLATED);
-    // Level 1: most of the gain for a fraction of the time of higher levels.
-    value.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(&json, 1));
+    deflate_into(&json, &mut value);
     Ok(value)
+}
+
+thread_local! {
+    /// Each thread keeps its compressor: a new one allocates (and zeroes)
+    /// some 300 KB of tables, which cost more than compressing a decision.
+    static COMPRESSOR: RefCell<CompressorOxide> = RefCell::new(CompressorOxide::new(
+        // Level 1 (most of the gain for a fraction of the time of higher
+        // levels), raw deflate (window bits 0), the default strategy.
+        create_comp_flags_from_zip_params(1, 0, 0),
+    ));
+}
+
+/// Appends `input`, deflated, to `output`.
+fn deflate_into(input: &[u8], output: &mut Vec<u8>) {
+    COMPRESSOR.with(|compressor| {
+        let mut compressor = compressor.borrow_mut();
+        compressor.reset();
+        let mut remaining = input;
+        let mut written = output.len();
+        output.resize(written + input.len() / 2 + 64, 0);
+        loop {
+            let (status, read, wrote) = compress(
+                &mut compressor,
+                remaining,
+                &mut output[written..],
+                TDEFLFlush::Finish,
+            );
+            remaining = &remaining[read..];
+            written += wrote;
+            match status {
+                TDEFLStatus::Done => break,
+                // The output was full: grow it and go on.
+                TDEFLStatus::Okay => output.resize(output.len() * 2, 0),
+                // Compressing a byte slice into memory cannot fail;
+                // `decode` would catch a broken value as corrupt.
+                TDEFLStatus::BadParam | TDEFLStatus::PutBufFailed => break,
+            }
+        }
+        output.truncate(written);
+    });
 }
 
 /// A decision's value is at most this large once inflated: the largest
@@ -76,7 +120,7 @@ pub(super) fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
 
 /// The trees a decision write touches: the decision, its comment index
 /// entry and its review index entries.
-type DecisionTrees<'a> = (
+pub(super) type DecisionTrees<'a> = (
     &'a sled::Tree,
     &'a sled::Tree,
     &'a sled::Tree,
@@ -84,8 +128,82 @@ type DecisionTrees<'a> = (
     &'a sled::Tree,
 );
 
+/// A decision ready to be stored: its comment index key and its value.
+pub(super) struct Encoded {
+    comment_key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+/// Encodes a decision for [`insert_encoded`]; the caller's thread does this
+/// work, not the writer's.
+pub(super) fn encode_for_insert(decision: &Decision) -> Result<Encoded, StoreError> {
+    Ok(Encoded {
+        comment_key: comment_key(&decision.comment.site_id, &decision.comment.comment_id),
+        value: encode(decision)?,
+    })
+}
+
+/// Stores each decision unless one exists for its (site, comment), in one
+/// transaction with its comment index entry and review index entries; one
+/// answer per decision, in order. A comment that appears twice in the batch
+/// is stored once: the transaction reads its own writes.
+pub(super) fn insert_encoded(
+    trees: DecisionTrees<'_>,
+    batch: &[(&Decision, &Encoded)],
+) -> Result<Vec<Inserted>, StoreError> {
+    let existing_ids = trees
+        .transaction(|(decisions, comments, queue, counts, timeline)| {
+            let indexes = Indexes {
+                queue,
+                counts,
+                timeline,
+            };
+            let mut existing_ids = Vec::with_capacity(batch.len());
+            for (decision, encoded) in batch {
+                if let Some(existing) = comments.get(&encoded.comment_key)? {
+                    existing_ids.push(Some(existing));
+                    continue;
+                }
+                let id = decision.decision_id.as_bytes();
+                comments.insert(encoded.comment_key.as_slice(), id)?;
+                decisions.insert(id, encoded.value.as_slice())?;
+                indexes.add(decision)?;
+                existing_ids.push(None);
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(existing_ids)
+        })
+        .map_err(transaction_error)?;
+    let (decisions, ..) = trees;
+    existing_ids
+        .into_iter()
+        .map(|existing_id| match existing_id {
+            None => Ok(Inserted::New),
+            Some(existing_id) => {
+                let existing_id = String::from_utf8_lossy(&existing_id).into_owned();
+                let existing = decision_by_id(decisions, &existing_id)?.ok_or_else(|| {
+                    StoreError::Corrupt {
+                        key: existing_id,
+                        message: "the comment index points at a missing decision".to_string(),
+                    }
+                })?;
+                Ok(Inserted::Existing(existing))
+            }
+        })
+        .collect()
+}
+
+fn decision_by_id(
+    decisions: &sled::Tree,
+    decision_id: &str,
+) -> Result<Option<Decision>, StoreError> {
+    decisions
+        .get(decision_id.as_bytes())?
+        .map(|bytes| decode(decision_id.as_bytes(), &bytes))
+        .transpose()
+}
+
 impl Store {
-    fn decision_trees(&self) -> DecisionTrees<'_> {
+    pub(super) fn decision_trees(&self) -> DecisionTrees<'_> {
         let inner = &self.inner;
         (
             &inner.decisions,
@@ -99,7 +217,8 @@ impl Store {
     /// Stores a new decision unless one exists for its (site, comment); the
     /// decision, its comment index entry and its review index entries are
     /// written in one transaction. Call [`Store::durable`] before
-    /// acknowledging.
+    /// acknowledging. Checks use [`Store::write_decision`] instead, which
+    /// shares a transaction with concurrent checks.
     pub fn insert_decision(&self, decision: &Decision) -> Result<Inserted, StoreError> {
         let mut results = self.insert_decisions(std::slice::from_ref(decision))?;
         Ok(results
@@ -113,53 +232,10 @@ impl Store {
     pub fn insert_decisions(&self, batch: &[Decision]) -> Result<Vec<Inserted>, StoreError> {
         let encoded = batch
             .iter()
-            .map(|decision| {
-                Ok((
-                    comment_key(&decision.comment.site_id, &decision.comment.comment_id),
-                    encode(decision)?,
-                ))
-            })
+            .map(encode_for_insert)
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let existing_ids = self
-            .decision_trees()
-            .transaction(|(decisions, comments, queue, counts, timeline)| {
-                let indexes = Indexes {
-                    queue,
-                    counts,
-                    timeline,
-                };
-                let mut existing_ids = Vec::with_capacity(batch.len());
-                for (decision, (key, value)) in batch.iter().zip(&encoded) {
-                    if let Some(existing) = comments.get(key)? {
-                        existing_ids.push(Some(existing));
-                        continue;
-                    }
-                    let id = decision.decision_id.as_bytes();
-                    comments.insert(key.as_slice(), id)?;
-                    decisions.insert(id, value.as_slice())?;
-                    indexes.add(decision)?;
-                    existing_ids.push(None);
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(existing_ids)
-            })
-            .map_err(transaction_error)?;
-        existing_ids
-            .into_iter()
-            .map(|existing_id| match existing_id {
-                None => Ok(Inserted::New),
-                Some(existing_id) => {
-                    let existing_id = String::from_utf8_lossy(&existing_id).into_owned();
-                    let existing =
-                        self.decision(&existing_id)?
-                            .ok_or_else(|| StoreError::Corrupt {
-                                key: existing_id,
-                                message: "the comment index points at a missing decision"
-                                    .to_string(),
-                            })?;
-                    Ok(Inserted::Existing(existing))
-                }
-            })
-            .collect()
+        let pairs: Vec<(&Decision, &Encoded)> = batch.iter().zip(&encoded).collect();
+        insert_encoded(self.decision_trees(), &pairs)
     }
 
     /// Overwrites a stored decision (same id), points its (site, comment)
@@ -190,11 +266,7 @@ impl Store {
     }
 
     pub fn decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
-        self.inner
-            .decisions
-            .get(decision_id.as_bytes())?
-            .map(|bytes| decode(decision_id.as_bytes(), &bytes))
-            .transpose()
+        decision_by_id(&self.inner.decisions, decision_id)
     }
 
     pub fn decision_for_comment(
@@ -259,6 +331,22 @@ mod tests {
             json.len()
         );
         assert_eq!(decode(b"d1", &value).unwrap(), original);
+    }
+
+    #[test]
+    fn the_compressor_is_reused_and_grows_its_output() {
+        // Incompressible text larger than the first output guess makes the
+        // output grow; the second decision shows the reset compressor starts
+        // afresh.
+        let mut noisy = decision("d1", "news", "c1");
+        noisy.comment.content = (0..20_000u32)
+            .map(|index| char::from(b'a' + (index.wrapping_mul(2_654_435_761) >> 27) as u8 % 26))
+            .collect();
+        let small = decision("d2", "news", "c2");
+        for original in [&noisy, &small, &noisy] {
+            let value = encode(original).unwrap();
+            assert_eq!(&decode(b"d", &value).unwrap(), original);
+        }
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! Durability: a write is acknowledged only after [`Store::durable`] returns,
 //! which waits for an fsync (sled `flush`) that started after the write.
 //! Concurrent writers share one flush (group commit, see `group_commit`).
+//! Checks hand their decisions to one writer thread instead, which stores
+//! what has arrived in one transaction and flushes it before answering
+//! (see `writer`).
 //! What survives a crash: every decision whose call was answered; a write
 //! whose call was not answered may or may not be there, but never half.
 
@@ -26,6 +29,8 @@ mod index;
 mod models;
 mod review;
 mod rule_state;
+mod writer;
+pub use writer::{DecisionWrite, MAX_BATCH, QUEUE_CAPACITY};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +40,7 @@ use group_commit::GroupCommit;
 use models::LearningTrees;
 use rule_state::RuleStateTrees;
 use sled::transaction::TransactionError;
+use writer::{Writer, WriterTrees};
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -53,6 +59,9 @@ struct Inner {
     audit: sled::Tree,
     corrections: sled::Tree,
     learning: LearningTrees,
+    /// Declared before `commit` so that it stops first: the group commit's
+    /// last flush then covers the writer's last batch.
+    writer: Writer,
     commit: GroupCommit,
 }
 
@@ -94,6 +103,15 @@ impl Store {
         let audit = db.open_tree("audit")?;
         let corrections = db.open_tree("corrections")?;
         let learning = LearningTrees::open(&db)?;
+        let writer = Writer::start(WriterTrees {
+            db: db.clone(),
+            decisions: decisions.clone(),
+            comments: comments.clone(),
+            queue: queue.clone(),
+            queue_counts: queue_counts.clone(),
+            timeline: timeline.clone(),
+            rule_state: rule_state.clone(),
+        })?;
         let commit = GroupCommit::start(db.clone());
         let store = Store {
             inner: Arc::new(Inner {
@@ -107,6 +125,7 @@ impl Store {
                 audit,
                 corrections,
                 learning,
+                writer,
                 commit,
             }),
         };

@@ -20,7 +20,8 @@ use crate::rules::{AuthorHistory, RecentComment};
 /// up to this many, so the backlog shrinks).
 const MAX_PRUNED_PER_WRITE: usize = 64;
 
-/// The trees of rule state.
+/// The trees of rule state (cheap to clone: sled trees are handles).
+#[derive(Clone)]
 pub(super) struct RuleStateTrees {
     recent: sled::Tree,
     authors: sled::Tree,
@@ -129,24 +130,9 @@ impl Store {
         comment: &RecentComment,
         keep_since: UnixMillis,
     ) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(comment).map_err(|error| StoreError::Corrupt {
-            key: comment.comment_id.clone(),
-            message: error.to_string(),
-        })?;
-        let tree = &self.inner.rule_state.recent;
-        tree.insert(recent_key(site_id, comment.at, &comment.comment_id), value)?;
-        let prefix = site_prefix(site_id);
-        let mut stale_end = prefix.clone();
-        stale_end.extend_from_slice(&time_bytes(keep_since));
-        let stale: Vec<sled::IVec> = tree
-            .range(prefix..stale_end)
-            .keys()
-            .take(MAX_PRUNED_PER_WRITE)
-            .collect::<Result<_, _>>()?;
-        for key in stale {
-            tree.remove(key)?;
-        }
-        Ok(())
+        self.inner
+            .rule_state
+            .record_recent_comment(site_id, comment, keep_since)
     }
 
     /// What the site knows of an author (all zero for a stranger).
@@ -170,10 +156,9 @@ impl Store {
         author_key: &str,
         approved: bool,
     ) -> Result<AuthorHistory, StoreError> {
-        self.update_author(site_id, author_key, |history| {
-            history.comments += 1;
-            history.approved += u64::from(approved);
-        })
+        self.inner
+            .rule_state
+            .record_author_comment(site_id, author_key, approved)
     }
 
     /// Counts a person's label of one of an author's comments (a moderator's
@@ -185,22 +170,66 @@ impl Store {
         author_key: &str,
         label: Label,
     ) -> Result<AuthorHistory, StoreError> {
-        self.update_author(site_id, author_key, |history| match label {
-            Label::Ham => history.approved += 1,
-            Label::Spam => history.spam += 1,
+        self.inner
+            .rule_state
+            .update_author(site_id, author_key, |history| match label {
+                Label::Ham => history.approved += 1,
+                Label::Spam => history.spam += 1,
+            })
+    }
+}
+
+impl RuleStateTrees {
+    /// See [`Store::record_recent_comment`].
+    pub(super) fn record_recent_comment(
+        &self,
+        site_id: &str,
+        comment: &RecentComment,
+        keep_since: UnixMillis,
+    ) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(comment).map_err(|error| StoreError::Corrupt {
+            key: comment.comment_id.clone(),
+            message: error.to_string(),
+        })?;
+        let tree = &self.recent;
+        tree.insert(recent_key(site_id, comment.at, &comment.comment_id), value)?;
+        let prefix = site_prefix(site_id);
+        let mut stale_end = prefix.clone();
+        stale_end.extend_from_slice(&time_bytes(keep_since));
+        let stale: Vec<sled::IVec> = tree
+            .range(prefix..stale_end)
+            .keys()
+            .take(MAX_PRUNED_PER_WRITE)
+            .collect::<Result<_, _>>()?;
+        for key in stale {
+            tree.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// See [`Store::record_author_comment`].
+    pub(super) fn record_author_comment(
+        &self,
+        site_id: &str,
+        author_key: &str,
+        approved: bool,
+    ) -> Result<AuthorHistory, StoreError> {
+        self.update_author(site_id, author_key, |history| {
+            history.comments += 1;
+            history.approved += u64::from(approved);
         })
     }
 
     /// Applies `change` atomically (concurrent checks of one author must not
     /// lose counts), refusing to overwrite a corrupt entry.
-    fn update_author(
+    pub(super) fn update_author(
         &self,
         site_id: &str,
         author_key: &str,
         change: impl Fn(&mut AuthorHistory),
     ) -> Result<AuthorHistory, StoreError> {
         let key = author_key_bytes(site_id, author_key);
-        let tree = &self.inner.rule_state.authors;
+        let tree = &self.authors;
         loop {
             let current = tree.get(&key)?;
             let mut history = match &current {

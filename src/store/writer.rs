@@ -1,0 +1,342 @@
+//! The decision writer: one thread stores the decisions of concurrent
+//! checks, many to a transaction.
+//!
+//! Each check used to run its own sled transaction on the runtime thread
+//! that carried its call. sled 0.34 runs transactions one at a time under a
+//! global lock that plain writes wait on too, so with a few dozen checks in
+//! flight most of a call's time went to waiting for that lock, and a runtime
+//! thread blocked there stopped every other call it carried (the server
+//! used six tenths of a core while its calls queued). Now a check encodes
+//! its decision on its own thread, hands it to this writer and awaits the
+//! answer without blocking. The writer takes whatever has arrived (up to
+//! [`MAX_BATCH`]), stores it in one transaction, records the rules' state
+//! for the new comments, flushes once, and then answers each check: one
+//! transaction and one fsync per batch, and one hand-over each way per
+//! check. While it flushes, the next batch gathers.
+//!
+//! The queue to the writer holds at most [`QUEUE_CAPACITY`] decisions; a
+//! check waits (asynchronously) for room. It could not grow without bound
+//! anyway: every check waits for its answer, and admission bounds the calls
+//! in flight.
+
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::decisions::{encode_for_insert, insert_encoded, Encoded, Inserted};
+use super::rule_state::RuleStateTrees;
+use super::{Store, StoreError};
+use crate::domain::{Decision, ReviewStatus, UnixMillis};
+use crate::rules::RecentComment;
+
+/// Decisions stored in one transaction at most: enough to cover every call
+/// the default admission limit lets in, small enough that one transaction's
+/// write set stays a few megabytes.
+pub const MAX_BATCH: usize = 256;
+
+/// Decisions waiting for the writer at most.
+pub const QUEUE_CAPACITY: usize = 1024;
+
+/// A new decision, and what the stateful rules should remember of its
+/// comment if it is stored (a comment decided before is not recorded again).
+#[derive(Debug)]
+pub struct DecisionWrite {
+    pub decision: Decision,
+    /// An entry for the site's recent comments, and the time before which
+    /// the site's older entries may be pruned.
+    pub recent: Option<(RecentComment, UnixMillis)>,
+    /// The author's key, to count the comment in their history; `None` for
+    /// an anonymous comment.
+    pub author_key: Option<String>,
+}
+
+struct Job {
+    write: DecisionWrite,
+    encoded: Encoded,
+    reply: Reply,
+}
+
+/// The trees the writer writes: handles of its own, so that the thread does
+/// not keep the [`Store`] alive.
+pub(super) struct WriterTrees {
+    pub(super) db: sled::Db,
+    pub(super) decisions: sled::Tree,
+    pub(super) comments: sled::Tree,
+    pub(super) queue: sled::Tree,
+    pub(super) queue_counts: sled::Tree,
+    pub(super) timeline: sled::Tree,
+    pub(super) rule_state: RuleStateTrees,
+}
+
+pub(super) struct Writer {
+    /// Dropped first on shutdown, which ends the thread's loop.
+    sender: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    pub(super) fn start(trees: WriterTrees) -> Result<Writer, StoreError> {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("moderato-writer".to_string())
+            .spawn(move || write_loop(&trees, receiver))
+            .map_err(|error| StoreError::WriterStopped(error.to_string()))?;
+        Ok(Writer {
+            sender: Some(sender),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.sender = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::WriterStopped("the writer thread has stopped".to_string())
+}
+
+impl Store {
+    /// Stores a check's new decision unless one exists for its (site,
+    /// comment), with its review index entries, in a transaction shared
+    /// with the checks in flight; then records the comment for the rules.
+    /// Returns once the decision (or the one stored before for the same
+    /// comment) is on disk: the caller may acknowledge it.
+    pub async fn write_decision(&self, write: DecisionWrite) -> Result<Inserted, StoreError> {
+        let encoded = encode_for_insert(&write.decision)?;
+        let (reply, answer) = oneshot::channel();
+        let sender = self.inner.writer.sender.as_ref().ok_or_else(stopped)?;
+        sender
+            .send(Job {
+                write,
+                encoded,
+                reply,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
+
+fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Set when a flush failed: from then on no write is acknowledged, as in
+    // the group commit, since what sled holds is no longer known to match
+    // the disk.
+    let mut flush_failure: Option<String> = None;
+    while let Some(job) = receiver.blocking_recv() {
+        batch.push(job);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Some(failure) = &flush_failure {
+            for job in batch.drain(..) {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::FlushFailed(failure.clone())));
+            }
+            continue;
+        }
+        let mut answers = Vec::with_capacity(batch.len());
+        store_batch(trees, std::mem::take(&mut batch), &mut answers);
+        // One flush makes the whole batch durable before any of it is
+        // answered: the writer is its own group commit.
+        if let Err(error) = trees.db.flush() {
+            tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
+            flush_failure = Some(error.to_string());
+        }
+        for (reply, answer) in answers {
+            let answer = match (&flush_failure, answer) {
+                (Some(failure), Ok(_)) => Err(StoreError::FlushFailed(failure.clone())),
+                (_, answer) => answer,
+            };
+            // A caller that gave up (its call was cancelled) no longer
+            // listens; its decision is stored all the same.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+fn store_batch(
+    trees: &WriterTrees,
+    batch: Vec<Job>,
+    answers: &mut Vec<(Reply, Result<Inserted, StoreError>)>,
+) {
+    let pairs: Vec<(&Decision, &Encoded)> = batch
+        .iter()
+        .map(|job| (&job.write.decision, &job.encoded))
+        .collect();
+    let decision_trees = (
+        &trees.decisions,
+        &trees.comments,
+        &trees.queue,
+        &trees.queue_counts,
+        &trees.timeline,
+    );
+    match insert_encoded(decision_trees, &pairs) {
+        Ok(results) => {
+            for (job, inserted) in batch.into_iter().zip(results) {
+                if matches!(inserted, Inserted::New) {
+                    record_activity(&trees.rule_state, &job.write);
+                }
+                answers.push((job.reply, Ok(inserted)));
+            }
+        }
+        // Nothing of a failed transaction is stored. Each decision is tried
+        // alone, so that each caller gets its own error and one bad
+        // decision cannot fail the others.
+        Err(_) if batch.len() > 1 => {
+            for job in batch {
+                store_batch(trees, vec![job], answers);
+            }
+        }
+        Err(error) => {
+            if let Some(job) = batch.into_iter().next() {
+                answers.push((job.reply, Err(error)));
+            }
+        }
+    }
+}
+
+/// Records a newly stored comment where the stateful rules will find it.
+/// The decision is stored already; failing its call now would only make
+/// the site retry into the stored answer, and rule state is a heuristic,
+/// so a failure is logged.
+fn record_activity(rule_state: &RuleStateTrees, write: &DecisionWrite) {
+    let site_id = &write.decision.comment.site_id;
+    if let Some((recent, keep_since)) = &write.recent {
+        if let Err(error) = rule_state.record_recent_comment(site_id, recent, *keep_since) {
+            tracing::warn!(%error, "cannot record the comment among the site's recent ones");
+        }
+    }
+    if let Some(author_key) = &write.author_key {
+        let approved = write.decision.status == ReviewStatus::Approved;
+        if let Err(error) = rule_state.record_author_comment(site_id, author_key, approved) {
+            tracing::warn!(%error, "cannot count the comment in its author's history");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::*;
+
+    fn write(decision_id: &str, comment_id: &str) -> DecisionWrite {
+        let decision = Decision {
+            decision_id: decision_id.to_string(),
+            comment: Comment {
+                site_id: "news".to_string(),
+                comment_id: comment_id.to_string(),
+                content: "hello".to_string(),
+                author: Author::default(),
+                context: PostContext::default(),
+                submitted_at: UnixMillis(1),
+                form: FormSignals::default(),
+            },
+            assessment: Assessment {
+                verdict: Verdict::Allow,
+                spam_probability: 0.1,
+                score: 0.1,
+                priority: Priority::Low,
+                reasons: vec![],
+                model_version: "m".to_string(),
+            },
+            created_at: UnixMillis(2),
+            status: ReviewStatus::Approved,
+            resolution: None,
+        };
+        let recent = RecentComment {
+            at: UnixMillis(5_000),
+            comment_id: comment_id.to_string(),
+            author_key: "email:a@x".to_string().into(),
+            ip: None,
+            fingerprint: None,
+        };
+        DecisionWrite {
+            decision,
+            recent: Some((recent, UnixMillis(0))),
+            author_key: Some("email:a@x".to_string()),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_checks_store_each_comment_once_and_record_it_once() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            // 40 comments, each sent by three calls at once: one of them
+            // stores it, the other two get that decision back.
+            let mut tasks = Vec::new();
+            for copy in 0..3 {
+                for comment in 0..40 {
+                    let store = store.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let id = format!("d{comment}-{copy}");
+                        let inserted = store
+                            .write_decision(write(&id, &format!("c{comment}")))
+                            .await
+                            .unwrap();
+                        store.durable().await.unwrap();
+                        (comment, id, inserted)
+                    }));
+                }
+            }
+            let mut stored_ids = std::collections::HashMap::new();
+            let mut new_count = 0;
+            let mut answers = Vec::new();
+            for task in tasks {
+                let (comment, id, inserted) = task.await.unwrap();
+                match inserted {
+                    Inserted::New => {
+                        new_count += 1;
+                        assert!(stored_ids.insert(comment, id).is_none());
+                    }
+                    Inserted::Existing(existing) => answers.push((comment, existing)),
+                }
+            }
+            assert_eq!(new_count, 40);
+            for (comment, existing) in answers {
+                assert_eq!(existing.decision_id, stored_ids[&comment]);
+            }
+            assert_eq!(store.decision_count(), 40);
+        }
+        // Reopened: the decisions and the rules' state are on disk, each
+        // comment counted once.
+        let store = Store::open(directory.path()).unwrap();
+        assert_eq!(store.decision_count(), 40);
+        assert_eq!(
+            store.author_history("news", "email:a@x").unwrap().comments,
+            40
+        );
+        assert_eq!(
+            store
+                .recent_comments("news", UnixMillis(0), 1_000)
+                .unwrap()
+                .len(),
+            40
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_dropped_with_its_writer_idle_shuts_down() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store.write_decision(write("d1", "c1")).await.unwrap();
+        store.durable().await.unwrap();
+        drop(store);
+        // The writer thread has let go of the database: it opens again.
+        let store = Store::open(directory.path()).unwrap();
+        assert!(store.decision("d1").unwrap().is_some());
+    }
+}
