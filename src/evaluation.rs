@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::classifier::{BinaryMetrics, LabelledExample, Model};
+use crate::classifier::{threshold_curve, BinaryMetrics, LabelledExample, Model, ThresholdPoint};
 use crate::domain::{Comment, UnixMillis, Verdict};
 use crate::rules::{Context, Evaluation, Rules};
 use crate::verdict::{decide_with_rules, Thresholds};
@@ -73,6 +73,10 @@ pub struct EvalReport {
     pub thresholds: ThresholdFigures,
     /// Whether the rules ran (`eval --no-rules` measures the model alone).
     pub rules: bool,
+    /// Precision, recall and ham blocked at every threshold from 0 to 1, by
+    /// hundredths (what `eval --plot` draws; not in the JSON).
+    #[serde(skip)]
+    pub curve: Vec<ThresholdPoint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -129,6 +133,7 @@ pub fn evaluate(
         }
     }
     let metrics = BinaryMetrics::compute(&scores, &is_spam, 0.5);
+    let curve = threshold_curve(&scores, &is_spam);
     let n = examples.len() as u64;
     EvalReport {
         n,
@@ -157,5 +162,6 @@ pub fn evaluate(
             reject: thresholds.reject(),
         },
         rules: rules.is_some(),
+        curve,
     }
 }

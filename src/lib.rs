@@ -20,6 +20,7 @@ pub mod grpc;
 pub mod learning;
 pub mod limits;
 pub mod metrics;
+pub mod plot;
 pub mod recent_comments;
 pub mod review;
 pub mod review_operations;

@@ -126,6 +126,34 @@ fn the_model_card_figures_are_reproduced() {
 }
 
 #[test]
+fn the_model_card_plot_is_reproduced() {
+    let directory = tempfile::tempdir().unwrap();
+    let plot = directory.path().join("plot.png");
+    let output = moderato()
+        .args(["eval", "--no-rules", "--data"])
+        .arg(data_file("youtube_test.csv"))
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let drawn = std::fs::read(&plot).unwrap();
+    let committed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/default-thresholds.png"
+    ))
+    .unwrap();
+    assert!(
+        drawn == committed,
+        "the card's plot command no longer draws models/default-thresholds.png"
+    );
+}
+
+#[test]
 fn the_default_model_beats_the_word_count_baseline_on_youtube_test() {
     // scikit-learn MultinomialNB on words (alpha 1) measured MCC 0.824 and
     // 8.2% ham blocked on this split; the built-in model must do better.

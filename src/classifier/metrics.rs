@@ -103,6 +103,54 @@ fn area_under_roc(scores: &[f64], is_spam: &[bool]) -> f64 {
     (rank_sum_spam - spam * (spam + 1.0) / 2.0) / (spam * ham)
 }
 
+/// Figures at one threshold of the curve a model card plots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdPoint {
+    pub threshold: f64,
+    /// Share of comments at or above the threshold that are spam; `None`
+    /// when no comment reaches it.
+    pub precision: Option<f64>,
+    /// Share of spam at or above the threshold (spam caught).
+    pub recall: f64,
+    /// Share of ham at or above the threshold (ham blocked).
+    pub ham_blocked: f64,
+}
+
+/// Precision, recall and ham blocked at the thresholds 0, 0.01, ..., 1.
+pub fn threshold_curve(scores: &[f64], is_spam: &[bool]) -> Vec<ThresholdPoint> {
+    let spam = is_spam.iter().filter(|spam| **spam).count();
+    let ham = is_spam.len() - spam;
+    let share = |part: usize, whole: usize| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 / whole as f64
+        }
+    };
+    (0..=100)
+        .map(|hundredth| {
+            let threshold = f64::from(hundredth) / 100.0;
+            let (mut spam_above, mut ham_above) = (0, 0);
+            for (score, spam) in scores.iter().zip(is_spam) {
+                if *score >= threshold {
+                    if *spam {
+                        spam_above += 1;
+                    } else {
+                        ham_above += 1;
+                    }
+                }
+            }
+            ThresholdPoint {
+                threshold,
+                precision: (spam_above + ham_above > 0)
+                    .then(|| share(spam_above, spam_above + ham_above)),
+                recall: share(spam_above, spam),
+                ham_blocked: share(ham_above, ham),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +174,20 @@ mod tests {
     fn ties_count_half_in_the_auc() {
         let metrics = BinaryMetrics::compute(&[0.5, 0.5], &[true, false], 0.5);
         assert!((metrics.auc - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_threshold_curve_counts_at_or_above_each_threshold() {
+        let curve = threshold_curve(&[0.1, 0.5, 0.5, 0.9], &[false, false, true, true]);
+        assert_eq!(curve.len(), 101);
+        assert_eq!(curve[0].recall, 1.0);
+        assert_eq!(curve[0].ham_blocked, 1.0);
+        let half = &curve[50];
+        assert_eq!(half.threshold, 0.5);
+        assert_eq!(half.precision, Some(2.0 / 3.0));
+        assert_eq!(half.recall, 1.0);
+        assert_eq!(half.ham_blocked, 0.5);
+        assert_eq!(curve[95].precision, None);
+        assert_eq!(curve[95].recall, 0.0);
     }
 }

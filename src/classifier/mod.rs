@@ -21,7 +21,7 @@ pub use error::ClassifierError;
 pub use features::{
     describe_feature, extract_features, extract_features_normalized, FeatureParams,
 };
-pub use metrics::BinaryMetrics;
+pub use metrics::{threshold_curve, BinaryMetrics, ThresholdPoint};
 pub use model::{FeatureContribution, FeatureCounts, Model, ModelScore, TrainingSummary};
 pub use scorer::{ScorerWeights, SparseScorer};
 pub use train::{train, EventModel, TrainingParams, ValidTrainingParams};

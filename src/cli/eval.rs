@@ -6,6 +6,7 @@ use super::{load_model, CliError};
 use crate::classifier::read_labelled_file;
 use crate::config::Config;
 use crate::evaluation::evaluate;
+use crate::plot::{threshold_plot_png, ThresholdMark};
 
 pub fn eval(
     data: &[PathBuf],
@@ -13,6 +14,7 @@ pub fn eval(
     config: Option<&Path>,
     no_rules: bool,
     json: bool,
+    plot: Option<&Path>,
 ) -> Result<(), CliError> {
     let model = load_model(model)?;
     let config = Config::load(config, &Default::default())?;
@@ -22,6 +24,24 @@ pub fn eval(
     }
     let rules = (!no_rules).then_some(&config.rules);
     let report = evaluate(&model, &config.thresholds, rules, &examples);
+    if let Some(path) = plot {
+        let marks = [
+            ThresholdMark {
+                threshold: report.thresholds.review,
+                name: "review",
+            },
+            ThresholdMark {
+                threshold: report.thresholds.reject,
+                name: "reject",
+            },
+        ];
+        std::fs::write(path, threshold_plot_png(&report.curve, &marks)).map_err(|source| {
+            CliError::Io {
+                context: format!("cannot write the plot {}", path.display()),
+                source,
+            }
+        })?;
+    }
     if json {
         return super::print_json(&report);
     }

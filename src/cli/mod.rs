@@ -109,6 +109,10 @@ pub enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Also draw precision, recall and ham blocked against the
+        /// threshold into this PNG file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Score one comment offline and print the verdict, score and reasons.
     Check {
@@ -336,7 +340,15 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             no_rules,
             json,
-        } => eval::eval(&data, model.as_deref(), config.as_deref(), no_rules, json),
+            plot,
+        } => eval::eval(
+            &data,
+            model.as_deref(),
+            config.as_deref(),
+            no_rules,
+            json,
+            plot.as_deref(),
+        ),
         Command::Check {
             model,
             config,
