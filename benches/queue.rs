@@ -7,7 +7,7 @@
 //! the default is 1,000,000. `QUEUE_BENCH_CACHE_MB` sets sled's page cache
 //! (default: the service's). At the end it starts the real binary on the
 //! database and reports its start-up time and memory. Nothing here asserts
-//! a time: it reports.
+//! a time: it reports. `QUEUE_BENCH_KEEP=1` keeps the database.
 
 use std::time::{Duration, Instant};
 
@@ -173,7 +173,16 @@ fn time_pages(store: &Store, filter: &QueueFilter, samples: usize) -> Histogram<
 
 fn main() {
     let count = decision_count();
-    let directory = tempfile::tempdir().expect("a temporary directory");
+    let temporary = tempfile::tempdir().expect("a temporary directory");
+    // `QUEUE_BENCH_KEEP=1` keeps the filled database (its path is printed),
+    // to measure start-up on it again without filling it anew.
+    let (directory, _removed_at_exit) = if std::env::var_os("QUEUE_BENCH_KEEP").is_some() {
+        let kept = temporary.keep();
+        println!("keeping the database in {}", kept.display());
+        (kept, None)
+    } else {
+        (temporary.path().to_path_buf(), Some(temporary))
+    };
     // `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: the service's default).
     let cache_bytes = std::env::var("QUEUE_BENCH_CACHE_MB")
         .ok()
@@ -185,8 +194,8 @@ fn main() {
         })
         .unwrap_or(DEFAULT_CACHE_BYTES);
     println!("sled page cache: {} MiB", cache_bytes / (1024 * 1024));
-    let store =
-        Store::open_with_cache(&directory.path().join("db"), cache_bytes).expect("the store opens");
+    let store = Store::open_with_cache(&directory.as_path().join("db"), cache_bytes)
+        .expect("the store opens");
     let mut random = StdRng::seed_from_u64(5);
     let start = 1_700_000_000_000;
 
@@ -208,7 +217,7 @@ fn main() {
     );
 
     let sled_bytes = store.size_on_disk().expect("the size is known");
-    let file_bytes = directory_bytes(directory.path());
+    let file_bytes = directory_bytes(directory.as_path());
     println!(
         "database: {} decisions, sled size_on_disk {:.1} MiB, files {:.1} MiB, {:.0} bytes per decision (files)",
         store.decision_count(),
@@ -352,7 +361,7 @@ fn main() {
     );
 
     store.flush().expect("the store is flushed");
-    let file_bytes = directory_bytes(directory.path());
+    let file_bytes = directory_bytes(directory.as_path());
     println!(
         "after resolving {} items: files {:.1} MiB, {:.0} bytes per decision",
         samples * RESOLVE_BATCH,
@@ -364,7 +373,7 @@ fn main() {
     // because a database is open in one process at a time.
     drop(engine);
     drop(store);
-    runtime.block_on(measure_service(directory.path()));
+    runtime.block_on(measure_service(directory.as_path()));
 }
 
 /// Starts the real binary (with its default page cache) on the filled

@@ -4,7 +4,10 @@
 //! Trees:
 //! - `models`: version -> [`ModelRecord`] (JSON).
 //! - `model_files`: version -> the model file's bytes.
-//! - `learning`: `active` -> the active version.
+//! - `learning`: `active` -> the active version; `configured` -> the
+//!   version configured at the last start; `snapshot/<version>` -> how many
+//!   online examples the snapshot holds (u64, big-endian), then the model
+//!   file the version had become by learning them.
 //! - `online`: (version, sequence) -> [`OnlineExample`], in learning order.
 //! - `jobs`: job id -> [`RetrainJob`] (JSON).
 
@@ -17,6 +20,13 @@ use crate::learning::{ModelRecord, OnlineExample, RetrainJob};
 
 const ACTIVE_KEY: &[u8] = b"active";
 const CONFIGURED_KEY: &[u8] = b"configured";
+const SNAPSHOT_PREFIX: &[u8] = b"snapshot/";
+
+fn snapshot_key(version: &str) -> Vec<u8> {
+    let mut key = SNAPSHOT_PREFIX.to_vec();
+    key.extend_from_slice(version.as_bytes());
+    key
+}
 
 /// The trees of this file.
 pub(super) struct LearningTrees {
@@ -131,11 +141,12 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a version, its file and its online examples.
+    /// Deletes a version, its file, its online examples and their snapshot.
     pub fn remove_model(&self, version: &str) -> Result<(), StoreError> {
         let trees = &self.inner.learning;
         trees.models.remove(version.as_bytes())?;
         trees.model_files.remove(version.as_bytes())?;
+        trees.meta.remove(snapshot_key(version))?;
         for entry in trees.online.scan_prefix(site_key(version)) {
             let (key, _) = entry?;
             trees.online.remove(key)?;
@@ -163,15 +174,62 @@ impl Store {
 
     /// The examples learned online into `version`, in learning order.
     pub fn online_examples(&self, version: &str) -> Result<Vec<OnlineExample>, StoreError> {
+        self.online_examples_from(version, 0)
+    }
+
+    /// [`Store::online_examples`] without the first `skipped` (those a
+    /// snapshot already holds); their values are not decoded.
+    pub fn online_examples_from(
+        &self,
+        version: &str,
+        skipped: usize,
+    ) -> Result<Vec<OnlineExample>, StoreError> {
         self.inner
             .learning
             .online
             .scan_prefix(site_key(version))
+            .skip(skipped)
             .map(|entry| {
                 let (key, value) = entry?;
                 from_json(&key, &value)
             })
             .collect()
+    }
+
+    /// The latest snapshot of what `version` learned online: how many
+    /// examples it holds (the first ones, in learning order) and the model
+    /// file they made.
+    pub fn online_snapshot(&self, version: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let key = snapshot_key(version);
+        let Some(value) = self.inner.learning.meta.get(&key)? else {
+            return Ok(None);
+        };
+        match value.split_first_chunk::<8>() {
+            Some((learned, file)) => Ok(Some((u64::from_be_bytes(*learned), file.to_vec()))),
+            None => Err(StoreError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                message: format!("a snapshot needs at least 8 bytes, not {}", value.len()),
+            }),
+        }
+    }
+
+    /// Saves the model `version` became by learning its first `learned`
+    /// online examples, replacing the snapshot before. Nobody waits for
+    /// it: a snapshot lost in a crash only means a longer replay.
+    pub fn save_online_snapshot(
+        &self,
+        version: &str,
+        learned: u64,
+        file: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut value = Vec::with_capacity(8 + file.len());
+        value.extend_from_slice(&learned.to_be_bytes());
+        value.extend_from_slice(file);
+        self.inner
+            .learning
+            .meta
+            .insert(snapshot_key(version), value)?;
+        Ok(())
     }
 
     /// Stores a job's state, replacing what was stored under its id.
