@@ -193,6 +193,10 @@ impl Engine {
                 .store
                 .decision_for_comment(&comment.site_id, &comment.comment_id)?
             {
+                // The decision may be one the writer has stored but not yet
+                // flushed (a retry racing the first call): it is answered as
+                // stored only once it is on disk.
+                self.store.durable().await?;
                 return Ok(CheckOutcome {
                     decision: existing,
                     stored: true,
@@ -251,19 +255,24 @@ impl Engine {
                     resolution: None,
                 };
                 let write = self.activity_write(decision, fingerprint, now);
-                let recent = write.recent.clone();
+                // The checks that follow see the comment among the site's
+                // recent ones at once, not a flush later, and even if this
+                // call is cancelled while the writer stores it. (A comment
+                // that a concurrent retry stores first is then counted twice
+                // in memory: the rules are heuristics, and it is rare.)
+                if let Some((recent, keep_since)) = &write.recent {
+                    self.recent.record(
+                        &write.decision.comment.site_id,
+                        recent.clone(),
+                        *keep_since,
+                    );
+                }
                 // The writer answers once the decision is on disk. It gives
                 // a decision back only when another call stored the comment
                 // first, so this call keeps a copy.
                 let decision = write.decision.clone();
                 match self.store.write_decision(write).await? {
-                    Inserted::New => {
-                        if let Some((recent, keep_since)) = recent {
-                            self.recent
-                                .record(&decision.comment.site_id, recent, keep_since);
-                        }
-                        decision
-                    }
+                    Inserted::New => decision,
                     // Another call stored this comment first: answer as it did.
                     Inserted::Existing(existing) => existing,
                 }

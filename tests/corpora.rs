@@ -149,7 +149,8 @@ fn the_model_card_plot_is_reproduced() {
     .unwrap();
     assert!(
         drawn == committed,
-        "the card's plot command no longer draws models/default-thresholds.png"
+        "the card's plot command no longer draws models/default-thresholds.png \
+         (if the model or the drawing changed on purpose, draw it again with the card's command)"
     );
 }
 

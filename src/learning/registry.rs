@@ -104,12 +104,20 @@ pub const SNAPSHOT_AFTER_EXAMPLES: usize = 1_000;
 /// after it.
 fn replay_online(store: &Store, model: Model) -> Result<Model, Error> {
     let version = model.version().to_string();
-    let (start, skipped) = match store.online_snapshot(&version)? {
+    let snapshot = store.online_snapshot(&version).unwrap_or_else(|error| {
+        tracing::warn!(%version, %error, "the online snapshot is unreadable; replaying every example");
+        None
+    });
+    let (start, skipped) = match snapshot {
         Some((learned, file)) => {
             match Model::from_json(&format!("the online snapshot of {version}"), &file) {
+                // `learned` counts the version's examples the snapshot holds;
+                // the model may have learned some before it was a version
+                // (a model file saved after online learning).
                 Ok(snapshot)
-                    if snapshot.trained_version() == version
-                        && snapshot.learned_online() == learned =>
+                    if snapshot.trained_version() == model.trained_version()
+                        && snapshot.learned_online()
+                            == model.learned_online().saturating_add(learned) =>
                 {
                     (snapshot, learned as usize)
                 }
@@ -126,7 +134,17 @@ fn replay_online(store: &Store, model: Model) -> Result<Model, Error> {
     let examples = store.online_examples_from(&version, skipped)?;
     let replayed = replay_online_examples(start, &examples)?;
     if examples.len() >= SNAPSHOT_AFTER_EXAMPLES {
-        store.save_online_snapshot(&version, replayed.learned_online(), &replayed.to_json()?)?;
+        // A snapshot that cannot be saved only means a longer replay next
+        // time; the model is fine.
+        let held = (skipped + examples.len()) as u64;
+        let saved = replayed.to_json().map_err(Error::from).and_then(|file| {
+            store
+                .save_online_snapshot(&version, held, &file)
+                .map_err(Error::from)
+        });
+        if let Err(error) = saved {
+            tracing::warn!(%version, %error, "cannot save the online snapshot");
+        }
     }
     Ok(replayed)
 }

@@ -37,32 +37,62 @@ struct Shared {
     wake: Condvar,
 }
 
+/// The first flush failure of either flusher, this group commit's thread or
+/// the decision writer (see `writer`), shared by both: after it neither
+/// acknowledges a write, since what sled holds is no longer known to match
+/// the disk.
+#[derive(Clone, Default)]
+pub struct FlushFailure(Arc<Mutex<Option<String>>>);
+
+impl FlushFailure {
+    pub fn get(&self) -> Option<String> {
+        lock(&self.0).clone()
+    }
+
+    /// Records a failure; the first one is kept.
+    pub fn set(&self, message: String) {
+        lock(&self.0).get_or_insert(message);
+    }
+}
+
 pub struct GroupCommit {
     shared: Arc<Shared>,
+    failure: FlushFailure,
     progress: watch::Receiver<Progress>,
     flusher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl GroupCommit {
-    pub fn start(db: sled::Db) -> GroupCommit {
+    pub fn start(db: sled::Db, failure: FlushFailure) -> GroupCommit {
         let shared = Arc::new(Shared {
             requests: Mutex::new(Requests::default()),
             wake: Condvar::new(),
         });
         let (sender, progress) = watch::channel(Progress::default());
         let thread_shared = Arc::clone(&shared);
+        let thread_failure = failure.clone();
         let flusher = std::thread::Builder::new()
             .name("moderato-flush".to_string())
-            .spawn(move || flush_loop(db, &thread_shared, &sender))
+            .spawn(move || flush_loop(db, &thread_shared, &thread_failure, &sender))
             .expect("the flush thread can be started");
         GroupCommit {
             shared,
+            failure,
             progress,
             flusher: Mutex::new(Some(flusher)),
         }
     }
 
+    /// The failure record this group commit shares with the writer.
+    #[cfg(test)]
+    pub fn failure(&self) -> &FlushFailure {
+        &self.failure
+    }
+
     pub async fn wait_durable(&self) -> Result<(), StoreError> {
+        if let Some(failure) = self.failure.get() {
+            return Err(StoreError::FlushFailed(failure));
+        }
         let ticket = {
             let mut requests = lock(&self.shared.requests);
             requests.last_ticket += 1;
@@ -74,6 +104,10 @@ impl GroupCommit {
             .wait_for(|state| state.durable_through >= ticket || state.failure.is_some())
             .await
             .map_err(|_| StoreError::FlushFailed("the flush thread has stopped".to_string()))?;
+        // The writer's flush may have failed while this one succeeded.
+        if let Some(failure) = self.failure.get() {
+            return Err(StoreError::FlushFailed(failure));
+        }
         if reached.durable_through >= ticket {
             Ok(())
         } else {
@@ -100,7 +134,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn flush_loop(db: sled::Db, shared: &Shared, progress: &watch::Sender<Progress>) {
+fn flush_loop(
+    db: sled::Db,
+    shared: &Shared,
+    failure: &FlushFailure,
+    progress: &watch::Sender<Progress>,
+) {
     let mut durable_through = 0;
     loop {
         let target = {
@@ -126,6 +165,7 @@ fn flush_loop(db: sled::Db, shared: &Shared, progress: &watch::Sender<Progress>)
             }
             Err(error) => {
                 tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
+                failure.set(error.to_string());
                 progress.send_modify(|state| state.failure = Some(error.to_string()));
                 return;
             }

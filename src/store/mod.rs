@@ -36,7 +36,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use error::StoreError;
-use group_commit::GroupCommit;
+use group_commit::{FlushFailure, GroupCommit};
 use models::LearningTrees;
 use rule_state::RuleStateTrees;
 use sled::transaction::TransactionError;
@@ -59,8 +59,8 @@ struct Inner {
     audit: sled::Tree,
     corrections: sled::Tree,
     learning: LearningTrees,
-    /// Declared before `commit` so that it stops first: the group commit's
-    /// last flush then covers the writer's last batch.
+    /// Declared before `commit` so that it stops (answering what is queued)
+    /// before the group commit's thread does.
     writer: Writer,
     commit: GroupCommit,
 }
@@ -103,6 +103,7 @@ impl Store {
         let audit = db.open_tree("audit")?;
         let corrections = db.open_tree("corrections")?;
         let learning = LearningTrees::open(&db)?;
+        let flush_failure = FlushFailure::default();
         let writer = Writer::start(WriterTrees {
             db: db.clone(),
             decisions: decisions.clone(),
@@ -111,8 +112,9 @@ impl Store {
             queue_counts: queue_counts.clone(),
             timeline: timeline.clone(),
             rule_state: rule_state.clone(),
+            flush_failure: flush_failure.clone(),
         })?;
-        let commit = GroupCommit::start(db.clone());
+        let commit = GroupCommit::start(db.clone(), flush_failure);
         let store = Store {
             inner: Arc::new(Inner {
                 db,

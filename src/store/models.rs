@@ -214,7 +214,8 @@ impl Store {
     }
 
     /// Saves the model `version` became by learning its first `learned`
-    /// online examples, replacing the snapshot before. Nobody waits for
+    /// online examples (as counted in the `online` tree), replacing the
+    /// snapshot before. Nobody waits for
     /// it: a snapshot lost in a crash only means a longer replay.
     pub fn save_online_snapshot(
         &self,

@@ -24,14 +24,17 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
 use super::decisions::{encode_for_insert, insert_encoded, Encoded, Inserted};
+use super::group_commit::FlushFailure;
 use super::rule_state::RuleStateTrees;
 use super::{Store, StoreError};
 use crate::domain::{Decision, ReviewStatus, UnixMillis};
 use crate::rules::RecentComment;
 
 /// Decisions stored in one transaction at most: enough to cover every call
-/// the default admission limit lets in, small enough that one transaction's
-/// write set stays a few megabytes.
+/// the default admission limit lets in. A transaction holds its writes in
+/// memory until it commits: typically 1 KB a decision once deflated, at
+/// most about 130 KB (a 64 KiB comment and a 64 KiB post text that do not
+/// compress), so 33 MB in the worst case.
 pub const MAX_BATCH: usize = 256;
 
 /// Decisions waiting for the writer at most.
@@ -66,6 +69,7 @@ pub(super) struct WriterTrees {
     pub(super) queue_counts: sled::Tree,
     pub(super) timeline: sled::Tree,
     pub(super) rule_state: RuleStateTrees,
+    pub(super) flush_failure: FlushFailure,
 }
 
 pub(super) struct Writer {
@@ -126,11 +130,8 @@ impl Store {
 type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 
 fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
+    let _report = PanicReport;
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    // Set when a flush failed: from then on no write is acknowledged, as in
-    // the group commit, since what sled holds is no longer known to match
-    // the disk.
-    let mut flush_failure: Option<String> = None;
     while let Some(job) = receiver.blocking_recv() {
         batch.push(job);
         while batch.len() < MAX_BATCH {
@@ -139,7 +140,9 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Some(failure) = &flush_failure {
+        // After a failed flush (here or in the group commit) no write is
+        // acknowledged any more.
+        if let Some(failure) = trees.flush_failure.get() {
             for job in batch.drain(..) {
                 let _ = job
                     .reply
@@ -153,16 +156,29 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
         // answered: the writer is its own group commit.
         if let Err(error) = trees.db.flush() {
             tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
-            flush_failure = Some(error.to_string());
+            trees.flush_failure.set(error.to_string());
         }
+        let failure = trees.flush_failure.get();
         for (reply, answer) in answers {
-            let answer = match (&flush_failure, answer) {
+            let answer = match (&failure, answer) {
                 (Some(failure), Ok(_)) => Err(StoreError::FlushFailed(failure.clone())),
                 (_, answer) => answer,
             };
             // A caller that gave up (its call was cancelled) no longer
             // listens; its decision is stored all the same.
             let _ = reply.send(answer);
+        }
+    }
+}
+
+/// Logs a panic of the writer thread: every check after it fails with
+/// `WriterStopped` (UNAVAILABLE), and the log says why.
+struct PanicReport;
+
+impl Drop for PanicReport {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("the storage writer thread panicked; checks can no longer be stored");
         }
     }
 }
@@ -186,10 +202,10 @@ fn store_batch(
     match insert_encoded(decision_trees, &pairs) {
         Ok(results) => {
             for (job, inserted) in batch.into_iter().zip(results) {
-                if matches!(inserted, Inserted::New) {
+                if matches!(inserted, Ok(Inserted::New)) {
                     record_activity(&trees.rule_state, &job.write);
                 }
-                answers.push((job.reply, Ok(inserted)));
+                answers.push((job.reply, inserted));
             }
         }
         // Nothing of a failed transaction is stored. Each decision is tried
@@ -338,5 +354,27 @@ mod tests {
         // The writer thread has let go of the database: it opens again.
         let store = Store::open(directory.path()).unwrap();
         assert!(store.decision("d1").unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_flush_neither_the_writer_nor_the_group_commit_acknowledges() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store.write_decision(write("d1", "c1")).await.unwrap();
+        // As if the writer's flush had failed: the failure is shared.
+        store.inner.commit.failure().set("disk gone".to_string());
+        store
+            .inner
+            .commit
+            .failure()
+            .set("a later failure".to_string());
+        match store.write_decision(write("d2", "c2")).await {
+            Err(StoreError::FlushFailed(message)) => assert_eq!(message, "disk gone"),
+            other => panic!("a write was acknowledged after a failed flush: {other:?}"),
+        }
+        assert!(matches!(
+            store.durable().await,
+            Err(StoreError::FlushFailed(_))
+        ));
     }
 }
