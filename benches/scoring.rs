@@ -1,7 +1,8 @@
 //! Scoring throughput, model alone vs model with every rule on (acceptance
 //! 5 of the rules: the rules must keep at least 70% of the model-only
-//! throughput). Scores the texts of `../shared/data/sms_test.tsv`; run with
-//! `cargo bench --bench scoring`.
+//! throughput), and full training. Scores the texts of
+//! `../shared/data/sms_test.tsv` and trains on both training splits, as
+//! `moderato train` would; run with `cargo bench --bench scoring`.
 //!
 //! "With rules" is what the engine does per comment minus storage: the
 //! rules and the similarity fingerprint over a context holding a window of
@@ -12,7 +13,7 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use moderato::classifier::{read_labelled_file, Model};
+use moderato::classifier::{read_labelled_file, train, LabelledExample, Model, TrainingParams};
 use moderato::config::{Config, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};
 use moderato::rules::{Context, Fingerprint, RecentComment};
@@ -35,8 +36,10 @@ enabled = true
 /// Rounds of the interleaved ratio measurement.
 const INTERLEAVED_ROUNDS: usize = 41;
 
-fn texts() -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/sms_test.tsv");
+fn examples(file: &str) -> Vec<LabelledExample> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(file);
     if !path.is_file() {
         panic!(
             "the scoring benchmark needs {} (the shared corpora beside the project root); it is missing",
@@ -45,9 +48,35 @@ fn texts() -> Vec<String> {
     }
     read_labelled_file(&path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+fn texts() -> Vec<String> {
+    examples("sms_test.tsv")
         .into_iter()
         .map(|example| example.text)
         .collect()
+}
+
+/// Full training (features, five cross-validation fits for the
+/// calibration, the final fit) on youtube_train and sms_train together.
+fn training(criterion: &mut Criterion) {
+    let mut corpus = examples("youtube_train.csv");
+    corpus.extend(examples("sms_train.tsv"));
+    let params = TrainingParams::default()
+        .check()
+        .expect("the default training parameters are valid");
+    let mut group = criterion.benchmark_group("training");
+    group.throughput(Throughput::Elements(corpus.len() as u64));
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(20));
+    group.bench_function("youtube_train_and_sms_train", |bench| {
+        bench.iter(|| {
+            std::hint::black_box(
+                train(&params, &corpus, Vec::new(), &mut |_| {}).expect("training succeeds"),
+            )
+        })
+    });
+    group.finish();
 }
 
 fn comment(index: usize, text: &str) -> Comment {
@@ -188,5 +217,5 @@ fn scoring(criterion: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scoring);
+criterion_group!(benches, scoring, training);
 criterion_main!(benches);

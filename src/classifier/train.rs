@@ -137,7 +137,7 @@ pub fn train(
     for fold in 0..folds {
         let (train_rows, test_rows): (Vec<usize>, Vec<usize>) =
             (0..examples.len()).partition(|index| index % folds != fold);
-        let fitted = fit(params, &data, &train_rows)?;
+        let fitted = fit(params, &data, &train_rows, Fitter::SameArithmetic)?;
         let scorer = SparseScorer::new(&fitted.vocabulary, fitted.weights)?;
         for index in test_rows {
             let [ham_likelihood, spam_likelihood] = scorer.joint_log_likelihood(&data.rows[index]);
@@ -161,7 +161,7 @@ pub fn train(
     ));
 
     let all_rows: Vec<usize> = (0..examples.len()).collect();
-    let fitted = fit(params, &data, &all_rows)?;
+    let fitted = fit(params, &data, &all_rows, Fitter::Linfa)?;
     progress(&format!(
         "final model: {} features",
         fitted.vocabulary.len()
@@ -194,10 +194,22 @@ struct Fitted {
 }
 
 /// Builds the vocabulary of the selected rows and fits linfa-bayes on them.
+/// Who computes a multinomial fit's weights (see
+/// [`multinomial_weights_directly`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fitter {
+    /// linfa-bayes: the model a file stores.
+    Linfa,
+    /// linfa-bayes' arithmetic without linfa-bayes' `dbg!` dump: the
+    /// cross-validation folds, whose models only score held-out rows.
+    SameArithmetic,
+}
+
 fn fit(
     params: &TrainingParams,
     data: &Featurised,
     selected: &[usize],
+    fitter: Fitter,
 ) -> Result<Fitted, ClassifierError> {
     let mut document_frequency: HashMap<&str, usize> = HashMap::new();
     for index in selected {
@@ -232,7 +244,11 @@ fn fit(
                     1.0,
                 );
             }
-            (multinomial_weights(&counts, params.alpha)?, Some(counts))
+            let weights = match fitter {
+                Fitter::Linfa => multinomial_weights(&counts, params.alpha)?,
+                Fitter::SameArithmetic => multinomial_weights_directly(&counts, params.alpha),
+            };
+            (weights, Some(counts))
         }
         EventModel::Bernoulli => {
             // Bernoulli estimates divide by the number of rows, so it needs
@@ -298,11 +314,40 @@ pub(super) fn multinomial_weights(
         .map_err(training_error)?;
     let model = without_stderr(|| fit_params.fit_with(None, &dataset)).map_err(training_error)?;
     let mut weights = ScorerWeights::from_multinomial(&model)?;
-    let total = counts.rows[0] + counts.rows[1];
-    for class in [0, 1] {
-        weights.constants[class] = (counts.rows[class] / total).ln();
-    }
+    weights.constants = class_constants(counts);
     Ok(weights)
+}
+
+/// The class priors as log-probabilities, from the true (weighted) row
+/// counts, as linfa-bayes computes priors.
+fn class_constants(counts: &FeatureCounts) -> [f64; 2] {
+    let total = counts.rows[0] + counts.rows[1];
+    [(counts.rows[0] / total).ln(), (counts.rows[1] / total).ln()]
+}
+
+/// The weights [`multinomial_weights`] gets from linfa-bayes, computed here
+/// with the same ndarray operations in the same order, so the same bits (a
+/// unit test compares them): each class's counts plus alpha, their sum, and
+/// the logarithm of each over the logarithm of the sum. linfa-bayes 0.8.1
+/// also formats both classes' whole histograms for its leftover `dbg!` on
+/// every fit, which was 55% of a training run's time (perf); the five
+/// cross-validation folds, whose models only score held-out rows for the
+/// calibration, skip that. The model a file stores is still fitted by
+/// linfa-bayes.
+fn multinomial_weights_directly(counts: &FeatureCounts, alpha: f64) -> ScorerWeights {
+    let log_probabilities = |class_counts: &[f64]| -> Vec<f64> {
+        let smoothed = Array1::from(class_counts.to_vec()).mapv(|count| count + alpha);
+        let total = smoothed.sum();
+        smoothed.mapv(|count| count.ln() - total.ln()).to_vec()
+    };
+    ScorerWeights {
+        constants: class_constants(counts),
+        weights: [
+            log_probabilities(&counts.features[0]),
+            log_probabilities(&counts.features[1]),
+        ],
+        binary_input: false,
+    }
 }
 
 #[cfg(test)]
@@ -403,7 +448,7 @@ mod tests {
             vocabulary,
             weights: summed,
             ..
-        } = fit(&params, &data, &selected).unwrap();
+        } = fit(&params, &data, &selected, Fitter::Linfa).unwrap();
 
         let index: HashMap<String, usize> = vocabulary
             .iter()
@@ -525,5 +570,38 @@ mod tests {
         assert!(error.to_string().contains("broken.json"), "{error}");
         let error = Model::from_json("empty.json", b"").unwrap_err();
         assert!(error.to_string().contains("empty"), "{error}");
+    }
+
+    #[test]
+    fn the_folds_arithmetic_gives_linfa_bayes_weights_to_the_bit() {
+        // Counts of every kind: zeros, fractions (weighted corrections),
+        // large values, and enough features that ndarray's summation takes
+        // its unrolled path.
+        let vocabulary_size = 1_003;
+        let mut counts = FeatureCounts::zeros(vocabulary_size);
+        for position in 0..vocabulary_size {
+            let value =
+                ((position * 7_919) % 101) as f64 * if position % 5 == 0 { 0.5 } else { 3.0 };
+            counts.add(position % 2, &[(position, value)], 1.0);
+        }
+        counts.rows = [412.0, 377.5];
+        for alpha in [0.5, 1.0, 0.01] {
+            let linfa = multinomial_weights(&counts, alpha).unwrap();
+            let direct = multinomial_weights_directly(&counts, alpha);
+            assert_eq!(
+                direct.constants.map(f64::to_bits),
+                linfa.constants.map(f64::to_bits)
+            );
+            for class in [0, 1] {
+                let bits =
+                    |weights: &[f64]| weights.iter().map(|w| w.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&direct.weights[class]),
+                    bits(&linfa.weights[class]),
+                    "alpha {alpha}"
+                );
+            }
+            assert!(!direct.binary_input);
+        }
     }
 }

@@ -291,11 +291,12 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         {
             let store = Store::open(directory.path()).unwrap();
-            // 40 comments, each sent by three calls at once: one of them
+            // 100 comments, each sent by three calls at once (300 writes,
+            // more than one batch holds): one of them
             // stores it, the other two get that decision back.
             let mut tasks = Vec::new();
             for copy in 0..3 {
-                for comment in 0..40 {
+                for comment in 0..100 {
                     let store = store.clone();
                     tasks.push(tokio::spawn(async move {
                         let id = format!("d{comment}-{copy}");
@@ -321,26 +322,26 @@ mod tests {
                     Inserted::Existing(existing) => answers.push((comment, existing)),
                 }
             }
-            assert_eq!(new_count, 40);
+            assert_eq!(new_count, 100);
             for (comment, existing) in answers {
                 assert_eq!(existing.decision_id, stored_ids[&comment]);
             }
-            assert_eq!(store.decision_count(), 40);
+            assert_eq!(store.decision_count(), 100);
         }
         // Reopened: the decisions and the rules' state are on disk, each
         // comment counted once.
         let store = Store::open(directory.path()).unwrap();
-        assert_eq!(store.decision_count(), 40);
+        assert_eq!(store.decision_count(), 100);
         assert_eq!(
             store.author_history("news", "email:a@x").unwrap().comments,
-            40
+            100
         );
         assert_eq!(
             store
                 .recent_comments("news", UnixMillis(0), 1_000)
                 .unwrap()
                 .len(),
-            40
+            100
         );
     }
 
