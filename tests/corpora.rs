@@ -30,6 +30,18 @@ fn moderato() -> Command {
     Command::new(env!("CARGO_BIN_EXE_moderato"))
 }
 
+/// Runs `command` and returns its output, failing with its error output if
+/// it did not succeed.
+fn succeed(command: &mut Command) -> std::process::Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 fn eval_json(data: &str, model: Option<&std::path::Path>) -> serde_json::Value {
     eval_json_with(data, model, &[])
 }
@@ -47,13 +59,7 @@ fn eval_json_with(
     if let Some(model) = model {
         command.arg("--model").arg(model);
     }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    serde_json::from_slice(&succeed(&mut command).stdout).unwrap()
 }
 
 /// Runs `moderato train` on shared data files, writing the model to `out`.
@@ -63,12 +69,7 @@ fn train(files: &[&str], out: &std::path::Path) {
     for file in files {
         command.arg("--data").arg(data_file(file));
     }
-    let output = command.arg("--out").arg(out).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeed(command.arg("--out").arg(out));
 }
 
 fn figure(report: &serde_json::Value, key: &str) -> f64 {
@@ -129,17 +130,12 @@ fn the_model_card_figures_are_reproduced() {
 fn the_model_card_plot_is_reproduced() {
     let directory = tempfile::tempdir().unwrap();
     let plot = directory.path().join("plot.png");
-    let output = moderato()
-        .args(["eval", "--no-rules", "--data"])
-        .arg(data_file("youtube_test.csv"))
-        .arg("--plot")
-        .arg(&plot)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    succeed(
+        moderato()
+            .args(["eval", "--no-rules", "--data"])
+            .arg(data_file("youtube_test.csv"))
+            .arg("--plot")
+            .arg(&plot),
     );
     let drawn = std::fs::read(&plot).unwrap();
     let committed = std::fs::read(concat!(
@@ -176,15 +172,10 @@ fn the_same_code_trained_on_sms_does_well_on_sms_test() {
 
 #[test]
 fn leave_one_video_out_is_no_worse_than_the_model_card_says() {
-    let output = moderato()
-        .args(["cv", "--by-group", "--json", "--data"])
-        .arg(data_file("youtube_train.csv"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeed(
+        moderato()
+            .args(["cv", "--by-group", "--json", "--data"])
+            .arg(data_file("youtube_train.csv")),
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["folds"].as_array().unwrap().len(), 3, "{report}");

@@ -298,11 +298,12 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::*;
 
-    fn decision(id: &str, site: &str, comment: &str) -> Decision {
+    /// A small allowed decision, for the store's tests.
+    pub(in crate::store) fn decision(id: &str, site: &str, comment: &str) -> Decision {
         Decision {
             decision_id: id.to_string(),
             comment: Comment {

@@ -245,33 +245,11 @@ fn record_activity(rule_state: &RuleStateTrees, write: &DecisionWrite) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::decisions::tests::decision;
     use super::*;
-    use crate::domain::*;
 
     fn write(decision_id: &str, comment_id: &str) -> DecisionWrite {
-        let decision = Decision {
-            decision_id: decision_id.to_string(),
-            comment: Comment {
-                site_id: "news".to_string(),
-                comment_id: comment_id.to_string(),
-                content: "hello".to_string(),
-                author: Author::default(),
-                context: PostContext::default(),
-                submitted_at: UnixMillis(1),
-                form: FormSignals::default(),
-            },
-            assessment: Assessment {
-                verdict: Verdict::Allow,
-                spam_probability: 0.1,
-                score: 0.1,
-                priority: Priority::Low,
-                reasons: vec![],
-                model_version: "m".to_string(),
-            },
-            created_at: UnixMillis(2),
-            status: ReviewStatus::Approved,
-            resolution: None,
-        };
+        let decision = decision(decision_id, "news", comment_id);
         let recent = RecentComment {
             at: UnixMillis(5_000),
             comment_id: comment_id.to_string(),
