@@ -121,9 +121,9 @@ impl Store {
         Ok(recent)
     }
 
-    /// Records a comment among the site's recent ones, and prunes entries
-    /// recorded before `keep_since`. Call [`Store::durable`] before
-    /// acknowledging.
+    /// [`RuleStateTrees::record_recent_comment`] outside the writer, for
+    /// tests that prepare a site's history.
+    #[cfg(test)]
     pub fn record_recent_comment(
         &self,
         site_id: &str,
@@ -148,8 +148,9 @@ impl Store {
         }
     }
 
-    /// Counts a stored comment of an author, approved or not. Call
-    /// [`Store::durable`] before acknowledging.
+    /// [`RuleStateTrees::record_author_comment`] outside the writer, for
+    /// tests.
+    #[cfg(test)]
     pub fn record_author_comment(
         &self,
         site_id: &str,
@@ -180,7 +181,9 @@ impl Store {
 }
 
 impl RuleStateTrees {
-    /// See [`Store::record_recent_comment`].
+    /// Records a comment among the site's recent ones, and prunes entries
+    /// recorded before `keep_since` (the writer does this for each new
+    /// decision, before its flush).
     pub(super) fn record_recent_comment(
         &self,
         site_id: &str,
@@ -207,7 +210,8 @@ impl RuleStateTrees {
         Ok(())
     }
 
-    /// See [`Store::record_author_comment`].
+    /// Counts a stored comment of an author, approved or not (the writer
+    /// does this for each new decision, before its flush).
     pub(super) fn record_author_comment(
         &self,
         site_id: &str,
