@@ -183,7 +183,7 @@ fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
             code: "token".to_string(),
             message: format!(
                 "The model finds {} typical of {leaning} ({:+.2}).",
-                describe_feature(&contribution.feature),
+                describe_feature(contribution.feature),
                 contribution.weight
             ),
             weight: contribution.weight,

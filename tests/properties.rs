@@ -3,7 +3,12 @@
 //! text processing, the rules, configuration parsing or model loading
 //! panic.
 
-use moderato::classifier::{extract_features, extract_features_normalized, FeatureParams, Model};
+use std::collections::HashMap;
+
+use moderato::classifier::{
+    extract_features, extract_features_normalized, resolve_positions, resolve_text,
+    FeatureParams, Model, UNKNOWN_WORD,
+};
 use moderato::config::{Config, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};
 use moderato::rules::{Context, Fingerprint, Rules};
@@ -80,6 +85,35 @@ proptest! {
             extract_features(&params, &text),
             extract_features_normalized(&params, &text, &normalized)
         );
+    }
+
+    /// The request path resolves a text's features without naming them;
+    /// it must count exactly what training counts, on any text.
+    #[test]
+    fn scoring_resolves_what_training_resolves(text in tricky_text()) {
+        let normalized = normalize(&text);
+        let counting = FeatureParams {
+            binary: false,
+            normalize_length: true,
+            unknown_words: true,
+            ..FeatureParams::default()
+        };
+        for params in [FeatureParams::default(), counting] {
+            let features = extract_features_normalized(&params, &text, &normalized);
+            // Every other feature known, in name order like a trained
+            // vocabulary, and the unknown-word feature.
+            let mut index: HashMap<String, usize> = features
+                .iter()
+                .step_by(2)
+                .enumerate()
+                .map(|(position, (name, _))| (name.clone(), position))
+                .collect();
+            index.insert(UNKNOWN_WORD.to_string(), index.len());
+            prop_assert_eq!(
+                resolve_text(&params, &text, &normalized, &index),
+                resolve_positions(&features, &index)
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! Normalisation, tokenisation and feature extraction of any text: no
-//! panic, and the features of a text are the same however it is reached.
+//! panic, the features of a text are the same however it is reached, and
+//! the request path resolves the same features as training.
 #![no_main]
 
+use std::collections::HashMap;
+
 use libfuzzer_sys::fuzz_target;
-use moderato::classifier::{extract_features, extract_features_normalized, FeatureParams};
+use moderato::classifier::{
+    extract_features, extract_features_normalized, resolve_positions, resolve_text,
+    FeatureParams, UNKNOWN_WORD,
+};
 use moderato::text::{normalize, tokenize};
 
 fuzz_target!(|data: &[u8]| {
@@ -14,8 +20,18 @@ fuzz_target!(|data: &[u8]| {
         assert!(!token.text.is_empty());
     }
     let params = FeatureParams::default();
+    let features = extract_features_normalized(&params, &text, &normalized);
+    assert_eq!(extract_features(&params, &text), features);
+    // Every other feature known, in name order, and the unknown-word one.
+    let mut index: HashMap<String, usize> = features
+        .iter()
+        .step_by(2)
+        .enumerate()
+        .map(|(position, (name, _))| (name.clone(), position))
+        .collect();
+    index.insert(UNKNOWN_WORD.to_string(), index.len());
     assert_eq!(
-        extract_features(&params, &text),
-        extract_features_normalized(&params, &text, &normalized)
+        resolve_text(&params, &text, &normalized, &index),
+        resolve_positions(&features, &index)
     );
 });

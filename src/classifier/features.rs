@@ -6,10 +6,11 @@
 //! each one is.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::{normalize, tokenize, TokenKind};
+use crate::text::{for_each_token, normalize, TokenKind};
 
 /// How features are extracted; stored in the model file so that scoring
 /// extracts exactly what training saw.
@@ -65,63 +66,12 @@ pub fn extract_features_normalized(
     raw_text: &str,
     normalized: &str,
 ) -> Vec<(String, f64)> {
-    let tokens = tokenize(normalized);
     // Every occurrence is collected, then sorted and merged: cheaper than a
     // map for the few dozen features of a comment.
-    let mut occurrences: Vec<String> = Vec::with_capacity(tokens.len() * 2 + 4);
-    let mut add = |name: String| occurrences.push(name);
-    let mut previous_word: Option<&str> = None;
-    let mut links = 0;
-    for token in &tokens {
-        let prefix = match token.kind {
-            TokenKind::Word => "w",
-            TokenKind::Number => "n",
-            TokenKind::LinkDomain => {
-                links += 1;
-                "d"
-            }
-            TokenKind::LinkPath => "p",
-            TokenKind::Emphasis => "e",
-        };
-        add(format!("{prefix}:{}", token.text));
-        if token.kind == TokenKind::Word && params.char_ngram_max > 0 {
-            let marked: Vec<char> = std::iter::once('_')
-                .chain(token.text.chars())
-                .chain(std::iter::once('_'))
-                .collect();
-            for size in params.char_ngram_min..=params.char_ngram_max {
-                // A word shorter than the n-gram is already a feature.
-                if size > marked.len() {
-                    break;
-                }
-                for window in marked.windows(size) {
-                    add(format!("c:{}", window.iter().collect::<String>()));
-                }
-            }
-        }
-        if params.word_pairs {
-            match token.kind {
-                TokenKind::Word | TokenKind::Number => {
-                    if let Some(previous) = previous_word {
-                        add(format!("b:{previous} {}", token.text));
-                    }
-                    previous_word = Some(&token.text);
-                }
-                _ => previous_word = None,
-            }
-        }
-    }
-    if links > 0 {
-        add("s:has_link".to_string());
-    }
-    if tokens.is_empty() {
-        add("s:no_words".to_string());
-    }
-    if params.signals {
-        for signal in whole_comment_signals(raw_text, links) {
-            add(signal);
-        }
-    }
+    let mut occurrences: Vec<String> = Vec::with_capacity(64);
+    for_each_feature(params, raw_text, normalized, |name| {
+        occurrences.push(name.to_string())
+    });
     occurrences.sort_unstable();
     let mut features: Vec<(String, f64)> = Vec::with_capacity(occurrences.len());
     for name in occurrences {
@@ -130,40 +80,127 @@ pub fn extract_features_normalized(
             _ => features.push((name, 1.0)),
         }
     }
-    let scale = if params.normalize_length && !features.is_empty() {
-        1.0 / (features.len() as f64).sqrt()
-    } else {
-        1.0
-    };
-    for (_, value) in &mut features {
-        if params.binary {
-            *value = 1.0;
-        }
-        *value *= scale;
+    let scale = length_scale(params, features.len());
+    for (_, count) in &mut features {
+        *count = feature_value(params, *count, scale);
     }
     features
 }
 
+/// What each feature's value is multiplied by: `1 / sqrt(distinct
+/// features)` with [`FeatureParams::normalize_length`], else 1.
+fn length_scale(params: &FeatureParams, distinct_features: usize) -> f64 {
+    if params.normalize_length && distinct_features > 0 {
+        1.0 / (distinct_features as f64).sqrt()
+    } else {
+        1.0
+    }
+}
+
+/// The value of a feature seen `count` times.
+fn feature_value(params: &FeatureParams, count: f64, scale: f64) -> f64 {
+    let value = if params.binary { 1.0 } else { count };
+    value * scale
+}
+
+/// Calls `visit` with the name of every feature occurrence of a text (a
+/// word repeated twice is visited twice), the single definition of what
+/// the features of a text are. Names are built in one reused buffer, so
+/// scoring can look them up without allocating a string for each.
+pub fn for_each_feature(
+    params: &FeatureParams,
+    raw_text: &str,
+    normalized: &str,
+    mut visit: impl FnMut(&str),
+) {
+    let mut name = String::with_capacity(64);
+    let mut emit = |parts: &[&str]| {
+        name.clear();
+        for part in parts {
+            name.push_str(part);
+        }
+        visit(&name);
+    };
+    // Reused buffers for the character n-grams of a word.
+    let mut marked: Vec<char> = Vec::new();
+    let mut gram = String::new();
+    let mut previous_word: Option<&str> = None;
+    let mut links = 0;
+    let mut any_token = false;
+    for_each_token(normalized, |kind, text| {
+        any_token = true;
+        let prefix = match kind {
+            TokenKind::Word => "w:",
+            TokenKind::Number => "n:",
+            TokenKind::LinkDomain => {
+                links += 1;
+                "d:"
+            }
+            TokenKind::LinkPath => "p:",
+            TokenKind::Emphasis => "e:",
+        };
+        emit(&[prefix, text]);
+        if kind == TokenKind::Word && params.char_ngram_max > 0 {
+            marked.clear();
+            marked.push('_');
+            marked.extend(text.chars());
+            marked.push('_');
+            for size in params.char_ngram_min..=params.char_ngram_max {
+                // A word shorter than the n-gram is already a feature.
+                if size > marked.len() {
+                    break;
+                }
+                for window in marked.windows(size) {
+                    gram.clear();
+                    gram.extend(window);
+                    emit(&["c:", &gram]);
+                }
+            }
+        }
+        if params.word_pairs {
+            match kind {
+                TokenKind::Word | TokenKind::Number => {
+                    if let Some(previous) = previous_word {
+                        emit(&["b:", previous, " ", text]);
+                    }
+                    previous_word = Some(text);
+                }
+                _ => previous_word = None,
+            }
+        }
+    });
+    if links > 0 {
+        emit(&["s:has_link"]);
+    }
+    if !any_token {
+        emit(&["s:no_words"]);
+    }
+    if params.signals {
+        whole_comment_signals(raw_text, links, |signal| emit(&[signal]));
+    }
+}
+
 /// Coarse classes of length, capitals and links, as features.
-fn whole_comment_signals(raw_text: &str, links: usize) -> Vec<String> {
-    let characters = raw_text.chars().count();
-    let length = match characters {
+fn whole_comment_signals(raw_text: &str, links: usize, mut visit: impl FnMut(&'static str)) {
+    let (mut characters, mut letters, mut capitals) = (0usize, 0usize, 0usize);
+    for character in raw_text.chars() {
+        characters += 1;
+        letters += usize::from(character.is_alphabetic());
+        capitals += usize::from(character.is_uppercase());
+    }
+    visit(match characters {
         0..=20 => "s:length<=20",
         21..=60 => "s:length<=60",
         61..=150 => "s:length<=150",
         151..=400 => "s:length<=400",
         _ => "s:length>400",
-    };
-    let letters = raw_text.chars().filter(|c| c.is_alphabetic()).count();
-    let capitals = raw_text.chars().filter(|c| c.is_uppercase()).count();
-    let mut signals = vec![length.to_string()];
+    });
     if letters >= 10 && capitals * 2 > letters {
-        signals.push("s:mostly_capitals".to_string());
+        visit("s:mostly_capitals");
     }
     if links >= 2 {
-        signals.push("s:several_links".to_string());
+        visit("s:several_links");
     }
-    signals
 }
 
 /// The feature that stands for every word outside the vocabulary.
@@ -173,9 +210,9 @@ pub const UNKNOWN_WORD: &str = "u:unknown_word";
 /// training and scoring decide what a feature counts for: known features
 /// keep their value, unknown words add theirs to [`UNKNOWN_WORD`] when the
 /// vocabulary has it, and other unknown features count for nothing.
-pub fn resolve_positions(
+pub fn resolve_positions<S: BuildHasher>(
     features: &[(String, f64)],
-    vocabulary_index: &HashMap<String, usize>,
+    vocabulary_index: &HashMap<String, usize, S>,
 ) -> Vec<(usize, f64)> {
     let unknown_word = vocabulary_index.get(UNKNOWN_WORD).copied();
     let mut unknown_total = 0.0;
@@ -191,6 +228,66 @@ pub fn resolve_positions(
         resolved.push((position, unknown_total));
     }
     resolved
+}
+
+/// [`resolve_positions`] of [`extract_features_normalized`], without
+/// building the feature names: the request path's version, the same
+/// numbers (a unit test compares the two). Positions come in vocabulary
+/// order, which for a trained model is the names' order as above; after
+/// online learning has appended features, only the order of summing (and
+/// so the last bits of a score) can differ.
+pub fn resolve_text<S: BuildHasher>(
+    params: &FeatureParams,
+    raw_text: &str,
+    normalized: &str,
+    vocabulary_index: &HashMap<String, usize, S>,
+) -> Vec<(usize, f64)> {
+    let unknown_word = vocabulary_index.get(UNKNOWN_WORD).copied();
+    // Features outside the vocabulary count only towards the unknown-word
+    // feature and the length scale; their names are kept for those alone.
+    let keep_unknown = unknown_word.is_some() || params.normalize_length;
+    let mut known: Vec<(usize, f64)> = Vec::with_capacity(64);
+    let mut unknown: Vec<String> = Vec::new();
+    for_each_feature(
+        params,
+        raw_text,
+        normalized,
+        |name| match vocabulary_index.get(name) {
+            Some(position) => known.push((*position, 1.0)),
+            None if keep_unknown => unknown.push(name.to_string()),
+            None => {}
+        },
+    );
+    known.sort_unstable_by_key(|(position, _)| *position);
+    known.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 += 1.0;
+        }
+        same
+    });
+    unknown.sort_unstable();
+    let mut unknown_counts: Vec<(&str, f64)> = Vec::with_capacity(unknown.len());
+    for name in &unknown {
+        match unknown_counts.last_mut() {
+            Some((last, count)) if *last == name.as_str() => *count += 1.0,
+            _ => unknown_counts.push((name, 1.0)),
+        }
+    }
+    let scale = length_scale(params, known.len() + unknown_counts.len());
+    for (_, count) in &mut known {
+        *count = feature_value(params, *count, scale);
+    }
+    let mut unknown_total = 0.0;
+    for (name, count) in unknown_counts {
+        if name.starts_with("w:") {
+            unknown_total += feature_value(params, count, scale);
+        }
+    }
+    if let (Some(position), true) = (unknown_word, unknown_total > 0.0) {
+        known.push((position, unknown_total));
+    }
+    known
 }
 
 /// A short human description of a feature, for reasons.
@@ -264,6 +361,93 @@ mod tests {
         };
         let features = extract_features(&params, "  ");
         assert_eq!(features, vec![("s:no_words".to_string(), 1.0)]);
+    }
+
+    /// Every combination of the parameters that change what is counted.
+    fn all_params() -> Vec<FeatureParams> {
+        let mut all = Vec::new();
+        for bits in 0..32u32 {
+            let on = |bit: u32| bits & (1 << bit) != 0;
+            all.push(FeatureParams {
+                word_pairs: on(0),
+                char_ngram_min: if on(1) { 3 } else { 0 },
+                char_ngram_max: if on(1) { 4 } else { 0 },
+                binary: on(2),
+                signals: true,
+                normalize_length: on(3),
+                unknown_words: on(4),
+            });
+        }
+        all
+    }
+
+    /// A vocabulary of some of the features of `known_texts`, in name
+    /// order like a trained model's, with the unknown-word feature.
+    fn vocabulary_index(
+        params: &FeatureParams,
+        known_texts: &[&str],
+    ) -> HashMap<String, usize, foldhash::fast::RandomState> {
+        let mut names: Vec<String> = known_texts
+            .iter()
+            .flat_map(|text| extract_features(params, text))
+            .map(|(name, _)| name)
+            .enumerate()
+            // Leave every third feature out, so texts have unknown ones.
+            .filter(|(index, _)| index % 3 != 0)
+            .map(|(_, name)| name)
+            .collect();
+        if params.unknown_words {
+            names.push(UNKNOWN_WORD.to_string());
+        }
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(position, name)| (name, position))
+            .collect()
+    }
+
+    fn assert_resolutions_agree(text: &str) {
+        let known_texts = [
+            "Subscribe to my channel!! http://spam.example/win now now now",
+            "I love this song, 2 years later and still great",
+            "CALL 08452810075 TO CLAIM YOUR PRIZE today",
+        ];
+        for params in all_params() {
+            let index = vocabulary_index(&params, &known_texts);
+            let normalized = normalize(text);
+            let by_names = resolve_positions(
+                &extract_features_normalized(&params, text, &normalized),
+                &index,
+            );
+            let direct = resolve_text(&params, text, &normalized, &index);
+            assert_eq!(direct, by_names, "{params:?} on {text:?}");
+        }
+    }
+
+    #[test]
+    fn resolving_a_text_directly_agrees_with_resolving_its_named_features() {
+        for text in [
+            "",
+            "  ",
+            "Subscribe to my channel!! http://spam.example/win now now now",
+            "subscribe subscribe to to my new channel please",
+            "i love this song, 3 years later and still great great",
+            "Call 08452810075 or visit www.prize.example/claim?id=7",
+            "ＦＲＥＥ money &amp; Привет мир!!",
+        ] {
+            assert_resolutions_agree(text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn resolving_any_text_directly_agrees_with_its_named_features(
+            text in "(subscribe|love|song|channel|now|http://spam.example/|www.x.com|[a-z]{1,6}|[0-9]{1,9}|!!|[ .,]|é){0,16}"
+        ) {
+            assert_resolutions_agree(&text);
+        }
     }
 
     #[test]

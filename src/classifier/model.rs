@@ -132,14 +132,15 @@ pub struct Model {
 
 /// One feature's share of a score, in calibrated log-odds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FeatureContribution {
-    pub feature: String,
+pub struct FeatureContribution<'model> {
+    /// The feature's name, borrowed from the model's vocabulary.
+    pub feature: &'model str,
     pub weight: f64,
 }
 
 /// The model's view of one text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ModelScore {
+pub struct ModelScore<'model> {
     /// Calibrated log-odds of spam: `baseline + sum of contributions`.
     pub log_odds: f64,
     /// `sigmoid(log_odds)`.
@@ -147,7 +148,7 @@ pub struct ModelScore {
     /// What the model says before it reads any word (prior and calibration).
     pub baseline: f64,
     /// Every known feature of the text, largest absolute weight first.
-    pub contributions: Vec<FeatureContribution>,
+    pub contributions: Vec<FeatureContribution<'model>>,
 }
 
 impl Model {
@@ -374,8 +375,10 @@ impl Model {
 
     /// The raw (uncalibrated) naive-Bayes log-odds of spam for a text.
     pub fn raw_log_odds(&self, text: &str) -> f64 {
-        let features = extract_features(&self.file.features, text);
-        let [ham, spam] = self.scorer.joint_log_likelihood(&features);
+        let resolved =
+            self.scorer
+                .resolve_text(&self.file.features, text, &crate::text::normalize(text));
+        let [ham, spam] = self.scorer.joint_log_likelihood_of(&resolved);
         spam - ham
     }
 
@@ -404,22 +407,21 @@ impl Model {
     }
 
     /// Scores a text.
-    pub fn score(&self, text: &str) -> ModelScore {
+    pub fn score(&self, text: &str) -> ModelScore<'_> {
         self.score_normalized(text, &crate::text::normalize(text))
     }
 
     /// [`Model::score`] for a text whose normalised form is at hand
     /// (`normalized` is `text::normalize(text)`).
-    pub fn score_normalized(&self, text: &str, normalized: &str) -> ModelScore {
-        let features = super::extract_features_normalized(&self.file.features, text, normalized);
+    pub fn score_normalized(&self, text: &str, normalized: &str) -> ModelScore<'_> {
         let slope = self.file.calibration.slope;
         let baseline = self.file.calibration.log_odds(self.scorer.prior_log_odds());
         let mut contributions: Vec<FeatureContribution> = self
             .scorer
-            .resolve(&features)
+            .resolve_text(&self.file.features, text, normalized)
             .into_iter()
             .map(|(position, value)| FeatureContribution {
-                feature: self.file.vocabulary[position].clone(),
+                feature: &self.file.vocabulary[position],
                 weight: slope * value * self.scorer.feature_log_odds(position),
             })
             .collect();

@@ -15,8 +15,14 @@ use linfa_bayes::{MultinomialNb, NaiveBayes};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::features::resolve_positions;
-use super::ClassifierError;
+use super::features::{resolve_positions, resolve_text};
+use super::{ClassifierError, FeatureParams};
+
+/// Feature name -> vocabulary position. foldhash rather than the standard
+/// SipHash: scoring looks up every feature of every comment here, and the
+/// map is built once from the model, so a caller cannot grow it to attack
+/// its hashing.
+pub type VocabularyIndex = HashMap<String, usize, foldhash::fast::RandomState>;
 
 /// Unit rows probed per call, bounding the probe's memory to
 /// `PROBE_ROWS x vocabulary` floats.
@@ -37,7 +43,7 @@ pub struct ScorerWeights {
 /// Scores comments with a compiled model. Class 0 is ham, 1 is spam.
 #[derive(Debug, Clone)]
 pub struct SparseScorer {
-    index: HashMap<String, usize>,
+    index: VocabularyIndex,
     compiled: ScorerWeights,
 }
 
@@ -168,7 +174,7 @@ impl SparseScorer {
 
     /// A scorer over a ready vocabulary index (feature -> position).
     pub fn with_index(
-        index: HashMap<String, usize>,
+        index: VocabularyIndex,
         compiled: ScorerWeights,
     ) -> Result<SparseScorer, ClassifierError> {
         let positions = index.len();
@@ -185,7 +191,7 @@ impl SparseScorer {
     }
 
     /// Feature -> vocabulary position.
-    pub fn index(&self) -> &HashMap<String, usize> {
+    pub fn index(&self) -> &VocabularyIndex {
         &self.index
     }
 
@@ -196,7 +202,22 @@ impl SparseScorer {
     /// The vocabulary positions and values of named features (see
     /// [`resolve_positions`]), binarised for the Bernoulli event model.
     pub fn resolve(&self, features: &[(String, f64)]) -> Vec<(usize, f64)> {
-        let mut resolved = resolve_positions(features, &self.index);
+        self.binarised(resolve_positions(features, &self.index))
+    }
+
+    /// [`SparseScorer::resolve`] of a text's features (`normalized` is
+    /// `text::normalize(raw_text)`), without building their names.
+    pub fn resolve_text(
+        &self,
+        params: &FeatureParams,
+        raw_text: &str,
+        normalized: &str,
+    ) -> Vec<(usize, f64)> {
+        let resolved = resolve_text(params, raw_text, normalized, &self.index);
+        self.binarised(resolved)
+    }
+
+    fn binarised(&self, mut resolved: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
         if self.compiled.binary_input {
             for (_, value) in &mut resolved {
                 *value = if *value > 0.0 { 1.0 } else { 0.0 };
@@ -208,10 +229,15 @@ impl SparseScorer {
     /// Unnormalised log-posteriors of ham and spam, as linfa-bayes'
     /// `joint_log_likelihood` computes them for the same row.
     pub fn joint_log_likelihood(&self, features: &[(String, f64)]) -> [f64; 2] {
+        self.joint_log_likelihood_of(&self.resolve(features))
+    }
+
+    /// [`SparseScorer::joint_log_likelihood`] of resolved features.
+    pub fn joint_log_likelihood_of(&self, resolved: &[(usize, f64)]) -> [f64; 2] {
         let mut result = self.compiled.constants;
-        for (position, value) in self.resolve(features) {
-            result[0] += value * self.compiled.weights[0][position];
-            result[1] += value * self.compiled.weights[1][position];
+        for (position, value) in resolved {
+            result[0] += value * self.compiled.weights[0][*position];
+            result[1] += value * self.compiled.weights[1][*position];
         }
         result
     }

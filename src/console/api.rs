@@ -152,7 +152,7 @@ fn item_view(state: &HttpState, decision: Decision) -> ItemView {
             matches!(kind, "w" | "d").then(|| Highlight {
                 text: value.to_string(),
                 weight: contribution.weight,
-                description: describe_feature(&contribution.feature),
+                description: describe_feature(contribution.feature),
             })
         })
         .take(HIGHLIGHTS)

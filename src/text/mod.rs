@@ -6,4 +6,4 @@ mod normalize;
 mod tokenize;
 
 pub use normalize::normalize;
-pub use tokenize::{tokenize, Token, TokenKind};
+pub use tokenize::{for_each_link_token, for_each_token, tokenize, Token, TokenKind};

@@ -26,18 +26,42 @@ pub struct Token {
     pub text: String,
 }
 
-/// Links written with a scheme, with `www.`, or as a bare domain under a
-/// common top-level domain (spammers often leave the scheme off so that the
-/// site does not turn it into a link).
+/// The top-level domains under which a bare domain (no scheme, no `www.`)
+/// counts as a link.
+const BARE_LINK_DOMAINS: [&str; 22] = [
+    "com", "net", "org", "info", "biz", "ly", "io", "co", "me", "tk", "ru", "us", "uk", "de", "tv",
+    "gl", "be", "cc", "xyz", "site", "online", "club",
+];
+
+/// Links written with a scheme, with `www.`, or as a bare domain under one
+/// of [`BARE_LINK_DOMAINS`] (spammers often leave the scheme off so that
+/// the site does not turn it into a link).
 static LINK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    Regex::new(&format!(
         r"(?x)
         (?:https?://|www\.)[^\s<>\x22']+
-        | \b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|ly|io|co|me|tk|ru|us|uk|de|tv|gl|be|cc|xyz|site|online|club)\b(?:/[^\s<>\x22']*)?
+        | \b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:{})\b(?:/[^\s<>\x22']*)?
         ",
-    )
+        BARE_LINK_DOMAINS.join("|")
+    ))
     .expect("the link pattern is valid")
 });
+
+/// Whether [`LINK`] can match: it needs a `://`, a `www.` or a `.`
+/// followed by one of [`BARE_LINK_DOMAINS`]. Most comments have none of
+/// these and skip the search, which on text with letters beyond ASCII
+/// cannot use the regex crate's fast engine (its `\b` is Unicode-aware).
+fn may_contain_link(text: &str) -> bool {
+    if text.contains("://") || text.contains("www.") {
+        return true;
+    }
+    text.match_indices('.').any(|(dot, _)| {
+        let after = &text.as_bytes()[dot + 1..];
+        BARE_LINK_DOMAINS
+            .iter()
+            .any(|domain| after.starts_with(domain.as_bytes()))
+    })
+}
 
 static WORD_OR_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[\p{L}\p{M}]+(?:'[\p{L}\p{M}]+)*|\p{N}+(?:[.,:/-]\p{N}+)*|[!?]{2,}")
@@ -47,54 +71,144 @@ static WORD_OR_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
 /// Tokenises text that [`crate::text::normalize`] has already normalised.
 pub fn tokenize(normalized: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
-    let mut rest_start = 0;
-    for link in LINK.find_iter(normalized) {
-        words_and_numbers(&normalized[rest_start..link.start()], &mut tokens);
-        link_tokens(link.as_str(), &mut tokens);
-        rest_start = link.end();
-    }
-    words_and_numbers(&normalized[rest_start..], &mut tokens);
+    for_each_token(normalized, |kind, text| {
+        tokens.push(Token {
+            kind,
+            text: text.to_string(),
+        })
+    });
     tokens
 }
 
-fn words_and_numbers(text: &str, tokens: &mut Vec<Token>) {
+/// [`tokenize`] without building the tokens: calls `visit` with each
+/// token's kind and text, in order. The scoring path uses this to cut a
+/// comment into tokens without allocating one string per token.
+pub fn for_each_token<'text>(normalized: &'text str, mut visit: impl FnMut(TokenKind, &'text str)) {
+    let mut rest_start = 0;
+    for link in links(normalized) {
+        words_and_numbers(&normalized[rest_start..link.start()], &mut visit);
+        link_tokens(link.as_str(), &mut visit);
+        rest_start = link.end();
+    }
+    words_and_numbers(&normalized[rest_start..], &mut visit);
+}
+
+/// The link tokens of [`for_each_token`] alone (link domains and paths,
+/// in order), for callers that have no use for the words.
+pub fn for_each_link_token<'text>(
+    normalized: &'text str,
+    mut visit: impl FnMut(TokenKind, &'text str),
+) {
+    for link in links(normalized) {
+        link_tokens(link.as_str(), &mut visit);
+    }
+}
+
+/// The links of normalised text.
+fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
+    may_contain_link(normalized)
+        .then(|| LINK.find_iter(normalized))
+        .into_iter()
+        .flatten()
+}
+
+fn words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(TokenKind, &'text str)) {
+    if text.is_ascii() {
+        ascii_words_and_numbers(text, visit)
+    } else {
+        regex_words_and_numbers(text, visit)
+    }
+}
+
+/// The words, numbers and emphasis of any text, found by [`WORD_OR_NUMBER`].
+fn regex_words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(TokenKind, &'text str)) {
     for found in WORD_OR_NUMBER.find_iter(text) {
         let piece = found.as_str();
         let first = piece.chars().next().unwrap_or(' ');
-        let token = if first == '!' || first == '?' {
-            Token {
-                kind: TokenKind::Emphasis,
-                text: first.to_string().repeat(2),
-            }
+        if first == '!' || first == '?' {
+            visit(TokenKind::Emphasis, emphasis(first));
         } else if first.is_numeric() {
-            Token {
-                kind: TokenKind::Number,
-                text: number_shape(piece),
-            }
+            visit(TokenKind::Number, number_shape(piece));
         } else {
-            Token {
-                kind: TokenKind::Word,
-                text: piece.to_string(),
+            visit(TokenKind::Word, piece);
+        }
+    }
+}
+
+/// The emphasis token of a run of `!` or `?` that starts with `first`.
+fn emphasis(first: char) -> &'static str {
+    if first == '!' {
+        "!!"
+    } else {
+        "??"
+    }
+}
+
+/// [`WORD_OR_NUMBER`]'s matches on ASCII text, found without the regex
+/// engine (most comments are ASCII once normalised, and this is several
+/// times faster). On ASCII, `\p{L}` is `[A-Za-z]`, `\p{M}` is empty and
+/// `\p{N}` is `[0-9]`; a property test checks both give the same tokens.
+fn ascii_words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(TokenKind, &'text str)) {
+    let bytes = text.as_bytes();
+    // Extends a run of `is_part` bytes that may continue past a single
+    // `is_joiner` byte when a part byte follows it ("aren't", "1,000").
+    let run_end = |start: usize, is_part: fn(u8) -> bool, is_joiner: fn(u8) -> bool| {
+        let mut end = start;
+        loop {
+            while end < bytes.len() && is_part(bytes[end]) {
+                end += 1;
             }
-        };
-        tokens.push(token);
+            let joined = end + 1 < bytes.len() && is_joiner(bytes[end]) && is_part(bytes[end + 1]);
+            if !joined {
+                return end;
+            }
+            end += 1;
+        }
+    };
+    let mut position = 0;
+    while position < bytes.len() {
+        let byte = bytes[position];
+        if byte.is_ascii_alphabetic() {
+            let end = run_end(position, |b| b.is_ascii_alphabetic(), |b| b == b'\'');
+            visit(TokenKind::Word, &text[position..end]);
+            position = end;
+        } else if byte.is_ascii_digit() {
+            let end = run_end(
+                position,
+                |b| b.is_ascii_digit(),
+                |b| matches!(b, b'.' | b',' | b':' | b'/' | b'-'),
+            );
+            visit(TokenKind::Number, number_shape(&text[position..end]));
+            position = end;
+        } else if byte == b'!' || byte == b'?' {
+            let run = bytes[position..]
+                .iter()
+                .take_while(|b| matches!(b, b'!' | b'?'))
+                .count();
+            if run >= 2 {
+                visit(TokenKind::Emphasis, emphasis(char::from(byte)));
+            }
+            position += run;
+        } else {
+            position += 1;
+        }
     }
 }
 
 /// Reduces a number to its shape: short numbers stay as written (a "2" or a
 /// "50" carries meaning), long ones become a length class, because phone
 /// numbers and prize codes differ in every message but share their shape.
-pub fn number_shape(number: &str) -> String {
+pub fn number_shape(number: &str) -> &str {
     let digits = number.chars().filter(|c| c.is_numeric()).count();
     match digits {
-        0..=3 => number.to_string(),
-        4 => "<4digits>".to_string(),
-        5..=7 => "<5-7digits>".to_string(),
-        _ => "<8+digits>".to_string(),
+        0..=3 => number,
+        4 => "<4digits>",
+        5..=7 => "<5-7digits>",
+        _ => "<8+digits>",
     }
 }
 
-fn link_tokens(link: &str, tokens: &mut Vec<Token>) {
+fn link_tokens<'text>(link: &'text str, visit: &mut impl FnMut(TokenKind, &'text str)) {
     let without_scheme = link
         .strip_prefix("https://")
         .or_else(|| link.strip_prefix("http://"))
@@ -108,17 +222,11 @@ fn link_tokens(link: &str, tokens: &mut Vec<Token>) {
     // "https://#top" or a bare "www." name no host: no domain token (an
     // empty one would be a feature every such text shared).
     if !host.is_empty() {
-        tokens.push(Token {
-            kind: TokenKind::LinkDomain,
-            text: host.to_string(),
-        });
+        visit(TokenKind::LinkDomain, host);
     }
     for segment in path.split(['/', '?', '#', '&', '=']) {
         if !segment.is_empty() && segment.len() <= 40 {
-            tokens.push(Token {
-                kind: TokenKind::LinkPath,
-                text: segment.to_string(),
-            });
+            visit(TokenKind::LinkPath, segment);
         }
     }
 }
@@ -144,6 +252,43 @@ mod tests {
                 tokens.iter().all(|token| !token.text.is_empty()),
                 "{text}: {tokens:?}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The shortcut never skips a text the link pattern matches.
+        #[test]
+        fn texts_with_links_are_never_skipped(
+            text in "(https?://|www\\.|\\.|com|co|ru|me|xyz|[a-z0-9]{1,5}|é|/|:| ){0,12}"
+        ) {
+            if LINK.is_match(&text) {
+                proptest::prop_assert!(may_contain_link(&text), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn link_tokens_alone_are_those_of_the_whole_tokenizer() {
+        let texts = [
+            "see http://www.Bit.ly/xyz?a=1 now and murdev.com, ok... bye",
+            "no links here... really. none",
+            "two: a.com/b https://x.org",
+        ];
+        for text in texts {
+            let normalized = normalize(text);
+            let expected: Vec<Token> = tokenize(&normalized)
+                .into_iter()
+                .filter(|token| matches!(token.kind, TokenKind::LinkDomain | TokenKind::LinkPath))
+                .collect();
+            let mut found = Vec::new();
+            for_each_link_token(&normalized, |kind, text| {
+                found.push(Token {
+                    kind,
+                    text: text.to_string(),
+                })
+            });
+            assert_eq!(found, expected, "{text}");
+            assert_eq!(found.is_empty(), text.starts_with("no links"));
         }
     }
 
@@ -211,6 +356,46 @@ mod tests {
     fn empty_and_symbol_only_text_has_no_tokens() {
         assert!(kinds_and_texts("").is_empty());
         assert!(kinds_and_texts(" ... ,,, ").is_empty());
+    }
+
+    /// A way of finding the words and numbers of a text.
+    type Finder = fn(&str, &mut dyn FnMut(TokenKind, &str));
+
+    fn collect(text: &str, finder: Finder) -> Vec<(TokenKind, String)> {
+        let mut found = Vec::new();
+        finder(text, &mut |kind, piece| {
+            found.push((kind, piece.to_string()))
+        });
+        found
+    }
+
+    proptest::proptest! {
+        /// The hand-written ASCII scanner finds exactly what the regex
+        /// finds, on text made of the characters that matter to it.
+        #[test]
+        fn the_ascii_scanner_agrees_with_the_regex(text in "[a-zA-Z0-9'.,:/!? -]{0,40}") {
+            proptest::prop_assert_eq!(
+                collect(&text, |text, mut visit| ascii_words_and_numbers(text, &mut visit)),
+                collect(&text, |text, mut visit| regex_words_and_numbers(text, &mut visit))
+            );
+        }
+    }
+
+    #[test]
+    fn the_ascii_scanner_agrees_with_the_regex_on_joiners() {
+        for text in [
+            "aren't", "a''b", "'a'", "1,000.50", "1..2", "3-", "x!?!y", "!", "?!", "12:30pm",
+        ] {
+            assert_eq!(
+                collect(text, |text, mut visit| ascii_words_and_numbers(
+                    text, &mut visit
+                )),
+                collect(text, |text, mut visit| regex_words_and_numbers(
+                    text, &mut visit
+                )),
+                "{text}"
+            );
+        }
     }
 
     #[test]
