@@ -141,6 +141,13 @@ fn scoring(criterion: &mut Criterion) {
     // seconds apart. The ratio the acceptance asks for is therefore also
     // measured here with the three variants interleaved: each round times
     // one pass of each, and the median of the rounds' ratios is printed.
+    let score_pass = || {
+        let started = std::time::Instant::now();
+        for comment in &comments {
+            std::hint::black_box(model.score(&comment.content));
+        }
+        started.elapsed().as_secs_f64()
+    };
     let model_pass = || {
         let started = std::time::Instant::now();
         for comment in &comments {
@@ -161,21 +168,38 @@ fn scoring(criterion: &mut Criterion) {
         }
         started.elapsed().as_secs_f64()
     };
+    // Seconds per pass of each variant, and the ratios within each round.
+    let (mut score_times, mut alone_times, mut default_times, mut all_times) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut default_ratios, mut all_ratios) = (Vec::new(), Vec::new());
     for _ in 0..INTERLEAVED_ROUNDS {
+        score_times.push(score_pass());
         let alone = model_pass();
-        default_ratios.push(alone / rules_pass(default_rule_set));
-        all_ratios.push(alone / rules_pass(rule_set));
+        let (default, all) = (rules_pass(default_rule_set), rules_pass(rule_set));
+        default_ratios.push(alone / default);
+        all_ratios.push(alone / all);
+        alone_times.push(alone);
+        default_times.push(default);
+        all_times.push(all);
     }
-    let median = |ratios: &mut Vec<f64>| {
-        ratios.sort_by(f64::total_cmp);
-        ratios[ratios.len() / 2]
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
     };
     println!(
         "throughput with rules / model alone, median of {INTERLEAVED_ROUNDS} interleaved rounds: \
          default rules {:.1}%, all rules {:.1}%",
         median(&mut default_ratios) * 100.0,
         median(&mut all_ratios) * 100.0
+    );
+    let per_second = |times: &mut Vec<f64>| comments.len() as f64 / median(times) / 1000.0;
+    println!(
+        "comments/s, median pass of the same rounds: model score {:.0}k, model verdict {:.0}k, \
+         with default rules {:.0}k, with all rules {:.0}k",
+        per_second(&mut score_times),
+        per_second(&mut alone_times),
+        per_second(&mut default_times),
+        per_second(&mut all_times)
     );
 
     let mut group = criterion.benchmark_group("scoring");

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{describe_feature, Model, ModelScore};
+use crate::classifier::{FeatureDescription, Model, ModelScore};
 use crate::domain::{Assessment, Comment, Priority, Reason, ReasonSource, Verdict};
 use crate::rules::{Evaluation, Mode};
 
@@ -183,7 +183,7 @@ fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
             code: "token".to_string(),
             message: format!(
                 "The model finds {} typical of {leaning} ({:+.2}).",
-                describe_feature(contribution.feature),
+                FeatureDescription(contribution.feature),
                 contribution.weight
             ),
             weight: contribution.weight,

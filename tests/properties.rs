@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use moderato::classifier::{
-    extract_features, extract_features_normalized, resolve_positions, resolve_text,
-    FeatureParams, Model, UNKNOWN_WORD,
+    extract_features, extract_features_normalized, resolve_positions, resolve_text, FeatureParams,
+    Model, UNKNOWN_WORD,
 };
 use moderato::config::{Config, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};

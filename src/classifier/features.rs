@@ -292,24 +292,39 @@ pub fn resolve_text<S: BuildHasher>(
 
 /// A short human description of a feature, for reasons.
 pub fn describe_feature(feature: &str) -> String {
-    let (kind, value) = feature.split_once(':').unwrap_or(("", feature));
-    match kind {
-        "w" => format!("the word \"{value}\""),
-        "b" => format!("the words \"{value}\""),
-        "n" => format!("the number shape {value}"),
-        "d" => format!("a link to {value}"),
-        "p" => format!("the link path part \"{value}\""),
-        "e" => "repeated exclamation or question marks".to_string(),
-        "c" => format!("the letters \"{}\"", value.trim_matches('_')),
-        "u" => {
-            "words the model has not seen (people write freely; spam repeats itself)".to_string()
+    FeatureDescription(feature).to_string()
+}
+
+/// [`describe_feature`] as a `Display` value, so that a reason can write
+/// the description straight into its message.
+pub struct FeatureDescription<'a>(pub &'a str);
+
+impl std::fmt::Display for FeatureDescription<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let feature = self.0;
+        let (kind, value) = feature.split_once(':').unwrap_or(("", feature));
+        match kind {
+            "w" => write!(formatter, "the word \"{value}\""),
+            "b" => write!(formatter, "the words \"{value}\""),
+            "n" => write!(formatter, "the number shape {value}"),
+            "d" => write!(formatter, "a link to {value}"),
+            "p" => write!(formatter, "the link path part \"{value}\""),
+            "e" => formatter.write_str("repeated exclamation or question marks"),
+            "c" => write!(formatter, "the letters \"{}\"", value.trim_matches('_')),
+            "u" => formatter.write_str(
+                "words the model has not seen (people write freely; spam repeats itself)",
+            ),
+            "s" if value == "has_link" => formatter.write_str("containing a link"),
+            "s" if value == "no_words" => formatter.write_str("having no words"),
+            "s" if value == "mostly_capitals" => {
+                formatter.write_str("being written mostly in capitals")
+            }
+            "s" if value == "several_links" => formatter.write_str("containing several links"),
+            "s" if value.starts_with("length") => {
+                write!(formatter, "its length ({} characters)", &value[6..])
+            }
+            _ => write!(formatter, "the feature {feature}"),
         }
-        "s" if value == "has_link" => "containing a link".to_string(),
-        "s" if value == "no_words" => "having no words".to_string(),
-        "s" if value == "mostly_capitals" => "being written mostly in capitals".to_string(),
-        "s" if value == "several_links" => "containing several links".to_string(),
-        "s" if value.starts_with("length") => format!("its length ({} characters)", &value[6..]),
-        _ => format!("the feature {feature}"),
     }
 }
 

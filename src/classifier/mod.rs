@@ -20,7 +20,7 @@ pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{
     describe_feature, extract_features, extract_features_normalized, resolve_positions,
-    resolve_text, FeatureParams, UNKNOWN_WORD,
+    resolve_text, FeatureDescription, FeatureParams, UNKNOWN_WORD,
 };
 pub use metrics::{threshold_curve, BinaryMetrics, ThresholdPoint};
 pub use model::{FeatureContribution, FeatureCounts, Model, ModelScore, TrainingSummary};

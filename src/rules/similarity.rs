@@ -78,6 +78,12 @@ impl Fingerprint {
     /// The estimated Jaccard similarity of the two texts, 0..1: the share
     /// of agreeing slots among those that either text filled.
     pub fn similarity(&self, other: &Fingerprint) -> f64 {
+        self.agreement(other).similarity()
+    }
+
+    /// The counts [`Fingerprint::similarity`] divides, for callers that can
+    /// decide most comparisons without the division.
+    pub fn agreement(&self, other: &Fingerprint) -> Agreement {
         // Branch-free over the fixed slots, so the compiler can compare many
         // at once: the engine compares against every recent comment.
         let (mut agreeing, mut both_empty) = (0u32, 0u32);
@@ -87,11 +93,28 @@ impl Fingerprint {
             agreeing += u32::from(same & !empty);
             both_empty += u32::from(same & empty);
         }
-        let filled = SLOTS as u32 - both_empty;
-        if filled == 0 {
+        Agreement {
+            agreeing,
+            filled: SLOTS as u32 - both_empty,
+        }
+    }
+}
+
+/// How two fingerprints agree: slots where both hold the same minimum, and
+/// slots that either filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Agreement {
+    pub agreeing: u32,
+    pub filled: u32,
+}
+
+impl Agreement {
+    /// `agreeing / filled`, or 0 when neither text filled a slot.
+    pub fn similarity(self) -> f64 {
+        if self.filled == 0 {
             0.0
         } else {
-            f64::from(agreeing) / f64::from(filled)
+            f64::from(self.agreeing) / f64::from(self.filled)
         }
     }
 }
