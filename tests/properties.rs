@@ -98,7 +98,14 @@ proptest! {
             unknown_words: true,
             ..FeatureParams::default()
         };
-        for params in [FeatureParams::default(), counting] {
+        let letters = FeatureParams {
+            char_ngram_min: 2,
+            char_ngram_max: 4,
+            signals: false,
+            word_pairs: false,
+            ..FeatureParams::default()
+        };
+        for params in [FeatureParams::default(), counting, letters] {
             let features = extract_features_normalized(&params, &text, &normalized);
             // Every other feature known, in name order like a trained
             // vocabulary, and the unknown-word feature.

@@ -39,6 +39,21 @@ pub struct FeatureParams {
     pub unknown_words: bool,
 }
 
+impl FeatureParams {
+    /// Why these parameters cannot be used, if they cannot: character
+    /// n-grams need `1 <= char_ngram_min <= char_ngram_max` (or
+    /// `char_ngram_max` 0 to turn them off).
+    pub fn problem(&self) -> Option<String> {
+        let (min, max) = (self.char_ngram_min, self.char_ngram_max);
+        (max > 0 && !(1..=max).contains(&min)).then(|| {
+            format!(
+                "character n-grams {min}-{max}: the smallest must be at least 1 \
+                 and at most the largest (0-0 turns them off)"
+            )
+        })
+    }
+}
+
 impl Default for FeatureParams {
     fn default() -> Self {
         FeatureParams {
@@ -145,7 +160,9 @@ pub fn for_each_feature(
             marked.push('_');
             marked.extend(text.chars());
             marked.push('_');
-            for size in params.char_ngram_min..=params.char_ngram_max {
+            // Sizes start at 1 even if unchecked parameters say 0: a
+            // window of no characters would panic, and it is no feature.
+            for size in params.char_ngram_min.max(1)..=params.char_ngram_max {
                 // A word shorter than the n-gram is already a feature.
                 if size > marked.len() {
                     break;
@@ -233,9 +250,11 @@ pub fn resolve_positions<S: BuildHasher>(
 /// [`resolve_positions`] of [`extract_features_normalized`], without
 /// building the feature names: the request path's version, the same
 /// numbers (a unit test compares the two). Positions come in vocabulary
-/// order, which for a trained model is the names' order as above; after
-/// online learning has appended features, only the order of summing (and
-/// so the last bits of a score) can differ.
+/// order, which for a trained model is the names' order as above. After
+/// online learning has appended features out of name order, the two orders
+/// differ: [`crate::classifier::Model::score`] breaks ties by name so that
+/// its ranking does not depend on it, and a raw log-likelihood may differ
+/// in its last bits (the order of summing).
 pub fn resolve_text<S: BuildHasher>(
     params: &FeatureParams,
     raw_text: &str,
@@ -378,17 +397,18 @@ mod tests {
         assert_eq!(features, vec![("s:no_words".to_string(), 1.0)]);
     }
 
-    /// Every combination of the parameters that change what is counted.
+    /// Every combination of the parameters that change what is counted
+    /// (character n-grams off, or from 1 to 4 characters).
     fn all_params() -> Vec<FeatureParams> {
         let mut all = Vec::new();
-        for bits in 0..32u32 {
+        for bits in 0..64u32 {
             let on = |bit: u32| bits & (1 << bit) != 0;
             all.push(FeatureParams {
                 word_pairs: on(0),
-                char_ngram_min: if on(1) { 3 } else { 0 },
+                char_ngram_min: if on(1) { 1 } else { 0 },
                 char_ngram_max: if on(1) { 4 } else { 0 },
                 binary: on(2),
-                signals: true,
+                signals: on(5),
                 normalize_length: on(3),
                 unknown_words: on(4),
             });
@@ -463,6 +483,21 @@ mod tests {
         ) {
             assert_resolutions_agree(&text);
         }
+    }
+
+    #[test]
+    fn character_ngrams_must_start_at_one_character() {
+        let params = |min, max| FeatureParams {
+            char_ngram_min: min,
+            char_ngram_max: max,
+            ..FeatureParams::default()
+        };
+        assert_eq!(params(0, 0).problem(), None);
+        assert_eq!(params(3, 5).problem(), None);
+        assert!(params(0, 3).problem().unwrap().contains("0-3"));
+        assert!(params(5, 3).problem().is_some());
+        // Unchecked parameters still cannot make extraction panic.
+        assert!(!extract_features(&params(0, 2), "hello world").is_empty());
     }
 
     #[test]

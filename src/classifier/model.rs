@@ -309,6 +309,9 @@ impl Model {
                 file.format
             )));
         }
+        if let Some(problem) = file.features.problem() {
+            return Err(invalid(problem));
+        }
         let scorer = SparseScorer::new(&file.vocabulary, file.weights.clone())
             .map_err(|error| invalid(error.to_string()))?;
         if let Some(counts) = &file.counts {
@@ -425,7 +428,15 @@ impl Model {
                 weight: slope * value * self.scorer.feature_log_odds(position),
             })
             .collect();
-        contributions.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+        // Ties (features the training saw equally often) are ranked by
+        // name, so that the reasons do not depend on where online learning
+        // appended a feature to the vocabulary.
+        contributions.sort_by(|a, b| {
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.feature.cmp(b.feature))
+        });
         let log_odds = baseline + contributions.iter().map(|c| c.weight).sum::<f64>();
         ModelScore {
             log_odds,

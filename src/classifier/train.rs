@@ -76,6 +76,12 @@ impl TrainingParams {
         if self.folds < 2 {
             return Err(invalid("folds", "must be at least 2"));
         }
+        if let Some(problem) = self.features.problem() {
+            return Err(ClassifierError::InvalidParameter {
+                name: "features",
+                message: problem,
+            });
+        }
         let name_ok = !self.name.is_empty()
             && self
                 .name
@@ -523,6 +529,52 @@ mod tests {
     }
 
     #[test]
+    fn features_learned_online_rank_by_name_when_their_weights_tie() {
+        let params = TrainingParams {
+            folds: 3,
+            ..TrainingParams::default()
+        }
+        .check()
+        .unwrap();
+        let base = train(&params, &small_corpus(), vec![], &mut |_| {}).unwrap();
+        // "zebra" joins the vocabulary before "apple", out of name order;
+        // each is seen once, as spam, so their weights tie.
+        let learned = base
+            .learn(
+                &[example("zebra", Label::Spam), example("apple", Label::Spam)],
+                1.0,
+            )
+            .unwrap();
+        let score = learned.score("apple zebra");
+        let ranked: Vec<&str> = score
+            .contributions
+            .iter()
+            .map(|contribution| contribution.feature)
+            .filter(|feature| ["w:apple", "w:zebra"].contains(feature))
+            .collect();
+        assert_eq!(ranked, vec!["w:apple", "w:zebra"]);
+        let weights: Vec<f64> = score
+            .contributions
+            .iter()
+            .filter(|contribution| contribution.feature.starts_with("w:"))
+            .map(|contribution| contribution.weight)
+            .collect();
+        assert_eq!(
+            weights[0], weights[1],
+            "the two weights must tie: {score:?}"
+        );
+    }
+
+    #[test]
+    fn char_ngrams_from_zero_are_refused() {
+        let mut params = TrainingParams::default();
+        params.features.char_ngram_min = 0;
+        params.features.char_ngram_max = 3;
+        let error = params.check().unwrap_err();
+        assert!(error.to_string().contains("0-3"), "{error}");
+    }
+
+    #[test]
     fn a_bernoulli_model_cannot_learn_online() {
         let params = TrainingParams {
             folds: 3,
@@ -570,6 +622,14 @@ mod tests {
         assert!(error.to_string().contains("broken.json"), "{error}");
         let error = Model::from_json("empty.json", b"").unwrap_err();
         assert!(error.to_string().contains("empty"), "{error}");
+        // Parameters that would make scoring fail are refused on loading.
+        let mut file: serde_json::Value =
+            serde_json::from_slice(&Model::embedded_default().unwrap().to_json().unwrap()).unwrap();
+        file["features"]["char_ngram_min"] = 0.into();
+        file["features"]["char_ngram_max"] = 3.into();
+        let bytes = serde_json::to_vec(&file).unwrap();
+        let error = Model::from_json("zero-grams.json", &bytes).unwrap_err();
+        assert!(error.to_string().contains("0-3"), "{error}");
     }
 
     #[test]

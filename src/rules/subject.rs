@@ -1,5 +1,5 @@
-//! A comment prepared once for all rules: the tokens of its normalised text
-//! and its folded words (for the term rules and the fingerprint).
+//! A comment prepared once for all rules: its normalised text, the hosts of
+//! its links and its folded words (for the term rules and the fingerprint).
 
 use crate::domain::Comment;
 use crate::text::{for_each_link_token, normalize, TokenKind};
