@@ -479,14 +479,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn learning_online_equals_training_on_the_union() {
-        let params = TrainingParams {
+    /// The default training with three folds, enough for the small corpus.
+    fn three_fold_params() -> ValidTrainingParams {
+        TrainingParams {
             folds: 3,
             ..TrainingParams::default()
         }
         .check()
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn learning_online_equals_training_on_the_union() {
+        let params = three_fold_params();
         let corpus = small_corpus();
         let base = train(&params, &corpus, vec![], &mut |_| {}).unwrap();
         // New words ("jessica", "portfolio") and known ones.
@@ -530,13 +535,7 @@ mod tests {
 
     #[test]
     fn features_learned_online_rank_by_name_when_their_weights_tie() {
-        let params = TrainingParams {
-            folds: 3,
-            ..TrainingParams::default()
-        }
-        .check()
-        .unwrap();
-        let base = train(&params, &small_corpus(), vec![], &mut |_| {}).unwrap();
+        let base = train(&three_fold_params(), &small_corpus(), vec![], &mut |_| {}).unwrap();
         // "zebra" joins the vocabulary before "apple", out of name order;
         // each is seen once, as spam, so their weights tie.
         let learned = base
