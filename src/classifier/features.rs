@@ -87,19 +87,25 @@ pub fn extract_features_normalized(
     for_each_feature(params, raw_text, normalized, |name| {
         occurrences.push(name.to_string())
     });
-    occurrences.sort_unstable();
-    let mut features: Vec<(String, f64)> = Vec::with_capacity(occurrences.len());
-    for name in occurrences {
-        match features.last_mut() {
-            Some((last, count)) if *last == name => *count += 1.0,
-            _ => features.push((name, 1.0)),
-        }
-    }
+    let mut features = counted(occurrences);
     let scale = length_scale(params, features.len());
     for (_, count) in &mut features {
         *count = feature_value(params, *count, scale);
     }
     features
+}
+
+/// Each distinct item with how often it occurs, in order.
+fn counted<T: Ord>(mut occurrences: Vec<T>) -> Vec<(T, f64)> {
+    occurrences.sort_unstable();
+    let mut counts: Vec<(T, f64)> = Vec::with_capacity(occurrences.len());
+    for item in occurrences {
+        match counts.last_mut() {
+            Some((last, count)) if *last == item => *count += 1.0,
+            _ => counts.push((item, 1.0)),
+        }
+    }
+    counts
 }
 
 /// What each feature's value is multiplied by: `1 / sqrt(distinct
@@ -265,34 +271,20 @@ pub fn resolve_text<S: BuildHasher>(
     // Features outside the vocabulary count only towards the unknown-word
     // feature and the length scale; their names are kept for those alone.
     let keep_unknown = unknown_word.is_some() || params.normalize_length;
-    let mut known: Vec<(usize, f64)> = Vec::with_capacity(64);
+    let mut known_positions: Vec<usize> = Vec::with_capacity(64);
     let mut unknown: Vec<String> = Vec::new();
     for_each_feature(
         params,
         raw_text,
         normalized,
         |name| match vocabulary_index.get(name) {
-            Some(position) => known.push((*position, 1.0)),
+            Some(position) => known_positions.push(*position),
             None if keep_unknown => unknown.push(name.to_string()),
             None => {}
         },
     );
-    known.sort_unstable_by_key(|(position, _)| *position);
-    known.dedup_by(|next, kept| {
-        let same = next.0 == kept.0;
-        if same {
-            kept.1 += 1.0;
-        }
-        same
-    });
-    unknown.sort_unstable();
-    let mut unknown_counts: Vec<(&str, f64)> = Vec::with_capacity(unknown.len());
-    for name in &unknown {
-        match unknown_counts.last_mut() {
-            Some((last, count)) if *last == name.as_str() => *count += 1.0,
-            _ => unknown_counts.push((name, 1.0)),
-        }
-    }
+    let mut known = counted(known_positions);
+    let unknown_counts = counted(unknown);
     let scale = length_scale(params, known.len() + unknown_counts.len());
     for (_, count) in &mut known {
         *count = feature_value(params, *count, scale);
