@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use moderato::classifier::{
-    extract_features, extract_features_normalized, resolve_positions, resolve_text, FeatureParams,
-    Model, UNKNOWN_WORD,
+    extract_features, extract_features_normalized, for_each_feature, key_of_name,
+    resolve_positions, resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, Model,
+    UNKNOWN_WORD,
 };
 use moderato::config::{Config, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};
@@ -116,10 +117,21 @@ proptest! {
                 .map(|(position, (name, _))| (name.clone(), position))
                 .collect();
             index.insert(UNKNOWN_WORD.to_string(), index.len());
-            prop_assert_eq!(
-                resolve_text(&params, &text, &normalized, &index),
-                resolve_positions(&features, &index)
-            );
+            let by_names = resolve_positions(&features, &index);
+            prop_assert_eq!(resolve_text(&params, &text, &normalized, &index), by_names.clone());
+            let keys = FeatureKeys::new(index.iter().map(|(name, position)| (name.as_str(), *position)))
+                .expect("no two features share a key");
+            prop_assert_eq!(resolve_text_by_keys(&params, &text, &normalized, &keys), by_names);
+            // A feature's key is the key of its name as a vocabulary
+            // stores it: the words of a pair never hold the space that
+            // joins them.
+            let mut mismatches = Vec::new();
+            for_each_feature(&params, &text, &normalized, |parts| {
+                if parts.key() != key_of_name(&parts.name()) {
+                    mismatches.push(parts.name());
+                }
+            });
+            prop_assert!(mismatches.is_empty(), "{:?}", mismatches);
         }
     }
 

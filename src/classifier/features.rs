@@ -3,7 +3,9 @@
 //! Feature names carry a one-letter prefix for their kind (`w:` word, `b:`
 //! word pair, `n:` number shape, `d:` link domain, `p:` link path segment,
 //! `e:` emphasis, `s:` a whole-comment signal) so that reasons can say what
-//! each one is.
+//! each one is. Training counts features by name; scoring looks them up by
+//! a key hashed from the parts of the name ([`FeatureParts`]), so that the
+//! request path never builds a name.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -84,8 +86,8 @@ pub fn extract_features_normalized(
     // Every occurrence is collected, then sorted and merged: cheaper than a
     // map for the few dozen features of a comment.
     let mut occurrences: Vec<String> = Vec::with_capacity(64);
-    for_each_feature(params, raw_text, normalized, |name| {
-        occurrences.push(name.to_string())
+    for_each_feature(params, raw_text, normalized, |parts| {
+        occurrences.push(parts.name())
     });
     let mut features = counted(occurrences);
     let scale = length_scale(params, features.len());
@@ -124,23 +126,88 @@ fn feature_value(params: &FeatureParams, count: f64, scale: f64) -> f64 {
     value * scale
 }
 
-/// Calls `visit` with the name of every feature occurrence of a text (a
-/// word repeated twice is visited twice), the single definition of what
-/// the features of a text are. Names are built in one reused buffer, so
-/// scoring can look them up without allocating a string for each.
+/// One feature occurrence, as the parts its name is made of: the kind's
+/// prefix and a text, and for a word pair the second word. The name joins
+/// them (a pair's words with a space); the key hashes them, so that scoring
+/// can look a feature up without building its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureParts<'a> {
+    pub prefix: &'static str,
+    pub text: &'a str,
+    pub second: Option<&'a str>,
+}
+
+impl FeatureParts<'_> {
+    /// The feature's name, as training and model files know it.
+    pub fn name(&self) -> String {
+        let mut name = String::new();
+        self.write_name(&mut name);
+        name
+    }
+
+    /// Writes the name into `name`, replacing what it held.
+    pub fn write_name(&self, name: &mut String) {
+        name.clear();
+        name.push_str(self.prefix);
+        name.push_str(self.text);
+        if let Some(second) = self.second {
+            name.push(' ');
+            name.push_str(second);
+        }
+    }
+
+    /// The feature's key: the same number as [`key_of_name`] of its name.
+    pub fn key(&self) -> u64 {
+        feature_key(self.prefix, self.text, self.second)
+    }
+
+    fn is_word(&self) -> bool {
+        self.prefix == "w:"
+    }
+}
+
+/// The key of a feature name as a vocabulary stores it: the hash of the
+/// parts the name was made of. Only a pair's name is split again, at its
+/// first space; the words of a pair never hold one, since spaces separate
+/// words (a property test checks every feature of random texts).
+pub fn key_of_name(name: &str) -> u64 {
+    match name.split_at_checked(2) {
+        Some(("b:", words)) => match words.split_once(' ') {
+            Some((first, second)) => feature_key("b:", first, Some(second)),
+            None => feature_key("b:", words, None),
+        },
+        Some((prefix, text)) => feature_key(prefix, text, None),
+        // No feature is named with fewer than two bytes; such a name keeps
+        // a key of its own all the same.
+        None => feature_key(name, "", None),
+    }
+}
+
+/// A fixed seed: keys only ever meet keys computed by the same process
+/// (they are never stored), so any seed would do.
+const FEATURE_KEY_STATE: foldhash::fast::FixedState =
+    foldhash::fast::FixedState::with_seed(0x6d6f_6465_7261_746f);
+
+fn feature_key(prefix: &str, text: &str, second: Option<&str>) -> u64 {
+    FEATURE_KEY_STATE.hash_one((prefix, text, second))
+}
+
+/// Calls `visit` with every feature occurrence of a text (a word repeated
+/// twice is visited twice), the single definition of what the features of
+/// a text are. Occurrences come as their parts, so that scoring can look
+/// them up by key without building names at all.
 pub fn for_each_feature(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
-    mut visit: impl FnMut(&str),
+    mut visit: impl FnMut(FeatureParts<'_>),
 ) {
-    let mut name = String::with_capacity(64);
-    let mut emit = |parts: &[&str]| {
-        name.clear();
-        for part in parts {
-            name.push_str(part);
-        }
-        visit(&name);
+    let mut emit = |prefix: &'static str, text: &str, second: Option<&str>| {
+        visit(FeatureParts {
+            prefix,
+            text,
+            second,
+        })
     };
     // Reused buffers for the character n-grams of a word.
     let mut marked: Vec<char> = Vec::new();
@@ -160,7 +227,7 @@ pub fn for_each_feature(
             TokenKind::LinkPath => "p:",
             TokenKind::Emphasis => "e:",
         };
-        emit(&[prefix, text]);
+        emit(prefix, text, None);
         if kind == TokenKind::Word && params.char_ngram_max > 0 {
             marked.clear();
             marked.push('_');
@@ -176,7 +243,7 @@ pub fn for_each_feature(
                 for window in marked.windows(size) {
                     gram.clear();
                     gram.extend(window);
-                    emit(&["c:", &gram]);
+                    emit("c:", &gram, None);
                 }
             }
         }
@@ -184,7 +251,7 @@ pub fn for_each_feature(
             match kind {
                 TokenKind::Word | TokenKind::Number => {
                     if let Some(previous) = previous_word {
-                        emit(&["b:", previous, " ", text]);
+                        emit("b:", previous, Some(text));
                     }
                     previous_word = Some(text);
                 }
@@ -193,17 +260,18 @@ pub fn for_each_feature(
         }
     });
     if links > 0 {
-        emit(&["s:has_link"]);
+        emit("s:", "has_link", None);
     }
     if !any_token {
-        emit(&["s:no_words"]);
+        emit("s:", "no_words", None);
     }
     if params.signals {
-        whole_comment_signals(raw_text, links, |signal| emit(&[signal]));
+        whole_comment_signals(raw_text, links, |signal| emit("s:", signal, None));
     }
 }
 
-/// Coarse classes of length, capitals and links, as features.
+/// Coarse classes of length, capitals and links, as features (named with
+/// the `s:` prefix).
 fn whole_comment_signals(raw_text: &str, links: usize, mut visit: impl FnMut(&'static str)) {
     let (mut characters, mut letters, mut capitals) = (0usize, 0usize, 0usize);
     for character in raw_text.chars() {
@@ -212,17 +280,17 @@ fn whole_comment_signals(raw_text: &str, links: usize, mut visit: impl FnMut(&'s
         capitals += usize::from(character.is_uppercase());
     }
     visit(match characters {
-        0..=20 => "s:length<=20",
-        21..=60 => "s:length<=60",
-        61..=150 => "s:length<=150",
-        151..=400 => "s:length<=400",
-        _ => "s:length>400",
+        0..=20 => "length<=20",
+        21..=60 => "length<=60",
+        61..=150 => "length<=150",
+        151..=400 => "length<=400",
+        _ => "length>400",
     });
     if letters >= 10 && capitals * 2 > letters {
-        visit("s:mostly_capitals");
+        visit("mostly_capitals");
     }
     if links >= 2 {
-        visit("s:several_links");
+        visit("several_links");
     }
 }
 
@@ -238,15 +306,16 @@ pub fn resolve_positions<S: BuildHasher>(
     vocabulary_index: &HashMap<String, usize, S>,
 ) -> Vec<(usize, f64)> {
     let unknown_word = vocabulary_index.get(UNKNOWN_WORD).copied();
-    let mut unknown_total = 0.0;
+    let mut unknown_values = Vec::new();
     let mut resolved = Vec::with_capacity(features.len() + 1);
     for (feature, value) in features {
         match vocabulary_index.get(feature.as_str()) {
             Some(position) => resolved.push((*position, *value)),
-            None if feature.starts_with("w:") => unknown_total += value,
+            None if feature.starts_with("w:") => unknown_values.push(*value),
             None => {}
         }
     }
+    let unknown_total = order_free_sum(unknown_values);
     if let (Some(position), true) = (unknown_word, unknown_total > 0.0) {
         resolved.push((position, unknown_total));
     }
@@ -254,13 +323,13 @@ pub fn resolve_positions<S: BuildHasher>(
 }
 
 /// [`resolve_positions`] of [`extract_features_normalized`], without
-/// building the feature names: the request path's version, the same
-/// numbers (a unit test compares the two). Positions come in vocabulary
-/// order, which for a trained model is the names' order as above. After
-/// online learning has appended features out of name order, the two orders
-/// differ: [`crate::classifier::Model::score`] breaks ties by name so that
-/// its ranking does not depend on it, and a raw log-likelihood may differ
-/// in its last bits (the order of summing).
+/// allocating the feature names: each is built in one reused buffer and
+/// looked up. Positions come in vocabulary order, which for a trained
+/// model is the names' order as above. After online learning has appended
+/// features out of name order, the two orders differ:
+/// [`crate::classifier::Model::score`] breaks ties by name so that its
+/// ranking does not depend on it, and a raw log-likelihood may differ in
+/// its last bits (the order of summing).
 pub fn resolve_text<S: BuildHasher>(
     params: &FeatureParams,
     raw_text: &str,
@@ -268,37 +337,117 @@ pub fn resolve_text<S: BuildHasher>(
     vocabulary_index: &HashMap<String, usize, S>,
 ) -> Vec<(usize, f64)> {
     let unknown_word = vocabulary_index.get(UNKNOWN_WORD).copied();
-    // Features outside the vocabulary count only towards the unknown-word
-    // feature and the length scale; their names are kept for those alone.
-    let keep_unknown = unknown_word.is_some() || params.normalize_length;
-    let mut known_positions: Vec<usize> = Vec::with_capacity(64);
-    let mut unknown: Vec<String> = Vec::new();
-    for_each_feature(
+    let mut name = String::with_capacity(64);
+    resolve_with(
         params,
         raw_text,
         normalized,
-        |name| match vocabulary_index.get(name) {
-            Some(position) => known_positions.push(*position),
-            None if keep_unknown => unknown.push(name.to_string()),
-            None => {}
+        unknown_word,
+        |parts| {
+            parts.write_name(&mut name);
+            vocabulary_index.get(name.as_str()).copied()
         },
-    );
+        |parts| parts.name(),
+    )
+}
+
+/// A vocabulary by feature key (see [`key_of_name`]): what the request path
+/// looks features up in, without building their names.
+#[derive(Debug, Clone)]
+pub struct FeatureKeys {
+    positions: HashMap<u64, usize, foldhash::fast::RandomState>,
+    unknown_word: Option<usize>,
+}
+
+impl FeatureKeys {
+    /// The keys of a vocabulary given as (name, position), or `None` when
+    /// two of its names share a key. With 64-bit keys that takes billions
+    /// of features, but then only names can tell them apart. A feature
+    /// outside the vocabulary could share a key with one inside just as
+    /// rarely; it would then count as that feature.
+    pub fn new<'a>(vocabulary: impl IntoIterator<Item = (&'a str, usize)>) -> Option<FeatureKeys> {
+        let vocabulary = vocabulary.into_iter();
+        let mut positions =
+            HashMap::with_capacity_and_hasher(vocabulary.size_hint().0, Default::default());
+        let mut unknown_word = None;
+        for (name, position) in vocabulary {
+            if name == UNKNOWN_WORD {
+                unknown_word = Some(position);
+            }
+            if positions.insert(key_of_name(name), position).is_some() {
+                return None;
+            }
+        }
+        Some(FeatureKeys {
+            positions,
+            unknown_word,
+        })
+    }
+}
+
+/// [`resolve_text`] by feature keys: the same positions and values, while
+/// no two features share a key (see [`FeatureKeys::new`]).
+pub fn resolve_text_by_keys(
+    params: &FeatureParams,
+    raw_text: &str,
+    normalized: &str,
+    keys: &FeatureKeys,
+) -> Vec<(usize, f64)> {
+    resolve_with(
+        params,
+        raw_text,
+        normalized,
+        keys.unknown_word,
+        |parts| keys.positions.get(&parts.key()).copied(),
+        |parts| parts.key(),
+    )
+}
+
+/// What [`resolve_text`] and [`resolve_text_by_keys`] share: `lookup` finds
+/// a feature's position; `identify` tells unknown features apart, called
+/// only when they count (towards the unknown-word feature or the length
+/// scale).
+fn resolve_with<T: Ord>(
+    params: &FeatureParams,
+    raw_text: &str,
+    normalized: &str,
+    unknown_word: Option<usize>,
+    mut lookup: impl FnMut(&FeatureParts<'_>) -> Option<usize>,
+    mut identify: impl FnMut(&FeatureParts<'_>) -> T,
+) -> Vec<(usize, f64)> {
+    let keep_unknown = unknown_word.is_some() || params.normalize_length;
+    let mut known_positions: Vec<usize> = Vec::with_capacity(64);
+    let mut unknown: Vec<(T, bool)> = Vec::new();
+    for_each_feature(params, raw_text, normalized, |parts| match lookup(&parts) {
+        Some(position) => known_positions.push(position),
+        None if keep_unknown => unknown.push((identify(&parts), parts.is_word())),
+        None => {}
+    });
     let mut known = counted(known_positions);
     let unknown_counts = counted(unknown);
     let scale = length_scale(params, known.len() + unknown_counts.len());
     for (_, count) in &mut known {
         *count = feature_value(params, *count, scale);
     }
-    let mut unknown_total = 0.0;
-    for (name, count) in unknown_counts {
-        if name.starts_with("w:") {
-            unknown_total += feature_value(params, count, scale);
-        }
-    }
+    let unknown_total = order_free_sum(
+        unknown_counts
+            .into_iter()
+            .filter(|((_, is_word), _)| *is_word)
+            .map(|(_, count)| feature_value(params, count, scale))
+            .collect(),
+    );
     if let (Some(position), true) = (unknown_word, unknown_total > 0.0) {
         known.push((position, unknown_total));
     }
     known
+}
+
+/// The sum of the unknown words' values, added smallest first: unknown
+/// features come in name order on one path and in key order on the other,
+/// and a sum of floats in another order can differ in its last bits.
+fn order_free_sum(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.iter().sum()
 }
 
 /// A short human description of a feature, for reasons.
@@ -450,6 +599,17 @@ mod tests {
             );
             let direct = resolve_text(&params, text, &normalized, &index);
             assert_eq!(direct, by_names, "{params:?} on {text:?}");
+            let keys = FeatureKeys::new(
+                index
+                    .iter()
+                    .map(|(name, position)| (name.as_str(), *position)),
+            )
+            .expect("no two test features share a key");
+            let by_keys = resolve_text_by_keys(&params, text, &normalized, &keys);
+            assert_eq!(by_keys, by_names, "{params:?} on {text:?}");
+            for_each_feature(&params, text, &normalized, |parts| {
+                assert_eq!(parts.key(), key_of_name(&parts.name()), "{parts:?}");
+            });
         }
     }
 
@@ -475,6 +635,34 @@ mod tests {
         ) {
             assert_resolutions_agree(&text);
         }
+    }
+
+    #[test]
+    fn keys_tell_apart_what_names_tell_apart() {
+        // A pair and the single word it would read as without its space,
+        // the same text under two kinds, and a name too short for a kind.
+        let names = ["b:ab c", "w:ab c", "b:abc", "w:abc", "d:abc", "x", ""];
+        let keys = FeatureKeys::new(
+            names
+                .iter()
+                .enumerate()
+                .map(|(position, name)| (*name, position)),
+        );
+        assert_eq!(keys.map(|keys| keys.positions.len()), Some(names.len()));
+        assert_eq!(
+            key_of_name("b:check out"),
+            FeatureParts {
+                prefix: "b:",
+                text: "check",
+                second: Some("out")
+            }
+            .key()
+        );
+    }
+
+    #[test]
+    fn a_vocabulary_whose_names_share_a_key_gets_no_keys() {
+        assert!(FeatureKeys::new([("w:a", 0), ("w:a", 1)]).is_none());
     }
 
     #[test]

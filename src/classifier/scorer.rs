@@ -15,7 +15,7 @@ use linfa_bayes::{MultinomialNb, NaiveBayes};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::features::{resolve_positions, resolve_text};
+use super::features::{resolve_positions, resolve_text, resolve_text_by_keys, FeatureKeys};
 use super::{ClassifierError, FeatureParams};
 
 /// Feature name -> vocabulary position. foldhash rather than the standard
@@ -44,6 +44,10 @@ pub struct ScorerWeights {
 #[derive(Debug, Clone)]
 pub struct SparseScorer {
     index: VocabularyIndex,
+    /// The vocabulary by feature key, which scoring looks features up in
+    /// without building their names; `None` in the (practically never)
+    /// case that two names share a key, and then scoring uses the names.
+    keys: Option<FeatureKeys>,
     compiled: ScorerWeights,
     /// `weights[1][i] - weights[0][i]`, computed once: a score reads one
     /// number per feature instead of two from arrays far apart.
@@ -196,8 +200,14 @@ impl SparseScorer {
     fn assemble(index: VocabularyIndex, compiled: ScorerWeights) -> SparseScorer {
         let [ham, spam] = &compiled.weights;
         let feature_log_odds = ham.iter().zip(spam).map(|(ham, spam)| spam - ham).collect();
+        let keys = FeatureKeys::new(
+            index
+                .iter()
+                .map(|(name, position)| (name.as_str(), *position)),
+        );
         SparseScorer {
             index,
+            keys,
             compiled,
             feature_log_odds,
         }
@@ -219,14 +229,18 @@ impl SparseScorer {
     }
 
     /// [`SparseScorer::resolve`] of a text's features (`normalized` is
-    /// `text::normalize(raw_text)`), without building their names.
+    /// `text::normalize(raw_text)`), looked up by key without building
+    /// their names.
     pub fn resolve_text(
         &self,
         params: &FeatureParams,
         raw_text: &str,
         normalized: &str,
     ) -> Vec<(usize, f64)> {
-        let resolved = resolve_text(params, raw_text, normalized, &self.index);
+        let resolved = match &self.keys {
+            Some(keys) => resolve_text_by_keys(params, raw_text, normalized, keys),
+            None => resolve_text(params, raw_text, normalized, &self.index),
+        };
         self.binarised(resolved)
     }
 
