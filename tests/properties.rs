@@ -6,9 +6,8 @@
 use std::collections::HashMap;
 
 use moderato::classifier::{
-    extract_features, extract_features_normalized, for_each_feature, key_of_name,
-    resolve_positions, resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, Model,
-    UNKNOWN_WORD,
+    extract_features, extract_features_normalized, for_each_feature, resolve_positions,
+    resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, Model, UNKNOWN_WORD,
 };
 use moderato::config::{Config, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};
@@ -127,7 +126,7 @@ proptest! {
             // joins them.
             let mut mismatches = Vec::new();
             for_each_feature(&params, &text, &normalized, |parts| {
-                if parts.key() != key_of_name(&parts.name()) {
+                if keys.key(&parts) != keys.key_of_name(&parts.name()) {
                     mismatches.push(parts.name());
                 }
             });

@@ -1,14 +1,15 @@
 //! Normalisation, tokenisation and feature extraction of any text: no
 //! panic, the features of a text are the same however it is reached, and
-//! the request path resolves the same features as training.
+//! the request path resolves the same features as training, by name and by
+//! key.
 #![no_main]
 
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
 use moderato::classifier::{
-    extract_features, extract_features_normalized, resolve_positions, resolve_text,
-    FeatureParams, UNKNOWN_WORD,
+    extract_features, extract_features_normalized, for_each_feature, resolve_positions,
+    resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, UNKNOWN_WORD,
 };
 use moderato::text::{normalize, tokenize};
 
@@ -30,8 +31,15 @@ fuzz_target!(|data: &[u8]| {
         .map(|(position, (name, _))| (name.clone(), position))
         .collect();
     index.insert(UNKNOWN_WORD.to_string(), index.len());
+    let by_names = resolve_positions(&features, &index);
+    assert_eq!(resolve_text(&params, &text, &normalized, &index), by_names);
+    let keys = FeatureKeys::new(index.iter().map(|(name, position)| (name.as_str(), *position)))
+        .expect("no two features share a key");
     assert_eq!(
-        resolve_text(&params, &text, &normalized, &index),
-        resolve_positions(&features, &index)
+        resolve_text_by_keys(&params, &text, &normalized, &keys),
+        by_names
     );
+    for_each_feature(&params, &text, &normalized, |parts| {
+        assert_eq!(keys.key(&parts), keys.key_of_name(&parts.name()));
+    });
 });

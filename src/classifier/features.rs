@@ -5,7 +5,7 @@
 //! `e:` emphasis, `s:` a whole-comment signal) so that reasons can say what
 //! each one is. Training counts features by name; scoring looks them up by
 //! a key hashed from the parts of the name ([`FeatureParts`]), so that the
-//! request path never builds a name.
+//! request path builds no name for a known feature.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -126,15 +126,16 @@ fn feature_value(params: &FeatureParams, count: f64, scale: f64) -> f64 {
     value * scale
 }
 
-/// One feature occurrence, as the parts its name is made of: the kind's
-/// prefix and a text, and for a word pair the second word. The name joins
-/// them (a pair's words with a space); the key hashes them, so that scoring
-/// can look a feature up without building its name.
+/// One feature occurrence as the extractor emits it: the parts its name is
+/// made of, the kind's prefix and a text, and for a word pair the second
+/// word. The name joins them (a pair's words with a space); a
+/// [`FeatureKeys`] hashes them, so that scoring can look the feature up
+/// without building its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureParts<'a> {
-    pub prefix: &'static str,
-    pub text: &'a str,
-    pub second: Option<&'a str>,
+    prefix: &'static str,
+    text: &'a str,
+    second: Option<&'a str>,
 }
 
 impl FeatureParts<'_> {
@@ -156,40 +157,9 @@ impl FeatureParts<'_> {
         }
     }
 
-    /// The feature's key: the same number as [`key_of_name`] of its name.
-    pub fn key(&self) -> u64 {
-        feature_key(self.prefix, self.text, self.second)
-    }
-
     fn is_word(&self) -> bool {
         self.prefix == "w:"
     }
-}
-
-/// The key of a feature name as a vocabulary stores it: the hash of the
-/// parts the name was made of. Only a pair's name is split again, at its
-/// first space; the words of a pair never hold one, since spaces separate
-/// words (a property test checks every feature of random texts).
-pub fn key_of_name(name: &str) -> u64 {
-    match name.split_at_checked(2) {
-        Some(("b:", words)) => match words.split_once(' ') {
-            Some((first, second)) => feature_key("b:", first, Some(second)),
-            None => feature_key("b:", words, None),
-        },
-        Some((prefix, text)) => feature_key(prefix, text, None),
-        // No feature is named with fewer than two bytes; such a name keeps
-        // a key of its own all the same.
-        None => feature_key(name, "", None),
-    }
-}
-
-/// A fixed seed: keys only ever meet keys computed by the same process
-/// (they are never stored), so any seed would do.
-const FEATURE_KEY_STATE: foldhash::fast::FixedState =
-    foldhash::fast::FixedState::with_seed(0x6d6f_6465_7261_746f);
-
-fn feature_key(prefix: &str, text: &str, second: Option<&str>) -> u64 {
-    FEATURE_KEY_STATE.hash_one((prefix, text, second))
 }
 
 /// Calls `visit` with every feature occurrence of a text (a word repeated
@@ -323,8 +293,8 @@ pub fn resolve_positions<S: BuildHasher>(
 }
 
 /// [`resolve_positions`] of [`extract_features_normalized`], without
-/// allocating the feature names: each is built in one reused buffer and
-/// looked up. Positions come in vocabulary order, which for a trained
+/// collecting and sorting the feature names: each is built in one reused
+/// buffer and looked up. Positions come in vocabulary order, which for a trained
 /// model is the names' order as above. After online learning has appended
 /// features out of name order, the two orders differ:
 /// [`crate::classifier::Model::score`] breaks ties by name so that its
@@ -338,89 +308,111 @@ pub fn resolve_text<S: BuildHasher>(
 ) -> Vec<(usize, f64)> {
     let unknown_word = vocabulary_index.get(UNKNOWN_WORD).copied();
     let mut name = String::with_capacity(64);
-    resolve_with(
-        params,
-        raw_text,
-        normalized,
-        unknown_word,
-        |parts| {
-            parts.write_name(&mut name);
-            vocabulary_index.get(name.as_str()).copied()
-        },
-        |parts| parts.name(),
-    )
+    resolve_with(params, raw_text, normalized, unknown_word, |parts| {
+        parts.write_name(&mut name);
+        vocabulary_index.get(name.as_str()).copied()
+    })
 }
 
-/// A vocabulary by feature key (see [`key_of_name`]): what the request path
-/// looks features up in, without building their names.
+/// A vocabulary by feature key, a 64-bit hash of a feature's parts: what
+/// the request path looks features up in, without building their names.
+///
+/// The hash's seed is drawn at random for each table, so that nobody can
+/// write a text whose features collide with the vocabulary's on purpose
+/// (foldhash resists no chosen collisions under a known seed). By chance, a
+/// feature outside the vocabulary takes a known feature's key about once
+/// in 2^64 lookups, and then counts as that feature.
 #[derive(Debug, Clone)]
 pub struct FeatureKeys {
+    state: foldhash::fast::RandomState,
     positions: HashMap<u64, usize, foldhash::fast::RandomState>,
     unknown_word: Option<usize>,
 }
 
 impl FeatureKeys {
     /// The keys of a vocabulary given as (name, position), or `None` when
-    /// two of its names share a key. With 64-bit keys that takes billions
-    /// of features, but then only names can tell them apart. A feature
-    /// outside the vocabulary could share a key with one inside just as
-    /// rarely; it would then count as that feature.
+    /// two of its names share a key (by chance, about once in 2^64 pairs
+    /// of names), and then only the names can tell them apart.
     pub fn new<'a>(vocabulary: impl IntoIterator<Item = (&'a str, usize)>) -> Option<FeatureKeys> {
         let vocabulary = vocabulary.into_iter();
-        let mut positions =
-            HashMap::with_capacity_and_hasher(vocabulary.size_hint().0, Default::default());
-        let mut unknown_word = None;
+        let mut keys = FeatureKeys {
+            state: foldhash::fast::RandomState::default(),
+            positions: HashMap::with_capacity_and_hasher(
+                vocabulary.size_hint().0,
+                foldhash::fast::RandomState::default(),
+            ),
+            unknown_word: None,
+        };
         for (name, position) in vocabulary {
             if name == UNKNOWN_WORD {
-                unknown_word = Some(position);
+                keys.unknown_word = Some(position);
             }
-            if positions.insert(key_of_name(name), position).is_some() {
+            let key = keys.key_of_name(name);
+            if keys.positions.insert(key, position).is_some() {
                 return None;
             }
         }
-        Some(FeatureKeys {
-            positions,
-            unknown_word,
-        })
+        Some(keys)
+    }
+
+    /// The key of a feature the extractor emitted.
+    pub fn key(&self, parts: &FeatureParts<'_>) -> u64 {
+        self.hash(parts.prefix, parts.text, parts.second)
+    }
+
+    /// The key of a feature name as a vocabulary stores it: the key of the
+    /// parts the name was made of. Only a pair's name is split again, at
+    /// its first space; the words of a pair never hold one, since spaces
+    /// separate words (a property test checks every feature of random
+    /// texts).
+    pub fn key_of_name(&self, name: &str) -> u64 {
+        match name.split_at_checked(2) {
+            Some(("b:", words)) => match words.split_once(' ') {
+                Some((first, second)) => self.hash("b:", first, Some(second)),
+                None => self.hash("b:", words, None),
+            },
+            Some((prefix, text)) => self.hash(prefix, text, None),
+            // No feature is named with fewer than two bytes; such a name
+            // keeps a key of its own all the same.
+            None => self.hash(name, "", None),
+        }
+    }
+
+    fn hash(&self, prefix: &str, text: &str, second: Option<&str>) -> u64 {
+        self.state.hash_one((prefix, text, second))
     }
 }
 
-/// [`resolve_text`] by feature keys: the same positions and values, while
-/// no two features share a key (see [`FeatureKeys::new`]).
+/// [`resolve_text`] by feature keys: the same positions and values (see
+/// [`FeatureKeys`] for the chance of a collision).
 pub fn resolve_text_by_keys(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
     keys: &FeatureKeys,
 ) -> Vec<(usize, f64)> {
-    resolve_with(
-        params,
-        raw_text,
-        normalized,
-        keys.unknown_word,
-        |parts| keys.positions.get(&parts.key()).copied(),
-        |parts| parts.key(),
-    )
+    resolve_with(params, raw_text, normalized, keys.unknown_word, |parts| {
+        keys.positions.get(&keys.key(parts)).copied()
+    })
 }
 
 /// What [`resolve_text`] and [`resolve_text_by_keys`] share: `lookup` finds
-/// a feature's position; `identify` tells unknown features apart, called
+/// a feature's position. Unknown features are told apart by name, built
 /// only when they count (towards the unknown-word feature or the length
 /// scale).
-fn resolve_with<T: Ord>(
+fn resolve_with(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
     unknown_word: Option<usize>,
     mut lookup: impl FnMut(&FeatureParts<'_>) -> Option<usize>,
-    mut identify: impl FnMut(&FeatureParts<'_>) -> T,
 ) -> Vec<(usize, f64)> {
     let keep_unknown = unknown_word.is_some() || params.normalize_length;
     let mut known_positions: Vec<usize> = Vec::with_capacity(64);
-    let mut unknown: Vec<(T, bool)> = Vec::new();
+    let mut unknown: Vec<(String, bool)> = Vec::new();
     for_each_feature(params, raw_text, normalized, |parts| match lookup(&parts) {
         Some(position) => known_positions.push(position),
-        None if keep_unknown => unknown.push((identify(&parts), parts.is_word())),
+        None if keep_unknown => unknown.push((parts.name(), parts.is_word())),
         None => {}
     });
     let mut known = counted(known_positions);
@@ -608,7 +600,11 @@ mod tests {
             let by_keys = resolve_text_by_keys(&params, text, &normalized, &keys);
             assert_eq!(by_keys, by_names, "{params:?} on {text:?}");
             for_each_feature(&params, text, &normalized, |parts| {
-                assert_eq!(parts.key(), key_of_name(&parts.name()), "{parts:?}");
+                assert_eq!(
+                    keys.key(&parts),
+                    keys.key_of_name(&parts.name()),
+                    "{parts:?}"
+                );
             });
         }
     }
@@ -623,6 +619,10 @@ mod tests {
             "i love this song, 3 years later and still great great",
             "Call 08452810075 or visit www.prize.example/claim?id=7",
             "ＦＲＥＥ money &amp; Привет мир!!",
+            // Unknown words in another order by key than by name (once
+            // summed in either order, differing in the last bit).
+            "www\u{10ea10}x\u{2b8c7}comwww\u{9a7f9}x\u{202e}comlove.www/x\u{16025}comchannel",
+            "subscribe subscribe to to my new channel please",
         ] {
             assert_resolutions_agree(text);
         }
@@ -647,17 +647,18 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(position, name)| (*name, position)),
-        );
-        assert_eq!(keys.map(|keys| keys.positions.len()), Some(names.len()));
-        assert_eq!(
-            key_of_name("b:check out"),
-            FeatureParts {
-                prefix: "b:",
-                text: "check",
-                second: Some("out")
-            }
-            .key()
-        );
+        )
+        .expect("no two names share a key");
+        assert_eq!(keys.positions.len(), names.len());
+        let pair = FeatureParts {
+            prefix: "b:",
+            text: "check",
+            second: Some("out"),
+        };
+        assert_eq!(keys.key(&pair), keys.key_of_name("b:check out"));
+        // Each table draws its own seed: keys cannot be worked out ahead.
+        let other = FeatureKeys::new([("w:a", 0)]).unwrap();
+        assert_ne!(other.key(&pair), keys.key(&pair));
     }
 
     #[test]

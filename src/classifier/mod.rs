@@ -19,7 +19,7 @@ pub use cross_validation::{cross_validate, CrossValidationReport, FoldReport, Fo
 pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{
-    describe_feature, extract_features, extract_features_normalized, for_each_feature, key_of_name,
+    describe_feature, extract_features, extract_features_normalized, for_each_feature,
     resolve_positions, resolve_text, resolve_text_by_keys, FeatureDescription, FeatureKeys,
     FeatureParams, FeatureParts, UNKNOWN_WORD,
 };

@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use super::features::{resolve_positions, resolve_text, resolve_text_by_keys, FeatureKeys};
 use super::{ClassifierError, FeatureParams};
 
-/// Feature name -> vocabulary position. foldhash rather than the standard
-/// SipHash: scoring looks up every feature of every comment here, and the
-/// map is built once from the model, so a caller cannot grow it to attack
-/// its hashing.
+/// Feature name -> vocabulary position, for training, online learning and
+/// scoring by name. foldhash rather than the standard SipHash: the map is
+/// built from the model, so a caller cannot grow it to attack its hashing.
+/// (Scoring looks features up by key, see [`FeatureKeys`].)
 pub type VocabularyIndex = HashMap<String, usize, foldhash::fast::RandomState>;
 
 /// Unit rows probed per call, bounding the probe's memory to
@@ -380,6 +380,36 @@ mod tests {
         let weights = ScorerWeights::probe(&model, 4, true).unwrap();
         let scorer = SparseScorer::new(&vocabulary(), weights).unwrap();
         assert_agrees(&model, &scorer, true);
+    }
+
+    #[test]
+    fn scoring_by_keys_and_by_names_agree() {
+        let model = BernoulliNb::params().alpha(0.5).fit(&dataset()).unwrap();
+        let weights = ScorerWeights::probe(&model, 4, true).unwrap();
+        let by_keys = SparseScorer::new(&vocabulary(), weights).unwrap();
+        assert!(by_keys.keys.is_some());
+        // What a scorer does when two vocabulary names share a key.
+        let by_names = SparseScorer {
+            keys: None,
+            ..by_keys.clone()
+        };
+        let counting = FeatureParams {
+            binary: false,
+            normalize_length: true,
+            ..FeatureParams::default()
+        };
+        for params in [FeatureParams::default(), counting] {
+            for text in ["", "a b c", "a a d zz", "d, c! b? a http://x.example"] {
+                let normalized = crate::text::normalize(text);
+                assert_eq!(
+                    by_keys.resolve_text(&params, text, &normalized),
+                    by_names.resolve_text(&params, text, &normalized),
+                    "{params:?} on {text:?}"
+                );
+            }
+        }
+        let resolved = by_keys.resolve_text(&FeatureParams::default(), "a b", "a b");
+        assert_eq!(resolved, vec![(0, 1.0), (1, 1.0)]);
     }
 
     #[test]
