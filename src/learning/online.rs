@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::gate::worse_on_trusted_data;
 use super::records::example_of;
+use super::registry::snapshot_now_and_then;
 use super::{measure, OnlineExample};
 use crate::classifier::LabelledExample;
 use crate::engine::Engine;
@@ -90,6 +91,7 @@ impl Engine {
             .collect();
         self.store()
             .record_online_examples(updated.trained_version(), &learned)?;
+        snapshot_now_and_then(self.store(), &updated, learned.len());
         let version = updated.version().to_string();
         self.replace_model(updated);
         Ok(OnlineOutcome::Learned { version })

@@ -92,7 +92,8 @@ pub(super) fn load_registered(store: &Store, version: &str) -> Result<Model, Err
 }
 
 /// A replay of at least this many examples saves a snapshot of its result,
-/// so that the next start (or activation) replays only what was learned
+/// and so does the service each time it has learned this many more, so
+/// that the next start (or activation) replays only what was learned
 /// since. Replaying costs about 20 us an example (measured: 20,000
 /// examples took 0.4 s of a start-up), so a start replays at most a few
 /// hundredths of a second more than it must.
@@ -134,19 +135,44 @@ fn replay_online(store: &Store, model: Model) -> Result<Model, Error> {
     let examples = store.online_examples_from(&version, skipped)?;
     let replayed = replay_online_examples(start, &examples)?;
     if examples.len() >= SNAPSHOT_AFTER_EXAMPLES {
-        // A snapshot that cannot be saved only means a longer replay next
-        // time; the model is fine.
-        let held = (skipped + examples.len()) as u64;
-        let saved = replayed.to_json().map_err(Error::from).and_then(|file| {
-            store
-                .save_online_snapshot(&version, held, &file)
-                .map_err(Error::from)
-        });
-        if let Err(error) = saved {
-            tracing::warn!(%version, %error, "cannot save the online snapshot");
-        }
+        save_snapshot(store, &version, skipped + examples.len(), &replayed);
     }
     Ok(replayed)
+}
+
+/// After online learning recorded `just_learned` more examples into the
+/// live model's version: saves a snapshot of the live model each time the
+/// version's examples pass another multiple of [`SNAPSHOT_AFTER_EXAMPLES`],
+/// so that a restart replays fewer than that many, however much the
+/// service learned since it started. The caller holds the lineage lock, so
+/// `model` has learned exactly the version's recorded examples.
+pub(super) fn snapshot_now_and_then(store: &Store, model: &Model, just_learned: usize) {
+    let version = model.trained_version();
+    let held = match store.online_example_count(version) {
+        Ok(held) => held,
+        Err(error) => {
+            tracing::warn!(%version, %error, "cannot count the online examples; no snapshot");
+            return;
+        }
+    };
+    let before = held.saturating_sub(just_learned);
+    if held / SNAPSHOT_AFTER_EXAMPLES > before / SNAPSHOT_AFTER_EXAMPLES {
+        save_snapshot(store, version, held, model);
+    }
+}
+
+/// Saves `model` as the snapshot of `version` after its first `held`
+/// online examples. A snapshot that cannot be saved only means a longer
+/// replay next time; the model is fine, so this only warns.
+fn save_snapshot(store: &Store, version: &str, held: usize, model: &Model) {
+    let saved = model.to_json().map_err(Error::from).and_then(|file| {
+        store
+            .save_online_snapshot(version, held as u64, &file)
+            .map_err(Error::from)
+    });
+    if let Err(error) = saved {
+        tracing::warn!(%version, %error, "cannot save the online snapshot");
+    }
 }
 
 /// Learns `examples` onto `model` in order, each with its weight.
@@ -361,6 +387,59 @@ mod tests {
             store.online_snapshot(&version).unwrap().unwrap().0,
             first.len() as u64
         );
+    }
+
+    #[tokio::test]
+    async fn the_service_saves_a_snapshot_each_time_it_has_learned_enough() {
+        use crate::domain::{UnixMillis, Verdict};
+        use crate::engine::Engine;
+        use crate::learning::OnlineOutcome;
+        use crate::review::{Correction, CorrectionSource};
+
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let base = Model::embedded_default().unwrap();
+        let version = base.version().to_string();
+        let engine = std::sync::Arc::new(Engine::new(
+            store.clone(),
+            base.clone(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ));
+        let corrections: Vec<Correction> = examples(SNAPSHOT_AFTER_EXAMPLES + 50, 0)
+            .into_iter()
+            .map(|example| Correction {
+                comment_id: format!("c-{}", example.decision_id),
+                decision_id: example.decision_id,
+                site_id: "site.example".to_string(),
+                content: example.text,
+                label: example.label,
+                verdict: Verdict::Allow,
+                model_version: version.clone(),
+                source: CorrectionSource::Moderator,
+                by: "moderator".to_string(),
+                at: UnixMillis(0),
+            })
+            .collect();
+        // Batches of 150: the count passes 1,000 inside the seventh.
+        for (index, batch) in corrections.chunks(150).enumerate() {
+            assert!(
+                store.online_snapshot(&version).unwrap().is_none(),
+                "batch {index}"
+            );
+            let outcome = engine.learn_online(batch.to_vec()).await.unwrap();
+            assert!(
+                matches!(outcome, OnlineOutcome::Learned { .. }),
+                "{outcome:?}"
+            );
+        }
+        let live = engine.model().to_json().unwrap();
+        let (held, file) = store.online_snapshot(&version).unwrap().unwrap();
+        assert_eq!(held, corrections.len() as u64);
+        assert_eq!(file, live);
+        // A restart starts from the snapshot and arrives at the live model.
+        let replayed = replay_online(&store, base).unwrap();
+        assert_eq!(replayed.to_json().unwrap(), live);
     }
 
     #[test]

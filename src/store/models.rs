@@ -196,6 +196,23 @@ impl Store {
             .collect()
     }
 
+    /// How many examples `version` has learned online (keys only; no value
+    /// is read).
+    pub fn online_example_count(&self, version: &str) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for key in self
+            .inner
+            .learning
+            .online
+            .scan_prefix(site_key(version))
+            .keys()
+        {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// The latest snapshot of what `version` learned online: how many
     /// examples it holds (the first ones, in learning order) and the model
     /// file they made.
