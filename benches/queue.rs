@@ -5,8 +5,9 @@
 //!
 //! `cargo bench --bench queue -- 1000000` (or `QUEUE_BENCH_DECISIONS`);
 //! the default is 1,000,000. `QUEUE_BENCH_CACHE_MB` sets sled's page cache
-//! (default: the service's). At the end it starts the real binary on the
-//! database and reports its start-up time and memory. Nothing here asserts
+//! (default: the service's). At the end it starts the real binary, with
+//! the same page cache, on the database and reports its start-up time and
+//! memory. Nothing here asserts
 //! a time: it reports. `QUEUE_BENCH_KEEP=1` keeps the database.
 
 use std::time::{Duration, Instant};
@@ -373,24 +374,31 @@ fn main() {
     // because a database is open in one process at a time.
     drop(engine);
     drop(store);
-    runtime.block_on(measure_service(directory.as_path()));
+    runtime.block_on(measure_service(directory.as_path(), cache_bytes));
 }
 
-/// Starts the real binary (with its default page cache) on the filled
-/// database, as an operator would after a restart: the time until it
-/// answers health checks with SERVING, and its resident memory then and
-/// after 2,000 checks and 200 queue pages.
-async fn measure_service(data_dir: &std::path::Path) {
+/// Starts the real binary on the filled database with the same page cache
+/// (`cache_mb` in a config file beside it), as an operator would after a
+/// restart: the time until it answers health checks with SERVING, and its
+/// resident memory then and after 2,000 checks and 200 queue pages.
+async fn measure_service(data_dir: &std::path::Path, cache_bytes: u64) {
     use std::io::BufRead;
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
 
+    let config = data_dir.join("queue-bench.toml");
+    std::fs::write(
+        &config,
+        format!("cache_mb = {}\n", cache_bytes / (1024 * 1024)),
+    )
+    .expect("the config is written");
     let started = Instant::now();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .env_remove("MODERATO_CONFIG")
+        .arg("--config")
+        .arg(&config)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
