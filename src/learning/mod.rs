@@ -132,6 +132,11 @@ struct ModelLineage {
     /// The registered version's figures on the base evaluation slice; `None`
     /// without a base corpus.
     baseline: Option<Measured>,
+    /// How many online examples are recorded for the live model's version,
+    /// all of them learned by the live model; `None` until known (online
+    /// learning then counts them once). Kept here so that learning need not
+    /// count them in the store each time.
+    recorded_online: Option<usize>,
 }
 
 impl Learning {

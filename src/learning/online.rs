@@ -57,7 +57,7 @@ impl Engine {
             corrections.len() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        let lineage = learning.lineage();
+        let mut lineage = learning.lineage();
         if !learning.settings.online() {
             return Ok(OnlineOutcome::Skipped(
                 "online learning is off (learning.online)".to_string(),
@@ -91,7 +91,22 @@ impl Engine {
             .collect();
         self.store()
             .record_online_examples(updated.trained_version(), &learned)?;
-        snapshot_now_and_then(self.store(), &updated, learned.len());
+        // The examples are recorded: from here on nothing may fail before
+        // the swap, or the live model would lack what is recorded.
+        let recorded = match lineage.recorded_online {
+            Some(before) => Some(before + learned.len()),
+            None => self
+                .store()
+                .online_example_count(updated.trained_version())
+                .inspect_err(
+                    |error| tracing::warn!(%error, "cannot count the online examples; no snapshot"),
+                )
+                .ok(),
+        };
+        lineage.recorded_online = recorded;
+        if let Some(recorded) = recorded {
+            snapshot_now_and_then(self.store(), &updated, recorded, learned.len());
+        }
         let version = updated.version().to_string();
         self.replace_model(updated);
         Ok(OnlineOutcome::Learned { version })

@@ -74,7 +74,9 @@ pub fn startup_model(
         load_registered(store, &active)?
     };
     learning.start_lineage(&model);
-    replay_online(store, model)
+    let (model, recorded) = replay_online(store, model)?;
+    learning.lineage().recorded_online = Some(recorded);
+    Ok(model)
 }
 
 /// A registered version's model, from its stored file. A file that does not
@@ -100,11 +102,12 @@ pub(super) fn load_registered(store: &Store, version: &str) -> Result<Model, Err
 pub const SNAPSHOT_AFTER_EXAMPLES: usize = 1_000;
 
 /// Learns again, in order and with their weights, what the version had
-/// learned online: the same model as before the restart. Starts from the
-/// version's snapshot, if it has one that matches, and learns the examples
-/// after it.
-fn replay_online(store: &Store, model: Model) -> Result<Model, Error> {
+/// learned online: the same model as before the restart, and how many
+/// examples it learned. Starts from the version's snapshot, if it has one
+/// that matches, and learns the examples after it.
+fn replay_online(store: &Store, model: Model) -> Result<(Model, usize), Error> {
     let version = model.version().to_string();
+    let recorded = store.online_example_count(&version)?;
     let snapshot = store.online_snapshot(&version).unwrap_or_else(|error| {
         tracing::warn!(%version, %error, "the online snapshot is unreadable; replaying every example");
         None
@@ -115,10 +118,13 @@ fn replay_online(store: &Store, model: Model) -> Result<Model, Error> {
                 // `learned` counts the version's examples the snapshot holds;
                 // the model may have learned some before it was a version
                 // (a model file saved after online learning).
+                // A snapshot of more examples than are recorded (some lost
+                // since) would skip examples recorded after the loss.
                 Ok(snapshot)
                     if snapshot.trained_version() == model.trained_version()
                         && snapshot.learned_online()
-                            == model.learned_online().saturating_add(learned) =>
+                            == model.learned_online().saturating_add(learned)
+                        && learned <= recorded as u64 =>
                 {
                     (snapshot, learned as usize)
                 }
@@ -134,30 +140,29 @@ fn replay_online(store: &Store, model: Model) -> Result<Model, Error> {
     };
     let examples = store.online_examples_from(&version, skipped)?;
     let replayed = replay_online_examples(start, &examples)?;
+    let recorded = skipped + examples.len();
     if examples.len() >= SNAPSHOT_AFTER_EXAMPLES {
-        save_snapshot(store, &version, skipped + examples.len(), &replayed);
+        save_snapshot(store, &version, recorded, &replayed);
     }
-    Ok(replayed)
+    Ok((replayed, recorded))
 }
 
 /// After online learning recorded `just_learned` more examples into the
-/// live model's version: saves a snapshot of the live model each time the
-/// version's examples pass another multiple of [`SNAPSHOT_AFTER_EXAMPLES`],
-/// so that a restart replays fewer than that many, however much the
-/// service learned since it started. The caller holds the lineage lock, so
-/// `model` has learned exactly the version's recorded examples.
-pub(super) fn snapshot_now_and_then(store: &Store, model: &Model, just_learned: usize) {
-    let version = model.trained_version();
-    let held = match store.online_example_count(version) {
-        Ok(held) => held,
-        Err(error) => {
-            tracing::warn!(%version, %error, "cannot count the online examples; no snapshot");
-            return;
-        }
-    };
-    let before = held.saturating_sub(just_learned);
-    if held / SNAPSHOT_AFTER_EXAMPLES > before / SNAPSHOT_AFTER_EXAMPLES {
-        save_snapshot(store, version, held, model);
+/// live model's version, `recorded` in all: saves a snapshot of the live
+/// model each time the count passes another multiple of
+/// [`SNAPSHOT_AFTER_EXAMPLES`], so that a restart learns fewer than that
+/// many again, however much the service learned since it started. The
+/// caller holds the lineage lock, so `model` has learned exactly the
+/// version's recorded examples.
+pub(super) fn snapshot_now_and_then(
+    store: &Store,
+    model: &Model,
+    recorded: usize,
+    just_learned: usize,
+) {
+    let before = recorded.saturating_sub(just_learned);
+    if recorded / SNAPSHOT_AFTER_EXAMPLES > before / SNAPSHOT_AFTER_EXAMPLES {
+        save_snapshot(store, model.trained_version(), recorded, model);
     }
 }
 
@@ -258,9 +263,10 @@ impl Engine {
         })?;
         let registered = load_registered(self.store(), version)?;
         let baseline = learning.baseline_of(&registered);
-        let model = replay_online(self.store(), registered)?;
+        let (model, recorded) = replay_online(self.store(), registered)?;
         self.store().set_active_model(version)?;
         lineage.baseline = baseline;
+        lineage.recorded_online = Some(recorded);
         let serving_version = model.version().to_string();
         self.replace_model(model);
         tracing::info!(version, serving = %serving_version, "model activated");
@@ -287,6 +293,7 @@ impl Engine {
         lineage.baseline = self.learning().baseline_of(&candidate);
         let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
         let serving = if examples.is_empty() || !candidate.can_learn_online() {
+            lineage.recorded_online = Some(0);
             candidate
         } else {
             let learned: Vec<OnlineExample> = untrained
@@ -296,6 +303,10 @@ impl Engine {
             let serving = candidate.learn(&examples, weight)?;
             self.store()
                 .record_online_examples(&record.version, &learned)?;
+            lineage.recorded_online = Some(learned.len());
+            // A retrain holds back a share of the corrections, which can be
+            // thousands: the next start need not learn them again.
+            snapshot_now_and_then(self.store(), &serving, learned.len(), learned.len());
             serving
         };
         self.store().set_active_model(&record.version)?;
@@ -365,7 +376,7 @@ mod tests {
         let first = examples(SNAPSHOT_AFTER_EXAMPLES + 200, 0);
         store.record_online_examples(&version, &first).unwrap();
 
-        let replayed = replay_online(&store, base.clone()).unwrap();
+        let replayed = replay_online(&store, base.clone()).unwrap().0;
         let full = replay_online_examples(base.clone(), &first).unwrap();
         assert_eq!(replayed.to_json().unwrap(), full.to_json().unwrap());
         let (learned, _) = store.online_snapshot(&version).unwrap().unwrap();
@@ -375,7 +386,7 @@ mod tests {
         // top of the snapshot and matches learning everything again.
         let more = examples(10, first.len());
         store.record_online_examples(&version, &more).unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap();
+        let replayed = replay_online(&store, base.clone()).unwrap().0;
         let everything: Vec<OnlineExample> = first.iter().chain(&more).cloned().collect();
         let full = replay_online_examples(base, &everything).unwrap();
         assert_eq!(replayed.to_json().unwrap(), full.to_json().unwrap());
@@ -406,7 +417,7 @@ mod tests {
             crate::verdict::Thresholds::default(),
             crate::rules::Rules::default(),
         ));
-        let corrections: Vec<Correction> = examples(SNAPSHOT_AFTER_EXAMPLES + 50, 0)
+        let corrections: Vec<Correction> = examples(2 * SNAPSHOT_AFTER_EXAMPLES + 150, 0)
             .into_iter()
             .map(|example| Correction {
                 comment_id: format!("c-{}", example.decision_id),
@@ -421,25 +432,41 @@ mod tests {
                 at: UnixMillis(0),
             })
             .collect();
-        // Batches of 150: the count passes 1,000 inside the seventh.
-        for (index, batch) in corrections.chunks(150).enumerate() {
-            assert!(
-                store.online_snapshot(&version).unwrap().is_none(),
-                "batch {index}"
-            );
+        // Batches of 150: the count passes 1,000 inside the seventh batch
+        // (1,050) and 2,000 inside the fourteenth (2,100); the last batch
+        // comes after the second snapshot.
+        let mut snapshots = Vec::new();
+        for batch in corrections.chunks(150) {
             let outcome = engine.learn_online(batch.to_vec()).await.unwrap();
             assert!(
                 matches!(outcome, OnlineOutcome::Learned { .. }),
                 "{outcome:?}"
             );
+            let snapshot = store.online_snapshot(&version).unwrap();
+            snapshots.push(snapshot.as_ref().map(|(held, _)| *held));
+            if let Some((held, file)) = snapshot {
+                if held as usize == snapshots.len() * 150 {
+                    // Saved by this batch: the live model as it is now.
+                    assert_eq!(file, engine.model().to_json().unwrap());
+                }
+            }
         }
-        let live = engine.model().to_json().unwrap();
-        let (held, file) = store.online_snapshot(&version).unwrap().unwrap();
-        assert_eq!(held, corrections.len() as u64);
-        assert_eq!(file, live);
-        // A restart starts from the snapshot and arrives at the live model.
-        let replayed = replay_online(&store, base).unwrap();
-        assert_eq!(replayed.to_json().unwrap(), live);
+        let expected: Vec<Option<u64>> = (1..=snapshots.len())
+            .map(|batches| match batches {
+                0..=6 => None,
+                7..=13 => Some(1_050),
+                _ => Some(2_100),
+            })
+            .collect();
+        assert_eq!(snapshots, expected);
+        // A restart starts from the second snapshot, learns the last batch
+        // again, and arrives at the live model.
+        let (replayed, recorded) = replay_online(&store, base).unwrap();
+        assert_eq!(recorded, corrections.len());
+        assert_eq!(
+            replayed.to_json().unwrap(),
+            engine.model().to_json().unwrap()
+        );
     }
 
     #[test]
@@ -459,19 +486,19 @@ mod tests {
         store
             .save_online_snapshot(&version, 5, &other.to_json().unwrap())
             .unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap();
+        let replayed = replay_online(&store, base.clone()).unwrap().0;
         assert_eq!(replayed.to_json().unwrap(), other.to_json().unwrap());
 
         // The count does not match what the snapshot learned: ignored.
         store
             .save_online_snapshot(&version, 4, &other.to_json().unwrap())
             .unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap();
+        let replayed = replay_online(&store, base.clone()).unwrap().0;
         assert_eq!(replayed.to_json().unwrap(), honest.to_json().unwrap());
 
         // Not a model file: ignored too.
         store.save_online_snapshot(&version, 5, b"{broken").unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap();
+        let replayed = replay_online(&store, base.clone()).unwrap().0;
         assert_eq!(replayed.to_json().unwrap(), honest.to_json().unwrap());
 
         // Removing the version removes its snapshot.

@@ -232,8 +232,8 @@ impl Store {
 
     /// Saves the model `version` became by learning its first `learned`
     /// online examples (as counted in the `online` tree), replacing the
-    /// snapshot before. Nobody waits for
-    /// it: a snapshot lost in a crash only means a longer replay.
+    /// snapshot before. A snapshot lost in a crash only means a longer
+    /// replay (the call that saves one may still wait for its flush).
     pub fn save_online_snapshot(
         &self,
         version: &str,
