@@ -294,9 +294,9 @@ pub fn resolve_positions<S: BuildHasher>(
 
 /// [`resolve_positions`] of [`extract_features_normalized`], without
 /// collecting and sorting the feature names: each is built in one reused
-/// buffer and looked up. Positions come in vocabulary order, which for a trained
-/// model is the names' order as above. After online learning has appended
-/// features out of name order, the two orders differ:
+/// buffer and looked up. Positions come in vocabulary order, which for a
+/// trained model is the names' order as above. After online learning has
+/// appended features out of name order, the two orders differ:
 /// [`crate::classifier::Model::score`] breaks ties by name so that its
 /// ranking does not depend on it, and a raw log-likelihood may differ in
 /// its last bits (the order of summing).

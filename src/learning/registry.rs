@@ -107,6 +107,7 @@ pub const SNAPSHOT_AFTER_EXAMPLES: usize = 1_000;
 /// that matches, and learns the examples after it.
 fn replay_online(store: &Store, model: Model) -> Result<(Model, usize), Error> {
     let version = model.version().to_string();
+    // Read once more below, but only keys: a start-up cost, not a request's.
     let recorded = store.online_example_count(&version)?;
     let snapshot = store.online_snapshot(&version).unwrap_or_else(|error| {
         tracing::warn!(%version, %error, "the online snapshot is unreadable; replaying every example");
