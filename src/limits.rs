@@ -12,6 +12,9 @@ pub const MAX_AUTHOR_FIELD_BYTES: usize = 1024;
 pub const MAX_POST_TEXT_BYTES: usize = 64 * 1024;
 /// Every other short text field (permalink, referrer, title, honeypot...).
 pub const MAX_SHORT_FIELD_BYTES: usize = 2048;
+/// The post's language, a BCP 47 tag (35 bytes covers the longest that
+/// registries produce).
+pub const MAX_LANGUAGE_TAG_BYTES: usize = 35;
 /// One gRPC message; comfortably above the sum of the field limits.
 pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
 /// Comments of one `CheckComments` stream scored at the same time; more

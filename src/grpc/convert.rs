@@ -91,12 +91,19 @@ fn author_from_proto(author: pb::Author) -> Result<Author, Error> {
     )?;
     let ip = match author.ip.trim() {
         "" => None,
-        text => Some(text.parse().map_err(|_| {
-            Error::invalid_argument(
-                "author.ip",
-                format!("{text:?} is not an IPv4 or IPv6 address"),
-            )
-        })?),
+        // An IPv4 address written as IPv4-mapped IPv6 (`::ffff:a.b.c.d`, as
+        // dual-stack servers report IPv4 clients) is the IPv4 address: the
+        // blocklists and the flood rule must see the same address for it.
+        text => Some(
+            text.parse::<std::net::IpAddr>()
+                .map_err(|_| {
+                    Error::invalid_argument(
+                        "author.ip",
+                        format!("{text:?} is not an IPv4 or IPv6 address"),
+                    )
+                })?
+                .to_canonical(),
+        ),
     };
     Ok(Author {
         name: author.name,
@@ -125,7 +132,11 @@ fn context_from_proto(context: pb::PostContext) -> Result<PostContext, Error> {
         &context.parent_comment_id,
         MAX_COMMENT_ID_BYTES,
     )?;
-    check_length("context.language", &context.language, 35)?;
+    check_length(
+        "context.language",
+        &context.language,
+        MAX_LANGUAGE_TAG_BYTES,
+    )?;
     let post_published_at = context
         .post_published_at
         .as_ref()
@@ -371,6 +382,166 @@ mod tests {
             seconds_on_page: Some(f64::NAN),
         });
         assert_eq!(refused_field(bad_seconds), "form.seconds_on_page");
+    }
+
+    /// Every field limit of the README's table, just inside (accepted) and
+    /// just beyond (refused, naming the field).
+    #[test]
+    fn each_field_limit_holds_at_its_edge() {
+        type Change = Box<dyn Fn(&mut pb::CheckCommentRequest, bool)>;
+        let text = |bytes: usize, over: bool| "x".repeat(bytes + usize::from(over));
+        let author = |set: fn(&mut pb::Author, String), bytes: usize| -> Change {
+            Box::new(move |request, over| {
+                let mut author = pb::Author::default();
+                set(&mut author, text(bytes, over));
+                request.author = Some(author);
+            })
+        };
+        let context = |set: fn(&mut pb::PostContext, String), bytes: usize| -> Change {
+            Box::new(move |request, over| {
+                let mut context = pb::PostContext::default();
+                set(&mut context, text(bytes, over));
+                request.context = Some(context);
+            })
+        };
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "content",
+                Box::new(move |request, over| request.content = text(MAX_CONTENT_BYTES, over)),
+            ),
+            (
+                "comment_id",
+                Box::new(move |request, over| {
+                    request.comment_id = text(MAX_COMMENT_ID_BYTES, over)
+                }),
+            ),
+            (
+                "comment_id",
+                Box::new(|request, over| {
+                    request.comment_id = if over { "a\u{7}b" } else { "a-b" }.into()
+                }),
+            ),
+            (
+                "author.name",
+                author(|a, v| a.name = v, MAX_AUTHOR_FIELD_BYTES),
+            ),
+            (
+                "author.email",
+                author(|a, v| a.email = v, MAX_AUTHOR_FIELD_BYTES),
+            ),
+            (
+                "author.url",
+                author(|a, v| a.url = v, MAX_AUTHOR_FIELD_BYTES),
+            ),
+            (
+                "author.user_agent",
+                author(|a, v| a.user_agent = v, MAX_AUTHOR_FIELD_BYTES),
+            ),
+            (
+                "context.post_text",
+                context(|c, v| c.post_text = v, MAX_POST_TEXT_BYTES),
+            ),
+            (
+                "context.post_title",
+                context(|c, v| c.post_title = v, MAX_SHORT_FIELD_BYTES),
+            ),
+            (
+                "context.permalink",
+                context(|c, v| c.permalink = v, MAX_SHORT_FIELD_BYTES),
+            ),
+            (
+                "context.referrer",
+                context(|c, v| c.referrer = v, MAX_SHORT_FIELD_BYTES),
+            ),
+            (
+                "context.parent_comment_id",
+                context(|c, v| c.parent_comment_id = v, MAX_COMMENT_ID_BYTES),
+            ),
+            (
+                "context.language",
+                context(|c, v| c.language = v, MAX_LANGUAGE_TAG_BYTES),
+            ),
+            (
+                "form.honeypot",
+                Box::new(move |request, over| {
+                    request.form = Some(pb::FormSignals {
+                        honeypot: text(MAX_SHORT_FIELD_BYTES, over),
+                        seconds_on_page: None,
+                    })
+                }),
+            ),
+            (
+                "form.seconds_on_page",
+                Box::new(|request, over| {
+                    request.form = Some(pb::FormSignals {
+                        honeypot: String::new(),
+                        seconds_on_page: Some(if over { -0.5 } else { 0.0 }),
+                    })
+                }),
+            ),
+            (
+                "submitted_at",
+                Box::new(|request, over| {
+                    // The last second of year 9999, and the one after it.
+                    let seconds = 253_402_300_799 + i64::from(over);
+                    request.submitted_at = Some(Timestamp { seconds, nanos: 0 });
+                }),
+            ),
+            (
+                "submitted_at",
+                Box::new(|request, over| {
+                    // The first second of year 1, and the one before it.
+                    let seconds = -62_135_596_800 - i64::from(over);
+                    request.submitted_at = Some(Timestamp { seconds, nanos: 0 });
+                }),
+            ),
+        ];
+        for (field, change) in &cases {
+            let mut inside = request();
+            change(&mut inside, false);
+            assert!(
+                check_request_from_proto(inside, "site.example".into()).is_ok(),
+                "{field} at its limit"
+            );
+            let mut beyond = request();
+            change(&mut beyond, true);
+            assert_eq!(refused_field(beyond), *field);
+        }
+        // The site id comes from the caller's key or the request.
+        for (site, accepted) in [
+            ("a".repeat(253), true),
+            ("a".repeat(254), false),
+            ("news.example:fr_2".to_string(), true),
+            ("news example".to_string(), false),
+            (String::new(), false),
+        ] {
+            let result = check_request_from_proto(request(), site.clone());
+            match (accepted, result) {
+                (true, Ok(_)) => {}
+                (false, Err(Error::InvalidArgument { field, .. })) => assert_eq!(field, "site_id"),
+                (_, other) => panic!("site {site:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_ipv4_mapped_address_is_the_ipv4_address() {
+        let ip_of = |text: &str| {
+            let mut with_ip = request();
+            with_ip.author = Some(pb::Author {
+                ip: text.into(),
+                ..Default::default()
+            });
+            check_request_from_proto(with_ip, "site.example".into())
+                .unwrap()
+                .0
+                .author
+                .ip
+        };
+        let ipv4: std::net::IpAddr = "203.0.113.5".parse().unwrap();
+        assert_eq!(ip_of("::ffff:203.0.113.5"), Some(ipv4));
+        assert_eq!(ip_of(" 203.0.113.5 "), Some(ipv4));
+        assert_eq!(ip_of("2001:db8::5"), "2001:db8::5".parse().ok());
     }
 
     #[test]

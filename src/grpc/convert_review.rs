@@ -215,8 +215,31 @@ mod tests {
         unlabelled.label = pb::Label::Unspecified as i32;
         assert_eq!(field_of(resolve_from_proto(unlabelled)), "label");
         let checked = resolve_from_proto(resolve(vec![id.clone(), id.clone()])).unwrap();
-        assert_eq!(checked.decision_ids, vec![id]);
+        assert_eq!(checked.decision_ids, vec![id.clone()]);
         assert_eq!(checked.label, Label::Spam);
+
+        // The moderator's name and the note, at their limits and beyond.
+        let with = |moderator: String, note: String| {
+            resolve_from_proto(pb::ResolveItemsRequest {
+                moderator,
+                note,
+                ..resolve(vec![id.clone()])
+            })
+        };
+        let name = |bytes: usize| "m".repeat(bytes);
+        assert!(with(name(MAX_MODERATOR_NAME_BYTES), name(MAX_NOTE_BYTES)).is_ok());
+        assert_eq!(
+            field_of(with(name(MAX_MODERATOR_NAME_BYTES + 1), String::new())),
+            "moderator"
+        );
+        assert_eq!(
+            field_of(with("ann\nbob".to_string(), String::new())),
+            "moderator"
+        );
+        assert_eq!(
+            field_of(with("ann".to_string(), name(MAX_NOTE_BYTES + 1))),
+            "note"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::{observed, Access};
+use super::auth::{observed, Access, Caller};
 use super::convert_training::{check_job_id, check_version, job_to_proto, model_to_proto};
 use super::pb;
 use super::pb::training_server::Training;
@@ -21,9 +21,14 @@ impl TrainingService {
         TrainingService { engine, access }
     }
 
-    async fn authorize<T: Sync>(&self, request: &Request<T>) -> Result<(), Status> {
-        self.access.admit(request).await?.require_admin()?;
-        Ok(())
+    /// Admits an administrator's call. The caller keeps what this returns
+    /// until the call ends: it holds the call's place among the calls in
+    /// progress (dropping it at once would let training calls, which can
+    /// take seconds, run beyond the limit).
+    async fn authorize<T: Sync>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let caller = self.access.admit(request).await?;
+        caller.require_admin()?;
+        Ok(caller)
     }
 }
 
@@ -34,7 +39,7 @@ impl Training for TrainingService {
         request: Request<pb::StartRetrainRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
         observed(&self.access.metrics, "StartRetrain", async {
-            self.authorize(&request).await?;
+            let _caller = self.authorize(&request).await?;
             let message = request.into_inner();
             let job = self.engine.start_retrain(message.full, message.dry_run)?;
             Ok(Response::new(job_to_proto(&job)))
@@ -47,7 +52,7 @@ impl Training for TrainingService {
         request: Request<pb::GetRetrainJobRequest>,
     ) -> Result<Response<pb::RetrainJob>, Status> {
         observed(&self.access.metrics, "GetRetrainJob", async {
-            self.authorize(&request).await?;
+            let _caller = self.authorize(&request).await?;
             let message = request.into_inner();
             check_job_id(&message.job_id)?;
             let job = self.engine.retrain_job(&message.job_id)?;
@@ -61,7 +66,7 @@ impl Training for TrainingService {
         request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
         observed(&self.access.metrics, "ListModels", async {
-            self.authorize(&request).await?;
+            let _caller = self.authorize(&request).await?;
             let models = self.engine.list_models()?;
             Ok(Response::new(pb::ListModelsResponse {
                 models: models.iter().map(model_to_proto).collect(),
@@ -75,7 +80,7 @@ impl Training for TrainingService {
         request: Request<pb::ActivateModelRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         observed(&self.access.metrics, "ActivateModel", async {
-            self.authorize(&request).await?;
+            let _caller = self.authorize(&request).await?;
             let message = request.into_inner();
             check_version(&message.version)?;
             let listing = self.engine.activate_model(message.version).await?;
