@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::Error;
+use crate::error::{Echo, Error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,8 +116,9 @@ impl Principal {
                     Ok(requested.to_string())
                 } else {
                     Err(Error::PermissionDenied(format!(
-                        "key {:?} may not act for site {requested:?}",
-                        self.name
+                        "key {:?} may not act for site {}",
+                        self.name,
+                        Echo(requested)
                     )))
                 }
             }

@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 
 use crate::classifier::Model;
 use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
-use crate::error::Error;
+use crate::error::{Echo, Error};
 use crate::learning::Learning;
 use crate::recent_comments::RecentComments;
 use crate::rules::{self, Context, Fingerprint, RecentComment, Rules};
@@ -295,7 +295,9 @@ impl Engine {
             .decision_for_comment(site_id, comment_id)?
             .ok_or_else(|| {
                 Error::NotFound(format!(
-                    "no decision for comment {comment_id:?} of site {site_id:?}"
+                    "no decision for comment {} of site {}",
+                    Echo(comment_id),
+                    Echo(site_id)
                 ))
             })
     }

@@ -43,3 +43,40 @@ impl Error {
         }
     }
 }
+
+/// A value from a request, quoted for an error message and cut to its
+/// first [`Echo::MAX_CHARACTERS`] characters: the message travels back in
+/// a gRPC trailer, which many clients cap at a few KiB, so a huge invalid
+/// value must not make the answer itself fail.
+pub struct Echo<'a>(pub &'a str);
+
+impl Echo<'_> {
+    pub const MAX_CHARACTERS: usize = 64;
+}
+
+impl std::fmt::Display for Echo<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(Echo::MAX_CHARACTERS) {
+            None => write!(formatter, "{:?}", self.0),
+            Some((cut, _)) => write!(
+                formatter,
+                "{:?}... ({} bytes)",
+                &self.0[..cut],
+                self.0.len()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Echo;
+
+    #[test]
+    fn echoes_are_quoted_and_cut_on_a_character_boundary() {
+        assert_eq!(Echo("abc").to_string(), "\"abc\"");
+        let long = "é".repeat(100);
+        let echoed = Echo(&long).to_string();
+        assert_eq!(echoed, format!("{:?}... (200 bytes)", "é".repeat(64)));
+    }
+}

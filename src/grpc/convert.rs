@@ -10,7 +10,7 @@ use crate::domain::{
     ReasonSource, Resolution, ReviewStatus, UnixMillis, Verdict,
 };
 use crate::engine::{CheckOptions, CheckOutcome};
-use crate::error::Error;
+use crate::error::{Echo, Error};
 use crate::limits::*;
 
 pub(super) fn check_length(field: &'static str, value: &str, limit: usize) -> Result<(), Error> {
@@ -48,7 +48,7 @@ pub fn check_decision_id(decision_id: &str) -> Result<(), Error> {
     uuid::Uuid::try_parse(decision_id).map(|_| ()).map_err(|_| {
         Error::invalid_argument(
             "decision_id",
-            format!("{decision_id:?} is not a decision id"),
+            format!("{} is not a decision id", Echo(decision_id)),
         )
     })
 }
@@ -89,6 +89,7 @@ fn author_from_proto(author: pb::Author) -> Result<Author, Error> {
         &author.user_agent,
         MAX_AUTHOR_FIELD_BYTES,
     )?;
+    check_length("author.ip", &author.ip, MAX_AUTHOR_FIELD_BYTES)?;
     let ip = match author.ip.trim() {
         "" => None,
         // An IPv4 address written as IPv4-mapped IPv6 (`::ffff:a.b.c.d`, as
@@ -99,7 +100,7 @@ fn author_from_proto(author: pb::Author) -> Result<Author, Error> {
                 .map_err(|_| {
                     Error::invalid_argument(
                         "author.ip",
-                        format!("{text:?} is not an IPv4 or IPv6 address"),
+                        format!("{} is not an IPv4 or IPv6 address", Echo(text)),
                     )
                 })?
                 .to_canonical(),
@@ -522,6 +523,20 @@ mod tests {
                 (_, other) => panic!("site {site:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_huge_invalid_value_is_not_echoed_whole() {
+        let huge = "x".repeat(400_000);
+        let message = check_decision_id(&huge).unwrap_err().to_string();
+        assert!(message.len() < 200, "{} bytes", message.len());
+        assert!(message.contains("400000 bytes"), "{message}");
+        let mut huge_ip = request();
+        huge_ip.author = Some(pb::Author {
+            ip: huge,
+            ..Default::default()
+        });
+        assert_eq!(refused_field(huge_ip), "author.ip");
     }
 
     #[test]

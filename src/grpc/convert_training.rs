@@ -3,7 +3,7 @@
 use super::convert::time_to_proto;
 use super::pb;
 use crate::classifier::BinaryMetrics;
-use crate::error::Error;
+use crate::error::{Echo, Error};
 use crate::learning::{JobState, ModelListing, RetrainJob};
 
 pub fn metrics_to_proto(metrics: &BinaryMetrics) -> pb::ModelMetrics {
@@ -67,7 +67,10 @@ pub fn model_to_proto(listing: &ModelListing) -> pb::ModelInfo {
 /// Job ids are UUIDs; anything else cannot name a job.
 pub fn check_job_id(job_id: &str) -> Result<(), Error> {
     uuid::Uuid::parse_str(job_id).map(|_| ()).map_err(|_| {
-        Error::invalid_argument("job_id", format!("{job_id:?} is not a job id (a UUID)"))
+        Error::invalid_argument(
+            "job_id",
+            format!("{} is not a job id (a UUID)", Echo(job_id)),
+        )
     })
 }
 

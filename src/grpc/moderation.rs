@@ -83,7 +83,9 @@ impl Moderation for ModerationService {
     /// Scores up to `STREAM_CONCURRENCY` comments of the stream at once (so
     /// their flushes are shared) and answers in request order. The first
     /// invalid comment ends the stream with its error; the comments before
-    /// it were answered and stored.
+    /// it were answered and stored, and some after it (already in flight)
+    /// may have been stored without an answer: a retry finds them by their
+    /// comment ids and gets the same decisions.
     async fn check_comments(
         &self,
         request: Request<Streaming<pb::CheckCommentRequest>>,

@@ -62,6 +62,14 @@ fn author_key_bytes(site_id: &str, author_key: &str) -> Vec<u8> {
     key
 }
 
+/// The site of a key that starts with [`site_prefix`], for messages.
+fn site_of_key(key: &[u8]) -> String {
+    let site = key
+        .split_first_chunk::<4>()
+        .and_then(|(length, rest)| rest.get(..u32::from_be_bytes(*length) as usize));
+    String::from_utf8_lossy(site.unwrap_or_default()).into_owned()
+}
+
 fn decode_history(key: &[u8], bytes: &[u8]) -> Result<AuthorHistory, StoreError> {
     let counter = |index: usize| -> Option<u64> {
         let slice = bytes.get(index * 8..index * 8 + 8)?;
@@ -73,8 +81,10 @@ fn decode_history(key: &[u8], bytes: &[u8]) -> Result<AuthorHistory, StoreError>
             approved,
             spam,
         }),
+        // The key holds the author's e-mail address or name, which must not
+        // reach the logs: the error names the site only.
         _ => Err(StoreError::Corrupt {
-            key: String::from_utf8_lossy(key).into_owned(),
+            key: format!("rule_authors/{}/(an author)", site_of_key(key)),
             message: format!("an author history must be 24 bytes, not {}", bytes.len()),
         }),
     }
@@ -262,6 +272,15 @@ mod tests {
             ip: None,
             fingerprint: None,
         }
+    }
+
+    #[test]
+    fn a_corrupt_author_history_is_reported_without_the_author() {
+        let key = author_key_bytes("news.example", "email:reader@mail.example");
+        let error = decode_history(&key, b"short").unwrap_err().to_string();
+        assert!(error.contains("news.example"), "{error}");
+        assert!(!error.contains("reader"), "{error}");
+        assert_eq!(site_of_key(b"\0\0\0\x09"), "");
     }
 
     #[tokio::test]
