@@ -389,7 +389,7 @@ pub(super) mod tests {
             ));
             store.durable().await.unwrap();
         }
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::reopen(directory.path()).unwrap();
         assert_eq!(
             store.decision("d1").unwrap().unwrap().comment.comment_id,
             "c1"

@@ -135,6 +135,26 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a database that a store of this process has just closed. The
+    /// last handle's drop returns before sled's background IO threads have
+    /// all let go of the directory's lock, so an immediate reopen can find
+    /// it still held for a moment; this retries for up to five seconds.
+    #[cfg(test)]
+    pub fn reopen(directory: &Path) -> Result<Store, StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match Store::open(directory) {
+                Err(StoreError::Open { message, .. })
+                    if message.contains("in use by another moderato process")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Waits until every write this task made before the call is on disk.
     pub async fn durable(&self) -> Result<(), StoreError> {
         self.inner.commit.wait_durable().await

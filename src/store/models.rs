@@ -335,7 +335,7 @@ mod tests {
                 .unwrap();
             store.flush().unwrap();
         }
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::reopen(directory.path()).unwrap();
         assert_eq!(store.active_model().unwrap().as_deref(), Some("b-2"));
         let versions: Vec<String> = store
             .model_records()

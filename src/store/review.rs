@@ -611,7 +611,7 @@ mod tests {
             store.flush().unwrap();
         }
         let expected = vec!["d0", "d1", "d2"];
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::reopen(directory.path()).unwrap();
         let all = filter(SiteScope::All, Priority::Low);
         assert_eq!(walk(&store, &all, 2), expected);
         assert_eq!(store.queue_total(&all).unwrap(), 3);

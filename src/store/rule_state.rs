@@ -298,7 +298,7 @@ mod tests {
                 .unwrap();
             store.durable().await.unwrap();
         }
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::reopen(directory.path()).unwrap();
         let ids = |since: i64, limit: usize| -> Vec<String> {
             store
                 .recent_comments("s", UnixMillis(since), limit)

@@ -331,7 +331,7 @@ mod tests {
         store.durable().await.unwrap();
         drop(store);
         // The writer thread has let go of the database: it opens again.
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::reopen(directory.path()).unwrap();
         assert!(store.decision("d1").unwrap().is_some());
     }
 
