@@ -1,5 +1,5 @@
-//! Overload protection: how many calls may be in progress at once, and how
-//! fast each key may call. A call over its key's rate is refused at once
+//! Overload protection: how many calls may be in progress at once, in all
+//! and of one key, and how fast each key may call. A call over its key's rate is refused at once
 //! with RESOURCE_EXHAUSTED. A call that finds every place taken may wait a
 //! bounded time for one (by default at most 300 ms, and at most 512 calls
 //! waiting: this absorbs the bursts a pause of the disk makes), then is
@@ -25,6 +25,11 @@ pub struct AdmissionParams {
     /// Calls in progress at once, all keys together (a `CheckComments`
     /// stream counts as one call while it is open).
     pub max_concurrent_calls: usize,
+    /// Calls in progress at once of one key; 0 means no cap of its own.
+    /// Keeps one key (a site flooding the service, or holding streams open)
+    /// from taking every place, so that moderators and other sites still
+    /// get in.
+    pub max_concurrent_calls_per_key: usize,
     /// How long a call may wait for a place when all are taken, in
     /// milliseconds; 0 refuses it at once.
     pub max_wait_ms: u64,
@@ -46,6 +51,9 @@ impl Default for AdmissionParams {
             // each extra one only waits; 64 keeps every answered call far
             // inside a one-second deadline under twice the capacity.
             max_concurrent_calls: 64,
+            // Half the places: a single site measured as fast at 32 calls
+            // in progress as at 64, and the other half stays for the rest.
+            max_concurrent_calls_per_key: 32,
             // Measured: at half the capacity, sled sometimes pauses the
             // writer for up to about 300 ms (most often in the minutes after
             // a burst at full capacity), and the calls that arrive meanwhile
@@ -76,6 +84,12 @@ impl AdmissionParams {
     pub fn check(self) -> Result<ValidAdmissionParams, (&'static str, &'static str)> {
         if !(1..=MAX_CALLS).contains(&self.max_concurrent_calls) {
             return Err(("max_concurrent_calls", "must be from 1 to 1000000"));
+        }
+        if self.max_concurrent_calls_per_key > MAX_CALLS {
+            return Err((
+                "max_concurrent_calls_per_key",
+                "must be from 0 (no cap of its own) to 1000000",
+            ));
         }
         if self.max_waiting_calls > MAX_CALLS {
             return Err(("max_waiting_calls", "must be at most 1000000"));
@@ -118,12 +132,18 @@ pub struct Admission {
     /// Per key name. A std mutex: held for one arithmetic update, never
     /// across an await.
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Each key's own places, by key name (created at its first call; keys
+    /// come from the configuration, so the map stays small). A std mutex:
+    /// held for a lookup, never across an await.
+    key_places: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
-/// A call's place among those in progress; dropping it frees the place.
+/// A call's places among those in progress, its key's and everyone's;
+/// dropping it frees them.
 #[derive(Debug)]
 pub struct Permit {
-    _permit: OwnedSemaphorePermit,
+    _key_place: Option<OwnedSemaphorePermit>,
+    _place: OwnedSemaphorePermit,
 }
 
 impl Admission {
@@ -133,39 +153,87 @@ impl Admission {
             waiting: Semaphore::new(params.0.max_waiting_calls),
             params,
             buckets: Mutex::new(HashMap::new()),
+            key_places: Mutex::new(HashMap::new()),
         }
     }
 
     /// Admits a call of the key named `key_name`, waiting at most
-    /// `max_wait_ms` for a place, or refuses it with RESOURCE_EXHAUSTED
-    /// saying which limit it hit.
+    /// `max_wait_ms` in all for a place of its key's and one of everyone's,
+    /// or refuses it with RESOURCE_EXHAUSTED saying which limit it hit.
     pub async fn admit(&self, key_name: &str) -> Result<Permit, Error> {
         self.take_token(key_name, Instant::now())?;
-        if let Ok(permit) = Arc::clone(&self.in_progress).try_acquire_owned() {
-            return Ok(Permit { _permit: permit });
+        let params = &self.params.0;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms);
+        let key_place = match self.places_of(key_name) {
+            Some(places) => Some(
+                self.place(places, deadline, |how| {
+                    Error::ResourceExhausted(format!(
+                        "key {key_name:?} is at its limit of {} calls in progress ({how}); \
+                         retry shortly",
+                        params.max_concurrent_calls_per_key
+                    ))
+                })
+                .await?,
+            ),
+            None => None,
+        };
+        let place = self
+            .place(Arc::clone(&self.in_progress), deadline, |how| {
+                Error::ResourceExhausted(format!(
+                    "the server is at its limit of {} calls in progress ({how}); retry shortly",
+                    params.max_concurrent_calls
+                ))
+            })
+            .await?;
+        Ok(Permit {
+            _key_place: key_place,
+            _place: place,
+        })
+    }
+
+    /// The key's own places, or `None` when keys have no cap of their own.
+    fn places_of(&self, key_name: &str) -> Option<Arc<Semaphore>> {
+        let cap = self.params.0.max_concurrent_calls_per_key;
+        if cap == 0 {
+            return None;
+        }
+        let mut places = self
+            .key_places
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        Some(Arc::clone(
+            places
+                .entry(key_name.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(cap))),
+        ))
+    }
+
+    /// A place of `places`, at once or after waiting until `deadline`;
+    /// `refuse` words the refusal.
+    async fn place(
+        &self,
+        places: Arc<Semaphore>,
+        deadline: tokio::time::Instant,
+        refuse: impl Fn(String) -> Error,
+    ) -> Result<OwnedSemaphorePermit, Error> {
+        if let Ok(permit) = Arc::clone(&places).try_acquire_owned() {
+            return Ok(permit);
         }
         let params = &self.params.0;
-        let at_limit = |how: String| {
-            Error::ResourceExhausted(format!(
-                "the server is at its limit of {} calls in progress ({how}); retry shortly",
-                params.max_concurrent_calls
-            ))
-        };
         if params.max_wait_ms == 0 {
-            return Err(at_limit("calls do not wait".to_string()));
+            return Err(refuse("calls do not wait".to_string()));
         }
         let _waiting = self.waiting.try_acquire().map_err(|_| {
-            at_limit(format!(
+            refuse(format!(
                 "and {} calls already waiting",
                 params.max_waiting_calls
             ))
         })?;
         // The semaphore is fair: waiting calls get places in their order.
-        let place = Arc::clone(&self.in_progress).acquire_owned();
-        match tokio::time::timeout(Duration::from_millis(params.max_wait_ms), place).await {
-            Ok(Ok(permit)) => Ok(Permit { _permit: permit }),
+        match tokio::time::timeout_at(deadline, places.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
             // The semaphore is never closed; a closed one refuses as well.
-            Ok(Err(_)) | Err(_) => Err(at_limit(format!("waited {} ms", params.max_wait_ms))),
+            Ok(Err(_)) | Err(_) => Err(refuse(format!("waited {} ms", params.max_wait_ms))),
         }
     }
 
@@ -296,6 +364,34 @@ mod tests {
         assert!(waiter.await.unwrap().is_err(), "nobody freed the place");
     }
 
+    #[tokio::test]
+    async fn one_key_cannot_take_every_place() {
+        let admission = Admission::new(
+            AdmissionParams {
+                max_concurrent_calls: 3,
+                max_concurrent_calls_per_key: 2,
+                max_wait_ms: 0,
+                ..AdmissionParams::default()
+            }
+            .check()
+            .unwrap(),
+        );
+        let first = admission.admit("site").await.unwrap();
+        let _second = admission.admit("site").await.unwrap();
+        let refused = admission.admit("site").await.unwrap_err();
+        assert!(matches!(refused, Error::ResourceExhausted(_)));
+        assert!(
+            refused
+                .to_string()
+                .contains("key \"site\" is at its limit of 2 calls in progress"),
+            "{refused}"
+        );
+        // The refused call took no place: another key still gets in.
+        let _moderator = admission.admit("moderator").await.unwrap();
+        drop(first);
+        assert!(admission.admit("site").await.is_ok());
+    }
+
     #[test]
     fn each_key_has_its_own_rate() {
         let admission = admission(100, 10.0, 2.0);
@@ -341,5 +437,13 @@ mod tests {
             ..AdmissionParams::default()
         };
         assert_eq!(too_many.check().unwrap_err().0, "max_concurrent_calls");
+        let too_many_per_key = AdmissionParams {
+            max_concurrent_calls_per_key: 2_000_000,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(
+            too_many_per_key.check().unwrap_err().0,
+            "max_concurrent_calls_per_key"
+        );
     }
 }

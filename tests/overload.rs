@@ -30,15 +30,28 @@ async fn server_with_its_one_place_taken(
     tokio::sync::mpsc::Sender<pb::CheckCommentRequest>,
     tonic::Streaming<pb::CheckCommentResponse>,
 ) {
-    let server = start_with(config_with_limits(
+    server_with_a_news_stream_open(
         directory,
         AdmissionParams {
             max_concurrent_calls: 1,
             max_wait_ms,
             ..AdmissionParams::default()
         },
-    ))
-    .await;
+    )
+    .await
+}
+
+/// A server with these limits and a `CheckComments` stream of the news key
+/// open, which holds one place: the stream's sender and its answers.
+async fn server_with_a_news_stream_open(
+    directory: &std::path::Path,
+    limits: AdmissionParams,
+) -> (
+    TestServer,
+    tokio::sync::mpsc::Sender<pb::CheckCommentRequest>,
+    tonic::Streaming<pb::CheckCommentResponse>,
+) {
+    let server = start_with(config_with_limits(directory, limits)).await;
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let mut responses = server
         .moderation()
@@ -53,6 +66,62 @@ async fn server_with_its_one_place_taken(
     sender.send(comment("streamed", HAM_TEXT)).await.unwrap();
     assert!(responses.next().await.unwrap().unwrap().stored);
     (server, sender, responses)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_key_at_its_own_limit_leaves_places_for_the_others() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, sender, mut responses) = server_with_a_news_stream_open(
+        directory.path(),
+        AdmissionParams {
+            max_concurrent_calls: 4,
+            max_concurrent_calls_per_key: 1,
+            max_wait_ms: 0,
+            ..AdmissionParams::default()
+        },
+    )
+    .await;
+    // The news key's one place is its open stream.
+    let status = server
+        .moderation()
+        .await
+        .check_comment(with_token(NEWS_TOKEN, comment("shed", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(
+        status
+            .message()
+            .contains("key \"news\" is at its limit of 1 calls in progress"),
+        "{status}"
+    );
+    // The moderator and the other site still get in.
+    let queue = server
+        .review()
+        .await
+        .list_queue(with_token(MODERATOR_TOKEN, pb::ListQueueRequest::default()))
+        .await;
+    assert!(queue.is_ok(), "{queue:?}");
+    let blog = server
+        .moderation()
+        .await
+        .check_comment(with_token(
+            BLOG_TOKEN,
+            pb::CheckCommentRequest {
+                site_id: BLOG_SITE.to_string(),
+                ..comment("blog", HAM_TEXT)
+            },
+        ))
+        .await;
+    assert!(blog.is_ok(), "{blog:?}");
+    drop(sender);
+    assert!(responses.next().await.is_none());
+    assert!(
+        check_as_news(&server, comment("after", HAM_TEXT))
+            .await
+            .stored
+    );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
