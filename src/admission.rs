@@ -1,6 +1,7 @@
 //! Overload protection: how many calls may be in progress at once, in all
-//! and of one key, and how fast each key may call. A call over its key's rate is refused at once
-//! with RESOURCE_EXHAUSTED. A call that finds every place taken may wait a
+//! and of one key, and how fast each key may call. A call over its key's
+//! rate is refused at once with RESOURCE_EXHAUSTED. A call that finds
+//! every place taken (its key's or everyone's) may wait a
 //! bounded time for one (by default at most 300 ms, and at most 512 calls
 //! waiting: this absorbs the bursts a pause of the disk makes), then is
 //! refused too, instead of waiting in a queue that only grows: under twice
