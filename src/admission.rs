@@ -42,6 +42,10 @@ pub struct AdmissionParams {
     /// Calls a key may make at once after a quiet spell; 0 means one
     /// second's worth of `calls_per_second_per_key`.
     pub burst_per_key: f64,
+    /// How long a `CheckComments` stream may stay open with no comment
+    /// arriving, in milliseconds; then it is ended with DEADLINE_EXCEEDED
+    /// and its place freed, so idle streams cannot hold places forever.
+    pub stream_idle_ms: u64,
 }
 
 impl Default for AdmissionParams {
@@ -68,6 +72,10 @@ impl Default for AdmissionParams {
             max_waiting_calls: 512,
             calls_per_second_per_key: 0.0,
             burst_per_key: 0.0,
+            // A site that streams its comments as they come sends one at
+            // least every few seconds on a busy day; a minute of silence
+            // means a stream left open, which should give its place back.
+            stream_idle_ms: 60_000,
         }
     }
 }
@@ -103,6 +111,9 @@ impl AdmissionParams {
         }
         if !(self.burst_per_key >= 0.0 && self.burst_per_key.is_finite()) {
             return Err(("burst_per_key", "must be 0 (one second's worth) or more"));
+        }
+        if !(1..=86_400_000).contains(&self.stream_idle_ms) {
+            return Err(("stream_idle_ms", "must be from 1 to 86400000 (a day)"));
         }
         Ok(ValidAdmissionParams(self))
     }
@@ -236,6 +247,18 @@ impl Admission {
             // The semaphore is never closed; a closed one refuses as well.
             Ok(Err(_)) | Err(_) => Err(refuse(format!("waited {} ms", params.max_wait_ms))),
         }
+    }
+
+    /// How long a stream may wait for its next comment.
+    pub fn stream_idle_limit(&self) -> Duration {
+        Duration::from_millis(self.params.0.stream_idle_ms)
+    }
+
+    /// Charges one call to the key's rate, as each comment of a stream
+    /// after its first does (the stream's own admission paid for the
+    /// first): a stream is not a way around the rate limit.
+    pub fn charge(&self, key_name: &str) -> Result<(), Error> {
+        self.take_token(key_name, Instant::now())
     }
 
     fn take_token(&self, key_name: &str, now: Instant) -> Result<(), Error> {

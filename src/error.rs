@@ -26,6 +26,10 @@ pub enum Error {
     /// Overload or a key's rate limit: retry later.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The server stopped waiting: a `CheckComments` stream on which no
+    /// comment arrived for its idle limit.
+    #[error("{0}")]
+    DeadlineExceeded(String),
     /// A bug or a failed background task; the message says what.
     #[error("internal error: {0}")]
     Internal(String),

@@ -231,3 +231,68 @@ async fn each_key_is_held_to_its_own_rate() {
         .expect("another key is not limited by the first");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_left_idle_is_closed_and_gives_its_place_back() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, sender, mut responses) = server_with_a_news_stream_open(
+        directory.path(),
+        AdmissionParams {
+            max_concurrent_calls: 1,
+            max_wait_ms: 0,
+            stream_idle_ms: 300,
+            ..AdmissionParams::default()
+        },
+    )
+    .await;
+    // The client keeps the stream open but sends nothing more.
+    let ended = responses.next().await.unwrap().unwrap_err();
+    assert_eq!(ended.code(), Code::DeadlineExceeded);
+    assert!(ended.message().contains("300 ms"), "{ended}");
+    assert!(responses.next().await.is_none());
+    // Its one place is free for the next call, though `sender` lives on.
+    let response = check_as_news(&server, comment("after", HAM_TEXT)).await;
+    assert!(response.stored);
+    drop(sender);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_comment_of_a_stream_counts_against_the_key_rate() {
+    let directory = tempfile::tempdir().unwrap();
+    // A burst of 3 calls, refilled so slowly that the test never sees it.
+    let server = start_with(config_with_limits(
+        directory.path(),
+        AdmissionParams {
+            calls_per_second_per_key: 0.001,
+            burst_per_key: 3.0,
+            ..AdmissionParams::default()
+        },
+    ))
+    .await;
+    let comments: Vec<_> = (0..5)
+        .map(|index| comment(&format!("s{index}"), HAM_TEXT))
+        .collect();
+    let answers: Vec<_> = server
+        .moderation()
+        .await
+        .check_comments(with_token(NEWS_TOKEN, futures::stream::iter(comments)))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    // Opening the stream paid for its first comment; two more fit the
+    // burst, and the fourth ends the stream.
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    assert!(answers[..3].iter().all(|answer| answer.is_ok()));
+    let status = answers[3].as_ref().unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("\"news\""), "{status}");
+    assert_eq!(
+        decision_by_comment(&server, "s4").await.unwrap_err().code(),
+        Code::ResourceExhausted,
+        "and the key has no rate left for other calls either"
+    );
+    server.stop().await;
+}

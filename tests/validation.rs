@@ -1,7 +1,7 @@
 //! Bad input gets INVALID_ARGUMENT naming the field, and nothing is stored.
 
 use moderato::grpc::pb;
-use moderato::limits::MAX_CONTENT_BYTES;
+use moderato::limits::{MAX_CONTENT_BYTES, MAX_MESSAGE_BYTES};
 use tonic::Code;
 
 use crate::util::*;
@@ -65,5 +65,55 @@ async fn a_malformed_decision_id_is_refused() {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("decision_id"), "{status}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_beyond_the_message_limit_is_refused_by_the_transport() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    // Just inside the message limit, a long text is refused by the field
+    // limit, naming it; just beyond, the transport refuses the message.
+    let inside = pb::CheckCommentRequest {
+        context: Some(pb::PostContext {
+            post_text: "a".repeat(MAX_MESSAGE_BYTES - 1024),
+            ..Default::default()
+        }),
+        ..comment("inside", HAM_TEXT)
+    };
+    let status = client
+        .check_comment(with_token(NEWS_TOKEN, inside))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("context.post_text"), "{status}");
+
+    let beyond = pb::CheckCommentRequest {
+        context: Some(pb::PostContext {
+            post_text: "a".repeat(MAX_MESSAGE_BYTES + 1),
+            ..Default::default()
+        }),
+        ..comment("beyond", HAM_TEXT)
+    };
+    let status = client
+        .check_comment(with_token(NEWS_TOKEN, beyond))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status}");
+    // Nothing was stored, and the service goes on answering.
+    for comment_id in ["inside", "beyond"] {
+        assert_eq!(
+            decision_by_comment(&server, comment_id)
+                .await
+                .unwrap_err()
+                .code(),
+            Code::NotFound
+        );
+    }
+    assert!(
+        check_as_news(&server, comment("after", HAM_TEXT))
+            .await
+            .stored
+    );
     server.stop().await;
 }

@@ -3,10 +3,11 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{observed, Access};
+use super::comment_stream::answer_in_order;
 use super::convert;
 use super::convert_review;
 use super::pb;
@@ -15,7 +16,6 @@ use crate::auth::Principal;
 use crate::domain::Decision;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::limits::STREAM_CONCURRENCY;
 
 pub struct ModerationService {
     engine: Arc<Engine>,
@@ -81,11 +81,12 @@ impl Moderation for ModerationService {
     type CheckCommentsStream = ResponseStream;
 
     /// Scores up to `STREAM_CONCURRENCY` comments of the stream at once (so
-    /// their flushes are shared) and answers in request order. The first
-    /// invalid comment ends the stream with its error; the comments before
-    /// it were answered and stored, and some after it (already in flight)
-    /// may have been stored without an answer: a retry finds them by their
-    /// comment ids and gets the same decisions.
+    /// their flushes are shared) and answers in request order (see
+    /// `comment_stream`). Each comment after the first is charged to the
+    /// key's rate. The first invalid comment ends the stream with its error;
+    /// the comments before it were answered and stored, and some after it
+    /// (already in flight) may have been stored without an answer: a retry
+    /// finds them by their comment ids and gets the same decisions.
     async fn check_comments(
         &self,
         request: Request<Streaming<pb::CheckCommentRequest>>,
@@ -94,14 +95,22 @@ impl Moderation for ModerationService {
             let caller = Arc::new(self.access.admit(&request).await?);
             let engine = Arc::clone(&self.engine);
             let access = Arc::clone(&self.access);
-            let responses = request
-                .into_inner()
-                .map(move |message| {
+            let idle_limit = access.admission.stream_idle_limit();
+            let responses = answer_in_order(
+                request.into_inner(),
+                idle_limit,
+                move |index, message: pb::CheckCommentRequest| {
+                    // Charged here, as the comment is read, so that the
+                    // rate is spent in request order.
+                    let charged = match index {
+                        0 => Ok(()),
+                        _ => access.admission.charge(&caller.name),
+                    };
                     let caller = Arc::clone(&caller);
                     let engine = Arc::clone(&engine);
                     let access = Arc::clone(&access);
                     async move {
-                        let message = message?;
+                        charged?;
                         let site = caller.site_for_moderation(&message.site_id)?;
                         let (comment, options) = convert::check_request_from_proto(message, site)?;
                         let outcome = engine.check(comment, options).await?;
@@ -110,16 +119,8 @@ impl Moderation for ModerationService {
                             .record_verdict(outcome.decision.assessment.verdict);
                         Ok::<_, Status>(convert::check_response_to_proto(&outcome))
                     }
-                })
-                .buffered(STREAM_CONCURRENCY)
-                .scan(false, |failed, result| {
-                    // Stop after the first error: gRPC ends a stream with it.
-                    if *failed {
-                        return futures::future::ready(None);
-                    }
-                    *failed = result.is_err();
-                    futures::future::ready(Some(result))
-                });
+                },
+            );
             Ok(Response::new(Box::pin(responses) as ResponseStream))
         })
         .await

@@ -17,6 +17,7 @@ impl From<Error> for Status {
             Error::Unimplemented(_) => Code::Unimplemented,
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
             Error::ResourceExhausted(_) => Code::ResourceExhausted,
+            Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
             Error::Internal(_) => Code::Internal,
             Error::Store(store) => store_code(store),
             Error::Classifier(classifier) => classifier_code(classifier),
@@ -72,6 +73,7 @@ mod tests {
                 Error::ResourceExhausted("x".into()),
                 Code::ResourceExhausted,
             ),
+            (Error::DeadlineExceeded("x".into()), Code::DeadlineExceeded),
             (
                 Error::Store(StoreError::FlushFailed("disk full".into())),
                 Code::Unavailable,

@@ -80,7 +80,7 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn start(trees: WriterTrees) -> Result<Writer, StoreError> {
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let (sender, receiver) = job_queue();
         let thread = std::thread::Builder::new()
             .name("moderato-writer".to_string())
             .spawn(move || write_loop(&trees, receiver))
@@ -129,17 +129,28 @@ impl Store {
 
 type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
 
+/// The queue to the writer: at most [`QUEUE_CAPACITY`] items wait in it.
+fn job_queue<T>() -> (mpsc::Sender<T>, mpsc::Receiver<T>) {
+    mpsc::channel(QUEUE_CAPACITY)
+}
+
+/// The next batch: `first`, then whatever else has already arrived, up to
+/// [`MAX_BATCH`] items in all. Never waits for more.
+fn gather_batch<T>(first: T, receiver: &mut mpsc::Receiver<T>, batch: &mut Vec<T>) {
+    batch.push(first);
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+}
+
 fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
     let _report = PanicReport;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(job) = receiver.blocking_recv() {
-        batch.push(job);
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        gather_batch(job, &mut receiver, &mut batch);
         // After a failed flush (here or in the group commit) no write is
         // acknowledged any more.
         if let Some(failure) = trees.flush_failure.get() {
@@ -262,6 +273,47 @@ mod tests {
             recent: Some((recent, UnixMillis(0))),
             author_key: Some("email:a@x".to_string()),
         }
+    }
+
+    #[test]
+    fn a_batch_takes_what_has_arrived_up_to_its_limit() {
+        let (sender, mut receiver) = job_queue::<usize>();
+        for item in 1..=MAX_BATCH + 43 {
+            sender.try_send(item).unwrap();
+        }
+        let mut batch = Vec::new();
+        gather_batch(0, &mut receiver, &mut batch);
+        assert_eq!(batch, (0..MAX_BATCH).collect::<Vec<_>>());
+        batch.clear();
+        gather_batch(1000, &mut receiver, &mut batch);
+        // The first item, then the 44 left: it does not wait for more.
+        assert_eq!(batch.len(), 45);
+        assert_eq!(batch[0], 1000);
+        assert_eq!(batch[44], MAX_BATCH + 43);
+    }
+
+    #[tokio::test]
+    async fn the_queue_to_the_writer_holds_its_capacity_then_makes_senders_wait() {
+        let (sender, mut receiver) = job_queue::<usize>();
+        for item in 0..QUEUE_CAPACITY {
+            sender.try_send(item).unwrap();
+        }
+        assert!(matches!(
+            sender.try_send(QUEUE_CAPACITY),
+            Err(mpsc::error::TrySendError::Full(_))
+        ));
+        // A sender waits for room, and gets in once the writer takes one.
+        let waiting = tokio::spawn({
+            let sender = sender.clone();
+            async move { sender.send(QUEUE_CAPACITY).await }
+        });
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished());
+        assert_eq!(receiver.recv().await, Some(0));
+        waiting.await.unwrap().unwrap();
+        assert_eq!(receiver.len(), QUEUE_CAPACITY);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
