@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::{Echo, Error};
+use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,10 +115,12 @@ impl Principal {
                 } else if self.sites.iter().any(|site| site == requested) {
                     Ok(requested.to_string())
                 } else {
+                    // Not naming the site refused: when it comes from a
+                    // stored decision, it is another site's business.
                     Err(Error::PermissionDenied(format!(
-                        "key {:?} may not act for site {}",
+                        "key {:?} may act only for its own sites ({})",
                         self.name,
-                        Echo(requested)
+                        self.sites.join(", ")
                     )))
                 }
             }

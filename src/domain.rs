@@ -15,6 +15,13 @@ impl UnixMillis {
             .unwrap_or_default();
         UnixMillis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
     }
+
+    /// Eight bytes whose byte order is time order, before 1970 too: the
+    /// value big-endian with its sign bit flipped. Keys that hold a time use
+    /// them, so that a range of keys is a range of time.
+    pub fn sortable_bytes(self) -> [u8; 8] {
+        ((self.0 as u64) ^ (1 << 63)).to_be_bytes()
+    }
 }
 
 /// A human judgement of a comment, or the class a model predicts.
@@ -190,4 +197,37 @@ pub fn check_site_id(site_id: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Values for the unit tests of several modules.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A small allowed decision.
+    pub fn decision(id: &str, site: &str, comment: &str) -> Decision {
+        Decision {
+            decision_id: id.to_string(),
+            comment: Comment {
+                site_id: site.to_string(),
+                comment_id: comment.to_string(),
+                content: "hello".to_string(),
+                author: Author::default(),
+                context: PostContext::default(),
+                submitted_at: UnixMillis(1),
+                form: FormSignals::default(),
+            },
+            assessment: Assessment {
+                verdict: Verdict::Allow,
+                spam_probability: 0.1,
+                score: 0.1,
+                priority: Priority::Low,
+                reasons: vec![],
+                model_version: "m".to_string(),
+            },
+            created_at: UnixMillis(2),
+            status: ReviewStatus::Approved,
+            resolution: None,
+        }
+    }
 }

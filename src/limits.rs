@@ -24,6 +24,11 @@ pub const STREAM_CONCURRENCY: usize = 64;
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest `ListQueue` page.
 pub const MAX_PAGE_SIZE: usize = 500;
+/// A `ListQueue` answer ends its page early, with a `next_page_token`, when
+/// one more item would take it past this many bytes: most gRPC clients
+/// refuse answers beyond 4 MiB, and 500 of the largest decisions would be
+/// about 70 MB. A page always holds at least one item.
+pub const MAX_QUEUE_PAGE_BYTES: usize = 3 * 1024 * 1024;
 /// Decision ids of one `ResolveItems` call.
 pub const MAX_RESOLVE_IDS: usize = 500;
 /// The moderator's name in `ResolveItems`.

@@ -198,11 +198,48 @@ pub struct QueueFilter {
     pub min_priority: Priority,
 }
 
-/// Where a page ended: an opaque position in the queue's sort order (the
-/// index key without its status and site), so that the next page starts
-/// right after it whatever happened to earlier items meanwhile.
+/// Where a page ended: a position in the queue's sort order (the index key
+/// without its status and site), so that the next page starts right after
+/// it whatever happened to earlier items meanwhile. Clients see it only
+/// inside an opaque page token.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct QueueCursor(pub Vec<u8>);
+
+/// High priority sorts first.
+pub fn priority_rank(priority: Priority) -> u8 {
+    match priority {
+        Priority::High => 0,
+        Priority::Medium => 1,
+        Priority::Low => 2,
+    }
+}
+
+impl QueueCursor {
+    /// Where the decision id starts: after the rank and the time.
+    pub const ID_OFFSET: usize = 1 + 8;
+
+    /// The position of `decision`: its priority's rank, its creation time
+    /// (sortable bytes), its id. Queue order is the order of these bytes.
+    pub fn of(decision: &Decision) -> QueueCursor {
+        let mut position = Vec::with_capacity(Self::ID_OFFSET + decision.decision_id.len());
+        position.push(priority_rank(decision.assessment.priority));
+        position.extend_from_slice(&decision.created_at.sortable_bytes());
+        position.extend_from_slice(decision.decision_id.as_bytes());
+        QueueCursor(position)
+    }
+
+    /// `bytes` as a position, if they have the shape of one that
+    /// [`QueueCursor::of`] makes: a known rank, a time, and a decision id
+    /// in the UUID form this service hands out.
+    pub fn from_bytes(bytes: Vec<u8>) -> Option<QueueCursor> {
+        let rank = *bytes.first()?;
+        let known_rank = [Priority::High, Priority::Medium, Priority::Low]
+            .into_iter()
+            .any(|priority| priority_rank(priority) == rank);
+        let id = std::str::from_utf8(bytes.get(Self::ID_OFFSET..)?).ok()?;
+        (known_rank && uuid::Uuid::try_parse(id).is_ok()).then_some(QueueCursor(bytes))
+    }
+}
 
 /// One page of the queue.
 #[derive(Debug, Clone, PartialEq)]

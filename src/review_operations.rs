@@ -157,12 +157,12 @@ impl Engine {
                     "no decision with id {decision_id:?}"
                 )))
             }
-            BatchLabelled::OutOfScope {
-                decision_id,
-                site_id,
-            } => {
+            // The message does not name the decision's site: the caller
+            // may not know it, and it is another site's business.
+            BatchLabelled::OutOfScope { decision_id, .. } => {
                 return Err(Error::PermissionDenied(format!(
-                    "key {:?} may not label decision {decision_id:?} of site {site_id:?}",
+                    "key {:?} may not label decision {decision_id:?}: it belongs to a site \
+                     the key may not moderate",
                     caller.name
                 )))
             }

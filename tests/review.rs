@@ -436,7 +436,12 @@ async fn only_moderators_of_a_site_see_and_resolve_its_items() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
-    assert!(status.message().contains(BLOG_SITE), "{status}");
+    // The refusal names the decision, not the other site it belongs to.
+    assert!(
+        status.message().contains(&blog_item.decision_id),
+        "{status}"
+    );
+    assert!(!status.message().contains(BLOG_SITE), "{status}");
     for id in &both {
         assert_eq!(
             get(&mut client, id).await.status(),
@@ -520,6 +525,9 @@ async fn sites_report_missed_spam_and_false_positives() {
     .await
     .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+    // The refusal does not tell the blog whose decision it was.
+    assert!(!status.message().contains(NEWS_SITE), "{status}");
+    assert!(status.message().contains(BLOG_SITE), "{status}");
     let status = report(
         &mut client,
         NEWS_TOKEN,

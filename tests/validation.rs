@@ -117,3 +117,24 @@ async fn a_message_beyond_the_message_limit_is_refused_by_the_transport() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_malformed_site_id_is_refused_for_admin_keys_too() {
+    let (server, _directory) = start_server().await;
+    let status = server
+        .moderation()
+        .await
+        .get_decision(with_token(
+            ADMIN_TOKEN,
+            pb::GetDecisionRequest {
+                site_id: "news example/..".to_string(),
+                comment_id: "c1".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().starts_with("site_id"), "{status}");
+    server.stop().await;
+}

@@ -2,6 +2,8 @@
 //! (`ListQueue`, `ResolveItems`, `ReportComment`, `GetStats`), with their
 //! validation: anything malformed becomes INVALID_ARGUMENT naming its field.
 
+use prost::Message;
+
 use super::convert::{
     check_decision_id, check_length, decision_to_proto, time_from_proto, time_to_proto,
 };
@@ -9,7 +11,8 @@ use super::{page_token, pb};
 use crate::domain::{Label, Priority, ReviewStatus, UnixMillis};
 use crate::error::Error;
 use crate::limits::{
-    DEFAULT_PAGE_SIZE, MAX_MODERATOR_NAME_BYTES, MAX_NOTE_BYTES, MAX_PAGE_SIZE, MAX_RESOLVE_IDS,
+    DEFAULT_PAGE_SIZE, MAX_MODERATOR_NAME_BYTES, MAX_NOTE_BYTES, MAX_PAGE_SIZE,
+    MAX_QUEUE_PAGE_BYTES, MAX_RESOLVE_IDS,
 };
 use crate::review::{QueueCursor, QueueFilter, QueuePage, SiteScope};
 use crate::review_operations::Resolve;
@@ -78,11 +81,28 @@ pub fn queue_request_from_proto(
     Ok((filter, cursor, page_size))
 }
 
+/// A page as an answer of at most [`MAX_QUEUE_PAGE_BYTES`]: when the
+/// items would take more, the page ends after the last item that fits
+/// (always after one item at least) and its token continues from there.
 pub fn queue_page_to_proto(filter: &QueueFilter, page: &QueuePage) -> pb::ListQueueResponse {
+    let mut items = Vec::with_capacity(page.items.len());
+    let mut bytes = 0;
+    let mut next = page.next.clone();
+    for (index, decision) in page.items.iter().enumerate() {
+        let item = decision_to_proto(decision);
+        // The item's bytes inside the answer: its tag, length and body.
+        let body = item.encoded_len();
+        let item_bytes = 1 + prost::length_delimiter_len(body) + body;
+        if index > 0 && bytes + item_bytes > MAX_QUEUE_PAGE_BYTES {
+            next = Some(QueueCursor::of(&page.items[index - 1]));
+            break;
+        }
+        bytes += item_bytes;
+        items.push(item);
+    }
     pb::ListQueueResponse {
-        items: page.items.iter().map(decision_to_proto).collect(),
-        next_page_token: page
-            .next
+        items,
+        next_page_token: next
             .as_ref()
             .map(|cursor| page_token::encode(filter, cursor))
             .unwrap_or_default(),
@@ -176,6 +196,65 @@ pub fn stats_to_proto(site_id: &str, since: Option<UnixMillis>, tally: &Tally) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::test_support::decision;
+    use crate::limits::MAX_CONTENT_BYTES;
+
+    /// A queue page of `count` decisions, each with the longest comment.
+    fn page_of_long_comments(count: usize) -> (QueueFilter, QueuePage) {
+        let items: Vec<_> = (0..count)
+            .map(|index| {
+                let id = uuid::Uuid::now_v7().to_string();
+                let mut decision = decision(&id, "news.example", &format!("c{index}"));
+                decision.comment.content = "x".repeat(MAX_CONTENT_BYTES);
+                decision.status = ReviewStatus::Pending;
+                decision
+            })
+            .collect();
+        let filter = QueueFilter {
+            scope: SiteScope::All,
+            status: ReviewStatus::Pending,
+            min_priority: Priority::Low,
+        };
+        let page = QueuePage {
+            items,
+            next: None,
+            total: count as u64,
+        };
+        (filter, page)
+    }
+
+    #[test]
+    fn a_page_ends_early_rather_than_pass_its_byte_limit() {
+        let (filter, page) = page_of_long_comments(100);
+        let answer = queue_page_to_proto(&filter, &page);
+        let fits = answer.items.len();
+        assert!(answer.encoded_len() <= MAX_QUEUE_PAGE_BYTES);
+        assert!((40..100).contains(&fits), "{fits} items");
+        // The next page starts right after the last item sent.
+        let next = page_token::decode(&filter, &answer.next_page_token).unwrap();
+        assert_eq!(next, Some(QueueCursor::of(&page.items[fits - 1])));
+        assert_eq!(answer.total, 100);
+
+        // A page that fits is sent whole, ending where the store said.
+        let (filter, page) = page_of_long_comments(fits);
+        let answer = queue_page_to_proto(&filter, &page);
+        assert_eq!(answer.items.len(), fits);
+        assert_eq!(answer.next_page_token, "");
+    }
+
+    #[test]
+    fn a_page_holds_one_item_whatever_its_size() {
+        let (filter, mut page) = page_of_long_comments(2);
+        for item in &mut page.items {
+            item.comment.context.post_text = "y".repeat(MAX_QUEUE_PAGE_BYTES);
+        }
+        let answer = queue_page_to_proto(&filter, &page);
+        assert_eq!(answer.items.len(), 1);
+        assert_eq!(
+            page_token::decode(&filter, &answer.next_page_token).unwrap(),
+            Some(QueueCursor::of(&page.items[0]))
+        );
+    }
 
     fn field_of(result: Result<Resolve, Error>) -> &'static str {
         match result {

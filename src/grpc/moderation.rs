@@ -50,6 +50,9 @@ impl ModerationService {
                 "or site_id with comment_id is required",
             ));
         }
+        if !site_id.is_empty() {
+            convert::check_site_id("site_id", site_id)?;
+        }
         let site = caller.site_for_moderation(site_id)?;
         convert::check_comment_id(comment_id)?;
         self.engine.decision_for_comment(&site, comment_id)

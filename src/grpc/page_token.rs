@@ -1,8 +1,11 @@
 //! `ListQueue` page tokens: opaque to clients, but bound to the filter they
 //! were issued for. A token is hex of a version byte, eight bytes of the
 //! SHA-256 of the filter, and the queue position of the page's last item;
-//! a token replayed with another filter, or garbled, is refused with
-//! INVALID_ARGUMENT naming `page_token`.
+//! a token replayed with another filter, garbled, or holding something
+//! that is not a queue position, is refused with INVALID_ARGUMENT naming
+//! `page_token`. (A token is not signed: one made by hand with a
+//! well-formed position only starts the page elsewhere in the same
+//! filter's queue, which the caller may list anyway.)
 
 use sha2::{Digest, Sha256};
 
@@ -55,7 +58,9 @@ pub fn decode(filter: &QueueFilter, token: &str) -> Result<Option<QueueCursor>, 
                     "was issued for another filter (site_id, status or min_priority)",
                 ));
             }
-            Ok(Some(QueueCursor(position.to_vec())))
+            QueueCursor::from_bytes(position.to_vec())
+                .map(Some)
+                .ok_or_else(malformed)
         }
         _ => Err(malformed()),
     }
@@ -74,9 +79,15 @@ mod tests {
         }
     }
 
+    fn cursor() -> QueueCursor {
+        let mut position = vec![1, 0x80, 0, 0, 0, 0, 0, 0, 7];
+        position.extend_from_slice(b"0192f3a0-7c1e-7d2a-9b1e-3f4a5b6c7d8e");
+        QueueCursor::from_bytes(position).expect("a well-formed position")
+    }
+
     #[test]
     fn tokens_round_trip_for_their_filter_only() {
-        let cursor = QueueCursor(vec![0, 1, 2, 3, 4, 5, 6, 7, 8, b'd']);
+        let cursor = cursor();
         let token = encode(&filter("a.example"), &cursor);
         assert_eq!(decode(&filter("a.example"), &token).unwrap(), Some(cursor));
         assert!(matches!(
@@ -87,6 +98,30 @@ mod tests {
             })
         ));
         assert_eq!(decode(&filter("a.example"), "").unwrap(), None);
+    }
+
+    #[test]
+    fn a_token_whose_position_is_not_a_queue_position_is_refused() {
+        let filter = filter("a.example");
+        let well_formed = cursor().0;
+        let mut unknown_rank = well_formed.clone();
+        unknown_rank[0] = 9;
+        let mut not_an_id = well_formed.clone();
+        not_an_id.truncate(QueueCursor::ID_OFFSET + 8);
+        let no_id = well_formed[..QueueCursor::ID_OFFSET].to_vec();
+        for position in [unknown_rank, not_an_id, no_id, vec![0]] {
+            let token = encode(&filter, &QueueCursor(position.clone()));
+            assert!(
+                matches!(
+                    decode(&filter, &token),
+                    Err(Error::InvalidArgument {
+                        field: "page_token",
+                        ..
+                    })
+                ),
+                "{position:?}"
+            );
+        }
     }
 
     #[test]

@@ -31,21 +31,28 @@ impl From<Error> for Status {
 
 fn store_code(error: &StoreError) -> Code {
     match error {
-        StoreError::Open { .. } | StoreError::FlushFailed(_) | StoreError::WriterStopped(_) => {
-            Code::Unavailable
-        }
+        StoreError::Open { .. }
+        | StoreError::FlushFailed(_)
+        | StoreError::WriterStopped(_)
+        | StoreError::Io(_) => Code::Unavailable,
         StoreError::Sled(_) => Code::Internal,
-        StoreError::Corrupt { .. } => Code::DataLoss,
+        StoreError::Corrupt { .. } | StoreError::Damaged(_) => Code::DataLoss,
     }
 }
 
 fn classifier_code(error: &ClassifierError) -> Code {
+    // Calls never carry files: the data and model files a call reaches are
+    // the server's (configured, or stored by an earlier run).
     match error {
+        ClassifierError::InvalidParameter { .. } => Code::InvalidArgument,
+        // The configured training data is missing or malformed, or the data
+        // cannot train a model: the operator must fix the set-up first.
         ClassifierError::DataFormat { .. }
-        | ClassifierError::ModelFormat { .. }
-        | ClassifierError::InvalidParameter { .. } => Code::InvalidArgument,
-        ClassifierError::Training(_) => Code::FailedPrecondition,
-        ClassifierError::Read { .. } | ClassifierError::Write { .. } => Code::Internal,
+        | ClassifierError::Read { .. }
+        | ClassifierError::Training(_) => Code::FailedPrecondition,
+        // A model this server wrote no longer reads back.
+        ClassifierError::ModelFormat { .. } => Code::DataLoss,
+        ClassifierError::Write { .. } => Code::Unavailable,
     }
 }
 
@@ -77,6 +84,17 @@ mod tests {
             (
                 Error::Store(StoreError::FlushFailed("disk full".into())),
                 Code::Unavailable,
+            ),
+            (
+                Error::Store(StoreError::Io(std::io::Error::other("disk full"))),
+                Code::Unavailable,
+            ),
+            (
+                Error::Classifier(ClassifierError::ModelFormat {
+                    origin: "stored model v1".into(),
+                    message: "truncated".into(),
+                }),
+                Code::DataLoss,
             ),
             (
                 Error::Store(StoreError::Corrupt {

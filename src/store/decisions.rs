@@ -300,34 +300,8 @@ impl Store {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::domain::*;
 
-    /// A small allowed decision, for the store's tests.
-    pub(in crate::store) fn decision(id: &str, site: &str, comment: &str) -> Decision {
-        Decision {
-            decision_id: id.to_string(),
-            comment: Comment {
-                site_id: site.to_string(),
-                comment_id: comment.to_string(),
-                content: "hello".to_string(),
-                author: Author::default(),
-                context: PostContext::default(),
-                submitted_at: UnixMillis(1),
-                form: FormSignals::default(),
-            },
-            assessment: Assessment {
-                verdict: Verdict::Allow,
-                spam_probability: 0.1,
-                score: 0.1,
-                priority: Priority::Low,
-                reasons: vec![],
-                model_version: "m".to_string(),
-            },
-            created_at: UnixMillis(2),
-            status: ReviewStatus::Approved,
-            resolution: None,
-        }
-    }
+    pub(in crate::store) use crate::domain::test_support::decision;
 
     #[test]
     fn a_decision_is_stored_compressed_and_reads_back() {

@@ -23,6 +23,7 @@
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
 use crate::domain::{Decision, Label, Priority, ReviewStatus, UnixMillis, Verdict};
+use crate::review::QueueCursor;
 use crate::stats::Outcome;
 
 const ALL_SITES_FAMILY: u8 = 0;
@@ -30,14 +31,7 @@ const ONE_SITE_FAMILY: u8 = 1;
 /// Queue entries carry everything in their key.
 const EMPTY: &[u8] = &[];
 
-/// High priority sorts first.
-pub(super) fn priority_rank(priority: Priority) -> u8 {
-    match priority {
-        Priority::High => 0,
-        Priority::Medium => 1,
-        Priority::Low => 2,
-    }
-}
+pub(super) use crate::review::priority_rank;
 
 fn status_byte(status: ReviewStatus) -> u8 {
     match status {
@@ -91,7 +85,7 @@ fn label_from_byte(byte: u8) -> Option<Option<Label>> {
 }
 
 pub(super) fn time_bytes(time: UnixMillis) -> [u8; 8] {
-    ((time.0 as u64) ^ (1 << 63)).to_be_bytes()
+    time.sortable_bytes()
 }
 
 /// The length-prefixed site id.
@@ -112,18 +106,16 @@ pub(super) fn site_from_key(bytes: &[u8]) -> Option<(String, &[u8])> {
     ))
 }
 
-/// A decision's place in the queue's order: `rank, created_at, id`.
+/// A decision's place in the queue's order (see [`QueueCursor::of`]).
 pub(super) fn position(decision: &Decision) -> Vec<u8> {
-    let mut key = Vec::with_capacity(9 + decision.decision_id.len());
-    key.push(priority_rank(decision.assessment.priority));
-    key.extend_from_slice(&time_bytes(decision.created_at));
-    key.extend_from_slice(decision.decision_id.as_bytes());
-    key
+    QueueCursor::of(decision).0
 }
 
 /// The decision id at the end of a position.
 pub(super) fn id_of_position(position: &[u8]) -> Option<&[u8]> {
-    position.get(9..).filter(|id| !id.is_empty())
+    position
+        .get(QueueCursor::ID_OFFSET..)
+        .filter(|id| !id.is_empty())
 }
 
 /// The prefix of a status's queue over all sites.

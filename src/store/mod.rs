@@ -176,7 +176,7 @@ impl Store {
 fn transaction_error(error: TransactionError<StoreError>) -> StoreError {
     match error {
         TransactionError::Abort(error) => error,
-        TransactionError::Storage(error) => StoreError::Sled(error),
+        TransactionError::Storage(error) => StoreError::from(error),
     }
 }
 

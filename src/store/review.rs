@@ -219,7 +219,7 @@ impl Store {
             Ok(done) => Ok(done),
             Err(TransactionError::Abort(Stop::Refused(outcome))) => Ok(outcome),
             Err(TransactionError::Abort(Stop::Failed(error))) => Err(error),
-            Err(TransactionError::Storage(error)) => Err(StoreError::Sled(error)),
+            Err(TransactionError::Storage(error)) => Err(StoreError::from(error)),
         }
     }
 

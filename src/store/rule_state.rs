@@ -44,9 +44,8 @@ fn site_prefix(site_id: &str) -> Vec<u8> {
     key
 }
 
-/// Times sort as unsigned big-endian bytes once shifted by 2^63.
 fn time_bytes(at: UnixMillis) -> [u8; 8] {
-    ((at.0 as u64) ^ (1 << 63)).to_be_bytes()
+    at.sortable_bytes()
 }
 
 fn recent_key(site_id: &str, at: UnixMillis, comment_id: &str) -> Vec<u8> {
