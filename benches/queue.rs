@@ -8,7 +8,9 @@
 //! (default: the service's). At the end it starts the real binary, with
 //! the same page cache, on the database and reports its start-up time and
 //! memory. Nothing here asserts
-//! a time: it reports. `QUEUE_BENCH_KEEP=1` keeps the database.
+//! a time: it reports. `QUEUE_BENCH_KEEP=1` keeps the database, and
+//! `QUEUE_BENCH_SERVICE_ONLY=<directory>` measures only the service on one
+//! kept before.
 
 use std::time::{Duration, Instant};
 
@@ -172,7 +174,29 @@ fn time_pages(store: &Store, filter: &QueueFilter, samples: usize) -> Histogram<
     timings
 }
 
+/// `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: the service's default).
+fn cache_bytes() -> u64 {
+    std::env::var("QUEUE_BENCH_CACHE_MB")
+        .ok()
+        .map(|text| {
+            text.parse::<u64>()
+                .unwrap_or_else(|_| panic!("QUEUE_BENCH_CACHE_MB {text:?} is not a number"))
+                * 1024
+                * 1024
+        })
+        .unwrap_or(DEFAULT_CACHE_BYTES)
+}
+
 fn main() {
+    // `QUEUE_BENCH_SERVICE_ONLY=<directory>` only starts the service on a
+    // database kept by an earlier run (`QUEUE_BENCH_KEEP=1`) and measures it.
+    if let Some(kept) = std::env::var_os("QUEUE_BENCH_SERVICE_ONLY") {
+        let cache_bytes = cache_bytes();
+        tokio::runtime::Runtime::new()
+            .expect("a runtime")
+            .block_on(measure_service(std::path::Path::new(&kept), cache_bytes));
+        return;
+    }
     let count = decision_count();
     let temporary = tempfile::tempdir().expect("a temporary directory");
     // `QUEUE_BENCH_KEEP=1` keeps the filled database (its path is printed),
@@ -184,16 +208,7 @@ fn main() {
     } else {
         (temporary.path().to_path_buf(), Some(temporary))
     };
-    // `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: the service's default).
-    let cache_bytes = std::env::var("QUEUE_BENCH_CACHE_MB")
-        .ok()
-        .map(|text| {
-            text.parse::<u64>()
-                .unwrap_or_else(|_| panic!("QUEUE_BENCH_CACHE_MB {text:?} is not a number"))
-                * 1024
-                * 1024
-        })
-        .unwrap_or(DEFAULT_CACHE_BYTES);
+    let cache_bytes = cache_bytes();
     println!("sled page cache: {} MiB", cache_bytes / (1024 * 1024));
     let store = Store::open_with_cache(&directory.as_path().join("db"), cache_bytes)
         .expect("the store opens");
