@@ -461,6 +461,13 @@ mod tests {
             ..AdmissionParams::default()
         };
         assert_eq!(too_many.check().unwrap_err().0, "max_concurrent_calls");
+        for stream_idle_ms in [0, 86_400_001] {
+            let idle = AdmissionParams {
+                stream_idle_ms,
+                ..AdmissionParams::default()
+            };
+            assert_eq!(idle.check().unwrap_err().0, "stream_idle_ms");
+        }
         let too_many_per_key = AdmissionParams {
             max_concurrent_calls_per_key: 2_000_000,
             ..AdmissionParams::default()

@@ -244,6 +244,8 @@ impl QueueCursor {
 /// One page of the queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuePage {
+    /// In queue order; each item is at its own position
+    /// ([`QueueCursor::of`]), so a page may be cut after any of them.
     pub items: Vec<Decision>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<QueueCursor>,

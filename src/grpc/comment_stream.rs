@@ -1,78 +1,122 @@
 //! The shape of a `CheckComments` stream, apart from what is done to each
 //! comment: at most [`STREAM_CONCURRENCY`] comments in flight, answers in
-//! request order, the stream ended by its first error, and ended with
-//! DEADLINE_EXCEEDED when no comment arrives for the idle limit (so that a
-//! stream left open gives its place among the calls in progress back).
+//! request order, the stream ended by its first error, and an idle limit.
+//!
+//! A task of its own drives each stream and hands the answers over through
+//! a bounded channel, so that the idle limit holds whatever the client
+//! does: a stream is ended when, for the whole limit, nothing is in flight
+//! and no comment arrives (DEADLINE_EXCEEDED, saying so), or when the client
+//! leaves an answer unread that long. Either way the task ends and drops
+//! what the checks hold, which frees the stream's place among the calls in
+//! progress. (Were the stream driven by the transport, a client that stops
+//! reading answers would stop it being polled, idle timer included.)
 //!
 //! Generic over the messages, so that its limits are tested here with
-//! plain values and a counting check.
+//! plain values and counting checks.
 
 use std::future::Future;
 use std::time::Duration;
 
+use futures::stream::FuturesOrdered;
 use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
 use tonic::Status;
 
 use crate::error::Error;
 use crate::limits::STREAM_CONCURRENCY;
 
-/// Answers `inbound` in order, running `check` on up to
-/// [`STREAM_CONCURRENCY`] messages at once. `check` is called in request
-/// order, as each message is read, with the message's index in the stream.
+/// Answers `inbound` in order, running up to [`STREAM_CONCURRENCY`] checks
+/// at once. `check` is called in request order as each message is read,
+/// with the message's index in the stream: its synchronous part (say,
+/// charging a rate) runs then, and an error from it ends the stream
+/// without reading further. The caller must be inside a tokio runtime.
 pub fn answer_in_order<In, Out, Check, Checking>(
     inbound: impl Stream<Item = Result<In, Status>> + Send + 'static,
     idle_limit: Duration,
-    mut check: Check,
+    check: Check,
 ) -> impl Stream<Item = Result<Out, Status>> + Send + 'static
 where
     In: Send + 'static,
     Out: Send + 'static,
-    Check: FnMut(usize, In) -> Checking + Send + 'static,
+    Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
     Checking: Future<Output = Result<Out, Status>> + Send + 'static,
 {
-    let mut index = 0;
-    until_idle(inbound, idle_limit)
-        .map(move |message| {
-            let checking = message.map(|message| {
-                let checking = check(index, message);
-                index += 1;
-                checking
-            });
-            async move { checking?.await }
-        })
-        .buffered(STREAM_CONCURRENCY)
-        .scan(false, |failed, result| {
-            // Stop after the first error: gRPC ends a stream with it.
-            if *failed {
-                return futures::future::ready(None);
-            }
-            *failed = result.is_err();
-            futures::future::ready(Some(result))
-        })
+    let (answers, receiver) = mpsc::channel(STREAM_CONCURRENCY);
+    tokio::spawn(drive(inbound, idle_limit, check, answers));
+    tokio_stream::wrappers::ReceiverStream::new(receiver)
 }
 
-/// `inbound`, ended by an error once it has kept the reader waiting for
-/// `idle_limit`. Only the time the server spends waiting to read counts:
-/// while [`STREAM_CONCURRENCY`] comments are in flight it does not read.
-fn until_idle<In: Send + 'static>(
+/// A check in flight, or an error already known, in request order.
+type Pending<Out> = futures::future::BoxFuture<'static, Result<Out, Status>>;
+
+async fn drive<In, Out, Check, Checking>(
     inbound: impl Stream<Item = Result<In, Status>> + Send + 'static,
     idle_limit: Duration,
-) -> impl Stream<Item = Result<In, Status>> + Send + 'static {
-    futures::stream::unfold(Some(Box::pin(inbound)), move |state| async move {
-        let mut inbound = state?;
-        match tokio::time::timeout(idle_limit, inbound.next()).await {
-            Ok(Some(message)) => Some((message, Some(inbound))),
-            Ok(None) => None,
-            Err(_) => {
+    mut check: Check,
+    answers: mpsc::Sender<Result<Out, Status>>,
+) where
+    In: Send + 'static,
+    Out: Send + 'static,
+    Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
+    Checking: Future<Output = Result<Out, Status>> + Send + 'static,
+{
+    let mut inbound = Box::pin(inbound);
+    let mut reading = true;
+    let mut index = 0;
+    let mut in_flight: FuturesOrdered<Pending<Out>> = FuturesOrdered::new();
+    loop {
+        if !reading && in_flight.is_empty() {
+            return;
+        }
+        // Made anew on each turn: it runs out only after the whole limit
+        // passed with nothing in flight and nothing read.
+        let idle = tokio::time::sleep(idle_limit);
+        tokio::select! {
+            message = inbound.next(), if reading && in_flight.len() < STREAM_CONCURRENCY => {
+                let pending: Pending<Out> = match message {
+                    None => {
+                        reading = false;
+                        continue;
+                    }
+                    Some(Ok(message)) => match check(index, message) {
+                        Ok(checking) => Box::pin(checking),
+                        Err(error) => {
+                            reading = false;
+                            Box::pin(futures::future::ready(Err(error)))
+                        }
+                    },
+                    Some(Err(error)) => {
+                        reading = false;
+                        Box::pin(futures::future::ready(Err(error)))
+                    }
+                };
+                index += 1;
+                in_flight.push_back(pending);
+            }
+            Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
+                // Nothing after the first error is read or answered: gRPC
+                // ends a stream with it.
+                let failed = answer.is_err();
+                match tokio::time::timeout(idle_limit, answers.send(answer)).await {
+                    Ok(Ok(())) if !failed => {}
+                    // The client left, failed, or has not read an answer
+                    // for the whole limit: dropping everything ends it.
+                    Ok(Ok(())) | Ok(Err(_)) | Err(_) => return,
+                }
+            }
+            () = idle, if reading && in_flight.is_empty() => {
                 let error = Error::DeadlineExceeded(format!(
                     "no comment arrived on this stream for {} ms, so the server closed it; \
                      open a new stream when there are comments to check",
                     idle_limit.as_millis()
                 ));
-                Some((Err(Status::from(error)), None))
+                // The client may not be reading either; it gets no longer
+                // than the limit again.
+                let _ = tokio::time::timeout(idle_limit, answers.send(Err(error.into()))).await;
+                return;
             }
         }
-    })
+    }
 }
 
 #[cfg(test)]
@@ -80,26 +124,32 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
+    use tokio::time::Instant;
     use tonic::Code;
 
     use super::*;
 
-    /// Doubles each number after a pause, counting how many run at once.
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    type Checking = futures::future::BoxFuture<'static, Result<u64, Status>>;
+
+    /// Doubles each number after `pause`, counting how many run at once.
     fn counting_check(
+        pause: Duration,
         running: Arc<AtomicUsize>,
         most: Arc<AtomicUsize>,
-    ) -> impl FnMut(usize, u64) -> futures::future::BoxFuture<'static, Result<u64, Status>> {
+    ) -> impl FnMut(usize, u64) -> Result<Checking, Status> {
         move |_, number| {
             let running = Arc::clone(&running);
             let most = Arc::clone(&most);
-            Box::pin(async move {
+            Ok(Box::pin(async move {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 // Later numbers finish sooner, so that order is earned.
-                tokio::time::sleep(Duration::from_micros(1000 - number % 1000)).await;
+                tokio::time::sleep(pause / (1 + number as u32 % 7)).await;
                 running.fetch_sub(1, Ordering::SeqCst);
                 Ok(number * 2)
-            })
+            }))
         }
     }
 
@@ -111,8 +161,12 @@ mod tests {
         let inbound = futures::stream::iter((0..count).map(Ok));
         let answers: Vec<u64> = answer_in_order(
             inbound,
-            Duration::from_secs(60),
-            counting_check(Arc::clone(&running), Arc::clone(&most)),
+            MINUTE,
+            counting_check(
+                Duration::from_millis(2),
+                Arc::clone(&running),
+                Arc::clone(&most),
+            ),
         )
         .map(|answer| answer.unwrap())
         .collect()
@@ -122,49 +176,77 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_first_error_ends_the_stream() {
-        let inbound = futures::stream::iter((0..10u64).map(Ok));
-        let answers: Vec<Result<u64, Status>> = answer_in_order(
-            inbound,
-            Duration::from_secs(60),
-            |index, number| async move {
-                if index == 3 {
-                    Err(Status::invalid_argument("bad"))
-                } else {
-                    Ok(number)
-                }
-            },
-        )
-        .collect()
-        .await;
+    async fn the_first_error_ends_the_stream_and_nothing_more_is_read() {
+        let read = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&read);
+        let inbound = futures::stream::iter((0..10u64).map(Ok)).inspect(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let answers: Vec<Result<u64, Status>> =
+            answer_in_order(inbound, MINUTE, |index, number| match index {
+                3 => Err(Status::resource_exhausted("over the rate")),
+                _ => Ok(Box::pin(async move { Ok(number) }) as Checking),
+            })
+            .collect()
+            .await;
         assert_eq!(answers.len(), 4);
         assert_eq!(
             answers[3].as_ref().unwrap_err().code(),
-            Code::InvalidArgument
+            Code::ResourceExhausted
         );
         assert!(answers[..3].iter().all(Result::is_ok));
+        assert_eq!(read.load(Ordering::SeqCst), 4, "no message read after it");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_stream_idle_for_its_limit_ends_with_deadline_exceeded() {
-        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<u64, Status>>(4);
+    async fn a_stream_ends_a_full_idle_limit_after_its_last_answer() {
+        let (sender, receiver) = mpsc::channel::<Result<u64, Status>>(4);
         let inbound = tokio_stream::wrappers::ReceiverStream::new(receiver);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        // Each check takes two minutes: time in flight is not idle time.
         let mut answers = Box::pin(answer_in_order(
             inbound,
-            Duration::from_secs(60),
-            |_, number| async move { Ok(number) },
+            MINUTE,
+            counting_check(2 * MINUTE, running, most),
         ));
-        sender.send(Ok(1)).await.unwrap();
-        assert_eq!(answers.next().await.unwrap().unwrap(), 1);
+        sender.send(Ok(0)).await.unwrap();
+        assert_eq!(answers.next().await.unwrap().unwrap(), 0);
         // 59 s of silence is within the limit.
         tokio::time::sleep(Duration::from_secs(59)).await;
-        sender.send(Ok(2)).await.unwrap();
+        sender.send(Ok(1)).await.unwrap();
         assert_eq!(answers.next().await.unwrap().unwrap(), 2);
         // Then a minute of silence ends it, though the sender is still open.
+        let last_answer = Instant::now();
         let ended = answers.next().await.unwrap().unwrap_err();
+        let silence = last_answer.elapsed();
+        assert!(
+            silence >= MINUTE && silence < MINUTE + Duration::from_millis(10),
+            "{silence:?}"
+        );
         assert_eq!(ended.code(), Code::DeadlineExceeded);
         assert!(ended.message().contains("60000 ms"), "{ended}");
         assert!(answers.next().await.is_none());
         drop(sender);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_answers_loses_the_stream() {
+        // `held` stands for what a check holds (the stream's place among
+        // the calls in progress): the task must let it go.
+        let held = Arc::new(());
+        let in_checks = Arc::clone(&held);
+        let inbound = futures::stream::iter((0..1000u64).map(Ok)).chain(futures::stream::pending());
+        let answers = answer_in_order(inbound, MINUTE, move |_, number| {
+            let _held = &in_checks;
+            Ok(Box::pin(async move { Ok(number) }) as Checking)
+        });
+        // Nobody reads `answers`: the channel fills, and after the limit
+        // the task gives up.
+        tokio::time::sleep(MINUTE / 2).await;
+        assert_eq!(Arc::strong_count(&held), 2, "still driven");
+        tokio::time::sleep(MINUTE).await;
+        assert_eq!(Arc::strong_count(&held), 1, "the task let go");
+        drop(answers);
     }
 }

@@ -496,6 +496,25 @@ mod tests {
                     request.submitted_at = Some(Timestamp { seconds, nanos: 0 });
                 }),
             ),
+            (
+                "context.post_published_at",
+                Box::new(|request, over| {
+                    let seconds = 253_402_300_799 + i64::from(over);
+                    request.context = Some(pb::PostContext {
+                        post_published_at: Some(Timestamp { seconds, nanos: 0 }),
+                        ..Default::default()
+                    });
+                }),
+            ),
+            (
+                "author.ip",
+                // An address padded with spaces (which are trimmed) to the
+                // limit, and one byte beyond: only the length refuses it.
+                author(
+                    |a, v| a.ip = format!("{:>width$}", "10.0.0.1", width = v.len()),
+                    MAX_AUTHOR_FIELD_BYTES,
+                ),
+            ),
         ];
         for (field, change) in &cases {
             let mut inside = request();

@@ -81,12 +81,18 @@ pub fn queue_request_from_proto(
     Ok((filter, cursor, page_size))
 }
 
+/// Bytes of a `ListQueue` answer besides its items, at most: a page token
+/// (under 200 bytes: 9 bytes of header, a position of 45, in hex) and the
+/// total.
+const PAGE_ENVELOPE_BYTES: usize = 1024;
+
 /// A page as an answer of at most [`MAX_QUEUE_PAGE_BYTES`]: when the
 /// items would take more, the page ends after the last item that fits
 /// (always after one item at least) and its token continues from there.
 pub fn queue_page_to_proto(filter: &QueueFilter, page: &QueuePage) -> pb::ListQueueResponse {
     let mut items = Vec::with_capacity(page.items.len());
-    let mut bytes = 0;
+    // Room for the token and the total, which follow the items.
+    let mut bytes = PAGE_ENVELOPE_BYTES;
     let mut next = page.next.clone();
     for (index, decision) in page.items.iter().enumerate() {
         let item = decision_to_proto(decision);
@@ -340,6 +346,21 @@ mod tests {
                 ..
             })
         ));
+        // `GetStats.since` holds to the years of a Timestamp, as every
+        // other time does.
+        let year_10000 = prost_types::Timestamp {
+            seconds: 253_402_300_800,
+            nanos: 0,
+        };
+        assert!(matches!(
+            since_from_proto(Some(&year_10000)),
+            Err(Error::InvalidArgument { field: "since", .. })
+        ));
+        let last_second = prost_types::Timestamp {
+            seconds: 253_402_300_799,
+            nanos: 999_999_999,
+        };
+        assert!(since_from_proto(Some(&last_second)).unwrap().is_some());
         let bad_status = pb::ListQueueRequest {
             status: 42,
             ..Default::default()

@@ -103,17 +103,15 @@ impl Moderation for ModerationService {
                 request.into_inner(),
                 idle_limit,
                 move |index, message: pb::CheckCommentRequest| {
-                    // Charged here, as the comment is read, so that the
-                    // rate is spent in request order.
-                    let charged = match index {
-                        0 => Ok(()),
-                        _ => access.admission.charge(&caller.name),
-                    };
+                    // Charged as the comment is read, in request order; a
+                    // refusal ends the stream before it reads more.
+                    if index > 0 {
+                        access.admission.charge(&caller.name)?;
+                    }
                     let caller = Arc::clone(&caller);
                     let engine = Arc::clone(&engine);
                     let access = Arc::clone(&access);
-                    async move {
-                        charged?;
+                    Ok(async move {
                         let site = caller.site_for_moderation(&message.site_id)?;
                         let (comment, options) = convert::check_request_from_proto(message, site)?;
                         let outcome = engine.check(comment, options).await?;
@@ -121,7 +119,7 @@ impl Moderation for ModerationService {
                             .metrics
                             .record_verdict(outcome.decision.assessment.verdict);
                         Ok::<_, Status>(convert::check_response_to_proto(&outcome))
-                    }
+                    })
                 },
             );
             Ok(Response::new(Box::pin(responses) as ResponseStream))

@@ -43,12 +43,14 @@ fn store_code(error: &StoreError) -> Code {
 fn classifier_code(error: &ClassifierError) -> Code {
     // Calls never carry files: the data and model files a call reaches are
     // the server's (configured, or stored by an earlier run).
+    // Training parameters come from the configuration too.
     match error {
-        ClassifierError::InvalidParameter { .. } => Code::InvalidArgument,
-        // The configured training data is missing or malformed, or the data
-        // cannot train a model: the operator must fix the set-up first.
+        // The configured training data or parameters are missing or
+        // malformed, or the data cannot train a model: the operator must
+        // fix the set-up first.
         ClassifierError::DataFormat { .. }
         | ClassifierError::Read { .. }
+        | ClassifierError::InvalidParameter { .. }
         | ClassifierError::Training(_) => Code::FailedPrecondition,
         // A model this server wrote no longer reads back.
         ClassifierError::ModelFormat { .. } => Code::DataLoss,

@@ -93,9 +93,12 @@ impl Store {
                 .get(id)?
                 .ok_or_else(|| corrupt(id, "a queue entry points at a missing decision"))?;
             let decision = decode(id, &bytes)?;
-            // A decision resolved between reading the index and reading it
-            // no longer belongs on this page.
-            if decision.status == filter.status {
+            // A decision resolved or rechecked (to another priority)
+            // between reading the index and reading it no longer belongs
+            // at this place: it is listed where its entry is now. So every
+            // item's own position is the one it was found at, and a page
+            // cut after any item can go on from that item's position.
+            if decision.status == filter.status && index::position(&decision) == *position {
                 items.push(decision);
             }
         }
@@ -572,6 +575,41 @@ mod tests {
             .site_tally(&rechecked.comment.site_id, UnixMillis(i64::MIN))
             .unwrap();
         assert_eq!((tally.total, tally.allow, tally.approved), (6, 1, 1));
+    }
+
+    #[test]
+    fn an_item_read_after_its_priority_changed_is_left_to_its_new_place() {
+        let (_directory, store, expected) = filled();
+        // As if a recheck had lowered its priority between the page's read
+        // of the index and its read of the decision: the decision moved,
+        // its old entry is still there.
+        let mut moved = store.decision(&expected[0]).unwrap().unwrap();
+        assert_ne!(moved.assessment.priority, Priority::Low);
+        moved.assessment.priority = Priority::Low;
+        store
+            .inner
+            .decisions
+            .insert(moved.decision_id.as_bytes(), encode(&moved).unwrap())
+            .unwrap();
+        let page = store
+            .queue_page(&filter(SiteScope::All, Priority::Low), None, 3)
+            .unwrap();
+        let ids: Vec<&str> = page
+            .items
+            .iter()
+            .map(|item| item.decision_id.as_str())
+            .collect();
+        assert_eq!(ids, [expected[1].as_str(), expected[2].as_str()]);
+        // Every item listed sits at its own position, so a page may be cut
+        // after any of them.
+        for item in &page.items {
+            assert!(store
+                .inner
+                .queue
+                .iter()
+                .keys()
+                .any(|key| key.unwrap().ends_with(&index::position(item))));
+        }
     }
 
     #[test]
