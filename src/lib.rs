@@ -7,6 +7,7 @@
 //! `cli` holds the commands of the `moderato` binary. See ARCHITECTURE.md.
 
 pub mod admission;
+pub mod allocator;
 pub mod auth;
 pub mod classifier;
 pub mod cli;

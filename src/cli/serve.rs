@@ -11,6 +11,7 @@ use crate::console::{self, HttpState, Parts};
 use crate::server::{self, State};
 
 pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), CliError> {
+    crate::allocator::use_two_arenas();
     let config = Config::load(config_file.as_deref(), &overrides)?;
     init_logging(config.log_format);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;

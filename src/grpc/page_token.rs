@@ -124,6 +124,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever a client sends as a token, the answer is a position
+        /// of the right shape or INVALID_ARGUMENT naming `page_token`,
+        /// never a panic.
+        #[test]
+        fn any_token_decodes_or_is_refused(
+            token in "[0-9a-f]{0,200}|.{0,80}",
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..60),
+        ) {
+            let filter = filter("a.example");
+            for token in [token, encode(&filter, &QueueCursor(tail))] {
+                match decode(&filter, &token) {
+                    Ok(None) => proptest::prop_assert!(token.is_empty()),
+                    Ok(Some(cursor)) => proptest::prop_assert_eq!(
+                        QueueCursor::from_bytes(cursor.0.clone()),
+                        Some(cursor)
+                    ),
+                    Err(Error::InvalidArgument { field, .. }) => {
+                        proptest::prop_assert_eq!(field, "page_token")
+                    }
+                    Err(other) => proptest::prop_assert!(false, "{other:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn garbage_is_refused() {
         for token in ["zz", "01", "02aabbccddeeff001122", &"0".repeat(3)] {
