@@ -10,16 +10,23 @@
 //! cores) while most freed memory is reused. Measured with the queue
 //! benchmark on a million stored decisions, after 2,000 checks and 200
 //! queue pages: 255 MiB resident with glibc's default, 234 MiB with two
-//! arenas; the unary load benchmark was not slower (3,337 against 2,982
-//! calls/s, within this machine's drift).
+//! arenas. The unary load benchmark (`--scenario check --runs 3`) answered
+//! 2,982 calls/s with glibc's default and 3,337 with two arenas: not
+//! slower (the difference is within this machine's drift).
 
 /// Limits malloc to two arenas, unless the operator chose a number with
-/// glibc's own `MALLOC_ARENA_MAX`. Call it before any thread starts.
+/// glibc's own `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES`.
+///
+/// glibc marks `mallopt` as unsafe to call while other threads allocate:
+/// call this first thing in a command, before it starts any thread (the
+/// runtime, logging, sled).
 pub fn use_two_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only changes malloc's tuning; it is called before
-        // the service starts its threads, as glibc asks for M_ARENA_MAX.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none()
+        && std::env::var_os("GLIBC_TUNABLES").is_none()
+    {
+        // SAFETY: mallopt only changes malloc's tuning, and callers call
+        // this before any other thread exists (see above).
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, 2);
         }

@@ -9,7 +9,7 @@ use miniz_oxide::deflate::core::{
 use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
-use super::index::Indexes;
+use super::index::{Indexes, Layout};
 use super::{transaction_error, Store, StoreError};
 use crate::domain::Decision;
 
@@ -127,13 +127,17 @@ pub(super) fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
 
 /// The trees a decision write touches: the decision, its comment index
 /// entry and its review index entries.
-pub(super) type DecisionTrees<'a> = (
-    &'a sled::Tree,
-    &'a sled::Tree,
-    &'a sled::Tree,
-    &'a sled::Tree,
-    &'a sled::Tree,
-);
+pub(super) struct DecisionTrees<'a> {
+    pub layout: Layout,
+    /// Decisions, comments, queue, queue counts, timeline.
+    pub trees: (
+        &'a sled::Tree,
+        &'a sled::Tree,
+        &'a sled::Tree,
+        &'a sled::Tree,
+        &'a sled::Tree,
+    ),
+}
 
 /// A decision ready to be stored: its comment index key and its value.
 pub(super) struct Encoded {
@@ -160,9 +164,12 @@ pub(super) fn insert_encoded(
     trees: DecisionTrees<'_>,
     batch: &[(&Decision, &Encoded)],
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
+    let layout = trees.layout;
     let existing_ids = trees
+        .trees
         .transaction(|(decisions, comments, queue, counts, timeline)| {
             let indexes = Indexes {
+                layout,
                 queue,
                 counts,
                 timeline,
@@ -182,7 +189,7 @@ pub(super) fn insert_encoded(
             Ok::<_, ConflictableTransactionError<StoreError>>(existing_ids)
         })
         .map_err(transaction_error)?;
-    let (decisions, ..) = trees;
+    let (decisions, ..) = trees.trees;
     Ok(existing_ids
         .into_iter()
         .map(|existing_id| match existing_id {
@@ -214,13 +221,16 @@ fn decision_by_id(
 impl Store {
     pub(super) fn decision_trees(&self) -> DecisionTrees<'_> {
         let inner = &self.inner;
-        (
-            &inner.decisions,
-            &inner.comments,
-            &inner.queue,
-            &inner.queue_counts,
-            &inner.timeline,
-        )
+        DecisionTrees {
+            layout: inner.layout,
+            trees: (
+                &inner.decisions,
+                &inner.comments,
+                &inner.queue,
+                &inner.queue_counts,
+                &inner.timeline,
+            ),
+        }
     }
 
     /// Stores a new decision unless one exists for its (site, comment); the
@@ -256,7 +266,9 @@ impl Store {
         let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
         let value = encode(decision)?;
         let id = decision.decision_id.as_bytes();
+        let layout = self.inner.layout;
         self.decision_trees()
+            .trees
             .transaction(|(decisions, comments, queue, counts, timeline)| {
                 let old = decisions
                     .get(id)?
@@ -266,6 +278,7 @@ impl Store {
                 comments.insert(key.as_slice(), id)?;
                 decisions.insert(id, value.as_slice())?;
                 Indexes {
+                    layout,
                     queue,
                     counts,
                     timeline,

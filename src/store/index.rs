@@ -2,19 +2,35 @@
 //! decisions inside the transaction that writes a decision.
 //!
 //! Trees:
-//! - `queue`: one empty-valued entry per decision in each of two families,
-//!   ordered the way the queue is read (priority high first, then oldest
-//!   first, then decision id):
-//!   - all sites: `0, status, rank, created_at, decision_id`;
-//!   - one site: `1, status, site, rank, created_at, decision_id`.
+//! - `review_queue`: one entry per decision in each of two families, ordered the
+//!   way the queue is read (priority high first, then oldest first, then
+//!   decision id):
+//!   - all sites: `0, status, rank, created_at, decision_id`, empty;
+//!   - one site: `1, status, site, rank, created_at, decision_id` ->
+//!     `verdict, label`, two bytes, so that a site's statistics since a
+//!     time read nine ranges (three statuses, three ranks) and decode no
+//!     decision.
 //!
 //!   The part after the site (`rank, created_at, decision_id`) is the
-//!   *position*; a page token holds the position of the page's last item.
+//!   *position* (defined by `review::QueueCursor`); a page token holds the
+//!   position of the page's last item.
 //! - `queue_counts`: `status, site, rank` -> how many decisions are there,
 //!   as a big-endian u64, so that a queue's total is a handful of reads.
-//! - `timeline`: `site, created_at, decision_id` -> `verdict, status,
-//!   label`, three bytes, so that statistics since a time read one range
-//!   and decode no decision.
+//!
+//! Layouts: a database created by this version has the layout above
+//! ([`Layout::Compact`]). Databases created before keep theirs
+//! ([`Layout::Timeline`]): the same entries in a tree named `queue`, with
+//! empty one-site values, and a `timeline` tree (`site, created_at,
+//! decision_id` -> `verdict, status, label`) that holds the statistics. That
+//! is a fifth sled entry per decision, and sled's memory grows with its
+//! entries (about 30 bytes each). Moving a database over was tried and
+//! measured on a million decisions (BENCHMARKS.md): its first start took 27
+//! to 58 s, and afterwards the service needed more memory (237 to 254 MiB
+//! at start, against 182), not less, because sled keeps the memory of the
+//! pages it drops and of page rewrites not yet consolidated. The two
+//! layouts differ only in these index entries and in where the statistics
+//! are read; a database whose indexes are in both is repaired at open (see
+//! [`Layout::settle`]).
 //!
 //! `site` is length-prefixed (u32, big-endian) so that no site's keys can be
 //! mistaken for another's; `created_at` is big-endian with the sign bit
@@ -26,9 +42,76 @@ use crate::domain::{Decision, Label, Priority, ReviewStatus, UnixMillis, Verdict
 use crate::review::QueueCursor;
 use crate::stats::Outcome;
 
+/// Which index layout a database has (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// Created before the statistics moved into the one-site entries.
+    Timeline,
+    /// No timeline: the one-site entries hold verdict and label.
+    Compact,
+}
+
+impl Layout {
+    /// The tree of the queue entries.
+    pub fn queue_tree(self) -> &'static str {
+        match self {
+            Layout::Timeline => "queue",
+            Layout::Compact => "review_queue",
+        }
+    }
+
+    /// The layout of `db`, from its trees: a database with `review_queue`
+    /// has the compact layout; one without it but with a non-empty `queue`
+    /// or `timeline` was created before it; any other (a new database, or
+    /// one with no review indexes yet) gets the compact layout.
+    ///
+    /// A database with both (an older moderato ran on it after this one,
+    /// and built its own indexes beside ours) cannot be trusted: its
+    /// counters count decisions twice. Index entries are derived from the
+    /// decisions, so they are all cleared, to be built again from the
+    /// decisions in the compact layout at this open (see
+    /// `Store::build_missing_indexes`). Interrupted, the clearing starts
+    /// again at the next open.
+    pub fn settle(db: &sled::Db) -> Result<Layout, sled::Error> {
+        let names = db.tree_names();
+        let has = |name: &str| names.iter().any(|tree| tree == name.as_bytes());
+        let non_empty = |name: &str| -> Result<bool, sled::Error> {
+            Ok(has(name) && !db.open_tree(name)?.is_empty())
+        };
+        let compact = has(Layout::Compact.queue_tree());
+        let old = non_empty(Layout::Timeline.queue_tree())? || non_empty(TIMELINE_TREE)?;
+        Ok(match (compact, old) {
+            (true, true) => {
+                tracing::warn!(
+                    "the review indexes are in two layouts (an older moderato ran on this \
+                     database after this one); building them again from the decisions"
+                );
+                for tree in [
+                    Layout::Compact.queue_tree(),
+                    Layout::Timeline.queue_tree(),
+                    TIMELINE_TREE,
+                    COUNTS_TREE,
+                ] {
+                    db.open_tree(tree)?.clear()?;
+                }
+                Layout::Compact
+            }
+            (true, false) | (false, false) => Layout::Compact,
+            (false, true) => Layout::Timeline,
+        })
+    }
+}
+
+/// The queue counters' tree, in both layouts.
+pub(super) const COUNTS_TREE: &str = "queue_counts";
+
+/// The statistics' tree of the [`Layout::Timeline`] layout; opened (empty)
+/// in the other too, so that transactions span the same trees.
+pub(super) const TIMELINE_TREE: &str = "timeline";
+
 const ALL_SITES_FAMILY: u8 = 0;
 const ONE_SITE_FAMILY: u8 = 1;
-/// Queue entries carry everything in their key.
+/// The all-sites entries carry everything in their key.
 const EMPTY: &[u8] = &[];
 
 pub(super) use crate::review::priority_rank;
@@ -156,6 +239,52 @@ pub(super) fn decode_count(bytes: &[u8]) -> u64 {
     bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
+/// The value of a decision's one-site entry: what statistics count that
+/// its key does not hold.
+pub(super) fn outcome_value(decision: &Decision) -> [u8; 2] {
+    [
+        verdict_byte(decision.assessment.verdict),
+        label_byte(decision.resolution.as_ref().map(|r| r.label)),
+    ]
+}
+
+/// The statistics of one entry: its status (from its key) and its value;
+/// `None` if the value is not one.
+pub(super) fn decode_outcome(status: ReviewStatus, value: &[u8]) -> Option<Outcome> {
+    match value {
+        [verdict, label] => Some(Outcome {
+            verdict: verdict_from_byte(*verdict)?,
+            status,
+            label: label_from_byte(*label)?,
+        }),
+        _ => None,
+    }
+}
+
+/// The ranges of a site's one-site entries created at or after `since`:
+/// one per status and rank, each with the status its entries have.
+pub(super) fn site_ranges_since(
+    site_id: &str,
+    since: UnixMillis,
+) -> Vec<(ReviewStatus, Vec<u8>, Vec<u8>)> {
+    let statuses = [
+        ReviewStatus::Pending,
+        ReviewStatus::Approved,
+        ReviewStatus::Rejected,
+    ];
+    let ranks = [Priority::High, Priority::Medium, Priority::Low].map(priority_rank);
+    let mut ranges = Vec::with_capacity(statuses.len() * ranks.len());
+    for status in statuses {
+        let prefix = one_site_prefix(status, site_id);
+        for rank in ranks {
+            let start = [prefix.as_slice(), &[rank], &time_bytes(since)].concat();
+            let end = [prefix.as_slice(), &[rank + 1]].concat();
+            ranges.push((status, start, end));
+        }
+    }
+    ranges
+}
+
 fn timeline_key(decision: &Decision) -> Vec<u8> {
     let mut key = site_key(&decision.comment.site_id);
     key.extend_from_slice(&time_bytes(decision.created_at));
@@ -163,35 +292,29 @@ fn timeline_key(decision: &Decision) -> Vec<u8> {
     key
 }
 
-/// Where a site's timeline starts at `since`.
+/// Where a site's timeline starts at `since` ([`Layout::Timeline`]).
 pub(super) fn timeline_start(site_id: &str, since: UnixMillis) -> Vec<u8> {
     let mut key = site_key(site_id);
     key.extend_from_slice(&time_bytes(since));
     key
 }
 
-fn outcome_bytes(decision: &Decision) -> [u8; 3] {
-    [
-        verdict_byte(decision.assessment.verdict),
-        status_byte(decision.status),
-        label_byte(decision.resolution.as_ref().map(|r| r.label)),
-    ]
+fn timeline_value(decision: &Decision) -> [u8; 3] {
+    let [verdict, label] = outcome_value(decision);
+    [verdict, status_byte(decision.status), label]
 }
 
 /// Reads a timeline value back; `None` if the bytes are not one.
-pub(super) fn decode_outcome(bytes: &[u8]) -> Option<Outcome> {
+pub(super) fn decode_timeline_value(bytes: &[u8]) -> Option<Outcome> {
     match bytes {
-        [verdict, status, label] => Some(Outcome {
-            verdict: verdict_from_byte(*verdict)?,
-            status: status_from_byte(*status)?,
-            label: label_from_byte(*label)?,
-        }),
+        [verdict, status, label] => decode_outcome(status_from_byte(*status)?, &[*verdict, *label]),
         _ => None,
     }
 }
 
 /// The index trees as seen inside a transaction.
 pub(super) struct Indexes<'a> {
+    pub layout: Layout,
     pub queue: &'a TransactionalTree,
     pub counts: &'a TransactionalTree,
     pub timeline: &'a TransactionalTree,
@@ -205,11 +328,15 @@ impl Indexes<'_> {
         let site = &decision.comment.site_id;
         self.queue
             .insert([all_sites_prefix(status), position.clone()].concat(), EMPTY)?;
-        self.queue
-            .insert([one_site_prefix(status, site), position].concat(), EMPTY)?;
+        self.queue.insert(
+            [one_site_prefix(status, site), position].concat(),
+            self.one_site_value(decision),
+        )?;
         self.change_count(count_key(status, site, decision.assessment.priority), 1)?;
-        self.timeline
-            .insert(timeline_key(decision), outcome_bytes(decision).to_vec())?;
+        if self.layout == Layout::Timeline {
+            self.timeline
+                .insert(timeline_key(decision), timeline_value(decision).to_vec())?;
+        }
         Ok(())
     }
 
@@ -223,13 +350,15 @@ impl Indexes<'_> {
         self.queue
             .remove([one_site_prefix(status, site), position].concat())?;
         self.change_count(count_key(status, site, decision.assessment.priority), -1)?;
-        self.timeline.remove(timeline_key(decision))?;
+        if self.layout == Layout::Timeline {
+            self.timeline.remove(timeline_key(decision))?;
+        }
         Ok(())
     }
 
     /// Moves a decision's entries from how it was stored to how it is now,
     /// touching only what changed: resolving an item rewrites its two queue
-    /// entries, two counters and its timeline value.
+    /// entries and two counters.
     pub fn replace(
         &self,
         old: Option<&Decision>,
@@ -243,13 +372,36 @@ impl Indexes<'_> {
             && old.created_at == new.created_at
             && old.comment.site_id == new.comment.site_id;
         if same_place {
-            // Only the timeline's value (verdict, status, label) can differ.
-            self.timeline
-                .insert(timeline_key(new), outcome_bytes(new).to_vec())?;
+            // Only the verdict and the label can differ.
+            if outcome_value(old) != outcome_value(new) {
+                match self.layout {
+                    Layout::Compact => {
+                        self.queue.insert(
+                            [
+                                one_site_prefix(new.status, &new.comment.site_id),
+                                position(new),
+                            ]
+                            .concat(),
+                            self.one_site_value(new),
+                        )?;
+                    }
+                    Layout::Timeline => {
+                        self.timeline
+                            .insert(timeline_key(new), timeline_value(new).to_vec())?;
+                    }
+                }
+            }
             return Ok(());
         }
         self.remove(old)?;
         self.add(new)
+    }
+
+    fn one_site_value(&self, decision: &Decision) -> Vec<u8> {
+        match self.layout {
+            Layout::Compact => outcome_value(decision).to_vec(),
+            Layout::Timeline => EMPTY.to_vec(),
+        }
     }
 
     fn change_count(&self, key: Vec<u8>, change: i64) -> Result<(), UnabortableTransactionError> {
@@ -304,12 +456,56 @@ mod tests {
     }
 
     #[test]
+    fn layouts_are_told_apart_by_their_trees() {
+        let database = || sled::Config::new().temporary(true).open().unwrap();
+        let fresh = database();
+        assert_eq!(Layout::settle(&fresh).unwrap(), Layout::Compact);
+        let old = database();
+        old.open_tree(TIMELINE_TREE).unwrap();
+        old.open_tree("queue").unwrap().insert(b"k", b"").unwrap();
+        assert_eq!(Layout::settle(&old).unwrap(), Layout::Timeline);
+        // Empty old trees (opened by an old version that stored nothing):
+        // nothing to keep, so the compact layout.
+        let empty_old = database();
+        empty_old.open_tree(TIMELINE_TREE).unwrap();
+        empty_old.open_tree("queue").unwrap();
+        assert_eq!(Layout::settle(&empty_old).unwrap(), Layout::Compact);
+        let compact = database();
+        compact
+            .open_tree("review_queue")
+            .unwrap()
+            .insert(b"k", b"")
+            .unwrap();
+        compact.open_tree(TIMELINE_TREE).unwrap();
+        assert_eq!(Layout::settle(&compact).unwrap(), Layout::Compact);
+        assert_eq!(compact.open_tree("review_queue").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn indexes_in_both_layouts_are_cleared_to_be_built_again() {
+        let mixed = sled::Config::new().temporary(true).open().unwrap();
+        for tree in ["review_queue", "queue", TIMELINE_TREE, COUNTS_TREE] {
+            mixed.open_tree(tree).unwrap().insert(b"k", b"v").unwrap();
+        }
+        assert_eq!(Layout::settle(&mixed).unwrap(), Layout::Compact);
+        for tree in ["review_queue", "queue", TIMELINE_TREE, COUNTS_TREE] {
+            assert!(mixed.open_tree(tree).unwrap().is_empty(), "{tree}");
+        }
+    }
+
+    #[test]
     fn outcomes_read_back_and_garbage_is_refused() {
-        let outcome = decode_outcome(&[3, 2, 1]).unwrap();
+        let outcome = decode_outcome(ReviewStatus::Approved, &[3, 1]).unwrap();
         assert_eq!(outcome.verdict, Verdict::Reject);
         assert_eq!(outcome.status, ReviewStatus::Approved);
         assert_eq!(outcome.label, Some(Label::Ham));
-        assert_eq!(decode_outcome(&[9, 2, 1]), None);
-        assert_eq!(decode_outcome(&[1, 2]), None);
+        assert_eq!(decode_outcome(ReviewStatus::Pending, &[9, 1]), None);
+        assert_eq!(decode_outcome(ReviewStatus::Pending, &[1, 2, 1]), None);
+        assert_eq!(decode_outcome(ReviewStatus::Pending, &[]), None);
+        // A timeline value holds the status too.
+        let old = decode_timeline_value(&[3, 2, 1]).unwrap();
+        assert_eq!(old, outcome);
+        assert_eq!(decode_timeline_value(&[3, 9, 1]), None);
+        assert_eq!(decode_timeline_value(&[3, 1]), None);
     }
 }

@@ -4,7 +4,8 @@
 //! - `decisions`: decision id -> the decision as JSON.
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
 //! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
-//! - `queue`, `queue_counts`, `timeline`: the review indexes (see `index`),
+//! - `review_queue` (`queue` and `timeline` in databases created before
+//!   it), `queue_counts`: the review indexes (see `index`),
 //!   written in the same transaction as the decision they describe.
 //! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
 //! - `corrections`: decision id -> the latest human label as a training
@@ -37,6 +38,7 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 use group_commit::{FlushFailure, GroupCommit};
+use index::Layout;
 use models::LearningTrees;
 use rule_state::RuleStateTrees;
 use sled::transaction::TransactionError;
@@ -56,6 +58,8 @@ struct Inner {
     queue: sled::Tree,
     queue_counts: sled::Tree,
     timeline: sled::Tree,
+    /// Which index layout this database has (see `index`).
+    layout: Layout,
     audit: sled::Tree,
     corrections: sled::Tree,
     learning: LearningTrees,
@@ -82,6 +86,21 @@ impl Store {
     /// nodes beyond it are decoded from the file again, which is what a
     /// queue page or a resolution of old items costs on a large database.
     pub fn open_with_cache(directory: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        Store::open_with_layout(directory, cache_bytes, None)
+    }
+
+    /// A store whose index layout is `layout` when the database has no
+    /// decisions yet, for the tests of the older layout.
+    #[cfg(test)]
+    pub(in crate::store) fn open_as(directory: &Path, layout: Layout) -> Result<Store, StoreError> {
+        Store::open_with_layout(directory, DEFAULT_CACHE_BYTES, Some(layout))
+    }
+
+    fn open_with_layout(
+        directory: &Path,
+        cache_bytes: u64,
+        new_layout: Option<Layout>,
+    ) -> Result<Store, StoreError> {
         let open_error = |message: String| StoreError::Open {
             path: directory.to_path_buf(),
             message,
@@ -97,9 +116,13 @@ impl Store {
         let decisions = db.open_tree("decisions")?;
         let comments = db.open_tree("comments")?;
         let rule_state = RuleStateTrees::open(&db)?;
-        let queue = db.open_tree("queue")?;
-        let queue_counts = db.open_tree("queue_counts")?;
-        let timeline = db.open_tree("timeline")?;
+        let layout = match Layout::settle(&db)? {
+            Layout::Compact if decisions.is_empty() => new_layout.unwrap_or(Layout::Compact),
+            found => found,
+        };
+        let queue = db.open_tree(layout.queue_tree())?;
+        let queue_counts = db.open_tree(index::COUNTS_TREE)?;
+        let timeline = db.open_tree(index::TIMELINE_TREE)?;
         let audit = db.open_tree("audit")?;
         let corrections = db.open_tree("corrections")?;
         let learning = LearningTrees::open(&db)?;
@@ -111,6 +134,7 @@ impl Store {
             queue: queue.clone(),
             queue_counts: queue_counts.clone(),
             timeline: timeline.clone(),
+            layout,
             rule_state: rule_state.clone(),
             flush_failure: flush_failure.clone(),
         })?;
@@ -124,6 +148,7 @@ impl Store {
                 queue,
                 queue_counts,
                 timeline,
+                layout,
                 audit,
                 corrections,
                 learning,

@@ -9,7 +9,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use super::decisions::{decode, encode};
-use super::index::{self, Indexes};
+use super::index::{self, Indexes, Layout};
 use super::{from_json, to_json, transaction_error, Store, StoreError};
 use crate::domain::{Decision, UnixMillis};
 use crate::review::{
@@ -182,6 +182,7 @@ impl Store {
                 let failed = |error| ConflictableTransactionError::Abort(Stop::Failed(error));
                 let refused = |outcome| ConflictableTransactionError::Abort(Stop::Refused(outcome));
                 let indexes = Indexes {
+                    layout: inner.layout,
                     queue,
                     counts,
                     timeline,
@@ -270,34 +271,68 @@ impl Store {
     }
 
     /// The statistics of one site's decisions created at or after `since`,
-    /// read from the site's timeline (three bytes per decision).
+    /// read from its index entries without decoding a decision: nine
+    /// ranges of its queue entries (two bytes each), or in a database of
+    /// the older layout one range of its timeline (three bytes each).
+    ///
+    /// sled has no snapshots, so the ranges are read as they are at that
+    /// moment: in the compact layout, a decision labelled (or rechecked to
+    /// another priority) while the ranges are read can be counted twice or
+    /// not at all in that one answer. Statistics are for people reading a
+    /// dashboard, and the next call is exact again.
     pub fn site_tally(&self, site_id: &str, since: UnixMillis) -> Result<Tally, StoreError> {
-        let site_prefix = index::site_key(site_id);
         let mut tally = Tally::default();
-        for entry in self
-            .inner
-            .timeline
-            .range(index::timeline_start(site_id, since)..)
-        {
-            let (key, value) = entry?;
-            if !key.starts_with(&site_prefix) {
-                break;
+        match self.inner.layout {
+            Layout::Compact => {
+                for (status, start, end) in index::site_ranges_since(site_id, since) {
+                    for entry in self.inner.queue.range(start..end) {
+                        let (key, value) = entry?;
+                        let outcome = index::decode_outcome(status, &value)
+                            .ok_or_else(|| corrupt(&key, "a queue entry's value is malformed"))?;
+                        tally.add(outcome);
+                    }
+                }
             }
-            let outcome = index::decode_outcome(&value)
-                .ok_or_else(|| corrupt(&key, "a timeline entry is malformed"))?;
-            tally.add(outcome);
+            Layout::Timeline => {
+                let site_prefix = index::site_key(site_id);
+                for entry in self
+                    .inner
+                    .timeline
+                    .range(index::timeline_start(site_id, since)..)
+                {
+                    let (key, value) = entry?;
+                    if !key.starts_with(&site_prefix) {
+                        break;
+                    }
+                    let outcome = index::decode_timeline_value(&value)
+                        .ok_or_else(|| corrupt(&key, "a timeline entry is malformed"))?;
+                    tally.add(outcome);
+                }
+            }
         }
         Ok(tally)
     }
 
-    /// Gives a database written before the review indexes existed its
-    /// index entries, once, at open. A database whose indexes are there
-    /// (or that holds no decision) is left as it is.
+    /// Gives a database without review index entries (written before they
+    /// existed, or whose entries were cleared) its entries, once, at open.
+    /// A database whose indexes are there (or that holds no decision) is
+    /// left as it is. The rebuild commits a batch at a time, so a mark in
+    /// the default tree says that one is under way: an interrupted rebuild
+    /// starts again from nothing at the next open.
     pub(super) fn build_missing_indexes(&self) -> Result<(), StoreError> {
+        const REBUILDING: &[u8] = b"review indexes being rebuilt";
         let inner = &self.inner;
-        if !inner.timeline.is_empty() || inner.decisions.is_empty() {
+        let interrupted = inner.db.get(REBUILDING)?.is_some();
+        if !interrupted && (!inner.queue.is_empty() || inner.decisions.is_empty()) {
             return Ok(());
         }
+        inner.db.insert(REBUILDING, &[])?;
+        self.flush()?;
+        // Whatever entries are left belong to no complete index; counting
+        // on top of them would count decisions twice.
+        inner.queue.clear()?;
+        inner.queue_counts.clear()?;
+        inner.timeline.clear()?;
         let mut batch: Vec<Decision> = Vec::with_capacity(INDEX_BUILD_BATCH);
         let mut entries = inner.decisions.iter();
         loop {
@@ -312,6 +347,7 @@ impl Store {
             (&inner.queue, &inner.queue_counts, &inner.timeline)
                 .transaction(|(queue, counts, timeline)| {
                     let indexes = Indexes {
+                        layout: inner.layout,
                         queue,
                         counts,
                         timeline,
@@ -323,6 +359,7 @@ impl Store {
                 })
                 .map_err(transaction_error)?;
         }
+        inner.db.remove(REBUILDING)?;
         self.flush()
     }
 }
@@ -330,6 +367,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const EMPTY_VALUE: &[u8] = &[];
     use crate::domain::*;
     use crate::review::{CorrectionSource, QueueFilter};
 
@@ -633,6 +672,181 @@ mod tests {
         );
     }
 
+    /// The statistics counted the slow way: every stored decision of the
+    /// site created at or after `since`, decoded.
+    fn tally_by_decoding(store: &Store, site_id: &str, since: UnixMillis) -> Tally {
+        let mut tally = Tally::default();
+        for entry in store.inner.decisions.iter() {
+            let (key, value) = entry.unwrap();
+            let decision = decode(&key, &value).unwrap();
+            if decision.comment.site_id == site_id && decision.created_at >= since {
+                tally.add(crate::stats::Outcome {
+                    verdict: decision.assessment.verdict,
+                    status: decision.status,
+                    label: decision.resolution.map(|resolution| resolution.label),
+                });
+            }
+        }
+        tally
+    }
+
+    /// Stores the same decisions in a database of `layout` (sites and
+    /// priorities mixed, times on both sides of 1970), labels and rechecks
+    /// some, and checks the statistics against decoding every decision,
+    /// after reopening it. Returns the layout found at the reopening and
+    /// the statistics.
+    fn statistics_in_layout(layout: Layout) -> (Layout, Vec<Tally>) {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open_as(directory.path(), layout).unwrap();
+            let mut batch: Vec<Decision> = (0..40)
+                .map(|index| {
+                    let site = if index % 2 == 0 {
+                        "a.example"
+                    } else {
+                        "b.example"
+                    };
+                    let priority = [Priority::High, Priority::Medium, Priority::Low][index % 3];
+                    decision(&format!("d{index:02}"), site, priority, index as i64 - 20)
+                })
+                .collect();
+            for (index, decision) in batch.iter_mut().enumerate() {
+                if index % 4 == 1 {
+                    decision.assessment.verdict = Verdict::Allow;
+                    decision.status = ReviewStatus::Approved;
+                }
+            }
+            store.insert_decisions(&batch).unwrap();
+            let label = |label| LabelRequest {
+                label,
+                by: "ann".to_string(),
+                key_name: "k".to_string(),
+                source: CorrectionSource::Moderator,
+                note: String::new(),
+            };
+            // Pending to rejected (the entries move).
+            label_one(&store, "d03", &label(Label::Spam), UnixMillis(100)).unwrap();
+            // Approved stays approved, with a label now (same place).
+            label_one(&store, "d05", &label(Label::Ham), UnixMillis(100)).unwrap();
+            // A recheck that changes only the verdict (same place), and one
+            // that changes the priority too (the entries move).
+            let mut verdict_only = store.decision("d06").unwrap().unwrap();
+            verdict_only.assessment.verdict = Verdict::Reject;
+            store.replace_decision(&verdict_only).unwrap();
+            let mut reprioritised = store.decision("d08").unwrap().unwrap();
+            reprioritised.assessment.priority = Priority::Low;
+            reprioritised.assessment.verdict = Verdict::Allow;
+            store.replace_decision(&reprioritised).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::reopen(directory.path()).unwrap();
+        let mut tallies = Vec::new();
+        for site in ["a.example", "b.example"] {
+            for since in [i64::MIN, -5, 0, 7, 30] {
+                let since = UnixMillis(since);
+                let tally = store.site_tally(site, since).unwrap();
+                assert_eq!(
+                    tally,
+                    tally_by_decoding(&store, site, since),
+                    "{site} {since:?}"
+                );
+                tallies.push(tally);
+            }
+        }
+        let timeline_entries = store.inner.timeline.len();
+        match store.inner.layout {
+            Layout::Compact => assert_eq!(timeline_entries, 0),
+            Layout::Timeline => assert_eq!(timeline_entries, 40),
+        }
+        (store.inner.layout, tallies)
+    }
+
+    #[test]
+    fn both_layouts_count_the_statistics_right_and_keep_their_layout() {
+        let (compact, tallies) = statistics_in_layout(Layout::Compact);
+        let (old, old_tallies) = statistics_in_layout(Layout::Timeline);
+        // Each database is found again in its own layout.
+        assert_eq!((compact, old), (Layout::Compact, Layout::Timeline));
+        assert_eq!(tallies, old_tallies);
+        // From the beginning, site a has its 20 decisions, one rechecked
+        // to a reject (d06); site b one rejected by a label (d03).
+        assert_eq!(tallies[0].total, 20);
+        assert_eq!(tallies[0].reject, 1);
+        assert_eq!(tallies[5].rejected, 1);
+    }
+
+    #[test]
+    fn indexes_built_by_an_older_version_beside_ours_are_built_again() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            let batch: Vec<Decision> = (0..5)
+                .map(|index| decision(&format!("d{index}"), "a.example", Priority::High, index))
+                .collect();
+            store.insert_decisions(&batch).unwrap();
+            // What an older version would do on this database: build its
+            // own queue and timeline, adding to the same counters.
+            let old_queue = store.inner.db.open_tree("queue").unwrap();
+            for entry in store.inner.queue.iter() {
+                old_queue.insert(entry.unwrap().0, EMPTY_VALUE).unwrap();
+            }
+            store.inner.timeline.insert(b"t", &[1, 1, 0]).unwrap();
+            for entry in store.inner.queue_counts.iter() {
+                let (key, value) = entry.unwrap();
+                let doubled = index::decode_count(&value) * 2;
+                store
+                    .inner
+                    .queue_counts
+                    .insert(key, doubled.to_be_bytes().to_vec())
+                    .unwrap();
+            }
+            store.flush().unwrap();
+        }
+        let store = Store::reopen(directory.path()).unwrap();
+        assert_eq!(store.inner.layout, Layout::Compact);
+        let all = filter(SiteScope::All, Priority::Low);
+        assert_eq!(store.queue_total(&all).unwrap(), 5);
+        assert_eq!(walk(&store, &all, 2).len(), 5);
+        assert_eq!(
+            store.site_tally("a.example", UnixMillis(0)).unwrap().total,
+            5
+        );
+        assert!(store.inner.timeline.is_empty());
+    }
+
+    #[test]
+    fn an_interrupted_rebuild_of_the_indexes_starts_again() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            let batch: Vec<Decision> = (0..3)
+                .map(|index| decision(&format!("d{index}"), "a.example", Priority::High, index))
+                .collect();
+            store.insert_decisions(&batch).unwrap();
+            // As a rebuild that stopped after its first entries: the mark
+            // is set, one entry is missing and a counter is wrong.
+            store
+                .inner
+                .db
+                .insert(b"review indexes being rebuilt", &[])
+                .unwrap();
+            let first = store.inner.queue.first().unwrap().unwrap().0;
+            store.inner.queue.remove(first).unwrap();
+            store.inner.queue_counts.clear().unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::reopen(directory.path()).unwrap();
+        let all = filter(SiteScope::All, Priority::Low);
+        assert_eq!(store.queue_total(&all).unwrap(), 3);
+        assert_eq!(walk(&store, &all, 2), vec!["d0", "d1", "d2"]);
+        assert!(store
+            .inner
+            .db
+            .get(b"review indexes being rebuilt")
+            .unwrap()
+            .is_none());
+    }
+
     #[test]
     fn a_database_without_review_indexes_gets_them_at_open() {
         let directory = tempfile::tempdir().unwrap();
@@ -645,7 +859,6 @@ mod tests {
             // As the database was before this version: decisions only.
             store.inner.queue.clear().unwrap();
             store.inner.queue_counts.clear().unwrap();
-            store.inner.timeline.clear().unwrap();
             store.flush().unwrap();
         }
         let expected = vec!["d0", "d1", "d2"];

@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::decisions::{encode_for_insert, insert_encoded, Encoded, Inserted};
+use super::decisions::{encode_for_insert, insert_encoded, DecisionTrees, Encoded, Inserted};
 use super::group_commit::FlushFailure;
 use super::rule_state::RuleStateTrees;
 use super::{Store, StoreError};
@@ -68,6 +68,7 @@ pub(super) struct WriterTrees {
     pub(super) queue: sled::Tree,
     pub(super) queue_counts: sled::Tree,
     pub(super) timeline: sled::Tree,
+    pub(super) layout: super::index::Layout,
     pub(super) rule_state: RuleStateTrees,
     pub(super) flush_failure: FlushFailure,
 }
@@ -203,13 +204,16 @@ fn store_batch(
         .iter()
         .map(|job| (&job.write.decision, &job.encoded))
         .collect();
-    let decision_trees = (
-        &trees.decisions,
-        &trees.comments,
-        &trees.queue,
-        &trees.queue_counts,
-        &trees.timeline,
-    );
+    let decision_trees = DecisionTrees {
+        layout: trees.layout,
+        trees: (
+            &trees.decisions,
+            &trees.comments,
+            &trees.queue,
+            &trees.queue_counts,
+            &trees.timeline,
+        ),
+    };
     match insert_encoded(decision_trees, &pairs) {
         Ok(results) => {
             for (job, inserted) in batch.into_iter().zip(results) {
