@@ -48,24 +48,31 @@ async fn a_missing_comment_id_is_refused() {
     assert!(status.message().contains("comment_id"), "{status}");
 }
 
-#[tokio::test]
-async fn a_malformed_decision_id_is_refused() {
+/// The status of a `GetDecision` call with `token` that must be refused.
+async fn refused_lookup(token: &str, request: pb::GetDecisionRequest) -> tonic::Status {
     let (server, _directory) = start_server().await;
     let status = server
         .moderation()
         .await
-        .get_decision(with_token(
-            NEWS_TOKEN,
-            pb::GetDecisionRequest {
-                decision_id: "../../etc".to_string(),
-                ..Default::default()
-            },
-        ))
+        .get_decision(with_token(token, request))
         .await
         .unwrap_err();
+    server.stop().await;
+    status
+}
+
+#[tokio::test]
+async fn a_malformed_decision_id_is_refused() {
+    let status = refused_lookup(
+        NEWS_TOKEN,
+        pb::GetDecisionRequest {
+            decision_id: "../../etc".to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("decision_id"), "{status}");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -120,21 +127,15 @@ async fn a_message_beyond_the_message_limit_is_refused_by_the_transport() {
 
 #[tokio::test]
 async fn a_malformed_site_id_is_refused_for_admin_keys_too() {
-    let (server, _directory) = start_server().await;
-    let status = server
-        .moderation()
-        .await
-        .get_decision(with_token(
-            ADMIN_TOKEN,
-            pb::GetDecisionRequest {
-                site_id: "news example/..".to_string(),
-                comment_id: "c1".to_string(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap_err();
+    let status = refused_lookup(
+        ADMIN_TOKEN,
+        pb::GetDecisionRequest {
+            site_id: "news example/..".to_string(),
+            comment_id: "c1".to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().starts_with("site_id"), "{status}");
-    server.stop().await;
 }

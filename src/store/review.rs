@@ -775,15 +775,22 @@ mod tests {
         assert_eq!(tallies[5].rejected, 1);
     }
 
+    /// A new store in `directory` with `count` high-priority decisions of
+    /// site a, `d0`, `d1`..., created in that order.
+    fn stored_on_site_a(directory: &std::path::Path, count: i64) -> Store {
+        let store = Store::open(directory).unwrap();
+        let batch: Vec<Decision> = (0..count)
+            .map(|index| decision(&format!("d{index}"), "a.example", Priority::High, index))
+            .collect();
+        store.insert_decisions(&batch).unwrap();
+        store
+    }
+
     #[test]
     fn indexes_built_by_an_older_version_beside_ours_are_built_again() {
         let directory = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(directory.path()).unwrap();
-            let batch: Vec<Decision> = (0..5)
-                .map(|index| decision(&format!("d{index}"), "a.example", Priority::High, index))
-                .collect();
-            store.insert_decisions(&batch).unwrap();
+            let store = stored_on_site_a(directory.path(), 5);
             // What an older version would do on this database: build its
             // own queue and timeline, adding to the same counters.
             let old_queue = store.inner.db.open_tree("queue").unwrap();
@@ -818,11 +825,7 @@ mod tests {
     fn an_interrupted_rebuild_of_the_indexes_starts_again() {
         let directory = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(directory.path()).unwrap();
-            let batch: Vec<Decision> = (0..3)
-                .map(|index| decision(&format!("d{index}"), "a.example", Priority::High, index))
-                .collect();
-            store.insert_decisions(&batch).unwrap();
+            let store = stored_on_site_a(directory.path(), 3);
             // As a rebuild that stopped after its first entries: the mark
             // is set, one entry is missing and a counter is wrong.
             store
@@ -851,11 +854,7 @@ mod tests {
     fn a_database_without_review_indexes_gets_them_at_open() {
         let directory = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(directory.path()).unwrap();
-            let batch: Vec<Decision> = (0..3)
-                .map(|index| decision(&format!("d{index}"), "a.example", Priority::High, index))
-                .collect();
-            store.insert_decisions(&batch).unwrap();
+            let store = stored_on_site_a(directory.path(), 3);
             // As the database was before this version: decisions only.
             store.inner.queue.clear().unwrap();
             store.inner.queue_counts.clear().unwrap();
