@@ -44,13 +44,9 @@ fn site_prefix(site_id: &str) -> Vec<u8> {
     key
 }
 
-fn time_bytes(at: UnixMillis) -> [u8; 8] {
-    at.sortable_bytes()
-}
-
 fn recent_key(site_id: &str, at: UnixMillis, comment_id: &str) -> Vec<u8> {
     let mut key = site_prefix(site_id);
-    key.extend_from_slice(&time_bytes(at));
+    key.extend_from_slice(&at.sortable_bytes());
     key.extend_from_slice(comment_id.as_bytes());
     key
 }
@@ -108,7 +104,7 @@ impl Store {
     ) -> Result<Vec<RecentComment>, StoreError> {
         let prefix = site_prefix(site_id);
         let mut start = prefix.clone();
-        start.extend_from_slice(&time_bytes(since));
+        start.extend_from_slice(&since.sortable_bytes());
         let mut end = prefix;
         end.extend_from_slice(&[0xFF; 9]);
         let mut recent = Vec::new();
@@ -207,7 +203,7 @@ impl RuleStateTrees {
         tree.insert(recent_key(site_id, comment.at, &comment.comment_id), value)?;
         let prefix = site_prefix(site_id);
         let mut stale_end = prefix.clone();
-        stale_end.extend_from_slice(&time_bytes(keep_since));
+        stale_end.extend_from_slice(&keep_since.sortable_bytes());
         let stale: Vec<sled::IVec> = tree
             .range(prefix..stale_end)
             .keys()
