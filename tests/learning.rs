@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use moderato::classifier::{LabelledExample, Model};
 use moderato::config::Config;
+use moderato::domain::Label;
 use moderato::grpc::pb;
 use moderato::learning::LearningParams;
 use tonic::Code;
@@ -232,6 +234,63 @@ async fn online_learning_survives_a_restart() {
     let again = dry_run_check(&server, PROBE).await;
     assert_eq!(again.model_version, learned.model_version);
     assert_eq!(again.score, learned.score);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_model_file_saved_after_online_learning_keeps_what_it_learns_next() {
+    let directory = tempfile::tempdir().unwrap();
+    // A model file of version `X+1`: the built-in model after one
+    // correction, saved.
+    let learned_file = directory.path().join("learned.json");
+    let built_in = Model::embedded_default().unwrap();
+    let correction = LabelledExample {
+        text: "zorblat is a scam".to_string(),
+        label: Label::Spam,
+        group: None,
+    };
+    let learned = built_in.learn(&[correction], 1.0).unwrap();
+    assert!(learned.version().ends_with("+1"), "{}", learned.version());
+    learned.save(&learned_file).unwrap();
+    let mut config = test_config(&directory.path().join("data"));
+    config.model = Some(learned_file);
+
+    let server = start_with(config.clone()).await;
+    let served = dry_run_check(&server, PROBE).await;
+    // Served as a version of its own, with the numbers of the file.
+    assert!(
+        !served.model_version.contains('+'),
+        "{}",
+        served.model_version
+    );
+    // (Equal but for the order floats are summed in.)
+    assert!(
+        (served.spam_probability - learned.probability(PROBE)).abs() < 1e-12,
+        "{} against {}",
+        served.spam_probability,
+        learned.probability(PROBE)
+    );
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let after_learning = dry_run_check(&server, PROBE).await;
+    assert_eq!(
+        after_learning.model_version,
+        format!("{}+4", served.model_version)
+    );
+    server.stop().await;
+
+    // What it learned is still there after a restart, and the registry
+    // lists that version, and only it, as active.
+    let server = start_with(config).await;
+    let again = dry_run_check(&server, PROBE).await;
+    assert_eq!(again.model_version, after_learning.model_version);
+    assert_eq!(again.score, after_learning.score);
+    let listed = models(&server).await;
+    let active: Vec<&str> = listed
+        .iter()
+        .filter(|model| model.active)
+        .map(|model| model.version.as_str())
+        .collect();
+    assert_eq!(active, vec![served.model_version.as_str()], "{listed:?}");
     server.stop().await;
 }
 

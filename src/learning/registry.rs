@@ -52,6 +52,7 @@ pub fn startup_model(
     origin: &str,
     learning: &Learning,
 ) -> Result<Model, Error> {
+    let configured = as_own_version(configured)?;
     let deployed = store.configured_model()?.as_deref() != Some(configured.version());
     let active = match store.active_model()? {
         Some(active) if !deployed => active,
@@ -77,6 +78,22 @@ pub fn startup_model(
     let (model, recorded) = replay_online(store, model)?;
     learning.lineage().recorded_online = Some(recorded);
     Ok(model)
+}
+
+/// A model file saved after online learning carries the version `X+N`,
+/// while the store keeps a version's record, online examples and snapshots
+/// under its trained version `X`. Served as it is, what it learned next
+/// would be recorded under `X` and looked for under `X+N` at the next start
+/// (and so be forgotten), and registering it could replace the file of the
+/// model `X` it learned from. Such a file is therefore served as a version
+/// of its own: the same numbers, named by their content hash as a trained
+/// model is, so every start gives it the same version.
+fn as_own_version(configured: Model) -> Result<Model, Error> {
+    if configured.learned_online() == 0 {
+        return Ok(configured);
+    }
+    let name = configured.training_params().name;
+    Ok(configured.as_new_version(&name)?)
 }
 
 /// A registered version's model, from its stored file. A file that does not
