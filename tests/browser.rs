@@ -19,7 +19,9 @@ use util::*;
 
 /// Comments the default model sends to review.
 const REVIEW_TEXTS: [&str; 3] = [
-    "great song, visit my page",
+    // A long s (U+017F), which the model reads as "visit" (NFKC) but the
+    // browser's lower case keeps: its highlight must not break the page.
+    "great song, vi\u{17f}it my page",
     "Thanks for the video, I made money with this trick",
     "Mrs Jessica Brown is legit, I received my profit this morning",
 ];
@@ -89,6 +91,10 @@ async fn a_moderator_resolves_items_in_the_console() {
     assert!(
         seen["marks"].as_u64().unwrap() > 0,
         "words are highlighted: {seen}"
+    );
+    assert!(
+        seen["long_s_marks"].as_u64().unwrap() > 0,
+        "the word written with a long s is highlighted: {seen}"
     );
     assert!(seen["meta"].as_str().unwrap().contains("Reader"), "{seen}");
     assert!(

@@ -28,6 +28,7 @@ try {
   const first = page.locator("#queue > li").first();
   const reasons = await first.locator(".reasons li").count();
   const marks = await page.locator("#queue mark").count();
+  const longSMarks = await page.locator("#queue mark", { hasText: "vi\u017fit" }).count();
   const meta = await first.locator("p.meta").textContent();
   await page.screenshot({ path: screenshot, fullPage: true });
 
@@ -39,7 +40,7 @@ try {
   await page.waitForFunction((id) => !document.getElementById("item-" + id), before[1], { timeout: 10000 });
   const status = await page.textContent("#status");
   const after = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
-  console.log(JSON.stringify({ before, after, reasons, marks, meta, status }));
+  console.log(JSON.stringify({ before, after, reasons, marks, long_s_marks: longSMarks, meta, status }));
 } catch (error) {
   fail(`the console did not behave: ${error.message}`);
 } finally {

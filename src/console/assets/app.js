@@ -13,7 +13,11 @@ async function api(path, options = {}) {
     headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || response.statusText);
+  if (!response.ok) {
+    const error = new Error(body.error || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
   return body;
 }
 
@@ -26,6 +30,9 @@ function text(tag, content, className) {
   return element;
 }
 
+// A word as the server compares words: NFKC, lower case, one sigma.
+function fold(word) { return word.normalize("NFKC").toLowerCase().replace(/ς/g, "σ"); }
+
 // The comment with the model's words marked: red where they pushed towards
 // spam, green towards a legitimate comment; the weight is in the title.
 function highlighted(content, highlights) {
@@ -37,8 +44,13 @@ function highlighted(content, highlights) {
   const pattern = new RegExp("(?<![\\p{L}\\p{N}])(" + escaped.join("|") + ")(?![\\p{L}\\p{N}])", "giu");
   let last = 0;
   for (const match of content.matchAll(pattern)) {
+    // The server's words are NFKC-normalised and lower-cased character by
+    // character, which the browser's case folding does not always agree
+    // with (a long s, a final sigma): a match that finds no word is left
+    // unmarked rather than breaking the page.
+    const found = words.find((h) => fold(h.text) === fold(match[0]));
+    if (!found) continue;
     container.append(content.slice(last, match.index));
-    const found = words.find((h) => h.text.toLowerCase() === match[0].toLowerCase());
     const mark = text("mark", match[0], found.weight > 0 ? "spammy" : "hammy");
     mark.title = found.description + " (" + (found.weight > 0 ? "+" : "") + found.weight.toFixed(2) + ")";
     container.append(mark);
@@ -181,18 +193,30 @@ document.addEventListener("keydown", (event) => {
 });
 
 async function start() {
+  let me;
   try {
-    const me = await api("/api/me");
-    $("who").textContent = "Signed in as " + me.name + " (" + me.role + (me.sites.length ? ", " + me.sites.join(", ") : "") + ")";
-    $("sign-in").hidden = true;
-    $("console").hidden = false;
+    me = await api("/api/me");
+  } catch (error) {
+    // Only a refused token is forgotten; a busy or unreachable service
+    // (429, 503, no answer) keeps it, so signing in again is one click.
+    const refused = error.status === 401 || error.status === 403;
+    if (refused) sessionStorage.removeItem("moderato-token");
+    $("sign-in").hidden = false;
+    $("console").hidden = true;
+    if (!refused) $("token").value = state.token;
+    $("sign-in-error").textContent = !state.token ? "" : refused
+      ? "Sign-in refused: " + error.message
+      : "The service did not answer (" + error.message + "); try again.";
+    return;
+  }
+  $("who").textContent = "Signed in as " + me.name + " (" + me.role + (me.sites.length ? ", " + me.sites.join(", ") : "") + ")";
+  $("sign-in").hidden = true;
+  $("console").hidden = false;
+  try {
     await loadStats();
     await loadQueue();
   } catch (error) {
-    sessionStorage.removeItem("moderato-token");
-    $("sign-in").hidden = false;
-    $("console").hidden = true;
-    $("sign-in-error").textContent = state.token ? "Sign-in refused: " + error.message : "";
+    say("Cannot load the queue: " + error.message + " (Refresh to try again).");
   }
 }
 
