@@ -1,26 +1,38 @@
 //! Optional TLS: with `[tls]` set the service answers over TLS (checked
 //! against the certificate) and refuses plain connections.
 
+use std::path::PathBuf;
+
 use moderato::config::{Config, TlsFiles};
 use moderato::grpc::pb;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 use crate::util::*;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn with_tls_configured_calls_go_over_tls_only() {
-    let directory = tempfile::tempdir().unwrap();
+/// A server with `[tls]` set, its certificate self-signed for
+/// `localhost`: the server, the certificate's PEM and its file.
+async fn start_tls_server(directory: &std::path::Path) -> (TestServer, String, PathBuf) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_pem = certified.cert.pem();
-    let cert = directory.path().join("server.pem");
-    let key = directory.path().join("server.key");
+    let cert = directory.join("server.pem");
+    let key = directory.join("server.key");
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
     let server = start_with(Config {
-        tls: Some(TlsFiles { cert, key }),
-        ..test_config(&directory.path().join("data"))
+        tls: Some(TlsFiles {
+            cert: cert.clone(),
+            key,
+        }),
+        ..test_config(&directory.join("data"))
     })
     .await;
+    (server, cert_pem, cert)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_tls_configured_calls_go_over_tls_only() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, cert_pem, _) = start_tls_server(directory.path()).await;
 
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&cert_pem))
@@ -70,4 +82,45 @@ async fn a_missing_certificate_is_named_at_start() {
     let message = error.to_string();
     assert!(message.contains("missing.pem"), "{message}");
     assert!(message.contains("certificate"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_reaches_a_tls_server_through_the_named_authority() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, _, cert) = start_tls_server(directory.path()).await;
+    let other_authority = directory.path().join("other.pem");
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(&other_authority, other.cert.pem()).unwrap();
+    let queue_list = |ca_cert: Option<&PathBuf>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"));
+        command
+            .args(["queue", "list"])
+            .env(
+                "MODERATO_SERVER",
+                format!("https://localhost:{}", server.address.port()),
+            )
+            .env("MODERATO_TOKEN", MODERATOR_TOKEN)
+            .env_remove("MODERATO_CA_CERT");
+        if let Some(ca_cert) = ca_cert {
+            command.arg("--ca-cert").arg(ca_cert);
+        }
+        command.output()
+    };
+
+    let listed = queue_list(Some(&cert)).await.unwrap();
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    assert!(listed.status.success(), "{stderr}");
+
+    // Without an authority, or with one that did not sign the server's
+    // certificate: one line that says what is wrong.
+    let refused = queue_list(None).await.unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--ca-cert"), "{stderr}");
+    let refused = queue_list(Some(&other_authority)).await.unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    server.stop().await;
 }

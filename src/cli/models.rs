@@ -35,7 +35,7 @@ pub fn retrain(
     no_wait: bool,
 ) -> Result<(), CliError> {
     super::async_runtime(tokio::runtime::Builder::new_current_thread())?.block_on(async move {
-        let mut connection = TrainingConnection::connect(&remote.server, &remote.token).await?;
+        let mut connection = TrainingConnection::connect(&remote.target()?).await?;
         let mut job = connection.start_retrain(full, dry_run).await?;
         say!("retrain job {} {}", job.job_id, job.state);
         if no_wait {
@@ -115,15 +115,13 @@ pub fn models(command: ModelsCommand) -> Result<(), CliError> {
     super::async_runtime(tokio::runtime::Builder::new_current_thread())?.block_on(async move {
         match command {
             ModelsCommand::List { remote } => {
-                let mut connection =
-                    TrainingConnection::connect(&remote.server, &remote.token).await?;
+                let mut connection = TrainingConnection::connect(&remote.target()?).await?;
                 for model in connection.models().await? {
                     say!("{}", model_line(&model));
                 }
             }
             ModelsCommand::Activate { remote, version } => {
-                let mut connection =
-                    TrainingConnection::connect(&remote.server, &remote.token).await?;
+                let mut connection = TrainingConnection::connect(&remote.target()?).await?;
                 let model = connection.activate(&version).await?;
                 say!("{}", model_line(&model));
             }

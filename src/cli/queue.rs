@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::CliError;
 use crate::domain::{Label, Priority, ReviewStatus};
-use crate::grpc::client::{QueueItem, QueueQuery, ReviewConnection};
+use crate::grpc::client::{QueueItem, QueueQuery, ReviewConnection, Target};
 
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
@@ -19,6 +19,28 @@ pub struct RemoteArgs {
     /// A moderator or admin key's bearer token.
     #[arg(long, env = "MODERATO_TOKEN", hide_env_values = true)]
     pub(super) token: String,
+    /// For an https:// server: the PEM certificate of the authority that
+    /// signed the server's certificate (the server's own, if self-signed).
+    #[arg(long, env = "MODERATO_CA_CERT")]
+    pub(super) ca_cert: Option<std::path::PathBuf>,
+}
+
+impl RemoteArgs {
+    /// The server to connect to, with the authority's certificate read.
+    pub(super) fn target(&self) -> Result<Target, CliError> {
+        let ca_certificate = match &self.ca_cert {
+            Some(path) => Some(std::fs::read(path).map_err(|source| CliError::Io {
+                context: format!("cannot read the CA certificate {}", path.display()),
+                source,
+            })?),
+            None => None,
+        };
+        Ok(Target {
+            server: self.server.clone(),
+            token: self.token.clone(),
+            ca_certificate,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,7 +112,7 @@ async fn run(command: QueueCommand) -> Result<(), CliError> {
             page_size,
             page_token,
         } => {
-            let mut connection = ReviewConnection::connect(&remote.server, &remote.token).await?;
+            let mut connection = ReviewConnection::connect(&remote.target()?).await?;
             let query = QueueQuery {
                 site_id: site.unwrap_or_default(),
                 status: Some(match status {
@@ -129,7 +151,7 @@ async fn run(command: QueueCommand) -> Result<(), CliError> {
             moderator,
         } => {
             let label = if spam { Label::Spam } else { Label::Ham };
-            let mut connection = ReviewConnection::connect(&remote.server, &remote.token).await?;
+            let mut connection = ReviewConnection::connect(&remote.target()?).await?;
             let resolved = connection
                 .resolve(decision_ids, label, moderator, note)
                 .await?;

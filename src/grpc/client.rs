@@ -3,7 +3,7 @@
 //! types and plain values, so that nothing outside `grpc` touches prost.
 
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::Request;
 
 use super::pb;
@@ -15,6 +15,8 @@ pub enum ClientError {
     Address { server: String, message: String },
     #[error("cannot connect to {server}: {message}")]
     Connect { server: String, message: String },
+    #[error("cannot talk to {server} as asked: {message}")]
+    Tls { server: String, message: String },
     #[error("the token contains characters that cannot be sent in a header")]
     Token,
     #[error("the server refused: {code:?}: {message}")]
@@ -74,27 +76,82 @@ pub struct ReviewConnection {
     authorization: MetadataValue<Ascii>,
 }
 
-/// Connects to `server` and prepares the `authorization` header of `token`.
+/// A running server as the command line reaches it: its address, the key
+/// to use, and for an `https://` address the certificate (PEM) of the
+/// authority that signed the server's certificate.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub server: String,
+    pub token: String,
+    pub ca_certificate: Option<Vec<u8>>,
+}
+
+/// Connects to the target's server (over TLS for an `https://` address)
+/// and prepares the `authorization` header of its token.
 pub(super) async fn connect(
-    server: &str,
-    token: &str,
+    target: &Target,
 ) -> Result<(Channel, MetadataValue<Ascii>), ClientError> {
-    let endpoint =
-        Endpoint::from_shared(server.to_string()).map_err(|error| ClientError::Address {
-            server: server.to_string(),
-            message: error.to_string(),
-        })?;
+    let server = &target.server;
+    let address_error = |message: String| ClientError::Address {
+        server: server.clone(),
+        message,
+    };
+    let tls_error = |message: String| ClientError::Tls {
+        server: server.clone(),
+        message,
+    };
+    let mut endpoint = Endpoint::from_shared(server.clone())
+        .map_err(|error| address_error(error_chain(&error)))?;
+    match (server.starts_with("https://"), &target.ca_certificate) {
+        (true, Some(pem)) => {
+            let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem));
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|error| tls_error(error_chain(&error)))?;
+        }
+        // The build trusts no authority of its own: a server's certificate
+        // is checked against the one the operator names.
+        (true, None) => {
+            return Err(tls_error(
+                "an https:// server needs --ca-cert FILE (or MODERATO_CA_CERT): the PEM \
+                 certificate of the authority that signed the server's certificate"
+                    .to_string(),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(tls_error(
+                "--ca-cert is for https:// servers; this address is plain text".to_string(),
+            ))
+        }
+        (false, None) => {}
+    }
     let channel = endpoint
         .connect()
         .await
         .map_err(|error| ClientError::Connect {
-            server: server.to_string(),
-            message: error.to_string(),
+            server: server.clone(),
+            message: error_chain(&error),
         })?;
-    let authorization = format!("Bearer {token}")
+    let authorization = format!("Bearer {}", target.token)
         .parse()
         .map_err(|_| ClientError::Token)?;
     Ok((channel, authorization))
+}
+
+/// An error with its causes, so that "transport error" says which one
+/// ("connection refused", "invalid peer certificate", ...).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.ends_with(&cause_text) {
+            message.push_str(": ");
+            message.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 /// A request carrying the bearer token.
@@ -110,8 +167,8 @@ pub(super) fn with_authorization<T>(
 }
 
 impl ReviewConnection {
-    pub async fn connect(server: &str, token: &str) -> Result<ReviewConnection, ClientError> {
-        let (channel, authorization) = connect(server, token).await?;
+    pub async fn connect(target: &Target) -> Result<ReviewConnection, ClientError> {
+        let (channel, authorization) = connect(target).await?;
         Ok(ReviewConnection {
             client: pb::review_client::ReviewClient::new(channel),
             authorization,

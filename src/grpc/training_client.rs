@@ -5,7 +5,7 @@
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
-use super::client::{connect, with_authorization, ClientError};
+use super::client::{connect, with_authorization, ClientError, Target};
 use super::pb;
 
 /// A model's figures as the command line shows them.
@@ -102,8 +102,8 @@ pub struct TrainingConnection {
 }
 
 impl TrainingConnection {
-    pub async fn connect(server: &str, token: &str) -> Result<TrainingConnection, ClientError> {
-        let (channel, authorization) = connect(server, token).await?;
+    pub async fn connect(target: &Target) -> Result<TrainingConnection, ClientError> {
+        let (channel, authorization) = connect(target).await?;
         Ok(TrainingConnection {
             client: pb::training_client::TrainingClient::new(channel),
             authorization,
