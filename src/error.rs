@@ -72,6 +72,23 @@ impl std::fmt::Display for Echo<'_> {
     }
 }
 
+/// An error with the causes behind it, one after another: transport
+/// errors say only "transport error" on their own, and the cause
+/// ("connection refused", "no private key found") is what a person needs.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.ends_with(&cause_text) {
+            message.push_str(": ");
+            message.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
     use super::Echo;

@@ -42,6 +42,12 @@ pub enum ServerError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot serve TLS with the certificate {cert} and the key {key}: {message}")]
+    TlsIdentity {
+        cert: PathBuf,
+        key: PathBuf,
+        message: String,
+    },
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("server reflection: {0}")]
@@ -60,7 +66,9 @@ pub struct State {
     pub tls: Option<Identity>,
 }
 
-/// Reads the configured certificate and key.
+/// Reads the configured certificate and key, and checks that TLS can be
+/// served with them (PEM that parses, a key that goes with the
+/// certificate) before the service says it is ready.
 fn tls_identity(files: &TlsFiles) -> Result<Identity, ServerError> {
     let read = |what, path: &Path| {
         std::fs::read(path).map_err(|source| ServerError::TlsFile {
@@ -69,10 +77,17 @@ fn tls_identity(files: &TlsFiles) -> Result<Identity, ServerError> {
             source,
         })
     };
-    Ok(Identity::from_pem(
-        read("certificate", &files.cert)?,
-        read("key", &files.key)?,
-    ))
+    let identity = Identity::from_pem(read("certificate", &files.cert)?, read("key", &files.key)?);
+    // The server's own TLS set-up, tried once here: its errors are the
+    // ones that would otherwise stop the service after its ready line.
+    Server::builder()
+        .tls_config(ServerTlsConfig::new().identity(identity.clone()))
+        .map_err(|error| ServerError::TlsIdentity {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            message: crate::error::with_causes(&error),
+        })?;
+    Ok(identity)
 }
 
 impl State {
@@ -116,9 +131,15 @@ impl State {
 /// SIGHUP does). A file that does not check is refused with the error
 /// (naming the line or the key) and the rules in force stay. Only the rules
 /// are reloaded: the address, data directory, keys and thresholds need a
-/// restart.
-pub fn reload_rules(engine: &Engine, config_file: &Path) -> Result<(), ConfigError> {
-    let config = Config::load(Some(config_file), &Overrides::default())?;
+/// restart. `overrides` are the flags and environment the service started
+/// with: a file value they replaced (an address, say) was never checked at
+/// start and must not fail the reload now.
+pub fn reload_rules(
+    engine: &Engine,
+    config_file: &Path,
+    overrides: &Overrides,
+) -> Result<(), ConfigError> {
+    let config = Config::load(Some(config_file), overrides)?;
     engine.replace_rules(config.rules);
     Ok(())
 }

@@ -198,6 +198,33 @@ fn serve_refuses_an_unknown_config_key_by_name() {
     assert!(stderr.contains("moderato.toml"), "{stderr}");
 }
 
+/// A console address that cannot be bound stops the start before the
+/// service says it is ready: a supervisor waiting for the ready line never
+/// takes a dead service for a live one.
+#[test]
+fn serve_says_ready_only_once_every_listener_is_bound() {
+    let directory = tempfile::tempdir().unwrap();
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    let output = moderato()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "192.0.2.1:8080",
+        ])
+        .arg("--data-dir")
+        .arg(directory.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("192.0.2.1:8080"), "{stderr}");
+    assert!(!stdout.contains("ready to serve"), "{stdout}");
+    assert!(!stderr.contains("ready to serve"), "{stderr}");
+}
+
 /// The real binary: starts on port 0 with no keys, logs where its admin
 /// token is and where it listens, serves a call, and stops on SIGTERM.
 #[tokio::test]

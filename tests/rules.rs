@@ -2,6 +2,7 @@
 //! rules that fired, the reasons add up to the score, and the rules'
 //! state (recent texts, author history) works across calls and restarts.
 
+use moderato::config::Overrides;
 use moderato::domain::{Author, Comment, Label, UnixMillis};
 use moderato::engine::CheckOptions;
 use moderato::grpc::pb;
@@ -314,15 +315,38 @@ async fn a_bad_reload_is_refused_and_the_old_rules_stay() {
     };
 
     std::fs::write(&file, "[rules]\nblocked_terms = [\"casino\"\n").unwrap();
-    let error = reload_rules(engine, &file).unwrap_err().to_string();
+    let error = reload_rules(engine, &file, &Overrides::default())
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("line"), "{error}");
     std::fs::write(&file, "[rules]\nblocked_ips = [\"10.0.0.300/8\"]\n").unwrap();
-    let error = reload_rules(engine, &file).unwrap_err().to_string();
+    let error = reload_rules(engine, &file, &Overrides::default())
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("rules.blocked_ips[0]"), "{error}");
     assert!(has(&verdict_of("free money here").await, "blocked_term"));
 
     std::fs::write(&file, "[rules]\nblocked_terms = [\"casino\"]\n").unwrap();
-    reload_rules(engine, &file).unwrap();
+    reload_rules(engine, &file, &Overrides::default()).unwrap();
     assert!(has(&verdict_of("the best casino").await, "blocked_term"));
     assert!(!has(&verdict_of("free money here").await, "blocked_term"));
+
+    // A file value the service's flags replaced at start (here an address
+    // that is no socket address) does not fail a reload: the reload sees
+    // the same flags.
+    std::fs::write(
+        &file,
+        "listen = \"localhost:50051\"\n[rules]\nblocked_terms = [\"lottery\"]\n",
+    )
+    .unwrap();
+    let error = reload_rules(engine, &file, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("listen"), "{error}");
+    let started_with = Overrides {
+        listen: Some("127.0.0.1:0".to_string()),
+        ..Overrides::default()
+    };
+    reload_rules(engine, &file, &started_with).unwrap();
+    assert!(has(&verdict_of("win the lottery").await, "blocked_term"));
 }

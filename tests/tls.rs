@@ -124,3 +124,23 @@ async fn the_command_line_reaches_a_tls_server_through_the_named_authority() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_certificate_that_does_not_parse_is_named_at_start() {
+    let directory = tempfile::tempdir().unwrap();
+    let cert = directory.path().join("junk.pem");
+    let key = directory.path().join("junk.key");
+    std::fs::write(&cert, "not a certificate").unwrap();
+    std::fs::write(&key, "not a key").unwrap();
+    let config = Config {
+        tls: Some(TlsFiles { cert, key }),
+        ..test_config(&directory.path().join("data"))
+    };
+    let error = moderato::server::State::open(&config)
+        .err()
+        .expect("refused before the service is ready");
+    let message = error.to_string();
+    assert!(message.contains("junk.pem"), "{message}");
+    assert!(message.contains("junk.key"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+}

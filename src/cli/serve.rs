@@ -33,13 +33,33 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             context: "cannot read the listening address".to_string(),
             source,
         })?;
+        // Every listener is bound before the ready line, so that a line
+        // that says ready means the service is up (a console address that
+        // cannot be bound stops the start instead).
+        let mut http = Vec::new();
+        for (address, parts) in http_listeners(&config) {
+            let http_listener =
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|source| CliError::Bind {
+                        address: address.to_string(),
+                        source,
+                    })?;
+            let bound = http_listener
+                .local_addr()
+                .map_err(|source| CliError::Io {
+                    context: "cannot read the listening address".to_string(),
+                    source,
+                })?;
+            http.push((http_listener, bound, parts));
+        }
         tracing::info!(
             %address,
             model = state.engine.model().version(),
             data_dir = %config.data_dir.display(),
             "moderato ready to serve"
         );
-        reload_on_hangup(&state, config_file);
+        reload_on_hangup(&state, config_file, overrides.clone());
         // One stop signal for every listener.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -52,17 +72,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 let _ = stopped.wait_for(|stopped| *stopped).await;
             }
         };
-        for (address, parts) in http_listeners(&config) {
-            let listener = TcpListener::bind(address)
-                .await
-                .map_err(|source| CliError::Bind {
-                    address: address.to_string(),
-                    source,
-                })?;
-            let bound = listener.local_addr().map_err(|source| CliError::Io {
-                context: "cannot read the listening address".to_string(),
-                source,
-            })?;
+        for (http_listener, bound, parts) in http {
             tracing::info!(
                 address = %bound,
                 console = parts.console,
@@ -75,7 +85,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             };
             let shutdown = when_stopped();
             tokio::spawn(async move {
-                if let Err(error) = console::serve(listener, state, parts, shutdown).await {
+                if let Err(error) = console::serve(http_listener, state, parts, shutdown).await {
                     tracing::error!(%error, "the HTTP listener stopped");
                 }
             });
@@ -143,7 +153,7 @@ fn init_logging(format: LogFormat) {
 
 /// Reloads the rules from the configuration file on each SIGHUP, for as long
 /// as the runtime runs. A bad file is logged and the old rules stay.
-fn reload_on_hangup(state: &State, config_file: Option<PathBuf>) {
+fn reload_on_hangup(state: &State, config_file: Option<PathBuf>, overrides: Overrides) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -163,7 +173,7 @@ fn reload_on_hangup(state: &State, config_file: Option<PathBuf>) {
                     );
                     continue;
                 };
-                match server::reload_rules(&engine, path) {
+                match server::reload_rules(&engine, path, &overrides) {
                     Ok(()) => tracing::info!(path = %path.display(), "SIGHUP: rules reloaded"),
                     Err(error) => tracing::error!(
                         %error,

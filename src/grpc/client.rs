@@ -8,6 +8,7 @@ use tonic::Request;
 
 use super::pb;
 use crate::domain::{Label, Priority, ReviewStatus, UnixMillis, Verdict};
+use crate::error::with_causes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -101,13 +102,13 @@ pub(super) async fn connect(
         message,
     };
     let mut endpoint = Endpoint::from_shared(server.clone())
-        .map_err(|error| address_error(error_chain(&error)))?;
+        .map_err(|error| address_error(with_causes(&error)))?;
     match (server.starts_with("https://"), &target.ca_certificate) {
         (true, Some(pem)) => {
             let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem));
             endpoint = endpoint
                 .tls_config(tls)
-                .map_err(|error| tls_error(error_chain(&error)))?;
+                .map_err(|error| tls_error(with_causes(&error)))?;
         }
         // The build trusts no authority of its own: a server's certificate
         // is checked against the one the operator names.
@@ -130,28 +131,12 @@ pub(super) async fn connect(
         .await
         .map_err(|error| ClientError::Connect {
             server: server.clone(),
-            message: error_chain(&error),
+            message: with_causes(&error),
         })?;
     let authorization = format!("Bearer {}", target.token)
         .parse()
         .map_err(|_| ClientError::Token)?;
     Ok((channel, authorization))
-}
-
-/// An error with its causes, so that "transport error" says which one
-/// ("connection refused", "invalid peer certificate", ...).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !message.ends_with(&cause_text) {
-            message.push_str(": ");
-            message.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 /// A request carrying the bearer token.
