@@ -40,7 +40,7 @@ struct RawConfig {
     model: Option<PathBuf>,
     /// The database's page cache in MiB (64 when unset).
     cache_mb: Option<u64>,
-    /// Where the moderator web console (and the metrics) are served.
+    /// Where the moderator web console is served.
     console_listen: Option<String>,
     /// Where the Prometheus metrics are served.
     metrics_listen: Option<String>,
@@ -143,7 +143,7 @@ pub struct Config {
     pub admission: ValidAdmissionParams,
     /// TLS, when `[tls]` is set; plain HTTP/2 otherwise (fine on loopback).
     pub tls: Option<TlsFiles>,
-    /// The moderator web console (with the metrics), when set.
+    /// The moderator web console, when set.
     pub console_listen: Option<SocketAddr>,
     /// The Prometheus metrics endpoint, when set.
     pub metrics_listen: Option<SocketAddr>,

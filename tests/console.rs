@@ -28,7 +28,11 @@ fn sample(metrics: &str, line_start: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_metrics_move_with_the_calls() {
     let directory = tempfile::tempdir().unwrap();
-    let server = start_with(config_with_console(directory.path())).await;
+    let server = start_with(Config {
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..test_config(directory.path())
+    })
+    .await;
     let (status, before) = http(&server, "GET", "/metrics", None, "").await;
     assert_eq!(status, 200);
     let checks = "moderato_calls_total{rpc=\"CheckComment\",code=\"Ok\"}";
@@ -66,6 +70,10 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
 
     let (status, _) = http(&server, "GET", "/api/me", None, "").await;
     assert_eq!(status, 401);
+    // The metrics name every site and ask for no token: they are not on
+    // the port moderators reach (only on `metrics_listen`).
+    let (status, _) = http(&server, "GET", "/metrics", None, "").await;
+    assert_eq!(status, 404);
     let (status, _) = http(&server, "GET", "/api/me", Some(NEWS_TOKEN), "").await;
     assert_eq!(status, 403, "a site key is not a moderator");
     let (status, me) = http(&server, "GET", "/api/me", Some(MODERATOR_TOKEN), "").await;

@@ -56,7 +56,7 @@ pub enum Command {
         /// Directory of the database and the first-start admin token [default: ./data].
         #[arg(long, env = "MODERATO_DATA_DIR")]
         data_dir: Option<PathBuf>,
-        /// Serve the moderator web console (and the metrics) on this address.
+        /// Serve the moderator web console on this address.
         #[arg(long)]
         console: Option<String>,
         /// Serve the Prometheus metrics on this address.

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 
 use super::CliError;
 use crate::config::{Config, LogFormat, Overrides};
-use crate::console::{self, HttpState, Parts};
+use crate::console::{self, HttpState};
 use crate::server::{self, State};
 
 pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), CliError> {
@@ -37,7 +37,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         // that says ready means the service is up (a console address that
         // cannot be bound stops the start instead).
         let mut http = Vec::new();
-        for (address, parts) in http_listeners(&config) {
+        for (address, parts) in console::listeners(config.console_listen, config.metrics_listen) {
             let http_listener =
                 TcpListener::bind(address)
                     .await
@@ -93,44 +93,6 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         server::run(listener, state, when_stopped()).await?;
         Ok(())
     })
-}
-
-/// The HTTP listeners to open: the console's (which serves the metrics
-/// too) and the metrics' own, or one when they share an address.
-fn http_listeners(config: &Config) -> Vec<(std::net::SocketAddr, Parts)> {
-    match (config.console_listen, config.metrics_listen) {
-        (Some(console), Some(metrics)) if console != metrics => vec![
-            (
-                console,
-                Parts {
-                    console: true,
-                    metrics: true,
-                },
-            ),
-            (
-                metrics,
-                Parts {
-                    console: false,
-                    metrics: true,
-                },
-            ),
-        ],
-        (Some(console), _) => vec![(
-            console,
-            Parts {
-                console: true,
-                metrics: true,
-            },
-        )],
-        (None, Some(metrics)) => vec![(
-            metrics,
-            Parts {
-                console: false,
-                metrics: true,
-            },
-        )],
-        (None, None) => Vec::new(),
-    }
 }
 
 /// Logs go to standard output (standard error is kept for fatal errors),

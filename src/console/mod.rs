@@ -9,6 +9,7 @@
 mod api;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::http::header;
@@ -33,6 +34,43 @@ pub struct HttpState {
 pub struct Parts {
     pub console: bool,
     pub metrics: bool,
+}
+
+/// The HTTP listeners to open for `console_listen` and `metrics_listen`:
+/// one for each, or one serving both when they are the same address. The
+/// console's port does not serve the metrics otherwise: they name every
+/// site with its queue and ask for no token, while the console's port is
+/// opened to moderators, each of whom sees only their sites.
+pub fn listeners(
+    console_listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
+) -> Vec<(SocketAddr, Parts)> {
+    match (console_listen, metrics_listen) {
+        (Some(console), Some(metrics)) if console == metrics => vec![(
+            console,
+            Parts {
+                console: true,
+                metrics: true,
+            },
+        )],
+        (console, metrics) => {
+            let console = console.map(|address| {
+                let parts = Parts {
+                    console: true,
+                    metrics: false,
+                };
+                (address, parts)
+            });
+            let metrics = metrics.map(|address| {
+                let parts = Parts {
+                    console: false,
+                    metrics: true,
+                };
+                (address, parts)
+            });
+            console.into_iter().chain(metrics).collect()
+        }
+    }
 }
 
 fn router(state: HttpState, parts: Parts) -> Router {
@@ -111,4 +149,50 @@ pub async fn serve(
     axum::serve(listener, router(state, parts))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_metrics_are_served_on_their_own_address_or_where_the_console_shares_it() {
+        let console = address("127.0.0.1:8080");
+        let metrics = address("127.0.0.1:9090");
+        let only_console = Parts {
+            console: true,
+            metrics: false,
+        };
+        let only_metrics = Parts {
+            console: false,
+            metrics: true,
+        };
+        assert_eq!(
+            listeners(Some(console), None),
+            vec![(console, only_console)]
+        );
+        assert_eq!(
+            listeners(Some(console), Some(metrics)),
+            vec![(console, only_console), (metrics, only_metrics)]
+        );
+        assert_eq!(
+            listeners(None, Some(metrics)),
+            vec![(metrics, only_metrics)]
+        );
+        assert_eq!(
+            listeners(Some(console), Some(console)),
+            vec![(
+                console,
+                Parts {
+                    console: true,
+                    metrics: true,
+                }
+            )]
+        );
+        assert!(listeners(None, None).is_empty());
+    }
 }

@@ -57,7 +57,8 @@ pub fn test_config(data_dir: &Path) -> Config {
 /// A running server and the directory it stores in.
 pub struct TestServer {
     pub address: SocketAddr,
-    /// The console and metrics listener, when the config has `console_listen`.
+    /// The console's listener when the config has `console_listen`, else the
+    /// metrics' when it has `metrics_listen`.
     pub http_address: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
@@ -77,28 +78,27 @@ pub async fn start_with(config: Config) -> TestServer {
     let state = State::open(&config).expect("the server state opens");
     let listener = TcpListener::bind(config.listen).await.unwrap();
     let address = listener.local_addr().unwrap();
-    let http_address = match config.console_listen {
-        Some(console) => {
-            let http = TcpListener::bind(console).await.unwrap();
-            let http_address = http.local_addr().unwrap();
-            let http_state = moderato::console::HttpState {
-                engine: std::sync::Arc::clone(&state.engine),
-                access: std::sync::Arc::clone(&state.access),
-            };
-            let parts = moderato::console::Parts {
-                console: true,
-                metrics: true,
-            };
-            tokio::spawn(moderato::console::serve(
-                http,
-                http_state,
-                parts,
-                std::future::pending(),
-            ));
-            Some(http_address)
+    // The HTTP listeners as `moderato serve` opens them.
+    let mut http_address = None;
+    for (address, parts) in
+        moderato::console::listeners(config.console_listen, config.metrics_listen)
+    {
+        let http = TcpListener::bind(address).await.unwrap();
+        let bound = http.local_addr().unwrap();
+        if parts.console || http_address.is_none() {
+            http_address = Some(bound);
         }
-        None => None,
-    };
+        let http_state = moderato::console::HttpState {
+            engine: std::sync::Arc::clone(&state.engine),
+            access: std::sync::Arc::clone(&state.access),
+        };
+        tokio::spawn(moderato::console::serve(
+            http,
+            http_state,
+            parts,
+            std::future::pending(),
+        ));
+    }
     let (sender, receiver) = oneshot::channel();
     let task = tokio::spawn(server::run(listener, state, async {
         let _ = receiver.await;
