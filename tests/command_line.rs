@@ -177,6 +177,35 @@ fn keys_new_prints_a_token_and_its_hash() {
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
+    let refused = moderato()
+        .args(["keys", "new", "--role", "moderator", "--name", " "])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--name"));
+}
+
+/// Two keys made alike, without `--name`, can both go into one
+/// configuration: their default names differ.
+#[test]
+fn keys_made_alike_get_names_of_their_own() {
+    let block = || {
+        let output = moderato()
+            .args(["keys", "new", "--role", "moderator"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let both = format!("{}\n{}", block(), block());
+    let config = moderato::config::Config::from_toml("printed", &both, &Default::default())
+        .unwrap_or_else(|error| panic!("{error}: {both}"));
+    assert_eq!(config.keys.len(), 2);
+    assert_ne!(config.keys[0].name, config.keys[1].name);
 }
 
 #[test]

@@ -21,12 +21,19 @@ pub fn new_key(role: Role, sites: Vec<String>, name: Option<String>) -> Result<(
     for site in &sites {
         check_site_id(site).map_err(|reason| CliError::Usage(format!("--site {reason}")))?;
     }
-    let name = name.unwrap_or_else(|| match sites.first() {
-        Some(site) => format!("{}-{site}", role.as_str()),
-        None => role.as_str().to_string(),
-    });
+    if name.as_deref().is_some_and(|name| name.trim().is_empty()) {
+        return Err(CliError::Usage(
+            "--name must not be empty: the configuration refuses a key without a name".to_string(),
+        ));
+    }
     let token = new_token();
     let hash = hex::encode(token_sha256(&token));
+    // Names must differ between keys: a default name ends with the start
+    // of the token's hash, so that two keys made alike can both be pasted.
+    let name = name.unwrap_or_else(|| match sites.first() {
+        Some(site) => format!("{}-{site}-{}", role.as_str(), &hash[..6]),
+        None => format!("{}-{}", role.as_str(), &hash[..6]),
+    });
     say!("# Token for {name:?} (shown once; the server keeps only its hash):");
     say!("# {token}");
     say!();
