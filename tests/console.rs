@@ -124,6 +124,23 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     .await;
     assert_eq!(status, 400);
     assert!(refused.contains("label"), "{refused}");
+    // A body that is no such JSON, or a query that does not parse: 400
+    // with the console's error object, naming what is wrong.
+    for (method, path, body) in [
+        ("POST", "/api/resolve", "{\"decision_ids\": [\"x\"]"),
+        ("POST", "/api/resolve", "{\"decision_ids\": [\"x\"]}"),
+        ("GET", "/api/queue?page_token=a&page_token=b&site=%FF", ""),
+    ] {
+        let (status, refused) = http(&server, method, path, Some(MODERATOR_TOKEN), body).await;
+        assert_eq!(status, 400, "{path} {body}: {refused}");
+        let refused: serde_json::Value = serde_json::from_str(&refused)
+            .unwrap_or_else(|error| panic!("{path} {body}: {error}: {refused}"));
+        let message = refused["error"].as_str().unwrap();
+        assert!(
+            message.starts_with("body") || message.starts_with("query"),
+            "{message}"
+        );
+    }
     let (status, stats) = http(&server, "GET", "/api/stats", Some(MODERATOR_TOKEN), "").await;
     assert_eq!(status, 200);
     assert!(stats.contains("\"site_id\":\"news.example\""), "{stats}");

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -200,9 +201,11 @@ fn item_view(state: &HttpState, decision: Decision) -> ItemView {
 pub async fn queue(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    Query(query): Query<QueueQuery>,
+    query: Result<Query<QueueQuery>, QueryRejection>,
 ) -> Result<Json<PageView>, ApiError> {
     let caller = caller(&state, &headers).await?;
+    let Query(query) =
+        query.map_err(|rejection| Error::invalid_argument("query", rejection.body_text()))?;
     if !query.site.is_empty() {
         crate::domain::check_site_id(&query.site)
             .map_err(|reason| Error::invalid_argument("site", reason))?;
@@ -249,9 +252,13 @@ pub struct Resolved {
 pub async fn resolve(
     State(state): State<HttpState>,
     headers: HeaderMap,
-    Json(request): Json<ResolveRequest>,
+    request: Result<Json<ResolveRequest>, JsonRejection>,
 ) -> Result<Json<Resolved>, ApiError> {
     let caller = caller(&state, &headers).await?;
+    // A body that is not the JSON asked for gets the console's own error
+    // shape (400 with `error`), like every other bad argument.
+    let Json(request) =
+        request.map_err(|rejection| Error::invalid_argument("body", rejection.body_text()))?;
     let label = match request.label.as_str() {
         "spam" => Label::Spam,
         "ham" => Label::Ham,
