@@ -28,6 +28,12 @@ pub enum ConfigError {
     Parse { origin: String, message: String },
     #[error("config {field}: {message}")]
     Invalid { field: String, message: String },
+    /// A value given by a flag or the environment rather than the file.
+    #[error("{source_name}: {message}")]
+    Override {
+        source_name: &'static str,
+        message: String,
+    },
 }
 
 /// The file as written. Every table refuses keys it does not know.
@@ -235,18 +241,42 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError 
     }
 }
 
+/// A socket address from a flag or the environment (`source_name` says
+/// which) or else from the file's `field`.
+fn socket_address(
+    field: &str,
+    source_name: &'static str,
+    overridden: Option<&str>,
+    from_file: Option<String>,
+    example: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let not_an_address = |text: &str| format!("{text:?} is not an address such as {example}");
+    match (overridden, from_file) {
+        (Some(text), _) => text.parse().map(Some).map_err(|_| ConfigError::Override {
+            source_name,
+            message: not_an_address(text),
+        }),
+        (None, Some(text)) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid(field, not_an_address(&text))),
+        (None, None) => Ok(None),
+    }
+}
+
 fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
-    let listen_text = overrides
-        .listen
-        .clone()
-        .or(raw.listen)
-        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let listen = listen_text.parse().map_err(|_| {
-        invalid(
-            "listen",
-            format!("{listen_text:?} is not an address such as 127.0.0.1:50051"),
-        )
-    })?;
+    let listen = match socket_address(
+        "listen",
+        "--listen (or MODERATO_LISTEN)",
+        overrides.listen.as_deref(),
+        raw.listen,
+        DEFAULT_LISTEN,
+    )? {
+        Some(address) => address,
+        None => DEFAULT_LISTEN
+            .parse()
+            .map_err(|_| invalid("listen", "the built-in default does not parse"))?,
+    };
     let data_dir = overrides
         .data_dir
         .clone()
@@ -291,24 +321,19 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         .limits
         .check()
         .map_err(|(key, message)| invalid(format!("limits.{key}"), message))?;
-    let address = |field: &str, text: Option<String>| -> Result<Option<SocketAddr>, ConfigError> {
-        text.map(|text| {
-            text.parse().map_err(|_| {
-                invalid(
-                    field,
-                    format!("{text:?} is not an address such as 127.0.0.1:8080"),
-                )
-            })
-        })
-        .transpose()
-    };
-    let console_listen = address(
+    let console_listen = socket_address(
         "console_listen",
-        overrides.console_listen.clone().or(raw.console_listen),
+        "--console",
+        overrides.console_listen.as_deref(),
+        raw.console_listen,
+        "127.0.0.1:8080",
     )?;
-    let metrics_listen = address(
+    let metrics_listen = socket_address(
         "metrics_listen",
-        overrides.metrics_listen.clone().or(raw.metrics_listen),
+        "--metrics",
+        overrides.metrics_listen.as_deref(),
+        raw.metrics_listen,
+        "127.0.0.1:9090",
     )?;
     Ok(Config {
         admission,
@@ -484,6 +509,43 @@ mod tests {
         assert_eq!(config.console_listen.unwrap().port(), 7001);
         assert_eq!(config.metrics_listen, None);
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn a_bad_address_is_blamed_on_where_it_came_from() {
+        let from_flag = Overrides {
+            listen: Some("nowhere".into()),
+            ..Overrides::default()
+        };
+        let error = Config::from_toml("t", "", &from_flag)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("--listen (or MODERATO_LISTEN): \"nowhere\""),
+            "{error}"
+        );
+        let from_flag = Overrides {
+            metrics_listen: Some("nowhere".into()),
+            ..Overrides::default()
+        };
+        let error = Config::from_toml("t", "", &from_flag)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("--metrics: "), "{error}");
+        // The file's own value, when no flag replaces it.
+        let error = Config::from_toml("t", "console_listen = \"nowhere\"\n", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("config console_listen: "), "{error}");
+        // A file value a flag replaces is not looked at.
+        let from_flag = Overrides {
+            listen: Some("127.0.0.1:7000".into()),
+            ..Overrides::default()
+        };
+        let config = Config::from_toml("t", "listen = \"nowhere\"\n", &from_flag).unwrap();
+        assert_eq!(config.listen.port(), 7000);
+        let config = Config::from_toml("t", "", &Overrides::default()).unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
     }
 
     #[test]

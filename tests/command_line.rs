@@ -227,6 +227,24 @@ fn serve_refuses_an_unknown_config_key_by_name() {
     assert!(stderr.contains("moderato.toml"), "{stderr}");
 }
 
+/// An environment variable set to nothing counts as not set, and a bad
+/// flag value is blamed on the flag, not on a configuration file.
+#[test]
+fn blank_environment_values_are_not_set_and_bad_flags_are_named() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = moderato()
+        .args(["serve", "--metrics", "nowhere"])
+        .arg("--data-dir")
+        .arg(directory.path().join("data"))
+        .env("MODERATO_LISTEN", "")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--metrics: \"nowhere\""), "{stderr}");
+    assert!(!stderr.contains("listen"), "{stderr}");
+}
+
 /// A console address that cannot be bound stops the start before the
 /// service says it is ready: a supervisor waiting for the ready line never
 /// takes a dead service for a live one.

@@ -276,6 +276,14 @@ impl From<RoleArg> for Role {
     }
 }
 
+/// A flag's or environment variable's value, unless it is blank: an
+/// environment file often sets a variable to nothing, which means "not
+/// set", not an address that does not parse. (clap itself refuses a blank
+/// path, with a message naming the flag.)
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.trim().is_empty())
+}
+
 /// Errors of the commands, printed as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -315,10 +323,10 @@ pub fn run(cli: Cli) -> ExitCode {
         } => serve::serve(
             config,
             Overrides {
-                listen,
+                listen: given(listen),
                 data_dir,
-                console_listen: console,
-                metrics_listen: metrics,
+                console_listen: given(console),
+                metrics_listen: given(metrics),
             },
         ),
         Command::Train {
