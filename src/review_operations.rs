@@ -10,8 +10,8 @@ use crate::domain::{Decision, Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::review::{
-    BatchLabelled, CorrectionSource, LabelRequest, Labelled, QueueCursor, QueueFilter, QueuePage,
-    SiteScope,
+    BatchLabelled, Correction, CorrectionSource, LabelRequest, Labelled, QueueCursor, QueueFilter,
+    QueuePage, SiteScope,
 };
 use crate::stats::{StatsQuery, Tally};
 
@@ -46,7 +46,39 @@ pub struct Resolve {
     pub note: String,
 }
 
+/// Corrections an export holds in memory at most, on their way to the
+/// client: a slow client slows the export down instead of filling memory.
+const EXPORT_BUFFER: usize = 64;
+
 impl Engine {
+    /// Every correction on a site of `scope`, in decision order, read on a
+    /// blocking thread and handed over through a bounded channel. The
+    /// export ends at the first storage error (sent as the last item), or
+    /// when the receiver is dropped. `place` (the caller's place among the
+    /// calls in progress) is held until the export ends.
+    pub fn export_corrections<Place: Send + 'static>(
+        self: &Arc<Self>,
+        scope: SiteScope,
+        place: Place,
+    ) -> tokio::sync::mpsc::Receiver<Result<Correction, Error>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _place = place;
+            for correction in engine.store().corrections() {
+                let item = correction.map_err(Error::from);
+                if matches!(&item, Ok(correction) if !scope.covers(&correction.site_id)) {
+                    continue;
+                }
+                let failed = item.is_err();
+                if sender.blocking_send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        receiver
+    }
+
     /// One page of the queue.
     pub fn list_queue(
         &self,

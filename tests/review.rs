@@ -875,3 +875,102 @@ async fn moderators_list_and_resolve_from_the_command_line() {
     assert!(message.contains("PermissionDenied"), "{message}");
     server.stop().await;
 }
+
+/// Runs `moderato export` against the test server with `token`; returns
+/// the exit code and standard error.
+async fn moderato_export(server: &TestServer, token: &str, args: &[&str]) -> (Option<i32>, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .arg("export")
+        .args(args)
+        .env("MODERATO_SERVER", format!("http://{}", server.address))
+        .env("MODERATO_TOKEN", token)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_writes_the_labelled_comments_as_training_data() {
+    let (server, directory) = start_server().await;
+    let spam = [
+        "win cash now at casino-example",
+        "cheap pills here, order today",
+    ];
+    let ham = ["the council should publish the budget figures"];
+    store_and_label(&server, "spam", &spam, pb::Label::Spam).await;
+    store_and_label(&server, "ham", &ham, pb::Label::Ham).await;
+    // A label changed later: the export has the latest one.
+    store_and_label(&server, "ham", &ham, pb::Label::Spam).await;
+    store_and_label(&server, "ham", &ham, pb::Label::Ham).await;
+    // A blog comment an operator labelled: not the news moderator's.
+    let blog = server
+        .moderation()
+        .await
+        .check_comment(with_token(
+            BLOG_TOKEN,
+            pb::CheckCommentRequest {
+                site_id: BLOG_SITE.to_string(),
+                ..comment("blog-1", "visit my page for cheap followers")
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    server
+        .review()
+        .await
+        .resolve_items(with_token(
+            ADMIN_TOKEN,
+            pb::ResolveItemsRequest {
+                decision_ids: vec![blog.decision_id],
+                label: pb::Label::Spam.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+
+    let out = directory.path().join("corrections.jsonl");
+    let out_text = out.to_str().unwrap();
+    let (code, stderr) = moderato_export(&server, MODERATOR_TOKEN, &["--out", out_text]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    // The format `train` and `eval` read, the site as the group.
+    let examples = moderato::classifier::read_labelled_file(&out).unwrap();
+    let mut found: Vec<(String, bool, Option<String>)> = examples
+        .into_iter()
+        .map(|example| (example.text, example.label.is_spam(), example.group))
+        .collect();
+    found.sort();
+    let news = Some(NEWS_SITE.to_string());
+    let mut expected = vec![
+        (spam[0].to_string(), true, news.clone()),
+        (spam[1].to_string(), true, news.clone()),
+        (ham[0].to_string(), false, news.clone()),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(!directory.path().join("corrections.jsonl.partial").exists());
+
+    // An admin sees every site; a moderator may not name another's.
+    let (code, stderr) = moderato_export(&server, ADMIN_TOKEN, &["--out", out_text]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        moderato::classifier::read_labelled_file(&out)
+            .unwrap()
+            .len(),
+        4
+    );
+    let (code, stderr) = moderato_export(
+        &server,
+        MODERATOR_TOKEN,
+        &["--site", BLOG_SITE, "--out", out_text],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("PermissionDenied"), "{stderr}");
+    server.stop().await;
+}

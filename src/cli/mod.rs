@@ -16,6 +16,7 @@ macro_rules! say {
 mod check;
 mod cross_validation;
 mod eval;
+mod export;
 mod keys;
 mod models;
 mod queue;
@@ -127,6 +128,18 @@ pub enum Command {
     Queue {
         #[command(subcommand)]
         command: queue::QueueCommand,
+    },
+    /// Write every comment people labelled on a running server (its latest
+    /// label) as JSON Lines that `train`, `eval` and `cv` read.
+    Export {
+        #[command(flatten)]
+        remote: queue::RemoteArgs,
+        /// Only this site [default: every site the key may moderate].
+        #[arg(long)]
+        site: Option<String>,
+        /// The file to write (replaced once the export is complete).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Retrain the model of a running server: build a candidate from the
     /// base corpus and people's corrections, measure it against the active
@@ -363,6 +376,7 @@ pub fn run(cli: Cli) -> ExitCode {
             text,
         } => check::check(model.as_deref(), config.as_deref(), text),
         Command::Queue { command } => queue::queue(command),
+        Command::Export { remote, site, out } => export::export(remote, site, out),
         Command::Retrain {
             remote,
             full,

@@ -22,6 +22,8 @@ pub enum ClientError {
     Token,
     #[error("the server refused: {code:?}: {message}")]
     Refused { code: tonic::Code, message: String },
+    #[error("the server's answer is not understood: {0}")]
+    Unexpected(String),
 }
 
 impl From<tonic::Status> for ClientError {
@@ -47,6 +49,27 @@ pub struct QueueItem {
     pub content: String,
     /// The label a person gave, if any.
     pub label: Option<Label>,
+}
+
+/// One exported correction, as the command line writes it: a line of the
+/// JSON Lines format that `moderato train` and `eval` read (`text`,
+/// `label`, and the site as the `group`, so that `moderato cv --by-group`
+/// leaves one site out), with where the label came from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExportedCorrection {
+    pub text: String,
+    pub label: Label,
+    pub group: String,
+    pub site_id: String,
+    pub comment_id: String,
+    pub decision_id: String,
+    /// What the service had said, with which model.
+    pub verdict: Option<Verdict>,
+    pub model_version: String,
+    /// "moderator" or "site".
+    pub source: String,
+    pub labelled_by: String,
+    pub labelled_at_ms: Option<i64>,
 }
 
 /// One page of the queue.
@@ -190,6 +213,28 @@ impl ReviewConnection {
         })
     }
 
+    /// The corrections on `site_id` (empty: every site the key may
+    /// moderate), as the server reads them.
+    pub async fn export_corrections(
+        &mut self,
+        site_id: &str,
+    ) -> Result<impl futures::Stream<Item = Result<ExportedCorrection, ClientError>>, ClientError>
+    {
+        use futures::StreamExt;
+        let message = pb::ExportCorrectionsRequest {
+            site_id: site_id.to_string(),
+        };
+        let stream = self
+            .client
+            .export_corrections(self.request(message))
+            .await?
+            .into_inner();
+        Ok(stream.map(|item| {
+            item.map_err(ClientError::from)
+                .and_then(correction_from_proto)
+        }))
+    }
+
     /// Resolves the items; returns them as they are now.
     pub async fn resolve(
         &mut self,
@@ -217,13 +262,51 @@ impl ReviewConnection {
     }
 }
 
-fn queue_item_from_proto(decision: &pb::Decision) -> QueueItem {
-    let verdict = match decision.verdict() {
+fn verdict_from_proto(verdict: pb::Verdict) -> Option<Verdict> {
+    match verdict {
         pb::Verdict::Allow => Some(Verdict::Allow),
         pb::Verdict::Review => Some(Verdict::Review),
         pb::Verdict::Reject => Some(Verdict::Reject),
         pb::Verdict::Unspecified => None,
-    };
+    }
+}
+
+fn label_from_proto(label: pb::Label) -> Option<Label> {
+    match label {
+        pb::Label::Ham => Some(Label::Ham),
+        pb::Label::Spam => Some(Label::Spam),
+        pb::Label::Unspecified => None,
+    }
+}
+
+fn correction_from_proto(correction: pb::Correction) -> Result<ExportedCorrection, ClientError> {
+    let label = label_from_proto(correction.label()).ok_or_else(|| {
+        ClientError::Unexpected(format!(
+            "the correction of decision {} has no label",
+            correction.decision_id
+        ))
+    })?;
+    Ok(ExportedCorrection {
+        label,
+        verdict: verdict_from_proto(correction.verdict()),
+        labelled_at_ms: correction
+            .labelled_at
+            .as_ref()
+            .and_then(|time| super::convert::time_from_proto("labelled_at", time).ok())
+            .map(|time| time.0),
+        group: correction.site_id.clone(),
+        text: correction.text,
+        site_id: correction.site_id,
+        comment_id: correction.comment_id,
+        decision_id: correction.decision_id,
+        model_version: correction.model_version,
+        source: correction.source,
+        labelled_by: correction.labelled_by,
+    })
+}
+
+fn queue_item_from_proto(decision: &pb::Decision) -> QueueItem {
+    let verdict = verdict_from_proto(decision.verdict());
     let priority = match decision.priority() {
         pb::Priority::Low => Some(Priority::Low),
         pb::Priority::Medium => Some(Priority::Medium),
@@ -239,11 +322,7 @@ fn queue_item_from_proto(decision: &pb::Decision) -> QueueItem {
     let label = decision
         .resolution
         .as_ref()
-        .and_then(|resolution| match resolution.label() {
-            pb::Label::Ham => Some(Label::Ham),
-            pb::Label::Spam => Some(Label::Spam),
-            pb::Label::Unspecified => None,
-        });
+        .and_then(|resolution| label_from_proto(resolution.label()));
     QueueItem {
         decision_id: decision.decision_id.clone(),
         site_id: decision.site_id.clone(),

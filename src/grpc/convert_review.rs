@@ -5,7 +5,8 @@
 use prost::Message;
 
 use super::convert::{
-    check_decision_id, check_length, decision_to_proto, time_from_proto, time_to_proto,
+    check_decision_id, check_length, decision_to_proto, label_to_proto, time_from_proto,
+    time_to_proto, verdict_to_proto,
 };
 use super::{page_token, pb};
 use crate::domain::{Label, Priority, ReviewStatus, UnixMillis};
@@ -14,7 +15,7 @@ use crate::limits::{
     DEFAULT_PAGE_SIZE, MAX_MODERATOR_NAME_BYTES, MAX_NOTE_BYTES, MAX_PAGE_SIZE,
     MAX_QUEUE_PAGE_BYTES, MAX_RESOLVE_IDS,
 };
-use crate::review::{QueueCursor, QueueFilter, QueuePage, SiteScope};
+use crate::review::{Correction, CorrectionSource, QueueCursor, QueueFilter, QueuePage, SiteScope};
 use crate::review_operations::Resolve;
 use crate::stats::Tally;
 
@@ -196,6 +197,26 @@ pub fn stats_to_proto(site_id: &str, since: Option<UnixMillis>, tally: &Tally) -
         false_positives: tally.false_positives,
         precision: tally.precision(),
         recall: tally.recall(),
+    }
+}
+
+/// A correction as `ExportCorrections` sends it.
+pub fn correction_to_proto(correction: Correction) -> pb::Correction {
+    pb::Correction {
+        decision_id: correction.decision_id,
+        site_id: correction.site_id,
+        comment_id: correction.comment_id,
+        text: correction.content,
+        label: label_to_proto(correction.label) as i32,
+        verdict: verdict_to_proto(correction.verdict) as i32,
+        model_version: correction.model_version,
+        source: match correction.source {
+            CorrectionSource::Moderator => "moderator",
+            CorrectionSource::Site => "site",
+        }
+        .to_string(),
+        labelled_by: correction.by,
+        labelled_at: Some(time_to_proto(correction.at)),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::auth::{observed, Access};
@@ -25,8 +26,37 @@ impl ReviewService {
     }
 }
 
+/// The corrections of an `ExportCorrections` call, as they are read.
+type CorrectionStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::Correction, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl Review for ReviewService {
+    type ExportCorrectionsStream = CorrectionStream;
+
+    async fn export_corrections(
+        &self,
+        request: Request<pb::ExportCorrectionsRequest>,
+    ) -> Result<Response<CorrectionStream>, Status> {
+        observed(&self.access.metrics, "ExportCorrections", async {
+            let caller = self.access.admit(&request).await?;
+            let message = request.into_inner();
+            if !message.site_id.is_empty() {
+                convert::check_site_id("site_id", &message.site_id)?;
+            }
+            let scope = review_scope(&caller, &message.site_id)?;
+            // The caller keeps its place among the calls in progress until
+            // the export ends.
+            let corrections = self.engine.export_corrections(scope, caller);
+            let stream = tokio_stream::wrappers::ReceiverStream::new(corrections).map(|item| {
+                item.map(convert_review::correction_to_proto)
+                    .map_err(Status::from)
+            });
+            Ok(Response::new(Box::pin(stream) as CorrectionStream))
+        })
+        .await
+    }
+
     async fn list_queue(
         &self,
         request: Request<pb::ListQueueRequest>,
