@@ -63,13 +63,27 @@ pub struct State {
     /// Where the first-start admin token was written, when there was one.
     pub admin_token_file: Option<PathBuf>,
     /// The certificate and key to serve TLS with, when configured.
-    pub tls: Option<Identity>,
+    pub tls: Option<TlsKeys>,
+}
+
+/// The configured certificate chain and private key, as read (PEM), for
+/// the gRPC server and the console alike.
+#[derive(Clone)]
+pub struct TlsKeys {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl TlsKeys {
+    fn identity(&self) -> Identity {
+        Identity::from_pem(&self.cert_pem, &self.key_pem)
+    }
 }
 
 /// Reads the configured certificate and key, and checks that TLS can be
 /// served with them (PEM that parses, a key that goes with the
 /// certificate) before the service says it is ready.
-fn tls_identity(files: &TlsFiles) -> Result<Identity, ServerError> {
+fn tls_keys(files: &TlsFiles) -> Result<TlsKeys, ServerError> {
     let read = |what, path: &Path| {
         std::fs::read(path).map_err(|source| ServerError::TlsFile {
             what,
@@ -77,17 +91,20 @@ fn tls_identity(files: &TlsFiles) -> Result<Identity, ServerError> {
             source,
         })
     };
-    let identity = Identity::from_pem(read("certificate", &files.cert)?, read("key", &files.key)?);
+    let keys = TlsKeys {
+        cert_pem: read("certificate", &files.cert)?,
+        key_pem: read("key", &files.key)?,
+    };
     // The server's own TLS set-up, tried once here: its errors are the
     // ones that would otherwise stop the service after its ready line.
     Server::builder()
-        .tls_config(ServerTlsConfig::new().identity(identity.clone()))
+        .tls_config(ServerTlsConfig::new().identity(keys.identity()))
         .map_err(|error| ServerError::TlsIdentity {
             cert: files.cert.clone(),
             key: files.key.clone(),
             message: crate::error::with_causes(&error),
         })?;
-    Ok(identity)
+    Ok(keys)
 }
 
 impl State {
@@ -122,7 +139,7 @@ impl State {
                 metrics: Metrics::default(),
             }),
             admin_token_file,
-            tls: config.tls.as_ref().map(tls_identity).transpose()?,
+            tls: config.tls.as_ref().map(tls_keys).transpose()?,
         })
     }
 }
@@ -202,8 +219,8 @@ pub async fn run(
     spawn_schedule(Arc::clone(&state.engine));
 
     let mut builder = Server::builder();
-    if let Some(identity) = &state.tls {
-        builder = builder.tls_config(ServerTlsConfig::new().identity(identity.clone()))?;
+    if let Some(keys) = &state.tls {
+        builder = builder.tls_config(ServerTlsConfig::new().identity(keys.identity()))?;
     }
     builder
         .add_service(health_service)

@@ -12,6 +12,13 @@ use crate::util::*;
 /// A server with `[tls]` set, its certificate self-signed for
 /// `localhost`: the server, the certificate's PEM and its file.
 async fn start_tls_server(directory: &std::path::Path) -> (TestServer, String, PathBuf) {
+    start_tls_server_with(directory, None).await
+}
+
+async fn start_tls_server_with(
+    directory: &std::path::Path,
+    console_listen: Option<std::net::SocketAddr>,
+) -> (TestServer, String, PathBuf) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_pem = certified.cert.pem();
     let cert = directory.join("server.pem");
@@ -23,6 +30,7 @@ async fn start_tls_server(directory: &std::path::Path) -> (TestServer, String, P
             cert: cert.clone(),
             key,
         }),
+        console_listen,
         ..test_config(&directory.join("data"))
     })
     .await;
@@ -143,4 +151,67 @@ async fn a_certificate_that_does_not_parse_is_named_at_start() {
     assert!(message.contains("junk.pem"), "{message}");
     assert!(message.contains("junk.key"), "{message}");
     assert_eq!(message.lines().count(), 1, "{message}");
+}
+
+/// Sends one HTTP/1.1 request over `stream` and returns the status line
+/// (empty when the connection ends without an answer).
+async fn status_line<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    path: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_tls_configured_the_console_is_served_over_tls_only() {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    let directory = tempfile::tempdir().unwrap();
+    let (server, cert_pem, _) =
+        start_tls_server_with(directory.path(), Some("127.0.0.1:0".parse().unwrap())).await;
+    let console = server.http_address.unwrap();
+
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let client = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(console).await.unwrap();
+    let tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("the console answers the TLS handshake with the configured certificate");
+    // Over TLS, the console's API answers (no token: 401).
+    let answer = status_line(tls, "/api/me").await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+
+    // Plain HTTP gets no HTTP answer.
+    let tcp = tokio::net::TcpStream::connect(console).await.unwrap();
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        status_line(tcp, "/api/me"),
+    )
+    .await
+    .expect("the console closes a plain connection");
+    assert!(!answer.starts_with("HTTP/1.1"), "{answer:?}");
+    server.stop().await;
 }

@@ -313,6 +313,8 @@ pub enum CliError {
     },
     #[error(transparent)]
     Remote(#[from] crate::grpc::client::ClientError),
+    #[error("cannot serve the console over TLS: {0}")]
+    ConsoleTls(String),
     #[error("{0}")]
     Usage(String),
     #[error("retrain job {job_id} failed: {message}")]

@@ -33,6 +33,14 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             context: "cannot read the listening address".to_string(),
             source,
         })?;
+        // The console serves HTTPS with the same certificate and key as
+        // gRPC, so that moderators' tokens never travel in plain text.
+        let console_tls = state
+            .tls
+            .as_ref()
+            .map(|keys| console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem))
+            .transpose()
+            .map_err(CliError::ConsoleTls)?;
         // Every listener is bound before the ready line, so that a line
         // that says ready means the service is up (a console address that
         // cannot be bound stops the start instead).
@@ -45,12 +53,10 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                         address: address.to_string(),
                         source,
                     })?;
-            let bound = http_listener
-                .local_addr()
-                .map_err(|source| CliError::Io {
-                    context: "cannot read the listening address".to_string(),
-                    source,
-                })?;
+            let bound = http_listener.local_addr().map_err(|source| CliError::Io {
+                context: "cannot read the listening address".to_string(),
+                source,
+            })?;
             http.push((http_listener, bound, parts));
         }
         tracing::info!(
@@ -77,15 +83,19 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 address = %bound,
                 console = parts.console,
                 metrics = parts.metrics,
-                "HTTP ready: console at http://{bound}/ and metrics at http://{bound}/metrics as enabled"
+                tls = console_tls.is_some(),
+                "HTTP ready: console at /, metrics at /metrics, as enabled"
             );
             let state = HttpState {
                 engine: std::sync::Arc::clone(&state.engine),
                 access: std::sync::Arc::clone(&state.access),
             };
             let shutdown = when_stopped();
+            let tls = console_tls.clone();
             tokio::spawn(async move {
-                if let Err(error) = console::serve(http_listener, state, parts, shutdown).await {
+                let served =
+                    console::serve(http_listener, tls.as_ref(), state, parts, shutdown).await;
+                if let Err(error) = served {
                     tracing::error!(%error, "the HTTP listener stopped");
                 }
             });

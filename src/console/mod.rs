@@ -7,6 +7,9 @@
 //! keys, roles, site scopes and admission limits as gRPC.
 
 mod api;
+mod tls;
+
+pub use tls::ConsoleTls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -139,16 +142,28 @@ fn stored_figures(engine: &Engine) -> StoredFigures {
     }
 }
 
-/// Serves the chosen parts on `listener` until `shutdown` completes.
+/// Serves the chosen parts on `listener` (over TLS when `tls` is given)
+/// until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<&ConsoleTls>,
     state: HttpState,
     parts: Parts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state, parts))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = router(state, parts);
+    match tls {
+        Some(tls) => {
+            axum::serve(tls::TlsListener::new(listener, tls)?, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }
 
 #[cfg(test)]

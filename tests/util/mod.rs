@@ -92,12 +92,20 @@ pub async fn start_with(config: Config) -> TestServer {
             engine: std::sync::Arc::clone(&state.engine),
             access: std::sync::Arc::clone(&state.access),
         };
-        tokio::spawn(moderato::console::serve(
-            http,
-            http_state,
-            parts,
-            std::future::pending(),
-        ));
+        let tls = state.tls.as_ref().map(|keys| {
+            moderato::console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem)
+                .expect("the test certificate serves the console")
+        });
+        tokio::spawn(async move {
+            moderato::console::serve(
+                http,
+                tls.as_ref(),
+                http_state,
+                parts,
+                std::future::pending(),
+            )
+            .await
+        });
     }
     let (sender, receiver) = oneshot::channel();
     let task = tokio::spawn(server::run(listener, state, async {

@@ -1,0 +1,122 @@
+//! The console's TLS: with `[tls]` configured, the console and metrics
+//! listeners serve HTTPS with the gRPC server's certificate and key, so
+//! that moderators' tokens never cross the network in plain text.
+//!
+//! Handshakes run in tasks of their own (at most [`MAX_HANDSHAKES`] at
+//! once, each given [`HANDSHAKE_LIMIT`]), so a client that opens a
+//! connection and stalls holds up nobody else; finished connections are
+//! handed to axum through a channel.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+/// Handshakes in progress at most; connections beyond are closed.
+const MAX_HANDSHAKES: usize = 256;
+
+/// How long a client has to finish its handshake.
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+
+/// A TLS set-up for the console, from the configured PEM files' contents.
+#[derive(Clone)]
+pub struct ConsoleTls(Arc<ServerConfig>);
+
+impl ConsoleTls {
+    /// Fails with a sentence when the PEM holds no certificate or no key,
+    /// or the key does not go with the certificate.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<ConsoleTls, String> {
+        let chain = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| format!("the certificate file does not read as PEM: {error}"))?;
+        if chain.is_empty() {
+            return Err("the certificate file holds no certificate".to_string());
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|error| format!("the key file holds no private key: {error}"))?;
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| error.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|error| format!("the key does not serve the certificate: {error}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(ConsoleTls(Arc::new(config)))
+    }
+}
+
+/// Accepted TLS connections, for `axum::serve`.
+pub struct TlsListener {
+    local_address: SocketAddr,
+    connections: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+}
+
+impl TlsListener {
+    pub fn new(listener: TcpListener, tls: &ConsoleTls) -> io::Result<TlsListener> {
+        let local_address = listener.local_addr()?;
+        let (sender, connections) = mpsc::channel(MAX_HANDSHAKES);
+        let acceptor = TlsAcceptor::from(Arc::clone(&tls.0));
+        let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+        tokio::spawn(async move {
+            // Ends when axum drops the listener (the receiver).
+            while !sender.is_closed() {
+                let (stream, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors, say: wait, then go on.
+                        tracing::warn!(%error, "the console cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Ok(place) = Arc::clone(&handshakes).try_acquire_owned() else {
+                    tracing::debug!("too many console handshakes at once; a connection is closed");
+                    continue;
+                };
+                let (acceptor, sender) = (acceptor.clone(), sender.clone());
+                tokio::spawn(async move {
+                    let _place = place;
+                    match tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream)).await {
+                        Ok(Ok(connection)) => {
+                            let _ = sender.send((connection, peer)).await;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, "a console TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!("a console TLS handshake took too long"),
+                    }
+                });
+            }
+        });
+        Ok(TlsListener {
+            local_address,
+            connections,
+        })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.connections.recv().await {
+            Some(connection) => connection,
+            // The accepting task has stopped: no connection will come.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local_address)
+    }
+}
