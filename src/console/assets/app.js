@@ -115,6 +115,15 @@ function toggle(decisionId) {
   render();
 }
 
+// The figures count every decision of the sites, which on a large
+// database is a scan: after resolutions they are refreshed once the
+// moderator pauses (5 s), not after every key press.
+let statsTimer = null;
+function refreshStatsSoon() {
+  clearTimeout(statsTimer);
+  statsTimer = setTimeout(() => { loadStats().catch(() => {}); }, 5000);
+}
+
 async function loadStats() {
   const stats = await api("/api/stats");
   const body = $("stats").querySelector("tbody");
@@ -158,7 +167,7 @@ async function resolve(decisionIds, label) {
     state.current = Math.min(state.current, Math.max(0, state.items.length - 1));
     say((label === "spam" ? "Rejected " : "Approved ") + result.resolved + " comment" + (result.resolved === 1 ? "" : "s") + ".");
     render();
-    loadStats().catch(() => {});
+    refreshStatsSoon();
   } catch (error) {
     say("Not resolved: " + error.message);
   }
