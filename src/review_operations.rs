@@ -141,6 +141,41 @@ impl Engine {
             .ok_or_else(|| Error::NotFound(format!("no decision with id {decision_id:?}")))
     }
 
+    /// [`Engine::stats`] on a blocking thread: on a large database it
+    /// reads every index entry of the sites, which must not hold up the
+    /// checks a runtime thread carries.
+    pub async fn stats_in_background(self: &Arc<Self>, query: StatsQuery) -> Result<Tally, Error> {
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || engine.stats(&query))
+            .await
+            .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))?
+    }
+
+    /// Each site of `scope` with its figures for all time, read on a
+    /// blocking thread (see [`Engine::stats_in_background`]).
+    pub async fn site_figures_in_background(
+        self: &Arc<Self>,
+        scope: SiteScope,
+    ) -> Result<Vec<(String, Tally)>, Error> {
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut figures = Vec::new();
+            for site_id in engine.store().sites()? {
+                if !scope.covers(&site_id) {
+                    continue;
+                }
+                let tally = engine.stats(&StatsQuery {
+                    scope: SiteScope::Sites(vec![site_id.clone()]),
+                    since: None,
+                })?;
+                figures.push((site_id, tally));
+            }
+            Ok(figures)
+        })
+        .await
+        .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))?
+    }
+
     /// The figures of the scope's decisions since a time, summed over its
     /// sites.
     pub fn stats(&self, query: &StatsQuery) -> Result<Tally, Error> {

@@ -21,7 +21,6 @@ use crate::grpc::Caller;
 use crate::limits::{MAX_NOTE_BYTES, MAX_RESOLVE_IDS};
 use crate::review::QueueFilter;
 use crate::review_operations::{review_scope, Resolve};
-use crate::stats::StatsQuery;
 
 /// Items of a console page.
 const PAGE_SIZE: usize = 25;
@@ -338,14 +337,7 @@ pub async fn stats(
     let caller = caller(&state, &headers).await?;
     let scope = review_scope(&caller, "")?;
     let mut sites = Vec::new();
-    for site_id in state.engine.store().sites().map_err(Error::from)? {
-        if !scope.covers(&site_id) {
-            continue;
-        }
-        let tally = state.engine.stats(&StatsQuery {
-            scope: crate::review::SiteScope::Sites(vec![site_id.clone()]),
-            since: None,
-        })?;
+    for (site_id, tally) in state.engine.site_figures_in_background(scope).await? {
         sites.push(SiteFigures {
             site_id,
             total: tally.total,

@@ -113,10 +113,11 @@ impl Review for ReviewService {
                 scope: review_scope(&caller, &message.site_id)?,
                 since: convert_review::since_from_proto(message.since.as_ref())?,
             };
-            let tally = self.engine.stats(&query)?;
+            let since = query.since;
+            let tally = self.engine.stats_in_background(query).await?;
             Ok(Response::new(convert_review::stats_to_proto(
                 &message.site_id,
-                query.since,
+                since,
                 &tally,
             )))
         })
