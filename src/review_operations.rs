@@ -50,33 +50,106 @@ pub struct Resolve {
 /// client: a slow client slows the export down instead of filling memory.
 const EXPORT_BUFFER: usize = 64;
 
+/// What the export's reading thread hands over.
+enum ExportItem {
+    Correction(Correction),
+    /// A storage error: the export ends with it.
+    Failed(Error),
+    /// Every correction was handed over.
+    Complete,
+}
+
 impl Engine {
     /// Every correction on a site of `scope`, in decision order, read on a
     /// blocking thread and handed over through a bounded channel. The
-    /// export ends at the first storage error (sent as the last item), or
-    /// when the receiver is dropped. `place` (the caller's place among the
-    /// calls in progress) is held until the export ends.
+    /// stream ends with an error unless every correction was sent: after
+    /// a storage error, or when the client read nothing for
+    /// `unread_limit` (then the reading stops and its thread and `place`,
+    /// the caller's place among the calls in progress, are given back), so
+    /// a client never takes a cut-short export for a whole one. A client
+    /// that goes away stops the reading at the next correction.
     pub fn export_corrections<Place: Send + 'static>(
         self: &Arc<Self>,
         scope: SiteScope,
         place: Place,
-    ) -> tokio::sync::mpsc::Receiver<Result<Correction, Error>> {
+        unread_limit: std::time::Duration,
+    ) -> impl futures::Stream<Item = Result<Correction, Error>> + Send + 'static {
+        use futures::StreamExt;
         let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+        let stopped_by: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
         let engine = Arc::clone(self);
+        let runtime = tokio::runtime::Handle::current();
+        let stop_reason = Arc::clone(&stopped_by);
         tokio::task::spawn_blocking(move || {
             let _place = place;
-            for correction in engine.store().corrections() {
-                let item = correction.map_err(Error::from);
-                if matches!(&item, Ok(correction) if !scope.covers(&correction.site_id)) {
-                    continue;
+            // Sends one item, waiting at most `unread_limit` for room;
+            // false when the export must stop.
+            let send = |item: ExportItem| -> bool {
+                match runtime.block_on(tokio::time::timeout(unread_limit, sender.send(item))) {
+                    Ok(Ok(())) => true,
+                    // The client went away: nobody is left to tell.
+                    Ok(Err(_)) => false,
+                    Err(_) => {
+                        let seconds = unread_limit.as_secs_f64();
+                        *stop_reason
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                            Some(Error::DeadlineExceeded(format!(
+                                "the export stopped: its client read nothing for {seconds} s"
+                            )));
+                        false
+                    }
                 }
-                let failed = item.is_err();
-                if sender.blocking_send(item).is_err() || failed {
-                    break;
+            };
+            for correction in engine.store().corrections() {
+                if sender.is_closed() {
+                    return;
+                }
+                match correction {
+                    Ok(correction) if !scope.covers(&correction.site_id) => {}
+                    Ok(correction) => {
+                        if !send(ExportItem::Correction(correction)) {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        send(ExportItem::Failed(error.into()));
+                        return;
+                    }
                 }
             }
+            send(ExportItem::Complete);
         });
-        receiver
+        // `None` marks the channel's end: unless the export said it was
+        // complete (or failed), the client gets an error, not a clean end.
+        tokio_stream::wrappers::ReceiverStream::new(receiver)
+            .map(Some)
+            .chain(futures::stream::once(async { None }))
+            .scan(false, move |finished, item| {
+                let output = match item {
+                    Some(ExportItem::Correction(correction)) => Some(Ok(correction)),
+                    Some(ExportItem::Failed(error)) => {
+                        *finished = true;
+                        Some(Err(error))
+                    }
+                    Some(ExportItem::Complete) => {
+                        *finished = true;
+                        None
+                    }
+                    None if *finished => None,
+                    None => {
+                        let reason = stopped_by
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .take();
+                        Some(Err(reason.unwrap_or_else(|| {
+                            Error::Internal("the export stopped before it was complete".to_string())
+                        })))
+                    }
+                };
+                futures::future::ready(Some(output))
+            })
+            .filter_map(futures::future::ready)
     }
 
     /// One page of the queue.
@@ -143,22 +216,33 @@ impl Engine {
 
     /// [`Engine::stats`] on a blocking thread: on a large database it
     /// reads every index entry of the sites, which must not hold up the
-    /// checks a runtime thread carries.
-    pub async fn stats_in_background(self: &Arc<Self>, query: StatsQuery) -> Result<Tally, Error> {
+    /// checks a runtime thread carries. `place` (the caller's place among
+    /// the calls in progress) is held until the reading ends, even if the
+    /// caller gives up first, so that the limit on calls bounds the scans.
+    pub async fn stats_in_background<Place: Send + 'static>(
+        self: &Arc<Self>,
+        query: StatsQuery,
+        place: Place,
+    ) -> Result<Tally, Error> {
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || engine.stats(&query))
-            .await
-            .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))?
+        tokio::task::spawn_blocking(move || {
+            let _place = place;
+            engine.stats(&query)
+        })
+        .await
+        .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))?
     }
 
     /// Each site of `scope` with its figures for all time, read on a
     /// blocking thread (see [`Engine::stats_in_background`]).
-    pub async fn site_figures_in_background(
+    pub async fn site_figures_in_background<Place: Send + 'static>(
         self: &Arc<Self>,
         scope: SiteScope,
+        place: Place,
     ) -> Result<Vec<(String, Tally)>, Error> {
         let engine = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
+            let _place = place;
             let mut figures = Vec::new();
             for site_id in engine.store().sites()? {
                 if !scope.covers(&site_id) {
@@ -301,5 +385,87 @@ mod tests {
             review_scope(&principal(Role::Site, &["a.example"]), ""),
             Err(Error::PermissionDenied(_))
         ));
+    }
+
+    /// An engine whose store holds `count` labelled decisions of one site.
+    fn engine_with_corrections(directory: &std::path::Path, count: usize) -> Arc<Engine> {
+        let store = crate::store::Store::open(directory).unwrap();
+        let ids: Vec<String> = (0..count).map(|index| format!("d{index:04}")).collect();
+        for id in &ids {
+            store
+                .insert_decision(&crate::domain::test_support::decision(id, "a.example", id))
+                .unwrap();
+        }
+        let request = LabelRequest {
+            label: Label::Spam,
+            by: "moderator".to_string(),
+            key_name: "k".to_string(),
+            source: CorrectionSource::Moderator,
+            note: String::new(),
+        };
+        store
+            .apply_labels(&ids, &SiteScope::All, &request, UnixMillis(0))
+            .unwrap();
+        Arc::new(Engine::new(
+            store,
+            crate::classifier::Model::embedded_default().unwrap(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_export_whose_client_stops_reading_gives_back_its_place_and_ends_with_an_error() {
+        use futures::StreamExt;
+        let directory = tempfile::tempdir().unwrap();
+        let engine = engine_with_corrections(directory.path(), EXPORT_BUFFER + 36);
+        let place = Arc::new(());
+        let unread_limit = std::time::Duration::from_millis(100);
+        let mut export =
+            Box::pin(engine.export_corrections(SiteScope::All, Arc::clone(&place), unread_limit));
+        // Nothing is read: once the buffer is full and the limit has
+        // passed, the reading stops and lets go of the place.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while Arc::strong_count(&place) > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the export still holds its place"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // A client that reads again gets what was buffered, then an error
+        // instead of a clean end: the export is not whole.
+        let mut received = 0;
+        let mut last = None;
+        while let Some(item) = export.next().await {
+            match item {
+                Ok(_) => received += 1,
+                Err(error) => last = Some(error),
+            }
+        }
+        assert!(received < EXPORT_BUFFER + 36, "{received}");
+        assert!(
+            matches!(&last, Some(Error::DeadlineExceeded(message)) if message.contains("read nothing")),
+            "{last:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_whole_export_ends_cleanly_and_keeps_to_its_scope() {
+        use futures::StreamExt;
+        let directory = tempfile::tempdir().unwrap();
+        let engine = engine_with_corrections(directory.path(), 5);
+        let limit = std::time::Duration::from_secs(60);
+        let all: Vec<Result<Correction, Error>> = engine
+            .export_corrections(SiteScope::All, (), limit)
+            .collect()
+            .await;
+        assert_eq!(all.len(), 5);
+        assert!(all.iter().all(Result::is_ok));
+        let other_site: Vec<Result<Correction, Error>> = engine
+            .export_corrections(SiteScope::Sites(vec!["b.example".to_string()]), (), limit)
+            .collect()
+            .await;
+        assert!(other_site.is_empty());
     }
 }

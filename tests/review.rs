@@ -896,6 +896,19 @@ async fn moderato_export(server: &TestServer, token: &str, args: &[&str]) -> (Op
 #[tokio::test(flavor = "multi_thread")]
 async fn an_export_writes_the_labelled_comments_as_training_data() {
     let (server, directory) = start_server().await;
+    // Nothing labelled yet: no file, and a message that says why.
+    let empty = directory.path().join("empty.jsonl");
+    let (code, stderr) = moderato_export(
+        &server,
+        MODERATOR_TOKEN,
+        &["--out", empty.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!empty.exists());
+    assert!(!directory.path().join("empty.jsonl.partial").exists());
+
     let spam = [
         "win cash now at casino-example",
         "cheap pills here, order today",

@@ -45,6 +45,14 @@ async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(
                 .and_then(|()| writer.write_all(b"\n"))
                 .map_err(io_error(format!("cannot write {}", partial.display())))?;
         }
+        // An empty file is no labelled file `train` or `eval` can read.
+        if ham + spam == 0 {
+            return Err(CliError::NothingToExport(
+                "no comment on the sites this key may moderate has been labelled yet; \
+                 nothing was written"
+                    .to_string(),
+            ));
+        }
         let file = writer
             .into_inner()
             .map_err(|error| error.into_error())

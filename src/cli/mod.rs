@@ -316,6 +316,8 @@ pub enum CliError {
     #[error("cannot serve the console over TLS: {0}")]
     ConsoleTls(String),
     #[error("{0}")]
+    NothingToExport(String),
+    #[error("{0}")]
     Usage(String),
     #[error("retrain job {job_id} failed: {message}")]
     JobFailed { job_id: String, message: String },

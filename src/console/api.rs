@@ -337,7 +337,11 @@ pub async fn stats(
     let caller = caller(&state, &headers).await?;
     let scope = review_scope(&caller, "")?;
     let mut sites = Vec::new();
-    for (site_id, tally) in state.engine.site_figures_in_background(scope).await? {
+    for (site_id, tally) in state
+        .engine
+        .site_figures_in_background(scope, caller)
+        .await?
+    {
         sites.push(SiteFigures {
             site_id,
             total: tally.total,

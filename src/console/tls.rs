@@ -67,9 +67,14 @@ impl TlsListener {
         let acceptor = TlsAcceptor::from(Arc::clone(&tls.0));
         let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
-            // Ends when axum drops the listener (the receiver).
-            while !sender.is_closed() {
-                let (stream, peer) = match listener.accept().await {
+            loop {
+                // Ends when axum drops the listener (the receiver): the
+                // port is closed then, not at the next connection.
+                let accepted = tokio::select! {
+                    () = sender.closed() => break,
+                    accepted = listener.accept() => accepted,
+                };
+                let (stream, peer) = match accepted {
                     Ok(accepted) => accepted,
                     Err(error) => {
                         // Out of file descriptors, say: wait, then go on.

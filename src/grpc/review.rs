@@ -47,11 +47,14 @@ impl Review for ReviewService {
             let scope = review_scope(&caller, &message.site_id)?;
             // The caller keeps its place among the calls in progress until
             // the export ends.
-            let corrections = self.engine.export_corrections(scope, caller);
-            let stream = tokio_stream::wrappers::ReceiverStream::new(corrections).map(|item| {
-                item.map(convert_review::correction_to_proto)
-                    .map_err(Status::from)
-            });
+            let unread_limit = self.access.admission.stream_idle_limit();
+            let stream = self
+                .engine
+                .export_corrections(scope, caller, unread_limit)
+                .map(|item| {
+                    item.map(convert_review::correction_to_proto)
+                        .map_err(Status::from)
+                });
             Ok(Response::new(Box::pin(stream) as CorrectionStream))
         })
         .await
@@ -114,7 +117,7 @@ impl Review for ReviewService {
                 since: convert_review::since_from_proto(message.since.as_ref())?,
             };
             let since = query.since;
-            let tally = self.engine.stats_in_background(query).await?;
+            let tally = self.engine.stats_in_background(query, caller).await?;
             Ok(Response::new(convert_review::stats_to_proto(
                 &message.site_id,
                 since,

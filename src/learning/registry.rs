@@ -52,7 +52,11 @@ pub fn startup_model(
     origin: &str,
     learning: &Learning,
 ) -> Result<Model, Error> {
+    let file_version = configured.version().to_string();
     let configured = as_own_version(configured)?;
+    if file_version != configured.version() {
+        adopt_renamed_file(store, &file_version, &configured, origin)?;
+    }
     let deployed = store.configured_model()?.as_deref() != Some(configured.version());
     let active = match store.active_model()? {
         Some(active) if !deployed => active,
@@ -94,6 +98,40 @@ fn as_own_version(configured: Model) -> Result<Model, Error> {
     }
     let name = configured.training_params().name;
     Ok(configured.as_new_version(&name)?)
+}
+
+/// A database that an older moderato ran with a learned file knows that
+/// file by its `X+N` version (as the configured model, and as the active
+/// one unless something was promoted or activated since). It is the same
+/// deployment under its new name: the records follow the rename, so that
+/// the start neither takes the file for a new deployment (which would
+/// replace a model promoted since) nor looks for a version `X+N` that was
+/// never registered under that name.
+fn adopt_renamed_file(
+    store: &Store,
+    file_version: &str,
+    renamed: &Model,
+    origin: &str,
+) -> Result<(), Error> {
+    let mut changed = false;
+    if store.configured_model()?.as_deref() == Some(file_version) {
+        store.set_configured_model(renamed.version())?;
+        changed = true;
+    }
+    if store.active_model()?.as_deref() == Some(file_version) {
+        if store.model_record(renamed.version())?.is_none() {
+            store.register_model(
+                &record_for(renamed, origin, None, None),
+                &renamed.to_json()?,
+            )?;
+        }
+        store.set_active_model(renamed.version())?;
+        changed = true;
+    }
+    if changed {
+        store.flush()?;
+    }
+    Ok(())
 }
 
 /// A registered version's model, from its stored file. A file that does not
@@ -416,6 +454,71 @@ mod tests {
             store.online_snapshot(&version).unwrap().unwrap().0,
             first.len() as u64
         );
+    }
+
+    /// A file saved after online learning, and the state an older
+    /// moderato left after starting with it: configured and active as
+    /// `X+1`, registered as `X`.
+    fn learned_file_as_an_older_version_left_it(store: &Store) -> Model {
+        let base = Model::embedded_default().unwrap();
+        let example = crate::classifier::LabelledExample {
+            text: "zorblat signals paid me".to_string(),
+            label: Label::Spam,
+            group: None,
+        };
+        let learned = base.learn(&[example], 1.0).unwrap();
+        store
+            .register_model(
+                &record_for(&learned, "learned.json", None, None),
+                &learned.to_json().unwrap(),
+            )
+            .unwrap();
+        store.set_active_model(learned.version()).unwrap();
+        store.set_configured_model(learned.version()).unwrap();
+        learned
+    }
+
+    #[test]
+    fn a_learned_file_an_older_version_served_keeps_serving_under_its_new_name() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let learned = learned_file_as_an_older_version_left_it(&store);
+        let served = startup_model(
+            &store,
+            learned.clone(),
+            "learned.json",
+            &Learning::default(),
+        )
+        .unwrap();
+        assert!(!served.version().contains('+'), "{}", served.version());
+        let probe = "zorblat signals again";
+        assert_eq!(served.probability(probe), learned.probability(probe));
+        assert_eq!(
+            store.active_model().unwrap().as_deref(),
+            Some(served.version())
+        );
+        assert!(store.model_record(served.version()).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_model_promoted_after_a_learned_file_stays_active_after_an_upgrade() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let learned = learned_file_as_an_older_version_left_it(&store);
+        // Promoted since: another version is active.
+        let promoted = Model::embedded_default()
+            .unwrap()
+            .as_new_version("retrained")
+            .unwrap();
+        store
+            .register_model(
+                &record_for(&promoted, "retrain job", None, None),
+                &promoted.to_json().unwrap(),
+            )
+            .unwrap();
+        store.set_active_model(promoted.version()).unwrap();
+        let served = startup_model(&store, learned, "learned.json", &Learning::default()).unwrap();
+        assert_eq!(served.version(), promoted.version());
     }
 
     #[tokio::test]

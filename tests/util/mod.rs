@@ -75,7 +75,24 @@ pub async fn start_server() -> (TestServer, TempDir) {
 /// Starts a server with the given configuration (its data directory is
 /// used as it is, so a test can start a second server on the same data).
 pub async fn start_with(config: Config) -> TestServer {
-    let state = State::open(&config).expect("the server state opens");
+    // A server of this process that has just stopped may still hold the
+    // directory's lock for a moment (sled's IO threads let go of it after
+    // the last handle is dropped): a restart on the same data waits for
+    // it, up to five seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let state = loop {
+        match State::open(&config) {
+            Err(error)
+                if error
+                    .to_string()
+                    .contains("in use by another moderato process")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            opened => break opened.expect("the server state opens"),
+        }
+    };
     let listener = TcpListener::bind(config.listen).await.unwrap();
     let address = listener.local_addr().unwrap();
     // The HTTP listeners as `moderato serve` opens them.
