@@ -809,17 +809,24 @@ async fn stats_match_a_hand_count() {
     server.stop().await;
 }
 
-/// Runs `moderato queue ...` against the test server and returns its
-/// standard output; the command must succeed.
-async fn moderato_queue(server: &TestServer, token: &str, args: &[&str]) -> String {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
-        .arg("queue")
+/// Runs `moderato <args>` against the test server with `token`.
+async fn moderato_against(server: &TestServer, token: &str, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
         .args(args)
         .env("MODERATO_SERVER", format!("http://{}", server.address))
         .env("MODERATO_TOKEN", token)
         .output()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `moderato queue ...` against the test server and returns its
+/// standard output; the command must succeed.
+async fn moderato_queue(server: &TestServer, token: &str, args: &[&str]) -> String {
+    let queue_args: Vec<&str> = std::iter::once("queue")
+        .chain(args.iter().copied())
+        .collect();
+    let output = moderato_against(server, token, &queue_args).await;
     assert!(
         output.status.success(),
         "moderato queue {args:?}: {}",
@@ -863,13 +870,12 @@ async fn moderators_list_and_resolve_from_the_command_line() {
     assert_eq!(shown.resolution.unwrap().note, "cli");
 
     // The server's refusal reaches the user as an error, not a crash.
-    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
-        .args(["queue", "list", "--site", BLOG_SITE])
-        .env("MODERATO_SERVER", format!("http://{}", server.address))
-        .env("MODERATO_TOKEN", MODERATOR_TOKEN)
-        .output()
-        .await
-        .unwrap();
+    let refused = moderato_against(
+        &server,
+        MODERATOR_TOKEN,
+        &["queue", "list", "--site", BLOG_SITE],
+    )
+    .await;
     assert_eq!(refused.status.code(), Some(1));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("PermissionDenied"), "{message}");
@@ -879,14 +885,10 @@ async fn moderators_list_and_resolve_from_the_command_line() {
 /// Runs `moderato export` against the test server with `token`; returns
 /// the exit code and standard error.
 async fn moderato_export(server: &TestServer, token: &str, args: &[&str]) -> (Option<i32>, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
-        .arg("export")
-        .args(args)
-        .env("MODERATO_SERVER", format!("http://{}", server.address))
-        .env("MODERATO_TOKEN", token)
-        .output()
-        .await
-        .unwrap();
+    let export_args: Vec<&str> = std::iter::once("export")
+        .chain(args.iter().copied())
+        .collect();
+    let output = moderato_against(server, token, &export_args).await;
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
