@@ -440,7 +440,12 @@ mod tests {
         while let Some(item) = export.next().await {
             match item {
                 Ok(_) => received += 1,
-                Err(error) => last = Some(error),
+                Err(error) => {
+                    last = Some(error);
+                    // The error is the stream's last item.
+                    assert!(export.next().await.is_none());
+                    break;
+                }
             }
         }
         assert!(received < EXPORT_BUFFER + 36, "{received}");

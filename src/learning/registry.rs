@@ -491,6 +491,11 @@ mod tests {
         )
         .unwrap();
         assert!(!served.version().contains('+'), "{}", served.version());
+        // The stored names followed the file's.
+        assert_eq!(
+            store.configured_model().unwrap().as_deref(),
+            Some(served.version())
+        );
         let probe = "zorblat signals again";
         assert_eq!(served.probability(probe), learned.probability(probe));
         assert_eq!(
