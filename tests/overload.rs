@@ -102,17 +102,7 @@ async fn one_key_at_its_own_limit_leaves_places_for_the_others() {
         .list_queue(with_token(MODERATOR_TOKEN, pb::ListQueueRequest::default()))
         .await;
     assert!(queue.is_ok(), "{queue:?}");
-    let blog = server
-        .moderation()
-        .await
-        .check_comment(with_token(
-            BLOG_TOKEN,
-            pb::CheckCommentRequest {
-                site_id: BLOG_SITE.to_string(),
-                ..comment("blog", HAM_TEXT)
-            },
-        ))
-        .await;
+    let blog = check_as_blog(&server, "blog", HAM_TEXT).await;
     assert!(blog.is_ok(), "{blog:?}");
     drop(sender);
     assert!(responses.next().await.is_none());

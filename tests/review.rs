@@ -922,19 +922,9 @@ async fn an_export_writes_the_labelled_comments_as_training_data() {
     store_and_label(&server, "ham", &ham, pb::Label::Spam).await;
     store_and_label(&server, "ham", &ham, pb::Label::Ham).await;
     // A blog comment an operator labelled: not the news moderator's.
-    let blog = server
-        .moderation()
+    let blog = check_as_blog(&server, "blog-1", "visit my page for cheap followers")
         .await
-        .check_comment(with_token(
-            BLOG_TOKEN,
-            pb::CheckCommentRequest {
-                site_id: BLOG_SITE.to_string(),
-                ..comment("blog-1", "visit my page for cheap followers")
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     server
         .review()
         .await

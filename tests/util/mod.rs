@@ -241,6 +241,26 @@ pub fn config_with_rules(data_dir: &Path, rules_toml: &str) -> Config {
     }
 }
 
+/// `CheckComment` as the blog site.
+pub async fn check_as_blog(
+    server: &TestServer,
+    comment_id: &str,
+    text: &str,
+) -> Result<pb::CheckCommentResponse, tonic::Status> {
+    server
+        .moderation()
+        .await
+        .check_comment(with_token(
+            BLOG_TOKEN,
+            pb::CheckCommentRequest {
+                site_id: BLOG_SITE.to_string(),
+                ..comment(comment_id, text)
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// `CheckComment` as the news site; the call must succeed.
 pub async fn check_as_news(
     server: &TestServer,
