@@ -604,7 +604,7 @@ async fn corrections_and_the_audit_trail_survive_a_restart() {
     drop(client);
     server.stop().await;
 
-    let store = Store::open(&directory.path().join("db")).unwrap();
+    let store = retry_while_locked(|| Store::open(&directory.path().join("db"))).unwrap();
     let trail = store.audit_trail(&item.decision_id).unwrap();
     assert_eq!(trail.len(), 2, "{trail:?}");
     assert_eq!(trail[0].to_label, Label::Spam);

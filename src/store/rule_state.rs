@@ -349,7 +349,7 @@ mod tests {
             store.record_author_label("s", "k", Label::Spam).unwrap();
             store.durable().await.unwrap();
         }
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::reopen(directory.path()).unwrap();
         let expected = AuthorHistory {
             comments: 2,
             approved: 2,

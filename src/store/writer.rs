@@ -364,7 +364,7 @@ mod tests {
         }
         // Reopened: the decisions and the rules' state are on disk, each
         // comment counted once.
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::reopen(directory.path()).unwrap();
         assert_eq!(store.decision_count(), 100);
         assert_eq!(
             store.author_history("news", "email:a@x").unwrap().comments,

@@ -72,27 +72,33 @@ pub async fn start_server() -> (TestServer, TempDir) {
     (server, directory)
 }
 
-/// Starts a server with the given configuration (its data directory is
-/// used as it is, so a test can start a second server on the same data).
-pub async fn start_with(config: Config) -> TestServer {
-    // A server of this process that has just stopped may still hold the
-    // directory's lock for a moment (sled's IO threads let go of it after
-    // the last handle is dropped): a restart on the same data waits for
-    // it, up to five seconds.
+/// Runs `open` again while it fails for the directory's lock, up to five
+/// seconds: a server of this process that has just stopped may still hold
+/// it for a moment (sled's IO threads let go of it after the last handle
+/// is dropped), so a restart or a look at its store waits for it.
+pub fn retry_while_locked<T, E: std::fmt::Display>(
+    mut open: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let state = loop {
-        match State::open(&config) {
+    loop {
+        match open() {
             Err(error)
                 if error
                     .to_string()
                     .contains("in use by another moderato process")
                     && std::time::Instant::now() < deadline =>
             {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            opened => break opened.expect("the server state opens"),
+            opened => return opened,
         }
-    };
+    }
+}
+
+/// Starts a server with the given configuration (its data directory is
+/// used as it is, so a test can start a second server on the same data).
+pub async fn start_with(config: Config) -> TestServer {
+    let state = retry_while_locked(|| State::open(&config)).expect("the server state opens");
     let listener = TcpListener::bind(config.listen).await.unwrap();
     let address = listener.local_addr().unwrap();
     // The HTTP listeners as `moderato serve` opens them.
