@@ -228,7 +228,9 @@ impl Engine {
         let decision = match previous {
             Some(previous) => {
                 // A recheck keeps the decision's identity and any human
-                // resolution: a person's label outranks the model's.
+                // resolution: a person's label outranks the model's. (The
+                // store keeps a resolution committed since `previous` was
+                // read, too, and answers with what it stored.)
                 let status = match &previous.resolution {
                     Some(_) => previous.status,
                     None => ReviewStatus::initial_for(assessment.verdict),
@@ -241,9 +243,9 @@ impl Engine {
                     status,
                     resolution: previous.resolution,
                 };
-                self.store.replace_decision(&decision)?;
+                let stored = self.store.replace_decision(&decision)?;
                 self.store.durable().await?;
-                decision
+                stored
             }
             None => {
                 let decision = Decision {

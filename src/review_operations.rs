@@ -320,9 +320,15 @@ impl Engine {
         };
         // A new label also counts in the author's history, which the
         // `trusted_author` rule reads; an unchanged label was counted before.
+        // The labels are committed: failing the call now would have the
+        // caller retry, find them unchanged, and never learn them online, so
+        // a history that cannot be updated (it only feeds a heuristic) is
+        // logged instead.
         for entry in &labelled {
             if let Labelled::Changed { decision, .. } = entry {
-                self.record_author_label(&decision.comment, request.label)?;
+                if let Err(error) = self.record_author_label(&decision.comment, request.label) {
+                    tracing::error!(%error, decision_id = %decision.decision_id, "cannot count the label in the author's history");
+                }
             }
         }
         self.store().durable().await?;

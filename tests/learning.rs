@@ -366,6 +366,23 @@ async fn training_calls_are_checked_at_the_edge() {
     assert!(status.message().contains("no-such-version"), "{status}");
     let status = activate(&server, "").await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
+    for bad in ["v".repeat(129), "model\nversion".to_string()] {
+        let status = activate(&server, &bad).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{bad:?}");
+        assert!(status.message().starts_with("version"), "{status}");
+    }
+    // A job id spelled otherwise than the service writes it names nothing.
+    let status = training
+        .get_retrain_job(with_token(
+            ADMIN_TOKEN,
+            pb::GetRetrainJobRequest {
+                job_id: "0192F0C4-1111-7000-8000-000000000000".to_string(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("job_id"), "{status}");
     // Operators only.
     let status = training
         .start_retrain(with_token(NEWS_TOKEN, pb::StartRetrainRequest::default()))

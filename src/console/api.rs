@@ -47,7 +47,14 @@ impl IntoResponse for ApiError {
             tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
             tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            tonic::Code::AlreadyExists | tonic::Code::Aborted => StatusCode::CONFLICT,
+            tonic::Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            tonic::Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+            tonic::Code::Ok
+            | tonic::Code::Cancelled
+            | tonic::Code::Unknown
+            | tonic::Code::Internal
+            | tonic::Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (http, Json(serde_json::json!({ "error": status.message() }))).into_response()
     }
@@ -280,7 +287,7 @@ pub async fn resolve(
         .into());
     }
     for decision_id in &decision_ids {
-        crate::grpc::check_decision_id(decision_id)?;
+        crate::grpc::check_decision_id("decision_ids", decision_id)?;
     }
     if request.note.len() > MAX_NOTE_BYTES {
         return Err(Error::invalid_argument(

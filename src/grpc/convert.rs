@@ -43,13 +43,28 @@ pub fn check_site_id(field: &'static str, site_id: &str) -> Result<(), Error> {
     crate::domain::check_site_id(site_id).map_err(|reason| Error::invalid_argument(field, reason))
 }
 
-/// Decision ids are the UUIDs this service hands out.
-pub fn check_decision_id(decision_id: &str) -> Result<(), Error> {
-    uuid::Uuid::try_parse(decision_id).map(|_| ()).map_err(|_| {
-        Error::invalid_argument(
-            "decision_id",
-            format!("{} is not a decision id", Echo(decision_id)),
-        )
+/// Decision ids are the UUIDs this service hands out, in the form it hands
+/// them out (lower-case, hyphenated): ids are looked up as written, so an
+/// upper-case or braced spelling would name no decision. `field` is the
+/// request's field that held it.
+pub fn check_decision_id(field: &'static str, decision_id: &str) -> Result<(), Error> {
+    if is_canonical_uuid(decision_id) {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(
+        field,
+        format!(
+            "{} is not a decision id (a UUID in lower case with hyphens)",
+            Echo(decision_id)
+        ),
+    ))
+}
+
+/// Whether `id` is a UUID written as this service writes them.
+pub(super) fn is_canonical_uuid(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok_and(|parsed| {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        parsed.hyphenated().encode_lower(&mut buffer) == id
     })
 }
 
@@ -318,6 +333,7 @@ pub fn decision_to_proto(decision: &Decision) -> pb::Decision {
         created_at: Some(time_to_proto(decision.created_at)),
         status: status_to_proto(decision.status) as i32,
         resolution: decision.resolution.as_ref().map(resolution_to_proto),
+        comment_omitted: false,
         submitted_at: Some(time_to_proto(comment.submitted_at)),
         form: Some(pb::FormSignals {
             honeypot: comment.form.honeypot.clone(),
@@ -547,7 +563,9 @@ mod tests {
     #[test]
     fn a_huge_invalid_value_is_not_echoed_whole() {
         let huge = "x".repeat(400_000);
-        let message = check_decision_id(&huge).unwrap_err().to_string();
+        let message = check_decision_id("decision_id", &huge)
+            .unwrap_err()
+            .to_string();
         assert!(message.len() < 200, "{} bytes", message.len());
         assert!(message.contains("400000 bytes"), "{message}");
         let mut huge_ip = request();

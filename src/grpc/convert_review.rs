@@ -13,7 +13,7 @@ use crate::domain::{Label, Priority, ReviewStatus, UnixMillis};
 use crate::error::Error;
 use crate::limits::{
     DEFAULT_PAGE_SIZE, MAX_MODERATOR_NAME_BYTES, MAX_NOTE_BYTES, MAX_PAGE_SIZE,
-    MAX_QUEUE_PAGE_BYTES, MAX_RESOLVE_IDS,
+    MAX_QUEUE_PAGE_BYTES, MAX_RESOLVE_ANSWER_COMMENT_BYTES, MAX_RESOLVE_IDS,
 };
 use crate::review::{Correction, CorrectionSource, QueueCursor, QueueFilter, QueuePage, SiteScope};
 use crate::review_operations::Resolve;
@@ -141,7 +141,7 @@ pub fn resolve_from_proto(request: pb::ResolveItemsRequest) -> Result<Resolve, E
     }
     let mut decision_ids: Vec<String> = Vec::with_capacity(request.decision_ids.len());
     for decision_id in request.decision_ids {
-        check_decision_id(&decision_id)?;
+        check_decision_id("decision_ids", &decision_id)?;
         if !decision_ids.contains(&decision_id) {
             decision_ids.push(decision_id);
         }
@@ -163,12 +163,32 @@ pub fn resolve_from_proto(request: pb::ResolveItemsRequest) -> Result<Resolve, E
     })
 }
 
+/// The resolved decisions, in full while they fit in
+/// [`MAX_RESOLVE_ANSWER_COMMENT_BYTES`], then without their stored comment
+/// (the labels are applied either way; an answer the client refuses would
+/// look like a failure).
 pub fn resolve_response_to_proto(
     decisions: &[crate::domain::Decision],
 ) -> pb::ResolveItemsResponse {
-    pb::ResolveItemsResponse {
-        decisions: decisions.iter().map(decision_to_proto).collect(),
-    }
+    let mut bytes = 0;
+    let decisions = decisions
+        .iter()
+        .map(|decision| {
+            let mut item = decision_to_proto(decision);
+            if bytes <= MAX_RESOLVE_ANSWER_COMMENT_BYTES {
+                bytes += item.encoded_len();
+            }
+            if bytes > MAX_RESOLVE_ANSWER_COMMENT_BYTES {
+                item.content = String::new();
+                item.author = None;
+                item.context = None;
+                item.form = None;
+                item.comment_omitted = true;
+            }
+            item
+        })
+        .collect();
+    pb::ResolveItemsResponse { decisions }
 }
 
 /// `since` of a `GetStats` request; unset means from the beginning.
@@ -270,6 +290,51 @@ mod tests {
     }
 
     #[test]
+    fn a_resolve_answer_for_many_long_comments_stays_under_four_mib() {
+        // 500 of the largest decisions, each with a 2 KB note: the labels
+        // are applied, and the answer must be one a client accepts.
+        let (_, mut page) = page_of_long_comments(MAX_RESOLVE_IDS);
+        for decision in &mut page.items {
+            decision.comment.context.post_text = "y".repeat(MAX_CONTENT_BYTES);
+            decision.resolution = Some(crate::domain::Resolution {
+                label: Label::Spam,
+                by: "m".repeat(MAX_MODERATOR_NAME_BYTES),
+                note: "n".repeat(MAX_NOTE_BYTES),
+                at: UnixMillis(1),
+            });
+        }
+        let answer = resolve_response_to_proto(&page.items);
+        assert!(
+            answer.encoded_len() < 4 * 1024 * 1024,
+            "{}",
+            answer.encoded_len()
+        );
+        assert_eq!(answer.decisions.len(), MAX_RESOLVE_IDS);
+        // The first ones in full, the rest without their comment, each
+        // with its id and resolution.
+        let full = answer
+            .decisions
+            .iter()
+            .take_while(|decision| !decision.comment_omitted)
+            .count();
+        assert!((5..10).contains(&full), "{full} in full");
+        for (item, decision) in answer.decisions.iter().zip(&page.items) {
+            assert_eq!(item.decision_id, decision.decision_id);
+            assert!(item.resolution.is_some());
+            assert_eq!(item.content.is_empty(), item.comment_omitted);
+            assert_eq!(item.context.is_none(), item.comment_omitted);
+        }
+        assert!(answer.decisions[full..]
+            .iter()
+            .all(|item| item.comment_omitted));
+
+        // A small batch comes back whole.
+        let answer = resolve_response_to_proto(&page.items[..3]);
+        assert!(answer.decisions.iter().all(|item| !item.comment_omitted));
+        assert_eq!(answer.decisions[0].content, page.items[0].comment.content);
+    }
+
+    #[test]
     fn a_page_holds_one_item_whatever_its_size() {
         let (filter, mut page) = page_of_long_comments(2);
         for item in &mut page.items {
@@ -315,8 +380,21 @@ mod tests {
         );
         assert_eq!(
             field_of(resolve_from_proto(resolve(vec!["nope".to_string()]))),
-            "decision_id"
+            "decision_ids"
         );
+        // Ids are looked up as written: another spelling of a UUID is
+        // refused rather than answered NOT_FOUND.
+        for spelling in [
+            id.to_uppercase(),
+            format!("{{{id}}}"),
+            id.replace('-', ""),
+            format!("urn:uuid:{id}"),
+        ] {
+            assert_eq!(
+                field_of(resolve_from_proto(resolve(vec![spelling]))),
+                "decision_ids"
+            );
+        }
         let mut unlabelled = resolve(vec![id.clone()]);
         unlabelled.label = pb::Label::Unspecified as i32;
         assert_eq!(field_of(resolve_from_proto(unlabelled)), "label");

@@ -5,6 +5,7 @@ use super::pb;
 use crate::classifier::BinaryMetrics;
 use crate::error::{Echo, Error};
 use crate::learning::{JobState, ModelListing, RetrainJob};
+use crate::limits::MAX_MODEL_VERSION_BYTES;
 
 pub fn metrics_to_proto(metrics: &BinaryMetrics) -> pb::ModelMetrics {
     pb::ModelMetrics {
@@ -64,14 +65,19 @@ pub fn model_to_proto(listing: &ModelListing) -> pb::ModelInfo {
     }
 }
 
-/// Job ids are UUIDs; anything else cannot name a job.
+/// Job ids are UUIDs, written as this service writes them (lower case,
+/// hyphenated); anything else cannot name a job.
 pub fn check_job_id(job_id: &str) -> Result<(), Error> {
-    uuid::Uuid::parse_str(job_id).map(|_| ()).map_err(|_| {
-        Error::invalid_argument(
-            "job_id",
-            format!("{} is not a job id (a UUID)", Echo(job_id)),
-        )
-    })
+    if super::convert::is_canonical_uuid(job_id) {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(
+        "job_id",
+        format!(
+            "{} is not a job id (a UUID in lower case with hyphens)",
+            Echo(job_id)
+        ),
+    ))
 }
 
 /// A model version names a registered model: bounded, printable text.
@@ -79,7 +85,7 @@ pub fn check_version(version: &str) -> Result<(), Error> {
     if version.is_empty() {
         return Err(Error::invalid_argument("version", "is required"));
     }
-    super::convert::check_length("version", version, 128)?;
+    super::convert::check_length("version", version, MAX_MODEL_VERSION_BYTES)?;
     if version.chars().any(char::is_control) {
         return Err(Error::invalid_argument(
             "version",

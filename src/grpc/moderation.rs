@@ -39,7 +39,7 @@ impl ModerationService {
         comment_id: &str,
     ) -> Result<Decision, Error> {
         if !decision_id.is_empty() {
-            convert::check_decision_id(decision_id)?;
+            convert::check_decision_id("decision_id", decision_id)?;
             let decision = self.engine.decision(decision_id)?;
             caller.site_for_moderation(&decision.comment.site_id)?;
             return Ok(decision);

@@ -16,7 +16,7 @@ mod registry;
 mod retrain;
 mod settings;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
@@ -26,6 +26,8 @@ pub use records::{JobState, ModelRecord, OnlineExample, RetrainJob};
 pub use registry::{startup_model, ModelListing};
 pub use retrain::spawn_schedule;
 pub use settings::{InvalidLearningParam, LearningParams, LearningSettings};
+
+use records::CorrectionKey;
 
 use crate::classifier::{
     read_labelled_file, BinaryMetrics, ClassifierError, LabelledExample, Model,
@@ -137,6 +139,11 @@ struct ModelLineage {
     /// learning then counts them once). Kept here so that learning need not
     /// count them in the store each time.
     recorded_online: Option<usize>,
+    /// The corrections that the promotion of the live model's version
+    /// learned onto it. A label stored before the promotion read the
+    /// corrections, but learned online only after the swap, is already in
+    /// the live model and is not learned twice. Empty after an activation.
+    learned_at_promotion: HashSet<CorrectionKey>,
 }
 
 impl Learning {

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use super::gate::worse_on_trusted_data;
-use super::records::example_of;
+use super::records::{example_of, CorrectionKey};
 use super::registry::snapshot_now_and_then;
 use super::{measure, OnlineExample};
 use crate::classifier::LabelledExample;
@@ -69,6 +69,22 @@ impl Engine {
                 "model {} keeps no feature counts; retrain to learn the corrections",
                 live.version()
             )));
+        }
+        // A label stored before a promotion read the corrections, and
+        // learned here only after it, is in the promoted model already.
+        let corrections: Vec<Correction> = corrections
+            .iter()
+            .filter(|correction| {
+                !lineage
+                    .learned_at_promotion
+                    .contains(&CorrectionKey::of(correction))
+            })
+            .cloned()
+            .collect();
+        if corrections.is_empty() {
+            return Ok(OnlineOutcome::Learned {
+                version: live.version().to_string(),
+            });
         }
         let examples: Vec<LabelledExample> = corrections.iter().map(example_of).collect();
         let updated = live.learn(&examples, learning.settings.correction_weight())?;

@@ -27,6 +27,23 @@ pub struct ModelRecord {
     pub trained_through: Option<UnixMillis>,
 }
 
+/// Tells one correction from another: a later label of the same decision
+/// is a new correction, stored at a later time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct CorrectionKey {
+    decision_id: String,
+    at: UnixMillis,
+}
+
+impl CorrectionKey {
+    pub fn of(correction: &Correction) -> CorrectionKey {
+        CorrectionKey {
+            decision_id: correction.decision_id.clone(),
+            at: correction.at,
+        }
+    }
+}
+
 /// A correction learned online into the active version: enough to learn
 /// it again after a restart, in the same order, giving the same model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::records::example_of;
+use super::records::{example_of, CorrectionKey};
 use super::{measure, Learning, Measured, ModelLineage, ModelRecord, OnlineExample};
 use crate::classifier::{BinaryMetrics, LabelledExample, Model};
 use crate::domain::UnixMillis;
@@ -134,12 +134,16 @@ fn adopt_renamed_file(
     Ok(())
 }
 
-/// A registered version's model, from its stored file. A file that does not
-/// parse is damaged storage, not a bad request.
+/// A registered version's model, from its stored file. A file that is
+/// missing or does not parse is damaged storage, not a bad request: every
+/// caller has found the version's record (or the active version's name).
 pub(super) fn load_registered(store: &Store, version: &str) -> Result<Model, Error> {
-    let bytes = store
-        .model_file(version)?
-        .ok_or_else(|| Error::NotFound(format!("no model version {version:?} is registered")))?;
+    let bytes = store.model_file(version)?.ok_or_else(|| {
+        Error::Store(StoreError::Corrupt {
+            key: format!("model_files/{version}"),
+            message: "the version is registered but its model file is missing".to_string(),
+        })
+    })?;
     Model::from_json(&format!("registered model {version}"), &bytes).map_err(|error| {
         Error::Store(StoreError::Corrupt {
             key: format!("model_files/{version}"),
@@ -323,6 +327,7 @@ impl Engine {
         self.store().set_active_model(version)?;
         lineage.baseline = baseline;
         lineage.recorded_online = Some(recorded);
+        lineage.learned_at_promotion.clear();
         let serving_version = model.version().to_string();
         self.replace_model(model);
         tracing::info!(version, serving = %serving_version, "model activated");
@@ -347,6 +352,7 @@ impl Engine {
         self.store()
             .register_model(&record, &candidate.to_json()?)?;
         lineage.baseline = self.learning().baseline_of(&candidate);
+        lineage.learned_at_promotion = untrained.iter().map(CorrectionKey::of).collect();
         let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
         let serving = if examples.is_empty() || !candidate.can_learn_online() {
             lineage.recorded_online = Some(0);
@@ -524,6 +530,71 @@ mod tests {
         store.set_active_model(promoted.version()).unwrap();
         let served = startup_model(&store, learned, "learned.json", &Learning::default()).unwrap();
         assert_eq!(served.version(), promoted.version());
+    }
+
+    #[tokio::test]
+    async fn a_label_learned_at_a_promotion_is_not_learned_again_online() {
+        use crate::domain::{UnixMillis, Verdict};
+        use crate::engine::Engine;
+        use crate::review::{Correction, CorrectionSource};
+
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let base = Model::embedded_default().unwrap();
+        let engine = std::sync::Arc::new(Engine::new(
+            store.clone(),
+            base.clone(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ));
+        let correction = Correction {
+            decision_id: "d1".to_string(),
+            site_id: "site.example".to_string(),
+            comment_id: "c1".to_string(),
+            content: "cheap pills at www.pills.example".to_string(),
+            label: Label::Spam,
+            verdict: Verdict::Allow,
+            model_version: base.version().to_string(),
+            source: CorrectionSource::Moderator,
+            by: "moderator".to_string(),
+            at: UnixMillis(5),
+        };
+        // The label is stored before a retrain reads the corrections; the
+        // promotion learns it onto the candidate ...
+        let candidate = base.as_new_version("retrained").unwrap();
+        let record = ModelRecord {
+            version: candidate.version().to_string(),
+            created_at: candidate.created_at(),
+            origin: "test".to_string(),
+            summary: candidate.summary().clone(),
+            metrics: None,
+            trained_through: Some(UnixMillis(1)),
+        };
+        {
+            let mut lineage = engine.learning().lineage();
+            engine
+                .promote(
+                    candidate.clone(),
+                    record,
+                    std::slice::from_ref(&correction),
+                    &mut lineage,
+                )
+                .unwrap();
+        }
+        assert_eq!(engine.model().learned_online(), 1);
+        // ... and the labelling call learns it online only afterwards.
+        engine.learn_online(vec![correction.clone()]).await.unwrap();
+        assert_eq!(engine.model().learned_online(), 1);
+        assert_eq!(store.online_example_count(candidate.version()).unwrap(), 1);
+        // A later label of the same decision is a new correction.
+        let relabel = Correction {
+            label: Label::Ham,
+            at: UnixMillis(9),
+            ..correction
+        };
+        engine.learn_online(vec![relabel]).await.unwrap();
+        assert_eq!(engine.model().learned_online(), 2);
+        assert_eq!(store.online_example_count(candidate.version()).unwrap(), 2);
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::records::example_of;
+use super::records::{example_of, CorrectionKey};
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
 use crate::classifier::{train, LabelledExample, Model, TrainingParams};
@@ -167,8 +167,15 @@ impl Engine {
         }
     }
 
-    /// Applies `change` to the job, in memory and in the store.
+    /// Applies `change` to the job in memory, and in the store when it
+    /// starts or finishes.
     fn update_job(&self, job_id: &str, change: impl FnOnce(&mut RetrainJob)) {
+        self.change_job(job_id, change, false)
+    }
+
+    /// Applies `change` to the job, in memory and, when `save` is set or
+    /// the job starts or finishes, in the store.
+    fn change_job(&self, job_id: &str, change: impl FnOnce(&mut RetrainJob), save: bool) {
         let job = {
             let mut jobs = self.learning().jobs();
             let Some(job) = jobs.get_mut(job_id) else {
@@ -177,7 +184,8 @@ impl Engine {
             change(job);
             job.clone()
         };
-        if job.state.is_finished() || job.state == JobState::Running && job.progress == 0.0 {
+        if save || job.state.is_finished() || job.state == JobState::Running && job.progress == 0.0
+        {
             if let Err(error) = self.store().save_job(&job) {
                 tracing::error!(%error, job_id, "cannot store the retrain job's state");
             }
@@ -245,6 +253,9 @@ impl Engine {
             .corrections()
             .collect::<Result<Vec<Correction>, _>>()?;
         corrections.sort_by_key(|correction| correction.at);
+        // A label changed after this read is a correction the candidate
+        // cannot contain, even for a decision whose earlier label it does.
+        let read: HashSet<CorrectionKey> = corrections.iter().map(CorrectionKey::of).collect();
         let held_out_count = (corrections.len() as f64 * settings.evaluation_fraction()) as usize;
         let held_out = corrections.split_off(corrections.len() - held_out_count);
         let held_out_examples: Vec<LabelledExample> = held_out.iter().map(example_of).collect();
@@ -345,12 +356,13 @@ impl Engine {
                 self.model().trained_version()
             ));
         }
-        let mut untrained = self
-            .store()
-            .corrections()
-            .collect::<Result<Vec<Correction>, _>>()?;
-        untrained.retain(|correction| !contained.contains(&correction.decision_id));
-        untrained.sort_by_key(|correction| correction.at);
+        let untrained = untrained_corrections(
+            self.store()
+                .corrections()
+                .collect::<Result<Vec<Correction>, _>>()?,
+            &contained,
+            &read,
+        );
         let new_record = ModelRecord {
             version: candidate.version().to_string(),
             created_at: candidate.created_at(),
@@ -359,6 +371,10 @@ impl Engine {
             metrics: candidate_all,
             trained_through: Some(started),
         };
+        // Stored before the switch: if the service stops between the two,
+        // the next start can tell from the active version whether this job
+        // promoted its candidate (see `Store::fail_interrupted_jobs`).
+        self.change_job(job_id, |job| job.progress = 0.95, true);
         self.promote(candidate, new_record, &untrained, &mut lineage)?;
         drop(lineage);
         self.update_job(job_id, |job| job.promoted = true);
@@ -407,6 +423,23 @@ impl Engine {
         self.update_job(job_id, |job| job.examples = examples.len() as u64);
         Ok(model)
     }
+}
+
+/// The corrections stored now that a candidate does not contain, oldest
+/// first: those of decisions it knows nothing of, and those labelled again
+/// since its job read the corrections (`read`), for a decision it has the
+/// earlier label of.
+fn untrained_corrections(
+    mut corrections: Vec<Correction>,
+    contained: &HashSet<String>,
+    read: &HashSet<CorrectionKey>,
+) -> Vec<Correction> {
+    corrections.retain(|correction| {
+        !contained.contains(&correction.decision_id)
+            || !read.contains(&CorrectionKey::of(correction))
+    });
+    corrections.sort_by_key(|correction| correction.at);
+    corrections
 }
 
 /// Gives the calling thread the lowest CPU priority (nice 19), so that
@@ -466,5 +499,51 @@ impl super::Learning {
         self.jobs
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Label, Verdict};
+    use crate::review::CorrectionSource;
+
+    fn correction(decision_id: &str, label: Label, at: i64) -> Correction {
+        Correction {
+            decision_id: decision_id.to_string(),
+            site_id: "site.example".to_string(),
+            comment_id: format!("c-{decision_id}"),
+            content: format!("comment {decision_id}"),
+            label,
+            verdict: Verdict::Review,
+            model_version: "m".to_string(),
+            source: CorrectionSource::Moderator,
+            by: "ann".to_string(),
+            at: UnixMillis(at),
+        }
+    }
+
+    #[test]
+    fn a_decision_labelled_again_while_the_job_trained_is_learned_at_promotion() {
+        // The job read d1 (spam) and d2; the candidate contains both.
+        let read_then = [
+            correction("d1", Label::Spam, 10),
+            correction("d2", Label::Ham, 11),
+        ];
+        let read: HashSet<CorrectionKey> = read_then.iter().map(CorrectionKey::of).collect();
+        let contained: HashSet<String> = ["d1", "d2"].map(String::from).into();
+        // While it trained, d1 was labelled ham and d3 was labelled; at
+        // promotion the store holds the latest label of each decision.
+        let now = vec![
+            correction("d3", Label::Spam, 30),
+            correction("d2", Label::Ham, 11),
+            correction("d1", Label::Ham, 20),
+        ];
+        let untrained = untrained_corrections(now, &contained, &read);
+        let untrained: Vec<(&str, Label)> = untrained
+            .iter()
+            .map(|correction| (correction.decision_id.as_str(), correction.label))
+            .collect();
+        assert_eq!(untrained, vec![("d1", Label::Ham), ("d3", Label::Spam)]);
     }
 }

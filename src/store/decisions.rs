@@ -260,11 +260,17 @@ impl Store {
     }
 
     /// Overwrites a stored decision (same id), points its (site, comment)
-    /// at it and moves its review index entries, in one transaction. Call
-    /// [`Store::durable`] before acknowledging.
-    pub fn replace_decision(&self, decision: &Decision) -> Result<(), StoreError> {
+    /// at it and moves its review index entries, in one transaction, and
+    /// returns the decision as stored. Call [`Store::durable`] before
+    /// acknowledging.
+    ///
+    /// A person's label outranks the model's: when the stored decision has
+    /// a resolution, its status and resolution are kept, whatever `decision`
+    /// says. A recheck reads the decision long before it writes (it scores
+    /// in between), and a resolution committed in that window must not be
+    /// undone by the recheck's older copy.
+    pub fn replace_decision(&self, decision: &Decision) -> Result<Decision, StoreError> {
         let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
-        let value = encode(decision)?;
         let id = decision.decision_id.as_bytes();
         let layout = self.inner.layout;
         self.decision_trees()
@@ -275,6 +281,12 @@ impl Store {
                     .map(|bytes| decode(id, &bytes))
                     .transpose()
                     .map_err(ConflictableTransactionError::Abort)?;
+                let mut stored = decision.clone();
+                if let Some(resolved) = old.as_ref().filter(|old| old.resolution.is_some()) {
+                    stored.status = resolved.status;
+                    stored.resolution = resolved.resolution.clone();
+                }
+                let value = encode(&stored).map_err(ConflictableTransactionError::Abort)?;
                 comments.insert(key.as_slice(), id)?;
                 decisions.insert(id, value.as_slice())?;
                 Indexes {
@@ -283,8 +295,8 @@ impl Store {
                     counts,
                     timeline,
                 }
-                .replace(old.as_ref(), decision)?;
-                Ok(())
+                .replace(old.as_ref(), &stored)?;
+                Ok(stored)
             })
             .map_err(transaction_error)
     }

@@ -84,7 +84,6 @@ impl GroupCommit {
     }
 
     /// The failure record this group commit shares with the writer.
-    #[cfg(test)]
     pub fn failure(&self) -> &FlushFailure {
         &self.failure
     }

@@ -185,9 +185,15 @@ impl Store {
         self.inner.commit.wait_durable().await
     }
 
-    /// Flushes everything now, blocking (for shutdown and command-line use).
+    /// Flushes everything now, blocking (for shutdown, retraining and
+    /// command-line use). A failure is recorded like one of the group
+    /// commit's: no write is acknowledged after it, since what sled holds
+    /// is no longer known to match the disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()?;
+        if let Err(error) = self.inner.db.flush() {
+            self.inner.commit.failure().set(error.to_string());
+            return Err(error.into());
+        }
         Ok(())
     }
 

@@ -268,16 +268,32 @@ impl Store {
             .transpose()
     }
 
-    /// Marks jobs that were queued or running when the service stopped as
-    /// failed: they did not finish and will not.
+    /// Ends the jobs that were queued or running when the service stopped:
+    /// one whose candidate is the active version promoted it before the
+    /// stop, and succeeded; any other failed (it did not finish and will
+    /// not).
     pub fn fail_interrupted_jobs(&self) -> Result<(), StoreError> {
+        let active = self.active_model()?;
         for mut job in self.jobs()? {
-            if !job.state.is_finished() {
+            if job.state.is_finished() {
+                continue;
+            }
+            // A job stores its candidate's version just before it switches
+            // to it, so an active candidate means the switch happened.
+            let promoted = !job.candidate_version.is_empty()
+                && active.as_deref() == Some(job.candidate_version.as_str());
+            if promoted {
+                job.state = crate::learning::JobState::Succeeded;
+                job.promoted = true;
+                job.progress = 1.0;
+                job.message =
+                    "promoted; the service stopped before the job recorded its end".to_string();
+            } else {
                 job.state = crate::learning::JobState::Failed;
                 job.message =
                     "interrupted: the service stopped before the job finished".to_string();
-                self.save_job(&job)?;
             }
+            self.save_job(&job)?;
         }
         Ok(())
     }
@@ -310,6 +326,46 @@ mod tests {
             summary: TrainingSummary::default(),
             metrics: None,
             trained_through: None,
+        }
+    }
+
+    #[test]
+    fn a_job_stopped_after_its_candidate_became_active_is_reported_promoted() {
+        use crate::learning::{JobState, RetrainJob};
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let running = |job_id: &str, candidate: &str| {
+            let mut job = RetrainJob::queued(job_id.to_string(), true, false, UnixMillis(1));
+            job.state = JobState::Running;
+            job.candidate_version = candidate.to_string();
+            store.save_job(&job).unwrap();
+        };
+        // One job switched to its candidate and stopped before its end was
+        // recorded; one stopped before its switch; one before it trained.
+        running("switched", "m-2");
+        running("before-switch", "m-3");
+        running("training", "");
+        store.set_active_model("m-2").unwrap();
+        store.fail_interrupted_jobs().unwrap();
+        let job = |job_id: &str| store.job(job_id).unwrap().unwrap();
+        let switched = job("switched");
+        assert_eq!(
+            (switched.state, switched.promoted),
+            (JobState::Succeeded, true)
+        );
+        assert!(
+            switched.message.starts_with("promoted"),
+            "{}",
+            switched.message
+        );
+        for job_id in ["before-switch", "training"] {
+            let stopped = job(job_id);
+            assert_eq!((stopped.state, stopped.promoted), (JobState::Failed, false));
+            assert!(
+                stopped.message.starts_with("interrupted"),
+                "{}",
+                stopped.message
+            );
         }
     }
 

@@ -617,6 +617,32 @@ mod tests {
     }
 
     #[test]
+    fn a_recheck_read_before_a_resolution_keeps_the_resolution() {
+        let (_directory, store, expected) = filled();
+        // The recheck reads the pending decision, then a moderator rejects
+        // it while the recheck scores, then the recheck writes.
+        let mut rechecked = store.decision(&expected[0]).unwrap().unwrap();
+        label_one(&store, &expected[0], &spam_by_moderator(), UnixMillis(50)).unwrap();
+        rechecked.assessment.verdict = Verdict::Allow;
+        rechecked.status = ReviewStatus::Approved;
+        let answered = store.replace_decision(&rechecked).unwrap();
+        let stored = store.decision(&expected[0]).unwrap().unwrap();
+        assert_eq!(answered, stored);
+        assert_eq!(stored.status, ReviewStatus::Rejected);
+        let resolution = stored.resolution.expect("the label is kept");
+        assert_eq!(
+            (resolution.label, resolution.by.as_str()),
+            (Label::Spam, "ann")
+        );
+        // The recheck's own verdict is stored, and the item stays out of
+        // the pending queue.
+        assert_eq!(stored.assessment.verdict, Verdict::Allow);
+        let pending = filter(SiteScope::All, Priority::Low);
+        assert_eq!(walk(&store, &pending, 50), expected[1..].to_vec());
+        assert_eq!(store.queue_total(&pending).unwrap(), 11);
+    }
+
+    #[test]
     fn an_item_read_after_its_priority_changed_is_left_to_its_new_place() {
         let (_directory, store, expected) = filled();
         // As if a recheck had lowered its priority between the page's read
