@@ -175,12 +175,15 @@ fn label_name(label: Label) -> &'static str {
 /// the comment on one line.
 fn item_line(item: &QueueItem) -> String {
     const PREVIEW_CHARS: usize = 60;
-    let preview: String = item
-        .content
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(PREVIEW_CHARS)
-        .collect();
+    let preview: String = if item.comment_omitted {
+        "(comment not in the answer: see the queue or GetDecision)".to_string()
+    } else {
+        item.content
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(PREVIEW_CHARS)
+            .collect()
+    };
     let ellipsis = if item.content.chars().count() > PREVIEW_CHARS {
         "..."
     } else {

@@ -47,6 +47,9 @@ pub struct QueueItem {
     pub score: f64,
     pub created_at: Option<UnixMillis>,
     pub content: String,
+    /// The answer left the comment out (a `ResolveItems` answer over its
+    /// size limit); `content` is empty.
+    pub comment_omitted: bool,
     /// The label a person gave, if any.
     pub label: Option<Label>,
 }
@@ -336,6 +339,7 @@ fn queue_item_from_proto(decision: &pb::Decision) -> QueueItem {
             .as_ref()
             .and_then(|time| super::convert::time_from_proto("created_at", time).ok()),
         content: decision.content.clone(),
+        comment_omitted: decision.comment_omitted,
         label,
     }
 }
