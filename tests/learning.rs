@@ -323,6 +323,28 @@ async fn a_dry_run_and_an_incremental_retrain_report_without_surprises() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_candidate_is_judged_on_corrections_it_did_not_learn() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_base_corpus(directory.path())).await;
+    let registered = models(&server).await[0].examples;
+    // Ten labels, all learned online at once; the job holds out the
+    // newest fifth of them (two) to judge its candidate on.
+    let texts: Vec<String> = (0..10)
+        .map(|index| format!("{} offer number {index}", CAMPAIGN[index % CAMPAIGN.len()]))
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    store_and_label(&server, "held", &texts, pb::Label::Spam).await;
+
+    let job = start_retrain(&server, false, true).await;
+    let job = wait_for_job(&server, &job.job_id).await;
+    assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
+    // The candidate is the registered version and the eight others: the
+    // two held out were learned online, but the candidate leaves them out.
+    assert_eq!(job.examples, registered + 8, "{job:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_full_retrain_without_data_fails_and_says_why() {
     let (server, _directory) = start_server().await;
     let job = start_retrain(&server, true, false).await;

@@ -41,7 +41,10 @@ impl Training for TrainingService {
         observed(&self.access.metrics, "StartRetrain", async {
             let _caller = self.authorize(&request).await?;
             let message = request.into_inner();
-            let job = self.engine.start_retrain(message.full, message.dry_run)?;
+            let job = self
+                .engine
+                .request_retrain(message.full, message.dry_run)
+                .await?;
             Ok(Response::new(job_to_proto(&job)))
         })
         .await

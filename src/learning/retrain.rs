@@ -95,6 +95,19 @@ impl Engine {
         Ok(job)
     }
 
+    /// `StartRetrain`: [`Engine::start_retrain`], answered once the queued
+    /// job is on disk, so that a job id the caller was given is found
+    /// after a crash (as interrupted, if it did not finish).
+    pub async fn request_retrain(
+        self: &Arc<Self>,
+        full: bool,
+        dry_run: bool,
+    ) -> Result<RetrainJob, Error> {
+        let job = self.start_retrain(full, dry_run)?;
+        self.store().durable().await?;
+        Ok(job)
+    }
+
     /// Waits until every retraining thread has ended (a running job
     /// finishes first), so that none holds the store after the service
     /// stopped. Blocks: call it off the async runtime.
@@ -268,9 +281,17 @@ impl Engine {
             (candidate, contained)
         } else {
             // The live model: the version and what it learned online (the
-            // corrections it trained on, and those its own job held out).
+            // corrections it trained on, and those its own job held out),
+            // except what this job holds out: the gate must judge the
+            // candidate on corrections it did not learn. The promotion
+            // learns those afterwards (they are not `contained`).
             let since = record.trained_through.unwrap_or(record.created_at);
-            let online = self.store().online_examples(&version)?;
+            let held_out_ids: HashSet<&str> = held_out
+                .iter()
+                .map(|correction| correction.decision_id.as_str())
+                .collect();
+            let mut online = self.store().online_examples(&version)?;
+            online.retain(|example| !held_out_ids.contains(example.decision_id.as_str()));
             let mut contained: HashSet<String> = online
                 .iter()
                 .map(|example| example.decision_id.clone())
