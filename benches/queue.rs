@@ -324,7 +324,7 @@ fn main() {
             .block_on(engine.resolve_items(&moderator, resolve))
             .expect("the items are resolved");
         record(&mut resolve_timings, started.elapsed());
-        assert_eq!(resolved.len(), RESOLVE_BATCH);
+        assert_eq!(resolved.decisions.len(), RESOLVE_BATCH);
     }
     println!("ResolveItems of {RESOLVE_BATCH} ids (engine call, durable before returning):");
     report("  resolve 100 pending items", &resolve_timings);

@@ -156,7 +156,7 @@ impl Metrics {
         }
         writeln!(
             out,
-            "# HELP moderato_corrections_total People's labels applied (resolutions and reports)."
+            "# HELP moderato_corrections_total People's labels that changed a decision (resolutions and reports)."
         )?;
         writeln!(out, "# TYPE moderato_corrections_total counter")?;
         writeln!(

@@ -59,6 +59,17 @@ enum ExportItem {
     Complete,
 }
 
+/// What a labelling call did.
+#[derive(Debug)]
+pub struct LabelOutcome {
+    /// The decisions as they are now, in the order asked for (a repeated
+    /// id once).
+    pub decisions: Vec<Decision>,
+    /// How many of them changed: each is a correction. The same label
+    /// again changes nothing and is none.
+    pub corrections: u64,
+}
+
 impl Engine {
     /// Every correction on a site of `scope`, in decision order, read on a
     /// blocking thread and handed over through a bounded channel. The
@@ -169,7 +180,7 @@ impl Engine {
         self: &Arc<Self>,
         caller: &Principal,
         resolve: Resolve,
-    ) -> Result<Vec<Decision>, Error> {
+    ) -> Result<LabelOutcome, Error> {
         let scope = review_scope(caller, "")?;
         let by = if resolve.moderator.is_empty() {
             caller.name.clone()
@@ -197,7 +208,7 @@ impl Engine {
         site_id: &str,
         label: Label,
         note: String,
-    ) -> Result<Decision, Error> {
+    ) -> Result<LabelOutcome, Error> {
         let request = LabelRequest {
             label,
             by: caller.name.clone(),
@@ -206,12 +217,8 @@ impl Engine {
             note,
         };
         let scope = SiteScope::Sites(vec![site_id.to_string()]);
-        let mut decisions = self
-            .label(caller, &[decision_id.to_string()], &scope, &request)
-            .await?;
-        decisions
-            .pop()
-            .ok_or_else(|| Error::NotFound(format!("no decision with id {decision_id:?}")))
+        self.label(caller, &[decision_id.to_string()], &scope, &request)
+            .await
     }
 
     /// [`Engine::stats`] on a blocking thread: on a large database it
@@ -297,7 +304,7 @@ impl Engine {
         decision_ids: &[String],
         scope: &SiteScope,
         request: &LabelRequest,
-    ) -> Result<Vec<Decision>, Error> {
+    ) -> Result<LabelOutcome, Error> {
         let outcome = self
             .store()
             .apply_labels(decision_ids, scope, request, UnixMillis::now())?;
@@ -349,10 +356,14 @@ impl Engine {
         }
         // The labels are stored: a failure to learn them now must not fail
         // the call (the next retrain learns them), so it is only logged.
+        let changed = corrections.len() as u64;
         if let Err(error) = self.learn_online(corrections).await {
             tracing::error!(%error, "cannot learn the new labels online");
         }
-        Ok(decisions)
+        Ok(LabelOutcome {
+            decisions,
+            corrections: changed,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 //! `browser` suite).
 
 use moderato::config::Config;
+use moderato::grpc::pb;
 
 use crate::util::*;
 
@@ -38,7 +39,7 @@ async fn the_metrics_move_with_the_calls() {
     let checks = "moderato_calls_total{rpc=\"CheckComment\",code=\"Ok\"}";
     let rejects = "moderato_verdicts_total{verdict=\"reject\"}";
     check_as_news(&server, comment("m1", SPAM_TEXT)).await;
-    check_as_news(&server, comment("m2", REVIEW_TEXT)).await;
+    let flagged = check_as_news(&server, comment("m2", REVIEW_TEXT)).await;
     let (_, after) = http(&server, "GET", "/metrics", None, "").await;
     assert_eq!(
         sample(&after, checks),
@@ -58,6 +59,29 @@ async fn the_metrics_move_with_the_calls() {
     assert_eq!(
         sample(&after, "moderato_queue_depth{site=\"news.example\"}"),
         1.0
+    );
+    // A label is one correction; the same label again is none.
+    for _ in 0..2 {
+        server
+            .review()
+            .await
+            .resolve_items(with_token(
+                MODERATOR_TOKEN,
+                pb::ResolveItemsRequest {
+                    decision_ids: vec![flagged.decision_id.clone()],
+                    label: pb::Label::Spam.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    let (_, resolved) = http(&server, "GET", "/metrics", None, "").await;
+    let corrections = "moderato_corrections_total";
+    assert_eq!(
+        sample(&resolved, corrections),
+        sample(&after, corrections) + 1.0,
+        "{resolved}"
     );
     server.stop().await;
 }

@@ -297,7 +297,7 @@ pub async fn resolve(
         .into());
     }
     let engine = Arc::clone(&state.engine);
-    let decisions = engine
+    let outcome = engine
         .resolve_items(
             &caller,
             Resolve {
@@ -308,12 +308,9 @@ pub async fn resolve(
             },
         )
         .await?;
-    state
-        .access
-        .metrics
-        .record_corrections(decisions.len() as u64);
+    state.access.metrics.record_corrections(outcome.corrections);
     Ok(Json(Resolved {
-        resolved: decisions.len(),
+        resolved: outcome.decisions.len(),
     }))
 }
 

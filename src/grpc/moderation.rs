@@ -160,7 +160,7 @@ impl Moderation for ModerationService {
                 &message.site_id,
                 &message.comment_id,
             )?;
-            let decision = self
+            let outcome = self
                 .engine
                 .report(
                     &caller,
@@ -170,9 +170,9 @@ impl Moderation for ModerationService {
                     message.note,
                 )
                 .await?;
-            self.access.metrics.record_corrections(1);
+            self.access.metrics.record_corrections(outcome.corrections);
             Ok(Response::new(pb::ReportCommentResponse {
-                decision: Some(convert::decision_to_proto(&decision)),
+                decision: outcome.decisions.first().map(convert::decision_to_proto),
             }))
         })
         .await

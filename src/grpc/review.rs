@@ -91,12 +91,10 @@ impl Review for ReviewService {
             let caller = self.access.admit(&request).await?;
             caller.require_moderator()?;
             let resolve = convert_review::resolve_from_proto(request.into_inner())?;
-            let decisions = self.engine.resolve_items(&caller, resolve).await?;
-            self.access
-                .metrics
-                .record_corrections(decisions.len() as u64);
+            let outcome = self.engine.resolve_items(&caller, resolve).await?;
+            self.access.metrics.record_corrections(outcome.corrections);
             Ok(Response::new(convert_review::resolve_response_to_proto(
-                &decisions,
+                &outcome.decisions,
             )))
         })
         .await
