@@ -64,8 +64,14 @@ async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(
             partial.display(),
             out.display()
         )))
-    }
-    .await;
+    };
+    // Ctrl-C stops the export like any failure: the partial file goes.
+    let written = tokio::select! {
+        written = written => written,
+        _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted(
+            "interrupted: the export stopped and nothing was written".to_string(),
+        )),
+    };
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }

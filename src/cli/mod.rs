@@ -318,6 +318,8 @@ pub enum CliError {
     #[error("{0}")]
     NothingToExport(String),
     #[error("{0}")]
+    Interrupted(String),
+    #[error("{0}")]
     Usage(String),
     #[error("retrain job {job_id} failed: {message}")]
     JobFailed { job_id: String, message: String },
