@@ -325,15 +325,33 @@ impl Engine {
                 )))
             }
         };
+        // The labels are committed. What follows must happen even if the
+        // caller goes away now (its deadline passes, it resets the stream):
+        // a retry would find the labels unchanged and never learn them. So
+        // it runs in a task of its own, which the call only awaits.
+        let engine = Arc::clone(self);
+        let label = request.label;
+        tokio::spawn(async move { engine.after_labels_committed(labelled, label).await })
+            .await
+            .map_err(|error| Error::Internal(format!("the labelling task failed: {error}")))?
+    }
+
+    /// What a labelling call does once its labels are committed: counts
+    /// them in the authors' histories, waits until they are durable, and
+    /// learns the new ones online.
+    async fn after_labels_committed(
+        self: Arc<Self>,
+        labelled: Vec<Labelled>,
+        label: Label,
+    ) -> Result<LabelOutcome, Error> {
         // A new label also counts in the author's history, which the
         // `trusted_author` rule reads; an unchanged label was counted before.
-        // The labels are committed: failing the call now would have the
-        // caller retry, find them unchanged, and never learn them online, so
-        // a history that cannot be updated (it only feeds a heuristic) is
-        // logged instead.
+        // Failing the call now would have the caller retry, find the labels
+        // unchanged, and never learn them online, so a history that cannot
+        // be updated (it only feeds a heuristic) is logged instead.
         for entry in &labelled {
             if let Labelled::Changed { decision, .. } = entry {
-                if let Err(error) = self.record_author_label(&decision.comment, request.label) {
+                if let Err(error) = self.record_author_label(&decision.comment, label) {
                     tracing::error!(%error, decision_id = %decision.decision_id, "cannot count the label in the author's history");
                 }
             }
@@ -429,6 +447,39 @@ mod tests {
             crate::verdict::Thresholds::default(),
             crate::rules::Rules::default(),
         ))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn labels_committed_before_the_caller_went_away_are_learned_all_the_same() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = engine_with_corrections(directory.path(), 0);
+        engine
+            .store()
+            .insert_decision(&crate::domain::test_support::decision(
+                "d1",
+                "a.example",
+                "c1",
+            ))
+            .unwrap();
+        let resolve = Resolve {
+            decision_ids: vec!["d1".to_string()],
+            label: Label::Spam,
+            moderator: String::new(),
+            note: String::new(),
+        };
+        let moderator = principal(Role::Moderator, &[]);
+        // The call is polled once (the labels are committed in that poll)
+        // and then dropped, as when its deadline passes.
+        let cancelled = futures::FutureExt::now_or_never(engine.resolve_items(&moderator, resolve));
+        assert!(cancelled.is_none(), "the call was cut short");
+        let stored = engine.store().decision("d1").unwrap().unwrap();
+        assert_eq!(stored.resolution.map(|r| r.label), Some(Label::Spam));
+        // What follows the commit still happens: the label is learned.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while engine.model().learned_online() == 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(engine.model().learned_online(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
