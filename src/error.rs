@@ -30,6 +30,9 @@ pub enum Error {
     /// comment arrived for its idle limit.
     #[error("{0}")]
     DeadlineExceeded(String),
+    /// The service cannot do it now, whatever the call: it is stopping.
+    #[error("{0}")]
+    Unavailable(String),
     /// A bug or a failed background task; the message says what.
     #[error("internal error: {0}")]
     Internal(String),

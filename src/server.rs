@@ -19,7 +19,7 @@ use crate::grpc::pb::review_server::ReviewServer;
 use crate::grpc::pb::training_server::TrainingServer;
 use crate::grpc::{pb, Access, ModerationService, ReviewService, TrainingService};
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
-use crate::limits::MAX_MESSAGE_BYTES;
+use crate::limits::{MAX_MESSAGE_BYTES, STOP_GRACE};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -180,7 +180,8 @@ pub fn without_nagle(
 }
 
 /// Serves on `listener` until `shutdown` completes, then lets in-flight
-/// calls finish and flushes storage.
+/// calls finish (for [`STOP_GRACE`] at most), lets a running retrain
+/// finish (for as long again at most) and flushes storage.
 pub async fn run(
     listener: TcpListener,
     state: State,
@@ -222,19 +223,43 @@ pub async fn run(
     if let Some(keys) = &state.tls {
         builder = builder.tls_config(ServerTlsConfig::new().identity(keys.identity()))?;
     }
-    builder
+    let (stop_seen, mut stop_began) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_seen.send(true);
+    };
+    let serving = builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(moderation)
         .add_service(review)
         .add_service(training)
-        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
-        .await?;
-    // A retraining job still running finishes first: its thread holds the
-    // store, which must be closed when this returns.
+        .serve_with_incoming_shutdown(without_nagle(listener), shutdown);
+    // A stop waits for the calls in progress, but not for ever: an open
+    // `CheckComments` stream or a client that never reads its answer would
+    // hold it until its idle limit (a minute by default) or longer.
+    let grace_over = async move {
+        let _ = stop_began.wait_for(|began| *began).await;
+        tokio::time::sleep(STOP_GRACE).await;
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = grace_over => tracing::warn!(
+            grace_seconds = STOP_GRACE.as_secs(),
+            "calls still open after the stop's grace period are cut off (their acknowledged writes are on disk)"
+        ),
+    }
+    // A retraining job still running may finish, for as long again: its
+    // thread writes to the store. One cut off is reported as interrupted
+    // at the next start.
     let engine = Arc::clone(&state.engine);
-    if let Err(error) = tokio::task::spawn_blocking(move || engine.wait_for_retraining()).await {
-        tracing::error!(%error, "waiting for the retraining jobs failed");
+    let until = std::time::Instant::now() + STOP_GRACE;
+    match tokio::task::spawn_blocking(move || engine.wait_for_retraining(until)).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "a retrain was still running when the stop's grace period ended; it is stopped and will be reported as interrupted"
+        ),
+        Err(error) => tracing::error!(%error, "waiting for the retraining jobs failed"),
     }
     state.engine.store().flush()?;
     tracing::info!("stopped; storage flushed");

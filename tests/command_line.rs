@@ -312,6 +312,107 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
     );
 }
 
+/// Starts the real binary and holds a `CheckComments` stream open on it
+/// (one comment sent and answered, then nothing): the kind of call that
+/// would hold a stop until its idle limit, a minute by default.
+async fn serve_with_an_open_stream(
+    directory: &Path,
+) -> (
+    ServeProcess,
+    tokio::sync::mpsc::Sender<pb::CheckCommentRequest>,
+    tonic::Streaming<pb::CheckCommentResponse>,
+) {
+    let server = ServeProcess::start(directory).await;
+    let token = std::fs::read_to_string(directory.join("admin.token")).unwrap();
+    let mut client = pb::moderation_client::ModerationClient::new(server.channel().await);
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let mut first = comment("s1", HAM_TEXT);
+    first.site_id = "news.example".to_string();
+    sender.send(first).await.unwrap();
+    let mut answers = client
+        .check_comments(with_token(
+            token.trim(),
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answers.message().await.unwrap().unwrap().stored);
+    (server, sender, answers)
+}
+
+fn send_sigterm(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits for the server to exit; gives its status and the log lines it
+/// wrote after the ready line.
+async fn exit_and_log(mut server: ServeProcess) -> (std::process::ExitStatus, Vec<String>) {
+    tokio::task::spawn_blocking(move || {
+        let status = server.child.wait().unwrap();
+        let rest: Vec<String> = (&mut server.log)
+            .lines()
+            .map(|line| line.unwrap())
+            .collect();
+        (status, rest)
+    })
+    .await
+    .unwrap()
+}
+
+/// A stop waits for open calls only for its grace period: a stream left
+/// open does not hold it for the stream's idle limit.
+#[tokio::test]
+async fn an_open_stream_holds_a_stop_only_for_its_grace_period() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, _sender, _answers) = serve_with_an_open_stream(directory.path()).await;
+    send_sigterm(&server.child);
+    let (status, rest) = exit_and_log(server).await;
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        rest.iter().any(|line| line.contains("are cut off")),
+        "{rest:?}"
+    );
+    assert!(
+        rest.iter().any(|line| line.contains("storage flushed")),
+        "{rest:?}"
+    );
+}
+
+/// A second stop signal stops at once, with its own exit status.
+#[tokio::test]
+async fn a_second_stop_signal_stops_at_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let (mut server, _sender, _answers) = serve_with_an_open_stream(directory.path()).await;
+    send_sigterm(&server.child);
+    // The second signal is sent once the first one was taken in.
+    let log = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                server.log.read_line(&mut line).unwrap() > 0,
+                "the server exited"
+            );
+            if line.contains("stop signal received") {
+                return server;
+            }
+        }
+    });
+    let server = log.await.unwrap();
+    send_sigterm(&server.child);
+    let (status, rest) = exit_and_log(server).await;
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.iter().any(|line| line.contains("second stop signal")),
+        "{rest:?}"
+    );
+}
+
 /// Kills the child process if the test ends before it exited.
 struct ChildGuard(std::process::Child);
 

@@ -59,18 +59,31 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             })?;
             http.push((http_listener, bound, parts));
         }
+        // The signals are listened for before the ready line: one that
+        // came before its handler would take its default action and end
+        // the process without the clean stop.
+        let mut stop_signals = StopSignals::install()?;
+        reload_on_hangup(&state, config_file, overrides.clone());
         tracing::info!(
             %address,
             model = state.engine.model().version(),
             data_dir = %config.data_dir.display(),
             "moderato ready to serve"
         );
-        reload_on_hangup(&state, config_file, overrides.clone());
-        // One stop signal for every listener.
+        // One stop signal for every listener; a second one stops at once.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            shutdown_signal().await;
+            stop_signals.next().await;
+            tracing::info!(
+                grace_seconds = crate::limits::STOP_GRACE.as_secs(),
+                "stop signal received: finishing in-flight calls"
+            );
             let _ = stop.send(true);
+            stop_signals.next().await;
+            tracing::warn!(
+                "second stop signal: stopping at once (every acknowledged write is on disk already)"
+            );
+            std::process::exit(130);
         });
         let when_stopped = move || {
             let mut stopped = stopped.clone();
@@ -161,28 +174,47 @@ fn reload_on_hangup(state: &State, config_file: Option<PathBuf>, overrides: Over
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, listened for from the moment they are installed.
+struct StopSignals {
     #[cfg(unix)]
-    {
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn install() -> Result<StopSignals, CliError> {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
-                let _ = interrupt.await;
-            }
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|source| CliError::Io {
+                context: format!("cannot listen for {name}"),
+                source,
+            })
+        };
+        Ok(StopSignals {
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> Result<StopSignals, CliError> {
+        Ok(StopSignals {})
+    }
+
+    /// Completes on the next SIGINT or SIGTERM.
+    #[cfg(unix)]
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
+
+    /// Completes on the next Ctrl-C.
     #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
     }
-    tracing::info!("stop signal received: finishing in-flight calls");
 }

@@ -18,6 +18,7 @@ impl From<Error> for Status {
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
             Error::ResourceExhausted(_) => Code::ResourceExhausted,
             Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Error::Unavailable(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
             Error::Store(store) => store_code(store),
             Error::Classifier(classifier) => classifier_code(classifier),
@@ -83,6 +84,7 @@ mod tests {
                 Code::ResourceExhausted,
             ),
             (Error::DeadlineExceeded("x".into()), Code::DeadlineExceeded),
+            (Error::Unavailable("x".into()), Code::Unavailable),
             (
                 Error::Store(StoreError::FlushFailed("disk full".into())),
                 Code::Unavailable,

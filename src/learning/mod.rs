@@ -17,7 +17,7 @@ mod retrain;
 mod settings;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Mutex;
 
 pub use gate::{decide, GateDecision, SliceFigures};
@@ -125,6 +125,8 @@ pub struct Learning {
     /// that none outlives it holding the store. A std mutex: held to push
     /// or take the handles only.
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Set when the service stops: no retrain starts after it.
+    stopping: AtomicBool,
 }
 
 /// What online learning compares against: the registered version the live
@@ -154,6 +156,7 @@ impl Learning {
             changes: Mutex::new(ModelLineage::default()),
             jobs: Mutex::new(HashMap::new()),
             corrections_since_retrain: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
         }
     }

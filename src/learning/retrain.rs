@@ -37,6 +37,11 @@ impl Engine {
     /// Queues a retrain and starts it on a blocking thread. One job runs at
     /// a time.
     pub fn start_retrain(self: &Arc<Self>, full: bool, dry_run: bool) -> Result<RetrainJob, Error> {
+        if self.learning().stopping.load(Ordering::Relaxed) {
+            return Err(Error::Unavailable(
+                "the service is stopping; start the retrain after it restarts".to_string(),
+            ));
+        }
         let job = {
             let mut jobs = self.learning().jobs();
             if let Some(running) = jobs.values().find(|job| !job.state.is_finished()) {
@@ -111,23 +116,38 @@ impl Engine {
     /// Waits until every retraining thread has ended (a running job
     /// finishes first), so that none holds the store after the service
     /// stopped. Blocks: call it off the async runtime.
-    pub fn wait_for_retraining(&self) {
+    ///
+    /// Waits until `until` at most, and tells whether every thread ended:
+    /// a full retrain on a large corpus can take minutes, longer than a
+    /// stop may. One still running when the process ends is reported as
+    /// interrupted at the next start; nothing it stored is damaged (sled
+    /// recovers from a stop at any point, as from a crash). No retrain
+    /// starts once this was called.
+    pub fn wait_for_retraining(&self, until: std::time::Instant) -> bool {
+        self.learning().stopping.store(true, Ordering::Relaxed);
+        let mut workers = self
+            .learning()
+            .workers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         loop {
-            let workers: Vec<std::thread::JoinHandle<()>> = std::mem::take(
-                &mut *self
-                    .learning()
-                    .workers
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner()),
-            );
+            workers.retain(|worker| !worker.is_finished());
             if workers.is_empty() {
-                return;
+                return true;
             }
-            for worker in workers {
-                if worker.join().is_err() {
-                    tracing::error!("a retraining thread panicked");
-                }
+            if std::time::Instant::now() >= until {
+                return false;
             }
+            // Polled rather than joined, so that the wait can end at
+            // `until`; a finished thread is reaped by `retain` (its panic,
+            // if any, was turned into a failed job by `run_job`).
+            drop(workers);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            workers = self
+                .learning()
+                .workers
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
         }
     }
 
@@ -566,5 +586,21 @@ mod tests {
             .map(|correction| (correction.decision_id.as_str(), correction.label))
             .collect();
         assert_eq!(untrained, vec![("d1", Label::Ham), ("d3", Label::Spam)]);
+    }
+
+    #[test]
+    fn no_retrain_starts_once_the_service_is_stopping() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::new(
+            crate::store::Store::open(directory.path()).unwrap(),
+            Model::embedded_default().unwrap(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ));
+        // Nothing runs: the wait ends at once, and says so.
+        assert!(engine.wait_for_retraining(std::time::Instant::now()));
+        let refused = engine.start_retrain(true, true).unwrap_err();
+        assert!(matches!(refused, Error::Unavailable(_)), "{refused:?}");
+        assert!(engine.learning().jobs().is_empty());
     }
 }
