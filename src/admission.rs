@@ -109,8 +109,14 @@ impl AdmissionParams {
         if !(self.calls_per_second_per_key >= 0.0 && self.calls_per_second_per_key.is_finite()) {
             return Err(("calls_per_second_per_key", "must be 0 (no limit) or more"));
         }
-        if !(self.burst_per_key >= 0.0 && self.burst_per_key.is_finite()) {
-            return Err(("burst_per_key", "must be 0 (one second's worth) or more"));
+        // A bucket that holds less than one call would refuse every call.
+        if !(self.burst_per_key == 0.0
+            || self.burst_per_key >= 1.0 && self.burst_per_key.is_finite())
+        {
+            return Err((
+                "burst_per_key",
+                "must be 0 (one second's worth, at least one call) or at least 1",
+            ));
         }
         if !(1..=86_400_000).contains(&self.stream_idle_ms) {
             return Err(("stream_idle_ms", "must be from 1 to 86400000 (a day)"));
@@ -461,6 +467,23 @@ mod tests {
             ..AdmissionParams::default()
         };
         assert_eq!(too_many.check().unwrap_err().0, "max_concurrent_calls");
+        // A bucket of less than one call would refuse every call for ever.
+        for burst_per_key in [0.5, -1.0, f64::INFINITY] {
+            let bucket = AdmissionParams {
+                calls_per_second_per_key: 10.0,
+                burst_per_key,
+                ..AdmissionParams::default()
+            };
+            assert_eq!(bucket.check().unwrap_err().0, "burst_per_key");
+        }
+        for burst_per_key in [0.0, 1.0, 2.5] {
+            let bucket = AdmissionParams {
+                calls_per_second_per_key: 10.0,
+                burst_per_key,
+                ..AdmissionParams::default()
+            };
+            assert!(bucket.check().is_ok(), "{burst_per_key}");
+        }
         for stream_idle_ms in [0, 86_400_001] {
             let idle = AdmissionParams {
                 stream_idle_ms,

@@ -78,6 +78,13 @@ impl LearningParams {
         if !(0.0..=1.0).contains(&self.tolerance) {
             return invalid("tolerance", "must be between 0 and 1");
         }
+        // A year at most: beyond, minutes times sixty could overflow.
+        if self.retrain_every_minutes > 525_600 {
+            return invalid(
+                "retrain_every_minutes",
+                "must be at most 525600 (a year); 0 turns the schedule off",
+            );
+        }
         if self.keep_models < 2 {
             return invalid(
                 "keep_models",
@@ -159,6 +166,14 @@ mod tests {
                     ..LearningParams::default()
                 },
                 "tolerance",
+            ),
+            (
+                LearningParams {
+                    // Times sixty, this would wrap to 104 seconds.
+                    retrain_every_minutes: 307_445_734_561_825_862,
+                    ..LearningParams::default()
+                },
+                "retrain_every_minutes",
             ),
             (
                 LearningParams {

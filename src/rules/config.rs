@@ -283,10 +283,14 @@ fn merge_settings(
                     "only flood counts comments per site",
                 ));
             }
-            if !(0.0..=1_000_000.0).contains(&site_threshold) || site_threshold.fract() != 0.0 {
+            // Counted among the site's recent comments, of which the rules
+            // see at most MAX_RECENT_COMMENTS: a larger threshold could never
+            // be reached.
+            let most = super::state::MAX_RECENT_COMMENTS as f64;
+            if !(0.0..=most).contains(&site_threshold) || site_threshold.fract() != 0.0 {
                 return Err(invalid(
                     format!("{field}.site_threshold"),
-                    format!("must be a whole number from 0 (off) to 1000000, not {site_threshold}"),
+                    format!("must be a whole number from 0 (off) to {most}, not {site_threshold}"),
                 ));
             }
             settings.site_threshold = site_threshold;
@@ -410,6 +414,12 @@ mod tests {
                 "[duplicate_content]\nsite_threshold = 5",
                 "rules.duplicate_content.site_threshold",
             ),
+            // Beyond the recent comments the rules see: never reached.
+            (
+                "[flood]\nsite_threshold = 5000",
+                "rules.flood.site_threshold",
+            ),
+            ("[flood]\nthreshold = 2001", "rules.flood.threshold"),
             (
                 "[sites.\"news.example\"]\nblocked_ips = [\"x\"]",
                 "rules.sites.\"news.example\".blocked_ips[0]",

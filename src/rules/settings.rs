@@ -145,8 +145,10 @@ impl Rule {
             Rule::ObfuscatedText => count(1.0, 1000.0),
             // Estimated similarity (0..1) that makes two texts near-duplicates.
             Rule::DuplicateContent => share,
-            // Earlier comments by the same author or IP within the window.
-            Rule::Flood => count(1.0, 100_000.0),
+            // Earlier comments by the same author or IP within the window,
+            // counted among the site's recent comments: a larger threshold
+            // could never be reached.
+            Rule::Flood => count(1.0, super::state::MAX_RECENT_COMMENTS as f64),
             // Earlier comments below which an author counts as new.
             Rule::NewAuthor => count(1.0, 100_000.0),
             // Approved comments an author needs to be trusted.
