@@ -162,6 +162,9 @@ async fn a_blocked_term_in_look_alike_letters_is_found() {
         "Get ｆｒ３ｅ  m0ney today",
         "get FR33 M0NEYYY",
         "get fr\u{0435}e mone\u{0443}",
+        // Invisible characters inside the words, raw or as an entity.
+        "get fr\u{00AD}ee money",
+        "get fr&shy;ee mon\u{200E}ey",
     ]
     .iter()
     .enumerate()

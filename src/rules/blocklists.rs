@@ -135,6 +135,15 @@ mod tests {
                 false,
             ),
             ("Привет, всё хорошо", author("", "", None), false),
+            // Links in prose, with a port or a user part.
+            ("Deals at https://spamshop.ru!", author("", "", None), true),
+            ("(see https://spamshop.ru)", author("", "", None), true),
+            ("https://spamshop.ru:8443/x", author("", "", None), true),
+            (
+                "http://news.example@spamshop.ru/",
+                author("", "", None),
+                true,
+            ),
         ];
         for (text, author, fires) in cases {
             let comment = comment_by(text, author);

@@ -6,18 +6,15 @@
 
 use unicode_security::{skeleton, MixedScript};
 
-/// Characters that render as nothing and only serve to split a word for a
-/// filter while a reader sees it whole.
-fn is_invisible(character: char) -> bool {
-    matches!(
-        character,
-        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
-    )
-}
+use crate::text::is_invisible;
 
 /// Fires when at least `threshold` words are disguised. `text` is the raw
 /// comment text: the invisible characters are gone after normalisation.
+/// Its HTML entities are decoded first, since a site that shows the
+/// comment as HTML shows `&#1077;` as a Cyrillic `е` and `&shy;` as
+/// nothing.
 pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
+    let text = html_escape::decode_html_entities(text);
     // Plain ASCII can mix no scripts and hide no invisible characters, and
     // most comments are plain ASCII.
     if text.is_ascii() {
@@ -33,7 +30,11 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
             continue;
         }
         let visible: String = word.chars().filter(|c| !is_invisible(*c)).collect();
-        let hidden_split = visible.len() < word.len();
+        // Joiners are part of honest writing in some scripts (a Persian
+        // word with a zero-width non-joiner, a Devanagari conjunct with a
+        // joiner); a Latin word has no use for any invisible character.
+        let hidden_split =
+            visible.len() < word.len() && visible.chars().any(|c| c.is_ascii_alphabetic());
         let has_letters = visible.chars().filter(|c| c.is_alphabetic()).count() >= 2;
         // A disguised word mixes scripts, yet reads as one script once each
         // letter is replaced by the letter it imitates; honest mixtures
@@ -78,6 +79,16 @@ mod tests {
             ("東京タワーに行きました", false),
             ("Café naïve façade", false),
             ("Привет, how are you? 😀", false),
+            // Entities as a site that shows HTML renders them.
+            ("get fr&#1077;&#1077; money", true),
+            ("get fr&shy;ee money", true),
+            // Other invisible characters inside a Latin word.
+            ("fr\u{200E}ee money", true),
+            ("fr\u{FE0F}ee money", true),
+            // A zero-width non-joiner is how Persian writes some words.
+            ("\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645} \u{0628}\u{0631}\u{0648}\u{0645}", false),
+            // An emoji with its presentation selector hides nothing.
+            ("love it \u{2764}\u{FE0F}", false),
         ];
         for (text, fires) in cases {
             assert_eq!(obfuscated_text(text, 1.0).is_some(), fires, "{text}");

@@ -5,5 +5,5 @@
 mod normalize;
 mod tokenize;
 
-pub use normalize::normalize;
+pub use normalize::{is_invisible, normalize};
 pub use tokenize::{for_each_link_token, for_each_token, tokenize, Token, TokenKind};

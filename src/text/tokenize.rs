@@ -195,6 +195,28 @@ fn ascii_words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(Token
     }
 }
 
+/// A link in prose takes the punctuation after it along ("see
+/// https://shop.example!", "(www.shop.example)"): it is no part of it. A
+/// closing bracket stays when the link opened it ("...?mpt=[cachebuster]").
+fn without_trailing_punctuation(link: &str) -> &str {
+    let mut link = link;
+    loop {
+        let unbalanced =
+            |open: char, close: char| link.matches(close).count() > link.matches(open).count();
+        let trailing = match link.chars().last() {
+            Some('.' | ',' | ';' | ':' | '!' | '?') => true,
+            Some(')') => unbalanced('(', ')'),
+            Some(']') => unbalanced('[', ']'),
+            Some('}') => unbalanced('{', '}'),
+            _ => false,
+        };
+        if !trailing {
+            return link;
+        }
+        link = &link[..link.len() - 1];
+    }
+}
+
 /// Reduces a number to its shape: short numbers stay as written (a "2" or a
 /// "50" carries meaning), long ones become a length class, because phone
 /// numbers and prize codes differ in every message but share their shape.
@@ -209,14 +231,19 @@ pub fn number_shape(number: &str) -> &str {
 }
 
 fn link_tokens<'text>(link: &'text str, visit: &mut impl FnMut(TokenKind, &'text str)) {
+    let link = without_trailing_punctuation(link);
     let without_scheme = link
         .strip_prefix("https://")
         .or_else(|| link.strip_prefix("http://"))
         .unwrap_or(link);
-    let (host, path) = match without_scheme.find(['/', '?', '#']) {
+    let (authority, path) = match without_scheme.find(['/', '?', '#']) {
         Some(split) => without_scheme.split_at(split),
         None => (without_scheme, ""),
     };
+    // The host is what follows any user part ("news.example@shop.example"
+    // goes to shop.example) and precedes any port.
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host);
     let host = host.trim_end_matches('.');
     let host = host.strip_prefix("www.").unwrap_or(host);
     // "https://#top" or a bare "www." name no host: no domain token (an
@@ -318,6 +345,39 @@ mod tests {
                 (TokenKind::LinkPath, "1".into()),
                 (TokenKind::Word, "now".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_link_in_prose_has_the_host_it_leads_to() {
+        let hosts = |text: &str| -> Vec<String> {
+            kinds_and_texts(text)
+                .into_iter()
+                .filter(|(kind, _)| *kind == TokenKind::LinkDomain)
+                .map(|(_, text)| text)
+                .collect()
+        };
+        for text in [
+            "Deals at https://spamshop.ru!",
+            "(see https://spamshop.ru)",
+            "https://spamshop.ru, ok",
+            "https://spamshop.ru:8443/x",
+            "http://news.example@spamshop.ru/",
+            "http://user:secret@spamshop.ru:80/offer.",
+        ] {
+            assert_eq!(hosts(text), vec!["spamshop.ru".to_string()], "{text}");
+        }
+        // The path keeps its inner dots, not the sentence's full stop, and
+        // the brackets it opened itself.
+        let tokens = kinds_and_texts("watch http://youtu.be/abc.def.");
+        assert_eq!(
+            tokens.last(),
+            Some(&(TokenKind::LinkPath, "abc.def".into()))
+        );
+        let tokens = kinds_and_texts("(http://ads.example/?mpt=[cachebuster])");
+        assert_eq!(
+            tokens.last(),
+            Some(&(TokenKind::LinkPath, "[cachebuster]".into()))
         );
     }
 
