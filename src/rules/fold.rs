@@ -6,10 +6,12 @@
 //! their Latin twins, repeated letters collapse ("freeee"), and words
 //! spelled out letter by letter ("f r e e") are joined.
 //!
-//! Terms are folded the same way, so matching compares like with like. A
-//! few honest words fold together (`l` and `i`, doubled letters); that only
-//! matters for a configured term, and it is the price of catching the
-//! variants. Words written wholly in another script are left alone, so a
+//! Terms are folded the same way, so matching compares like with like.
+//! Each word keeps how long each of its runs of one letter was, so that a
+//! term matches a word whose runs are at least as long: "freeee" matches
+//! "free", but "as" does not match "ass". A few honest words still fold
+//! together (`l` and `i`: "hell" and "heil"); that only matters for a
+//! configured term, and it is the price of catching the variants. Words written wholly in another script are left alone, so a
 //! Russian or Greek comment never turns into Latin look-alikes.
 
 use unicode_security::MixedScript;
@@ -28,6 +30,11 @@ pub struct FoldedWords {
     text: String,
     /// Where each word ends in `text`.
     ends: Vec<usize>,
+    /// The length of each run of one letter the words' characters stand
+    /// for (at most 255), one per character, word after word.
+    runs: Vec<u8>,
+    /// Where each word's runs end in `runs`.
+    run_ends: Vec<usize>,
 }
 
 impl FoldedWords {
@@ -52,17 +59,73 @@ impl FoldedWords {
         (0..self.len()).map(|index| self.word(index))
     }
 
+    /// How many times in a row each character of the `index`th word was
+    /// written ("freeee" is "fre" with runs 1, 1, 4).
+    pub fn runs(&self, index: usize) -> &[u8] {
+        let start = match index {
+            0 => 0,
+            _ => self.run_ends[index - 1],
+        };
+        &self.runs[start..self.run_ends[index]]
+    }
+
     /// The words joined by single spaces.
     pub fn text(&self) -> &str {
         &self.text
     }
 
-    fn push(&mut self, word: &str) {
+    fn push(&mut self, word: &Runs) {
         if !self.text.is_empty() {
             self.text.push(' ');
         }
-        self.text.push_str(word);
+        self.text.push_str(&word.letters);
         self.ends.push(self.text.len());
+        self.runs.extend_from_slice(&word.lengths);
+        self.run_ends.push(self.runs.len());
+    }
+}
+
+/// A word as runs of one character: each run's character once, and how
+/// long it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Runs {
+    pub letters: String,
+    pub lengths: Vec<u8>,
+}
+
+impl Runs {
+    fn clear(&mut self) {
+        self.letters.clear();
+        self.lengths.clear();
+    }
+
+    /// Adds a character: a new run, or one more of the last run.
+    fn push(&mut self, character: char) {
+        match self.lengths.last_mut() {
+            Some(length) if self.letters.ends_with(character) => *length = length.saturating_add(1),
+            _ => {
+                self.letters.push(character);
+                self.lengths.push(1);
+            }
+        }
+    }
+
+    /// Adds characters as they are, each its own run (digits of a number).
+    fn push_verbatim(&mut self, text: &str) {
+        for character in text.chars() {
+            self.letters.push(character);
+            self.lengths.push(1);
+        }
+    }
+
+    /// Whether a word written as `self` is the word written as `term`: the
+    /// same letters, each run at least as long as the term's.
+    pub fn covers(letters: &str, lengths: &[u8], term: &Runs) -> bool {
+        letters == term.letters
+            && lengths
+                .iter()
+                .zip(&term.lengths)
+                .all(|(length, term_length)| length >= term_length)
     }
 }
 
@@ -70,10 +133,10 @@ impl FoldedWords {
 pub fn folded_words(normalized: &str) -> FoldedWords {
     let mut words = FoldedWords {
         text: String::with_capacity(normalized.len()),
-        ends: Vec::new(),
+        ..FoldedWords::default()
     };
-    let mut folded = String::new();
-    let mut spelled_out = String::new();
+    let mut folded = Runs::default();
+    let mut spelled_out = Runs::default();
     let mut spelled_out_letters = 0;
     for piece in normalized.split(|c: char| !(c.is_alphanumeric() || LETTER_SYMBOLS.contains(&c))) {
         let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
@@ -81,13 +144,13 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
             continue;
         }
         fold_word(piece, &mut folded);
-        let mut characters = folded.chars();
-        let single_letter = matches!(
-            (characters.next(), characters.next()),
-            (Some(letter), None) if letter.is_alphabetic()
-        );
-        if single_letter {
-            spelled_out.push_str(&folded);
+        let mut characters = folded.letters.chars();
+        let single_letter = match (characters.next(), characters.next()) {
+            (Some(letter), None) if letter.is_alphabetic() && folded.lengths == [1] => Some(letter),
+            _ => None,
+        };
+        if let Some(letter) = single_letter {
+            spelled_out.push(letter);
             spelled_out_letters += 1;
             continue;
         }
@@ -100,13 +163,16 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
 
 /// Ends a run of single letters: one word when long enough, else each
 /// letter on its own.
-fn flush_spelled_out(words: &mut FoldedWords, letters: &mut String, count: &mut usize) {
+fn flush_spelled_out(words: &mut FoldedWords, letters: &mut Runs, count: &mut usize) {
     if *count >= MIN_SPELLED_OUT_LETTERS {
-        words.push(&collapse_repeats(letters));
+        words.push(letters);
     } else {
-        let mut buffer = [0u8; 4];
-        for letter in letters.chars() {
-            words.push(letter.encode_utf8(&mut buffer));
+        for (letter, length) in letters.letters.chars().zip(&letters.lengths) {
+            for _ in 0..*length {
+                let mut single = Runs::default();
+                single.push(letter);
+                words.push(&single);
+            }
         }
     }
     letters.clear();
@@ -116,10 +182,10 @@ fn flush_spelled_out(words: &mut FoldedWords, letters: &mut String, count: &mut 
 /// Folds one word into `folded` (cleared first). A piece without letters
 /// (a number, a price) is kept as it is: digits only stand for letters
 /// among other letters.
-fn fold_word(word: &str, folded: &mut String) {
+fn fold_word(word: &str, folded: &mut Runs) {
     folded.clear();
     if !word.chars().any(char::is_alphabetic) {
-        folded.push_str(word);
+        folded.push_verbatim(word);
         return;
     }
     // ASCII words are in one script; the script tables are only consulted
@@ -127,19 +193,12 @@ fn fold_word(word: &str, folded: &mut String) {
     let mixed_script = !word.is_ascii() && !word.is_single_script();
     for character in word.chars() {
         if character.is_ascii() {
-            push_collapsed(folded, fold_ascii(character));
+            folded.push(fold_ascii(character));
         } else if mixed_script {
             push_latin_twin(character, folded);
         } else {
-            push_collapsed(folded, character);
+            folded.push(character);
         }
-    }
-}
-
-/// Appends a character unless it repeats the last one ("freeee" -> "fre").
-fn push_collapsed(folded: &mut String, character: char) {
-    if !folded.ends_with(character) {
-        folded.push(character);
     }
 }
 
@@ -160,29 +219,16 @@ fn fold_ascii(character: char) -> char {
 /// Writes the Latin letter a character of another script imitates (its
 /// Unicode confusable skeleton), or the character itself when it imitates
 /// none.
-fn push_latin_twin(character: char, out: &mut String) {
+fn push_latin_twin(character: char, out: &mut Runs) {
     let mut buffer = [0u8; 4];
     let skeleton: String = unicode_security::skeleton(character.encode_utf8(&mut buffer)).collect();
     if !skeleton.is_empty() && skeleton.chars().all(|c| c.is_ascii_alphabetic()) {
         for latin in skeleton.chars() {
-            push_collapsed(out, fold_ascii(latin.to_ascii_lowercase()));
+            out.push(fold_ascii(latin.to_ascii_lowercase()));
         }
     } else {
-        push_collapsed(out, character);
+        out.push(character);
     }
-}
-
-/// "freeee" -> "fre": a run of one character counts once.
-fn collapse_repeats(word: &str) -> String {
-    let mut collapsed = String::with_capacity(word.len());
-    let mut previous = None;
-    for character in word.chars() {
-        if previous != Some(character) {
-            collapsed.push(character);
-        }
-        previous = Some(character);
-    }
-    collapsed
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::fold::{folded_words, FoldedWords};
+use super::fold::{folded_words, FoldedWords, Runs};
 use crate::text::normalize;
 
 /// A list of terms, folded once when the rules are built.
@@ -19,7 +19,7 @@ pub struct TermList {
 }
 
 /// A term's folded words and its position in the configured list.
-type FoldedTerm = (Vec<String>, usize);
+type FoldedTerm = (Vec<Runs>, usize);
 
 /// FNV-1a, for the term map: every word of every comment is looked up, and
 /// SipHash's defence against chosen collisions guards the keys, which here
@@ -52,11 +52,14 @@ impl TermList {
     pub fn new(terms: &[String]) -> Result<TermList, usize> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
-            let words: Vec<String> = folded_words(&normalize(term))
-                .iter()
-                .map(String::from)
+            let folded = folded_words(&normalize(term));
+            let words: Vec<Runs> = (0..folded.len())
+                .map(|index| Runs {
+                    letters: folded.word(index).to_string(),
+                    lengths: folded.runs(index).to_vec(),
+                })
                 .collect();
-            let Some(first) = words.first().cloned() else {
+            let Some(first) = words.first().map(|word| word.letters.clone()) else {
                 return Err(position);
             };
             list.by_first_word
@@ -82,10 +85,13 @@ impl TermList {
             for (term_words, index) in candidates {
                 let fits = start + term_words.len() <= words.len();
                 let matches = fits
-                    && term_words
-                        .iter()
-                        .enumerate()
-                        .all(|(offset, term_word)| words.word(start + offset) == term_word);
+                    && term_words.iter().enumerate().all(|(offset, term_word)| {
+                        Runs::covers(
+                            words.word(start + offset),
+                            words.runs(start + offset),
+                            term_word,
+                        )
+                    });
                 if matches && !found.contains(index) {
                     found.push(*index);
                 }
@@ -152,6 +158,17 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_term_with_a_doubled_letter_needs_it_doubled() {
+        let terms = list(&["ass", "free money"]);
+        // Letters written more often than the term's still match.
+        assert_eq!(found(&terms, "what an asssss"), vec!["ass"]);
+        assert_eq!(found(&terms, "FREEEEE moneyyyy"), vec!["free money"]);
+        // A word with fewer repeats is another word.
+        assert!(found(&terms, "as good as it gets").is_empty());
+        assert!(found(&terms, "fre money").is_empty());
     }
 
     #[test]
