@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::classifier::Model;
-use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
+use crate::domain::{Assessment, Comment, Decision, ReviewStatus, UnixMillis};
 use crate::error::{Echo, Error};
 use crate::learning::Learning;
 use crate::recent_comments::RecentComments;
@@ -88,11 +88,15 @@ impl Engine {
     /// `trusted_author` reads): the review queue's resolutions and the
     /// sites' reports call this. Anonymous comments have no history to
     /// count in. Call [`Store::durable`] before acknowledging.
-    pub fn record_author_label(&self, comment: &Comment, label: Label) -> Result<(), Error> {
+    pub fn record_author_label(
+        &self,
+        comment: &Comment,
+        change: rules::AuthorLabel,
+    ) -> Result<(), Error> {
         let author_key = rules::author_key(&comment.author);
         if !author_key.is_empty() {
             self.store
-                .record_author_label(&comment.site_id, &author_key, label)?;
+                .record_author_label(&comment.site_id, &author_key, change)?;
         }
         Ok(())
     }

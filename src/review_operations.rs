@@ -350,8 +350,16 @@ impl Engine {
         // unchanged, and never learn them online, so a history that cannot
         // be updated (it only feeds a heuristic) is logged instead.
         for entry in &labelled {
-            if let Labelled::Changed { decision, .. } = entry {
-                if let Err(error) = self.record_author_label(&decision.comment, label) {
+            if let Labelled::Changed {
+                decision, audit, ..
+            } = entry
+            {
+                let change = crate::rules::AuthorLabel {
+                    before: audit.from_label,
+                    allowed: decision.assessment.verdict == crate::domain::Verdict::Allow,
+                    label,
+                };
+                if let Err(error) = self.record_author_label(&decision.comment, change) {
                     tracing::error!(%error, decision_id = %decision.decision_id, "cannot count the label in the author's history");
                 }
             }

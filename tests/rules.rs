@@ -257,7 +257,14 @@ async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
     );
     let last = last.unwrap();
     engine
-        .record_author_label(&last.comment, Label::Spam)
+        .record_author_label(
+            &last.comment,
+            moderato::rules::AuthorLabel {
+                before: None,
+                allowed: last.status == moderato::domain::ReviewStatus::Approved,
+                label: Label::Spam,
+            },
+        )
         .unwrap();
     let again = Comment {
         comment_id: "regular-after-spam".to_string(),

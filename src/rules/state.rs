@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::similarity::Fingerprint;
-use crate::domain::{Author, UnixMillis};
+use crate::domain::{Author, Label, UnixMillis};
 
 /// What the rules remember of one recent comment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +78,41 @@ pub struct AuthorHistory {
     pub approved: u64,
     /// Comments a moderator or a report labelled spam.
     pub spam: u64,
+}
+
+/// A person's label of one of an author's comments, with what the comment
+/// counted for before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorLabel {
+    /// The comment's earlier human label, if it had one.
+    pub before: Option<Label>,
+    /// Whether the verdict allowed the comment (it counted as approved
+    /// until a person labelled it).
+    pub allowed: bool,
+    pub label: Label,
+}
+
+impl AuthorHistory {
+    /// Moves a comment from what it counted for to what its new label says:
+    /// ham approves it, spam marks it, and each comment counts once. A
+    /// moderator who takes back a spam label takes back the spam mark.
+    pub fn apply_label(&mut self, change: AuthorLabel) {
+        let counted = |label: Option<Label>| match label {
+            Some(Label::Ham) => (1, 0),
+            Some(Label::Spam) => (0, 1),
+            None => (u64::from(change.allowed), 0),
+        };
+        let (approved_before, spam_before) = counted(change.before);
+        let (approved_after, spam_after) = counted(Some(change.label));
+        self.approved = self
+            .approved
+            .saturating_sub(approved_before)
+            .saturating_add(approved_after);
+        self.spam = self
+            .spam
+            .saturating_sub(spam_before)
+            .saturating_add(spam_after);
+    }
 }
 
 /// Who wrote a comment, as far as the site says: the e-mail address

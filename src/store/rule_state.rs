@@ -12,8 +12,8 @@
 //! an acknowledged decision, and the same `durable` flush covers both.
 
 use super::{Store, StoreError};
-use crate::domain::{Label, UnixMillis};
-use crate::rules::{AuthorHistory, RecentComment};
+use crate::domain::UnixMillis;
+use crate::rules::{AuthorHistory, AuthorLabel, RecentComment};
 
 /// How many stale entries one recording prunes at most, so that a write
 /// never stalls on a large backlog (each write adds one entry and removes
@@ -168,20 +168,17 @@ impl Store {
     }
 
     /// Counts a person's label of one of an author's comments (a moderator's
-    /// resolution or a site's report): ham adds an approval, spam a spam
-    /// mark. Call [`Store::durable`] before acknowledging.
+    /// resolution or a site's report; see [`AuthorHistory::apply_label`]).
+    /// Call [`Store::durable`] before acknowledging.
     pub fn record_author_label(
         &self,
         site_id: &str,
         author_key: &str,
-        label: Label,
+        change: AuthorLabel,
     ) -> Result<AuthorHistory, StoreError> {
         self.inner
             .rule_state
-            .update_author(site_id, author_key, |history| match label {
-                Label::Ham => history.approved += 1,
-                Label::Spam => history.spam += 1,
-            })
+            .update_author(site_id, author_key, |history| history.apply_label(change))
     }
 }
 
@@ -258,6 +255,7 @@ impl RuleStateTrees {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Label;
 
     fn recent(id: &str, at: i64) -> RecentComment {
         RecentComment {
@@ -345,15 +343,30 @@ mod tests {
             );
             store.record_author_comment("s", "k", true).unwrap();
             store.record_author_comment("s", "k", false).unwrap();
-            store.record_author_label("s", "k", Label::Ham).unwrap();
-            store.record_author_label("s", "k", Label::Spam).unwrap();
+            store.record_author_comment("s", "k", false).unwrap();
+            let label = |before, allowed, label| AuthorLabel {
+                before,
+                allowed,
+                label,
+            };
+            // The allowed comment labelled ham stays one approval; the
+            // second is approved by its label; the third is labelled spam,
+            // then ham after all.
+            for change in [
+                label(None, true, Label::Ham),
+                label(None, false, Label::Ham),
+                label(None, false, Label::Spam),
+                label(Some(Label::Spam), false, Label::Ham),
+            ] {
+                store.record_author_label("s", "k", change).unwrap();
+            }
             store.durable().await.unwrap();
         }
         let store = Store::reopen(directory.path()).unwrap();
         let expected = AuthorHistory {
-            comments: 2,
-            approved: 2,
-            spam: 1,
+            comments: 3,
+            approved: 3,
+            spam: 0,
         };
         assert_eq!(store.author_history("s", "k").unwrap(), expected);
         assert_eq!(
