@@ -49,10 +49,15 @@ impl Thresholds {
         self.reject
     }
 
+    /// The verdict of a score. A threshold of 1 is never reached: a score
+    /// is 1 only where double precision rounds it there (log-odds above
+    /// about 37), so `reject = 1` turns rejection by score off rather than
+    /// keep it for the most extreme scores alone.
     pub fn verdict(&self, score: f64) -> Verdict {
-        if score >= self.reject {
+        let reached = |threshold: f64| threshold < 1.0 && score >= threshold;
+        if reached(self.reject) {
             Verdict::Reject
-        } else if score >= self.review {
+        } else if reached(self.review) {
             Verdict::Review
         } else {
             Verdict::Allow
@@ -227,6 +232,12 @@ mod tests {
         assert_eq!(thresholds.verdict(0.49), Verdict::Allow);
         assert_eq!(thresholds.verdict(0.5), Verdict::Review);
         assert_eq!(thresholds.verdict(0.9), Verdict::Reject);
+        // A threshold of 1 turns that verdict by score off, even for a
+        // score that double precision rounds to 1.
+        let no_reject = Thresholds::new(0.5, 1.0).unwrap();
+        assert_eq!(no_reject.verdict(1.0), Verdict::Review);
+        let never = Thresholds::new(1.0, 1.0).unwrap();
+        assert_eq!(never.verdict(1.0), Verdict::Allow);
     }
 
     fn hit(rule: Rule, weight: f64, mode: Mode) -> RuleHit {
