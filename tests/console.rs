@@ -83,6 +83,27 @@ async fn the_metrics_move_with_the_calls() {
         sample(&after, corrections) + 1.0,
         "{resolved}"
     );
+    // A stream is counted when it ends, with the status that ended it.
+    let mut answers = server
+        .moderation()
+        .await
+        .check_comments(with_token(
+            NEWS_TOKEN,
+            tokio_stream::iter(vec![comment("s1", HAM_TEXT), comment("", HAM_TEXT)]),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(Ok(_)) = answers.message().await.transpose() {}
+    let (_, streamed) = http(&server, "GET", "/metrics", None, "").await;
+    let stream_calls = |code: &str| {
+        sample(
+            &streamed,
+            &format!("moderato_calls_total{{rpc=\"CheckComments\",code=\"{code}\"}}"),
+        )
+    };
+    assert_eq!(stream_calls("InvalidArgument"), 1.0, "{streamed}");
+    assert_eq!(stream_calls("Ok"), 0.0, "{streamed}");
     server.stop().await;
 }
 

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tonic::{Code, Request, Response, Status};
@@ -33,12 +34,89 @@ pub async fn observed<T>(
         Ok(_) => Code::Ok,
         Err(status) => status.code(),
     };
+    count_call(metrics, rpc, code, started);
+    result
+}
+
+/// A boxed stream of answers, as the streaming RPCs return them.
+pub type AnswerStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
+
+/// [`observed`] for a call that answers with a stream: a call refused
+/// before its stream opened is counted at once; one that opened is counted
+/// when its stream ends, with the status that ended it (`Cancelled` when
+/// the client went away first) and its whole duration.
+pub async fn observed_stream<T: Send + 'static>(
+    access: &Arc<Access>,
+    rpc: &'static str,
+    call: impl Future<Output = Result<Response<AnswerStream<T>>, Status>>,
+) -> Result<Response<AnswerStream<T>>, Status> {
+    let started = Instant::now();
+    match call.await {
+        Err(status) => {
+            count_call(&access.metrics, rpc, status.code(), started);
+            Err(status)
+        }
+        Ok(response) => Ok(response.map(|answers| {
+            Box::pin(ObservedStream {
+                answers,
+                access: Arc::clone(access),
+                rpc,
+                started,
+                counted: false,
+            }) as AnswerStream<T>
+        })),
+    }
+}
+
+fn count_call(metrics: &Metrics, rpc: &'static str, code: Code, started: Instant) {
     let elapsed = started.elapsed();
-    metrics.record_call(rpc, &format!("{code:?}"), elapsed);
     // One line per call at debug; the caller's token and the comment's
     // author never appear in logs.
+    metrics.record_call(rpc, &format!("{code:?}"), elapsed);
     tracing::debug!(rpc, code = ?code, micros = elapsed.as_micros() as u64, "call");
-    result
+}
+
+/// A stream of answers that counts its call once, when it ends.
+struct ObservedStream<T> {
+    answers: AnswerStream<T>,
+    access: Arc<Access>,
+    rpc: &'static str,
+    started: Instant,
+    counted: bool,
+}
+
+impl<T> ObservedStream<T> {
+    fn count(&mut self, code: Code) {
+        if !self.counted {
+            self.counted = true;
+            count_call(&self.access.metrics, self.rpc, code, self.started);
+        }
+    }
+}
+
+impl<T> futures::Stream for ObservedStream<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        // Every field is Unpin (the answers are boxed).
+        let this = self.get_mut();
+        let next = futures::ready!(this.answers.as_mut().poll_next(context));
+        match &next {
+            Some(Ok(_)) => {}
+            Some(Err(status)) => this.count(status.code()),
+            None => this.count(Code::Ok),
+        }
+        std::task::Poll::Ready(next)
+    }
+}
+
+impl<T> Drop for ObservedStream<T> {
+    fn drop(&mut self) {
+        self.count(Code::Cancelled);
+    }
 }
 
 /// An admitted call's principal. It holds the call's place among those in

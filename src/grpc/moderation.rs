@@ -1,12 +1,10 @@
 //! The `Moderation` service, for websites.
 
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::{observed, Access};
+use super::auth::{observed, observed_stream, Access, AnswerStream};
 use super::comment_stream::answer_in_order;
 use super::convert;
 use super::convert_review;
@@ -59,7 +57,7 @@ impl ModerationService {
     }
 }
 
-type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::CheckCommentResponse, Status>> + Send>>;
+type ResponseStream = AnswerStream<pb::CheckCommentResponse>;
 
 #[tonic::async_trait]
 impl Moderation for ModerationService {
@@ -94,7 +92,7 @@ impl Moderation for ModerationService {
         &self,
         request: Request<Streaming<pb::CheckCommentRequest>>,
     ) -> Result<Response<Self::CheckCommentsStream>, Status> {
-        observed(&self.access.metrics, "CheckComments", async {
+        observed_stream(&self.access, "CheckComments", async {
             let caller = Arc::new(self.access.admit(&request).await?);
             let engine = Arc::clone(&self.engine);
             let access = Arc::clone(&self.access);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
-use super::auth::{observed, Access};
+use super::auth::{observed, observed_stream, Access, AnswerStream};
 use super::convert;
 use super::convert_review;
 use super::pb;
@@ -27,8 +27,7 @@ impl ReviewService {
 }
 
 /// The corrections of an `ExportCorrections` call, as they are read.
-type CorrectionStream =
-    std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::Correction, Status>> + Send>>;
+type CorrectionStream = AnswerStream<pb::Correction>;
 
 #[tonic::async_trait]
 impl Review for ReviewService {
@@ -38,7 +37,7 @@ impl Review for ReviewService {
         &self,
         request: Request<pb::ExportCorrectionsRequest>,
     ) -> Result<Response<CorrectionStream>, Status> {
-        observed(&self.access.metrics, "ExportCorrections", async {
+        observed_stream(&self.access, "ExportCorrections", async {
             let caller = self.access.admit(&request).await?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
