@@ -180,6 +180,18 @@ impl Admission {
     /// or refuses it with RESOURCE_EXHAUSTED saying which limit it hit.
     pub async fn admit(&self, key_name: &str) -> Result<Permit, Error> {
         self.take_token(key_name, Instant::now())?;
+        let admitted = self.take_places(key_name).await;
+        // A call refused for want of a place did nothing: it costs its key
+        // no call of its rate, or a client's retries under overload would
+        // be refused by the rate limit as well.
+        if admitted.is_err() {
+            self.refund_token(key_name);
+        }
+        admitted
+    }
+
+    /// The places of an admitted call: its key's and one of everyone's.
+    async fn take_places(&self, key_name: &str) -> Result<Permit, Error> {
         let params = &self.params.0;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms);
         let key_place = match self.places_of(key_name) {
@@ -267,16 +279,36 @@ impl Admission {
         self.take_token(key_name, Instant::now())
     }
 
+    /// The most calls a key's bucket holds.
+    fn burst(&self) -> f64 {
+        if self.params.0.burst_per_key > 0.0 {
+            self.params.0.burst_per_key
+        } else {
+            self.params.0.calls_per_second_per_key.max(1.0)
+        }
+    }
+
+    /// Gives back the call [`Admission::take_token`] took.
+    fn refund_token(&self, key_name: &str) {
+        if self.params.0.calls_per_second_per_key == 0.0 {
+            return;
+        }
+        let burst = self.burst();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(bucket) = buckets.get_mut(key_name) {
+            bucket.tokens = (bucket.tokens + 1.0).min(burst);
+        }
+    }
+
     fn take_token(&self, key_name: &str, now: Instant) -> Result<(), Error> {
         let rate = self.params.0.calls_per_second_per_key;
         if rate == 0.0 {
             return Ok(());
         }
-        let burst = if self.params.0.burst_per_key > 0.0 {
-            self.params.0.burst_per_key
-        } else {
-            rate.max(1.0)
-        };
+        let burst = self.burst();
         let mut buckets = self
             .buckets
             .lock()
@@ -340,6 +372,29 @@ mod tests {
         );
         drop(first);
         assert!(admission.admit("a").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_for_want_of_a_place_costs_no_call_of_the_rate() {
+        // One place, and a bucket of two calls that does not refill within
+        // the test (0.001 calls per second).
+        let admission = admission(1, 0.001, 2.0);
+        let held = admission.admit("a").await.unwrap();
+        for _ in 0..5 {
+            let refused = admission.admit("a").await.unwrap_err();
+            assert!(
+                refused.to_string().contains("calls in progress"),
+                "{refused}"
+            );
+        }
+        drop(held);
+        // The second call of the bucket is still there.
+        assert!(admission.admit("a").await.is_ok());
+        let refused = admission.admit("a").await.unwrap_err();
+        assert!(
+            refused.to_string().contains("calls per second"),
+            "{refused}"
+        );
     }
 
     fn waiting_admission(max_wait_ms: u64, max_waiting_calls: usize) -> Arc<Admission> {

@@ -180,6 +180,7 @@ pub fn ensure_admin_token(data_dir: &Path) -> std::io::Result<(ApiKey, PathBuf)>
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => write_token_file(&path)?,
         Err(error) => return Err(error),
     };
+    keep_to_owner(&path)?;
     let key = ApiKey {
         name: "admin (first start)".to_string(),
         role: Role::Admin,
@@ -187,6 +188,28 @@ pub fn ensure_admin_token(data_dir: &Path) -> std::io::Result<(ApiKey, PathBuf)>
         token_sha256: token_sha256(&token),
     };
     Ok((key, path))
+}
+
+/// Makes the token file readable by its owner only, whoever made it: a
+/// file that existed (copied from a backup, written by hand, or emptied
+/// and rewritten, which keeps its mode) may have been readable by all.
+#[cfg(unix)]
+fn keep_to_owner(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        tracing::warn!(
+            path = %path.display(),
+            "the admin token file could be read by other users; it is now readable by its owner only"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_to_owner(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 fn write_token_file(path: &Path) -> std::io::Result<String> {
@@ -293,6 +316,24 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_others_could_read_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("admin.token");
+        for existing in ["mdr_kept\n", ""] {
+            std::fs::write(&path, existing).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let (key, _) = ensure_admin_token(directory.path()).unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{existing:?}");
+            if !existing.is_empty() {
+                assert_eq!(key.token_sha256, token_sha256("mdr_kept"));
+            }
         }
     }
 }
