@@ -14,6 +14,7 @@
 //! configured term, and it is the price of catching the variants. Words written wholly in another script are left alone, so a
 //! Russian or Greek comment never turns into Latin look-alikes.
 
+use unicode_script::{Script, UnicodeScript};
 use unicode_security::MixedScript;
 
 /// Symbols that stand in for letters inside a word.
@@ -189,12 +190,19 @@ fn fold_word(word: &str, folded: &mut Runs) {
         return;
     }
     // ASCII words are in one script; the script tables are only consulted
-    // for the rest.
+    // for the rest. A Latin word may hide look-alikes from the Latin script
+    // itself (a dotless `ı`, small capitals `ᴠɪᴀɢʀᴀ`); they are folded too,
+    // while letters with no ASCII twin (`é`, `ß`) stay as they are.
     let mixed_script = !word.is_ascii() && !word.is_single_script();
+    let latin_word = !word.is_ascii()
+        && word
+            .chars()
+            .filter(|character| character.is_alphabetic())
+            .all(|character| character.script() == Script::Latin);
     for character in word.chars() {
         if character.is_ascii() {
             folded.push(fold_ascii(character));
-        } else if mixed_script {
+        } else if mixed_script || latin_word {
             push_latin_twin(character, folded);
         } else {
             folded.push(character);
@@ -216,10 +224,47 @@ fn fold_ascii(character: char) -> char {
     }
 }
 
+/// The letter a small capital stands for: the alphabet text generators
+/// offer as a "font" (`ᴠɪᴀɢʀᴀ`). Unicode's confusables leave most of these
+/// letters out, since a small capital is not drawn like a lower-case one.
+fn small_capital(character: char) -> Option<char> {
+    Some(match character {
+        '\u{1D00}' => 'a',
+        '\u{0299}' => 'b',
+        '\u{1D04}' => 'c',
+        '\u{1D05}' => 'd',
+        '\u{1D07}' => 'e',
+        '\u{A730}' => 'f',
+        '\u{0262}' => 'g',
+        '\u{029C}' => 'h',
+        '\u{026A}' => 'i',
+        '\u{1D0A}' => 'j',
+        '\u{1D0B}' => 'k',
+        '\u{029F}' => 'l',
+        '\u{1D0D}' => 'm',
+        '\u{0274}' => 'n',
+        '\u{1D0F}' => 'o',
+        '\u{1D18}' => 'p',
+        '\u{0280}' => 'r',
+        '\u{A731}' => 's',
+        '\u{1D1B}' => 't',
+        '\u{1D1C}' => 'u',
+        '\u{1D20}' => 'v',
+        '\u{1D21}' => 'w',
+        '\u{028F}' => 'y',
+        '\u{1D22}' => 'z',
+        _ => return None,
+    })
+}
+
 /// Writes the Latin letter a character of another script imitates (its
 /// Unicode confusable skeleton), or the character itself when it imitates
 /// none.
 fn push_latin_twin(character: char, out: &mut Runs) {
+    if let Some(letter) = small_capital(character) {
+        out.push(fold_ascii(letter));
+        return;
+    }
     let mut buffer = [0u8; 4];
     let skeleton: String = unicode_security::skeleton(character.encode_utf8(&mut buffer)).collect();
     if !skeleton.is_empty() && skeleton.chars().all(|c| c.is_ascii_alphabetic()) {
@@ -258,6 +303,17 @@ mod tests {
         for case in cases {
             assert_eq!(fold(case), plain, "{case}");
         }
+    }
+
+    #[test]
+    fn latin_look_alikes_fold_and_accents_stay() {
+        assert_eq!(fold("cheap v\u{0131}agra"), fold("cheap viagra"));
+        assert_eq!(
+            fold("\u{1D20}\u{026A}\u{1D00}\u{0262}\u{0280}\u{1D00}"),
+            fold("viagra")
+        );
+        assert_eq!(fold("café naïve straße"), vec!["café", "naïve", "straße"]);
+        assert_eq!(fold("сорок казино"), vec!["сорок", "казино"]);
     }
 
     #[test]
