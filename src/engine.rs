@@ -3,8 +3,9 @@
 //! atomically, so scoring never waits for a model change or a reload) and
 //! the store. Around the pure rules it does the IO they need: it reads the
 //! site's recent comments (through the in-memory `recent_comments` cache)
-//! and the author's history before scoring, and records the new comment
-//! after storing its decision.
+//! and the author's history before scoring, and adds the new comment to
+//! the recent ones in memory before handing its decision to the store's
+//! writer (which records the rules' state in sled with the batch).
 
 use std::sync::Arc;
 

@@ -27,7 +27,8 @@ pub enum Error {
     #[error("{0}")]
     ResourceExhausted(String),
     /// The server stopped waiting: a `CheckComments` stream on which no
-    /// comment arrived for its idle limit.
+    /// comment arrived for its idle limit, or a stream whose client stopped
+    /// reading its answers.
     #[error("{0}")]
     DeadlineExceeded(String),
     /// The service cannot do it now, whatever the call: it is stopping.

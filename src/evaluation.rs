@@ -1,5 +1,6 @@
 //! Measures the whole pipeline (as `serve` runs it) on labelled examples:
-//! the figures of `moderato eval` and, later, of the retraining gate. Pure.
+//! the figures of `moderato eval` (the retraining gate measures the model
+//! alone, see `learning`). Pure, apart from timing the run.
 //!
 //! Labelled examples are texts alone: no author, no form, no site. The
 //! rules run on each text as `serve` would run them on a comment with only

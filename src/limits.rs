@@ -1,6 +1,10 @@
-//! The explicit limits of the API. Each is checked at the gRPC edge and a
-//! request beyond it is refused with INVALID_ARGUMENT naming the field and
-//! the limit. The README's table of limits lists the same numbers.
+//! The explicit limits of the API. A field beyond its limit is refused at
+//! the gRPC edge with INVALID_ARGUMENT naming the field and the limit; the
+//! answer limits end a page early or leave comments out of an answer; the
+//! message limit is the transport's (OUT_OF_RANGE). The README's table of
+//! limits lists the same numbers, and those kept elsewhere (the site id's
+//! in `domain`, admission's in `admission`, the writer's in
+//! `store::writer`).
 
 /// The comment text, in bytes of UTF-8.
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;

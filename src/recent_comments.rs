@@ -30,8 +30,10 @@ struct SiteComments {
     comments: VecDeque<RecentComment>,
 }
 
-/// See the module docs. Locks are std mutexes: they are held while the
-/// rules read the slice (microseconds) and never across an await.
+/// See the module docs. Locks are std mutexes, never held across an await:
+/// a site's lock while the rules read its slice (microseconds); the map's
+/// also while a site's first check loads its recent comments from the
+/// store (milliseconds, once per site and run).
 #[derive(Debug, Default)]
 pub struct RecentComments {
     sites: Mutex<HashMap<String, Arc<Mutex<SiteComments>>>>,
@@ -79,7 +81,8 @@ impl RecentComments {
         Ok(read(&comments[..within]))
     }
 
-    /// Adds a comment just recorded in the store, if the site is cached,
+    /// Adds a comment about to be stored (the engine adds it before handing
+    /// its decision to the store's writer), if the site is cached,
     /// and forgets what fell out of the lookback (`keep_since`) or beyond
     /// the bound.
     pub fn record(&self, site_id: &str, comment: RecentComment, keep_since: UnixMillis) {

@@ -1,7 +1,8 @@
 //! The naive-Bayes classifier: labelled data, features, training with
 //! linfa-bayes, calibration, the compiled sparse scorer used on the request
 //! path, and model files. Pure except for reading and writing model and data
-//! files, which the CLI asks for explicitly.
+//! files, which the CLI asks for explicitly, and for the clock that stamps a
+//! new model's creation time.
 
 mod calibration;
 mod cross_validation;

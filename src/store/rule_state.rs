@@ -1,5 +1,5 @@
-//! The state the stateful rules read and the engine records after storing
-//! a decision:
+//! The state the stateful rules read, which the decision writer records
+//! after each batch's transaction:
 //! - `rule_recent`: (site, time, comment id) -> a [`RecentComment`] as JSON,
 //!   the site's recent comments for `duplicate_content` and `flood`. Entries
 //!   older than the longest window in force are pruned as new ones arrive.
@@ -9,7 +9,9 @@
 //! Both live in sled beside the decisions, so near-duplicate detection and
 //! author trust survive a restart. Neither is written in the decision's
 //! transaction: losing one entry in a crash only weakens a heuristic, never
-//! an acknowledged decision, and the same `durable` flush covers both.
+//! an acknowledged decision, and the writer's flush of the batch covers
+//! both. Labels are counted in author histories by the labelling call,
+//! before its `durable` flush.
 
 use super::{Store, StoreError};
 use crate::domain::UnixMillis;

@@ -1,6 +1,6 @@
 //! Text normalisation and tokenisation: pure functions shared by the
-//! classifier (training and scoring) and, later, the rules, so that both see
-//! the same words. Nothing here does IO.
+//! classifier (training and scoring) and the rules, so that both see the
+//! same words. Nothing here does IO.
 
 mod normalize;
 mod tokenize;
