@@ -70,6 +70,11 @@ impl Calibration {
                 break;
             }
         }
+        // Scores that are not finite numbers leave nothing to fit; the raw
+        // log-odds then stand as they are rather than become no numbers.
+        if !(slope.is_finite() && intercept.is_finite()) {
+            return Calibration::default();
+        }
         Calibration { slope, intercept }
     }
 }

@@ -24,17 +24,15 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
         path: path.to_path_buf(),
         source,
     })?;
-    let first_line = content
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_start_matches('\u{feff}');
+    // A byte-order mark (some editors write one) is no part of the data.
+    let content = content.strip_prefix('\u{feff}').unwrap_or(&content);
+    let first_line = content.lines().next().unwrap_or("");
     if first_line.starts_with("label\t") {
-        parse_tsv(path, &content)
+        parse_tsv(path, content)
     } else if first_line.starts_with('{') {
-        parse_json_lines(path, &content)
+        parse_json_lines(path, content)
     } else if first_line.split(',').any(|column| column == "CONTENT") {
-        parse_youtube_csv(path, &content)
+        parse_youtube_csv(path, content)
     } else {
         Err(format_error(
             path,
@@ -184,6 +182,20 @@ mod tests {
         let examples = read_labelled_file(&path).unwrap();
         assert_eq!(examples.len(), 2);
         assert_eq!(examples[1].label, Label::Spam);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_no_part_of_any_format() {
+        for content in [
+            "\u{feff}{\"text\":\"hi\",\"label\":\"ham\"}\n",
+            "\u{feff}label\ttext\nham\thi\n",
+            "\u{feff}COMMENT_ID,CONTENT,CLASS\nc1,hi,0\n",
+        ] {
+            let (_directory, path) = write(content);
+            let examples = read_labelled_file(&path).unwrap();
+            assert_eq!(examples.len(), 1, "{content:?}");
+            assert_eq!(examples[0].text, "hi");
+        }
     }
 
     #[test]

@@ -103,6 +103,64 @@ struct ModelFile {
     cross_validation: Option<BinaryMetrics>,
 }
 
+/// The largest size any number of a model file may have. Real weights are
+/// logarithms of probabilities (tens at most) and calibrations are near 1;
+/// a file with larger numbers is damaged or made by hand, and its sums
+/// could overflow to infinities whose difference is not a number.
+const MAX_MODEL_NUMBER: f64 = 1e4;
+
+impl ModelFile {
+    /// What makes the file unusable, if anything: numbers that are not
+    /// finite or beyond [`MAX_MODEL_NUMBER`], negative counts, a smoothing
+    /// that is not positive, a feature listed twice.
+    fn problem(&self) -> Option<String> {
+        let bounded = |value: &f64| value.is_finite() && value.abs() <= MAX_MODEL_NUMBER;
+        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
+            return Some(format!(
+                "its alpha is {}, not a positive number",
+                self.alpha
+            ));
+        }
+        let weights = &self.weights;
+        if !weights
+            .constants
+            .iter()
+            .chain(weights.weights.iter().flatten())
+            .all(bounded)
+        {
+            return Some(format!(
+                "its weights must be finite numbers of at most {MAX_MODEL_NUMBER} in size"
+            ));
+        }
+        let calibration = &self.calibration;
+        if !bounded(&calibration.slope) || !bounded(&calibration.intercept) {
+            return Some(format!(
+                "its calibration must be finite numbers of at most {MAX_MODEL_NUMBER} in size \
+                 (slope {}, intercept {})",
+                calibration.slope, calibration.intercept
+            ));
+        }
+        if let Some(counts) = &self.counts {
+            let counted = counts.rows.iter().chain(counts.features.iter().flatten());
+            if !counted
+                .into_iter()
+                .all(|count| count.is_finite() && *count >= 0.0)
+            {
+                return Some("its feature counts must be finite and not negative".to_string());
+            }
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.vocabulary.len());
+        if let Some(twice) = self
+            .vocabulary
+            .iter()
+            .find(|name| !seen.insert(name.as_str()))
+        {
+            return Some(format!("its vocabulary lists {twice:?} twice"));
+        }
+        None
+    }
+}
+
 /// A version derived from a model's content, so that the same data and
 /// parameters give the same version: `<name>-<12 hex digits>`.
 fn content_version(
@@ -184,6 +242,12 @@ impl Model {
             summary,
             cross_validation,
         };
+        // Never write a file that would not load.
+        if let Some(problem) = file.problem() {
+            return Err(ClassifierError::Training(format!(
+                "the training produced a model that cannot be used: {problem}"
+            )));
+        }
         file.version = content_version(name, &file, &scorer)?;
         Ok(Model { file, scorer })
     }
@@ -301,15 +365,22 @@ impl Model {
         if bytes.is_empty() {
             return Err(invalid("the file is empty".to_string()));
         }
+        // The format first: a file of another format may have fields this
+        // build does not know, and the operator should hear of the format.
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        if let Ok(Format { format }) = serde_json::from_slice::<Format>(bytes) {
+            if format != FORMAT {
+                return Err(invalid(format!(
+                    "format {format} is not supported (this build reads format {FORMAT})"
+                )));
+            }
+        }
         let file: ModelFile =
             serde_json::from_slice(bytes).map_err(|error| invalid(error.to_string()))?;
-        if file.format != FORMAT {
-            return Err(invalid(format!(
-                "format {} is not supported (this build reads format {FORMAT})",
-                file.format
-            )));
-        }
-        if let Some(problem) = file.features.problem() {
+        if let Some(problem) = file.features.problem().or_else(|| file.problem()) {
             return Err(invalid(problem));
         }
         let scorer = SparseScorer::new(&file.vocabulary, file.weights.clone())

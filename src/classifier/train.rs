@@ -137,24 +137,44 @@ pub fn train(
     ));
 
     // Held-out raw log-odds for every example, each from a model that did
-    // not see it: the calibration is fitted on these.
+    // not see it: the calibration is fitted on these. A fold whose other
+    // rows lack a class (a class with very few examples) gives no model to
+    // score it with, and its rows are left out of the calibration.
     let folds = params.folds.min(examples.len());
-    let mut held_out = vec![0.0; examples.len()];
+    let mut held_out: Vec<Option<f64>> = vec![None; examples.len()];
     for fold in 0..folds {
         let (train_rows, test_rows): (Vec<usize>, Vec<usize>) =
             (0..examples.len()).partition(|index| index % folds != fold);
+        let has_class = |class| train_rows.iter().any(|row| data.labels[*row] == class);
+        if !(has_class(0) && has_class(1)) {
+            progress(&format!(
+                "cross-validation fold {} of {folds} left out: the other folds lack a class",
+                fold + 1
+            ));
+            continue;
+        }
         let fitted = fit(params, &data, &train_rows, Fitter::SameArithmetic)?;
         let scorer = SparseScorer::new(&fitted.vocabulary, fitted.weights)?;
         for index in test_rows {
             let [ham_likelihood, spam_likelihood] = scorer.joint_log_likelihood(&data.rows[index]);
-            held_out[index] = spam_likelihood - ham_likelihood;
+            held_out[index] = Some(spam_likelihood - ham_likelihood);
         }
         progress(&format!(
             "cross-validation fold {} of {folds} done",
             fold + 1
         ));
     }
-    let is_spam: Vec<bool> = data.labels.iter().map(|label| *label == 1).collect();
+    let (held_out, is_spam): (Vec<f64>, Vec<bool>) = held_out
+        .iter()
+        .zip(&data.labels)
+        .filter_map(|(raw, label)| raw.map(|raw| (raw, *label == 1)))
+        .unzip();
+    if held_out.is_empty() {
+        return Err(ClassifierError::Training(format!(
+            "too few examples of one class to calibrate the scores ({ham} ham, {spam} spam): \
+             give at least two of each"
+        )));
+    }
     let calibration = Calibration::fit(&held_out, &is_spam);
     let calibrated: Vec<f64> = held_out
         .iter()
@@ -490,6 +510,30 @@ mod tests {
     }
 
     #[test]
+    fn a_class_with_one_example_still_gives_a_model_that_loads() {
+        let mut corpus: Vec<LabelledExample> = small_corpus()
+            .into_iter()
+            .filter(|example| !example.label.is_spam())
+            .collect();
+        corpus.push(example("free money click here", Label::Spam));
+        let model = train(&three_fold_params(), &corpus, vec![], &mut |_| {}).unwrap();
+        assert!(model.calibration().slope.is_finite());
+        let loaded = Model::from_json("test", &model.to_json().unwrap()).unwrap();
+        assert!(loaded.probability("free money now").is_finite());
+        // With one example of each class no fold can be scored: a clear
+        // error, not a model that does not load.
+        let pair = vec![
+            example("free money click here", Label::Spam),
+            example("great song", Label::Ham),
+        ];
+        let refused = train(&three_fold_params(), &pair, vec![], &mut |_| {}).unwrap_err();
+        assert!(
+            refused.to_string().contains("at least two of each"),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn learning_online_equals_training_on_the_union() {
         let params = three_fold_params();
         let corpus = small_corpus();
@@ -629,6 +673,44 @@ mod tests {
         let bytes = serde_json::to_vec(&file).unwrap();
         let error = Model::from_json("zero-grams.json", &bytes).unwrap_err();
         assert!(error.to_string().contains("0-3"), "{error}");
+        // Numbers whose sums would overflow into no number, negative
+        // counts, a feature listed twice, a smoothing that is not positive.
+        /// What a damage is named by in the error, and the damage.
+        type Damage = (&'static str, fn(&mut serde_json::Value));
+        let damage: [Damage; 6] = [
+            ("weights", |file| {
+                file["weights"]["weights"][0][0] = 1e308.into()
+            }),
+            ("weights", |file| {
+                file["weights"]["constants"][1] = (-2e4).into()
+            }),
+            ("calibration", |file| {
+                file["calibration"]["slope"] = 1e308.into()
+            }),
+            ("counts", |file| file["counts"]["rows"][0] = (-1.0).into()),
+            ("twice", |file| {
+                let first = file["vocabulary"][0].clone();
+                file["vocabulary"][1] = first;
+            }),
+            ("alpha", |file| file["alpha"] = 0.0.into()),
+        ];
+        // A later format, with a field this build does not know: the format
+        // is what the operator hears of.
+        let mut later = file.clone();
+        later["format"] = 2.into();
+        later["new_field"] = true.into();
+        let error =
+            Model::from_json("later.json", &serde_json::to_vec(&later).unwrap()).unwrap_err();
+        assert!(error.to_string().contains("format 2"), "{error}");
+        let pristine: serde_json::Value =
+            serde_json::from_slice(&Model::embedded_default().unwrap().to_json().unwrap()).unwrap();
+        for (named, damage) in damage {
+            let mut file = pristine.clone();
+            damage(&mut file);
+            let bytes = serde_json::to_vec(&file).unwrap();
+            let error = Model::from_json("damaged.json", &bytes).unwrap_err();
+            assert!(error.to_string().contains(named), "{named}: {error}");
+        }
     }
 
     #[test]

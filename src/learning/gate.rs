@@ -28,6 +28,11 @@ pub fn worse_on_trusted_data(
 ) -> Option<String> {
     let mut reasons = Vec::new();
     let (now, before) = (&model.metrics, &reference.metrics);
+    // A model whose scores are not numbers compares as neither better nor
+    // worse in every test below; it is worse.
+    if now.fpr.is_nan() || now.mcc.is_nan() || model.mean_ham_score.is_nan() {
+        reasons.push("gives scores that are not numbers".to_string());
+    }
     if now.fpr > before.fpr + tolerance {
         reasons.push(format!(
             "blocks {} of the held-out ham against {}",
@@ -98,7 +103,7 @@ pub fn decide(
             "on the {} newest corrections: {name} {candidate_figure:.3} (active {active_figure:.3})",
             candidate.examples
         ));
-        if candidate_figure < active_figure - tolerance {
+        if candidate_figure.is_nan() || candidate_figure < active_figure - tolerance {
             refusals.push(format!(
                 "its {name} on the newest corrections is {candidate_figure:.3} against {active_figure:.3}"
             ));
@@ -155,6 +160,19 @@ mod tests {
 
     fn slice(active: Measured, candidate: Measured) -> SliceFigures {
         SliceFigures { active, candidate }
+    }
+
+    #[test]
+    fn a_candidate_whose_scores_are_not_numbers_is_refused() {
+        let active = metrics(0.90, 0.05, 50, 50);
+        let mut broken = metrics(0.90, 0.05, 50, 50);
+        broken.mean_ham_score = f64::NAN;
+        assert!(worse_on_trusted_data(&broken, &active, 0.02).is_some());
+        let mut broken_corrections = metrics(0.0, 0.0, 0, 10);
+        broken_corrections.metrics.accuracy = f64::NAN;
+        let corrections = slice(metrics(0.0, 0.0, 0, 10), broken_corrections);
+        let decision = decide(None, Some(&corrections), 0.02);
+        assert!(!decision.promote, "{decision:?}");
     }
 
     #[test]
