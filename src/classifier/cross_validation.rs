@@ -102,17 +102,88 @@ pub fn cross_validate(
             metrics: BinaryMetrics::compute(&scores, &is_spam, 0.5),
         });
     }
-    let mean = |figure: fn(&BinaryMetrics) -> f64| {
-        reports
+    // A figure is averaged over the folds where it is defined: MCC and AUC
+    // need both classes, the share of ham blocked needs ham. (A fold of one
+    // class, such as a site whose labels are all spam, would otherwise pull
+    // the means down with figures that only say "undefined".)
+    let mean = |figure: fn(&BinaryMetrics) -> f64, defined: fn(&BinaryMetrics) -> bool| {
+        let values: Vec<f64> = reports
             .iter()
-            .map(|fold| figure(&fold.metrics))
-            .sum::<f64>()
-            / reports.len().max(1) as f64
+            .map(|fold| &fold.metrics)
+            .filter(|metrics| defined(metrics))
+            .map(figure)
+            .collect();
+        values.iter().sum::<f64>() / values.len().max(1) as f64
     };
+    let both_classes = |metrics: &BinaryMetrics| metrics.spam > 0 && metrics.ham > 0;
     Ok(CrossValidationReport {
-        mean_mcc: mean(|metrics| metrics.mcc),
-        mean_fpr: mean(|metrics| metrics.fpr),
-        mean_auc: mean(|metrics| metrics.auc),
+        mean_mcc: mean(|metrics| metrics.mcc, both_classes),
+        mean_fpr: mean(|metrics| metrics.fpr, |metrics| metrics.ham > 0),
+        mean_auc: mean(|metrics| metrics.auc, both_classes),
         folds: reports,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classifier::TrainingParams;
+    use crate::domain::Label;
+
+    fn example(text: &str, label: Label, group: &str) -> LabelledExample {
+        LabelledExample {
+            text: text.to_string(),
+            label,
+            group: Some(group.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_group_of_one_class_is_left_out_of_the_means_it_has_no_figure_for() {
+        let mut examples = Vec::new();
+        for group in ["a.example", "b.example"] {
+            for (index, text) in [
+                "subscribe to my channel",
+                "free money click here",
+                "win a prize now",
+            ]
+            .iter()
+            .enumerate()
+            {
+                examples.push(example(&format!("{text} {index}"), Label::Spam, group));
+            }
+            for (index, text) in [
+                "great article, thanks",
+                "i disagree with the mayor",
+                "good point about taxes",
+            ]
+            .iter()
+            .enumerate()
+            {
+                examples.push(example(&format!("{text} {index}"), Label::Ham, group));
+            }
+        }
+        // The third site's labels are all spam.
+        examples.push(example("cheap pills online", Label::Spam, "c.example"));
+        examples.push(example("cheap watches online", Label::Spam, "c.example"));
+        let params = TrainingParams {
+            folds: 2,
+            ..TrainingParams::default()
+        }
+        .check()
+        .unwrap();
+        let report = cross_validate(&params, &examples, Folds::ByGroup).unwrap();
+        assert_eq!(report.folds.len(), 3);
+        let two_class: Vec<&BinaryMetrics> = report
+            .folds
+            .iter()
+            .map(|fold| &fold.metrics)
+            .filter(|metrics| metrics.ham > 0)
+            .collect();
+        assert_eq!(two_class.len(), 2);
+        let expected_auc = (two_class[0].auc + two_class[1].auc) / 2.0;
+        let expected_mcc = (two_class[0].mcc + two_class[1].mcc) / 2.0;
+        assert!((report.mean_auc - expected_auc).abs() < 1e-12);
+        assert!((report.mean_mcc - expected_mcc).abs() < 1e-12);
+    }
 }

@@ -97,8 +97,11 @@ fn area_under_roc(scores: &[f64], is_spam: &[bool]) -> f64 {
     }
     let spam = is_spam.iter().filter(|spam| **spam).count() as f64;
     let ham = is_spam.len() as f64 - spam;
+    // With one class there is no pair to rank: the area is undefined, and
+    // 0.5 (a ranking that tells nothing) says so better than 0, which
+    // would read as a ranking exactly backwards.
     if spam == 0.0 || ham == 0.0 {
-        return 0.0;
+        return 0.5;
     }
     (rank_sum_spam - spam * (spam + 1.0) / 2.0) / (spam * ham)
 }
@@ -168,6 +171,12 @@ mod tests {
         assert!((metrics.mcc - 1.0 / 3.0).abs() < 1e-12);
         // Pairs spam>ham: 0.9 and 0.8 beat all 3 ham, 0.2 beats 0.1 only: 7 of 9.
         assert!((metrics.auc - 7.0 / 9.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_class_gives_an_auc_that_tells_nothing() {
+        let metrics = BinaryMetrics::compute(&[0.9, 0.8], &[true, true], 0.5);
+        assert_eq!(metrics.auc, 0.5);
     }
 
     #[test]
