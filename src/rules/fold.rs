@@ -147,11 +147,15 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
         fold_word(piece, &mut folded);
         let mut characters = folded.letters.chars();
         let single_letter = match (characters.next(), characters.next()) {
-            (Some(letter), None) if letter.is_alphabetic() && folded.lengths == [1] => Some(letter),
+            (Some(letter), None) if letter.is_alphabetic() => Some(letter),
             _ => None,
         };
+        // A piece of one letter, written once or more ("f r ee"), is part
+        // of a word spelled out.
         if let Some(letter) = single_letter {
-            spelled_out.push(letter);
+            for _ in 0..folded.lengths[0] {
+                spelled_out.push(letter);
+            }
             spelled_out_letters += 1;
             continue;
         }
@@ -168,12 +172,13 @@ fn flush_spelled_out(words: &mut FoldedWords, letters: &mut Runs, count: &mut us
     if *count >= MIN_SPELLED_OUT_LETTERS {
         words.push(letters);
     } else {
+        // Each letter stays a word of its own, with its run.
         for (letter, length) in letters.letters.chars().zip(&letters.lengths) {
-            for _ in 0..*length {
-                let mut single = Runs::default();
-                single.push(letter);
-                words.push(&single);
-            }
+            let single = Runs {
+                letters: letter.to_string(),
+                lengths: vec![*length],
+            };
+            words.push(&single);
         }
     }
     letters.clear();
@@ -299,6 +304,7 @@ mod tests {
             "f r e e money",
             "fr\u{0435}\u{0435} money",
             "fr\u{200B}ee mon\u{200B}ey",
+            "f r ee money",
         ];
         for case in cases {
             assert_eq!(fold(case), plain, "{case}");

@@ -30,11 +30,13 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
             continue;
         }
         let visible: String = word.chars().filter(|c| !is_invisible(*c)).collect();
-        // Joiners are part of honest writing in some scripts (a Persian
-        // word with a zero-width non-joiner, a Devanagari conjunct with a
-        // joiner); a Latin word has no use for any invisible character.
-        let hidden_split =
-            visible.len() < word.len() && visible.chars().any(|c| c.is_ascii_alphabetic());
+        // The zero-width joiner and non-joiner are part of honest writing in
+        // some scripts (a Persian word, a Devanagari conjunct); a Latin word
+        // has no use for them, and no word for any other invisible
+        // character.
+        let is_joiner = |c: char| matches!(c, '\u{200C}' | '\u{200D}');
+        let hidden_split = word.chars().any(|c| is_invisible(c) && !is_joiner(c))
+            || word.chars().any(is_joiner) && visible.chars().any(|c| c.is_ascii_alphabetic());
         let has_letters = visible.chars().filter(|c| c.is_alphabetic()).count() >= 2;
         // A disguised word mixes scripts, yet reads as one script once each
         // letter is replaced by the letter it imitates; honest mixtures
@@ -85,6 +87,9 @@ mod tests {
             // Other invisible characters inside a Latin word.
             ("fr\u{200E}ee money", true),
             ("fr\u{FE0F}ee money", true),
+            // Other invisible characters inside any word.
+            ("\u{043A}\u{0430}\u{00AD}\u{0437}\u{0438}\u{043D}\u{043E}", true),
+            ("fr\u{200C}ee money", true),
             // A zero-width non-joiner is how Persian writes some words.
             ("\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645} \u{0628}\u{0631}\u{0648}\u{0645}", false),
             // An emoji with its presentation selector hides nothing.
