@@ -174,13 +174,17 @@ pub fn new_token() -> String {
 /// on later starts. Returns the key and the file's path.
 pub fn ensure_admin_token(data_dir: &Path) -> std::io::Result<(ApiKey, PathBuf)> {
     let path = data_dir.join("admin.token");
+    // An existing file is made private before a token is read from it or
+    // written into it (writing keeps the mode of a file that exists).
+    if path.exists() {
+        keep_to_owner(&path)?;
+    }
     let token = match std::fs::read_to_string(&path) {
         Ok(existing) if !existing.trim().is_empty() => existing.trim().to_string(),
         Ok(_) => write_token_file(&path)?,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => write_token_file(&path)?,
         Err(error) => return Err(error),
     };
-    keep_to_owner(&path)?;
     let key = ApiKey {
         name: "admin (first start)".to_string(),
         role: Role::Admin,

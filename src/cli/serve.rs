@@ -79,11 +79,12 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 "stop signal received: finishing in-flight calls"
             );
             let _ = stop.send(true);
-            stop_signals.next().await;
+            let second = stop_signals.next().await;
             tracing::warn!(
                 "second stop signal: stopping at once (every acknowledged write is on disk already)"
             );
-            std::process::exit(130);
+            // The shell's convention: 128 and the signal's number.
+            std::process::exit(second.exit_code());
         });
         let when_stopped = move || {
             let mut stopped = stopped.clone();
@@ -174,6 +175,23 @@ fn reload_on_hangup(state: &State, config_file: Option<PathBuf>, overrides: Over
     }
 }
 
+/// Which stop signal came.
+#[derive(Debug, Clone, Copy)]
+enum StopSignal {
+    Interrupt,
+    Terminate,
+}
+
+impl StopSignal {
+    /// What a process ended by the signal reports: 128 and its number.
+    fn exit_code(self) -> i32 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+        }
+    }
+}
+
 /// SIGINT and SIGTERM, listened for from the moment they are installed.
 struct StopSignals {
     #[cfg(unix)]
@@ -205,16 +223,17 @@ impl StopSignals {
 
     /// Completes on the next SIGINT or SIGTERM.
     #[cfg(unix)]
-    async fn next(&mut self) {
+    async fn next(&mut self) -> StopSignal {
         tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+            _ = self.terminate.recv() => StopSignal::Terminate,
         }
     }
 
     /// Completes on the next Ctrl-C.
     #[cfg(not(unix))]
-    async fn next(&mut self) {
+    async fn next(&mut self) -> StopSignal {
         let _ = tokio::signal::ctrl_c().await;
+        StopSignal::Interrupt
     }
 }

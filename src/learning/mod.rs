@@ -141,10 +141,11 @@ struct ModelLineage {
     /// learning then counts them once). Kept here so that learning need not
     /// count them in the store each time.
     recorded_online: Option<usize>,
-    /// The corrections that the promotion of the live model's version
-    /// learned onto it. A label stored before the promotion read the
-    /// corrections, but learned online only after the swap, is already in
-    /// the live model and is not learned twice. Empty after an activation.
+    /// The corrections the live model's version holds since its promotion:
+    /// those it trained on and those the promotion learned onto it. A label
+    /// stored before the retrain read the corrections, but learned online
+    /// only after the swap, is already in the live model and is not learned
+    /// twice. Empty after an activation.
     learned_at_promotion: HashSet<CorrectionKey>,
 }
 

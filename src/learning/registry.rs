@@ -2,6 +2,7 @@
 //! start-up, listing versions, activating one (roll back or forward without
 //! a restart), registering a promoted candidate and pruning old versions.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::records::{example_of, CorrectionKey};
@@ -340,19 +341,24 @@ impl Engine {
 
     /// Registers a promoted candidate, learns onto it the corrections it
     /// did not train on (so that none is lost to the swap), makes it active
-    /// and prunes the registry. The caller holds the change lock.
+    /// and prunes the registry. `contained` are the corrections it holds
+    /// already; with `untrained`, they are not learned online again by a
+    /// labelling call still in flight. The caller holds the change lock.
     pub(super) fn promote(
         &self,
         candidate: Model,
         record: ModelRecord,
         untrained: &[Correction],
+        contained: HashSet<CorrectionKey>,
         lineage: &mut ModelLineage,
     ) -> Result<(), Error> {
         let weight = self.learning().settings.correction_weight();
         self.store()
             .register_model(&record, &candidate.to_json()?)?;
         lineage.baseline = self.learning().baseline_of(&candidate);
-        lineage.learned_at_promotion = untrained.iter().map(CorrectionKey::of).collect();
+        let mut learned = contained;
+        learned.extend(untrained.iter().map(CorrectionKey::of));
+        lineage.learned_at_promotion = learned;
         let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
         let serving = if examples.is_empty() || !candidate.can_learn_online() {
             lineage.recorded_online = Some(0);
@@ -559,6 +565,12 @@ mod tests {
             by: "moderator".to_string(),
             at: UnixMillis(5),
         };
+        // Another label the retrain trained its candidate on.
+        let trained = Correction {
+            decision_id: "d2".to_string(),
+            comment_id: "c2".to_string(),
+            ..correction.clone()
+        };
         // The label is stored before a retrain reads the corrections; the
         // promotion learns it onto the candidate ...
         let candidate = base.as_new_version("retrained").unwrap();
@@ -577,13 +589,18 @@ mod tests {
                     candidate.clone(),
                     record,
                     std::slice::from_ref(&correction),
+                    HashSet::from([CorrectionKey::of(&trained)]),
                     &mut lineage,
                 )
                 .unwrap();
         }
         assert_eq!(engine.model().learned_online(), 1);
-        // ... and the labelling call learns it online only afterwards.
-        engine.learn_online(vec![correction.clone()]).await.unwrap();
+        // ... and the labelling call learns it online only afterwards; so
+        // with a label the candidate trained on.
+        engine
+            .learn_online(vec![correction.clone(), trained])
+            .await
+            .unwrap();
         assert_eq!(engine.model().learned_online(), 1);
         assert_eq!(store.online_example_count(candidate.version()).unwrap(), 1);
         // A later label of the same decision is a new correction.

@@ -281,6 +281,15 @@ impl Engine {
         })?;
         let active = load_registered(self.store(), &version)?;
 
+        // What the live model learned online, read before the corrections:
+        // a label stored and learned between the two reads is then in the
+        // corrections read, and counts as contained, not as new after the
+        // job (which would learn it again at promotion).
+        let mut online = if full {
+            Vec::new()
+        } else {
+            self.store().online_examples(&version)?
+        };
         let mut corrections = self
             .store()
             .corrections()
@@ -310,7 +319,6 @@ impl Engine {
                 .iter()
                 .map(|correction| correction.decision_id.as_str())
                 .collect();
-            let mut online = self.store().online_examples(&version)?;
             online.retain(|example| !held_out_ids.contains(example.decision_id.as_str()));
             let mut contained: HashSet<String> = online
                 .iter()
@@ -416,7 +424,19 @@ impl Engine {
         // the next start can tell from the active version whether this job
         // promoted its candidate (see `Store::fail_interrupted_jobs`).
         self.change_job(job_id, |job| job.progress = 0.95, true);
-        self.promote(candidate, new_record, &untrained, &mut lineage)?;
+        // The corrections the candidate holds: those read that it
+        // contains, and those the promotion learns onto it.
+        let in_candidate: HashSet<CorrectionKey> = read
+            .into_iter()
+            .filter(|key| contained.contains(key.decision_id()))
+            .collect();
+        self.promote(
+            candidate,
+            new_record,
+            &untrained,
+            in_candidate,
+            &mut lineage,
+        )?;
         drop(lineage);
         self.update_job(job_id, |job| job.promoted = true);
         Ok(gate.reason)
