@@ -43,6 +43,9 @@ pub struct Engine {
     thresholds: Thresholds,
     learning: Learning,
     recent: RecentComments,
+    /// The tasks that finish labelling calls after their labels were
+    /// committed (see `review_operations`); a stop waits for them.
+    label_tasks: tokio_util::task::TaskTracker,
 }
 
 impl Engine {
@@ -54,7 +57,14 @@ impl Engine {
             thresholds,
             learning: Learning::default(),
             recent: RecentComments::default(),
+            label_tasks: tokio_util::task::TaskTracker::new(),
         }
+    }
+
+    /// The tasks that finish labelling calls, for `review_operations` to
+    /// start them in and a stop to wait for.
+    pub fn label_tasks(&self) -> &tokio_util::task::TaskTracker {
+        &self.label_tasks
     }
 
     /// The engine with these learning settings and base corpus.

@@ -50,6 +50,6 @@ pub const MAX_MODERATOR_NAME_BYTES: usize = 256;
 /// A resolution's or report's note.
 pub const MAX_NOTE_BYTES: usize = 2048;
 /// How long a stop (SIGINT or SIGTERM) waits for the calls in progress to
-/// end, and then for a running retrain to end, before it stops anyway. A
-/// second signal stops at once.
+/// end, then for labelling calls to finish learning, then for a running
+/// retrain to end, before it stops anyway. A second signal stops at once.
 pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);

@@ -331,7 +331,8 @@ impl Engine {
         // it runs in a task of its own, which the call only awaits.
         let engine = Arc::clone(self);
         let label = request.label;
-        tokio::spawn(async move { engine.after_labels_committed(labelled, label).await })
+        self.label_tasks()
+            .spawn(async move { engine.after_labels_committed(labelled, label).await })
             .await
             .map_err(|error| Error::Internal(format!("the labelling task failed: {error}")))?
     }

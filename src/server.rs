@@ -224,8 +224,11 @@ pub async fn run(
         builder = builder.tls_config(ServerTlsConfig::new().identity(keys.identity()))?;
     }
     let (stop_seen, mut stop_began) = tokio::sync::watch::channel(false);
+    let stopping = Arc::clone(&state.engine);
     let shutdown = async move {
         shutdown.await;
+        // No retrain starts once the stop began, in its grace period too.
+        stopping.begin_stop();
         let _ = stop_seen.send(true);
     };
     let serving = builder
@@ -246,12 +249,21 @@ pub async fn run(
         served = serving => served?,
         () = grace_over => tracing::warn!(
             grace_seconds = STOP_GRACE.as_secs(),
-            "calls still open after the stop's grace period are cut off (their acknowledged writes are on disk)"
+            "calls still open after the stop's grace period are not waited for: they end when the process exits (their acknowledged writes are on disk)"
         ),
     }
-    // A retraining job still running may finish, for as long again: its
-    // thread writes to the store. One cut off is reported as interrupted
-    // at the next start.
+    // Labelling calls whose labels are committed finish their work (the
+    // flush, online learning), even if their callers went away; then a
+    // retraining job still running may finish. Each for as long again at
+    // most: a retrain cut off is reported as interrupted at the next start.
+    let label_tasks = state.engine.label_tasks();
+    label_tasks.close();
+    if tokio::time::timeout(STOP_GRACE, label_tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("labelling calls were still finishing when the stop's grace period ended");
+    }
     let engine = Arc::clone(&state.engine);
     let until = std::time::Instant::now() + STOP_GRACE;
     match tokio::task::spawn_blocking(move || engine.wait_for_retraining(until)).await {

@@ -374,7 +374,7 @@ async fn an_open_stream_holds_a_stop_only_for_its_grace_period() {
     let (status, rest) = exit_and_log(server).await;
     assert!(status.success(), "exit status {status:?}");
     assert!(
-        rest.iter().any(|line| line.contains("are cut off")),
+        rest.iter().any(|line| line.contains("are not waited for")),
         "{rest:?}"
     );
     assert!(

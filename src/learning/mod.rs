@@ -121,9 +121,10 @@ pub struct Learning {
     /// Corrections stored since the last retrain started (for the
     /// schedule); an atomic, so async code never waits on the change lock.
     corrections_since_retrain: AtomicU64,
-    /// The threads of retraining jobs, joined when the service stops so
-    /// that none outlives it holding the store. A std mutex: held to push
-    /// or take the handles only.
+    /// The threads of retraining jobs, waited for when the service stops so
+    /// that none outlives it holding the store. A std mutex: held to list
+    /// or reap them, and while a retrain starts (so that a stop and a start
+    /// never cross), never across an await.
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Set when the service stops: no retrain starts after it.
     stopping: AtomicBool,

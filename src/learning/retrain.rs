@@ -37,6 +37,10 @@ impl Engine {
     /// Queues a retrain and starts it on a blocking thread. One job runs at
     /// a time.
     pub fn start_retrain(self: &Arc<Self>, full: bool, dry_run: bool) -> Result<RetrainJob, Error> {
+        // Held until the job's thread is listed: a stop that begins
+        // meanwhile (`begin_stop` takes this lock) either is seen here and
+        // no job starts, or finds the thread listed and waits for it.
+        let mut workers = self.learning().workers();
         if self.learning().stopping.load(Ordering::Relaxed) {
             return Err(Error::Unavailable(
                 "the service is stopping; start the retrain after it restarts".to_string(),
@@ -78,11 +82,6 @@ impl Engine {
             });
         match spawned {
             Ok(handle) => {
-                let mut workers = self
-                    .learning()
-                    .workers
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner());
                 workers.retain(|worker| !worker.is_finished());
                 workers.push(handle);
             }
@@ -124,12 +123,8 @@ impl Engine {
     /// recovers from a stop at any point, as from a crash). No retrain
     /// starts once this was called.
     pub fn wait_for_retraining(&self, until: std::time::Instant) -> bool {
-        self.learning().stopping.store(true, Ordering::Relaxed);
-        let mut workers = self
-            .learning()
-            .workers
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        self.begin_stop();
+        let mut workers = self.learning().workers();
         loop {
             workers.retain(|worker| !worker.is_finished());
             if workers.is_empty() {
@@ -143,12 +138,16 @@ impl Engine {
             // if any, was turned into a failed job by `run_job`).
             drop(workers);
             std::thread::sleep(std::time::Duration::from_millis(20));
-            workers = self
-                .learning()
-                .workers
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
+            workers = self.learning().workers();
         }
+    }
+
+    /// From now on no retrain starts (the service is stopping): called when
+    /// the stop signal comes, so that none starts in the stop's grace
+    /// period either.
+    pub fn begin_stop(&self) {
+        let _workers = self.learning().workers();
+        self.learning().stopping.store(true, Ordering::Relaxed);
     }
 
     /// A job of this run or a stored one.
@@ -553,6 +552,14 @@ pub fn spawn_schedule(engine: Arc<Engine>) {
 }
 
 impl super::Learning {
+    /// The retraining threads. A std mutex: held to list or reap them, and
+    /// by `start_retrain` while it starts one, never across an await.
+    fn workers(&self) -> std::sync::MutexGuard<'_, Vec<std::thread::JoinHandle<()>>> {
+        self.workers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
     /// The jobs table. A std mutex: held for a lookup or an update only.
     pub(super) fn jobs(
         &self,
