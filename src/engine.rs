@@ -250,6 +250,7 @@ impl Engine {
                     Some(_) => previous.status,
                     None => ReviewStatus::initial_for(assessment.verdict),
                 };
+                let was_approved = previous.status == ReviewStatus::Approved;
                 let decision = Decision {
                     decision_id: previous.decision_id,
                     comment,
@@ -259,6 +260,24 @@ impl Engine {
                     resolution: previous.resolution,
                 };
                 let stored = self.store.replace_decision(&decision)?;
+                // An unlabelled comment counts in its author's history as
+                // approved while its status is: a recheck that changes the
+                // status moves that count (a heuristic's state, so a
+                // failure is logged, not returned).
+                if stored.resolution.is_none() {
+                    let is_approved = stored.status == ReviewStatus::Approved;
+                    let author_key = rules::author_key(&stored.comment.author);
+                    if was_approved != is_approved && !author_key.is_empty() {
+                        if let Err(error) = self.store.record_author_recheck(
+                            &stored.comment.site_id,
+                            &author_key,
+                            was_approved,
+                            is_approved,
+                        ) {
+                            tracing::warn!(%error, "cannot move the rechecked comment's approval in its author's history");
+                        }
+                    }
+                }
                 self.store.durable().await?;
                 stored
             }

@@ -357,7 +357,7 @@ impl Engine {
             {
                 let change = crate::rules::AuthorLabel {
                     before: audit.from_label,
-                    allowed: decision.assessment.verdict == crate::domain::Verdict::Allow,
+                    allowed: audit.from_status == crate::domain::ReviewStatus::Approved,
                     label,
                 };
                 if let Err(error) = self.record_author_label(&decision.comment, change) {

@@ -194,6 +194,56 @@ async fn a_blocked_term_in_look_alike_letters_is_found() {
     server.stop().await;
 }
 
+/// An unlabelled comment counts as approved in its author's history while
+/// its status is approved: a recheck that changes the status moves it.
+#[tokio::test]
+async fn a_recheck_moves_the_comments_approval_in_the_authors_history() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = State::open(&test_config(directory.path())).unwrap();
+    let engine = &state.engine;
+    let author = Author {
+        email: "reader@mail.example".to_string(),
+        ..Author::default()
+    };
+    let comment = |content: &str| Comment {
+        site_id: NEWS_SITE.to_string(),
+        comment_id: "edited".to_string(),
+        content: content.to_string(),
+        author: author.clone(),
+        context: Default::default(),
+        submitted_at: UnixMillis::now(),
+        form: Default::default(),
+    };
+    let approved = || {
+        engine
+            .store()
+            .author_history(NEWS_SITE, "email:reader@mail.example")
+            .unwrap()
+            .approved
+    };
+    let first = engine
+        .check(comment(HAM_TEXT), CheckOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        first.decision.status,
+        moderato::domain::ReviewStatus::Approved
+    );
+    assert_eq!(approved(), 1);
+    let recheck = CheckOptions {
+        recheck: true,
+        dry_run: false,
+    };
+    let edited = engine.check(comment(SPAM_TEXT), recheck).await.unwrap();
+    assert_ne!(
+        edited.decision.status,
+        moderato::domain::ReviewStatus::Approved
+    );
+    assert_eq!(approved(), 0);
+    engine.check(comment(HAM_TEXT), recheck).await.unwrap();
+    assert_eq!(approved(), 1);
+}
+
 #[tokio::test]
 async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
     let directory = tempfile::tempdir().unwrap();

@@ -86,13 +86,23 @@ pub struct AuthorHistory {
 pub struct AuthorLabel {
     /// The comment's earlier human label, if it had one.
     pub before: Option<Label>,
-    /// Whether the verdict allowed the comment (it counted as approved
-    /// until a person labelled it).
+    /// Whether the comment's status was approved before the label (an
+    /// unlabelled comment counts as approved while it is).
     pub allowed: bool,
     pub label: Label,
 }
 
 impl AuthorHistory {
+    /// Moves an unlabelled comment's approval when a recheck changes its
+    /// status: it counts as approved while its status is approved.
+    pub fn move_approval(&mut self, was_approved: bool, is_approved: bool) {
+        match (was_approved, is_approved) {
+            (true, false) => self.approved = self.approved.saturating_sub(1),
+            (false, true) => self.approved = self.approved.saturating_add(1),
+            _ => {}
+        }
+    }
+
     /// Moves a comment from what it counted for to what its new label says:
     /// ham approves it, spam marks it, and each comment counts once. A
     /// moderator who takes back a spam label takes back the spam mark.

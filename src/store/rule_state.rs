@@ -169,6 +169,23 @@ impl Store {
             .record_author_comment(site_id, author_key, approved)
     }
 
+    /// Moves an unlabelled comment's approval in its author's history when
+    /// a recheck changed its status (see [`AuthorHistory::move_approval`]).
+    /// Call [`Store::durable`] before acknowledging.
+    pub fn record_author_recheck(
+        &self,
+        site_id: &str,
+        author_key: &str,
+        was_approved: bool,
+        is_approved: bool,
+    ) -> Result<AuthorHistory, StoreError> {
+        self.inner
+            .rule_state
+            .update_author(site_id, author_key, |history| {
+                history.move_approval(was_approved, is_approved)
+            })
+    }
+
     /// Counts a person's label of one of an author's comments (a moderator's
     /// resolution or a site's report; see [`AuthorHistory::apply_label`]).
     /// Call [`Store::durable`] before acknowledging.
