@@ -34,11 +34,11 @@ pub const MAX_PAGE_SIZE: usize = 500;
 /// about 70 MB. A page always holds at least one item.
 pub const MAX_QUEUE_PAGE_BYTES: usize = 3 * 1024 * 1024;
 /// A `ResolveItems` answer gives each decision in full while its items
-/// take at most this many bytes; the decisions after that come without
-/// their stored comment (`comment_omitted`). Without a comment a decision
-/// takes at most about 5 KB (its reasons, ids and a resolution with a 2 KB
-/// note), so 500 of them and this stay under the 4 MiB that most gRPC
-/// clients accept.
+/// take at most this many bytes; past that, a decision comes without its
+/// stored comment (`comment_omitted`), and without its reasons too if even
+/// that does not fit. A decision with neither takes at most about 3.5 KB
+/// (ids, model version, a resolution with a 2 KB note), so 500 of them and
+/// this stay under the 4 MiB that most gRPC clients accept.
 pub const MAX_RESOLVE_ANSWER_COMMENT_BYTES: usize = 1024 * 1024;
 /// An `ActivateModel` version name (versions the service makes are a name
 /// and a 16-digit hash, with `+N` once they learned online).

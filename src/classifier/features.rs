@@ -451,9 +451,14 @@ pub fn describe_feature(feature: &str) -> String {
 /// the description straight into its message.
 pub struct FeatureDescription<'a>(pub &'a str);
 
+/// The most characters of a word a reason quotes: online learning adds any
+/// word of a labelled comment to the vocabulary, and a word can be 64 KiB.
+const QUOTED_CHARACTERS: usize = 60;
+
 impl std::fmt::Display for FeatureDescription<'_> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let feature = self.0;
+        let feature = crate::text::quoted(self.0, QUOTED_CHARACTERS);
+        let feature = feature.as_ref();
         let (kind, value) = feature.split_once(':').unwrap_or(("", feature));
         match kind {
             "w" => write!(formatter, "the word \"{value}\""),
@@ -483,6 +488,15 @@ impl std::fmt::Display for FeatureDescription<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_word_is_quoted_by_its_start() {
+        let long = format!("w:{}", "a".repeat(70_000));
+        let description = describe_feature(&long);
+        assert!(description.len() < 100, "{} bytes", description.len());
+        assert!(description.ends_with("…\""), "{description}");
+        assert_eq!(describe_feature("w:short"), "the word \"short\"");
+    }
 
     #[test]
     fn binary_features_count_once() {

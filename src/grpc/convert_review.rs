@@ -163,10 +163,10 @@ pub fn resolve_from_proto(request: pb::ResolveItemsRequest) -> Result<Resolve, E
     })
 }
 
-/// The resolved decisions, in full while they fit in
-/// [`MAX_RESOLVE_ANSWER_COMMENT_BYTES`], then without their stored comment
-/// (the labels are applied either way; an answer the client refuses would
-/// look like a failure).
+/// The resolved decisions: each in full while the answer stays within
+/// [`MAX_RESOLVE_ANSWER_COMMENT_BYTES`], else without its stored comment,
+/// else without its reasons too (the labels are applied either way; an
+/// answer the client refuses would look like a failure).
 pub fn resolve_response_to_proto(
     decisions: &[crate::domain::Decision],
 ) -> pb::ResolveItemsResponse {
@@ -174,17 +174,21 @@ pub fn resolve_response_to_proto(
     let decisions = decisions
         .iter()
         .map(|decision| {
+            let fits = |item: &pb::Decision, bytes: usize| {
+                bytes + item.encoded_len() <= MAX_RESOLVE_ANSWER_COMMENT_BYTES
+            };
             let mut item = decision_to_proto(decision);
-            if bytes <= MAX_RESOLVE_ANSWER_COMMENT_BYTES {
-                bytes += item.encoded_len();
-            }
-            if bytes > MAX_RESOLVE_ANSWER_COMMENT_BYTES {
+            if !fits(&item, bytes) {
                 item.content = String::new();
                 item.author = None;
                 item.context = None;
                 item.form = None;
                 item.comment_omitted = true;
+                if !fits(&item, bytes) {
+                    item.reasons.clear();
+                }
             }
+            bytes += item.encoded_len();
             item
         })
         .collect();
@@ -296,6 +300,15 @@ mod tests {
         let (_, mut page) = page_of_long_comments(MAX_RESOLVE_IDS);
         for decision in &mut page.items {
             decision.comment.context.post_text = "y".repeat(MAX_CONTENT_BYTES);
+            // Reasons as long as a rule or the model could write them.
+            decision.assessment.reasons = (0..20)
+                .map(|index| crate::domain::Reason {
+                    source: crate::domain::ReasonSource::Rule,
+                    code: format!("rule_{index}"),
+                    message: "r".repeat(400),
+                    weight: 1.0,
+                })
+                .collect();
             decision.resolution = Some(crate::domain::Resolution {
                 label: Label::Spam,
                 by: "m".repeat(MAX_MODERATOR_NAME_BYTES),
@@ -327,6 +340,8 @@ mod tests {
         assert!(answer.decisions[full..]
             .iter()
             .all(|item| item.comment_omitted));
+        // Past the budget, the reasons are left out too.
+        assert!(answer.decisions.last().unwrap().reasons.is_empty());
 
         // A small batch comes back whole.
         let answer = resolve_response_to_proto(&page.items[..3]);

@@ -49,7 +49,7 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
                 .is_single_script();
         if hidden_split || mixed {
             disguised += 1;
-            example.get_or_insert(visible);
+            example.get_or_insert_with(|| crate::text::quoted(&visible, 40).into_owned());
         }
     }
     let example = example?;

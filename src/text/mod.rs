@@ -7,3 +7,13 @@ mod tokenize;
 
 pub use normalize::{is_invisible, normalize};
 pub use tokenize::{for_each_link_token, for_each_token, tokenize, Token, TokenKind};
+
+/// `text`, or its first `limit` characters and an ellipsis when it is
+/// longer: what a reason quotes of a comment, so that a long word does not
+/// make a long answer.
+pub fn quoted(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
+    }
+}
