@@ -277,7 +277,7 @@ fn serve_says_ready_only_once_every_listener_is_bound() {
 #[tokio::test]
 async fn serve_starts_answers_and_stops_on_sigterm() {
     let directory = tempfile::tempdir().unwrap();
-    let mut server = ServeProcess::start(directory.path()).await;
+    let server = ServeProcess::start(directory.path()).await;
     let address = server.address.clone();
     let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
     let mut client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
@@ -290,21 +290,8 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
         .into_inner();
     assert!(response.stored);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let (status, rest) = tokio::task::spawn_blocking(move || {
-        let status = server.child.wait().unwrap();
-        let rest: Vec<String> = (&mut server.log)
-            .lines()
-            .map(|line| line.unwrap())
-            .collect();
-        (status, rest)
-    })
-    .await
-    .unwrap();
+    send_sigterm(&server.child);
+    let (status, rest) = exit_and_log(server).await;
     assert!(status.success(), "exit status {status:?}");
     assert!(
         rest.iter().any(|line| line.contains("storage flushed")),

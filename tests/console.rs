@@ -62,19 +62,7 @@ async fn the_metrics_move_with_the_calls() {
     );
     // A label is one correction; the same label again is none.
     for _ in 0..2 {
-        server
-            .review()
-            .await
-            .resolve_items(with_token(
-                MODERATOR_TOKEN,
-                pb::ResolveItemsRequest {
-                    decision_ids: vec![flagged.decision_id.clone()],
-                    label: pb::Label::Spam.into(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .unwrap();
+        resolve_as_moderator(&server, vec![flagged.decision_id.clone()], pb::Label::Spam).await;
     }
     let (_, resolved) = http(&server, "GET", "/metrics", None, "").await;
     let corrections = "moderato_corrections_total";

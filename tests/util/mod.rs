@@ -417,20 +417,30 @@ pub async fn store_and_label(server: &TestServer, prefix: &str, texts: &[&str], 
         decision_ids.push(response.decision_id);
     }
     for chunk in decision_ids.chunks(100) {
-        server
-            .review()
-            .await
-            .resolve_items(with_token(
-                MODERATOR_TOKEN,
-                pb::ResolveItemsRequest {
-                    decision_ids: chunk.to_vec(),
-                    label: label.into(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("the moderator's resolution succeeds");
+        resolve_as_moderator(server, chunk.to_vec(), label).await;
     }
+}
+
+/// Has the news moderator label the decisions.
+pub async fn resolve_as_moderator(
+    server: &TestServer,
+    decision_ids: Vec<String>,
+    label: pb::Label,
+) -> pb::ResolveItemsResponse {
+    server
+        .review()
+        .await
+        .resolve_items(with_token(
+            MODERATOR_TOKEN,
+            pb::ResolveItemsRequest {
+                decision_ids,
+                label: label.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("the moderator's resolution succeeds")
+        .into_inner()
 }
 
 /// Waits for a retraining job to finish; the deadline only stops a hung
