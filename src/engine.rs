@@ -112,6 +112,37 @@ impl Engine {
         Ok(())
     }
 
+    /// An unlabelled comment counts in its author's history as approved
+    /// while its status is: a recheck that changes the status, or the
+    /// author, moves that count (from the decision it replaced, read in the
+    /// same transaction). Rule state is a heuristic's, so a failure is
+    /// logged, not returned.
+    fn move_recheck_approval(&self, replaced: &Decision, stored: &Decision) {
+        if stored.resolution.is_some() {
+            return;
+        }
+        let was_approved = replaced.status == ReviewStatus::Approved;
+        let is_approved = stored.status == ReviewStatus::Approved;
+        let before = rules::author_key(&replaced.comment.author);
+        let after = rules::author_key(&stored.comment.author);
+        let moves = if before == after {
+            vec![(before, was_approved, is_approved)]
+        } else {
+            vec![(before, was_approved, false), (after, false, is_approved)]
+        };
+        for (author_key, was, is) in moves {
+            if was == is || author_key.is_empty() {
+                continue;
+            }
+            if let Err(error) =
+                self.store
+                    .record_author_recheck(&stored.comment.site_id, &author_key, was, is)
+            {
+                tracing::warn!(%error, "cannot move the rechecked comment's approval in its author's history");
+            }
+        }
+    }
+
     /// Runs the rules (over the state they need) and the model; also gives
     /// the comment's fingerprint, to record with it.
     fn assess(
@@ -250,7 +281,6 @@ impl Engine {
                     Some(_) => previous.status,
                     None => ReviewStatus::initial_for(assessment.verdict),
                 };
-                let was_approved = previous.status == ReviewStatus::Approved;
                 let decision = Decision {
                     decision_id: previous.decision_id,
                     comment,
@@ -259,24 +289,9 @@ impl Engine {
                     status,
                     resolution: previous.resolution,
                 };
-                let stored = self.store.replace_decision(&decision)?;
-                // An unlabelled comment counts in its author's history as
-                // approved while its status is: a recheck that changes the
-                // status moves that count (a heuristic's state, so a
-                // failure is logged, not returned).
-                if stored.resolution.is_none() {
-                    let is_approved = stored.status == ReviewStatus::Approved;
-                    let author_key = rules::author_key(&stored.comment.author);
-                    if was_approved != is_approved && !author_key.is_empty() {
-                        if let Err(error) = self.store.record_author_recheck(
-                            &stored.comment.site_id,
-                            &author_key,
-                            was_approved,
-                            is_approved,
-                        ) {
-                            tracing::warn!(%error, "cannot move the rechecked comment's approval in its author's history");
-                        }
-                    }
+                let (replaced, stored) = self.store.replace_decision(&decision)?;
+                if let Some(replaced) = &replaced {
+                    self.move_recheck_approval(replaced, &stored);
                 }
                 self.store.durable().await?;
                 stored

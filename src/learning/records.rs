@@ -42,10 +42,6 @@ impl CorrectionKey {
             at: correction.at,
         }
     }
-
-    pub fn decision_id(&self) -> &str {
-        &self.decision_id
-    }
 }
 
 /// A correction learned online into the active version: enough to learn

@@ -16,7 +16,7 @@
 //! held-out ones and those made while it trained) is learned onto it online,
 //! so the swap loses none.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ use super::records::{example_of, CorrectionKey};
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
 use crate::classifier::{train, LabelledExample, Model, TrainingParams};
-use crate::domain::UnixMillis;
+use crate::domain::{Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::learning::JobState;
@@ -302,46 +302,53 @@ impl Engine {
         let held_out_examples: Vec<LabelledExample> = held_out.iter().map(example_of).collect();
         self.update_job(job_id, |job| job.progress = 0.1);
 
-        // The ids of the corrections the candidate contains.
-        let (candidate, contained): (Model, HashSet<String>) = if full {
-            let candidate = self.train_full(job_id, &active, &corrections)?;
-            let contained = corrections.into_iter().map(|c| c.decision_id).collect();
-            (candidate, contained)
-        } else {
-            // The live model: the version and what it learned online (the
-            // corrections it trained on, and those its own job held out),
-            // except what this job holds out: the gate must judge the
-            // candidate on corrections it did not learn. The promotion
-            // learns those afterwards (they are not `contained`).
-            let since = record.trained_through.unwrap_or(record.created_at);
-            let held_out_ids: HashSet<&str> = held_out
-                .iter()
-                .map(|correction| correction.decision_id.as_str())
-                .collect();
-            online.retain(|example| !held_out_ids.contains(example.decision_id.as_str()));
-            let mut contained: HashSet<String> = online
-                .iter()
-                .map(|example| example.decision_id.clone())
-                .collect();
-            let (older, newer): (Vec<Correction>, Vec<Correction>) = corrections
-                .into_iter()
-                .partition(|correction| correction.at <= since);
-            contained.extend(older.into_iter().map(|c| c.decision_id));
-            let new: Vec<Correction> = newer
-                .into_iter()
-                .filter(|correction| !contained.contains(&correction.decision_id))
-                .collect();
-            let examples: Vec<LabelledExample> = new.iter().map(example_of).collect();
-            let live = replay_online_examples(active.clone(), &online)?;
-            self.update_job(job_id, |job| {
-                job.examples = live.summary().examples + examples.len() as u64
-            });
-            let candidate = live
-                .learn(&examples, settings.correction_weight())?
-                .as_new_version(RETRAINED_NAME)?;
-            contained.extend(new.into_iter().map(|c| c.decision_id));
-            (candidate, contained)
-        };
+        // The candidate, the decisions it knows a label of, and the
+        // corrections (as read) it holds.
+        let (candidate, contained, in_candidate): (Model, HashSet<String>, HashSet<CorrectionKey>) =
+            if full {
+                let candidate = self.train_full(job_id, &active, &corrections)?;
+                let in_candidate = corrections.iter().map(CorrectionKey::of).collect();
+                let contained = corrections.into_iter().map(|c| c.decision_id).collect();
+                (candidate, contained, in_candidate)
+            } else {
+                // The live model: the version and what it learned online (the
+                // corrections it trained on, and those its own job held out),
+                // except what this job holds out: the gate must judge the
+                // candidate on corrections it did not learn. The promotion
+                // learns those afterwards (they are not `contained`).
+                let since = record.trained_through.unwrap_or(record.created_at);
+                let held_out_ids: HashSet<&str> = held_out
+                    .iter()
+                    .map(|correction| correction.decision_id.as_str())
+                    .collect();
+                online.retain(|example| !held_out_ids.contains(example.decision_id.as_str()));
+                let mut contained: HashSet<String> = online
+                    .iter()
+                    .map(|example| example.decision_id.clone())
+                    .collect();
+                let (older, newer): (Vec<Correction>, Vec<Correction>) = corrections
+                    .into_iter()
+                    .partition(|correction| correction.at <= since);
+                let (learned, new) = learned_or_new(newer, &online);
+                let in_candidate: HashSet<CorrectionKey> = older
+                    .iter()
+                    .chain(&learned)
+                    .chain(&new)
+                    .map(CorrectionKey::of)
+                    .collect();
+                contained.extend(older.into_iter().map(|c| c.decision_id));
+                contained.extend(learned.into_iter().map(|c| c.decision_id));
+                let examples: Vec<LabelledExample> = new.iter().map(example_of).collect();
+                let live = replay_online_examples(active.clone(), &online)?;
+                self.update_job(job_id, |job| {
+                    job.examples = live.summary().examples + examples.len() as u64
+                });
+                let candidate = live
+                    .learn(&examples, settings.correction_weight())?
+                    .as_new_version(RETRAINED_NAME)?;
+                contained.extend(new.into_iter().map(|c| c.decision_id));
+                (candidate, contained, in_candidate)
+            };
         self.update_job(job_id, |job| {
             job.progress = 0.85;
             job.candidate_version = candidate.version().to_string();
@@ -423,12 +430,6 @@ impl Engine {
         // the next start can tell from the active version whether this job
         // promoted its candidate (see `Store::fail_interrupted_jobs`).
         self.change_job(job_id, |job| job.progress = 0.95, true);
-        // The corrections the candidate holds: those read that it
-        // contains, and those the promotion learns onto it.
-        let in_candidate: HashSet<CorrectionKey> = read
-            .into_iter()
-            .filter(|key| contained.contains(key.decision_id()))
-            .collect();
         self.promote(
             candidate,
             new_record,
@@ -483,6 +484,23 @@ impl Engine {
         self.update_job(job_id, |job| job.examples = examples.len() as u64);
         Ok(model)
     }
+}
+
+/// The corrections made since a version was trained, split into those its
+/// live model learned online and those it did not: a correction is learned
+/// when its decision's last label learned online is its label. A relabel
+/// whose online learning has not run yet is new.
+fn learned_or_new(
+    newer: Vec<Correction>,
+    online: &[super::OnlineExample],
+) -> (Vec<Correction>, Vec<Correction>) {
+    let mut online_label: HashMap<&str, Label> = HashMap::new();
+    for example in online {
+        online_label.insert(example.decision_id.as_str(), example.label);
+    }
+    newer.into_iter().partition(|correction| {
+        online_label.get(correction.decision_id.as_str()) == Some(&correction.label)
+    })
 }
 
 /// The corrections stored now that a candidate does not contain, oldest
@@ -589,6 +607,30 @@ mod tests {
             by: "ann".to_string(),
             at: UnixMillis(at),
         }
+    }
+
+    #[test]
+    fn a_relabel_not_yet_learned_online_is_new_to_an_incremental_candidate() {
+        let online = |decision_id: &str, label| super::super::OnlineExample {
+            decision_id: decision_id.to_string(),
+            text: String::new(),
+            label,
+            weight: 1.0,
+        };
+        // d1 was learned as spam, then relabelled ham (not learned yet);
+        // d2 was learned as it stands; d3 was never learned.
+        let learned_online = [online("d1", Label::Spam), online("d2", Label::Ham)];
+        let newer = vec![
+            correction("d1", Label::Ham, 20),
+            correction("d2", Label::Ham, 21),
+            correction("d3", Label::Spam, 22),
+        ];
+        let (learned, new) = learned_or_new(newer, &learned_online);
+        let ids = |corrections: &[Correction]| -> Vec<String> {
+            corrections.iter().map(|c| c.decision_id.clone()).collect()
+        };
+        assert_eq!(ids(&learned), vec!["d2"]);
+        assert_eq!(ids(&new), vec!["d1", "d3"]);
     }
 
     #[test]

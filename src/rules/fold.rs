@@ -137,8 +137,8 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
         ..FoldedWords::default()
     };
     let mut folded = Runs::default();
-    let mut spelled_out = Runs::default();
-    let mut spelled_out_letters = 0;
+    // The pieces of a word spelled out so far: each a letter and its run.
+    let mut spelled_out: Vec<(char, u8)> = Vec::new();
     for piece in normalized.split(|c: char| !(c.is_alphanumeric() || LETTER_SYMBOLS.contains(&c))) {
         let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
         if piece.is_empty() {
@@ -146,43 +146,46 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
         }
         fold_word(piece, &mut folded);
         let mut characters = folded.letters.chars();
-        let single_letter = match (characters.next(), characters.next()) {
-            (Some(letter), None) if letter.is_alphabetic() => Some(letter),
+        // A piece of one letter, written once or twice ("f r ee"), is part
+        // of a word spelled out; three or more ("xxx") is a word of its own.
+        let spelled_letter = match (characters.next(), characters.next()) {
+            (Some(letter), None) if letter.is_alphabetic() && folded.lengths[0] <= 2 => {
+                Some((letter, folded.lengths[0]))
+            }
             _ => None,
         };
-        // A piece of one letter, written once or more ("f r ee"), is part
-        // of a word spelled out.
-        if let Some(letter) = single_letter {
-            for _ in 0..folded.lengths[0] {
-                spelled_out.push(letter);
-            }
-            spelled_out_letters += 1;
+        if let Some(piece) = spelled_letter {
+            spelled_out.push(piece);
             continue;
         }
-        flush_spelled_out(&mut words, &mut spelled_out, &mut spelled_out_letters);
+        flush_spelled_out(&mut words, &mut spelled_out);
         words.push(&folded);
     }
-    flush_spelled_out(&mut words, &mut spelled_out, &mut spelled_out_letters);
+    flush_spelled_out(&mut words, &mut spelled_out);
     words
 }
 
 /// Ends a run of single letters: one word when long enough, else each
 /// letter on its own.
-fn flush_spelled_out(words: &mut FoldedWords, letters: &mut Runs, count: &mut usize) {
-    if *count >= MIN_SPELLED_OUT_LETTERS {
-        words.push(letters);
+fn flush_spelled_out(words: &mut FoldedWords, pieces: &mut Vec<(char, u8)>) {
+    if pieces.len() >= MIN_SPELLED_OUT_LETTERS {
+        let mut word = Runs::default();
+        for (letter, length) in pieces.iter() {
+            for _ in 0..*length {
+                word.push(*letter);
+            }
+        }
+        words.push(&word);
     } else {
-        // Each letter stays a word of its own, with its run.
-        for (letter, length) in letters.letters.chars().zip(&letters.lengths) {
-            let single = Runs {
+        // Each piece stays a word of its own, as it was written.
+        for (letter, length) in pieces.iter() {
+            words.push(&Runs {
                 letters: letter.to_string(),
                 lengths: vec![*length],
-            };
-            words.push(&single);
+            });
         }
     }
-    letters.clear();
-    *count = 0;
+    pieces.clear();
 }
 
 /// Folds one word into `folded` (cleared first). A piece without letters
@@ -350,5 +353,8 @@ mod tests {
     #[test]
     fn short_letter_runs_stay_apart() {
         assert_eq!(fold("a b"), vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(fold("a a"), vec!["a".to_string(), "a".to_string()]);
+        // A letter written three times is a word, not a spelled letter.
+        assert_eq!(fold("u r xxx"), vec!["u", "r", "x"]);
     }
 }

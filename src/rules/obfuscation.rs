@@ -30,13 +30,24 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
             continue;
         }
         let visible: String = word.chars().filter(|c| !is_invisible(*c)).collect();
-        // The zero-width joiner and non-joiner are part of honest writing in
-        // some scripts (a Persian word, a Devanagari conjunct); a Latin word
-        // has no use for them, and no word for any other invisible
-        // character.
-        let is_joiner = |c: char| matches!(c, '\u{200C}' | '\u{200D}');
-        let hidden_split = word.chars().any(|c| is_invisible(c) && !is_joiner(c))
-            || word.chars().any(is_joiner) && visible.chars().any(|c| c.is_ascii_alphabetic());
+        // Some invisible characters are part of honest writing in other
+        // scripts: zero-width spaces between Thai, Khmer or Burmese words,
+        // joiners in Persian and Indic words, variation selectors in
+        // Mongolian and in kanji. A Latin word has no use for any of them,
+        // and no word for the others (a soft hyphen, a direction mark).
+        let latin = visible.chars().any(|c| c.is_ascii_alphabetic());
+        let honest_elsewhere = |c: char| {
+            matches!(
+                c,
+                '\u{200B}'..='\u{200D}'
+                    | '\u{180B}'..='\u{180F}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{E0100}'..='\u{E01EF}'
+            )
+        };
+        let hidden_split = word
+            .chars()
+            .any(|c| is_invisible(c) && (latin || !honest_elsewhere(c)));
         let has_letters = visible.chars().filter(|c| c.is_alphabetic()).count() >= 2;
         // A disguised word mixes scripts, yet reads as one script once each
         // letter is replaced by the letter it imitates; honest mixtures
@@ -90,6 +101,10 @@ mod tests {
             // Other invisible characters inside any word.
             ("\u{043A}\u{0430}\u{00AD}\u{0437}\u{0438}\u{043D}\u{043E}", true),
             ("fr\u{200C}ee money", true),
+            // Zero-width spaces between Thai words, a kanji with its
+            // variation selector.
+            ("\u{0E2A}\u{0E27}\u{0E31}\u{0E2A}\u{0E14}\u{0E35}\u{200B}\u{0E04}\u{0E23}\u{0E31}\u{0E1A}", false),
+            ("\u{845B}\u{E0100}\u{98FE}\u{533A}", false),
             // A zero-width non-joiner is how Persian writes some words.
             ("\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645} \u{0628}\u{0631}\u{0648}\u{0645}", false),
             // An emoji with its presentation selector hides nothing.

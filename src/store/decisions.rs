@@ -269,7 +269,12 @@ impl Store {
     /// says. A recheck reads the decision long before it writes (it scores
     /// in between), and a resolution committed in that window must not be
     /// undone by the recheck's older copy.
-    pub fn replace_decision(&self, decision: &Decision) -> Result<Decision, StoreError> {
+    /// Gives the decision it replaced (`None` if there was none) and the
+    /// decision as stored.
+    pub fn replace_decision(
+        &self,
+        decision: &Decision,
+    ) -> Result<(Option<Decision>, Decision), StoreError> {
         let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
         let id = decision.decision_id.as_bytes();
         let layout = self.inner.layout;
@@ -296,7 +301,7 @@ impl Store {
                     timeline,
                 }
                 .replace(old.as_ref(), &stored)?;
-                Ok(stored)
+                Ok((old, stored))
             })
             .map_err(transaction_error)
     }

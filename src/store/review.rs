@@ -625,7 +625,7 @@ mod tests {
         label_one(&store, &expected[0], &spam_by_moderator(), UnixMillis(50)).unwrap();
         rechecked.assessment.verdict = Verdict::Allow;
         rechecked.status = ReviewStatus::Approved;
-        let answered = store.replace_decision(&rechecked).unwrap();
+        let (_, answered) = store.replace_decision(&rechecked).unwrap();
         let stored = store.decision(&expected[0]).unwrap().unwrap();
         assert_eq!(answered, stored);
         assert_eq!(stored.status, ReviewStatus::Rejected);
