@@ -72,6 +72,11 @@ impl Keyring {
     /// Finds the key of a bearer token. Every key is compared, each in
     /// constant time, so timing tells nothing about which key came close.
     pub fn authenticate(&self, token: &str) -> Result<Principal, Error> {
+        // An empty token is nobody's, even if a key was configured with the
+        // hash of the empty string (what hashing an unset variable gives).
+        if token.is_empty() {
+            return Err(Error::Unauthenticated);
+        }
         let presented = token_sha256(token);
         let mut found = None;
         for key in &self.keys {
@@ -265,6 +270,17 @@ mod tests {
         ));
         assert!(matches!(
             keyring().authenticate(""),
+            Err(Error::Unauthenticated)
+        ));
+        // Even a key made from the empty token's hash does not take it.
+        let careless = Keyring::new(vec![ApiKey {
+            name: "careless".to_string(),
+            role: Role::Admin,
+            sites: Vec::new(),
+            token_sha256: token_sha256(""),
+        }]);
+        assert!(matches!(
+            careless.authenticate(""),
             Err(Error::Unauthenticated)
         ));
     }

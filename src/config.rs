@@ -156,6 +156,37 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+impl Config {
+    /// The settings a reload cannot put in force that differ in `other`,
+    /// named as in the file: they take a restart. (The rules, thresholds
+    /// and keys reload; see `server::reload`.)
+    pub fn changes_needing_restart(&self, other: &Config) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        let mut compare = |name: &'static str, differs: bool| {
+            if differs {
+                changed.push(name);
+            }
+        };
+        compare("listen", self.listen != other.listen);
+        compare("data_dir", self.data_dir != other.data_dir);
+        compare("model", self.model != other.model);
+        compare("cache_mb", self.cache_bytes != other.cache_bytes);
+        compare("[learning]", self.learning != other.learning);
+        compare("[limits]", self.admission != other.admission);
+        compare("[tls]", self.tls != other.tls);
+        compare(
+            "console_listen",
+            self.console_listen != other.console_listen,
+        );
+        compare(
+            "metrics_listen",
+            self.metrics_listen != other.metrics_listen,
+        );
+        compare("log_format", self.log_format != other.log_format);
+        changed
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -364,6 +395,12 @@ fn check_key(index: usize, raw: RawKey) -> Result<ApiKey, ConfigError> {
             "must be 64 hex digits (the SHA-256 of the token; `moderato keys new` prints it)",
         )
     })?;
+    if token_sha256 == crate::auth::token_sha256("") {
+        return Err(invalid(
+            field("token_sha256"),
+            "is the SHA-256 of the empty token (was the token's variable unset when it was hashed?)",
+        ));
+    }
     match raw.role {
         Role::Site if raw.sites.is_empty() => {
             return Err(invalid(
@@ -417,6 +454,35 @@ mod tests {
         assert_eq!(config.thresholds.review(), 0.6);
         assert_eq!(config.keys[0].role, Role::Site);
         assert_eq!(config.keys[0].sites, vec!["news.example".to_string()]);
+    }
+
+    #[test]
+    fn a_key_hashed_from_the_empty_token_is_refused() {
+        let empty = hex::encode(crate::auth::token_sha256(""));
+        let text =
+            format!("[[keys]]\nname = \"admin\"\nrole = \"admin\"\ntoken_sha256 = \"{empty}\"\n");
+        match Config::from_toml("test", &text, &Overrides::default()) {
+            Err(ConfigError::Invalid { field, message }) => {
+                assert_eq!(field, "keys[0].token_sha256");
+                assert!(message.contains("empty token"), "{message}");
+            }
+            other => panic!("expected the empty token's hash refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reload_names_the_settings_that_take_a_restart() {
+        let load = |text: &str| Config::from_toml("test", text, &Overrides::default()).unwrap();
+        let running = load("[rules]\nblocked_terms = [\"casino\"]\n");
+        // Rules and thresholds reload: nothing to name.
+        let reloadable = load("[thresholds]\nreview = 0.6\nreject = 0.95\n");
+        assert!(running.changes_needing_restart(&reloadable).is_empty());
+        let moved =
+            load("listen = \"127.0.0.1:6000\"\ncache_mb = 8\n[limits]\nmax_concurrent_calls = 7\n");
+        assert_eq!(
+            running.changes_needing_restart(&moved),
+            ["listen", "cache_mb", "[limits]"]
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub struct Engine {
     store: Store,
     model: ArcSwap<Model>,
     rules: ArcSwap<Rules>,
-    thresholds: Thresholds,
+    thresholds: ArcSwap<Thresholds>,
     learning: Learning,
     recent: RecentComments,
     /// The tasks that finish labelling calls after their labels were
@@ -54,7 +54,7 @@ impl Engine {
             store,
             model: ArcSwap::from_pointee(model),
             rules: ArcSwap::from_pointee(rules),
-            thresholds,
+            thresholds: ArcSwap::from_pointee(thresholds),
             learning: Learning::default(),
             recent: RecentComments::default(),
             label_tasks: tokio_util::task::TaskTracker::new(),
@@ -93,6 +93,11 @@ impl Engine {
     /// rules they started with; no call waits or fails.
     pub fn replace_rules(&self, rules: Rules) {
         self.rules.store(Arc::new(rules));
+    }
+
+    /// Puts new score thresholds in force, as [`Engine::replace_rules`].
+    pub fn replace_thresholds(&self, thresholds: Thresholds) {
+        self.thresholds.store(Arc::new(thresholds));
     }
 
     /// Counts a person's label of a comment in its author's history (what
@@ -179,8 +184,12 @@ impl Engine {
         } else {
             evaluate(&[])
         };
-        let assessment =
-            verdict::decide_with_rules(&self.model.load(), &self.thresholds, comment, &evaluation);
+        let assessment = verdict::decide_with_rules(
+            &self.model.load(),
+            &self.thresholds.load(),
+            comment,
+            &evaluation,
+        );
         Ok((assessment, evaluation.fingerprint))
     }
 

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
@@ -19,7 +20,7 @@ use crate::grpc::pb::review_server::ReviewServer;
 use crate::grpc::pb::training_server::TrainingServer;
 use crate::grpc::{pb, Access, ModerationService, ReviewService, TrainingService};
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
-use crate::limits::{MAX_MESSAGE_BYTES, STOP_GRACE};
+use crate::limits::{MAX_MESSAGE_BYTES, STOP_GRACE, TLS_HANDSHAKE_LIMIT};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -98,13 +99,22 @@ fn tls_keys(files: &TlsFiles) -> Result<TlsKeys, ServerError> {
     // The server's own TLS set-up, tried once here: its errors are the
     // ones that would otherwise stop the service after its ready line.
     Server::builder()
-        .tls_config(ServerTlsConfig::new().identity(keys.identity()))
+        .tls_config(tls_config(&keys))
         .map_err(|error| ServerError::TlsIdentity {
             cert: files.cert.clone(),
             key: files.key.clone(),
             message: crate::error::with_causes(&error),
         })?;
     Ok(keys)
+}
+
+/// The gRPC listener's TLS set-up. A handshake gets
+/// [`TLS_HANDSHAKE_LIMIT`]: tonic waits for ever otherwise, and a client
+/// that opens connections and sends nothing would hold a socket each.
+fn tls_config(keys: &TlsKeys) -> ServerTlsConfig {
+    ServerTlsConfig::new()
+        .identity(keys.identity())
+        .timeout(TLS_HANDSHAKE_LIMIT)
 }
 
 impl State {
@@ -134,7 +144,7 @@ impl State {
                     .with_learning(learning),
             ),
             access: Arc::new(Access {
-                keyring,
+                keyring: ArcSwap::from_pointee(keyring),
                 admission: Admission::new(config.admission.clone()),
                 metrics: Metrics::default(),
             }),
@@ -144,21 +154,43 @@ impl State {
     }
 }
 
-/// Re-reads the configuration file and puts its `[rules]` in force (what
-/// SIGHUP does). A file that does not check is refused with the error
-/// (naming the line or the key) and the rules in force stay. Only the rules
-/// are reloaded: the address, data directory, keys and thresholds need a
-/// restart. `overrides` are the flags and environment the service started
-/// with: a file value they replaced (an address, say) was never checked at
-/// start and must not fail the reload now.
-pub fn reload_rules(
+/// What a reload put in force, and what it could not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reloaded {
+    /// Whether the file's `[[keys]]` replaced the keys in force. A file
+    /// with no keys leaves them (a service started without keys runs on
+    /// its `admin.token`, which only a restart brings back).
+    pub keys: bool,
+    /// The settings that changed in the file but take a restart.
+    pub need_restart: Vec<&'static str>,
+}
+
+/// Re-reads the configuration file and puts its `[rules]`, `[thresholds]`
+/// and `[[keys]]` in force (what SIGHUP does): a removed key is refused
+/// from the next call on. A file that does not check is refused with the
+/// error (naming the line or the key) and everything in force stays. The
+/// other settings (addresses, data directory, model, limits, learning,
+/// TLS) take a restart; those that changed against `running` (the
+/// configuration the service started with) are named in the answer.
+/// `overrides` are the flags and environment the service started with: a
+/// file value they replaced (an address, say) was never checked at start
+/// and must not fail the reload now.
+pub fn reload(
     engine: &Engine,
+    access: &Access,
+    running: &Config,
     config_file: &Path,
     overrides: &Overrides,
-) -> Result<(), ConfigError> {
+) -> Result<Reloaded, ConfigError> {
     let config = Config::load(Some(config_file), overrides)?;
+    let need_restart = running.changes_needing_restart(&config);
     engine.replace_rules(config.rules);
-    Ok(())
+    engine.replace_thresholds(config.thresholds);
+    let keys = !config.keys.is_empty();
+    if keys {
+        access.keyring.store(Arc::new(Keyring::new(config.keys)));
+    }
+    Ok(Reloaded { keys, need_restart })
 }
 
 /// The listener's connections with Nagle's algorithm off. A gRPC answer is
@@ -221,7 +253,7 @@ pub async fn run(
 
     let mut builder = Server::builder();
     if let Some(keys) = &state.tls {
-        builder = builder.tls_config(ServerTlsConfig::new().identity(keys.identity()))?;
+        builder = builder.tls_config(tls_config(keys))?;
     }
     let (stop_seen, mut stop_began) = tokio::sync::watch::channel(false);
     let stopping = Arc::clone(&state.engine);

@@ -488,13 +488,13 @@ async fn sighup_reloads_the_rules_and_refuses_a_bad_file() {
 
     std::fs::write(&config, "[rules]\nblocked_terms = [\"casino\"\n").unwrap();
     hangup(child.0.id());
-    let refused = wait_for("previous rules stay in force");
+    let refused = wait_for("keys stay in force");
     assert!(refused.contains("line"), "{refused}");
     assert!(has_blocked_term("b", "get fr3e m0ney").await);
 
     std::fs::write(&config, "[rules]\nblocked_terms = [\"casino\"]\n").unwrap();
     hangup(child.0.id());
-    wait_for("rules reloaded");
+    wait_for("rules, thresholds and keys reloaded");
     assert!(has_blocked_term("c", "the best casino").await);
     assert!(!has_blocked_term("d", "get fr3e m0ney").await);
 }
@@ -517,4 +517,95 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn train_names_a_dotted_output_and_will_not_overwrite_its_data() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let model = directory.path().join("model.v2.json");
+    let output = moderato()
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("version model-v2-"), "{stdout}");
+    // Only the model is left: no temporary file beside it.
+    let mut names: Vec<String> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["model.v2.json", "small.tsv"]);
+
+    // The corpus given as the output is refused before training, and kept.
+    let output = moderato()
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("also a --data file"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), SMALL_CORPUS);
+}
+
+#[test]
+fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let model = directory.path().join("site.json");
+    let trained = moderato()
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(trained.status.success());
+    let config = directory.path().join("moderato.toml");
+    std::fs::write(
+        &config,
+        format!("model = {:?}\n", model.display().to_string()),
+    )
+    .unwrap();
+    let output = moderato()
+        .args(["eval", "--json", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let version = report["model_version"].as_str().unwrap();
+    assert!(version.starts_with("site-"), "{version}");
+
+    let empty = directory.path().join("empty.tsv");
+    std::fs::write(&empty, "label\ttext\n").unwrap();
+    let output = moderato()
+        .args(["eval", "--data"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no labelled comment in") && stderr.contains("empty.tsv"),
+        "{stderr}"
+    );
 }

@@ -182,3 +182,101 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     assert!(html.contains("Moderator token"));
     server.stop().await;
 }
+
+/// One HTTP/1.1 exchange with the console: the status, the head's lines
+/// (lower case) and the body. `extra_headers` end with `\r\n` each.
+async fn exchange(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    extra_headers: &str,
+    body: &[u8],
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.http_address.expect("the server has a console");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{extra_headers}\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The service may answer and close before it has read a body it
+    // refuses: a failed write is part of the exchange then.
+    let _ = stream.write_all(body).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {response:?}"));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_lowercase(), body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_refuses_what_it_should_not_read_and_says_why() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_console(directory.path())).await;
+    let moderator = format!("authorization: Bearer {MODERATOR_TOKEN}\r\n");
+    let json = "content-type: application/json\r\n";
+
+    // No token, or an empty one: 401 with the scheme to use.
+    for authorization in [
+        "",
+        "authorization: Bearer \r\n",
+        "authorization: Bearer    \r\n",
+    ] {
+        let (status, head, _) = exchange(&server, "GET", "/api/me", authorization, b"").await;
+        assert_eq!(status, 401, "{authorization:?}");
+        assert!(head.contains("www-authenticate: bearer"), "{head}");
+    }
+    // A large body from somebody without a token is refused for the
+    // token, before it is read; with a token, for its size.
+    let large = vec![b' '; 200 * 1024];
+    let (status, _, _) = exchange(&server, "POST", "/api/resolve", json, &large).await;
+    assert_eq!(status, 401);
+    let headers = format!("{moderator}{json}");
+    let (status, _, body) = exchange(&server, "POST", "/api/resolve", &headers, &large).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("\"error\""), "{body}");
+    // A body that does not say it is JSON: 415.
+    let (status, _, body) = exchange(
+        &server,
+        "POST",
+        "/api/resolve",
+        &moderator,
+        b"{\"decision_ids\": [], \"label\": \"spam\"}",
+    )
+    .await;
+    assert_eq!(status, 415, "{body}");
+
+    // The page and the API's answers carry the headers that keep them
+    // from being framed, sniffed or (the API's) cached.
+    let (status, page_head, _) = exchange(&server, "GET", "/", "", b"").await;
+    assert_eq!(status, 200);
+    let (status, api_head, _) = exchange(&server, "GET", "/api/me", &moderator, b"").await;
+    assert_eq!(status, 200);
+    for head in [&page_head, &api_head] {
+        assert!(
+            head.contains("content-security-policy: default-src 'self'; frame-ancestors 'none'"),
+            "{head}"
+        );
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        assert!(head.contains("x-frame-options: deny"), "{head}");
+    }
+    assert!(api_head.contains("cache-control: no-store"), "{api_head}");
+    assert!(page_head.contains("cache-control: no-cache"), "{page_head}");
+
+    // A moderator of one site is refused another's queue.
+    let (status, _, body) = exchange(
+        &server,
+        "GET",
+        "/api/queue?site=blog.example",
+        &moderator,
+        b"",
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    server.stop().await;
+}

@@ -6,7 +6,7 @@ use moderato::config::Overrides;
 use moderato::domain::{Author, Comment, Label, UnixMillis};
 use moderato::engine::CheckOptions;
 use moderato::grpc::pb;
-use moderato::server::{reload_rules, State};
+use moderato::server::{reload, State};
 
 use crate::util::*;
 
@@ -335,7 +335,7 @@ async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
 }
 
 #[tokio::test]
-async fn a_bad_reload_is_refused_and_the_old_rules_stay() {
+async fn a_bad_reload_is_refused_and_a_good_one_puts_rules_thresholds_and_keys_in_force() {
     let directory = tempfile::tempdir().unwrap();
     let file = directory.path().join("moderato.toml");
     std::fs::write(&file, "[rules]\nblocked_terms = [\"free money\"]\n").unwrap();
@@ -375,19 +375,19 @@ async fn a_bad_reload_is_refused_and_the_old_rules_stay() {
     };
 
     std::fs::write(&file, "[rules]\nblocked_terms = [\"casino\"\n").unwrap();
-    let error = reload_rules(engine, &file, &Overrides::default())
+    let error = reload(engine, &state.access, &config, &file, &Overrides::default())
         .unwrap_err()
         .to_string();
     assert!(error.contains("line"), "{error}");
     std::fs::write(&file, "[rules]\nblocked_ips = [\"10.0.0.300/8\"]\n").unwrap();
-    let error = reload_rules(engine, &file, &Overrides::default())
+    let error = reload(engine, &state.access, &config, &file, &Overrides::default())
         .unwrap_err()
         .to_string();
     assert!(error.contains("rules.blocked_ips[0]"), "{error}");
     assert!(has(&verdict_of("free money here").await, "blocked_term"));
 
     std::fs::write(&file, "[rules]\nblocked_terms = [\"casino\"]\n").unwrap();
-    reload_rules(engine, &file, &Overrides::default()).unwrap();
+    reload(engine, &state.access, &config, &file, &Overrides::default()).unwrap();
     assert!(has(&verdict_of("the best casino").await, "blocked_term"));
     assert!(!has(&verdict_of("free money here").await, "blocked_term"));
 
@@ -399,7 +399,7 @@ async fn a_bad_reload_is_refused_and_the_old_rules_stay() {
         "listen = \"localhost:50051\"\n[rules]\nblocked_terms = [\"lottery\"]\n",
     )
     .unwrap();
-    let error = reload_rules(engine, &file, &Overrides::default())
+    let error = reload(engine, &state.access, &config, &file, &Overrides::default())
         .unwrap_err()
         .to_string();
     assert!(error.contains("listen"), "{error}");
@@ -407,6 +407,42 @@ async fn a_bad_reload_is_refused_and_the_old_rules_stay() {
         listen: Some("127.0.0.1:0".to_string()),
         ..Overrides::default()
     };
-    reload_rules(engine, &file, &started_with).unwrap();
+    reload(engine, &state.access, &config, &file, &started_with).unwrap();
     assert!(has(&verdict_of("win the lottery").await, "blocked_term"));
+
+    // Thresholds and keys reload too (a removed key is refused from then
+    // on), and what takes a restart is named.
+    use moderato::domain::Verdict;
+    assert_eq!(verdict_of(HAM_TEXT).await.verdict, Verdict::Allow);
+    let new_hash: String = moderato::auth::token_sha256("a-new-token")
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    std::fs::write(
+        &file,
+        format!(
+            "cache_mb = 3\n[thresholds]\nreview = 0.001\nreject = 0.002\n\
+             [[keys]]\nname = \"new\"\nrole = \"admin\"\ntoken_sha256 = \"{new_hash}\"\n"
+        ),
+    )
+    .unwrap();
+    assert!(state.access.keyring.load().authenticate(NEWS_TOKEN).is_ok());
+    let reloaded = reload(engine, &state.access, &config, &file, &started_with).unwrap();
+    assert!(reloaded.keys);
+    assert!(reloaded.need_restart.contains(&"cache_mb"), "{reloaded:?}");
+    assert_eq!(verdict_of(HAM_TEXT).await.verdict, Verdict::Reject);
+    let keyring = state.access.keyring.load();
+    assert!(keyring.authenticate("a-new-token").is_ok());
+    assert!(keyring.authenticate(NEWS_TOKEN).is_err());
+
+    // A file without keys leaves the keys in force.
+    std::fs::write(&file, "[rules]\n").unwrap();
+    let reloaded = reload(engine, &state.access, &config, &file, &started_with).unwrap();
+    assert!(!reloaded.keys);
+    assert!(state
+        .access
+        .keyring
+        .load()
+        .authenticate("a-new-token")
+        .is_ok());
 }

@@ -412,9 +412,13 @@ impl Model {
         Model::from_json("models/default.json (built in)", EMBEDDED_DEFAULT)
     }
 
-    /// Writes the model as JSON, through a temporary file and a rename so
-    /// that a crash never leaves half a model behind.
+    /// Writes the model as JSON into a temporary file of its own beside
+    /// `path`, synced to disk, then renamed over `path`: a crash leaves the
+    /// old file or the whole new one, never half a model; two runs writing
+    /// into one directory never share a temporary file; and a failed write
+    /// leaves no temporary file behind.
     pub fn save(&self, path: &Path) -> Result<(), ClassifierError> {
+        use std::io::Write;
         let write_error = |source| ClassifierError::Write {
             path: path.to_path_buf(),
             source,
@@ -422,9 +426,26 @@ impl Model {
         let json = self
             .to_json()
             .map_err(|error| write_error(std::io::Error::other(error)))?;
-        let temporary = path.with_extension("json.tmp");
-        std::fs::write(&temporary, json).map_err(write_error)?;
-        std::fs::rename(&temporary, path).map_err(write_error)
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut temporary = tempfile::Builder::new()
+            .prefix(".moderato-model-")
+            .suffix(".tmp")
+            .tempfile_in(directory)
+            .map_err(write_error)?;
+        temporary.write_all(&json).map_err(write_error)?;
+        temporary.as_file().sync_all().map_err(write_error)?;
+        temporary
+            .persist(path)
+            .map_err(|error| write_error(error.error))?;
+        // The rename is on disk once the directory is synced. Best effort:
+        // not every platform opens a directory as a file.
+        if let Ok(directory) = std::fs::File::open(directory) {
+            let _ = directory.sync_all();
+        }
+        Ok(())
     }
 
     pub fn version(&self) -> &str {

@@ -27,8 +27,9 @@ pub fn check(
             text
         }
     };
-    let model = load_model(model)?;
     let config = Config::load(config, &Default::default())?;
+    // As `serve` would: the model named by --model, else the config's.
+    let model = load_model(model.or(config.model.as_deref()))?;
     let comment = Comment {
         site_id: "cli".to_string(),
         comment_id: "cli".to_string(),

@@ -16,11 +16,20 @@ pub fn eval(
     json: bool,
     plot: Option<&Path>,
 ) -> Result<(), CliError> {
-    let model = load_model(model)?;
     let config = Config::load(config, &Default::default())?;
+    // As `serve` would: the model named by --model, else the config's.
+    let model = load_model(model.or(config.model.as_deref()))?;
     let mut examples = Vec::new();
     for path in data {
         examples.extend(read_labelled_file(path)?);
+    }
+    // Figures over no comment would read as a measurement (of 0s).
+    if examples.is_empty() {
+        let files: Vec<String> = data.iter().map(|path| path.display().to_string()).collect();
+        return Err(CliError::Usage(format!(
+            "no labelled comment in {}: nothing to evaluate",
+            files.join(", ")
+        )));
     }
     let rules = (!no_rules).then_some(&config.rules);
     let report = evaluate(&model, &config.thresholds, rules, &examples);

@@ -63,7 +63,15 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         // came before its handler would take its default action and end
         // the process without the clean stop.
         let mut stop_signals = StopSignals::install()?;
-        reload_on_hangup(&state, config_file, overrides.clone());
+        if state.tls.is_none() {
+            warn_of_plain_text(address, "gRPC");
+            for (_, bound, parts) in &http {
+                if parts.console {
+                    warn_of_plain_text(*bound, "console");
+                }
+            }
+        }
+        reload_on_hangup(&state, config.clone(), config_file, overrides.clone());
         tracing::info!(
             %address,
             model = state.engine.model().version(),
@@ -139,18 +147,26 @@ fn init_logging(format: LogFormat) {
 
 /// Reloads the rules from the configuration file on each SIGHUP, for as long
 /// as the runtime runs. A bad file is logged and the old rules stay.
-fn reload_on_hangup(state: &State, config_file: Option<PathBuf>, overrides: Overrides) {
+fn reload_on_hangup(
+    state: &State,
+    running: Config,
+    config_file: Option<PathBuf>,
+    overrides: Overrides,
+) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut hangups = match signal(SignalKind::hangup()) {
             Ok(hangups) => hangups,
             Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGHUP; rules reload only on restart");
+                tracing::warn!(%error, "cannot listen for SIGHUP; the configuration reloads only on restart");
                 return;
             }
         };
-        let engine = std::sync::Arc::clone(&state.engine);
+        let (engine, access) = (
+            std::sync::Arc::clone(&state.engine),
+            std::sync::Arc::clone(&state.access),
+        );
         tokio::spawn(async move {
             while hangups.recv().await.is_some() {
                 let Some(path) = &config_file else {
@@ -159,11 +175,28 @@ fn reload_on_hangup(state: &State, config_file: Option<PathBuf>, overrides: Over
                     );
                     continue;
                 };
-                match server::reload_rules(&engine, path, &overrides) {
-                    Ok(()) => tracing::info!(path = %path.display(), "SIGHUP: rules reloaded"),
+                match server::reload(&engine, &access, &running, path, &overrides) {
+                    Ok(reloaded) => {
+                        tracing::info!(
+                            path = %path.display(),
+                            keys = reloaded.keys,
+                            "SIGHUP: rules, thresholds and keys reloaded"
+                        );
+                        if !reloaded.keys {
+                            tracing::warn!(
+                                "SIGHUP: the file has no [[keys]]; the keys in force stay until a restart"
+                            );
+                        }
+                        if !reloaded.need_restart.is_empty() {
+                            tracing::warn!(
+                                settings = reloaded.need_restart.join(", "),
+                                "SIGHUP: these settings changed but take a restart"
+                            );
+                        }
+                    }
                     Err(error) => tracing::error!(
                         %error,
-                        "SIGHUP: the configuration was refused; the previous rules stay in force"
+                        "SIGHUP: the configuration was refused; the previous rules, thresholds and keys stay in force"
                     ),
                 }
             }
@@ -171,7 +204,7 @@ fn reload_on_hangup(state: &State, config_file: Option<PathBuf>, overrides: Over
     }
     #[cfg(not(unix))]
     {
-        let _ = (state, config_file);
+        let _ = (state, running, config_file, overrides);
     }
 }
 
@@ -235,5 +268,18 @@ impl StopSignals {
     async fn next(&mut self) -> StopSignal {
         let _ = tokio::signal::ctrl_c().await;
         StopSignal::Interrupt
+    }
+}
+
+/// Tokens cross the network in plain text without `[tls]`: harmless on
+/// loopback (or behind a proxy on the same host that terminates TLS),
+/// worth a warning on any other address.
+fn warn_of_plain_text(address: std::net::SocketAddr, listener: &str) {
+    if !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            listener,
+            "serving without TLS on an address other hosts can reach: bearer tokens cross the network in plain text (configure [tls], or put a TLS proxy in front)"
+        );
     }
 }

@@ -12,6 +12,7 @@ pub fn train(
     flags: &TrainingFlags,
 ) -> Result<(), CliError> {
     let started = std::time::Instant::now();
+    check_output(out, data)?;
     let mut examples = Vec::new();
     let mut sources = Vec::new();
     for path in data {
@@ -30,11 +31,7 @@ pub fn train(
                 .unwrap_or_else(|| path.display().to_string()),
         );
     }
-    let name = name.unwrap_or_else(|| {
-        out.file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".to_string())
-    });
+    let name = name.unwrap_or_else(|| name_from_output(out));
     let params = flags
         .apply(TrainingParams {
             name,
@@ -61,4 +58,84 @@ pub fn train(
         );
     }
     Ok(())
+}
+
+/// A model name made from the output file's name, for when `--name` is not
+/// given: characters a name cannot hold (anything but ASCII letters,
+/// digits, `-` and `_`) become `-`, so that `--out model.v2.json` is named
+/// `model-v2`.
+fn name_from_output(out: &Path) -> String {
+    let stem = out
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .map(|character| match character {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => character,
+            _ => '-',
+        })
+        .collect();
+    if name.trim_matches('-').is_empty() {
+        "model".to_string()
+    } else {
+        name
+    }
+}
+
+/// Checks, before the training run, what would otherwise fail (or do
+/// harm) only at its end: `--out` must not be one of the `--data` files
+/// (the model would replace the corpus), and its directory must take a
+/// new file.
+fn check_output(out: &Path, data: &[PathBuf]) -> Result<(), CliError> {
+    if let Ok(out_file) = out.canonicalize() {
+        for path in data {
+            if path
+                .canonicalize()
+                .is_ok_and(|data_file| data_file == out_file)
+            {
+                return Err(CliError::Usage(format!(
+                    "--out {} is also a --data file: training would replace it with the model",
+                    out.display()
+                )));
+            }
+        }
+    }
+    let directory = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".moderato-model-")
+        .tempfile_in(directory)
+        .map(drop)
+        .map_err(|source| CliError::Io {
+            context: format!("cannot write the model {}", out.display()),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_file_name_gives_a_valid_model_name() {
+        for (out, name) in [
+            ("models/site.json", "site"),
+            ("model.v2.json", "model-v2"),
+            ("spam model.json", "spam-model"),
+            ("2024.05.json", "2024-05"),
+            ("été.json", "-t-"),
+            ("!!.json", "model"),
+        ] {
+            assert_eq!(name_from_output(Path::new(out)), name, "{out}");
+            // Every name made so passes the parameters' own check.
+            let params = TrainingParams {
+                name: name_from_output(Path::new(out)),
+                ..TrainingParams::default()
+            };
+            assert!(params.check().is_ok(), "{out}");
+        }
+    }
 }

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -27,36 +28,96 @@ const PAGE_SIZE: usize = 25;
 /// Words highlighted per comment.
 const HIGHLIGHTS: usize = 8;
 
-/// An error as the console receives it.
-pub struct ApiError(Error);
+/// The largest body the API reads (`/api/resolve`'s): 500 ids in JSON with
+/// a 2 KiB note take about 22 KB. Larger bodies get 413 without being read
+/// further.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An error as the console receives it: a service error, with the HTTP
+/// status its gRPC status means, or a request the HTTP layer refused
+/// (413 for a body too large, 415 for one that is not JSON, 400 for JSON
+/// that does not parse or fit).
+pub enum ApiError {
+    Service(Error),
+    Request { status: StatusCode, message: String },
+}
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        ApiError(error)
+        ApiError::Service(error)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        // A body too large or not JSON at all keeps the status that says
+        // so; JSON that does not parse or fit is a bad argument, as
+        // everywhere else.
+        let status = match rejection.status() {
+            status @ (StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) => status,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::Request {
+            status,
+            message: format!("body: {}", rejection.body_text()),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status: tonic::Status = self.0.into();
-        let http = match status.code() {
-            tonic::Code::InvalidArgument | tonic::Code::OutOfRange => StatusCode::BAD_REQUEST,
-            tonic::Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            tonic::Code::PermissionDenied => StatusCode::FORBIDDEN,
-            tonic::Code::NotFound => StatusCode::NOT_FOUND,
-            tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
-            tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            tonic::Code::AlreadyExists | tonic::Code::Aborted => StatusCode::CONFLICT,
-            tonic::Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
-            tonic::Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-            tonic::Code::Ok
-            | tonic::Code::Cancelled
-            | tonic::Code::Unknown
-            | tonic::Code::Internal
-            | tonic::Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+        let (http, message) = match self {
+            ApiError::Service(error) => service_status(error),
+            ApiError::Request { status, message } => (status, message),
         };
-        (http, Json(serde_json::json!({ "error": status.message() }))).into_response()
+        let mut response = (http, Json(serde_json::json!({ "error": message }))).into_response();
+        let headers = response.headers_mut();
+        // What RFC 6750 asks of a 401 for a bearer token, and a hint for a
+        // client refused by the rate limit (a token comes back within a
+        // second at any configured rate of one call a second or more).
+        if http == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if http == StatusCode::TOO_MANY_REQUESTS {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// The HTTP status a service error means, with its message.
+fn service_status(error: Error) -> (StatusCode, String) {
+    let status: tonic::Status = error.into();
+    let http = match status.code() {
+        tonic::Code::InvalidArgument | tonic::Code::OutOfRange => StatusCode::BAD_REQUEST,
+        tonic::Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        tonic::Code::PermissionDenied => StatusCode::FORBIDDEN,
+        tonic::Code::NotFound => StatusCode::NOT_FOUND,
+        tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
+        tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        tonic::Code::AlreadyExists | tonic::Code::Aborted => StatusCode::CONFLICT,
+        tonic::Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        tonic::Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        tonic::Code::Ok
+        | tonic::Code::Cancelled
+        | tonic::Code::Unknown
+        | tonic::Code::Internal
+        | tonic::Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (http, status.message().to_string())
+}
+
+/// The admitted moderator (or admin) behind the request's bearer token.
+/// Handlers take it before any other argument, so that a request without
+/// a valid token is refused before its body is read.
+pub struct Moderator(Caller);
+
+impl FromRequestParts<HttpState> for Moderator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        Ok(Moderator(caller(state, &parts.headers).await?))
     }
 }
 
@@ -81,8 +142,7 @@ pub struct Me {
     sites: Vec<String>,
 }
 
-pub async fn me(State(state): State<HttpState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
-    let caller = caller(&state, &headers).await?;
+pub async fn me(Moderator(caller): Moderator) -> Result<Json<Me>, ApiError> {
     Ok(Json(Me {
         name: caller.name.clone(),
         role: format!("{:?}", caller.role).to_lowercase(),
@@ -206,10 +266,9 @@ fn item_view(state: &HttpState, decision: Decision) -> ItemView {
 /// A page of pending items, highest priority first, then oldest.
 pub async fn queue(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    Moderator(caller): Moderator,
     query: Result<Query<QueueQuery>, QueryRejection>,
 ) -> Result<Json<PageView>, ApiError> {
-    let caller = caller(&state, &headers).await?;
     let Query(query) =
         query.map_err(|rejection| Error::invalid_argument("query", rejection.body_text()))?;
     if !query.site.is_empty() {
@@ -257,14 +316,12 @@ pub struct Resolved {
 
 pub async fn resolve(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    Moderator(caller): Moderator,
     request: Result<Json<ResolveRequest>, JsonRejection>,
 ) -> Result<Json<Resolved>, ApiError> {
-    let caller = caller(&state, &headers).await?;
     // A body that is not the JSON asked for gets the console's own error
-    // shape (400 with `error`), like every other bad argument.
-    let Json(request) =
-        request.map_err(|rejection| Error::invalid_argument("body", rejection.body_text()))?;
+    // shape (`error`), with the status that says why.
+    let Json(request) = request?;
     let label = match request.label.as_str() {
         "spam" => Label::Spam,
         "ham" => Label::Ham,
@@ -336,9 +393,8 @@ pub struct StatsView {
 /// The figures of each site the caller may see.
 pub async fn stats(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    Moderator(caller): Moderator,
 ) -> Result<Json<StatsView>, ApiError> {
-    let caller = caller(&state, &headers).await?;
     let scope = review_scope(&caller, "")?;
     let mut sites = Vec::new();
     for (site_id, tally) in state

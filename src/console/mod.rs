@@ -7,6 +7,7 @@
 //! keys, roles, site scopes and admission limits as gRPC.
 
 mod api;
+mod connections;
 mod tls;
 
 pub use tls::ConsoleTls;
@@ -15,8 +16,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -97,7 +98,38 @@ fn router(state: HttpState, parts: Parts) -> Router {
             .route("/api/resolve", post(api::resolve))
             .route("/api/stats", get(api::stats));
     }
-    router.with_state(state)
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Headers every answer carries: the page runs only its own script and
+/// style and cannot be framed by another site (so no other page can
+/// steer a moderator's clicks), a browser takes each answer for the type
+/// it says, and answers that do not say otherwise (the API's, which hold
+/// readers' e-mail and IP addresses) are kept in no cache.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
@@ -154,12 +186,13 @@ pub async fn serve(
     let router = router(state, parts);
     match tls {
         Some(tls) => {
-            axum::serve(tls::TlsListener::new(listener, tls)?, router)
+            let listener = connections::Bounded::new(tls::TlsListener::new(listener, tls)?);
+            axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown)
                 .await
         }
         None => {
-            axum::serve(listener, router)
+            axum::serve(connections::Bounded::new(listener), router)
                 .with_graceful_shutdown(shutdown)
                 .await
         }

@@ -6,6 +6,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use tonic::{Code, Request, Response, Status};
 
 use crate::admission::{Admission, Permit};
@@ -16,7 +17,10 @@ use crate::metrics::Metrics;
 /// Who may call, how many calls may run, and what is counted of them:
 /// what every handler goes through.
 pub struct Access {
-    pub keyring: Keyring,
+    /// The keys in force; SIGHUP can replace them (see
+    /// `server::reload`), and a call authenticates against the keys of
+    /// the moment it arrives.
+    pub keyring: ArcSwap<Keyring>,
     pub admission: Admission,
     pub metrics: Metrics,
 }
@@ -139,13 +143,13 @@ impl Access {
     /// RESOURCE_EXHAUSTED. Unknown keys are refused before they can use up
     /// anyone's rate.
     pub async fn admit<T>(&self, request: &Request<T>) -> Result<Caller, Error> {
-        self.admit_principal(principal(&self.keyring, request)?)
+        self.admit_principal(principal(&self.keyring.load(), request)?)
             .await
     }
 
     /// [`Access::admit`] for a bearer token read elsewhere (the console).
     pub async fn admit_token(&self, token: &str) -> Result<Caller, Error> {
-        self.admit_principal(self.keyring.authenticate(token)?)
+        self.admit_principal(self.keyring.load().authenticate(token)?)
             .await
     }
 
