@@ -53,3 +53,57 @@ pub const MAX_NOTE_BYTES: usize = 2048;
 /// end, then for labelling calls to finish learning, then for a running
 /// retrain to end, before it stops anyway. A second signal stops at once.
 pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a client has to finish a TLS handshake, on the gRPC listener
+/// and the console's.
+pub const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's table of limits states these numbers in words ("64
+    /// KiB", "1 to 500 ids"); the field tests check the service against the
+    /// constants, so without this a changed constant would leave the table
+    /// stale unnoticed. A failure here means: update the README's row, then
+    /// the number here.
+    #[test]
+    fn the_readme_limits_table_and_the_constants_agree() {
+        // `content`: 64 KiB.
+        assert_eq!(MAX_CONTENT_BYTES, 64 * 1024);
+        // `comment_id` (1 to 256 bytes) and `context.parent_comment_id`
+        // (256 bytes).
+        assert_eq!(MAX_COMMENT_ID_BYTES, 256);
+        // Each `author` field: 1 KiB.
+        assert_eq!(MAX_AUTHOR_FIELD_BYTES, 1024);
+        // `context.post_text`: 64 KiB.
+        assert_eq!(MAX_POST_TEXT_BYTES, 64 * 1024);
+        // Other text fields: 2 KiB.
+        assert_eq!(MAX_SHORT_FIELD_BYTES, 2 * 1024);
+        // `context.language`: 35 bytes.
+        assert_eq!(MAX_LANGUAGE_TAG_BYTES, 35);
+        // One gRPC message: 512 KiB.
+        assert_eq!(MAX_MESSAGE_BYTES, 512 * 1024);
+        // Comments of one `CheckComments` stream scored at once: 64.
+        assert_eq!(STREAM_CONCURRENCY, 64);
+        // `ListQueue.page_size`: 0 (meaning 50) to 500.
+        assert_eq!(DEFAULT_PAGE_SIZE, 50);
+        assert_eq!(MAX_PAGE_SIZE, 500);
+        // One `ListQueue` answer: 3 MiB.
+        assert_eq!(MAX_QUEUE_PAGE_BYTES, 3 * 1024 * 1024);
+        // One `ResolveItems` answer: each decision in full within 1 MiB.
+        assert_eq!(MAX_RESOLVE_ANSWER_COMMENT_BYTES, 1024 * 1024);
+        // `ActivateModel.version`: 1 to 128 bytes.
+        assert_eq!(MAX_MODEL_VERSION_BYTES, 128);
+        // `ResolveItems.decision_ids`: 1 to 500 ids.
+        assert_eq!(MAX_RESOLVE_IDS, 500);
+        // `ResolveItems.moderator`: 256 bytes.
+        assert_eq!(MAX_MODERATOR_NAME_BYTES, 256);
+        // `note` (resolutions and reports): 2 KiB.
+        assert_eq!(MAX_NOTE_BYTES, 2 * 1024);
+        // A stop waits 10 s for each of its steps.
+        assert_eq!(STOP_GRACE, std::time::Duration::from_secs(10));
+        // A TLS handshake: 10 s.
+        assert_eq!(TLS_HANDSHAKE_LIMIT.as_secs(), 10);
+    }
+}

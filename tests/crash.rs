@@ -9,28 +9,64 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moderato::grpc::pb;
+use rand::seq::SliceRandom;
 use rand::Rng;
+use tokio::sync::watch;
 use tonic::transport::Channel;
 
 use crate::util::*;
+
+/// Checks acknowledged in a round before the random wait for the kill
+/// starts, so that the resolutions have decisions to label in every round.
+const CHECKS_BEFORE_THE_KILL: usize = 5;
+
+/// How long a round may take to have [`CHECKS_BEFORE_THE_KILL`] checks
+/// acknowledged: far more than a loaded debug build needs, so that only a
+/// server that stopped answering fails it.
+const CHECKS_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long the load tasks may take to end once the server is killed and
+/// they are told to stop; they end at their next call or turn.
+const STOP_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Decisions labelled by one `ResolveItems` call.
+const RESOLUTION_BATCH: usize = 5;
+
+/// One resolution sent for a decision.
+#[derive(Debug, Clone, Copy)]
+struct Resolution {
+    label: pb::Label,
+    /// Whether the server acknowledged it; one that was not was in flight
+    /// at a kill, and may or may not have been stored.
+    acknowledged: bool,
+}
 
 /// What the clients were told was stored.
 #[derive(Default)]
 struct Acknowledged {
     /// comment id -> decision id.
     decisions: HashMap<String, String>,
-    /// decision id -> the label its resolution acknowledged last.
-    labels: HashMap<String, pb::Label>,
+    /// The acknowledged decision ids in the order they were acknowledged,
+    /// for the resolutions to pick from.
+    decision_ids: Vec<String>,
+    /// decision id -> every resolution sent for it, in the order sent. One
+    /// task sends them, one call at a time, so this is also the order in
+    /// which the server applied those it stored.
+    resolutions: HashMap<String, Vec<Resolution>>,
+    /// `ResolveItems` calls acknowledged over the whole run.
+    acknowledged_resolution_calls: usize,
 }
 
 impl Acknowledged {
     fn snapshot(&self) -> Acknowledged {
         Acknowledged {
             decisions: self.decisions.clone(),
-            labels: self.labels.clone(),
+            decision_ids: self.decision_ids.clone(),
+            resolutions: self.resolutions.clone(),
+            acknowledged_resolution_calls: self.acknowledged_resolution_calls,
         }
     }
 }
@@ -42,16 +78,27 @@ fn rounds() -> usize {
         .unwrap_or(3)
 }
 
-/// Checks comments until the server goes away, recording what it
-/// acknowledged.
+/// Whether the test has told the load tasks to stop (it does right after
+/// the kill). A task that does not reach the server would otherwise never
+/// learn that the round is over.
+fn stopped(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
+}
+
+/// Checks comments until the server goes away or the test says stop,
+/// recording what the server acknowledged.
 async fn keep_checking(
     channel: Channel,
     token: String,
     prefix: String,
     acknowledged: Arc<Mutex<Acknowledged>>,
+    stop: watch::Receiver<bool>,
 ) {
     let mut client = pb::moderation_client::ModerationClient::new(channel);
     for index in 0.. {
+        if stopped(&stop) {
+            return;
+        }
         let comment_id = format!("{prefix}-{index}");
         let request = pb::CheckCommentRequest {
             site_id: NEWS_SITE.to_string(),
@@ -64,9 +111,9 @@ async fn keep_checking(
             Ok(response) => {
                 let response = response.into_inner();
                 assert!(response.stored);
+                let mut acknowledged = acknowledged.lock().unwrap();
+                acknowledged.decision_ids.push(response.decision_id.clone());
                 acknowledged
-                    .lock()
-                    .unwrap()
                     .decisions
                     .insert(comment_id, response.decision_id);
             }
@@ -75,38 +122,83 @@ async fn keep_checking(
     }
 }
 
-/// Resolves acknowledged decisions until the server goes away, recording
-/// the acknowledged labels.
-async fn keep_resolving(channel: Channel, token: String, acknowledged: Arc<Mutex<Acknowledged>>) {
+/// Labels acknowledged decisions, a few picked at random per call and
+/// spam and ham in turn, until the server goes away or the test says stop,
+/// recording each resolution sent and whether it was acknowledged.
+async fn keep_resolving(
+    channel: Channel,
+    token: String,
+    acknowledged: Arc<Mutex<Acknowledged>>,
+    stop: watch::Receiver<bool>,
+) {
     let mut client = pb::review_client::ReviewClient::new(channel);
-    for round in 0u64.. {
+    let mut calls_sent: u64 = 0;
+    loop {
+        if stopped(&stop) {
+            return;
+        }
+        // Picked at random among all the acknowledged decisions (of this
+        // round and the earlier ones), so that resolutions spread over
+        // them rather than relabelling the same few.
         let batch: Vec<String> = {
             let acknowledged = acknowledged.lock().unwrap();
-            acknowledged.decisions.values().take(5).cloned().collect()
+            acknowledged
+                .decision_ids
+                .choose_multiple(&mut rand::thread_rng(), RESOLUTION_BATCH)
+                .cloned()
+                .collect()
         };
         if batch.is_empty() {
             tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         }
-        let label = if round % 2 == 0 {
+        let label = if calls_sent.is_multiple_of(2) {
             pb::Label::Spam
         } else {
             pb::Label::Ham
         };
+        calls_sent += 1;
         let request = pb::ResolveItemsRequest {
             decision_ids: batch.clone(),
             label: label.into(),
             ..Default::default()
         };
-        match client.resolve_items(with_token(&token, request)).await {
-            Ok(_) => {
-                let mut acknowledged = acknowledged.lock().unwrap();
-                for decision_id in batch {
-                    acknowledged.labels.insert(decision_id, label);
-                }
-            }
-            Err(_) => return,
+        let outcome = client.resolve_items(with_token(&token, request)).await;
+        let mut acknowledged = acknowledged.lock().unwrap();
+        for decision_id in batch {
+            acknowledged
+                .resolutions
+                .entry(decision_id)
+                .or_default()
+                .push(Resolution {
+                    label,
+                    acknowledged: outcome.is_ok(),
+                });
         }
+        if outcome.is_err() {
+            return;
+        }
+        acknowledged.acknowledged_resolution_calls += 1;
+    }
+}
+
+/// Waits until `CHECKS_BEFORE_THE_KILL` more checks than `before` are
+/// acknowledged, or fails the test at the deadline.
+async fn wait_for_checks(acknowledged: &Mutex<Acknowledged>, before: usize, round: usize) {
+    let deadline = Instant::now() + CHECKS_DEADLINE;
+    loop {
+        let count = acknowledged.lock().unwrap().decisions.len();
+        if count >= before + CHECKS_BEFORE_THE_KILL {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "round {round}: only {} of {CHECKS_BEFORE_THE_KILL} checks were acknowledged \
+             within {} s; the server is not answering",
+            count - before,
+            CHECKS_DEADLINE.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -115,7 +207,6 @@ async fn acknowledged_writes_survive_kill_9() {
     let directory = tempfile::tempdir().unwrap();
     let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
     let rounds = rounds();
-    let mut random = rand::thread_rng();
     for round in 0..rounds {
         let mut server = ServeProcess::start(directory.path()).await;
         let token = std::fs::read_to_string(directory.path().join("admin.token"))
@@ -126,6 +217,7 @@ async fn acknowledged_writes_survive_kill_9() {
         let snapshot = acknowledged.lock().unwrap().snapshot();
         verify(&channel, &token, &snapshot, round).await;
 
+        let (stop_sender, stop) = watch::channel(false);
         let mut load = Vec::new();
         for writer in 0..4 {
             load.push(tokio::spawn(keep_checking(
@@ -133,18 +225,33 @@ async fn acknowledged_writes_survive_kill_9() {
                 token.clone(),
                 format!("r{round}-w{writer}"),
                 Arc::clone(&acknowledged),
+                stop.clone(),
             )));
         }
         load.push(tokio::spawn(keep_resolving(
             channel.clone(),
             token.clone(),
             Arc::clone(&acknowledged),
+            stop.clone(),
         )));
-        tokio::time::sleep(Duration::from_millis(random.gen_range(50..400))).await;
+        // A kill before the first acknowledged check would test nothing
+        // of this round's writes.
+        wait_for_checks(&acknowledged, snapshot.decisions.len(), round).await;
+        let delay = Duration::from_millis(rand::thread_rng().gen_range(50..400));
+        tokio::time::sleep(delay).await;
         server.child.kill().unwrap();
         server.child.wait().unwrap();
+        // The tasks whose calls fail end by themselves; one that was not
+        // calling the server (the resolutions, before any decision was
+        // acknowledged) ends on this.
+        stop_sender.send_replace(true);
         for task in load {
-            task.await.unwrap();
+            tokio::time::timeout(STOP_DEADLINE, task)
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("round {round}: a load task did not stop after the kill")
+                })
+                .unwrap();
         }
     }
     let server = ServeProcess::start(directory.path()).await;
@@ -152,21 +259,30 @@ async fn acknowledged_writes_survive_kill_9() {
     let acknowledged = acknowledged.lock().unwrap().snapshot();
     verify(&server.channel().await, token.trim(), &acknowledged, rounds).await;
     eprintln!(
-        "{rounds} kill -9 rounds: {} acknowledged decisions and {} acknowledged resolutions, \
-         all there after the restarts (0 lost)",
+        "{rounds} kill -9 rounds: {} acknowledged decisions and {} acknowledged resolution \
+         calls (over {} decisions), all there after the restarts (0 lost)",
         acknowledged.decisions.len(),
-        acknowledged.labels.len()
+        acknowledged.acknowledged_resolution_calls,
+        acknowledged.resolutions.len()
     );
     assert!(
         !acknowledged.decisions.is_empty(),
         "no write was acknowledged"
     );
+    // A round may end before its first resolution is acknowledged, but the
+    // whole run must have tested some.
+    assert!(
+        acknowledged.acknowledged_resolution_calls > 0,
+        "no resolution was acknowledged in {rounds} rounds"
+    );
 }
 
-/// Every acknowledged decision is readable, and every acknowledged label
-/// is its status (a later, unacknowledged resolution may have changed it
-/// only to the other label, which is why a lost write shows as a missing
-/// decision or a pending status).
+/// Every acknowledged decision is readable, and its label is what the
+/// resolutions sent for it allow: the last acknowledged one, or one sent
+/// after it that was in flight at a kill (stored or not, either is right);
+/// with none acknowledged, no label or one of those in flight; with none
+/// sent, no label. A lost write shows as a missing decision, a missing
+/// label, or an older label than the last acknowledged one.
 async fn verify(channel: &Channel, token: &str, acknowledged: &Acknowledged, round: usize) {
     let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
     for (comment_id, decision_id) in &acknowledged.decisions {
@@ -185,11 +301,30 @@ async fn verify(channel: &Channel, token: &str, acknowledged: &Acknowledged, rou
             })
             .into_inner();
         assert_eq!(&decision.decision_id, decision_id);
-        if acknowledged.labels.contains_key(decision_id) {
-            let resolution = decision.resolution.unwrap_or_else(|| {
+        let sent = acknowledged
+            .resolutions
+            .get(decision_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let last_acknowledged = sent.iter().rposition(|resolution| resolution.acknowledged);
+        // Every resolution after the last acknowledged one was in flight at
+        // a kill: the calls are sent one at a time, and a failed one ends
+        // the round's resolutions.
+        let possible: Vec<pb::Label> = sent[last_acknowledged.unwrap_or(0)..]
+            .iter()
+            .map(|resolution| resolution.label)
+            .collect();
+        match (decision.resolution, last_acknowledged) {
+            (None, Some(_)) => {
                 panic!("round {round}: the acknowledged resolution of {decision_id} is lost")
-            });
-            assert_ne!(resolution.label(), pb::Label::Unspecified);
+            }
+            (None, None) => {}
+            (Some(resolution), _) => assert!(
+                possible.contains(&resolution.label()),
+                "round {round}: {decision_id} is labelled {:?}, but the resolutions sent \
+                 for it allow only {possible:?} (of {sent:?})",
+                resolution.label()
+            ),
         }
     }
 }

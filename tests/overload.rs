@@ -3,6 +3,8 @@
 //! RESOURCE_EXHAUSTED, and the service recovers when calls end; each key's
 //! rate limit is its own.
 
+use std::time::{Duration, Instant};
+
 use futures::StreamExt;
 use moderato::admission::AdmissionParams;
 use moderato::config::Config;
@@ -156,29 +158,77 @@ async fn calls_beyond_the_concurrency_limit_are_shed_until_one_ends() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_that_waits_gets_the_place_freed_during_its_wait() {
     let directory = tempfile::tempdir().unwrap();
-    let (server, sender, mut responses) =
-        server_with_its_one_place_taken(directory.path(), 10_000).await;
+    let (server, sender, mut responses) = server_with_a_news_stream_open(
+        directory.path(),
+        AdmissionParams {
+            max_concurrent_calls: 1,
+            // Longer than the test takes, so that the call that waits is
+            // never refused for its wait running out.
+            max_wait_ms: 60_000,
+            // One call can wait; the next is refused at once, which is how
+            // the test sees that a call is waiting on the server (rather
+            // than still on its way there).
+            max_waiting_calls: 1,
+            ..AdmissionParams::default()
+        },
+    )
+    .await;
     let client = server.moderation().await;
 
-    // This call finds the one place taken by the stream, and waits.
-    let mut waiting_client = client.clone();
-    let waiting = tokio::spawn(async move {
-        waiting_client
-            .check_comment(with_token(NEWS_TOKEN, comment("waited", HAM_TEXT)))
-            .await
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(
-        !waiting.is_finished(),
-        "the call waits while the place is taken"
-    );
+    // Calls are sent one after another while the stream holds the one
+    // place. Whichever reaches the server first waits; any later one is
+    // refused for want of a waiting place. The calls race on their way to
+    // the server, so which one waits is not known, only that one does.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut calls: Vec<
+        tokio::task::JoinHandle<Result<tonic::Response<pb::CheckCommentResponse>, tonic::Status>>,
+    > = Vec::new();
+    while !calls.iter().any(|call| call.is_finished()) {
+        assert!(
+            Instant::now() < deadline,
+            "no call was refused for want of a waiting place, so none is seen waiting"
+        );
+        let mut call_client = client.clone();
+        let comment_id = format!("waited-{}", calls.len());
+        calls.push(tokio::spawn(async move {
+            call_client
+                .check_comment(with_token(NEWS_TOKEN, comment(&comment_id, HAM_TEXT)))
+                .await
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The calls still on their way are refused as they arrive; then the
+    // only one left is the one that waits. Freeing the place before then
+    // could let a late call in as well.
+    while calls.iter().filter(|call| !call.is_finished()).count() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "calls sent while one waits are not all refused"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     drop(sender);
     assert!(responses.next().await.is_none());
-    let answer = waiting
-        .await
-        .unwrap()
-        .expect("the place freed during the wait");
-    assert!(answer.into_inner().stored);
+    let mut stored = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(answer) => {
+                assert!(answer.into_inner().stored);
+                stored += 1;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
+                assert!(
+                    status.message().contains("and 1 calls already waiting"),
+                    "{status}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        stored, 1,
+        "exactly the call that waited got the place freed during its wait"
+    );
     server.stop().await;
 }
 
@@ -187,8 +237,10 @@ async fn each_key_is_held_to_its_own_rate() {
     let directory = tempfile::tempdir().unwrap();
     let server = start_with(config_with_limits(
         directory.path(),
+        // A burst of 2 calls, refilled so slowly that the test never sees
+        // it: the third call is refused however long the first two took.
         AdmissionParams {
-            calls_per_second_per_key: 0.5,
+            calls_per_second_per_key: 0.001,
             burst_per_key: 2.0,
             ..AdmissionParams::default()
         },

@@ -445,5 +445,18 @@ pub(super) mod tests {
             task.await.unwrap();
         }
         assert_eq!(store.decision_count(), 64);
+        // The open store counts what it holds in memory too; only a fresh
+        // open of the directory shows what the acknowledged writes left on
+        // disk.
+        drop(store);
+        let store = Store::reopen(directory.path()).unwrap();
+        assert_eq!(store.decision_count(), 64);
+        for index in 0..64 {
+            let id = format!("d{index}");
+            assert!(
+                store.decision(&id).unwrap().is_some(),
+                "decision {id} is lost after reopening"
+            );
+        }
     }
 }

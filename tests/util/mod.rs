@@ -298,10 +298,17 @@ impl Drop for ServeProcess {
     }
 }
 
+/// How long `ServeProcess::start` waits for the "ready to serve" line: far
+/// more than a debug build takes to open its store on a loaded machine, so
+/// that only a server that hangs (or never says it is ready) fails it.
+const SERVE_READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl ServeProcess {
-    /// Starts the binary and waits until it logs that it is ready.
+    /// Starts the binary and waits until it logs that it is ready, at most
+    /// [`SERVE_READY_DEADLINE`]; a server that exits first, or is not ready
+    /// by then, fails the test with what it printed.
     pub async fn start(data_dir: &Path) -> ServeProcess {
-        use std::io::BufRead;
+        use std::io::{BufRead, Read};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -311,27 +318,53 @@ impl ServeProcess {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let (address, log) = tokio::task::spawn_blocking(move || {
+        // The reading thread keeps each line here as it reads it, so that a
+        // failure can show what the server printed before it went wrong.
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let printed_by_reader = std::sync::Arc::clone(&printed);
+        let reading = tokio::task::spawn_blocking(move || {
             let mut reader = std::io::BufReader::new(stdout);
             let mut line = String::new();
             loop {
                 line.clear();
-                assert!(
-                    reader.read_line(&mut line).unwrap() > 0,
-                    "the server exited before it was ready"
-                );
+                // A read error ends the output as an exit does.
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return None;
+                }
+                printed_by_reader.lock().unwrap().push_str(&line);
                 if line.contains("ready to serve") {
                     let address = line
                         .split_whitespace()
                         .find_map(|field| field.strip_prefix("address="))
                         .unwrap()
                         .to_string();
-                    return (address, reader);
+                    return Some((address, reader));
                 }
             }
-        })
-        .await
-        .unwrap();
+        });
+        let ready = tokio::time::timeout(SERVE_READY_DEADLINE, reading).await;
+        let (address, log) = match ready {
+            Ok(Ok(Some(ready))) => ready,
+            outcome => {
+                // Killing the server also ends the reading thread's read,
+                // and lets what it wrote to stderr be read to the end.
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut errors = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    let _ = stderr.read_to_string(&mut errors);
+                }
+                let what = match outcome {
+                    Err(_) => format!("was not ready within {} s", SERVE_READY_DEADLINE.as_secs()),
+                    Ok(Err(error)) => format!("could not be watched: {error}"),
+                    Ok(Ok(_)) => "exited before it was ready".to_string(),
+                };
+                panic!(
+                    "the server {what}; it printed:\n{}\nand on stderr:\n{errors}",
+                    printed.lock().unwrap()
+                );
+            }
+        };
         ServeProcess {
             child,
             address,
