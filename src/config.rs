@@ -26,8 +26,17 @@ pub enum ConfigError {
     /// TOML parser names the key and shows the line.
     #[error("config file {origin}: {message}")]
     Parse { origin: String, message: String },
-    #[error("config {field}: {message}")]
-    Invalid { field: String, message: String },
+    /// A value out of range or of the wrong shape, by its key; `origin`
+    /// names the file it came from (none for text parsed in memory).
+    #[error(
+        "config {}{field}: {message}",
+        .origin.as_ref().map(|origin| format!("file {origin}: ")).unwrap_or_default()
+    )]
+    Invalid {
+        field: String,
+        message: String,
+        origin: Option<String>,
+    },
     /// A value given by a flag or the environment rather than the file.
     #[error("{source_name}: {message}")]
     Override {
@@ -218,7 +227,8 @@ impl Config {
                     path: path.to_path_buf(),
                     source,
                 })?;
-                parse(&path.display().to_string(), &text)?
+                let origin = path.display().to_string();
+                return check_from(&origin, parse(&origin, &text)?, overrides);
             }
             None => RawConfig::default(),
         };
@@ -231,8 +241,22 @@ impl Config {
         text: &str,
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
-        check(parse(origin, text)?, overrides)
+        check_from(origin, parse(origin, text)?, overrides)
     }
+}
+
+/// [`check`], with a bad value's error naming the file it came from: the
+/// operator may not know which file the service read (`MODERATO_CONFIG`,
+/// a reload).
+fn check_from(origin: &str, raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
+    check(raw, overrides).map_err(|error| match error {
+        ConfigError::Invalid { field, message, .. } => ConfigError::Invalid {
+            field,
+            message,
+            origin: Some(origin.to_string()),
+        },
+        other => other,
+    })
 }
 
 fn parse(origin: &str, text: &str) -> Result<RawConfig, ConfigError> {
@@ -269,6 +293,7 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError 
     ConfigError::Invalid {
         field: field.into(),
         message: message.into(),
+        origin: None,
     }
 }
 
@@ -347,6 +372,7 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
     let learning = raw.learning.check().map_err(|error| ConfigError::Invalid {
         field: format!("learning.{}", error.key),
         message: error.message.to_string(),
+        origin: None,
     })?;
     let admission = raw
         .limits
@@ -462,12 +488,24 @@ mod tests {
         let text =
             format!("[[keys]]\nname = \"admin\"\nrole = \"admin\"\ntoken_sha256 = \"{empty}\"\n");
         match Config::from_toml("test", &text, &Overrides::default()) {
-            Err(ConfigError::Invalid { field, message }) => {
+            Err(ConfigError::Invalid { field, message, .. }) => {
                 assert_eq!(field, "keys[0].token_sha256");
                 assert!(message.contains("empty token"), "{message}");
             }
             other => panic!("expected the empty token's hash refused, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_bad_value_in_a_file_names_the_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("site.toml");
+        std::fs::write(&path, "cache_mb = 0\n").unwrap();
+        let error = Config::load(Some(&path), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        let expected = format!("config file {}: cache_mb: ", path.display());
+        assert!(error.starts_with(&expected), "{error}");
     }
 
     #[test]
@@ -602,7 +640,10 @@ mod tests {
         let error = Config::from_toml("t", "console_listen = \"nowhere\"\n", &Overrides::default())
             .unwrap_err()
             .to_string();
-        assert!(error.starts_with("config console_listen: "), "{error}");
+        assert!(
+            error.starts_with("config file t: console_listen: "),
+            "{error}"
+        );
         // A file value a flag replaces is not looked at.
         let from_flag = Overrides {
             listen: Some("127.0.0.1:7000".into()),

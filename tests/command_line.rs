@@ -237,12 +237,45 @@ fn blank_environment_values_are_not_set_and_bad_flags_are_named() {
         .arg("--data-dir")
         .arg(directory.path().join("data"))
         .env("MODERATO_LISTEN", "")
+        .env("MODERATO_CONFIG", "")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--metrics: \"nowhere\""), "{stderr}");
     assert!(!stderr.contains("listen"), "{stderr}");
+    assert!(!stderr.contains("config"), "{stderr}");
+
+    // A blank data directory is the default one (`./data` where the
+    // command runs), not a directory named by spaces: with `./data` a
+    // file, the start fails naming it.
+    std::fs::write(directory.path().join("data"), "not a directory").unwrap();
+    let mut child = ChildGuard(
+        moderato()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(directory.path())
+            .env("MODERATO_DATA_DIR", "  ")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve started on a blank MODERATO_DATA_DIR instead of ./data"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("data"), "{stderr}");
+    assert!(!directory.path().join("  ").exists());
 }
 
 /// A console address that cannot be bound stops the start before the

@@ -279,7 +279,7 @@ proptest! {
                 prop_assert!(!message.is_empty(), "the refusal of {:?} says nothing", text);
             }
             // A bad value names the key that holds it.
-            Err(ConfigError::Invalid { field, message }) => {
+            Err(ConfigError::Invalid { field, message, .. }) => {
                 prop_assert!(!field.is_empty(), "no key named in {:?} for {:?}", message, text);
                 prop_assert!(!message.is_empty(), "no reason given for {}", field);
             }

@@ -27,11 +27,17 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
     // A byte-order mark (some editors write one) is no part of the data.
     let content = content.strip_prefix('\u{feff}').unwrap_or(&content);
     let first_line = content.lines().next().unwrap_or("");
+    // JSON Lines skip blank lines anywhere, the first ones too.
+    let first_filled_line = content.lines().find(|line| !line.trim().is_empty());
     if first_line.starts_with("label\t") {
         parse_tsv(path, content)
-    } else if first_line.starts_with('{') {
+    } else if first_filled_line.is_some_and(|line| line.trim_start().starts_with('{')) {
         parse_json_lines(path, content)
-    } else if first_line.split(',').any(|column| column == "CONTENT") {
+    } else if first_line
+        .split(',')
+        // Exporters often quote every header, and may leave a CR.
+        .any(|column| column.trim().trim_matches('"') == "CONTENT")
+    {
         parse_youtube_csv(path, content)
     } else {
         Err(format_error(
@@ -195,6 +201,22 @@ mod tests {
             let examples = read_labelled_file(&path).unwrap();
             assert_eq!(examples.len(), 1, "{content:?}");
             assert_eq!(examples[0].text, "hi");
+        }
+    }
+
+    #[test]
+    fn quoted_csv_headers_and_json_lines_after_blank_lines_are_recognised() {
+        for content in [
+            "\"COMMENT_ID\",\"CONTENT\",\"CLASS\"\r\n\"c1\",\"hi\",\"0\"\r\n",
+            "COMMENT_ID,CLASS,CONTENT\r\nc1,0,hi\r\n",
+            "\n  \n {\"text\":\"hi\",\"label\":\"ham\"}\n",
+        ] {
+            let (_directory, path) = write(content);
+            let examples =
+                read_labelled_file(&path).unwrap_or_else(|error| panic!("{content:?}: {error}"));
+            assert_eq!(examples.len(), 1, "{content:?}");
+            assert_eq!(examples[0].text, "hi");
+            assert_eq!(examples[0].label, Label::Ham);
         }
     }
 

@@ -50,13 +50,13 @@ pub enum Command {
     Serve {
         /// TOML configuration file.
         #[arg(long, env = "MODERATO_CONFIG")]
-        config: Option<PathBuf>,
+        config: Option<String>,
         /// Address to listen on [default: 127.0.0.1:50051].
         #[arg(long, env = "MODERATO_LISTEN")]
         listen: Option<String>,
         /// Directory of the database and the first-start admin token [default: ./data].
         #[arg(long, env = "MODERATO_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        data_dir: Option<String>,
         /// Serve the moderator web console on this address.
         #[arg(long)]
         console: Option<String>,
@@ -291,10 +291,16 @@ impl From<RoleArg> for Role {
 
 /// A flag's or environment variable's value, unless it is blank: an
 /// environment file often sets a variable to nothing, which means "not
-/// set", not an address that does not parse. (clap itself refuses a blank
-/// path, with a message naming the flag.)
+/// set", not an address that does not parse or a directory named "  ".
+/// (Paths are read as text for this: clap refuses a blank path with a
+/// message naming the flag, which the operator may never have typed.)
 fn given(value: Option<String>) -> Option<String> {
     value.filter(|text| !text.trim().is_empty())
+}
+
+/// [`given`] for a path.
+fn given_path(value: Option<String>) -> Option<PathBuf> {
+    given(value).map(PathBuf::from)
 }
 
 /// Errors of the commands, printed as one line.
@@ -340,10 +346,10 @@ pub fn run(cli: Cli) -> ExitCode {
             console,
             metrics,
         } => serve::serve(
-            config,
+            given_path(config),
             Overrides {
                 listen: given(listen),
-                data_dir,
+                data_dir: given_path(data_dir),
                 console_listen: given(console),
                 metrics_listen: given(metrics),
             },

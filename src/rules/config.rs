@@ -81,6 +81,7 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError 
     ConfigError::Invalid {
         field: field.into(),
         message: message.into(),
+        origin: None,
     }
 }
 
