@@ -39,8 +39,7 @@ pub struct CheckOutcome {
 pub struct Engine {
     store: Store,
     model: ArcSwap<Model>,
-    rules: ArcSwap<Rules>,
-    thresholds: ArcSwap<Thresholds>,
+    policy: ArcSwap<Policy>,
     learning: Learning,
     recent: RecentComments,
     /// The tasks that finish labelling calls after their labels were
@@ -48,13 +47,19 @@ pub struct Engine {
     label_tasks: tokio_util::task::TaskTracker,
 }
 
+/// The rules and score thresholds in force: one value, replaced whole by a
+/// reload, so that a check reads both from the same configuration.
+struct Policy {
+    rules: Rules,
+    thresholds: Thresholds,
+}
+
 impl Engine {
     pub fn new(store: Store, model: Model, thresholds: Thresholds, rules: Rules) -> Engine {
         Engine {
             store,
             model: ArcSwap::from_pointee(model),
-            rules: ArcSwap::from_pointee(rules),
-            thresholds: ArcSwap::from_pointee(thresholds),
+            policy: ArcSwap::from_pointee(Policy { rules, thresholds }),
             learning: Learning::default(),
             recent: RecentComments::default(),
             label_tasks: tokio_util::task::TaskTracker::new(),
@@ -84,20 +89,11 @@ impl Engine {
         self.model.store(Arc::new(model));
     }
 
-    /// The rules in force now.
-    pub fn rules(&self) -> Arc<Rules> {
-        self.rules.load_full()
-    }
-
-    /// Puts new rules in force. Checks already running finish with the
-    /// rules they started with; no call waits or fails.
-    pub fn replace_rules(&self, rules: Rules) {
-        self.rules.store(Arc::new(rules));
-    }
-
-    /// Puts new score thresholds in force, as [`Engine::replace_rules`].
-    pub fn replace_thresholds(&self, thresholds: Thresholds) {
-        self.thresholds.store(Arc::new(thresholds));
+    /// Puts new rules and thresholds in force, together. Checks already
+    /// running finish with the ones they started with; no call waits or
+    /// fails.
+    pub fn replace_policy(&self, rules: Rules, thresholds: Thresholds) {
+        self.policy.store(Arc::new(Policy { rules, thresholds }));
     }
 
     /// Counts a person's label of a comment in its author's history (what
@@ -155,8 +151,10 @@ impl Engine {
         comment: &Comment,
         now: UnixMillis,
     ) -> Result<(Assessment, Option<Fingerprint>), Error> {
-        let rules = self.rules.load();
-        let rule_set = rules.for_site(&comment.site_id);
+        // Rules and thresholds from one load: a reload in the middle of the
+        // check cannot pair new rules with old thresholds.
+        let policy = self.policy.load();
+        let rule_set = policy.rules.for_site(&comment.site_id);
         let lookback = rule_set.lookback_millis();
         let author_key = rules::author_key(&comment.author);
         let author = if rule_set.needs_author_history() && !author_key.is_empty() {
@@ -186,7 +184,7 @@ impl Engine {
         };
         let assessment = verdict::decide_with_rules(
             &self.model.load(),
-            &self.thresholds.load(),
+            &policy.thresholds,
             comment,
             &evaluation,
         );
@@ -205,8 +203,9 @@ impl Engine {
         let comment = &decision.comment;
         let author_key = rules::author_key(&comment.author);
         let lookback = self
-            .rules
+            .policy
             .load()
+            .rules
             .for_site(&comment.site_id)
             .lookback_millis();
         let recent = (lookback > 0).then(|| {

@@ -31,7 +31,8 @@ pub enum Error {
     /// reading its answers.
     #[error("{0}")]
     DeadlineExceeded(String),
-    /// The service cannot do it now, whatever the call: it is stopping.
+    /// The service cannot do it now, whatever the call: it is stopping, or
+    /// (for an open stream) its keys were reloaded.
     #[error("{0}")]
     Unavailable(String),
     /// A bug or a failed background task; the message says what.

@@ -59,51 +59,69 @@ pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 pub const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// The README's table of limits states these numbers in words ("64
-    /// KiB", "1 to 500 ids"); the field tests check the service against the
-    /// constants, so without this a changed constant would leave the table
-    /// stale unnoticed. A failure here means: update the README's row, then
-    /// the number here.
+    /// Fails unless the README's table of limits has a row starting with
+    /// `start` (the limit's name and its value, written from the constant).
+    pub(crate) fn assert_readme_row(start: &str) {
+        const README: &str = include_str!("../README.md");
+        assert!(
+            README.lines().any(|line| line.starts_with(start)),
+            "the README's limits table has no row starting {start:?}: \
+             update the row (or the constant)"
+        );
+    }
+
+    fn kib(bytes: usize) -> String {
+        format!("{} KiB", bytes / 1024)
+    }
+
+    /// The README's table states the limits in words; the field tests
+    /// check the service against the constants. Here each row is checked
+    /// against its constant, so that neither changes without the other.
     #[test]
     fn the_readme_limits_table_and_the_constants_agree() {
-        // `content`: 64 KiB.
-        assert_eq!(MAX_CONTENT_BYTES, 64 * 1024);
-        // `comment_id` (1 to 256 bytes) and `context.parent_comment_id`
-        // (256 bytes).
-        assert_eq!(MAX_COMMENT_ID_BYTES, 256);
-        // Each `author` field: 1 KiB.
-        assert_eq!(MAX_AUTHOR_FIELD_BYTES, 1024);
-        // `context.post_text`: 64 KiB.
-        assert_eq!(MAX_POST_TEXT_BYTES, 64 * 1024);
-        // Other text fields: 2 KiB.
-        assert_eq!(MAX_SHORT_FIELD_BYTES, 2 * 1024);
-        // `context.language`: 35 bytes.
-        assert_eq!(MAX_LANGUAGE_TAG_BYTES, 35);
-        // One gRPC message: 512 KiB.
-        assert_eq!(MAX_MESSAGE_BYTES, 512 * 1024);
-        // Comments of one `CheckComments` stream scored at once: 64.
-        assert_eq!(STREAM_CONCURRENCY, 64);
-        // `ListQueue.page_size`: 0 (meaning 50) to 500.
-        assert_eq!(DEFAULT_PAGE_SIZE, 50);
-        assert_eq!(MAX_PAGE_SIZE, 500);
-        // One `ListQueue` answer: 3 MiB.
-        assert_eq!(MAX_QUEUE_PAGE_BYTES, 3 * 1024 * 1024);
-        // One `ResolveItems` answer: each decision in full within 1 MiB.
-        assert_eq!(MAX_RESOLVE_ANSWER_COMMENT_BYTES, 1024 * 1024);
-        // `ActivateModel.version`: 1 to 128 bytes.
-        assert_eq!(MAX_MODEL_VERSION_BYTES, 128);
-        // `ResolveItems.decision_ids`: 1 to 500 ids.
-        assert_eq!(MAX_RESOLVE_IDS, 500);
-        // `ResolveItems.moderator`: 256 bytes.
-        assert_eq!(MAX_MODERATOR_NAME_BYTES, 256);
-        // `note` (resolutions and reports): 2 KiB.
-        assert_eq!(MAX_NOTE_BYTES, 2 * 1024);
-        // A stop waits 10 s for each of its steps.
-        assert_eq!(STOP_GRACE, std::time::Duration::from_secs(10));
-        // A TLS handshake: 10 s.
-        assert_eq!(TLS_HANDSHAKE_LIMIT.as_secs(), 10);
+        for row in [
+            format!("| `content` | {} |", kib(MAX_CONTENT_BYTES)),
+            format!("| `comment_id` | 1 to {MAX_COMMENT_ID_BYTES} bytes"),
+            format!("| `context.parent_comment_id` | {MAX_COMMENT_ID_BYTES} bytes |"),
+            format!(
+                "| each `author` field (name, email, url, user agent) | {} |",
+                kib(MAX_AUTHOR_FIELD_BYTES)
+            ),
+            format!("| `context.post_text` | {} |", kib(MAX_POST_TEXT_BYTES)),
+            format!("| `context.language` | {MAX_LANGUAGE_TAG_BYTES} bytes |"),
+            format!("| other text fields | {} |", kib(MAX_SHORT_FIELD_BYTES)),
+            format!("| one gRPC message | {} |", kib(MAX_MESSAGE_BYTES)),
+            format!("| comments of one `CheckComments` stream scored at once | {STREAM_CONCURRENCY} |"),
+            format!("| `ListQueue.page_size` | 0 (meaning {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE} |"),
+            format!(
+                "| one `ListQueue` answer | {} MiB",
+                MAX_QUEUE_PAGE_BYTES / (1024 * 1024)
+            ),
+            format!("| `ResolveItems.decision_ids` | 1 to {MAX_RESOLVE_IDS} ids"),
+            format!("| `ResolveItems.moderator` | {MAX_MODERATOR_NAME_BYTES} bytes"),
+            format!(
+                "| one `ResolveItems` answer | each decision in full while the answer stays within {} MiB",
+                MAX_RESOLVE_ANSWER_COMMENT_BYTES / (1024 * 1024)
+            ),
+            format!("| `ActivateModel.version` | 1 to {MAX_MODEL_VERSION_BYTES} bytes"),
+            format!("| `note` (resolutions and reports) | {} |", kib(MAX_NOTE_BYTES)),
+            format!(
+                "| a TLS handshake (gRPC and console) | {} s |",
+                TLS_HANDSHAKE_LIMIT.as_secs()
+            ),
+        ] {
+            assert_readme_row(&row);
+        }
+        // The stop's grace is stated in the row and in the commands' table.
+        assert!(
+            include_str!("../README.md").contains(&format!(
+                "| a stop (SIGINT or SIGTERM) waiting for calls in progress, then for labelling calls to finish learning, then for a running retrain | {} s each |",
+                STOP_GRACE.as_secs()
+            )),
+            "the README's row of the stop's grace"
+        );
     }
 }

@@ -184,8 +184,7 @@ pub fn reload(
 ) -> Result<Reloaded, ConfigError> {
     let config = Config::load(Some(config_file), overrides)?;
     let need_restart = running.changes_needing_restart(&config);
-    engine.replace_rules(config.rules);
-    engine.replace_thresholds(config.thresholds);
+    engine.replace_policy(config.rules, config.thresholds);
     let keys = !config.keys.is_empty();
     if keys {
         access.keyring.store(Arc::new(Keyring::new(config.keys)));

@@ -578,6 +578,13 @@ fn train_names_a_dotted_output_and_will_not_overwrite_its_data() {
         .collect();
     names.sort();
     assert_eq!(names, ["model.v2.json", "small.tsv"]);
+    // Readable by the service, which may run as another user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&model).unwrap().permissions().mode();
+        assert_eq!(mode & 0o044, 0o044, "mode {mode:o}");
+    }
 
     // The corpus given as the output is refused before training, and kept.
     let output = moderato()
@@ -641,4 +648,181 @@ fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
         stderr.contains("no labelled comment in") && stderr.contains("empty.tsv"),
         "{stderr}"
     );
+}
+
+/// The README says logs never hold tokens or e-mail addresses: at `debug`,
+/// where every call gets a line, through refusals, warnings and a stop.
+#[tokio::test]
+async fn logs_hold_no_token_and_no_email_address() {
+    use std::io::Read;
+    let directory = tempfile::tempdir().unwrap();
+    let mut server =
+        ServeProcess::start_with_environment(directory.path(), &[("RUST_LOG", "debug")]).await;
+    let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
+    let token = token.trim();
+    let wrong_token = "wrong-token-3f9a1c77b2";
+    let email = "reader.hidden4821@mail.example";
+    let channel = server.channel().await;
+    let mut moderation = pb::moderation_client::ModerationClient::new(channel.clone());
+    let by_reader = |comment_id: &str, text: &str| pb::CheckCommentRequest {
+        author: Some(pb::Author {
+            name: "Hidden Reader".to_string(),
+            email: email.to_string(),
+            ..Default::default()
+        }),
+        ..comment(comment_id, text)
+    };
+    let checked = moderation
+        .check_comment(with_token(token, by_reader("l1", SPAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    // A refused token, a refused field, a label and a report.
+    let refused = moderation
+        .check_comment(with_token(wrong_token, by_reader("l2", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let mut bad = by_reader("l3", HAM_TEXT);
+    bad.author.as_mut().unwrap().ip = "not an address".to_string();
+    let refused = moderation
+        .check_comment(with_token(token, bad))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    let mut review = pb::review_client::ReviewClient::new(channel);
+    review
+        .resolve_items(with_token(
+            token,
+            pb::ResolveItemsRequest {
+                decision_ids: vec![checked.decision_id.clone()],
+                label: pb::Label::Ham.into(),
+                note: format!("written to {email}"),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    send_sigterm(&server.child);
+    // Standard error is read beside standard output, so that neither
+    // pipe fills while the other is read.
+    let mut stderr = server.child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut errors = String::new();
+        stderr.read_to_string(&mut errors).unwrap();
+        errors
+    });
+    let (status, lines) = exit_and_log(server).await;
+    let errors = errors.join().unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    let log = format!("{}\n{errors}", lines.join("\n"));
+    // The log is there to be read: the calls made their lines.
+    assert!(log.contains("CheckComment"), "{log}");
+    for secret in [token, wrong_token, email, "reader.hidden4821"] {
+        assert!(!log.contains(secret), "the log holds {secret:?}:\n{log}");
+    }
+}
+
+/// A `[[keys]]` block for the configuration file.
+fn key_block(name: &str, role: &str, site: Option<&str>, token: &str) -> String {
+    let hash: String = Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let sites = site.map_or(String::new(), |site| format!("sites = [\"{site}\"]\n"));
+    format!("[[keys]]\nname = \"{name}\"\nrole = \"{role}\"\n{sites}token_sha256 = \"{hash}\"\n")
+}
+
+/// SIGHUP with new keys: a removed key is refused, and a stream opened
+/// under the old keys ends (rather than going on serving a removed key).
+#[tokio::test]
+async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("moderato.toml");
+    std::fs::write(
+        &config,
+        key_block("news", "site", Some(NEWS_SITE), NEWS_TOKEN),
+    )
+    .unwrap();
+    let mut child = ChildGuard(
+        moderato()
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(directory.path())
+            .env_remove("MODERATO_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (sender, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |needle: &str| -> String {
+        loop {
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    };
+    let ready = wait_for("ready to serve");
+    let address = ready
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("address="))
+        .unwrap()
+        .to_string();
+    let mut client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
+        .await
+        .unwrap();
+    let (comments, receiver) = tokio::sync::mpsc::channel(4);
+    comments.send(comment("k1", HAM_TEXT)).await.unwrap();
+    let mut answers = client
+        .check_comments(with_token(
+            NEWS_TOKEN,
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answers.message().await.unwrap().unwrap().stored);
+
+    let new_token = "a-token-made-after-the-leak";
+    std::fs::write(
+        &config,
+        key_block("news-2", "site", Some(NEWS_SITE), new_token),
+    )
+    .unwrap();
+    let sent = Command::new("kill")
+        .args(["-HUP", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    wait_for("keys reloaded");
+
+    comments.send(comment("k2", HAM_TEXT)).await.unwrap();
+    let ended = answers.message().await.unwrap_err();
+    assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended:?}");
+    assert!(ended.message().contains("keys were reloaded"), "{ended:?}");
+    let refused = client
+        .check_comment(with_token(NEWS_TOKEN, comment("k3", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let answer = client
+        .check_comment(with_token(new_token, comment("k4", HAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.stored);
 }

@@ -430,11 +430,16 @@ impl Model {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let mut temporary = tempfile::Builder::new()
-            .prefix(".moderato-model-")
-            .suffix(".tmp")
-            .tempfile_in(directory)
-            .map_err(write_error)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".moderato-model-").suffix(".tmp");
+        // A temporary file is made owner-only; a model file is read by the
+        // service, which may run as another user than the one training.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let mut temporary = builder.tempfile_in(directory).map_err(write_error)?;
         temporary.write_all(&json).map_err(write_error)?;
         temporary.as_file().sync_all().map_err(write_error)?;
         temporary

@@ -1,5 +1,6 @@
 //! `moderato serve`: configuration, logging, listener, signals (SIGINT and
-//! SIGTERM stop, SIGHUP reloads the rules); then `server::run`.
+//! SIGTERM stop, SIGHUP reloads the rules, thresholds and keys); then
+//! `server::run`.
 
 use std::path::PathBuf;
 
@@ -145,8 +146,9 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Reloads the rules from the configuration file on each SIGHUP, for as long
-/// as the runtime runs. A bad file is logged and the old rules stay.
+/// Reloads the rules, thresholds and keys from the configuration file on
+/// each SIGHUP, for as long as the runtime runs (see `server::reload`). A
+/// bad file is logged and what is in force stays.
 fn reload_on_hangup(
     state: &State,
     running: Config,
@@ -185,6 +187,13 @@ fn reload_on_hangup(
                         if !reloaded.keys {
                             tracing::warn!(
                                 "SIGHUP: the file has no [[keys]]; the keys in force stay until a restart"
+                            );
+                        }
+                        // The files behind the same paths may be new (a
+                        // renewed certificate): say that they are not read.
+                        if running.tls.is_some() {
+                            tracing::warn!(
+                                "SIGHUP: the TLS certificate and key are read at start only; a renewed certificate takes a restart"
                             );
                         }
                         if !reloaded.need_restart.is_empty() {

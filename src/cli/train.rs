@@ -61,25 +61,28 @@ pub fn train(
 }
 
 /// A model name made from the output file's name, for when `--name` is not
-/// given: characters a name cannot hold (anything but ASCII letters,
-/// digits, `-` and `_`) become `-`, so that `--out model.v2.json` is named
-/// `model-v2`.
+/// given: each run of characters a name cannot hold (anything but ASCII
+/// letters, digits, `-` and `_`) becomes one `-`, and none starts or ends
+/// the name (a version starting with `-` would read as a flag), so that
+/// `--out model.v2.json` is named `model-v2`.
 fn name_from_output(out: &Path) -> String {
     let stem = out
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let name: String = stem
-        .chars()
-        .map(|character| match character {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => character,
-            _ => '-',
-        })
-        .collect();
-    if name.trim_matches('-').is_empty() {
+    let mut name = String::with_capacity(stem.len());
+    for character in stem.chars() {
+        match character {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' => name.push(character),
+            _ if !name.is_empty() && !name.ends_with('-') => name.push('-'),
+            _ => {}
+        }
+    }
+    let name = name.trim_end_matches('-');
+    if name.is_empty() {
         "model".to_string()
     } else {
-        name
+        name.to_string()
     }
 }
 
@@ -126,7 +129,8 @@ mod tests {
             ("model.v2.json", "model-v2"),
             ("spam model.json", "spam-model"),
             ("2024.05.json", "2024-05"),
-            ("été.json", "-t-"),
+            ("été.json", "t"),
+            ("-x--y.json", "x-y"),
             ("!!.json", "model"),
         ] {
             assert_eq!(name_from_output(Path::new(out)), name, "{out}");

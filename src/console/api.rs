@@ -72,14 +72,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (http, Json(serde_json::json!({ "error": message }))).into_response();
         let headers = response.headers_mut();
-        // What RFC 6750 asks of a 401 for a bearer token, and a hint for a
-        // client refused by the rate limit (a token comes back within a
-        // second at any configured rate of one call a second or more).
+        // What RFC 6750 asks of a 401 for a bearer token.
         if http == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        if http == StatusCode::TOO_MANY_REQUESTS {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

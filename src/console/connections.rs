@@ -4,15 +4,20 @@
 //! descriptor that the gRPC listener (what websites call) needs too.
 //!
 //! [`Bounded`] wraps a listener: at most [`MAX_HTTP_CONNECTIONS`] are open
-//! at once (one more is closed as soon as it is accepted), and each is
-//! closed once it has neither read nor written for [`HTTP_IDLE_LIMIT`] (a
-//! client that opens a connection and sends nothing, or half a request,
-//! or stops reading its answer, frees its place then).
+//! at once, [`MAX_HTTP_CONNECTIONS_PER_ADDRESS`] from one client address
+//! (one more is closed as soon as it is accepted), and each is closed once
+//! it has moved no byte for [`HTTP_IDLE_LIMIT`] (a client that opens a
+//! connection and sends nothing, or half a request, or stops reading its
+//! answer, frees its place then). A handler never runs that long: the
+//! router answers 503 at [`HTTP_REQUEST_LIMIT`] (see `console::router`),
+//! so a slow answer is not mistaken for an idle client.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -27,27 +32,50 @@ use tokio::time::{Instant, Sleep};
 /// limit of 1,024 file descriptors.
 pub const MAX_HTTP_CONNECTIONS: usize = 256;
 
-/// How long an HTTP connection may go without reading or writing a byte
-/// before it is closed (an idle keep-alive connection included; a browser
-/// opens a new one when it needs it).
+/// HTTP connections open at once from one client address (an IPv6 /64
+/// counts as one address) at most, so that one host cannot take every
+/// place. Moderators behind one NAT or proxy share it: a browser opens
+/// about six.
+pub const MAX_HTTP_CONNECTIONS_PER_ADDRESS: usize = 32;
+
+/// How long an HTTP connection may go without moving a byte before it is
+/// closed (an idle keep-alive connection included; a browser opens a new
+/// one when it needs it).
 pub const HTTP_IDLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long the console takes over a request at most, its body's arrival
+/// included, before it answers 503: less than [`HTTP_IDLE_LIMIT`], so that
+/// a request being handled is never cut as idle.
+pub const HTTP_REQUEST_LIMIT: Duration = Duration::from_secs(20);
 
 /// A listener whose connections are counted and closed when idle.
 pub struct Bounded<L> {
     inner: L,
     places: Arc<Semaphore>,
+    by_address: PlacesByAddress,
     idle_limit: Duration,
 }
 
 impl<L> Bounded<L> {
     pub fn new(inner: L) -> Bounded<L> {
-        Bounded::with_limits(inner, MAX_HTTP_CONNECTIONS, HTTP_IDLE_LIMIT)
+        Bounded::with_limits(
+            inner,
+            MAX_HTTP_CONNECTIONS,
+            MAX_HTTP_CONNECTIONS_PER_ADDRESS,
+            HTTP_IDLE_LIMIT,
+        )
     }
 
-    fn with_limits(inner: L, connections: usize, idle_limit: Duration) -> Bounded<L> {
+    fn with_limits(
+        inner: L,
+        connections: usize,
+        per_address: usize,
+        idle_limit: Duration,
+    ) -> Bounded<L> {
         Bounded {
             inner,
             places: Arc::new(Semaphore::new(connections)),
+            by_address: PlacesByAddress::new(per_address),
             idle_limit,
         }
     }
@@ -55,24 +83,33 @@ impl<L> Bounded<L> {
 
 impl<L> Listener for Bounded<L>
 where
-    L: Listener,
+    L: Listener<Addr = SocketAddr>,
     L::Io: Unpin,
 {
     type Io = IdleLimited<L::Io>;
-    type Addr = L::Addr;
+    type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             let (io, address) = self.inner.accept().await;
-            match Arc::clone(&self.places).try_acquire_owned() {
-                Ok(place) => return (IdleLimited::new(io, self.idle_limit, place), address),
-                // Dropping the connection closes it: the client sees the
-                // refusal at once rather than waiting for a place.
-                Err(_) => tracing::debug!(
+            // Dropping a refused connection closes it: the client sees the
+            // refusal at once rather than waiting for a place.
+            let Some(address_place) = self.by_address.take(address.ip()) else {
+                tracing::debug!(
+                    limit = self.by_address.limit,
+                    "too many HTTP connections from one address; a connection is closed"
+                );
+                continue;
+            };
+            let Ok(place) = Arc::clone(&self.places).try_acquire_owned() else {
+                tracing::debug!(
                     limit = MAX_HTTP_CONNECTIONS,
                     "too many HTTP connections at once; a connection is closed"
-                ),
-            }
+                );
+                continue;
+            };
+            let places = (place, address_place);
+            return (IdleLimited::new(io, self.idle_limit, places), address);
         }
     }
 
@@ -81,38 +118,48 @@ where
     }
 }
 
-/// A connection that fails its pending read or write once it has made no
-/// progress for its idle limit, and gives its place back when dropped.
+/// A connection that fails its pending read, write or close once it has
+/// moved no byte for its idle limit, and gives its places back when
+/// dropped.
 pub struct IdleLimited<Io> {
     io: Io,
     idle_limit: Duration,
     /// When the connection counts as idle; moved on by every read or
-    /// write that completes.
+    /// write that moves bytes.
     deadline: Pin<Box<Sleep>>,
-    _place: OwnedSemaphorePermit,
+    _places: (OwnedSemaphorePermit, AddressPlace),
 }
 
 impl<Io> IdleLimited<Io> {
-    fn new(io: Io, idle_limit: Duration, place: OwnedSemaphorePermit) -> IdleLimited<Io> {
+    fn new(
+        io: Io,
+        idle_limit: Duration,
+        places: (OwnedSemaphorePermit, AddressPlace),
+    ) -> IdleLimited<Io> {
         IdleLimited {
             io,
             idle_limit,
             deadline: Box::pin(tokio::time::sleep(idle_limit)),
-            _place: place,
+            _places: places,
         }
     }
 
-    /// Passes `result` on, moving the deadline when it completed, and
-    /// turns a wait past the deadline into an error.
+    /// Passes `result` on, moving the deadline when `moved` says the
+    /// operation moved bytes, and turns a wait past the deadline into an
+    /// error. (A flush is no sign of life: hyper flushes at every wake, and
+    /// a flush of a socket is always done.)
     fn watch<T>(
         &mut self,
         context: &mut Context<'_>,
         result: Poll<io::Result<T>>,
+        moved: impl FnOnce(&T) -> bool,
     ) -> Poll<io::Result<T>> {
         match result {
             Poll::Ready(result) => {
-                let next = Instant::now() + self.idle_limit;
-                self.deadline.as_mut().reset(next);
+                if matches!(&result, Ok(value) if moved(value)) {
+                    let next = Instant::now() + self.idle_limit;
+                    self.deadline.as_mut().reset(next);
+                }
                 Poll::Ready(result)
             }
             Poll::Pending => match self.deadline.as_mut().poll(context) {
@@ -134,7 +181,8 @@ impl<Io: AsyncRead + Unpin> AsyncRead for IdleLimited<Io> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_read(context, buffer);
-        this.watch(context, result)
+        // A read that completes brought bytes, or the end of the stream.
+        this.watch(context, result, |()| true)
     }
 }
 
@@ -146,17 +194,92 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for IdleLimited<Io> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_write(context, buffer);
-        this.watch(context, result)
+        this.watch(context, result, |written| *written > 0)
     }
 
     fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_flush(context);
-        this.watch(context, result)
+        this.watch(context, result, |()| false)
     }
 
+    /// A TLS close writes a last record, which a client that reads nothing
+    /// would hold up for ever without the deadline.
     fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(context)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.io).poll_shutdown(context);
+        this.watch(context, result, |()| false)
+    }
+}
+
+/// Places by client address: at most `limit` at once from one address,
+/// IPv6 addresses counted by their /64 (what one host usually holds).
+///
+/// A std mutex: it is held for one map update, never across an await.
+#[derive(Clone)]
+pub struct PlacesByAddress {
+    limit: usize,
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One place among its address's; given back when dropped.
+pub struct AddressPlace {
+    address: IpAddr,
+    places: PlacesByAddress,
+}
+
+impl PlacesByAddress {
+    pub fn new(limit: usize) -> PlacesByAddress {
+        PlacesByAddress {
+            limit,
+            counts: Arc::default(),
+        }
+    }
+
+    /// A place for `address`, if its group holds fewer than the limit.
+    pub fn take(&self, address: IpAddr) -> Option<AddressPlace> {
+        let address = address_group(address);
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts.entry(address).or_insert(0);
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressPlace {
+            address,
+            places: self.clone(),
+        })
+    }
+}
+
+impl Drop for AddressPlace {
+    fn drop(&mut self) {
+        let mut counts = self
+            .places
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// The address a client's connections are counted under: an IPv4 address
+/// (also when written as IPv6), or an IPv6 address's /64.
+fn address_group(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
     }
 }
 
@@ -173,7 +296,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         (
-            Bounded::with_limits(listener, connections, idle_limit),
+            Bounded::with_limits(listener, connections, 1000, idle_limit),
             address,
         )
     }
@@ -234,5 +357,47 @@ mod tests {
             .expect("the idle limit ends the read")
             .unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn the_readme_states_these_limits() {
+        use crate::limits::tests::assert_readme_row;
+        assert_readme_row(&format!(
+            "| console and metrics: HTTP connections open at once on a listener, all clients / from one address (an IPv6 /64 counts as one) | {MAX_HTTP_CONNECTIONS} / {MAX_HTTP_CONNECTIONS_PER_ADDRESS} |"
+        ));
+        assert_readme_row(&format!(
+            "| console and metrics: an HTTP connection that moves no byte (a keep-alive one included) | {} s |",
+            HTTP_IDLE_LIMIT.as_secs()
+        ));
+        assert_readme_row(&format!(
+            "| console: a request, its body's arrival included | {} s |",
+            HTTP_REQUEST_LIMIT.as_secs()
+        ));
+        assert_readme_row(&format!(
+            "| console: a request body (`/api/resolve`) | {} KiB |",
+            super::super::api::MAX_BODY_BYTES / 1024
+        ));
+    }
+
+    #[test]
+    fn one_address_gets_a_bounded_share_and_an_ipv6_host_counts_by_its_64() {
+        let places = PlacesByAddress::new(2);
+        let busy: IpAddr = "192.0.2.1".parse().unwrap();
+        let held: Vec<AddressPlace> = (0..2).map(|_| places.take(busy).unwrap()).collect();
+        assert!(places.take(busy).is_none(), "one more than the limit");
+        // The same IPv4 address written as IPv6 is the same client.
+        assert!(places.take("::ffff:192.0.2.1".parse().unwrap()).is_none());
+        assert!(places.take("192.0.2.2".parse().unwrap()).is_some());
+        // Addresses of one /64 share its places; another /64 does not.
+        let first = places.take("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        let second = places
+            .take("2001:db8:1:2:ffff::9".parse().unwrap())
+            .unwrap();
+        assert!(places.take("2001:db8:1:2::7".parse().unwrap()).is_none());
+        assert!(places.take("2001:db8:1:3::1".parse().unwrap()).is_some());
+        // Places given back are free again, and leave no entry behind.
+        drop((held, first, second));
+        assert!(places.take(busy).is_some());
+        assert!(places.counts.lock().unwrap().is_empty());
     }
 }

@@ -100,8 +100,31 @@ fn router(state: HttpState, parts: Parts) -> Router {
     }
     router
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            connections::HTTP_REQUEST_LIMIT,
+            within_request_limit,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Answers 503 for a request not answered within `limit`
+/// ([`connections::HTTP_REQUEST_LIMIT`]: a body that arrives slowly, a wait
+/// for an admission place, a slow figure): what the client gets instead of
+/// a connection cut as idle.
+async fn within_request_limit(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => api::ApiError::Request {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("the request took longer than {} s", limit.as_secs()),
+        }
+        .into_response(),
+    }
 }
 
 /// Headers every answer carries: the page runs only its own script and
@@ -202,6 +225,36 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_not_answered_within_the_limit_gets_503() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let slow = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                    "late"
+                }),
+            )
+            .route("/quick", get(|| async { "quick" }))
+            .layer(axum::middleware::from_fn_with_state(
+                std::time::Duration::from_millis(100),
+                within_request_limit,
+            ));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, slow).await });
+        for (path, expected) in [("/slow", "503"), ("/quick", "200")] {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            let status = answer.split_whitespace().nth(1).unwrap_or_default();
+            assert_eq!(status, expected, "{path}: {answer}");
+        }
+    }
 
     fn address(text: &str) -> SocketAddr {
         text.parse().unwrap()

@@ -8,10 +8,9 @@
 //! holds up nobody else; finished connections are handed to axum through
 //! a channel.
 
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -22,13 +21,15 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::connections::PlacesByAddress;
 use crate::limits::TLS_HANDSHAKE_LIMIT;
 
 /// Handshakes in progress at most; connections beyond are closed.
 const MAX_HANDSHAKES: usize = 256;
 
-/// Handshakes in progress from one client address at most, so that one
-/// host cannot take every place and lock the moderators out. A handshake
+/// Handshakes in progress from one client address (an IPv6 /64 counting
+/// as one) at most, so that one host cannot take every place and lock the
+/// moderators out. A handshake
 /// takes milliseconds; a browser opens about six connections at once.
 const MAX_HANDSHAKES_PER_PEER: usize = 16;
 
@@ -72,7 +73,7 @@ impl TlsListener {
         let (sender, connections) = mpsc::channel(MAX_HANDSHAKES);
         let acceptor = TlsAcceptor::from(Arc::clone(&tls.0));
         let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-        let by_peer = HandshakesByPeer::default();
+        let by_peer = PlacesByAddress::new(MAX_HANDSHAKES_PER_PEER);
         tokio::spawn(async move {
             loop {
                 // Ends when axum drops the listener (the receiver): the
@@ -90,7 +91,7 @@ impl TlsListener {
                         continue;
                     }
                 };
-                let Some(peer_place) = by_peer.begin(peer.ip()) else {
+                let Some(peer_place) = by_peer.take(peer.ip()) else {
                     tracing::debug!(
                         "too many console handshakes from one address; a connection is closed"
                     );
@@ -139,73 +140,14 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// Handshakes in progress by client address.
-///
-/// A std mutex: it is held for one map update, never across an await.
-#[derive(Default, Clone)]
-struct HandshakesByPeer(Arc<Mutex<HashMap<IpAddr, usize>>>);
-
-/// One handshake's place among its address's; given back when dropped.
-struct PeerPlace {
-    peer: IpAddr,
-    by_peer: HandshakesByPeer,
-}
-
-impl HandshakesByPeer {
-    /// A place for a handshake from `peer`, if it has fewer than
-    /// [`MAX_HANDSHAKES_PER_PEER`] in progress.
-    fn begin(&self, peer: IpAddr) -> Option<PeerPlace> {
-        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = counts.entry(peer).or_insert(0);
-        if *count >= MAX_HANDSHAKES_PER_PEER {
-            return None;
-        }
-        *count += 1;
-        Some(PeerPlace {
-            peer,
-            by_peer: self.clone(),
-        })
-    }
-}
-
-impl Drop for PeerPlace {
-    fn drop(&mut self) {
-        let mut counts = self
-            .by_peer
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&self.peer) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.peer);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn one_address_gets_a_bounded_share_of_the_handshakes() {
-        let by_peer = HandshakesByPeer::default();
-        let busy: IpAddr = "192.0.2.1".parse().unwrap();
-        let other: IpAddr = "192.0.2.2".parse().unwrap();
-        let mut places: Vec<PeerPlace> = (0..MAX_HANDSHAKES_PER_PEER)
-            .map(|_| by_peer.begin(busy).expect("a place below the limit"))
-            .collect();
-        assert!(by_peer.begin(busy).is_none(), "one more than the limit");
-        assert!(
-            by_peer.begin(other).is_some(),
-            "another address is not held up"
-        );
-        // A finished handshake gives its place back, and an address with
-        // none in progress leaves no entry behind.
-        places.pop();
-        assert!(by_peer.begin(busy).is_some());
-        places.clear();
-        assert!(by_peer.0.lock().unwrap().is_empty());
+    fn the_readme_states_these_limits() {
+        crate::limits::tests::assert_readme_row(&format!(
+            "| console: TLS handshakes at once, all clients / from one address | {MAX_HANDSHAKES} / {MAX_HANDSHAKES_PER_PEER} |"
+        ));
     }
 }

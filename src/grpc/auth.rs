@@ -139,18 +139,30 @@ impl Deref for Caller {
 }
 
 impl Access {
+    /// The keys in force now, to tell later whether a reload replaced
+    /// them.
+    pub fn keys(&self) -> Arc<Keyring> {
+        self.keyring.load_full()
+    }
+
+    /// Whether a reload replaced the keys since `keys` were read.
+    pub fn keys_replaced_since(&self, keys: &Arc<Keyring>) -> bool {
+        !Arc::ptr_eq(keys, &self.keyring.load())
+    }
+
     /// Authenticates the call, then admits it or refuses it with
     /// RESOURCE_EXHAUSTED. Unknown keys are refused before they can use up
     /// anyone's rate.
     pub async fn admit<T>(&self, request: &Request<T>) -> Result<Caller, Error> {
-        self.admit_principal(principal(&self.keyring.load(), request)?)
-            .await
+        // The keys are read and let go before the wait for a place.
+        let principal = principal(&self.keyring.load(), request)?;
+        self.admit_principal(principal).await
     }
 
     /// [`Access::admit`] for a bearer token read elsewhere (the console).
     pub async fn admit_token(&self, token: &str) -> Result<Caller, Error> {
-        self.admit_principal(self.keyring.load().authenticate(token)?)
-            .await
+        let principal = self.keyring.load().authenticate(token)?;
+        self.admit_principal(principal).await
     }
 
     async fn admit_principal(&self, principal: Principal) -> Result<Caller, Error> {

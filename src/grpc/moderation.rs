@@ -93,6 +93,9 @@ impl Moderation for ModerationService {
         request: Request<Streaming<pb::CheckCommentRequest>>,
     ) -> Result<Response<Self::CheckCommentsStream>, Status> {
         observed_stream(&self.access, "CheckComments", async {
+            // The keys are taken before the stream is authenticated with
+            // them, so that a reload in between counts as one after it.
+            let keys_at_open = self.access.keys();
             let caller = Arc::new(self.access.admit(&request).await?);
             let engine = Arc::clone(&self.engine);
             let access = Arc::clone(&self.access);
@@ -105,6 +108,16 @@ impl Moderation for ModerationService {
                     // refusal ends the stream before it reads more.
                     if index > 0 {
                         access.admission.charge(&caller.name)?;
+                    }
+                    // The stream was authenticated with the keys of its
+                    // opening: once a reload replaced them (a key removed,
+                    // or its sites changed), it ends, and the client opens
+                    // it again under the keys in force.
+                    if access.keys_replaced_since(&keys_at_open) {
+                        return Err(Error::Unavailable(
+                            "the service's keys were reloaded; open the stream again".to_string(),
+                        )
+                        .into());
                     }
                     let caller = Arc::clone(&caller);
                     let engine = Arc::clone(&engine);

@@ -10,7 +10,7 @@ use moderato::grpc::pb;
 use moderato::server::{self, ServerError, State};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::Request;
@@ -60,8 +60,19 @@ pub struct TestServer {
     /// The console's listener when the config has `console_listen`, else the
     /// metrics' when it has `metrics_listen`.
     pub http_address: Option<SocketAddr>,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// Set to stop the server and its HTTP listeners (dropping it does
+    /// too).
+    shutdown: Option<watch::Sender<bool>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
+    /// The HTTP listeners' tasks: they hold the engine (and so the
+    /// database) until they end, and a stop waits for them, so that a
+    /// test can open the same data again at once.
+    http_tasks: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+/// A future that ends when `stop` is set or its sender dropped.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 /// Starts a server with the test keys in a fresh temporary directory. The
@@ -101,8 +112,10 @@ pub async fn start_with(config: Config) -> TestServer {
     let state = retry_while_locked(|| State::open(&config)).expect("the server state opens");
     let listener = TcpListener::bind(config.listen).await.unwrap();
     let address = listener.local_addr().unwrap();
+    let (sender, stop) = watch::channel(false);
     // The HTTP listeners as `moderato serve` opens them.
     let mut http_address = None;
+    let mut http_tasks = Vec::new();
     for (address, parts) in
         moderato::console::listeners(config.console_listen, config.metrics_listen)
     {
@@ -119,26 +132,18 @@ pub async fn start_with(config: Config) -> TestServer {
             moderato::console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem)
                 .expect("the test certificate serves the console")
         });
-        tokio::spawn(async move {
-            moderato::console::serve(
-                http,
-                tls.as_ref(),
-                http_state,
-                parts,
-                std::future::pending(),
-            )
-            .await
-        });
+        let shutdown = stopped(stop.clone());
+        http_tasks.push(tokio::spawn(async move {
+            moderato::console::serve(http, tls.as_ref(), http_state, parts, shutdown).await
+        }));
     }
-    let (sender, receiver) = oneshot::channel();
-    let task = tokio::spawn(server::run(listener, state, async {
-        let _ = receiver.await;
-    }));
+    let task = tokio::spawn(server::run(listener, state, stopped(stop)));
     TestServer {
         address,
         http_address,
         shutdown: Some(sender),
         task: Some(task),
+        http_tasks,
     }
 }
 
@@ -146,10 +151,15 @@ impl TestServer {
     /// Stops the server the way SIGTERM does, and waits until it has.
     pub async fn stop(mut self) {
         if let Some(sender) = self.shutdown.take() {
-            let _ = sender.send(());
+            let _ = sender.send(true);
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().expect("the server stops cleanly");
+        }
+        for task in self.http_tasks.drain(..) {
+            task.await
+                .unwrap()
+                .expect("the HTTP listener stops cleanly");
         }
     }
 
@@ -308,11 +318,20 @@ impl ServeProcess {
     /// [`SERVE_READY_DEADLINE`]; a server that exits first, or is not ready
     /// by then, fails the test with what it printed.
     pub async fn start(data_dir: &Path) -> ServeProcess {
+        ServeProcess::start_with_environment(data_dir, &[]).await
+    }
+
+    /// [`ServeProcess::start`] with these environment variables set.
+    pub async fn start_with_environment(
+        data_dir: &Path,
+        environment: &[(&str, &str)],
+    ) -> ServeProcess {
         use std::io::{BufRead, Read};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env_remove("MODERATO_CONFIG")
+            .envs(environment.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
