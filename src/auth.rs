@@ -221,20 +221,25 @@ fn keep_to_owner(_path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Writes a new token through a temporary file (owner-only, synced) and a
+/// rename, then syncs the directory: a crash leaves no file or the whole
+/// token, never part of one that would be taken for the token.
 fn write_token_file(path: &Path) -> std::io::Result<String> {
     use std::io::Write;
     let token = new_token();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    // tempfile makes its files readable by their owner only.
+    let mut file = tempfile::Builder::new()
+        .prefix(".admin.token.")
+        .tempfile_in(directory)?;
     file.write_all(token.as_bytes())?;
     file.write_all(b"\n")?;
-    file.sync_all()?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    std::fs::File::open(directory)?.sync_all()?;
     Ok(token)
 }
 

@@ -126,8 +126,10 @@ impl State {
             None => (Model::embedded_default()?, "built in".to_string()),
         };
         let learning = Learning::new(config.learning.clone(), BaseCorpus::load(&config.learning)?);
-        let model = startup_model(&store, configured, &origin, &learning)?;
+        // Jobs the last run left unfinished are settled first, against the
+        // version that run left active (the start may change it).
         store.fail_interrupted_jobs()?;
+        let model = startup_model(&store, configured, &origin, &learning)?;
         let (keyring, admin_token_file) = if config.keys.is_empty() {
             let (key, path) =
                 ensure_admin_token(&config.data_dir).map_err(|source| ServerError::AdminToken {

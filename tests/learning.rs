@@ -544,3 +544,41 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
     assert_eq!(dry_run_check(&server, PROBE).await.model_version, serving);
     server.stop().await;
 }
+
+/// The schedule's count of new corrections lives in memory; corrections
+/// made before a restart still count towards the next scheduled retrain.
+#[tokio::test(flavor = "multi_thread")]
+async fn corrections_made_before_a_restart_count_towards_the_schedule() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut config = config_with_base_corpus(directory.path());
+    config.learning = LearningParams {
+        base_data: config.learning.base_data().to_vec(),
+        tolerance: 1.0,
+        retrain_every_corrections: 4,
+        ..LearningParams::default()
+    }
+    .check()
+    .unwrap();
+    let server = start_with(config.clone()).await;
+    let default_version = dry_run_check(&server, PROBE).await.model_version;
+    store_and_label(&server, "before", &CAMPAIGN[..3], pb::Label::Spam).await;
+    server.stop().await;
+
+    let server = start_with(config).await;
+    // Three before the restart and one after make the four the schedule
+    // asks for.
+    store_and_label(&server, "after", &CAMPAIGN[3..], pb::Label::Spam).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let serving = dry_run_check(&server, PROBE).await.model_version;
+        if !serving.starts_with(&default_version) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no scheduled retrain counted the corrections made before the restart (still serving {serving})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

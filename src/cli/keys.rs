@@ -34,9 +34,11 @@ pub fn new_key(role: Role, sites: Vec<String>, name: Option<String>) -> Result<(
         Some(site) => format!("{}-{site}-{}", role.as_str(), &hash[..6]),
         None => format!("{}-{}", role.as_str(), &hash[..6]),
     });
-    say!("# Token for {name:?} (shown once; the server keeps only its hash):");
-    say!("# {token}");
-    say!();
+    // The token goes to standard error and the block to standard output,
+    // so that `moderato keys new ... >> moderato.toml` appends the block
+    // and never writes the token into the configuration.
+    eprintln!("Token for {name:?} (shown once; the server keeps only its hash):");
+    eprintln!("{token}");
     say!("[[keys]]");
     say!("name = {}", toml_string(&name));
     say!("role = \"{}\"", role.as_str());

@@ -72,7 +72,7 @@ pub enum Command {
         /// Where to write the model (JSON).
         #[arg(long)]
         out: PathBuf,
-        /// The name model versions start with [default: the output file's stem].
+        /// The name model versions start with [default: the output file's stem, with each run of characters other than ASCII letters, digits and _ made one -].
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
@@ -98,12 +98,12 @@ pub enum Command {
     Eval {
         #[arg(long = "data", required = true)]
         data: Vec<PathBuf>,
-        /// Model file [default: the built-in model].
+        /// Model file [default: the configuration's `model`, else the built-in model].
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Configuration whose thresholds and rules to apply [default: review 0.5, reject 0.9, default rules].
-        #[arg(long)]
-        config: Option<PathBuf>,
+        /// Configuration whose model, thresholds and rules to apply [default: review 0.5, reject 0.9, default rules].
+        #[arg(long, env = "MODERATO_CONFIG")]
+        config: Option<String>,
         /// Score with the model alone, without the rules.
         #[arg(long)]
         no_rules: bool,
@@ -117,10 +117,12 @@ pub enum Command {
     },
     /// Score one comment offline and print the verdict, score and reasons.
     Check {
+        /// Model file [default: the configuration's `model`, else the built-in model].
         #[arg(long)]
         model: Option<PathBuf>,
-        #[arg(long)]
-        config: Option<PathBuf>,
+        /// Configuration whose model, thresholds and rules to apply.
+        #[arg(long, env = "MODERATO_CONFIG")]
+        config: Option<String>,
         /// The comment; read from standard input when absent.
         text: Option<String>,
     },
@@ -377,7 +379,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => eval::eval(
             &data,
             model.as_deref(),
-            config.as_deref(),
+            given_path(config).as_deref(),
             no_rules,
             json,
             plot.as_deref(),
@@ -386,7 +388,7 @@ pub fn run(cli: Cli) -> ExitCode {
             model,
             config,
             text,
-        } => check::check(model.as_deref(), config.as_deref(), text),
+        } => check::check(model.as_deref(), given_path(config).as_deref(), text),
         Command::Queue { command } => queue::queue(command),
         Command::Export { remote, site, out } => export::export(remote, site, out),
         Command::Retrain {

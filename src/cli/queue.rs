@@ -16,7 +16,8 @@ pub struct RemoteArgs {
     /// The server's address.
     #[arg(long, env = "MODERATO_SERVER", default_value = DEFAULT_SERVER)]
     pub(super) server: String,
-    /// A moderator or admin key's bearer token.
+    /// A key's bearer token: a moderator or admin key for `queue` and
+    /// `export`, an admin key for `retrain` and `models`.
     #[arg(long, env = "MODERATO_TOKEN", hide_env_values = true)]
     pub(super) token: String,
     /// For an https:// server: the PEM certificate of the authority that

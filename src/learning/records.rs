@@ -122,6 +122,12 @@ pub struct RetrainJob {
 }
 
 impl RetrainJob {
+    /// The origin the registry records for the candidate that job
+    /// `job_id` promotes.
+    pub fn candidate_origin(job_id: &str) -> String {
+        format!("retrain job {job_id}")
+    }
+
     pub fn queued(job_id: String, full: bool, dry_run: bool, now: UnixMillis) -> RetrainJob {
         RetrainJob {
             job_id,

@@ -82,7 +82,37 @@ pub fn startup_model(
     learning.start_lineage(&model);
     let (model, recorded) = replay_online(store, model)?;
     learning.lineage().recorded_online = Some(recorded);
+    count_untrained_corrections(store, &active, learning)?;
     Ok(model)
+}
+
+/// Starts the schedule's count of new corrections (it lives in memory) from
+/// the corrections made since the active version was trained, so that
+/// labels from before a restart still bring the next scheduled retrain.
+/// Read only when a schedule is configured: it reads every correction.
+fn count_untrained_corrections(
+    store: &Store,
+    active: &str,
+    learning: &Learning,
+) -> Result<(), Error> {
+    let settings = learning.settings();
+    if settings.retrain_every().is_none() && settings.retrain_every_corrections().is_none() {
+        return Ok(());
+    }
+    let trained_through = store
+        .model_record(active)?
+        .and_then(|record| record.trained_through);
+    let mut untrained = 0u64;
+    for correction in store.corrections() {
+        let correction = correction?;
+        if trained_through.is_none_or(|through| correction.at > through) {
+            untrained += 1;
+        }
+    }
+    learning
+        .corrections_since_retrain
+        .store(untrained, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
 }
 
 /// A model file saved after online learning carries the version `X+N`,

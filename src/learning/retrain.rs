@@ -421,7 +421,7 @@ impl Engine {
         let new_record = ModelRecord {
             version: candidate.version().to_string(),
             created_at: candidate.created_at(),
-            origin: format!("retrain job {job_id}"),
+            origin: RetrainJob::candidate_origin(job_id),
             summary: candidate.summary().clone(),
             metrics: candidate_all,
             trained_through: Some(started),

@@ -292,6 +292,16 @@ impl Store {
                 job.state = crate::learning::JobState::Failed;
                 job.message =
                     "interrupted: the service stopped before the job finished".to_string();
+                // A promotion stopped between registering its candidate
+                // and switching to it leaves the candidate registered,
+                // though never served nor recorded whole: removed, so that
+                // the next retrain that builds the same model can promote
+                // it (a registered version is not promoted twice).
+                if let Some(record) = self.model_record(&job.candidate_version)? {
+                    if record.origin == RetrainJob::candidate_origin(&job.job_id) {
+                        self.remove_model(&record.version)?;
+                    }
+                }
             }
             self.save_job(&job)?;
         }
@@ -345,8 +355,28 @@ mod tests {
         running("switched", "m-2");
         running("before-switch", "m-3");
         running("training", "");
+        // The stopped switch had registered its candidate; so had the one
+        // that went through. A version another job registered stays.
+        let registered_by = |version: &str, job_id: &str| ModelRecord {
+            origin: format!("retrain job {job_id}"),
+            ..record(version)
+        };
+        store
+            .register_model(&registered_by("m-2", "switched"), b"{}")
+            .unwrap();
+        store
+            .register_model(&registered_by("m-3", "before-switch"), b"{}")
+            .unwrap();
+        running("lost-earlier", "m-1");
+        store
+            .register_model(&registered_by("m-1", "an-older-job"), b"{}")
+            .unwrap();
         store.set_active_model("m-2").unwrap();
         store.fail_interrupted_jobs().unwrap();
+        assert!(store.model_record("m-2").unwrap().is_some());
+        assert!(store.model_record("m-3").unwrap().is_none());
+        assert!(store.model_file("m-3").unwrap().is_none());
+        assert!(store.model_record("m-1").unwrap().is_some());
         let job = |job_id: &str| store.job(job_id).unwrap().unwrap();
         let switched = job("switched");
         assert_eq!(
