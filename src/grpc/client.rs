@@ -152,13 +152,14 @@ pub(super) async fn connect(
         }
         (false, None) => {}
     }
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|error| ClientError::Connect {
+    let channel = endpoint.connect().await.map_err(|error| {
+        let message = with_causes(&error);
+        let hint = certificate_hint(&message);
+        ClientError::Connect {
             server: server.clone(),
-            message: with_causes(&error),
-        })?;
+            message: format!("{message}{hint}"),
+        }
+    })?;
     let authorization = format!("Bearer {}", target.token)
         .parse()
         .map_err(|_| ClientError::Token)?;
@@ -341,5 +342,39 @@ fn queue_item_from_proto(decision: &pb::Decision) -> QueueItem {
         content: decision.content.clone(),
         comment_omitted: decision.comment_omitted,
         label,
+    }
+}
+/// What to do about a certificate the client refused, for the errors
+/// whose names say little to an operator (rustls names them).
+fn certificate_hint(message: &str) -> &'static str {
+    if message.contains("CaUsedAsEndEntity") {
+        " (the server's certificate is marked as an authority's: make it with \
+         basicConstraints=CA:FALSE, as the README's TLS section shows)"
+    } else if message.contains("UnknownIssuer") {
+        " (--ca-cert must be the certificate of the authority that signed the \
+         server's, or the server's own if it is self-signed)"
+    } else if message.contains("NotValidForName") {
+        " (the server's certificate does not name the host of --server: give \
+         it a subjectAltName for that name or address)"
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_certificates_come_with_what_to_do() {
+        let refused =
+            "transport error: invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))";
+        assert!(certificate_hint(refused).contains("CA:FALSE"));
+        assert!(certificate_hint("invalid peer certificate: UnknownIssuer").contains("--ca-cert"));
+        assert!(
+            certificate_hint("invalid peer certificate: NotValidForName")
+                .contains("subjectAltName")
+        );
+        assert_eq!(certificate_hint("connection refused"), "");
     }
 }
