@@ -496,6 +496,25 @@ mod tests {
         }
     }
 
+    /// The README offers its configuration example as a starting file: it
+    /// must check as it stands, and give the defaults it states.
+    #[test]
+    fn the_readme_configuration_example_checks_as_it_stands() {
+        const README: &str = include_str!("../README.md");
+        let section = &README[README.find("## Configuration").expect("the section")..];
+        let start = section.find("```toml\n").expect("a TOML block") + "```toml\n".len();
+        let block = &section[start..];
+        let block = &block[..block.find("```").expect("the block's end")];
+        let config = Config::from_toml("README.md", block, &Overrides::default())
+            .unwrap_or_else(|error| panic!("{error}"));
+        let defaults = Config::default();
+        assert_eq!(config.listen, defaults.listen);
+        assert_eq!(config.thresholds, defaults.thresholds);
+        assert_eq!(config.admission, defaults.admission);
+        assert_eq!(config.learning, defaults.learning);
+        assert_eq!(config.cache_bytes, defaults.cache_bytes);
+    }
+
     #[test]
     fn a_bad_value_in_a_file_names_the_file() {
         let directory = tempfile::tempdir().unwrap();
