@@ -321,7 +321,7 @@ fn main() {
         };
         let started = Instant::now();
         let resolved = runtime
-            .block_on(engine.resolve_items(&moderator, resolve))
+            .block_on(engine.resolve_items(Box::new(moderator.clone()), resolve))
             .expect("the items are resolved");
         record(&mut resolve_timings, started.elapsed());
         assert_eq!(resolved.decisions.len(), RESOLVE_BATCH);

@@ -51,7 +51,7 @@ pub struct Principal {
 }
 
 /// All configured keys.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Keyring {
     keys: Vec<ApiKey>,
 }
@@ -239,7 +239,12 @@ fn write_token_file(path: &Path) -> std::io::Result<String> {
     file.write_all(b"\n")?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|error| error.error)?;
-    std::fs::File::open(directory)?.sync_all()?;
+    // The rename is on disk once the directory is synced. Best effort: not
+    // every platform opens a directory as a file, and the token is in
+    // place either way.
+    if let Err(error) = std::fs::File::open(directory).and_then(|directory| directory.sync_all()) {
+        tracing::warn!(%error, "cannot sync the data directory after writing the admin token");
+    }
     Ok(token)
 }
 

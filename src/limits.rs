@@ -58,6 +58,18 @@ pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 /// and the console's.
 pub const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Calls open at once on one gRPC connection (HTTP/2 streams). The
+/// admission limits bound the calls that do work; this bounds what one
+/// connection can make the server hold before any key is checked (each
+/// call's message is read, up to [`MAX_MESSAGE_BYTES`], before its
+/// handler authenticates it).
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+/// How often the gRPC server pings a connection that sends nothing, and
+/// how long it waits for the answer before it closes the connection: a
+/// client that went away without closing frees its socket.
+pub const HTTP2_KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+pub const HTTP2_KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -111,6 +123,12 @@ pub(crate) mod tests {
             format!(
                 "| a TLS handshake (gRPC and console) | {} s |",
                 TLS_HANDSHAKE_LIMIT.as_secs()
+            ),
+            format!("| calls open at once on one gRPC connection | {MAX_STREAMS_PER_CONNECTION} |"),
+            format!(
+                "| a gRPC connection that answers no ping | pinged after {} s of silence, closed {} s later |",
+                HTTP2_KEEPALIVE_INTERVAL.as_secs(),
+                HTTP2_KEEPALIVE_TIMEOUT.as_secs()
             ),
         ] {
             assert_readme_row(&row);

@@ -3,6 +3,7 @@
 //! sites the caller's key may see. Labels are durable before they are
 //! answered.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::auth::{Principal, Role};
@@ -175,13 +176,18 @@ impl Engine {
 
     /// Labels every listed decision if all exist and the caller may
     /// moderate all of their sites; otherwise changes nothing. Same label
-    /// again: unchanged, not recorded.
-    pub async fn resolve_items(
+    /// again: unchanged, not recorded. The caller (with its place among the
+    /// calls in progress) is held until the labels are learned, see
+    /// [`Engine::label`].
+    pub async fn resolve_items<C>(
         self: &Arc<Self>,
-        caller: &Principal,
+        caller: C,
         resolve: Resolve,
-    ) -> Result<LabelOutcome, Error> {
-        let scope = review_scope(caller, "")?;
+    ) -> Result<LabelOutcome, Error>
+    where
+        C: Deref<Target = Principal> + Send + 'static,
+    {
+        let scope = review_scope(&caller, "")?;
         let by = if resolve.moderator.is_empty() {
             caller.name.clone()
         } else {
@@ -200,15 +206,19 @@ impl Engine {
 
     /// A site's report that a decision was wrong (or right): recorded as a
     /// correction from the site, under the key's name. The caller has
-    /// already been checked to act for `site_id`, the decision's site.
-    pub async fn report(
+    /// already been checked to act for `site_id`, the decision's site; it
+    /// is held as for [`Engine::resolve_items`].
+    pub async fn report<C>(
         self: &Arc<Self>,
-        caller: &Principal,
+        caller: C,
         decision_id: &str,
         site_id: &str,
         label: Label,
         note: String,
-    ) -> Result<LabelOutcome, Error> {
+    ) -> Result<LabelOutcome, Error>
+    where
+        C: Deref<Target = Principal> + Send + 'static,
+    {
         let request = LabelRequest {
             label,
             by: caller.name.clone(),
@@ -297,14 +307,21 @@ impl Engine {
     }
 
     /// Writes the labels, waits until they are durable, learns the new
-    /// ones online and answers with the decisions as they are now.
-    async fn label(
+    /// ones online and answers with the decisions as they are now. The
+    /// caller is held until then, in the task that finishes the work: a
+    /// caller that goes away keeps its place among the calls in progress
+    /// until the learning it started is done, so that calls cut short
+    /// cannot pile up learning beyond the limits on calls.
+    async fn label<C>(
         self: &Arc<Self>,
-        caller: &Principal,
+        caller: C,
         decision_ids: &[String],
         scope: &SiteScope,
         request: &LabelRequest,
-    ) -> Result<LabelOutcome, Error> {
+    ) -> Result<LabelOutcome, Error>
+    where
+        C: Deref<Target = Principal> + Send + 'static,
+    {
         let outcome = self
             .store()
             .apply_labels(decision_ids, scope, request, UnixMillis::now())?;
@@ -332,7 +349,10 @@ impl Engine {
         let engine = Arc::clone(self);
         let label = request.label;
         self.label_tasks()
-            .spawn(async move { engine.after_labels_committed(labelled, label).await })
+            .spawn(async move {
+                let _caller = caller;
+                engine.after_labels_committed(labelled, label).await
+            })
             .await
             .map_err(|error| Error::Internal(format!("the labelling task failed: {error}")))?
     }
@@ -476,11 +496,29 @@ mod tests {
             moderator: String::new(),
             note: String::new(),
         };
-        let moderator = principal(Role::Moderator, &[]);
+        // The caller, with a flag that tells when it was let go (as a
+        // call's place among the calls in progress is).
+        struct HeldCaller(Principal, Arc<std::sync::atomic::AtomicBool>);
+        impl Deref for HeldCaller {
+            type Target = Principal;
+            fn deref(&self) -> &Principal {
+                &self.0
+            }
+        }
+        impl Drop for HeldCaller {
+            fn drop(&mut self) {
+                self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let let_go = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let moderator = HeldCaller(principal(Role::Moderator, &[]), Arc::clone(&let_go));
         // The call is polled once (the labels are committed in that poll)
         // and then dropped, as when its deadline passes.
-        let cancelled = futures::FutureExt::now_or_never(engine.resolve_items(&moderator, resolve));
+        let cancelled = futures::FutureExt::now_or_never(engine.resolve_items(moderator, resolve));
         assert!(cancelled.is_none(), "the call was cut short");
+        // The caller is held by the work the call started, not let go
+        // with the call.
+        assert!(!let_go.load(std::sync::atomic::Ordering::SeqCst));
         let stored = engine.store().decision("d1").unwrap().unwrap();
         assert_eq!(stored.resolution.map(|r| r.label), Some(Label::Spam));
         // What follows the commit still happens: the label is learned.
@@ -489,6 +527,9 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         assert_eq!(engine.model().learned_online(), 1);
+        engine.label_tasks().close();
+        engine.label_tasks().wait().await;
+        assert!(let_go.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,7 +20,10 @@ use crate::grpc::pb::review_server::ReviewServer;
 use crate::grpc::pb::training_server::TrainingServer;
 use crate::grpc::{pb, Access, ModerationService, ReviewService, TrainingService};
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
-use crate::limits::{MAX_MESSAGE_BYTES, STOP_GRACE, TLS_HANDSHAKE_LIMIT};
+use crate::limits::{
+    HTTP2_KEEPALIVE_INTERVAL, HTTP2_KEEPALIVE_TIMEOUT, MAX_MESSAGE_BYTES,
+    MAX_STREAMS_PER_CONNECTION, STOP_GRACE, TLS_HANDSHAKE_LIMIT,
+};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -159,10 +162,13 @@ impl State {
 /// What a reload put in force, and what it could not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reloaded {
-    /// Whether the file's `[[keys]]` replaced the keys in force. A file
-    /// with no keys leaves them (a service started without keys runs on
-    /// its `admin.token`, which only a restart brings back).
+    /// Whether the file's `[[keys]]` are in force. A file with no keys
+    /// leaves those in force (a service started without keys runs on its
+    /// `admin.token`, which only a restart brings back).
     pub keys: bool,
+    /// Whether they differ from the keys that were in force: only then are
+    /// streams opened under the old keys ended.
+    pub keys_changed: bool,
     /// The settings that changed in the file but take a restart.
     pub need_restart: Vec<&'static str>,
 }
@@ -188,10 +194,20 @@ pub fn reload(
     let need_restart = running.changes_needing_restart(&config);
     engine.replace_policy(config.rules, config.thresholds);
     let keys = !config.keys.is_empty();
+    let mut keys_changed = false;
     if keys {
-        access.keyring.store(Arc::new(Keyring::new(config.keys)));
+        let keyring = Keyring::new(config.keys);
+        // The same keys stay the same value: open streams go on.
+        if **access.keyring.load() != keyring {
+            access.keyring.store(Arc::new(keyring));
+            keys_changed = true;
+        }
     }
-    Ok(Reloaded { keys, need_restart })
+    Ok(Reloaded {
+        keys,
+        keys_changed,
+        need_restart,
+    })
 }
 
 /// The listener's connections with Nagle's algorithm off. A gRPC answer is
@@ -252,7 +268,10 @@ pub async fn run(
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
     spawn_schedule(Arc::clone(&state.engine));
 
-    let mut builder = Server::builder();
+    let mut builder = Server::builder()
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT));
     if let Some(keys) = &state.tls {
         builder = builder.tls_config(tls_config(keys))?;
     }

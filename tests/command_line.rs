@@ -643,6 +643,22 @@ fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let version = report["model_version"].as_str().unwrap();
     assert!(version.starts_with("site-"), "{version}");
+    // The same configuration named by MODERATO_CONFIG, which standard error
+    // names, since the operator typed no flag for it.
+    let output = moderato()
+        .args(["eval", "--json", "--data"])
+        .arg(&data)
+        .env("MODERATO_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("configuration: {}", config.display())),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["model_version"].as_str().unwrap(), version);
 
     let empty = directory.path().join("empty.tsv");
     std::fs::write(&empty, "label\ttext\n").unwrap();
@@ -805,6 +821,29 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
         .unwrap()
         .into_inner();
     assert!(answers.message().await.unwrap().unwrap().stored);
+    let hangup = || {
+        let sent = Command::new("kill")
+            .args(["-HUP", &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+
+    // A reload that leaves the keys as they were (the thresholds change)
+    // leaves the stream open.
+    std::fs::write(
+        &config,
+        format!(
+            "[thresholds]\nreview = 0.6\nreject = 0.95\n{}",
+            key_block("news", "site", Some(NEWS_SITE), NEWS_TOKEN)
+        ),
+    )
+    .unwrap();
+    hangup();
+    let reloaded = wait_for("keys reloaded");
+    assert!(reloaded.contains("keys_changed=false"), "{reloaded}");
+    comments.send(comment("k1b", HAM_TEXT)).await.unwrap();
+    assert!(answers.message().await.unwrap().unwrap().stored);
 
     let new_token = "a-token-made-after-the-leak";
     std::fs::write(
@@ -812,12 +851,9 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
         key_block("news-2", "site", Some(NEWS_SITE), new_token),
     )
     .unwrap();
-    let sent = Command::new("kill")
-        .args(["-HUP", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    wait_for("keys reloaded");
+    hangup();
+    let reloaded = wait_for("keys reloaded");
+    assert!(reloaded.contains("keys_changed=true"), "{reloaded}");
 
     comments.send(comment("k2", HAM_TEXT)).await.unwrap();
     let ended = answers.message().await.unwrap_err();

@@ -4,7 +4,6 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{load_model, CliError};
-use crate::config::Config;
 use crate::domain::{Comment, UnixMillis};
 use crate::rules::Context;
 use crate::verdict::decide_with_rules;
@@ -27,7 +26,7 @@ pub fn check(
             text
         }
     };
-    let config = Config::load(config, &Default::default())?;
+    let config = super::offline_config(config)?;
     // As `serve` would: the model named by --model, else the config's.
     let model = load_model(model.or(config.model.as_deref()))?;
     let comment = Comment {

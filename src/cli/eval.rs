@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use super::{load_model, CliError};
 use crate::classifier::read_labelled_file;
-use crate::config::Config;
 use crate::evaluation::evaluate;
 use crate::plot::{threshold_plot_png, ThresholdMark};
 
@@ -16,7 +15,7 @@ pub fn eval(
     json: bool,
     plot: Option<&Path>,
 ) -> Result<(), CliError> {
-    let config = Config::load(config, &Default::default())?;
+    let config = super::offline_config(config)?;
     // As `serve` would: the model named by --model, else the config's.
     let model = load_model(model.or(config.model.as_deref()))?;
     let mut examples = Vec::new();

@@ -72,7 +72,7 @@ pub enum Command {
         /// Where to write the model (JSON).
         #[arg(long)]
         out: PathBuf,
-        /// The name model versions start with [default: the output file's stem, with each run of characters other than ASCII letters, digits and _ made one -].
+        /// The name model versions start with [default: the output file's stem, with each run of characters other than ASCII letters, digits and _ made one -, and no - at either end].
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
@@ -413,6 +413,16 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The configuration an offline command (`eval`, `check`) applies; when
+/// there is one, standard error names it, since it may come from
+/// `MODERATO_CONFIG` rather than a flag the operator typed.
+fn offline_config(path: Option<&std::path::Path>) -> Result<crate::config::Config, CliError> {
+    if let Some(path) = path {
+        eprintln!("configuration: {}", path.display());
+    }
+    Ok(crate::config::Config::load(path, &Overrides::default())?)
 }
 
 /// The model a command should use: the file given, or the built-in default.

@@ -182,6 +182,7 @@ fn reload_on_hangup(
                         tracing::info!(
                             path = %path.display(),
                             keys = reloaded.keys,
+                            keys_changed = reloaded.keys_changed,
                             "SIGHUP: rules, thresholds and keys reloaded"
                         );
                         if !reloaded.keys {

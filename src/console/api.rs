@@ -351,7 +351,7 @@ pub async fn resolve(
     let engine = Arc::clone(&state.engine);
     let outcome = engine
         .resolve_items(
-            &caller,
+            caller,
             Resolve {
                 decision_ids,
                 label,

@@ -370,7 +370,7 @@ mod tests {
             HTTP_IDLE_LIMIT.as_secs()
         ));
         assert_readme_row(&format!(
-            "| console: a request, its body's arrival included | {} s |",
+            "| console and metrics: a request, its body's arrival included | {} s |",
             HTTP_REQUEST_LIMIT.as_secs()
         ));
         assert_readme_row(&format!(

@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn the_readme_states_these_limits() {
         crate::limits::tests::assert_readme_row(&format!(
-            "| console: TLS handshakes at once, all clients / from one address | {MAX_HANDSHAKES} / {MAX_HANDSHAKES_PER_PEER} |"
+            "| console and metrics: TLS handshakes at once, all clients / from one address (an IPv6 /64 counts as one) | {MAX_HANDSHAKES} / {MAX_HANDSHAKES_PER_PEER} |"
         ));
     }
 }

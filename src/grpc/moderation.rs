@@ -174,7 +174,7 @@ impl Moderation for ModerationService {
             let outcome = self
                 .engine
                 .report(
-                    &caller,
+                    caller,
                     &found.decision_id,
                     &found.comment.site_id,
                     label,

@@ -10,6 +10,7 @@
 //! `retrain` (the engine's operations, one file each).
 
 mod gate;
+mod new_corrections;
 mod online;
 mod records;
 mod registry;
@@ -17,7 +18,7 @@ mod retrain;
 mod settings;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 pub use gate::{decide, GateDecision, SliceFigures};
@@ -27,6 +28,7 @@ pub use registry::{startup_model, ModelListing};
 pub use retrain::spawn_schedule;
 pub use settings::{InvalidLearningParam, LearningParams, LearningSettings};
 
+use new_corrections::NewCorrections;
 use records::CorrectionKey;
 
 use crate::classifier::{
@@ -118,9 +120,10 @@ pub struct Learning {
     /// Jobs of this run, by id (finished ones are also in the store). A std
     /// mutex: held for a lookup or an update only.
     jobs: Mutex<HashMap<String, RetrainJob>>,
-    /// Corrections stored since the last retrain started (for the
-    /// schedule); an atomic, so async code never waits on the change lock.
-    corrections_since_retrain: AtomicU64,
+    /// The decisions labelled since the last retrain started (for the
+    /// schedule); a lock of its own, so async code never waits on the
+    /// change lock.
+    new_corrections: NewCorrections,
     /// The threads of retraining jobs, waited for when the service stops so
     /// that none outlives it holding the store. A std mutex: held to list
     /// or reap them, and while a retrain starts (so that a stop and a start
@@ -157,7 +160,7 @@ impl Learning {
             base,
             changes: Mutex::new(ModelLineage::default()),
             jobs: Mutex::new(HashMap::new()),
-            corrections_since_retrain: AtomicU64::new(0),
+            new_corrections: NewCorrections::default(),
             stopping: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
         }

@@ -53,9 +53,10 @@ impl Engine {
 
     fn learn_blocking(&self, corrections: &[Correction]) -> Result<OnlineOutcome, Error> {
         let learning = self.learning();
-        learning.corrections_since_retrain.fetch_add(
-            corrections.len() as u64,
-            std::sync::atomic::Ordering::Relaxed,
+        learning.new_corrections.add(
+            corrections
+                .iter()
+                .map(|correction| correction.decision_id.as_str()),
         );
         let mut lineage = learning.lineage();
         if !learning.settings.online() {

@@ -87,9 +87,11 @@ pub fn startup_model(
 }
 
 /// Starts the schedule's count of new corrections (it lives in memory) from
-/// the corrections made since the active version was trained, so that
-/// labels from before a restart still bring the next scheduled retrain.
-/// Read only when a schedule is configured: it reads every correction.
+/// the decisions labelled since the last retrain started (or, with none
+/// recorded, since the active version was trained, or ever), so that labels
+/// from before a restart still bring the next scheduled retrain, and those
+/// a retrain already read (promoted or not) do not bring another. Read
+/// only when a schedule is configured: it reads every correction.
 fn count_untrained_corrections(
     store: &Store,
     active: &str,
@@ -102,16 +104,18 @@ fn count_untrained_corrections(
     let trained_through = store
         .model_record(active)?
         .and_then(|record| record.trained_through);
-    let mut untrained = 0u64;
+    let last_retrain = store.jobs()?.iter().map(|job| job.created_at).max();
+    let since = trained_through.max(last_retrain);
+    let mut labelled = Vec::new();
     for correction in store.corrections() {
         let correction = correction?;
-        if trained_through.is_none_or(|through| correction.at > through) {
-            untrained += 1;
+        if since.is_none_or(|since| correction.at > since) {
+            labelled.push(correction.decision_id);
         }
     }
     learning
-        .corrections_since_retrain
-        .store(untrained, std::sync::atomic::Ordering::Relaxed);
+        .new_corrections
+        .add(labelled.iter().map(String::as_str));
     Ok(())
 }
 

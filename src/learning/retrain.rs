@@ -183,10 +183,7 @@ impl Engine {
         let Some(every) = self.learning().settings().retrain_every_corrections() else {
             return;
         };
-        let pending = self
-            .learning()
-            .corrections_since_retrain
-            .load(Ordering::Relaxed);
+        let pending = self.learning().new_corrections.count();
         if pending >= every {
             self.start_scheduled_retrain("enough new corrections");
         }
@@ -265,9 +262,7 @@ impl Engine {
     fn retrain(&self, job_id: &str, full: bool, dry_run: bool) -> Result<String, Error> {
         let learning = self.learning();
         let settings = learning.settings();
-        learning
-            .corrections_since_retrain
-            .store(0, Ordering::Relaxed);
+        learning.new_corrections.clear();
         let started = UnixMillis::now();
 
         // The yardstick is the active version as registered, without what
@@ -557,12 +552,7 @@ pub fn spawn_schedule(engine: Arc<Engine>) {
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            if engine
-                .learning()
-                .corrections_since_retrain
-                .load(Ordering::Relaxed)
-                > 0
-            {
+            if engine.learning().new_corrections.count() > 0 {
                 engine.start_scheduled_retrain("the retrain interval passed");
             }
         }
