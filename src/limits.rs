@@ -120,6 +120,15 @@ pub(crate) mod tests {
             ),
             format!("| `ActivateModel.version` | 1 to {MAX_MODEL_VERSION_BYTES} bytes"),
             format!("| `note` (resolutions and reports) | {} |", kib(MAX_NOTE_BYTES)),
+            {
+                let cap = crate::classifier::MAX_ONLINE_VOCABULARY;
+                format!(
+                    "| features one labelled comment adds to the live model's vocabulary when learned online | {} (words and link domains first), while the vocabulary holds fewer than {},{:03} |",
+                    crate::classifier::MAX_NEW_FEATURES_PER_EXAMPLE,
+                    cap / 1000,
+                    cap % 1000
+                )
+            },
             format!(
                 "| a TLS handshake (gRPC and console) | {} s |",
                 TLS_HANDSHAKE_LIMIT.as_secs()

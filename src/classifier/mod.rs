@@ -25,6 +25,9 @@ pub use features::{
     FeatureParams, FeatureParts, UNKNOWN_WORD,
 };
 pub use metrics::{threshold_curve, BinaryMetrics, ThresholdPoint};
-pub use model::{FeatureContribution, FeatureCounts, Model, ModelScore, TrainingSummary};
+pub use model::{
+    FeatureContribution, FeatureCounts, Model, ModelScore, TrainingSummary,
+    MAX_NEW_FEATURES_PER_EXAMPLE, MAX_ONLINE_VOCABULARY,
+};
 pub use scorer::{ScorerWeights, SparseScorer};
 pub use train::{train, EventModel, TrainingParams, ValidTrainingParams};

@@ -23,6 +23,19 @@ const CORRECTIONS_SOURCE: &str = "corrections";
 /// The model file format this build reads and writes.
 const FORMAT: u32 = 1;
 
+/// Features one example learned online may add to the vocabulary, at
+/// most: a comment of thousands of made-up words (which any site key can
+/// report) must not grow by thousands of features the one model every site
+/// is scored by, nor the work of every later correction, which copies the
+/// model.
+pub const MAX_NEW_FEATURES_PER_EXAMPLE: usize = 64;
+
+/// The vocabulary size at which online learning stops adding features (it
+/// still learns the features the model knows): about 20 MB of names,
+/// counts and weights. A retrain builds the vocabulary again from what it
+/// trains on.
+pub const MAX_ONLINE_VOCABULARY: usize = 200_000;
+
 /// The default model from `models/`, built into the binary by build.rs (empty
 /// only while bootstrapping a checkout that has no model yet).
 static EMBEDDED_DEFAULT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/default_model.json"));
@@ -254,13 +267,31 @@ impl Model {
 
     /// A new model: this one with `examples` added to its counts, each
     /// weighing `weight` training examples. Features the vocabulary lacks
-    /// are added to it, so a correction teaches new words at once. The
-    /// calibration stays; the version becomes `<trained version>+<examples
-    /// learned online so far>`.
+    /// are added to it (at most [`MAX_NEW_FEATURES_PER_EXAMPLE`] an
+    /// example, while the vocabulary holds fewer than
+    /// [`MAX_ONLINE_VOCABULARY`]), so a correction teaches new words at
+    /// once. The calibration stays; the version becomes `<trained
+    /// version>+<examples learned online so far>`.
     pub fn learn(
         &self,
         examples: &[LabelledExample],
         weight: f64,
+    ) -> Result<Model, ClassifierError> {
+        self.learn_within(
+            examples,
+            weight,
+            MAX_NEW_FEATURES_PER_EXAMPLE,
+            MAX_ONLINE_VOCABULARY,
+        )
+    }
+
+    /// [`Model::learn`] with the bounds on the vocabulary's growth given.
+    pub(super) fn learn_within(
+        &self,
+        examples: &[LabelledExample],
+        weight: f64,
+        new_features_per_example: usize,
+        vocabulary_cap: usize,
     ) -> Result<Model, ClassifierError> {
         let Some(counts) = &self.file.counts else {
             return Err(ClassifierError::Training(format!(
@@ -280,11 +311,20 @@ impl Model {
         let mut index = self.scorer.index().clone();
         for example in examples {
             let features = extract_features(&file.features, &example.text);
-            for (feature, _) in &features {
-                if !index.contains_key(feature) {
-                    index.insert(feature.clone(), file.vocabulary.len());
-                    file.vocabulary.push(feature.clone());
-                }
+            // Words and link domains first (what a moderator's label is
+            // mostly about), then the rest, each in name order.
+            let mut new: Vec<&String> = features
+                .iter()
+                .map(|(feature, _)| feature)
+                .filter(|feature| !index.contains_key(feature.as_str()))
+                .collect();
+            new.sort_by_key(|feature| !(feature.starts_with("w:") || feature.starts_with("d:")));
+            let room = vocabulary_cap
+                .saturating_sub(file.vocabulary.len())
+                .min(new_features_per_example);
+            for feature in new.into_iter().take(room) {
+                index.insert(feature.clone(), file.vocabulary.len());
+                file.vocabulary.push(feature.clone());
             }
             counts.grow(file.vocabulary.len());
             counts.add(

@@ -534,6 +534,43 @@ mod tests {
     }
 
     #[test]
+    fn online_learning_grows_the_vocabulary_within_its_bounds() {
+        let base = train(&three_fold_params(), &small_corpus(), vec![], &mut |_| {}).unwrap();
+        let size = base.vocabulary_size();
+        // A comment of 300 made-up words (and 299 pairs of them).
+        let letters = |index: usize| {
+            let letter = |digit: usize| char::from(b'a' + (digit % 26) as u8);
+            format!("zq{}{}", letter(index / 26), letter(index))
+        };
+        let made_up: Vec<String> = (0..300).map(letters).collect();
+        let flood = example(&made_up.join(" "), Label::Spam);
+        let learned = base.learn(std::slice::from_ref(&flood), 1.0).unwrap();
+        assert_eq!(
+            learned.vocabulary_size(),
+            size + super::super::model::MAX_NEW_FEATURES_PER_EXAMPLE
+        );
+        // Words come before pairs.
+        assert!(learned
+            .score("zqaa")
+            .contributions
+            .iter()
+            .any(|contribution| contribution.feature == "w:zqaa"));
+        // At the vocabulary's cap, nothing more is added, and what is
+        // known is still learned.
+        let capped = base
+            .learn_within(
+                &[flood, example("free money", Label::Spam)],
+                1.0,
+                64,
+                size + 10,
+            )
+            .unwrap();
+        assert_eq!(capped.vocabulary_size(), size + 10);
+        assert_eq!(capped.summary().examples, base.summary().examples + 2);
+        assert!(capped.probability("free money") > base.probability("free money"));
+    }
+
+    #[test]
     fn learning_online_equals_training_on_the_union() {
         let params = three_fold_params();
         let corpus = small_corpus();
