@@ -133,6 +133,16 @@ impl Principal {
         }
     }
 
+    /// Checks that this key may use the `Moderation` service at all
+    /// (before any lookup, so that a key of another role learns nothing of
+    /// what exists).
+    pub fn require_moderation(&self) -> Result<(), Error> {
+        match self.role {
+            Role::Site | Role::Admin => Ok(()),
+            Role::Moderator => Err(self.wrong_role("Moderation", "site or admin")),
+        }
+    }
+
     /// Checks that this key may use the `Review` service.
     pub fn require_moderator(&self) -> Result<(), Error> {
         match self.role {
@@ -327,6 +337,9 @@ mod tests {
         assert!(moderator.require_moderator().is_ok());
         assert!(moderator.require_admin().is_err());
         assert!(moderator.site_for_moderation("news.example").is_err());
+        assert!(moderator.require_moderation().is_err());
+        assert!(site.require_moderation().is_ok());
+        assert!(admin.require_moderation().is_ok());
         assert!(admin.require_admin().is_ok());
         assert!(admin.require_moderator().is_ok());
         assert!(moderator.may_moderate("news.example"));

@@ -174,6 +174,21 @@ impl Engine {
         Ok(self.store().queue_page(filter, after, page_size)?)
     }
 
+    /// [`Engine::list_queue`] on a blocking thread: a page of 500 reads and
+    /// inflates up to 500 stored decisions, which must not hold up the
+    /// checks a runtime thread carries.
+    pub async fn list_queue_in_background(
+        self: &Arc<Self>,
+        filter: QueueFilter,
+        after: Option<QueueCursor>,
+        page_size: usize,
+    ) -> Result<QueuePage, Error> {
+        let engine = Arc::clone(self);
+        tokio::task::spawn_blocking(move || engine.list_queue(&filter, after.as_ref(), page_size))
+            .await
+            .map_err(|error| Error::Internal(format!("the queue task failed: {error}")))?
+    }
+
     /// Labels every listed decision if all exist and the caller may
     /// moderate all of their sites; otherwise changes nothing. Same label
     /// again: unchanged, not recorded. The caller (with its place among the
@@ -322,36 +337,51 @@ impl Engine {
     where
         C: Deref<Target = Principal> + Send + 'static,
     {
-        let outcome = self
-            .store()
-            .apply_labels(decision_ids, scope, request, UnixMillis::now())?;
-        let labelled = match outcome {
-            BatchLabelled::Done(labelled) => labelled,
-            BatchLabelled::Missing(decision_id) => {
-                return Err(Error::NotFound(format!(
-                    "no decision with id {decision_id:?}"
-                )))
-            }
-            // The message does not name the decision's site: the caller
-            // may not know it, and it is another site's business.
-            BatchLabelled::OutOfScope { decision_id, .. } => {
-                return Err(Error::PermissionDenied(format!(
-                    "key {:?} may not label decision {decision_id:?}: it belongs to a site \
-                     the key may not moderate",
-                    caller.name
-                )))
-            }
-        };
-        // The labels are committed. What follows must happen even if the
-        // caller goes away now (its deadline passes, it resets the stream):
-        // a retry would find the labels unchanged and never learn them. So
-        // it runs in a task of its own, which the call only awaits.
+        // The whole labelling runs in a task of its own, which the call
+        // only awaits: once the labels are committed, what follows must
+        // happen even if the caller goes away (its deadline passes, it
+        // resets the stream), or a retry would find the labels unchanged
+        // and never learn them. The caller (with its place among the calls
+        // in progress) goes with the task.
         let engine = Arc::clone(self);
-        let label = request.label;
+        let (ids, scope, request) = (decision_ids.to_vec(), scope.clone(), request.clone());
         self.label_tasks()
             .spawn(async move {
-                let _caller = caller;
-                engine.after_labels_committed(labelled, label).await
+                // On a blocking thread: one transaction over up to 500
+                // decisions, each read, inflated and written again, must not
+                // hold up the checks a runtime thread carries.
+                let store_engine = Arc::clone(&engine);
+                let label = request.label;
+                let outcome = tokio::task::spawn_blocking(move || {
+                    store_engine
+                        .store()
+                        .apply_labels(&ids, &scope, &request, UnixMillis::now())
+                })
+                .await
+                .map_err(|error| {
+                    Error::Internal(format!("the labelling task failed: {error}"))
+                })??;
+                let labelled = match outcome {
+                    BatchLabelled::Done(labelled) => labelled,
+                    BatchLabelled::Missing(decision_id) => {
+                        return Err(Error::NotFound(format!(
+                            "no decision with id {decision_id:?}"
+                        )))
+                    }
+                    // The message does not name the decision's site: the
+                    // caller may not know it, and it is another site's
+                    // business.
+                    BatchLabelled::OutOfScope { decision_id, .. } => {
+                        return Err(Error::PermissionDenied(format!(
+                            "key {:?} may not label decision {decision_id:?}: it belongs to \
+                             a site the key may not moderate",
+                            caller.name
+                        )))
+                    }
+                };
+                let outcome = engine.after_labels_committed(labelled, label).await;
+                drop(caller);
+                outcome
             })
             .await
             .map_err(|error| Error::Internal(format!("the labelling task failed: {error}")))?
@@ -512,21 +542,22 @@ mod tests {
         }
         let let_go = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let moderator = HeldCaller(principal(Role::Moderator, &[]), Arc::clone(&let_go));
-        // The call is polled once (the labels are committed in that poll)
+        // The call is polled once (which starts its labelling task)
         // and then dropped, as when its deadline passes.
         let cancelled = futures::FutureExt::now_or_never(engine.resolve_items(moderator, resolve));
         assert!(cancelled.is_none(), "the call was cut short");
         // The caller is held by the work the call started, not let go
         // with the call.
         assert!(!let_go.load(std::sync::atomic::Ordering::SeqCst));
-        let stored = engine.store().decision("d1").unwrap().unwrap();
-        assert_eq!(stored.resolution.map(|r| r.label), Some(Label::Spam));
-        // What follows the commit still happens: the label is learned.
+        // The work goes on without the caller: the label is stored and
+        // learned.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while engine.model().learned_online() == 0 && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         assert_eq!(engine.model().learned_online(), 1);
+        let stored = engine.store().decision("d1").unwrap().unwrap();
+        assert_eq!(stored.resolution.map(|r| r.label), Some(Label::Spam));
         engine.label_tasks().close();
         engine.label_tasks().wait().await;
         assert!(let_go.load(std::sync::atomic::Ordering::SeqCst));

@@ -74,6 +74,21 @@ async fn keys_outside_their_role_are_denied() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+    // Nor look a decision up: refused for its role before the lookup, so
+    // that an id that names nothing is refused the same way.
+    let status = server
+        .moderation()
+        .await
+        .get_decision(with_token(
+            MODERATOR_TOKEN,
+            pb::GetDecisionRequest {
+                decision_id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     // A site key cannot use Review or Training.
     let status = server
         .review()

@@ -36,6 +36,7 @@ impl ModerationService {
         site_id: &str,
         comment_id: &str,
     ) -> Result<Decision, Error> {
+        caller.require_moderation()?;
         if !decision_id.is_empty() {
             convert::check_decision_id("decision_id", decision_id)?;
             let decision = self.engine.decision(decision_id)?;

@@ -74,7 +74,8 @@ impl Review for ReviewService {
                 convert_review::queue_request_from_proto(&message, scope)?;
             let page = self
                 .engine
-                .list_queue(&filter, cursor.as_ref(), page_size)?;
+                .list_queue_in_background(filter.clone(), cursor, page_size)
+                .await?;
             Ok(Response::new(convert_review::queue_page_to_proto(
                 &filter, &page,
             )))
