@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::admission::Admission;
@@ -18,7 +19,7 @@ use crate::engine::Engine;
 use crate::grpc::pb::moderation_server::ModerationServer;
 use crate::grpc::pb::review_server::ReviewServer;
 use crate::grpc::pb::training_server::TrainingServer;
-use crate::grpc::{pb, Access, ModerationService, ReviewService, TrainingService};
+use crate::grpc::{pb, Access, KnownKeysOnly, ModerationService, ReviewService, TrainingService};
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
 use crate::limits::{
     HTTP2_KEEPALIVE_INTERVAL, HTTP2_KEEPALIVE_TIMEOUT, MAX_MESSAGE_BYTES,
@@ -251,21 +252,33 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    let moderation = ModerationServer::new(ModerationService::new(
-        Arc::clone(&state.engine),
-        Arc::clone(&state.access),
-    ))
-    .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let review = ReviewServer::new(ReviewService::new(
-        Arc::clone(&state.engine),
-        Arc::clone(&state.access),
-    ))
-    .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let training = TrainingServer::new(TrainingService::new(
-        Arc::clone(&state.engine),
-        Arc::clone(&state.access),
-    ))
-    .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    // Each service refuses a call without a valid key before reading its
+    // message (see `KnownKeysOnly`).
+    let known_keys_only = KnownKeysOnly(Arc::clone(&state.access));
+    let moderation = InterceptedService::new(
+        ModerationServer::new(ModerationService::new(
+            Arc::clone(&state.engine),
+            Arc::clone(&state.access),
+        ))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        known_keys_only.clone(),
+    );
+    let review = InterceptedService::new(
+        ReviewServer::new(ReviewService::new(
+            Arc::clone(&state.engine),
+            Arc::clone(&state.access),
+        ))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        known_keys_only.clone(),
+    );
+    let training = InterceptedService::new(
+        TrainingServer::new(TrainingService::new(
+            Arc::clone(&state.engine),
+            Arc::clone(&state.access),
+        ))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        known_keys_only,
+    );
     spawn_schedule(Arc::clone(&state.engine));
 
     let mut builder = Server::builder()

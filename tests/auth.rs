@@ -31,6 +31,27 @@ async fn no_key_or_an_unknown_key_is_unauthenticated() {
     server.stop().await;
 }
 
+/// A call without a key is refused from its headers, before its message is
+/// read: a message over the size limit shows it (with a key, reading it is
+/// what fails).
+#[tokio::test]
+async fn a_call_without_a_key_is_refused_before_its_message_is_read() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    let oversized = comment("c", &"a".repeat(600 * 1024));
+    let status = client
+        .check_comment(with_token("not-a-key", oversized.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let status = client
+        .check_comment(with_token(NEWS_TOKEN, oversized))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_site_key_cannot_act_for_another_site() {
     let (server, _directory) = start_server().await;

@@ -174,6 +174,29 @@ impl Access {
     }
 }
 
+/// Refuses a call without a valid key from its headers, before its message
+/// is read: tonic reads and decodes a message (up to 512 KiB) before the
+/// handler runs, so without this a caller with no key could make the
+/// server read as much as it liked. The handler authenticates the call
+/// again and admits it. Calls refused here are counted in the metrics
+/// under `rpc="any"`, since the headers do not say which call it was.
+#[derive(Clone)]
+pub struct KnownKeysOnly(pub Arc<Access>);
+
+impl tonic::service::Interceptor for KnownKeysOnly {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let started = Instant::now();
+        match principal(&self.0.keyring.load(), &request) {
+            Ok(_) => Ok(request),
+            Err(error) => {
+                let status = Status::from(error);
+                count_call(&self.0.metrics, "any", status.code(), started);
+                Err(status)
+            }
+        }
+    }
+}
+
 /// The principal behind `authorization: Bearer <token>`.
 pub fn principal<T>(keyring: &Keyring, request: &Request<T>) -> Result<Principal, Error> {
     let header = request

@@ -16,7 +16,7 @@ mod status;
 mod training;
 pub mod training_client;
 
-pub use auth::{Access, Caller};
+pub use auth::{Access, Caller, KnownKeysOnly};
 pub use convert::check_decision_id;
 pub use moderation::ModerationService;
 pub use review::ReviewService;
