@@ -45,6 +45,11 @@ pub struct Engine {
     /// The tasks that finish labelling calls after their labels were
     /// committed (see `review_operations`); a stop waits for them.
     label_tasks: tokio_util::task::TaskTracker,
+    /// Labelling calls commit in the order they arrived: each takes its
+    /// turn here before its task starts, and gives it back once its labels
+    /// are committed. A tokio mutex, fair (first come, first served) and
+    /// held across the commit's await.
+    label_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The rules and score thresholds in force: one value, replaced whole by a
@@ -63,6 +68,7 @@ impl Engine {
             learning: Learning::default(),
             recent: RecentComments::default(),
             label_tasks: tokio_util::task::TaskTracker::new(),
+            label_turn: Arc::default(),
         }
     }
 
@@ -70,6 +76,11 @@ impl Engine {
     /// start them in and a stop to wait for.
     pub fn label_tasks(&self) -> &tokio_util::task::TaskTracker {
         &self.label_tasks
+    }
+
+    /// Waits for this labelling call's turn to commit (see `label_turn`).
+    pub async fn label_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        Arc::clone(&self.label_turn).lock_owned().await
     }
 
     /// The engine with these learning settings and base corpus.

@@ -58,12 +58,6 @@ pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 /// and the console's.
 pub const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Calls open at once on one gRPC connection (HTTP/2 streams). The
-/// admission limits bound the calls that do work; this bounds what one
-/// connection can make the server hold before any key is checked (each
-/// call's message is read, up to [`MAX_MESSAGE_BYTES`], before its
-/// handler authenticates it).
-pub const MAX_STREAMS_PER_CONNECTION: u32 = 256;
 /// How often the gRPC server pings a connection that sends nothing, and
 /// how long it waits for the answer before it closes the connection: a
 /// client that went away without closing frees its socket.
@@ -123,8 +117,9 @@ pub(crate) mod tests {
             {
                 let cap = crate::classifier::MAX_ONLINE_VOCABULARY;
                 format!(
-                    "| features one labelled comment adds to the live model's vocabulary when learned online | {} (words and link domains first), while the vocabulary holds fewer than {},{:03} |",
-                    crate::classifier::MAX_NEW_FEATURES_PER_EXAMPLE,
+                    "| new features one labelled comment adds to the live model's vocabulary when learned online | {} words and link domains, and {} others (word pairs, number shapes, link paths), while the vocabulary holds fewer than {},{:03} |",
+                    crate::classifier::MAX_NEW_WORDS_PER_EXAMPLE,
+                    crate::classifier::MAX_NEW_OTHER_FEATURES_PER_EXAMPLE,
                     cap / 1000,
                     cap % 1000
                 )
@@ -133,7 +128,6 @@ pub(crate) mod tests {
                 "| a TLS handshake (gRPC and console) | {} s |",
                 TLS_HANDSHAKE_LIMIT.as_secs()
             ),
-            format!("| calls open at once on one gRPC connection | {MAX_STREAMS_PER_CONNECTION} |"),
             format!(
                 "| a gRPC connection that answers no ping | pinged after {} s of silence, closed {} s later |",
                 HTTP2_KEEPALIVE_INTERVAL.as_secs(),

@@ -176,17 +176,22 @@ impl Engine {
 
     /// [`Engine::list_queue`] on a blocking thread: a page of 500 reads and
     /// inflates up to 500 stored decisions, which must not hold up the
-    /// checks a runtime thread carries.
-    pub async fn list_queue_in_background(
+    /// checks a runtime thread carries. `place` is held until the reading
+    /// ends, as for [`Engine::stats_in_background`].
+    pub async fn list_queue_in_background<Place: Send + 'static>(
         self: &Arc<Self>,
         filter: QueueFilter,
         after: Option<QueueCursor>,
         page_size: usize,
+        place: Place,
     ) -> Result<QueuePage, Error> {
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || engine.list_queue(&filter, after.as_ref(), page_size))
-            .await
-            .map_err(|error| Error::Internal(format!("the queue task failed: {error}")))?
+        tokio::task::spawn_blocking(move || {
+            let _place = place;
+            engine.list_queue(&filter, after.as_ref(), page_size)
+        })
+        .await
+        .map_err(|error| Error::Internal(format!("the queue task failed: {error}")))?
     }
 
     /// Labels every listed decision if all exist and the caller may
@@ -343,6 +348,10 @@ impl Engine {
         // resets the stream), or a retry would find the labels unchanged
         // and never learn them. The caller (with its place among the calls
         // in progress) goes with the task.
+        // Labels commit in the order the calls arrived: a call that timed
+        // out on its client must not commit after the one sent next (a
+        // moderator's "spam" that seemed to fail, then "ham").
+        let turn = self.label_turn().await;
         let engine = Arc::clone(self);
         let (ids, scope, request) = (decision_ids.to_vec(), scope.clone(), request.clone());
         self.label_tasks()
@@ -361,6 +370,7 @@ impl Engine {
                 .map_err(|error| {
                     Error::Internal(format!("the labelling task failed: {error}"))
                 })??;
+                drop(turn);
                 let labelled = match outcome {
                     BatchLabelled::Done(labelled) => labelled,
                     BatchLabelled::Missing(decision_id) => {

@@ -27,7 +27,7 @@ pub use features::{
 pub use metrics::{threshold_curve, BinaryMetrics, ThresholdPoint};
 pub use model::{
     FeatureContribution, FeatureCounts, Model, ModelScore, TrainingSummary,
-    MAX_NEW_FEATURES_PER_EXAMPLE, MAX_ONLINE_VOCABULARY,
+    MAX_NEW_OTHER_FEATURES_PER_EXAMPLE, MAX_NEW_WORDS_PER_EXAMPLE, MAX_ONLINE_VOCABULARY,
 };
 pub use scorer::{ScorerWeights, SparseScorer};
 pub use train::{train, EventModel, TrainingParams, ValidTrainingParams};

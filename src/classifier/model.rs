@@ -23,12 +23,17 @@ const CORRECTIONS_SOURCE: &str = "corrections";
 /// The model file format this build reads and writes.
 const FORMAT: u32 = 1;
 
-/// Features one example learned online may add to the vocabulary, at
-/// most: a comment of thousands of made-up words (which any site key can
-/// report) must not grow by thousands of features the one model every site
-/// is scored by, nor the work of every later correction, which copies the
-/// model.
-pub const MAX_NEW_FEATURES_PER_EXAMPLE: usize = 64;
+/// New words and link domains one example learned online may add to the
+/// vocabulary, at most: a comment of thousands of made-up words (which any
+/// site key can report) must not grow by thousands of features the one
+/// model every site is scored by, nor the work of every later correction,
+/// which copies the model. An ordinary comment brings far fewer.
+pub const MAX_NEW_WORDS_PER_EXAMPLE: usize = 64;
+
+/// Other new features (word pairs, number shapes, link paths) one example
+/// learned online may add, at most: three for each new word, since a new
+/// word also makes new pairs with its neighbours.
+pub const MAX_NEW_OTHER_FEATURES_PER_EXAMPLE: usize = 192;
 
 /// The vocabulary size at which online learning stops adding features (it
 /// still learns the features the model knows): about 20 MB of names,
@@ -267,8 +272,9 @@ impl Model {
 
     /// A new model: this one with `examples` added to its counts, each
     /// weighing `weight` training examples. Features the vocabulary lacks
-    /// are added to it (at most [`MAX_NEW_FEATURES_PER_EXAMPLE`] an
-    /// example, while the vocabulary holds fewer than
+    /// are added to it (at most [`MAX_NEW_WORDS_PER_EXAMPLE`] words and
+    /// link domains and [`MAX_NEW_OTHER_FEATURES_PER_EXAMPLE`] other
+    /// features an example, while the vocabulary holds fewer than
     /// [`MAX_ONLINE_VOCABULARY`]), so a correction teaches new words at
     /// once. The calibration stays; the version becomes `<trained
     /// version>+<examples learned online so far>`.
@@ -280,17 +286,21 @@ impl Model {
         self.learn_within(
             examples,
             weight,
-            MAX_NEW_FEATURES_PER_EXAMPLE,
+            [
+                MAX_NEW_WORDS_PER_EXAMPLE,
+                MAX_NEW_OTHER_FEATURES_PER_EXAMPLE,
+            ],
             MAX_ONLINE_VOCABULARY,
         )
     }
 
-    /// [`Model::learn`] with the bounds on the vocabulary's growth given.
+    /// [`Model::learn`] with the bounds on the vocabulary's growth given:
+    /// new words and link domains, and other new features, an example.
     pub(super) fn learn_within(
         &self,
         examples: &[LabelledExample],
         weight: f64,
-        new_features_per_example: usize,
+        new_per_example: [usize; 2],
         vocabulary_cap: usize,
     ) -> Result<Model, ClassifierError> {
         let Some(counts) = &self.file.counts else {
@@ -311,18 +321,19 @@ impl Model {
         let mut index = self.scorer.index().clone();
         for example in examples {
             let features = extract_features(&file.features, &example.text);
-            // Words and link domains first (what a moderator's label is
-            // mostly about), then the rest, each in name order.
-            let mut new: Vec<&String> = features
-                .iter()
-                .map(|(feature, _)| feature)
-                .filter(|feature| !index.contains_key(feature.as_str()))
-                .collect();
-            new.sort_by_key(|feature| !(feature.starts_with("w:") || feature.starts_with("d:")));
-            let room = vocabulary_cap
-                .saturating_sub(file.vocabulary.len())
-                .min(new_features_per_example);
-            for feature in new.into_iter().take(room) {
+            // New words and link domains, then the rest, each group in
+            // name order and within its budget, while the vocabulary has
+            // room.
+            let mut budgets = new_per_example;
+            for (feature, _) in &features {
+                if index.contains_key(feature.as_str()) || file.vocabulary.len() >= vocabulary_cap {
+                    continue;
+                }
+                let group = usize::from(!(feature.starts_with("w:") || feature.starts_with("d:")));
+                if budgets[group] == 0 {
+                    continue;
+                }
+                budgets[group] -= 1;
                 index.insert(feature.clone(), file.vocabulary.len());
                 file.vocabulary.push(feature.clone());
             }

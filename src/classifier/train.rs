@@ -547,21 +547,34 @@ mod tests {
         let learned = base.learn(std::slice::from_ref(&flood), 1.0).unwrap();
         assert_eq!(
             learned.vocabulary_size(),
-            size + super::super::model::MAX_NEW_FEATURES_PER_EXAMPLE
+            size + crate::classifier::MAX_NEW_WORDS_PER_EXAMPLE
+                + crate::classifier::MAX_NEW_OTHER_FEATURES_PER_EXAMPLE
         );
-        // Words come before pairs.
         assert!(learned
             .score("zqaa")
             .contributions
             .iter()
             .any(|contribution| contribution.feature == "w:zqaa"));
+        // An ordinary comment, forty new words, is learned whole: each
+        // word and each pair.
+        let ordinary = example(&made_up[..40].join(" "), Label::Spam);
+        let whole = base.learn(std::slice::from_ref(&ordinary), 1.0).unwrap();
+        let made_up_known = whole
+            .score(&ordinary.text)
+            .contributions
+            .iter()
+            .filter(|contribution| {
+                contribution.feature.starts_with("w:zq") || contribution.feature.starts_with("b:zq")
+            })
+            .count();
+        assert_eq!(made_up_known, 40 + 39);
         // At the vocabulary's cap, nothing more is added, and what is
         // known is still learned.
         let capped = base
             .learn_within(
                 &[flood, example("free money", Label::Spam)],
                 1.0,
-                64,
+                [64, 192],
                 size + 10,
             )
             .unwrap();

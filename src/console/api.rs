@@ -278,7 +278,7 @@ pub async fn queue(
     let cursor = page_token::decode(&filter, &query.page_token)?;
     let page = state
         .engine
-        .list_queue_in_background(filter.clone(), cursor, PAGE_SIZE)
+        .list_queue_in_background(filter.clone(), cursor, PAGE_SIZE, caller)
         .await?;
     let next_page_token = page
         .next

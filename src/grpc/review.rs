@@ -74,7 +74,7 @@ impl Review for ReviewService {
                 convert_review::queue_request_from_proto(&message, scope)?;
             let page = self
                 .engine
-                .list_queue_in_background(filter.clone(), cursor, page_size)
+                .list_queue_in_background(filter.clone(), cursor, page_size, caller)
                 .await?;
             Ok(Response::new(convert_review::queue_page_to_proto(
                 &filter, &page,

@@ -154,6 +154,21 @@ struct ModelLineage {
 }
 
 impl Learning {
+    /// Counts labelled decisions for the retrain schedule: only with a
+    /// schedule configured, and only as far as it looks (its number of
+    /// corrections, or one for the interval, which waits for any).
+    fn count_new_corrections<'a>(&self, decision_ids: impl IntoIterator<Item = &'a str>) {
+        let enough = match (
+            self.settings.retrain_every_corrections(),
+            self.settings.retrain_every(),
+        ) {
+            (Some(every), _) => every,
+            (None, Some(_)) => 1,
+            (None, None) => return,
+        };
+        self.new_corrections.add(decision_ids, enough);
+    }
+
     pub fn new(settings: LearningSettings, base: BaseCorpus) -> Learning {
         Learning {
             settings,

@@ -13,10 +13,14 @@ use std::sync::{Mutex, PoisonError};
 pub(crate) struct NewCorrections(Mutex<HashSet<String>>);
 
 impl NewCorrections {
-    /// Counts these decisions as labelled.
-    pub fn add<'a>(&self, decision_ids: impl IntoIterator<Item = &'a str>) {
+    /// Counts these decisions as labelled, up to `enough` of them (what
+    /// the schedule waits for: counting further would only hold memory).
+    pub fn add<'a>(&self, decision_ids: impl IntoIterator<Item = &'a str>, enough: u64) {
         let mut decisions = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         for decision_id in decision_ids {
+            if decisions.len() as u64 >= enough {
+                return;
+            }
             if !decisions.contains(decision_id) {
                 decisions.insert(decision_id.to_string());
             }
@@ -44,10 +48,13 @@ mod tests {
     #[test]
     fn a_decision_labelled_again_counts_once() {
         let counted = NewCorrections::default();
-        counted.add(["a", "b"]);
-        counted.add(["a"]);
-        counted.add(["a", "c"]);
+        counted.add(["a", "b"], 10);
+        counted.add(["a"], 10);
+        counted.add(["a", "c"], 10);
         assert_eq!(counted.count(), 3);
+        // Beyond what the schedule waits for, nothing more is held.
+        counted.add(["d", "e", "f"], 4);
+        assert_eq!(counted.count(), 4);
         counted.clear();
         assert_eq!(counted.count(), 0);
     }

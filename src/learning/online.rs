@@ -53,7 +53,7 @@ impl Engine {
 
     fn learn_blocking(&self, corrections: &[Correction]) -> Result<OnlineOutcome, Error> {
         let learning = self.learning();
-        learning.new_corrections.add(
+        learning.count_new_corrections(
             corrections
                 .iter()
                 .map(|correction| correction.decision_id.as_str()),

@@ -104,7 +104,14 @@ fn count_untrained_corrections(
     let trained_through = store
         .model_record(active)?
         .and_then(|record| record.trained_through);
-    let last_retrain = store.jobs()?.iter().map(|job| job.created_at).max();
+    // As the schedule counts while the service runs: from the last retrain
+    // that could change the model (a dry run changes none).
+    let last_retrain = store
+        .jobs()?
+        .iter()
+        .filter(|job| !job.dry_run)
+        .map(|job| job.created_at)
+        .max();
     let since = trained_through.max(last_retrain);
     let mut labelled = Vec::new();
     for correction in store.corrections() {
@@ -113,9 +120,7 @@ fn count_untrained_corrections(
             labelled.push(correction.decision_id);
         }
     }
-    learning
-        .new_corrections
-        .add(labelled.iter().map(String::as_str));
+    learning.count_new_corrections(labelled.iter().map(String::as_str));
     Ok(())
 }
 

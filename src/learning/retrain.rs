@@ -84,6 +84,12 @@ impl Engine {
             Ok(handle) => {
                 workers.retain(|worker| !worker.is_finished());
                 workers.push(handle);
+                // The job reads every correction there is: the schedule
+                // counts from here. A dry run changes no model, so the
+                // labels it read still count.
+                if !dry_run {
+                    self.learning().new_corrections.clear();
+                }
             }
             Err(error) => {
                 self.update_job(&job.job_id, |job| {
@@ -262,7 +268,6 @@ impl Engine {
     fn retrain(&self, job_id: &str, full: bool, dry_run: bool) -> Result<String, Error> {
         let learning = self.learning();
         let settings = learning.settings();
-        learning.new_corrections.clear();
         let started = UnixMillis::now();
 
         // The yardstick is the active version as registered, without what
