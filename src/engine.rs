@@ -45,10 +45,11 @@ pub struct Engine {
     /// The tasks that finish labelling calls after their labels were
     /// committed (see `review_operations`); a stop waits for them.
     label_tasks: tokio_util::task::TaskTracker,
-    /// Labelling calls commit in the order they arrived: each takes its
-    /// turn here before its task starts, and gives it back once its labels
-    /// are committed. A tokio mutex, fair (first come, first served) and
-    /// held across the commit's await.
+    /// Labelling calls commit one after another, in the order they reach
+    /// `Engine::label`: each takes its turn here before its task starts,
+    /// and gives it back once its labels are committed. A tokio mutex,
+    /// fair (first come, first served) and held across the commit's
+    /// await.
     label_turn: Arc<tokio::sync::Mutex<()>>,
 }
 

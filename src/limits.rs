@@ -54,6 +54,10 @@ pub const MAX_NOTE_BYTES: usize = 2048;
 /// retrain to end, before it stops anyway. A second signal stops at once.
 pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a labelling call (`ResolveItems`, `ReportComment`, the
+/// console's resolve) waits for its turn to commit, labelling calls
+/// committing one after another.
+pub const LABEL_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a client has to finish a TLS handshake, on the gRPC listener
 /// and the console's.
 pub const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -127,6 +131,10 @@ pub(crate) mod tests {
             format!(
                 "| a TLS handshake (gRPC and console) | {} s |",
                 TLS_HANDSHAKE_LIMIT.as_secs()
+            ),
+            format!(
+                "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) waiting for its turn to commit (they commit one after another, in the order they come) | {} s |",
+                LABEL_TURN_WAIT.as_secs()
             ),
             format!(
                 "| a gRPC connection that answers no ping | pinged after {} s of silence, closed {} s later |",

@@ -10,6 +10,7 @@ use crate::auth::{Principal, Role};
 use crate::domain::{Decision, Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::limits::LABEL_TURN_WAIT;
 use crate::review::{
     BatchLabelled, Correction, CorrectionSource, LabelRequest, Labelled, QueueCursor, QueueFilter,
     QueuePage, SiteScope,
@@ -348,14 +349,28 @@ impl Engine {
         // resets the stream), or a retry would find the labels unchanged
         // and never learn them. The caller (with its place among the calls
         // in progress) goes with the task.
-        // Labels commit in the order the calls arrived: a call that timed
-        // out on its client must not commit after the one sent next (a
-        // moderator's "spam" that seemed to fail, then "ham").
-        let turn = self.label_turn().await;
+        // Labels commit in the order the calls reach this point: a call
+        // that timed out on its client before its turn commits nothing, so
+        // it cannot commit after the one sent next (a moderator's "spam"
+        // that seemed to fail, then "ham"). The wait counts as labelling
+        // work for a stop (the tracker's token), and is bounded: a call
+        // that cannot have its turn in time gives up its place having done
+        // nothing.
+        let tracked = self.label_tasks().token();
+        let turn = tokio::time::timeout(LABEL_TURN_WAIT, self.label_turn())
+            .await
+            .map_err(|_| {
+                Error::ResourceExhausted(format!(
+                    "other labelling calls held the way for {} s; nothing was done, retry \
+                     after a short pause",
+                    LABEL_TURN_WAIT.as_secs()
+                ))
+            })?;
         let engine = Arc::clone(self);
         let (ids, scope, request) = (decision_ids.to_vec(), scope.clone(), request.clone());
         self.label_tasks()
             .spawn(async move {
+                let _tracked = tracked;
                 // On a blocking thread: one transaction over up to 500
                 // decisions, each read, inflated and written again, must not
                 // hold up the checks a runtime thread carries.
@@ -516,6 +531,39 @@ mod tests {
             crate::verdict::Thresholds::default(),
             crate::rules::Rules::default(),
         ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_labelling_call_that_cannot_have_its_turn_in_time_does_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = engine_with_corrections(directory.path(), 0);
+        engine
+            .store()
+            .insert_decision(&crate::domain::test_support::decision(
+                "d1",
+                "a.example",
+                "c1",
+            ))
+            .unwrap();
+        // Another labelling call holds the turn for longer than the wait.
+        let held = engine.label_turn().await;
+        let resolve = Resolve {
+            decision_ids: vec!["d1".to_string()],
+            label: Label::Spam,
+            moderator: String::new(),
+            note: String::new(),
+        };
+        let refused = engine
+            .resolve_items(Box::new(principal(Role::Moderator, &[])), resolve)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, Error::ResourceExhausted(message) if message.contains("nothing was done")),
+            "{refused:?}"
+        );
+        let stored = engine.store().decision("d1").unwrap().unwrap();
+        assert_eq!(stored.resolution, None);
+        drop(held);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

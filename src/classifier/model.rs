@@ -324,18 +324,20 @@ impl Model {
             // New words and link domains, then the rest, each group in
             // name order and within its budget, while the vocabulary has
             // room.
-            let mut budgets = new_per_example;
-            for (feature, _) in &features {
-                if index.contains_key(feature.as_str()) || file.vocabulary.len() >= vocabulary_cap {
-                    continue;
+            for (group, budget) in new_per_example.into_iter().enumerate() {
+                let mut budget = budget;
+                for (feature, _) in &features {
+                    let is_word = feature.starts_with("w:") || feature.starts_with("d:");
+                    if budget == 0 || file.vocabulary.len() >= vocabulary_cap {
+                        break;
+                    }
+                    if usize::from(!is_word) != group || index.contains_key(feature.as_str()) {
+                        continue;
+                    }
+                    budget -= 1;
+                    index.insert(feature.clone(), file.vocabulary.len());
+                    file.vocabulary.push(feature.clone());
                 }
-                let group = usize::from(!(feature.starts_with("w:") || feature.starts_with("d:")));
-                if budgets[group] == 0 {
-                    continue;
-                }
-                budgets[group] -= 1;
-                index.insert(feature.clone(), file.vocabulary.len());
-                file.vocabulary.push(feature.clone());
             }
             counts.grow(file.vocabulary.len());
             counts.add(

@@ -156,17 +156,19 @@ struct ModelLineage {
 impl Learning {
     /// Counts labelled decisions for the retrain schedule: only with a
     /// schedule configured, and only as far as it looks (its number of
-    /// corrections, or one for the interval, which waits for any).
-    fn count_new_corrections<'a>(&self, decision_ids: impl IntoIterator<Item = &'a str>) {
+    /// corrections, or one for the interval, which waits for any). True
+    /// once the count is as far as it looks.
+    fn count_new_corrections<'a>(&self, decision_ids: impl IntoIterator<Item = &'a str>) -> bool {
         let enough = match (
             self.settings.retrain_every_corrections(),
             self.settings.retrain_every(),
         ) {
             (Some(every), _) => every,
             (None, Some(_)) => 1,
-            (None, None) => return,
+            (None, None) => return true,
         };
         self.new_corrections.add(decision_ids, enough);
+        self.new_corrections.count() >= enough
     }
 
     pub fn new(settings: LearningSettings, base: BaseCorpus) -> Learning {

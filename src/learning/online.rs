@@ -53,7 +53,9 @@ impl Engine {
 
     fn learn_blocking(&self, corrections: &[Correction]) -> Result<OnlineOutcome, Error> {
         let learning = self.learning();
-        learning.count_new_corrections(
+        // Whether the schedule has seen enough is asked afterwards
+        // (`after_corrections`).
+        let _ = learning.count_new_corrections(
             corrections
                 .iter()
                 .map(|correction| correction.decision_id.as_str()),

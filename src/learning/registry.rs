@@ -113,14 +113,15 @@ fn count_untrained_corrections(
         .map(|job| job.created_at)
         .max();
     let since = trained_through.max(last_retrain);
-    let mut labelled = Vec::new();
     for correction in store.corrections() {
         let correction = correction?;
-        if since.is_none_or(|since| correction.at > since) {
-            labelled.push(correction.decision_id);
+        if since.is_none_or(|since| correction.at > since)
+            && learning.count_new_corrections([correction.decision_id.as_str()])
+        {
+            // As far as the schedule looks: the rest need not be read.
+            break;
         }
     }
-    learning.count_new_corrections(labelled.iter().map(String::as_str));
     Ok(())
 }
 
