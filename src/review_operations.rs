@@ -533,10 +533,9 @@ mod tests {
         ))
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_labelling_call_that_cannot_have_its_turn_in_time_does_nothing() {
-        let directory = tempfile::tempdir().unwrap();
-        let engine = engine_with_corrections(directory.path(), 0);
+    /// An engine whose store holds one decision, `d1` of `a.example`.
+    fn engine_with_one_decision(directory: &std::path::Path) -> Arc<Engine> {
+        let engine = engine_with_corrections(directory, 0);
         engine
             .store()
             .insert_decision(&crate::domain::test_support::decision(
@@ -545,14 +544,26 @@ mod tests {
                 "c1",
             ))
             .unwrap();
-        // Another labelling call holds the turn for longer than the wait.
-        let held = engine.label_turn().await;
-        let resolve = Resolve {
+        engine
+    }
+
+    /// A resolution of `d1` as spam.
+    fn spam_for_the_one_decision() -> Resolve {
+        Resolve {
             decision_ids: vec!["d1".to_string()],
             label: Label::Spam,
             moderator: String::new(),
             note: String::new(),
-        };
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_labelling_call_that_cannot_have_its_turn_in_time_does_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = engine_with_one_decision(directory.path());
+        // Another labelling call holds the turn for longer than the wait.
+        let held = engine.label_turn().await;
+        let resolve = spam_for_the_one_decision();
         let refused = engine
             .resolve_items(Box::new(principal(Role::Moderator, &[])), resolve)
             .await
@@ -569,21 +580,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn labels_committed_before_the_caller_went_away_are_learned_all_the_same() {
         let directory = tempfile::tempdir().unwrap();
-        let engine = engine_with_corrections(directory.path(), 0);
-        engine
-            .store()
-            .insert_decision(&crate::domain::test_support::decision(
-                "d1",
-                "a.example",
-                "c1",
-            ))
-            .unwrap();
-        let resolve = Resolve {
-            decision_ids: vec!["d1".to_string()],
-            label: Label::Spam,
-            moderator: String::new(),
-            note: String::new(),
-        };
+        let engine = engine_with_one_decision(directory.path());
+        let resolve = spam_for_the_one_decision();
         // The caller, with a flag that tells when it was let go (as a
         // call's place among the calls in progress is).
         struct HeldCaller(Principal, Arc<std::sync::atomic::AtomicBool>);

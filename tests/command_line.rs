@@ -40,6 +40,23 @@ ham\tthe best song of the year\n\
 ham\twhat a great video\n\
 ham\tmemories of summer with this song\n";
 
+/// `moderato train --data data --out model`, which must succeed.
+fn train_into(data: &Path, model: &Path) -> std::process::Output {
+    let output = moderato()
+        .args(["train", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(model)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 fn write_corpus(directory: &Path) -> std::path::PathBuf {
     let path = directory.join("small.tsv");
     std::fs::write(&path, SMALL_CORPUS).unwrap();
@@ -94,18 +111,7 @@ fn train_then_check_with_the_new_model() {
     let directory = tempfile::tempdir().unwrap();
     let data = write_corpus(directory.path());
     let model = directory.path().join("small-model.json");
-    let output = moderato()
-        .args(["train", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = train_into(&data, &model);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("small-model-"), "{stdout}");
     // linfa-bayes' leftover dbg! output must not reach the terminal.
@@ -453,6 +459,75 @@ impl Drop for ChildGuard {
     }
 }
 
+/// `moderato serve` on a configuration file, its log lines read as they
+/// come by a thread of their own.
+struct ServeWithConfig {
+    child: ChildGuard,
+    lines: std::sync::mpsc::Receiver<String>,
+    address: String,
+}
+
+impl ServeWithConfig {
+    /// Starts the service and waits until it says it is ready.
+    fn start(config: &Path, data_dir: &Path) -> ServeWithConfig {
+        let mut child = ChildGuard(
+            moderato()
+                .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+                .arg(config)
+                .arg("--data-dir")
+                .arg(data_dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = child.0.stdout.take().unwrap();
+        let (sender, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = ServeWithConfig {
+            child,
+            lines,
+            address: String::new(),
+        };
+        let ready = server.wait_for("ready to serve");
+        server.address = ready
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("address="))
+            .unwrap()
+            .to_string();
+        server
+    }
+
+    /// The next log line holding `needle`, each line awaited 20 s at most.
+    fn wait_for(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Sends SIGHUP.
+    fn hangup(&self) {
+        let sent = Command::new("kill")
+            .args(["-HUP", &self.child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+}
+
 /// SIGHUP reloads the rules from the configuration file; a bad file is
 /// logged and refused while the server keeps the rules it had.
 #[tokio::test]
@@ -460,44 +535,8 @@ async fn sighup_reloads_the_rules_and_refuses_a_bad_file() {
     let directory = tempfile::tempdir().unwrap();
     let config = directory.path().join("moderato.toml");
     std::fs::write(&config, "[rules]\nblocked_terms = [\"free money\"]\n").unwrap();
-    let mut child = ChildGuard(
-        moderato()
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(directory.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    // Log lines arrive on a channel, read by a thread of their own.
-    let stdout = child.0.stdout.take().unwrap();
-    let (sender, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let wait_for = |needle: &str| -> String {
-        loop {
-            let line = lines
-                .recv_timeout(std::time::Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    };
-    let ready = wait_for("ready to serve");
-    let address = ready
-        .split_whitespace()
-        .find_map(|field| field.strip_prefix("address="))
-        .unwrap()
-        .to_string();
+    let server = ServeWithConfig::start(&config, directory.path());
+    let address = server.address.clone();
     let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
     let client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
         .await
@@ -519,24 +558,17 @@ async fn sighup_reloads_the_rules_and_refuses_a_bad_file() {
                 .any(|reason| reason.code == "blocked_term")
         }
     };
-    let hangup = |pid: u32| {
-        let sent = Command::new("kill")
-            .args(["-HUP", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-    };
     assert!(has_blocked_term("a", "get fr3e m0ney").await);
 
     std::fs::write(&config, "[rules]\nblocked_terms = [\"casino\"\n").unwrap();
-    hangup(child.0.id());
-    let refused = wait_for("keys stay in force");
+    server.hangup();
+    let refused = server.wait_for("keys stay in force");
     assert!(refused.contains("line"), "{refused}");
     assert!(has_blocked_term("b", "get fr3e m0ney").await);
 
     std::fs::write(&config, "[rules]\nblocked_terms = [\"casino\"]\n").unwrap();
-    hangup(child.0.id());
-    wait_for("rules, thresholds and keys reloaded");
+    server.hangup();
+    server.wait_for("rules, thresholds and keys reloaded");
     assert!(has_blocked_term("c", "the best casino").await);
     assert!(!has_blocked_term("d", "get fr3e m0ney").await);
 }
@@ -566,18 +598,7 @@ fn train_names_a_dotted_output_and_will_not_overwrite_its_data() {
     let directory = tempfile::tempdir().unwrap();
     let data = write_corpus(directory.path());
     let model = directory.path().join("model.v2.json");
-    let output = moderato()
-        .args(["train", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = train_into(&data, &model);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("version model-v2-"), "{stdout}");
     // Only the model is left: no temporary file beside it.
@@ -614,14 +635,7 @@ fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
     let directory = tempfile::tempdir().unwrap();
     let data = write_corpus(directory.path());
     let model = directory.path().join("site.json");
-    let trained = moderato()
-        .args(["train", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(trained.status.success());
+    train_into(&data, &model);
     let config = directory.path().join("moderato.toml");
     std::fs::write(
         &config,
@@ -769,44 +783,8 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
         key_block("news", "site", Some(NEWS_SITE), NEWS_TOKEN),
     )
     .unwrap();
-    let mut child = ChildGuard(
-        moderato()
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(directory.path())
-            .env_remove("MODERATO_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (sender, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let wait_for = |needle: &str| -> String {
-        loop {
-            let line = lines
-                .recv_timeout(std::time::Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    };
-    let ready = wait_for("ready to serve");
-    let address = ready
-        .split_whitespace()
-        .find_map(|field| field.strip_prefix("address="))
-        .unwrap()
-        .to_string();
+    let server = ServeWithConfig::start(&config, directory.path());
+    let address = server.address.clone();
     let mut client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
         .await
         .unwrap();
@@ -821,13 +799,6 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
         .unwrap()
         .into_inner();
     assert!(answers.message().await.unwrap().unwrap().stored);
-    let hangup = || {
-        let sent = Command::new("kill")
-            .args(["-HUP", &child.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-    };
 
     // A reload that leaves the keys as they were (the thresholds change)
     // leaves the stream open.
@@ -839,8 +810,8 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
         ),
     )
     .unwrap();
-    hangup();
-    let reloaded = wait_for("keys reloaded");
+    server.hangup();
+    let reloaded = server.wait_for("keys reloaded");
     assert!(reloaded.contains("keys_changed=false"), "{reloaded}");
     comments.send(comment("k1b", HAM_TEXT)).await.unwrap();
     assert!(answers.message().await.unwrap().unwrap().stored);
@@ -851,8 +822,8 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
         key_block("news-2", "site", Some(NEWS_SITE), new_token),
     )
     .unwrap();
-    hangup();
-    let reloaded = wait_for("keys reloaded");
+    server.hangup();
+    let reloaded = server.wait_for("keys reloaded");
     assert!(reloaded.contains("keys_changed=true"), "{reloaded}");
 
     comments.send(comment("k2", HAM_TEXT)).await.unwrap();

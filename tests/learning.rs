@@ -470,16 +470,7 @@ async fn operators_retrain_list_and_activate_from_the_command_line() {
 #[tokio::test(flavor = "multi_thread")]
 async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
     let directory = tempfile::tempdir().unwrap();
-    let mut config = config_with_base_corpus(directory.path());
-    config.learning = LearningParams {
-        base_data: config.learning.base_data().to_vec(),
-        tolerance: 1.0,
-        retrain_every_corrections: 4,
-        keep_models: 2,
-        ..LearningParams::default()
-    }
-    .check()
-    .unwrap();
+    let config = config_retraining_every_four_corrections(directory.path(), 2);
     let server = start_with(config.clone()).await;
     let default_version = dry_run_check(&server, PROBE).await.model_version;
 
@@ -545,20 +536,34 @@ async fn retrains_start_on_schedule_and_the_registry_keeps_its_bound() {
     server.stop().await;
 }
 
+/// A configuration with the base corpus whose retrains start every four
+/// labelled comments and promote whatever they build (tolerance 1).
+fn config_retraining_every_four_corrections(
+    directory: &std::path::Path,
+    keep_models: usize,
+) -> moderato::config::Config {
+    let mut config = config_with_base_corpus(directory);
+    config.learning = LearningParams {
+        base_data: config.learning.base_data().to_vec(),
+        tolerance: 1.0,
+        retrain_every_corrections: 4,
+        keep_models,
+        ..LearningParams::default()
+    }
+    .check()
+    .unwrap();
+    config
+}
+
 /// The schedule's count of new corrections lives in memory; corrections
 /// made before a restart still count towards the next scheduled retrain.
 #[tokio::test(flavor = "multi_thread")]
 async fn corrections_made_before_a_restart_count_towards_the_schedule() {
     let directory = tempfile::tempdir().unwrap();
-    let mut config = config_with_base_corpus(directory.path());
-    config.learning = LearningParams {
-        base_data: config.learning.base_data().to_vec(),
-        tolerance: 1.0,
-        retrain_every_corrections: 4,
-        ..LearningParams::default()
-    }
-    .check()
-    .unwrap();
+    let config = config_retraining_every_four_corrections(
+        directory.path(),
+        LearningParams::default().keep_models,
+    );
     let server = start_with(config.clone()).await;
     let default_version = dry_run_check(&server, PROBE).await.model_version;
     store_and_label(&server, "before", &CAMPAIGN[..3], pb::Label::Spam).await;
