@@ -40,21 +40,27 @@ ham\tthe best song of the year\n\
 ham\twhat a great video\n\
 ham\tmemories of summer with this song\n";
 
-/// `moderato train --data data --out model`, which must succeed.
-fn train_into(data: &Path, model: &Path) -> std::process::Output {
-    let output = moderato()
-        .args(["train", "--data"])
-        .arg(data)
-        .arg("--out")
-        .arg(model)
-        .output()
-        .unwrap();
+/// Runs a command that must succeed (the test fails with its standard
+/// error otherwise).
+fn succeeded(command: &mut Command) -> std::process::Output {
+    let output = command.output().unwrap();
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// `moderato train --data data --out model`, which must succeed.
+fn train_into(data: &Path, model: &Path) -> std::process::Output {
+    succeeded(
+        moderato()
+            .args(["train", "--data"])
+            .arg(data)
+            .arg("--out")
+            .arg(model),
+    )
 }
 
 fn write_corpus(directory: &Path) -> std::path::PathBuf {
@@ -67,16 +73,7 @@ fn write_corpus(directory: &Path) -> std::path::PathBuf {
 fn eval_json_prints_the_documented_object() {
     let directory = tempfile::tempdir().unwrap();
     let data = write_corpus(directory.path());
-    let output = moderato()
-        .args(["eval", "--json", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeeded(moderato().args(["eval", "--json", "--data"]).arg(&data));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["n"], 12);
     assert_eq!(report["spam"], 6);
@@ -642,17 +639,12 @@ fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
         format!("model = {:?}\n", model.display().to_string()),
     )
     .unwrap();
-    let output = moderato()
-        .args(["eval", "--json", "--config"])
-        .arg(&config)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeeded(
+        moderato()
+            .args(["eval", "--json", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .arg(&data),
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let version = report["model_version"].as_str().unwrap();
