@@ -133,7 +133,7 @@ pub(crate) mod tests {
                 TLS_HANDSHAKE_LIMIT.as_secs()
             ),
             format!(
-                "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) waiting for its turn to commit (they commit one after another, in the order they come) | {} s |",
+                "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) waiting for its turn to commit (they commit one after another, in the order they are admitted and reach their turn) | {} s |",
                 LABEL_TURN_WAIT.as_secs()
             ),
             format!(

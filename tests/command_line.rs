@@ -20,6 +20,7 @@ fn moderato() -> Command {
         "MODERATO_SERVER",
         "MODERATO_TOKEN",
         "MODERATO_CA_CERT",
+        "RUST_LOG",
     ] {
         command.env_remove(variable);
     }
@@ -115,14 +116,13 @@ fn train_then_check_with_the_new_model() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("ClassHistogram"), "{stderr}");
 
-    let output = moderato()
-        .arg("check")
-        .arg("--model")
-        .arg(&model)
-        .arg("please subscribe to my channel")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    let output = succeeded(
+        moderato()
+            .arg("check")
+            .arg("--model")
+            .arg(&model)
+            .arg("please subscribe to my channel"),
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("small-model-"), "{stdout}");
     assert!(stdout.contains("token"), "{stdout}");
@@ -144,27 +144,27 @@ fn check_reads_standard_input() {
         .write_all(SPAM_TEXT.as_bytes())
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.starts_with("verdict Allow"), "{stdout}");
 }
 
 #[test]
 fn keys_new_prints_a_token_and_its_hash() {
-    let output = moderato()
-        .args([
-            "keys",
-            "new",
-            "--role",
-            "site",
-            "--site",
-            "news.example",
-            "--name",
-            "news",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    let output = succeeded(moderato().args([
+        "keys",
+        "new",
+        "--role",
+        "site",
+        "--site",
+        "news.example",
+        "--name",
+        "news",
+    ]));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // The token is on standard error only: appending standard output to
@@ -202,11 +202,7 @@ fn keys_new_prints_a_token_and_its_hash() {
 #[test]
 fn keys_made_alike_get_names_of_their_own() {
     let block = || {
-        let output = moderato()
-            .args(["keys", "new", "--role", "moderator"])
-            .output()
-            .unwrap();
-        assert!(output.status.success());
+        let output = succeeded(moderato().args(["keys", "new", "--role", "moderator"]));
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter(|line| !line.starts_with('#'))
@@ -385,11 +381,13 @@ fn send_sigterm(child: &std::process::Child) {
 /// wrote after the ready line.
 async fn exit_and_log(mut server: ServeProcess) -> (std::process::ExitStatus, Vec<String>) {
     tokio::task::spawn_blocking(move || {
-        let status = server.child.wait().unwrap();
+        // Read to the end first: a server that logs more than the pipe
+        // holds would otherwise block on a write and never exit.
         let rest: Vec<String> = (&mut server.log)
             .lines()
             .map(|line| line.unwrap())
             .collect();
+        let status = server.child.wait().unwrap();
         (status, rest)
     })
     .await
@@ -651,13 +649,12 @@ fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
     assert!(version.starts_with("site-"), "{version}");
     // The same configuration named by MODERATO_CONFIG, which standard error
     // names, since the operator typed no flag for it.
-    let output = moderato()
-        .args(["eval", "--json", "--data"])
-        .arg(&data)
-        .env("MODERATO_CONFIG", &config)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    let output = succeeded(
+        moderato()
+            .args(["eval", "--json", "--data"])
+            .arg(&data)
+            .env("MODERATO_CONFIG", &config),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!("configuration: {}", config.display())),

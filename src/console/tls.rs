@@ -29,8 +29,8 @@ const MAX_HANDSHAKES: usize = 256;
 
 /// Handshakes in progress from one client address (an IPv6 /64 counting
 /// as one) at most, so that one host cannot take every place and lock the
-/// moderators out. A handshake
-/// takes milliseconds; a browser opens about six connections at once.
+/// moderators out. A handshake takes milliseconds; a browser opens about
+/// six connections at once.
 const MAX_HANDSHAKES_PER_PEER: usize = 16;
 
 /// A TLS set-up for the console, from the configured PEM files' contents.

@@ -331,6 +331,9 @@ impl ServeProcess {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env_remove("MODERATO_CONFIG")
+            // The ready line is logged at info; a developer's RUST_LOG
+            // must not hide it (or flood the unread pipe).
+            .env_remove("RUST_LOG")
             .envs(environment.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
