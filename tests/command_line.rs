@@ -9,24 +9,6 @@ use sha2::{Digest, Sha256};
 
 use crate::util::*;
 
-/// The binary, with none of the developer's `MODERATO_*` settings: a test
-/// sets those it means.
-fn moderato() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moderato"));
-    for variable in [
-        "MODERATO_CONFIG",
-        "MODERATO_LISTEN",
-        "MODERATO_DATA_DIR",
-        "MODERATO_SERVER",
-        "MODERATO_TOKEN",
-        "MODERATO_CA_CERT",
-        "RUST_LOG",
-    ] {
-        command.env_remove(variable);
-    }
-    command
-}
-
 const SMALL_CORPUS: &str = "label\ttext\n\
 spam\tcheck out my channel and subscribe\n\
 spam\tsubscribe to my channel please http://bit.ly/abc\n\
@@ -40,18 +22,6 @@ ham\ti love this song so much\n\
 ham\tthe best song of the year\n\
 ham\twhat a great video\n\
 ham\tmemories of summer with this song\n";
-
-/// Runs a command that must succeed (the test fails with its standard
-/// error otherwise).
-fn succeeded(command: &mut Command) -> std::process::Output {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 /// `moderato train --data data --out model`, which must succeed.
 fn train_into(data: &Path, model: &Path) -> std::process::Output {

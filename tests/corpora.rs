@@ -5,7 +5,8 @@
 //! `cargo test --release --features corpora --test corpora`.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+use util::{moderato, succeeded};
 
 #[path = "corpora_learning.rs"]
 mod learning;
@@ -26,22 +27,6 @@ fn data_file(name: &str) -> PathBuf {
     path
 }
 
-fn moderato() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_moderato"))
-}
-
-/// Runs `command` and returns its output, failing with its error output if
-/// it did not succeed.
-fn succeed(command: &mut Command) -> std::process::Output {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 fn eval_json(data: &str, model: Option<&std::path::Path>) -> serde_json::Value {
     eval_json_with(data, model, &[])
 }
@@ -59,7 +44,7 @@ fn eval_json_with(
     if let Some(model) = model {
         command.arg("--model").arg(model);
     }
-    serde_json::from_slice(&succeed(&mut command).stdout).unwrap()
+    serde_json::from_slice(&succeeded(&mut command).stdout).unwrap()
 }
 
 /// Runs `moderato train` on shared data files, writing the model to `out`.
@@ -69,7 +54,7 @@ fn train(files: &[&str], out: &std::path::Path) {
     for file in files {
         command.arg("--data").arg(data_file(file));
     }
-    succeed(command.arg("--out").arg(out));
+    succeeded(command.arg("--out").arg(out));
 }
 
 fn figure(report: &serde_json::Value, key: &str) -> f64 {
@@ -130,7 +115,7 @@ fn the_model_card_figures_are_reproduced() {
 fn the_model_card_plot_is_reproduced() {
     let directory = tempfile::tempdir().unwrap();
     let plot = directory.path().join("plot.png");
-    succeed(
+    succeeded(
         moderato()
             .args(["eval", "--no-rules", "--data"])
             .arg(data_file("youtube_test.csv"))
@@ -172,7 +157,7 @@ fn the_same_code_trained_on_sms_does_well_on_sms_test() {
 
 #[test]
 fn leave_one_video_out_is_no_worse_than_the_model_card_says() {
-    let output = succeed(
+    let output = succeeded(
         moderato()
             .args(["cv", "--by-group", "--json", "--data"])
             .arg(data_file("youtube_train.csv")),

@@ -525,3 +525,33 @@ pub async fn wait_for_job(server: &TestServer, job_id: &str) -> pb::RetrainJob {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The binary, with none of the developer's `MODERATO_*` settings: a test
+/// sets those it means.
+pub fn moderato() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"));
+    for variable in [
+        "MODERATO_CONFIG",
+        "MODERATO_LISTEN",
+        "MODERATO_DATA_DIR",
+        "MODERATO_SERVER",
+        "MODERATO_TOKEN",
+        "MODERATO_CA_CERT",
+        "RUST_LOG",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+}
+
+/// Runs a command that must succeed (the test fails with its standard
+/// error otherwise).
+pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
