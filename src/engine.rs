@@ -248,13 +248,15 @@ impl Engine {
 
     /// Scores a comment and, unless it is a dry run, stores the decision
     /// durably before returning. A comment already decided is answered from
-    /// storage unless `recheck` is set.
+    /// storage unless `recheck` is set or it is a dry run: a dry run always
+    /// scores the comment as sent, so that a site trying new content for a
+    /// stored comment id gets the new content's verdict, not the old one's.
     pub async fn check(
         &self,
         comment: Comment,
         options: CheckOptions,
     ) -> Result<CheckOutcome, Error> {
-        if !options.recheck {
+        if !options.recheck && !options.dry_run {
             if let Some(existing) = self
                 .store
                 .decision_for_comment(&comment.site_id, &comment.comment_id)?
@@ -271,6 +273,9 @@ impl Engine {
         }
         let now = UnixMillis::now();
         let (assessment, fingerprint) = self.assess(&comment, now)?;
+        // A dry run stores nothing, and answers with no decision id and
+        // `stored` false even when the comment id has a stored decision,
+        // which it leaves as it was.
         if options.dry_run {
             let decision = Decision {
                 decision_id: String::new(),

@@ -89,6 +89,9 @@ impl Engine {
     ) -> impl futures::Stream<Item = Result<Correction, Error>> + Send + 'static {
         use futures::StreamExt;
         let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+        // Why the export stopped early, when it did. A std mutex: the
+        // reading thread sets it once and the stream takes it once at its
+        // end, each holding it for a moment, never across an await.
         let stopped_by: Arc<std::sync::Mutex<Option<Error>>> = Arc::default();
         let engine = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();

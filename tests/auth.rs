@@ -185,3 +185,102 @@ async fn with_no_keys_configured_a_first_start_admin_token_works() {
     assert_eq!(status.code(), Code::Unauthenticated);
     server.stop().await;
 }
+
+/// The status a streaming call ended with: its refusal when it was refused
+/// at once, else the first error its stream ended with, else OK.
+async fn stream_outcome<T>(
+    call: Result<tonic::Response<tonic::Streaming<T>>, tonic::Status>,
+) -> tonic::Status {
+    let mut stream = match call {
+        Err(status) => return status,
+        Ok(response) => response.into_inner(),
+    };
+    loop {
+        match stream.message().await {
+            Ok(Some(_)) => {}
+            Ok(None) => return tonic::Status::ok(""),
+            Err(status) => return status,
+        }
+    }
+}
+
+/// The role is checked before the arguments: a key outside its role is
+/// told so, not that its arguments are wrong (which would answer a
+/// question it may not ask).
+#[tokio::test]
+async fn a_key_outside_its_role_is_denied_whatever_its_arguments_hold() {
+    let (server, _directory) = start_server().await;
+    // A moderator reporting a comment, with no label and no comment named.
+    let status = server
+        .moderation()
+        .await
+        .report_comment(with_token(
+            MODERATOR_TOKEN,
+            pb::ReportCommentRequest {
+                label: pb::Label::Unspecified.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    // A site key reading the review queue, the statistics or the
+    // corrections, naming a site id that is not valid.
+    let invalid_site = "not a site id!".to_string();
+    let status = server
+        .review()
+        .await
+        .list_queue(with_token(
+            NEWS_TOKEN,
+            pb::ListQueueRequest {
+                site_id: invalid_site.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let status = server
+        .review()
+        .await
+        .get_stats(with_token(
+            NEWS_TOKEN,
+            pb::GetStatsRequest {
+                site_id: invalid_site.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let export = server
+        .review()
+        .await
+        .export_corrections(with_token(
+            NEWS_TOKEN,
+            pb::ExportCorrectionsRequest {
+                site_id: invalid_site,
+            },
+        ))
+        .await;
+    let status = stream_outcome(export).await;
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    server.stop().await;
+}
+
+/// A `CheckComments` stream is refused for its key's role when it opens:
+/// a key that may not check comments gets no clean end by sending none.
+#[tokio::test]
+async fn a_comment_stream_is_refused_for_its_role_before_any_comment() {
+    let (server, _directory) = start_server().await;
+    let no_comments: Vec<pb::CheckCommentRequest> = Vec::new();
+    let call = server
+        .moderation()
+        .await
+        .check_comments(with_token(MODERATOR_TOKEN, tokio_stream::iter(no_comments)))
+        .await;
+    let status = stream_outcome(call).await;
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    server.stop().await;
+}

@@ -135,6 +135,50 @@ async fn a_dry_run_stores_nothing() {
     server.stop().await;
 }
 
+/// A dry run scores the comment as sent even when its id has a stored
+/// decision (a site trying new content gets the new content's verdict, not
+/// the stored one), and leaves that decision as it was.
+#[tokio::test]
+async fn a_dry_run_of_a_stored_comment_scores_the_new_content_and_changes_nothing() {
+    for (comment_id, stored_text, tried_text) in [
+        ("stored-ham", HAM_TEXT, SPAM_TEXT),
+        ("stored-spam", SPAM_TEXT, HAM_TEXT),
+    ] {
+        // A server each, so that the rules that look at recent comments
+        // (duplicates) see only this case's stored comment.
+        let (server, _directory) = start_server().await;
+        let stored = check_as_news(&server, comment(comment_id, stored_text)).await;
+        assert!(stored.stored);
+        let mut request = comment(comment_id, tried_text);
+        request.dry_run = true;
+        let tried = check_as_news(&server, request).await;
+        assert!(!tried.stored, "{comment_id}: {tried:?}");
+        assert!(tried.decision_id.is_empty(), "{comment_id}: {tried:?}");
+        // The verdict and score of the text tried, as a dry run of it
+        // under an id that names nothing gives them.
+        let mut fresh = comment(&format!("{comment_id}-fresh"), tried_text);
+        fresh.dry_run = true;
+        let fresh = check_as_news(&server, fresh).await;
+        assert_eq!(tried.verdict, fresh.verdict, "{comment_id}");
+        assert!((tried.score - fresh.score).abs() < 1e-9, "{comment_id}");
+        assert_ne!(tried.verdict, stored.verdict, "{comment_id}");
+        if tried_text == SPAM_TEXT {
+            assert_ne!(tried.verdict(), pb::Verdict::Allow, "{tried:?}");
+            assert!(tried.score >= 0.5, "{tried:?}");
+        } else {
+            assert_eq!(tried.verdict(), pb::Verdict::Allow, "{tried:?}");
+            assert!(tried.score < 0.5, "{tried:?}");
+        }
+        // The stored decision is the one stored first, unchanged.
+        let kept = decision_by_comment(&server, comment_id).await.unwrap();
+        assert_eq!(kept.decision_id, stored.decision_id);
+        assert_eq!(kept.content, stored_text);
+        assert_eq!(kept.verdict, stored.verdict);
+        assert_eq!(kept.score, stored.score);
+        server.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn a_stream_is_answered_in_request_order() {
     let (server, _directory) = start_server().await;

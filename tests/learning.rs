@@ -344,6 +344,63 @@ async fn an_incremental_candidate_is_judged_on_corrections_it_did_not_learn() {
     server.stop().await;
 }
 
+/// With online learning off, a promotion learns nothing onto its candidate:
+/// the correction its job held out waits for the next retrain, and an
+/// incremental one trains on it although it is older than the candidate's
+/// training.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_retrain() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut config = config_with_base_corpus(directory.path());
+    config.learning = LearningParams {
+        base_data: config.learning.base_data().to_vec(),
+        tolerance: 1.0,
+        online: false,
+        ..LearningParams::default()
+    }
+    .check()
+    .unwrap();
+    let server = start_with(config).await;
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    // The newest of five: the one the full retrain holds out.
+    store_and_label(
+        &server,
+        "late",
+        &["zorblat crypto is back"],
+        pb::Label::Spam,
+    )
+    .await;
+    let job = start_retrain(&server, true, false).await;
+    let job = wait_for_job(&server, &job.job_id).await;
+    assert!(job.promoted, "{}", job.message);
+    // 16 base examples and 4 of the 5 corrections.
+    assert_eq!(job.examples, 20, "{job:?}");
+    // The candidate serves as it was trained, without the held-out label.
+    assert_eq!(
+        dry_run_check(&server, PROBE).await.model_version,
+        job.candidate_version
+    );
+
+    // Five more labels: of the ten corrections, the incremental retrain
+    // holds out the newest two, and adds to the candidate the three other
+    // new ones and the one the promotion left.
+    let more: Vec<String> = (0..5)
+        .map(|index| format!("zorblat signals round {index}"))
+        .collect();
+    let more: Vec<&str> = more.iter().map(String::as_str).collect();
+    store_and_label(&server, "more", &more, pb::Label::Spam).await;
+    let incremental = start_retrain(&server, false, true).await;
+    let incremental = wait_for_job(&server, &incremental.job_id).await;
+    assert_eq!(
+        incremental.state(),
+        pb::JobState::Succeeded,
+        "{}",
+        incremental.message
+    );
+    assert_eq!(incremental.examples, 20 + 3 + 1, "{incremental:?}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_retrain_without_data_fails_and_says_why() {
     let (server, _directory) = start_server().await;

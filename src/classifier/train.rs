@@ -101,6 +101,33 @@ impl ValidTrainingParams {
     pub fn params(&self) -> &TrainingParams {
         &self.0
     }
+
+    /// [`train`] on examples some of which are copies of one another, as a
+    /// retrain makes of a correction that counts as several examples
+    /// (`learning.correction_weight`). `origins[i]` names the example that
+    /// example `i` is a copy of: copies share a number, and any numbers
+    /// will do. Every copy of an example falls in the same
+    /// cross-validation fold, so that the held-out scores the calibration
+    /// is fitted on never come from a model that trained on a copy of the
+    /// row it scores (which would make the scores look surer than they
+    /// are). Examples that are all of different origins are folded as
+    /// [`train`] folds them, so the model is the same.
+    pub fn train_with_copies(
+        &self,
+        examples: &[LabelledExample],
+        origins: &[usize],
+        sources: Vec<String>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Model, ClassifierError> {
+        if origins.len() != examples.len() {
+            return Err(ClassifierError::Training(format!(
+                "{} origins given for {} examples: each example needs one",
+                origins.len(),
+                examples.len()
+            )));
+        }
+        train_folded(self, examples, origins, sources, progress)
+    }
 }
 
 /// A corpus with its features extracted once.
@@ -113,6 +140,50 @@ struct Featurised {
 pub fn train(
     params: &ValidTrainingParams,
     examples: &[LabelledExample],
+    sources: Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Model, ClassifierError> {
+    // Every example is an origin of its own.
+    let origins: Vec<usize> = (0..examples.len()).collect();
+    train_folded(params, examples, &origins, sources, progress)
+}
+
+/// The rows each cross-validation fold trains on and scores, fold by
+/// fold: `(training rows, scored rows)`. `origins[i]` names the example
+/// that row `i` is a copy of. Origins are numbered in the order they first
+/// appear, and origin `n` is scored by fold `n % folds`, so that every copy
+/// of a row is scored by the fold that scores the row, and none trains the
+/// model that scores it. When every row is an origin of its own, row `i`
+/// is scored by fold `i % folds`, as it always was: the default model's
+/// training, whose version is a hash of its numbers, stays the same.
+fn cross_validation_folds(origins: &[usize], folds: usize) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let mut numbers: HashMap<usize, usize> = HashMap::new();
+    let numbered: Vec<usize> = origins
+        .iter()
+        .map(|origin| {
+            let next = numbers.len();
+            *numbers.entry(*origin).or_insert(next)
+        })
+        .collect();
+    // No more folds than origins: a fold with nothing to score would only
+    // cost a fit.
+    let folds = folds.min(numbers.len());
+    (0..folds)
+        .map(|fold| {
+            let (training, scored): (Vec<usize>, Vec<usize>) =
+                (0..numbered.len()).partition(|row| numbered[*row] % folds != fold);
+            (training, scored)
+        })
+        .collect()
+}
+
+/// [`train`], with the origin of each example (see
+/// [`ValidTrainingParams::train_with_copies`]); `origins` has one entry an
+/// example.
+fn train_folded(
+    params: &ValidTrainingParams,
+    examples: &[LabelledExample],
+    origins: &[usize],
     sources: Vec<String>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Model, ClassifierError> {
@@ -137,14 +208,14 @@ pub fn train(
     ));
 
     // Held-out raw log-odds for every example, each from a model that did
-    // not see it: the calibration is fitted on these. A fold whose other
-    // rows lack a class (a class with very few examples) gives no model to
-    // score it with, and its rows are left out of the calibration.
-    let folds = params.folds.min(examples.len());
+    // not see it nor a copy of it: the calibration is fitted on these. A
+    // fold whose other rows lack a class (a class with very few examples)
+    // gives no model to score it with, and its rows are left out of the
+    // calibration.
+    let fold_rows = cross_validation_folds(origins, params.folds);
+    let folds = fold_rows.len();
     let mut held_out: Vec<Option<f64>> = vec![None; examples.len()];
-    for fold in 0..folds {
-        let (train_rows, test_rows): (Vec<usize>, Vec<usize>) =
-            (0..examples.len()).partition(|index| index % folds != fold);
+    for (fold, (train_rows, test_rows)) in fold_rows.into_iter().enumerate() {
         let has_class = |class| train_rows.iter().any(|row| data.labels[*row] == class);
         if !(has_class(0) && has_class(1)) {
             progress(&format!(
@@ -507,6 +578,67 @@ mod tests {
         }
         .check()
         .unwrap()
+    }
+
+    #[test]
+    fn no_fold_scores_a_row_whose_copy_it_trained_on() {
+        // As a retrain lays out its examples with a correction weight of
+        // 3: twelve of the base corpus, then three corrections, each
+        // followed by its two copies.
+        let mut origins: Vec<usize> = (0..12).collect();
+        for correction in 12..15 {
+            origins.extend([correction; 3]);
+        }
+        let folds = cross_validation_folds(&origins, 5);
+        assert_eq!(folds.len(), 5);
+        let mut scored_by = vec![0; origins.len()];
+        for (training, scored) in &folds {
+            for row in scored {
+                scored_by[*row] += 1;
+                assert!(
+                    training
+                        .iter()
+                        .all(|trained| origins[*trained] != origins[*row]),
+                    "row {row} is scored by a fold that trained on a copy of it: {folds:?}"
+                );
+            }
+            // A fold trains on every row it does not score.
+            assert_eq!(training.len() + scored.len(), origins.len());
+        }
+        // Every row is scored, once.
+        assert!(scored_by.iter().all(|times| *times == 1), "{scored_by:?}");
+    }
+
+    #[test]
+    fn rows_of_their_own_are_folded_as_they_always_were() {
+        // Row `i` in fold `i % folds`: the assignment the committed
+        // default model was trained with.
+        let origins: Vec<usize> = (0..13).collect();
+        let folds = cross_validation_folds(&origins, 5);
+        assert_eq!(folds.len(), 5);
+        for (fold, (training, scored)) in folds.iter().enumerate() {
+            let expected: Vec<usize> = (0..13).filter(|row| row % 5 == fold).collect();
+            assert_eq!(scored, &expected);
+            assert_eq!(training.len(), 13 - expected.len());
+        }
+        // No more folds than rows.
+        assert_eq!(cross_validation_folds(&[0, 1, 2], 5).len(), 3);
+
+        // Training with origins all different, whatever their numbers,
+        // gives the model plain training gives.
+        let params = three_fold_params();
+        let corpus = small_corpus();
+        let plain = train(&params, &corpus, vec![], &mut |_| {}).unwrap();
+        let numbered: Vec<usize> = (0..corpus.len()).map(|row| 1_000 - 7 * row).collect();
+        let with_origins = params
+            .train_with_copies(&corpus, &numbered, vec![], &mut |_| {})
+            .unwrap();
+        assert_eq!(with_origins.version(), plain.version());
+        // One origin an example, no fewer.
+        let refused = params
+            .train_with_copies(&corpus, &numbered[1..], vec![], &mut |_| {})
+            .unwrap_err();
+        assert!(refused.to_string().contains("origins"), "{refused}");
     }
 
     #[test]

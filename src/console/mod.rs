@@ -174,11 +174,31 @@ async fn asset(content_type: &'static str, body: &'static str) -> impl IntoRespo
 async fn metrics(
     axum::extract::State(state): axum::extract::State<HttpState>,
 ) -> impl IntoResponse {
-    let stored = stored_figures(&state.engine);
+    let stored = stored_figures_in_background(&state.engine).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.access.metrics.render(&stored),
     )
+}
+
+/// [`stored_figures`] on a blocking thread, as queue pages are read: it
+/// counts every site's pending items and decodes every retraining job from
+/// sled, which must not hold up the checks a runtime thread carries. Should
+/// that thread fail, the scrape still answers, without the stored figures,
+/// as it does when storage cannot be read.
+async fn stored_figures_in_background(engine: &Arc<Engine>) -> StoredFigures {
+    let reading = Arc::clone(engine);
+    match tokio::task::spawn_blocking(move || stored_figures(&reading)).await {
+        Ok(figures) => figures,
+        Err(error) => {
+            tracing::warn!(%error, "the task reading the stored figures for the metrics failed");
+            StoredFigures {
+                queue_depth: Vec::new(),
+                model_version: engine.model().version().to_string(),
+                retrain_jobs: Vec::new(),
+            }
+        }
+    }
 }
 
 fn stored_figures(engine: &Engine) -> StoredFigures {

@@ -28,7 +28,9 @@ impl ModerationService {
 
 impl ModerationService {
     /// A decision by `decision_id`, or by `site_id` + `comment_id`, of a
-    /// site the caller may act for.
+    /// site the caller may act for. The handlers check the caller's role
+    /// before they read their arguments; it is checked here again so that
+    /// no lookup can run for a key of another role.
     fn find_decision(
         &self,
         caller: &Principal,
@@ -68,6 +70,9 @@ impl Moderation for ModerationService {
     ) -> Result<Response<pb::CheckCommentResponse>, Status> {
         observed(&self.access.metrics, "CheckComment", async {
             let caller = self.access.admit(&request).await?;
+            // The role first: a key outside it is refused the same way
+            // whatever its arguments hold.
+            caller.require_moderation()?;
             let message = request.into_inner();
             let site = caller.site_for_moderation(&message.site_id)?;
             let (comment, options) = convert::check_request_from_proto(message, site)?;
@@ -97,7 +102,11 @@ impl Moderation for ModerationService {
             // The keys are taken before the stream is authenticated with
             // them, so that a reload in between counts as one after it.
             let keys_at_open = self.access.keys();
-            let caller = Arc::new(self.access.admit(&request).await?);
+            let caller = self.access.admit(&request).await?;
+            // The role is checked as the stream opens, not only with each
+            // comment: a key outside it that sends nothing must not get OK.
+            caller.require_moderation()?;
+            let caller = Arc::new(caller);
             let engine = Arc::clone(&self.engine);
             let access = Arc::clone(&self.access);
             let idle_limit = access.admission.stream_idle_limit();
@@ -145,6 +154,9 @@ impl Moderation for ModerationService {
     ) -> Result<Response<pb::Decision>, Status> {
         observed(&self.access.metrics, "GetDecision", async {
             let caller = self.access.admit(&request).await?;
+            // The role first: a key outside it is refused the same way
+            // whatever its arguments hold.
+            caller.require_moderation()?;
             let message = request.into_inner();
             let decision = self.find_decision(
                 &caller,
@@ -163,6 +175,9 @@ impl Moderation for ModerationService {
     ) -> Result<Response<pb::ReportCommentResponse>, Status> {
         observed(&self.access.metrics, "ReportComment", async {
             let caller = self.access.admit(&request).await?;
+            // The role first: a key outside it is refused the same way
+            // whatever its label or note holds.
+            caller.require_moderation()?;
             let message = request.into_inner();
             let label = convert_review::label_from_proto("label", message.label)?;
             convert_review::check_note(&message.note)?;

@@ -39,6 +39,9 @@ impl Review for ReviewService {
     ) -> Result<Response<CorrectionStream>, Status> {
         observed_stream(&self.access, "ExportCorrections", async {
             let caller = self.access.admit(&request).await?;
+            // The role first: a key outside it is refused the same way
+            // whatever its arguments hold.
+            caller.require_moderator()?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;
@@ -65,6 +68,9 @@ impl Review for ReviewService {
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
         observed(&self.access.metrics, "ListQueue", async {
             let caller = self.access.admit(&request).await?;
+            // The role first: a key outside it is refused the same way
+            // whatever its arguments hold.
+            caller.require_moderator()?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;
@@ -106,6 +112,9 @@ impl Review for ReviewService {
     ) -> Result<Response<pb::Stats>, Status> {
         observed(&self.access.metrics, "GetStats", async {
             let caller = self.access.admit(&request).await?;
+            // The role first: a key outside it is refused the same way
+            // whatever its arguments hold.
+            caller.require_moderator()?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;

@@ -7,15 +7,16 @@
 //! model block more of its held-out ham, rank it worse, or score its ham
 //! higher on average than the registered version, beyond the tolerance, is
 //! not learned. It stays stored
-//! for the next retrain, whose gate judges it again.
+//! for the next retrain, whose gate judges it again. A promotion passes the
+//! corrections it learns onto its candidate through the same guard.
 
 use std::sync::Arc;
 
 use super::gate::worse_on_trusted_data;
 use super::records::{example_of, CorrectionKey};
 use super::registry::snapshot_now_and_then;
-use super::{measure, OnlineExample};
-use crate::classifier::LabelledExample;
+use super::{measure, Learning, Measured, OnlineExample};
+use crate::classifier::{LabelledExample, Model};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::review::Correction;
@@ -91,17 +92,13 @@ impl Engine {
         }
         let examples: Vec<LabelledExample> = corrections.iter().map(example_of).collect();
         let updated = live.learn(&examples, learning.settings.correction_weight())?;
-        if let Some(baseline) = &lineage.baseline {
-            let now = measure(&updated, &learning.base.evaluation);
-            if let Some(why) = worse_on_trusted_data(&now, baseline, learning.settings.tolerance())
-            {
-                return Ok(OnlineOutcome::Skipped(format!(
-                    "with {} more correction(s) the model {why} on the base corpus, compared \
-                     with version {}; they stay stored for the next retrain",
-                    corrections.len(),
-                    live.trained_version()
-                )));
-            }
+        if let Some(why) = learning.guard_refuses(&updated, lineage.baseline.as_ref()) {
+            return Ok(OnlineOutcome::Skipped(format!(
+                "with {} more correction(s) the model {why} on the base corpus, compared \
+                 with version {}; they stay stored for the next retrain",
+                corrections.len(),
+                live.trained_version()
+            )));
         }
         let weight = learning.settings.correction_weight();
         let learned: Vec<OnlineExample> = corrections
@@ -129,5 +126,24 @@ impl Engine {
         let version = updated.version().to_string();
         self.replace_model(updated);
         Ok(OnlineOutcome::Learned { version })
+    }
+}
+
+impl Learning {
+    /// The guard against poisoning (see the module docs): why a model that
+    /// learned corrections online may not serve, compared with the figures
+    /// of the registered version it grew from (`baseline`) on the base
+    /// corpus's evaluation slice; `None` when it may. Without a base
+    /// corpus there is no baseline, nothing trusted to compare on, and
+    /// nothing is refused. A promotion asks it too, of the corrections it
+    /// learns onto its candidate.
+    pub(super) fn guard_refuses(
+        &self,
+        learned: &Model,
+        baseline: Option<&Measured>,
+    ) -> Option<String> {
+        let baseline = baseline?;
+        let now = measure(learned, &self.base.evaluation);
+        worse_on_trusted_data(&now, baseline, self.settings.tolerance())
     }
 }

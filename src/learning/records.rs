@@ -20,11 +20,22 @@ pub struct ModelRecord {
     /// Its figures when it was registered: on the job's evaluation data for
     /// a retrained model, cross-validated on its training data otherwise.
     pub metrics: Option<BinaryMetrics>,
-    /// Corrections made up to this time are in the version's training data
-    /// (except those its job held out, which were learned onto it online
-    /// when it was promoted). `None`: none are (a model from a file).
+    /// Corrections made up to this time are in the version's training data,
+    /// except those its job held out: its promotion learned them onto it
+    /// online, or they are listed in `not_learned`. `None`: none are (a
+    /// model from a file).
     #[serde(default)]
     pub trained_through: Option<UnixMillis>,
+    /// The decisions whose corrections the version holds neither from its
+    /// training nor from online learning, though they may be older than
+    /// `trained_through`: those its job held out, or that came while it
+    /// trained, and that its promotion did not learn (online learning was
+    /// off, or its guard refused them). An incremental retrain of the
+    /// version trains on them, as on those made after `trained_through`;
+    /// a full retrain trains on every correction anyway. Left out of the
+    /// stored record when empty, as records written before it have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_learned: Vec<String>,
 }
 
 /// Tells one correction from another: a later label of the same decision

@@ -38,6 +38,7 @@ fn record_for(
         summary: model.summary().clone(),
         metrics: metrics.or_else(|| model.cross_validation().cloned()),
         trained_through,
+        not_learned: Vec::new(),
     }
 }
 
@@ -352,7 +353,6 @@ impl Engine {
         let listing = tokio::task::spawn_blocking(move || engine.activate_blocking(&version))
             .await
             .map_err(|error| Error::Internal(format!("the activation task failed: {error}")))??;
-        self.store().durable().await?;
         Ok(listing)
     }
 
@@ -365,7 +365,18 @@ impl Engine {
         let registered = load_registered(self.store(), version)?;
         let baseline = learning.baseline_of(&registered);
         let (model, recorded) = replay_online(self.store(), registered)?;
+        let previous = self.store().active_model()?;
         self.store().set_active_model(version)?;
+        // Durable before the version serves, as a promotion is: an answered
+        // activation survives a crash, and a failed one changes nothing.
+        if let Err(error) = self.store().durable_blocking() {
+            if let Some(previous) = previous {
+                if let Err(error) = self.store().set_active_model(&previous) {
+                    tracing::error!(%error, %previous, "cannot make the version active before the failed activation active again");
+                }
+            }
+            return Err(error.into());
+        }
         lineage.baseline = baseline;
         lineage.recorded_online = Some(recorded);
         lineage.learned_at_promotion.clear();
@@ -379,45 +390,71 @@ impl Engine {
         })
     }
 
-    /// Registers a promoted candidate, learns onto it the corrections it
-    /// did not train on (so that none is lost to the swap), makes it active
-    /// and prunes the registry. `contained` are the corrections it holds
-    /// already; with `untrained`, they are not learned online again by a
-    /// labelling call still in flight. The caller holds the change lock.
+    /// Registers a promoted candidate and makes it the active version,
+    /// durably, before it serves. The corrections it did not train on
+    /// (`untrained`: those its job held out, and those made while it
+    /// trained) are learned onto it as online learning would learn them:
+    /// only with online learning on, and only if its guard lets them
+    /// through, so that the swap loses none of what online learning would
+    /// have kept. Otherwise they are left for the next retrain, and the
+    /// version's record lists them (`not_learned`) so that an incremental
+    /// one trains on them too. `contained` are the corrections it holds
+    /// already; with those learned here, they are not learned online again
+    /// by a labelling call still in flight. The caller holds the change
+    /// lock.
+    ///
+    /// All or nothing: a failing step unregisters the candidate, and the
+    /// model in force, the active version and what online learning
+    /// compares against stay as they were.
     pub(super) fn promote(
         &self,
         candidate: Model,
-        record: ModelRecord,
+        mut record: ModelRecord,
         untrained: &[Correction],
         contained: HashSet<CorrectionKey>,
         lineage: &mut ModelLineage,
     ) -> Result<(), Error> {
-        let weight = self.learning().settings.correction_weight();
-        self.store()
-            .register_model(&record, &candidate.to_json()?)?;
-        lineage.baseline = self.learning().baseline_of(&candidate);
-        let mut learned = contained;
-        learned.extend(untrained.iter().map(CorrectionKey::of));
-        lineage.learned_at_promotion = learned;
-        let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
-        let serving = if examples.is_empty() || !candidate.can_learn_online() {
-            lineage.recorded_online = Some(0);
-            candidate
-        } else {
-            let learned: Vec<OnlineExample> = untrained
+        let learning = self.learning();
+        let baseline = learning.baseline_of(&candidate);
+        // Everything that can fail without writing comes first.
+        let file = candidate.to_json()?;
+        let learned = self.learn_at_promotion(&candidate, untrained, baseline.as_ref())?;
+        let weight = learning.settings.correction_weight();
+        let recorded: Vec<OnlineExample> = if learned.is_some() {
+            untrained
                 .iter()
                 .map(|correction| OnlineExample::of(correction, weight))
+                .collect()
+        } else {
+            record.not_learned = untrained
+                .iter()
+                .map(|correction| correction.decision_id.clone())
                 .collect();
-            let serving = candidate.learn(&examples, weight)?;
-            self.store()
-                .record_online_examples(&record.version, &learned)?;
-            lineage.recorded_online = Some(learned.len());
-            // A retrain holds back a share of the corrections, which can be
-            // thousands: the next start need not learn them again.
-            snapshot_now_and_then(self.store(), &serving, learned.len(), learned.len());
-            serving
+            Vec::new()
         };
-        self.store().set_active_model(&record.version)?;
+        let serving = learned.unwrap_or(candidate);
+        // The version to make active again if the promotion fails: the
+        // one the live model grew from when none was ever stored.
+        let previous = match self.store().active_model()? {
+            Some(active) => active,
+            None => self.model().trained_version().to_string(),
+        };
+
+        self.store().register_model(&record, &file)?;
+        if let Err(error) = self.store_promotion(&record.version, &recorded, &serving) {
+            self.undo_promotion(&record.version, &previous);
+            return Err(error);
+        }
+
+        // Durable: from here on nothing fails, and the bookkeeping follows
+        // the model that serves.
+        lineage.baseline = baseline;
+        lineage.recorded_online = Some(recorded.len());
+        let mut held = contained;
+        if !recorded.is_empty() {
+            held.extend(untrained.iter().map(CorrectionKey::of));
+        }
+        lineage.learned_at_promotion = held;
         self.replace_model(serving);
         tracing::info!(version = %record.version, "model promoted");
         // The promotion is done; a failure to prune only leaves an old
@@ -426,6 +463,93 @@ impl Engine {
             tracing::warn!(%error, "cannot prune old model versions");
         }
         Ok(())
+    }
+
+    /// The candidate with the corrections it did not train on learned onto
+    /// it, in memory only, or `None` when they are left for the next
+    /// retrain: there are none, online learning is off, the model keeps no
+    /// feature counts to learn with, or the guard online learning uses
+    /// refuses them (as it refuses a labelling call's batch: all or none).
+    /// Each case that leaves corrections unlearned is logged.
+    fn learn_at_promotion(
+        &self,
+        candidate: &Model,
+        untrained: &[Correction],
+        baseline: Option<&Measured>,
+    ) -> Result<Option<Model>, Error> {
+        if untrained.is_empty() {
+            return Ok(None);
+        }
+        let learning = self.learning();
+        let version = candidate.version();
+        let count = untrained.len();
+        if !learning.settings.online() {
+            tracing::info!(
+                %version,
+                corrections = count,
+                "online learning is off (learning.online): the corrections the candidate did not \
+                 train on are not learned at its promotion; they stay stored for the next retrain"
+            );
+            return Ok(None);
+        }
+        if !candidate.can_learn_online() {
+            tracing::warn!(
+                %version,
+                corrections = count,
+                "the candidate keeps no feature counts, so the corrections it did not train on \
+                 are not learned at its promotion; they stay stored for the next full retrain"
+            );
+            return Ok(None);
+        }
+        let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
+        let learned = candidate.learn(&examples, learning.settings.correction_weight())?;
+        if let Some(why) = learning.guard_refuses(&learned, baseline) {
+            tracing::warn!(
+                %version,
+                corrections = count,
+                "with the {count} correction(s) it did not train on, the candidate {why} on the \
+                 base corpus, compared with itself as trained; they are not learned at its \
+                 promotion and stay stored for the next retrain"
+            );
+            return Ok(None);
+        }
+        Ok(Some(learned))
+    }
+
+    /// The writes of a promotion after its candidate was registered: what
+    /// was learned onto it, the active version, and a flush. The candidate
+    /// serves only once they are durable: a crash must not take away the
+    /// record of a version that served (and the decisions stamped with it).
+    fn store_promotion(
+        &self,
+        version: &str,
+        recorded: &[OnlineExample],
+        serving: &Model,
+    ) -> Result<(), Error> {
+        if !recorded.is_empty() {
+            self.store().record_online_examples(version, recorded)?;
+            // A retrain holds back a share of the corrections, which can be
+            // thousands: the next start need not learn them again.
+            snapshot_now_and_then(self.store(), serving, recorded.len(), recorded.len());
+        }
+        self.store().set_active_model(version)?;
+        self.store().durable_blocking()?;
+        Ok(())
+    }
+
+    /// Takes back a promotion that failed after its candidate was
+    /// registered: the version active before is active again, and the
+    /// candidate is unregistered (with what was recorded under it), so
+    /// that a later retrain that builds the same model can promote it (a
+    /// registered version is not promoted twice). Best effort, after a
+    /// failure of the store: what cannot be undone is logged.
+    fn undo_promotion(&self, version: &str, previous: &str) {
+        if let Err(error) = self.store().set_active_model(previous) {
+            tracing::error!(%error, %previous, "cannot make the version active before the failed promotion active again");
+        }
+        if let Err(error) = self.store().remove_model(version) {
+            tracing::error!(%error, %version, "cannot unregister the candidate of the failed promotion");
+        }
     }
 
     /// Deletes the oldest versions beyond the configured count, never the
@@ -621,6 +745,7 @@ mod tests {
             summary: candidate.summary().clone(),
             metrics: None,
             trained_through: Some(UnixMillis(1)),
+            not_learned: Vec::new(),
         };
         {
             let mut lineage = engine.learning().lineage();
@@ -652,6 +777,239 @@ mod tests {
         engine.learn_online(vec![relabel]).await.unwrap();
         assert_eq!(engine.model().learned_online(), 2);
         assert_eq!(store.online_example_count(candidate.version()).unwrap(), 2);
+    }
+
+    /// A moderator's label of a comment of `text`.
+    fn correction(decision_id: &str, text: &str, label: Label) -> Correction {
+        Correction {
+            decision_id: decision_id.to_string(),
+            site_id: "site.example".to_string(),
+            comment_id: format!("c-{decision_id}"),
+            content: text.to_string(),
+            label,
+            verdict: crate::domain::Verdict::Allow,
+            model_version: "m".to_string(),
+            source: crate::review::CorrectionSource::Moderator,
+            by: "moderator".to_string(),
+            at: UnixMillis(5),
+        }
+    }
+
+    /// An engine serving the built-in model, registered and active, with
+    /// these learning settings and base corpus; and a candidate (the same
+    /// numbers under a version of their own) with the record a retrain
+    /// would register it with.
+    fn engine_and_candidate(
+        directory: &std::path::Path,
+        params: crate::learning::LearningParams,
+        base: crate::learning::BaseCorpus,
+    ) -> (Arc<Engine>, Model, ModelRecord) {
+        let store = Store::open(directory).unwrap();
+        let base_model = Model::embedded_default().unwrap();
+        store
+            .register_model(
+                &record_for(&base_model, "built in", None, None),
+                &base_model.to_json().unwrap(),
+            )
+            .unwrap();
+        store.set_active_model(base_model.version()).unwrap();
+        let engine = Arc::new(
+            Engine::new(
+                store,
+                base_model.clone(),
+                crate::verdict::Thresholds::default(),
+                crate::rules::Rules::default(),
+            )
+            .with_learning(Learning::new(params.check().unwrap(), base)),
+        );
+        let candidate = base_model.as_new_version("retrained").unwrap();
+        let record = record_for(&candidate, "retrain job test", None, Some(UnixMillis(10)));
+        (engine, candidate, record)
+    }
+
+    #[test]
+    fn with_online_learning_off_a_promotion_leaves_what_it_held_out_for_the_next_retrain() {
+        let directory = tempfile::tempdir().unwrap();
+        let (engine, candidate, record) = engine_and_candidate(
+            directory.path(),
+            crate::learning::LearningParams {
+                online: false,
+                ..Default::default()
+            },
+            crate::learning::BaseCorpus::default(),
+        );
+        let held_out = correction("d1", "cheap pills at www.pills.example", Label::Spam);
+        {
+            let mut lineage = engine.learning().lineage();
+            engine
+                .promote(
+                    candidate.clone(),
+                    record,
+                    std::slice::from_ref(&held_out),
+                    HashSet::new(),
+                    &mut lineage,
+                )
+                .unwrap();
+            assert_eq!(lineage.recorded_online, Some(0));
+            assert!(!lineage
+                .learned_at_promotion
+                .contains(&CorrectionKey::of(&held_out)));
+        }
+        // The candidate serves as it was trained: nothing learned onto it,
+        // nothing recorded to learn again at the next start.
+        assert_eq!(engine.model().version(), candidate.version());
+        let store = engine.store();
+        assert_eq!(store.online_example_count(candidate.version()).unwrap(), 0);
+        assert_eq!(
+            store.active_model().unwrap().as_deref(),
+            Some(candidate.version())
+        );
+        // Its record says which correction it lacks, though older than
+        // `trained_through`, for the next incremental retrain to train on.
+        let stored = store.model_record(candidate.version()).unwrap().unwrap();
+        assert_eq!(stored.not_learned, vec!["d1".to_string()]);
+    }
+
+    #[test]
+    fn the_online_guard_keeps_poisoned_held_out_corrections_from_a_promoted_candidate() {
+        let directory = tempfile::tempdir().unwrap();
+        let ham = [
+            "the quarterly budget meeting notes are attached",
+            "thanks for the recipe, the soup was lovely",
+            "our village library reopens on tuesday morning",
+            "i agree with the council about the new cycle lanes",
+        ];
+        let spam = [
+            "free money click here www.win.example",
+            "cheap pills no prescription",
+        ];
+        let evaluation: Vec<LabelledExample> = ham
+            .iter()
+            .map(|text| (text, Label::Ham))
+            .chain(spam.iter().map(|text| (text, Label::Spam)))
+            .map(|(text, label)| LabelledExample {
+                text: text.to_string(),
+                label,
+                group: None,
+            })
+            .collect();
+        let base = crate::learning::BaseCorpus {
+            examples: evaluation.clone(),
+            evaluation,
+            sources: vec!["test".to_string()],
+        };
+        let (engine, candidate, record) = engine_and_candidate(
+            directory.path(),
+            // Online learning on, its guard at the default tolerance; each
+            // correction counts as ten examples, so that the poisoning
+            // cannot go unnoticed.
+            crate::learning::LearningParams {
+                correction_weight: 10.0,
+                ..Default::default()
+            },
+            base,
+        );
+        // The held-out corrections call the trusted ham spam.
+        let poisoned: Vec<Correction> = ham
+            .iter()
+            .enumerate()
+            .map(|(index, text)| correction(&format!("d{index}"), text, Label::Spam))
+            .collect();
+        {
+            let mut lineage = engine.learning().lineage();
+            engine
+                .promote(
+                    candidate.clone(),
+                    record,
+                    &poisoned,
+                    HashSet::new(),
+                    &mut lineage,
+                )
+                .unwrap();
+            // A labelling call still in flight may offer them to online
+            // learning, whose guard judges them again.
+            assert!(poisoned.iter().all(|correction| !lineage
+                .learned_at_promotion
+                .contains(&CorrectionKey::of(correction))));
+        }
+        assert_eq!(engine.model().version(), candidate.version());
+        let store = engine.store();
+        assert_eq!(store.online_example_count(candidate.version()).unwrap(), 0);
+        let stored = store.model_record(candidate.version()).unwrap().unwrap();
+        assert_eq!(stored.not_learned, vec!["d0", "d1", "d2", "d3"]);
+    }
+
+    #[test]
+    fn an_activation_that_cannot_be_made_durable_changes_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let (engine, candidate, record) = engine_and_candidate(
+            directory.path(),
+            crate::learning::LearningParams::default(),
+            crate::learning::BaseCorpus::default(),
+        );
+        let serving = engine.model().version().to_string();
+        engine
+            .store()
+            .register_model(&record, &candidate.to_json().unwrap())
+            .unwrap();
+        engine.store().fail_flushes("the disk is gone");
+        let error = engine.activate_blocking(candidate.version()).unwrap_err();
+        assert!(error.to_string().contains("the disk is gone"), "{error}");
+        assert_eq!(engine.model().version(), serving);
+        assert_eq!(
+            engine.store().active_model().unwrap().as_deref(),
+            Some(serving.as_str())
+        );
+    }
+
+    #[test]
+    fn a_promotion_that_cannot_be_made_durable_changes_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let (engine, candidate, record) = engine_and_candidate(
+            directory.path(),
+            crate::learning::LearningParams::default(),
+            crate::learning::BaseCorpus::default(),
+        );
+        let serving = engine.model().version().to_string();
+        let held_out = correction("d1", "cheap pills at www.pills.example", Label::Spam);
+        let earlier = correction("d0", "an earlier label", Label::Ham);
+        {
+            let mut lineage = engine.learning().lineage();
+            lineage.recorded_online = Some(7);
+            lineage.learned_at_promotion = HashSet::from([CorrectionKey::of(&earlier)]);
+        }
+        engine.store().fail_flushes("the disk is gone");
+        {
+            let mut lineage = engine.learning().lineage();
+            let error = engine
+                .promote(
+                    candidate.clone(),
+                    record,
+                    std::slice::from_ref(&held_out),
+                    HashSet::new(),
+                    &mut lineage,
+                )
+                .unwrap_err();
+            assert!(error.to_string().contains("the disk is gone"), "{error}");
+            // What online learning compares against is as it was.
+            assert_eq!(lineage.recorded_online, Some(7));
+            assert_eq!(
+                lineage.learned_at_promotion,
+                HashSet::from([CorrectionKey::of(&earlier)])
+            );
+        }
+        // The model in force and the active version are as they were, and
+        // the candidate, never served, is not registered: a later retrain
+        // that builds it can promote it.
+        assert_eq!(engine.model().version(), serving);
+        let store = engine.store();
+        assert_eq!(
+            store.active_model().unwrap().as_deref(),
+            Some(serving.as_str())
+        );
+        assert!(store.model_record(candidate.version()).unwrap().is_none());
+        assert!(store.model_file(candidate.version()).unwrap().is_none());
+        assert_eq!(store.online_example_count(candidate.version()).unwrap(), 0);
     }
 
     #[tokio::test]

@@ -12,9 +12,16 @@
 //! that version. The evaluation data is the base corpus's evaluation slice
 //! and the held-out corrections. The candidate trains on the base slice
 //! too, as the shipped model did, so neither model has an advantage there.
-//! When a candidate is promoted, every correction it did not train on (the
-//! held-out ones and those made while it trained) is learned onto it online,
-//! so the swap loses none.
+//! When a candidate is promoted, the corrections it did not train on (the
+//! held-out ones and those made while it trained) are learned onto it as
+//! online learning would learn them: with `learning.online` on, and through
+//! the same guard. Otherwise they stay stored for the next retrain, and the
+//! candidate's record lists them, so that an incremental retrain of it
+//! trains on them even though they are older than its `trained_through`.
+//!
+//! A promotion is flushed before the candidate serves, and a job's end is
+//! flushed before the job is reported finished; a flush that fails fails
+//! the job (and a promotion it was part of does not happen).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -23,7 +30,7 @@ use std::sync::Arc;
 use super::records::{example_of, CorrectionKey};
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
-use crate::classifier::{train, LabelledExample, Model, TrainingParams};
+use crate::classifier::{LabelledExample, Model, TrainingParams};
 use crate::domain::{Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -242,25 +249,51 @@ impl Engine {
             self.retrain(job_id, full, dry_run)
         }))
         .unwrap_or_else(|_| Err(Error::Internal("the training thread panicked".to_string())));
-        let now = UnixMillis::now();
-        self.update_job(job_id, |job| {
-            job.finished_at = Some(now);
-            job.progress = 1.0;
-            match result {
-                Ok(message) => {
-                    job.state = JobState::Succeeded;
-                    job.message = message;
-                }
-                Err(error) => {
-                    job.state = JobState::Failed;
-                    job.message = error.to_string();
-                }
+        self.finish_job(job_id, result);
+    }
+
+    /// Ends the job with `result`: stores its end and flushes it before
+    /// the job is reported finished, so that a job reported finished is
+    /// found so after a crash. A job whose end cannot be made durable is
+    /// reported failed, with why; a promotion it made stays (it was
+    /// flushed before the candidate served), and says so in `promoted`.
+    fn finish_job(&self, job_id: &str, result: Result<String, Error>) {
+        let Some(mut job) = self.learning().jobs().get(job_id).cloned() else {
+            return;
+        };
+        job.finished_at = Some(UnixMillis::now());
+        job.progress = 1.0;
+        match result {
+            Ok(message) => {
+                job.state = JobState::Succeeded;
+                job.message = message;
             }
-        });
-        if let Err(error) = self.store().flush() {
-            tracing::error!(%error, job_id, "cannot make the retrain's result durable");
+            Err(error) => {
+                job.state = JobState::Failed;
+                job.message = error.to_string();
+            }
         }
-        tracing::info!(job_id, "retrain job finished");
+        let durable = self
+            .store()
+            .save_job(&job)
+            .and_then(|()| self.store().durable_blocking());
+        if let Err(error) = durable {
+            tracing::error!(%error, job_id, "cannot make the retrain's result durable");
+            job.state = JobState::Failed;
+            job.message = format!(
+                "the job's result cannot be made durable ({error}); it was: {}",
+                job.message
+            );
+            // Stored still (sled may yet write it), for what it is worth.
+            if let Err(error) = self.store().save_job(&job) {
+                tracing::error!(%error, job_id, "cannot store the retrain job's state");
+            }
+        }
+        // Reported only now: until here the job is running, and no other
+        // one starts.
+        let state = job.state;
+        self.learning().jobs().insert(job_id.to_string(), job);
+        tracing::info!(job_id, ?state, "retrain job finished");
     }
 
     /// Builds, measures and (gate willing) promotes a candidate; gives the
@@ -315,8 +348,13 @@ impl Engine {
                 // corrections it trained on, and those its own job held out),
                 // except what this job holds out: the gate must judge the
                 // candidate on corrections it did not learn. The promotion
-                // learns those afterwards (they are not `contained`).
+                // learns those afterwards, or leaves them for the next
+                // retrain (they are not `contained`).
                 let since = record.trained_through.unwrap_or(record.created_at);
+                // Corrections its own job held out and its promotion did
+                // not learn are older than `since` but not in the version.
+                let not_learned: HashSet<&str> =
+                    record.not_learned.iter().map(String::as_str).collect();
                 let held_out_ids: HashSet<&str> = held_out
                     .iter()
                     .map(|correction| correction.decision_id.as_str())
@@ -326,9 +364,11 @@ impl Engine {
                     .iter()
                     .map(|example| example.decision_id.clone())
                     .collect();
-                let (older, newer): (Vec<Correction>, Vec<Correction>) = corrections
-                    .into_iter()
-                    .partition(|correction| correction.at <= since);
+                let (older, newer): (Vec<Correction>, Vec<Correction>) =
+                    corrections.into_iter().partition(|correction| {
+                        correction.at <= since
+                            && !not_learned.contains(correction.decision_id.as_str())
+                    });
                 let (learned, new) = learned_or_new(newer, &online);
                 let in_candidate: HashSet<CorrectionKey> = older
                     .iter()
@@ -425,6 +465,8 @@ impl Engine {
             summary: candidate.summary().clone(),
             metrics: candidate_all,
             trained_through: Some(started),
+            // Filled by the promotion, which decides what it learns.
+            not_learned: Vec::new(),
         };
         // Stored before the switch: if the service stops between the two,
         // the next start can tell from the active version whether this job
@@ -438,6 +480,8 @@ impl Engine {
             &mut lineage,
         )?;
         drop(lineage);
+        // Only now, with the promotion durable (`promote` flushed it before
+        // the candidate served).
         self.update_job(job_id, |job| job.promoted = true);
         Ok(gate.reason)
     }
@@ -451,13 +495,10 @@ impl Engine {
         corrections: &[Correction],
     ) -> Result<Model, Error> {
         let learning = self.learning();
-        let mut examples = learning.base.examples.clone();
         // A correction counts as `correction_weight` examples (rounded:
         // training takes whole examples).
         let copies = learning.settings().correction_weight().round().max(1.0) as usize;
-        for correction in corrections {
-            examples.extend(std::iter::repeat_n(example_of(correction), copies));
-        }
+        let (examples, origins) = with_copies(&learning.base.examples, corrections, copies);
         let labels_present = examples.iter().any(|e| e.label.is_spam())
             && examples.iter().any(|e| !e.label.is_spam());
         if !labels_present {
@@ -476,7 +517,7 @@ impl Engine {
         sources.push(format!("{} corrections", corrections.len()));
         let stages = params.params().folds as f64 + 3.0;
         let mut stage = 0.0;
-        let model = train(&params, &examples, sources, &mut |_| {
+        let model = params.train_with_copies(&examples, &origins, sources, &mut |_| {
             stage += 1.0;
             let progress = 0.1 + 0.7 * (stage / stages).min(1.0);
             self.update_job(job_id, |job| job.progress = progress);
@@ -484,6 +525,24 @@ impl Engine {
         self.update_job(job_id, |job| job.examples = examples.len() as u64);
         Ok(model)
     }
+}
+
+/// The training examples of a full retrain: the base corpus, then each
+/// correction `copies` times; and the origin of each example, which its
+/// copies share, so that training keeps them in one cross-validation fold
+/// (see `ValidTrainingParams::train_with_copies`).
+fn with_copies(
+    base: &[LabelledExample],
+    corrections: &[Correction],
+    copies: usize,
+) -> (Vec<LabelledExample>, Vec<usize>) {
+    let mut examples = base.to_vec();
+    let mut origins: Vec<usize> = (0..base.len()).collect();
+    for (number, correction) in corrections.iter().enumerate() {
+        examples.extend(std::iter::repeat_n(example_of(correction), copies));
+        origins.extend(std::iter::repeat_n(base.len() + number, copies));
+    }
+    (examples, origins)
 }
 
 /// The corrections made since a version was trained, split into those its
@@ -650,6 +709,72 @@ mod tests {
             .map(|correction| (correction.decision_id.as_str(), correction.label))
             .collect();
         assert_eq!(untrained, vec![("d1", Label::Ham), ("d3", Label::Spam)]);
+    }
+
+    #[test]
+    fn the_copies_of_a_correction_share_their_origin() {
+        let base = vec![
+            example_of(&correction("b1", Label::Ham, 1)),
+            example_of(&correction("b2", Label::Spam, 2)),
+        ];
+        let corrections = [
+            correction("d1", Label::Spam, 10),
+            correction("d2", Label::Ham, 11),
+        ];
+        let (examples, origins) = with_copies(&base, &corrections, 3);
+        assert_eq!(examples.len(), 2 + 2 * 3);
+        assert_eq!(origins, vec![0, 1, 2, 2, 2, 3, 3, 3]);
+        assert!(examples[2..5]
+            .iter()
+            .all(|example| example.text == "comment d1"));
+        // One copy each: every example an origin of its own, as plain
+        // training folds them.
+        let (_, origins) = with_copies(&base, &corrections, 1);
+        assert_eq!(origins, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_job_is_reported_finished_only_once_its_end_is_durable() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Engine::new(
+            crate::store::Store::open(directory.path()).unwrap(),
+            Model::embedded_default().unwrap(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        );
+        let running = |job_id: &str| {
+            let mut job = RetrainJob::queued(job_id.to_string(), true, false, UnixMillis(1));
+            job.state = JobState::Running;
+            engine
+                .learning()
+                .jobs()
+                .insert(job.job_id.clone(), job.clone());
+            engine.store().save_job(&job).unwrap();
+        };
+        let reported = |job_id: &str| engine.retrain_job(job_id).unwrap();
+
+        running("durable");
+        engine.finish_job("durable", Ok("not promoted: worse".to_string()));
+        let job = reported("durable");
+        assert_eq!(job.state, JobState::Succeeded);
+        assert_eq!(job.message, "not promoted: worse");
+        assert_eq!(engine.store().job("durable").unwrap(), Some(job));
+
+        // A job whose end cannot be flushed is not reported succeeded.
+        running("lost");
+        engine.store().fail_flushes("the disk is gone");
+        engine.finish_job("lost", Ok("promoted: better".to_string()));
+        let job = reported("lost");
+        assert_eq!(job.state, JobState::Failed);
+        assert!(
+            job.message.contains("cannot be made durable")
+                && job.message.contains("the disk is gone")
+                && job.message.contains("promoted: better"),
+            "{}",
+            job.message
+        );
+        assert_eq!(job.progress, 1.0);
+        assert!(job.finished_at.is_some());
     }
 
     #[test]

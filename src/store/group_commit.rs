@@ -33,6 +33,8 @@ struct Progress {
 }
 
 struct Shared {
+    /// A std mutex: the flush thread waits on it with the condvar, and
+    /// writers hold it only to take a ticket, never across an await.
     requests: Mutex<Requests>,
     wake: Condvar,
 }
@@ -40,7 +42,8 @@ struct Shared {
 /// The first flush failure of either flusher, this group commit's thread or
 /// the decision writer (see `writer`), shared by both: after it neither
 /// acknowledges a write, since what sled holds is no longer known to match
-/// the disk.
+/// the disk. A std mutex: the flush threads, which are not async, set it,
+/// and every holder only reads or sets the message, never across an await.
 #[derive(Clone, Default)]
 pub struct FlushFailure(Arc<Mutex<Option<String>>>);
 
@@ -59,6 +62,8 @@ pub struct GroupCommit {
     shared: Arc<Shared>,
     failure: FlushFailure,
     progress: watch::Receiver<Progress>,
+    /// The flush thread, joined on drop. A std mutex: held only to take
+    /// the handle in `drop`, which is not async, never across an await.
     flusher: Mutex<Option<JoinHandle<()>>>,
 }
 

@@ -250,6 +250,26 @@ impl Store {
         Ok(())
     }
 
+    /// Makes every write made so far durable, blocking (for the retraining
+    /// thread, which is not async): the registry's changes of a promotion
+    /// before its candidate serves, and a job's end before it is reported.
+    /// Fails, as [`Store::durable`] does, once any flush has failed: what
+    /// sled holds is then no longer known to match the disk, so nothing
+    /// written since can be promised durable.
+    pub fn durable_blocking(&self) -> Result<(), StoreError> {
+        if let Some(failure) = self.inner.commit.failure().get() {
+            return Err(StoreError::FlushFailed(failure));
+        }
+        self.flush()
+    }
+
+    /// Records a flush failure as a failing disk would, for the tests of
+    /// what the callers of [`Store::durable_blocking`] do then.
+    #[cfg(test)]
+    pub(crate) fn fail_flushes(&self, message: &str) {
+        self.inner.commit.failure().set(message.to_string());
+    }
+
     /// Stores a job's state, replacing what was stored under its id.
     pub fn save_job(&self, job: &RetrainJob) -> Result<(), StoreError> {
         self.inner
@@ -336,6 +356,7 @@ mod tests {
             summary: TrainingSummary::default(),
             metrics: None,
             trained_through: None,
+            not_learned: Vec::new(),
         }
     }
 
@@ -397,6 +418,19 @@ mod tests {
                 stopped.message
             );
         }
+    }
+
+    #[test]
+    fn no_write_is_made_durable_after_a_flush_failed() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store.durable_blocking().unwrap();
+        store.fail_flushes("the disk is gone");
+        let error = store.durable_blocking().unwrap_err();
+        assert!(
+            matches!(&error, StoreError::FlushFailed(message) if message == "the disk is gone"),
+            "{error:?}"
+        );
     }
 
     #[test]
