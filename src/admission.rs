@@ -267,6 +267,24 @@ impl Admission {
         }
     }
 
+    /// A place among the calls in progress (and one of the key's own, when
+    /// keys have a cap), taken at once or not at all: what a
+    /// `CheckComments` stream holds for each comment it has in flight
+    /// beyond the first (see `grpc::comment_stream`). It never waits and
+    /// never refuses, so a stream slows down under load instead of failing,
+    /// and never counts among the calls waiting for a place.
+    pub fn spare_place(&self, key_name: &str) -> Option<Permit> {
+        let key_place = match self.places_of(key_name) {
+            Some(places) => Some(places.try_acquire_owned().ok()?),
+            None => None,
+        };
+        let place = Arc::clone(&self.in_progress).try_acquire_owned().ok()?;
+        Some(Permit {
+            _key_place: key_place,
+            _place: place,
+        })
+    }
+
     /// How long a stream may wait for its next comment.
     pub fn stream_idle_limit(&self) -> Duration {
         Duration::from_millis(self.params.0.stream_idle_ms)
@@ -475,6 +493,34 @@ mod tests {
         let _moderator = admission.admit("moderator").await.unwrap();
         drop(first);
         assert!(admission.admit("site").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn spare_places_come_from_the_same_limits_and_never_wait() {
+        let admission = Admission::new(
+            AdmissionParams {
+                max_concurrent_calls: 4,
+                max_concurrent_calls_per_key: 2,
+                // Calls may wait; spare places still do not.
+                max_wait_ms: 60_000,
+                ..AdmissionParams::default()
+            }
+            .check()
+            .unwrap(),
+        );
+        let stream = admission.admit("site").await.unwrap();
+        // The key's second place, then none: its cap holds for spares too.
+        let spare = admission.spare_place("site").unwrap();
+        assert!(admission.spare_place("site").is_none());
+        // Everyone's places: two are taken, another key gets the other two,
+        // and then there is no spare for anybody.
+        let _other = admission.admit("other").await.unwrap();
+        let _other_spare = admission.spare_place("other").unwrap();
+        assert!(admission.spare_place("third").is_none());
+        // A spare place given back is a place like any other.
+        drop(spare);
+        assert!(admission.spare_place("site").is_some());
+        drop(stream);
     }
 
     #[test]

@@ -442,8 +442,17 @@ fn check_key(index: usize, raw: RawKey) -> Result<ApiKey, ConfigError> {
         }
         Role::Site | Role::Moderator | Role::Admin => {}
     }
+    let mut listed = std::collections::HashSet::new();
     for site in &raw.sites {
         crate::domain::check_site_id(site).map_err(|reason| invalid(field("sites"), reason))?;
+        // A site listed twice would be read twice: queue pages, totals and
+        // statistics over the key's sites would count its items twice.
+        if !listed.insert(site.as_str()) {
+            return Err(invalid(
+                field("sites"),
+                format!("lists {site:?} twice; list each site once"),
+            ));
+        }
     }
     Ok(ApiKey {
         name: raw.name,
@@ -493,6 +502,21 @@ mod tests {
                 assert!(message.contains("empty token"), "{message}");
             }
             other => panic!("expected the empty token's hash refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_listing_a_site_twice_is_refused() {
+        let text = format!(
+            "[[keys]]\nname = \"mods\"\nrole = \"moderator\"\ntoken_sha256 = \"{HASH}\"\n\
+             sites = [\"a.example\", \"b.example\", \"a.example\"]\n"
+        );
+        match Config::from_toml("test", &text, &Overrides::default()) {
+            Err(ConfigError::Invalid { field, message, .. }) => {
+                assert_eq!(field, "keys[0].sites");
+                assert!(message.contains("\"a.example\" twice"), "{message}");
+            }
+            other => panic!("expected the repeated site refused, got {other:?}"),
         }
     }
 

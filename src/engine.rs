@@ -297,30 +297,7 @@ impl Engine {
             None
         };
         let decision = match previous {
-            Some(previous) => {
-                // A recheck keeps the decision's identity and any human
-                // resolution: a person's label outranks the model's. (The
-                // store keeps a resolution committed since `previous` was
-                // read, too, and answers with what it stored.)
-                let status = match &previous.resolution {
-                    Some(_) => previous.status,
-                    None => ReviewStatus::initial_for(assessment.verdict),
-                };
-                let decision = Decision {
-                    decision_id: previous.decision_id,
-                    comment,
-                    assessment,
-                    created_at: previous.created_at,
-                    status,
-                    resolution: previous.resolution,
-                };
-                let (replaced, stored) = self.store.replace_decision(&decision)?;
-                if let Some(replaced) = &replaced {
-                    self.move_recheck_approval(replaced, &stored);
-                }
-                self.store.durable().await?;
-                stored
-            }
+            Some(previous) => self.recheck_stored(previous, comment, assessment).await?,
             None => {
                 let decision = Decision {
                     decision_id: uuid::Uuid::now_v7().to_string(),
@@ -349,6 +326,14 @@ impl Engine {
                 let decision = write.decision.clone();
                 match self.store.write_decision(write).await? {
                     Inserted::New => decision,
+                    // A recheck that raced the comment's first check (which
+                    // stored it after the recheck looked): the recheck's
+                    // content replaces what the first check stored, as if
+                    // it had come after it.
+                    Inserted::Existing(existing) if options.recheck => {
+                        self.recheck_stored(existing, decision.comment, decision.assessment)
+                            .await?
+                    }
                     // Another call stored this comment first: answer as it did.
                     Inserted::Existing(existing) => existing,
                 }
@@ -358,6 +343,38 @@ impl Engine {
             decision,
             stored: true,
         })
+    }
+
+    /// Stores a recheck of a stored decision (`previous`) with the comment
+    /// and assessment of the recheck, durably, and gives what was stored.
+    async fn recheck_stored(
+        &self,
+        previous: Decision,
+        comment: Comment,
+        assessment: Assessment,
+    ) -> Result<Decision, Error> {
+        // A recheck keeps the decision's identity and any human resolution:
+        // a person's label outranks the model's. (The store keeps a
+        // resolution committed since `previous` was read, too, and answers
+        // with what it stored.)
+        let status = match &previous.resolution {
+            Some(_) => previous.status,
+            None => ReviewStatus::initial_for(assessment.verdict),
+        };
+        let decision = Decision {
+            decision_id: previous.decision_id,
+            comment,
+            assessment,
+            created_at: previous.created_at,
+            status,
+            resolution: previous.resolution,
+        };
+        let (replaced, stored) = self.store.replace_decision(&decision)?;
+        if let Some(replaced) = &replaced {
+            self.move_recheck_approval(replaced, &stored);
+        }
+        self.store.durable().await?;
+        Ok(stored)
     }
 
     pub fn decision(&self, decision_id: &str) -> Result<Decision, Error> {
@@ -376,5 +393,63 @@ impl Engine {
                     Echo(site_id)
                 ))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Author;
+
+    fn comment(comment_id: &str, content: &str) -> Comment {
+        Comment {
+            site_id: "news.example".to_string(),
+            comment_id: comment_id.to_string(),
+            content: content.to_string(),
+            author: Author::default(),
+            context: Default::default(),
+            submitted_at: UnixMillis(0),
+            form: Default::default(),
+        }
+    }
+
+    /// A recheck that looks for the stored decision while the comment's
+    /// first check is still on its way to the writer finds none, and the
+    /// writer then finds the first check's: the recheck's content must
+    /// still be what is stored and answered, as when it comes later.
+    #[tokio::test]
+    async fn a_recheck_racing_the_first_check_of_its_comment_is_stored() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Engine::new(
+            Store::open(directory.path()).unwrap(),
+            Model::embedded_default().unwrap(),
+            Thresholds::default(),
+            Rules::default(),
+        );
+        for index in 0..20 {
+            let comment_id = format!("raced-{index}");
+            let edited = format!("Check out my channel and subscribe, free gifts {index}");
+            let recheck = CheckOptions {
+                recheck: true,
+                dry_run: false,
+            };
+            // Polled in turn on this one thread: the first check hands its
+            // decision to the writer, and the recheck looks for it at once.
+            let (first, rechecked) = tokio::join!(
+                engine.check(
+                    comment(&comment_id, &format!("A thoughtful article {index}")),
+                    CheckOptions::default()
+                ),
+                engine.check(comment(&comment_id, &edited), recheck)
+            );
+            let (first, rechecked) = (first.unwrap(), rechecked.unwrap());
+            assert_eq!(rechecked.decision.comment.content, edited);
+            assert_eq!(first.decision.decision_id, rechecked.decision.decision_id);
+            let stored = engine
+                .decision_for_comment("news.example", &comment_id)
+                .unwrap();
+            assert_eq!(stored.comment.content, edited);
+            assert_eq!(stored.assessment.score, rechecked.decision.assessment.score);
+        }
     }
 }

@@ -22,7 +22,9 @@ pub const MAX_LANGUAGE_TAG_BYTES: usize = 35;
 /// One gRPC message; comfortably above the sum of the field limits.
 pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
 /// Comments of one `CheckComments` stream scored at the same time; more
-/// wait (in order) before the server reads further messages.
+/// wait (in order) before the server reads further messages. Each one
+/// beyond the first also needs a free place among the calls in progress
+/// (see `grpc::comment_stream`).
 pub const STREAM_CONCURRENCY: usize = 64;
 /// Items of one `ListQueue` page when `page_size` is 0.
 pub const DEFAULT_PAGE_SIZE: usize = 50;

@@ -2,6 +2,14 @@
 //! comment: at most [`STREAM_CONCURRENCY`] comments in flight, answers in
 //! request order, the stream ended by its first error, and an idle limit.
 //!
+//! A stream is admitted as one call, with one place among the calls in
+//! progress; each further comment it has in flight takes a spare place when
+//! one is free. When none is, the stream does not read its next comment
+//! until an earlier one is answered (or its first comment in flight runs on
+//! the stream's own place), so streams slow down under load instead of
+//! running past the limit that sheds unary calls, and are never refused
+//! for it.
+//!
 //! A task of its own drives each stream and hands the answers over through
 //! a bounded channel, so that the idle limit holds whatever the client
 //! does: a stream is ended when, for the whole limit, nothing is in flight
@@ -26,13 +34,17 @@ use crate::error::Error;
 use crate::limits::STREAM_CONCURRENCY;
 
 /// Answers `inbound` in order, running up to [`STREAM_CONCURRENCY`] checks
-/// at once. `check` is called in request order as each message is read,
+/// at once. `check` is called in request order as each message is started,
 /// with the message's index in the stream: its synchronous part (say,
 /// charging a rate) runs then, and an error from it ends the stream
-/// without reading further. The caller must be inside a tokio runtime.
-pub fn answer_in_order<In, Out, Check, Checking>(
+/// without reading further. `spare_place` takes, without waiting, a place
+/// for a check beyond the first in flight, held until that check is done;
+/// `None` when no place is free (see the module docs). The caller must be
+/// inside a tokio runtime.
+pub fn answer_in_order<In, Out, Check, Checking, SparePlace, Place>(
     inbound: impl Stream<Item = Result<In, Status>> + Send + 'static,
     idle_limit: Duration,
+    spare_place: SparePlace,
     check: Check,
 ) -> impl Stream<Item = Result<Out, Status>> + Send + 'static
 where
@@ -40,18 +52,21 @@ where
     Out: Send + 'static,
     Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
     Checking: Future<Output = Result<Out, Status>> + Send + 'static,
+    SparePlace: FnMut() -> Option<Place> + Send + 'static,
+    Place: Send + 'static,
 {
     let (answers, receiver) = mpsc::channel(STREAM_CONCURRENCY);
-    tokio::spawn(drive(inbound, idle_limit, check, answers));
+    tokio::spawn(drive(inbound, idle_limit, spare_place, check, answers));
     tokio_stream::wrappers::ReceiverStream::new(receiver)
 }
 
 /// A check in flight, or an error already known, in request order.
 type Pending<Out> = futures::future::BoxFuture<'static, Result<Out, Status>>;
 
-async fn drive<In, Out, Check, Checking>(
+async fn drive<In, Out, Check, Checking, SparePlace, Place>(
     inbound: impl Stream<Item = Result<In, Status>> + Send + 'static,
     idle_limit: Duration,
+    mut spare_place: SparePlace,
     mut check: Check,
     answers: mpsc::Sender<Result<Out, Status>>,
 ) where
@@ -59,39 +74,39 @@ async fn drive<In, Out, Check, Checking>(
     Out: Send + 'static,
     Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
     Checking: Future<Output = Result<Out, Status>> + Send + 'static,
+    SparePlace: FnMut() -> Option<Place> + Send + 'static,
+    Place: Send + 'static,
 {
     let mut inbound = Box::pin(inbound);
     let mut reading = true;
     let mut index = 0;
     let mut in_flight: FuturesOrdered<Pending<Out>> = FuturesOrdered::new();
+    // A message read while no spare place was free: it starts once one is,
+    // or once nothing else is in flight, and nothing more is read till then
+    // (so it stays in request order). Whenever it is set, something is in
+    // flight.
+    let mut parked: Option<In> = None;
     loop {
-        if !reading && in_flight.is_empty() {
+        if !reading && in_flight.is_empty() && parked.is_none() {
             return;
         }
         // Made anew on each turn: it runs out only after the whole limit
         // passed with nothing in flight and nothing read.
         let idle = tokio::time::sleep(idle_limit);
         tokio::select! {
-            message = inbound.next(), if reading && in_flight.len() < STREAM_CONCURRENCY => {
-                let pending: Pending<Out> = match message {
-                    None => {
-                        reading = false;
-                        continue;
+            message = inbound.next(),
+                if reading && parked.is_none() && in_flight.len() < STREAM_CONCURRENCY =>
+            {
+                match message {
+                    None => reading = false,
+                    Some(Ok(message)) => {
+                        parked = Some(message);
                     }
-                    Some(Ok(message)) => match check(index, message) {
-                        Ok(checking) => Box::pin(checking),
-                        Err(error) => {
-                            reading = false;
-                            Box::pin(futures::future::ready(Err(error)))
-                        }
-                    },
                     Some(Err(error)) => {
                         reading = false;
-                        Box::pin(futures::future::ready(Err(error)))
+                        in_flight.push_back(Box::pin(futures::future::ready(Err(error))));
                     }
-                };
-                index += 1;
-                in_flight.push_back(pending);
+                }
             }
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
                 // Nothing after the first error is read or answered: gRPC
@@ -116,6 +131,32 @@ async fn drive<In, Out, Check, Checking>(
                 return;
             }
         }
+        // The first check in flight runs on the stream's own place; any
+        // other needs a spare one.
+        let place = match parked {
+            Some(_) if in_flight.is_empty() => None,
+            Some(_) => match spare_place() {
+                Some(place) => Some(place),
+                None => continue,
+            },
+            None => continue,
+        };
+        let Some(message) = parked.take() else {
+            continue;
+        };
+        let pending: Pending<Out> = match check(index, message) {
+            Ok(checking) => Box::pin(async move {
+                let answer = checking.await;
+                drop(place);
+                answer
+            }),
+            Err(error) => {
+                reading = false;
+                Box::pin(futures::future::ready(Err(error)))
+            }
+        };
+        index += 1;
+        in_flight.push_back(pending);
     }
 }
 
@@ -153,6 +194,11 @@ mod tests {
         }
     }
 
+    /// Spare places without limit, as if the server were idle.
+    fn always_a_place() -> Option<()> {
+        Some(())
+    }
+
     // On a paused clock, time stands still while any task can run, so every
     // check the stream lets start has started before the first one's sleep
     // ends: the most at once is exactly the limit, whatever the machine's
@@ -166,6 +212,7 @@ mod tests {
         let answers: Vec<u64> = answer_in_order(
             inbound,
             MINUTE,
+            always_a_place,
             counting_check(
                 Duration::from_millis(2),
                 Arc::clone(&running),
@@ -186,13 +233,17 @@ mod tests {
         let inbound = futures::stream::iter((0..10u64).map(Ok)).inspect(move |_| {
             counted.fetch_add(1, Ordering::SeqCst);
         });
-        let answers: Vec<Result<u64, Status>> =
-            answer_in_order(inbound, MINUTE, |index, number| match index {
+        let answers: Vec<Result<u64, Status>> = answer_in_order(
+            inbound,
+            MINUTE,
+            always_a_place,
+            |index, number| match index {
                 3 => Err(Status::resource_exhausted("over the rate")),
                 _ => Ok(Box::pin(async move { Ok(number) }) as Checking),
-            })
-            .collect()
-            .await;
+            },
+        )
+        .collect()
+        .await;
         assert_eq!(answers.len(), 4);
         assert_eq!(
             answers[3].as_ref().unwrap_err().code(),
@@ -212,6 +263,7 @@ mod tests {
         let mut answers = Box::pin(answer_in_order(
             inbound,
             MINUTE,
+            always_a_place,
             counting_check(2 * MINUTE, running, most),
         ));
         sender.send(Ok(0)).await.unwrap();
@@ -241,7 +293,7 @@ mod tests {
         let held = Arc::new(());
         let in_checks = Arc::clone(&held);
         let inbound = futures::stream::iter((0..1000u64).map(Ok)).chain(futures::stream::pending());
-        let answers = answer_in_order(inbound, MINUTE, move |_, number| {
+        let answers = answer_in_order(inbound, MINUTE, always_a_place, move |_, number| {
             let _held = &in_checks;
             Ok(Box::pin(async move { Ok(number) }) as Checking)
         });
@@ -252,5 +304,43 @@ mod tests {
         tokio::time::sleep(MINUTE).await;
         assert_eq!(Arc::strong_count(&held), 1, "the task let go");
         drop(answers);
+    }
+
+    /// Streams of `count` checks with `spare` places to share: the most
+    /// checks at once, the answers, and the places free at the end.
+    async fn with_spare_places(count: u64, spare: usize) -> (usize, Vec<u64>, usize) {
+        let places = Arc::new(tokio::sync::Semaphore::new(spare));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let taking = Arc::clone(&places);
+        let answers: Vec<u64> = answer_in_order(
+            futures::stream::iter((0..count).map(Ok)),
+            MINUTE,
+            move || Arc::clone(&taking).try_acquire_owned().ok(),
+            counting_check(
+                Duration::from_millis(2),
+                Arc::clone(&running),
+                Arc::clone(&most),
+            ),
+        )
+        .map(|answer| answer.unwrap())
+        .collect()
+        .await;
+        (
+            most.load(Ordering::SeqCst),
+            answers,
+            places.available_permits(),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn beyond_its_first_check_a_stream_runs_only_as_many_as_there_are_spare_places() {
+        let count = 40;
+        let expected: Vec<u64> = (0..count).map(|n| n * 2).collect();
+        // No spare place: one check at a time, on the stream's own place,
+        // and every comment still answered, in order.
+        assert_eq!(with_spare_places(count, 0).await, (1, expected.clone(), 0));
+        // Five spare places: six at once, and every place given back.
+        assert_eq!(with_spare_places(count, 5).await, (6, expected, 5));
     }
 }

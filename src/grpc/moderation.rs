@@ -110,9 +110,15 @@ impl Moderation for ModerationService {
             let engine = Arc::clone(&self.engine);
             let access = Arc::clone(&self.access);
             let idle_limit = access.admission.stream_idle_limit();
+            let spare_place = {
+                let access = Arc::clone(&access);
+                let key_name = caller.name.clone();
+                move || access.admission.spare_place(&key_name)
+            };
             let responses = answer_in_order(
                 request.into_inner(),
                 idle_limit,
+                spare_place,
                 move |index, message: pb::CheckCommentRequest| {
                     // Charged as the comment is read, in request order; a
                     // refusal ends the stream before it reads more.

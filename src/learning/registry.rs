@@ -370,11 +370,7 @@ impl Engine {
         // Durable before the version serves, as a promotion is: an answered
         // activation survives a crash, and a failed one changes nothing.
         if let Err(error) = self.store().durable_blocking() {
-            if let Some(previous) = previous {
-                if let Err(error) = self.store().set_active_model(&previous) {
-                    tracing::error!(%error, %previous, "cannot make the version active before the failed activation active again");
-                }
-            }
+            self.restore_active_model(previous.as_deref(), "activation");
             return Err(error.into());
         }
         lineage.baseline = baseline;
@@ -433,16 +429,13 @@ impl Engine {
             Vec::new()
         };
         let serving = learned.unwrap_or(candidate);
-        // The version to make active again if the promotion fails: the
-        // one the live model grew from when none was ever stored.
-        let previous = match self.store().active_model()? {
-            Some(active) => active,
-            None => self.model().trained_version().to_string(),
-        };
+        // The version to make active again if the promotion fails (none,
+        // if none was ever activated).
+        let previous = self.store().active_model()?;
 
         self.store().register_model(&record, &file)?;
         if let Err(error) = self.store_promotion(&record.version, &recorded, &serving) {
-            self.undo_promotion(&record.version, &previous);
+            self.undo_promotion(&record.version, previous.as_deref());
             return Err(error);
         }
 
@@ -543,12 +536,28 @@ impl Engine {
     /// that a later retrain that builds the same model can promote it (a
     /// registered version is not promoted twice). Best effort, after a
     /// failure of the store: what cannot be undone is logged.
-    fn undo_promotion(&self, version: &str, previous: &str) {
-        if let Err(error) = self.store().set_active_model(previous) {
-            tracing::error!(%error, %previous, "cannot make the version active before the failed promotion active again");
-        }
+    fn undo_promotion(&self, version: &str, previous: Option<&str>) {
+        self.restore_active_model(previous, "promotion");
         if let Err(error) = self.store().remove_model(version) {
             tracing::error!(%error, %version, "cannot unregister the candidate of the failed promotion");
+        }
+    }
+
+    /// Makes `previous` the active version again after a failed `change`
+    /// (an activation or a promotion), or none when none was active. Best
+    /// effort, after a failure of the store: what cannot be undone is
+    /// logged.
+    fn restore_active_model(&self, previous: Option<&str>, change: &str) {
+        let restored = match previous {
+            Some(previous) => self.store().set_active_model(previous),
+            None => self.store().clear_active_model(),
+        };
+        if let Err(error) = restored {
+            tracing::error!(
+                %error,
+                previous = previous.unwrap_or("none"),
+                "cannot restore the active version after the failed {change}"
+            );
         }
     }
 
@@ -960,6 +969,12 @@ mod tests {
             engine.store().active_model().unwrap().as_deref(),
             Some(serving.as_str())
         );
+        // Where no version was ever activated, none is active after it
+        // either (a later start must not take up the failed activation).
+        engine.store().clear_active_model().unwrap();
+        assert!(engine.activate_blocking(candidate.version()).is_err());
+        assert_eq!(engine.store().active_model().unwrap(), None);
+        assert_eq!(engine.model().version(), serving);
     }
 
     #[test]

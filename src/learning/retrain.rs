@@ -279,7 +279,12 @@ impl Engine {
             .and_then(|()| self.store().durable_blocking());
         if let Err(error) = durable {
             tracing::error!(%error, job_id, "cannot make the retrain's result durable");
-            job.state = JobState::Failed;
+            // A job that promoted did what it set out to: its promotion was
+            // flushed before the candidate served, and it serves. Only the
+            // job's own end may be lost, which the message says.
+            if !job.promoted {
+                job.state = JobState::Failed;
+            }
             job.message = format!(
                 "the job's result cannot be made durable ({error}); it was: {}",
                 job.message
@@ -775,6 +780,25 @@ mod tests {
         );
         assert_eq!(job.progress, 1.0);
         assert!(job.finished_at.is_some());
+
+        // A job that promoted stays succeeded: its promotion was durable
+        // and serves; the message says its end may be lost.
+        running("promoted");
+        engine
+            .learning()
+            .jobs()
+            .get_mut("promoted")
+            .unwrap()
+            .promoted = true;
+        engine.finish_job("promoted", Ok("promoted: better".to_string()));
+        let job = reported("promoted");
+        assert_eq!(job.state, JobState::Succeeded);
+        assert!(job.promoted);
+        assert!(
+            job.message.contains("cannot be made durable"),
+            "{}",
+            job.message
+        );
     }
 
     #[test]

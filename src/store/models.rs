@@ -141,6 +141,13 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets which version is active, as in a database where none was
+    /// ever activated: what undoing a first activation leaves.
+    pub fn clear_active_model(&self) -> Result<(), StoreError> {
+        self.inner.learning.meta.remove(ACTIVE_KEY)?;
+        Ok(())
+    }
+
     /// Deletes a version, its file, its online examples and their snapshot.
     pub fn remove_model(&self, version: &str) -> Result<(), StoreError> {
         let trees = &self.inner.learning;

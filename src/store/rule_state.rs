@@ -87,6 +87,21 @@ fn decode_history(key: &[u8], bytes: &[u8]) -> Result<AuthorHistory, StoreError>
     }
 }
 
+/// Logs the first recent-comment entry this process cannot read (one line,
+/// not one per check: a site's old entries would be met on every check
+/// until they leave the window).
+fn warn_unreadable_recent_comment(key: &[u8], error: &serde_json::Error) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            site = %site_of_key(key),
+            %error,
+            "a recent comment stored for the duplicate and flood rules cannot be read (written \
+             by an earlier version?); such entries are skipped, and pruned as newer ones arrive"
+        );
+    }
+}
+
 fn encode_history(history: &AuthorHistory) -> [u8; 24] {
     let mut bytes = [0u8; 24];
     bytes[0..8].copy_from_slice(&history.comments.to_be_bytes());
@@ -119,11 +134,16 @@ impl Store {
             .take(limit)
         {
             let (key, value) = entry?;
-            let comment = serde_json::from_slice(&value).map_err(|error| StoreError::Corrupt {
-                key: String::from_utf8_lossy(&key).into_owned(),
-                message: error.to_string(),
-            })?;
-            recent.push(comment);
+            match serde_json::from_slice(&value) {
+                Ok(comment) => recent.push(comment),
+                // An entry this version cannot read (written by an earlier
+                // one, whose fingerprints had another shape) is skipped:
+                // recent comments only feed the duplicate and flood
+                // heuristics, and refusing every check of the site until
+                // the entry leaves the window would cost far more. It is
+                // pruned with the others as newer comments arrive.
+                Err(error) => warn_unreadable_recent_comment(&key, &error),
+            }
         }
         Ok(recent)
     }
@@ -322,6 +342,31 @@ mod tests {
         assert_eq!(ids(0, 10), vec!["c", "b", "a"]);
         assert_eq!(ids(2_000, 10), vec!["c", "b"]);
         assert_eq!(ids(0, 1), vec!["c"]);
+    }
+
+    #[test]
+    fn a_recent_comment_this_version_cannot_read_is_skipped() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store
+            .record_recent_comment("s", &recent("new", 2_000), UnixMillis(0))
+            .unwrap();
+        // As an earlier version stored fingerprints: minima too large for
+        // the `u16` this one keeps.
+        let old = br#"{"at":1000,"comment_id":"old","author_key":"email:a@x","ip":null,"fingerprint":{"minima":[70000,80000]}}"#;
+        store
+            .inner
+            .rule_state
+            .recent
+            .insert(recent_key("s", UnixMillis(1_000), "old"), old.to_vec())
+            .unwrap();
+        let ids: Vec<String> = store
+            .recent_comments("s", UnixMillis(0), 10)
+            .unwrap()
+            .into_iter()
+            .map(|comment| comment.comment_id)
+            .collect();
+        assert_eq!(ids, vec!["new"]);
     }
 
     #[test]
