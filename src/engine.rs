@@ -434,7 +434,10 @@ mod tests {
                 dry_run: false,
             };
             // Polled in turn on this one thread: the first check hands its
-            // decision to the writer, and the recheck looks for it at once.
+            // decision to the writer, and the recheck, scored meanwhile,
+            // looks for it before the writer's thread has stored it (not
+            // always, but the test fails within its twenty rounds without
+            // the writer's answer handled).
             let (first, rechecked) = tokio::join!(
                 engine.check(
                     comment(&comment_id, &format!("A thoughtful article {index}")),

@@ -3,12 +3,13 @@
 //! request order, the stream ended by its first error, and an idle limit.
 //!
 //! A stream is admitted as one call, with one place among the calls in
-//! progress; each further comment it has in flight takes a spare place when
-//! one is free. When none is, the stream does not read its next comment
-//! until an earlier one is answered (or its first comment in flight runs on
-//! the stream's own place), so streams slow down under load instead of
-//! running past the limit that sheds unary calls, and are never refused
-//! for it.
+//! progress, which one of its comments in flight runs on; each further
+//! comment in flight takes a spare place when one is free. When none is,
+//! the stream does not read its next comment until a place is, so streams
+//! slow down under load instead of running past the limit that sheds unary
+//! calls, and are never refused for it. Each check runs as a task of its
+//! own, so that it finishes, and frees its place, even while the stream
+//! waits for its client to take an earlier answer.
 //!
 //! A task of its own drives each stream and hands the answers over through
 //! a bounded channel, so that the idle limit holds whatever the client
@@ -23,11 +24,14 @@
 //! plain values and counting checks.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::FuturesOrdered;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
+use tokio_util::task::AbortOnDropHandle;
 use tonic::Status;
 
 use crate::error::Error;
@@ -86,6 +90,8 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
     // (so it stays in request order). Whenever it is set, something is in
     // flight.
     let mut parked: Option<In> = None;
+    // Whether a check in flight holds the stream's own place.
+    let own_place_in_use = Arc::new(AtomicBool::new(false));
     loop {
         if !reading && in_flight.is_empty() && parked.is_none() {
             return;
@@ -131,25 +137,44 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
                 return;
             }
         }
-        // The first check in flight runs on the stream's own place; any
-        // other needs a spare one.
-        let place = match parked {
-            Some(_) if in_flight.is_empty() => None,
-            Some(_) => match spare_place() {
-                Some(place) => Some(place),
+        if parked.is_none() {
+            continue;
+        }
+        // A check runs on the stream's own place when no other check holds
+        // it, and otherwise needs a spare one.
+        let place = if !own_place_in_use.swap(true, Ordering::AcqRel) {
+            HeldPlace::Own {
+                _held: OwnPlace(Arc::clone(&own_place_in_use)),
+            }
+        } else {
+            match spare_place() {
+                Some(spare) => HeldPlace::Spare { _held: spare },
                 None => continue,
-            },
-            None => continue,
+            }
         };
         let Some(message) = parked.take() else {
             continue;
         };
         let pending: Pending<Out> = match check(index, message) {
-            Ok(checking) => Box::pin(async move {
-                let answer = checking.await;
-                drop(place);
-                answer
-            }),
+            Ok(checking) => {
+                // A task of its own, aborted if the stream is dropped: the
+                // check runs, and gives its place back as soon as it is
+                // done, even while this loop waits for the client to take
+                // an earlier answer.
+                let task = AbortOnDropHandle::new(tokio::spawn(async move {
+                    let answer = checking.await;
+                    drop(place);
+                    answer
+                }));
+                Box::pin(async move {
+                    task.await.unwrap_or_else(|error| {
+                        Err(
+                            Error::Internal(format!("a check of the stream failed: {error}"))
+                                .into(),
+                        )
+                    })
+                })
+            }
             Err(error) => {
                 reading = false;
                 Box::pin(futures::future::ready(Err(error)))
@@ -158,6 +183,23 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
         index += 1;
         in_flight.push_back(pending);
     }
+}
+
+/// The stream's own place (its admission) as a check holds it: free for
+/// the next check once this one is done.
+struct OwnPlace(Arc<AtomicBool>);
+
+impl Drop for OwnPlace {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// The place a check of the stream runs on, held (never read) until the
+/// check is done.
+enum HeldPlace<Spare> {
+    Own { _held: OwnPlace },
+    Spare { _held: Spare },
 }
 
 #[cfg(test)]
@@ -342,5 +384,33 @@ mod tests {
         assert_eq!(with_spare_places(count, 0).await, (1, expected.clone(), 0));
         // Five spare places: six at once, and every place given back.
         assert_eq!(with_spare_places(count, 5).await, (6, expected, 5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checks_give_their_places_back_while_the_client_reads_no_answer() {
+        let places = Arc::new(tokio::sync::Semaphore::new(5));
+        let taking = Arc::clone(&places);
+        let started = Arc::new(AtomicUsize::new(0));
+        let counting = Arc::clone(&started);
+        let inbound = futures::stream::iter((0..1000u64).map(Ok)).chain(futures::stream::pending());
+        let answers = answer_in_order(
+            inbound,
+            MINUTE,
+            move || Arc::clone(&taking).try_acquire_owned().ok(),
+            move |_, number| {
+                counting.fetch_add(1, Ordering::SeqCst);
+                Ok(Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    Ok(number)
+                }) as Checking)
+            },
+        );
+        // Nobody reads `answers`: the channel fills and the stream waits to
+        // hand over an answer. The checks it started are done all the same,
+        // and their places are free for other calls.
+        tokio::time::sleep(MINUTE / 2).await;
+        assert!(started.load(Ordering::SeqCst) > STREAM_CONCURRENCY);
+        assert_eq!(places.available_permits(), 5);
+        drop(answers);
     }
 }

@@ -120,8 +120,8 @@ impl Moderation for ModerationService {
                 idle_limit,
                 spare_place,
                 move |index, message: pb::CheckCommentRequest| {
-                    // Charged as the comment is read, in request order; a
-                    // refusal ends the stream before it reads more.
+                    // Charged as the comment is started, in request order;
+                    // a refusal ends the stream before it reads more.
                     if index > 0 {
                         access.admission.charge(&caller.name)?;
                     }

@@ -255,8 +255,9 @@ impl Engine {
     /// Ends the job with `result`: stores its end and flushes it before
     /// the job is reported finished, so that a job reported finished is
     /// found so after a crash. A job whose end cannot be made durable is
-    /// reported failed, with why; a promotion it made stays (it was
-    /// flushed before the candidate served), and says so in `promoted`.
+    /// reported failed, with why, unless it promoted: its promotion was
+    /// flushed before the candidate served, so it stays succeeded and
+    /// promoted, with the same warning in its message.
     fn finish_job(&self, job_id: &str, result: Result<String, Error>) {
         let Some(mut job) = self.learning().jobs().get(job_id).cloned() else {
             return;
