@@ -7,6 +7,12 @@
 //! wrong corrections pull a model away from the trusted data. The
 //! corrections slice is the newest people's labels, which the candidate did
 //! not train on: it must not do worse on them beyond the tolerance either.
+//!
+//! Each step is compared with the model it would replace, so many steps
+//! each within the tolerance could still walk a model far from the trusted
+//! data. The deployed model (the configured file, or the built-in one) is
+//! therefore a fixed reference too: on the base slice, no candidate and no
+//! online learning may be worse than it beyond the tolerance.
 
 use super::Measured;
 
@@ -52,6 +58,23 @@ pub fn worse_on_trusted_data(
     (!reasons.is_empty()).then(|| reasons.join(" and "))
 }
 
+/// The deployed model and its figures on the base evaluation slice (see
+/// the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    pub version: String,
+    pub figures: Measured,
+}
+
+impl Reference {
+    /// Why `model` is worse than the deployed model on the base slice
+    /// beyond the tolerance, or `None`.
+    pub fn refuses(&self, model: &Measured, tolerance: f64) -> Option<String> {
+        worse_on_trusted_data(model, &self.figures, tolerance)
+            .map(|why| format!("{why} (the deployed model {})", self.version))
+    }
+}
+
 /// What the gate decided, and why, in one sentence a operator can read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GateDecision {
@@ -64,9 +87,11 @@ fn percent(value: f64) -> String {
 }
 
 /// Decides on promotion. `base` and `corrections` are `None` when the slice
-/// has no examples.
+/// has no examples; `reference` is the deployed model's figures on the
+/// base slice, `None` without a base corpus.
 pub fn decide(
     base: Option<&SliceFigures>,
+    reference: Option<&Reference>,
     corrections: Option<&SliceFigures>,
     tolerance: f64,
 ) -> GateDecision {
@@ -86,6 +111,11 @@ pub fn decide(
             base.active.mean_ham_score
         ));
         if let Some(why) = worse_on_trusted_data(&base.candidate, &base.active, tolerance) {
+            refusals.push(format!("on the base corpus the candidate {why}"));
+        }
+        if let Some(why) =
+            reference.and_then(|reference| reference.refuses(&base.candidate, tolerance))
+        {
             refusals.push(format!("on the base corpus the candidate {why}"));
         }
     }
@@ -171,14 +201,14 @@ mod tests {
         let mut broken_corrections = metrics(0.0, 0.0, 0, 10);
         broken_corrections.metrics.accuracy = f64::NAN;
         let corrections = slice(metrics(0.0, 0.0, 0, 10), broken_corrections);
-        let decision = decide(None, Some(&corrections), 0.02);
+        let decision = decide(None, None, Some(&corrections), 0.02);
         assert!(!decision.promote, "{decision:?}");
     }
 
     #[test]
     fn an_equal_or_better_candidate_is_promoted() {
         let base = slice(metrics(0.90, 0.05, 50, 50), metrics(0.91, 0.05, 50, 50));
-        let decision = decide(Some(&base), None, 0.02);
+        let decision = decide(Some(&base), None, None, 0.02);
         assert!(decision.promote, "{decision:?}");
         assert!(decision.reason.contains("MCC 0.910 (active 0.900)"));
     }
@@ -186,7 +216,7 @@ mod tests {
     #[test]
     fn blocking_more_base_ham_than_the_tolerance_is_refused_with_the_figures() {
         let base = slice(metrics(0.90, 0.02, 50, 50), metrics(0.89, 0.10, 50, 50));
-        let decision = decide(Some(&base), None, 0.02);
+        let decision = decide(Some(&base), None, None, 0.02);
         assert!(!decision.promote);
         assert!(
             decision.reason.contains("blocks 10.0%") && decision.reason.contains("2.0%"),
@@ -200,6 +230,7 @@ mod tests {
         let decision = decide(
             Some(&slice(metrics(0.9, 0.02, 50, 50), suspicious)),
             None,
+            None,
             0.02,
         );
         assert!(!decision.promote);
@@ -210,20 +241,52 @@ mod tests {
         );
         // Within the tolerance it passes.
         let close = slice(metrics(0.90, 0.02, 50, 50), metrics(0.89, 0.035, 50, 50));
-        assert!(decide(Some(&close), None, 0.02).promote);
+        assert!(decide(Some(&close), None, None, 0.02).promote);
     }
 
     #[test]
     fn corrections_of_one_class_are_judged_by_accuracy() {
         let base = slice(metrics(0.9, 0.02, 50, 50), metrics(0.9, 0.02, 50, 50));
         let worse = slice(metrics(0.8, 0.0, 10, 0), metrics(0.5, 0.0, 10, 0));
-        let decision = decide(Some(&base), Some(&worse), 0.02);
+        let decision = decide(Some(&base), None, Some(&worse), 0.02);
         assert!(!decision.promote);
         assert!(decision.reason.contains("accuracy"), "{}", decision.reason);
     }
 
     #[test]
     fn no_evaluation_data_means_no_promotion() {
-        assert!(!decide(None, None, 0.02).promote);
+        assert!(!decide(None, None, None, 0.02).promote);
+    }
+
+    #[test]
+    fn small_steps_may_not_walk_away_from_the_deployed_model() {
+        let deployed = Reference {
+            version: "default-1".to_string(),
+            figures: metrics(0.90, 0.02, 50, 50),
+        };
+        // Each step within the tolerance of the model it replaces, but the
+        // third ends 3 points of ham blocked above the deployed model.
+        let mut active = deployed.figures.clone();
+        let mut promoted = Vec::new();
+        for step in 1..=3 {
+            let candidate = metrics(0.90, 0.02 + 0.015 * f64::from(step), 50, 50);
+            let decision = decide(
+                Some(&slice(active.clone(), candidate.clone())),
+                Some(&deployed),
+                None,
+                0.02,
+            );
+            promoted.push(decision.promote);
+            if decision.promote {
+                active = candidate;
+            } else {
+                assert!(
+                    decision.reason.contains("the deployed model default-1"),
+                    "{}",
+                    decision.reason
+                );
+            }
+        }
+        assert_eq!(promoted, vec![true, false, false]);
     }
 }

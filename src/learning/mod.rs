@@ -151,6 +151,11 @@ struct ModelLineage {
     /// only after the swap, is already in the live model and is not learned
     /// twice. Empty after an activation.
     learned_at_promotion: HashSet<CorrectionKey>,
+    /// The deployed model's figures on the base evaluation slice, which no
+    /// promotion and no online learning may fall behind beyond the
+    /// tolerance (see `gate`); set at start-up, `None` without a base
+    /// corpus.
+    reference: Option<gate::Reference>,
 }
 
 impl Learning {

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::gate::worse_on_trusted_data;
+use super::gate::{worse_on_trusted_data, Reference};
 use super::records::{example_of, CorrectionKey};
 use super::registry::snapshot_now_and_then;
 use super::{measure, Learning, Measured, OnlineExample};
@@ -92,7 +92,11 @@ impl Engine {
         }
         let examples: Vec<LabelledExample> = corrections.iter().map(example_of).collect();
         let updated = live.learn(&examples, learning.settings.correction_weight())?;
-        if let Some(why) = learning.guard_refuses(&updated, lineage.baseline.as_ref()) {
+        if let Some(why) = learning.guard_refuses(
+            &updated,
+            lineage.baseline.as_ref(),
+            lineage.reference.as_ref(),
+        ) {
             return Ok(OnlineOutcome::Skipped(format!(
                 "with {} more correction(s) the model {why} on the base corpus, compared \
                  with version {}; they stay stored for the next retrain",
@@ -135,15 +139,20 @@ impl Learning {
     /// of the registered version it grew from (`baseline`) on the base
     /// corpus's evaluation slice; `None` when it may. Without a base
     /// corpus there is no baseline, nothing trusted to compare on, and
-    /// nothing is refused. A promotion asks it too, of the corrections it
-    /// learns onto its candidate.
+    /// nothing is refused. The deployed model (`reference`) is compared
+    /// with too, so that learning in many small batches cannot walk away
+    /// from it. A promotion asks it too, of the corrections it learns onto
+    /// its candidate.
     pub(super) fn guard_refuses(
         &self,
         learned: &Model,
         baseline: Option<&Measured>,
+        reference: Option<&Reference>,
     ) -> Option<String> {
         let baseline = baseline?;
         let now = measure(learned, &self.base.evaluation);
-        worse_on_trusted_data(&now, baseline, self.settings.tolerance())
+        let tolerance = self.settings.tolerance();
+        worse_on_trusted_data(&now, baseline, tolerance)
+            .or_else(|| reference.and_then(|reference| reference.refuses(&now, tolerance)))
     }
 }

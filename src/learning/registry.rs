@@ -59,6 +59,15 @@ pub fn startup_model(
     if file_version != configured.version() {
         adopt_renamed_file(store, &file_version, &configured, origin)?;
     }
+    // The deployed model is what the learning that follows may not drift
+    // from (see `gate`), whichever version serves.
+    learning.lineage().reference =
+        learning
+            .baseline_of(&configured)
+            .map(|figures| super::gate::Reference {
+                version: configured.version().to_string(),
+                figures,
+            });
     let deployed = store.configured_model()?.as_deref() != Some(configured.version());
     let active = match store.active_model()? {
         Some(active) if !deployed => active,
@@ -414,7 +423,12 @@ impl Engine {
         let baseline = learning.baseline_of(&candidate);
         // Everything that can fail without writing comes first.
         let file = candidate.to_json()?;
-        let learned = self.learn_at_promotion(&candidate, untrained, baseline.as_ref())?;
+        let learned = self.learn_at_promotion(
+            &candidate,
+            untrained,
+            baseline.as_ref(),
+            lineage.reference.as_ref(),
+        )?;
         let weight = learning.settings.correction_weight();
         let recorded: Vec<OnlineExample> = if learned.is_some() {
             untrained
@@ -469,6 +483,7 @@ impl Engine {
         candidate: &Model,
         untrained: &[Correction],
         baseline: Option<&Measured>,
+        reference: Option<&super::gate::Reference>,
     ) -> Result<Option<Model>, Error> {
         if untrained.is_empty() {
             return Ok(None);
@@ -496,7 +511,7 @@ impl Engine {
         }
         let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
         let learned = candidate.learn(&examples, learning.settings.correction_weight())?;
-        if let Some(why) = learning.guard_refuses(&learned, baseline) {
+        if let Some(why) = learning.guard_refuses(&learned, baseline, reference) {
             tracing::warn!(
                 %version,
                 corrections = count,
@@ -879,20 +894,21 @@ mod tests {
         assert_eq!(stored.not_learned, vec!["d1".to_string()]);
     }
 
-    #[test]
-    fn the_online_guard_keeps_poisoned_held_out_corrections_from_a_promoted_candidate() {
-        let directory = tempfile::tempdir().unwrap();
-        let ham = [
-            "the quarterly budget meeting notes are attached",
-            "thanks for the recipe, the soup was lovely",
-            "our village library reopens on tuesday morning",
-            "i agree with the council about the new cycle lanes",
-        ];
+    /// Trusted ham of the base corpus in the guard's tests.
+    const TRUSTED_HAM: [&str; 4] = [
+        "the quarterly budget meeting notes are attached",
+        "thanks for the recipe, the soup was lovely",
+        "our village library reopens on tuesday morning",
+        "i agree with the council about the new cycle lanes",
+    ];
+
+    /// A small base corpus, all of it the evaluation slice too.
+    fn small_base_corpus() -> crate::learning::BaseCorpus {
         let spam = [
             "free money click here www.win.example",
             "cheap pills no prescription",
         ];
-        let evaluation: Vec<LabelledExample> = ham
+        let evaluation: Vec<LabelledExample> = TRUSTED_HAM
             .iter()
             .map(|text| (text, Label::Ham))
             .chain(spam.iter().map(|text| (text, Label::Spam)))
@@ -902,11 +918,46 @@ mod tests {
                 group: None,
             })
             .collect();
-        let base = crate::learning::BaseCorpus {
+        crate::learning::BaseCorpus {
             examples: evaluation.clone(),
             evaluation,
             sources: vec!["test".to_string()],
-        };
+        }
+    }
+
+    #[test]
+    fn the_guard_compares_with_the_deployed_model_too() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let learning = Learning::new(
+            crate::learning::LearningParams::default().check().unwrap(),
+            small_base_corpus(),
+        );
+        let deployed = Model::embedded_default().unwrap();
+        startup_model(&store, deployed.clone(), "built in", &learning).unwrap();
+        let reference = learning.lineage().reference.clone().unwrap();
+        assert_eq!(reference.version, deployed.version());
+        // Compared with itself as the version it grew from, the model
+        // passes; compared with a deployed model that found the trusted
+        // ham far less suspicious, it does not, whatever its own baseline.
+        let baseline = learning.baseline_of(&deployed);
+        assert_eq!(
+            learning.guard_refuses(&deployed, baseline.as_ref(), Some(&reference)),
+            None
+        );
+        let mut stricter = reference.clone();
+        stricter.figures.mean_ham_score -= 0.5;
+        let why = learning
+            .guard_refuses(&deployed, baseline.as_ref(), Some(&stricter))
+            .unwrap();
+        assert!(why.contains("the deployed model"), "{why}");
+    }
+
+    #[test]
+    fn the_online_guard_keeps_poisoned_held_out_corrections_from_a_promoted_candidate() {
+        let directory = tempfile::tempdir().unwrap();
+        let ham = TRUSTED_HAM;
+        let base = small_base_corpus();
         let (engine, candidate, record) = engine_and_candidate(
             directory.path(),
             // Online learning on, its guard at the default tolerance; each

@@ -423,8 +423,10 @@ impl Engine {
                 Some(measure(&candidate, &all).metrics),
             )
         };
+        let reference = learning.lineage().reference.clone();
         let gate = decide(
             base_figures.as_ref(),
+            reference.as_ref(),
             correction_figures.as_ref(),
             settings.tolerance(),
         );
