@@ -63,6 +63,11 @@ pub const LABEL_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(
 /// How long a client has to finish a TLS handshake, on the gRPC listener
 /// and the console's.
 pub const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Finished retraining jobs kept in storage (and so answered by
+/// `GetRetrainJob` and counted by the metrics): a schedule that retrains
+/// every few minutes would otherwise keep every job ever run, and each
+/// metrics scrape reads them all.
+pub const KEPT_RETRAIN_JOBS: usize = 1_000;
 
 /// How often the gRPC server pings a connection that sends nothing, and
 /// how long it waits for the answer before it closes the connection: a
@@ -133,6 +138,11 @@ pub(crate) mod tests {
             format!(
                 "| a TLS handshake (gRPC and console) | {} s |",
                 TLS_HANDSHAKE_LIMIT.as_secs()
+            ),
+            format!(
+                "| finished retraining jobs kept | the newest {},{:03} |",
+                KEPT_RETRAIN_JOBS / 1000,
+                KEPT_RETRAIN_JOBS % 1000
             ),
             format!(
                 "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) waiting for its turn to commit (they commit one after another, in the order they are admitted and reach their turn) | {} s |",

@@ -70,6 +70,10 @@ impl Engine {
             // Stored before it is listed, so that a job the store refused
             // never blocks the next one.
             self.store().save_job(&job)?;
+            // Finished jobs are answered from the store (as far as it keeps
+            // them): the memory holds this run's jobs only until the next
+            // one starts, not every job of a long run.
+            jobs.retain(|_, job| !job.state.is_finished());
             jobs.insert(job.job_id.clone(), job.clone());
             job
         };
@@ -294,6 +298,11 @@ impl Engine {
             if let Err(error) = self.store().save_job(&job) {
                 tracing::error!(%error, job_id, "cannot store the retrain job's state");
             }
+        }
+        // The oldest finished jobs go, so that a frequent schedule does not
+        // keep every job ever run (see `limits::KEPT_RETRAIN_JOBS`).
+        if let Err(error) = self.store().prune_jobs(crate::limits::KEPT_RETRAIN_JOBS) {
+            tracing::warn!(%error, "cannot delete old retraining jobs");
         }
         // Reported only now: until here the job is running, and no other
         // one starts.

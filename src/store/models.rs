@@ -335,6 +335,29 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the oldest finished jobs beyond the newest `keep` jobs
+    /// (job ids are time-ordered UUIDs, so the tree holds them oldest
+    /// first); a job not finished is never deleted. Gives how many were.
+    /// Not flushed: a crash brings them back, and the next end prunes them
+    /// again.
+    pub fn prune_jobs(&self, keep: usize) -> Result<usize, StoreError> {
+        let jobs = &self.inner.learning.jobs;
+        let stored = jobs.len();
+        let mut removed = 0;
+        for entry in jobs.iter() {
+            if stored - removed <= keep {
+                break;
+            }
+            let (key, value) = entry?;
+            let job: RetrainJob = from_json(&key, &value)?;
+            if job.state.is_finished() {
+                jobs.remove(&key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Every stored job, oldest first (job ids are time-ordered UUIDs).
     pub fn jobs(&self) -> Result<Vec<RetrainJob>, StoreError> {
         self.inner
@@ -425,6 +448,39 @@ mod tests {
                 stopped.message
             );
         }
+    }
+
+    #[test]
+    fn only_the_newest_finished_jobs_are_kept() {
+        use crate::learning::JobState;
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        // Ids in time order, as the service makes them; the third one is
+        // still running.
+        for index in 0..6u64 {
+            let mut job = RetrainJob::queued(
+                format!("job-{index:02}"),
+                true,
+                false,
+                crate::domain::UnixMillis(index as i64),
+            );
+            job.state = if index == 2 {
+                JobState::Running
+            } else {
+                JobState::Succeeded
+            };
+            store.save_job(&job).unwrap();
+        }
+        assert_eq!(store.prune_jobs(3).unwrap(), 3);
+        let kept: Vec<String> = store
+            .jobs()
+            .unwrap()
+            .into_iter()
+            .map(|job| job.job_id)
+            .collect();
+        // The oldest finished ones went; the running one stays, however old.
+        assert_eq!(kept, vec!["job-02", "job-04", "job-05"]);
+        assert_eq!(store.prune_jobs(3).unwrap(), 0);
     }
 
     #[test]
