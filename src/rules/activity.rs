@@ -2,7 +2,7 @@
 //! site's recent comments. Spam campaigns post one text many times with
 //! small changes, under many names; bots post faster than people.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::settings::RuleSettings;
 use super::similarity::Fingerprint;
@@ -62,9 +62,33 @@ pub fn duplicate_content(
     })
 }
 
+/// Where a comment came from, as `flood` tells senders apart: an IPv4
+/// address, or the /64 network of an IPv6 address. A provider gives each
+/// subscriber at least a /64, so a bot can post every comment from another
+/// address of its own /64; counted by address, it would never flood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    V4(Ipv4Addr),
+    /// The first 64 bits of the address.
+    V6Network(u64),
+}
+
+impl Origin {
+    /// The origin of an address. An IPv4 address written as IPv6
+    /// (`::ffff:192.0.2.1`, as dual-stack servers report IPv4 clients) is
+    /// that IPv4 address.
+    fn of(ip: IpAddr) -> Origin {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => Origin::V4(v4),
+            IpAddr::V6(v6) => Origin::V6Network((u128::from(v6) >> 64) as u64),
+        }
+    }
+}
+
 /// Fires when, within the window, the same author or the same IP address
-/// already posted at least `threshold` comments, or the whole site at
-/// least `site_threshold` (when that is set).
+/// (for IPv6, the same /64 network) already posted at least `threshold`
+/// comments, or the whole site at least `site_threshold` (when that is
+/// set).
 pub fn flood(
     settings: &RuleSettings,
     comment_id: &str,
@@ -72,12 +96,13 @@ pub fn flood(
     ip: Option<IpAddr>,
     context: &Context,
 ) -> Option<String> {
+    let origin = ip.map(Origin::of);
     let mut by_author = 0usize;
     let mut by_ip = 0usize;
     let mut on_site = 0usize;
     for recent in within_window(context, settings.window_seconds) {
         let same_author = !author_key.is_empty() && recent.author_key == *author_key;
-        let same_ip = ip.is_some() && recent.ip == ip;
+        let same_ip = origin.is_some() && recent.ip.map(Origin::of) == origin;
         if (same_author || same_ip || settings.site_threshold > 0.0)
             && recent.comment_id == comment_id
         {
@@ -93,8 +118,12 @@ pub fn flood(
             "The author already posted {by_author} comments in the last {window}."
         ))
     } else if by_ip as f64 >= settings.threshold {
+        let address = match origin {
+            Some(Origin::V6Network(_)) => "IPv6 network (/64)",
+            _ => "IP address",
+        };
         Some(format!(
-            "The same IP address already posted {by_ip} comments in the last {window}."
+            "The same {address} already posted {by_ip} comments in the last {window}."
         ))
     } else if settings.site_threshold > 0.0 && on_site as f64 >= settings.site_threshold {
         Some(format!(
@@ -229,6 +258,65 @@ mod tests {
             &context(&anonymous)
         )
         .is_none());
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_64_flood_as_one_address() {
+        let settings = Rule::Flood.defaults();
+        let from = |addresses: &[&str]| -> Vec<RecentComment> {
+            addresses
+                .iter()
+                .enumerate()
+                .map(|(index, address)| recent(&format!("c{index}"), 10, "", address, "hi"))
+                .collect()
+        };
+        let check = |ip: &str, recent: &[RecentComment]| {
+            flood(
+                &settings,
+                "self",
+                &String::new().into(),
+                ip.parse().ok(),
+                &context(recent),
+            )
+        };
+        // A bot taking a new address of its /64 for each comment: the
+        // seventh is the same flood as seven comments from one address.
+        let rotating = from(&[
+            "2001:db8::1",
+            "2001:db8::2",
+            "2001:db8::3",
+            "2001:db8::4",
+            "2001:db8::5",
+            "2001:db8::6",
+        ]);
+        let fired = check("2001:db8::7", &rotating).expect("a flood from one /64");
+        assert!(fired.contains("IPv6 network"), "{fired}");
+        let one_address = from(&["2001:db8::7"; 6]);
+        assert!(check("2001:db8::7", &one_address).is_some());
+        // Other /64 networks, even of the same provider, are other senders.
+        let neighbours = from(&[
+            "2001:db8:0:1::1",
+            "2001:db8:0:2::1",
+            "2001:db8:0:3::1",
+            "2001:db8:0:4::1",
+            "2001:db8:0:5::1",
+            "2001:db8:0:6::1",
+        ]);
+        assert!(check("2001:db8::7", &neighbours).is_none());
+        // IPv4 addresses match exactly, also when written as IPv6.
+        let mapped = from(&["::ffff:192.0.2.1"; 6]);
+        assert!(check("192.0.2.1", &mapped).is_some());
+        let fired = check("::ffff:192.0.2.1", &from(&["192.0.2.1"; 6])).expect("one IPv4 address");
+        assert!(fired.contains("IP address"), "{fired}");
+        let subnet = from(&[
+            "192.0.2.2",
+            "192.0.2.3",
+            "192.0.2.4",
+            "192.0.2.5",
+            "192.0.2.6",
+            "192.0.2.7",
+        ]);
+        assert!(check("192.0.2.1", &subnet).is_none());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! `new_author` and `trusted_author`: what a site knows of the person
 //! behind a comment. Unknown authors can be held for review (off by
-//! default); authors with enough approved comments and no spam earn a bonus
-//! that lowers the score.
+//! default); authors known by their e-mail address with enough approved
+//! comments and no spam earn a bonus that lowers the score.
 
-use super::state::AuthorHistory;
+use super::state::{AuthorHistory, AuthorKey};
 
 /// Fires while the author has fewer than `threshold` earlier comments.
 /// Anonymous comments (no history) never fire: they are not an author the
@@ -20,8 +20,18 @@ pub fn new_author(history: Option<AuthorHistory>, threshold: f64) -> Option<Stri
 }
 
 /// Fires when the author has at least `threshold` approved comments and
-/// none labelled spam.
-pub fn trusted_author(history: Option<AuthorHistory>, threshold: f64) -> Option<String> {
+/// none labelled spam. Only an author known by their e-mail address can be
+/// trusted: anyone can type a regular's name, and whoever posts under it
+/// without the regular's address must not lower their score with the
+/// regular's history.
+pub fn trusted_author(
+    history: Option<AuthorHistory>,
+    key: &AuthorKey,
+    threshold: f64,
+) -> Option<String> {
+    if !key.is_email() {
+        return None;
+    }
     let history = history?;
     (history.approved as f64 >= threshold && history.spam == 0).then(|| {
         format!(
@@ -55,6 +65,10 @@ mod tests {
         }
     }
 
+    fn key(text: &str) -> AuthorKey {
+        AuthorKey::from(text.to_string())
+    }
+
     #[test]
     fn trust_needs_approvals_and_no_spam() {
         let cases = [
@@ -64,8 +78,23 @@ mod tests {
             (history(8, 8, 1), false),
             (None, false),
         ];
+        let regular = key("email:regular@mail.example");
         for (history, fires) in cases {
-            assert_eq!(trusted_author(history, 5.0).is_some(), fires, "{history:?}");
+            assert_eq!(
+                trusted_author(history, &regular, 5.0).is_some(),
+                fires,
+                "{history:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_name_alone_earns_no_trust() {
+        // Whoever types a regular's name, without their address, finds the
+        // regular's history under the name key: it must not vouch for them.
+        let regular = history(40, 40, 0);
+        assert!(trusted_author(regular, &key("name:regular reader"), 5.0).is_none());
+        assert!(trusted_author(regular, &key(""), 5.0).is_none());
+        assert!(trusted_author(regular, &key("email:reader@mail.example"), 5.0).is_some());
     }
 }

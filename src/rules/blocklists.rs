@@ -17,7 +17,8 @@ pub struct BlockLists {
 }
 
 /// Fires when a link in the text, the author's url or the author's e-mail
-/// address points at a blocked domain or one of its subdomains.
+/// address points at a blocked domain or one of its subdomains, or when the
+/// text names one without writing it as a link.
 pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
     if lists.domains.is_empty() {
         return None;
@@ -34,10 +35,53 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         .map(|host| (host.to_string(), "A link in the text"))
         .chain(url_host.map(|host| (host, "The author's url")))
         .chain(email_domain.map(|domain| (domain, "The author's e-mail address")));
-    places.find_map(|(host, place)| {
+    let pointed_at = places.find_map(|(host, place)| {
         let blocked = lists.domains.iter().find(|domain| within(&host, domain))?;
         Some(format!("{place} points at the blocked domain {blocked}."))
+    });
+    pointed_at.or_else(|| {
+        // A bare domain is a link to the tokenizer only under the common
+        // top-level domains, and spammers pick the others ("Cheap meds at
+        // pillshop.top"): the text is searched for each blocked domain.
+        let blocked = lists
+            .domains
+            .iter()
+            .find(|domain| names_domain(&subject.normalized, domain))?;
+        Some(format!("The text names the blocked domain {blocked}."))
     })
+}
+
+/// Whether `text` names `domain` or one of its subdomains: the domain stands
+/// on label boundaries, so that neither a longer label before it
+/// ("notpillshop.top") nor one after it ("pillshop.topology",
+/// "pillshop.top.example") makes it part of another name. A dot after the
+/// domain that ends a sentence is no part of the name. Each search is
+/// linear in the length of the text: a candidate that fails its boundaries
+/// moves the search on by one character.
+fn names_domain(text: &str, domain: &str) -> bool {
+    // A label of a name: letters of any script (names are also written in
+    // Unicode), digits and hyphens.
+    let in_label = |character: char| character.is_alphanumeric() || character == '-';
+    if domain.is_empty() {
+        return false;
+    }
+    let mut search_from = 0;
+    while let Some(found) = text[search_from..].find(domain) {
+        let start = search_from + found;
+        let end = start + domain.len();
+        let starts_a_label = !text[..start].chars().next_back().is_some_and(in_label);
+        let mut after = text[end..].chars();
+        let ends_the_name = match after.next() {
+            None => true,
+            Some('.') => !after.next().is_some_and(in_label),
+            Some(next) => !in_label(next),
+        };
+        if starts_a_label && ends_the_name {
+            return true;
+        }
+        search_from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
 }
 
 /// Fires when the author's IP address lies in a blocked range.
@@ -144,6 +188,18 @@ mod tests {
                 author("", "", None),
                 true,
             ),
+            // Named in the text, where the tokenizer sees no link.
+            ("Cheap meds at SpamShop.ru.", author("", "", None), true),
+            (
+                "order from shop.spamshop.ru:8080",
+                author("", "", None),
+                true,
+            ),
+            (
+                "spamshop.ru.org and spamshop.rus",
+                author("", "", None),
+                false,
+            ),
         ];
         for (text, author, fires) in cases {
             let comment = comment_by(text, author);
@@ -154,6 +210,46 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn blocked_domains_outside_the_common_top_level_domains_are_found_in_the_text() {
+        let lists = BlockLists {
+            domains: vec!["pillshop.top".to_string()],
+            ..BlockLists::default()
+        };
+        let cases = [
+            ("Cheap meds at pillshop.top", true),
+            ("Cheap meds at PILLSHOP.TOP, really cheap.", true),
+            ("Cheap meds at pillshop.top.", true),
+            ("Order at eu.pillshop.top/meds today", true),
+            ("mail sales@pillshop.top", true),
+            ("(pillshop.top)", true),
+            ("Cheap meds at notpillshop.top", false),
+            ("The pillshop.topology of networks", false),
+            ("pillshop.top-deals and pillshop.top.example", false),
+            ("a pillshop, top quality", false),
+            // A failed candidate does not hide a later one.
+            ("xpillshop.top then pillshop.top", true),
+        ];
+        for (text, fires) in cases {
+            let comment = comment(text);
+            let subject = Subject::new(&comment);
+            let fired = blocked_domain(&lists, &subject);
+            assert_eq!(fired.is_some(), fires, "{text}: {fired:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_found_on_label_boundaries() {
+        assert!(names_domain("x.a.top", "a.top"));
+        // A candidate that fails its boundaries hides no later one that
+        // overlaps it.
+        assert!(names_domain("xab.ab.ab", "ab.ab"));
+        // A label in another script is a longer label too.
+        assert!(!names_domain("аптекаpillshop.top", "pillshop.top"));
+        assert!(names_domain("аптека pillshop.top", "pillshop.top"));
+        assert!(!names_domain("anything", ""));
     }
 
     #[test]

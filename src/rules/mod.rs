@@ -132,8 +132,12 @@ impl RuleSet {
     /// Runs every enabled rule; the hits come in the order of [`Rule::ALL`].
     pub fn evaluate(&self, comment: &Comment, context: &Context) -> Evaluation {
         let subject = Subject::new(comment);
-        let fingerprint = Fingerprint::of_folded_words(&subject.folded_words);
+        // The comment's own words: a reply that quotes another comment is
+        // no copy of it, and the fingerprint stored for later comments to
+        // compare with holds no one else's words either.
+        let fingerprint = Fingerprint::of_own_words(&subject.normalized, &subject.folded_words);
         let author = &comment.author;
+        let key = AuthorKey::from(author_key(author));
         let mut hits = Vec::new();
         for rule in Rule::ALL {
             let settings = self.settings(rule);
@@ -159,15 +163,11 @@ impl RuleSet {
                     &comment.comment_id,
                     context,
                 ),
-                Rule::Flood => activity::flood(
-                    settings,
-                    &comment.comment_id,
-                    &AuthorKey::from(author_key(author)),
-                    author.ip,
-                    context,
-                ),
+                Rule::Flood => {
+                    activity::flood(settings, &comment.comment_id, &key, author.ip, context)
+                }
                 Rule::NewAuthor => authors::new_author(context.author, threshold),
-                Rule::TrustedAuthor => authors::trusted_author(context.author, threshold),
+                Rule::TrustedAuthor => authors::trusted_author(context.author, &key, threshold),
             };
             if let Some(message) = message {
                 hits.push(RuleHit {
@@ -261,6 +261,79 @@ mod tests {
         filled.form.honeypot = "bot".to_string();
         assert!(codes(&rules, &filled).is_empty());
         assert_eq!(codes(&Rules::default(), &filled), vec!["honeypot"]);
+    }
+
+    #[test]
+    fn a_reply_quoting_a_comment_is_no_duplicate_of_it() {
+        let original = "Earn 500 dollars a day working from home with our amazing new system, \
+                        visit our website today and start making money right now";
+        let recent = [RecentComment {
+            at: UnixMillis(0),
+            comment_id: "original".to_string(),
+            author_key: String::new().into(),
+            ip: None,
+            fingerprint: Fingerprint::of(original),
+        }];
+        let context = Context {
+            now: UnixMillis(1000),
+            recent: &recent,
+            author: None,
+        };
+        let evaluate = |text: &str| {
+            Rules::default()
+                .for_site("x")
+                .evaluate(&comment(text), &context)
+        };
+        let duplicate = |evaluation: &Evaluation| {
+            evaluation
+                .hits
+                .iter()
+                .any(|hit| hit.rule == Rule::DuplicateContent)
+        };
+        for reply in [
+            format!("> {original}\n\nExactly this."),
+            format!("<blockquote>{original}</blockquote>\n<p>Exactly this.</p>"),
+        ] {
+            let evaluation = evaluate(&reply);
+            assert!(!duplicate(&evaluation), "{reply}: {:?}", evaluation.hits);
+            // What is stored for later comments holds the reply's own words
+            // only: too few to fingerprint.
+            assert_eq!(evaluation.fingerprint, None, "{reply}");
+        }
+        let copy = evaluate(original);
+        assert!(duplicate(&copy), "{:?}", copy.hits);
+    }
+
+    #[test]
+    fn only_an_author_known_by_e_mail_earns_trust() {
+        let regular = AuthorHistory {
+            comments: 20,
+            approved: 20,
+            spam: 0,
+        };
+        let context = Context {
+            author: Some(regular),
+            ..Context::stateless(UnixMillis(0))
+        };
+        let trusted = |name: &str, email: &str| {
+            let comment = testing::comment_by(
+                "Thanks for the careful reporting on the council vote.",
+                crate::domain::Author {
+                    name: name.to_string(),
+                    email: email.to_string(),
+                    ..Default::default()
+                },
+            );
+            let hits = Rules::default()
+                .for_site("x")
+                .evaluate(&comment, &context)
+                .hits;
+            hits.iter().any(|hit| hit.rule == Rule::TrustedAuthor)
+        };
+        assert!(trusted("Regular Reader", "reader@mail.example"));
+        // Anyone can type the regular's name: the history found under the
+        // name key vouches for no one.
+        assert!(!trusted("Regular Reader", ""));
     }
 
     #[test]

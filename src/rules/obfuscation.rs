@@ -2,8 +2,11 @@
 //! are not ("frее" with Cyrillic `е`, "Москвa" with a Latin `a`), and
 //! invisible characters hidden inside words. Text wholly in one script, or
 //! in scripts that are written together (Japanese kana with kanji), is
-//! never obfuscated.
+//! never obfuscated; nor are two habits of honest writing that look like
+//! it: Ukrainian typed on a Russian keyboard layout (a Latin `i` for the
+//! Ukrainian `і`) and soft hyphens that mark where a long word may break.
 
+use unicode_script::{Script, UnicodeScript};
 use unicode_security::{skeleton, MixedScript};
 
 use crate::text::is_invisible;
@@ -45,14 +48,17 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
                     | '\u{E0100}'..='\u{E01EF}'
             )
         };
-        let hidden_split = word
-            .chars()
-            .any(|c| is_invisible(c) && (latin || !honest_elsewhere(c)));
+        let hidden_split = word.char_indices().any(|(index, c)| {
+            is_invisible(c)
+                && !is_hyphenation_point(word, index, c)
+                && (latin || !honest_elsewhere(c))
+        });
         let has_letters = visible.chars().filter(|c| c.is_alphabetic()).count() >= 2;
         // A disguised word mixes scripts, yet reads as one script once each
         // letter is replaced by the letter it imitates; honest mixtures
         // ("iPhoneを") keep letters that imitate nothing.
         let mixed = has_letters
+            && !is_cyrillic_with_latin_i(&visible)
             && !visible.as_str().is_single_script()
             && skeleton(&visible)
                 .collect::<String>()
@@ -70,6 +76,47 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
             if disguised == 1 { " is" } else { "s are" }
         )
     })
+}
+
+/// Whether the character at byte `index` of `word` is a soft hyphen
+/// between two letters: a place where the word may break at a line's end.
+/// German newspapers mark their long compounds this way
+/// ("Bundes\u{AD}verfassungs\u{AD}gericht"), and a reader who copies a
+/// headline copies the marks. Such a hyphen hides no word from the filters
+/// either: normalisation removes it before terms are matched, so
+/// "fr\u{AD}ee money" still meets a blocked "free money".
+fn is_hyphenation_point(word: &str, index: usize, character: char) -> bool {
+    character == '\u{00AD}'
+        && word[..index]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphabetic)
+        && word[index + character.len_utf8()..]
+            .chars()
+            .next()
+            .is_some_and(char::is_alphabetic)
+}
+
+/// Whether a word is Cyrillic but for Latin `i`s: Ukrainian typed on a
+/// Russian keyboard layout, which has no `і`, so that people type the
+/// Latin letter, which looks the same ("вiн", "мiсто", "Iвано"). Such a
+/// word reads as the Cyrillic word it is and imitates no Latin one. The
+/// Turkish dotless and dotted `i` are not among them: no Cyrillic layout
+/// types them, so in a Cyrillic word they are as suspect as any other
+/// Latin letter.
+fn is_cyrillic_with_latin_i(word: &str) -> bool {
+    let mut cyrillic = false;
+    for character in word.chars() {
+        match character {
+            'i' | 'I' => {}
+            // Digits and combining marks (a stress accent) belong to any
+            // script.
+            _ if matches!(character.script(), Script::Common | Script::Inherited) => {}
+            _ if character.script() == Script::Cyrillic => cyrillic = true,
+            _ => return false,
+        }
+    }
+    cyrillic
 }
 
 #[cfg(test)]
@@ -94,12 +141,12 @@ mod tests {
             ("Привет, how are you? 😀", false),
             // Entities as a site that shows HTML renders them.
             ("get fr&#1077;&#1077; money", true),
-            ("get fr&shy;ee money", true),
+            ("get fr&#8206;ee money", true),
             // Other invisible characters inside a Latin word.
             ("fr\u{200E}ee money", true),
             ("fr\u{FE0F}ee money", true),
             // Other invisible characters inside any word.
-            ("\u{043A}\u{0430}\u{00AD}\u{0437}\u{0438}\u{043D}\u{043E}", true),
+            ("\u{043A}\u{0430}\u{200E}\u{0437}\u{0438}\u{043D}\u{043E}", true),
             ("fr\u{200C}ee money", true),
             // Zero-width spaces between Thai words, a kanji with its
             // variation selector.
@@ -112,6 +159,49 @@ mod tests {
         ];
         for (text, fires) in cases {
             assert_eq!(obfuscated_text(text, 1.0).is_some(), fires, "{text}");
+        }
+    }
+
+    #[test]
+    fn ukrainian_on_a_russian_layout_is_not_disguised() {
+        // A Latin `i` (U+0069, U+0049) where Ukrainian writes `і`.
+        for text in [
+            "Дякую, вiн правий.",
+            "Це вiйна, а не операцiя.",
+            "Моє мiсто, мiй рiк.",
+            "Iвано-Франкiвськ",
+        ] {
+            assert_eq!(obfuscated_text(text, 1.0), None, "{text}");
+        }
+        // Any other Latin letter in a Cyrillic word still imitates, and so
+        // does Cyrillic inside a Latin word, with or without a Latin `i`.
+        for text in [
+            "Москвa is lovely",
+            "v\u{0456}\u{0430}gr\u{0430}",
+            "vi\u{0430}gr\u{0430}",
+            "fr\u{0435}\u{0435} m\u{043E}n\u{0435}y",
+        ] {
+            assert!(obfuscated_text(text, 1.0).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn soft_hyphens_between_letters_are_not_disguise() {
+        for text in [
+            "Das Bundes\u{00AD}verfassungs\u{00AD}gericht hat entschieden.",
+            "Das Bundes&shy;verfassungs&shy;gericht hat entschieden.",
+            "get fr\u{00AD}ee money",
+            "\u{043A}\u{0430}\u{00AD}\u{0437}\u{0438}\u{043D}\u{043E}",
+        ] {
+            assert_eq!(obfuscated_text(text, 1.0), None, "{text}");
+        }
+        // A soft hyphen beside another invisible character, or two in a
+        // row, marks no place to break a word.
+        for text in [
+            "Bundes\u{00AD}\u{200B}gericht",
+            "fr\u{00AD}\u{00AD}ee money",
+        ] {
+            assert!(obfuscated_text(text, 1.0).is_some(), "{text}");
         }
     }
 }

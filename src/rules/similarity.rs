@@ -5,11 +5,17 @@
 //! Among the slots that either text filled, the share where both agree
 //! estimates the Jaccard similarity of the two texts' shingle sets: a
 //! changed word or two leaves it high, another text leaves it near zero.
+//!
+//! A comment is fingerprinted by its own words: the passages it quotes
+//! (see [`without_quotes`]) are taken out first, since a reply that quotes
+//! a comment repeats it without copying it.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
 use super::fold::{folded_words, FoldedWords};
-use crate::text::normalize;
+use crate::text::{normalize, without_quotes};
 
 /// Slots of a fingerprint. 32 keeps the estimate's standard error near
 /// 0.09 while a stored fingerprint stays small.
@@ -36,14 +42,26 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// The fingerprint of raw comment text, or `None` when the text is too
-    /// short to say anything about copying.
+    /// The fingerprint of raw comment text's own words, or `None` when
+    /// they are too short to say anything about copying (a reply that only
+    /// quotes and adds "Exactly this." has none).
     pub fn of(raw_text: &str) -> Option<Fingerprint> {
-        Fingerprint::of_folded_words(&folded_words(&normalize(raw_text)))
+        Fingerprint::of_folded_words(&folded_words(&without_quotes(&normalize(raw_text))))
     }
 
-    /// The fingerprint of a text's folded words (see `fold`), for callers
-    /// that have them already.
+    /// [`Fingerprint::of`] for callers that have the normalised text and
+    /// its folded words already: the folded words serve as they are when
+    /// the text quotes nothing (most comments), and only a text that
+    /// quotes is folded again without its quotes.
+    pub fn of_own_words(normalized: &str, words: &FoldedWords) -> Option<Fingerprint> {
+        match without_quotes(normalized) {
+            Cow::Borrowed(_) => Fingerprint::of_folded_words(words),
+            Cow::Owned(own) => Fingerprint::of_folded_words(&folded_words(&own)),
+        }
+    }
+
+    /// The fingerprint of a text's folded words (see `fold`), quotes and
+    /// all; comments are fingerprinted by [`Fingerprint::of_own_words`].
     pub fn of_folded_words(words: &FoldedWords) -> Option<Fingerprint> {
         let text = words.text();
         let mut minima = [EMPTY; SLOTS];
@@ -174,6 +192,39 @@ mod tests {
         )
         .unwrap();
         assert!(original.similarity(&other) < 0.2);
+    }
+
+    #[test]
+    fn quoted_passages_are_not_fingerprinted() {
+        let original = Fingerprint::of(PROMOTION).unwrap();
+        // A reply whose own words are too short has no fingerprint at all,
+        // however it quotes.
+        for reply in [
+            format!("> {PROMOTION}\n\nExactly this."),
+            format!("&gt; {PROMOTION}\n\nExactly this."),
+            format!("<blockquote>{PROMOTION}</blockquote><p>Exactly this.</p>"),
+        ] {
+            assert_eq!(Fingerprint::of(&reply), None, "{reply}");
+        }
+        // A longer reply is fingerprinted by its own words alone.
+        let own =
+            "I got the very same message from a stranger last week and reported it to the police";
+        let reply = Fingerprint::of(&format!("> {PROMOTION}\n\n{own}")).unwrap();
+        assert_eq!(Some(&reply), Fingerprint::of(own).as_ref());
+        assert!(original.similarity(&reply) < 0.6);
+        // Folded words of the whole text serve when there is no quote, and
+        // are not used when there is one.
+        let quoting = format!("> {PROMOTION}\n{own}");
+        let normalized = normalize(&quoting);
+        assert_eq!(
+            Fingerprint::of_own_words(&normalized, &folded_words(&normalized)),
+            Some(reply)
+        );
+        let plain = normalize(PROMOTION);
+        assert_eq!(
+            Fingerprint::of_own_words(&plain, &folded_words(&plain)),
+            Some(original)
+        );
     }
 
     #[test]

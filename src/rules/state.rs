@@ -42,7 +42,18 @@ impl AuthorKey {
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
     }
+
+    /// Whether the key is the author's e-mail address, not only a name.
+    /// A name is shown beside every comment, so anyone can post under a
+    /// regular's name; an e-mail address is not shown, and a site usually
+    /// confirms it.
+    pub fn is_email(&self) -> bool {
+        self.text.starts_with(EMAIL_KEY_PREFIX)
+    }
 }
+
+/// How an author key made of an e-mail address begins.
+const EMAIL_KEY_PREFIX: &str = "email:";
 
 impl From<String> for AuthorKey {
     fn from(text: String) -> AuthorKey {
@@ -126,11 +137,13 @@ impl AuthorHistory {
 }
 
 /// Who wrote a comment, as far as the site says: the e-mail address
-/// (lower case) when given, else the name; empty when neither is.
+/// (lower case) when given, else the name; empty when neither is. A key
+/// made of a name alone counts comments but earns no trust (see
+/// [`AuthorKey::is_email`]).
 pub fn author_key(author: &Author) -> String {
     let email = author.email.trim();
     if !email.is_empty() {
-        return format!("email:{}", email.to_lowercase());
+        return format!("{EMAIL_KEY_PREFIX}{}", email.to_lowercase());
     }
     let name = author.name.trim();
     if !name.is_empty() {

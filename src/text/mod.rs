@@ -3,9 +3,11 @@
 //! same words. Nothing here does IO.
 
 mod normalize;
+mod quotes;
 mod tokenize;
 
 pub use normalize::{is_invisible, normalize};
+pub use quotes::without_quotes;
 pub use tokenize::{for_each_link_token, for_each_token, tokenize, Token, TokenKind};
 
 /// `text`, or its first `limit` characters and an ellipsis when it is
