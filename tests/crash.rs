@@ -4,14 +4,23 @@
 //! same directory, round after round; every decision, every label and the
 //! activation that were acknowledged must be there, readable.
 //!
+//! The registry holds two versions, so that a lost activation shows: the
+//! built-in model, registered by a first start without `model`, and a small
+//! model the binary trains, which the rounds' configuration names (a start
+//! with a `model` other than the last start's registers it and makes it
+//! active). Each round's activation names the version that is not active,
+//! so a lost one leaves the other version active.
+//!
 //! `MODERATO_CRASH_ROUNDS` sets the rounds (3 by default, to keep the test
 //! suite short); the issue's 50 rounds:
 //! `MODERATO_CRASH_ROUNDS=50 cargo test --release --test tests crash -- --nocapture`.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use moderato::classifier::Model;
 use moderato::grpc::pb;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -39,8 +48,39 @@ const STOP_DEADLINE: Duration = Duration::from_secs(60);
 /// a server that stopped answering fails it.
 const ACTIVATION_DEADLINE: Duration = Duration::from_secs(60);
 
+/// How long a clean stop (SIGTERM) may take: far more than a server with
+/// no call in progress needs, so that only a server that hangs fails it.
+const CLEAN_STOP_DEADLINE: Duration = Duration::from_secs(60);
+
 /// Decisions labelled by one `ResolveItems` call.
 const RESOLUTION_BATCH: usize = 5;
+
+/// The labelled file the test's model is trained on (`moderato train`
+/// reads TSV with a `label<TAB>text` header): small, so that training it
+/// takes no time; the command-line tests train on the same lines.
+const TRAINING_CORPUS: &str = "label\ttext\n\
+spam\tcheck out my channel and subscribe\n\
+spam\tsubscribe to my channel please http://bit.ly/abc\n\
+spam\tfree money, click here now\n\
+spam\twin a free prize, click here\n\
+spam\tplease subscribe, check my channel\n\
+spam\tclick for free money http://bit.ly/xyz\n\
+ham\tgreat song, i love it\n\
+ham\tthis video brings back memories\n\
+ham\ti love this song so much\n\
+ham\tthe best song of the year\n\
+ham\twhat a great video\n\
+ham\tmemories of summer with this song\n";
+
+/// The two versions the registry holds in this test.
+struct Versions {
+    /// The built-in model's, registered by the first start (without
+    /// `model`).
+    built_in: String,
+    /// The trained model's, registered and made active by the first start
+    /// of the rounds (their configuration names it).
+    trained: String,
+}
 
 /// When a call was sent and answered, on the test's own clock
 /// ([`Acknowledged::tick`]), and whether it was acknowledged.
@@ -347,12 +387,11 @@ async fn keep_reporting(
     }
 }
 
-/// Activates a registered version, picked at random among those listed,
-/// once, after waiting `after` (unless the test has said stop by then),
-/// recording the call, when, and whether it was acknowledged. Without a
-/// model file or a retrain, the registry holds only the built-in model,
-/// so this activates the version that is active already: that is still an
-/// acknowledged write, flushed before its answer.
+/// Activates the registered version that is not active now, once, after
+/// waiting `after` (unless the test has said stop by then), recording the
+/// call, when, and whether it was acknowledged. The registry holds two
+/// versions (see [`Versions`]), so the rounds' activations alternate
+/// between them, and a lost activation leaves the other one active.
 async fn activate_once(
     channel: Channel,
     token: String,
@@ -375,8 +414,11 @@ async fn activate_once(
     };
     let models = listed.into_inner().models;
     let version = models
-        .choose(&mut rand::thread_rng())
-        .expect("the registry lists at least the built-in model")
+        .iter()
+        .find(|model| !model.active)
+        .unwrap_or_else(|| {
+            panic!("the registry lists no version that is not active, of {models:?}")
+        })
         .version
         .clone();
     let sent_at = acknowledged.lock().unwrap().tick();
@@ -404,6 +446,86 @@ async fn activate_once(
     acknowledged.activations.push(Activation { version, call });
 }
 
+/// Writes [`TRAINING_CORPUS`] into `directory` and trains a model on it
+/// with the binary (`moderato train`); gives the model file.
+fn train_model(directory: &Path) -> PathBuf {
+    let data = directory.join("crash-corpus.tsv");
+    std::fs::write(&data, TRAINING_CORPUS).unwrap();
+    let model = directory.join("crash-model.json");
+    succeeded(
+        moderato()
+            .args(["train", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&model),
+    );
+    model
+}
+
+/// Writes a configuration file into `directory` that names `model` and
+/// nothing else (no keys, so the server keeps its first-start admin token);
+/// gives the file.
+fn write_config(directory: &Path, model: &Path) -> PathBuf {
+    let config = directory.join("moderato.toml");
+    std::fs::write(
+        &config,
+        format!("model = {:?}\n", model.display().to_string()),
+    )
+    .unwrap();
+    config
+}
+
+/// Starts the binary on `data_dir` with the configuration `config` (named
+/// by `MODERATO_CONFIG`, as an operator may).
+async fn start_configured(data_dir: &Path, config: &Path) -> ServeProcess {
+    ServeProcess::start_with_environment(
+        data_dir,
+        &[("MODERATO_CONFIG", config.to_str().expect("a UTF-8 path"))],
+    )
+    .await
+}
+
+/// The first-start admin token of the server on `data_dir`.
+fn admin_token(data_dir: &Path) -> String {
+    std::fs::read_to_string(data_dir.join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// Stops the server as SIGTERM does and waits until it has exited, which
+/// it must do cleanly within [`CLEAN_STOP_DEADLINE`].
+async fn stop_cleanly(mut server: ServeProcess) {
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "SIGTERM could not be sent to the server");
+    let exited = tokio::task::spawn_blocking(move || {
+        // Read its log to the end first: a server that logs more than the
+        // pipe holds would otherwise block on a write and never exit.
+        let _ = std::io::copy(&mut server.log, &mut std::io::sink());
+        server.child.wait().unwrap()
+    });
+    match tokio::time::timeout(CLEAN_STOP_DEADLINE, exited).await {
+        Ok(status) => {
+            let status = status.unwrap();
+            assert!(status.success(), "the server stopped with {status:?}");
+        }
+        Err(_) => {
+            // Ends the reading (and the wait) of the task above too.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status();
+            panic!(
+                "the server did not stop within {} s of SIGTERM",
+                CLEAN_STOP_DEADLINE.as_secs()
+            );
+        }
+    }
+}
+
 /// Waits until `CHECKS_BEFORE_THE_KILL` more checks than `before` are
 /// acknowledged, or fails the test at the deadline.
 async fn wait_for_checks(acknowledged: &Mutex<Acknowledged>, before: usize, round: usize) {
@@ -427,17 +549,58 @@ async fn wait_for_checks(acknowledged: &Mutex<Acknowledged>, before: usize, roun
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_writes_survive_kill_9() {
     let directory = tempfile::tempdir().unwrap();
+    // The model file and its configuration live outside the data directory.
+    let files = tempfile::tempdir().unwrap();
+    let model = train_model(files.path());
+    let config = write_config(files.path(), &model);
+    let versions = Versions {
+        built_in: Model::embedded_default()
+            .unwrap()
+            .trained_version()
+            .to_string(),
+        trained: Model::load(&model).unwrap().trained_version().to_string(),
+    };
+    assert_ne!(
+        versions.built_in, versions.trained,
+        "the trained model has the built-in model's version"
+    );
+
+    // A first start without `model` registers the built-in model; the
+    // rounds' first start, with the trained model configured, registers
+    // that one beside it and makes it active.
+    {
+        let server = ServeProcess::start(directory.path()).await;
+        let token = admin_token(directory.path());
+        let mut client = pb::training_client::TrainingClient::new(server.channel().await);
+        let models = client
+            .list_models(with_token(&token, pb::ListModelsRequest {}))
+            .await
+            .expect("the models can be listed")
+            .into_inner()
+            .models;
+        assert!(
+            matches!(
+                models.as_slice(),
+                [only] if only.version == versions.built_in && only.active
+            ),
+            "a first start without `model` must register the built-in model {} alone, \
+             active, but the registry lists {models:?}",
+            versions.built_in
+        );
+        stop_cleanly(server).await;
+    }
+
     let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
     let rounds = rounds();
     for round in 0..rounds {
-        let mut server = ServeProcess::start(directory.path()).await;
-        let token = std::fs::read_to_string(directory.path().join("admin.token"))
-            .unwrap()
-            .trim()
-            .to_string();
+        let mut server = start_configured(directory.path(), &config).await;
+        let token = admin_token(directory.path());
         let channel = server.channel().await;
         let snapshot = acknowledged.lock().unwrap().snapshot();
-        verify(&channel, &token, &snapshot, round).await;
+        // Before any load of the round (in round 0, before any of the
+        // rounds' writes): among the rest, the registry lists the two
+        // versions, so that the activations have another to name.
+        verify(&channel, &token, &snapshot, &versions, round).await;
 
         let (stop_sender, stop) = watch::channel(false);
         let mut load = Vec::new();
@@ -509,10 +672,17 @@ async fn acknowledged_writes_survive_kill_9() {
                 .unwrap();
         }
     }
-    let server = ServeProcess::start(directory.path()).await;
-    let token = std::fs::read_to_string(directory.path().join("admin.token")).unwrap();
+    let server = start_configured(directory.path(), &config).await;
+    let token = admin_token(directory.path());
     let acknowledged = acknowledged.lock().unwrap().snapshot();
-    verify(&server.channel().await, token.trim(), &acknowledged, rounds).await;
+    verify(
+        &server.channel().await,
+        &token,
+        &acknowledged,
+        &versions,
+        rounds,
+    )
+    .await;
     let acknowledged_activations = acknowledged
         .activations
         .iter()
@@ -560,7 +730,13 @@ async fn acknowledged_writes_survive_kill_9() {
 /// label. A lost write shows as a missing decision, a missing label, or an
 /// older label than the last acknowledged one. Then the active model
 /// version, see [`verify_active_model`].
-async fn verify(channel: &Channel, token: &str, acknowledged: &Acknowledged, round: usize) {
+async fn verify(
+    channel: &Channel,
+    token: &str,
+    acknowledged: &Acknowledged,
+    versions: &Versions,
+    round: usize,
+) {
     let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
     for (comment_id, decision_id) in &acknowledged.decisions {
         let decision = client
@@ -613,24 +789,24 @@ async fn verify(channel: &Channel, token: &str, acknowledged: &Acknowledged, rou
             ),
         }
     }
-    verify_active_model(channel, token, acknowledged, round).await;
+    verify_active_model(channel, token, acknowledged, versions, round).await;
 }
 
-/// Exactly one version is active, and it is the one the last acknowledged
-/// activation named, or one named by an activation sent after it (in
-/// flight at a kill, stored or not). With none acknowledged yet, the test
-/// does not know which version the first start activated, and any one is
-/// right.
+/// The registry holds the two versions of [`Versions`] and no other, and
+/// exactly one of them is active: the one the last acknowledged activation
+/// named, or one named by an activation sent after it (in flight at a
+/// kill, stored or not). With none acknowledged yet, the trained model,
+/// which the first start with it configured made active, or one named by
+/// an activation in flight at a kill.
 ///
-/// This test configures no model file and runs no retrain, so the registry
-/// holds only the built-in model and every activation names it: the check
-/// comes down to that version being the active one after each restart. An
-/// activation lost with the version's active mark would show; one lost
-/// while the same version stayed active cannot.
+/// Each activation names the version that was not active (see
+/// [`activate_once`]), so a lost activation leaves the other version
+/// active, which none of the allowed activations names: it shows.
 async fn verify_active_model(
     channel: &Channel,
     token: &str,
     acknowledged: &Acknowledged,
+    versions: &Versions,
     round: usize,
 ) {
     let mut client = pb::training_client::TrainingClient::new(channel.clone());
@@ -647,6 +823,15 @@ async fn verify_active_model(
             only.version
         );
     }
+    let mut registered: Vec<&str> = models.iter().map(|model| model.version.as_str()).collect();
+    registered.sort_unstable();
+    let mut expected = vec![versions.built_in.as_str(), versions.trained.as_str()];
+    expected.sort_unstable();
+    assert_eq!(
+        registered, expected,
+        "round {round}: the registry must list the built-in and the trained versions, and \
+         only those (of {models:?})"
+    );
     let active_versions: Vec<&str> = models
         .iter()
         .filter(|model| model.active)
@@ -659,23 +844,26 @@ async fn verify_active_model(
         );
     };
     let activations = &acknowledged.activations;
-    if activations
+    // With none acknowledged, every activation sent may be the last, and
+    // `may_be_last` keeps them all.
+    let mut possible: Vec<&str> = activations
+        .iter()
+        .filter(|activation| {
+            activation
+                .call
+                .may_be_last(activations.iter().map(|other| other.call))
+        })
+        .map(|activation| activation.version.as_str())
+        .collect();
+    if !activations
         .iter()
         .any(|activation| activation.call.acknowledged)
     {
-        let possible: Vec<&str> = activations
-            .iter()
-            .filter(|activation| {
-                activation
-                    .call
-                    .may_be_last(activations.iter().map(|other| other.call))
-            })
-            .map(|activation| activation.version.as_str())
-            .collect();
-        assert!(
-            possible.contains(active),
-            "round {round}: version {active} is active, but the activations sent allow only \
-             {possible:?} (of {activations:?})"
-        );
+        possible.push(versions.trained.as_str());
     }
+    assert!(
+        possible.contains(active),
+        "round {round}: version {active} is active, but the activations sent allow only \
+         {possible:?} (of {activations:?})"
+    );
 }

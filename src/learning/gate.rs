@@ -68,10 +68,24 @@ pub struct Reference {
 
 impl Reference {
     /// Why `model` is worse than the deployed model on the base slice
-    /// beyond the tolerance, or `None`.
-    pub fn refuses(&self, model: &Measured, tolerance: f64) -> Option<String> {
-        worse_on_trusted_data(model, &self.figures, tolerance)
-            .map(|why| format!("{why} (the deployed model {})", self.version))
+    /// beyond the tolerance, or `None`. `current` is the model it would
+    /// replace: where that is already further from the deployed model (a
+    /// version activated by hand, or one promoted before the reference
+    /// existed), the bound is `current` itself, so that learning may go on
+    /// and move back, but drift no further.
+    pub fn refuses(&self, model: &Measured, tolerance: f64, current: &Measured) -> Option<String> {
+        let (deployed, current_metrics) = (&self.figures.metrics, &current.metrics);
+        let mut bound = self.figures.clone();
+        bound.metrics.fpr = (deployed.fpr + tolerance).max(current_metrics.fpr);
+        bound.metrics.mcc = (deployed.mcc - tolerance).min(current_metrics.mcc);
+        bound.mean_ham_score =
+            (self.figures.mean_ham_score + tolerance).max(current.mean_ham_score);
+        worse_on_trusted_data(model, &bound, 0.0).map(|why| {
+            format!(
+                "{why} (the bound set by the deployed model {} within the tolerance)",
+                self.version
+            )
+        })
     }
 }
 
@@ -113,8 +127,8 @@ pub fn decide(
         if let Some(why) = worse_on_trusted_data(&base.candidate, &base.active, tolerance) {
             refusals.push(format!("on the base corpus the candidate {why}"));
         }
-        if let Some(why) =
-            reference.and_then(|reference| reference.refuses(&base.candidate, tolerance))
+        if let Some(why) = reference
+            .and_then(|reference| reference.refuses(&base.candidate, tolerance, &base.active))
         {
             refusals.push(format!("on the base corpus the candidate {why}"));
         }
@@ -281,12 +295,42 @@ mod tests {
                 active = candidate;
             } else {
                 assert!(
-                    decision.reason.contains("the deployed model default-1"),
+                    decision.reason.contains("deployed model default-1"),
                     "{}",
                     decision.reason
                 );
             }
         }
         assert_eq!(promoted, vec![true, false, false]);
+    }
+
+    #[test]
+    fn a_model_already_far_from_the_deployed_one_may_learn_but_not_drift_further() {
+        let deployed = Reference {
+            version: "default-1".to_string(),
+            figures: metrics(0.90, 0.02, 50, 50),
+        };
+        // A version activated by hand that blocks 10% of the base ham.
+        let active = metrics(0.85, 0.10, 50, 50);
+        let better = metrics(0.86, 0.09, 50, 50);
+        let worse = metrics(0.85, 0.11, 50, 50);
+        let decide_on = |candidate: &Measured| {
+            decide(
+                Some(&slice(active.clone(), candidate.clone())),
+                Some(&deployed),
+                None,
+                0.02,
+            )
+        };
+        assert!(decide_on(&better).promote, "{}", decide_on(&better).reason);
+        // Within the tolerance of the active version, but further from the
+        // deployed one than the active version already is.
+        let refused = decide_on(&worse);
+        assert!(!refused.promote);
+        assert!(
+            refused.reason.contains("deployed model"),
+            "{}",
+            refused.reason
+        );
     }
 }

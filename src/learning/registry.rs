@@ -938,19 +938,34 @@ mod tests {
         let reference = learning.lineage().reference.clone().unwrap();
         assert_eq!(reference.version, deployed.version());
         // Compared with itself as the version it grew from, the model
-        // passes; compared with a deployed model that found the trusted
-        // ham far less suspicious, it does not, whatever its own baseline.
-        let baseline = learning.baseline_of(&deployed);
+        // passes.
+        let baseline = learning.baseline_of(&deployed).unwrap();
         assert_eq!(
-            learning.guard_refuses(&deployed, baseline.as_ref(), Some(&reference)),
+            learning.guard_refuses(&deployed, Some(&baseline), Some(&reference)),
+            None
+        );
+        // A version it grew from that found the trusted ham a little less
+        // suspicious lets it through within the tolerance; a deployed model
+        // that found it far less suspicious does not: the version in force
+        // is already far from it, so the bound is that version itself.
+        let mut grew_from = baseline.clone();
+        grew_from.mean_ham_score -= 0.01;
+        assert_eq!(
+            learning.guard_refuses(&deployed, Some(&grew_from), None),
             None
         );
         let mut stricter = reference.clone();
         stricter.figures.mean_ham_score -= 0.5;
         let why = learning
-            .guard_refuses(&deployed, baseline.as_ref(), Some(&stricter))
+            .guard_refuses(&deployed, Some(&grew_from), Some(&stricter))
             .unwrap();
-        assert!(why.contains("the deployed model"), "{why}");
+        assert!(why.contains("deployed model"), "{why}");
+        // With the version in force where the learned model is, the
+        // distant deployed model refuses nothing: learning may go on.
+        assert_eq!(
+            learning.guard_refuses(&deployed, Some(&baseline), Some(&stricter)),
+            None
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `blocked_domain`, `blocked_ip` and `blocked_email`: the operator's own
 //! lists of senders and destinations that are never welcome.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use ipnet::IpNet;
@@ -11,9 +12,59 @@ use crate::domain::Author;
 /// Checked block lists; entries are lower case, domains without `www.`.
 #[derive(Debug, Clone, Default)]
 pub struct BlockLists {
-    pub domains: Vec<String>,
+    /// Blocked domains, looked up by each name a host or a text holds (see
+    /// [`BlockLists::blocked_suffix`]), so that a check costs the same
+    /// however long the list.
+    domains: HashSet<String>,
+    /// The length of the longest blocked domain: no longer suffix of a
+    /// name can be one.
+    longest_domain: usize,
     pub networks: Vec<IpNet>,
     pub emails: HashSet<String>,
+}
+
+impl BlockLists {
+    /// Blocks a checked domain (lower case, without `www.`).
+    pub fn add_domain(&mut self, domain: String) {
+        self.longest_domain = self.longest_domain.max(domain.len());
+        self.domains.insert(domain);
+    }
+
+    /// The blocked domain that `name` is, or is a subdomain of: a suffix
+    /// of `name` that starts at its start or just after a dot. Suffixes
+    /// longer than the longest blocked domain are not looked up, so the
+    /// work is bounded by that length, whatever the name.
+    fn blocked_suffix<'a>(&self, name: &'a str) -> Option<&'a str> {
+        let name = name.trim_end_matches('.');
+        let shortest_start = name.len().saturating_sub(self.longest_domain);
+        std::iter::once(0)
+            .chain(name.match_indices('.').map(|(dot, _)| dot + 1))
+            .filter(|start| *start >= shortest_start)
+            .map(|start| &name[start..])
+            .find(|suffix| !suffix.is_empty() && self.domains.contains(*suffix))
+    }
+
+    /// The blocked domain that `text` names as a whole name: a run of
+    /// label characters and dots that is a blocked domain or one of its
+    /// subdomains, so that neither a longer label before it
+    /// ("notpillshop.top") nor one after it ("pillshop.topology",
+    /// "pillshop.top.example") makes it part of another name. A dot that
+    /// ends a sentence is no part of the name, and an ideographic full
+    /// stop (which NFKC keeps) counts as a dot. One pass over the text.
+    fn named_in_text(&self, text: &str) -> Option<String> {
+        // Labels are letters of any script (names are also written in
+        // Unicode), digits and hyphens.
+        let in_name =
+            |character: char| character.is_alphanumeric() || character == '-' || character == '.';
+        let text: Cow<'_, str> = if text.contains('\u{3002}') {
+            Cow::Owned(text.replace('\u{3002}', "."))
+        } else {
+            Cow::Borrowed(text)
+        };
+        text.split(|character: char| !in_name(character))
+            .find_map(|name| self.blocked_suffix(name))
+            .map(str::to_string)
+    }
 }
 
 /// Fires when a link in the text, the author's url or the author's e-mail
@@ -36,52 +87,16 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         .chain(url_host.map(|host| (host, "The author's url")))
         .chain(email_domain.map(|domain| (domain, "The author's e-mail address")));
     let pointed_at = places.find_map(|(host, place)| {
-        let blocked = lists.domains.iter().find(|domain| within(&host, domain))?;
+        let blocked = lists.blocked_suffix(&host)?;
         Some(format!("{place} points at the blocked domain {blocked}."))
     });
     pointed_at.or_else(|| {
         // A bare domain is a link to the tokenizer only under the common
         // top-level domains, and spammers pick the others ("Cheap meds at
-        // pillshop.top"): the text is searched for each blocked domain.
-        let blocked = lists
-            .domains
-            .iter()
-            .find(|domain| names_domain(&subject.normalized, domain))?;
+        // pillshop.top"): the text's names are looked up too.
+        let blocked = lists.named_in_text(&subject.normalized)?;
         Some(format!("The text names the blocked domain {blocked}."))
     })
-}
-
-/// Whether `text` names `domain` or one of its subdomains: the domain stands
-/// on label boundaries, so that neither a longer label before it
-/// ("notpillshop.top") nor one after it ("pillshop.topology",
-/// "pillshop.top.example") makes it part of another name. A dot after the
-/// domain that ends a sentence is no part of the name. Each search is
-/// linear in the length of the text: a candidate that fails its boundaries
-/// moves the search on by one character.
-fn names_domain(text: &str, domain: &str) -> bool {
-    // A label of a name: letters of any script (names are also written in
-    // Unicode), digits and hyphens.
-    let in_label = |character: char| character.is_alphanumeric() || character == '-';
-    if domain.is_empty() {
-        return false;
-    }
-    let mut search_from = 0;
-    while let Some(found) = text[search_from..].find(domain) {
-        let start = search_from + found;
-        let end = start + domain.len();
-        let starts_a_label = !text[..start].chars().next_back().is_some_and(in_label);
-        let mut after = text[end..].chars();
-        let ends_the_name = match after.next() {
-            None => true,
-            Some('.') => !after.next().is_some_and(in_label),
-            Some(next) => !in_label(next),
-        };
-        if starts_a_label && ends_the_name {
-            return true;
-        }
-        search_from = start + text[start..].chars().next().map_or(1, char::len_utf8);
-    }
-    false
 }
 
 /// Fires when the author's IP address lies in a blocked range.
@@ -122,29 +137,30 @@ fn url_host(url: &str) -> Option<String> {
     Some(host.strip_prefix("www.").unwrap_or(&host).to_string())
 }
 
-/// Whether `host` is `domain` or one of its subdomains.
-fn within(host: &str, domain: &str) -> bool {
-    let host = host.trim_end_matches('.');
-    host == domain
-        || (host.len() > domain.len()
-            && host.ends_with(domain)
-            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::testing::{comment, comment_by};
 
     fn lists() -> BlockLists {
-        BlockLists {
-            domains: vec!["spamshop.ru".to_string()],
+        let mut lists = BlockLists {
             networks: vec![
                 "203.0.113.0/24".parse().unwrap(),
                 "2001:db8::/32".parse().unwrap(),
             ],
             emails: ["bot@mail.example".to_string()].into_iter().collect(),
+            ..BlockLists::default()
+        };
+        lists.add_domain("spamshop.ru".to_string());
+        lists
+    }
+
+    fn domains(domains: &[&str]) -> BlockLists {
+        let mut lists = BlockLists::default();
+        for domain in domains {
+            lists.add_domain(domain.to_string());
         }
+        lists
     }
 
     fn author(email: &str, url: &str, ip: Option<&str>) -> Author {
@@ -214,10 +230,7 @@ mod tests {
 
     #[test]
     fn blocked_domains_outside_the_common_top_level_domains_are_found_in_the_text() {
-        let lists = BlockLists {
-            domains: vec!["pillshop.top".to_string()],
-            ..BlockLists::default()
-        };
+        let lists = domains(&["pillshop.top"]);
         let cases = [
             ("Cheap meds at pillshop.top", true),
             ("Cheap meds at PILLSHOP.TOP, really cheap.", true),
@@ -242,14 +255,35 @@ mod tests {
 
     #[test]
     fn names_are_found_on_label_boundaries() {
-        assert!(names_domain("x.a.top", "a.top"));
-        // A candidate that fails its boundaries hides no later one that
-        // overlaps it.
-        assert!(names_domain("xab.ab.ab", "ab.ab"));
+        let names = |domain: &str, text: &str| domains(&[domain]).named_in_text(text);
+        assert_eq!(names("a.top", "x.a.top").as_deref(), Some("a.top"));
+        assert_eq!(names("ab.ab", "xab.ab.ab").as_deref(), Some("ab.ab"));
         // A label in another script is a longer label too.
-        assert!(!names_domain("аптекаpillshop.top", "pillshop.top"));
-        assert!(names_domain("аптека pillshop.top", "pillshop.top"));
-        assert!(!names_domain("anything", ""));
+        assert_eq!(names("pillshop.top", "аптекаpillshop.top"), None);
+        assert!(names("pillshop.top", "аптека pillshop.top").is_some());
+        // An ideographic full stop stands for a dot.
+        assert!(names("pillshop.top", "見て pillshop\u{3002}top").is_some());
+        // The most specific blocked domain is named.
+        let both = domains(&["top", "pillshop.top"]);
+        assert_eq!(
+            both.named_in_text("at pillshop.top").as_deref(),
+            Some("pillshop.top")
+        );
+    }
+
+    #[test]
+    fn a_long_list_and_a_long_text_cost_one_pass() {
+        // Ten thousand blocked domains and a 64 KiB comment of names: each
+        // name is looked up by its few suffixes, not against every entry.
+        let list: Vec<String> = (0..10_000)
+            .map(|index| format!("shop{index}.top"))
+            .collect();
+        let lists = domains(&list.iter().map(String::as_str).collect::<Vec<_>>());
+        let text = "a.b.c.example ".repeat(64 * 1024 / 14);
+        assert_eq!(lists.named_in_text(&text), None);
+        assert!(lists
+            .named_in_text(&format!("{text} at www.shop9999.top"))
+            .is_some());
     }
 
     #[test]

@@ -150,7 +150,7 @@ fn rule_set(path: &str, layers: &[&RulesConfig]) -> Result<RuleSet, ConfigError>
     let suspect_terms = term_list(&list("suspect_terms", |c| &c.suspect_terms))?;
     let mut lists = BlockLists::default();
     for (field, domain) in list("blocked_domains", |c| &c.blocked_domains) {
-        lists.domains.push(check_domain(&field, &domain)?);
+        lists.add_domain(check_domain(&field, &domain)?);
     }
     for (field, range) in list("blocked_ips", |c| &c.blocked_ips) {
         lists.networks.push(check_network(&field, &range)?);

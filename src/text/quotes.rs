@@ -50,10 +50,24 @@ fn without_blockquotes(text: &str) -> Cow<'_, str> {
     // scan reads each character a bounded number of times.
     let mut search_from = 0;
     let mut removed = false;
+    // The first `>` at or after the tag being read, found again only once
+    // the scan has passed it: looking for it afresh at every `<blockquote`
+    // would read the rest of the text each time (quadratic in a text of
+    // unclosed tags).
+    let mut next_close: Option<usize> = None;
     while let Some(found) = text[search_from..].find('<') {
         let tag = search_from + found;
         let rest = &text[tag..];
-        if let Some(length) = opening_tag_length(rest) {
+        if next_close.is_none_or(|close| close < tag) {
+            match text[tag..].find('>') {
+                Some(close) => next_close = Some(tag + close),
+                // No `>` is left: no tag after this point can open or
+                // close a quote.
+                None => break,
+            }
+        }
+        let close = next_close.unwrap_or(text.len());
+        if let Some(length) = opening_tag_length(rest, close - tag) {
             if depth == 0 {
                 own.push_str(&text[copy_from..tag]);
                 // The words on either side of the quote stay apart.
@@ -84,18 +98,15 @@ fn without_blockquotes(text: &str) -> Cow<'_, str> {
 
 /// The length of the `<blockquote ...>` tag that `text` starts with, if it
 /// starts with one: the tag name must end there (`<blockquotes>` is another
-/// tag) and a `>` must close it.
-fn opening_tag_length(text: &str) -> Option<usize> {
+/// tag) and a `>` must close it; `close` is where the first `>` of `text`
+/// is.
+fn opening_tag_length(text: &str, close: usize) -> Option<usize> {
     let after_name = text.strip_prefix(OPENING_TAG)?;
     let name_ends = after_name
         .chars()
         .next()
         .is_some_and(|next| next == '>' || next == '/' || next.is_ascii_whitespace());
-    if !name_ends {
-        return None;
-    }
-    let close = after_name.find('>')?;
-    Some(OPENING_TAG.len() + close + 1)
+    (name_ends && close >= OPENING_TAG.len()).then_some(close + 1)
 }
 
 /// The text without the lines that start with `>` (after any indentation);
@@ -162,5 +173,19 @@ mod tests {
     fn a_text_that_is_all_quote_leaves_nothing_of_its_own() {
         let own = without_quotes("<blockquote>all of it</blockquote>");
         assert!(own.trim().is_empty(), "{own:?}");
+    }
+
+    #[test]
+    fn unclosed_tags_leave_the_text_as_it_is() {
+        // Tags that no `>` closes open nothing (and are read once each).
+        let text = format!("a > b {}", "<blockquote ".repeat(5_000));
+        assert!(matches!(without_quotes(&text), Cow::Borrowed(_)));
+        // A tag runs to the first `>` after it, as a browser reads it: the
+        // unclosed ones before a quote are its attributes.
+        let text = format!(
+            "{}<blockquote>quoted</blockquote> own",
+            "<blockquote ".repeat(100)
+        );
+        assert_eq!(without_quotes(&text).trim(), "own");
     }
 }
