@@ -55,23 +55,6 @@ const CLEAN_STOP_DEADLINE: Duration = Duration::from_secs(60);
 /// Decisions labelled by one `ResolveItems` call.
 const RESOLUTION_BATCH: usize = 5;
 
-/// The labelled file the test's model is trained on (`moderato train`
-/// reads TSV with a `label<TAB>text` header): small, so that training it
-/// takes no time; the command-line tests train on the same lines.
-const TRAINING_CORPUS: &str = "label\ttext\n\
-spam\tcheck out my channel and subscribe\n\
-spam\tsubscribe to my channel please http://bit.ly/abc\n\
-spam\tfree money, click here now\n\
-spam\twin a free prize, click here\n\
-spam\tplease subscribe, check my channel\n\
-spam\tclick for free money http://bit.ly/xyz\n\
-ham\tgreat song, i love it\n\
-ham\tthis video brings back memories\n\
-ham\ti love this song so much\n\
-ham\tthe best song of the year\n\
-ham\twhat a great video\n\
-ham\tmemories of summer with this song\n";
-
 /// The two versions the registry holds in this test.
 struct Versions {
     /// The built-in model's, registered by the first start (without
@@ -184,6 +167,24 @@ impl Acknowledged {
         self.clock += 1;
         self.clock
     }
+
+    /// Records a label sent for a decision, by either kind of call.
+    fn record_label(
+        &mut self,
+        decision_id: String,
+        label: pb::Label,
+        sent_by: LabelCall,
+        call: Call,
+    ) {
+        self.resolutions
+            .entry(decision_id)
+            .or_default()
+            .push(Resolution {
+                label,
+                sent_by,
+                call,
+            });
+    }
 }
 
 fn rounds() -> usize {
@@ -289,15 +290,7 @@ async fn keep_resolving(
             acknowledged: outcome.is_ok(),
         };
         for decision_id in batch {
-            acknowledged
-                .resolutions
-                .entry(decision_id)
-                .or_default()
-                .push(Resolution {
-                    label,
-                    sent_by: LabelCall::ResolveItems,
-                    call,
-                });
+            acknowledged.record_label(decision_id, label, LabelCall::ResolveItems, call);
         }
         if outcome.is_err() {
             return;
@@ -371,15 +364,7 @@ async fn keep_reporting(
             answered_at: acknowledged.tick(),
             acknowledged: outcome.is_ok(),
         };
-        acknowledged
-            .resolutions
-            .entry(decision_id)
-            .or_default()
-            .push(Resolution {
-                label,
-                sent_by: LabelCall::ReportComment,
-                call,
-            });
+        acknowledged.record_label(decision_id, label, LabelCall::ReportComment, call);
         if outcome.is_err() {
             return;
         }
@@ -446,11 +431,11 @@ async fn activate_once(
     acknowledged.activations.push(Activation { version, call });
 }
 
-/// Writes [`TRAINING_CORPUS`] into `directory` and trains a model on it
+/// Writes [`SMALL_CORPUS`] into `directory` and trains a model on it
 /// with the binary (`moderato train`); gives the model file.
 fn train_model(directory: &Path) -> PathBuf {
     let data = directory.join("crash-corpus.tsv");
-    std::fs::write(&data, TRAINING_CORPUS).unwrap();
+    std::fs::write(&data, SMALL_CORPUS).unwrap();
     let model = directory.join("crash-model.json");
     succeeded(
         moderato()

@@ -555,3 +555,19 @@ pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {
     );
     output
 }
+
+/// A labelled file small enough that training on it takes no time (TSV
+/// with a `label<TAB>text` header, as `moderato train` reads it).
+pub const SMALL_CORPUS: &str = "label\ttext\n\
+spam\tcheck out my channel and subscribe\n\
+spam\tsubscribe to my channel please http://bit.ly/abc\n\
+spam\tfree money, click here now\n\
+spam\twin a free prize, click here\n\
+spam\tplease subscribe, check my channel\n\
+spam\tclick for free money http://bit.ly/xyz\n\
+ham\tgreat song, i love it\n\
+ham\tthis video brings back memories\n\
+ham\ti love this song so much\n\
+ham\tthe best song of the year\n\
+ham\twhat a great video\n\
+ham\tmemories of summer with this song\n";
