@@ -168,6 +168,15 @@ impl Acknowledged {
         self.clock
     }
 
+    /// A call sent at `sent_at` whose answer (or failure) has just arrived.
+    fn answered(&mut self, sent_at: u64, acknowledged: bool) -> Call {
+        Call {
+            sent_at,
+            answered_at: self.tick(),
+            acknowledged,
+        }
+    }
+
     /// Records a label sent for a decision, by either kind of call.
     fn record_label(
         &mut self,
@@ -284,11 +293,7 @@ async fn keep_resolving(
         };
         let outcome = client.resolve_items(with_token(&token, request)).await;
         let mut acknowledged = acknowledged.lock().unwrap();
-        let call = Call {
-            sent_at,
-            answered_at: acknowledged.tick(),
-            acknowledged: outcome.is_ok(),
-        };
+        let call = acknowledged.answered(sent_at, outcome.is_ok());
         for decision_id in batch {
             acknowledged.record_label(decision_id, label, LabelCall::ResolveItems, call);
         }
@@ -359,11 +364,7 @@ async fn keep_reporting(
         calls_sent += 1;
         let outcome = client.report_comment(with_token(&token, request)).await;
         let mut acknowledged = acknowledged.lock().unwrap();
-        let call = Call {
-            sent_at,
-            answered_at: acknowledged.tick(),
-            acknowledged: outcome.is_ok(),
-        };
+        let call = acknowledged.answered(sent_at, outcome.is_ok());
         acknowledged.record_label(decision_id, label, LabelCall::ReportComment, call);
         if outcome.is_err() {
             return;
@@ -423,11 +424,7 @@ async fn activate_once(
         );
     }
     let mut acknowledged = acknowledged.lock().unwrap();
-    let call = Call {
-        sent_at,
-        answered_at: acknowledged.tick(),
-        acknowledged: outcome.is_ok(),
-    };
+    let call = acknowledged.answered(sent_at, outcome.is_ok());
     acknowledged.activations.push(Activation { version, call });
 }
 

@@ -61,13 +61,12 @@ pub fn startup_model(
     }
     // The deployed model is what the learning that follows may not drift
     // from (see `gate`), whichever version serves.
-    learning.lineage().reference =
-        learning
-            .baseline_of(&configured)
-            .map(|figures| super::gate::Reference {
-                version: configured.version().to_string(),
-                figures,
-            });
+    let reference = learning
+        .baseline_of(&configured)
+        .map(|figures| super::gate::Reference {
+            version: configured.version().to_string(),
+            figures,
+        });
     let deployed = store.configured_model()?.as_deref() != Some(configured.version());
     let active = match store.active_model()? {
         Some(active) if !deployed => active,
@@ -89,7 +88,18 @@ pub fn startup_model(
     } else {
         load_registered(store, &active)?
     };
-    learning.start_lineage(&model);
+    // What online learning compares with: the deployed model's figures
+    // when it is the version that serves (measured once), else the
+    // served version's own.
+    let baseline = match &reference {
+        Some(reference) if reference.version == model.version() => Some(reference.figures.clone()),
+        _ => learning.baseline_of(&model),
+    };
+    {
+        let mut lineage = learning.lineage();
+        lineage.reference = reference;
+        lineage.baseline = baseline;
+    }
     let (model, recorded) = replay_online(store, model)?;
     learning.lineage().recorded_online = Some(recorded);
     count_untrained_corrections(store, &active, learning)?;
@@ -326,12 +336,6 @@ impl Learning {
     /// online learning must stay close to.
     pub(super) fn baseline_of(&self, model: &Model) -> Option<Measured> {
         (!self.base.evaluation.is_empty()).then(|| measure(model, &self.base.evaluation))
-    }
-
-    /// Starts comparing online learning with a newly active version.
-    fn start_lineage(&self, model: &Model) {
-        let baseline = self.baseline_of(model);
-        self.lineage().baseline = baseline;
     }
 }
 
