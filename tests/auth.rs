@@ -64,6 +64,24 @@ async fn a_site_key_cannot_act_for_another_site() {
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 
+    // A site id that no site can have is a bad argument, for a site key as
+    // for any other, in a single check and in a stream alike.
+    let mut malformed = comment("c", HAM_TEXT);
+    malformed.site_id = "news example/..".to_string();
+    let status = client
+        .check_comment(with_token(NEWS_TOKEN, malformed.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status}");
+    assert!(status.message().starts_with("site_id"), "{status}");
+    let status = stream_outcome(
+        client
+            .check_comments(with_token(NEWS_TOKEN, tokio_stream::iter(vec![malformed])))
+            .await,
+    )
+    .await;
+    assert_eq!(status.code(), Code::InvalidArgument, "{status}");
+
     // Nor read another site's decision by its id.
     let stored = client
         .check_comment(with_token(NEWS_TOKEN, comment("mine", HAM_TEXT)))

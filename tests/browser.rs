@@ -101,6 +101,21 @@ async fn a_moderator_resolves_items_in_the_console() {
         seen["status"].as_str().unwrap().contains("Approved 1"),
         "{seen}"
     );
+    // Rejecting an item above the cursor leaves the cursor on the item it
+    // was on, so the next key acts on the comment the moderator reads.
+    assert_eq!(
+        seen["current_after_reject"],
+        serde_json::json!([seen["before"][1]]),
+        "{seen}"
+    );
+    // The count of waiting items follows the resolutions.
+    assert_eq!(seen["total_before"], "(3 waiting)", "{seen}");
+    assert_eq!(seen["total_after"], "(1 waiting)", "{seen}");
+    // Nothing is flagged by a verdict or labelled yet when the page
+    // loads: precision and recall are unknown, not 0%.
+    let figures = seen["figures"].as_array().unwrap();
+    assert_eq!(figures[0], "news.example", "{seen}");
+    assert_eq!(figures[figures.len() - 2..], ["–", "–"], "{seen}");
 
     // The server agrees: two items left the queue, one of each label.
     let rejected_id = seen["before"][0].as_str().unwrap();

@@ -687,6 +687,29 @@ async fn logs_hold_no_token_and_no_email_address() {
         ))
         .await
         .unwrap();
+    // A report, as a site sends one: the comment named by its own id, and
+    // the reader's address in the note.
+    let reported = moderation
+        .check_comment(with_token(token, by_reader("l4", HAM_TEXT)))
+        .await
+        .unwrap()
+        .into_inner();
+    let report = moderation
+        .report_comment(with_token(
+            token,
+            pb::ReportCommentRequest {
+                site_id: NEWS_SITE.to_string(),
+                comment_id: "l4".to_string(),
+                label: pb::Label::Spam.into(),
+                note: format!("spam sent from {email}"),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let report = report.decision.expect("the report gives the decision");
+    assert_eq!(report.decision_id, reported.decision_id);
     send_sigterm(&server.child);
     // Standard error is read beside standard output, so that neither
     // pipe fills while the other is read.
@@ -702,6 +725,7 @@ async fn logs_hold_no_token_and_no_email_address() {
     let log = format!("{}\n{errors}", lines.join("\n"));
     // The log is there to be read: the calls made their lines.
     assert!(log.contains("CheckComment"), "{log}");
+    assert!(log.contains("ReportComment"), "{log}");
     for secret in [token, wrong_token, email, "reader.hidden4821"] {
         assert!(!log.contains(secret), "the log holds {secret:?}:\n{log}");
     }

@@ -92,6 +92,22 @@ async fn the_metrics_move_with_the_calls() {
     };
     assert_eq!(stream_calls("InvalidArgument"), 1.0, "{streamed}");
     assert_eq!(stream_calls("Ok"), 0.0, "{streamed}");
+    // A call with a key the service does not know is refused before its
+    // message is read, when nobody knows which call it was.
+    let refused = server
+        .moderation()
+        .await
+        .check_comment(with_token("mdr_nobody", comment("m3", HAM_TEXT)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let (_, unknown) = http(&server, "GET", "/metrics", None, "").await;
+    let unknown_calls = "moderato_calls_total{rpc=\"any\",code=\"Unauthenticated\"}";
+    assert_eq!(
+        sample(&unknown, unknown_calls),
+        sample(&streamed, unknown_calls) + 1.0,
+        "{unknown}"
+    );
     server.stop().await;
 }
 
@@ -130,22 +146,40 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
         "{item}"
     );
 
+    // With nothing flagged by a verdict or a person yet, precision and
+    // recall have no denominator: unknown, not 0.
+    let figures = site_figures(&server).await;
+    assert_eq!(figures["precision"], serde_json::Value::Null, "{figures}");
+    assert_eq!(figures["recall"], serde_json::Value::Null, "{figures}");
+
     let body = format!(
         "{{\"decision_ids\": [\"{}\"], \"label\": \"spam\"}}",
         flagged.decision_id
     );
-    let (status, resolved) = http(
-        &server,
-        "POST",
-        "/api/resolve",
-        Some(MODERATOR_TOKEN),
-        &body,
-    )
-    .await;
-    assert_eq!(status, 200, "{resolved}");
+    // The first label changes the item; the same label again does not.
+    for changed in [1, 0] {
+        let (status, resolved) = http(
+            &server,
+            "POST",
+            "/api/resolve",
+            Some(MODERATOR_TOKEN),
+            &body,
+        )
+        .await;
+        assert_eq!(status, 200, "{resolved}");
+        let resolved: serde_json::Value = serde_json::from_str(&resolved).unwrap();
+        assert_eq!(resolved["resolved"], 1, "{resolved}");
+        assert_eq!(resolved["changed"], changed, "{resolved}");
+    }
     let (_, page) = http(&server, "GET", "/api/queue", Some(MODERATOR_TOKEN), "").await;
     let page: serde_json::Value = serde_json::from_str(&page).unwrap();
     assert_eq!(page["total"], 0, "{page}");
+    // The console sends no moderator name: the key's name stands in.
+    let labelled = decision_by_id(&server, &flagged.decision_id).await.unwrap();
+    assert_eq!(labelled.resolution.unwrap().by, "news-moderator");
+    let figures = site_figures(&server).await;
+    assert_eq!(figures["precision"], 1.0, "{figures}");
+    assert_eq!(figures["recall"], 1.0, "{figures}");
 
     let (status, refused) = http(
         &server,
@@ -181,6 +215,20 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     assert_eq!(status, 200);
     assert!(html.contains("Moderator token"));
     server.stop().await;
+}
+
+/// The news site's row of the console's `/api/stats`.
+async fn site_figures(server: &TestServer) -> serde_json::Value {
+    let (status, stats) = http(server, "GET", "/api/stats", Some(MODERATOR_TOKEN), "").await;
+    assert_eq!(status, 200, "{stats}");
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    stats["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|site| site["site_id"] == "news.example")
+        .unwrap_or_else(|| panic!("no figures for news.example: {stats}"))
+        .clone()
 }
 
 /// One HTTP/1.1 exchange with the console: the status, the head's lines
@@ -250,6 +298,23 @@ async fn the_console_refuses_what_it_should_not_read_and_says_why() {
     )
     .await;
     assert_eq!(status, 415, "{body}");
+    // Ids are counted as sent, as `ResolveItems` counts them: one id
+    // repeated past the limit is refused, not folded into one.
+    let repeated = serde_json::json!({
+        "decision_ids": vec!["d-1"; moderato::limits::MAX_RESOLVE_IDS + 1],
+        "label": "spam",
+    })
+    .to_string();
+    let (status, _, body) = exchange(
+        &server,
+        "POST",
+        "/api/resolve",
+        &headers,
+        repeated.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("decision_ids"), "{body}");
 
     // The page and the API's answers carry the headers that keep them
     // from being framed, sniffed or (the API's) cached.

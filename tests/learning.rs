@@ -222,6 +222,74 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     server.stop().await;
 }
 
+/// A version is a hash of the model's numbers, so a second full retrain
+/// over the same corrections builds the very model the first one promoted.
+/// The README says a job does not promote a candidate the registry already
+/// has: registering it again would make one version two records.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retrain_that_builds_a_registered_version_again_does_not_promote_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_base_corpus(directory.path())).await;
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    // A fifth correction, the newest: both jobs hold it out.
+    store_and_label(
+        &server,
+        "late",
+        &["zorblat crypto is back"],
+        pb::Label::Spam,
+    )
+    .await;
+
+    let first = start_retrain(&server, true, false).await;
+    let first = wait_for_job(&server, &first.job_id).await;
+    assert_eq!(first.state(), pb::JobState::Succeeded, "{}", first.message);
+    assert!(first.promoted, "{}", first.message);
+    let serving = dry_run_check(&server, PROBE).await.model_version;
+    assert_eq!(serving, format!("{}+1", first.candidate_version));
+
+    // No label changed since: the same base corpus, the same corrections
+    // with the same one held out, and the same training parameters give
+    // the same numbers, and so the same version.
+    let second = start_retrain(&server, true, false).await;
+    let second = wait_for_job(&server, &second.job_id).await;
+    assert_eq!(
+        second.state(),
+        pb::JobState::Succeeded,
+        "{}",
+        second.message
+    );
+    assert!(!second.promoted, "{}", second.message);
+    assert_eq!(second.active_version, first.candidate_version, "{second:?}");
+    assert_eq!(
+        second.candidate_version, first.candidate_version,
+        "{second:?}"
+    );
+    assert!(
+        second
+            .message
+            .starts_with("not promoted: the candidate is the same model as the registered version"),
+        "{}",
+        second.message
+    );
+    assert!(
+        second.message.contains(&first.candidate_version),
+        "{}",
+        second.message
+    );
+    // Nothing changed: the same model serves, with what it learned online,
+    // and the registry still lists the built-in version and the first
+    // candidate, once each.
+    assert_eq!(dry_run_check(&server, PROBE).await.model_version, serving);
+    let listed = models(&server).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let registered_as_candidate = listed
+        .iter()
+        .filter(|model| model.version == first.candidate_version)
+        .count();
+    assert_eq!(registered_as_candidate, 1, "{listed:?}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn online_learning_survives_a_restart() {
     let directory = tempfile::tempdir().unwrap();

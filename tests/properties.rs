@@ -4,6 +4,7 @@
 //! panic.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use moderato::classifier::{
     extract_features, extract_features_normalized, for_each_feature, resolve_positions,
@@ -11,28 +12,71 @@ use moderato::classifier::{
 };
 use moderato::config::{Config, ConfigError, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};
-use moderato::rules::{Context, Fingerprint, Rules};
+use moderato::rules::{Context, Fingerprint, Rule, Rules, RulesConfig};
 use moderato::text::{normalize, tokenize};
 use proptest::prelude::*;
 
-fn comment(content: String, name: String, email: String) -> Comment {
+fn comment(content: String, author: Author) -> Comment {
     Comment {
         site_id: "prop.example".to_string(),
         comment_id: "c".to_string(),
         content,
-        author: Author {
-            name,
-            email,
-            ..Author::default()
-        },
+        author,
         context: Default::default(),
         submitted_at: UnixMillis(0),
         form: Default::default(),
     }
 }
 
+/// The blocked address of [`FILLED_RULES`].
+const BLOCKED_EMAIL: &str = "bot@spam.example";
+
+/// An author's url at a subdomain of the blocked domain of
+/// [`FILLED_RULES`].
+const BLOCKED_URL: &str = "https://www.shop.spam.example/offer";
+
+/// The rules the fuzz target `rules` evaluates besides the defaults (see
+/// fuzz/fuzz_targets/rules.rs), with blocked addresses and ranges too. With
+/// the empty lists of `Rules::default()`, the term, domain, e-mail and IP
+/// rules return before they read the comment, so only filled lists run
+/// their code.
+const FILLED_RULES: &str = "blocked_terms = [\"free money\", \"casino\"]\n\
+    suspect_terms = [\"click here\"]\n\
+    blocked_domains = [\"spam.example\"]\n\
+    blocked_emails = [\"bot@spam.example\"]\n\
+    blocked_ips = [\"203.0.113.0/24\", \"2001:db8::/32\"]\n\
+    [excessive_caps]\nenabled = true\n";
+
+fn filled_rules() -> Rules {
+    let config: RulesConfig = toml::from_str(FILLED_RULES).expect("the filled rules parse");
+    config.check().expect("the filled rules check")
+}
+
+/// Whether an address lies in a blocked range of [`FILLED_RULES`].
+fn in_blocked_range(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => ip.octets()[..3] == [203, 0, 113],
+        IpAddr::V6(ip) => ip.segments()[..2] == [0x2001, 0x0db8],
+    }
+}
+
+/// No address, any address, or one in a blocked range (which any address
+/// would almost never be).
+fn author_ip() -> impl Strategy<Value = Option<IpAddr>> {
+    prop_oneof![
+        Just(None::<IpAddr>),
+        any::<IpAddr>().prop_map(Some),
+        any::<u8>().prop_map(|last| Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, last)))),
+        any::<u16>().prop_map(|last| Some(IpAddr::V6(Ipv6Addr::new(
+            0x2001, 0x0db8, 0, 0, 0, 0, 0, last
+        )))),
+    ]
+}
+
 /// Text that mixes what the code treats specially: entities, links,
-/// look-alike letters, other scripts, controls.
+/// look-alike letters, other scripts, controls, quoted passages (HTML
+/// blockquotes and lines that start with `>`), and the terms, domain and
+/// address that [`FILLED_RULES`] lists.
 fn tricky_text() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
         "free",
@@ -63,6 +107,18 @@ fn tricky_text() -> impl Strategy<Value = String> {
         "٣",
         "你好",
         "🙂",
+        "<blockquote>",
+        "<BLOCKQUOTE cite=\"x\">",
+        "</blockquote>",
+        "\n>",
+        "\n  > ",
+        "> ",
+        "&gt;",
+        "free money",
+        "casino",
+        "click here",
+        "spam.example",
+        "bot@spam.example",
     ]);
     prop::collection::vec(
         prop_oneof![pieces.prop_map(String::from), any::<String>()],
@@ -247,21 +303,58 @@ proptest! {
         }
     }
 
+    /// The default rules and rules with every list filled; with the
+    /// lists empty, no list rule fires, and with them filled, an author's
+    /// blocked address, range or url always does.
     #[test]
     fn the_rules_never_panic(
         text in tricky_text(),
         name in tricky_text(),
-        email in tricky_text(),
+        email in prop_oneof![3 => tricky_text(), 1 => Just(BLOCKED_EMAIL.to_string())],
+        url in prop_oneof![3 => tricky_text(), 1 => Just(BLOCKED_URL.to_string())],
+        ip in author_ip(),
     ) {
-        let comment = comment(text.clone(), name, email);
-        let evaluation = Rules::default()
-            .for_site("prop.example")
-            .evaluate(&comment, &Context::stateless(UnixMillis(0)));
-        if let Some(fingerprint) = &evaluation.fingerprint {
-            prop_assert_eq!(fingerprint.similarity(fingerprint), 1.0);
-            if let Some(other) = Fingerprint::of(&format!("{text} and more")) {
-                let similarity = fingerprint.similarity(&other);
-                prop_assert!((0.0..=1.0).contains(&similarity));
+        let author = Author {
+            name,
+            email: email.clone(),
+            url: url.clone(),
+            ip,
+            ..Author::default()
+        };
+        let comment = comment(text.clone(), author);
+        let context = Context::stateless(UnixMillis(0));
+        let default_rules = Rules::default();
+        let filled = filled_rules();
+        for (rules, lists_filled) in [(&default_rules, false), (&filled, true)] {
+            let evaluation = rules.for_site("prop.example").evaluate(&comment, &context);
+            let fired = |rule: Rule| evaluation.hits.iter().any(|hit| hit.rule == rule);
+            if lists_filled {
+                if ip.is_some_and(in_blocked_range) {
+                    prop_assert!(fired(Rule::BlockedIp), "{:?} {:?}", ip, evaluation.hits);
+                }
+                if email.trim().to_lowercase() == BLOCKED_EMAIL {
+                    prop_assert!(fired(Rule::BlockedEmail), "{:?} {:?}", email, evaluation.hits);
+                }
+                if url == BLOCKED_URL {
+                    prop_assert!(fired(Rule::BlockedDomain), "{:?} {:?}", url, evaluation.hits);
+                }
+            } else {
+                for rule in [
+                    Rule::BlockedTerm,
+                    Rule::SuspectTerm,
+                    Rule::BlockedDomain,
+                    Rule::BlockedIp,
+                    Rule::BlockedEmail,
+                ] {
+                    prop_assert!(!fired(rule), "{:?} fired with no list: {:?}", rule, evaluation.hits);
+                }
+            }
+            if let Some(fingerprint) = &evaluation.fingerprint {
+                prop_assert_eq!(fingerprint.similarity(fingerprint), 1.0);
+                if let Some(other) = Fingerprint::of(&format!("{text} and more")) {
+                    let similarity = fingerprint.similarity(&other);
+                    prop_assert!((0.0..=1.0).contains(&similarity));
+                }
             }
         }
     }

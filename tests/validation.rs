@@ -6,14 +6,40 @@ use tonic::Code;
 
 use crate::util::*;
 
+/// Sends a comment that must be refused, and gives the refusal. A comment
+/// that names itself is then looked up by its site and comment id: refused
+/// input stores nothing, so there must be no decision to find.
 async fn refused(request: pb::CheckCommentRequest) -> tonic::Status {
     let (server, _directory) = start_server().await;
+    let site_id = request.site_id.clone();
+    let comment_id = request.comment_id.clone();
     let status = server
         .moderation()
         .await
         .check_comment(with_token(NEWS_TOKEN, request))
         .await
         .unwrap_err();
+    if !comment_id.is_empty() {
+        let lookup = server
+            .moderation()
+            .await
+            .get_decision(with_token(
+                NEWS_TOKEN,
+                pb::GetDecisionRequest {
+                    site_id,
+                    comment_id: comment_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        match lookup {
+            Ok(stored) => panic!(
+                "the refused comment {comment_id:?} was stored: {:?}",
+                stored.into_inner()
+            ),
+            Err(lookup) => assert_eq!(lookup.code(), Code::NotFound, "{lookup}"),
+        }
+    }
     server.stop().await;
     status
 }

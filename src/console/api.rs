@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::HttpState;
 use crate::classifier::describe_feature;
+use crate::classifier::Model;
 use crate::domain::{Decision, Label, Priority, ReasonSource, ReviewStatus};
-use crate::error::Error;
+use crate::error::{Echo, Error};
 use crate::grpc::page_token;
 use crate::grpc::Caller;
 use crate::limits::{MAX_NOTE_BYTES, MAX_RESOLVE_IDS};
@@ -201,8 +202,7 @@ fn lower<T: std::fmt::Debug>(value: T) -> String {
     format!("{value:?}").to_lowercase()
 }
 
-fn item_view(state: &HttpState, decision: Decision) -> ItemView {
-    let model = state.engine.model();
+fn item_view(model: &Model, decision: Decision) -> ItemView {
     // The words that drove the model, found again on the text as it is
     // shown (the stored reasons name the strongest few only).
     let highlights = model
@@ -285,14 +285,21 @@ pub async fn queue(
         .as_ref()
         .map(|cursor| page_token::encode(&filter, cursor))
         .unwrap_or_default();
+    // Finding the words to mark scores each comment again (up to 25 of
+    // up to 64 KiB): a blocking thread's work, like reading the page.
+    let model = state.engine.model();
+    let items = tokio::task::spawn_blocking(move || {
+        page.items
+            .into_iter()
+            .map(|decision| item_view(&model, decision))
+            .collect()
+    })
+    .await
+    .map_err(|error| Error::Internal(format!("the task preparing the page failed: {error}")))?;
     Ok(Json(PageView {
         total: page.total,
         next_page_token,
-        items: page
-            .items
-            .into_iter()
-            .map(|decision| item_view(&state, decision))
-            .collect(),
+        items,
     }))
 }
 
@@ -305,9 +312,13 @@ pub struct ResolveRequest {
     note: String,
 }
 
+/// What resolving did: `resolved` items now carry the label, and
+/// `changed` of them did not carry it before (each a correction); the
+/// others already had it.
 #[derive(Serialize)]
 pub struct Resolved {
     resolved: usize,
+    changed: u64,
 }
 
 pub async fn resolve(
@@ -324,14 +335,14 @@ pub async fn resolve(
         other => {
             return Err(Error::invalid_argument(
                 "label",
-                format!("{other:?} is not \"spam\" or \"ham\""),
+                format!("{} is not \"spam\" or \"ham\"", Echo(other)),
             )
             .into())
         }
     };
+    // Ids are counted as sent, as `ResolveItems` counts them, before a
+    // repeated one is dropped.
     let mut decision_ids = request.decision_ids;
-    decision_ids.sort();
-    decision_ids.dedup();
     if decision_ids.is_empty() || decision_ids.len() > MAX_RESOLVE_IDS {
         return Err(Error::invalid_argument(
             "decision_ids",
@@ -342,6 +353,8 @@ pub async fn resolve(
     for decision_id in &decision_ids {
         crate::grpc::check_decision_id("decision_ids", decision_id)?;
     }
+    decision_ids.sort();
+    decision_ids.dedup();
     if request.note.len() > MAX_NOTE_BYTES {
         return Err(Error::invalid_argument(
             "note",
@@ -364,6 +377,7 @@ pub async fn resolve(
     state.access.metrics.record_corrections(outcome.corrections);
     Ok(Json(Resolved {
         resolved: outcome.decisions.len(),
+        changed: outcome.corrections,
     }))
 }
 
@@ -375,10 +389,10 @@ struct SiteFigures {
     allowed: u64,
     reviewed: u64,
     rejected: u64,
-    approved_by_people: u64,
-    rejected_by_people: u64,
-    precision: f64,
-    recall: f64,
+    /// What moderators' corrections imply (as `GetStats`); `null` while
+    /// no flagged or known spam gives them a denominator.
+    precision: Option<f64>,
+    recall: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -405,10 +419,9 @@ pub async fn stats(
             allowed: tally.allow,
             reviewed: tally.review,
             rejected: tally.reject,
-            approved_by_people: tally.approved,
-            rejected_by_people: tally.rejected,
-            precision: tally.precision(),
-            recall: tally.recall(),
+            precision: (tally.true_positives + tally.false_positives > 0)
+                .then(|| tally.precision()),
+            recall: (tally.true_positives + tally.missed_spam > 0).then(|| tally.recall()),
         });
     }
     Ok(Json(StatsView { sites }))

@@ -51,13 +51,21 @@ impl ModerationService {
                 "or site_id with comment_id is required",
             ));
         }
-        if !site_id.is_empty() {
-            convert::check_site_id("site_id", site_id)?;
-        }
-        let site = caller.site_for_moderation(site_id)?;
+        let site = requested_site(caller, site_id)?;
         convert::check_comment_id(comment_id)?;
         self.engine.decision_for_comment(&site, comment_id)
     }
+}
+
+/// The site a call acts for: `site_id` checked as a site id first (a
+/// malformed one is INVALID_ARGUMENT whatever the key), then as one the
+/// caller may act for (PERMISSION_DENIED), or the key's own site when it
+/// is empty.
+fn requested_site(caller: &Principal, site_id: &str) -> Result<String, Error> {
+    if !site_id.is_empty() {
+        convert::check_site_id("site_id", site_id)?;
+    }
+    caller.site_for_moderation(site_id)
 }
 
 type ResponseStream = AnswerStream<pb::CheckCommentResponse>;
@@ -74,7 +82,7 @@ impl Moderation for ModerationService {
             // whatever its arguments hold.
             caller.require_moderation()?;
             let message = request.into_inner();
-            let site = caller.site_for_moderation(&message.site_id)?;
+            let site = requested_site(&caller, &message.site_id)?;
             let (comment, options) = convert::check_request_from_proto(message, site)?;
             let outcome = self.engine.check(comment, options).await?;
             self.access
@@ -139,7 +147,7 @@ impl Moderation for ModerationService {
                     let engine = Arc::clone(&engine);
                     let access = Arc::clone(&access);
                     Ok(async move {
-                        let site = caller.site_for_moderation(&message.site_id)?;
+                        let site = requested_site(&caller, &message.site_id)?;
                         let (comment, options) = convert::check_request_from_proto(message, site)?;
                         let outcome = engine.check(comment, options).await?;
                         access

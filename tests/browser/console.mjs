@@ -1,9 +1,11 @@
 // Drives the moderator console in headless Chromium: signs in with a
 // moderator token, waits for the queue, checks that each item shows its
-// author, reasons and highlighted words, takes a screenshot, rejects the
-// first item with the keyboard and approves the next with its button, and
-// checks both left the queue. Prints one JSON line with what it saw;
-// exits non-zero with a message when something is not as expected.
+// author, reasons and highlighted words, takes a screenshot, moves the
+// cursor to the second item, rejects the first with its button (the cursor
+// must stay on the second), approves the second with the keyboard, and
+// checks both left the queue and the count of waiting items followed.
+// Prints one JSON line with what it saw; exits non-zero with a message
+// when something is not as expected.
 //
 // node console.mjs <console url> <token> <screenshot path>
 import { chromium } from "playwright-core";
@@ -30,19 +32,29 @@ try {
   const marks = await page.locator("#queue mark").count();
   const longSMarks = await page.locator("#queue mark", { hasText: "vi\u017fit" }).count();
   const meta = await first.locator("p.meta").textContent();
+  const totalBefore = await page.textContent("#total");
+  // The figures row of the site: precision and recall are the last two.
+  await page.waitForSelector("#stats tbody tr", { timeout: 10000 });
+  const figures = await page.$$eval("#stats tbody tr:first-child td", (cells) => cells.map((cell) => cell.textContent));
   await page.screenshot({ path: screenshot, fullPage: true });
 
-  // Reject the current (first) item with the keyboard.
-  await page.locator("body").press("r");
+  // Move to the second item, then reject the first with its button.
+  await page.locator("body").press("j");
+  await page.locator(`#item-${before[0]} button.reject`).click();
   // Waits go through selectors, not page.waitForFunction: the console's
   // content security policy forbids the eval that one uses.
   await page.locator(`#item-${before[0]}`).waitFor({ state: "detached", timeout: 10000 });
-  // Approve the next one with its button.
-  await page.locator(`#item-${before[1]} button.approve`).click();
+  const currentAfterReject = await page.$$eval("#queue > li.current", (items) => items.map((item) => item.dataset.decisionId));
+  // Approve the current item with the keyboard.
+  await page.locator("body").press("a");
   await page.locator(`#item-${before[1]}`).waitFor({ state: "detached", timeout: 10000 });
   const status = await page.textContent("#status");
+  const totalAfter = await page.textContent("#total");
   const after = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
-  console.log(JSON.stringify({ before, after, reasons, marks, long_s_marks: longSMarks, meta, status }));
+  console.log(JSON.stringify({
+    before, after, reasons, marks, long_s_marks: longSMarks, meta, status,
+    total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
+  }));
 } catch (error) {
   fail(`the console did not behave: ${error.message}`);
 } finally {

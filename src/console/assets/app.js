@@ -4,7 +4,9 @@
 // rejects one or many items (buttons or keys).
 "use strict";
 
-const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "" };
+// `busy` is set while a resolve is on its way: keys and buttons wait for
+// it, so that one press never sends the same items twice.
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -133,9 +135,9 @@ async function loadStats() {
   select.replaceChildren(new Option("All my sites", ""));
   for (const site of stats.sites) {
     const row = document.createElement("tr");
-    // Precision and recall need people's labels; without any they are unknown.
-    const labelled = site.approved_by_people + site.rejected_by_people > 0;
-    const percent = (value) => labelled ? (value * 100).toFixed(0) + "%" : "–";
+    // Precision and recall are null while nothing gives them a
+    // denominator (no flagged comment, no known spam): unknown, not 0%.
+    const percent = (value) => value === null ? "–" : (value * 100).toFixed(0) + "%";
     for (const value of [site.site_id, site.pending, site.total, site.allowed, site.reviewed, site.rejected,
       percent(site.precision), percent(site.recall)]) {
       row.append(text("td", String(value)));
@@ -153,23 +155,58 @@ async function loadQueue(more = false) {
   state.items = more ? state.items.concat(page.items) : page.items;
   state.next = page.next_page_token;
   if (!more) { state.current = 0; state.selected.clear(); }
-  $("total").textContent = "(" + page.total + " waiting)";
+  state.total = page.total;
+  showTotal();
   render();
+}
+
+function showTotal() { $("total").textContent = "(" + state.total + " waiting)"; }
+
+// Runs a toolbar action, saying why when it fails. When a site's queue
+// cannot be loaded the list is emptied, so that no item of the site shown
+// before can be resolved under the new site's name.
+async function attempt(action, what) {
+  try {
+    await action();
+  } catch (error) {
+    if (what === "load the queue") {
+      state.items = [];
+      state.next = "";
+      state.selected.clear();
+      $("total").textContent = "";
+      render();
+    }
+    say("Cannot " + what + ": " + error.message + " (Refresh to try again).");
+  }
 }
 
 async function resolve(decisionIds, label) {
   if (decisionIds.length === 0) return;
+  if (state.busy) { say("Still saving the last decision…"); return; }
+  state.busy = true;
   try {
     const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label }) });
     const done = new Set(decisionIds);
-    state.items = state.items.filter((item) => !done.has(item.decision_id));
+    // The cursor stays on the item it was on, or moves to the first one
+    // after it that is left: the items before it that left the list are
+    // not counted, so no item is skipped unread.
+    const before = state.items.slice(0, state.current).filter((item) => !done.has(item.decision_id)).length;
+    const left = state.items.filter((item) => !done.has(item.decision_id));
+    state.total = Math.max(0, state.total - (state.items.length - left.length));
+    state.items = left;
     decisionIds.forEach((id) => state.selected.delete(id));
-    state.current = Math.min(state.current, Math.max(0, state.items.length - 1));
-    say((label === "spam" ? "Rejected " : "Approved ") + result.resolved + " comment" + (result.resolved === 1 ? "" : "s") + ".");
+    state.current = Math.min(before, Math.max(0, state.items.length - 1));
+    const plural = (count) => count + " comment" + (count === 1 ? "" : "s");
+    const unchanged = result.resolved - result.changed;
+    say((label === "spam" ? "Rejected " : "Approved ") + plural(result.resolved) + "." +
+      (unchanged > 0 ? " " + plural(unchanged) + " already had this label." : ""));
+    showTotal();
     render();
     refreshStatsSoon();
   } catch (error) {
     say("Not resolved: " + error.message);
+  } finally {
+    state.busy = false;
   }
 }
 
@@ -236,9 +273,9 @@ $("sign-in-form").addEventListener("submit", (event) => {
   start();
 });
 $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("moderato-token"); state.token = ""; location.reload(); });
-$("refresh").addEventListener("click", () => { loadStats(); loadQueue(); });
-$("site").addEventListener("change", () => loadQueue());
-$("more").addEventListener("click", () => loadQueue(true));
+$("refresh").addEventListener("click", () => attempt(async () => { await loadStats(); await loadQueue(); }, "load the queue"));
+$("site").addEventListener("change", () => attempt(() => loadQueue(), "load the queue"));
+$("more").addEventListener("click", () => attempt(() => loadQueue(true), "load more items"));
 $("approve-selected").addEventListener("click", () => resolve(targets(), "ham"));
 $("reject-selected").addEventListener("click", () => resolve(targets(), "spam"));
 if (state.token) start();
