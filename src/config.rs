@@ -194,6 +194,29 @@ impl Config {
         compare("log_format", self.log_format != other.log_format);
         changed
     }
+
+    /// What a reload must say about the files this configuration names
+    /// that the service reads at start only, one warning each. A file
+    /// replaced at the same path (a renewed certificate, a retrained
+    /// model) looks unchanged to [`Config::changes_needing_restart`],
+    /// which compares paths, yet it is not the one in force.
+    pub fn files_read_at_start_only(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self.tls.is_some() {
+            warnings.push(
+                "the TLS certificate and key are read at start only; \
+                 a renewed certificate takes a restart",
+            );
+        }
+        if self.model.is_some() {
+            warnings.push(
+                "the model file is read at start only; a new file at the same path takes \
+                 a restart (ActivateModel, `moderato models activate`, switches among \
+                 the versions already registered)",
+            );
+        }
+        warnings
+    }
 }
 
 impl Default for Config {
@@ -333,11 +356,25 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
             .parse()
             .map_err(|_| invalid("listen", "the built-in default does not parse"))?,
     };
-    let data_dir = overrides
-        .data_dir
-        .clone()
-        .or(raw.data_dir)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    // A blank value from a flag or the environment means "not set" (the
+    // command line filters it out), but one written in the file is a
+    // mistake: it would put the database in the working directory's `db`.
+    // As for the addresses, a file value an override replaces is not
+    // looked at.
+    let data_dir = match (overrides.data_dir.clone(), raw.data_dir) {
+        (Some(directory), _) => directory,
+        (None, Some(directory)) if is_blank(&directory) => {
+            return Err(invalid(
+                "data_dir",
+                format!(
+                    "must name a directory, not be blank (leave it out for the default, ./{})",
+                    DEFAULT_DATA_DIR
+                ),
+            ))
+        }
+        (None, Some(directory)) => directory,
+        (None, None) => PathBuf::from(DEFAULT_DATA_DIR),
+    };
     let thresholds = Thresholds::new(raw.thresholds.review, raw.thresholds.reject)
         .map_err(|error| invalid("thresholds", error.to_string()))?;
     let mut keys = Vec::with_capacity(raw.keys.len());
@@ -407,6 +444,12 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         cache_bytes,
         learning,
     })
+}
+
+/// Whether a path from the file is empty or only spaces: no directory
+/// anyone means to name.
+fn is_blank(path: &Path) -> bool {
+    path.as_os_str().to_string_lossy().trim().is_empty()
 }
 
 fn check_key(index: usize, raw: RawKey) -> Result<ApiKey, ConfigError> {
@@ -564,6 +607,56 @@ mod tests {
             running.changes_needing_restart(&moved),
             ["listen", "cache_mb", "[limits]"]
         );
+    }
+
+    #[test]
+    fn a_reload_warns_of_the_files_read_at_start_only() {
+        let load = |text: &str| Config::from_toml("test", text, &Overrides::default()).unwrap();
+        assert!(load("").files_read_at_start_only().is_empty());
+        // The same model path as before: no setting changed, yet the file
+        // behind it may be new, which a reload does not read.
+        let with_model = load("model = \"models/site.json\"\n");
+        assert!(with_model.changes_needing_restart(&with_model).is_empty());
+        let warnings = with_model.files_read_at_start_only();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("the model file is read at start only")
+                && warnings[0].contains("restart")
+                && warnings[0].contains("ActivateModel"),
+            "{warnings:?}"
+        );
+        let with_both = load(
+            "model = \"models/site.json\"\n[tls]\ncert = \"server.pem\"\nkey = \"server.key\"\n",
+        );
+        let warnings = with_both.files_read_at_start_only();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("the TLS certificate"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_blank_data_dir_in_a_file_is_refused_naming_file_and_key() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("site.toml");
+        for blank in ["\"\"", "\"  \""] {
+            std::fs::write(&path, format!("data_dir = {blank}\n")).unwrap();
+            let error = Config::load(Some(&path), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            let expected = format!("config file {}: data_dir: ", path.display());
+            assert!(error.starts_with(&expected), "{blank}: {error}");
+            assert!(error.contains("blank"), "{blank}: {error}");
+        }
+        // A directory given by a flag or the environment replaces the
+        // file's value, which is then not looked at (as for addresses).
+        let overrides = Overrides {
+            data_dir: Some(PathBuf::from("/tmp/x")),
+            ..Overrides::default()
+        };
+        let config = Config::load(Some(&path), &overrides).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
     }
 
     #[test]

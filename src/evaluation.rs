@@ -94,12 +94,33 @@ fn share(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Scores every example as a comment with only its text, through the rules
-/// (when given) and the model, and measures.
+/// The site id offline scoring (`eval`, `check`) gives a comment when no
+/// site is named: empty, which `check_site_id` refuses, so that no
+/// `[rules.sites."..."]` table can be written for it and only the global
+/// rules apply. A made-up name such as "eval" would instead pick up the
+/// table of a real site that happens to bear it.
+pub const GLOBAL_RULES_ONLY: &str = "";
+
+/// Scores every example as a comment with only its text, through the
+/// global rules (when given) and the model, and measures.
 pub fn evaluate(
     model: &Model,
     thresholds: &Thresholds,
     rules: Option<&Rules>,
+    examples: &[LabelledExample],
+) -> EvalReport {
+    evaluate_on_site(model, thresholds, rules, GLOBAL_RULES_ONLY, examples)
+}
+
+/// [`evaluate`], with every example scored as a comment of `site_id`, so
+/// that the rules are those `serve` applies to that site (its
+/// `[rules.sites."<site_id>"]` table over the global one, or the global
+/// rules alone when it has no table). [`GLOBAL_RULES_ONLY`] names no site.
+pub fn evaluate_on_site(
+    model: &Model,
+    thresholds: &Thresholds,
+    rules: Option<&Rules>,
+    site_id: &str,
     examples: &[LabelledExample],
 ) -> EvalReport {
     let context = Context::stateless(UnixMillis(0));
@@ -110,7 +131,7 @@ pub fn evaluate(
     let mut spam = VerdictCounts::default();
     for (index, example) in examples.iter().enumerate() {
         let comment = Comment {
-            site_id: "eval".to_string(),
+            site_id: site_id.to_string(),
             comment_id: index.to_string(),
             content: example.text.clone(),
             author: Default::default(),
@@ -164,5 +185,73 @@ pub fn evaluate(
         },
         rules: rules.is_some(),
         curve,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Overrides};
+    use crate::domain::Label;
+
+    /// A table for a site named "eval" (the name offline scoring once made
+    /// up) and one for news.example, both blocking "casino" in reject
+    /// mode; `reject = 1` keeps the model from rejecting on its own, so a
+    /// rejection can only come from a site's table.
+    fn config_with_site_tables() -> Config {
+        Config::from_toml(
+            "test",
+            "[thresholds]\nreview = 0.5\nreject = 1.0\n\
+             [rules.sites.\"eval\"]\nblocked_terms = [\"casino\"]\n\
+             [rules.sites.\"news.example\"]\nblocked_terms = [\"casino\"]\n",
+            &Overrides::default(),
+        )
+        .unwrap()
+    }
+
+    fn casino_comment() -> Vec<LabelledExample> {
+        vec![LabelledExample {
+            text: "the best casino in town".to_string(),
+            label: Label::Ham,
+            group: None,
+        }]
+    }
+
+    #[test]
+    fn without_a_site_only_the_global_rules_apply() {
+        let config = config_with_site_tables();
+        let model = Model::embedded_default().unwrap();
+        let report = evaluate(
+            &model,
+            &config.thresholds,
+            Some(&config.rules),
+            &casino_comment(),
+        );
+        assert_eq!(report.verdicts.ham.reject, 0, "{report:?}");
+        // The id used for "no site" is one no site table can be written for.
+        assert!(crate::domain::check_site_id(GLOBAL_RULES_ONLY).is_err());
+    }
+
+    #[test]
+    fn a_named_site_gets_its_own_table() {
+        let config = config_with_site_tables();
+        let model = Model::embedded_default().unwrap();
+        let report = evaluate_on_site(
+            &model,
+            &config.thresholds,
+            Some(&config.rules),
+            "news.example",
+            &casino_comment(),
+        );
+        assert_eq!(report.verdicts.ham.reject, 1, "{report:?}");
+        // A site without a table of its own gets the global rules.
+        let report = evaluate_on_site(
+            &model,
+            &config.thresholds,
+            Some(&config.rules),
+            "blog.example",
+            &casino_comment(),
+        );
+        assert_eq!(report.verdicts.ham.reject, 0, "{report:?}");
     }
 }

@@ -43,7 +43,7 @@ pub const MAX_QUEUE_PAGE_BYTES: usize = 3 * 1024 * 1024;
 /// this stay under the 4 MiB that most gRPC clients accept.
 pub const MAX_RESOLVE_ANSWER_COMMENT_BYTES: usize = 1024 * 1024;
 /// An `ActivateModel` version name (versions the service makes are a name
-/// and a 16-digit hash, with `+N` once they learned online).
+/// and a 12-digit hexadecimal hash, with `+N` once they learned online).
 pub const MAX_MODEL_VERSION_BYTES: usize = 128;
 /// Decision ids of one `ResolveItems` call.
 pub const MAX_RESOLVE_IDS: usize = 500;

@@ -80,7 +80,8 @@ impl Thresholds {
 }
 
 impl Default for Thresholds {
-    /// The defaults of operations.md: review at even odds, reject at 0.9.
+    /// The defaults of the operations contract (`../shared/design/operations.md`):
+    /// review at even odds, reject at 0.9.
     fn default() -> Self {
         Thresholds {
             review: 0.5,

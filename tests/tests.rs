@@ -11,6 +11,7 @@ mod console;
 mod crash;
 mod discovery;
 mod learning;
+mod operators;
 mod overload;
 mod persistence;
 mod properties;

@@ -120,12 +120,27 @@ fn parse_youtube_csv(path: &Path, content: &str) -> Result<Vec<LabelledExample>,
     Ok(examples)
 }
 
+/// A row needs `text` and `label` (operations.md); `group` is optional
+/// and read leniently, since files from other tools may number their
+/// threads or put anything there.
 #[derive(Deserialize)]
 struct JsonLine {
     text: String,
     label: String,
     #[serde(default)]
-    group: Option<String>,
+    group: Option<serde_json::Value>,
+}
+
+/// The group of a JSON Lines row: a string as it is, a number as its
+/// decimal text (a thread numbered 42 is the group "42"), and anything
+/// else (a list, an object, `true`) as no group rather than a refusal of
+/// the whole file.
+fn group_of(value: Option<serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::String(group) => Some(group),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
 }
 
 fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, ClassifierError> {
@@ -140,7 +155,7 @@ fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, 
         examples.push(LabelledExample {
             text: parsed.text,
             label: parse_label(path, line_number, &parsed.label)?,
-            group: parsed.group,
+            group: group_of(parsed.group),
         });
     }
     Ok(examples)
@@ -188,6 +203,44 @@ mod tests {
         let examples = read_labelled_file(&path).unwrap();
         assert_eq!(examples.len(), 2);
         assert_eq!(examples[1].label, Label::Spam);
+    }
+
+    #[test]
+    fn a_json_lines_group_of_another_type_does_not_refuse_the_file() {
+        let (_directory, path) = write(
+            "{\"text\":\"a\",\"label\":\"ham\",\"group\":\"PSY\"}\n\
+             {\"text\":\"b\",\"label\":\"spam\",\"group\":42}\n\
+             {\"text\":\"c\",\"label\":\"ham\",\"group\":2.5}\n\
+             {\"text\":\"d\",\"label\":\"ham\",\"group\":true}\n\
+             {\"text\":\"e\",\"label\":\"spam\",\"group\":[1,2]}\n\
+             {\"text\":\"f\",\"label\":\"ham\",\"group\":{\"id\":7}}\n\
+             {\"text\":\"g\",\"label\":\"ham\",\"group\":null}\n\
+             {\"text\":\"h\",\"label\":\"spam\"}\n",
+        );
+        let examples = read_labelled_file(&path).unwrap();
+        let groups: Vec<Option<&str>> = examples
+            .iter()
+            .map(|example| example.group.as_deref())
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                Some("PSY"),
+                Some("42"),
+                Some("2.5"),
+                None,
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+        assert_eq!(examples[1].label, Label::Spam);
+        // A row without its text is still refused, naming its line.
+        let (_directory, path) =
+            write("{\"text\":\"a\",\"label\":\"ham\"}\n{\"label\":\"ham\",\"group\":1}\n");
+        let error = read_labelled_file(&path).unwrap_err().to_string();
+        assert!(error.contains(":2:"), "{error}");
     }
 
     #[test]

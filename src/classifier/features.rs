@@ -43,11 +43,13 @@ pub struct FeatureParams {
 
 impl FeatureParams {
     /// Why these parameters cannot be used, if they cannot: character
-    /// n-grams need `1 <= char_ngram_min <= char_ngram_max` (or
-    /// `char_ngram_max` 0 to turn them off).
+    /// n-grams need `1 <= char_ngram_min <= char_ngram_max`, or both 0 to
+    /// turn them off. A range such as 3-0 is refused rather than read as
+    /// "off": whoever wrote it asked for n-grams and would not get them.
     pub fn problem(&self) -> Option<String> {
         let (min, max) = (self.char_ngram_min, self.char_ngram_max);
-        (max > 0 && !(1..=max).contains(&min)).then(|| {
+        let turned_off = min == 0 && max == 0;
+        (!turned_off && !(1..=max).contains(&min)).then(|| {
             format!(
                 "character n-grams {min}-{max}: the smallest must be at least 1 \
                  and at most the largest (0-0 turns them off)"

@@ -8,11 +8,18 @@ use crate::domain::{Comment, UnixMillis};
 use crate::rules::Context;
 use crate::verdict::decide_with_rules;
 
+/// Scores `text` (else standard input) as a comment of `site` (`--site`),
+/// so that the rules are those `serve` applies to that site; without one,
+/// the global rules alone.
 pub fn check(
     model: Option<&Path>,
     config: Option<&Path>,
+    site: Option<&str>,
     text: Option<String>,
 ) -> Result<(), CliError> {
+    // Checked before standard input is read: a misspelt flag should not
+    // wait for a comment first.
+    let site_id = super::offline_site(site)?;
     let text = match text {
         Some(text) => text,
         None => {
@@ -29,8 +36,15 @@ pub fn check(
     let config = super::offline_config(config)?;
     // As `serve` would: the model named by --model, else the config's.
     let model = load_model(model.or(config.model.as_deref()))?;
+    if let Some(site) = site {
+        // A site with no table of its own is scored with the global rules,
+        // as `serve` would; say so, since a misspelt site looks the same.
+        if !super::has_site_rules(&config.rules, site) {
+            eprintln!("rules: no [rules.sites.{site:?}] table, so the global rules apply");
+        }
+    }
     let comment = Comment {
-        site_id: "cli".to_string(),
+        site_id: site_id.to_string(),
         comment_id: "cli".to_string(),
         content: text,
         author: Default::default(),

@@ -4,17 +4,19 @@ use std::path::{Path, PathBuf};
 
 use super::{load_model, CliError};
 use crate::classifier::read_labelled_file;
-use crate::evaluation::evaluate;
+use crate::evaluation::evaluate_on_site;
 use crate::plot::{threshold_plot_png, ThresholdMark};
 
 pub fn eval(
     data: &[PathBuf],
     model: Option<&Path>,
     config: Option<&Path>,
+    site: Option<&str>,
     no_rules: bool,
     json: bool,
     plot: Option<&Path>,
 ) -> Result<(), CliError> {
+    let site_id = super::offline_site(site)?;
     let config = super::offline_config(config)?;
     // As `serve` would: the model named by --model, else the config's.
     let model = load_model(model.or(config.model.as_deref()))?;
@@ -31,7 +33,7 @@ pub fn eval(
         )));
     }
     let rules = (!no_rules).then_some(&config.rules);
-    let report = evaluate(&model, &config.thresholds, rules, &examples);
+    let report = evaluate_on_site(&model, &config.thresholds, rules, site_id, &examples);
     if let Some(path) = plot {
         let marks = [
             ThresholdMark {

@@ -1,5 +1,7 @@
 //! `moderato keys new`: a fresh token and its config block.
 
+use std::collections::HashSet;
+
 use super::CliError;
 use crate::auth::{new_token, token_sha256, Role};
 use crate::domain::check_site_id;
@@ -18,8 +20,16 @@ pub fn new_key(role: Role, sites: Vec<String>, name: Option<String>) -> Result<(
         }
         Role::Site | Role::Moderator | Role::Admin => {}
     }
+    // The configuration refuses a key that lists a site twice: a block it
+    // would refuse is no block to paste.
+    let mut listed = HashSet::new();
     for site in &sites {
         check_site_id(site).map_err(|reason| CliError::Usage(format!("--site {reason}")))?;
+        if !listed.insert(site.as_str()) {
+            return Err(CliError::Usage(format!(
+                "--site {site:?} is given twice: give each site once"
+            )));
+        }
     }
     if name.as_deref().is_some_and(|name| name.trim().is_empty()) {
         return Err(CliError::Usage(
@@ -39,6 +49,9 @@ pub fn new_key(role: Role, sites: Vec<String>, name: Option<String>) -> Result<(
     // and never writes the token into the configuration.
     eprintln!("Token for {name:?} (shown once; the server keeps only its hash):");
     eprintln!("{token}");
+    // A blank line first: appended to a file whose last line has no
+    // newline, `[[keys]]` would otherwise end that line and break it.
+    say!();
     say!("[[keys]]");
     say!("name = {}", toml_string(&name));
     say!("role = \"{}\"", role.as_str());

@@ -31,6 +31,9 @@ use clap::{Parser, Subcommand};
 use crate::auth::Role;
 use crate::classifier::ClassifierError;
 use crate::config::{ConfigError, Overrides};
+use crate::domain::check_site_id;
+use crate::evaluation::GLOBAL_RULES_ONLY;
+use crate::rules::Rules;
 use crate::server::ServerError;
 
 #[derive(Debug, Parser)]
@@ -83,9 +86,11 @@ pub enum Command {
         #[arg(long = "data", required = true)]
         data: Vec<PathBuf>,
         /// One fold per group (the YouTube VIDEO_NAME): leave-one-video-out.
-        #[arg(long)]
+        // Refused beside --folds rather than ignoring it: the operator who
+        // typed a number of folds would read figures made some other way.
+        #[arg(long, conflicts_with = "folds")]
         by_group: bool,
-        /// Number of interleaved folds when not --by-group.
+        /// Number of interleaved folds (not with --by-group, which makes one per group).
         #[arg(long, default_value_t = 5)]
         folds: usize,
         /// Print one JSON object.
@@ -104,6 +109,10 @@ pub enum Command {
         /// Configuration whose model, thresholds and rules to apply [default: review 0.5, reject 0.9, default rules].
         #[arg(long, env = "MODERATO_CONFIG")]
         config: Option<String>,
+        /// Score the comments as posted on this site, so that its
+        /// `[rules.sites."SITE"]` table applies [default: the global rules alone].
+        #[arg(long)]
+        site: Option<String>,
         /// Score with the model alone, without the rules.
         #[arg(long)]
         no_rules: bool,
@@ -123,6 +132,10 @@ pub enum Command {
         /// Configuration whose model, thresholds and rules to apply.
         #[arg(long, env = "MODERATO_CONFIG")]
         config: Option<String>,
+        /// Score the comment as posted on this site, so that its
+        /// `[rules.sites."SITE"]` table applies [default: the global rules alone].
+        #[arg(long)]
+        site: Option<String>,
         /// The comment; read from standard input when absent.
         text: Option<String>,
     },
@@ -185,7 +198,7 @@ pub struct TrainingFlags {
     /// Word pairs on or off.
     #[arg(long)]
     pub word_pairs: Option<bool>,
-    /// Character n-gram sizes as MIN-MAX (0-0 turns them off).
+    /// Character n-gram sizes as MIN-MAX, with 1 <= MIN <= MAX (0-0 turns them off).
     #[arg(long)]
     pub char_ngrams: Option<String>,
     /// Count features once per comment (true) or every time (false).
@@ -373,6 +386,7 @@ pub fn run(cli: Cli) -> ExitCode {
             data,
             model,
             config,
+            site,
             no_rules,
             json,
             plot,
@@ -380,6 +394,7 @@ pub fn run(cli: Cli) -> ExitCode {
             &data,
             model.as_deref(),
             given_path(config).as_deref(),
+            site.as_deref(),
             no_rules,
             json,
             plot.as_deref(),
@@ -387,8 +402,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check {
             model,
             config,
+            site,
             text,
-        } => check::check(model.as_deref(), given_path(config).as_deref(), text),
+        } => check::check(
+            model.as_deref(),
+            given_path(config).as_deref(),
+            site.as_deref(),
+            text,
+        ),
         Command::Queue { command } => queue::queue(command),
         Command::Export { remote, site, out } => export::export(remote, site, out),
         Command::Retrain {
@@ -423,6 +444,29 @@ fn offline_config(path: Option<&std::path::Path>) -> Result<crate::config::Confi
         eprintln!("configuration: {}", path.display());
     }
     Ok(crate::config::Config::load(path, &Overrides::default())?)
+}
+
+/// The site id an offline command scores its comments under: the `--site`
+/// given, checked as the service checks a comment's site (a site id that
+/// could not be sent could have no table either), else
+/// [`GLOBAL_RULES_ONLY`], which no site table can have, so that the global
+/// rules alone apply.
+fn offline_site(site: Option<&str>) -> Result<&str, CliError> {
+    match site {
+        Some(site) => {
+            check_site_id(site).map_err(|reason| CliError::Usage(format!("--site {reason}")))?;
+            Ok(site)
+        }
+        None => Ok(GLOBAL_RULES_ONLY),
+    }
+}
+
+/// Whether the configuration has a `[rules.sites."<site>"]` table for
+/// `site`. `Rules::for_site` answers a site without a table with the
+/// global set itself, the one [`GLOBAL_RULES_ONLY`] gets, so the two are
+/// the same set exactly when the site has no table.
+fn has_site_rules(rules: &Rules, site: &str) -> bool {
+    !std::ptr::eq(rules.for_site(site), rules.for_site(GLOBAL_RULES_ONLY))
 }
 
 /// The model a command should use: the file given, or the built-in default.
@@ -464,5 +508,71 @@ fn write_line(line: std::fmt::Arguments) {
         }
         eprintln!("error: cannot write to standard output: {error}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classifier::TrainingParams;
+
+    /// The training parameters `--char-ngrams RANGE` gives, checked.
+    fn checked_char_ngrams(range: &str) -> Result<(), ClassifierError> {
+        let flags = TrainingFlags {
+            char_ngrams: Some(range.to_string()),
+            ..TrainingFlags::default()
+        };
+        let params = match flags.apply(TrainingParams::default()) {
+            Ok(params) => params,
+            Err(error) => panic!("{range} is MIN-MAX: {error}"),
+        };
+        params.check().map(drop)
+    }
+
+    #[test]
+    fn character_ngrams_up_to_zero_are_refused_unless_both_are_zero() {
+        assert!(checked_char_ngrams("0-0").is_ok());
+        assert!(checked_char_ngrams("3-5").is_ok());
+        for range in ["3-0", "1-0", "0-3", "5-3"] {
+            let message = match checked_char_ngrams(range) {
+                Err(error) => error.to_string(),
+                Ok(()) => panic!("--char-ngrams {range} was accepted"),
+            };
+            assert!(
+                message.contains(&format!("character n-grams {range}")),
+                "{message}"
+            );
+            assert!(message.contains("0-0 turns them off"), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_offline_site_is_checked_and_no_site_means_the_global_rules() {
+        assert_eq!(
+            offline_site(Some("news.example")).ok(),
+            Some("news.example")
+        );
+        assert_eq!(offline_site(None).ok(), Some(GLOBAL_RULES_ONLY));
+        for bad in ["", "bad site"] {
+            match offline_site(Some(bad)) {
+                Err(CliError::Usage(message)) => {
+                    assert!(message.starts_with("--site "), "{message}")
+                }
+                other => panic!("--site {bad:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_site_with_a_table_has_rules_of_its_own() {
+        let config = crate::config::Config::from_toml(
+            "test",
+            "[rules.sites.\"news.example\"]\nblocked_terms = [\"casino\"]\n",
+            &Overrides::default(),
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert!(has_site_rules(&config.rules, "news.example"));
+        assert!(!has_site_rules(&config.rules, "blog.example"));
+        assert!(!has_site_rules(&config.rules, GLOBAL_RULES_ONLY));
     }
 }

@@ -11,34 +11,52 @@ use crate::grpc::client::{QueueItem, QueueQuery, ReviewConnection, Target};
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
 /// Where the server is and which key to use.
+// (Not in the doc comment above: clap shows a flattened struct's doc
+// comment as the help of the commands that flatten it.) The values are
+// read as text and passed through `given`, as `serve` does: an environment
+// file often sets a variable to nothing, which means "not set", not a
+// server address that does not parse, a certificate path clap refuses as
+// empty, or an empty token the server refuses without saying which
+// setting was missing.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
-    /// The server's address.
-    #[arg(long, env = "MODERATO_SERVER", default_value = DEFAULT_SERVER)]
-    pub(super) server: String,
-    /// A key's bearer token: a moderator or admin key for `queue` and
-    /// `export`, an admin key for `retrain` and `models`.
+    /// The server's address [default: http://127.0.0.1:50051].
+    #[arg(long, env = "MODERATO_SERVER")]
+    pub(super) server: Option<String>,
+    /// A key's bearer token (required, here or in MODERATO_TOKEN): a
+    /// moderator or admin key for `queue` and `export`, an admin key for
+    /// `retrain` and `models`.
     #[arg(long, env = "MODERATO_TOKEN", hide_env_values = true)]
-    pub(super) token: String,
+    pub(super) token: Option<String>,
     /// For an https:// server: the PEM certificate of the authority that
     /// signed the server's certificate (the server's own, if self-signed).
     #[arg(long, env = "MODERATO_CA_CERT")]
-    pub(super) ca_cert: Option<std::path::PathBuf>,
+    pub(super) ca_cert: Option<String>,
 }
 
 impl RemoteArgs {
     /// The server to connect to, with the authority's certificate read.
+    /// A missing token is a usage error (exit status 2), as clap's own
+    /// refusal of a missing required flag would be.
     pub(super) fn target(&self) -> Result<Target, CliError> {
-        let ca_certificate = match &self.ca_cert {
-            Some(path) => Some(std::fs::read(path).map_err(|source| CliError::Io {
+        let token = super::given(self.token.clone()).ok_or_else(|| {
+            CliError::Usage(
+                "no token: give --token TOKEN or set MODERATO_TOKEN (a key's bearer token)"
+                    .to_string(),
+            )
+        })?;
+        let server =
+            super::given(self.server.clone()).unwrap_or_else(|| DEFAULT_SERVER.to_string());
+        let ca_certificate = match super::given_path(self.ca_cert.clone()) {
+            Some(path) => Some(std::fs::read(&path).map_err(|source| CliError::Io {
                 context: format!("cannot read the CA certificate {}", path.display()),
                 source,
             })?),
             None => None,
         };
         Ok(Target {
-            server: self.server.clone(),
-            token: self.token.clone(),
+            server,
+            token,
             ca_certificate,
         })
     }

@@ -191,11 +191,10 @@ fn reload_on_hangup(
                             );
                         }
                         // The files behind the same paths may be new (a
-                        // renewed certificate): say that they are not read.
-                        if running.tls.is_some() {
-                            tracing::warn!(
-                                "SIGHUP: the TLS certificate and key are read at start only; a renewed certificate takes a restart"
-                            );
+                        // renewed certificate, a retrained model): say
+                        // that they are not read.
+                        for warning in running.files_read_at_start_only() {
+                            tracing::warn!("SIGHUP: {warning}");
                         }
                         if !reloaded.need_restart.is_empty() {
                             tracing::warn!(

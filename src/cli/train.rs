@@ -87,10 +87,18 @@ fn name_from_output(out: &Path) -> String {
 }
 
 /// Checks, before the training run, what would otherwise fail (or do
-/// harm) only at its end: `--out` must not be one of the `--data` files
+/// harm) only at its end: `--out` must not be an existing directory (the
+/// model is a file, written in its place) nor one of the `--data` files
 /// (the model would replace the corpus), and its directory must take a
 /// new file.
 fn check_output(out: &Path, data: &[PathBuf]) -> Result<(), CliError> {
+    if out.is_dir() {
+        return Err(CliError::Usage(format!(
+            "--out {} is a directory: name the model file to write, such as {}",
+            out.display(),
+            out.join("model.json").display()
+        )));
+    }
     if let Ok(out_file) = out.canonicalize() {
         for path in data {
             if path
@@ -121,6 +129,20 @@ fn check_output(out: &Path, data: &[PathBuf]) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_existing_directory_is_no_output_file() {
+        let directory = tempfile::tempdir().unwrap();
+        match check_output(directory.path(), &[]) {
+            Err(CliError::Usage(message)) => {
+                let named = format!("--out {} is a directory", directory.path().display());
+                assert!(message.starts_with(&named), "{message}");
+            }
+            other => panic!("expected the directory refused, got {other:?}"),
+        }
+        // A new file in that directory is fine.
+        assert!(check_output(&directory.path().join("model.json"), &[]).is_ok());
+    }
 
     #[test]
     fn an_output_file_name_gives_a_valid_model_name() {

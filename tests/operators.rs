@@ -1,0 +1,263 @@
+//! What an operator meets at the command line: environment variables set
+//! to nothing, flags that contradict each other or name the wrong thing,
+//! configuration blocks appended to files, offline checks of a site's
+//! rules. Each test runs the real `moderato` binary; none needs a server
+//! (an address that would be dialled is refused before it is).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::util::*;
+
+/// What the commands that reach a server use when neither `--server` nor
+/// `MODERATO_SERVER` names one.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+/// Runs a command that must fail with `code`; gives its standard error.
+fn failed_with(code: i32, command: &mut std::process::Command) -> String {
+    let output: Output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    stderr
+}
+
+fn write_corpus(directory: &Path) -> PathBuf {
+    let path = directory.join("small.tsv");
+    std::fs::write(&path, SMALL_CORPUS).unwrap();
+    path
+}
+
+/// A blank `MODERATO_CA_CERT` is no certificate: clap does not refuse it
+/// as an empty path, and an https:// server asks for one as if unset.
+#[test]
+fn a_blank_ca_certificate_variable_counts_as_unset() {
+    let stderr = failed_with(
+        1,
+        moderato()
+            .args(["queue", "list", "--token", "T"])
+            .args(["--server", "https://127.0.0.1:1"])
+            .env("MODERATO_CA_CERT", ""),
+    );
+    assert!(!stderr.contains("a value is required"), "{stderr}");
+    assert!(
+        stderr.contains("an https:// server needs --ca-cert"),
+        "{stderr}"
+    );
+}
+
+/// A blank `MODERATO_SERVER` is the default server, not an address that
+/// does not parse. (A certificate given for a plain-text address is
+/// refused before any connection, naming the address: the default one.)
+#[test]
+fn a_blank_server_variable_is_the_default_server() {
+    let directory = tempfile::tempdir().unwrap();
+    let certificate = directory.path().join("ca.pem");
+    std::fs::write(&certificate, "not used").unwrap();
+    let stderr = failed_with(
+        1,
+        moderato()
+            .args(["queue", "list", "--token", "T"])
+            .env("MODERATO_SERVER", "")
+            .env("MODERATO_CA_CERT", &certificate),
+    );
+    assert!(!stderr.contains("not a server address"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot talk to {DEFAULT_SERVER}")),
+        "{stderr}"
+    );
+}
+
+/// A blank `MODERATO_TOKEN` (or `--token`) with no other token is a usage
+/// error naming the flag, before any connection, for every command that
+/// reaches a server.
+#[test]
+fn a_blank_token_is_a_usage_error_naming_the_flag() {
+    let directory = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 4] = [
+        &["queue", "list"],
+        &["queue", "resolve", "some-id", "--spam"],
+        &["models", "list"],
+        &["retrain", "--no-wait"],
+    ];
+    for arguments in commands {
+        let stderr = failed_with(
+            2,
+            moderato()
+                .args(arguments)
+                .env("MODERATO_TOKEN", "")
+                .env("MODERATO_SERVER", "http://127.0.0.1:1"),
+        );
+        assert!(
+            stderr.contains("--token") && stderr.contains("MODERATO_TOKEN"),
+            "{arguments:?}: {stderr}"
+        );
+    }
+    let out = directory.path().join("corrections.jsonl");
+    let stderr = failed_with(
+        2,
+        moderato()
+            .args(["export", "--token", "  ", "--out"])
+            .arg(&out),
+    );
+    assert!(stderr.contains("--token"), "{stderr}");
+    assert!(!out.exists());
+}
+
+/// `keys new` refuses a site given twice (the configuration would refuse
+/// the block), naming it.
+#[test]
+fn keys_new_refuses_a_repeated_site() {
+    let stderr = failed_with(
+        2,
+        moderato().args([
+            "keys",
+            "new",
+            "--role",
+            "moderator",
+            "--site",
+            "a.example",
+            "--site",
+            "b.example",
+            "--site",
+            "a.example",
+        ]),
+    );
+    assert!(stderr.contains("\"a.example\""), "{stderr}");
+    assert!(stderr.contains("twice"), "{stderr}");
+    assert!(!stderr.contains("mdr_"), "no token is made: {stderr}");
+}
+
+/// The block `keys new` prints can be appended with `>>` to a file whose
+/// last line has no newline, and the file still checks.
+#[test]
+fn a_key_block_appended_to_a_file_without_a_final_newline_checks() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("moderato.toml");
+    std::fs::write(&config, "data_dir = \"data\"").unwrap();
+    let output = succeeded(moderato().args(["keys", "new", "--role", "admin", "--name", "ops"]));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&config)
+        .unwrap()
+        .write_all(&output.stdout)
+        .unwrap();
+    let loaded = moderato::config::Config::load(Some(&config), &Default::default())
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(loaded.keys.len(), 1);
+    assert_eq!(loaded.keys[0].name, "ops");
+    assert_eq!(loaded.data_dir, PathBuf::from("data"));
+}
+
+/// `train --out` naming an existing directory is refused before the
+/// training run, naming the directory.
+#[test]
+fn train_refuses_an_output_that_is_a_directory_before_training() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let out = directory.path().join("models");
+    std::fs::create_dir(&out).unwrap();
+    let stderr = failed_with(
+        2,
+        moderato()
+            .args(["train", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(
+        stderr.contains(&format!("--out {} is a directory", out.display())),
+        "{stderr}"
+    );
+    // Refused before the data was even read.
+    assert!(!stderr.contains("read 12 examples"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+}
+
+/// `cv --by-group` makes one fold per group: a number of folds beside it
+/// is refused rather than ignored.
+#[test]
+fn cv_refuses_folds_beside_by_group() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let stderr = failed_with(
+        2,
+        moderato()
+            .args(["cv", "--by-group", "--folds", "10", "--data"])
+            .arg(&data),
+    );
+    assert!(
+        stderr.contains("--by-group") && stderr.contains("--folds"),
+        "{stderr}"
+    );
+}
+
+/// `--char-ngrams 3-0` asks for n-grams of 3 characters and more: it is
+/// refused, not read as "off" (which is 0-0).
+#[test]
+fn character_ngrams_up_to_zero_are_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let stderr = failed_with(
+        1,
+        moderato()
+            .args(["cv", "--char-ngrams", "3-0", "--data"])
+            .arg(&data),
+    );
+    assert!(stderr.contains("character n-grams 3-0"), "{stderr}");
+    assert!(stderr.contains("0-0 turns them off"), "{stderr}");
+}
+
+/// A configuration with a site table for news.example and one for a site
+/// named "eval", both blocking "casino".
+fn config_with_site_tables(directory: &Path) -> PathBuf {
+    let config = directory.join("moderato.toml");
+    std::fs::write(
+        &config,
+        "[rules.sites.\"news.example\"]\nblocked_terms = [\"casino\"]\n\
+         [rules.sites.\"eval\"]\nblocked_terms = [\"casino\"]\n",
+    )
+    .unwrap();
+    config
+}
+
+/// `check --site SITE` scores with that site's rules; without `--site`,
+/// the global rules alone, never some site's table by accident.
+#[test]
+fn check_applies_a_site_table_only_for_that_site() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_site_tables(directory.path());
+    let check = |site: Option<&str>| {
+        let mut command = moderato();
+        command.arg("check").arg("--config").arg(&config);
+        if let Some(site) = site {
+            command.args(["--site", site]);
+        }
+        let output = succeeded(command.arg("the best casino in town"));
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (stdout, _) = check(Some("news.example"));
+    assert!(stdout.contains("blocked_term"), "{stdout}");
+    let (stdout, _) = check(None);
+    assert!(!stdout.contains("blocked_term"), "{stdout}");
+    // A site without a table gets the global rules, and is told so (a
+    // misspelt site would look the same).
+    let (stdout, stderr) = check(Some("blog.example"));
+    assert!(!stdout.contains("blocked_term"), "{stdout}");
+    assert!(
+        stderr.contains("no [rules.sites.\"blog.example\"] table"),
+        "{stderr}"
+    );
+
+    let stderr = failed_with(
+        2,
+        moderato()
+            .args(["check", "--site", "bad site", "--config"])
+            .arg(&config)
+            .arg("text"),
+    );
+    assert!(stderr.contains("--site"), "{stderr}");
+}
