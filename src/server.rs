@@ -34,6 +34,17 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Model(#[from] ClassifierError),
+    /// A file the configuration names (`model`, `learning.base_data`)
+    /// cannot be used: the key is named, since a relative path is read
+    /// from the working directory and that is the usual surprise.
+    #[error(
+        "the configuration's {key}: {source} (a relative path is read from the working directory, {working_directory})"
+    )]
+    ConfiguredFile {
+        key: &'static str,
+        working_directory: String,
+        source: ClassifierError,
+    },
     #[error("cannot choose the model to serve: {0}")]
     Registry(#[from] crate::error::Error),
     #[error("cannot create the admin token file {path}: {source}")]
@@ -121,15 +132,30 @@ fn tls_config(keys: &TlsKeys) -> ServerTlsConfig {
         .timeout(TLS_HANDSHAKE_LIMIT)
 }
 
+fn configured_file(key: &'static str, source: ClassifierError) -> ServerError {
+    ServerError::ConfiguredFile {
+        key,
+        working_directory: std::env::current_dir()
+            .map(|directory| directory.display().to_string())
+            .unwrap_or_else(|error| format!("unknown: {error}")),
+        source,
+    }
+}
+
 impl State {
     /// Opens the store, loads the model and the keys of `config`.
     pub fn open(config: &Config) -> Result<State, ServerError> {
         let store = Store::open_with_cache(&config.data_dir.join("db"), config.cache_bytes)?;
         let (configured, origin) = match &config.model {
-            Some(path) => (Model::load(path)?, path.display().to_string()),
+            Some(path) => (
+                Model::load(path).map_err(|source| configured_file("model", source))?,
+                path.display().to_string(),
+            ),
             None => (Model::embedded_default()?, "built in".to_string()),
         };
-        let learning = Learning::new(config.learning.clone(), BaseCorpus::load(&config.learning)?);
+        let base = BaseCorpus::load(&config.learning)
+            .map_err(|source| configured_file("learning.base_data", source))?;
+        let learning = Learning::new(config.learning.clone(), base);
         // Jobs the last run left unfinished are settled first, against the
         // version that run left active (the start may change it).
         store.fail_interrupted_jobs()?;

@@ -199,13 +199,41 @@ fn character_ngrams_up_to_zero_are_refused() {
     let directory = tempfile::tempdir().unwrap();
     let data = write_corpus(directory.path());
     let stderr = failed_with(
-        1,
+        2,
         moderato()
             .args(["cv", "--char-ngrams", "3-0", "--data"])
             .arg(&data),
     );
+    assert!(stderr.contains("--char-ngrams"), "{stderr}");
     assert!(stderr.contains("character n-grams 3-0"), "{stderr}");
     assert!(stderr.contains("0-0 turns them off"), "{stderr}");
+}
+
+/// A training value the flags give that does not check is a misuse of the
+/// command, as a value clap refuses is: exit status 2, naming the flag.
+#[test]
+fn bad_training_values_are_usage_errors_naming_their_flag() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let out = directory.path().join("model.json");
+    for (args, flag) in [
+        (vec!["cv", "--alpha", "0"], "--alpha"),
+        (vec!["cv", "--folds", "1"], "--folds"),
+        (
+            vec!["cv", "--min-document-frequency", "0"],
+            "--min-document-frequency",
+        ),
+        (vec!["train", "--name", "a b"], "--name"),
+    ] {
+        let mut command = moderato();
+        command.args(&args).arg("--data").arg(&data);
+        if args[0] == "train" {
+            command.arg("--out").arg(&out);
+        }
+        let stderr = failed_with(2, &mut command);
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+    }
+    assert!(!out.exists(), "nothing was trained");
 }
 
 /// A configuration with a site table for news.example and one for a site
@@ -260,4 +288,36 @@ fn check_applies_a_site_table_only_for_that_site() {
             .arg("text"),
     );
     assert!(stderr.contains("--site"), "{stderr}");
+}
+
+/// `eval --site` scores a labelled file as comments of that site, so that
+/// its table applies; without it, the global rules alone.
+#[test]
+fn eval_applies_a_site_table_only_for_that_site() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_site_tables(directory.path());
+    let data = directory.path().join("casino.tsv");
+    std::fs::write(
+        &data,
+        "label\ttext\nham\tthe casino night raised money for the school\n\
+         spam\twin big at the best casino in town\n",
+    )
+    .unwrap();
+    let ham_rejected = |site: Option<&str>| {
+        let mut command = moderato();
+        command
+            .args(["eval", "--json", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .arg(&data);
+        if let Some(site) = site {
+            command.args(["--site", site]);
+        }
+        let output = succeeded(&mut command);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["verdicts"]["ham"]["reject"].as_u64().unwrap()
+    };
+    // The table blocks "casino": the ham comment is rejected for its site.
+    assert_eq!(ham_rejected(Some("news.example")), 1);
+    assert_eq!(ham_rejected(None), 0);
 }

@@ -95,7 +95,11 @@ async fn a_corrupt_or_truncated_model_file_is_named_and_nothing_stored_is_touche
     one_line_refusal(&serve_with_model(&truncated), "truncated-model.json");
 
     let missing = directory.path().join("missing-model.json");
-    one_line_refusal(&serve_with_model(&missing), "missing-model.json");
+    let refusal = one_line_refusal(&serve_with_model(&missing), "missing-model.json");
+    // The setting is named too: a relative path that was read from another
+    // working directory than meant is the usual cause.
+    assert!(refusal.contains("configuration's model"), "{refusal}");
+    assert!(refusal.contains("working directory"), "{refusal}");
 
     assert_decision_kept(&data_dir, &decision_id).await;
 }

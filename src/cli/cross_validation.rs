@@ -18,13 +18,14 @@ pub fn cross_validate(
     for path in data {
         examples.extend(read_labelled_file(path)?);
     }
-    let params = flags.apply(TrainingParams::default())?.check()?;
+    let params = super::checked_flags(flags.apply(TrainingParams::default())?)?;
     let folds = if by_group {
         Folds::ByGroup
     } else {
         Folds::Interleaved(folds)
     };
-    let report = run_cross_validation(&params, &examples, folds)?;
+    // The folds come from --folds: a number they refuse is the flag's.
+    let report = run_cross_validation(&params, &examples, folds).map_err(super::flag_error)?;
     if json {
         return super::print_json(&report);
     }

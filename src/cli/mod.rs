@@ -318,6 +318,35 @@ fn given_path(value: Option<String>) -> Option<PathBuf> {
     given(value).map(PathBuf::from)
 }
 
+/// Checks training parameters that come from a command's flags. A value
+/// they refuse is a misuse of the command, as a value clap refuses is: exit
+/// status 2, with the flag named as the user typed it.
+fn checked_flags(
+    params: crate::classifier::TrainingParams,
+) -> Result<crate::classifier::ValidTrainingParams, CliError> {
+    params.check().map_err(flag_error)
+}
+
+/// A classifier error, as a usage error naming the flag when a flag's value
+/// caused it (see [`checked_flags`]).
+fn flag_error(error: ClassifierError) -> CliError {
+    match error {
+        ClassifierError::InvalidParameter { name, message } => {
+            let flag = match name {
+                // The only feature parameter a flag sets that can be wrong.
+                "features" => "--char-ngrams".to_string(),
+                other => format!("--{}", other.replace('_', "-")),
+            };
+            CliError::Usage(format!("{flag}: {message}"))
+        }
+        other @ (ClassifierError::Read { .. }
+        | ClassifierError::Write { .. }
+        | ClassifierError::DataFormat { .. }
+        | ClassifierError::ModelFormat { .. }
+        | ClassifierError::Training(_)) => CliError::Classifier(other),
+    }
+}
+
 /// Errors of the commands, printed as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

@@ -32,12 +32,10 @@ pub fn train(
         );
     }
     let name = name.unwrap_or_else(|| name_from_output(out));
-    let params = flags
-        .apply(TrainingParams {
-            name,
-            ..TrainingParams::default()
-        })?
-        .check()?;
+    let params = super::checked_flags(flags.apply(TrainingParams {
+        name,
+        ..TrainingParams::default()
+    })?)?;
     let model = train_model(&params, &examples, sources, &mut |line| eprintln!("{line}"))?;
     model.save(out)?;
     say!(
