@@ -814,6 +814,34 @@ mod tests {
     }
 
     #[test]
+    fn a_second_retrain_is_refused_while_one_runs() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::new(
+            crate::store::Store::open(directory.path()).unwrap(),
+            Model::embedded_default().unwrap(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ));
+        // A job in progress, as its thread leaves it while it trains.
+        let mut running = RetrainJob::queued("busy".to_string(), true, false, UnixMillis(1));
+        running.state = JobState::Running;
+        engine
+            .learning()
+            .jobs()
+            .insert(running.job_id.clone(), running);
+        let refused = engine.start_retrain(false, true).unwrap_err();
+        match refused {
+            Error::FailedPrecondition(message) => {
+                assert!(message.contains("busy"), "{message}")
+            }
+            other => panic!("expected FAILED_PRECONDITION, got {other:?}"),
+        }
+        // Nothing was queued behind it, in memory or in the store.
+        assert_eq!(engine.learning().jobs().len(), 1);
+        assert!(engine.store().jobs().unwrap().is_empty());
+    }
+
+    #[test]
     fn no_retrain_starts_once_the_service_is_stopping() {
         let directory = tempfile::tempdir().unwrap();
         let engine = Arc::new(Engine::new(
