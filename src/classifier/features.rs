@@ -327,7 +327,9 @@ pub fn resolve_text<S: BuildHasher>(
 #[derive(Debug, Clone)]
 pub struct FeatureKeys {
     state: foldhash::fast::RandomState,
-    positions: HashMap<u64, usize, foldhash::fast::RandomState>,
+    /// (key, position) pairs, found by the key itself: a key is already a
+    /// hash under a random seed, so hashing it again would only cost time.
+    positions: hashbrown::HashTable<(u64, usize)>,
     unknown_word: Option<usize>,
 }
 
@@ -339,10 +341,7 @@ impl FeatureKeys {
         let vocabulary = vocabulary.into_iter();
         let mut keys = FeatureKeys {
             state: foldhash::fast::RandomState::default(),
-            positions: HashMap::with_capacity_and_hasher(
-                vocabulary.size_hint().0,
-                foldhash::fast::RandomState::default(),
-            ),
+            positions: hashbrown::HashTable::with_capacity(vocabulary.size_hint().0),
             unknown_word: None,
         };
         for (name, position) in vocabulary {
@@ -350,8 +349,14 @@ impl FeatureKeys {
                 keys.unknown_word = Some(position);
             }
             let key = keys.key_of_name(name);
-            if keys.positions.insert(key, position).is_some() {
-                return None;
+            match keys
+                .positions
+                .entry(key, |(stored, _)| *stored == key, |(stored, _)| *stored)
+            {
+                hashbrown::hash_table::Entry::Occupied(_) => return None,
+                hashbrown::hash_table::Entry::Vacant(vacant) => {
+                    vacant.insert((key, position));
+                }
             }
         }
         Some(keys)
@@ -394,7 +399,10 @@ pub fn resolve_text_by_keys(
     keys: &FeatureKeys,
 ) -> Vec<(usize, f64)> {
     resolve_with(params, raw_text, normalized, keys.unknown_word, |parts| {
-        keys.positions.get(&keys.key(parts)).copied()
+        let key = keys.key(parts);
+        keys.positions
+            .find(key, |(stored, _)| *stored == key)
+            .map(|(_, position)| *position)
     })
 }
 
