@@ -157,10 +157,14 @@ impl Engine {
     }
 
     /// Runs the rules (over the state they need) and the model; also gives
-    /// the comment's fingerprint, to record with it.
+    /// the comment's fingerprint, to record with it. `replaced` is the
+    /// stored decision a recheck replaces: its comment was counted in its
+    /// author's history when it was first stored, and is left out of what
+    /// the rules read.
     fn assess(
         &self,
         comment: &Comment,
+        replaced: Option<&Decision>,
         now: UnixMillis,
     ) -> Result<(Assessment, Option<Fingerprint>), Error> {
         // Rules and thresholds from one load: a reload in the middle of the
@@ -170,7 +174,19 @@ impl Engine {
         let lookback = rule_set.lookback_millis();
         let author_key = rules::author_key(&comment.author);
         let author = if rule_set.needs_author_history() && !author_key.is_empty() {
-            Some(self.store.author_history(&comment.site_id, &author_key)?)
+            let history = self.store.author_history(&comment.site_id, &author_key)?;
+            Some(match replaced {
+                Some(replaced) if rules::author_key(&replaced.comment.author) == author_key => {
+                    history.without_comment(
+                        replaced
+                            .resolution
+                            .as_ref()
+                            .map(|resolution| resolution.label),
+                        replaced.status == ReviewStatus::Approved,
+                    )
+                }
+                _ => history,
+            })
         } else {
             None
         };
@@ -272,7 +288,16 @@ impl Engine {
             }
         }
         let now = UnixMillis::now();
-        let (assessment, fingerprint) = self.assess(&comment, now)?;
+        // A recheck's (or a dry run's) stored decision is read first: the
+        // rules must not count the comment in its author's history as an
+        // earlier one of its own.
+        let previous = if options.recheck || options.dry_run {
+            self.store
+                .decision_for_comment(&comment.site_id, &comment.comment_id)?
+        } else {
+            None
+        };
+        let (assessment, fingerprint) = self.assess(&comment, previous.as_ref(), now)?;
         // A dry run stores nothing, and answers with no decision id and
         // `stored` false even when the comment id has a stored decision,
         // which it leaves as it was.
@@ -290,12 +315,6 @@ impl Engine {
                 stored: false,
             });
         }
-        let previous = if options.recheck {
-            self.store
-                .decision_for_comment(&comment.site_id, &comment.comment_id)?
-        } else {
-            None
-        };
         let decision = match previous {
             Some(previous) => self.recheck_stored(previous, comment, assessment).await?,
             None => {

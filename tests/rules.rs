@@ -244,6 +244,85 @@ async fn a_recheck_moves_the_comments_approval_in_the_authors_history() {
     assert_eq!(approved(), 1);
 }
 
+/// A comment checked again is no earlier comment of its own author: a
+/// recheck (or a dry run) of an author's first comment still finds a new
+/// author, and one of an approved comment earns no trust from itself.
+#[tokio::test]
+async fn a_recheck_is_not_counted_as_an_earlier_comment_of_its_author() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_rules(
+        directory.path(),
+        "[rules.new_author]\nenabled = true\n[rules.trusted_author]\nthreshold = 1\n",
+    );
+    let state = State::open(&config).unwrap();
+    let engine = &state.engine;
+    let comment = |comment_id: &str| Comment {
+        site_id: NEWS_SITE.to_string(),
+        comment_id: comment_id.to_string(),
+        content: "The new bridge looks lovely in the evening light.".to_string(),
+        author: Author {
+            name: "First Timer".to_string(),
+            email: "first@mail.example".to_string(),
+            ..Author::default()
+        },
+        context: Default::default(),
+        submitted_at: UnixMillis::now(),
+        form: Default::default(),
+    };
+    let codes = |decision: &moderato::domain::Decision| -> Vec<String> {
+        decision
+            .assessment
+            .reasons
+            .iter()
+            .map(|reason| reason.code.clone())
+            .collect()
+    };
+    let first = engine
+        .check(comment("first"), CheckOptions::default())
+        .await
+        .unwrap()
+        .decision;
+    assert!(
+        codes(&first).contains(&"new_author".to_string()),
+        "{first:?}"
+    );
+    for options in [
+        CheckOptions {
+            recheck: true,
+            dry_run: false,
+        },
+        CheckOptions {
+            recheck: false,
+            dry_run: true,
+        },
+    ] {
+        let again = engine
+            .check(comment("first"), options)
+            .await
+            .unwrap()
+            .decision;
+        let codes = codes(&again);
+        assert!(
+            codes.contains(&"new_author".to_string()),
+            "{options:?}: {again:?}"
+        );
+        assert!(
+            !codes.contains(&"trusted_author".to_string()),
+            "{options:?}: {again:?}"
+        );
+    }
+    // Its next comment is the author's second: no longer new.
+    let second = engine
+        .check(comment("second"), CheckOptions::default())
+        .await
+        .unwrap()
+        .decision;
+    assert!(
+        !codes(&second).contains(&"new_author".to_string()),
+        "{second:?}"
+    );
+}
+
 #[tokio::test]
 async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
     let directory = tempfile::tempdir().unwrap();

@@ -114,6 +114,23 @@ impl AuthorHistory {
         }
     }
 
+    /// The history without one of its comments, which counted as its label
+    /// says or, unlabelled, as approved while `approved`: what a recheck of
+    /// that comment reads, since its first check already counted it (its
+    /// author is no newer, nor more trusted, for being checked again).
+    pub fn without_comment(self, label: Option<Label>, approved: bool) -> AuthorHistory {
+        let (approved_count, spam_count) = match label {
+            Some(Label::Ham) => (1, 0),
+            Some(Label::Spam) => (0, 1),
+            None => (u64::from(approved), 0),
+        };
+        AuthorHistory {
+            comments: self.comments.saturating_sub(1),
+            approved: self.approved.saturating_sub(approved_count),
+            spam: self.spam.saturating_sub(spam_count),
+        }
+    }
+
     /// Moves a comment from what it counted for to what its new label says:
     /// ham approves it, spam marks it, and each comment counts once. A
     /// moderator who takes back a spam label takes back the spam mark.
