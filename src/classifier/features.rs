@@ -459,39 +459,111 @@ pub fn describe_feature(feature: &str) -> String {
 
 /// [`describe_feature`] as a `Display` value, so that a reason can write
 /// the description straight into its message.
+///
+/// Every description is a noun phrase, because model reasons put it into
+/// the frame "The model finds {description} typical of spam (+w)." and the
+/// console shows it on its own: "a length of at most 60 characters", not
+/// "its length (<=60 characters)", whose "its" would point at the model.
 pub struct FeatureDescription<'a>(pub &'a str);
 
 /// The most characters of a word a reason quotes: online learning adds any
 /// word of a labelled comment to the vocabulary, and a word can be 64 KiB.
 const QUOTED_CHARACTERS: usize = 60;
 
+/// `text` cut to [`QUOTED_CHARACTERS`], for quoting in a description.
+fn quote(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::quoted(text, QUOTED_CHARACTERS)
+}
+
 impl std::fmt::Display for FeatureDescription<'_> {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let feature = crate::text::quoted(self.0, QUOTED_CHARACTERS);
-        let feature = feature.as_ref();
-        let (kind, value) = feature.split_once(':').unwrap_or(("", feature));
+        let Some((kind, value)) = self.0.split_once(':') else {
+            return write!(formatter, "the feature {}", quote(self.0));
+        };
         match kind {
-            "w" => write!(formatter, "the word \"{value}\""),
-            "b" => write!(formatter, "the words \"{value}\""),
-            "n" => write!(formatter, "the number shape {value}"),
-            "d" => write!(formatter, "a link to {value}"),
-            "p" => write!(formatter, "the link path part \"{value}\""),
-            "e" => formatter.write_str("repeated exclamation or question marks"),
-            "c" => write!(formatter, "the letters \"{}\"", value.trim_matches('_')),
+            "w" => write!(formatter, "the word \"{}\"", quote(value)),
+            "b" => write_word_pair(formatter, value),
+            "n" => write_token(formatter, value),
+            "d" => write!(formatter, "a link to {}", quote(value)),
+            "p" => write!(formatter, "the link path part \"{}\"", quote(value)),
+            // The tokenizer keeps a run of `!` apart from a run of `?`, and
+            // two reasons that read the same would hide which one it was.
+            "e" if value == "!!" => formatter.write_str("repeated exclamation marks"),
+            "e" if value == "??" => formatter.write_str("repeated question marks"),
+            "e" => write!(formatter, "the marks \"{}\"", quote(value)),
+            "c" => write!(
+                formatter,
+                "the letters \"{}\"",
+                quote(value.trim_matches('_'))
+            ),
             "u" => formatter.write_str(
                 "words the model has not seen (people write freely; spam repeats itself)",
             ),
-            "s" if value == "has_link" => formatter.write_str("containing a link"),
-            "s" if value == "no_words" => formatter.write_str("having no words"),
-            "s" if value == "mostly_capitals" => {
-                formatter.write_str("being written mostly in capitals")
-            }
-            "s" if value == "several_links" => formatter.write_str("containing several links"),
-            "s" if value.starts_with("length") => {
-                write!(formatter, "its length ({} characters)", &value[6..])
-            }
-            _ => write!(formatter, "the feature {feature}"),
+            "s" => write_signal(formatter, value),
+            _ => write!(formatter, "the feature {}", quote(self.0)),
         }
+    }
+}
+
+/// A reader's words for a number shape that [`crate::text::tokenize`]
+/// reduced to a class of length, or `None` for a number kept as written
+/// (up to 3 digits) or for a word. The placeholders are the tokenizer's
+/// names, which mean nothing to someone reading a reason.
+fn number_shape_description(token: &str) -> Option<&'static str> {
+    match token {
+        "<4digits>" => Some("a 4-digit number"),
+        "<5-7digits>" => Some("a number of 5 to 7 digits"),
+        "<8+digits>" => Some("a number of 8 or more digits"),
+        _ => None,
+    }
+}
+
+/// One token of a word pair or number feature: a long number's shape, a
+/// short number as written, or a word.
+fn write_token(formatter: &mut std::fmt::Formatter<'_>, token: &str) -> std::fmt::Result {
+    if let Some(description) = number_shape_description(token) {
+        formatter.write_str(description)
+    } else if token.starts_with(|character: char| character.is_numeric()) {
+        write!(formatter, "the number \"{}\"", quote(token))
+    } else {
+        write!(formatter, "the word \"{}\"", quote(token))
+    }
+}
+
+/// A pair of neighbouring words, named by its second word after a space
+/// (a word never holds one). When a half is a long number, its shape is
+/// said in words beside the other half, since a placeholder inside the
+/// quoted words ("<4digits> subscribers") would read as text the comment
+/// held.
+fn write_word_pair(formatter: &mut std::fmt::Formatter<'_>, pair: &str) -> std::fmt::Result {
+    match pair.split_once(' ') {
+        Some((first, second))
+            if number_shape_description(first).is_some()
+                || number_shape_description(second).is_some() =>
+        {
+            write_token(formatter, first)?;
+            formatter.write_str(" followed by ")?;
+            write_token(formatter, second)
+        }
+        _ => write!(formatter, "the words \"{}\"", quote(pair)),
+    }
+}
+
+/// A whole-comment signal of [`whole_comment_signals`] or
+/// [`for_each_feature`], as what the comment has.
+fn write_signal(formatter: &mut std::fmt::Formatter<'_>, signal: &str) -> std::fmt::Result {
+    if let Some(most) = signal.strip_prefix("length<=") {
+        return write!(formatter, "a length of at most {most} characters");
+    }
+    if let Some(least) = signal.strip_prefix("length>") {
+        return write!(formatter, "a length of more than {least} characters");
+    }
+    match signal {
+        "has_link" => formatter.write_str("a link"),
+        "several_links" => formatter.write_str("several links"),
+        "no_words" => formatter.write_str("no words"),
+        "mostly_capitals" => formatter.write_str("mostly capital letters"),
+        _ => write!(formatter, "the feature s:{}", quote(signal)),
     }
 }
 
@@ -709,5 +781,121 @@ mod tests {
     fn descriptions_name_the_kind() {
         assert_eq!(describe_feature("w:subscribe"), "the word \"subscribe\"");
         assert_eq!(describe_feature("d:bit.ly"), "a link to bit.ly");
+    }
+
+    #[test]
+    fn runs_of_exclamation_and_question_marks_read_apart() {
+        assert_eq!(describe_feature("e:!!"), "repeated exclamation marks");
+        assert_eq!(describe_feature("e:??"), "repeated question marks");
+        // Both are features the extractor emits, each for its own run.
+        let names: Vec<String> = extract_features(&FeatureParams::default(), "what?!?! no!!!")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert!(names.contains(&"e:!!".to_string()), "{names:?}");
+        assert!(names.contains(&"e:??".to_string()), "{names:?}");
+    }
+
+    #[test]
+    fn whole_comment_signals_read_as_what_the_comment_has() {
+        let cases = [
+            ("s:length<=20", "a length of at most 20 characters"),
+            ("s:length<=60", "a length of at most 60 characters"),
+            ("s:length<=150", "a length of at most 150 characters"),
+            ("s:length<=400", "a length of at most 400 characters"),
+            ("s:length>400", "a length of more than 400 characters"),
+            ("s:mostly_capitals", "mostly capital letters"),
+            ("s:several_links", "several links"),
+            ("s:has_link", "a link"),
+            ("s:no_words", "no words"),
+        ];
+        for (signal, expected) in cases {
+            assert_eq!(describe_feature(signal), expected, "{signal}");
+        }
+        // The cases are exactly the signals the extractor emits, so that a
+        // new signal cannot go without its description.
+        let texts = [
+            String::new(),
+            "x".repeat(30),
+            "x ".repeat(50),
+            "word ".repeat(60),
+            "y".repeat(500),
+            "SHOUTING IN CAPITALS HERE".to_string(),
+            "see a.com and b.net".to_string(),
+        ];
+        let emitted: std::collections::BTreeSet<String> = texts
+            .iter()
+            .flat_map(|text| extract_features(&FeatureParams::default(), text))
+            .map(|(name, _)| name)
+            .filter(|name| name.starts_with("s:"))
+            .collect();
+        let described: std::collections::BTreeSet<String> =
+            cases.iter().map(|(signal, _)| signal.to_string()).collect();
+        assert_eq!(emitted, described);
+    }
+
+    #[test]
+    fn number_shapes_read_as_numbers() {
+        assert_eq!(describe_feature("n:50"), "the number \"50\"");
+        assert_eq!(describe_feature("n:<4digits>"), "a 4-digit number");
+        assert_eq!(
+            describe_feature("n:<5-7digits>"),
+            "a number of 5 to 7 digits"
+        );
+        assert_eq!(
+            describe_feature("n:<8+digits>"),
+            "a number of 8 or more digits"
+        );
+        // Whatever shape the tokenizer gives a number of any length, alone
+        // or in a pair, its description shows no placeholder.
+        for digits in 1..=12 {
+            let text = format!("call {} now", "7".repeat(digits));
+            let features = extract_features(&FeatureParams::default(), &text);
+            let numbers = features
+                .iter()
+                .filter(|(name, _)| name.starts_with("n:"))
+                .count();
+            assert_eq!(numbers, 1, "{text}: {features:?}");
+            for (name, _) in features {
+                let description = describe_feature(&name);
+                assert!(
+                    !description.contains('<') && !description.contains('>'),
+                    "{name}: {description}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn word_pairs_say_number_shapes_in_words() {
+        assert_eq!(
+            describe_feature("b:<4digits> subscribers"),
+            "a 4-digit number followed by the word \"subscribers\""
+        );
+        assert_eq!(
+            describe_feature("b:call <8+digits>"),
+            "the word \"call\" followed by a number of 8 or more digits"
+        );
+        assert_eq!(
+            describe_feature("b:<5-7digits> <4digits>"),
+            "a number of 5 to 7 digits followed by a 4-digit number"
+        );
+        assert_eq!(
+            describe_feature("b:2 <4digits>"),
+            "the number \"2\" followed by a 4-digit number"
+        );
+        // Pairs without a long number stay quoted as the comment wrote them.
+        assert_eq!(describe_feature("b:top 10"), "the words \"top 10\"");
+        assert_eq!(describe_feature("b:check out"), "the words \"check out\"");
+        // A long word beside a shape is cut like any quoted word.
+        let long = format!("b:{} <4digits>", "a".repeat(70_000));
+        let description = describe_feature(&long);
+        assert!(description.len() < 150, "{} bytes", description.len());
+        assert!(
+            description.ends_with("…\" followed by a 4-digit number"),
+            "{description}"
+        );
+        let long_pair = format!("b:{} out", "a".repeat(70_000));
+        assert!(describe_feature(&long_pair).len() < 100);
     }
 }

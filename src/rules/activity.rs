@@ -53,13 +53,26 @@ pub fn duplicate_content(
         }
     }
     (copies > 0).then(|| {
+        // The percentage is the closest match's alone: the others are only
+        // known to reach the threshold.
+        let closest_lead_in = if copies == 1 { "" } else { "the closest is " };
         format!(
-            "The text is {:.0}% the same as {copies} comment{} posted in the last {}.",
+            "The text matches {} posted in the last {} ({closest_lead_in}{:.0}% the same).",
+            comments(copies),
+            describe_window(settings.window_seconds),
             closest * 100.0,
-            if copies == 1 { "" } else { "s" },
-            describe_window(settings.window_seconds)
         )
     })
+}
+
+/// "1 comment", "3 comments": a count of comments as a reader says it,
+/// since a threshold of 1 makes a single comment enough to fire on.
+fn comments(count: usize) -> String {
+    if count == 1 {
+        "1 comment".to_string()
+    } else {
+        format!("{count} comments")
+    }
 }
 
 /// Where a comment came from, as `flood` tells senders apart: an IPv4
@@ -115,7 +128,8 @@ pub fn flood(
     let window = describe_window(settings.window_seconds);
     if by_author as f64 >= settings.threshold {
         Some(format!(
-            "The author already posted {by_author} comments in the last {window}."
+            "The author already posted {} in the last {window}.",
+            comments(by_author)
         ))
     } else if by_ip as f64 >= settings.threshold {
         let address = match origin {
@@ -123,11 +137,13 @@ pub fn flood(
             _ => "IP address",
         };
         Some(format!(
-            "The same {address} already posted {by_ip} comments in the last {window}."
+            "The same {address} already posted {} in the last {window}.",
+            comments(by_ip)
         ))
     } else if settings.site_threshold > 0.0 && on_site as f64 >= settings.site_threshold {
         Some(format!(
-            "The site already received {on_site} comments in the last {window}."
+            "The site already received {} in the last {window}.",
+            comments(on_site)
         ))
     } else {
         None
@@ -317,6 +333,74 @@ mod tests {
             "192.0.2.7",
         ]);
         assert!(check("192.0.2.1", &subnet).is_none());
+    }
+
+    #[test]
+    fn duplicates_give_the_closest_similarity_and_the_count_apart() {
+        let settings = Rule::DuplicateContent.defaults();
+        let fingerprint = Fingerprint::of(PROMOTION);
+        let changed = PROMOTION.replace("amazing", "great");
+        let one = [recent("a", 60, "x", "", PROMOTION)];
+        let message = duplicate_content(&settings, fingerprint.as_ref(), "self", &context(&one));
+        assert_eq!(
+            message.as_deref(),
+            Some("The text matches 1 comment posted in the last 24 h (100% the same).")
+        );
+        // One copy is exact and two only reach the threshold: the share is
+        // said of the closest alone, the count of all three.
+        let three = [
+            recent("a", 60, "x", "", &changed),
+            recent("b", 70, "x", "", PROMOTION),
+            recent("c", 80, "x", "", &changed),
+        ];
+        let message = duplicate_content(&settings, fingerprint.as_ref(), "self", &context(&three));
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "The text matches 3 comments posted in the last 24 h \
+                 (the closest is 100% the same)."
+            )
+        );
+    }
+
+    #[test]
+    fn a_single_comment_is_no_plural() {
+        let settings = RuleSettings {
+            threshold: 1.0,
+            site_threshold: 1.0,
+            ..Rule::Flood.defaults()
+        };
+        let ip: Option<IpAddr> = "192.0.2.1".parse().ok();
+        let check = |recent: &[RecentComment], author: &str| {
+            flood(
+                &settings,
+                "self",
+                &author.to_string().into(),
+                ip,
+                &context(recent),
+            )
+            .expect("one comment is enough at a threshold of 1")
+        };
+        assert_eq!(
+            check(&[recent("a", 10, "email:a@x", "", "hi")], "email:a@x"),
+            "The author already posted 1 comment in the last 10 min."
+        );
+        assert_eq!(
+            check(&[recent("a", 10, "", "192.0.2.1", "hi")], ""),
+            "The same IP address already posted 1 comment in the last 10 min."
+        );
+        assert_eq!(
+            check(&[recent("a", 10, "", "", "hi")], ""),
+            "The site already received 1 comment in the last 10 min."
+        );
+        let two = [
+            recent("a", 10, "email:a@x", "", "hi"),
+            recent("b", 10, "email:a@x", "", "hi"),
+        ];
+        assert_eq!(
+            check(&two, "email:a@x"),
+            "The author already posted 2 comments in the last 10 min."
+        );
     }
 
     #[test]

@@ -33,10 +33,12 @@ pub fn trusted_author(
         return None;
     }
     let history = history?;
+    // A threshold of 1 trusts an author for a single approved comment.
     (history.approved as f64 >= threshold && history.spam == 0).then(|| {
         format!(
-            "A trusted author: {} approved comments and none labelled spam.",
-            history.approved
+            "A trusted author: {} approved comment{} and none labelled spam.",
+            history.approved,
+            if history.approved == 1 { "" } else { "s" }
         )
     })
 }
@@ -86,6 +88,19 @@ mod tests {
                 "{history:?}"
             );
         }
+    }
+
+    #[test]
+    fn one_approved_comment_is_named_in_the_singular() {
+        let regular = key("email:regular@mail.example");
+        assert_eq!(
+            trusted_author(history(1, 1, 0), &regular, 1.0).as_deref(),
+            Some("A trusted author: 1 approved comment and none labelled spam.")
+        );
+        assert_eq!(
+            trusted_author(history(3, 3, 0), &regular, 1.0).as_deref(),
+            Some("A trusted author: 3 approved comments and none labelled spam.")
+        );
     }
 
     #[test]

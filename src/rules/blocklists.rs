@@ -100,18 +100,32 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
 }
 
 /// Fires when the author's IP address lies in a blocked range.
+///
+/// Reasons go into sites' logs and into answers that leave the author's
+/// fields out on purpose, so the message names the configured range and
+/// never the author's address. A range is named from its network address
+/// (an entry "203.0.113.7/24" as 203.0.113.0/24), since the host address
+/// an operator wrote it with may be the author's; a range of one address
+/// is the author's address, so such an entry goes unnamed.
 pub fn blocked_ip(lists: &BlockLists, author: &Author) -> Option<String> {
     let ip = author.ip?;
     let network = lists
         .networks
         .iter()
         .find(|network| network.contains(&ip))?;
-    Some(format!(
-        "The author's IP address {ip} is in the blocked range {network}."
-    ))
+    if network.prefix_len() == network.max_prefix_len() {
+        Some("The author's IP address is on the blocked list.".to_string())
+    } else {
+        Some(format!(
+            "The author's IP address is in the blocked range {}.",
+            network.trunc()
+        ))
+    }
 }
 
-/// Fires when the author's e-mail address is blocked.
+/// Fires when the author's e-mail address is blocked. The message does
+/// not quote the address, for the reason given at [`blocked_ip`]: the
+/// configured entry is the author's address itself.
 pub fn blocked_email(lists: &BlockLists, author: &Author) -> Option<String> {
     if lists.emails.is_empty() || author.email.trim().is_empty() {
         return None;
@@ -120,7 +134,7 @@ pub fn blocked_email(lists: &BlockLists, author: &Author) -> Option<String> {
     lists
         .emails
         .contains(&email)
-        .then(|| format!("The author's e-mail address {email} is blocked."))
+        .then(|| "The author's e-mail address is on the blocked list.".to_string())
 }
 
 /// The host of a url as people type them, with or without a scheme.
@@ -299,6 +313,55 @@ mod tests {
                 blocked_ip(&lists(), &author("", "", ip)).is_some(),
                 fires,
                 "{ip:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_blocked_ip_is_named_by_its_range_not_the_address() {
+        let mut lists = lists();
+        let single: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+        lists.networks.push(IpNet::from(single));
+        // A range written with the address of one of its hosts.
+        lists.networks.push("192.0.2.9/28".parse().unwrap());
+        let cases = [
+            (
+                "203.0.113.7",
+                "The author's IP address is in the blocked range 203.0.113.0/24.",
+            ),
+            (
+                "2001:db8::1",
+                "The author's IP address is in the blocked range 2001:db8::/32.",
+            ),
+            // A single blocked address is the author's own: not named.
+            (
+                "198.51.100.7",
+                "The author's IP address is on the blocked list.",
+            ),
+            (
+                "192.0.2.9",
+                "The author's IP address is in the blocked range 192.0.2.0/28.",
+            ),
+        ];
+        for (ip, expected) in cases {
+            let message = blocked_ip(&lists, &author("", "", Some(ip))).unwrap();
+            assert_eq!(message, expected, "{ip}");
+            assert!(!message.contains(ip), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_blocked_email_is_not_quoted() {
+        for email in ["bot@mail.example", " BOT@Mail.Example "] {
+            let message = blocked_email(&lists(), &author(email, "", None)).unwrap();
+            assert_eq!(
+                message,
+                "The author's e-mail address is on the blocked list."
+            );
+            let lower = message.to_lowercase();
+            assert!(
+                !lower.contains("bot@") && !lower.contains("mail.example"),
+                "{message}"
             );
         }
     }

@@ -19,9 +19,24 @@ pub fn submitted_too_fast(form: &FormSignals, min_seconds: f64) -> Option<String
     let seconds = form.seconds_on_page?;
     (seconds < min_seconds).then(|| {
         format!(
-            "The comment was submitted {seconds:.1} s after the page opened (under {min_seconds} s)."
+            "The comment was submitted {:.1} s after the page opened (under {min_seconds} s).",
+            tenths_rounded_down(seconds)
         )
     })
+}
+
+/// `seconds` rounded down to tenths, so that the time a reason shows is
+/// never more than the time measured, and so always under the threshold:
+/// rounded to the nearest, 2.96 s would read "3.0 s ... (under 3 s)".
+fn tenths_rounded_down(seconds: f64) -> f64 {
+    let tenths = (seconds * 10.0).floor();
+    // The product is rounded to a float, and a time a hair below a whole
+    // number of tenths can round up to it: then the tenth below is shown.
+    if tenths / 10.0 > seconds {
+        (tenths - 1.0) / 10.0
+    } else {
+        tenths / 10.0
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +78,26 @@ mod tests {
                 submitted_too_fast(&form("", seconds), 3.0).is_some(),
                 fires,
                 "{seconds:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_time_shown_is_rounded_down_and_so_under_the_threshold() {
+        let cases = [
+            (2.96, "2.9 s"),
+            (2.99, "2.9 s"),
+            (2.9999999999999996, "2.9 s"),
+            (2.3, "2.3 s"),
+            (1.25, "1.2 s"),
+            (0.04, "0.0 s"),
+        ];
+        for (seconds, shown) in cases {
+            let message = submitted_too_fast(&form("", Some(seconds)), 3.0).unwrap();
+            assert_eq!(
+                message,
+                format!("The comment was submitted {shown} after the page opened (under 3 s)."),
+                "{seconds}"
             );
         }
     }

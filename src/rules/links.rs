@@ -6,7 +6,13 @@ use super::subject::Subject;
 /// Fires when the text holds at least `threshold` links.
 pub fn too_many_links(subject: &Subject, threshold: f64) -> Option<String> {
     let links = subject.link_hosts().count();
-    (links as f64 >= threshold).then(|| format!("The comment contains {links} links."))
+    // A threshold of 1 fires on a single link, which is no plural.
+    (links as f64 >= threshold).then(|| {
+        format!(
+            "The comment contains {links} link{}.",
+            if links == 1 { "" } else { "s" }
+        )
+    })
 }
 
 #[cfg(test)]
@@ -31,5 +37,21 @@ mod tests {
             let subject = Subject::new(&comment);
             assert_eq!(too_many_links(&subject, 3.0).is_some(), fires, "{text}");
         }
+    }
+
+    #[test]
+    fn one_link_is_named_in_the_singular() {
+        let message = |text: &str| {
+            let comment = comment(text);
+            too_many_links(&Subject::new(&comment), 1.0)
+        };
+        assert_eq!(
+            message("See https://a.example/offer").as_deref(),
+            Some("The comment contains 1 link.")
+        );
+        assert_eq!(
+            message("See a.com and b.net").as_deref(),
+            Some("The comment contains 2 links.")
+        );
     }
 }

@@ -70,9 +70,12 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
         }
     }
     let example = example?;
+    // Quoted by hand rather than with `{:?}`, which escapes the vowel signs
+    // and other combining marks of Thai or Devanagari as `\u{..}`: the
+    // example holds only letters, digits and marks, nothing to escape.
     (disguised as f64 >= threshold).then(|| {
         format!(
-            "{disguised} word{} disguised with look-alike or invisible characters, such as {example:?}.",
+            "{disguised} word{} disguised with look-alike or invisible characters, such as \"{example}\".",
             if disguised == 1 { " is" } else { "s are" }
         )
     })
@@ -160,6 +163,22 @@ mod tests {
         for (text, fires) in cases {
             assert_eq!(obfuscated_text(text, 1.0).is_some(), fires, "{text}");
         }
+    }
+
+    #[test]
+    fn the_example_is_quoted_as_written() {
+        // A Thai word with a direction mark hidden inside: its vowel signs
+        // are combining marks, which debug formatting would escape.
+        let word = "\u{0E2A}\u{0E27}\u{0E31}\u{0E2A}\u{0E14}\u{0E35}";
+        let disguised = "\u{0E2A}\u{0E27}\u{0E31}\u{200E}\u{0E2A}\u{0E14}\u{0E35}";
+        let message = obfuscated_text(disguised, 1.0).expect("a hidden direction mark");
+        assert_eq!(
+            message,
+            format!(
+                "1 word is disguised with look-alike or invisible characters, such as \"{word}\"."
+            )
+        );
+        assert!(!message.contains("\\u{"), "{message}");
     }
 
     #[test]

@@ -48,8 +48,11 @@ pub fn repeated_characters(text: &str, threshold: f64) -> Option<String> {
             longest_character = character;
         }
     }
+    // Quoted by hand rather than with `{:?}`, which escapes a combining
+    // mark (a Thai or Devanagari vowel sign held down) as `\u{..}`; the
+    // character is a letter, a digit, `!` or `?`, nothing to escape.
     (longest as f64 >= threshold)
-        .then(|| format!("The comment repeats {longest_character:?} {longest} times in a row."))
+        .then(|| format!("The comment repeats \"{longest_character}\" {longest} times in a row."))
 }
 
 #[cfg(test)]
@@ -91,5 +94,22 @@ mod tests {
         for (text, fires) in cases {
             assert_eq!(repeated_characters(text, 10.0).is_some(), fires, "{text}");
         }
+    }
+
+    #[test]
+    fn the_repeated_character_is_quoted_as_written() {
+        // A Thai word whose vowel sign, a combining mark, is held down.
+        let vowel_sign = '\u{0E35}';
+        let text = format!("\u{0E14}{}", vowel_sign.to_string().repeat(12));
+        let message = repeated_characters(&text, 10.0).expect("a long run");
+        assert_eq!(
+            message,
+            format!("The comment repeats \"{vowel_sign}\" 12 times in a row.")
+        );
+        assert!(!message.contains("\\u{"), "{message}");
+        assert_eq!(
+            repeated_characters("subscribe!!!!!!!!!!!!", 10.0).as_deref(),
+            Some("The comment repeats \"!\" 12 times in a row.")
+        );
     }
 }

@@ -49,6 +49,11 @@ impl Hasher for Fnv {
 impl TermList {
     /// Folds the terms; a term that folds to no words at all (only
     /// punctuation) is refused with its position.
+    ///
+    /// A term that folds like an earlier one ("Casino" after "casino",
+    /// or a site repeating a term of the global list, which comes first)
+    /// matches exactly the same words, so it is kept once, as first
+    /// written: a reason then names and counts it once.
     pub fn new(terms: &[String]) -> Result<TermList, usize> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
@@ -62,10 +67,14 @@ impl TermList {
             let Some(first) = words.first().map(|word| word.letters.clone()) else {
                 return Err(position);
             };
-            list.by_first_word
-                .entry(first)
-                .or_default()
-                .push((words, list.written.len()));
+            let candidates = list.by_first_word.entry(first).or_default();
+            if candidates
+                .iter()
+                .any(|(earlier_words, _)| *earlier_words == words)
+            {
+                continue;
+            }
+            candidates.push((words, list.written.len()));
             list.written.push(term.trim().to_string());
         }
         Ok(list)
@@ -182,6 +191,58 @@ mod tests {
     fn a_term_of_only_punctuation_is_refused() {
         let terms = vec!["ok".to_string(), "!!".to_string()];
         assert_eq!(TermList::new(&terms).unwrap_err(), 1);
+    }
+
+    #[test]
+    fn a_term_listed_twice_is_named_once() {
+        // Twice in one list, in another case or disguise, or in the global
+        // list and again in a site's (which are joined into one list).
+        let terms = list(&["casino", "free money", "Casino", " FR3E  money ", "casino"]);
+        let text = "Free money at the casino";
+        assert_eq!(found(&terms, text), vec!["free money", "casino"]);
+        let named = terms.find(&folded_words(&normalize(text)));
+        assert_eq!(
+            describe_terms("blocked", &named),
+            "The comment contains the blocked terms \"free money\", \"casino\"."
+        );
+        let terms = list(&["casino"]);
+        let named = terms.find(&folded_words(&normalize("casino")));
+        assert_eq!(
+            describe_terms("blocked", &named),
+            "The comment contains the blocked term \"casino\"."
+        );
+        // Terms that only start alike are other terms.
+        let terms = list(&["casino", "casino bonus", "cassino"]);
+        assert_eq!(
+            found(&terms, "casino bonus and cassino"),
+            vec!["casino", "casino bonus", "cassino"]
+        );
+    }
+
+    #[test]
+    fn a_site_repeating_a_global_term_names_it_once() {
+        use crate::rules::{Context, Rule, RulesConfig};
+        let config: RulesConfig = toml::from_str(
+            "blocked_terms = [\"casino\"]\n\
+             [sites.\"news.example\"]\nblocked_terms = [\"CASINO\"]\n",
+        )
+        .unwrap();
+        let rules = config.check().unwrap();
+        let mut comment = crate::rules::testing_comment("Best casino online");
+        comment.site_id = "news.example".to_string();
+        let context = Context::stateless(crate::domain::UnixMillis(0));
+        let hits = rules
+            .for_site("news.example")
+            .evaluate(&comment, &context)
+            .hits;
+        let blocked = hits
+            .iter()
+            .find(|hit| hit.rule == Rule::BlockedTerm)
+            .expect("the term is blocked");
+        assert_eq!(
+            blocked.message,
+            "The comment contains the blocked term \"casino\"."
+        );
     }
 
     #[test]
