@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use moderato::grpc::pb;
 use sha2::{Digest, Sha256};
@@ -326,11 +326,7 @@ async fn serve_with_an_open_stream(
 }
 
 fn send_sigterm(child: &std::process::Child) {
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    assert!(send_signal(child.id(), libc::SIGTERM));
 }
 
 /// Waits for the server to exit; gives its status and the log lines it
@@ -471,11 +467,7 @@ impl ServeWithConfig {
 
     /// Sends SIGHUP.
     fn hangup(&self) {
-        let sent = Command::new("kill")
-            .args(["-HUP", &self.child.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        assert!(send_signal(self.child.0.id(), libc::SIGHUP));
     }
 }
 

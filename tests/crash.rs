@@ -478,12 +478,11 @@ fn admin_token(data_dir: &Path) -> String {
 /// Stops the server as SIGTERM does and waits until it has exited, which
 /// it must do cleanly within [`CLEAN_STOP_DEADLINE`].
 async fn stop_cleanly(mut server: ServeProcess) {
-    let pid = server.child.id().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "SIGTERM could not be sent to the server");
+    let pid = server.child.id();
+    assert!(
+        send_signal(pid, libc::SIGTERM),
+        "SIGTERM could not be sent to the server"
+    );
     let exited = tokio::task::spawn_blocking(move || {
         // Read its log to the end first: a server that logs more than the
         // pipe holds would otherwise block on a write and never exit.
@@ -497,9 +496,7 @@ async fn stop_cleanly(mut server: ServeProcess) {
         }
         Err(_) => {
             // Ends the reading (and the wait) of the task above too.
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid])
-                .status();
+            send_signal(pid, libc::SIGKILL);
             panic!(
                 "the server did not stop within {} s of SIGTERM",
                 CLEAN_STOP_DEADLINE.as_secs()

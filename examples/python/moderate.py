@@ -1,7 +1,9 @@
 """A news site's "Leave a Reply" handler in Python: before publishing a
 reader's comment, ask moderato, then publish, hold or refuse it.
 
-Run: pip install -r requirements.txt && sh generate.sh &&
+Run, in a virtual environment (Debian and Ubuntu refuse a plain pip install):
+python3 -m venv .venv && . .venv/bin/activate &&
+pip install -r requirements.txt && sh generate.sh &&
 MODERATO_TOKEN=$(cat ../../data/admin.token) python3 moderate.py
 """
 import os

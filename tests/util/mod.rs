@@ -571,3 +571,14 @@ ham\ti love this song so much\n\
 ham\tthe best song of the year\n\
 ham\twhat a great video\n\
 ham\tmemories of summer with this song\n";
+
+/// Sends `signal` to the process `pid`, as `kill -SIGNAL pid` would, but
+/// without needing the `kill` program (slim images leave out procps).
+/// Whether the signal was delivered.
+pub fn send_signal(pid: u32, signal: libc::c_int) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill(2) only reads its two integer arguments.
+    unsafe { libc::kill(pid, signal) == 0 }
+}
