@@ -385,8 +385,20 @@ impl FeatureKeys {
         }
     }
 
+    /// The parts are fed to one hasher as bytes: every prefix is two
+    /// bytes, and 0xFF (never part of UTF-8) marks where a pair's second
+    /// word starts, so no two sets of parts give the same bytes. (Hashing
+    /// them as a tuple cost a hasher call per part and per separator.)
     fn hash(&self, prefix: &str, text: &str, second: Option<&str>) -> u64 {
-        self.state.hash_one((prefix, text, second))
+        use std::hash::Hasher;
+        let mut hasher = self.state.build_hasher();
+        hasher.write(prefix.as_bytes());
+        hasher.write(text.as_bytes());
+        if let Some(second) = second {
+            hasher.write_u8(0xFF);
+            hasher.write(second.as_bytes());
+        }
+        hasher.finish()
     }
 }
 
