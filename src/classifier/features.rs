@@ -367,6 +367,15 @@ impl FeatureKeys {
         self.hash(parts.prefix, parts.text, parts.second)
     }
 
+    /// The vocabulary position of a feature the extractor emitted, if the
+    /// vocabulary has it.
+    fn position(&self, parts: &FeatureParts<'_>) -> Option<usize> {
+        let key = self.key(parts);
+        self.positions
+            .find(key, |(stored, _)| *stored == key)
+            .map(|(_, position)| *position)
+    }
+
     /// The key of a feature name as a vocabulary stores it: the key of the
     /// parts the name was made of. Only a pair's name is split again, at
     /// its first space; the words of a pair never hold one, since spaces
@@ -411,11 +420,31 @@ pub fn resolve_text_by_keys(
     keys: &FeatureKeys,
 ) -> Vec<(usize, f64)> {
     resolve_with(params, raw_text, normalized, keys.unknown_word, |parts| {
-        let key = keys.key(parts);
-        keys.positions
-            .find(key, |(stored, _)| *stored == key)
-            .map(|(_, position)| *position)
+        keys.position(parts)
     })
+}
+
+/// The vocabulary positions of a text's known features, each as often as
+/// it occurs, when every known feature counts 1 however often it occurs:
+/// binary features, no length scaling and no unknown-word feature
+/// (otherwise `None`). Scoring ranks the features by weight anyway, which
+/// brings a feature's repeats together, so it needs no counting pass.
+pub fn binary_occurrences_by_keys(
+    params: &FeatureParams,
+    raw_text: &str,
+    normalized: &str,
+    keys: &FeatureKeys,
+) -> Option<Vec<usize>> {
+    if !params.binary || params.normalize_length || keys.unknown_word.is_some() {
+        return None;
+    }
+    let mut positions = Vec::with_capacity(64);
+    for_each_feature(params, raw_text, normalized, |parts| {
+        if let Some(position) = keys.position(&parts) {
+            positions.push(position);
+        }
+    });
+    Some(positions)
 }
 
 /// What [`resolve_text`] and [`resolve_text_by_keys`] share: `lookup` finds

@@ -569,15 +569,25 @@ impl Model {
     pub fn score_normalized(&self, text: &str, normalized: &str) -> ModelScore<'_> {
         let slope = self.file.calibration.slope;
         let baseline = self.file.calibration.log_odds(self.scorer.prior_log_odds());
-        let mut contributions: Vec<FeatureContribution> = self
-            .scorer
-            .resolve_text(&self.file.features, text, normalized)
-            .into_iter()
-            .map(|(position, value)| FeatureContribution {
-                feature: &self.file.vocabulary[position],
-                weight: slope * value * self.scorer.feature_log_odds(position),
-            })
-            .collect();
+        let contribution = |position: usize, value: f64| FeatureContribution {
+            feature: &self.file.vocabulary[position],
+            weight: slope * value * self.scorer.feature_log_odds(position),
+        };
+        let features = &self.file.features;
+        let mut contributions: Vec<FeatureContribution> =
+            match self.scorer.binary_occurrences(features, text, normalized) {
+                // Repeats are dropped once ranked (below).
+                Some(positions) => positions
+                    .into_iter()
+                    .map(|position| contribution(position, 1.0))
+                    .collect(),
+                None => self
+                    .scorer
+                    .resolve_text(features, text, normalized)
+                    .into_iter()
+                    .map(|(position, value)| contribution(position, value))
+                    .collect(),
+            };
         // Ties (features the training saw equally often) are ranked by
         // name, so that the reasons do not depend on where online learning
         // appended a feature to the vocabulary.
@@ -587,12 +597,64 @@ impl Model {
                 .total_cmp(&a.weight.abs())
                 .then_with(|| a.feature.cmp(b.feature))
         });
+        // A feature's repeats are now side by side (the same weight and
+        // name); each name is its own string in the vocabulary, so the same
+        // address means the same feature.
+        contributions.dedup_by(|a, b| std::ptr::eq(a.feature, b.feature));
         let log_odds = baseline + contributions.iter().map(|c| c.weight).sum::<f64>();
         ModelScore {
             log_odds,
             probability: sigmoid(log_odds),
             baseline,
             contributions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scoring takes a binary model's features as they occur and drops a
+    /// feature's repeats once they are ranked; counting them first, as the
+    /// general path does, must give the very same contributions and sum.
+    #[test]
+    fn ranking_occurrences_agrees_with_counting_them_first() {
+        let model = Model::embedded_default().unwrap();
+        assert!(model.file.features.binary);
+        for text in [
+            "",
+            "free free money money free subscribe subscribe",
+            "Check out my channel!!! check out my channel http://youtube.com/x http://youtube.com/x",
+            "Thank you for the careful reporting on the council meeting.",
+            "call 07700900123 call 07700900123 now now now??",
+            "Привет привет мир",
+        ] {
+            let normalized = crate::text::normalize(text);
+            assert!(model
+                .scorer
+                .binary_occurrences(&model.file.features, text, &normalized)
+                .is_some());
+            let score = model.score(text);
+            let slope = model.file.calibration.slope;
+            let mut counted: Vec<FeatureContribution> = model
+                .scorer
+                .resolve_text(&model.file.features, text, &normalized)
+                .into_iter()
+                .map(|(position, value)| FeatureContribution {
+                    feature: &model.file.vocabulary[position],
+                    weight: slope * value * model.scorer.feature_log_odds(position),
+                })
+                .collect();
+            counted.sort_by(|a, b| {
+                b.weight
+                    .abs()
+                    .total_cmp(&a.weight.abs())
+                    .then_with(|| a.feature.cmp(b.feature))
+            });
+            assert_eq!(score.contributions, counted, "{text:?}");
+            let sum = score.baseline + counted.iter().map(|c| c.weight).sum::<f64>();
+            assert_eq!(score.log_odds.to_bits(), sum.to_bits(), "{text:?}");
         }
     }
 }

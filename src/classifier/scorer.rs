@@ -15,7 +15,9 @@ use linfa_bayes::{MultinomialNb, NaiveBayes};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::features::{resolve_positions, resolve_text, resolve_text_by_keys, FeatureKeys};
+use super::features::{
+    binary_occurrences_by_keys, resolve_positions, resolve_text, resolve_text_by_keys, FeatureKeys,
+};
 use super::{ClassifierError, FeatureParams};
 
 /// Feature name -> vocabulary position, for training, online learning and
@@ -242,6 +244,19 @@ impl SparseScorer {
             None => resolve_text(params, raw_text, normalized, &self.index),
         };
         self.binarised(resolved)
+    }
+
+    /// The positions of a text's known features, repeats included, when
+    /// each counts 1 however often it occurs (see
+    /// [`binary_occurrences_by_keys`]); `None` when values must be counted,
+    /// and then [`SparseScorer::resolve_text`] gives them.
+    pub fn binary_occurrences(
+        &self,
+        params: &FeatureParams,
+        raw_text: &str,
+        normalized: &str,
+    ) -> Option<Vec<usize>> {
+        binary_occurrences_by_keys(params, raw_text, normalized, self.keys.as_ref()?)
     }
 
     fn binarised(&self, mut resolved: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
