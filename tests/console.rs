@@ -170,6 +170,7 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
         let resolved: serde_json::Value = serde_json::from_str(&resolved).unwrap();
         assert_eq!(resolved["resolved"], 1, "{resolved}");
         assert_eq!(resolved["changed"], changed, "{resolved}");
+        assert_eq!(resolved["overruled"], 0, "{resolved}");
     }
     let (_, page) = http(&server, "GET", "/api/queue", Some(MODERATOR_TOKEN), "").await;
     let page: serde_json::Value = serde_json::from_str(&page).unwrap();
@@ -177,6 +178,22 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     // The console sends no moderator name: the key's name stands in.
     let labelled = decision_by_id(&server, &flagged.decision_id).await.unwrap();
     assert_eq!(labelled.resolution.unwrap().by, "news-moderator");
+    // A colleague approves it meanwhile; a moderator whose page still
+    // lists it rejects it: the label replaces the colleague's, and the
+    // answer says so.
+    resolve_as_moderator(&server, vec![flagged.decision_id.clone()], pb::Label::Ham).await;
+    let (status, resolved) = http(
+        &server,
+        "POST",
+        "/api/resolve",
+        Some(MODERATOR_TOKEN),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200, "{resolved}");
+    let resolved: serde_json::Value = serde_json::from_str(&resolved).unwrap();
+    assert_eq!(resolved["changed"], 1, "{resolved}");
+    assert_eq!(resolved["overruled"], 1, "{resolved}");
     let figures = site_figures(&server).await;
     assert_eq!(figures["precision"], 1.0, "{figures}");
     assert_eq!(figures["recall"], 1.0, "{figures}");

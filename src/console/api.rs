@@ -314,11 +314,15 @@ pub struct ResolveRequest {
 
 /// What resolving did: `resolved` items now carry the label, and
 /// `changed` of them did not carry it before (each a correction); the
-/// others already had it.
+/// others already had it. `overruled` of them had been settled the other
+/// way since they were listed (by a colleague or a site's report): this
+/// label replaced that one, as `ResolveItems` does, and the moderator is
+/// told so.
 #[derive(Serialize)]
 pub struct Resolved {
     resolved: usize,
     changed: u64,
+    overruled: usize,
 }
 
 pub async fn resolve(
@@ -362,6 +366,26 @@ pub async fn resolve(
         )
         .into());
     }
+    // The items' statuses before the label: the page lists pending items
+    // only, so one that is no longer pending was settled meanwhile.
+    let settled_before: Vec<ReviewStatus> = {
+        let engine = Arc::clone(&state.engine);
+        let decision_ids = decision_ids.clone();
+        tokio::task::spawn_blocking(move || {
+            decision_ids
+                .iter()
+                .filter_map(|decision_id| engine.decision(decision_id).ok())
+                .map(|decision| decision.status)
+                .filter(|status| *status != ReviewStatus::Pending)
+                .collect()
+        })
+        .await
+        .map_err(|error| Error::Internal(format!("the task reading the items failed: {error}")))?
+    };
+    let labelled_status = match label {
+        Label::Ham => ReviewStatus::Approved,
+        Label::Spam => ReviewStatus::Rejected,
+    };
     let engine = Arc::clone(&state.engine);
     let outcome = engine
         .resolve_items(
@@ -378,6 +402,10 @@ pub async fn resolve(
     Ok(Json(Resolved {
         resolved: outcome.decisions.len(),
         changed: outcome.corrections,
+        overruled: settled_before
+            .iter()
+            .filter(|status| **status != labelled_status)
+            .count(),
     }))
 }
 

@@ -198,8 +198,12 @@ async function resolve(decisionIds, label) {
     state.current = Math.min(before, Math.max(0, state.items.length - 1));
     const plural = (count) => count + " comment" + (count === 1 ? "" : "s");
     const unchanged = result.resolved - result.changed;
+    const overruled = result.overruled > 0
+      ? " " + plural(result.overruled) + " had been " + (label === "spam" ? "approved" : "rejected") +
+        " by someone else since the list was loaded; your label replaced theirs."
+      : "";
     say((label === "spam" ? "Rejected " : "Approved ") + plural(result.resolved) + "." +
-      (unchanged > 0 ? " " + plural(unchanged) + " already had this label." : ""));
+      (unchanged > 0 ? " " + plural(unchanged) + " already had this label." : "") + overruled);
     showTotal();
     render();
     refreshStatsSoon();
