@@ -125,34 +125,38 @@ impl Engine {
         Ok(())
     }
 
-    /// An unlabelled comment counts in its author's history as approved
-    /// while its status is: a recheck that changes the status, or the
-    /// author, moves that count (from the decision it replaced, read in the
-    /// same transaction). Rule state is a heuristic's, so a failure is
-    /// logged, not returned.
-    fn move_recheck_approval(&self, replaced: &Decision, stored: &Decision) {
-        if stored.resolution.is_some() {
-            return;
-        }
-        let was_approved = replaced.status == ReviewStatus::Approved;
-        let is_approved = stored.status == ReviewStatus::Approved;
+    /// A comment counts in its author's history once, as its label says or,
+    /// unlabelled, as approved while its status is. A recheck that changes
+    /// the status of an unlabelled comment moves its approval; one that
+    /// changes its author moves the whole comment to the new author's
+    /// history (from the decision it replaced, read in the same
+    /// transaction), so that the history a later recheck corrects for is
+    /// the one that counted it. Rule state is a heuristic's, so a failure
+    /// is logged, not returned.
+    fn move_recheck_counts(&self, replaced: &Decision, stored: &Decision) {
         let before = rules::author_key(&replaced.comment.author);
         let after = rules::author_key(&stored.comment.author);
-        let moves = if before == after {
-            vec![(before, was_approved, is_approved)]
+        let label = |decision: &Decision| decision.resolution.as_ref().map(|r| r.label);
+        let approved = |decision: &Decision| decision.status == ReviewStatus::Approved;
+        let site_id = &stored.comment.site_id;
+        let moved = if before != after {
+            self.store.record_author_change(
+                site_id,
+                (&before, label(replaced), approved(replaced)),
+                (&after, label(stored), approved(stored)),
+            )
+        } else if stored.resolution.is_none()
+            && approved(replaced) != approved(stored)
+            && !after.is_empty()
+        {
+            self.store
+                .record_author_recheck(site_id, &after, approved(replaced), approved(stored))
+                .map(drop)
         } else {
-            vec![(before, was_approved, false), (after, false, is_approved)]
+            Ok(())
         };
-        for (author_key, was, is) in moves {
-            if was == is || author_key.is_empty() {
-                continue;
-            }
-            if let Err(error) =
-                self.store
-                    .record_author_recheck(&stored.comment.site_id, &author_key, was, is)
-            {
-                tracing::warn!(%error, "cannot move the rechecked comment's approval in its author's history");
-            }
+        if let Err(error) = moved {
+            tracing::warn!(%error, "cannot move the rechecked comment in its author's history");
         }
     }
 
@@ -390,7 +394,7 @@ impl Engine {
         };
         let (replaced, stored) = self.store.replace_decision(&decision)?;
         if let Some(replaced) = &replaced {
-            self.move_recheck_approval(replaced, &stored);
+            self.move_recheck_counts(replaced, &stored);
         }
         self.store.durable().await?;
         Ok(stored)

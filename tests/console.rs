@@ -318,7 +318,10 @@ async fn the_console_refuses_what_it_should_not_read_and_says_why() {
     // Ids are counted as sent, as `ResolveItems` counts them: one id
     // repeated past the limit is refused, not folded into one.
     let repeated = serde_json::json!({
-        "decision_ids": vec!["d-1"; moderato::limits::MAX_RESOLVE_IDS + 1],
+        "decision_ids": vec![
+            "0190c6a0-0000-7000-8000-000000000000";
+            moderato::limits::MAX_RESOLVE_IDS + 1
+        ],
         "label": "spam",
     })
     .to_string();
@@ -332,6 +335,7 @@ async fn the_console_refuses_what_it_should_not_read_and_says_why() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("decision_ids"), "{body}");
+    assert!(body.contains("1 to 500"), "{body}");
 
     // The page and the API's answers carry the headers that keep them
     // from being framed, sniffed or (the API's) cached.

@@ -323,6 +323,129 @@ async fn a_recheck_is_not_counted_as_an_earlier_comment_of_its_author() {
     );
 }
 
+/// The engine's check of a fixed legitimate text by `email` on the news
+/// site, and the codes of its reasons.
+async fn codes_of_check(
+    engine: &moderato::engine::Engine,
+    comment_id: &str,
+    email: &str,
+    options: CheckOptions,
+) -> (moderato::domain::Decision, Vec<String>) {
+    let comment = Comment {
+        site_id: NEWS_SITE.to_string(),
+        comment_id: comment_id.to_string(),
+        content: "The new bridge looks lovely in the evening light.".to_string(),
+        author: Author {
+            name: "Reader".to_string(),
+            email: email.to_string(),
+            ..Author::default()
+        },
+        context: Default::default(),
+        submitted_at: UnixMillis::now(),
+        form: Default::default(),
+    };
+    let decision = engine.check(comment, options).await.unwrap().decision;
+    let codes = decision
+        .assessment
+        .reasons
+        .iter()
+        .map(|reason| reason.code.clone())
+        .collect();
+    (decision, codes)
+}
+
+/// An approved comment earns its author no trust when it is checked again:
+/// the approval that trust counts is its own.
+#[tokio::test]
+async fn a_recheck_earns_no_trust_from_its_own_approval() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_rules(directory.path(), "[rules.trusted_author]\nthreshold = 1\n");
+    let state = State::open(&config).unwrap();
+    let engine = &state.engine;
+    let (first, codes) = codes_of_check(
+        engine,
+        "only",
+        "reader@mail.example",
+        CheckOptions::default(),
+    )
+    .await;
+    assert_eq!(
+        first.status,
+        moderato::domain::ReviewStatus::Approved,
+        "{first:?}"
+    );
+    assert!(!codes.contains(&"trusted_author".to_string()), "{codes:?}");
+    for options in [
+        CheckOptions {
+            recheck: true,
+            dry_run: false,
+        },
+        CheckOptions {
+            recheck: false,
+            dry_run: true,
+        },
+    ] {
+        let (again, codes) = codes_of_check(engine, "only", "reader@mail.example", options).await;
+        assert!(
+            !codes.contains(&"trusted_author".to_string()),
+            "{options:?}: {again:?}"
+        );
+    }
+}
+
+/// A recheck that gives a comment another author moves the comment to the
+/// new author's history, so that a later recheck takes it out of the
+/// history that counted it.
+#[tokio::test]
+async fn a_recheck_under_another_author_moves_the_comment_to_their_history() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_rules(
+        directory.path(),
+        "[rules.new_author]\nenabled = true\nthreshold = 3\n[rules.flood]\nenabled = false\n",
+    );
+    let state = State::open(&config).unwrap();
+    let engine = &state.engine;
+    let regular = "regular@mail.example";
+    for index in 0..3 {
+        codes_of_check(
+            engine,
+            &format!("r{index}"),
+            regular,
+            CheckOptions::default(),
+        )
+        .await;
+    }
+    let (_, codes) = codes_of_check(
+        engine,
+        "c1",
+        "newcomer@mail.example",
+        CheckOptions::default(),
+    )
+    .await;
+    assert!(codes.contains(&"new_author".to_string()), "{codes:?}");
+    let recheck = CheckOptions {
+        recheck: true,
+        dry_run: false,
+    };
+    // The regular has three earlier comments, however often the comment
+    // that is now theirs is checked again.
+    for round in 0..2 {
+        let (again, codes) = codes_of_check(engine, "c1", regular, recheck).await;
+        assert!(
+            !codes.contains(&"new_author".to_string()),
+            "round {round}: {again:?}"
+        );
+    }
+    let history = |email: &str| {
+        engine
+            .store()
+            .author_history(NEWS_SITE, &format!("email:{email}"))
+            .unwrap()
+    };
+    assert_eq!(history(regular).comments, 4);
+    assert_eq!(history("newcomer@mail.example").comments, 0);
+}
+
 #[tokio::test]
 async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
     let directory = tempfile::tempdir().unwrap();

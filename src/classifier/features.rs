@@ -602,7 +602,7 @@ fn write_signal(formatter: &mut std::fmt::Formatter<'_>, signal: &str) -> std::f
     match signal {
         "has_link" => formatter.write_str("a link"),
         "several_links" => formatter.write_str("several links"),
-        "no_words" => formatter.write_str("no words"),
+        "no_words" => formatter.write_str("a comment without words"),
         "mostly_capitals" => formatter.write_str("mostly capital letters"),
         _ => write!(formatter, "the feature s:{}", quote(signal)),
     }
@@ -848,7 +848,7 @@ mod tests {
             ("s:mostly_capitals", "mostly capital letters"),
             ("s:several_links", "several links"),
             ("s:has_link", "a link"),
-            ("s:no_words", "no words"),
+            ("s:no_words", "a comment without words"),
         ];
         for (signal, expected) in cases {
             assert_eq!(describe_feature(signal), expected, "{signal}");

@@ -431,8 +431,14 @@ impl Model {
                 )));
             }
         }
-        let file: ModelFile =
+        let mut file: ModelFile =
             serde_json::from_slice(bytes).map_err(|error| invalid(error.to_string()))?;
+        // Earlier builds let `--char-ngrams 3-0` through, meaning no
+        // n-grams, and wrote it into the model: such a file keeps loading
+        // (and training like it keeps working) with the range read as off.
+        if file.features.char_ngram_max == 0 {
+            file.features.char_ngram_min = 0;
+        }
         if let Some(problem) = file.features.problem().or_else(|| file.problem()) {
             return Err(invalid(problem));
         }
@@ -614,6 +620,19 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Earlier builds wrote `--char-ngrams 3-0` (no n-grams) into model
+    /// files; such a file still loads, as a model without n-grams.
+    #[test]
+    fn a_model_file_with_ngrams_up_to_zero_still_loads() {
+        let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
+        file["features"]["char_ngram_min"] = serde_json::json!(3);
+        file["features"]["char_ngram_max"] = serde_json::json!(0);
+        let bytes = serde_json::to_vec(&file).unwrap();
+        let model = Model::from_json("test", &bytes).unwrap();
+        assert_eq!(model.file.features.char_ngram_min, 0);
+        assert!(model.training_params().check().is_ok());
+    }
 
     /// Scoring takes a binary model's features as they occur and drops a
     /// feature's repeats once they are ranked; counting them first, as the

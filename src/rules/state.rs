@@ -119,15 +119,23 @@ impl AuthorHistory {
     /// that comment reads, since its first check already counted it (its
     /// author is no newer, nor more trusted, for being checked again).
     pub fn without_comment(self, label: Option<Label>, approved: bool) -> AuthorHistory {
-        let (approved_count, spam_count) = match label {
-            Some(Label::Ham) => (1, 0),
-            Some(Label::Spam) => (0, 1),
-            None => (u64::from(approved), 0),
-        };
+        let (approved_count, spam_count) = comment_counts(label, approved);
         AuthorHistory {
             comments: self.comments.saturating_sub(1),
             approved: self.approved.saturating_sub(approved_count),
             spam: self.spam.saturating_sub(spam_count),
+        }
+    }
+
+    /// The history with one more comment, counted as its label says or,
+    /// unlabelled, as approved while `approved`: where a comment goes when
+    /// a recheck gives it another author.
+    pub fn with_comment(self, label: Option<Label>, approved: bool) -> AuthorHistory {
+        let (approved_count, spam_count) = comment_counts(label, approved);
+        AuthorHistory {
+            comments: self.comments.saturating_add(1),
+            approved: self.approved.saturating_add(approved_count),
+            spam: self.spam.saturating_add(spam_count),
         }
     }
 
@@ -150,6 +158,16 @@ impl AuthorHistory {
             .spam
             .saturating_sub(spam_before)
             .saturating_add(spam_after);
+    }
+}
+
+/// What one comment counts for in its author's approvals and spam marks:
+/// its label, or unlabelled, an approval while its status is approved.
+fn comment_counts(label: Option<Label>, approved: bool) -> (u64, u64) {
+    match label {
+        Some(Label::Ham) => (1, 0),
+        Some(Label::Spam) => (0, 1),
+        None => (u64::from(approved), 0),
     }
 }
 

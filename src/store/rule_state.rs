@@ -14,7 +14,7 @@
 //! before its `durable` flush.
 
 use super::{Store, StoreError};
-use crate::domain::UnixMillis;
+use crate::domain::{Label, UnixMillis};
 use crate::rules::{AuthorHistory, AuthorLabel, RecentComment};
 
 /// How many stale entries one recording prunes at most, so that a write
@@ -204,6 +204,36 @@ impl Store {
             .update_author(site_id, author_key, |history| {
                 history.move_approval(was_approved, is_approved)
             })
+    }
+
+    /// Moves one comment between authors' histories when a recheck gave it
+    /// another author: out of `from`'s (as it counted there) and into
+    /// `to`'s (as it counts now; see [`AuthorHistory::without_comment`]).
+    /// An empty key (an anonymous comment) has no history to change. Call
+    /// [`Store::durable`] before acknowledging.
+    pub fn record_author_change(
+        &self,
+        site_id: &str,
+        from: (&str, Option<Label>, bool),
+        to: (&str, Option<Label>, bool),
+    ) -> Result<(), StoreError> {
+        let (from_key, from_label, from_approved) = from;
+        let (to_key, to_label, to_approved) = to;
+        if !from_key.is_empty() {
+            self.inner
+                .rule_state
+                .update_author(site_id, from_key, |history| {
+                    *history = history.without_comment(from_label, from_approved)
+                })?;
+        }
+        if !to_key.is_empty() {
+            self.inner
+                .rule_state
+                .update_author(site_id, to_key, |history| {
+                    *history = history.with_comment(to_label, to_approved)
+                })?;
+        }
+        Ok(())
     }
 
     /// Counts a person's label of one of an author's comments (a moderator's

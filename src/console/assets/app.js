@@ -4,9 +4,11 @@
 // rejects one or many items (buttons or keys).
 "use strict";
 
-// `busy` is set while a resolve is on its way: keys and buttons wait for
-// it, so that one press never sends the same items twice.
-const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false };
+// `busy` is set while a resolve is on its way: the approve and reject keys
+// and buttons are ignored meanwhile, so that one press never sends the same
+// items twice. `queueLoads` counts the queue's loads, so that an answer to
+// a load that a later one replaced (another site, a refresh) is dropped.
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0 };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -149,9 +151,18 @@ async function loadStats() {
 }
 
 async function loadQueue(more = false) {
+  const load = ++state.queueLoads;
   const site = encodeURIComponent($("site").value);
   const token = more ? encodeURIComponent(state.next) : "";
-  const page = await api("/api/queue?site=" + site + "&page_token=" + token);
+  let page;
+  try {
+    page = await api("/api/queue?site=" + site + "&page_token=" + token);
+  } catch (error) {
+    if (load !== state.queueLoads) return;
+    throw error;
+  }
+  // A later load started meanwhile: its answer, not this one, is shown.
+  if (load !== state.queueLoads) return;
   state.items = more ? state.items.concat(page.items) : page.items;
   state.next = page.next_page_token;
   if (!more) { state.current = 0; state.selected.clear(); }
@@ -200,7 +211,7 @@ async function resolve(decisionIds, label) {
     const unchanged = result.resolved - result.changed;
     const overruled = result.overruled > 0
       ? " " + plural(result.overruled) + " had been " + (label === "spam" ? "approved" : "rejected") +
-        " by someone else since the list was loaded; your label replaced theirs."
+        " since the list was loaded (by a colleague, a site's report or a recheck); your label replaced that."
       : "";
     say((label === "spam" ? "Rejected " : "Approved ") + plural(result.resolved) + "." +
       (unchanged > 0 ? " " + plural(unchanged) + " already had this label." : "") + overruled);
@@ -277,7 +288,10 @@ $("sign-in-form").addEventListener("submit", (event) => {
   start();
 });
 $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("moderato-token"); state.token = ""; location.reload(); });
-$("refresh").addEventListener("click", () => attempt(async () => { await loadStats(); await loadQueue(); }, "load the queue"));
+$("refresh").addEventListener("click", () => {
+  attempt(loadStats, "load the figures");
+  attempt(() => loadQueue(), "load the queue");
+});
 $("site").addEventListener("change", () => attempt(() => loadQueue(), "load the queue"));
 $("more").addEventListener("click", () => attempt(() => loadQueue(true), "load more items"));
 $("approve-selected").addEventListener("click", () => resolve(targets(), "ham"));
