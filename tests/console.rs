@@ -158,16 +158,7 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     );
     // The first label changes the item; the same label again does not.
     for changed in [1, 0] {
-        let (status, resolved) = http(
-            &server,
-            "POST",
-            "/api/resolve",
-            Some(MODERATOR_TOKEN),
-            &body,
-        )
-        .await;
-        assert_eq!(status, 200, "{resolved}");
-        let resolved: serde_json::Value = serde_json::from_str(&resolved).unwrap();
+        let resolved = resolve_in_console(&server, &body).await;
         assert_eq!(resolved["resolved"], 1, "{resolved}");
         assert_eq!(resolved["changed"], changed, "{resolved}");
         assert_eq!(resolved["overruled"], 0, "{resolved}");
@@ -182,16 +173,7 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     // lists it rejects it: the label replaces the colleague's, and the
     // answer says so.
     resolve_as_moderator(&server, vec![flagged.decision_id.clone()], pb::Label::Ham).await;
-    let (status, resolved) = http(
-        &server,
-        "POST",
-        "/api/resolve",
-        Some(MODERATOR_TOKEN),
-        &body,
-    )
-    .await;
-    assert_eq!(status, 200, "{resolved}");
-    let resolved: serde_json::Value = serde_json::from_str(&resolved).unwrap();
+    let resolved = resolve_in_console(&server, &body).await;
     assert_eq!(resolved["changed"], 1, "{resolved}");
     assert_eq!(resolved["overruled"], 1, "{resolved}");
     let figures = site_figures(&server).await;
@@ -232,6 +214,14 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     assert_eq!(status, 200);
     assert!(html.contains("Moderator token"));
     server.stop().await;
+}
+
+/// A `/api/resolve` call as the moderator that must succeed, and its answer.
+async fn resolve_in_console(server: &TestServer, body: &str) -> serde_json::Value {
+    let (status, resolved) =
+        http(server, "POST", "/api/resolve", Some(MODERATOR_TOKEN), body).await;
+    assert_eq!(status, 200, "{resolved}");
+    serde_json::from_str(&resolved).unwrap()
 }
 
 /// The news site's row of the console's `/api/stats`.

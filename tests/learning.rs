@@ -126,6 +126,18 @@ async fn start_retrain(server: &TestServer, full: bool, dry_run: bool) -> pb::Re
         .into_inner()
 }
 
+/// Labels one more comment spam, after the campaign: the newest of five
+/// corrections, the one a full retrain holds out to evaluate.
+async fn label_one_more_spam(server: &TestServer) {
+    store_and_label(server, "late", &["zorblat crypto is back"], pb::Label::Spam).await;
+}
+
+/// Starts a retrain and waits for it to end.
+async fn finished_retrain(server: &TestServer, full: bool, dry_run: bool) -> pb::RetrainJob {
+    let job = start_retrain(server, full, dry_run).await;
+    wait_for_job(server, &job.job_id).await
+}
+
 async fn models(server: &TestServer) -> Vec<pb::ModelInfo> {
     server
         .training()
@@ -159,13 +171,7 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     let default_version = dry_run_check(&server, PROBE).await.model_version;
     store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
     // A fifth correction, the newest: one in five is held out to evaluate.
-    store_and_label(
-        &server,
-        "late",
-        &["zorblat crypto is back"],
-        pb::Label::Spam,
-    )
-    .await;
+    label_one_more_spam(&server).await;
 
     let queued = start_retrain(&server, true, false).await;
     assert!(!queued.job_id.is_empty());
@@ -232,16 +238,9 @@ async fn a_retrain_that_builds_a_registered_version_again_does_not_promote_it() 
     let server = start_with(config_with_base_corpus(directory.path())).await;
     store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
     // A fifth correction, the newest: both jobs hold it out.
-    store_and_label(
-        &server,
-        "late",
-        &["zorblat crypto is back"],
-        pb::Label::Spam,
-    )
-    .await;
+    label_one_more_spam(&server).await;
 
-    let first = start_retrain(&server, true, false).await;
-    let first = wait_for_job(&server, &first.job_id).await;
+    let first = finished_retrain(&server, true, false).await;
     assert_eq!(first.state(), pb::JobState::Succeeded, "{}", first.message);
     assert!(first.promoted, "{}", first.message);
     let serving = dry_run_check(&server, PROBE).await.model_version;
@@ -250,8 +249,7 @@ async fn a_retrain_that_builds_a_registered_version_again_does_not_promote_it() 
     // No label changed since: the same base corpus, the same corrections
     // with the same one held out, and the same training parameters give
     // the same numbers, and so the same version.
-    let second = start_retrain(&server, true, false).await;
-    let second = wait_for_job(&server, &second.job_id).await;
+    let second = finished_retrain(&server, true, false).await;
     assert_eq!(
         second.state(),
         pb::JobState::Succeeded,
@@ -369,8 +367,7 @@ async fn a_dry_run_and_an_incremental_retrain_report_without_surprises() {
     store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
     let serving = dry_run_check(&server, PROBE).await.model_version;
 
-    let job = start_retrain(&server, true, true).await;
-    let job = wait_for_job(&server, &job.job_id).await;
+    let job = finished_retrain(&server, true, true).await;
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     assert!(!job.promoted);
     assert!(job.message.starts_with("dry run"), "{}", job.message);
@@ -379,8 +376,7 @@ async fn a_dry_run_and_an_incremental_retrain_report_without_surprises() {
 
     // Incremental: the registered version plus the corrections, as a new
     // version of its own.
-    let job = start_retrain(&server, false, false).await;
-    let job = wait_for_job(&server, &job.job_id).await;
+    let job = finished_retrain(&server, false, false).await;
     assert!(job.promoted, "{}", job.message);
     assert!(job.candidate_version.starts_with("retrained-"), "{job:?}");
     assert_eq!(
@@ -403,8 +399,7 @@ async fn an_incremental_candidate_is_judged_on_corrections_it_did_not_learn() {
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     store_and_label(&server, "held", &texts, pb::Label::Spam).await;
 
-    let job = start_retrain(&server, false, true).await;
-    let job = wait_for_job(&server, &job.job_id).await;
+    let job = finished_retrain(&server, false, true).await;
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     // The candidate is the registered version and the eight others: the
     // two held out were learned online, but the candidate leaves them out.
@@ -431,15 +426,8 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
     let server = start_with(config).await;
     store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
     // The newest of five: the one the full retrain holds out.
-    store_and_label(
-        &server,
-        "late",
-        &["zorblat crypto is back"],
-        pb::Label::Spam,
-    )
-    .await;
-    let job = start_retrain(&server, true, false).await;
-    let job = wait_for_job(&server, &job.job_id).await;
+    label_one_more_spam(&server).await;
+    let job = finished_retrain(&server, true, false).await;
     assert!(job.promoted, "{}", job.message);
     // 16 base examples and 4 of the 5 corrections.
     assert_eq!(job.examples, 20, "{job:?}");
@@ -457,8 +445,7 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
         .collect();
     let more: Vec<&str> = more.iter().map(String::as_str).collect();
     store_and_label(&server, "more", &more, pb::Label::Spam).await;
-    let incremental = start_retrain(&server, false, true).await;
-    let incremental = wait_for_job(&server, &incremental.job_id).await;
+    let incremental = finished_retrain(&server, false, true).await;
     assert_eq!(
         incremental.state(),
         pb::JobState::Succeeded,
@@ -472,8 +459,7 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_retrain_without_data_fails_and_says_why() {
     let (server, _directory) = start_server().await;
-    let job = start_retrain(&server, true, false).await;
-    let job = wait_for_job(&server, &job.job_id).await;
+    let job = finished_retrain(&server, true, false).await;
     assert_eq!(job.state(), pb::JobState::Failed);
     assert!(
         job.message.contains("learning.base_data"),

@@ -244,83 +244,40 @@ async fn a_recheck_moves_the_comments_approval_in_the_authors_history() {
     assert_eq!(approved(), 1);
 }
 
+/// The two ways of checking a stored comment again.
+const AGAIN: [CheckOptions; 2] = [
+    CheckOptions {
+        recheck: true,
+        dry_run: false,
+    },
+    CheckOptions {
+        recheck: false,
+        dry_run: true,
+    },
+];
+
 /// A comment checked again is no earlier comment of its own author: a
 /// recheck (or a dry run) of an author's first comment still finds a new
-/// author, and one of an approved comment earns no trust from itself.
+/// author.
 #[tokio::test]
 async fn a_recheck_is_not_counted_as_an_earlier_comment_of_its_author() {
     let directory = tempfile::tempdir().unwrap();
-    let config = config_with_rules(
-        directory.path(),
-        "[rules.new_author]\nenabled = true\n[rules.trusted_author]\nthreshold = 1\n",
-    );
+    let config = config_with_rules(directory.path(), "[rules.new_author]\nenabled = true\n");
     let state = State::open(&config).unwrap();
     let engine = &state.engine;
-    let comment = |comment_id: &str| Comment {
-        site_id: NEWS_SITE.to_string(),
-        comment_id: comment_id.to_string(),
-        content: "The new bridge looks lovely in the evening light.".to_string(),
-        author: Author {
-            name: "First Timer".to_string(),
-            email: "first@mail.example".to_string(),
-            ..Author::default()
-        },
-        context: Default::default(),
-        submitted_at: UnixMillis::now(),
-        form: Default::default(),
-    };
-    let codes = |decision: &moderato::domain::Decision| -> Vec<String> {
-        decision
-            .assessment
-            .reasons
-            .iter()
-            .map(|reason| reason.code.clone())
-            .collect()
-    };
-    let first = engine
-        .check(comment("first"), CheckOptions::default())
-        .await
-        .unwrap()
-        .decision;
-    assert!(
-        codes(&first).contains(&"new_author".to_string()),
-        "{first:?}"
-    );
-    for options in [
-        CheckOptions {
-            recheck: true,
-            dry_run: false,
-        },
-        CheckOptions {
-            recheck: false,
-            dry_run: true,
-        },
-    ] {
-        let again = engine
-            .check(comment("first"), options)
-            .await
-            .unwrap()
-            .decision;
-        let codes = codes(&again);
+    let author = "first@mail.example";
+    let (first, codes) = codes_of_check(engine, "first", author, CheckOptions::default()).await;
+    assert!(codes.contains(&"new_author".to_string()), "{first:?}");
+    for options in AGAIN {
+        let (again, codes) = codes_of_check(engine, "first", author, options).await;
         assert!(
             codes.contains(&"new_author".to_string()),
             "{options:?}: {again:?}"
         );
-        assert!(
-            !codes.contains(&"trusted_author".to_string()),
-            "{options:?}: {again:?}"
-        );
     }
     // Its next comment is the author's second: no longer new.
-    let second = engine
-        .check(comment("second"), CheckOptions::default())
-        .await
-        .unwrap()
-        .decision;
-    assert!(
-        !codes(&second).contains(&"new_author".to_string()),
-        "{second:?}"
-    );
+    let (second, codes) = codes_of_check(engine, "second", author, CheckOptions::default()).await;
+    assert!(!codes.contains(&"new_author".to_string()), "{second:?}");
 }
 
 /// The engine's check of a fixed legitimate text by `email` on the news
@@ -375,16 +332,7 @@ async fn a_recheck_earns_no_trust_from_its_own_approval() {
         "{first:?}"
     );
     assert!(!codes.contains(&"trusted_author".to_string()), "{codes:?}");
-    for options in [
-        CheckOptions {
-            recheck: true,
-            dry_run: false,
-        },
-        CheckOptions {
-            recheck: false,
-            dry_run: true,
-        },
-    ] {
+    for options in AGAIN {
         let (again, codes) = codes_of_check(engine, "only", "reader@mail.example", options).await;
         assert!(
             !codes.contains(&"trusted_author".to_string()),
@@ -423,10 +371,7 @@ async fn a_recheck_under_another_author_moves_the_comment_to_their_history() {
     )
     .await;
     assert!(codes.contains(&"new_author".to_string()), "{codes:?}");
-    let recheck = CheckOptions {
-        recheck: true,
-        dry_run: false,
-    };
+    let recheck = AGAIN[0];
     // The regular has three earlier comments, however often the comment
     // that is now theirs is checked again.
     for round in 0..2 {

@@ -813,15 +813,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_second_retrain_is_refused_while_one_runs() {
-        let directory = tempfile::tempdir().unwrap();
-        let engine = Arc::new(Engine::new(
-            crate::store::Store::open(directory.path()).unwrap(),
+    /// An engine with the built-in model and default rules over a store in
+    /// `directory`.
+    fn default_engine(directory: &std::path::Path) -> Arc<Engine> {
+        Arc::new(Engine::new(
+            crate::store::Store::open(directory).unwrap(),
             Model::embedded_default().unwrap(),
             crate::verdict::Thresholds::default(),
             crate::rules::Rules::default(),
-        ));
+        ))
+    }
+
+    #[test]
+    fn a_second_retrain_is_refused_while_one_runs() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = default_engine(directory.path());
         // A job in progress, as its thread leaves it while it trains.
         let mut running = RetrainJob::queued("busy".to_string(), true, false, UnixMillis(1));
         running.state = JobState::Running;
@@ -844,12 +850,7 @@ mod tests {
     #[test]
     fn no_retrain_starts_once_the_service_is_stopping() {
         let directory = tempfile::tempdir().unwrap();
-        let engine = Arc::new(Engine::new(
-            crate::store::Store::open(directory.path()).unwrap(),
-            Model::embedded_default().unwrap(),
-            crate::verdict::Thresholds::default(),
-            crate::rules::Rules::default(),
-        ));
+        let engine = default_engine(directory.path());
         // Nothing runs: the wait ends at once, and says so.
         assert!(engine.wait_for_retraining(std::time::Instant::now()));
         let refused = engine.start_retrain(true, true).unwrap_err();
