@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::classifier::Model;
-use crate::domain::{Assessment, Comment, Decision, ReviewStatus, UnixMillis};
+use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
 use crate::error::{Echo, Error};
 use crate::learning::Learning;
 use crate::recent_comments::RecentComments;
@@ -134,28 +134,12 @@ impl Engine {
     /// the one that counted it. Rule state is a heuristic's, so a failure
     /// is logged, not returned.
     fn move_recheck_counts(&self, replaced: &Decision, stored: &Decision) {
-        let before = rules::author_key(&replaced.comment.author);
-        let after = rules::author_key(&stored.comment.author);
-        let label = |decision: &Decision| decision.resolution.as_ref().map(|r| r.label);
-        let approved = |decision: &Decision| decision.status == ReviewStatus::Approved;
-        let site_id = &stored.comment.site_id;
-        let moved = if before != after {
-            self.store.record_author_change(
-                site_id,
-                (&before, label(replaced), approved(replaced)),
-                (&after, label(stored), approved(stored)),
-            )
-        } else if stored.resolution.is_none()
-            && approved(replaced) != approved(stored)
-            && !after.is_empty()
-        {
-            self.store
-                .record_author_recheck(site_id, &after, approved(replaced), approved(stored))
-                .map(drop)
-        } else {
-            Ok(())
-        };
-        if let Err(error) = moved {
+        let (from, to) = (counted_as(replaced), counted_as(stored));
+        if let Err(error) = self.store.record_author_recheck(
+            &stored.comment.site_id,
+            (&from.0, from.1, from.2),
+            (&to.0, to.1, to.2),
+        ) {
             tracing::warn!(%error, "cannot move the rechecked comment in its author's history");
         }
     }
@@ -179,15 +163,9 @@ impl Engine {
         let author_key = rules::author_key(&comment.author);
         let author = if rule_set.needs_author_history() && !author_key.is_empty() {
             let history = self.store.author_history(&comment.site_id, &author_key)?;
-            Some(match replaced {
-                Some(replaced) if rules::author_key(&replaced.comment.author) == author_key => {
-                    history.without_comment(
-                        replaced
-                            .resolution
-                            .as_ref()
-                            .map(|resolution| resolution.label),
-                        replaced.status == ReviewStatus::Approved,
-                    )
+            Some(match replaced.map(counted_as) {
+                Some((key, label, approved)) if key == author_key => {
+                    history.without_comment(label, approved)
                 }
                 _ => history,
             })
@@ -417,6 +395,20 @@ impl Engine {
                 ))
             })
     }
+}
+
+/// How a stored decision's comment counts in its author's history: the
+/// author's key, the comment's label, and (unlabelled) whether its status
+/// is approved.
+fn counted_as(decision: &Decision) -> (String, Option<Label>, bool) {
+    (
+        rules::author_key(&decision.comment.author),
+        decision
+            .resolution
+            .as_ref()
+            .map(|resolution| resolution.label),
+        decision.status == ReviewStatus::Approved,
+    )
 }
 
 #[cfg(test)]

@@ -70,6 +70,11 @@ pub struct LabelOutcome {
     /// How many of them changed: each is a correction. The same label
     /// again changes nothing and is none.
     pub corrections: u64,
+    /// How many of the changed ones had been settled the other way already
+    /// (by a person, a report or a recheck's verdict), as read inside the
+    /// labels' transaction: the console tells a moderator working from a
+    /// list of pending items that their label replaced that.
+    pub overruled: u64,
 }
 
 impl Engine {
@@ -444,6 +449,16 @@ impl Engine {
             }
         }
         self.store().durable().await?;
+        let overruled = labelled
+            .iter()
+            .filter(|entry| match entry {
+                Labelled::Changed { audit, .. } => {
+                    audit.from_status != crate::domain::ReviewStatus::Pending
+                        && audit.from_status != audit.to_status
+                }
+                Labelled::Unchanged(_) => false,
+            })
+            .count() as u64;
         let mut decisions = Vec::with_capacity(labelled.len());
         let mut corrections = Vec::new();
         for entry in labelled {
@@ -468,6 +483,7 @@ impl Engine {
         Ok(LabelOutcome {
             decisions,
             corrections: changed,
+            overruled,
         })
     }
 }

@@ -325,7 +325,10 @@ async fn the_console_refuses_what_it_should_not_read_and_says_why() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("decision_ids"), "{body}");
-    assert!(body.contains("1 to 500"), "{body}");
+    assert!(
+        body.contains(&format!("1 to {}", moderato::limits::MAX_RESOLVE_IDS)),
+        "{body}"
+    );
 
     // The page and the API's answers carry the headers that keep them
     // from being framed, sniffed or (the API's) cached.

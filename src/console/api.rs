@@ -315,14 +315,14 @@ pub struct ResolveRequest {
 /// What resolving did: `resolved` items now carry the label, and
 /// `changed` of them did not carry it before (each a correction); the
 /// others already had it. `overruled` of them had been settled the other
-/// way since they were listed (by a colleague or a site's report): this
-/// label replaced that one, as `ResolveItems` does, and the moderator is
-/// told so.
+/// way since they were listed (by a colleague, a site's report or a
+/// recheck): this label replaced that, as `ResolveItems` does, and the
+/// moderator is told so.
 #[derive(Serialize)]
 pub struct Resolved {
     resolved: usize,
     changed: u64,
-    overruled: usize,
+    overruled: u64,
 }
 
 pub async fn resolve(
@@ -366,26 +366,6 @@ pub async fn resolve(
         )
         .into());
     }
-    // The items' statuses before the label: the page lists pending items
-    // only, so one that is no longer pending was settled meanwhile.
-    let settled_before: Vec<ReviewStatus> = {
-        let engine = Arc::clone(&state.engine);
-        let decision_ids = decision_ids.clone();
-        tokio::task::spawn_blocking(move || {
-            decision_ids
-                .iter()
-                .filter_map(|decision_id| engine.decision(decision_id).ok())
-                .map(|decision| decision.status)
-                .filter(|status| *status != ReviewStatus::Pending)
-                .collect()
-        })
-        .await
-        .map_err(|error| Error::Internal(format!("the task reading the items failed: {error}")))?
-    };
-    let labelled_status = match label {
-        Label::Ham => ReviewStatus::Approved,
-        Label::Spam => ReviewStatus::Rejected,
-    };
     let engine = Arc::clone(&state.engine);
     let outcome = engine
         .resolve_items(
@@ -402,10 +382,7 @@ pub async fn resolve(
     Ok(Json(Resolved {
         resolved: outcome.decisions.len(),
         changed: outcome.corrections,
-        overruled: settled_before
-            .iter()
-            .filter(|status| **status != labelled_status)
-            .count(),
+        overruled: outcome.overruled,
     }))
 }
 

@@ -104,16 +104,6 @@ pub struct AuthorLabel {
 }
 
 impl AuthorHistory {
-    /// Moves an unlabelled comment's approval when a recheck changes its
-    /// status: it counts as approved while its status is approved.
-    pub fn move_approval(&mut self, was_approved: bool, is_approved: bool) {
-        match (was_approved, is_approved) {
-            (true, false) => self.approved = self.approved.saturating_sub(1),
-            (false, true) => self.approved = self.approved.saturating_add(1),
-            _ => {}
-        }
-    }
-
     /// The history without one of its comments, which counted as its label
     /// says or, unlabelled, as approved while `approved`: what a recheck of
     /// that comment reads, since its first check already counted it (its
@@ -128,8 +118,8 @@ impl AuthorHistory {
     }
 
     /// The history with one more comment, counted as its label says or,
-    /// unlabelled, as approved while `approved`: where a comment goes when
-    /// a recheck gives it another author.
+    /// unlabelled, as approved while `approved`: a new comment, or one a
+    /// recheck gave to this author.
     pub fn with_comment(self, label: Option<Label>, approved: bool) -> AuthorHistory {
         let (approved_count, spam_count) = comment_counts(label, approved);
         AuthorHistory {
@@ -143,11 +133,7 @@ impl AuthorHistory {
     /// ham approves it, spam marks it, and each comment counts once. A
     /// moderator who takes back a spam label takes back the spam mark.
     pub fn apply_label(&mut self, change: AuthorLabel) {
-        let counted = |label: Option<Label>| match label {
-            Some(Label::Ham) => (1, 0),
-            Some(Label::Spam) => (0, 1),
-            None => (u64::from(change.allowed), 0),
-        };
+        let counted = |label: Option<Label>| comment_counts(label, change.allowed);
         let (approved_before, spam_before) = counted(change.before);
         let (approved_after, spam_after) = counted(Some(change.label));
         self.approved = self

@@ -189,29 +189,15 @@ impl Store {
             .record_author_comment(site_id, author_key, approved)
     }
 
-    /// Moves an unlabelled comment's approval in its author's history when
-    /// a recheck changed its status (see [`AuthorHistory::move_approval`]).
-    /// Call [`Store::durable`] before acknowledging.
-    pub fn record_author_recheck(
-        &self,
-        site_id: &str,
-        author_key: &str,
-        was_approved: bool,
-        is_approved: bool,
-    ) -> Result<AuthorHistory, StoreError> {
-        self.inner
-            .rule_state
-            .update_author(site_id, author_key, |history| {
-                history.move_approval(was_approved, is_approved)
-            })
-    }
-
-    /// Moves one comment between authors' histories when a recheck gave it
-    /// another author: out of `from`'s (as it counted there) and into
-    /// `to`'s (as it counts now; see [`AuthorHistory::without_comment`]).
-    /// An empty key (an anonymous comment) has no history to change. Call
+    /// Moves a rechecked comment in its authors' histories: out of the one
+    /// that counted it, as it counted there, and into its author's now, as
+    /// it counts now (see [`AuthorHistory::without_comment`]): `from` and
+    /// `to` are (author key, label, whether its status is approved) before
+    /// and after the recheck. With the author unchanged that moves only
+    /// what the recheck changed (an unlabelled comment's approval); an
+    /// empty key (an anonymous comment) has no history. Call
     /// [`Store::durable`] before acknowledging.
-    pub fn record_author_change(
+    pub fn record_author_recheck(
         &self,
         site_id: &str,
         from: (&str, Option<Label>, bool),
@@ -219,19 +205,26 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (from_key, from_label, from_approved) = from;
         let (to_key, to_label, to_approved) = to;
-        if !from_key.is_empty() {
-            self.inner
-                .rule_state
-                .update_author(site_id, from_key, |history| {
-                    *history = history.without_comment(from_label, from_approved)
+        let trees = &self.inner.rule_state;
+        if from_key == to_key {
+            if !to_key.is_empty() {
+                trees.update_author(site_id, to_key, |history| {
+                    *history = history
+                        .without_comment(from_label, from_approved)
+                        .with_comment(to_label, to_approved)
                 })?;
+            }
+            return Ok(());
+        }
+        if !from_key.is_empty() {
+            trees.update_author(site_id, from_key, |history| {
+                *history = history.without_comment(from_label, from_approved)
+            })?;
         }
         if !to_key.is_empty() {
-            self.inner
-                .rule_state
-                .update_author(site_id, to_key, |history| {
-                    *history = history.with_comment(to_label, to_approved)
-                })?;
+            trees.update_author(site_id, to_key, |history| {
+                *history = history.with_comment(to_label, to_approved)
+            })?;
         }
         Ok(())
     }
@@ -290,8 +283,7 @@ impl RuleStateTrees {
         approved: bool,
     ) -> Result<AuthorHistory, StoreError> {
         self.update_author(site_id, author_key, |history| {
-            history.comments += 1;
-            history.approved += u64::from(approved);
+            *history = history.with_comment(None, approved)
         })
     }
 

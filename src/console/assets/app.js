@@ -7,8 +7,11 @@
 // `busy` is set while a resolve is on its way: the approve and reject keys
 // and buttons are ignored meanwhile, so that one press never sends the same
 // items twice. `queueLoads` counts the queue's loads, so that an answer to
-// a load that a later one replaced (another site, a refresh) is dropped.
-const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0 };
+// a load that a later one replaced (another site, a refresh) is dropped;
+// `listSite` is the site of the list shown, which "More" continues, and
+// `listPending` is set while a new list is on its way (with nothing yet
+// to continue, "More" waits for it).
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listPending: false };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -151,18 +154,25 @@ async function loadStats() {
 }
 
 async function loadQueue(more = false) {
+  if (more && state.listPending) return;
   const load = ++state.queueLoads;
-  const site = encodeURIComponent($("site").value);
+  const site = more ? state.listSite : $("site").value;
+  if (!more) state.listPending = true;
   const token = more ? encodeURIComponent(state.next) : "";
   let page;
   try {
-    page = await api("/api/queue?site=" + site + "&page_token=" + token);
+    page = await api("/api/queue?site=" + encodeURIComponent(site) + "&page_token=" + token);
   } catch (error) {
     if (load !== state.queueLoads) return;
+    if (!more) state.listPending = false;
     throw error;
   }
   // A later load started meanwhile: its answer, not this one, is shown.
   if (load !== state.queueLoads) return;
+  if (!more) {
+    state.listPending = false;
+    state.listSite = site;
+  }
   state.items = more ? state.items.concat(page.items) : page.items;
   state.next = page.next_page_token;
   if (!more) { state.current = 0; state.selected.clear(); }
@@ -288,9 +298,11 @@ $("sign-in-form").addEventListener("submit", (event) => {
   start();
 });
 $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("moderato-token"); state.token = ""; location.reload(); });
-$("refresh").addEventListener("click", () => {
-  attempt(loadStats, "load the figures");
-  attempt(() => loadQueue(), "load the queue");
+// The figures first: they rebuild the site list, whose choice the queue
+// then follows.
+$("refresh").addEventListener("click", async () => {
+  await attempt(loadStats, "load the figures");
+  await attempt(() => loadQueue(), "load the queue");
 });
 $("site").addEventListener("change", () => attempt(() => loadQueue(), "load the queue"));
 $("more").addEventListener("click", () => attempt(() => loadQueue(true), "load more items"));
