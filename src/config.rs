@@ -487,7 +487,8 @@ fn check_key(index: usize, raw: RawKey) -> Result<ApiKey, ConfigError> {
     }
     let mut listed = std::collections::HashSet::new();
     for site in &raw.sites {
-        crate::domain::check_site_id(site).map_err(|reason| invalid(field("sites"), reason))?;
+        crate::domain::check_site_id(site)
+            .map_err(|reason| invalid(field("sites"), reason.to_string()))?;
         // A site listed twice would be read twice: queue pages, totals and
         // statistics over the key's sites would count its items twice.
         if !listed.insert(site.as_str()) {

@@ -179,22 +179,35 @@ pub struct Decision {
 /// The longest site id accepted (a DNS name's limit).
 pub const MAX_SITE_ID_BYTES: usize = 253;
 
+/// Why a site id was refused; the text completes a sentence that starts
+/// with the field's name ("site_id must not be empty").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SiteIdError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("is longer than {MAX_SITE_ID_BYTES} bytes")]
+    TooLong,
+    #[error("{site_id:?} contains {character:?}; use letters, digits, '.', '-', '_' or ':'")]
+    Character { site_id: String, character: char },
+}
+
 /// Site ids are short ASCII names such as `news.example.com`: letters,
 /// digits, `.`, `-`, `_` and `:`.
-pub fn check_site_id(site_id: &str) -> Result<(), String> {
+pub fn check_site_id(site_id: &str) -> Result<(), SiteIdError> {
     if site_id.is_empty() {
-        return Err("must not be empty".to_string());
+        return Err(SiteIdError::Empty);
     }
     if site_id.len() > MAX_SITE_ID_BYTES {
-        return Err(format!("is longer than {MAX_SITE_ID_BYTES} bytes"));
+        return Err(SiteIdError::TooLong);
     }
-    if let Some(bad) = site_id
+    if let Some(character) = site_id
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
     {
-        return Err(format!(
-            "{site_id:?} contains {bad:?}; use letters, digits, '.', '-', '_' or ':'"
-        ));
+        return Err(SiteIdError::Character {
+            site_id: site_id.to_string(),
+            character,
+        });
     }
     Ok(())
 }
@@ -229,5 +242,28 @@ pub(crate) mod test_support {
             status: ReviewStatus::Approved,
             resolution: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_ids_are_short_ascii_names() {
+        for accepted in ["news.example.com", "blog-2_eu:8080", "a"] {
+            assert_eq!(check_site_id(accepted), Ok(()), "{accepted}");
+        }
+        assert_eq!(check_site_id(""), Err(SiteIdError::Empty));
+        assert_eq!(
+            check_site_id(&"a".repeat(MAX_SITE_ID_BYTES + 1)),
+            Err(SiteIdError::TooLong)
+        );
+        assert_eq!(check_site_id(&"a".repeat(MAX_SITE_ID_BYTES)), Ok(()));
+        let refused = check_site_id("news site").unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "\"news site\" contains ' '; use letters, digits, '.', '-', '_' or ':'"
+        );
     }
 }

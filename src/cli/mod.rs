@@ -364,7 +364,7 @@ pub enum CliError {
     #[error(transparent)]
     Remote(#[from] crate::grpc::client::ClientError),
     #[error("cannot serve the console over TLS: {0}")]
-    ConsoleTls(String),
+    ConsoleTls(crate::console::ConsoleTlsError),
     #[error("{0}")]
     NothingToExport(String),
     #[error("{0}")]

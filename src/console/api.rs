@@ -268,7 +268,7 @@ pub async fn queue(
         query.map_err(|rejection| Error::invalid_argument("query", rejection.body_text()))?;
     if !query.site.is_empty() {
         crate::domain::check_site_id(&query.site)
-            .map_err(|reason| Error::invalid_argument("site", reason))?;
+            .map_err(|reason| Error::invalid_argument("site", reason.to_string()))?;
     }
     let filter = QueueFilter {
         scope: review_scope(&caller, &query.site)?,

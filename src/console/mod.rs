@@ -10,7 +10,7 @@ mod api;
 mod connections;
 mod tls;
 
-pub use tls::ConsoleTls;
+pub use tls::{ConsoleTls, ConsoleTlsError};
 
 use std::future::Future;
 use std::net::SocketAddr;

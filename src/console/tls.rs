@@ -33,29 +33,43 @@ const MAX_HANDSHAKES: usize = 256;
 /// six connections at once.
 const MAX_HANDSHAKES_PER_PEER: usize = 16;
 
+/// Why the configured certificate and key cannot serve the console.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleTlsError {
+    #[error("the certificate file does not read as PEM: {0}")]
+    CertificateNotPem(tokio_rustls::rustls::pki_types::pem::Error),
+    #[error("the certificate file holds no certificate")]
+    NoCertificate,
+    #[error("the key file holds no private key: {0}")]
+    NoPrivateKey(tokio_rustls::rustls::pki_types::pem::Error),
+    #[error("the TLS library refuses its own protocol versions: {0}")]
+    ProtocolVersions(tokio_rustls::rustls::Error),
+    #[error("the key does not serve the certificate: {0}")]
+    KeyMismatch(tokio_rustls::rustls::Error),
+}
+
 /// A TLS set-up for the console, from the configured PEM files' contents.
 #[derive(Clone)]
 pub struct ConsoleTls(Arc<ServerConfig>);
 
 impl ConsoleTls {
-    /// Fails with a sentence when the PEM holds no certificate or no key,
-    /// or the key does not go with the certificate.
-    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<ConsoleTls, String> {
+    /// Fails when the PEM holds no certificate or no key, or the key does
+    /// not go with the certificate.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<ConsoleTls, ConsoleTlsError> {
         let chain = CertificateDer::pem_slice_iter(cert_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| format!("the certificate file does not read as PEM: {error}"))?;
+            .map_err(ConsoleTlsError::CertificateNotPem)?;
         if chain.is_empty() {
-            return Err("the certificate file holds no certificate".to_string());
+            return Err(ConsoleTlsError::NoCertificate);
         }
-        let key = PrivateKeyDer::from_pem_slice(key_pem)
-            .map_err(|error| format!("the key file holds no private key: {error}"))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(ConsoleTlsError::NoPrivateKey)?;
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|error| error.to_string())?
+            .map_err(ConsoleTlsError::ProtocolVersions)?
             .with_no_client_auth()
             .with_single_cert(chain, key)
-            .map_err(|error| format!("the key does not serve the certificate: {error}"))?;
+            .map_err(ConsoleTlsError::KeyMismatch)?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(ConsoleTls(Arc::new(config)))
     }
@@ -149,5 +163,36 @@ mod tests {
         crate::limits::tests::assert_readme_row(&format!(
             "| console and metrics: TLS handshakes at once, all clients / from one address (an IPv6 /64 counts as one) | {MAX_HANDSHAKES} / {MAX_HANDSHAKES_PER_PEER} |"
         ));
+    }
+
+    /// Each way the configured files can fail to make a console TLS set-up
+    /// is told apart, so the start-up error says which file to fix.
+    #[test]
+    fn pem_files_that_cannot_serve_say_why() {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let cert_pem = certified.cert.pem();
+        let key_pem = certified.key_pair.serialize_pem();
+
+        assert!(ConsoleTls::from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).is_ok());
+        let refused = |cert: &str, key: &str| {
+            ConsoleTls::from_pem(cert.as_bytes(), key.as_bytes())
+                .err()
+                .expect("refused")
+        };
+        assert!(matches!(
+            refused("no PEM here", &key_pem),
+            ConsoleTlsError::NoCertificate
+        ));
+        assert!(matches!(
+            refused(&cert_pem, "no PEM here"),
+            ConsoleTlsError::NoPrivateKey(_)
+        ));
+        let mismatch = refused(&cert_pem, &other.key_pair.serialize_pem());
+        assert!(matches!(mismatch, ConsoleTlsError::KeyMismatch(_)));
+        assert!(
+            mismatch.to_string().starts_with("the key does not serve the certificate"),
+            "{mismatch}"
+        );
     }
 }

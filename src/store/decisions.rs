@@ -51,9 +51,9 @@ pub(super) fn encode(decision: &Decision) -> Result<Vec<u8>, StoreError> {
     })?;
     let mut value = Vec::with_capacity(json.len() / 2 + 16);
     value.push(DEFLATED);
-    deflate_into(&json, &mut value).map_err(|message| StoreError::Corrupt {
+    deflate_into(&json, &mut value).map_err(|status| StoreError::Corrupt {
         key: decision.decision_id.clone(),
-        message,
+        message: format!("cannot deflate the decision: {status:?}"),
     })?;
     Ok(value)
 }
@@ -69,10 +69,10 @@ thread_local! {
     ));
 }
 
-/// Appends `input`, deflated, to `output`. Fails only if miniz_oxide
-/// reports a misuse, which would be a bug here; the value is then not
-/// stored, rather than stored truncated.
-fn deflate_into(input: &[u8], output: &mut Vec<u8>) -> Result<(), String> {
+/// Appends `input`, deflated, to `output`. Fails, with miniz_oxide's
+/// status, only if miniz_oxide reports a misuse, which would be a bug
+/// here; the value is then not stored, rather than stored truncated.
+fn deflate_into(input: &[u8], output: &mut Vec<u8>) -> Result<(), TDEFLStatus> {
     COMPRESSOR.with(|compressor| {
         let mut compressor = compressor.borrow_mut();
         compressor.reset();
@@ -92,9 +92,7 @@ fn deflate_into(input: &[u8], output: &mut Vec<u8>) -> Result<(), String> {
                 TDEFLStatus::Done => break,
                 // The output was full: grow it and go on.
                 TDEFLStatus::Okay => output.resize(output.len() * 2, 0),
-                TDEFLStatus::BadParam | TDEFLStatus::PutBufFailed => {
-                    return Err(format!("cannot deflate the decision: {status:?}"));
-                }
+                TDEFLStatus::BadParam | TDEFLStatus::PutBufFailed => return Err(status),
             }
         }
         output.truncate(written);
