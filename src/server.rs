@@ -255,6 +255,40 @@ pub fn without_nagle(
     })
 }
 
+/// How often health checking looks at whether storage can still make writes
+/// durable.
+const STORAGE_HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reports the three services NOT_SERVING, for good, once storage can no
+/// longer make writes durable (an fsync failed, or the writer thread
+/// stopped). Every check, recheck and label then fails with UNAVAILABLE
+/// until a restart, so load balancers and probes must learn to send calls
+/// elsewhere; a restart reopens the database and starts afresh.
+async fn report_storage_failure(
+    engine: Arc<Engine>,
+    reporter: tonic_health::server::HealthReporter,
+    interval: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        if let Some(reason) = engine.store().write_failure() {
+            tracing::error!(
+                %reason,
+                "storage can no longer make writes durable: health checks now answer NOT_SERVING; restart the service once the disk is fixed"
+            );
+            reporter
+                .set_not_serving::<ModerationServer<ModerationService>>()
+                .await;
+            reporter.set_not_serving::<ReviewServer<ReviewService>>().await;
+            reporter
+                .set_not_serving::<TrainingServer<TrainingService>>()
+                .await;
+            return;
+        }
+    }
+}
+
 /// Serves on `listener` until `shutdown` completes, then lets in-flight
 /// calls finish (for [`STOP_GRACE`] at most), lets a running retrain
 /// finish (for as long again at most) and flushes storage.
@@ -306,6 +340,13 @@ pub async fn run(
         known_keys_only,
     );
     spawn_schedule(Arc::clone(&state.engine));
+    let _storage_health = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(
+        report_storage_failure(
+            Arc::clone(&state.engine),
+            health_reporter.clone(),
+            STORAGE_HEALTH_INTERVAL,
+        ),
+    ));
 
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
@@ -366,4 +407,69 @@ pub async fn run(
     state.engine.store().flush()?;
     tracing::info!("stopped; storage flushed");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_server::Health;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::server::{HealthReporter, HealthService};
+
+    async fn status_of(health: &HealthService, service: &str) -> ServingStatus {
+        let answer = health
+            .check(tonic::Request::new(HealthCheckRequest {
+                service: service.to_string(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        answer.status()
+    }
+
+    /// A store that cannot make writes durable fails every check until a
+    /// restart; health checking must say so, so that probes and load
+    /// balancers stop sending calls to it.
+    #[tokio::test]
+    async fn health_says_not_serving_once_storage_cannot_make_writes_durable() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::new(
+            Store::open(directory.path()).unwrap(),
+            Model::embedded_default().unwrap(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ));
+        let reporter = HealthReporter::new();
+        reporter
+            .set_serving::<ModerationServer<ModerationService>>()
+            .await;
+        reporter.set_serving::<ReviewServer<ReviewService>>().await;
+        let health = HealthService::from_health_reporter(reporter.clone());
+        let interval = std::time::Duration::from_millis(10);
+        let watcher = tokio::spawn(report_storage_failure(
+            Arc::clone(&engine),
+            reporter,
+            interval,
+        ));
+        tokio::time::sleep(interval * 5).await;
+        let moderation = "moderation.v1.Moderation";
+        assert_eq!(status_of(&health, moderation).await, ServingStatus::Serving);
+        assert!(engine.store().write_failure().is_none());
+
+        engine.store().fail_flushes("disk gone");
+        tokio::time::timeout(std::time::Duration::from_secs(10), watcher)
+            .await
+            .expect("the watcher saw the failure")
+            .unwrap();
+        for service in [moderation, "moderation.v1.Review", "moderation.v1.Training"] {
+            assert_eq!(
+                status_of(&health, service).await,
+                ServingStatus::NotServing,
+                "{service}"
+            );
+        }
+        let reason = engine.store().write_failure().unwrap();
+        assert!(reason.contains("disk gone"), "{reason}");
+    }
 }

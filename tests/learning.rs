@@ -456,16 +456,32 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
     server.stop().await;
 }
 
+/// Without a base corpus a full retrain would build a model from the
+/// corrections alone and put it in place of one trained on thousands of
+/// comments: it is refused before any job starts, with what to do instead.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_full_retrain_without_data_fails_and_says_why() {
+async fn a_full_retrain_without_a_base_corpus_is_refused_and_says_why() {
     let (server, _directory) = start_server().await;
-    let job = finished_retrain(&server, true, false).await;
-    assert_eq!(job.state(), pb::JobState::Failed);
-    assert!(
-        job.message.contains("learning.base_data"),
-        "{}",
-        job.message
-    );
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    store_and_label(&server, "readers", &["what a lovely song", "i love this video"], pb::Label::Ham).await;
+    let status = server
+        .training()
+        .await
+        .start_retrain(with_token(
+            ADMIN_TOKEN,
+            pb::StartRetrainRequest {
+                full: true,
+                dry_run: false,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status}");
+    assert!(status.message().contains("learning.base_data"), "{status}");
+    assert!(status.message().contains("without `full`"), "{status}");
+    // No job was queued, and the incremental retrain it points to runs.
+    let job = finished_retrain(&server, false, true).await;
+    assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     server.stop().await;
 }
 

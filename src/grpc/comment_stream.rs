@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use futures::stream::FuturesOrdered;
 use futures::{Stream, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::AbortOnDropHandle;
 use tonic::Status;
 
@@ -60,8 +60,21 @@ where
     Place: Send + 'static,
 {
     let (answers, receiver) = mpsc::channel(STREAM_CONCURRENCY);
-    tokio::spawn(drive(inbound, idle_limit, spare_place, check, answers));
-    tokio_stream::wrappers::ReceiverStream::new(receiver)
+    // How the stream ends when the task could not hand its last word over
+    // (the client was not reading): that status follows the answers already
+    // handed over, so that a client that reads again learns the stream was
+    // cut rather than finished. Nothing is sent when the task ended the
+    // stream itself, or the client left.
+    let (ending_sender, ending) = oneshot::channel::<Status>();
+    tokio::spawn(async move {
+        if let Some(status) = drive(inbound, idle_limit, spare_place, check, answers).await {
+            let _ = ending_sender.send(status);
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(receiver).chain(
+        futures::stream::once(ending)
+            .filter_map(|ending| futures::future::ready(ending.ok().map(Err))),
+    )
 }
 
 /// A check in flight, or an error already known, in request order.
@@ -73,7 +86,8 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
     mut spare_place: SparePlace,
     mut check: Check,
     answers: mpsc::Sender<Result<Out, Status>>,
-) where
+) -> Option<Status>
+where
     In: Send + 'static,
     Out: Send + 'static,
     Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
@@ -94,7 +108,7 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
     let own_place_in_use = Arc::new(AtomicBool::new(false));
     loop {
         if !reading && in_flight.is_empty() && parked.is_none() {
-            return;
+            return None;
         }
         // Made anew on each turn: it runs out only after the whole limit
         // passed with nothing in flight and nothing read.
@@ -120,9 +134,25 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
                 let failed = answer.is_err();
                 match tokio::time::timeout(idle_limit, answers.send(answer)).await {
                     Ok(Ok(())) if !failed => {}
-                    // The client left, failed, or has not read an answer
-                    // for the whole limit: dropping everything ends it.
-                    Ok(Ok(())) | Ok(Err(_)) | Err(_) => return,
+                    // The stream's error was handed over, or the client
+                    // left: dropping everything ends the stream.
+                    Ok(Ok(())) | Ok(Err(_)) => return None,
+                    // The client has not read an answer for the whole
+                    // limit: the checks still in flight are dropped, and
+                    // the stream ends with the reason after the answers
+                    // handed over.
+                    Err(_) => {
+                        return Some(
+                            Error::DeadlineExceeded(format!(
+                                "no answer on this stream was read for {} ms, so the server \
+                                 closed it; the comments after the last answer read may have \
+                                 been checked and stored: send them again (a comment already \
+                                 checked gets its stored decision)",
+                                idle_limit.as_millis()
+                            ))
+                            .into(),
+                        )
+                    }
                 }
             }
             () = idle, if reading && in_flight.is_empty() => {
@@ -132,9 +162,15 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
                     idle_limit.as_millis()
                 ));
                 // The client may not be reading either; it gets no longer
-                // than the limit again.
-                let _ = tokio::time::timeout(idle_limit, answers.send(Err(error.into()))).await;
-                return;
+                // than the limit again, after which the error ends the
+                // stream behind the answers it has not read.
+                let status: Status = error.into();
+                return match tokio::time::timeout(idle_limit, answers.send(Err(status.clone())))
+                    .await
+                {
+                    Ok(_) => None,
+                    Err(_) => Some(status),
+                };
             }
         }
         if parked.is_none() {
@@ -345,7 +381,16 @@ mod tests {
         assert_eq!(Arc::strong_count(&held), 2, "still driven");
         tokio::time::sleep(MINUTE).await;
         assert_eq!(Arc::strong_count(&held), 1, "the task let go");
-        drop(answers);
+        // A client that reads again gets the answers handed over, then an
+        // error that says the stream was cut: never a clean end for a
+        // stream that answered 65 of its 1000 comments.
+        let answers: Vec<Result<u64, Status>> = answers.collect().await;
+        let (last, handed_over) = answers.split_last().unwrap();
+        assert!(handed_over.iter().all(Result::is_ok));
+        assert!(handed_over.len() < 1000);
+        let status = last.as_ref().unwrap_err();
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status}");
+        assert!(status.message().contains("send them again"), "{status}");
     }
 
     /// Streams of `count` checks with `spare` places to share: the most

@@ -53,6 +53,20 @@ impl Engine {
                 "the service is stopping; start the retrain after it restarts".to_string(),
             ));
         }
+        // Without a base corpus a full retrain would train on the
+        // corrections alone: a model that knows a handful of comments would
+        // replace one trained on thousands, judged by a gate that then has
+        // only the held-out corrections to go on.
+        if full && self.learning().base.examples.is_empty() {
+            return Err(Error::FailedPrecondition(
+                "a full retrain rebuilds the model from learning.base_data and the corrections, \
+                 and no learning.base_data is configured: the new model would know only the \
+                 moderators' corrections, not what the active model was trained on; configure \
+                 learning.base_data, or retrain without `full` to add the corrections to the \
+                 active model"
+                    .to_string(),
+            ));
+        }
         let job = {
             let mut jobs = self.learning().jobs();
             if let Some(running) = jobs.values().find(|job| !job.state.is_finished()) {
@@ -206,8 +220,11 @@ impl Engine {
         }
     }
 
+    /// A scheduled retrain is full when there is a base corpus to rebuild
+    /// from, else incremental (see [`Engine::start_retrain`]).
     fn start_scheduled_retrain(self: &Arc<Self>, why: &str) {
-        match self.start_retrain(true, false) {
+        let full = !self.learning().base.examples.is_empty();
+        match self.start_retrain(full, false) {
             Ok(job) => tracing::info!(job_id = %job.job_id, why, "scheduled retrain started"),
             Err(error) => tracing::info!(%error, why, "scheduled retrain not started"),
         }
@@ -845,6 +862,25 @@ mod tests {
         // Nothing was queued behind it, in memory or in the store.
         assert_eq!(engine.learning().jobs().len(), 1);
         assert!(engine.store().jobs().unwrap().is_empty());
+    }
+
+    /// Without a base corpus a full retrain would know only the
+    /// corrections: the schedule retrains incrementally instead.
+    #[test]
+    fn a_scheduled_retrain_without_a_base_corpus_is_incremental() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = default_engine(directory.path());
+        assert!(matches!(
+            engine.start_retrain(true, false),
+            Err(Error::FailedPrecondition(message)) if message.contains("learning.base_data")
+        ));
+        engine.start_scheduled_retrain("a test");
+        let jobs: Vec<RetrainJob> = engine.learning().jobs().values().cloned().collect();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        assert!(!jobs[0].full, "{jobs:?}");
+        assert!(engine.wait_for_retraining(
+            std::time::Instant::now() + std::time::Duration::from_secs(60)
+        ));
     }
 
     #[test]

@@ -198,6 +198,17 @@ impl Store {
         Ok(())
     }
 
+    /// Why writes can no longer be made durable, if they cannot: a flush
+    /// failed, or the writer thread has stopped. Either lasts until the
+    /// store is opened again.
+    pub fn write_failure(&self) -> Option<String> {
+        if let Some(failure) = self.inner.commit.failure().get() {
+            return Some(format!("a flush failed: {failure}"));
+        }
+        (!self.inner.writer.is_running())
+            .then(|| "the thread that stores decisions has stopped".to_string())
+    }
+
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.size_on_disk()?)

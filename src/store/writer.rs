@@ -93,6 +93,16 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Whether the thread still takes jobs (it ends when it panics, or
+    /// when the store is dropped).
+    pub(super) fn is_running(&self) -> bool {
+        self.sender
+            .as_ref()
+            .is_some_and(|sender| !sender.is_closed())
+    }
+}
+
 impl Drop for Writer {
     fn drop(&mut self) {
         self.sender = None;
