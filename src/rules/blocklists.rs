@@ -90,13 +90,34 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         let blocked = lists.blocked_suffix(&host)?;
         Some(format!("{place} points at the blocked domain {blocked}."))
     });
-    pointed_at.or_else(|| {
-        // A bare domain is a link to the tokenizer only under the common
-        // top-level domains, and spammers pick the others ("Cheap meds at
-        // pillshop.top"): the text's names are looked up too.
-        let blocked = lists.named_in_text(&subject.normalized)?;
-        Some(format!("The text names the blocked domain {blocked}."))
-    })
+    pointed_at
+        .or_else(|| {
+            // A bare domain is a link to the tokenizer only under the common
+            // top-level domains, and spammers pick the others ("Cheap meds at
+            // pillshop.top"): the text's names are looked up too.
+            let blocked = lists.named_in_text(&subject.normalized)?;
+            Some(format!("The text names the blocked domain {blocked}."))
+        })
+        .or_else(|| {
+            // A browser decodes percent-escapes in a link's host
+            // (`https://pill%73hop.top`), and redirect links carry their
+            // target percent-encoded (`google.com/url?q=https%3A%2F%2F...`).
+            let blocked = lists.named_in_text(&percent_decoded(&subject.normalized)?)?;
+            Some(format!(
+                "A link in the text, once its percent-escapes are decoded, leads to the blocked domain {blocked}."
+            ))
+        })
+}
+
+/// `text` with its percent-escapes decoded, twice over (a redirect link's
+/// target may be encoded once more), or `None` if it has none.
+fn percent_decoded(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let once = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+    let twice = percent_encoding::percent_decode_str(&once).decode_utf8_lossy();
+    Some(twice.to_lowercase())
 }
 
 /// Fires when the author's IP address lies in a blocked range.
@@ -264,6 +285,29 @@ mod tests {
             let subject = Subject::new(&comment);
             let fired = blocked_domain(&lists, &subject);
             assert_eq!(fired.is_some(), fires, "{text}: {fired:?}");
+        }
+    }
+
+    /// Browsers decode a host's percent-escapes, and redirect links carry
+    /// their target percent-encoded: neither hides a blocked domain.
+    #[test]
+    fn percent_escapes_do_not_hide_a_blocked_domain() {
+        let lists = domains(&["pillshop.top"]);
+        for (text, fires) in [
+            ("Cheap meds at https://pill%73hop.top/x", true),
+            ("Cheap meds at https://pillshop%2Etop/x", true),
+            ("meds: https://www.google.com/url?q=https%3A%2F%2Fpillshop.top%2Fbuy", true),
+            ("meds: https://l.example/l.php?u=https%253A%252F%252Fpillshop.top", true),
+            ("100% sure, see https://news.example/a%20b", false),
+            ("https://news.example/?next=notpill%73hop.top", false),
+        ] {
+            let comment = comment(text);
+            let subject = Subject::new(&comment);
+            let fired = blocked_domain(&lists, &subject);
+            assert_eq!(fired.is_some(), fires, "{text}: {fired:?}");
+            if let Some(reason) = fired {
+                assert!(reason.contains("percent-escapes"), "{reason}");
+            }
         }
     }
 

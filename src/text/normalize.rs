@@ -9,6 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 /// the model should see one spelling of each word.
 pub fn normalize(raw: &str) -> String {
     let decoded = html_escape::decode_html_entities(raw);
+    let decoded = with_sentence_breaks(&decoded);
     // ASCII text is its own NFKC form and has no zero-width characters:
     // most comments take this shortcut.
     if decoded.is_ascii() {
@@ -21,9 +22,118 @@ pub fn normalize(raw: &str) -> String {
         if is_invisible(character) {
             continue;
         }
-        folded.extend(character.to_lowercase());
+        match font_letter(character) {
+            Some(letter) => folded.push(letter),
+            None => folded.extend(character.to_lowercase()),
+        }
     }
     folded
+}
+
+/// `text` with a space put back where a sentence ends with a full stop and
+/// the next one starts with no space, with a capitalised word that is also
+/// a top-level domain: "I read it twice.Me and my wife agree.Us voters
+/// deserve better." is not a comment with links to `twice.me` and
+/// `agree.us`. Leaving out that space is common when typing on a phone. A
+/// link's ending is written in lower case (or all in capitals); a
+/// capitalised word after a lower-case letter and a full stop starts a
+/// sentence.
+fn with_sentence_breaks(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut breaks = text
+        .match_indices('.')
+        .map(|(dot, _)| dot)
+        .filter(|dot| is_sentence_break(bytes, *dot))
+        .peekable();
+    if breaks.peek().is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut spaced = String::with_capacity(text.len() + 4);
+    let mut copied = 0;
+    for dot in breaks {
+        spaced.push_str(&text[copied..=dot]);
+        spaced.push(' ');
+        copied = dot + 1;
+    }
+    spaced.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(spaced)
+}
+
+/// Whether the full stop at `dot` ends a sentence (see
+/// [`with_sentence_breaks`]): a lower-case letter before it, and after it
+/// a capitalised word (an upper-case letter, then lower-case ones) that is
+/// a bare link's top-level domain, and no path.
+fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
+    if dot == 0 || !bytes[dot - 1].is_ascii_lowercase() {
+        return false;
+    }
+    let after = &bytes[dot + 1..];
+    let word_length = after
+        .iter()
+        .take_while(|byte| byte.is_ascii_alphabetic())
+        .count();
+    let word = &after[..word_length];
+    let capitalised = word.first().is_some_and(u8::is_ascii_uppercase)
+        && word[1..].iter().all(u8::is_ascii_lowercase);
+    let ends_there = after
+        .get(word_length)
+        .is_none_or(|next| !(next.is_ascii_digit() || matches!(next, b'/' | b'-' | b'_')));
+    capitalised
+        && ends_there
+        && super::tokenize::BARE_LINK_DOMAINS
+            .iter()
+            .any(|domain| domain.as_bytes().eq_ignore_ascii_case(word))
+}
+
+/// The plain lower-case letter that a "font" letter from a text generator
+/// stands for, where Unicode's compatibility mappings (NFKC) give none:
+/// small capitals (`ᴄʜᴇᴄᴋ`) and negative circled or squared capitals
+/// (`🅒🅗🅔🅒🅚`, `🅲🅷🅴🅲🅺`). A reader reads them as the plain word, so the
+/// model and the rules must too; NFKC already maps fullwidth, circled,
+/// parenthesised, mathematical and squared letters.
+pub fn font_letter(character: char) -> Option<char> {
+    let from_alphabet = |first: char| {
+        char::from_u32(u32::from('a') + (u32::from(character) - u32::from(first)))
+    };
+    match character {
+        // Negative circled and negative squared Latin capitals, A to Z.
+        '\u{1F150}'..='\u{1F169}' => from_alphabet('\u{1F150}'),
+        '\u{1F170}'..='\u{1F189}' => from_alphabet('\u{1F170}'),
+        _ => small_capital(character),
+    }
+}
+
+/// The letter a small capital stands for: the alphabet text generators
+/// offer as a "font" (`ᴠɪᴀɢʀᴀ`). Unicode's confusables leave most of these
+/// letters out, since a small capital is not drawn like a lower-case one.
+fn small_capital(character: char) -> Option<char> {
+    Some(match character {
+        '\u{1D00}' => 'a',
+        '\u{0299}' => 'b',
+        '\u{1D04}' => 'c',
+        '\u{1D05}' => 'd',
+        '\u{1D07}' => 'e',
+        '\u{A730}' => 'f',
+        '\u{0262}' => 'g',
+        '\u{029C}' => 'h',
+        '\u{026A}' => 'i',
+        '\u{1D0A}' => 'j',
+        '\u{1D0B}' => 'k',
+        '\u{029F}' => 'l',
+        '\u{1D0D}' => 'm',
+        '\u{0274}' => 'n',
+        '\u{1D0F}' => 'o',
+        '\u{1D18}' => 'p',
+        '\u{0280}' => 'r',
+        '\u{A731}' => 's',
+        '\u{1D1B}' => 't',
+        '\u{1D1C}' => 'u',
+        '\u{1D20}' => 'v',
+        '\u{1D21}' => 'w',
+        '\u{028F}' => 'y',
+        '\u{1D22}' => 'z',
+        _ => return None,
+    })
 }
 
 /// Whether a character renders as nothing: Unicode's default-ignorable
@@ -96,5 +206,38 @@ mod tests {
     #[test]
     fn non_latin_text_is_kept() {
         assert_eq!(normalize("Привет МИР"), "привет мир");
+    }
+
+    #[test]
+    fn font_letters_become_plain_ones() {
+        for font in [
+            "\u{1D04}\u{029C}\u{1D07}\u{1D04}\u{1D0B} \u{1D0F}\u{1D1C}\u{1D1B}",
+            "\u{1F152}\u{1F157}\u{1F154}\u{1F152}\u{1F15A} \u{1F15E}\u{1F164}\u{1F163}",
+            "\u{1F172}\u{1F177}\u{1F174}\u{1F172}\u{1F17A} \u{1F17E}\u{1F184}\u{1F183}",
+            "ⒸⒽⒺⒸⓀ ⓄⓊⓉ",
+        ] {
+            assert_eq!(normalize(font), "check out", "{font:?}");
+        }
+    }
+
+    /// A full stop with no space after it, before a capitalised word that
+    /// is also a domain ending, ends a sentence; links keep their form.
+    #[test]
+    fn a_missing_space_after_a_full_stop_is_put_back_before_a_capitalised_word() {
+        assert_eq!(
+            normalize("I read it twice.Me and my wife agree.Us voters deserve better.Be honest."),
+            "i read it twice. me and my wife agree. us voters deserve better. be honest."
+        );
+        assert_eq!(normalize("Gracias por el artículo.Me parece"), "gracias por el artículo. me parece");
+        for kept in [
+            "see pillshop.top now",
+            "see about.me/anna",
+            "see Pillshop.com",
+            "see pillshop.COM",
+            "version 2.De",
+            "ok.Menu",
+        ] {
+            assert_eq!(normalize(kept), kept.to_lowercase(), "{kept:?}");
+        }
     }
 }

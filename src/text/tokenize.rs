@@ -27,10 +27,16 @@ pub struct Token {
 }
 
 /// The top-level domains under which a bare domain (no scheme, no `www.`)
-/// counts as a link.
-const BARE_LINK_DOMAINS: [&str; 22] = [
+/// counts as a link: the commonest, those of link shorteners (`bit.ly`,
+/// `goo.gl`, `rb.gy`, `is.gd`), and those spam is most often sent from
+/// (`.top`, `.shop`, `.click`...). Endings that are everyday words after a
+/// full stop with no space ("twice.Me and my wife") are told apart from
+/// links by [`crate::text::normalize`], which puts the missing space back
+/// before a capitalised one.
+pub(super) const BARE_LINK_DOMAINS: [&str; 38] = [
     "com", "net", "org", "info", "biz", "ly", "io", "co", "me", "tk", "ru", "us", "uk", "de", "tv",
-    "gl", "be", "cc", "xyz", "site", "online", "club",
+    "gl", "be", "cc", "xyz", "site", "online", "club", "top", "shop", "store", "click", "icu",
+    "vip", "pw", "cn", "buzz", "cam", "sbs", "cfd", "bond", "website", "gy", "gd",
 ];
 
 /// Links written with a scheme, with `www.`, or as a bare domain under one
@@ -110,6 +116,21 @@ fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
         .then(|| LINK.find_iter(normalized))
         .into_iter()
         .flatten()
+        .filter(|found| !name_goes_on(&normalized[found.end()..]))
+}
+
+/// Whether a bare domain that ends where `rest` starts is only the start
+/// of a longer name ("pillshop.top-deals", "pillshop.top.example"), which
+/// the link pattern cannot see, having no look-ahead: its top-level domain
+/// is then no top-level domain. A link ending at white space or
+/// punctuation ends there.
+fn name_goes_on(rest: &str) -> bool {
+    let mut after = rest.chars();
+    match after.next() {
+        Some('-' | '_') => true,
+        Some('.') => after.next().is_some_and(char::is_alphanumeric),
+        _ => false,
+    }
 }
 
 fn words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(TokenKind, &'text str)) {
@@ -404,6 +425,22 @@ mod tests {
         assert_eq!(
             tokens.last(),
             Some(&(TokenKind::LinkDomain, "murdev.com".to_string()))
+        );
+    }
+
+    /// Spam's favourite endings and link shorteners are links without a
+    /// scheme too.
+    #[test]
+    fn bare_domains_under_spam_endings_and_shorteners_are_links() {
+        let domains: Vec<String> =
+            kinds_and_texts("meds: pillshop.top pillshop.shop pillshop.click, see rb.gy/abc1")
+                .into_iter()
+                .filter(|(kind, _)| *kind == TokenKind::LinkDomain)
+                .map(|(_, text)| text)
+                .collect();
+        assert_eq!(
+            domains,
+            ["pillshop.top", "pillshop.shop", "pillshop.click", "rb.gy"]
         );
     }
 
