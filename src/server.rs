@@ -280,7 +280,9 @@ async fn report_storage_failure(
             reporter
                 .set_not_serving::<ModerationServer<ModerationService>>()
                 .await;
-            reporter.set_not_serving::<ReviewServer<ReviewService>>().await;
+            reporter
+                .set_not_serving::<ReviewServer<ReviewService>>()
+                .await;
             reporter
                 .set_not_serving::<TrainingServer<TrainingService>>()
                 .await;
@@ -340,13 +342,12 @@ pub async fn run(
         known_keys_only,
     );
     spawn_schedule(Arc::clone(&state.engine));
-    let _storage_health = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(
-        report_storage_failure(
+    let _storage_health =
+        tokio_util::task::AbortOnDropHandle::new(tokio::spawn(report_storage_failure(
             Arc::clone(&state.engine),
             health_reporter.clone(),
             STORAGE_HEALTH_INTERVAL,
-        ),
-    ));
+        )));
 
     let mut builder = Server::builder()
         .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))

@@ -463,7 +463,13 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
 async fn a_full_retrain_without_a_base_corpus_is_refused_and_says_why() {
     let (server, _directory) = start_server().await;
     store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
-    store_and_label(&server, "readers", &["what a lovely song", "i love this video"], pb::Label::Ham).await;
+    store_and_label(
+        &server,
+        "readers",
+        &["what a lovely song", "i love this video"],
+        pb::Label::Ham,
+    )
+    .await;
     let status = server
         .training()
         .await

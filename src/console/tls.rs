@@ -191,7 +191,9 @@ mod tests {
         let mismatch = refused(&cert_pem, &other.key_pair.serialize_pem());
         assert!(matches!(mismatch, ConsoleTlsError::KeyMismatch(_)));
         assert!(
-            mismatch.to_string().starts_with("the key does not serve the certificate"),
+            mismatch
+                .to_string()
+                .starts_with("the key does not serve the certificate"),
             "{mismatch}"
         );
     }

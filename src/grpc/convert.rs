@@ -40,7 +40,8 @@ pub fn check_comment_id(comment_id: &str) -> Result<(), Error> {
 }
 
 pub fn check_site_id(field: &'static str, site_id: &str) -> Result<(), Error> {
-    crate::domain::check_site_id(site_id).map_err(|reason| Error::invalid_argument(field, reason.to_string()))
+    crate::domain::check_site_id(site_id)
+        .map_err(|reason| Error::invalid_argument(field, reason.to_string()))
 }
 
 /// Decision ids are the UUIDs this service hands out, in the form it hands

@@ -878,9 +878,8 @@ mod tests {
         let jobs: Vec<RetrainJob> = engine.learning().jobs().values().cloned().collect();
         assert_eq!(jobs.len(), 1, "{jobs:?}");
         assert!(!jobs[0].full, "{jobs:?}");
-        assert!(engine.wait_for_retraining(
-            std::time::Instant::now() + std::time::Duration::from_secs(60)
-        ));
+        assert!(engine
+            .wait_for_retraining(std::time::Instant::now() + std::time::Duration::from_secs(60)));
     }
 
     #[test]

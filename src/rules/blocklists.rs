@@ -296,8 +296,14 @@ mod tests {
         for (text, fires) in [
             ("Cheap meds at https://pill%73hop.top/x", true),
             ("Cheap meds at https://pillshop%2Etop/x", true),
-            ("meds: https://www.google.com/url?q=https%3A%2F%2Fpillshop.top%2Fbuy", true),
-            ("meds: https://l.example/l.php?u=https%253A%252F%252Fpillshop.top", true),
+            (
+                "meds: https://www.google.com/url?q=https%3A%2F%2Fpillshop.top%2Fbuy",
+                true,
+            ),
+            (
+                "meds: https://l.example/l.php?u=https%253A%252F%252Fpillshop.top",
+                true,
+            ),
             ("100% sure, see https://news.example/a%20b", false),
             ("https://news.example/?next=notpill%73hop.top", false),
         ] {

@@ -112,7 +112,8 @@ impl RulesConfig {
         let mut sites = HashMap::with_capacity(self.sites.len());
         for (site, overrides) in &self.sites {
             let path = format!("rules.sites.{site:?}");
-            crate::domain::check_site_id(site).map_err(|reason| invalid(&path, reason.to_string()))?;
+            crate::domain::check_site_id(site)
+                .map_err(|reason| invalid(&path, reason.to_string()))?;
             if !overrides.sites.is_empty() {
                 return Err(invalid(
                     format!("{path}.sites"),

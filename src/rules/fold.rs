@@ -3,17 +3,30 @@
 //! word past a filter undone. Digits and symbols standing for letters
 //! ("fr3e m0ney", "$ale", "c@sh") become those letters, letters of another
 //! script hidden inside a Latin word ("frее" with Cyrillic `е`) become
-//! their Latin twins, repeated letters collapse ("freeee"), and words
-//! spelled out letter by letter ("f r e e") are joined.
+//! their Latin twins and Latin letters hidden inside a Cyrillic word
+//! ("кaзино" with Latin `a`) their Cyrillic ones, combining marks piled on
+//! a Latin, Cyrillic or Greek letter ("vi\u{307}agra") are dropped,
+//! repeated letters collapse ("freeee"), and words spelled out letter by
+//! letter ("f r e e") are joined into one word, marked as spelled out so
+//! that a term can be found anywhere inside it ("a v i a g r a n o w").
 //!
 //! Terms are folded the same way, so matching compares like with like.
 //! Each word keeps how long each of its runs of one letter was, so that a
 //! term matches a word whose runs are at least as long: "freeee" matches
 //! "free", but "as" does not match "ass". A few honest words still fold
 //! together (`l` and `i`: "hell" and "heil"); that only matters for a
-//! configured term, and it is the price of catching the variants. Words written wholly in another script are left alone, so a
-//! Russian or Greek comment never turns into Latin look-alikes.
+//! configured term, and it is the price of catching the variants. Words
+//! written wholly in another script are left alone, so a Russian or Greek
+//! comment never turns into Latin look-alikes.
+//!
+//! Some words have other readings besides their folded spelling, which
+//! only terms are matched against (the similarity fingerprint reads the
+//! folded spelling alone): a word with accented Latin letters reads
+//! without them ("víagra" as "viagra"; the price is that "año" meets a
+//! term "ano"), and a word whose Latin and Cyrillic letters all have twins
+//! in the other script ("xер" with Latin `x`) reads both ways.
 
+use unicode_normalization::char::is_combining_mark;
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::MixedScript;
 
@@ -22,7 +35,7 @@ const LETTER_SYMBOLS: [char; 4] = ['@', '$', '!', '|'];
 
 /// Spelled-out words shorter than this many letters are left apart, so that
 /// "a b" stays two words while "f r e e" becomes one.
-const MIN_SPELLED_OUT_LETTERS: usize = 3;
+pub(super) const MIN_SPELLED_OUT_LETTERS: usize = 3;
 
 /// The folded words of a text, kept in one string separated by single
 /// spaces (one allocation, not one per word).
@@ -36,6 +49,12 @@ pub struct FoldedWords {
     runs: Vec<u8>,
     /// Where each word's runs end in `runs`.
     run_ends: Vec<usize>,
+    /// The indexes of the words that are letters spelled out one by one,
+    /// in order. Most texts have none, and an empty list costs nothing.
+    spelled_out: Vec<usize>,
+    /// The other readings of some words (see the module's documentation),
+    /// each with its word's index, in word order.
+    other_readings: Vec<(usize, Runs)>,
 }
 
 impl FoldedWords {
@@ -70,19 +89,45 @@ impl FoldedWords {
         &self.runs[start..self.run_ends[index]]
     }
 
+    /// Whether the `index`th word was spelled out letter by letter ("f r e
+    /// e"): a run of single letters, which may hold several words written
+    /// together or ordinary one-letter words beside them ("a v i a g r a").
+    pub fn is_spelled_out(&self, index: usize) -> bool {
+        self.spelled_out.binary_search(&index).is_ok()
+    }
+
+    /// The `index`th word as folded and in each of its other readings,
+    /// each as its letters and their runs, the folded spelling first.
+    pub fn readings(&self, index: usize) -> impl Iterator<Item = (&str, &[u8])> {
+        let first = self
+            .other_readings
+            .partition_point(|(word, _)| *word < index);
+        let others = self.other_readings[first..]
+            .iter()
+            .take_while(move |(word, _)| *word == index)
+            .map(|(_, reading)| (reading.letters.as_str(), reading.lengths.as_slice()));
+        std::iter::once((self.word(index), self.runs(index))).chain(others)
+    }
+
     /// The words joined by single spaces.
     pub fn text(&self) -> &str {
         &self.text
     }
 
-    fn push(&mut self, word: &Runs) {
+    fn push(&mut self, word: &FoldedWord, spelled_out: bool) {
         if !self.text.is_empty() {
             self.text.push(' ');
         }
-        self.text.push_str(&word.letters);
+        self.text.push_str(&word.written.letters);
         self.ends.push(self.text.len());
-        self.runs.extend_from_slice(&word.lengths);
+        self.runs.extend_from_slice(&word.written.lengths);
         self.run_ends.push(self.runs.len());
+        let index = self.ends.len() - 1;
+        if spelled_out {
+            self.spelled_out.push(index);
+        }
+        self.other_readings
+            .extend(word.readings.iter().map(|reading| (index, reading.clone())));
     }
 }
 
@@ -102,11 +147,19 @@ impl Runs {
 
     /// Adds a character: a new run, or one more of the last run.
     fn push(&mut self, character: char) {
+        self.push_run(character, 1);
+    }
+
+    /// Adds a run of `length` times one character, which lengthens the last
+    /// run when it is of the same character.
+    fn push_run(&mut self, character: char, length: u8) {
         match self.lengths.last_mut() {
-            Some(length) if self.letters.ends_with(character) => *length = length.saturating_add(1),
+            Some(last) if self.letters.ends_with(character) => {
+                *last = last.saturating_add(length);
+            }
             _ => {
                 self.letters.push(character);
-                self.lengths.push(1);
+                self.lengths.push(length);
             }
         }
     }
@@ -119,6 +172,19 @@ impl Runs {
         }
     }
 
+    /// Words written together without spaces, as a spelled-out run holds
+    /// them: "cheap" and "pills" are "cheappills", with one run of two
+    /// `p`s where the words meet.
+    pub fn joined(words: &[Runs]) -> Runs {
+        let mut joined = Runs::default();
+        for word in words {
+            for (letter, length) in word.letters.chars().zip(&word.lengths) {
+                joined.push_run(letter, *length);
+            }
+        }
+        joined
+    }
+
     /// Whether a word written as `self` is the word written as `term`: the
     /// same letters, each run at least as long as the term's.
     pub fn covers(letters: &str, lengths: &[u8], term: &Runs) -> bool {
@@ -128,6 +194,70 @@ impl Runs {
                 .zip(&term.lengths)
                 .all(|(length, term_length)| length >= term_length)
     }
+
+    /// Whether a word begins with `term`, each run at least as long as the
+    /// term's (the word's run where the term ends may go on).
+    pub fn covers_start(letters: &str, lengths: &[u8], term: &Runs) -> bool {
+        Runs::covers_from(letters, lengths, 0, 0, term)
+    }
+
+    /// Whether a word ends with `term`, each run at least as long as the
+    /// term's (the word's run where the term starts may begin earlier).
+    pub fn covers_end(letters: &str, lengths: &[u8], term: &Runs) -> bool {
+        let byte = letters.len().checked_sub(term.letters.len());
+        let index = lengths.len().checked_sub(term.lengths.len());
+        match (byte, index) {
+            (Some(byte), Some(index)) => Runs::covers_from(letters, lengths, byte, index, term),
+            _ => false,
+        }
+    }
+
+    /// Whether `term` is written anywhere inside a word, starting at any of
+    /// its letters.
+    pub fn covers_inside(letters: &str, lengths: &[u8], term: &Runs) -> bool {
+        letters
+            .char_indices()
+            .enumerate()
+            .any(|(index, (byte, _))| Runs::covers_from(letters, lengths, byte, index, term))
+    }
+
+    /// Whether `term` is written in a word from its `index`th character on,
+    /// which starts at `byte` of its letters. An `index` or `byte` past the
+    /// word, or a `byte` inside a character, is no match.
+    fn covers_from(letters: &str, lengths: &[u8], byte: usize, index: usize, term: &Runs) -> bool {
+        let same_letters = letters
+            .get(byte..)
+            .is_some_and(|rest| rest.starts_with(term.letters.as_str()));
+        same_letters
+            && lengths.get(index..).is_some_and(|rest| {
+                rest.len() >= term.lengths.len()
+                    && rest
+                        .iter()
+                        .zip(&term.lengths)
+                        .all(|(length, term_length)| length >= term_length)
+            })
+    }
+}
+
+/// One word folded: its letters as folded, and its other readings.
+#[derive(Debug, Clone, Default)]
+struct FoldedWord {
+    written: Runs,
+    readings: Vec<Runs>,
+}
+
+impl FoldedWord {
+    fn clear(&mut self) {
+        self.written.clear();
+        self.readings.clear();
+    }
+
+    /// Adds a reading, unless the word already reads so.
+    fn add_reading(&mut self, reading: Runs) {
+        if reading != self.written && !self.readings.contains(&reading) {
+            self.readings.push(reading);
+        }
+    }
 }
 
 /// The folded words of a normalised text, in order.
@@ -136,21 +266,36 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
         text: String::with_capacity(normalized.len()),
         ..FoldedWords::default()
     };
-    let mut folded = Runs::default();
+    let mut folded = FoldedWord::default();
+    let mut unmarked = String::new();
     // The pieces of a word spelled out so far: each a letter and its run.
     let mut spelled_out: Vec<(char, u8)> = Vec::new();
-    for piece in normalized.split(|c: char| !(c.is_alphanumeric() || LETTER_SYMBOLS.contains(&c))) {
+    // A combining mark belongs to the letter before it, so it splits no
+    // word: "vi\u{307}agra" is one word, whose mark folding drops. (No
+    // ASCII character is a mark, and most separators are ASCII.)
+    let separator = |c: char| {
+        !(c.is_alphanumeric()
+            || LETTER_SYMBOLS.contains(&c)
+            || (!c.is_ascii() && is_combining_mark(c)))
+    };
+    for piece in normalized.split(separator) {
         let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
+        let piece = without_accent_marks(piece, &mut unmarked);
         if piece.is_empty() {
             continue;
         }
         fold_word(piece, &mut folded);
-        let mut characters = folded.letters.chars();
+        let written = &folded.written;
+        let mut characters = written.letters.chars();
         // A piece of one letter, written once or twice ("f r ee"), is part
         // of a word spelled out; three or more ("xxx") is a word of its own.
-        let spelled_letter = match (characters.next(), characters.next()) {
-            (Some(letter), None) if letter.is_alphabetic() && folded.lengths[0] <= 2 => {
-                Some((letter, folded.lengths[0]))
+        let spelled_letter = match (
+            characters.next(),
+            characters.next(),
+            written.lengths.first(),
+        ) {
+            (Some(letter), None, Some(&length)) if letter.is_alphabetic() && length <= 2 => {
+                Some((letter, length))
             }
             _ => None,
         };
@@ -159,7 +304,7 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
             continue;
         }
         flush_spelled_out(&mut words, &mut spelled_out);
-        words.push(&folded);
+        words.push(&folded, false);
     }
     flush_spelled_out(&mut words, &mut spelled_out);
     words
@@ -169,53 +314,223 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
 /// letter on its own.
 fn flush_spelled_out(words: &mut FoldedWords, pieces: &mut Vec<(char, u8)>) {
     if pieces.len() >= MIN_SPELLED_OUT_LETTERS {
-        let mut word = Runs::default();
+        // The letters are folded again as one word, since each was folded
+        // alone: letters of two scripts spelled out one by one ("К A З И Н
+        // О" with a Latin `A`) make a word that mixes them, read as such a
+        // word is read.
+        let mut run = String::new();
         for (letter, length) in pieces.iter() {
             for _ in 0..*length {
-                word.push(*letter);
+                run.push(*letter);
             }
         }
-        words.push(&word);
+        let mut word = FoldedWord::default();
+        fold_word(&run, &mut word);
+        words.push(&word, true);
     } else {
         // Each piece stays a word of its own, as it was written.
         for (letter, length) in pieces.iter() {
-            words.push(&Runs {
-                letters: letter.to_string(),
-                lengths: vec![*length],
-            });
+            let word = FoldedWord {
+                written: Runs {
+                    letters: letter.to_string(),
+                    lengths: vec![*length],
+                },
+                readings: Vec::new(),
+            };
+            words.push(&word, false);
         }
     }
     pieces.clear();
 }
 
+/// Whether a character is a combining mark that is no letter itself: an
+/// accent, a dot, a stroke or a ring drawn on the character before it.
+/// (The vowel signs of Indic scripts and Thai are marks too, but letters.)
+fn is_loose_mark(character: char) -> bool {
+    is_combining_mark(character) && !character.is_alphanumeric()
+}
+
+/// `piece` without the combining marks drawn on its Latin, Cyrillic and
+/// Greek letters (written into `buffer` when there are any). After
+/// normalisation (NFKC) composed every accent that makes a letter of some
+/// alphabet (`é`, `й`), such marks are a disguise ("vi\u{307}agra",
+/// "zalgo" text) or a stress mark ("сло\u{301}во"); either way the word
+/// reads the same without them, and so does a mark with no letter before
+/// it. The marks of other scripts (a virama, a Thai tone mark) are part of
+/// their words' spelling and stay.
+fn without_accent_marks<'a>(piece: &'a str, buffer: &'a mut String) -> &'a str {
+    if piece.is_ascii() || !piece.chars().any(is_loose_mark) {
+        return piece;
+    }
+    buffer.clear();
+    let mut keeps_marks = false;
+    for character in piece.chars() {
+        if !is_loose_mark(character) {
+            keeps_marks = character.is_alphabetic()
+                && !matches!(
+                    character.script(),
+                    Script::Latin | Script::Cyrillic | Script::Greek
+                );
+            buffer.push(character);
+        } else if keeps_marks {
+            buffer.push(character);
+        }
+    }
+    buffer
+}
+
 /// Folds one word into `folded` (cleared first). A piece without letters
 /// (a number, a price) is kept as it is: digits only stand for letters
 /// among other letters.
-fn fold_word(word: &str, folded: &mut Runs) {
+fn fold_word(word: &str, folded: &mut FoldedWord) {
     folded.clear();
     if !word.chars().any(char::is_alphabetic) {
-        folded.push_verbatim(word);
+        folded.written.push_verbatim(word);
         return;
     }
-    // ASCII words are in one script; the script tables are only consulted
-    // for the rest. A Latin word may hide look-alikes from the Latin script
-    // itself (a dotless `ı`, small capitals `ᴠɪᴀɢʀᴀ`); they are folded too,
-    // while letters with no ASCII twin (`é`, `ß`) stay as they are.
-    let mixed_script = !word.is_ascii() && !word.is_single_script();
-    let latin_word = !word.is_ascii()
-        && word
-            .chars()
-            .filter(|character| character.is_alphabetic())
-            .all(|character| character.script() == Script::Latin);
-    for character in word.chars() {
-        if character.is_ascii() {
-            folded.push(fold_ascii(character));
-        } else if mixed_script || latin_word {
-            push_latin_twin(character, folded);
-        } else {
-            folded.push(character);
+    if word.is_ascii() {
+        for character in word.chars() {
+            folded.written.push(fold_ascii(character));
+        }
+        return;
+    }
+    let letters = || word.chars().filter(|character| character.is_alphabetic());
+    let latin_letters = letters().any(|character| character.script() == Script::Latin);
+    // A word of Cyrillic letters among which every Latin letter imitates a
+    // Cyrillic one ("кaзино", "пoкер", Ukrainian "вiн" typed with a Latin
+    // `i`) is a Cyrillic word, and is folded to one, so that a Cyrillic term
+    // meets it. When its Cyrillic letters all imitate Latin ones as well
+    // ("xер"), it could be a disguise either way: it is folded to Latin as
+    // before and reads as Cyrillic too.
+    let cyrillic_word = letters().any(|character| character.script() == Script::Cyrillic)
+        && letters().all(|character| {
+            character.script() == Script::Cyrillic || cyrillic_twin(character).is_some()
+        });
+    let reads_both_ways = cyrillic_word
+        && latin_letters
+        && letters()
+            .filter(|character| character.script() == Script::Cyrillic)
+            .all(|character| latin_twin(character).is_some());
+    if cyrillic_word && !reads_both_ways {
+        for character in word.chars() {
+            push_cyrillic(character, &mut folded.written);
+        }
+    } else {
+        fold_to_latin(word, &mut folded.written);
+        if reads_both_ways {
+            let mut cyrillic = Runs::default();
+            for character in word.chars() {
+                push_cyrillic(character, &mut cyrillic);
+            }
+            folded.add_reading(cyrillic);
         }
     }
+    if let Some(bare) = without_accents(&folded.written) {
+        folded.add_reading(bare);
+    }
+}
+
+/// Folds a word that is not plain ASCII as a Latin word, or leaves it be.
+/// ASCII words are in one script; the script tables are only consulted
+/// for the rest. A Latin word may hide look-alikes from the Latin script
+/// itself (a dotless `ı`, small capitals `ᴠɪᴀɢʀᴀ`); they are folded too,
+/// while letters with no ASCII twin (`é`, `ß`) stay as they are.
+fn fold_to_latin(word: &str, written: &mut Runs) {
+    let mixed_script = !word.is_single_script();
+    let latin_word = word
+        .chars()
+        .filter(|character| character.is_alphabetic())
+        .all(|character| character.script() == Script::Latin);
+    for character in word.chars() {
+        if character.is_ascii() {
+            written.push(fold_ascii(character));
+        } else if mixed_script || latin_word {
+            push_latin_twin(character, written);
+        } else {
+            written.push(character);
+        }
+    }
+}
+
+/// The letters of a folded word without the accents of its Latin letters
+/// ("víagra" as "viagra", "frẹe" as "free"), or `None` when it has none.
+/// Other scripts keep theirs: `й` and `ё` are letters of their own.
+fn without_accents(written: &Runs) -> Option<Runs> {
+    if written.letters.is_ascii() {
+        return None;
+    }
+    let mut bare = Runs::default();
+    let mut changed = false;
+    for (letter, length) in written.letters.chars().zip(&written.lengths) {
+        match base_letter(letter) {
+            Some(base) => {
+                changed = true;
+                bare.push_run(fold_ascii(base), *length);
+            }
+            None => bare.push_run(letter, *length),
+        }
+    }
+    changed.then_some(bare)
+}
+
+/// The ASCII letter under a Latin letter's accents, dots or stroke (`i`
+/// for `í` and `ï`, `e` for `ẹ`, `o` for `ø`): its confusable skeleton's
+/// first character, when that is an ASCII letter and the rest are marks.
+fn base_letter(character: char) -> Option<char> {
+    if character.is_ascii() || character.script() != Script::Latin {
+        return None;
+    }
+    let mut buffer = [0u8; 4];
+    let mut skeleton = unicode_security::skeleton(character.encode_utf8(&mut buffer));
+    let base = skeleton.next().filter(char::is_ascii_alphabetic)?;
+    skeleton
+        .all(is_combining_mark)
+        .then(|| base.to_ascii_lowercase())
+}
+
+/// Writes a character of a word read as Cyrillic: a Latin letter, or a
+/// digit or symbol standing for one, as the Cyrillic letter it imitates,
+/// and anything else as it is.
+fn push_cyrillic(character: char, out: &mut Runs) {
+    let latin = if character.is_ascii() {
+        fold_ascii(character)
+    } else {
+        character
+    };
+    if latin.script() == Script::Latin {
+        out.push(cyrillic_twin(latin).unwrap_or(latin));
+    } else {
+        out.push(character);
+    }
+}
+
+/// The Cyrillic letter a Latin letter imitates, both in lower case as
+/// normalised text has them. A letter counts when either of its cases
+/// imitates: the capital `H` looks like `Н`, and a word typed in capitals
+/// ("КАЗИHО") reaches folding in lower case. `ï` and `ë` stand for the
+/// Ukrainian `ї` and the Russian `ё`; other accented letters are read
+/// without their accents.
+fn cyrillic_twin(latin: char) -> Option<char> {
+    let twin = match latin {
+        'ï' => 'ї',
+        'ë' => 'ё',
+        'a' => 'а',
+        'b' => 'в',
+        'c' => 'с',
+        'e' => 'е',
+        'h' => 'н',
+        'i' => 'і',
+        'k' => 'к',
+        'm' => 'м',
+        'o' => 'о',
+        'p' => 'р',
+        't' => 'т',
+        'x' => 'х',
+        'y' => 'у',
+        _ if latin.is_ascii() => return None,
+        _ => return base_letter(latin).and_then(cyrillic_twin),
+    };
+    Some(twin)
 }
 
 /// The letter an ASCII digit or symbol stands for; `l` and `i` share one
@@ -265,22 +580,28 @@ fn small_capital(character: char) -> Option<char> {
     })
 }
 
-/// Writes the Latin letter a character of another script imitates (its
-/// Unicode confusable skeleton), or the character itself when it imitates
-/// none.
-fn push_latin_twin(character: char, out: &mut Runs) {
+/// The ASCII letters a character of another script imitates (its Unicode
+/// confusable skeleton, or the letter a small capital stands for), or
+/// `None` when it imitates none.
+fn latin_twin(character: char) -> Option<String> {
     if let Some(letter) = small_capital(character) {
-        out.push(fold_ascii(letter));
-        return;
+        return Some(letter.to_string());
     }
     let mut buffer = [0u8; 4];
     let skeleton: String = unicode_security::skeleton(character.encode_utf8(&mut buffer)).collect();
-    if !skeleton.is_empty() && skeleton.chars().all(|c| c.is_ascii_alphabetic()) {
-        for latin in skeleton.chars() {
-            out.push(fold_ascii(latin.to_ascii_lowercase()));
+    (!skeleton.is_empty() && skeleton.chars().all(|c| c.is_ascii_alphabetic())).then_some(skeleton)
+}
+
+/// Writes the Latin letters a character of another script imitates, or
+/// the character itself when it imitates none.
+fn push_latin_twin(character: char, out: &mut Runs) {
+    match latin_twin(character) {
+        Some(twin) => {
+            for latin in twin.chars() {
+                out.push(fold_ascii(latin.to_ascii_lowercase()));
+            }
         }
-    } else {
-        out.push(character);
+        None => out.push(character),
     }
 }
 
@@ -356,5 +677,86 @@ mod tests {
         assert_eq!(fold("a a"), vec!["a".to_string(), "a".to_string()]);
         // A letter written three times is a word, not a spelled letter.
         assert_eq!(fold("u r xxx"), vec!["u", "r", "x"]);
+    }
+
+    /// Each word's readings, its folded spelling first.
+    fn readings(raw: &str) -> Vec<Vec<String>> {
+        let words = folded_words(&normalize(raw));
+        (0..words.len())
+            .map(|index| {
+                words
+                    .readings(index)
+                    .map(|(letters, _)| letters.to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn spelled_out_runs_are_marked_as_such() {
+        // The one-letter word "a" joins the run it stands beside: the run
+        // is marked, so that terms are looked for inside it.
+        let words = folded_words(&normalize("buy a v i a g r a pack"));
+        assert_eq!(
+            words.iter().collect::<Vec<_>>(),
+            vec!["buy", "aviagra", "pack"]
+        );
+        let marked: Vec<bool> = (0..words.len())
+            .map(|index| words.is_spelled_out(index))
+            .collect();
+        assert_eq!(marked, vec![false, true, false]);
+        // Letters too few to be spelled out are ordinary words.
+        let words = folded_words(&normalize("a b testing"));
+        assert!((0..words.len()).all(|index| !words.is_spelled_out(index)));
+    }
+
+    #[test]
+    fn combining_marks_stay_in_their_word_and_are_dropped() {
+        // A dot above an `i` (no precomposed letter, so normalisation
+        // leaves the mark), and marks stacked over every letter.
+        assert_eq!(fold("get vi\u{0307}agra now"), fold("get viagra now"));
+        assert_eq!(
+            fold("f\u{0336}\u{0301}r\u{0336}e\u{0338}e\u{20DD} money"),
+            fold("free money")
+        );
+        // A stress mark on a Cyrillic vowel goes too; a Devanagari virama
+        // is part of its word's spelling and stays.
+        assert_eq!(fold("сло\u{0301}во"), fold("слово"));
+        assert_eq!(fold("हिन्दी"), vec!["हिन्दी"]);
+    }
+
+    #[test]
+    fn accented_letters_also_read_without_their_accents() {
+        // The folded spelling keeps the accents, as above; terms are
+        // matched against both readings.
+        assert_eq!(
+            readings("víagra café"),
+            vec![vec!["víagra", "viagra"], vec!["café", "cafe"]]
+        );
+        assert_eq!(readings("fre\u{0323}e"), vec![vec!["frẹe", "fre"]]);
+        assert_eq!(readings("v ï a g r a"), vec![vec!["vïagra", "viagra"]]);
+        // Cyrillic letters keep theirs: `ё` is a letter of its own.
+        assert_eq!(readings("ёлка"), vec![vec!["ёлка"]]);
+    }
+
+    #[test]
+    fn latin_letters_in_a_cyrillic_word_fold_to_cyrillic() {
+        // A Latin `A`, `o`, `a` and `H`, a Latin `ï` for the Ukrainian `ї`,
+        // and Cyrillic letters spelled out with a Latin one among them.
+        assert_eq!(fold("Лучшее КAЗИНО онлайн"), fold("Лучшее КАЗИНО онлайн"));
+        assert_eq!(
+            fold("пoкер бесплaтно КАЗИHО"),
+            fold("покер бесплатно КАЗИНО")
+        );
+        assert_eq!(fold("Слава Украïні"), fold("Слава Україні"));
+        assert_eq!(fold("К A З И Н О"), fold("казино"));
+        // A Latin word with Cyrillic look-alikes still folds to Latin.
+        assert_eq!(fold("fr\u{0435}\u{0435}"), fold("free"));
+        // A word whose letters all have twins in the other script reads
+        // both ways; a word wholly in Latin never reads as Cyrillic.
+        assert_eq!(
+            readings("x\u{0435}\u{0440} xep"),
+            vec![vec!["xep", "хер"], vec!["xep"]]
+        );
     }
 }

@@ -1,11 +1,17 @@
 //! `obfuscated_text`: words that mix scripts to look like something they
-//! are not ("frее" with Cyrillic `е`, "Москвa" with a Latin `a`), and
-//! invisible characters hidden inside words. Text wholly in one script, or
-//! in scripts that are written together (Japanese kana with kanji), is
-//! never obfuscated; nor are two habits of honest writing that look like
-//! it: Ukrainian typed on a Russian keyboard layout (a Latin `i` for the
-//! Ukrainian `і`) and soft hyphens that mark where a long word may break.
+//! are not ("frее" with Cyrillic `е`, "Москвa" and "КAЗИНО" with a Latin
+//! `a` and `A`), invisible characters hidden inside words, and combining
+//! marks that no alphabet writes drawn on the letters of an ASCII word (a
+//! second dot on the `i` of "vi\u{307}agra", strokes through every letter).
+//! Text wholly in one script, or in scripts that are written together
+//! (Japanese kana with kanji), is never obfuscated; nor are the habits of
+//! honest writing that look like it: Ukrainian typed on a Russian keyboard
+//! layout (a Latin `i` or `ï` for the Ukrainian `і` or `ї`), soft hyphens
+//! that mark where a long word may break, and accents written as combining
+//! marks after their letters ("cafe\u{301}").
 
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::{skeleton, MixedScript};
 
@@ -25,7 +31,17 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
     }
     let mut disguised = 0usize;
     let mut example = None;
-    for word in text.split(|c: char| !(c.is_alphanumeric() || is_invisible(c))) {
+    // Words with a dot or a line below an ASCII letter, which count only
+    // in a text with no other accented Latin word (see `Marks`).
+    let mut marked_below = 0usize;
+    let mut marked_below_example = None;
+    let mut accented_elsewhere = false;
+    // A combining mark belongs to the letter before it, so it splits no
+    // word: "vi\u{307}agra" is one word, not "vi" and "agra".
+    let separator = |c: char| {
+        !(c.is_alphanumeric() || is_invisible(c) || (!c.is_ascii() && is_combining_mark(c)))
+    };
+    for word in text.split(separator) {
         // Invisible characters at a word's edge (a byte-order mark some
         // forms append) hide nothing; only those inside a word split it.
         let word = word.trim_matches(is_invisible);
@@ -56,18 +72,36 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
         let has_letters = visible.chars().filter(|c| c.is_alphabetic()).count() >= 2;
         // A disguised word mixes scripts, yet reads as one script once each
         // letter is replaced by the letter it imitates; honest mixtures
-        // ("iPhoneを") keep letters that imitate nothing.
+        // ("iPhoneを") keep letters that imitate nothing. The confusable
+        // skeleton only reads words as Latin, so Latin letters hidden in a
+        // Cyrillic or Greek word are looked for on their own.
         let mixed = has_letters
             && !is_cyrillic_with_latin_i(&visible)
-            && !visible.as_str().is_single_script()
-            && skeleton(&visible)
-                .collect::<String>()
-                .as_str()
-                .is_single_script();
-        if hidden_split || mixed {
+            && ((!visible.as_str().is_single_script()
+                && skeleton(&visible)
+                    .collect::<String>()
+                    .as_str()
+                    .is_single_script())
+                || hides_latin_letters(&visible));
+        let marks = if has_letters {
+            marks_on_ascii_letters(&visible)
+        } else {
+            Marks::Accents
+        };
+        if hidden_split || mixed || marks == Marks::Decoration {
             disguised += 1;
             example.get_or_insert_with(|| crate::text::quoted(&visible, 40).into_owned());
+        } else if marks == Marks::Below {
+            marked_below += 1;
+            marked_below_example
+                .get_or_insert_with(|| crate::text::quoted(&visible, 40).into_owned());
+        } else if has_latin_accents(&visible) {
+            accented_elsewhere = true;
         }
+    }
+    if !accented_elsewhere && marked_below > 0 {
+        disguised += marked_below;
+        example = example.or(marked_below_example);
     }
     let example = example?;
     // Quoted by hand rather than with `{:?}`, which escapes the vowel signs
@@ -102,16 +136,17 @@ fn is_hyphenation_point(word: &str, index: usize, character: char) -> bool {
 
 /// Whether a word is Cyrillic but for Latin `i`s: Ukrainian typed on a
 /// Russian keyboard layout, which has no `і`, so that people type the
-/// Latin letter, which looks the same ("вiн", "мiсто", "Iвано"). Such a
-/// word reads as the Cyrillic word it is and imitates no Latin one. The
-/// Turkish dotless and dotted `i` are not among them: no Cyrillic layout
-/// types them, so in a Cyrillic word they are as suspect as any other
-/// Latin letter.
+/// Latin letter, which looks the same ("вiн", "мiсто", "Iвано"), and the
+/// Latin `ï` for the Ukrainian `ї` ("Украïні"), which some layouts and
+/// autocorrections put in its place. Such a word reads as the Cyrillic
+/// word it is and imitates no Latin one. The Turkish dotless and dotted
+/// `i` are not among them: no Cyrillic layout types them, so in a Cyrillic
+/// word they are as suspect as any other Latin letter.
 fn is_cyrillic_with_latin_i(word: &str) -> bool {
     let mut cyrillic = false;
     for character in word.chars() {
         match character {
-            'i' | 'I' => {}
+            'i' | 'I' | 'ï' | 'Ï' => {}
             // Digits and combining marks (a stress accent) belong to any
             // script.
             _ if matches!(character.script(), Script::Common | Script::Inherited) => {}
@@ -120,6 +155,177 @@ fn is_cyrillic_with_latin_i(word: &str) -> bool {
         }
     }
     cyrillic
+}
+
+/// Whether a word hides Latin letters among Cyrillic or Greek ones, each
+/// of them looking like a letter of the word's other script: "КAЗИНО",
+/// "пoкер", "бесплaтно" with a Latin `A`, `o`, `a`. A Latin letter that
+/// looks like none ("μmol", "5μg") is plain to see and disguises nothing.
+/// Nor do words of two letters, which a physicist's comment mixes
+/// honestly ("Δx", "kΩ") and which hide no word worth filtering.
+fn hides_latin_letters(word: &str) -> bool {
+    let letters = || word.chars().filter(|character| character.is_alphabetic());
+    let cyrillic = letters().any(|character| character.script() == Script::Cyrillic);
+    let greek = letters().any(|character| character.script() == Script::Greek);
+    let mut latin = letters()
+        .filter(|character| character.script() == Script::Latin)
+        .peekable();
+    (cyrillic || greek)
+        && letters().count() >= 3
+        && latin.peek().is_some()
+        && latin.all(|character| {
+            (cyrillic && imitates(character, Script::Cyrillic))
+                || (greek && imitates(character, Script::Greek))
+        })
+}
+
+/// Whether a Latin letter, as written, looks like a letter of `script`
+/// (Cyrillic or Greek): the capital `H` looks like `Н` and `Η`, the small
+/// `h` like neither.
+fn imitates(latin: char, script: Script) -> bool {
+    match script {
+        Script::Cyrillic => matches!(
+            latin,
+            'A' | 'B'
+                | 'C'
+                | 'E'
+                | 'H'
+                | 'I'
+                | 'K'
+                | 'M'
+                | 'O'
+                | 'P'
+                | 'T'
+                | 'X'
+                | 'Y'
+                | 'a'
+                | 'c'
+                | 'e'
+                | 'i'
+                | 'k'
+                | 'o'
+                | 'p'
+                | 'x'
+                | 'y'
+                | 'Ë'
+                | 'ë'
+                | 'Ï'
+                | 'ï'
+        ),
+        Script::Greek => matches!(
+            latin,
+            'A' | 'B'
+                | 'E'
+                | 'H'
+                | 'I'
+                | 'K'
+                | 'M'
+                | 'N'
+                | 'O'
+                | 'P'
+                | 'T'
+                | 'X'
+                | 'Y'
+                | 'Z'
+                | 'a'
+                | 'i'
+                | 'k'
+                | 'o'
+                | 'p'
+                | 'u'
+                | 'v'
+                | 'x'
+                | 'y'
+        ),
+        _ => false,
+    }
+}
+
+/// What the combining marks on the letters of a word that is ASCII but
+/// for them say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marks {
+    /// None, or accents that alphabets write: each letter with its marks
+    /// is a letter of some alphabet ("cafe\u{301}" is "café"), or carries
+    /// one mark left over that some orthography writes (Guarani `g̃`, a
+    /// statistician's `x̄`). Also what a word not ASCII underneath has.
+    Accents,
+    /// A dot or a line below a letter, making a letter of some alphabet
+    /// (Vietnamese `ạ`, Yoruba `ẹ`, the `ḏ` of Arabic transliteration):
+    /// Vietnamese keyboards on Windows type the dot as a combining mark.
+    /// It is a disguise only in a text with no other accented word, which
+    /// a Vietnamese or Yoruba comment has.
+    Below,
+    /// Marks that make no letter of any alphabet: a second dot on `i` or
+    /// `j`, a dot or a line below a letter that has no such form, a stroke
+    /// through a letter, a ring or box around it, or two or more marks
+    /// stacked on one letter beyond what composes ("zalgo" text).
+    Decoration,
+}
+
+/// The combining marks on the ASCII letters of a word that is ASCII but
+/// for its marks (see [`Marks`]). Each letter with its marks is composed
+/// (NFC) first: what composes into one letter is a letter of some
+/// alphabet, whether typed precomposed or as a letter and its marks.
+fn marks_on_ascii_letters(word: &str) -> Marks {
+    if !word
+        .chars()
+        .all(|character| character.is_ascii() || is_combining_mark(character))
+    {
+        return Marks::Accents;
+    }
+    let mut found = Marks::Accents;
+    let mut characters = word.chars().peekable();
+    let mut cluster = String::new();
+    while let Some(base) = characters.next() {
+        cluster.clear();
+        cluster.push(base);
+        while let Some(mark) = characters.next_if(|character| is_combining_mark(*character)) {
+            cluster.push(mark);
+        }
+        // Marks on a digit are emoji keycaps ("1\u{FE0F}\u{20E3}"), and a
+        // mark that starts a word sits on nothing.
+        if !base.is_ascii_alphabetic() || cluster.len() == base.len_utf8() {
+            continue;
+        }
+        let composed: Vec<char> = cluster.nfc().collect();
+        let left_over = composed.get(1..).unwrap_or_default();
+        let decoration = left_over.len() >= 2
+            || left_over.iter().any(|&mark| match mark {
+                // A dot above an `i` or `j`, which have theirs; on other
+                // letters it composes (Polish `ż`, Lithuanian `ė`).
+                '\u{0307}' => matches!(base, 'i' | 'j' | 'J'),
+                // A dot or a line below, overlays and strokes, and marks
+                // enclosing their letter.
+                '\u{0323}'
+                | '\u{0331}'
+                | '\u{0334}'..='\u{0338}'
+                | '\u{0488}'..='\u{0489}'
+                | '\u{20DD}'..='\u{20E0}'
+                | '\u{20E2}'..='\u{20E4}'
+                | '\u{A670}'..='\u{A672}' => true,
+                _ => false,
+            });
+        if decoration {
+            return Marks::Decoration;
+        }
+        if cluster.contains(|character: char| matches!(character, '\u{0323}' | '\u{0331}')) {
+            found = Marks::Below;
+        }
+    }
+    found
+}
+
+/// Whether a word has accented Latin letters, precomposed or written with
+/// combining marks: a sign that the text is in a language written so.
+fn has_latin_accents(word: &str) -> bool {
+    let ascii_letters = word
+        .chars()
+        .any(|character| character.is_ascii_alphabetic());
+    word.chars().any(|character| {
+        (!character.is_ascii() && character.script() == Script::Latin)
+            || (ascii_letters && is_combining_mark(character))
+    })
 }
 
 #[cfg(test)]
@@ -221,6 +427,69 @@ mod tests {
             "fr\u{00AD}\u{00AD}ee money",
         ] {
             assert!(obfuscated_text(text, 1.0).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn latin_letters_hidden_in_cyrillic_or_greek_words_fire() {
+        // One Latin letter each: `A`, `o`, `a`, and an `a` among Greek.
+        for text in [
+            "Лучшее КAЗИНО онлайн",
+            "Играй в пoкер",
+            "Деньги бесплaтно",
+            "Καλημέρa σας",
+        ] {
+            assert!(obfuscated_text(text, 1.0).is_some(), "{text}");
+        }
+        // Latin letters that look like none of the other script's, and
+        // words of two letters, are how units and formulas are written.
+        for text in [
+            "5 μmol/L of glucose",
+            "Δx is 3 m",
+            "a 10 kΩ resistor",
+            "PHP-шник нужен",
+        ] {
+            assert_eq!(obfuscated_text(text, 1.0), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn ukrainian_typed_with_a_latin_i_with_diaeresis_is_not_disguised() {
+        // A Latin `ï` (U+00EF) where Ukrainian writes `ї` (U+0457).
+        for text in ["Україна переможе! Слава Украïні", "Ïжак i ïжачок"]
+        {
+            assert_eq!(obfuscated_text(text, 1.0), None, "{text}");
+        }
+        // Another Latin letter beside it still imitates.
+        assert!(obfuscated_text("Украïнa", 1.0).is_some());
+    }
+
+    #[test]
+    fn marks_no_alphabet_writes_fire_and_accents_do_not() {
+        for text in [
+            // A second dot on an `i`.
+            "get vi\u{0307}agra now",
+            // A dot below, in a text with no other accented word.
+            "get fre\u{0323}e money now",
+            // Strokes through letters, and marks stacked on one.
+            "f\u{0336}r\u{0336}e\u{0336}e\u{0336} money",
+            "z\u{0301}\u{0308}\u{0330}algo text",
+        ] {
+            assert!(obfuscated_text(text, 1.0).is_some(), "{text:?}");
+        }
+        for text in [
+            // French typed with combining accents.
+            "un cafe\u{0301} s'il vous plai\u{0302}t",
+            // Vietnamese as its Windows keyboard types it: the dot below
+            // `bạn` is one accent among many.
+            "Ba\u{0300}i vie\u{0302}\u{0301}t hay, ca\u{0309}m o\u{031B}n ba\u{0323}n",
+            // Guarani writes a tilde on `g`, which composes with nothing.
+            "Tereg\u{0303}uahe\u{0303} pora\u{0303}ite",
+            // The Turkish capital dotted `I`, and an emoji keycap.
+            "I\u{0307}stanbul",
+            "press 1\u{FE0F}\u{20E3} to continue",
+        ] {
+            assert_eq!(obfuscated_text(text, 1.0), None, "{text:?}");
         }
     }
 }

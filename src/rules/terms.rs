@@ -1,11 +1,16 @@
 //! `blocked_term` and `suspect_term`: configured words and phrases found on
 //! word boundaries in the folded words of a comment (see `fold`), so that
-//! look-alike spellings match and parts of longer words do not.
+//! look-alike spellings match and parts of longer words do not
+//! ("therapist" holds no "rapist"). Letters spelled out one by one are the
+//! exception: spaces between them no longer show where words begin, so a
+//! term is found anywhere inside such a run ("get c h e a p p i l l s",
+//! "buy a v i a g r a n o w"), or beginning at its end and going on in the
+//! words after it ("a f r e e money").
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::fold::{folded_words, FoldedWords, Runs};
+use super::fold::{folded_words, FoldedWords, Runs, MIN_SPELLED_OUT_LETTERS};
 use crate::text::normalize;
 
 /// A list of terms, folded once when the rules are built.
@@ -13,13 +18,22 @@ use crate::text::normalize;
 pub struct TermList {
     /// Each term as written in the configuration, for the reason's message.
     written: Vec<String>,
-    /// Folded terms by their first word, so a comment's words are compared
-    /// only with the terms that can start there.
-    by_first_word: HashMap<String, Vec<FoldedTerm>, BuildHasherDefault<Fnv>>,
+    /// Each term folded, in the same order.
+    folded: Vec<FoldedTerm>,
+    /// The terms' positions by their first folded word, so an ordinary word
+    /// of a comment is compared only with the terms that can start there.
+    by_first_word: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>>,
 }
 
-/// A term's folded words and its position in the configured list.
-type FoldedTerm = (Vec<Runs>, usize);
+/// A term's folded words.
+#[derive(Debug, Clone)]
+struct FoldedTerm {
+    words: Vec<Runs>,
+    /// Whether the term has letters enough to be looked for inside a
+    /// spelled-out run. A run of initials ("U S A") would hold every
+    /// shorter term, and a run is never shorter than this anyway.
+    inside_runs: bool,
+}
 
 /// FNV-1a, for the term map: every word of every comment is looked up, and
 /// SipHash's defence against chosen collisions guards the keys, which here
@@ -68,13 +82,23 @@ impl TermList {
                 return Err(position);
             };
             let candidates = list.by_first_word.entry(first).or_default();
-            if candidates
-                .iter()
-                .any(|(earlier_words, _)| *earlier_words == words)
-            {
+            if candidates.iter().any(|index| {
+                list.folded
+                    .get(*index)
+                    .is_some_and(|earlier| earlier.words == words)
+            }) {
                 continue;
             }
-            candidates.push((words, list.written.len()));
+            let letters: usize = words
+                .iter()
+                .flat_map(|word| &word.lengths)
+                .map(|length| usize::from(*length))
+                .sum();
+            candidates.push(list.folded.len());
+            list.folded.push(FoldedTerm {
+                words,
+                inside_runs: letters >= MIN_SPELLED_OUT_LETTERS,
+            });
             list.written.push(term.trim().to_string());
         }
         Ok(list)
@@ -87,29 +111,101 @@ impl TermList {
         if self.written.is_empty() {
             return Vec::new();
         }
+        let mut note = |index: usize| {
+            if !found.contains(&index) {
+                found.push(index);
+            }
+        };
         for start in 0..words.len() {
-            let Some(candidates) = self.by_first_word.get(words.word(start)) else {
+            if words.is_spelled_out(start) {
+                // A term may begin anywhere inside a spelled-out run, so
+                // every term is tried there; such runs are rare.
+                for (index, term) in self.folded.iter().enumerate() {
+                    if term.occurs_at(words, start) {
+                        note(index);
+                    }
+                }
                 continue;
-            };
-            for (term_words, index) in candidates {
-                let fits = start + term_words.len() <= words.len();
-                let matches = fits
-                    && term_words.iter().enumerate().all(|(offset, term_word)| {
-                        Runs::covers(
-                            words.word(start + offset),
-                            words.runs(start + offset),
-                            term_word,
-                        )
-                    });
-                if matches && !found.contains(index) {
-                    found.push(*index);
+            }
+            for (letters, _) in words.readings(start) {
+                let Some(candidates) = self.by_first_word.get(letters) else {
+                    continue;
+                };
+                for index in candidates {
+                    let occurs = self
+                        .folded
+                        .get(*index)
+                        .is_some_and(|term| term.occurs_at(words, start));
+                    if occurs {
+                        note(*index);
+                    }
                 }
             }
         }
         found
             .into_iter()
-            .map(|index| self.written[index].as_str())
+            .filter_map(|index| self.written.get(index).map(String::as_str))
             .collect()
+    }
+}
+
+impl FoldedTerm {
+    /// Whether the term occurs in the words from word `start` on, each word
+    /// in any of its readings (see `fold`).
+    fn occurs_at(&self, words: &FoldedWords, start: usize) -> bool {
+        let Some((first, rest)) = self.words.split_first() else {
+            return false;
+        };
+        if !(self.inside_runs && words.is_spelled_out(start)) {
+            return words
+                .readings(start)
+                .any(|(letters, lengths)| Runs::covers(letters, lengths, first))
+                && self.follows(words, start + 1, rest);
+        }
+        // Inside a spelled-out run the term may begin at any letter: it is
+        // wholly inside the run, or its first words end the run and the
+        // others follow it.
+        (1..=self.words.len()).any(|count| {
+            let (inside, after) = self.words.split_at(count);
+            let joined = Runs::joined(inside);
+            words.readings(start).any(|(letters, lengths)| {
+                if after.is_empty() {
+                    Runs::covers_inside(letters, lengths, &joined)
+                } else {
+                    Runs::covers_end(letters, lengths, &joined)
+                        && self.follows(words, start + 1, after)
+                }
+            })
+        })
+    }
+
+    /// Whether the term's words `rest` follow from word `next` on. An
+    /// ordinary word is one of them; a spelled-out run is several of them
+    /// written together, or begins with all those left.
+    fn follows(&self, words: &FoldedWords, next: usize, rest: &[Runs]) -> bool {
+        let Some((first, after_first)) = rest.split_first() else {
+            return true;
+        };
+        if next >= words.len() {
+            return false;
+        }
+        if !(self.inside_runs && words.is_spelled_out(next)) {
+            return words
+                .readings(next)
+                .any(|(letters, lengths)| Runs::covers(letters, lengths, first))
+                && self.follows(words, next + 1, after_first);
+        }
+        (1..=rest.len()).any(|count| {
+            let (inside, after) = rest.split_at(count);
+            let joined = Runs::joined(inside);
+            words.readings(next).any(|(letters, lengths)| {
+                if after.is_empty() {
+                    Runs::covers_start(letters, lengths, &joined)
+                } else {
+                    Runs::covers(letters, lengths, &joined) && self.follows(words, next + 1, after)
+                }
+            })
+        })
     }
 }
 
@@ -185,6 +281,76 @@ mod tests {
         let terms = list(&["казино"]);
         assert_eq!(found(&terms, "Лучшее КАЗИНО онлайн"), vec!["казино"]);
         assert!(found(&terms, "казиноман").is_empty());
+    }
+
+    #[test]
+    fn terms_are_found_inside_letters_spelled_out() {
+        let terms = list(&["free money", "viagra", "casino bonus", "cheap pills"]);
+        let cases: [(&str, &[&str]); 10] = [
+            ("get c h e a p p i l l s", &["cheap pills"]),
+            ("get f r e e m o n e y now", &["free money"]),
+            // A one-letter word beside the run joins it.
+            ("buy a v i a g r a pack", &["viagra"]),
+            ("buy v i a g r a n o w", &["viagra"]),
+            ("V I A G R A", &["viagra"]),
+            // A term's first words ending a run and the rest after it, or
+            // its first words before a run that begins with the rest.
+            ("get a f r e e money", &["free money"]),
+            ("free m o n e y s", &["free money"]),
+            // The letters of a term in a run, but not all of them.
+            ("get c h e a p i l l s", &[]),
+            ("f r e e m o n e t a r y", &[]),
+            ("casino b o n", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
+        }
+        // Ordinary words are still whole words, and a term of two letters
+        // is not looked for inside runs (initials would hold it).
+        let terms = list(&["rapist", "ok"]);
+        assert!(found(&terms, "ask the therapist").is_empty());
+        assert!(found(&terms, "b o o k s").is_empty());
+        assert_eq!(found(&terms, "ok then"), vec!["ok"]);
+    }
+
+    #[test]
+    fn terms_match_through_marks_and_accents() {
+        let terms = list(&["free money", "viagra"]);
+        let cases: [(&str, &[&str]); 6] = [
+            ("get vi\u{0307}agra now", &["viagra"]),
+            ("get fre\u{0323}e money now", &["free money"]),
+            ("cheap víagra", &["viagra"]),
+            ("cheap VÏAGRA", &["viagra"]),
+            ("v í a g r a", &["viagra"]),
+            (
+                "v\u{0336}i\u{0336}a\u{0336}g\u{0336}r\u{0336}a\u{0336}",
+                &["viagra"],
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(found(&terms, text), expected.to_vec(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn cyrillic_terms_match_latin_look_alikes_inside_them() {
+        let terms = list(&["казино", "покер", "місто", "сахар"]);
+        let cases: [(&str, &[&str]); 6] = [
+            // A Latin `A`, `o`, `H`.
+            ("Лучшее КAЗИНО онлайн", &["казино"]),
+            ("Играй в пoкер", &["покер"]),
+            ("КАЗИHО", &["казино"]),
+            ("К A З И Н О", &["казино"]),
+            // Ukrainian typed with a Latin `i`.
+            ("Моє мiсто", &["місто"]),
+            // A Latin `a` in a word whose letters all look Latin too.
+            ("с\u{0061}хар", &["сахар"]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
+        }
+        // A word wholly in Latin is no Cyrillic one, however alike.
+        assert!(found(&terms, "caxap").is_empty());
     }
 
     #[test]

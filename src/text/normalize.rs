@@ -64,7 +64,9 @@ fn with_sentence_breaks(text: &str) -> std::borrow::Cow<'_, str> {
 /// a capitalised word (an upper-case letter, then lower-case ones) that is
 /// a bare link's top-level domain, and no path.
 fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
-    if dot == 0 || !bytes[dot - 1].is_ascii_lowercase() {
+    // The rarest condition first: most full stops are followed by a space.
+    let capital_next = bytes.get(dot + 1).is_some_and(u8::is_ascii_uppercase);
+    if !capital_next || dot == 0 || !bytes[dot - 1].is_ascii_lowercase() {
         return false;
     }
     let after = &bytes[dot + 1..];
@@ -92,9 +94,8 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
 /// model and the rules must too; NFKC already maps fullwidth, circled,
 /// parenthesised, mathematical and squared letters.
 pub fn font_letter(character: char) -> Option<char> {
-    let from_alphabet = |first: char| {
-        char::from_u32(u32::from('a') + (u32::from(character) - u32::from(first)))
-    };
+    let from_alphabet =
+        |first: char| char::from_u32(u32::from('a') + (u32::from(character) - u32::from(first)));
     match character {
         // Negative circled and negative squared Latin capitals, A to Z.
         '\u{1F150}'..='\u{1F169}' => from_alphabet('\u{1F150}'),
@@ -228,7 +229,10 @@ mod tests {
             normalize("I read it twice.Me and my wife agree.Us voters deserve better.Be honest."),
             "i read it twice. me and my wife agree. us voters deserve better. be honest."
         );
-        assert_eq!(normalize("Gracias por el artículo.Me parece"), "gracias por el artículo. me parece");
+        assert_eq!(
+            normalize("Gracias por el artículo.Me parece"),
+            "gracias por el artículo. me parece"
+        );
         for kept in [
             "see pillshop.top now",
             "see about.me/anna",

@@ -63,11 +63,26 @@ fn may_contain_link(text: &str) -> bool {
     }
     text.match_indices('.').any(|(dot, _)| {
         let after = &text.as_bytes()[dot + 1..];
-        BARE_LINK_DOMAINS
+        // Most full stops end a sentence or an ellipsis: a quick look at
+        // the next byte spares them the comparisons.
+        after.first().is_some_and(|first| {
+            first.is_ascii_lowercase() && DOMAIN_FIRST_LETTERS & (1 << (first - b'a')) != 0
+        }) && BARE_LINK_DOMAINS
             .iter()
             .any(|domain| after.starts_with(domain.as_bytes()))
     })
 }
+
+/// The letters [`BARE_LINK_DOMAINS`] start with, one bit per letter.
+const DOMAIN_FIRST_LETTERS: u32 = {
+    let mut letters = 0u32;
+    let mut index = 0;
+    while index < BARE_LINK_DOMAINS.len() {
+        letters |= 1 << (BARE_LINK_DOMAINS[index].as_bytes()[0] - b'a');
+        index += 1;
+    }
+    letters
+};
 
 static WORD_OR_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[\p{L}\p{M}]+(?:'[\p{L}\p{M}]+)*|\p{N}+(?:[.,:/-]\p{N}+)*|[!?]{2,}")
