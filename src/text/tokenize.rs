@@ -61,7 +61,7 @@ fn may_contain_link(text: &str) -> bool {
     if text.contains("://") || text.contains("www.") {
         return true;
     }
-    text.match_indices('.').any(|(dot, _)| {
+    memchr::memchr_iter(b'.', text.as_bytes()).any(|dot| {
         let after = &text.as_bytes()[dot + 1..];
         // Most full stops end a sentence or an ellipsis: a quick look at
         // the next byte spares them the comparisons.
