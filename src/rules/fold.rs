@@ -201,30 +201,16 @@ impl Runs {
         Runs::covers_from(letters, lengths, 0, 0, term)
     }
 
-    /// Whether a word ends with `term`, each run at least as long as the
-    /// term's (the word's run where the term starts may begin earlier).
-    pub fn covers_end(letters: &str, lengths: &[u8], term: &Runs) -> bool {
-        let byte = letters.len().checked_sub(term.letters.len());
-        let index = lengths.len().checked_sub(term.lengths.len());
-        match (byte, index) {
-            (Some(byte), Some(index)) => Runs::covers_from(letters, lengths, byte, index, term),
-            _ => false,
-        }
-    }
-
-    /// Whether `term` is written anywhere inside a word, starting at any of
-    /// its letters.
-    pub fn covers_inside(letters: &str, lengths: &[u8], term: &Runs) -> bool {
-        letters
-            .char_indices()
-            .enumerate()
-            .any(|(index, (byte, _))| Runs::covers_from(letters, lengths, byte, index, term))
-    }
-
     /// Whether `term` is written in a word from its `index`th character on,
     /// which starts at `byte` of its letters. An `index` or `byte` past the
     /// word, or a `byte` inside a character, is no match.
-    fn covers_from(letters: &str, lengths: &[u8], byte: usize, index: usize, term: &Runs) -> bool {
+    pub fn covers_from(
+        letters: &str,
+        lengths: &[u8],
+        byte: usize,
+        index: usize,
+        term: &Runs,
+    ) -> bool {
         let same_letters = letters
             .get(byte..)
             .is_some_and(|rest| rest.starts_with(term.letters.as_str()));

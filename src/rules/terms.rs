@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use aho_corasick::AhoCorasick;
+
 use super::fold::{folded_words, FoldedWords, Runs, MIN_SPELLED_OUT_LETTERS};
 use crate::text::normalize;
 
@@ -23,6 +25,32 @@ pub struct TermList {
     /// The terms' positions by their first folded word, so an ordinary word
     /// of a comment is compared only with the terms that can start there.
     by_first_word: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>>,
+    /// What finds the terms inside spelled-out runs.
+    inside_runs: Option<InsideRuns>,
+}
+
+/// Finds terms inside spelled-out runs in one pass over a run, whatever the
+/// number of terms: trying every term at every letter would let one long
+/// comment of spaced-out letters cost seconds against a long list.
+///
+/// Its patterns are the letters of each term's first words written
+/// together, for every number of first words: the whole term (found
+/// anywhere inside a run), and each shorter part (which must end the run,
+/// the rest of the term following it in the next words).
+#[derive(Debug, Clone)]
+struct InsideRuns {
+    automaton: AhoCorasick,
+    /// For each pattern: the terms and numbers of first words it is the
+    /// letters of, with those words' runs.
+    parts: Vec<Vec<TermPart>>,
+}
+
+/// A term's first `words` words written together.
+#[derive(Debug, Clone)]
+struct TermPart {
+    term: usize,
+    words: usize,
+    joined: Runs,
 }
 
 /// A term's folded words.
@@ -101,6 +129,7 @@ impl TermList {
             });
             list.written.push(term.trim().to_string());
         }
+        list.inside_runs = InsideRuns::new(&list.folded);
         Ok(list)
     }
 
@@ -118,12 +147,9 @@ impl TermList {
         };
         for start in 0..words.len() {
             if words.is_spelled_out(start) {
-                // A term may begin anywhere inside a spelled-out run, so
-                // every term is tried there; such runs are rare.
-                for (index, term) in self.folded.iter().enumerate() {
-                    if term.occurs_at(words, start) {
-                        note(index);
-                    }
+                // A term may begin anywhere inside a spelled-out run.
+                if let Some(inside_runs) = &self.inside_runs {
+                    inside_runs.find(&self.folded, words, start, &mut note);
                 }
                 continue;
             }
@@ -152,31 +178,16 @@ impl TermList {
 impl FoldedTerm {
     /// Whether the term occurs in the words from word `start` on, each word
     /// in any of its readings (see `fold`).
+    /// `start` is an ordinary word; spelled-out runs are searched by
+    /// [`InsideRuns`].
     fn occurs_at(&self, words: &FoldedWords, start: usize) -> bool {
         let Some((first, rest)) = self.words.split_first() else {
             return false;
         };
-        if !(self.inside_runs && words.is_spelled_out(start)) {
-            return words
-                .readings(start)
-                .any(|(letters, lengths)| Runs::covers(letters, lengths, first))
-                && self.follows(words, start + 1, rest);
-        }
-        // Inside a spelled-out run the term may begin at any letter: it is
-        // wholly inside the run, or its first words end the run and the
-        // others follow it.
-        (1..=self.words.len()).any(|count| {
-            let (inside, after) = self.words.split_at(count);
-            let joined = Runs::joined(inside);
-            words.readings(start).any(|(letters, lengths)| {
-                if after.is_empty() {
-                    Runs::covers_inside(letters, lengths, &joined)
-                } else {
-                    Runs::covers_end(letters, lengths, &joined)
-                        && self.follows(words, start + 1, after)
-                }
-            })
-        })
+        words
+            .readings(start)
+            .any(|(letters, lengths)| Runs::covers(letters, lengths, first))
+            && self.follows(words, start + 1, rest)
     }
 
     /// Whether the term's words `rest` follow from word `next` on. An
@@ -206,6 +217,102 @@ impl FoldedTerm {
                 }
             })
         })
+    }
+}
+
+impl InsideRuns {
+    /// `None` when no term is long enough to be looked for inside runs.
+    fn new(terms: &[FoldedTerm]) -> Option<InsideRuns> {
+        let mut pattern_of: HashMap<String, usize> = HashMap::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut parts: Vec<Vec<TermPart>> = Vec::new();
+        for (term, folded) in terms.iter().enumerate() {
+            if !folded.inside_runs {
+                continue;
+            }
+            for words in 1..=folded.words.len() {
+                let joined = Runs::joined(&folded.words[..words]);
+                let pattern = *pattern_of.entry(joined.letters.clone()).or_insert_with(|| {
+                    patterns.push(joined.letters.clone());
+                    parts.push(Vec::new());
+                    patterns.len() - 1
+                });
+                parts[pattern].push(TermPart {
+                    term,
+                    words,
+                    joined,
+                });
+            }
+        }
+        if patterns.is_empty() {
+            return None;
+        }
+        // Built from the operator's terms, which the configuration already
+        // checked; a failure (an automaton too large) only leaves runs
+        // unsearched, and is logged.
+        match AhoCorasick::new(&patterns) {
+            Ok(automaton) => Some(InsideRuns { automaton, parts }),
+            Err(error) => {
+                tracing::warn!(%error, "terms are not looked for inside spelled-out letters");
+                None
+            }
+        }
+    }
+
+    /// Calls `note` with each term found in the spelled-out run at word
+    /// `start`: wholly inside it, or its first words ending it and the
+    /// others following.
+    fn find(
+        &self,
+        terms: &[FoldedTerm],
+        words: &FoldedWords,
+        start: usize,
+        note: &mut dyn FnMut(usize),
+    ) {
+        // Found terms by where they start in the run: the automaton reports
+        // them by where they end, and reasons name terms in the order they
+        // occur.
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for (letters, lengths) in words.readings(start) {
+            // Where each character starts, for the runs' lengths, which
+            // count characters (only needed beyond ASCII).
+            let starts: Vec<usize> = if letters.is_ascii() {
+                Vec::new()
+            } else {
+                letters.char_indices().map(|(byte, _)| byte).collect()
+            };
+            let character_index = |byte: usize| {
+                if starts.is_empty() {
+                    byte
+                } else {
+                    starts.partition_point(|start| *start < byte)
+                }
+            };
+            for found_at in self.automaton.find_overlapping_iter(letters) {
+                let index = character_index(found_at.start());
+                let ends_run = found_at.end() == letters.len();
+                for part in &self.parts[found_at.pattern().as_usize()] {
+                    let Some(term) = terms.get(part.term) else {
+                        continue;
+                    };
+                    let whole = part.words == term.words.len();
+                    if !(whole || ends_run) {
+                        continue;
+                    }
+                    let written =
+                        Runs::covers_from(letters, lengths, found_at.start(), index, &part.joined);
+                    if written
+                        && (whole || term.follows(words, start + 1, &term.words[part.words..]))
+                    {
+                        found.push((found_at.start(), part.term));
+                    }
+                }
+            }
+        }
+        found.sort_by_key(|(at, _)| *at);
+        for (_, term) in found {
+            note(term);
+        }
     }
 }
 
@@ -281,6 +388,34 @@ mod tests {
         let terms = list(&["казино"]);
         assert_eq!(found(&terms, "Лучшее КАЗИНО онлайн"), vec!["казино"]);
         assert!(found(&terms, "казиноман").is_empty());
+    }
+
+    /// Runs are searched for every term at once: among many terms, those
+    /// inside a long run are found, in any script, and the others not.
+    #[test]
+    fn runs_are_searched_for_many_terms_at_once() {
+        let mut terms: Vec<String> = (0..500).map(|number| format!("zq{number}x")).collect();
+        terms.push("cheap pills".to_string());
+        terms.push("казино".to_string());
+        let terms = TermList::new(&terms).unwrap();
+        let mut run: Vec<String> = "abcdefghijklmnopqrstuvwxy"
+            .chars()
+            .cycle()
+            .take(3_000)
+            .map(String::from)
+            .collect();
+        run.extend("c h e a p p i l l s".split(' ').map(String::from));
+        run.extend("defg".chars().map(String::from));
+        assert_eq!(found(&terms, &run.join(" ")), ["cheap pills"]);
+        assert_eq!(found(&terms, "лучшее к а з и н о онлайн"), ["казино"]);
+        assert_eq!(found(&terms, "get c h e a p pills"), ["cheap pills"]);
+        assert!(found(&terms, "a b c d e f g").is_empty());
+        // In the order they occur, as in the rest of the text.
+        let two = list(&["cheap pills", "viagra"]);
+        assert_eq!(
+            found(&two, "v i a g r a c h e a p p i l l s"),
+            ["viagra", "cheap pills"]
+        );
     }
 
     #[test]
