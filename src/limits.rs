@@ -75,6 +75,19 @@ pub const KEPT_RETRAIN_JOBS: usize = 1_000;
 pub const HTTP2_KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 pub const HTTP2_KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Calls (HTTP/2 streams) one gRPC connection may have open at once; a
+/// client's further calls on that connection wait for one to end. A unary
+/// call's message is read in full before the call is admitted, so without
+/// this bound one connection could hold any number of half-sent messages
+/// in memory (at most this many times `MAX_MESSAGE_BYTES` with it). It is
+/// above what the default admission holds (64 calls in progress and 512
+/// waiting), so that admission, not the transport, decides which calls of
+/// a busy client wait and which are shed at once.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
+
+/// The largest block of headers (metadata) one gRPC call may send.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -147,6 +160,11 @@ pub(crate) mod tests {
             format!(
                 "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) waiting for its turn to commit (they commit one after another, in the order they are admitted and reach their turn) | {} s |",
                 LABEL_TURN_WAIT.as_secs()
+            ),
+            format!("| calls open at once on one gRPC connection | {MAX_STREAMS_PER_CONNECTION} |"),
+            format!(
+                "| one call's metadata (headers) | {} |",
+                kib(MAX_HEADER_LIST_BYTES as usize)
             ),
             format!(
                 "| a gRPC connection that answers no ping | pinged after {} s of silence, closed {} s later |",

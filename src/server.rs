@@ -22,8 +22,8 @@ use crate::grpc::pb::training_server::TrainingServer;
 use crate::grpc::{pb, Access, KnownKeysOnly, ModerationService, ReviewService, TrainingService};
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
 use crate::limits::{
-    HTTP2_KEEPALIVE_INTERVAL, HTTP2_KEEPALIVE_TIMEOUT, MAX_MESSAGE_BYTES, STOP_GRACE,
-    TLS_HANDSHAKE_LIMIT,
+    HTTP2_KEEPALIVE_INTERVAL, HTTP2_KEEPALIVE_TIMEOUT, MAX_HEADER_LIST_BYTES, MAX_MESSAGE_BYTES,
+    MAX_STREAMS_PER_CONNECTION, STOP_GRACE, TLS_HANDSHAKE_LIMIT,
 };
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -350,6 +350,8 @@ pub async fn run(
         )));
 
     let mut builder = Server::builder()
+        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
+        .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
         .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT));
     if let Some(keys) = &state.tls {

@@ -341,3 +341,64 @@ async fn each_comment_of_a_stream_counts_against_the_key_rate() {
     );
     server.stop().await;
 }
+
+/// One connection holds at most `MAX_STREAMS_PER_CONNECTION` calls at once
+/// (a unary call's message is read before it is admitted, so this bounds
+/// what one connection can make the server hold): a further call on it
+/// waits until one ends, while other connections are served.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_connection_holds_a_bounded_number_of_calls() {
+    let directory = tempfile::tempdir().unwrap();
+    let limit = moderato::limits::MAX_STREAMS_PER_CONNECTION as usize;
+    let server = start_with(config_with_limits(
+        directory.path(),
+        AdmissionParams {
+            max_concurrent_calls: limit + 16,
+            max_concurrent_calls_per_key: limit + 16,
+            ..AdmissionParams::default()
+        },
+    ))
+    .await;
+    let channel = server.channel().await;
+    // As many open streams as one connection may hold, each answered (its
+    // headers sent) and idle.
+    let mut open = Vec::new();
+    for _ in 0..limit {
+        let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
+        let (sender, receiver) = tokio::sync::mpsc::channel::<pb::CheckCommentRequest>(1);
+        let answers = client
+            .check_comments(with_token(
+                NEWS_TOKEN,
+                tokio_stream::wrappers::ReceiverStream::new(receiver),
+            ))
+            .await
+            .expect("a stream within the limit opens")
+            .into_inner();
+        open.push((sender, answers));
+    }
+    // One more on the same connection waits for a stream to end...
+    let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
+    let waiting = tokio::spawn(async move {
+        client
+            .check_comment(with_token(NEWS_TOKEN, comment("waiting", HAM_TEXT)))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a call beyond the connection's limit ran at once"
+    );
+    // ...while another connection is served at once.
+    let other = check_as_news(&server, comment("elsewhere", HAM_TEXT)).await;
+    assert!(other.stored);
+    // Ending one stream lets the waiting call through.
+    drop(open.pop());
+    let answered = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("the waiting call went through once a stream ended")
+        .unwrap()
+        .expect("the waiting call is answered");
+    assert!(answered.into_inner().stored);
+    drop(open);
+    server.stop().await;
+}
