@@ -382,11 +382,6 @@ impl Engine {
                 // candidate on corrections it did not learn. The promotion
                 // learns those afterwards, or leaves them for the next
                 // retrain (they are not `contained`).
-                let since = record.trained_through.unwrap_or(record.created_at);
-                // Corrections its own job held out and its promotion did
-                // not learn are older than `since` but not in the version.
-                let not_learned: HashSet<&str> =
-                    record.not_learned.iter().map(String::as_str).collect();
                 let held_out_ids: HashSet<&str> = held_out
                     .iter()
                     .map(|correction| correction.decision_id.as_str())
@@ -396,11 +391,7 @@ impl Engine {
                     .iter()
                     .map(|example| example.decision_id.clone())
                     .collect();
-                let (older, newer): (Vec<Correction>, Vec<Correction>) =
-                    corrections.into_iter().partition(|correction| {
-                        correction.at <= since
-                            && !not_learned.contains(correction.decision_id.as_str())
-                    });
+                let (older, newer) = trained_or_not(&record, corrections);
                 let (learned, new) = learned_or_new(newer, &online);
                 let in_candidate: HashSet<CorrectionKey> = older
                     .iter()
@@ -559,6 +550,25 @@ impl Engine {
         self.update_job(job_id, |job| job.examples = examples.len() as u64);
         Ok(model)
     }
+}
+
+/// `corrections` split into those the version `record` describes was
+/// trained on, and the others. A version trained through a time holds the
+/// corrections made up to it, except those its job held out and its
+/// promotion did not learn; a version from a model file (`None`) holds
+/// none, however old they are: a file is trained on labelled files, not on
+/// this service's corrections.
+fn trained_or_not(
+    record: &ModelRecord,
+    corrections: Vec<Correction>,
+) -> (Vec<Correction>, Vec<Correction>) {
+    let not_learned: HashSet<&str> = record.not_learned.iter().map(String::as_str).collect();
+    corrections.into_iter().partition(|correction| {
+        record
+            .trained_through
+            .is_some_and(|since| correction.at <= since)
+            && !not_learned.contains(correction.decision_id.as_str())
+    })
 }
 
 /// The training examples of a full retrain: the base corpus, then each
@@ -839,6 +849,41 @@ mod tests {
             crate::verdict::Thresholds::default(),
             crate::rules::Rules::default(),
         ))
+    }
+
+    /// A version from a model file holds no correction, even one older
+    /// than the file; a retrained one holds those up to its training, but
+    /// not those its job left unlearned.
+    #[test]
+    fn only_a_retrained_version_holds_the_corrections_before_its_training() {
+        let corrections = || {
+            vec![
+                correction("old", Label::Spam, 10),
+                correction("held", Label::Spam, 20),
+                correction("new", Label::Ham, 2_000),
+            ]
+        };
+        let ids = |corrections: Vec<Correction>| -> Vec<String> {
+            corrections.into_iter().map(|c| c.decision_id).collect()
+        };
+        let mut record = ModelRecord {
+            version: "v".to_string(),
+            created_at: UnixMillis(1_000),
+            origin: "file".to_string(),
+            summary: Default::default(),
+            metrics: None,
+            trained_through: None,
+            not_learned: Vec::new(),
+        };
+        let (older, newer) = trained_or_not(&record, corrections());
+        assert!(older.is_empty());
+        assert_eq!(ids(newer), ["old", "held", "new"]);
+
+        record.trained_through = Some(UnixMillis(1_000));
+        record.not_learned = vec!["held".to_string()];
+        let (older, newer) = trained_or_not(&record, corrections());
+        assert_eq!(ids(older), ["old"]);
+        assert_eq!(ids(newer), ["held", "new"]);
     }
 
     #[test]
