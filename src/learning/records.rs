@@ -66,6 +66,11 @@ pub struct OnlineExample {
     /// when it was learned).
     #[serde(default = "one")]
     pub weight: f64,
+    /// When the label it learned was given (the correction's time), which
+    /// tells a decision's successive labels apart; `None` in examples
+    /// recorded before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labelled_at: Option<UnixMillis>,
 }
 
 fn one() -> f64 {
@@ -80,6 +85,7 @@ impl OnlineExample {
             text: correction.content.clone(),
             label: correction.label,
             weight,
+            labelled_at: Some(correction.at),
         }
     }
 }

@@ -623,6 +623,7 @@ mod tests {
                 // Two runs of different weights, so that the snapshot falls
                 // inside a run as well as between runs.
                 weight: if index < 700 { 1.0 } else { 3.0 },
+                labelled_at: None,
             })
             .collect()
     }

@@ -591,18 +591,32 @@ fn with_copies(
 
 /// The corrections made since a version was trained, split into those its
 /// live model learned online and those it did not: a correction is learned
-/// when its decision's last label learned online is its label. A relabel
-/// whose online learning has not run yet is new.
+/// when online learning learned that very label (its decision and time).
+/// Labels of one decision given in quick succession can be learned in
+/// either order, so the last one learned need not be the one in force. A
+/// relabel whose online learning has not run yet is new. Examples recorded
+/// before their label's time was kept count by their decision's last
+/// label learned.
 fn learned_or_new(
     newer: Vec<Correction>,
     online: &[super::OnlineExample],
 ) -> (Vec<Correction>, Vec<Correction>) {
-    let mut online_label: HashMap<&str, Label> = HashMap::new();
+    let mut learned: HashSet<(&str, UnixMillis)> = HashSet::new();
+    let mut last_unstamped_label: HashMap<&str, Label> = HashMap::new();
     for example in online {
-        online_label.insert(example.decision_id.as_str(), example.label);
+        match example.labelled_at {
+            Some(at) => {
+                learned.insert((example.decision_id.as_str(), at));
+            }
+            None => {
+                last_unstamped_label.insert(example.decision_id.as_str(), example.label);
+            }
+        }
     }
     newer.into_iter().partition(|correction| {
-        online_label.get(correction.decision_id.as_str()) == Some(&correction.label)
+        let id = correction.decision_id.as_str();
+        learned.contains(&(id, correction.at))
+            || last_unstamped_label.get(id) == Some(&correction.label)
     })
 }
 
@@ -714,6 +728,7 @@ mod tests {
             text: String::new(),
             label,
             weight: 1.0,
+            labelled_at: None,
         };
         // d1 was learned as spam, then relabelled ham (not learned yet);
         // d2 was learned as it stands; d3 was never learned.
@@ -729,6 +744,28 @@ mod tests {
         };
         assert_eq!(ids(&learned), vec!["d2"]);
         assert_eq!(ids(&new), vec!["d1", "d3"]);
+    }
+
+    /// Two labels of one decision, given in quick succession, can be
+    /// learned online in the other order: the one in force was learned all
+    /// the same, and an incremental retrain must not learn it again.
+    #[test]
+    fn a_label_learned_before_an_earlier_one_counts_as_learned() {
+        let learned_as = |label, at| super::super::OnlineExample {
+            decision_id: "d1".to_string(),
+            text: String::new(),
+            label,
+            weight: 1.0,
+            labelled_at: Some(UnixMillis(at)),
+        };
+        // Spam at 10, then ham at 20; online learning ran ham's first.
+        let online = [learned_as(Label::Ham, 20), learned_as(Label::Spam, 10)];
+        let (learned, new) = learned_or_new(vec![correction("d1", Label::Ham, 20)], &online);
+        assert_eq!(learned.len(), 1, "{new:?}");
+        // A label given again later (ham at 30) was not learned.
+        let (learned, new) = learned_or_new(vec![correction("d1", Label::Ham, 30)], &online);
+        assert!(learned.is_empty());
+        assert_eq!(new.len(), 1);
     }
 
     #[test]

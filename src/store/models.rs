@@ -509,6 +509,7 @@ mod tests {
                 text: format!("text {id}"),
                 label: Label::Spam,
                 weight: 1.0,
+                labelled_at: None,
             };
             store
                 .record_online_examples("b-2", &[example("1"), example("2")])
