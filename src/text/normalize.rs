@@ -8,6 +8,8 @@ use unicode_normalization::UnicodeNormalization;
 /// Commenters and the forms they use write the same word in many encodings;
 /// the model should see one spelling of each word.
 pub fn normalize(raw: &str) -> String {
+    let raw = without_markup(raw);
+    let raw = raw.as_ref();
     // html_escape looks for `&` a byte at a time; the standard library's
     // search skips a whole comment without one (most of them) far faster.
     let decoded = if memchr::memchr(b'&', raw.as_bytes()).is_some() {
@@ -39,6 +41,59 @@ pub fn normalize(raw: &str) -> String {
         }
     }
     folded
+}
+
+/// An HTML tag or comment, as sites that allow some markup in comments
+/// receive it: the tag's name and its attributes, each `name=value` (so
+/// that "a<b and c>d" is no tag).
+static MARKUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#"(?is)<!--.*?-->|<\s*/?\s*([a-z][a-z0-9]*)((?:\s+[a-z][a-z0-9:-]*\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))*)\s*/?\s*>"#,
+    )
+    .expect("the markup pattern is valid")
+});
+
+/// Where a link tag leads, in its attributes.
+static HREF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
+        .expect("the href pattern is valid")
+});
+
+/// `raw` without the HTML tags and comments a browser would render as
+/// nothing, so that `via<b></b>gra` reads "viagra" and `<br />` is no word:
+/// a tag that breaks a line or a block becomes a space, a link becomes the
+/// address it leads to (which the tokenizer reads as a link), and the
+/// others go. Entities are decoded afterwards, so text a site escaped
+/// (`&lt;b&gt;`, shown as written) stays.
+fn without_markup(raw: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memchr(b'<', raw.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    MARKUP.replace_all(raw, |found: &regex::Captures<'_>| {
+        let name = found
+            .get(1)
+            .map_or("", |name| name.as_str())
+            .to_ascii_lowercase();
+        match name.as_str() {
+            "a" => found
+                .get(2)
+                .and_then(|attributes| HREF.captures(attributes.as_str()))
+                .and_then(|href| href.get(1).or(href.get(2)).or(href.get(3)))
+                .map_or_else(String::new, |address| format!(" {} ", address.as_str())),
+            // Comments, and inline tags that only change how letters look.
+            "" | "b" | "i" | "u" | "s" | "em" | "strong" | "span" | "font" | "sup" | "sub"
+            | "small" | "big" | "mark" | "del" | "ins" | "code" | "strike" | "tt" | "abbr"
+            | "cite" | "q" | "wbr" => String::new(),
+            // Tags that break a line or a block.
+            "br" | "p" | "div" | "li" | "ul" | "ol" | "pre" | "hr" | "h1" | "h2" | "h3" | "h4"
+            | "h5" | "h6" | "table" | "tr" | "td" | "th" | "img" | "center" => " ".to_string(),
+            // Quotes stay marked, for `text::without_quotes`; and what is
+            // not HTML ("if a<b and c>d") stays as written.
+            _ => found
+                .get(0)
+                .map_or_else(String::new, |whole| whole.as_str().to_string()),
+        }
+    })
 }
 
 /// `text` with a space put back where a sentence ends with a full stop and
@@ -216,6 +271,29 @@ mod tests {
     #[test]
     fn non_latin_text_is_kept() {
         assert_eq!(normalize("Привет МИР"), "привет мир");
+    }
+
+    /// What a browser renders of a comment's markup is what is read.
+    #[test]
+    fn markup_reads_as_a_browser_shows_it() {
+        for (raw, read) in [
+            ("get via<b></b>gra now", "get viagra now"),
+            (
+                "get via<!-- x -->gra and v<B>iagra</b>",
+                "get viagra and viagra",
+            ),
+            ("first line<br />second line", "first line second line"),
+            (
+                "see <a href=\"http://pillshop.top/x?a=1&amp;b=2\">my page</a>",
+                "see  http://pillshop.top/x?a=1&b=2 my page",
+            ),
+            ("if a<b and c>d then", "if a<b and c>d then"),
+            ("I <3 you", "i <3 you"),
+            // Escaped by the site, shown as written.
+            ("&lt;b&gt;bold&lt;/b&gt;", "<b>bold</b>"),
+        ] {
+            assert_eq!(normalize(raw), read, "{raw:?}");
+        }
     }
 
     #[test]
