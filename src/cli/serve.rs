@@ -16,7 +16,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
     let config = Config::load(config_file.as_deref(), &overrides)?;
     init_logging(config.log_format);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let state = State::open(&config)?;
         if let Some(path) = &state.admin_token_file {
             tracing::info!(
@@ -125,7 +125,12 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         }
         server::run(listener, state, when_stopped()).await?;
         Ok(())
-    })
+    });
+    // Storage is flushed by now (`server::run`); work still running on a
+    // blocking thread (a statistics scan, say) is not waited for beyond the
+    // grace, so a stop ends within its documented bound.
+    runtime.shutdown_timeout(crate::limits::STOP_GRACE);
+    served
 }
 
 /// Logs go to standard output (standard error is kept for fatal errors),
