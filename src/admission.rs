@@ -150,10 +150,23 @@ pub struct Admission {
     /// Per key name. A std mutex: held for one arithmetic update, never
     /// across an await.
     buckets: Mutex<HashMap<String, Bucket>>,
-    /// Each key's own places, by key name (created at its first call; keys
-    /// come from the configuration, so the map stays small). A std mutex:
-    /// held for a lookup, never across an await.
-    key_places: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Each key's own places, and its share of the places to wait in, by
+    /// key name (created at its first call; keys come from the
+    /// configuration, so the map stays small). A std mutex: held for a
+    /// lookup, never across an await.
+    key_places: Mutex<HashMap<String, KeyPlaces>>,
+}
+
+/// A key's own places among the calls in progress, and the places its
+/// calls may wait in for one of them: a share of the waiting room in
+/// proportion to its share of the places, so that one key at its limit
+/// cannot fill the waiting room and have every other key's calls refused
+/// at once (as `max_concurrent_calls_per_key` keeps it from taking every
+/// place in progress).
+#[derive(Debug, Clone)]
+struct KeyPlaces {
+    places: Arc<Semaphore>,
+    waiting: Arc<Semaphore>,
 }
 
 /// A call's places among those in progress, its key's and everyone's;
@@ -162,6 +175,17 @@ pub struct Admission {
 pub struct Permit {
     _key_place: Option<OwnedSemaphorePermit>,
     _place: OwnedSemaphorePermit,
+}
+
+/// How many of a key's calls may wait for one of its own places at once:
+/// its share of `max_waiting_calls`, as `max_concurrent_calls_per_key` is
+/// its share of `max_concurrent_calls` (at least one).
+pub fn key_waiting_share(params: &AdmissionParams) -> usize {
+    let share = params.max_waiting_calls as u128 * params.max_concurrent_calls_per_key as u128
+        / params.max_concurrent_calls.max(1) as u128;
+    usize::try_from(share)
+        .unwrap_or(usize::MAX)
+        .clamp(1, params.max_waiting_calls.max(1))
 }
 
 impl Admission {
@@ -195,8 +219,8 @@ impl Admission {
         let params = &self.params.0;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms);
         let key_place = match self.places_of(key_name) {
-            Some(places) => Some(
-                self.place(places, deadline, |how| {
+            Some(key) => Some(
+                self.place(key.places, &key.waiting, deadline, |how| {
                     Error::ResourceExhausted(format!(
                         "key {key_name:?} is at its limit of {} calls in progress ({how}); \
                          retry shortly",
@@ -208,12 +232,17 @@ impl Admission {
             None => None,
         };
         let place = self
-            .place(Arc::clone(&self.in_progress), deadline, |how| {
-                Error::ResourceExhausted(format!(
-                    "the server is at its limit of {} calls in progress ({how}); retry shortly",
-                    params.max_concurrent_calls
-                ))
-            })
+            .place(
+                Arc::clone(&self.in_progress),
+                &self.waiting,
+                deadline,
+                |how| {
+                    Error::ResourceExhausted(format!(
+                        "the server is at its limit of {} calls in progress ({how}); retry shortly",
+                        params.max_concurrent_calls
+                    ))
+                },
+            )
             .await?;
         Ok(Permit {
             _key_place: key_place,
@@ -222,8 +251,9 @@ impl Admission {
     }
 
     /// The key's own places, or `None` when keys have no cap of their own.
-    fn places_of(&self, key_name: &str) -> Option<Arc<Semaphore>> {
-        let cap = self.params.0.max_concurrent_calls_per_key;
+    fn places_of(&self, key_name: &str) -> Option<KeyPlaces> {
+        let params = &self.params.0;
+        let cap = params.max_concurrent_calls_per_key;
         if cap == 0 {
             return None;
         }
@@ -231,18 +261,23 @@ impl Admission {
             .key_places
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        Some(Arc::clone(
+        Some(
             places
                 .entry(key_name.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(cap))),
-        ))
+                .or_insert_with(|| KeyPlaces {
+                    places: Arc::new(Semaphore::new(cap)),
+                    waiting: Arc::new(Semaphore::new(key_waiting_share(params))),
+                })
+                .clone(),
+        )
     }
 
-    /// A place of `places`, at once or after waiting until `deadline`;
-    /// `refuse` words the refusal.
+    /// A place of `places`, at once or after waiting (in a place of
+    /// `waiting`) until `deadline`; `refuse` words the refusal.
     async fn place(
         &self,
         places: Arc<Semaphore>,
+        waiting: &Semaphore,
         deadline: tokio::time::Instant,
         refuse: impl Fn(String) -> Error,
     ) -> Result<OwnedSemaphorePermit, Error> {
@@ -253,11 +288,13 @@ impl Admission {
         if params.max_wait_ms == 0 {
             return Err(refuse("calls do not wait".to_string()));
         }
-        let _waiting = self.waiting.try_acquire().map_err(|_| {
-            refuse(format!(
-                "and {} calls already waiting",
+        let _waiting = waiting.try_acquire().map_err(|_| {
+            let limit = if std::ptr::eq(waiting, &self.waiting) {
                 params.max_waiting_calls
-            ))
+            } else {
+                key_waiting_share(params)
+            };
+            refuse(format!("and {limit} calls already waiting"))
         })?;
         // The semaphore is fair: waiting calls get places in their order.
         match tokio::time::timeout_at(deadline, places.acquire_owned()).await {
@@ -275,7 +312,7 @@ impl Admission {
     /// and never counts among the calls waiting for a place.
     pub fn spare_place(&self, key_name: &str) -> Option<Permit> {
         let key_place = match self.places_of(key_name) {
-            Some(places) => Some(places.try_acquire_owned().ok()?),
+            Some(key) => Some(key.places.try_acquire_owned().ok()?),
             None => None,
         };
         let place = Arc::clone(&self.in_progress).try_acquire_owned().ok()?;
@@ -445,6 +482,51 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(first);
         assert!(waiter.await.unwrap());
+    }
+
+    /// Calls waiting for their own key's places wait in that key's share of
+    /// the waiting room, so one key at its limit leaves room for the others
+    /// to wait for a place among everyone's.
+    #[tokio::test(start_paused = true)]
+    async fn one_key_at_its_limit_cannot_fill_the_waiting_room() {
+        let params = AdmissionParams {
+            max_concurrent_calls: 2,
+            max_concurrent_calls_per_key: 1,
+            max_wait_ms: 1_000,
+            max_waiting_calls: 4,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(key_waiting_share(&params), 2);
+        let admission = Arc::new(Admission::new(params.check().unwrap()));
+        let _first_of_a = admission.admit("a").await.unwrap();
+        let first_of_b = admission.admit("b").await.unwrap();
+        // Key a floods: two of its calls wait for its one place, and the
+        // next is refused at once, its share being full.
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let admission = Arc::clone(&admission);
+                tokio::spawn(async move { admission.admit("a").await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let refused = admission.admit("a").await.unwrap_err();
+        assert!(refused.to_string().contains("key \"a\""), "{refused}");
+        assert!(
+            refused.to_string().contains("and 2 calls already waiting"),
+            "{refused}"
+        );
+        // Key c still gets to wait for a place among everyone's, and gets
+        // one when b's call ends.
+        let c = tokio::spawn({
+            let admission = Arc::clone(&admission);
+            async move { admission.admit("c").await.is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(first_of_b);
+        assert!(c.await.unwrap());
+        for waiter in waiters {
+            assert!(waiter.await.unwrap().is_err(), "nobody freed a's place");
+        }
     }
 
     #[tokio::test(start_paused = true)]
