@@ -24,10 +24,21 @@ pub struct BlockLists {
 }
 
 impl BlockLists {
-    /// Blocks a checked domain (lower case, without `www.`).
+    /// Blocks a checked domain (lower case, without `www.`), in the form
+    /// it is written and in its other one: an internationalised name is
+    /// written in Unicode (`аптека.рф`) or in ASCII (`xn--80aaouxs.xn--p1ai`),
+    /// links and texts hold either, and an author's url is read in ASCII.
     pub fn add_domain(&mut self, domain: String) {
-        self.longest_domain = self.longest_domain.max(domain.len());
-        self.domains.insert(domain);
+        let other_form = if domain.is_ascii() {
+            let (unicode, valid) = idna::domain_to_unicode(&domain);
+            valid.ok().map(|()| unicode.to_lowercase())
+        } else {
+            idna::domain_to_ascii(&domain).ok()
+        };
+        for form in other_form.into_iter().chain(std::iter::once(domain)) {
+            self.longest_domain = self.longest_domain.max(form.len());
+            self.domains.insert(form);
+        }
     }
 
     /// The blocked domain that `name` is, or is a subdomain of: a suffix
@@ -285,6 +296,31 @@ mod tests {
             let subject = Subject::new(&comment);
             let fired = blocked_domain(&lists, &subject);
             assert_eq!(fired.is_some(), fires, "{text}: {fired:?}");
+        }
+    }
+
+    /// An internationalised domain is blocked in both of its forms, as
+    /// written in a link, a text or an author's url.
+    #[test]
+    fn an_internationalised_domain_is_blocked_in_both_forms() {
+        for entry in ["аптека.рф", "xn--80aaouxs.xn--p1ai"] {
+            let lists = domains(&[entry]);
+            for (text, url, fires) in [
+                (
+                    "Дешевые лекарства: https://xn--80aaouxs.xn--p1ai/buy",
+                    "",
+                    true,
+                ),
+                ("Дешевые лекарства: https://аптека.рф/buy", "", true),
+                ("заходите на аптека.рф", "", true),
+                ("мой сайт", "https://аптека.рф/", true),
+                ("мой сайт", "https://другая-аптека.рф/", false),
+            ] {
+                let comment = comment_by(text, author("", url, None));
+                let subject = Subject::new(&comment);
+                let fired = blocked_domain(&lists, &subject);
+                assert_eq!(fired.is_some(), fires, "{entry}: {text} {url}: {fired:?}");
+            }
         }
     }
 
