@@ -220,7 +220,7 @@ impl Admission {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms);
         let key_place = match self.places_of(key_name) {
             Some(key) => Some(
-                self.place(key.places, &key.waiting, deadline, |how| {
+                self.place(key.places, Some(&key.waiting), deadline, |how| {
                     Error::ResourceExhausted(format!(
                         "key {key_name:?} is at its limit of {} calls in progress ({how}); \
                          retry shortly",
@@ -232,17 +232,12 @@ impl Admission {
             None => None,
         };
         let place = self
-            .place(
-                Arc::clone(&self.in_progress),
-                &self.waiting,
-                deadline,
-                |how| {
-                    Error::ResourceExhausted(format!(
-                        "the server is at its limit of {} calls in progress ({how}); retry shortly",
-                        params.max_concurrent_calls
-                    ))
-                },
-            )
+            .place(Arc::clone(&self.in_progress), None, deadline, |how| {
+                Error::ResourceExhausted(format!(
+                    "the server is at its limit of {} calls in progress ({how}); retry shortly",
+                    params.max_concurrent_calls
+                ))
+            })
             .await?;
         Ok(Permit {
             _key_place: key_place,
@@ -272,12 +267,14 @@ impl Admission {
         )
     }
 
-    /// A place of `places`, at once or after waiting (in a place of
-    /// `waiting`) until `deadline`; `refuse` words the refusal.
+    /// A place of `places`, at once or after waiting until `deadline` in a
+    /// place of the waiting room (and of `key_waiting`, the key's share of
+    /// it, when waiting for a place of the key's own); `refuse` words the
+    /// refusal.
     async fn place(
         &self,
         places: Arc<Semaphore>,
-        waiting: &Semaphore,
+        key_waiting: Option<&Semaphore>,
         deadline: tokio::time::Instant,
         refuse: impl Fn(String) -> Error,
     ) -> Result<OwnedSemaphorePermit, Error> {
@@ -288,13 +285,20 @@ impl Admission {
         if params.max_wait_ms == 0 {
             return Err(refuse("calls do not wait".to_string()));
         }
-        let _waiting = waiting.try_acquire().map_err(|_| {
-            let limit = if std::ptr::eq(waiting, &self.waiting) {
+        let _key_waiting = match key_waiting {
+            Some(share) => Some(share.try_acquire().map_err(|_| {
+                refuse(format!(
+                    "and {} of its calls already waiting",
+                    key_waiting_share(params)
+                ))
+            })?),
+            None => None,
+        };
+        let _waiting = self.waiting.try_acquire().map_err(|_| {
+            refuse(format!(
+                "and {} calls already waiting",
                 params.max_waiting_calls
-            } else {
-                key_waiting_share(params)
-            };
-            refuse(format!("and {limit} calls already waiting"))
+            ))
         })?;
         // The semaphore is fair: waiting calls get places in their order.
         match tokio::time::timeout_at(deadline, places.acquire_owned()).await {
@@ -500,31 +504,39 @@ mod tests {
         let admission = Arc::new(Admission::new(params.check().unwrap()));
         let _first_of_a = admission.admit("a").await.unwrap();
         let first_of_b = admission.admit("b").await.unwrap();
+        let wait = |key: &'static str| {
+            let admission = Arc::clone(&admission);
+            tokio::spawn(async move { admission.admit(key).await })
+        };
         // Key a floods: two of its calls wait for its one place, and the
         // next is refused at once, its share being full.
-        let waiters: Vec<_> = (0..2)
-            .map(|_| {
-                let admission = Arc::clone(&admission);
-                tokio::spawn(async move { admission.admit("a").await })
-            })
-            .collect();
+        let waiting_a = [wait("a"), wait("a")];
         tokio::task::yield_now().await;
         let refused = admission.admit("a").await.unwrap_err();
         assert!(refused.to_string().contains("key \"a\""), "{refused}");
         assert!(
-            refused.to_string().contains("and 2 calls already waiting"),
+            refused
+                .to_string()
+                .contains("and 2 of its calls already waiting"),
             "{refused}"
         );
-        // Key c still gets to wait for a place among everyone's, and gets
-        // one when b's call ends.
-        let c = tokio::spawn({
-            let admission = Arc::clone(&admission);
-            async move { admission.admit("c").await.is_ok() }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Keys c and d still get to wait for a place among everyone's
+        // (the room's other two places); a fifth waiting call would exceed
+        // the room, whichever key it is from.
+        let waiting_c = wait("c");
+        let waiting_d = wait("d");
+        tokio::task::yield_now().await;
+        let refused = admission.admit("e").await.unwrap_err();
+        assert!(
+            refused.to_string().contains("and 4 calls already waiting"),
+            "{refused}"
+        );
+        // b's call ends: c gets its place, then d when c's ends.
         drop(first_of_b);
-        assert!(c.await.unwrap());
-        for waiter in waiters {
+        let c = waiting_c.await.unwrap().expect("c waited for a place");
+        drop(c);
+        assert!(waiting_d.await.unwrap().is_ok());
+        for waiter in waiting_a {
             assert!(waiter.await.unwrap().is_err(), "nobody freed a's place");
         }
     }

@@ -370,16 +370,10 @@ impl Engine {
             status,
             resolution: previous.resolution,
         };
-        // On a blocking thread: the transaction waits for sled's global
-        // lock, which the writer's batches hold, and must not stop the
-        // other calls this runtime thread carries meanwhile.
-        let store = self.store.clone();
-        let (replaced, stored) =
-            tokio::task::spawn_blocking(move || store.replace_decision(&decision))
-                .await
-                .map_err(|error| {
-                    Error::Internal(format!("the recheck's write failed: {error}"))
-                })??;
+        // Stored and counted with no await between them, so that a call
+        // cancelled meanwhile cannot leave the authors' histories behind
+        // the stored decision.
+        let (replaced, stored) = self.store.replace_decision(&decision)?;
         if let Some(replaced) = &replaced {
             self.move_recheck_counts(replaced, &stored);
         }

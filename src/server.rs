@@ -286,6 +286,11 @@ async fn report_storage_failure(
             reporter
                 .set_not_serving::<TrainingServer<TrainingService>>()
                 .await;
+            // The server as a whole: what a probe asks without naming a
+            // service (`grpcurl ... Health/Check`, Kubernetes' gRPC probe).
+            reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
             return;
         }
     }
@@ -458,6 +463,7 @@ mod tests {
         tokio::time::sleep(interval * 5).await;
         let moderation = "moderation.v1.Moderation";
         assert_eq!(status_of(&health, moderation).await, ServingStatus::Serving);
+        assert_eq!(status_of(&health, "").await, ServingStatus::Serving);
         assert!(engine.store().write_failure().is_none());
 
         engine.store().fail_flushes("disk gone");
@@ -465,7 +471,12 @@ mod tests {
             .await
             .expect("the watcher saw the failure")
             .unwrap();
-        for service in [moderation, "moderation.v1.Review", "moderation.v1.Training"] {
+        for service in [
+            "",
+            moderation,
+            "moderation.v1.Review",
+            "moderation.v1.Training",
+        ] {
             assert_eq!(
                 status_of(&health, service).await,
                 ServingStatus::NotServing,

@@ -101,19 +101,23 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         let blocked = lists.blocked_suffix(&host)?;
         Some(format!("{place} points at the blocked domain {blocked}."))
     });
+    // The names in the text as written: a domain name ignores case, so the
+    // sentence break normalisation reads in "pillshop.Top" is no way
+    // around the list.
+    let names = crate::text::normalize_keeping_full_stops(&subject.comment.content);
     pointed_at
         .or_else(|| {
             // A bare domain is a link to the tokenizer only under the common
             // top-level domains, and spammers pick the others ("Cheap meds at
             // pillshop.top"): the text's names are looked up too.
-            let blocked = lists.named_in_text(&subject.normalized)?;
+            let blocked = lists.named_in_text(&names)?;
             Some(format!("The text names the blocked domain {blocked}."))
         })
         .or_else(|| {
             // A browser decodes percent-escapes in a link's host
             // (`https://pill%73hop.top`), and redirect links carry their
             // target percent-encoded (`google.com/url?q=https%3A%2F%2F...`).
-            let blocked = lists.named_in_text(&percent_decoded(&subject.normalized)?)?;
+            let blocked = lists.named_in_text(&percent_decoded(&names)?)?;
             Some(format!(
                 "A link in the text, once its percent-escapes are decoded, leads to the blocked domain {blocked}."
             ))
@@ -281,6 +285,10 @@ mod tests {
             ("Cheap meds at pillshop.top", true),
             ("Cheap meds at PILLSHOP.TOP, really cheap.", true),
             ("Cheap meds at pillshop.top.", true),
+            // A capital in the ending changes no domain name.
+            ("Cheap meds at pillshop.Top now", true),
+            ("Cheap meds at http://pillshop.Top now", true),
+            ("visit pillshop.top.Great prices", true),
             ("Order at eu.pillshop.top/meds today", true),
             ("mail sales@pillshop.top", true),
             ("(pillshop.top)", true),

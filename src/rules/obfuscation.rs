@@ -35,6 +35,9 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
     // in a text with no other accented Latin word (see `Marks`).
     let mut marked_below = 0usize;
     let mut marked_below_example = None;
+    // Software that lower-cases Turkish writes `İ` as `i` with a dot above
+    // (Unicode's own lower case of it), which elsewhere is a disguise.
+    let turkish = text.contains(['ş', 'Ş', 'ğ', 'Ğ', 'ı', 'İ']);
     let mut accented_elsewhere = false;
     // A combining mark belongs to the letter before it, so it splits no
     // word: "vi\u{307}agra" is one word, not "vi" and "agra".
@@ -77,6 +80,7 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
         // Cyrillic or Greek word are looked for on their own.
         let mixed = has_letters
             && !is_cyrillic_with_latin_i(&visible)
+            && !is_abbreviation_with_ending(&visible)
             && ((!visible.as_str().is_single_script()
                 && skeleton(&visible)
                     .collect::<String>()
@@ -84,7 +88,7 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
                     .is_single_script())
                 || hides_latin_letters(&visible));
         let marks = if has_letters {
-            marks_on_ascii_letters(&visible)
+            marks_on_ascii_letters(&visible, turkish)
         } else {
             Marks::Accents
         };
@@ -179,6 +183,24 @@ fn hides_latin_letters(word: &str) -> bool {
         })
 }
 
+/// Whether a word is Latin capitals, two or more, with an ending of
+/// another script and no other Latin letter: an abbreviation declined
+/// ("OKей", "SMSку"), not a disguise.
+fn is_abbreviation_with_ending(word: &str) -> bool {
+    let letters = || word.chars().filter(|character| character.is_alphabetic());
+    let latin_prefix = letters()
+        .take_while(|character| character.script() == Script::Latin)
+        .count();
+    latin_prefix >= 2
+        && letters()
+            .take(latin_prefix)
+            .all(|character| character.is_uppercase())
+        && letters()
+            .skip(latin_prefix)
+            .all(|character| character.script() != Script::Latin)
+        && letters().count() > latin_prefix
+}
+
 /// Whether a Latin letter, as written, looks like a letter of `script`
 /// (Cyrillic or Greek): the capital `H` looks like `Н` and `Η`, the small
 /// `h` like neither.
@@ -267,7 +289,7 @@ enum Marks {
 /// for its marks (see [`Marks`]). Each letter with its marks is composed
 /// (NFC) first: what composes into one letter is a letter of some
 /// alphabet, whether typed precomposed or as a letter and its marks.
-fn marks_on_ascii_letters(word: &str) -> Marks {
+fn marks_on_ascii_letters(word: &str, turkish: bool) -> Marks {
     if !word
         .chars()
         .all(|character| character.is_ascii() || is_combining_mark(character))
@@ -294,7 +316,8 @@ fn marks_on_ascii_letters(word: &str) -> Marks {
             || left_over.iter().any(|&mark| match mark {
                 // A dot above an `i` or `j`, which have theirs; on other
                 // letters it composes (Polish `ż`, Lithuanian `ė`).
-                '\u{0307}' => matches!(base, 'i' | 'j' | 'J'),
+                // In Turkish text, `i` with a dot above is a lower-case `İ`.
+                '\u{0307}' => matches!(base, 'i' | 'j' | 'J') && !(turkish && base == 'i'),
                 // A dot or a line below, overlays and strokes, and marks
                 // enclosing their letter.
                 '\u{0323}'
@@ -448,6 +471,9 @@ mod tests {
             "Δx is 3 m",
             "a 10 kΩ resistor",
             "PHP-шник нужен",
+            // An abbreviation with a Cyrillic ending.
+            "OKей, договорились",
+            "пришлю SMSку",
         ] {
             assert_eq!(obfuscated_text(text, 1.0), None, "{text}");
         }
@@ -485,8 +511,10 @@ mod tests {
             "Ba\u{0300}i vie\u{0302}\u{0301}t hay, ca\u{0309}m o\u{031B}n ba\u{0323}n",
             // Guarani writes a tilde on `g`, which composes with nothing.
             "Tereg\u{0303}uahe\u{0303} pora\u{0303}ite",
-            // The Turkish capital dotted `I`, and an emoji keycap.
+            // The Turkish capital dotted `I`, its lower case as software
+            // writes it in Turkish text, and an emoji keycap.
             "I\u{0307}stanbul",
+            "i\u{0307}stanbul çok güzel bir şehir",
             "press 1\u{FE0F}\u{20E3} to continue",
         ] {
             assert_eq!(obfuscated_text(text, 1.0), None, "{text:?}");

@@ -8,6 +8,18 @@ use unicode_normalization::UnicodeNormalization;
 /// Commenters and the forms they use write the same word in many encodings;
 /// the model should see one spelling of each word.
 pub fn normalize(raw: &str) -> String {
+    normalized(raw, true)
+}
+
+/// [`normalize`] without putting back the space a sentence break lacks:
+/// what a name written in the text is looked up in, since a domain name
+/// ignores case (`pillshop.Top` is `pillshop.top`), whatever a reader
+/// would make of it.
+pub fn normalize_keeping_full_stops(raw: &str) -> String {
+    normalized(raw, false)
+}
+
+fn normalized(raw: &str, sentence_breaks: bool) -> String {
     let raw = without_markup(raw);
     let raw = raw.as_ref();
     // html_escape looks for `&` a byte at a time; the standard library's
@@ -17,7 +29,11 @@ pub fn normalize(raw: &str) -> String {
     } else {
         std::borrow::Cow::Borrowed(raw)
     };
-    let decoded = with_sentence_breaks(&decoded);
+    let decoded = if sentence_breaks {
+        with_sentence_breaks(&decoded)
+    } else {
+        std::borrow::Cow::Borrowed(decoded.as_ref())
+    };
     // ASCII text is its own NFKC form and has no zero-width characters:
     // most comments take this shortcut.
     if decoded.is_ascii() {
@@ -48,7 +64,7 @@ pub fn normalize(raw: &str) -> String {
 /// that "a<b and c>d" is no tag).
 static MARKUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r#"(?is)<!--.*?-->|<\s*/?\s*([a-z][a-z0-9]*)((?:\s+[a-z][a-z0-9:-]*\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))*)\s*/?\s*>"#,
+        r#"(?is)<!--.*?(?:-->|\z)|<\s*/?\s*([a-z][a-z0-9]*)((?:\s+[a-z][a-z0-9:-]*\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))*)\s*/?\s*>"#,
     )
     .expect("the markup pattern is valid")
 });
@@ -125,14 +141,39 @@ fn with_sentence_breaks(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Whether the full stop at `dot` ends a sentence (see
 /// [`with_sentence_breaks`]): a lower-case letter before it, and after it
-/// a capitalised word (an upper-case letter, then lower-case ones) that is
-/// a bare link's top-level domain, and no path.
+/// a capitalised word (an upper-case letter, then lower-case ones), no
+/// path, and either that word is a bare link's top-level domain ("twice.Me")
+/// or the name before the full stop already ends with one ("visit
+/// pillshop.top.Great prices"). Never inside a link written with a scheme
+/// or `www.`, whose full stops are its own.
 fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     // The rarest condition first: most full stops are followed by a space.
     let capital_next = bytes.get(dot + 1).is_some_and(u8::is_ascii_uppercase);
     if !capital_next || dot == 0 || !bytes[dot - 1].is_ascii_lowercase() {
         return false;
     }
+    // The name the full stop ends, back to the last white space.
+    let name_start = bytes[..dot]
+        .iter()
+        .rposition(u8::is_ascii_whitespace)
+        .map_or(0, |space| space + 1);
+    let name = &bytes[name_start..dot];
+    let link_written_out = memchr::memmem::find(name, b"://").is_some()
+        || name
+            .get(..4)
+            .is_some_and(|start| start.eq_ignore_ascii_case(b"www."));
+    if link_written_out {
+        return false;
+    }
+    let is_domain_ending = |word: &[u8]| {
+        super::tokenize::BARE_LINK_DOMAINS
+            .iter()
+            .any(|domain| domain.as_bytes().eq_ignore_ascii_case(word))
+    };
+    let name_ends_with_domain = name
+        .iter()
+        .rposition(|byte| *byte == b'.')
+        .is_some_and(|last_dot| is_domain_ending(&name[last_dot + 1..]));
     let after = &bytes[dot + 1..];
     let word_length = after
         .iter()
@@ -144,11 +185,7 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     let ends_there = after
         .get(word_length)
         .is_none_or(|next| !(next.is_ascii_digit() || matches!(next, b'/' | b'-' | b'_')));
-    capitalised
-        && ends_there
-        && super::tokenize::BARE_LINK_DOMAINS
-            .iter()
-            .any(|domain| domain.as_bytes().eq_ignore_ascii_case(word))
+    capitalised && ends_there && (is_domain_ending(word) || name_ends_with_domain)
 }
 
 /// The plain lower-case letter that a "font" letter from a text generator
@@ -289,6 +326,8 @@ mod tests {
             ),
             ("if a<b and c>d then", "if a<b and c>d then"),
             ("I <3 you", "i <3 you"),
+            // An unclosed comment hides the rest, as in a browser.
+            ("shown <!-- hidden <b>x</b>", "shown "),
             // Escaped by the site, shown as written.
             ("&lt;b&gt;bold&lt;/b&gt;", "<b>bold</b>"),
         ] {
@@ -320,7 +359,16 @@ mod tests {
             normalize("Gracias por el artículo.Me parece"),
             "gracias por el artículo. me parece"
         );
+        // A full stop after a name that already ends like a domain ends a
+        // sentence too.
+        assert_eq!(
+            normalize("visit pillshop.top.Great prices"),
+            "visit pillshop.top. great prices"
+        );
         for kept in [
+            "see http://pillshop.Top now",
+            "see https://news.example/a.Me",
+            "see www.pillshop.Top",
             "see pillshop.top now",
             "see about.me/anna",
             "see Pillshop.com",
