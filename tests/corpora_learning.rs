@@ -10,8 +10,8 @@ use moderato::learning::LearningParams;
 
 use super::data_file;
 use super::util::{
-    dry_run_check, start_with, store_and_label, test_config, wait_for_job, with_token, TestServer,
-    ADMIN_TOKEN,
+    dry_run_check, request_retrain, start_with, store_and_label, test_config, wait_for_job,
+    with_token, TestServer, ADMIN_TOKEN,
 };
 
 /// The tolerance these servers run with (the default).
@@ -158,19 +158,7 @@ async fn two_hundred_poisoned_corrections_are_refused_by_the_gate() {
     // Online learning's guard stopped before all of it was learned.
     assert!(!live_version.ends_with("+200"), "{live_version}");
 
-    let job = server
-        .training()
-        .await
-        .start_retrain(with_token(
-            ADMIN_TOKEN,
-            pb::StartRetrainRequest {
-                full: true,
-                dry_run: false,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let job = request_retrain(&server, true, false).await.unwrap();
     let job = wait_for_job(&server, &job.job_id).await;
     eprintln!("{job:#?}");
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);

@@ -14,8 +14,8 @@ use moderato::learning::LearningParams;
 use tonic::Code;
 
 use crate::util::{
-    check_as_news, comment, dry_run_check, start_server, start_with, store_and_label, test_config,
-    wait_for_job, with_token, TestServer, ADMIN_TOKEN, NEWS_TOKEN,
+    check_as_news, comment, dry_run_check, request_retrain, start_server, start_with,
+    store_and_label, test_config, wait_for_job, with_token, TestServer, ADMIN_TOKEN, NEWS_TOKEN,
 };
 
 const CAMPAIGN: [&str; 4] = [
@@ -114,16 +114,9 @@ fn config_with_base_corpus(directory: &Path) -> Config {
 }
 
 async fn start_retrain(server: &TestServer, full: bool, dry_run: bool) -> pb::RetrainJob {
-    server
-        .training()
-        .await
-        .start_retrain(with_token(
-            ADMIN_TOKEN,
-            pb::StartRetrainRequest { full, dry_run },
-        ))
+    request_retrain(server, full, dry_run)
         .await
         .expect("the retrain starts")
-        .into_inner()
 }
 
 /// Labels one more comment spam, after the campaign: the newest of five
@@ -470,18 +463,7 @@ async fn a_full_retrain_without_a_base_corpus_is_refused_and_says_why() {
         pb::Label::Ham,
     )
     .await;
-    let status = server
-        .training()
-        .await
-        .start_retrain(with_token(
-            ADMIN_TOKEN,
-            pb::StartRetrainRequest {
-                full: true,
-                dry_run: false,
-            },
-        ))
-        .await
-        .unwrap_err();
+    let status = request_retrain(&server, true, false).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status}");
     assert!(status.message().contains("learning.base_data"), "{status}");
     assert!(status.message().contains("without `full`"), "{status}");

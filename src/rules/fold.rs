@@ -533,44 +533,12 @@ fn fold_ascii(character: char) -> char {
     }
 }
 
-/// The letter a small capital stands for: the alphabet text generators
-/// offer as a "font" (`ᴠɪᴀɢʀᴀ`). Unicode's confusables leave most of these
-/// letters out, since a small capital is not drawn like a lower-case one.
-fn small_capital(character: char) -> Option<char> {
-    Some(match character {
-        '\u{1D00}' => 'a',
-        '\u{0299}' => 'b',
-        '\u{1D04}' => 'c',
-        '\u{1D05}' => 'd',
-        '\u{1D07}' => 'e',
-        '\u{A730}' => 'f',
-        '\u{0262}' => 'g',
-        '\u{029C}' => 'h',
-        '\u{026A}' => 'i',
-        '\u{1D0A}' => 'j',
-        '\u{1D0B}' => 'k',
-        '\u{029F}' => 'l',
-        '\u{1D0D}' => 'm',
-        '\u{0274}' => 'n',
-        '\u{1D0F}' => 'o',
-        '\u{1D18}' => 'p',
-        '\u{0280}' => 'r',
-        '\u{A731}' => 's',
-        '\u{1D1B}' => 't',
-        '\u{1D1C}' => 'u',
-        '\u{1D20}' => 'v',
-        '\u{1D21}' => 'w',
-        '\u{028F}' => 'y',
-        '\u{1D22}' => 'z',
-        _ => return None,
-    })
-}
-
 /// The ASCII letters a character of another script imitates (its Unicode
-/// confusable skeleton, or the letter a small capital stands for), or
-/// `None` when it imitates none.
+/// confusable skeleton, or the letter a "font" letter such as a small
+/// capital stands for, which normalisation already replaces), or `None`
+/// when it imitates none.
 fn latin_twin(character: char) -> Option<String> {
-    if let Some(letter) = small_capital(character) {
+    if let Some(letter) = crate::text::font_letter(character) {
         return Some(letter.to_string());
     }
     let mut buffer = [0u8; 4];

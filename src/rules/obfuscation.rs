@@ -332,7 +332,7 @@ fn marks_on_ascii_letters(word: &str, turkish: bool) -> Marks {
         if decoration {
             return Marks::Decoration;
         }
-        if cluster.contains(|character: char| matches!(character, '\u{0323}' | '\u{0331}')) {
+        if cluster.contains(['\u{0323}', '\u{0331}']) {
             found = Marks::Below;
         }
     }

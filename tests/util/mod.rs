@@ -498,6 +498,23 @@ pub async fn resolve_as_moderator(
         .into_inner()
 }
 
+/// Asks the server to start a retrain, as an operator.
+pub async fn request_retrain(
+    server: &TestServer,
+    full: bool,
+    dry_run: bool,
+) -> Result<pb::RetrainJob, tonic::Status> {
+    server
+        .training()
+        .await
+        .start_retrain(with_token(
+            ADMIN_TOKEN,
+            pb::StartRetrainRequest { full, dry_run },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// Waits for a retraining job to finish; the deadline only stops a hung
 /// test, the time is not what is checked.
 pub async fn wait_for_job(server: &TestServer, job_id: &str) -> pb::RetrainJob {
