@@ -101,27 +101,32 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         let blocked = lists.blocked_suffix(&host)?;
         Some(format!("{place} points at the blocked domain {blocked}."))
     });
+    if pointed_at.is_some() {
+        return pointed_at;
+    }
     // The names in the text as written: a domain name ignores case, so the
     // sentence break normalisation reads in "pillshop.Top" is no way
-    // around the list.
-    let names = crate::text::normalize_keeping_full_stops(&subject.comment.content);
-    pointed_at
-        .or_else(|| {
-            // A bare domain is a link to the tokenizer only under the common
-            // top-level domains, and spammers pick the others ("Cheap meds at
-            // pillshop.top"): the text's names are looked up too.
-            let blocked = lists.named_in_text(&names)?;
-            Some(format!("The text names the blocked domain {blocked}."))
-        })
-        .or_else(|| {
-            // A browser decodes percent-escapes in a link's host
-            // (`https://pill%73hop.top`), and redirect links carry their
-            // target percent-encoded (`google.com/url?q=https%3A%2F%2F...`).
-            let blocked = lists.named_in_text(&percent_decoded(&names)?)?;
-            Some(format!(
-                "A link in the text, once its percent-escapes are decoded, leads to the blocked domain {blocked}."
-            ))
-        })
+    // around the list. Most comments normalise the same either way, and
+    // are not normalised again.
+    let content = &subject.comment.content;
+    let names: Cow<'_, str> = if crate::text::may_have_sentence_breaks(content) {
+        Cow::Owned(crate::text::normalize_keeping_full_stops(content))
+    } else {
+        Cow::Borrowed(&subject.normalized)
+    };
+    // A bare domain is a link to the tokenizer only under the common
+    // top-level domains, and spammers pick the others ("Cheap meds at
+    // pillshop.top"): the text's names are looked up too.
+    if let Some(blocked) = lists.named_in_text(&names) {
+        return Some(format!("The text names the blocked domain {blocked}."));
+    }
+    // A browser decodes percent-escapes in a link's host
+    // (`https://pill%73hop.top`), and redirect links carry their target
+    // percent-encoded (`google.com/url?q=https%3A%2F%2F...`).
+    let blocked = lists.named_in_text(&percent_decoded(&names)?)?;
+    Some(format!(
+        "A link in the text, once its percent-escapes are decoded, leads to the blocked domain {blocked}."
+    ))
 }
 
 /// `text` with its percent-escapes decoded, twice over (a redirect link's

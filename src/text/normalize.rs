@@ -2,8 +2,11 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Decodes HTML entities (`&amp;`, `&#39;`), applies Unicode NFKC (so that
-/// fullwidth and stylised letters become plain ones) and folds case.
+/// Reads HTML markup as a browser shows it, decodes HTML entities (`&amp;`,
+/// `&#39;`), puts back the space a sentence break lacks before a
+/// capitalised domain ending ("twice.Me"), applies Unicode NFKC and makes
+/// "font" letters plain (so that fullwidth and stylised letters become
+/// plain ones), drops invisible characters and folds case.
 ///
 /// Commenters and the forms they use write the same word in many encodings;
 /// the model should see one spelling of each word.
@@ -17,6 +20,17 @@ pub fn normalize(raw: &str) -> String {
 /// would make of it.
 pub fn normalize_keeping_full_stops(raw: &str) -> String {
     normalized(raw, false)
+}
+
+/// Whether [`normalize`] and [`normalize_keeping_full_stops`] may differ
+/// on `raw`: only when it has a full stop before a capital letter, or
+/// markup or entities that could make one. A cheap test, so that most
+/// comments are normalised once.
+pub fn may_have_sentence_breaks(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    memchr::memchr2(b'<', b'&', bytes).is_some()
+        || memchr::memchr_iter(b'.', bytes)
+            .any(|dot| bytes.get(dot + 1).is_some_and(u8::is_ascii_uppercase))
 }
 
 fn normalized(raw: &str, sentence_breaks: bool) -> String {
@@ -345,6 +359,28 @@ mod tests {
         ] {
             assert_eq!(normalize(font), "check out", "{font:?}");
         }
+    }
+
+    /// Where the cheap test says the two normalisations cannot differ,
+    /// they do not.
+    #[test]
+    fn texts_without_a_capital_after_a_full_stop_normalise_alike() {
+        use super::{may_have_sentence_breaks, normalize_keeping_full_stops};
+        for text in ["see pillshop.top now", "Fine. Thanks.", "no dots", "a.b.c"] {
+            assert!(!may_have_sentence_breaks(text), "{text}");
+            assert_eq!(
+                normalize(text),
+                normalize_keeping_full_stops(text),
+                "{text}"
+            );
+        }
+        for text in ["twice.Me and", "x &amp; y", "a<b>"] {
+            assert!(may_have_sentence_breaks(text), "{text}");
+        }
+        assert_ne!(
+            normalize("twice.Me and"),
+            normalize_keeping_full_stops("twice.Me and")
+        );
     }
 
     /// A full stop with no space after it, before a capitalised word that
