@@ -6,8 +6,9 @@
 //! `cargo bench --bench queue -- 1000000` (or `QUEUE_BENCH_DECISIONS`);
 //! the default is 1,000,000. `QUEUE_BENCH_CACHE_MB` sets sled's page cache
 //! (default: the service's). At the end it starts the real binary, with
-//! the same page cache, on the database and reports its start-up time and
-//! memory. Nothing here asserts
+//! the same page cache, on the database and reports its start-up time, its
+//! memory (at start, after 2,000 checks, after 200 and 1,000 queue pages)
+//! and how long `GetStats` takes. Nothing here asserts
 //! a time: it reports. `QUEUE_BENCH_KEEP=1` keeps the database, and
 //! `QUEUE_BENCH_SERVICE_ONLY=<directory>` measures only the service on one
 //! kept before.
@@ -38,6 +39,11 @@ const PAGE_SIZE: usize = 50;
 const LIST_SAMPLES: usize = 2_000;
 const RESOLVE_SAMPLES: usize = 200;
 const RESOLVE_BATCH: usize = 100;
+/// The first decision's time (November 2023).
+const START_MILLIS: i64 = 1_700_000_000_000;
+/// Decisions are 2.592 s apart: a million over 30 days, so that the
+/// statistics have 720 hours of counters per site to read.
+const SPACING_MILLIS: i64 = 2_592;
 
 fn decision_count() -> usize {
     let from_args = std::env::args()
@@ -78,7 +84,7 @@ fn decision(index: usize, random: &mut StdRng, start: i64) -> Decision {
             weight: 0.25,
         })
         .collect();
-    let created_at = UnixMillis(start + index as i64);
+    let created_at = UnixMillis(start + index as i64 * SPACING_MILLIS);
     Decision {
         decision_id: uuid::Uuid::now_v7().to_string(),
         comment: Comment {
@@ -213,7 +219,7 @@ fn main() {
     let store = Store::open_with_cache(&directory.as_path().join("db"), cache_bytes)
         .expect("the store opens");
     let mut random = StdRng::seed_from_u64(5);
-    let start = 1_700_000_000_000;
+    let start = START_MILLIS;
 
     println!("filling {count} decisions over {SITES} sites in batches of {FILL_BATCH}...");
     let fill_started = Instant::now();
@@ -469,9 +475,12 @@ async fn measure_service(data_dir: &std::path::Path, cache_bytes: u64) {
             .await
             .expect("a check is answered");
     }
+    let rss_after_checks = rss_mib(child.id()).unwrap_or(0.0);
+    let stats_channel = channel.clone();
     let mut review = moderato::grpc::pb::review_client::ReviewClient::new(channel);
     let mut page_token = String::new();
-    for _ in 0..200 {
+    let mut rss_after_pages = Vec::new();
+    for page_number in 1..=1_000 {
         let page = review
             .list_queue(authorized(
                 token,
@@ -484,13 +493,51 @@ async fn measure_service(data_dir: &std::path::Path, cache_bytes: u64) {
             .expect("a queue page is answered")
             .into_inner();
         page_token = page.next_page_token;
+        if page_number == 200 || page_number == 1_000 {
+            rss_after_pages.push(rss_mib(child.id()).unwrap_or(0.0));
+        }
     }
-    let rss_after = rss_mib(child.id()).unwrap_or(0.0);
+    // GetStats reads every index entry of its sites since its time: on a
+    // whole database, a million of them.
+    let mut stats_client = moderato::grpc::pb::review_client::ReviewClient::new(stats_channel);
+    // The last day of a month's fill starts inside an hour, as a
+    // dashboard's "last 24 hours" does.
+    let last_day = prost_types::Timestamp {
+        seconds: (START_MILLIS + 29 * 24 * 3_600_000 + 1_234_567) / 1000,
+        nanos: 0,
+    };
+    for (label, site_id, since) in [
+        ("all sites, all time", String::new(), None),
+        ("one site, all time", site(3), None),
+        (
+            "all sites, the fill's last day",
+            String::new(),
+            Some(last_day),
+        ),
+    ] {
+        let started = Instant::now();
+        let stats = stats_client
+            .get_stats(authorized(
+                token,
+                moderato::grpc::pb::GetStatsRequest { site_id, since },
+            ))
+            .await
+            .expect("the statistics are answered")
+            .into_inner();
+        println!(
+            "GetStats, {label}: {:.1} ms ({} decisions)",
+            started.elapsed().as_secs_f64() * 1000.0,
+            stats.total
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
     println!(
         "the service on this database: SERVING {:.2} s after start; resident memory \
-         {rss_at_start:.1} MiB then, {rss_after:.1} MiB after 2,000 checks and 200 queue pages",
-        serving_after.as_secs_f64()
+         {rss_at_start:.1} MiB then, {rss_after_checks:.1} MiB after 2,000 checks, \
+         {:.1} MiB after 200 queue pages more, {:.1} MiB after 1,000 pages in all",
+        serving_after.as_secs_f64(),
+        rss_after_pages[0],
+        rss_after_pages[1]
     );
 }

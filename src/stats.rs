@@ -44,23 +44,28 @@ pub struct Tally {
 
 impl Tally {
     pub fn add(&mut self, outcome: Outcome) {
-        self.total += 1;
+        self.add_times(outcome, 1);
+    }
+
+    /// Counts `count` decisions of the same outcome.
+    pub fn add_times(&mut self, outcome: Outcome, count: u64) {
+        self.total += count;
         match outcome.verdict {
-            Verdict::Allow => self.allow += 1,
-            Verdict::Review => self.review += 1,
-            Verdict::Reject => self.reject += 1,
+            Verdict::Allow => self.allow += count,
+            Verdict::Review => self.review += count,
+            Verdict::Reject => self.reject += count,
         }
         match outcome.status {
-            ReviewStatus::Pending => self.pending += 1,
-            ReviewStatus::Approved => self.approved += 1,
-            ReviewStatus::Rejected => self.rejected += 1,
+            ReviewStatus::Pending => self.pending += count,
+            ReviewStatus::Approved => self.approved += count,
+            ReviewStatus::Rejected => self.rejected += count,
         }
         let flagged = outcome.verdict != Verdict::Allow;
         match (flagged, outcome.label) {
-            (false, Some(Label::Spam)) => self.missed_spam += 1,
-            (true, Some(Label::Ham)) => self.false_positives += 1,
-            (true, Some(Label::Spam)) => self.true_positives += 1,
-            (true, None) if outcome.verdict == Verdict::Reject => self.true_positives += 1,
+            (false, Some(Label::Spam)) => self.missed_spam += count,
+            (true, Some(Label::Ham)) => self.false_positives += count,
+            (true, Some(Label::Spam)) => self.true_positives += count,
+            (true, None) if outcome.verdict == Verdict::Reject => self.true_positives += count,
             // Allowed and unlabelled or labelled ham: a true negative;
             // an unlabelled REVIEW: truth unknown.
             (false, _) | (true, None) => {}

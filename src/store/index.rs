@@ -14,8 +14,17 @@
 //!   The part after the site (`rank, created_at, decision_id`) is the
 //!   *position* (defined by `review::QueueCursor`); a page token holds the
 //!   position of the page's last item.
-//! - `queue_counts`: `status, site, rank` -> how many decisions are there,
-//!   as a big-endian u64, so that a queue's total is a handful of reads.
+//! - `queue_counts`: two families of counters, kept in the same
+//!   transactions as the entries they count:
+//!   - `status, site, rank` -> how many decisions are there, as a
+//!     big-endian u64, so that a queue's total is a handful of reads
+//!     (`status` is 1 to 3);
+//!   - `HOURLY_FAMILY, site, hour` -> how many of the site's decisions
+//!     created in that hour (since 1970, sortable bytes) have each
+//!     [`Outcome`], as `(slot, count)` pairs (one byte and a big-endian
+//!     u64) for the outcomes that occur, so that a site's statistics read
+//!     one counter per hour instead of one entry per decision. Only the
+//!     hour that a `since` cuts in two is read from the one-site entries.
 //!
 //! Layouts: a database created by this version has the layout above
 //! ([`Layout::Compact`]). Databases created before keep theirs
@@ -109,6 +118,13 @@ pub(super) const COUNTS_TREE: &str = "queue_counts";
 /// in the other too, so that transactions span the same trees.
 pub(super) const TIMELINE_TREE: &str = "timeline";
 
+/// The first byte of the hourly statistics counters in `queue_counts`;
+/// the queue counters start with a status byte (1 to 3).
+const HOURLY_FAMILY: u8 = 0x80;
+
+/// The statistics counters' period.
+pub(super) const HOUR_MILLIS: i64 = 60 * 60 * 1000;
+
 const ALL_SITES_FAMILY: u8 = 0;
 const ONE_SITE_FAMILY: u8 = 1;
 /// The all-sites entries carry everything in their key.
@@ -116,7 +132,7 @@ const EMPTY: &[u8] = &[];
 
 pub(super) use crate::review::priority_rank;
 
-fn status_byte(status: ReviewStatus) -> u8 {
+pub(super) fn status_byte(status: ReviewStatus) -> u8 {
     match status {
         ReviewStatus::Pending => 1,
         ReviewStatus::Approved => 2,
@@ -213,6 +229,169 @@ pub(super) fn one_site_prefix(status: ReviewStatus, site_id: &str) -> Vec<u8> {
     key
 }
 
+/// The hour a time falls in, counted from 1970 (negative before).
+pub(super) fn hour_of(time: UnixMillis) -> i64 {
+    time.0.div_euclid(HOUR_MILLIS)
+}
+
+/// The key of a site's statistics counter of one hour.
+pub(super) fn hourly_key(site_id: &str, hour: i64) -> Vec<u8> {
+    [
+        hourly_prefix(site_id).as_slice(),
+        &UnixMillis(hour).sortable_bytes(),
+    ]
+    .concat()
+}
+
+/// The prefix of every statistics counter of a site.
+pub(super) fn hourly_prefix(site_id: &str) -> Vec<u8> {
+    [&[HOURLY_FAMILY][..], &site_key(site_id)].concat()
+}
+
+/// The key range of every queue counter (not the statistics counters).
+pub(super) fn queue_counters() -> std::ops::Range<[u8; 1]> {
+    [status_byte(ReviewStatus::Pending)]..[status_byte(ReviewStatus::Rejected) + 1]
+}
+
+/// The key range of every one-site queue entry.
+pub(super) fn one_site_entries() -> std::ops::Range<[u8; 1]> {
+    [ONE_SITE_FAMILY]..[ONE_SITE_FAMILY + 1]
+}
+
+/// The key range of every statistics counter.
+pub(super) fn hourly_counters() -> std::ops::RangeFrom<[u8; 1]> {
+    [HOURLY_FAMILY]..
+}
+
+/// An outcome's slot in an hourly counter: one of 27 (three verdicts,
+/// three statuses, three labels).
+fn outcome_slot(outcome: Outcome) -> u8 {
+    let verdict = verdict_byte(outcome.verdict) - 1;
+    let status = status_byte(outcome.status) - 1;
+    (verdict * 3 + status) * 3 + label_byte(outcome.label)
+}
+
+fn slot_outcome(slot: u8) -> Option<Outcome> {
+    Some(Outcome {
+        verdict: verdict_from_byte(slot / 9 + 1)?,
+        status: status_from_byte(slot / 3 % 3 + 1)?,
+        label: label_from_byte(slot % 3)?,
+    })
+    .filter(|_| slot < 27)
+}
+
+/// The outcome a decision counts as in the statistics.
+pub(super) fn outcome_of(decision: &Decision) -> Outcome {
+    Outcome {
+        verdict: decision.assessment.verdict,
+        status: decision.status,
+        label: decision
+            .resolution
+            .as_ref()
+            .map(|resolution| resolution.label),
+    }
+}
+
+/// Reads an hourly counter's value back, as (outcome, count) pairs;
+/// `None` if the bytes are not one.
+pub(super) fn decode_hourly(bytes: &[u8]) -> Option<Vec<(Outcome, u64)>> {
+    if !bytes.len().is_multiple_of(9) {
+        return None;
+    }
+    bytes
+        .chunks_exact(9)
+        .map(|pair| {
+            let count = u64::from_be_bytes(pair[1..].try_into().ok()?);
+            Some((slot_outcome(pair[0])?, count))
+        })
+        .collect()
+}
+
+/// An hourly counter's value from its counts by slot, zeros left out.
+fn encode_hourly(counts: &[u64; 27]) -> Vec<u8> {
+    let mut value = Vec::new();
+    for (slot, count) in counts.iter().enumerate() {
+        if *count > 0 {
+            value.push(slot as u8);
+            value.extend_from_slice(&count.to_be_bytes());
+        }
+    }
+    value
+}
+
+/// Statistics counters being built in memory (see
+/// `Store::settle_statistics`), written out as a whole.
+#[derive(Debug, Default)]
+pub(super) struct HourlyCounters {
+    counts: std::collections::HashMap<(String, i64), [u64; 27]>,
+}
+
+impl HourlyCounters {
+    pub fn add(&mut self, site_id: &str, created_at: UnixMillis, outcome: Outcome) {
+        let cell = self
+            .counts
+            .entry((site_id.to_string(), hour_of(created_at)))
+            .or_insert([0; 27]);
+        cell[usize::from(outcome_slot(outcome))] += 1;
+    }
+
+    /// The counters as (key, value) entries.
+    pub fn entries(&self) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
+        self.counts
+            .iter()
+            .map(|((site, hour), counts)| (hourly_key(site, *hour), encode_hourly(counts)))
+    }
+}
+
+/// Reads an hourly counter key back into its site; `None` if the bytes
+/// are not one.
+pub(super) fn parse_hourly_key(key: &[u8]) -> Option<(String, i64)> {
+    let (&family, rest) = key.split_first()?;
+    if family != HOURLY_FAMILY {
+        return None;
+    }
+    let (site, hour) = site_from_key(rest)?;
+    let hour: [u8; 8] = hour.try_into().ok()?;
+    Some((site, (u64::from_be_bytes(hour) ^ (1 << 63)) as i64))
+}
+
+/// The status byte a queue counter key starts with, as the key's status.
+pub(super) fn count_key_status(key: &[u8]) -> Option<u8> {
+    key.first()
+        .copied()
+        .filter(|byte| status_from_byte(*byte).is_some())
+}
+
+/// Reads a one-site queue entry's key and value back into its site,
+/// creation time and outcome; `None` if it is not one.
+pub(super) fn parse_one_site_entry(
+    key: &[u8],
+    value: &[u8],
+) -> Option<(String, UnixMillis, Outcome)> {
+    let (&family, rest) = key.split_first()?;
+    if family != ONE_SITE_FAMILY {
+        return None;
+    }
+    let (&status, rest) = rest.split_first()?;
+    let (site, position) = site_from_key(rest)?;
+    let time: [u8; 8] = position.get(1..QueueCursor::ID_OFFSET)?.try_into().ok()?;
+    let created_at = UnixMillis((u64::from_be_bytes(time) ^ (1 << 63)) as i64);
+    let outcome = decode_outcome(status_from_byte(status)?, value)?;
+    Some((site, created_at, outcome))
+}
+
+/// Reads a timeline entry back into its site, creation time and outcome
+/// ([`Layout::Timeline`]); `None` if it is not one.
+pub(super) fn parse_timeline_entry(
+    key: &[u8],
+    value: &[u8],
+) -> Option<(String, UnixMillis, Outcome)> {
+    let (site, rest) = site_from_key(key)?;
+    let time: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+    let created_at = UnixMillis((u64::from_be_bytes(time) ^ (1 << 63)) as i64);
+    Some((site, created_at, decode_timeline_value(value)?))
+}
+
 /// The counter key of (status, site, priority).
 pub(super) fn count_key(status: ReviewStatus, site_id: &str, priority: Priority) -> Vec<u8> {
     let mut key = vec![status_byte(status)];
@@ -261,11 +440,13 @@ pub(super) fn decode_outcome(status: ReviewStatus, value: &[u8]) -> Option<Outco
     }
 }
 
-/// The ranges of a site's one-site entries created at or after `since`:
-/// one per status and rank, each with the status its entries have.
-pub(super) fn site_ranges_since(
+/// The ranges of a site's one-site entries created at or after `since`
+/// and before `until` (`None`: no end): one per status and rank, each with
+/// the status its entries have.
+pub(super) fn site_ranges_between(
     site_id: &str,
     since: UnixMillis,
+    until: Option<UnixMillis>,
 ) -> Vec<(ReviewStatus, Vec<u8>, Vec<u8>)> {
     let statuses = [
         ReviewStatus::Pending,
@@ -278,7 +459,10 @@ pub(super) fn site_ranges_since(
         let prefix = one_site_prefix(status, site_id);
         for rank in ranks {
             let start = [prefix.as_slice(), &[rank], &time_bytes(since)].concat();
-            let end = [prefix.as_slice(), &[rank + 1]].concat();
+            let end = match until {
+                Some(until) => [prefix.as_slice(), &[rank], &time_bytes(until)].concat(),
+                None => [prefix.as_slice(), &[rank + 1]].concat(),
+            };
             ranges.push((status, start, end));
         }
     }
@@ -333,6 +517,7 @@ impl Indexes<'_> {
             self.one_site_value(decision),
         )?;
         self.change_count(count_key(status, site, decision.assessment.priority), 1)?;
+        self.change_hourly(decision, 1)?;
         if self.layout == Layout::Timeline {
             self.timeline
                 .insert(timeline_key(decision), timeline_value(decision).to_vec())?;
@@ -350,6 +535,7 @@ impl Indexes<'_> {
         self.queue
             .remove([one_site_prefix(status, site), position].concat())?;
         self.change_count(count_key(status, site, decision.assessment.priority), -1)?;
+        self.change_hourly(decision, -1)?;
         if self.layout == Layout::Timeline {
             self.timeline.remove(timeline_key(decision))?;
         }
@@ -374,6 +560,8 @@ impl Indexes<'_> {
         if same_place {
             // Only the verdict and the label can differ.
             if outcome_value(old) != outcome_value(new) {
+                self.change_hourly(old, -1)?;
+                self.change_hourly(new, 1)?;
                 match self.layout {
                     Layout::Compact => {
                         self.queue.insert(
@@ -402,6 +590,34 @@ impl Indexes<'_> {
             Layout::Compact => outcome_value(decision).to_vec(),
             Layout::Timeline => EMPTY.to_vec(),
         }
+    }
+
+    /// Adds `change` to the count of the decision's outcome in its site's
+    /// counter of the hour it was created in.
+    fn change_hourly(
+        &self,
+        decision: &Decision,
+        change: i64,
+    ) -> Result<(), UnabortableTransactionError> {
+        let key = hourly_key(&decision.comment.site_id, hour_of(decision.created_at));
+        let mut counts = [0u64; 27];
+        if let Some(bytes) = self.counts.get(&key)? {
+            // A value that does not decode counts nothing: the counters
+            // are checked against the queue counters at each open, and
+            // built again if they differ.
+            for (outcome, count) in decode_hourly(&bytes).unwrap_or_default() {
+                counts[usize::from(outcome_slot(outcome))] = count;
+            }
+        }
+        let slot = &mut counts[usize::from(outcome_slot(outcome_of(decision)))];
+        *slot = slot.saturating_add_signed(change);
+        let value = encode_hourly(&counts);
+        if value.is_empty() {
+            self.counts.remove(key)?;
+        } else {
+            self.counts.insert(key, value)?;
+        }
+        Ok(())
     }
 
     fn change_count(&self, key: Vec<u8>, change: i64) -> Result<(), UnabortableTransactionError> {
@@ -491,6 +707,52 @@ mod tests {
         for tree in ["review_queue", "queue", TIMELINE_TREE, COUNTS_TREE] {
             assert!(mixed.open_tree(tree).unwrap().is_empty(), "{tree}");
         }
+    }
+
+    #[test]
+    fn every_outcome_has_a_slot_of_its_own_that_reads_back() {
+        let mut slots = std::collections::BTreeSet::new();
+        for verdict in [Verdict::Allow, Verdict::Review, Verdict::Reject] {
+            for status in [
+                ReviewStatus::Pending,
+                ReviewStatus::Approved,
+                ReviewStatus::Rejected,
+            ] {
+                for label in [None, Some(Label::Ham), Some(Label::Spam)] {
+                    let outcome = Outcome {
+                        verdict,
+                        status,
+                        label,
+                    };
+                    let slot = outcome_slot(outcome);
+                    assert!(slot < 27);
+                    assert_eq!(slot_outcome(slot), Some(outcome));
+                    slots.insert(slot);
+                }
+            }
+        }
+        assert_eq!(slots.len(), 27);
+        assert_eq!(slot_outcome(27), None);
+        assert_eq!(decode_hourly(&[27, 0, 0, 0, 0, 0, 0, 0, 1]), None);
+        assert_eq!(decode_hourly(&[1, 0]), None);
+    }
+
+    #[test]
+    fn hours_split_time_at_whole_hours_before_1970_too() {
+        assert_eq!(hour_of(UnixMillis(0)), 0);
+        assert_eq!(hour_of(UnixMillis(HOUR_MILLIS - 1)), 0);
+        assert_eq!(hour_of(UnixMillis(HOUR_MILLIS)), 1);
+        assert_eq!(hour_of(UnixMillis(-1)), -1);
+        assert_eq!(hour_of(UnixMillis(-HOUR_MILLIS)), -1);
+        let key = hourly_key("news.example", -3);
+        assert_eq!(
+            parse_hourly_key(&key),
+            Some(("news.example".to_string(), -3))
+        );
+        assert!(hourly_key("a", -1) < hourly_key("a", 0));
+        // The statistics counters are outside the queue counters' range.
+        assert!(!queue_counters().contains(&[key[0]]));
+        assert_eq!(count_key_status(&key), None);
     }
 
     #[test]

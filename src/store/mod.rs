@@ -6,7 +6,8 @@
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
 //! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
 //! - `review_queue` (`queue` and `timeline` in databases created before
-//!   it), `queue_counts`: the review indexes (see `index`),
+//!   it), `queue_counts`: the review indexes and the hourly statistics
+//!   counters (see `index`),
 //!   written in the same transaction as the decision they describe.
 //! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
 //! - `corrections`: decision id -> the latest human label as a training
@@ -158,6 +159,7 @@ impl Store {
             }),
         };
         store.build_missing_indexes()?;
+        store.settle_statistics()?;
         Ok(store)
     }
 

@@ -1,6 +1,7 @@
 //! The review side of storage: queue pages and totals read from the
 //! indexes, people's labels written with their audit entry and training
-//! example in one transaction, and the statistics scan.
+//! example in one transaction, and the statistics, read from hourly
+//! counters (see `index`).
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -261,7 +262,12 @@ impl Store {
     /// Every site that has a stored decision, from the queue counters.
     pub fn sites(&self) -> Result<BTreeSet<String>, StoreError> {
         let mut sites = BTreeSet::new();
-        for key in self.inner.queue_counts.iter().keys() {
+        for key in self
+            .inner
+            .queue_counts
+            .range(index::queue_counters())
+            .keys()
+        {
             let key = key?;
             let (site, _) = index::parse_count_key(&key)
                 .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
@@ -270,21 +276,70 @@ impl Store {
         Ok(sites)
     }
 
-    /// The statistics of one site's decisions created at or after `since`,
-    /// read from its index entries without decoding a decision: nine
-    /// ranges of its queue entries (two bytes each), or in a database of
-    /// the older layout one range of its timeline (three bytes each).
+    /// The statistics of one site's decisions created at or after `since`:
+    /// the site's hourly counters of every whole hour from `since` on, and
+    /// the entries of the hour that `since` cuts in two, read from its
+    /// index entries without decoding a decision (nine ranges of its queue
+    /// entries, or in a database of the older layout one range of its
+    /// timeline). The cost follows the hours the site has decisions in,
+    /// not the number of its decisions.
     ///
-    /// sled has no snapshots, so the ranges are read as they are at that
-    /// moment: in the compact layout, a decision labelled (or rechecked to
-    /// another priority) while the ranges are read can be counted twice or
-    /// not at all in that one answer. Statistics are for people reading a
-    /// dashboard, and the next call is exact again.
+    /// sled has no snapshots, so the counters and ranges are read as they
+    /// are at that moment: a decision labelled (or rechecked to another
+    /// priority) while they are read can be counted twice or not at all in
+    /// that one answer. Statistics are for people reading a dashboard, and
+    /// the next call is exact again.
     pub fn site_tally(&self, site_id: &str, since: UnixMillis) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
+        // The first hour whose decisions all count; `None` past the last
+        // hour there is.
+        let since_hour = index::hour_of(since);
+        let first_whole_hour = if since.0.rem_euclid(index::HOUR_MILLIS) == 0 {
+            Some(since_hour)
+        } else {
+            since_hour.checked_add(1)
+        };
+        let whole_hours_start = first_whole_hour
+            .and_then(|hour| hour.checked_mul(index::HOUR_MILLIS))
+            .map(UnixMillis);
+        if whole_hours_start != Some(since) {
+            self.tally_entries(site_id, since, whole_hours_start, &mut tally)?;
+        }
+        let Some(first_whole_hour) = first_whole_hour.filter(|_| whole_hours_start.is_some())
+        else {
+            return Ok(tally);
+        };
+        let prefix = index::hourly_prefix(site_id);
+        for entry in self
+            .inner
+            .queue_counts
+            .range(index::hourly_key(site_id, first_whole_hour)..)
+        {
+            let (key, value) = entry?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let counts = index::decode_hourly(&value)
+                .ok_or_else(|| corrupt(&key, "a statistics counter is malformed"))?;
+            for (outcome, count) in counts {
+                tally.add_times(outcome, count);
+            }
+        }
+        Ok(tally)
+    }
+
+    /// Adds the site's decisions created at or after `since` and before
+    /// `until` (`None`: no end), read from its index entries.
+    fn tally_entries(
+        &self,
+        site_id: &str,
+        since: UnixMillis,
+        until: Option<UnixMillis>,
+        tally: &mut Tally,
+    ) -> Result<(), StoreError> {
         match self.inner.layout {
             Layout::Compact => {
-                for (status, start, end) in index::site_ranges_since(site_id, since) {
+                for (status, start, end) in index::site_ranges_between(site_id, since, until) {
                     for entry in self.inner.queue.range(start..end) {
                         let (key, value) = entry?;
                         let outcome = index::decode_outcome(status, &value)
@@ -294,12 +349,13 @@ impl Store {
                 }
             }
             Layout::Timeline => {
+                let start = Bound::Included(index::timeline_start(site_id, since));
+                let end = match until {
+                    Some(until) => Bound::Excluded(index::timeline_start(site_id, until)),
+                    None => Bound::Unbounded,
+                };
                 let site_prefix = index::site_key(site_id);
-                for entry in self
-                    .inner
-                    .timeline
-                    .range(index::timeline_start(site_id, since)..)
-                {
+                for entry in self.inner.timeline.range((start, end)) {
                     let (key, value) = entry?;
                     if !key.starts_with(&site_prefix) {
                         break;
@@ -310,7 +366,77 @@ impl Store {
                 }
             }
         }
-        Ok(tally)
+        Ok(())
+    }
+
+    /// Checks the hourly statistics counters against the queue counters
+    /// (both count every decision, by site and status) and builds them
+    /// again from the index entries if they differ: in a database written
+    /// before the counters existed, after a build that was cut short, or
+    /// after an older moderato wrote decisions or labels without them.
+    /// Runs at open, after [`Store::build_missing_indexes`], before anything
+    /// else writes. The new counters replace the old in one atomic batch.
+    pub(super) fn settle_statistics(&self) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let mut expected = std::collections::BTreeMap::new();
+        for entry in inner.queue_counts.range(index::queue_counters()) {
+            let (key, value) = entry?;
+            let (site, _) = index::parse_count_key(&key)
+                .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
+            let status = index::count_key_status(&key)
+                .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
+            *expected.entry((site, status)).or_insert(0u64) += index::decode_count(&value);
+        }
+        expected.retain(|_, count| *count > 0);
+        let mut found = std::collections::BTreeMap::new();
+        let mut readable = true;
+        for entry in inner.queue_counts.range(index::hourly_counters()) {
+            let (key, value) = entry?;
+            let (Some((site, _)), Some(counts)) =
+                (index::parse_hourly_key(&key), index::decode_hourly(&value))
+            else {
+                readable = false;
+                break;
+            };
+            for (outcome, count) in counts {
+                *found
+                    .entry((site.clone(), index::status_byte(outcome.status)))
+                    .or_insert(0u64) += count;
+            }
+        }
+        found.retain(|_, count| *count > 0);
+        if readable && found == expected {
+            return Ok(());
+        }
+        tracing::info!("building the hourly statistics counters from the review indexes");
+        let mut counters = index::HourlyCounters::default();
+        match inner.layout {
+            Layout::Compact => {
+                for entry in inner.queue.range(index::one_site_entries()) {
+                    let (key, value) = entry?;
+                    let (site, created_at, outcome) = index::parse_one_site_entry(&key, &value)
+                        .ok_or_else(|| corrupt(&key, "a queue entry is malformed"))?;
+                    counters.add(&site, created_at, outcome);
+                }
+            }
+            Layout::Timeline => {
+                for entry in inner.timeline.iter() {
+                    let (key, value) = entry?;
+                    let (site, created_at, outcome) = index::parse_timeline_entry(&key, &value)
+                        .ok_or_else(|| corrupt(&key, "a timeline entry is malformed"))?;
+                    counters.add(&site, created_at, outcome);
+                }
+            }
+        }
+        let mut batch = sled::Batch::default();
+        for key in inner.queue_counts.range(index::hourly_counters()).keys() {
+            batch.remove(key?);
+        }
+        for (key, value) in counters.entries() {
+            batch.insert(key, value);
+        }
+        inner.queue_counts.apply_batch(batch)?;
+        self.flush()
     }
 
     /// Gives a database without review index entries (written before they
@@ -698,6 +824,20 @@ mod tests {
         );
     }
 
+    /// Times the statistics tests count from: the beginning and the end of
+    /// time, whole hours (before 1970 and after), and times inside an hour.
+    const SINCE_TIMES: [i64; 9] = [
+        i64::MIN,
+        -3 * index::HOUR_MILLIS,
+        -5_000_003,
+        0,
+        7_000_000,
+        index::HOUR_MILLIS + 1,
+        2 * index::HOUR_MILLIS,
+        30_000_000,
+        i64::MAX,
+    ];
+
     /// The statistics counted the slow way: every stored decision of the
     /// site created at or after `since`, decoded.
     fn tally_by_decoding(store: &Store, site_id: &str, since: UnixMillis) -> Tally {
@@ -733,7 +873,9 @@ mod tests {
                         "b.example"
                     };
                     let priority = [Priority::High, Priority::Medium, Priority::Low][index % 3];
-                    decision(&format!("d{index:02}"), site, priority, index as i64 - 20)
+                    // Over eleven hours, before 1970 and after.
+                    let created_at = (index as i64 - 20) * 1_000_000 + 3;
+                    decision(&format!("d{index:02}"), site, priority, created_at)
                 })
                 .collect();
             for (index, decision) in batch.iter_mut().enumerate() {
@@ -768,7 +910,7 @@ mod tests {
         let store = Store::reopen(directory.path()).unwrap();
         let mut tallies = Vec::new();
         for site in ["a.example", "b.example"] {
-            for since in [i64::MIN, -5, 0, 7, 30] {
+            for since in SINCE_TIMES {
                 let since = UnixMillis(since);
                 let tally = store.site_tally(site, since).unwrap();
                 assert_eq!(
@@ -798,7 +940,123 @@ mod tests {
         // to a reject (d06); site b one rejected by a label (d03).
         assert_eq!(tallies[0].total, 20);
         assert_eq!(tallies[0].reject, 1);
-        assert_eq!(tallies[5].rejected, 1);
+        assert_eq!(tallies[SINCE_TIMES.len()].rejected, 1);
+        // Nothing is created at the end of time.
+        assert_eq!(tallies[SINCE_TIMES.len() - 1].total, 0);
+    }
+
+    /// Stores decisions of two sites over several hours, labels one, lets
+    /// `spoil` change the database as it is closed, and checks at the next
+    /// open that the statistics equal those decoded from the decisions,
+    /// from every time of [`SINCE_TIMES`]; returns the reopened store.
+    fn statistics_after(spoil: impl FnOnce(&Store)) -> (tempfile::TempDir, Store) {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(directory.path()).unwrap();
+            let batch: Vec<Decision> = (0..12)
+                .map(|index| {
+                    let site = ["a.example", "b.example"][index % 2];
+                    let created_at = (index as i64 - 6) * 1_000_000;
+                    decision(&format!("d{index:02}"), site, Priority::High, created_at)
+                })
+                .collect();
+            store.insert_decisions(&batch).unwrap();
+            let request = LabelRequest {
+                label: Label::Spam,
+                by: "ann".to_string(),
+                key_name: "k".to_string(),
+                source: CorrectionSource::Moderator,
+                note: String::new(),
+            };
+            label_one(&store, "d03", &request, UnixMillis(100)).unwrap();
+            spoil(&store);
+            store.flush().unwrap();
+        }
+        let store = Store::reopen(directory.path()).unwrap();
+        for site in ["a.example", "b.example"] {
+            for since in SINCE_TIMES.map(UnixMillis) {
+                assert_eq!(
+                    store.site_tally(site, since).unwrap(),
+                    tally_by_decoding(&store, site, since),
+                    "{site} {since:?}"
+                );
+            }
+        }
+        (directory, store)
+    }
+
+    fn hourly_counters(store: &Store) -> Vec<(sled::IVec, sled::IVec)> {
+        store
+            .inner
+            .queue_counts
+            .range(index::hourly_counters())
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn statistics_come_from_one_counter_per_site_and_hour() {
+        let (_directory, store) = statistics_after(|_| {});
+        // Twelve decisions a thousand seconds apart, over four hours; each
+        // site has a counter for each hour it has decisions in.
+        let counters = hourly_counters(&store);
+        let hours: std::collections::BTreeSet<(String, i64)> = counters
+            .iter()
+            .map(|(key, _)| index::parse_hourly_key(key).unwrap())
+            .collect();
+        assert_eq!(hours.len(), counters.len());
+        assert!(counters.len() < 12, "{} counters", counters.len());
+        let counted: u64 = counters
+            .iter()
+            .flat_map(|(_, value)| index::decode_hourly(value).unwrap())
+            .map(|(_, count)| count)
+            .sum();
+        assert_eq!(counted, 12);
+        // The statistics read no decision: with the decisions gone, the
+        // counters and the index entries still give them.
+        store.inner.decisions.clear().unwrap();
+        let tally = store.site_tally("b.example", UnixMillis(i64::MIN)).unwrap();
+        assert_eq!((tally.total, tally.rejected), (6, 1));
+    }
+
+    #[test]
+    fn a_database_without_statistics_counters_gets_them_at_open() {
+        // As the database was before the counters: none.
+        let (_directory, store) = statistics_after(|store| {
+            for (key, _) in hourly_counters(store) {
+                store.inner.queue_counts.remove(key).unwrap();
+            }
+        });
+        assert!(!hourly_counters(&store).is_empty());
+    }
+
+    #[test]
+    fn statistics_counters_left_wrong_are_built_again_at_open() {
+        // As an older moderato would leave them, labelling without them:
+        // one decision counted under another status than its own.
+        let (_directory, _store) = statistics_after(|store| {
+            let (key, value) = hourly_counters(store).remove(0);
+            let mut counts = index::decode_hourly(&value).unwrap();
+            counts[0].0.status = match counts[0].0.status {
+                ReviewStatus::Pending => ReviewStatus::Approved,
+                ReviewStatus::Approved | ReviewStatus::Rejected => ReviewStatus::Pending,
+            };
+            let mut counters = index::HourlyCounters::default();
+            let (site, hour) = index::parse_hourly_key(&key).unwrap();
+            for (outcome, count) in counts {
+                for _ in 0..count {
+                    counters.add(&site, UnixMillis(hour * index::HOUR_MILLIS), outcome);
+                }
+            }
+            for (key, value) in counters.entries() {
+                store.inner.queue_counts.insert(key, value).unwrap();
+            }
+        });
+        // A counter that does not decode is built again too.
+        let (_directory, _store) = statistics_after(|store| {
+            let (key, _) = hourly_counters(store).remove(0);
+            store.inner.queue_counts.insert(key, &[1, 2, 3]).unwrap();
+        });
     }
 
     /// A new store in `directory` with `count` high-priority decisions of
