@@ -17,7 +17,7 @@ use moderato::classifier::{read_labelled_file, train, LabelledExample, Model, Tr
 use moderato::config::{Config, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};
 use moderato::rules::{Context, Fingerprint, RecentComment};
-use moderato::verdict::{decide, decide_with_rules, Thresholds};
+use moderato::verdict::{decide, decide_with_rules, site_hosts, Thresholds};
 
 /// Every rule on, with lists long enough to cost something.
 const ALL_RULES: &str = r#"
@@ -164,7 +164,13 @@ fn scoring(criterion: &mut Criterion) {
                 author: Some(history),
             };
             let evaluation = rule_set.evaluate(comment, &context);
-            std::hint::black_box(decide_with_rules(&model, &thresholds, comment, &evaluation));
+            std::hint::black_box(decide_with_rules(
+                &model,
+                &thresholds,
+                comment,
+                &site_hosts(comment),
+                &evaluation,
+            ));
         }
         started.elapsed().as_secs_f64()
     };
@@ -243,6 +249,7 @@ fn scoring(criterion: &mut Criterion) {
                         &model,
                         &thresholds,
                         comment,
+                        &site_hosts(comment),
                         &evaluation,
                     ));
                 }

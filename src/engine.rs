@@ -196,6 +196,7 @@ impl Engine {
             &self.model.load(),
             &policy.thresholds,
             comment,
+            &verdict::site_hosts(comment),
             &evaluation,
         );
         Ok((assessment, evaluation.fingerprint))

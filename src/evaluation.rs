@@ -11,10 +11,12 @@
 
 use serde::Serialize;
 
-use crate::classifier::{threshold_curve, BinaryMetrics, LabelledExample, Model, ThresholdPoint};
+use crate::classifier::{
+    threshold_curve, BinaryMetrics, LabelledExample, Model, SiteHosts, ThresholdPoint,
+};
 use crate::domain::{Comment, UnixMillis, Verdict};
 use crate::rules::{Context, Evaluation, Rules};
-use crate::verdict::{decide_with_rules, Thresholds};
+use crate::verdict::{decide_with_rules, site_hosts, Thresholds};
 
 /// Binary figures at score 0.5, as `eval --json` prints them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -145,7 +147,16 @@ pub fn evaluate_on_site(
                 .evaluate(&comment, &context),
             None => Evaluation::without_rules(&comment),
         };
-        let assessment = decide_with_rules(model, thresholds, &comment, &evaluation);
+        // The example's own site (YouTube's for the YouTube corpus), and
+        // `site_id` if it is a host name.
+        let site = SiteHosts::new(
+            example
+                .site
+                .hosts()
+                .iter()
+                .chain(site_hosts(&comment).hosts()),
+        );
+        let assessment = decide_with_rules(model, thresholds, &comment, &site, &evaluation);
         scores.push(assessment.score);
         is_spam.push(example.label.is_spam());
         if example.label.is_spam() {
@@ -214,6 +225,7 @@ mod tests {
             text: "the best casino in town".to_string(),
             label: Label::Ham,
             group: None,
+            site: crate::classifier::SiteHosts::default(),
         }]
     }
 

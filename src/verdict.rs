@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{FeatureDescription, Model, ModelScore};
+use crate::classifier::{FeatureDescription, Model, ModelScore, SiteHosts};
 use crate::domain::{Assessment, Comment, Priority, Reason, ReasonSource, Verdict};
 use crate::rules::{Evaluation, Mode};
 
@@ -90,17 +90,28 @@ impl Default for Thresholds {
     }
 }
 
+/// The hosts of the site a comment is posted on, as far as the comment
+/// tells: its site id when that is a host name, and its permalink's host.
+pub fn site_hosts(comment: &Comment) -> SiteHosts {
+    let permalink_host = url::Url::parse(&comment.context.permalink)
+        .ok()
+        .and_then(|permalink| permalink.host_str().map(str::to_string));
+    SiteHosts::new(std::iter::once(comment.site_id.clone()).chain(permalink_host))
+}
+
 /// Assesses a comment with the model alone.
 pub fn decide(model: &Model, thresholds: &Thresholds, comment: &Comment) -> Assessment {
     decide_with_rules(
         model,
         thresholds,
         comment,
+        &site_hosts(comment),
         &Evaluation::without_rules(comment),
     )
 }
 
-/// Assesses a comment with the model and the rules that fired on it.
+/// Assesses a comment posted on the site of `site` (see [`site_hosts`])
+/// with the model and the rules that fired on it.
 ///
 /// `score = sigmoid(model log-odds + sum of rule weights)`; the verdict is
 /// `thresholds.verdict(score)`, at least REVIEW if a `review`-mode rule
@@ -110,10 +121,11 @@ pub fn decide_with_rules(
     model: &Model,
     thresholds: &Thresholds,
     comment: &Comment,
+    site: &SiteHosts,
     evaluation: &Evaluation,
 ) -> Assessment {
     let hits = &evaluation.hits;
-    let model_score = model.score_normalized(&comment.content, &evaluation.normalized);
+    let model_score = model.score_normalized(&comment.content, &evaluation.normalized, site);
     let mut reasons: Vec<Reason> = hits
         .iter()
         .map(|hit| Reason {
@@ -273,7 +285,13 @@ mod tests {
             hit(Rule::ExcessiveCaps, 0.7, Mode::Score),
             hit(Rule::TrustedAuthor, -1.5, Mode::Score),
         ];
-        let combined = decide_with_rules(&model, &thresholds, &comment, &with_hits(&comment, hits));
+        let combined = decide_with_rules(
+            &model,
+            &thresholds,
+            &comment,
+            &site_hosts(&comment),
+            &with_hits(&comment, hits),
+        );
         assert!((logit(combined.score) - (logit(alone.score) + 0.7 - 1.5)).abs() < 1e-9);
         let sum: f64 = combined.reasons.iter().map(|reason| reason.weight).sum();
         assert!((logit(combined.score) - sum).abs() < 1e-9);
@@ -326,7 +344,13 @@ mod tests {
         ];
         for (hits, verdict, priority) in cases {
             let evaluation = with_hits(&comment, hits.clone());
-            let assessment = decide_with_rules(&model, &thresholds, &comment, &evaluation);
+            let assessment = decide_with_rules(
+                &model,
+                &thresholds,
+                &comment,
+                &site_hosts(&comment),
+                &evaluation,
+            );
             assert_eq!(
                 (assessment.verdict, assessment.priority),
                 (verdict, priority),

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use moderato::classifier::{
     extract_features, extract_features_normalized, for_each_feature, resolve_positions,
-    resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, Model, UNKNOWN_WORD,
+    resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, Model, SiteHosts, UNKNOWN_WORD,
 };
 use moderato::config::{Config, ConfigError, Overrides};
 use moderato::domain::{Author, Comment, UnixMillis};
@@ -252,7 +252,7 @@ proptest! {
         let params = FeatureParams::default();
         prop_assert_eq!(
             extract_features(&params, &text),
-            extract_features_normalized(&params, &text, &normalized)
+            extract_features_normalized(&params, &text, &normalized, &SiteHosts::default())
         );
     }
 
@@ -274,8 +274,11 @@ proptest! {
             word_pairs: false,
             ..FeatureParams::default()
         };
+        // The site: none, or the text's first word as its host, so that
+        // links on the site and off it both occur.
+        let site = SiteHosts::new(text.split_whitespace().next());
         for params in [FeatureParams::default(), counting, letters] {
-            let features = extract_features_normalized(&params, &text, &normalized);
+            let features = extract_features_normalized(&params, &text, &normalized, &site);
             // Every other feature known, in name order like a trained
             // vocabulary, and the unknown-word feature.
             let mut index: HashMap<String, usize> = features
@@ -286,15 +289,15 @@ proptest! {
                 .collect();
             index.insert(UNKNOWN_WORD.to_string(), index.len());
             let by_names = resolve_positions(&features, &index);
-            prop_assert_eq!(resolve_text(&params, &text, &normalized, &index), by_names.clone());
+            prop_assert_eq!(resolve_text(&params, &text, &normalized, &site, &index), by_names.clone());
             let keys = FeatureKeys::new(index.iter().map(|(name, position)| (name.as_str(), *position)))
                 .expect("no two features share a key");
-            prop_assert_eq!(resolve_text_by_keys(&params, &text, &normalized, &keys), by_names);
+            prop_assert_eq!(resolve_text_by_keys(&params, &text, &normalized, &site, &keys), by_names);
             // A feature's key is the key of its name as a vocabulary
             // stores it: the words of a pair never hold the space that
             // joins them.
             let mut mismatches = Vec::new();
-            for_each_feature(&params, &text, &normalized, |parts| {
+            for_each_feature(&params, &text, &normalized, &site, |parts| {
                 if keys.key(&parts) != keys.key_of_name(&parts.name()) {
                     mismatches.push(parts.name());
                 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use libfuzzer_sys::fuzz_target;
 use moderato::classifier::{
     extract_features, extract_features_normalized, for_each_feature, resolve_positions,
-    resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, UNKNOWN_WORD,
+    resolve_text, resolve_text_by_keys, FeatureKeys, FeatureParams, SiteHosts, UNKNOWN_WORD,
 };
 use moderato::text::{normalize, tokenize};
 
@@ -21,8 +21,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(!token.text.is_empty());
     }
     let params = FeatureParams::default();
-    let features = extract_features_normalized(&params, &text, &normalized);
-    assert_eq!(extract_features(&params, &text), features);
+    assert_eq!(
+        extract_features(&params, &text),
+        extract_features_normalized(&params, &text, &normalized, &SiteHosts::default())
+    );
+    // The site: the text's first word as its host, so that links on the
+    // site and off it both occur.
+    let site = SiteHosts::new(text.split_whitespace().next());
+    let features = extract_features_normalized(&params, &text, &normalized, &site);
     // Every other feature known, in name order, and the unknown-word one.
     let mut index: HashMap<String, usize> = features
         .iter()
@@ -32,14 +38,17 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     index.insert(UNKNOWN_WORD.to_string(), index.len());
     let by_names = resolve_positions(&features, &index);
-    assert_eq!(resolve_text(&params, &text, &normalized, &index), by_names);
+    assert_eq!(
+        resolve_text(&params, &text, &normalized, &site, &index),
+        by_names
+    );
     let keys = FeatureKeys::new(index.iter().map(|(name, position)| (name.as_str(), *position)))
         .expect("no two features share a key");
     assert_eq!(
-        resolve_text_by_keys(&params, &text, &normalized, &keys),
+        resolve_text_by_keys(&params, &text, &normalized, &site, &keys),
         by_names
     );
-    for_each_feature(&params, &text, &normalized, |parts| {
+    for_each_feature(&params, &text, &normalized, &site, |parts| {
         assert_eq!(keys.key(&parts), keys.key_of_name(&parts.name()));
     });
 });

@@ -91,7 +91,12 @@ pub fn cross_validate(
         let model = train(params, &training_examples, vec![], &mut |_| {})?;
         let scores: Vec<f64> = held_out
             .iter()
-            .map(|index| model.score(&examples[*index].text).probability)
+            .map(|index| {
+                let example = &examples[*index];
+                model
+                    .score_on_site(&example.text, &example.site)
+                    .probability
+            })
             .collect();
         let is_spam: Vec<bool> = held_out
             .iter()
@@ -135,6 +140,7 @@ mod tests {
             text: text.to_string(),
             label,
             group: Some(group.to_string()),
+            site: crate::classifier::SiteHosts::default(),
         }
     }
 

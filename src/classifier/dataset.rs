@@ -1,21 +1,28 @@
 //! Labelled example files: the TSV (`label<TAB>text`) and YouTube CSV
 //! (`CONTENT`, `CLASS` columns) of the shared corpora, and the product's own
 //! JSON Lines format (`{"text": ..., "label": "spam"}` per line).
+//!
+//! Each example knows the hosts of the site it was posted on when the file
+//! says: YouTube's for the YouTube CSV, a JSON line's `site_id` when it is
+//! a host name; none for the TSV (text messages are on no site).
 
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ClassifierError;
+use super::{ClassifierError, SiteHosts};
 use crate::domain::Label;
 
 /// One labelled comment. `group` is the thread it came from when the file
-/// says (the video of a YouTube comment), for grouped cross-validation.
+/// says (the video of a YouTube comment), for grouped cross-validation;
+/// `site` the hosts of the site it was posted on, when known (links to
+/// them are no sign of spam).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledExample {
     pub text: String,
     pub label: Label,
     pub group: Option<String>,
+    pub site: SiteHosts,
 }
 
 /// Reads a labelled file, recognising its format by its first line.
@@ -83,6 +90,7 @@ fn parse_tsv(path: &Path, content: &str) -> Result<Vec<LabelledExample>, Classif
             text: text.to_string(),
             label: parse_label(path, line_number, label)?,
             group: None,
+            site: SiteHosts::default(),
         });
     }
     Ok(examples)
@@ -115,13 +123,16 @@ fn parse_youtube_csv(path: &Path, content: &str) -> Result<Vec<LabelledExample>,
             text: field(content_column).to_string(),
             label: parse_label(path, line, field(class_column))?,
             group: video_column.map(|index| field(index).to_string()),
+            // The format is the YouTube Spam Collection's: comments posted
+            // on YouTube.
+            site: SiteHosts::youtube(),
         });
     }
     Ok(examples)
 }
 
-/// A row needs `text` and `label` (operations.md); `group` is optional
-/// and read leniently, since files from other tools may number their
+/// A row needs `text` and `label` (operations.md); `group` and `site_id`
+/// are optional, and `group` is read leniently, since files from other tools may number their
 /// threads or put anything there.
 #[derive(Deserialize)]
 struct JsonLine {
@@ -129,6 +140,10 @@ struct JsonLine {
     label: String,
     #[serde(default)]
     group: Option<serde_json::Value>,
+    /// The site the comment was posted on (exports carry it): links to it
+    /// are no sign of spam when it is a host name.
+    #[serde(default)]
+    site_id: Option<String>,
 }
 
 /// The group of a JSON Lines row: a string as it is, a number as its
@@ -156,6 +171,7 @@ fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, 
             text: parsed.text,
             label: parse_label(path, line_number, &parsed.label)?,
             group: group_of(parsed.group),
+            site: SiteHosts::new(parsed.site_id),
         });
     }
     Ok(examples)

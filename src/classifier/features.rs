@@ -39,6 +39,71 @@ pub struct FeatureParams {
     /// seen are evidence of a person; in training, words too rare for the
     /// vocabulary play their part.
     pub unknown_words: bool,
+    /// Adds a signal when a link goes to another site than the one the
+    /// comment is posted on ([`SiteHosts`]): readers link to the site's
+    /// own pages, spam links away from it.
+    pub other_site_links: bool,
+}
+
+/// The hosts of the site a comment is posted on. A link to one of them,
+/// to a subdomain of one, or to the domain just above one (`example.com`
+/// for `news.example.com`), stays on the site; any other link goes to
+/// another site. Without hosts (the site
+/// is not known) every link goes to another site.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteHosts {
+    /// Lowercase, without a leading `www.`, as link domains are tokenised.
+    hosts: Vec<String>,
+}
+
+impl SiteHosts {
+    /// The hosts given that look like host names (letters, digits, `-`
+    /// and at least one inner `.`); others are left out.
+    pub fn new<S: AsRef<str>>(hosts: impl IntoIterator<Item = S>) -> SiteHosts {
+        let mut kept: Vec<String> = Vec::new();
+        for host in hosts {
+            let host = host.as_ref().trim().trim_end_matches('.').to_lowercase();
+            let host = host.strip_prefix("www.").unwrap_or(&host);
+            let looks_like_a_host = host.contains('.')
+                && !host.starts_with('.')
+                && !host.contains("..")
+                && host
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            if looks_like_a_host && !kept.iter().any(|known| known == host) {
+                kept.push(host.to_string());
+            }
+        }
+        SiteHosts { hosts: kept }
+    }
+
+    /// YouTube's own hosts: where the comments of the YouTube corpus were
+    /// posted.
+    pub fn youtube() -> SiteHosts {
+        SiteHosts::new(["youtube.com", "youtu.be"])
+    }
+
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
+    /// Whether a link to `domain` (a link domain token) stays on the site.
+    pub fn owns(&self, domain: &str) -> bool {
+        let below = |host: &str| {
+            domain.len() > host.len()
+                && domain.ends_with(host)
+                && domain.as_bytes()[domain.len() - host.len() - 1] == b'.'
+        };
+        // The domain just above the host, if that is still a name of two
+        // labels or more (not `com`).
+        let above = |host: &str| {
+            host.split_once('.')
+                .is_some_and(|(_, parent)| parent == domain && parent.contains('.'))
+        };
+        self.hosts
+            .iter()
+            .any(|host| domain == host || below(host) || above(host))
+    }
 }
 
 impl FeatureParams {
@@ -68,27 +133,39 @@ impl Default for FeatureParams {
             signals: true,
             normalize_length: false,
             unknown_words: false,
+            other_site_links: true,
         }
     }
 }
 
-/// The features of one text with their values, sorted by name.
+/// The features of one text with their values, sorted by name, for a
+/// comment on an unknown site.
 pub fn extract_features(params: &FeatureParams, raw_text: &str) -> Vec<(String, f64)> {
-    extract_features_normalized(params, raw_text, &normalize(raw_text))
+    extract_features_on_site(params, raw_text, &SiteHosts::default())
 }
 
-/// [`extract_features`] for a text already normalised (`normalized` is
-/// `normalize(raw_text)`), so that the rules and the model normalise a
-/// comment once between them.
+/// [`extract_features`] for a comment posted on the site of `site`.
+pub fn extract_features_on_site(
+    params: &FeatureParams,
+    raw_text: &str,
+    site: &SiteHosts,
+) -> Vec<(String, f64)> {
+    extract_features_normalized(params, raw_text, &normalize(raw_text), site)
+}
+
+/// [`extract_features_on_site`] for a text already normalised
+/// (`normalized` is `normalize(raw_text)`), so that the rules and the model
+/// normalise a comment once between them.
 pub fn extract_features_normalized(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
+    site: &SiteHosts,
 ) -> Vec<(String, f64)> {
     // Every occurrence is collected, then sorted and merged: cheaper than a
     // map for the few dozen features of a comment.
     let mut occurrences: Vec<String> = Vec::with_capacity(64);
-    for_each_feature(params, raw_text, normalized, |parts| {
+    for_each_feature(params, raw_text, normalized, site, |parts| {
         occurrences.push(parts.name())
     });
     let mut features = counted(occurrences);
@@ -172,6 +249,7 @@ pub fn for_each_feature(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
+    site: &SiteHosts,
     mut visit: impl FnMut(FeatureParts<'_>),
 ) {
     let mut emit = |prefix: &'static str, text: &str, second: Option<&str>| {
@@ -186,6 +264,7 @@ pub fn for_each_feature(
     let mut gram = String::new();
     let mut previous_word: Option<&str> = None;
     let mut links = 0;
+    let mut other_site_links = 0;
     let mut any_token = false;
     for_each_token(normalized, |kind, text| {
         any_token = true;
@@ -194,6 +273,9 @@ pub fn for_each_feature(
             TokenKind::Number => "n:",
             TokenKind::LinkDomain => {
                 links += 1;
+                if !site.owns(text) {
+                    other_site_links += 1;
+                }
                 "d:"
             }
             TokenKind::LinkPath => "p:",
@@ -233,6 +315,9 @@ pub fn for_each_feature(
     });
     if links > 0 {
         emit("s:", "has_link", None);
+    }
+    if params.other_site_links && other_site_links > 0 {
+        emit("s:", "other_site_link", None);
     }
     if !any_token {
         emit("s:", "no_words", None);
@@ -306,11 +391,12 @@ pub fn resolve_text<S: BuildHasher>(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
+    site: &SiteHosts,
     vocabulary_index: &HashMap<String, usize, S>,
 ) -> Vec<(usize, f64)> {
     let unknown_word = vocabulary_index.get(UNKNOWN_WORD).copied();
     let mut name = String::with_capacity(64);
-    resolve_with(params, raw_text, normalized, unknown_word, |parts| {
+    resolve_with(params, raw_text, normalized, site, unknown_word, |parts| {
         parts.write_name(&mut name);
         vocabulary_index.get(name.as_str()).copied()
     })
@@ -417,11 +503,17 @@ pub fn resolve_text_by_keys(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
+    site: &SiteHosts,
     keys: &FeatureKeys,
 ) -> Vec<(usize, f64)> {
-    resolve_with(params, raw_text, normalized, keys.unknown_word, |parts| {
-        keys.position(parts)
-    })
+    resolve_with(
+        params,
+        raw_text,
+        normalized,
+        site,
+        keys.unknown_word,
+        |parts| keys.position(parts),
+    )
 }
 
 /// The vocabulary positions of a text's known features, each as often as
@@ -433,13 +525,14 @@ pub fn binary_occurrences_by_keys(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
+    site: &SiteHosts,
     keys: &FeatureKeys,
 ) -> Option<Vec<usize>> {
     if !params.binary || params.normalize_length || keys.unknown_word.is_some() {
         return None;
     }
     let mut positions = Vec::with_capacity(64);
-    for_each_feature(params, raw_text, normalized, |parts| {
+    for_each_feature(params, raw_text, normalized, site, |parts| {
         if let Some(position) = keys.position(&parts) {
             positions.push(position);
         }
@@ -455,16 +548,19 @@ fn resolve_with(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
+    site: &SiteHosts,
     unknown_word: Option<usize>,
     mut lookup: impl FnMut(&FeatureParts<'_>) -> Option<usize>,
 ) -> Vec<(usize, f64)> {
     let keep_unknown = unknown_word.is_some() || params.normalize_length;
     let mut known_positions: Vec<usize> = Vec::with_capacity(64);
     let mut unknown: Vec<(String, bool)> = Vec::new();
-    for_each_feature(params, raw_text, normalized, |parts| match lookup(&parts) {
-        Some(position) => known_positions.push(position),
-        None if keep_unknown => unknown.push((parts.name(), parts.is_word())),
-        None => {}
+    for_each_feature(params, raw_text, normalized, site, |parts| {
+        match lookup(&parts) {
+            Some(position) => known_positions.push(position),
+            None if keep_unknown => unknown.push((parts.name(), parts.is_word())),
+            None => {}
+        }
     });
     let mut known = counted(known_positions);
     let unknown_counts = counted(unknown);
@@ -601,6 +697,7 @@ fn write_signal(formatter: &mut std::fmt::Formatter<'_>, signal: &str) -> std::f
     }
     match signal {
         "has_link" => formatter.write_str("a link"),
+        "other_site_link" => formatter.write_str("a link to another site"),
         "several_links" => formatter.write_str("several links"),
         "no_words" => formatter.write_str("a comment without words"),
         "mostly_capitals" => formatter.write_str("mostly capital letters"),
@@ -651,6 +748,7 @@ mod tests {
                 "p:a",
                 "s:has_link",
                 "s:length<=60",
+                "s:other_site_link",
                 "w:check",
                 "w:out",
             ]
@@ -671,7 +769,7 @@ mod tests {
     /// (character n-grams off, or from 1 to 4 characters).
     fn all_params() -> Vec<FeatureParams> {
         let mut all = Vec::new();
-        for bits in 0..64u32 {
+        for bits in 0..128u32 {
             let on = |bit: u32| bits & (1 << bit) != 0;
             all.push(FeatureParams {
                 word_pairs: on(0),
@@ -681,6 +779,7 @@ mod tests {
                 signals: on(5),
                 normalize_length: on(3),
                 unknown_words: on(4),
+                other_site_links: on(6),
             });
         }
         all
@@ -719,14 +818,21 @@ mod tests {
             "I love this song, 2 years later and still great",
             "CALL 08452810075 TO CLAIM YOUR PRIZE today",
         ];
-        for params in all_params() {
+        // Every other combination on a site that the texts link to, so
+        // that links on the site and off it both occur.
+        for (number, params) in all_params().into_iter().enumerate() {
+            let site = if number % 2 == 0 {
+                SiteHosts::default()
+            } else {
+                SiteHosts::new(["spam.example"])
+            };
             let index = vocabulary_index(&params, &known_texts);
             let normalized = normalize(text);
             let by_names = resolve_positions(
-                &extract_features_normalized(&params, text, &normalized),
+                &extract_features_normalized(&params, text, &normalized, &site),
                 &index,
             );
-            let direct = resolve_text(&params, text, &normalized, &index);
+            let direct = resolve_text(&params, text, &normalized, &site, &index);
             assert_eq!(direct, by_names, "{params:?} on {text:?}");
             let keys = FeatureKeys::new(
                 index
@@ -734,9 +840,9 @@ mod tests {
                     .map(|(name, position)| (name.as_str(), *position)),
             )
             .expect("no two test features share a key");
-            let by_keys = resolve_text_by_keys(&params, text, &normalized, &keys);
+            let by_keys = resolve_text_by_keys(&params, text, &normalized, &site, &keys);
             assert_eq!(by_keys, by_names, "{params:?} on {text:?}");
-            for_each_feature(&params, text, &normalized, |parts| {
+            for_each_feature(&params, text, &normalized, &site, |parts| {
                 assert_eq!(
                     keys.key(&parts),
                     keys.key_of_name(&parts.name()),
@@ -848,6 +954,7 @@ mod tests {
             ("s:mostly_capitals", "mostly capital letters"),
             ("s:several_links", "several links"),
             ("s:has_link", "a link"),
+            ("s:other_site_link", "a link to another site"),
             ("s:no_words", "a comment without words"),
         ];
         for (signal, expected) in cases {
@@ -873,6 +980,63 @@ mod tests {
         let described: std::collections::BTreeSet<String> =
             cases.iter().map(|(signal, _)| signal.to_string()).collect();
         assert_eq!(emitted, described);
+    }
+
+    #[test]
+    fn a_site_owns_its_hosts_their_subdomains_and_their_parent_domain() {
+        let site = SiteHosts::new(["news.example.com", "WWW.Other.org.", "not a host", "x"]);
+        assert_eq!(site.hosts(), ["news.example.com", "other.org"]);
+        for domain in [
+            "news.example.com",
+            "m.news.example.com",
+            "example.com",
+            "other.org",
+        ] {
+            assert!(site.owns(domain), "{domain}");
+        }
+        for domain in [
+            "example.org",
+            "badnews.example.com",
+            "xnews.example.com",
+            "com",
+            "spam.example",
+            "sports.example.com",
+        ] {
+            assert!(!site.owns(domain), "{domain}");
+        }
+        assert!(!SiteHosts::default().owns("example.com"));
+    }
+
+    #[test]
+    fn only_links_off_the_site_give_the_other_site_signal() {
+        let signal = |text: &str, site: &SiteHosts| {
+            extract_features_on_site(&FeatureParams::default(), text, site)
+                .iter()
+                .any(|(name, _)| name == "s:other_site_link")
+        };
+        let youtube = SiteHosts::youtube();
+        assert!(!signal(
+            "skip to https://www.youtube.com/watch?v=abc 3:57",
+            &youtube
+        ));
+        assert!(!signal("see youtu.be/abc", &youtube));
+        assert!(signal(
+            "see youtu.be/abc and http://pills.example/buy",
+            &youtube
+        ));
+        // Without a known site every link goes elsewhere.
+        assert!(signal(
+            "skip to https://www.youtube.com/watch?v=abc",
+            &SiteHosts::default()
+        ));
+        assert!(!signal("no link here", &SiteHosts::default()));
+        let off = FeatureParams {
+            other_site_links: false,
+            ..FeatureParams::default()
+        };
+        assert!(!extract_features(&off, "http://pills.example/buy")
+            .iter()
+            .any(|(name, _)| name == "s:other_site_link"));
     }
 
     #[test]

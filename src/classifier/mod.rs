@@ -20,9 +20,9 @@ pub use cross_validation::{cross_validate, CrossValidationReport, FoldReport, Fo
 pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{
-    describe_feature, extract_features, extract_features_normalized, for_each_feature,
-    resolve_positions, resolve_text, resolve_text_by_keys, FeatureDescription, FeatureKeys,
-    FeatureParams, FeatureParts, UNKNOWN_WORD,
+    describe_feature, extract_features, extract_features_normalized, extract_features_on_site,
+    for_each_feature, resolve_positions, resolve_text, resolve_text_by_keys, FeatureDescription,
+    FeatureKeys, FeatureParams, FeatureParts, SiteHosts, UNKNOWN_WORD,
 };
 pub use metrics::{threshold_curve, BinaryMetrics, ThresholdPoint};
 pub use model::{

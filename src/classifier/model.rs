@@ -12,8 +12,8 @@ use super::features::resolve_positions;
 use super::scorer::ScorerWeights;
 use super::train::{multinomial_weights, EventModel};
 use super::{
-    extract_features, BinaryMetrics, Calibration, ClassifierError, FeatureParams, LabelledExample,
-    SparseScorer,
+    extract_features_on_site, BinaryMetrics, Calibration, ClassifierError, FeatureParams,
+    LabelledExample, SiteHosts, SparseScorer,
 };
 use crate::domain::Label;
 
@@ -320,7 +320,7 @@ impl Model {
         let mut counts = counts.clone();
         let mut index = self.scorer.index().clone();
         for example in examples {
-            let features = extract_features(&file.features, &example.text);
+            let features = extract_features_on_site(&file.features, &example.text, &example.site);
             // New words and link domains, then the rest, each group in
             // name order and within its budget, while the vocabulary has
             // room.
@@ -534,9 +534,17 @@ impl Model {
 
     /// The raw (uncalibrated) naive-Bayes log-odds of spam for a text.
     pub fn raw_log_odds(&self, text: &str) -> f64 {
-        let resolved =
-            self.scorer
-                .resolve_text(&self.file.features, text, &crate::text::normalize(text));
+        self.raw_log_odds_on_site(text, &SiteHosts::default())
+    }
+
+    /// [`Model::raw_log_odds`] of a text posted on the site of `site`.
+    pub fn raw_log_odds_on_site(&self, text: &str, site: &SiteHosts) -> f64 {
+        let resolved = self.scorer.resolve_text(
+            &self.file.features,
+            text,
+            &crate::text::normalize(text),
+            site,
+        );
         let [ham, spam] = self.scorer.joint_log_likelihood_of(&resolved);
         spam - ham
     }
@@ -544,7 +552,16 @@ impl Model {
     /// The calibrated probability of spam of a text (what [`Model::score`]
     /// gives, without the contributions).
     pub fn probability(&self, text: &str) -> f64 {
-        sigmoid(self.file.calibration.log_odds(self.raw_log_odds(text)))
+        self.probability_on_site(text, &SiteHosts::default())
+    }
+
+    /// [`Model::probability`] of a text posted on the site of `site`.
+    pub fn probability_on_site(&self, text: &str, site: &SiteHosts) -> f64 {
+        sigmoid(
+            self.file
+                .calibration
+                .log_odds(self.raw_log_odds_on_site(text, site)),
+        )
     }
 
     /// The parameters this model was trained with, to train another like
@@ -565,14 +582,25 @@ impl Model {
         }
     }
 
-    /// Scores a text.
+    /// Scores a text posted on an unknown site (every link goes to
+    /// another site).
     pub fn score(&self, text: &str) -> ModelScore<'_> {
-        self.score_normalized(text, &crate::text::normalize(text))
+        self.score_on_site(text, &SiteHosts::default())
     }
 
-    /// [`Model::score`] for a text whose normalised form is at hand
+    /// Scores a text posted on the site of `site`.
+    pub fn score_on_site(&self, text: &str, site: &SiteHosts) -> ModelScore<'_> {
+        self.score_normalized(text, &crate::text::normalize(text), site)
+    }
+
+    /// [`Model::score_on_site`] for a text whose normalised form is at hand
     /// (`normalized` is `text::normalize(text)`).
-    pub fn score_normalized(&self, text: &str, normalized: &str) -> ModelScore<'_> {
+    pub fn score_normalized(
+        &self,
+        text: &str,
+        normalized: &str,
+        site: &SiteHosts,
+    ) -> ModelScore<'_> {
         let slope = self.file.calibration.slope;
         let baseline = self.file.calibration.log_odds(self.scorer.prior_log_odds());
         let contribution = |position: usize, value: f64| FeatureContribution {
@@ -580,20 +608,22 @@ impl Model {
             weight: slope * value * self.scorer.feature_log_odds(position),
         };
         let features = &self.file.features;
-        let mut contributions: Vec<FeatureContribution> =
-            match self.scorer.binary_occurrences(features, text, normalized) {
-                // Repeats are dropped once ranked (below).
-                Some(positions) => positions
-                    .into_iter()
-                    .map(|position| contribution(position, 1.0))
-                    .collect(),
-                None => self
-                    .scorer
-                    .resolve_text(features, text, normalized)
-                    .into_iter()
-                    .map(|(position, value)| contribution(position, value))
-                    .collect(),
-            };
+        let mut contributions: Vec<FeatureContribution> = match self
+            .scorer
+            .binary_occurrences(features, text, normalized, site)
+        {
+            // Repeats are dropped once ranked (below).
+            Some(positions) => positions
+                .into_iter()
+                .map(|position| contribution(position, 1.0))
+                .collect(),
+            None => self
+                .scorer
+                .resolve_text(features, text, normalized, site)
+                .into_iter()
+                .map(|(position, value)| contribution(position, value))
+                .collect(),
+        };
         // Ties (features the training saw equally often) are ranked by
         // name, so that the reasons do not depend on where online learning
         // appended a feature to the vocabulary.
@@ -652,13 +682,13 @@ mod tests {
             let normalized = crate::text::normalize(text);
             assert!(model
                 .scorer
-                .binary_occurrences(&model.file.features, text, &normalized)
+                .binary_occurrences(&model.file.features, text, &normalized, &SiteHosts::default())
                 .is_some());
             let score = model.score(text);
             let slope = model.file.calibration.slope;
             let mut counted: Vec<FeatureContribution> = model
                 .scorer
-                .resolve_text(&model.file.features, text, &normalized)
+                .resolve_text(&model.file.features, text, &normalized, &SiteHosts::default())
                 .into_iter()
                 .map(|(position, value)| FeatureContribution {
                     feature: &model.file.vocabulary[position],

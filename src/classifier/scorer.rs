@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::{
     binary_occurrences_by_keys, resolve_positions, resolve_text, resolve_text_by_keys, FeatureKeys,
+    SiteHosts,
 };
 use super::{ClassifierError, FeatureParams};
 
@@ -238,10 +239,11 @@ impl SparseScorer {
         params: &FeatureParams,
         raw_text: &str,
         normalized: &str,
+        site: &SiteHosts,
     ) -> Vec<(usize, f64)> {
         let resolved = match &self.keys {
-            Some(keys) => resolve_text_by_keys(params, raw_text, normalized, keys),
-            None => resolve_text(params, raw_text, normalized, &self.index),
+            Some(keys) => resolve_text_by_keys(params, raw_text, normalized, site, keys),
+            None => resolve_text(params, raw_text, normalized, site, &self.index),
         };
         self.binarised(resolved)
     }
@@ -255,8 +257,9 @@ impl SparseScorer {
         params: &FeatureParams,
         raw_text: &str,
         normalized: &str,
+        site: &SiteHosts,
     ) -> Option<Vec<usize>> {
-        binary_occurrences_by_keys(params, raw_text, normalized, self.keys.as_ref()?)
+        binary_occurrences_by_keys(params, raw_text, normalized, site, self.keys.as_ref()?)
     }
 
     fn binarised(&self, mut resolved: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
@@ -417,13 +420,18 @@ mod tests {
             for text in ["", "a b c", "a a d zz", "d, c! b? a http://x.example"] {
                 let normalized = crate::text::normalize(text);
                 assert_eq!(
-                    by_keys.resolve_text(&params, text, &normalized),
-                    by_names.resolve_text(&params, text, &normalized),
+                    by_keys.resolve_text(&params, text, &normalized, &SiteHosts::default()),
+                    by_names.resolve_text(&params, text, &normalized, &SiteHosts::default()),
                     "{params:?} on {text:?}"
                 );
             }
         }
-        let resolved = by_keys.resolve_text(&FeatureParams::default(), "a b", "a b");
+        let resolved = by_keys.resolve_text(
+            &FeatureParams::default(),
+            "a b",
+            "a b",
+            &SiteHosts::default(),
+        );
         assert_eq!(resolved, vec![(0, 1.0), (1, 1.0)]);
     }
 

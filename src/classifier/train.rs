@@ -14,8 +14,8 @@ use super::model::{FeatureCounts, TrainingSummary};
 use super::quiet::without_stderr;
 use super::scorer::ScorerWeights;
 use super::{
-    extract_features, BinaryMetrics, Calibration, ClassifierError, FeatureParams, LabelledExample,
-    Model, SparseScorer,
+    extract_features_on_site, BinaryMetrics, Calibration, ClassifierError, FeatureParams,
+    LabelledExample, Model, SparseScorer,
 };
 
 /// How naive Bayes models a comment's features.
@@ -198,7 +198,7 @@ fn train_folded(
     let data = Featurised {
         rows: examples
             .iter()
-            .map(|example| extract_features(&params.features, &example.text))
+            .map(|example| extract_features_on_site(&params.features, &example.text, &example.site))
             .collect(),
         labels: examples.iter().map(|e| e.label.class_index()).collect(),
     };
@@ -457,6 +457,7 @@ mod tests {
             text: text.to_string(),
             label,
             group: None,
+            site: crate::classifier::SiteHosts::default(),
         }
     }
 
@@ -536,7 +537,9 @@ mod tests {
         let data = Featurised {
             rows: examples
                 .iter()
-                .map(|example| extract_features(&params.features, &example.text))
+                .map(|example| {
+                    extract_features_on_site(&params.features, &example.text, &example.site)
+                })
                 .collect(),
             labels: examples.iter().map(|e| e.label.class_index()).collect(),
         };

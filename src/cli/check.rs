@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{load_model, CliError};
 use crate::domain::{Comment, UnixMillis};
 use crate::rules::Context;
-use crate::verdict::decide_with_rules;
+use crate::verdict::{decide_with_rules, site_hosts};
 
 /// Scores `text` (else standard input) as a comment of `site` (`--site`),
 /// so that the rules are those `serve` applies to that site; without one,
@@ -57,7 +57,13 @@ pub fn check(
         .rules
         .for_site(&comment.site_id)
         .evaluate(&comment, &Context::stateless(comment.submitted_at));
-    let assessment = decide_with_rules(&model, &config.thresholds, &comment, &evaluation);
+    let assessment = decide_with_rules(
+        &model,
+        &config.thresholds,
+        &comment,
+        &site_hosts(&comment),
+        &evaluation,
+    );
     say!(
         "verdict {:?}  score {:.3}  spam probability {:.3}  priority {:?}  model {}",
         assessment.verdict,

@@ -216,6 +216,9 @@ pub struct TrainingFlags {
     /// Count words outside the vocabulary as one feature.
     #[arg(long)]
     pub unknown_words: Option<bool>,
+    /// A signal for links to another site than the comment's own.
+    #[arg(long)]
+    pub other_site_links: Option<bool>,
 }
 
 impl TrainingFlags {
@@ -268,6 +271,9 @@ impl TrainingFlags {
         }
         if let Some(unknown_words) = self.unknown_words {
             features.unknown_words = unknown_words;
+        }
+        if let Some(other_site_links) = self.other_site_links {
+            features.other_site_links = other_site_links;
         }
         Ok(params)
     }

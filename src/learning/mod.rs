@@ -89,7 +89,7 @@ pub struct Measured {
 pub fn measure(model: &Model, examples: &[LabelledExample]) -> Measured {
     let scores: Vec<f64> = examples
         .iter()
-        .map(|example| model.probability(&example.text))
+        .map(|example| model.probability_on_site(&example.text, &example.site))
         .collect();
     let is_spam: Vec<bool> = examples.iter().map(|e| e.label.is_spam()).collect();
     let ham_scores: Vec<f64> = scores

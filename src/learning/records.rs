@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{BinaryMetrics, LabelledExample, TrainingSummary};
+use crate::classifier::{BinaryMetrics, LabelledExample, SiteHosts, TrainingSummary};
 use crate::domain::{Label, UnixMillis};
 use crate::review::Correction;
 
@@ -71,6 +71,18 @@ pub struct OnlineExample {
     /// recorded before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labelled_at: Option<UnixMillis>,
+    /// The site the comment was posted on, whose links are no sign of
+    /// spam (see [`SiteHosts`]); `None` in examples recorded before it was
+    /// kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+}
+
+impl OnlineExample {
+    /// The hosts of the site the example's comment was posted on.
+    pub fn site(&self) -> SiteHosts {
+        SiteHosts::new(self.site_id.as_deref())
+    }
 }
 
 fn one() -> f64 {
@@ -86,6 +98,7 @@ impl OnlineExample {
             label: correction.label,
             weight,
             labelled_at: Some(correction.at),
+            site_id: Some(correction.site_id.clone()),
         }
     }
 }
@@ -96,6 +109,7 @@ pub fn example_of(correction: &Correction) -> LabelledExample {
         text: correction.content.clone(),
         label: correction.label,
         group: None,
+        site: SiteHosts::new([&correction.site_id]),
     }
 }
 

@@ -315,6 +315,7 @@ pub(super) fn replay_online_examples(
                 text: example.text.clone(),
                 label: example.label,
                 group: None,
+                site: example.site(),
             })
             .collect();
         model = model.learn(&labelled, run[0].weight)?;
@@ -624,6 +625,7 @@ mod tests {
                 // inside a run as well as between runs.
                 weight: if index < 700 { 1.0 } else { 3.0 },
                 labelled_at: None,
+                site_id: None,
             })
             .collect()
     }
@@ -670,6 +672,7 @@ mod tests {
             text: "zorblat signals paid me".to_string(),
             label: Label::Spam,
             group: None,
+            site: crate::classifier::SiteHosts::default(),
         };
         let learned = base.learn(&[example], 1.0).unwrap();
         store
@@ -921,6 +924,7 @@ mod tests {
                 text: text.to_string(),
                 label,
                 group: None,
+                site: crate::classifier::SiteHosts::default(),
             })
             .collect();
         crate::learning::BaseCorpus {

@@ -729,6 +729,7 @@ mod tests {
             label,
             weight: 1.0,
             labelled_at: None,
+            site_id: None,
         };
         // d1 was learned as spam, then relabelled ham (not learned yet);
         // d2 was learned as it stands; d3 was never learned.
@@ -757,6 +758,7 @@ mod tests {
             label,
             weight: 1.0,
             labelled_at: Some(UnixMillis(at)),
+            site_id: None,
         };
         // Spam at 10, then ham at 20; online learning ran ham's first.
         let online = [learned_as(Label::Ham, 20), learned_as(Label::Spam, 10)];

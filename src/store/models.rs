@@ -510,6 +510,7 @@ mod tests {
                 label: Label::Spam,
                 weight: 1.0,
                 labelled_at: None,
+                site_id: None,
             };
             store
                 .record_online_examples("b-2", &[example("1"), example("2")])
