@@ -497,8 +497,8 @@ async fn measure_service(data_dir: &std::path::Path, cache_bytes: u64) {
             rss_after_pages.push(rss_mib(child.id()).unwrap_or(0.0));
         }
     }
-    // GetStats reads every index entry of its sites since its time: on a
-    // whole database, a million of them.
+    // GetStats reads one counter per site and hour, and the index entries
+    // of the hour its `since` falls inside.
     let mut stats_client = moderato::grpc::pb::review_client::ReviewClient::new(stats_channel);
     // The last day of a month's fill starts inside an hour, as a
     // dashboard's "last 24 hours" does.

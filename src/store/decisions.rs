@@ -127,8 +127,9 @@ pub(super) fn decode(key: &[u8], bytes: &[u8]) -> Result<Decision, StoreError> {
 /// entry and its review index entries.
 pub(super) struct DecisionTrees<'a> {
     pub layout: Layout,
-    /// Decisions, comments, queue, queue counts, timeline.
+    /// Decisions, comments, queue, queue counts, timeline, statistics.
     pub trees: (
+        &'a sled::Tree,
         &'a sled::Tree,
         &'a sled::Tree,
         &'a sled::Tree,
@@ -165,27 +166,30 @@ pub(super) fn insert_encoded(
     let layout = trees.layout;
     let existing_ids = trees
         .trees
-        .transaction(|(decisions, comments, queue, counts, timeline)| {
-            let indexes = Indexes {
-                layout,
-                queue,
-                counts,
-                timeline,
-            };
-            let mut existing_ids = Vec::with_capacity(batch.len());
-            for (decision, encoded) in batch {
-                if let Some(existing) = comments.get(&encoded.comment_key)? {
-                    existing_ids.push(Some(existing));
-                    continue;
+        .transaction(
+            |(decisions, comments, queue, counts, timeline, statistics)| {
+                let indexes = Indexes {
+                    layout,
+                    queue,
+                    counts,
+                    timeline,
+                    statistics,
+                };
+                let mut existing_ids = Vec::with_capacity(batch.len());
+                for (decision, encoded) in batch {
+                    if let Some(existing) = comments.get(&encoded.comment_key)? {
+                        existing_ids.push(Some(existing));
+                        continue;
+                    }
+                    let id = decision.decision_id.as_bytes();
+                    comments.insert(encoded.comment_key.as_slice(), id)?;
+                    decisions.insert(id, encoded.value.as_slice())?;
+                    indexes.add(decision)?;
+                    existing_ids.push(None);
                 }
-                let id = decision.decision_id.as_bytes();
-                comments.insert(encoded.comment_key.as_slice(), id)?;
-                decisions.insert(id, encoded.value.as_slice())?;
-                indexes.add(decision)?;
-                existing_ids.push(None);
-            }
-            Ok::<_, ConflictableTransactionError<StoreError>>(existing_ids)
-        })
+                Ok::<_, ConflictableTransactionError<StoreError>>(existing_ids)
+            },
+        )
         .map_err(transaction_error)?;
     let (decisions, ..) = trees.trees;
     Ok(existing_ids
@@ -227,6 +231,7 @@ impl Store {
                 &inner.queue,
                 &inner.queue_counts,
                 &inner.timeline,
+                &inner.statistics,
             ),
         }
     }
@@ -278,29 +283,32 @@ impl Store {
         let layout = self.inner.layout;
         self.decision_trees()
             .trees
-            .transaction(|(decisions, comments, queue, counts, timeline)| {
-                let old = decisions
-                    .get(id)?
-                    .map(|bytes| decode(id, &bytes))
-                    .transpose()
-                    .map_err(ConflictableTransactionError::Abort)?;
-                let mut stored = decision.clone();
-                if let Some(resolved) = old.as_ref().filter(|old| old.resolution.is_some()) {
-                    stored.status = resolved.status;
-                    stored.resolution = resolved.resolution.clone();
-                }
-                let value = encode(&stored).map_err(ConflictableTransactionError::Abort)?;
-                comments.insert(key.as_slice(), id)?;
-                decisions.insert(id, value.as_slice())?;
-                Indexes {
-                    layout,
-                    queue,
-                    counts,
-                    timeline,
-                }
-                .replace(old.as_ref(), &stored)?;
-                Ok((old, stored))
-            })
+            .transaction(
+                |(decisions, comments, queue, counts, timeline, statistics)| {
+                    let old = decisions
+                        .get(id)?
+                        .map(|bytes| decode(id, &bytes))
+                        .transpose()
+                        .map_err(ConflictableTransactionError::Abort)?;
+                    let mut stored = decision.clone();
+                    if let Some(resolved) = old.as_ref().filter(|old| old.resolution.is_some()) {
+                        stored.status = resolved.status;
+                        stored.resolution = resolved.resolution.clone();
+                    }
+                    let value = encode(&stored).map_err(ConflictableTransactionError::Abort)?;
+                    comments.insert(key.as_slice(), id)?;
+                    decisions.insert(id, value.as_slice())?;
+                    Indexes {
+                        layout,
+                        queue,
+                        counts,
+                        timeline,
+                        statistics,
+                    }
+                    .replace(old.as_ref(), &stored)?;
+                    Ok((old, stored))
+                },
+            )
             .map_err(transaction_error)
     }
 

@@ -14,17 +14,22 @@
 //!   The part after the site (`rank, created_at, decision_id`) is the
 //!   *position* (defined by `review::QueueCursor`); a page token holds the
 //!   position of the page's last item.
-//! - `queue_counts`: two families of counters, kept in the same
-//!   transactions as the entries they count:
-//!   - `status, site, rank` -> how many decisions are there, as a
-//!     big-endian u64, so that a queue's total is a handful of reads
-//!     (`status` is 1 to 3);
+//! - `queue_counts`: `status, site, rank` -> how many decisions are there,
+//!   as a big-endian u64, so that a queue's total is a handful of reads.
+//! - `statistics`, kept in the same transactions as the entries above:
 //!   - `HOURLY_FAMILY, site, hour` -> how many of the site's decisions
 //!     created in that hour (since 1970, sortable bytes) have each
 //!     [`Outcome`], as `(slot, count)` pairs (one byte and a big-endian
 //!     u64) for the outcomes that occur, so that a site's statistics read
 //!     one counter per hour instead of one entry per decision. Only the
 //!     hour that a `since` cuts in two is read from the one-site entries.
+//!     A site with fewer than one decision an hour has about one counter
+//!     per decision.
+//!   - `TOTALS_FAMILY, site, status` -> how many decisions the site's
+//!     hourly counters count with that status, as a big-endian u64: the
+//!     queue counters count the same, so comparing the two at open tells
+//!     whether the hourly counters are complete (see
+//!     `Store::settle_statistics`) without reading them all.
 //!
 //! Layouts: a database created by this version has the layout above
 //! ([`Layout::Compact`]). Databases created before keep theirs
@@ -100,6 +105,7 @@ impl Layout {
                     Layout::Timeline.queue_tree(),
                     TIMELINE_TREE,
                     COUNTS_TREE,
+                    STATISTICS_TREE,
                 ] {
                     db.open_tree(tree)?.clear()?;
                 }
@@ -118,9 +124,13 @@ pub(super) const COUNTS_TREE: &str = "queue_counts";
 /// in the other too, so that transactions span the same trees.
 pub(super) const TIMELINE_TREE: &str = "timeline";
 
-/// The first byte of the hourly statistics counters in `queue_counts`;
-/// the queue counters start with a status byte (1 to 3).
-const HOURLY_FAMILY: u8 = 0x80;
+/// The statistics counters' tree.
+pub(super) const STATISTICS_TREE: &str = "statistics";
+
+/// The first byte of the hourly counters in `statistics`.
+const HOURLY_FAMILY: u8 = 1;
+/// The first byte of the per-status totals in `statistics`.
+const TOTALS_FAMILY: u8 = 2;
 
 /// The statistics counters' period.
 pub(super) const HOUR_MILLIS: i64 = 60 * 60 * 1000;
@@ -248,19 +258,38 @@ pub(super) fn hourly_prefix(site_id: &str) -> Vec<u8> {
     [&[HOURLY_FAMILY][..], &site_key(site_id)].concat()
 }
 
-/// The key range of every queue counter (not the statistics counters).
-pub(super) fn queue_counters() -> std::ops::Range<[u8; 1]> {
-    [status_byte(ReviewStatus::Pending)]..[status_byte(ReviewStatus::Rejected) + 1]
-}
-
 /// The key range of every one-site queue entry.
 pub(super) fn one_site_entries() -> std::ops::Range<[u8; 1]> {
     [ONE_SITE_FAMILY]..[ONE_SITE_FAMILY + 1]
 }
 
-/// The key range of every statistics counter.
-pub(super) fn hourly_counters() -> std::ops::RangeFrom<[u8; 1]> {
-    [HOURLY_FAMILY]..
+/// The key range of every hourly counter.
+#[cfg(test)]
+pub(super) fn hourly_counters() -> std::ops::Range<[u8; 1]> {
+    [HOURLY_FAMILY]..[HOURLY_FAMILY + 1]
+}
+
+/// The key range of every per-status total.
+pub(super) fn status_totals() -> std::ops::Range<[u8; 1]> {
+    [TOTALS_FAMILY]..[TOTALS_FAMILY + 1]
+}
+
+/// The key of the total of a site's decisions of a status.
+fn total_key(site_id: &str, status: u8) -> Vec<u8> {
+    [&[TOTALS_FAMILY][..], &site_key(site_id), &[status]].concat()
+}
+
+/// Reads a per-status total's key back into its site and status byte;
+/// `None` if the bytes are not one.
+pub(super) fn parse_total_key(key: &[u8]) -> Option<(String, u8)> {
+    let (&family, rest) = key.split_first()?;
+    if family != TOTALS_FAMILY {
+        return None;
+    }
+    match site_from_key(rest)? {
+        (site, [status]) if status_from_byte(*status).is_some() => Some((site, *status)),
+        _ => None,
+    }
 }
 
 /// An outcome's slot in an hourly counter: one of 27 (three verdicts,
@@ -335,16 +364,30 @@ impl HourlyCounters {
         cell[usize::from(outcome_slot(outcome))] += 1;
     }
 
-    /// The counters as (key, value) entries.
-    pub fn entries(&self) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
-        self.counts
-            .iter()
-            .map(|((site, hour), counts)| (hourly_key(site, *hour), encode_hourly(counts)))
+    /// The counters and the per-status totals as (key, value) entries.
+    pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut totals: std::collections::HashMap<(&str, u8), u64> = Default::default();
+        let mut entries = Vec::with_capacity(self.counts.len());
+        for ((site, hour), counts) in &self.counts {
+            entries.push((hourly_key(site, *hour), encode_hourly(counts)));
+            for (slot, count) in counts.iter().enumerate() {
+                if let Some(outcome) = slot_outcome(slot as u8).filter(|_| *count > 0) {
+                    *totals
+                        .entry((site.as_str(), status_byte(outcome.status)))
+                        .or_insert(0) += count;
+                }
+            }
+        }
+        for ((site, status), total) in totals {
+            entries.push((total_key(site, status), total.to_be_bytes().to_vec()));
+        }
+        entries
     }
 }
 
 /// Reads an hourly counter key back into its site; `None` if the bytes
 /// are not one.
+#[cfg(test)]
 pub(super) fn parse_hourly_key(key: &[u8]) -> Option<(String, i64)> {
     let (&family, rest) = key.split_first()?;
     if family != HOURLY_FAMILY {
@@ -502,6 +545,7 @@ pub(super) struct Indexes<'a> {
     pub queue: &'a TransactionalTree,
     pub counts: &'a TransactionalTree,
     pub timeline: &'a TransactionalTree,
+    pub statistics: &'a TransactionalTree,
 }
 
 impl Indexes<'_> {
@@ -599,9 +643,10 @@ impl Indexes<'_> {
         decision: &Decision,
         change: i64,
     ) -> Result<(), UnabortableTransactionError> {
-        let key = hourly_key(&decision.comment.site_id, hour_of(decision.created_at));
+        let site = &decision.comment.site_id;
+        let key = hourly_key(site, hour_of(decision.created_at));
         let mut counts = [0u64; 27];
-        if let Some(bytes) = self.counts.get(&key)? {
+        if let Some(bytes) = self.statistics.get(&key)? {
             // A value that does not decode counts nothing: the counters
             // are checked against the queue counters at each open, and
             // built again if they differ.
@@ -613,24 +658,34 @@ impl Indexes<'_> {
         *slot = slot.saturating_add_signed(change);
         let value = encode_hourly(&counts);
         if value.is_empty() {
-            self.counts.remove(key)?;
+            self.statistics.remove(key)?;
         } else {
-            self.counts.insert(key, value)?;
+            self.statistics.insert(key, value)?;
         }
-        Ok(())
+        let total = total_key(site, status_byte(decision.status));
+        Self::change_counter(self.statistics, total, change)
     }
 
     fn change_count(&self, key: Vec<u8>, change: i64) -> Result<(), UnabortableTransactionError> {
-        let current = self
-            .counts
+        Self::change_counter(self.counts, key, change)
+    }
+
+    /// Adds `change` to the big-endian u64 under `key` in `tree`; a
+    /// counter that falls to 0 is removed.
+    fn change_counter(
+        tree: &TransactionalTree,
+        key: Vec<u8>,
+        change: i64,
+    ) -> Result<(), UnabortableTransactionError> {
+        let current = tree
             .get(&key)?
             .map(|bytes| decode_count(&bytes))
             .unwrap_or(0);
         let updated = current.saturating_add_signed(change);
         if updated == 0 {
-            self.counts.remove(key)?;
+            tree.remove(key)?;
         } else {
-            self.counts.insert(key, updated.to_be_bytes().to_vec())?;
+            tree.insert(key, updated.to_be_bytes().to_vec())?;
         }
         Ok(())
     }
@@ -750,9 +805,16 @@ mod tests {
             Some(("news.example".to_string(), -3))
         );
         assert!(hourly_key("a", -1) < hourly_key("a", 0));
-        // The statistics counters are outside the queue counters' range.
-        assert!(!queue_counters().contains(&[key[0]]));
-        assert_eq!(count_key_status(&key), None);
+        let total = total_key("news.example", status_byte(ReviewStatus::Approved));
+        assert_eq!(
+            parse_total_key(&total),
+            Some((
+                "news.example".to_string(),
+                status_byte(ReviewStatus::Approved)
+            ))
+        );
+        assert_eq!(parse_total_key(&key), None);
+        assert_eq!(parse_hourly_key(&total), None);
     }
 
     #[test]

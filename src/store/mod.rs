@@ -6,9 +6,9 @@
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
 //! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
 //! - `review_queue` (`queue` and `timeline` in databases created before
-//!   it), `queue_counts`: the review indexes and the hourly statistics
-//!   counters (see `index`),
-//!   written in the same transaction as the decision they describe.
+//!   it), `queue_counts`, `statistics`: the review indexes and the hourly
+//!   statistics counters (see `index`), written in the same transaction
+//!   as the decision they describe.
 //! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
 //! - `corrections`: decision id -> the latest human label as a training
 //!   example (see `review`).
@@ -60,6 +60,7 @@ struct Inner {
     queue: sled::Tree,
     queue_counts: sled::Tree,
     timeline: sled::Tree,
+    statistics: sled::Tree,
     /// Which index layout this database has (see `index`).
     layout: Layout,
     audit: sled::Tree,
@@ -125,6 +126,7 @@ impl Store {
         let queue = db.open_tree(layout.queue_tree())?;
         let queue_counts = db.open_tree(index::COUNTS_TREE)?;
         let timeline = db.open_tree(index::TIMELINE_TREE)?;
+        let statistics = db.open_tree(index::STATISTICS_TREE)?;
         let audit = db.open_tree("audit")?;
         let corrections = db.open_tree("corrections")?;
         let learning = LearningTrees::open(&db)?;
@@ -136,6 +138,7 @@ impl Store {
             queue: queue.clone(),
             queue_counts: queue_counts.clone(),
             timeline: timeline.clone(),
+            statistics: statistics.clone(),
             layout,
             rule_state: rule_state.clone(),
             flush_failure: flush_failure.clone(),
@@ -150,6 +153,7 @@ impl Store {
                 queue,
                 queue_counts,
                 timeline,
+                statistics,
                 layout,
                 audit,
                 corrections,

@@ -176,50 +176,56 @@ impl Store {
             &inner.queue,
             &inner.queue_counts,
             &inner.timeline,
+            &inner.statistics,
             &inner.audit,
             &inner.corrections,
         )
-            .transaction(|(decisions, queue, counts, timeline, audit, corrections)| {
-                let failed = |error| ConflictableTransactionError::Abort(Stop::Failed(error));
-                let refused = |outcome| ConflictableTransactionError::Abort(Stop::Refused(outcome));
-                let indexes = Indexes {
-                    layout: inner.layout,
-                    queue,
-                    counts,
-                    timeline,
-                };
-                let mut results = Vec::with_capacity(decision_ids.len());
-                for decision_id in decision_ids {
-                    let id = decision_id.as_bytes();
-                    let Some(bytes) = decisions.get(id)? else {
-                        return Err(refused(BatchLabelled::Missing(decision_id.clone())));
+            .transaction(
+                |(decisions, queue, counts, timeline, statistics, audit, corrections)| {
+                    let failed = |error| ConflictableTransactionError::Abort(Stop::Failed(error));
+                    let refused =
+                        |outcome| ConflictableTransactionError::Abort(Stop::Refused(outcome));
+                    let indexes = Indexes {
+                        layout: inner.layout,
+                        queue,
+                        counts,
+                        timeline,
+                        statistics,
                     };
-                    let stored = decode(id, &bytes).map_err(failed)?;
-                    if !scope.covers(&stored.comment.site_id) {
-                        return Err(refused(BatchLabelled::OutOfScope {
-                            decision_id: decision_id.clone(),
-                            site_id: stored.comment.site_id,
-                        }));
+                    let mut results = Vec::with_capacity(decision_ids.len());
+                    for decision_id in decision_ids {
+                        let id = decision_id.as_bytes();
+                        let Some(bytes) = decisions.get(id)? else {
+                            return Err(refused(BatchLabelled::Missing(decision_id.clone())));
+                        };
+                        let stored = decode(id, &bytes).map_err(failed)?;
+                        if !scope.covers(&stored.comment.site_id) {
+                            return Err(refused(BatchLabelled::OutOfScope {
+                                decision_id: decision_id.clone(),
+                                site_id: stored.comment.site_id,
+                            }));
+                        }
+                        let labelled = apply_label(&stored, request, now);
+                        if let Labelled::Changed {
+                            decision,
+                            audit: entry,
+                            correction,
+                        } = &labelled
+                        {
+                            decisions.insert(id, encode(decision).map_err(failed)?)?;
+                            indexes.replace(Some(&stored), decision)?;
+                            let mut audit_key = audit_prefix(decision_id);
+                            audit_key.extend_from_slice(&audit.generate_id()?.to_be_bytes());
+                            audit
+                                .insert(audit_key, to_json(decision_id, entry).map_err(failed)?)?;
+                            corrections
+                                .insert(id, to_json(decision_id, correction).map_err(failed)?)?;
+                        }
+                        results.push(labelled);
                     }
-                    let labelled = apply_label(&stored, request, now);
-                    if let Labelled::Changed {
-                        decision,
-                        audit: entry,
-                        correction,
-                    } = &labelled
-                    {
-                        decisions.insert(id, encode(decision).map_err(failed)?)?;
-                        indexes.replace(Some(&stored), decision)?;
-                        let mut audit_key = audit_prefix(decision_id);
-                        audit_key.extend_from_slice(&audit.generate_id()?.to_be_bytes());
-                        audit.insert(audit_key, to_json(decision_id, entry).map_err(failed)?)?;
-                        corrections
-                            .insert(id, to_json(decision_id, correction).map_err(failed)?)?;
-                    }
-                    results.push(labelled);
-                }
-                Ok(BatchLabelled::Done(results))
-            });
+                    Ok(BatchLabelled::Done(results))
+                },
+            );
         match result {
             Ok(done) => Ok(done),
             Err(TransactionError::Abort(Stop::Refused(outcome))) => Ok(outcome),
@@ -262,12 +268,7 @@ impl Store {
     /// Every site that has a stored decision, from the queue counters.
     pub fn sites(&self) -> Result<BTreeSet<String>, StoreError> {
         let mut sites = BTreeSet::new();
-        for key in self
-            .inner
-            .queue_counts
-            .range(index::queue_counters())
-            .keys()
-        {
+        for key in self.inner.queue_counts.iter().keys() {
             let key = key?;
             let (site, _) = index::parse_count_key(&key)
                 .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
@@ -312,7 +313,7 @@ impl Store {
         let prefix = index::hourly_prefix(site_id);
         for entry in self
             .inner
-            .queue_counts
+            .statistics
             .range(index::hourly_key(site_id, first_whole_hour)..)
         {
             let (key, value) = entry?;
@@ -369,17 +370,23 @@ impl Store {
         Ok(())
     }
 
-    /// Checks the hourly statistics counters against the queue counters
-    /// (both count every decision, by site and status) and builds them
-    /// again from the index entries if they differ: in a database written
-    /// before the counters existed, after a build that was cut short, or
-    /// after an older moderato wrote decisions or labels without them.
-    /// Runs at open, after [`Store::build_missing_indexes`], before anything
-    /// else writes. The new counters replace the old in one atomic batch.
+    /// Checks the statistics counters' per-status totals against the
+    /// queue counters (both count every decision, by site and status) and
+    /// builds the counters again from the index entries if they differ: in
+    /// a database written before the counters existed, or after an older
+    /// moderato added or labelled decisions without them. A handful of
+    /// reads per site, whatever the history. Runs at open, after
+    /// [`Store::build_missing_indexes`], before anything else writes; the
+    /// new counters replace the old in one atomic batch.
+    ///
+    /// What the check cannot see: a decision rechecked by an older
+    /// moderato to another verdict in the same status. (A label that keeps
+    /// the status changes no figure: an allowed comment labelled ham, or a
+    /// rejected one labelled spam, counts the same.)
     pub(super) fn settle_statistics(&self) -> Result<(), StoreError> {
         let inner = &self.inner;
         let mut expected = std::collections::BTreeMap::new();
-        for entry in inner.queue_counts.range(index::queue_counters()) {
+        for entry in inner.queue_counts.iter() {
             let (key, value) = entry?;
             let (site, _) = index::parse_count_key(&key)
                 .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
@@ -390,21 +397,15 @@ impl Store {
         expected.retain(|_, count| *count > 0);
         let mut found = std::collections::BTreeMap::new();
         let mut readable = true;
-        for entry in inner.queue_counts.range(index::hourly_counters()) {
+        for entry in inner.statistics.range(index::status_totals()) {
             let (key, value) = entry?;
-            let (Some((site, _)), Some(counts)) =
-                (index::parse_hourly_key(&key), index::decode_hourly(&value))
-            else {
-                readable = false;
-                break;
-            };
-            for (outcome, count) in counts {
-                *found
-                    .entry((site.clone(), index::status_byte(outcome.status)))
-                    .or_insert(0u64) += count;
+            match (index::parse_total_key(&key), value.len() == 8) {
+                (Some(site_and_status), true) => {
+                    found.insert(site_and_status, index::decode_count(&value));
+                }
+                _ => readable = false,
             }
         }
-        found.retain(|_, count| *count > 0);
         if readable && found == expected {
             return Ok(());
         }
@@ -429,13 +430,13 @@ impl Store {
             }
         }
         let mut batch = sled::Batch::default();
-        for key in inner.queue_counts.range(index::hourly_counters()).keys() {
+        for key in inner.statistics.iter().keys() {
             batch.remove(key?);
         }
         for (key, value) in counters.entries() {
             batch.insert(key, value);
         }
-        inner.queue_counts.apply_batch(batch)?;
+        inner.statistics.apply_batch(batch)?;
         self.flush()
     }
 
@@ -459,6 +460,7 @@ impl Store {
         inner.queue.clear()?;
         inner.queue_counts.clear()?;
         inner.timeline.clear()?;
+        inner.statistics.clear()?;
         let mut batch: Vec<Decision> = Vec::with_capacity(INDEX_BUILD_BATCH);
         let mut entries = inner.decisions.iter();
         loop {
@@ -470,13 +472,19 @@ impl Store {
             if batch.is_empty() {
                 break;
             }
-            (&inner.queue, &inner.queue_counts, &inner.timeline)
-                .transaction(|(queue, counts, timeline)| {
+            (
+                &inner.queue,
+                &inner.queue_counts,
+                &inner.timeline,
+                &inner.statistics,
+            )
+                .transaction(|(queue, counts, timeline, statistics)| {
                     let indexes = Indexes {
                         layout: inner.layout,
                         queue,
                         counts,
                         timeline,
+                        statistics,
                     };
                     for decision in &batch {
                         indexes.add(decision)?;
@@ -988,7 +996,7 @@ mod tests {
     fn hourly_counters(store: &Store) -> Vec<(sled::IVec, sled::IVec)> {
         store
             .inner
-            .queue_counts
+            .statistics
             .range(index::hourly_counters())
             .map(Result::unwrap)
             .collect()
@@ -1023,39 +1031,51 @@ mod tests {
     fn a_database_without_statistics_counters_gets_them_at_open() {
         // As the database was before the counters: none.
         let (_directory, store) = statistics_after(|store| {
-            for (key, _) in hourly_counters(store) {
-                store.inner.queue_counts.remove(key).unwrap();
-            }
+            store.inner.statistics.clear().unwrap();
         });
         assert!(!hourly_counters(&store).is_empty());
     }
 
     #[test]
-    fn statistics_counters_left_wrong_are_built_again_at_open() {
-        // As an older moderato would leave them, labelling without them:
-        // one decision counted under another status than its own.
-        let (_directory, _store) = statistics_after(|store| {
-            let (key, value) = hourly_counters(store).remove(0);
-            let mut counts = index::decode_hourly(&value).unwrap();
-            counts[0].0.status = match counts[0].0.status {
-                ReviewStatus::Pending => ReviewStatus::Approved,
-                ReviewStatus::Approved | ReviewStatus::Rejected => ReviewStatus::Pending,
+    fn statistics_counters_left_behind_are_built_again_at_open() {
+        // As an older moderato leaves them: it labels (a status moves) and
+        // adds decisions without touching the statistics tree.
+        let (_directory, store) = statistics_after(|store| {
+            let before: Vec<(sled::IVec, sled::IVec)> =
+                store.inner.statistics.iter().map(Result::unwrap).collect();
+            let request = LabelRequest {
+                label: Label::Ham,
+                by: "bob".to_string(),
+                key_name: "k".to_string(),
+                source: CorrectionSource::Moderator,
+                note: String::new(),
             };
-            let mut counters = index::HourlyCounters::default();
-            let (site, hour) = index::parse_hourly_key(&key).unwrap();
-            for (outcome, count) in counts {
-                for _ in 0..count {
-                    counters.add(&site, UnixMillis(hour * index::HOUR_MILLIS), outcome);
-                }
-            }
-            for (key, value) in counters.entries() {
-                store.inner.queue_counts.insert(key, value).unwrap();
+            label_one(store, "d05", &request, UnixMillis(200)).unwrap();
+            store
+                .insert_decisions(&[decision("d99", "b.example", Priority::Low, 7_000_000)])
+                .unwrap();
+            store.inner.statistics.clear().unwrap();
+            for (key, value) in before {
+                store.inner.statistics.insert(key, value).unwrap();
             }
         });
-        // A counter that does not decode is built again too.
+        assert_eq!(
+            store
+                .site_tally("b.example", UnixMillis(i64::MIN))
+                .unwrap()
+                .total,
+            7
+        );
+        // A total that does not decode is built again too.
         let (_directory, _store) = statistics_after(|store| {
-            let (key, _) = hourly_counters(store).remove(0);
-            store.inner.queue_counts.insert(key, &[1, 2, 3]).unwrap();
+            let (key, _) = store
+                .inner
+                .statistics
+                .range(index::status_totals())
+                .next()
+                .unwrap()
+                .unwrap();
+            store.inner.statistics.insert(key, &[1, 2, 3]).unwrap();
         });
     }
 

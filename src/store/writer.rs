@@ -68,6 +68,7 @@ pub(super) struct WriterTrees {
     pub(super) queue: sled::Tree,
     pub(super) queue_counts: sled::Tree,
     pub(super) timeline: sled::Tree,
+    pub(super) statistics: sled::Tree,
     pub(super) layout: super::index::Layout,
     pub(super) rule_state: RuleStateTrees,
     pub(super) flush_failure: FlushFailure,
@@ -222,6 +223,7 @@ fn store_batch(
             &trees.queue,
             &trees.queue_counts,
             &trees.timeline,
+            &trees.statistics,
         ),
     };
     match insert_encoded(decision_trees, &pairs) {
