@@ -90,13 +90,14 @@ impl Default for Thresholds {
     }
 }
 
-/// The hosts of the site a comment is posted on, as far as the comment
-/// tells: its site id when that is a host name, and its permalink's host.
+/// The hosts of the site a comment is posted on: its site id, when that
+/// is a host name (`news.example.com`). The permalink is not used: it
+/// comes with the request, and a form that passes on what the reader's
+/// browser sent would let a spammer name their own domain there. Learning
+/// takes the site from the same site id (`learning::records`), so that a
+/// comment has the same features when it is scored and when it is learned.
 pub fn site_hosts(comment: &Comment) -> SiteHosts {
-    let permalink_host = url::Url::parse(&comment.context.permalink)
-        .ok()
-        .and_then(|permalink| permalink.host_str().map(str::to_string));
-    SiteHosts::new(std::iter::once(comment.site_id.clone()).chain(permalink_host))
+    SiteHosts::new([&comment.site_id])
 }
 
 /// Assesses a comment with the model alone.

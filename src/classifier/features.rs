@@ -41,7 +41,9 @@ pub struct FeatureParams {
     pub unknown_words: bool,
     /// Adds a signal when a link goes to another site than the one the
     /// comment is posted on ([`SiteHosts`]): readers link to the site's
-    /// own pages, spam links away from it.
+    /// own pages, spam links away from it. Off in model files written
+    /// before it existed, so that they score as they did.
+    #[serde(default)]
     pub other_site_links: bool,
 }
 
@@ -52,7 +54,9 @@ pub struct FeatureParams {
 /// is not known) every link goes to another site.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SiteHosts {
-    /// Lowercase, without a leading `www.`, as link domains are tokenised.
+    /// Lowercase, without a leading `www.`, as link domains are tokenised;
+    /// an internationalised name in both its forms (`bücher.example` and
+    /// `xn--bcher-kva.example`), since a link may be written in either.
     hosts: Vec<String>,
 }
 
@@ -70,8 +74,16 @@ impl SiteHosts {
                 && host
                     .chars()
                     .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-            if looks_like_a_host && !kept.iter().any(|known| known == host) {
-                kept.push(host.to_string());
+            if !looks_like_a_host {
+                continue;
+            }
+            let (unicode, valid) = idna::domain_to_unicode(host);
+            let ascii = idna::domain_to_ascii(host).ok();
+            let forms = [Some(host.to_string()), valid.ok().map(|()| unicode), ascii];
+            for form in forms.into_iter().flatten() {
+                if !form.is_empty() && !kept.contains(&form) {
+                    kept.push(form);
+                }
             }
         }
         SiteHosts { hosts: kept }
@@ -986,6 +998,11 @@ mod tests {
     fn a_site_owns_its_hosts_their_subdomains_and_their_parent_domain() {
         let site = SiteHosts::new(["news.example.com", "WWW.Other.org.", "not a host", "x"]);
         assert_eq!(site.hosts(), ["news.example.com", "other.org"]);
+        // An internationalised name owns links written in either form.
+        let bucher = SiteHosts::new(["xn--bcher-kva.example"]);
+        assert!(bucher.owns("bücher.example"));
+        assert!(bucher.owns("xn--bcher-kva.example"));
+        assert!(SiteHosts::new(["bücher.example"]).owns("xn--bcher-kva.example"));
         for domain in [
             "news.example.com",
             "m.news.example.com",

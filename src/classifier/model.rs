@@ -651,6 +651,34 @@ impl Model {
 mod tests {
     use super::*;
 
+    /// A model file written before the "link to another site" signal
+    /// existed loads without it, and so scores as it did.
+    #[test]
+    fn a_model_file_from_before_the_other_site_signal_scores_without_it() {
+        let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
+        file["features"]
+            .as_object_mut()
+            .unwrap()
+            .remove("other_site_links")
+            .unwrap();
+        let bytes = serde_json::to_vec(&file).unwrap();
+        let old = Model::from_json("test", &bytes).unwrap();
+        assert!(!old.file.features.other_site_links);
+        let text = "great pills at https://pills.example/buy";
+        let score = old.score(text);
+        assert!(score
+            .contributions
+            .iter()
+            .all(|contribution| contribution.feature != "s:other_site_link"));
+        let current = Model::embedded_default().unwrap();
+        assert!(current.file.features.other_site_links);
+        assert!(current
+            .score(text)
+            .contributions
+            .iter()
+            .any(|contribution| contribution.feature == "s:other_site_link"));
+    }
+
     /// Earlier builds wrote `--char-ngrams 3-0` (no n-grams) into model
     /// files; such a file still loads, as a model without n-grams.
     #[test]

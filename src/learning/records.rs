@@ -178,3 +178,64 @@ impl RetrainJob {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Comment, PostContext, Verdict};
+    use crate::review::CorrectionSource;
+
+    /// A comment is learned with the site it is scored with, so that the
+    /// "link to another site" signal means the same in both.
+    #[test]
+    fn learning_sees_the_site_that_scoring_sees() {
+        for site_id in ["news.example.com", "site-42", "xn--bcher-kva.example"] {
+            let comment = Comment {
+                site_id: site_id.to_string(),
+                comment_id: "c1".to_string(),
+                content: "more at https://news.example.com/a".to_string(),
+                author: Default::default(),
+                context: PostContext {
+                    permalink: "https://elsewhere.example/post".to_string(),
+                    ..PostContext::default()
+                },
+                submitted_at: UnixMillis(0),
+                form: Default::default(),
+            };
+            let correction = Correction {
+                decision_id: "d1".to_string(),
+                site_id: comment.site_id.clone(),
+                comment_id: comment.comment_id.clone(),
+                content: comment.content.clone(),
+                label: Label::Ham,
+                verdict: Verdict::Review,
+                model_version: "m".to_string(),
+                source: CorrectionSource::Moderator,
+                by: "ann".to_string(),
+                at: UnixMillis(1),
+            };
+            let served = crate::verdict::site_hosts(&comment);
+            assert_eq!(example_of(&correction).site, served, "{site_id}");
+            assert_eq!(
+                OnlineExample::of(&correction, 1.0).site(),
+                served,
+                "{site_id}"
+            );
+        }
+        // The permalink is not the site's word: a request names it.
+        let comment_site = crate::verdict::site_hosts(&Comment {
+            site_id: "site-42".to_string(),
+            comment_id: "c1".to_string(),
+            content: String::new(),
+            author: Default::default(),
+            context: PostContext {
+                permalink: "https://pills.example/buy".to_string(),
+                ..PostContext::default()
+            },
+            submitted_at: UnixMillis(0),
+            form: Default::default(),
+        });
+        assert!(!comment_site.owns("pills.example"));
+        assert!(comment_site.hosts().is_empty());
+    }
+}
