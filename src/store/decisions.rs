@@ -168,13 +168,7 @@ pub(super) fn insert_encoded(
         .trees
         .transaction(
             |(decisions, comments, queue, counts, timeline, statistics)| {
-                let indexes = Indexes {
-                    layout,
-                    queue,
-                    counts,
-                    timeline,
-                    statistics,
-                };
+                let indexes = Indexes::of(layout, (queue, counts, timeline, statistics));
                 let mut existing_ids = Vec::with_capacity(batch.len());
                 for (decision, encoded) in batch {
                     if let Some(existing) = comments.get(&encoded.comment_key)? {
@@ -298,14 +292,8 @@ impl Store {
                     let value = encode(&stored).map_err(ConflictableTransactionError::Abort)?;
                     comments.insert(key.as_slice(), id)?;
                     decisions.insert(id, value.as_slice())?;
-                    Indexes {
-                        layout,
-                        queue,
-                        counts,
-                        timeline,
-                        statistics,
-                    }
-                    .replace(old.as_ref(), &stored)?;
+                    Indexes::of(layout, (queue, counts, timeline, statistics))
+                        .replace(old.as_ref(), &stored)?;
                     Ok((old, stored))
                 },
             )

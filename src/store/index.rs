@@ -548,7 +548,27 @@ pub(super) struct Indexes<'a> {
     pub statistics: &'a TransactionalTree,
 }
 
-impl Indexes<'_> {
+impl<'a> Indexes<'a> {
+    /// The index trees of a transaction over (queue, queue counts,
+    /// timeline, statistics), in that order.
+    pub fn of(
+        layout: Layout,
+        (queue, counts, timeline, statistics): (
+            &'a TransactionalTree,
+            &'a TransactionalTree,
+            &'a TransactionalTree,
+            &'a TransactionalTree,
+        ),
+    ) -> Indexes<'a> {
+        Indexes {
+            layout,
+            queue,
+            counts,
+            timeline,
+            statistics,
+        }
+    }
+
     /// Enters a decision in every index.
     pub fn add(&self, decision: &Decision) -> Result<(), UnabortableTransactionError> {
         let position = position(decision);

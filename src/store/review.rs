@@ -185,13 +185,7 @@ impl Store {
                     let failed = |error| ConflictableTransactionError::Abort(Stop::Failed(error));
                     let refused =
                         |outcome| ConflictableTransactionError::Abort(Stop::Refused(outcome));
-                    let indexes = Indexes {
-                        layout: inner.layout,
-                        queue,
-                        counts,
-                        timeline,
-                        statistics,
-                    };
+                    let indexes = Indexes::of(inner.layout, (queue, counts, timeline, statistics));
                     let mut results = Vec::with_capacity(decision_ids.len());
                     for decision_id in decision_ids {
                         let id = decision_id.as_bytes();
@@ -479,13 +473,7 @@ impl Store {
                 &inner.statistics,
             )
                 .transaction(|(queue, counts, timeline, statistics)| {
-                    let indexes = Indexes {
-                        layout: inner.layout,
-                        queue,
-                        counts,
-                        timeline,
-                        statistics,
-                    };
+                    let indexes = Indexes::of(inner.layout, (queue, counts, timeline, statistics));
                     for decision in &batch {
                         indexes.add(decision)?;
                     }
