@@ -127,7 +127,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         Ok(())
     });
     // Storage is flushed by now (`server::run`); work still running on a
-    // blocking thread (a queue page or an export, say) is not waited for beyond the
+    // blocking thread (a queue page, the statistics or an export) is not waited for beyond the
     // grace, so a stop ends within its documented bound.
     runtime.shutdown_timeout(crate::limits::STOP_GRACE);
     served
