@@ -30,9 +30,10 @@ const FORMAT: u32 = 1;
 /// which copies the model. An ordinary comment brings far fewer.
 pub const MAX_NEW_WORDS_PER_EXAMPLE: usize = 64;
 
-/// Other new features (word pairs, number shapes, link paths) one example
-/// learned online may add, at most: three for each new word, since a new
-/// word also makes new pairs with its neighbours.
+/// Other new features (word pairs, word beginnings, number shapes, link
+/// paths) one example learned online may add, at most: three for each new
+/// word, since a new word also makes new pairs with its two neighbours and
+/// may have a beginning no known word has.
 pub const MAX_NEW_OTHER_FEATURES_PER_EXAMPLE: usize = 192;
 
 /// The vocabulary size at which online learning stops adding features (it
@@ -677,6 +678,28 @@ mod tests {
             .contributions
             .iter()
             .any(|contribution| contribution.feature == "s:other_site_link"));
+    }
+
+    /// A model file written before word beginnings existed loads without
+    /// them, and so scores as it did.
+    #[test]
+    fn a_model_file_from_before_word_beginnings_scores_without_them() {
+        let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
+        file["features"]
+            .as_object_mut()
+            .unwrap()
+            .remove("word_beginnings")
+            .unwrap();
+        let bytes = serde_json::to_vec(&file).unwrap();
+        let old = Model::from_json("test", &bytes).unwrap();
+        assert_eq!(old.file.features.word_beginnings, 0);
+        let text = "please subscribe to my channel";
+        let is_beginning =
+            |contribution: &FeatureContribution| contribution.feature.starts_with("r:");
+        assert!(!old.score(text).contributions.iter().any(is_beginning));
+        let current = Model::embedded_default().unwrap();
+        assert_eq!(current.file.features.word_beginnings, 5);
+        assert!(current.score(text).contributions.iter().any(is_beginning));
     }
 
     /// Earlier builds wrote `--char-ngrams 3-0` (no n-grams) into model

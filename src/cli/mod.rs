@@ -219,6 +219,9 @@ pub struct TrainingFlags {
     /// A signal for links to another site than the comment's own.
     #[arg(long)]
     pub other_site_links: Option<bool>,
+    /// Also count the first N characters of each longer word (0 turns it off).
+    #[arg(long)]
+    pub word_beginnings: Option<usize>,
 }
 
 impl TrainingFlags {
@@ -274,6 +277,9 @@ impl TrainingFlags {
         }
         if let Some(other_site_links) = self.other_site_links {
             features.other_site_links = other_site_links;
+        }
+        if let Some(beginnings) = self.word_beginnings {
+            features.word_beginnings = beginnings;
         }
         Ok(params)
     }
