@@ -141,7 +141,7 @@ pub(crate) mod tests {
             {
                 let cap = crate::classifier::MAX_ONLINE_VOCABULARY;
                 format!(
-                    "| new features one labelled comment adds to the live model's vocabulary when learned online | {} words and link domains, and {} others (word pairs, number shapes, link paths), while the vocabulary holds fewer than {},{:03} |",
+                    "| new features one labelled comment adds to the live model's vocabulary when learned online | {} words and link domains, and {} others (word pairs, word beginnings, number shapes, link paths), while the vocabulary holds fewer than {},{:03} |",
                     crate::classifier::MAX_NEW_WORDS_PER_EXAMPLE,
                     crate::classifier::MAX_NEW_OTHER_FEATURES_PER_EXAMPLE,
                     cap / 1000,

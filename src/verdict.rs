@@ -191,7 +191,9 @@ fn sigmoid(log_odds: f64) -> f64 {
 fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
     let mut reasons = Vec::with_capacity(MODEL_REASONS + 1);
     let mut named_weight = 0.0;
-    for contribution in model_score.contributions.iter().take(MODEL_REASONS) {
+    // A beginning and its word are one reason (see `ModelScore::readable`).
+    let readable = model_score.readable();
+    for contribution in readable.strongest(MODEL_REASONS) {
         let leaning = if contribution.weight > 0.0 {
             "spam"
         } else {
@@ -210,10 +212,7 @@ fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
         named_weight += contribution.weight;
     }
     let other_weight = model_score.log_odds - named_weight;
-    let others = model_score
-        .contributions
-        .len()
-        .saturating_sub(MODEL_REASONS);
+    let others = readable.contributions.len().saturating_sub(MODEL_REASONS);
     reasons.push(Reason {
         source: ReasonSource::Model,
         code: "model_other".to_string(),

@@ -43,14 +43,18 @@ pub struct FeatureParams {
     /// comment is posted on ([`SiteHosts`]): readers link to the site's
     /// own pages, spam links away from it. Off in model files written
     /// before it existed, so that they score as they did.
-    #[serde(default)]
+    ///
+    /// Left out of the file when off, as are the settings below: a model's
+    /// version is a hash of its settings as written, and a model file from
+    /// before a setting existed must keep its version.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub other_site_links: bool,
     /// Adds the first `word_beginnings` characters of each longer word as
     /// a feature (0 turns it off), so that the forms and misspellings of a
     /// word that begin alike share their evidence: "subscribe",
     /// "subscribers" and "subscribed" all have "subsc". Off (0) in model
     /// files written before it existed, so that they score as they did.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub word_beginnings: usize,
 }
 
@@ -140,6 +144,10 @@ impl FeatureParams {
             )
         })
     }
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
 }
 
 impl Default for FeatureParams {
@@ -411,7 +419,7 @@ pub fn resolve_positions<S: BuildHasher>(
 /// buffer and looked up. Positions come in vocabulary order, which for a
 /// trained model is the names' order as above. After online learning has
 /// appended features out of name order, the two orders differ:
-/// [`crate::classifier::Model::score`] breaks ties by name so that its
+/// [`crate::classifier::ModelScore::strongest`] breaks ties by name so that its
 /// ranking does not depend on it, and a raw log-likelihood may differ in
 /// its last bits (the order of summing).
 pub fn resolve_text<S: BuildHasher>(

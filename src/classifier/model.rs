@@ -31,10 +31,11 @@ const FORMAT: u32 = 1;
 pub const MAX_NEW_WORDS_PER_EXAMPLE: usize = 64;
 
 /// Other new features (word pairs, word beginnings, number shapes, link
-/// paths) one example learned online may add, at most: three for each new
+/// paths) one example learned online may add, at most: four for each new
 /// word, since a new word also makes new pairs with its two neighbours and
-/// may have a beginning no known word has.
-pub const MAX_NEW_OTHER_FEATURES_PER_EXAMPLE: usize = 192;
+/// may have a beginning no known word has, which leaves room for the
+/// comment's link paths and number shapes.
+pub const MAX_NEW_OTHER_FEATURES_PER_EXAMPLE: usize = 256;
 
 /// The vocabulary size at which online learning stops adding features (it
 /// still learns the features the model knows): about 20 MB of names,
@@ -224,8 +225,78 @@ pub struct ModelScore<'model> {
     pub probability: f64,
     /// What the model says before it reads any word (prior and calibration).
     pub baseline: f64,
-    /// Every known feature of the text, largest absolute weight first.
+    /// Every known feature of the text once, in vocabulary order (ranking
+    /// them all would cost a fifth of a score; [`ModelScore::strongest`]
+    /// ranks the few a caller shows).
     pub contributions: Vec<FeatureContribution<'model>>,
+}
+
+impl<'model> ModelScore<'model> {
+    /// The `count` contributions of largest absolute weight, largest
+    /// first. Ties (features the training saw equally often) are ranked by
+    /// name, so that the reasons do not depend on where online learning
+    /// appended a feature to the vocabulary.
+    pub fn strongest(&self, count: usize) -> Vec<&FeatureContribution<'model>> {
+        let by_strength = |a: &&FeatureContribution, b: &&FeatureContribution| {
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.feature.cmp(b.feature))
+        };
+        let mut ranked: Vec<&FeatureContribution<'model>> = self.contributions.iter().collect();
+        if count < ranked.len() {
+            // Only the first `count` need an order: partition around the
+            // `count`-th strongest, then sort the few before it.
+            ranked.select_nth_unstable_by(count, by_strength);
+            ranked.truncate(count);
+        }
+        ranked.sort_by(by_strength);
+        ranked
+    }
+
+    /// These contributions as a moderator reads them. A word beginning
+    /// (`r:pleas`) of a word the text has and the model knows (`w:please`)
+    /// is the same evidence counted twice, so its weight joins the word's
+    /// (the strongest such word's, if several); the beginning of words the
+    /// model does not know stays a feature of its own. The log-odds are
+    /// unchanged.
+    pub fn readable(&self) -> ModelScore<'model> {
+        let mut contributions = self.contributions.clone();
+        let mut merged = vec![false; contributions.len()];
+        for index in 0..contributions.len() {
+            let Some(beginning) = contributions[index].feature.strip_prefix("r:") else {
+                continue;
+            };
+            let word = contributions
+                .iter()
+                .enumerate()
+                .filter(|(_, contribution)| {
+                    contribution
+                        .feature
+                        .strip_prefix("w:")
+                        .is_some_and(|word| word.starts_with(beginning))
+                })
+                .max_by(|(_, a), (_, b)| {
+                    a.weight
+                        .abs()
+                        .total_cmp(&b.weight.abs())
+                        .then_with(|| b.feature.cmp(a.feature))
+                })
+                .map(|(word, _)| word);
+            if let Some(word) = word {
+                contributions[word].weight += contributions[index].weight;
+                merged[index] = true;
+            }
+        }
+        let mut kept = merged.iter();
+        contributions.retain(|_| !kept.next().copied().unwrap_or(false));
+        ModelScore {
+            log_odds: self.log_odds,
+            probability: self.probability,
+            baseline: self.baseline,
+            contributions,
+        }
+    }
 }
 
 impl Model {
@@ -609,15 +680,20 @@ impl Model {
             weight: slope * value * self.scorer.feature_log_odds(position),
         };
         let features = &self.file.features;
-        let mut contributions: Vec<FeatureContribution> = match self
+        let contributions: Vec<FeatureContribution> = match self
             .scorer
             .binary_occurrences(features, text, normalized, site)
         {
-            // Repeats are dropped once ranked (below).
-            Some(positions) => positions
-                .into_iter()
-                .map(|position| contribution(position, 1.0))
-                .collect(),
+            // A feature counts once however often it occurs.
+            Some(mut positions) => {
+                positions.sort_unstable();
+                positions.dedup();
+                positions
+                    .into_iter()
+                    .map(|position| contribution(position, 1.0))
+                    .collect()
+            }
+            // Counted in vocabulary order already.
             None => self
                 .scorer
                 .resolve_text(features, text, normalized, site)
@@ -625,19 +701,6 @@ impl Model {
                 .map(|(position, value)| contribution(position, value))
                 .collect(),
         };
-        // Ties (features the training saw equally often) are ranked by
-        // name, so that the reasons do not depend on where online learning
-        // appended a feature to the vocabulary.
-        contributions.sort_by(|a, b| {
-            b.weight
-                .abs()
-                .total_cmp(&a.weight.abs())
-                .then_with(|| a.feature.cmp(b.feature))
-        });
-        // A feature's repeats are now side by side (the same weight and
-        // name); each name is its own string in the vocabulary, so the same
-        // address means the same feature.
-        contributions.dedup_by(|a, b| std::ptr::eq(a.feature, b.feature));
         let log_odds = baseline + contributions.iter().map(|c| c.weight).sum::<f64>();
         ModelScore {
             log_odds,
@@ -680,6 +743,97 @@ mod tests {
             .any(|contribution| contribution.feature == "s:other_site_link"));
     }
 
+    /// `strongest` gives what ranking every contribution would give, cut
+    /// to its count: largest absolute weight first, ties by name.
+    #[test]
+    fn the_strongest_contributions_are_the_first_of_the_full_ranking() {
+        let contribution = |feature, weight| FeatureContribution { feature, weight };
+        let score = ModelScore {
+            log_odds: 0.0,
+            probability: 0.5,
+            baseline: 0.0,
+            contributions: vec![
+                contribution("w:b", 1.0),
+                contribution("w:d", -3.0),
+                contribution("w:a", -1.0),
+                contribution("w:c", 2.0),
+                contribution("w:e", 0.5),
+            ],
+        };
+        fn names<'a>(ranked: Vec<&FeatureContribution<'a>>) -> Vec<&'a str> {
+            ranked
+                .into_iter()
+                .map(|contribution| contribution.feature)
+                .collect()
+        }
+        assert_eq!(
+            names(score.strongest(usize::MAX)),
+            vec!["w:d", "w:c", "w:a", "w:b", "w:e"]
+        );
+        for count in 0..=6 {
+            let full = names(score.strongest(usize::MAX));
+            assert_eq!(
+                names(score.strongest(count)),
+                full[..count.min(full.len())].to_vec(),
+                "{count}"
+            );
+        }
+        let model = Model::embedded_default().unwrap();
+        let text = "Check out my channel!!! please subscribe http://youtube.com/x great song";
+        let score = model.score(text);
+        let mut sorted: Vec<&FeatureContribution> = score.contributions.iter().collect();
+        sorted.sort_by(|a, b| {
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.feature.cmp(b.feature))
+        });
+        assert!(sorted.len() > 3);
+        assert_eq!(score.strongest(3), sorted[..3].to_vec());
+    }
+
+    /// A beginning of a word the text has and the model knows joins that
+    /// word's weight; one of words the model does not know stays apart;
+    /// the sum is the score's either way.
+    #[test]
+    fn a_word_beginning_joins_its_known_word_for_readers() {
+        let model = Model::embedded_default().unwrap();
+        let vocabulary: std::collections::HashSet<&str> =
+            model.file.vocabulary.iter().map(String::as_str).collect();
+        assert!(vocabulary.contains("w:please") && vocabulary.contains("r:pleas"));
+        assert!(vocabulary.contains("r:subsc") && !vocabulary.contains("w:subscribezz"));
+        let score = model.score("please subscribezz to my channel");
+        let weight = |score: &ModelScore, feature: &str| {
+            score
+                .contributions
+                .iter()
+                .find(|contribution| contribution.feature == feature)
+                .map(|contribution| contribution.weight)
+        };
+        let readable = score.readable();
+        assert_eq!(weight(&readable, "r:pleas"), None);
+        let joined = weight(&score, "w:please").unwrap() + weight(&score, "r:pleas").unwrap();
+        assert!((weight(&readable, "w:please").unwrap() - joined).abs() < 1e-12);
+        assert_eq!(weight(&readable, "r:subsc"), weight(&score, "r:subsc"));
+        assert!(weight(&readable, "r:subsc").is_some());
+        // "channel" is known too, so only the unknown word's beginning stays.
+        let beginnings: Vec<&str> = readable
+            .contributions
+            .iter()
+            .map(|contribution| contribution.feature)
+            .filter(|feature| feature.starts_with("r:"))
+            .collect();
+        assert_eq!(beginnings, vec!["r:subsc"]);
+        assert_eq!(readable.log_odds, score.log_odds);
+        let sum = readable.baseline
+            + readable
+                .contributions
+                .iter()
+                .map(|contribution| contribution.weight)
+                .sum::<f64>();
+        assert!((sum - readable.log_odds).abs() < 1e-9);
+    }
+
     /// A model file written before word beginnings existed loads without
     /// them, and so scores as it did.
     #[test]
@@ -702,6 +856,33 @@ mod tests {
         assert!(current.score(text).contributions.iter().any(is_beginning));
     }
 
+    /// A model file from before the other-site signal and word beginnings
+    /// writes its settings as it did, so that its version (a hash of them)
+    /// stays the one it had: a model learned online and saved keeps its
+    /// name across the upgrade.
+    #[test]
+    fn a_model_file_from_before_the_newer_features_keeps_its_version() {
+        let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
+        let features = file["features"].as_object_mut().unwrap();
+        features.remove("other_site_links").unwrap();
+        features.remove("word_beginnings").unwrap();
+        let old_settings = file["features"].clone();
+        let bytes = serde_json::to_vec(&file).unwrap();
+        let old = Model::from_json("test", &bytes).unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&old.to_json().unwrap()).unwrap();
+        assert_eq!(written["features"], old_settings);
+        assert_eq!(
+            serde_json::to_value(&old.file.features).unwrap(),
+            old_settings
+        );
+        // The current model writes both.
+        let current = Model::embedded_default().unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&current.to_json().unwrap()).unwrap();
+        assert_eq!(written["features"]["word_beginnings"], 5);
+        assert_eq!(written["features"]["other_site_links"], true);
+    }
+
     /// Earlier builds wrote `--char-ngrams 3-0` (no n-grams) into model
     /// files; such a file still loads, as a model without n-grams.
     #[test]
@@ -716,8 +897,8 @@ mod tests {
     }
 
     /// Scoring takes a binary model's features as they occur and drops a
-    /// feature's repeats once they are ranked; counting them first, as the
-    /// general path does, must give the very same contributions and sum.
+    /// feature's repeats; counting them first, as the general path does,
+    /// must give the very same contributions and sum.
     #[test]
     fn ranking_occurrences_agrees_with_counting_them_first() {
         let model = Model::embedded_default().unwrap();
@@ -737,7 +918,7 @@ mod tests {
                 .is_some());
             let score = model.score(text);
             let slope = model.file.calibration.slope;
-            let mut counted: Vec<FeatureContribution> = model
+            let counted: Vec<FeatureContribution> = model
                 .scorer
                 .resolve_text(&model.file.features, text, &normalized, &SiteHosts::default())
                 .into_iter()
@@ -746,12 +927,6 @@ mod tests {
                     weight: slope * value * model.scorer.feature_log_odds(position),
                 })
                 .collect();
-            counted.sort_by(|a, b| {
-                b.weight
-                    .abs()
-                    .total_cmp(&a.weight.abs())
-                    .then_with(|| a.feature.cmp(b.feature))
-            });
             assert_eq!(score.contributions, counted, "{text:?}");
             let sum = score.baseline + counted.iter().map(|c| c.weight).sum::<f64>();
             assert_eq!(score.log_odds.to_bits(), sum.to_bits(), "{text:?}");

@@ -775,8 +775,8 @@ mod tests {
             .unwrap();
         let score = learned.score("apple zebra");
         let ranked: Vec<&str> = score
-            .contributions
-            .iter()
+            .strongest(usize::MAX)
+            .into_iter()
             .map(|contribution| contribution.feature)
             .filter(|feature| ["w:apple", "w:zebra"].contains(feature))
             .collect();

@@ -202,17 +202,42 @@ fn lower<T: std::fmt::Debug>(value: T) -> String {
     format!("{value:?}").to_lowercase()
 }
 
+/// The distinct words of a normalised text that begin with `beginning`.
+fn words_beginning_with(normalized: &str, beginning: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    crate::text::for_each_token(normalized, |kind, token| {
+        let fits = kind == crate::text::TokenKind::Word
+            && token.starts_with(beginning)
+            && !words.iter().any(|word| word == token);
+        if fits {
+            words.push(token.to_string());
+        }
+    });
+    words
+}
+
 fn item_view(model: &Model, decision: Decision) -> ItemView {
     // The words that drove the model, found again on the text as it is
     // shown (the stored reasons name the strongest few only).
-    let highlights = model
-        .score(&decision.comment.content)
-        .contributions
+    let score = model.score(&decision.comment.content).readable();
+    let normalized = crate::text::normalize(&decision.comment.content);
+    let highlights = score
+        .strongest(usize::MAX)
         .into_iter()
-        .filter_map(|contribution| {
-            let (kind, value) = contribution.feature.split_once(':')?;
-            matches!(kind, "w" | "d").then(|| Highlight {
-                text: value.to_string(),
+        .flat_map(|contribution| {
+            let (kind, value) = contribution
+                .feature
+                .split_once(':')
+                .unwrap_or(("", contribution.feature));
+            let marked: Vec<String> = match kind {
+                "w" | "d" => vec![value.to_string()],
+                // The beginning of words the model does not know: the
+                // text's words that begin so are what to mark.
+                "r" => words_beginning_with(&normalized, value),
+                _ => Vec::new(),
+            };
+            marked.into_iter().map(|text| Highlight {
+                text,
                 weight: contribution.weight,
                 description: describe_feature(contribution.feature),
             })
@@ -430,4 +455,19 @@ pub async fn stats(
         });
     }
     Ok(Json(StatsView { sites }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_words_a_beginning_marks_are_the_texts_own_once_each() {
+        let normalized = crate::text::normalize("Subscribing? SUBSCRIBERS subscribing, sub subsc");
+        assert_eq!(
+            words_beginning_with(&normalized, "subsc"),
+            vec!["subscribing", "subscribers", "subsc"]
+        );
+        assert!(words_beginning_with(&normalized, "pleas").is_empty());
+    }
 }
