@@ -44,16 +44,18 @@ pub struct FeatureParams {
     /// own pages, spam links away from it. Off in model files written
     /// before it existed, so that they score as they did.
     ///
-    /// Left out of the file when off, as are the settings below: a model's
-    /// version is a hash of its settings as written, and a model file from
-    /// before a setting existed must keep its version.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub other_site_links: bool,
     /// Adds the first `word_beginnings` characters of each longer word as
     /// a feature (0 turns it off), so that the forms and misspellings of a
     /// word that begin alike share their evidence: "subscribe",
     /// "subscribers" and "subscribed" all have "subsc". Off (0) in model
     /// files written before it existed, so that they score as they did.
+    ///
+    /// Left out of the file when off: a model's version is a hash of its
+    /// settings as written, and a model file from before the setting
+    /// existed must keep its version. (`other_site_links` is written
+    /// either way, as the release that brought it wrote it.)
     #[serde(default, skip_serializing_if = "is_zero")]
     pub word_beginnings: usize,
 }
@@ -554,8 +556,8 @@ pub fn resolve_text_by_keys(
 /// The vocabulary positions of a text's known features, each as often as
 /// it occurs, when every known feature counts 1 however often it occurs:
 /// binary features, no length scaling and no unknown-word feature
-/// (otherwise `None`). Scoring ranks the features by weight anyway, which
-/// brings a feature's repeats together, so it needs no counting pass.
+/// (otherwise `None`). Scoring sorts the positions and drops repeats, so it
+/// needs no counting pass.
 pub fn binary_occurrences_by_keys(
     params: &FeatureParams,
     raw_text: &str,
@@ -668,7 +670,7 @@ impl std::fmt::Display for FeatureDescription<'_> {
                 "the letters \"{}\"",
                 quote(value.trim_matches('_'))
             ),
-            "r" => write!(formatter, "words beginning with \"{}\"", quote(value)),
+            "r" => write!(formatter, "words beginning \"{}…\"", quote(value)),
             "u" => formatter.write_str(
                 "words the model has not seen (people write freely; spam repeats itself)",
             ),
@@ -815,10 +817,7 @@ mod tests {
         assert!(extract_features(&off, "subscribers")
             .iter()
             .all(|(name, _)| !name.starts_with("r:")));
-        assert_eq!(
-            describe_feature("r:subsc"),
-            "words beginning with \"subsc\""
-        );
+        assert_eq!(describe_feature("r:subsc"), "words beginning \"subsc…\"");
     }
 
     #[test]

@@ -225,9 +225,10 @@ pub struct ModelScore<'model> {
     pub probability: f64,
     /// What the model says before it reads any word (prior and calibration).
     pub baseline: f64,
-    /// Every known feature of the text once, in vocabulary order (ranking
-    /// them all would cost a fifth of a score; [`ModelScore::strongest`]
-    /// ranks the few a caller shows).
+    /// Every known feature of the text once, in vocabulary order (the
+    /// unknown-word feature, if the model has it, last). Ranking them all
+    /// would cost a fifth of a score; [`ModelScore::strongest`] ranks the
+    /// few a caller shows.
     pub contributions: Vec<FeatureContribution<'model>>,
 }
 
@@ -257,39 +258,70 @@ impl<'model> ModelScore<'model> {
     /// These contributions as a moderator reads them. A word beginning
     /// (`r:pleas`) of a word the text has and the model knows (`w:please`)
     /// is the same evidence counted twice, so its weight joins the word's
-    /// (the strongest such word's, if several); the beginning of words the
-    /// model does not know stays a feature of its own. The log-odds are
-    /// unchanged.
+    /// (the strongest such word's, if several). A beginning no known word
+    /// of the text has (it came from words the model does not know) stays a
+    /// feature of its own, and so does a known word no longer than a
+    /// beginning ("favor" has none; "favorites" has "favor"). The log-odds
+    /// are unchanged.
     pub fn readable(&self) -> ModelScore<'model> {
+        // (beginning, its contribution, the strongest known word that has
+        // it), sorted by beginning: found by binary search, one pass over
+        // the words, no hashing (this runs for every verdict).
+        let mut beginnings: Vec<(&str, usize, Option<usize>)> = self
+            .contributions
+            .iter()
+            .enumerate()
+            .filter_map(|(index, contribution)| {
+                Some((contribution.feature.strip_prefix("r:")?, index, None))
+            })
+            .collect();
+        // Every beginning has the model's number of characters.
+        let Some(length) = beginnings
+            .first()
+            .map(|(beginning, _, _)| beginning.chars().count())
+        else {
+            return self.clone();
+        };
+        beginnings.sort_unstable_by_key(|(beginning, _, _)| *beginning);
         let mut contributions = self.contributions.clone();
-        let mut merged = vec![false; contributions.len()];
-        for index in 0..contributions.len() {
-            let Some(beginning) = contributions[index].feature.strip_prefix("r:") else {
+        for (index, contribution) in contributions.iter().enumerate() {
+            let Some(word) = contribution.feature.strip_prefix("w:") else {
                 continue;
             };
-            let word = contributions
-                .iter()
-                .enumerate()
-                .filter(|(_, contribution)| {
+            let Some((end, _)) = word.char_indices().nth(length) else {
+                continue;
+            };
+            let Ok(found) =
+                beginnings.binary_search_by_key(&&word[..end], |(beginning, _, _)| *beginning)
+            else {
+                continue;
+            };
+            let stronger = match beginnings[found].2 {
+                None => true,
+                Some(best) => {
+                    let best = &contributions[best];
                     contribution
-                        .feature
-                        .strip_prefix("w:")
-                        .is_some_and(|word| word.starts_with(beginning))
-                })
-                .max_by(|(_, a), (_, b)| {
-                    a.weight
+                        .weight
                         .abs()
-                        .total_cmp(&b.weight.abs())
-                        .then_with(|| b.feature.cmp(a.feature))
-                })
-                .map(|(word, _)| word);
-            if let Some(word) = word {
-                contributions[word].weight += contributions[index].weight;
-                merged[index] = true;
+                        .total_cmp(&best.weight.abs())
+                        .then_with(|| best.feature.cmp(contribution.feature))
+                        .is_gt()
+                }
+            };
+            if stronger {
+                beginnings[found].2 = Some(index);
             }
         }
-        let mut kept = merged.iter();
-        contributions.retain(|_| !kept.next().copied().unwrap_or(false));
+        // A word has one beginning, so each word takes at most one weight.
+        let mut merged = vec![false; contributions.len()];
+        for (_, beginning, word) in &beginnings {
+            if let Some(word) = word {
+                contributions[*word].weight += contributions[*beginning].weight;
+                merged[*beginning] = true;
+            }
+        }
+        let mut kept = merged.into_iter();
+        contributions.retain(|_| !kept.next().unwrap_or(false));
         ModelScore {
             log_odds: self.log_odds,
             probability: self.probability,
@@ -817,6 +849,15 @@ mod tests {
         assert_eq!(weight(&readable, "r:subsc"), weight(&score, "r:subsc"));
         assert!(weight(&readable, "r:subsc").is_some());
         // "channel" is known too, so only the unknown word's beginning stays.
+        // A known word no longer than a beginning has none of its own: the
+        // beginning of a longer unknown word stays apart from it.
+        let favor = model
+            .score("do me a favor and listen to my favoritezz")
+            .readable();
+        assert!(favor
+            .contributions
+            .iter()
+            .any(|contribution| contribution.feature == "r:favor"));
         let beginnings: Vec<&str> = readable
             .contributions
             .iter()
@@ -856,15 +897,16 @@ mod tests {
         assert!(current.score(text).contributions.iter().any(is_beginning));
     }
 
-    /// A model file from before the other-site signal and word beginnings
-    /// writes its settings as it did, so that its version (a hash of them)
-    /// stays the one it had: a model learned online and saved keeps its
-    /// name across the upgrade.
+    /// A model file from before word beginnings (as the release before
+    /// them wrote it: the other-site signal's setting written out, off or
+    /// on) writes its settings as it did, so that its version (a hash of
+    /// them) stays the one it had: a model learned online and saved keeps
+    /// its name across the upgrade.
     #[test]
-    fn a_model_file_from_before_the_newer_features_keeps_its_version() {
+    fn a_model_file_from_before_word_beginnings_keeps_its_version() {
         let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
         let features = file["features"].as_object_mut().unwrap();
-        features.remove("other_site_links").unwrap();
+        features.insert("other_site_links".to_string(), serde_json::json!(false));
         features.remove("word_beginnings").unwrap();
         let old_settings = file["features"].clone();
         let bytes = serde_json::to_vec(&file).unwrap();

@@ -202,11 +202,18 @@ fn lower<T: std::fmt::Debug>(value: T) -> String {
     format!("{value:?}").to_lowercase()
 }
 
-/// The distinct words of a normalised text that begin with `beginning`.
+/// The most words one word beginning marks, so that a comment of many
+/// made-up forms of one word leaves room for the other highlights.
+const WORDS_PER_BEGINNING: usize = 3;
+
+/// The distinct words of a normalised text that have `beginning` (begin
+/// with it and are longer), at most [`WORDS_PER_BEGINNING`].
 fn words_beginning_with(normalized: &str, beginning: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     crate::text::for_each_token(normalized, |kind, token| {
         let fits = kind == crate::text::TokenKind::Word
+            && words.len() < WORDS_PER_BEGINNING
+            && token.len() > beginning.len()
             && token.starts_with(beginning)
             && !words.iter().any(|word| word == token);
         if fits {
@@ -463,10 +470,12 @@ mod tests {
 
     #[test]
     fn the_words_a_beginning_marks_are_the_texts_own_once_each() {
-        let normalized = crate::text::normalize("Subscribing? SUBSCRIBERS subscribing, sub subsc");
+        let normalized = crate::text::normalize(
+            "Subscribing? SUBSCRIBERS subscribing, sub subsc subscribezz subscribeyy",
+        );
         assert_eq!(
             words_beginning_with(&normalized, "subsc"),
-            vec!["subscribing", "subscribers", "subsc"]
+            vec!["subscribing", "subscribers", "subscribezz"]
         );
         assert!(words_beginning_with(&normalized, "pleas").is_empty());
     }
