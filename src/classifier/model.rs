@@ -747,18 +747,24 @@ impl Model {
 mod tests {
     use super::*;
 
-    /// A model file written before the "link to another site" signal
-    /// existed loads without it, and so scores as it did.
-    #[test]
-    fn a_model_file_from_before_the_other_site_signal_scores_without_it() {
+    /// The built-in model as a file that lacks the feature setting `name`,
+    /// as files written before the setting existed do.
+    fn default_model_without_setting(name: &str) -> Model {
         let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
         file["features"]
             .as_object_mut()
             .unwrap()
-            .remove("other_site_links")
+            .remove(name)
             .unwrap();
         let bytes = serde_json::to_vec(&file).unwrap();
-        let old = Model::from_json("test", &bytes).unwrap();
+        Model::from_json("test", &bytes).unwrap()
+    }
+
+    /// A model file written before the "link to another site" signal
+    /// existed loads without it, and so scores as it did.
+    #[test]
+    fn a_model_file_from_before_the_other_site_signal_scores_without_it() {
+        let old = default_model_without_setting("other_site_links");
         assert!(!old.file.features.other_site_links);
         let text = "great pills at https://pills.example/buy";
         let score = old.score(text);
@@ -879,14 +885,7 @@ mod tests {
     /// them, and so scores as it did.
     #[test]
     fn a_model_file_from_before_word_beginnings_scores_without_them() {
-        let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
-        file["features"]
-            .as_object_mut()
-            .unwrap()
-            .remove("word_beginnings")
-            .unwrap();
-        let bytes = serde_json::to_vec(&file).unwrap();
-        let old = Model::from_json("test", &bytes).unwrap();
+        let old = default_model_without_setting("word_beginnings");
         assert_eq!(old.file.features.word_beginnings, 0);
         let text = "please subscribe to my channel";
         let is_beginning =
