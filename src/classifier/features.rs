@@ -43,7 +43,6 @@ pub struct FeatureParams {
     /// comment is posted on ([`SiteHosts`]): readers link to the site's
     /// own pages, spam links away from it. Off in model files written
     /// before it existed, so that they score as they did.
-    ///
     #[serde(default)]
     pub other_site_links: bool,
     /// Adds the first `word_beginnings` characters of each longer word as
