@@ -226,8 +226,15 @@ fn words_beginning_with(normalized: &str, beginning: &str) -> Vec<String> {
 fn item_view(model: &Model, decision: Decision) -> ItemView {
     // The words that drove the model, found again on the text as it is
     // shown (the stored reasons name the strongest few only).
-    let score = model.score(&decision.comment.content).readable();
+    // Normalised once, for the score and for the words a beginning marks.
     let normalized = crate::text::normalize(&decision.comment.content);
+    let score = model
+        .score_normalized(
+            &decision.comment.content,
+            &normalized,
+            &crate::classifier::SiteHosts::default(),
+        )
+        .readable();
     let highlights = score
         .strongest(usize::MAX)
         .into_iter()
