@@ -63,7 +63,9 @@ async fn the_service_never_learns_from_its_own_verdicts() {
     server.stop().await;
 }
 
-/// A small labelled file in the YouTube CSV format.
+/// A small labelled file in the YouTube CSV format: 16 texts, and a copy
+/// of one, which a full retrain counts once (`distinct_texts`), as
+/// `moderato train` does.
 fn write_base_corpus(directory: &Path) -> std::path::PathBuf {
     let spam = [
         "check out my channel and subscribe",
@@ -92,6 +94,7 @@ fn write_base_corpus(directory: &Path) -> std::path::PathBuf {
     for (index, text) in ham.iter().enumerate() {
         csv.push_str(&format!("h{index},a,2015-01-01,\"{text}\",0\n"));
     }
+    csv.push_str("copy,a,2015-01-01,\"Check out my channel and SUBSCRIBE\",1\n");
     let path = directory.join("base.csv");
     std::fs::write(&path, csv).unwrap();
     path
@@ -177,7 +180,7 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
         "{}",
         job.message
     );
-    // 16 base examples and 4 of the 5 corrections.
+    // 16 base examples (the copy counts once) and 4 of the 5 corrections.
     assert_eq!(job.examples, 20, "{job:?}");
     let metrics = job.metrics.expect("both models were measured");
     assert!(metrics.active.is_some() && metrics.candidate.is_some());
@@ -423,7 +426,7 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
     label_one_more_spam(&server).await;
     let job = finished_retrain(&server, true, false).await;
     assert!(job.promoted, "{}", job.message);
-    // 16 base examples and 4 of the 5 corrections.
+    // 16 base examples (the copy counts once) and 4 of the 5 corrections.
     assert_eq!(job.examples, 20, "{job:?}");
     // The candidate serves as it was trained, without the held-out label.
     assert_eq!(

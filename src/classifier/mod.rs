@@ -17,7 +17,7 @@ mod train;
 
 pub use calibration::Calibration;
 pub use cross_validation::{cross_validate, CrossValidationReport, FoldReport, Folds};
-pub use dataset::{read_labelled_file, LabelledExample};
+pub use dataset::{distinct_texts, read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{
     describe_feature, extract_features, extract_features_normalized, extract_features_on_site,

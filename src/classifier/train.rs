@@ -14,8 +14,8 @@ use super::model::{FeatureCounts, TrainingSummary};
 use super::quiet::without_stderr;
 use super::scorer::ScorerWeights;
 use super::{
-    extract_features_on_site, BinaryMetrics, Calibration, ClassifierError, FeatureParams,
-    LabelledExample, Model, SparseScorer,
+    distinct_texts, extract_features_on_site, BinaryMetrics, Calibration, ClassifierError,
+    FeatureParams, LabelledExample, Model, SparseScorer,
 };
 
 /// How naive Bayes models a comment's features.
@@ -42,6 +42,11 @@ pub struct TrainingParams {
     pub min_document_frequency: usize,
     /// Folds of the cross-validation that fits the calibration.
     pub folds: usize,
+    /// Train on each text once per label ([`distinct_texts`]): copies of
+    /// one message count as one example. Set on a model's retraining too,
+    /// for its base corpus; corrections still count as
+    /// `learning.correction_weight` examples each.
+    pub distinct_texts: bool,
 }
 
 impl Default for TrainingParams {
@@ -53,6 +58,7 @@ impl Default for TrainingParams {
             alpha: 0.5,
             min_document_frequency: 1,
             folds: 5,
+            distinct_texts: true,
         }
     }
 }
@@ -111,7 +117,9 @@ impl ValidTrainingParams {
     /// is fitted on never come from a model that trained on a copy of the
     /// row it scores (which would make the scores look surer than they
     /// are). Examples that are all of different origins are folded as
-    /// [`train`] folds them, so the model is the same.
+    /// [`train`] folds them. Unlike [`train`], this keeps every example
+    /// whatever `distinct_texts` says: copies are meant here, and the caller
+    /// applies [`distinct_texts`] to the examples that should count once.
     pub fn train_with_copies(
         &self,
         examples: &[LabelledExample],
@@ -136,13 +144,21 @@ struct Featurised {
     labels: Vec<usize>,
 }
 
-/// Trains a model on `examples`. `progress` hears one line per stage.
+/// Trains a model on `examples`, each text once per label when
+/// `distinct_texts` is set. `progress` hears one line per stage.
 pub fn train(
     params: &ValidTrainingParams,
     examples: &[LabelledExample],
     sources: Vec<String>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Model, ClassifierError> {
+    let distinct;
+    let examples = if params.params().distinct_texts {
+        distinct = distinct_texts(examples);
+        &distinct[..]
+    } else {
+        examples
+    };
     // Every example is an origin of its own.
     let origins: Vec<usize> = (0..examples.len()).collect();
     train_folded(params, examples, &origins, sources, progress)
@@ -503,6 +519,33 @@ mod tests {
         // The reasons' weights add up to the calibrated log-odds.
         let sum: f64 = spam.baseline + spam.contributions.iter().map(|c| c.weight).sum::<f64>();
         assert!((sum - spam.log_odds).abs() < 1e-9);
+    }
+
+    #[test]
+    fn copies_of_a_text_train_as_one_example_unless_asked_otherwise() {
+        let params = |distinct_texts| {
+            TrainingParams {
+                folds: 3,
+                distinct_texts,
+                ..TrainingParams::default()
+            }
+            .check()
+            .unwrap()
+        };
+        let corpus = small_corpus();
+        let mut with_copies = corpus.clone();
+        for _ in 0..5 {
+            with_copies.push(example("Check out my channel and SUBSCRIBE", Label::Spam));
+        }
+        let once = train(&params(true), &corpus, vec![], &mut |_| {}).unwrap();
+        let copies_once = train(&params(true), &with_copies, vec![], &mut |_| {}).unwrap();
+        // The copies add nothing: the first text of the corpus is the same
+        // once normalised.
+        assert_eq!(copies_once.version(), once.version());
+        assert_eq!(copies_once.summary().examples, corpus.len() as u64);
+        let every_copy = train(&params(false), &with_copies, vec![], &mut |_| {}).unwrap();
+        assert_ne!(every_copy.version(), once.version());
+        assert_eq!(every_copy.summary().examples, with_copies.len() as u64);
     }
 
     #[test]

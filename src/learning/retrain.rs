@@ -23,6 +23,7 @@
 //! flushed before the job is reported finished; a flush that fails fails
 //! the job (and a promotion it was part of does not happen).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 use super::records::{example_of, CorrectionKey};
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
-use crate::classifier::{LabelledExample, Model, TrainingParams};
+use crate::classifier::{distinct_texts, LabelledExample, Model, TrainingParams};
 use crate::domain::{Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -523,7 +524,20 @@ impl Engine {
         // A correction counts as `correction_weight` examples (rounded:
         // training takes whole examples).
         let copies = learning.settings().correction_weight().round().max(1.0) as usize;
-        let (examples, origins) = with_copies(&learning.base.examples, corrections, copies);
+        let params = TrainingParams {
+            name: RETRAINED_NAME.to_string(),
+            ..active.training_params()
+        }
+        .check()?;
+        // The base corpus counts each text once, as `moderato train` counts
+        // it; a correction is a moderator's deliberate example and keeps
+        // its weight.
+        let base = if params.params().distinct_texts {
+            Cow::Owned(distinct_texts(&learning.base.examples))
+        } else {
+            Cow::Borrowed(&learning.base.examples[..])
+        };
+        let (examples, origins) = with_copies(&base, corrections, copies);
         let labels_present = examples.iter().any(|e| e.label.is_spam())
             && examples.iter().any(|e| !e.label.is_spam());
         if !labels_present {
@@ -533,11 +547,6 @@ impl Engine {
                     .to_string(),
             ));
         }
-        let params = TrainingParams {
-            name: RETRAINED_NAME.to_string(),
-            ..active.training_params()
-        }
-        .check()?;
         let mut sources = learning.base.sources.clone();
         sources.push(format!("{} corrections", corrections.len()));
         let stages = params.params().folds as f64 + 3.0;
