@@ -26,11 +26,14 @@ pub struct SliceFigures {
 /// Why a model is worse than a reference on trusted data beyond the
 /// tolerance: it blocks more of the ham, ranks worse, or finds the ham more
 /// suspicious on average. `None` when it is not. Online learning's guard
-/// asks the same question.
+/// asks the same question. `against` names the reference's figures in the
+/// sentence ("the active model's " gives "against the active model's
+/// 2.0%"), and may be empty where the sentence names it elsewhere.
 pub fn worse_on_trusted_data(
     model: &Measured,
     reference: &Measured,
     tolerance: f64,
+    against: &str,
 ) -> Option<String> {
     let mut reasons = Vec::new();
     let (now, before) = (&model.metrics, &reference.metrics);
@@ -41,17 +44,20 @@ pub fn worse_on_trusted_data(
     }
     if now.fpr > before.fpr + tolerance {
         reasons.push(format!(
-            "blocks {} of the held-out ham against {}",
+            "blocks {} of the held-out ham against {against}{}",
             percent(now.fpr),
             percent(before.fpr)
         ));
     }
     if now.mcc < before.mcc - tolerance {
-        reasons.push(format!("has MCC {:.3} against {:.3}", now.mcc, before.mcc));
+        reasons.push(format!(
+            "has MCC {:.3} against {against}{:.3}",
+            now.mcc, before.mcc
+        ));
     }
     if model.mean_ham_score > reference.mean_ham_score + tolerance {
         reasons.push(format!(
-            "scores the held-out ham {:.3} on average against {:.3}",
+            "scores the held-out ham {:.3} on average against {against}{:.3}",
             model.mean_ham_score, reference.mean_ham_score
         ));
     }
@@ -80,9 +86,9 @@ impl Reference {
         bound.metrics.mcc = (deployed.mcc - tolerance).min(current_metrics.mcc);
         bound.mean_ham_score =
             (self.figures.mean_ham_score + tolerance).max(current.mean_ham_score);
-        worse_on_trusted_data(model, &bound, 0.0).map(|why| {
+        worse_on_trusted_data(model, &bound, 0.0, "the bound of ").map(|why| {
             format!(
-                "{why} (the bound set by the deployed model {} within the tolerance)",
+                "{why} set by the deployed model {} within the tolerance",
                 self.version
             )
         })
@@ -124,13 +130,26 @@ pub fn decide(
             base.candidate.mean_ham_score,
             base.active.mean_ham_score
         ));
-        if let Some(why) = worse_on_trusted_data(&base.candidate, &base.active, tolerance) {
-            refusals.push(format!("on the base corpus the candidate {why}"));
-        }
-        if let Some(why) = reference
-            .and_then(|reference| reference.refuses(&base.candidate, tolerance, &base.active))
-        {
-            refusals.push(format!("on the base corpus the candidate {why}"));
+        // Both comparisons on the base corpus in one clause: the active
+        // model's figures, then the bound the deployed model sets.
+        let base_reasons: Vec<String> = [
+            worse_on_trusted_data(
+                &base.candidate,
+                &base.active,
+                tolerance,
+                "the active model's ",
+            ),
+            reference
+                .and_then(|reference| reference.refuses(&base.candidate, tolerance, &base.active)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !base_reasons.is_empty() {
+            refusals.push(format!(
+                "on the base corpus the candidate {}",
+                base_reasons.join(", and ")
+            ));
         }
     }
     if let Some(corrections) = corrections {
@@ -211,7 +230,7 @@ mod tests {
         let active = metrics(0.90, 0.05, 50, 50);
         let mut broken = metrics(0.90, 0.05, 50, 50);
         broken.mean_ham_score = f64::NAN;
-        assert!(worse_on_trusted_data(&broken, &active, 0.02).is_some());
+        assert!(worse_on_trusted_data(&broken, &active, 0.02, "").is_some());
         let mut broken_corrections = metrics(0.0, 0.0, 0, 10);
         broken_corrections.metrics.accuracy = f64::NAN;
         let corrections = slice(metrics(0.0, 0.0, 0, 10), broken_corrections);
@@ -302,6 +321,36 @@ mod tests {
             }
         }
         assert_eq!(promoted, vec![true, false, false]);
+    }
+
+    #[test]
+    fn a_refusal_on_both_comparisons_names_each_reference_once() {
+        let deployed = Reference {
+            version: "default-1".to_string(),
+            figures: metrics(0.90, 0.02, 50, 50),
+        };
+        let active = metrics(0.90, 0.03, 50, 50);
+        let candidate = metrics(0.90, 0.10, 50, 50);
+        let decision = decide(Some(&slice(active, candidate)), Some(&deployed), None, 0.02);
+        assert!(!decision.promote);
+        let reason = &decision.reason;
+        assert_eq!(
+            reason.matches("on the base corpus the candidate").count(),
+            1,
+            "{reason}"
+        );
+        assert!(
+            reason.contains("blocks 10.0% of the held-out ham against the active model's 3.0%"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("blocks 10.0% of the held-out ham against the bound of 4.0%"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("set by the deployed model default-1 within the tolerance"),
+            "{reason}"
+        );
     }
 
     #[test]

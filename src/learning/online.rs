@@ -152,7 +152,8 @@ impl Learning {
         let baseline = baseline?;
         let now = measure(learned, &self.base.evaluation);
         let tolerance = self.settings.tolerance();
-        worse_on_trusted_data(&now, baseline, tolerance).or_else(|| {
+        // The caller's sentence names the version compared with.
+        worse_on_trusted_data(&now, baseline, tolerance, "").or_else(|| {
             reference.and_then(|reference| reference.refuses(&now, tolerance, baseline))
         })
     }
