@@ -84,17 +84,34 @@ async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers
     let server = server_with_base_corpus(directory.path()).await;
     let test_split = read_labelled_file(&data_file("youtube_test.csv")).unwrap();
     let (mcc_before, fpr_before) = figures(&server, &test_split).await;
+    // The campaign is one the default model misses: it rejects none of it,
+    // and allows the five new texts whose scores the corrections must lift.
+    // (It may already send one of the corrected texts to review: the
+    // default model of 2026-11-29 sends "Mrs Jessica Brown's strategy
+    // works, I paid off my debts in a month" there.)
     let mut before = Vec::new();
     for text in CAMPAIGN_CORRECTED.iter().chain(&CAMPAIGN_NEW) {
         let response = dry_run_check(&server, text).await;
-        assert_eq!(
+        assert_ne!(
             response.verdict(),
-            pb::Verdict::Allow,
-            "the default model must allow the campaign before it is corrected: {text}"
+            pb::Verdict::Reject,
+            "the default model must not catch the campaign before it is corrected: {text}"
         );
-        before.push(response.score);
+        before.push((response.verdict(), response.score));
     }
-    let before = before.split_off(CAMPAIGN_CORRECTED.len());
+    let before: Vec<f64> = before
+        .split_off(CAMPAIGN_CORRECTED.len())
+        .into_iter()
+        .zip(CAMPAIGN_NEW)
+        .map(|((verdict, score), text)| {
+            assert_eq!(
+                verdict,
+                pb::Verdict::Allow,
+                "the default model must allow the new texts of the campaign before it is corrected: {text}"
+            );
+            score
+        })
+        .collect();
 
     store_and_label(&server, "campaign", &CAMPAIGN_CORRECTED, pb::Label::Spam).await;
     // Online learning is done when the resolution returns; the second

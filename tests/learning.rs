@@ -64,7 +64,7 @@ async fn the_service_never_learns_from_its_own_verdicts() {
 }
 
 /// A small labelled file in the YouTube CSV format: 16 texts, and a copy
-/// of one, which a full retrain counts once (`distinct_texts`), as
+/// of one, which a full retrain counts once (`distinct_examples`), as
 /// `moderato train` does.
 fn write_base_corpus(directory: &Path) -> std::path::PathBuf {
     let spam = [

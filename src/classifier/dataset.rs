@@ -6,7 +6,6 @@
 //! says: YouTube's for the YouTube CSV, a JSON line's `site_id` when it is
 //! a host name; none for the TSV (text messages are on no site).
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -24,31 +23,6 @@ pub struct LabelledExample {
     pub label: Label,
     pub group: Option<String>,
     pub site: SiteHosts,
-}
-
-/// `examples` with each text kept once per label: the first of the
-/// examples whose texts are the same once normalised (as the model reads
-/// them: case, compatibility forms, entities and markup aside), in their
-/// order.
-///
-/// A spam campaign posts one message many times: the YouTube training split
-/// holds "Check out this video on YouTube:" 57 times. Counting every copy
-/// lets one campaign's ordinary words ("check", "this", "video", "on")
-/// outweigh the rest of the corpus as signs of spam, and ham that uses them
-/// is blocked. The `duplicate_content` rule, not the model, is what catches
-/// a campaign's copies as they come in.
-pub fn distinct_texts(examples: &[LabelledExample]) -> Vec<LabelledExample> {
-    let mut seen: HashSet<(String, bool)> = HashSet::with_capacity(examples.len());
-    examples
-        .iter()
-        .filter(|example| {
-            seen.insert((
-                crate::text::normalize(&example.text),
-                example.label.is_spam(),
-            ))
-        })
-        .cloned()
-        .collect()
 }
 
 /// Reads a labelled file, recognising its format by its first line.
@@ -212,41 +186,6 @@ mod tests {
         let path = directory.path().join("data");
         std::fs::write(&path, content).unwrap();
         (directory, path)
-    }
-
-    #[test]
-    fn copies_of_a_text_count_once_per_label() {
-        let example = |text: &str, label| LabelledExample {
-            text: text.to_string(),
-            label,
-            group: None,
-            site: SiteHosts::default(),
-        };
-        let examples = vec![
-            example("Check out this video", Label::Spam),
-            // The same once normalised: case and an entity aside.
-            example("CHECK out this video", Label::Spam),
-            example("Tom &amp; Jerry", Label::Ham),
-            example("Tom & Jerry", Label::Ham),
-            // The same text under the other label is other evidence.
-            example("Check out this video", Label::Ham),
-            // Another text.
-            example("Check out this video again", Label::Spam),
-        ];
-        let distinct = distinct_texts(&examples);
-        let kept: Vec<(&str, Label)> = distinct
-            .iter()
-            .map(|example| (example.text.as_str(), example.label))
-            .collect();
-        assert_eq!(
-            kept,
-            [
-                ("Check out this video", Label::Spam),
-                ("Tom &amp; Jerry", Label::Ham),
-                ("Check out this video", Label::Ham),
-                ("Check out this video again", Label::Spam),
-            ]
-        );
     }
 
     #[test]

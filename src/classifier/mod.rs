@@ -17,7 +17,7 @@ mod train;
 
 pub use calibration::Calibration;
 pub use cross_validation::{cross_validate, CrossValidationReport, FoldReport, Folds};
-pub use dataset::{distinct_texts, read_labelled_file, LabelledExample};
+pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{
     describe_feature, extract_features, extract_features_normalized, extract_features_on_site,
@@ -30,4 +30,4 @@ pub use model::{
     MAX_NEW_OTHER_FEATURES_PER_EXAMPLE, MAX_NEW_WORDS_PER_EXAMPLE, MAX_ONLINE_VOCABULARY,
 };
 pub use scorer::{ScorerWeights, SparseScorer};
-pub use train::{train, EventModel, TrainingParams, ValidTrainingParams};
+pub use train::{distinct_examples, train, EventModel, TrainingParams, ValidTrainingParams};

@@ -1,7 +1,7 @@
 //! Training: features, vocabulary, linfa-bayes `MultinomialNb`, and Platt
 //! calibration fitted on cross-validated (held-out) scores.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use linfa::prelude::*;
 use linfa_bayes::{BernoulliNb, BernoulliNbValidParams, MultinomialNb, MultinomialNbValidParams};
@@ -14,9 +14,10 @@ use super::model::{FeatureCounts, TrainingSummary};
 use super::quiet::without_stderr;
 use super::scorer::ScorerWeights;
 use super::{
-    distinct_texts, extract_features_on_site, BinaryMetrics, Calibration, ClassifierError,
-    FeatureParams, LabelledExample, Model, SparseScorer,
+    extract_features_on_site, BinaryMetrics, Calibration, ClassifierError, FeatureParams,
+    LabelledExample, Model, SparseScorer,
 };
+use crate::domain::Label;
 
 /// How naive Bayes models a comment's features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,11 +43,12 @@ pub struct TrainingParams {
     pub min_document_frequency: usize,
     /// Folds of the cross-validation that fits the calibration.
     pub folds: usize,
-    /// Train on each text once per label ([`distinct_texts`]): copies of
-    /// one message count as one example. Set on a model's retraining too,
-    /// for its base corpus; corrections still count as
+    /// Train on each example once ([`distinct_examples`]): copies of one
+    /// message count as one. A model file does not record it (nor
+    /// `min_document_frequency` and `folds`): a full retrain always counts
+    /// its base corpus this way, and its corrections as
     /// `learning.correction_weight` examples each.
-    pub distinct_texts: bool,
+    pub distinct_examples: bool,
 }
 
 impl Default for TrainingParams {
@@ -58,7 +60,7 @@ impl Default for TrainingParams {
             alpha: 0.5,
             min_document_frequency: 1,
             folds: 5,
-            distinct_texts: true,
+            distinct_examples: true,
         }
     }
 }
@@ -118,8 +120,8 @@ impl ValidTrainingParams {
     /// row it scores (which would make the scores look surer than they
     /// are). Examples that are all of different origins are folded as
     /// [`train`] folds them. Unlike [`train`], this keeps every example
-    /// whatever `distinct_texts` says: copies are meant here, and the caller
-    /// applies [`distinct_texts`] to the examples that should count once.
+    /// whatever `distinct_examples` says: copies are meant here, and the
+    /// caller applies [`distinct_examples`] to those that should count once.
     pub fn train_with_copies(
         &self,
         examples: &[LabelledExample],
@@ -134,7 +136,8 @@ impl ValidTrainingParams {
                 examples.len()
             )));
         }
-        train_folded(self, examples, origins, sources, progress)
+        let data = Featurised::of(&self.0.features, examples);
+        train_folded(self, data, origins, sources, progress)
     }
 }
 
@@ -144,24 +147,88 @@ struct Featurised {
     labels: Vec<usize>,
 }
 
-/// Trains a model on `examples`, each text once per label when
-/// `distinct_texts` is set. `progress` hears one line per stage.
+impl Featurised {
+    fn of(features: &FeatureParams, examples: &[LabelledExample]) -> Featurised {
+        Featurised {
+            rows: examples
+                .iter()
+                .map(|example| extract_features_on_site(features, &example.text, &example.site))
+                .collect(),
+            labels: examples.iter().map(|e| e.label.class_index()).collect(),
+        }
+    }
+
+    /// Whether each row is the first of its label with its features and
+    /// values (see [`distinct_examples`]).
+    fn first_of_each(&self) -> Vec<bool> {
+        let mut seen: HashSet<(Vec<(&str, u64)>, usize)> = HashSet::with_capacity(self.rows.len());
+        self.rows
+            .iter()
+            .zip(&self.labels)
+            .map(|(row, label)| {
+                let mut read: Vec<(&str, u64)> = row
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.to_bits()))
+                    .collect();
+                read.sort_unstable();
+                seen.insert((read, *label))
+            })
+            .collect()
+    }
+
+    /// The rows `keep` marks, in their order.
+    fn keeping(self, keep: &[bool]) -> Featurised {
+        let (rows, labels) = self
+            .rows
+            .into_iter()
+            .zip(self.labels)
+            .zip(keep)
+            .filter_map(|(row, keep)| keep.then_some(row))
+            .unzip();
+        Featurised { rows, labels }
+    }
+}
+
+/// `examples` with each one kept once: the first of the examples of one
+/// label that the model reads as the same (the same features with the same
+/// values, so the same text once normalised, in the same case and on a site
+/// with the same hosts), in their order.
+///
+/// A spam campaign posts one message many times: the YouTube training split
+/// holds "Check out this video on YouTube:" 57 times. Counting every copy
+/// lets one campaign's ordinary words ("check", "this", "video", "on")
+/// outweigh the rest of the corpus as signs of spam, and ham that uses them
+/// is blocked. The `duplicate_content` rule, not the model, is what catches
+/// a campaign's copies as they come in.
+pub fn distinct_examples(
+    features: &FeatureParams,
+    examples: &[LabelledExample],
+) -> Vec<LabelledExample> {
+    let first = Featurised::of(features, examples).first_of_each();
+    examples
+        .iter()
+        .zip(first)
+        .filter(|(_, first)| *first)
+        .map(|(example, _)| example.clone())
+        .collect()
+}
+
+/// Trains a model on `examples`, each once when
+/// `distinct_examples` is set. `progress` hears one line per stage.
 pub fn train(
     params: &ValidTrainingParams,
     examples: &[LabelledExample],
     sources: Vec<String>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Model, ClassifierError> {
-    let distinct;
-    let examples = if params.params().distinct_texts {
-        distinct = distinct_texts(examples);
-        &distinct[..]
-    } else {
-        examples
-    };
+    let mut data = Featurised::of(&params.params().features, examples);
+    if params.params().distinct_examples {
+        let first = data.first_of_each();
+        data = data.keeping(&first);
+    }
     // Every example is an origin of its own.
-    let origins: Vec<usize> = (0..examples.len()).collect();
-    train_folded(params, examples, &origins, sources, progress)
+    let origins: Vec<usize> = (0..data.rows.len()).collect();
+    train_folded(params, data, &origins, sources, progress)
 }
 
 /// The rows each cross-validation fold trains on and scores, fold by
@@ -198,30 +265,25 @@ fn cross_validation_folds(origins: &[usize], folds: usize) -> Vec<(Vec<usize>, V
 /// example.
 fn train_folded(
     params: &ValidTrainingParams,
-    examples: &[LabelledExample],
+    data: Featurised,
     origins: &[usize],
     sources: Vec<String>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Model, ClassifierError> {
     let params = params.params();
-    let spam = examples.iter().filter(|e| e.label.is_spam()).count();
-    let ham = examples.len() - spam;
+    let examples = data.rows.len();
+    let spam = data
+        .labels
+        .iter()
+        .filter(|label| **label == Label::Spam.class_index())
+        .count();
+    let ham = examples - spam;
     if spam == 0 || ham == 0 {
         return Err(ClassifierError::Training(format!(
             "the data needs both ham and spam examples (has {ham} ham, {spam} spam)"
         )));
     }
-    let data = Featurised {
-        rows: examples
-            .iter()
-            .map(|example| extract_features_on_site(&params.features, &example.text, &example.site))
-            .collect(),
-        labels: examples.iter().map(|e| e.label.class_index()).collect(),
-    };
-    progress(&format!(
-        "{} examples ({ham} ham, {spam} spam)",
-        examples.len()
-    ));
+    progress(&format!("{examples} examples ({ham} ham, {spam} spam)"));
 
     // Held-out raw log-odds for every example, each from a model that did
     // not see it nor a copy of it: the calibration is fitted on these. A
@@ -230,7 +292,7 @@ fn train_folded(
     // calibration.
     let fold_rows = cross_validation_folds(origins, params.folds);
     let folds = fold_rows.len();
-    let mut held_out: Vec<Option<f64>> = vec![None; examples.len()];
+    let mut held_out: Vec<Option<f64>> = vec![None; examples];
     for (fold, (train_rows, test_rows)) in fold_rows.into_iter().enumerate() {
         let has_class = |class| train_rows.iter().any(|row| data.labels[*row] == class);
         if !(has_class(0) && has_class(1)) {
@@ -273,7 +335,7 @@ fn train_folded(
         calibration.slope, calibration.intercept, cross_validation.mcc
     ));
 
-    let all_rows: Vec<usize> = (0..examples.len()).collect();
+    let all_rows: Vec<usize> = (0..examples).collect();
     let fitted = fit(params, &data, &all_rows, Fitter::Linfa)?;
     progress(&format!(
         "final model: {} features",
@@ -290,7 +352,7 @@ fn train_folded(
         calibration,
         TrainingSummary {
             sources,
-            examples: examples.len() as u64,
+            examples: examples as u64,
             spam: spam as u64,
             ham: ham as u64,
         },
@@ -522,11 +584,50 @@ mod tests {
     }
 
     #[test]
+    fn examples_count_once_when_the_model_reads_them_the_same() {
+        let on_site = |text: &str, label, host: &str| LabelledExample {
+            site: crate::classifier::SiteHosts::new([host]),
+            ..example(text, label)
+        };
+        let examples = vec![
+            example("Check out this video", Label::Spam),
+            // The same once normalised: case and an entity aside.
+            example("check out this video", Label::Spam),
+            example("Tom &amp; Jerry", Label::Ham),
+            example("Tom & Jerry", Label::Ham),
+            // The same text under the other label is other evidence.
+            example("Check out this video", Label::Ham),
+            // Capitals are a signal of their own.
+            example("CHECK OUT THIS VIDEO", Label::Spam),
+            // So is a link to another site than the comment's.
+            on_site("see http://a.example/x", Label::Ham, "a.example"),
+            on_site("see http://a.example/x", Label::Ham, "b.example"),
+            on_site("see http://a.example/x", Label::Ham, "www.a.example"),
+        ];
+        let distinct = distinct_examples(&FeatureParams::default(), &examples);
+        let kept: Vec<(&str, Label)> = distinct
+            .iter()
+            .map(|example| (example.text.as_str(), example.label))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("Check out this video", Label::Spam),
+                ("Tom &amp; Jerry", Label::Ham),
+                ("Check out this video", Label::Ham),
+                ("CHECK OUT THIS VIDEO", Label::Spam),
+                ("see http://a.example/x", Label::Ham),
+                ("see http://a.example/x", Label::Ham),
+            ]
+        );
+    }
+
+    #[test]
     fn copies_of_a_text_train_as_one_example_unless_asked_otherwise() {
-        let params = |distinct_texts| {
+        let params = |distinct_examples| {
             TrainingParams {
                 folds: 3,
-                distinct_texts,
+                distinct_examples,
                 ..TrainingParams::default()
             }
             .check()

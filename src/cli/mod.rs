@@ -222,9 +222,9 @@ pub struct TrainingFlags {
     /// Also count the first N characters of each longer word (0 turns it off).
     #[arg(long)]
     pub word_beginnings: Option<usize>,
-    /// Train on each text once per label (true), or on every copy (false).
+    /// Train on each example once (true), or on every copy (false).
     #[arg(long)]
-    pub distinct_texts: Option<bool>,
+    pub distinct_examples: Option<bool>,
 }
 
 impl TrainingFlags {
@@ -250,8 +250,8 @@ impl TrainingFlags {
         if let Some(frequency) = self.min_document_frequency {
             params.min_document_frequency = frequency;
         }
-        if let Some(distinct) = self.distinct_texts {
-            params.distinct_texts = distinct;
+        if let Some(distinct) = self.distinct_examples {
+            params.distinct_examples = distinct;
         }
         let features = &mut params.features;
         if let Some(word_pairs) = self.word_pairs {

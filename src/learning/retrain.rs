@@ -23,7 +23,6 @@
 //! flushed before the job is reported finished; a flush that fails fails
 //! the job (and a promotion it was part of does not happen).
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,7 +30,7 @@ use std::sync::Arc;
 use super::records::{example_of, CorrectionKey};
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
-use crate::classifier::{distinct_texts, LabelledExample, Model, TrainingParams};
+use crate::classifier::{distinct_examples, FeatureParams, LabelledExample, Model, TrainingParams};
 use crate::domain::{Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -529,15 +528,12 @@ impl Engine {
             ..active.training_params()
         }
         .check()?;
-        // The base corpus counts each text once, as `moderato train` counts
-        // it; a correction is a moderator's deliberate example and keeps
-        // its weight.
-        let base = if params.params().distinct_texts {
-            Cow::Owned(distinct_texts(&learning.base.examples))
-        } else {
-            Cow::Borrowed(&learning.base.examples[..])
-        };
-        let (examples, origins) = with_copies(&base, corrections, copies);
+        let (examples, origins) = with_copies(
+            &params.params().features,
+            &learning.base.examples,
+            corrections,
+            copies,
+        );
         let labels_present = examples.iter().any(|e| e.label.is_spam())
             && examples.iter().any(|e| !e.label.is_spam());
         if !labels_present {
@@ -580,16 +576,22 @@ fn trained_or_not(
     })
 }
 
-/// The training examples of a full retrain: the base corpus, then each
-/// correction `copies` times; and the origin of each example, which its
-/// copies share, so that training keeps them in one cross-validation fold
-/// (see `ValidTrainingParams::train_with_copies`).
+/// The training examples of a full retrain: the base corpus, each example
+/// once as `moderato train` counts it ([`distinct_examples`], whatever the
+/// active model was trained with: a model file does not record it), then
+/// each correction `copies` times, even one that repeats a base example or
+/// another correction (a moderator's label is deliberate); and the origin
+/// of each example, which its copies share, so that training keeps them
+/// in one cross-validation fold (see
+/// `ValidTrainingParams::train_with_copies`).
 fn with_copies(
+    features: &FeatureParams,
     base: &[LabelledExample],
     corrections: &[Correction],
     copies: usize,
 ) -> (Vec<LabelledExample>, Vec<usize>) {
-    let mut examples = base.to_vec();
+    let base = distinct_examples(features, base);
+    let mut examples = base.clone();
     let mut origins: Vec<usize> = (0..base.len()).collect();
     for (number, correction) in corrections.iter().enumerate() {
         examples.extend(std::iter::repeat_n(example_of(correction), copies));
@@ -813,7 +815,8 @@ mod tests {
             correction("d1", Label::Spam, 10),
             correction("d2", Label::Ham, 11),
         ];
-        let (examples, origins) = with_copies(&base, &corrections, 3);
+        let features = FeatureParams::default();
+        let (examples, origins) = with_copies(&features, &base, &corrections, 3);
         assert_eq!(examples.len(), 2 + 2 * 3);
         assert_eq!(origins, vec![0, 1, 2, 2, 2, 3, 3, 3]);
         assert!(examples[2..5]
@@ -821,8 +824,49 @@ mod tests {
             .all(|example| example.text == "comment d1"));
         // One copy each: every example an origin of its own, as plain
         // training folds them.
-        let (_, origins) = with_copies(&base, &corrections, 1);
+        let (_, origins) = with_copies(&features, &base, &corrections, 1);
         assert_eq!(origins, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn the_base_counts_each_example_once_and_every_correction_keeps_its_copies() {
+        let mut spam_copy = correction("b3", Label::Spam, 3);
+        spam_copy.content = "COMMENT B2".to_string();
+        let base = vec![
+            example_of(&correction("b1", Label::Ham, 1)),
+            example_of(&correction("b2", Label::Spam, 2)),
+            // The model reads it as the base's "comment b2" (case folded):
+            // counted once.
+            example_of(&spam_copy),
+        ];
+        // A correction repeating a base example, and two repeating each
+        // other: each keeps all its copies.
+        let mut repeats_base = correction("d1", Label::Ham, 10);
+        repeats_base.content = "comment b1".to_string();
+        let mut first = correction("d2", Label::Spam, 11);
+        first.content = "join my channel".to_string();
+        let mut second = correction("d3", Label::Spam, 12);
+        second.content = "join my channel".to_string();
+        let corrections = [repeats_base, first, second];
+        let (examples, origins) = with_copies(&FeatureParams::default(), &base, &corrections, 2);
+        let texts: Vec<&str> = examples
+            .iter()
+            .map(|example| example.text.as_str())
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "comment b1",
+                "comment b2",
+                "comment b1",
+                "comment b1",
+                "join my channel",
+                "join my channel",
+                "join my channel",
+                "join my channel",
+            ]
+        );
+        assert_eq!(origins, vec![0, 1, 2, 2, 3, 3, 4, 4]);
     }
 
     #[test]
