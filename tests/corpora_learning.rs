@@ -56,7 +56,7 @@ async fn figures(server: &TestServer, examples: &[LabelledExample]) -> (f64, f64
 }
 
 /// A campaign of the kind the 2015 corpus never saw; the default model
-/// allows every one of these texts (checked below for the new ones).
+/// misses it (checked below).
 const CAMPAIGN_CORRECTED: [&str; 10] = [
     "I was skeptical at first but Mrs Jessica Brown helped me grow my portfolio to 40k in two weeks",
     "Honestly the best decision this year was trusting Mrs Jessica Brown with my investment",
@@ -85,10 +85,11 @@ async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers
     let test_split = read_labelled_file(&data_file("youtube_test.csv")).unwrap();
     let (mcc_before, fpr_before) = figures(&server, &test_split).await;
     // The campaign is one the default model misses: it rejects none of it,
-    // and allows the five new texts whose scores the corrections must lift.
-    // (It may already send one of the corrected texts to review: the
-    // default model of 2026-11-29 sends "Mrs Jessica Brown's strategy
-    // works, I paid off my debts in a month" there.)
+    // allows at least eight of the ten corrected texts, and allows the five
+    // new ones whose scores the corrections must lift. (The default model
+    // of 2026-11-29 sends two of the ten to review, at 0.51: "Mrs Jessica
+    // Brown's strategy works, I paid off my debts in a month" and "Mrs
+    // Jessica Brown answered all my questions, the returns are real".)
     let mut before = Vec::new();
     for text in CAMPAIGN_CORRECTED.iter().chain(&CAMPAIGN_NEW) {
         let response = dry_run_check(&server, text).await;
@@ -99,6 +100,16 @@ async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers
         );
         before.push((response.verdict(), response.score));
     }
+    let allowed = before[..CAMPAIGN_CORRECTED.len()]
+        .iter()
+        .filter(|(verdict, _)| *verdict == pb::Verdict::Allow)
+        .count();
+    assert!(
+        allowed >= 8,
+        "the default model must allow most of the campaign before it is corrected: \
+         {allowed} of {} allowed, {before:?}",
+        CAMPAIGN_CORRECTED.len()
+    );
     let before: Vec<f64> = before
         .split_off(CAMPAIGN_CORRECTED.len())
         .into_iter()

@@ -30,4 +30,7 @@ pub use model::{
     MAX_NEW_OTHER_FEATURES_PER_EXAMPLE, MAX_NEW_WORDS_PER_EXAMPLE, MAX_ONLINE_VOCABULARY,
 };
 pub use scorer::{ScorerWeights, SparseScorer};
-pub use train::{distinct_examples, train, EventModel, TrainingParams, ValidTrainingParams};
+pub use train::{
+    distinct_examples, first_reading_the_same, train, EventModel, TrainingParams,
+    ValidTrainingParams,
+};

@@ -165,14 +165,7 @@ impl Featurised {
         self.rows
             .iter()
             .zip(&self.labels)
-            .map(|(row, label)| {
-                let mut read: Vec<(&str, u64)> = row
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.to_bits()))
-                    .collect();
-                read.sort_unstable();
-                seen.insert((read, *label))
-            })
+            .map(|(row, label)| seen.insert((reading(row), *label)))
             .collect()
     }
 
@@ -191,8 +184,9 @@ impl Featurised {
 
 /// `examples` with each one kept once: the first of the examples of one
 /// label that the model reads as the same (the same features with the same
-/// values, so the same text once normalised, in the same case and on a site
-/// with the same hosts), in their order.
+/// values: the same words once normalised and case folded, the same length
+/// class, the capitals signal alike, and links that stay on or leave the
+/// comment's site alike), in their order.
 ///
 /// A spam campaign posts one message many times: the YouTube training split
 /// holds "Check out this video on YouTube:" 57 times. Counting every copy
@@ -213,6 +207,35 @@ pub fn distinct_examples(
         .collect()
 }
 
+/// For each example, the index of the first one the model reads the same
+/// (the same features and values, whatever their labels): the origins to
+/// give [`ValidTrainingParams::train_with_copies`] so that such examples
+/// share a cross-validation fold, and no row's calibration score comes
+/// from a model that trained on a copy of it.
+pub fn first_reading_the_same(
+    features: &FeatureParams,
+    examples: &[LabelledExample],
+) -> Vec<usize> {
+    let data = Featurised::of(features, examples);
+    let mut first: HashMap<Vec<(&str, u64)>, usize> = HashMap::with_capacity(examples.len());
+    data.rows
+        .iter()
+        .enumerate()
+        .map(|(index, row)| *first.entry(reading(row)).or_insert(index))
+        .collect()
+}
+
+/// A row's features and values, in name order: what tells two examples
+/// the model reads the same.
+fn reading(row: &[(String, f64)]) -> Vec<(&str, u64)> {
+    let mut read: Vec<(&str, u64)> = row
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.to_bits()))
+        .collect();
+    read.sort_unstable();
+    read
+}
+
 /// Trains a model on `examples`, each once when
 /// `distinct_examples` is set. `progress` hears one line per stage.
 pub fn train(
@@ -225,6 +248,12 @@ pub fn train(
     if params.params().distinct_examples {
         let first = data.first_of_each();
         data = data.keeping(&first);
+        let left_out = examples.len() - data.rows.len();
+        if left_out > 0 {
+            progress(&format!(
+                "{left_out} examples left out: the model reads each the same as an earlier one"
+            ));
+        }
     }
     // Every example is an origin of its own.
     let origins: Vec<usize> = (0..data.rows.len()).collect();
@@ -619,6 +648,22 @@ mod tests {
                 ("see http://a.example/x", Label::Ham),
                 ("see http://a.example/x", Label::Ham),
             ]
+        );
+        // With counts, the same words a different number of times are read
+        // differently; with presence alone (the default) they are not.
+        // (Both texts are of one length class: 27 and 21 characters.)
+        let repeated = [
+            example("great song great song great", Label::Ham),
+            example("great song great song", Label::Ham),
+        ];
+        let counts = FeatureParams {
+            binary: false,
+            ..FeatureParams::default()
+        };
+        assert_eq!(distinct_examples(&counts, &repeated).len(), 2);
+        assert_eq!(
+            distinct_examples(&FeatureParams::default(), &repeated).len(),
+            1
         );
     }
 

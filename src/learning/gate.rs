@@ -78,8 +78,25 @@ impl Reference {
     /// replace: where that is already further from the deployed model (a
     /// version activated by hand, or one promoted before the reference
     /// existed), the bound is `current` itself, so that learning may go on
-    /// and move back, but drift no further.
-    pub fn refuses(&self, model: &Measured, tolerance: f64, current: &Measured) -> Option<String> {
+    /// and move back, but drift no further. `current_name` names `current`
+    /// in the sentence ("the active model's").
+    ///
+    /// Scores that are not numbers are no part of the answer: the
+    /// comparison with `current` that every caller makes first refuses
+    /// them, and the sentence would say it twice.
+    pub fn refuses(
+        &self,
+        model: &Measured,
+        tolerance: f64,
+        current: &Measured,
+        current_name: &str,
+    ) -> Option<String> {
+        let broken = model.metrics.fpr.is_nan()
+            || model.metrics.mcc.is_nan()
+            || model.mean_ham_score.is_nan();
+        if broken {
+            return None;
+        }
         let (deployed, current_metrics) = (&self.figures.metrics, &current.metrics);
         let mut bound = self.figures.clone();
         bound.metrics.fpr = (deployed.fpr + tolerance).max(current_metrics.fpr);
@@ -88,7 +105,8 @@ impl Reference {
             (self.figures.mean_ham_score + tolerance).max(current.mean_ham_score);
         worse_on_trusted_data(model, &bound, 0.0, "the bound of ").map(|why| {
             format!(
-                "{why} set by the deployed model {} within the tolerance",
+                "{why} (each bound the deployed model {}'s figure within the tolerance, \
+                 or {current_name} where that is further off)",
                 self.version
             )
         })
@@ -139,8 +157,14 @@ pub fn decide(
                 tolerance,
                 "the active model's ",
             ),
-            reference
-                .and_then(|reference| reference.refuses(&base.candidate, tolerance, &base.active)),
+            reference.and_then(|reference| {
+                reference.refuses(
+                    &base.candidate,
+                    tolerance,
+                    &base.active,
+                    "the active model's",
+                )
+            }),
         ]
         .into_iter()
         .flatten()
@@ -192,7 +216,7 @@ pub fn decide(
         GateDecision {
             promote: false,
             reason: format!(
-                "not promoted: {} (tolerance {tolerance}); {figures}",
+                "not promoted (tolerance {tolerance}): {}; {figures}",
                 refusals.join(", and ")
             ),
         }
@@ -231,6 +255,24 @@ mod tests {
         let mut broken = metrics(0.90, 0.05, 50, 50);
         broken.mean_ham_score = f64::NAN;
         assert!(worse_on_trusted_data(&broken, &active, 0.02, "").is_some());
+        // Said once, though the deployed model's bound is compared too.
+        let deployed = Reference {
+            version: "default-1".to_string(),
+            figures: metrics(0.90, 0.02, 50, 50),
+        };
+        let decision = decide(
+            Some(&slice(active.clone(), broken.clone())),
+            Some(&deployed),
+            None,
+            0.02,
+        );
+        assert!(!decision.promote);
+        assert_eq!(
+            decision.reason.matches("not numbers").count(),
+            1,
+            "{}",
+            decision.reason
+        );
         let mut broken_corrections = metrics(0.0, 0.0, 0, 10);
         broken_corrections.metrics.accuracy = f64::NAN;
         let corrections = slice(metrics(0.0, 0.0, 0, 10), broken_corrections);
@@ -348,7 +390,10 @@ mod tests {
             "{reason}"
         );
         assert!(
-            reason.contains("set by the deployed model default-1 within the tolerance"),
+            reason.contains(
+                "(each bound the deployed model default-1's figure within the tolerance, or the \
+                 active model's where that is further off)"
+            ),
             "{reason}"
         );
     }

@@ -39,7 +39,8 @@ use crate::classifier::{
 /// trains and what evaluates.
 #[derive(Debug, Clone, Default)]
 pub struct BaseCorpus {
-    /// Every example (a full retrain trains on all of them).
+    /// Every example (a full retrain trains on each once, see
+    /// `classifier::distinct_examples`).
     pub examples: Vec<LabelledExample>,
     /// The held-out evaluation slice: the examples whose text hashes into
     /// the configured fraction.

@@ -92,16 +92,17 @@ impl Engine {
         }
         let examples: Vec<LabelledExample> = corrections.iter().map(example_of).collect();
         let updated = live.learn(&examples, learning.settings.correction_weight())?;
+        let trained = format!("version {}'s", live.trained_version());
         if let Some(why) = learning.guard_refuses(
             &updated,
             lineage.baseline.as_ref(),
             lineage.reference.as_ref(),
+            &trained,
         ) {
             return Ok(OnlineOutcome::Skipped(format!(
-                "with {} more correction(s) the model {why} on the base corpus, compared \
-                 with version {}; they stay stored for the next retrain",
+                "with {} more correction(s) the model {why}; they stay stored for the next \
+                 retrain",
                 corrections.len(),
-                live.trained_version()
             )));
         }
         let weight = learning.settings.correction_weight();
@@ -143,18 +144,26 @@ impl Learning {
     /// with too, so that learning in many small batches cannot walk away
     /// from it. A promotion asks it too, of the corrections it learns onto
     /// its candidate.
+    ///
+    /// The answer is a clause that starts "on the base corpus" and names
+    /// what was compared with: `baseline_name` names the baseline ("version
+    /// V's").
     pub(super) fn guard_refuses(
         &self,
         learned: &Model,
         baseline: Option<&Measured>,
         reference: Option<&Reference>,
+        baseline_name: &str,
     ) -> Option<String> {
         let baseline = baseline?;
         let now = measure(learned, &self.base.evaluation);
         let tolerance = self.settings.tolerance();
-        // The caller's sentence names the version compared with.
-        worse_on_trusted_data(&now, baseline, tolerance, "").or_else(|| {
-            reference.and_then(|reference| reference.refuses(&now, tolerance, baseline))
-        })
+        worse_on_trusted_data(&now, baseline, tolerance, &format!("{baseline_name} "))
+            .or_else(|| {
+                reference.and_then(|reference| {
+                    reference.refuses(&now, tolerance, baseline, baseline_name)
+                })
+            })
+            .map(|why| format!("on the base corpus {why}"))
     }
 }

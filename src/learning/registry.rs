@@ -516,13 +516,14 @@ impl Engine {
         }
         let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
         let learned = candidate.learn(&examples, learning.settings.correction_weight())?;
-        if let Some(why) = learning.guard_refuses(&learned, baseline, reference) {
+        if let Some(why) =
+            learning.guard_refuses(&learned, baseline, reference, "its trained model's")
+        {
             tracing::warn!(
                 %version,
                 corrections = count,
-                "with the {count} correction(s) it did not train on, the candidate {why} on the \
-                 base corpus, compared with itself as trained; they are not learned at its \
-                 promotion and stay stored for the next retrain"
+                "with the {count} correction(s) it did not train on, the candidate {why}; they are \
+                 not learned at its promotion and stay stored for the next retrain"
             );
             return Ok(None);
         }
@@ -950,7 +951,7 @@ mod tests {
         // passes.
         let baseline = learning.baseline_of(&deployed).unwrap();
         assert_eq!(
-            learning.guard_refuses(&deployed, Some(&baseline), Some(&reference)),
+            learning.guard_refuses(&deployed, Some(&baseline), Some(&reference), "its"),
             None
         );
         // A version it grew from that found the trusted ham a little less
@@ -960,19 +961,19 @@ mod tests {
         let mut grew_from = baseline.clone();
         grew_from.mean_ham_score -= 0.01;
         assert_eq!(
-            learning.guard_refuses(&deployed, Some(&grew_from), None),
+            learning.guard_refuses(&deployed, Some(&grew_from), None, "its"),
             None
         );
         let mut stricter = reference.clone();
         stricter.figures.mean_ham_score -= 0.5;
         let why = learning
-            .guard_refuses(&deployed, Some(&grew_from), Some(&stricter))
+            .guard_refuses(&deployed, Some(&grew_from), Some(&stricter), "its")
             .unwrap();
         assert!(why.contains("deployed model"), "{why}");
         // With the version in force where the learned model is, the
         // distant deployed model refuses nothing: learning may go on.
         assert_eq!(
-            learning.guard_refuses(&deployed, Some(&baseline), Some(&stricter)),
+            learning.guard_refuses(&deployed, Some(&baseline), Some(&stricter), "its"),
             None
         );
     }

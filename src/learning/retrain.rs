@@ -30,7 +30,10 @@ use std::sync::Arc;
 use super::records::{example_of, CorrectionKey};
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
-use crate::classifier::{distinct_examples, FeatureParams, LabelledExample, Model, TrainingParams};
+use crate::classifier::{
+    distinct_examples, first_reading_the_same, FeatureParams, LabelledExample, Model,
+    TrainingParams,
+};
 use crate::domain::{Label, UnixMillis};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -581,8 +584,9 @@ fn trained_or_not(
 /// active model was trained with: a model file does not record it), then
 /// each correction `copies` times, even one that repeats a base example or
 /// another correction (a moderator's label is deliberate); and the origin
-/// of each example, which its copies share, so that training keeps them
-/// in one cross-validation fold (see
+/// of each example, which every example the model reads the same shares (a
+/// correction's copies, and corrections that repeat each other or a base
+/// example), so that training keeps them in one cross-validation fold (see
 /// `ValidTrainingParams::train_with_copies`).
 fn with_copies(
     features: &FeatureParams,
@@ -590,13 +594,11 @@ fn with_copies(
     corrections: &[Correction],
     copies: usize,
 ) -> (Vec<LabelledExample>, Vec<usize>) {
-    let base = distinct_examples(features, base);
-    let mut examples = base.clone();
-    let mut origins: Vec<usize> = (0..base.len()).collect();
-    for (number, correction) in corrections.iter().enumerate() {
+    let mut examples = distinct_examples(features, base);
+    for correction in corrections {
         examples.extend(std::iter::repeat_n(example_of(correction), copies));
-        origins.extend(std::iter::repeat_n(base.len() + number, copies));
     }
+    let origins = first_reading_the_same(features, &examples);
     (examples, origins)
 }
 
@@ -818,7 +820,7 @@ mod tests {
         let features = FeatureParams::default();
         let (examples, origins) = with_copies(&features, &base, &corrections, 3);
         assert_eq!(examples.len(), 2 + 2 * 3);
-        assert_eq!(origins, vec![0, 1, 2, 2, 2, 3, 3, 3]);
+        assert_eq!(origins, vec![0, 1, 2, 2, 2, 5, 5, 5]);
         assert!(examples[2..5]
             .iter()
             .all(|example| example.text == "comment d1"));
@@ -826,6 +828,8 @@ mod tests {
         // training folds them.
         let (_, origins) = with_copies(&features, &base, &corrections, 1);
         assert_eq!(origins, vec![0, 1, 2, 3]);
+        // Numbered in order of first appearance, those are the folds that
+        // `train` gives rows of their own (see `cross_validation_folds`).
     }
 
     #[test]
@@ -866,7 +870,10 @@ mod tests {
                 "join my channel",
             ]
         );
-        assert_eq!(origins, vec![0, 1, 2, 2, 3, 3, 4, 4]);
+        // Every example the model reads the same shares an origin, so one
+        // fold: the correction that repeats the base's "comment b1" with
+        // its copies, and the two corrections that repeat each other.
+        assert_eq!(origins, vec![0, 1, 0, 0, 4, 4, 4, 4]);
     }
 
     #[test]
