@@ -245,6 +245,14 @@ mod tests {
         }
     }
 
+    /// The deployed model of these tests: MCC 0.90, 2% of the ham blocked.
+    fn deployed_model() -> Reference {
+        Reference {
+            version: "default-1".to_string(),
+            figures: metrics(0.90, 0.02, 50, 50),
+        }
+    }
+
     fn slice(active: Measured, candidate: Measured) -> SliceFigures {
         SliceFigures { active, candidate }
     }
@@ -256,10 +264,7 @@ mod tests {
         broken.mean_ham_score = f64::NAN;
         assert!(worse_on_trusted_data(&broken, &active, 0.02, "").is_some());
         // Said once, though the deployed model's bound is compared too.
-        let deployed = Reference {
-            version: "default-1".to_string(),
-            figures: metrics(0.90, 0.02, 50, 50),
-        };
+        let deployed = deployed_model();
         let decision = decide(
             Some(&slice(active.clone(), broken.clone())),
             Some(&deployed),
@@ -335,10 +340,7 @@ mod tests {
 
     #[test]
     fn small_steps_may_not_walk_away_from_the_deployed_model() {
-        let deployed = Reference {
-            version: "default-1".to_string(),
-            figures: metrics(0.90, 0.02, 50, 50),
-        };
+        let deployed = deployed_model();
         // Each step within the tolerance of the model it replaces, but the
         // third ends 3 points of ham blocked above the deployed model.
         let mut active = deployed.figures.clone();
@@ -367,10 +369,7 @@ mod tests {
 
     #[test]
     fn a_refusal_on_both_comparisons_names_each_reference_once() {
-        let deployed = Reference {
-            version: "default-1".to_string(),
-            figures: metrics(0.90, 0.02, 50, 50),
-        };
+        let deployed = deployed_model();
         let active = metrics(0.90, 0.03, 50, 50);
         let candidate = metrics(0.90, 0.10, 50, 50);
         let decision = decide(Some(&slice(active, candidate)), Some(&deployed), None, 0.02);
@@ -400,10 +399,7 @@ mod tests {
 
     #[test]
     fn a_model_already_far_from_the_deployed_one_may_learn_but_not_drift_further() {
-        let deployed = Reference {
-            version: "default-1".to_string(),
-            figures: metrics(0.90, 0.02, 50, 50),
-        };
+        let deployed = deployed_model();
         // A version activated by hand that blocks 10% of the base ham.
         let active = metrics(0.85, 0.10, 50, 50);
         let better = metrics(0.86, 0.09, 50, 50);
