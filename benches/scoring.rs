@@ -169,7 +169,7 @@ fn scoring(criterion: &mut Criterion) {
                 &model,
                 &thresholds,
                 comment,
-                &site_hosts(comment),
+                &site_hosts(comment, &[]),
                 &evaluation,
             ));
         }

@@ -212,6 +212,20 @@ pub fn check_site_id(site_id: &str) -> Result<(), SiteIdError> {
     Ok(())
 }
 
+/// Whether `host` looks like a host name: letters (any script), digits,
+/// `-` and at least one inner `.`. What a site's hosts and the model's
+/// [`crate::classifier::SiteHosts`] keep, once trimmed, lower-cased and
+/// without a trailing `.` or a leading `www.`.
+pub fn is_host_name(host: &str) -> bool {
+    host.contains('.')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && !host.contains("..")
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+}
+
 /// Values for the unit tests of several modules.
 #[cfg(test)]
 pub(crate) mod test_support {

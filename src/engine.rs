@@ -61,6 +61,12 @@ struct Policy {
 }
 
 impl Engine {
+    /// The host names the rules in force list for a site besides its id
+    /// (`hosts`): learning reads a correction with them, as its check did.
+    pub(crate) fn hosts_of(&self, site_id: &str) -> Vec<String> {
+        self.policy.load().rules.hosts_of(site_id).to_vec()
+    }
+
     pub fn new(store: Store, model: Model, thresholds: Thresholds, rules: Rules) -> Engine {
         Engine {
             store,
@@ -196,7 +202,7 @@ impl Engine {
             &self.model.load(),
             &policy.thresholds,
             comment,
-            &verdict::site_hosts(comment),
+            &verdict::site_hosts(comment, policy.rules.hosts_of(&comment.site_id)),
             &evaluation,
         );
         Ok((assessment, evaluation.fingerprint))

@@ -111,18 +111,21 @@ pub fn evaluate(
     rules: Option<&Rules>,
     examples: &[LabelledExample],
 ) -> EvalReport {
-    evaluate_on_site(model, thresholds, rules, GLOBAL_RULES_ONLY, examples)
+    evaluate_on_site(model, thresholds, rules, GLOBAL_RULES_ONLY, &[], examples)
 }
 
 /// [`evaluate`], with every example scored as a comment of `site_id`, so
 /// that the rules are those `serve` applies to that site (its
 /// `[rules.sites."<site_id>"]` table over the global one, or the global
 /// rules alone when it has no table). [`GLOBAL_RULES_ONLY`] names no site.
+/// `listed_hosts` are the host names the site's table lists (`hosts`),
+/// which the model reads links with, rules or not.
 pub fn evaluate_on_site(
     model: &Model,
     thresholds: &Thresholds,
     rules: Option<&Rules>,
     site_id: &str,
+    listed_hosts: &[String],
     examples: &[LabelledExample],
 ) -> EvalReport {
     let context = Context::stateless(UnixMillis(0));
@@ -148,13 +151,13 @@ pub fn evaluate_on_site(
             None => Evaluation::without_rules(&comment),
         };
         // The example's own site (YouTube's for the YouTube corpus), and
-        // `site_id` if it is a host name.
+        // `site_id` if it is a host name, with the site's listed hosts.
         let site = SiteHosts::new(
             example
                 .site
                 .hosts()
                 .iter()
-                .chain(site_hosts(&comment).hosts()),
+                .chain(site_hosts(&comment, listed_hosts).hosts()),
         );
         let assessment = decide_with_rules(model, thresholds, &comment, &site, &evaluation);
         scores.push(assessment.score);
@@ -253,6 +256,7 @@ mod tests {
             &config.thresholds,
             Some(&config.rules),
             "news.example",
+            &[],
             &casino_comment(),
         );
         assert_eq!(report.verdicts.ham.reject, 1, "{report:?}");
@@ -262,6 +266,7 @@ mod tests {
             &config.thresholds,
             Some(&config.rules),
             "blog.example",
+            &[],
             &casino_comment(),
         );
         assert_eq!(report.verdicts.ham.reject, 0, "{report:?}");

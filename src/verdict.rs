@@ -91,13 +91,17 @@ impl Default for Thresholds {
 }
 
 /// The hosts of the site a comment is posted on: its site id, when that
-/// is a host name (`news.example.com`). The permalink is not used: it
-/// comes with the request, and a form that passes on what the reader's
-/// browser sent would let a spammer name their own domain there. Learning
-/// takes the site from the same site id (`learning::records`), so that a
-/// comment has the same features when it is scored and when it is learned.
-pub fn site_hosts(comment: &Comment) -> SiteHosts {
-    SiteHosts::new([&comment.site_id])
+/// is a host name (`news.example.com`), and `listed`, the host names its
+/// rules table lists (`hosts`, see [`crate::rules::Rules::hosts_of`]). The
+/// permalink is not used: it comes with the request, and a form that
+/// passes on what the reader's browser sent would let a spammer name their
+/// own domain there. Learning takes the site from the same site id and
+/// list (`learning::records`), so that a comment has the same features
+/// when it is scored and when it is learned.
+pub fn site_hosts(comment: &Comment, listed: &[String]) -> SiteHosts {
+    SiteHosts::new(
+        std::iter::once(comment.site_id.as_str()).chain(listed.iter().map(String::as_str)),
+    )
 }
 
 /// Assesses a comment with the model alone.
@@ -106,7 +110,7 @@ pub fn decide(model: &Model, thresholds: &Thresholds, comment: &Comment) -> Asse
         model,
         thresholds,
         comment,
-        &site_hosts(comment),
+        &site_hosts(comment, &[]),
         &Evaluation::without_rules(comment),
     )
 }
@@ -289,7 +293,7 @@ mod tests {
             &model,
             &thresholds,
             &comment,
-            &site_hosts(&comment),
+            &site_hosts(&comment, &[]),
             &with_hits(&comment, hits),
         );
         assert!((logit(combined.score) - (logit(alone.score) + 0.7 - 1.5)).abs() < 1e-9);
@@ -348,7 +352,7 @@ mod tests {
                 &model,
                 &thresholds,
                 &comment,
-                &site_hosts(&comment),
+                &site_hosts(&comment, &[]),
                 &evaluation,
             );
             assert_eq!(

@@ -593,3 +593,57 @@ async fn a_bad_reload_is_refused_and_a_good_one_puts_rules_thresholds_and_keys_i
         .authenticate("a-new-token")
         .is_ok());
 }
+
+/// A site whose id is no host name lists its host names in its table, and
+/// links to them are the site's own for the model, as links to a site id
+/// that is a host name are; a site without the list reads them as links
+/// elsewhere.
+#[tokio::test]
+async fn a_sites_listed_hosts_are_its_own_for_the_model() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_rules(
+        directory.path(),
+        "[rules.sites.\"blog-42\"]\nhosts = [\"news.example.com\"]\n",
+    );
+    let state = State::open(&config).unwrap();
+    let check_on = |site_id: &str| Comment {
+        site_id: site_id.to_string(),
+        comment_id: "c1".to_string(),
+        content: "More on this: https://news.example.com/2026/11/budget-vote".to_string(),
+        author: Author::default(),
+        context: Default::default(),
+        submitted_at: UnixMillis::now(),
+        form: Default::default(),
+    };
+    let dry_run = CheckOptions {
+        recheck: false,
+        dry_run: true,
+    };
+    let elsewhere = |decision: &moderato::domain::Decision| {
+        decision
+            .assessment
+            .reasons
+            .iter()
+            .any(|reason| reason.message.contains("link to another site"))
+    };
+    let listed = state
+        .engine
+        .check(check_on("blog-42"), dry_run)
+        .await
+        .unwrap()
+        .decision;
+    let unlisted = state
+        .engine
+        .check(check_on("blog-43"), dry_run)
+        .await
+        .unwrap()
+        .decision;
+    assert!(!elsewhere(&listed), "{listed:?}");
+    assert!(elsewhere(&unlisted), "{unlisted:?}");
+    assert!(
+        listed.assessment.score < unlisted.assessment.score,
+        "{} against {}",
+        listed.assessment.score,
+        unlisted.assessment.score
+    );
+}

@@ -80,13 +80,7 @@ impl SiteHosts {
         for host in hosts {
             let host = host.as_ref().trim().trim_end_matches('.').to_lowercase();
             let host = host.strip_prefix("www.").unwrap_or(&host);
-            let looks_like_a_host = host.contains('.')
-                && !host.starts_with('.')
-                && !host.contains("..")
-                && host
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-            if !looks_like_a_host {
+            if !crate::domain::is_host_name(host) {
                 continue;
             }
             let (unicode, valid) = idna::domain_to_unicode(host);

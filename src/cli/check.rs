@@ -61,7 +61,7 @@ pub fn check(
         &model,
         &config.thresholds,
         &comment,
-        &site_hosts(&comment),
+        &site_hosts(&comment, config.rules.hosts_of(&comment.site_id)),
         &evaluation,
     );
     say!(

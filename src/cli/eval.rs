@@ -33,7 +33,17 @@ pub fn eval(
         )));
     }
     let rules = (!no_rules).then_some(&config.rules);
-    let report = evaluate_on_site(&model, &config.thresholds, rules, site_id, &examples);
+    // The site's host names are the site's, not a rule: `--no-rules` keeps
+    // them.
+    let listed = config.rules.hosts_of(site_id);
+    let report = evaluate_on_site(
+        &model,
+        &config.thresholds,
+        rules,
+        site_id,
+        listed,
+        &examples,
+    );
     if let Some(path) = plot {
         let marks = [
             ThresholdMark {

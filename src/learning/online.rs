@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use super::gate::{worse_on_trusted_data, Reference};
-use super::records::{example_of, CorrectionKey};
+use super::records::CorrectionKey;
 use super::registry::snapshot_now_and_then;
 use super::{measure, Learning, Measured, OnlineExample};
 use crate::classifier::{LabelledExample, Model};
@@ -90,8 +90,17 @@ impl Engine {
                 version: live.version().to_string(),
             });
         }
-        let examples: Vec<LabelledExample> = corrections.iter().map(example_of).collect();
-        let updated = live.learn(&examples, learning.settings.correction_weight())?;
+        // Recorded as learned: the examples come from the records, so that
+        // learning them again after a restart reads the same sites.
+        let weight = learning.settings.correction_weight();
+        let learned: Vec<OnlineExample> = corrections
+            .iter()
+            .map(|correction| {
+                OnlineExample::of(correction, weight, &self.hosts_of(&correction.site_id))
+            })
+            .collect();
+        let examples: Vec<LabelledExample> = learned.iter().map(OnlineExample::example).collect();
+        let updated = live.learn(&examples, weight)?;
         let trained = format!("version {}'s", live.trained_version());
         if let Some(why) = learning.guard_refuses(
             &updated,
@@ -105,11 +114,6 @@ impl Engine {
                 corrections.len(),
             )));
         }
-        let weight = learning.settings.correction_weight();
-        let learned: Vec<OnlineExample> = corrections
-            .iter()
-            .map(|correction| OnlineExample::of(correction, weight))
-            .collect();
         self.store()
             .record_online_examples(updated.trained_version(), &learned)?;
         // The examples are recorded: from here on nothing may fail before

@@ -76,12 +76,33 @@ pub struct OnlineExample {
     /// kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// The host names the site's rules table listed (`hosts`) when it was
+    /// learned: kept, so that learning it again after a restart gives the
+    /// same model whatever the configuration says by then. Empty for a
+    /// site that listed none, and in examples recorded before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
 }
 
 impl OnlineExample {
     /// The hosts of the site the example's comment was posted on.
     pub fn site(&self) -> SiteHosts {
-        SiteHosts::new(self.site_id.as_deref())
+        SiteHosts::new(
+            self.site_id
+                .as_deref()
+                .into_iter()
+                .chain(self.hosts.iter().map(String::as_str)),
+        )
+    }
+
+    /// The example it learned, to learn it again.
+    pub fn example(&self) -> LabelledExample {
+        LabelledExample {
+            text: self.text.clone(),
+            label: self.label,
+            group: None,
+            site: self.site(),
+        }
     }
 }
 
@@ -90,8 +111,9 @@ fn one() -> f64 {
 }
 
 impl OnlineExample {
-    /// What online learning records of a correction it learned.
-    pub fn of(correction: &Correction, weight: f64) -> OnlineExample {
+    /// What online learning records of a correction it learns, with the
+    /// host names its site's rules table lists (`listed`).
+    pub fn of(correction: &Correction, weight: f64, listed: &[String]) -> OnlineExample {
         OnlineExample {
             decision_id: correction.decision_id.clone(),
             text: correction.content.clone(),
@@ -99,17 +121,22 @@ impl OnlineExample {
             weight,
             labelled_at: Some(correction.at),
             site_id: Some(correction.site_id.clone()),
+            hosts: listed.to_vec(),
         }
     }
 }
 
-/// A correction as a training example.
-pub fn example_of(correction: &Correction) -> LabelledExample {
+/// A correction as a training example, read on its site as its check read
+/// it: the site id and the host names its rules table lists (`listed`,
+/// see [`crate::verdict::site_hosts`]).
+pub fn example_of(correction: &Correction, listed: &[String]) -> LabelledExample {
     LabelledExample {
         text: correction.content.clone(),
         label: correction.label,
         group: None,
-        site: SiteHosts::new([&correction.site_id]),
+        site: SiteHosts::new(
+            std::iter::once(correction.site_id.as_str()).chain(listed.iter().map(String::as_str)),
+        ),
     }
 }
 
@@ -189,7 +216,13 @@ mod tests {
     /// "link to another site" signal means the same in both.
     #[test]
     fn learning_sees_the_site_that_scoring_sees() {
-        for site_id in ["news.example.com", "site-42", "xn--bcher-kva.example"] {
+        let mirror = vec!["news.example.com".to_string()];
+        for (site_id, listed) in [
+            ("news.example.com", &Vec::new()),
+            ("site-42", &Vec::new()),
+            ("site-42", &mirror),
+            ("xn--bcher-kva.example", &Vec::new()),
+        ] {
             let comment = Comment {
                 site_id: site_id.to_string(),
                 comment_id: "c1".to_string(),
@@ -214,27 +247,44 @@ mod tests {
                 by: "ann".to_string(),
                 at: UnixMillis(1),
             };
-            let served = crate::verdict::site_hosts(&comment);
-            assert_eq!(example_of(&correction).site, served, "{site_id}");
+            let served = crate::verdict::site_hosts(&comment, listed);
+            assert_eq!(example_of(&correction, listed).site, served, "{site_id}");
+            let online = OnlineExample::of(&correction, 1.0, listed);
+            assert_eq!(online.site(), served, "{site_id}");
+            // A restart learns it again from its record, whatever the
+            // configuration lists by then.
+            let stored: OnlineExample =
+                serde_json::from_str(&serde_json::to_string(&online).unwrap()).unwrap();
+            assert_eq!(stored.example().site, served, "{site_id}");
             assert_eq!(
-                OnlineExample::of(&correction, 1.0).site(),
-                served,
-                "{site_id}"
+                served.owns("news.example.com"),
+                site_id == "news.example.com" || !listed.is_empty(),
+                "{site_id} {listed:?}"
             );
         }
+        // A record from before the list was kept reads as listing none.
+        let older: OnlineExample = serde_json::from_str(
+            r#"{"decision_id":"d","text":"t","label":"spam","site_id":"site-42"}"#,
+        )
+        .unwrap();
+        assert!(older.hosts.is_empty());
+        assert!(older.site().hosts().is_empty());
         // The permalink is not the site's word: a request names it.
-        let comment_site = crate::verdict::site_hosts(&Comment {
-            site_id: "site-42".to_string(),
-            comment_id: "c1".to_string(),
-            content: String::new(),
-            author: Default::default(),
-            context: PostContext {
-                permalink: "https://pills.example/buy".to_string(),
-                ..PostContext::default()
+        let comment_site = crate::verdict::site_hosts(
+            &Comment {
+                site_id: "site-42".to_string(),
+                comment_id: "c1".to_string(),
+                content: String::new(),
+                author: Default::default(),
+                context: PostContext {
+                    permalink: "https://pills.example/buy".to_string(),
+                    ..PostContext::default()
+                },
+                submitted_at: UnixMillis(0),
+                form: Default::default(),
             },
-            submitted_at: UnixMillis(0),
-            form: Default::default(),
-        });
+            &[],
+        );
         assert!(!comment_site.owns("pills.example"));
         assert!(comment_site.hosts().is_empty());
     }

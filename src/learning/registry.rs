@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::records::{example_of, CorrectionKey};
+use super::records::CorrectionKey;
 use super::{measure, Learning, Measured, ModelLineage, ModelRecord, OnlineExample};
 use crate::classifier::{BinaryMetrics, LabelledExample, Model};
 use crate::domain::UnixMillis;
@@ -309,15 +309,7 @@ pub(super) fn replay_online_examples(
     let mut model = model;
     // Runs of one weight are learned at once (one refit per run).
     for run in examples.chunk_by(|a, b| a.weight == b.weight) {
-        let labelled: Vec<LabelledExample> = run
-            .iter()
-            .map(|example| LabelledExample {
-                text: example.text.clone(),
-                label: example.label,
-                group: None,
-                site: example.site(),
-            })
-            .collect();
+        let labelled: Vec<LabelledExample> = run.iter().map(OnlineExample::example).collect();
         model = model.learn(&labelled, run[0].weight)?;
     }
     Ok(model)
@@ -428,18 +420,21 @@ impl Engine {
         let baseline = learning.baseline_of(&candidate);
         // Everything that can fail without writing comes first.
         let file = candidate.to_json()?;
+        let weight = learning.settings.correction_weight();
+        let untrained_examples: Vec<OnlineExample> = untrained
+            .iter()
+            .map(|correction| {
+                OnlineExample::of(correction, weight, &self.hosts_of(&correction.site_id))
+            })
+            .collect();
         let learned = self.learn_at_promotion(
             &candidate,
-            untrained,
+            &untrained_examples,
             baseline.as_ref(),
             lineage.reference.as_ref(),
         )?;
-        let weight = learning.settings.correction_weight();
         let recorded: Vec<OnlineExample> = if learned.is_some() {
-            untrained
-                .iter()
-                .map(|correction| OnlineExample::of(correction, weight))
-                .collect()
+            untrained_examples
         } else {
             record.not_learned = untrained
                 .iter()
@@ -486,7 +481,7 @@ impl Engine {
     fn learn_at_promotion(
         &self,
         candidate: &Model,
-        untrained: &[Correction],
+        untrained: &[OnlineExample],
         baseline: Option<&Measured>,
         reference: Option<&super::gate::Reference>,
     ) -> Result<Option<Model>, Error> {
@@ -514,7 +509,7 @@ impl Engine {
             );
             return Ok(None);
         }
-        let examples: Vec<LabelledExample> = untrained.iter().map(example_of).collect();
+        let examples: Vec<LabelledExample> = untrained.iter().map(OnlineExample::example).collect();
         let learned = candidate.learn(&examples, learning.settings.correction_weight())?;
         if let Some(why) =
             learning.guard_refuses(&learned, baseline, reference, "its trained model's")
@@ -627,6 +622,7 @@ mod tests {
                 weight: if index < 700 { 1.0 } else { 3.0 },
                 labelled_at: None,
                 site_id: None,
+                hosts: Vec::new(),
             })
             .collect()
     }

@@ -367,7 +367,10 @@ impl Engine {
         let read: HashSet<CorrectionKey> = corrections.iter().map(CorrectionKey::of).collect();
         let held_out_count = (corrections.len() as f64 * settings.evaluation_fraction()) as usize;
         let held_out = corrections.split_off(corrections.len() - held_out_count);
-        let held_out_examples: Vec<LabelledExample> = held_out.iter().map(example_of).collect();
+        let held_out_examples: Vec<LabelledExample> = held_out
+            .iter()
+            .map(|correction| example_of(correction, &self.hosts_of(&correction.site_id)))
+            .collect();
         self.update_job(job_id, |job| job.progress = 0.1);
 
         // The candidate, the decisions it knows a label of, and the
@@ -404,7 +407,10 @@ impl Engine {
                     .collect();
                 contained.extend(older.into_iter().map(|c| c.decision_id));
                 contained.extend(learned.into_iter().map(|c| c.decision_id));
-                let examples: Vec<LabelledExample> = new.iter().map(example_of).collect();
+                let examples: Vec<LabelledExample> = new
+                    .iter()
+                    .map(|correction| example_of(correction, &self.hosts_of(&correction.site_id)))
+                    .collect();
                 let live = replay_online_examples(active.clone(), &online)?;
                 self.update_job(job_id, |job| {
                     job.examples = live.summary().examples + examples.len() as u64
@@ -536,6 +542,7 @@ impl Engine {
             &learning.base.examples,
             corrections,
             copies,
+            &|site_id| self.hosts_of(site_id),
         );
         let labels_present = examples.iter().any(|e| e.label.is_spam())
             && examples.iter().any(|e| !e.label.is_spam());
@@ -593,10 +600,12 @@ fn with_copies(
     base: &[LabelledExample],
     corrections: &[Correction],
     copies: usize,
+    hosts_of: &dyn Fn(&str) -> Vec<String>,
 ) -> (Vec<LabelledExample>, Vec<usize>) {
     let mut examples = distinct_examples(features, base);
     for correction in corrections {
-        examples.extend(std::iter::repeat_n(example_of(correction), copies));
+        let example = example_of(correction, &hosts_of(&correction.site_id));
+        examples.extend(std::iter::repeat_n(example, copies));
     }
     let origins = first_reading_the_same(features, &examples);
     (examples, origins)
@@ -743,6 +752,7 @@ mod tests {
             weight: 1.0,
             labelled_at: None,
             site_id: None,
+            hosts: Vec::new(),
         };
         // d1 was learned as spam, then relabelled ham (not learned yet);
         // d2 was learned as it stands; d3 was never learned.
@@ -772,6 +782,7 @@ mod tests {
             weight: 1.0,
             labelled_at: Some(UnixMillis(at)),
             site_id: None,
+            hosts: Vec::new(),
         };
         // Spam at 10, then ham at 20; online learning ran ham's first.
         let online = [learned_as(Label::Ham, 20), learned_as(Label::Spam, 10)];
@@ -810,15 +821,15 @@ mod tests {
     #[test]
     fn the_copies_of_a_correction_share_their_origin() {
         let base = vec![
-            example_of(&correction("b1", Label::Ham, 1)),
-            example_of(&correction("b2", Label::Spam, 2)),
+            example_of(&correction("b1", Label::Ham, 1), &[]),
+            example_of(&correction("b2", Label::Spam, 2), &[]),
         ];
         let corrections = [
             correction("d1", Label::Spam, 10),
             correction("d2", Label::Ham, 11),
         ];
         let features = FeatureParams::default();
-        let (examples, origins) = with_copies(&features, &base, &corrections, 3);
+        let (examples, origins) = with_copies(&features, &base, &corrections, 3, &|_| Vec::new());
         assert_eq!(examples.len(), 2 + 2 * 3);
         assert_eq!(origins, vec![0, 1, 2, 2, 2, 5, 5, 5]);
         assert!(examples[2..5]
@@ -826,7 +837,7 @@ mod tests {
             .all(|example| example.text == "comment d1"));
         // One copy each: every example an origin of its own, as plain
         // training folds them.
-        let (_, origins) = with_copies(&features, &base, &corrections, 1);
+        let (_, origins) = with_copies(&features, &base, &corrections, 1, &|_| Vec::new());
         assert_eq!(origins, vec![0, 1, 2, 3]);
         // Numbered in order of first appearance, those are the folds that
         // `train` gives rows of their own (see `cross_validation_folds`).
@@ -837,11 +848,11 @@ mod tests {
         let mut spam_copy = correction("b3", Label::Spam, 3);
         spam_copy.content = "COMMENT B2".to_string();
         let base = vec![
-            example_of(&correction("b1", Label::Ham, 1)),
-            example_of(&correction("b2", Label::Spam, 2)),
+            example_of(&correction("b1", Label::Ham, 1), &[]),
+            example_of(&correction("b2", Label::Spam, 2), &[]),
             // The model reads it as the base's "comment b2" (case folded):
             // counted once.
-            example_of(&spam_copy),
+            example_of(&spam_copy, &[]),
         ];
         // A correction repeating a base example, and two repeating each
         // other: each keeps all its copies.
@@ -852,7 +863,10 @@ mod tests {
         let mut second = correction("d3", Label::Spam, 12);
         second.content = "join my channel".to_string();
         let corrections = [repeats_base, first, second];
-        let (examples, origins) = with_copies(&FeatureParams::default(), &base, &corrections, 2);
+        let (examples, origins) =
+            with_copies(&FeatureParams::default(), &base, &corrections, 2, &|_| {
+                Vec::new()
+            });
         let texts: Vec<&str> = examples
             .iter()
             .map(|example| example.text.as_str())

@@ -15,6 +15,7 @@
 //! [rules.sites."news.example"]      # adds to the lists, overrides settings
 //! suspect_terms = ["casino"]
 //! new_author = { enabled = true }
+//! hosts = ["news-example.net"]       # the site's other host names
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,10 @@ use super::settings::{Mode, Rule, RuleSettings, MAX_WEIGHT, MAX_WINDOW_SECONDS};
 use super::terms::TermList;
 use super::{RuleSet, Rules};
 use crate::config::ConfigError;
+
+/// Host names one site table may list in `hosts`: a site's own domains,
+/// short-link domains and mirrors, not a list of the web.
+pub const MAX_HOSTS_PER_SITE: usize = 64;
 
 /// One rule's table; every field is optional and falls back on the global
 /// table (for a site) and then on the rule's default.
@@ -58,6 +63,11 @@ pub struct RulesConfig {
     pub blocked_ips: Vec<String>,
     #[serde(default)]
     pub blocked_emails: Vec<String>,
+    /// A site table's other host names: links to them, their subdomains or
+    /// the domain just above stay on the site for the model, as links to
+    /// the site id do when it is a host name. Refused in `[rules]` itself.
+    #[serde(default)]
+    pub hosts: Vec<String>,
     pub honeypot: Option<RuleConfig>,
     pub submitted_too_fast: Option<RuleConfig>,
     pub too_many_links: Option<RuleConfig>,
@@ -108,8 +118,15 @@ impl RulesConfig {
 
     /// Checks the table into the rules in force.
     pub fn check(&self) -> Result<Rules, ConfigError> {
+        if !self.hosts.is_empty() {
+            return Err(invalid(
+                "rules.hosts",
+                "hosts belong to one site: list them in its table, [rules.sites.\"SITE\"]",
+            ));
+        }
         let global = rule_set("rules", &[self])?;
         let mut sites = HashMap::with_capacity(self.sites.len());
+        let mut site_hosts = HashMap::new();
         for (site, overrides) in &self.sites {
             let path = format!("rules.sites.{site:?}");
             crate::domain::check_site_id(site)
@@ -121,10 +138,14 @@ impl RulesConfig {
                 ));
             }
             sites.insert(site.clone(), Arc::new(rule_set(&path, &[self, overrides])?));
+            if !overrides.hosts.is_empty() {
+                site_hosts.insert(site.clone(), check_hosts(&path, &overrides.hosts)?);
+            }
         }
         Ok(Rules {
             global: Arc::new(global),
             sites,
+            site_hosts,
         })
     }
 }
@@ -178,6 +199,34 @@ fn rule_set(path: &str, layers: &[&RulesConfig]) -> Result<RuleSet, ConfigError>
         suspect_terms,
         lists,
     })
+}
+
+/// A site's `hosts`, each a host name, lower-cased, without a trailing
+/// `.` or a leading `www.` (as links are read); at most
+/// [`MAX_HOSTS_PER_SITE`].
+fn check_hosts(path: &str, hosts: &[String]) -> Result<Vec<String>, ConfigError> {
+    if hosts.len() > MAX_HOSTS_PER_SITE {
+        return Err(invalid(
+            format!("{path}.hosts"),
+            format!(
+                "{} hosts given; a site may list at most {MAX_HOSTS_PER_SITE}",
+                hosts.len()
+            ),
+        ));
+    }
+    let mut checked = Vec::with_capacity(hosts.len());
+    for (position, host) in hosts.iter().enumerate() {
+        let lowered = host.trim().trim_end_matches('.').to_lowercase();
+        let name = lowered.strip_prefix("www.").unwrap_or(&lowered);
+        if !crate::domain::is_host_name(name) {
+            return Err(invalid(
+                format!("{path}.hosts[{position}]"),
+                format!("{host:?} is not a host name such as news.example.com"),
+            ));
+        }
+        checked.push(name.to_string());
+    }
+    Ok(checked)
 }
 
 /// The paths of the layers of a rule set: `rules`, then the site's table.
@@ -427,11 +476,43 @@ mod tests {
                 "rules.sites.\"news.example\".blocked_ips[0]",
             ),
             ("[sites.\"bad site\"]", "rules.sites.\"bad site\""),
+            // A site's hosts belong in its table, and are host names.
+            ("hosts = [\"news.example\"]", "rules.hosts"),
+            (
+                "[sites.\"blog-42\"]\nhosts = [\"news.example\", \"not a host\"]",
+                "rules.sites.\"blog-42\".hosts[1]",
+            ),
+            (
+                "[sites.\"blog-42\"]\nhosts = [\"localhost\"]",
+                "rules.sites.\"blog-42\".hosts[0]",
+            ),
         ];
         for (text, key) in cases {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(key), "{text}: {error}");
         }
+        let too_many: Vec<String> = (0..=MAX_HOSTS_PER_SITE)
+            .map(|index| format!("\"h{index}.example\""))
+            .collect();
+        let text = format!("[sites.\"blog-42\"]\nhosts = [{}]", too_many.join(", "));
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains("rules.sites.\"blog-42\".hosts") && error.contains("at most 64"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_site_lists_its_other_hosts_as_links_read_them() {
+        let rules = parse(
+            "[sites.\"blog-42\"]\nhosts = [\"WWW.News.Example.\", \"nyti.ms\"]\n\
+             [sites.\"news.example\"]\nsuspect_terms = [\"casino\"]",
+        )
+        .unwrap();
+        assert_eq!(rules.hosts_of("blog-42"), ["news.example", "nyti.ms"]);
+        // A site table without hosts, and a site without a table, list none.
+        assert!(rules.hosts_of("news.example").is_empty());
+        assert!(rules.hosts_of("other").is_empty());
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub struct RuleHit {
 pub struct Rules {
     global: Arc<RuleSet>,
     sites: HashMap<String, Arc<RuleSet>>,
+    /// The checked `hosts` of the site tables that list any.
+    site_hosts: HashMap<String, Vec<String>>,
 }
 
 impl Default for Rules {
@@ -95,6 +97,12 @@ impl Rules {
     /// The set that applies to a site.
     pub fn for_site(&self, site_id: &str) -> &RuleSet {
         self.sites.get(site_id).unwrap_or(&self.global)
+    }
+
+    /// The host names a site's table lists besides its site id (`hosts`),
+    /// lower-cased and without `www.`; none for a site without them.
+    pub fn hosts_of(&self, site_id: &str) -> &[String] {
+        self.site_hosts.get(site_id).map_or(&[], Vec::as_slice)
     }
 }
 

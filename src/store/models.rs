@@ -511,6 +511,7 @@ mod tests {
                 weight: 1.0,
                 labelled_at: None,
                 site_id: None,
+                hosts: Vec::new(),
             };
             store
                 .record_online_examples("b-2", &[example("1"), example("2")])
