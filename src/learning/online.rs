@@ -52,6 +52,21 @@ impl Engine {
         Ok(outcome)
     }
 
+    /// What online learning records of `corrections`, each with the host
+    /// names its site's rules table lists now.
+    pub(super) fn online_examples(
+        &self,
+        corrections: &[Correction],
+        weight: f64,
+    ) -> Vec<OnlineExample> {
+        corrections
+            .iter()
+            .map(|correction| {
+                OnlineExample::of(correction, weight, &self.hosts_of(&correction.site_id))
+            })
+            .collect()
+    }
+
     fn learn_blocking(&self, corrections: &[Correction]) -> Result<OnlineOutcome, Error> {
         let learning = self.learning();
         // Whether the schedule has seen enough is asked afterwards
@@ -93,12 +108,7 @@ impl Engine {
         // Recorded as learned: the examples come from the records, so that
         // learning them again after a restart reads the same sites.
         let weight = learning.settings.correction_weight();
-        let learned: Vec<OnlineExample> = corrections
-            .iter()
-            .map(|correction| {
-                OnlineExample::of(correction, weight, &self.hosts_of(&correction.site_id))
-            })
-            .collect();
+        let learned = self.online_examples(&corrections, weight);
         let examples: Vec<LabelledExample> = learned.iter().map(OnlineExample::example).collect();
         let updated = live.learn(&examples, weight)?;
         let trained = format!("version {}'s", live.trained_version());

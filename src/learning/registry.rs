@@ -421,12 +421,7 @@ impl Engine {
         // Everything that can fail without writing comes first.
         let file = candidate.to_json()?;
         let weight = learning.settings.correction_weight();
-        let untrained_examples: Vec<OnlineExample> = untrained
-            .iter()
-            .map(|correction| {
-                OnlineExample::of(correction, weight, &self.hosts_of(&correction.site_id))
-            })
-            .collect();
+        let untrained_examples = self.online_examples(untrained, weight);
         let learned = self.learn_at_promotion(
             &candidate,
             &untrained_examples,
