@@ -7,11 +7,13 @@
 //! the recent ones in memory before handing its decision to the store's
 //! writer (which records the rules' state in sled with the batch).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::classifier::Model;
+use crate::classifier::{Model, SiteHosts};
 use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
 use crate::error::{Echo, Error};
 use crate::learning::Learning;
@@ -58,11 +60,39 @@ pub struct Engine {
 struct Policy {
     rules: Rules,
     thresholds: Thresholds,
+    /// The hosts of each site whose rules table lists `hosts`, built once
+    /// per configuration instead of on every check (each name is
+    /// lower-cased and converted to and from its IDNA form).
+    listed_sites: HashMap<String, SiteHosts>,
+}
+
+impl Policy {
+    fn new(rules: Rules, thresholds: Thresholds) -> Policy {
+        let listed_sites = rules
+            .listed_hosts()
+            .map(|(site, hosts)| (site.to_string(), verdict::hosts_of_site(site, hosts)))
+            .collect();
+        Policy {
+            rules,
+            thresholds,
+            listed_sites,
+        }
+    }
+
+    /// The hosts of the site a comment is posted on (see
+    /// [`verdict::site_hosts`]).
+    fn site_hosts(&self, comment: &Comment) -> Cow<'_, SiteHosts> {
+        match self.listed_sites.get(&comment.site_id) {
+            Some(hosts) => Cow::Borrowed(hosts),
+            None => Cow::Owned(verdict::site_hosts(comment, &[])),
+        }
+    }
 }
 
 impl Engine {
     /// The host names the rules in force list for a site besides its id
-    /// (`hosts`): learning reads a correction with them, as its check did.
+    /// (`hosts`): learning reads a correction with those in force when it
+    /// learns (a reload since its check may have changed them).
     pub(crate) fn hosts_of(&self, site_id: &str) -> Vec<String> {
         self.policy.load().rules.hosts_of(site_id).to_vec()
     }
@@ -71,7 +101,7 @@ impl Engine {
         Engine {
             store,
             model: ArcSwap::from_pointee(model),
-            policy: ArcSwap::from_pointee(Policy { rules, thresholds }),
+            policy: ArcSwap::from_pointee(Policy::new(rules, thresholds)),
             learning: Learning::default(),
             recent: RecentComments::default(),
             label_tasks: tokio_util::task::TaskTracker::new(),
@@ -111,7 +141,7 @@ impl Engine {
     /// running finish with the ones they started with; no call waits or
     /// fails.
     pub fn replace_policy(&self, rules: Rules, thresholds: Thresholds) {
-        self.policy.store(Arc::new(Policy { rules, thresholds }));
+        self.policy.store(Arc::new(Policy::new(rules, thresholds)));
     }
 
     /// Counts a person's label of a comment in its author's history (what
@@ -202,7 +232,7 @@ impl Engine {
             &self.model.load(),
             &policy.thresholds,
             comment,
-            &verdict::site_hosts(comment, policy.rules.hosts_of(&comment.site_id)),
+            &policy.site_hosts(comment),
             &evaluation,
         );
         Ok((assessment, evaluation.fingerprint))

@@ -99,9 +99,12 @@ impl Default for Thresholds {
 /// list (`learning::records`), so that a comment has the same features
 /// when it is scored and when it is learned.
 pub fn site_hosts(comment: &Comment, listed: &[String]) -> SiteHosts {
-    SiteHosts::new(
-        std::iter::once(comment.site_id.as_str()).chain(listed.iter().map(String::as_str)),
-    )
+    hosts_of_site(&comment.site_id, listed)
+}
+
+/// [`site_hosts`] of a site: its id, when a host name, and `listed`.
+pub fn hosts_of_site(site_id: &str, listed: &[String]) -> SiteHosts {
+    SiteHosts::new(std::iter::once(site_id).chain(listed.iter().map(String::as_str)))
 }
 
 /// Assesses a comment with the model alone.

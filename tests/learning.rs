@@ -14,8 +14,9 @@ use moderato::learning::LearningParams;
 use tonic::Code;
 
 use crate::util::{
-    check_as_news, comment, dry_run_check, request_retrain, start_server, start_with,
-    store_and_label, test_config, wait_for_job, with_token, TestServer, ADMIN_TOKEN, NEWS_TOKEN,
+    check_as_news, comment, config_with_rules, dry_run_check, request_retrain, retry_while_locked,
+    start_server, start_with, store_and_label, test_config, wait_for_job, with_token, TestServer,
+    ADMIN_TOKEN, NEWS_TOKEN,
 };
 
 const CAMPAIGN: [&str; 4] = [
@@ -704,5 +705,60 @@ async fn corrections_made_before_a_restart_count_towards_the_schedule() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    server.stop().await;
+}
+
+/// Online learning reads a correction with the host names its site's table
+/// lists, and records them with it: started again without them in the
+/// configuration, the service learns the correction again as it was
+/// learned, and serves the same model.
+#[tokio::test(flavor = "multi_thread")]
+async fn online_learning_keeps_the_hosts_a_site_listed() {
+    let directory = tempfile::tempdir().unwrap();
+    let listing = config_with_rules(
+        directory.path(),
+        "[rules.sites.\"news.example\"]\nhosts = [\"news-mirror.example\"]\n",
+    );
+    let server = start_with(listing).await;
+    let version = dry_run_check(&server, PROBE).await.model_version;
+    store_and_label(
+        &server,
+        "mirror",
+        &["zorblat signals explained at https://news-mirror.example/zorblat"],
+        pb::Label::Spam,
+    )
+    .await;
+    let learned = dry_run_check(&server, PROBE).await;
+    assert!(learned.model_version.ends_with("+1"), "{learned:?}");
+    server.stop().await;
+
+    let store =
+        retry_while_locked(|| moderato::store::Store::open(&directory.path().join("db"))).unwrap();
+    let recorded = store.online_examples(&version).unwrap();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].hosts, ["news-mirror.example"]);
+    drop(store);
+
+    // Learned without the hosts, its link counts as going to another site,
+    // and every score moves a little: what a site that lists none learns.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let server = start_with(test_config(elsewhere.path())).await;
+    store_and_label(
+        &server,
+        "mirror",
+        &["zorblat signals explained at https://news-mirror.example/zorblat"],
+        pb::Label::Spam,
+    )
+    .await;
+    let unlisted = dry_run_check(&server, PROBE).await;
+    assert_ne!(unlisted.score, learned.score, "{unlisted:?}");
+    server.stop().await;
+
+    // Started again without the list, the service learns the record again
+    // with its hosts.
+    let server = start_with(test_config(directory.path())).await;
+    let again = dry_run_check(&server, PROBE).await;
+    assert_eq!(again.model_version, learned.model_version);
+    assert_eq!(again.score, learned.score, "{again:?} against {learned:?}");
     server.stop().await;
 }

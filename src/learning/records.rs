@@ -126,9 +126,9 @@ impl OnlineExample {
     }
 }
 
-/// A correction as a training example, read on its site as its check read
-/// it: the site id and the host names its rules table lists (`listed`,
-/// see [`crate::verdict::site_hosts`]).
+/// A correction as a training example, read on its site: the site id and
+/// the host names its rules table lists (`listed`, see
+/// [`crate::verdict::site_hosts`]), those in force when it is learned.
 pub fn example_of(correction: &Correction, listed: &[String]) -> LabelledExample {
     LabelledExample {
         text: correction.content.clone(),

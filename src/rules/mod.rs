@@ -104,6 +104,13 @@ impl Rules {
     pub fn hosts_of(&self, site_id: &str) -> &[String] {
         self.site_hosts.get(site_id).map_or(&[], Vec::as_slice)
     }
+
+    /// Each site whose table lists `hosts`, with them.
+    pub fn listed_hosts(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.site_hosts
+            .iter()
+            .map(|(site, hosts)| (site.as_str(), hosts.as_slice()))
+    }
 }
 
 /// The checked settings and lists that apply to one site.
