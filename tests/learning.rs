@@ -708,6 +708,17 @@ async fn corrections_made_before_a_restart_count_towards_the_schedule() {
     server.stop().await;
 }
 
+/// Labels spam a news comment that links to `news-mirror.example`.
+async fn label_a_link_to_the_mirror(server: &TestServer) {
+    store_and_label(
+        server,
+        "mirror",
+        &["zorblat signals explained at https://news-mirror.example/zorblat"],
+        pb::Label::Spam,
+    )
+    .await;
+}
+
 /// Online learning reads a correction with the host names its site's table
 /// lists, and records them with it: started again without them in the
 /// configuration, the service learns the correction again as it was
@@ -721,13 +732,7 @@ async fn online_learning_keeps_the_hosts_a_site_listed() {
     );
     let server = start_with(listing).await;
     let version = dry_run_check(&server, PROBE).await.model_version;
-    store_and_label(
-        &server,
-        "mirror",
-        &["zorblat signals explained at https://news-mirror.example/zorblat"],
-        pb::Label::Spam,
-    )
-    .await;
+    label_a_link_to_the_mirror(&server).await;
     let learned = dry_run_check(&server, PROBE).await;
     assert!(learned.model_version.ends_with("+1"), "{learned:?}");
     server.stop().await;
@@ -743,13 +748,7 @@ async fn online_learning_keeps_the_hosts_a_site_listed() {
     // and every score moves a little: what a site that lists none learns.
     let elsewhere = tempfile::tempdir().unwrap();
     let server = start_with(test_config(elsewhere.path())).await;
-    store_and_label(
-        &server,
-        "mirror",
-        &["zorblat signals explained at https://news-mirror.example/zorblat"],
-        pb::Label::Spam,
-    )
-    .await;
+    label_a_link_to_the_mirror(&server).await;
     let unlisted = dry_run_check(&server, PROBE).await;
     assert_ne!(unlisted.score, learned.score, "{unlisted:?}");
     server.stop().await;
