@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use super::gate::{worse_on_trusted_data, Reference};
-use super::records::CorrectionKey;
+use super::records::{example_of, CorrectionKey};
 use super::registry::snapshot_now_and_then;
 use super::{measure, Learning, Measured, OnlineExample};
 use crate::classifier::{LabelledExample, Model};
@@ -50,6 +50,12 @@ impl Engine {
         }
         self.after_corrections();
         Ok(outcome)
+    }
+
+    /// A correction as a training example, read with the host names its
+    /// site's rules table lists now (see [`Engine::hosts_of`]).
+    pub(super) fn correction_example(&self, correction: &Correction) -> LabelledExample {
+        example_of(correction, &self.hosts_of(&correction.site_id))
     }
 
     /// What online learning records of `corrections`, each with the host

@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::records::{example_of, CorrectionKey};
+use super::records::CorrectionKey;
 use super::registry::{load_registered, replay_online_examples};
 use super::{decide, measure, ModelRecord, RetrainJob, SliceFigures};
 use crate::classifier::{
@@ -369,7 +369,7 @@ impl Engine {
         let held_out = corrections.split_off(corrections.len() - held_out_count);
         let held_out_examples: Vec<LabelledExample> = held_out
             .iter()
-            .map(|correction| example_of(correction, &self.hosts_of(&correction.site_id)))
+            .map(|correction| self.correction_example(correction))
             .collect();
         self.update_job(job_id, |job| job.progress = 0.1);
 
@@ -409,7 +409,7 @@ impl Engine {
                 contained.extend(learned.into_iter().map(|c| c.decision_id));
                 let examples: Vec<LabelledExample> = new
                     .iter()
-                    .map(|correction| example_of(correction, &self.hosts_of(&correction.site_id)))
+                    .map(|correction| self.correction_example(correction))
                     .collect();
                 let live = replay_online_examples(active.clone(), &online)?;
                 self.update_job(job_id, |job| {
@@ -542,7 +542,7 @@ impl Engine {
             &learning.base.examples,
             corrections,
             copies,
-            &|site_id| self.hosts_of(site_id),
+            &|correction| self.correction_example(correction),
         );
         let labels_present = examples.iter().any(|e| e.label.is_spam())
             && examples.iter().any(|e| !e.label.is_spam());
@@ -600,12 +600,14 @@ fn with_copies(
     base: &[LabelledExample],
     corrections: &[Correction],
     copies: usize,
-    hosts_of: &dyn Fn(&str) -> Vec<String>,
+    example_of_correction: &dyn Fn(&Correction) -> LabelledExample,
 ) -> (Vec<LabelledExample>, Vec<usize>) {
     let mut examples = distinct_examples(features, base);
     for correction in corrections {
-        let example = example_of(correction, &hosts_of(&correction.site_id));
-        examples.extend(std::iter::repeat_n(example, copies));
+        examples.extend(std::iter::repeat_n(
+            example_of_correction(correction),
+            copies,
+        ));
     }
     let origins = first_reading_the_same(features, &examples);
     (examples, origins)
@@ -724,6 +726,7 @@ impl super::Learning {
 
 #[cfg(test)]
 mod tests {
+    use super::super::records::example_of;
     use super::*;
     use crate::domain::{Label, Verdict};
     use crate::review::CorrectionSource;
@@ -829,7 +832,9 @@ mod tests {
             correction("d2", Label::Ham, 11),
         ];
         let features = FeatureParams::default();
-        let (examples, origins) = with_copies(&features, &base, &corrections, 3, &|_| Vec::new());
+        let (examples, origins) = with_copies(&features, &base, &corrections, 3, &|correction| {
+            example_of(correction, &[])
+        });
         assert_eq!(examples.len(), 2 + 2 * 3);
         assert_eq!(origins, vec![0, 1, 2, 2, 2, 5, 5, 5]);
         assert!(examples[2..5]
@@ -837,7 +842,9 @@ mod tests {
             .all(|example| example.text == "comment d1"));
         // One copy each: every example an origin of its own, as plain
         // training folds them.
-        let (_, origins) = with_copies(&features, &base, &corrections, 1, &|_| Vec::new());
+        let (_, origins) = with_copies(&features, &base, &corrections, 1, &|correction| {
+            example_of(correction, &[])
+        });
         assert_eq!(origins, vec![0, 1, 2, 3]);
         // Numbered in order of first appearance, those are the folds that
         // `train` gives rows of their own (see `cross_validation_folds`).
@@ -863,10 +870,13 @@ mod tests {
         let mut second = correction("d3", Label::Spam, 12);
         second.content = "join my channel".to_string();
         let corrections = [repeats_base, first, second];
-        let (examples, origins) =
-            with_copies(&FeatureParams::default(), &base, &corrections, 2, &|_| {
-                Vec::new()
-            });
+        let (examples, origins) = with_copies(
+            &FeatureParams::default(),
+            &base,
+            &corrections,
+            2,
+            &|correction| example_of(correction, &[]),
+        );
         let texts: Vec<&str> = examples
             .iter()
             .map(|example| example.text.as_str())
