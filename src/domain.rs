@@ -212,10 +212,23 @@ pub fn check_site_id(site_id: &str) -> Result<(), SiteIdError> {
     Ok(())
 }
 
+/// Host names one site may list (`hosts` in its rules table, or in a
+/// labelled row): a site's own domains, short-link domains and mirrors,
+/// not a list of the web.
+pub const MAX_HOSTS_PER_SITE: usize = 64;
+
+/// `entry` read as links are read (trimmed, lower-cased, without a
+/// trailing `.` or a leading `www.`), when it is then a host name (see
+/// [`is_host_name`]). What a site's `hosts`, a labelled row's `hosts` and
+/// the model's [`crate::classifier::SiteHosts`] keep.
+pub fn host_name(entry: &str) -> Option<String> {
+    let lowered = entry.trim().trim_end_matches('.').to_lowercase();
+    let name = lowered.strip_prefix("www.").unwrap_or(&lowered);
+    is_host_name(name).then(|| name.to_string())
+}
+
 /// Whether `host` looks like a host name: letters (any script), digits,
-/// `-` and at least one inner `.`. What a site's hosts and the model's
-/// [`crate::classifier::SiteHosts`] keep, once trimmed, lower-cased and
-/// without a trailing `.` or a leading `www.`.
+/// `-` and at least one inner `.`.
 pub fn is_host_name(host: &str) -> bool {
     host.contains('.')
         && !host.starts_with('.')

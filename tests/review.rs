@@ -882,6 +882,83 @@ async fn moderators_list_and_resolve_from_the_command_line() {
     server.stop().await;
 }
 
+/// An export carries the host names a site's rules table lists, so that a
+/// model trained on it elsewhere reads links to them as the service does.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_carries_the_hosts_a_site_lists() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_rules(
+        directory.path(),
+        "[rules.sites.\"blog.example\"]\nhosts = [\"Blog-Mirror.example\"]\n",
+    ))
+    .await;
+    store_and_label(
+        &server,
+        "news",
+        &["the council should publish the budget figures"],
+        pb::Label::Ham,
+    )
+    .await;
+    let blog = check_as_blog(
+        &server,
+        "blog-1",
+        "more at https://blog-mirror.example/page",
+    )
+    .await
+    .unwrap();
+    server
+        .review()
+        .await
+        .resolve_items(with_token(
+            ADMIN_TOKEN,
+            pb::ResolveItemsRequest {
+                decision_ids: vec![blog.decision_id],
+                label: pb::Label::Spam.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+
+    let out = directory.path().join("corrections.jsonl");
+    let (code, stderr) =
+        moderato_export(&server, ADMIN_TOKEN, &["--out", out.to_str().unwrap()]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    // The blog's row lists its host as the configuration reads it; the
+    // news site lists none, and its row has no `hosts` at all.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let row_of = |site: &str| {
+        lines
+            .iter()
+            .find(|line| line["site_id"] == site)
+            .unwrap_or_else(|| panic!("no row of {site}: {lines:?}"))
+    };
+    assert_eq!(
+        row_of(BLOG_SITE)["hosts"],
+        serde_json::json!(["blog-mirror.example"])
+    );
+    assert!(row_of(NEWS_SITE).get("hosts").is_none(), "{lines:?}");
+
+    // Read back as training data, each row knows its site's hosts.
+    let examples = moderato::classifier::read_labelled_file(&out).unwrap();
+    let site_of = |spam: bool| {
+        &examples
+            .iter()
+            .find(|e| e.label.is_spam() == spam)
+            .unwrap()
+            .site
+    };
+    assert!(site_of(true).owns("blog-mirror.example"));
+    assert!(site_of(true).owns("blog.example"));
+    assert!(site_of(false).owns("news.example"));
+    assert!(!site_of(false).owns("blog-mirror.example"));
+    server.stop().await;
+}
+
 /// Runs `moderato export` against the test server with `token`; returns
 /// the exit code and standard error.
 async fn moderato_export(server: &TestServer, token: &str, args: &[&str]) -> (Option<i32>, String) {

@@ -3,8 +3,10 @@
 //! JSON Lines format (`{"text": ..., "label": "spam"}` per line).
 //!
 //! Each example knows the hosts of the site it was posted on when the file
-//! says: YouTube's for the YouTube CSV, a JSON line's `site_id` when it is
-//! a host name; none for the TSV (text messages are on no site).
+//! says: YouTube's for the YouTube CSV; for a JSON line, its `site_id` when
+//! that is a host name and the host names its `hosts` lists (an export
+//! carries those its site's rules table listed); none for the TSV (text
+//! messages are on no site).
 
 use std::path::Path;
 
@@ -131,9 +133,9 @@ fn parse_youtube_csv(path: &Path, content: &str) -> Result<Vec<LabelledExample>,
     Ok(examples)
 }
 
-/// A row needs `text` and `label` (operations.md); `group` and `site_id`
-/// are optional, and `group` is read leniently, since files from other tools may number their
-/// threads or put anything there.
+/// A row needs `text` and `label` (operations.md); `group`, `site_id` and
+/// `hosts` are optional, and `group` is read leniently, since files from
+/// other tools may number their threads or put anything there.
 #[derive(Deserialize)]
 struct JsonLine {
     text: String,
@@ -144,6 +146,10 @@ struct JsonLine {
     /// are no sign of spam when it is a host name.
     #[serde(default)]
     site_id: Option<String>,
+    /// The site's other host names (exports carry those its rules table
+    /// lists): links to them are no sign of spam either.
+    #[serde(default)]
+    hosts: Vec<String>,
 }
 
 /// The group of a JSON Lines row: a string as it is, a number as its
@@ -158,6 +164,43 @@ fn group_of(value: Option<serde_json::Value>) -> Option<String> {
     }
 }
 
+/// A row's `hosts`, each a host name read as links are (see
+/// [`crate::domain::host_name`]), at most as many as a site's rules table
+/// may list: a file that says otherwise is refused naming the line, as
+/// the configuration refuses such a list, rather than trained on with
+/// some of its hosts silently dropped.
+fn checked_hosts(
+    path: &Path,
+    line_number: u64,
+    hosts: &[String],
+) -> Result<Vec<String>, ClassifierError> {
+    use crate::domain::MAX_HOSTS_PER_SITE;
+    if hosts.len() > MAX_HOSTS_PER_SITE {
+        return Err(format_error(
+            path,
+            line_number,
+            format!(
+                "`hosts` lists {} host names; a site may list at most {MAX_HOSTS_PER_SITE}",
+                hosts.len()
+            ),
+        ));
+    }
+    hosts
+        .iter()
+        .map(|host| {
+            crate::domain::host_name(host).ok_or_else(|| {
+                format_error(
+                    path,
+                    line_number,
+                    format!(
+                        "`hosts` holds {host:?}, which is not a host name such as news.example.com"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, ClassifierError> {
     let mut examples = Vec::new();
     for (index, line) in content.lines().enumerate() {
@@ -167,11 +210,12 @@ fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, 
         }
         let parsed: JsonLine = serde_json::from_str(line)
             .map_err(|error| format_error(path, line_number, error.to_string()))?;
+        let hosts = checked_hosts(path, line_number, &parsed.hosts)?;
         examples.push(LabelledExample {
             text: parsed.text,
             label: parse_label(path, line_number, &parsed.label)?,
             group: group_of(parsed.group),
-            site: SiteHosts::new(parsed.site_id),
+            site: SiteHosts::new(parsed.site_id.into_iter().chain(hosts)),
         });
     }
     Ok(examples)
@@ -219,6 +263,43 @@ mod tests {
         let examples = read_labelled_file(&path).unwrap();
         assert_eq!(examples.len(), 2);
         assert_eq!(examples[1].label, Label::Spam);
+    }
+
+    #[test]
+    fn a_json_lines_rows_hosts_are_its_sites_and_bad_ones_refuse_the_file() {
+        let (_directory, path) = write(
+            "{\"text\":\"a\",\"label\":\"ham\",\"site_id\":\"blog-42\",\"hosts\":[\"WWW.Blog.Example.\"]}\n\
+             {\"text\":\"b\",\"label\":\"spam\",\"site_id\":\"blog-43\"}\n",
+        );
+        let examples = read_labelled_file(&path).unwrap();
+        // Read as links are: lower-cased, without `www.` or a trailing dot.
+        assert!(examples[0].site.owns("blog.example"));
+        assert!(examples[0].site.owns("news.blog.example"));
+        assert!(!examples[1].site.owns("blog.example"));
+
+        let (_directory, path) = write(
+            "{\"text\":\"a\",\"label\":\"ham\"}\n\
+             {\"text\":\"b\",\"label\":\"ham\",\"hosts\":[\"blog.example\",\"localhost\"]}\n",
+        );
+        let message = read_labelled_file(&path).unwrap_err().to_string();
+        assert!(
+            message.contains(":2") || message.contains("line 2"),
+            "{message}"
+        );
+        assert!(
+            message.contains("\"localhost\", which is not a host name"),
+            "{message}"
+        );
+
+        let many: Vec<String> = (0..=crate::domain::MAX_HOSTS_PER_SITE)
+            .map(|index| format!("\"h{index}.example\""))
+            .collect();
+        let (_directory, path) = write(&format!(
+            "{{\"text\":\"a\",\"label\":\"ham\",\"hosts\":[{}]}}\n",
+            many.join(",")
+        ));
+        let message = read_labelled_file(&path).unwrap_err().to_string();
+        assert!(message.contains("at most 64"), "{message}");
     }
 
     #[test]

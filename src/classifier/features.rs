@@ -77,15 +77,13 @@ impl SiteHosts {
     /// and at least one inner `.`); others are left out.
     pub fn new<S: AsRef<str>>(hosts: impl IntoIterator<Item = S>) -> SiteHosts {
         let mut kept: Vec<String> = Vec::new();
-        for host in hosts {
-            let host = host.as_ref().trim().trim_end_matches('.').to_lowercase();
-            let host = host.strip_prefix("www.").unwrap_or(&host);
-            if !crate::domain::is_host_name(host) {
-                continue;
-            }
-            let (unicode, valid) = idna::domain_to_unicode(host);
-            let ascii = idna::domain_to_ascii(host).ok();
-            let forms = [Some(host.to_string()), valid.ok().map(|()| unicode), ascii];
+        for host in hosts
+            .into_iter()
+            .filter_map(|host| crate::domain::host_name(host.as_ref()))
+        {
+            let (unicode, valid) = idna::domain_to_unicode(&host);
+            let ascii = idna::domain_to_ascii(&host).ok();
+            let forms = [Some(host), valid.ok().map(|()| unicode), ascii];
             for form in forms.into_iter().flatten() {
                 if !form.is_empty() && !kept.contains(&form) {
                     kept.push(form);

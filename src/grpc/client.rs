@@ -56,14 +56,19 @@ pub struct QueueItem {
 
 /// One exported correction, as the command line writes it: a line of the
 /// JSON Lines format that `moderato train` and `eval` read (`text`,
-/// `label`, and the site as the `group`, so that `moderato cv --by-group`
-/// leaves one site out), with where the label came from.
+/// `label`, the site as the `group`, so that `moderato cv --by-group`
+/// leaves one site out, and the site's listed `hosts`), with where the
+/// label came from.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExportedCorrection {
     pub text: String,
     pub label: Label,
     pub group: String,
     pub site_id: String,
+    /// The other host names the site's rules table listed at the export
+    /// (links to them stay on the site for the model); left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     pub comment_id: String,
     pub decision_id: String,
     /// What the service had said, with which model.
@@ -301,6 +306,7 @@ fn correction_from_proto(correction: pb::Correction) -> Result<ExportedCorrectio
         group: correction.site_id.clone(),
         text: correction.text,
         site_id: correction.site_id,
+        hosts: correction.site_hosts,
         comment_id: correction.comment_id,
         decision_id: correction.decision_id,
         model_version: correction.model_version,

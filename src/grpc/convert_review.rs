@@ -224,9 +224,11 @@ pub fn stats_to_proto(site_id: &str, since: Option<UnixMillis>, tally: &Tally) -
     }
 }
 
-/// A correction as `ExportCorrections` sends it.
-pub fn correction_to_proto(correction: Correction) -> pb::Correction {
+/// A correction as `ExportCorrections` sends it, with the host names its
+/// site's rules table lists (`site_hosts`).
+pub fn correction_to_proto(correction: Correction, site_hosts: Vec<String>) -> pb::Correction {
     pb::Correction {
+        site_hosts,
         decision_id: correction.decision_id,
         site_id: correction.site_id,
         comment_id: correction.comment_id,

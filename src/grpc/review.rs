@@ -50,12 +50,18 @@ impl Review for ReviewService {
             // The caller keeps its place among the calls in progress until
             // the export ends.
             let unread_limit = self.access.admission.stream_idle_limit();
+            let engine = Arc::clone(&self.engine);
             let stream = self
                 .engine
                 .export_corrections(scope, caller, unread_limit)
-                .map(|item| {
-                    item.map(convert_review::correction_to_proto)
-                        .map_err(Status::from)
+                .map(move |item| {
+                    item.map(|correction| {
+                        // The hosts in force now: what the service would
+                        // read the comment's links with if it learned it.
+                        let hosts = engine.hosts_of(&correction.site_id);
+                        convert_review::correction_to_proto(correction, hosts)
+                    })
+                    .map_err(Status::from)
                 });
             Ok(Response::new(Box::pin(stream) as CorrectionStream))
         })

@@ -29,10 +29,7 @@ use super::settings::{Mode, Rule, RuleSettings, MAX_WEIGHT, MAX_WINDOW_SECONDS};
 use super::terms::TermList;
 use super::{RuleSet, Rules};
 use crate::config::ConfigError;
-
-/// Host names one site table may list in `hosts`: a site's own domains,
-/// short-link domains and mirrors, not a list of the web.
-pub const MAX_HOSTS_PER_SITE: usize = 64;
+use crate::domain::MAX_HOSTS_PER_SITE;
 
 /// One rule's table; every field is optional and falls back on the global
 /// table (for a site) and then on the rule's default.
@@ -216,15 +213,13 @@ fn check_hosts(path: &str, hosts: &[String]) -> Result<Vec<String>, ConfigError>
     }
     let mut checked = Vec::with_capacity(hosts.len());
     for (position, host) in hosts.iter().enumerate() {
-        let lowered = host.trim().trim_end_matches('.').to_lowercase();
-        let name = lowered.strip_prefix("www.").unwrap_or(&lowered);
-        if !crate::domain::is_host_name(name) {
-            return Err(invalid(
+        let name = crate::domain::host_name(host).ok_or_else(|| {
+            invalid(
                 format!("{path}.hosts[{position}]"),
                 format!("{host:?} is not a host name such as news.example.com"),
-            ));
-        }
-        checked.push(name.to_string());
+            )
+        })?;
+        checked.push(name);
     }
     Ok(checked)
 }
