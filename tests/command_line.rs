@@ -242,6 +242,35 @@ fn blank_environment_values_are_not_set_and_bad_flags_are_named() {
     assert!(!directory.path().join("  ").exists());
 }
 
+/// A blank flag counts as not set, as a blank variable does: the variable
+/// behind it then applies, as it would had the flag not been typed.
+#[test]
+fn a_blank_flag_leaves_its_environment_variable_in_force() {
+    let directory = tempfile::tempdir().unwrap();
+    let missing = directory.path().join("missing.toml");
+    let output = moderato()
+        .args(["check", "--config", " ", "hello"])
+        .env("MODERATO_CONFIG", &missing)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+
+    let output = moderato()
+        .args(["queue", "list", "--token", " ", "--server", "  "])
+        .env("MODERATO_TOKEN", "T")
+        .env("MODERATO_SERVER", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot connect to http://127.0.0.1:1"),
+        "{stderr}"
+    );
+}
+
 /// A console address that cannot be bound stops the start before the
 /// service says it is ready: a supervisor waiting for the ready line never
 /// takes a dead service for a live one.

@@ -52,7 +52,7 @@ pub enum Command {
     /// Run the gRPC service.
     Serve {
         /// TOML configuration file.
-        #[arg(long, env = "MODERATO_CONFIG")]
+        #[arg(long, env = CONFIG_VARIABLE)]
         config: Option<String>,
         /// Address to listen on [default: 127.0.0.1:50051].
         #[arg(long, env = "MODERATO_LISTEN")]
@@ -107,7 +107,7 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
         /// Configuration whose model, thresholds and rules to apply [default: review 0.5, reject 0.9, default rules].
-        #[arg(long, env = "MODERATO_CONFIG")]
+        #[arg(long, env = CONFIG_VARIABLE)]
         config: Option<String>,
         /// Score the comments as posted on this site, so that its
         /// `[rules.sites."SITE"]` table applies [default: the global rules alone].
@@ -130,7 +130,7 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
         /// Configuration whose model, thresholds and rules to apply.
-        #[arg(long, env = "MODERATO_CONFIG")]
+        #[arg(long, env = CONFIG_VARIABLE)]
         config: Option<String>,
         /// Score the comment as posted on this site, so that its
         /// `[rules.sites."SITE"]` table applies [default: the global rules alone].
@@ -322,6 +322,9 @@ impl From<RoleArg> for Role {
     }
 }
 
+/// The environment variable that names the configuration file.
+const CONFIG_VARIABLE: &str = "MODERATO_CONFIG";
+
 /// A flag's or environment variable's value, unless it is blank: an
 /// environment file often sets a variable to nothing, which means "not
 /// set", not an address that does not parse or a directory named "  ".
@@ -331,9 +334,11 @@ fn given(value: Option<String>) -> Option<String> {
     value.filter(|text| !text.trim().is_empty())
 }
 
-/// [`given`] for a path.
-fn given_path(value: Option<String>) -> Option<PathBuf> {
-    given(value).map(PathBuf::from)
+/// [`given`] for a flag that falls back to the environment `variable`:
+/// clap reads the variable only when the flag is absent, so a blank flag
+/// (which counts as not set) would otherwise hide a variable that is set.
+fn given_or_variable(value: Option<String>, variable: &str) -> Option<String> {
+    given(value).or_else(|| given(std::env::var(variable).ok()))
 }
 
 /// Checks training parameters that come from a command's flags. A value
@@ -408,10 +413,10 @@ pub fn run(cli: Cli) -> ExitCode {
             console,
             metrics,
         } => serve::serve(
-            given_path(config),
+            given_or_variable(config, CONFIG_VARIABLE).map(PathBuf::from),
             Overrides {
-                listen: given(listen),
-                data_dir: given_path(data_dir),
+                listen: given_or_variable(listen, "MODERATO_LISTEN"),
+                data_dir: given_or_variable(data_dir, "MODERATO_DATA_DIR").map(PathBuf::from),
                 console_listen: given(console),
                 metrics_listen: given(metrics),
             },
@@ -440,7 +445,9 @@ pub fn run(cli: Cli) -> ExitCode {
         } => eval::eval(
             &data,
             model.as_deref(),
-            given_path(config).as_deref(),
+            given_or_variable(config, CONFIG_VARIABLE)
+                .map(PathBuf::from)
+                .as_deref(),
             site.as_deref(),
             no_rules,
             json,
@@ -453,7 +460,9 @@ pub fn run(cli: Cli) -> ExitCode {
             text,
         } => check::check(
             model.as_deref(),
-            given_path(config).as_deref(),
+            given_or_variable(config, CONFIG_VARIABLE)
+                .map(PathBuf::from)
+                .as_deref(),
             site.as_deref(),
             text,
         ),
