@@ -174,6 +174,42 @@ fn train_refuses_an_output_that_is_a_directory_before_training() {
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }
 
+/// `eval --plot` naming a file the command reads (its data, its model) is
+/// refused before the evaluation, and the file is left as it was.
+#[test]
+fn eval_refuses_a_plot_that_would_replace_what_it_reads() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let model = directory.path().join("model.json");
+    let trained = moderato()
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(trained.status.success(), "{trained:?}");
+    let model_before = std::fs::read(&model).unwrap();
+    for (plot, flag) in [(&data, "--data"), (&model, "--model")] {
+        let stderr = failed_with(
+            2,
+            moderato()
+                .args(["eval", "--no-rules", "--data"])
+                .arg(&data)
+                .arg("--model")
+                .arg(&model)
+                .arg("--plot")
+                .arg(plot),
+        );
+        assert!(
+            stderr.contains(&format!("--plot {} is also a {flag} file", plot.display())),
+            "{stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), SMALL_CORPUS);
+    assert_eq!(std::fs::read(&model).unwrap(), model_before);
+}
+
 /// `cv --by-group` makes one fold per group: a number of folds beside it
 /// is refused rather than ignored.
 #[test]

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::output::OutputFile;
 use super::{load_model, CliError};
 use crate::classifier::read_labelled_file;
 use crate::evaluation::evaluate_on_site;
@@ -17,9 +18,26 @@ pub fn eval(
     plot: Option<&Path>,
 ) -> Result<(), CliError> {
     let site_id = super::offline_site(site)?;
+    let config_path = config;
     let config = super::offline_config(config)?;
     // As `serve` would: the model named by --model, else the config's.
-    let model = load_model(model.or(config.model.as_deref()))?;
+    let model_path = model.or(config.model.as_deref());
+    if let Some(plot) = plot {
+        // Before the evaluation: a plot that cannot be written, or that
+        // would replace a file this command reads, is refused at once.
+        let mut inputs: Vec<(&str, &Path)> =
+            data.iter().map(|path| ("--data", path.as_path())).collect();
+        inputs.extend(model_path.map(|path| ("--model", path)));
+        inputs.extend(config_path.map(|path| ("--config", path)));
+        OutputFile {
+            flag: "--plot",
+            path: plot,
+            what: "plot",
+            suggested_name: "thresholds.png",
+        }
+        .check(&inputs)?;
+    }
+    let model = load_model(model_path)?;
     let mut examples = Vec::new();
     for path in data {
         examples.extend(read_labelled_file(path)?);

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
 
+use super::output::OutputFile;
 use super::queue::RemoteArgs;
 use super::CliError;
 use crate::domain::Label;
@@ -20,6 +21,13 @@ pub fn export(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<
 }
 
 async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(), CliError> {
+    OutputFile {
+        flag: "--out",
+        path: &out,
+        what: "export",
+        suggested_name: "corrections.jsonl",
+    }
+    .check(&[])?;
     let mut connection = ReviewConnection::connect(&remote.target()?).await?;
     let corrections = connection
         .export_corrections(site.as_deref().unwrap_or_default())

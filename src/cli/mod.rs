@@ -19,6 +19,7 @@ mod eval;
 mod export;
 mod keys;
 mod models;
+mod output;
 mod queue;
 mod serve;
 mod train;

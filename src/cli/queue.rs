@@ -39,22 +39,23 @@ impl RemoteArgs {
     /// A missing token is a usage error (exit status 2), as clap's own
     /// refusal of a missing required flag would be.
     pub(super) fn target(&self) -> Result<Target, CliError> {
-        let token = super::given_or_variable(self.token.clone(), "MODERATO_TOKEN").ok_or_else(|| {
-            CliError::Usage(
-                "no token: give --token TOKEN or set MODERATO_TOKEN (a key's bearer token)"
-                    .to_string(),
-            )
-        })?;
+        let token =
+            super::given_or_variable(self.token.clone(), "MODERATO_TOKEN").ok_or_else(|| {
+                CliError::Usage(
+                    "no token: give --token TOKEN or set MODERATO_TOKEN (a key's bearer token)"
+                        .to_string(),
+                )
+            })?;
         let server = super::given_or_variable(self.server.clone(), "MODERATO_SERVER")
             .unwrap_or_else(|| DEFAULT_SERVER.to_string());
-        let ca_certificate = match super::given_or_variable(self.ca_cert.clone(), "MODERATO_CA_CERT")
-        {
-            Some(path) => Some(std::fs::read(&path).map_err(|source| CliError::Io {
-                context: format!("cannot read the CA certificate {path}"),
-                source,
-            })?),
-            None => None,
-        };
+        let ca_certificate =
+            match super::given_or_variable(self.ca_cert.clone(), "MODERATO_CA_CERT") {
+                Some(path) => Some(std::fs::read(&path).map_err(|source| CliError::Io {
+                    context: format!("cannot read the CA certificate {path}"),
+                    source,
+                })?),
+                None => None,
+            };
         Ok(Target {
             server,
             token,

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::output::OutputFile;
 use super::{CliError, TrainingFlags};
 use crate::classifier::{read_labelled_file, train as train_model, TrainingParams};
 
@@ -84,63 +85,23 @@ fn name_from_output(out: &Path) -> String {
     }
 }
 
-/// Checks, before the training run, what would otherwise fail (or do
-/// harm) only at its end: `--out` must not be an existing directory (the
-/// model is a file, written in its place) nor one of the `--data` files
-/// (the model would replace the corpus), and its directory must take a
-/// new file.
+/// Checks `--out` before the training run (see [`OutputFile::check`]):
+/// not a directory, not a special file, not one of the `--data` files, and
+/// in a directory that takes a new file.
 fn check_output(out: &Path, data: &[PathBuf]) -> Result<(), CliError> {
-    if out.is_dir() {
-        return Err(CliError::Usage(format!(
-            "--out {} is a directory: name the model file to write, such as {}",
-            out.display(),
-            out.join("model.json").display()
-        )));
+    let inputs: Vec<(&str, &Path)> = data.iter().map(|path| ("--data", path.as_path())).collect();
+    OutputFile {
+        flag: "--out",
+        path: out,
+        what: "model",
+        suggested_name: "model.json",
     }
-    if let Ok(out_file) = out.canonicalize() {
-        for path in data {
-            if path
-                .canonicalize()
-                .is_ok_and(|data_file| data_file == out_file)
-            {
-                return Err(CliError::Usage(format!(
-                    "--out {} is also a --data file: training would replace it with the model",
-                    out.display()
-                )));
-            }
-        }
-    }
-    let directory = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new()
-        .prefix(".moderato-model-")
-        .tempfile_in(directory)
-        .map(drop)
-        .map_err(|source| CliError::Io {
-            context: format!("cannot write the model {}", out.display()),
-            source,
-        })
+    .check(&inputs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_existing_directory_is_no_output_file() {
-        let directory = tempfile::tempdir().unwrap();
-        match check_output(directory.path(), &[]) {
-            Err(CliError::Usage(message)) => {
-                let named = format!("--out {} is a directory", directory.path().display());
-                assert!(message.starts_with(&named), "{message}");
-            }
-            other => panic!("expected the directory refused, got {other:?}"),
-        }
-        // A new file in that directory is fine.
-        assert!(check_output(&directory.path().join("model.json"), &[]).is_ok());
-    }
 
     #[test]
     fn an_output_file_name_gives_a_valid_model_name() {
