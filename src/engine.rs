@@ -418,6 +418,16 @@ impl Engine {
         Ok(stored)
     }
 
+    /// Waits until everything a read may have seen is on disk. Reads see a
+    /// batch of decisions as soon as the writer has applied it, before its
+    /// flush ends; a call that answers a decision as stored (`GetDecision`,
+    /// `ListQueue`) waits for this first, so that nothing it answered can be
+    /// lost in a crash. With nothing waiting to be flushed it costs a flush
+    /// of nothing.
+    pub async fn settle_reads(&self) -> Result<(), Error> {
+        Ok(self.store.durable().await?)
+    }
+
     pub fn decision(&self, decision_id: &str) -> Result<Decision, Error> {
         self.store
             .decision(decision_id)?

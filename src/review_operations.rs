@@ -195,12 +195,15 @@ impl Engine {
         place: Place,
     ) -> Result<QueuePage, Error> {
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        let page = tokio::task::spawn_blocking(move || {
             let _place = place;
             engine.list_queue(&filter, after.as_ref(), page_size)
         })
         .await
-        .map_err(|error| Error::Internal(format!("the queue task failed: {error}")))?
+        .map_err(|error| Error::Internal(format!("the queue task failed: {error}")))??;
+        // Its items are answered as stored: only once they are on disk.
+        self.settle_reads().await?;
+        Ok(page)
     }
 
     /// Labels every listed decision if all exist and the caller may
@@ -594,6 +597,34 @@ mod tests {
         let stored = engine.store().decision("d1").unwrap().unwrap();
         assert_eq!(stored.resolution, None);
         drop(held);
+    }
+
+    /// A queue page is answered only once what it read is on disk: reads
+    /// see the writer's batch before its flush ends, and a page answered
+    /// while the disk fails would call stored what a crash can lose.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_queue_page_is_answered_only_once_what_it_read_is_on_disk() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = engine_with_one_decision(directory.path());
+        let filter = QueueFilter {
+            scope: SiteScope::All,
+            status: crate::domain::ReviewStatus::Pending,
+            min_priority: crate::domain::Priority::Low,
+        };
+        let page = engine
+            .list_queue_in_background(filter.clone(), None, 10, ())
+            .await;
+        assert!(page.is_ok(), "{page:?}");
+        engine.store().fail_flushes("the disk is gone");
+        let refused = engine
+            .list_queue_in_background(filter, None, 10, ())
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("the disk is gone"),
+            "{refused:?}"
+        );
+        assert!(engine.settle_reads().await.is_err());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,6 +178,8 @@ impl Moderation for ModerationService {
                 &message.site_id,
                 &message.comment_id,
             )?;
+            // Answered as stored: only once it is on disk.
+            self.engine.settle_reads().await?;
             Ok(Response::new(convert::decision_to_proto(&decision)))
         })
         .await
