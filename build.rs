@@ -36,6 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Prost's codec, with a message that does not decode refused as
+        // INVALID_ARGUMENT (see src/grpc/codec.rs).
+        .codec_path("crate::grpc::codec::MessageCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -165,3 +165,89 @@ async fn a_malformed_site_id_is_refused_for_admin_keys_too() {
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().starts_with("site_id"), "{status}");
 }
+
+/// A comment as a client that builds its bytes by hand could send it: the
+/// fields of `CheckCommentRequest`, but `content` as raw bytes.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HandBuiltComment {
+    #[prost(string, tag = "1")]
+    site_id: String,
+    #[prost(string, tag = "2")]
+    comment_id: String,
+    #[prost(bytes = "vec", tag = "3")]
+    content: Vec<u8>,
+}
+
+/// A message that does not decode (a comment whose text is not UTF-8) is
+/// the sender's mistake: INVALID_ARGUMENT naming the field, not INTERNAL,
+/// which would read as the server's fault; and nothing is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_that_does_not_decode_is_invalid_argument_naming_the_field() {
+    let (server, _directory) = start_server().await;
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.unwrap();
+    let comment = HandBuiltComment {
+        site_id: NEWS_SITE.to_string(),
+        comment_id: "c-raw".to_string(),
+        content: vec![0xff, 0xfe],
+    };
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/moderation.v1.Moderation/CheckComment",
+    );
+    let codec = tonic_prost::ProstCodec::<HandBuiltComment, pb::CheckCommentResponse>::default();
+    let status = grpc
+        .unary(with_token(NEWS_TOKEN, comment), path, codec)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("content"), "{status:?}");
+    let lookup = server
+        .moderation()
+        .await
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                site_id: NEWS_SITE.to_string(),
+                comment_id: "c-raw".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(lookup.code(), Code::NotFound, "{lookup:?}");
+}
+
+/// One call's metadata beyond its limit is refused by the transport: the
+/// call fails (tonic reports HTTP/2's refusal, status 431, as UNKNOWN),
+/// nothing is stored, and the service goes on answering.
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_beyond_its_limit_is_refused_by_the_transport() {
+    let (server, _directory) = start_server().await;
+    let mut request = with_token(NEWS_TOKEN, comment("c-headers", "hello"));
+    let padding = "x".repeat(moderato::limits::MAX_HEADER_LIST_BYTES as usize + 1024);
+    request
+        .metadata_mut()
+        .insert("x-padding", padding.parse().unwrap());
+    let status = server
+        .moderation()
+        .await
+        .check_comment(request)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unknown, "{status:?}");
+    assert!(status.message().contains("431"), "{status:?}");
+    let lookup = server
+        .moderation()
+        .await
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                site_id: NEWS_SITE.to_string(),
+                comment_id: "c-headers".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(lookup.code(), Code::NotFound, "{lookup:?}");
+}

@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod client;
+mod codec;
 mod comment_stream;
 mod convert;
 mod convert_review;

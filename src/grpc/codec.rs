@@ -1,0 +1,86 @@
+//! The codec of the generated services and clients: prost's, except that a
+//! message that does not decode is `INVALID_ARGUMENT` (the sender's mistake,
+//! which prost names down to the field, such as "CheckCommentRequest.content:
+//! invalid string value") rather than tonic's `INTERNAL`, which reads as a
+//! fault of the server's and invites retries that cannot succeed.
+//!
+//! The same codec serves the command line's clients, where a message that
+//! does not decode is a server's answer: rare, and still named precisely.
+
+use std::marker::PhantomData;
+
+use tonic::codec::{BufferSettings, DecodeBuf, Decoder};
+use tonic::Status;
+use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
+
+/// Prost's codec with [`MessageDecoder`]. Named in `build.rs`
+/// (`codec_path`), which makes the generated code build it by `Default`.
+#[derive(Debug, Clone)]
+pub struct MessageCodec<T, U>(PhantomData<(T, U)>);
+
+impl<T, U> Default for MessageCodec<T, U> {
+    fn default() -> Self {
+        MessageCodec(PhantomData)
+    }
+}
+
+impl<T, U> tonic::codec::Codec for MessageCodec<T, U>
+where
+    T: prost::Message + Send + 'static,
+    U: prost::Message + Default + Send + 'static,
+{
+    type Encode = T;
+    type Decode = U;
+    type Encoder = ProstEncoder<T>;
+    type Decoder = MessageDecoder<U>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstCodec::<T, U>::default().encoder()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        MessageDecoder(ProstCodec::<T, U>::default().decoder())
+    }
+}
+
+/// Prost's decoder, with its failures made `INVALID_ARGUMENT`.
+#[derive(Debug, Clone)]
+pub struct MessageDecoder<U>(ProstDecoder<U>);
+
+impl<U: prost::Message + Default> Decoder for MessageDecoder<U> {
+    type Item = U;
+    type Error = Status;
+
+    fn decode(&mut self, buffer: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
+        self.0
+            .decode(buffer)
+            .map_err(|status| undecodable(status.message()))
+    }
+
+    fn buffer_settings(&self) -> BufferSettings {
+        self.0.buffer_settings()
+    }
+}
+
+/// The status of a message that does not decode, from prost's account.
+fn undecodable(account: &str) -> Status {
+    Status::invalid_argument(format!("the message does not decode: {account}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::super::pb;
+
+    #[test]
+    fn a_message_that_does_not_decode_is_the_senders_mistake_naming_the_field() {
+        // Field 3 of CheckCommentRequest (`content`) with bytes that are not
+        // UTF-8, as a raw client could send.
+        let bytes = [0x1a, 0x02, 0xff, 0xfe];
+        let error = pb::CheckCommentRequest::decode(&bytes[..]).unwrap_err();
+        let status = super::undecodable(&error.to_string());
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(status.message().contains("content"), "{}", status.message());
+    }
+}
