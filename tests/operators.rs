@@ -210,6 +210,35 @@ fn eval_refuses_a_plot_that_would_replace_what_it_reads() {
     assert_eq!(std::fs::read(&model).unwrap(), model_before);
 }
 
+/// `cv` on files with no labelled comment is refused, as `eval` is, rather
+/// than printing figures of nothing; and `train` and `cv` check their flags
+/// before they read any data.
+#[test]
+fn cv_refuses_no_data_and_flags_are_checked_before_the_data_is_read() {
+    let directory = tempfile::tempdir().unwrap();
+    let empty = directory.path().join("header_only.tsv");
+    std::fs::write(&empty, "label\ttext\n").unwrap();
+    let stderr = failed_with(2, moderato().args(["cv", "--data"]).arg(&empty));
+    assert!(stderr.contains("nothing to cross-validate"), "{stderr}");
+
+    let missing = directory.path().join("missing.tsv");
+    for command in [
+        vec!["train", "--alpha", "0", "--out", "model.json"],
+        vec!["cv", "--alpha", "0"],
+    ] {
+        let stderr = failed_with(
+            2,
+            moderato()
+                .current_dir(directory.path())
+                .args(&command)
+                .arg("--data")
+                .arg(&missing),
+        );
+        assert!(stderr.contains("--alpha"), "{command:?}: {stderr}");
+        assert!(!stderr.contains("missing.tsv"), "{command:?}: {stderr}");
+    }
+}
+
 /// `cv --by-group` makes one fold per group: a number of folds beside it
 /// is refused rather than ignored.
 #[test]

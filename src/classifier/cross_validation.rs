@@ -27,9 +27,12 @@ pub struct FoldReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct CrossValidationReport {
     pub folds: Vec<FoldReport>,
-    pub mean_mcc: f64,
-    pub mean_fpr: f64,
-    pub mean_auc: f64,
+    /// Each mean is over the folds where the figure is defined, and `None`
+    /// (JSON `null`) when no fold defines it: MCC and AUC need a fold that
+    /// held out both classes, the share of ham blocked one that held ham.
+    pub mean_mcc: Option<f64>,
+    pub mean_fpr: Option<f64>,
+    pub mean_auc: Option<f64>,
 }
 
 /// Trains on all folds but one and measures on that one, for each fold.
@@ -44,6 +47,15 @@ pub fn cross_validate(
                 return Err(ClassifierError::InvalidParameter {
                     name: "folds",
                     message: "must be at least 2".to_string(),
+                });
+            }
+            if count > examples.len() {
+                return Err(ClassifierError::InvalidParameter {
+                    name: "folds",
+                    message: format!(
+                        "must be at most the number of examples ({})",
+                        examples.len()
+                    ),
                 });
             }
             (0..examples.len())
@@ -88,7 +100,13 @@ pub fn cross_validate(
             .iter()
             .map(|index| examples[*index].clone())
             .collect();
-        let model = train(params, &training_examples, vec![], &mut |_| {})?;
+        // A fold whose other folds cannot train (all of one class) is named,
+        // so that the operator knows which group to fix.
+        let model = train(params, &training_examples, vec![], &mut |_| {}).map_err(|error| {
+            ClassifierError::Training(format!(
+                "cannot train without {name} (on the other folds): {error}"
+            ))
+        })?;
         let scores: Vec<f64> = held_out
             .iter()
             .map(|index| {
@@ -118,7 +136,7 @@ pub fn cross_validate(
             .filter(|metrics| defined(metrics))
             .map(figure)
             .collect();
-        values.iter().sum::<f64>() / values.len().max(1) as f64
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     };
     let both_classes = |metrics: &BinaryMetrics| metrics.spam > 0 && metrics.ham > 0;
     Ok(CrossValidationReport {
@@ -189,7 +207,50 @@ mod tests {
         assert_eq!(two_class.len(), 2);
         let expected_auc = (two_class[0].auc + two_class[1].auc) / 2.0;
         let expected_mcc = (two_class[0].mcc + two_class[1].mcc) / 2.0;
-        assert!((report.mean_auc - expected_auc).abs() < 1e-12);
-        assert!((report.mean_mcc - expected_mcc).abs() < 1e-12);
+        assert!((report.mean_auc.unwrap() - expected_auc).abs() < 1e-12);
+        assert!((report.mean_mcc.unwrap() - expected_mcc).abs() < 1e-12);
+    }
+
+    /// Small labelled examples in one group each, `spam` then `ham`.
+    fn grouped(spam: &[(&str, &str)], ham: &[(&str, &str)]) -> Vec<LabelledExample> {
+        let spam = spam
+            .iter()
+            .map(|(text, group)| example(text, Label::Spam, group));
+        let ham = ham
+            .iter()
+            .map(|(text, group)| example(text, Label::Ham, group));
+        spam.chain(ham).collect()
+    }
+
+    #[test]
+    fn figures_no_fold_defines_are_none_and_folds_beyond_the_examples_are_refused() {
+        let examples = grouped(
+            &[("free money now", "a"), ("win a prize today", "a")],
+            &[
+                ("good point about taxes", "b"),
+                ("thanks for the report", "b"),
+            ],
+        );
+        let params = TrainingParams::default().check().unwrap();
+        // Each video of one class: no fold holds both, so MCC and AUC are
+        // undefined rather than a mean of nothing.
+        let report = cross_validate(&params, &examples, Folds::ByGroup);
+        // Leaving out "a" trains on ham alone: refused naming the fold.
+        let message = report.unwrap_err().to_string();
+        assert!(message.contains("cannot train without a"), "{message}");
+
+        let report = cross_validate(&params, &examples, Folds::Interleaved(4)).unwrap();
+        assert_eq!(report.folds.len(), 4);
+        assert_eq!(report.mean_mcc, None);
+        assert_eq!(report.mean_auc, None);
+        assert!(report.mean_fpr.is_some());
+
+        let refused = cross_validate(&params, &examples, Folds::Interleaved(5)).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("at most the number of examples (4)"),
+            "{refused}"
+        );
     }
 }

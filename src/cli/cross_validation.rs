@@ -14,11 +14,20 @@ pub fn cross_validate(
     json: bool,
     flags: &TrainingFlags,
 ) -> Result<(), CliError> {
+    // The flags are checked before the data is read, as `train` does.
+    let params = super::checked_flags(flags.apply(TrainingParams::default())?)?;
     let mut examples = Vec::new();
     for path in data {
         examples.extend(read_labelled_file(path)?);
     }
-    let params = super::checked_flags(flags.apply(TrainingParams::default())?)?;
+    // Figures over no comment would read as a measurement, as for `eval`.
+    if examples.is_empty() {
+        let files: Vec<String> = data.iter().map(|path| path.display().to_string()).collect();
+        return Err(CliError::Usage(format!(
+            "no labelled comment in {}: nothing to cross-validate",
+            files.join(", ")
+        )));
+    }
     let folds = if by_group {
         Folds::ByGroup
     } else {
@@ -41,11 +50,19 @@ pub fn cross_validate(
             metrics.auc
         );
     }
+    let figure = |mean: Option<f64>, scale: f64, decimals: usize| {
+        mean.map_or("undefined".to_string(), |mean| {
+            format!("{:.*}", decimals, mean * scale)
+        })
+    };
     say!(
-        "mean: MCC {:.3}  ham blocked {:.1}%  AUC {:.3}",
-        report.mean_mcc,
-        report.mean_fpr * 100.0,
-        report.mean_auc
+        "mean: MCC {}  ham blocked {}%  AUC {}",
+        figure(report.mean_mcc, 1.0, 3),
+        figure(report.mean_fpr, 100.0, 1),
+        figure(report.mean_auc, 1.0, 3)
     );
+    if report.mean_mcc.is_none() {
+        say!("(MCC and AUC are undefined: no fold held out both spam and ham)");
+    }
     Ok(())
 }

@@ -14,6 +14,13 @@ pub fn train(
 ) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     check_output(out, data)?;
+    // The flags are checked before the data is read: a misspelt value must
+    // not wait for a large corpus to be parsed first.
+    let name = name.unwrap_or_else(|| name_from_output(out));
+    let params = super::checked_flags(flags.apply(TrainingParams {
+        name,
+        ..TrainingParams::default()
+    })?)?;
     let mut examples = Vec::new();
     let mut sources = Vec::new();
     for path in data {
@@ -32,11 +39,6 @@ pub fn train(
                 .unwrap_or_else(|| path.display().to_string()),
         );
     }
-    let name = name.unwrap_or_else(|| name_from_output(out));
-    let params = super::checked_flags(flags.apply(TrainingParams {
-        name,
-        ..TrainingParams::default()
-    })?)?;
     let model = train_model(&params, &examples, sources, &mut |line| eprintln!("{line}"))?;
     model.save(out)?;
     say!(
