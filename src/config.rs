@@ -97,12 +97,41 @@ pub struct TlsFiles {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table with review and reject")]
 struct RawThresholds {
     #[serde(default = "default_review")]
     review: f64,
     #[serde(default = "default_reject")]
     reject: f64,
+}
+
+/// The thresholds, a bad one refused naming its own key: each in (0, 1],
+/// and `reject` not below `review`.
+fn checked_thresholds(raw: &RawThresholds) -> Result<Thresholds, ConfigError> {
+    let (review, reject) = (raw.review, raw.reject);
+    // Written so that NaN is out of range too.
+    let in_range = |value: f64| value > 0.0 && value <= 1.0;
+    if !in_range(review) {
+        return Err(invalid(
+            "thresholds.review",
+            format!("{review} is not a score above 0 and at most 1"),
+        ));
+    }
+    if !in_range(reject) {
+        return Err(invalid(
+            "thresholds.reject",
+            format!("{reject} is not a score above 0 and at most 1"),
+        ));
+    }
+    Thresholds::new(review, reject).map_err(|_| {
+        invalid(
+            "thresholds.reject",
+            format!(
+                "{reject} is below thresholds.review ({review}): a comment is rejected only \
+                 at a score that would send it to review"
+            ),
+        )
+    })
 }
 
 fn default_review() -> f64 {
@@ -375,8 +404,7 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         (None, Some(directory)) => directory,
         (None, None) => PathBuf::from(DEFAULT_DATA_DIR),
     };
-    let thresholds = Thresholds::new(raw.thresholds.review, raw.thresholds.reject)
-        .map_err(|error| invalid("thresholds", error.to_string()))?;
+    let thresholds = checked_thresholds(&raw.thresholds)?;
     let mut keys = Vec::with_capacity(raw.keys.len());
     for (index, key) in raw.keys.into_iter().enumerate() {
         keys.push(check_key(index, key)?);
@@ -429,6 +457,17 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         raw.metrics_listen,
         "127.0.0.1:9090",
     )?;
+    check_distinct_addresses(&[
+        ("listen", Some(listen)),
+        ("console_listen", console_listen),
+        ("metrics_listen", metrics_listen),
+    ])?;
+    if raw.model.as_deref().is_some_and(is_blank) {
+        return Err(invalid(
+            "model",
+            "must name a model file, not be blank (leave it out for the built-in model)",
+        ));
+    }
     Ok(Config {
         admission,
         tls: raw.tls,
@@ -444,6 +483,35 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         cache_bytes,
         learning,
     })
+}
+
+/// Refuses two of the service's addresses that would compete for one port
+/// (the same port on the same address, or on every address: `0.0.0.0` or
+/// `::`), naming the later one's key; the flag that overrides a key counts
+/// as that key. Port 0 asks the system for a free port each time, so it
+/// never clashes.
+fn check_distinct_addresses(addresses: &[(&str, Option<SocketAddr>)]) -> Result<(), ConfigError> {
+    let given: Vec<(&str, SocketAddr)> = addresses
+        .iter()
+        .filter_map(|(key, address)| address.map(|address| (*key, address)))
+        .collect();
+    for (index, (key, address)) in given.iter().enumerate() {
+        for (earlier_key, earlier) in &given[..index] {
+            let same_host = address.ip() == earlier.ip()
+                || address.ip().is_unspecified()
+                || earlier.ip().is_unspecified();
+            if address.port() != 0 && address.port() == earlier.port() && same_host {
+                return Err(invalid(
+                    *key,
+                    format!(
+                        "{address} takes the port of {earlier_key} ({earlier}): each needs \
+                         its own"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a path from the file is empty or only spaces: no directory
@@ -790,6 +858,46 @@ mod tests {
         assert_eq!(config.listen.port(), 7000);
         let config = Config::from_toml("t", "", &Overrides::default()).unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn bad_thresholds_addresses_and_model_are_refused_naming_their_key() {
+        let refusal = |text: &str| {
+            Config::from_toml("t", text, &Overrides::default())
+                .unwrap_err()
+                .to_string()
+        };
+        for (text, key) in [
+            (
+                "[thresholds]\nreview = 0.95\nreject = 0.5",
+                "thresholds.reject",
+            ),
+            ("[thresholds]\nreview = 0", "thresholds.review"),
+            ("[thresholds]\nreject = 1.5", "thresholds.reject"),
+            ("[thresholds]\nreview = nan", "thresholds.review"),
+            (
+                "listen = \"127.0.0.1:7000\"\nconsole_listen = \"127.0.0.1:7000\"",
+                "console_listen",
+            ),
+            (
+                "console_listen = \"0.0.0.0:7001\"\nmetrics_listen = \"127.0.0.1:7001\"",
+                "metrics_listen",
+            ),
+            ("model = \" \"", "model"),
+        ] {
+            let message = refusal(text);
+            assert!(message.contains(key), "{text}: {message}");
+        }
+        // A table of the wrong type says what it should be.
+        let message = refusal("thresholds = 5");
+        assert!(
+            message.contains("a table with review and reject"),
+            "{message}"
+        );
+        // Ports 0 are each a free port of their own; other ports differ.
+        let fine = "listen = \"127.0.0.1:0\"\nconsole_listen = \"127.0.0.1:0\"\n\
+                    metrics_listen = \"127.0.0.1:7002\"";
+        assert!(Config::from_toml("t", fine, &Overrides::default()).is_ok());
     }
 
     #[test]

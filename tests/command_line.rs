@@ -109,6 +109,41 @@ fn check_reads_standard_input() {
     assert!(!stdout.starts_with("verdict Allow"), "{stdout}");
 }
 
+/// A configuration that cannot be read fails `check` at once, before it
+/// waits for a comment on standard input (here one that never ends).
+#[test]
+fn check_refuses_a_bad_configuration_before_reading_standard_input() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut child = ChildGuard(
+        moderato()
+            .arg("check")
+            .arg("--config")
+            .arg(directory.path().join("missing.toml"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Standard input stays open: a command that read it first would wait.
+    let _input = child.0.stdin.take();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "check waited for standard input before refusing the configuration"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+}
+
 #[test]
 fn keys_new_prints_a_token_and_its_hash() {
     let output = succeeded(moderato().args([

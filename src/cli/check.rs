@@ -17,9 +17,12 @@ pub fn check(
     site: Option<&str>,
     text: Option<String>,
 ) -> Result<(), CliError> {
-    // Checked before standard input is read: a misspelt flag should not
-    // wait for a comment first.
+    // Checked before standard input is read: a misspelt flag, a missing
+    // configuration or model should not wait for a comment first.
     let site_id = super::offline_site(site)?;
+    let config = super::offline_config(config)?;
+    // As `serve` would: the model named by --model, else the config's.
+    let model = load_model(model.or(config.model.as_deref()))?;
     let text = match text {
         Some(text) => text,
         None => {
@@ -33,9 +36,6 @@ pub fn check(
             text
         }
     };
-    let config = super::offline_config(config)?;
-    // As `serve` would: the model named by --model, else the config's.
-    let model = load_model(model.or(config.model.as_deref()))?;
     if let Some(site) = site {
         // A site with no table of its own is scored with the global rules,
         // as `serve` would; say so, since a misspelt site looks the same.
