@@ -127,20 +127,9 @@ fn check_refuses_a_bad_configuration_before_reading_standard_input() {
     );
     // Standard input stays open: a command that read it first would wait.
     let _input = child.0.stdin.take();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "check waited for standard input before refusing the configuration"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(1));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    let stderr = child.failure_within_30_seconds(
+        "check waited for standard input before refusing the configuration",
+    );
     assert!(stderr.contains("missing.toml"), "{stderr}");
 }
 
@@ -259,20 +248,8 @@ fn blank_environment_values_are_not_set_and_bad_flags_are_named() {
             .spawn()
             .unwrap(),
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "serve started on a blank MODERATO_DATA_DIR instead of ./data"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(1));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    let stderr = child
+        .failure_within_30_seconds("serve started on a blank MODERATO_DATA_DIR instead of ./data");
     assert!(stderr.contains("data"), "{stderr}");
     assert!(!directory.path().join("  ").exists());
 }
@@ -462,6 +439,26 @@ async fn a_second_stop_signal_stops_at_once() {
 
 /// Kills the child process if the test ends before it exited.
 struct ChildGuard(std::process::Child);
+
+impl ChildGuard {
+    /// Waits up to 30 s for the command to exit with status 1 (`waited`
+    /// says what it means if it does not) and gives its standard error,
+    /// which must be piped.
+    fn failure_within_30_seconds(&mut self, waited: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(std::time::Instant::now() < deadline, "{waited}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.0.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        stderr
+    }
+}
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {

@@ -906,19 +906,7 @@ async fn an_export_carries_the_hosts_a_site_lists() {
     )
     .await
     .unwrap();
-    server
-        .review()
-        .await
-        .resolve_items(with_token(
-            ADMIN_TOKEN,
-            pb::ResolveItemsRequest {
-                decision_ids: vec![blog.decision_id],
-                label: pb::Label::Spam.into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap();
+    label_as_admin(&server, blog.decision_id, pb::Label::Spam).await;
 
     let out = directory.path().join("corrections.jsonl");
     let (code, stderr) =
@@ -957,6 +945,23 @@ async fn an_export_carries_the_hosts_a_site_lists() {
     assert!(site_of(false).owns("news.example"));
     assert!(!site_of(false).owns("blog-mirror.example"));
     server.stop().await;
+}
+
+/// Labels a decision with the admin key, which may label any site's.
+async fn label_as_admin(server: &TestServer, decision_id: String, label: pb::Label) {
+    server
+        .review()
+        .await
+        .resolve_items(with_token(
+            ADMIN_TOKEN,
+            pb::ResolveItemsRequest {
+                decision_ids: vec![decision_id],
+                label: label.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
 }
 
 /// Runs `moderato export` against the test server with `token`; returns
@@ -1002,19 +1007,7 @@ async fn an_export_writes_the_labelled_comments_as_training_data() {
     let blog = check_as_blog(&server, "blog-1", "visit my page for cheap followers")
         .await
         .unwrap();
-    server
-        .review()
-        .await
-        .resolve_items(with_token(
-            ADMIN_TOKEN,
-            pb::ResolveItemsRequest {
-                decision_ids: vec![blog.decision_id],
-                label: pb::Label::Spam.into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap();
+    label_as_admin(&server, blog.decision_id, pb::Label::Spam).await;
 
     let out = directory.path().join("corrections.jsonl");
     let out_text = out.to_str().unwrap();
