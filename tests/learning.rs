@@ -64,11 +64,17 @@ async fn the_service_never_learns_from_its_own_verdicts() {
     server.stop().await;
 }
 
-/// A small labelled file in the YouTube CSV format: 16 texts, and a copy
+/// A small labelled file in the YouTube CSV format: 24 texts, and a copy
 /// of one, which a full retrain counts once (`distinct_examples`), as
-/// `moderato train` does.
+/// `moderato train` does. The numbered texts are ones whose hash puts them
+/// in the evaluation slice (`evaluation_fraction` 0.2), so that it holds
+/// five of each label, the fewest the gate accepts.
 fn write_base_corpus(directory: &Path) -> std::path::PathBuf {
     let spam = [
+        "subscribe to my channel for prize 12",
+        "subscribe to my channel for prize 16",
+        "subscribe to my channel for prize 18",
+        "subscribe to my channel for prize 23",
         "check out my channel and subscribe",
         "subscribe to my channel please",
         "free money click http://spam.example.com",
@@ -79,6 +85,10 @@ fn write_base_corpus(directory: &Path) -> std::path::PathBuf {
         "earn money from home click my link",
     ];
     let ham = [
+        "this song takes me back to summer 0",
+        "this song takes me back to summer 2",
+        "this song takes me back to summer 3",
+        "this song takes me back to summer 7",
         "great song, i love it",
         "this video brings back memories",
         "i love this song so much",
@@ -181,8 +191,8 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
         "{}",
         job.message
     );
-    // 16 base examples (the copy counts once) and 4 of the 5 corrections.
-    assert_eq!(job.examples, 20, "{job:?}");
+    // 24 base examples (the copy counts once) and 4 of the 5 corrections.
+    assert_eq!(job.examples, 28, "{job:?}");
     let metrics = job.metrics.expect("both models were measured");
     assert!(metrics.active.is_some() && metrics.candidate.is_some());
     assert_eq!(job.active_version, default_version);
@@ -427,8 +437,8 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
     label_one_more_spam(&server).await;
     let job = finished_retrain(&server, true, false).await;
     assert!(job.promoted, "{}", job.message);
-    // 16 base examples (the copy counts once) and 4 of the 5 corrections.
-    assert_eq!(job.examples, 20, "{job:?}");
+    // 24 base examples (the copy counts once) and 4 of the 5 corrections.
+    assert_eq!(job.examples, 28, "{job:?}");
     // The candidate serves as it was trained, without the held-out label.
     assert_eq!(
         dry_run_check(&server, PROBE).await.model_version,
@@ -450,7 +460,7 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
         "{}",
         incremental.message
     );
-    assert_eq!(incremental.examples, 20 + 3 + 1, "{incremental:?}");
+    assert_eq!(incremental.examples, 28 + 3 + 1, "{incremental:?}");
     server.stop().await;
 }
 

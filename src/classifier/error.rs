@@ -26,4 +26,7 @@ pub enum ClassifierError {
     Training(String),
     #[error("invalid training parameter {name}: {message}")]
     InvalidParameter { name: &'static str, message: String },
+    /// Labelled data too thin to measure a model on.
+    #[error("cannot evaluate: {0}")]
+    Evaluation(String),
 }

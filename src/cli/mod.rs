@@ -367,7 +367,8 @@ fn flag_error(error: ClassifierError) -> CliError {
         | ClassifierError::Write { .. }
         | ClassifierError::DataFormat { .. }
         | ClassifierError::ModelFormat { .. }
-        | ClassifierError::Training(_)) => CliError::Classifier(other),
+        | ClassifierError::Training(_)
+        | ClassifierError::Evaluation(_)) => CliError::Classifier(other),
     }
 }
 

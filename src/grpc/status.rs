@@ -52,7 +52,8 @@ fn classifier_code(error: &ClassifierError) -> Code {
         ClassifierError::DataFormat { .. }
         | ClassifierError::Read { .. }
         | ClassifierError::InvalidParameter { .. }
-        | ClassifierError::Training(_) => Code::FailedPrecondition,
+        | ClassifierError::Training(_)
+        | ClassifierError::Evaluation(_) => Code::FailedPrecondition,
         // A model this server wrote no longer reads back.
         ClassifierError::ModelFormat { .. } => Code::DataLoss,
         ClassifierError::Write { .. } => Code::Unavailable,

@@ -44,7 +44,7 @@ pub fn worse_on_trusted_data(
     }
     if now.fpr > before.fpr + tolerance {
         reasons.push(format!(
-            "blocks {} of the held-out ham against {against}{}",
+            "blocks {} of the evaluation ham against {against}{}",
             percent(now.fpr),
             percent(before.fpr)
         ));
@@ -57,7 +57,7 @@ pub fn worse_on_trusted_data(
     }
     if model.mean_ham_score > reference.mean_ham_score + tolerance {
         reasons.push(format!(
-            "scores the held-out ham {:.3} on average against {against}{:.3}",
+            "scores the evaluation ham {:.3} on average against {against}{:.3}",
             model.mean_ham_score, reference.mean_ham_score
         ));
     }
@@ -138,7 +138,7 @@ pub fn decide(
     if let Some(base) = base {
         let (active, candidate) = (&base.active.metrics, &base.candidate.metrics);
         findings.push(format!(
-            "on {} held-out base examples: MCC {:.3} (active {:.3}), ham blocked {} (active {}), \
+            "on the {} examples of the base evaluation slice: MCC {:.3} (active {:.3}), ham blocked {} (active {}), \
              mean ham score {:.3} (active {:.3})",
             candidate.examples,
             candidate.mcc,
@@ -381,11 +381,11 @@ mod tests {
             "{reason}"
         );
         assert!(
-            reason.contains("blocks 10.0% of the held-out ham against the active model's 3.0%"),
+            reason.contains("blocks 10.0% of the evaluation ham against the active model's 3.0%"),
             "{reason}"
         );
         assert!(
-            reason.contains("blocks 10.0% of the held-out ham against the bound of 4.0%"),
+            reason.contains("blocks 10.0% of the evaluation ham against the bound of 4.0%"),
             "{reason}"
         );
         assert!(

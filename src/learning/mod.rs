@@ -63,9 +63,38 @@ impl BaseCorpus {
             .filter(|example| in_evaluation_slice(&example.text, settings.evaluation_fraction()))
             .cloned()
             .collect();
+        if !corpus.examples.is_empty() {
+            corpus.check_evaluation_slice(settings.evaluation_fraction())?;
+        }
         Ok(corpus)
     }
+
+    /// Refuses an evaluation slice with fewer than
+    /// [`MIN_EVALUATION_EXAMPLES_PER_LABEL`] examples of either label. The
+    /// gate and the online guard judge a model by the ham it blocks and
+    /// the spam it catches on this slice: without ham, a model that blocks
+    /// every comment would pass both (measured: a ten-row base corpus whose
+    /// slice held three spam let a retrain on 60 wrong labels replace the
+    /// built-in model).
+    fn check_evaluation_slice(&self, fraction: f64) -> Result<(), ClassifierError> {
+        let spam = self.evaluation.iter().filter(|e| e.label.is_spam()).count();
+        let ham = self.evaluation.len() - spam;
+        if spam.min(ham) >= MIN_EVALUATION_EXAMPLES_PER_LABEL {
+            return Ok(());
+        }
+        Err(ClassifierError::Evaluation(format!(
+            "its evaluation slice (learning.evaluation_fraction = {fraction} of its {} \
+             examples) holds {spam} spam and {ham} ham; the gate needs at least \
+             {MIN_EVALUATION_EXAMPLES_PER_LABEL} of each to judge a model: add examples of \
+             the label that is short, or raise evaluation_fraction",
+            self.examples.len()
+        )))
+    }
 }
+
+/// The fewest examples of each label the base corpus's evaluation slice
+/// may hold (see [`BaseCorpus::check_evaluation_slice`]).
+pub const MIN_EVALUATION_EXAMPLES_PER_LABEL: usize = 5;
 
 /// Whether a text belongs to the evaluation slice: decided by a hash of the
 /// text, so the slice is the same whatever the order of the files.
@@ -197,5 +226,60 @@ impl Learning {
 impl Default for Learning {
     fn default() -> Self {
         Learning::new(LearningSettings::default(), BaseCorpus::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a JSON Lines base corpus of `spam` and `ham` numbered texts.
+    fn corpus_file(directory: &std::path::Path, spam: usize, ham: usize) -> std::path::PathBuf {
+        let mut lines = String::new();
+        for index in 0..spam {
+            lines.push_str(&format!(
+                "{{\"text\":\"win cash {index}\",\"label\":\"spam\"}}\n"
+            ));
+        }
+        for index in 0..ham {
+            lines.push_str(&format!(
+                "{{\"text\":\"nice report {index}\",\"label\":\"ham\"}}\n"
+            ));
+        }
+        let path = directory.join("base.jsonl");
+        std::fs::write(&path, lines).unwrap();
+        path
+    }
+
+    fn settings(path: std::path::PathBuf) -> LearningSettings {
+        LearningParams {
+            base_data: vec![path],
+            ..LearningParams::default()
+        }
+        .check()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_base_corpus_whose_evaluation_slice_lacks_a_label_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        // Spam alone: the gate could not see a model that blocks every
+        // comment.
+        let refused = BaseCorpus::load(&settings(corpus_file(directory.path(), 200, 0)));
+        let message = refused.unwrap_err().to_string();
+        assert!(message.contains("0 ham"), "{message}");
+        assert!(message.contains("at least 5 of each"), "{message}");
+        // Enough of both: the slice (a fifth, by hash) holds some of each.
+        let corpus = BaseCorpus::load(&settings(corpus_file(directory.path(), 200, 200))).unwrap();
+        let spam = corpus
+            .evaluation
+            .iter()
+            .filter(|e| e.label.is_spam())
+            .count();
+        assert!(spam >= MIN_EVALUATION_EXAMPLES_PER_LABEL);
+        assert!(corpus.evaluation.len() - spam >= MIN_EVALUATION_EXAMPLES_PER_LABEL);
+        // No base corpus at all is no slice to judge, and no refusal.
+        let none = LearningParams::default().check().unwrap();
+        assert!(BaseCorpus::load(&none).unwrap().examples.is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! A guard keeps a run of wrong corrections (poisoning) from reaching the
 //! live model: when a base corpus is configured, a batch that makes the
-//! model block more of its held-out ham, rank it worse, or score its ham
+//! model block more of its evaluation slice's ham, rank it worse, or score its ham
 //! higher on average than the registered version, beyond the tolerance, is
 //! not learned. It stays stored
 //! for the next retrain, whose gate judges it again. A promotion passes the
