@@ -239,6 +239,32 @@ async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
 /// over the same corrections builds the very model the first one promoted.
 /// The README says a job does not promote a candidate the registry already
 /// has: registering it again would make one version two records.
+/// A retrain that changes nothing gives the active model back under the
+/// retrain's name: the same numbers, so it is not promoted as a new
+/// version (which would also take a place among the kept ones).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retrain_of_the_same_numbers_under_another_name_is_not_promoted() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_base_corpus(directory.path())).await;
+    let default_version = dry_run_check(&server, PROBE).await.model_version;
+    let job = finished_retrain(&server, false, false).await;
+    assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
+    assert!(!job.promoted, "{}", job.message);
+    assert!(
+        job.message.starts_with(&format!(
+            "not promoted: the candidate is the same model as the registered version \
+             {default_version} (the same numbers, named retrained-"
+        )),
+        "{}",
+        job.message
+    );
+    assert_eq!(
+        dry_run_check(&server, PROBE).await.model_version,
+        default_version
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retrain_that_builds_a_registered_version_again_does_not_promote_it() {
     let directory = tempfile::tempdir().unwrap();

@@ -484,6 +484,18 @@ impl Model {
         })
     }
 
+    /// The hash of the model's numbers in a version `<name>-<hash>[+N]`
+    /// (what `content_version` writes): two versions with the same hash are
+    /// the same model under other names. `None` for a version not written
+    /// so (a hand-named file).
+    pub fn content_hash_of(version: &str) -> Option<&str> {
+        let trained = version
+            .split_once('+')
+            .map_or(version, |(trained, _)| trained);
+        let (_, hash) = trained.rsplit_once('-')?;
+        (hash.len() == 12 && hash.bytes().all(|byte| byte.is_ascii_hexdigit())).then_some(hash)
+    }
+
     /// The version the model had when it was trained, before anything was
     /// learned online.
     pub fn trained_version(&self) -> &str {

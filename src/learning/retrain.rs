@@ -44,6 +44,28 @@ use crate::review::Correction;
 const RETRAINED_NAME: &str = "retrained";
 
 impl Engine {
+    /// The registered version that is the same model as `candidate` (a
+    /// version of the same numbers, under whatever name: a retrain that
+    /// changes nothing gives the active model back as `retrained-<hash>`).
+    /// A version learned online (`+N`) holds other numbers than its hash
+    /// says, so only the version itself matches it.
+    fn registered_twin(&self, candidate: &str) -> Result<Option<String>, Error> {
+        if self.store().model_record(candidate)?.is_some() {
+            return Ok(Some(candidate.to_string()));
+        }
+        let Some(hash) = Model::content_hash_of(candidate) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .model_records()?
+            .into_iter()
+            .map(|record| record.version)
+            .find(|version| {
+                !version.contains('+') && Model::content_hash_of(version) == Some(hash)
+            }))
+    }
+
     /// Queues a retrain and starts it on a blocking thread. One job runs at
     /// a time.
     pub fn start_retrain(self: &Arc<Self>, full: bool, dry_run: bool) -> Result<RetrainJob, Error> {
@@ -470,10 +492,15 @@ impl Engine {
                 gate.reason
             ));
         }
-        if self.store().model_record(candidate.version())?.is_some() {
+        if let Some(twin) = self.registered_twin(candidate.version())? {
+            let renamed = if twin == candidate.version() {
+                String::new()
+            } else {
+                format!(" (the same numbers, named {})", candidate.version())
+            };
             return Ok(format!(
-                "not promoted: the candidate is the same model as the registered version {}",
-                candidate.version()
+                "not promoted: the candidate is the same model as the registered version \
+                 {twin}{renamed}"
             ));
         }
         let mut lineage = learning.lineage();
