@@ -24,6 +24,32 @@ pub struct ModelListing {
     pub serving_version: Option<String>,
 }
 
+/// Deletes the oldest versions beyond `keep` (the active version always
+/// stays and counts as one of those kept), logging a failure: the registry
+/// is bounded both when a version is promoted and when a new model file is
+/// deployed at start. A failure only leaves an old version behind.
+fn prune_or_warn(store: &Store, keep: usize, active: &str) {
+    let pruned = || -> Result<(), Error> {
+        let mut records = store.model_records()?;
+        records.sort_by_key(|record| std::cmp::Reverse(record.created_at));
+        let mut others_kept = 0;
+        for record in records {
+            if record.version == active {
+                continue;
+            }
+            if others_kept + 1 < keep {
+                others_kept += 1;
+            } else {
+                store.remove_model(&record.version)?;
+            }
+        }
+        Ok(())
+    };
+    if let Err(error) = pruned() {
+        tracing::warn!(%error, "cannot prune old model versions");
+    }
+}
+
 /// The registry record of a model.
 fn record_for(
     model: &Model,
@@ -80,6 +106,7 @@ pub fn startup_model(
             store.set_active_model(configured.version())?;
             store.set_configured_model(configured.version())?;
             store.flush()?;
+            prune_or_warn(store, learning.settings.keep_models(), configured.version());
             configured.version().to_string()
         }
     };
@@ -461,9 +488,11 @@ impl Engine {
         tracing::info!(version = %record.version, "model promoted");
         // The promotion is done; a failure to prune only leaves an old
         // version behind.
-        if let Err(error) = self.prune_models(&record.version) {
-            tracing::warn!(%error, "cannot prune old model versions");
-        }
+        prune_or_warn(
+            self.store(),
+            self.learning().settings.keep_models(),
+            &record.version,
+        );
         Ok(())
     }
 
@@ -570,27 +599,6 @@ impl Engine {
                 "cannot restore the active version after the failed {change}"
             );
         }
-    }
-
-    /// Deletes the oldest versions beyond the configured count, never the
-    /// active one.
-    fn prune_models(&self, active: &str) -> Result<(), Error> {
-        let keep = self.learning().settings.keep_models();
-        let mut records = self.store().model_records()?;
-        records.sort_by_key(|record| std::cmp::Reverse(record.created_at));
-        // The active version always stays and counts as one of those kept.
-        let mut others_kept = 0;
-        for record in records {
-            if record.version == active {
-                continue;
-            }
-            if others_kept + 1 < keep {
-                others_kept += 1;
-            } else {
-                self.store().remove_model(&record.version)?;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -703,6 +711,44 @@ mod tests {
             Some(served.version())
         );
         assert!(store.model_record(served.version()).unwrap().is_some());
+    }
+
+    /// Deploying model file after model file keeps the registry within
+    /// `keep_models`, as promotions do.
+    #[test]
+    fn deployed_files_are_kept_within_the_bound_of_the_registry() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let learning = Learning::new(
+            crate::learning::LearningParams {
+                keep_models: 2,
+                ..Default::default()
+            }
+            .check()
+            .unwrap(),
+            crate::learning::BaseCorpus::default(),
+        );
+        let mut deployed = Vec::new();
+        for name in ["first", "second", "third"] {
+            // Each later than the one before (versions are ordered by
+            // their creation time, in milliseconds).
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let model = Model::embedded_default()
+                .unwrap()
+                .as_new_version(name)
+                .unwrap();
+            let served = startup_model(&store, model, name, &learning).unwrap();
+            deployed.push(served.version().to_string());
+        }
+        let kept: Vec<String> = store
+            .model_records()
+            .unwrap()
+            .into_iter()
+            .map(|record| record.version)
+            .collect();
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept.contains(&deployed[2]), "{kept:?}");
+        assert!(!kept.contains(&deployed[0]), "{kept:?}");
     }
 
     #[test]
