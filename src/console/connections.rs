@@ -8,9 +8,13 @@
 //! (one more is closed as soon as it is accepted), and each is closed once
 //! it has moved no byte for [`HTTP_IDLE_LIMIT`] (a client that opens a
 //! connection and sends nothing, or half a request, or stops reading its
-//! answer, frees its place then). A handler never runs that long: the
-//! router answers 503 at [`HTTP_REQUEST_LIMIT`] (see `console::router`),
-//! so a slow answer is not mistaken for an idle client.
+//! answer, frees its place then), or once it has sent bytes and got no
+//! answer for [`HTTP_ANSWER_LIMIT`] (a client that trickles a request's
+//! headers a byte at a time, which the idle limit alone never ends: hyper
+//! has no timeout on reading headers unless given a timer, and axum gives
+//! it none). A handler never runs that long: the router answers 503 at
+//! [`HTTP_REQUEST_LIMIT`] (see `console::router`), so a slow answer is not
+//! mistaken for a slow client.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -48,12 +52,26 @@ pub const HTTP_IDLE_LIMIT: Duration = Duration::from_secs(30);
 /// a request being handled is never cut as idle.
 pub const HTTP_REQUEST_LIMIT: Duration = Duration::from_secs(20);
 
+/// How long a connection may go from the first byte it sends after an
+/// answer (a request's start) to the first byte of the next answer: more
+/// than [`HTTP_REQUEST_LIMIT`], so that a request whose headers arrived is
+/// always answered first (503 at worst), and it ends a request whose
+/// headers never finish arriving however slowly they trickle.
+pub const HTTP_ANSWER_LIMIT: Duration = Duration::from_secs(25);
+
 /// A listener whose connections are counted and closed when idle.
 pub struct Bounded<L> {
     inner: L,
     places: Arc<Semaphore>,
     by_address: PlacesByAddress,
-    idle_limit: Duration,
+    limits: TimeLimits,
+}
+
+/// How long a connection may be idle, and may wait for an answer.
+#[derive(Debug, Clone, Copy)]
+struct TimeLimits {
+    idle: Duration,
+    answer: Duration,
 }
 
 impl<L> Bounded<L> {
@@ -62,7 +80,10 @@ impl<L> Bounded<L> {
             inner,
             MAX_HTTP_CONNECTIONS,
             MAX_HTTP_CONNECTIONS_PER_ADDRESS,
-            HTTP_IDLE_LIMIT,
+            TimeLimits {
+                idle: HTTP_IDLE_LIMIT,
+                answer: HTTP_ANSWER_LIMIT,
+            },
         )
     }
 
@@ -70,13 +91,13 @@ impl<L> Bounded<L> {
         inner: L,
         connections: usize,
         per_address: usize,
-        idle_limit: Duration,
+        limits: TimeLimits,
     ) -> Bounded<L> {
         Bounded {
             inner,
             places: Arc::new(Semaphore::new(connections)),
             by_address: PlacesByAddress::new(per_address),
-            idle_limit,
+            limits,
         }
     }
 }
@@ -109,7 +130,7 @@ where
                 continue;
             };
             let places = (place, address_place);
-            return (IdleLimited::new(io, self.idle_limit, places), address);
+            return (IdleLimited::new(io, self.limits, places), address);
         }
     }
 
@@ -119,29 +140,62 @@ where
 }
 
 /// A connection that fails its pending read, write or close once it has
-/// moved no byte for its idle limit, and gives its places back when
-/// dropped.
+/// moved no byte for its idle limit, or has waited for an answer past its
+/// answer limit, and gives its places back when dropped.
 pub struct IdleLimited<Io> {
     io: Io,
-    idle_limit: Duration,
-    /// When the connection counts as idle; moved on by every read or
-    /// write that moves bytes.
+    limits: TimeLimits,
+    /// When the connection counts as idle or its answer as overdue;
+    /// moved on by every read or write that moves bytes.
     deadline: Pin<Box<Sleep>>,
+    /// When the client started sending what it has not been answered for
+    /// yet: its first byte after the last answer's.
+    unanswered_since: Option<Instant>,
     _places: (OwnedSemaphorePermit, AddressPlace),
+}
+
+/// What a completed operation did, for the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moved {
+    /// The client sent bytes (or closed its side).
+    Received,
+    /// Bytes of an answer went out.
+    Sent,
+    Nothing,
 }
 
 impl<Io> IdleLimited<Io> {
     fn new(
         io: Io,
-        idle_limit: Duration,
+        limits: TimeLimits,
         places: (OwnedSemaphorePermit, AddressPlace),
     ) -> IdleLimited<Io> {
         IdleLimited {
             io,
-            idle_limit,
-            deadline: Box::pin(tokio::time::sleep(idle_limit)),
+            limits,
+            deadline: Box::pin(tokio::time::sleep(limits.idle)),
+            unanswered_since: None,
             _places: places,
         }
+    }
+
+    /// Moves the deadline on after `moved`: the idle limit from now, but no
+    /// later than the answer limit from the start of what is unanswered.
+    fn moved(&mut self, moved: Moved) {
+        let now = Instant::now();
+        match moved {
+            Moved::Nothing => return,
+            Moved::Received => {
+                self.unanswered_since.get_or_insert(now);
+            }
+            Moved::Sent => self.unanswered_since = None,
+        }
+        let idle = now + self.limits.idle;
+        let next = match self.unanswered_since {
+            Some(since) => idle.min(since + self.limits.answer),
+            None => idle,
+        };
+        self.deadline.as_mut().reset(next);
     }
 
     /// Passes `result` on, moving the deadline when `moved` says the
@@ -152,20 +206,19 @@ impl<Io> IdleLimited<Io> {
         &mut self,
         context: &mut Context<'_>,
         result: Poll<io::Result<T>>,
-        moved: impl FnOnce(&T) -> bool,
+        moved: impl FnOnce(&T) -> Moved,
     ) -> Poll<io::Result<T>> {
         match result {
             Poll::Ready(result) => {
-                if matches!(&result, Ok(value) if moved(value)) {
-                    let next = Instant::now() + self.idle_limit;
-                    self.deadline.as_mut().reset(next);
+                if let Ok(value) = &result {
+                    self.moved(moved(value));
                 }
                 Poll::Ready(result)
             }
             Poll::Pending => match self.deadline.as_mut().poll(context) {
                 Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    "the HTTP connection was idle too long",
+                    "the HTTP connection was idle, or unanswered, too long",
                 ))),
                 Poll::Pending => Poll::Pending,
             },
@@ -182,7 +235,7 @@ impl<Io: AsyncRead + Unpin> AsyncRead for IdleLimited<Io> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_read(context, buffer);
         // A read that completes brought bytes, or the end of the stream.
-        this.watch(context, result, |()| true)
+        this.watch(context, result, |()| Moved::Received)
     }
 }
 
@@ -194,13 +247,19 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for IdleLimited<Io> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_write(context, buffer);
-        this.watch(context, result, |written| *written > 0)
+        this.watch(context, result, |written| {
+            if *written > 0 {
+                Moved::Sent
+            } else {
+                Moved::Nothing
+            }
+        })
     }
 
     fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_flush(context);
-        this.watch(context, result, |()| false)
+        this.watch(context, result, |()| Moved::Nothing)
     }
 
     /// A TLS close writes a last record, which a client that reads nothing
@@ -208,7 +267,7 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for IdleLimited<Io> {
     fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_shutdown(context);
-        this.watch(context, result, |()| false)
+        this.watch(context, result, |()| Moved::Nothing)
     }
 }
 
@@ -293,10 +352,19 @@ mod tests {
         connections: usize,
         idle_limit: Duration,
     ) -> (Bounded<TcpListener>, std::net::SocketAddr) {
+        bounded_answering_within(connections, idle_limit, Duration::from_secs(60)).await
+    }
+
+    async fn bounded_answering_within(
+        connections: usize,
+        idle: Duration,
+        answer: Duration,
+    ) -> (Bounded<TcpListener>, std::net::SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        let limits = TimeLimits { idle, answer };
         (
-            Bounded::with_limits(listener, connections, 1000, idle_limit),
+            Bounded::with_limits(listener, connections, 1000, limits),
             address,
         )
     }
@@ -359,6 +427,52 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     }
 
+    /// A client that trickles a request a byte at a time never goes idle,
+    /// but gets no more than the answer limit; one that is answered after
+    /// each request may go on as long as it likes.
+    #[tokio::test]
+    async fn a_request_that_trickles_in_fails_after_the_answer_limit() {
+        let idle = Duration::from_millis(300);
+        let answer = Duration::from_millis(600);
+        let (mut listener, address) = bounded_answering_within(4, idle, answer).await;
+        let mut client = TcpStream::connect(address).await.unwrap();
+        let (mut connection, _) = listener.accept().await;
+        let started = Instant::now();
+        let trickle = tokio::spawn(async move {
+            // A byte every 100 ms: never idle for 300 ms.
+            for _ in 0..50 {
+                if client.write_all(b"x").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let mut byte = [0u8; 1];
+        let error = loop {
+            match connection.read(&mut byte).await {
+                Ok(0) => panic!("the trickle ended before the answer limit ended it"),
+                Ok(_) => continue,
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        let took = started.elapsed();
+        assert!(took >= answer && took < Duration::from_secs(3), "{took:?}");
+        drop(connection);
+        trickle.await.unwrap();
+
+        // Answered after each byte, the same client outlasts both limits.
+        let mut client = TcpStream::connect(address).await.unwrap();
+        let (mut connection, _) = listener.accept().await;
+        for _ in 0..10 {
+            client.write_all(b"x").await.unwrap();
+            connection.read_exact(&mut byte).await.unwrap();
+            connection.write_all(b"y").await.unwrap();
+            client.read_exact(&mut byte).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     #[test]
     fn the_readme_states_these_limits() {
         use crate::limits::tests::assert_readme_row;
@@ -372,6 +486,10 @@ mod tests {
         assert_readme_row(&format!(
             "| console and metrics: a request, its body's arrival included | {} s |",
             HTTP_REQUEST_LIMIT.as_secs()
+        ));
+        assert_readme_row(&format!(
+            "| console and metrics: from a request's first byte to its answer's first byte (a request whose headers trickle in) | {} s |",
+            HTTP_ANSWER_LIMIT.as_secs()
         ));
         assert_readme_row(&format!(
             "| console: a request body (`/api/resolve`) | {} KiB |",
