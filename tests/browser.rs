@@ -22,7 +22,10 @@ const REVIEW_TEXTS: [&str; 3] = [
     // A long s (U+017F), which the model reads as "visit" (NFKC) but the
     // browser's lower case keeps: its highlight must not break the page.
     "great song, vi\u{17f}it my page",
-    "Thanks for the video, I made money with this trick",
+    // A soft hyphen (a format character, as zero-width spaces are) inside
+    // "money", which the model reads through: the word must be marked as
+    // written.
+    "Thanks for the video, I made mo\u{ad}ney with this trick",
     "Mrs Jessica Brown is legit, I received my profit this morning",
 ];
 
@@ -96,7 +99,14 @@ async fn a_moderator_resolves_items_in_the_console() {
         seen["long_s_marks"].as_u64().unwrap() > 0,
         "the word written with a long s is highlighted: {seen}"
     );
+    assert!(
+        seen["zero_width_marks"].as_u64().unwrap() > 0,
+        "the word with a soft hyphen inside is highlighted: {seen}"
+    );
     assert!(seen["meta"].as_str().unwrap().contains("Reader"), "{seen}");
+    // The author's name, e-mail and the post's title, each isolated from
+    // the text around it.
+    assert_eq!(seen["isolated_in_meta"], 3, "{seen}");
     assert!(
         seen["status"].as_str().unwrap().contains("Approved 1"),
         "{seen}"

@@ -195,6 +195,12 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     for (method, path, body) in [
         ("POST", "/api/resolve", "{\"decision_ids\": [\"x\"]"),
         ("POST", "/api/resolve", "{\"decision_ids\": [\"x\"]}"),
+        // A field the console does not take is refused, not dropped.
+        (
+            "POST",
+            "/api/resolve",
+            "{\"decision_ids\": [\"x\"], \"label\": \"spam\", \"moderator\": \"dave\"}",
+        ),
         ("GET", "/api/queue?page_token=a&page_token=b&site=%FF", ""),
     ] {
         let (status, refused) = http(&server, method, path, Some(MODERATOR_TOKEN), body).await;

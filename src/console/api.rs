@@ -342,7 +342,11 @@ pub async fn queue(
     }))
 }
 
+/// A field the console does not take (such as `moderator`, which
+/// `ResolveItems` takes but the console records as the key's name) is
+/// refused, not silently dropped.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     decision_ids: Vec<String>,
     /// "spam" (reject) or "ham" (approve).

@@ -31,7 +31,9 @@ try {
   const reasons = await first.locator(".reasons li").count();
   const marks = await page.locator("#queue mark").count();
   const longSMarks = await page.locator("#queue mark", { hasText: "vi\u017fit" }).count();
+  const zeroWidthMarks = await page.$$eval("#queue mark", (marks) => marks.filter((mark) => mark.textContent.includes("\u00ad")).length);
   const meta = await first.locator("p.meta").textContent();
+  const isolatedInMeta = await first.locator("p.meta bdi").count();
   const totalBefore = await page.textContent("#total");
   // The figures row of the site: precision and recall are the last two.
   await page.waitForSelector("#stats tbody tr", { timeout: 10000 });
@@ -52,7 +54,8 @@ try {
   const totalAfter = await page.textContent("#total");
   const after = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
   console.log(JSON.stringify({
-    before, after, reasons, marks, long_s_marks: longSMarks, meta, status,
+    before, after, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
+    meta, isolated_in_meta: isolatedInMeta, status,
     total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
   }));
 } catch (error) {

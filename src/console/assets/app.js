@@ -40,6 +40,24 @@ function text(tag, content, className) {
 // A word as the server compares words: NFKC, lower case, one sigma.
 function fold(word) { return word.normalize("NFKC").toLowerCase().replace(/ς/g, "σ"); }
 
+// The content without format characters (zero-width spaces and joiners,
+// soft hyphens, direction marks), which the server's normalisation drops,
+// so that "f\u200bree" is read, and marked, as the word "free"; and for
+// each code unit kept, where it was in the content.
+function withoutFormatCharacters(content) {
+  let view = "";
+  const positions = [];
+  for (let index = 0; index < content.length;) {
+    const character = String.fromCodePoint(content.codePointAt(index));
+    if (!/\p{Cf}/u.test(character)) {
+      view += character;
+      for (let unit = 0; unit < character.length; unit++) positions.push(index + unit);
+    }
+    index += character.length;
+  }
+  return { view, positions };
+}
+
 // The comment with the model's words marked: red where they pushed towards
 // spam, green towards a legitimate comment; the weight is in the title.
 function highlighted(content, highlights) {
@@ -49,38 +67,59 @@ function highlighted(content, highlights) {
   const escaped = words.map((h) => h.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
   // Whole words only: "i" must not light up inside "this".
   const pattern = new RegExp("(?<![\\p{L}\\p{N}])(" + escaped.join("|") + ")(?![\\p{L}\\p{N}])", "giu");
+  const { view, positions } = withoutFormatCharacters(content);
   let last = 0;
-  for (const match of content.matchAll(pattern)) {
+  for (const match of view.matchAll(pattern)) {
     // The server's words are NFKC-normalised and lower-cased character by
     // character, which the browser's case folding does not always agree
     // with (a long s, a final sigma): a match that finds no word is left
     // unmarked rather than breaking the page.
     const found = words.find((h) => fold(h.text) === fold(match[0]));
     if (!found) continue;
-    container.append(content.slice(last, match.index));
-    const mark = text("mark", match[0], found.weight > 0 ? "spammy" : "hammy");
+    // The word as written, with any format characters inside it.
+    const start = positions[match.index];
+    const end = positions[match.index + match[0].length - 1] + 1;
+    container.append(content.slice(last, start));
+    const mark = text("mark", content.slice(start, end), found.weight > 0 ? "spammy" : "hammy");
     mark.title = found.description + " (" + (found.weight > 0 ? "+" : "") + found.weight.toFixed(2) + ")";
     container.append(mark);
-    last = match.index + match[0].length;
+    last = end;
   }
   container.append(content.slice(last));
   return container;
 }
 
+// Text from the comment's author, isolated so that a direction override in
+// it ("\u202e") cannot reorder what surrounds it.
+function isolated(content) { return text("bdi", content); }
+
+// Each item's element, built once per item shown: moving the cursor or
+// selecting only changes classes, so that a page of long comments does not
+// run the highlighting again at every key press.
+const itemElements = new Map();
+
 function render() {
-  const list = $("queue");
-  list.replaceChildren();
-  state.items.forEach((item, index) => {
+  const shown = new Set(state.items.map((item) => item.decision_id));
+  for (const id of itemElements.keys()) if (!shown.has(id)) itemElements.delete(id);
+  $("queue").replaceChildren(...state.items.map((item, index) => {
+    let li = itemElements.get(item.decision_id);
+    if (!li) { li = itemElement(item); itemElements.set(item.decision_id, li); }
+    li.className = [item.priority, index === state.current ? "current" : "", state.selected.has(item.decision_id) ? "selected" : ""].join(" ");
+    li.querySelector("input").checked = state.selected.has(item.decision_id);
+    return li;
+  }));
+  $("more").hidden = !state.next;
+}
+
+function itemElement(item) {
     const li = document.createElement("li");
     li.id = "item-" + item.decision_id;
     li.dataset.decisionId = item.decision_id;
     li.tabIndex = -1;
-    li.className = [item.priority, index === state.current ? "current" : "", state.selected.has(item.decision_id) ? "selected" : ""].join(" ");
     const head = document.createElement("div");
     head.className = "item-head";
     const check = document.createElement("input");
     check.type = "checkbox";
-    check.checked = state.selected.has(item.decision_id);
     check.setAttribute("aria-label", "Select this comment");
     check.addEventListener("change", () => { toggle(item.decision_id); });
     head.append(check,
@@ -89,9 +128,10 @@ function render() {
       text("span", "score " + item.score.toFixed(3), "score"),
       text("span", item.site_id, "meta"),
       text("span", new Date(item.created_at_ms).toLocaleString(), "meta"));
-    const author = [item.author_name || "anonymous", item.author_email, item.author_url, item.author_ip].filter(Boolean).join(" · ");
-    const context = item.post_title ? "on “" + item.post_title + "”" : "";
-    const meta = text("p", "By " + author + (context ? " " + context : ""), "meta");
+    const meta = text("p", "By ", "meta");
+    [item.author_name || "anonymous", item.author_email, item.author_url, item.author_ip].filter(Boolean)
+      .forEach((part, index) => meta.append(index > 0 ? " · " : "", isolated(part)));
+    if (item.post_title) meta.append(" on “", isolated(item.post_title), "”");
     const reasons = document.createElement("ul");
     reasons.className = "reasons";
     for (const reason of item.reasons) {
@@ -112,9 +152,7 @@ function render() {
     reject.addEventListener("click", () => resolve([item.decision_id], "spam"));
     actions.append(approve, reject);
     li.append(head, meta, highlighted(item.content, item.highlights), reasons, actions);
-    list.append(li);
-  });
-  $("more").hidden = !state.next;
+    return li;
 }
 
 function toggle(decisionId) {
@@ -173,6 +211,8 @@ async function loadQueue(more = false) {
     state.listPending = false;
     state.listSite = site;
   }
+  // A new list may hold items shown before with other figures: built anew.
+  if (!more) itemElements.clear();
   state.items = more ? state.items.concat(page.items) : page.items;
   state.next = page.next_page_token;
   if (!more) { state.current = 0; state.selected.clear(); }
