@@ -14,9 +14,9 @@ use moderato::learning::LearningParams;
 use tonic::Code;
 
 use crate::util::{
-    check_as_news, comment, config_with_rules, dry_run_check, request_retrain, retry_while_locked,
-    start_server, start_with, store_and_label, test_config, wait_for_job, with_token, TestServer,
-    ADMIN_TOKEN, NEWS_TOKEN,
+    check_as_news, comment, config_with_rules, dry_run_check, request_retrain,
+    resolve_as_moderator, retry_while_locked, start_server, start_with, store_and_label,
+    test_config, wait_for_job, with_token, TestServer, ADMIN_TOKEN, NEWS_TOKEN,
 };
 
 const CAMPAIGN: [&str; 4] = [
@@ -795,5 +795,33 @@ async fn online_learning_keeps_the_hosts_a_site_listed() {
     let again = dry_run_check(&server, PROBE).await;
     assert_eq!(again.model_version, learned.model_version);
     assert_eq!(again.score, learned.score, "{again:?} against {learned:?}");
+    server.stop().await;
+}
+
+/// A comment whose label keeps changing teaches the live model its first
+/// label and one change of it; later changes wait for a retrain, so that
+/// flipping one comment's label cannot move the model without bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_label_flipped_again_and_again_is_learned_online_twice_at_most() {
+    let (server, _directory) = start_server().await;
+    let version = dry_run_check(&server, PROBE).await.model_version;
+    let decision = check_as_news(&server, comment("flip", PROBE)).await;
+    let labels = [
+        pb::Label::Spam,
+        pb::Label::Ham,
+        pb::Label::Spam,
+        pb::Label::Ham,
+        pb::Label::Spam,
+    ];
+    let mut served = Vec::new();
+    for label in labels {
+        resolve_as_moderator(&server, vec![decision.decision_id.clone()], label).await;
+        served.push(dry_run_check(&server, PROBE).await.model_version);
+    }
+    assert_eq!(served[0], format!("{version}+1"));
+    assert_eq!(served[1], format!("{version}+2"));
+    for later in &served[2..] {
+        assert_eq!(*later, format!("{version}+2"), "{served:?}");
+    }
     server.stop().await;
 }

@@ -21,6 +21,10 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::review::Correction;
 
+/// How many labels of one comment online learning learns: its first, and
+/// one change of it (see `learn_blocking`).
+pub const MAX_ONLINE_LABELS_PER_COMMENT: usize = 2;
+
 /// What online learning did with a batch of corrections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnlineOutcome {
@@ -106,6 +110,31 @@ impl Engine {
             })
             .cloned()
             .collect();
+        // A comment whose label keeps changing teaches the live model its
+        // first label and one change of it, no more: each change is learned
+        // as a new example (nothing is unlearned), so a key that flipped one
+        // comment's label back and forth would otherwise move the model
+        // without bound. Later labels wait for the next retrain, which
+        // trains on each comment's latest label once.
+        let mut relabelled = 0;
+        let mut kept = Vec::with_capacity(corrections.len());
+        for correction in corrections {
+            if self.store().audit_trail(&correction.decision_id)?.len()
+                > MAX_ONLINE_LABELS_PER_COMMENT
+            {
+                relabelled += 1;
+            } else {
+                kept.push(correction);
+            }
+        }
+        let corrections = kept;
+        if relabelled > 0 {
+            tracing::info!(
+                relabelled,
+                "labels of comments labelled {MAX_ONLINE_LABELS_PER_COMMENT} times already are \
+                 left for the next retrain"
+            );
+        }
         if corrections.is_empty() {
             return Ok(OnlineOutcome::Learned {
                 version: live.version().to_string(),
@@ -185,5 +214,16 @@ impl Learning {
                 })
             })
             .map(|why| format!("on the base corpus {why}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_states_the_bound_on_one_comments_labels() {
+        crate::limits::tests::assert_readme_row(&format!(
+            "| labels of one comment learned online | {} (its first label and one change of it) |",
+            super::MAX_ONLINE_LABELS_PER_COMMENT
+        ));
     }
 }
