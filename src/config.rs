@@ -498,8 +498,8 @@ fn check_distinct_addresses(addresses: &[(&str, Option<SocketAddr>)]) -> Result<
     for (index, (key, address)) in given.iter().enumerate() {
         for (earlier_key, earlier) in &given[..index] {
             let same_host = address.ip() == earlier.ip()
-                || address.ip().is_unspecified()
-                || earlier.ip().is_unspecified();
+                || covers(earlier.ip(), address.ip())
+                || covers(address.ip(), earlier.ip());
             if address.port() != 0 && address.port() == earlier.port() && same_host {
                 return Err(invalid(
                     *key,
@@ -512,6 +512,13 @@ fn check_distinct_addresses(addresses: &[(&str, Option<SocketAddr>)]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Whether listening on `wide` takes the port on `other` too: `0.0.0.0`
+/// takes every IPv4 address, `::` every address of both families (Linux
+/// binds it dual-stack by default).
+fn covers(wide: std::net::IpAddr, other: std::net::IpAddr) -> bool {
+    wide.is_unspecified() && (wide.is_ipv6() || other.is_ipv4())
 }
 
 /// Whether a path from the file is empty or only spaces: no directory
@@ -894,10 +901,21 @@ mod tests {
             message.contains("a table with review and reject"),
             "{message}"
         );
-        // Ports 0 are each a free port of their own; other ports differ.
-        let fine = "listen = \"127.0.0.1:0\"\nconsole_listen = \"127.0.0.1:0\"\n\
-                    metrics_listen = \"127.0.0.1:7002\"";
-        assert!(Config::from_toml("t", fine, &Overrides::default()).is_ok());
+        // Ports 0 are each a free port of their own; other ports differ;
+        // IPv4's every address and an IPv6 address do not meet.
+        for fine in [
+            "listen = \"127.0.0.1:0\"\nconsole_listen = \"127.0.0.1:0\"\n\
+             metrics_listen = \"127.0.0.1:7002\"",
+            "console_listen = \"0.0.0.0:7003\"\nmetrics_listen = \"[::1]:7003\"",
+        ] {
+            assert!(
+                Config::from_toml("t", fine, &Overrides::default()).is_ok(),
+                "{fine}"
+            );
+        }
+        let message =
+            refusal("console_listen = \"[::]:7004\"\nmetrics_listen = \"127.0.0.1:7004\"");
+        assert!(message.contains("metrics_listen"), "{message}");
     }
 
     #[test]

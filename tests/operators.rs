@@ -102,6 +102,23 @@ fn a_blank_token_is_a_usage_error_naming_the_flag() {
     );
     assert!(stderr.contains("--token"), "{stderr}");
     assert!(!out.exists());
+    // An export never writes over the certificate it reads, checked
+    // before any connection.
+    let certificate = directory.path().join("ca.pem");
+    std::fs::write(&certificate, "certificate").unwrap();
+    let stderr = failed_with(
+        2,
+        moderato()
+            .args(["export", "--token", "T", "--ca-cert"])
+            .arg(&certificate)
+            .arg("--out")
+            .arg(&certificate),
+    );
+    assert!(stderr.contains("is also a --ca-cert file"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&certificate).unwrap(),
+        "certificate"
+    );
 }
 
 /// `keys new` refuses a site given twice (the configuration would refuse

@@ -147,9 +147,11 @@ struct JsonLine {
     #[serde(default)]
     site_id: Option<String>,
     /// The site's other host names (exports carry those its rules table
-    /// lists): links to them are no sign of spam either.
+    /// lists): links to them are no sign of spam either. `null` is none;
+    /// anything but a list of host names refuses the file, since a list
+    /// read in part would silently change what the model learns.
     #[serde(default)]
-    hosts: Vec<String>,
+    hosts: Option<Vec<String>>,
 }
 
 /// The group of a JSON Lines row: a string as it is, a number as its
@@ -210,7 +212,11 @@ fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, 
         }
         let parsed: JsonLine = serde_json::from_str(line)
             .map_err(|error| format_error(path, line_number, error.to_string()))?;
-        let hosts = checked_hosts(path, line_number, &parsed.hosts)?;
+        let hosts = checked_hosts(
+            path,
+            line_number,
+            parsed.hosts.as_deref().unwrap_or_default(),
+        )?;
         examples.push(LabelledExample {
             text: parsed.text,
             label: parse_label(path, line_number, &parsed.label)?,
@@ -269,10 +275,11 @@ mod tests {
     fn a_json_lines_rows_hosts_are_its_sites_and_bad_ones_refuse_the_file() {
         let (_directory, path) = write(
             "{\"text\":\"a\",\"label\":\"ham\",\"site_id\":\"blog-42\",\"hosts\":[\"WWW.Blog.Example.\"]}\n\
-             {\"text\":\"b\",\"label\":\"spam\",\"site_id\":\"blog-43\"}\n",
+             {\"text\":\"b\",\"label\":\"spam\",\"site_id\":\"blog-43\",\"hosts\":null}\n",
         );
         let examples = read_labelled_file(&path).unwrap();
         // Read as links are: lower-cased, without `www.` or a trailing dot.
+        // (`null` is no hosts.)
         assert!(examples[0].site.owns("blog.example"));
         assert!(examples[0].site.owns("news.blog.example"));
         assert!(!examples[1].site.owns("blog.example"));

@@ -16,6 +16,9 @@ pub fn cross_validate(
 ) -> Result<(), CliError> {
     // The flags are checked before the data is read, as `train` does.
     let params = super::checked_flags(flags.apply(TrainingParams::default())?)?;
+    if !by_group && folds < 2 {
+        return Err(CliError::Usage("--folds: must be at least 2".to_string()));
+    }
     let mut examples = Vec::new();
     for path in data {
         examples.extend(read_labelled_file(path)?);
@@ -50,16 +53,16 @@ pub fn cross_validate(
             metrics.auc
         );
     }
-    let figure = |mean: Option<f64>, scale: f64, decimals: usize| {
+    let figure = |mean: Option<f64>, scale: f64, decimals: usize, unit: &str| {
         mean.map_or("undefined".to_string(), |mean| {
-            format!("{:.*}", decimals, mean * scale)
+            format!("{:.*}{unit}", decimals, mean * scale)
         })
     };
     say!(
-        "mean: MCC {}  ham blocked {}%  AUC {}",
-        figure(report.mean_mcc, 1.0, 3),
-        figure(report.mean_fpr, 100.0, 1),
-        figure(report.mean_auc, 1.0, 3)
+        "mean: MCC {}  ham blocked {}  AUC {}",
+        figure(report.mean_mcc, 1.0, 3, ""),
+        figure(report.mean_fpr, 100.0, 1, "%"),
+        figure(report.mean_auc, 1.0, 3, "")
     );
     if report.mean_mcc.is_none() {
         say!("(MCC and AUC are undefined: no fold held out both spam and ham)");

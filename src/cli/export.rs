@@ -21,13 +21,19 @@ pub fn export(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<
 }
 
 async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(), CliError> {
+    // The one file an export reads: the authority's certificate.
+    let certificate = remote.ca_cert_path().map(PathBuf::from);
+    let inputs: Vec<(&str, &Path)> = certificate
+        .iter()
+        .map(|path| ("--ca-cert", path.as_path()))
+        .collect();
     OutputFile {
         flag: "--out",
         path: &out,
         what: "export",
         suggested_name: "corrections.jsonl",
     }
-    .check(&[])?;
+    .check(&inputs)?;
     let mut connection = ReviewConnection::connect(&remote.target()?).await?;
     let corrections = connection
         .export_corrections(site.as_deref().unwrap_or_default())

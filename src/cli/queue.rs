@@ -35,6 +35,11 @@ pub struct RemoteArgs {
 }
 
 impl RemoteArgs {
+    /// The CA certificate's file, from `--ca-cert` or `MODERATO_CA_CERT`.
+    pub(super) fn ca_cert_path(&self) -> Option<String> {
+        super::given_or_variable(self.ca_cert.clone(), "MODERATO_CA_CERT")
+    }
+
     /// The server to connect to, with the authority's certificate read.
     /// A missing token is a usage error (exit status 2), as clap's own
     /// refusal of a missing required flag would be.
@@ -48,14 +53,13 @@ impl RemoteArgs {
             })?;
         let server = super::given_or_variable(self.server.clone(), "MODERATO_SERVER")
             .unwrap_or_else(|| DEFAULT_SERVER.to_string());
-        let ca_certificate =
-            match super::given_or_variable(self.ca_cert.clone(), "MODERATO_CA_CERT") {
-                Some(path) => Some(std::fs::read(&path).map_err(|source| CliError::Io {
-                    context: format!("cannot read the CA certificate {path}"),
-                    source,
-                })?),
-                None => None,
-            };
+        let ca_certificate = match self.ca_cert_path() {
+            Some(path) => Some(std::fs::read(&path).map_err(|source| CliError::Io {
+                context: format!("cannot read the CA certificate {path}"),
+                source,
+            })?),
+            None => None,
+        };
         Ok(Target {
             server,
             token,

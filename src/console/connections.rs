@@ -53,11 +53,12 @@ pub const HTTP_IDLE_LIMIT: Duration = Duration::from_secs(30);
 pub const HTTP_REQUEST_LIMIT: Duration = Duration::from_secs(20);
 
 /// How long a connection may go from the first byte it sends after an
-/// answer (a request's start) to the first byte of the next answer: more
-/// than [`HTTP_REQUEST_LIMIT`], so that a request whose headers arrived is
-/// always answered first (503 at worst), and it ends a request whose
-/// headers never finish arriving however slowly they trickle.
-pub const HTTP_ANSWER_LIMIT: Duration = Duration::from_secs(25);
+/// answer (a request's start) to the first byte of the next answer. It
+/// ends a request whose headers never finish arriving however slowly they
+/// trickle. [`HTTP_REQUEST_LIMIT`] starts only once the headers are in, so
+/// this is that limit plus 20 s: a request whose headers took up to 20 s
+/// to arrive is still answered first (503 at worst).
+pub const HTTP_ANSWER_LIMIT: Duration = Duration::from_secs(40);
 
 /// A listener whose connections are counted and closed when idle.
 pub struct Bounded<L> {

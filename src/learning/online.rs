@@ -25,6 +25,17 @@ use crate::review::Correction;
 /// one change of it (see `learn_blocking`).
 pub const MAX_ONLINE_LABELS_PER_COMMENT: usize = 2;
 
+/// How many labels the comment had been given up to and including
+/// `correction`, from its audit trail (oldest first). Counted up to the
+/// label itself, not to the trail's end: labels given after it, before
+/// its learning ran, must not keep it from being learned.
+fn labels_up_to(trail: &[crate::review::AuditEntry], correction: &Correction) -> usize {
+    trail
+        .iter()
+        .position(|entry| entry.at == correction.at && entry.to_label == correction.label)
+        .map_or(trail.len(), |index| index + 1)
+}
+
 /// What online learning did with a batch of corrections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnlineOutcome {
@@ -119,8 +130,10 @@ impl Engine {
         let mut relabelled = 0;
         let mut kept = Vec::with_capacity(corrections.len());
         for correction in corrections {
-            if self.store().audit_trail(&correction.decision_id)?.len()
-                > MAX_ONLINE_LABELS_PER_COMMENT
+            if labels_up_to(
+                &self.store().audit_trail(&correction.decision_id)?,
+                &correction,
+            ) > MAX_ONLINE_LABELS_PER_COMMENT
             {
                 relabelled += 1;
             } else {
@@ -219,6 +232,54 @@ impl Learning {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::domain::{Label, ReviewStatus, UnixMillis};
+    use crate::review::{AuditEntry, CorrectionSource};
+
+    fn entry(at: i64, label: Label) -> AuditEntry {
+        AuditEntry {
+            decision_id: "d".to_string(),
+            at: UnixMillis(at),
+            by: String::new(),
+            key_name: String::new(),
+            source: CorrectionSource::Site,
+            from_status: ReviewStatus::Pending,
+            to_status: ReviewStatus::Pending,
+            from_label: None,
+            to_label: label,
+            note: String::new(),
+        }
+    }
+
+    /// A label is counted where it stands in the trail: labels given after
+    /// it (before its learning ran) do not keep it from being learned.
+    #[test]
+    fn a_label_counts_the_labels_up_to_itself() {
+        let trail = [
+            entry(1, Label::Spam),
+            entry(2, Label::Ham),
+            entry(3, Label::Spam),
+        ];
+        let mut correction = Correction {
+            decision_id: "d".to_string(),
+            site_id: "news.example".to_string(),
+            comment_id: "c".to_string(),
+            content: "text".to_string(),
+            label: Label::Spam,
+            verdict: crate::domain::Verdict::Review,
+            model_version: "m".to_string(),
+            source: CorrectionSource::Site,
+            by: String::new(),
+            at: UnixMillis(1),
+        };
+        assert_eq!(labels_up_to(&trail, &correction), 1);
+        correction.at = UnixMillis(3);
+        assert_eq!(labels_up_to(&trail, &correction), 3);
+        // A label the trail does not hold counts every label in it.
+        correction.at = UnixMillis(9);
+        assert_eq!(labels_up_to(&trail, &correction), 3);
+    }
+
     #[test]
     fn the_readme_states_the_bound_on_one_comments_labels() {
         crate::limits::tests::assert_readme_row(&format!(

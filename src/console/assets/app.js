@@ -40,16 +40,18 @@ function text(tag, content, className) {
 // A word as the server compares words: NFKC, lower case, one sigma.
 function fold(word) { return word.normalize("NFKC").toLowerCase().replace(/ς/g, "σ"); }
 
-// The content without format characters (zero-width spaces and joiners,
-// soft hyphens, direction marks), which the server's normalisation drops,
-// so that "f\u200bree" is read, and marked, as the word "free"; and for
-// each code unit kept, where it was in the content.
-function withoutFormatCharacters(content) {
+// The content without the characters that render as nothing (Unicode's
+// default-ignorable code points: zero-width spaces and joiners, soft
+// hyphens, direction marks, variation selectors, fillers), which the
+// server's normalisation drops too, so that "f\u200bree" is read, and
+// marked, as the word "free"; and for each code unit kept, where it was in
+// the content.
+function withoutInvisibleCharacters(content) {
   let view = "";
   const positions = [];
   for (let index = 0; index < content.length;) {
     const character = String.fromCodePoint(content.codePointAt(index));
-    if (!/\p{Cf}/u.test(character)) {
+    if (!/\p{Default_Ignorable_Code_Point}/u.test(character)) {
       view += character;
       for (let unit = 0; unit < character.length; unit++) positions.push(index + unit);
     }
@@ -67,7 +69,7 @@ function highlighted(content, highlights) {
   const escaped = words.map((h) => h.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
   // Whole words only: "i" must not light up inside "this".
   const pattern = new RegExp("(?<![\\p{L}\\p{N}])(" + escaped.join("|") + ")(?![\\p{L}\\p{N}])", "giu");
-  const { view, positions } = withoutFormatCharacters(content);
+  const { view, positions } = withoutInvisibleCharacters(content);
   let last = 0;
   for (const match of view.matchAll(pattern)) {
     // The server's words are NFKC-normalised and lower-cased character by
