@@ -299,7 +299,7 @@ impl Engine {
                 // The decision may be one the writer has stored but not yet
                 // flushed (a retry racing the first call): it is answered as
                 // stored only once it is on disk.
-                self.store.durable().await?;
+                self.settle_reads().await?;
                 return Ok(CheckOutcome {
                     decision: existing,
                     stored: true,
@@ -421,8 +421,8 @@ impl Engine {
     /// Waits until everything a read may have seen is on disk. Reads see a
     /// batch of decisions as soon as the writer has applied it, before its
     /// flush ends; a call that answers a decision as stored (`GetDecision`,
-    /// `ListQueue`) waits for this first, so that nothing it answered can be
-    /// lost in a crash. With nothing waiting to be flushed it costs a flush
+    /// `ListQueue`, a repeated check) waits for this first, so that nothing
+    /// it answered can be lost in a crash. With nothing waiting to be flushed it costs a flush
     /// of nothing.
     pub async fn settle_reads(&self) -> Result<(), Error> {
         Ok(self.store.durable().await?)
