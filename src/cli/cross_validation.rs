@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use super::{CliError, TrainingFlags};
-use crate::classifier::{
-    cross_validate as run_cross_validation, read_labelled_file, Folds, TrainingParams,
-};
+use crate::classifier::{cross_validate as run_cross_validation, Folds, TrainingParams};
 
 pub fn cross_validate(
     data: &[PathBuf],
@@ -19,18 +17,7 @@ pub fn cross_validate(
     if !by_group && folds < 2 {
         return Err(CliError::Usage("--folds: must be at least 2".to_string()));
     }
-    let mut examples = Vec::new();
-    for path in data {
-        examples.extend(read_labelled_file(path)?);
-    }
-    // Figures over no comment would read as a measurement, as for `eval`.
-    if examples.is_empty() {
-        let files: Vec<String> = data.iter().map(|path| path.display().to_string()).collect();
-        return Err(CliError::Usage(format!(
-            "no labelled comment in {}: nothing to cross-validate",
-            files.join(", ")
-        )));
-    }
+    let examples = super::labelled_examples(data, "cross-validate")?;
     let folds = if by_group {
         Folds::ByGroup
     } else {

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use super::output::OutputFile;
 use super::{load_model, CliError};
-use crate::classifier::read_labelled_file;
 use crate::evaluation::evaluate_on_site;
 use crate::plot::{threshold_plot_png, ThresholdMark};
 
@@ -38,18 +37,7 @@ pub fn eval(
         .check(&inputs)?;
     }
     let model = load_model(model_path)?;
-    let mut examples = Vec::new();
-    for path in data {
-        examples.extend(read_labelled_file(path)?);
-    }
-    // Figures over no comment would read as a measurement (of 0s).
-    if examples.is_empty() {
-        let files: Vec<String> = data.iter().map(|path| path.display().to_string()).collect();
-        return Err(CliError::Usage(format!(
-            "no labelled comment in {}: nothing to evaluate",
-            files.join(", ")
-        )));
-    }
+    let examples = super::labelled_examples(data, "evaluate")?;
     let rules = (!no_rules).then_some(&config.rules);
     // The site's host names are the site's, not a rule: `--no-rules` keeps
     // them.

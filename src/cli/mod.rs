@@ -323,6 +323,27 @@ impl From<RoleArg> for Role {
     }
 }
 
+/// The examples of the labelled files `data`, refused when there are none:
+/// figures over no comment would read as a measurement (of 0s), so a
+/// command that would `purpose` them says there is nothing to do.
+fn labelled_examples(
+    data: &[PathBuf],
+    purpose: &str,
+) -> Result<Vec<crate::classifier::LabelledExample>, CliError> {
+    let mut examples = Vec::new();
+    for path in data {
+        examples.extend(crate::classifier::read_labelled_file(path)?);
+    }
+    if examples.is_empty() {
+        let files: Vec<String> = data.iter().map(|path| path.display().to_string()).collect();
+        return Err(CliError::Usage(format!(
+            "no labelled comment in {}: nothing to {purpose}",
+            files.join(", ")
+        )));
+    }
+    Ok(examples)
+}
+
 /// The environment variable that names the configuration file.
 const CONFIG_VARIABLE: &str = "MODERATO_CONFIG";
 
