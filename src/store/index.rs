@@ -2,18 +2,18 @@
 //! decisions inside the transaction that writes a decision.
 //!
 //! Trees:
-//! - `review_queue`: one entry per decision in each of two families, ordered the
-//!   way the queue is read (priority high first, then oldest first, then
-//!   decision id):
-//!   - all sites: `0, status, rank, created_at, decision_id`, empty;
-//!   - one site: `1, status, site, rank, created_at, decision_id` ->
-//!     `verdict, label`, two bytes, so that a site's statistics since a
-//!     time read nine ranges (three statuses, three ranks) and decode no
-//!     decision.
+//! - `site_queue`: one entry per decision, ordered the way a site's queue
+//!   is read (priority high first, then oldest first, then decision id):
+//!   `1, status, site, rank, created_at, decision_id` -> `verdict, label`,
+//!   two bytes, so that a site's statistics since a time read nine ranges
+//!   (three statuses, three ranks) and decode no decision. The queue of
+//!   several sites, or of all of them, merges their ranges as it reads
+//!   (the sites with decisions of a status are the keys of its counters).
 //!
 //!   The part after the site (`rank, created_at, decision_id`) is the
 //!   *position* (defined by `review::QueueCursor`); a page token holds the
-//!   position of the page's last item.
+//!   position of the page's last item. Positions compare across sites, so
+//!   a merged queue has the same order and the same page tokens.
 //! - `queue_counts`: `status, site, rank` -> how many decisions are there,
 //!   as a big-endian u64, so that a queue's total is a handful of reads.
 //! - `statistics`, kept in the same transactions as the entries above:
@@ -32,19 +32,27 @@
 //!     `Store::settle_statistics`) without reading them all.
 //!
 //! Layouts: a database created by this version has the layout above
-//! ([`Layout::Compact`]). Databases created before keep theirs
-//! ([`Layout::Timeline`]): the same entries in a tree named `queue`, with
-//! empty one-site values, and a `timeline` tree (`site, created_at,
-//! decision_id` -> `verdict, status, label`) that holds the statistics. That
-//! is a fifth sled entry per decision, and sled's memory grows with its
-//! entries (about 30 bytes each). Moving a database over was tried and
+//! ([`Layout::BySite`]). Databases created before keep theirs:
+//! - [`Layout::Compact`]: a tree named `review_queue` that holds the same
+//!   one-site entries and, for each, a second entry in an all-sites family
+//!   (`0, status, rank, created_at, decision_id`, empty), which the queue
+//!   of all sites read instead of merging. That is a fourth sled entry per
+//!   decision (decision, comment index, two queue entries), and sled's
+//!   memory grows with its entries (about 30 bytes each) whatever their
+//!   size.
+//! - [`Layout::Timeline`], older still: the entries of `Compact` in a tree
+//!   named `queue`, with empty one-site values, and a `timeline` tree
+//!   (`site, created_at, decision_id` -> `verdict, status, label`) that
+//!   holds the statistics, a fifth entry per decision.
+//!
+//! Moving a database over was tried and
 //! measured on a million decisions (BENCHMARKS.md): its first start took 27
 //! to 58 s, and afterwards the service needed more memory (237 to 254 MiB
 //! at start, against 182), not less, because sled keeps the memory of the
-//! pages it drops and of page rewrites not yet consolidated. The two
-//! layouts differ only in these index entries and in where the statistics
-//! are read; a database whose indexes are in both is repaired at open (see
-//! [`Layout::settle`]).
+//! pages it drops and of page rewrites not yet consolidated. The layouts
+//! differ only in these index entries, in where the statistics are read
+//! and in how the queue of all sites is read; a database whose indexes are
+//! in more than one is repaired at open (see [`Layout::settle`]).
 //!
 //! `site` is length-prefixed (u32, big-endian) so that no site's keys can be
 //! mistaken for another's; `created_at` is big-endian with the sign bit
@@ -61,67 +69,108 @@ use crate::stats::Outcome;
 pub(super) enum Layout {
     /// Created before the statistics moved into the one-site entries.
     Timeline,
-    /// No timeline: the one-site entries hold verdict and label.
+    /// No timeline: the one-site entries hold verdict and label; each
+    /// decision has an all-sites entry too.
     Compact,
+    /// One queue entry per decision, by site.
+    BySite,
 }
 
 impl Layout {
+    /// Every layout, newest first.
+    const ALL: [Layout; 3] = [Layout::BySite, Layout::Compact, Layout::Timeline];
+
     /// The tree of the queue entries.
     pub fn queue_tree(self) -> &'static str {
         match self {
             Layout::Timeline => "queue",
             Layout::Compact => "review_queue",
+            Layout::BySite => "site_queue",
         }
     }
 
-    /// The layout of `db`, from its trees: a database with `review_queue`
-    /// has the compact layout; one without it but with a non-empty `queue`
-    /// or `timeline` was created before it; any other (a new database, or
-    /// one with no review indexes yet) gets the compact layout.
+    /// Whether each decision has an entry in the all-sites family, which
+    /// the queue of all sites reads.
+    pub fn has_all_sites_entries(self) -> bool {
+        match self {
+            Layout::Timeline | Layout::Compact => true,
+            Layout::BySite => false,
+        }
+    }
+
+    /// Whether the statistics of part of an hour are read from the
+    /// `timeline` tree rather than from the one-site entries' values.
+    pub fn has_timeline(self) -> bool {
+        match self {
+            Layout::Timeline => true,
+            Layout::Compact | Layout::BySite => false,
+        }
+    }
+
+    /// The trees that hold this layout's index entries.
+    fn entry_trees(self) -> &'static [&'static str] {
+        match self {
+            Layout::Timeline => &["queue", TIMELINE_TREE],
+            Layout::Compact => &["review_queue"],
+            Layout::BySite => &["site_queue"],
+        }
+    }
+
+    /// The layout of `db`, from its trees: the one layout whose entry
+    /// trees hold entries; a database with none (a new database, or one
+    /// with no review indexes yet) gets the newest layout.
     ///
-    /// A database with both (an older moderato ran on it after this one,
-    /// and built its own indexes beside ours) cannot be trusted: its
-    /// counters count decisions twice. Index entries are derived from the
-    /// decisions, so they are all cleared, to be built again from the
-    /// decisions in the compact layout at this open (see
+    /// A database with entries in more than one layout (an older moderato
+    /// ran on it after this one, and built its own indexes beside ours)
+    /// cannot be trusted: its counters count decisions twice. Index entries
+    /// are derived from the decisions, so they are all cleared, to be built
+    /// again from the decisions in the newest layout at this open (see
     /// `Store::build_missing_indexes`). Interrupted, the clearing starts
-    /// again at the next open.
+    /// again at the next open; an interrupted build is taken up again by
+    /// its own mark.
     pub fn settle(db: &sled::Db) -> Result<Layout, sled::Error> {
         let names = db.tree_names();
         let has = |name: &str| names.iter().any(|tree| tree == name.as_bytes());
         let non_empty = |name: &str| -> Result<bool, sled::Error> {
             Ok(has(name) && !db.open_tree(name)?.is_empty())
         };
-        let compact = has(Layout::Compact.queue_tree());
-        let old = non_empty(Layout::Timeline.queue_tree())? || non_empty(TIMELINE_TREE)?;
-        Ok(match (compact, old) {
-            (true, true) => {
+        let mut found = Vec::new();
+        for layout in Layout::ALL {
+            let mut holds_entries = false;
+            for tree in layout.entry_trees() {
+                holds_entries |= non_empty(tree)?;
+            }
+            if holds_entries {
+                found.push(layout);
+            }
+        }
+        Ok(match found.as_slice() {
+            [] => Layout::BySite,
+            [layout] => *layout,
+            _ => {
                 tracing::warn!(
                     "the review indexes are in two layouts (an older moderato ran on this \
                      database after this one); building them again from the decisions"
                 );
-                for tree in [
-                    Layout::Compact.queue_tree(),
-                    Layout::Timeline.queue_tree(),
-                    TIMELINE_TREE,
-                    COUNTS_TREE,
-                    STATISTICS_TREE,
-                ] {
+                for layout in Layout::ALL {
+                    for tree in layout.entry_trees() {
+                        db.open_tree(tree)?.clear()?;
+                    }
+                }
+                for tree in [COUNTS_TREE, STATISTICS_TREE] {
                     db.open_tree(tree)?.clear()?;
                 }
-                Layout::Compact
+                Layout::BySite
             }
-            (true, false) | (false, false) => Layout::Compact,
-            (false, true) => Layout::Timeline,
         })
     }
 }
 
-/// The queue counters' tree, in both layouts.
+/// The queue counters' tree, in every layout.
 pub(super) const COUNTS_TREE: &str = "queue_counts";
 
 /// The statistics' tree of the [`Layout::Timeline`] layout; opened (empty)
-/// in the other too, so that transactions span the same trees.
+/// in the others too, so that transactions span the same trees.
 pub(super) const TIMELINE_TREE: &str = "timeline";
 
 /// The statistics counters' tree.
@@ -574,15 +623,17 @@ impl<'a> Indexes<'a> {
         let position = position(decision);
         let status = decision.status;
         let site = &decision.comment.site_id;
-        self.queue
-            .insert([all_sites_prefix(status), position.clone()].concat(), EMPTY)?;
+        if self.layout.has_all_sites_entries() {
+            self.queue
+                .insert([all_sites_prefix(status), position.clone()].concat(), EMPTY)?;
+        }
         self.queue.insert(
             [one_site_prefix(status, site), position].concat(),
             self.one_site_value(decision),
         )?;
         self.change_count(count_key(status, site, decision.assessment.priority), 1)?;
         self.change_hourly(decision, 1)?;
-        if self.layout == Layout::Timeline {
+        if self.layout.has_timeline() {
             self.timeline
                 .insert(timeline_key(decision), timeline_value(decision).to_vec())?;
         }
@@ -594,21 +645,23 @@ impl<'a> Indexes<'a> {
         let position = position(decision);
         let status = decision.status;
         let site = &decision.comment.site_id;
-        self.queue
-            .remove([all_sites_prefix(status), position.clone()].concat())?;
+        if self.layout.has_all_sites_entries() {
+            self.queue
+                .remove([all_sites_prefix(status), position.clone()].concat())?;
+        }
         self.queue
             .remove([one_site_prefix(status, site), position].concat())?;
         self.change_count(count_key(status, site, decision.assessment.priority), -1)?;
         self.change_hourly(decision, -1)?;
-        if self.layout == Layout::Timeline {
+        if self.layout.has_timeline() {
             self.timeline.remove(timeline_key(decision))?;
         }
         Ok(())
     }
 
     /// Moves a decision's entries from how it was stored to how it is now,
-    /// touching only what changed: resolving an item rewrites its two queue
-    /// entries and two counters.
+    /// touching only what changed: resolving an item rewrites its queue
+    /// entries (one, or two in the older layouts) and its counters.
     pub fn replace(
         &self,
         old: Option<&Decision>,
@@ -626,21 +679,18 @@ impl<'a> Indexes<'a> {
             if outcome_value(old) != outcome_value(new) {
                 self.change_hourly(old, -1)?;
                 self.change_hourly(new, 1)?;
-                match self.layout {
-                    Layout::Compact => {
-                        self.queue.insert(
-                            [
-                                one_site_prefix(new.status, &new.comment.site_id),
-                                position(new),
-                            ]
-                            .concat(),
-                            self.one_site_value(new),
-                        )?;
-                    }
-                    Layout::Timeline => {
-                        self.timeline
-                            .insert(timeline_key(new), timeline_value(new).to_vec())?;
-                    }
+                if self.layout.has_timeline() {
+                    self.timeline
+                        .insert(timeline_key(new), timeline_value(new).to_vec())?;
+                } else {
+                    self.queue.insert(
+                        [
+                            one_site_prefix(new.status, &new.comment.site_id),
+                            position(new),
+                        ]
+                        .concat(),
+                        self.one_site_value(new),
+                    )?;
                 }
             }
             return Ok(());
@@ -650,9 +700,10 @@ impl<'a> Indexes<'a> {
     }
 
     fn one_site_value(&self, decision: &Decision) -> Vec<u8> {
-        match self.layout {
-            Layout::Compact => outcome_value(decision).to_vec(),
-            Layout::Timeline => EMPTY.to_vec(),
+        if self.layout.has_timeline() {
+            EMPTY.to_vec()
+        } else {
+            outcome_value(decision).to_vec()
         }
     }
 
@@ -750,17 +801,18 @@ mod tests {
     fn layouts_are_told_apart_by_their_trees() {
         let database = || sled::Config::new().temporary(true).open().unwrap();
         let fresh = database();
-        assert_eq!(Layout::settle(&fresh).unwrap(), Layout::Compact);
+        assert_eq!(Layout::settle(&fresh).unwrap(), Layout::BySite);
         let old = database();
         old.open_tree(TIMELINE_TREE).unwrap();
         old.open_tree("queue").unwrap().insert(b"k", b"").unwrap();
         assert_eq!(Layout::settle(&old).unwrap(), Layout::Timeline);
-        // Empty old trees (opened by an old version that stored nothing):
-        // nothing to keep, so the compact layout.
+        // Empty trees of older layouts (opened by an older version that
+        // stored nothing): nothing to keep, so the newest layout.
         let empty_old = database();
-        empty_old.open_tree(TIMELINE_TREE).unwrap();
-        empty_old.open_tree("queue").unwrap();
-        assert_eq!(Layout::settle(&empty_old).unwrap(), Layout::Compact);
+        for tree in [TIMELINE_TREE, "queue", "review_queue"] {
+            empty_old.open_tree(tree).unwrap();
+        }
+        assert_eq!(Layout::settle(&empty_old).unwrap(), Layout::BySite);
         let compact = database();
         compact
             .open_tree("review_queue")
@@ -770,17 +822,42 @@ mod tests {
         compact.open_tree(TIMELINE_TREE).unwrap();
         assert_eq!(Layout::settle(&compact).unwrap(), Layout::Compact);
         assert_eq!(compact.open_tree("review_queue").unwrap().len(), 1);
+        let by_site = database();
+        by_site
+            .open_tree("site_queue")
+            .unwrap()
+            .insert(b"k", b"")
+            .unwrap();
+        by_site.open_tree("review_queue").unwrap();
+        assert_eq!(Layout::settle(&by_site).unwrap(), Layout::BySite);
+        assert_eq!(by_site.open_tree("site_queue").unwrap().len(), 1);
     }
 
     #[test]
-    fn indexes_in_both_layouts_are_cleared_to_be_built_again() {
-        let mixed = sled::Config::new().temporary(true).open().unwrap();
-        for tree in ["review_queue", "queue", TIMELINE_TREE, COUNTS_TREE] {
-            mixed.open_tree(tree).unwrap().insert(b"k", b"v").unwrap();
-        }
-        assert_eq!(Layout::settle(&mixed).unwrap(), Layout::Compact);
-        for tree in ["review_queue", "queue", TIMELINE_TREE, COUNTS_TREE] {
-            assert!(mixed.open_tree(tree).unwrap().is_empty(), "{tree}");
+    fn indexes_in_two_layouts_are_cleared_to_be_built_again() {
+        let index_trees = [
+            "site_queue",
+            "review_queue",
+            "queue",
+            TIMELINE_TREE,
+            COUNTS_TREE,
+            STATISTICS_TREE,
+        ];
+        for (ours, theirs) in [
+            ("site_queue", "review_queue"),
+            ("site_queue", "queue"),
+            ("review_queue", TIMELINE_TREE),
+        ] {
+            let mixed = sled::Config::new().temporary(true).open().unwrap();
+            for tree in [ours, theirs, COUNTS_TREE, STATISTICS_TREE] {
+                mixed.open_tree(tree).unwrap().insert(b"k", b"v").unwrap();
+            }
+            assert_eq!(Layout::settle(&mixed).unwrap(), Layout::BySite);
+            for tree in index_trees {
+                assert!(mixed.open_tree(tree).unwrap().is_empty(), "{ours} {tree}");
+            }
+            // Cleared, the database is no longer mixed.
+            assert_eq!(Layout::settle(&mixed).unwrap(), Layout::BySite);
         }
     }
 

@@ -5,8 +5,8 @@
 //!   in databases written before, still read).
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
 //! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
-//! - `review_queue` (`queue` and `timeline` in databases created before
-//!   it), `queue_counts`, `statistics`: the review indexes and the hourly
+//! - `site_queue` (`review_queue`, or `queue` and `timeline`, in databases
+//!   created before it), `queue_counts`, `statistics`: the review indexes and the hourly
 //!   statistics counters (see `index`), written in the same transaction
 //!   as the decision they describe.
 //! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
@@ -120,7 +120,7 @@ impl Store {
         let comments = db.open_tree("comments")?;
         let rule_state = RuleStateTrees::open(&db)?;
         let layout = match Layout::settle(&db)? {
-            Layout::Compact if decisions.is_empty() => new_layout.unwrap_or(Layout::Compact),
+            found if decisions.is_empty() => new_layout.unwrap_or(found),
             found => found,
         };
         let queue = db.open_tree(layout.queue_tree())?;

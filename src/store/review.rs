@@ -3,7 +3,8 @@
 //! example in one transaction, and the statistics, read from hourly
 //! counters (see `index`).
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::ops::Bound;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -38,8 +39,8 @@ fn audit_prefix(decision_id: &str) -> Vec<u8> {
 
 impl Store {
     /// One page of the queue: at most `page_size` decisions matching
-    /// `filter`, in queue order, starting after `after`. Reads at most
-    /// `page_size + 1` index entries per site range plus the page's
+    /// `filter`, in queue order, starting after `after`. Reads one index
+    /// entry per site range wanted, `page_size + 1` more and the page's
     /// decisions, however many decisions are stored.
     pub fn queue_page(
         &self,
@@ -48,36 +49,20 @@ impl Store {
         page_size: usize,
     ) -> Result<QueuePage, StoreError> {
         let prefixes = match &filter.scope {
-            SiteScope::All => vec![index::all_sites_prefix(filter.status)],
+            SiteScope::All if self.inner.layout.has_all_sites_entries() => {
+                vec![index::all_sites_prefix(filter.status)]
+            }
+            SiteScope::All => self
+                .sites_with(filter)?
+                .iter()
+                .map(|site| index::one_site_prefix(filter.status, site))
+                .collect(),
             SiteScope::Sites(sites) => sites
                 .iter()
                 .map(|site| index::one_site_prefix(filter.status, site))
                 .collect(),
         };
-        // Positions start with the rank, so stopping before the rank after
-        // the lowest one wanted applies the minimum priority.
-        let end_rank = index::priority_rank(filter.min_priority) + 1;
-        let mut positions = Vec::new();
-        for prefix in &prefixes {
-            let start = match after {
-                Some(cursor) => Bound::Excluded([prefix.as_slice(), &cursor.0].concat()),
-                None => Bound::Included(prefix.clone()),
-            };
-            let end = Bound::Excluded([prefix.as_slice(), &[end_rank]].concat());
-            for entry in self
-                .inner
-                .queue
-                .range::<Vec<u8>, _>((start, end))
-                .keys()
-                .take(page_size + 1)
-            {
-                positions.push(entry?[prefix.len()..].to_vec());
-            }
-        }
-        // Every range is in queue order; merging them is a sort of at most
-        // (sites x page) positions, which are comparable across sites.
-        positions.sort_unstable();
-        positions.truncate(page_size + 1);
+        let mut positions = self.merged_positions(&prefixes, filter, after, page_size + 1)?;
         let next = if positions.len() > page_size {
             positions.truncate(page_size);
             positions.last().cloned().map(QueueCursor)
@@ -108,6 +93,75 @@ impl Store {
             next,
             total: self.queue_total(filter)?,
         })
+    }
+
+    /// The first `limit` positions after `after` in the ranges of
+    /// `prefixes` (each a status's queue of one site, or of all sites),
+    /// merged in queue order. Every range is in queue order and positions
+    /// compare across sites, so the merge keeps the head of each range in
+    /// a heap and reads the next entry of the one it takes from.
+    fn merged_positions(
+        &self,
+        prefixes: &[Vec<u8>],
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        // Positions start with the rank, so stopping before the rank after
+        // the lowest one wanted applies the minimum priority.
+        let end_rank = index::priority_rank(filter.min_priority) + 1;
+        let mut ranges = Vec::with_capacity(prefixes.len());
+        let mut heads = BinaryHeap::with_capacity(prefixes.len());
+        // Moves the next position of range `index` (if any) into the heap.
+        let next_of = |heads: &mut BinaryHeap<_>, range: &mut sled::Iter, index: usize| {
+            if let Some(entry) = range.next() {
+                let (key, _) = entry?;
+                let prefix_length = prefixes[index].len();
+                heads.push(Reverse((key[prefix_length..].to_vec(), index)));
+            }
+            Ok::<_, StoreError>(())
+        };
+        for (index, prefix) in prefixes.iter().enumerate() {
+            let start = match after {
+                Some(cursor) => Bound::Excluded([prefix.as_slice(), &cursor.0].concat()),
+                None => Bound::Included(prefix.clone()),
+            };
+            let end = Bound::Excluded([prefix.as_slice(), &[end_rank]].concat());
+            let mut range = self.inner.queue.range::<Vec<u8>, _>((start, end));
+            next_of(&mut heads, &mut range, index)?;
+            ranges.push(range);
+        }
+        let mut positions = Vec::with_capacity(limit.min(1_024));
+        while positions.len() < limit {
+            let Some(Reverse((position, index))) = heads.pop() else {
+                break;
+            };
+            next_of(&mut heads, &mut ranges[index], index)?;
+            positions.push(position);
+        }
+        Ok(positions)
+    }
+
+    /// The sites that have decisions of the filter's status at one of its
+    /// priorities, from the queue counters (a counter that falls to 0 is
+    /// removed).
+    fn sites_with(&self, filter: &QueueFilter) -> Result<BTreeSet<String>, StoreError> {
+        let highest_rank = index::priority_rank(filter.min_priority);
+        let mut sites = BTreeSet::new();
+        for key in self
+            .inner
+            .queue_counts
+            .scan_prefix(index::count_prefix(filter.status))
+            .keys()
+        {
+            let key = key?;
+            let (site, rank) = index::parse_count_key(&key)
+                .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
+            if rank <= highest_rank {
+                sites.insert(site);
+            }
+        }
+        Ok(sites)
     }
 
     /// How many decisions match `filter`, from the per-(status, site,
@@ -333,7 +387,7 @@ impl Store {
         tally: &mut Tally,
     ) -> Result<(), StoreError> {
         match self.inner.layout {
-            Layout::Compact => {
+            Layout::Compact | Layout::BySite => {
                 for (status, start, end) in index::site_ranges_between(site_id, since, until) {
                     for entry in self.inner.queue.range(start..end) {
                         let (key, value) = entry?;
@@ -406,7 +460,7 @@ impl Store {
         tracing::info!("building the hourly statistics counters from the review indexes");
         let mut counters = index::HourlyCounters::default();
         match inner.layout {
-            Layout::Compact => {
+            Layout::Compact | Layout::BySite => {
                 for entry in inner.queue.range(index::one_site_entries()) {
                     let (key, value) = entry?;
                     let (site, created_at, outcome) = index::parse_one_site_entry(&key, &value)
@@ -558,8 +612,14 @@ mod tests {
     /// Twelve pending items over two sites, every priority, stored out of
     /// order; returns the store and the ids in queue order.
     fn filled() -> (tempfile::TempDir, Store, Vec<String>) {
+        filled_in(Layout::BySite)
+    }
+
+    /// [`filled`] in a database of `layout`.
+    fn filled_in(layout: Layout) -> (tempfile::TempDir, Store, Vec<String>) {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let store = Store::open_as(directory.path(), layout).unwrap();
+        assert_eq!(store.inner.layout, layout);
         let priorities = [Priority::Low, Priority::High, Priority::Medium];
         let mut all = Vec::new();
         for index in 0..12_i64 {
@@ -608,12 +668,29 @@ mod tests {
 
     #[test]
     fn pages_follow_priority_then_age_over_one_or_many_sites() {
+        for layout in [Layout::BySite, Layout::Compact, Layout::Timeline] {
+            let (_directory, store, expected) = filled_in(layout);
+            let all = filter(SiteScope::All, Priority::Low);
+            for page_size in [1, 5, 12, 13] {
+                assert_eq!(walk(&store, &all, page_size), expected, "{layout:?}");
+            }
+            let both = SiteScope::Sites(vec!["a.example".into(), "b.example".into()]);
+            assert_eq!(walk(&store, &filter(both, Priority::Low), 5), expected);
+            assert_eq!(store.queue_total(&all).unwrap(), 12);
+            // Above a minimum priority, over all sites: the merge stops
+            // each site's range at the lowest rank wanted.
+            let high = filter(SiteScope::All, Priority::High);
+            let high_ids: Vec<String> = expected
+                .iter()
+                .filter(|id| {
+                    store.decision(id).unwrap().unwrap().assessment.priority == Priority::High
+                })
+                .cloned()
+                .collect();
+            assert_eq!(high_ids.len(), 4);
+            assert_eq!(walk(&store, &high, 3), high_ids, "{layout:?}");
+        }
         let (_directory, store, expected) = filled();
-        let all = filter(SiteScope::All, Priority::Low);
-        assert_eq!(walk(&store, &all, 5), expected);
-        let both = SiteScope::Sites(vec!["a.example".into(), "b.example".into()]);
-        assert_eq!(walk(&store, &filter(both, Priority::Low), 5), expected);
-        assert_eq!(store.queue_total(&all).unwrap(), 12);
 
         let one = filter(SiteScope::Sites(vec!["a.example".into()]), Priority::Medium);
         let of_a: Vec<String> = expected
@@ -919,18 +996,30 @@ mod tests {
         }
         let timeline_entries = store.inner.timeline.len();
         match store.inner.layout {
-            Layout::Compact => assert_eq!(timeline_entries, 0),
+            Layout::Compact | Layout::BySite => assert_eq!(timeline_entries, 0),
             Layout::Timeline => assert_eq!(timeline_entries, 40),
         }
+        // One queue entry per decision, and one more in the older layouts.
+        let per_decision = if store.inner.layout.has_all_sites_entries() {
+            2
+        } else {
+            1
+        };
+        assert_eq!(store.inner.queue.len(), 40 * per_decision);
         (store.inner.layout, tallies)
     }
 
     #[test]
-    fn both_layouts_count_the_statistics_right_and_keep_their_layout() {
-        let (compact, tallies) = statistics_in_layout(Layout::Compact);
+    fn every_layout_counts_the_statistics_right_and_keeps_its_layout() {
+        let (by_site, tallies) = statistics_in_layout(Layout::BySite);
+        let (compact, compact_tallies) = statistics_in_layout(Layout::Compact);
         let (old, old_tallies) = statistics_in_layout(Layout::Timeline);
         // Each database is found again in its own layout.
-        assert_eq!((compact, old), (Layout::Compact, Layout::Timeline));
+        assert_eq!(
+            (by_site, compact, old),
+            (Layout::BySite, Layout::Compact, Layout::Timeline)
+        );
+        assert_eq!(tallies, compact_tallies);
         assert_eq!(tallies, old_tallies);
         // From the beginning, site a has its 20 decisions, one rechecked
         // to a reject (d06); site b one rejected by a label (d03).
@@ -1080,16 +1169,25 @@ mod tests {
 
     #[test]
     fn indexes_built_by_an_older_version_beside_ours_are_built_again() {
+        for older_queue in ["queue", "review_queue"] {
+            indexes_built_beside_ours_are_built_again(older_queue);
+        }
+    }
+
+    /// What an older version would do on a database of ours: build its own
+    /// queue (in `older_queue`, with a timeline for the oldest), adding to
+    /// the same counters; the next open builds the indexes again.
+    fn indexes_built_beside_ours_are_built_again(older_queue: &str) {
         let directory = tempfile::tempdir().unwrap();
         {
             let store = stored_on_site_a(directory.path(), 5);
-            // What an older version would do on this database: build its
-            // own queue and timeline, adding to the same counters.
-            let old_queue = store.inner.db.open_tree("queue").unwrap();
+            let old_queue = store.inner.db.open_tree(older_queue).unwrap();
             for entry in store.inner.queue.iter() {
                 old_queue.insert(entry.unwrap().0, EMPTY_VALUE).unwrap();
             }
-            store.inner.timeline.insert(b"t", &[1, 1, 0]).unwrap();
+            if older_queue == "queue" {
+                store.inner.timeline.insert(b"t", &[1, 1, 0]).unwrap();
+            }
             for entry in store.inner.queue_counts.iter() {
                 let (key, value) = entry.unwrap();
                 let doubled = index::decode_count(&value) * 2;
@@ -1102,7 +1200,7 @@ mod tests {
             store.flush().unwrap();
         }
         let store = Store::reopen(directory.path()).unwrap();
-        assert_eq!(store.inner.layout, Layout::Compact);
+        assert_eq!(store.inner.layout, Layout::BySite, "{older_queue}");
         let all = filter(SiteScope::All, Priority::Low);
         assert_eq!(store.queue_total(&all).unwrap(), 5);
         assert_eq!(walk(&store, &all, 2).len(), 5);
@@ -1111,6 +1209,8 @@ mod tests {
             5
         );
         assert!(store.inner.timeline.is_empty());
+        let older = store.inner.db.open_tree(older_queue).unwrap();
+        assert!(older.is_empty(), "{older_queue}");
     }
 
     #[test]
