@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::watch;
 
+use super::disk::Disk;
 use super::StoreError;
 
 #[derive(Default)]
@@ -68,7 +69,7 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn start(db: sled::Db, failure: FlushFailure) -> GroupCommit {
+    pub(super) fn start(disk: Disk, failure: FlushFailure) -> GroupCommit {
         let shared = Arc::new(Shared {
             requests: Mutex::new(Requests::default()),
             wake: Condvar::new(),
@@ -78,7 +79,7 @@ impl GroupCommit {
         let thread_failure = failure.clone();
         let flusher = std::thread::Builder::new()
             .name("moderato-flush".to_string())
-            .spawn(move || flush_loop(db, &thread_shared, &thread_failure, &sender))
+            .spawn(move || flush_loop(disk, &thread_shared, &thread_failure, &sender))
             .expect("the flush thread can be started");
         GroupCommit {
             shared,
@@ -139,7 +140,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn flush_loop(
-    db: sled::Db,
+    disk: Disk,
     shared: &Shared,
     failure: &FlushFailure,
     progress: &watch::Sender<Progress>,
@@ -162,7 +163,7 @@ fn flush_loop(
         };
         // Every ticket up to `target` was taken after its write finished, so
         // this flush, which starts now, covers all of them.
-        match db.flush() {
+        match disk.flush() {
             Ok(_) => {
                 durable_through = target;
                 progress.send_modify(|state| state.durable_through = target);
@@ -175,5 +176,5 @@ fn flush_loop(
             }
         }
     }
-    let _ = db.flush();
+    let _ = disk.flush();
 }

@@ -16,7 +16,9 @@
 //!   registry, online learning and retraining jobs (see `models`).
 //!
 //! Durability: a write is acknowledged only after [`Store::durable`] returns,
-//! which waits for an fsync (sled `flush`) that started after the write.
+//! which waits for a flush that started after the write: sled's `flush`
+//! followed by our own fsync of its files (see `disk`: sled's flush alone
+//! does not make its writes survive a power cut).
 //! Concurrent writers share one flush (group commit, see `group_commit`).
 //! Checks hand their decisions to one writer thread instead, which stores
 //! what has arrived in one transaction and flushes it before answering
@@ -26,6 +28,7 @@
 
 mod decisions;
 pub use decisions::Inserted;
+mod disk;
 mod error;
 mod group_commit;
 mod index;
@@ -38,6 +41,7 @@ pub use writer::{DecisionWrite, MAX_BATCH, QUEUE_CAPACITY};
 use std::path::Path;
 use std::sync::Arc;
 
+use disk::Disk;
 pub use error::StoreError;
 use group_commit::{FlushFailure, GroupCommit};
 use index::Layout;
@@ -54,6 +58,8 @@ pub struct Store {
 
 struct Inner {
     db: sled::Db,
+    /// Syncs what sled flushed (see `disk`).
+    disk: Disk,
     decisions: sled::Tree,
     comments: sled::Tree,
     rule_state: RuleStateTrees,
@@ -116,6 +122,7 @@ impl Store {
             // flush every 500 ms stays on as a second line.
             .open()
             .map_err(|error| open_error(describe_open_error(error)))?;
+        let disk = Disk::of(db.clone(), directory)?;
         let decisions = db.open_tree("decisions")?;
         let comments = db.open_tree("comments")?;
         let rule_state = RuleStateTrees::open(&db)?;
@@ -132,7 +139,7 @@ impl Store {
         let learning = LearningTrees::open(&db)?;
         let flush_failure = FlushFailure::default();
         let writer = Writer::start(WriterTrees {
-            db: db.clone(),
+            disk: disk.clone(),
             decisions: decisions.clone(),
             comments: comments.clone(),
             queue: queue.clone(),
@@ -143,10 +150,11 @@ impl Store {
             rule_state: rule_state.clone(),
             flush_failure: flush_failure.clone(),
         })?;
-        let commit = GroupCommit::start(db.clone(), flush_failure);
+        let commit = GroupCommit::start(disk.clone(), flush_failure);
         let store = Store {
             inner: Arc::new(Inner {
                 db,
+                disk,
                 decisions,
                 comments,
                 rule_state,
@@ -197,9 +205,9 @@ impl Store {
     /// commit's: no write is acknowledged after it, since what sled holds
     /// is no longer known to match the disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        if let Err(error) = self.inner.db.flush() {
+        if let Err(error) = self.inner.disk.flush() {
             self.inner.commit.failure().set(error.to_string());
-            return Err(error.into());
+            return Err(error);
         }
         Ok(())
     }

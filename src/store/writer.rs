@@ -62,7 +62,7 @@ struct Job {
 /// The trees the writer writes: handles of its own, so that the thread does
 /// not keep the [`Store`] alive.
 pub(super) struct WriterTrees {
-    pub(super) db: sled::Db,
+    pub(super) disk: super::disk::Disk,
     pub(super) decisions: sled::Tree,
     pub(super) comments: sled::Tree,
     pub(super) queue: sled::Tree,
@@ -177,7 +177,7 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
         store_batch(trees, std::mem::take(&mut batch), &mut answers);
         // One flush makes the whole batch durable before any of it is
         // answered: the writer is its own group commit.
-        if let Err(error) = trees.db.flush() {
+        if let Err(error) = trees.disk.flush() {
             tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
             trees.flush_failure.set(error.to_string());
         }
