@@ -489,8 +489,15 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
 /// (the same port on the same address, or on every address: `0.0.0.0` or
 /// `::`), naming the later one's key; the flag that overrides a key counts
 /// as that key. Port 0 asks the system for a free port each time, so it
-/// never clashes.
+/// never clashes. The console and the metrics may name exactly the same
+/// address: one listener then serves both (see `console::listeners`).
 fn check_distinct_addresses(addresses: &[(&str, Option<SocketAddr>)]) -> Result<(), ConfigError> {
+    let shared_http = |key: &str, other: &str| {
+        matches!(
+            (key, other),
+            ("console_listen", "metrics_listen") | ("metrics_listen", "console_listen")
+        )
+    };
     let given: Vec<(&str, SocketAddr)> = addresses
         .iter()
         .filter_map(|(key, address)| address.map(|address| (*key, address)))
@@ -500,6 +507,9 @@ fn check_distinct_addresses(addresses: &[(&str, Option<SocketAddr>)]) -> Result<
             let same_host = address.ip() == earlier.ip()
                 || covers(earlier.ip(), address.ip())
                 || covers(address.ip(), earlier.ip());
+            if address == earlier && shared_http(key, earlier_key) {
+                continue;
+            }
             if address.port() != 0 && address.port() == earlier.port() && same_host {
                 return Err(invalid(
                     *key,
@@ -907,6 +917,8 @@ mod tests {
             "listen = \"127.0.0.1:0\"\nconsole_listen = \"127.0.0.1:0\"\n\
              metrics_listen = \"127.0.0.1:7002\"",
             "console_listen = \"0.0.0.0:7003\"\nmetrics_listen = \"[::1]:7003\"",
+            // One listener serves the console and the metrics.
+            "console_listen = \"127.0.0.1:7005\"\nmetrics_listen = \"127.0.0.1:7005\"",
         ] {
             assert!(
                 Config::from_toml("t", fine, &Overrides::default()).is_ok(),

@@ -335,7 +335,10 @@ impl Engine {
             });
         }
         let decision = match previous {
-            Some(previous) => self.recheck_stored(previous, comment, assessment).await?,
+            Some(previous) => {
+                self.recheck_stored(previous, comment, assessment, fingerprint)
+                    .await?
+            }
             None => {
                 let decision = Decision {
                     decision_id: uuid::Uuid::now_v7().to_string(),
@@ -345,7 +348,7 @@ impl Engine {
                     created_at: now,
                     resolution: None,
                 };
-                let write = self.activity_write(decision, fingerprint, now);
+                let write = self.activity_write(decision, fingerprint.clone(), now);
                 // The checks that follow see the comment among the site's
                 // recent ones at once, not a flush later, and even if this
                 // call is cancelled while the writer stores it. (A comment
@@ -369,8 +372,13 @@ impl Engine {
                     // content replaces what the first check stored, as if
                     // it had come after it.
                     Inserted::Existing(existing) if options.recheck => {
-                        self.recheck_stored(existing, decision.comment, decision.assessment)
-                            .await?
+                        self.recheck_stored(
+                            existing,
+                            decision.comment,
+                            decision.assessment,
+                            fingerprint,
+                        )
+                        .await?
                     }
                     // Another call stored this comment first: answer as it did.
                     Inserted::Existing(existing) => existing,
@@ -390,6 +398,7 @@ impl Engine {
         previous: Decision,
         comment: Comment,
         assessment: Assessment,
+        fingerprint: Option<Fingerprint>,
     ) -> Result<Decision, Error> {
         // A recheck keeps the decision's identity and any human resolution:
         // a person's label outranks the model's. (The store keeps a
@@ -414,8 +423,30 @@ impl Engine {
         if let Some(replaced) = &replaced {
             self.move_recheck_counts(replaced, &stored);
         }
+        self.replace_recent_comment(&stored, fingerprint);
         self.store.durable().await?;
         Ok(stored)
+    }
+
+    /// A rechecked comment's text may have changed (an edit): its entry
+    /// among the site's recent comments, kept under the time of its first
+    /// check, takes the fingerprint of the text as it is now, so that
+    /// `duplicate_content` compares later comments with what readers see
+    /// and not with text that no longer exists. Rule state is a heuristic:
+    /// a failure is logged.
+    fn replace_recent_comment(&self, decision: &Decision, fingerprint: Option<Fingerprint>) {
+        let comment = &decision.comment;
+        let recent = RecentComment {
+            at: decision.created_at,
+            comment_id: comment.comment_id.clone(),
+            author_key: rules::author_key(&comment.author).into(),
+            ip: comment.author.ip,
+            fingerprint,
+        };
+        if let Err(error) = self.store.replace_recent_comment(&comment.site_id, &recent) {
+            tracing::warn!(%error, "cannot record the rechecked comment among the site's recent ones");
+        }
+        self.recent.replace(&comment.site_id, recent);
     }
 
     /// Waits until everything a read may have seen is on disk. Reads see a

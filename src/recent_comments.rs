@@ -81,6 +81,26 @@ impl RecentComments {
         Ok(read(&comments[..within]))
     }
 
+    /// Replaces the entry of a rechecked comment (same time and comment
+    /// id) with `comment`, if the site is cached and the entry is there.
+    pub fn replace(&self, site_id: &str, comment: RecentComment) {
+        let Some(site) = lock(&self.sites).get(site_id).map(Arc::clone) else {
+            return;
+        };
+        let mut site = lock(&site);
+        let position = site
+            .comments
+            .partition_point(|existing| existing.at.0 > comment.at.0);
+        let found = site
+            .comments
+            .range(position..)
+            .take_while(|existing| existing.at == comment.at)
+            .position(|existing| existing.comment_id == comment.comment_id);
+        if let Some(offset) = found {
+            site.comments[position + offset] = comment;
+        }
+    }
+
     /// Adds a comment about to be stored (the engine adds it before handing
     /// its decision to the store's writer), if the site is cached,
     /// and forgets what fell out of the lookback (`keep_since`) or beyond

@@ -139,7 +139,15 @@ impl Engine {
                     }
                 }
             }
-            send(ExportItem::Complete);
+            // A label the reading met may have been applied by a call
+            // whose flush has not ended yet (or failed): the export is
+            // complete only once a flush that started after the last read
+            // is done, so a client never keeps a label that a crash could
+            // take back.
+            match runtime.block_on(engine.settle_reads()) {
+                Ok(()) => send(ExportItem::Complete),
+                Err(error) => send(ExportItem::Failed(error)),
+            };
         });
         // `None` marks the channel's end: unless the export said it was
         // complete (or failed), the client gets an error, not a clean end.
@@ -727,5 +735,27 @@ mod tests {
             .collect()
             .await;
         assert!(other_site.is_empty());
+    }
+
+    /// An export is whole only once what it read is on disk: a label read
+    /// before its flush ends could be lost in a crash, and after a failed
+    /// flush nothing read is known to be there.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_export_after_a_failed_flush_ends_with_the_failure() {
+        use futures::StreamExt;
+        let directory = tempfile::tempdir().unwrap();
+        let engine = engine_with_corrections(directory.path(), 3);
+        engine.store().fail_flushes("the disk is gone");
+        let items: Vec<Result<Correction, Error>> = engine
+            .export_corrections(SiteScope::All, (), std::time::Duration::from_secs(60))
+            .collect()
+            .await;
+        assert_eq!(items.len(), 4, "{items:?}");
+        assert!(items[..3].iter().all(Result::is_ok));
+        assert!(
+            matches!(&items[3], Err(error) if format!("{error:?}").contains("the disk is gone")),
+            "{:?}",
+            items[3]
+        );
     }
 }

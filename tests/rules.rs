@@ -13,6 +13,10 @@ use crate::util::*;
 const PROMOTION: &str = "Earn 500 dollars a day working from home with our amazing new system, \
                          visit our website today and start making money right now";
 
+/// A reader's comment long enough to be fingerprinted.
+const LOCAL_NEWS: &str = "I went to the council meeting last night and the plans for the new \
+                          library were discussed at length by nearly everyone who was there";
+
 /// The reasons' weights add up to the log-odds of the score.
 fn assert_reasons_add_up(response: &pb::CheckCommentResponse) {
     assert!(!response.reasons.is_empty(), "{response:?}");
@@ -146,6 +150,56 @@ async fn the_same_promotion_from_many_authors_is_a_duplicate_even_after_a_restar
     assert!(
         !rule_codes(&other).contains(&"duplicate_content"),
         "{other:?}"
+    );
+    server.stop().await;
+}
+
+/// An edited comment, rechecked, is remembered with its new text: a later
+/// copy of the new text is a duplicate of it, and a copy of the old text
+/// is not (before and after a restart, since the fingerprints are stored).
+#[tokio::test]
+async fn a_rechecked_comment_is_compared_as_it_reads_now() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(test_config(directory.path())).await;
+    let edited = by(
+        comment("edited", LOCAL_NEWS),
+        "Author 0",
+        "author0@mail.example",
+    );
+    assert!(rule_codes(&check(&server, edited).await).is_empty());
+    let mut recheck = by(
+        comment("edited", PROMOTION),
+        "Author 0",
+        "author0@mail.example",
+    );
+    recheck.recheck = true;
+    let rechecked = check(&server, recheck).await;
+    assert!(
+        !rule_codes(&rechecked).contains(&"duplicate_content"),
+        "{rechecked:?}"
+    );
+    let copy = by(
+        comment("copy-1", &PROMOTION.replace("500", "700")),
+        "Author 1",
+        "author1@mail.example",
+    );
+    let response = check(&server, copy).await;
+    assert!(
+        rule_codes(&response).contains(&"duplicate_content"),
+        "{response:?}"
+    );
+    server.stop().await;
+
+    let server = start_with(test_config(directory.path())).await;
+    let old_text = by(
+        comment("old-text", &LOCAL_NEWS.replace("last night", "on Monday")),
+        "Author 2",
+        "author2@mail.example",
+    );
+    let response = check(&server, old_text).await;
+    assert!(
+        !rule_codes(&response).contains(&"duplicate_content"),
+        "{response:?}"
     );
     server.stop().await;
 }

@@ -651,10 +651,14 @@ impl std::fmt::Display for FeatureDescription<'_> {
             "n" => write_token(formatter, value),
             "d" => write!(formatter, "a link to {}", quote(value)),
             "p" => write!(formatter, "the link path part \"{}\"", quote(value)),
-            // The tokenizer keeps a run of `!` apart from a run of `?`, and
-            // two reasons that read the same would hide which one it was.
+            // The tokenizer keeps a run of `!` apart from a run of `?` and
+            // from a run of both, and reasons that read the same would
+            // hide which one it was.
             "e" if value == "!!" => formatter.write_str("repeated exclamation marks"),
             "e" if value == "??" => formatter.write_str("repeated question marks"),
+            "e" if value == "?!" => {
+                formatter.write_str("a run of mixed question and exclamation marks")
+            }
             "e" => write!(formatter, "the marks \"{}\"", quote(value)),
             "c" => write!(
                 formatter,
@@ -991,13 +995,19 @@ mod tests {
     fn runs_of_exclamation_and_question_marks_read_apart() {
         assert_eq!(describe_feature("e:!!"), "repeated exclamation marks");
         assert_eq!(describe_feature("e:??"), "repeated question marks");
-        // Both are features the extractor emits, each for its own run.
-        let names: Vec<String> = extract_features(&FeatureParams::default(), "what?!?! no!!!")
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect();
+        assert_eq!(
+            describe_feature("e:?!"),
+            "a run of mixed question and exclamation marks"
+        );
+        // All are features the extractor emits, each for its own run.
+        let names: Vec<String> =
+            extract_features(&FeatureParams::default(), "what?!?! no!!! really??")
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
         assert!(names.contains(&"e:!!".to_string()), "{names:?}");
         assert!(names.contains(&"e:??".to_string()), "{names:?}");
+        assert!(names.contains(&"e:?!".to_string()), "{names:?}");
     }
 
     #[test]

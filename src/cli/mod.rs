@@ -84,6 +84,7 @@ pub enum Command {
     },
     /// Cross-validate the training procedure on labelled files.
     Cv {
+        /// Labelled file (TSV `label<TAB>text`, YouTube CSV, or JSON Lines); repeatable.
         #[arg(long = "data", required = true)]
         data: Vec<PathBuf>,
         /// One fold per group (the YouTube VIDEO_NAME): leave-one-video-out.
@@ -102,6 +103,7 @@ pub enum Command {
     },
     /// Score labelled files through the whole pipeline and print the figures.
     Eval {
+        /// Labelled file (TSV `label<TAB>text`, YouTube CSV, or JSON Lines); repeatable.
         #[arg(long = "data", required = true)]
         data: Vec<PathBuf>,
         /// Model file [default: the configuration's `model`, else the built-in model].
@@ -296,11 +298,13 @@ impl TrainingFlags {
 pub enum KeysCommand {
     /// Print a fresh token once, and the TOML block to paste into the config.
     New {
+        /// What the key may do: `site` checks comments of its site, `moderator` works the review queue of its sites (or all), `admin` everything.
         #[arg(long, value_enum)]
         role: RoleArg,
         /// A site the key belongs to (site keys) or may moderate; repeatable.
         #[arg(long = "site")]
         sites: Vec<String>,
+        /// The key's name in logs and audit entries [default: the role, the first site and the start of the token's hash].
         #[arg(long)]
         name: Option<String>,
     },
@@ -594,6 +598,37 @@ fn write_line(line: std::fmt::Arguments) {
 mod tests {
     use super::*;
     use crate::classifier::TrainingParams;
+
+    /// The error clap gives for these arguments, as printed.
+    fn refusal(arguments: &[&str]) -> String {
+        use clap::Parser;
+        match Cli::try_parse_from(arguments) {
+            Ok(parsed) => panic!("{arguments:?} parsed: {parsed:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn queue_resolve_needs_one_label_and_says_which_it_takes() {
+        let neither = refusal(&["moderato", "queue", "resolve", "d1"]);
+        assert!(
+            neither.contains("--spam") && neither.contains("--ham"),
+            "{neither}"
+        );
+        let both = refusal(&["moderato", "queue", "resolve", "d1", "--spam", "--ham"]);
+        assert!(both.contains("cannot be used with"), "{both}");
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        let help = command
+            .find_subcommand_mut("queue")
+            .and_then(|queue| queue.find_subcommand_mut("resolve"))
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("[default: \"\"]"), "{help}");
+        assert!(help.contains("[default: the key's name]"), "{help}");
+        assert!(help.contains("Label them spam"), "{help}");
+    }
 
     /// The training parameters `--char-ngrams RANGE` gives, checked.
     fn checked_char_ngrams(range: &str) -> Result<(), ClassifierError> {

@@ -24,6 +24,7 @@ pub enum ModelsCommand {
     Activate {
         #[command(flatten)]
         remote: RemoteArgs,
+        /// The version to serve (as `models list` prints it).
         version: String,
     },
 }

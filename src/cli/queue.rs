@@ -89,21 +89,24 @@ pub enum QueueCommand {
         page_token: String,
     },
     /// Resolve items: --spam rejects them, --ham approves them.
+    #[command(group(clap::ArgGroup::new("label").required(true).args(["spam", "ham"])))]
     Resolve {
         #[command(flatten)]
         remote: RemoteArgs,
         /// Decision ids (as `queue list` prints them).
         #[arg(required = true)]
         decision_ids: Vec<String>,
-        #[arg(long, conflicts_with = "ham", required_unless_present = "ham")]
+        /// Label them spam: they are rejected.
+        #[arg(long, group = "label")]
         spam: bool,
-        #[arg(long)]
+        /// Label them ham: they are approved.
+        #[arg(long, group = "label")]
         ham: bool,
         /// Why; kept in the audit trail.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", hide_default_value = true)]
         note: String,
         /// Your name as the resolution shows it [default: the key's name].
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", hide_default_value = true)]
         moderator: String,
     },
 }

@@ -17,13 +17,6 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
     init_logging(config.log_format);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     let served = runtime.block_on(async {
-        let state = State::open(&config)?;
-        if let Some(path) = &state.admin_token_file {
-            tracing::info!(
-                path = %path.display(),
-                "no [[keys]] configured: the admin token is in this file (owner-readable only)"
-            );
-        }
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| CliError::Bind {
@@ -34,17 +27,11 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             context: "cannot read the listening address".to_string(),
             source,
         })?;
-        // The console serves HTTPS with the same certificate and key as
-        // gRPC, so that moderators' tokens never travel in plain text.
-        let console_tls = state
-            .tls
-            .as_ref()
-            .map(|keys| console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem))
-            .transpose()
-            .map_err(CliError::ConsoleTls)?;
         // Every listener is bound before the ready line, so that a line
         // that says ready means the service is up (a console address that
-        // cannot be bound stops the start instead).
+        // cannot be bound stops the start instead), and before the state is
+        // opened, so that a start that cannot listen leaves nothing behind
+        // (no admin token file announced for a service that never ran).
         let mut http = Vec::new();
         for (address, parts) in console::listeners(config.console_listen, config.metrics_listen) {
             let http_listener =
@@ -60,6 +47,21 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             })?;
             http.push((http_listener, bound, parts));
         }
+        let state = State::open(&config)?;
+        if let Some(path) = &state.admin_token_file {
+            tracing::info!(
+                path = %path.display(),
+                "no [[keys]] configured: the admin token is in this file (owner-readable only)"
+            );
+        }
+        // The console serves HTTPS with the same certificate and key as
+        // gRPC, so that moderators' tokens never travel in plain text.
+        let console_tls = state
+            .tls
+            .as_ref()
+            .map(|keys| console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem))
+            .transpose()
+            .map_err(CliError::ConsoleTls)?;
         // The signals are listened for before the ready line: one that
         // came before its handler would take its default action and end
         // the process without the clean stop.

@@ -45,6 +45,19 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
         !(c.is_alphanumeric() || is_invisible(c) || (!c.is_ascii() && is_combining_mark(c)))
     };
     for word in text.split(separator) {
+        // A direction override makes letters show in another order than
+        // they are written ("\u{202E}argaiv" shows "viagra"), wherever it
+        // stands: honest right-to-left writing needs no override, since
+        // Unicode gives its letters their direction.
+        if word.contains(['\u{202D}', '\u{202E}']) {
+            let visible: String = word.chars().filter(|c| !is_invisible(*c)).collect();
+            if visible.chars().count() >= 2 {
+                disguised += 1;
+                let shown = crate::text::normalize(word);
+                example.get_or_insert_with(|| crate::text::quoted(&shown, 40).into_owned());
+                continue;
+            }
+        }
         // Invisible characters at a word's edge (a byte-order mark some
         // forms append) hide nothing; only those inside a word split it.
         let word = word.trim_matches(is_invisible);
@@ -519,5 +532,13 @@ mod tests {
         ] {
             assert_eq!(obfuscated_text(text, 1.0), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_direction_override_is_a_disguise_quoted_as_shown() {
+        let message = obfuscated_text("buy \u{202E}argaiv\u{202C} now", 1.0).expect("an override");
+        assert!(message.contains("\"viagra\""), "{message}");
+        // Right-to-left writing needs no override.
+        assert_eq!(obfuscated_text("שלום עולם, مرحبا بالعالم", 1.0), None);
     }
 }

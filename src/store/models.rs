@@ -149,15 +149,24 @@ impl Store {
     }
 
     /// Deletes a version, its file, its online examples and their snapshot.
+    ///
+    /// The record goes last but for the file: a removal cut short by a
+    /// crash leaves the record, so whatever removes the version (a failed
+    /// job's clean-up at start, pruning) finds it and removes it again,
+    /// and a version registered again later never inherits online examples
+    /// of the one removed. Cut short after the record, it leaves at most
+    /// the file, which nothing reads and registering the version again
+    /// replaces.
     pub fn remove_model(&self, version: &str) -> Result<(), StoreError> {
         let trees = &self.inner.learning;
+        let mut online = sled::Batch::default();
+        for key in trees.online.scan_prefix(site_key(version)).keys() {
+            online.remove(key?);
+        }
+        trees.online.apply_batch(online)?;
+        trees.meta.remove(snapshot_key(version))?;
         trees.models.remove(version.as_bytes())?;
         trees.model_files.remove(version.as_bytes())?;
-        trees.meta.remove(snapshot_key(version))?;
-        for entry in trees.online.scan_prefix(site_key(version)) {
-            let (key, _) = entry?;
-            trees.online.remove(key)?;
-        }
         Ok(())
     }
 

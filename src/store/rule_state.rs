@@ -87,6 +87,18 @@ fn decode_history(key: &[u8], bytes: &[u8]) -> Result<AuthorHistory, StoreError>
     }
 }
 
+/// The history stored under `key`, or a stranger's when the entry cannot
+/// be read. Author histories only feed the `new_author` and
+/// `trusted_author` heuristics: a damaged entry must not fail every check
+/// of that author for good, so it reads as empty (with a warning naming
+/// the site only) and the next update overwrites it.
+fn readable_history(key: &[u8], bytes: &[u8]) -> AuthorHistory {
+    decode_history(key, bytes).unwrap_or_else(|error| {
+        tracing::warn!(%error, "an author history cannot be read; it counts as a new author's");
+        AuthorHistory::default()
+    })
+}
+
 /// Logs the first recent-comment entry this process cannot read (one line,
 /// not one per check: a site's old entries would be met on every check
 /// until they leave the window).
@@ -162,7 +174,21 @@ impl Store {
             .record_recent_comment(site_id, comment, keep_since)
     }
 
-    /// What the site knows of an author (all zero for a stranger).
+    /// [`RuleStateTrees::replace_recent_comment`]: a rechecked comment's
+    /// entry among its site's recent ones. Call [`Store::durable`] before
+    /// acknowledging.
+    pub fn replace_recent_comment(
+        &self,
+        site_id: &str,
+        comment: &RecentComment,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .rule_state
+            .replace_recent_comment(site_id, comment)
+    }
+
+    /// What the site knows of an author (all zero for a stranger, and for
+    /// an entry that cannot be read: see `readable_history`).
     pub fn author_history(
         &self,
         site_id: &str,
@@ -170,7 +196,7 @@ impl Store {
     ) -> Result<AuthorHistory, StoreError> {
         let key = author_key_bytes(site_id, author_key);
         match self.inner.rule_state.authors.get(&key)? {
-            Some(bytes) => decode_history(&key, &bytes),
+            Some(bytes) => Ok(readable_history(&key, &bytes)),
             None => Ok(AuthorHistory::default()),
         }
     }
@@ -274,6 +300,27 @@ impl RuleStateTrees {
         Ok(())
     }
 
+    /// Replaces what is recorded of a recent comment (its entry is under
+    /// the time of its first check, `comment.at`) with `comment`, if the
+    /// entry is still there: a comment that has left the lookback stays
+    /// gone.
+    pub(super) fn replace_recent_comment(
+        &self,
+        site_id: &str,
+        comment: &RecentComment,
+    ) -> Result<(), StoreError> {
+        let key = recent_key(site_id, comment.at, &comment.comment_id);
+        if !self.recent.contains_key(&key)? {
+            return Ok(());
+        }
+        let value = serde_json::to_vec(comment).map_err(|error| StoreError::Corrupt {
+            key: comment.comment_id.clone(),
+            message: error.to_string(),
+        })?;
+        self.recent.insert(key, value)?;
+        Ok(())
+    }
+
     /// Counts a stored comment of an author, approved or not (the writer
     /// does this for each new decision, before its flush).
     pub(super) fn record_author_comment(
@@ -300,7 +347,7 @@ impl RuleStateTrees {
         loop {
             let current = tree.get(&key)?;
             let mut history = match &current {
-                Some(bytes) => decode_history(&key, bytes)?,
+                Some(bytes) => readable_history(&key, bytes),
                 None => AuthorHistory::default(),
             };
             change(&mut history);
@@ -335,6 +382,42 @@ mod tests {
         assert!(error.contains("news.example"), "{error}");
         assert!(!error.contains("reader"), "{error}");
         assert_eq!(site_of_key(b"\0\0\0\x09"), "");
+    }
+
+    #[test]
+    fn a_corrupt_author_history_reads_as_new_and_heals_at_the_next_comment() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let key = author_key_bytes("news.example", "email:a@x");
+        store
+            .inner
+            .rule_state
+            .authors
+            .insert(&key, b"short")
+            .unwrap();
+        assert_eq!(
+            store.author_history("news.example", "email:a@x").unwrap(),
+            AuthorHistory::default()
+        );
+        let history = store
+            .record_author_comment("news.example", "email:a@x", true)
+            .unwrap();
+        assert_eq!(history.comments, 1);
+        assert_eq!(
+            store.author_history("news.example", "email:a@x").unwrap(),
+            history
+        );
+        assert_eq!(
+            store
+                .inner
+                .rule_state
+                .authors
+                .get(&key)
+                .unwrap()
+                .unwrap()
+                .len(),
+            24
+        );
     }
 
     #[tokio::test]

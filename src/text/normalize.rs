@@ -3,10 +3,15 @@
 use unicode_normalization::UnicodeNormalization;
 
 /// Reads HTML markup as a browser shows it, decodes HTML entities (`&amp;`,
-/// `&#39;`), puts back the space a sentence break lacks before a
-/// capitalised domain ending ("twice.Me"), applies Unicode NFKC and makes
-/// "font" letters plain (so that fullwidth and stylised letters become
-/// plain ones), drops invisible characters and folds case.
+/// `&#39;`, and numeric ones without their `;`, as browsers do), puts text
+/// under a right-to-left override in the order a reader sees it, puts back
+/// the space a sentence break lacks before a capitalised domain ending
+/// ("twice.Me"), applies Unicode NFKC and makes "font" letters plain (so
+/// that fullwidth and stylised letters become plain ones), sets apart the
+/// symbols NFKC spells as words (`™` is "tm", not the end of the word
+/// before it) and ASCII letters and digits written against Chinese or
+/// Japanese text (which puts no spaces between words), drops invisible
+/// characters and folds case.
 ///
 /// Commenters and the forms they use write the same word in many encodings;
 /// the model should see one spelling of each word.
@@ -36,13 +41,8 @@ pub fn may_have_sentence_breaks(raw: &str) -> bool {
 fn normalized(raw: &str, sentence_breaks: bool) -> String {
     let raw = without_markup(raw);
     let raw = raw.as_ref();
-    // html_escape looks for `&` a byte at a time; the standard library's
-    // search skips a whole comment without one (most of them) far faster.
-    let decoded = if memchr::memchr(b'&', raw.as_bytes()).is_some() {
-        html_escape::decode_html_entities(raw)
-    } else {
-        std::borrow::Cow::Borrowed(raw)
-    };
+    let decoded = decode_references(raw);
+    let decoded = with_overrides_applied(&decoded);
     let decoded = if sentence_breaks {
         with_sentence_breaks(&decoded)
     } else {
@@ -54,10 +54,20 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
         return decoded.to_ascii_lowercase();
     }
     let mut folded = String::with_capacity(decoded.len());
-    for character in decoded.nfkc() {
+    // Whether the last character kept was of a script written without
+    // spaces, or an ASCII letter or digit: a change between the two is a
+    // word's edge.
+    let mut after_spaceless = false;
+    let mut after_ascii_word = false;
+    for character in with_symbol_words_apart(&decoded).nfkc() {
         // Most characters of most comments are ASCII even here.
         if character.is_ascii() {
+            let word = character.is_ascii_alphanumeric();
+            if word && after_spaceless {
+                folded.push(' ');
+            }
             folded.push(character.to_ascii_lowercase());
+            (after_spaceless, after_ascii_word) = (false, word);
             continue;
         }
         // Invisible characters are used to split words for a filter; a
@@ -65,29 +75,194 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
         if is_invisible(character) {
             continue;
         }
+        let spaceless = is_spaceless_script(character);
+        if spaceless && after_ascii_word {
+            folded.push(' ');
+        }
+        (after_spaceless, after_ascii_word) = (spaceless, false);
         match font_letter(character) {
-            Some(letter) => folded.push(letter),
+            Some(letter) => {
+                after_ascii_word = true;
+                folded.push(letter)
+            }
             None => folded.extend(character.to_lowercase()),
         }
     }
     folded
 }
 
+/// An HTML character reference: numeric (decimal or hexadecimal, its `;`
+/// optional, as browsers read it) or named (with its `;`).
+static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"&(?:#[xX]([0-9a-fA-F]+);?|#([0-9]+);?|[a-zA-Z][a-zA-Z0-9]*;)")
+        .expect("the reference pattern is valid")
+});
+
+/// `raw` with its character references decoded, in one pass, so that a
+/// reference a decoding makes (`&#38;amp;` is shown as "&amp;") is not
+/// decoded again. A number that is no character reads as U+FFFD, as in a
+/// browser.
+fn decode_references(raw: &str) -> std::borrow::Cow<'_, str> {
+    // The regex looks for `&` a byte at a time; the standard library's
+    // search skips a whole comment without one (most of them) far faster.
+    if memchr::memchr(b'&', raw.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    REFERENCE.replace_all(raw, |found: &regex::Captures<'_>| {
+        let number = match (found.get(1), found.get(2)) {
+            (Some(hexadecimal), _) => Some(u32::from_str_radix(hexadecimal.as_str(), 16)),
+            (None, Some(decimal)) => Some(decimal.as_str().parse::<u32>()),
+            (None, None) => None,
+        };
+        match number {
+            Some(number) => number
+                .ok()
+                .filter(|number| *number != 0)
+                .and_then(char::from_u32)
+                .unwrap_or('\u{FFFD}')
+                .to_string(),
+            None => html_escape::decode_html_entities(&found[0]).into_owned(),
+        }
+    })
+}
+
+/// The right-to-left override: the characters after it, up to the pop
+/// (U+202C) or the end of the line, are shown in reverse order, so
+/// "\u{202E}argaiv\u{202C}" reads "viagra".
+const RIGHT_TO_LEFT_OVERRIDE: char = '\u{202E}';
+const POP_DIRECTIONAL_FORMATTING: char = '\u{202C}';
+
+/// `text` with each run under a right-to-left override in the order a
+/// reader sees it (the controls themselves are dropped later, with the
+/// other invisible characters).
+fn with_overrides_applied(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(RIGHT_TO_LEFT_OVERRIDE) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len());
+    let mut overridden: Vec<char> = Vec::new();
+    let mut overriding = false;
+    for character in text.chars() {
+        match character {
+            RIGHT_TO_LEFT_OVERRIDE => overriding = true,
+            POP_DIRECTIONAL_FORMATTING | '\n' | '\r' | '\u{2029}' if overriding => {
+                shown.extend(overridden.drain(..).rev());
+                overriding = false;
+                if character != POP_DIRECTIONAL_FORMATTING {
+                    shown.push(character);
+                }
+            }
+            _ if overriding => overridden.push(character),
+            _ => shown.push(character),
+        }
+    }
+    shown.extend(overridden.drain(..).rev());
+    std::borrow::Cow::Owned(shown)
+}
+
+/// Whether NFKC spells `character` as a word of its own: letterlike
+/// symbols and squared words that it spells with several letters (`™`,
+/// `℠`, `№`, `℡`, `㏂`), and superscript or subscript letters
+/// (`ᵀᴹ`). Written against a word ("Viagra™"), their letters would join
+/// it. Letterlike symbols that stand for one letter (`ℭ`, `ℊ`, which text
+/// generators' "fonts" use) stay parts of their words, and so does a word
+/// written wholly in superscript letters.
+fn is_symbol_word(character: char) -> bool {
+    let spelled_with_letters = || {
+        let mut characters = 0;
+        unicode_normalization::char::decompose_compatible(character, |_| characters += 1);
+        characters >= 2
+    };
+    match character {
+        '\u{2100}'..='\u{214F}'
+        | '\u{3300}'..='\u{33FF}'
+        | '\u{1F12F}'..='\u{1F14F}'
+        | '\u{1F18A}'..='\u{1F1AD}' => spelled_with_letters(),
+        '\u{02B0}'..='\u{02B8}'
+        | '\u{02E0}'..='\u{02E4}'
+        | '\u{1D2C}'..='\u{1D6A}'
+        | '\u{2070}'..='\u{209F}' => !character.is_numeric(),
+        _ => false,
+    }
+}
+
+/// `text` with a space on each side of every run of [`is_symbol_word`]
+/// characters; borrowed when it has none.
+fn with_symbol_words_apart(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_symbol_word) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut apart = String::with_capacity(text.len() + 8);
+    let mut in_symbols = false;
+    for character in text.chars() {
+        let symbol = is_symbol_word(character);
+        let at_edge = symbol != in_symbols
+            && !character.is_whitespace()
+            && apart
+                .chars()
+                .next_back()
+                .is_some_and(|last| !last.is_whitespace());
+        if at_edge {
+            apart.push(' ');
+        }
+        in_symbols = symbol;
+        apart.push(character);
+    }
+    apart.into()
+}
+
+/// Whether `character` belongs to a script written without spaces between
+/// words (Chinese, Japanese, Thai, Lao, Khmer, Burmese) or is their
+/// punctuation (`。`, `、`): a link or an ASCII word written against it
+/// ends there.
+fn is_spaceless_script(character: char) -> bool {
+    matches!(
+        character,
+        '\u{0E00}'..='\u{0EFF}'
+            | '\u{1000}'..='\u{109F}'
+            | '\u{1780}'..='\u{17FF}'
+            | '\u{3000}'..='\u{303F}'
+            | '\u{3040}'..='\u{30FF}'
+            | '\u{31F0}'..='\u{31FF}'
+            | '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FF61}'..='\u{FF9F}'
+            | '\u{20000}'..='\u{2FA1F}'
+    )
+}
+
 /// An HTML tag or comment, as sites that allow some markup in comments
-/// receive it: the tag's name and its attributes, each `name=value` (so
-/// that "a<b and c>d" is no tag).
+/// receive it: the tag's name and its attributes, each a name with or
+/// without `=value`. Like a browser, it takes any name for a tag: "via<x>gra"
+/// shows "viagra", and so does "a<b and c>d" show "ad".
 static MARKUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r#"(?is)<!--.*?(?:-->|\z)|<\s*/?\s*([a-z][a-z0-9]*)((?:\s+[a-z][a-z0-9:-]*\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))*)\s*/?\s*>"#,
+        r#"(?is)<!--.*?(?:-->|\z)|</?([a-z][a-z0-9-]*)((?:\s+[a-z_:][a-z0-9_:.-]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*/?\s*>"#,
     )
     .expect("the markup pattern is valid")
 });
 
-/// Where a link tag leads, in its attributes.
-static HREF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r#"(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
-        .expect("the href pattern is valid")
+/// One attribute of a tag that [`MARKUP`] matched: its name and its value,
+/// if any. Taken one after the other, so that `href=` inside another
+/// attribute's value (`title="x href=y"`) or another name
+/// (`data-href=`) is never read as the link's address.
+static ATTRIBUTE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#"(?i)\s+([a-z_:][a-z0-9_:.-]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"#,
+    )
+    .expect("the attribute pattern is valid")
 });
+
+/// The address a link's attributes lead to: the value of the first
+/// attribute named exactly `href`, as a browser takes it.
+fn link_address(attributes: &str) -> Option<&str> {
+    ATTRIBUTE
+        .captures_iter(attributes)
+        .find(|attribute| attribute[1].eq_ignore_ascii_case("href"))
+        .and_then(|href| href.get(2).or(href.get(3)).or(href.get(4)))
+        .map(|address| address.as_str())
+}
 
 /// `raw` without the HTML tags and comments a browser would render as
 /// nothing, so that `via<b></b>gra` reads "viagra" and `<br />` is no word:
@@ -107,21 +282,21 @@ fn without_markup(raw: &str) -> std::borrow::Cow<'_, str> {
         match name.as_str() {
             "a" => found
                 .get(2)
-                .and_then(|attributes| HREF.captures(attributes.as_str()))
-                .and_then(|href| href.get(1).or(href.get(2)).or(href.get(3)))
-                .map_or_else(String::new, |address| format!(" {} ", address.as_str())),
-            // Comments, and inline tags that only change how letters look.
-            "" | "b" | "i" | "u" | "s" | "em" | "strong" | "span" | "font" | "sup" | "sub"
-            | "small" | "big" | "mark" | "del" | "ins" | "code" | "strike" | "tt" | "abbr"
-            | "cite" | "q" | "wbr" => String::new(),
+                .and_then(|attributes| link_address(attributes.as_str()))
+                .map_or_else(String::new, |address| format!(" {address} ")),
             // Tags that break a line or a block.
             "br" | "p" | "div" | "li" | "ul" | "ol" | "pre" | "hr" | "h1" | "h2" | "h3" | "h4"
-            | "h5" | "h6" | "table" | "tr" | "td" | "th" | "img" | "center" => " ".to_string(),
-            // Quotes stay marked, for `text::without_quotes`; and what is
-            // not HTML ("if a<b and c>d") stays as written.
-            _ => found
+            | "h5" | "h6" | "table" | "tr" | "td" | "th" | "img" | "center" | "section"
+            | "article" | "header" | "footer" | "nav" | "aside" | "dl" | "dt" | "dd" | "figure"
+            | "figcaption" | "address" | "details" | "summary" | "main" => " ".to_string(),
+            // Quotes stay marked, for `text::without_quotes`.
+            "blockquote" => found
                 .get(0)
                 .map_or_else(String::new, |whole| whole.as_str().to_string()),
+            // Comments, inline tags that only change how letters look, and
+            // names HTML does not have, which a browser shows as inline
+            // elements: their text joins the text around them.
+            _ => String::new(),
         }
     })
 }
@@ -166,11 +341,15 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     if !capital_next || dot == 0 || !bytes[dot - 1].is_ascii_lowercase() {
         return false;
     }
-    // The name the full stop ends, back to the last white space.
-    let name_start = bytes[..dot]
+    // The name the full stop ends, back to the last white space, or its
+    // last MAX_NAME_SCAN bytes (a domain name is at most 253 bytes long):
+    // so that a text of full stops and capitals costs one pass, not one
+    // pass per full stop.
+    let window_start = dot.saturating_sub(MAX_NAME_SCAN);
+    let name_start = bytes[window_start..dot]
         .iter()
         .rposition(u8::is_ascii_whitespace)
-        .map_or(0, |space| space + 1);
+        .map_or(window_start, |space| window_start + space + 1);
     let name = &bytes[name_start..dot];
     let link_written_out = memchr::memmem::find(name, b"://").is_some()
         || name
@@ -199,8 +378,25 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     let ends_there = after
         .get(word_length)
         .is_none_or(|next| !(next.is_ascii_digit() || matches!(next, b'/' | b'-' | b'_')));
-    capitalised && ends_there && (is_domain_ending(word) || name_ends_with_domain)
+    let starts_sentences = |word: &[u8]| {
+        SENTENCE_WORD_ENDINGS
+            .iter()
+            .any(|ending| ending.as_bytes().eq_ignore_ascii_case(word))
+    };
+    capitalised && ends_there && (starts_sentences(word) || name_ends_with_domain)
 }
+
+/// How far back [`is_sentence_break`] looks for the start of a name.
+const MAX_NAME_SCAN: usize = 256;
+
+/// The domain endings that are also words a sentence starts with ("Me
+/// parece", "Us voters", "Top story", "Click here"), in the languages of
+/// most comments; the others ("Com", "Net", "Ru") only ever end a link,
+/// capitalised or not.
+const SENTENCE_WORD_ENDINGS: [&str; 16] = [
+    "me", "us", "be", "de", "info", "site", "online", "club", "top", "shop", "store", "click",
+    "vip", "buzz", "bond", "website",
+];
 
 /// The plain lower-case letter that a "font" letter from a text generator
 /// stands for, where Unicode's compatibility mappings (NFKC) give none:
@@ -338,8 +534,18 @@ mod tests {
                 "see <a href=\"http://pillshop.top/x?a=1&amp;b=2\">my page</a>",
                 "see  http://pillshop.top/x?a=1&b=2 my page",
             ),
-            ("if a<b and c>d then", "if a<b and c>d then"),
+            // Any name is a tag to a browser, with or without attributes
+            // (valued or not); what cannot be a tag stays as written.
+            ("if a<b and c>d then", "if ad then"),
+            ("buy via<x></x>gra and via<kbd></kbd>gra", "buy viagra and viagra"),
+            ("via<i title></i>gra via<span hidden>gra", "viagra viagra"),
+            ("if a < b and c > d then", "if a < b and c > d then"),
             ("I <3 you", "i <3 you"),
+            // The link is where `href` leads, not a decoy named like it.
+            (
+                "<a data-href=\"https://news.example/\" title='x href=y' href=\"https://pillshop.top/buy\">more</a>",
+                " https://pillshop.top/buy more",
+            ),
             // An unclosed comment hides the rest, as in a browser.
             ("shown <!-- hidden <b>x</b>", "shown "),
             // Escaped by the site, shown as written.
@@ -411,8 +617,82 @@ mod tests {
             "see pillshop.COM",
             "version 2.De",
             "ok.Menu",
+            // Endings that start no sentence stay links.
+            "deals at cheapmeds.Com and pillsnow.Net and casinoking.Ru",
         ] {
             assert_eq!(normalize(kept), kept.to_lowercase(), "{kept:?}");
         }
+    }
+
+    #[test]
+    fn numeric_references_decode_with_or_without_their_semicolon_once() {
+        for (raw, read) in [
+            ("buy v&#105agra now", "buy viagra now"),
+            ("buy v&#x69;agra", "buy viagra"),
+            ("fish &amp; chips", "fish & chips"),
+            // A reference a decoding makes is shown, not decoded again.
+            ("&#38;amp; and &amp;#105;", "&amp; and &#105;"),
+            ("no &#0; or &#99999999999;", "no \u{FFFD} or \u{FFFD}"),
+        ] {
+            assert_eq!(normalize(raw), read, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn text_under_a_right_to_left_override_reads_as_shown() {
+        for (raw, read) in [
+            ("buy \u{202E}argaiv\u{202C} now", "buy viagra now"),
+            ("at \u{202E}pot.pohsllip today", "at yadot pillshop.top"),
+            ("one \u{202E}owt\nthree", "one two\nthree"),
+        ] {
+            assert_eq!(normalize(raw), read, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn symbols_spelled_as_words_stand_apart() {
+        for (raw, read) in [
+            ("Buy Viagra™ now", "buy viagra tm now"),
+            ("viagra℠ deals", "viagra sm deals"),
+            ("buy viagraᵀᴹ", "buy viagra tm"),
+            ("call℡555", "call tel 555"),
+            ("tiny ᵛⁱᵃᵍʳᵃ", "tiny viagra"),
+        ] {
+            assert_eq!(normalize(raw), read, "{raw:?}");
+        }
+        // Ligatures, circled letters and letterlike "font" letters are
+        // parts of their words.
+        assert_eq!(normalize("ﬁnance ⓥⓘⓐⓖⓡⓐ ℭheck"), "finance viagra check");
+    }
+
+    #[test]
+    fn ascii_written_against_chinese_or_japanese_stands_apart() {
+        assert_eq!(normalize("访问pillshop.top谢谢"), "访问 pillshop.top 谢谢");
+        assert_eq!(
+            normalize("便宜的药https://pillshop.top。谢谢"),
+            "便宜的药 https://pillshop.top 。谢谢"
+        );
+        assert_eq!(normalize("iPhoneを買った"), "iphone を買った");
+        // Other scripts keep their words whole.
+        assert_eq!(normalize("Москвa"), "москвa");
+    }
+
+    #[test]
+    fn every_sentence_word_ending_is_a_link_ending() {
+        for ending in super::SENTENCE_WORD_ENDINGS {
+            assert!(
+                crate::text::tokenize::BARE_LINK_DOMAINS.contains(&ending),
+                "{ending}"
+            );
+        }
+    }
+
+    /// A text of full stops before capitals is read in one pass: each
+    /// full stop looks back a bounded distance for its name.
+    #[test]
+    fn full_stops_before_capitals_in_a_long_name_are_read_in_bounded_steps() {
+        let text = "x.M".repeat(21_800);
+        let normalized = normalize(&text);
+        assert_eq!(normalized, text.to_lowercase());
     }
 }

@@ -15,7 +15,8 @@ pub enum TokenKind {
     LinkDomain,
     /// One segment of a link's path.
     LinkPath,
-    /// A run of two or more `!` or `?`.
+    /// A run of two or more `!` or `?`: `!!`, `??`, or `?!` for a run of
+    /// both.
     Emphasis,
 }
 
@@ -125,13 +126,18 @@ pub fn for_each_link_token<'text>(
     }
 }
 
-/// The links of normalised text.
+/// The links of normalised text. An e-mail address is no link: the domain
+/// after its `@` (and a local part that looks like a domain) is left to
+/// be read as words.
 fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
     may_contain_link(normalized)
         .then(|| LINK.find_iter(normalized))
         .into_iter()
         .flatten()
-        .filter(|found| !name_goes_on(&normalized[found.end()..]))
+        .filter(|found| {
+            let after_at = normalized[..found.start()].ends_with('@');
+            !after_at && !name_goes_on(&normalized[found.end()..])
+        })
 }
 
 /// Whether a bare domain that ends where `rest` starts is only the start
@@ -142,7 +148,8 @@ fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
 fn name_goes_on(rest: &str) -> bool {
     let mut after = rest.chars();
     match after.next() {
-        Some('-' | '_') => true,
+        // "john.me@mail.example" is an e-mail address.
+        Some('-' | '_' | '@') => true,
         Some('.') => after.next().is_some_and(char::is_alphanumeric),
         _ => false,
     }
@@ -162,7 +169,7 @@ fn regex_words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(Token
         let piece = found.as_str();
         let first = piece.chars().next().unwrap_or(' ');
         if first == '!' || first == '?' {
-            visit(TokenKind::Emphasis, emphasis(first));
+            visit(TokenKind::Emphasis, emphasis(piece.as_bytes()));
         } else if first.is_numeric() {
             visit(TokenKind::Number, number_shape(piece));
         } else {
@@ -171,12 +178,15 @@ fn regex_words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(Token
     }
 }
 
-/// The emphasis token of a run of `!` or `?` that starts with `first`.
-fn emphasis(first: char) -> &'static str {
-    if first == '!' {
+/// The emphasis token of a run of `!` and `?`.
+fn emphasis(run: &[u8]) -> &'static str {
+    let exclamations = run.iter().filter(|byte| **byte == b'!').count();
+    if exclamations == run.len() {
         "!!"
-    } else {
+    } else if exclamations == 0 {
         "??"
+    } else {
+        "?!"
     }
 }
 
@@ -222,7 +232,10 @@ fn ascii_words_and_numbers<'text>(text: &'text str, visit: &mut impl FnMut(Token
                 .take_while(|b| matches!(b, b'!' | b'?'))
                 .count();
             if run >= 2 {
-                visit(TokenKind::Emphasis, emphasis(char::from(byte)));
+                visit(
+                    TokenKind::Emphasis,
+                    emphasis(&bytes[position..position + run]),
+                );
             }
             position += run;
         } else {
@@ -285,14 +298,20 @@ fn link_tokens<'text>(link: &'text str, visit: &mut impl FnMut(TokenKind, &'text
         .strip_prefix("https://")
         .or_else(|| link.strip_prefix("http://"))
         .unwrap_or(link);
-    let (authority, path) = match without_scheme.find(['/', '?', '#']) {
+    // A browser reads `\` in a web address as `/`, so it ends the host:
+    // "spamshop.ru\@news.example" goes to spamshop.ru.
+    let (authority, path) = match without_scheme.find(['/', '?', '#', '\\']) {
         Some(split) => without_scheme.split_at(split),
         None => (without_scheme, ""),
     };
     // The host is what follows any user part ("news.example@shop.example"
-    // goes to shop.example) and precedes any port.
+    // goes to shop.example) and precedes any port; an IPv6 address is
+    // written in brackets, its colons its own.
     let host = authority.rsplit('@').next().unwrap_or(authority);
-    let host = host.split(':').next().unwrap_or(host);
+    let host = match host.strip_prefix('[').and_then(|rest| rest.find(']')) {
+        Some(end) => &host[..end + 2],
+        None => host.split(':').next().unwrap_or(host),
+    };
     let host = host.trim_end_matches('.');
     let host = host.strip_prefix("www.").unwrap_or(host);
     // "https://#top" or a bare "www." name no host: no domain token (an
@@ -300,7 +319,7 @@ fn link_tokens<'text>(link: &'text str, visit: &mut impl FnMut(TokenKind, &'text
     if !host.is_empty() {
         visit(TokenKind::LinkDomain, host);
     }
-    for segment in path.split(['/', '?', '#', '&', '=']) {
+    for segment in path.split(['/', '?', '#', '&', '=', '\\']) {
         if !segment.is_empty() && segment.len() <= 40 {
             visit(TokenKind::LinkPath, segment);
         }
@@ -532,5 +551,46 @@ mod tests {
         let tokens = kinds_and_texts("Это отличная статья");
         assert_eq!(tokens.len(), 3);
         assert!(tokens.iter().all(|(kind, _)| *kind == TokenKind::Word));
+    }
+
+    fn link_domains(raw: &str) -> Vec<String> {
+        kinds_and_texts(raw)
+            .into_iter()
+            .filter(|(kind, _)| *kind == TokenKind::LinkDomain)
+            .map(|(_, text)| text)
+            .collect()
+    }
+
+    #[test]
+    fn an_email_address_is_no_link() {
+        assert!(link_domains("Email me at jane.doe@gmail.com or call").is_empty());
+        assert!(link_domains("write to john.me@mail.example.com").is_empty());
+        let words: Vec<String> = kinds_and_texts("jane.doe@gmail.com")
+            .into_iter()
+            .map(|(_, text)| text)
+            .collect();
+        assert_eq!(words, ["jane", "doe", "gmail", "com"]);
+        // A link with a user part is still a link, to its host.
+        assert_eq!(
+            link_domains("https://news.example@shop.example/x"),
+            ["shop.example"]
+        );
+    }
+
+    #[test]
+    fn hosts_end_where_a_browser_ends_them() {
+        assert_eq!(
+            link_domains("https://spamshop.ru\\@news.example.com/a"),
+            ["spamshop.ru"]
+        );
+        assert_eq!(
+            link_domains("https://spamshop.ru\\.news.example.com"),
+            ["spamshop.ru"]
+        );
+        assert_eq!(
+            link_domains("http://[2001:db8::1]:8080/offer"),
+            ["[2001:db8::1]"]
+        );
+        assert_eq!(link_domains("访问pillshop.top谢谢"), ["pillshop.top"]);
     }
 }
