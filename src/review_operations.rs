@@ -404,6 +404,13 @@ impl Engine {
                 .map_err(|error| {
                     Error::Internal(format!("the labelling task failed: {error}"))
                 })??;
+                // Counted in the authors' histories before the turn passes:
+                // the counts' changes do not commute (they stop at zero), so
+                // two labels of one comment must be counted in the order
+                // they were committed.
+                if let BatchLabelled::Done(labelled) = &outcome {
+                    engine.count_labels_in_author_histories(labelled, label);
+                }
                 drop(turn);
                 let labelled = match outcome {
                     BatchLabelled::Done(labelled) => labelled,
@@ -423,7 +430,7 @@ impl Engine {
                         )))
                     }
                 };
-                let outcome = engine.after_labels_committed(labelled, label).await;
+                let outcome = engine.after_labels_committed(labelled).await;
                 drop(caller);
                 outcome
             })
@@ -431,20 +438,13 @@ impl Engine {
             .map_err(|error| Error::Internal(format!("the labelling task failed: {error}")))?
     }
 
-    /// What a labelling call does once its labels are committed: counts
-    /// them in the authors' histories, waits until they are durable, and
-    /// learns the new ones online.
-    async fn after_labels_committed(
-        self: Arc<Self>,
-        labelled: Vec<Labelled>,
-        label: Label,
-    ) -> Result<LabelOutcome, Error> {
-        // A new label also counts in the author's history, which the
-        // `trusted_author` rule reads; an unchanged label was counted before.
-        // Failing the call now would have the caller retry, find the labels
-        // unchanged, and never learn them online, so a history that cannot
-        // be updated (it only feeds a heuristic) is logged instead.
-        for entry in &labelled {
+    /// Counts newly committed labels in their authors' histories, which the
+    /// `trusted_author` rule reads; an unchanged label was counted before.
+    /// Failing the call now would have the caller retry, find the labels
+    /// unchanged, and never learn them online, so a history that cannot be
+    /// updated (it only feeds a heuristic) is logged instead.
+    fn count_labels_in_author_histories(&self, labelled: &[Labelled], label: Label) {
+        for entry in labelled {
             if let Labelled::Changed {
                 decision, audit, ..
             } = entry
@@ -459,6 +459,15 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// What a labelling call does once its labels are committed and
+    /// counted in the authors' histories: waits until they are durable,
+    /// and learns the new ones online.
+    async fn after_labels_committed(
+        self: Arc<Self>,
+        labelled: Vec<Labelled>,
+    ) -> Result<LabelOutcome, Error> {
         self.store().durable().await?;
         let overruled = labelled
             .iter()
