@@ -8,7 +8,7 @@ use moderato::grpc::pb;
 use crate::util::*;
 
 /// A comment the default model sends to review, with high priority.
-const REVIEW_TEXT: &str = "nice song, visit my page";
+const REVIEW_TEXT: &str = "good song, visit my page";
 
 fn config_with_console(directory: &std::path::Path) -> Config {
     Config {

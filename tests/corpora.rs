@@ -164,13 +164,13 @@ fn leave_one_video_out_is_no_worse_than_the_model_card_says() {
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["folds"].as_array().unwrap().len(), 3, "{report}");
-    // The card states mean MCC 0.9027 and 3.7% ham blocked.
+    // The card states mean MCC 0.9029 and 3.3% ham blocked.
     assert!(
-        (report["mean_mcc"].as_f64().unwrap() - 0.9027).abs() < 0.00005,
+        (report["mean_mcc"].as_f64().unwrap() - 0.9029).abs() < 0.00005,
         "{report}"
     );
     assert!(
-        (report["mean_fpr"].as_f64().unwrap() - 0.037).abs() < 0.0005,
+        (report["mean_fpr"].as_f64().unwrap() - 0.033).abs() < 0.0005,
         "{report}"
     );
 }

@@ -351,7 +351,10 @@ pub fn for_each_feature(
         emit("s:", "no_words", None);
     }
     if params.signals {
-        whole_comment_signals(raw_text, links, |signal| emit("s:", signal, None));
+        // Measured on what a reader is shown: markup, references and
+        // invisible characters would make two comments shown alike differ.
+        let shown = crate::text::visible(raw_text);
+        whole_comment_signals(&shown, links, |signal| emit("s:", signal, None));
     }
 }
 

@@ -27,6 +27,25 @@ pub fn normalize_keeping_full_stops(raw: &str) -> String {
     normalized(raw, false)
 }
 
+/// The text a reader is shown of `raw`: its markup read as a browser shows
+/// it, its references decoded, text under a right-to-left override in the
+/// order it is shown, and no invisible characters; letters keep their case
+/// and form. What whole-comment signals (length, capitals) measure, so that
+/// two comments shown alike measure alike (`vi&#x200b;agra` is `viagra`,
+/// and hidden markup adds no length).
+pub fn visible(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.is_ascii() && memchr::memchr2(b'<', b'&', raw.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let without = without_markup(raw);
+    let decoded = decode_references(&without);
+    with_overrides_applied(&decoded)
+        .chars()
+        .filter(|character| !is_invisible(*character))
+        .collect::<String>()
+        .into()
+}
+
 /// Whether [`normalize`] and [`normalize_keeping_full_stops`] may differ
 /// on `raw`: only when it has a full stop before a capital letter, or
 /// markup or entities that could make one. A cheap test, so that most
@@ -621,6 +640,23 @@ mod tests {
             "deals at cheapmeds.Com and pillsnow.Net and casinoking.Ru",
         ] {
             assert_eq!(normalize(kept), kept.to_lowercase(), "{kept:?}");
+        }
+    }
+
+    #[test]
+    fn the_visible_text_keeps_case_and_drops_what_is_not_shown() {
+        use super::visible;
+        assert!(matches!(
+            visible("Plain TEXT"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        for (raw, shown) in [
+            ("buy VI&#x200b;AGRA", "buy VIAGRA"),
+            ("buy Via&ZeroWidthSpace;gra", "buy Viagra"),
+            ("Hi<!-- a long hidden comment -->!", "Hi!"),
+            ("\u{202E}ARGAIV\u{202C} now", "VIAGRA now"),
+        ] {
+            assert_eq!(visible(raw), shown, "{raw:?}");
         }
     }
 
