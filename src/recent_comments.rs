@@ -30,6 +30,22 @@ struct SiteComments {
     comments: VecDeque<RecentComment>,
 }
 
+impl SiteComments {
+    /// Where `comment` belongs in the list (newest first), and the index of
+    /// the entry recorded for it (same time and comment id), if there is one.
+    fn place_of(&self, comment: &RecentComment) -> (usize, Option<usize>) {
+        let position = self
+            .comments
+            .partition_point(|existing| existing.at.0 > comment.at.0);
+        let found = self
+            .comments
+            .range(position..)
+            .take_while(|existing| existing.at == comment.at)
+            .position(|existing| existing.comment_id == comment.comment_id);
+        (position, found.map(|offset| position + offset))
+    }
+}
+
 /// See the module docs. Locks are std mutexes, never held across an await:
 /// a site's lock while the rules read its slice (microseconds); the map's
 /// also while a site's first check loads its recent comments from the
@@ -84,21 +100,18 @@ impl RecentComments {
     /// Replaces the entry of a rechecked comment (same time and comment
     /// id) with `comment`, if the site is cached and the entry is there.
     pub fn replace(&self, site_id: &str, comment: RecentComment) {
-        let Some(site) = lock(&self.sites).get(site_id).map(Arc::clone) else {
+        let Some(site) = self.cached(site_id) else {
             return;
         };
         let mut site = lock(&site);
-        let position = site
-            .comments
-            .partition_point(|existing| existing.at.0 > comment.at.0);
-        let found = site
-            .comments
-            .range(position..)
-            .take_while(|existing| existing.at == comment.at)
-            .position(|existing| existing.comment_id == comment.comment_id);
-        if let Some(offset) = found {
-            site.comments[position + offset] = comment;
+        if let (_, Some(index)) = site.place_of(&comment) {
+            site.comments[index] = comment;
         }
+    }
+
+    /// The site's comments, if they are cached.
+    fn cached(&self, site_id: &str) -> Option<Arc<Mutex<SiteComments>>> {
+        lock(&self.sites).get(site_id).map(Arc::clone)
     }
 
     /// Adds a comment about to be stored (the engine adds it before handing
@@ -106,23 +119,14 @@ impl RecentComments {
     /// and forgets what fell out of the lookback (`keep_since`) or beyond
     /// the bound.
     pub fn record(&self, site_id: &str, comment: RecentComment, keep_since: UnixMillis) {
-        let Some(site) = lock(&self.sites).get(site_id).map(Arc::clone) else {
+        let Some(site) = self.cached(site_id) else {
             return;
         };
         let mut site = lock(&site);
         // Concurrent checks may record slightly out of order; keep the list
-        // sorted newest first.
-        let position = site
-            .comments
-            .partition_point(|existing| existing.at.0 > comment.at.0);
-        // A site loaded from the store just after the comment was written
-        // there has it already.
-        let already_there = site
-            .comments
-            .range(position..)
-            .take_while(|existing| existing.at == comment.at)
-            .any(|existing| existing.comment_id == comment.comment_id);
-        if !already_there {
+        // sorted newest first. A site loaded from the store just after the
+        // comment was written there has it already.
+        if let (position, None) = site.place_of(&comment) {
             site.comments.insert(position, comment);
         }
         while site.comments.len() > MAX_RECENT_COMMENTS
@@ -195,5 +199,38 @@ mod tests {
         let kept = ids(&cache, &store, 0);
         assert_eq!(kept.len(), MAX_RECENT_COMMENTS);
         assert_eq!(kept[0], format!("c{}", MAX_RECENT_COMMENTS + 9));
+    }
+
+    #[test]
+    fn a_replaced_comment_keeps_its_place_and_an_unknown_one_is_not_added() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let cache = RecentComments::default();
+        assert!(ids(&cache, &store, 0).is_empty());
+        for (id, at) in [("a", 1_000), ("b", 2_000), ("c", 2_000)] {
+            cache.record("s", recent(id, at), UnixMillis(0));
+        }
+        let address: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        cache.replace(
+            "s",
+            RecentComment {
+                ip: Some(address),
+                ..recent("b", 2_000)
+            },
+        );
+        // Another time is another entry: nothing to replace.
+        cache.replace("s", recent("a", 5_000));
+        let seen: Vec<(String, Option<std::net::IpAddr>)> = cache
+            .with_recent(&store, "s", UnixMillis(0), |comments| {
+                comments
+                    .iter()
+                    .map(|comment| (comment.comment_id.clone(), comment.ip))
+                    .collect()
+            })
+            .unwrap();
+        let expected_b = ("b".to_string(), Some(address));
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen.contains(&expected_b), "{seen:?}");
+        assert_eq!(seen[2], ("a".to_string(), None));
     }
 }

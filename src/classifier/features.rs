@@ -359,10 +359,14 @@ pub fn for_each_feature(
 }
 
 /// Coarse classes of length, capitals and links, as features (named with
-/// the `s:` prefix).
+/// the `s:` prefix), of `raw_text` as shown (see `text::visible`).
 fn whole_comment_signals(raw_text: &str, links: usize, mut visit: impl FnMut(&'static str)) {
     let (mut characters, mut letters, mut capitals) = (0usize, 0usize, 0usize);
     for character in raw_text.chars() {
+        // Invisible characters are not shown, so they count for nothing.
+        if !character.is_ascii() && crate::text::is_invisible(character) {
+            continue;
+        }
         characters += 1;
         letters += usize::from(character.is_alphabetic());
         capitals += usize::from(character.is_uppercase());
