@@ -17,6 +17,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
     init_logging(config.log_format);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     let served = runtime.block_on(async {
+        let state = State::open(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| CliError::Bind {
@@ -29,9 +30,9 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         })?;
         // Every listener is bound before the ready line, so that a line
         // that says ready means the service is up (a console address that
-        // cannot be bound stops the start instead), and before the state is
-        // opened, so that a start that cannot listen leaves nothing behind
-        // (no admin token file announced for a service that never ran).
+        // cannot be bound stops the start instead). They are bound after
+        // the state is opened, which can take a while on a large database:
+        // until then a client's connection is refused, not left hanging.
         let mut http = Vec::new();
         for (address, parts) in console::listeners(config.console_listen, config.metrics_listen) {
             let http_listener =
@@ -47,7 +48,8 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             })?;
             http.push((http_listener, bound, parts));
         }
-        let state = State::open(&config)?;
+        // Said once the listeners are bound: a start that cannot listen
+        // announces no token for a service that never ran.
         if let Some(path) = &state.admin_token_file {
             tracing::info!(
                 path = %path.display(),

@@ -10,12 +10,14 @@
 //! So a write that sled's `flush` covers could still be lost in a power cut.
 //!
 //! Every flush that precedes an acknowledgement therefore goes through
-//! [`Disk::flush`]: sled's flush, then `fdatasync` of the log file, then
-//! `fsync` of every blob file not synced before and of the blob directory.
+//! [`Disk::flush`]: sled's flush, then `fsync` of every blob file not
+//! synced before and of the blob directory, then `fdatasync` of the log
+//! file (the decision writer's flush leaves the blobs out: see
+//! [`Disk::flush_without_blobs`]).
 //! Each of those failing is a flush failure, which stops acknowledgements
 //! as a failed sled flush does.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io;
@@ -36,10 +38,28 @@ struct Inner {
     log: File,
     log_path: PathBuf,
     blobs: PathBuf,
-    /// The blob files already synced, by name. A std mutex: held by one
-    /// flushing thread at a time while it lists the directory, never across
-    /// an await.
-    synced_blobs: Mutex<HashSet<OsString>>,
+    /// The blob files already synced, by name, with the length each had
+    /// when it was. A std mutex: held by one flushing thread at a time
+    /// while it lists the directory, never across an await.
+    synced_blobs: Mutex<HashMap<OsString, u64>>,
+}
+
+/// Opening a file or a directory to sync it can fail for a moment (the
+/// process at its limit of open files while many connections are open);
+/// a failed flush stops every acknowledgement until a restart, so an open
+/// is tried three times, 10 ms apart, before it counts as failed. A file
+/// that is not there is not tried again.
+fn retrying<T>(mut open: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut attempts = 1;
+    loop {
+        match open() {
+            Err(error) if error.kind() != io::ErrorKind::NotFound && attempts < 3 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// An IO error that names the file it happened on.
@@ -51,39 +71,62 @@ fn naming(path: &Path, action: &str, error: io::Error) -> StoreError {
 }
 
 impl Disk {
-    /// The durability of the database sled has opened in `directory`.
+    /// The durability of the database sled has opened in `directory`. The
+    /// directory is synced once here, so that the names of the files sled
+    /// created in a new database (its log among them) are on disk before
+    /// anything written to them is acknowledged.
     pub(super) fn of(db: sled::Db, directory: &Path) -> Result<Disk, StoreError> {
         let log_path = directory.join("db");
         let log = File::open(&log_path).map_err(|error| naming(&log_path, "opening", error))?;
+        File::open(directory)
+            .and_then(|opened| opened.sync_all())
+            .map_err(|error| naming(directory, "syncing", error))?;
         Ok(Disk {
             inner: Arc::new(Inner {
                 db,
                 log,
                 log_path,
                 blobs: directory.join("blobs"),
-                synced_blobs: Mutex::new(HashSet::new()),
+                synced_blobs: Mutex::new(HashMap::new()),
             }),
         })
     }
 
     /// Makes everything written before the call durable (see the module
-    /// docs).
+    /// docs). The blob files go first: the log must never be on disk
+    /// pointing at a file that is not.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        self.sync_new_blobs()?;
+        self.sync_log()
+    }
+
+    /// [`Disk::flush`] for the decision writer's batches, which hold
+    /// decisions and rule state, each far under a quarter of a segment:
+    /// they make no blob file, and a blob another write made is synced by
+    /// that write's own flush. So the writer lists no directory, which
+    /// also spares it a file descriptor per batch.
+    pub(super) fn flush_without_blobs(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        self.sync_log()
+    }
+
+    fn sync_log(&self) -> Result<(), StoreError> {
         let inner = &self.inner;
-        inner.db.flush()?;
         inner
             .log
             .sync_data()
-            .map_err(|error| naming(&inner.log_path, "syncing", error))?;
-        self.sync_new_blobs()
+            .map_err(|error| naming(&inner.log_path, "syncing", error))
     }
 
-    /// Syncs the blob files not synced yet, then their directory (which
-    /// holds their names). Blob files are written whole before the log
-    /// entry that points at them, so one listed here is complete.
+    /// Syncs the blob files not synced yet at their present length, then
+    /// their directory (which holds their names). sled writes a blob file
+    /// in the thread that stores its value, so a flush running meanwhile
+    /// can meet it half written: its length is kept with its name, and a
+    /// file that has grown since is synced again.
     fn sync_new_blobs(&self) -> Result<(), StoreError> {
         let inner = &self.inner;
-        let entries = match std::fs::read_dir(&inner.blobs) {
+        let entries = match retrying(|| std::fs::read_dir(&inner.blobs)) {
             Ok(entries) => entries,
             // sled creates the directory at open; without it there is
             // nothing to sync.
@@ -94,35 +137,53 @@ impl Disk {
             .synced_blobs
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut present = HashSet::new();
+        let mut present = HashMap::new();
         let mut any_new = false;
         for entry in entries {
             let entry = entry.map_err(|error| naming(&inner.blobs, "listing", error))?;
             let name = entry.file_name();
-            if !synced.contains(&name) {
-                let path = entry.path();
-                match File::open(&path) {
+            let path = entry.path();
+            // The length is read before the sync: what the sync then
+            // covers is at least that much.
+            let length = match entry.metadata() {
+                Ok(metadata) => metadata.len(),
+                // Removed by sled's clean-up since it was listed: an old
+                // value nothing points at any more.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(naming(&path, "reading", error)),
+            };
+            if synced.get(&name) != Some(&length) {
+                match retrying(|| File::open(&path)) {
                     Ok(file) => file
                         .sync_all()
                         .map_err(|error| naming(&path, "syncing", error))?,
-                    // Removed by sled's clean-up since it was listed: an
-                    // old value nothing points at any more.
                     Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
                     Err(error) => return Err(naming(&path, "opening", error)),
                 }
                 any_new = true;
             }
-            present.insert(name);
+            present.insert(name, length);
         }
         if any_new {
-            File::open(&inner.blobs)
+            retrying(|| File::open(&inner.blobs))
                 .and_then(|directory| directory.sync_all())
                 .map_err(|error| naming(&inner.blobs, "syncing", error))?;
         }
-        // Names sled has removed are forgotten, so that the set stays as
+        // Names sled has removed are forgotten, so that the map stays as
         // small as the directory.
         *synced = present;
         Ok(())
+    }
+
+    /// The length a blob file had when it was last synced.
+    #[cfg(test)]
+    pub(super) fn synced_length(&self, name: &str) -> Option<u64> {
+        self.inner
+            .synced_blobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(std::ffi::OsStr::new(name))
+            .copied()
     }
 
     /// How many blob files have been synced and are still there.
@@ -167,6 +228,32 @@ mod tests {
         drop(db);
         let db = sled::Config::new().path(directory.path()).open().unwrap();
         assert_eq!(db.get(b"larger").unwrap().unwrap().len(), 400_000);
+    }
+
+    /// A blob file met half written (sled writes it in the storing thread,
+    /// while another thread may be flushing) is synced again once it has
+    /// grown.
+    #[test]
+    fn a_blob_file_that_grew_since_its_sync_is_synced_again() {
+        use std::io::Write;
+        let directory = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(directory.path()).open().unwrap();
+        let disk = Disk::of(db, directory.path()).unwrap();
+        let path = directory.path().join("blobs").join("999");
+        let mut file = File::create(&path).unwrap();
+        file.write_all(&[1; 10]).unwrap();
+        disk.flush().unwrap();
+        assert_eq!(disk.synced_length("999"), Some(10));
+        file.write_all(&[2; 10]).unwrap();
+        disk.flush().unwrap();
+        assert_eq!(disk.synced_length("999"), Some(20));
+        // The writer's flush lists no blobs.
+        file.write_all(&[3; 10]).unwrap();
+        disk.flush_without_blobs().unwrap();
+        assert_eq!(disk.synced_length("999"), Some(20));
+        std::fs::remove_file(&path).unwrap();
+        disk.flush().unwrap();
+        assert_eq!(disk.synced_blob_count(), 0);
     }
 
     #[test]

@@ -53,7 +53,10 @@ pub fn visible(raw: &str) -> std::borrow::Cow<'_, str> {
 /// comments are normalised once.
 pub fn may_have_sentence_breaks(raw: &str) -> bool {
     let bytes = raw.as_bytes();
+    // Text under an override is reversed first: its full stops and
+    // capitals are not where they were written.
     memchr::memchr2(b'<', b'&', bytes).is_some()
+        || raw.contains(RIGHT_TO_LEFT_OVERRIDE)
         || memchr::memchr_iter(b'.', bytes)
             .any(|dot| bytes.get(dot + 1).is_some_and(u8::is_ascii_uppercase))
 }
@@ -79,7 +82,9 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
     // word's edge.
     let mut after_spaceless = false;
     let mut after_ascii_word = false;
-    for character in with_symbol_words_apart(&decoded).nfkc() {
+    let apart = with_symbol_words_apart(&decoded);
+    let mut characters = apart.nfkc().peekable();
+    while let Some(character) = characters.next() {
         // Most characters of most comments are ASCII even here.
         if character.is_ascii() {
             let word = character.is_ascii_alphanumeric();
@@ -95,7 +100,14 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
         if is_invisible(character) {
             continue;
         }
-        let spaceless = is_spaceless_script(character);
+        // An ideographic full stop between ASCII letters or digits stands
+        // for a dot ("pillshop。top"): the name goes on through it.
+        let dot_in_a_name = character == IDEOGRAPHIC_FULL_STOP
+            && after_ascii_word
+            && characters
+                .peek()
+                .is_some_and(|next| next.is_ascii_alphanumeric());
+        let spaceless = is_spaceless_script(character) && !dot_in_a_name;
         if spaceless && after_ascii_word {
             folded.push(' ');
         }
@@ -150,6 +162,10 @@ fn decode_references(raw: &str) -> std::borrow::Cow<'_, str> {
         }
     })
 }
+
+/// The full stop of Chinese and Japanese (and, after NFKC, its halfwidth
+/// form).
+const IDEOGRAPHIC_FULL_STOP: char = '\u{3002}';
 
 /// The right-to-left override: the characters after it, up to the pop
 /// (U+202C) or the end of the line, are shown in reverse order, so
@@ -268,7 +284,7 @@ fn is_spaceless_script(character: char) -> bool {
 /// shows "viagra", and so does "a<b and c>d" show "ad".
 static MARKUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r#"(?is)<!--.*?(?:-->|\z)|</?([a-z][a-z0-9-]*)((?:\s+[a-z_:][a-z0-9_:.-]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*/?\s*>"#,
+        r#"(?is)<!--.*?(?:-->|\z)|</?([a-z][a-z0-9-]*)((?:\s+[a-z_:][a-z0-9_:-]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*/?\s*>"#,
     )
     .expect("the markup pattern is valid")
 });
@@ -279,7 +295,7 @@ static MARKUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
 /// (`data-href=`) is never read as the link's address.
 static ATTRIBUTE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r#"(?i)\s+([a-z_:][a-z0-9_:.-]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"#,
+        r#"(?i)\s+([a-z_:][a-z0-9_:-]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"#,
     )
     .expect("the attribute pattern is valid")
 });
@@ -376,10 +392,16 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     // so that a text of full stops and capitals costs one pass, not one
     // pass per full stop.
     let window_start = dot.saturating_sub(MAX_NAME_SCAN);
-    let name_start = bytes[window_start..dot]
+    let Some(name_start) = bytes[window_start..dot]
         .iter()
         .rposition(u8::is_ascii_whitespace)
-        .map_or(window_start, |space| window_start + space + 1);
+        .map(|space| window_start + space + 1)
+        .or((window_start == 0).then_some(0))
+    else {
+        // A name longer than any domain: a link's path, whose full stops
+        // are its own.
+        return false;
+    };
     let name = &bytes[name_start..dot];
     let link_written_out = memchr::memmem::find(name, b"://").is_some()
         || name
@@ -408,25 +430,11 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     let ends_there = after
         .get(word_length)
         .is_none_or(|next| !(next.is_ascii_digit() || matches!(next, b'/' | b'-' | b'_')));
-    let starts_sentences = |word: &[u8]| {
-        SENTENCE_WORD_ENDINGS
-            .iter()
-            .any(|ending| ending.as_bytes().eq_ignore_ascii_case(word))
-    };
-    capitalised && ends_there && (starts_sentences(word) || name_ends_with_domain)
+    capitalised && ends_there && (is_domain_ending(word) || name_ends_with_domain)
 }
 
 /// How far back [`is_sentence_break`] looks for the start of a name.
 const MAX_NAME_SCAN: usize = 256;
-
-/// The domain endings that are also words a sentence starts with ("Me
-/// parece", "Us voters", "Top story", "Click here"), in the languages of
-/// most comments; the others ("Com", "Net", "Ru") only ever end a link,
-/// capitalised or not.
-const SENTENCE_WORD_ENDINGS: [&str; 16] = [
-    "me", "us", "be", "de", "info", "site", "online", "club", "top", "shop", "store", "click",
-    "vip", "buzz", "bond", "website",
-];
 
 /// The plain lower-case letter that a "font" letter from a text generator
 /// stands for, where Unicode's compatibility mappings (NFKC) give none:
@@ -570,6 +578,9 @@ mod tests {
             ("buy via<x></x>gra and via<kbd></kbd>gra", "buy viagra and viagra"),
             ("via<i title></i>gra via<span hidden>gra", "viagra viagra"),
             ("if a < b and c > d then", "if a < b and c > d then"),
+            // A name with a dot is no attribute: a domain in angle
+            // brackets stays text.
+            ("nice post <visit pillshop.top for meds>", "nice post <visit pillshop.top for meds>"),
             ("I <3 you", "i <3 you"),
             // The link is where `href` leads, not a decoy named like it.
             (
@@ -647,8 +658,6 @@ mod tests {
             "see pillshop.COM",
             "version 2.De",
             "ok.Menu",
-            // Endings that start no sentence stay links.
-            "deals at cheapmeds.Com and pillsnow.Net and casinoking.Ru",
         ] {
             assert_eq!(normalize(kept), kept.to_lowercase(), "{kept:?}");
         }
@@ -716,6 +725,15 @@ mod tests {
     #[test]
     fn ascii_written_against_chinese_or_japanese_stands_apart() {
         assert_eq!(normalize("访问pillshop.top谢谢"), "访问 pillshop.top 谢谢");
+        // An ideographic full stop inside a name stands for a dot.
+        assert_eq!(
+            normalize("visit pillshop。top now"),
+            "visit pillshop。top now"
+        );
+        assert_eq!(
+            normalize("visit pillshop｡top now"),
+            "visit pillshop。top now"
+        );
         assert_eq!(
             normalize("便宜的药https://pillshop.top。谢谢"),
             "便宜的药 https://pillshop.top 。谢谢"
@@ -725,16 +743,6 @@ mod tests {
         assert_eq!(normalize("Москвa"), "москвa");
     }
 
-    #[test]
-    fn every_sentence_word_ending_is_a_link_ending() {
-        for ending in super::SENTENCE_WORD_ENDINGS {
-            assert!(
-                crate::text::tokenize::BARE_LINK_DOMAINS.contains(&ending),
-                "{ending}"
-            );
-        }
-    }
-
     /// A text of full stops before capitals is read in one pass: each
     /// full stop looks back a bounded distance for its name.
     #[test]
@@ -742,5 +750,13 @@ mod tests {
         let text = "x.M".repeat(21_800);
         let normalized = normalize(&text);
         assert_eq!(normalized, text.to_lowercase());
+        // A sentence in Italian or Portuguese after a missing space is no
+        // link; a long link's path keeps its full stops.
+        assert_eq!(
+            normalize("Ho visto il film.Io penso. Gostei muito.Com certeza"),
+            "ho visto il film. io penso. gostei muito. com certeza"
+        );
+        let long_link = format!("https://news.example/{}/index.Top", "a".repeat(300));
+        assert_eq!(normalize(&long_link), long_link.to_lowercase());
     }
 }

@@ -126,18 +126,30 @@ pub fn for_each_link_token<'text>(
     }
 }
 
-/// The links of normalised text. An e-mail address is no link: the domain
-/// after its `@` (and a local part that looks like a domain) is left to
-/// be read as words.
+/// The links of normalised text. An e-mail address is no link: the bare
+/// domain after its `@` (and a local part that looks like a domain) is
+/// left to be read as words. A link written with a scheme or `www.`, or a
+/// domain after an `@` with no address before it, stays a link.
 fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
     may_contain_link(normalized)
         .then(|| LINK.find_iter(normalized))
         .into_iter()
         .flatten()
         .filter(|found| {
-            let after_at = normalized[..found.start()].ends_with('@');
-            !after_at && !name_goes_on(&normalized[found.end()..])
+            !is_mail_domain(normalized, found) && !name_goes_on(&normalized[found.end()..])
         })
+}
+
+/// Whether a bare domain the link pattern found is the domain of an e-mail
+/// address: right after an `@` that follows a character of an address's
+/// local part.
+fn is_mail_domain(normalized: &str, found: &regex::Match<'_>) -> bool {
+    let written_out = found.as_str().starts_with("http") || found.as_str().starts_with("www.");
+    let before = normalized[..found.start()].as_bytes();
+    !written_out
+        && before.last() == Some(&b'@')
+        && before.len() >= 2
+        && matches!(before[before.len() - 2], b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'%' | b'+' | b'-')
 }
 
 /// Whether a bare domain that ends where `rest` starts is only the start
@@ -149,7 +161,10 @@ fn name_goes_on(rest: &str) -> bool {
     let mut after = rest.chars();
     match after.next() {
         // "john.me@mail.example" is an e-mail address.
-        Some('-' | '_' | '@') => true,
+        Some('@') => after
+            .next()
+            .is_some_and(|next| next.is_ascii_alphanumeric()),
+        Some('-' | '_') => true,
         Some('.') => after.next().is_some_and(char::is_alphanumeric),
         _ => false,
     }
@@ -570,10 +585,19 @@ mod tests {
             .map(|(_, text)| text)
             .collect();
         assert_eq!(words, ["jane", "doe", "gmail", "com"]);
-        // A link with a user part is still a link, to its host.
+        // A link with a user part is still a link, to its host; so is a
+        // link after a stray `@`, or a domain with an `@` after it.
         assert_eq!(
             link_domains("https://news.example@shop.example/x"),
             ["shop.example"]
+        );
+        assert_eq!(
+            link_domains("x @https://a1.example/p and @pillshop.top"),
+            ["a1.example", "pillshop.top"]
+        );
+        assert_eq!(
+            link_domains("cheap pills pillshop.top@ best price"),
+            ["pillshop.top"]
         );
     }
 
