@@ -145,7 +145,7 @@ fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
 /// local part.
 fn is_mail_domain(normalized: &str, found: &regex::Match<'_>) -> bool {
     let written_out = found.as_str().starts_with("http") || found.as_str().starts_with("www.");
-    let before = normalized[..found.start()].as_bytes();
+    let before = &normalized.as_bytes()[..found.start()];
     !written_out
         && before.last() == Some(&b'@')
         && before.len() >= 2
