@@ -62,10 +62,8 @@ pub fn may_have_sentence_breaks(raw: &str) -> bool {
 }
 
 fn normalized(raw: &str, sentence_breaks: bool) -> String {
-    let raw = without_markup(raw);
-    let raw = raw.as_ref();
-    let decoded = decode_references(raw);
-    let decoded = with_overrides_applied(&decoded);
+    // What a reader is shown; its invisible characters go below.
+    let decoded = visible(raw);
     let decoded = if sentence_breaks {
         with_sentence_breaks(&decoded)
     } else {
