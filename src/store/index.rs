@@ -125,9 +125,12 @@ impl Layout {
     /// cannot be trusted: its counters count decisions twice. Index entries
     /// are derived from the decisions, so they are all cleared, to be built
     /// again from the decisions in the newest layout at this open (see
-    /// `Store::build_missing_indexes`). Interrupted, the clearing starts
-    /// again at the next open; an interrupted build is taken up again by
-    /// its own mark.
+    /// `Store::build_missing_indexes`). Our own layout's tree is cleared
+    /// first: interrupted after it, the next open finds only the entries of
+    /// the older version that ran last, with the counters that version
+    /// built for them, and keeps that layout; interrupted before, it finds
+    /// two layouts and clears again. An interrupted build is taken up again
+    /// by its own mark.
     pub fn settle(db: &sled::Db) -> Result<Layout, sled::Error> {
         let names = db.tree_names();
         let has = |name: &str| names.iter().any(|tree| tree == name.as_bytes());
