@@ -5,7 +5,8 @@
 //!
 //! `cargo bench --bench queue -- 1000000` (or `QUEUE_BENCH_DECISIONS`);
 //! the default is 1,000,000. `QUEUE_BENCH_CACHE_MB` sets sled's page cache
-//! (default: the service's). At the end it starts the real binary, with
+//! (default: the service's), and `QUEUE_BENCH_SITES` the number of sites
+//! (default 20). At the end it starts the real binary, with
 //! the same page cache, on the database and reports its start-up time, its
 //! memory (at start, after 2,000 checks, after 200 and 1,000 queue pages)
 //! and how long `GetStats` takes. Nothing here asserts
@@ -33,7 +34,8 @@ use rand::{Rng, SeedableRng};
 mod common;
 use common::{authorized, rss_mib};
 
-const SITES: usize = 20;
+/// The sites decisions are spread over when `QUEUE_BENCH_SITES` is unset.
+const DEFAULT_SITES: usize = 20;
 const FILL_BATCH: usize = 1_000;
 const PAGE_SIZE: usize = 50;
 const LIST_SAMPLES: usize = 2_000;
@@ -88,7 +90,7 @@ fn decision(index: usize, random: &mut StdRng, start: i64) -> Decision {
     Decision {
         decision_id: uuid::Uuid::now_v7().to_string(),
         comment: Comment {
-            site_id: site(index % SITES),
+            site_id: site(index % site_count()),
             comment_id: format!("comment-{index}"),
             content: format!(
                 "Comment number {index}: I read the whole article and I think the author \
@@ -103,7 +105,11 @@ fn decision(index: usize, random: &mut StdRng, start: i64) -> Decision {
                 user_agent: "Mozilla/5.0 (X11; Linux x86_64)".to_string(),
             },
             context: PostContext {
-                permalink: format!("https://{}/articles/{}", site(index % SITES), index % 300),
+                permalink: format!(
+                    "https://{}/articles/{}",
+                    site(index % site_count()),
+                    index % 300
+                ),
                 ..PostContext::default()
             },
             submitted_at: created_at,
@@ -180,6 +186,21 @@ fn time_pages(store: &Store, filter: &QueueFilter, samples: usize) -> Histogram<
     timings
 }
 
+/// `QUEUE_BENCH_SITES` spreads the decisions over that many sites
+/// (default 20): the queue of all sites merges one index range per site.
+fn site_count() -> usize {
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| {
+        std::env::var("QUEUE_BENCH_SITES")
+            .ok()
+            .map(|text| match text.parse::<usize>() {
+                Ok(count) if count >= 4 => count,
+                _ => panic!("QUEUE_BENCH_SITES {text:?} is not a number of sites from 4 up"),
+            })
+            .unwrap_or(DEFAULT_SITES)
+    })
+}
+
 /// `QUEUE_BENCH_CACHE_MB` sizes sled's page cache (default: the service's default).
 fn cache_bytes() -> u64 {
     std::env::var("QUEUE_BENCH_CACHE_MB")
@@ -221,7 +242,10 @@ fn main() {
     let mut random = StdRng::seed_from_u64(5);
     let start = START_MILLIS;
 
-    println!("filling {count} decisions over {SITES} sites in batches of {FILL_BATCH}...");
+    println!(
+        "filling {count} decisions over {} sites in batches of {FILL_BATCH}...",
+        site_count()
+    );
     let fill_started = Instant::now();
     let mut index = 0;
     while index < count {
@@ -466,7 +490,7 @@ async fn measure_service(data_dir: &std::path::Path, cache_bytes: u64) {
             .check_comment(authorized(
                 token,
                 moderato::grpc::pb::CheckCommentRequest {
-                    site_id: site(index % SITES),
+                    site_id: site(index % site_count()),
                     comment_id: format!("after-restart-{index}"),
                     content: format!("A reader's comment number {index} after the restart."),
                     ..Default::default()

@@ -78,12 +78,17 @@ struct Inner {
     commit: GroupCommit,
 }
 
-/// The page cache when `cache_mb` is not set: 64 MiB. sled's own default
+/// The page cache when `cache_mb` is not set: 40 MiB. sled's own default
 /// (1 GiB) let the service's memory grow past a gigabyte as decisions
-/// accumulated (measured in a 10-minute soak); with 64 MiB it stayed under
-/// 200 MiB in the same soak. A big review queue is faster with a cache that
-/// holds the database (`cache_mb`, see the README).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// accumulated (measured in a 10-minute soak). sled's cache holds up to
+/// about 1.7 times its nominal size once pages are read from disk, so on a
+/// million decisions 64 MiB let the service reach 197 to 208 MiB after
+/// 1,000 queue pages; 40 MiB held it at 174 to 186 MiB, under issue 8's
+/// 200 MB, and the unary load benchmark measured the same throughput
+/// (32 MiB cost about 17%; BENCHMARKS.md, "The review queue at scale"). A
+/// big review queue is faster with a cache that holds the database
+/// (`cache_mb`, see the README).
+pub const DEFAULT_CACHE_BYTES: u64 = 40 * 1024 * 1024;
 
 impl Store {
     /// Opens (or creates) the database in `directory`.
