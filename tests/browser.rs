@@ -1,6 +1,7 @@
 //! The browser suite: the moderator console in a real headless Chromium
 //! (Debian's `chromium`, driven by playwright-core from `tests/browser/`).
-//! Signs in, resolves items with the keyboard and a button, and checks
+//! Signs in (under a rate of calls that sheds one of the sign-in's
+//! calls), resolves items with the keyboard and a button, and checks
 //! through gRPC that they left the queue; the screenshot of the queue is
 //! written to `target/browser/queue.png`. `.ci/run` installs what it needs
 //! and runs it: `cargo test --release --features browser --test browser`.
@@ -51,10 +52,22 @@ async fn a_moderator_resolves_items_in_the_console() {
     let directory = tempfile::tempdir().unwrap();
     let server = start_with(Config {
         console_listen: Some("127.0.0.1:0".parse().unwrap()),
+        // Two calls a second per key, in bursts of two: signing in makes
+        // three calls one after another within a fraction of a second, so
+        // the console must send the one the service sheds (it answers 429)
+        // again for the queue to show. Without that the test fails (tried).
+        admission: moderato::admission::AdmissionParams {
+            calls_per_second_per_key: 2.0,
+            ..Default::default()
+        }
+        .check()
+        .unwrap(),
         ..test_config(directory.path())
     })
     .await;
     for (index, text) in REVIEW_TEXTS.iter().enumerate() {
+        // Within the site key's rate.
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
         let mut request = comment(&format!("c{index}"), text);
         request.author = Some(pb::Author {
             name: format!("Reader {index}"),
@@ -134,6 +147,15 @@ async fn a_moderator_resolves_items_in_the_console() {
     assert_eq!(rejected.status(), pb::ReviewStatus::Rejected);
     let approved = decision_by_id(&server, approved_id).await.unwrap();
     assert_eq!(approved.status(), pb::ReviewStatus::Approved);
+    // A key pressed while an item's checkbox has the focus still acts:
+    // the ticked item was rejected with `r`.
+    assert_eq!(seen["after_checkbox"], serde_json::json!([]), "{seen}");
+    // Within the site key's rate (two calls in a row just before).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let ticked = decision_by_id(&server, seen["after"][0].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ticked.status(), pb::ReviewStatus::Rejected);
     let png = std::fs::read(&screenshot).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     eprintln!("screenshot of the queue: {}", screenshot.display());

@@ -581,6 +581,34 @@ async fn moderato_as_operator(server: &TestServer, args: &[&str]) -> std::proces
         .unwrap()
 }
 
+/// `moderato retrain` waits through progress requests the server sheds:
+/// at one call a second, a poll every 500 ms is over the admin key's rate,
+/// and giving up there would report a failure while the job runs on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiting_retrain_asks_again_when_its_progress_requests_are_shed() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = Config {
+        admission: moderato::admission::AdmissionParams {
+            calls_per_second_per_key: 1.0,
+            ..Default::default()
+        }
+        .check()
+        .unwrap(),
+        ..config_with_base_corpus(directory.path())
+    };
+    let server = start_with(config).await;
+    let output = moderato_as_operator(&server, &["retrain", "--full"]).await;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("succeeded"), "{printed}");
+    assert!(printed.contains("promoted: yes"), "{printed}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn operators_retrain_list_and_activate_from_the_command_line() {
     let directory = tempfile::tempdir().unwrap();

@@ -13,6 +13,15 @@ use crate::grpc::training_client::{Figures, JobView, ModelView, TrainingConnecti
 /// How often a waiting `retrain` asks for the job's progress.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+/// The longest pause between progress requests after the server shed them
+/// (each shed request doubles the pause, up to this).
+const LONGEST_POLL_INTERVAL: Duration = Duration::from_secs(8);
+
+/// How long a waiting `retrain` keeps asking while every request is shed
+/// or the server cannot be reached, before it stops waiting. The job runs
+/// on in the server either way.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
+
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
     /// List the registered versions, newest first; `*` marks the active one.
@@ -43,9 +52,37 @@ pub fn retrain(
             return Ok(());
         }
         let mut last_percent = -1;
+        let mut pause = POLL_INTERVAL;
+        let mut failing_since = None;
         while !job.finished() {
-            tokio::time::sleep(POLL_INTERVAL).await;
-            job = connection.job(&job.job_id).await?;
+            tokio::time::sleep(pause).await;
+            // A progress request shed by the server's limits (or made while
+            // it cannot be reached for a moment) says nothing about the job:
+            // ask again, less often, rather than report a failure while the
+            // job runs on.
+            job = match connection.job(&job.job_id).await {
+                Ok(answer) => {
+                    pause = POLL_INTERVAL;
+                    failing_since = None;
+                    answer
+                }
+                Err(error) if error.is_transient() => {
+                    if failing_since.is_none() {
+                        eprintln!("asking again, less often: {error}");
+                    }
+                    let since = *failing_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= GIVE_UP_AFTER {
+                        eprintln!(
+                            "stopped waiting for retrain job {}: it may still be running in the server (`moderato models list` shows what it promoted)",
+                            job.job_id
+                        );
+                        return Err(error.into());
+                    }
+                    pause = (pause * 2).min(LONGEST_POLL_INTERVAL);
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
             let percent = (job.progress * 100.0).round() as i64;
             if percent != last_percent {
                 eprintln!("{} {percent}%", job.state);

@@ -26,6 +26,20 @@ pub enum ClientError {
     Unexpected(String),
 }
 
+impl ClientError {
+    /// Whether asking again after a pause may succeed: the server shed the
+    /// call (over a limit, or busy) or could not be reached for a moment.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Refused {
+                code: tonic::Code::ResourceExhausted | tonic::Code::Unavailable,
+                ..
+            }
+        )
+    }
+}
+
 impl From<tonic::Status> for ClientError {
     fn from(status: tonic::Status) -> Self {
         ClientError::Refused {

@@ -24,17 +24,29 @@ pub struct ModelListing {
     pub serving_version: Option<String>,
 }
 
-/// Deletes the oldest versions beyond `keep` (the active version always
-/// stays and counts as one of those kept), logging a failure: the registry
-/// is bounded both when a version is promoted and when a new model file is
-/// deployed at start. A failure only leaves an old version behind.
-fn prune_or_warn(store: &Store, keep: usize, active: &str) {
+/// Deletes the oldest versions beyond `keep`, logging a failure: the
+/// registry is bounded both when a version is promoted and when a new model
+/// file is deployed at start. A failure only leaves an old version behind.
+///
+/// The active version always stays, and so does `replaced`, the version it
+/// has just replaced: that is the one an operator rolls back to, and after a
+/// rollback to an old version it is older than the rest, so ordering by
+/// training time alone would delete it first. Both count among the `keep`.
+fn prune_or_warn(store: &Store, keep: usize, active: &str, replaced: Option<&str>) {
     let pruned = || -> Result<(), Error> {
         let mut records = store.model_records()?;
         records.sort_by_key(|record| std::cmp::Reverse(record.created_at));
-        let mut others_kept = 0;
+        // A version that learned online is served as `<version>+N` (as
+        // databases of older versions may still name it) and registered as
+        // `<version>`; a name no record has protects nothing.
+        let replaced = replaced
+            .map(|replaced| replaced.split_once('+').map_or(replaced, |(base, _)| base))
+            .filter(|replaced| {
+                *replaced != active && records.iter().any(|record| record.version == *replaced)
+            });
+        let mut others_kept = usize::from(replaced.is_some());
         for record in records {
-            if record.version == active {
+            if record.version == active || Some(record.version.as_str()) == replaced {
                 continue;
             }
             if others_kept + 1 < keep {
@@ -96,7 +108,7 @@ pub fn startup_model(
     let deployed = store.configured_model()?.as_deref() != Some(configured.version());
     let active = match store.active_model()? {
         Some(active) if !deployed => active,
-        _ => {
+        replaced => {
             if store.model_record(configured.version())?.is_none() {
                 store.register_model(
                     &record_for(&configured, origin, None, None),
@@ -106,7 +118,12 @@ pub fn startup_model(
             store.set_active_model(configured.version())?;
             store.set_configured_model(configured.version())?;
             store.flush()?;
-            prune_or_warn(store, learning.settings.keep_models(), configured.version());
+            prune_or_warn(
+                store,
+                learning.settings.keep_models(),
+                configured.version(),
+                replaced.as_deref(),
+            );
             configured.version().to_string()
         }
     };
@@ -492,6 +509,7 @@ impl Engine {
             self.store(),
             self.learning().settings.keep_models(),
             &record.version,
+            previous.as_deref(),
         );
         Ok(())
     }
@@ -749,6 +767,44 @@ mod tests {
         assert_eq!(kept.len(), 2, "{kept:?}");
         assert!(kept.contains(&deployed[2]), "{kept:?}");
         assert!(!kept.contains(&deployed[0]), "{kept:?}");
+    }
+
+    /// After a rollback to an old version, the next promotion keeps the
+    /// version it replaced, although that one is the oldest: it is the one
+    /// an operator would roll back to again.
+    #[test]
+    fn pruning_keeps_the_version_just_replaced_even_when_it_is_the_oldest() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let mut registered = Vec::new();
+        for name in ["rolled-back-to", "rolled-away-from", "promoted"] {
+            // Each later than the one before (pruning orders versions by
+            // their creation time, in milliseconds).
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let model = Model::embedded_default()
+                .unwrap()
+                .as_new_version(name)
+                .unwrap();
+            store
+                .register_model(
+                    &record_for(&model, "test", None, None),
+                    &model.to_json().unwrap(),
+                )
+                .unwrap();
+            registered.push(model.version().to_string());
+        }
+        // Named as a version that learned online is served.
+        let served = format!("{}+3", registered[0]);
+        prune_or_warn(&store, 2, &registered[2], Some(&served));
+        let kept: Vec<String> = store
+            .model_records()
+            .unwrap()
+            .into_iter()
+            .map(|record| record.version)
+            .collect();
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept.contains(&registered[0]), "{kept:?}");
+        assert!(kept.contains(&registered[2]), "{kept:?}");
     }
 
     #[test]

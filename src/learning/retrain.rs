@@ -384,6 +384,7 @@ impl Engine {
             .corrections()
             .collect::<Result<Vec<Correction>, _>>()?;
         corrections.sort_by_key(|correction| correction.at);
+        let trained_through = trained_through(started, UnixMillis::now(), &corrections);
         // A label changed after this read is a correction the candidate
         // cannot contain, even for a decision whose earlier label it does.
         let read: HashSet<CorrectionKey> = corrections.iter().map(CorrectionKey::of).collect();
@@ -525,7 +526,7 @@ impl Engine {
             origin: RetrainJob::candidate_origin(job_id),
             summary: candidate.summary().clone(),
             metrics: candidate_all,
-            trained_through: Some(started),
+            trained_through: Some(trained_through),
             // Filled by the promotion, which decides what it learns.
             not_learned: Vec::new(),
         };
@@ -592,6 +593,20 @@ impl Engine {
         self.update_job(job_id, |job| job.examples = examples.len() as u64);
         Ok(model)
     }
+}
+
+/// The time a candidate is trained through: the job's start, or the newest
+/// correction the job read if that came later (a label given between the
+/// start and the read). Such a label is in the candidate, or held out and
+/// then learned at promotion; with the start as the mark, the next
+/// incremental retrain would take it for new and learn it a second time.
+/// Never later than `read_at`, when the read ended: a correction dated in
+/// the future (a clock that ran ahead) must not mark every correction made
+/// until then as trained.
+fn trained_through(started: UnixMillis, read_at: UnixMillis, read: &[Correction]) -> UnixMillis {
+    read.iter()
+        .map(|correction| correction.at.min(read_at))
+        .fold(started, UnixMillis::max)
 }
 
 /// `corrections` split into those the version `record` describes was
@@ -1034,6 +1049,40 @@ mod tests {
         let (older, newer) = trained_or_not(&record, corrections());
         assert_eq!(ids(older), ["old"]);
         assert_eq!(ids(newer), ["held", "new"]);
+    }
+
+    #[test]
+    fn a_label_read_after_the_jobs_start_counts_as_trained_next_time() {
+        let started = UnixMillis(1_000);
+        // Given between the job's start and its read of the corrections.
+        let read = vec![
+            correction("before", Label::Spam, 900),
+            correction("in the gap", Label::Spam, 1_005),
+        ];
+        let through = trained_through(started, UnixMillis(1_007), &read);
+        assert_eq!(through, UnixMillis(1_005));
+        assert_eq!(
+            trained_through(started, UnixMillis(1_007), &read[..1]),
+            started
+        );
+        // A correction dated after the read (a clock that ran ahead) marks
+        // no more than the read's end.
+        let future = [correction("future", Label::Ham, 9_000)];
+        assert_eq!(
+            trained_through(started, UnixMillis(1_007), &future),
+            UnixMillis(1_007)
+        );
+        let record = ModelRecord {
+            version: "v".to_string(),
+            created_at: UnixMillis(1_010),
+            origin: "retrain job".to_string(),
+            summary: Default::default(),
+            metrics: None,
+            trained_through: Some(through),
+            not_learned: Vec::new(),
+        };
+        let (older, newer) = trained_or_not(&record, read);
+        assert_eq!(older.len(), 2, "{newer:?}");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 // moderator token, waits for the queue, checks that each item shows its
 // author, reasons and highlighted words, takes a screenshot, moves the
 // cursor to the second item, rejects the first with its button (the cursor
-// must stay on the second), approves the second with the keyboard, and
-// checks both left the queue and the count of waiting items followed.
+// must stay on the second), approves the second with the keyboard, checks
+// both left the queue and the count of waiting items followed, then ticks
+// the last item's checkbox and rejects it with the keyboard.
 // Prints one JSON line with what it saw; exits non-zero with a message
 // when something is not as expected.
 //
@@ -53,8 +54,19 @@ try {
   const status = await page.textContent("#status");
   const totalAfter = await page.textContent("#total");
   const after = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
+  // Tick the last item's checkbox with the mouse, move the focus onto it
+  // (as Tab would), then reject it with a key: the shortcuts must work
+  // while a checkbox has the focus.
+  const ticked = after[0];
+  const checkbox = page.locator(`#item-${ticked} input[type=checkbox]`);
+  await checkbox.check();
+  await checkbox.focus();
+  if ((await page.locator("input[type=checkbox]:focus").count()) !== 1) fail("the checkbox did not keep the focus");
+  await page.keyboard.press("r");
+  await page.locator(`#item-${ticked}`).waitFor({ state: "detached", timeout: 10000 });
+  const afterCheckbox = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
   console.log(JSON.stringify({
-    before, after, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
+    before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
     meta, isolated_in_meta: isolatedInMeta, status,
     total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
   }));

@@ -14,11 +14,23 @@
 const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listPending: false };
 const $ = (id) => document.getElementById(id);
 
+// How many times a call the service shed (429: over the key's rate of
+// calls, or too busy) is tried again, a second more apart each time, before
+// its error is shown. Signing in makes three calls in a row, which a key
+// held to one call a second would otherwise never get through.
+const RETRIES_WHEN_SHED = 3;
+
 async function api(path, options = {}) {
-  const response = await fetch(path, {
-    ...options,
-    headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
-  });
+  let response;
+  for (let attempt = 0; ; attempt++) {
+    response = await fetch(path, {
+      ...options,
+      headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
+    });
+    if (response.status !== 429 || attempt >= RETRIES_WHEN_SHED) break;
+    // A shed call was not carried out, so sending it again is safe.
+    await new Promise((resume) => setTimeout(resume, 1000 * (attempt + 1)));
+  }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(body.error || response.statusText);
@@ -124,6 +136,17 @@ function itemElement(item) {
     check.type = "checkbox";
     check.setAttribute("aria-label", "Select this comment");
     check.addEventListener("change", () => { toggle(item.decision_id); });
+    // A checkbox reached with Tab makes its item the current one, so that
+    // a key pressed there acts on the item the moderator is looking at.
+    // (Drawing the list again takes the focus away; it is given back.)
+    check.addEventListener("focus", () => {
+      const index = state.items.findIndex((other) => other.decision_id === item.decision_id);
+      if (index >= 0 && index !== state.current) {
+        state.current = index;
+        render();
+        check.focus();
+      }
+    });
     head.append(check,
       text("span", item.priority + " priority", "badge " + item.priority),
       text("span", item.verdict, "badge " + item.verdict),
@@ -285,7 +308,10 @@ function targets() {
 }
 
 document.addEventListener("keydown", (event) => {
-  if ($("console").hidden || event.target.tagName === "INPUT" || event.target.tagName === "SELECT" || event.ctrlKey || event.metaKey || event.altKey) return;
+  // Keys typed into a text field are text; an item's checkbox keeps the
+  // shortcuts working after it was ticked with the mouse.
+  const typing = (event.target.tagName === "INPUT" && event.target.type !== "checkbox") || event.target.tagName === "SELECT" || event.target.tagName === "TEXTAREA";
+  if ($("console").hidden || typing || event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key.toLowerCase();
   if (key === "j" || key === "k") {
     state.current = Math.max(0, Math.min(state.items.length - 1, state.current + (key === "j" ? 1 : -1)));
