@@ -597,8 +597,15 @@ async fn a_waiting_retrain_asks_again_when_its_progress_requests_are_shed() {
         ..config_with_base_corpus(directory.path())
     };
     let server = start_with(config).await;
-    let output = moderato_as_operator(&server, &["retrain", "--full"]).await;
-    let printed = String::from_utf8_lossy(&output.stdout);
+    full_retrain_from_the_command_line(&server).await;
+    server.stop().await;
+}
+
+/// Runs `moderato retrain --full`, checks that it waited for the job and
+/// that the job promoted its candidate, and gives what it printed.
+async fn full_retrain_from_the_command_line(server: &TestServer) -> String {
+    let output = moderato_as_operator(server, &["retrain", "--full"]).await;
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{printed}{}",
@@ -606,7 +613,7 @@ async fn a_waiting_retrain_asks_again_when_its_progress_requests_are_shed() {
     );
     assert!(printed.contains("succeeded"), "{printed}");
     assert!(printed.contains("promoted: yes"), "{printed}");
-    server.stop().await;
+    printed
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -615,15 +622,7 @@ async fn operators_retrain_list_and_activate_from_the_command_line() {
     let server = start_with(config_with_base_corpus(directory.path())).await;
     let default_version = dry_run_check(&server, PROBE).await.model_version;
 
-    let output = moderato_as_operator(&server, &["retrain", "--full"]).await;
-    let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{printed}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(printed.contains("succeeded"), "{printed}");
-    assert!(printed.contains("promoted: yes"), "{printed}");
+    let printed = full_retrain_from_the_command_line(&server).await;
     let retrained = dry_run_check(&server, PROBE).await.model_version;
     assert!(printed.contains(&retrained), "{printed}");
 

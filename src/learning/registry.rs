@@ -731,6 +731,26 @@ mod tests {
         assert!(store.model_record(served.version()).unwrap().is_some());
     }
 
+    /// The built-in model as a new version named `name`, created after
+    /// every version made before (pruning orders versions by their creation
+    /// time, in milliseconds).
+    fn later_version(name: &str) -> Model {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        Model::embedded_default()
+            .unwrap()
+            .as_new_version(name)
+            .unwrap()
+    }
+
+    fn registered_versions(store: &Store) -> Vec<String> {
+        store
+            .model_records()
+            .unwrap()
+            .into_iter()
+            .map(|record| record.version)
+            .collect()
+    }
+
     /// Deploying model file after model file keeps the registry within
     /// `keep_models`, as promotions do.
     #[test]
@@ -748,22 +768,11 @@ mod tests {
         );
         let mut deployed = Vec::new();
         for name in ["first", "second", "third"] {
-            // Each later than the one before (versions are ordered by
-            // their creation time, in milliseconds).
-            std::thread::sleep(std::time::Duration::from_millis(5));
-            let model = Model::embedded_default()
-                .unwrap()
-                .as_new_version(name)
-                .unwrap();
+            let model = later_version(name);
             let served = startup_model(&store, model, name, &learning).unwrap();
             deployed.push(served.version().to_string());
         }
-        let kept: Vec<String> = store
-            .model_records()
-            .unwrap()
-            .into_iter()
-            .map(|record| record.version)
-            .collect();
+        let kept = registered_versions(&store);
         assert_eq!(kept.len(), 2, "{kept:?}");
         assert!(kept.contains(&deployed[2]), "{kept:?}");
         assert!(!kept.contains(&deployed[0]), "{kept:?}");
@@ -778,13 +787,7 @@ mod tests {
         let store = Store::open(directory.path()).unwrap();
         let mut registered = Vec::new();
         for name in ["rolled-back-to", "rolled-away-from", "promoted"] {
-            // Each later than the one before (pruning orders versions by
-            // their creation time, in milliseconds).
-            std::thread::sleep(std::time::Duration::from_millis(5));
-            let model = Model::embedded_default()
-                .unwrap()
-                .as_new_version(name)
-                .unwrap();
+            let model = later_version(name);
             store
                 .register_model(
                     &record_for(&model, "test", None, None),
@@ -796,12 +799,7 @@ mod tests {
         // Named as a version that learned online is served.
         let served = format!("{}+3", registered[0]);
         prune_or_warn(&store, 2, &registered[2], Some(&served));
-        let kept: Vec<String> = store
-            .model_records()
-            .unwrap()
-            .into_iter()
-            .map(|record| record.version)
-            .collect();
+        let kept = registered_versions(&store);
         assert_eq!(kept.len(), 2, "{kept:?}");
         assert!(kept.contains(&registered[0]), "{kept:?}");
         assert!(kept.contains(&registered[2]), "{kept:?}");
