@@ -239,6 +239,67 @@ async fn a_stream_stops_at_the_first_invalid_comment() {
     let error = responses.next().await.unwrap().unwrap_err();
     assert_eq!(error.code(), tonic::Code::InvalidArgument);
     assert!(error.message().contains("comment_id"), "{error}");
+    // The error names the comment: its place in the stream, from 1.
+    assert!(
+        error
+            .message()
+            .starts_with("comment 2 of the stream (comment_id \"\")"),
+        "{error}"
+    );
     assert!(responses.next().await.is_none());
+    server.stop().await;
+}
+
+/// Two messages about one comment in one stream take effect in the order
+/// sent: a check after a recheck answers with the rechecked decision, and
+/// of two rechecks the later one is what is stored, even when the earlier
+/// one takes longer to score. (On several threads, as a server runs: on
+/// one, each check ran to its first wait before the next one started.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_checks_one_comment_in_the_order_its_messages_were_sent() {
+    let (server, _directory) = start_server().await;
+    let mut client = server.moderation().await;
+    assert_eq!(
+        check_as_news(&server, comment("edited", SPAM_TEXT))
+            .await
+            .verdict(),
+        pb::Verdict::Reject
+    );
+    let recheck = |text: &str| pb::CheckCommentRequest {
+        recheck: true,
+        ..comment("edited", text)
+    };
+    let long_spam = [SPAM_TEXT; 400].join(" ");
+    let requests = vec![
+        recheck(HAM_TEXT),
+        comment("edited", "whatever this says, the stored decision answers"),
+        recheck(&long_spam),
+        recheck(HAM_TEXT),
+    ];
+    let answers: Vec<pb::CheckCommentResponse> = client
+        .check_comments(with_token(NEWS_TOKEN, tokio_stream::iter(requests)))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|answer| answer.unwrap())
+        .collect()
+        .await;
+    let verdicts: Vec<pb::Verdict> = answers.iter().map(|answer| answer.verdict()).collect();
+    assert_eq!(
+        verdicts,
+        [
+            pb::Verdict::Allow,
+            pb::Verdict::Allow,
+            pb::Verdict::Reject,
+            pb::Verdict::Allow
+        ]
+    );
+    let stored = decision_by_comment(&server, "edited").await.unwrap();
+    assert!(
+        stored.content == HAM_TEXT,
+        "the last edit sent is stored, not a text of {} bytes",
+        stored.content.len()
+    );
+    assert_eq!(stored.verdict(), pb::Verdict::Allow);
     server.stop().await;
 }

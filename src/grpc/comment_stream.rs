@@ -45,15 +45,24 @@ use crate::limits::STREAM_CONCURRENCY;
 /// for a check beyond the first in flight, held until that check is done;
 /// `None` when no place is free (see the module docs). The caller must be
 /// inside a tokio runtime.
-pub fn answer_in_order<In, Out, Check, Checking, SparePlace, Place>(
+///
+/// Messages with the same `key_of` (for comments: the same comment of the
+/// same site) are checked one after another, in request order: a message
+/// waits, and nothing more is read, while an earlier one with its key is
+/// unanswered. Otherwise an edit sent after a comment could be stored
+/// before it, and a check could answer from a decision about to change.
+pub fn answer_in_order<In, Out, Key, KeyOf, Check, Checking, SparePlace, Place>(
     inbound: impl Stream<Item = Result<In, Status>> + Send + 'static,
     idle_limit: Duration,
+    key_of: KeyOf,
     spare_place: SparePlace,
     check: Check,
 ) -> impl Stream<Item = Result<Out, Status>> + Send + 'static
 where
     In: Send + 'static,
     Out: Send + 'static,
+    Key: PartialEq + Send + 'static,
+    KeyOf: FnMut(&In) -> Key + Send + 'static,
     Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
     Checking: Future<Output = Result<Out, Status>> + Send + 'static,
     SparePlace: FnMut() -> Option<Place> + Send + 'static,
@@ -67,7 +76,8 @@ where
     // stream itself, or the client left.
     let (ending_sender, ending) = oneshot::channel::<Status>();
     tokio::spawn(async move {
-        if let Some(status) = drive(inbound, idle_limit, spare_place, check, answers).await {
+        if let Some(status) = drive(inbound, idle_limit, key_of, spare_place, check, answers).await
+        {
             let _ = ending_sender.send(status);
         }
     });
@@ -80,9 +90,10 @@ where
 /// A check in flight, or an error already known, in request order.
 type Pending<Out> = futures::future::BoxFuture<'static, Result<Out, Status>>;
 
-async fn drive<In, Out, Check, Checking, SparePlace, Place>(
+async fn drive<In, Out, Key, KeyOf, Check, Checking, SparePlace, Place>(
     inbound: impl Stream<Item = Result<In, Status>> + Send + 'static,
     idle_limit: Duration,
+    mut key_of: KeyOf,
     mut spare_place: SparePlace,
     mut check: Check,
     answers: mpsc::Sender<Result<Out, Status>>,
@@ -90,6 +101,8 @@ async fn drive<In, Out, Check, Checking, SparePlace, Place>(
 where
     In: Send + 'static,
     Out: Send + 'static,
+    Key: PartialEq + Send + 'static,
+    KeyOf: FnMut(&In) -> Key + Send + 'static,
     Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
     Checking: Future<Output = Result<Out, Status>> + Send + 'static,
     SparePlace: FnMut() -> Option<Place> + Send + 'static,
@@ -103,7 +116,11 @@ where
     // or once nothing else is in flight, and nothing more is read till then
     // (so it stays in request order). Whenever it is set, something is in
     // flight.
-    let mut parked: Option<In> = None;
+    let mut parked: Option<(In, Key)> = None;
+    // The key of each entry of `in_flight`, in the same order (`None` for
+    // an error already known).
+    let mut keys_in_flight: std::collections::VecDeque<Option<Key>> =
+        std::collections::VecDeque::new();
     // Whether a check in flight holds the stream's own place.
     let own_place_in_use = Arc::new(AtomicBool::new(false));
     loop {
@@ -120,15 +137,18 @@ where
                 match message {
                     None => reading = false,
                     Some(Ok(message)) => {
-                        parked = Some(message);
+                        let key = key_of(&message);
+                        parked = Some((message, key));
                     }
                     Some(Err(error)) => {
                         reading = false;
                         in_flight.push_back(Box::pin(futures::future::ready(Err(error))));
+                        keys_in_flight.push_back(None);
                     }
                 }
             }
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => {
+                keys_in_flight.pop_front();
                 // Nothing after the first error is read or answered: gRPC
                 // ends a stream with it.
                 let failed = answer.is_err();
@@ -173,7 +193,12 @@ where
                 };
             }
         }
-        if parked.is_none() {
+        let Some((_, parked_key)) = &parked else {
+            continue;
+        };
+        // An earlier message about the same comment is unanswered: this one
+        // waits for it (it is in flight, so its answer wakes this loop).
+        if keys_in_flight.iter().flatten().any(|key| key == parked_key) {
             continue;
         }
         // A check runs on the stream's own place when no other check holds
@@ -188,7 +213,7 @@ where
                 None => continue,
             }
         };
-        let Some(message) = parked.take() else {
+        let Some((message, key)) = parked.take() else {
             continue;
         };
         let pending: Pending<Out> = match check(index, message) {
@@ -218,6 +243,7 @@ where
         };
         index += 1;
         in_flight.push_back(pending);
+        keys_in_flight.push_back(Some(key));
     }
 }
 
@@ -272,6 +298,11 @@ mod tests {
         }
     }
 
+    /// Every number its own key: no two messages wait for each other.
+    fn each_its_own(number: &u64) -> u64 {
+        *number
+    }
+
     /// Spare places without limit, as if the server were idle.
     fn always_a_place() -> Option<()> {
         Some(())
@@ -290,6 +321,7 @@ mod tests {
         let answers: Vec<u64> = answer_in_order(
             inbound,
             MINUTE,
+            each_its_own,
             always_a_place,
             counting_check(
                 Duration::from_millis(2),
@@ -304,6 +336,37 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), STREAM_CONCURRENCY);
     }
 
+    /// 10 and 11 share a key (their tens): 11 starts only once 10 is
+    /// answered, though 10 takes far longer; 20 has a key of its own.
+    #[tokio::test(start_paused = true)]
+    async fn messages_with_one_key_are_checked_one_after_another() {
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&events);
+        let answers: Vec<u64> = answer_in_order(
+            futures::stream::iter([10u64, 11, 20].map(Ok)),
+            MINUTE,
+            |number: &u64| number / 10,
+            always_a_place,
+            move |_, number| {
+                let events = Arc::clone(&recorded);
+                Ok(Box::pin(async move {
+                    events.lock().unwrap().push(format!("start {number}"));
+                    let pause = if number == 10 { 1_000 } else { 1 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    events.lock().unwrap().push(format!("end {number}"));
+                    Ok(number)
+                }) as Checking)
+            },
+        )
+        .map(|answer| answer.unwrap())
+        .collect()
+        .await;
+        assert_eq!(answers, [10, 11, 20]);
+        let events = events.lock().unwrap().clone();
+        let at = |event: &str| events.iter().position(|seen| seen == event).unwrap();
+        assert!(at("end 10") < at("start 11"), "{events:?}");
+    }
+
     #[tokio::test]
     async fn the_first_error_ends_the_stream_and_nothing_more_is_read() {
         let read = Arc::new(AtomicUsize::new(0));
@@ -314,6 +377,7 @@ mod tests {
         let answers: Vec<Result<u64, Status>> = answer_in_order(
             inbound,
             MINUTE,
+            each_its_own,
             always_a_place,
             |index, number| match index {
                 3 => Err(Status::resource_exhausted("over the rate")),
@@ -341,6 +405,7 @@ mod tests {
         let mut answers = Box::pin(answer_in_order(
             inbound,
             MINUTE,
+            each_its_own,
             always_a_place,
             counting_check(2 * MINUTE, running, most),
         ));
@@ -371,10 +436,16 @@ mod tests {
         let held = Arc::new(());
         let in_checks = Arc::clone(&held);
         let inbound = futures::stream::iter((0..1000u64).map(Ok)).chain(futures::stream::pending());
-        let answers = answer_in_order(inbound, MINUTE, always_a_place, move |_, number| {
-            let _held = &in_checks;
-            Ok(Box::pin(async move { Ok(number) }) as Checking)
-        });
+        let answers = answer_in_order(
+            inbound,
+            MINUTE,
+            each_its_own,
+            always_a_place,
+            move |_, number| {
+                let _held = &in_checks;
+                Ok(Box::pin(async move { Ok(number) }) as Checking)
+            },
+        );
         // Nobody reads `answers`: the channel fills, and after the limit
         // the task gives up.
         tokio::time::sleep(MINUTE / 2).await;
@@ -403,6 +474,7 @@ mod tests {
         let answers: Vec<u64> = answer_in_order(
             futures::stream::iter((0..count).map(Ok)),
             MINUTE,
+            each_its_own,
             move || Arc::clone(&taking).try_acquire_owned().ok(),
             counting_check(
                 Duration::from_millis(2),
@@ -441,6 +513,7 @@ mod tests {
         let answers = answer_in_order(
             inbound,
             MINUTE,
+            each_its_own,
             move || Arc::clone(&taking).try_acquire_owned().ok(),
             move |_, number| {
                 counting.fetch_add(1, Ordering::SeqCst);

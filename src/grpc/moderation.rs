@@ -98,8 +98,9 @@ impl Moderation for ModerationService {
     /// Scores up to `STREAM_CONCURRENCY` comments of the stream at once (so
     /// their flushes are shared) and answers in request order (see
     /// `comment_stream`). Each comment after the first is charged to the
-    /// key's rate. The first invalid comment ends the stream with its error;
-    /// the comments before it were answered and stored, and some after it
+    /// key's rate. The first invalid comment ends the stream with its error,
+    /// which names the comment (its place in the stream and its id); the
+    /// comments before it were answered and stored, and some after it
     /// (already in flight) may have been stored without an answer: a retry
     /// finds them by their comment ids and gets the same decisions.
     async fn check_comments(
@@ -126,6 +127,11 @@ impl Moderation for ModerationService {
             let responses = answer_in_order(
                 request.into_inner(),
                 idle_limit,
+                // Checks of one comment wait for each other (see
+                // `answer_in_order`).
+                |message: &pb::CheckCommentRequest| {
+                    (message.site_id.clone(), message.comment_id.clone())
+                },
                 spare_place,
                 move |index, message: pb::CheckCommentRequest| {
                     // Charged as the comment is started, in request order;
@@ -147,13 +153,19 @@ impl Moderation for ModerationService {
                     let engine = Arc::clone(&engine);
                     let access = Arc::clone(&access);
                     Ok(async move {
-                        let site = requested_site(&caller, &message.site_id)?;
-                        let (comment, options) = convert::check_request_from_proto(message, site)?;
-                        let outcome = engine.check(comment, options).await?;
-                        access
-                            .metrics
-                            .record_verdict(outcome.decision.assessment.verdict);
-                        Ok::<_, Status>(convert::check_response_to_proto(&outcome))
+                        let comment_id = message.comment_id.clone();
+                        let answer = async {
+                            let site = requested_site(&caller, &message.site_id)?;
+                            let (comment, options) =
+                                convert::check_request_from_proto(message, site)?;
+                            let outcome = engine.check(comment, options).await?;
+                            access
+                                .metrics
+                                .record_verdict(outcome.decision.assessment.verdict);
+                            Ok::<_, Status>(convert::check_response_to_proto(&outcome))
+                        }
+                        .await;
+                        answer.map_err(|status| naming_the_comment(status, index, &comment_id))
                     })
                 },
             );
@@ -220,4 +232,26 @@ impl Moderation for ModerationService {
         })
         .await
     }
+}
+
+/// A comment's error as the stream ends with it: the same code, with the
+/// comment named (its place in the stream, from 1, and the start of its
+/// id), so that a site sending a backlog knows which comment to fix.
+fn naming_the_comment(status: Status, index: usize, comment_id: &str) -> Status {
+    /// Enough of an id to find it; a too-long id is itself the error.
+    const SHOWN_ID_CHARACTERS: usize = 64;
+    let shown: String = comment_id.chars().take(SHOWN_ID_CHARACTERS).collect();
+    let cut = if shown.len() < comment_id.len() {
+        "…"
+    } else {
+        ""
+    };
+    Status::new(
+        status.code(),
+        format!(
+            "comment {} of the stream (comment_id {shown:?}{cut}): {}",
+            index + 1,
+            status.message()
+        ),
+    )
 }
