@@ -1,6 +1,7 @@
 //! The shape of a `CheckComments` stream, apart from what is done to each
-//! comment: at most [`STREAM_CONCURRENCY`] comments in flight, answers in
-//! request order, the stream ended by its first error, and an idle limit.
+//! comment: at most [`STREAM_CONCURRENCY`] comments in flight, messages
+//! about one comment one after another, answers in request order, the
+//! stream ended by its first error, and an idle limit.
 //!
 //! A stream is admitted as one call, with one place among the calls in
 //! progress, which one of its comments in flight runs on; each further
