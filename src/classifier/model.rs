@@ -489,20 +489,23 @@ impl Model {
     /// the same model under other names. `None` for a version not written
     /// so (a hand-named file).
     pub fn content_hash_of(version: &str) -> Option<&str> {
-        let trained = version
-            .split_once('+')
-            .map_or(version, |(trained, _)| trained);
-        let (_, hash) = trained.rsplit_once('-')?;
+        let (_, hash) = Model::trained_version_of(version).rsplit_once('-')?;
         (hash.len() == 12 && hash.bytes().all(|byte| byte.is_ascii_hexdigit())).then_some(hash)
     }
 
     /// The version the model had when it was trained, before anything was
     /// learned online.
     pub fn trained_version(&self) -> &str {
-        match self.file.version.split_once('+') {
-            Some((trained, _)) => trained,
-            None => &self.file.version,
-        }
+        Model::trained_version_of(&self.file.version)
+    }
+
+    /// The version a model served as `version` had when it was trained:
+    /// `version` without what online learning added (`+N`), which is the
+    /// name the registry knows it by.
+    pub fn trained_version_of(version: &str) -> &str {
+        version
+            .split_once('+')
+            .map_or(version, |(trained, _)| trained)
     }
 
     /// Examples learned online since training.

@@ -39,11 +39,9 @@ fn prune_or_warn(store: &Store, keep: usize, active: &str, replaced: Option<&str
         // A version that learned online is served as `<version>+N` (as
         // databases of older versions may still name it) and registered as
         // `<version>`; a name no record has protects nothing.
-        let replaced = replaced
-            .map(|replaced| replaced.split_once('+').map_or(replaced, |(base, _)| base))
-            .filter(|replaced| {
-                *replaced != active && records.iter().any(|record| record.version == *replaced)
-            });
+        let replaced = replaced.map(Model::trained_version_of).filter(|replaced| {
+            *replaced != active && records.iter().any(|record| record.version == *replaced)
+        });
         let mut others_kept = usize::from(replaced.is_some());
         for record in records {
             if record.version == active || Some(record.version.as_str()) == replaced {

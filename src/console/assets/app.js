@@ -308,8 +308,8 @@ function targets() {
 }
 
 document.addEventListener("keydown", (event) => {
-  // Keys typed into a text field are text; an item's checkbox keeps the
-  // shortcuts working after it was ticked with the mouse.
+  // Keys typed into a text field are text; on an item's checkbox (reached
+  // with Tab) they are shortcuts for its item.
   const typing = (event.target.tagName === "INPUT" && event.target.type !== "checkbox") || event.target.tagName === "SELECT" || event.target.tagName === "TEXTAREA";
   if ($("console").hidden || typing || event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key.toLowerCase();
