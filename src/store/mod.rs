@@ -6,9 +6,9 @@
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
 //! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
 //! - `site_queue` (`review_queue`, or `queue` and `timeline`, in databases
-//!   created before it), `queue_counts`, `statistics`: the review indexes and the hourly
-//!   statistics counters (see `index`), written in the same transaction
-//!   as the decision they describe.
+//!   created before it), `queue_counts`, `statistics`: the review indexes
+//!   and the daily statistics counters (see `index`), written in the same
+//!   transaction as the decision they describe.
 //! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
 //! - `corrections`: decision id -> the latest human label as a training
 //!   example (see `review`).

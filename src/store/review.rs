@@ -1,7 +1,7 @@
 //! The review side of storage: queue pages and totals read from the
 //! indexes, people's labels written with their audit entry and training
-//! example in one transaction, and the statistics, read from hourly
-//! counters (see `index`).
+//! example in one transaction, and the statistics, read from daily
+//! counters with hourly counts (see `index`).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -326,11 +326,11 @@ impl Store {
     }
 
     /// The statistics of one site's decisions created at or after `since`:
-    /// the site's hourly counters of every whole hour from `since` on, and
+    /// the site's daily counters' hours, every whole hour from `since` on, and
     /// the entries of the hour that `since` cuts in two, read from its
     /// index entries without decoding a decision (nine ranges of its queue
     /// entries, or in a database of the older layout one range of its
-    /// timeline). The cost follows the hours the site has decisions in,
+    /// timeline). The cost follows the days the site has decisions in,
     /// not the number of its decisions.
     ///
     /// sled has no snapshots, so the counters and ranges are read as they
@@ -358,19 +358,27 @@ impl Store {
         else {
             return Ok(tally);
         };
-        let prefix = index::hourly_prefix(site_id);
+        let (first_day, first_hour_of_day) = index::day_and_hour(first_whole_hour);
+        let prefix = index::daily_prefix(site_id);
         for entry in self
             .inner
             .statistics
-            .range(index::hourly_key(site_id, first_whole_hour)..)
+            .range(index::daily_key(site_id, first_day)..)
         {
             let (key, value) = entry?;
-            if !key.starts_with(&prefix) {
+            let Some(key_end) = key.strip_prefix(prefix.as_slice()) else {
                 break;
-            }
-            let counts = index::decode_hourly(&value)
-                .ok_or_else(|| corrupt(&key, "a statistics counter is malformed"))?;
-            for (outcome, count) in counts {
+            };
+            let malformed = || corrupt(&key, "a statistics counter is malformed");
+            let day = index::day_of_key_end(key_end).ok_or_else(malformed)?;
+            let counts = index::DayCounts::decode(&value).ok_or_else(malformed)?;
+            // Only the first day can start after midnight.
+            let first_hour = if day == first_day {
+                first_hour_of_day
+            } else {
+                0
+            };
+            for (outcome, count) in counts.counts_from_hour(first_hour) {
                 tally.add_times(outcome, count);
             }
         }
@@ -422,7 +430,9 @@ impl Store {
     /// queue counters (both count every decision, by site and status) and
     /// builds the counters again from the index entries if they differ: in
     /// a database written before the counters existed, or after an older
-    /// moderato added or labelled decisions without them. A handful of
+    /// moderato added or labelled decisions without them. They are built
+    /// again too if the database holds the hourly counters that came
+    /// before the daily ones (once: the build clears them). A handful of
     /// reads per site, whatever the history. Runs at open, after
     /// [`Store::build_missing_indexes`], before anything else writes; the
     /// new counters replace the old in one atomic batch.
@@ -454,11 +464,16 @@ impl Store {
                 _ => readable = false,
             }
         }
-        if readable && found == expected {
+        let retired = inner
+            .statistics
+            .range(index::retired_hourly_counters())
+            .next()
+            .is_some();
+        if readable && found == expected && !retired {
             return Ok(());
         }
-        tracing::info!("building the hourly statistics counters from the review indexes");
-        let mut counters = index::HourlyCounters::default();
+        tracing::info!("building the statistics counters from the review indexes");
+        let mut counters = index::StatisticsCounters::default();
         match inner.layout {
             Layout::Compact | Layout::BySite => {
                 for entry in inner.queue.range(index::one_site_entries()) {
@@ -1070,31 +1085,36 @@ mod tests {
         (directory, store)
     }
 
-    fn hourly_counters(store: &Store) -> Vec<(sled::IVec, sled::IVec)> {
+    fn daily_counters(store: &Store) -> Vec<(sled::IVec, sled::IVec)> {
         store
             .inner
             .statistics
-            .range(index::hourly_counters())
+            .range(index::daily_counters())
             .map(Result::unwrap)
             .collect()
     }
 
     #[test]
-    fn statistics_come_from_one_counter_per_site_and_hour() {
+    fn statistics_come_from_one_counter_per_site_and_day() {
         let (_directory, store) = statistics_after(|_| {});
         // Twelve decisions a thousand seconds apart, over four hours; each
-        // site has a counter for each hour it has decisions in.
-        let counters = hourly_counters(&store);
-        let hours: std::collections::BTreeSet<(String, i64)> = counters
+        // site has a counter for each day it has decisions in.
+        let counters = daily_counters(&store);
+        let days: std::collections::BTreeSet<(String, i64)> = counters
             .iter()
-            .map(|(key, _)| index::parse_hourly_key(key).unwrap())
+            .map(|(key, _)| index::parse_daily_key(key).unwrap())
             .collect();
-        assert_eq!(hours.len(), counters.len());
+        assert_eq!(days.len(), counters.len());
         assert!(counters.len() < 12, "{} counters", counters.len());
         let counted: u64 = counters
             .iter()
-            .flat_map(|(_, value)| index::decode_hourly(value).unwrap())
-            .map(|(_, count)| count)
+            .flat_map(|(_, value)| {
+                let counts = index::DayCounts::decode(value).unwrap();
+                counts
+                    .counts_from_hour(0)
+                    .map(|(_, count)| count)
+                    .collect::<Vec<_>>()
+            })
             .sum();
         assert_eq!(counted, 12);
         // The statistics read no decision: with the decisions gone, the
@@ -1110,7 +1130,7 @@ mod tests {
         let (_directory, store) = statistics_after(|store| {
             store.inner.statistics.clear().unwrap();
         });
-        assert!(!hourly_counters(&store).is_empty());
+        assert!(!daily_counters(&store).is_empty());
     }
 
     #[test]
@@ -1154,6 +1174,60 @@ mod tests {
                 .unwrap();
             store.inner.statistics.insert(key, &[1, 2, 3]).unwrap();
         });
+    }
+
+    #[test]
+    fn hourly_counters_of_an_older_moderato_become_daily_counters_at_open() {
+        // As the database was when the counters were hourly: the totals
+        // agree with the queue counters, and the counts are under the
+        // retired family (one byte of slot and a u64 count per outcome).
+        let (_directory, store) = statistics_after(|store| {
+            let statistics = &store.inner.statistics;
+            for key in statistics.range(index::daily_counters()).keys() {
+                statistics.remove(key.unwrap()).unwrap();
+            }
+            let hour = UnixMillis(0).sortable_bytes();
+            let retired_key = [&[1][..], &index::site_key("a.example"), &hour].concat();
+            let retired_value = [&[0][..], &6u64.to_be_bytes()].concat();
+            statistics.insert(retired_key, retired_value).unwrap();
+        });
+        assert!(!daily_counters(&store).is_empty());
+        let retired = store
+            .inner
+            .statistics
+            .range(index::retired_hourly_counters());
+        assert_eq!(retired.count(), 0);
+    }
+
+    #[test]
+    fn statistics_over_several_days_count_from_any_hour() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        // One decision every five hours and a minute, over six days.
+        let step = 5 * index::HOUR_MILLIS + 60_000;
+        let batch: Vec<Decision> = (0..30)
+            .map(|index| {
+                let created_at = index * step - 2 * 24 * index::HOUR_MILLIS;
+                let priority = [Priority::High, Priority::Low][index as usize % 2];
+                decision(&format!("d{index:02}"), "a.example", priority, created_at)
+            })
+            .collect();
+        store.insert_decisions(&batch).unwrap();
+        let days: std::collections::BTreeSet<i64> = daily_counters(&store)
+            .iter()
+            .map(|(key, _)| index::parse_daily_key(key).unwrap().1)
+            .collect();
+        assert_eq!(days, (-2..=4).collect());
+        // Since every seven hours (and a bit) over the span: whole days,
+        // days cut at an hour, and hours cut in two.
+        for since in (-60..160).map(|hour| hour * 7 * index::HOUR_MILLIS / 3 + hour) {
+            let since = UnixMillis(since);
+            assert_eq!(
+                store.site_tally("a.example", since).unwrap(),
+                tally_by_decoding(&store, "a.example", since),
+                "{since:?}"
+            );
+        }
     }
 
     /// A new store in `directory` with `count` high-priority decisions of
