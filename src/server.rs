@@ -142,9 +142,34 @@ fn configured_file(key: &'static str, source: ClassifierError) -> ServerError {
     }
 }
 
+/// What [`State::prepare`] read and checked: everything a start needs that
+/// changes nothing stored.
+pub struct Prepared {
+    store: Store,
+    configured: Model,
+    origin: String,
+    learning: Learning,
+    config: Config,
+    /// The certificate and key to serve TLS with, when configured: read
+    /// before the start changes anything, so that a missing file stops it
+    /// first.
+    pub tls: Option<TlsKeys>,
+}
+
 impl State {
-    /// Opens the store, loads the model and the keys of `config`.
+    /// Opens the store, loads the model and the keys of `config`
+    /// ([`State::prepare`], then [`Prepared::start`]).
     pub fn open(config: &Config) -> Result<State, ServerError> {
+        State::prepare(config)?.start()
+    }
+
+    /// Opens the store and reads every file the configuration names (the
+    /// model, the learning's base data, the TLS certificate and key),
+    /// without changing what is stored. `moderato serve` binds its
+    /// listeners between this and [`Prepared::start`], so that a start
+    /// refused for a busy port or a bad file leaves the model registry as
+    /// it was.
+    pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         let store = Store::open_with_cache(&config.data_dir.join("db"), config.cache_bytes)?;
         let (configured, origin) = match &config.model {
             Some(path) => (
@@ -156,6 +181,31 @@ impl State {
         let base = BaseCorpus::load(&config.learning)
             .map_err(|source| configured_file("learning.base_data", source))?;
         let learning = Learning::new(config.learning.clone(), base);
+        let tls = config.tls.as_ref().map(tls_keys).transpose()?;
+        Ok(Prepared {
+            store,
+            configured,
+            origin,
+            learning,
+            config: config.clone(),
+            tls,
+        })
+    }
+}
+
+impl Prepared {
+    /// Settles what the last run left (unfinished jobs), puts the
+    /// configured model in force (registering it when it is new) and
+    /// reads or creates the keys.
+    pub fn start(self) -> Result<State, ServerError> {
+        let Prepared {
+            store,
+            configured,
+            origin,
+            learning,
+            config,
+            tls,
+        } = self;
         // Jobs the last run left unfinished are settled first, against the
         // version that run left active (the start may change it).
         store.fail_interrupted_jobs()?;
@@ -181,7 +231,7 @@ impl State {
                 metrics: Metrics::default(),
             }),
             admin_token_file,
-            tls: config.tls.as_ref().map(tls_keys).transpose()?,
+            tls,
         })
     }
 }

@@ -215,3 +215,58 @@ async fn a_second_server_on_the_same_directory_is_refused_and_the_first_goes_on(
         .into_inner();
     assert_eq!(again.decision_id, before.decision_id);
 }
+
+#[tokio::test]
+async fn a_start_refused_for_a_busy_port_or_a_missing_certificate_leaves_the_models_as_they_were() {
+    let directory = tempfile::tempdir().unwrap();
+    let data_dir = directory.path().join("data");
+    store_one_decision(&data_dir).await;
+    // A model the registry does not hold yet: the built-in one under
+    // another version.
+    let other = directory.path().join("other.json");
+    let model =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.json"))
+            .unwrap();
+    let (before_version, after_version) = model.split_once(r#""version":""#).unwrap();
+    let (_, rest) = after_version.split_once('"').unwrap();
+    std::fs::write(
+        &other,
+        format!(r#"{before_version}"version":"other"{rest}"#),
+    )
+    .unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_address = busy.local_addr().unwrap().to_string();
+    let config = directory.path().join("other-model.toml");
+    std::fs::write(&config, format!("model = {other:?}\n")).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .args(["serve", "--listen", &busy_address, "--data-dir"])
+        .arg(&data_dir)
+        .arg("--config")
+        .arg(&config)
+        .env_remove("MODERATO_CONFIG")
+        .output()
+        .unwrap();
+    one_line_refusal(&refused, &busy_address);
+    let missing = directory.path().join("missing.pem");
+    let with_tls = directory.path().join("other-model-tls.toml");
+    std::fs::write(
+        &with_tls,
+        format!("model = {other:?}\n[tls]\ncert = {missing:?}\nkey = {missing:?}\n"),
+    )
+    .unwrap();
+    let refused = serve_until_exit(&data_dir, &["--config".as_ref(), with_tls.as_os_str()]);
+    one_line_refusal(&refused, "missing.pem");
+
+    let server = ServeProcess::start(&data_dir).await;
+    let token = std::fs::read_to_string(data_dir.join("admin.token")).unwrap();
+    let mut client = pb::training_client::TrainingClient::new(server.channel().await);
+    let models = client
+        .list_models(with_token(token.trim(), pb::ListModelsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .models;
+    let versions: Vec<&str> = models.iter().map(|model| model.version.as_str()).collect();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert!(versions[0].starts_with("default-"), "{versions:?}");
+}

@@ -17,7 +17,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
     init_logging(config.log_format);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     let served = runtime.block_on(async {
-        let state = State::open(&config)?;
+        let prepared = State::prepare(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| CliError::Bind {
@@ -31,8 +31,11 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         // Every listener is bound before the ready line, so that a line
         // that says ready means the service is up (a console address that
         // cannot be bound stops the start instead). They are bound after
-        // the state is opened, which can take a while on a large database:
+        // the store is opened, which can take a while on a large database:
         // until then a client's connection is refused, not left hanging.
+        // They are bound before the start changes anything stored (the
+        // configured model is registered and put in force), so that a
+        // start refused here leaves the registry as it was.
         let mut http = Vec::new();
         for (address, parts) in console::listeners(config.console_listen, config.metrics_listen) {
             let http_listener =
@@ -48,6 +51,15 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             })?;
             http.push((http_listener, bound, parts));
         }
+        // The console serves HTTPS with the same certificate and key as
+        // gRPC, so that moderators' tokens never travel in plain text.
+        let console_tls = prepared
+            .tls
+            .as_ref()
+            .map(|keys| console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem))
+            .transpose()
+            .map_err(CliError::ConsoleTls)?;
+        let state = prepared.start()?;
         // Said once the listeners are bound: a start that cannot listen
         // announces no token for a service that never ran.
         if let Some(path) = &state.admin_token_file {
@@ -56,14 +68,6 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 "no [[keys]] configured: the admin token is in this file (owner-readable only)"
             );
         }
-        // The console serves HTTPS with the same certificate and key as
-        // gRPC, so that moderators' tokens never travel in plain text.
-        let console_tls = state
-            .tls
-            .as_ref()
-            .map(|keys| console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem))
-            .transpose()
-            .map_err(CliError::ConsoleTls)?;
         // The signals are listened for before the ready line: one that
         // came before its handler would take its default action and end
         // the process without the clean stop.
