@@ -129,7 +129,7 @@ impl Principal {
                     )))
                 }
             }
-            Role::Moderator => Err(self.wrong_role("Moderation", "site or admin")),
+            Role::Moderator => Err(self.wrong_role("Moderation", "a site or admin")),
         }
     }
 
@@ -139,7 +139,7 @@ impl Principal {
     pub fn require_moderation(&self) -> Result<(), Error> {
         match self.role {
             Role::Site | Role::Admin => Ok(()),
-            Role::Moderator => Err(self.wrong_role("Moderation", "site or admin")),
+            Role::Moderator => Err(self.wrong_role("Moderation", "a site or admin")),
         }
     }
 
@@ -147,7 +147,7 @@ impl Principal {
     pub fn require_moderator(&self) -> Result<(), Error> {
         match self.role {
             Role::Moderator | Role::Admin => Ok(()),
-            Role::Site => Err(self.wrong_role("Review", "moderator or admin")),
+            Role::Site => Err(self.wrong_role("Review", "a moderator or admin")),
         }
     }
 
@@ -164,13 +164,13 @@ impl Principal {
     pub fn require_admin(&self) -> Result<(), Error> {
         match self.role {
             Role::Admin => Ok(()),
-            Role::Site | Role::Moderator => Err(self.wrong_role("Training", "admin")),
+            Role::Site | Role::Moderator => Err(self.wrong_role("Training", "an admin")),
         }
     }
 
     fn wrong_role(&self, service: &str, needed: &str) -> Error {
         Error::PermissionDenied(format!(
-            "key {:?} has role {}; the {service} service needs a {needed} key",
+            "key {:?} has role {}; the {service} service needs {needed} key",
             self.name,
             self.role.as_str()
         ))
@@ -190,9 +190,19 @@ pub fn new_token() -> String {
 pub fn ensure_admin_token(data_dir: &Path) -> std::io::Result<(ApiKey, PathBuf)> {
     let path = data_dir.join("admin.token");
     // An existing file is made private before a token is read from it or
-    // written into it (writing keeps the mode of a file that exists).
-    if path.exists() {
-        keep_to_owner(&path)?;
+    // written into it (writing keeps the mode of a file that exists). Its
+    // mode is left alone if it is not a file (a directory, say): the start
+    // stops on it.
+    match std::fs::metadata(&path) {
+        Ok(metadata) if metadata.is_file() => keep_to_owner(&path)?,
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it exists but is not a file",
+            ))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
     }
     let token = match std::fs::read_to_string(&path) {
         Ok(existing) if !existing.trim().is_empty() => existing.trim().to_string(),
@@ -360,6 +370,20 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_path_that_is_a_directory_is_refused_and_left_as_it_was() {
+        use std::os::unix::fs::PermissionsExt;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("admin.token");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let error = ensure_admin_token(directory.path()).unwrap_err();
+        assert!(error.to_string().contains("not a file"), "{error}");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
     }
 
     #[cfg(unix)]

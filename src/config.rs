@@ -458,9 +458,24 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         "127.0.0.1:9090",
     )?;
     check_distinct_addresses(&[
-        ("listen", Some(listen)),
-        ("console_listen", console_listen),
-        ("metrics_listen", metrics_listen),
+        AddressSetting {
+            key: "listen",
+            flag: overrides
+                .listen
+                .is_some()
+                .then_some("--listen (or MODERATO_LISTEN)"),
+            address: Some(listen),
+        },
+        AddressSetting {
+            key: "console_listen",
+            flag: overrides.console_listen.is_some().then_some("--console"),
+            address: console_listen,
+        },
+        AddressSetting {
+            key: "metrics_listen",
+            flag: overrides.metrics_listen.is_some().then_some("--metrics"),
+            address: metrics_listen,
+        },
     ])?;
     if raw.model.as_deref().is_some_and(is_blank) {
         return Err(invalid(
@@ -485,39 +500,60 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
     })
 }
 
+/// One of the service's addresses, and where it came from.
+struct AddressSetting {
+    /// Its key in the file.
+    key: &'static str,
+    /// The flag (or variable) that gave it, when one did.
+    flag: Option<&'static str>,
+    address: Option<SocketAddr>,
+}
+
+impl AddressSetting {
+    /// What the operator wrote it as: the flag, or else the file's key.
+    fn name(&self) -> &'static str {
+        self.flag.unwrap_or(self.key)
+    }
+}
+
 /// Refuses two of the service's addresses that would compete for one port
 /// (the same port on the same address, or on every address: `0.0.0.0` or
-/// `::`), naming the later one's key; the flag that overrides a key counts
-/// as that key. Port 0 asks the system for a free port each time, so it
-/// never clashes. The console and the metrics may name exactly the same
-/// address: one listener then serves both (see `console::listeners`).
-fn check_distinct_addresses(addresses: &[(&str, Option<SocketAddr>)]) -> Result<(), ConfigError> {
+/// `::`), naming the later one by where it came from (its flag, or its
+/// key in the file) and the earlier one too. Port 0 asks the system for a
+/// free port each time, so it never clashes. The console and the metrics
+/// may name exactly the same address: one listener then serves both (see
+/// `console::listeners`).
+fn check_distinct_addresses(settings: &[AddressSetting]) -> Result<(), ConfigError> {
     let shared_http = |key: &str, other: &str| {
         matches!(
             (key, other),
             ("console_listen", "metrics_listen") | ("metrics_listen", "console_listen")
         )
     };
-    let given: Vec<(&str, SocketAddr)> = addresses
+    let given: Vec<(&AddressSetting, SocketAddr)> = settings
         .iter()
-        .filter_map(|(key, address)| address.map(|address| (*key, address)))
+        .filter_map(|setting| setting.address.map(|address| (setting, address)))
         .collect();
-    for (index, (key, address)) in given.iter().enumerate() {
-        for (earlier_key, earlier) in &given[..index] {
+    for (index, (setting, address)) in given.iter().enumerate() {
+        for (earlier_setting, earlier) in &given[..index] {
             let same_host = address.ip() == earlier.ip()
                 || covers(earlier.ip(), address.ip())
                 || covers(address.ip(), earlier.ip());
-            if address == earlier && shared_http(key, earlier_key) {
+            if address == earlier && shared_http(setting.key, earlier_setting.key) {
                 continue;
             }
             if address.port() != 0 && address.port() == earlier.port() && same_host {
-                return Err(invalid(
-                    *key,
-                    format!(
-                        "{address} takes the port of {earlier_key} ({earlier}): each needs \
-                         its own"
-                    ),
-                ));
+                let message = format!(
+                    "{address} takes the port of {} ({earlier}): each needs its own",
+                    earlier_setting.name()
+                );
+                return Err(match setting.flag {
+                    Some(source_name) => ConfigError::Override {
+                        source_name,
+                        message,
+                    },
+                    None => invalid(setting.key, message),
+                });
             }
         }
     }
@@ -541,6 +577,14 @@ fn check_key(index: usize, raw: RawKey) -> Result<ApiKey, ConfigError> {
     let field = |name: &str| format!("keys[{index}].{name}");
     if raw.name.trim().is_empty() {
         return Err(invalid(field("name"), "must not be empty"));
+    }
+    // A name is written in logs and audit entries, where a newline would
+    // start what looks like another line.
+    if raw.name.chars().any(char::is_control) {
+        return Err(invalid(
+            field("name"),
+            "must not hold control characters (a newline, a tab)",
+        ));
     }
     let mut token_sha256 = [0u8; 32];
     hex::decode_to_slice(raw.token_sha256.trim(), &mut token_sha256).map_err(|_| {
@@ -928,6 +972,16 @@ mod tests {
         let message =
             refusal("console_listen = \"[::]:7004\"\nmetrics_listen = \"127.0.0.1:7004\"");
         assert!(message.contains("metrics_listen"), "{message}");
+        // Given by flags, the clash is blamed on the flags, not the file.
+        let flags = Overrides {
+            listen: Some("127.0.0.1:7006".to_string()),
+            console_listen: Some("127.0.0.1:7006".to_string()),
+            ..Overrides::default()
+        };
+        let message = Config::from_toml("t", "", &flags).unwrap_err().to_string();
+        assert!(message.starts_with("--console: "), "{message}");
+        assert!(message.contains("port of --listen"), "{message}");
+        assert!(!message.contains("config"), "{message}");
     }
 
     #[test]
@@ -938,6 +992,7 @@ mod tests {
             "[[keys]]\nname = \"a\"\nrole = \"site\"\ntoken_sha256 = \"abc\"\nsites = [\"x.example\"]",
             &format!("[[keys]]\nname = \"a\"\nrole = \"site\"\ntoken_sha256 = \"{HASH}\""),
             &format!("[[keys]]\nname = \"a\"\nrole = \"boss\"\ntoken_sha256 = \"{HASH}\""),
+            &format!("[[keys]]\nname = \"a\\nb\"\nrole = \"admin\"\ntoken_sha256 = \"{HASH}\""),
         ];
         for case in cases {
             assert!(

@@ -35,19 +35,24 @@ pub enum ServerError {
     #[error(transparent)]
     Model(#[from] ClassifierError),
     /// A file the configuration names (`model`, `learning.base_data`)
-    /// cannot be used: the key is named, since a relative path is read
-    /// from the working directory and that is the usual surprise.
+    /// cannot be used: the key is named, and for a relative path the
+    /// working directory it was read from, since that is the usual
+    /// surprise.
     #[error(
-        "the configuration's {key}: {source} (a relative path is read from the working directory, {working_directory})"
+        "the configuration's {key}: {source}{}",
+        .relative_to.as_ref().map(|directory| format!(
+            " (a relative path is read from the working directory, {directory})"
+        )).unwrap_or_default()
     )]
     ConfiguredFile {
         key: &'static str,
-        working_directory: String,
+        /// The working directory, when a path the key names is relative.
+        relative_to: Option<String>,
         source: ClassifierError,
     },
     #[error("cannot choose the model to serve: {0}")]
     Registry(#[from] crate::error::Error),
-    #[error("cannot create the admin token file {path}: {source}")]
+    #[error("cannot read or create the admin token file {path}: {source}")]
     AdminToken {
         path: PathBuf,
         source: std::io::Error,
@@ -132,12 +137,15 @@ fn tls_config(keys: &TlsKeys) -> ServerTlsConfig {
         .timeout(TLS_HANDSHAKE_LIMIT)
 }
 
-fn configured_file(key: &'static str, source: ClassifierError) -> ServerError {
+fn configured_file(key: &'static str, paths: &[PathBuf], source: ClassifierError) -> ServerError {
+    let relative_to = paths.iter().any(|path| path.is_relative()).then(|| {
+        std::env::current_dir()
+            .map(|directory| directory.display().to_string())
+            .unwrap_or_else(|error| format!("unknown: {error}"))
+    });
     ServerError::ConfiguredFile {
         key,
-        working_directory: std::env::current_dir()
-            .map(|directory| directory.display().to_string())
-            .unwrap_or_else(|error| format!("unknown: {error}")),
+        relative_to,
         source,
     }
 }
@@ -173,13 +181,16 @@ impl State {
         let store = Store::open_with_cache(&config.data_dir.join("db"), config.cache_bytes)?;
         let (configured, origin) = match &config.model {
             Some(path) => (
-                Model::load(path).map_err(|source| configured_file("model", source))?,
+                Model::load(path).map_err(|source| {
+                    configured_file("model", std::slice::from_ref(path), source)
+                })?,
                 path.display().to_string(),
             ),
             None => (Model::embedded_default()?, "built in".to_string()),
         };
-        let base = BaseCorpus::load(&config.learning)
-            .map_err(|source| configured_file("learning.base_data", source))?;
+        let base = BaseCorpus::load(&config.learning).map_err(|source| {
+            configured_file("learning.base_data", config.learning.base_data(), source)
+        })?;
         let learning = Learning::new(config.learning.clone(), base);
         let tls = config.tls.as_ref().map(tls_keys).transpose()?;
         Ok(Prepared {

@@ -96,10 +96,25 @@ async fn a_corrupt_or_truncated_model_file_is_named_and_nothing_stored_is_touche
 
     let missing = directory.path().join("missing-model.json");
     let refusal = one_line_refusal(&serve_with_model(&missing), "missing-model.json");
-    // The setting is named too: a relative path that was read from another
-    // working directory than meant is the usual cause.
     assert!(refusal.contains("configuration's model"), "{refusal}");
-    assert!(refusal.contains("working directory"), "{refusal}");
+    assert!(!refusal.contains("working directory"), "{refusal}");
+    // For a relative path the working directory is named too: a path read
+    // from another working directory than meant is the usual cause.
+    let relative = directory.path().join("relative-model.toml");
+    std::fs::write(&relative, "model = \"missing-model.json\"\n").unwrap();
+    let refused = serve_command(&data_dir, &["--config".as_ref(), relative.as_os_str()])
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    let refusal = one_line_refusal(&refused, "missing-model.json");
+    assert!(refusal.contains("configuration's model"), "{refusal}");
+    assert!(
+        refusal.contains(&format!(
+            "working directory, {}",
+            directory.path().display()
+        )),
+        "{refusal}"
+    );
 
     assert_decision_kept(&data_dir, &decision_id).await;
 }
@@ -246,7 +261,8 @@ async fn a_start_refused_for_a_busy_port_or_a_missing_certificate_leaves_the_mod
         .env_remove("MODERATO_CONFIG")
         .output()
         .unwrap();
-    one_line_refusal(&refused, &busy_address);
+    let refusal = one_line_refusal(&refused, &busy_address);
+    assert!(refusal.contains("cannot listen for gRPC on"), "{refusal}");
     let missing = directory.path().join("missing.pem");
     let with_tls = directory.path().join("other-model-tls.toml");
     std::fs::write(

@@ -582,7 +582,27 @@ impl Model {
             path: path.to_path_buf(),
             source,
         })?;
-        Model::from_json(&path.display().to_string(), &bytes)
+        let origin = path.display().to_string();
+        let model = Model::from_json(&origin, &bytes)?;
+        // The version names the model in decisions and in the registry,
+        // where `ActivateModel` takes 1 to 128 bytes: a file whose version
+        // is outside that could be served but never activated again.
+        // (Models trained in memory, in cross-validation, have none.)
+        let version = model.version();
+        if version.trim().is_empty()
+            || version.len() > crate::limits::MAX_MODEL_VERSION_BYTES
+            || version.chars().any(char::is_control)
+        {
+            return Err(ClassifierError::ModelFormat {
+                origin,
+                message: format!(
+                    "its version {version:?} must be 1 to {} bytes of text without control \
+                     characters",
+                    crate::limits::MAX_MODEL_VERSION_BYTES
+                ),
+            });
+        }
+        Ok(model)
     }
 
     /// The default model from `models/default.json`, built into the binary.
@@ -950,6 +970,24 @@ mod tests {
         let model = Model::from_json("test", &bytes).unwrap();
         assert_eq!(model.file.features.char_ngram_min, 0);
         assert!(model.training_params().check().is_ok());
+    }
+
+    #[test]
+    fn a_model_file_whose_version_could_not_be_activated_is_refused() {
+        let with_version = |version: &str| {
+            let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
+            file["version"] = serde_json::json!(version);
+            let directory = tempfile::tempdir().unwrap();
+            let path = directory.path().join("model.json");
+            std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+            Model::load(&path)
+        };
+        let long = "v".repeat(crate::limits::MAX_MODEL_VERSION_BYTES + 1);
+        for version in ["", "  ", "a\nb", long.as_str()] {
+            let error = with_version(version).expect_err("refused");
+            assert!(error.to_string().contains("its version"), "{error}");
+        }
+        assert!(with_version(&long[1..]).is_ok());
     }
 
     /// Scoring takes a binary model's features as they occur and drops a

@@ -83,20 +83,28 @@ pub fn eval(
         }
     );
     say!(
-        "{} comments: {} spam, {} ham ({:.3} s)",
+        "{} comment{}: {} spam, {} ham ({:.3} s)",
         report.n,
+        if report.n == 1 { "" } else { "s" },
         report.spam,
         report.ham,
         report.seconds
     );
+    // MCC and AUC compare the classes: with one of them missing, the JSON
+    // keeps the contract's numbers (0 and 0.5, as scikit-learn gives) and
+    // the text says they measure nothing.
+    let (mcc, auc) = if report.spam == 0 || report.ham == 0 {
+        let undefined = "undefined (one class only)".to_string();
+        (undefined.clone(), undefined)
+    } else {
+        (format!("{:.3}", binary.mcc), format!("{:.3}", binary.auc))
+    };
     say!(
-        "at score 0.5: MCC {:.3}  precision {:.3}  recall {:.3}  F1 {:.3}  ham blocked {:.1}%  AUC {:.3}",
-        binary.mcc,
+        "at score 0.5: MCC {mcc}  precision {:.3}  recall {:.3}  F1 {:.3}  ham blocked {:.1}%  AUC {auc}",
         binary.precision,
         binary.recall,
         binary.f1,
         binary.fpr * 100.0,
-        binary.auc
     );
     say!(
         "verdicts at review {} / reject {}:",

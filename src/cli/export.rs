@@ -61,11 +61,13 @@ async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(
         }
         // An empty file is no labelled file `train` or `eval` can read.
         if ham + spam == 0 {
-            return Err(CliError::NothingToExport(
-                "no comment on the sites this key may moderate has been labelled yet; \
-                 nothing was written"
-                    .to_string(),
-            ));
+            let sites = match &site {
+                Some(site) => format!("on {site}"),
+                None => "on the sites this key may moderate".to_string(),
+            };
+            return Err(CliError::NothingToExport(format!(
+                "no comment {sites} has been labelled yet; nothing was written"
+            )));
         }
         let file = writer
             .into_inner()

@@ -36,6 +36,16 @@ pub fn new_key(role: Role, sites: Vec<String>, name: Option<String>) -> Result<(
             "--name must not be empty: the configuration refuses a key without a name".to_string(),
         ));
     }
+    if name
+        .as_deref()
+        .is_some_and(|name| name.chars().any(char::is_control))
+    {
+        return Err(CliError::Usage(
+            "--name must not hold control characters (a newline, a tab): the configuration \
+             refuses them in a key's name"
+                .to_string(),
+        ));
+    }
     let token = new_token();
     let hash = hex::encode(token_sha256(&token));
     // Names must differ between keys: a default name ends with the start

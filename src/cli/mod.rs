@@ -406,8 +406,10 @@ pub enum CliError {
     Classifier(#[from] ClassifierError),
     #[error(transparent)]
     Server(#[from] ServerError),
-    #[error("cannot listen on {address}: {source}")]
+    /// `listener` says which: gRPC, the console, the metrics.
+    #[error("cannot listen for {listener} on {address}: {source}")]
     Bind {
+        listener: &'static str,
         address: String,
         source: std::io::Error,
     },

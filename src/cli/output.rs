@@ -52,13 +52,22 @@ impl OutputFile<'_> {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
+        if !directory.is_dir() {
+            return Err(CliError::Usage(format!(
+                "{flag} {path}: there is no directory {}",
+                directory.display()
+            )));
+        }
         tempfile::Builder::new()
             .prefix(".moderato-output-")
             .tempfile_in(directory)
             .map(drop)
+            // tempfile's error names the trial file, a name the operator
+            // never gave; the kind (permission denied, no space) is what
+            // matters.
             .map_err(|source| CliError::Io {
                 context: format!("cannot write the {what} {path}"),
-                source,
+                source: std::io::Error::from(source.kind()),
             })
     }
 }
@@ -107,6 +116,15 @@ mod tests {
         let message = refusal(model_at(&same).check(&[("--data", &corpus)]));
         assert!(message.contains("is also a --data file"), "{message}");
         assert_eq!(std::fs::read_to_string(&corpus).unwrap(), "data");
+    }
+
+    #[test]
+    fn a_file_in_a_directory_that_is_not_there_is_refused_naming_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let missing = directory.path().join("nowhere");
+        let message = refusal(model_at(&missing.join("model.json")).check(&[]));
+        let named = format!("there is no directory {}", missing.display());
+        assert!(message.ends_with(&named), "{message}");
     }
 
     #[cfg(unix)]

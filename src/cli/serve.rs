@@ -21,6 +21,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| CliError::Bind {
+                listener: "gRPC",
                 address: config.listen.to_string(),
                 source,
             })?;
@@ -42,6 +43,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 TcpListener::bind(address)
                     .await
                     .map_err(|source| CliError::Bind {
+                        listener: parts.describe(),
                         address: address.to_string(),
                         source,
                     })?;

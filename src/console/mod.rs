@@ -40,6 +40,18 @@ pub struct Parts {
     pub metrics: bool,
 }
 
+impl Parts {
+    /// What a listener serving these parts is, for messages.
+    pub fn describe(self) -> &'static str {
+        match (self.console, self.metrics) {
+            (true, true) => "the console and the metrics",
+            (true, false) => "the console",
+            (false, true) => "the metrics",
+            (false, false) => "nothing",
+        }
+    }
+}
+
 /// The HTTP listeners to open for `console_listen` and `metrics_listen`:
 /// one for each, or one serving both when they are the same address. The
 /// console's port does not serve the metrics otherwise: they name every

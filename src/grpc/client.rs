@@ -146,6 +146,14 @@ pub(super) async fn connect(
         server: server.clone(),
         message,
     };
+    // Without a scheme the address parses, and the connection fails later
+    // with "invalid URL, scheme is missing", which reads like a network
+    // fault.
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        return Err(address_error(format!(
+            "it needs its scheme, such as http://{server} (or https:// for a TLS server)"
+        )));
+    }
     let mut endpoint = Endpoint::from_shared(server.clone())
         .map_err(|error| address_error(with_causes(&error)))?;
     match (server.starts_with("https://"), &target.ca_certificate) {
@@ -396,5 +404,20 @@ mod tests {
                 .contains("subjectAltName")
         );
         assert_eq!(certificate_hint("connection refused"), "");
+    }
+
+    #[tokio::test]
+    async fn an_address_without_its_scheme_is_refused_before_connecting() {
+        let target = Target {
+            server: "127.0.0.1:50051".to_string(),
+            token: "t".to_string(),
+            ca_certificate: None,
+        };
+        let message = connect(&target).await.unwrap_err().to_string();
+        assert!(
+            message.contains("such as http://127.0.0.1:50051"),
+            "{message}"
+        );
+        assert!(message.contains("is not a server address"), "{message}");
     }
 }

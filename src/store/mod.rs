@@ -119,6 +119,9 @@ impl Store {
             path: directory.to_path_buf(),
             message,
         };
+        if directory.exists() && !directory.is_dir() {
+            return Err(open_error("it exists but is not a directory".to_string()));
+        }
         std::fs::create_dir_all(directory).map_err(|error| open_error(error.to_string()))?;
         let db = sled::Config::new()
             .path(directory)
@@ -254,6 +257,14 @@ fn describe_open_error(error: sled::Error) -> String {
         {
             "the directory is in use by another moderato process".to_string()
         }
+        // sled's own words are its debug text ("Read corrupted data at
+        // file offset None backtrace ()"), which tells an operator nothing.
+        sled::Error::Corruption { at, .. } => format!(
+            "its files are damaged (sled found a record that fails its checksum{}); restore the \
+             directory from a backup, and keep a copy of it as it is before starting again",
+            at.map(|offset| format!(" at {offset:?}"))
+                .unwrap_or_default()
+        ),
         other => other.to_string(),
     }
 }
