@@ -286,3 +286,14 @@ async fn a_start_refused_for_a_busy_port_or_a_missing_certificate_leaves_the_mod
     assert_eq!(versions.len(), 1, "{versions:?}");
     assert!(versions[0].starts_with("default-"), "{versions:?}");
 }
+
+#[test]
+fn a_database_path_that_is_a_file_is_named() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::write(directory.path().join("db"), "not a database").unwrap();
+    let refusal = one_line_refusal(&serve_until_exit(directory.path(), &[]), "db");
+    assert!(
+        refusal.contains("exists but is not a directory"),
+        "{refusal}"
+    );
+}

@@ -260,7 +260,7 @@ fn describe_open_error(error: sled::Error) -> String {
         // sled's own words are its debug text ("Read corrupted data at
         // file offset None backtrace ()"), which tells an operator nothing.
         sled::Error::Corruption { at, .. } => format!(
-            "its files are damaged (sled found a record that fails its checksum{}); restore the \
+            "its files are damaged (sled found data it cannot read back{}); restore the \
              directory from a backup, and keep a copy of it as it is before starting again",
             at.map(|offset| format!(" at {offset:?}"))
                 .unwrap_or_default()
@@ -281,4 +281,20 @@ fn from_json<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result
         key: String::from_utf8_lossy(key).into_owned(),
         message: error.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_files_are_described_for_an_operator() {
+        let message = describe_open_error(sled::Error::Corruption { at: None, bt: () });
+        assert!(message.starts_with("its files are damaged"), "{message}");
+        assert!(
+            message.contains("restore the directory from a backup"),
+            "{message}"
+        );
+        assert!(!message.contains("backtrace"), "{message}");
+    }
 }
