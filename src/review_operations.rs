@@ -276,18 +276,22 @@ impl Engine {
     /// checks a runtime thread carries. `place` (the caller's place among
     /// the calls in progress) is held until the reading ends, even if the
     /// caller gives up first, so that the limit on calls bounds the scans.
+    /// Like a queue page, the figures are answered once everything they
+    /// may have counted is on disk (see [`Engine::settle_reads`]).
     pub async fn stats_in_background<Place: Send + 'static>(
         self: &Arc<Self>,
         query: StatsQuery,
         place: Place,
     ) -> Result<Tally, Error> {
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        let tally = tokio::task::spawn_blocking(move || {
             let _place = place;
             engine.stats(&query)
         })
         .await
-        .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))?
+        .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))??;
+        self.settle_reads().await?;
+        Ok(tally)
     }
 
     /// Each site of `scope` with its figures for all time, read on a
@@ -298,7 +302,7 @@ impl Engine {
         place: Place,
     ) -> Result<Vec<(String, Tally)>, Error> {
         let engine = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        let figures = tokio::task::spawn_blocking(move || {
             let _place = place;
             let mut figures = Vec::new();
             for site_id in engine.store().sites()? {
@@ -311,10 +315,12 @@ impl Engine {
                 })?;
                 figures.push((site_id, tally));
             }
-            Ok(figures)
+            Ok::<_, Error>(figures)
         })
         .await
-        .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))?
+        .map_err(|error| Error::Internal(format!("the statistics task failed: {error}")))??;
+        self.settle_reads().await?;
+        Ok(figures)
     }
 
     /// The figures of the scope's decisions since a time, summed over its
@@ -642,6 +648,24 @@ mod tests {
             "{refused:?}"
         );
         assert!(engine.settle_reads().await.is_err());
+        // The statistics, which count what a read may see, too.
+        let query = StatsQuery {
+            scope: SiteScope::All,
+            since: None,
+        };
+        let refused = engine.stats_in_background(query, ()).await.unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("the disk is gone"),
+            "{refused:?}"
+        );
+        let refused = engine
+            .site_figures_in_background(SiteScope::All, ())
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("the disk is gone"),
+            "{refused:?}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
