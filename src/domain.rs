@@ -143,6 +143,17 @@ pub struct Comment {
     pub form: FormSignals,
 }
 
+impl Comment {
+    /// Whether readers would see the same comment: the same text under
+    /// the same name and website. A person's label is for what they saw,
+    /// so an edit of any of these withdraws it (see `Engine`'s rechecks).
+    pub fn shows_the_same_as(&self, other: &Comment) -> bool {
+        self.content == other.content
+            && self.author.name == other.author.name
+            && self.author.url == other.author.url
+    }
+}
+
 /// What the pipeline concluded about one comment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {

@@ -400,13 +400,20 @@ impl Engine {
         assessment: Assessment,
         fingerprint: Option<Fingerprint>,
     ) -> Result<Decision, Error> {
-        // A recheck keeps the decision's identity and any human resolution:
-        // a person's label outranks the model's. (The store keeps a
-        // resolution committed since `previous` was read, too, and answers
-        // with what it stored.)
-        let status = match &previous.resolution {
-            Some(_) => previous.status,
-            None => ReviewStatus::initial_for(assessment.verdict),
+        // A recheck keeps the decision's identity, and a person's label
+        // outranks the model's for the comment they judged. An edit (the
+        // text, or the name or website shown with it) withdraws the label:
+        // a comment approved and then edited into spam must not stay
+        // published on the strength of the approval, so the edited comment
+        // stands as its verdict says, as a new one would. (The store keeps
+        // a resolution of the same comment committed since `previous` was
+        // read, too, and answers with what it stored.)
+        let label_holds =
+            previous.resolution.is_some() && previous.comment.shows_the_same_as(&comment);
+        let (status, resolution) = if label_holds {
+            (previous.status, previous.resolution)
+        } else {
+            (ReviewStatus::initial_for(assessment.verdict), None)
         };
         let decision = Decision {
             decision_id: previous.decision_id,
@@ -414,7 +421,7 @@ impl Engine {
             assessment,
             created_at: previous.created_at,
             status,
-            resolution: previous.resolution,
+            resolution,
         };
         // Stored and counted with no await between them, so that a call
         // cancelled meanwhile cannot leave the authors' histories behind

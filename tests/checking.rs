@@ -303,3 +303,51 @@ async fn a_stream_checks_one_comment_in_the_order_its_messages_were_sent() {
     assert_eq!(stored.verdict(), pb::Verdict::Allow);
     server.stop().await;
 }
+
+/// A person's label holds for the comment they judged: a check of the same
+/// text answers their status, and an edit withdraws the label, so that a
+/// comment approved and then edited into spam is not left published.
+#[tokio::test]
+async fn a_moderators_label_holds_until_the_comment_is_edited() {
+    let (server, _directory) = start_server().await;
+    let first = check_as_news(&server, comment("judged", SPAM_TEXT)).await;
+    assert_eq!(first.status(), pb::ReviewStatus::Rejected);
+    assert!(first.resolution.is_none());
+    resolve_as_moderator(&server, vec![first.decision_id.clone()], pb::Label::Ham).await;
+
+    // The same text again, rechecked: the model still says REJECT, the
+    // moderator's approval stands, and the answer says so.
+    let same = check_as_news(
+        &server,
+        pb::CheckCommentRequest {
+            recheck: true,
+            ..comment("judged", SPAM_TEXT)
+        },
+    )
+    .await;
+    assert_eq!(same.verdict(), pb::Verdict::Reject);
+    assert_eq!(same.status(), pb::ReviewStatus::Approved);
+    let resolution = same.resolution.expect("the label is answered");
+    assert_eq!(resolution.label(), pb::Label::Ham);
+
+    // Edited: the approval was for other words, so the edit stands as its
+    // own verdict says.
+    let edited_text = format!("{SPAM_TEXT} Cheap pills at http://pills.example.top");
+    let edited = check_as_news(
+        &server,
+        pb::CheckCommentRequest {
+            recheck: true,
+            ..comment("judged", &edited_text)
+        },
+    )
+    .await;
+    assert_eq!(edited.decision_id, first.decision_id);
+    assert_eq!(edited.verdict(), pb::Verdict::Reject);
+    assert_eq!(edited.status(), pb::ReviewStatus::Rejected);
+    assert!(edited.resolution.is_none());
+    let stored = decision_by_comment(&server, "judged").await.unwrap();
+    assert_eq!(stored.status(), pb::ReviewStatus::Rejected);
+    assert!(stored.resolution.is_none());
+    assert_eq!(stored.content, edited_text);
+    server.stop().await;
+}

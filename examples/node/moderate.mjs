@@ -37,7 +37,9 @@ const submissions = [
 ];
 for (const form of submissions) {
   const answer = await moderate(form, { ip: "203.0.113.7", userAgent: "Mozilla/5.0", permalink: "https://news.example/bus-routes", postTitle: "Council approves the new bus routes" });
-  const action = { VERDICT_ALLOW: "publish", VERDICT_REVIEW: "hold for a moderator", VERDICT_REJECT: "refuse" }[answer.verdict];
+  // The site acts on the comment's status, which follows the verdict for a
+  // new comment and a moderator's label once one was given.
+  const action = { REVIEW_STATUS_APPROVED: "publish", REVIEW_STATUS_PENDING: "hold for a moderator", REVIEW_STATUS_REJECTED: "refuse" }[answer.status];
   console.log(`${form.comment_id}: ${answer.verdict} (score ${answer.score.toFixed(3)}) -> ${action}`);
   for (const reason of answer.reasons.slice(0, 3)) console.log(`  ${reason.message}`);
 }

@@ -12,10 +12,12 @@ import grpc
 
 from moderation.v1 import messages_pb2, service_pb2_grpc
 
+# The site acts on the comment's status, which follows the verdict for a
+# new comment and a moderator's label once one was given.
 ACTIONS = {
-    messages_pb2.VERDICT_ALLOW: "publish",
-    messages_pb2.VERDICT_REVIEW: "hold for a moderator",
-    messages_pb2.VERDICT_REJECT: "refuse",
+    messages_pb2.REVIEW_STATUS_APPROVED: "publish",
+    messages_pb2.REVIEW_STATUS_PENDING: "hold for a moderator",
+    messages_pb2.REVIEW_STATUS_REJECTED: "refuse",
 }
 
 
@@ -58,7 +60,7 @@ def main():
         for form in submissions:
             answer = moderate(stub, form, request)
             print(f"{form['comment_id']}: {messages_pb2.Verdict.Name(answer.verdict)} "
-                  f"(score {answer.score:.3f}) -> {ACTIONS[answer.verdict]}")
+                  f"(score {answer.score:.3f}) -> {ACTIONS[answer.status]}")
             for reason in answer.reasons[:3]:
                 print(f"  {reason.message}")
 

@@ -283,6 +283,8 @@ pub fn check_response_to_proto(outcome: &CheckOutcome) -> pb::CheckCommentRespon
         reasons: assessment.reasons.iter().map(reason_to_proto).collect(),
         model_version: assessment.model_version.clone(),
         stored: outcome.stored,
+        status: status_to_proto(decision.status) as i32,
+        resolution: decision.resolution.as_ref().map(resolution_to_proto),
     }
 }
 

@@ -262,10 +262,13 @@ impl Store {
     /// acknowledging.
     ///
     /// A person's label outranks the model's: when the stored decision has
-    /// a resolution, its status and resolution are kept, whatever `decision`
-    /// says. A recheck reads the decision long before it writes (it scores
-    /// in between), and a resolution committed in that window must not be
-    /// undone by the recheck's older copy.
+    /// a resolution and `decision` shows readers the same comment (see
+    /// `Comment::shows_the_same_as`), its status and resolution are kept,
+    /// whatever `decision` says. A recheck reads the decision long before
+    /// it writes (it scores in between), and a resolution committed in that
+    /// window must not be undone by the recheck's older copy. An edited
+    /// comment is not the one the person judged: `decision`'s status and
+    /// resolution are stored as they are.
     /// Gives the decision it replaced (`None` if there was none) and the
     /// decision as stored.
     pub fn replace_decision(
@@ -285,7 +288,10 @@ impl Store {
                         .transpose()
                         .map_err(ConflictableTransactionError::Abort)?;
                     let mut stored = decision.clone();
-                    if let Some(resolved) = old.as_ref().filter(|old| old.resolution.is_some()) {
+                    let judged_the_same = |old: &&Decision| {
+                        old.resolution.is_some() && old.comment.shows_the_same_as(&decision.comment)
+                    };
+                    if let Some(resolved) = old.as_ref().filter(judged_the_same) {
                         stored.status = resolved.status;
                         stored.resolution = resolved.resolution.clone();
                     }

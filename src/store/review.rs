@@ -857,6 +857,29 @@ mod tests {
     }
 
     #[test]
+    fn a_recheck_of_an_edited_comment_withdraws_the_resolution() {
+        let (_directory, store, expected) = filled();
+        // As in the test above, but the recheck is of an edited comment:
+        // the moderator's label was for the words before.
+        let mut rechecked = store.decision(&expected[0]).unwrap().unwrap();
+        label_one(&store, &expected[0], &spam_by_moderator(), UnixMillis(50)).unwrap();
+        rechecked.comment.content.push_str(" (edited)");
+        rechecked.assessment.verdict = Verdict::Allow;
+        rechecked.status = ReviewStatus::Approved;
+        let (replaced, answered) = store.replace_decision(&rechecked).unwrap();
+        assert!(replaced.unwrap().resolution.is_some());
+        let stored = store.decision(&expected[0]).unwrap().unwrap();
+        assert_eq!(answered, stored);
+        assert_eq!(stored.status, ReviewStatus::Approved);
+        assert!(stored.resolution.is_none());
+        let tally = store
+            .site_tally(&stored.comment.site_id, UnixMillis(i64::MIN))
+            .unwrap();
+        assert_eq!(tally.rejected, 0);
+        assert_eq!(tally.approved, 1);
+    }
+
+    #[test]
     fn an_item_read_after_its_priority_changed_is_left_to_its_new_place() {
         let (_directory, store, expected) = filled();
         // As if a recheck had lowered its priority between the page's read
