@@ -70,6 +70,24 @@ pub enum ReviewStatus {
     Rejected,
 }
 
+impl Decision {
+    /// Whether a person's label of this (stored) decision still decides
+    /// where `comment`, checked again, stands. A spam label stands
+    /// whatever the comment becomes: an edit must neither publish what a
+    /// person rejected (edited away and back) nor clear the author's spam
+    /// mark. An approval (a ham label) stands only while readers see the
+    /// comment it was given for: a comment approved and then edited into
+    /// spam must not stay published on the strength of the approval.
+    pub fn label_stands_for(&self, comment: &Comment) -> bool {
+        match &self.resolution {
+            None => false,
+            Some(resolution) => {
+                resolution.label == Label::Spam || self.comment.shows_the_same_as(comment)
+            }
+        }
+    }
+}
+
 impl ReviewStatus {
     /// Where a fresh decision starts: allowed comments are approved,
     /// rejected ones rejected, and the rest wait for a moderator.
@@ -145,8 +163,9 @@ pub struct Comment {
 
 impl Comment {
     /// Whether readers would see the same comment: the same text under
-    /// the same name and website. A person's label is for what they saw,
-    /// so an edit of any of these withdraws it (see `Engine`'s rechecks).
+    /// the same name and website. A person's approval is for what they
+    /// saw, so an edit of any of these withdraws it (see
+    /// [`Decision::label_stands_for`]).
     pub fn shows_the_same_as(&self, other: &Comment) -> bool {
         self.content == other.content
             && self.author.name == other.author.name

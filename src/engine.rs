@@ -321,13 +321,22 @@ impl Engine {
         // `stored` false even when the comment id has a stored decision,
         // which it leaves as it was.
         if options.dry_run {
+            // Where the comment would stand: a person's label that stands
+            // for it (see `Decision::label_stands_for`) decides, as it
+            // would for a recheck.
+            let (status, resolution) = match previous {
+                Some(previous) if previous.label_stands_for(&comment) => {
+                    (previous.status, previous.resolution)
+                }
+                _ => (ReviewStatus::initial_for(assessment.verdict), None),
+            };
             let decision = Decision {
                 decision_id: String::new(),
-                status: ReviewStatus::initial_for(assessment.verdict),
+                status,
                 comment,
                 assessment,
                 created_at: now,
-                resolution: None,
+                resolution,
             };
             return Ok(CheckOutcome {
                 decision,
@@ -401,15 +410,13 @@ impl Engine {
         fingerprint: Option<Fingerprint>,
     ) -> Result<Decision, Error> {
         // A recheck keeps the decision's identity, and a person's label
-        // outranks the model's for the comment they judged. An edit (the
-        // text, or the name or website shown with it) withdraws the label:
-        // a comment approved and then edited into spam must not stay
-        // published on the strength of the approval, so the edited comment
-        // stands as its verdict says, as a new one would. (The store keeps
-        // a resolution of the same comment committed since `previous` was
-        // read, too, and answers with what it stored.)
-        let label_holds =
-            previous.resolution.is_some() && previous.comment.shows_the_same_as(&comment);
+        // outranks the model's while it stands for the comment (see
+        // `Decision::label_stands_for`): an edit withdraws an approval, and
+        // the edited comment stands as its verdict says, as a new one
+        // would. (The store decides again against the decision as stored
+        // when it writes: a label given, or withdrawn by another recheck,
+        // since `previous` was read, and answers with what it stored.)
+        let label_holds = previous.label_stands_for(&comment);
         let (status, resolution) = if label_holds {
             (previous.status, previous.resolution)
         } else {

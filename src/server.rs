@@ -151,7 +151,7 @@ fn configured_file(key: &'static str, paths: &[PathBuf], source: ClassifierError
 }
 
 /// What [`State::prepare`] read and checked: everything a start needs that
-/// changes nothing stored.
+/// changes no record.
 pub struct Prepared {
     store: Store,
     configured: Model,
@@ -173,7 +173,9 @@ impl State {
 
     /// Opens the store and reads every file the configuration names (the
     /// model, the learning's base data, the TLS certificate and key),
-    /// without changing what is stored. `moderato serve` binds its
+    /// without changing any record (opening may bring the database's own
+    /// indexes and counters up to date, see `Store::open`). `moderato
+    /// serve` binds its
     /// listeners between this and [`Prepared::start`], so that a start
     /// refused for a busy port or a bad file leaves the model registry as
     /// it was.
@@ -217,10 +219,8 @@ impl Prepared {
             config,
             tls,
         } = self;
-        // Jobs the last run left unfinished are settled first, against the
-        // version that run left active (the start may change it).
-        store.fail_interrupted_jobs()?;
-        let model = startup_model(&store, configured, &origin, &learning)?;
+        // The keys first: a token file that cannot be read or written
+        // stops the start before the model registry changes.
         let (keyring, admin_token_file) = if config.keys.is_empty() {
             let (key, path) =
                 ensure_admin_token(&config.data_dir).map_err(|source| ServerError::AdminToken {
@@ -231,6 +231,10 @@ impl Prepared {
         } else {
             (Keyring::new(config.keys.clone()), None)
         };
+        // Jobs the last run left unfinished are settled first, against the
+        // version that run left active (the start may change it).
+        store.fail_interrupted_jobs()?;
+        let model = startup_model(&store, configured, &origin, &learning)?;
         Ok(State {
             engine: Arc::new(
                 Engine::new(store, model, config.thresholds, config.rules.clone())

@@ -351,3 +351,39 @@ async fn a_moderators_label_holds_until_the_comment_is_edited() {
     assert_eq!(stored.content, edited_text);
     server.stop().await;
 }
+
+/// A spam label stands whatever the comment becomes: edited into
+/// something harmless and back, it is never published on the model's word.
+#[tokio::test]
+async fn a_spam_label_stands_when_the_comment_is_edited() {
+    let (server, _directory) = start_server().await;
+    let first = check_as_news(&server, comment("missed", HAM_TEXT)).await;
+    assert_eq!(first.status(), pb::ReviewStatus::Approved);
+    resolve_as_moderator(&server, vec![first.decision_id.clone()], pb::Label::Spam).await;
+    for text in ["Edited into something else entirely.", HAM_TEXT] {
+        let edited = check_as_news(
+            &server,
+            pb::CheckCommentRequest {
+                recheck: true,
+                ..comment("missed", text)
+            },
+        )
+        .await;
+        // (The verdict is the model's, which has learned the label.)
+        assert_eq!(edited.status(), pb::ReviewStatus::Rejected, "{text}");
+        let resolution = edited.resolution.expect("the label stands");
+        assert_eq!(resolution.label(), pb::Label::Spam);
+    }
+    // A dry run answers where the comment would stand: rejected.
+    let dry = check_as_news(
+        &server,
+        pb::CheckCommentRequest {
+            dry_run: true,
+            ..comment("missed", HAM_TEXT)
+        },
+    )
+    .await;
+    assert_eq!(dry.status(), pb::ReviewStatus::Rejected);
+    assert!(!dry.stored);
+    server.stop().await;
+}

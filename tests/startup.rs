@@ -272,6 +272,16 @@ async fn a_start_refused_for_a_busy_port_or_a_missing_certificate_leaves_the_mod
     .unwrap();
     let refused = serve_until_exit(&data_dir, &["--config".as_ref(), with_tls.as_os_str()]);
     one_line_refusal(&refused, "missing.pem");
+    // An admin token path that is a directory stops the start too.
+    let token_file = data_dir.join("admin.token");
+    let kept_token = directory.path().join("admin.token.kept");
+    std::fs::rename(&token_file, &kept_token).unwrap();
+    std::fs::create_dir(&token_file).unwrap();
+    let refused = serve_until_exit(&data_dir, &["--config".as_ref(), config.as_os_str()]);
+    let refusal = one_line_refusal(&refused, "admin.token");
+    assert!(refusal.contains("not a file"), "{refusal}");
+    std::fs::remove_dir(&token_file).unwrap();
+    std::fs::rename(&kept_token, &token_file).unwrap();
 
     let server = ServeProcess::start(&data_dir).await;
     let token = std::fs::read_to_string(data_dir.join("admin.token")).unwrap();

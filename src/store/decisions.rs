@@ -11,7 +11,7 @@ use sled::Transactional;
 
 use super::index::{Indexes, Layout};
 use super::{transaction_error, Store, StoreError};
-use crate::domain::Decision;
+use crate::domain::{Decision, ReviewStatus};
 
 /// What [`Store::insert_decision`] did.
 // The value lives for one call; boxing the decision would only add an
@@ -262,13 +262,15 @@ impl Store {
     /// acknowledging.
     ///
     /// A person's label outranks the model's: when the stored decision has
-    /// a resolution and `decision` shows readers the same comment (see
-    /// `Comment::shows_the_same_as`), its status and resolution are kept,
+    /// a label that stands for `decision`'s comment (see
+    /// `Decision::label_stands_for`), its status and resolution are kept,
     /// whatever `decision` says. A recheck reads the decision long before
     /// it writes (it scores in between), and a resolution committed in that
-    /// window must not be undone by the recheck's older copy. An edited
-    /// comment is not the one the person judged: `decision`'s status and
-    /// resolution are stored as they are.
+    /// window must not be undone by the recheck's older copy. Nor may that
+    /// copy bring back a label the stored decision no longer has (another
+    /// recheck withdrew it) or one that does not stand for the comment: a
+    /// `decision` with a resolution that the stored one does not confirm is
+    /// stored with none, and its verdict's status.
     /// Gives the decision it replaced (`None` if there was none) and the
     /// decision as stored.
     pub fn replace_decision(
@@ -288,12 +290,16 @@ impl Store {
                         .transpose()
                         .map_err(ConflictableTransactionError::Abort)?;
                     let mut stored = decision.clone();
-                    let judged_the_same = |old: &&Decision| {
-                        old.resolution.is_some() && old.comment.shows_the_same_as(&decision.comment)
-                    };
-                    if let Some(resolved) = old.as_ref().filter(judged_the_same) {
-                        stored.status = resolved.status;
-                        stored.resolution = resolved.resolution.clone();
+                    match &old {
+                        Some(resolved) if resolved.label_stands_for(&decision.comment) => {
+                            stored.status = resolved.status;
+                            stored.resolution = resolved.resolution.clone();
+                        }
+                        _ if stored.resolution.is_some() => {
+                            stored.status = ReviewStatus::initial_for(stored.assessment.verdict);
+                            stored.resolution = None;
+                        }
+                        _ => {}
                     }
                     let value = encode(&stored).map_err(ConflictableTransactionError::Abort)?;
                     comments.insert(key.as_slice(), id)?;

@@ -857,26 +857,60 @@ mod tests {
     }
 
     #[test]
-    fn a_recheck_of_an_edited_comment_withdraws_the_resolution() {
+    fn a_recheck_of_an_edited_comment_withdraws_an_approval_but_not_a_spam_label() {
         let (_directory, store, expected) = filled();
+        let ham_by_moderator = LabelRequest {
+            label: Label::Ham,
+            ..spam_by_moderator()
+        };
         // As in the test above, but the recheck is of an edited comment:
-        // the moderator's label was for the words before.
+        // the moderator approved the words before.
         let mut rechecked = store.decision(&expected[0]).unwrap().unwrap();
-        label_one(&store, &expected[0], &spam_by_moderator(), UnixMillis(50)).unwrap();
-        rechecked.comment.content.push_str(" (edited)");
-        rechecked.assessment.verdict = Verdict::Allow;
-        rechecked.status = ReviewStatus::Approved;
+        label_one(&store, &expected[0], &ham_by_moderator, UnixMillis(50)).unwrap();
+        rechecked.comment.content.push_str(" Cheap pills!");
+        rechecked.assessment.verdict = Verdict::Reject;
+        rechecked.status = ReviewStatus::Rejected;
         let (replaced, answered) = store.replace_decision(&rechecked).unwrap();
         assert!(replaced.unwrap().resolution.is_some());
         let stored = store.decision(&expected[0]).unwrap().unwrap();
         assert_eq!(answered, stored);
-        assert_eq!(stored.status, ReviewStatus::Approved);
+        assert_eq!(stored.status, ReviewStatus::Rejected);
         assert!(stored.resolution.is_none());
         let tally = store
             .site_tally(&stored.comment.site_id, UnixMillis(i64::MIN))
             .unwrap();
-        assert_eq!(tally.rejected, 0);
-        assert_eq!(tally.approved, 1);
+        assert_eq!((tally.approved, tally.rejected), (0, 1));
+
+        // A spam label stands whatever the comment becomes.
+        let mut rechecked = store.decision(&expected[1]).unwrap().unwrap();
+        label_one(&store, &expected[1], &spam_by_moderator(), UnixMillis(60)).unwrap();
+        rechecked.comment.content = "An innocent text now".to_string();
+        rechecked.assessment.verdict = Verdict::Allow;
+        rechecked.status = ReviewStatus::Approved;
+        let (_, answered) = store.replace_decision(&rechecked).unwrap();
+        assert_eq!(answered.status, ReviewStatus::Rejected);
+        assert_eq!(
+            answered.resolution.map(|resolution| resolution.label),
+            Some(Label::Spam)
+        );
+        assert_eq!(answered.comment.content, "An innocent text now");
+
+        // A copy read while a label stood brings it back neither after
+        // another recheck withdrew it nor onto a decision without one.
+        let mut stale = store.decision(&expected[2]).unwrap().unwrap();
+        label_one(&store, &expected[2], &ham_by_moderator, UnixMillis(70)).unwrap();
+        let labelled = store.decision(&expected[2]).unwrap().unwrap();
+        let mut withdrawing = labelled.clone();
+        withdrawing.comment.content.push_str(" (edited)");
+        withdrawing.resolution = None;
+        withdrawing.status = ReviewStatus::Pending;
+        store.replace_decision(&withdrawing).unwrap();
+        stale.resolution = labelled.resolution;
+        stale.status = ReviewStatus::Approved;
+        stale.assessment.verdict = Verdict::Review;
+        let (_, answered) = store.replace_decision(&stale).unwrap();
+        assert_eq!(answered.status, ReviewStatus::Pending);
+        assert!(answered.resolution.is_none());
     }
 
     #[test]
@@ -1202,12 +1236,18 @@ mod tests {
     #[test]
     fn hourly_counters_of_an_older_moderato_become_daily_counters_at_open() {
         // As the database was when the counters were hourly: the totals
-        // agree with the queue counters, and the counts are under the
-        // retired family (one byte of slot and a u64 count per outcome).
+        // agree with the queue counters, but under the retired family, as
+        // are the counts (one byte of slot and a u64 count per outcome).
         let (_directory, store) = statistics_after(|store| {
             let statistics = &store.inner.statistics;
             for key in statistics.range(index::daily_counters()).keys() {
                 statistics.remove(key.unwrap()).unwrap();
+            }
+            for entry in statistics.range(index::status_totals()) {
+                let (key, value) = entry.unwrap();
+                statistics.remove(&key).unwrap();
+                let retired_key = [&[2][..], &key[1..]].concat();
+                statistics.insert(retired_key, value).unwrap();
             }
             let hour = UnixMillis(0).sortable_bytes();
             let retired_key = [&[1][..], &index::site_key("a.example"), &hour].concat();
