@@ -163,7 +163,8 @@ impl Engine {
 
     /// A comment counts in its author's history once, as its label says or,
     /// unlabelled, as approved while its status is. A recheck that changes
-    /// the status of an unlabelled comment moves its approval; one that
+    /// the status of an unlabelled comment moves its approval, and one
+    /// that withdraws an approval (an edit) takes its ham label out; one that
     /// changes its author moves the whole comment to the new author's
     /// history (from the decision it replaced, read in the same
     /// transaction), so that the history a later recheck corrects for is

@@ -207,9 +207,9 @@ impl State {
 }
 
 impl Prepared {
-    /// Settles what the last run left (unfinished jobs), puts the
-    /// configured model in force (registering it when it is new) and
-    /// reads or creates the keys.
+    /// Reads or creates the keys, then settles what the last run left
+    /// (unfinished jobs) and puts the configured model in force
+    /// (registering it when it is new).
     pub fn start(self) -> Result<State, ServerError> {
         let Prepared {
             store,
@@ -231,8 +231,9 @@ impl Prepared {
         } else {
             (Keyring::new(config.keys.clone()), None)
         };
-        // Jobs the last run left unfinished are settled first, against the
-        // version that run left active (the start may change it).
+        // Jobs the last run left unfinished are settled before the model,
+        // against the version that run left active (the start may change
+        // it).
         store.fail_interrupted_jobs()?;
         let model = startup_model(&store, configured, &origin, &learning)?;
         Ok(State {

@@ -384,6 +384,8 @@ async fn a_spam_label_stands_when_the_comment_is_edited() {
     )
     .await;
     assert_eq!(dry.status(), pb::ReviewStatus::Rejected);
+    let standing = dry.resolution.map(|resolution| resolution.label());
+    assert_eq!(standing, Some(pb::Label::Spam));
     assert!(!dry.stored);
     server.stop().await;
 }

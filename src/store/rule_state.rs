@@ -220,7 +220,8 @@ impl Store {
     /// it counts now (see [`AuthorHistory::without_comment`]): `from` and
     /// `to` are (author key, label, whether its status is approved) before
     /// and after the recheck. With the author unchanged that moves only
-    /// what the recheck changed (an unlabelled comment's approval); an
+    /// what the recheck changed (an unlabelled comment's approval, or an
+    /// approval an edit withdrew); an
     /// empty key (an anonymous comment) has no history. Call
     /// [`Store::durable`] before acknowledging.
     pub fn record_author_recheck(
