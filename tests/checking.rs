@@ -265,16 +265,13 @@ async fn a_stream_checks_one_comment_in_the_order_its_messages_were_sent() {
             .verdict(),
         pb::Verdict::Reject
     );
-    let recheck = |text: &str| pb::CheckCommentRequest {
-        recheck: true,
-        ..comment("edited", text)
-    };
+    let edit = |text: &str| recheck("edited", text);
     let long_spam = [SPAM_TEXT; 400].join(" ");
     let requests = vec![
-        recheck(HAM_TEXT),
+        edit(HAM_TEXT),
         comment("edited", "whatever this says, the stored decision answers"),
-        recheck(&long_spam),
-        recheck(HAM_TEXT),
+        edit(&long_spam),
+        edit(HAM_TEXT),
     ];
     let answers: Vec<pb::CheckCommentResponse> = client
         .check_comments(with_token(NEWS_TOKEN, tokio_stream::iter(requests)))
@@ -317,14 +314,7 @@ async fn a_moderators_label_holds_until_the_comment_is_edited() {
 
     // The same text again, rechecked: the model still says REJECT, the
     // moderator's approval stands, and the answer says so.
-    let same = check_as_news(
-        &server,
-        pb::CheckCommentRequest {
-            recheck: true,
-            ..comment("judged", SPAM_TEXT)
-        },
-    )
-    .await;
+    let same = check_as_news(&server, recheck("judged", SPAM_TEXT)).await;
     assert_eq!(same.verdict(), pb::Verdict::Reject);
     assert_eq!(same.status(), pb::ReviewStatus::Approved);
     let resolution = same.resolution.expect("the label is answered");
@@ -333,14 +323,7 @@ async fn a_moderators_label_holds_until_the_comment_is_edited() {
     // Edited: the approval was for other words, so the edit stands as its
     // own verdict says.
     let edited_text = format!("{SPAM_TEXT} Cheap pills at http://pills.example.top");
-    let edited = check_as_news(
-        &server,
-        pb::CheckCommentRequest {
-            recheck: true,
-            ..comment("judged", &edited_text)
-        },
-    )
-    .await;
+    let edited = check_as_news(&server, recheck("judged", &edited_text)).await;
     assert_eq!(edited.decision_id, first.decision_id);
     assert_eq!(edited.verdict(), pb::Verdict::Reject);
     assert_eq!(edited.status(), pb::ReviewStatus::Rejected);
@@ -361,14 +344,7 @@ async fn a_spam_label_stands_when_the_comment_is_edited() {
     assert_eq!(first.status(), pb::ReviewStatus::Approved);
     resolve_as_moderator(&server, vec![first.decision_id.clone()], pb::Label::Spam).await;
     for text in ["Edited into something else entirely.", HAM_TEXT] {
-        let edited = check_as_news(
-            &server,
-            pb::CheckCommentRequest {
-                recheck: true,
-                ..comment("missed", text)
-            },
-        )
-        .await;
+        let edited = check_as_news(&server, recheck("missed", text)).await;
         // (The verdict is the model's, which has learned the label.)
         assert_eq!(edited.status(), pb::ReviewStatus::Rejected, "{text}");
         let resolution = edited.resolution.expect("the label stands");

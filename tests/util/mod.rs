@@ -203,6 +203,14 @@ pub fn comment(comment_id: &str, content: &str) -> pb::CheckCommentRequest {
     }
 }
 
+/// The news site's comment, checked again (an edit): `recheck` set.
+pub fn recheck(comment_id: &str, content: &str) -> pb::CheckCommentRequest {
+    pb::CheckCommentRequest {
+        recheck: true,
+        ..comment(comment_id, content)
+    }
+}
+
 /// `GetDecision` by decision id, as the news site.
 pub async fn decision_by_id(
     server: &TestServer,
