@@ -86,6 +86,21 @@ impl Decision {
             }
         }
     }
+
+    /// Where `comment`, checked again with `verdict`, stands after this
+    /// stored decision: as its person's label left it while that stands,
+    /// else as the verdict says, with no resolution.
+    pub fn standing_for(
+        &self,
+        comment: &Comment,
+        verdict: Verdict,
+    ) -> (ReviewStatus, Option<Resolution>) {
+        if self.label_stands_for(comment) {
+            (self.status, self.resolution.clone())
+        } else {
+            (ReviewStatus::initial_for(verdict), None)
+        }
+    }
 }
 
 impl ReviewStatus {

@@ -325,11 +325,9 @@ impl Engine {
             // Where the comment would stand: a person's label that stands
             // for it (see `Decision::label_stands_for`) decides, as it
             // would for a recheck.
-            let (status, resolution) = match previous {
-                Some(previous) if previous.label_stands_for(&comment) => {
-                    (previous.status, previous.resolution)
-                }
-                _ => (ReviewStatus::initial_for(assessment.verdict), None),
+            let (status, resolution) = match &previous {
+                Some(previous) => previous.standing_for(&comment, assessment.verdict),
+                None => (ReviewStatus::initial_for(assessment.verdict), None),
             };
             let decision = Decision {
                 decision_id: String::new(),
@@ -417,12 +415,7 @@ impl Engine {
         // would. (The store decides again against the decision as stored
         // when it writes: a label given, or withdrawn by another recheck,
         // since `previous` was read, and answers with what it stored.)
-        let label_holds = previous.label_stands_for(&comment);
-        let (status, resolution) = if label_holds {
-            (previous.status, previous.resolution)
-        } else {
-            (ReviewStatus::initial_for(assessment.verdict), None)
-        };
+        let (status, resolution) = previous.standing_for(&comment, assessment.verdict);
         let decision = Decision {
             decision_id: previous.decision_id,
             comment,

@@ -175,10 +175,9 @@ impl State {
     /// model, the learning's base data, the TLS certificate and key),
     /// without changing any record (opening may bring the database's own
     /// indexes and counters up to date, see `Store::open`). `moderato
-    /// serve` binds its
-    /// listeners between this and [`Prepared::start`], so that a start
-    /// refused for a busy port or a bad file leaves the model registry as
-    /// it was.
+    /// serve` binds its listeners between this and [`Prepared::start`], so
+    /// that a start refused for a busy port or a bad file leaves the model
+    /// registry as it was.
     pub fn prepare(config: &Config) -> Result<Prepared, ServerError> {
         let store = Store::open_with_cache(&config.data_dir.join("db"), config.cache_bytes)?;
         let (configured, origin) = match &config.model {
