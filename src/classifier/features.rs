@@ -57,6 +57,20 @@ pub struct FeatureParams {
     /// either way, as the release that brought it wrote it.)
     #[serde(default, skip_serializing_if = "is_zero")]
     pub word_beginnings: usize,
+    /// The value of a word feature (`w:`) where it occurs, instead of 1.
+    /// The words of a comment are many and tell much the same story, so
+    /// naive Bayes, which adds their evidence as if each were news,
+    /// overcounts them against the few things said about the comment as a
+    /// whole; a weight under 1 counts each word for less, in training and
+    /// in scoring alike. 1 in model files written before it existed, and
+    /// then left out of the file, so that they keep their version.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub word_weight: f64,
+    /// The value of a whole-comment signal (`s:`: length, capitals,
+    /// links) where it holds, instead of 1: the other side of
+    /// `word_weight`. 1 in model files written before it existed.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub signal_weight: f64,
 }
 
 /// The hosts of the site a comment is posted on. A link to one of them,
@@ -125,22 +139,74 @@ impl SiteHosts {
 impl FeatureParams {
     /// Why these parameters cannot be used, if they cannot: character
     /// n-grams need `1 <= char_ngram_min <= char_ngram_max`, or both 0 to
-    /// turn them off. A range such as 3-0 is refused rather than read as
-    /// "off": whoever wrote it asked for n-grams and would not get them.
+    /// turn them off, and the kinds' weights must be within
+    /// [`MIN_KIND_WEIGHT`] and [`MAX_KIND_WEIGHT`].
     pub fn problem(&self) -> Option<String> {
+        self.invalid_parameter().map(|(_, message)| message)
+    }
+
+    /// [`FeatureParams::problem`] with the name of the parameter at fault
+    /// (`char_ngrams`, `word_weight` or `signal_weight`). A range such as
+    /// 3-0 is refused rather than read as "off": whoever wrote it asked
+    /// for n-grams and would not get them.
+    pub fn invalid_parameter(&self) -> Option<(&'static str, String)> {
         let (min, max) = (self.char_ngram_min, self.char_ngram_max);
         let turned_off = min == 0 && max == 0;
-        (!turned_off && !(1..=max).contains(&min)).then(|| {
-            format!(
-                "character n-grams {min}-{max}: the smallest must be at least 1 \
-                 and at most the largest (0-0 turns them off)"
+        if !turned_off && !(1..=max).contains(&min) {
+            return Some((
+                "char_ngrams",
+                format!(
+                    "character n-grams {min}-{max}: the smallest must be at least 1 \
+                     and at most the largest (0-0 turns them off)"
+                ),
+            ));
+        }
+        [
+            ("word_weight", "word weight", self.word_weight),
+            ("signal_weight", "signal weight", self.signal_weight),
+        ]
+        .into_iter()
+        .find(|(_, _, weight)| !(MIN_KIND_WEIGHT..=MAX_KIND_WEIGHT).contains(weight))
+        .map(|(parameter, name, weight)| {
+            (
+                parameter,
+                format!("{name} {weight}: must be from {MIN_KIND_WEIGHT} to {MAX_KIND_WEIGHT}"),
             )
         })
     }
+
+    /// The value a feature of the kind written `prefix` (`w:`, `s:`...)
+    /// has where it occurs once: its kind's weight.
+    fn kind_weight(&self, prefix: &str) -> f64 {
+        match prefix {
+            "w:" => self.word_weight,
+            "s:" => self.signal_weight,
+            _ => 1.0,
+        }
+    }
+
+    /// [`FeatureParams::kind_weight`] of a feature named `name`.
+    fn weight_of_name(&self, name: &str) -> f64 {
+        self.kind_weight(name.get(..2).unwrap_or(""))
+    }
 }
+
+/// The range of a kind's weight: a weight of 0 would make the kind
+/// vanish, which turning it off does more plainly, and beyond 100 one
+/// feature would outweigh any comment.
+pub const MIN_KIND_WEIGHT: f64 = 0.01;
+pub const MAX_KIND_WEIGHT: f64 = 100.0;
 
 fn is_zero(value: &usize) -> bool {
     *value == 0
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(value: &f64) -> bool {
+    *value == 1.0
 }
 
 impl Default for FeatureParams {
@@ -155,6 +221,8 @@ impl Default for FeatureParams {
             unknown_words: false,
             other_site_links: true,
             word_beginnings: 5,
+            word_weight: 0.7,
+            signal_weight: 1.4,
         }
     }
 }
@@ -191,8 +259,8 @@ pub fn extract_features_normalized(
     });
     let mut features = counted(occurrences);
     let scale = length_scale(params, features.len());
-    for (_, count) in &mut features {
-        *count = feature_value(params, *count, scale);
+    for (name, count) in &mut features {
+        *count = feature_value(params, *count, scale) * params.weight_of_name(name);
     }
     features
 }
@@ -552,27 +620,27 @@ pub fn resolve_text_by_keys(
 }
 
 /// The vocabulary positions of a text's known features, each as often as
-/// it occurs, when every known feature counts 1 however often it occurs:
-/// binary features, no length scaling and no unknown-word feature
-/// (otherwise `None`). Scoring sorts the positions and drops repeats, so it
-/// needs no counting pass.
+/// it occurs and with its value (its kind's weight), when a known feature
+/// has that value however often it occurs: binary features, no length
+/// scaling and no unknown-word feature (otherwise `None`). Scoring sorts
+/// the positions and drops repeats, so it needs no counting pass.
 pub fn binary_occurrences_by_keys(
     params: &FeatureParams,
     raw_text: &str,
     normalized: &str,
     site: &SiteHosts,
     keys: &FeatureKeys,
-) -> Option<Vec<usize>> {
+) -> Option<Vec<(usize, f64)>> {
     if !params.binary || params.normalize_length || keys.unknown_word.is_some() {
         return None;
     }
-    let mut positions = Vec::with_capacity(64);
+    let mut occurrences = Vec::with_capacity(64);
     for_each_feature(params, raw_text, normalized, site, |parts| {
         if let Some(position) = keys.position(&parts) {
-            positions.push(position);
+            occurrences.push((position, params.kind_weight(parts.prefix)));
         }
     });
-    Some(positions)
+    Some(occurrences)
 }
 
 /// What [`resolve_text`] and [`resolve_text_by_keys`] share: `lookup` finds
@@ -588,26 +656,33 @@ fn resolve_with(
     mut lookup: impl FnMut(&FeatureParts<'_>) -> Option<usize>,
 ) -> Vec<(usize, f64)> {
     let keep_unknown = unknown_word.is_some() || params.normalize_length;
-    let mut known_positions: Vec<usize> = Vec::with_capacity(64);
+    // Each known position with its kind's prefix, which gives its weight.
+    let mut known_positions: Vec<(usize, &'static str)> = Vec::with_capacity(64);
     let mut unknown: Vec<(String, bool)> = Vec::new();
     for_each_feature(params, raw_text, normalized, site, |parts| {
         match lookup(&parts) {
-            Some(position) => known_positions.push(position),
+            Some(position) => known_positions.push((position, parts.prefix)),
             None if keep_unknown => unknown.push((parts.name(), parts.is_word())),
             None => {}
         }
     });
-    let mut known = counted(known_positions);
+    let known_counts = counted(known_positions);
     let unknown_counts = counted(unknown);
-    let scale = length_scale(params, known.len() + unknown_counts.len());
-    for (_, count) in &mut known {
-        *count = feature_value(params, *count, scale);
-    }
+    let scale = length_scale(params, known_counts.len() + unknown_counts.len());
+    let mut known: Vec<(usize, f64)> = known_counts
+        .into_iter()
+        .map(|((position, prefix), count)| {
+            (
+                position,
+                feature_value(params, count, scale) * params.kind_weight(prefix),
+            )
+        })
+        .collect();
     let unknown_total = order_free_sum(
         unknown_counts
             .into_iter()
             .filter(|((_, is_word), _)| *is_word)
-            .map(|(_, count)| feature_value(params, count, scale))
+            .map(|(_, count)| feature_value(params, count, scale) * params.word_weight)
             .collect(),
     );
     if let (Some(position), true) = (unknown_word, unknown_total > 0.0) {
@@ -758,9 +833,18 @@ mod tests {
         assert_eq!(describe_feature("w:short"), "the word \"short\"");
     }
 
+    /// Default parameters with every kind weighing 1.
+    fn unweighted() -> FeatureParams {
+        FeatureParams {
+            word_weight: 1.0,
+            signal_weight: 1.0,
+            ..FeatureParams::default()
+        }
+    }
+
     #[test]
     fn binary_features_count_once() {
-        let features = extract_features(&FeatureParams::default(), "buy buy buy");
+        let features = extract_features(&unweighted(), "buy buy buy");
         let buy = features.iter().find(|(name, _)| name == "w:buy").unwrap();
         assert_eq!(buy.1, 1.0);
     }
@@ -769,11 +853,32 @@ mod tests {
     fn counted_features_count_every_time() {
         let params = FeatureParams {
             binary: false,
-            ..FeatureParams::default()
+            ..unweighted()
         };
         let features = extract_features(&params, "buy buy buy");
         let buy = features.iter().find(|(name, _)| name == "w:buy").unwrap();
         assert_eq!(buy.1, 3.0);
+    }
+
+    #[test]
+    fn a_feature_is_worth_its_kinds_weight() {
+        let params = FeatureParams {
+            binary: false,
+            word_weight: 0.5,
+            signal_weight: 2.0,
+            ..FeatureParams::default()
+        };
+        let features = extract_features(&params, "buy buy buy now");
+        let value = |name: &str| features.iter().find(|(feature, _)| feature == name).unwrap().1;
+        assert_eq!(value("w:buy"), 1.5);
+        assert_eq!(value("w:now"), 0.5);
+        // Pairs and beginnings are other kinds, worth 1 each time.
+        assert_eq!(value("b:buy buy"), 2.0);
+        assert!(features
+            .iter()
+            .filter(|(name, _)| name.starts_with("s:"))
+            .all(|(_, value)| *value == 2.0));
+        assert!(features.iter().any(|(name, _)| name.starts_with("s:")));
     }
 
     #[test]
@@ -826,17 +931,18 @@ mod tests {
     fn empty_text_has_a_feature_of_its_own() {
         let params = FeatureParams {
             signals: false,
-            ..FeatureParams::default()
+            ..unweighted()
         };
         let features = extract_features(&params, "  ");
         assert_eq!(features, vec![("s:no_words".to_string(), 1.0)]);
     }
 
     /// Every combination of the parameters that change what is counted
-    /// (character n-grams off, or from 1 to 4 characters).
+    /// (character n-grams off, or from 1 to 4 characters; the kinds'
+    /// weights 1, or the defaults').
     fn all_params() -> Vec<FeatureParams> {
         let mut all = Vec::new();
-        for bits in 0..256u32 {
+        for bits in 0..512u32 {
             let on = |bit: u32| bits & (1 << bit) != 0;
             all.push(FeatureParams {
                 word_pairs: on(0),
@@ -848,6 +954,8 @@ mod tests {
                 unknown_words: on(4),
                 other_site_links: on(6),
                 word_beginnings: if on(7) { 3 } else { 0 },
+                word_weight: if on(8) { 0.7 } else { 1.0 },
+                signal_weight: if on(8) { 1.4 } else { 1.0 },
             });
         }
         all
@@ -910,6 +1018,15 @@ mod tests {
             .expect("no two test features share a key");
             let by_keys = resolve_text_by_keys(&params, text, &normalized, &site, &keys);
             assert_eq!(by_keys, by_names, "{params:?} on {text:?}");
+            // Scoring's shortcut for binary features gives the same
+            // positions and values, repeats dropped.
+            if let Some(mut occurrences) =
+                binary_occurrences_by_keys(&params, text, &normalized, &site, &keys)
+            {
+                occurrences.sort_unstable_by_key(|(position, _)| *position);
+                occurrences.dedup_by_key(|(position, _)| *position);
+                assert_eq!(occurrences, by_names, "{params:?} on {text:?}");
+            }
             for_each_feature(&params, text, &normalized, &site, |parts| {
                 assert_eq!(
                     keys.key(&parts),

@@ -124,13 +124,19 @@ impl Moderation for ModerationService {
                 let key_name = caller.name.clone();
                 move || access.admission.spare_place(&key_name)
             };
+            let caller_for_order = Arc::clone(&caller);
             let responses = answer_in_order(
                 request.into_inner(),
                 idle_limit,
                 // Checks of one comment wait for each other (see
-                // `answer_in_order`).
-                |message: &pb::CheckCommentRequest| {
-                    (message.site_id.clone(), message.comment_id.clone())
+                // `answer_in_order`). The comment is known by the site it
+                // is checked for, so that an empty `site_id` and the key's
+                // one site named in full are the same comment; a site the
+                // key may not use is refused when the check runs.
+                move |message: &pb::CheckCommentRequest| {
+                    let site = requested_site(&caller_for_order, &message.site_id)
+                        .unwrap_or_else(|_| message.site_id.clone());
+                    (site, message.comment_id.clone())
                 },
                 spare_place,
                 move |index, message: pb::CheckCommentRequest| {
