@@ -164,15 +164,16 @@ fn leave_one_video_out_is_no_worse_than_the_model_card_says() {
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["folds"].as_array().unwrap().len(), 3, "{report}");
-    // The card states mean MCC 0.9029 and 3.3% ham blocked.
-    assert!(
-        (report["mean_mcc"].as_f64().unwrap() - 0.9029).abs() < 0.00005,
-        "{report}"
+    // The card states mean MCC 0.9186 and 2.1% ham blocked.
+    let (mean_mcc, mean_fpr) = (
+        report["mean_mcc"].as_f64().unwrap(),
+        report["mean_fpr"].as_f64().unwrap(),
     );
-    assert!(
-        (report["mean_fpr"].as_f64().unwrap() - 0.033).abs() < 0.0005,
-        "{report}"
-    );
+    assert!((mean_mcc - 0.9186).abs() < 0.00005, "{report}");
+    assert!((mean_fpr - 0.0214).abs() < 0.00005, "{report}");
+    // Issue #3's bar for a new site: mean MCC at least 0.88, at most 3%
+    // of ham blocked.
+    assert!(mean_mcc >= 0.88 && mean_fpr <= 0.03, "{report}");
 }
 
 #[test]

@@ -87,9 +87,8 @@ async fn ten_corrections_teach_a_new_campaign_without_costing_legitimate_readers
     // The campaign is one the default model misses: it rejects none of it,
     // allows at least eight of the ten corrected texts, and allows the five
     // new ones whose scores the corrections must lift. (The default model
-    // of 2026-11-29 sends two of the ten to review, at 0.51: "Mrs Jessica
-    // Brown's strategy works, I paid off my debts in a month" and "Mrs
-    // Jessica Brown answered all my questions, the returns are real".)
+    // of 2026-11-30 sends one of the ten to review, at 0.51: "Mrs Jessica
+    // Brown answered all my questions, the returns are real".)
     let mut before = Vec::new();
     for text in CAMPAIGN_CORRECTED.iter().chain(&CAMPAIGN_NEW) {
         let response = dry_run_check(&server, text).await;

@@ -24,6 +24,8 @@ const CANDIDATES: &[&str] = &[
     "I agree with the author",
     "great video",
     "what a great article thanks",
+    "nice one, thanks",
+    "what a great article, thanks a lot",
     "hello",
     "win a prize now",
     "click here",

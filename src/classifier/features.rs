@@ -869,7 +869,13 @@ mod tests {
             ..FeatureParams::default()
         };
         let features = extract_features(&params, "buy buy buy now");
-        let value = |name: &str| features.iter().find(|(feature, _)| feature == name).unwrap().1;
+        let value = |name: &str| {
+            features
+                .iter()
+                .find(|(feature, _)| feature == name)
+                .unwrap()
+                .1
+        };
         assert_eq!(value("w:buy"), 1.5);
         assert_eq!(value("w:now"), 0.5);
         // Pairs and beginnings are other kinds, worth 1 each time.

@@ -141,6 +141,16 @@ impl ModelFile {
                 self.alpha
             ));
         }
+        let features = &self.features;
+        if self.event_model == EventModel::Bernoulli
+            && (features.word_weight != 1.0 || features.signal_weight != 1.0)
+        {
+            return Some(
+                "the Bernoulli event model reads features as present or absent, \
+                 so its word and signal weights must be 1"
+                    .to_string(),
+            );
+        }
         let weights = &self.weights;
         if !weights
             .constants
@@ -752,12 +762,12 @@ impl Model {
             .binary_occurrences(features, text, normalized, site)
         {
             // A feature counts once however often it occurs.
-            Some(mut positions) => {
-                positions.sort_unstable();
-                positions.dedup();
-                positions
+            Some(mut occurrences) => {
+                occurrences.sort_unstable_by_key(|(position, _)| *position);
+                occurrences.dedup_by_key(|(position, _)| *position);
+                occurrences
                     .into_iter()
-                    .map(|position| contribution(position, 1.0))
+                    .map(|(position, value)| contribution(position, value))
                     .collect()
             }
             // Counted in vocabulary order already.
@@ -957,6 +967,60 @@ mod tests {
             serde_json::from_slice(&current.to_json().unwrap()).unwrap();
         assert_eq!(written["features"]["word_beginnings"], 5);
         assert_eq!(written["features"]["other_site_links"], true);
+    }
+
+    /// A model file written before the kinds' weights existed counts each
+    /// feature once, as it did, and writes its settings as it did, so
+    /// that its version stays the one it had; the current model counts a
+    /// word for 0.7 and a whole-comment signal for 1.4.
+    #[test]
+    fn a_model_file_from_before_kind_weights_counts_each_feature_once() {
+        let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
+        let features = file["features"].as_object_mut().unwrap();
+        features.remove("word_weight").unwrap();
+        features.remove("signal_weight").unwrap();
+        let old_settings = file["features"].clone();
+        let old = Model::from_json("test", &serde_json::to_vec(&file).unwrap()).unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&old.to_json().unwrap()).unwrap();
+        assert_eq!(written["features"], old_settings);
+        let current = Model::embedded_default().unwrap();
+        let text = "Please subscribe to my channel http://spam.example/win";
+        let values = |model: &Model| -> Vec<(String, f64)> {
+            let slope = model.file.calibration.slope;
+            model
+                .score(text)
+                .contributions
+                .iter()
+                .map(|contribution| {
+                    let position = model.scorer.index()[contribution.feature];
+                    let unit = slope * model.scorer.feature_log_odds(position);
+                    (contribution.feature.to_string(), contribution.weight / unit)
+                })
+                .collect()
+        };
+        let close = |value: f64, expected: f64| (value - expected).abs() < 1e-9;
+        let old_values = values(&old);
+        assert!(
+            old_values.iter().all(|(_, value)| close(*value, 1.0)),
+            "{old_values:?}"
+        );
+        let current_values = values(&current);
+        for (feature, value) in &current_values {
+            let expected = match &feature[..2] {
+                "w:" => 0.7,
+                "s:" => 1.4,
+                _ => 1.0,
+            };
+            assert!(close(*value, expected), "{feature}: {value}");
+        }
+        for kind in ["w:", "s:", "r:"] {
+            assert!(
+                current_values
+                    .iter()
+                    .any(|(feature, _)| feature.starts_with(kind)),
+                "no {kind} feature in {current_values:?}"
+            );
+        }
     }
 
     /// Earlier builds wrote `--char-ngrams 3-0` (no n-grams) into model

@@ -258,7 +258,7 @@ impl SparseScorer {
         raw_text: &str,
         normalized: &str,
         site: &SiteHosts,
-    ) -> Option<Vec<usize>> {
+    ) -> Option<Vec<(usize, f64)>> {
         binary_occurrences_by_keys(params, raw_text, normalized, site, self.keys.as_ref()?)
     }
 

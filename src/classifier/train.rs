@@ -70,7 +70,14 @@ impl Default for TrainingParams {
 pub struct ValidTrainingParams(TrainingParams);
 
 impl TrainingParams {
-    pub fn check(self) -> Result<ValidTrainingParams, ClassifierError> {
+    /// Checks the parameters. The Bernoulli event model reads each
+    /// feature as present or absent, so it takes the word and signal
+    /// weights as 1 whatever they were.
+    pub fn check(mut self) -> Result<ValidTrainingParams, ClassifierError> {
+        if self.event_model == EventModel::Bernoulli {
+            self.features.word_weight = 1.0;
+            self.features.signal_weight = 1.0;
+        }
         let invalid = |name, message: &str| ClassifierError::InvalidParameter {
             name,
             message: message.to_string(),
@@ -84,11 +91,8 @@ impl TrainingParams {
         if self.folds < 2 {
             return Err(invalid("folds", "must be at least 2"));
         }
-        if let Some(problem) = self.features.problem() {
-            return Err(ClassifierError::InvalidParameter {
-                name: "features",
-                message: problem,
-            });
+        if let Some((name, message)) = self.features.invalid_parameter() {
+            return Err(ClassifierError::InvalidParameter { name, message });
         }
         let name_ok = !self.name.is_empty()
             && self
@@ -1000,8 +1004,18 @@ mod tests {
         }
         .check()
         .unwrap();
+        // It reads features as present or absent, so kinds carry no weight.
+        assert_eq!(params.params().features.word_weight, 1.0);
+        assert_eq!(params.params().features.signal_weight, 1.0);
         let model = train(&params, &small_corpus(), vec![], &mut |_| {}).unwrap();
         assert!(!model.can_learn_online());
+        // A Bernoulli model file with weights is refused when it loads.
+        let mut file: serde_json::Value =
+            serde_json::from_slice(&model.to_json().unwrap()).unwrap();
+        file["features"]["word_weight"] = serde_json::json!(0.7);
+        let bytes = serde_json::to_vec(&file).unwrap();
+        let error = Model::from_json("weighted.json", &bytes).unwrap_err();
+        assert!(error.to_string().contains("Bernoulli"), "{error}");
         let error = model
             .learn(&[example("spam spam", Label::Spam)], 1.0)
             .unwrap_err();
@@ -1031,6 +1045,29 @@ mod tests {
             ..TrainingParams::default()
         };
         assert!(bad_name.check().is_err());
+        for (weight, name) in [
+            (0.0, "word_weight"),
+            (f64::NAN, "word_weight"),
+            (101.0, "word_weight"),
+        ] {
+            let mut params = TrainingParams::default();
+            params.features.word_weight = weight;
+            match params.check() {
+                Err(ClassifierError::InvalidParameter { name: refused, .. }) => {
+                    assert_eq!(refused, name, "{weight}")
+                }
+                other => panic!("word weight {weight}: {other:?}"),
+            }
+        }
+        let mut params = TrainingParams::default();
+        params.features.signal_weight = -1.0;
+        assert!(matches!(
+            params.check(),
+            Err(ClassifierError::InvalidParameter {
+                name: "signal_weight",
+                ..
+            })
+        ));
     }
 
     #[test]

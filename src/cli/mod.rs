@@ -228,6 +228,14 @@ pub struct TrainingFlags {
     /// Train on each example once (true), or on every copy (false).
     #[arg(long)]
     pub distinct_examples: Option<bool>,
+    /// The value of each word where it occurs (1 counts a word as one
+    /// feature; the Bernoulli event model takes 1 whatever is given).
+    #[arg(long)]
+    pub word_weight: Option<f64>,
+    /// The value of each whole-comment signal where it holds (1 counts a
+    /// signal as one feature; the Bernoulli event model takes 1).
+    #[arg(long)]
+    pub signal_weight: Option<f64>,
 }
 
 impl TrainingFlags {
@@ -289,6 +297,12 @@ impl TrainingFlags {
         }
         if let Some(beginnings) = self.word_beginnings {
             features.word_beginnings = beginnings;
+        }
+        if let Some(weight) = self.word_weight {
+            features.word_weight = weight;
+        }
+        if let Some(weight) = self.signal_weight {
+            features.signal_weight = weight;
         }
         Ok(params)
     }
@@ -381,11 +395,7 @@ fn checked_flags(
 fn flag_error(error: ClassifierError) -> CliError {
     match error {
         ClassifierError::InvalidParameter { name, message } => {
-            let flag = match name {
-                // The only feature parameter a flag sets that can be wrong.
-                "features" => "--char-ngrams".to_string(),
-                other => format!("--{}", other.replace('_', "-")),
-            };
+            let flag = format!("--{}", name.replace('_', "-"));
             CliError::Usage(format!("{flag}: {message}"))
         }
         other @ (ClassifierError::Read { .. }
@@ -643,6 +653,35 @@ mod tests {
             Err(error) => panic!("{range} is MIN-MAX: {error}"),
         };
         params.check().map(drop)
+    }
+
+    #[test]
+    fn a_weight_out_of_range_is_blamed_on_its_flag() {
+        for (flags, flag) in [
+            (
+                TrainingFlags {
+                    word_weight: Some(0.0),
+                    ..TrainingFlags::default()
+                },
+                "--word-weight",
+            ),
+            (
+                TrainingFlags {
+                    signal_weight: Some(1000.0),
+                    ..TrainingFlags::default()
+                },
+                "--signal-weight",
+            ),
+        ] {
+            let params = flags.apply(TrainingParams::default()).unwrap();
+            match checked_flags(params) {
+                Err(CliError::Usage(message)) => {
+                    assert!(message.starts_with(&format!("{flag}: ")), "{message}");
+                    assert!(message.contains("must be from 0.01 to 100"), "{message}");
+                }
+                other => panic!("{flag}: {other:?}"),
+            }
+        }
     }
 
     #[test]
