@@ -791,7 +791,12 @@ mod echo {
                 .expect("a port");
             let address = listener.local_addr().expect("its address");
             println!("echo ready address={address}");
+            // The flow-control windows of `moderato serve`, which decide
+            // how much a client sends ahead.
             tonic::transport::Server::builder()
+                .max_concurrent_streams(Some(moderato::limits::MAX_STREAMS_PER_CONNECTION))
+                .initial_stream_window_size(Some(moderato::limits::STREAM_WINDOW_BYTES))
+                .initial_connection_window_size(Some(moderato::limits::CONNECTION_WINDOW_BYTES))
                 .add_service(
                     ModerationServer::new(Echo)
                         .max_decoding_message_size(moderato::limits::MAX_MESSAGE_BYTES),

@@ -88,6 +88,33 @@ pub const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
 /// The largest block of headers (metadata) one gRPC call may send.
 pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
+/// What one call may send before the service has read it (HTTP/2's stream
+/// window). A `CheckComments` stream whose comments wait for a place stops
+/// being read, and its client then stops at this many bytes. The HTTP/2
+/// library counts each small DATA frame it holds unread against a budget
+/// of half the connection's window, and closes the connection when it is
+/// spent: at most this much of tiny comments (a gRPC client sends a frame
+/// per message) must fit in that budget many times over, or a stream of
+/// short comments would end every call on its connection. hyper's 1 MiB
+/// allowed about 2,000 unread comments of a few bytes, a fraction of one
+/// waiting stream's window.
+pub const STREAM_WINDOW_BYTES: u32 = 64 * 1024;
+
+/// What all the calls of one connection may send before the service has
+/// read it (HTTP/2's connection window); half of it is the budget for
+/// small unread frames (above). About 30 streams of tiny comments may wait
+/// unread on one connection at once; the bytes held stay bounded by the
+/// calls admitted or waiting, each at most [`STREAM_WINDOW_BYTES`].
+pub const CONNECTION_WINDOW_BYTES: u32 = 32 * 1024 * 1024;
+
+/// Calls a client may cancel on one connection before the service has
+/// taken them up. A client cancels a call when its deadline passes; more
+/// than this many such calls waiting on one connection close it (HTTP/2's
+/// GOAWAY, the "rapid reset" defence), ending its other calls too. The
+/// HTTP/2 library's default, 20, was reached by a client whose deadlines
+/// expired under load.
+pub const MAX_PENDING_CANCELLED_CALLS: usize = 256;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -162,6 +189,13 @@ pub(crate) mod tests {
                 LABEL_TURN_WAIT.as_secs()
             ),
             format!("| calls open at once on one gRPC connection | {MAX_STREAMS_PER_CONNECTION} |"),
+            format!(
+                "| bytes one call may send before the service reads them (HTTP/2 stream window) | {} |",
+                kib(STREAM_WINDOW_BYTES as usize)
+            ),
+            format!(
+                "| calls cancelled by the client on one connection before the service took them up | {MAX_PENDING_CANCELLED_CALLS} |"
+            ),
             format!(
                 "| one call's metadata (headers) | {} |",
                 kib(MAX_HEADER_LIST_BYTES as usize)

@@ -374,3 +374,78 @@ async fn a_spam_label_stands_when_the_comment_is_edited() {
     assert!(!dry.stored);
     server.stop().await;
 }
+
+/// A `CheckComments` stream of thousands of very short comments, each in
+/// an HTTP/2 DATA frame of its own (as grpcio and other clients send
+/// them), sent faster than the service scores them, is answered in full.
+/// While comments wait for places the service stops reading the stream;
+/// with the transport's default windows the client could send a megabyte
+/// of tiny frames ahead, and the HTTP/2 layer closed the whole connection
+/// ("too_many_data_frames") after a few thousand.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_of_very_short_comments_sent_a_frame_each_is_answered_in_full() {
+    use prost::Message;
+    const COMMENTS: usize = 3_000;
+    let (server, _directory) = start_server().await;
+    let tcp = tokio::net::TcpStream::connect(server.address)
+        .await
+        .unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "http://{}/moderation.v1.Moderation/CheckComments",
+            server.address
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {NEWS_TOKEN}"))
+        .body(())
+        .unwrap();
+    let (response, mut sending) = client.send_request(request, false).unwrap();
+    // h2 queues what the window does not let out yet, a frame per call.
+    for index in 0..COMMENTS {
+        let message = comment(&format!("s{index}"), "ok").encode_to_vec();
+        let mut frame = Vec::with_capacity(5 + message.len());
+        frame.push(0);
+        frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+        frame.extend_from_slice(&message);
+        sending
+            .send_data(bytes::Bytes::from(frame), index + 1 == COMMENTS)
+            .unwrap();
+    }
+    let response = response.await.expect("the call is answered");
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    while let Some(data) = body.data().await {
+        let data = data.unwrap_or_else(|error| {
+            let answered = count_grpc_messages(&received);
+            panic!("the answers broke off after {answered} of {COMMENTS}: {error}")
+        });
+        body.flow_control().release_capacity(data.len()).unwrap();
+        received.extend_from_slice(&data);
+    }
+    let trailers = body.trailers().await.unwrap().expect("trailers");
+    assert_eq!(trailers["grpc-status"], "0", "{trailers:?}");
+    assert_eq!(count_grpc_messages(&received), COMMENTS);
+    drop(client);
+    connection.abort();
+    server.stop().await;
+}
+
+/// How many whole gRPC messages (a flag byte, a big-endian length, the
+/// message) `bytes` holds.
+fn count_grpc_messages(mut bytes: &[u8]) -> usize {
+    let mut count = 0;
+    while bytes.len() >= 5 {
+        let length = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
+        if bytes.len() < 5 + length {
+            break;
+        }
+        bytes = &bytes[5 + length..];
+        count += 1;
+    }
+    count
+}
