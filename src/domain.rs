@@ -186,6 +186,24 @@ impl Comment {
             && self.author.name == other.author.name
             && self.author.url == other.author.url
     }
+
+    /// A short fingerprint of what readers would see (the fields
+    /// [`Comment::shows_the_same_as`] compares): two comments that show
+    /// the same have the same revision, and an edit gives another. The
+    /// console sends it back with a label, so that a label is refused for
+    /// a comment edited since it was shown. (SHA-256, so that it stays
+    /// the same across versions of the service and restarts.)
+    pub fn revision(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for part in [&self.content, &self.author.name, &self.author.url] {
+            // Each part's length first, so that no two sets of parts give
+            // the same bytes.
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        hex::encode(&hasher.finalize()[..8])
+    }
 }
 
 /// What the pipeline concluded about one comment.

@@ -28,7 +28,17 @@ pub struct LabelRequest {
     pub key_name: String,
     pub source: CorrectionSource,
     pub note: String,
+    /// The comments as the person saw them, for the decisions they saw
+    /// (see [`ShownComments`]); empty when they did not say.
+    pub shown: ShownComments,
 }
+
+/// Decision id -> [`crate::domain::Comment::revision`] of its comment as a
+/// person saw it when they chose a label. A decision whose comment has
+/// been edited since (it reads otherwise now) is not labelled: the label
+/// was for the text they read. Decisions not named are labelled as they
+/// are.
+pub type ShownComments = std::collections::BTreeMap<String, String>;
 
 /// One change of a decision's status or label. Entries are only ever
 /// appended, never rewritten.
@@ -187,6 +197,9 @@ pub enum BatchLabelled {
         decision_id: String,
         site_id: String,
     },
+    /// This decision's comment was edited since the person saw it (see
+    /// [`ShownComments`]); nothing was written.
+    Edited(String),
 }
 
 /// Which items of the queue are wanted.
@@ -291,6 +304,7 @@ mod tests {
             key_name: "moderators".to_string(),
             source: CorrectionSource::Moderator,
             note: "looked at it".to_string(),
+            shown: Default::default(),
         }
     }
 

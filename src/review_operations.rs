@@ -46,6 +46,9 @@ pub struct Resolve {
     /// The moderator's name as they gave it; the key's name when empty.
     pub moderator: String,
     pub note: String,
+    /// The comments as the moderator saw them (the console sends them;
+    /// `ResolveItems` does not).
+    pub shown: crate::review::ShownComments,
 }
 
 /// Corrections an export holds in memory at most, on their way to the
@@ -239,6 +242,7 @@ impl Engine {
             key_name: caller.name.clone(),
             source: CorrectionSource::Moderator,
             note: resolve.note,
+            shown: resolve.shown,
         };
         self.label(caller, &resolve.decision_ids, &scope, &request)
             .await
@@ -265,6 +269,7 @@ impl Engine {
             key_name: caller.name.clone(),
             source: CorrectionSource::Site,
             note,
+            shown: Default::default(),
         };
         let scope = SiteScope::Sites(vec![site_id.to_string()]);
         self.label(caller, &[decision_id.to_string()], &scope, &request)
@@ -435,6 +440,12 @@ impl Engine {
                             caller.name
                         )))
                     }
+                    BatchLabelled::Edited(decision_id) => {
+                        return Err(Error::FailedPrecondition(format!(
+                            "the comment of decision {decision_id:?} was edited since it was \
+                             shown; nothing was labelled: look at it again"
+                        )))
+                    }
                 };
                 let outcome = engine.after_labels_committed(labelled).await;
                 drop(caller);
@@ -566,6 +577,7 @@ mod tests {
             key_name: "k".to_string(),
             source: CorrectionSource::Moderator,
             note: String::new(),
+            shown: Default::default(),
         };
         store
             .apply_labels(&ids, &SiteScope::All, &request, UnixMillis(0))
@@ -599,6 +611,7 @@ mod tests {
             label: Label::Spam,
             moderator: String::new(),
             note: String::new(),
+            shown: Default::default(),
         }
     }
 

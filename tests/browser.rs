@@ -117,9 +117,13 @@ async fn a_moderator_resolves_items_in_the_console() {
         "the word with a soft hyphen inside is highlighted: {seen}"
     );
     assert!(seen["meta"].as_str().unwrap().contains("Reader"), "{seen}");
-    // The author's name, e-mail and the post's title, each isolated from
-    // the text around it.
-    assert_eq!(seen["isolated_in_meta"], 3, "{seen}");
+    // The author's name, e-mail, the post's title and the comment's id,
+    // each isolated from the text around it.
+    assert_eq!(seen["isolated_in_meta"], 4, "{seen}");
+    assert!(
+        seen["meta"].as_str().unwrap().ends_with("· comment c2"),
+        "{seen}"
+    );
     assert!(
         seen["status"].as_str().unwrap().contains("Approved 1"),
         "{seen}"
@@ -131,6 +135,18 @@ async fn a_moderator_resolves_items_in_the_console() {
         serde_json::json!([seen["before"][1]]),
         "{seen}"
     );
+    // A click on an item makes it the one the keys act on.
+    assert_eq!(
+        seen["current_after_click"],
+        serde_json::json!([seen["before"][2]]),
+        "{seen}"
+    );
+    // `x` held down ticked the item once: its repeats did not untick it,
+    // and the toolbar's button says how many it acts on.
+    assert_eq!(seen["selected_button"], "Approve 1 selected", "{seen}");
+    assert_eq!(seen["selected_button_disabled"], false, "{seen}");
+    // An empty queue says so.
+    assert_eq!(seen["empty"], "Nothing is waiting for review.", "{seen}");
     // The count of waiting items follows the resolutions.
     assert_eq!(seen["total_before"], "(3 waiting)", "{seen}");
     assert_eq!(seen["total_after"], "(1 waiting)", "{seen}");

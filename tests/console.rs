@@ -222,6 +222,82 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     server.stop().await;
 }
 
+/// A moderator labels the comment they were shown: when its author
+/// edited it after the page was loaded (a bait and switch: harmless text
+/// listed, spam put in its place), the label is refused with 409 and
+/// nothing is labelled; listed again, the new text can be judged. Approved
+/// and rejected items can be listed again, to correct a mistake.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_label_is_for_the_comment_as_the_console_showed_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_console(directory.path())).await;
+    let flagged = check_as_news(&server, comment("bait", REVIEW_TEXT)).await;
+    let listed = |status: &'static str| {
+        let server = &server;
+        async move {
+            let path = format!("/api/queue?status={status}");
+            let (code, page) = http(server, "GET", &path, Some(MODERATOR_TOKEN), "").await;
+            assert_eq!(code, 200, "{page}");
+            let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+            page["items"].as_array().unwrap().clone()
+        }
+    };
+    let items = listed("pending").await;
+    assert_eq!(items.len(), 1);
+    let shown = items[0]["revision"].as_str().unwrap().to_string();
+    // The author edits it (the site rechecks it) into spam that still goes
+    // to review.
+    let edited = check_as_news(&server, recheck("bait", "see my profile for deals")).await;
+    assert_eq!(edited.decision_id, flagged.decision_id);
+    let body = |revision: &str| {
+        format!(
+            "{{\"decision_ids\": [\"{id}\"], \"label\": \"ham\", \"shown\": {{\"{id}\": \"{revision}\"}}}}",
+            id = flagged.decision_id
+        )
+    };
+    let (status, refused) = http(
+        &server,
+        "POST",
+        "/api/resolve",
+        Some(MODERATOR_TOKEN),
+        &body(&shown),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains("edited since it was shown"), "{refused}");
+    let untouched = decision_by_id(&server, &flagged.decision_id).await.unwrap();
+    assert_eq!(untouched.status(), pb::ReviewStatus::Pending);
+    // Listed again, the item shows the new text under a new revision, and
+    // a label for that is applied.
+    let items = listed("pending").await;
+    assert_eq!(items[0]["content"], "see my profile for deals");
+    let now = items[0]["revision"].as_str().unwrap();
+    assert_ne!(now, shown);
+    let resolved = resolve_in_console(&server, &body(now)).await;
+    assert_eq!(resolved["changed"], 1, "{resolved}");
+    // Approved by mistake: the approved items list it, and it can be
+    // rejected from there.
+    assert!(listed("pending").await.is_empty());
+    let approved = listed("approved").await;
+    assert_eq!(approved.len(), 1);
+    assert_eq!(approved[0]["decision_id"], flagged.decision_id.as_str());
+    let rejection = body(approved[0]["revision"].as_str().unwrap()).replace("\"ham\"", "\"spam\"");
+    resolve_in_console(&server, &rejection).await;
+    assert_eq!(listed("rejected").await.len(), 1);
+    assert!(listed("approved").await.is_empty());
+    let (status, refused) = http(
+        &server,
+        "GET",
+        "/api/queue?status=maybe",
+        Some(MODERATOR_TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(refused.contains("status"), "{refused}");
+    server.stop().await;
+}
+
 /// A `/api/resolve` call as the moderator that must succeed, and its answer.
 async fn resolve_in_console(server: &TestServer, body: &str) -> serde_json::Value {
     let (status, resolved) =

@@ -150,8 +150,29 @@ pub async fn me(Moderator(caller): Moderator) -> Result<Json<Me>, ApiError> {
 pub struct QueueQuery {
     #[serde(default)]
     site: String,
+    /// `pending` (the default), `approved` or `rejected`: the settled
+    /// items are listed so that a moderator can find a mistake and decide
+    /// again.
+    #[serde(default)]
+    status: String,
     #[serde(default)]
     page_token: String,
+}
+
+/// The queue a console page lists.
+fn listed_status(status: &str) -> Result<ReviewStatus, Error> {
+    match status {
+        "" | "pending" => Ok(ReviewStatus::Pending),
+        "approved" => Ok(ReviewStatus::Approved),
+        "rejected" => Ok(ReviewStatus::Rejected),
+        other => Err(Error::invalid_argument(
+            "status",
+            format!(
+                "{} is not \"pending\", \"approved\" or \"rejected\"",
+                Echo(other)
+            ),
+        )),
+    }
 }
 
 #[derive(Serialize)]
@@ -175,6 +196,9 @@ struct ItemView {
     decision_id: String,
     site_id: String,
     comment_id: String,
+    /// What the moderator sees, fingerprinted (`Comment::revision`): sent
+    /// back with a label, so that an edit made since is not labelled.
+    revision: String,
     content: String,
     author_name: String,
     author_email: String,
@@ -262,6 +286,7 @@ fn item_view(model: &Model, decision: Decision) -> ItemView {
     let comment = decision.comment;
     ItemView {
         decision_id: decision.decision_id,
+        revision: comment.revision(),
         site_id: comment.site_id,
         comment_id: comment.comment_id,
         content: comment.content,
@@ -297,7 +322,8 @@ fn item_view(model: &Model, decision: Decision) -> ItemView {
     }
 }
 
-/// A page of pending items, highest priority first, then oldest.
+/// A page of the items of one status (pending unless asked), highest
+/// priority first, then oldest.
 pub async fn queue(
     State(state): State<HttpState>,
     Moderator(caller): Moderator,
@@ -311,7 +337,7 @@ pub async fn queue(
     }
     let filter = QueueFilter {
         scope: review_scope(&caller, &query.site)?,
-        status: ReviewStatus::Pending,
+        status: listed_status(&query.status)?,
         min_priority: Priority::Low,
     };
     let cursor = page_token::decode(&filter, &query.page_token)?;
@@ -353,6 +379,11 @@ pub struct ResolveRequest {
     label: String,
     #[serde(default)]
     note: String,
+    /// Decision id -> the `revision` of the item as listed: a decision
+    /// whose comment was edited since is not labelled (409, and nothing
+    /// is).
+    #[serde(default)]
+    shown: crate::review::ShownComments,
 }
 
 /// What resolving did: `resolved` items now carry the label, and
@@ -418,6 +449,7 @@ pub async fn resolve(
                 label,
                 moderator: String::new(),
                 note: request.note,
+                shown: request.shown,
             },
         )
         .await?;

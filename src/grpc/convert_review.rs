@@ -160,6 +160,8 @@ pub fn resolve_from_proto(request: pb::ResolveItemsRequest) -> Result<Resolve, E
         label,
         moderator: request.moderator,
         note: request.note,
+        // The API carries no revisions: a client labels the comment as it is.
+        shown: Default::default(),
     })
 }
 

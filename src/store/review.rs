@@ -253,6 +253,13 @@ impl Store {
                                 site_id: stored.comment.site_id,
                             }));
                         }
+                        // Checked in the transaction that labels, so that
+                        // no edit can come between the check and the label.
+                        if let Some(shown) = request.shown.get(decision_id) {
+                            if *shown != stored.comment.revision() {
+                                return Err(refused(BatchLabelled::Edited(decision_id.clone())));
+                            }
+                        }
                         let labelled = apply_label(&stored, request, now);
                         if let Labelled::Changed {
                             decision,
@@ -603,6 +610,7 @@ mod tests {
             BatchLabelled::Done(mut labelled) => labelled.pop(),
             BatchLabelled::Missing(_) => None,
             BatchLabelled::OutOfScope { .. } => panic!("every site is in scope"),
+            BatchLabelled::Edited(_) => panic!("no revision was given"),
         }
     }
 
@@ -621,6 +629,7 @@ mod tests {
             key_name: "moderators".to_string(),
             source: CorrectionSource::Moderator,
             note: String::new(),
+            shown: Default::default(),
         }
     }
 
@@ -811,6 +820,58 @@ mod tests {
         assert_eq!(untouched.status, ReviewStatus::Pending);
         assert!(store.audit_trail(&own).unwrap().is_empty());
         assert_eq!(store.corrections().count(), 0);
+    }
+
+    /// A label given for a comment as it was shown is refused, and nothing
+    /// is written, when the comment was edited since; given for what it
+    /// shows now, it is applied.
+    #[test]
+    fn a_label_for_a_comment_edited_since_it_was_shown_writes_nothing() {
+        let (_directory, store, expected) = filled();
+        let (edited, other) = (expected[0].clone(), expected[1].clone());
+        let shown_then = |id: &str| store.decision(id).unwrap().unwrap().comment.revision();
+        let request_for = |shown: &[(&String, String)]| LabelRequest {
+            shown: shown
+                .iter()
+                .map(|(id, revision)| (id.to_string(), revision.clone()))
+                .collect(),
+            ..spam_by_moderator()
+        };
+        let seen = request_for(&[(&edited, shown_then(&edited)), (&other, shown_then(&other))]);
+        let mut rechecked = store.decision(&edited).unwrap().unwrap();
+        rechecked.comment.content = "BUY CHEAP PILLS http://pills.example".to_string();
+        store.replace_decision(&rechecked).unwrap();
+        let both = [other.clone(), edited.clone()];
+        let outcome = store
+            .apply_labels(&both, &SiteScope::All, &seen, UnixMillis(10))
+            .unwrap();
+        assert_eq!(outcome, BatchLabelled::Edited(edited.clone()));
+        for id in &both {
+            assert_eq!(
+                store.decision(id).unwrap().unwrap().status,
+                ReviewStatus::Pending
+            );
+            assert!(store.audit_trail(id).unwrap().is_empty());
+        }
+        assert_eq!(store.corrections().count(), 0);
+        // A name or website changed is an edit too; the same comment
+        // shown again is not.
+        let mut renamed = rechecked.clone();
+        renamed.comment.author.url = "http://pills.example".to_string();
+        assert_ne!(renamed.comment.revision(), rechecked.comment.revision());
+        assert_eq!(
+            rechecked.clone().comment.revision(),
+            rechecked.comment.revision()
+        );
+        let seen_now = request_for(&[(&edited, shown_then(&edited))]);
+        let outcome = store
+            .apply_labels(&both, &SiteScope::All, &seen_now, UnixMillis(20))
+            .unwrap();
+        assert!(matches!(outcome, BatchLabelled::Done(ref labelled) if labelled.len() == 2));
+        assert_eq!(
+            store.decision(&edited).unwrap().unwrap().status,
+            ReviewStatus::Rejected
+        );
     }
 
     #[test]
@@ -1036,6 +1097,7 @@ mod tests {
                 key_name: "k".to_string(),
                 source: CorrectionSource::Moderator,
                 note: String::new(),
+                shown: Default::default(),
             };
             // Pending to rejected (the entries move).
             label_one(&store, "d03", &label(Label::Spam), UnixMillis(100)).unwrap();
@@ -1124,6 +1186,7 @@ mod tests {
                 key_name: "k".to_string(),
                 source: CorrectionSource::Moderator,
                 note: String::new(),
+                shown: Default::default(),
             };
             label_one(&store, "d03", &request, UnixMillis(100)).unwrap();
             spoil(&store);
@@ -1203,6 +1266,7 @@ mod tests {
                 key_name: "k".to_string(),
                 source: CorrectionSource::Moderator,
                 note: String::new(),
+                shown: Default::default(),
             };
             label_one(store, "d05", &request, UnixMillis(200)).unwrap();
             store

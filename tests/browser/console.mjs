@@ -1,10 +1,13 @@
 // Drives the moderator console in headless Chromium: signs in with a
 // moderator token, waits for the queue, checks that each item shows its
-// author, reasons and highlighted words, takes a screenshot, moves the
-// cursor to the second item, rejects the first with its button (the cursor
-// must stay on the second), approves the second with the keyboard, checks
-// both left the queue and the count of waiting items followed, then ticks
-// the last item's checkbox and rejects it with the keyboard.
+// author, reasons and highlighted words, takes a screenshot, clicks the
+// third item's text (it must become the current one), moves the cursor up
+// to the second item, rejects the first with its button (the cursor must
+// stay on the second), approves the second with the keyboard, checks both
+// left the queue and the count of waiting items followed, holds `x` down
+// on the last item (the repeats must not untick it), then ticks its
+// checkbox and rejects it with the keyboard, and reads what the empty
+// queue says.
 // Prints one JSON line with what it saw; exits non-zero with a message
 // when something is not as expected.
 //
@@ -41,8 +44,11 @@ try {
   const figures = await page.$$eval("#stats tbody tr:first-child td", (cells) => cells.map((cell) => cell.textContent));
   await page.screenshot({ path: screenshot, fullPage: true });
 
-  // Move to the second item, then reject the first with its button.
-  await page.locator("body").press("j");
+  // A click on the third item's text makes it the current one; then up
+  // to the second, and reject the first with its button.
+  await page.locator(`#item-${before[2]} p.content`).click();
+  const currentAfterClick = await page.$$eval("#queue > li.current", (items) => items.map((item) => item.dataset.decisionId));
+  await page.locator("body").press("k");
   await page.locator(`#item-${before[0]} button.reject`).click();
   // Waits go through selectors, not page.waitForFunction: the console's
   // content security policy forbids the eval that one uses.
@@ -58,6 +64,12 @@ try {
   // (as Tab would), then reject it with a key: the shortcuts must work
   // while a checkbox has the focus.
   const ticked = after[0];
+  // `x` held down: the first press ticks the item, the repeats do nothing.
+  await page.keyboard.down("x");
+  await page.keyboard.down("x");
+  await page.keyboard.up("x");
+  const selectedButton = await page.textContent("#approve-selected");
+  const selectedButtonDisabled = await page.locator("#approve-selected").isDisabled();
   const checkbox = page.locator(`#item-${ticked} input[type=checkbox]`);
   await checkbox.check();
   await checkbox.focus();
@@ -65,10 +77,13 @@ try {
   await page.keyboard.press("r");
   await page.locator(`#item-${ticked}`).waitFor({ state: "detached", timeout: 10000 });
   const afterCheckbox = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
+  await page.locator("#empty").waitFor({ state: "visible", timeout: 10000 });
+  const empty = await page.textContent("#empty");
   console.log(JSON.stringify({
     before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
     meta, isolated_in_meta: isolatedInMeta, status,
     total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
+    current_after_click: currentAfterClick, selected_button: selectedButton, selected_button_disabled: selectedButtonDisabled, empty,
   }));
 } catch (error) {
   fail(`the console did not behave: ${error.message}`);

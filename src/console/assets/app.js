@@ -11,7 +11,7 @@
 // `listSite` is the site of the list shown, which "More" continues, and
 // `listPending` is set while a new list is on its way (with nothing yet
 // to continue, "More" waits for it).
-const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listPending: false };
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listStatus: "pending", listPending: false, status: "pending" };
 const $ = (id) => document.getElementById(id);
 
 // How many times a call the service shed (429: over the key's rate of
@@ -20,27 +20,53 @@ const $ = (id) => document.getElementById(id);
 // held to one call a second would otherwise never get through.
 const RETRIES_WHEN_SHED = 3;
 
+// Errors come back in words a moderator can act on: a service that cannot
+// be reached, and a key that is no longer valid (401), which also signs
+// the console out (see `signedOut`).
 async function api(path, options = {}) {
   let response;
   for (let attempt = 0; ; attempt++) {
-    response = await fetch(path, {
-      ...options,
-      headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
-    });
+    try {
+      response = await fetch(path, {
+        ...options,
+        headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
+      });
+    } catch (error) {
+      const unreachable = new Error("the service cannot be reached (it may be restarting, or the network is down)");
+      unreachable.status = 0;
+      throw unreachable;
+    }
     if (response.status !== 429 || attempt >= RETRIES_WHEN_SHED) break;
     // A shed call was not carried out, so sending it again is safe.
     await new Promise((resume) => setTimeout(resume, 1000 * (attempt + 1)));
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(body.error || response.statusText);
+    const message = response.status === 401 ? "this token is not a valid key (it may have been removed)" : body.error || response.statusText;
+    const error = new Error(message);
     error.status = response.status;
+    if (response.status === 401 && !$("console").hidden) signedOut();
     throw error;
   }
   return body;
 }
 
-function say(message) { $("status").textContent = message; }
+// The key was refused while the console was in use (removed or replaced
+// by a reload of the keys): back to the sign-in form, saying why, since
+// no call can succeed with it.
+function signedOut() {
+  sessionStorage.removeItem("moderato-token");
+  state.token = "";
+  $("console").hidden = true;
+  $("sign-in").hidden = false;
+  $("who").textContent = "";
+  $("sign-in-error").textContent = "Your key is no longer valid; sign in again.";
+}
+
+function say(message) {
+  $("status").textContent = message;
+  delete $("status").dataset.error;
+}
 
 function text(tag, content, className) {
   const element = document.createElement(tag);
@@ -123,6 +149,16 @@ function render() {
     return li;
   }));
   $("more").hidden = !state.next;
+  // The toolbar's buttons act on the ticked items only, and say how many.
+  const count = state.selected.size;
+  for (const [id, verb] of [["approve-selected", "Approve"], ["reject-selected", "Reject"]]) {
+    $(id).textContent = verb + " " + count + " selected";
+    $(id).disabled = count === 0;
+  }
+  $("empty").hidden = state.items.length > 0 || state.listPending;
+  $("empty").textContent = state.next
+    ? "Every item of this page is done; loading the next…"
+    : state.status === "pending" ? "Nothing is waiting for review." : "Nothing here.";
 }
 
 function itemElement(item) {
@@ -130,6 +166,12 @@ function itemElement(item) {
     li.id = "item-" + item.decision_id;
     li.dataset.decisionId = item.decision_id;
     li.tabIndex = -1;
+    // A click on an item (not on its buttons or checkbox) makes it the
+    // current one, so that the keys act on the item the moderator chose.
+    li.addEventListener("click", (event) => {
+      if (event.target.closest("button, input, a")) return;
+      makeCurrent(item.decision_id);
+    });
     const head = document.createElement("div");
     head.className = "item-head";
     const check = document.createElement("input");
@@ -140,12 +182,7 @@ function itemElement(item) {
     // a key pressed there acts on the item the moderator is looking at.
     // (Drawing the list again takes the focus away; it is given back.)
     check.addEventListener("focus", () => {
-      const index = state.items.findIndex((other) => other.decision_id === item.decision_id);
-      if (index >= 0 && index !== state.current) {
-        state.current = index;
-        render();
-        check.focus();
-      }
+      if (makeCurrent(item.decision_id)) check.focus();
     });
     head.append(check,
       text("span", item.priority + " priority", "badge " + item.priority),
@@ -156,7 +193,22 @@ function itemElement(item) {
     const meta = text("p", "By ", "meta");
     [item.author_name || "anonymous", item.author_email, item.author_url, item.author_ip].filter(Boolean)
       .forEach((part, index) => meta.append(index > 0 ? " · " : "", isolated(part)));
-    if (item.post_title) meta.append(" on “", isolated(item.post_title), "”");
+    if (item.post_title || item.permalink) {
+      meta.append(" on ");
+      // The article opens in a new tab; only web addresses become links.
+      const title = isolated(item.post_title ? "“" + item.post_title + "”" : item.permalink);
+      if (/^https?:\/\//i.test(item.permalink)) {
+        const link = document.createElement("a");
+        link.href = item.permalink;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        link.append(title);
+        meta.append(link);
+      } else {
+        meta.append(title);
+      }
+    }
+    meta.append(" · comment ", isolated(item.comment_id));
     const reasons = document.createElement("ul");
     reasons.className = "reasons";
     for (const reason of item.reasons) {
@@ -176,8 +228,31 @@ function itemElement(item) {
     reject.type = "button";
     reject.addEventListener("click", () => resolve([item.decision_id], "spam"));
     actions.append(approve, reject);
-    li.append(head, meta, highlighted(item.content, item.highlights), reasons, actions);
+    const content = highlighted(item.content, item.highlights);
+    li.append(head, meta, content);
+    // A very long comment is shown folded, so that its buttons and the
+    // next comment stay in reach; one click unfolds it.
+    if (item.content.length > LONG_COMMENT) {
+      content.classList.add("folded");
+      const unfold = text("button", "Show the whole comment (" + item.content.length.toLocaleString() + " characters)", "unfold");
+      unfold.type = "button";
+      unfold.addEventListener("click", () => { content.classList.remove("folded"); unfold.remove(); });
+      li.append(unfold);
+    }
+    li.append(reasons, actions);
     return li;
+}
+
+// Characters beyond which a comment is shown folded.
+const LONG_COMMENT = 1500;
+
+// Makes the item with this id the current one; true if it was not.
+function makeCurrent(decisionId) {
+  const index = state.items.findIndex((other) => other.decision_id === decisionId);
+  if (index < 0 || index === state.current) return false;
+  state.current = index;
+  render();
+  return true;
 }
 
 function toggle(decisionId) {
@@ -220,11 +295,12 @@ async function loadQueue(more = false) {
   if (more && state.listPending) return;
   const load = ++state.queueLoads;
   const site = more ? state.listSite : $("site").value;
+  const status = more ? state.listStatus : $("show").value;
   if (!more) state.listPending = true;
   const token = more ? encodeURIComponent(state.next) : "";
   let page;
   try {
-    page = await api("/api/queue?site=" + encodeURIComponent(site) + "&page_token=" + token);
+    page = await api("/api/queue?site=" + encodeURIComponent(site) + "&status=" + status + "&page_token=" + token);
   } catch (error) {
     if (load !== state.queueLoads) return;
     if (!more) state.listPending = false;
@@ -235,6 +311,8 @@ async function loadQueue(more = false) {
   if (!more) {
     state.listPending = false;
     state.listSite = site;
+    state.listStatus = status;
+    state.status = status;
   }
   // A new list may hold items shown before with other figures: built anew.
   if (!more) itemElements.clear();
@@ -246,7 +324,11 @@ async function loadQueue(more = false) {
   render();
 }
 
-function showTotal() { $("total").textContent = "(" + state.total + " waiting)"; }
+function showTotal() {
+  const what = { pending: "waiting", approved: "approved", rejected: "rejected" }[state.status];
+  $("total").textContent = "(" + state.total + " " + what + ")";
+  $("queue-title-text").textContent = { pending: "Queue", approved: "Approved", rejected: "Rejected" }[state.status];
+}
 
 // Runs a toolbar action, saying why when it fails. When a site's queue
 // cannot be loaded the list is emptied, so that no item of the site shown
@@ -254,6 +336,8 @@ function showTotal() { $("total").textContent = "(" + state.total + " waiting)";
 async function attempt(action, what) {
   try {
     await action();
+    // An error an earlier try left on the status line is over.
+    if ($("status").dataset.error === what) say("");
   } catch (error) {
     if (what === "load the queue") {
       state.items = [];
@@ -262,7 +346,9 @@ async function attempt(action, what) {
       $("total").textContent = "";
       render();
     }
+    if (error.status === 401) return;
     say("Cannot " + what + ": " + error.message + " (Refresh to try again).");
+    $("status").dataset.error = what;
   }
 }
 
@@ -271,7 +357,11 @@ async function resolve(decisionIds, label) {
   if (state.busy) { say("Still saving the last decision…"); return; }
   state.busy = true;
   try {
-    const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label }) });
+    // Each comment as it is shown: the service labels none of them if one
+    // was edited since the list was loaded.
+    const shown = {};
+    for (const item of state.items) if (decisionIds.includes(item.decision_id)) shown[item.decision_id] = item.revision;
+    const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label, shown }) });
     const done = new Set(decisionIds);
     // The cursor stays on the item it was on, or moves to the first one
     // after it that is left: the items before it that left the list are
@@ -284,7 +374,9 @@ async function resolve(decisionIds, label) {
     state.current = Math.min(before, Math.max(0, state.items.length - 1));
     const plural = (count) => count + " comment" + (count === 1 ? "" : "s");
     const unchanged = result.resolved - result.changed;
-    const overruled = result.overruled > 0
+    // Only in the queue of waiting items: there, an item already settled
+    // the other way was settled by someone else since the list was loaded.
+    const overruled = result.overruled > 0 && state.status === "pending"
       ? " " + plural(result.overruled) + " had been " + (label === "spam" ? "approved" : "rejected") +
         " since the list was loaded (by a colleague, a site's report or a recheck); your label replaced that."
       : "";
@@ -293,8 +385,19 @@ async function resolve(decisionIds, label) {
     showTotal();
     render();
     refreshStatsSoon();
+    // The page is done and another follows: it comes without a click.
+    if (state.items.length === 0 && state.next) attempt(() => loadQueue(true), "load more items");
   } catch (error) {
-    say("Not resolved: " + error.message);
+    if (error.status === 401) return;
+    if (error.status === 409) {
+      // A comment was edited after it was listed: the list is loaded
+      // again, so that the moderator labels what the comment says now.
+      await attempt(() => loadQueue(), "load the queue");
+      say("Nothing was labelled: a comment changed after the list was loaded (its author edited it). " +
+        "The list shows the comments as they are now; look again before you decide.");
+      return;
+    }
+    say("Not resolved: " + error.message + (error.status === 0 ? "; your last action may not have been saved: Refresh to see the queue as it is." : ""));
   } finally {
     state.busy = false;
   }
@@ -313,6 +416,9 @@ document.addEventListener("keydown", (event) => {
   const typing = (event.target.tagName === "INPUT" && event.target.type !== "checkbox") || event.target.tagName === "SELECT" || event.target.tagName === "TEXTAREA";
   if ($("console").hidden || typing || event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key.toLowerCase();
+  // A key held down repeats: moving may, deciding and selecting may not,
+  // or one long press would decide a run of comments nobody read.
+  if (event.repeat && key !== "j" && key !== "k") { event.preventDefault(); return; }
   if (key === "j" || key === "k") {
     state.current = Math.max(0, Math.min(state.items.length - 1, state.current + (key === "j" ? 1 : -1)));
     render();
@@ -344,8 +450,8 @@ async function start() {
     $("console").hidden = true;
     if (!refused) $("token").value = state.token;
     $("sign-in-error").textContent = !state.token ? "" : refused
-      ? "Sign-in refused: " + error.message
-      : "The service did not answer (" + error.message + "); try again.";
+      ? "Sign-in refused: " + error.message + "."
+      : "The service did not answer: " + error.message + "; try again.";
     return;
   }
   $("who").textContent = "Signed in as " + me.name + " (" + me.role + (me.sites.length ? ", " + me.sites.join(", ") : "") + ")";
@@ -355,7 +461,9 @@ async function start() {
     await loadStats();
     await loadQueue();
   } catch (error) {
+    if (error.status === 401) return;
     say("Cannot load the queue: " + error.message + " (Refresh to try again).");
+    $("status").dataset.error = "load the queue";
   }
 }
 
@@ -369,11 +477,19 @@ $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("moder
 // The figures first: they rebuild the site list, whose choice the queue
 // then follows.
 $("refresh").addEventListener("click", async () => {
+  say("");
   await attempt(loadStats, "load the figures");
   await attempt(() => loadQueue(), "load the queue");
 });
-$("site").addEventListener("change", () => attempt(() => loadQueue(), "load the queue"));
+// After a choice, the keys go back to the queue (a focused list would
+// take j, k, a and r for itself).
+for (const id of ["site", "show"]) {
+  $(id).addEventListener("change", () => {
+    $(id).blur();
+    attempt(() => loadQueue(), "load the queue");
+  });
+}
 $("more").addEventListener("click", () => attempt(() => loadQueue(true), "load more items"));
-$("approve-selected").addEventListener("click", () => resolve(targets(), "ham"));
-$("reject-selected").addEventListener("click", () => resolve(targets(), "spam"));
+$("approve-selected").addEventListener("click", () => resolve([...state.selected], "ham"));
+$("reject-selected").addEventListener("click", () => resolve([...state.selected], "spam"));
 if (state.token) start();
