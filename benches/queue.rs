@@ -348,6 +348,7 @@ fn main() {
             },
             moderator: "bench".to_string(),
             note: String::new(),
+            shown: Default::default(),
         };
         let started = Instant::now();
         let resolved = runtime
@@ -369,6 +370,7 @@ fn main() {
         key_name: "bench".to_string(),
         source: CorrectionSource::Moderator,
         note: String::new(),
+        shown: Default::default(),
     };
     let still_pending = store.queue_total(&all).expect("the total is read") as usize;
     for _ in 0..(still_pending / RESOLVE_BATCH).min(50) {
