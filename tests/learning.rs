@@ -52,6 +52,71 @@ async fn a_correction_changes_the_next_score_before_the_call_returns() {
     server.stop().await;
 }
 
+/// With `learn_from_site_reports` off, a site's reports settle its
+/// comments but move no other site's scores, online or in a retrain;
+/// moderators' labels still teach the model.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_site_reports_not_learned_only_moderators_teach_the_model() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut config = config_with_base_corpus(directory.path());
+    config.learning = LearningParams {
+        learn_from_site_reports: false,
+        base_data: config.learning.base_data().to_vec(),
+        tolerance: 1.0,
+        ..LearningParams::default()
+    }
+    .check()
+    .unwrap();
+    let server = start_with(config).await;
+    let before = dry_run_check(&server, PROBE).await;
+    let trained_on = |job: pb::RetrainJob| {
+        assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
+        job.examples
+    };
+    let base_only = trained_on(finished_retrain(&server, true, true).await);
+    let mut moderation = server.moderation().await;
+    let mut decision_ids = Vec::new();
+    for (index, text) in CAMPAIGN.iter().enumerate() {
+        let checked = check_as_news(&server, comment(&format!("r{index}"), text)).await;
+        let report = moderation
+            .report_comment(with_token(
+                NEWS_TOKEN,
+                pb::ReportCommentRequest {
+                    decision_id: checked.decision_id.clone(),
+                    label: pb::Label::Spam.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .decision
+            .unwrap();
+        // The report settles the comment all the same.
+        assert_eq!(report.status(), pb::ReviewStatus::Rejected);
+        decision_ids.push(checked.decision_id);
+    }
+    let after_reports = dry_run_check(&server, PROBE).await;
+    assert_eq!(after_reports.model_version, before.model_version);
+    assert_eq!(after_reports.score, before.score);
+    // A full retrain trains on the base corpus and the corrections that
+    // teach: none of the reports.
+    let after_reports_job = trained_on(finished_retrain(&server, true, true).await);
+    assert_eq!(after_reports_job, base_only);
+    // Moderators' labels still teach it.
+    assert_eq!(decision_ids.len(), CAMPAIGN.len());
+    store_and_label(&server, "moderated", &CAMPAIGN, pb::Label::Spam).await;
+    let after_labels = dry_run_check(&server, PROBE).await;
+    assert_eq!(
+        after_labels.model_version,
+        format!("{}+4", before.model_version)
+    );
+    assert!(after_labels.score > before.score + 0.2, "{after_labels:?}");
+    let after_labels_job = trained_on(finished_retrain(&server, true, true).await);
+    assert!(after_labels_job > base_only, "{after_labels_job} examples");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_service_never_learns_from_its_own_verdicts() {
     let (server, _directory) = start_server().await;

@@ -50,8 +50,17 @@ impl Engine {
     /// docs), then counts them towards a scheduled retrain.
     pub async fn learn_online(
         self: &Arc<Self>,
-        corrections: Vec<Correction>,
+        mut corrections: Vec<Correction>,
     ) -> Result<OnlineOutcome, Error> {
+        let settings = &self.learning().settings;
+        let labelled = corrections.len();
+        corrections.retain(|correction| settings.teaches(correction));
+        if corrections.is_empty() && labelled > 0 {
+            return Ok(OnlineOutcome::Skipped(
+                "site reports do not teach the model (learning.learn_from_site_reports)"
+                    .to_string(),
+            ));
+        }
         if corrections.is_empty() {
             return Ok(OnlineOutcome::Skipped("no new labels".to_string()));
         }

@@ -177,6 +177,9 @@ fn count_untrained_corrections(
     let since = trained_through.max(last_retrain);
     for correction in store.corrections() {
         let correction = correction?;
+        if !settings.teaches(&correction) {
+            continue;
+        }
         if since.is_none_or(|since| correction.at > since)
             && learning.count_new_corrections([correction.decision_id.as_str()])
         {

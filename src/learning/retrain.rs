@@ -44,6 +44,20 @@ use crate::review::Correction;
 const RETRAINED_NAME: &str = "retrained";
 
 impl Engine {
+    /// The stored corrections that teach the model: every person's label
+    /// but, with `learning.learn_from_site_reports` off, sites' reports.
+    fn teaching_corrections(&self) -> Result<Vec<Correction>, Error> {
+        let settings = self.learning().settings();
+        let mut corrections = Vec::new();
+        for correction in self.store().corrections() {
+            let correction = correction?;
+            if settings.teaches(&correction) {
+                corrections.push(correction);
+            }
+        }
+        Ok(corrections)
+    }
+
     /// The registered version that is the same model as `candidate` (a
     /// version of the same numbers, under whatever name: a retrain that
     /// changes nothing gives the active model back as `retrained-<hash>`).
@@ -379,10 +393,7 @@ impl Engine {
         } else {
             self.store().online_examples(&version)?
         };
-        let mut corrections = self
-            .store()
-            .corrections()
-            .collect::<Result<Vec<Correction>, _>>()?;
+        let mut corrections = self.teaching_corrections()?;
         corrections.sort_by_key(|correction| correction.at);
         let trained_through = trained_through(started, UnixMillis::now(), &corrections);
         // A label changed after this read is a correction the candidate
@@ -513,13 +524,7 @@ impl Engine {
                 self.model().trained_version()
             ));
         }
-        let untrained = untrained_corrections(
-            self.store()
-                .corrections()
-                .collect::<Result<Vec<Correction>, _>>()?,
-            &contained,
-            &read,
-        );
+        let untrained = untrained_corrections(self.teaching_corrections()?, &contained, &read);
         let new_record = ModelRecord {
             version: candidate.version().to_string(),
             created_at: candidate.created_at(),

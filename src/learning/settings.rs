@@ -39,6 +39,14 @@ pub struct LearningParams {
     /// Model versions kept in the registry; older ones are deleted, never
     /// the active one.
     pub keep_models: usize,
+    /// Whether a site's report (`ReportComment`) teaches the model, online
+    /// and in retraining, as a moderator's label does. There is one model
+    /// for every site, so a site key that reports freely moves the verdicts
+    /// of the other sites too: where the sites are not all trusted, turn it
+    /// off. A report then still settles its comment and counts in its
+    /// author's history, but teaches nothing; moderators' labels teach as
+    /// before.
+    pub learn_from_site_reports: bool,
 }
 
 impl Default for LearningParams {
@@ -52,6 +60,7 @@ impl Default for LearningParams {
             retrain_every_corrections: 0,
             retrain_every_minutes: 0,
             keep_models: 10,
+            learn_from_site_reports: true,
         }
     }
 }
@@ -137,6 +146,12 @@ impl LearningSettings {
 
     pub fn keep_models(&self) -> usize {
         self.0.keep_models
+    }
+
+    /// Whether `correction` teaches the model (see
+    /// [`LearningParams::learn_from_site_reports`]).
+    pub fn teaches(&self, correction: &crate::review::Correction) -> bool {
+        correction.source != crate::review::CorrectionSource::Site || self.0.learn_from_site_reports
     }
 }
 
