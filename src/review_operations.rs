@@ -248,6 +248,42 @@ impl Engine {
             .await
     }
 
+    /// Where sites' reports do not teach the model
+    /// (`learning.learn_from_site_reports` off), a report may not replace a
+    /// moderator's label: the decision keeps one correction, its latest,
+    /// and a report in its place would take the moderator's label out of
+    /// every retrain. Read within the labelling turn, so that no label
+    /// commits between this check and the report's.
+    fn refuse_reports_over_moderators(
+        &self,
+        decision_ids: &[String],
+        request: &LabelRequest,
+    ) -> Result<(), Error> {
+        if request.source != CorrectionSource::Site
+            || self.learning().settings().learn_from_site_reports()
+        {
+            return Ok(());
+        }
+        for decision_id in decision_ids {
+            if let Some(correction) = self.store().correction(decision_id)? {
+                if correction.source == CorrectionSource::Moderator
+                    && correction.label != request.label
+                {
+                    let labelled = match correction.label {
+                        Label::Spam => "spam",
+                        Label::Ham => "not spam",
+                    };
+                    return Err(Error::FailedPrecondition(format!(
+                        "a moderator labelled decision {decision_id:?} {labelled}; a site's \
+                         report does not replace a moderator's label here \
+                         (learning.learn_from_site_reports is off)"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A site's report that a decision was wrong (or right): recorded as a
     /// correction from the site, under the key's name. The caller has
     /// already been checked to act for `site_id`, the decision's site; it
@@ -407,9 +443,13 @@ impl Engine {
                 let store_engine = Arc::clone(&engine);
                 let label = request.label;
                 let outcome = tokio::task::spawn_blocking(move || {
-                    store_engine
-                        .store()
-                        .apply_labels(&ids, &scope, &request, UnixMillis::now())
+                    store_engine.refuse_reports_over_moderators(&ids, &request)?;
+                    Ok::<_, Error>(store_engine.store().apply_labels(
+                        &ids,
+                        &scope,
+                        &request,
+                        UnixMillis::now(),
+                    )?)
                 })
                 .await
                 .map_err(|error| {

@@ -14,9 +14,9 @@ use moderato::learning::LearningParams;
 use tonic::Code;
 
 use crate::util::{
-    check_as_news, comment, config_with_rules, dry_run_check, request_retrain,
+    check_as_news, comment, config_with_rules, decision_by_id, dry_run_check, request_retrain,
     resolve_as_moderator, retry_while_locked, start_server, start_with, store_and_label,
-    test_config, wait_for_job, with_token, TestServer, ADMIN_TOKEN, NEWS_TOKEN,
+    test_config, wait_for_job, with_token, TestServer, ADMIN_TOKEN, HAM_TEXT, NEWS_TOKEN,
 };
 
 const CAMPAIGN: [&str; 4] = [
@@ -114,6 +114,30 @@ async fn with_site_reports_not_learned_only_moderators_teach_the_model() {
     assert!(after_labels.score > before.score + 0.2, "{after_labels:?}");
     let after_labels_job = trained_on(finished_retrain(&server, true, true).await);
     assert!(after_labels_job > base_only, "{after_labels_job} examples");
+    // A report may not replace a moderator's label, which would take it
+    // out of the retrains (a decision keeps its latest correction).
+    let approved = check_as_news(&server, comment("approved", HAM_TEXT)).await;
+    resolve_as_moderator(&server, vec![approved.decision_id.clone()], pb::Label::Ham).await;
+    let before_report = dry_run_check(&server, PROBE).await;
+    let refused = moderation
+        .report_comment(with_token(
+            NEWS_TOKEN,
+            pb::ReportCommentRequest {
+                decision_id: approved.decision_id.clone(),
+                label: pb::Label::Spam.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("moderator"), "{refused:?}");
+    let kept = decision_by_id(&server, &approved.decision_id)
+        .await
+        .unwrap();
+    assert_eq!(kept.status(), pb::ReviewStatus::Approved);
+    let after_report = dry_run_check(&server, PROBE).await;
+    assert_eq!(after_report.model_version, before_report.model_version);
     server.stop().await;
 }
 

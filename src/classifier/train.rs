@@ -74,6 +74,11 @@ impl TrainingParams {
     /// feature as present or absent, so it takes the word and signal
     /// weights as 1 whatever they were.
     pub fn check(mut self) -> Result<ValidTrainingParams, ClassifierError> {
+        // Weights out of range are refused whatever the event model, so
+        // that a mistyped flag is never silently dropped.
+        if let Some((name, message)) = self.features.invalid_parameter() {
+            return Err(ClassifierError::InvalidParameter { name, message });
+        }
         if self.event_model == EventModel::Bernoulli {
             self.features.word_weight = 1.0;
             self.features.signal_weight = 1.0;
@@ -1059,6 +1064,20 @@ mod tests {
                 other => panic!("word weight {weight}: {other:?}"),
             }
         }
+        // The Bernoulli event model takes the weights as 1, but a weight
+        // out of range is still refused, not dropped.
+        let mut params = TrainingParams {
+            event_model: EventModel::Bernoulli,
+            ..TrainingParams::default()
+        };
+        params.features.word_weight = 0.0;
+        assert!(matches!(
+            params.check(),
+            Err(ClassifierError::InvalidParameter {
+                name: "word_weight",
+                ..
+            })
+        ));
         let mut params = TrainingParams::default();
         params.features.signal_weight = -1.0;
         assert!(matches!(

@@ -148,6 +148,11 @@ impl LearningSettings {
         self.0.keep_models
     }
 
+    /// See [`LearningParams::learn_from_site_reports`].
+    pub fn learn_from_site_reports(&self) -> bool {
+        self.0.learn_from_site_reports
+    }
+
     /// Whether `correction` teaches the model (see
     /// [`LearningParams::learn_from_site_reports`]).
     pub fn teaches(&self, correction: &crate::review::Correction) -> bool {

@@ -11,7 +11,7 @@
 // `listSite` is the site of the list shown, which "More" continues, and
 // `listPending` is set while a new list is on its way (with nothing yet
 // to continue, "More" waits for it).
-const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listStatus: "pending", listPending: false, status: "pending" };
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listStatus: "pending", listPending: false, status: "pending", loadFailed: false };
 const $ = (id) => document.getElementById(id);
 
 // How many times a call the service shed (429: over the key's rate of
@@ -155,7 +155,9 @@ function render() {
     $(id).textContent = verb + " " + count + " selected";
     $(id).disabled = count === 0;
   }
-  $("empty").hidden = state.items.length > 0 || state.listPending;
+  // An empty list says so only when it was loaded: after a failed load
+  // the status line says what went wrong instead.
+  $("empty").hidden = state.items.length > 0 || state.listPending || state.loadFailed;
   $("empty").textContent = state.next
     ? "Every item of this page is done; loading the next…"
     : state.status === "pending" ? "Nothing is waiting for review." : "Nothing here.";
@@ -313,6 +315,7 @@ async function loadQueue(more = false) {
     state.listSite = site;
     state.listStatus = status;
     state.status = status;
+    state.loadFailed = false;
   }
   // A new list may hold items shown before with other figures: built anew.
   if (!more) itemElements.clear();
@@ -343,6 +346,7 @@ async function attempt(action, what) {
       state.items = [];
       state.next = "";
       state.selected.clear();
+      state.loadFailed = true;
       $("total").textContent = "";
       render();
     }
@@ -362,7 +366,10 @@ async function resolve(decisionIds, label) {
     const shown = {};
     for (const item of state.items) if (decisionIds.includes(item.decision_id)) shown[item.decision_id] = item.revision;
     const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label, shown }) });
-    const done = new Set(decisionIds);
+    // In the approved (rejected) list, approving (rejecting) again leaves
+    // an item where it is; any other label moves it out of the list shown.
+    const stays = (state.status === "approved" && label === "ham") || (state.status === "rejected" && label === "spam");
+    const done = new Set(stays ? [] : decisionIds);
     // The cursor stays on the item it was on, or moves to the first one
     // after it that is left: the items before it that left the list are
     // not counted, so no item is skipped unread.
@@ -416,9 +423,10 @@ document.addEventListener("keydown", (event) => {
   const typing = (event.target.tagName === "INPUT" && event.target.type !== "checkbox") || event.target.tagName === "SELECT" || event.target.tagName === "TEXTAREA";
   if ($("console").hidden || typing || event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key.toLowerCase();
-  // A key held down repeats: moving may, deciding and selecting may not,
-  // or one long press would decide a run of comments nobody read.
-  if (event.repeat && key !== "j" && key !== "k") { event.preventDefault(); return; }
+  // A key held down repeats: moving (and the browser's own keys) may,
+  // deciding and selecting may not, or one long press would decide a run
+  // of comments nobody read.
+  if (event.repeat && (key === "x" || key === "a" || key === "r")) { event.preventDefault(); return; }
   if (key === "j" || key === "k") {
     state.current = Math.max(0, Math.min(state.items.length - 1, state.current + (key === "j" ? 1 : -1)));
     render();
