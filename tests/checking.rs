@@ -384,55 +384,57 @@ async fn a_spam_label_stands_when_the_comment_is_edited() {
 /// ("too_many_data_frames") after a few thousand.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stream_of_very_short_comments_sent_a_frame_each_is_answered_in_full() {
-    use prost::Message;
     const COMMENTS: usize = 3_000;
     let (server, _directory) = start_server().await;
-    let tcp = tokio::net::TcpStream::connect(server.address)
-        .await
-        .unwrap();
-    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
-    let connection = tokio::spawn(connection);
-    let mut client = client.ready().await.unwrap();
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!(
-            "http://{}/moderation.v1.Moderation/CheckComments",
-            server.address
-        ))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("authorization", format!("Bearer {NEWS_TOKEN}"))
-        .body(())
-        .unwrap();
+    let (mut client, connection) = bare_http2_client(&server).await;
+    let request = grpc_request(&server, "CheckComments");
     let (response, mut sending) = client.send_request(request, false).unwrap();
     // h2 queues what the window does not let out yet, a frame per call.
     for index in 0..COMMENTS {
-        let message = comment(&format!("s{index}"), "ok").encode_to_vec();
-        let mut frame = Vec::with_capacity(5 + message.len());
-        frame.push(0);
-        frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&message);
-        sending
-            .send_data(bytes::Bytes::from(frame), index + 1 == COMMENTS)
-            .unwrap();
+        let frame = grpc_frame(&comment(&format!("s{index}"), "ok"));
+        sending.send_data(frame, index + 1 == COMMENTS).unwrap();
     }
     let response = response.await.expect("the call is answered");
-    let mut body = response.into_body();
-    let mut received = Vec::new();
-    while let Some(data) = body.data().await {
-        let data = data.unwrap_or_else(|error| {
-            let answered = count_grpc_messages(&received);
-            panic!("the answers broke off after {answered} of {COMMENTS}: {error}")
-        });
-        body.flow_control().release_capacity(data.len()).unwrap();
-        received.extend_from_slice(&data);
-    }
-    let trailers = body.trailers().await.unwrap().expect("trailers");
-    assert_eq!(trailers["grpc-status"], "0", "{trailers:?}");
-    assert_eq!(count_grpc_messages(&received), COMMENTS);
+    let answered = read_grpc_answers(response).await;
+    assert_eq!(answered, Ok(COMMENTS));
     drop(client);
     connection.abort();
     server.stop().await;
+}
+
+/// One gRPC message as it travels: a flag byte (not compressed), its
+/// length (big-endian) and the message.
+fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
+    let message = message.encode_to_vec();
+    let mut frame = Vec::with_capacity(5 + message.len());
+    frame.push(0);
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&message);
+    bytes::Bytes::from(frame)
+}
+
+/// How many answers a call's response carried, once its trailers say OK;
+/// what went wrong, and after how many answers, otherwise.
+async fn read_grpc_answers(response: http::Response<h2::RecvStream>) -> Result<usize, String> {
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    while let Some(data) = body.data().await {
+        let data = data.map_err(|error| {
+            let answered = count_grpc_messages(&received);
+            format!("the answers broke off after {answered}: {error}")
+        })?;
+        body.flow_control().release_capacity(data.len()).unwrap();
+        received.extend_from_slice(&data);
+    }
+    let trailers = body
+        .trailers()
+        .await
+        .map_err(|error| format!("no trailers: {error}"))?
+        .ok_or("no trailers")?;
+    if trailers["grpc-status"] != "0" {
+        return Err(format!("the call ended with {trailers:?}"));
+    }
+    Ok(count_grpc_messages(&received))
 }
 
 /// How many whole gRPC messages (a flag byte, a big-endian length, the
@@ -448,4 +450,72 @@ fn count_grpc_messages(mut bytes: &[u8]) -> usize {
         count += 1;
     }
     count
+}
+
+/// A bare HTTP/2 connection to the server (no gRPC library), and the task
+/// that drives it.
+async fn bare_http2_client(
+    server: &TestServer,
+) -> (
+    h2::client::SendRequest<bytes::Bytes>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let tcp = tokio::net::TcpStream::connect(server.address)
+        .await
+        .unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    (client.ready().await.unwrap(), connection)
+}
+
+/// The headers of a call of `Moderation.<method>` as the news site.
+fn grpc_request(server: &TestServer, method: &str) -> http::Request<()> {
+    http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "http://{}/moderation.v1.Moderation/{method}",
+            server.address
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {NEWS_TOKEN}"))
+        .body(())
+        .unwrap()
+}
+
+/// A client whose deadlines pass under load cancels many calls before the
+/// service has taken them up; up to `MAX_PENDING_CANCELLED_CALLS` of them
+/// at once leave the connection working for its other calls. (HTTP/2's
+/// default, 20, closed it: a defence against "rapid reset" floods.)
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_cancelled_in_a_burst_leave_the_connection_working() {
+    const CANCELLED: usize = 200;
+    assert!(CANCELLED < moderato::limits::MAX_PENDING_CANCELLED_CALLS);
+    let (server, _directory) = start_server().await;
+    let (mut client, connection) = bare_http2_client(&server).await;
+    // Each call's headers and its cancellation go out in one burst, before
+    // the service has taken any of them up.
+    for _ in 0..CANCELLED {
+        let (_, mut sending) = client
+            .send_request(grpc_request(&server, "CheckComment"), false)
+            .unwrap();
+        sending.send_reset(h2::Reason::CANCEL);
+    }
+    let mut client = client
+        .ready()
+        .await
+        .expect("the connection still takes calls");
+    let (response, mut sending) = client
+        .send_request(grpc_request(&server, "CheckComment"), false)
+        .unwrap();
+    sending
+        .send_data(grpc_frame(&comment("after-the-burst", HAM_TEXT)), true)
+        .unwrap();
+    let response = response
+        .await
+        .expect("the call after the burst is answered");
+    assert_eq!(read_grpc_answers(response).await, Ok(1));
+    drop(client);
+    connection.abort();
+    server.stop().await;
 }
