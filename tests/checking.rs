@@ -490,7 +490,7 @@ fn grpc_request(server: &TestServer, method: &str) -> http::Request<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn calls_cancelled_in_a_burst_leave_the_connection_working() {
     const CANCELLED: usize = 200;
-    assert!(CANCELLED < moderato::limits::MAX_PENDING_CANCELLED_CALLS);
+    const { assert!(CANCELLED < moderato::limits::MAX_PENDING_CANCELLED_CALLS) };
     let (server, _directory) = start_server().await;
     let (mut client, connection) = bare_http2_client(&server).await;
     // Each call's headers and its cancellation go out in one burst, before
