@@ -74,22 +74,12 @@ async fn with_site_reports_not_learned_only_moderators_teach_the_model() {
         job.examples
     };
     let base_only = trained_on(finished_retrain(&server, true, true).await);
-    let mut moderation = server.moderation().await;
     let mut decision_ids = Vec::new();
     for (index, text) in CAMPAIGN.iter().enumerate() {
         let checked = check_as_news(&server, comment(&format!("r{index}"), text)).await;
-        let report = moderation
-            .report_comment(with_token(
-                NEWS_TOKEN,
-                pb::ReportCommentRequest {
-                    decision_id: checked.decision_id.clone(),
-                    label: pb::Label::Spam.into(),
-                    ..Default::default()
-                },
-            ))
+        let report = report_as_spam(&server, &checked.decision_id)
             .await
             .unwrap()
-            .into_inner()
             .decision
             .unwrap();
         // The report settles the comment all the same.
@@ -119,15 +109,7 @@ async fn with_site_reports_not_learned_only_moderators_teach_the_model() {
     let approved = check_as_news(&server, comment("approved", HAM_TEXT)).await;
     resolve_as_moderator(&server, vec![approved.decision_id.clone()], pb::Label::Ham).await;
     let before_report = dry_run_check(&server, PROBE).await;
-    let refused = moderation
-        .report_comment(with_token(
-            NEWS_TOKEN,
-            pb::ReportCommentRequest {
-                decision_id: approved.decision_id.clone(),
-                label: pb::Label::Spam.into(),
-                ..Default::default()
-            },
-        ))
+    let refused = report_as_spam(&server, &approved.decision_id)
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
@@ -139,6 +121,26 @@ async fn with_site_reports_not_learned_only_moderators_teach_the_model() {
     let after_report = dry_run_check(&server, PROBE).await;
     assert_eq!(after_report.model_version, before_report.model_version);
     server.stop().await;
+}
+
+/// The news site's report that a decision's comment was spam.
+async fn report_as_spam(
+    server: &TestServer,
+    decision_id: &str,
+) -> Result<pb::ReportCommentResponse, tonic::Status> {
+    server
+        .moderation()
+        .await
+        .report_comment(with_token(
+            NEWS_TOKEN,
+            pb::ReportCommentRequest {
+                decision_id: decision_id.to_string(),
+                label: pb::Label::Spam.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 #[tokio::test(flavor = "multi_thread")]
