@@ -427,6 +427,49 @@ async fn online_learning_survives_a_restart() {
     server.stop().await;
 }
 
+/// Turning sites' reports off undoes, at the next start, what they had
+/// taught online, and keeps what moderators taught; turned on again, the
+/// reports teach again, as recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_reports_taught_is_not_learned_again_once_they_stop_teaching() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = |learn_from_site_reports: bool| Config {
+        learning: LearningParams {
+            learn_from_site_reports,
+            ..LearningParams::default()
+        }
+        .check()
+        .unwrap(),
+        ..test_config(directory.path())
+    };
+    let server = start_with(config(true)).await;
+    let before = dry_run_check(&server, PROBE).await;
+    for (index, text) in CAMPAIGN.iter().enumerate() {
+        let checked = check_as_news(&server, comment(&format!("r{index}"), text)).await;
+        report_as_spam(&server, &checked.decision_id).await.unwrap();
+    }
+    store_and_label(&server, "moderated", &[HAM_TEXT], pb::Label::Ham).await;
+    let taught = dry_run_check(&server, PROBE).await;
+    assert_eq!(taught.model_version, format!("{}+5", before.model_version));
+    assert!(taught.score > before.score + 0.2, "{taught:?}");
+    server.stop().await;
+
+    let server = start_with(config(false)).await;
+    let untaught = dry_run_check(&server, PROBE).await;
+    assert_eq!(
+        untaught.model_version,
+        format!("{}+1", before.model_version)
+    );
+    assert!(untaught.score < taught.score - 0.2, "{untaught:?}");
+    server.stop().await;
+
+    let server = start_with(config(true)).await;
+    let again = dry_run_check(&server, PROBE).await;
+    assert_eq!(again.model_version, taught.model_version);
+    assert_eq!(again.score, taught.score);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_configured_model_file_saved_after_online_learning_keeps_what_it_learns_next() {
     let directory = tempfile::tempdir().unwrap();

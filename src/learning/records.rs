@@ -82,6 +82,16 @@ pub struct OnlineExample {
     /// site that listed none, and in examples recorded before it was kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
+    /// Whether a site's report gave the label (not a moderator): such
+    /// examples are not learned again once sites' reports stop teaching
+    /// (`learning.learn_from_site_reports`). `false` in examples recorded
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_site: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl OnlineExample {
@@ -122,6 +132,7 @@ impl OnlineExample {
             labelled_at: Some(correction.at),
             site_id: Some(correction.site_id.clone()),
             hosts: listed.to_vec(),
+            from_site: correction.source == crate::review::CorrectionSource::Site,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::records::CorrectionKey;
-use super::{measure, Learning, Measured, ModelLineage, ModelRecord, OnlineExample};
+use super::{
+    measure, Learning, LearningSettings, Measured, ModelLineage, ModelRecord, OnlineExample,
+};
 use crate::classifier::{BinaryMetrics, LabelledExample, Model};
 use crate::domain::UnixMillis;
 use crate::engine::Engine;
@@ -142,7 +144,7 @@ pub fn startup_model(
         lineage.reference = reference;
         lineage.baseline = baseline;
     }
-    let (model, recorded) = replay_online(store, model)?;
+    let (model, recorded) = replay_online(store, model, learning.settings())?;
     learning.lineage().recorded_online = Some(recorded);
     count_untrained_corrections(store, &active, learning)?;
     Ok(model)
@@ -270,8 +272,34 @@ pub const SNAPSHOT_AFTER_EXAMPLES: usize = 1_000;
 /// learned online: the same model as before the restart, and how many
 /// examples it learned. Starts from the version's snapshot, if it has one
 /// that matches, and learns the examples after it.
-fn replay_online(store: &Store, model: Model) -> Result<(Model, usize), Error> {
+fn replay_online(
+    store: &Store,
+    model: Model,
+    settings: &LearningSettings,
+) -> Result<(Model, usize), Error> {
     let version = model.version().to_string();
+    // Once sites' reports stop teaching, what they taught is not learned
+    // again: every example is read, and those of moderators learned from
+    // the registered version on (a snapshot holds the reports too). The
+    // count returned is still of the examples recorded, which later
+    // records follow.
+    if !settings.learn_from_site_reports() {
+        let examples = store.online_examples_from(&version, 0)?;
+        if examples.iter().any(|example| example.from_site) {
+            let recorded = examples.len();
+            let taught: Vec<OnlineExample> = examples
+                .into_iter()
+                .filter(|example| !example.from_site)
+                .collect();
+            tracing::info!(
+                %version,
+                left_out = recorded - taught.len(),
+                "sites' reports learned online before are not learned again \
+                 (learning.learn_from_site_reports is off)"
+            );
+            return Ok((replay_online_examples(model, &taught)?, recorded));
+        }
+    }
     // Read once more below, but only keys: a start-up cost, not a request's.
     let recorded = store.online_example_count(&version)?;
     let snapshot = store.online_snapshot(&version).unwrap_or_else(|error| {
@@ -415,7 +443,7 @@ impl Engine {
         })?;
         let registered = load_registered(self.store(), version)?;
         let baseline = learning.baseline_of(&registered);
-        let (model, recorded) = replay_online(self.store(), registered)?;
+        let (model, recorded) = replay_online(self.store(), registered, learning.settings())?;
         let previous = self.store().active_model()?;
         self.store().set_active_model(version)?;
         // Durable before the version serves, as a promotion is: an answered
@@ -645,6 +673,7 @@ mod tests {
                 labelled_at: None,
                 site_id: None,
                 hosts: Vec::new(),
+                from_site: false,
             })
             .collect()
     }
@@ -658,7 +687,9 @@ mod tests {
         let first = examples(SNAPSHOT_AFTER_EXAMPLES + 200, 0);
         store.record_online_examples(&version, &first).unwrap();
 
-        let replayed = replay_online(&store, base.clone()).unwrap().0;
+        let replayed = replay_online(&store, base.clone(), &LearningSettings::default())
+            .unwrap()
+            .0;
         let full = replay_online_examples(base.clone(), &first).unwrap();
         assert_eq!(replayed.to_json().unwrap(), full.to_json().unwrap());
         let (learned, _) = store.online_snapshot(&version).unwrap().unwrap();
@@ -668,7 +699,9 @@ mod tests {
         // top of the snapshot and matches learning everything again.
         let more = examples(10, first.len());
         store.record_online_examples(&version, &more).unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap().0;
+        let replayed = replay_online(&store, base.clone(), &LearningSettings::default())
+            .unwrap()
+            .0;
         let everything: Vec<OnlineExample> = first.iter().chain(&more).cloned().collect();
         let full = replay_online_examples(base, &everything).unwrap();
         assert_eq!(replayed.to_json().unwrap(), full.to_json().unwrap());
@@ -1256,7 +1289,8 @@ mod tests {
         assert_eq!(snapshots, expected);
         // A restart starts from the second snapshot, learns the last batch
         // again, and arrives at the live model.
-        let (replayed, recorded) = replay_online(&store, base).unwrap();
+        let (replayed, recorded) =
+            replay_online(&store, base, &LearningSettings::default()).unwrap();
         assert_eq!(recorded, corrections.len());
         assert_eq!(
             replayed.to_json().unwrap(),
@@ -1281,19 +1315,25 @@ mod tests {
         store
             .save_online_snapshot(&version, 5, &other.to_json().unwrap())
             .unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap().0;
+        let replayed = replay_online(&store, base.clone(), &LearningSettings::default())
+            .unwrap()
+            .0;
         assert_eq!(replayed.to_json().unwrap(), other.to_json().unwrap());
 
         // The count does not match what the snapshot learned: ignored.
         store
             .save_online_snapshot(&version, 4, &other.to_json().unwrap())
             .unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap().0;
+        let replayed = replay_online(&store, base.clone(), &LearningSettings::default())
+            .unwrap()
+            .0;
         assert_eq!(replayed.to_json().unwrap(), honest.to_json().unwrap());
 
         // Not a model file: ignored too.
         store.save_online_snapshot(&version, 5, b"{broken").unwrap();
-        let replayed = replay_online(&store, base.clone()).unwrap().0;
+        let replayed = replay_online(&store, base.clone(), &LearningSettings::default())
+            .unwrap()
+            .0;
         assert_eq!(replayed.to_json().unwrap(), honest.to_json().unwrap());
 
         // Removing the version removes its snapshot.

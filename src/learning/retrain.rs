@@ -393,6 +393,11 @@ impl Engine {
         } else {
             self.store().online_examples(&version)?
         };
+        // What sites' reports taught online is left out once they stop
+        // teaching, as at a start (`registry::replay_online`).
+        if !settings.learn_from_site_reports() {
+            online.retain(|example| !example.from_site);
+        }
         let mut corrections = self.teaching_corrections()?;
         corrections.sort_by_key(|correction| correction.at);
         let trained_through = trained_through(started, UnixMillis::now(), &corrections);
@@ -803,6 +808,7 @@ mod tests {
             labelled_at: None,
             site_id: None,
             hosts: Vec::new(),
+            from_site: false,
         };
         // d1 was learned as spam, then relabelled ham (not learned yet);
         // d2 was learned as it stands; d3 was never learned.
@@ -833,6 +839,7 @@ mod tests {
             labelled_at: Some(UnixMillis(at)),
             site_id: None,
             hosts: Vec::new(),
+            from_site: false,
         };
         // Spam at 10, then ham at 20; online learning ran ham's first.
         let online = [learned_as(Label::Ham, 20), learned_as(Label::Spam, 10)];
