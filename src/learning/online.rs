@@ -196,7 +196,11 @@ impl Engine {
                 .ok(),
         };
         lineage.recorded_online = recorded;
-        if let Some(recorded) = recorded {
+        // While sites' reports do not teach, the live model may lack some
+        // recorded examples (a start left them out), so a snapshot would
+        // not hold what its count says: none is saved, and a start
+        // learns every example again.
+        if let (Some(recorded), true) = (recorded, learning.settings.learn_from_site_reports()) {
             snapshot_now_and_then(self.store(), &updated, recorded, learned.len());
         }
         let version = updated.version().to_string();

@@ -84,14 +84,11 @@ pub struct OnlineExample {
     pub hosts: Vec<String>,
     /// Whether a site's report gave the label (not a moderator): such
     /// examples are not learned again once sites' reports stop teaching
-    /// (`learning.learn_from_site_reports`). `false` in examples recorded
-    /// before it was kept.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub from_site: bool,
-}
-
-fn is_false(value: &bool) -> bool {
-    !*value
+    /// (`learning.learn_from_site_reports`). `None` in examples recorded
+    /// before it was kept, whose audit trail tells (see
+    /// `registry::given_by_a_site`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_site: Option<bool>,
 }
 
 impl OnlineExample {
@@ -132,7 +129,7 @@ impl OnlineExample {
             labelled_at: Some(correction.at),
             site_id: Some(correction.site_id.clone()),
             hosts: listed.to_vec(),
-            from_site: correction.source == crate::review::CorrectionSource::Site,
+            from_site: Some(correction.source == crate::review::CorrectionSource::Site),
         }
     }
 }

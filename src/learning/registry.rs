@@ -285,12 +285,14 @@ fn replay_online(
     // records follow.
     if !settings.learn_from_site_reports() {
         let examples = store.online_examples_from(&version, 0)?;
-        if examples.iter().any(|example| example.from_site) {
+        let mut taught = Vec::with_capacity(examples.len());
+        for example in &examples {
+            if !given_by_a_site(store, example)? {
+                taught.push(example.clone());
+            }
+        }
+        if taught.len() < examples.len() {
             let recorded = examples.len();
-            let taught: Vec<OnlineExample> = examples
-                .into_iter()
-                .filter(|example| !example.from_site)
-                .collect();
             tracing::info!(
                 %version,
                 left_out = recorded - taught.len(),
@@ -339,6 +341,23 @@ fn replay_online(
         save_snapshot(store, &version, recorded, &replayed);
     }
     Ok((replayed, recorded))
+}
+
+/// Whether a site's report gave the label an online example learned: as
+/// recorded, or, for an example recorded before that was kept, as its
+/// decision's audit trail says of the label given at its time (an example
+/// without a time counts as a moderator's).
+pub(super) fn given_by_a_site(store: &Store, example: &OnlineExample) -> Result<bool, Error> {
+    if let Some(from_site) = example.from_site {
+        return Ok(from_site);
+    }
+    let Some(at) = example.labelled_at else {
+        return Ok(false);
+    };
+    Ok(store
+        .audit_trail(&example.decision_id)?
+        .iter()
+        .any(|entry| entry.at == at && entry.source == crate::review::CorrectionSource::Site))
 }
 
 /// After online learning recorded `just_learned` more examples into the
@@ -654,6 +673,56 @@ mod tests {
     use super::*;
     use crate::domain::Label;
 
+    /// An example recorded before online examples said who gave their
+    /// label is told apart by its decision's audit trail: a site's report
+    /// at the example's time makes it a site's.
+    #[test]
+    fn an_older_example_is_a_sites_when_its_audit_trail_says_so() {
+        use crate::review::{CorrectionSource, LabelRequest, SiteScope};
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        for id in ["reported", "moderated"] {
+            store
+                .insert_decision(&crate::domain::test_support::decision(id, "a.example", id))
+                .unwrap();
+        }
+        let label = |id: &str, source, at| {
+            let request = LabelRequest {
+                label: Label::Spam,
+                by: "someone".to_string(),
+                key_name: "key".to_string(),
+                source,
+                note: String::new(),
+                shown: Default::default(),
+            };
+            store
+                .apply_labels(&[id.to_string()], &SiteScope::All, &request, UnixMillis(at))
+                .unwrap();
+        };
+        label("reported", CorrectionSource::Site, 10);
+        label("moderated", CorrectionSource::Moderator, 20);
+        let older = |id: &str, at| OnlineExample {
+            decision_id: id.to_string(),
+            labelled_at: Some(UnixMillis(at)),
+            ..examples(1, 0).remove(0)
+        };
+        assert!(given_by_a_site(&store, &older("reported", 10)).unwrap());
+        assert!(!given_by_a_site(&store, &older("moderated", 20)).unwrap());
+        // Another time, or none: not the report's label.
+        assert!(!given_by_a_site(&store, &older("reported", 11)).unwrap());
+        let timeless = OnlineExample {
+            labelled_at: None,
+            ..older("reported", 10)
+        };
+        assert!(!given_by_a_site(&store, &timeless).unwrap());
+        // As recorded since, whatever the trail says.
+        let recorded = OnlineExample {
+            from_site: Some(false),
+            ..older("reported", 10)
+        };
+        assert!(!given_by_a_site(&store, &recorded).unwrap());
+    }
+
     fn examples(count: usize, first: usize) -> Vec<OnlineExample> {
         (first..first + count)
             .map(|index| OnlineExample {
@@ -673,7 +742,7 @@ mod tests {
                 labelled_at: None,
                 site_id: None,
                 hosts: Vec::new(),
-                from_site: false,
+                from_site: None,
             })
             .collect()
     }

@@ -396,7 +396,13 @@ impl Engine {
         // What sites' reports taught online is left out once they stop
         // teaching, as at a start (`registry::replay_online`).
         if !settings.learn_from_site_reports() {
-            online.retain(|example| !example.from_site);
+            let mut taught = Vec::with_capacity(online.len());
+            for example in online {
+                if !super::registry::given_by_a_site(self.store(), &example)? {
+                    taught.push(example);
+                }
+            }
+            online = taught;
         }
         let mut corrections = self.teaching_corrections()?;
         corrections.sort_by_key(|correction| correction.at);
@@ -808,7 +814,7 @@ mod tests {
             labelled_at: None,
             site_id: None,
             hosts: Vec::new(),
-            from_site: false,
+            from_site: None,
         };
         // d1 was learned as spam, then relabelled ham (not learned yet);
         // d2 was learned as it stands; d3 was never learned.
@@ -839,7 +845,7 @@ mod tests {
             labelled_at: Some(UnixMillis(at)),
             site_id: None,
             hosts: Vec::new(),
-            from_site: false,
+            from_site: None,
         };
         // Spam at 10, then ham at 20; online learning ran ham's first.
         let online = [learned_as(Label::Ham, 20), learned_as(Label::Spam, 10)];

@@ -521,7 +521,7 @@ mod tests {
                 labelled_at: None,
                 site_id: None,
                 hosts: Vec::new(),
-                from_site: false,
+                from_site: None,
             };
             store
                 .record_online_examples("b-2", &[example("1"), example("2")])
