@@ -25,15 +25,22 @@ use crate::review::Correction;
 /// one change of it (see `learn_blocking`).
 pub const MAX_ONLINE_LABELS_PER_COMMENT: usize = 2;
 
-/// How many labels the comment had been given up to and including
-/// `correction`, from its audit trail (oldest first). Counted up to the
-/// label itself, not to the trail's end: labels given after it, before
-/// its learning ran, must not keep it from being learned.
-fn labels_up_to(trail: &[crate::review::AuditEntry], correction: &Correction) -> usize {
-    trail
+/// How many labels that `teaches` the comment had been given up to and
+/// including `correction`, from its audit trail (oldest first). Counted up
+/// to the label itself, not to the trail's end: labels given after it,
+/// before its learning ran, must not keep it from being learned. Labels
+/// that teach nothing (sites' reports, when they do not) are not counted:
+/// a site flipping its own report must not use up a moderator's labels.
+fn labels_up_to(
+    trail: &[crate::review::AuditEntry],
+    correction: &Correction,
+    teaches: impl Fn(&crate::review::AuditEntry) -> bool,
+) -> usize {
+    let end = trail
         .iter()
         .position(|entry| entry.at == correction.at && entry.to_label == correction.label)
-        .map_or(trail.len(), |index| index + 1)
+        .map_or(trail.len(), |index| index + 1);
+    trail[..end].iter().filter(|entry| teaches(entry)).count()
 }
 
 /// What online learning did with a batch of corrections.
@@ -142,6 +149,10 @@ impl Engine {
             if labels_up_to(
                 &self.store().audit_trail(&correction.decision_id)?,
                 &correction,
+                |entry| {
+                    learning.settings.learn_from_site_reports()
+                        || entry.source != crate::review::CorrectionSource::Site
+                },
             ) > MAX_ONLINE_LABELS_PER_COMMENT
             {
                 relabelled += 1;
@@ -285,12 +296,20 @@ mod tests {
             by: String::new(),
             at: UnixMillis(1),
         };
-        assert_eq!(labels_up_to(&trail, &correction), 1);
+        let every = |_: &AuditEntry| true;
+        assert_eq!(labels_up_to(&trail, &correction, every), 1);
         correction.at = UnixMillis(3);
-        assert_eq!(labels_up_to(&trail, &correction), 3);
+        assert_eq!(labels_up_to(&trail, &correction, every), 3);
         // A label the trail does not hold counts every label in it.
         correction.at = UnixMillis(9);
-        assert_eq!(labels_up_to(&trail, &correction), 3);
+        assert_eq!(labels_up_to(&trail, &correction, every), 3);
+        // Labels that teach nothing are not counted.
+        let mut mixed = trail.to_vec();
+        mixed[2].source = CorrectionSource::Moderator;
+        correction.at = UnixMillis(3);
+        let moderators = |entry: &AuditEntry| entry.source != CorrectionSource::Site;
+        assert_eq!(labels_up_to(&mixed, &correction, moderators), 1);
+        assert_eq!(labels_up_to(&mixed, &correction, every), 3);
     }
 
     #[test]
