@@ -248,6 +248,70 @@ async fn a_blocked_term_in_look_alike_letters_is_found() {
     server.stop().await;
 }
 
+/// The comment spam of a "Leave a Reply" form: a text that says nothing,
+/// and the advertising in the name and website fields.
+#[tokio::test]
+async fn the_name_and_website_fields_are_read_for_terms_and_web_addresses() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_rules(directory.path(), "[rules]\nblocked_terms = [\"casino\"]\n");
+    let server = start_with(config).await;
+    let from = |id: &str, name: &str, url: &str| pb::CheckCommentRequest {
+        author: Some(pb::Author {
+            name: name.to_string(),
+            url: url.to_string(),
+            ..Default::default()
+        }),
+        ..comment(id, HAM_TEXT)
+    };
+    let reason = |response: &pb::CheckCommentResponse, code: &str| {
+        response
+            .reasons
+            .iter()
+            .find(|reason| reason.code == code)
+            .map(|reason| reason.message.clone())
+    };
+    let named = check(&server, from("form-1", "Online C4SINO Bonus", "")).await;
+    assert_eq!(named.verdict(), pb::Verdict::Reject, "{named:?}");
+    assert_eq!(
+        reason(&named, "blocked_term").as_deref(),
+        Some("The author's name contains the blocked term \"casino\".")
+    );
+    let linked = check(
+        &server,
+        from("form-2", "Mike", "https://best-casino-sites.example/"),
+    )
+    .await;
+    assert_eq!(linked.verdict(), pb::Verdict::Reject, "{linked:?}");
+    assert!(
+        reason(&linked, "blocked_term").is_some_and(|message| message.contains("website")),
+        "{linked:?}"
+    );
+    // With no configuration, the built-in advertising keywords send the
+    // comment to a moderator.
+    let essay = check(
+        &server,
+        from("form-5", "Cheap Essay Writing", "https://essays.example"),
+    )
+    .await;
+    assert_eq!(rule_codes(&essay), vec!["author_keyword"], "{essay:?}");
+    assert_eq!(essay.verdict(), pb::Verdict::Review, "{essay:?}");
+    assert_eq!(
+        reason(&essay, "author_keyword").as_deref(),
+        Some("The author's name contains the advertising term \"essay writing\".")
+    );
+    let address = check(&server, from("form-3", "www.cheap-meds.top", "")).await;
+    assert_eq!(rule_codes(&address), vec!["link_in_name"], "{address:?}");
+    assert_ne!(address.verdict(), pb::Verdict::Allow, "{address:?}");
+    let reader = check(
+        &server,
+        from("form-4", "Anna Müller", "https://anna-mueller.example/blog"),
+    )
+    .await;
+    assert!(rule_codes(&reader).is_empty(), "{reader:?}");
+    assert_eq!(reader.verdict(), pb::Verdict::Allow, "{reader:?}");
+    server.stop().await;
+}
+
 /// An unlabelled comment counts as approved in its author's history while
 /// its status is approved: a recheck that changes the status moves it.
 #[tokio::test]

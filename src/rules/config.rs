@@ -24,6 +24,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use super::author_fields::BUILT_IN_AUTHOR_KEYWORDS;
 use super::blocklists::BlockLists;
 use super::settings::{Mode, Rule, RuleSettings, MAX_WEIGHT, MAX_WINDOW_SECONDS};
 use super::terms::TermList;
@@ -54,6 +55,10 @@ pub struct RulesConfig {
     pub blocked_terms: Vec<String>,
     #[serde(default)]
     pub suspect_terms: Vec<String>,
+    /// Added to the built-in advertising keywords that `author_keyword`
+    /// looks for in the author's name and website.
+    #[serde(default)]
+    pub author_keywords: Vec<String>,
     #[serde(default)]
     pub blocked_domains: Vec<String>,
     #[serde(default)]
@@ -68,6 +73,8 @@ pub struct RulesConfig {
     pub honeypot: Option<RuleConfig>,
     pub submitted_too_fast: Option<RuleConfig>,
     pub too_many_links: Option<RuleConfig>,
+    pub link_in_name: Option<RuleConfig>,
+    pub author_keyword: Option<RuleConfig>,
     pub blocked_term: Option<RuleConfig>,
     pub suspect_term: Option<RuleConfig>,
     pub blocked_domain: Option<RuleConfig>,
@@ -98,6 +105,8 @@ impl RulesConfig {
             Rule::Honeypot => self.honeypot.as_ref(),
             Rule::SubmittedTooFast => self.submitted_too_fast.as_ref(),
             Rule::TooManyLinks => self.too_many_links.as_ref(),
+            Rule::LinkInName => self.link_in_name.as_ref(),
+            Rule::AuthorKeyword => self.author_keyword.as_ref(),
             Rule::BlockedTerm => self.blocked_term.as_ref(),
             Rule::SuspectTerm => self.suspect_term.as_ref(),
             Rule::BlockedDomain => self.blocked_domain.as_ref(),
@@ -167,6 +176,17 @@ fn rule_set(path: &str, layers: &[&RulesConfig]) -> Result<RuleSet, ConfigError>
     };
     let blocked_terms = term_list(&list("blocked_terms", |c| &c.blocked_terms))?;
     let suspect_terms = term_list(&list("suspect_terms", |c| &c.suspect_terms))?;
+    let mut keywords: Vec<(String, String)> = BUILT_IN_AUTHOR_KEYWORDS
+        .iter()
+        .map(|keyword| {
+            (
+                "the built-in author_keywords".to_string(),
+                keyword.to_string(),
+            )
+        })
+        .collect();
+    keywords.extend(list("author_keywords", |c| &c.author_keywords));
+    let author_keywords = term_list(&keywords)?;
     let mut lists = BlockLists::default();
     for (field, domain) in list("blocked_domains", |c| &c.blocked_domains) {
         lists.add_domain(check_domain(&field, &domain)?);
@@ -187,13 +207,14 @@ fn rule_set(path: &str, layers: &[&RulesConfig]) -> Result<RuleSet, ConfigError>
         }
         lists.emails.insert(email);
     }
-    let settings: [RuleSettings; 15] = settings
+    let settings: [RuleSettings; Rule::ALL.len()] = settings
         .try_into()
         .map_err(|_| invalid(path, "every rule needs settings"))?;
     Ok(RuleSet {
         settings,
         blocked_terms,
         suspect_terms,
+        author_keywords,
         lists,
     })
 }

@@ -12,6 +12,7 @@
 //! ranges) so that a check costs no parsing.
 
 mod activity;
+mod author_fields;
 mod authors;
 mod blocklists;
 mod config;
@@ -116,9 +117,11 @@ impl Rules {
 /// The checked settings and lists that apply to one site.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
-    settings: [RuleSettings; 15],
+    settings: [RuleSettings; Rule::ALL.len()],
     blocked_terms: TermList,
     suspect_terms: TermList,
+    /// The built-in advertising keywords and the configured ones.
+    author_keywords: TermList,
     lists: BlockLists,
 }
 
@@ -164,6 +167,10 @@ impl RuleSet {
                 Rule::Honeypot => form::honeypot(&comment.form),
                 Rule::SubmittedTooFast => form::submitted_too_fast(&comment.form, threshold),
                 Rule::TooManyLinks => links::too_many_links(&subject, threshold),
+                Rule::LinkInName => author_fields::link_in_name(&author.name),
+                Rule::AuthorKeyword => {
+                    author_fields::author_keyword(&self.author_keywords, &subject)
+                }
                 Rule::BlockedTerm => self.terms(&self.blocked_terms, "blocked", &subject),
                 Rule::SuspectTerm => self.terms(&self.suspect_terms, "suspect", &subject),
                 Rule::BlockedDomain => blocklists::blocked_domain(&self.lists, &subject),
@@ -200,9 +207,28 @@ impl RuleSet {
         }
     }
 
+    /// Looks for a list's terms in the text, then in the author's name and
+    /// in the words of the author's website: spam scripts write their
+    /// keywords where the form shows a name ("Cheap Viagra") and link that
+    /// name to a keyword address, under a text that says nothing ("Great
+    /// post, thanks!"). The message names each place a term was found.
     fn terms(&self, list: &TermList, kind: &str, subject: &Subject) -> Option<String> {
-        let found = list.find(&subject.folded_words);
-        (!found.is_empty()).then(|| describe_terms(kind, &found))
+        if list.is_empty() {
+            return None;
+        }
+        let in_text = list.find(&subject.folded_words);
+        let author = subject.author_words();
+        let places = [
+            ("The comment", in_text),
+            ("The author's name", list.find(&author.name)),
+            ("The author's website", list.find(&author.website)),
+        ];
+        let sentences: Vec<String> = places
+            .iter()
+            .filter(|(_, found)| !found.is_empty())
+            .map(|(place, found)| describe_terms(place, kind, found))
+            .collect();
+        (!sentences.is_empty()).then(|| sentences.join(" "))
     }
 }
 
@@ -215,7 +241,7 @@ pub fn testing_comment(text: &str) -> Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::UnixMillis;
+    use crate::domain::{Author, UnixMillis};
     use testing::comment;
 
     fn codes(rules: &Rules, comment: &Comment) -> Vec<&'static str> {
@@ -266,6 +292,135 @@ mod tests {
         );
         assert_eq!(hits[1].rule, Rule::SuspectTerm);
         assert_eq!(hits[1].mode, Mode::Review);
+    }
+
+    #[test]
+    fn terms_are_found_in_the_authors_name_and_website_and_each_place_is_named() {
+        let config: RulesConfig = toml::from_str(
+            "blocked_terms = [\"viagra\"]\nsuspect_terms = [\"payday loans\"]\n\
+                 [author_keyword]\nenabled = false\n",
+        )
+        .unwrap();
+        let rules = config.check().unwrap();
+        let context = Context::stateless(UnixMillis(0));
+        let by = |name: &str, url: &str| {
+            testing::comment_by(
+                "Great post, thanks for sharing!",
+                Author {
+                    name: name.to_string(),
+                    url: url.to_string(),
+                    ..Author::default()
+                },
+            )
+        };
+        let messages = |comment: &Comment| -> Vec<(Rule, String)> {
+            rules
+                .for_site("x")
+                .evaluate(comment, &context)
+                .hits
+                .into_iter()
+                .map(|hit| (hit.rule, hit.message))
+                .collect()
+        };
+        assert_eq!(
+            messages(&by("Cheap V1AGRA", "")),
+            vec![(
+                Rule::BlockedTerm,
+                "The author's name contains the blocked term \"viagra\".".to_string()
+            )]
+        );
+        assert_eq!(
+            messages(&by(
+                "Best Offers",
+                "https://www.fast-payday-loans.example/apply%20now"
+            )),
+            vec![(
+                Rule::SuspectTerm,
+                "The author's website contains the suspect term \"payday loans\".".to_string()
+            )]
+        );
+        let everywhere = testing::comment_by(
+            "viagra here",
+            Author {
+                name: "viagra".to_string(),
+                url: "https://viagra.example".to_string(),
+                ..Author::default()
+            },
+        );
+        assert_eq!(
+            messages(&everywhere),
+            vec![(
+                Rule::BlockedTerm,
+                "The comment contains the blocked term \"viagra\". \
+                 The author's name contains the blocked term \"viagra\". \
+                 The author's website contains the blocked term \"viagra\"."
+                    .to_string()
+            )]
+        );
+        // A host written as one word holds no shorter term, and a name or
+        // website without the terms leaves the comment alone.
+        assert!(messages(&by("Anna", "https://cheapviagra.example")).is_empty());
+        assert!(messages(&by("Anna Müller", "https://anna.example/blog")).is_empty());
+    }
+
+    #[test]
+    fn configured_author_keywords_add_to_the_built_in_ones() {
+        let config: RulesConfig = toml::from_str(
+            "author_keywords = [\"roof repair\"]\n\
+             [sites.\"news.example\"]\nauthor_keywords = [\"gold coins\"]\n",
+        )
+        .unwrap();
+        let rules = config.check().unwrap();
+        let context = Context::stateless(UnixMillis(0));
+        let fires = |site: &str, name: &str| {
+            rules
+                .for_site(site)
+                .evaluate(
+                    &testing::comment_by(
+                        "Nice one.",
+                        Author {
+                            name: name.to_string(),
+                            ..Author::default()
+                        },
+                    ),
+                    &context,
+                )
+                .hits
+                .iter()
+                .any(|hit| hit.rule == Rule::AuthorKeyword)
+        };
+        assert!(fires("other.example", "Roof Repair Experts"));
+        assert!(fires("other.example", "viagra"));
+        assert!(!fires("other.example", "Gold Coins Direct"));
+        assert!(fires("news.example", "Gold Coins Direct"));
+        assert!(fires("news.example", "Roof Repair Experts"));
+        let empty: RulesConfig = toml::from_str("author_keywords = [\"ok\", \"--\"]").unwrap();
+        let error = empty.check().unwrap_err().to_string();
+        assert!(error.contains("rules.author_keywords[1]"), "{error}");
+    }
+
+    #[test]
+    fn a_web_address_as_the_name_asks_for_a_review() {
+        let context = Context::stateless(UnixMillis(0));
+        let comment = testing::comment_by(
+            "Great post, thanks for sharing!",
+            Author {
+                name: "www.cheap-meds.top".to_string(),
+                ..Author::default()
+            },
+        );
+        let hits = Rules::default()
+            .for_site("x")
+            .evaluate(&comment, &context)
+            .hits;
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].rule, Rule::LinkInName);
+        assert_eq!(hits[0].mode, Mode::Review);
+        assert!(
+            hits[0].message.contains("cheap-meds.top"),
+            "{}",
+            hits[0].message
+        );
     }
 
     #[test]

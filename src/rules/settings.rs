@@ -11,6 +11,8 @@ pub enum Rule {
     Honeypot,
     SubmittedTooFast,
     TooManyLinks,
+    LinkInName,
+    AuthorKeyword,
     BlockedTerm,
     SuspectTerm,
     BlockedDomain,
@@ -70,10 +72,12 @@ pub const MAX_WEIGHT: f64 = 20.0;
 pub const MAX_WINDOW_SECONDS: u64 = 30 * 24 * 3600;
 
 impl Rule {
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 17] = [
         Rule::Honeypot,
         Rule::SubmittedTooFast,
         Rule::TooManyLinks,
+        Rule::LinkInName,
+        Rule::AuthorKeyword,
         Rule::BlockedTerm,
         Rule::SuspectTerm,
         Rule::BlockedDomain,
@@ -93,6 +97,8 @@ impl Rule {
             Rule::Honeypot => "honeypot",
             Rule::SubmittedTooFast => "submitted_too_fast",
             Rule::TooManyLinks => "too_many_links",
+            Rule::LinkInName => "link_in_name",
+            Rule::AuthorKeyword => "author_keyword",
             Rule::BlockedTerm => "blocked_term",
             Rule::SuspectTerm => "suspect_term",
             Rule::BlockedDomain => "blocked_domain",
@@ -154,6 +160,8 @@ impl Rule {
             // Approved comments an author needs to be trusted.
             Rule::TrustedAuthor => count(1.0, 100_000.0),
             Rule::Honeypot
+            | Rule::LinkInName
+            | Rule::AuthorKeyword
             | Rule::BlockedTerm
             | Rule::SuspectTerm
             | Rule::BlockedDomain
@@ -185,6 +193,13 @@ impl Rule {
             Rule::Honeypot => settings(6.0, Mode::Reject, 0.0),
             Rule::SubmittedTooFast => settings(2.0, Mode::Review, 3.0),
             Rule::TooManyLinks => settings(1.5, Mode::Score, 3.0),
+            // A web address as a name is something people almost never
+            // write, but a reader who signs with their blog's address is no
+            // spammer: it asks a moderator rather than rejecting.
+            Rule::LinkInName => settings(2.0, Mode::Review, 0.0),
+            // Italian has the surname Casino, and some readers keep a blog
+            // about their pharmacy: a moderator decides.
+            Rule::AuthorKeyword => settings(2.0, Mode::Review, 0.0),
             Rule::BlockedTerm => settings(6.0, Mode::Reject, 0.0),
             Rule::SuspectTerm => settings(1.0, Mode::Review, 0.0),
             Rule::BlockedDomain => settings(6.0, Mode::Reject, 0.0),

@@ -1,5 +1,9 @@
 //! A comment prepared once for all rules: its normalised text, the hosts of
-//! its links and its folded words (for the term rules and the fingerprint).
+//! its links and its folded words (for the term rules and the fingerprint),
+//! and, when a term rule asks, the folded words of the author's name and
+//! website.
+
+use std::cell::OnceCell;
 
 use crate::domain::Comment;
 use crate::text::{for_each_link_token, normalize, TokenKind};
@@ -14,6 +18,16 @@ pub struct Subject<'a> {
     link_hosts: Vec<String>,
     /// Folded words (see `fold`).
     pub folded_words: FoldedWords,
+    /// The folded words of the author's name and of the author's website,
+    /// made on first use: only configured term lists read them.
+    author_words: OnceCell<AuthorWords>,
+}
+
+/// The folded words of the fields a comment form shows beside the text.
+pub struct AuthorWords {
+    pub name: FoldedWords,
+    /// The words of the website's address (see [`website_words`]).
+    pub website: FoldedWords,
 }
 
 impl<'a> Subject<'a> {
@@ -33,7 +47,19 @@ impl<'a> Subject<'a> {
             normalized,
             link_hosts,
             folded_words,
+            author_words: OnceCell::new(),
         }
+    }
+
+    /// The folded words of the author's name and website.
+    pub fn author_words(&self) -> &AuthorWords {
+        self.author_words.get_or_init(|| {
+            let author = &self.comment.author;
+            AuthorWords {
+                name: folded_words(&normalize(&author.name)),
+                website: folded_words(&normalize(&website_words(&author.url))),
+            }
+        })
     }
 
     /// The hosts of the links in the text.
@@ -42,9 +68,45 @@ impl<'a> Subject<'a> {
     }
 }
 
+/// The words of a website's address: its host's labels, its path's
+/// segments and its query's names and values, with percent-escapes decoded
+/// and the scheme left out, so that a term is found in
+/// `https://www.buy-cheap-pills.example/viagra%20online` as in text. A
+/// host written as one word ("cheappills.example") holds no shorter term.
+pub fn website_words(url: &str) -> String {
+    let url = url.trim();
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let decoded = percent_encoding::percent_decode_str(without_scheme).decode_utf8_lossy();
+    decoded
+        .chars()
+        .map(|character| {
+            if character.is_alphanumeric() {
+                character
+            } else {
+                ' '
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_websites_words_are_its_labels_segments_and_query() {
+        assert_eq!(
+            website_words("https://www.buy-cheap-pills.example/viagra%20online?ref=casino_bonus")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            vec![
+                "www", "buy", "cheap", "pills", "example", "viagra", "online", "ref", "casino",
+                "bonus"
+            ]
+        );
+        assert_eq!(website_words("  "), "");
+        assert_eq!(website_words("münchen.example").trim(), "münchen example");
+    }
 
     #[test]
     fn link_hosts_are_the_link_domains() {

@@ -133,6 +133,11 @@ impl TermList {
         Ok(list)
     }
 
+    /// Whether the list holds no term.
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty()
+    }
+
     /// The terms (as configured) that occur in the folded words, each once,
     /// in the order they first occur.
     pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
@@ -316,8 +321,10 @@ impl InsideRuns {
     }
 }
 
-/// The message of a term rule, naming up to three of the terms found.
-pub fn describe_terms(kind: &str, terms: &[&str]) -> String {
+/// The sentence of a term rule about one place (`place` begins it, "The
+/// comment" or "The author's name"), naming up to three of the terms found
+/// there.
+pub fn describe_terms(place: &str, kind: &str, terms: &[&str]) -> String {
     let shown: Vec<String> = terms
         .iter()
         .take(3)
@@ -330,7 +337,7 @@ pub fn describe_terms(kind: &str, terms: &[&str]) -> String {
         String::new()
     };
     format!(
-        "The comment contains the {kind} term{} {}{tail}.",
+        "{place} contains the {kind} term{} {}{tail}.",
         if terms.len() == 1 { "" } else { "s" },
         shown.join(", ")
     )
@@ -503,13 +510,13 @@ mod tests {
         assert_eq!(found(&terms, text), vec!["free money", "casino"]);
         let named = terms.find(&folded_words(&normalize(text)));
         assert_eq!(
-            describe_terms("blocked", &named),
+            describe_terms("The comment", "blocked", &named),
             "The comment contains the blocked terms \"free money\", \"casino\"."
         );
         let terms = list(&["casino"]);
         let named = terms.find(&folded_words(&normalize("casino")));
         assert_eq!(
-            describe_terms("blocked", &named),
+            describe_terms("The comment", "blocked", &named),
             "The comment contains the blocked term \"casino\"."
         );
         // Terms that only start alike are other terms.
@@ -549,8 +556,12 @@ mod tests {
     #[test]
     fn messages_name_the_terms() {
         assert_eq!(
-            describe_terms("blocked", &["a", "b"]),
+            describe_terms("The comment", "blocked", &["a", "b"]),
             "The comment contains the blocked terms \"a\", \"b\"."
+        );
+        assert_eq!(
+            describe_terms("The author's name", "suspect", &["a", "b", "c", "d"]),
+            "The author's name contains the suspect terms \"a\", \"b\", \"c\" and 1 more."
         );
     }
 }
