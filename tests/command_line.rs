@@ -109,6 +109,28 @@ fn check_reads_standard_input() {
     assert!(!stdout.starts_with("verdict Allow"), "{stdout}");
 }
 
+/// The form's name and website fields reach the rules offline too.
+#[test]
+fn check_reads_the_authors_name_and_website() {
+    const READERS_TEXT: &str =
+        "I went to the council meeting last night; the library plans were discussed at length.";
+    let check = |author: &[&str]| {
+        let output = succeeded(moderato().arg("check").args(author).arg(READERS_TEXT));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let advertised = check(&[
+        "--name",
+        "Mike",
+        "--website",
+        "https://fast-payday-loans.example/apply",
+    ]);
+    assert!(advertised.starts_with("verdict Review"), "{advertised}");
+    assert!(advertised.contains("author_keyword"), "{advertised}");
+    assert!(advertised.contains("\"payday loans\""), "{advertised}");
+    let plain = check(&["--name", "Mike", "--website", "https://mike.example"]);
+    assert!(plain.starts_with("verdict Allow"), "{plain}");
+}
+
 /// A configuration that cannot be read fails `check` at once, before it
 /// waits for a comment on standard input (here one that never ends).
 #[test]

@@ -4,17 +4,46 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{load_model, CliError};
-use crate::domain::{Comment, UnixMillis};
+use crate::domain::{Author, Comment, UnixMillis};
 use crate::rules::Context;
 use crate::verdict::{decide_with_rules, site_hosts};
 
-/// Scores `text` (else standard input) as a comment of `site` (`--site`),
-/// so that the rules are those `serve` applies to that site; without one,
-/// the global rules alone.
+/// The fields a comment form sends beside the text, as `check` takes
+/// them: the rules read the name and website (`link_in_name`,
+/// `author_keyword`, the term lists) and the e-mail address
+/// (`blocked_email`, `blocked_domain`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AuthorArgs {
+    /// The author's name, as the comment form gave it.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The author's e-mail address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The author's website (the form's url field).
+    #[arg(long)]
+    pub website: Option<String>,
+}
+
+impl From<AuthorArgs> for Author {
+    fn from(args: AuthorArgs) -> Author {
+        Author {
+            name: args.name.unwrap_or_default(),
+            email: args.email.unwrap_or_default(),
+            url: args.website.unwrap_or_default(),
+            ..Author::default()
+        }
+    }
+}
+
+/// Scores `text` (else standard input) as a comment of `site` (`--site`)
+/// by `author`, so that the rules are those `serve` applies to that site;
+/// without one, the global rules alone.
 pub fn check(
     model: Option<&Path>,
     config: Option<&Path>,
     site: Option<&str>,
+    author: Author,
     text: Option<String>,
 ) -> Result<(), CliError> {
     // Checked before standard input is read: a misspelt flag, a missing
@@ -47,7 +76,7 @@ pub fn check(
         site_id: site_id.to_string(),
         comment_id: "cli".to_string(),
         content: text,
-        author: Default::default(),
+        author,
         context: Default::default(),
         submitted_at: UnixMillis::now(),
         form: Default::default(),

@@ -139,6 +139,8 @@ pub enum Command {
         /// `[rules.sites."SITE"]` table applies [default: the global rules alone].
         #[arg(long)]
         site: Option<String>,
+        #[command(flatten)]
+        author: check::AuthorArgs,
         /// The comment; read from standard input when absent.
         text: Option<String>,
     },
@@ -496,6 +498,7 @@ pub fn run(cli: Cli) -> ExitCode {
             model,
             config,
             site,
+            author,
             text,
         } => check::check(
             model.as_deref(),
@@ -503,6 +506,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 .map(PathBuf::from)
                 .as_deref(),
             site.as_deref(),
+            author.into(),
             text,
         ),
         Command::Queue { command } => queue::queue(command),
