@@ -129,6 +129,17 @@ fn check_reads_the_authors_name_and_website() {
     assert!(advertised.contains("\"payday loans\""), "{advertised}");
     let plain = check(&["--name", "Mike", "--website", "https://mike.example"]);
     assert!(plain.starts_with("verdict Allow"), "{plain}");
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("moderato.toml");
+    std::fs::write(
+        &config,
+        "[rules]\nblocked_emails = [\"bot@spam.example\"]\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let blocked = check(&["--config", config, "--email", "Bot@Spam.example"]);
+    assert!(blocked.starts_with("verdict Reject"), "{blocked}");
+    assert!(blocked.contains("blocked_email"), "{blocked}");
 }
 
 /// A configuration that cannot be read fails `check` at once, before it

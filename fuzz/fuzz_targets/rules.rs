@@ -8,10 +8,11 @@ use moderato::rules::{Context, Fingerprint, Rules, RulesConfig};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let mut parts = text.splitn(3, '\u{1}');
+    let mut parts = text.splitn(4, '\u{1}');
     let content = parts.next().unwrap_or_default().to_string();
     let name = parts.next().unwrap_or_default().to_string();
     let email = parts.next().unwrap_or_default().to_string();
+    let url = parts.next().unwrap_or_default().to_string();
     let comment = Comment {
         site_id: "fuzz.example".to_string(),
         comment_id: "c".to_string(),
@@ -19,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         author: Author {
             name,
             email,
+            url,
             ..Author::default()
         },
         context: Default::default(),
@@ -27,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let config: RulesConfig = toml::from_str(
         "blocked_terms = [\"free money\", \"casino\"]\nsuspect_terms = [\"click here\"]\n\
-         blocked_domains = [\"spam.example\"]\n[excessive_caps]\nenabled = true\n",
+         blocked_domains = [\"spam.example\"]\nauthor_keywords = [\"roof repair\"]\n\
+         [excessive_caps]\nenabled = true\n",
     )
     .expect("the fuzz rules are valid");
     for rules in [Rules::default(), config.check().expect("the fuzz rules check")] {

@@ -9,14 +9,19 @@
 
 use super::subject::Subject;
 use super::terms::{describe_terms, TermList};
-use crate::text::{for_each_link_token, normalize, TokenKind};
+use crate::text::{for_each_link_token, normalize_keeping_full_stops, quoted, TokenKind};
 
 /// What comment spam advertises in the name and website fields, the
 /// built-in `author_keywords`: goods and services sold by link spam, each
 /// a word or phrase unlikely in a person's name or a reader's own site.
-/// Terms fold as the term rules' do (look-alike letters, repeated letters),
-/// and match whole words: "casino" is found in `best-casino-sites.example`
-/// but not in `bestcasinosites.example`. A plural is a term of its own.
+/// Terms fold as the term rules' do (look-alike letters, repeated letters,
+/// a word also read without its accents), and match whole words: "casino"
+/// is found in `best-casino-sites.example` but not in
+/// `bestcasinosites.example`. A plural is a term of its own. Words that
+/// are also names, placeholders or other things are left out or written
+/// as phrases: "porn" (the Finnish-Swedish surname Pörn, read without its
+/// accent), "xxx" (kisses, and a placeholder in a required website field),
+/// "escort" (a car).
 pub const BUILT_IN_AUTHOR_KEYWORDS: &[&str] = &[
     "casino",
     "casinos",
@@ -43,10 +48,10 @@ pub const BUILT_IN_AUTHOR_KEYWORDS: &[&str] = &[
     "backlinks",
     "buy followers",
     "replica watches",
-    "escort",
     "escorts",
-    "porn",
-    "xxx",
+    "escort service",
+    "free porn",
+    "porn videos",
     "forex signals",
     "binary options",
     "weight loss pills",
@@ -55,24 +60,69 @@ pub const BUILT_IN_AUTHOR_KEYWORDS: &[&str] = &[
     "cbd oil",
 ];
 
-/// Fires when the author's name holds a link (with a scheme, with `www.`, or
-/// a bare domain under the top-level domains the tokenizer knows), read as
-/// the text's links are: an e-mail address is no link, and neither is a
-/// sentence begun without a space ("Mr.Smith").
+/// The top-level domains under which a bare domain in a name (no scheme,
+/// no `www.`) counts as a web address: the generic ones that spam uses.
+/// The tokenizer's other endings are also words of names ("J.De Jong",
+/// "T.Ly", "KIM.CO", "James.Bond", "Anna.Me").
+const BARE_NAME_DOMAINS: [&str; 21] = [
+    "com", "net", "org", "info", "biz", "ru", "xyz", "site", "online", "club", "top", "shop",
+    "store", "click", "icu", "vip", "buzz", "cam", "sbs", "cfd", "website",
+];
+
+/// The hosts of the links written in the author's name, read as the
+/// text's links are (an e-mail address is no link), except that a name
+/// holds no sentences: "Cheapmeds.Top" is one name, not a sentence begun
+/// without a space.
+pub fn name_hosts(name: &str) -> (String, Vec<String>) {
+    let normalized = normalize_keeping_full_stops(name);
+    let mut hosts = Vec::new();
+    for_each_link_token(&normalized, |kind, text| {
+        if kind == TokenKind::LinkDomain {
+            hosts.push(text.to_string());
+        }
+    });
+    (normalized, hosts)
+}
+
+/// Fires when the author's name holds a web address: one with a scheme or
+/// `www.`, or a bare domain under one of [`BARE_NAME_DOMAINS`] whose label
+/// before the ending has three characters or more ("cheapmeds.top",
+/// "Best-Loans.Com"), unless it follows an `@` or the word "at" (an e-mail
+/// address written to dodge harvesters: "bob at gmail.com").
 pub fn link_in_name(name: &str) -> Option<String> {
     if name.trim().is_empty() {
         return None;
     }
-    let normalized = normalize(name);
-    let mut first_host = None;
-    for_each_link_token(&normalized, |kind, text| {
-        if kind == TokenKind::LinkDomain && first_host.is_none() {
-            first_host = Some(text.to_string());
-        }
-    });
-    first_host.map(|host| {
-        format!("The author's name holds the web address {host}; people write who they are there.")
-    })
+    let (normalized, hosts) = name_hosts(name);
+    let written_out = normalized.contains("://") || normalized.contains("www.");
+    let host = hosts
+        .into_iter()
+        .find(|host| written_out || is_bare_web_address(&normalized, host))?;
+    Some(format!(
+        "The author's name holds a web address, \"{}\".",
+        quoted(&host, 60)
+    ))
+}
+
+/// Whether `host`, found bare in the normalised name, reads as a web
+/// address rather than a name with a full stop or a disguised e-mail.
+fn is_bare_web_address(normalized: &str, host: &str) -> bool {
+    let mut labels = host.rsplit('.');
+    let ending = labels.next().unwrap_or_default();
+    let label = labels.next().unwrap_or_default();
+    if !BARE_NAME_DOMAINS.contains(&ending) || label.chars().count() < 3 {
+        return false;
+    }
+    let Some(position) = normalized.find(host) else {
+        return false;
+    };
+    let before = normalized[..position]
+        .trim_end_matches(|character: char| character.is_whitespace() || "([{<".contains(character))
+        .trim_end_matches(|character: char| ")]}>".contains(character));
+    let after_at_word = before
+        .strip_suffix("at")
+        .is_some_and(|rest| !rest.ends_with(char::is_alphanumeric));
+    !(before.ends_with('@') || after_at_word)
 }
 
 /// Fires when the author's name or the words of the author's website hold
@@ -158,18 +208,24 @@ mod tests {
     fn a_web_address_as_a_name_fires_and_is_named() {
         for (name, host) in [
             ("cheapmeds.top", "cheapmeds.top"),
-            ("Best Loans www.best-loans.com", "best-loans.com"),
+            ("Cheapmeds.Top", "cheapmeds.top"),
+            ("Best-Loans.Com", "best-loans.com"),
+            ("Best Loans www.best-loans.de", "best-loans.de"),
             ("https://pill-shop.example/buy", "pill-shop.example"),
             ("CASINO-BONUS.CLICK", "casino-bonus.click"),
         ] {
             let message = link_in_name(name);
-            assert!(
-                message
-                    .as_deref()
-                    .is_some_and(|message| message.contains(host)),
-                "{name}: {message:?}"
+            assert_eq!(
+                message,
+                Some(format!(
+                    "The author's name holds a web address, \"{host}\"."
+                )),
+                "{name}"
             );
         }
+        let long = format!("www.{}.com", "a".repeat(900));
+        let message = link_in_name(&long).unwrap();
+        assert!(message.chars().count() < 120, "{message}");
     }
 
     #[test]
@@ -185,6 +241,21 @@ mod tests {
             "Иван Петров",
             "山田太郎",
             "Jean-Luc (Lyon)",
+            "J.De Jong",
+            "M.De Souza",
+            "T.Ly Nguyen",
+            "J.Bond",
+            "ANNE.DE VRIES",
+            "JAMES.BOND",
+            "KIM.CO",
+            "Anna (anna.me)",
+            "Jo.com",
+            // Also "Anna at annas-shop.com": an e-mail address written to
+            // dodge harvesters reads the same.
+            "bob at gmail.com",
+            "bob(at)gmail.com",
+            "bob [at] gmail.com",
+            "Bob (bob @gmail.com)",
         ] {
             assert_eq!(link_in_name(name), None, "{name}");
         }

@@ -78,9 +78,10 @@ impl BlockLists {
     }
 }
 
-/// Fires when a link in the text, the author's url or the author's e-mail
-/// address points at a blocked domain or one of its subdomains, or when the
-/// text names one without writing it as a link.
+/// Fires when a link in the text, the author's url, a web address written
+/// as the author's name or the author's e-mail address points at a blocked
+/// domain or one of its subdomains, or when the text names one without
+/// writing it as a link.
 pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
     if lists.domains.is_empty() {
         return None;
@@ -92,10 +93,16 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         .trim()
         .rsplit_once('@')
         .map(|(_, domain)| domain.to_lowercase());
+    let (_, name_hosts) = super::author_fields::name_hosts(&author.name);
     let mut places = subject
         .link_hosts()
         .map(|host| (host.to_string(), "A link in the text"))
         .chain(url_host.map(|host| (host, "The author's url")))
+        .chain(
+            name_hosts
+                .into_iter()
+                .map(|host| (host, "The author's name")),
+        )
         .chain(email_domain.map(|domain| (domain, "The author's e-mail address")));
     let pointed_at = places.find_map(|(host, place)| {
         let blocked = lists.blocked_suffix(&host)?;
@@ -281,6 +288,21 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_blocked_domain_written_as_the_name_is_found() {
+        let comment = comment_by(
+            "Nice article.",
+            Author {
+                name: "Deals at Shop.SpamShop.Ru".to_string(),
+                ..Author::default()
+            },
+        );
+        assert_eq!(
+            blocked_domain(&lists(), &Subject::new(&comment)).as_deref(),
+            Some("The author's name points at the blocked domain spamshop.ru.")
+        );
     }
 
     #[test]

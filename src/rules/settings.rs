@@ -195,11 +195,13 @@ impl Rule {
             Rule::TooManyLinks => settings(1.5, Mode::Score, 3.0),
             // A web address as a name is something people almost never
             // write, but a reader who signs with their blog's address is no
-            // spammer: it asks a moderator rather than rejecting.
-            Rule::LinkInName => settings(2.0, Mode::Review, 0.0),
-            // Italian has the surname Casino, and some readers keep a blog
-            // about their pharmacy: a moderator decides.
-            Rule::AuthorKeyword => settings(2.0, Mode::Review, 0.0),
+            // spammer: it asks a moderator, and adds little to the score,
+            // so that only a text the model already finds spammy is
+            // rejected with it.
+            Rule::LinkInName => settings(1.0, Mode::Review, 0.0),
+            // Italian has the surname Casino: a moderator decides, as for
+            // `link_in_name`.
+            Rule::AuthorKeyword => settings(1.0, Mode::Review, 0.0),
             Rule::BlockedTerm => settings(6.0, Mode::Reject, 0.0),
             Rule::SuspectTerm => settings(1.0, Mode::Review, 0.0),
             Rule::BlockedDomain => settings(6.0, Mode::Reject, 0.0),

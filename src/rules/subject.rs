@@ -1,7 +1,7 @@
 //! A comment prepared once for all rules: its normalised text, the hosts of
 //! its links and its folded words (for the term rules and the fingerprint),
-//! and, when a term rule asks, the folded words of the author's name and
-//! website.
+//! and, when `author_keyword` asks, the folded words of the author's name
+//! and website.
 
 use std::cell::OnceCell;
 
@@ -19,7 +19,7 @@ pub struct Subject<'a> {
     /// Folded words (see `fold`).
     pub folded_words: FoldedWords,
     /// The folded words of the author's name and of the author's website,
-    /// made on first use: only configured term lists read them.
+    /// made on first use: only `author_keyword` reads them.
     author_words: OnceCell<AuthorWords>,
 }
 
@@ -57,7 +57,7 @@ impl<'a> Subject<'a> {
             let author = &self.comment.author;
             AuthorWords {
                 name: folded_words(&normalize(&author.name)),
-                website: folded_words(&normalize(&website_words(&author.url))),
+                website: folded_words(&website_words(&author.url)),
             }
         })
     }
@@ -68,25 +68,42 @@ impl<'a> Subject<'a> {
     }
 }
 
-/// The words of a website's address: its host's labels, its path's
-/// segments and its query's names and values, with percent-escapes decoded
-/// and the scheme left out, so that a term is found in
+/// The words of a website's address, normalised as text is: its host's
+/// labels, its path's segments and its query's names and values, with the
+/// scheme left out, percent-escapes decoded (twice, as `blocked_domain`
+/// does), entities decoded, invisible characters dropped (a browser drops
+/// a soft hyphen inside a host too) and a host label in its ASCII form
+/// (`xn--...`) read in Unicode, so that a term is found in
 /// `https://www.buy-cheap-pills.example/viagra%20online` as in text. A
 /// host written as one word ("cheappills.example") holds no shorter term.
 pub fn website_words(url: &str) -> String {
     let url = url.trim();
     let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let decoded = percent_encoding::percent_decode_str(without_scheme).decode_utf8_lossy();
-    decoded
-        .chars()
-        .map(|character| {
-            if character.is_alphanumeric() {
-                character
-            } else {
-                ' '
+    let once = percent_encoding::percent_decode_str(without_scheme).decode_utf8_lossy();
+    let twice = percent_encoding::percent_decode_str(&once).decode_utf8_lossy();
+    let normalized = normalize(&twice);
+    let mut words = String::with_capacity(normalized.len());
+    for segment in
+        normalized.split(|character: char| !(character.is_alphanumeric() || character == '-'))
+    {
+        let unicode;
+        let segment = if segment.starts_with("xn--") {
+            unicode = idna::domain_to_unicode(segment).0;
+            unicode.as_str()
+        } else {
+            segment
+        };
+        for word in segment
+            .split(|character: char| !character.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+        {
+            if !words.is_empty() {
+                words.push(' ');
             }
-        })
-        .collect()
+            words.push_str(word);
+        }
+    }
+    words
 }
 
 #[cfg(test)]
@@ -96,16 +113,26 @@ mod tests {
     #[test]
     fn a_websites_words_are_its_labels_segments_and_query() {
         assert_eq!(
-            website_words("https://www.buy-cheap-pills.example/viagra%20online?ref=casino_bonus")
-                .split_whitespace()
-                .collect::<Vec<_>>(),
-            vec![
-                "www", "buy", "cheap", "pills", "example", "viagra", "online", "ref", "casino",
-                "bonus"
-            ]
+            website_words("https://www.Buy-Cheap-Pills.example/viagra%20online?ref=casino_bonus"),
+            "www buy cheap pills example viagra online ref casino bonus"
         );
         assert_eq!(website_words("  "), "");
-        assert_eq!(website_words("münchen.example").trim(), "münchen example");
+        assert_eq!(website_words("münchen.example"), "münchen example");
+        // What a browser reads in the address, however it is written.
+        for disguised in [
+            "https://best-cas\u{00AD}ino.example",
+            "https://best-cas%2569no.example",
+            "https://best-c&#97;sino.example",
+            "https://xn--best-csino-4qi.example",
+        ] {
+            let words = website_words(disguised);
+            assert!(
+                words
+                    .split(' ')
+                    .any(|word| word == "casino" || word == "c\u{0430}sino"),
+                "{disguised}: {words}"
+            );
+        }
     }
 
     #[test]
