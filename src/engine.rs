@@ -292,6 +292,20 @@ impl Engine {
         comment: Comment,
         options: CheckOptions,
     ) -> Result<CheckOutcome, Error> {
+        self.check_holding(comment, options, ()).await
+    }
+
+    /// [`Engine::check`] for a caller that holds `place` (a place among
+    /// the calls in progress) while the check works: a new decision gives
+    /// it back once the decision is handed to the writer, before waiting
+    /// for the flush, which costs no work. Otherwise it is given back when
+    /// the check is done.
+    pub async fn check_holding<Place: Send>(
+        &self,
+        comment: Comment,
+        options: CheckOptions,
+        place: Place,
+    ) -> Result<CheckOutcome, Error> {
         if !options.recheck && !options.dry_run {
             if let Some(existing) = self
                 .store
@@ -373,7 +387,9 @@ impl Engine {
                 // a decision back only when another call stored the comment
                 // first, so this call keeps a copy.
                 let decision = write.decision.clone();
-                match self.store.write_decision(write).await? {
+                let submitted = self.store.submit_decision(write).await?;
+                drop(place);
+                match submitted.durable().await? {
                     Inserted::New => decision,
                     // A recheck that raced the comment's first check (which
                     // stored it after the recheck looked): the recheck's

@@ -4,13 +4,17 @@
 //! stream ended by its first error, and an idle limit.
 //!
 //! A stream is admitted as one call, with one place among the calls in
-//! progress, which one of its comments in flight runs on; each further
-//! comment in flight takes a spare place when one is free. When none is,
-//! the stream does not read its next comment until a place is, so streams
-//! slow down under load instead of running past the limit that sheds unary
-//! calls, and are never refused for it. Each check runs as a task of its
-//! own, so that it finishes, and frees its place, even while the stream
-//! waits for its client to take an earlier answer.
+//! progress, which one of its comments being worked on holds; each further
+//! comment being worked on takes a spare place when one is free. When none
+//! is, the stream does not read its next comment until a place is, so
+//! streams slow down under load instead of running past the limit that
+//! sheds unary calls, and are never refused for it. A check gives its
+//! place back once its work is done and it only waits (for the writer to
+//! make its decision durable, see [`StreamPlace`]): the stream's next
+//! comment is worked on meanwhile, so the writer's batches fill instead of
+//! each stream waiting for one flush per comment. Each check runs as a task
+//! of its own, so that it finishes, and frees its place, even while the
+//! stream waits for its client to take an earlier answer.
 //!
 //! A task of its own drives each stream and hands the answers over through
 //! a bounded channel, so that the idle limit holds whatever the client
@@ -40,12 +44,13 @@ use crate::limits::STREAM_CONCURRENCY;
 
 /// Answers `inbound` in order, running up to [`STREAM_CONCURRENCY`] checks
 /// at once. `check` is called in request order as each message is started,
-/// with the message's index in the stream: its synchronous part (say,
-/// charging a rate) runs then, and an error from it ends the stream
-/// without reading further. `spare_place` takes, without waiting, a place
-/// for a check beyond the first in flight, held until that check is done;
-/// `None` when no place is free (see the module docs). The caller must be
-/// inside a tokio runtime.
+/// with the message's index in the stream and the [`StreamPlace`] it is
+/// worked on: its synchronous part (say, charging a rate) runs then, and an
+/// error from it ends the stream without reading further. The check drops
+/// the place when its work is done (at the latest, when it is). `spare_place`
+/// takes, without waiting, a place for a check beyond the one on the
+/// stream's own place; `None` when no place is free (see the module docs).
+/// The caller must be inside a tokio runtime.
 ///
 /// Messages with the same `key_of` (for comments: the same comment of the
 /// same site) are checked one after another, in request order: a message
@@ -64,7 +69,7 @@ where
     Out: Send + 'static,
     Key: PartialEq + Send + 'static,
     KeyOf: FnMut(&In) -> Key + Send + 'static,
-    Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
+    Check: FnMut(usize, In, StreamPlace) -> Result<Checking, Status> + Send + 'static,
     Checking: Future<Output = Result<Out, Status>> + Send + 'static,
     SparePlace: FnMut() -> Option<Place> + Send + 'static,
     Place: Send + 'static,
@@ -104,7 +109,7 @@ where
     Out: Send + 'static,
     Key: PartialEq + Send + 'static,
     KeyOf: FnMut(&In) -> Key + Send + 'static,
-    Check: FnMut(usize, In) -> Result<Checking, Status> + Send + 'static,
+    Check: FnMut(usize, In, StreamPlace) -> Result<Checking, Status> + Send + 'static,
     Checking: Future<Output = Result<Out, Status>> + Send + 'static,
     SparePlace: FnMut() -> Option<Place> + Send + 'static,
     Place: Send + 'static,
@@ -124,6 +129,10 @@ where
         std::collections::VecDeque::new();
     // Whether a check in flight holds the stream's own place.
     let own_place_in_use = Arc::new(AtomicBool::new(false));
+    // Told each time a check of this stream gives its place back, so that
+    // a message parked for want of a place starts then, not when the
+    // oldest check in flight is answered.
+    let place_freed = Arc::new(tokio::sync::Notify::new());
     loop {
         if !reading && in_flight.is_empty() && parked.is_none() {
             return None;
@@ -176,6 +185,7 @@ where
                     }
                 }
             }
+            () = place_freed.notified(), if parked.is_some() => {}
             () = idle, if reading && in_flight.is_empty() => {
                 let error = Error::DeadlineExceeded(format!(
                     "no comment arrived on this stream for {} ms, so the server closed it; \
@@ -204,30 +214,28 @@ where
         }
         // A check runs on the stream's own place when no other check holds
         // it, and otherwise needs a spare one.
-        let place = if !own_place_in_use.swap(true, Ordering::AcqRel) {
-            HeldPlace::Own {
-                _held: OwnPlace(Arc::clone(&own_place_in_use)),
-            }
+        let held: Box<dyn Send> = if !own_place_in_use.swap(true, Ordering::AcqRel) {
+            Box::new(OwnPlace(Arc::clone(&own_place_in_use)))
         } else {
             match spare_place() {
-                Some(spare) => HeldPlace::Spare { _held: spare },
+                Some(spare) => Box::new(spare),
                 None => continue,
             }
+        };
+        let place = StreamPlace {
+            held: Some(held),
+            freed: Arc::clone(&place_freed),
         };
         let Some((message, key)) = parked.take() else {
             continue;
         };
-        let pending: Pending<Out> = match check(index, message) {
+        let pending: Pending<Out> = match check(index, message, place) {
             Ok(checking) => {
                 // A task of its own, aborted if the stream is dropped: the
-                // check runs, and gives its place back as soon as it is
-                // done, even while this loop waits for the client to take
-                // an earlier answer.
-                let task = AbortOnDropHandle::new(tokio::spawn(async move {
-                    let answer = checking.await;
-                    drop(place);
-                    answer
-                }));
+                // check runs, and gives its place back as soon as its work
+                // is done, even while this loop waits for the client to
+                // take an earlier answer.
+                let task = AbortOnDropHandle::new(tokio::spawn(checking));
                 Box::pin(async move {
                     task.await.unwrap_or_else(|error| {
                         Err(
@@ -258,11 +266,23 @@ impl Drop for OwnPlace {
     }
 }
 
-/// The place a check of the stream runs on, held (never read) until the
-/// check is done.
-enum HeldPlace<Spare> {
-    Own { _held: OwnPlace },
-    Spare { _held: Spare },
+/// The place among the calls in progress that a check of a stream is
+/// worked on: the stream's own, or a spare one. Held (never read) until it
+/// is dropped, which gives it back and tells the stream, whose next
+/// comment may be waiting for it. A check drops it as soon as it only
+/// waits: a comment waiting for the writer's flush costs no work, and the
+/// writer's queue bounds how many wait.
+pub struct StreamPlace {
+    held: Option<Box<dyn Send>>,
+    freed: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for StreamPlace {
+    fn drop(&mut self) {
+        // Given back before the stream is told, so that it finds it free.
+        drop(self.held.take());
+        self.freed.notify_one();
+    }
 }
 
 #[cfg(test)]
@@ -284,11 +304,13 @@ mod tests {
         pause: Duration,
         running: Arc<AtomicUsize>,
         most: Arc<AtomicUsize>,
-    ) -> impl FnMut(usize, u64) -> Result<Checking, Status> {
-        move |_, number| {
+    ) -> impl FnMut(usize, u64, StreamPlace) -> Result<Checking, Status> {
+        move |_, number, place| {
             let running = Arc::clone(&running);
             let most = Arc::clone(&most);
             Ok(Box::pin(async move {
+                // Held for the whole check, as work.
+                let _place = place;
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 // Later numbers finish sooner, so that order is earned.
@@ -348,9 +370,10 @@ mod tests {
             MINUTE,
             |number: &u64| number / 10,
             always_a_place,
-            move |_, number| {
+            move |_, number, place: StreamPlace| {
                 let events = Arc::clone(&recorded);
                 Ok(Box::pin(async move {
+                    let _place = place;
                     events.lock().unwrap().push(format!("start {number}"));
                     let pause = if number == 10 { 1_000 } else { 1 };
                     tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -380,7 +403,7 @@ mod tests {
             MINUTE,
             each_its_own,
             always_a_place,
-            |index, number| match index {
+            |index, number, _place| match index {
                 3 => Err(Status::resource_exhausted("over the rate")),
                 _ => Ok(Box::pin(async move { Ok(number) }) as Checking),
             },
@@ -442,7 +465,7 @@ mod tests {
             MINUTE,
             each_its_own,
             always_a_place,
-            move |_, number| {
+            move |_, number, _place: StreamPlace| {
                 let _held = &in_checks;
                 Ok(Box::pin(async move { Ok(number) }) as Checking)
             },
@@ -504,6 +527,55 @@ mod tests {
         assert_eq!(with_spare_places(count, 5).await, (6, expected, 5));
     }
 
+    /// A check that gives its place back once its work is done, and then
+    /// waits (as for the writer's flush), lets the stream's next comments
+    /// be worked on meanwhile: with no spare place, still one at a time at
+    /// work, but many waiting, and every answer in order.
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_only_waits_frees_its_place_for_the_next_comment() {
+        let working = Arc::new(AtomicUsize::new(0));
+        let most_working = Arc::new(AtomicUsize::new(0));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let most_waiting = Arc::new(AtomicUsize::new(0));
+        let count = 40u64;
+        let (working_in, most_working_in) = (Arc::clone(&working), Arc::clone(&most_working));
+        let (waiting_in, most_waiting_in) = (Arc::clone(&waiting), Arc::clone(&most_waiting));
+        let answers: Vec<u64> = answer_in_order(
+            futures::stream::iter((0..count).map(Ok)),
+            MINUTE,
+            each_its_own,
+            || None::<()>,
+            move |_, number, place: StreamPlace| {
+                let working = Arc::clone(&working_in);
+                let most_working = Arc::clone(&most_working_in);
+                let waiting = Arc::clone(&waiting_in);
+                let most_waiting = Arc::clone(&most_waiting_in);
+                Ok(Box::pin(async move {
+                    let now = working.fetch_add(1, Ordering::SeqCst) + 1;
+                    most_working.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    working.fetch_sub(1, Ordering::SeqCst);
+                    drop(place);
+                    let now = waiting.fetch_add(1, Ordering::SeqCst) + 1;
+                    most_waiting.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    waiting.fetch_sub(1, Ordering::SeqCst);
+                    Ok(number * 3)
+                }) as Checking)
+            },
+        )
+        .map(|answer| answer.unwrap())
+        .collect()
+        .await;
+        assert_eq!(answers, (0..count).map(|n| n * 3).collect::<Vec<_>>());
+        assert_eq!(most_working.load(Ordering::SeqCst), 1);
+        // Twenty 1 ms turns of work fit in one 20 ms wait.
+        assert!(
+            most_waiting.load(Ordering::SeqCst) >= 10,
+            "{most_waiting:?}"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn checks_give_their_places_back_while_the_client_reads_no_answer() {
         let places = Arc::new(tokio::sync::Semaphore::new(5));
@@ -516,9 +588,10 @@ mod tests {
             MINUTE,
             each_its_own,
             move || Arc::clone(&taking).try_acquire_owned().ok(),
-            move |_, number| {
+            move |_, number, place: StreamPlace| {
                 counting.fetch_add(1, Ordering::SeqCst);
                 Ok(Box::pin(async move {
+                    let _place = place;
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     Ok(number)
                 }) as Checking)

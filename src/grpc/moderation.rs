@@ -139,7 +139,7 @@ impl Moderation for ModerationService {
                     (site, message.comment_id.clone())
                 },
                 spare_place,
-                move |index, message: pb::CheckCommentRequest| {
+                move |index, message: pb::CheckCommentRequest, place| {
                     // Charged as the comment is started, in request order;
                     // a refusal ends the stream before it reads more.
                     if index > 0 {
@@ -164,7 +164,7 @@ impl Moderation for ModerationService {
                             let site = requested_site(&caller, &message.site_id)?;
                             let (comment, options) =
                                 convert::check_request_from_proto(message, site)?;
-                            let outcome = engine.check(comment, options).await?;
+                            let outcome = engine.check_holding(comment, options, place).await?;
                             access
                                 .metrics
                                 .record_verdict(outcome.decision.assessment.verdict);

@@ -36,7 +36,7 @@ mod models;
 mod review;
 mod rule_state;
 mod writer;
-pub use writer::{DecisionWrite, MAX_BATCH, QUEUE_CAPACITY};
+pub use writer::{DecisionWrite, SubmittedWrite, MAX_BATCH, QUEUE_CAPACITY};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -124,6 +124,17 @@ impl Store {
     /// Returns once the decision (or the one stored before for the same
     /// comment) is on disk: the caller may acknowledge it.
     pub async fn write_decision(&self, write: DecisionWrite) -> Result<Inserted, StoreError> {
+        self.submit_decision(write).await?.durable().await
+    }
+
+    /// [`Store::write_decision`] in two steps: encodes the decision and
+    /// hands it to the writer (waiting for room in its queue), and gives
+    /// what to await for the answer. Between the two the caller does no
+    /// work, and may give back what it held while it worked.
+    pub async fn submit_decision(
+        &self,
+        write: DecisionWrite,
+    ) -> Result<SubmittedWrite, StoreError> {
         let encoded = encode_for_insert(&write.decision)?;
         let (reply, answer) = oneshot::channel();
         let sender = self.inner.writer.sender.as_ref().ok_or_else(stopped)?;
@@ -135,7 +146,18 @@ impl Store {
             })
             .await
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        Ok(SubmittedWrite(answer))
+    }
+}
+
+/// A decision handed to the writer, whose answer is awaited.
+pub struct SubmittedWrite(oneshot::Receiver<Result<Inserted, StoreError>>);
+
+impl SubmittedWrite {
+    /// Waits until the decision (or the one stored before for the same
+    /// comment) is on disk.
+    pub async fn durable(self) -> Result<Inserted, StoreError> {
+        self.0.await.map_err(|_| stopped())?
     }
 }
 
