@@ -151,7 +151,7 @@ pub(crate) mod tests {
             format!("| `context.language` | {MAX_LANGUAGE_TAG_BYTES} bytes |"),
             format!("| other text fields | {} |", kib(MAX_SHORT_FIELD_BYTES)),
             format!("| one gRPC message | {} |", kib(MAX_MESSAGE_BYTES)),
-            format!("| comments of one `CheckComments` stream scored at once | {STREAM_CONCURRENCY} |"),
+            format!("| comments of one `CheckComments` stream in flight at once | {STREAM_CONCURRENCY} |"),
             format!("| `ListQueue.page_size` | 0 (meaning {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE} |"),
             format!(
                 "| one `ListQueue` answer | {} MiB",
