@@ -777,6 +777,15 @@ mod echo {
                 "the echo service only answers checks",
             ))
         }
+
+        async fn forget_comment(
+            &self,
+            _: Request<pb::ForgetCommentRequest>,
+        ) -> Result<Response<pb::ForgetCommentResponse>, Status> {
+            Err(Status::unimplemented(
+                "the echo service only answers checks",
+            ))
+        }
     }
 
     /// Serves on an ephemeral port, printing `address=...` once listening.

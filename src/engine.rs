@@ -473,6 +473,38 @@ impl Engine {
         self.recent.replace(&comment.site_id, recent);
     }
 
+    /// Deletes what the service keeps of the comment `comment_id` of
+    /// `site_id` (see `store::forget`), durably; false when nothing was
+    /// stored. No label commits meanwhile (the labelling turn is held), and
+    /// online learning learns nothing of the comment afterwards (see
+    /// `Learning::forgetting`). What the live model learned of it online
+    /// stays in its counts until the next start learns its examples again
+    /// without it; a retrain that read the corrections before keeps it.
+    pub async fn forget_comment(
+        self: &Arc<Self>,
+        site_id: &str,
+        comment_id: &str,
+    ) -> Result<bool, Error> {
+        let _turn = Arc::clone(&self.label_turn).lock_owned().await;
+        let engine = Arc::clone(self);
+        let (site, comment) = (site_id.to_string(), comment_id.to_string());
+        // Reads every online example and writes in several trees: not on a
+        // runtime thread.
+        let forgotten = tokio::task::spawn_blocking(move || {
+            engine
+                .learning
+                .forgetting(|| engine.store.forget_comment(&site, &comment))
+        })
+        .await
+        .map_err(|error| Error::Internal(format!("forgetting the comment failed: {error}")))??;
+        if forgotten.is_none() {
+            return Ok(false);
+        }
+        self.recent.forget(site_id, comment_id);
+        self.store.durable().await?;
+        Ok(true)
+    }
+
     /// Waits until everything a read may have seen is on disk. Reads see a
     /// batch of decisions as soon as the writer has applied it, before its
     /// flush ends; a call that answers a decision as stored (`GetDecision`,

@@ -110,6 +110,17 @@ impl RecentComments {
     }
 
     /// The site's comments, if they are cached.
+    /// Takes a forgotten comment out of its site's list, if the list is
+    /// cached (a list loaded later reads the store, which no longer has it).
+    pub fn forget(&self, site_id: &str, comment_id: &str) {
+        let Some(site) = self.cached(site_id) else {
+            return;
+        };
+        lock(&site)
+            .comments
+            .retain(|comment| comment.comment_id != comment_id);
+    }
+
     fn cached(&self, site_id: &str) -> Option<Arc<Mutex<SiteComments>>> {
         lock(&self.sites).get(site_id).map(Arc::clone)
     }

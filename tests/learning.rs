@@ -427,6 +427,44 @@ async fn online_learning_survives_a_restart() {
     server.stop().await;
 }
 
+/// What forgotten comments taught online is not learned again at the next
+/// start, though the running model keeps it until then.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_forgotten_comments_taught_is_not_learned_again() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = test_config(directory.path());
+    let server = start_with(config.clone()).await;
+    let before = dry_run_check(&server, PROBE).await;
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let taught = dry_run_check(&server, PROBE).await;
+    assert!(taught.score > before.score + 0.2, "{taught:?}");
+    let mut client = server.moderation().await;
+    for index in 0..CAMPAIGN.len() {
+        let forgotten = client
+            .forget_comment(with_token(
+                NEWS_TOKEN,
+                pb::ForgetCommentRequest {
+                    site_id: String::new(),
+                    comment_id: format!("campaign-{index}"),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .forgotten;
+        assert!(forgotten, "campaign-{index}");
+    }
+    let still = dry_run_check(&server, PROBE).await;
+    assert_eq!(still.model_version, taught.model_version);
+    server.stop().await;
+
+    let server = start_with(config).await;
+    let again = dry_run_check(&server, PROBE).await;
+    assert_eq!(again.model_version, before.model_version);
+    assert_eq!(again.score, before.score);
+    server.stop().await;
+}
+
 /// Turning sites' reports off undoes, at the next start, what they had
 /// taught online, and keeps what moderators taught; turned on again, the
 /// reports teach again, as recorded.

@@ -10,6 +10,7 @@ mod command_line;
 mod console;
 mod crash;
 mod discovery;
+mod forget;
 mod learning;
 mod operators;
 mod overload;

@@ -203,6 +203,25 @@ impl Moderation for ModerationService {
         .await
     }
 
+    async fn forget_comment(
+        &self,
+        request: Request<pb::ForgetCommentRequest>,
+    ) -> Result<Response<pb::ForgetCommentResponse>, Status> {
+        observed(&self.access.metrics, "ForgetComment", async {
+            let caller = self.access.admit(&request).await?;
+            caller.require_moderation()?;
+            let message = request.into_inner();
+            let site = requested_site(&caller, &message.site_id)?;
+            convert::check_comment_id(&message.comment_id)?;
+            let forgotten = self
+                .engine
+                .forget_comment(&site, &message.comment_id)
+                .await?;
+            Ok(Response::new(pb::ForgetCommentResponse { forgotten }))
+        })
+        .await
+    }
+
     async fn report_comment(
         &self,
         request: Request<pb::ReportCommentRequest>,

@@ -186,9 +186,58 @@ struct ModelLineage {
     /// tolerance (see `gate`); set at start-up, `None` without a base
     /// corpus.
     reference: Option<gate::Reference>,
+    /// Whether a comment online learning had learned was forgotten since
+    /// the start: the live model still holds what it taught (a model
+    /// unlearns nothing), so no snapshot of it is saved until the next
+    /// start, which learns the examples again without it.
+    forgotten_since_start: bool,
+    /// The decisions of the comments forgotten most recently, at most
+    /// [`RECENTLY_FORGOTTEN`]: a labelling call commits its label, then
+    /// learns it online in a task of its own, and a comment forgotten in
+    /// between must not be learned then. That task runs within moments of
+    /// its commit, so the last few hundred forgotten suffice.
+    recently_forgotten: std::collections::VecDeque<String>,
+}
+
+/// How many forgotten decisions [`ModelLineage::recently_forgotten`] keeps.
+const RECENTLY_FORGOTTEN: usize = 1024;
+
+impl ModelLineage {
+    /// Whether `decision_id`'s comment was forgotten lately.
+    fn was_forgotten(&self, decision_id: &str) -> bool {
+        self.recently_forgotten.iter().any(|id| id == decision_id)
+    }
 }
 
 impl Learning {
+    /// Runs `forget` (deleting a comment from the store) while no model
+    /// change is under way: online learning, which records its examples
+    /// under the same lock, then either recorded the comment's examples
+    /// before (and `forget` deletes their text) or finds its decision gone
+    /// and learns nothing of it (see `ModelLineage::recently_forgotten`).
+    /// When the comment had taught the live model,
+    /// no snapshot of it is saved until the next start (see
+    /// `ModelLineage::forgotten_since_start`).
+    pub fn forgetting<Error>(
+        &self,
+        forget: impl FnOnce() -> Result<Option<crate::store::Forgotten>, Error>,
+    ) -> Result<Option<crate::store::Forgotten>, Error> {
+        let mut lineage = self.lineage();
+        let forgotten = forget()?;
+        if let Some(forgotten) = &forgotten {
+            if forgotten.online_examples > 0 {
+                lineage.forgotten_since_start = true;
+            }
+            if lineage.recently_forgotten.len() == RECENTLY_FORGOTTEN {
+                lineage.recently_forgotten.pop_front();
+            }
+            lineage
+                .recently_forgotten
+                .push_back(forgotten.decision.decision_id.clone());
+        }
+        Ok(forgotten)
+    }
+
     /// Counts labelled decisions for the retrain schedule: only with a
     /// schedule configured, and only as far as it looks (its number of
     /// corrections, or one for the interval, which waits for any). True

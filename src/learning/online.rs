@@ -128,7 +128,7 @@ impl Engine {
         }
         // A label stored before a promotion read the corrections, and
         // learned here only after it, is in the promoted model already.
-        let corrections: Vec<Correction> = corrections
+        let mut corrections: Vec<Correction> = corrections
             .iter()
             .filter(|correction| {
                 !lineage
@@ -137,6 +137,9 @@ impl Engine {
             })
             .cloned()
             .collect();
+        // A comment forgotten since it was labelled teaches nothing (see
+        // `Learning::forgetting`, which records it under this lock).
+        corrections.retain(|correction| !lineage.was_forgotten(&correction.decision_id));
         // A comment whose label keeps changing teaches the live model its
         // first label and one change of it, no more: each change is learned
         // as a new example (nothing is unlearned), so a key that flipped one
@@ -211,7 +214,10 @@ impl Engine {
         // recorded examples (a start left them out), so a snapshot would
         // not hold what its count says: none is saved, and a start
         // learns every example again.
-        if let (Some(recorded), true) = (recorded, learning.settings.learn_from_site_reports()) {
+        // Nor while the live model holds what a forgotten comment taught.
+        let snapshots_hold =
+            learning.settings.learn_from_site_reports() && !lineage.forgotten_since_start;
+        if let (Some(recorded), true) = (recorded, snapshots_hold) {
             snapshot_now_and_then(self.store(), &updated, recorded, learned.len());
         }
         let version = updated.version().to_string();

@@ -393,15 +393,20 @@ fn save_snapshot(store: &Store, version: &str, held: usize, model: &Model) {
     }
 }
 
-/// Learns `examples` onto `model` in order, each with its weight.
+/// Learns `examples` onto `model` in order, each with its weight, but
+/// those whose comment was forgotten.
 pub(super) fn replay_online_examples(
     model: Model,
     examples: &[OnlineExample],
 ) -> Result<Model, Error> {
     let mut model = model;
+    let remembered: Vec<&OnlineExample> = examples
+        .iter()
+        .filter(|example| !example.forgotten)
+        .collect();
     // Runs of one weight are learned at once (one refit per run).
-    for run in examples.chunk_by(|a, b| a.weight == b.weight) {
-        let labelled: Vec<LabelledExample> = run.iter().map(OnlineExample::example).collect();
+    for run in remembered.chunk_by(|a, b| a.weight == b.weight) {
+        let labelled: Vec<LabelledExample> = run.iter().map(|example| example.example()).collect();
         model = model.learn(&labelled, run[0].weight)?;
     }
     Ok(model)
@@ -718,6 +723,7 @@ mod tests {
         // As recorded since, whatever the trail says.
         let recorded = OnlineExample {
             from_site: Some(false),
+            forgotten: false,
             ..older("reported", 10)
         };
         assert!(!given_by_a_site(&store, &recorded).unwrap());
@@ -743,6 +749,7 @@ mod tests {
                 site_id: None,
                 hosts: Vec::new(),
                 from_site: None,
+                forgotten: false,
             })
             .collect()
     }
@@ -1004,6 +1011,46 @@ mod tests {
         engine.learn_online(vec![relabel]).await.unwrap();
         assert_eq!(engine.model().learned_online(), 2);
         assert_eq!(store.online_example_count(candidate.version()).unwrap(), 2);
+    }
+
+    /// A label committed before its comment was forgotten, and learned
+    /// online only after, teaches nothing.
+    #[tokio::test]
+    async fn a_label_of_a_comment_forgotten_before_it_was_learned_is_not_learned() {
+        use crate::domain::test_support::decision;
+        use crate::engine::Engine;
+        use crate::store::Forgotten;
+
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let base = Model::embedded_default().unwrap();
+        let engine = std::sync::Arc::new(Engine::new(
+            store.clone(),
+            base.clone(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ));
+        let forgotten = engine
+            .learning()
+            .forgetting(|| {
+                Ok::<_, Error>(Some(Forgotten {
+                    decision: decision("d-gone", "site.example", "c-d-gone"),
+                    online_examples: 0,
+                }))
+            })
+            .unwrap();
+        assert!(forgotten.is_some());
+        engine
+            .learn_online(vec![
+                correction("d-gone", "cheap pills at www.pills.example", Label::Spam),
+                correction("d-kept", "cheap pills at www.pills.example", Label::Spam),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(engine.model().learned_online(), 1);
+        let learned = store.online_examples(base.version()).unwrap();
+        assert_eq!(learned.len(), 1);
+        assert_eq!(learned[0].decision_id, "d-kept");
     }
 
     /// A moderator's label of a comment of `text`.

@@ -28,7 +28,7 @@ pub enum Inserted {
 
 /// The index key: the site id's length, then the site id and the comment id,
 /// so that no pair of ids can produce the same key as another pair.
-fn comment_key(site_id: &str, comment_id: &str) -> Vec<u8> {
+pub(super) fn comment_key(site_id: &str, comment_id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(4 + site_id.len() + comment_id.len());
     key.extend_from_slice(&(site_id.len() as u32).to_be_bytes());
     key.extend_from_slice(site_id.as_bytes());

@@ -9,7 +9,9 @@
 //!   created before it), `queue_counts`, `statistics`: the review indexes
 //!   and the daily statistics counters (see `index`), written in the same
 //!   transaction as the decision they describe.
-//! - `audit`: (decision id, sequence) -> audit entry; only ever appended.
+//! - `audit`: (decision id, sequence) -> audit entry; only ever appended,
+//!   and deleted with its decision when a comment is forgotten (see
+//!   `forget`).
 //! - `corrections`: decision id -> the latest human label as a training
 //!   example (see `review`).
 //! - `models`, `model_files`, `learning`, `online`, `jobs`: the model
@@ -30,6 +32,8 @@ mod decisions;
 pub use decisions::Inserted;
 mod disk;
 mod error;
+mod forget;
+pub use forget::Forgotten;
 mod group_commit;
 mod index;
 mod models;

@@ -188,6 +188,37 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the text of every online example of `decision_id`, in
+    /// every version, and marks it forgotten (see
+    /// [`OnlineExample::forgotten`]); the snapshots of the versions that
+    /// had one are deleted, since they hold what the example taught, so
+    /// that the next start learns those versions' examples again without
+    /// it. Gives how many examples were forgotten. Reads every online
+    /// example (a rare call: they number the labels learned online).
+    pub(super) fn forget_online_examples(&self, decision_id: &str) -> Result<usize, StoreError> {
+        let trees = &self.inner.learning;
+        let mut forgotten = 0;
+        let mut versions = std::collections::BTreeSet::new();
+        for entry in trees.online.iter() {
+            let (key, value) = entry?;
+            let example: OnlineExample = from_json(&key, &value)?;
+            if example.decision_id != decision_id || example.forgotten {
+                continue;
+            }
+            trees
+                .online
+                .insert(&key, to_json(decision_id, &example.forget())?)?;
+            forgotten += 1;
+            if let Some(version) = super::index::site_from_key(&key).map(|(version, _)| version) {
+                versions.insert(version);
+            }
+        }
+        for version in versions {
+            trees.meta.remove(snapshot_key(&version))?;
+        }
+        Ok(forgotten)
+    }
+
     /// The examples learned online into `version`, in learning order.
     pub fn online_examples(&self, version: &str) -> Result<Vec<OnlineExample>, StoreError> {
         self.online_examples_from(version, 0)
@@ -522,6 +553,7 @@ mod tests {
                 site_id: None,
                 hosts: Vec::new(),
                 from_site: None,
+                forgotten: false,
             };
             store
                 .record_online_examples("b-2", &[example("1"), example("2")])

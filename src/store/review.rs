@@ -289,6 +289,21 @@ impl Store {
         }
     }
 
+    /// Deletes a decision's audit trail.
+    pub(super) fn forget_audit_trail(&self, decision_id: &str) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for key in self
+            .inner
+            .audit
+            .scan_prefix(audit_prefix(decision_id))
+            .keys()
+        {
+            batch.remove(key?);
+        }
+        self.inner.audit.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Every change people made to a decision, oldest first.
     pub fn audit_trail(&self, decision_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner

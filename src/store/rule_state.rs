@@ -26,7 +26,7 @@ const MAX_PRUNED_PER_WRITE: usize = 64;
 #[derive(Clone)]
 pub(super) struct RuleStateTrees {
     recent: sled::Tree,
-    authors: sled::Tree,
+    pub(super) authors: sled::Tree,
 }
 
 impl RuleStateTrees {
@@ -272,6 +272,40 @@ impl Store {
 }
 
 impl RuleStateTrees {
+    /// Deletes a comment's entry among its site's recent ones (kept under
+    /// the time of its first check, `at`), if it is still there.
+    pub(super) fn forget_recent_comment(
+        &self,
+        site_id: &str,
+        at: UnixMillis,
+        comment_id: &str,
+    ) -> Result<(), StoreError> {
+        self.recent.remove(recent_key(site_id, at, comment_id))?;
+        Ok(())
+    }
+
+    /// Takes a comment out of its author's history (`author_key`, empty for
+    /// an anonymous comment, which counts nowhere) as it counted there, in
+    /// a transaction over the authors' tree.
+    pub(super) fn forget_author_comment(
+        authors: &sled::transaction::TransactionalTree,
+        site_id: &str,
+        author_key: &str,
+        label: Option<Label>,
+        approved: bool,
+    ) -> Result<(), sled::transaction::UnabortableTransactionError> {
+        if author_key.is_empty() {
+            return Ok(());
+        }
+        let key = author_key_bytes(site_id, author_key);
+        let Some(bytes) = authors.get(&key)? else {
+            return Ok(());
+        };
+        let history = readable_history(&key, &bytes).without_comment(label, approved);
+        authors.insert(key, encode_history(&history).to_vec())?;
+        Ok(())
+    }
+
     /// Records a comment among the site's recent ones, and prunes entries
     /// recorded before `keep_since` (the writer does this for each new
     /// decision, before its flush).
