@@ -1,8 +1,9 @@
 //! Crash durability: the real binary, under concurrent `CheckComment`,
-//! `ResolveItems` and `ReportComment` calls and an `ActivateModel` call a
-//! round, is killed with SIGKILL at a random moment and restarted on the
-//! same directory, round after round; every decision, every label and the
-//! activation that were acknowledged must be there, readable.
+//! `ResolveItems`, `ReportComment` and `ForgetComment` calls and an
+//! `ActivateModel` call a round, is killed with SIGKILL at a random moment
+//! and restarted on the same directory, round after round; every decision,
+//! every label and the activation that were acknowledged must be there,
+//! readable, and every comment whose forget was acknowledged gone.
 //!
 //! The registry holds two versions, so that a lost activation shows: the
 //! built-in model, registered by a first start without `model`, and a small
@@ -146,6 +147,13 @@ struct Acknowledged {
     acknowledged_report_calls: usize,
     /// Every `ActivateModel` call, in the order sent (one a round).
     activations: Vec<Activation>,
+    /// Acknowledged comments that no label names, for the forgets to pick
+    /// from: comment id -> decision id, and their comment ids in the order
+    /// acknowledged.
+    forgettable: HashMap<String, String>,
+    forgettable_order: Vec<String>,
+    /// comment id -> the `ForgetComment` call sent for it (one at most).
+    forgets: HashMap<String, Call>,
 }
 
 impl Acknowledged {
@@ -159,6 +167,9 @@ impl Acknowledged {
             acknowledged_resolution_calls: self.acknowledged_resolution_calls,
             acknowledged_report_calls: self.acknowledged_report_calls,
             activations: self.activations.clone(),
+            forgettable: self.forgettable.clone(),
+            forgettable_order: self.forgettable_order.clone(),
+            forgets: self.forgets.clone(),
         }
     }
 
@@ -237,12 +248,65 @@ async fn keep_checking(
                 let response = response.into_inner();
                 assert!(response.stored);
                 let mut acknowledged = acknowledged.lock().unwrap();
+                // One comment in ten is left to the forgets.
+                if index % 10 == 9 {
+                    acknowledged.forgettable_order.push(comment_id.clone());
+                    acknowledged
+                        .forgettable
+                        .insert(comment_id, response.decision_id);
+                    continue;
+                }
                 acknowledged.decision_ids.push(response.decision_id.clone());
                 acknowledged.comment_ids.push(comment_id.clone());
                 acknowledged
                     .decisions
                     .insert(comment_id, response.decision_id);
             }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Forgets acknowledged comments that no label names, the oldest not yet
+/// forgotten first, until the server goes away or the test says stop,
+/// recording each call, when, and whether it was acknowledged.
+async fn keep_forgetting(
+    channel: Channel,
+    token: String,
+    acknowledged: Arc<Mutex<Acknowledged>>,
+    stop: watch::Receiver<bool>,
+) {
+    let mut client = pb::moderation_client::ModerationClient::new(channel);
+    loop {
+        if stopped(&stop) {
+            return;
+        }
+        let next = {
+            let mut acknowledged = acknowledged.lock().unwrap();
+            let next = acknowledged
+                .forgettable_order
+                .iter()
+                .find(|comment_id| !acknowledged.forgets.contains_key(*comment_id))
+                .cloned();
+            next.map(|comment_id| (comment_id, acknowledged.tick()))
+        };
+        let Some((comment_id, sent_at)) = next else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        let request = pb::ForgetCommentRequest {
+            site_id: NEWS_SITE.to_string(),
+            comment_id: comment_id.clone(),
+        };
+        let outcome = client.forget_comment(with_token(&token, request)).await;
+        let mut acknowledged = acknowledged.lock().unwrap();
+        let call = acknowledged.answered(sent_at, outcome.is_ok());
+        acknowledged.forgets.insert(comment_id.clone(), call);
+        match outcome {
+            Ok(response) => assert!(
+                response.into_inner().forgotten,
+                "{comment_id} was acknowledged, and then not found to forget"
+            ),
             Err(_) => return,
         }
     }
@@ -604,6 +668,12 @@ async fn acknowledged_writes_survive_kill_9() {
             Arc::clone(&acknowledged),
             stop.clone(),
         )));
+        load.push(tokio::spawn(keep_forgetting(
+            channel.clone(),
+            token.clone(),
+            Arc::clone(&acknowledged),
+            stop.clone(),
+        )));
         // A kill before the first acknowledged check would test nothing
         // of this round's writes.
         wait_for_checks(&acknowledged, snapshot.decisions.len(), round).await;
@@ -667,15 +737,23 @@ async fn acknowledged_writes_survive_kill_9() {
         .iter()
         .filter(|activation| activation.call.acknowledged)
         .count();
+    let acknowledged_forgets = acknowledged
+        .forgets
+        .values()
+        .filter(|call| call.acknowledged)
+        .count();
     eprintln!(
         "{rounds} kill -9 rounds: {} acknowledged decisions, {} acknowledged resolution \
-         calls and {} acknowledged report calls (over {} decisions), and {} acknowledged \
-         activations, all there after the restarts (0 lost)",
-        acknowledged.decisions.len(),
+         calls and {} acknowledged report calls (over {} decisions), {} acknowledged \
+         activations, all there after the restarts (0 lost), and {} acknowledged forgets \
+         (of {} comments left to them), all gone",
+        acknowledged.decisions.len() + acknowledged.forgettable.len(),
         acknowledged.acknowledged_resolution_calls,
         acknowledged.acknowledged_report_calls,
         acknowledged.resolutions.len(),
-        acknowledged_activations
+        acknowledged_activations,
+        acknowledged_forgets,
+        acknowledged.forgettable.len(),
     );
     assert!(
         !acknowledged.decisions.is_empty(),
@@ -690,6 +768,10 @@ async fn acknowledged_writes_survive_kill_9() {
     assert!(
         acknowledged.acknowledged_report_calls > 0,
         "no report was acknowledged in {rounds} rounds"
+    );
+    assert!(
+        acknowledged_forgets > 0,
+        "no forget was acknowledged in {rounds} rounds"
     );
     // The first round waits for its activation's answer, so this fails
     // only if the server refused it.
@@ -766,6 +848,33 @@ async fn verify(
                  for it allow only {possible:?} (of {sent:?})",
                 resolution.label()
             ),
+        }
+    }
+    // A comment whose forget was acknowledged is gone; one never sent to
+    // be forgotten is there; one whose forget was cut short by the kill
+    // may be either.
+    for (comment_id, decision_id) in &acknowledged.forgettable {
+        let found = client
+            .get_decision(with_token(
+                token,
+                pb::GetDecisionRequest {
+                    site_id: NEWS_SITE.to_string(),
+                    comment_id: comment_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        match (acknowledged.forgets.get(comment_id), found) {
+            (Some(call), Ok(decision)) => assert!(
+                !call.acknowledged,
+                "round {round}: the acknowledged forget of {comment_id} is lost: {:?}",
+                decision.into_inner().decision_id
+            ),
+            (Some(_), Err(status)) => assert_eq!(status.code(), tonic::Code::NotFound),
+            (None, Ok(decision)) => assert_eq!(&decision.into_inner().decision_id, decision_id),
+            (None, Err(status)) => {
+                panic!("round {round}: acknowledged comment {comment_id} is lost: {status}")
+            }
         }
     }
     verify_active_model(channel, token, acknowledged, versions, round).await;
