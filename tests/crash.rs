@@ -800,15 +800,7 @@ async fn verify(
 ) {
     let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
     for (comment_id, decision_id) in &acknowledged.decisions {
-        let decision = client
-            .get_decision(with_token(
-                token,
-                pb::GetDecisionRequest {
-                    site_id: NEWS_SITE.to_string(),
-                    comment_id: comment_id.clone(),
-                    ..Default::default()
-                },
-            ))
+        let decision = news_decision(&mut client, token, comment_id)
             .await
             .unwrap_or_else(|status| {
                 panic!("round {round}: acknowledged comment {comment_id} is lost: {status}")
@@ -854,16 +846,7 @@ async fn verify(
     // be forgotten is there; one whose forget was cut short by the kill
     // may be either.
     for (comment_id, decision_id) in &acknowledged.forgettable {
-        let found = client
-            .get_decision(with_token(
-                token,
-                pb::GetDecisionRequest {
-                    site_id: NEWS_SITE.to_string(),
-                    comment_id: comment_id.clone(),
-                    ..Default::default()
-                },
-            ))
-            .await;
+        let found = news_decision(&mut client, token, comment_id).await;
         match (acknowledged.forgets.get(comment_id), found) {
             (Some(call), Ok(decision)) => assert!(
                 !call.acknowledged,
@@ -878,6 +861,24 @@ async fn verify(
         }
     }
     verify_active_model(channel, token, acknowledged, versions, round).await;
+}
+
+/// `GetDecision` of a news comment by its comment id.
+async fn news_decision(
+    client: &mut pb::moderation_client::ModerationClient<Channel>,
+    token: &str,
+    comment_id: &str,
+) -> Result<tonic::Response<pb::Decision>, tonic::Status> {
+    client
+        .get_decision(with_token(
+            token,
+            pb::GetDecisionRequest {
+                site_id: NEWS_SITE.to_string(),
+                comment_id: comment_id.to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
 }
 
 /// The registry holds the two versions of [`Versions`] and no other, and

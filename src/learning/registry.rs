@@ -939,18 +939,10 @@ mod tests {
     #[tokio::test]
     async fn a_label_learned_at_a_promotion_is_not_learned_again_online() {
         use crate::domain::{UnixMillis, Verdict};
-        use crate::engine::Engine;
         use crate::review::{Correction, CorrectionSource};
 
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
-        let base = Model::embedded_default().unwrap();
-        let engine = std::sync::Arc::new(Engine::new(
-            store.clone(),
-            base.clone(),
-            crate::verdict::Thresholds::default(),
-            crate::rules::Rules::default(),
-        ));
+        let (store, base, engine) = engine_on_the_built_in_model(directory.path());
         let correction = Correction {
             decision_id: "d1".to_string(),
             site_id: "site.example".to_string(),
@@ -1018,18 +1010,10 @@ mod tests {
     #[tokio::test]
     async fn a_label_of_a_comment_forgotten_before_it_was_learned_is_not_learned() {
         use crate::domain::test_support::decision;
-        use crate::engine::Engine;
         use crate::store::Forgotten;
 
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
-        let base = Model::embedded_default().unwrap();
-        let engine = std::sync::Arc::new(Engine::new(
-            store.clone(),
-            base.clone(),
-            crate::verdict::Thresholds::default(),
-            crate::rules::Rules::default(),
-        ));
+        let (store, base, engine) = engine_on_the_built_in_model(directory.path());
         let forgotten = engine
             .learning()
             .forgetting(|| {
@@ -1051,6 +1035,22 @@ mod tests {
         let learned = store.online_examples(base.version()).unwrap();
         assert_eq!(learned.len(), 1);
         assert_eq!(learned[0].decision_id, "d-kept");
+    }
+
+    /// A store in `directory` and an engine on it serving the built-in
+    /// model, with the default thresholds and rules.
+    fn engine_on_the_built_in_model(
+        directory: &std::path::Path,
+    ) -> (Store, Model, std::sync::Arc<crate::engine::Engine>) {
+        let store = Store::open(directory).unwrap();
+        let base = Model::embedded_default().unwrap();
+        let engine = std::sync::Arc::new(crate::engine::Engine::new(
+            store.clone(),
+            base.clone(),
+            crate::verdict::Thresholds::default(),
+            crate::rules::Rules::default(),
+        ));
+        (store, base, engine)
     }
 
     /// A moderator's label of a comment of `text`.
