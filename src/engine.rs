@@ -17,6 +17,7 @@ use crate::classifier::{Model, SiteHosts};
 use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
 use crate::error::{Echo, Error};
 use crate::learning::Learning;
+use crate::limits::LABEL_TURN_WAIT;
 use crate::recent_comments::RecentComments;
 use crate::rules::{self, Context, Fingerprint, RecentComment, Rules};
 use crate::store::{DecisionWrite, Inserted, Store};
@@ -444,9 +445,15 @@ impl Engine {
         // cancelled meanwhile cannot leave the authors' histories behind
         // the stored decision.
         let (replaced, stored) = self.store.replace_decision(&decision)?;
-        if let Some(replaced) = &replaced {
-            self.move_recheck_counts(replaced, &stored);
-        }
+        let Some(replaced) = &replaced else {
+            return Err(Error::NotFound(format!(
+                "comment {} of site {} was forgotten while this check was scored; nothing was \
+                 stored: check it again as a new comment",
+                Echo(&stored.comment.comment_id),
+                Echo(&stored.comment.site_id)
+            )));
+        };
+        self.move_recheck_counts(replaced, &stored);
         self.replace_recent_comment(&stored, fingerprint);
         self.store.durable().await?;
         Ok(stored)
@@ -475,34 +482,61 @@ impl Engine {
 
     /// Deletes what the service keeps of the comment `comment_id` of
     /// `site_id` (see `store::forget`), durably; false when nothing was
-    /// stored. No label commits meanwhile (the labelling turn is held), and
-    /// online learning learns nothing of the comment afterwards (see
-    /// `Learning::forgetting`). What the live model learned of it online
-    /// stays in its counts until the next start learns its examples again
-    /// without it; a retrain that read the corrections before keeps it.
+    /// stored. It takes the labelling turn, so that no label commits
+    /// meanwhile, and online learning learns nothing of the comment
+    /// afterwards (see `Learning::forgetting`). What the live model learned
+    /// of it online stays in its counts until the next start learns the
+    /// remaining examples again.
     pub async fn forget_comment(
         self: &Arc<Self>,
         site_id: &str,
         comment_id: &str,
     ) -> Result<bool, Error> {
-        let _turn = Arc::clone(&self.label_turn).lock_owned().await;
+        // As a labelling call: a bounded wait for the turn, then a task of
+        // its own that the call only awaits, so that a caller who goes
+        // away cannot cut the forget short with the turn given back (a
+        // label could then commit between its steps).
+        let tracked = self.label_tasks().token();
+        let turn = tokio::time::timeout(LABEL_TURN_WAIT, self.label_turn())
+            .await
+            .map_err(|_| {
+                Error::ResourceExhausted(format!(
+                    "labelling calls held the way for {} s; nothing was forgotten, retry after \
+                     a short pause",
+                    LABEL_TURN_WAIT.as_secs()
+                ))
+            })?;
         let engine = Arc::clone(self);
         let (site, comment) = (site_id.to_string(), comment_id.to_string());
-        // Reads every online example and writes in several trees: not on a
-        // runtime thread.
-        let forgotten = tokio::task::spawn_blocking(move || {
-            engine
-                .learning
-                .forgetting(|| engine.store.forget_comment(&site, &comment))
-        })
-        .await
-        .map_err(|error| Error::Internal(format!("forgetting the comment failed: {error}")))??;
-        if forgotten.is_none() {
-            return Ok(false);
-        }
-        self.recent.forget(site_id, comment_id);
-        self.store.durable().await?;
-        Ok(true)
+        self.label_tasks()
+            .spawn(async move {
+                let _tracked = tracked;
+                let blocking = Arc::clone(&engine);
+                let (blocking_site, blocking_comment) = (site.clone(), comment.clone());
+                // Reads every online example of a labelled comment and
+                // writes in several trees: not on a runtime thread.
+                let forgotten = tokio::task::spawn_blocking(move || {
+                    blocking.learning.forgetting(|| {
+                        blocking
+                            .store
+                            .forget_comment(&blocking_site, &blocking_comment)
+                    })
+                })
+                .await
+                .map_err(|error| {
+                    Error::Internal(format!("forgetting the comment failed: {error}"))
+                })??;
+                drop(turn);
+                // Also when nothing was found: a forget cut short (by a
+                // crash of its flush, say) may have left the comment in
+                // memory, and what it deleted must be on disk before the
+                // answer says nothing is stored.
+                engine.recent.forget(&site, &comment);
+                engine.store.durable().await?;
+                Ok(forgotten.is_some())
+            })
+            .await
+            .map_err(|error| Error::Internal(format!("the forgetting task failed: {error}")))?
     }
 
     /// Waits until everything a read may have seen is on disk. Reads see a

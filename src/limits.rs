@@ -21,11 +21,20 @@ pub const MAX_SHORT_FIELD_BYTES: usize = 2048;
 pub const MAX_LANGUAGE_TAG_BYTES: usize = 35;
 /// One gRPC message; comfortably above the sum of the field limits.
 pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
-/// Comments of one `CheckComments` stream scored at the same time; more
+/// Comments of one `CheckComments` stream in flight at the same time; more
 /// wait (in order) before the server reads further messages. Each one
-/// beyond the first also needs a free place among the calls in progress
-/// (see `grpc::comment_stream`).
+/// being worked on beyond the first also needs a free place among the
+/// calls in progress (see `grpc::comment_stream`).
 pub const STREAM_CONCURRENCY: usize = 64;
+/// Comments of one `CheckComments` stream in flight without a place among
+/// the calls in progress (handed to the writer, waiting for its flush, or
+/// answered and waiting for the earlier answers): beyond, the stream starts
+/// its next comment only once an earlier one is answered. So one key's
+/// streams (at most as many as its places) keep at most its places times
+/// this many decisions in the writer's queue, and all keys together at
+/// most `max_concurrent_calls` times this many (512 with the defaults, of
+/// the queue's 1,024): enough to fill the writer's batches.
+pub const STREAM_MAX_WAITING: usize = 8;
 /// Items of one `ListQueue` page when `page_size` is 0.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest `ListQueue` page.
@@ -152,6 +161,7 @@ pub(crate) mod tests {
             format!("| other text fields | {} |", kib(MAX_SHORT_FIELD_BYTES)),
             format!("| one gRPC message | {} |", kib(MAX_MESSAGE_BYTES)),
             format!("| comments of one `CheckComments` stream in flight at once | {STREAM_CONCURRENCY} |"),
+            format!("| comments of one `CheckComments` stream in flight without a place among the calls in progress | {STREAM_MAX_WAITING} |"),
             format!("| `ListQueue.page_size` | 0 (meaning {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE} |"),
             format!(
                 "| one `ListQueue` answer | {} MiB",

@@ -29,7 +29,7 @@
 //! plain values and counting checks.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +40,7 @@ use tokio_util::task::AbortOnDropHandle;
 use tonic::Status;
 
 use crate::error::Error;
-use crate::limits::STREAM_CONCURRENCY;
+use crate::limits::{STREAM_CONCURRENCY, STREAM_MAX_WAITING};
 
 /// Answers `inbound` in order, running up to [`STREAM_CONCURRENCY`] checks
 /// at once. `check` is called in request order as each message is started,
@@ -133,6 +133,9 @@ where
     // a message parked for want of a place starts then, not when the
     // oldest check in flight is answered.
     let place_freed = Arc::new(tokio::sync::Notify::new());
+    // How many of this stream's checks hold a place; the others in flight
+    // hold none (they wait for the writer's flush, or to be answered).
+    let places_held = Arc::new(AtomicUsize::new(0));
     loop {
         if !reading && in_flight.is_empty() && parked.is_none() {
             return None;
@@ -212,6 +215,14 @@ where
         if keys_in_flight.iter().flatten().any(|key| key == parked_key) {
             continue;
         }
+        // At most STREAM_MAX_WAITING checks in flight without a place: the
+        // next starts once the oldest is answered (which wakes this loop).
+        let without_place = in_flight
+            .len()
+            .saturating_sub(places_held.load(Ordering::Acquire));
+        if without_place >= STREAM_MAX_WAITING {
+            continue;
+        }
         // A check runs on the stream's own place when no other check holds
         // it, and otherwise needs a spare one.
         let held: Box<dyn Send> = if !own_place_in_use.swap(true, Ordering::AcqRel) {
@@ -222,9 +233,11 @@ where
                 None => continue,
             }
         };
+        places_held.fetch_add(1, Ordering::AcqRel);
         let place = StreamPlace {
             held: Some(held),
             freed: Arc::clone(&place_freed),
+            count: Arc::clone(&places_held),
         };
         let Some((message, key)) = parked.take() else {
             continue;
@@ -275,12 +288,15 @@ impl Drop for OwnPlace {
 pub struct StreamPlace {
     held: Option<Box<dyn Send>>,
     freed: Arc<tokio::sync::Notify>,
+    /// The stream's count of the places its checks hold.
+    count: Arc<AtomicUsize>,
 }
 
 impl Drop for StreamPlace {
     fn drop(&mut self) {
         // Given back before the stream is told, so that it finds it free.
         drop(self.held.take());
+        self.count.fetch_sub(1, Ordering::AcqRel);
         self.freed.notify_one();
     }
 }
@@ -530,7 +546,8 @@ mod tests {
     /// A check that gives its place back once its work is done, and then
     /// waits (as for the writer's flush), lets the stream's next comments
     /// be worked on meanwhile: with no spare place, still one at a time at
-    /// work, but many waiting, and every answer in order.
+    /// work, up to [`STREAM_MAX_WAITING`] waiting, and every answer in
+    /// order.
     #[tokio::test(start_paused = true)]
     async fn a_check_that_only_waits_frees_its_place_for_the_next_comment() {
         let working = Arc::new(AtomicUsize::new(0));
@@ -569,11 +586,9 @@ mod tests {
         .await;
         assert_eq!(answers, (0..count).map(|n| n * 3).collect::<Vec<_>>());
         assert_eq!(most_working.load(Ordering::SeqCst), 1);
-        // Twenty 1 ms turns of work fit in one 20 ms wait.
-        assert!(
-            most_waiting.load(Ordering::SeqCst) >= 10,
-            "{most_waiting:?}"
-        );
+        // Twenty 1 ms turns of work would fit in one 20 ms wait; the cap
+        // holds them to its number.
+        assert_eq!(most_waiting.load(Ordering::SeqCst), STREAM_MAX_WAITING);
     }
 
     #[tokio::test(start_paused = true)]

@@ -187,9 +187,10 @@ struct ModelLineage {
     /// corpus.
     reference: Option<gate::Reference>,
     /// Whether a comment online learning had learned was forgotten since
-    /// the start: the live model still holds what it taught (a model
-    /// unlearns nothing), so no snapshot of it is saved until the next
-    /// start, which learns the examples again without it.
+    /// the start: its examples are deleted, but the live model still holds
+    /// what they taught (a model unlearns nothing), so no snapshot of it
+    /// is saved until the next start, which learns the remaining examples
+    /// again.
     forgotten_since_start: bool,
     /// The decisions of the comments forgotten most recently, at most
     /// [`RECENTLY_FORGOTTEN`]: a labelling call commits its label, then
@@ -223,11 +224,21 @@ impl Learning {
         forget: impl FnOnce() -> Result<Option<crate::store::Forgotten>, Error>,
     ) -> Result<Option<crate::store::Forgotten>, Error> {
         let mut lineage = self.lineage();
-        let forgotten = forget()?;
+        let forgotten = forget();
+        // Examples may have been deleted even when the forget failed later.
+        let examples_deleted = match &forgotten {
+            Ok(Some(forgotten)) => forgotten.online_examples > 0,
+            Ok(None) => false,
+            Err(_) => true,
+        };
+        if examples_deleted {
+            lineage.forgotten_since_start = true;
+            // The live version's examples are counted again when next
+            // needed: some may be gone.
+            lineage.recorded_online = None;
+        }
+        let forgotten = forgotten?;
         if let Some(forgotten) = &forgotten {
-            if forgotten.online_examples > 0 {
-                lineage.forgotten_since_start = true;
-            }
             if lineage.recently_forgotten.len() == RECENTLY_FORGOTTEN {
                 lineage.recently_forgotten.pop_front();
             }

@@ -89,24 +89,9 @@ pub struct OnlineExample {
     /// `registry::given_by_a_site`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_site: Option<bool>,
-    /// Whether its comment was forgotten (`ForgetComment`): its text is
-    /// gone, and it is never learned again. The record stays, so that the
-    /// version's examples keep their count and order.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub forgotten: bool,
 }
 
 impl OnlineExample {
-    /// The example with its comment's text deleted, never to be learned
-    /// again (see [`OnlineExample::forgotten`]).
-    pub fn forget(self) -> OnlineExample {
-        OnlineExample {
-            text: String::new(),
-            forgotten: true,
-            ..self
-        }
-    }
-
     /// The hosts of the site the example's comment was posted on.
     pub fn site(&self) -> SiteHosts {
         SiteHosts::new(
@@ -145,7 +130,6 @@ impl OnlineExample {
             site_id: Some(correction.site_id.clone()),
             hosts: listed.to_vec(),
             from_site: Some(correction.source == crate::review::CorrectionSource::Site),
-            forgotten: false,
         }
     }
 }

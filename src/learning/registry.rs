@@ -393,20 +393,15 @@ fn save_snapshot(store: &Store, version: &str, held: usize, model: &Model) {
     }
 }
 
-/// Learns `examples` onto `model` in order, each with its weight, but
-/// those whose comment was forgotten.
+/// Learns `examples` onto `model` in order, each with its weight.
 pub(super) fn replay_online_examples(
     model: Model,
     examples: &[OnlineExample],
 ) -> Result<Model, Error> {
     let mut model = model;
-    let remembered: Vec<&OnlineExample> = examples
-        .iter()
-        .filter(|example| !example.forgotten)
-        .collect();
     // Runs of one weight are learned at once (one refit per run).
-    for run in remembered.chunk_by(|a, b| a.weight == b.weight) {
-        let labelled: Vec<LabelledExample> = run.iter().map(|example| example.example()).collect();
+    for run in examples.chunk_by(|a, b| a.weight == b.weight) {
+        let labelled: Vec<LabelledExample> = run.iter().map(OnlineExample::example).collect();
         model = model.learn(&labelled, run[0].weight)?;
     }
     Ok(model)
@@ -723,7 +718,6 @@ mod tests {
         // As recorded since, whatever the trail says.
         let recorded = OnlineExample {
             from_site: Some(false),
-            forgotten: false,
             ..older("reported", 10)
         };
         assert!(!given_by_a_site(&store, &recorded).unwrap());
@@ -749,7 +743,6 @@ mod tests {
                 site_id: None,
                 hosts: Vec::new(),
                 from_site: None,
-                forgotten: false,
             })
             .collect()
     }

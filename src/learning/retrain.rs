@@ -815,7 +815,6 @@ mod tests {
             site_id: None,
             hosts: Vec::new(),
             from_site: None,
-            forgotten: false,
         };
         // d1 was learned as spam, then relabelled ham (not learned yet);
         // d2 was learned as it stands; d3 was never learned.
@@ -847,7 +846,6 @@ mod tests {
             site_id: None,
             hosts: Vec::new(),
             from_site: None,
-            forgotten: false,
         };
         // Spam at 10, then ham at 20; online learning ran ham's first.
         let online = [learned_as(Label::Ham, 20), learned_as(Label::Spam, 10)];

@@ -271,8 +271,9 @@ impl Store {
     /// recheck withdrew it) or one that does not stand for the comment: a
     /// `decision` with a resolution that the stored one does not confirm is
     /// stored with none, and its verdict's status.
-    /// Gives the decision it replaced (`None` if there was none) and the
-    /// decision as stored.
+    /// Gives the decision it replaced and the decision as stored; when no
+    /// decision has `decision`'s id (its comment was forgotten since it was
+    /// read), nothing is written, and it gives `None` and `decision`.
     pub fn replace_decision(
         &self,
         decision: &Decision,
@@ -289,6 +290,11 @@ impl Store {
                         .map(|bytes| decode(id, &bytes))
                         .transpose()
                         .map_err(ConflictableTransactionError::Abort)?;
+                    // Forgotten since the caller read it: nothing to
+                    // replace, and nothing is written.
+                    if old.is_none() {
+                        return Ok((None, decision.clone()));
+                    }
                     let mut stored = decision.clone();
                     match &old {
                         Some(resolved) if resolved.label_stands_for(&decision.comment) => {

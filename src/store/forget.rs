@@ -5,11 +5,10 @@
 //! reasons), its entry in the comment index, its review queue entry and
 //! its counts in the queue's and the statistics' counters, its training
 //! example (`corrections`), its audit trail, its place in its author's
-//! history and among its site's recent comments, and the text of every
-//! example online learning recorded of it (the record stays, marked
-//! forgotten, so that each version's examples keep their order; see
-//! `OnlineExample::forgotten`), with the snapshots that hold what those
-//! taught.
+//! history and among its site's recent comments, and every example
+//! online learning recorded of it, with the snapshots that hold what those
+//! taught (the next start learns each version's remaining examples
+//! again).
 //!
 //! Order, for crashes: the parts that can be deleted again harmlessly go
 //! first (online examples, snapshots, the recent-comment entry, the audit
@@ -31,7 +30,7 @@ use crate::domain::{Decision, ReviewStatus};
 pub struct Forgotten {
     /// The decision as it was stored.
     pub decision: Decision,
-    /// How many online examples of it lost their text.
+    /// How many online examples of it were deleted.
     pub online_examples: usize,
 }
 
@@ -48,7 +47,18 @@ impl Store {
             return Ok(None);
         };
         let decision_id = decision.decision_id.clone();
-        let online_examples = self.forget_online_examples(&decision_id)?;
+        // Online learning learns people's labels, and every labelled
+        // decision has a training example: without one, there is no online
+        // example to look for.
+        let labelled = self
+            .inner
+            .corrections
+            .contains_key(decision_id.as_bytes())?;
+        let online_examples = if labelled {
+            self.forget_online_examples(&decision_id)?
+        } else {
+            0
+        };
         self.inner
             .rule_state
             .forget_recent_comment(site_id, decision.created_at, comment_id)?;
@@ -111,5 +121,182 @@ impl Store {
             decision,
             online_examples,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::test_support::decision;
+    use crate::domain::{Author, Label, UnixMillis};
+    use crate::learning::OnlineExample;
+    use crate::review::{CorrectionSource, LabelRequest, SiteScope};
+    use crate::rules::{author_key, RecentComment};
+    use crate::store::index::Layout;
+
+    const SITE: &str = "news.example";
+
+    /// Every key and value of a tree.
+    fn entries(tree: &sled::Tree) -> Vec<(Vec<u8>, Vec<u8>)> {
+        tree.iter()
+            .map(|entry| {
+                let (key, value) = entry.unwrap();
+                (key.to_vec(), value.to_vec())
+            })
+            .collect()
+    }
+
+    /// What a forget must leave as if the comment had never been checked.
+    fn state(store: &Store) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
+        let inner = &store.inner;
+        [
+            &inner.decisions,
+            &inner.comments,
+            &inner.queue,
+            &inner.queue_counts,
+            &inner.timeline,
+            &inner.statistics,
+            &inner.corrections,
+            &inner.rule_state.authors,
+            &inner.rule_state.recent,
+        ]
+        .into_iter()
+        .map(entries)
+        .collect()
+    }
+
+    fn by_anna(id: &str, created_at: i64) -> crate::domain::Decision {
+        let mut stored = decision(id, SITE, &format!("c-{id}"));
+        stored.comment.author = Author {
+            name: "Anna".to_string(),
+            email: "anna@reader.example".to_string(),
+            ..Author::default()
+        };
+        stored.created_at = UnixMillis(created_at);
+        stored
+    }
+
+    /// Stores `decisions` as checks would (with the rules' state), and
+    /// labels those of `spam` as a moderator.
+    fn fill(store: &Store, decisions: &[crate::domain::Decision], spam: &[&str]) {
+        for stored in decisions {
+            store.insert_decision(stored).unwrap();
+            let key = author_key(&stored.comment.author);
+            store.record_author_comment(SITE, &key, true).unwrap();
+            let recent = RecentComment {
+                at: stored.created_at,
+                comment_id: stored.comment.comment_id.clone(),
+                author_key: key.into(),
+                ip: None,
+                fingerprint: None,
+            };
+            store
+                .record_recent_comment(SITE, &recent, UnixMillis(0))
+                .unwrap();
+        }
+        let request = LabelRequest {
+            label: Label::Spam,
+            by: "ann".to_string(),
+            key_name: "moderators".to_string(),
+            source: CorrectionSource::Moderator,
+            note: "spam".to_string(),
+            shown: Default::default(),
+        };
+        let ids: Vec<String> = spam.iter().map(|id| id.to_string()).collect();
+        store
+            .apply_labels(&ids, &SiteScope::All, &request, UnixMillis(50))
+            .unwrap();
+        // As the engine counts a label: the comment, approved unlabelled,
+        // now counts as labelled spam.
+        for stored in decisions {
+            if spam.contains(&stored.decision_id.as_str()) {
+                let key = author_key(&stored.comment.author);
+                store
+                    .record_author_recheck(
+                        SITE,
+                        (&key, None, true),
+                        (&key, Some(Label::Spam), false),
+                    )
+                    .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_forgotten_comment_leaves_the_store_as_if_it_had_never_been_checked() {
+        for layout in [Layout::BySite, Layout::Compact, Layout::Timeline] {
+            let kept = by_anna("d1", 10);
+            let gone = by_anna("d2", 20);
+            let directory = tempfile::tempdir().unwrap();
+            let store = Store::open_as(directory.path(), layout).unwrap();
+            fill(&store, &[kept.clone(), gone.clone()], &["d1", "d2"]);
+            let example = |id: &str| OnlineExample {
+                decision_id: id.to_string(),
+                text: "spam".to_string(),
+                label: Label::Spam,
+                weight: 1.0,
+                labelled_at: None,
+                site_id: None,
+                hosts: Vec::new(),
+                from_site: None,
+            };
+            store
+                .record_online_examples("m", &[example("d1"), example("d2")])
+                .unwrap();
+            store.save_online_snapshot("m", 2, b"{}").unwrap();
+
+            let forgotten = store.forget_comment(SITE, "c-d2").unwrap().unwrap();
+            assert_eq!(forgotten.decision.decision_id, "d2");
+            assert_eq!(forgotten.online_examples, 1);
+            assert_eq!(store.forget_comment(SITE, "c-d2").unwrap(), None);
+
+            let never = tempfile::tempdir().unwrap();
+            let without = Store::open_as(never.path(), layout).unwrap();
+            fill(&without, std::slice::from_ref(&kept), &["d1"]);
+            assert_eq!(state(&store), state(&without), "{layout:?}");
+            assert!(store.audit_trail("d2").unwrap().is_empty());
+            assert_eq!(store.audit_trail("d1").unwrap().len(), 1);
+            let examples = store.online_examples("m").unwrap();
+            assert_eq!(examples.len(), 1);
+            assert_eq!(examples[0].decision_id, "d1");
+            assert_eq!(store.online_snapshot("m").unwrap(), None);
+
+            // The author's last comment takes their entry (and address) with it.
+            store.forget_comment(SITE, "c-d1").unwrap().unwrap();
+            assert!(entries(&store.inner.rule_state.authors).is_empty());
+            assert!(entries(&store.inner.queue_counts).is_empty(), "{layout:?}");
+        }
+    }
+
+    /// A recheck read the decision before it was forgotten: its write
+    /// brings nothing back.
+    #[test]
+    fn a_recheck_of_a_forgotten_comment_writes_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let gone = by_anna("d1", 10);
+        fill(&store, std::slice::from_ref(&gone), &[]);
+        store.forget_comment(SITE, "c-d1").unwrap().unwrap();
+        let (replaced, _) = store.replace_decision(&gone).unwrap();
+        assert_eq!(replaced, None);
+        assert_eq!(store.decision("d1").unwrap(), None);
+        assert_eq!(store.decision_for_comment(SITE, "c-d1").unwrap(), None);
+        assert!(entries(&store.inner.queue_counts).is_empty());
+    }
+
+    #[test]
+    fn an_unlabelled_comment_is_forgotten_without_reading_the_online_examples() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        fill(&store, &[by_anna("d1", 10)], &[]);
+        // An unreadable online example would fail a forget that read them.
+        store
+            .inner
+            .learning
+            .online
+            .insert(b"not json", b"{".as_slice())
+            .unwrap();
+        let forgotten = store.forget_comment(SITE, "c-d1").unwrap().unwrap();
+        assert_eq!(forgotten.online_examples, 0);
     }
 }

@@ -33,7 +33,7 @@ pub(super) struct LearningTrees {
     models: sled::Tree,
     model_files: sled::Tree,
     meta: sled::Tree,
-    online: sled::Tree,
+    pub(super) online: sled::Tree,
     jobs: sled::Tree,
 }
 
@@ -188,34 +188,35 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the text of every online example of `decision_id`, in
-    /// every version, and marks it forgotten (see
-    /// [`OnlineExample::forgotten`]); the snapshots of the versions that
-    /// had one are deleted, since they hold what the example taught, so
-    /// that the next start learns those versions' examples again without
-    /// it. Gives how many examples were forgotten. Reads every online
-    /// example (a rare call: they number the labels learned online).
+    /// Deletes every online example of `decision_id`, in every version,
+    /// and the snapshots of those versions (they hold what the examples
+    /// taught, and count them), so that the next start learns each
+    /// version's remaining examples again. Gives how many examples were
+    /// deleted. Reads every online example: a rare call, made only for a
+    /// decision people labelled (online learning learns labels alone).
     pub(super) fn forget_online_examples(&self, decision_id: &str) -> Result<usize, StoreError> {
         let trees = &self.inner.learning;
+        let mut doomed = sled::Batch::default();
         let mut forgotten = 0;
         let mut versions = std::collections::BTreeSet::new();
         for entry in trees.online.iter() {
             let (key, value) = entry?;
             let example: OnlineExample = from_json(&key, &value)?;
-            if example.decision_id != decision_id || example.forgotten {
+            if example.decision_id != decision_id {
                 continue;
             }
-            trees
-                .online
-                .insert(&key, to_json(decision_id, &example.forget())?)?;
-            forgotten += 1;
-            if let Some(version) = super::index::site_from_key(&key).map(|(version, _)| version) {
+            if let Some((version, _)) = super::index::site_from_key(&key) {
                 versions.insert(version);
             }
+            doomed.remove(key);
+            forgotten += 1;
         }
+        // The snapshots first: a crash before the examples go leaves a
+        // longer replay, never a snapshot that counts deleted examples.
         for version in versions {
             trees.meta.remove(snapshot_key(&version))?;
         }
+        trees.online.apply_batch(doomed)?;
         Ok(forgotten)
     }
 
@@ -553,7 +554,6 @@ mod tests {
                 site_id: None,
                 hosts: Vec::new(),
                 from_site: None,
-                forgotten: false,
             };
             store
                 .record_online_examples("b-2", &[example("1"), example("2")])

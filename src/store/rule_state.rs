@@ -25,7 +25,7 @@ const MAX_PRUNED_PER_WRITE: usize = 64;
 /// The trees of rule state (cheap to clone: sled trees are handles).
 #[derive(Clone)]
 pub(super) struct RuleStateTrees {
-    recent: sled::Tree,
+    pub(super) recent: sled::Tree,
     pub(super) authors: sled::Tree,
 }
 
@@ -286,7 +286,9 @@ impl RuleStateTrees {
 
     /// Takes a comment out of its author's history (`author_key`, empty for
     /// an anonymous comment, which counts nowhere) as it counted there, in
-    /// a transaction over the authors' tree.
+    /// a transaction over the authors' tree. A history left with no
+    /// comment is deleted: its key holds the author's e-mail address or
+    /// name.
     pub(super) fn forget_author_comment(
         authors: &sled::transaction::TransactionalTree,
         site_id: &str,
@@ -302,7 +304,11 @@ impl RuleStateTrees {
             return Ok(());
         };
         let history = readable_history(&key, &bytes).without_comment(label, approved);
-        authors.insert(key, encode_history(&history).to_vec())?;
+        if history.comments == 0 {
+            authors.remove(key)?;
+        } else {
+            authors.insert(key, encode_history(&history).to_vec())?;
+        }
         Ok(())
     }
 
