@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::classifier::{Model, SiteHosts};
-use crate::domain::{Assessment, Comment, Decision, Label, ReviewStatus, UnixMillis};
+use crate::domain::{Assessment, Comment, Decision, ReviewStatus, UnixMillis};
 use crate::error::{Echo, Error};
 use crate::learning::Learning;
 use crate::limits::LABEL_TURN_WAIT;
@@ -162,26 +162,6 @@ impl Engine {
         Ok(())
     }
 
-    /// A comment counts in its author's history once, as its label says or,
-    /// unlabelled, as approved while its status is. A recheck that changes
-    /// the status of an unlabelled comment moves its approval, and one
-    /// that withdraws an approval (an edit) takes its ham label out; one that
-    /// changes its author moves the whole comment to the new author's
-    /// history (from the decision it replaced, read in the same
-    /// transaction), so that the history a later recheck corrects for is
-    /// the one that counted it. Rule state is a heuristic's, so a failure
-    /// is logged, not returned.
-    fn move_recheck_counts(&self, replaced: &Decision, stored: &Decision) {
-        let (from, to) = (counted_as(replaced), counted_as(stored));
-        if let Err(error) = self.store.record_author_recheck(
-            &stored.comment.site_id,
-            (&from.0, from.1, from.2),
-            (&to.0, to.1, to.2),
-        ) {
-            tracing::warn!(%error, "cannot move the rechecked comment in its author's history");
-        }
-    }
-
     /// Runs the rules (over the state they need) and the model; also gives
     /// the comment's fingerprint, to record with it. `replaced` is the
     /// stored decision a recheck replaces: its comment was counted in its
@@ -201,7 +181,7 @@ impl Engine {
         let author_key = rules::author_key(&comment.author);
         let author = if rule_set.needs_author_history() && !author_key.is_empty() {
             let history = self.store.author_history(&comment.site_id, &author_key)?;
-            Some(match replaced.map(counted_as) {
+            Some(match replaced.map(rules::counted_as) {
                 Some((key, label, approved)) if key == author_key => {
                     history.without_comment(label, approved)
                 }
@@ -441,19 +421,18 @@ impl Engine {
             status,
             resolution,
         };
-        // Stored and counted with no await between them, so that a call
-        // cancelled meanwhile cannot leave the authors' histories behind
-        // the stored decision.
+        // Stored, and moved in its authors' histories, in one transaction
+        // (see `Store::replace_decision`): neither a cancelled call nor a
+        // forget of the comment can come between the two.
         let (replaced, stored) = self.store.replace_decision(&decision)?;
-        let Some(replaced) = &replaced else {
+        if replaced.is_none() {
             return Err(Error::NotFound(format!(
                 "comment {} of site {} was forgotten while this check was scored; nothing was \
                  stored: check it again as a new comment",
                 Echo(&stored.comment.comment_id),
                 Echo(&stored.comment.site_id)
             )));
-        };
-        self.move_recheck_counts(replaced, &stored);
+        }
         self.replace_recent_comment(&stored, fingerprint);
         self.store.durable().await?;
         Ok(stored)
@@ -566,20 +545,6 @@ impl Engine {
                 ))
             })
     }
-}
-
-/// How a stored decision's comment counts in its author's history: the
-/// author's key, the comment's label, and (unlabelled) whether its status
-/// is approved.
-fn counted_as(decision: &Decision) -> (String, Option<Label>, bool) {
-    (
-        rules::author_key(&decision.comment.author),
-        decision
-            .resolution
-            .as_ref()
-            .map(|resolution| resolution.label),
-        decision.status == ReviewStatus::Approved,
-    )
 }
 
 #[cfg(test)]

@@ -61,13 +61,14 @@ pub const MAX_MODERATOR_NAME_BYTES: usize = 256;
 /// A resolution's or report's note.
 pub const MAX_NOTE_BYTES: usize = 2048;
 /// How long a stop (SIGINT or SIGTERM) waits for the calls in progress to
-/// end, then for labelling calls to finish learning, then for a running
-/// retrain to end, before it stops anyway. A second signal stops at once.
+/// end, then for labelling calls to finish learning (and forgets to
+/// finish), then for a running retrain to end, before it stops anyway. A
+/// second signal stops at once.
 pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a labelling call (`ResolveItems`, `ReportComment`, the
-/// console's resolve) waits for its turn to commit, labelling calls
-/// committing one after another.
+/// console's resolve) or a `ForgetComment` waits for its turn to commit,
+/// these calls committing one after another.
 pub const LABEL_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a client has to finish a TLS handshake, on the gRPC listener
 /// and the console's.
@@ -195,7 +196,7 @@ pub(crate) mod tests {
                 KEPT_RETRAIN_JOBS % 1000
             ),
             format!(
-                "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) waiting for its turn to commit (they commit one after another, in the order they are admitted and reach their turn) | {} s |",
+                "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) or a `ForgetComment` waiting for its turn to commit (they commit one after another, in the order they are admitted and reach their turn) | {} s |",
                 LABEL_TURN_WAIT.as_secs()
             ),
             format!("| calls open at once on one gRPC connection | {MAX_STREAMS_PER_CONNECTION} |"),

@@ -214,8 +214,8 @@ impl Learning {
     /// Runs `forget` (deleting a comment from the store) while no model
     /// change is under way: online learning, which records its examples
     /// under the same lock, then either recorded the comment's examples
-    /// before (and `forget` deletes their text) or finds its decision gone
-    /// and learns nothing of it (see `ModelLineage::recently_forgotten`).
+    /// before (and `forget` deletes them) or finds it forgotten and learns
+    /// nothing of it (see `ModelLineage::recently_forgotten`).
     /// When the comment had taught the live model,
     /// no snapshot of it is saved until the next start (see
     /// `ModelLineage::forgotten_since_start`).
@@ -224,18 +224,22 @@ impl Learning {
         forget: impl FnOnce() -> Result<Option<crate::store::Forgotten>, Error>,
     ) -> Result<Option<crate::store::Forgotten>, Error> {
         let mut lineage = self.lineage();
+        // Until the forget says it deleted no online example, assume it
+        // did: a forget that fails (or panics) after deleting some must not
+        // leave a count or a snapshot that holds them. The live version's
+        // examples are counted again when next needed.
+        let recorded_before = lineage.recorded_online.take();
+        let snapshots_before = lineage.forgotten_since_start;
+        lineage.forgotten_since_start = true;
         let forgotten = forget();
-        // Examples may have been deleted even when the forget failed later.
-        let examples_deleted = match &forgotten {
-            Ok(Some(forgotten)) => forgotten.online_examples > 0,
-            Ok(None) => false,
-            Err(_) => true,
-        };
-        if examples_deleted {
-            lineage.forgotten_since_start = true;
-            // The live version's examples are counted again when next
-            // needed: some may be gone.
-            lineage.recorded_online = None;
+        if let Ok(outcome) = &forgotten {
+            if outcome
+                .as_ref()
+                .is_none_or(|forgotten| forgotten.online_examples == 0)
+            {
+                lineage.recorded_online = recorded_before;
+                lineage.forgotten_since_start = snapshots_before;
+            }
         }
         let forgotten = forgotten?;
         if let Some(forgotten) = &forgotten {

@@ -36,7 +36,8 @@ pub use config::{RuleConfig, RulesConfig};
 pub use settings::{Mode, Rule, RuleSettings};
 pub use similarity::Fingerprint;
 pub use state::{
-    author_key, AuthorHistory, AuthorKey, AuthorLabel, Context, RecentComment, MAX_RECENT_COMMENTS,
+    author_key, counted_as, AuthorHistory, AuthorKey, AuthorLabel, Context, RecentComment,
+    MAX_RECENT_COMMENTS,
 };
 
 use blocklists::BlockLists;

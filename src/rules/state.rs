@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::similarity::Fingerprint;
-use crate::domain::{Author, Label, UnixMillis};
+use crate::domain::{Author, Decision, Label, ReviewStatus, UnixMillis};
 
 /// What the rules remember of one recent comment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +155,24 @@ fn comment_counts(label: Option<Label>, approved: bool) -> (u64, u64) {
         Some(Label::Spam) => (0, 1),
         None => (u64::from(approved), 0),
     }
+}
+
+/// How a stored decision's comment counts in its author's history: the
+/// author's key, the comment's label, and (unlabelled) whether its status
+/// is approved. A comment counts there once, as its label says or,
+/// unlabelled, as approved while its status is: a recheck that changes the
+/// status of an unlabelled comment moves its approval, one that withdraws
+/// an approval (an edit) takes its ham label out, and one that changes its
+/// author moves the whole comment to the new author's history.
+pub fn counted_as(decision: &Decision) -> (String, Option<Label>, bool) {
+    (
+        author_key(&decision.comment.author),
+        decision
+            .resolution
+            .as_ref()
+            .map(|resolution| resolution.label),
+        decision.status == ReviewStatus::Approved,
+    )
 }
 
 /// Who wrote a comment, as far as the site says: the e-mail address

@@ -10,6 +10,7 @@ use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
 use super::index::{Indexes, Layout};
+use super::rule_state::RuleStateTrees;
 use super::{transaction_error, Store, StoreError};
 use crate::domain::{Decision, ReviewStatus};
 
@@ -271,6 +272,8 @@ impl Store {
     /// recheck withdrew it) or one that does not stand for the comment: a
     /// `decision` with a resolution that the stored one does not confirm is
     /// stored with none, and its verdict's status.
+    /// The comment is moved in its authors' histories in the same
+    /// transaction (see `RuleStateTrees::move_author_comment`).
     /// Gives the decision it replaced and the decision as stored; when no
     /// decision has `decision`'s id (its comment was forgotten since it was
     /// read), nothing is written, and it gives `None` and `decision`.
@@ -281,10 +284,19 @@ impl Store {
         let key = comment_key(&decision.comment.site_id, &decision.comment.comment_id);
         let id = decision.decision_id.as_bytes();
         let layout = self.inner.layout;
-        self.decision_trees()
-            .trees
+        let (decisions, comments, queue, counts, timeline, statistics) =
+            self.decision_trees().trees;
+        (
+            decisions,
+            comments,
+            queue,
+            counts,
+            timeline,
+            statistics,
+            &self.inner.rule_state.authors,
+        )
             .transaction(
-                |(decisions, comments, queue, counts, timeline, statistics)| {
+                |(decisions, comments, queue, counts, timeline, statistics, authors)| {
                     let old = decisions
                         .get(id)?
                         .map(|bytes| decode(id, &bytes))
@@ -312,6 +324,18 @@ impl Store {
                     decisions.insert(id, value.as_slice())?;
                     Indexes::of(layout, (queue, counts, timeline, statistics))
                         .replace(old.as_ref(), &stored)?;
+                    if let Some(replaced) = &old {
+                        let (from, to) = (
+                            crate::rules::counted_as(replaced),
+                            crate::rules::counted_as(&stored),
+                        );
+                        RuleStateTrees::move_author_comment(
+                            authors,
+                            &stored.comment.site_id,
+                            (&from.0, from.1, from.2),
+                            (&to.0, to.1, to.2),
+                        )?;
+                    }
                     Ok((old, stored))
                 },
             )

@@ -37,6 +37,10 @@ pub struct Forgotten {
 impl Store {
     /// Deletes what the store keeps of the comment `comment_id` of
     /// `site_id` (see the module docs); `None` when nothing was stored.
+    /// (A decision deleted by another call between this one's first read
+    /// and its transaction would leave its online examples deleted and
+    /// unreported: the service runs forgets one at a time, in the labelling
+    /// turn, and nothing else deletes decisions.)
     /// Call [`Store::durable`] before acknowledging.
     pub fn forget_comment(
         &self,

@@ -201,7 +201,15 @@ impl Store {
         let mut versions = std::collections::BTreeSet::new();
         for entry in trees.online.iter() {
             let (key, value) = entry?;
-            let example: OnlineExample = from_json(&key, &value)?;
+            // An example that does not read cannot stop the forget of
+            // another: it is left as it is, and said.
+            let example: OnlineExample = match from_json(&key, &value) {
+                Ok(example) => example,
+                Err(error) => {
+                    tracing::warn!(%error, "an online example does not read; left as it is");
+                    continue;
+                }
+            };
             if example.decision_id != decision_id {
                 continue;
             }

@@ -312,6 +312,47 @@ impl RuleStateTrees {
         Ok(())
     }
 
+    /// Moves a rechecked comment in its authors' histories, as
+    /// [`Store::record_author_recheck`] does, in a transaction over the
+    /// authors' tree: the recheck's own, so that a forget of the comment
+    /// (whose transaction takes it out of the history it counts in) comes
+    /// wholly before or after it.
+    pub(super) fn move_author_comment(
+        authors: &sled::transaction::TransactionalTree,
+        site_id: &str,
+        from: (&str, Option<Label>, bool),
+        to: (&str, Option<Label>, bool),
+    ) -> Result<(), sled::transaction::UnabortableTransactionError> {
+        let change = |author_key: &str,
+                      change: &dyn Fn(AuthorHistory) -> AuthorHistory|
+         -> Result<(), sled::transaction::UnabortableTransactionError> {
+            if author_key.is_empty() {
+                return Ok(());
+            }
+            let key = author_key_bytes(site_id, author_key);
+            let current = authors
+                .get(&key)?
+                .map(|bytes| readable_history(&key, &bytes))
+                .unwrap_or_default();
+            authors.insert(key, encode_history(&change(current)).to_vec())?;
+            Ok(())
+        };
+        let ((from_key, from_label, from_approved), (to_key, to_label, to_approved)) = (from, to);
+        if from_key == to_key {
+            return change(to_key, &|history| {
+                history
+                    .without_comment(from_label, from_approved)
+                    .with_comment(to_label, to_approved)
+            });
+        }
+        change(from_key, &|history| {
+            history.without_comment(from_label, from_approved)
+        })?;
+        change(to_key, &|history| {
+            history.with_comment(to_label, to_approved)
+        })
+    }
+
     /// Records a comment among the site's recent ones, and prunes entries
     /// recorded before `keep_since` (the writer does this for each new
     /// decision, before its flush).
