@@ -146,3 +146,40 @@ async fn only_the_comments_site_may_forget_it() {
     assert!(status.message().contains("comment_id"), "{status:?}");
     server.stop().await;
 }
+
+/// `moderato forget` deletes comments through the API with a site's key,
+/// saying what it found for each.
+#[tokio::test]
+async fn the_command_line_forgets_comments_with_a_sites_key() {
+    let (server, _directory) = start_server().await;
+    check_as_news(&server, by_reader("cli-1", HAM_TEXT)).await;
+    check_as_news(&server, by_reader("cli-2", SPAM_TEXT)).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .args(["forget", "cli-1", "never-checked", "cli-2"])
+        .env("MODERATO_SERVER", format!("http://{}", server.address))
+        .env("MODERATO_TOKEN", NEWS_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "forgot cli-1\nnothing stored of never-checked\nforgot cli-2\n"
+    );
+    for comment_id in ["cli-1", "cli-2"] {
+        let status = decision_by_comment(&server, comment_id).await.unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{comment_id}: {status:?}");
+    }
+    // A moderator's key is refused, saying why, and the command fails.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .args(["forget", "--site", NEWS_SITE, "cli-1"])
+        .env("MODERATO_SERVER", format!("http://{}", server.address))
+        .env("MODERATO_TOKEN", MODERATOR_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Moderation"), "{stderr}");
+    server.stop().await;
+}

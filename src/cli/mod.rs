@@ -17,6 +17,7 @@ mod check;
 mod cross_validation;
 mod eval;
 mod export;
+mod forget;
 mod keys;
 mod models;
 mod output;
@@ -160,6 +161,20 @@ pub enum Command {
         /// The file to write (replaced once the export is complete).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Delete what a running server keeps of comments (a site deleted
+    /// them, or their author asked to be forgotten), with a site's or an
+    /// admin's key.
+    Forget {
+        #[command(flatten)]
+        remote: queue::RemoteArgs,
+        /// The comments' site [default: the site key's only site; required
+        /// with an admin key].
+        #[arg(long)]
+        site: Option<String>,
+        /// The ids of the comments, as the site sent them.
+        #[arg(required = true)]
+        comment_ids: Vec<String>,
     },
     /// Retrain the model of a running server: build a candidate from the
     /// base corpus and people's corrections, measure it against the active
@@ -511,6 +526,11 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Command::Queue { command } => queue::queue(command),
         Command::Export { remote, site, out } => export::export(remote, site, out),
+        Command::Forget {
+            remote,
+            site,
+            comment_ids,
+        } => forget::forget(remote, site, comment_ids),
         Command::Retrain {
             remote,
             full,

@@ -24,8 +24,8 @@ pub struct RemoteArgs {
     #[arg(long, env = "MODERATO_SERVER")]
     pub(super) server: Option<String>,
     /// A key's bearer token (required, here or in MODERATO_TOKEN): a
-    /// moderator or admin key for `queue` and `export`, an admin key for
-    /// `retrain` and `models`.
+    /// moderator or admin key for `queue` and `export`, a site or admin key
+    /// for `forget`, an admin key for `retrain` and `models`.
     #[arg(long, env = "MODERATO_TOKEN", hide_env_values = true)]
     pub(super) token: Option<String>,
     /// For an https:// server: the PEM certificate of the authority that

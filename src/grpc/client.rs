@@ -205,6 +205,38 @@ pub(super) fn with_authorization<T>(
     request
 }
 
+/// A connection to a server's `Moderation` service with one key (a
+/// site's or an admin's).
+pub struct ModerationConnection {
+    client: pb::moderation_client::ModerationClient<Channel>,
+    authorization: MetadataValue<Ascii>,
+}
+
+impl ModerationConnection {
+    pub async fn connect(target: &Target) -> Result<ModerationConnection, ClientError> {
+        let (channel, authorization) = connect(target).await?;
+        Ok(ModerationConnection {
+            client: pb::moderation_client::ModerationClient::new(channel),
+            authorization,
+        })
+    }
+
+    /// `ForgetComment`: whether anything was stored of the comment.
+    pub async fn forget(&mut self, site_id: &str, comment_id: &str) -> Result<bool, ClientError> {
+        let message = pb::ForgetCommentRequest {
+            site_id: site_id.to_string(),
+            comment_id: comment_id.to_string(),
+        };
+        let request = with_authorization(&self.authorization, message);
+        Ok(self
+            .client
+            .forget_comment(request)
+            .await?
+            .into_inner()
+            .forgotten)
+    }
+}
+
 impl ReviewConnection {
     pub async fn connect(target: &Target) -> Result<ReviewConnection, ClientError> {
         let (channel, authorization) = connect(target).await?;
