@@ -6,21 +6,6 @@ use tonic::Code;
 
 use crate::util::*;
 
-async fn forget(server: &TestServer, token: &str, comment_id: &str) -> Result<bool, tonic::Status> {
-    server
-        .moderation()
-        .await
-        .forget_comment(with_token(
-            token,
-            pb::ForgetCommentRequest {
-                site_id: String::new(),
-                comment_id: comment_id.to_string(),
-            },
-        ))
-        .await
-        .map(|response| response.into_inner().forgotten)
-}
-
 async fn news_stats(server: &TestServer) -> pb::Stats {
     server
         .review()
@@ -84,7 +69,7 @@ async fn a_forgotten_comment_leaves_nothing_behind_and_stays_forgotten_after_a_r
     assert_eq!(before.total, 2, "{before:?}");
     assert_eq!(exported_comment_ids(&server).await, vec!["gone", "kept"]);
 
-    assert!(forget(&server, NEWS_TOKEN, "gone").await.unwrap());
+    assert!(forget_comment(&server, NEWS_TOKEN, "gone").await.unwrap());
     let status = decision_by_comment(&server, "gone").await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
     let status = decision_by_id(&server, &gone.decision_id)
@@ -97,8 +82,10 @@ async fn a_forgotten_comment_leaves_nothing_behind_and_stays_forgotten_after_a_r
     // The other comment is as it was, and forgetting again is harmless.
     let still = decision_by_comment(&server, "kept").await.unwrap();
     assert_eq!(still.decision_id, kept.decision_id);
-    assert!(!forget(&server, NEWS_TOKEN, "gone").await.unwrap());
-    assert!(!forget(&server, NEWS_TOKEN, "never-checked").await.unwrap());
+    assert!(!forget_comment(&server, NEWS_TOKEN, "gone").await.unwrap());
+    assert!(!forget_comment(&server, NEWS_TOKEN, "never-checked")
+        .await
+        .unwrap());
     server.stop().await;
 
     // After a restart: still gone, the counters agree, and the comment id
@@ -136,12 +123,12 @@ async fn only_the_comments_site_may_forget_it() {
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     // The blog's own (empty) site has no such comment.
-    assert!(!forget(&server, BLOG_TOKEN, "mine").await.unwrap());
+    assert!(!forget_comment(&server, BLOG_TOKEN, "mine").await.unwrap());
     let status = client
         .forget_comment(with_token(NEWS_TOKEN, request("")))
         .await;
     assert!(status.unwrap().into_inner().forgotten);
-    let status = forget(&server, NEWS_TOKEN, "").await.unwrap_err();
+    let status = forget_comment(&server, NEWS_TOKEN, "").await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("comment_id"), "{status:?}");
     server.stop().await;

@@ -14,9 +14,10 @@ use moderato::learning::LearningParams;
 use tonic::Code;
 
 use crate::util::{
-    check_as_news, comment, config_with_rules, decision_by_id, dry_run_check, request_retrain,
-    resolve_as_moderator, retry_while_locked, start_server, start_with, store_and_label,
-    test_config, wait_for_job, with_token, TestServer, ADMIN_TOKEN, HAM_TEXT, NEWS_TOKEN,
+    check_as_news, comment, config_with_rules, decision_by_id, dry_run_check, forget_comment,
+    request_retrain, resolve_as_moderator, retry_while_locked, start_server, start_with,
+    store_and_label, test_config, wait_for_job, with_token, TestServer, ADMIN_TOKEN, HAM_TEXT,
+    NEWS_TOKEN,
 };
 
 const CAMPAIGN: [&str; 4] = [
@@ -438,21 +439,14 @@ async fn what_forgotten_comments_taught_is_not_learned_again() {
     store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
     let taught = dry_run_check(&server, PROBE).await;
     assert!(taught.score > before.score + 0.2, "{taught:?}");
-    let mut client = server.moderation().await;
     for index in 0..CAMPAIGN.len() {
-        let forgotten = client
-            .forget_comment(with_token(
-                NEWS_TOKEN,
-                pb::ForgetCommentRequest {
-                    site_id: String::new(),
-                    comment_id: format!("campaign-{index}"),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .forgotten;
-        assert!(forgotten, "campaign-{index}");
+        let comment_id = format!("campaign-{index}");
+        assert!(
+            forget_comment(&server, NEWS_TOKEN, &comment_id)
+                .await
+                .unwrap(),
+            "{comment_id}"
+        );
     }
     let still = dry_run_check(&server, PROBE).await;
     assert_eq!(still.model_version, taught.model_version);

@@ -484,6 +484,27 @@ pub async fn store_and_label(server: &TestServer, prefix: &str, texts: &[&str], 
     }
 }
 
+/// `ForgetComment` of a comment of the key's only site, as `token`:
+/// whether anything was stored of it.
+pub async fn forget_comment(
+    server: &TestServer,
+    token: &str,
+    comment_id: &str,
+) -> Result<bool, tonic::Status> {
+    server
+        .moderation()
+        .await
+        .forget_comment(with_token(
+            token,
+            pb::ForgetCommentRequest {
+                site_id: String::new(),
+                comment_id: comment_id.to_string(),
+            },
+        ))
+        .await
+        .map(|response| response.into_inner().forgotten)
+}
+
 /// Has the news moderator label the decisions.
 pub async fn resolve_as_moderator(
     server: &TestServer,
