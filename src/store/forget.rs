@@ -135,7 +135,7 @@ mod tests {
     use crate::domain::{Author, Label, UnixMillis};
     use crate::learning::OnlineExample;
     use crate::review::{CorrectionSource, LabelRequest, SiteScope};
-    use crate::rules::{author_key, RecentComment};
+    use crate::rules::{author_key, AuthorLabel, RecentComment};
     use crate::store::index::Layout;
 
     const SITE: &str = "news.example";
@@ -210,17 +210,17 @@ mod tests {
         store
             .apply_labels(&ids, &SiteScope::All, &request, UnixMillis(50))
             .unwrap();
-        // As the engine counts a label: the comment, approved unlabelled,
-        // now counts as labelled spam.
+        // As the engine counts a label (`count_labels_in_author_histories`):
+        // the comment, approved unlabelled, now counts as labelled spam.
         for stored in decisions {
             if spam.contains(&stored.decision_id.as_str()) {
-                let key = author_key(&stored.comment.author);
+                let change = AuthorLabel {
+                    before: None,
+                    allowed: true,
+                    label: Label::Spam,
+                };
                 store
-                    .record_author_recheck(
-                        SITE,
-                        (&key, None, true),
-                        (&key, Some(Label::Spam), false),
-                    )
+                    .record_author_label(SITE, &author_key(&stored.comment.author), change)
                     .unwrap();
             }
         }

@@ -215,47 +215,6 @@ impl Store {
             .record_author_comment(site_id, author_key, approved)
     }
 
-    /// Moves a rechecked comment in its authors' histories: out of the one
-    /// that counted it, as it counted there, and into its author's now, as
-    /// it counts now (see [`AuthorHistory::without_comment`]): `from` and
-    /// `to` are (author key, label, whether its status is approved) before
-    /// and after the recheck. With the author unchanged that moves only
-    /// what the recheck changed (an unlabelled comment's approval, or an
-    /// approval an edit withdrew); an
-    /// empty key (an anonymous comment) has no history. Call
-    /// [`Store::durable`] before acknowledging.
-    pub fn record_author_recheck(
-        &self,
-        site_id: &str,
-        from: (&str, Option<Label>, bool),
-        to: (&str, Option<Label>, bool),
-    ) -> Result<(), StoreError> {
-        let (from_key, from_label, from_approved) = from;
-        let (to_key, to_label, to_approved) = to;
-        let trees = &self.inner.rule_state;
-        if from_key == to_key {
-            if !to_key.is_empty() {
-                trees.update_author(site_id, to_key, |history| {
-                    *history = history
-                        .without_comment(from_label, from_approved)
-                        .with_comment(to_label, to_approved)
-                })?;
-            }
-            return Ok(());
-        }
-        if !from_key.is_empty() {
-            trees.update_author(site_id, from_key, |history| {
-                *history = history.without_comment(from_label, from_approved)
-            })?;
-        }
-        if !to_key.is_empty() {
-            trees.update_author(site_id, to_key, |history| {
-                *history = history.with_comment(to_label, to_approved)
-            })?;
-        }
-        Ok(())
-    }
-
     /// Counts a person's label of one of an author's comments (a moderator's
     /// resolution or a site's report; see [`AuthorHistory::apply_label`]).
     /// Call [`Store::durable`] before acknowledging.
@@ -312,11 +271,17 @@ impl RuleStateTrees {
         Ok(())
     }
 
-    /// Moves a rechecked comment in its authors' histories, as
-    /// [`Store::record_author_recheck`] does, in a transaction over the
-    /// authors' tree: the recheck's own, so that a forget of the comment
-    /// (whose transaction takes it out of the history it counts in) comes
-    /// wholly before or after it.
+    /// Moves a rechecked comment in its authors' histories, in a
+    /// transaction over the authors' tree (the recheck's own, so that a
+    /// forget of the comment, whose transaction takes it out of the history
+    /// it counts in, comes wholly before or after it): out of the one that
+    /// counted it, as it counted there, and into its author's now, as it
+    /// counts now (see [`AuthorHistory::without_comment`]); `from` and `to`
+    /// are (author key, label, whether its status is approved) before and
+    /// after the recheck. With the author unchanged that moves only what
+    /// the recheck changed (an unlabelled comment's approval, or an
+    /// approval an edit withdrew); an empty key (an anonymous comment) has
+    /// no history.
     pub(super) fn move_author_comment(
         authors: &sled::transaction::TransactionalTree,
         site_id: &str,
