@@ -1,8 +1,8 @@
 //! Storage: the only module that knows sled.
 //!
 //! Trees:
-//! - `decisions`: decision id -> the decision as deflated JSON (plain JSON
-//!   in databases written before, still read).
+//! - `decisions`: decision id -> the decision as LZ4-compressed JSON
+//!   (deflated or plain JSON in databases written before, still read).
 //! - `comments`: (site id, comment id) -> decision id, the idempotency index.
 //! - `rule_recent`, `rule_authors`: the rules' state (see `rule_state`).
 //! - `site_queue` (`review_queue`, or `queue` and `timeline`, in databases

@@ -32,7 +32,7 @@ use crate::rules::RecentComment;
 
 /// Decisions stored in one transaction at most: enough to cover every call
 /// the default admission limit lets in. A transaction holds its writes in
-/// memory until it commits: typically 1 KB a decision once deflated, at
+/// memory until it commits: typically 1 KB a decision once compressed, at
 /// most about 130 KB (a 64 KiB comment and a 64 KiB post text that do not
 /// compress), so 33 MB in the worst case.
 pub const MAX_BATCH: usize = 256;
