@@ -351,18 +351,26 @@ impl Engine {
                     created_at: now,
                     resolution: None,
                 };
-                let write = self.activity_write(decision, fingerprint.clone(), now);
+                let mut write = self.activity_write(decision, fingerprint.clone(), now);
                 // The checks that follow see the comment among the site's
                 // recent ones at once, not a flush later, and even if this
                 // call is cancelled while the writer stores it. (A comment
                 // that a concurrent retry stores first is then counted twice
                 // in memory: the rules are heuristics, and it is rare.)
-                if let Some((recent, keep_since)) = &write.recent {
-                    self.recent.record(
+                if let Some((recent, keep_since)) = &mut write.recent {
+                    let oldest_read = self.recent.record(
                         &write.decision.comment.site_id,
                         recent.clone(),
                         *keep_since,
                     );
+                    // A busy site's entries beyond the newest that are
+                    // ever loaded are pruned too, not kept for the whole
+                    // lookback: without this the store held a day of a
+                    // site's comments, one sled entry each, in memory and
+                    // on disk.
+                    if let Some(oldest_read) = oldest_read {
+                        *keep_since = UnixMillis(keep_since.0.max(oldest_read.0));
+                    }
                 }
                 // The writer answers once the decision is on disk. It gives
                 // a decision back only when another call stored the comment
@@ -605,5 +613,44 @@ mod tests {
             assert_eq!(stored.comment.content, edited);
             assert_eq!(stored.assessment.score, rechecked.decision.assessment.score);
         }
+    }
+
+    /// A busy site's recent comments in the store stay near the number a
+    /// site loads ([`MAX_RECENT_COMMENTS`]), not a whole lookback (a day)
+    /// of comments.
+    #[tokio::test]
+    async fn a_busy_sites_stored_recent_comments_stay_near_what_is_loaded() {
+        use crate::rules::MAX_RECENT_COMMENTS;
+        const CONCURRENT: usize = 100;
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Engine::new(
+            Store::open(directory.path()).unwrap(),
+            Model::embedded_default().unwrap(),
+            Thresholds::default(),
+            Rules::default(),
+        );
+        let checked = MAX_RECENT_COMMENTS + 6 * CONCURRENT;
+        for start in (0..checked).step_by(CONCURRENT) {
+            let checks = (start..start + CONCURRENT).map(|index| {
+                engine.check(
+                    comment(&format!("busy-{index}"), &format!("Comment number {index}")),
+                    CheckOptions::default(),
+                )
+            });
+            for outcome in futures::future::join_all(checks).await {
+                assert!(outcome.unwrap().stored);
+            }
+        }
+        let stored = engine
+            .store()
+            .recent_comments("news.example", UnixMillis(0), usize::MAX)
+            .unwrap()
+            .len();
+        // Entries as old as the oldest one loaded stay (times are in
+        // milliseconds, and one round of concurrent checks may share one).
+        assert!(
+            (MAX_RECENT_COMMENTS..=MAX_RECENT_COMMENTS + CONCURRENT).contains(&stored),
+            "{stored} recent comments stored after {checked} checks"
+        );
     }
 }

@@ -129,10 +129,18 @@ impl RecentComments {
     /// its decision to the store's writer), if the site is cached,
     /// and forgets what fell out of the lookback (`keep_since`) or beyond
     /// the bound.
-    pub fn record(&self, site_id: &str, comment: RecentComment, keep_since: UnixMillis) {
-        let Some(site) = self.cached(site_id) else {
-            return;
-        };
+    ///
+    /// Returns the time of the oldest comment kept when the site's list is
+    /// full: the store's entries older than that would never be loaded
+    /// again (a site is loaded with its newest [`MAX_RECENT_COMMENTS`]), so
+    /// the store may prune them as well as those out of the lookback.
+    pub fn record(
+        &self,
+        site_id: &str,
+        comment: RecentComment,
+        keep_since: UnixMillis,
+    ) -> Option<UnixMillis> {
+        let site = self.cached(site_id)?;
         let mut site = lock(&site);
         // Concurrent checks may record slightly out of order; keep the list
         // sorted newest first. A site loaded from the store just after the
@@ -148,6 +156,10 @@ impl RecentComments {
         {
             site.comments.pop_back();
         }
+        if site.comments.len() < MAX_RECENT_COMMENTS {
+            return None;
+        }
+        site.comments.back().map(|oldest| oldest.at)
     }
 }
 
@@ -210,6 +222,27 @@ mod tests {
         let kept = ids(&cache, &store, 0);
         assert_eq!(kept.len(), MAX_RECENT_COMMENTS);
         assert_eq!(kept[0], format!("c{}", MAX_RECENT_COMMENTS + 9));
+    }
+
+    #[test]
+    fn a_full_site_tells_the_time_of_its_oldest_comment() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let cache = RecentComments::default();
+        assert!(ids(&cache, &store, 0).is_empty());
+        let mut bounds = Vec::new();
+        for index in 0..(MAX_RECENT_COMMENTS as i64 + 2) {
+            bounds.push(cache.record("s", recent(&format!("c{index}"), index), UnixMillis(0)));
+        }
+        // Not full yet: the store keeps what the lookback keeps.
+        assert!(bounds[..MAX_RECENT_COMMENTS - 1].iter().all(Option::is_none));
+        // Full: the oldest kept is c0, then c1, then c2.
+        assert_eq!(
+            bounds[MAX_RECENT_COMMENTS - 1..],
+            [Some(UnixMillis(0)), Some(UnixMillis(1)), Some(UnixMillis(2))]
+        );
+        // A site not cached tells nothing.
+        assert_eq!(cache.record("other", recent("x", 5), UnixMillis(0)), None);
     }
 
     #[test]
