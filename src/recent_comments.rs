@@ -9,8 +9,9 @@
 //! first check and kept up to date as comments are recorded.
 //!
 //! Memory bound: at most [`MAX_CACHED_SITES`] sites of at most
-//! [`MAX_RECENT_COMMENTS`] entries each (an entry is about 150 bytes: ids,
-//! an address and a 64-byte fingerprint), about 75 MB in the worst case.
+//! [`MAX_RECENT_COMMENTS`] + [`UNSTORED_MARGIN`] entries each (an entry is
+//! about 150 bytes: ids, an address and a 64-byte fingerprint), about
+//! 85 MB in the worst case.
 //! When more sites are active, one is dropped and read again from the store
 //! when it is next checked.
 
@@ -23,6 +24,19 @@ use crate::store::{Store, StoreError};
 
 /// Sites whose recent comments are kept in memory at once.
 pub const MAX_CACHED_SITES: usize = 256;
+
+/// Entries a site keeps beyond the [`MAX_RECENT_COMMENTS`] the rules read.
+/// A comment enters the list before the writer stores it, and some never
+/// are stored (the call was cancelled while it waited for the writer, the
+/// write failed, or a concurrent retry stored the comment first). The
+/// store prunes what is older than the list's oldest entry (see
+/// [`RecentComments::record`]); with this margin it still holds the newest
+/// [`MAX_RECENT_COMMENTS`] stored comments while fewer than this many
+/// entries of the list were never stored.
+pub const UNSTORED_MARGIN: usize = 200;
+
+/// Entries a site's list holds at most, and loads from the store.
+const MAX_KEPT: usize = MAX_RECENT_COMMENTS + UNSTORED_MARGIN;
 
 /// One site's recent comments, newest first.
 #[derive(Debug, Default)]
@@ -76,7 +90,7 @@ impl RecentComments {
             match sites.get(site_id) {
                 Some(site) => Arc::clone(site),
                 None => {
-                    let loaded = store.recent_comments(site_id, since, MAX_RECENT_COMMENTS)?;
+                    let loaded = store.recent_comments(site_id, since, MAX_KEPT)?;
                     if sites.len() >= MAX_CACHED_SITES {
                         if let Some(evicted) = sites.keys().next().cloned() {
                             sites.remove(&evicted);
@@ -92,8 +106,11 @@ impl RecentComments {
         };
         let mut site = lock(&site);
         let comments = site.comments.make_contiguous();
-        // Newest first: the ones within the window are a prefix.
-        let within = comments.partition_point(|comment| comment.at.0 >= since.0);
+        // Newest first: the ones within the window are a prefix, and the
+        // rules read at most the newest MAX_RECENT_COMMENTS of them.
+        let within = comments
+            .partition_point(|comment| comment.at.0 >= since.0)
+            .min(MAX_RECENT_COMMENTS);
         Ok(read(&comments[..within]))
     }
 
@@ -131,9 +148,11 @@ impl RecentComments {
     /// the bound.
     ///
     /// Returns the time of the oldest comment kept when the site's list is
-    /// full: the store's entries older than that would never be loaded
-    /// again (a site is loaded with its newest [`MAX_RECENT_COMMENTS`]), so
-    /// the store may prune them as well as those out of the lookback.
+    /// full: the store's entries older than that would not be read again
+    /// (a site loads its newest entries, and the rules read the newest
+    /// [`MAX_RECENT_COMMENTS`]), so the store may prune them as well as
+    /// those out of the lookback. The list holds [`UNSTORED_MARGIN`] more
+    /// than the rules read, for the entries that were never stored.
     pub fn record(
         &self,
         site_id: &str,
@@ -148,7 +167,7 @@ impl RecentComments {
         if let (position, None) = site.place_of(&comment) {
             site.comments.insert(position, comment);
         }
-        while site.comments.len() > MAX_RECENT_COMMENTS
+        while site.comments.len() > MAX_KEPT
             || site
                 .comments
                 .back()
@@ -156,7 +175,7 @@ impl RecentComments {
         {
             site.comments.pop_back();
         }
-        if site.comments.len() < MAX_RECENT_COMMENTS {
+        if site.comments.len() < MAX_KEPT {
             return None;
         }
         site.comments.back().map(|oldest| oldest.at)
@@ -224,6 +243,46 @@ mod tests {
         assert_eq!(kept[0], format!("c{}", MAX_RECENT_COMMENTS + 9));
     }
 
+    /// Entries the writer never stored (up to the margin) do not let the
+    /// store prune comments that a site loaded again would have read.
+    #[test]
+    fn comments_never_stored_do_not_shorten_what_a_reload_reads() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let cache = RecentComments::default();
+        assert!(ids(&cache, &store, 0).is_empty());
+        let mut stored = Vec::new();
+        for index in 0..(MAX_KEPT as i64 + 500) {
+            let comment = recent(&format!("c{index}"), index);
+            let bound = cache.record("s", comment.clone(), UnixMillis(0));
+            // One comment in twenty is cancelled before the writer stores
+            // it: about 135 of those the list holds, under the margin.
+            if index % 20 != 0 {
+                let keep_since = bound.unwrap_or(UnixMillis(0));
+                store
+                    .record_recent_comment("s", &comment, keep_since)
+                    .unwrap();
+                stored.push(comment.comment_id);
+            }
+        }
+        let newest_stored: Vec<String> = stored
+            .iter()
+            .rev()
+            .take(MAX_RECENT_COMMENTS)
+            .cloned()
+            .collect();
+        let reloaded = ids(&RecentComments::default(), &store, 0);
+        // Compared whole, reported short: the lists are 2,000 long.
+        assert!(
+            reloaded == newest_stored,
+            "a reload read {} comments, oldest {:?}; expected {}, oldest {:?}",
+            reloaded.len(),
+            reloaded.last(),
+            newest_stored.len(),
+            newest_stored.last()
+        );
+    }
+
     #[test]
     fn a_full_site_tells_the_time_of_its_oldest_comment() {
         let directory = tempfile::tempdir().unwrap();
@@ -231,16 +290,25 @@ mod tests {
         let cache = RecentComments::default();
         assert!(ids(&cache, &store, 0).is_empty());
         let mut bounds = Vec::new();
-        for index in 0..(MAX_RECENT_COMMENTS as i64 + 2) {
+        for index in 0..(MAX_KEPT as i64 + 2) {
             bounds.push(cache.record("s", recent(&format!("c{index}"), index), UnixMillis(0)));
         }
         // Not full yet: the store keeps what the lookback keeps.
-        assert!(bounds[..MAX_RECENT_COMMENTS - 1].iter().all(Option::is_none));
+        assert!(bounds[..MAX_KEPT - 1].iter().all(Option::is_none));
         // Full: the oldest kept is c0, then c1, then c2.
         assert_eq!(
-            bounds[MAX_RECENT_COMMENTS - 1..],
-            [Some(UnixMillis(0)), Some(UnixMillis(1)), Some(UnixMillis(2))]
+            bounds[MAX_KEPT - 1..],
+            [
+                Some(UnixMillis(0)),
+                Some(UnixMillis(1)),
+                Some(UnixMillis(2))
+            ]
         );
+        // The rules read the newest MAX_RECENT_COMMENTS; the margin is
+        // older (c2 to c201 after those two more).
+        let read = ids(&cache, &store, 0);
+        assert_eq!(read.len(), MAX_RECENT_COMMENTS);
+        assert_eq!(read.last().unwrap(), &format!("c{}", UNSTORED_MARGIN + 2));
         // A site not cached tells nothing.
         assert_eq!(cache.record("other", recent("x", 5), UnixMillis(0)), None);
     }

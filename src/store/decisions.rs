@@ -41,7 +41,9 @@ const DEFLATED: u8 = 1;
 /// JSON's length (4 bytes, little-endian) and the LZ4 block.
 const LZ4: u8 = 2;
 
-/// Decisions are stored as JSON compressed with LZ4: about half the size.
+/// Decisions are stored as JSON compressed with LZ4: about 70% of its size
+/// (970 bytes for 1,366 on average over `youtube_test` comments, where
+/// deflate at level 1 stored 723).
 /// sled rewrites a whole tree node (up to 16 values) when it consolidates
 /// one, so the size of a value is multiplied in what each write costs the
 /// disk and the page cache.
@@ -105,9 +107,13 @@ fn decompress_lz4(compressed: &[u8]) -> Result<Vec<u8>, String> {
         return Err("the compressed decision has no length".to_string());
     };
     let length = u32::from_le_bytes(*length) as usize;
-    if length > MAX_DECISION_BYTES {
+    // LZ4 shortens a text at most about 255 times: a claim beyond that is
+    // damage, refused before its buffer is allocated.
+    if length > MAX_DECISION_BYTES || length > block.len().saturating_mul(255) + 16 {
         return Err(format!(
-            "the compressed decision claims {length} bytes, more than {MAX_DECISION_BYTES}"
+            "the compressed decision claims {length} bytes, more than its {} bytes of LZ4 \
+             can hold or than {MAX_DECISION_BYTES}",
+            block.len()
         ));
     }
     let json = lz4_flex::block::decompress(block, length)
@@ -417,7 +423,8 @@ pub(super) mod tests {
     #[test]
     fn a_damaged_compressed_decision_is_corrupt_not_a_panic() {
         let value = encode(&decision("d1", "news", "c1")).unwrap();
-        let corrupt = |value: &[u8]| matches!(decode(b"d1", value), Err(StoreError::Corrupt { .. }));
+        let corrupt =
+            |value: &[u8]| matches!(decode(b"d1", value), Err(StoreError::Corrupt { .. }));
         assert!(corrupt(&value[..value.len() / 2]), "a truncated block");
         assert!(corrupt(&value[..3]), "a truncated length");
         let mut claims_too_much = value.clone();
@@ -428,7 +435,10 @@ pub(super) mod tests {
         claims_more[1..5].copy_from_slice(&(length + 1).to_le_bytes());
         assert!(corrupt(&claims_more), "a length the block does not fill");
         let mut deflated = vec![DEFLATED];
-        deflated.extend(miniz_oxide::deflate::compress_to_vec(b"{\"decision_id\"", 1));
+        deflated.extend(miniz_oxide::deflate::compress_to_vec(
+            b"{\"decision_id\"",
+            1,
+        ));
         deflated.truncate(deflated.len() / 2);
         assert!(corrupt(&deflated), "a truncated deflate stream");
     }

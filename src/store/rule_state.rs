@@ -2,7 +2,9 @@
 //! after each batch's transaction:
 //! - `rule_recent`: (site, time, comment id) -> a [`RecentComment`] as JSON,
 //!   the site's recent comments for `duplicate_content` and `flood`. Entries
-//!   older than the longest window in force are pruned as new ones arrive.
+//!   older than the longest window in force, or than the oldest a busy
+//!   site keeps in memory (`recent_comments`), are pruned as new ones
+//!   arrive.
 //! - `rule_authors`: (site, author key) -> an [`AuthorHistory`] as three
 //!   big-endian u64 counters, for `new_author` and `trusted_author`.
 //!
