@@ -572,6 +572,17 @@ mod tests {
         }
     }
 
+    /// An engine with the built-in model and the default thresholds and
+    /// rules, storing in `directory`.
+    fn default_engine(directory: &std::path::Path) -> Engine {
+        Engine::new(
+            Store::open(directory).unwrap(),
+            Model::embedded_default().unwrap(),
+            Thresholds::default(),
+            Rules::default(),
+        )
+    }
+
     /// A recheck that looks for the stored decision while the comment's
     /// first check is still on its way to the writer finds none, and the
     /// writer then finds the first check's: the recheck's content must
@@ -579,12 +590,7 @@ mod tests {
     #[tokio::test]
     async fn a_recheck_racing_the_first_check_of_its_comment_is_stored() {
         let directory = tempfile::tempdir().unwrap();
-        let engine = Engine::new(
-            Store::open(directory.path()).unwrap(),
-            Model::embedded_default().unwrap(),
-            Thresholds::default(),
-            Rules::default(),
-        );
+        let engine = default_engine(directory.path());
         for index in 0..20 {
             let comment_id = format!("raced-{index}");
             let edited = format!("Check out my channel and subscribe, free gifts {index}");
@@ -623,12 +629,7 @@ mod tests {
         use crate::rules::MAX_RECENT_COMMENTS;
         const CONCURRENT: usize = 100;
         let directory = tempfile::tempdir().unwrap();
-        let engine = Engine::new(
-            Store::open(directory.path()).unwrap(),
-            Model::embedded_default().unwrap(),
-            Thresholds::default(),
-            Rules::default(),
-        );
+        let engine = default_engine(directory.path());
         let checked = MAX_RECENT_COMMENTS + 6 * CONCURRENT;
         for start in (0..checked).step_by(CONCURRENT) {
             let checks = (start..start + CONCURRENT).map(|index| {
