@@ -15,6 +15,9 @@
 //!   rate (open loop: calls start on a clock whatever the answers do), then
 //!   half of it, counting answers within the deadline, calls shed with
 //!   RESOURCE_EXHAUSTED and calls past the deadline (issue 7, acceptance 4).
+//!   An open-loop phase also reports the calls the generator itself
+//!   started more than 10 ms late: its own pauses reach the server as
+//!   bursts.
 //! - `soak`: half the capacity for `--seconds`, sampling the server's
 //!   memory every 10 s (issue 7, acceptance 5).
 //!
@@ -273,7 +276,16 @@ struct Phase {
     /// The first other error seen, to say what they were.
     first_error: Option<String>,
     elapsed: Duration,
+    /// Open loop only: calls the load generator itself started more than
+    /// [`LATE_START`] after their time, and the latest start. A burst of
+    /// late starts is the generator's own pause, not the server's, and
+    /// reaches the server as a burst.
+    late_starts: u64,
+    latest_start: Duration,
 }
+
+/// How late an open-loop call may start before it counts as late.
+const LATE_START: Duration = Duration::from_millis(10);
 
 impl Phase {
     fn new() -> Phase {
@@ -285,6 +297,8 @@ impl Phase {
             errors: 0,
             first_error: None,
             elapsed: Duration::ZERO,
+            late_starts: 0,
+            latest_start: Duration::ZERO,
         }
     }
 
@@ -297,6 +311,8 @@ impl Phase {
         if self.first_error.is_none() {
             self.first_error = other.first_error.clone();
         }
+        self.late_starts += other.late_starts;
+        self.latest_start = self.latest_start.max(other.latest_start);
     }
 
     fn answered_per_second(&self) -> f64 {
@@ -335,6 +351,15 @@ impl Phase {
         );
         if let Some(error) = &self.first_error {
             println!("{:<22} first other error: {error}", "");
+        }
+        if self.late_starts > 0 {
+            println!(
+                "{:<22} the load generator started {} calls over {} ms late (the latest {:.1} ms)",
+                "",
+                self.late_starts,
+                LATE_START.as_millis(),
+                self.latest_start.as_secs_f64() * 1000.0
+            );
         }
     }
 }
@@ -446,23 +471,36 @@ impl Load {
         let total = Arc::new(Mutex::new(Phase::new()));
         let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        let mut calls = Vec::new();
+        // Finished calls are reaped as the loop goes: a task's memory stays
+        // until its handle is awaited, and a 10-minute soak starts millions.
+        let mut calls = tokio::task::JoinSet::new();
+        let (mut late_starts, mut latest_start) = (0, Duration::ZERO);
         while started.elapsed() < duration {
-            ticks.tick().await;
+            let due = ticks.tick().await;
+            let lateness = due.elapsed();
+            if lateness > LATE_START {
+                late_starts += 1;
+            }
+            latest_start = latest_start.max(lateness);
             let load = self.clone();
             let total = Arc::clone(&total);
-            calls.push(tokio::spawn(async move {
+            calls.spawn(async move {
                 let mut client = pb::moderation_client::ModerationClient::new(load.channel.clone());
                 let mut phase = Phase::new();
                 load.call(&mut client, &mut phase).await;
                 total.lock().expect("the tally").merge(&phase);
-            }));
+            });
+            while let Some(finished) = calls.try_join_next() {
+                finished.expect("a call");
+            }
         }
-        for call in calls {
-            call.await.expect("a call");
+        while let Some(finished) = calls.join_next().await {
+            finished.expect("a call");
         }
         let mut phase = std::mem::replace(&mut *total.lock().expect("the tally"), Phase::new());
         phase.elapsed = started.elapsed();
+        phase.late_starts = late_starts;
+        phase.latest_start = latest_start;
         phase
     }
 }
