@@ -160,7 +160,7 @@ fn scoring(criterion: &mut Criterion) {
         for comment in &comments {
             let context = Context {
                 now,
-                recent: &recent,
+                recent: moderato::rules::RecentList::from(&recent[..]),
                 author: Some(history),
             };
             let evaluation = rule_set.evaluate(comment, &context);

@@ -19,7 +19,7 @@ use crate::error::{Echo, Error};
 use crate::learning::Learning;
 use crate::limits::LABEL_TURN_WAIT;
 use crate::recent_comments::RecentComments;
-use crate::rules::{self, Context, Fingerprint, RecentComment, Rules};
+use crate::rules::{self, Context, Fingerprint, RecentComment, RecentList, Rules};
 use crate::store::{DecisionWrite, Inserted, Store};
 use crate::verdict::{self, Thresholds};
 
@@ -190,7 +190,7 @@ impl Engine {
         } else {
             None
         };
-        let evaluate = |recent: &[RecentComment]| {
+        let evaluate = |recent: RecentList<'_>| {
             rule_set.evaluate(
                 comment,
                 &Context {
@@ -208,7 +208,7 @@ impl Engine {
                 evaluate,
             )?
         } else {
-            evaluate(&[])
+            evaluate(RecentList::default())
         };
         let assessment = verdict::decide_with_rules(
             &self.model.load(),

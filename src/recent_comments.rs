@@ -19,7 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::domain::UnixMillis;
-use crate::rules::{RecentComment, MAX_RECENT_COMMENTS};
+use crate::rules::{RecentComment, RecentList, MAX_RECENT_COMMENTS};
 use crate::store::{Store, StoreError};
 
 /// Sites whose recent comments are kept in memory at once.
@@ -83,7 +83,7 @@ impl RecentComments {
         store: &Store,
         site_id: &str,
         since: UnixMillis,
-        read: impl FnOnce(&[RecentComment]) -> T,
+        read: impl FnOnce(RecentList<'_>) -> T,
     ) -> Result<T, StoreError> {
         let site = {
             let mut sites = lock(&self.sites);
@@ -104,14 +104,19 @@ impl RecentComments {
                 }
             }
         };
-        let mut site = lock(&site);
-        let comments = site.comments.make_contiguous();
+        let site = lock(&site);
         // Newest first: the ones within the window are a prefix, and the
         // rules read at most the newest MAX_RECENT_COMMENTS of them.
-        let within = comments
+        let within = site
+            .comments
             .partition_point(|comment| comment.at.0 >= since.0)
             .min(MAX_RECENT_COMMENTS);
-        Ok(read(&comments[..within]))
+        let (newer, older) = site.comments.as_slices();
+        Ok(read(if within <= newer.len() {
+            RecentList::new(&newer[..within], &[])
+        } else {
+            RecentList::new(newer, &older[..within - newer.len()])
+        }))
     }
 
     /// Replaces the entry of a rechecked comment (same time and comment
@@ -227,6 +232,34 @@ mod tests {
         // What falls out of the lookback is forgotten.
         cache.record("s", recent("c", 4_000), UnixMillis(2_500));
         assert_eq!(ids(&cache, &store, 0), ["c", "b"]);
+    }
+
+    #[test]
+    fn a_list_split_in_its_ring_buffer_reads_newest_first_and_cuts_at_the_window() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        for (id, at) in [("c1", 1_000), ("c2", 2_000), ("c3", 3_000)] {
+            store
+                .record_recent_comment("s", &recent(id, at), UnixMillis(0))
+                .unwrap();
+        }
+        let cache = RecentComments::default();
+        assert_eq!(ids(&cache, &store, 0), ["c3", "c2", "c1"]);
+        cache.record("s", recent("c4", 4_000), UnixMillis(0));
+        cache.record("s", recent("c5", 5_000), UnixMillis(0));
+        // The loaded comments sit at the start of the buffer and the newer
+        // ones at its end: the list is read in two parts.
+        let site = cache.cached("s").unwrap();
+        let (newer, older) = {
+            let site = lock(&site);
+            let (newer, older) = site.comments.as_slices();
+            (newer.len(), older.len())
+        };
+        assert_eq!((newer, older), (2, 3));
+        assert_eq!(ids(&cache, &store, 0), ["c5", "c4", "c3", "c2", "c1"]);
+        assert_eq!(ids(&cache, &store, 4_500), ["c5"]);
+        assert_eq!(ids(&cache, &store, 4_000), ["c5", "c4"]);
+        assert_eq!(ids(&cache, &store, 2_500), ["c5", "c4", "c3"]);
     }
 
     #[test]

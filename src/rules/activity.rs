@@ -185,7 +185,7 @@ mod tests {
     fn context(recent: &[RecentComment]) -> Context<'_> {
         Context {
             now: UnixMillis(NOW),
-            recent,
+            recent: recent.into(),
             author: None,
         }
     }

@@ -37,7 +37,7 @@ pub use settings::{Mode, Rule, RuleSettings};
 pub use similarity::Fingerprint;
 pub use state::{
     author_key, counted_as, AuthorHistory, AuthorKey, AuthorLabel, Context, RecentComment,
-    MAX_RECENT_COMMENTS,
+    RecentList, MAX_RECENT_COMMENTS,
 };
 
 use blocklists::BlockLists;
@@ -381,7 +381,7 @@ mod tests {
         }];
         let context = Context {
             now: UnixMillis(1000),
-            recent: &recent,
+            recent: RecentList::from(&recent[..]),
             author: None,
         };
         let evaluate = |text: &str| {
