@@ -650,6 +650,10 @@ mod tests {
         // The site's list in memory keeps a margin beyond what the rules
         // read, and entries as old as its oldest one stay (times are in
         // milliseconds, and one round of concurrent checks may share one).
+        // The store prunes an entry (one writer batch's comments) once its
+        // newest comment is older than that, so the oldest entry left may
+        // hold older comments of its batch; a batch holds one round of
+        // checks at most.
         let kept = MAX_RECENT_COMMENTS + crate::recent_comments::UNSTORED_MARGIN;
         assert!(
             (kept..=kept + CONCURRENT).contains(&stored),

@@ -182,22 +182,28 @@ mod tests {
 
     /// Stores `decisions` as checks would (with the rules' state), and
     /// labels those of `spam` as a moderator.
+    /// The recent comments are recorded as one batch of the writer records
+    /// them, in one entry.
     fn fill(store: &Store, decisions: &[crate::domain::Decision], spam: &[&str]) {
+        let mut recent = Vec::new();
         for stored in decisions {
             store.insert_decision(stored).unwrap();
             let key = author_key(&stored.comment.author);
             store.record_author_comment(SITE, &key, true).unwrap();
-            let recent = RecentComment {
+            recent.push(RecentComment {
                 at: stored.created_at,
                 comment_id: stored.comment.comment_id.clone(),
                 author_key: key.into(),
                 ip: None,
                 fingerprint: None,
-            };
-            store
-                .record_recent_comment(SITE, &recent, UnixMillis(0))
-                .unwrap();
+            });
         }
+        let recent: Vec<&RecentComment> = recent.iter().collect();
+        store
+            .inner
+            .rule_state
+            .record_recent_comments(SITE, &recent, UnixMillis(0))
+            .unwrap();
         let request = LabelRequest {
             label: Label::Spam,
             by: "ann".to_string(),

@@ -1,10 +1,18 @@
 //! The state the stateful rules read, which the decision writer records
 //! after each batch's transaction:
-//! - `rule_recent`: (site, time, comment id) -> a [`RecentComment`] as JSON,
-//!   the site's recent comments for `duplicate_content` and `flood`. Entries
-//!   older than the longest window in force, or than the oldest a busy
-//!   site keeps in memory (`recent_comments`), are pruned as new ones
-//!   arrive.
+//! - `rule_recent`: the site's recent comments for `duplicate_content` and
+//!   `flood`. Each entry holds the comments of one site that one batch of
+//!   the decision writer stored, as a JSON array of [`RecentComment`]s,
+//!   under the key (site, time, comment id) of the newest of them; its
+//!   comments span at most [`MAX_ENTRY_SPAN_MILLIS`]. Databases written
+//!   before hold one comment per entry (a JSON object under that comment's
+//!   own key), which is still read. One entry per batch rather than per
+//!   comment: a sled insert, a range scan and a removal for every stored
+//!   comment took 11% of the server's CPU samples under streamed checks
+//!   (BENCHMARKS.md, "Rule state by batch").
+//!   Entries whose newest comment is older than the longest window in
+//!   force, or than the oldest a busy site keeps in memory
+//!   (`recent_comments`), are pruned as new ones arrive.
 //! - `rule_authors`: (site, author key) -> an [`AuthorHistory`] as three
 //!   big-endian u64 counters, for `new_author` and `trusted_author`.
 //!
@@ -15,6 +23,8 @@
 //! both. Labels are counted in author histories by the labelling call,
 //! before its `durable` flush.
 
+use sled::transaction::ConflictableTransactionError;
+
 use super::{Store, StoreError};
 use crate::domain::{Label, UnixMillis};
 use crate::rules::{AuthorHistory, AuthorLabel, RecentComment};
@@ -23,6 +33,14 @@ use crate::rules::{AuthorHistory, AuthorLabel, RecentComment};
 /// never stalls on a large backlog (each write adds one entry and removes
 /// up to this many, so the backlog shrinks).
 const MAX_PRUNED_PER_WRITE: usize = 64;
+
+/// The longest time between the oldest and the newest comment of one
+/// `rule_recent` entry. A comment is looked for (to forget it, or to
+/// replace it after a recheck) among the entries whose key's time is at
+/// most this much later than its own. A batch's comments were checked
+/// within a call's deadline of each other, so a batch rarely needs more
+/// than one entry per site.
+const MAX_ENTRY_SPAN_MILLIS: i64 = 60_000;
 
 /// The trees of rule state (cheap to clone: sled trees are handles).
 #[derive(Clone)]
@@ -53,6 +71,72 @@ fn recent_key(site_id: &str, at: UnixMillis, comment_id: &str) -> Vec<u8> {
     key.extend_from_slice(&at.sortable_bytes());
     key.extend_from_slice(comment_id.as_bytes());
     key
+}
+
+/// The time in a `rule_recent` key (that of the newest comment of its
+/// entry), given the length of the key's site prefix.
+fn time_of_recent_key(key: &[u8], prefix_length: usize) -> Option<UnixMillis> {
+    let bytes = key.get(prefix_length..prefix_length + 8)?;
+    Some(UnixMillis(
+        (u64::from_be_bytes(bytes.try_into().ok()?) ^ (1 << 63)) as i64,
+    ))
+}
+
+/// The comments of one `rule_recent` entry: a JSON array, or the JSON
+/// object of one comment that databases written before hold.
+fn decode_recent(value: &[u8]) -> Result<Vec<RecentComment>, serde_json::Error> {
+    if value.first() == Some(&b'[') {
+        serde_json::from_slice(value)
+    } else {
+        serde_json::from_slice(value).map(|comment| vec![comment])
+    }
+}
+
+fn encode_recent(site_id: &str, comments: &[&RecentComment]) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(comments).map_err(|error| StoreError::Corrupt {
+        key: format!("rule_recent/{site_id}"),
+        message: error.to_string(),
+    })
+}
+
+/// The comments of one `rule_recent` entry as JSON values (see
+/// [`decode_recent`]), for edits that must work on comments this version
+/// cannot read; `None` when the entry is not JSON.
+fn recent_values(value: &[u8]) -> Option<Vec<serde_json::Value>> {
+    match serde_json::from_slice(value).ok()? {
+        serde_json::Value::Array(comments) => Some(comments),
+        comment => Some(vec![comment]),
+    }
+}
+
+/// The time and comment id of a comment as a JSON value.
+fn time_and_id(comment: &serde_json::Value) -> Option<(i64, &str)> {
+    Some((
+        comment.get("at")?.as_i64()?,
+        comment.get("comment_id")?.as_str()?,
+    ))
+}
+
+fn names_comment(comment: &serde_json::Value, at: UnixMillis, comment_id: &str) -> bool {
+    time_and_id(comment) == Some((at.0, comment_id))
+}
+
+/// The key of an entry holding `comments`: that of the newest of them;
+/// `None` when none has a time and an id.
+fn newest_key(site_id: &str, comments: &[serde_json::Value]) -> Option<Vec<u8>> {
+    let (at, comment_id) = comments
+        .iter()
+        .filter_map(time_and_id)
+        .max_by(|a, b| (a.0, a.1.as_bytes()).cmp(&(b.0, b.1.as_bytes())))?;
+    Some(recent_key(site_id, UnixMillis(at), comment_id))
+}
+
+/// Newest first, ties in the order of their keys (reversed), as entries of
+/// one comment each were read.
+fn sort_newest_first(comments: &mut [RecentComment]) {
+    comments.sort_unstable_by(|a, b| {
+        (b.at, b.comment_id.as_bytes()).cmp(&(a.at, a.comment_id.as_bytes()))
+    });
 }
 
 fn author_key_bytes(site_id: &str, author_key: &str) -> Vec<u8> {
@@ -133,23 +217,35 @@ impl Store {
         since: UnixMillis,
         limit: usize,
     ) -> Result<Vec<RecentComment>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let prefix = site_prefix(site_id);
+        let prefix_length = prefix.len();
         let mut start = prefix.clone();
         start.extend_from_slice(&since.sortable_bytes());
         let mut end = prefix;
         end.extend_from_slice(&[0xFF; 9]);
-        let mut recent = Vec::new();
-        for entry in self
-            .inner
-            .rule_state
-            .recent
-            .range(start..end)
-            .rev()
-            .take(limit)
-        {
+        let mut recent: Vec<RecentComment> = Vec::new();
+        for entry in self.inner.rule_state.recent.range(start..end).rev() {
             let (key, value) = entry?;
-            match serde_json::from_slice(&value) {
-                Ok(comment) => recent.push(comment),
+            // Entries come newest comment first, and no comment of an entry
+            // is newer than its key: once `limit` comments newer than this
+            // entry's newest are read, the rest cannot displace them.
+            if recent.len() >= limit {
+                let newest_here = time_of_recent_key(&key, prefix_length);
+                if newest_here.is_some_and(|newest| newest < recent[limit - 1].at) {
+                    break;
+                }
+            }
+            match decode_recent(&value) {
+                Ok(comments) => {
+                    recent.extend(comments.into_iter().filter(|comment| comment.at >= since));
+                    if recent.len() >= limit {
+                        sort_newest_first(&mut recent);
+                        recent.truncate(limit);
+                    }
+                }
                 // An entry this version cannot read (written by an earlier
                 // one, whose fingerprints had another shape) is skipped:
                 // recent comments only feed the duplicate and flood
@@ -159,11 +255,13 @@ impl Store {
                 Err(error) => warn_unreadable_recent_comment(&key, &error),
             }
         }
+        sort_newest_first(&mut recent);
+        recent.truncate(limit);
         Ok(recent)
     }
 
-    /// [`RuleStateTrees::record_recent_comment`] outside the writer, for
-    /// tests that prepare a site's history.
+    /// [`RuleStateTrees::record_recent_comments`] of one comment outside
+    /// the writer, for tests that prepare a site's history.
     #[cfg(test)]
     pub fn record_recent_comment(
         &self,
@@ -173,7 +271,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.inner
             .rule_state
-            .record_recent_comment(site_id, comment, keep_since)
+            .record_recent_comments(site_id, &[comment], keep_since)
     }
 
     /// [`RuleStateTrees::replace_recent_comment`]: a rechecked comment's
@@ -233,15 +331,103 @@ impl Store {
 }
 
 impl RuleStateTrees {
-    /// Deletes a comment's entry among its site's recent ones (kept under
-    /// the time of its first check, `at`), if it is still there.
+    /// Deletes a comment from its site's recent ones (recorded under the
+    /// time of its first check, `at`), if it is still there.
     pub(super) fn forget_recent_comment(
         &self,
         site_id: &str,
         at: UnixMillis,
         comment_id: &str,
     ) -> Result<(), StoreError> {
-        self.recent.remove(recent_key(site_id, at, comment_id))?;
+        self.edit_recent_comment(site_id, at, comment_id, |comments, index| {
+            comments.remove(index);
+        })
+    }
+
+    /// Applies `edit` to the comments of the `rule_recent` entry that holds
+    /// the comment (`at`, `comment_id`) of `site_id`, given that comment's
+    /// index, and writes the entry back under the key of its newest comment
+    /// (deleting it when no comment is left); nothing when no entry holds
+    /// the comment.
+    ///
+    /// The comments are edited as JSON values, so that an entry holding
+    /// comments this version cannot read (see `Store::recent_comments`)
+    /// still lets go of one: a forget must take a comment's author key and
+    /// address with it whatever else its entry holds. An entry that is not
+    /// even JSON is deleted when its key names the comment (as an entry of
+    /// one comment, written before, does). Each entry is read and written
+    /// in one transaction: a forget and a recheck of two comments of one
+    /// entry must not undo each other, and a forgotten comment must not come
+    /// back; its key changes when its newest comment goes, so that no key
+    /// names a forgotten comment.
+    fn edit_recent_comment(
+        &self,
+        site_id: &str,
+        at: UnixMillis,
+        comment_id: &str,
+        edit: impl Fn(&mut Vec<serde_json::Value>, usize),
+    ) -> Result<(), StoreError> {
+        let own_key = recent_key(site_id, at, comment_id);
+        let start = recent_key(site_id, at, "");
+        let end = recent_key(
+            site_id,
+            UnixMillis(at.0.saturating_add(MAX_ENTRY_SPAN_MILLIS + 1)),
+            "",
+        );
+        let keys: Vec<sled::IVec> = self
+            .recent
+            .range(start..end)
+            .keys()
+            .collect::<Result<_, _>>()?;
+        for key in keys {
+            let found = self
+                .recent
+                .transaction(|tree| {
+                    // Pruned since the keys were read.
+                    let Some(value) = tree.get(&key)? else {
+                        return Ok(false);
+                    };
+                    let Some(mut comments) = recent_values(&value) else {
+                        if *key == *own_key {
+                            tree.remove(&key)?;
+                            return Ok(true);
+                        }
+                        return Ok(false);
+                    };
+                    let Some(index) = comments
+                        .iter()
+                        .position(|comment| names_comment(comment, at, comment_id))
+                    else {
+                        return Ok(false);
+                    };
+                    edit(&mut comments, index);
+                    tree.remove(&key)?;
+                    if let Some(newest) = newest_key(site_id, &comments) {
+                        // Written as the writer writes it when every
+                        // comment reads (JSON values would order the
+                        // fields otherwise).
+                        let readable = serde_json::from_value::<Vec<RecentComment>>(
+                            serde_json::Value::Array(comments.clone()),
+                        );
+                        let value = match &readable {
+                            Ok(readable) => serde_json::to_vec(readable),
+                            Err(_) => serde_json::to_vec(&comments),
+                        }
+                        .map_err(|error| {
+                            ConflictableTransactionError::Abort(StoreError::Corrupt {
+                                key: format!("rule_recent/{site_id}"),
+                                message: error.to_string(),
+                            })
+                        })?;
+                        tree.insert(newest, value)?;
+                    }
+                    Ok(true)
+                })
+                .map_err(super::transaction_error)?;
+            if found {
+                return Ok(());
+            }
+        }
         Ok(())
     }
 
@@ -320,21 +506,34 @@ impl RuleStateTrees {
         })
     }
 
-    /// Records a comment among the site's recent ones, and prunes entries
-    /// recorded before `keep_since` (the writer does this for each new
-    /// decision, before its flush).
-    pub(super) fn record_recent_comment(
+    /// Records comments of one site among its recent ones, as one entry
+    /// (or more, when they span more than [`MAX_ENTRY_SPAN_MILLIS`]), and
+    /// prunes the entries whose newest comment was recorded before
+    /// `keep_since` (the writer does this for each batch of new decisions,
+    /// before its flush).
+    pub(super) fn record_recent_comments(
         &self,
         site_id: &str,
-        comment: &RecentComment,
+        comments: &[&RecentComment],
         keep_since: UnixMillis,
     ) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(comment).map_err(|error| StoreError::Corrupt {
-            key: comment.comment_id.clone(),
-            message: error.to_string(),
-        })?;
+        let mut comments = comments.to_vec();
+        comments.sort_unstable_by(|a, b| {
+            (a.at, a.comment_id.as_bytes()).cmp(&(b.at, b.comment_id.as_bytes()))
+        });
         let tree = &self.recent;
-        tree.insert(recent_key(site_id, comment.at, &comment.comment_id), value)?;
+        let mut rest = comments.as_slice();
+        while let Some(oldest) = rest.first() {
+            let span_end = oldest.at.0.saturating_add(MAX_ENTRY_SPAN_MILLIS);
+            let length = rest.partition_point(|comment| comment.at.0 <= span_end);
+            let (entry, later) = rest.split_at(length);
+            let newest = entry[entry.len() - 1];
+            tree.insert(
+                recent_key(site_id, newest.at, &newest.comment_id),
+                encode_recent(site_id, entry)?,
+            )?;
+            rest = later;
+        }
         let prefix = site_prefix(site_id);
         let mut stale_end = prefix.clone();
         stale_end.extend_from_slice(&keep_since.sortable_bytes());
@@ -358,16 +557,16 @@ impl RuleStateTrees {
         site_id: &str,
         comment: &RecentComment,
     ) -> Result<(), StoreError> {
-        let key = recent_key(site_id, comment.at, &comment.comment_id);
-        if !self.recent.contains_key(&key)? {
-            return Ok(());
-        }
-        let value = serde_json::to_vec(comment).map_err(|error| StoreError::Corrupt {
-            key: comment.comment_id.clone(),
+        let replacement = serde_json::to_value(comment).map_err(|error| StoreError::Corrupt {
+            key: format!("rule_recent/{site_id}"),
             message: error.to_string(),
         })?;
-        self.recent.insert(key, value)?;
-        Ok(())
+        self.edit_recent_comment(
+            site_id,
+            comment.at,
+            &comment.comment_id,
+            |comments, index| comments[index] = replacement.clone(),
+        )
     }
 
     /// Counts a stored comment of an author, approved or not (the writer
@@ -496,6 +695,223 @@ mod tests {
         assert_eq!(ids(0, 10), vec!["c", "b", "a"]);
         assert_eq!(ids(2_000, 10), vec!["c", "b"]);
         assert_eq!(ids(0, 1), vec!["c"]);
+    }
+
+    fn recent_ids(store: &Store, since: i64, limit: usize) -> Vec<String> {
+        store
+            .recent_comments("s", UnixMillis(since), limit)
+            .unwrap()
+            .into_iter()
+            .map(|comment| comment.comment_id)
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_of_a_sites_comments_is_one_entry_and_reads_with_entries_written_before() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let trees = &store.inner.rule_state;
+        let (c, a, b) = (recent("c", 1_000), recent("a", 3_000), recent("b", 2_000));
+        trees
+            .record_recent_comments("s", &[&c, &a, &b], UnixMillis(0))
+            .unwrap();
+        assert_eq!(trees.recent.len(), 1);
+        // As versions before wrote: one comment, a JSON object, its own key.
+        let older = serde_json::to_vec(&recent("old", 2_500)).unwrap();
+        trees
+            .recent
+            .insert(recent_key("s", UnixMillis(2_500), "old"), older)
+            .unwrap();
+        assert_eq!(recent_ids(&store, 0, 10), ["a", "old", "b", "c"]);
+        assert_eq!(recent_ids(&store, 2_000, 10), ["a", "old", "b"]);
+        assert_eq!(recent_ids(&store, 0, 2), ["a", "old"]);
+    }
+
+    #[test]
+    fn the_newest_comments_are_read_across_entries_that_overlap_in_time() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let trees = &store.inner.rule_state;
+        // Two batches whose comments interleave in time: the entry with the
+        // newest comment also holds the oldest.
+        let (a, d) = (recent("a", 1_000), recent("d", 4_000));
+        let (b, c) = (recent("b", 2_000), recent("c", 3_000));
+        trees
+            .record_recent_comments("s", &[&a, &d], UnixMillis(0))
+            .unwrap();
+        trees
+            .record_recent_comments("s", &[&b, &c], UnixMillis(0))
+            .unwrap();
+        assert_eq!(recent_ids(&store, 0, 2), ["d", "c"]);
+        assert_eq!(recent_ids(&store, 0, 3), ["d", "c", "b"]);
+        assert_eq!(recent_ids(&store, 0, 10), ["d", "c", "b", "a"]);
+    }
+
+    #[test]
+    fn comments_further_apart_than_an_entry_spans_are_split() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let trees = &store.inner.rule_state;
+        let (early, late) = (
+            recent("early", 0),
+            recent("late", MAX_ENTRY_SPAN_MILLIS + 1),
+        );
+        let close = recent("close", MAX_ENTRY_SPAN_MILLIS);
+        trees
+            .record_recent_comments("s", &[&late, &early, &close], UnixMillis(0))
+            .unwrap();
+        assert_eq!(trees.recent.len(), 2);
+        assert_eq!(recent_ids(&store, 0, 10), ["late", "close", "early"]);
+        // Each can still be found to be forgotten.
+        for id in ["early", "close", "late"] {
+            let at = store
+                .recent_comments("s", UnixMillis(0), 10)
+                .unwrap()
+                .into_iter()
+                .find(|comment| comment.comment_id == id)
+                .unwrap()
+                .at;
+            trees.forget_recent_comment("s", at, id).unwrap();
+        }
+        assert!(trees.recent.is_empty());
+    }
+
+    #[test]
+    fn one_comment_of_an_entry_is_forgotten_or_replaced_and_the_others_stay() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let trees = &store.inner.rule_state;
+        let (a, b, c) = (recent("a", 1_000), recent("b", 1_000), recent("c", 2_000));
+        trees
+            .record_recent_comments("s", &[&a, &b, &c], UnixMillis(0))
+            .unwrap();
+        trees
+            .record_recent_comments("s2", &[&recent("a", 1_000)], UnixMillis(0))
+            .unwrap();
+        let edited = RecentComment {
+            ip: "192.0.2.7".parse().ok(),
+            ..recent("b", 1_000)
+        };
+        trees.replace_recent_comment("s", &edited).unwrap();
+        // A comment that is not there is not added.
+        trees
+            .replace_recent_comment("s", &recent("x", 1_000))
+            .unwrap();
+        trees
+            .forget_recent_comment("s", UnixMillis(1_000), "a")
+            .unwrap();
+        let left = store.recent_comments("s", UnixMillis(0), 10).unwrap();
+        let ids: Vec<&str> = left.iter().map(|c| c.comment_id.as_str()).collect();
+        assert_eq!(ids, ["c", "b"]);
+        assert_eq!(left[1].ip, edited.ip);
+        // The other site's comment of the same id and time is its own.
+        assert_eq!(
+            store
+                .recent_comments("s2", UnixMillis(0), 10)
+                .unwrap()
+                .len(),
+            1
+        );
+        for (at, id) in [(2_000, "c"), (1_000, "b")] {
+            trees
+                .forget_recent_comment("s", UnixMillis(at), id)
+                .unwrap();
+        }
+        assert!(store
+            .recent_comments("s", UnixMillis(0), 10)
+            .unwrap()
+            .is_empty());
+        assert_eq!(trees.recent.len(), 1, "the entry left empty is deleted");
+    }
+
+    #[test]
+    fn a_comment_stored_one_per_entry_before_is_forgotten_and_replaced_too() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let trees = &store.inner.rule_state;
+        for id in ["old", "older"] {
+            let value = serde_json::to_vec(&recent(id, 1_000)).unwrap();
+            trees
+                .recent
+                .insert(recent_key("s", UnixMillis(1_000), id), value)
+                .unwrap();
+        }
+        let edited = RecentComment {
+            ip: "192.0.2.7".parse().ok(),
+            ..recent("old", 1_000)
+        };
+        trees.replace_recent_comment("s", &edited).unwrap();
+        trees
+            .forget_recent_comment("s", UnixMillis(1_000), "older")
+            .unwrap();
+        let left = store.recent_comments("s", UnixMillis(0), 10).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].ip, edited.ip);
+    }
+
+    #[test]
+    fn a_comment_is_forgotten_from_entries_this_version_cannot_read() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let trees = &store.inner.rule_state;
+        // An entry of one comment that is not even JSON, under its own key.
+        trees
+            .recent
+            .insert(
+                recent_key("s", UnixMillis(1_000), "garbled"),
+                b"{not json".to_vec(),
+            )
+            .unwrap();
+        // A batch entry whose other comment has a fingerprint of a shape
+        // this version does not read.
+        let unreadable = serde_json::json!({
+            "at": 2_000, "comment_id": "strange", "author_key": "email:b@x", "ip": null,
+            "fingerprint": {"minima": [70000]}
+        });
+        let mut batch = vec![
+            serde_json::to_value(recent("gone", 2_000)).unwrap(),
+            unreadable,
+        ];
+        trees
+            .recent
+            .insert(
+                recent_key("s", UnixMillis(2_000), "strange"),
+                serde_json::to_vec(&batch).unwrap(),
+            )
+            .unwrap();
+        trees
+            .forget_recent_comment("s", UnixMillis(1_000), "garbled")
+            .unwrap();
+        trees
+            .forget_recent_comment("s", UnixMillis(2_000), "gone")
+            .unwrap();
+        let left: Vec<(Vec<u8>, serde_json::Value)> = trees
+            .recent
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.unwrap();
+                (key.to_vec(), serde_json::from_slice(&value).unwrap())
+            })
+            .collect();
+        batch.remove(0);
+        assert_eq!(
+            left,
+            [(
+                recent_key("s", UnixMillis(2_000), "strange"),
+                serde_json::Value::Array(batch)
+            )]
+        );
+    }
+
+    #[test]
+    fn no_recent_comments_are_read_for_a_limit_of_zero() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        store
+            .record_recent_comment("s", &recent("a", 1_000), UnixMillis(0))
+            .unwrap();
+        assert!(recent_ids(&store, 0, 0).is_empty());
+        assert_eq!(recent_ids(&store, 0, 1), ["a"]);
     }
 
     #[test]

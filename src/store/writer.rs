@@ -250,10 +250,14 @@ fn store_batch(
     };
     match insert_encoded(decision_trees, &pairs) {
         Ok(results) => {
+            let stored: Vec<&DecisionWrite> = batch
+                .iter()
+                .zip(&results)
+                .filter(|(_, inserted)| matches!(inserted, Ok(Inserted::New)))
+                .map(|(job, _)| &job.write)
+                .collect();
+            record_activity(&trees.rule_state, &stored);
             for (job, inserted) in batch.into_iter().zip(results) {
-                if matches!(inserted, Ok(Inserted::New)) {
-                    record_activity(&trees.rule_state, &job.write);
-                }
                 answers.push((job.reply, inserted));
             }
         }
@@ -273,21 +277,38 @@ fn store_batch(
     }
 }
 
-/// Records a newly stored comment where the stateful rules will find it.
-/// The decision is stored already; failing its call now would only make
-/// the site retry into the stored answer, and rule state is a heuristic,
-/// so a failure is logged.
-fn record_activity(rule_state: &RuleStateTrees, write: &DecisionWrite) {
-    let site_id = &write.decision.comment.site_id;
-    if let Some((recent, keep_since)) = &write.recent {
-        if let Err(error) = rule_state.record_recent_comment(site_id, recent, *keep_since) {
-            tracing::warn!(%error, "cannot record the comment among the site's recent ones");
+/// Records a batch's newly stored comments where the stateful rules will
+/// find them: each site's among its recent ones (one entry per site and
+/// batch), and each in its author's history. The decisions are stored
+/// already; failing their calls now would only make the sites retry into
+/// the stored answers, and rule state is a heuristic, so a failure is
+/// logged.
+fn record_activity(rule_state: &RuleStateTrees, stored: &[&DecisionWrite]) {
+    // Sites in the order their first comment came, each with its comments
+    // and the latest time before which its entries may be pruned. A batch
+    // holds a few sites at most, so a list serves.
+    let mut sites: Vec<(&str, Vec<&RecentComment>, UnixMillis)> = Vec::new();
+    for write in stored {
+        let site_id = write.decision.comment.site_id.as_str();
+        if let Some((recent, keep_since)) = &write.recent {
+            match sites.iter_mut().find(|(site, ..)| *site == site_id) {
+                Some((_, comments, latest)) => {
+                    comments.push(recent);
+                    *latest = (*latest).max(*keep_since);
+                }
+                None => sites.push((site_id, vec![recent], *keep_since)),
+            }
+        }
+        if let Some(author_key) = &write.author_key {
+            let approved = write.decision.status == ReviewStatus::Approved;
+            if let Err(error) = rule_state.record_author_comment(site_id, author_key, approved) {
+                tracing::warn!(%error, "cannot count the comment in its author's history");
+            }
         }
     }
-    if let Some(author_key) = &write.author_key {
-        let approved = write.decision.status == ReviewStatus::Approved;
-        if let Err(error) = rule_state.record_author_comment(site_id, author_key, approved) {
-            tracing::warn!(%error, "cannot count the comment in its author's history");
+    for (site_id, comments, keep_since) in sites {
+        if let Err(error) = rule_state.record_recent_comments(site_id, &comments, keep_since) {
+            tracing::warn!(%error, "cannot record comments among the site's recent ones");
         }
     }
 }
