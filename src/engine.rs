@@ -372,13 +372,12 @@ impl Engine {
                         *keep_since = UnixMillis(keep_since.0.max(oldest_read.0));
                     }
                 }
-                // The writer answers once the decision is on disk. It gives
-                // a decision back only when another call stored the comment
-                // first, so this call keeps a copy.
-                let decision = write.decision.clone();
+                // The writer answers once the decision is on disk, and
+                // hands the decision back with the answer.
                 let submitted = self.store.submit_decision(write).await?;
                 drop(place);
-                match submitted.durable().await? {
+                let (inserted, decision) = submitted.durable().await?;
+                match inserted {
                     Inserted::New => decision,
                     // A recheck that raced the comment's first check (which
                     // stored it after the recheck looked): the recheck's

@@ -52,7 +52,11 @@ const LZ4: u8 = 2;
 /// 1.2 KB of JSON in about 600 bytes but took most of the encoding's time:
 /// miniz_oxide zeroes some 300 KB of tables for every value it compresses.
 pub(super) fn encode(decision: &Decision) -> Result<Vec<u8>, StoreError> {
-    let json = serde_json::to_vec(decision).map_err(|error| StoreError::Corrupt {
+    // Room for the comment and about a kilobyte of the rest (ids, reasons,
+    // author and context) from the start, so that the buffer seldom grows
+    // while it is written.
+    let mut json = Vec::with_capacity(decision.comment.content.len() + 1536);
+    serde_json::to_writer(&mut json, decision).map_err(|error| StoreError::Corrupt {
         key: decision.decision_id.clone(),
         message: error.to_string(),
     })?;

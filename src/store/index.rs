@@ -576,7 +576,8 @@ pub(super) fn parse_timeline_entry(
 
 /// The counter key of (status, site, priority).
 pub(super) fn count_key(status: ReviewStatus, site_id: &str, priority: Priority) -> Vec<u8> {
-    let mut key = vec![status_byte(status)];
+    let mut key = Vec::with_capacity(6 + site_id.len());
+    key.push(status_byte(status));
     key.extend_from_slice(&site_key(site_id));
     key.push(priority_rank(priority));
     key

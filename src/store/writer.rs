@@ -124,7 +124,8 @@ impl Store {
     /// Returns once the decision (or the one stored before for the same
     /// comment) is on disk: the caller may acknowledge it.
     pub async fn write_decision(&self, write: DecisionWrite) -> Result<Inserted, StoreError> {
-        self.submit_decision(write).await?.durable().await
+        let (inserted, _) = self.submit_decision(write).await?.durable().await?;
+        Ok(inserted)
     }
 
     /// [`Store::write_decision`] in two steps: encodes the decision and
@@ -151,17 +152,18 @@ impl Store {
 }
 
 /// A decision handed to the writer, whose answer is awaited.
-pub struct SubmittedWrite(oneshot::Receiver<Result<Inserted, StoreError>>);
+pub struct SubmittedWrite(oneshot::Receiver<Result<(Inserted, Decision), StoreError>>);
 
 impl SubmittedWrite {
     /// Waits until the decision (or the one stored before for the same
-    /// comment) is on disk.
-    pub async fn durable(self) -> Result<Inserted, StoreError> {
+    /// comment) is on disk; gives what the write came to and the decision
+    /// that was handed over, so that the caller need not keep a copy.
+    pub async fn durable(self) -> Result<(Inserted, Decision), StoreError> {
         self.0.await.map_err(|_| stopped())?
     }
 }
 
-type Reply = oneshot::Sender<Result<Inserted, StoreError>>;
+type Reply = oneshot::Sender<Result<(Inserted, Decision), StoreError>>;
 
 /// The queue to the writer: at most [`QUEUE_CAPACITY`] items wait in it.
 fn job_queue<T>() -> (mpsc::Sender<T>, mpsc::Receiver<T>) {
@@ -195,7 +197,7 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
             }
             continue;
         }
-        let mut answers = Vec::with_capacity(batch.len());
+        let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
         store_batch(trees, std::mem::take(&mut batch), &mut answers);
         // One flush makes the whole batch durable before any of it is
         // answered: the writer is its own group commit.
@@ -204,10 +206,10 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
             trees.flush_failure.set(error.to_string());
         }
         let failure = trees.flush_failure.get();
-        for (reply, answer) in answers {
+        for (reply, answer, decision) in answers {
             let answer = match (&failure, answer) {
                 (Some(failure), Ok(_)) => Err(StoreError::FlushFailed(failure.clone())),
-                (_, answer) => answer,
+                (_, answer) => answer.map(|inserted| (inserted, decision)),
             };
             // A caller that gave up (its call was cancelled) no longer
             // listens; its decision is stored all the same.
@@ -228,11 +230,11 @@ impl Drop for PanicReport {
     }
 }
 
-fn store_batch(
-    trees: &WriterTrees,
-    batch: Vec<Job>,
-    answers: &mut Vec<(Reply, Result<Inserted, StoreError>)>,
-) {
+/// A caller's reply, what the write came to, and the decision it handed
+/// over (given back with a success, so that the caller keeps no copy).
+type Answer = (Reply, Result<Inserted, StoreError>, Decision);
+
+fn store_batch(trees: &WriterTrees, batch: Vec<Job>, answers: &mut Vec<Answer>) {
     let pairs: Vec<(&Decision, &Encoded)> = batch
         .iter()
         .map(|job| (&job.write.decision, &job.encoded))
@@ -258,7 +260,7 @@ fn store_batch(
                 .collect();
             record_activity(&trees.rule_state, &stored);
             for (job, inserted) in batch.into_iter().zip(results) {
-                answers.push((job.reply, inserted));
+                answers.push((job.reply, inserted, job.write.decision));
             }
         }
         // Nothing of a failed transaction is stored. Each decision is tried
@@ -271,7 +273,7 @@ fn store_batch(
         }
         Err(error) => {
             if let Some(job) = batch.into_iter().next() {
-                answers.push((job.reply, Err(error)));
+                answers.push((job.reply, Err(error), job.write.decision));
             }
         }
     }
