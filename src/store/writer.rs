@@ -174,6 +174,10 @@ fn job_queue<T>() -> (mpsc::Sender<T>, mpsc::Receiver<T>) {
 /// [`MAX_BATCH`] items in all. Never waits for more.
 fn gather_batch<T>(first: T, receiver: &mut mpsc::Receiver<T>, batch: &mut Vec<T>) {
     batch.push(first);
+    take_arrived(receiver, batch);
+}
+
+fn take_arrived<T>(receiver: &mut mpsc::Receiver<T>, batch: &mut Vec<T>) {
     while batch.len() < MAX_BATCH {
         match receiver.try_recv() {
             Ok(item) => batch.push(item),
@@ -182,11 +186,38 @@ fn gather_batch<T>(first: T, receiver: &mut mpsc::Receiver<T>, batch: &mut Vec<T
     }
 }
 
+/// A batch smaller than this, but of more than one decision, is topped up
+/// once after the writer gives up its core (see [`top_up_small_batch`]).
+const SMALL_BATCH: usize = 32;
+
+/// Gives up the core once (`yield_core`) and takes what arrived meanwhile,
+/// when the batch holds more than one decision but fewer than
+/// [`SMALL_BATCH`]. Each batch pays a transaction, a flush and an fsync
+/// whatever its size. On a busy core the writer woke for each handful of
+/// decisions (about 10 on average under streamed load), while the checks
+/// that would hand it more were waiting for the same core: one yield lets
+/// them run first. Measured: streams 11,476 -> 14,053 comments/s and unary
+/// calls 9,058 -> 9,781 calls/s (medians of three alternated runs,
+/// BENCHMARKS.md). A lone decision is stored at once, so a quiet service
+/// answers as fast as before, and a yield with no other thread ready to run
+/// returns at once. Yielding again while the batch grew did no better.
+fn top_up_small_batch<T>(
+    receiver: &mut mpsc::Receiver<T>,
+    batch: &mut Vec<T>,
+    yield_core: impl FnOnce(),
+) {
+    if batch.len() > 1 && batch.len() < SMALL_BATCH {
+        yield_core();
+        take_arrived(receiver, batch);
+    }
+}
+
 fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
     let _report = PanicReport;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(job) = receiver.blocking_recv() {
         gather_batch(job, &mut receiver, &mut batch);
+        top_up_small_batch(&mut receiver, &mut batch, std::thread::yield_now);
         // After a failed flush (here or in the group commit) no write is
         // acknowledged any more.
         if let Some(failure) = trees.flush_failure.get() {
@@ -351,6 +382,36 @@ mod tests {
         assert_eq!(batch.len(), 45);
         assert_eq!(batch[0], 1000);
         assert_eq!(batch[44], MAX_BATCH + 43);
+    }
+
+    #[test]
+    fn a_small_batch_is_topped_up_once_after_a_yield_and_a_lone_decision_goes_at_once() {
+        let (sender, mut receiver) = job_queue::<usize>();
+        let yields = std::cell::Cell::new(0);
+        // The writer gives up its core, and the checks hand over `items`.
+        let hand_over = |items: std::ops::Range<usize>| {
+            let (sender, yields) = (sender.clone(), &yields);
+            move || {
+                yields.set(yields.get() + 1);
+                for item in items {
+                    sender.try_send(item).unwrap();
+                }
+            }
+        };
+        let mut lone = vec![0];
+        top_up_small_batch(&mut receiver, &mut lone, hand_over(1..3));
+        assert_eq!(
+            (lone, yields.get()),
+            (vec![0], 0),
+            "a lone decision goes at once"
+        );
+        let mut small = vec![10, 11];
+        top_up_small_batch(&mut receiver, &mut small, hand_over(3..5));
+        assert_eq!((small, yields.get()), (vec![10, 11, 3, 4], 1));
+        let mut full: Vec<usize> = (0..SMALL_BATCH).collect();
+        top_up_small_batch(&mut receiver, &mut full, hand_over(5..6));
+        assert_eq!(full.len(), SMALL_BATCH);
+        assert_eq!(yields.get(), 1, "a batch of its size goes at once");
     }
 
     #[tokio::test]
