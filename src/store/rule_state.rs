@@ -613,6 +613,14 @@ mod tests {
     use super::*;
     use crate::domain::Label;
 
+    /// A store in a temporary directory of its own (kept while the
+    /// directory lives).
+    fn open_store() -> (tempfile::TempDir, Store) {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        (directory, store)
+    }
+
     fn recent(id: &str, at: i64) -> RecentComment {
         RecentComment {
             at: UnixMillis(at),
@@ -634,8 +642,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_author_history_reads_as_new_and_heals_at_the_next_comment() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         let key = author_key_bytes("news.example", "email:a@x");
         store
             .inner
@@ -708,8 +715,7 @@ mod tests {
 
     #[test]
     fn a_batch_of_a_sites_comments_is_one_entry_and_reads_with_entries_written_before() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         let trees = &store.inner.rule_state;
         let (c, a, b) = (recent("c", 1_000), recent("a", 3_000), recent("b", 2_000));
         trees
@@ -729,8 +735,7 @@ mod tests {
 
     #[test]
     fn the_newest_comments_are_read_across_entries_that_overlap_in_time() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         let trees = &store.inner.rule_state;
         // Two batches whose comments interleave in time: the entry with the
         // newest comment also holds the oldest.
@@ -749,8 +754,7 @@ mod tests {
 
     #[test]
     fn comments_further_apart_than_an_entry_spans_are_split() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         let trees = &store.inner.rule_state;
         let (early, late) = (
             recent("early", 0),
@@ -778,8 +782,7 @@ mod tests {
 
     #[test]
     fn one_comment_of_an_entry_is_forgotten_or_replaced_and_the_others_stay() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         let trees = &store.inner.rule_state;
         let (a, b, c) = (recent("a", 1_000), recent("b", 1_000), recent("c", 2_000));
         trees
@@ -826,8 +829,7 @@ mod tests {
 
     #[test]
     fn a_comment_stored_one_per_entry_before_is_forgotten_and_replaced_too() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         let trees = &store.inner.rule_state;
         for id in ["old", "older"] {
             let value = serde_json::to_vec(&recent(id, 1_000)).unwrap();
@@ -851,8 +853,7 @@ mod tests {
 
     #[test]
     fn a_comment_is_forgotten_from_entries_this_version_cannot_read() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         let trees = &store.inner.rule_state;
         // An entry of one comment that is not even JSON, under its own key.
         trees
@@ -905,8 +906,7 @@ mod tests {
 
     #[test]
     fn no_recent_comments_are_read_for_a_limit_of_zero() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         store
             .record_recent_comment("s", &recent("a", 1_000), UnixMillis(0))
             .unwrap();
@@ -916,8 +916,7 @@ mod tests {
 
     #[test]
     fn a_recent_comment_this_version_cannot_read_is_skipped() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         store
             .record_recent_comment("s", &recent("new", 2_000), UnixMillis(0))
             .unwrap();
@@ -941,8 +940,7 @@ mod tests {
 
     #[test]
     fn old_entries_are_pruned_when_new_ones_arrive() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path()).unwrap();
+        let (_directory, store) = open_store();
         store
             .record_recent_comment("s", &recent("old", 1_000), UnixMillis(0))
             .unwrap();
