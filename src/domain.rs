@@ -22,6 +22,11 @@ impl UnixMillis {
     pub fn sortable_bytes(self) -> [u8; 8] {
         ((self.0 as u64) ^ (1 << 63)).to_be_bytes()
     }
+
+    /// The time that [`UnixMillis::sortable_bytes`] gave `bytes`.
+    pub fn from_sortable_bytes(bytes: [u8; 8]) -> UnixMillis {
+        UnixMillis((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+    }
 }
 
 /// A human judgement of a comment, or the class a model predicts.
@@ -338,6 +343,20 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sortable_bytes_read_back_and_sort_as_time_does() {
+        let times = [i64::MIN, -1_000, -1, 0, 1, 1_796_036_184_000, i64::MAX];
+        for time in times {
+            let bytes = UnixMillis(time).sortable_bytes();
+            assert_eq!(UnixMillis::from_sortable_bytes(bytes), UnixMillis(time));
+        }
+        let bytes: Vec<[u8; 8]> = times
+            .iter()
+            .map(|time| UnixMillis(*time).sortable_bytes())
+            .collect();
+        assert!(bytes.windows(2).all(|pair| pair[0] < pair[1]));
+    }
 
     #[test]
     fn site_ids_are_short_ascii_names() {

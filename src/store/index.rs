@@ -343,7 +343,7 @@ pub(super) fn daily_prefix(site_id: &str) -> Vec<u8> {
 /// [`daily_prefix`]; `None` if the bytes are not one.
 pub(super) fn day_of_key_end(end: &[u8]) -> Option<i64> {
     let day: [u8; 8] = end.try_into().ok()?;
-    Some((u64::from_be_bytes(day) ^ (1 << 63)) as i64)
+    Some(UnixMillis::from_sortable_bytes(day).0)
 }
 
 /// The key range of every one-site queue entry.
@@ -557,7 +557,7 @@ pub(super) fn parse_one_site_entry(
     let (&status, rest) = rest.split_first()?;
     let (site, position) = site_from_key(rest)?;
     let time: [u8; 8] = position.get(1..QueueCursor::ID_OFFSET)?.try_into().ok()?;
-    let created_at = UnixMillis((u64::from_be_bytes(time) ^ (1 << 63)) as i64);
+    let created_at = UnixMillis::from_sortable_bytes(time);
     let outcome = decode_outcome(status_from_byte(status)?, value)?;
     Some((site, created_at, outcome))
 }
@@ -570,7 +570,7 @@ pub(super) fn parse_timeline_entry(
 ) -> Option<(String, UnixMillis, Outcome)> {
     let (site, rest) = site_from_key(key)?;
     let time: [u8; 8] = rest.get(..8)?.try_into().ok()?;
-    let created_at = UnixMillis((u64::from_be_bytes(time) ^ (1 << 63)) as i64);
+    let created_at = UnixMillis::from_sortable_bytes(time);
     Some((site, created_at, decode_timeline_value(value)?))
 }
 

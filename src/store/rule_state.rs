@@ -77,9 +77,7 @@ fn recent_key(site_id: &str, at: UnixMillis, comment_id: &str) -> Vec<u8> {
 /// entry), given the length of the key's site prefix.
 fn time_of_recent_key(key: &[u8], prefix_length: usize) -> Option<UnixMillis> {
     let bytes = key.get(prefix_length..prefix_length + 8)?;
-    Some(UnixMillis(
-        (u64::from_be_bytes(bytes.try_into().ok()?) ^ (1 << 63)) as i64,
-    ))
+    Some(UnixMillis::from_sortable_bytes(bytes.try_into().ok()?))
 }
 
 /// The comments of one `rule_recent` entry: a JSON array, or the JSON
