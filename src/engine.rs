@@ -582,6 +582,45 @@ mod tests {
         )
     }
 
+    /// A check holding a place (a streamed comment's, see
+    /// `grpc::comment_stream`) gives it back once its decision is handed
+    /// to the writer, before the flush that makes it durable: while
+    /// flushes are held up the place is free again and the check is not
+    /// answered; once they go on, it is, stored.
+    #[tokio::test]
+    async fn a_check_gives_its_place_back_before_waiting_for_its_flush() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Arc::new(default_engine(directory.path()));
+        let places = Arc::new(tokio::sync::Semaphore::new(1));
+        let place = Arc::clone(&places).try_acquire_owned().unwrap();
+        let flushes_held = engine.store().hold_flushes();
+        let checking = tokio::spawn({
+            let engine = Arc::clone(&engine);
+            async move {
+                engine
+                    .check_holding(
+                        comment("placed", "A thoughtful article, thank you"),
+                        CheckOptions::default(),
+                        place,
+                    )
+                    .await
+            }
+        });
+        let place_again =
+            tokio::time::timeout(std::time::Duration::from_secs(10), places.acquire())
+                .await
+                .expect("the place is given back while the flush waits")
+                .unwrap();
+        assert!(!checking.is_finished(), "answered before its flush");
+        drop(place_again);
+        drop(flushes_held);
+        let outcome = checking.await.unwrap().unwrap();
+        assert!(outcome.stored);
+        assert!(engine
+            .decision_for_comment("news.example", "placed")
+            .is_ok());
+    }
+
     /// A recheck that looks for the stored decision while the comment's
     /// first check is still on its way to the writer finds none, and the
     /// writer then finds the first check's: the recheck's content must

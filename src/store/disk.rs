@@ -42,6 +42,10 @@ struct Inner {
     /// when it was. A std mutex: held by one flushing thread at a time
     /// while it lists the directory, never across an await.
     synced_blobs: Mutex<HashMap<OsString, u64>>,
+    /// Held by a test to keep the writer's flushes waiting (see
+    /// `Disk::hold_flushes`).
+    #[cfg(test)]
+    flush_gate: Mutex<()>,
 }
 
 /// Opening a file or a directory to sync it can fail for a moment (the
@@ -88,6 +92,8 @@ impl Disk {
                 log_path,
                 blobs: directory.join("blobs"),
                 synced_blobs: Mutex::new(HashMap::new()),
+                #[cfg(test)]
+                flush_gate: Mutex::new(()),
             }),
         })
     }
@@ -107,6 +113,13 @@ impl Disk {
     /// that write's own flush. So the writer lists no directory, which
     /// also spares it a file descriptor per batch.
     pub(super) fn flush_without_blobs(&self) -> Result<(), StoreError> {
+        #[cfg(test)]
+        drop(
+            self.inner
+                .flush_gate
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
         self.inner.db.flush()?;
         self.sync_log()
     }
@@ -173,6 +186,16 @@ impl Disk {
         // small as the directory.
         *synced = present;
         Ok(())
+    }
+
+    /// Keeps the decision writer's flushes waiting until the guard is
+    /// dropped, so that a test can see what a check does meanwhile.
+    #[cfg(test)]
+    pub(super) fn hold_flushes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .flush_gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The length a blob file had when it was last synced.

@@ -107,6 +107,13 @@ impl Store {
         Store::open_with_layout(directory, cache_bytes, None)
     }
 
+    /// Keeps the decision writer's flushes waiting until the guard is
+    /// dropped: no check is answered meanwhile.
+    #[cfg(test)]
+    pub(crate) fn hold_flushes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner.disk.hold_flushes()
+    }
+
     /// A store whose index layout is `layout` when the database has no
     /// decisions yet, for the tests of the older layout.
     #[cfg(test)]
