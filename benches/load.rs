@@ -26,7 +26,7 @@
 //!
 //! `cargo bench --bench load -- --scenario check|retrain|overload|soak
 //! [--concurrency 32] [--seconds 10] [--warmup 2] [--deadline-ms 1000]
-//! [--runs 3] [--stream 32]`.
+//! [--runs 3] [--stream 32] [--metrics 127.0.0.1:9090]`.
 //! Needs `../shared/data`. Prints figures; asserts no timing.
 
 use std::io::BufRead;
@@ -82,6 +82,10 @@ struct Options {
     /// The server's `[limits] max_waiting_calls` (its default when unset).
     #[arg(long)]
     max_waiting_calls: Option<usize>,
+    /// Serve the server's Prometheus metrics on this address (off when
+    /// unset), to watch its storage writer during a run.
+    #[arg(long)]
+    metrics: Option<std::net::SocketAddr>,
     /// The server's `cache_mb` (its default when unset).
     #[arg(long)]
     cache_mb: Option<u64>,
@@ -162,11 +166,15 @@ impl Server {
             String::new()
         };
         let config = format!(
-            "data_dir = {data:?}\n{cache}\
+            "data_dir = {data:?}\n{cache}{metrics}\
              [[keys]]\nname = \"load-site\"\nrole = \"site\"\nsites = [\"{SITE}\"]\ntoken_sha256 = \"{site}\"\n\
              [[keys]]\nname = \"load-admin\"\nrole = \"admin\"\ntoken_sha256 = \"{admin}\"\n\
              [learning]\n{base_data}\n[limits]\n{limits}\n",
             data = directory.path().join("data"),
+            metrics = options
+                .metrics
+                .map(|address| format!("metrics_listen = \"{address}\"\n"))
+                .unwrap_or_default(),
             site = hex(&token_sha256(SITE_TOKEN)),
             admin = hex(&token_sha256(ADMIN_TOKEN)),
             cache = options

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::domain::Verdict;
+use crate::store::WriterFigures;
 
 /// Upper bounds of the latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -46,6 +47,8 @@ pub struct StoredFigures {
     /// Retraining jobs by outcome ("promoted", "not_promoted", "failed",
     /// "running").
     pub retrain_jobs: Vec<(&'static str, u64)>,
+    /// The storage writer's rounds since the start.
+    pub storage_writer: WriterFigures,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -197,6 +200,43 @@ impl Metrics {
                 "moderato_retrain_jobs{{outcome=\"{outcome}\"}} {count}"
             )?;
         }
+        let writer = &stored.storage_writer;
+        writeln!(
+            out,
+            "# HELP moderato_storage_round_seconds Time the storage writer took to store one batch of checked comments' decisions and flush it to disk; each check in the batch waits for it."
+        )?;
+        writeln!(out, "# TYPE moderato_storage_round_seconds histogram")?;
+        for (bound, rounds) in &writer.rounds_within {
+            writeln!(
+                out,
+                "moderato_storage_round_seconds_bucket{{le=\"{bound}\"}} {rounds}"
+            )?;
+        }
+        writeln!(
+            out,
+            "moderato_storage_round_seconds_bucket{{le=\"+Inf\"}} {}",
+            writer.rounds
+        )?;
+        writeln!(
+            out,
+            "moderato_storage_round_seconds_sum {}",
+            writer.round_seconds
+        )?;
+        writeln!(
+            out,
+            "moderato_storage_round_seconds_count {}",
+            writer.rounds
+        )?;
+        writeln!(
+            out,
+            "# HELP moderato_storage_round_decisions_total Decisions the storage writer's rounds stored (divided by the rounds: the mean batch)."
+        )?;
+        writeln!(out, "# TYPE moderato_storage_round_decisions_total counter")?;
+        writeln!(
+            out,
+            "moderato_storage_round_decisions_total {}",
+            writer.decisions
+        )?;
         Ok(())
     }
 }
@@ -221,6 +261,12 @@ mod tests {
             queue_depth: vec![("news.example".to_string(), 4)],
             model_version: "default-1\"x".to_string(),
             retrain_jobs: vec![("promoted", 1)],
+            storage_writer: WriterFigures {
+                rounds_within: vec![(0.001, 2), (0.002, 3)],
+                rounds: 4,
+                round_seconds: 0.25,
+                decisions: 40,
+            },
         });
         for expected in [
             "moderato_calls_total{rpc=\"CheckComment\",code=\"Ok\"} 2",
@@ -233,6 +279,12 @@ mod tests {
             "moderato_queue_depth{site=\"news.example\"} 4",
             "moderato_model_info{version=\"default-1\\\"x\"} 1",
             "moderato_retrain_jobs{outcome=\"promoted\"} 1",
+            "moderato_storage_round_seconds_bucket{le=\"0.001\"} 2",
+            "moderato_storage_round_seconds_bucket{le=\"0.002\"} 3",
+            "moderato_storage_round_seconds_bucket{le=\"+Inf\"} 4",
+            "moderato_storage_round_seconds_sum 0.25",
+            "moderato_storage_round_seconds_count 4",
+            "moderato_storage_round_decisions_total 40",
         ] {
             assert!(text.contains(expected), "{expected} not in\n{text}");
         }

@@ -52,6 +52,14 @@ async fn the_metrics_move_with_the_calls() {
         "{after}"
     );
     assert!(after.contains("moderato_call_seconds_bucket{rpc=\"CheckComment\""));
+    // Both checks' decisions went through the storage writer, in one round
+    // or two.
+    let stored = "moderato_storage_round_decisions_total";
+    assert_eq!(sample(&after, stored), sample(&before, stored) + 2.0);
+    let rounds = "moderato_storage_round_seconds_count";
+    let new_rounds = sample(&after, rounds) - sample(&before, rounds);
+    assert!((1.0..=2.0).contains(&new_rounds), "{after}");
+    assert!(sample(&after, "moderato_storage_round_seconds_sum") > 0.0);
     assert!(
         after.contains("moderato_model_info{version=\"default-"),
         "{after}"

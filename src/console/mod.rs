@@ -208,6 +208,7 @@ async fn stored_figures_in_background(engine: &Arc<Engine>) -> StoredFigures {
                 queue_depth: Vec::new(),
                 model_version: engine.model().version().to_string(),
                 retrain_jobs: Vec::new(),
+                storage_writer: engine.store().writer_figures(),
             }
         }
     }
@@ -226,6 +227,7 @@ fn stored_figures(engine: &Engine) -> StoredFigures {
         queue_depth,
         model_version: engine.model().version().to_string(),
         retrain_jobs,
+        storage_writer: engine.store().writer_figures(),
     }
 }
 

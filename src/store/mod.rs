@@ -41,6 +41,9 @@ mod review;
 mod rule_state;
 mod writer;
 pub use writer::{DecisionWrite, SubmittedWrite, MAX_BATCH, QUEUE_CAPACITY};
+mod writer_figures;
+use writer_figures::WriterCounters;
+pub use writer_figures::{WriterFigures, ROUND_BUCKETS};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -79,6 +82,8 @@ struct Inner {
     /// Declared before `commit` so that it stops (answering what is queued)
     /// before the group commit's thread does.
     writer: Writer,
+    /// What the writer has done, for the metrics.
+    writer_counters: WriterCounters,
     commit: GroupCommit,
 }
 
@@ -105,6 +110,11 @@ impl Store {
     /// queue page or a resolution of old items costs on a large database.
     pub fn open_with_cache(directory: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         Store::open_with_layout(directory, cache_bytes, None)
+    }
+
+    /// What the decision writer has done since the store was opened.
+    pub fn writer_figures(&self) -> WriterFigures {
+        self.inner.writer_counters.figures()
     }
 
     /// Keeps the decision writer's flushes waiting until the guard is
@@ -157,6 +167,7 @@ impl Store {
         let corrections = db.open_tree("corrections")?;
         let learning = LearningTrees::open(&db)?;
         let flush_failure = FlushFailure::default();
+        let writer_counters = WriterCounters::default();
         let writer = Writer::start(WriterTrees {
             disk: disk.clone(),
             decisions: decisions.clone(),
@@ -168,6 +179,7 @@ impl Store {
             layout,
             rule_state: rule_state.clone(),
             flush_failure: flush_failure.clone(),
+            counters: writer_counters.clone(),
         })?;
         let commit = GroupCommit::start(disk.clone(), flush_failure);
         let store = Store {
@@ -186,6 +198,7 @@ impl Store {
                 corrections,
                 learning,
                 writer,
+                writer_counters,
                 commit,
             }),
         };

@@ -72,6 +72,7 @@ pub(super) struct WriterTrees {
     pub(super) layout: super::index::Layout,
     pub(super) rule_state: RuleStateTrees,
     pub(super) flush_failure: FlushFailure,
+    pub(super) counters: super::writer_figures::WriterCounters,
 }
 
 pub(super) struct Writer {
@@ -228,6 +229,7 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
             }
             continue;
         }
+        let round = std::time::Instant::now();
         let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
         store_batch(trees, std::mem::take(&mut batch), &mut answers);
         // One flush makes the whole batch durable before any of it is
@@ -236,6 +238,7 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
             tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
             trees.flush_failure.set(error.to_string());
         }
+        trees.counters.record_round(answers.len(), round.elapsed());
         let failure = trees.flush_failure.get();
         for (reply, answer, decision) in answers {
             let answer = match (&failure, answer) {
