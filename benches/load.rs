@@ -26,7 +26,8 @@
 //!
 //! `cargo bench --bench load -- --scenario check|retrain|overload|soak
 //! [--concurrency 32] [--seconds 10] [--warmup 2] [--deadline-ms 1000]
-//! [--runs 3] [--stream 32] [--metrics 127.0.0.1:9090]`.
+//! [--runs 3] [--stream 32] [--max-waiting-calls 512]
+//! [--metrics 127.0.0.1:9090]`.
 //! Needs `../shared/data`. Prints figures; asserts no timing.
 
 use std::io::BufRead;

@@ -2,7 +2,7 @@
 //! and of one key, and how fast each key may call. A call over its key's
 //! rate is refused at once with RESOURCE_EXHAUSTED. A call that finds
 //! every place taken (its key's or everyone's) may wait a
-//! bounded time for one (by default at most 300 ms, and at most 1,024 calls
+//! bounded time for one (by default at most 300 ms, and at most 512 calls
 //! waiting: this absorbs the bursts a pause of the disk makes), then is
 //! refused too, instead of waiting in a queue that only grows: under twice
 //! its capacity the service keeps answering the calls it takes within their
@@ -25,10 +25,10 @@ use crate::error::Error;
 pub struct AdmissionParams {
     /// Calls in progress at once, all keys together (a `CheckComments`
     /// stream counts as one call while it is open). A unary call holds its
-    /// place until it is answered, its flush included: a place given back
-    /// before the flush bounded no longer the calls the server works on
-    /// (measured: under twice the capacity, every call was admitted, none
-    /// answered in time, and memory grew past 1.6 GiB).
+    /// place until it is answered, its flush included: when places were
+    /// given back before the flush, they no longer bounded the calls the
+    /// server worked on (measured: under twice the capacity every call was
+    /// admitted, none was answered in time, and memory grew past 1.6 GiB).
     pub max_concurrent_calls: usize,
     /// Calls in progress at once of one key; 0 means no cap of its own.
     /// Keeps one key (a site flooding the service, or holding streams open)
@@ -66,23 +66,21 @@ impl Default for AdmissionParams {
             // Measured: at half the capacity, sled sometimes pauses the
             // writer for up to about 300 ms (most often in the minutes after
             // a burst at full capacity), and the calls that arrive meanwhile
-            // find every place taken. Waiting up to 300 ms absorbs that;
-            // under twice the capacity a call that waited the whole time is
-            // still answered inside a one-second deadline. With 100 ms and
-            // 256, soaks at half the capacity shed a few calls (5 to 23 in
-            // 800,000) in such pauses.
+            // find every place taken. Waiting up to 300 ms, with room for
+            // 512 waiting calls, absorbs that; under twice the capacity a
+            // call that waited the whole time is still answered inside a
+            // one-second deadline. With 100 ms and 256, soaks at half the
+            // capacity shed a few calls (5 to 23 in 800,000) in such pauses.
             //
-            // The room for waiting calls follows the capacity: one key's
-            // share of it (half) is what that key sends during a pause. At
-            // the 3,400 calls a second of 2026-11-28, 512 (256 for a key)
-            // was 150 ms of calls at half the capacity; at 11,000 a second
-            // it was 46 ms, and a soak at half the capacity shed 53 calls
-            // in a pause of about 50 ms that stopped the load generator as
-            // well. 1,024 (512 for a key: 93 ms at 5,500 calls a second)
-            // absorbs such pauses again. The price is memory: a waiting
-            // call holds its request (README, "Limits").
+            // 512 was 300 ms of calls at half the capacity of 2026-11-28
+            // (3,400 calls a second); at 11,000 a second one key's share
+            // (256) is about 50 ms of its calls. A room of 1,024 was tried
+            // (2026-11-30): its soaks shed 180 calls in one and none in
+            // the other, which shows no gain over 512, while it doubles
+            // the memory waiting calls may hold and no longer fits one
+            // connection's 1,024 calls (`limits::MAX_STREAMS_PER_CONNECTION`).
             max_wait_ms: 300,
-            max_waiting_calls: 1024,
+            max_waiting_calls: 512,
             calls_per_second_per_key: 0.0,
             burst_per_key: 0.0,
             // A site that streams its comments as they come sends one at

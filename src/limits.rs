@@ -90,9 +90,9 @@ pub const HTTP2_KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::fr
 /// call's message is read in full before the call is admitted, so without
 /// this bound one connection could hold any number of half-sent messages
 /// in memory (at most this many times `MAX_MESSAGE_BYTES` with it). It is
-/// above what the default admission holds of one key's calls (32 in
-/// progress and 512 waiting), so that admission, not the transport,
-/// decides which calls of a busy client wait and which are shed at once.
+/// above what the default admission holds (64 calls in progress and 512
+/// waiting), so that admission, not the transport, decides which calls of
+/// a busy client wait and which are shed at once.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
 
 /// The largest block of headers (metadata) one gRPC call may send.

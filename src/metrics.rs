@@ -229,7 +229,7 @@ impl Metrics {
         )?;
         writeln!(
             out,
-            "# HELP moderato_storage_round_decisions_total Decisions the storage writer's rounds stored (divided by the rounds: the mean batch)."
+            "# HELP moderato_storage_round_decisions_total Decisions the storage writer's rounds stored and flushed (divided by the rounds: about the mean batch)."
         )?;
         writeln!(out, "# TYPE moderato_storage_round_decisions_total counter")?;
         writeln!(

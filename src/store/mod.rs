@@ -43,7 +43,7 @@ mod writer;
 pub use writer::{DecisionWrite, SubmittedWrite, MAX_BATCH, QUEUE_CAPACITY};
 mod writer_figures;
 use writer_figures::WriterCounters;
-pub use writer_figures::{WriterFigures, ROUND_BUCKETS};
+pub use writer_figures::WriterFigures;
 
 use std::path::Path;
 use std::sync::Arc;

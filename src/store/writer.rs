@@ -238,8 +238,15 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
             tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
             trees.flush_failure.set(error.to_string());
         }
-        trees.counters.record_round(answers.len(), round.elapsed());
         let failure = trees.flush_failure.get();
+        let stored = match failure {
+            Some(_) => 0,
+            None => answers
+                .iter()
+                .filter(|(_, answer, _)| answer.is_ok())
+                .count(),
+        };
+        trees.counters.record_round(stored, round.elapsed());
         for (reply, answer, decision) in answers {
             let answer = match (&failure, answer) {
                 (Some(failure), Ok(_)) => Err(StoreError::FlushFailed(failure.clone())),

@@ -16,8 +16,10 @@ pub const ROUND_BUCKETS: [f64; 12] = [
 ];
 
 /// Counters the writer thread adds to and the metrics read; cheap to
-/// clone. Atomics: written by one thread, read at a scrape, and no
-/// figure needs to agree with another to the round.
+/// clone. Atomics: written by one thread and read at a scrape. The rounds
+/// are not counted apart: their count is the sum of the buckets, read in
+/// the same pass, so that the count (Prometheus's `+Inf` bucket) is never
+/// below a bucket, whatever order the reads see the writes in.
 #[derive(Debug, Clone, Default)]
 pub(super) struct WriterCounters {
     inner: Arc<Counters>,
@@ -28,7 +30,6 @@ struct Counters {
     /// Rounds per bucket of [`ROUND_BUCKETS`] (not cumulative), then the
     /// rounds slower than the last bound.
     buckets: [AtomicU64; ROUND_BUCKETS.len() + 1],
-    rounds: AtomicU64,
     round_micros: AtomicU64,
     decisions: AtomicU64,
 }
@@ -39,10 +40,13 @@ pub struct WriterFigures {
     /// Rounds that took at most each bound of [`ROUND_BUCKETS`]
     /// (cumulative, as Prometheus wants them).
     pub rounds_within: Vec<(f64, u64)>,
+    /// Rounds in all, the slower than every bound included.
     pub rounds: u64,
+    /// The rounds' time added up.
     pub round_seconds: f64,
-    /// Decisions the rounds stored (a decision a retry had stored before
-    /// counts too: the writer did the round's work for it).
+    /// Decisions the rounds stored and flushed (not those a failed write
+    /// or flush refused; a decision a retry had stored before counts: the
+    /// round answered it from the store).
     pub decisions: u64,
 }
 
@@ -56,7 +60,6 @@ impl WriterCounters {
             .position(|bound| seconds <= *bound)
             .unwrap_or(ROUND_BUCKETS.len());
         counters.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        counters.rounds.fetch_add(1, Ordering::Relaxed);
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         counters.round_micros.fetch_add(micros, Ordering::Relaxed);
         counters
@@ -67,17 +70,16 @@ impl WriterCounters {
     pub(super) fn figures(&self) -> WriterFigures {
         let counters = &self.inner;
         let mut cumulative = 0;
-        let rounds_within = ROUND_BUCKETS
-            .iter()
-            .zip(&counters.buckets)
-            .map(|(bound, count)| {
-                cumulative += count.load(Ordering::Relaxed);
-                (*bound, cumulative)
-            })
-            .collect();
+        let mut rounds_within = Vec::with_capacity(ROUND_BUCKETS.len());
+        for (index, count) in counters.buckets.iter().enumerate() {
+            cumulative += count.load(Ordering::Relaxed);
+            if let Some(bound) = ROUND_BUCKETS.get(index) {
+                rounds_within.push((*bound, cumulative));
+            }
+        }
         WriterFigures {
             rounds_within,
-            rounds: counters.rounds.load(Ordering::Relaxed),
+            rounds: cumulative,
             round_seconds: counters.round_micros.load(Ordering::Relaxed) as f64 / 1e6,
             decisions: counters.decisions.load(Ordering::Relaxed),
         }
