@@ -75,8 +75,8 @@ impl Default for AdmissionParams {
             // 512 was 300 ms of calls at half the capacity of 2026-11-28
             // (3,400 calls a second); at 11,000 a second one key's share
             // (256) is about 50 ms of its calls. A room of 1,024 was tried
-            // (2026-11-30): its soaks shed 180 calls in one and none in
-            // the other, which shows no gain over 512, while it doubles
+            // (2026-11-30): its three soaks shed 180, 0 and 345 calls and
+            // one at 512 shed 353, which shows no gain, while it doubles
             // the memory waiting calls may hold and no longer fits one
             // connection's 1,024 calls (`limits::MAX_STREAMS_PER_CONNECTION`).
             max_wait_ms: 300,
