@@ -63,6 +63,37 @@ fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// One series of a histogram in the text format: its cumulative buckets
+/// (upper bound, count), the `+Inf` bucket, the sum and the count.
+/// `labels` are the series' own (`rpc="CheckComment"`), or empty.
+fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    cumulative: impl Iterator<Item = (f64, u64)>,
+    count: u64,
+    sum: f64,
+) -> std::fmt::Result {
+    let bucket_labels = |bound: &dyn std::fmt::Display| {
+        if labels.is_empty() {
+            format!("le=\"{bound}\"")
+        } else {
+            format!("{labels},le=\"{bound}\"")
+        }
+    };
+    for (bound, within) in cumulative {
+        writeln!(out, "{name}_bucket{{{}}} {within}", bucket_labels(&bound))?;
+    }
+    writeln!(out, "{name}_bucket{{{}}} {count}", bucket_labels(&"+Inf"))?;
+    let series_labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
+    writeln!(out, "{name}_sum{series_labels} {sum}")?;
+    writeln!(out, "{name}_count{series_labels} {count}")
+}
+
 impl Metrics {
     /// Records a finished call of `rpc` with its status code's name.
     pub fn record_call(&self, rpc: &'static str, code: &str, elapsed: Duration) {
@@ -121,28 +152,21 @@ impl Metrics {
         )?;
         writeln!(out, "# TYPE moderato_call_seconds histogram")?;
         for (rpc, histogram) in lock(&self.latency).iter() {
-            let mut cumulative = 0;
-            for (bound, count) in LATENCY_BUCKETS.iter().zip(&histogram.buckets) {
-                cumulative += count;
-                writeln!(
-                    out,
-                    "moderato_call_seconds_bucket{{rpc=\"{rpc}\",le=\"{bound}\"}} {cumulative}"
-                )?;
-            }
-            writeln!(
+            let cumulative =
+                LATENCY_BUCKETS
+                    .iter()
+                    .zip(&histogram.buckets)
+                    .scan(0, |total, (bound, count)| {
+                        *total += count;
+                        Some((*bound, *total))
+                    });
+            write_histogram(
                 out,
-                "moderato_call_seconds_bucket{{rpc=\"{rpc}\",le=\"+Inf\"}} {}",
-                histogram.count
-            )?;
-            writeln!(
-                out,
-                "moderato_call_seconds_sum{{rpc=\"{rpc}\"}} {}",
-                histogram.sum_seconds
-            )?;
-            writeln!(
-                out,
-                "moderato_call_seconds_count{{rpc=\"{rpc}\"}} {}",
-                histogram.count
+                "moderato_call_seconds",
+                &format!("rpc=\"{rpc}\""),
+                cumulative,
+                histogram.count,
+                histogram.sum_seconds,
             )?;
         }
         writeln!(
@@ -206,26 +230,13 @@ impl Metrics {
             "# HELP moderato_storage_round_seconds Time the storage writer took to store one batch of checked comments' decisions and flush it to disk; each check in the batch waits for it."
         )?;
         writeln!(out, "# TYPE moderato_storage_round_seconds histogram")?;
-        for (bound, rounds) in &writer.rounds_within {
-            writeln!(
-                out,
-                "moderato_storage_round_seconds_bucket{{le=\"{bound}\"}} {rounds}"
-            )?;
-        }
-        writeln!(
+        write_histogram(
             out,
-            "moderato_storage_round_seconds_bucket{{le=\"+Inf\"}} {}",
-            writer.rounds
-        )?;
-        writeln!(
-            out,
-            "moderato_storage_round_seconds_sum {}",
-            writer.round_seconds
-        )?;
-        writeln!(
-            out,
-            "moderato_storage_round_seconds_count {}",
-            writer.rounds
+            "moderato_storage_round_seconds",
+            "",
+            writer.rounds_within.iter().copied(),
+            writer.rounds,
+            writer.round_seconds,
         )?;
         writeln!(
             out,
@@ -274,6 +285,7 @@ mod tests {
             "moderato_call_seconds_bucket{rpc=\"CheckComment\",le=\"0.0005\"} 1",
             "moderato_call_seconds_bucket{rpc=\"CheckComment\",le=\"0.001\"} 2",
             "moderato_call_seconds_bucket{rpc=\"CheckComment\",le=\"+Inf\"} 3",
+            "moderato_call_seconds_count{rpc=\"CheckComment\"} 3",
             "moderato_verdicts_total{verdict=\"reject\"} 1",
             "moderato_corrections_total 3",
             "moderato_queue_depth{site=\"news.example\"} 4",
