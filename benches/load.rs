@@ -30,6 +30,7 @@
 //! [--metrics 127.0.0.1:9090]`.
 //! Needs `../shared/data`. Prints figures; asserts no timing.
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -290,6 +291,9 @@ struct Phase {
     errors: u64,
     /// The first other error seen, to say what they were.
     first_error: Option<String>,
+    /// How many calls were shed with each message: the message names the
+    /// limit a call hit (a full waiting room, or a wait that ran out).
+    shed_messages: BTreeMap<String, u64>,
     elapsed: Duration,
     /// Open loop only: calls the load generator itself started more than
     /// [`LATE_START`] after their time, and the latest start. A burst of
@@ -302,7 +306,7 @@ struct Phase {
 /// How one call ended.
 enum Outcome {
     Answered { comments: u64, latency: Duration },
-    Shed,
+    Shed(tonic::Status),
     PastDeadline,
     Failed(tonic::Status),
 }
@@ -319,6 +323,7 @@ impl Phase {
             past_deadline: 0,
             errors: 0,
             first_error: None,
+            shed_messages: BTreeMap::new(),
             elapsed: Duration::ZERO,
             late_starts: 0,
             latest_start: Duration::ZERO,
@@ -332,7 +337,13 @@ impl Phase {
                 self.latencies.saturating_record(micros.max(1));
                 self.comments += comments;
             }
-            Outcome::Shed => self.shed += 1,
+            Outcome::Shed(status) => {
+                self.shed += 1;
+                *self
+                    .shed_messages
+                    .entry(status.message().to_string())
+                    .or_insert(0) += 1;
+            }
             Outcome::PastDeadline => self.past_deadline += 1,
             Outcome::Failed(status) => {
                 self.errors += 1;
@@ -351,6 +362,9 @@ impl Phase {
         self.errors += other.errors;
         if self.first_error.is_none() {
             self.first_error = other.first_error.clone();
+        }
+        for (message, count) in &other.shed_messages {
+            *self.shed_messages.entry(message.clone()).or_insert(0) += count;
         }
         self.late_starts += other.late_starts;
         self.latest_start = self.latest_start.max(other.latest_start);
@@ -392,6 +406,9 @@ impl Phase {
         );
         if let Some(error) = &self.first_error {
             println!("{:<22} first other error: {error}", "");
+        }
+        for (message, count) in &self.shed_messages {
+            println!("{:<22} shed {count}: {message}", "");
         }
         if self.late_starts > 0 {
             println!(
@@ -465,7 +482,9 @@ impl Load {
                 comments,
                 latency: sent.elapsed(),
             },
-            Ok(Err(status)) if status.code() == tonic::Code::ResourceExhausted => Outcome::Shed,
+            Ok(Err(status)) if status.code() == tonic::Code::ResourceExhausted => {
+                Outcome::Shed(status)
+            }
             Ok(Err(status)) => Outcome::Failed(status),
             Err(_) => Outcome::PastDeadline,
         }

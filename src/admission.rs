@@ -2,8 +2,9 @@
 //! and of one key, and how fast each key may call. A call over its key's
 //! rate is refused at once with RESOURCE_EXHAUSTED. A call that finds
 //! every place taken (its key's or everyone's) may wait a
-//! bounded time for one (by default at most 300 ms, and at most 512 calls
-//! waiting: this absorbs the bursts a pause of the disk makes), then is
+//! bounded time for one (by default at most 300 ms, with at most 4,096
+//! calls holding 64 MiB of requests waiting: this absorbs the bursts a
+//! pause of the server makes), then is
 //! refused too, instead of waiting in a queue that only grows: under twice
 //! its capacity the service keeps answering the calls it takes within their
 //! deadline, and recovers as soon as the load drops.
@@ -39,8 +40,15 @@ pub struct AdmissionParams {
     /// milliseconds; 0 refuses it at once.
     pub max_wait_ms: u64,
     /// Calls that may wait for a place at once; beyond, a call is refused
-    /// at once. Bounds the memory that waiting requests hold.
+    /// at once. Bounds the memory that waiting calls hold besides their
+    /// requests (the call's state in the transport and the handler).
     pub max_waiting_calls: usize,
+    /// Bytes of requests (as encoded) that the calls waiting for a place
+    /// may hold at once; a call whose request would take the waiting calls
+    /// past it is refused at once. Bounds the memory that waiting requests
+    /// hold, whatever their sizes, so that the waiting room can be sized
+    /// for the bursts of small comments a pause makes.
+    pub max_waiting_bytes: usize,
     /// Calls per second each key may make on average; 0 means no limit.
     pub calls_per_second_per_key: f64,
     /// Calls a key may make at once after a quiet spell; 0 means one
@@ -72,15 +80,19 @@ impl Default for AdmissionParams {
             // one-second deadline. With 100 ms and 256, soaks at half the
             // capacity shed a few calls (5 to 23 in 800,000) in such pauses.
             //
-            // 512 was 300 ms of calls at half the capacity of 2026-11-28
-            // (3,400 calls a second); at 11,000 a second one key's share
-            // (256) is about 50 ms of its calls. A room of 1,024 was tried
-            // (2026-11-30): its three soaks shed 180, 0 and 345 calls and
-            // one at 512 shed 353, which shows no gain, while it doubles
-            // the memory waiting calls may hold and no longer fits one
-            // connection's 1,024 calls (`limits::MAX_STREAMS_PER_CONNECTION`).
+            // The room is counted in calls and in the bytes of their
+            // requests. A room of 512 calls was 300 ms of calls at half the
+            // capacity of 2026-11-28 (3,400 calls a second); at 11,000 a
+            // second one key's share (256) was about 45 ms of its calls,
+            // and soaks at half the capacity shed calls in short pauses
+            // with the message "256 of its calls already waiting". 4,096
+            // calls (2,048 for one key) are 300 ms of one key's calls at
+            // 6,800 a second; counted in calls alone, that room could hold
+            // 2 GiB of the largest requests, so the bytes bound it: 64 MiB
+            // is 4,096 comments of 16 KiB, or 128 of the largest requests.
             max_wait_ms: 300,
-            max_waiting_calls: 512,
+            max_waiting_calls: 4_096,
+            max_waiting_bytes: 64 * 1024 * 1024,
             calls_per_second_per_key: 0.0,
             burst_per_key: 0.0,
             // A site that streams its comments as they come sends one at
@@ -94,6 +106,10 @@ impl Default for AdmissionParams {
 /// The most calls in progress or waiting that can be configured; far above
 /// what two cores serve, and far below what a semaphore can count.
 const MAX_CALLS: usize = 1_000_000;
+
+/// The most bytes of waiting requests that can be configured (64 GiB): far
+/// above any machine this runs on, and far below what a semaphore counts.
+const MAX_WAITING_BYTES: usize = 64 * 1024 * 1024 * 1024;
 
 /// Admission parameters that passed [`AdmissionParams::check`].
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +129,12 @@ impl AdmissionParams {
         }
         if self.max_waiting_calls > MAX_CALLS {
             return Err(("max_waiting_calls", "must be at most 1000000"));
+        }
+        if self.max_waiting_bytes > MAX_WAITING_BYTES {
+            return Err((
+                "max_waiting_bytes",
+                "must be at most 68719476736 (64 GiB)",
+            ));
         }
         if self.max_wait_ms > 60_000 {
             return Err(("max_wait_ms", "must be at most 60000 (a minute)"));
@@ -158,6 +180,8 @@ pub struct Admission {
     in_progress: Arc<Semaphore>,
     /// Places for calls waiting for a place in progress.
     waiting: Semaphore,
+    /// The bytes of requests those calls may hold, one permit a byte.
+    waiting_bytes: Semaphore,
     /// Per key name. A std mutex: held for one arithmetic update, never
     /// across an await.
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -169,15 +193,81 @@ pub struct Admission {
 }
 
 /// A key's own places among the calls in progress, and the places its
-/// calls may wait in for one of them: a share of the waiting room in
-/// proportion to its share of the places, so that one key at its limit
-/// cannot fill the waiting room and have every other key's calls refused
-/// at once (as `max_concurrent_calls_per_key` keeps it from taking every
-/// place in progress).
+/// calls may wait in for one of them: a share of the waiting room (its
+/// calls and its bytes) in proportion to its share of the places, so that
+/// one key at its limit cannot fill the waiting room and have every other
+/// key's calls refused at once (as `max_concurrent_calls_per_key` keeps it
+/// from taking every place in progress).
 #[derive(Debug, Clone)]
 struct KeyPlaces {
     places: Arc<Semaphore>,
     waiting: Arc<Semaphore>,
+    waiting_bytes: Arc<Semaphore>,
+}
+
+/// The waiting room a call may wait in: everyone's, or a key's share.
+struct WaitingRoom<'a> {
+    calls: &'a Semaphore,
+    bytes: &'a Semaphore,
+    /// The room's size, to word a refusal.
+    most_calls: usize,
+    most_bytes: usize,
+    /// Whose room it is, to word a refusal.
+    whose: Whose,
+}
+
+#[derive(Clone, Copy)]
+enum Whose {
+    Key,
+    Everyone,
+}
+
+impl KeyPlaces {
+    fn waiting_room(&self, params: &AdmissionParams) -> WaitingRoom<'_> {
+        WaitingRoom {
+            calls: &self.waiting,
+            bytes: &self.waiting_bytes,
+            most_calls: key_waiting_share(params),
+            most_bytes: key_waiting_bytes_share(params),
+            whose: Whose::Key,
+        }
+    }
+}
+
+/// The places a waiting call holds in one waiting room; dropping them
+/// frees them.
+struct WaitingPlace<'a> {
+    _call: tokio::sync::SemaphorePermit<'a>,
+    _bytes: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl<'a> WaitingRoom<'a> {
+    /// A place for a call whose request holds `request_bytes`, at once or
+    /// not at all; the error says which bound is full.
+    fn enter(&self, request_bytes: usize) -> Result<WaitingPlace<'a>, String> {
+        let (calls, requests) = match self.whose {
+            Whose::Key => ("of its calls", "its waiting calls' requests"),
+            Whose::Everyone => ("calls", "the waiting calls' requests"),
+        };
+        let call = self
+            .calls
+            .try_acquire()
+            .map_err(|_| format!("and {} {calls} already waiting", self.most_calls))?;
+        let bytes = u32::try_from(request_bytes)
+            .ok()
+            .and_then(|bytes| self.bytes.try_acquire_many(bytes).ok())
+            .ok_or_else(|| {
+                format!(
+                    "and its request of {request_bytes} bytes does not fit beside \
+                     {requests} (at most {} bytes in all)",
+                    self.most_bytes
+                )
+            })?;
+        Ok(WaitingPlace {
+            _call: call,
+            _bytes: bytes,
+        })
+    }
 }
 
 /// A call's places among those in progress, its key's and everyone's;
@@ -192,11 +282,21 @@ pub struct Permit {
 /// its share of `max_waiting_calls`, as `max_concurrent_calls_per_key` is
 /// its share of `max_concurrent_calls` (at least one).
 pub fn key_waiting_share(params: &AdmissionParams) -> usize {
-    let share = params.max_waiting_calls as u128 * params.max_concurrent_calls_per_key as u128
+    key_share(params, params.max_waiting_calls).max(1)
+}
+
+/// How many bytes of requests a key's waiting calls may hold: its share of
+/// `max_waiting_bytes`, in the same proportion.
+pub fn key_waiting_bytes_share(params: &AdmissionParams) -> usize {
+    key_share(params, params.max_waiting_bytes)
+}
+
+/// A key's share of `total`: `max_concurrent_calls_per_key` of every
+/// `max_concurrent_calls`, at most the whole.
+fn key_share(params: &AdmissionParams, total: usize) -> usize {
+    let share = total as u128 * params.max_concurrent_calls_per_key as u128
         / params.max_concurrent_calls.max(1) as u128;
-    usize::try_from(share)
-        .unwrap_or(usize::MAX)
-        .clamp(1, params.max_waiting_calls.max(1))
+    usize::try_from(share).unwrap_or(usize::MAX).min(total)
 }
 
 impl Admission {
@@ -204,18 +304,20 @@ impl Admission {
         Admission {
             in_progress: Arc::new(Semaphore::new(params.0.max_concurrent_calls)),
             waiting: Semaphore::new(params.0.max_waiting_calls),
+            waiting_bytes: Semaphore::new(params.0.max_waiting_bytes),
             params,
             buckets: Mutex::new(HashMap::new()),
             key_places: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Admits a call of the key named `key_name`, waiting at most
-    /// `max_wait_ms` in all for a place of its key's and one of everyone's,
-    /// or refuses it with RESOURCE_EXHAUSTED saying which limit it hit.
-    pub async fn admit(&self, key_name: &str) -> Result<Permit, Error> {
+    /// Admits a call of the key named `key_name`, whose request holds
+    /// `request_bytes` while it waits, waiting at most `max_wait_ms` in
+    /// all for a place of its key's and one of everyone's, or refuses it
+    /// with RESOURCE_EXHAUSTED saying which limit it hit.
+    pub async fn admit(&self, key_name: &str, request_bytes: usize) -> Result<Permit, Error> {
         self.take_token(key_name, Instant::now())?;
-        let admitted = self.take_places(key_name).await;
+        let admitted = self.take_places(key_name, request_bytes).await;
         // A call refused for want of a place did nothing: it costs its key
         // no call of its rate, or a client's retries under overload would
         // be refused by the rate limit as well.
@@ -226,12 +328,17 @@ impl Admission {
     }
 
     /// The places of an admitted call: its key's and one of everyone's.
-    async fn take_places(&self, key_name: &str) -> Result<Permit, Error> {
+    async fn take_places(&self, key_name: &str, request_bytes: usize) -> Result<Permit, Error> {
         let params = &self.params.0;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(params.max_wait_ms);
         let key_place = match self.places_of(key_name) {
             Some(key) => Some(
-                self.place(key.places, Some(&key.waiting), deadline, |how| {
+                self.place(
+                    Arc::clone(&key.places),
+                    Some(key.waiting_room(params)),
+                    request_bytes,
+                    deadline,
+                    |how| {
                     Error::ResourceExhausted(format!(
                         "key {key_name:?} is at its limit of {} calls in progress ({how}); \
                          retry shortly",
@@ -243,7 +350,7 @@ impl Admission {
             None => None,
         };
         let place = self
-            .place(Arc::clone(&self.in_progress), None, deadline, |how| {
+            .place(Arc::clone(&self.in_progress), None, request_bytes, deadline, |how| {
                 Error::ResourceExhausted(format!(
                     "the server is at its limit of {} calls in progress ({how}); retry shortly",
                     params.max_concurrent_calls
@@ -273,6 +380,7 @@ impl Admission {
                 .or_insert_with(|| KeyPlaces {
                     places: Arc::new(Semaphore::new(cap)),
                     waiting: Arc::new(Semaphore::new(key_waiting_share(params))),
+                    waiting_bytes: Arc::new(Semaphore::new(key_waiting_bytes_share(params))),
                 })
                 .clone(),
         )
@@ -280,12 +388,13 @@ impl Admission {
 
     /// A place of `places`, at once or after waiting until `deadline` in a
     /// place of the waiting room (and of `key_waiting`, the key's share of
-    /// it, when waiting for a place of the key's own); `refuse` words the
-    /// refusal.
+    /// it, when waiting for a place of the key's own) for a request of
+    /// `request_bytes`; `refuse` words the refusal.
     async fn place(
         &self,
         places: Arc<Semaphore>,
-        key_waiting: Option<&Semaphore>,
+        key_waiting: Option<WaitingRoom<'_>>,
+        request_bytes: usize,
         deadline: tokio::time::Instant,
         refuse: impl Fn(String) -> Error,
     ) -> Result<OwnedSemaphorePermit, Error> {
@@ -296,21 +405,18 @@ impl Admission {
         if params.max_wait_ms == 0 {
             return Err(refuse("calls do not wait".to_string()));
         }
-        let _key_waiting = match key_waiting {
-            Some(share) => Some(share.try_acquire().map_err(|_| {
-                refuse(format!(
-                    "and {} of its calls already waiting",
-                    key_waiting_share(params)
-                ))
-            })?),
+        let _key_waiting = match &key_waiting {
+            Some(room) => Some(room.enter(request_bytes).map_err(&refuse)?),
             None => None,
         };
-        let _waiting = self.waiting.try_acquire().map_err(|_| {
-            refuse(format!(
-                "and {} calls already waiting",
-                params.max_waiting_calls
-            ))
-        })?;
+        let everyone = WaitingRoom {
+            calls: &self.waiting,
+            bytes: &self.waiting_bytes,
+            most_calls: params.max_waiting_calls,
+            most_bytes: params.max_waiting_bytes,
+            whose: Whose::Everyone,
+        };
+        let _waiting = everyone.enter(request_bytes).map_err(&refuse)?;
         // The semaphore is fair: waiting calls get places in their order.
         match tokio::time::timeout_at(deadline, places.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
@@ -432,16 +538,16 @@ mod tests {
     #[tokio::test]
     async fn calls_beyond_the_concurrency_limit_are_refused_until_one_ends() {
         let admission = admission(2, 0.0, 0.0);
-        let first = admission.admit("a").await.unwrap();
-        let _second = admission.admit("b").await.unwrap();
-        let refused = admission.admit("a").await.unwrap_err();
+        let first = admission.admit("a", 0).await.unwrap();
+        let _second = admission.admit("b", 0).await.unwrap();
+        let refused = admission.admit("a", 0).await.unwrap_err();
         assert!(matches!(refused, Error::ResourceExhausted(_)));
         assert!(
             refused.to_string().contains("2 calls in progress"),
             "{refused}"
         );
         drop(first);
-        assert!(admission.admit("a").await.is_ok());
+        assert!(admission.admit("a", 0).await.is_ok());
     }
 
     #[tokio::test]
@@ -449,9 +555,9 @@ mod tests {
         // One place, and a bucket of two calls that does not refill within
         // the test (0.001 calls per second).
         let admission = admission(1, 0.001, 2.0);
-        let held = admission.admit("a").await.unwrap();
+        let held = admission.admit("a", 0).await.unwrap();
         for _ in 0..5 {
-            let refused = admission.admit("a").await.unwrap_err();
+            let refused = admission.admit("a", 0).await.unwrap_err();
             assert!(
                 refused.to_string().contains("calls in progress"),
                 "{refused}"
@@ -459,8 +565,8 @@ mod tests {
         }
         drop(held);
         // The second call of the bucket is still there.
-        assert!(admission.admit("a").await.is_ok());
-        let refused = admission.admit("a").await.unwrap_err();
+        assert!(admission.admit("a", 0).await.is_ok());
+        let refused = admission.admit("a", 0).await.unwrap_err();
         assert!(
             refused.to_string().contains("calls per second"),
             "{refused}"
@@ -483,16 +589,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_call_waits_for_a_place_until_its_wait_runs_out() {
         let admission = waiting_admission(100, 8);
-        let first = admission.admit("a").await.unwrap();
+        let first = admission.admit("a", 0).await.unwrap();
         // Nobody frees the place: refused after the wait, saying so.
         let started = tokio::time::Instant::now();
-        let refused = admission.admit("b").await.unwrap_err();
+        let refused = admission.admit("b", 0).await.unwrap_err();
         assert_eq!(started.elapsed(), Duration::from_millis(100));
         assert!(refused.to_string().contains("waited 100 ms"), "{refused}");
         // The place is freed during the wait: the waiting call gets it.
         let waiter = tokio::spawn({
             let admission = Arc::clone(&admission);
-            async move { admission.admit("b").await.is_ok() }
+            async move { admission.admit("b", 0).await.is_ok() }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(first);
@@ -513,17 +619,17 @@ mod tests {
         };
         assert_eq!(key_waiting_share(&params), 2);
         let admission = Arc::new(Admission::new(params.check().unwrap()));
-        let _first_of_a = admission.admit("a").await.unwrap();
-        let first_of_b = admission.admit("b").await.unwrap();
+        let _first_of_a = admission.admit("a", 0).await.unwrap();
+        let first_of_b = admission.admit("b", 0).await.unwrap();
         let wait = |key: &'static str| {
             let admission = Arc::clone(&admission);
-            tokio::spawn(async move { admission.admit(key).await })
+            tokio::spawn(async move { admission.admit(key, 0).await })
         };
         // Key a floods: two of its calls wait for its one place, and the
         // next is refused at once, its share being full.
         let waiting_a = [wait("a"), wait("a")];
         tokio::task::yield_now().await;
-        let refused = admission.admit("a").await.unwrap_err();
+        let refused = admission.admit("a", 0).await.unwrap_err();
         assert!(refused.to_string().contains("key \"a\""), "{refused}");
         assert!(
             refused
@@ -537,7 +643,7 @@ mod tests {
         let waiting_c = wait("c");
         let waiting_d = wait("d");
         tokio::task::yield_now().await;
-        let refused = admission.admit("e").await.unwrap_err();
+        let refused = admission.admit("e", 0).await.unwrap_err();
         assert!(
             refused.to_string().contains("and 4 calls already waiting"),
             "{refused}"
@@ -555,21 +661,85 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn no_more_calls_wait_than_allowed() {
         let admission = waiting_admission(1_000, 1);
-        let _first = admission.admit("a").await.unwrap();
+        let _first = admission.admit("a", 0).await.unwrap();
         let waiter = tokio::spawn({
             let admission = Arc::clone(&admission);
-            async move { admission.admit("b").await }
+            async move { admission.admit("b", 0).await }
         });
         tokio::task::yield_now().await;
         // The one waiting place is taken: refused without waiting.
         let started = tokio::time::Instant::now();
-        let refused = admission.admit("c").await.unwrap_err();
+        let refused = admission.admit("c", 0).await.unwrap_err();
         assert_eq!(started.elapsed(), Duration::ZERO);
         assert!(
             refused.to_string().contains("and 1 calls already waiting"),
             "{refused}"
         );
         assert!(waiter.await.unwrap().is_err(), "nobody freed the place");
+    }
+
+    /// The waiting room counts the bytes of the waiting calls' requests as
+    /// well as the calls: large requests fill it long before its count of
+    /// calls, small ones do not.
+    #[tokio::test(start_paused = true)]
+    async fn waiting_requests_hold_at_most_their_bytes() {
+        let params = AdmissionParams {
+            max_concurrent_calls: 2,
+            max_concurrent_calls_per_key: 1,
+            max_wait_ms: 1_000,
+            max_waiting_calls: 100,
+            max_waiting_bytes: 1_000,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(key_waiting_share(&params), 50);
+        assert_eq!(key_waiting_bytes_share(&params), 500);
+        let admission = Arc::new(Admission::new(params.check().unwrap()));
+        let held_by_a = admission.admit("a", 0).await.unwrap();
+        let held_by_b = admission.admit("b", 0).await.unwrap();
+        let wait = |key: &'static str, bytes: usize| {
+            let admission = Arc::clone(&admission);
+            tokio::spawn(async move { admission.admit(key, bytes).await })
+        };
+        // Key a's share is 500 bytes: 300 and 200 wait, one more byte does
+        // not, but a call that holds no request still does.
+        let waiting_a = [wait("a", 300), wait("a", 200), wait("a", 0)];
+        tokio::task::yield_now().await;
+        let refused = admission.admit("a", 1).await.unwrap_err();
+        assert!(matches!(refused, Error::ResourceExhausted(_)));
+        assert!(
+            refused.to_string().contains(
+                "its request of 1 bytes does not fit beside its waiting calls' requests \
+                 (at most 500 bytes in all)"
+            ),
+            "{refused}"
+        );
+        // Everyone's room (1,000 bytes) holds a's 500; c waits with 500
+        // more, and d's one byte is refused by everyone's room.
+        let waiting_c = wait("c", 500);
+        tokio::task::yield_now().await;
+        let refused = admission.admit("d", 1).await.unwrap_err();
+        assert!(
+            refused.to_string().contains(
+                "beside the waiting calls' requests (at most 1000 bytes in all)"
+            ),
+            "{refused}"
+        );
+        // A request larger than the whole room never waits.
+        let refused = admission.admit("d", 2_000).await.unwrap_err();
+        assert!(refused.to_string().contains("2000 bytes"), "{refused}");
+        // b's call ends: c gets its place, and its bytes leave the room,
+        // so d's request fits again.
+        drop(held_by_b);
+        let c = waiting_c.await.unwrap().expect("c waited for a place");
+        let waiting_d = wait("d", 400);
+        tokio::task::yield_now().await;
+        drop(c);
+        assert!(waiting_d.await.unwrap().is_ok());
+        // a's calls get a's place in turn as each ends.
+        drop(held_by_a);
+        for waiter in waiting_a {
+            drop(waiter.await.unwrap().expect("a's calls get a's place in turn"));
+        }
     }
 
     #[tokio::test]
@@ -584,9 +754,9 @@ mod tests {
             .check()
             .unwrap(),
         );
-        let first = admission.admit("site").await.unwrap();
-        let _second = admission.admit("site").await.unwrap();
-        let refused = admission.admit("site").await.unwrap_err();
+        let first = admission.admit("site", 0).await.unwrap();
+        let _second = admission.admit("site", 0).await.unwrap();
+        let refused = admission.admit("site", 0).await.unwrap_err();
         assert!(matches!(refused, Error::ResourceExhausted(_)));
         assert!(
             refused
@@ -595,9 +765,9 @@ mod tests {
             "{refused}"
         );
         // The refused call took no place: another key still gets in.
-        let _moderator = admission.admit("moderator").await.unwrap();
+        let _moderator = admission.admit("moderator", 0).await.unwrap();
         drop(first);
-        assert!(admission.admit("site").await.is_ok());
+        assert!(admission.admit("site", 0).await.is_ok());
     }
 
     #[tokio::test]
@@ -613,13 +783,13 @@ mod tests {
             .check()
             .unwrap(),
         );
-        let stream = admission.admit("site").await.unwrap();
+        let stream = admission.admit("site", 0).await.unwrap();
         // The key's second place, then none: its cap holds for spares too.
         let spare = admission.spare_place("site").unwrap();
         assert!(admission.spare_place("site").is_none());
         // Everyone's places: two are taken, another key gets the other two,
         // and then there is no spare for anybody.
-        let _other = admission.admit("other").await.unwrap();
+        let _other = admission.admit("other", 0).await.unwrap();
         let _other_spare = admission.spare_place("other").unwrap();
         assert!(admission.spare_place("third").is_none());
         // A spare place given back is a place like any other.
@@ -668,6 +838,11 @@ mod tests {
             ..AdmissionParams::default()
         };
         assert_eq!(huge.check().unwrap_err().0, "max_waiting_calls");
+        let huge_bytes = AdmissionParams {
+            max_waiting_bytes: usize::MAX,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(huge_bytes.check().unwrap_err().0, "max_waiting_bytes");
         let too_many = AdmissionParams {
             max_concurrent_calls: 2_000_000,
             ..AdmissionParams::default()

@@ -232,6 +232,49 @@ async fn a_call_that_waits_gets_the_place_freed_during_its_wait() {
     server.stop().await;
 }
 
+/// The waiting room holds at most `max_waiting_bytes` of requests: with
+/// the one place taken, a request larger than the room is refused at once
+/// (it would otherwise wait a minute), naming its size, while a small one
+/// waits and gets the place once it is freed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_too_large_for_the_waiting_room_is_refused_at_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, sender, mut responses) = server_with_a_news_stream_open(
+        directory.path(),
+        AdmissionParams {
+            max_concurrent_calls: 1,
+            max_wait_ms: 60_000,
+            max_waiting_bytes: 1_000,
+            ..AdmissionParams::default()
+        },
+    )
+    .await;
+    let mut client = server.moderation().await;
+    let large = comment("large", &"word ".repeat(400));
+    let refused = client
+        .check_comment(with_token(NEWS_TOKEN, large))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
+    assert!(
+        refused.message().contains("bytes does not fit beside")
+            && refused.message().contains("at most 1000 bytes in all"),
+        "{refused}"
+    );
+    let small = tokio::spawn({
+        let mut client = client.clone();
+        async move {
+            client
+                .check_comment(with_token(NEWS_TOKEN, comment("small", HAM_TEXT)))
+                .await
+        }
+    });
+    drop(sender);
+    assert!(responses.next().await.is_none());
+    assert!(small.await.unwrap().unwrap().into_inner().stored);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_key_is_held_to_its_own_rate() {
     let directory = tempfile::tempdir().unwrap();

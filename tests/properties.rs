@@ -161,6 +161,7 @@ fn configuration_text() -> impl Strategy<Value = String> {
         "max_concurrent_calls_per_key",
         "max_wait_ms",
         "max_waiting_calls",
+        "max_waiting_bytes",
         "calls_per_second_per_key",
         "burst_per_key",
         "stream_idle_ms",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::admission::{Admission, Permit};
 use crate::auth::{Keyring, Principal};
@@ -150,23 +150,42 @@ impl Access {
         !Arc::ptr_eq(keys, &self.keyring.load())
     }
 
-    /// Authenticates the call, then admits it or refuses it with
+    /// Authenticates a unary call, then admits it or refuses it with
     /// RESOURCE_EXHAUSTED. Unknown keys are refused before they can use up
-    /// anyone's rate.
-    pub async fn admit<T>(&self, request: &Request<T>) -> Result<Caller, Error> {
+    /// anyone's rate. While it waits for a place, the call holds its
+    /// request, whose encoded size counts against the waiting room's bytes.
+    pub async fn admit<T: prost::Message>(&self, request: &Request<T>) -> Result<Caller, Error> {
         // The keys are read and let go before the wait for a place.
         let principal = principal(&self.keyring.load(), request)?;
-        self.admit_principal(principal).await
+        self.admit_principal(principal, request.get_ref().encoded_len())
+            .await
     }
 
-    /// [`Access::admit`] for a bearer token read elsewhere (the console).
+    /// [`Access::admit`] for a stream of requests: the stream waits for its
+    /// place before its first message is read, so it holds no request of
+    /// its own (what the transport has buffered is bounded by the stream's
+    /// window, `limits::STREAM_WINDOW_BYTES`).
+    pub async fn admit_stream<T>(&self, request: &Request<Streaming<T>>) -> Result<Caller, Error> {
+        let principal = principal(&self.keyring.load(), request)?;
+        self.admit_principal(principal, 0).await
+    }
+
+    /// [`Access::admit`] for a bearer token read elsewhere (the console,
+    /// which admits a call before it reads the request's body).
     pub async fn admit_token(&self, token: &str) -> Result<Caller, Error> {
         let principal = self.keyring.load().authenticate(token)?;
-        self.admit_principal(principal).await
+        self.admit_principal(principal, 0).await
     }
 
-    async fn admit_principal(&self, principal: Principal) -> Result<Caller, Error> {
-        let permit = self.admission.admit(&principal.name).await?;
+    async fn admit_principal(
+        &self,
+        principal: Principal,
+        request_bytes: usize,
+    ) -> Result<Caller, Error> {
+        let permit = self
+            .admission
+            .admit(&principal.name, request_bytes)
+            .await?;
         Ok(Caller {
             principal,
             _permit: permit,

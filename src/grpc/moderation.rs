@@ -111,7 +111,7 @@ impl Moderation for ModerationService {
             // The keys are taken before the stream is authenticated with
             // them, so that a reload in between counts as one after it.
             let keys_at_open = self.access.keys();
-            let caller = self.access.admit(&request).await?;
+            let caller = self.access.admit_stream(&request).await?;
             // The role is checked as the stream opens, not only with each
             // comment: a key outside it that sends nothing must not get OK.
             caller.require_moderation()?;

@@ -25,7 +25,7 @@ impl TrainingService {
     /// until the call ends: it holds the call's place among the calls in
     /// progress (dropping it at once would let training calls, which can
     /// take seconds, run beyond the limit).
-    async fn authorize<T: Sync>(&self, request: &Request<T>) -> Result<Caller, Status> {
+    async fn authorize<T: prost::Message>(&self, request: &Request<T>) -> Result<Caller, Status> {
         let caller = self.access.admit(request).await?;
         caller.require_admin()?;
         Ok(caller)
