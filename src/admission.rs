@@ -3,8 +3,8 @@
 //! rate is refused at once with RESOURCE_EXHAUSTED. A call that finds
 //! every place taken (its key's or everyone's) may wait a
 //! bounded time for one (by default at most 300 ms, with at most 4,096
-//! calls holding 64 MiB of requests waiting: this absorbs the bursts a
-//! pause of the server makes), then is
+//! calls, holding at most 64 MiB of requests, waiting: this absorbs the
+//! bursts a pause of the server makes), then is
 //! refused too, instead of waiting in a queue that only grows: under twice
 //! its capacity the service keeps answering the calls it takes within their
 //! deadline, and recovers as soon as the load drops.
@@ -43,8 +43,8 @@ pub struct AdmissionParams {
     /// at once. Bounds the memory that waiting calls hold besides their
     /// requests (the call's state in the transport and the handler).
     pub max_waiting_calls: usize,
-    /// Bytes of requests (as encoded) that the calls waiting for a place
-    /// may hold at once; a call whose request would take the waiting calls
+    /// Bytes of requests (as `grpc::auth::HeldWhileWaiting` counts them)
+    /// that the calls waiting for a place may hold at once; a call whose request would take the waiting calls
     /// past it is refused at once. Bounds the memory that waiting requests
     /// hold, whatever their sizes, so that the waiting room can be sized
     /// for the bursts of small comments a pause makes.
@@ -75,15 +75,16 @@ impl Default for AdmissionParams {
             // writer for up to about 300 ms (most often in the minutes after
             // a burst at full capacity), and the calls that arrive meanwhile
             // find every place taken. Waiting up to 300 ms, with room for
-            // 512 waiting calls, absorbs that; under twice the capacity a
+            // 300 ms of calls (below), absorbs that; under twice the capacity a
             // call that waited the whole time is still answered inside a
             // one-second deadline. With 100 ms and 256, soaks at half the
             // capacity shed a few calls (5 to 23 in 800,000) in such pauses.
             //
             // The room is counted in calls and in the bytes of their
             // requests. A room of 512 calls was 300 ms of calls at half the
-            // capacity of 2026-11-28 (3,400 calls a second); at 11,000 a
-            // second one key's share (256) was about 45 ms of its calls,
+            // capacity of 2026-11-28 (3,400 calls a second); at half of
+            // 11,000 a second one key's share (256) was about 45 ms of its
+            // calls,
             // and soaks at half the capacity shed calls in short pauses
             // with the message "256 of its calls already waiting". 4,096
             // calls (2,048 for one key) are 300 ms of one key's calls at
@@ -108,8 +109,9 @@ impl Default for AdmissionParams {
 const MAX_CALLS: usize = 1_000_000;
 
 /// The most bytes of waiting requests that can be configured (64 GiB): far
-/// above any machine this runs on, and far below what a semaphore counts.
-const MAX_WAITING_BYTES: usize = 64 * 1024 * 1024 * 1024;
+/// above any machine this runs on, and below what a semaphore counts on a
+/// 64-bit machine (`check` holds it to that on others).
+const MAX_WAITING_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 
 /// Admission parameters that passed [`AdmissionParams::check`].
 #[derive(Debug, Clone, PartialEq)]
@@ -130,11 +132,10 @@ impl AdmissionParams {
         if self.max_waiting_calls > MAX_CALLS {
             return Err(("max_waiting_calls", "must be at most 1000000"));
         }
-        if self.max_waiting_bytes > MAX_WAITING_BYTES {
-            return Err((
-                "max_waiting_bytes",
-                "must be at most 68719476736 (64 GiB)",
-            ));
+        if self.max_waiting_bytes as u64 > MAX_WAITING_BYTES
+            || self.max_waiting_bytes > Semaphore::MAX_PERMITS
+        {
+            return Err(("max_waiting_bytes", "must be at most 68719476736 (64 GiB)"));
         }
         if self.max_wait_ms > 60_000 {
             return Err(("max_wait_ms", "must be at most 60000 (a minute)"));
@@ -155,6 +156,32 @@ impl AdmissionParams {
             return Err(("stream_idle_ms", "must be from 1 to 86400000 (a day)"));
         }
         Ok(ValidAdmissionParams(self))
+    }
+}
+
+impl ValidAdmissionParams {
+    /// Calls (HTTP/2 streams) one gRPC connection may have open at once:
+    /// as many as admission lets in progress and wait, and as many again
+    /// as in progress, so that a connection that carries every call the
+    /// server holds still brings it the next ones to shed (and has room
+    /// for health checks). A client's further calls on that connection
+    /// wait in the client for one to end.
+    ///
+    /// Why not fewer: with a bound below what admission lets wait, a client
+    /// on one connection that sends more than the server can take queues
+    /// its calls in its own process, where their deadlines run out (measured
+    /// with 1,024 and a room of 2,048 calls for one key: under twice the
+    /// capacity nothing was shed, 216,583 calls passed their deadline, and
+    /// 1,358 a second were answered instead of about 6,000 to 6,600).
+    ///
+    /// Why not more: a unary call's message is read before the call is
+    /// admitted, so one connection can make the server hold this many
+    /// messages being received (each up to `limits::MAX_MESSAGE_BYTES`),
+    /// and their callers need a valid key (`grpc::auth::KnownKeysOnly`).
+    /// Lowering the waiting room lowers it.
+    pub fn streams_per_connection(&self) -> u32 {
+        let calls = 2 * self.0.max_concurrent_calls + self.0.max_waiting_calls;
+        u32::try_from(calls).unwrap_or(u32::MAX)
     }
 }
 
@@ -245,10 +272,21 @@ impl<'a> WaitingRoom<'a> {
     /// A place for a call whose request holds `request_bytes`, at once or
     /// not at all; the error says which bound is full.
     fn enter(&self, request_bytes: usize) -> Result<WaitingPlace<'a>, String> {
-        let (calls, requests) = match self.whose {
-            Whose::Key => ("of its calls", "its waiting calls' requests"),
-            Whose::Everyone => ("calls", "the waiting calls' requests"),
+        let (calls, requests, room) = match self.whose {
+            Whose::Key => (
+                "of its calls",
+                "its waiting calls' requests",
+                "its share of the",
+            ),
+            Whose::Everyone => ("calls", "the waiting calls' requests", "the whole"),
         };
+        if request_bytes > self.most_bytes {
+            return Err(format!(
+                "and its request of {request_bytes} bytes is larger than {room} \
+                 waiting room ({} bytes), so it cannot wait",
+                self.most_bytes
+            ));
+        }
         let call = self
             .calls
             .try_acquire()
@@ -276,6 +314,18 @@ impl<'a> WaitingRoom<'a> {
 pub struct Permit {
     _key_place: Option<OwnedSemaphorePermit>,
     _place: OwnedSemaphorePermit,
+}
+
+/// Admission's state at one moment, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdmissionFigures {
+    /// Calls holding a place among the calls in progress (a stream's
+    /// further comments included).
+    pub calls_in_progress: usize,
+    /// Calls waiting for a place.
+    pub calls_waiting: usize,
+    /// Bytes of requests those calls hold, as admission counts them.
+    pub waiting_bytes: usize,
 }
 
 /// How many of a key's calls may wait for one of its own places at once:
@@ -339,23 +389,30 @@ impl Admission {
                     request_bytes,
                     deadline,
                     |how| {
-                    Error::ResourceExhausted(format!(
-                        "key {key_name:?} is at its limit of {} calls in progress ({how}); \
+                        Error::ResourceExhausted(format!(
+                            "key {key_name:?} is at its limit of {} calls in progress ({how}); \
                          retry shortly",
-                        params.max_concurrent_calls_per_key
-                    ))
-                })
+                            params.max_concurrent_calls_per_key
+                        ))
+                    },
+                )
                 .await?,
             ),
             None => None,
         };
         let place = self
-            .place(Arc::clone(&self.in_progress), None, request_bytes, deadline, |how| {
-                Error::ResourceExhausted(format!(
-                    "the server is at its limit of {} calls in progress ({how}); retry shortly",
-                    params.max_concurrent_calls
-                ))
-            })
+            .place(
+                Arc::clone(&self.in_progress),
+                None,
+                request_bytes,
+                deadline,
+                |how| {
+                    Error::ResourceExhausted(format!(
+                        "the server is at its limit of {} calls in progress ({how}); retry shortly",
+                        params.max_concurrent_calls
+                    ))
+                },
+            )
             .await?;
         Ok(Permit {
             _key_place: key_place,
@@ -441,6 +498,22 @@ impl Admission {
             _key_place: key_place,
             _place: place,
         })
+    }
+
+    /// How many calls are in progress and waiting now.
+    pub fn figures(&self) -> AdmissionFigures {
+        let params = &self.params.0;
+        AdmissionFigures {
+            calls_in_progress: params.max_concurrent_calls - self.in_progress.available_permits(),
+            calls_waiting: params.max_waiting_calls - self.waiting.available_permits(),
+            waiting_bytes: params.max_waiting_bytes - self.waiting_bytes.available_permits(),
+        }
+    }
+
+    /// Calls one gRPC connection may have open at once (see
+    /// [`ValidAdmissionParams::streams_per_connection`]).
+    pub fn streams_per_connection(&self) -> u32 {
+        self.params.streams_per_connection()
     }
 
     /// How long a stream may wait for its next comment.
@@ -704,6 +777,14 @@ mod tests {
         // not, but a call that holds no request still does.
         let waiting_a = [wait("a", 300), wait("a", 200), wait("a", 0)];
         tokio::task::yield_now().await;
+        assert_eq!(
+            admission.figures(),
+            AdmissionFigures {
+                calls_in_progress: 2,
+                calls_waiting: 3,
+                waiting_bytes: 500,
+            }
+        );
         let refused = admission.admit("a", 1).await.unwrap_err();
         assert!(matches!(refused, Error::ResourceExhausted(_)));
         assert!(
@@ -719,14 +800,27 @@ mod tests {
         tokio::task::yield_now().await;
         let refused = admission.admit("d", 1).await.unwrap_err();
         assert!(
+            refused
+                .to_string()
+                .contains("beside the waiting calls' requests (at most 1000 bytes in all)"),
+            "{refused}"
+        );
+        // A request larger than the whole room never waits, nor one larger
+        // than its key's share.
+        let refused = admission.admit("d", 2_000).await.unwrap_err();
+        assert!(
             refused.to_string().contains(
-                "beside the waiting calls' requests (at most 1000 bytes in all)"
+                "its request of 2000 bytes is larger than the whole waiting room (1000 bytes)"
             ),
             "{refused}"
         );
-        // A request larger than the whole room never waits.
-        let refused = admission.admit("d", 2_000).await.unwrap_err();
-        assert!(refused.to_string().contains("2000 bytes"), "{refused}");
+        let refused = admission.admit("a", 600).await.unwrap_err();
+        assert!(
+            refused.to_string().contains(
+                "its request of 600 bytes is larger than its share of the waiting room (500 bytes)"
+            ),
+            "{refused}"
+        );
         // b's call ends: c gets its place, and its bytes leave the room,
         // so d's request fits again.
         drop(held_by_b);
@@ -738,8 +832,14 @@ mod tests {
         // a's calls get a's place in turn as each ends.
         drop(held_by_a);
         for waiter in waiting_a {
-            drop(waiter.await.unwrap().expect("a's calls get a's place in turn"));
+            drop(
+                waiter
+                    .await
+                    .unwrap()
+                    .expect("a's calls get a's place in turn"),
+            );
         }
+        assert_eq!(admission.figures(), AdmissionFigures::default());
     }
 
     #[tokio::test]

@@ -85,22 +85,6 @@ pub const KEPT_RETRAIN_JOBS: usize = 1_000;
 pub const HTTP2_KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 pub const HTTP2_KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Calls (HTTP/2 streams) one gRPC connection may have open at once; a
-/// client's further calls on that connection wait for one to end, in the
-/// client. It is above what the default admission holds (64 calls in
-/// progress and 4,096 waiting), so that admission, not the transport,
-/// decides which calls of a busy client wait and which are shed at once:
-/// with a limit below what admission lets wait, a client on one connection
-/// that sends more than the server can take queues its calls in its own
-/// process, where their deadlines run out (measured with 1,024 and a room
-/// of 2,048 calls for one key: under twice the capacity nothing was shed,
-/// 216,583 calls passed their deadline and 1,358 a second were answered).
-/// Memory does not need it: the requests of admitted and waiting calls are
-/// bounded by admission (calls in progress, `max_waiting_bytes`), and
-/// those still arriving by the connection's window
-/// ([`CONNECTION_WINDOW_BYTES`]).
-pub const MAX_STREAMS_PER_CONNECTION: u32 = 8192;
-
 /// The largest block of headers (metadata) one gRPC call may send.
 pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
@@ -205,7 +189,15 @@ pub(crate) mod tests {
                 "| a labelling call (`ResolveItems`, `ReportComment`, the console's resolve) or a `ForgetComment` waiting for its turn to commit (they commit one after another, in the order they are admitted and reach their turn) | {} s |",
                 LABEL_TURN_WAIT.as_secs()
             ),
-            format!("| calls open at once on one gRPC connection | {MAX_STREAMS_PER_CONNECTION} |"),
+            {
+                let streams = crate::admission::ValidAdmissionParams::default()
+                    .streams_per_connection();
+                format!(
+                    "| calls open at once on one gRPC connection | 2 × `max_concurrent_calls` + `max_waiting_calls` ({},{:03} by default) |",
+                    streams / 1000,
+                    streams % 1000
+                )
+            },
             format!(
                 "| bytes one call may send before the service reads them (HTTP/2 stream window) | {} |",
                 kib(STREAM_WINDOW_BYTES as usize)

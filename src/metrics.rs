@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::admission::AdmissionFigures;
 use crate::domain::Verdict;
 use crate::store::WriterFigures;
 
@@ -126,10 +127,11 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of everything.
-    pub fn render(&self, stored: &StoredFigures) -> String {
+    pub fn render(&self, stored: &StoredFigures, admission: AdmissionFigures) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = self.write_all(&mut out, stored);
+        let _ = write_admission(&mut out, admission);
         out
     }
 
@@ -252,6 +254,34 @@ impl Metrics {
     }
 }
 
+/// The gauges of admission: what an operator reads to tell a server that
+/// sheds calls for a moment's pause (calls waiting rise and fall) from one
+/// that is over its capacity (the waiting room stays full).
+fn write_admission(out: &mut String, admission: AdmissionFigures) -> std::fmt::Result {
+    for (name, help, value) in [
+        (
+            "moderato_calls_in_progress",
+            "Calls holding a place among the calls in progress (max_concurrent_calls).",
+            admission.calls_in_progress,
+        ),
+        (
+            "moderato_calls_waiting",
+            "Calls waiting for a place (max_waiting_calls).",
+            admission.calls_waiting,
+        ),
+        (
+            "moderato_calls_waiting_bytes",
+            "Bytes of requests the waiting calls hold (max_waiting_bytes).",
+            admission.waiting_bytes,
+        ),
+    ] {
+        writeln!(out, "# HELP {name} {help}")?;
+        writeln!(out, "# TYPE {name} gauge")?;
+        writeln!(out, "{name} {value}")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,17 +298,24 @@ mod tests {
         );
         metrics.record_verdict(Verdict::Reject);
         metrics.record_corrections(3);
-        let text = metrics.render(&StoredFigures {
-            queue_depth: vec![("news.example".to_string(), 4)],
-            model_version: "default-1\"x".to_string(),
-            retrain_jobs: vec![("promoted", 1)],
-            storage_writer: WriterFigures {
-                rounds_within: vec![(0.001, 2), (0.002, 3)],
-                rounds: 4,
-                round_seconds: 0.25,
-                decisions: 40,
+        let text = metrics.render(
+            &StoredFigures {
+                queue_depth: vec![("news.example".to_string(), 4)],
+                model_version: "default-1\"x".to_string(),
+                retrain_jobs: vec![("promoted", 1)],
+                storage_writer: WriterFigures {
+                    rounds_within: vec![(0.001, 2), (0.002, 3)],
+                    rounds: 4,
+                    round_seconds: 0.25,
+                    decisions: 40,
+                },
             },
-        });
+            AdmissionFigures {
+                calls_in_progress: 64,
+                calls_waiting: 7,
+                waiting_bytes: 1_500,
+            },
+        );
         for expected in [
             "moderato_calls_total{rpc=\"CheckComment\",code=\"Ok\"} 2",
             "moderato_calls_total{rpc=\"CheckComment\",code=\"InvalidArgument\"} 1",
@@ -297,6 +334,9 @@ mod tests {
             "moderato_storage_round_seconds_sum 0.25",
             "moderato_storage_round_seconds_count 4",
             "moderato_storage_round_decisions_total 40",
+            "moderato_calls_in_progress 64",
+            "moderato_calls_waiting 7",
+            "moderato_calls_waiting_bytes 1500",
         ] {
             assert!(text.contains(expected), "{expected} not in\n{text}");
         }

@@ -23,8 +23,8 @@ use crate::grpc::{pb, Access, KnownKeysOnly, ModerationService, ReviewService, T
 use crate::learning::{spawn_schedule, startup_model, BaseCorpus, Learning};
 use crate::limits::{
     CONNECTION_WINDOW_BYTES, HTTP2_KEEPALIVE_INTERVAL, HTTP2_KEEPALIVE_TIMEOUT,
-    MAX_HEADER_LIST_BYTES, MAX_MESSAGE_BYTES, MAX_PENDING_CANCELLED_CALLS,
-    MAX_STREAMS_PER_CONNECTION, STOP_GRACE, STREAM_WINDOW_BYTES, TLS_HANDSHAKE_LIMIT,
+    MAX_HEADER_LIST_BYTES, MAX_MESSAGE_BYTES, MAX_PENDING_CANCELLED_CALLS, STOP_GRACE,
+    STREAM_WINDOW_BYTES, TLS_HANDSHAKE_LIMIT,
 };
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -421,7 +421,7 @@ pub async fn run(
         )));
 
     let mut builder = Server::builder()
-        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
+        .max_concurrent_streams(Some(state.access.admission.streams_per_connection()))
         .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
         .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_CANCELLED_CALLS))

@@ -60,6 +60,15 @@ async fn the_metrics_move_with_the_calls() {
     let new_rounds = sample(&after, rounds) - sample(&before, rounds);
     assert!((1.0..=2.0).contains(&new_rounds), "{after}");
     assert!(sample(&after, "moderato_storage_round_seconds_sum") > 0.0);
+    // Nothing is in progress or waiting once the checks are answered.
+    for gauge in [
+        "moderato_calls_in_progress",
+        "moderato_calls_waiting",
+        "moderato_calls_waiting_bytes",
+    ] {
+        assert!(after.contains(&format!("# TYPE {gauge} gauge")), "{after}");
+        assert_eq!(sample(&after, gauge), 0.0, "{gauge}: {after}");
+    }
     assert!(
         after.contains("moderato_model_info{version=\"default-"),
         "{after}"

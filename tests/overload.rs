@@ -234,8 +234,8 @@ async fn a_call_that_waits_gets_the_place_freed_during_its_wait() {
 
 /// The waiting room holds at most `max_waiting_bytes` of requests: with
 /// the one place taken, a request larger than the room is refused at once
-/// (it would otherwise wait a minute), naming its size, while a small one
-/// waits and gets the place once it is freed.
+/// (it would otherwise wait a minute), saying so, while a small one waits
+/// and gets the place once it is freed.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_too_large_for_the_waiting_room_is_refused_at_once() {
     let directory = tempfile::tempdir().unwrap();
@@ -257,8 +257,9 @@ async fn a_request_too_large_for_the_waiting_room_is_refused_at_once() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
     assert!(
-        refused.message().contains("bytes does not fit beside")
-            && refused.message().contains("at most 1000 bytes in all"),
+        refused
+            .message()
+            .contains("bytes is larger than the whole waiting room (1000 bytes)"),
         "{refused}"
     );
     let small = tokio::spawn({
@@ -269,6 +270,9 @@ async fn a_request_too_large_for_the_waiting_room_is_refused_at_once() {
                 .await
         }
     });
+    // Refused, it would have finished at once; it waits for the place.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!small.is_finished(), "the small request did not wait");
     drop(sender);
     assert!(responses.next().await.is_none());
     assert!(small.await.unwrap().unwrap().into_inner().stored);
@@ -385,28 +389,32 @@ async fn each_comment_of_a_stream_counts_against_the_key_rate() {
     server.stop().await;
 }
 
-/// One connection holds at most `MAX_STREAMS_PER_CONNECTION` calls at once
-/// (a unary call's message is read before it is admitted, so this bounds
-/// what one connection can make the server hold): a further call on it
-/// waits until one ends, while other connections are served.
+/// One connection holds at most as many calls as admission lets in
+/// progress and wait, plus as many again as in progress
+/// (`streams_per_connection`): a unary call's message is read before it is
+/// admitted, so this bounds what one connection can make the server hold.
+/// A further call on it waits in the client until one ends, while other
+/// connections still reach the server.
 #[tokio::test(flavor = "multi_thread")]
 async fn one_connection_holds_a_bounded_number_of_calls() {
     let directory = tempfile::tempdir().unwrap();
-    let limit = moderato::limits::MAX_STREAMS_PER_CONNECTION as usize;
-    let server = start_with(config_with_limits(
-        directory.path(),
-        AdmissionParams {
-            max_concurrent_calls: limit + 16,
-            max_concurrent_calls_per_key: limit + 16,
-            ..AdmissionParams::default()
-        },
-    ))
+    let limits = AdmissionParams {
+        max_concurrent_calls: 4,
+        max_wait_ms: 60_000,
+        max_waiting_calls: 4,
+        ..AdmissionParams::default()
+    };
+    assert_eq!(limits.clone().check().unwrap().streams_per_connection(), 12);
+    let server = start_with(Config {
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..config_with_limits(directory.path(), limits)
+    })
     .await;
     let channel = server.channel().await;
-    // As many open streams as one connection may hold, each answered (its
-    // headers sent) and idle.
+    // Four open streams, each answered (its headers sent) and idle, hold
+    // the four places.
     let mut open = Vec::new();
-    for _ in 0..limit {
+    for _ in 0..4 {
         let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
         let (sender, receiver) = tokio::sync::mpsc::channel::<pb::CheckCommentRequest>(1);
         let answers = client
@@ -419,29 +427,82 @@ async fn one_connection_holds_a_bounded_number_of_calls() {
             .into_inner();
         open.push((sender, answers));
     }
-    // One more on the same connection waits for a stream to end...
-    let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
-    let waiting = tokio::spawn(async move {
-        client
-            .check_comment(with_token(NEWS_TOKEN, comment("waiting", HAM_TEXT)))
+    let check = |comment_id: &'static str| {
+        let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
+        tokio::spawn(async move {
+            client
+                .check_comment(with_token(NEWS_TOKEN, comment(comment_id, HAM_TEXT)))
+                .await
+        })
+    };
+    // Four calls wait for a place and fill the waiting room, as the
+    // metrics show.
+    let waiting: Vec<_> = ["w1", "w2", "w3", "w4"].into_iter().map(check).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, metrics) = http(&server, "GET", "/metrics", None, "").await;
+        if metrics
+            .lines()
+            .any(|line| line == "moderato_calls_waiting 4")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the calls never all waited: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Four health watches, which admission does not count, take the
+    // connection's last four calls.
+    let mut watches = Vec::new();
+    for _ in 0..4 {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        let mut watch = health
+            .watch(tonic_health::pb::HealthCheckRequest::default())
             .await
-    });
+            .expect("a watch within the limit opens")
+            .into_inner();
+        assert!(
+            watch.next().await.is_some(),
+            "the watch says how the server is"
+        );
+        watches.push(watch);
+    }
+    // Another connection reaches the server: its call finds the room full
+    // and is refused at once.
+    let refused = decision_by_comment(&server, "w1").await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
+    assert!(
+        refused.message().contains("4 calls already waiting"),
+        "{refused}"
+    );
+    // A thirteenth call on the full connection does not reach the server
+    // (where the full room would refuse it at once): it waits in the client.
+    let thirteenth = check("thirteenth");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        !waiting.is_finished(),
-        "a call beyond the connection's limit ran at once"
+        !thirteenth.is_finished(),
+        "a call beyond the connection's limit reached the server"
     );
-    // ...while another connection is served at once.
-    let other = check_as_news(&server, comment("elsewhere", HAM_TEXT)).await;
-    assert!(other.stored);
-    // Ending one stream lets the waiting call through.
-    drop(open.pop());
-    let answered = tokio::time::timeout(Duration::from_secs(30), waiting)
+    // Ending the watches lets it reach the server, whose room is still
+    // full: it is refused at once.
+    drop(watches);
+    let refused = tokio::time::timeout(Duration::from_secs(30), thirteenth)
         .await
-        .expect("the waiting call went through once a stream ended")
+        .expect("the call reached the server once the watches ended")
         .unwrap()
-        .expect("the waiting call is answered");
-    assert!(answered.into_inner().stored);
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
+    assert!(
+        refused.message().contains("4 calls already waiting"),
+        "{refused}"
+    );
+    // Ending the streams frees their places for the calls that waited.
     drop(open);
+    for call in waiting {
+        let answer = call.await.unwrap().expect("a waiting call is answered");
+        assert!(answer.into_inner().stored);
+    }
     server.stop().await;
 }

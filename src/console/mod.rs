@@ -189,7 +189,10 @@ async fn metrics(
     let stored = stored_figures_in_background(&state.engine).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.access.metrics.render(&stored),
+        state
+            .access
+            .metrics
+            .render(&stored, state.access.admission.figures()),
     )
 }
 

@@ -12,6 +12,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use crate::admission::{Admission, Permit};
 use crate::auth::{Keyring, Principal};
 use crate::error::Error;
+use crate::grpc::pb;
+use crate::limits::STREAM_WINDOW_BYTES;
 use crate::metrics::Metrics;
 
 /// Who may call, how many calls may run, and what is counted of them:
@@ -153,21 +155,23 @@ impl Access {
     /// Authenticates a unary call, then admits it or refuses it with
     /// RESOURCE_EXHAUSTED. Unknown keys are refused before they can use up
     /// anyone's rate. While it waits for a place, the call holds its
-    /// request, whose encoded size counts against the waiting room's bytes.
-    pub async fn admit<T: prost::Message>(&self, request: &Request<T>) -> Result<Caller, Error> {
+    /// request, which counts against the waiting room's bytes.
+    pub async fn admit<T: HeldWhileWaiting>(&self, request: &Request<T>) -> Result<Caller, Error> {
         // The keys are read and let go before the wait for a place.
         let principal = principal(&self.keyring.load(), request)?;
-        self.admit_principal(principal, request.get_ref().encoded_len())
+        self.admit_principal(principal, request.get_ref().held_bytes())
             .await
     }
 
     /// [`Access::admit`] for a stream of requests: the stream waits for its
-    /// place before its first message is read, so it holds no request of
-    /// its own (what the transport has buffered is bounded by the stream's
-    /// window, `limits::STREAM_WINDOW_BYTES`).
+    /// place before its first message is read, but the transport may hold
+    /// what its client sent meanwhile, up to the stream's window
+    /// (`limits::STREAM_WINDOW_BYTES`), which is what it counts against
+    /// the waiting room's bytes.
     pub async fn admit_stream<T>(&self, request: &Request<Streaming<T>>) -> Result<Caller, Error> {
         let principal = principal(&self.keyring.load(), request)?;
-        self.admit_principal(principal, 0).await
+        self.admit_principal(principal, STREAM_WINDOW_BYTES as usize)
+            .await
     }
 
     /// [`Access::admit`] for a bearer token read elsewhere (the console,
@@ -182,14 +186,42 @@ impl Access {
         principal: Principal,
         request_bytes: usize,
     ) -> Result<Caller, Error> {
-        let permit = self
-            .admission
-            .admit(&principal.name, request_bytes)
-            .await?;
+        let permit = self.admission.admit(&principal.name, request_bytes).await?;
         Ok(Caller {
             principal,
             _permit: permit,
         })
+    }
+}
+
+/// A request as it is held in memory while its call waits for a place: the
+/// message itself and what its fields point to. Decoded text takes about
+/// its encoded bytes, plus a `String` for each element of a repeated field,
+/// which a few bytes on the wire can make (an empty `decision_id` is two
+/// bytes encoded and 24 in memory); the other fields are in the message.
+pub trait HeldWhileWaiting: prost::Message + Sized {
+    fn held_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.encoded_len()
+    }
+}
+
+impl HeldWhileWaiting for pb::CheckCommentRequest {}
+impl HeldWhileWaiting for pb::GetDecisionRequest {}
+impl HeldWhileWaiting for pb::ReportCommentRequest {}
+impl HeldWhileWaiting for pb::ForgetCommentRequest {}
+impl HeldWhileWaiting for pb::ListQueueRequest {}
+impl HeldWhileWaiting for pb::ExportCorrectionsRequest {}
+impl HeldWhileWaiting for pb::GetStatsRequest {}
+impl HeldWhileWaiting for pb::StartRetrainRequest {}
+impl HeldWhileWaiting for pb::GetRetrainJobRequest {}
+impl HeldWhileWaiting for pb::ListModelsRequest {}
+impl HeldWhileWaiting for pb::ActivateModelRequest {}
+
+impl HeldWhileWaiting for pb::ResolveItemsRequest {
+    fn held_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + prost::Message::encoded_len(self)
+            + self.decision_ids.len() * std::mem::size_of::<String>()
     }
 }
 

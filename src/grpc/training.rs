@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::{observed, Access, Caller};
+use super::auth::{observed, Access, Caller, HeldWhileWaiting};
 use super::convert_training::{check_job_id, check_version, job_to_proto, model_to_proto};
 use super::pb;
 use super::pb::training_server::Training;
@@ -25,7 +25,7 @@ impl TrainingService {
     /// until the call ends: it holds the call's place among the calls in
     /// progress (dropping it at once would let training calls, which can
     /// take seconds, run beyond the limit).
-    async fn authorize<T: prost::Message>(&self, request: &Request<T>) -> Result<Caller, Status> {
+    async fn authorize<T: HeldWhileWaiting>(&self, request: &Request<T>) -> Result<Caller, Status> {
         let caller = self.access.admit(request).await?;
         caller.require_admin()?;
         Ok(caller)
