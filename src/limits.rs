@@ -66,6 +66,12 @@ pub const MAX_NOTE_BYTES: usize = 2048;
 /// second signal stops at once.
 pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a unary call's message may take to arrive, from the call's
+/// start (see `grpc::message_arrival`): far longer than a website's server
+/// needs to send 512 KiB, short enough that a client cannot keep partly
+/// sent messages in the server's memory.
+pub const MESSAGE_ARRIVAL_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How long a labelling call (`ResolveItems`, `ReportComment`, the
 /// console's resolve) or a `ForgetComment` waits for its turn to commit,
 /// these calls committing one after another.
@@ -217,6 +223,10 @@ pub(crate) mod tests {
         ] {
             assert_readme_row(&row);
         }
+        assert_readme_row(&format!(
+            "| a unary call's message arriving (every call of ours but `CheckComments`) | {} s from the call's start |",
+            MESSAGE_ARRIVAL_LIMIT.as_secs()
+        ));
         // The stop's grace is stated in the row and in the commands' table.
         assert!(
             include_str!("../README.md").contains(&format!(

@@ -421,6 +421,9 @@ pub async fn run(
         )));
 
     let mut builder = Server::builder()
+        .layer(tower::util::MapRequestLayer::new(
+            crate::grpc::limit_message_arrival,
+        ))
         .max_concurrent_streams(Some(state.access.admission.streams_per_connection()))
         .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
         .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))

@@ -519,3 +519,51 @@ async fn calls_cancelled_in_a_burst_leave_the_connection_working() {
     connection.abort();
     server.stop().await;
 }
+
+/// A unary call whose message does not finish arriving within
+/// `MESSAGE_ARRIVAL_LIMIT` ends with DEADLINE_EXCEEDED, without its handler
+/// running, so the server does not hold what it sent; a whole message sent
+/// on the same connection meanwhile is answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_that_never_finishes_arriving_ends_its_call() {
+    let limit = moderato::limits::MESSAGE_ARRIVAL_LIMIT;
+    let (server, _directory) = start_server().await;
+    let (mut client, connection) = bare_http2_client(&server).await;
+    let started = std::time::Instant::now();
+    let (response, mut sending) = client
+        .send_request(grpc_request(&server, "CheckComment"), false)
+        .unwrap();
+    // A message announced as 100 bytes, of which 10 are sent, and the
+    // stream left open.
+    let mut partial = vec![0, 0, 0, 0, 100];
+    partial.extend_from_slice(&[0x0a; 10]);
+    sending
+        .send_data(bytes::Bytes::from(partial), false)
+        .unwrap();
+    let mut client = client.ready().await.unwrap();
+    let (whole, mut whole_sending) = client
+        .send_request(grpc_request(&server, "CheckComment"), false)
+        .unwrap();
+    whole_sending
+        .send_data(grpc_frame(&comment("whole", HAM_TEXT)), true)
+        .unwrap();
+    assert_eq!(read_grpc_answers(whole.await.unwrap()).await, Ok(1));
+    let response = tokio::time::timeout(limit * 3, response)
+        .await
+        .expect("the call ended within its limit")
+        .unwrap();
+    assert!(started.elapsed() >= limit, "ended before its limit");
+    // An error before any answer comes as headers alone.
+    let headers = response.headers();
+    assert_eq!(headers["grpc-status"], "4", "{headers:?}");
+    let message = headers["grpc-message"].to_str().unwrap();
+    let message = percent_encoding::percent_decode_str(message)
+        .decode_utf8()
+        .unwrap();
+    assert!(message.contains("did not arrive within"), "{message}");
+    let stored = decision_by_comment(&server, "whole").await;
+    assert!(stored.is_ok(), "the whole message's call was stored");
+    drop(client);
+    connection.abort();
+    server.stop().await;
+}

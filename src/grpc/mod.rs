@@ -10,6 +10,7 @@ mod comment_stream;
 mod convert;
 mod convert_review;
 mod convert_training;
+mod message_arrival;
 mod moderation;
 pub(crate) mod page_token;
 mod review;
@@ -19,6 +20,7 @@ pub mod training_client;
 
 pub use auth::{Access, Caller, KnownKeysOnly};
 pub use convert::check_decision_id;
+pub use message_arrival::limit_message_arrival;
 pub use moderation::ModerationService;
 pub use review::ReviewService;
 pub use training::TrainingService;
