@@ -421,9 +421,10 @@ pub async fn run(
         )));
 
     let mut builder = Server::builder()
-        .layer(tower::util::MapRequestLayer::new(
-            crate::grpc::limit_message_arrival,
-        ))
+        .layer(tower::util::MapRequestLayer::new({
+            let access = Arc::clone(&state.access);
+            move |request| crate::grpc::limit_message_arrival(request, &access)
+        }))
         .max_concurrent_streams(Some(state.access.admission.streams_per_connection()))
         .initial_stream_window_size(Some(STREAM_WINDOW_BYTES))
         .initial_connection_window_size(Some(CONNECTION_WINDOW_BYTES))

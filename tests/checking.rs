@@ -520,14 +520,31 @@ async fn calls_cancelled_in_a_burst_leave_the_connection_working() {
     server.stop().await;
 }
 
-/// A unary call whose message does not finish arriving within
-/// `MESSAGE_ARRIVAL_LIMIT` ends with DEADLINE_EXCEEDED, without its handler
-/// running, so the server does not hold what it sent; a whole message sent
-/// on the same connection meanwhile is answered.
+/// A unary call whose request does not finish arriving within
+/// `MESSAGE_ARRIVAL_LIMIT` ends with DEADLINE_EXCEEDED, counted in the
+/// metrics. A whole message sent on the same connection meanwhile is
+/// answered, and a `CheckComments` stream, whose messages come when they
+/// come, still takes a comment after the limit.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_that_never_finishes_arriving_ends_its_call() {
     let limit = moderato::limits::MESSAGE_ARRIVAL_LIMIT;
-    let (server, _directory) = start_server().await;
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(moderato::config::Config {
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..test_config(directory.path())
+    })
+    .await;
+    let (stream_sender, receiver) = tokio::sync::mpsc::channel(1);
+    let mut stream_answers = server
+        .moderation()
+        .await
+        .check_comments(with_token(
+            NEWS_TOKEN,
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     let (mut client, connection) = bare_http2_client(&server).await;
     let started = std::time::Instant::now();
     let (response, mut sending) = client
@@ -561,8 +578,24 @@ async fn a_message_that_never_finishes_arriving_ends_its_call() {
         .decode_utf8()
         .unwrap();
     assert!(message.contains("did not arrive within"), "{message}");
+    let (_, metrics) = http(&server, "GET", "/metrics", None, "").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line
+                == "moderato_calls_total{rpc=\"CheckComment\",code=\"DeadlineExceeded\"} 1"),
+        "{metrics}"
+    );
     let stored = decision_by_comment(&server, "whole").await;
     assert!(stored.is_ok(), "the whole message's call was stored");
+    // The stream, silent since before the limit, is still served.
+    stream_sender
+        .send(comment("streamed-late", HAM_TEXT))
+        .await
+        .unwrap();
+    let answer = stream_answers.next().await.unwrap().unwrap();
+    assert!(answer.stored);
+    drop(stream_sender);
     drop(client);
     connection.abort();
     server.stop().await;

@@ -74,7 +74,7 @@ pub async fn observed_stream<T: Send + 'static>(
     }
 }
 
-fn count_call(metrics: &Metrics, rpc: &'static str, code: Code, started: Instant) {
+pub(super) fn count_call(metrics: &Metrics, rpc: &'static str, code: Code, started: Instant) {
     let elapsed = started.elapsed();
     // One line per call at debug; the caller's token and the comment's
     // author never appear in logs.

@@ -20,7 +20,7 @@ pub mod training_client;
 
 pub use auth::{Access, Caller, KnownKeysOnly};
 pub use convert::check_decision_id;
-pub use message_arrival::limit_message_arrival;
+pub(crate) use message_arrival::limit_message_arrival;
 pub use moderation::ModerationService;
 pub use review::ReviewService;
 pub use training::TrainingService;
