@@ -534,17 +534,10 @@ async fn a_message_that_never_finishes_arriving_ends_its_call() {
         ..test_config(directory.path())
     })
     .await;
-    let (stream_sender, receiver) = tokio::sync::mpsc::channel(1);
-    let mut stream_answers = server
-        .moderation()
-        .await
-        .check_comments(with_token(
-            NEWS_TOKEN,
-            tokio_stream::wrappers::ReceiverStream::new(receiver),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let (stream_sender, mut stream_answers) =
+        open_comment_stream(server.channel().await, NEWS_TOKEN)
+            .await
+            .unwrap();
     let (mut client, connection) = bare_http2_client(&server).await;
     let started = std::time::Instant::now();
     let (response, mut sending) = client

@@ -384,19 +384,12 @@ async fn serve_with_an_open_stream(
 ) {
     let server = ServeProcess::start(directory).await;
     let token = std::fs::read_to_string(directory.join("admin.token")).unwrap();
-    let mut client = pb::moderation_client::ModerationClient::new(server.channel().await);
-    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let (sender, mut answers) = open_comment_stream(server.channel().await, token.trim())
+        .await
+        .unwrap();
     let mut first = comment("s1", HAM_TEXT);
     first.site_id = "news.example".to_string();
     sender.send(first).await.unwrap();
-    let mut answers = client
-        .check_comments(with_token(
-            token.trim(),
-            tokio_stream::wrappers::ReceiverStream::new(receiver),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
     assert!(answers.message().await.unwrap().unwrap().stored);
     (server, sender, answers)
 }
@@ -842,19 +835,14 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
     .unwrap();
     let server = ServeWithConfig::start(&config, directory.path());
     let address = server.address.clone();
-    let mut client = pb::moderation_client::ModerationClient::connect(format!("http://{address}"))
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
         .await
         .unwrap();
-    let (comments, receiver) = tokio::sync::mpsc::channel(4);
+    let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
+    let (comments, mut answers) = open_comment_stream(channel, NEWS_TOKEN).await.unwrap();
     comments.send(comment("k1", HAM_TEXT)).await.unwrap();
-    let mut answers = client
-        .check_comments(with_token(
-            NEWS_TOKEN,
-            tokio_stream::wrappers::ReceiverStream::new(receiver),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
     assert!(answers.message().await.unwrap().unwrap().stored);
 
     // A reload that leaves the keys as they were (the thresholds change)

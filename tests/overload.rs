@@ -54,17 +54,9 @@ async fn server_with_a_news_stream_open(
     tonic::Streaming<pb::CheckCommentResponse>,
 ) {
     let server = start_with(config_with_limits(directory, limits)).await;
-    let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    let mut responses = server
-        .moderation()
+    let (sender, mut responses) = open_comment_stream(server.channel().await, NEWS_TOKEN)
         .await
-        .check_comments(with_token(
-            NEWS_TOKEN,
-            tokio_stream::wrappers::ReceiverStream::new(receiver),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     sender.send(comment("streamed", HAM_TEXT)).await.unwrap();
     assert!(responses.next().await.unwrap().unwrap().stored);
     (server, sender, responses)
@@ -415,17 +407,10 @@ async fn one_connection_holds_a_bounded_number_of_calls() {
     // the four places.
     let mut open = Vec::new();
     for _ in 0..4 {
-        let mut client = pb::moderation_client::ModerationClient::new(channel.clone());
-        let (sender, receiver) = tokio::sync::mpsc::channel::<pb::CheckCommentRequest>(1);
-        let answers = client
-            .check_comments(with_token(
-                NEWS_TOKEN,
-                tokio_stream::wrappers::ReceiverStream::new(receiver),
-            ))
+        let stream = open_comment_stream(channel.clone(), NEWS_TOKEN)
             .await
-            .expect("a stream within the limit opens")
-            .into_inner();
-        open.push((sender, answers));
+            .expect("a stream within the limit opens");
+        open.push(stream);
     }
     let check = |comment_id: &'static str| {
         let mut client = pb::moderation_client::ModerationClient::new(channel.clone());

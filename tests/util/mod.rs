@@ -628,3 +628,27 @@ pub fn send_signal(pid: u32, signal: libc::c_int) -> bool {
     // SAFETY: kill(2) only reads its two integer arguments.
     unsafe { libc::kill(pid, signal) == 0 }
 }
+
+/// A `CheckComments` stream opened with `token` on `channel`: the sender
+/// of its comments (dropping it ends the stream; it holds 4 unsent) and
+/// the stream's answers.
+pub async fn open_comment_stream(
+    channel: Channel,
+    token: &str,
+) -> Result<
+    (
+        tokio::sync::mpsc::Sender<pb::CheckCommentRequest>,
+        tonic::Streaming<pb::CheckCommentResponse>,
+    ),
+    tonic::Status,
+> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let answers = pb::moderation_client::ModerationClient::new(channel)
+        .check_comments(with_token(
+            token,
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .await?
+        .into_inner();
+    Ok((sender, answers))
+}
