@@ -909,7 +909,11 @@ mod echo {
                     ModerationServer::new(Echo)
                         .max_decoding_message_size(moderato::limits::MAX_MESSAGE_BYTES),
                 )
-                .serve_with_incoming(moderato::server::without_nagle(listener))
+                .serve_with_incoming(moderato::connection_limit::incoming(
+                    listener,
+                    // The same bound on connections as the server's default.
+                    moderato::admission::Admission::new(Default::default()).connections(),
+                ))
                 .await
                 .expect("the echo service serves");
         });

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::connection_limit::{ConnectionFigures, ConnectionLimit};
 use crate::error::Error;
 
 /// `[limits]` as written.
@@ -58,6 +59,13 @@ pub struct AdmissionParams {
     /// arriving, in milliseconds; then it is ended with DEADLINE_EXCEEDED
     /// and its place freed, so idle streams cannot hold places forever.
     pub stream_idle_ms: u64,
+    /// gRPC connections open at once, all clients together; one more is
+    /// closed as soon as it is accepted (see `connection_limit`).
+    pub max_connections: usize,
+    /// gRPC connections open at once from one client address (an IPv6 /64
+    /// counting as one); 0 means no cap of its own (for clients that all
+    /// come through one proxy).
+    pub max_connections_per_address: usize,
 }
 
 impl Default for AdmissionParams {
@@ -100,6 +108,16 @@ impl Default for AdmissionParams {
             // least every few seconds on a busy day; a minute of silence
             // means a stream left open, which should give its place back.
             stream_idle_ms: 60_000,
+            // gRPC multiplexes calls: a website's server process needs one
+            // connection, and a site of several servers with a pool of
+            // worker processes each (PHP-FPM keeps one per worker) a few
+            // hundred. With the console's and the metrics' listeners at
+            // their limits (256 each) the service needs about 1,100 open
+            // files, which `moderato serve` asks of the system.
+            max_connections: 512,
+            // A quarter: one host (or a client that leaks connections)
+            // cannot take every place from the other sites.
+            max_connections_per_address: 128,
         }
     }
 }
@@ -107,6 +125,10 @@ impl Default for AdmissionParams {
 /// The most calls in progress or waiting that can be configured; far above
 /// what two cores serve, and far below what a semaphore can count.
 const MAX_CALLS: usize = 1_000_000;
+
+/// The most gRPC connections that can be configured: far beyond what a
+/// process may usually open.
+const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// The most bytes of waiting requests that can be configured (64 GiB): far
 /// above any machine this runs on, and below what a semaphore counts on a
@@ -155,6 +177,15 @@ impl AdmissionParams {
         if !(1..=86_400_000).contains(&self.stream_idle_ms) {
             return Err(("stream_idle_ms", "must be from 1 to 86400000 (a day)"));
         }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(("max_connections", "must be from 1 to 1000000"));
+        }
+        if self.max_connections_per_address > self.max_connections {
+            return Err((
+                "max_connections_per_address",
+                "must be from 0 (no cap of its own) to max_connections",
+            ));
+        }
         Ok(ValidAdmissionParams(self))
     }
 }
@@ -182,6 +213,13 @@ impl ValidAdmissionParams {
     pub fn streams_per_connection(&self) -> u32 {
         let calls = 2 * self.0.max_concurrent_calls + self.0.max_waiting_calls;
         u32::try_from(calls).unwrap_or(u32::MAX)
+    }
+}
+
+impl ValidAdmissionParams {
+    /// gRPC connections open at once, at most.
+    pub fn max_connections(&self) -> usize {
+        self.0.max_connections
     }
 }
 
@@ -217,6 +255,8 @@ pub struct Admission {
     /// configuration, so the map stays small). A std mutex: held for a
     /// lookup, never across an await.
     key_places: Mutex<HashMap<String, KeyPlaces>>,
+    /// The gRPC listener's connections (see `connection_limit`).
+    connections: Arc<ConnectionLimit>,
 }
 
 /// A key's own places among the calls in progress, and the places its
@@ -326,6 +366,8 @@ pub struct AdmissionFigures {
     pub calls_waiting: usize,
     /// Bytes of requests those calls hold, as admission counts them.
     pub waiting_bytes: usize,
+    /// The gRPC listener's connections.
+    pub connections: ConnectionFigures,
 }
 
 /// How many of a key's calls may wait for one of its own places at once:
@@ -355,10 +397,19 @@ impl Admission {
             in_progress: Arc::new(Semaphore::new(params.0.max_concurrent_calls)),
             waiting: Semaphore::new(params.0.max_waiting_calls),
             waiting_bytes: Semaphore::new(params.0.max_waiting_bytes),
-            params,
             buckets: Mutex::new(HashMap::new()),
             key_places: Mutex::new(HashMap::new()),
+            connections: Arc::new(ConnectionLimit::new(
+                params.0.max_connections,
+                params.0.max_connections_per_address,
+            )),
+            params,
         }
+    }
+
+    /// The places of the gRPC listener's connections.
+    pub fn connections(&self) -> Arc<ConnectionLimit> {
+        Arc::clone(&self.connections)
     }
 
     /// Admits a call of the key named `key_name`, whose request holds
@@ -507,6 +558,7 @@ impl Admission {
             calls_in_progress: params.max_concurrent_calls - self.in_progress.available_permits(),
             calls_waiting: params.max_waiting_calls - self.waiting.available_permits(),
             waiting_bytes: params.max_waiting_bytes - self.waiting_bytes.available_permits(),
+            connections: self.connections.figures(),
         }
     }
 
@@ -783,6 +835,7 @@ mod tests {
                 calls_in_progress: 2,
                 calls_waiting: 3,
                 waiting_bytes: 500,
+                connections: Default::default(),
             }
         );
         let refused = admission.admit("a", 1).await.unwrap_err();
@@ -948,6 +1001,18 @@ mod tests {
             ..AdmissionParams::default()
         };
         assert_eq!(too_many.check().unwrap_err().0, "max_concurrent_calls");
+        let connections = |max_connections, max_connections_per_address| AdmissionParams {
+            max_connections,
+            max_connections_per_address,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(connections(0, 0).check().unwrap_err().0, "max_connections");
+        assert_eq!(
+            connections(10, 11).check().unwrap_err().0,
+            "max_connections_per_address"
+        );
+        assert!(connections(10, 10).check().is_ok());
+        assert!(connections(10, 0).check().is_ok());
         // A bucket of less than one call would refuse every call for ever.
         for burst_per_key in [0.5, -1.0, f64::INFINITY] {
             let bucket = AdmissionParams {

@@ -53,7 +53,8 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     /// A model file to serve instead of the built-in default.
     model: Option<PathBuf>,
-    /// The database's page cache in MiB (64 when unset).
+    /// The database's page cache in MiB (40 when unset, see
+    /// `store::DEFAULT_CACHE_BYTES`).
     cache_mb: Option<u64>,
     /// Where the moderator web console is served.
     console_listen: Option<String>,

@@ -6,12 +6,14 @@
 //! decision durably (`store`). `server` wires these into a running service;
 //! `cli` holds the commands of the `moderato` binary. See ARCHITECTURE.md.
 
+pub mod address_places;
 pub mod admission;
 pub mod allocator;
 pub mod auth;
 pub mod classifier;
 pub mod cli;
 pub mod config;
+pub mod connection_limit;
 pub mod console;
 pub mod domain;
 pub mod engine;

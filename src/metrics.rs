@@ -274,11 +274,29 @@ fn write_admission(out: &mut String, admission: AdmissionFigures) -> std::fmt::R
             "Bytes of requests the waiting calls hold (max_waiting_bytes).",
             admission.waiting_bytes,
         ),
+        (
+            "moderato_grpc_connections",
+            "gRPC connections open (max_connections).",
+            admission.connections.open,
+        ),
     ] {
         writeln!(out, "# HELP {name} {help}")?;
         writeln!(out, "# TYPE {name} gauge")?;
         writeln!(out, "{name} {value}")?;
     }
+    writeln!(
+        out,
+        "# HELP moderato_grpc_connections_refused_total gRPC connections closed as soon as accepted, the listener being at max_connections or the client's address at max_connections_per_address."
+    )?;
+    writeln!(
+        out,
+        "# TYPE moderato_grpc_connections_refused_total counter"
+    )?;
+    writeln!(
+        out,
+        "moderato_grpc_connections_refused_total {}",
+        admission.connections.refused
+    )?;
     Ok(())
 }
 
@@ -314,6 +332,10 @@ mod tests {
                 calls_in_progress: 64,
                 calls_waiting: 7,
                 waiting_bytes: 1_500,
+                connections: crate::connection_limit::ConnectionFigures {
+                    open: 12,
+                    refused: 5,
+                },
             },
         );
         for expected in [
@@ -337,6 +359,8 @@ mod tests {
             "moderato_calls_in_progress 64",
             "moderato_calls_waiting 7",
             "moderato_calls_waiting_bytes 1500",
+            "moderato_grpc_connections 12",
+            "moderato_grpc_connections_refused_total 5",
         ] {
             assert!(text.contains(expected), "{expected} not in\n{text}");
         }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
@@ -303,24 +302,6 @@ pub fn reload(
     })
 }
 
-/// The listener's connections with Nagle's algorithm off. A gRPC answer is
-/// small and written at once; with Nagle on, it can wait for the client's
-/// delayed acknowledgement (about 40 ms on Linux) before leaving, which
-/// turned a sub-millisecond check into a 44 ms one under load.
-pub fn without_nagle(
-    listener: TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use futures::StreamExt;
-    TcpListenerStream::new(listener).map(|accepted| {
-        let stream = accepted?;
-        // A connection that keeps Nagle on is slower, not broken.
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot turn Nagle's algorithm off");
-        }
-        Ok(stream)
-    })
-}
-
 /// How often health checking looks at whether storage can still make writes
 /// durable.
 const STORAGE_HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -449,7 +430,10 @@ pub async fn run(
         .add_service(moderation)
         .add_service(review)
         .add_service(training)
-        .serve_with_incoming_shutdown(without_nagle(listener), shutdown);
+        .serve_with_incoming_shutdown(
+            crate::connection_limit::incoming(listener, state.access.admission.connections()),
+            shutdown,
+        );
     // A stop waits for the calls in progress, but not for ever: an open
     // `CheckComments` stream or a client that never reads its answer would
     // hold it until its idle limit (a minute by default) or longer.

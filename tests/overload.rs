@@ -491,3 +491,70 @@ async fn one_connection_holds_a_bounded_number_of_calls() {
     }
     server.stop().await;
 }
+
+/// Reads the metrics until one of their lines is `line`, for up to 10 s.
+async fn wait_for_metric(server: &TestServer, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, metrics) = http(server, "GET", "/metrics", None, "").await;
+        if metrics.lines().any(|found| found == line) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {line:?} in:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A health check over `channel`: its status, or the call's error code.
+async fn health_over(channel: tonic::transport::Channel) -> Result<i32, Code> {
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .map(|answer| answer.into_inner().status)
+        .map_err(|status| status.code())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_beyond_the_limit_are_closed_and_a_freed_place_is_reused() {
+    let directory = tempfile::tempdir().unwrap();
+    let limits = AdmissionParams {
+        max_connections: 2,
+        max_connections_per_address: 0,
+        ..AdmissionParams::default()
+    };
+    let server = start_with(Config {
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..config_with_limits(directory.path(), limits)
+    })
+    .await;
+    let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+    let first = server.channel().await;
+    let second = server.channel().await;
+    assert_eq!(health_over(first.clone()).await, Ok(serving));
+    assert_eq!(health_over(second.clone()).await, Ok(serving));
+    wait_for_metric(&server, "moderato_grpc_connections 2").await;
+
+    // A third connection is closed as soon as it is accepted: its call
+    // fails, and the refusal is counted. (How a client words a connection
+    // closed under it is its own: tonic says UNKNOWN, "transport error",
+    // for the broken pipe; grpc-go and grpc-core say UNAVAILABLE.)
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .timeout(Duration::from_secs(10));
+    let refused = health_over(endpoint.connect_lazy()).await;
+    assert!(
+        matches!(refused, Err(Code::Unavailable | Code::Unknown)),
+        "a connection beyond the limit was served: {refused:?}"
+    );
+    wait_for_metric(&server, "moderato_grpc_connections_refused_total 1").await;
+    // The connections that hold the places still work.
+    assert_eq!(health_over(first.clone()).await, Ok(serving));
+
+    // Once a client closes its connection, its place takes the next one.
+    drop(second);
+    wait_for_metric(&server, "moderato_grpc_connections 1").await;
+    let third = endpoint.connect_lazy();
+    assert_eq!(health_over(third.clone()).await, Ok(serving));
+    wait_for_metric(&server, "moderato_grpc_connections 2").await;
+    wait_for_metric(&server, "moderato_grpc_connections_refused_total 1").await;
+}

@@ -8,13 +8,37 @@ use tokio::net::TcpListener;
 
 use super::CliError;
 use crate::config::{Config, LogFormat, Overrides};
+use crate::connection_limit;
 use crate::console::{self, HttpState};
 use crate::server::{self, State};
+
+/// Raises the process's limit on open files so that the connections the
+/// limits allow fit in it, and warns when the system does not let it.
+fn ask_for_open_files(config: &Config) {
+    let needed = connection_limit::files_needed(config.admission.max_connections());
+    match connection_limit::raise_open_file_limit(needed) {
+        Ok(limit) if limit.now >= needed => {
+            if let Some(from) = limit.raised_from {
+                tracing::info!(from, to = limit.now, "raised the limit on open files");
+            }
+        }
+        Ok(limit) => tracing::warn!(
+            limit = limit.now,
+            needed,
+            "the process may open fewer files than the connections [limits] allows need \
+             (max_connections, and the console's and the metrics' listeners at theirs): \
+             connections beyond it wait until one closes; raise the limit (ulimit -n, \
+             systemd's LimitNOFILE=) or lower max_connections"
+        ),
+        Err(error) => tracing::warn!(%error, "cannot read or raise the limit on open files"),
+    }
+}
 
 pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), CliError> {
     crate::allocator::use_two_arenas();
     let config = Config::load(config_file.as_deref(), &overrides)?;
     init_logging(config.log_format);
+    ask_for_open_files(&config);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     let served = runtime.block_on(async {
         let prepared = State::prepare(&config)?;

@@ -16,12 +16,11 @@
 //! [`HTTP_REQUEST_LIMIT`] (see `console::router`), so a slow answer is not
 //! mistaken for a slow client.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -29,6 +28,8 @@ use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
+
+use crate::address_places::{AddressPlace, PlacesByAddress};
 
 /// HTTP connections open at once on one listener, at most. A browser
 /// opens about six per site; this leaves room for dozens of moderators
@@ -118,7 +119,7 @@ where
             // refusal at once rather than waiting for a place.
             let Some(address_place) = self.by_address.take(address.ip()) else {
                 tracing::debug!(
-                    limit = self.by_address.limit,
+                    limit = self.by_address.limit(),
                     "too many HTTP connections from one address; a connection is closed"
                 );
                 continue;
@@ -269,77 +270,6 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for IdleLimited<Io> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_shutdown(context);
         this.watch(context, result, |()| Moved::Nothing)
-    }
-}
-
-/// Places by client address: at most `limit` at once from one address,
-/// IPv6 addresses counted by their /64 (what one host usually holds).
-///
-/// A std mutex: it is held for one map update, never across an await.
-#[derive(Clone)]
-pub struct PlacesByAddress {
-    limit: usize,
-    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
-}
-
-/// One place among its address's; given back when dropped.
-pub struct AddressPlace {
-    address: IpAddr,
-    places: PlacesByAddress,
-}
-
-impl PlacesByAddress {
-    pub fn new(limit: usize) -> PlacesByAddress {
-        PlacesByAddress {
-            limit,
-            counts: Arc::default(),
-        }
-    }
-
-    /// A place for `address`, if its group holds fewer than the limit.
-    pub fn take(&self, address: IpAddr) -> Option<AddressPlace> {
-        let address = address_group(address);
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = counts.entry(address).or_insert(0);
-        if *count >= self.limit {
-            return None;
-        }
-        *count += 1;
-        Some(AddressPlace {
-            address,
-            places: self.clone(),
-        })
-    }
-}
-
-impl Drop for AddressPlace {
-    fn drop(&mut self) {
-        let mut counts = self
-            .places
-            .counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.address);
-            }
-        }
-    }
-}
-
-/// The address a client's connections are counted under: an IPv4 address
-/// (also when written as IPv6), or an IPv6 address's /64.
-fn address_group(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V4(_) => address,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let [a, b, c, d, ..] = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
-            }
-        },
     }
 }
 
@@ -496,27 +426,5 @@ mod tests {
             "| console: a request body (`/api/resolve`) | {} KiB |",
             super::super::api::MAX_BODY_BYTES / 1024
         ));
-    }
-
-    #[test]
-    fn one_address_gets_a_bounded_share_and_an_ipv6_host_counts_by_its_64() {
-        let places = PlacesByAddress::new(2);
-        let busy: IpAddr = "192.0.2.1".parse().unwrap();
-        let held: Vec<AddressPlace> = (0..2).map(|_| places.take(busy).unwrap()).collect();
-        assert!(places.take(busy).is_none(), "one more than the limit");
-        // The same IPv4 address written as IPv6 is the same client.
-        assert!(places.take("::ffff:192.0.2.1".parse().unwrap()).is_none());
-        assert!(places.take("192.0.2.2".parse().unwrap()).is_some());
-        // Addresses of one /64 share its places; another /64 does not.
-        let first = places.take("2001:db8:1:2::1".parse().unwrap()).unwrap();
-        let second = places
-            .take("2001:db8:1:2:ffff::9".parse().unwrap())
-            .unwrap();
-        assert!(places.take("2001:db8:1:2::7".parse().unwrap()).is_none());
-        assert!(places.take("2001:db8:1:3::1".parse().unwrap()).is_some());
-        // Places given back are free again, and leave no entry behind.
-        drop((held, first, second));
-        assert!(places.take(busy).is_some());
-        assert!(places.counts.lock().unwrap().is_empty());
     }
 }

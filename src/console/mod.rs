@@ -10,6 +10,7 @@ mod api;
 mod connections;
 mod tls;
 
+pub use connections::MAX_HTTP_CONNECTIONS;
 pub use tls::{ConsoleTls, ConsoleTlsError};
 
 use std::future::Future;

@@ -21,7 +21,7 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use super::connections::PlacesByAddress;
+use crate::address_places::PlacesByAddress;
 use crate::limits::TLS_HANDSHAKE_LIMIT;
 
 /// Handshakes in progress at most; connections beyond are closed.

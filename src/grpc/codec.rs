@@ -66,5 +66,8 @@ impl<U: prost::Message + Default> Decoder for MessageDecoder<U> {
 /// (Tested through the service: `tests/validation.rs` sends bytes that
 /// do not decode.)
 fn undecodable(account: &str) -> Status {
-    Status::invalid_argument(format!("the message does not decode: {account}"))
+    Status::from(crate::error::Error::invalid_argument(
+        "the message",
+        format!("does not decode: {account}"),
+    ))
 }

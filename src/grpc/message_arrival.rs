@@ -110,11 +110,11 @@ impl ArrivalLimited {
             rpc = self.rpc,
             "a call's request did not arrive within its limit; the call was ended"
         );
-        Status::deadline_exceeded(format!(
+        Status::from(crate::error::Error::DeadlineExceeded(format!(
             "the call's message (and the end of its request) did not arrive within {} s of \
              the call's start",
             MESSAGE_ARRIVAL_LIMIT.as_secs()
-        ))
+        )))
     }
 }
 

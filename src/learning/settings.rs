@@ -29,12 +29,12 @@ pub struct LearningParams {
     /// learning refuses a correction that makes the live model worse than
     /// this on the base corpus's evaluation slice.
     pub tolerance: f64,
-    /// Start a full retrain once this many comments were labelled since the
-    /// last retrain started (a comment labelled again counts once; 0:
+    /// Start a retrain (full when there is base data, else incremental)
+    /// once this many comments were labelled since the last retrain started (a comment labelled again counts once; 0:
     /// never).
     pub retrain_every_corrections: u64,
-    /// Start a full retrain this often, in minutes, when there are new
-    /// corrections (0: never).
+    /// Start a retrain (full when there is base data, else incremental)
+    /// this often, in minutes, when there are new corrections (0: never).
     pub retrain_every_minutes: u64,
     /// Model versions kept in the registry; older ones are deleted, never
     /// the active one.
