@@ -112,8 +112,9 @@ impl Default for AdmissionParams {
             // connection, and a site of several servers with a pool of
             // worker processes each (PHP-FPM keeps one per worker) a few
             // hundred. With the console's and the metrics' listeners at
-            // their limits (256 each) the service needs about 1,100 open
-            // files, which `moderato serve` asks of the system.
+            // their limits the service needs 2,112 open files
+            // (`connection_limit::files_needed`), which `moderato serve`
+            // asks of the system.
             max_connections: 512,
             // A quarter: one host (or a client that leaks connections)
             // cannot take every place from the other sites.

@@ -5,8 +5,9 @@
 //! `[limits] max_connections` are open at once, at most
 //! `max_connections_per_address` from one client address (an IPv6 /64
 //! counting as one, see `address_places`), and one more is closed as soon
-//! as it is accepted: its client learns at once (its call fails with
-//! UNAVAILABLE) instead of waiting, unanswered, for a place.
+//! as it is accepted: its client learns at once (its call fails) instead
+//! of waiting, unanswered, for a place. A connection that sends nothing is
+//! closed after `limits::CONNECTION_FIRST_BYTES_LIMIT`.
 //!
 //! Running out of file descriptors makes every `accept` fail at once until
 //! one is closed; tonic's accept loop would try again at once and keep a
@@ -14,8 +15,9 @@
 //! `moderato serve` raises the process's limit on open files where it may
 //! ([`raise_open_file_limit`]), so that the connections allowed fit in it.
 
+use std::future::Future;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,9 +27,11 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Sleep;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::address_places::{AddressPlace, PlacesByAddress};
+use crate::limits::CONNECTION_FIRST_BYTES_LIMIT;
 
 /// How long the listener pauses after an `accept` that failed for want of
 /// resources (file descriptors, kernel memory): long enough not to spin,
@@ -126,14 +130,32 @@ impl std::fmt::Debug for ConnectionLimit {
     }
 }
 
-/// A connection that holds its places until it is dropped (closed).
+/// A connection that holds its places until it is dropped (closed), and
+/// fails its reads once it has sent nothing for
+/// [`CONNECTION_FIRST_BYTES_LIMIT`] since it was accepted (hyper then
+/// closes it).
 pub struct Connection {
     stream: TcpStream,
+    /// When the connection must have sent its first bytes; `None` once it
+    /// has.
+    first_bytes_by: Option<Pin<Box<Sleep>>>,
     _place: ConnectionPlace,
 }
 
+impl Connection {
+    fn new(stream: TcpStream, place: ConnectionPlace) -> Connection {
+        without_nagle(&stream);
+        Connection {
+            stream,
+            first_bytes_by: Some(Box::pin(tokio::time::sleep(CONNECTION_FIRST_BYTES_LIMIT))),
+            _place: place,
+        }
+    }
+}
+
 /// The connections `listener` accepts, with Nagle's algorithm off, each
-/// holding a place of `limit`; a connection without one is closed at once
+/// holding a place of `limit` and given [`CONNECTION_FIRST_BYTES_LIMIT`]
+/// to send its first bytes; a connection without a place is closed at once
 /// and never yielded. Errors are never yielded either: a failed `accept`
 /// is logged, and one for want of resources pauses the listener for
 /// [`ACCEPT_PAUSE`].
@@ -141,42 +163,74 @@ pub fn incoming(
     listener: TcpListener,
     limit: Arc<ConnectionLimit>,
 ) -> impl futures::Stream<Item = io::Result<Connection>> {
+    accepted(listener, limit)
+}
+
+/// Where connections come from: a TCP listener (or, in the tests, one that
+/// fails first).
+trait Accept: Send + 'static {
+    fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send;
+}
+
+impl Accept for TcpListener {
+    fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+        TcpListener::accept(self)
+    }
+}
+
+fn accepted<A: Accept>(
+    listener: A,
+    limit: Arc<ConnectionLimit>,
+) -> impl futures::Stream<Item = io::Result<Connection>> {
     let state = (listener, limit, None::<tokio::time::Instant>);
     futures::stream::unfold(state, |(listener, limit, mut warned_at)| async move {
         loop {
-            match listener.accept().await {
+            let error = match listener.accept().await {
                 Ok((stream, address)) => match limit.place(address.ip()) {
                     Ok(place) => {
-                        without_nagle(&stream);
-                        let connection = Connection {
-                            stream,
-                            _place: place,
-                        };
+                        let connection = Connection::new(stream, place);
                         return Some((Ok(connection), (listener, limit, warned_at)));
                     }
                     // Dropping the stream closes it.
-                    Err(refused) => log_refusal(refused),
-                },
-                // The client gave up before its connection was accepted.
-                Err(error) if is_one_connection_error(&error) => {
-                    tracing::debug!(%error, "a connection failed as it was accepted");
-                }
-                Err(error) => {
-                    let now = tokio::time::Instant::now();
-                    if warned_at.is_none_or(|at| now - at >= SHORTAGE_WARNING_INTERVAL) {
-                        warned_at = Some(now);
-                        tracing::warn!(
-                            %error,
-                            "the gRPC listener cannot accept connections (out of file descriptors? see [limits] max_connections in the README); it tries again every 100 ms"
-                        );
-                    } else {
-                        tracing::debug!(%error, "the gRPC listener cannot accept a connection");
+                    Err(refused) => {
+                        log_refusal(refused);
+                        continue;
                     }
-                    tokio::time::sleep(ACCEPT_PAUSE).await;
-                }
+                },
+                Err(error) => error,
+            };
+            if !is_shortage(&error) {
+                // One connection failed before it was accepted (the client
+                // gave up, its network went down, a firewall refused it):
+                // the next can be accepted at once.
+                tracing::debug!(%error, "a connection failed as it was accepted");
+                continue;
             }
+            let now = tokio::time::Instant::now();
+            if warned_at.is_none_or(|at| now - at >= SHORTAGE_WARNING_INTERVAL) {
+                warned_at = Some(now);
+                tracing::warn!(
+                    %error,
+                    "the gRPC listener cannot accept connections for want of file descriptors or memory (see [limits] max_connections in the README); it tries again every 100 ms"
+                );
+            } else {
+                tracing::debug!(%error, "the gRPC listener cannot accept a connection");
+            }
+            tokio::time::sleep(ACCEPT_PAUSE).await;
         }
     })
+}
+
+/// Whether `accept` failed for want of resources (file descriptors of the
+/// process or the system, kernel memory), which lasts until something is
+/// freed: every `accept` fails at once meanwhile. Any other error is one
+/// connection's (Linux passes pending network errors of the new connection
+/// up through `accept`).
+fn is_shortage(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 /// A gRPC answer is small and written at once; with Nagle's algorithm on,
@@ -203,18 +257,6 @@ fn log_refusal(refused: Refused) {
     }
 }
 
-/// Errors of one connection that failed before it was accepted, after
-/// which the next `accept` can succeed at once.
-fn is_one_connection_error(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-    )
-}
-
 impl Connected for Connection {
     type ConnectInfo = TcpConnectInfo;
 
@@ -229,7 +271,25 @@ impl AsyncRead for Connection {
         context: &mut Context<'_>,
         buffer: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(context, buffer)
+        let this = self.get_mut();
+        let filled_before = buffer.filled().len();
+        let result = Pin::new(&mut this.stream).poll_read(context, buffer);
+        let Some(deadline) = &mut this.first_bytes_by else {
+            return result;
+        };
+        match result {
+            Poll::Ready(Ok(())) if buffer.filled().len() > filled_before => {
+                this.first_bytes_by = None;
+            }
+            Poll::Pending if deadline.as_mut().poll(context).is_ready() => {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the connection sent nothing within its first bytes' limit",
+                )));
+            }
+            _ => {}
+        }
+        result
     }
 }
 
@@ -269,13 +329,15 @@ impl AsyncWrite for Connection {
 /// the log's, the model's, a retrain's, with room to spare.
 const FILES_BESIDES_CONNECTIONS: u64 = 64;
 
-/// How many files the service may need open at once: `grpc_connections`,
-/// the console's and the metrics' listeners at their limits, and
+/// How many files the service may need open at once: `grpc_connections`;
+/// for each of the console's and the metrics' listeners, its connections
+/// and, over TLS, its handshakes in progress and those done but not yet
+/// taken up (see `console::tls`), all at their limits; and
 /// [`FILES_BESIDES_CONNECTIONS`].
 pub fn files_needed(grpc_connections: usize) -> u64 {
-    grpc_connections as u64
-        + 2 * crate::console::MAX_HTTP_CONNECTIONS as u64
-        + FILES_BESIDES_CONNECTIONS
+    let per_http_listener =
+        crate::console::MAX_HTTP_CONNECTIONS + 2 * crate::console::MAX_HANDSHAKES;
+    grpc_connections as u64 + 2 * per_http_listener as u64 + FILES_BESIDES_CONNECTIONS
 }
 
 /// What [`raise_open_file_limit`] found and did.
@@ -285,6 +347,19 @@ pub struct OpenFileLimit {
     pub now: u64,
     /// The limit before, when this raised it.
     pub raised_from: Option<u64>,
+}
+
+/// The soft limit to ask for, given the soft and hard limits in force
+/// (`None` standing for no limit) and what is `needed`: `needed`, or the
+/// hard limit if it is lower; nothing when the soft limit is enough, or is
+/// already the hard one.
+fn soft_limit_to_ask(soft: Option<u64>, hard: Option<u64>, needed: u64) -> Option<u64> {
+    let soft = soft?;
+    if soft >= needed {
+        return None;
+    }
+    let target = hard.map_or(needed, |hard| hard.min(needed));
+    (target > soft).then_some(target)
 }
 
 /// Raises the process's limit on open files (its soft limit) towards
@@ -305,29 +380,25 @@ pub fn raise_open_file_limit(needed: u64) -> io::Result<OpenFileLimit> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    // RLIM_INFINITY: no limit at all.
+    let finite = |value: libc::rlim_t| (value != libc::RLIM_INFINITY).then_some(value as u64);
+    let soft = finite(limit.rlim_cur);
+    let Some(target) = soft_limit_to_ask(soft, finite(limit.rlim_max), needed) else {
+        return Ok(OpenFileLimit {
+            now: soft.unwrap_or(u64::MAX),
+            raised_from: None,
+        });
+    };
     let current = limit.rlim_cur as u64;
-    // RLIM_INFINITY is the largest value: no limit at all.
-    if current >= needed || limit.rlim_cur == libc::RLIM_INFINITY {
-        return Ok(OpenFileLimit {
-            now: current,
-            raised_from: None,
-        });
-    }
-    let target = (needed as libc::rlim_t).min(limit.rlim_max);
-    if target <= limit.rlim_cur {
-        return Ok(OpenFileLimit {
-            now: current,
-            raised_from: None,
-        });
-    }
-    limit.rlim_cur = target;
+    // The target is at most the hard limit, which fits in `rlim_t`.
+    limit.rlim_cur = target as libc::rlim_t;
     // SAFETY: `setrlimit` reads the struct it is given, which lives for
     // the call.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(OpenFileLimit {
-        now: target as u64,
+        now: target,
         raised_from: Some(current),
     })
 }
@@ -441,14 +512,119 @@ mod tests {
             "| gRPC connections open at once, all clients / from one client address (`[limits] max_connections`, `max_connections_per_address`; an IPv6 /64 counts as one address; 0 per address: no cap of its own) | {} / {} |",
             defaults.max_connections, defaults.max_connections_per_address
         ));
+        let files = files_needed(defaults.max_connections);
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("the README reads");
+        let stated = format!("({},{:03} files by default)", files / 1000, files % 1000);
+        assert!(readme.contains(&stated), "the README does not say {stated}");
     }
 
     #[test]
-    fn the_open_file_limit_is_raised_only_when_below_what_is_needed() {
-        let before = raise_open_file_limit(0).unwrap();
-        assert_eq!(before.raised_from, None, "a need of 0 raised the limit");
-        // A need already met changes nothing.
-        assert_eq!(raise_open_file_limit(before.now).unwrap(), before);
-        assert!(files_needed(512) > 512 + 2 * crate::console::MAX_HTTP_CONNECTIONS as u64);
+    fn the_soft_limit_is_raised_to_what_is_needed_as_far_as_the_hard_one_allows() {
+        // Enough already, or no limit at all: nothing to ask.
+        assert_eq!(soft_limit_to_ask(Some(2_000), Some(4_000), 1_600), None);
+        assert_eq!(soft_limit_to_ask(None, None, 1_600), None);
+        // Below: what is needed, if the hard limit allows it (or is none).
+        assert_eq!(
+            soft_limit_to_ask(Some(1_024), Some(524_288), 1_600),
+            Some(1_600)
+        );
+        assert_eq!(soft_limit_to_ask(Some(1_024), None, 1_600), Some(1_600));
+        // Else the hard limit, or nothing if the soft one is there already.
+        assert_eq!(
+            soft_limit_to_ask(Some(1_024), Some(1_200), 1_600),
+            Some(1_200)
+        );
+        assert_eq!(soft_limit_to_ask(Some(1_024), Some(1_024), 1_600), None);
+        // The process's own: a need already met changes nothing.
+        let now = raise_open_file_limit(0).unwrap();
+        assert_eq!(now.raised_from, None, "a need of 0 raised the limit");
+        assert_eq!(raise_open_file_limit(now.now).unwrap(), now);
+    }
+
+    #[test]
+    fn the_files_needed_count_every_listener_at_its_limits() {
+        use crate::console::{MAX_HANDSHAKES, MAX_HTTP_CONNECTIONS};
+        let http = 2 * (MAX_HTTP_CONNECTIONS + 2 * MAX_HANDSHAKES) as u64;
+        assert_eq!(files_needed(512), 512 + http + FILES_BESIDES_CONNECTIONS);
+    }
+
+    /// A listener whose first calls fail with `errors`, in order.
+    struct FailingFirst {
+        errors: std::sync::Mutex<std::collections::VecDeque<io::Error>>,
+        listener: TcpListener,
+    }
+
+    impl Accept for FailingFirst {
+        fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+            let error = self.errors.lock().unwrap().pop_front();
+            async move {
+                match error {
+                    Some(error) => Err(error),
+                    None => self.listener.accept().await,
+                }
+            }
+        }
+    }
+
+    /// How long (on the paused clock) the listener takes to yield a waiting
+    /// connection after its `accept` failed with each of `errors`.
+    async fn time_to_accept_after(errors: &[i32]) -> Duration {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(address).await.unwrap();
+        let failing = FailingFirst {
+            errors: std::sync::Mutex::new(
+                errors
+                    .iter()
+                    .map(|&code| io::Error::from_raw_os_error(code))
+                    .collect(),
+            ),
+            listener,
+        };
+        let limit = Arc::new(ConnectionLimit::new(4, 0));
+        let mut connections = Box::pin(accepted(failing, limit));
+        let started = tokio::time::Instant::now();
+        connections.next().await.unwrap().unwrap();
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_listener_pauses_after_a_shortage_and_not_after_one_connections_error() {
+        // Out of file descriptors, twice: two pauses before the next try.
+        let waited = time_to_accept_after(&[libc::EMFILE, libc::ENFILE]).await;
+        assert!(waited >= 2 * ACCEPT_PAUSE, "{waited:?}");
+        // A connection's own failure (aborted, refused by a firewall, its
+        // network down): the next is accepted at once.
+        let waited = time_to_accept_after(&[libc::ECONNABORTED, libc::EPERM, libc::ENETDOWN]).await;
+        assert!(waited < ACCEPT_PAUSE, "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_sends_nothing_fails_its_read_after_the_first_bytes_limit() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut connections = Box::pin(incoming(listener, Arc::new(ConnectionLimit::new(4, 0))));
+        let _silent_client = TcpStream::connect(address).await.unwrap();
+        let mut silent = connections.next().await.unwrap().unwrap();
+        let started = tokio::time::Instant::now();
+        let mut buffer = [0u8; 8];
+        let error =
+            tokio::time::timeout(CONNECTION_FIRST_BYTES_LIMIT * 2, silent.read(&mut buffer))
+                .await
+                .expect("a silent connection's read went on past the limit")
+                .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= CONNECTION_FIRST_BYTES_LIMIT);
+
+        // A connection that has spoken may go quiet for longer.
+        let mut speaking_client = TcpStream::connect(address).await.unwrap();
+        let mut speaking = connections.next().await.unwrap().unwrap();
+        speaking_client.write_all(b"x").await.unwrap();
+        assert_eq!(speaking.read(&mut buffer).await.unwrap(), 1);
+        let quiet =
+            tokio::time::timeout(CONNECTION_FIRST_BYTES_LIMIT * 6, speaking.read(&mut buffer))
+                .await;
+        assert!(quiet.is_err(), "a quiet connection's read ended: {quiet:?}");
     }
 }

@@ -79,6 +79,12 @@ pub const LABEL_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(
 /// How long a client has to finish a TLS handshake, on the gRPC listener
 /// and the console's.
 pub const TLS_HANDSHAKE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a new gRPC connection has to send its first bytes (HTTP/2's
+/// preface, or a TLS handshake's first message) before it is closed, so
+/// that a connection that says nothing cannot hold one of the listener's
+/// places (`[limits] max_connections`) for ever: hyper waits for the
+/// preface without a time limit, and pings a client only once it has come.
+pub const CONNECTION_FIRST_BYTES_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Finished retraining jobs kept in storage (and so answered by
 /// `GetRetrainJob` and counted by the metrics): a schedule that retrains
 /// every few minutes would otherwise keep every job ever run, and each
@@ -185,6 +191,10 @@ pub(crate) mod tests {
             format!(
                 "| a TLS handshake (gRPC and console) | {} s |",
                 TLS_HANDSHAKE_LIMIT.as_secs()
+            ),
+            format!(
+                "| a new gRPC connection's first bytes (HTTP/2's preface, or a TLS handshake's first message) | {} s |",
+                CONNECTION_FIRST_BYTES_LIMIT.as_secs()
             ),
             format!(
                 "| finished retraining jobs kept | the newest {},{:03} |",

@@ -536,14 +536,15 @@ async fn connections_beyond_the_limit_are_closed_and_a_freed_place_is_reused() {
 
     // A third connection is closed as soon as it is accepted: its call
     // fails, and the refusal is counted. (How a client words a connection
-    // closed under it is its own: tonic says UNKNOWN, "transport error",
-    // for the broken pipe; grpc-go and grpc-core say UNAVAILABLE.)
+    // closed under it is its own, and depends on when it notices: tonic
+    // says UNKNOWN, "transport error", for a broken pipe; grpc-go and
+    // grpc-core say UNAVAILABLE.)
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
         .unwrap()
         .timeout(Duration::from_secs(10));
     let refused = health_over(endpoint.connect_lazy()).await;
     assert!(
-        matches!(refused, Err(Code::Unavailable | Code::Unknown)),
+        refused.is_err(),
         "a connection beyond the limit was served: {refused:?}"
     );
     wait_for_metric(&server, "moderato_grpc_connections_refused_total 1").await;
@@ -557,4 +558,6 @@ async fn connections_beyond_the_limit_are_closed_and_a_freed_place_is_reused() {
     assert_eq!(health_over(third.clone()).await, Ok(serving));
     wait_for_metric(&server, "moderato_grpc_connections 2").await;
     wait_for_metric(&server, "moderato_grpc_connections_refused_total 1").await;
+    drop((first, third));
+    server.stop().await;
 }

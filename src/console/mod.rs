@@ -11,7 +11,7 @@ mod connections;
 mod tls;
 
 pub use connections::MAX_HTTP_CONNECTIONS;
-pub use tls::{ConsoleTls, ConsoleTlsError};
+pub use tls::{ConsoleTls, ConsoleTlsError, MAX_HANDSHAKES};
 
 use std::future::Future;
 use std::net::SocketAddr;

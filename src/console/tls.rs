@@ -25,7 +25,7 @@ use crate::address_places::PlacesByAddress;
 use crate::limits::TLS_HANDSHAKE_LIMIT;
 
 /// Handshakes in progress at most; connections beyond are closed.
-const MAX_HANDSHAKES: usize = 256;
+pub const MAX_HANDSHAKES: usize = 256;
 
 /// Handshakes in progress from one client address (an IPv6 /64 counting
 /// as one) at most, so that one host cannot take every place and lock the
