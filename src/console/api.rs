@@ -38,15 +38,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// status its gRPC status means, or a request the HTTP layer refused
 /// (413 for a body too large, 415 for one that is not JSON, 400 for JSON
 /// that does not parse or fit).
+#[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    Service(Error),
+    #[error(transparent)]
+    Service(#[from] Error),
+    #[error("{message}")]
     Request { status: StatusCode, message: String },
-}
-
-impl From<Error> for ApiError {
-    fn from(error: Error) -> Self {
-        ApiError::Service(error)
-    }
 }
 
 impl From<JsonRejection> for ApiError {

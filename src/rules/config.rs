@@ -27,7 +27,7 @@ use serde::Deserialize;
 use super::author_fields::BUILT_IN_AUTHOR_KEYWORDS;
 use super::blocklists::BlockLists;
 use super::settings::{Mode, Rule, RuleSettings, MAX_WEIGHT, MAX_WINDOW_SECONDS};
-use super::terms::TermList;
+use super::terms::{TermList, TermListError};
 use super::{RuleSet, Rules};
 use crate::config::ConfigError;
 use crate::domain::MAX_HOSTS_PER_SITE;
@@ -256,14 +256,27 @@ fn layer_paths(path: &str, layers: usize) -> Vec<String> {
 
 fn term_list(entries: &[(String, String)]) -> Result<TermList, ConfigError> {
     let terms: Vec<String> = entries.iter().map(|(_, term)| term.clone()).collect();
-    TermList::new(&terms).map_err(|position| {
-        invalid(
+    TermList::new(&terms).map_err(|error| match error {
+        TermListError::NoWords(position) => invalid(
             entries[position].0.clone(),
             format!(
                 "{:?} has no letters or digits to match",
                 entries[position].1
             ),
-        )
+        ),
+        TermListError::TooLarge(reason) => invalid(
+            // The list's name: its first entry's, without the position.
+            entries
+                .first()
+                .map(|(field, _)| {
+                    field
+                        .rsplit_once('[')
+                        .map_or(field.as_str(), |(list, _)| list)
+                })
+                .unwrap_or_default()
+                .to_string(),
+            format!("the list's terms cannot be searched for together: {reason}"),
+        ),
     })
 }
 

@@ -88,15 +88,28 @@ impl Hasher for Fnv {
     }
 }
 
+/// Why a list of terms cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TermListError {
+    /// The term at this position folds to no words.
+    #[error("term {0} has no letters or digits to match")]
+    NoWords(usize),
+    /// The terms are too many, or too long, to be searched for together
+    /// inside spelled-out letters.
+    #[error("the terms cannot be searched for inside spelled-out letters: {0}")]
+    TooLarge(String),
+}
+
 impl TermList {
     /// Folds the terms; a term that folds to no words at all (only
-    /// punctuation) is refused with its position.
+    /// punctuation) is refused with its position, and terms too many to be
+    /// looked for inside spelled-out letters with the searcher's words.
     ///
     /// A term that folds like an earlier one ("Casino" after "casino",
     /// or a site repeating a term of the global list, which comes first)
     /// matches exactly the same words, so it is kept once, as first
     /// written: a reason then names and counts it once.
-    pub fn new(terms: &[String]) -> Result<TermList, usize> {
+    pub fn new(terms: &[String]) -> Result<TermList, TermListError> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
             let folded = folded_words(&normalize(term));
@@ -107,7 +120,7 @@ impl TermList {
                 })
                 .collect();
             let Some(first) = words.first().map(|word| word.letters.clone()) else {
-                return Err(position);
+                return Err(TermListError::NoWords(position));
             };
             let candidates = list.by_first_word.entry(first).or_default();
             if candidates.iter().any(|index| {
@@ -129,7 +142,8 @@ impl TermList {
             });
             list.written.push(term.trim().to_string());
         }
-        list.inside_runs = InsideRuns::new(&list.folded);
+        list.inside_runs = InsideRuns::new(&list.folded)
+            .map_err(|error| TermListError::TooLarge(error.to_string()))?;
         Ok(list)
     }
 
@@ -227,7 +241,7 @@ impl FoldedTerm {
 
 impl InsideRuns {
     /// `None` when no term is long enough to be looked for inside runs.
-    fn new(terms: &[FoldedTerm]) -> Option<InsideRuns> {
+    fn new(terms: &[FoldedTerm]) -> Result<Option<InsideRuns>, aho_corasick::BuildError> {
         let mut pattern_of: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<String> = Vec::new();
         let mut parts: Vec<Vec<TermPart>> = Vec::new();
@@ -250,18 +264,13 @@ impl InsideRuns {
             }
         }
         if patterns.is_empty() {
-            return None;
+            return Ok(None);
         }
-        // Built from the operator's terms, which the configuration already
-        // checked; a failure (an automaton too large) only leaves runs
-        // unsearched, and is logged.
-        match AhoCorasick::new(&patterns) {
-            Ok(automaton) => Some(InsideRuns { automaton, parts }),
-            Err(error) => {
-                tracing::warn!(%error, "terms are not looked for inside spelled-out letters");
-                None
-            }
-        }
+        // Built from the operator's terms as the configuration is read: a
+        // failure (an automaton too large) is the configuration's error, so
+        // that no term is silently left unsearched.
+        let automaton = AhoCorasick::new(&patterns)?;
+        Ok(Some(InsideRuns { automaton, parts }))
     }
 
     /// Calls `note` with each term found in the spelled-out run at word
@@ -498,7 +507,7 @@ mod tests {
     #[test]
     fn a_term_of_only_punctuation_is_refused() {
         let terms = vec!["ok".to_string(), "!!".to_string()];
-        assert_eq!(TermList::new(&terms).unwrap_err(), 1);
+        assert_eq!(TermList::new(&terms).unwrap_err(), TermListError::NoWords(1));
     }
 
     #[test]
