@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::admission::{AdmissionParams, ValidAdmissionParams};
 use crate::auth::{ApiKey, Role};
 use crate::learning::{LearningParams, LearningSettings};
+use crate::retention::{RetentionParams, ValidRetentionParams};
 use crate::rules::{Rules, RulesConfig};
 use crate::verdict::Thresholds;
 
@@ -73,6 +74,8 @@ struct RawConfig {
     learning: LearningParams,
     #[serde(default)]
     limits: AdmissionParams,
+    #[serde(default)]
+    retention: RetentionParams,
     tls: Option<TlsFiles>,
 }
 
@@ -186,6 +189,8 @@ pub struct Config {
     pub learning: LearningSettings,
     /// Overload protection: the `[limits]` table.
     pub admission: ValidAdmissionParams,
+    /// How long decisions are kept: the `[retention]` table.
+    pub retention: ValidRetentionParams,
     /// TLS, when `[tls]` is set; plain HTTP/2 otherwise (fine on loopback).
     pub tls: Option<TlsFiles>,
     /// The moderator web console, when set.
@@ -212,6 +217,7 @@ impl Config {
         compare("cache_mb", self.cache_bytes != other.cache_bytes);
         compare("[learning]", self.learning != other.learning);
         compare("[limits]", self.admission != other.admission);
+        compare("[retention]", self.retention != other.retention);
         compare("[tls]", self.tls != other.tls);
         compare(
             "console_listen",
@@ -263,6 +269,7 @@ impl Default for Config {
             cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             learning: LearningSettings::default(),
             admission: ValidAdmissionParams::default(),
+            retention: ValidRetentionParams::default(),
             tls: None,
             console_listen: None,
             metrics_listen: None,
@@ -444,6 +451,10 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
         .limits
         .check()
         .map_err(|(key, message)| invalid(format!("limits.{key}"), message))?;
+    let retention = raw
+        .retention
+        .check()
+        .map_err(|(key, message)| invalid(format!("retention.{key}"), message))?;
     let console_listen = socket_address(
         "console_listen",
         "--console",
@@ -486,6 +497,7 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
     }
     Ok(Config {
         admission,
+        retention,
         tls: raw.tls,
         console_listen,
         metrics_listen,
@@ -709,6 +721,7 @@ mod tests {
         assert_eq!(config.listen, defaults.listen);
         assert_eq!(config.thresholds, defaults.thresholds);
         assert_eq!(config.admission, defaults.admission);
+        assert_eq!(config.retention, defaults.retention);
         assert_eq!(config.learning, defaults.learning);
         assert_eq!(config.cache_bytes, defaults.cache_bytes);
     }

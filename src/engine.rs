@@ -39,6 +39,11 @@ pub struct CheckOutcome {
     pub stored: bool,
 }
 
+/// Comments forgotten in one batch of [`Engine::expire_decisions`], in one
+/// turn of the labelling calls: about 50 ms of work, so a moderator's label
+/// waits for no longer.
+pub const EXPIRY_BATCH: usize = 64;
+
 pub struct Engine {
     store: Store,
     model: ArcSwap<Model>,
@@ -523,6 +528,56 @@ impl Engine {
             })
             .await
             .map_err(|error| Error::Internal(format!("the forgetting task failed: {error}")))?
+    }
+
+    /// Forgets the comments whose decisions were made before `before` and
+    /// wait for no review (see `Store::expired_comments`), as
+    /// [`Engine::forget_comment`] does, except that the daily statistics
+    /// keep counting them; returns how many. It works in batches of
+    /// [`EXPIRY_BATCH`]: each takes the labelling turn (so moderators'
+    /// labels wait for one batch at most), runs as a labelling task (a stop
+    /// waits for the batch in progress), and is flushed before the next. No
+    /// batch starts once the service is stopping.
+    pub async fn expire_decisions(self: &Arc<Self>, before: UnixMillis) -> Result<usize, Error> {
+        let mut resume_after: Option<String> = None;
+        let mut expired = 0;
+        while !self.is_stopping() {
+            let turn = self.label_turn().await;
+            let tracked = self.label_tasks().token();
+            let engine = Arc::clone(self);
+            let from = resume_after.take();
+            // Reads and writes several trees per comment: not on a runtime
+            // thread.
+            let (forgotten, next) = tokio::task::spawn_blocking(move || {
+                let _tracked = tracked;
+                let found = engine
+                    .store
+                    .expired_comments(before, from.as_deref(), EXPIRY_BATCH)?;
+                let mut forgotten = Vec::with_capacity(found.comments.len());
+                for (site, comment) in found.comments {
+                    let expired = engine
+                        .learning
+                        .forgetting(|| engine.store.expire_comment(&site, &comment))?;
+                    if expired.is_some() {
+                        forgotten.push((site, comment));
+                    }
+                }
+                Ok::<_, Error>((forgotten, found.resume_after))
+            })
+            .await
+            .map_err(|error| Error::Internal(format!("expiring decisions failed: {error}")))??;
+            for (site, comment) in &forgotten {
+                self.recent.forget(site, comment);
+            }
+            drop(turn);
+            expired += forgotten.len();
+            self.store.durable().await?;
+            match next {
+                Some(id) => resume_after = Some(id),
+                None => break,
+            }
+        }
+        Ok(expired)
     }
 
     /// Waits until everything a read may have seen is on disk. Reads see a

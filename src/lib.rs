@@ -25,6 +25,7 @@ pub mod limits;
 pub mod metrics;
 pub mod plot;
 pub mod recent_comments;
+pub mod retention;
 pub mod review;
 pub mod review_operations;
 pub mod rules;

@@ -26,6 +26,7 @@ use crate::limits::{
     STREAM_WINDOW_BYTES, TLS_HANDSHAKE_LIMIT,
 };
 use crate::metrics::Metrics;
+use crate::retention::{spawn_expiry, ValidRetentionParams};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +86,8 @@ pub struct State {
     pub admin_token_file: Option<PathBuf>,
     /// The certificate and key to serve TLS with, when configured.
     pub tls: Option<TlsKeys>,
+    /// How long decisions are kept (see `retention`).
+    pub retention: ValidRetentionParams,
 }
 
 /// The configured certificate chain and private key, as read (PEM), for
@@ -247,6 +250,7 @@ impl Prepared {
             }),
             admin_token_file,
             tls,
+            retention: config.retention.clone(),
         })
     }
 }
@@ -394,6 +398,7 @@ pub async fn run(
         known_keys_only,
     );
     spawn_schedule(Arc::clone(&state.engine));
+    let _expiry = spawn_expiry(Arc::clone(&state.engine), &state.retention);
     let _storage_health =
         tokio_util::task::AbortOnDropHandle::new(tokio::spawn(report_storage_failure(
             Arc::clone(&state.engine),

@@ -170,3 +170,97 @@ async fn the_command_line_forgets_comments_with_a_sites_key() {
     assert!(stderr.contains("Moderation"), "{stderr}");
     server.stop().await;
 }
+
+/// A decision of `comment_id` on the news site, made `days_ago` days ago,
+/// as the service would have stored it then.
+fn news_decision_made_days_ago(
+    comment_id: &str,
+    days_ago: u64,
+    status: moderato::domain::ReviewStatus,
+) -> moderato::domain::Decision {
+    use moderato::domain::*;
+    let made = std::time::SystemTime::now() - std::time::Duration::from_secs(days_ago * 86_400);
+    let since_epoch = made.duration_since(std::time::UNIX_EPOCH).unwrap();
+    let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        since_epoch.as_secs(),
+        since_epoch.subsec_nanos(),
+    ));
+    let at = UnixMillis(since_epoch.as_millis() as i64);
+    Decision {
+        decision_id: id.to_string(),
+        comment: Comment {
+            site_id: NEWS_SITE.to_string(),
+            comment_id: comment_id.to_string(),
+            content: HAM_TEXT.to_string(),
+            author: Author::default(),
+            context: PostContext::default(),
+            submitted_at: at,
+            form: FormSignals::default(),
+        },
+        assessment: Assessment {
+            verdict: Verdict::Allow,
+            spam_probability: 0.1,
+            score: 0.1,
+            priority: Priority::Low,
+            reasons: vec![],
+            model_version: "earlier".to_string(),
+        },
+        created_at: at,
+        status,
+        resolution: None,
+    }
+}
+
+/// With `[retention] decisions_days` set, the running service forgets the
+/// comments whose decisions are older, unless they wait for review, and
+/// still counts them in the statistics.
+#[tokio::test(flavor = "multi_thread")]
+async fn comments_past_the_retention_period_are_forgotten_but_still_counted() {
+    use moderato::domain::ReviewStatus;
+    let directory = tempfile::tempdir().unwrap();
+    let config = moderato::config::Config {
+        retention: moderato::retention::RetentionParams { decisions_days: 2 }
+            .check()
+            .unwrap(),
+        ..test_config(directory.path())
+    };
+    let old = news_decision_made_days_ago("old", 3, ReviewStatus::Approved);
+    let waiting = news_decision_made_days_ago("waiting", 3, ReviewStatus::Pending);
+    let recent = news_decision_made_days_ago("recent", 1, ReviewStatus::Approved);
+    {
+        let store = moderato::store::Store::open(&config.data_dir.join("db")).unwrap();
+        store
+            .insert_decisions(&[old.clone(), waiting.clone(), recent.clone()])
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let server = start_with(config).await;
+    let fresh = check_as_news(&server, by_reader("fresh", HAM_TEXT)).await;
+
+    // The service looks at its start: the old comment goes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match decision_by_id(&server, &old.decision_id).await {
+            Err(status) if status.code() == Code::NotFound => break,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "the old decision is still there: {other:?}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = decision_by_comment(&server, "old").await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    // The one waiting for review, the recent one and the fresh one stay.
+    for kept in [
+        &waiting.decision_id,
+        &recent.decision_id,
+        &fresh.decision_id,
+    ] {
+        decision_by_id(&server, kept).await.unwrap();
+    }
+    // The statistics count all four.
+    assert_eq!(news_stats(&server).await.total, 4);
+    server.stop().await;
+}

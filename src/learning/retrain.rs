@@ -220,6 +220,12 @@ impl Engine {
         self.learning().stopping.store(true, Ordering::Relaxed);
     }
 
+    /// Whether the service is stopping ([`Engine::begin_stop`] was
+    /// called): background work starts nothing new.
+    pub fn is_stopping(&self) -> bool {
+        self.learning().stopping.load(Ordering::Relaxed)
+    }
+
     /// A job of this run or a stored one.
     pub fn retrain_job(&self, job_id: &str) -> Result<RetrainJob, Error> {
         if let Some(job) = self.learning().jobs().get(job_id) {

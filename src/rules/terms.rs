@@ -507,7 +507,10 @@ mod tests {
     #[test]
     fn a_term_of_only_punctuation_is_refused() {
         let terms = vec!["ok".to_string(), "!!".to_string()];
-        assert_eq!(TermList::new(&terms).unwrap_err(), TermListError::NoWords(1));
+        assert_eq!(
+            TermList::new(&terms).unwrap_err(),
+            TermListError::NoWords(1)
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ use super::decisions::{comment_key, decode};
 use super::index::Indexes;
 use super::rule_state::RuleStateTrees;
 use super::{Store, StoreError};
-use crate::domain::{Decision, ReviewStatus};
+use crate::domain::{Decision, ReviewStatus, UnixMillis};
+use std::ops::Bound;
 
 /// What forgetting a comment deleted.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,18 +35,104 @@ pub struct Forgotten {
     pub online_examples: usize,
 }
 
+/// What forgetting a comment does to the daily statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Statistics {
+    /// Takes the comment out of them, as if it had never been checked (a
+    /// comment forgotten on request).
+    Uncount,
+    /// Leaves them: the comment was checked that day (a comment past the
+    /// retention period).
+    Keep,
+}
+
+/// Comments past the retention period, found by [`Store::expired_comments`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Expired {
+    /// (site id, comment id) of each comment to forget, oldest first.
+    pub comments: Vec<(String, String)>,
+    /// Where the next search goes on from (the last decision looked at),
+    /// so that decisions left alone (waiting for review) are not read
+    /// again; `None` when the search reached decisions made since the
+    /// cut-off, or the end.
+    pub resume_after: Option<String>,
+}
+
 impl Store {
     /// Deletes what the store keeps of the comment `comment_id` of
     /// `site_id` (see the module docs); `None` when nothing was stored.
     /// (A decision deleted by another call between this one's first read
     /// and its transaction would leave its online examples deleted and
-    /// unreported: the service runs forgets one at a time, in the labelling
-    /// turn, and nothing else deletes decisions.)
+    /// unreported: the service runs forgets and expiries one at a time, in
+    /// the labelling turn, and nothing else deletes decisions.)
     /// Call [`Store::durable`] before acknowledging.
     pub fn forget_comment(
         &self,
         site_id: &str,
         comment_id: &str,
+    ) -> Result<Option<Forgotten>, StoreError> {
+        self.forget(site_id, comment_id, Statistics::Uncount)
+    }
+
+    /// Forgets a comment past the retention period: as
+    /// [`Store::forget_comment`], except that the daily statistics keep
+    /// counting it.
+    pub fn expire_comment(
+        &self,
+        site_id: &str,
+        comment_id: &str,
+    ) -> Result<Option<Forgotten>, StoreError> {
+        self.forget(site_id, comment_id, Statistics::Keep)
+    }
+
+    /// Up to `most` comments whose decisions were made before `before` and
+    /// wait for no review, oldest first, searching after the decision
+    /// `resume_after` (from the oldest when `None`). Decision ids are
+    /// version 7 UUIDs, made at the decision's creation and written in a
+    /// fixed form, so the decisions tree is in the order they were made:
+    /// the search stops at the first decision made since `before`. A
+    /// decision waiting for review is kept whatever its age, until a
+    /// moderator settles it.
+    pub fn expired_comments(
+        &self,
+        before: UnixMillis,
+        resume_after: Option<&str>,
+        most: usize,
+    ) -> Result<Expired, StoreError> {
+        let decisions = match resume_after {
+            Some(id) => self
+                .inner
+                .decisions
+                .range::<&[u8], _>((Bound::Excluded(id.as_bytes()), Bound::Unbounded)),
+            None => self.inner.decisions.iter(),
+        };
+        let mut expired = Expired::default();
+        for entry in decisions {
+            let (key, value) = entry?;
+            let decision = decode(&key, &value)?;
+            if decision.created_at >= before {
+                expired.resume_after = None;
+                return Ok(expired);
+            }
+            expired.resume_after = Some(decision.decision_id.clone());
+            if decision.status != ReviewStatus::Pending {
+                expired
+                    .comments
+                    .push((decision.comment.site_id, decision.comment.comment_id));
+                if expired.comments.len() >= most {
+                    return Ok(expired);
+                }
+            }
+        }
+        expired.resume_after = None;
+        Ok(expired)
+    }
+
+    fn forget(
+        &self,
+        site_id: &str,
+        comment_id: &str,
+        statistics: Statistics,
     ) -> Result<Option<Forgotten>, StoreError> {
         let Some(decision) = self.decision_for_comment(site_id, comment_id)? else {
             return Ok(None);
@@ -87,7 +174,7 @@ impl Store {
                     queue,
                     counts,
                     timeline,
-                    statistics,
+                    statistics_tree,
                     corrections,
                     authors,
                 )| {
@@ -101,8 +188,12 @@ impl Store {
                     if comments.get(&index_key)?.as_deref() == Some(id) {
                         comments.remove(index_key.as_slice())?;
                     }
-                    Indexes::of(inner.layout, (queue, counts, timeline, statistics))
-                        .remove(&stored)?;
+                    let indexes =
+                        Indexes::of(inner.layout, (queue, counts, timeline, statistics_tree));
+                    match statistics {
+                        Statistics::Uncount => indexes.remove(&stored)?,
+                        Statistics::Keep => indexes.remove_keeping_statistics(&stored)?,
+                    }
                     corrections.remove(id)?;
                     RuleStateTrees::forget_author_comment(
                         authors,
@@ -275,6 +366,63 @@ mod tests {
             store.forget_comment(SITE, "c-d1").unwrap().unwrap();
             assert!(entries(&store.inner.rule_state.authors).is_empty());
             assert!(entries(&store.inner.queue_counts).is_empty(), "{layout:?}");
+        }
+    }
+
+    #[test]
+    fn comments_past_the_cutoff_are_expired_oldest_first_and_still_counted() {
+        for layout in [Layout::BySite, Layout::Compact, Layout::Timeline] {
+            let old_labelled = by_anna("d1", 10);
+            let mut old_pending = by_anna("d2", 20);
+            old_pending.status = ReviewStatus::Pending;
+            let old = by_anna("d3", 30);
+            let new = by_anna("d4", 40);
+            let directory = tempfile::tempdir().unwrap();
+            let store = Store::open_as(directory.path(), layout).unwrap();
+            let all = [old_labelled, old_pending.clone(), old, new.clone()];
+            fill(&store, &all, &["d1"]);
+            let statistics = entries(&store.inner.statistics);
+
+            // One at a time, oldest first; the pending one is passed over,
+            // and the search stops at the first decision since the cut-off.
+            let cutoff = UnixMillis(35);
+            let first = store.expired_comments(cutoff, None, 1).unwrap();
+            assert_eq!(first.comments, [(SITE.to_string(), "c-d1".to_string())]);
+            assert_eq!(first.resume_after.as_deref(), Some("d1"));
+            let second = store.expired_comments(cutoff, Some("d1"), 1).unwrap();
+            assert_eq!(second.comments, [(SITE.to_string(), "c-d3".to_string())]);
+            assert_eq!(second.resume_after.as_deref(), Some("d3"));
+            let last = store.expired_comments(cutoff, Some("d3"), 1).unwrap();
+            assert_eq!(last, Expired::default());
+            assert_eq!(
+                store
+                    .expired_comments(cutoff, None, 10)
+                    .unwrap()
+                    .comments
+                    .len(),
+                2
+            );
+
+            for (site, comment) in [first.comments, second.comments].concat() {
+                store.expire_comment(&site, &comment).unwrap().unwrap();
+            }
+            // As if only the pending and the new comment had been checked,
+            // except that the daily statistics still count all four.
+            let never = tempfile::tempdir().unwrap();
+            let without = Store::open_as(never.path(), layout).unwrap();
+            fill(&without, &[old_pending, new], &[]);
+            let mut expired_state = state(&store);
+            let mut never_state = state(&without);
+            assert_eq!(expired_state.remove(5), statistics, "{layout:?}");
+            never_state.remove(5);
+            assert_eq!(expired_state, never_state, "{layout:?}");
+            assert!(store.audit_trail("d1").unwrap().is_empty());
+            assert_eq!(store.decision_for_comment(SITE, "c-d1").unwrap(), None);
+            assert!(store.decision("d2").unwrap().is_some());
+            assert_eq!(
+                store.expired_comments(cutoff, None, 10).unwrap(),
+                Expired::default()
+            );
         }
     }
 

@@ -733,6 +733,21 @@ impl<'a> Indexes<'a> {
 
     /// Takes a decision, as it was stored, out of every index.
     pub fn remove(&self, decision: &Decision) -> Result<(), UnabortableTransactionError> {
+        self.remove_from_queue(decision)?;
+        self.change_statistics(decision, -1)
+    }
+
+    /// Takes a decision out of the review queue and its counts, leaving
+    /// the daily statistics counting it (a decision past the retention
+    /// period was still made that day).
+    pub fn remove_keeping_statistics(
+        &self,
+        decision: &Decision,
+    ) -> Result<(), UnabortableTransactionError> {
+        self.remove_from_queue(decision)
+    }
+
+    fn remove_from_queue(&self, decision: &Decision) -> Result<(), UnabortableTransactionError> {
         let position = position(decision);
         let status = decision.status;
         let site = &decision.comment.site_id;
@@ -743,7 +758,6 @@ impl<'a> Indexes<'a> {
         self.queue
             .remove([one_site_prefix(status, site), position].concat())?;
         self.change_count(count_key(status, site, decision.assessment.priority), -1)?;
-        self.change_statistics(decision, -1)?;
         if self.layout.has_timeline() {
             self.timeline.remove(timeline_key(decision))?;
         }
