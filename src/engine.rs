@@ -39,10 +39,15 @@ pub struct CheckOutcome {
     pub stored: bool,
 }
 
-/// Comments forgotten in one batch of [`Engine::expire_decisions`], in one
-/// turn of the labelling calls: about 50 ms of work, so a moderator's label
-/// waits for no longer.
-pub const EXPIRY_BATCH: usize = 64;
+/// Decisions [`Engine::expire_decisions`] reads at a time, outside the
+/// labelling turn, for the expired ones among them.
+pub const EXPIRY_SCAN: usize = 1024;
+
+/// How long [`Engine::expire_decisions`] forgets comments in one turn of
+/// the labelling calls before it gives the turn back: a moderator's label
+/// waits about this long at most for it (a comment forgotten with many
+/// online examples may take longer on its own).
+pub const EXPIRY_TURN_WORK: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub struct Engine {
     store: Store,
@@ -530,54 +535,77 @@ impl Engine {
             .map_err(|error| Error::Internal(format!("the forgetting task failed: {error}")))?
     }
 
-    /// Forgets the comments whose decisions were made before `before` and
-    /// wait for no review (see `Store::expired_comments`), as
+    /// Forgets the comments past the retention period that ended at
+    /// `before` (see `Store::expired_comments`), as
     /// [`Engine::forget_comment`] does, except that the daily statistics
-    /// keep counting them; returns how many. It works in batches of
-    /// [`EXPIRY_BATCH`]: each takes the labelling turn (so moderators'
-    /// labels wait for one batch at most), runs as a labelling task (a stop
-    /// waits for the batch in progress), and is flushed before the next. No
-    /// batch starts once the service is stopping.
+    /// keep counting them; returns how many. It reads up to
+    /// [`EXPIRY_SCAN`] decisions at a time for the expired ones, outside
+    /// the labelling turn, then forgets them in turns of the labelling
+    /// calls, each given back after [`EXPIRY_TURN_WORK`] (a forget checks
+    /// again that its comment is still expired), each run as a labelling
+    /// task (a stop waits for the turn in progress) and flushed before the
+    /// next. No turn starts once the service is stopping.
     pub async fn expire_decisions(self: &Arc<Self>, before: UnixMillis) -> Result<usize, Error> {
         let mut resume_after: Option<String> = None;
         let mut expired = 0;
-        while !self.is_stopping() {
-            let turn = self.label_turn().await;
-            let tracked = self.label_tasks().token();
-            let engine = Arc::clone(self);
+        loop {
+            let store = self.store.clone();
             let from = resume_after.take();
-            // Reads and writes several trees per comment: not on a runtime
-            // thread.
-            let (forgotten, next) = tokio::task::spawn_blocking(move || {
-                let _tracked = tracked;
-                let found = engine
-                    .store
-                    .expired_comments(before, from.as_deref(), EXPIRY_BATCH)?;
-                let mut forgotten = Vec::with_capacity(found.comments.len());
-                for (site, comment) in found.comments {
-                    let expired = engine
-                        .learning
-                        .forgetting(|| engine.store.expire_comment(&site, &comment))?;
-                    if expired.is_some() {
-                        forgotten.push((site, comment));
-                    }
-                }
-                Ok::<_, Error>((forgotten, found.resume_after))
+            let found = tokio::task::spawn_blocking(move || {
+                store.expired_comments(before, from.as_deref(), EXPIRY_SCAN)
             })
             .await
-            .map_err(|error| Error::Internal(format!("expiring decisions failed: {error}")))??;
-            for (site, comment) in &forgotten {
-                self.recent.forget(site, comment);
+            .map_err(|error| {
+                Error::Internal(format!("finding expired decisions failed: {error}"))
+            })??;
+            let mut waiting = found.comments;
+            while !waiting.is_empty() {
+                let turn = self.label_turn().await;
+                // Checked once the turn is held: a stop may have begun
+                // while this waited for it.
+                if self.is_stopping() {
+                    return Ok(expired);
+                }
+                let tracked = self.label_tasks().token();
+                let engine = Arc::clone(self);
+                let batch = std::mem::take(&mut waiting);
+                // Reads and writes several trees per comment: not on a
+                // runtime thread.
+                let (forgotten, left) = tokio::task::spawn_blocking(move || {
+                    let _tracked = tracked;
+                    let started = std::time::Instant::now();
+                    let mut forgotten = Vec::new();
+                    let mut batch = batch.into_iter();
+                    for (site, comment) in batch.by_ref() {
+                        let gone = engine
+                            .learning
+                            .expiring(|| engine.store.expire_comment(&site, &comment, before))?;
+                        if gone.is_some() {
+                            forgotten.push((site, comment));
+                        }
+                        if started.elapsed() >= EXPIRY_TURN_WORK {
+                            break;
+                        }
+                    }
+                    Ok::<_, Error>((forgotten, batch.collect::<Vec<_>>()))
+                })
+                .await
+                .map_err(|error| {
+                    Error::Internal(format!("expiring decisions failed: {error}"))
+                })??;
+                for (site, comment) in &forgotten {
+                    self.recent.forget(site, comment);
+                }
+                drop(turn);
+                expired += forgotten.len();
+                waiting = left;
+                self.store.durable().await?;
             }
-            drop(turn);
-            expired += forgotten.len();
-            self.store.durable().await?;
-            match next {
-                Some(id) => resume_after = Some(id),
-                None => break,
+            match found.resume_after {
+                Some(id) if !self.is_stopping() => resume_after = Some(id),
+                _ => return Ok(expired),
             }
         }
-        Ok(expired)
     }
 
     /// Waits until everything a read may have seen is on disk. Reads see a

@@ -223,6 +223,26 @@ impl Learning {
         &self,
         forget: impl FnOnce() -> Result<Option<crate::store::Forgotten>, Error>,
     ) -> Result<Option<crate::store::Forgotten>, Error> {
+        self.forget_with(forget, true)
+    }
+
+    /// [`Learning::forgetting`] for a comment past the retention period:
+    /// its label is older than the period, so no labelling call can be
+    /// about to learn it, and it is not remembered among the recently
+    /// forgotten (a large expiry would push out the comments forgotten on
+    /// request, which a labelling call may be about to learn).
+    pub fn expiring<Error>(
+        &self,
+        forget: impl FnOnce() -> Result<Option<crate::store::Forgotten>, Error>,
+    ) -> Result<Option<crate::store::Forgotten>, Error> {
+        self.forget_with(forget, false)
+    }
+
+    fn forget_with<Error>(
+        &self,
+        forget: impl FnOnce() -> Result<Option<crate::store::Forgotten>, Error>,
+        remember: bool,
+    ) -> Result<Option<crate::store::Forgotten>, Error> {
         let mut lineage = self.lineage();
         // Until the forget says it deleted no online example, assume it
         // did: a forget that fails (or panics) after deleting some must not
@@ -242,7 +262,7 @@ impl Learning {
             }
         }
         let forgotten = forgotten?;
-        if let Some(forgotten) = &forgotten {
+        if let Some(forgotten) = forgotten.as_ref().filter(|_| remember) {
             if lineage.recently_forgotten.len() == RECENTLY_FORGOTTEN {
                 lineage.recently_forgotten.pop_front();
             }

@@ -35,15 +35,31 @@ pub struct Forgotten {
     pub online_examples: usize,
 }
 
-/// What forgetting a comment does to the daily statistics.
+/// Why a comment is forgotten, which decides what happens to the daily
+/// statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Statistics {
-    /// Takes the comment out of them, as if it had never been checked (a
-    /// comment forgotten on request).
-    Uncount,
-    /// Leaves them: the comment was checked that day (a comment past the
-    /// retention period).
-    Keep,
+enum Forgetting {
+    /// On request: the statistics no longer count it, as if it had never
+    /// been checked.
+    OnRequest,
+    /// Past the retention period, its decision settled before `before`:
+    /// the daily statistics keep counting it (it was checked that day). A
+    /// decision that is no longer expired when the forget reads it (a
+    /// recheck made it wait for review, or a label settled it since
+    /// `before`) is left alone.
+    Expired { before: UnixMillis },
+}
+
+/// Whether `decision` is past a retention period that ended at `before`:
+/// made before it, waiting for no review, and not labelled since (a
+/// label renews the retention of the comment and its training example).
+pub(super) fn is_expired(decision: &Decision, before: UnixMillis) -> bool {
+    decision.created_at < before
+        && decision.status != ReviewStatus::Pending
+        && decision
+            .resolution
+            .as_ref()
+            .is_none_or(|resolution| resolution.at < before)
 }
 
 /// Comments past the retention period, found by [`Store::expired_comments`].
@@ -51,10 +67,9 @@ enum Statistics {
 pub struct Expired {
     /// (site id, comment id) of each comment to forget, oldest first.
     pub comments: Vec<(String, String)>,
-    /// Where the next search goes on from (the last decision looked at),
-    /// so that decisions left alone (waiting for review) are not read
-    /// again; `None` when the search reached decisions made since the
-    /// cut-off, or the end.
+    /// Where the next search goes on from (the last decision read), when
+    /// it stopped at its limit; `None` when it reached the decisions made
+    /// since the cut-off, or the end.
     pub resume_after: Option<String>,
 }
 
@@ -71,28 +86,30 @@ impl Store {
         site_id: &str,
         comment_id: &str,
     ) -> Result<Option<Forgotten>, StoreError> {
-        self.forget(site_id, comment_id, Statistics::Uncount)
+        self.forget(site_id, comment_id, Forgetting::OnRequest)
     }
 
-    /// Forgets a comment past the retention period: as
-    /// [`Store::forget_comment`], except that the daily statistics keep
-    /// counting it.
+    /// Forgets a comment past the retention period that ended at `before`
+    /// (see [`is_expired`]): as [`Store::forget_comment`], except that the
+    /// daily statistics keep counting it. `None` when nothing is stored,
+    /// or the decision is not (or no longer) expired.
     pub fn expire_comment(
         &self,
         site_id: &str,
         comment_id: &str,
+        before: UnixMillis,
     ) -> Result<Option<Forgotten>, StoreError> {
-        self.forget(site_id, comment_id, Statistics::Keep)
+        self.forget(site_id, comment_id, Forgetting::Expired { before })
     }
 
-    /// Up to `most` comments whose decisions were made before `before` and
-    /// wait for no review, oldest first, searching after the decision
-    /// `resume_after` (from the oldest when `None`). Decision ids are
-    /// version 7 UUIDs, made at the decision's creation and written in a
-    /// fixed form, so the decisions tree is in the order they were made:
-    /// the search stops at the first decision made since `before`. A
-    /// decision waiting for review is kept whatever its age, until a
-    /// moderator settles it.
+    /// The comments past the retention period that ended at `before` (see
+    /// [`is_expired`]) among at most `most` decisions read, oldest first,
+    /// after the decision `resume_after` (from the oldest when `None`).
+    /// Decision ids are version 7 UUIDs, made at the decision's creation
+    /// and written in a fixed form, so the decisions tree is in the order
+    /// they were made: the search stops at the first decision made since
+    /// `before`. A decision that does not read is logged and passed over,
+    /// so that one damaged record does not stop retention for good.
     pub fn expired_comments(
         &self,
         before: UnixMillis,
@@ -107,21 +124,26 @@ impl Store {
             None => self.inner.decisions.iter(),
         };
         let mut expired = Expired::default();
-        for entry in decisions {
-            let (key, value) = entry?;
-            let decision = decode(&key, &value)?;
-            if decision.created_at >= before {
-                expired.resume_after = None;
+        for (read, entry) in decisions.enumerate() {
+            if read == most {
                 return Ok(expired);
             }
-            expired.resume_after = Some(decision.decision_id.clone());
-            if decision.status != ReviewStatus::Pending {
+            let (key, value) = entry?;
+            expired.resume_after = Some(String::from_utf8_lossy(&key).into_owned());
+            let decision = match decode(&key, &value) {
+                Ok(decision) => decision,
+                Err(error) => {
+                    tracing::warn!(%error, "a decision that does not read is left alone by retention");
+                    continue;
+                }
+            };
+            if decision.created_at >= before {
+                break;
+            }
+            if is_expired(&decision, before) {
                 expired
                     .comments
                     .push((decision.comment.site_id, decision.comment.comment_id));
-                if expired.comments.len() >= most {
-                    return Ok(expired);
-                }
             }
         }
         expired.resume_after = None;
@@ -132,11 +154,18 @@ impl Store {
         &self,
         site_id: &str,
         comment_id: &str,
-        statistics: Statistics,
+        why: Forgetting,
     ) -> Result<Option<Forgotten>, StoreError> {
+        let still_expired = |decision: &Decision| match why {
+            Forgetting::OnRequest => true,
+            Forgetting::Expired { before } => is_expired(decision, before),
+        };
         let Some(decision) = self.decision_for_comment(site_id, comment_id)? else {
             return Ok(None);
         };
+        if !still_expired(&decision) {
+            return Ok(None);
+        }
         let decision_id = decision.decision_id.clone();
         // Online learning learns people's labels, and every labelled
         // decision has a training example: without one, there is no online
@@ -184,15 +213,22 @@ impl Store {
                         return Ok(None);
                     };
                     let stored = decode(id, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                    // A recheck may have made it wait for review since, or
+                    // a label settled it: then it stays.
+                    if !still_expired(&stored) {
+                        return Ok(None);
+                    }
                     decisions.remove(id)?;
                     if comments.get(&index_key)?.as_deref() == Some(id) {
                         comments.remove(index_key.as_slice())?;
                     }
                     let indexes =
                         Indexes::of(inner.layout, (queue, counts, timeline, statistics_tree));
-                    match statistics {
-                        Statistics::Uncount => indexes.remove(&stored)?,
-                        Statistics::Keep => indexes.remove_keeping_statistics(&stored)?,
+                    match why {
+                        Forgetting::OnRequest => indexes.remove(&stored)?,
+                        Forgetting::Expired { .. } => {
+                            indexes.remove_keeping_daily_statistics(&stored)?
+                        }
                     }
                     corrections.remove(id)?;
                     RuleStateTrees::forget_author_comment(
@@ -227,7 +263,7 @@ mod tests {
     use crate::learning::OnlineExample;
     use crate::review::{CorrectionSource, LabelRequest, SiteScope};
     use crate::rules::{author_key, AuthorLabel, RecentComment};
-    use crate::store::index::Layout;
+    use crate::store::index::{self, Layout};
 
     const SITE: &str = "news.example";
 
@@ -376,52 +412,102 @@ mod tests {
             let mut old_pending = by_anna("d2", 20);
             old_pending.status = ReviewStatus::Pending;
             let old = by_anna("d3", 30);
-            let new = by_anna("d4", 40);
+            let relabelled = by_anna("d4", 32);
+            let new = by_anna("d5", 40);
             let directory = tempfile::tempdir().unwrap();
             let store = Store::open_as(directory.path(), layout).unwrap();
-            let all = [old_labelled, old_pending.clone(), old, new.clone()];
-            fill(&store, &all, &["d1"]);
+            let all = [
+                old_labelled,
+                old_pending.clone(),
+                old,
+                relabelled.clone(),
+                new.clone(),
+            ];
+            // `fill` labels at time 50: d4's label is recent, d1's is made
+            // old below.
+            fill(&store, &all, &["d1", "d4"]);
+            let mut settled_long_ago = store.decision("d1").unwrap().unwrap();
+            settled_long_ago.resolution.as_mut().unwrap().at = UnixMillis(11);
+            // Written as it stands (a recheck would keep the label as
+            // it was stored).
+            let value = crate::store::decisions::encode(&settled_long_ago).unwrap();
+            store.inner.decisions.insert("d1", value).unwrap();
+            // A damaged record among them is passed over.
+            store
+                .inner
+                .decisions
+                .insert("d15", b"{".as_slice())
+                .unwrap();
             let statistics = entries(&store.inner.statistics);
 
-            // One at a time, oldest first; the pending one is passed over,
-            // and the search stops at the first decision since the cut-off.
+            // Two decisions read at a time, oldest first; the pending one,
+            // the damaged one and the one labelled since the cut-off are
+            // passed over, and the search stops at the first decision
+            // made since the cut-off.
             let cutoff = UnixMillis(35);
-            let first = store.expired_comments(cutoff, None, 1).unwrap();
+            let first = store.expired_comments(cutoff, None, 2).unwrap();
             assert_eq!(first.comments, [(SITE.to_string(), "c-d1".to_string())]);
-            assert_eq!(first.resume_after.as_deref(), Some("d1"));
-            let second = store.expired_comments(cutoff, Some("d1"), 1).unwrap();
+            assert_eq!(first.resume_after.as_deref(), Some("d15"));
+            let second = store.expired_comments(cutoff, Some("d15"), 2).unwrap();
             assert_eq!(second.comments, [(SITE.to_string(), "c-d3".to_string())]);
             assert_eq!(second.resume_after.as_deref(), Some("d3"));
-            let last = store.expired_comments(cutoff, Some("d3"), 1).unwrap();
+            let last = store.expired_comments(cutoff, Some("d3"), 2).unwrap();
             assert_eq!(last, Expired::default());
             assert_eq!(
                 store
-                    .expired_comments(cutoff, None, 10)
+                    .expired_comments(cutoff, None, 100)
                     .unwrap()
                     .comments
                     .len(),
                 2
             );
+            // Not expired (any more): waiting for review, labelled since.
+            assert_eq!(store.expire_comment(SITE, "c-d2", cutoff).unwrap(), None);
+            assert_eq!(store.expire_comment(SITE, "c-d4", cutoff).unwrap(), None);
 
             for (site, comment) in [first.comments, second.comments].concat() {
-                store.expire_comment(&site, &comment).unwrap().unwrap();
+                store
+                    .expire_comment(&site, &comment, cutoff)
+                    .unwrap()
+                    .unwrap();
             }
-            // As if only the pending and the new comment had been checked,
-            // except that the daily statistics still count all four.
+            store.inner.decisions.remove("d15").unwrap();
+            // As if only the other comments had been checked, except that
+            // the daily statistics still count all five.
             let never = tempfile::tempdir().unwrap();
             let without = Store::open_as(never.path(), layout).unwrap();
-            fill(&without, &[old_pending, new], &[]);
+            fill(&without, &[old_pending, relabelled, new], &["d4"]);
             let mut expired_state = state(&store);
             let mut never_state = state(&without);
-            assert_eq!(expired_state.remove(5), statistics, "{layout:?}");
+            let daily = |statistics: Vec<(Vec<u8>, Vec<u8>)>| -> Vec<(Vec<u8>, Vec<u8>)> {
+                statistics
+                    .into_iter()
+                    .filter(|(key, _)| index::parse_total_key(key).is_none())
+                    .collect()
+            };
+            assert_eq!(
+                daily(expired_state.remove(5)),
+                daily(statistics.clone()),
+                "{layout:?}"
+            );
             never_state.remove(5);
             assert_eq!(expired_state, never_state, "{layout:?}");
             assert!(store.audit_trail("d1").unwrap().is_empty());
             assert_eq!(store.decision_for_comment(SITE, "c-d1").unwrap(), None);
             assert!(store.decision("d2").unwrap().is_some());
             assert_eq!(
-                store.expired_comments(cutoff, None, 10).unwrap(),
+                store.expired_comments(cutoff, None, 100).unwrap(),
                 Expired::default()
+            );
+
+            // The daily counters still count them after the store is
+            // opened again (which checks them against the queue's).
+            drop(store);
+            let reopened = Store::reopen(directory.path()).unwrap();
+            assert_eq!(
+                daily(entries(&reopened.inner.statistics)),
+                daily(statistics),
+                "{layout:?}"
             );
         }
     }

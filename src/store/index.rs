@@ -32,11 +32,14 @@
 //!     slower and 60 MiB more memory (BENCHMARKS.md, "Many sites"). A busy
 //!     site's day counter is bigger instead (at most 24 hours times the
 //!     outcomes that occur), but a batch of decisions rewrites it once.
-//!   - `TOTALS_FAMILY, site, status` -> how many decisions the site's
-//!     daily counters count with that status, as a big-endian u64: the
-//!     queue counters count the same, so comparing the two at open tells
-//!     whether the daily counters are complete (see
-//!     `Store::settle_statistics`) without reading them all.
+//!   - `TOTALS_FAMILY, site, status` -> how many of the site's stored
+//!     decisions the daily counters count with that status, as a
+//!     big-endian u64: the queue counters count the same, so comparing the
+//!     two at open tells whether the daily counters are complete (see
+//!     `Store::settle_statistics`) without reading them all. A decision
+//!     forgotten past the retention period leaves the totals but stays in
+//!     the daily counters; if they are ever built again from the index
+//!     entries, those no longer hold it.
 //!
 //! Layouts: a database created by this version has the layout above
 //! ([`Layout::BySite`]). Databases created before keep theirs:
@@ -737,14 +740,17 @@ impl<'a> Indexes<'a> {
         self.change_statistics(decision, -1)
     }
 
-    /// Takes a decision out of the review queue and its counts, leaving
-    /// the daily statistics counting it (a decision past the retention
-    /// period was still made that day).
-    pub fn remove_keeping_statistics(
+    /// Takes a decision out of the review queue and its counts, and out of
+    /// its status's total (which counts what the queue counters count, see
+    /// `Store::settle_statistics`), leaving the daily counters counting it:
+    /// a decision past the retention period was still made that day.
+    pub fn remove_keeping_daily_statistics(
         &self,
         decision: &Decision,
     ) -> Result<(), UnabortableTransactionError> {
-        self.remove_from_queue(decision)
+        self.remove_from_queue(decision)?;
+        let total = total_key(&decision.comment.site_id, status_byte(decision.status));
+        Self::change_counter(self.statistics, total, -1)
     }
 
     fn remove_from_queue(&self, decision: &Decision) -> Result<(), UnabortableTransactionError> {
