@@ -3,10 +3,12 @@
 //! longer ago than that, and waits for no review, is forgotten as
 //! `ForgetComment` forgets one (its decision, index entries, audit trail,
 //! training example and what online learning and the rules kept of it),
-//! except that the daily statistics keep counting it. So what the service
-//! stores of comments stops growing once it has run for that long, and
-//! comments are not kept for longer than a site needs. Off by default:
-//! nothing stored is deleted unless an operator asks.
+//! except that the daily statistics keep counting it. So the service keeps
+//! the comments of the last N days rather than every comment it ever
+//! checked, and none for longer than a site needs. (sled frees the space
+//! of deleted records as it rewrites its log, not at once: BENCHMARKS.md,
+//! "Retention".) Off by default: nothing stored is deleted unless an
+//! operator asks.
 //!
 //! `RetentionParams` -> `check()` -> `ValidRetentionParams`; the
 //! `[retention]` table of the configuration sets them.
