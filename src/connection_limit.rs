@@ -413,21 +413,24 @@ pub fn raise_open_file_limit(needed: u64) -> io::Result<OpenFileLimit> {
     })
 }
 
+/// True when the peer closed the connection (a read of 0 bytes or a
+/// reset) within five seconds: what the listeners' tests check of a
+/// connection they refuse or close.
+#[cfg(test)]
+pub(crate) async fn closed_by_peer(client: &mut TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), client.read(&mut byte)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures::StreamExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// True when the peer closed the connection (a read of 0 bytes or a
-    /// reset) within five seconds.
-    async fn closed(client: &mut TcpStream) -> bool {
-        let mut byte = [0u8; 1];
-        matches!(
-            tokio::time::timeout(Duration::from_secs(5), client.read(&mut byte)).await,
-            Ok(Ok(0)) | Ok(Err(_))
-        )
-    }
 
     #[tokio::test]
     async fn connections_beyond_the_limits_are_closed_at_once_and_counted() {
@@ -455,7 +458,7 @@ mod tests {
             (connection, accepted)
         });
         assert!(
-            closed(&mut third_client).await,
+            closed_by_peer(&mut third_client).await,
             "a connection over the limit stays open"
         );
         assert_eq!(limit.figures().refused, 1);

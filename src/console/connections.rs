@@ -300,15 +300,7 @@ mod tests {
         )
     }
 
-    /// True when the peer closed the connection (a read of 0 bytes or a
-    /// reset) within five seconds.
-    async fn closed(client: &mut TcpStream) -> bool {
-        let mut byte = [0u8; 1];
-        matches!(
-            tokio::time::timeout(Duration::from_secs(5), client.read(&mut byte)).await,
-            Ok(Ok(0)) | Ok(Err(_))
-        )
-    }
+    use crate::connection_limit::closed_by_peer as closed;
 
     #[tokio::test]
     async fn a_connection_beyond_the_limit_is_closed_at_once_and_a_freed_place_is_reused() {
