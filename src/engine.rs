@@ -45,8 +45,9 @@ pub const EXPIRY_SCAN: usize = 1024;
 
 /// How long [`Engine::expire_decisions`] forgets comments in one turn of
 /// the labelling calls before it gives the turn back: a moderator's label
-/// waits about this long at most for it (a comment forgotten with many
-/// online examples may take longer on its own).
+/// waits about this long at most for it (a labelled comment may take
+/// longer on its own with online learning on: every online example is
+/// read to find its own).
 pub const EXPIRY_TURN_WORK: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub struct Engine {
@@ -561,12 +562,13 @@ impl Engine {
             let mut waiting = found.comments;
             while !waiting.is_empty() {
                 let turn = self.label_turn().await;
-                // Checked once the turn is held: a stop may have begun
-                // while this waited for it.
+                let tracked = self.label_tasks().token();
+                // Checked once the turn and the task's token are held: a
+                // stop may have begun while this waited, and one that
+                // begins now waits for the token.
                 if self.is_stopping() {
                     return Ok(expired);
                 }
-                let tracked = self.label_tasks().token();
                 let engine = Arc::clone(self);
                 let batch = std::mem::take(&mut waiting);
                 // Reads and writes several trees per comment: not on a

@@ -15,6 +15,14 @@
 //! trail), and the decision last, in one transaction with its indexes,
 //! counters, training example and author history. A forget cut short by a
 //! crash leaves the decision, so calling it again finds it and finishes.
+//!
+//! A comment past the retention period (see `retention`) goes the other
+//! way round: the decision's transaction first, which checks that it is
+//! still expired (a recheck does not wait for the labelling turn, and may
+//! have made it wait for review), then the other parts. An expiry cut
+//! short by a crash leaves an audit trail that no decision has, and online
+//! examples that the next start learns again, as the model had learned
+//! them: nothing reads the one, and the other changes nothing.
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
@@ -174,15 +182,29 @@ impl Store {
             .inner
             .corrections
             .contains_key(decision_id.as_bytes())?;
-        let online_examples = if labelled {
-            self.forget_online_examples(&decision_id)?
-        } else {
-            0
+        let forget_outside_the_transaction = || -> Result<usize, StoreError> {
+            let online_examples = if labelled {
+                self.forget_online_examples(&decision_id)?
+            } else {
+                0
+            };
+            self.inner.rule_state.forget_recent_comment(
+                site_id,
+                decision.created_at,
+                comment_id,
+            )?;
+            self.forget_audit_trail(&decision_id)?;
+            Ok(online_examples)
         };
-        self.inner
-            .rule_state
-            .forget_recent_comment(site_id, decision.created_at, comment_id)?;
-        self.forget_audit_trail(&decision_id)?;
+        // On request, these parts go first (see the module docs). For an
+        // expiry they go once the transaction has found the decision still
+        // expired and deleted it: a recheck may make it wait for review
+        // meanwhile (rechecks do not wait for the labelling turn), and then
+        // nothing of it may go.
+        let mut online_examples = match why {
+            Forgetting::OnRequest => forget_outside_the_transaction()?,
+            Forgetting::Expired { .. } => 0,
+        };
         let id = decision_id.as_bytes();
         let index_key = comment_key(site_id, comment_id);
         let inner = &self.inner;
@@ -248,6 +270,9 @@ impl Store {
                 TransactionError::Abort(error) => error,
                 TransactionError::Storage(error) => StoreError::from(error),
             })?;
+        if matches!(why, Forgetting::Expired { .. }) && removed.is_some() {
+            online_examples = forget_outside_the_transaction()?;
+        }
         Ok(removed.map(|decision| Forgotten {
             decision,
             online_examples,
@@ -432,6 +457,18 @@ mod tests {
             // it was stored).
             let value = crate::store::decisions::encode(&settled_long_ago).unwrap();
             store.inner.decisions.insert("d1", value).unwrap();
+            // Online learning learned d1's label.
+            let learned = OnlineExample {
+                decision_id: "d1".to_string(),
+                text: "spam".to_string(),
+                label: Label::Spam,
+                weight: 1.0,
+                labelled_at: None,
+                site_id: None,
+                hosts: Vec::new(),
+                from_site: None,
+            };
+            store.record_online_examples("m", &[learned]).unwrap();
             // A damaged record among them is passed over.
             store
                 .inner
@@ -465,12 +502,13 @@ mod tests {
             assert_eq!(store.expire_comment(SITE, "c-d2", cutoff).unwrap(), None);
             assert_eq!(store.expire_comment(SITE, "c-d4", cutoff).unwrap(), None);
 
+            let mut online_examples = 0;
             for (site, comment) in [first.comments, second.comments].concat() {
-                store
-                    .expire_comment(&site, &comment, cutoff)
-                    .unwrap()
-                    .unwrap();
+                let expired = store.expire_comment(&site, &comment, cutoff).unwrap();
+                online_examples += expired.unwrap().online_examples;
             }
+            assert_eq!(online_examples, 1);
+            assert!(store.online_examples("m").unwrap().is_empty());
             store.inner.decisions.remove("d15").unwrap();
             // As if only the other comments had been checked, except that
             // the daily statistics still count all five.
@@ -510,6 +548,36 @@ mod tests {
                 "{layout:?}"
             );
         }
+    }
+
+    /// A site whose every comment expired keeps its figures, and is still
+    /// listed among the sites (the statistics of all sites read that list).
+    #[test]
+    fn a_site_whose_comments_all_expired_keeps_its_figures() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        // Ids in the order the decisions were made, as version 7 UUIDs are.
+        let mut quiet = decision("a1", "quiet.example", "c-q1");
+        quiet.created_at = UnixMillis(10);
+        fill(&store, &[by_anna("d1", 40)], &[]);
+        store.insert_decision(&quiet).unwrap();
+        let before = store.site_tally("quiet.example", UnixMillis(0)).unwrap();
+        assert_eq!(before.total, 1);
+        let found = store.expired_comments(UnixMillis(35), None, 100).unwrap();
+        assert_eq!(
+            found.comments,
+            [("quiet.example".to_string(), "c-q1".to_string())]
+        );
+        store
+            .expire_comment("quiet.example", "c-q1", UnixMillis(35))
+            .unwrap()
+            .unwrap();
+        let sites: Vec<String> = store.sites().unwrap().into_iter().collect();
+        assert_eq!(sites, ["news.example", "quiet.example"]);
+        assert_eq!(
+            store.site_tally("quiet.example", UnixMillis(0)).unwrap(),
+            before
+        );
     }
 
     /// A recheck read the decision before it was forgotten: its write

@@ -355,9 +355,14 @@ pub(super) fn one_site_entries() -> std::ops::Range<[u8; 1]> {
 }
 
 /// The key range of every daily counter.
-#[cfg(test)]
 pub(super) fn daily_counters() -> std::ops::Range<[u8; 1]> {
     [DAILY_FAMILY]..[DAILY_FAMILY + 1]
+}
+
+/// A key after every daily counter of `site_id` and before the next
+/// site's: its prefix, then more bytes of 0xFF than a day takes.
+pub(super) fn past_daily_counters_of(site_id: &str) -> Vec<u8> {
+    [daily_prefix(site_id), vec![0xFF; 9]].concat()
 }
 
 /// The key range of the hourly counters and their totals an older
@@ -530,7 +535,6 @@ impl StatisticsCounters {
 
 /// Reads a daily counter key back into its site and day; `None` if the
 /// bytes are not one.
-#[cfg(test)]
 pub(super) fn parse_daily_key(key: &[u8]) -> Option<(String, i64)> {
     let (&family, rest) = key.split_first()?;
     if family != DAILY_FAMILY {

@@ -335,13 +335,27 @@ impl Store {
             .transpose()
     }
 
-    /// Every site that has a stored decision, from the queue counters.
+    /// Every site that has a stored decision (from the queue counters) or
+    /// daily statistics (a site whose decisions have all been forgotten
+    /// past the retention period still has its figures). The daily
+    /// counters are read one key per site: after each, the search jumps
+    /// past the site's days.
     pub fn sites(&self) -> Result<BTreeSet<String>, StoreError> {
         let mut sites = BTreeSet::new();
         for key in self.inner.queue_counts.iter().keys() {
             let key = key?;
             let (site, _) = index::parse_count_key(&key)
                 .ok_or_else(|| corrupt(&key, "a queue counter key is malformed"))?;
+            sites.insert(site);
+        }
+        let daily = index::daily_counters();
+        let mut from = std::ops::Bound::Included(daily.start.to_vec());
+        let end = std::ops::Bound::Excluded(daily.end.to_vec());
+        while let Some(entry) = self.inner.statistics.range((from, end.clone())).next() {
+            let (key, _) = entry?;
+            let (site, _) = index::parse_daily_key(&key)
+                .ok_or_else(|| corrupt(&key, "a daily counter key is malformed"))?;
+            from = std::ops::Bound::Excluded(index::past_daily_counters_of(&site));
             sites.insert(site);
         }
         Ok(sites)
