@@ -1,6 +1,7 @@
 //! Retention: how long the service keeps what it stored of a comment. With
 //! `[retention] decisions_days` set, a comment whose decision was made
-//! longer ago than that, and waits for no review, is forgotten as
+//! longer ago than that, that waits for no review and that no one labelled
+//! since (see `store::forget`'s `is_expired`), is forgotten as
 //! `ForgetComment` forgets one (its decision, index entries, audit trail,
 //! training example and what online learning and the rules kept of it),
 //! except that the daily statistics keep counting it. So the service keeps
@@ -93,9 +94,9 @@ pub fn spawn_expiry(
                     days,
                     "forgot the comments past the retention period (daily statistics keep them)"
                 ),
-                // A failed flush or a damaged record: the next look tries
-                // again, and health checking reports a storage that can no
-                // longer make writes durable.
+                // A failed read or flush: the next look tries again, and
+                // health checking reports a storage that can no longer make
+                // writes durable.
                 Err(error) => tracing::warn!(
                     %error,
                     "cannot forget the comments past the retention period; trying again in an hour"

@@ -321,6 +321,20 @@ mod tests {
         .collect()
     }
 
+    /// What online learning records of the spam label of decision `id`.
+    fn learned_spam(id: &str) -> OnlineExample {
+        OnlineExample {
+            decision_id: id.to_string(),
+            text: "spam".to_string(),
+            label: Label::Spam,
+            weight: 1.0,
+            labelled_at: None,
+            site_id: None,
+            hosts: Vec::new(),
+            from_site: None,
+        }
+    }
+
     fn by_anna(id: &str, created_at: i64) -> crate::domain::Decision {
         let mut stored = decision(id, SITE, &format!("c-{id}"));
         stored.comment.author = Author {
@@ -392,18 +406,8 @@ mod tests {
             let directory = tempfile::tempdir().unwrap();
             let store = Store::open_as(directory.path(), layout).unwrap();
             fill(&store, &[kept.clone(), gone.clone()], &["d1", "d2"]);
-            let example = |id: &str| OnlineExample {
-                decision_id: id.to_string(),
-                text: "spam".to_string(),
-                label: Label::Spam,
-                weight: 1.0,
-                labelled_at: None,
-                site_id: None,
-                hosts: Vec::new(),
-                from_site: None,
-            };
             store
-                .record_online_examples("m", &[example("d1"), example("d2")])
+                .record_online_examples("m", &[learned_spam("d1"), learned_spam("d2")])
                 .unwrap();
             store.save_online_snapshot("m", 2, b"{}").unwrap();
 
@@ -458,17 +462,9 @@ mod tests {
             let value = crate::store::decisions::encode(&settled_long_ago).unwrap();
             store.inner.decisions.insert("d1", value).unwrap();
             // Online learning learned d1's label.
-            let learned = OnlineExample {
-                decision_id: "d1".to_string(),
-                text: "spam".to_string(),
-                label: Label::Spam,
-                weight: 1.0,
-                labelled_at: None,
-                site_id: None,
-                hosts: Vec::new(),
-                from_site: None,
-            };
-            store.record_online_examples("m", &[learned]).unwrap();
+            store
+                .record_online_examples("m", &[learned_spam("d1")])
+                .unwrap();
             // A damaged record among them is passed over.
             store
                 .inner
