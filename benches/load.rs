@@ -78,6 +78,10 @@ struct Options {
     /// The server's `[limits] max_concurrent_calls` (its default when unset).
     #[arg(long)]
     max_concurrent_calls: Option<usize>,
+    /// The server's `[limits] max_concurrent_calls_per_key` (its default
+    /// when unset).
+    #[arg(long)]
+    max_concurrent_calls_per_key: Option<usize>,
     /// The server's `[limits] max_wait_ms` (its default when unset).
     #[arg(long)]
     max_wait_ms: Option<u64>,
@@ -187,6 +191,9 @@ impl Server {
                 options
                     .max_concurrent_calls
                     .map(|calls| format!("max_concurrent_calls = {calls}\n")),
+                options
+                    .max_concurrent_calls_per_key
+                    .map(|calls| format!("max_concurrent_calls_per_key = {calls}\n")),
                 options
                     .max_wait_ms
                     .map(|millis| format!("max_wait_ms = {millis}\n")),

@@ -86,6 +86,50 @@ async fn get_decision_finds_by_id_and_by_comment() {
         .await
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
+
+    // Both forms at once must name the same comment.
+    let both = |comment_id: &str, site_id: &str| pb::GetDecisionRequest {
+        decision_id: checked.decision_id.clone(),
+        site_id: site_id.to_string(),
+        comment_id: comment_id.to_string(),
+    };
+    let agreeing = client
+        .get_decision(with_token(NEWS_TOKEN, both("c-7", NEWS_SITE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(agreeing.decision_id, checked.decision_id);
+    let other_comment = client
+        .get_decision(with_token(NEWS_TOKEN, both("c-8", "")))
+        .await
+        .unwrap_err();
+    assert_eq!(other_comment.code(), tonic::Code::InvalidArgument);
+    assert!(
+        other_comment.message().starts_with("comment_id"),
+        "{other_comment}"
+    );
+    let other_site = client
+        .get_decision(with_token(NEWS_TOKEN, both("", "blog.example")))
+        .await
+        .unwrap_err();
+    assert_eq!(other_site.code(), tonic::Code::InvalidArgument);
+    assert!(other_site.message().starts_with("site_id"), "{other_site}");
+    // A site without a comment: the comment is what is missing.
+    let without_comment = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                site_id: NEWS_SITE.to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(without_comment.code(), tonic::Code::InvalidArgument);
+    assert!(
+        without_comment.message().starts_with("comment_id"),
+        "{without_comment}"
+    );
     server.stop().await;
 }
 
@@ -247,6 +291,19 @@ async fn a_stream_stops_at_the_first_invalid_comment() {
         "{error}"
     );
     assert!(responses.next().await.is_none());
+    // Nothing after the invalid comment was started: a comment stored
+    // without its answer reaching the site would be left unknown to it.
+    let after = client
+        .get_decision(with_token(
+            NEWS_TOKEN,
+            pb::GetDecisionRequest {
+                comment_id: "ok-2".to_string(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(after.code(), tonic::Code::NotFound, "{after}");
     server.stop().await;
 }
 

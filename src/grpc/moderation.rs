@@ -43,12 +43,32 @@ impl ModerationService {
             convert::check_decision_id("decision_id", decision_id)?;
             let decision = self.engine.decision(decision_id)?;
             caller.site_for_moderation(&decision.comment.site_id)?;
+            // Both forms may be given, but they must name the same comment:
+            // a label must not land on another comment than the one named.
+            if !comment_id.is_empty() && decision.comment.comment_id != comment_id {
+                return Err(Error::invalid_argument(
+                    "comment_id",
+                    "names another comment than decision_id; give one or the other",
+                ));
+            }
+            if !site_id.is_empty() && decision.comment.site_id != site_id {
+                return Err(Error::invalid_argument(
+                    "site_id",
+                    "names another site than decision_id's comment; give one or the other",
+                ));
+            }
             return Ok(decision);
         }
         if comment_id.is_empty() {
+            // With a site named, what is missing is the comment.
+            let field = if site_id.is_empty() {
+                "decision_id"
+            } else {
+                "comment_id"
+            };
             return Err(Error::invalid_argument(
-                "decision_id",
-                "or site_id with comment_id is required",
+                field,
+                "is required: give decision_id, or site_id with comment_id",
             ));
         }
         let site = requested_site(caller, site_id)?;
@@ -155,15 +175,17 @@ impl Moderation for ModerationService {
                         )
                         .into());
                     }
-                    let caller = Arc::clone(&caller);
+                    // Checked here, before the stream reads on: an invalid
+                    // comment ends the stream before any comment after it
+                    // is started (and perhaps stored, unanswered).
+                    let comment_id = message.comment_id.clone();
+                    let (comment, options) = requested_site(&caller, &message.site_id)
+                        .and_then(|site| convert::check_request_from_proto(message, site))
+                        .map_err(|error| naming_the_comment(error.into(), index, &comment_id))?;
                     let engine = Arc::clone(&engine);
                     let access = Arc::clone(&access);
                     Ok(async move {
-                        let comment_id = message.comment_id.clone();
                         let answer = async {
-                            let site = requested_site(&caller, &message.site_id)?;
-                            let (comment, options) =
-                                convert::check_request_from_proto(message, site)?;
                             let outcome = engine.check_holding(comment, options, place).await?;
                             access
                                 .metrics

@@ -180,7 +180,12 @@ pub(super) fn insert_encoded(
                 let mut existing_ids = Vec::with_capacity(batch.len());
                 for (decision, encoded) in batch {
                     if let Some(existing) = comments.get(&encoded.comment_key)? {
-                        existing_ids.push(Some(existing));
+                        // The stored decision is read in the same
+                        // transaction as its index entry: read after it, a
+                        // `ForgetComment` in between would make a retry
+                        // look like a broken index.
+                        let stored = decisions.get(&existing)?;
+                        existing_ids.push(Some((existing, stored)));
                         continue;
                     }
                     let id = decision.decision_id.as_bytes();
@@ -193,21 +198,17 @@ pub(super) fn insert_encoded(
             },
         )
         .map_err(transaction_error)?;
-    let (decisions, ..) = trees.trees;
     Ok(existing_ids
         .into_iter()
-        .map(|existing_id| match existing_id {
+        .map(|existing| match existing {
             None => Ok(Inserted::New),
-            Some(existing_id) => {
-                let existing_id = String::from_utf8_lossy(&existing_id).into_owned();
-                let existing = decision_by_id(decisions, &existing_id)?.ok_or_else(|| {
-                    StoreError::Corrupt {
-                        key: existing_id,
-                        message: "the comment index points at a missing decision".to_string(),
-                    }
-                })?;
-                Ok(Inserted::Existing(existing))
+            Some((existing_id, Some(bytes))) => {
+                Ok(Inserted::Existing(decode(&existing_id, &bytes)?))
             }
+            Some((existing_id, None)) => Err(StoreError::Corrupt {
+                key: String::from_utf8_lossy(&existing_id).into_owned(),
+                message: "the comment index points at a missing decision".to_string(),
+            }),
         })
         .collect())
 }

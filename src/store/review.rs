@@ -73,11 +73,13 @@ impl Store {
         for position in &positions {
             let id = index::id_of_position(position)
                 .ok_or_else(|| corrupt(position, "a queue entry has no decision id"))?;
-            let bytes = self
-                .inner
-                .decisions
-                .get(id)?
-                .ok_or_else(|| corrupt(id, "a queue entry points at a missing decision"))?;
+            // The index and the decisions are read apart, not in one
+            // transaction: a decision forgotten (by `ForgetComment` or
+            // retention) in between is gone from both by now, and the page
+            // goes on without it, as it does for one resolved meanwhile.
+            let Some(bytes) = self.inner.decisions.get(id)? else {
+                continue;
+            };
             let decision = decode(id, &bytes)?;
             // A decision resolved or rechecked (to another priority)
             // between reading the index and reading it no longer belongs
@@ -1036,6 +1038,28 @@ mod tests {
                 .keys()
                 .any(|key| key.unwrap().ends_with(&index::position(item))));
         }
+    }
+
+    #[test]
+    fn an_item_forgotten_after_the_index_was_read_is_left_out_of_the_page() {
+        let (_directory, store, expected) = filled();
+        // As if `ForgetComment` had run between the page's read of the
+        // index and its read of the decision: the decision is gone, the
+        // entry read a moment before still names it.
+        store
+            .inner
+            .decisions
+            .remove(expected[1].as_bytes())
+            .unwrap();
+        let page = store
+            .queue_page(&filter(SiteScope::All, Priority::Low), None, 3)
+            .unwrap();
+        let ids: Vec<&str> = page
+            .items
+            .iter()
+            .map(|item| item.decision_id.as_str())
+            .collect();
+        assert_eq!(ids, [expected[0].as_str(), expected[2].as_str()]);
     }
 
     #[test]
