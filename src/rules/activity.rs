@@ -39,14 +39,13 @@ pub fn duplicate_content(
         let Some(other) = &recent.fingerprint else {
             continue;
         };
-        let agreement = fingerprint.agreement(other);
         // Unrelated texts agree on no slot, and a similarity of 0 is below
         // any threshold a configuration accepts: most comparisons end here,
-        // without the division.
-        if agreement.agreeing == 0 && settings.threshold > 0.0 {
+        // without counting.
+        if settings.threshold > 0.0 && !fingerprint.shares_a_slot(other) {
             continue;
         }
-        let similarity = agreement.similarity();
+        let similarity = fingerprint.similarity(other);
         if similarity >= settings.threshold && recent.comment_id != comment_id {
             copies += 1;
             closest = closest.max(similarity);
