@@ -54,6 +54,11 @@ pub const MAX_RESOLVE_ANSWER_COMMENT_BYTES: usize = 1024 * 1024;
 /// An `ActivateModel` version name (versions the service makes are a name
 /// and a 12-digit hexadecimal hash, with `+N` once they learned online).
 pub const MAX_MODEL_VERSION_BYTES: usize = 128;
+/// A trained model's name (`train --name`, or taken from `--out`): its
+/// version adds `-` and 12 hexadecimal digits, and `+` and up to 20 digits
+/// once it learns online, and must stay within
+/// [`MAX_MODEL_VERSION_BYTES`].
+pub const MAX_MODEL_NAME_BYTES: usize = MAX_MODEL_VERSION_BYTES - 13 - 21;
 /// Decision ids of one `ResolveItems` call.
 pub const MAX_RESOLVE_IDS: usize = 500;
 /// The moderator's name in `ResolveItems`.
@@ -177,6 +182,7 @@ pub(crate) mod tests {
                 MAX_RESOLVE_ANSWER_COMMENT_BYTES / (1024 * 1024)
             ),
             format!("| `ActivateModel.version` | 1 to {MAX_MODEL_VERSION_BYTES} bytes"),
+            format!("| a model's name (`moderato train --name`) | 1 to {MAX_MODEL_NAME_BYTES} ASCII letters, digits, `-` or `_` |"),
             format!("| `note` (resolutions and reports) | {} |", kib(MAX_NOTE_BYTES)),
             {
                 let cap = crate::classifier::MAX_ONLINE_VOCABULARY;

@@ -274,6 +274,69 @@ fn cv_refuses_folds_beside_by_group() {
     );
 }
 
+/// A model named by the configuration, not by a flag, that does not load
+/// is named as the configuration's: the configuration may have come from
+/// `MODERATO_CONFIG`, out of sight.
+#[test]
+fn a_configured_model_that_does_not_load_is_named_as_the_configurations() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = write_corpus(directory.path());
+    let config = directory.path().join("moderato.toml");
+    std::fs::write(&config, "model = \"missing-model.json\"\n").unwrap();
+    let data = data.to_str().unwrap();
+    for command in [vec!["eval", "--data", data], vec!["check", "hello"]] {
+        let mut process = moderato();
+        process.env("MODERATO_CONFIG", &config).args(&command);
+        let stderr = failed_with(1, &mut process);
+        let named = format!("`model` in {}", config.display());
+        assert!(stderr.contains(&named), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("missing-model.json"),
+            "{command:?}: {stderr}"
+        );
+    }
+}
+
+/// A fold that holds out one class only prints its undefined figures as
+/// such, not as an MCC of 0 and an AUC of 0.5.
+#[test]
+fn cv_prints_a_one_class_folds_figures_as_undefined() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("grouped.jsonl");
+    let line = |text: &str, label: &str, group: &str| {
+        format!("{{\"text\": \"{text}\", \"label\": \"{label}\", \"group\": \"{group}\"}}\n")
+    };
+    let mut corpus = String::new();
+    for group in ["first", "second"] {
+        corpus += &line("win a free prize now, click here", "spam", group);
+        corpus += &line("cheap pills, order today at our shop", "spam", group);
+        corpus += &line("thanks for the thoughtful article", "ham", group);
+        corpus += &line("I disagree with the council on this one", "ham", group);
+    }
+    corpus += &line("free prize, click to claim it now", "spam", "spam-only");
+    corpus += &line(
+        "order cheap pills today, free shipping",
+        "spam",
+        "spam-only",
+    );
+    std::fs::write(&data, corpus).unwrap();
+    let output = succeeded(moderato().args(["cv", "--by-group", "--data"]).arg(&data));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let spam_only = stdout
+        .lines()
+        .find(|line| line.starts_with("spam-only"))
+        .unwrap_or_else(|| panic!("no line for the spam-only fold: {stdout}"));
+    assert!(spam_only.contains("MCC undefined"), "{spam_only}");
+    assert!(spam_only.contains("ham blocked undefined"), "{spam_only}");
+    assert!(spam_only.contains("AUC undefined"), "{spam_only}");
+    assert!(!spam_only.contains("recall undefined"), "{spam_only}");
+    let first = stdout
+        .lines()
+        .find(|line| line.starts_with("first"))
+        .unwrap();
+    assert!(!first.contains("undefined"), "{first}");
+}
+
 /// `--char-ngrams 3-0` asks for n-grams of 3 characters and more: it is
 /// refused, not read as "off" (which is 0-0).
 #[test]

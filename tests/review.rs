@@ -993,7 +993,17 @@ async fn an_export_writes_the_labelled_comments_as_training_data() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert!(!empty.exists());
-    assert!(!directory.path().join("empty.jsonl.partial").exists());
+    // Nor the temporary file it was written into.
+    let temporary_files = || {
+        std::fs::read_dir(directory.path())
+            .unwrap()
+            .filter(|entry| {
+                let name = entry.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with(".moderato-")
+            })
+            .count()
+    };
+    assert_eq!(temporary_files(), 0);
 
     let spam = [
         "win cash now at casino-example",
@@ -1030,7 +1040,14 @@ async fn an_export_writes_the_labelled_comments_as_training_data() {
     ];
     expected.sort();
     assert_eq!(found, expected);
-    assert!(!directory.path().join("corrections.jsonl.partial").exists());
+    assert_eq!(temporary_files(), 0);
+    // Owner-only: the file holds readers' comments.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
 
     // An admin sees every site; a moderator may not name another's.
     let (code, stderr) = moderato_export(&server, ADMIN_TOKEN, &["--out", out_text]).await;

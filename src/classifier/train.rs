@@ -110,6 +110,18 @@ impl TrainingParams {
                 "must be non-empty ASCII letters, digits, - or _",
             ));
         }
+        // The model's version is made of its name, and a version too long
+        // would make a file that nothing loads.
+        if self.name.len() > crate::limits::MAX_MODEL_NAME_BYTES {
+            return Err(invalid(
+                "name",
+                &format!(
+                    "must be at most {} characters (it has {})",
+                    crate::limits::MAX_MODEL_NAME_BYTES,
+                    self.name.len()
+                ),
+            ));
+        }
         Ok(ValidTrainingParams(self))
     }
 }

@@ -49,9 +49,9 @@ pub fn check(
     // Checked before standard input is read: a misspelt flag, a missing
     // configuration or model should not wait for a comment first.
     let site_id = super::offline_site(site)?;
+    let config_path = config;
     let config = super::offline_config(config)?;
-    // As `serve` would: the model named by --model, else the config's.
-    let model = load_model(model.or(config.model.as_deref()))?;
+    let model = load_model(model, &config, config_path)?;
     let text = match text {
         Some(text) => text,
         None => {

@@ -28,23 +28,27 @@ pub fn cross_validate(
     if json {
         return super::print_json(&report);
     }
-    for fold in &report.folds {
-        let metrics = &fold.metrics;
-        say!(
-            "{:<40} n {:>5}  MCC {:.3}  ham blocked {:>5.1}%  recall {:>5.1}%  AUC {:.3}",
-            fold.name,
-            metrics.examples,
-            metrics.mcc,
-            metrics.fpr * 100.0,
-            metrics.recall * 100.0,
-            metrics.auc
-        );
-    }
-    let figure = |mean: Option<f64>, scale: f64, decimals: usize, unit: &str| {
-        mean.map_or("undefined".to_string(), |mean| {
-            format!("{:.*}{unit}", decimals, mean * scale)
+    let figure = |value: Option<f64>, scale: f64, decimals: usize, unit: &str| {
+        value.map_or("undefined".to_string(), |value| {
+            format!("{:.*}{unit}", decimals, value * scale)
         })
     };
+    for fold in &report.folds {
+        let metrics = &fold.metrics;
+        // A fold that held out one class only has no MCC or AUC, and no
+        // share of ham blocked (without ham) or recall (without spam):
+        // printed as such, not as the 0 and 0.5 the figures hold then.
+        let both = metrics.spam > 0 && metrics.ham > 0;
+        say!(
+            "{:<40} n {:>5}  MCC {:>5}  ham blocked {:>6}  recall {:>6}  AUC {:>5}",
+            fold.name,
+            metrics.examples,
+            figure(both.then_some(metrics.mcc), 1.0, 3, ""),
+            figure((metrics.ham > 0).then_some(metrics.fpr), 100.0, 1, "%"),
+            figure((metrics.spam > 0).then_some(metrics.recall), 100.0, 1, "%"),
+            figure(both.then_some(metrics.auc), 1.0, 3, "")
+        );
+    }
     say!(
         "mean: MCC {}  ham blocked {}  AUC {}",
         figure(report.mean_mcc, 1.0, 3, ""),

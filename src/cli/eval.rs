@@ -1,8 +1,9 @@
 //! `moderato eval`: the whole pipeline's figures on labelled files.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::output::OutputFile;
+use super::output::{OutputFile, Replacement};
 use super::{load_model, CliError};
 use crate::evaluation::evaluate_on_site;
 use crate::plot::{threshold_plot_png, ThresholdMark};
@@ -26,7 +27,12 @@ pub fn eval(
         // would replace a file this command reads, is refused at once.
         let mut inputs: Vec<(&str, &Path)> =
             data.iter().map(|path| ("--data", path.as_path())).collect();
-        inputs.extend(model_path.map(|path| ("--model", path)));
+        let model_flag = if model.is_some() {
+            "--model"
+        } else {
+            "configured model"
+        };
+        inputs.extend(model_path.map(|path| (model_flag, path)));
         inputs.extend(config_path.map(|path| ("--config", path)));
         OutputFile {
             flag: "--plot",
@@ -36,7 +42,7 @@ pub fn eval(
         }
         .check(&inputs)?;
     }
-    let model = load_model(model_path)?;
+    let model = load_model(model, &config, config_path)?;
     let examples = super::labelled_examples(data, "evaluate")?;
     let rules = (!no_rules).then_some(&config.rules);
     // The site's host names are the site's, not a rule: `--no-rules` keeps
@@ -61,12 +67,18 @@ pub fn eval(
                 name: "reject",
             },
         ];
-        std::fs::write(path, threshold_plot_png(&report.curve, &marks)).map_err(|source| {
-            CliError::Io {
+        // Whole or not at all: a full disk leaves the earlier plot as it
+        // was, not a cut-off image.
+        let png = threshold_plot_png(&report.curve, &marks);
+        Replacement::create(path, 0o644)
+            .and_then(|mut replacement| {
+                replacement.file().write_all(&png)?;
+                replacement.commit()
+            })
+            .map_err(|source| CliError::Io {
                 context: format!("cannot write the plot {}", path.display()),
                 source,
-            }
-        })?;
+            })?;
     }
     if json {
         return super::print_json(&report);

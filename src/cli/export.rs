@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
 
-use super::output::OutputFile;
+use super::output::{OutputFile, Replacement};
 use super::queue::RemoteArgs;
 use super::CliError;
 use crate::domain::Label;
@@ -39,15 +39,18 @@ async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(
         .export_corrections(site.as_deref().unwrap_or_default())
         .await?;
     let mut corrections = std::pin::pin!(corrections);
-    // Written beside the output first and renamed when complete, so that
-    // an export that fails half-way leaves no file that looks whole.
-    let partial = partial_path(&out);
+    // Written beside the output first and renamed when complete (see
+    // `Replacement`), so that an export that fails half-way leaves no file
+    // that looks whole, and an earlier export stays as it was. Owner-only:
+    // the file holds readers' comments.
     let io_error = |context: String| move |source: std::io::Error| CliError::Io { context, source };
-    let file = std::fs::File::create(&partial)
-        .map_err(io_error(format!("cannot create {}", partial.display())))?;
-    let mut writer = std::io::BufWriter::new(file);
-    let (mut ham, mut spam) = (0u64, 0u64);
-    let written = async {
+    let cannot_write = || io_error(format!("cannot write {}", out.display()));
+    let mut replacement = Replacement::create(&out, 0o600).map_err(cannot_write())?;
+    // The replacement moves into the writing, so that an interrupt, which
+    // drops it unfinished, takes the temporary file away too.
+    let written = async move {
+        let (mut ham, mut spam) = (0u64, 0u64);
+        let mut writer = std::io::BufWriter::new(replacement.file());
         while let Some(correction) = corrections.next().await {
             let correction = correction?;
             match correction.label {
@@ -57,7 +60,7 @@ async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(
             serde_json::to_writer(&mut writer, &correction)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writer.write_all(b"\n"))
-                .map_err(io_error(format!("cannot write {}", partial.display())))?;
+                .map_err(cannot_write())?;
         }
         // An empty file is no labelled file `train` or `eval` can read.
         if ham + spam == 0 {
@@ -69,40 +72,23 @@ async fn run(remote: RemoteArgs, site: Option<String>, out: PathBuf) -> Result<(
                 "no comment {sites} has been labelled yet; nothing was written"
             )));
         }
-        let file = writer
-            .into_inner()
-            .map_err(|error| error.into_error())
-            .map_err(io_error(format!("cannot write {}", partial.display())))?;
-        file.sync_all()
-            .map_err(io_error(format!("cannot write {}", partial.display())))?;
-        std::fs::rename(&partial, &out).map_err(io_error(format!(
-            "cannot move {} to {}",
-            partial.display(),
-            out.display()
-        )))
+        writer.flush().map_err(cannot_write())?;
+        drop(writer);
+        replacement.commit().map_err(cannot_write())?;
+        Ok((ham, spam))
     };
-    // Ctrl-C stops the export like any failure: the partial file goes.
+    // Ctrl-C stops the export like any failure: nothing is written.
     let written = tokio::select! {
         written = written => written,
         _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted(
             "interrupted: the export stopped and nothing was written".to_string(),
         )),
     };
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written?;
+    let (ham, spam) = written?;
     say!(
         "{} corrections ({spam} spam, {ham} ham) written to {}",
         ham + spam,
         out.display()
     );
     Ok(())
-}
-
-/// `<out>.partial`, in the output's directory.
-fn partial_path(out: &Path) -> PathBuf {
-    let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    out.with_file_name(name)
 }

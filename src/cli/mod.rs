@@ -431,6 +431,12 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Classifier(#[from] ClassifierError),
+    /// A model named by the configuration, not by a flag, did not load.
+    #[error("{context}: {source}")]
+    ConfiguredModel {
+        context: String,
+        source: ClassifierError,
+    },
     #[error(transparent)]
     Server(#[from] ServerError),
     /// `listener` says which: gRPC, the console, the metrics.
@@ -588,11 +594,36 @@ fn has_site_rules(rules: &Rules, site: &str) -> bool {
     !std::ptr::eq(rules.for_site(site), rules.for_site(GLOBAL_RULES_ONLY))
 }
 
-/// The model a command should use: the file given, or the built-in default.
-fn load_model(path: Option<&std::path::Path>) -> Result<crate::classifier::Model, CliError> {
-    Ok(match path {
-        Some(path) => crate::classifier::Model::load(path)?,
-        None => crate::classifier::Model::embedded_default()?,
+/// The model an offline command uses, as `serve` would: the file given
+/// with `--model`, else the configuration's `model`, else the built-in
+/// default. A configured model that does not load is named as such: the
+/// configuration may have come from `MODERATO_CONFIG`, unseen, and its
+/// relative paths are read from the working directory.
+fn load_model(
+    flag: Option<&std::path::Path>,
+    config: &crate::config::Config,
+    config_path: Option<&std::path::Path>,
+) -> Result<crate::classifier::Model, CliError> {
+    use crate::classifier::Model;
+    if let Some(path) = flag {
+        return Ok(Model::load(path)?);
+    }
+    let Some(path) = config.model.as_deref() else {
+        return Ok(Model::embedded_default()?);
+    };
+    Model::load(path).map_err(|source| {
+        let working_directory = std::env::current_dir()
+            .map(|directory| format!(", read from {}", directory.display()))
+            .unwrap_or_default();
+        CliError::ConfiguredModel {
+            context: format!(
+                "the configuration's model (`model` in {}{working_directory})",
+                config_path.map_or("the configuration".into(), |path| path
+                    .display()
+                    .to_string()),
+            ),
+            source,
+        }
     })
 }
 

@@ -2,9 +2,65 @@
 //! checked before the command does its work: what would otherwise fail, or
 //! do harm, only at its end.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::CliError;
+
+/// A file written whole or not at all: into a temporary file beside
+/// `path` (so that the rename stays on one file system), synced, then
+/// renamed over `path`. Dropped before [`Replacement::commit`] (an error,
+/// an interrupt), the temporary file goes and whatever `path` held stays
+/// as it was; two commands writing the same path never mix their bytes.
+pub(super) struct Replacement {
+    temporary: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl Replacement {
+    /// A temporary file for `path`, with `mode`'s permissions on Unix.
+    pub fn create(path: &Path, mode: u32) -> std::io::Result<Replacement> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".moderato-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(mode));
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        Ok(Replacement {
+            temporary: builder.tempfile_in(directory_of(path))?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Where to write the content.
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.temporary.as_file_mut()
+    }
+
+    /// Syncs the content, puts it in `path`'s place and syncs the directory,
+    /// so that the new file is there after a crash.
+    pub fn commit(self) -> std::io::Result<()> {
+        self.temporary.as_file().sync_all()?;
+        self.temporary
+            .persist(&self.path)
+            .map_err(|error| error.error)?;
+        // Best effort: not every platform opens a directory as a file.
+        if let Ok(directory) = std::fs::File::open(directory_of(&self.path)) {
+            let _ = directory.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// The directory a file is written in (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
 
 /// A file a command is about to write, named by `flag`: `what` it holds
 /// (for messages, such as "model"), a file name to suggest inside a
@@ -39,6 +95,17 @@ impl OutputFile<'_> {
                 )));
             }
         }
+        // `models/` names a directory even when there is none yet (the
+        // parent of "models/" would be "."): refused now, not after the
+        // work, when the file cannot be written there.
+        let text = self.path.as_os_str().to_string_lossy();
+        if self.path.file_name().is_none() || text.ends_with(std::path::is_separator) {
+            return Err(CliError::Usage(format!(
+                "{flag} {path} names a directory, not a file: name the {what} file to write, \
+                 such as {}",
+                self.path.join(self.suggested_name).display()
+            )));
+        }
         if let Ok(out_file) = self.path.canonicalize() {
             for (input_flag, input) in inputs {
                 if input.canonicalize().is_ok_and(|input| input == out_file) {
@@ -48,10 +115,7 @@ impl OutputFile<'_> {
                 }
             }
         }
-        let directory = match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
+        let directory = directory_of(self.path);
         if !directory.is_dir() {
             return Err(CliError::Usage(format!(
                 "{flag} {path}: there is no directory {}",
@@ -125,6 +189,47 @@ mod tests {
         let message = refusal(model_at(&missing.join("model.json")).check(&[]));
         let named = format!("there is no directory {}", missing.display());
         assert!(message.ends_with(&named), "{message}");
+    }
+
+    #[test]
+    fn a_path_that_names_a_directory_is_refused_before_the_work() {
+        let directory = tempfile::tempdir().unwrap();
+        let not_yet = format!("{}/models/", directory.path().display());
+        let message = refusal(model_at(Path::new(&not_yet)).check(&[]));
+        assert!(
+            message.contains("names a directory, not a file"),
+            "{message}"
+        );
+        assert!(message.contains("model.json"), "{message}");
+        let parent = directory.path().join("..");
+        let message = refusal(model_at(&parent).check(&[]));
+        assert!(message.contains("is a directory"), "{message}");
+    }
+
+    #[test]
+    fn a_replacement_is_all_or_nothing() {
+        use std::io::Write;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("out.jsonl");
+        std::fs::write(&path, "old").unwrap();
+        // Dropped before its commit: the old file stays, and nothing is
+        // left beside it.
+        let mut abandoned = Replacement::create(&path, 0o600).unwrap();
+        abandoned.file().write_all(b"half").unwrap();
+        drop(abandoned);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 1);
+        let mut finished = Replacement::create(&path, 0o644).unwrap();
+        finished.file().write_all(b"new").unwrap();
+        finished.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
     }
 
     #[cfg(unix)]

@@ -79,6 +79,9 @@ fn name_from_output(out: &Path) -> String {
             _ => {}
         }
     }
+    // Only ASCII was kept, so any byte is a character boundary; a long
+    // file name gives a name within the limit, not a refusal.
+    name.truncate(crate::limits::MAX_MODEL_NAME_BYTES);
     let name = name.trim_end_matches('-');
     if name.is_empty() {
         "model".to_string()
@@ -124,5 +127,33 @@ mod tests {
             };
             assert!(params.check().is_ok(), "{out}");
         }
+    }
+
+    #[test]
+    fn a_name_too_long_for_a_version_is_refused_or_shortened() {
+        let limit = crate::limits::MAX_MODEL_NAME_BYTES;
+        let too_long = TrainingParams {
+            name: "a".repeat(limit + 1),
+            ..TrainingParams::default()
+        };
+        let error = too_long.check().unwrap_err().to_string();
+        assert!(
+            error.contains("name") && error.contains(&limit.to_string()),
+            "{error}"
+        );
+        let longest = TrainingParams {
+            name: "a".repeat(limit),
+            ..TrainingParams::default()
+        };
+        assert!(longest.clone().check().is_ok());
+        // The longest name, with its hash and the longest online count,
+        // is still a version a model file may have.
+        let version = format!("{}-{}+{}", longest.name, "0".repeat(12), u64::MAX);
+        assert_eq!(version.len(), crate::limits::MAX_MODEL_VERSION_BYTES);
+        // A name taken from a long file name is cut to the limit, not
+        // refused, and does not end with a dash.
+        let out = format!("{}-{}.json", "b".repeat(limit - 1), "c".repeat(50));
+        let name = name_from_output(Path::new(&out));
+        assert_eq!(name, "b".repeat(limit - 1));
     }
 }
