@@ -2,6 +2,7 @@
 
 use moderato::grpc::pb;
 use moderato::limits::{MAX_CONTENT_BYTES, MAX_MESSAGE_BYTES};
+use tokio_stream::StreamExt;
 use tonic::Code;
 
 use crate::util::*;
@@ -134,10 +135,26 @@ async fn a_message_beyond_the_message_limit_is_refused_by_the_transport() {
         ..comment("beyond", HAM_TEXT)
     };
     let status = client
-        .check_comment(with_token(NEWS_TOKEN, beyond))
+        .check_comment(with_token(NEWS_TOKEN, beyond.clone()))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::OutOfRange, "{status}");
+    // In a stream, the message too large ends it, named by its place.
+    let mut answers = client
+        .check_comments(with_token(
+            NEWS_TOKEN,
+            tokio_stream::iter(vec![comment("streamed", HAM_TEXT), beyond]),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answers.next().await.unwrap().unwrap().stored);
+    let status = answers.next().await.unwrap().unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status}");
+    assert!(
+        status.message().starts_with("comment 2 of the stream: "),
+        "{status}"
+    );
     // Nothing was stored, and the service goes on answering.
     for comment_id in ["inside", "beyond"] {
         assert_eq!(

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{observed, observed_stream, Access, AnswerStream};
@@ -145,8 +146,21 @@ impl Moderation for ModerationService {
                 move || access.admission.spare_place(&key_name)
             };
             let caller_for_order = Arc::clone(&caller);
+            // A message that does not decode, or is too large, is a comment
+            // of the stream too: its error names its place (every message
+            // read before it was started, so the count of messages is the
+            // count of checks). Other errors (the client went away) are
+            // the connection's, not a comment's.
+            let inbound = request.into_inner().enumerate().map(|(index, message)| {
+                message.map_err(|status| match status.code() {
+                    tonic::Code::InvalidArgument | tonic::Code::OutOfRange => {
+                        naming_the_comment(status, index, None)
+                    }
+                    _ => status,
+                })
+            });
             let responses = answer_in_order(
-                request.into_inner(),
+                inbound,
                 idle_limit,
                 // Checks of one comment wait for each other (see
                 // `answer_in_order`). The comment is known by the site it
@@ -181,7 +195,9 @@ impl Moderation for ModerationService {
                     let comment_id = message.comment_id.clone();
                     let (comment, options) = requested_site(&caller, &message.site_id)
                         .and_then(|site| convert::check_request_from_proto(message, site))
-                        .map_err(|error| naming_the_comment(error.into(), index, &comment_id))?;
+                        .map_err(|error| {
+                            naming_the_comment(error.into(), index, Some(&comment_id))
+                        })?;
                     let engine = Arc::clone(&engine);
                     let access = Arc::clone(&access);
                     Ok(async move {
@@ -193,7 +209,8 @@ impl Moderation for ModerationService {
                             Ok::<_, Status>(convert::check_response_to_proto(&outcome))
                         }
                         .await;
-                        answer.map_err(|status| naming_the_comment(status, index, &comment_id))
+                        answer
+                            .map_err(|status| naming_the_comment(status, index, Some(&comment_id)))
                     })
                 },
             );
@@ -283,20 +300,24 @@ impl Moderation for ModerationService {
 
 /// A comment's error as the stream ends with it: the same code, with the
 /// comment named (its place in the stream, from 1, and the start of its
-/// id), so that a site sending a backlog knows which comment to fix.
-fn naming_the_comment(status: Status, index: usize, comment_id: &str) -> Status {
+/// id when it was read), so that a site sending a backlog knows which
+/// comment to fix.
+fn naming_the_comment(status: Status, index: usize, comment_id: Option<&str>) -> Status {
     /// Enough of an id to find it; a too-long id is itself the error.
     const SHOWN_ID_CHARACTERS: usize = 64;
-    let shown: String = comment_id.chars().take(SHOWN_ID_CHARACTERS).collect();
-    let cut = if shown.len() < comment_id.len() {
-        "…"
-    } else {
-        ""
-    };
+    let id = comment_id.map_or(String::new(), |comment_id| {
+        let shown: String = comment_id.chars().take(SHOWN_ID_CHARACTERS).collect();
+        let cut = if shown.len() < comment_id.len() {
+            "…"
+        } else {
+            ""
+        };
+        format!(" (comment_id {shown:?}{cut})")
+    });
     Status::new(
         status.code(),
         format!(
-            "comment {} of the stream (comment_id {shown:?}{cut}): {}",
+            "comment {} of the stream{id}: {}",
             index + 1,
             status.message()
         ),
