@@ -65,6 +65,10 @@ pub struct Engine {
     /// fair (first come, first served) and held across the commit's
     /// await.
     label_turn: Arc<tokio::sync::Mutex<()>>,
+    /// People's labels that changed a decision since the start, counted in
+    /// the labelling task once committed (a caller that went away counts
+    /// too), for the metrics.
+    labels_changed: std::sync::atomic::AtomicU64,
 }
 
 /// The rules and score thresholds in force: one value, replaced whole by a
@@ -118,7 +122,20 @@ impl Engine {
             recent: RecentComments::default(),
             label_tasks: tokio_util::task::TaskTracker::new(),
             label_turn: Arc::default(),
+            labels_changed: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// See `labels_changed`.
+    pub fn labels_changed(&self) -> u64 {
+        self.labels_changed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts labels just committed that changed their decisions.
+    pub(crate) fn count_labels_changed(&self, count: u64) {
+        self.labels_changed
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The tasks that finish labelling calls, for `review_operations` to

@@ -34,8 +34,6 @@ pub struct Metrics {
     calls: Mutex<BTreeMap<(&'static str, String), u64>>,
     latency: Mutex<BTreeMap<&'static str, LatencyHistogram>>,
     verdicts: [AtomicU64; 3],
-    /// People's labels applied (resolutions and reports).
-    corrections: AtomicU64,
 }
 
 /// Figures read from storage at scrape time.
@@ -50,6 +48,10 @@ pub struct StoredFigures {
     pub retrain_jobs: Vec<(&'static str, u64)>,
     /// The storage writer's rounds since the start.
     pub storage_writer: WriterFigures,
+    /// People's labels that changed a decision since the start
+    /// (resolutions and reports), counted by the engine once committed,
+    /// whether or not their caller stayed for the answer.
+    pub corrections: u64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -122,10 +124,6 @@ impl Metrics {
         self.verdicts[index].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn record_corrections(&self, count: u64) {
-        self.corrections.fetch_add(count, Ordering::Relaxed);
-    }
-
     /// The Prometheus text exposition of everything.
     pub fn render(&self, stored: &StoredFigures, admission: AdmissionFigures) -> String {
         let mut out = String::new();
@@ -188,11 +186,7 @@ impl Metrics {
             "# HELP moderato_corrections_total People's labels that changed a decision (resolutions and reports)."
         )?;
         writeln!(out, "# TYPE moderato_corrections_total counter")?;
-        writeln!(
-            out,
-            "moderato_corrections_total {}",
-            self.corrections.load(Ordering::Relaxed)
-        )?;
+        writeln!(out, "moderato_corrections_total {}", stored.corrections)?;
         writeln!(
             out,
             "# HELP moderato_queue_depth Items waiting for a moderator, by site."
@@ -315,7 +309,6 @@ mod tests {
             Duration::from_micros(100),
         );
         metrics.record_verdict(Verdict::Reject);
-        metrics.record_corrections(3);
         let text = metrics.render(
             &StoredFigures {
                 queue_depth: vec![("news.example".to_string(), 4)],
@@ -327,6 +320,7 @@ mod tests {
                     round_seconds: 0.25,
                     decisions: 40,
                 },
+                corrections: 3,
             },
             AdmissionFigures {
                 calls_in_progress: 64,

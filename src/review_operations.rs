@@ -554,6 +554,7 @@ impl Engine {
         // The labels are stored: a failure to learn them now must not fail
         // the call (the next retrain learns them), so it is only logged.
         let changed = corrections.len() as u64;
+        self.count_labels_changed(changed);
         if let Err(error) = self.learn_online(corrections).await {
             tracing::error!(%error, "cannot learn the new labels online");
         }
@@ -758,6 +759,9 @@ mod tests {
         assert_eq!(engine.model().learned_online(), 1);
         let stored = engine.store().decision("d1").unwrap().unwrap();
         assert_eq!(stored.resolution.map(|r| r.label), Some(Label::Spam));
+        // And counted for the metrics, which the call would have done had
+        // it stayed for the answer.
+        assert_eq!(engine.labels_changed(), 1);
         engine.label_tasks().close();
         engine.label_tasks().wait().await;
         assert!(let_go.load(std::sync::atomic::Ordering::SeqCst));

@@ -444,6 +444,11 @@ async fn the_console_refuses_what_it_should_not_read_and_says_why() {
         assert!(head.contains("x-frame-options: deny"), "{head}");
     }
     assert!(api_head.contains("cache-control: no-store"), "{api_head}");
+    // Over plain HTTP (a console on loopback), no HTTPS-only header.
+    assert!(
+        !page_head.contains("strict-transport-security"),
+        "{page_head}"
+    );
     assert!(page_head.contains("cache-control: no-cache"), "{page_head}");
 
     // A moderator of one site is refused another's queue.

@@ -153,9 +153,10 @@ async fn a_certificate_that_does_not_parse_is_named_at_start() {
     assert_eq!(message.lines().count(), 1, "{message}");
 }
 
-/// Sends one HTTP/1.1 request over `stream` and returns the status line
-/// (empty when the connection ends without an answer).
-async fn status_line<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+/// Sends `GET path` over `stream` and returns the answer's status line
+/// and headers, lower case (empty when the connection ends without an
+/// answer).
+async fn response_head<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     mut stream: S,
     path: &str,
 ) -> String {
@@ -166,8 +167,9 @@ async fn status_line<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     }
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response).await;
-    String::from_utf8_lossy(&response)
-        .lines()
+    let response = String::from_utf8_lossy(&response).to_lowercase();
+    response
+        .split("\r\n\r\n")
         .next()
         .unwrap_or_default()
         .to_string()
@@ -200,18 +202,23 @@ async fn with_tls_configured_the_console_is_served_over_tls_only() {
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
         .expect("the console answers the TLS handshake with the configured certificate");
-    // Over TLS, the console's API answers (no token: 401).
-    let answer = status_line(tls, "/api/me").await;
-    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+    // Over TLS, the console's API answers (no token: 401), telling the
+    // browser to come back over HTTPS only.
+    let head = response_head(tls, "/api/me").await;
+    assert!(head.starts_with("http/1.1 401"), "{head:?}");
+    assert!(
+        head.contains("strict-transport-security: max-age=31536000"),
+        "{head:?}"
+    );
 
     // Plain HTTP gets no HTTP answer.
     let tcp = tokio::net::TcpStream::connect(console).await.unwrap();
     let answer = tokio::time::timeout(
         std::time::Duration::from_secs(20),
-        status_line(tcp, "/api/me"),
+        response_head(tcp, "/api/me"),
     )
     .await
     .expect("the console closes a plain connection");
-    assert!(!answer.starts_with("HTTP/1.1"), "{answer:?}");
+    assert!(!answer.starts_with("http/1.1"), "{answer:?}");
     server.stop().await;
 }

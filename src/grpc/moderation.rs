@@ -289,7 +289,6 @@ impl Moderation for ModerationService {
                     message.note,
                 )
                 .await?;
-            self.access.metrics.record_corrections(outcome.corrections);
             Ok(Response::new(pb::ReportCommentResponse {
                 decision: outcome.decisions.first().map(convert::decision_to_proto),
             }))

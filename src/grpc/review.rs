@@ -104,7 +104,6 @@ impl Review for ReviewService {
             caller.require_moderator()?;
             let resolve = convert_review::resolve_from_proto(request.into_inner())?;
             let outcome = self.engine.resolve_items(caller, resolve).await?;
-            self.access.metrics.record_corrections(outcome.corrections);
             Ok(Response::new(convert_review::resolve_response_to_proto(
                 &outcome.decisions,
             )))

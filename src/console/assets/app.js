@@ -57,6 +57,22 @@ async function api(path, options = {}) {
 function signedOut() {
   sessionStorage.removeItem("moderato-token");
   state.token = "";
+  // Nothing the old key was shown stays in the page: another key signing
+  // in on this tab sees only what its own loads bring (an answer still on
+  // its way is dropped, as a replaced load's is).
+  state.queueLoads++;
+  state.items = [];
+  state.selected.clear();
+  state.current = 0;
+  state.next = "";
+  state.total = 0;
+  state.listPending = false;
+  itemElements.clear();
+  $("queue").replaceChildren();
+  $("total").textContent = "";
+  $("stats").querySelector("tbody").replaceChildren();
+  $("site").replaceChildren(new Option("All my sites", ""));
+  say("");
   $("console").hidden = true;
   $("sign-in").hidden = false;
   $("who").textContent = "";
@@ -319,7 +335,20 @@ async function loadQueue(more = false) {
   }
   // A new list may hold items shown before with other figures: built anew.
   if (!more) itemElements.clear();
-  state.items = more ? state.items.concat(page.items) : page.items;
+  if (more) {
+    // A comment rechecked since its page was loaded comes again at its new
+    // place, perhaps with new text: its earlier entry goes, and its element
+    // is built anew, so that the text shown is the one a label is sent for.
+    // The cursor stays on the comment it was on.
+    const incoming = new Set(page.items.map((item) => item.decision_id));
+    const currentId = state.items[state.current]?.decision_id;
+    for (const id of incoming) itemElements.delete(id);
+    state.items = state.items.filter((item) => !incoming.has(item.decision_id)).concat(page.items);
+    const index = state.items.findIndex((item) => item.decision_id === currentId);
+    state.current = index >= 0 ? index : Math.min(state.current, Math.max(0, state.items.length - 1));
+  } else {
+    state.items = page.items;
+  }
   state.next = page.next_page_token;
   if (!more) { state.current = 0; state.selected.clear(); }
   state.total = page.total;
@@ -339,8 +368,8 @@ function showTotal() {
 async function attempt(action, what) {
   try {
     await action();
-    // An error an earlier try left on the status line is over.
-    if ($("status").dataset.error === what) say("");
+    // An error an earlier action left on the status line is over.
+    if ($("status").dataset.error) say("");
   } catch (error) {
     if (what === "load the queue") {
       state.items = [];
@@ -404,7 +433,11 @@ async function resolve(decisionIds, label) {
         "The list shows the comments as they are now; look again before you decide.");
       return;
     }
-    say("Not resolved: " + error.message + (error.status === 0 ? "; your last action may not have been saved: Refresh to see the queue as it is." : ""));
+    // No answer, or none in time (503): the labels may have been saved
+    // all the same.
+    const unknown = error.status === 0 || error.status === 503;
+    say("Not resolved: " + error.message + (unknown ? "; your last action may have been saved all the same: Refresh to see the queue as it is." : ""));
+    $("status").dataset.error = "resolve";
   } finally {
     state.busy = false;
   }
