@@ -262,6 +262,32 @@ async fn activate(server: &TestServer, version: &str) -> Result<pb::ModelInfo, t
         .map(tonic::Response::into_inner)
 }
 
+/// The version a model serves as after learning online ("X+1") is not a
+/// registered version: activating it is refused, saying which one is.
+#[tokio::test(flavor = "multi_thread")]
+async fn activating_a_version_as_it_serves_after_online_learning_names_the_registered_one() {
+    let (server, _directory) = start_server().await;
+    let registered = models(&server).await[0].version.clone();
+    store_and_label(&server, "campaign", &CAMPAIGN, pb::Label::Spam).await;
+    let serving = dry_run_check(&server, PROBE).await.model_version;
+    assert!(serving.starts_with(&format!("{registered}+")), "{serving}");
+    let refused = activate(&server, &serving).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::NotFound);
+    assert!(
+        refused
+            .message()
+            .contains(&format!("activate {registered:?}")),
+        "{refused}"
+    );
+    // An unknown version gets the plain answer.
+    let unknown = activate(&server, "nothing-0123456789ab+3")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    assert!(!unknown.message().contains("activate"), "{unknown}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retrain_is_promoted_listed_rolled_back_and_kept_across_restarts() {
     let directory = tempfile::tempdir().unwrap();
@@ -604,6 +630,54 @@ async fn an_incremental_candidate_is_judged_on_corrections_it_did_not_learn() {
     // The candidate is the registered version and the eight others: the
     // two held out were learned online, but the candidate leaves them out.
     assert_eq!(job.examples, registered + 8, "{job:?}");
+    server.stop().await;
+}
+
+/// An incremental job judges its candidate only on corrections it can
+/// leave out: not on those the active version's file was trained on, which
+/// the candidate (built from that file) knows, and which its promotion
+/// would learn a second time. Here the newest corrections, which the
+/// version learned online, are forgotten, and the share held out would
+/// otherwise reach into the trained ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_job_holds_out_no_correction_its_version_was_trained_on() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with(config_with_base_corpus(directory.path())).await;
+    let early: Vec<String> = (0..8)
+        .map(|index| format!("{} deal number {index}", CAMPAIGN[index % CAMPAIGN.len()]))
+        .collect();
+    let early: Vec<&str> = early.iter().map(String::as_str).collect();
+    store_and_label(&server, "early", &early, pb::Label::Spam).await;
+    // Labelled later: the newest fifth, which the full retrain holds out
+    // and its promotion learns online.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    store_and_label(
+        &server,
+        "late",
+        &["zorblat one", "zorblat two"],
+        pb::Label::Spam,
+    )
+    .await;
+    let full = finished_retrain(&server, true, false).await;
+    assert!(full.promoted, "{}", full.message);
+    let evaluated = |job: &pb::RetrainJob| {
+        job.metrics
+            .as_ref()
+            .and_then(|metrics| metrics.active.as_ref())
+            .map(|active| active.examples)
+            .unwrap_or_else(|| panic!("no figures: {job:?}"))
+    };
+    // Judged on the base corpus's share and the two learned online.
+    let with_late = evaluated(&finished_retrain(&server, false, true).await);
+    for comment_id in ["late-0", "late-1"] {
+        assert!(forget_comment(&server, NEWS_TOKEN, comment_id)
+            .await
+            .unwrap());
+    }
+    // Eight corrections are left, all in the version's file: a fifth of
+    // them (one) would be held out, but none can be.
+    let without_late = evaluated(&finished_retrain(&server, false, true).await);
+    assert_eq!(without_late, with_late - 2);
     server.stop().await;
 }
 

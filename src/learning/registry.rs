@@ -458,7 +458,18 @@ impl Engine {
         let learning = self.learning();
         let mut lineage = learning.lineage();
         let record = self.store().model_record(version)?.ok_or_else(|| {
-            Error::NotFound(format!("no model version {version:?} is registered"))
+            // "X+N" is how a version that learned online is shown serving;
+            // the registry knows it as X, which serves with what it learned.
+            let trained = Model::trained_version_of(version);
+            if trained != version && matches!(self.store().model_record(trained), Ok(Some(_))) {
+                Error::NotFound(format!(
+                    "no model version {version:?} is registered: it is version {trained:?} \
+                     with what it learned online; activate {trained:?}, which serves with \
+                     what it learned"
+                ))
+            } else {
+                Error::NotFound(format!("no model version {version:?} is registered"))
+            }
         })?;
         let registered = load_registered(self.store(), version)?;
         let baseline = learning.baseline_of(&registered);

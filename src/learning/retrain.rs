@@ -417,7 +417,29 @@ impl Engine {
         // cannot contain, even for a decision whose earlier label it does.
         let read: HashSet<CorrectionKey> = corrections.iter().map(CorrectionKey::of).collect();
         let held_out_count = (corrections.len() as f64 * settings.evaluation_fraction()) as usize;
-        let held_out = corrections.split_off(corrections.len() - held_out_count);
+        // An incremental candidate starts from the active version's file,
+        // so the corrections that file was trained on (`in_file`) are in it
+        // whatever this job holds out: held out, they would be learned a
+        // second time at promotion, and judge a model that knows them. The
+        // held-out share is therefore the newest of the others. (Usually
+        // the newest corrections are those anyway; not once the newest
+        // ones were forgotten, or the share was raised.)
+        let (in_file, mut corrections) = if full {
+            (Vec::new(), corrections)
+        } else {
+            // Of the corrections before the version's training, those it
+            // learned online (its own job held them out, and its promotion
+            // learned them) are not in its file: the candidate leaves them
+            // out when it replays what was learned online, so they may be
+            // held out like the newer ones.
+            let (older, newer) = trained_or_not(&record, corrections);
+            let (learned_online, in_file) = learned_or_new(older, &online);
+            let mut eligible: Vec<Correction> = learned_online.into_iter().chain(newer).collect();
+            eligible.sort_by_key(|correction| correction.at);
+            (in_file, eligible)
+        };
+        let held_out =
+            corrections.split_off(corrections.len() - held_out_count.min(corrections.len()));
         let held_out_examples: Vec<LabelledExample> = held_out
             .iter()
             .map(|correction| self.correction_example(correction))
@@ -448,15 +470,14 @@ impl Engine {
                     .iter()
                     .map(|example| example.decision_id.clone())
                     .collect();
-                let (older, newer) = trained_or_not(&record, corrections);
-                let (learned, new) = learned_or_new(newer, &online);
-                let in_candidate: HashSet<CorrectionKey> = older
+                let (learned, new) = learned_or_new(corrections, &online);
+                let in_candidate: HashSet<CorrectionKey> = in_file
                     .iter()
                     .chain(&learned)
                     .chain(&new)
                     .map(CorrectionKey::of)
                     .collect();
-                contained.extend(older.into_iter().map(|c| c.decision_id));
+                contained.extend(in_file.into_iter().map(|c| c.decision_id));
                 contained.extend(learned.into_iter().map(|c| c.decision_id));
                 let examples: Vec<LabelledExample> = new
                     .iter()
