@@ -12,8 +12,12 @@
 //! Every flush that precedes an acknowledgement therefore goes through
 //! [`Disk::flush`]: sled's flush, then `fsync` of every blob file not
 //! synced before and of the blob directory, then `fdatasync` of the log
-//! file (the decision writer's flush leaves the blobs out: see
-//! [`Disk::flush_without_blobs`]).
+//! file. The decision writer's flushes too: sled puts any log message
+//! larger than a quarter of a segment in a blob file, and a tree node it
+//! rewrites whole (up to 17 values: a leaf of long comments) can be that
+//! large; and a blob another write made (a model's registration) lies in
+//! the log before the writer's batches, whose recovery stops at a blob
+//! that is not on disk.
 //! Each of those failing is a flush failure, which stops acknowledgements
 //! as a failed sled flush does.
 
@@ -107,12 +111,9 @@ impl Disk {
         self.sync_log()
     }
 
-    /// [`Disk::flush`] for the decision writer's batches, which hold
-    /// decisions and rule state, each far under a quarter of a segment:
-    /// they make no blob file, and a blob another write made is synced by
-    /// that write's own flush. So the writer lists no directory, which
-    /// also spares it a file descriptor per batch.
-    pub(super) fn flush_without_blobs(&self) -> Result<(), StoreError> {
+    /// [`Disk::flush`] for the decision writer, which a test can hold
+    /// (see [`Disk::hold_flushes`]).
+    pub(super) fn flush_for_writer(&self) -> Result<(), StoreError> {
         #[cfg(test)]
         drop(
             self.inner
@@ -120,8 +121,7 @@ impl Disk {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
-        self.inner.db.flush()?;
-        self.sync_log()
+        self.flush()
     }
 
     fn sync_log(&self) -> Result<(), StoreError> {
@@ -270,10 +270,11 @@ mod tests {
         file.write_all(&[2; 10]).unwrap();
         disk.flush().unwrap();
         assert_eq!(disk.synced_length("999"), Some(20));
-        // The writer's flush lists no blobs.
+        // The decision writer's flush syncs them too: its own batches can
+        // make blob files, and another write's may lie before them.
         file.write_all(&[3; 10]).unwrap();
-        disk.flush_without_blobs().unwrap();
-        assert_eq!(disk.synced_length("999"), Some(20));
+        disk.flush_for_writer().unwrap();
+        assert_eq!(disk.synced_length("999"), Some(30));
         std::fs::remove_file(&path).unwrap();
         disk.flush().unwrap();
         assert_eq!(disk.synced_blob_count(), 0);

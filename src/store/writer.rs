@@ -234,7 +234,7 @@ fn write_loop(trees: &WriterTrees, mut receiver: mpsc::Receiver<Job>) {
         store_batch(trees, std::mem::take(&mut batch), &mut answers);
         // One flush makes the whole batch durable before any of it is
         // answered: the writer is its own group commit.
-        if let Err(error) = trees.disk.flush_without_blobs() {
+        if let Err(error) = trees.disk.flush_for_writer() {
             tracing::error!(%error, "flushing the database failed; writes can no longer be acknowledged");
             trees.flush_failure.set(error.to_string());
         }
