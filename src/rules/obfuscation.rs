@@ -19,11 +19,12 @@ use crate::text::is_invisible;
 
 /// Fires when at least `threshold` words are disguised. `text` is the raw
 /// comment text: the invisible characters are gone after normalisation.
-/// Its HTML entities are decoded first, since a site that shows the
-/// comment as HTML shows `&#1077;` as a Cyrillic `е` and `&shy;` as
-/// nothing.
+/// It is read as a browser shows it first (`text::shown_characters`),
+/// since a site that shows the comment as HTML shows `&#1077;` (with its
+/// `;` or without) as a Cyrillic `е`, `&shy;` as nothing, and "fr<b></b>ее"
+/// as one word.
 pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
-    let text = html_escape::decode_html_entities(text);
+    let text = crate::text::shown_characters(text);
     // Plain ASCII can mix no scripts and hide no invisible characters, and
     // most comments are plain ASCII.
     if text.is_ascii() {
@@ -151,19 +152,21 @@ fn is_hyphenation_point(word: &str, index: usize, character: char) -> bool {
             .is_some_and(char::is_alphabetic)
 }
 
-/// Whether a word is Cyrillic but for Latin `i`s: Ukrainian typed on a
-/// Russian keyboard layout, which has no `і`, so that people type the
+/// Whether a word is Cyrillic but for Latin `i`s or `j`s: Ukrainian typed
+/// on a Russian keyboard layout, which has no `і`, so that people type the
 /// Latin letter, which looks the same ("вiн", "мiсто", "Iвано"), and the
 /// Latin `ï` for the Ukrainian `ї` ("Украïні"), which some layouts and
-/// autocorrections put in its place. Such a word reads as the Cyrillic
-/// word it is and imitates no Latin one. The Turkish dotless and dotted
-/// `i` are not among them: no Cyrillic layout types them, so in a Cyrillic
-/// word they are as suspect as any other Latin letter.
+/// autocorrections put in its place; and Serbian or Macedonian typed on a
+/// Russian layout, which has no `ј` either ("То jе добро", "моjа"). Such a
+/// word reads as the Cyrillic word it is and imitates no Latin one. The
+/// Turkish dotless and dotted `i` are not among them: no Cyrillic layout
+/// types them, so in a Cyrillic word they are as suspect as any other
+/// Latin letter.
 fn is_cyrillic_with_latin_i(word: &str) -> bool {
     let mut cyrillic = false;
     for character in word.chars() {
         match character {
-            'i' | 'I' | 'ï' | 'Ï' => {}
+            'i' | 'I' | 'ï' | 'Ï' | 'j' | 'J' => {}
             // Digits and combining marks (a stress accent) belong to any
             // script.
             _ if matches!(character.script(), Script::Common | Script::Inherited) => {}
@@ -384,9 +387,14 @@ mod tests {
             ("東京タワーに行きました", false),
             ("Café naïve façade", false),
             ("Привет, how are you? 😀", false),
-            // Entities as a site that shows HTML renders them.
+            // Entities as a site that shows HTML renders them, with their
+            // `;` or without, and a disguise split by an empty tag.
             ("get fr&#1077;&#1077; money", true),
             ("get fr&#8206;ee money", true),
+            ("get fr&#1077&#1077 money", true),
+            ("get fr&#8203ee money", true),
+            ("fr<b></b>\u{0435}\u{0435} money", true),
+            ("<p>free</p><p>money</p>", false),
             // Other invisible characters inside a Latin word.
             ("fr\u{200E}ee money", true),
             ("fr\u{FE0F}ee money", true),
@@ -431,6 +439,9 @@ mod tests {
             "Це вiйна, а не операцiя.",
             "Моє мiсто, мiй рiк.",
             "Iвано-Франкiвськ",
+            // Serbian and Macedonian with a Latin `j` for `ј`.
+            "То jе добро.",
+            "Моjа мајка",
         ] {
             assert_eq!(obfuscated_text(text, 1.0), None, "{text}");
         }

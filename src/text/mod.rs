@@ -8,7 +8,7 @@ mod tokenize;
 
 pub use normalize::{
     font_letter, is_invisible, may_have_sentence_breaks, normalize, normalize_keeping_full_stops,
-    visible,
+    shown_characters, visible,
 };
 pub use quotes::without_quotes;
 pub use tokenize::{for_each_link_token, for_each_token, tokenize, Token, TokenKind};

@@ -132,6 +132,21 @@ static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|
 /// reference a decoding makes (`&#38;amp;` is shown as "&amp;") is not
 /// decoded again. A number that is no character reads as U+FFFD, as in a
 /// browser.
+/// The characters a browser shows of raw comment text, in the order they
+/// are written: markup gone (inline tags join the text around them),
+/// references decoded (`&#1077` without its `;` too, as browsers read
+/// it), but invisible characters and direction overrides kept. What
+/// `obfuscated_text` looks at: a disguise written as a reference, or split
+/// by an empty tag, shows as the same disguise.
+pub fn shown_characters(raw: &str) -> std::borrow::Cow<'_, str> {
+    match without_markup(raw) {
+        std::borrow::Cow::Borrowed(raw) => decode_references(raw),
+        std::borrow::Cow::Owned(text) => {
+            std::borrow::Cow::Owned(decode_references(&text).into_owned())
+        }
+    }
+}
+
 fn decode_references(raw: &str) -> std::borrow::Cow<'_, str> {
     // A vectorised search skips a whole comment without `&` (most of
     // them) far faster than either decoder would. Numeric references are

@@ -40,13 +40,14 @@ pub(super) const BARE_LINK_DOMAINS: [&str; 38] = [
     "vip", "pw", "cn", "buzz", "cam", "sbs", "cfd", "bond", "website", "gy", "gd",
 ];
 
-/// Links written with a scheme, with `www.`, or as a bare domain under one
-/// of [`BARE_LINK_DOMAINS`] (spammers often leave the scheme off so that
-/// the site does not turn it into a link).
+/// Links written with a scheme, with `www.` (starting a word and followed
+/// by a name: "Awww..." is no link), or as a bare domain under one of
+/// [`BARE_LINK_DOMAINS`] (spammers often leave the scheme off so that the
+/// site does not turn it into a link).
 static LINK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?x)
-        (?:https?://|www\.)[^\s<>\x22']+
+        (?:https?://[^\s<>\x22']+ | \bwww\.[a-z0-9][^\s<>\x22']*)
         | \b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:{})\b(?:/[^\s<>\x22']*)?
         ",
         BARE_LINK_DOMAINS.join("|")
@@ -466,6 +467,29 @@ mod tests {
         // in one pass (this took seconds when each cut counted again).
         let brackets = format!("www.a.ru{}", ")".repeat(65_000));
         assert_eq!(hosts(&brackets), vec!["a.ru".to_string()]);
+    }
+
+    /// "Awww..." is a reader's sigh, not a link to a host named `www`: it
+    /// used to add the link signals (and "a link to another site") to
+    /// readers' comments, enough to reject "Awww... RIP, he was a legend".
+    #[test]
+    fn www_inside_a_word_or_without_a_name_after_it_is_no_link() {
+        for text in [
+            "Awww... so cute!",
+            "awwww. rip",
+            "Www... what?",
+            "www. is not a site",
+        ] {
+            let tokens = kinds_and_texts(text);
+            assert!(
+                tokens
+                    .iter()
+                    .all(|(kind, _)| !matches!(kind, TokenKind::LinkDomain | TokenKind::LinkPath)),
+                "{text}: {tokens:?}"
+            );
+        }
+        let tokens = kinds_and_texts("see www.example.org/page and awww");
+        assert!(tokens.contains(&(TokenKind::LinkDomain, "example.org".to_string())));
     }
 
     #[test]
