@@ -235,6 +235,10 @@ mod tests {
             Fingerprint::of_own_words(&normalized, &folded_words(&normalized)),
             Some(reply)
         );
+        // In HTML, a paragraph that quotes is a line of its own: the
+        // paragraphs after it are the comment's own words.
+        let html = format!("<p>&gt; ok</p><p>{PROMOTION}</p>");
+        assert_eq!(Fingerprint::of(&html).as_ref(), Some(&original));
         let plain = normalize(PROMOTION);
         assert_eq!(
             Fingerprint::of_own_words(&plain, &folded_words(&plain)),

@@ -343,11 +343,14 @@ fn without_markup(raw: &str) -> std::borrow::Cow<'_, str> {
                 .get(2)
                 .and_then(|attributes| link_address(attributes.as_str()))
                 .map_or_else(String::new, |address| format!(" {address} ")),
-            // Tags that break a line or a block.
+            // Tags that break a line or a block: a line break, so that a
+            // paragraph that quotes (`<p>&gt; ...</p>`) is a quoted line of
+            // its own, not the start of one line that holds the whole
+            // comment (see `text::without_quotes`).
             "br" | "p" | "div" | "li" | "ul" | "ol" | "pre" | "hr" | "h1" | "h2" | "h3" | "h4"
             | "h5" | "h6" | "table" | "tr" | "td" | "th" | "img" | "center" | "section"
             | "article" | "header" | "footer" | "nav" | "aside" | "dl" | "dt" | "dd" | "figure"
-            | "figcaption" | "address" | "details" | "summary" | "main" => " ".to_string(),
+            | "figcaption" | "address" | "details" | "summary" | "main" => "\n".to_string(),
             // Quotes stay marked, for `text::without_quotes`.
             "blockquote" => found
                 .get(0)
@@ -580,7 +583,7 @@ mod tests {
                 "get via<!-- x -->gra and v<B>iagra</b>",
                 "get viagra and viagra",
             ),
-            ("first line<br />second line", "first line second line"),
+            ("first line<br />second line", "first line\nsecond line"),
             (
                 "see <a href=\"http://pillshop.top/x?a=1&amp;b=2\">my page</a>",
                 "see  http://pillshop.top/x?a=1&b=2 my page",
