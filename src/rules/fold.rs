@@ -246,6 +246,36 @@ impl FoldedWord {
     }
 }
 
+/// A piece of text split where three or more [`LETTER_SYMBOLS`] stand
+/// together: a symbol stands in for a letter ("v!agra", "c@sino"), and two
+/// may ("c@$h", "a$$et"), but a run of three joins two words or ends one
+/// ("VIAGRA!!!Order", "viagra$$$"), which must not hide either. The pieces
+/// may be empty.
+fn split_at_symbol_runs(piece: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut rest = Some(piece);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let mut run_start = None;
+        for (index, character) in text.char_indices() {
+            if !LETTER_SYMBOLS.contains(&character) {
+                run_start = None;
+                continue;
+            }
+            // The symbols are ASCII: one byte each.
+            let start = *run_start.get_or_insert(index);
+            if index - start >= 2 {
+                let end = text[index..]
+                    .find(|c: char| !LETTER_SYMBOLS.contains(&c))
+                    .map_or(text.len(), |offset| index + offset);
+                rest = Some(&text[end..]);
+                return Some(&text[..start]);
+            }
+        }
+        rest = None;
+        Some(text)
+    })
+}
+
 /// The folded words of a normalised text, in order.
 pub fn folded_words(normalized: &str) -> FoldedWords {
     let mut words = FoldedWords {
@@ -264,7 +294,7 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
             || LETTER_SYMBOLS.contains(&c)
             || (!c.is_ascii() && is_combining_mark(c)))
     };
-    for piece in normalized.split(separator) {
+    for piece in normalized.split(separator).flat_map(split_at_symbol_runs) {
         let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
         let piece = without_accent_marks(piece, &mut unmarked);
         if piece.is_empty() {
@@ -604,6 +634,17 @@ mod tests {
     fn symbols_inside_words_are_letters() {
         assert_eq!(fold("c@sh"), fold("cash"));
         assert_eq!(fold("$ale"), fold("sale"));
+    }
+
+    /// Three or more symbols together are no letters: they join two words
+    /// (or end one), which must not hide either. Two may be letters.
+    #[test]
+    fn runs_of_symbols_separate_words() {
+        assert_eq!(fold("viagra!!!order"), fold("viagra order"));
+        assert_eq!(fold("viagra$$$"), fold("viagra"));
+        assert_eq!(fold("$$$$"), Vec::<String>::new());
+        assert_eq!(fold("c@$h"), fold("cash"));
+        assert_eq!(fold("a$$et"), fold("asset"));
     }
 
     #[test]
