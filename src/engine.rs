@@ -564,6 +564,38 @@ impl Engine {
     /// task (a stop waits for the turn in progress) and flushed before the
     /// next. No turn starts once the service is stopping.
     pub async fn expire_decisions(self: &Arc<Self>, before: UnixMillis) -> Result<usize, Error> {
+        // Expiries cut short after their decision's transaction (a crash,
+        // a failed write) are finished first: their comments' other parts
+        // go now, not never (see `store::forget`).
+        {
+            let turn = self.label_turn().await;
+            let tracked = self.label_tasks().token();
+            if self.is_stopping() {
+                return Ok(0);
+            }
+            let engine = Arc::clone(self);
+            let finished = tokio::task::spawn_blocking(move || {
+                let _tracked = tracked;
+                engine
+                    .learning
+                    .finishing_expiries(|| engine.store.finish_expiries())
+            })
+            .await
+            .map_err(|error| {
+                Error::Internal(format!("finishing earlier expiries failed: {error}"))
+            })??;
+            for (site, comment) in &finished {
+                self.recent.forget(site, comment);
+            }
+            drop(turn);
+            if !finished.is_empty() {
+                tracing::info!(
+                    comments = finished.len(),
+                    "finished expiries an earlier pass had left unfinished"
+                );
+                self.store.durable().await?;
+            }
+        }
         let mut resume_after: Option<String> = None;
         let mut expired = 0;
         loop {

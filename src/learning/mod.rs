@@ -163,6 +163,27 @@ pub struct Learning {
     stopping: AtomicBool,
 }
 
+/// Runs `delete`, which may delete online examples of the live version and
+/// says (through `deleted`) how many. Until it says it deleted none, they
+/// count as deleted: a forget that fails (or panics) after deleting some
+/// must not leave a count or a snapshot that holds them. The live
+/// version's examples are counted again when next needed.
+fn deleting_online_examples<T, Error>(
+    lineage: &mut ModelLineage,
+    delete: impl FnOnce() -> Result<T, Error>,
+    deleted: impl Fn(&T) -> usize,
+) -> Result<T, Error> {
+    let recorded_before = lineage.recorded_online.take();
+    let snapshots_before = lineage.forgotten_since_start;
+    lineage.forgotten_since_start = true;
+    let outcome = delete();
+    if outcome.as_ref().is_ok_and(|value| deleted(value) == 0) {
+        lineage.recorded_online = recorded_before;
+        lineage.forgotten_since_start = snapshots_before;
+    }
+    outcome
+}
+
 /// What online learning compares against: the registered version the live
 /// model grew from, and its figures on the base corpus's evaluation slice.
 #[derive(Debug, Clone, Default)]
@@ -244,24 +265,11 @@ impl Learning {
         remember: bool,
     ) -> Result<Option<crate::store::Forgotten>, Error> {
         let mut lineage = self.lineage();
-        // Until the forget says it deleted no online example, assume it
-        // did: a forget that fails (or panics) after deleting some must not
-        // leave a count or a snapshot that holds them. The live version's
-        // examples are counted again when next needed.
-        let recorded_before = lineage.recorded_online.take();
-        let snapshots_before = lineage.forgotten_since_start;
-        lineage.forgotten_since_start = true;
-        let forgotten = forget();
-        if let Ok(outcome) = &forgotten {
-            if outcome
+        let forgotten = deleting_online_examples(&mut lineage, forget, |outcome| {
+            outcome
                 .as_ref()
-                .is_none_or(|forgotten| forgotten.online_examples == 0)
-            {
-                lineage.recorded_online = recorded_before;
-                lineage.forgotten_since_start = snapshots_before;
-            }
-        }
-        let forgotten = forgotten?;
+                .map_or(0, |forgotten| forgotten.online_examples)
+        })?;
         if let Some(forgotten) = forgotten.as_ref().filter(|_| remember) {
             if lineage.recently_forgotten.len() == RECENTLY_FORGOTTEN {
                 lineage.recently_forgotten.pop_front();
@@ -271,6 +279,19 @@ impl Learning {
                 .push_back(forgotten.decision.decision_id.clone());
         }
         Ok(forgotten)
+    }
+
+    /// Runs `finish`, which finishes expiries cut short (see
+    /// `Store::finish_expiries`) and says which comments they were about and
+    /// how many online examples it deleted, keeping the live version's
+    /// figures right as [`Learning::expiring`] does.
+    pub fn finishing_expiries<Error>(
+        &self,
+        finish: impl FnOnce() -> Result<(Vec<(String, String)>, usize), Error>,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let mut lineage = self.lineage();
+        deleting_online_examples(&mut lineage, finish, |(_, deleted)| *deleted)
+            .map(|(finished, _)| finished)
     }
 
     /// Counts labelled decisions for the retrain schedule: only with a

@@ -19,13 +19,17 @@
 //! A comment past the retention period (see `retention`) goes the other
 //! way round: the decision's transaction first, which checks that it is
 //! still expired (a recheck does not wait for the labelling turn, and may
-//! have made it wait for review), then the other parts. An expiry cut
-//! short by a crash leaves an audit trail that no decision has, and online
-//! examples that the next start learns again, as the model had learned
-//! them: nothing reads the one, and the other changes nothing.
+//! have made it wait for review), then the other parts. The transaction
+//! also notes what is left to delete (`expiries_left`), and the note goes
+//! once those parts have: an expiry cut short (a crash, a failed write)
+//! is finished by the next pass of retention, at the latest an hour later
+//! or at the next start ([`Store::finish_expiries`]), so that no text,
+//! address or audit entry of an expired comment stays behind.
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
+
+use serde::{Deserialize, Serialize};
 
 use super::decisions::{comment_key, decode};
 use super::index::Indexes;
@@ -41,6 +45,17 @@ pub struct Forgotten {
     pub decision: Decision,
     /// How many online examples of it were deleted.
     pub online_examples: usize,
+}
+
+/// What an expiry has yet to delete once its decision is gone: enough to
+/// find the parts outside the decision's transaction.
+#[derive(Debug, Serialize, Deserialize)]
+struct ExpiryLeft {
+    site_id: String,
+    comment_id: String,
+    created_at: UnixMillis,
+    /// Whether it was labelled (only then can online learning hold it).
+    labelled: bool,
 }
 
 /// Why a comment is forgotten, which decides what happens to the daily
@@ -182,19 +197,11 @@ impl Store {
             .inner
             .corrections
             .contains_key(decision_id.as_bytes())?;
-        let forget_outside_the_transaction = || -> Result<usize, StoreError> {
-            let online_examples = if labelled {
-                self.forget_online_examples(&decision_id)?
-            } else {
-                0
-            };
-            self.inner.rule_state.forget_recent_comment(
-                site_id,
-                decision.created_at,
-                comment_id,
-            )?;
-            self.forget_audit_trail(&decision_id)?;
-            Ok(online_examples)
+        let left = ExpiryLeft {
+            site_id: site_id.to_string(),
+            comment_id: comment_id.to_string(),
+            created_at: decision.created_at,
+            labelled,
         };
         // On request, these parts go first (see the module docs). For an
         // expiry they go once the transaction has found the decision still
@@ -202,8 +209,19 @@ impl Store {
         // meanwhile (rechecks do not wait for the labelling turn), and then
         // nothing of it may go.
         let mut online_examples = match why {
-            Forgetting::OnRequest => forget_outside_the_transaction()?,
+            Forgetting::OnRequest => self.forget_parts_outside(&decision_id, &left)?,
             Forgetting::Expired { .. } => 0,
+        };
+        let note = match why {
+            Forgetting::OnRequest => None,
+            Forgetting::Expired { .. } => {
+                Some(
+                    serde_json::to_vec(&left).map_err(|error| StoreError::Corrupt {
+                        key: decision_id.clone(),
+                        message: error.to_string(),
+                    })?,
+                )
+            }
         };
         let id = decision_id.as_bytes();
         let index_key = comment_key(site_id, comment_id);
@@ -217,6 +235,7 @@ impl Store {
             &inner.statistics,
             &inner.corrections,
             &inner.rule_state.authors,
+            &inner.expiries_left,
         )
             .transaction(
                 |(
@@ -228,6 +247,7 @@ impl Store {
                     statistics_tree,
                     corrections,
                     authors,
+                    expiries_left,
                 )| {
                     // Read again inside the transaction: a label or a
                     // recheck may have changed it since.
@@ -263,6 +283,9 @@ impl Store {
                             .map(|resolution| resolution.label),
                         stored.status == ReviewStatus::Approved,
                     )?;
+                    if let Some(note) = &note {
+                        expiries_left.insert(id, note.as_slice())?;
+                    }
                     Ok(Some(stored))
                 },
             )
@@ -271,12 +294,65 @@ impl Store {
                 TransactionError::Storage(error) => StoreError::from(error),
             })?;
         if matches!(why, Forgetting::Expired { .. }) && removed.is_some() {
-            online_examples = forget_outside_the_transaction()?;
+            #[cfg(test)]
+            if self
+                .inner
+                .cut_expiries_short
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return Err(StoreError::Io(std::io::Error::other("cut short by a test")));
+            }
+            online_examples = self.forget_parts_outside(&decision_id, &left)?;
+            self.inner.expiries_left.remove(id)?;
         }
         Ok(removed.map(|decision| Forgotten {
             decision,
             online_examples,
         }))
+    }
+
+    /// Deletes what is kept of a comment outside its decision's
+    /// transaction: its online examples (if it was labelled), its entry
+    /// among its site's recent comments and its audit trail. Each can be
+    /// deleted again harmlessly. How many online examples went.
+    fn forget_parts_outside(
+        &self,
+        decision_id: &str,
+        left: &ExpiryLeft,
+    ) -> Result<usize, StoreError> {
+        let online_examples = if left.labelled {
+            self.forget_online_examples(decision_id)?
+        } else {
+            0
+        };
+        self.inner.rule_state.forget_recent_comment(
+            &left.site_id,
+            left.created_at,
+            &left.comment_id,
+        )?;
+        self.forget_audit_trail(decision_id)?;
+        Ok(online_examples)
+    }
+
+    /// Finishes the expiries cut short after their decision's transaction
+    /// (see the module docs): the comments they were about, and how many
+    /// online examples went.
+    pub fn finish_expiries(&self) -> Result<(Vec<(String, String)>, usize), StoreError> {
+        let mut finished = Vec::new();
+        let mut online_examples = 0;
+        for entry in self.inner.expiries_left.iter() {
+            let (key, value) = entry?;
+            let left: ExpiryLeft =
+                serde_json::from_slice(&value).map_err(|error| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    message: format!("an expiry left unfinished does not read: {error}"),
+                })?;
+            let decision_id = String::from_utf8_lossy(&key).into_owned();
+            online_examples += self.forget_parts_outside(&decision_id, &left)?;
+            self.inner.expiries_left.remove(&key)?;
+            finished.push((left.site_id, left.comment_id));
+        }
+        Ok((finished, online_examples))
     }
 }
 
@@ -544,6 +620,53 @@ mod tests {
                 "{layout:?}"
             );
         }
+    }
+
+    /// An expiry cut short after its decision's transaction leaves a note,
+    /// from which the next pass deletes what the comment left elsewhere:
+    /// its online example (its text), its audit trail and its entry among
+    /// the site's recent comments (its author and address).
+    #[test]
+    fn an_expiry_cut_short_is_finished_by_the_next_pass() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        fill(&store, &[by_anna("d1", 10), by_anna("d2", 20)], &["d1"]);
+        store
+            .record_online_examples("m", &[learned_spam("d1")])
+            .unwrap();
+        let cutoff = UnixMillis(100);
+        store
+            .inner
+            .cut_expiries_short
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(store.expire_comment(SITE, "c-d1", cutoff).is_err());
+        // The decision is gone; the rest is still there, and noted.
+        assert_eq!(store.decision("d1").unwrap(), None);
+        assert_eq!(store.online_examples("m").unwrap().len(), 1);
+        assert!(!store.audit_trail("d1").unwrap().is_empty());
+        assert_eq!(entries(&store.inner.expiries_left).len(), 1);
+        let holds_d1 = |store: &Store| {
+            entries(&store.inner.rule_state.recent)
+                .iter()
+                .any(|(_, value)| String::from_utf8_lossy(value).contains("c-d1"))
+        };
+        assert!(holds_d1(&store));
+        store
+            .inner
+            .cut_expiries_short
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+
+        let (finished, online_examples) = store.finish_expiries().unwrap();
+        assert_eq!(finished, [(SITE.to_string(), "c-d1".to_string())]);
+        assert_eq!(online_examples, 1);
+        assert!(store.online_examples("m").unwrap().is_empty());
+        assert!(store.audit_trail("d1").unwrap().is_empty());
+        assert!(!holds_d1(&store));
+        assert!(entries(&store.inner.expiries_left).is_empty());
+        // An expiry that is not cut short leaves no note.
+        store.expire_comment(SITE, "c-d2", cutoff).unwrap().unwrap();
+        assert!(entries(&store.inner.expiries_left).is_empty());
+        assert_eq!(store.finish_expiries().unwrap(), (Vec::new(), 0));
     }
 
     /// A site whose every comment expired keeps its figures, and is still

@@ -78,6 +78,9 @@ struct Inner {
     layout: Layout,
     audit: sled::Tree,
     corrections: sled::Tree,
+    /// Expiries whose decision is gone but whose other parts may not be
+    /// (see `forget`): decision id -> where to find them.
+    expiries_left: sled::Tree,
     learning: LearningTrees,
     /// Declared before `commit` so that it stops (answering what is queued)
     /// before the group commit's thread does.
@@ -85,6 +88,10 @@ struct Inner {
     /// What the writer has done, for the metrics.
     writer_counters: WriterCounters,
     commit: GroupCommit,
+    /// Set by a test to make expiries fail after their decision's
+    /// transaction, as a crash or a failed write would cut them short.
+    #[cfg(test)]
+    cut_expiries_short: std::sync::atomic::AtomicBool,
 }
 
 /// The page cache when `cache_mb` is not set: 40 MiB. sled's own default
@@ -165,6 +172,7 @@ impl Store {
         let statistics = db.open_tree(index::STATISTICS_TREE)?;
         let audit = db.open_tree("audit")?;
         let corrections = db.open_tree("corrections")?;
+        let expiries_left = db.open_tree("expiries_left")?;
         let learning = LearningTrees::open(&db)?;
         let flush_failure = FlushFailure::default();
         let writer_counters = WriterCounters::default();
@@ -196,10 +204,13 @@ impl Store {
                 layout,
                 audit,
                 corrections,
+                expiries_left,
                 learning,
                 writer,
                 writer_counters,
                 commit,
+                #[cfg(test)]
+                cut_expiries_short: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         store.build_missing_indexes()?;
