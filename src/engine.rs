@@ -45,9 +45,7 @@ pub const EXPIRY_SCAN: usize = 1024;
 
 /// How long [`Engine::expire_decisions`] forgets comments in one turn of
 /// the labelling calls before it gives the turn back: a moderator's label
-/// waits about this long at most for it (a labelled comment may take
-/// longer on its own with online learning on: every online example is
-/// read to find its own).
+/// waits about this long at most for it.
 pub const EXPIRY_TURN_WORK: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub struct Engine {
@@ -527,8 +525,7 @@ impl Engine {
                 let _tracked = tracked;
                 let blocking = Arc::clone(&engine);
                 let (blocking_site, blocking_comment) = (site.clone(), comment.clone());
-                // Reads every online example of a labelled comment and
-                // writes in several trees: not on a runtime thread.
+                // Reads and writes several trees: not on a runtime thread.
                 let forgotten = tokio::task::spawn_blocking(move || {
                     blocking.learning.forgetting(|| {
                         blocking

@@ -622,6 +622,41 @@ mod tests {
         }
     }
 
+    /// A database whose online examples were recorded before the index of
+    /// them by decision gets the index at its next start, and forgetting
+    /// finds the examples through it.
+    #[test]
+    fn online_examples_recorded_before_their_index_are_found_after_a_restart() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        fill(
+            &store,
+            &[by_anna("d1", 10), by_anna("d2", 20)],
+            &["d1", "d2"],
+        );
+        store
+            .record_online_examples("m", &[learned_spam("d1"), learned_spam("d2")])
+            .unwrap();
+        store
+            .record_online_examples("n", &[learned_spam("d1")])
+            .unwrap();
+        // As a database of an earlier version: no index, and no mark.
+        store.inner.learning.online_by_decision.clear().unwrap();
+        store.inner.learning.meta.remove(b"online_index").unwrap();
+        drop(store);
+        let store = Store::reopen(directory.path()).unwrap();
+        assert_eq!(entries(&store.inner.learning.online_by_decision).len(), 3);
+        let forgotten = store.forget_comment(SITE, "c-d1").unwrap().unwrap();
+        assert_eq!(forgotten.online_examples, 2);
+        assert_eq!(store.online_examples("m").unwrap(), [learned_spam("d2")]);
+        assert!(store.online_examples("n").unwrap().is_empty());
+        // Its index entries went with the examples.
+        assert_eq!(entries(&store.inner.learning.online_by_decision).len(), 1);
+        // A version removed takes its examples' entries with it.
+        store.remove_model("m").unwrap();
+        assert!(entries(&store.inner.learning.online_by_decision).is_empty());
+    }
+
     /// An expiry cut short after its decision's transaction leaves a note,
     /// from which the next pass deletes what the comment left elsewhere:
     /// its online example (its text), its audit trail and its entry among

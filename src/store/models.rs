@@ -9,6 +9,13 @@
 //!   online examples the snapshot holds (u64, big-endian), then the model
 //!   file the version had become by learning them.
 //! - `online`: (version, sequence) -> [`OnlineExample`], in learning order.
+//! - `online_by_decision`: (decision id, the `online` key) -> nothing: the
+//!   examples of a decision, which forgetting it deletes, found without
+//!   reading every example (a forget holds the labelling calls' turn).
+//!   Written before the examples it names, so an entry may name an
+//!   example that is gone (a crash, a version removed), never the other
+//!   way round. Built at the first start of a database that has none
+//!   (`learning`: `online_index` says it is).
 //! - `jobs`: job id -> [`RetrainJob`] (JSON).
 
 use sled::transaction::ConflictableTransactionError;
@@ -21,6 +28,15 @@ use crate::learning::{ModelRecord, OnlineExample, RetrainJob};
 const ACTIVE_KEY: &[u8] = b"active";
 const CONFIGURED_KEY: &[u8] = b"configured";
 const SNAPSHOT_PREFIX: &[u8] = b"snapshot/";
+/// Set once `online_by_decision` holds every online example.
+const ONLINE_INDEX_KEY: &[u8] = b"online_index";
+
+/// The `online_by_decision` key of the example stored under `online_key`.
+fn decision_index_key(decision_id: &str, online_key: &[u8]) -> Vec<u8> {
+    let mut key = site_key(decision_id);
+    key.extend_from_slice(online_key);
+    key
+}
 
 fn snapshot_key(version: &str) -> Vec<u8> {
     let mut key = SNAPSHOT_PREFIX.to_vec();
@@ -32,20 +48,48 @@ fn snapshot_key(version: &str) -> Vec<u8> {
 pub(super) struct LearningTrees {
     models: sled::Tree,
     model_files: sled::Tree,
-    meta: sled::Tree,
+    pub(super) meta: sled::Tree,
     pub(super) online: sled::Tree,
+    pub(super) online_by_decision: sled::Tree,
     jobs: sled::Tree,
 }
 
 impl LearningTrees {
     pub(super) fn open(db: &sled::Db) -> Result<LearningTrees, StoreError> {
-        Ok(LearningTrees {
+        let trees = LearningTrees {
             models: db.open_tree("models")?,
             model_files: db.open_tree("model_files")?,
             meta: db.open_tree("learning")?,
             online: db.open_tree("online")?,
+            online_by_decision: db.open_tree("online_by_decision")?,
             jobs: db.open_tree("jobs")?,
-        })
+        };
+        trees.build_online_index()?;
+        Ok(trees)
+    }
+
+    /// Builds `online_by_decision` for a database made before it (or whose
+    /// building a crash cut short), once.
+    fn build_online_index(&self) -> Result<(), StoreError> {
+        if self.meta.contains_key(ONLINE_INDEX_KEY)? {
+            return Ok(());
+        }
+        self.online_by_decision.clear()?;
+        let mut index = sled::Batch::default();
+        for entry in self.online.iter() {
+            let (key, value) = entry?;
+            match from_json::<OnlineExample>(&key, &value) {
+                Ok(example) => index.insert(decision_index_key(&example.decision_id, &key), &[]),
+                // As the forget of a decision did when it read every
+                // example: one that does not read is left as it is.
+                Err(error) => {
+                    tracing::warn!(%error, "an online example does not read; left as it is")
+                }
+            }
+        }
+        self.online_by_decision.apply_batch(index)?;
+        self.meta.insert(ONLINE_INDEX_KEY, &[])?;
+        Ok(())
     }
 }
 
@@ -160,10 +204,18 @@ impl Store {
     pub fn remove_model(&self, version: &str) -> Result<(), StoreError> {
         let trees = &self.inner.learning;
         let mut online = sled::Batch::default();
-        for key in trees.online.scan_prefix(site_key(version)).keys() {
-            online.remove(key?);
+        let mut index = sled::Batch::default();
+        for entry in trees.online.scan_prefix(site_key(version)) {
+            let (key, value) = entry?;
+            // An example that does not read leaves its index entry, which
+            // names nothing once the example is gone.
+            if let Ok(example) = from_json::<OnlineExample>(&key, &value) {
+                index.remove(decision_index_key(&example.decision_id, &key));
+            }
+            online.remove(key);
         }
         trees.online.apply_batch(online)?;
+        trees.online_by_decision.apply_batch(index)?;
         trees.meta.remove(snapshot_key(version))?;
         trees.models.remove(version.as_bytes())?;
         trees.model_files.remove(version.as_bytes())?;
@@ -177,14 +229,19 @@ impl Store {
         version: &str,
         examples: &[OnlineExample],
     ) -> Result<(), StoreError> {
-        let online = &self.inner.learning.online;
+        let trees = &self.inner.learning;
         let mut batch = sled::Batch::default();
+        let mut index = sled::Batch::default();
         for example in examples {
             let mut key = site_key(version);
             key.extend_from_slice(&self.inner.db.generate_id()?.to_be_bytes());
+            index.insert(decision_index_key(&example.decision_id, &key), &[]);
             batch.insert(key, to_json(&example.decision_id, example)?);
         }
-        online.apply_batch(batch)?;
+        // The index first: an entry may name an example not written, never
+        // the other way round (see the module docs).
+        trees.online_by_decision.apply_batch(index)?;
+        trees.online.apply_batch(batch)?;
         Ok(())
     }
 
@@ -192,32 +249,26 @@ impl Store {
     /// and the snapshots of those versions (they hold what the examples
     /// taught, and count them), so that the next start learns each
     /// version's remaining examples again. Gives how many examples were
-    /// deleted. Reads every online example: a rare call, made only for a
-    /// decision people labelled (online learning learns labels alone).
+    /// deleted. Reads only the decision's own entries of
+    /// `online_by_decision`, however many examples other decisions have.
     pub(super) fn forget_online_examples(&self, decision_id: &str) -> Result<usize, StoreError> {
         let trees = &self.inner.learning;
         let mut doomed = sled::Batch::default();
+        let mut index = sled::Batch::default();
         let mut forgotten = 0;
         let mut versions = std::collections::BTreeSet::new();
-        for entry in trees.online.iter() {
-            let (key, value) = entry?;
-            // An example that does not read cannot stop the forget of
-            // another: it is left as it is, and said.
-            let example: OnlineExample = match from_json(&key, &value) {
-                Ok(example) => example,
-                Err(error) => {
-                    tracing::warn!(%error, "an online example does not read; left as it is");
-                    continue;
+        let prefix = site_key(decision_id);
+        for entry in trees.online_by_decision.scan_prefix(&prefix).keys() {
+            let index_key = entry?;
+            let key = &index_key[prefix.len()..];
+            if trees.online.contains_key(key)? {
+                if let Some((version, _)) = super::index::site_from_key(key) {
+                    versions.insert(version);
                 }
-            };
-            if example.decision_id != decision_id {
-                continue;
+                doomed.remove(key);
+                forgotten += 1;
             }
-            if let Some((version, _)) = super::index::site_from_key(&key) {
-                versions.insert(version);
-            }
-            doomed.remove(key);
-            forgotten += 1;
+            index.remove(index_key);
         }
         // The snapshots first: a crash before the examples go leaves a
         // longer replay, never a snapshot that counts deleted examples.
@@ -225,6 +276,7 @@ impl Store {
             trees.meta.remove(snapshot_key(&version))?;
         }
         trees.online.apply_batch(doomed)?;
+        trees.online_by_decision.apply_batch(index)?;
         Ok(forgotten)
     }
 
