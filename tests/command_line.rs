@@ -887,3 +887,84 @@ async fn sighup_replaces_the_keys_and_ends_streams_opened_under_the_old_ones() {
         .into_inner();
     assert!(answer.stored);
 }
+
+/// SIGHUP with new keys ends an export opened under the old ones: a
+/// moderator key removed (or narrowed) must not go on reading corrections
+/// on a stream it opened before.
+#[tokio::test]
+async fn sighup_that_replaces_the_keys_ends_an_export_opened_under_the_old_ones() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("moderato.toml");
+    let keys = format!(
+        "{}{}",
+        key_block("news", "site", Some(NEWS_SITE), NEWS_TOKEN),
+        key_block("moderators", "moderator", Some(NEWS_SITE), MODERATOR_TOKEN)
+    );
+    std::fs::write(&config, &keys).unwrap();
+    let server = ServeWithConfig::start(&config, directory.path());
+    // HTTP/2's smallest windows, so that the server can send little more
+    // than what the client has read.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .connect()
+        .await
+        .unwrap();
+    let mut moderation = pb::moderation_client::ModerationClient::new(channel.clone());
+    let mut review = pb::review_client::ReviewClient::new(channel);
+    // Long comments, so that the transport's window holds few of them and
+    // most are still to be read when the keys change.
+    let long = [HAM_TEXT; 600].join(" ");
+    let mut decision_ids = Vec::new();
+    for index in 0..20 {
+        let answer = moderation
+            .check_comment(with_token(NEWS_TOKEN, comment(&format!("e{index}"), &long)))
+            .await
+            .unwrap()
+            .into_inner();
+        decision_ids.push(answer.decision_id);
+    }
+    review
+        .resolve_items(with_token(
+            MODERATOR_TOKEN,
+            pb::ResolveItemsRequest {
+                decision_ids,
+                label: pb::Label::Spam.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let mut export = review
+        .export_corrections(with_token(
+            MODERATOR_TOKEN,
+            pb::ExportCorrectionsRequest::default(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(export.message().await.unwrap().is_some());
+
+    // The moderators' key is removed.
+    std::fs::write(
+        &config,
+        key_block("news", "site", Some(NEWS_SITE), NEWS_TOKEN),
+    )
+    .unwrap();
+    server.hangup();
+    let reloaded = server.wait_for("keys reloaded");
+    assert!(reloaded.contains("keys_changed=true"), "{reloaded}");
+    // What the transport held already may still come; then the end.
+    let mut received = 1;
+    let ended = loop {
+        match export.message().await {
+            Ok(Some(_)) => received += 1,
+            Ok(None) => panic!("the export ended cleanly after {received} corrections"),
+            Err(status) => break status,
+        }
+    };
+    assert!(received < 20, "all {received} corrections were sent");
+    assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended:?}");
+    assert!(ended.message().contains("keys were reloaded"), "{ended:?}");
+}

@@ -12,6 +12,7 @@ use super::convert_review;
 use super::pb;
 use super::pb::review_server::Review;
 use crate::engine::Engine;
+use crate::error::Error;
 use crate::review_operations::review_scope;
 use crate::stats::StatsQuery;
 
@@ -38,6 +39,8 @@ impl Review for ReviewService {
         request: Request<pb::ExportCorrectionsRequest>,
     ) -> Result<Response<CorrectionStream>, Status> {
         observed_stream(&self.access, "ExportCorrections", async {
+            // The keys the export was opened under (see below).
+            let keys_at_open = self.access.keys();
             let caller = self.access.admit(&request).await?;
             // The role first: a key outside it is refused the same way
             // whatever its arguments hold.
@@ -51,10 +54,21 @@ impl Review for ReviewService {
             // the export ends.
             let unread_limit = self.access.admission.stream_idle_limit();
             let engine = Arc::clone(&self.engine);
+            let access = Arc::clone(&self.access);
             let stream = self
                 .engine
                 .export_corrections(scope, caller, unread_limit)
                 .map(move |item| {
+                    // Once a reload replaced the keys (the key removed, or
+                    // its sites changed), the export ends, as a stream of
+                    // checks does: it must not go on sending what the key
+                    // may no longer read. The client exports again under
+                    // the keys in force.
+                    if access.keys_replaced_since(&keys_at_open) {
+                        return Err(Status::from(Error::Unavailable(
+                            "the service's keys were reloaded; export again".to_string(),
+                        )));
+                    }
                     item.map(|correction| {
                         // The hosts in force now: what the service would
                         // read the comment's links with if it learned it.
