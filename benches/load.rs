@@ -106,6 +106,12 @@ struct Options {
     /// comments per call instead of one `CheckComment` call each.
     #[arg(long)]
     stream: Option<usize>,
+    /// Comments come from this many readers, each with a name, an e-mail
+    /// address, an IP address and a browser, as a news site's form sends
+    /// them (the rules then keep each reader's history); 0 sends anonymous
+    /// comments, as the figures before this option were measured.
+    #[arg(long, default_value_t = 0)]
+    readers: u64,
     /// Runs the bare echo service instead (what `check` starts itself).
     #[arg(long, hide = true)]
     serve_echo: bool,
@@ -442,6 +448,9 @@ struct Load {
     deadline: Duration,
     /// Comments per `CheckComments` stream; unary calls when `None`.
     stream: Option<usize>,
+    /// Readers the comments come from (see `Options::readers`); 0 for
+    /// anonymous comments.
+    readers: u64,
 }
 
 impl Load {
@@ -451,6 +460,7 @@ impl Load {
             site_id: SITE.to_string(),
             comment_id: format!("load-{id}"),
             content: self.texts[id as usize % self.texts.len()].clone(),
+            author: (self.readers > 0).then(|| reader(id, self.readers)),
             ..Default::default()
         }
     }
@@ -631,6 +641,28 @@ async fn connect(server: &Server, options: &Options, texts: Vec<String>) -> Load
         next_id: Arc::new(AtomicU64::new(0)),
         deadline: Duration::from_millis(options.deadline_ms),
         stream: options.stream,
+        readers: options.readers,
+    }
+}
+
+/// The author of comment `id` among `readers` readers, as a news site's
+/// form sends it: a name, an e-mail address, the reader's IP address and
+/// browser. Readers are picked in a scattered order (a multiplicative
+/// hash), so that each comes back now and then, as regulars do.
+fn reader(id: u64, readers: u64) -> pb::Author {
+    let number = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) % readers;
+    pb::Author {
+        name: format!("Reader {number}"),
+        email: format!("reader{number}@example.org"),
+        url: String::new(),
+        ip: format!(
+            "10.{}.{}.{}",
+            (number >> 16) & 0xFF,
+            (number >> 8) & 0xFF,
+            number & 0xFF
+        ),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+            .to_string(),
     }
 }
 

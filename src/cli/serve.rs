@@ -41,6 +41,13 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
     ask_for_open_files(&config);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     let served = runtime.block_on(async {
+        // The signals are listened for from the start: one that came before
+        // its handler would take its default action and end the process,
+        // perhaps while the start changes what is stored (the configured
+        // model is registered); one that comes during the start is acted on
+        // once the service is up (a reload then reads the file anew).
+        let mut stop_signals = StopSignals::install()?;
+        let hangups = listen_for_hangups();
         let prepared = State::prepare(&config)?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -94,10 +101,6 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 "no [[keys]] configured: the admin token is in this file (owner-readable only)"
             );
         }
-        // The signals are listened for before the ready line: one that
-        // came before its handler would take its default action and end
-        // the process without the clean stop.
-        let mut stop_signals = StopSignals::install()?;
         if state.tls.is_none() {
             warn_of_plain_text(address, "gRPC");
             for (_, bound, parts) in &http {
@@ -106,7 +109,7 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 }
             }
         }
-        reload_on_hangup(&state, config.clone(), config_file, overrides.clone());
+        reload_on_hangup(hangups, &state, config.clone(), config_file, overrides.clone());
         tracing::info!(
             %address,
             model = state.engine.model().version(),
@@ -188,7 +191,33 @@ fn init_logging(format: LogFormat) {
 /// Reloads the rules, thresholds and keys from the configuration file on
 /// each SIGHUP, for as long as the runtime runs (see `server::reload`). A
 /// bad file is logged and what is in force stays.
+/// SIGHUPs, as they come; `None` when they cannot be listened for (said
+/// in the log) or the platform has none.
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangups = ();
+
+fn listen_for_hangups() -> Option<Hangups> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(hangups) => Some(hangups),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP; the configuration reloads only on restart");
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 fn reload_on_hangup(
+    hangups: Option<Hangups>,
     state: &State,
     running: Config,
     config_file: Option<PathBuf>,
@@ -196,13 +225,8 @@ fn reload_on_hangup(
 ) {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGHUP; the configuration reloads only on restart");
-                return;
-            }
+        let Some(mut hangups) = hangups else {
+            return;
         };
         let (engine, access) = (
             std::sync::Arc::clone(&state.engine),
@@ -252,7 +276,7 @@ fn reload_on_hangup(
     }
     #[cfg(not(unix))]
     {
-        let _ = (state, running, config_file, overrides);
+        let _ = (hangups, state, running, config_file, overrides);
     }
 }
 
