@@ -93,6 +93,15 @@ impl Keyring {
     }
 }
 
+/// The gRPC services, by the keys each takes (the console takes those of
+/// `Review`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Moderation,
+    Review,
+    Training,
+}
+
 impl Principal {
     /// The site a `Moderation` call acts for: the requested one if this key
     /// may act for it, or the key's only site when none was named.
@@ -140,6 +149,15 @@ impl Principal {
         match self.role {
             Role::Site | Role::Admin => Ok(()),
             Role::Moderator => Err(self.wrong_role("Moderation", "a site or admin")),
+        }
+    }
+
+    /// Checks that this key may use `service`.
+    pub fn require(&self, service: Service) -> Result<(), Error> {
+        match service {
+            Service::Moderation => self.require_moderation(),
+            Service::Review => self.require_moderator(),
+            Service::Training => self.require_admin(),
         }
     }
 

@@ -301,6 +301,15 @@ async fn each_key_is_held_to_its_own_rate() {
         .unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
     assert!(status.message().contains("\"news\""), "{status}");
+    // A call outside the key's role is refused for its role, not for its
+    // rate: the role is checked before admission.
+    let status = server
+        .review()
+        .await
+        .list_queue(with_token(NEWS_TOKEN, pb::ListQueueRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status}");
     // The blog's key has a rate of its own.
     let blog = pb::CheckCommentRequest {
         site_id: BLOG_SITE.to_string(),

@@ -109,7 +109,13 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 }
             }
         }
-        reload_on_hangup(hangups, &state, config.clone(), config_file, overrides.clone());
+        reload_on_hangup(
+            hangups,
+            &state,
+            config.clone(),
+            config_file,
+            overrides.clone(),
+        );
         tracing::info!(
             %address,
             model = state.engine.model().version(),

@@ -14,6 +14,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::HttpState;
+use crate::auth::Service;
 use crate::classifier::describe_feature;
 use crate::classifier::Model;
 use crate::domain::{Decision, Label, Priority, ReasonSource, ReviewStatus};
@@ -123,8 +124,7 @@ async fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Caller, Error>
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or(Error::Unauthenticated)?;
-    let caller = state.access.admit_token(token).await?;
-    caller.require_moderator()?;
+    let caller = state.access.admit_token(token, Service::Review).await?;
     Ok(caller)
 }
 

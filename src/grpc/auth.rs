@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::admission::{Admission, Permit};
-use crate::auth::{Keyring, Principal};
+use crate::auth::{Keyring, Principal, Service};
 use crate::error::Error;
 use crate::grpc::pb;
 use crate::limits::STREAM_WINDOW_BYTES;
@@ -156,10 +156,14 @@ impl Access {
     /// RESOURCE_EXHAUSTED. Unknown keys are refused before they can use up
     /// anyone's rate. While it waits for a place, the call holds its
     /// request, which counts against the waiting room's bytes.
-    pub async fn admit<T: HeldWhileWaiting>(&self, request: &Request<T>) -> Result<Caller, Error> {
+    pub async fn admit<T: HeldWhileWaiting>(
+        &self,
+        request: &Request<T>,
+        service: Service,
+    ) -> Result<Caller, Error> {
         // The keys are read and let go before the wait for a place.
         let principal = principal(&self.keyring.load(), request)?;
-        self.admit_principal(principal, request.get_ref().held_bytes())
+        self.admit_principal(principal, service, request.get_ref().held_bytes())
             .await
     }
 
@@ -168,24 +172,33 @@ impl Access {
     /// what its client sent meanwhile, up to the stream's window
     /// (`limits::STREAM_WINDOW_BYTES`), which is what it counts against
     /// the waiting room's bytes.
-    pub async fn admit_stream<T>(&self, request: &Request<Streaming<T>>) -> Result<Caller, Error> {
+    pub async fn admit_stream<T>(
+        &self,
+        request: &Request<Streaming<T>>,
+        service: Service,
+    ) -> Result<Caller, Error> {
         let principal = principal(&self.keyring.load(), request)?;
-        self.admit_principal(principal, STREAM_WINDOW_BYTES as usize)
+        self.admit_principal(principal, service, STREAM_WINDOW_BYTES as usize)
             .await
     }
 
     /// [`Access::admit`] for a bearer token read elsewhere (the console,
     /// which admits a call before it reads the request's body).
-    pub async fn admit_token(&self, token: &str) -> Result<Caller, Error> {
+    pub async fn admit_token(&self, token: &str, service: Service) -> Result<Caller, Error> {
         let principal = self.keyring.load().authenticate(token)?;
-        self.admit_principal(principal, 0).await
+        self.admit_principal(principal, service, 0).await
     }
 
+    /// Admits a key that may use `service`. The role is checked first: a
+    /// key outside it gets PERMISSION_DENIED whatever its arguments hold,
+    /// and neither uses up its rate nor waits for a place.
     async fn admit_principal(
         &self,
         principal: Principal,
+        service: Service,
         request_bytes: usize,
     ) -> Result<Caller, Error> {
+        principal.require(service)?;
         let permit = self.admission.admit(&principal.name, request_bytes).await?;
         Ok(Caller {
             principal,

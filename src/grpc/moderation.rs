@@ -11,7 +11,7 @@ use super::convert;
 use super::convert_review;
 use super::pb;
 use super::pb::moderation_server::Moderation;
-use crate::auth::Principal;
+use crate::auth::{Principal, Service};
 use crate::domain::Decision;
 use crate::engine::Engine;
 use crate::error::Error;
@@ -98,10 +98,7 @@ impl Moderation for ModerationService {
         request: Request<pb::CheckCommentRequest>,
     ) -> Result<Response<pb::CheckCommentResponse>, Status> {
         observed(&self.access.metrics, "CheckComment", async {
-            let caller = self.access.admit(&request).await?;
-            // The role first: a key outside it is refused the same way
-            // whatever its arguments hold.
-            caller.require_moderation()?;
+            let caller = self.access.admit(&request, Service::Moderation).await?;
             let message = request.into_inner();
             let site = requested_site(&caller, &message.site_id)?;
             let (comment, options) = convert::check_request_from_proto(message, site)?;
@@ -132,10 +129,10 @@ impl Moderation for ModerationService {
             // The keys are taken before the stream is authenticated with
             // them, so that a reload in between counts as one after it.
             let keys_at_open = self.access.keys();
-            let caller = self.access.admit_stream(&request).await?;
-            // The role is checked as the stream opens, not only with each
-            // comment: a key outside it that sends nothing must not get OK.
-            caller.require_moderation()?;
+            let caller = self
+                .access
+                .admit_stream(&request, Service::Moderation)
+                .await?;
             let caller = Arc::new(caller);
             let engine = Arc::clone(&self.engine);
             let access = Arc::clone(&self.access);
@@ -224,10 +221,7 @@ impl Moderation for ModerationService {
         request: Request<pb::GetDecisionRequest>,
     ) -> Result<Response<pb::Decision>, Status> {
         observed(&self.access.metrics, "GetDecision", async {
-            let caller = self.access.admit(&request).await?;
-            // The role first: a key outside it is refused the same way
-            // whatever its arguments hold.
-            caller.require_moderation()?;
+            let caller = self.access.admit(&request, Service::Moderation).await?;
             let message = request.into_inner();
             let decision = self.find_decision(
                 &caller,
@@ -247,8 +241,7 @@ impl Moderation for ModerationService {
         request: Request<pb::ForgetCommentRequest>,
     ) -> Result<Response<pb::ForgetCommentResponse>, Status> {
         observed(&self.access.metrics, "ForgetComment", async {
-            let caller = self.access.admit(&request).await?;
-            caller.require_moderation()?;
+            let caller = self.access.admit(&request, Service::Moderation).await?;
             let message = request.into_inner();
             let site = requested_site(&caller, &message.site_id)?;
             convert::check_comment_id(&message.comment_id)?;
@@ -266,10 +259,7 @@ impl Moderation for ModerationService {
         request: Request<pb::ReportCommentRequest>,
     ) -> Result<Response<pb::ReportCommentResponse>, Status> {
         observed(&self.access.metrics, "ReportComment", async {
-            let caller = self.access.admit(&request).await?;
-            // The role first: a key outside it is refused the same way
-            // whatever its label or note holds.
-            caller.require_moderation()?;
+            let caller = self.access.admit(&request, Service::Moderation).await?;
             let message = request.into_inner();
             let label = convert_review::label_from_proto("label", message.label)?;
             convert_review::check_note(&message.note)?;

@@ -11,6 +11,7 @@ use super::convert;
 use super::convert_review;
 use super::pb;
 use super::pb::review_server::Review;
+use crate::auth::Service;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::review_operations::review_scope;
@@ -41,10 +42,7 @@ impl Review for ReviewService {
         observed_stream(&self.access, "ExportCorrections", async {
             // The keys the export was opened under (see below).
             let keys_at_open = self.access.keys();
-            let caller = self.access.admit(&request).await?;
-            // The role first: a key outside it is refused the same way
-            // whatever its arguments hold.
-            caller.require_moderator()?;
+            let caller = self.access.admit(&request, Service::Review).await?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;
@@ -87,10 +85,7 @@ impl Review for ReviewService {
         request: Request<pb::ListQueueRequest>,
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
         observed(&self.access.metrics, "ListQueue", async {
-            let caller = self.access.admit(&request).await?;
-            // The role first: a key outside it is refused the same way
-            // whatever its arguments hold.
-            caller.require_moderator()?;
+            let caller = self.access.admit(&request, Service::Review).await?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;
@@ -114,8 +109,7 @@ impl Review for ReviewService {
         request: Request<pb::ResolveItemsRequest>,
     ) -> Result<Response<pb::ResolveItemsResponse>, Status> {
         observed(&self.access.metrics, "ResolveItems", async {
-            let caller = self.access.admit(&request).await?;
-            caller.require_moderator()?;
+            let caller = self.access.admit(&request, Service::Review).await?;
             let resolve = convert_review::resolve_from_proto(request.into_inner())?;
             let outcome = self.engine.resolve_items(caller, resolve).await?;
             Ok(Response::new(convert_review::resolve_response_to_proto(
@@ -130,10 +124,7 @@ impl Review for ReviewService {
         request: Request<pb::GetStatsRequest>,
     ) -> Result<Response<pb::Stats>, Status> {
         observed(&self.access.metrics, "GetStats", async {
-            let caller = self.access.admit(&request).await?;
-            // The role first: a key outside it is refused the same way
-            // whatever its arguments hold.
-            caller.require_moderator()?;
+            let caller = self.access.admit(&request, Service::Review).await?;
             let message = request.into_inner();
             if !message.site_id.is_empty() {
                 convert::check_site_id("site_id", &message.site_id)?;

@@ -9,6 +9,7 @@ use super::auth::{observed, Access, Caller, HeldWhileWaiting};
 use super::convert_training::{check_job_id, check_version, job_to_proto, model_to_proto};
 use super::pb;
 use super::pb::training_server::Training;
+use crate::auth::Service;
 use crate::engine::Engine;
 
 pub struct TrainingService {
@@ -26,8 +27,7 @@ impl TrainingService {
     /// progress (dropping it at once would let training calls, which can
     /// take seconds, run beyond the limit).
     async fn authorize<T: HeldWhileWaiting>(&self, request: &Request<T>) -> Result<Caller, Status> {
-        let caller = self.access.admit(request).await?;
-        caller.require_admin()?;
+        let caller = self.access.admit(request, Service::Training).await?;
         Ok(caller)
     }
 }
