@@ -1022,12 +1022,7 @@ mod tests {
         let page = store
             .queue_page(&filter(SiteScope::All, Priority::Low), None, 3)
             .unwrap();
-        let ids: Vec<&str> = page
-            .items
-            .iter()
-            .map(|item| item.decision_id.as_str())
-            .collect();
-        assert_eq!(ids, [expected[1].as_str(), expected[2].as_str()]);
+        assert_eq!(ids_of(&page), [&expected[1], &expected[2]]);
         // Every item listed sits at its own position, so a page may be cut
         // after any of them.
         for item in &page.items {
@@ -1054,12 +1049,12 @@ mod tests {
         let page = store
             .queue_page(&filter(SiteScope::All, Priority::Low), None, 3)
             .unwrap();
-        let ids: Vec<&str> = page
-            .items
-            .iter()
-            .map(|item| item.decision_id.as_str())
-            .collect();
-        assert_eq!(ids, [expected[0].as_str(), expected[2].as_str()]);
+        assert_eq!(ids_of(&page), [&expected[0], &expected[2]]);
+    }
+
+    /// The decision ids of a page's items, in order.
+    fn ids_of(page: &QueuePage) -> Vec<&String> {
+        page.items.iter().map(|item| &item.decision_id).collect()
     }
 
     #[test]
