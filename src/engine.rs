@@ -563,7 +563,8 @@ impl Engine {
     pub async fn expire_decisions(self: &Arc<Self>, before: UnixMillis) -> Result<usize, Error> {
         // Expiries cut short after their decision's transaction (a crash,
         // a failed write) are finished first: their comments' other parts
-        // go now, not never (see `store::forget`).
+        // go now, not never (see `store::forget`). Whatever happens to
+        // them, this pass goes on.
         {
             let turn = self.label_turn().await;
             let tracked = self.label_tasks().token();
@@ -571,18 +572,27 @@ impl Engine {
                 return Ok(0);
             }
             let engine = Arc::clone(self);
-            let finished = tokio::task::spawn_blocking(move || {
+            let finishing = tokio::task::spawn_blocking(move || {
                 let _tracked = tracked;
                 engine
                     .learning
                     .finishing_expiries(|| engine.store.finish_expiries())
             })
-            .await
-            .map_err(|error| {
-                Error::Internal(format!("finishing earlier expiries failed: {error}"))
-            })??;
-            for (site, comment) in &finished {
-                self.recent.forget(site, comment);
+            .await;
+            let finished = match finishing {
+                Ok(Ok(finished)) => finished,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot finish the expiries an earlier pass left unfinished");
+                    Vec::new()
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the task finishing earlier expiries failed");
+                    Vec::new()
+                }
+            };
+            for expiry in &finished {
+                self.recent
+                    .forget_entry(&expiry.site_id, &expiry.comment_id, expiry.created_at);
             }
             drop(turn);
             if !finished.is_empty() {

@@ -143,6 +143,18 @@ impl RecentComments {
             .retain(|comment| comment.comment_id != comment_id);
     }
 
+    /// Takes out of its site's list, if the list is cached, the entry of a
+    /// comment checked at `at` alone: one checked again since under the
+    /// same id (a new decision) stays.
+    pub fn forget_entry(&self, site_id: &str, comment_id: &str, at: UnixMillis) {
+        let Some(site) = self.cached(site_id) else {
+            return;
+        };
+        lock(&site)
+            .comments
+            .retain(|comment| comment.comment_id != comment_id || comment.at != at);
+    }
+
     fn cached(&self, site_id: &str) -> Option<Arc<Mutex<SiteComments>>> {
         lock(&self.sites).get(site_id).map(Arc::clone)
     }
@@ -377,5 +389,28 @@ mod tests {
         assert_eq!(seen.len(), 3, "{seen:?}");
         assert!(seen.contains(&expected_b), "{seen:?}");
         assert_eq!(seen[2], ("a".to_string(), None));
+    }
+
+    /// An expiry finished late takes out the entry of the decision that
+    /// expired, not that of the same comment checked again since.
+    #[test]
+    fn an_entry_is_forgotten_by_its_time_too() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let cache = RecentComments::default();
+        assert!(ids(&cache, &store, 0).is_empty());
+        for (id, at) in [("a", 1_000), ("b", 2_000), ("a", 3_000)] {
+            cache.record("s", recent(id, at), UnixMillis(0));
+        }
+        cache.forget_entry("s", "a", UnixMillis(1_000));
+        let left: Vec<(String, i64)> = cache
+            .with_recent(&store, "s", UnixMillis(0), |comments| {
+                comments
+                    .iter()
+                    .map(|comment| (comment.comment_id.clone(), comment.at.0))
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(left, [("a".to_string(), 3_000), ("b".to_string(), 2_000)]);
     }
 }

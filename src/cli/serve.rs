@@ -41,12 +41,13 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
     ask_for_open_files(&config);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     let served = runtime.block_on(async {
-        // The signals are listened for from the start: one that came before
-        // its handler would take its default action and end the process,
-        // perhaps while the start changes what is stored (the configured
-        // model is registered); one that comes during the start is acted on
-        // once the service is up (a reload then reads the file anew).
-        let mut stop_signals = StopSignals::install()?;
+        // SIGHUP is listened for from the start: before its handler, it
+        // would take its default action and end the process, perhaps while
+        // the start changes what is stored (the configured model is
+        // registered); one that comes during the start reloads the file
+        // once the service is up. (A stop signal during the start still
+        // ends the process at once, as an operator who stops a slow start
+        // expects; nothing has been acknowledged yet.)
         let hangups = listen_for_hangups();
         let prepared = State::prepare(&config)?;
         let listener = TcpListener::bind(config.listen)
@@ -101,6 +102,10 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
                 "no [[keys]] configured: the admin token is in this file (owner-readable only)"
             );
         }
+        // The stop signals are listened for before the ready line: one that
+        // came before its handler would take its default action and end
+        // the process without the clean stop.
+        let mut stop_signals = StopSignals::install()?;
         if state.tls.is_none() {
             warn_of_plain_text(address, "gRPC");
             for (_, bound, parts) in &http {
@@ -194,16 +199,14 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Reloads the rules, thresholds and keys from the configuration file on
-/// each SIGHUP, for as long as the runtime runs (see `server::reload`). A
-/// bad file is logged and what is in force stays.
-/// SIGHUPs, as they come; `None` when they cannot be listened for (said
-/// in the log) or the platform has none.
+/// SIGHUPs, as they come.
 #[cfg(unix)]
 type Hangups = tokio::signal::unix::Signal;
 #[cfg(not(unix))]
 type Hangups = ();
 
+/// Listens for SIGHUPs; `None` when they cannot be listened for (said in
+/// the log) or the platform has none.
 fn listen_for_hangups() -> Option<Hangups> {
     #[cfg(unix)]
     {
@@ -222,6 +225,9 @@ fn listen_for_hangups() -> Option<Hangups> {
     }
 }
 
+/// Reloads the rules, thresholds and keys from the configuration file on
+/// each of `hangups`, for as long as the runtime runs (see
+/// `server::reload`). A bad file is logged and what is in force stays.
 fn reload_on_hangup(
     hangups: Option<Hangups>,
     state: &State,

@@ -116,11 +116,12 @@ impl Moderation for ModerationService {
     /// Scores up to `STREAM_CONCURRENCY` comments of the stream at once (so
     /// their flushes are shared) and answers in request order (see
     /// `comment_stream`). Each comment after the first is charged to the
-    /// key's rate. The first invalid comment ends the stream with its error,
-    /// which names the comment (its place in the stream and its id); the
-    /// comments before it were answered and stored, and some after it
-    /// (already in flight) may have been stored without an answer: a retry
-    /// finds them by their comment ids and gets the same decisions.
+    /// key's rate. The first error ends the stream, naming the comment
+    /// (its place in the stream, and its id when it was read). An invalid
+    /// comment is found before any comment after it is started; an error
+    /// found later (storage, a reload of the keys) may come after comments
+    /// already in flight, which may have been stored without an answer: a
+    /// retry finds them by their comment ids and gets the same decisions.
     async fn check_comments(
         &self,
         request: Request<Streaming<pb::CheckCommentRequest>>,

@@ -287,8 +287,8 @@ impl Learning {
     /// figures right as [`Learning::expiring`] does.
     pub fn finishing_expiries<Error>(
         &self,
-        finish: impl FnOnce() -> Result<(Vec<(String, String)>, usize), Error>,
-    ) -> Result<Vec<(String, String)>, Error> {
+        finish: impl FnOnce() -> Result<(Vec<crate::store::FinishedExpiry>, usize), Error>,
+    ) -> Result<Vec<crate::store::FinishedExpiry>, Error> {
         let mut lineage = self.lineage();
         deleting_online_examples(&mut lineage, finish, |(_, deleted)| *deleted)
             .map(|(finished, _)| finished)

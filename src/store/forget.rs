@@ -58,6 +58,16 @@ struct ExpiryLeft {
     labelled: bool,
 }
 
+/// An expiry [`Store::finish_expiries`] finished: the comment, and when
+/// the decision that expired was made (its place among the site's recent
+/// comments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedExpiry {
+    pub site_id: String,
+    pub comment_id: String,
+    pub created_at: UnixMillis,
+}
+
 /// Why a comment is forgotten, which decides what happens to the daily
 /// statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,22 +345,41 @@ impl Store {
     }
 
     /// Finishes the expiries cut short after their decision's transaction
-    /// (see the module docs): the comments they were about, and how many
-    /// online examples went.
-    pub fn finish_expiries(&self) -> Result<(Vec<(String, String)>, usize), StoreError> {
+    /// (see the module docs): the comments they were about (site, comment
+    /// id, and the time of the decision that expired), and how many online
+    /// examples went. Each note is finished on its own: one that fails
+    /// stays for the next pass, and one that does not read is dropped,
+    /// saying so, so that neither stops the others (nor retention).
+    pub fn finish_expiries(&self) -> Result<(Vec<FinishedExpiry>, usize), StoreError> {
         let mut finished = Vec::new();
         let mut online_examples = 0;
         for entry in self.inner.expiries_left.iter() {
             let (key, value) = entry?;
-            let left: ExpiryLeft =
-                serde_json::from_slice(&value).map_err(|error| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    message: format!("an expiry left unfinished does not read: {error}"),
-                })?;
             let decision_id = String::from_utf8_lossy(&key).into_owned();
-            online_examples += self.forget_parts_outside(&decision_id, &left)?;
-            self.inner.expiries_left.remove(&key)?;
-            finished.push((left.site_id, left.comment_id));
+            let left: ExpiryLeft = match serde_json::from_slice(&value) {
+                Ok(left) => left,
+                Err(error) => {
+                    tracing::warn!(%error, decision_id, "a note of an unfinished expiry does not read; dropped");
+                    self.inner.expiries_left.remove(&key)?;
+                    continue;
+                }
+            };
+            match self.forget_parts_outside(&decision_id, &left) {
+                Ok(deleted) => {
+                    online_examples += deleted;
+                    self.inner.expiries_left.remove(&key)?;
+                    finished.push(FinishedExpiry {
+                        site_id: left.site_id,
+                        comment_id: left.comment_id,
+                        created_at: left.created_at,
+                    });
+                }
+                Err(error) => tracing::warn!(
+                    %error,
+                    decision_id,
+                    "cannot finish an expiry cut short; trying again at the next pass"
+                ),
+            }
         }
         Ok((finished, online_examples))
     }
@@ -691,8 +720,21 @@ mod tests {
             .cut_expiries_short
             .store(false, std::sync::atomic::Ordering::SeqCst);
 
+        // A note that does not read is dropped, and stops no other.
+        store
+            .inner
+            .expiries_left
+            .insert(b"d0", b"not a note".as_slice())
+            .unwrap();
         let (finished, online_examples) = store.finish_expiries().unwrap();
-        assert_eq!(finished, [(SITE.to_string(), "c-d1".to_string())]);
+        assert_eq!(
+            finished,
+            [FinishedExpiry {
+                site_id: SITE.to_string(),
+                comment_id: "c-d1".to_string(),
+                created_at: UnixMillis(10),
+            }]
+        );
         assert_eq!(online_examples, 1);
         assert!(store.online_examples("m").unwrap().is_empty());
         assert!(store.audit_trail("d1").unwrap().is_empty());

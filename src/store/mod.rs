@@ -33,7 +33,7 @@ pub use decisions::Inserted;
 mod disk;
 mod error;
 mod forget;
-pub use forget::{Expired, Forgotten};
+pub use forget::{Expired, FinishedExpiry, Forgotten};
 mod group_commit;
 mod index;
 mod models;

@@ -128,10 +128,6 @@ static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|
         .expect("the reference pattern is valid")
 });
 
-/// `raw` with its character references decoded, in one pass, so that a
-/// reference a decoding makes (`&#38;amp;` is shown as "&amp;") is not
-/// decoded again. A number that is no character reads as U+FFFD, as in a
-/// browser.
 /// The characters a browser shows of raw comment text, in the order they
 /// are written: markup gone (inline tags join the text around them),
 /// references decoded (`&#1077` without its `;` too, as browsers read
@@ -147,6 +143,10 @@ pub fn shown_characters(raw: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `raw` with its character references decoded, in one pass, so that a
+/// reference a decoding makes (`&#38;amp;` is shown as "&amp;") is not
+/// decoded again. A number that is no character reads as U+FFFD, as in a
+/// browser.
 fn decode_references(raw: &str) -> std::borrow::Cow<'_, str> {
     // A vectorised search skips a whole comment without `&` (most of
     // them) far faster than either decoder would. Numeric references are
@@ -325,7 +325,7 @@ fn link_address(attributes: &str) -> Option<&str> {
 
 /// `raw` without the HTML tags and comments a browser would render as
 /// nothing, so that `via<b></b>gra` reads "viagra" and `<br />` is no word:
-/// a tag that breaks a line or a block becomes a space, a link becomes the
+/// a tag that breaks a line or a block becomes a line break, a link becomes the
 /// address it leads to (which the tokenizer reads as a link), and the
 /// others go. Entities are decoded afterwards, so text a site escaped
 /// (`&lt;b&gt;`, shown as written) stays.

@@ -47,7 +47,7 @@ pub(super) const BARE_LINK_DOMAINS: [&str; 38] = [
 static LINK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?x)
-        (?:https?://[^\s<>\x22']+ | \bwww\.[a-z0-9][^\s<>\x22']*)
+        (?:https?://[^\s<>\x22']+ | \bwww\.[\p{{L}}\p{{N}}][^\s<>\x22']*)
         | \b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:{})\b(?:/[^\s<>\x22']*)?
         ",
         BARE_LINK_DOMAINS.join("|")
@@ -490,6 +490,12 @@ mod tests {
         }
         let tokens = kinds_and_texts("see www.example.org/page and awww");
         assert!(tokens.contains(&(TokenKind::LinkDomain, "example.org".to_string())));
+        // A name beyond ASCII after `www.` is a link all the same.
+        let tokens = kinds_and_texts("купите на www.аптека.рф сегодня");
+        assert!(
+            tokens.contains(&(TokenKind::LinkDomain, "аптека.рф".to_string())),
+            "{tokens:?}"
+        );
     }
 
     #[test]

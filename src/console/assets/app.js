@@ -368,8 +368,13 @@ function showTotal() {
 async function attempt(action, what) {
   try {
     await action();
-    // An error an earlier action left on the status line is over.
-    if ($("status").dataset.error) say("");
+    // An error this action left on the status line earlier is over; and a
+    // queue loaded anew shows it as it is, which settles what a failed
+    // resolve or "More" could not say.
+    const error = $("status").dataset.error;
+    const settled = error === what ||
+      (what === "load the queue" && (error === "resolve" || error === "load more items"));
+    if (settled) say("");
   } catch (error) {
     if (what === "load the queue") {
       state.items = [];
