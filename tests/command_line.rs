@@ -968,3 +968,50 @@ async fn sighup_that_replaces_the_keys_ends_an_export_opened_under_the_old_ones(
     assert_eq!(ended.code(), tonic::Code::Unavailable, "{ended:?}");
     assert!(ended.message().contains("keys were reloaded"), "{ended:?}");
 }
+
+/// A call that waited for a place while a reload removed its key is
+/// refused once admitted, before it does anything: the key is looked up
+/// again under the keys in force.
+#[tokio::test]
+async fn a_call_that_waited_through_a_reload_that_removed_its_key_is_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("moderato.toml");
+    let limits = "[limits]\nmax_concurrent_calls = 1\nmax_concurrent_calls_per_key = 1\nmax_wait_ms = 20000\n";
+    let news = key_block("news", "site", Some(NEWS_SITE), NEWS_TOKEN);
+    let blog = key_block("blog", "site", Some(BLOG_SITE), BLOG_TOKEN);
+    std::fs::write(&config, format!("{limits}{news}{blog}")).unwrap();
+    let server = ServeWithConfig::start(&config, directory.path());
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    // The news key's open stream holds the only place.
+    let (comments, mut answers) = open_comment_stream(channel.clone(), NEWS_TOKEN)
+        .await
+        .unwrap();
+    comments.send(comment("held", HAM_TEXT)).await.unwrap();
+    assert!(answers.message().await.unwrap().unwrap().stored);
+    // The blog's call waits for it.
+    let mut client = pb::moderation_client::ModerationClient::new(channel);
+    let blog_comment = pb::CheckCommentRequest {
+        site_id: BLOG_SITE.to_string(),
+        ..comment("waited", HAM_TEXT)
+    };
+    let waiting = tokio::spawn(async move {
+        client
+            .check_comment(with_token(BLOG_TOKEN, blog_comment))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "the blog's call did not wait");
+    // The blog's key is removed while its call waits; then the place frees.
+    std::fs::write(&config, format!("{limits}{news}")).unwrap();
+    server.hangup();
+    let reloaded = server.wait_for("keys reloaded");
+    assert!(reloaded.contains("keys_changed=true"), "{reloaded}");
+    drop(comments);
+    assert!(answers.message().await.unwrap().is_none());
+    let refused = waiting.await.unwrap().unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+}

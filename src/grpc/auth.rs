@@ -161,9 +161,8 @@ impl Access {
         request: &Request<T>,
         service: Service,
     ) -> Result<Caller, Error> {
-        // The keys are read and let go before the wait for a place.
-        let principal = principal(&self.keyring.load(), request)?;
-        self.admit_principal(principal, service, request.get_ref().held_bytes())
+        let bytes = request.get_ref().held_bytes();
+        self.admit_with(|keys| principal(keys, request), service, bytes)
             .await
     }
 
@@ -177,29 +176,44 @@ impl Access {
         request: &Request<Streaming<T>>,
         service: Service,
     ) -> Result<Caller, Error> {
-        let principal = principal(&self.keyring.load(), request)?;
-        self.admit_principal(principal, service, STREAM_WINDOW_BYTES as usize)
-            .await
+        self.admit_with(
+            |keys| principal(keys, request),
+            service,
+            STREAM_WINDOW_BYTES as usize,
+        )
+        .await
     }
 
     /// [`Access::admit`] for a bearer token read elsewhere (the console,
     /// which admits a call before it reads the request's body).
     pub async fn admit_token(&self, token: &str, service: Service) -> Result<Caller, Error> {
-        let principal = self.keyring.load().authenticate(token)?;
-        self.admit_principal(principal, service, 0).await
+        self.admit_with(|keys| keys.authenticate(token), service, 0)
+            .await
     }
 
-    /// Admits a key that may use `service`. The role is checked first: a
-    /// key outside it gets PERMISSION_DENIED whatever its arguments hold,
-    /// and neither uses up its rate nor waits for a place.
-    async fn admit_principal(
+    /// Admits the key `authenticate` finds, if it may use `service`. The
+    /// role is checked first: a key outside it gets PERMISSION_DENIED
+    /// whatever its arguments hold, and neither uses up its rate nor waits
+    /// for a place. A reload during the wait may have removed the key or
+    /// changed it: the call is then authenticated again under the keys in
+    /// force, so that a removed key is refused before it does anything.
+    async fn admit_with(
         &self,
-        principal: Principal,
+        authenticate: impl Fn(&Keyring) -> Result<Principal, Error>,
         service: Service,
         request_bytes: usize,
     ) -> Result<Caller, Error> {
+        let keys = self.keys();
+        let principal = authenticate(&keys)?;
         principal.require(service)?;
         let permit = self.admission.admit(&principal.name, request_bytes).await?;
+        let principal = if self.keys_replaced_since(&keys) {
+            let principal = authenticate(&self.keyring.load())?;
+            principal.require(service)?;
+            principal
+        } else {
+            principal
+        };
         Ok(Caller {
             principal,
             _permit: permit,

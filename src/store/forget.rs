@@ -24,7 +24,10 @@
 //! once those parts have: an expiry cut short (a crash, a failed write)
 //! is finished by the next pass of retention, at the latest an hour later
 //! or at the next start ([`Store::finish_expiries`]), so that no text,
-//! address or audit entry of an expired comment stays behind.
+//! address or audit entry of an expired comment stays behind. (A note
+//! damaged on disk still names the decision, which finds the text and the
+//! audit trail; the recent-comment entry it located is long out of the
+//! rules' lookback by then.)
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
@@ -347,9 +350,14 @@ impl Store {
     /// Finishes the expiries cut short after their decision's transaction
     /// (see the module docs): the comments they were about (site, comment
     /// id, and the time of the decision that expired), and how many online
-    /// examples went. Each note is finished on its own: one that fails
-    /// stays for the next pass, and one that does not read is dropped,
-    /// saying so, so that neither stops the others (nor retention).
+    /// examples went (at least one for a labelled comment whose finishing
+    /// failed part way: its examples may be gone). Each note is finished on
+    /// its own: one that fails stays for the next pass, so that it stops
+    /// neither the others nor retention. A note that does not read still
+    /// names the decision (its key): its online examples and audit trail
+    /// go, and the note with them, saying so; its recent-comment entry,
+    /// which the note would have located, is left to the rules' lookback,
+    /// long past by the time a decision expires.
     pub fn finish_expiries(&self) -> Result<(Vec<FinishedExpiry>, usize), StoreError> {
         let mut finished = Vec::new();
         let mut online_examples = 0;
@@ -359,8 +367,16 @@ impl Store {
             let left: ExpiryLeft = match serde_json::from_slice(&value) {
                 Ok(left) => left,
                 Err(error) => {
-                    tracing::warn!(%error, decision_id, "a note of an unfinished expiry does not read; dropped");
-                    self.inner.expiries_left.remove(&key)?;
+                    tracing::warn!(%error, decision_id, "a note of an unfinished expiry does not read; finishing it by its decision id");
+                    // Counted as deleting one at least until it says.
+                    online_examples += 1;
+                    let by_id = self
+                        .forget_online_examples(&decision_id)
+                        .and_then(|_| self.forget_audit_trail(&decision_id))
+                        .and_then(|()| Ok(self.inner.expiries_left.remove(&key).map(drop)?));
+                    if let Err(error) = by_id {
+                        tracing::warn!(%error, decision_id, "cannot finish an expiry cut short; trying again at the next pass");
+                    }
                     continue;
                 }
             };
@@ -374,11 +390,15 @@ impl Store {
                         created_at: left.created_at,
                     });
                 }
-                Err(error) => tracing::warn!(
-                    %error,
-                    decision_id,
-                    "cannot finish an expiry cut short; trying again at the next pass"
-                ),
+                Err(error) => {
+                    // Its examples may have gone before the failure.
+                    online_examples += usize::from(left.labelled);
+                    tracing::warn!(
+                        %error,
+                        decision_id,
+                        "cannot finish an expiry cut short; trying again at the next pass"
+                    );
+                }
             }
         }
         Ok((finished, online_examples))
@@ -720,7 +740,11 @@ mod tests {
             .cut_expiries_short
             .store(false, std::sync::atomic::Ordering::SeqCst);
 
-        // A note that does not read is dropped, and stops no other.
+        // A note that does not read stops no other, and what its decision
+        // id finds (its online examples) goes with it.
+        store
+            .record_online_examples("m", &[learned_spam("d0")])
+            .unwrap();
         store
             .inner
             .expiries_left
@@ -735,7 +759,8 @@ mod tests {
                 created_at: UnixMillis(10),
             }]
         );
-        assert_eq!(online_examples, 1);
+        // One of d1, and one counted for the note that did not read.
+        assert_eq!(online_examples, 2);
         assert!(store.online_examples("m").unwrap().is_empty());
         assert!(store.audit_trail("d1").unwrap().is_empty());
         assert!(!holds_d1(&store));

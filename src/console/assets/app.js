@@ -309,8 +309,10 @@ async function loadStats() {
   select.value = chosen;
 }
 
+// Loads the queue (or, with `more`, its next page); false when nothing was
+// loaded (a load that replaced this one, or a new list still on its way).
 async function loadQueue(more = false) {
-  if (more && state.listPending) return;
+  if (more && state.listPending) return false;
   const load = ++state.queueLoads;
   const site = more ? state.listSite : $("site").value;
   const status = more ? state.listStatus : $("show").value;
@@ -320,12 +322,12 @@ async function loadQueue(more = false) {
   try {
     page = await api("/api/queue?site=" + encodeURIComponent(site) + "&status=" + status + "&page_token=" + token);
   } catch (error) {
-    if (load !== state.queueLoads) return;
+    if (load !== state.queueLoads) return false;
     if (!more) state.listPending = false;
     throw error;
   }
   // A later load started meanwhile: its answer, not this one, is shown.
-  if (load !== state.queueLoads) return;
+  if (load !== state.queueLoads) return false;
   if (!more) {
     state.listPending = false;
     state.listSite = site;
@@ -367,7 +369,9 @@ function showTotal() {
 // before can be resolved under the new site's name.
 async function attempt(action, what) {
   try {
-    await action();
+    // An action that loaded nothing (a later load replaced it) settles
+    // nothing either.
+    if ((await action()) === false) return;
     // An error this action left on the status line earlier is over; and a
     // queue loaded anew shows it as it is, which settles what a failed
     // resolve or "More" could not say.
