@@ -370,11 +370,13 @@ impl Store {
                     tracing::warn!(%error, decision_id, "a note of an unfinished expiry does not read; finishing it by its decision id");
                     // Counted as deleting one at least until it says.
                     online_examples += 1;
-                    let by_id = self
-                        .forget_online_examples(&decision_id)
-                        .and_then(|_| self.forget_audit_trail(&decision_id))
-                        .and_then(|()| Ok(self.inner.expiries_left.remove(&key).map(drop)?));
-                    if let Err(error) = by_id {
+                    let by_id = || -> Result<(), StoreError> {
+                        self.forget_online_examples(&decision_id)?;
+                        self.forget_audit_trail(&decision_id)?;
+                        self.inner.expiries_left.remove(&key)?;
+                        Ok(())
+                    };
+                    if let Err(error) = by_id() {
                         tracing::warn!(%error, decision_id, "cannot finish an expiry cut short; trying again at the next pass");
                     }
                     continue;
