@@ -24,7 +24,10 @@
 //! folded spelling alone): a word with accented Latin letters reads
 //! without them ("víagra" as "viagra"; the price is that "año" meets a
 //! term "ano"), and a word whose Latin and Cyrillic letters all have twins
-//! in the other script ("xер" with Latin `x`) reads both ways.
+//! in the other script ("xер" with Latin `x`) reads both ways, and a word
+//! written with symbols also reads without those at its edges ("@viagra")
+//! and as its parts when symbols stand between longer ones
+//! ("casino|poker").
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_script::{Script, UnicodeScript};
@@ -283,6 +286,8 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
         ..FoldedWords::default()
     };
     let mut folded = FoldedWord::default();
+    // A part of a word written with symbols, folded for its readings.
+    let mut symbol_part = FoldedWord::default();
     let mut unmarked = String::new();
     // The pieces of a word spelled out so far: each a letter and its run.
     let mut spelled_out: Vec<(char, u8)> = Vec::new();
@@ -301,6 +306,7 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
             continue;
         }
         fold_word(piece, &mut folded);
+        add_symbol_readings(piece, &mut folded, &mut symbol_part);
         let written = &folded.written;
         let mut characters = written.letters.chars();
         // A piece of one letter, written once or twice ("f r ee"), is part
@@ -324,6 +330,49 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
     }
     flush_spelled_out(&mut words, &mut spelled_out);
     words
+}
+
+/// The shortest part, in characters, that a symbol inside a word is taken
+/// to separate from the next: "casino|poker" may be two words, while
+/// "v!agra" and "ca$ino" are one word with a letter disguised.
+const MIN_PART_AROUND_A_SYMBOL: usize = 3;
+
+/// Adds the readings of a word written with [`LETTER_SYMBOLS`] in which
+/// they are no letters. A symbol may stand for a letter ("$ale", "c@sh"),
+/// but at a word's edge it may be decoration ("@viagra", "viagra$") and
+/// between two longer words a separator ("casino|poker"): either way the
+/// folded spelling alone would hide the words from a term. A word's parts
+/// are all readings of that one word, so a term of one word meets each of
+/// them (a term of several words written with symbols between them is
+/// not found this way).
+fn add_symbol_readings(piece: &str, folded: &mut FoldedWord, part: &mut FoldedWord) {
+    if !piece.contains(LETTER_SYMBOLS) {
+        return;
+    }
+    let mut add_folded = |text: &str, folded: &mut FoldedWord| {
+        if !text.chars().any(char::is_alphabetic) {
+            return;
+        }
+        fold_word(text, part);
+        folded.add_reading(part.written.clone());
+        for reading in part.readings.drain(..) {
+            folded.add_reading(reading);
+        }
+    };
+    let inner = piece.trim_matches(LETTER_SYMBOLS);
+    if inner.len() < piece.len() {
+        add_folded(inner, folded);
+    }
+    let parts: Vec<&str> = inner.split(LETTER_SYMBOLS).collect();
+    if parts.len() > 1
+        && parts
+            .iter()
+            .all(|part| part.chars().count() >= MIN_PART_AROUND_A_SYMBOL)
+    {
+        for part in parts {
+            add_folded(part, folded);
+        }
+    }
 }
 
 /// Ends a run of single letters: one word when long enough, else each
@@ -645,6 +694,28 @@ mod tests {
         assert_eq!(fold("$$$$"), Vec::<String>::new());
         assert_eq!(fold("c@$h"), fold("cash"));
         assert_eq!(fold("a$$et"), fold("asset"));
+    }
+
+    /// A symbol at a word's edge may be decoration, and one between two
+    /// longer words a separator: the word reads both ways, while its
+    /// folded spelling (what the fingerprint reads) stays one word.
+    #[test]
+    fn words_written_with_symbols_also_read_without_them() {
+        assert_eq!(readings("@viagra"), vec![vec!["aviagra", "viagra"]]);
+        assert_eq!(readings("viagra$"), vec![vec!["viagras", "viagra"]]);
+        assert_eq!(
+            readings("casino|poker"),
+            vec![vec!["casinoipoker", "casino", "poker"]]
+        );
+        assert_eq!(
+            readings("@casino|poker"),
+            vec![vec!["acasinoipoker", "casinoipoker", "casino", "poker"]]
+        );
+        // A symbol beside a short part is a disguised letter only.
+        assert_eq!(readings("v@gra"), vec![vec!["vagra"]]);
+        assert_eq!(readings("ca$ino"), vec![vec!["casino"]]);
+        assert_eq!(readings("c@$h"), vec![vec!["cash"]]);
+        assert_eq!(fold("casino|poker"), vec!["casinoipoker"]);
     }
 
     #[test]

@@ -388,6 +388,20 @@ mod tests {
         }
     }
 
+    /// Symbols that decorate a word or stand between two words hide
+    /// neither from a term.
+    #[test]
+    fn symbols_around_or_between_words_hide_no_term() {
+        let terms = list(&["viagra", "casino", "poker"]);
+        assert_eq!(found(&terms, "cheap @viagra here"), vec!["viagra"]);
+        assert_eq!(
+            found(&terms, "best casino|poker site"),
+            vec!["casino", "poker"]
+        );
+        assert_eq!(found(&terms, "$$casino$$ tonight"), vec!["casino"]);
+        assert!(found(&terms, "the pokers|tables").is_empty());
+    }
+
     #[test]
     fn a_term_with_a_doubled_letter_needs_it_doubled() {
         let terms = list(&["ass", "free money"]);
