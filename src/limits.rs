@@ -170,7 +170,7 @@ pub(crate) mod tests {
             format!("| one gRPC message | {} |", kib(MAX_MESSAGE_BYTES)),
             format!("| comments of one `CheckComments` stream in flight at once | {STREAM_CONCURRENCY} |"),
             format!("| comments of one `CheckComments` stream in flight without a place among the calls in progress | {STREAM_MAX_WAITING} |"),
-            format!("| `ListQueue.page_size` | 0 (meaning {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE} |"),
+            format!("| `ListQueue.page_size` | 0 (meaning {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}; more is served as {MAX_PAGE_SIZE} |"),
             format!(
                 "| one `ListQueue` answer | {} MiB",
                 MAX_QUEUE_PAGE_BYTES / (1024 * 1024)

@@ -11,7 +11,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::admission::Admission;
-use crate::auth::{ensure_admin_token, Keyring};
+use crate::auth::{ensure_admin_token, Keyring, Service};
 use crate::classifier::{ClassifierError, Model};
 use crate::config::{Config, ConfigError, Overrides, TlsFiles};
 use crate::engine::Engine;
@@ -370,16 +370,16 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    // Each service refuses a call without a valid key before reading its
-    // message (see `KnownKeysOnly`).
-    let known_keys_only = KnownKeysOnly(Arc::clone(&state.access));
+    // Each service refuses a call without a valid key for it before
+    // reading its message (see `KnownKeysOnly`).
+    let known_keys_only = |service| KnownKeysOnly::new(Arc::clone(&state.access), service);
     let moderation = InterceptedService::new(
         ModerationServer::new(ModerationService::new(
             Arc::clone(&state.engine),
             Arc::clone(&state.access),
         ))
         .max_decoding_message_size(MAX_MESSAGE_BYTES),
-        known_keys_only.clone(),
+        known_keys_only(Service::Moderation),
     );
     let review = InterceptedService::new(
         ReviewServer::new(ReviewService::new(
@@ -387,7 +387,7 @@ pub async fn run(
             Arc::clone(&state.access),
         ))
         .max_decoding_message_size(MAX_MESSAGE_BYTES),
-        known_keys_only.clone(),
+        known_keys_only(Service::Review),
     );
     let training = InterceptedService::new(
         TrainingServer::new(TrainingService::new(
@@ -395,7 +395,7 @@ pub async fn run(
             Arc::clone(&state.access),
         ))
         .max_decoding_message_size(MAX_MESSAGE_BYTES),
-        known_keys_only,
+        known_keys_only(Service::Training),
     );
     spawn_schedule(Arc::clone(&state.engine));
     let _expiry = spawn_expiry(Arc::clone(&state.engine), &state.retention);

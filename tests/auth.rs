@@ -31,11 +31,11 @@ async fn no_key_or_an_unknown_key_is_unauthenticated() {
     server.stop().await;
 }
 
-/// A call without a key is refused from its headers, before its message is
-/// read: a message over the size limit shows it (with a key, reading it is
-/// what fails).
+/// A call without a key, or with a key of another role, is refused from
+/// its headers, before its message is read: a message over the size limit
+/// shows it (with a key of the service's role, reading it is what fails).
 #[tokio::test]
-async fn a_call_without_a_key_is_refused_before_its_message_is_read() {
+async fn a_call_without_a_key_for_its_service_is_refused_before_its_message_is_read() {
     let (server, _directory) = start_server().await;
     let mut client = server.moderation().await;
     let oversized = comment("c", &"a".repeat(600 * 1024));
@@ -44,6 +44,12 @@ async fn a_call_without_a_key_is_refused_before_its_message_is_read() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let status = client
+        .check_comment(with_token(MODERATOR_TOKEN, oversized.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(status.message().contains("Moderation"), "{status:?}");
     let status = client
         .check_comment(with_token(NEWS_TOKEN, oversized))
         .await

@@ -252,23 +252,38 @@ impl HeldWhileWaiting for pb::ResolveItemsRequest {
     }
 }
 
-/// Refuses a call without a valid key from its headers, before its message
-/// is read: tonic reads and decodes a message (up to 512 KiB) before the
-/// handler runs, so without this a caller with no key could make the
-/// server read as much as it liked. The handler authenticates the call
-/// again and admits it. Calls refused here are counted in the metrics
-/// under `rpc="any"`, since the headers do not say which call it was.
+/// Refuses a call without a valid key for its service from its headers,
+/// before its message is read: tonic reads and decodes a message (up to
+/// 512 KiB) before the handler runs, so without this a caller with no key
+/// could make the server read as much as it liked, and a key of another
+/// role would learn that its message was too large or malformed before
+/// being told it may not call the service at all. The handler
+/// authenticates the call again and admits it. Calls refused here are
+/// counted in the metrics under `rpc="any"`, since the headers do not say
+/// which call it was.
 #[derive(Clone)]
-pub struct KnownKeysOnly(pub Arc<Access>);
+pub struct KnownKeysOnly {
+    access: Arc<Access>,
+    service: Service,
+}
+
+impl KnownKeysOnly {
+    /// The guard in front of `service`.
+    pub fn new(access: Arc<Access>, service: Service) -> KnownKeysOnly {
+        KnownKeysOnly { access, service }
+    }
+}
 
 impl tonic::service::Interceptor for KnownKeysOnly {
     fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
         let started = Instant::now();
-        match principal(&self.0.keyring.load(), &request) {
-            Ok(_) => Ok(request),
+        let allowed = principal(&self.access.keyring.load(), &request)
+            .and_then(|caller| caller.require(self.service));
+        match allowed {
+            Ok(()) => Ok(request),
             Err(error) => {
                 let status = Status::from(error);
-                count_call(&self.0.metrics, "any", status.code(), started);
+                count_call(&self.access.metrics, "any", status.code(), started);
                 Err(status)
             }
         }

@@ -63,15 +63,13 @@ pub fn queue_request_from_proto(
     request: &pb::ListQueueRequest,
     scope: SiteScope,
 ) -> Result<(QueueFilter, Option<QueueCursor>, usize), Error> {
+    // A larger page is served as the largest one, as the contract's "at
+    // most 500" reads and as gRPC APIs commonly treat a page size: a
+    // client asking for everything at once gets the first 500 and a token
+    // for the rest, not an error.
     let page_size = match request.page_size as usize {
         0 => DEFAULT_PAGE_SIZE,
-        size if size > MAX_PAGE_SIZE => {
-            return Err(Error::invalid_argument(
-                "page_size",
-                format!("is {size}; the limit is {MAX_PAGE_SIZE}"),
-            ))
-        }
-        size => size,
+        size => size.min(MAX_PAGE_SIZE),
     };
     let filter = QueueFilter {
         scope,
@@ -453,17 +451,19 @@ mod tests {
         assert_eq!(filter.min_priority, Priority::Low);
         assert_eq!(cursor, None);
         assert_eq!(size, DEFAULT_PAGE_SIZE);
-        let too_big = pb::ListQueueRequest {
-            page_size: (MAX_PAGE_SIZE + 1) as u32,
-            ..Default::default()
-        };
-        assert!(matches!(
-            queue_request_from_proto(&too_big, SiteScope::All),
-            Err(Error::InvalidArgument {
-                field: "page_size",
-                ..
-            })
-        ));
+        for (asked, served) in [
+            (1, 1),
+            (MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+            (MAX_PAGE_SIZE + 1, MAX_PAGE_SIZE),
+            (u32::MAX as usize, MAX_PAGE_SIZE),
+        ] {
+            let request = pb::ListQueueRequest {
+                page_size: asked as u32,
+                ..Default::default()
+            };
+            let (_, _, size) = queue_request_from_proto(&request, SiteScope::All).unwrap();
+            assert_eq!(size, served, "page_size {asked}");
+        }
         // `GetStats.since` holds to the years of a Timestamp, as every
         // other time does.
         let year_10000 = prost_types::Timestamp {
