@@ -358,7 +358,9 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError 
 }
 
 /// A socket address from a flag or the environment (`source_name` says
-/// which) or else from the file's `field`.
+/// which) or else from the file's `field`. The file's value is checked even
+/// when overridden: a mistake in the file would otherwise lie hidden until
+/// the service starts one day without the flag or variable.
 fn socket_address(
     field: &str,
     source_name: &'static str,
@@ -367,16 +369,19 @@ fn socket_address(
     example: &str,
 ) -> Result<Option<SocketAddr>, ConfigError> {
     let not_an_address = |text: &str| format!("{text:?} is not an address such as {example}");
-    match (overridden, from_file) {
-        (Some(text), _) => text.parse().map(Some).map_err(|_| ConfigError::Override {
+    let from_file = match from_file {
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| invalid(field, not_an_address(&text)))?,
+        ),
+        None => None,
+    };
+    match overridden {
+        Some(text) => text.parse().map(Some).map_err(|_| ConfigError::Override {
             source_name,
             message: not_an_address(text),
         }),
-        (None, Some(text)) => text
-            .parse()
-            .map(Some)
-            .map_err(|_| invalid(field, not_an_address(&text))),
-        (None, None) => Ok(None),
+        None => Ok(from_file),
     }
 }
 
@@ -396,20 +401,19 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
     // A blank value from a flag or the environment means "not set" (the
     // command line filters it out), but one written in the file is a
     // mistake: it would put the database in the working directory's `db`.
-    // As for the addresses, a file value an override replaces is not
-    // looked at.
+    // As for the addresses, the file's value is checked even when an
+    // override replaces it.
+    if raw.data_dir.as_deref().is_some_and(is_blank) {
+        return Err(invalid(
+            "data_dir",
+            format!(
+                "must name a directory, not be blank (leave it out for the default, ./{})",
+                DEFAULT_DATA_DIR
+            ),
+        ));
+    }
     let data_dir = match (overrides.data_dir.clone(), raw.data_dir) {
-        (Some(directory), _) => directory,
-        (None, Some(directory)) if is_blank(&directory) => {
-            return Err(invalid(
-                "data_dir",
-                format!(
-                    "must name a directory, not be blank (leave it out for the default, ./{})",
-                    DEFAULT_DATA_DIR
-                ),
-            ))
-        }
-        (None, Some(directory)) => directory,
+        (Some(directory), _) | (None, Some(directory)) => directory,
         (None, None) => PathBuf::from(DEFAULT_DATA_DIR),
     };
     let thresholds = checked_thresholds(&raw.thresholds)?;
@@ -794,11 +798,13 @@ mod tests {
             assert!(error.contains("blank"), "{blank}: {error}");
         }
         // A directory given by a flag or the environment replaces the
-        // file's value, which is then not looked at (as for addresses).
+        // file's value, which is still checked (as for addresses).
         let overrides = Overrides {
             data_dir: Some(PathBuf::from("/tmp/x")),
             ..Overrides::default()
         };
+        assert!(Config::load(Some(&path), &overrides).is_err());
+        std::fs::write(&path, "data_dir = \"site-data\"\n").unwrap();
         let config = Config::load(Some(&path), &overrides).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
     }
@@ -924,12 +930,26 @@ mod tests {
             error.starts_with("config file t: console_listen: "),
             "{error}"
         );
-        // A file value a flag replaces is not looked at.
+        // A file value a flag replaces is still checked: the mistake would
+        // otherwise show only on the day the service starts without it.
         let from_flag = Overrides {
             listen: Some("127.0.0.1:7000".into()),
+            data_dir: Some(PathBuf::from("/tmp/x")),
             ..Overrides::default()
         };
-        let config = Config::from_toml("t", "listen = \"nowhere\"\n", &from_flag).unwrap();
+        for (text, field) in [
+            ("listen = \"nowhere\"\n", "listen"),
+            ("data_dir = \" \"\n", "data_dir"),
+        ] {
+            let error = Config::from_toml("t", text, &from_flag)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with(&format!("config file t: {field}: ")),
+                "{error}"
+            );
+        }
+        let config = Config::from_toml("t", "listen = \"127.0.0.1:6000\"\n", &from_flag).unwrap();
         assert_eq!(config.listen.port(), 7000);
         let config = Config::from_toml("t", "", &Overrides::default()).unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);

@@ -84,29 +84,56 @@ fn train_then_check_with_the_new_model() {
     assert!(stdout.contains("token"), "{stdout}");
 }
 
+/// `check` scores standard input as it scores the same text given as an
+/// argument: the line break `echo` adds is not part of the comment (it
+/// would change a short comment's length class, and so its score).
 #[test]
 fn check_reads_standard_input() {
-    let mut child = moderato()
-        .arg("check")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(SPAM_TEXT.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let from_standard_input = |text: &str| {
+        let mut child = moderato()
+            .arg("check")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let stdout = from_standard_input(SPAM_TEXT);
     assert!(!stdout.starts_with("verdict Allow"), "{stdout}");
+    let short = "12345678901234567890";
+    let as_argument = succeeded(moderato().args(["check", short]));
+    let first_line = |text: &str| text.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first_line(&from_standard_input(&format!("{short}\n"))),
+        first_line(&String::from_utf8_lossy(&as_argument.stdout)),
+    );
+}
+
+/// A comment may begin with a hyphen: it is scored, not taken for an
+/// unknown flag, and the flags before it still read as flags.
+#[test]
+fn check_scores_a_comment_that_begins_with_a_hyphen() {
+    for text in ["-1 for this, the council got it wrong", "-----> see below"] {
+        let output = succeeded(moderato().args(["check", text]));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.starts_with("verdict "), "{text}: {stdout}");
+    }
+    let output = succeeded(moderato().args(["check", "--site", "news.example", "-1 from me"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("news.example"), "{stderr}");
 }
 
 /// The form's name and website fields reach the rules offline too.
@@ -294,7 +321,9 @@ fn a_blank_flag_leaves_its_environment_variable_in_force() {
     let directory = tempfile::tempdir().unwrap();
     let missing = directory.path().join("missing.toml");
     let output = moderato()
-        .args(["check", "--config", " ", "hello"])
+        .args(["serve", "--config", " ", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(directory.path().join("data"))
         .env("MODERATO_CONFIG", &missing)
         .output()
         .unwrap();
@@ -684,8 +713,9 @@ fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let version = report["model_version"].as_str().unwrap();
     assert!(version.starts_with("site-"), "{version}");
-    // The same configuration named by MODERATO_CONFIG, which standard error
-    // names, since the operator typed no flag for it.
+    // The service's MODERATO_CONFIG, exported in the shell, changes
+    // nothing offline: without `--model` or `--config`, the default model
+    // and thresholds (operations.md), and `check` alike.
     let output = succeeded(
         moderato()
             .args(["eval", "--json", "--data"])
@@ -693,12 +723,17 @@ fn eval_uses_the_configured_model_and_refuses_files_without_comments() {
             .env("MODERATO_CONFIG", &config),
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(&format!("configuration: {}", config.display())),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("configuration:"), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["model_version"].as_str().unwrap(), version);
+    let default_version = report["model_version"].as_str().unwrap();
+    assert!(default_version.starts_with("default-"), "{default_version}");
+    let output = succeeded(
+        moderato()
+            .args(["check", "Thanks for the article"])
+            .env("MODERATO_CONFIG", directory.path().join("missing.toml")),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(default_version), "{stdout}");
 
     let empty = directory.path().join("empty.tsv");
     std::fs::write(&empty, "label\ttext\n").unwrap();

@@ -62,7 +62,9 @@ pub fn check(
                     context: "cannot read the comment from standard input".to_string(),
                     source,
                 })?;
-            text
+            // `echo TEXT |` adds a line break the comment did not have,
+            // which would change its length and so its score.
+            without_final_line_break(text)
         }
     };
     if let Some(site) = site {
@@ -110,4 +112,33 @@ pub fn check(
         );
     }
     Ok(())
+}
+
+/// `text` without one line break at its end (`\n` or `\r\n`).
+fn without_final_line_break(mut text: String) -> String {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_final_line_break_is_taken_off_standard_input() {
+        for (read, comment) in [
+            ("Great read\n", "Great read"),
+            ("Great read\r\n", "Great read"),
+            ("Great read\n\n", "Great read\n"),
+            ("Great read", "Great read"),
+            ("\n", ""),
+        ] {
+            assert_eq!(without_final_line_break(read.to_string()), comment);
+        }
+    }
 }

@@ -111,7 +111,10 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
         /// Configuration whose model, thresholds and rules to apply [default: review 0.5, reject 0.9, default rules].
-        #[arg(long, env = CONFIG_VARIABLE)]
+        // Only from the flag, not from MODERATO_CONFIG: a shell that exports
+        // the service's configuration must not change the figures of
+        // `eval` (operations.md: "without --model, the default model").
+        #[arg(long)]
         config: Option<String>,
         /// Score the comments as posted on this site, so that its
         /// `[rules.sites."SITE"]` table applies [default: the global rules alone].
@@ -133,8 +136,9 @@ pub enum Command {
         /// Model file [default: the configuration's `model`, else the built-in model].
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Configuration whose model, thresholds and rules to apply.
-        #[arg(long, env = CONFIG_VARIABLE)]
+        /// Configuration whose model, thresholds and rules to apply [default: review 0.5, reject 0.9, default rules].
+        // Only from the flag, as for `eval`.
+        #[arg(long)]
         config: Option<String>,
         /// Score the comment as posted on this site, so that its
         /// `[rules.sites."SITE"]` table applies [default: the global rules alone].
@@ -143,6 +147,9 @@ pub enum Command {
         #[command(flatten)]
         author: check::AuthorArgs,
         /// The comment; read from standard input when absent.
+        // A comment may begin with a hyphen ("-1 for this", "---> see"):
+        // it is the text, not an unknown flag.
+        #[arg(allow_hyphen_values = true)]
         text: Option<String>,
     },
     /// Work the review queue of a running server.
@@ -507,9 +514,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => eval::eval(
             &data,
             model.as_deref(),
-            given_or_variable(config, CONFIG_VARIABLE)
-                .map(PathBuf::from)
-                .as_deref(),
+            given(config).map(PathBuf::from).as_deref(),
             site.as_deref(),
             no_rules,
             json,
@@ -523,9 +528,7 @@ pub fn run(cli: Cli) -> ExitCode {
             text,
         } => check::check(
             model.as_deref(),
-            given_or_variable(config, CONFIG_VARIABLE)
-                .map(PathBuf::from)
-                .as_deref(),
+            given(config).map(PathBuf::from).as_deref(),
             site.as_deref(),
             author.into(),
             text,
@@ -562,8 +565,7 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 /// The configuration an offline command (`eval`, `check`) applies; when
-/// there is one, standard error names it, since it may come from
-/// `MODERATO_CONFIG` rather than a flag the operator typed.
+/// there is one, standard error names it, beside the figures it changes.
 fn offline_config(path: Option<&std::path::Path>) -> Result<crate::config::Config, CliError> {
     if let Some(path) = path {
         eprintln!("configuration: {}", path.display());
@@ -597,8 +599,8 @@ fn has_site_rules(rules: &Rules, site: &str) -> bool {
 /// The model an offline command uses, as `serve` would: the file given
 /// with `--model`, else the configuration's `model`, else the built-in
 /// default. A configured model that does not load is named as such: the
-/// configuration may have come from `MODERATO_CONFIG`, unseen, and its
-/// relative paths are read from the working directory.
+/// operator named the configuration, not the model, and its relative
+/// paths are read from the working directory.
 fn load_model(
     flag: Option<&std::path::Path>,
     config: &crate::config::Config,

@@ -150,7 +150,7 @@ impl Store {
         if directory.exists() && !directory.is_dir() {
             return Err(open_error("it exists but is not a directory".to_string()));
         }
-        std::fs::create_dir_all(directory).map_err(|error| open_error(error.to_string()))?;
+        create_private_directories(directory).map_err(|error| open_error(error.to_string()))?;
         let db = sled::Config::new()
             .path(directory)
             .cache_capacity(cache_bytes)
@@ -318,6 +318,21 @@ fn from_json<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result
     })
 }
 
+/// Creates `directory` and the directories above it that are missing,
+/// readable by their owner only: the database holds readers' comments,
+/// e-mail and IP addresses. Directories that exist keep the permissions the
+/// operator gave them.
+fn create_private_directories(directory: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(directory)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,5 +346,24 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("backtrace"), "{message}");
+    }
+
+    /// The directories a first start creates are the owner's alone; one
+    /// that existed keeps its permissions.
+    #[cfg(unix)]
+    #[test]
+    fn the_directories_a_store_creates_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let existing = root.path().join("existing");
+        std::fs::create_dir(&existing).unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let data = existing.join("data");
+        let store = Store::open(&data.join("db")).unwrap();
+        drop(store);
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("db")), 0o700);
+        assert_eq!(mode(&existing), 0o755);
     }
 }
