@@ -113,14 +113,16 @@ struct RawThresholds {
 /// and `reject` not below `review`.
 fn checked_thresholds(raw: &RawThresholds) -> Result<Thresholds, ConfigError> {
     let (review, reject) = (raw.review, raw.reject);
-    // Written so that NaN is out of range too.
-    let in_range = |value: f64| value > 0.0 && value <= 1.0;
-    if !in_range(review) {
+    // Written so that NaN is out of range too. A review threshold of 0
+    // holds every comment for review; a reject threshold of 0 would reject
+    // them all, which no site means.
+    if !(0.0..=1.0).contains(&review) {
         return Err(invalid(
             "thresholds.review",
-            format!("{review} is not a score above 0 and at most 1"),
+            format!("{review} is not a score from 0 to 1"),
         ));
     }
+    let in_range = |value: f64| value > 0.0 && value <= 1.0;
     if !in_range(reject) {
         return Err(invalid(
             "thresholds.reject",
@@ -967,7 +969,8 @@ mod tests {
                 "[thresholds]\nreview = 0.95\nreject = 0.5",
                 "thresholds.reject",
             ),
-            ("[thresholds]\nreview = 0", "thresholds.review"),
+            ("[thresholds]\nreview = -0.1", "thresholds.review"),
+            ("[thresholds]\nreview = 0\nreject = 0", "thresholds.reject"),
             ("[thresholds]\nreject = 1.5", "thresholds.reject"),
             ("[thresholds]\nreview = nan", "thresholds.review"),
             (

@@ -18,7 +18,9 @@ use crate::rules::{Evaluation, Mode};
 /// evidence is summed into one `model_other` reason.
 const MODEL_REASONS: usize = 3;
 
-/// Score thresholds, checked: `0 < review <= reject <= 1`.
+/// Score thresholds, checked: `0 <= review <= reject <= 1` and `0 < reject`.
+/// A review threshold of 0 holds every comment for review (a site that
+/// moderates before publishing); a threshold of 1 is never reached.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     review: f64,
@@ -26,7 +28,7 @@ pub struct Thresholds {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("thresholds must satisfy 0 < review <= reject <= 1 (review = {review}, reject = {reject})")]
+#[error("thresholds must satisfy 0 <= review <= reject <= 1 and 0 < reject (review = {review}, reject = {reject})")]
 pub struct InvalidThresholds {
     pub review: f64,
     pub reject: f64,
@@ -34,7 +36,8 @@ pub struct InvalidThresholds {
 
 impl Thresholds {
     pub fn new(review: f64, reject: f64) -> Result<Thresholds, InvalidThresholds> {
-        if review > 0.0 && review <= reject && reject <= 1.0 {
+        // Written so that NaN fails too.
+        if review >= 0.0 && review <= reject && reject > 0.0 && reject <= 1.0 {
             Ok(Thresholds { review, reject })
         } else {
             Err(InvalidThresholds { review, reject })
@@ -241,7 +244,10 @@ mod tests {
     fn thresholds_are_checked() {
         assert!(Thresholds::new(0.5, 0.9).is_ok());
         assert!(Thresholds::new(0.5, 0.5).is_ok());
-        assert!(Thresholds::new(0.0, 0.9).is_err());
+        assert!(Thresholds::new(0.0, 0.9).is_ok());
+        assert!(Thresholds::new(0.0, 0.0).is_err());
+        assert!(Thresholds::new(-0.1, 0.9).is_err());
+        assert!(Thresholds::new(f64::NAN, 0.9).is_err());
         assert!(Thresholds::new(0.9, 0.5).is_err());
         assert!(Thresholds::new(0.5, 1.5).is_err());
     }
@@ -258,6 +264,11 @@ mod tests {
         assert_eq!(no_reject.verdict(1.0), Verdict::Review);
         let never = Thresholds::new(1.0, 1.0).unwrap();
         assert_eq!(never.verdict(1.0), Verdict::Allow);
+        // A review threshold of 0 holds every comment, even one the model
+        // finds as legitimate as double precision can say.
+        let every_comment = Thresholds::new(0.0, 0.9).unwrap();
+        assert_eq!(every_comment.verdict(0.0), Verdict::Review);
+        assert_eq!(every_comment.verdict(0.95), Verdict::Reject);
     }
 
     fn hit(rule: Rule, weight: f64, mode: Mode) -> RuleHit {
