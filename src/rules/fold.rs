@@ -12,8 +12,10 @@
 //!
 //! Terms are folded the same way, so matching compares like with like.
 //! Each word keeps how long each of its runs of one letter was, so that a
-//! term matches a word whose runs are at least as long: "freeee" matches
-//! "free", but "as" does not match "ass". A few honest words still fold
+//! term matches a word whose runs are as long or stretched to three or
+//! more: "freeee" matches "free", but "as" does not match "ass", nor
+//! "looser" "loser". Digits stay digits in numbers and prices ("over-45s",
+//! "A$5"), and the letters of a list ("A, S, S") are not spelled out. A few honest words still fold
 //! together (`l` and `i`: "hell" and "heil"); that only matters for a
 //! configured term, and it is the price of catching the variants. Words
 //! written wholly in another script are left alone, so a Russian or Greek
@@ -189,24 +191,28 @@ impl Runs {
     }
 
     /// Whether a word written as `self` is the word written as `term`: the
-    /// same letters, each run at least as long as the term's.
+    /// same letters, each run as long as the term's or stretched (see
+    /// [`run_covers`]).
     pub fn covers(letters: &str, lengths: &[u8], term: &Runs) -> bool {
         letters == term.letters
             && lengths
                 .iter()
                 .zip(&term.lengths)
-                .all(|(length, term_length)| length >= term_length)
+                .all(|(length, term_length)| run_covers(*length, *term_length))
     }
 
-    /// Whether a word begins with `term`, each run at least as long as the
-    /// term's (the word's run where the term ends may go on).
+    /// Whether a word begins with `term` (see [`Runs::covers_from`]; the
+    /// word's run where the term ends may go on).
     pub fn covers_start(letters: &str, lengths: &[u8], term: &Runs) -> bool {
         Runs::covers_from(letters, lengths, 0, 0, term)
     }
 
     /// Whether `term` is written in a word from its `index`th character on,
-    /// which starts at `byte` of its letters. An `index` or `byte` past the
-    /// word, or a `byte` inside a character, is no match.
+    /// which starts at `byte` of its letters: each run as long as the
+    /// term's or stretched (see [`run_covers`]), but the first and last at
+    /// least as long, since the letters around the term may run on into
+    /// them ("pills" in "cheappills"). An `index` or `byte` past the word,
+    /// or a `byte` inside a character, is no match.
     pub fn covers_from(
         letters: &str,
         lengths: &[u8],
@@ -219,13 +225,28 @@ impl Runs {
             .is_some_and(|rest| rest.starts_with(term.letters.as_str()));
         same_letters
             && lengths.get(index..).is_some_and(|rest| {
+                let last = term.lengths.len().saturating_sub(1);
                 rest.len() >= term.lengths.len()
-                    && rest
-                        .iter()
-                        .zip(&term.lengths)
-                        .all(|(length, term_length)| length >= term_length)
+                    && rest.iter().zip(&term.lengths).enumerate().all(
+                        |(position, (length, term_length))| {
+                            if position == 0 || position == last {
+                                length >= term_length
+                            } else {
+                                run_covers(*length, *term_length)
+                            }
+                        },
+                    )
             })
     }
+}
+
+/// Whether a run of `length` times one letter in a comment writes a term's
+/// run of `term_length`: the same length, or a letter stretched to three or
+/// more ("freeeee" writes "free", "moneyyy" "money"). A doubled letter is
+/// ordinary spelling, not a stretched one: "looser" is not "loser", nor
+/// "good" "god".
+fn run_covers(length: u8, term_length: u8) -> bool {
+    length == term_length || (length > term_length && length >= 3)
 }
 
 /// One word folded: its letters as folded, and its other readings.
@@ -279,6 +300,30 @@ fn split_at_symbol_runs(piece: &str) -> impl Iterator<Item = &str> + '_ {
     })
 }
 
+/// `text` cut at each `,` or `;` that white space follows: the items of a
+/// list, whose single letters ("grades A, S, S, B") spell out no word
+/// together, while "v,i,a,g,r,a" stays one piece.
+fn list_items(text: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let cut = current
+            .as_bytes()
+            .windows(2)
+            .position(|pair| matches!(pair[0], b',' | b';') && pair[1].is_ascii_whitespace());
+        match cut {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// The folded words of a normalised text, in order.
 pub fn folded_words(normalized: &str) -> FoldedWords {
     let mut words = FoldedWords {
@@ -299,36 +344,40 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
             || LETTER_SYMBOLS.contains(&c)
             || (!c.is_ascii() && is_combining_mark(c)))
     };
-    for piece in normalized.split(separator).flat_map(split_at_symbol_runs) {
-        let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
-        let piece = without_accent_marks(piece, &mut unmarked);
-        if piece.is_empty() {
-            continue;
-        }
-        fold_word(piece, &mut folded);
-        add_symbol_readings(piece, &mut folded, &mut symbol_part);
-        let written = &folded.written;
-        let mut characters = written.letters.chars();
-        // A piece of one letter, written once or twice ("f r ee"), is part
-        // of a word spelled out; three or more ("xxx") is a word of its own.
-        let spelled_letter = match (
-            characters.next(),
-            characters.next(),
-            written.lengths.first(),
-        ) {
-            (Some(letter), None, Some(&length)) if letter.is_alphabetic() && length <= 2 => {
-                Some((letter, length))
+    for item in list_items(normalized) {
+        let pieces = item.split(separator).flat_map(split_at_symbol_runs);
+        for piece in pieces {
+            let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
+            let piece = without_accent_marks(piece, &mut unmarked);
+            if piece.is_empty() {
+                continue;
             }
-            _ => None,
-        };
-        if let Some(piece) = spelled_letter {
-            spelled_out.push(piece);
-            continue;
+            fold_word(piece, &mut folded);
+            add_symbol_readings(piece, &mut folded, &mut symbol_part);
+            let written = &folded.written;
+            let mut characters = written.letters.chars();
+            // A piece of one letter, written once or twice ("f r ee"), is part
+            // of a word spelled out; three or more ("xxx") is a word of its own.
+            let spelled_letter = match (
+                characters.next(),
+                characters.next(),
+                written.lengths.first(),
+            ) {
+                (Some(letter), None, Some(&length)) if letter.is_alphabetic() && length <= 2 => {
+                    Some((letter, length))
+                }
+                _ => None,
+            };
+            if let Some(piece) = spelled_letter {
+                spelled_out.push(piece);
+                continue;
+            }
+            flush_spelled_out(&mut words, &mut spelled_out);
+            words.push(&folded, false);
         }
+        // A list's items are apart: "A, S, S, B" spells out no word.
         flush_spelled_out(&mut words, &mut spelled_out);
-        words.push(&folded, false);
     }
-    flush_spelled_out(&mut words, &mut spelled_out);
     words
 }
 
@@ -453,9 +502,12 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
         folded.written.push_verbatim(word);
         return;
     }
+    let numbers = has_numbers(word);
     if word.is_ascii() {
         for character in word.chars() {
-            folded.written.push(fold_ascii(character));
+            folded
+                .written
+                .push(fold_ascii_unless_number(character, numbers));
         }
         return;
     }
@@ -481,7 +533,7 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
             push_cyrillic(character, &mut folded.written);
         }
     } else {
-        fold_to_latin(word, &mut folded.written);
+        fold_to_latin(word, numbers, &mut folded.written);
         if reads_both_ways {
             let mut cyrillic = Runs::default();
             for character in word.chars() {
@@ -500,7 +552,7 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
 /// for the rest. A Latin word may hide look-alikes from the Latin script
 /// itself (a dotless `ı`, small capitals `ᴠɪᴀɢʀᴀ`); they are folded too,
 /// while letters with no ASCII twin (`é`, `ß`) stay as they are.
-fn fold_to_latin(word: &str, written: &mut Runs) {
+fn fold_to_latin(word: &str, numbers: bool, written: &mut Runs) {
     let mixed_script = !word.is_single_script();
     let latin_word = word
         .chars()
@@ -508,7 +560,7 @@ fn fold_to_latin(word: &str, written: &mut Runs) {
         .all(|character| character.script() == Script::Latin);
     for character in word.chars() {
         if character.is_ascii() {
-            written.push(fold_ascii(character));
+            written.push(fold_ascii_unless_number(character, numbers));
         } else if mixed_script || latin_word {
             push_latin_twin(character, written);
         } else {
@@ -517,9 +569,38 @@ fn fold_to_latin(word: &str, written: &mut Runs) {
     }
 }
 
+/// Whether the digits of a word with letters are numbers rather than
+/// letters in disguise: a price ("A$5", "US$20", whose `$` is no `s`
+/// either) or a word with more digits than letters ("over-45s", "the
+/// A55", "1990s"). Otherwise "fr3e", "v1agra" and "c4s1n0" read as words.
+fn has_numbers(word: &str) -> bool {
+    let letters = word
+        .chars()
+        .filter(|character| character.is_alphabetic())
+        .count();
+    let digits = word.chars().filter(char::is_ascii_digit).count();
+    let price = word
+        .as_bytes()
+        .windows(2)
+        .any(|pair| pair[0] == b'$' && pair[1].is_ascii_digit());
+    digits > letters || price
+}
+
+/// [`fold_ascii`], but digits and `$` stay as they are in a word that
+/// [`has_numbers`].
+fn fold_ascii_unless_number(character: char, numbers: bool) -> char {
+    if numbers && (character.is_ascii_digit() || character == '$') {
+        character
+    } else {
+        fold_ascii(character)
+    }
+}
+
 /// The letters of a folded word without the accents of its Latin letters
-/// ("víagra" as "viagra", "frẹe" as "free"), or `None` when it has none.
-/// Other scripts keep theirs: `й` and `ё` are letters of their own.
+/// ("víagra" as "viagra", "frẹe" as "free"), with `ß` written as most
+/// keyboards write it ("ss") and Russian `ё` as most writers do (`е`), or
+/// `None` when it has none of them. Other letters of other scripts stay:
+/// `й` is a letter of its own.
 fn without_accents(written: &Runs) -> Option<Runs> {
     if written.letters.is_ascii() {
         return None;
@@ -527,10 +608,15 @@ fn without_accents(written: &Runs) -> Option<Runs> {
     let mut bare = Runs::default();
     let mut changed = false;
     for (letter, length) in written.letters.chars().zip(&written.lengths) {
-        match base_letter(letter) {
-            Some(base) => {
+        let plain = match letter {
+            'ß' => Some(('s', length.saturating_mul(2))),
+            'ё' => Some(('е', *length)),
+            _ => base_letter(letter).map(|base| (fold_ascii(base), *length)),
+        };
+        match plain {
+            Some((plain, length)) => {
                 changed = true;
-                bare.push_run(fold_ascii(base), *length);
+                bare.push_run(plain, length);
             }
             None => bare.push_run(letter, *length),
         }
@@ -801,8 +887,34 @@ mod tests {
         );
         assert_eq!(readings("fre\u{0323}e"), vec![vec!["frẹe", "fre"]]);
         assert_eq!(readings("v ï a g r a"), vec![vec!["vïagra", "viagra"]]);
-        // Cyrillic letters keep theirs: `ё` is a letter of its own.
-        assert_eq!(readings("ёлка"), vec![vec!["ёлка"]]);
+        // Russian `ё` also reads as the `е` most writers type for it, and
+        // `ß` as "ss"; other Cyrillic letters keep their marks (`й`).
+        assert_eq!(readings("ёлка"), vec![vec!["ёлка", "елка"]]);
+        // (A word's letters are kept as runs: "ss" is one run of two.)
+        assert_eq!(readings("scheiße"), vec![vec!["scheiße", "scheise"]]);
+        assert_eq!(readings("мой"), vec![vec!["мой"]]);
+    }
+
+    /// Digits are letters in disguise only where letters outnumber them,
+    /// and a `$` before a digit is a price's.
+    #[test]
+    fn numbers_and_prices_keep_their_digits() {
+        assert_eq!(fold("over-45s"), vec!["over", "45s"]);
+        // (Runs of one character are kept once: "55" is one run of two.)
+        assert_eq!(fold("the A55 road"), vec!["the", "a5", "road"]);
+        assert_eq!(fold("worth A$5"), vec!["worth", "a$5"]);
+        assert_eq!(fold("fr3e v1agra c4s1n0"), vec!["fre", "viagra", "casino"]);
+    }
+
+    /// A comma or semicolon before a space ends a spelled-out run: the
+    /// letters of a list are no word.
+    #[test]
+    fn the_letters_of_a_list_are_not_spelled_out() {
+        assert_eq!(
+            fold("Grades: A, S, S, B."),
+            vec!["grades", "a", "s", "s", "b"]
+        );
+        assert_eq!(fold("v,i,a,g,r,a"), vec!["viagra"]);
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::text::normalize;
 pub struct TermList {
     /// Each term as written in the configuration, for the reason's message.
     written: Vec<String>,
-    /// Each term folded, in the same order.
+    /// Each term folded, in the same order, each followed by its other
+    /// reading when it has one.
     folded: Vec<FoldedTerm>,
     /// The terms' positions by their first folded word, so an ordinary word
     /// of a comment is compared only with the terms that can start there.
@@ -53,9 +54,11 @@ struct TermPart {
     joined: Runs,
 }
 
-/// A term's folded words.
+/// A term's folded words, in one of its readings.
 #[derive(Debug, Clone)]
 struct FoldedTerm {
+    /// The term's position in [`TermList::written`].
+    written: usize,
     words: Vec<Runs>,
     /// Whether the term has letters enough to be looked for inside a
     /// spelled-out run. A run of initials ("U S A") would hold every
@@ -109,42 +112,75 @@ impl TermList {
     /// or a site repeating a term of the global list, which comes first)
     /// matches exactly the same words, so it is kept once, as first
     /// written: a reason then names and counts it once.
+    ///
+    /// A term is also looked for in its other reading, when it has one:
+    /// "maricón" as "maricon", "scheiße" as "scheisse", as a comment's
+    /// words are read both ways too.
     pub fn new(terms: &[String]) -> Result<TermList, TermListError> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
             let folded = folded_words(&normalize(term));
-            let words: Vec<Runs> = (0..folded.len())
-                .map(|index| Runs {
-                    letters: folded.word(index).to_string(),
-                    lengths: folded.runs(index).to_vec(),
-                })
-                .collect();
-            let Some(first) = words.first().map(|word| word.letters.clone()) else {
+            if folded.is_empty() {
                 return Err(TermListError::NoWords(position));
+            }
+            let reading = |other: bool| -> Vec<Runs> {
+                (0..folded.len())
+                    .map(|index| {
+                        let mut readings = folded.readings(index);
+                        let first = readings.next();
+                        let chosen = if other {
+                            readings.last().or(first)
+                        } else {
+                            first
+                        };
+                        let (letters, lengths) = chosen.unwrap_or_default();
+                        Runs {
+                            letters: letters.to_string(),
+                            lengths: lengths.to_vec(),
+                        }
+                    })
+                    .collect()
             };
-            let candidates = list.by_first_word.entry(first).or_default();
-            if candidates.iter().any(|index| {
-                list.folded
-                    .get(*index)
-                    .is_some_and(|earlier| earlier.words == words)
-            }) {
+            let written = list.written.len();
+            if !list.add(written, reading(false)) {
+                // The same words as an earlier term: kept once.
                 continue;
             }
-            let letters: usize = words
-                .iter()
-                .flat_map(|word| &word.lengths)
-                .map(|length| usize::from(*length))
-                .sum();
-            candidates.push(list.folded.len());
-            list.folded.push(FoldedTerm {
-                words,
-                inside_runs: letters >= MIN_SPELLED_OUT_LETTERS,
-            });
+            list.add(written, reading(true));
             list.written.push(term.trim().to_string());
         }
         list.inside_runs = InsideRuns::new(&list.folded)
             .map_err(|error| TermListError::TooLarge(error.to_string()))?;
         Ok(list)
+    }
+
+    /// Adds `words` as a reading of the term at `written`, unless a term
+    /// already reads so; whether it was added.
+    fn add(&mut self, written: usize, words: Vec<Runs>) -> bool {
+        let Some(first) = words.first().map(|word| word.letters.clone()) else {
+            return false;
+        };
+        let candidates = self.by_first_word.entry(first).or_default();
+        let known = candidates.iter().any(|index| {
+            self.folded
+                .get(*index)
+                .is_some_and(|earlier| earlier.words == words)
+        });
+        if known {
+            return false;
+        }
+        let letters: usize = words
+            .iter()
+            .flat_map(|word| &word.lengths)
+            .map(|length| usize::from(*length))
+            .sum();
+        candidates.push(self.folded.len());
+        self.folded.push(FoldedTerm {
+            written,
+            words,
+            inside_runs: letters >= MIN_SPELLED_OUT_LETTERS,
+        });
+        true
     }
 
     /// Whether the list holds no term.
@@ -177,12 +213,10 @@ impl TermList {
                     continue;
                 };
                 for index in candidates {
-                    let occurs = self
-                        .folded
-                        .get(*index)
-                        .is_some_and(|term| term.occurs_at(words, start));
-                    if occurs {
-                        note(*index);
+                    if let Some(term) = self.folded.get(*index) {
+                        if term.occurs_at(words, start) {
+                            note(term.written);
+                        }
                     }
                 }
             }
@@ -325,7 +359,9 @@ impl InsideRuns {
         }
         found.sort_by_key(|(at, _)| *at);
         for (_, term) in found {
-            note(term);
+            if let Some(term) = terms.get(term) {
+                note(term.written);
+            }
         }
     }
 }
@@ -400,6 +436,42 @@ mod tests {
         );
         assert_eq!(found(&terms, "$$casino$$ tonight"), vec!["casino"]);
         assert!(found(&terms, "the pokers|tables").is_empty());
+    }
+
+    /// Common words that a short term is hidden in by a doubled letter, a
+    /// number or a list are not that term.
+    #[test]
+    fn numbers_lists_and_doubled_letters_are_not_terms() {
+        let terms = list(&["ass", "loser", "god", "sex"]);
+        for text in [
+            "The deal is worth A$5 billion.",
+            "Free bus passes for the over-45s",
+            "The A55 was closed after the crash.",
+            "Grades: A, S, S, B.",
+            "The Fed's looser monetary policy",
+            "Good morning",
+        ] {
+            assert!(found(&terms, text).is_empty(), "{text}");
+        }
+        // The disguises the folding is for still are.
+        assert_eq!(found(&terms, "what a l0000ser"), vec!["loser"]);
+        assert_eq!(found(&terms, "@ss"), vec!["ass"]);
+        assert_eq!(found(&terms, "a$$"), vec!["ass"]);
+        assert_eq!(found(&terms, "free s3x"), vec!["sex"]);
+    }
+
+    /// A term with accents, `ß` or `ё` also matches the plain spelling
+    /// most keyboards type, as a word with them also reads plain.
+    #[test]
+    fn a_term_also_matches_its_plain_spelling() {
+        let terms = list(&["maricón", "scheiße", "ёлка"]);
+        assert_eq!(found(&terms, "MARICON"), vec!["maricón"]);
+        assert_eq!(found(&terms, "maricón"), vec!["maricón"]);
+        assert_eq!(found(&terms, "so eine SCHEISSE"), vec!["scheiße"]);
+        assert_eq!(found(&terms, "елка"), vec!["ёлка"]);
+        assert!(found(&terms, "marico").is_empty());
+        // Both readings name the term once.
+        assert_eq!(found(&terms, "maricón maricon"), vec!["maricón"]);
     }
 
     #[test]

@@ -98,6 +98,17 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
         if is_invisible(character) {
             continue;
         }
+        // Phones and word processors write the apostrophe as a curly
+        // quote ("don’t"): between two letters it is one, so that the word
+        // reads as it does typed with `'`.
+        let apostrophe = APOSTROPHE_LOOK_ALIKES.contains(&character)
+            && folded.chars().next_back().is_some_and(char::is_alphabetic)
+            && characters.peek().is_some_and(|next| next.is_alphabetic());
+        if apostrophe {
+            folded.push('\'');
+            (after_spaceless, after_ascii_word) = (false, false);
+            continue;
+        }
         // An ideographic full stop between ASCII letters or digits stands
         // for a dot ("pillshop。top"): the name goes on through it.
         let dot_in_a_name = character == IDEOGRAPHIC_FULL_STOP
@@ -120,6 +131,11 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
     }
     folded
 }
+
+/// Characters written for an apostrophe: the right and left single
+/// quotation marks (the first is what smart punctuation types, the second a
+/// common slip) and the modifier letter apostrophe.
+const APOSTROPHE_LOOK_ALIKES: [char; 3] = ['\u{2019}', '\u{2018}', '\u{2BC}'];
 
 /// An HTML character reference: numeric (decimal or hexadecimal, its `;`
 /// optional, as browsers read it) or named (with its `;`).
@@ -391,16 +407,19 @@ fn with_sentence_breaks(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Whether the full stop at `dot` ends a sentence (see
-/// [`with_sentence_breaks`]): a lower-case letter before it, and after it
-/// a capitalised word (an upper-case letter, then lower-case ones), no
-/// path, and either that word is a bare link's top-level domain ("twice.Me")
-/// or the name before the full stop already ends with one ("visit
-/// pillshop.top.Great prices"). Never inside a link written with a scheme
-/// or `www.`, whose full stops are its own.
+/// [`with_sentence_breaks`]): a letter or digit before it, and after it no
+/// path and either a capitalised word (an upper-case letter, then
+/// lower-case ones) that is a bare link's top-level domain ("twice.Me", "in
+/// 2019.Me", "the UK.Me") or follows a name that already ends with one
+/// ("visit pillshop.top.Great prices"), or one of
+/// [`ABBREVIATED_ENDINGS`] in capitals after a name that is not all in
+/// capitals ("the deal.US officials"; "PILLSHOP.US", shouted, stays a
+/// link). Never inside a link written with a scheme or `www.`, whose full
+/// stops are its own.
 fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     // The rarest condition first: most full stops are followed by a space.
     let capital_next = bytes.get(dot + 1).is_some_and(u8::is_ascii_uppercase);
-    if !capital_next || dot == 0 || !bytes[dot - 1].is_ascii_lowercase() {
+    if !capital_next || dot == 0 || !bytes[dot - 1].is_ascii_alphanumeric() {
         return false;
     }
     // The name the full stop ends, back to the last white space, or its
@@ -446,8 +465,21 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     let ends_there = after
         .get(word_length)
         .is_none_or(|next| !(next.is_ascii_digit() || matches!(next, b'/' | b'-' | b'_')));
-    capitalised && ends_there && (is_domain_ending(word) || name_ends_with_domain)
+    let shouted_name =
+        name.iter().any(u8::is_ascii_uppercase) && !name.iter().any(u8::is_ascii_lowercase);
+    let abbreviation = !shouted_name
+        && ABBREVIATED_ENDINGS
+            .iter()
+            .any(|ending| ending.as_bytes() == word);
+    ends_there
+        && ((capitalised && (is_domain_ending(word) || name_ends_with_domain)) || abbreviation)
 }
+
+/// Top-level domains that ordinary text writes in capitals as
+/// abbreviations ("US officials", "UK inflation", "on TV"): after a full
+/// stop with no space, they start a sentence unless the name before is
+/// shouted too. Other endings in capitals ("pillshop.COM") stay links.
+const ABBREVIATED_ENDINGS: [&str; 3] = ["US", "UK", "TV"];
 
 /// How far back [`is_sentence_break`] looks for the start of a name.
 const MAX_NAME_SCAN: usize = 256;
@@ -658,6 +690,27 @@ mod tests {
             normalize("Gracias por el artículo.Me parece"),
             "gracias por el artículo. me parece"
         );
+        // After a digit or a capital, and before an abbreviation in
+        // capitals after a name that is not shouted.
+        for (written, read) in [
+            (
+                "It happened in 2019.Me and my family left.",
+                "it happened in 2019. me and my family left.",
+            ),
+            ("We moved to the UK.Me and", "we moved to the uk. me and"),
+            ("version 2.De", "version 2. de"),
+            (
+                "They signed the deal.US officials were pleased.",
+                "they signed the deal. us officials were pleased.",
+            ),
+            (
+                "Prices rose again.UK inflation",
+                "prices rose again. uk inflation",
+            ),
+            ("I saw it on.TV last night", "i saw it on. tv last night"),
+        ] {
+            assert_eq!(normalize(written), read, "{written:?}");
+        }
         // A full stop after a name that already ends like a domain ends a
         // sentence too.
         assert_eq!(
@@ -672,11 +725,35 @@ mod tests {
             "see about.me/anna",
             "see Pillshop.com",
             "see pillshop.COM",
-            "version 2.De",
+            "SEE PILLSHOP.US NOW",
+            "see pillshop.us now",
             "ok.Menu",
+            "ok.USA",
         ] {
             assert_eq!(normalize(kept), kept.to_lowercase(), "{kept:?}");
         }
+    }
+
+    /// "don’t" typed on a phone reads as "don't": the same word, not
+    /// "don" and "t"; a curly quote that quotes stays one.
+    #[test]
+    fn a_curly_apostrophe_between_letters_is_an_apostrophe() {
+        for (written, read) in [
+            (
+                "I can’t believe they’re here",
+                "i can't believe they're here",
+            ),
+            ("I can&rsquo;t", "i can't"),
+            ("Don‘t", "don't"),
+            ("the ‘quoted’ word", "the ‘quoted’ word"),
+            ("We’ re", "we’ re"),
+        ] {
+            assert_eq!(normalize(written), read, "{written:?}");
+        }
+        assert_eq!(
+            crate::text::tokenize(&normalize("don’t stop")),
+            crate::text::tokenize(&normalize("don't stop"))
+        );
     }
 
     #[test]
