@@ -6,12 +6,14 @@ use unicode_normalization::UnicodeNormalization;
 /// `&#39;`, and numeric ones without their `;`, as browsers do), puts text
 /// under a right-to-left override in the order a reader sees it, puts back
 /// the space a sentence break lacks before a capitalised domain ending
-/// ("twice.Me"), applies Unicode NFKC and makes "font" letters plain (so
+/// ("twice.Me", "the deal.US officials"), applies Unicode NFKC and makes
+/// "font" letters plain (so
 /// that fullwidth and stylised letters become plain ones), sets apart the
 /// symbols NFKC spells as words (`™` is "tm", not the end of the word
 /// before it) and ASCII letters and digits written against Chinese or
 /// Japanese text (which puts no spaces between words), drops invisible
-/// characters and folds case.
+/// characters, writes a curly apostrophe between letters as `'` ("don’t")
+/// and folds case.
 ///
 /// Commenters and the forms they use write the same word in many encodings;
 /// the model should see one spelling of each word.
