@@ -98,8 +98,8 @@ pub fn check(
     say!(
         "verdict {:?}  score {:.3}  spam probability {:.3}  priority {:?}  model {}",
         assessment.verdict,
-        assessment.score,
-        assessment.spam_probability,
+        shown_score(assessment.score),
+        shown_score(assessment.spam_probability),
         assessment.priority,
         assessment.model_version
     );
@@ -112,6 +112,15 @@ pub fn check(
         );
     }
     Ok(())
+}
+
+/// A score cut (not rounded) to the three decimals shown: a score of
+/// 0.8996 under `reject = 0.9` is shown as 0.899 beside its `Review`, not
+/// as 0.900, which would read as the threshold reached.
+fn shown_score(score: f64) -> f64 {
+    // The nudge keeps a score that is three decimals exactly (0.57, whose
+    // double is a hair under it) from showing as one less.
+    ((score * 1000.0) + 1e-9).floor() / 1000.0
 }
 
 /// `text` without one line break at its end (`\n` or `\r\n`).
@@ -128,6 +137,18 @@ fn without_final_line_break(mut text: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_score_is_shown_below_a_threshold_it_did_not_reach() {
+        assert_eq!(format!("{:.3}", shown_score(0.89996)), "0.899");
+        assert_eq!(format!("{:.3}", shown_score(0.9)), "0.900");
+        for thousandths in 0..=1000 {
+            let score = f64::from(thousandths) / 1000.0;
+            assert_eq!(format!("{:.3}", shown_score(score)), format!("{score:.3}"));
+        }
+        assert_eq!(format!("{:.3}", shown_score(1.0)), "1.000");
+        assert_eq!(format!("{:.3}", shown_score(0.0)), "0.000");
+    }
 
     #[test]
     fn one_final_line_break_is_taken_off_standard_input() {

@@ -97,7 +97,7 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
     let mut places = subject
         .link_hosts()
         .map(|host| (host.to_string(), "A link in the text"))
-        .chain(url_host.map(|host| (host, "The author's url")))
+        .chain(url_host.map(|host| (host, "The author's website")))
         .chain(
             name_hosts
                 .into_iter()

@@ -3,16 +3,47 @@
 
 use super::subject::Subject;
 
-/// Fires when the text holds at least `threshold` links.
+/// The most hosts a message names: a moderator sees which text was read
+/// as a link ("them.US" typed without a space) without a list as long as
+/// the spam.
+const NAMED_HOSTS: usize = 3;
+
+/// The most characters of a host a message quotes.
+const QUOTED_HOST_CHARACTERS: usize = 60;
+
+/// Fires when the text holds at least `threshold` links, and names their
+/// hosts.
 pub fn too_many_links(subject: &Subject, threshold: f64) -> Option<String> {
     let links = subject.link_hosts().count();
+    if (links as f64) < threshold {
+        return None;
+    }
+    let mut hosts: Vec<&str> = Vec::new();
+    for host in subject.link_hosts() {
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    let mut named: Vec<String> = hosts
+        .iter()
+        .take(NAMED_HOSTS)
+        .map(|host| host.chars().take(QUOTED_HOST_CHARACTERS).collect())
+        .collect();
+    match hosts.len().saturating_sub(NAMED_HOSTS) {
+        0 => {}
+        1 => named.push("1 other site".to_string()),
+        others => named.push(format!("{others} other sites")),
+    }
+    let sites = match named.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, first)) => format!("{} and {last}", first.join(", ")),
+        None => String::new(),
+    };
     // A threshold of 1 fires on a single link, which is no plural.
-    (links as f64 >= threshold).then(|| {
-        format!(
-            "The comment contains {links} link{}.",
-            if links == 1 { "" } else { "s" }
-        )
-    })
+    Some(format!(
+        "The comment contains {links} link{} to {sites}.",
+        if links == 1 { "" } else { "s" },
+    ))
 }
 
 #[cfg(test)]
@@ -47,11 +78,17 @@ mod tests {
         };
         assert_eq!(
             message("See https://a.example/offer").as_deref(),
-            Some("The comment contains 1 link.")
+            Some("The comment contains 1 link to a.example.")
         );
         assert_eq!(
             message("See a.com and b.net").as_deref(),
-            Some("The comment contains 2 links.")
+            Some("The comment contains 2 links to a.com and b.net.")
+        );
+        // Each site once, up to three, so that a moderator sees what was
+        // read as a link ("them.US", typed without a space, is one).
+        assert_eq!(
+            message("a.com a.com/x b.net c.org d.info e.biz").as_deref(),
+            Some("The comment contains 6 links to a.com, b.net, c.org and 2 other sites.")
         );
     }
 }
