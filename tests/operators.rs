@@ -284,9 +284,13 @@ fn a_configured_model_that_does_not_load_is_named_as_the_configurations() {
     let config = directory.path().join("moderato.toml");
     std::fs::write(&config, "model = \"missing-model.json\"\n").unwrap();
     let data = data.to_str().unwrap();
-    for command in [vec!["eval", "--data", data], vec!["check", "hello"]] {
+    let config_path = config.to_str().unwrap();
+    for command in [
+        vec!["eval", "--config", config_path, "--data", data],
+        vec!["check", "--config", config_path, "hello"],
+    ] {
         let mut process = moderato();
-        process.env("MODERATO_CONFIG", &config).args(&command);
+        process.args(&command);
         let stderr = failed_with(1, &mut process);
         let named = format!("`model` in {}", config.display());
         assert!(stderr.contains(&named), "{command:?}: {stderr}");

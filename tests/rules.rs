@@ -660,21 +660,30 @@ async fn a_bad_reload_is_refused_and_a_good_one_puts_rules_thresholds_and_keys_i
     assert!(!has(&verdict_of("free money here").await, "blocked_term"));
 
     // A file value the service's flags replaced at start (here an address
-    // that is no socket address) does not fail a reload: the reload sees
-    // the same flags.
+    // that is no socket address) is still a mistake in the file: the
+    // reload is refused naming it, flags or not, and the rules in force
+    // stay; a file value the flags replace, if valid, reloads with them.
     std::fs::write(
         &file,
         "listen = \"localhost:50051\"\n[rules]\nblocked_terms = [\"lottery\"]\n",
     )
     .unwrap();
-    let error = reload(engine, &state.access, &config, &file, &Overrides::default())
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("listen"), "{error}");
     let started_with = Overrides {
         listen: Some("127.0.0.1:0".to_string()),
         ..Overrides::default()
     };
+    for overrides in [&Overrides::default(), &started_with] {
+        let error = reload(engine, &state.access, &config, &file, overrides)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("listen"), "{error}");
+    }
+    assert!(!has(&verdict_of("win the lottery").await, "blocked_term"));
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:50051\"\n[rules]\nblocked_terms = [\"lottery\"]\n",
+    )
+    .unwrap();
     reload(engine, &state.access, &config, &file, &started_with).unwrap();
     assert!(has(&verdict_of("win the lottery").await, "blocked_term"));
 
