@@ -146,7 +146,7 @@ pub fn decide_with_rules(
             weight: hit.weight,
         })
         .collect();
-    reasons.extend(model_reasons(&model_score));
+    reasons.extend(model_reasons(&model_score, &evaluation.normalized, site));
     let log_odds: f64 = reasons.iter().map(|reason| reason.weight).sum();
     let score = sigmoid(log_odds);
     let floor = hits
@@ -192,13 +192,45 @@ fn severity(verdict: Verdict) -> u8 {
     }
 }
 
+/// The most sites a link reason names, and the most characters it quotes
+/// of each.
+const NAMED_SITES: usize = 3;
+const QUOTED_SITE_CHARACTERS: usize = 60;
+
+/// ": site, site" naming the sites of the links in `normalized` that
+/// `counted` keeps, each once, for a reason about links: a moderator sees
+/// what the model read as a link ("the deal.us", a full stop typed without
+/// its space, would be one). Empty when there is none.
+fn linked_sites(normalized: &str, counted: impl Fn(&str) -> bool) -> String {
+    let mut sites: Vec<&str> = Vec::new();
+    crate::text::for_each_link_token(normalized, |kind, domain| {
+        if kind == crate::text::TokenKind::LinkDomain && counted(domain) && !sites.contains(&domain)
+        {
+            sites.push(domain);
+        }
+    });
+    if sites.is_empty() {
+        return String::new();
+    }
+    let mut named: Vec<String> = sites
+        .iter()
+        .take(NAMED_SITES)
+        .map(|site| site.chars().take(QUOTED_SITE_CHARACTERS).collect())
+        .collect();
+    if sites.len() > NAMED_SITES {
+        named.push(format!("{} more", sites.len() - NAMED_SITES));
+    }
+    format!(": {}", named.join(", "))
+}
+
 fn sigmoid(log_odds: f64) -> f64 {
     1.0 / (1.0 + (-log_odds).exp())
 }
 
 /// The strongest features as `token` reasons, and everything else the model
-/// weighed (its prior and the remaining features) as one `model_other`.
-fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
+/// weighed (its prior and the remaining features) as one `model_other`. A
+/// reason for a link signal names the links' sites (see [`linked_sites`]).
+fn model_reasons(model_score: &ModelScore, normalized: &str, site: &SiteHosts) -> Vec<Reason> {
     let mut reasons = Vec::with_capacity(MODEL_REASONS + 1);
     let mut named_weight = 0.0;
     // A beginning and its word are one reason (see `ModelScore::readable`).
@@ -209,11 +241,16 @@ fn model_reasons(model_score: &ModelScore) -> Vec<Reason> {
         } else {
             "legitimate comments"
         };
+        let sites = match contribution.feature {
+            "s:has_link" | "s:several_links" => linked_sites(normalized, |_| true),
+            "s:other_site_link" => linked_sites(normalized, |domain| !site.owns(domain)),
+            _ => String::new(),
+        };
         reasons.push(Reason {
             source: ReasonSource::Model,
             code: "token".to_string(),
             message: format!(
-                "The model finds {} typical of {leaning} ({:+.2}).",
+                "The model finds {} typical of {leaning} ({:+.2}){sites}.",
                 FeatureDescription(contribution.feature),
                 contribution.weight
             ),
@@ -321,6 +358,47 @@ mod tests {
             .collect();
         assert_eq!(rule_reasons, vec!["excessive_caps", "trusted_author"]);
         assert_eq!(combined.spam_probability, alone.spam_probability);
+    }
+
+    /// A reason about links names what the model read as one, so that a
+    /// moderator can tell a spammer's site from a full stop typed without
+    /// its space; the link to another site names only those.
+    #[test]
+    fn link_reasons_name_the_sites_linked() {
+        let model = Model::embedded_default().unwrap();
+        let mut comment = crate::rules::testing_comment(
+            "More on this: https://news.example.com/a and https://en.wikipedia.org/wiki/X",
+        );
+        comment.site_id = "news.example.com".to_string();
+        let assessment = decide(&model, &Thresholds::default(), &comment);
+        let message_of = |description: &str| {
+            assessment
+                .reasons
+                .iter()
+                .find(|reason| {
+                    reason
+                        .message
+                        .starts_with(&format!("The model finds {description} typical"))
+                })
+                .map(|reason| reason.message.clone())
+                .unwrap_or_else(|| panic!("no reason for {description}: {:?}", assessment.reasons))
+        };
+        assert!(
+            message_of("a link to another site").ends_with("): en.wikipedia.org."),
+            "{}",
+            message_of("a link to another site")
+        );
+        assert!(
+            message_of("a link").ends_with("): news.example.com, en.wikipedia.org."),
+            "{}",
+            message_of("a link")
+        );
+        // Other reasons name no site.
+        assert!(linked_sites("no links here", |_| true).is_empty());
+        assert_eq!(
+            linked_sites("a.com b.com a.com/x c.com d.com e.com", |_| true),
+            ": a.com, b.com, c.com, 2 more"
+        );
     }
 
     #[test]

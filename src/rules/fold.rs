@@ -574,6 +574,13 @@ fn fold_to_latin(word: &str, numbers: bool, written: &mut Runs) {
 /// either) or a word with more digits than letters ("over-45s", "the
 /// A55", "1990s"). Otherwise "fr3e", "v1agra" and "c4s1n0" read as words.
 fn has_numbers(word: &str) -> bool {
+    // Most words have no digit and no `$`: one pass over their bytes.
+    if !word
+        .bytes()
+        .any(|byte| byte.is_ascii_digit() || byte == b'$')
+    {
+        return false;
+    }
     let letters = word
         .chars()
         .filter(|character| character.is_alphabetic())
