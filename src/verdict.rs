@@ -203,9 +203,9 @@ const QUOTED_SITE_CHARACTERS: usize = 60;
 /// its space, would be one). Empty when there is none.
 fn linked_sites(normalized: &str, counted: impl Fn(&str) -> bool) -> String {
     let mut sites: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     crate::text::for_each_link_token(normalized, |kind, domain| {
-        if kind == crate::text::TokenKind::LinkDomain && counted(domain) && !sites.contains(&domain)
-        {
+        if kind == crate::text::TokenKind::LinkDomain && counted(domain) && seen.insert(domain) {
             sites.push(domain);
         }
     });
@@ -215,7 +215,7 @@ fn linked_sites(normalized: &str, counted: impl Fn(&str) -> bool) -> String {
     let mut named: Vec<String> = sites
         .iter()
         .take(NAMED_SITES)
-        .map(|site| site.chars().take(QUOTED_SITE_CHARACTERS).collect())
+        .map(|site| crate::text::quoted(site, QUOTED_SITE_CHARACTERS).into_owned())
         .collect();
     if sites.len() > NAMED_SITES {
         named.push(format!("{} more", sites.len() - NAMED_SITES));

@@ -122,18 +122,26 @@ fn check_reads_standard_input() {
     );
 }
 
-/// A comment may begin with a hyphen: it is scored, not taken for an
-/// unknown flag, and the flags before it still read as flags.
+/// A comment that begins with a hyphen is scored after `--`; without it,
+/// it is refused with that advice, as a mistyped flag is (never scored as
+/// the comment).
 #[test]
-fn check_scores_a_comment_that_begins_with_a_hyphen() {
+fn check_scores_a_comment_that_begins_with_a_hyphen_after_two_hyphens() {
     for text in ["-1 for this, the council got it wrong", "-----> see below"] {
-        let output = succeeded(moderato().args(["check", text]));
+        let output = succeeded(moderato().args(["check", "--", text]));
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.starts_with("verdict "), "{text}: {stdout}");
+        let output = moderato().args(["check", text]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("-- "), "{text}: {stderr}");
     }
-    let output = succeeded(moderato().args(["check", "--site", "news.example", "-1 from me"]));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("news.example"), "{stderr}");
+    let output = moderato()
+        .args(["check", "--nmae=Bob", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
 }
 
 /// The form's name and website fields reach the rules offline too.

@@ -118,9 +118,15 @@ pub fn check(
 /// 0.8996 under `reject = 0.9` is shown as 0.899 beside its `Review`, not
 /// as 0.900, which would read as the threshold reached.
 fn shown_score(score: f64) -> f64 {
-    // The nudge keeps a score that is three decimals exactly (0.57, whose
-    // double is a hair under it) from showing as one less.
-    ((score * 1000.0) + 1e-9).floor() / 1000.0
+    let cut = (score * 1000.0).floor();
+    // A score that is three decimals exactly (0.57, whose product with
+    // 1000 lands a hair under 570) shows as itself, never as more.
+    let next = (cut + 1.0) / 1000.0;
+    if next <= score {
+        next
+    } else {
+        cut / 1000.0
+    }
 }
 
 /// `text` without one line break at its end (`\n` or `\r\n`).
@@ -142,6 +148,7 @@ mod tests {
     fn a_score_is_shown_below_a_threshold_it_did_not_reach() {
         assert_eq!(format!("{:.3}", shown_score(0.89996)), "0.899");
         assert_eq!(format!("{:.3}", shown_score(0.9)), "0.900");
+        assert_eq!(format!("{:.3}", shown_score(0.9 - 1e-12)), "0.899");
         for thousandths in 0..=1000 {
             let score = f64::from(thousandths) / 1000.0;
             assert_eq!(format!("{:.3}", shown_score(score)), format!("{score:.3}"));

@@ -146,10 +146,10 @@ pub enum Command {
         site: Option<String>,
         #[command(flatten)]
         author: check::AuthorArgs,
-        /// The comment; read from standard input when absent.
-        // A comment may begin with a hyphen ("-1 for this", "---> see"):
-        // it is the text, not an unknown flag.
-        #[arg(allow_hyphen_values = true)]
+        /// The comment; read from standard input when absent. One that
+        /// begins with `-` goes after `--` (`check -- "-1 for this"`).
+        // Not `allow_hyphen_values`: a mistyped flag would then be scored
+        // as the comment, silently.
         text: Option<String>,
     },
     /// Work the review queue of a running server.

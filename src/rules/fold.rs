@@ -191,14 +191,9 @@ impl Runs {
     }
 
     /// Whether a word written as `self` is the word written as `term`: the
-    /// same letters, each run as long as the term's or stretched (see
-    /// [`run_covers`]).
+    /// same letters, with runs that write the term's (see [`runs_write`]).
     pub fn covers(letters: &str, lengths: &[u8], term: &Runs) -> bool {
-        letters == term.letters
-            && lengths
-                .iter()
-                .zip(&term.lengths)
-                .all(|(length, term_length)| run_covers(*length, *term_length))
+        letters == term.letters && runs_write(lengths, &term.lengths)
     }
 
     /// Whether a word begins with `term` (see [`Runs::covers_from`]; the
@@ -208,11 +203,10 @@ impl Runs {
     }
 
     /// Whether `term` is written in a word from its `index`th character on,
-    /// which starts at `byte` of its letters: each run as long as the
-    /// term's or stretched (see [`run_covers`]), but the first and last at
-    /// least as long, since the letters around the term may run on into
-    /// them ("pills" in "cheappills"). An `index` or `byte` past the word,
-    /// or a `byte` inside a character, is no match.
+    /// which starts at `byte` of its letters, with runs that write the
+    /// term's (see [`runs_write`]; the letters around the term may run on
+    /// into its first and last, "pills" in "cheappills"). An `index` or
+    /// `byte` past the word, or a `byte` inside a character, is no match.
     pub fn covers_from(
         letters: &str,
         lengths: &[u8],
@@ -225,19 +219,29 @@ impl Runs {
             .is_some_and(|rest| rest.starts_with(term.letters.as_str()));
         same_letters
             && lengths.get(index..).is_some_and(|rest| {
-                let last = term.lengths.len().saturating_sub(1);
-                rest.len() >= term.lengths.len()
-                    && rest.iter().zip(&term.lengths).enumerate().all(
-                        |(position, (length, term_length))| {
-                            if position == 0 || position == last {
-                                length >= term_length
-                            } else {
-                                run_covers(*length, *term_length)
-                            }
-                        },
-                    )
+                rest.len() >= term.lengths.len() && runs_write(rest, &term.lengths)
             })
     }
+}
+
+/// Whether runs of one letter in a comment, `lengths`, write a term's runs,
+/// `term_lengths`, from their start: each inner run as [`run_covers`] says,
+/// and the first and last at least as long as the term's (a doubled letter
+/// there, "sexx" or "ffree", is a disguise or a slip more often than
+/// another word; inside a word it is spelling, "looser" or "good").
+fn runs_write(lengths: &[u8], term_lengths: &[u8]) -> bool {
+    let last = term_lengths.len().saturating_sub(1);
+    lengths
+        .iter()
+        .zip(term_lengths)
+        .enumerate()
+        .all(|(position, (length, term_length))| {
+            if position == 0 || position == last {
+                length >= term_length
+            } else {
+                run_covers(*length, *term_length)
+            }
+        })
 }
 
 /// Whether a run of `length` times one letter in a comment writes a term's
@@ -302,7 +306,8 @@ fn split_at_symbol_runs(piece: &str) -> impl Iterator<Item = &str> + '_ {
 
 /// `text` cut at each `,` or `;` that white space follows: the items of a
 /// list, whose single letters ("grades A, S, S, B") spell out no word
-/// together, while "v,i,a,g,r,a" stays one piece.
+/// together (unless there are more than [`MAX_LETTERS_OF_A_LIST`]), while
+/// "v,i,a,g,r,a" stays one piece.
 fn list_items(text: &str) -> impl Iterator<Item = &str> + '_ {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
@@ -326,6 +331,17 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> + '_ {
 
 /// The folded words of a normalised text, in order.
 pub fn folded_words(normalized: &str) -> FoldedWords {
+    fold_words(normalized, true)
+}
+
+/// The folded words of a configured term: as [`folded_words`], but a word
+/// written with symbols has no readings as its parts (a term "sex@work"
+/// is one word to find, not "work" alone).
+pub fn folded_term_words(normalized: &str) -> FoldedWords {
+    fold_words(normalized, false)
+}
+
+fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
     let mut words = FoldedWords {
         text: String::with_capacity(normalized.len()),
         ..FoldedWords::default()
@@ -336,6 +352,10 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
     let mut unmarked = String::new();
     // The pieces of a word spelled out so far: each a letter and its run.
     let mut spelled_out: Vec<(char, u8)> = Vec::new();
+    // Whether a list's item ended after the letters spelled out so far,
+    // and whether the run went on in the next item: "A, S, S, B" is a list
+    // of letters, not a word.
+    let (mut item_ended, mut across_items) = (false, false);
     // A combining mark belongs to the letter before it, so it splits no
     // word: "vi\u{307}agra" is one word, whose mark folding drops. (No
     // ASCII character is a mark, and most separators are ASCII.)
@@ -353,7 +373,9 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
                 continue;
             }
             fold_word(piece, &mut folded);
-            add_symbol_readings(piece, &mut folded, &mut symbol_part);
+            if symbol_readings {
+                add_symbol_readings(piece, &mut folded, &mut symbol_part);
+            }
             let written = &folded.written;
             let mut characters = written.letters.chars();
             // A piece of one letter, written once or twice ("f r ee"), is part
@@ -369,22 +391,36 @@ pub fn folded_words(normalized: &str) -> FoldedWords {
                 _ => None,
             };
             if let Some(piece) = spelled_letter {
+                across_items |= item_ended;
+                item_ended = false;
                 spelled_out.push(piece);
                 continue;
             }
-            flush_spelled_out(&mut words, &mut spelled_out);
+            flush_spelled_out(&mut words, &mut spelled_out, across_items);
+            (item_ended, across_items) = (false, false);
             words.push(&folded, false);
         }
-        // A list's items are apart: "A, S, S, B" spells out no word.
-        flush_spelled_out(&mut words, &mut spelled_out);
+        item_ended = !spelled_out.is_empty();
     }
+    flush_spelled_out(&mut words, &mut spelled_out, across_items);
     words
 }
+
+/// The most letters a list of single letters across its items ("A, S, S,
+/// B") may have and still be read as letters apart; a longer run is a word
+/// spelled out with commas ("v, i, a, g, r, a").
+const MAX_LETTERS_OF_A_LIST: usize = 4;
 
 /// The shortest part, in characters, that a symbol inside a word is taken
 /// to separate from the next: "casino|poker" may be two words, while
 /// "v!agra" and "ca$ino" are one word with a letter disguised.
 const MIN_PART_AROUND_A_SYMBOL: usize = 3;
+
+/// The most parts a word joined by symbols is read as: each is a reading of
+/// the word, compared with every other reading it has, and a text of one
+/// long word of thousands of parts ("aaa@aab@aac@...") must not cost more
+/// than a text of as many words.
+const MAX_PARTS_AROUND_SYMBOLS: usize = 8;
 
 /// Adds the readings of a word written with [`LETTER_SYMBOLS`] in which
 /// they are no letters. A symbol may stand for a letter ("$ale", "c@sh"),
@@ -413,7 +449,7 @@ fn add_symbol_readings(piece: &str, folded: &mut FoldedWord, part: &mut FoldedWo
         add_folded(inner, folded);
     }
     let parts: Vec<&str> = inner.split(LETTER_SYMBOLS).collect();
-    if parts.len() > 1
+    if (2..=MAX_PARTS_AROUND_SYMBOLS).contains(&parts.len())
         && parts
             .iter()
             .all(|part| part.chars().count() >= MIN_PART_AROUND_A_SYMBOL)
@@ -424,10 +460,12 @@ fn add_symbol_readings(piece: &str, folded: &mut FoldedWord, part: &mut FoldedWo
     }
 }
 
-/// Ends a run of single letters: one word when long enough, else each
-/// letter on its own.
-fn flush_spelled_out(words: &mut FoldedWords, pieces: &mut Vec<(char, u8)>) {
-    if pieces.len() >= MIN_SPELLED_OUT_LETTERS {
+/// Ends a run of single letters: one word when long enough (and, for a run
+/// across a list's items, not short enough to be a list of letters), else
+/// each letter on its own.
+fn flush_spelled_out(words: &mut FoldedWords, pieces: &mut Vec<(char, u8)>, across_items: bool) {
+    let a_list = across_items && pieces.len() <= MAX_LETTERS_OF_A_LIST;
+    if pieces.len() >= MIN_SPELLED_OUT_LETTERS && !a_list {
         // The letters are folded again as one word, since each was folded
         // alone: letters of two scripts spelled out one by one ("К A З И Н
         // О" with a Latin `A`) make a word that mixes them, read as such a
@@ -571,8 +609,10 @@ fn fold_to_latin(word: &str, numbers: bool, written: &mut Runs) {
 
 /// Whether the digits of a word with letters are numbers rather than
 /// letters in disguise: a price ("A$5", "US$20", whose `$` is no `s`
-/// either) or a word with more digits than letters ("over-45s", "the
-/// A55", "1990s"). Otherwise "fr3e", "v1agra" and "c4s1n0" read as words.
+/// either), or a word with more digits than letters that has one letter at
+/// most ("over-45s", "the A55"), begins with a digit ("1990s") or holds a
+/// digit that stands for no letter ("M25"). Otherwise "fr3e", "v1agra",
+/// "c4s1n0" and "b00b5" read as words.
 fn has_numbers(word: &str) -> bool {
     // Most words have no digit and no `$`: one pass over their bytes.
     if !word
@@ -590,7 +630,10 @@ fn has_numbers(word: &str) -> bool {
         .as_bytes()
         .windows(2)
         .any(|pair| pair[0] == b'$' && pair[1].is_ascii_digit());
-    digits > letters || price
+    let number_like = letters <= 1
+        || word.starts_with(|character: char| character.is_ascii_digit())
+        || word.contains(['2', '6', '8', '9']);
+    price || (digits > letters && number_like)
 }
 
 /// [`fold_ascii`], but digits and `$` stay as they are in a word that
@@ -911,6 +954,10 @@ mod tests {
         assert_eq!(fold("the A55 road"), vec!["the", "a5", "road"]);
         assert_eq!(fold("worth A$5"), vec!["worth", "a$5"]);
         assert_eq!(fold("fr3e v1agra c4s1n0"), vec!["fre", "viagra", "casino"]);
+        // Heavy disguises with two letters or more are still words.
+        assert_eq!(fold("c451n0 b00b5"), vec!["casino", "bobs"]);
+        // (Runs of one character are kept once: "99" is one run of two.)
+        assert_eq!(fold("1990s M25"), vec!["190s", "m25"]);
     }
 
     /// A comma or semicolon before a space ends a spelled-out run: the
@@ -922,6 +969,13 @@ mod tests {
             vec!["grades", "a", "s", "s", "b"]
         );
         assert_eq!(fold("v,i,a,g,r,a"), vec!["viagra"]);
+        // A longer run is a word spelled out with commas all the same, and
+        // a run that ends an item is still one.
+        assert_eq!(
+            fold("buy v, i, a, g, r, a now"),
+            vec!["buy", "viagra", "now"]
+        );
+        assert_eq!(fold("get f r e e, now"), vec!["get", "fre", "now"]);
     }
 
     #[test]

@@ -18,16 +18,15 @@ pub fn too_many_links(subject: &Subject, threshold: f64) -> Option<String> {
     if (links as f64) < threshold {
         return None;
     }
-    let mut hosts: Vec<&str> = Vec::new();
-    for host in subject.link_hosts() {
-        if !hosts.contains(&host) {
-            hosts.push(host);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let hosts: Vec<&str> = subject
+        .link_hosts()
+        .filter(|host| seen.insert(*host))
+        .collect();
     let mut named: Vec<String> = hosts
         .iter()
         .take(NAMED_HOSTS)
-        .map(|host| host.chars().take(QUOTED_HOST_CHARACTERS).collect())
+        .map(|host| crate::text::quoted(host, QUOTED_HOST_CHARACTERS).into_owned())
         .collect();
     match hosts.len().saturating_sub(NAMED_HOSTS) {
         0 => {}

@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use aho_corasick::AhoCorasick;
 
-use super::fold::{folded_words, FoldedWords, Runs, MIN_SPELLED_OUT_LETTERS};
+use super::fold::{folded_term_words, FoldedWords, Runs, MIN_SPELLED_OUT_LETTERS};
 use crate::text::normalize;
 
 /// A list of terms, folded once when the rules are built.
@@ -108,32 +108,36 @@ impl TermList {
     /// punctuation) is refused with its position, and terms too many to be
     /// looked for inside spelled-out letters with the searcher's words.
     ///
-    /// A term that folds like an earlier one ("Casino" after "casino",
-    /// or a site repeating a term of the global list, which comes first)
-    /// matches exactly the same words, so it is kept once, as first
-    /// written: a reason then names and counts it once.
-    ///
-    /// A term is also looked for in its other reading, when it has one:
+    /// A term is also looked for in its other readings, when it has some:
     /// "maricón" as "maricon", "scheiße" as "scheisse", as a comment's
     /// words are read both ways too.
+    ///
+    /// A term that reads like an earlier one in any of its readings
+    /// ("Casino" after "casino", "maricon" after "maricón", or a site
+    /// repeating a term of the global list, which comes first) matches the
+    /// same words, so it is kept once, as first written: a reason then
+    /// names and counts it once.
     pub fn new(terms: &[String]) -> Result<TermList, TermListError> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
-            let folded = folded_words(&normalize(term));
+            let folded = folded_term_words(&normalize(term));
             if folded.is_empty() {
                 return Err(TermListError::NoWords(position));
             }
-            let reading = |other: bool| -> Vec<Runs> {
+            let most_readings = (0..folded.len())
+                .map(|index| folded.readings(index).count())
+                .max()
+                .unwrap_or(1);
+            // The term's `rank`th reading: each word in its `rank`th
+            // reading, or its folded spelling when it has fewer.
+            let reading = |rank: usize| -> Vec<Runs> {
                 (0..folded.len())
                     .map(|index| {
-                        let mut readings = folded.readings(index);
-                        let first = readings.next();
-                        let chosen = if other {
-                            readings.last().or(first)
-                        } else {
-                            first
-                        };
-                        let (letters, lengths) = chosen.unwrap_or_default();
+                        let (letters, lengths) = folded
+                            .readings(index)
+                            .nth(rank)
+                            .or_else(|| folded.readings(index).next())
+                            .unwrap_or_default();
                         Runs {
                             letters: letters.to_string(),
                             lengths: lengths.to_vec(),
@@ -141,12 +145,20 @@ impl TermList {
                     })
                     .collect()
             };
-            let written = list.written.len();
-            if !list.add(written, reading(false)) {
-                // The same words as an earlier term: kept once.
+            let mut readings: Vec<Vec<Runs>> = Vec::with_capacity(most_readings);
+            for rank in 0..most_readings {
+                let words = reading(rank);
+                if !readings.contains(&words) {
+                    readings.push(words);
+                }
+            }
+            if readings.iter().any(|words| list.reads(words)) {
                 continue;
             }
-            list.add(written, reading(true));
+            let written = list.written.len();
+            for words in readings {
+                list.add(written, words);
+            }
             list.written.push(term.trim().to_string());
         }
         list.inside_runs = InsideRuns::new(&list.folded)
@@ -154,33 +166,39 @@ impl TermList {
         Ok(list)
     }
 
-    /// Adds `words` as a reading of the term at `written`, unless a term
-    /// already reads so; whether it was added.
-    fn add(&mut self, written: usize, words: Vec<Runs>) -> bool {
-        let Some(first) = words.first().map(|word| word.letters.clone()) else {
+    /// Whether a term already in the list reads as `words`.
+    fn reads(&self, words: &[Runs]) -> bool {
+        let Some(first) = words.first() else {
             return false;
         };
-        let candidates = self.by_first_word.entry(first).or_default();
-        let known = candidates.iter().any(|index| {
-            self.folded
-                .get(*index)
-                .is_some_and(|earlier| earlier.words == words)
-        });
-        if known {
-            return false;
-        }
+        self.by_first_word
+            .get(&first.letters)
+            .is_some_and(|candidates| {
+                candidates.iter().any(|index| {
+                    self.folded
+                        .get(*index)
+                        .is_some_and(|earlier| earlier.words == words)
+                })
+            })
+    }
+
+    /// Adds `words` as a reading of the term at `written`.
+    fn add(&mut self, written: usize, words: Vec<Runs>) {
+        let Some(first) = words.first().map(|word| word.letters.clone()) else {
+            return;
+        };
         let letters: usize = words
             .iter()
             .flat_map(|word| &word.lengths)
             .map(|length| usize::from(*length))
             .sum();
+        let candidates = self.by_first_word.entry(first).or_default();
         candidates.push(self.folded.len());
         self.folded.push(FoldedTerm {
             written,
             words,
             inside_runs: letters >= MIN_SPELLED_OUT_LETTERS,
         });
-        true
     }
 
     /// Whether the list holds no term.
@@ -391,6 +409,7 @@ pub fn describe_terms(place: &str, kind: &str, terms: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::fold::folded_words;
 
     fn list(terms: &[&str]) -> TermList {
         TermList::new(&terms.iter().map(|t| t.to_string()).collect::<Vec<_>>()).unwrap()
@@ -470,14 +489,39 @@ mod tests {
         assert_eq!(found(&terms, "so eine SCHEISSE"), vec!["scheiße"]);
         assert_eq!(found(&terms, "елка"), vec!["ёлка"]);
         assert!(found(&terms, "marico").is_empty());
-        // Both readings name the term once.
+        // Both readings name the term once, and a term that reads like an
+        // earlier one is kept once.
         assert_eq!(found(&terms, "maricón maricon"), vec!["maricón"]);
+        let twice = list(&["maricon", "maricón"]);
+        assert_eq!(found(&twice, "maricón"), vec!["maricon"]);
+    }
+
+    /// A term written with a symbol is found whole: its parts are no terms
+    /// of their own ("work" is not a "sex@work").
+    #[test]
+    fn a_term_written_with_a_symbol_is_found_whole() {
+        let terms = list(&["sex@work", "casino|poker", "spammer@example"]);
+        for text in ["I work here", "play poker", "for example"] {
+            assert!(found(&terms, text).is_empty(), "{text}");
+        }
+        assert_eq!(found(&terms, "sex@work now"), vec!["sex@work"]);
+    }
+
+    /// A letter doubled at a word's start or end still writes the term's
+    /// single one; inside the word it is another word's spelling.
+    #[test]
+    fn a_doubled_first_or_last_letter_still_matches() {
+        let terms = list(&["sex", "viagra", "free money", "loser"]);
+        assert_eq!(found(&terms, "sexx"), vec!["sex"]);
+        assert_eq!(found(&terms, "viagraa"), vec!["viagra"]);
+        assert_eq!(found(&terms, "ffree money"), vec!["free money"]);
+        assert!(found(&terms, "looser").is_empty());
     }
 
     #[test]
     fn a_term_with_a_doubled_letter_needs_it_doubled() {
         let terms = list(&["ass", "free money"]);
-        // Letters written more often than the term's still match.
+        // Letters stretched to three or more still match the term's.
         assert_eq!(found(&terms, "what an asssss"), vec!["ass"]);
         assert_eq!(found(&terms, "FREEEEE moneyyyy"), vec!["free money"]);
         // A word with fewer repeats is another word.
