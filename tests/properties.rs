@@ -119,6 +119,15 @@ fn tricky_text() -> impl Strategy<Value = String> {
         "click here",
         "spam.example",
         "bot@spam.example",
+        "can’t",
+        "c@s|n0",
+        "A$5",
+        "over-45s",
+        ", s, s, ",
+        "v, i, a",
+        "ё",
+        "2019.Me",
+        "deal.US",
     ]);
     prop::collection::vec(
         prop_oneof![pieces.prop_map(String::from), any::<String>()],

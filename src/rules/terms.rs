@@ -496,6 +496,34 @@ mod tests {
         assert_eq!(found(&twice, "maricón"), vec!["maricon"]);
     }
 
+    proptest::proptest! {
+        /// A term of plain words is found in a text that writes it, in
+        /// capitals, with a letter stretched at its start, with symbols
+        /// around it, or among other words; and a text that only begins
+        /// like it (a word cut short) holds no such term.
+        #[test]
+        fn a_term_is_found_wherever_it_is_written(
+            term in "[a-z]{2,10}( [a-z]{2,10}){0,2}",
+            before in "[a-z]{0,8}",
+        ) {
+            let terms = list(&[&term]);
+            let stretched = format!("{}{term}", &term[..1]);
+            for text in [
+                term.clone(),
+                term.to_uppercase(),
+                stretched,
+                format!("@{term}$"),
+                format!("{before} {term}, and more"),
+            ] {
+                proptest::prop_assert_eq!(found(&terms, &text), vec![term.clone()], "{}", text);
+            }
+            let cut = &term[..term.len() - 1];
+            if !cut.ends_with(' ') && cut.len() >= 2 {
+                proptest::prop_assert!(found(&terms, cut).is_empty(), "{}", cut);
+            }
+        }
+    }
+
     /// A term written with a symbol is found whole: its parts are no terms
     /// of their own ("work" is not a "sex@work").
     #[test]
