@@ -64,7 +64,7 @@ struct RawConfig {
     /// "text" (the default) or "json": one JSON object per log line.
     #[serde(default)]
     log_format: LogFormat,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "thresholds_table")]
     thresholds: RawThresholds,
     #[serde(default)]
     keys: Vec<RawKey>,
@@ -77,6 +77,57 @@ struct RawConfig {
     #[serde(default)]
     retention: RetentionParams,
     tls: Option<TlsFiles>,
+}
+
+/// A table's settings read from a table only. Serde reads a struct from an
+/// array too, by position, so `thresholds = [0.01, 0.05]` would be taken
+/// for `review` and `reject`, and a settings table written where a list
+/// was meant (`blocked_term = ["x"]` for `blocked_terms`) would be read
+/// field by field; neither is what the operator wrote.
+fn table_only<'de, D, T>(deserializer: D, expecting: &str) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::Error;
+    let value = toml::Value::deserialize(deserializer)?;
+    match value {
+        toml::Value::Table(_) => T::deserialize(value).map_err(D::Error::custom),
+        other => {
+            let kind = other.type_str();
+            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            Err(D::Error::custom(format!(
+                "expected {expecting}, found {article} {kind}"
+            )))
+        }
+    }
+}
+
+/// `[thresholds]`, from a table only (see [`table_only`]).
+fn thresholds_table<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<RawThresholds, D::Error> {
+    table_only(
+        deserializer,
+        "a table with review and reject, such as { review = 0.5 }",
+    )
+}
+
+/// A rule's settings, from a table only (see [`table_only`]).
+pub(crate) fn rule_table<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    table_only(
+        deserializer,
+        "a table of the rule's settings, such as { enabled = true } (the lists' names end in s: blocked_terms)",
+    )
+    .map(Some)
 }
 
 /// How `serve` writes its log lines.
@@ -986,12 +1037,19 @@ mod tests {
             let message = refusal(text);
             assert!(message.contains(key), "{text}: {message}");
         }
-        // A table of the wrong type says what it should be.
-        let message = refusal("thresholds = 5");
-        assert!(
-            message.contains("a table with review and reject"),
-            "{message}"
-        );
+        // A table of the wrong type says what it should be, an array too
+        // (serde would read it by position: review 0.01, reject 0.05).
+        for text in ["thresholds = 5", "thresholds = [0.01, 0.05]"] {
+            let message = refusal(text);
+            assert!(
+                message.contains("a table with review and reject"),
+                "{message}"
+            );
+        }
+        // A rule's settings written where a list was meant.
+        let message = refusal("[rules.sites.\"a.example\"]\nblocked_term = [\"x\"]");
+        assert!(message.contains("blocked_terms"), "{message}");
+        assert!(message.contains("found an array"), "{message}");
         // Ports 0 are each a free port of their own; other ports differ;
         // IPv4's every address and an IPv6 address do not meet.
         for fine in [

@@ -10,8 +10,8 @@ use crate::verdict::{decide_with_rules, site_hosts};
 
 /// The fields a comment form sends beside the text, as `check` takes
 /// them: the rules read the name and website (`link_in_name`,
-/// `author_keyword`, the term lists) and the e-mail address
-/// (`blocked_email`, `blocked_domain`).
+/// `author_keyword`, `blocked_domain`) and the e-mail address
+/// (`blocked_email`, `blocked_domain`); the term lists read the text alone.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AuthorArgs {
     /// The author's name, as the comment form gave it.

@@ -8,7 +8,7 @@
 //! People write who they are, and their own site.
 
 use super::subject::Subject;
-use super::terms::{describe_terms, TermList};
+use super::terms::{describe_terms, LayeredTerms};
 use crate::text::{for_each_link_token, normalize_keeping_full_stops, quoted, TokenKind};
 
 /// What comment spam advertises in the name and website fields, the
@@ -129,7 +129,7 @@ fn is_bare_web_address(normalized: &str, host: &str) -> bool {
 /// one of `keywords` (the built-in list and the configured
 /// `author_keywords`). The text itself is the model's and the term rules'
 /// business: a reader may well write about a casino.
-pub fn author_keyword(keywords: &TermList, subject: &Subject) -> Option<String> {
+pub fn author_keyword(keywords: &LayeredTerms, subject: &Subject) -> Option<String> {
     if keywords.is_empty() {
         return None;
     }
@@ -151,12 +151,15 @@ mod tests {
     use crate::domain::Author;
     use crate::rules::testing::comment_by;
 
-    fn built_in() -> TermList {
+    fn built_in() -> LayeredTerms {
         let keywords: Vec<String> = BUILT_IN_AUTHOR_KEYWORDS
             .iter()
             .map(|keyword| keyword.to_string())
             .collect();
-        TermList::new(&keywords).unwrap()
+        LayeredTerms::new(
+            std::sync::Arc::new(crate::rules::terms::TermList::new(&keywords).unwrap()),
+            Default::default(),
+        )
     }
 
     fn keyword_message(name: &str, url: &str) -> Option<String> {

@@ -178,11 +178,35 @@ pub fn blocked_email(lists: &BlockLists, author: &Author) -> Option<String> {
     if lists.emails.is_empty() || author.email.trim().is_empty() {
         return None;
     }
-    let email = author.email.trim().to_lowercase();
+    let email = canonical_email(&author.email)?;
     lists
         .emails
         .contains(&email)
         .then(|| "The author's e-mail address is on the blocked list.".to_string())
+}
+
+/// An e-mail address in the one form the block list compares: lower case,
+/// its domain without a trailing `.` and in its ASCII form (`bot@аптека.рф`
+/// is `bot@xn--80aaouxs.xn--p1ai`), so that neither spelling slips past an
+/// entry written in the other. `None` for what is no address: no `@`, an
+/// empty name, a domain without a `.`, or characters an address does not
+/// hold bare (white space, `<`, `>`, `:`, `,`, `;`, a second `@`), as in
+/// "mailto:bot@spam.example" or "Bot <bot@spam.example>".
+pub fn canonical_email(text: &str) -> Option<String> {
+    let text = text.trim().to_lowercase();
+    let (name, domain) = text.split_once('@')?;
+    let bare = |part: &str| {
+        !part.is_empty()
+            && !part
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ':' | ',' | ';' | '@'))
+    };
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    if !(bare(name) && bare(domain) && domain.contains('.')) {
+        return None;
+    }
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    Some(format!("{name}@{domain}"))
 }
 
 /// The host of a url as people type them, with or without a scheme.
@@ -231,6 +255,26 @@ mod tests {
             url: url.to_string(),
             ip: ip.map(|ip| ip.parse().unwrap()),
             ..Author::default()
+        }
+    }
+
+    #[test]
+    fn e_mail_addresses_compare_in_one_form() {
+        for (written, canonical) in [
+            ("Bot@Spam.Example", Some("bot@spam.example")),
+            ("bot@spam.example.", Some("bot@spam.example")),
+            ("bot@аптека.рф", Some("bot@xn--80aaouxs.xn--p1ai")),
+            (
+                "bot@xn--80aaouxs.xn--p1ai",
+                Some("bot@xn--80aaouxs.xn--p1ai"),
+            ),
+            ("mailto:bot@spam.example", None),
+            ("Bot <bot@spam.example>", None),
+            ("a@b@spam.example", None),
+            ("@spam.example", None),
+            ("bot@localhost", None),
+        ] {
+            assert_eq!(canonical_email(written).as_deref(), canonical, "{written}");
         }
     }
 

@@ -25,9 +25,9 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::author_fields::BUILT_IN_AUTHOR_KEYWORDS;
-use super::blocklists::BlockLists;
+use super::blocklists::{canonical_email, BlockLists};
 use super::settings::{Mode, Rule, RuleSettings, MAX_WEIGHT, MAX_WINDOW_SECONDS};
-use super::terms::{TermList, TermListError};
+use super::terms::{LayeredTerms, TermList, TermListError};
 use super::{RuleSet, Rules};
 use crate::config::ConfigError;
 use crate::domain::MAX_HOSTS_PER_SITE;
@@ -70,22 +70,39 @@ pub struct RulesConfig {
     /// the site id do when it is a host name. Refused in `[rules]` itself.
     #[serde(default)]
     pub hosts: Vec<String>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub honeypot: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub submitted_too_fast: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub too_many_links: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub link_in_name: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub author_keyword: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub blocked_term: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub suspect_term: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub blocked_domain: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub blocked_ip: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub blocked_email: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub excessive_caps: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub repeated_characters: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub obfuscated_text: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub duplicate_content: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub flood: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub new_author: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub trusted_author: Option<RuleConfig>,
     #[serde(default)]
     pub sites: BTreeMap<String, RulesConfig>,
@@ -130,7 +147,7 @@ impl RulesConfig {
                 "hosts belong to one site: list them in its table, [rules.sites.\"SITE\"]",
             ));
         }
-        let global = rule_set("rules", &[self])?;
+        let global = rule_set("rules", &[self], None)?;
         let mut sites = HashMap::with_capacity(self.sites.len());
         let mut site_hosts = HashMap::new();
         for (site, overrides) in &self.sites {
@@ -143,7 +160,10 @@ impl RulesConfig {
                     "site tables cannot hold site tables of their own",
                 ));
             }
-            sites.insert(site.clone(), Arc::new(rule_set(&path, &[self, overrides])?));
+            sites.insert(
+                site.clone(),
+                Arc::new(rule_set(&path, &[self, overrides], Some(&global))?),
+            );
             if !overrides.hosts.is_empty() {
                 site_hosts.insert(site.clone(), check_hosts(&path, &overrides.hosts)?);
             }
@@ -158,55 +178,92 @@ impl RulesConfig {
 
 /// The rule set of `layers` (the global table, then a site's), where lists
 /// add up and later settings win. `path` names the last layer's table.
-fn rule_set(path: &str, layers: &[&RulesConfig]) -> Result<RuleSet, ConfigError> {
+/// A site's rule set (`global` given: the global table's) shares the
+/// global lists and builds only what its own table adds: a site table
+/// that changes a setting costs nothing of a long global list.
+fn rule_set(
+    path: &str,
+    layers: &[&RulesConfig],
+    global: Option<&RuleSet>,
+) -> Result<RuleSet, ConfigError> {
     let mut settings = Vec::with_capacity(Rule::ALL.len());
     for rule in Rule::ALL {
         let field = format!("{path}.{}", rule.code());
         settings.push(merge_settings(rule, &field, layers)?);
     }
+    // The last layer's entries, each with the key it came from, so errors
+    // can name it; the layers before are the global rule set's.
+    let own = layers.last().copied();
     let list = |name: &str, pick: fn(&RulesConfig) -> &Vec<String>| -> Vec<(String, String)> {
-        // Each entry with the key it came from, so errors can name it.
-        let mut entries = Vec::new();
-        for (layer, layer_path) in layers.iter().zip(layer_paths(path, layers.len())) {
-            for (position, entry) in pick(layer).iter().enumerate() {
-                entries.push((format!("{layer_path}.{name}[{position}]"), entry.clone()));
-            }
-        }
-        entries
-    };
-    let blocked_terms = term_list(&list("blocked_terms", |c| &c.blocked_terms))?;
-    let suspect_terms = term_list(&list("suspect_terms", |c| &c.suspect_terms))?;
-    let mut keywords: Vec<(String, String)> = BUILT_IN_AUTHOR_KEYWORDS
-        .iter()
-        .map(|keyword| {
-            (
-                "the built-in author_keywords".to_string(),
-                keyword.to_string(),
-            )
+        own.map(|layer| {
+            pick(layer)
+                .iter()
+                .enumerate()
+                .map(|(position, entry)| (format!("{path}.{name}[{position}]"), entry.clone()))
+                .collect()
         })
-        .collect();
+        .unwrap_or_default()
+    };
+    let layered = |global: Option<&LayeredTerms>, entries: &[(String, String)]| match global {
+        Some(global) => Ok(LayeredTerms::new(
+            Arc::clone(global.global()),
+            term_list(entries, Some(global.global()))?,
+        )),
+        None => Ok::<_, ConfigError>(LayeredTerms::new(
+            Arc::new(term_list(entries, None)?),
+            TermList::default(),
+        )),
+    };
+    let blocked_terms = layered(
+        global.map(|global| &global.blocked_terms),
+        &list("blocked_terms", |c| &c.blocked_terms),
+    )?;
+    let suspect_terms = layered(
+        global.map(|global| &global.suspect_terms),
+        &list("suspect_terms", |c| &c.suspect_terms),
+    )?;
+    let mut keywords: Vec<(String, String)> = match global {
+        Some(_) => Vec::new(),
+        None => BUILT_IN_AUTHOR_KEYWORDS
+            .iter()
+            .map(|keyword| {
+                (
+                    "the built-in author_keywords".to_string(),
+                    keyword.to_string(),
+                )
+            })
+            .collect(),
+    };
     keywords.extend(list("author_keywords", |c| &c.author_keywords));
-    let author_keywords = term_list(&keywords)?;
-    let mut lists = BlockLists::default();
-    for (field, domain) in list("blocked_domains", |c| &c.blocked_domains) {
-        lists.add_domain(check_domain(&field, &domain)?);
-    }
-    for (field, range) in list("blocked_ips", |c| &c.blocked_ips) {
-        lists.networks.push(check_network(&field, &range)?);
-    }
-    for (field, email) in list("blocked_emails", |c| &c.blocked_emails) {
-        let email = email.trim().to_lowercase();
-        let valid = email
-            .split_once('@')
-            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
-        if !valid {
-            return Err(invalid(
-                field,
-                format!("{email:?} is not an e-mail address"),
-            ));
+    let author_keywords = layered(global.map(|global| &global.author_keywords), &keywords)?;
+    let domains = list("blocked_domains", |c| &c.blocked_domains);
+    let networks = list("blocked_ips", |c| &c.blocked_ips);
+    let emails = list("blocked_emails", |c| &c.blocked_emails);
+    let lists = match global {
+        Some(global) if domains.is_empty() && networks.is_empty() && emails.is_empty() => {
+            Arc::clone(&global.lists)
         }
-        lists.emails.insert(email);
-    }
+        _ => {
+            let mut lists =
+                global.map_or_else(BlockLists::default, |global| (*global.lists).clone());
+            for (field, domain) in domains {
+                lists.add_domain(check_domain(&field, &domain)?);
+            }
+            for (field, range) in networks {
+                lists.networks.push(check_network(&field, &range)?);
+            }
+            for (field, email) in emails {
+                let address = canonical_email(&email).ok_or_else(|| {
+                    invalid(
+                        &field,
+                        format!("{email:?} is not an e-mail address such as bot@spam.example"),
+                    )
+                })?;
+                lists.emails.insert(address);
+            }
+            Arc::new(lists)
+        }
+    };
     let settings: [RuleSettings; Rule::ALL.len()] = settings
         .try_into()
         .map_err(|_| invalid(path, "every rule needs settings"))?;
@@ -245,18 +302,17 @@ fn check_hosts(path: &str, hosts: &[String]) -> Result<Vec<String>, ConfigError>
     Ok(checked)
 }
 
-/// The paths of the layers of a rule set: `rules`, then the site's table.
-fn layer_paths(path: &str, layers: usize) -> Vec<String> {
-    if layers == 1 {
-        vec![path.to_string()]
-    } else {
-        vec!["rules".to_string(), path.to_string()]
-    }
-}
-
-fn term_list(entries: &[(String, String)]) -> Result<TermList, ConfigError> {
+/// The terms of `entries`, beside the global list when they are a site's.
+fn term_list(
+    entries: &[(String, String)],
+    global: Option<&TermList>,
+) -> Result<TermList, ConfigError> {
     let terms: Vec<String> = entries.iter().map(|(_, term)| term.clone()).collect();
-    TermList::new(&terms).map_err(|error| match error {
+    let built = match global {
+        Some(global) => TermList::beside(global, &terms),
+        None => TermList::new(&terms),
+    };
+    built.map_err(|error| match error {
         TermListError::NoWords(position) => invalid(
             entries[position].0.clone(),
             format!(
@@ -300,17 +356,37 @@ fn check_domain(field: &str, domain: &str) -> Result<String, ConfigError> {
 }
 
 /// A CIDR range, or a single address (a range of one).
+/// A blocked address or range. An IPv4 address written as IPv6
+/// (`::ffff:203.0.113.0/120`) is taken as the IPv4 range it is, since an
+/// author's address is compared in its IPv4 form; a range of every address
+/// (`/0`) is refused, since it would block every comment that has one.
 fn check_network(field: &str, range: &str) -> Result<IpNet, ConfigError> {
-    let range = range.trim();
-    range
+    let written = range.trim();
+    let network = written
         .parse::<IpNet>()
-        .or_else(|_| range.parse::<std::net::IpAddr>().map(IpNet::from))
+        .or_else(|_| written.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| {
             invalid(
                 field,
-                format!("{range:?} is not an IP address or a CIDR range such as 203.0.113.0/24"),
+                format!("{written:?} is not an IP address or a CIDR range such as 203.0.113.0/24"),
             )
-        })
+        })?;
+    let network = match network {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(IpNet::V4)
+                .unwrap_or(network),
+            None => network,
+        },
+        other => other,
+    };
+    if network.prefix_len() == 0 {
+        return Err(invalid(
+            field,
+            format!("{written:?} is every address: it would block every comment that has one"),
+        ));
+    }
+    Ok(network)
 }
 
 /// A rule's settings: its defaults, then each layer's table field by field.
@@ -376,6 +452,18 @@ fn merge_settings(
             settings.site_threshold = site_threshold;
         }
     }
+    // A rule that speaks for a comment (a negative weight, as
+    // `trusted_author`'s) cannot also send it to review or reject it: a
+    // regular's comment would be held for being a regular's.
+    if settings.weight < 0.0 && settings.mode != Mode::Score {
+        return Err(invalid(
+            format!("{field}.mode"),
+            format!(
+                "a rule with a negative weight ({}) speaks for a comment: its mode must be \"score\"",
+                settings.weight
+            ),
+        ));
+    }
     Ok(settings)
 }
 
@@ -405,6 +493,102 @@ fn check_threshold(rule: Rule, field: &str, threshold: f64) -> Result<f64, Confi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A site table shares the global lists: one that only changes a
+    /// setting holds the very same lists, and one that adds a term builds
+    /// that term alone, beside the global list (a long global list is
+    /// built once, however many site tables there are).
+    #[test]
+    fn site_tables_share_the_global_lists() {
+        let rules = parse(
+            "blocked_terms = [\"casino\"]\nblocked_domains = [\"spam.example\"]\n\
+             [sites.\"quiet.example\"]\nnew_author = { enabled = true }\n\
+             [sites.\"strict.example\"]\nblocked_terms = [\"lottery\", \"CASINO\"]\n",
+        )
+        .unwrap();
+        let global = &rules.global;
+        for site in ["quiet.example", "strict.example"] {
+            let site_rules = &rules.sites[site];
+            assert!(Arc::ptr_eq(
+                global.blocked_terms.global(),
+                site_rules.blocked_terms.global()
+            ));
+            assert!(Arc::ptr_eq(&global.lists, &site_rules.lists), "{site}");
+        }
+        let found = |site: &str, text: &str| {
+            let folded = crate::rules::fold::folded_words(&crate::text::normalize(text));
+            rules
+                .for_site(site)
+                .blocked_terms
+                .find(&folded)
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        // The site's own term, and the global one named once as the global
+        // list wrote it.
+        assert_eq!(
+            found("strict.example", "casino and lottery"),
+            ["casino", "lottery"]
+        );
+        assert_eq!(found("quiet.example", "casino and lottery"), ["casino"]);
+        // A site that adds to a block list holds its own copy with both.
+        let rules = parse(
+            "blocked_domains = [\"spam.example\"]\n\
+             [sites.\"strict.example\"]\nblocked_emails = [\"Bot@Spam.Example.\"]\n",
+        )
+        .unwrap();
+        let site_rules = &rules.sites["strict.example"];
+        assert!(!Arc::ptr_eq(&rules.global.lists, &site_rules.lists));
+        assert!(site_rules.lists.emails.contains("bot@spam.example"));
+        let comment = crate::rules::testing::comment("cheap pills at spam.example");
+        let context = super::super::Context::stateless(crate::domain::UnixMillis(0));
+        let hits = rules
+            .for_site("strict.example")
+            .evaluate(&comment, &context)
+            .hits;
+        assert!(
+            hits.iter().any(|hit| hit.rule == Rule::BlockedDomain),
+            "{hits:?}"
+        );
+    }
+
+    /// An IPv4 range written as IPv6 blocks the IPv4 addresses it holds,
+    /// as authors' addresses are compared in their IPv4 form; an e-mail
+    /// entry matches the address with a trailing dot or in the other form
+    /// of an internationalised domain.
+    #[test]
+    fn mapped_ranges_and_e_mail_spellings_match() {
+        use crate::domain::{Author, UnixMillis};
+        let rules = parse(
+            "blocked_ips = [\"::ffff:203.0.113.0/120\"]\n\
+             blocked_emails = [\"bot@аптека.рф\"]\n",
+        )
+        .unwrap();
+        let context = super::super::Context::stateless(UnixMillis(0));
+        let fired = |author: Author, rule: Rule| {
+            let comment = crate::rules::testing::comment_by("hello", author);
+            rules
+                .for_site("any")
+                .evaluate(&comment, &context)
+                .hits
+                .iter()
+                .any(|hit| hit.rule == rule)
+        };
+        let from_ip = |ip: &str| Author {
+            ip: Some(ip.parse().unwrap()),
+            ..Author::default()
+        };
+        assert!(fired(from_ip("203.0.113.5"), Rule::BlockedIp));
+        assert!(!fired(from_ip("203.0.114.5"), Rule::BlockedIp));
+        for email in ["bot@xn--80aaouxs.xn--p1ai", "BOT@аптека.рф."] {
+            let author = Author {
+                email: email.to_string(),
+                ..Author::default()
+            };
+            assert!(fired(author, Rule::BlockedEmail), "{email}");
+        }
+    }
 
     fn parse(text: &str) -> Result<Rules, ConfigError> {
         let config: RulesConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
@@ -465,6 +649,27 @@ mod tests {
             (
                 "blocked_ips = [\"10.0.0.0/8\", \"10.0.0.300/8\"]",
                 "rules.blocked_ips[1]",
+            ),
+            ("blocked_ips = [\"0.0.0.0/0\"]", "rules.blocked_ips[0]"),
+            (
+                "trusted_author = { mode = \"reject\" }",
+                "rules.trusted_author.mode",
+            ),
+            (
+                "[sites.\"news.example\"]\nhoneypot = { weight = -1.0 }",
+                "rules.sites.\"news.example\".honeypot.mode",
+            ),
+            (
+                "blocked_ips = [\"10.0.0.0/8\", \"::/0\"]",
+                "rules.blocked_ips[1]",
+            ),
+            (
+                "blocked_emails = [\"mailto:bot@spam.example\"]",
+                "rules.blocked_emails[0]",
+            ),
+            (
+                "blocked_emails = [\"Bot <bot@spam.example>\"]",
+                "rules.blocked_emails[0]",
             ),
             (
                 "blocked_domains = [\"not a domain\"]",

@@ -42,7 +42,7 @@ pub use state::{
 
 use blocklists::BlockLists;
 use subject::Subject;
-use terms::{describe_terms, TermList};
+use terms::{describe_terms, LayeredTerms};
 
 use crate::domain::Comment;
 
@@ -119,11 +119,12 @@ impl Rules {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     settings: [RuleSettings; Rule::ALL.len()],
-    blocked_terms: TermList,
-    suspect_terms: TermList,
+    blocked_terms: LayeredTerms,
+    suspect_terms: LayeredTerms,
     /// The built-in advertising keywords and the configured ones.
-    author_keywords: TermList,
-    lists: BlockLists,
+    author_keywords: LayeredTerms,
+    /// Shared with the global rule set when a site's table adds none.
+    lists: Arc<BlockLists>,
 }
 
 impl RuleSet {
@@ -212,7 +213,7 @@ impl RuleSet {
     /// are `author_keyword`'s business: a list of words not welcome in a
     /// comment (a site's profanity list, say) holds surnames too ("Philip
     /// K. Dick"), and would reject readers for who they are.
-    fn terms(&self, list: &TermList, kind: &str, subject: &Subject) -> Option<String> {
+    fn terms(&self, list: &LayeredTerms, kind: &str, subject: &Subject) -> Option<String> {
         let found = list.find(&subject.folded_words);
         (!found.is_empty()).then(|| describe_terms("The comment", kind, &found))
     }

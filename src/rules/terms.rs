@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 
@@ -44,6 +45,42 @@ struct InsideRuns {
     /// For each pattern: the terms and numbers of first words it is the
     /// letters of, with those words' runs.
     parts: Vec<Vec<TermPart>>,
+}
+
+/// The terms a site's rules look for: the global list, shared by every
+/// site (built once however many site tables there are), and the site's
+/// own additions, searched apart so that a site table costs only what it
+/// adds.
+#[derive(Debug, Clone, Default)]
+pub struct LayeredTerms {
+    global: Arc<TermList>,
+    own: TermList,
+}
+
+impl LayeredTerms {
+    /// `own` holds no term `global` reads (see [`TermList::beside`]).
+    pub fn new(global: Arc<TermList>, own: TermList) -> LayeredTerms {
+        LayeredTerms { global, own }
+    }
+
+    /// The global list, for the site tables built beside it.
+    pub fn global(&self) -> &Arc<TermList> {
+        &self.global
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.global.is_empty() && self.own.is_empty()
+    }
+
+    /// The terms found, each once: the global list's, in the order they
+    /// occur, then the site's own.
+    pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
+        let mut found = self.global.find(words);
+        if !self.own.is_empty() {
+            found.extend(self.own.find(words));
+        }
+        found
+    }
 }
 
 /// A term's first `words` words written together.
@@ -118,6 +155,17 @@ impl TermList {
     /// same words, so it is kept once, as first written: a reason then
     /// names and counts it once.
     pub fn new(terms: &[String]) -> Result<TermList, TermListError> {
+        TermList::building(None, terms)
+    }
+
+    /// The terms a site adds to the global list `global`: as
+    /// [`TermList::new`], but a term that reads like one of `global`'s is
+    /// left to it (kept once, as the global list wrote it).
+    pub fn beside(global: &TermList, terms: &[String]) -> Result<TermList, TermListError> {
+        TermList::building(Some(global), terms)
+    }
+
+    fn building(global: Option<&TermList>, terms: &[String]) -> Result<TermList, TermListError> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
             let folded = folded_term_words(&normalize(term));
@@ -152,7 +200,10 @@ impl TermList {
                     readings.push(words);
                 }
             }
-            if readings.iter().any(|words| list.reads(words)) {
+            let known = |words: &Vec<Runs>| {
+                list.reads(words) || global.is_some_and(|global| global.reads(words))
+            };
+            if readings.iter().any(known) {
                 continue;
             }
             let written = list.written.len();
