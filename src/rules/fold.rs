@@ -24,8 +24,8 @@
 //! Some words have other readings besides their folded spelling, which
 //! only terms are matched against (the similarity fingerprint reads the
 //! folded spelling alone): a word with accented Latin letters reads
-//! without them ("víagra" as "viagra"; the price is that "año" meets a
-//! term "ano"), and a word whose Latin and Cyrillic letters all have twins
+//! without them ("víagra" as "viagra"; `ñ` keeps its mark, a letter of its
+//! own), and a word whose Latin and Cyrillic letters all have twins
 //! in the other script ("xер" with Latin `x`) reads both ways, and a word
 //! written with symbols also reads without those at its edges ("@viagra")
 //! and as its parts when symbols stand between longer ones
@@ -191,9 +191,10 @@ impl Runs {
     }
 
     /// Whether a word written as `self` is the word written as `term`: the
-    /// same letters, with runs that write the term's (see [`runs_write`]).
+    /// same letters, with runs that write the term's (see [`runs_write`];
+    /// the word ends where the term does).
     pub fn covers(letters: &str, lengths: &[u8], term: &Runs) -> bool {
-        letters == term.letters && runs_write(lengths, &term.lengths)
+        letters == term.letters && runs_write(lengths, &term.lengths, false)
     }
 
     /// Whether a word begins with `term` (see [`Runs::covers_from`]; the
@@ -219,24 +220,27 @@ impl Runs {
             .is_some_and(|rest| rest.starts_with(term.letters.as_str()));
         same_letters
             && lengths.get(index..).is_some_and(|rest| {
-                rest.len() >= term.lengths.len() && runs_write(rest, &term.lengths)
+                rest.len() >= term.lengths.len() && runs_write(rest, &term.lengths, true)
             })
     }
 }
 
 /// Whether runs of one letter in a comment, `lengths`, write a term's runs,
-/// `term_lengths`, from their start: each inner run as [`run_covers`] says,
-/// and the first and last at least as long as the term's (a doubled letter
-/// there, "sexx" or "ffree", is a disguise or a slip more often than
-/// another word; inside a word it is spelling, "looser" or "good").
-fn runs_write(lengths: &[u8], term_lengths: &[u8]) -> bool {
+/// `term_lengths`, from their start: each run as [`run_covers`] says, but
+/// the first at least as long as the term's (a doubled first letter,
+/// "ffree", is a slip or a disguise), and the last too when the letters
+/// after the term may run on into it (`last_may_run_on`: a term inside
+/// letters spelled out, "cheap" in "cheappills"). A doubled letter
+/// elsewhere is another word's spelling: "looser" is no "loser", "cull" no
+/// "cul", "Hell" no "hel".
+fn runs_write(lengths: &[u8], term_lengths: &[u8], last_may_run_on: bool) -> bool {
     let last = term_lengths.len().saturating_sub(1);
     lengths
         .iter()
         .zip(term_lengths)
         .enumerate()
         .all(|(position, (length, term_length))| {
-            if position == 0 || position == last {
+            if position == 0 || (position == last && last_may_run_on) {
                 length >= term_length
             } else {
                 run_covers(*length, *term_length)
@@ -449,6 +453,16 @@ fn add_symbol_readings(piece: &str, folded: &mut FoldedWord, part: &mut FoldedWo
         add_folded(inner, folded);
     }
     let parts: Vec<&str> = inner.split(LETTER_SYMBOLS).collect();
+    // Single letters with symbols between them ("f!u!c!k", "f|u|c|k") are
+    // a word spelled out, as with spaces or full stops.
+    let spelled_out = parts.len() >= MIN_SPELLED_OUT_LETTERS
+        && parts.iter().all(|part| {
+            let mut characters = part.chars();
+            characters.next().is_some_and(char::is_alphabetic) && characters.next().is_none()
+        });
+    if spelled_out {
+        add_folded(&parts.concat(), folded);
+    }
     if (2..=MAX_PARTS_AROUND_SYMBOLS).contains(&parts.len())
         && parts
             .iter()
@@ -626,14 +640,22 @@ fn has_numbers(word: &str) -> bool {
         .filter(|character| character.is_alphabetic())
         .count();
     let digits = word.chars().filter(char::is_ascii_digit).count();
-    let price = word
-        .as_bytes()
-        .windows(2)
-        .any(|pair| pair[0] == b'$' && pair[1].is_ascii_digit());
+    let price = is_price(word);
     let number_like = letters <= 1
         || word.starts_with(|character: char| character.is_ascii_digit())
         || word.contains(['2', '6', '8', '9']);
     price || (digits > letters && number_like)
+}
+
+/// Whether a word is a price: a `$` (with letters before it or not: "A$",
+/// "US$") followed by digits alone, or digits and an amount's letter ("5k",
+/// "2m", "3bn"). "$3x" is no price: its `$` and digit stand for letters.
+fn is_price(word: &str) -> bool {
+    let Some((_, amount)) = word.split_once('$') else {
+        return false;
+    };
+    let digits = amount.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && matches!(&amount[digits..], "" | "k" | "m" | "b" | "bn" | "mn")
 }
 
 /// [`fold_ascii`], but digits and `$` stay as they are in a word that
@@ -678,7 +700,9 @@ fn without_accents(written: &Runs) -> Option<Runs> {
 /// for `í` and `ï`, `e` for `ẹ`, `o` for `ø`): its confusable skeleton's
 /// first character, when that is an ASCII letter and the rest are marks.
 fn base_letter(character: char) -> Option<char> {
-    if character.is_ascii() || character.script() != Script::Latin {
+    // `ñ` is a letter of its own in the languages that write it, not an
+    // `n` with a mark: "cono" is not "coño", nor "ano" "año".
+    if character.is_ascii() || character.script() != Script::Latin || character == 'ñ' {
         return None;
     }
     let mut buffer = [0u8; 4];
@@ -851,6 +875,8 @@ mod tests {
         assert_eq!(readings("v@gra"), vec![vec!["vagra"]]);
         assert_eq!(readings("ca$ino"), vec![vec!["casino"]]);
         assert_eq!(readings("c@$h"), vec![vec!["cash"]]);
+        // Single letters between symbols spell a word out.
+        assert_eq!(readings("f!u!c!k"), vec![vec!["fiuicik", "fuck"]]);
         assert_eq!(fold("casino|poker"), vec!["casinoipoker"]);
     }
 
@@ -953,6 +979,9 @@ mod tests {
         // (Runs of one character are kept once: "55" is one run of two.)
         assert_eq!(fold("the A55 road"), vec!["the", "a5", "road"]);
         assert_eq!(fold("worth A$5"), vec!["worth", "a$5"]);
+        assert_eq!(fold("$5k US$20"), vec!["$5k", "us$20"]);
+        // A `$` and digits among letters are letters: "$3x" is no price.
+        assert_eq!(fold("free $3x"), vec!["fre", "sex"]);
         assert_eq!(fold("fr3e v1agra c4s1n0"), vec!["fre", "viagra", "casino"]);
         // Heavy disguises with two letters or more are still words.
         assert_eq!(fold("c451n0 b00b5"), vec!["casino", "bobs"]);

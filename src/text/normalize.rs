@@ -71,6 +71,7 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
     } else {
         std::borrow::Cow::Borrowed(decoded.as_ref())
     };
+    let decoded = with_plain_apostrophes(&decoded);
     // ASCII text is its own NFKC form and has no zero-width characters:
     // most comments take this shortcut.
     if decoded.is_ascii() {
@@ -100,17 +101,6 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
         if is_invisible(character) {
             continue;
         }
-        // Phones and word processors write the apostrophe as a curly
-        // quote ("don’t"): between two letters it is one, so that the word
-        // reads as it does typed with `'`.
-        let apostrophe = APOSTROPHE_LOOK_ALIKES.contains(&character)
-            && folded.chars().next_back().is_some_and(char::is_alphabetic)
-            && characters.peek().is_some_and(|next| next.is_alphabetic());
-        if apostrophe {
-            folded.push('\'');
-            (after_spaceless, after_ascii_word) = (false, false);
-            continue;
-        }
         // An ideographic full stop between ASCII letters or digits stands
         // for a dot ("pillshop。top"): the name goes on through it.
         let dot_in_a_name = character == IDEOGRAPHIC_FULL_STOP
@@ -136,8 +126,36 @@ fn normalized(raw: &str, sentence_breaks: bool) -> String {
 
 /// Characters written for an apostrophe: the right and left single
 /// quotation marks (the first is what smart punctuation types, the second a
-/// common slip) and the modifier letter apostrophe.
-const APOSTROPHE_LOOK_ALIKES: [char; 3] = ['\u{2019}', '\u{2018}', '\u{2BC}'];
+/// common slip), the modifier letter apostrophe, and the acute accent and
+/// backtick that keyboards without an apostrophe key near at hand give
+/// ("don´t", "it`s"; NFKC would make the acute a space and a mark).
+const APOSTROPHE_LOOK_ALIKES: [char; 5] = ['\u{2019}', '\u{2018}', '\u{2BC}', '\u{B4}', '`'];
+
+/// `text` with each of [`APOSTROPHE_LOOK_ALIKES`] that stands between two
+/// letters written as `'`, so that "don’t" reads as "don't": one word, not
+/// "don" and "t". One that quotes ("the ‘word’") stays.
+fn with_plain_apostrophes(text: &str) -> std::borrow::Cow<'_, str> {
+    // Most texts have none: the backtick is the only one in ASCII.
+    let may_have = if text.is_ascii() {
+        memchr::memchr(b'`', text.as_bytes()).is_some()
+    } else {
+        text.contains(APOSTROPHE_LOOK_ALIKES)
+    };
+    if !may_have {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut plain = String::with_capacity(text.len());
+    let mut characters = text.chars().peekable();
+    let mut previous: Option<char> = None;
+    while let Some(character) = characters.next() {
+        let between_letters = APOSTROPHE_LOOK_ALIKES.contains(&character)
+            && previous.is_some_and(char::is_alphabetic)
+            && characters.peek().is_some_and(|next| next.is_alphabetic());
+        plain.push(if between_letters { '\'' } else { character });
+        previous = Some(character);
+    }
+    std::borrow::Cow::Owned(plain)
+}
 
 /// An HTML character reference: numeric (decimal or hexadecimal, its `;`
 /// optional, as browsers read it) or named (with its `;`).
@@ -411,9 +429,9 @@ fn with_sentence_breaks(text: &str) -> std::borrow::Cow<'_, str> {
 /// Whether the full stop at `dot` ends a sentence (see
 /// [`with_sentence_breaks`]): a letter or digit before it, and after it a
 /// capitalised word (an upper-case letter, then lower-case ones), no path,
-/// and either that word is a bare link's top-level domain ("twice.Me", "in
-/// 2019.Me", "the UK.Me") or the name before the full stop already ends
-/// with one ("visit pillshop.top.Great prices"). Never inside a link
+/// and either that word is one of [`SENTENCE_WORD_ENDINGS`] ("twice.Me",
+/// "in 2019.Me", "the UK.Me") or the name before the full stop already ends
+/// with a domain ending ("visit pillshop.top.Great prices"). Never inside a link
 /// written with a scheme or `www.`, whose full stops are its own. An ending
 /// all in capitals stays a link's ("the deal.US officials" reads as a link
 /// to `deal.us`): a spammer could otherwise write any link's ending so to
@@ -467,8 +485,19 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     let ends_there = after
         .get(word_length)
         .is_none_or(|next| !(next.is_ascii_digit() || matches!(next, b'/' | b'-' | b'_')));
-    capitalised && ends_there && (is_domain_ending(word) || name_ends_with_domain)
+    let starts_a_sentence = SENTENCE_WORD_ENDINGS
+        .iter()
+        .any(|ending| ending.as_bytes().eq_ignore_ascii_case(word));
+    capitalised && ends_there && (starts_a_sentence || name_ends_with_domain)
 }
+
+/// The top-level domains of [`crate::text::tokenize`]'s bare links that are
+/// also words a sentence begins with ("Me", "Us", "Be", Spanish or French
+/// "De", Italian "Io"). Only they end a sentence after a full stop typed
+/// without its space: "BestPills.Com" or "Pillshop.Top" written with a
+/// capital is a link all the same (a spammer's way around link counting),
+/// at the price of Portuguese "muito.Com certeza" read as a link too.
+const SENTENCE_WORD_ENDINGS: [&str; 5] = ["me", "us", "be", "de", "io"];
 
 /// How far back [`is_sentence_break`] looks for the start of a name.
 const MAX_NAME_SCAN: usize = 256;
@@ -707,6 +736,8 @@ mod tests {
             "SEE PILLSHOP.US NOW",
             "see pillshop.us now",
             "the deal.US officials",
+            "Visit BestPills.Com, GoodPills.Net and FastLoans.Info now",
+            "see Pillshop.Top now",
             "ok.Menu",
         ] {
             assert_eq!(normalize(kept), kept.to_lowercase(), "{kept:?}");
@@ -726,6 +757,11 @@ mod tests {
             ("Don‘t", "don't"),
             ("the ‘quoted’ word", "the ‘quoted’ word"),
             ("We’ re", "we’ re"),
+            (
+                "I don´t think so, it`s wrong",
+                "i don't think so, it's wrong",
+            ),
+            ("the `code` here", "the `code` here"),
         ] {
             assert_eq!(normalize(written), read, "{written:?}");
         }
@@ -826,7 +862,7 @@ mod tests {
         // link; a long link's path keeps its full stops.
         assert_eq!(
             normalize("Ho visto il film.Io penso. Gostei muito.Com certeza"),
-            "ho visto il film. io penso. gostei muito. com certeza"
+            "ho visto il film. io penso. gostei muito.com certeza"
         );
         let long_link = format!("https://news.example/{}/index.Top", "a".repeat(300));
         assert_eq!(normalize(&long_link), long_link.to_lowercase());

@@ -30,10 +30,10 @@ pub struct Token {
 /// The top-level domains under which a bare domain (no scheme, no `www.`)
 /// counts as a link: the commonest, those of link shorteners (`bit.ly`,
 /// `goo.gl`, `rb.gy`, `is.gd`), and those spam is most often sent from
-/// (`.top`, `.shop`, `.click`...). Endings that are everyday words after a
-/// full stop with no space ("twice.Me and my wife") are told apart from
-/// links by [`crate::text::normalize`], which puts the missing space back
-/// before a capitalised one.
+/// (`.top`, `.shop`, `.click`...). Endings that are words a sentence begins
+/// with, after a full stop with no space ("twice.Me and my wife"), are
+/// told apart from links by [`crate::text::normalize`], which puts the
+/// missing space back before such a capitalised word.
 pub(super) const BARE_LINK_DOMAINS: [&str; 38] = [
     "com", "net", "org", "info", "biz", "ly", "io", "co", "me", "tk", "ru", "us", "uk", "de", "tv",
     "gl", "be", "cc", "xyz", "site", "online", "club", "top", "shop", "store", "click", "icu",
