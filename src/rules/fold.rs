@@ -31,6 +31,8 @@
 //! and as its parts when symbols stand between longer ones
 //! ("casino|poker").
 
+use std::ops::Range;
+
 use unicode_normalization::char::is_combining_mark;
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::MixedScript;
@@ -60,6 +62,9 @@ pub struct FoldedWords {
     /// The other readings of some words (see the module's documentation),
     /// each with its word's index, in word order.
     other_readings: Vec<(usize, Runs)>,
+    /// Where each word was written in the normalised text it was folded
+    /// from (byte offsets), so that a reason can quote it.
+    spans: Vec<Range<usize>>,
 }
 
 impl FoldedWords {
@@ -119,7 +124,19 @@ impl FoldedWords {
         &self.text
     }
 
-    fn push(&mut self, word: &FoldedWord, spelled_out: bool) {
+    /// Where the words `words` were written in the normalised text they
+    /// were folded from (byte offsets): from the first's start to the
+    /// last's end. An empty range past the words, or for none.
+    pub fn written_span(&self, words: Range<usize>) -> Range<usize> {
+        let last = words.end.min(self.spans.len());
+        match (self.spans.get(words.start), last.checked_sub(1)) {
+            (Some(first), Some(last)) if last >= words.start => first.start..self.spans[last].end,
+            _ => 0..0,
+        }
+    }
+
+    fn push(&mut self, word: &FoldedWord, spelled_out: bool, span: Range<usize>) {
+        self.spans.push(span);
         if !self.text.is_empty() {
             self.text.push(' ');
         }
@@ -354,8 +371,9 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
     // A part of a word written with symbols, folded for its readings.
     let mut symbol_part = FoldedWord::default();
     let mut unmarked = String::new();
-    // The pieces of a word spelled out so far: each a letter and its run.
-    let mut spelled_out: Vec<(char, u8)> = Vec::new();
+    // The pieces of a word spelled out so far: each a letter, its run and
+    // where it was written.
+    let mut spelled_out: Vec<(char, u8, Range<usize>)> = Vec::new();
     // Whether a list's item ended after the letters spelled out so far,
     // and whether the run went on in the next item: "A, S, S, B" is a list
     // of letters, not a word.
@@ -372,6 +390,9 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
         let pieces = item.split(separator).flat_map(split_at_symbol_runs);
         for piece in pieces {
             let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
+            // Every piece so far is a slice of `normalized`.
+            let start = piece.as_ptr().addr() - normalized.as_ptr().addr();
+            let span = start..start + piece.len();
             let piece = without_accent_marks(piece, &mut unmarked);
             if piece.is_empty() {
                 continue;
@@ -394,15 +415,15 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
                 }
                 _ => None,
             };
-            if let Some(piece) = spelled_letter {
+            if let Some((letter, length)) = spelled_letter {
                 across_items |= item_ended;
                 item_ended = false;
-                spelled_out.push(piece);
+                spelled_out.push((letter, length, span));
                 continue;
             }
             flush_spelled_out(&mut words, &mut spelled_out, across_items);
             (item_ended, across_items) = (false, false);
-            words.push(&folded, false);
+            words.push(&folded, false, span);
         }
         item_ended = !spelled_out.is_empty();
     }
@@ -477,7 +498,11 @@ fn add_symbol_readings(piece: &str, folded: &mut FoldedWord, part: &mut FoldedWo
 /// Ends a run of single letters: one word when long enough (and, for a run
 /// across a list's items, not short enough to be a list of letters), else
 /// each letter on its own.
-fn flush_spelled_out(words: &mut FoldedWords, pieces: &mut Vec<(char, u8)>, across_items: bool) {
+fn flush_spelled_out(
+    words: &mut FoldedWords,
+    pieces: &mut Vec<(char, u8, Range<usize>)>,
+    across_items: bool,
+) {
     let a_list = across_items && pieces.len() <= MAX_LETTERS_OF_A_LIST;
     if pieces.len() >= MIN_SPELLED_OUT_LETTERS && !a_list {
         // The letters are folded again as one word, since each was folded
@@ -485,17 +510,21 @@ fn flush_spelled_out(words: &mut FoldedWords, pieces: &mut Vec<(char, u8)>, acro
         // О" with a Latin `A`) make a word that mixes them, read as such a
         // word is read.
         let mut run = String::new();
-        for (letter, length) in pieces.iter() {
+        for (letter, length, _) in pieces.iter() {
             for _ in 0..*length {
                 run.push(*letter);
             }
         }
         let mut word = FoldedWord::default();
         fold_word(&run, &mut word);
-        words.push(&word, true);
+        let span = match (pieces.first(), pieces.last()) {
+            (Some(first), Some(last)) => first.2.start..last.2.end,
+            _ => 0..0,
+        };
+        words.push(&word, true, span);
     } else {
         // Each piece stays a word of its own, as it was written.
-        for (letter, length) in pieces.iter() {
+        for (letter, length, span) in pieces.iter() {
             let word = FoldedWord {
                 written: Runs {
                     letters: letter.to_string(),
@@ -503,7 +532,7 @@ fn flush_spelled_out(words: &mut FoldedWords, pieces: &mut Vec<(char, u8)>, acro
                 },
                 readings: Vec::new(),
             };
-            words.push(&word, false);
+            words.push(&word, false, span.clone());
         }
     }
     pieces.clear();

@@ -42,7 +42,11 @@ pub use state::{
 
 use blocklists::BlockLists;
 use subject::Subject;
-use terms::{describe_terms, LayeredTerms};
+use terms::{describe_found, LayeredTerms};
+
+/// The most characters a term rule's reason quotes of how a term was
+/// written.
+const QUOTED_TERM_CHARACTERS: usize = 40;
 
 use crate::domain::Comment;
 
@@ -214,8 +218,24 @@ impl RuleSet {
     /// comment (a site's profanity list, say) holds surnames too ("Philip
     /// K. Dick"), and would reject readers for who they are.
     fn terms(&self, list: &LayeredTerms, kind: &str, subject: &Subject) -> Option<String> {
-        let found = list.find(&subject.folded_words);
-        (!found.is_empty()).then(|| describe_terms("The comment", kind, &found))
+        let found = list.find_where(&subject.folded_words);
+        if found.is_empty() {
+            return None;
+        }
+        let named: Vec<(&str, Option<String>)> = found
+            .iter()
+            .map(|found| {
+                let span = subject.folded_words.written_span(found.words.clone());
+                let written = subject.normalized.get(span).unwrap_or_default();
+                // The normalised text is what the term is compared with in
+                // the first place: only a disguise or a stretch shows.
+                let plain = written.is_empty() || written == crate::text::normalize(found.term);
+                let quoted = (!plain)
+                    .then(|| crate::text::quoted(written, QUOTED_TERM_CHARACTERS).into_owned());
+                (found.term, quoted)
+            })
+            .collect();
+        Some(describe_found("The comment", kind, &named))
     }
 }
 
@@ -272,13 +292,27 @@ mod tests {
         let blocked = &hits[0];
         assert_eq!(blocked.rule, Rule::BlockedTerm);
         assert_eq!(blocked.mode, Mode::Reject);
-        assert!(
-            blocked.message.contains("free money"),
-            "{}",
-            blocked.message
+        // The reason quotes how a disguised term was written, so that a
+        // moderator sees which words the rule read as it; a term written
+        // plainly is named alone.
+        assert_eq!(
+            blocked.message,
+            "The comment contains the blocked term \"free money\" (written \"fr3e m0ney\")."
         );
         assert_eq!(hits[1].rule, Rule::SuspectTerm);
         assert_eq!(hits[1].mode, Mode::Review);
+        assert_eq!(
+            hits[1].message,
+            "The comment contains the suspect term \"casino\"."
+        );
+        let spelled = rules
+            .for_site("x")
+            .evaluate(&comment("win a f r e e money prize"), &context)
+            .hits;
+        assert_eq!(
+            spelled[0].message,
+            "The comment contains the blocked term \"free money\" (written \"a f r e e money\")."
+        );
     }
 
     #[test]

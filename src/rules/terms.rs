@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
@@ -47,6 +48,14 @@ struct InsideRuns {
     parts: Vec<Vec<TermPart>>,
 }
 
+/// A term found in a text, and the words it was found in (indexes into the
+/// text's [`FoldedWords`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<'a> {
+    pub term: &'a str,
+    pub words: Range<usize>,
+}
+
 /// The terms a site's rules look for: the global list, shared by every
 /// site (built once however many site tables there are), and the site's
 /// own additions, searched apart so that a site table costs only what it
@@ -75,9 +84,17 @@ impl LayeredTerms {
     /// The terms found, each once: the global list's, in the order they
     /// occur, then the site's own.
     pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
-        let mut found = self.global.find(words);
+        self.find_where(words)
+            .into_iter()
+            .map(|found| found.term)
+            .collect()
+    }
+
+    /// [`LayeredTerms::find`], with the words where each term was found.
+    pub fn find_where<'a>(&'a self, words: &FoldedWords) -> Vec<Found<'a>> {
+        let mut found = self.global.find_where(words);
         if !self.own.is_empty() {
-            found.extend(self.own.find(words));
+            found.extend(self.own.find_where(words));
         }
         found
     }
@@ -259,14 +276,24 @@ impl TermList {
 
     /// The terms (as configured) that occur in the folded words, each once,
     /// in the order they first occur.
+    #[cfg(test)]
     pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
-        let mut found: Vec<usize> = Vec::new();
+        self.find_where(words)
+            .into_iter()
+            .map(|found| found.term)
+            .collect()
+    }
+
+    /// The terms found, each once, with the words where each was first
+    /// found, in the order they first occur.
+    pub fn find_where<'a>(&'a self, words: &FoldedWords) -> Vec<Found<'a>> {
+        let mut found: Vec<(usize, Range<usize>)> = Vec::new();
         if self.written.is_empty() {
             return Vec::new();
         }
-        let mut note = |index: usize| {
-            if !found.contains(&index) {
-                found.push(index);
+        let mut note = |index: usize, at: Range<usize>| {
+            if !found.iter().any(|(earlier, _)| *earlier == index) {
+                found.push((index, at));
             }
         };
         for start in 0..words.len() {
@@ -284,7 +311,7 @@ impl TermList {
                 for index in candidates {
                     if let Some(term) = self.folded.get(*index) {
                         if term.occurs_at(words, start) {
-                            note(term.written);
+                            note(term.written, start..start + term.words.len());
                         }
                     }
                 }
@@ -292,7 +319,12 @@ impl TermList {
         }
         found
             .into_iter()
-            .filter_map(|index| self.written.get(index).map(String::as_str))
+            .filter_map(|(index, at)| {
+                self.written.get(index).map(|term| Found {
+                    term: term.as_str(),
+                    words: at,
+                })
+            })
             .collect()
     }
 }
@@ -384,12 +416,13 @@ impl InsideRuns {
         terms: &[FoldedTerm],
         words: &FoldedWords,
         start: usize,
-        note: &mut dyn FnMut(usize),
+        note: &mut dyn FnMut(usize, Range<usize>),
     ) {
         // Found terms by where they start in the run: the automaton reports
         // them by where they end, and reasons name terms in the order they
         // occur.
-        let mut found: Vec<(usize, usize)> = Vec::new();
+        // (where it starts in the run, the term, how many words it takes).
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
         for (letters, lengths) in words.readings(start) {
             // Where each character starts, for the runs' lengths, which
             // count characters (only needed beyond ASCII).
@@ -421,15 +454,16 @@ impl InsideRuns {
                     if written
                         && (whole || term.follows(words, start + 1, &term.words[part.words..]))
                     {
-                        found.push((found_at.start(), part.term));
+                        let words_taken = 1 + term.words.len() - part.words;
+                        found.push((found_at.start(), part.term, words_taken));
                     }
                 }
             }
         }
-        found.sort_by_key(|(at, _)| *at);
-        for (_, term) in found {
+        found.sort_by_key(|(at, _, _)| *at);
+        for (_, term, words_taken) in found {
             if let Some(term) = terms.get(term) {
-                note(term.written);
+                note(term.written, start..start + words_taken);
             }
         }
     }
@@ -439,10 +473,21 @@ impl InsideRuns {
 /// comment" or "The author's name"), naming up to three of the terms found
 /// there.
 pub fn describe_terms(place: &str, kind: &str, terms: &[&str]) -> String {
+    let named: Vec<(&str, Option<String>)> = terms.iter().map(|term| (*term, None)).collect();
+    describe_found(place, kind, &named)
+}
+
+/// [`describe_terms`] for terms found with how they were written, when
+/// that differs from the term ("hell" written "heil"): a moderator sees
+/// which words the rule read as the term.
+pub fn describe_found(place: &str, kind: &str, terms: &[(&str, Option<String>)]) -> String {
     let shown: Vec<String> = terms
         .iter()
         .take(3)
-        .map(|term| format!("\"{term}\""))
+        .map(|(term, written)| match written {
+            Some(written) => format!("\"{term}\" (written \"{written}\")"),
+            None => format!("\"{term}\""),
+        })
         .collect();
     let more = terms.len().saturating_sub(3);
     let tail = if more > 0 {
