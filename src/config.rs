@@ -257,6 +257,41 @@ impl Config {
     /// The settings a reload cannot put in force that differ in `other`,
     /// named as in the file: they take a restart. (The rules, thresholds
     /// and keys reload; see `server::reload`.)
+    /// What in the file is allowed but probably not meant, for the log at
+    /// the start and at each reload: a site table that no site key acts
+    /// for. Site ids match exactly, case included, so a table written
+    /// `[rules.sites."News.Example"]` for keys of `news.example` would
+    /// silently never apply. (Admin keys may name any site, so such a table
+    /// is not refused.)
+    pub fn warnings(&self) -> Vec<String> {
+        let site_keys: Vec<&ApiKey> = self
+            .keys
+            .iter()
+            .filter(|key| key.role == Role::Site)
+            .collect();
+        if site_keys.is_empty() {
+            return Vec::new();
+        }
+        let mut warnings: Vec<String> = self
+            .rules
+            .site_tables()
+            .filter(|site| {
+                !site_keys
+                    .iter()
+                    .any(|key| key.sites.iter().any(|named| named == site))
+            })
+            .map(|site| {
+                format!(
+                    "rules.sites.{site:?}: no site key acts for this site (site ids match \
+                     exactly, case included), so its rules apply only to calls that name it \
+                     with an admin key"
+                )
+            })
+            .collect();
+        warnings.sort();
+        warnings
+    }
+
     pub fn changes_needing_restart(&self, other: &Config) -> Vec<&'static str> {
         let mut changed = Vec::new();
         let mut compare = |name: &'static str, differs: bool| {
@@ -718,6 +753,32 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("data"));
         assert_eq!(config.thresholds, Thresholds::default());
         assert!(config.keys.is_empty());
+    }
+
+    /// A site table no site key acts for is allowed (an admin key may name
+    /// any site) but said: its id may differ from the key's by a capital.
+    #[test]
+    fn a_site_table_no_site_key_acts_for_is_warned_about() {
+        let key = format!(
+            "[[keys]]\nname = \"news\"\nrole = \"site\"\nsites = [\"news.example\"]\ntoken_sha256 = \"{HASH}\"\n"
+        );
+        let warnings = |tables: &str, keys: &str| {
+            Config::from_toml("test", &format!("{keys}{tables}"), &Overrides::default())
+                .unwrap()
+                .warnings()
+        };
+        let misspelt = "[rules.sites.\"News.Example\"]\nnew_author = { enabled = true }\n";
+        let found = warnings(misspelt, &key);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("rules.sites.\"News.Example\""),
+            "{found:?}"
+        );
+        let right = "[rules.sites.\"news.example\"]\nnew_author = { enabled = true }\n";
+        assert!(warnings(right, &key).is_empty());
+        // Without site keys (a first start on the admin token) there is
+        // nothing to compare with.
+        assert!(warnings(misspelt, "").is_empty());
     }
 
     #[test]

@@ -267,6 +267,9 @@ pub struct Reloaded {
     pub keys_changed: bool,
     /// The settings that changed in the file but take a restart.
     pub need_restart: Vec<&'static str>,
+    /// What the file allows but probably does not mean (see
+    /// [`Config::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// Re-reads the configuration file and puts its `[rules]`, `[thresholds]`
@@ -276,9 +279,8 @@ pub struct Reloaded {
 /// other settings (addresses, data directory, model, limits, learning,
 /// TLS) take a restart; those that changed against `running` (the
 /// configuration the service started with) are named in the answer.
-/// `overrides` are the flags and environment the service started with: a
-/// file value they replaced (an address, say) was never checked at start
-/// and must not fail the reload now.
+/// `overrides` are the flags and environment the service started with (a
+/// file value they replace is still checked, as at the start).
 pub fn reload(
     engine: &Engine,
     access: &Access,
@@ -288,6 +290,7 @@ pub fn reload(
 ) -> Result<Reloaded, ConfigError> {
     let config = Config::load(Some(config_file), overrides)?;
     let need_restart = running.changes_needing_restart(&config);
+    let warnings = config.warnings();
     engine.replace_policy(config.rules, config.thresholds);
     let keys = !config.keys.is_empty();
     let mut keys_changed = false;
@@ -303,6 +306,7 @@ pub fn reload(
         keys,
         keys_changed,
         need_restart,
+        warnings,
     })
 }
 

@@ -38,6 +38,9 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
     crate::allocator::use_two_arenas();
     let config = Config::load(config_file.as_deref(), &overrides)?;
     init_logging(config.log_format);
+    for warning in config.warnings() {
+        tracing::warn!("configuration: {warning}");
+    }
     ask_for_open_files(&config);
     let runtime = super::async_runtime(tokio::runtime::Builder::new_multi_thread())?;
     let served = runtime.block_on(async {
@@ -252,7 +255,13 @@ fn reload_on_hangup(
                     );
                     continue;
                 };
-                match server::reload(&engine, &access, &running, path, &overrides) {
+                // Building long term lists takes a while: this worker
+                // thread hands its other tasks over while it does (the
+                // runtime has several).
+                let reloaded = tokio::task::block_in_place(|| {
+                    server::reload(&engine, &access, &running, path, &overrides)
+                });
+                match reloaded {
                     Ok(reloaded) => {
                         tracing::info!(
                             path = %path.display(),
@@ -270,6 +279,9 @@ fn reload_on_hangup(
                         // that they are not read.
                         for warning in running.files_read_at_start_only() {
                             tracing::warn!("SIGHUP: {warning}");
+                        }
+                        for warning in &reloaded.warnings {
+                            tracing::warn!("SIGHUP: configuration: {warning}");
                         }
                         if !reloaded.need_restart.is_empty() {
                             tracing::warn!(

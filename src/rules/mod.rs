@@ -105,6 +105,11 @@ impl Rules {
         self.sites.get(site_id).unwrap_or(&self.global)
     }
 
+    /// The site ids that have a table of their own.
+    pub fn site_tables(&self) -> impl Iterator<Item = &str> {
+        self.sites.keys().map(String::as_str)
+    }
+
     /// The host names a site's table lists besides its site id (`hosts`),
     /// lower-cased and without `www.`; none for a site without them.
     pub fn hosts_of(&self, site_id: &str) -> &[String] {
