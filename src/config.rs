@@ -84,27 +84,29 @@ struct RawConfig {
 /// for `review` and `reject`, and a settings table written where a list
 /// was meant (`blocked_term = ["x"]` for `blocked_terms`) would be read
 /// field by field; neither is what the operator wrote.
-fn table_only<'de, D, T>(deserializer: D, expecting: &str) -> Result<T, D::Error>
+fn table_only<'de, D, T>(deserializer: D, expecting: &'static str) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
+    T: Deserialize<'de>,
 {
-    use serde::de::Error;
-    let value = toml::Value::deserialize(deserializer)?;
-    match value {
-        toml::Value::Table(_) => T::deserialize(value).map_err(D::Error::custom),
-        other => {
-            let kind = other.type_str();
-            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                "an"
-            } else {
-                "a"
-            };
-            Err(D::Error::custom(format!(
-                "expected {expecting}, found {article} {kind}"
-            )))
+    /// Reads a table into `T` and refuses anything else, saying what it
+    /// expected. The table is read through the file's own deserializer, so
+    /// an error inside it keeps its line and column.
+    struct TableOnly<T>(&'static str, std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for TableOnly<T> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str(self.0)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
         }
     }
+
+    deserializer.deserialize_map(TableOnly(expecting, std::marker::PhantomData))
 }
 
 /// `[thresholds]`, from a table only (see [`table_only`]).
@@ -121,7 +123,7 @@ fn thresholds_table<'de, D: serde::Deserializer<'de>>(
 pub(crate) fn rule_table<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
+    T: Deserialize<'de>,
 {
     table_only(
         deserializer,
@@ -254,9 +256,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The settings a reload cannot put in force that differ in `other`,
-    /// named as in the file: they take a restart. (The rules, thresholds
-    /// and keys reload; see `server::reload`.)
     /// What in the file is allowed but probably not meant, for the log at
     /// the start and at each reload: a site table that no site key acts
     /// for. Site ids match exactly, case included, so a table written
@@ -292,6 +291,9 @@ impl Config {
         warnings
     }
 
+    /// The settings a reload cannot put in force that differ in `other`,
+    /// named as in the file: they take a restart. (The rules, thresholds
+    /// and keys reload; see `server::reload`.)
     pub fn changes_needing_restart(&self, other: &Config) -> Vec<&'static str> {
         let mut changed = Vec::new();
         let mut compare = |name: &'static str, differs: bool| {
@@ -1110,7 +1112,13 @@ mod tests {
         // A rule's settings written where a list was meant.
         let message = refusal("[rules.sites.\"a.example\"]\nblocked_term = [\"x\"]");
         assert!(message.contains("blocked_terms"), "{message}");
-        assert!(message.contains("found an array"), "{message}");
+        assert!(message.contains("invalid type: sequence"), "{message}");
+        // A wrong value inside such a table keeps its own line.
+        let message = refusal("[thresholds]\nreview = 0.5\nreject = \"x\"");
+        assert!(message.contains("line 3"), "{message}");
+        let message =
+            refusal("[rules.sites.\"a.example\".honeypot]\nenabled = true\nweight = \"high\"");
+        assert!(message.contains("line 3"), "{message}");
         // Ports 0 are each a free port of their own; other ports differ;
         // IPv4's every address and an IPv6 address do not meet.
         for fine in [

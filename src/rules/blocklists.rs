@@ -201,12 +201,15 @@ pub fn canonical_email(text: &str) -> Option<String> {
                 .chars()
                 .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ':' | ',' | ';' | '@'))
     };
-    let domain = domain.strip_suffix('.').unwrap_or(domain);
-    if !(bare(name) && bare(domain) && domain.contains('.')) {
+    if !(bare(name) && bare(domain)) {
         return None;
     }
+    // IDNA first: it maps the dots other scripts write (`。`) and fullwidth
+    // letters; then the name must have two labels or more, none empty.
     let domain = idna::domain_to_ascii(domain).ok()?;
-    Some(format!("{name}@{domain}"))
+    let domain = domain.trim_end_matches('.');
+    let labels_whole = domain.contains('.') && domain.split('.').all(|label| !label.is_empty());
+    labels_whole.then(|| format!("{name}@{domain}"))
 }
 
 /// The host of a url as people type them, with or without a scheme.
@@ -273,6 +276,10 @@ mod tests {
             ("a@b@spam.example", None),
             ("@spam.example", None),
             ("bot@localhost", None),
+            ("bot@spam.example..", Some("bot@spam.example")),
+            ("bot@spam。example", Some("bot@spam.example")),
+            ("bot@.example", None),
+            ("bot@spam..example", None),
         ] {
             assert_eq!(canonical_email(written).as_deref(), canonical, "{written}");
         }

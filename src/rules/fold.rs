@@ -217,27 +217,29 @@ impl Runs {
     /// Whether a word begins with `term` (see [`Runs::covers_from`]; the
     /// word's run where the term ends may go on).
     pub fn covers_start(letters: &str, lengths: &[u8], term: &Runs) -> bool {
-        Runs::covers_from(letters, lengths, 0, 0, term)
+        Runs::covers_from(letters, lengths, 0, 0, term, true)
     }
 
     /// Whether `term` is written in a word from its `index`th character on,
     /// which starts at `byte` of its letters, with runs that write the
-    /// term's (see [`runs_write`]; the letters around the term may run on
-    /// into its first and last, "pills" in "cheappills"). An `index` or
-    /// `byte` past the word, or a `byte` inside a character, is no match.
+    /// term's (see [`runs_write`]; the letters before the term may run on
+    /// into its first, "pills" in "cheappills", and those after it into its
+    /// last when `last_may_run_on`). An `index` or `byte` past the word, or
+    /// a `byte` inside a character, is no match.
     pub fn covers_from(
         letters: &str,
         lengths: &[u8],
         byte: usize,
         index: usize,
         term: &Runs,
+        last_may_run_on: bool,
     ) -> bool {
         let same_letters = letters
             .get(byte..)
             .is_some_and(|rest| rest.starts_with(term.letters.as_str()));
         same_letters
             && lengths.get(index..).is_some_and(|rest| {
-                rest.len() >= term.lengths.len() && runs_write(rest, &term.lengths, true)
+                rest.len() >= term.lengths.len() && runs_write(rest, &term.lengths, last_may_run_on)
             })
     }
 }

@@ -232,11 +232,14 @@ impl RuleSet {
             .map(|found| {
                 let span = subject.folded_words.written_span(found.words.clone());
                 let written = subject.normalized.get(span).unwrap_or_default();
-                // The normalised text is what the term is compared with in
-                // the first place: only a disguise or a stretch shows.
-                let plain = written.is_empty() || written == crate::text::normalize(found.term);
-                let quoted = (!plain)
-                    .then(|| crate::text::quoted(written, QUOTED_TERM_CHARACTERS).into_owned());
+                // Only a disguise or a stretch is worth quoting: the term
+                // written plainly (in any case, with any spaces or
+                // punctuation between its words) is named alone.
+                let plain = written.is_empty() || terms::comparable(written) == found.plain;
+                let quoted = (!plain).then(|| {
+                    let one_line = written.split_whitespace().collect::<Vec<_>>().join(" ");
+                    crate::text::quoted(&one_line, QUOTED_TERM_CHARACTERS).into_owned()
+                });
                 (found.term, quoted)
             })
             .collect();

@@ -22,6 +22,9 @@ use crate::text::normalize;
 pub struct TermList {
     /// Each term as written in the configuration, for the reason's message.
     written: Vec<String>,
+    /// Each term as plain text reads it (see [`comparable`]), in the same
+    /// order.
+    plain: Vec<String>,
     /// Each term folded, in the same order, each followed by its other
     /// reading when it has one.
     folded: Vec<FoldedTerm>,
@@ -53,7 +56,20 @@ struct InsideRuns {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found<'a> {
     pub term: &'a str,
+    /// The term as a plain text reads it (see [`comparable`]): what the
+    /// words found show when they are not disguised.
+    pub plain: &'a str,
     pub words: Range<usize>,
+}
+
+/// `text` normalised, with each run of characters that are neither letters
+/// nor digits one space: "Free, Money!" and "free money" compare equal.
+pub fn comparable(text: &str) -> String {
+    normalize(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|piece| !piece.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The terms a site's rules look for: the global list, shared by every
@@ -81,8 +97,7 @@ impl LayeredTerms {
         self.global.is_empty() && self.own.is_empty()
     }
 
-    /// The terms found, each once: the global list's, in the order they
-    /// occur, then the site's own.
+    /// The terms found, each once, in the order they occur.
     pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
         self.find_where(words)
             .into_iter()
@@ -95,6 +110,9 @@ impl LayeredTerms {
         let mut found = self.global.find_where(words);
         if !self.own.is_empty() {
             found.extend(self.own.find_where(words));
+            // In the order they occur, as one list would give them: a
+            // reason names three, and the site's own may come first.
+            found.sort_by_key(|found| found.words.start);
         }
         found
     }
@@ -168,7 +186,8 @@ impl TermList {
     ///
     /// A term that reads like an earlier one in any of its readings
     /// ("Casino" after "casino", "maricon" after "maricón", or a site
-    /// repeating a term of the global list, which comes first) matches the
+    /// repeating a term of the global list, built beside it with
+    /// [`TermList::beside`]) matches the
     /// same words, so it is kept once, as first written: a reason then
     /// names and counts it once.
     pub fn new(terms: &[String]) -> Result<TermList, TermListError> {
@@ -228,6 +247,7 @@ impl TermList {
                 list.add(written, words);
             }
             list.written.push(term.trim().to_string());
+            list.plain.push(comparable(term));
         }
         list.inside_runs = InsideRuns::new(&list.folded)
             .map_err(|error| TermListError::TooLarge(error.to_string()))?;
@@ -310,8 +330,8 @@ impl TermList {
                 };
                 for index in candidates {
                     if let Some(term) = self.folded.get(*index) {
-                        if term.occurs_at(words, start) {
-                            note(term.written, start..start + term.words.len());
+                        if let Some(end) = term.occurs_at(words, start) {
+                            note(term.written, start..end);
                         }
                     }
                 }
@@ -320,8 +340,9 @@ impl TermList {
         found
             .into_iter()
             .filter_map(|(index, at)| {
-                self.written.get(index).map(|term| Found {
-                    term: term.as_str(),
+                Some(Found {
+                    term: self.written.get(index)?.as_str(),
+                    plain: self.plain.get(index)?.as_str(),
                     words: at,
                 })
             })
@@ -330,44 +351,52 @@ impl TermList {
 }
 
 impl FoldedTerm {
-    /// Whether the term occurs in the words from word `start` on, each word
-    /// in any of its readings (see `fold`).
-    /// `start` is an ordinary word; spelled-out runs are searched by
-    /// [`InsideRuns`].
-    fn occurs_at(&self, words: &FoldedWords, start: usize) -> bool {
-        let Some((first, rest)) = self.words.split_first() else {
-            return false;
-        };
-        words
+    /// Where the term ends (the index after the last word it takes) when
+    /// it occurs in the words from word `start` on, each word in any of its
+    /// readings (see `fold`). `start` is an ordinary word; spelled-out runs
+    /// are searched by [`InsideRuns`].
+    fn occurs_at(&self, words: &FoldedWords, start: usize) -> Option<usize> {
+        let (first, rest) = self.words.split_first()?;
+        let starts_here = words
             .readings(start)
-            .any(|(letters, lengths)| Runs::covers(letters, lengths, first))
-            && self.follows(words, start + 1, rest)
+            .any(|(letters, lengths)| Runs::covers(letters, lengths, first));
+        if !starts_here {
+            return None;
+        }
+        self.follows(words, start + 1, rest)
     }
 
-    /// Whether the term's words `rest` follow from word `next` on. An
-    /// ordinary word is one of them; a spelled-out run is several of them
-    /// written together, or begins with all those left.
-    fn follows(&self, words: &FoldedWords, next: usize, rest: &[Runs]) -> bool {
+    /// Where the term's words `rest` end (the index after the last word
+    /// they take) when they follow from word `next` on. An ordinary word is
+    /// one of them; a spelled-out run is several of them written together,
+    /// or begins with all those left.
+    fn follows(&self, words: &FoldedWords, next: usize, rest: &[Runs]) -> Option<usize> {
         let Some((first, after_first)) = rest.split_first() else {
-            return true;
+            return Some(next);
         };
         if next >= words.len() {
-            return false;
+            return None;
         }
         if !(self.inside_runs && words.is_spelled_out(next)) {
-            return words
+            let written = words
                 .readings(next)
-                .any(|(letters, lengths)| Runs::covers(letters, lengths, first))
-                && self.follows(words, next + 1, after_first);
+                .any(|(letters, lengths)| Runs::covers(letters, lengths, first));
+            return if written {
+                self.follows(words, next + 1, after_first)
+            } else {
+                None
+            };
         }
-        (1..=rest.len()).any(|count| {
+        (1..=rest.len()).find_map(|count| {
             let (inside, after) = rest.split_at(count);
             let joined = Runs::joined(inside);
-            words.readings(next).any(|(letters, lengths)| {
+            words.readings(next).find_map(|(letters, lengths)| {
                 if after.is_empty() {
-                    Runs::covers_start(letters, lengths, &joined)
+                    Runs::covers_start(letters, lengths, &joined).then_some(next + 1)
+                } else if Runs::covers(letters, lengths, &joined) {
+                    self.follows(words, next + 1, after)
                 } else {
-                    Runs::covers(letters, lengths, &joined) && self.follows(words, next + 1, after)
+                    None
                 }
             })
         })
@@ -421,7 +450,7 @@ impl InsideRuns {
         // Found terms by where they start in the run: the automaton reports
         // them by where they end, and reasons name terms in the order they
         // occur.
-        // (where it starts in the run, the term, how many words it takes).
+        // (where it starts in the run, the term, the word after its last).
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         for (letters, lengths) in words.readings(start) {
             // Where each character starts, for the runs' lengths, which
@@ -449,21 +478,35 @@ impl InsideRuns {
                     if !(whole || ends_run) {
                         continue;
                     }
-                    let written =
-                        Runs::covers_from(letters, lengths, found_at.start(), index, &part.joined);
-                    if written
-                        && (whole || term.follows(words, start + 1, &term.words[part.words..]))
-                    {
-                        let words_taken = 1 + term.words.len() - part.words;
-                        found.push((found_at.start(), part.term, words_taken));
+                    // A term that ends the run ends where the run does: a
+                    // doubled last letter there is the run's spelling ("c u
+                    // l l" is no "cul"), as in an ordinary word.
+                    let written = Runs::covers_from(
+                        letters,
+                        lengths,
+                        found_at.start(),
+                        index,
+                        &part.joined,
+                        !ends_run,
+                    );
+                    if !written {
+                        continue;
+                    }
+                    let end = if whole {
+                        Some(start + 1)
+                    } else {
+                        term.follows(words, start + 1, &term.words[part.words..])
+                    };
+                    if let Some(end) = end {
+                        found.push((found_at.start(), part.term, end));
                     }
                 }
             }
         }
         found.sort_by_key(|(at, _, _)| *at);
-        for (_, term, words_taken) in found {
+        for (_, term, end) in found {
             if let Some(term) = terms.get(term) {
-                note(term.written, start..start + words_taken);
+                note(term.written, start..end);
             }
         }
     }
@@ -624,6 +667,50 @@ mod tests {
         }
     }
 
+    /// Where a term was found is the words it took, no more: a run of
+    /// spelled-out letters may hold several of its words.
+    #[test]
+    fn a_term_is_found_in_the_words_it_takes() {
+        let terms = list(&["buy cheap pills", "free money fast cash", "cul"]);
+        let written = |text: &str| -> Vec<String> {
+            let normalized = normalize(text);
+            let words = folded_words(&normalized);
+            terms
+                .find_where(&words)
+                .into_iter()
+                .map(|found| normalized[words.written_span(found.words)].to_string())
+                .collect()
+        };
+        assert_eq!(
+            written("buy c h e a p p i l l s now and forever"),
+            ["buy c h e a p p i l l s"]
+        );
+        assert_eq!(
+            written("f r e e money f a s t c a s h and more"),
+            ["f r e e money f a s t c a s h"]
+        );
+        // A doubled last letter ending a run is the run's spelling, as in
+        // an ordinary word.
+        assert!(written("c u l l").is_empty());
+        assert_eq!(written("c u l"), ["c u l"]);
+    }
+
+    /// A site's own terms and the global ones are named in the order they
+    /// occur, as one list would name them.
+    #[test]
+    fn layered_terms_are_named_in_the_order_they_occur() {
+        let global = TermList::new(&["casino".into(), "poker".into(), "roulette".into()]).unwrap();
+        let own = TermList::beside(&global, &["lottery".into(), "Casino".into()]).unwrap();
+        let layered = LayeredTerms::new(Arc::new(global), own);
+        let words = folded_words(&normalize(
+            "lottery tickets here, and casino poker roulette",
+        ));
+        assert_eq!(
+            layered.find(&words),
+            ["lottery", "casino", "poker", "roulette"]
+        );
+    }
+
     /// A term written with a symbol is found whole: its parts are no terms
     /// of their own ("work" is not a "sex@work").
     #[test]
@@ -781,7 +868,7 @@ mod tests {
     #[test]
     fn a_term_listed_twice_is_named_once() {
         // Twice in one list, in another case or disguise, or in the global
-        // list and again in a site's (which are joined into one list).
+        // list and again in a site's (whose list is built beside it).
         let terms = list(&["casino", "free money", "Casino", " FR3E  money ", "casino"]);
         let text = "Free money at the casino";
         assert_eq!(found(&terms, text), vec!["free money", "casino"]);

@@ -1,5 +1,6 @@
 //! Turns raw comment text into the canonical form that tokens are cut from.
 
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 /// Reads HTML markup as a browser shows it, decodes HTML entities (`&amp;`,
@@ -144,15 +145,23 @@ fn with_plain_apostrophes(text: &str) -> std::borrow::Cow<'_, str> {
     if !may_have {
         return std::borrow::Cow::Borrowed(text);
     }
+    // Invisible characters and marks go later (a reader sees neither): the
+    // letters around an apostrophe are looked for past them.
+    let characters: Vec<char> = text.chars().collect();
+    let seen = |character: &&char| !(is_invisible(**character) || is_combining_mark(**character));
     let mut plain = String::with_capacity(text.len());
-    let mut characters = text.chars().peekable();
-    let mut previous: Option<char> = None;
-    while let Some(character) = characters.next() {
-        let between_letters = APOSTROPHE_LOOK_ALIKES.contains(&character)
-            && previous.is_some_and(char::is_alphabetic)
-            && characters.peek().is_some_and(|next| next.is_alphabetic());
-        plain.push(if between_letters { '\'' } else { character });
-        previous = Some(character);
+    for (index, character) in characters.iter().enumerate() {
+        let between_letters = APOSTROPHE_LOOK_ALIKES.contains(character)
+            && characters[..index]
+                .iter()
+                .rev()
+                .find(seen)
+                .is_some_and(|before| before.is_alphabetic())
+            && characters[index + 1..]
+                .iter()
+                .find(seen)
+                .is_some_and(|after| after.is_alphabetic());
+        plain.push(if between_letters { '\'' } else { *character });
     }
     std::borrow::Cow::Owned(plain)
 }
@@ -762,6 +771,10 @@ mod tests {
                 "i don't think so, it's wrong",
             ),
             ("the `code` here", "the `code` here"),
+            // Past what a reader does not see: an invisible character, a
+            // mark written apart from its letter.
+            ("I don\u{200b}’t", "i don't"),
+            ("cafe\u{301}’s", "café's"),
         ] {
             assert_eq!(normalize(written), read, "{written:?}");
         }
