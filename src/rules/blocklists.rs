@@ -78,6 +78,9 @@ impl BlockLists {
     }
 }
 
+/// The most blocked domains a reason names besides the first.
+const NAMED_OTHER_DOMAINS: usize = 3;
+
 /// Fires when a link in the text, the author's url, a web address written
 /// as the author's name or the author's e-mail address points at a blocked
 /// domain or one of its subdomains, or when the text names one without
@@ -94,7 +97,7 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         .rsplit_once('@')
         .map(|(_, domain)| domain.to_lowercase());
     let (_, name_hosts) = super::author_fields::name_hosts(&author.name);
-    let mut places = subject
+    let places = subject
         .link_hosts()
         .map(|host| (host.to_string(), "A link in the text"))
         .chain(url_host.map(|host| (host, "The author's website")))
@@ -104,12 +107,37 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
                 .map(|host| (host, "The author's name")),
         )
         .chain(email_domain.map(|domain| (domain, "The author's e-mail address")));
-    let pointed_at = places.find_map(|(host, place)| {
-        let blocked = lists.blocked_suffix(&host)?;
-        Some(format!("{place} points at the blocked domain {blocked}."))
-    });
-    if pointed_at.is_some() {
-        return pointed_at;
+    // Every blocked domain pointed at, each once, so that a moderator sees
+    // them all (up to a few): the first with where it was.
+    let mut pointed_at: Vec<(String, &str)> = Vec::new();
+    for (host, place) in places {
+        if let Some(blocked) = lists.blocked_suffix(&host) {
+            if !pointed_at.iter().any(|(earlier, _)| earlier == blocked) {
+                pointed_at.push((blocked.to_string(), place));
+            }
+        }
+    }
+    if let Some(((blocked, place), others)) = pointed_at.split_first() {
+        let more = match others.len() {
+            0 => String::new(),
+            count => {
+                let named: Vec<&str> = others
+                    .iter()
+                    .take(NAMED_OTHER_DOMAINS)
+                    .map(|(domain, _)| domain.as_str())
+                    .collect();
+                let unnamed = count.saturating_sub(NAMED_OTHER_DOMAINS);
+                let tail = if unnamed > 0 {
+                    format!(" and {unnamed} more")
+                } else {
+                    String::new()
+                };
+                format!(" (and at {count} more: {}{tail})", named.join(", "))
+            }
+        };
+        return Some(format!(
+            "{place} points at the blocked domain {blocked}{more}."
+        ));
     }
     // The names in the text as written: a domain name ignores case, so the
     // sentence break normalisation reads in "pillshop.Top" is no way
@@ -353,6 +381,33 @@ mod tests {
         assert_eq!(
             blocked_domain(&lists(), &Subject::new(&comment)).as_deref(),
             Some("The author's name points at the blocked domain spamshop.ru.")
+        );
+    }
+
+    /// Every blocked domain pointed at is named, up to a few: a moderator
+    /// sees them all, not only the first.
+    #[test]
+    fn every_blocked_domain_pointed_at_is_named() {
+        let lists = domains(&[
+            "cheapmeds.com",
+            "pillshop.top",
+            "a.example",
+            "b.example",
+            "c.example",
+        ]);
+        let message = |text: &str| blocked_domain(&lists, &Subject::new(&comment(text)));
+        assert_eq!(
+            message("Best prices at http://cheapmeds.com and http://pillshop.top").as_deref(),
+            Some("A link in the text points at the blocked domain cheapmeds.com (and at 1 more: pillshop.top).")
+        );
+        assert_eq!(
+            message(
+                "http://cheapmeds.com http://pillshop.top http://a.example http://b.example http://c.example http://pillshop.top/x"
+            )
+            .as_deref(),
+            Some(
+                "A link in the text points at the blocked domain cheapmeds.com (and at 4 more: pillshop.top, a.example, b.example and 1 more)."
+            )
         );
     }
 
