@@ -701,7 +701,8 @@ fn fold_ascii_unless_number(character: char, numbers: bool) -> char {
 
 /// The letters of a folded word without the accents of its Latin letters
 /// ("víagra" as "viagra", "frẹe" as "free"), with `ß` written as most
-/// keyboards write it ("ss") and Russian `ё` as most writers do (`е`), or
+/// keyboards write it ("ss"), Russian `ё` as most writers do (`е`) and the
+/// Ukrainian `і` as the Russian `и` it may stand for, or
 /// `None` when it has none of them. Other letters of other scripts stay:
 /// `й` is a letter of its own.
 fn without_accents(written: &Runs) -> Option<Runs> {
@@ -714,6 +715,9 @@ fn without_accents(written: &Runs) -> Option<Runs> {
         let plain = match letter {
             'ß' => Some(('s', length.saturating_mul(2))),
             'ё' => Some(('е', *length)),
+            // A Latin `i` in a Cyrillic word is folded to the Ukrainian
+            // `і`; in a Russian word it stood for `и`.
+            'і' => Some(('и', *length)),
             _ => base_letter(letter).map(|base| (fold_ascii(base), *length)),
         };
         match plain {
@@ -748,6 +752,18 @@ fn base_letter(character: char) -> Option<char> {
 /// digit or symbol standing for one, as the Cyrillic letter it imitates,
 /// and anything else as it is.
 fn push_cyrillic(character: char, out: &mut Runs) {
+    // Digits that Russian writers use for letters they look like, where
+    // they differ from the Latin reading (`3` is `з`, not `е`).
+    let cyrillic_digit = match character {
+        '3' => Some('з'),
+        '4' => Some('ч'),
+        '6' => Some('б'),
+        _ => None,
+    };
+    if let Some(letter) = cyrillic_digit {
+        out.push(letter);
+        return;
+    }
     let latin = if character.is_ascii() {
         fold_ascii(character)
     } else {
@@ -763,7 +779,8 @@ fn push_cyrillic(character: char, out: &mut Runs) {
 /// The Cyrillic letter a Latin letter imitates, both in lower case as
 /// normalised text has them. A letter counts when either of its cases
 /// imitates: the capital `H` looks like `Н`, and a word typed in capitals
-/// ("КАЗИHО") reaches folding in lower case. `ï` and `ë` stand for the
+/// ("КАЗИHО") reaches folding in lower case; the lower-case `n`, `r` and
+/// `u` imitate the written `п`, `г` and `и`. `ï` and `ë` stand for the
 /// Ukrainian `ї` and the Russian `ё`; other accented letters are read
 /// without their accents.
 fn cyrillic_twin(latin: char) -> Option<char> {
@@ -778,9 +795,12 @@ fn cyrillic_twin(latin: char) -> Option<char> {
         'i' => 'і',
         'k' => 'к',
         'm' => 'м',
+        'n' => 'п',
         'o' => 'о',
         'p' => 'р',
+        'r' => 'г',
         't' => 'т',
+        'u' => 'и',
         'x' => 'х',
         'y' => 'у',
         _ if latin.is_ascii() => return None,

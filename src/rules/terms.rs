@@ -667,6 +667,26 @@ mod tests {
         }
     }
 
+    /// Russian terms meet the digits and Latin letters Russian writers
+    /// disguise them with: `3` for `з`, `6` for `б`, a Latin `i`, `n` or `u`
+    /// for `и`, `п` or `и`.
+    #[test]
+    fn russian_terms_meet_their_disguises() {
+        let terms = list(&["пидор", "бля", "пизда"]);
+        for (text, term) in [
+            ("ты пiдор", "пидор"),
+            ("ну 6ля", "бля"),
+            ("пи3да", "пизда"),
+            ("nидор", "пидор"),
+            ("пuдор", "пидор"),
+        ] {
+            assert_eq!(found(&terms, text), vec![term], "{text}");
+        }
+        for text in ["Путин выступил", "Putin spoke", "пиджак", "6 лет"] {
+            assert!(found(&terms, text).is_empty(), "{text}");
+        }
+    }
+
     /// Where a term was found is the words it took, no more: a run of
     /// spelled-out letters may hold several of its words.
     #[test]
