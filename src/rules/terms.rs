@@ -62,6 +62,11 @@ pub struct Found<'a> {
     pub words: Range<usize>,
 }
 
+/// The terms of what was found, in its order.
+fn terms_of(found: Vec<Found<'_>>) -> Vec<&str> {
+    found.into_iter().map(|found| found.term).collect()
+}
+
 /// `text` normalised, with each run of characters that are neither letters
 /// nor digits one space: "Free, Money!" and "free money" compare equal.
 pub fn comparable(text: &str) -> String {
@@ -99,10 +104,7 @@ impl LayeredTerms {
 
     /// The terms found, each once, in the order they occur.
     pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
-        self.find_where(words)
-            .into_iter()
-            .map(|found| found.term)
-            .collect()
+        terms_of(self.find_where(words))
     }
 
     /// [`LayeredTerms::find`], with the words where each term was found.
@@ -298,10 +300,7 @@ impl TermList {
     /// in the order they first occur.
     #[cfg(test)]
     pub fn find<'a>(&'a self, words: &FoldedWords) -> Vec<&'a str> {
-        self.find_where(words)
-            .into_iter()
-            .map(|found| found.term)
-            .collect()
+        terms_of(self.find_where(words))
     }
 
     /// The terms found, each once, with the words where each was first
