@@ -109,22 +109,25 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         .chain(email_domain.map(|domain| (domain, "The author's e-mail address")));
     // Every blocked domain pointed at, each once, so that a moderator sees
     // them all (up to a few): the first with where it was.
-    let mut pointed_at: Vec<(String, &str)> = Vec::new();
+    // (the domain as found, its ASCII form, where): an internationalised
+    // name written in both its forms is one domain.
+    let mut pointed_at: Vec<(String, String, &str)> = Vec::new();
     for (host, place) in places {
         if let Some(blocked) = lists.blocked_suffix(&host) {
-            if !pointed_at.iter().any(|(earlier, _)| earlier == blocked) {
-                pointed_at.push((blocked.to_string(), place));
+            let ascii = idna::domain_to_ascii(blocked).unwrap_or_else(|_| blocked.to_string());
+            if !pointed_at.iter().any(|(_, earlier, _)| *earlier == ascii) {
+                pointed_at.push((blocked.to_string(), ascii, place));
             }
         }
     }
-    if let Some(((blocked, place), others)) = pointed_at.split_first() {
+    if let Some(((blocked, _, place), others)) = pointed_at.split_first() {
         let more = match others.len() {
             0 => String::new(),
             count => {
                 let named: Vec<&str> = others
                     .iter()
                     .take(NAMED_OTHER_DOMAINS)
-                    .map(|(domain, _)| domain.as_str())
+                    .map(|(domain, _, _)| domain.as_str())
                     .collect();
                 let unnamed = count.saturating_sub(NAMED_OTHER_DOMAINS);
                 let tail = if unnamed > 0 {
@@ -132,7 +135,15 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
                 } else {
                     String::new()
                 };
-                format!(" (and at {count} more: {}{tail})", named.join(", "))
+                let (domains, are) = if count == 1 {
+                    ("domain", "is")
+                } else {
+                    ("domains", "are")
+                };
+                format!(
+                    "; {count} more blocked {domains} {are} pointed at: {}{tail}",
+                    named.join(", ")
+                )
             }
         };
         return Some(format!(
@@ -385,7 +396,8 @@ mod tests {
     }
 
     /// Every blocked domain pointed at is named, up to a few: a moderator
-    /// sees them all, not only the first.
+    /// sees them all, not only the first; an internationalised one written
+    /// in both its forms is one.
     #[test]
     fn every_blocked_domain_pointed_at_is_named() {
         let lists = domains(&[
@@ -396,9 +408,20 @@ mod tests {
             "c.example",
         ]);
         let message = |text: &str| blocked_domain(&lists, &Subject::new(&comment(text)));
+        let idn = domains(&["аптека.рф"]);
+        assert_eq!(
+            blocked_domain(
+                &idn,
+                &Subject::new(&comment(
+                    "http://аптека.рф and http://xn--80aaouxs.xn--p1ai"
+                ))
+            )
+            .as_deref(),
+            Some("A link in the text points at the blocked domain аптека.рф.")
+        );
         assert_eq!(
             message("Best prices at http://cheapmeds.com and http://pillshop.top").as_deref(),
-            Some("A link in the text points at the blocked domain cheapmeds.com (and at 1 more: pillshop.top).")
+            Some("A link in the text points at the blocked domain cheapmeds.com; 1 more blocked domain is pointed at: pillshop.top.")
         );
         assert_eq!(
             message(
@@ -406,7 +429,7 @@ mod tests {
             )
             .as_deref(),
             Some(
-                "A link in the text points at the blocked domain cheapmeds.com (and at 4 more: pillshop.top, a.example, b.example and 1 more)."
+                "A link in the text points at the blocked domain cheapmeds.com; 4 more blocked domains are pointed at: pillshop.top, a.example, b.example and 1 more."
             )
         );
     }

@@ -407,12 +407,17 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
             let mut characters = written.letters.chars();
             // A piece of one letter, written once or twice ("f r ee"), is part
             // of a word spelled out; three or more ("xxx") is a word of its own.
+            // A letter after an apostrophe ends a word ("it's", "don't"):
+            // it spells nothing out with the letters after it.
+            let contraction = normalized[..span.start].ends_with('\'');
             let spelled_letter = match (
                 characters.next(),
                 characters.next(),
                 written.lengths.first(),
             ) {
-                (Some(letter), None, Some(&length)) if letter.is_alphabetic() && length <= 2 => {
+                (Some(letter), None, Some(&length))
+                    if letter.is_alphabetic() && length <= 2 && !contraction =>
+                {
                     Some((letter, length))
                 }
                 _ => None,
@@ -611,16 +616,19 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
         && letters()
             .filter(|character| character.script() == Script::Cyrillic)
             .all(|character| latin_twin(character).is_some());
+    // A digit stands for a letter only among letters enough: "Е6" and
+    // "Х3" (a road, a size) are names, "6ля" a disguise.
+    let keep_digits = numbers || letters().count() < 2;
     if cyrillic_word && !reads_both_ways {
         for character in word.chars() {
-            push_cyrillic(character, &mut folded.written);
+            push_cyrillic(character, keep_digits, &mut folded.written);
         }
     } else {
         fold_to_latin(word, numbers, &mut folded.written);
         if reads_both_ways {
             let mut cyrillic = Runs::default();
             for character in word.chars() {
-                push_cyrillic(character, &mut cyrillic);
+                push_cyrillic(character, keep_digits, &mut cyrillic);
             }
             folded.add_reading(cyrillic);
         }
@@ -655,9 +663,9 @@ fn fold_to_latin(word: &str, numbers: bool, written: &mut Runs) {
 /// Whether the digits of a word with letters are numbers rather than
 /// letters in disguise: a price ("A$5", "US$20", whose `$` is no `s`
 /// either), or a word with more digits than letters that has one letter at
-/// most ("over-45s", "the A55"), begins with a digit ("1990s") or holds a
-/// digit that stands for no letter ("M25"). Otherwise "fr3e", "v1agra",
-/// "c4s1n0" and "b00b5" read as words.
+/// most ("over-45s", "the A55"), is digits then letters ("1990s") or holds
+/// a digit that stands for no letter ("M25"). Otherwise "fr3e", "v1agra",
+/// "c4s1n0", "b00b5" and "1d10t" read as words.
 fn has_numbers(word: &str) -> bool {
     // Most words have no digit and no `$`: one pass over their bytes.
     if !word
@@ -672,9 +680,13 @@ fn has_numbers(word: &str) -> bool {
         .count();
     let digits = word.chars().filter(char::is_ascii_digit).count();
     let price = is_price(word);
-    let number_like = letters <= 1
-        || word.starts_with(|character: char| character.is_ascii_digit())
-        || word.contains(['2', '6', '8', '9']);
+    // Digits first and letters after ("1990s", "3bn") is how numbers are
+    // written; "1d10t" mixes them as a disguise does.
+    let digits_then_letters = word
+        .trim_start_matches(|character: char| character.is_ascii_digit())
+        .chars()
+        .all(char::is_alphabetic);
+    let number_like = letters <= 1 || digits_then_letters || word.contains(['2', '6', '8', '9']);
     price || (digits > letters && number_like)
 }
 
@@ -751,7 +763,11 @@ fn base_letter(character: char) -> Option<char> {
 /// Writes a character of a word read as Cyrillic: a Latin letter, or a
 /// digit or symbol standing for one, as the Cyrillic letter it imitates,
 /// and anything else as it is.
-fn push_cyrillic(character: char, out: &mut Runs) {
+fn push_cyrillic(character: char, keep_digits: bool, out: &mut Runs) {
+    if keep_digits && character.is_ascii_digit() {
+        out.push(character);
+        return;
+    }
     // Digits that Russian writers use for letters they look like, where
     // they differ from the Latin reading (`3` is `з`, not `е`).
     let cyrillic_digit = match character {
@@ -1038,6 +1054,7 @@ mod tests {
         assert_eq!(fold("c451n0 b00b5"), vec!["casino", "bobs"]);
         // (Runs of one character are kept once: "99" is one run of two.)
         assert_eq!(fold("1990s M25"), vec!["190s", "m25"]);
+        assert_eq!(fold("an 1d10t"), vec!["an", "idiot"]);
     }
 
     /// A comma or semicolon before a space ends a spelled-out run: the

@@ -684,6 +684,22 @@ mod tests {
         for text in ["Путин выступил", "Putin spoke", "пиджак", "6 лет"] {
             assert!(found(&terms, text).is_empty(), "{text}");
         }
+        // A digit beside a single letter is a name's: a road, a size.
+        let short = list(&["еб", "хз"]);
+        for text in ["Трасса Е6 закрыта", "Разметка Х3"] {
+            assert!(found(&short, text).is_empty(), "{text}");
+        }
+    }
+
+    /// The letter after an apostrophe ends its word: "It's a SS uniform"
+    /// spells out no "sass".
+    #[test]
+    fn a_contractions_letter_spells_nothing_out() {
+        let terms = list(&["ass"]);
+        for text in ["It's a SS uniform.", "That's a bad idea"] {
+            assert!(found(&terms, text).is_empty(), "{text}");
+        }
+        assert_eq!(found(&terms, "what a s s"), vec!["ass"]);
     }
 
     /// Where a term was found is the words it took, no more: a run of

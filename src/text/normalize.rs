@@ -438,9 +438,11 @@ fn with_sentence_breaks(text: &str) -> std::borrow::Cow<'_, str> {
 /// Whether the full stop at `dot` ends a sentence (see
 /// [`with_sentence_breaks`]): a letter or digit before it, and after it a
 /// capitalised word (an upper-case letter, then lower-case ones), no path,
-/// and either that word is one of [`SENTENCE_WORD_ENDINGS`] ("twice.Me",
-/// "in 2019.Me", "the UK.Me") or the name before the full stop already ends
-/// with a domain ending ("visit pillshop.top.Great prices"). Never inside a link
+/// and either that word is a bare link's top-level domain (any after a
+/// lower-case letter, "twice.Me", "bad.Top"; one of
+/// [`SENTENCE_WORD_ENDINGS`] after a digit or a capital, "in 2019.Me") or
+/// the name before the full stop already ends with a domain ending ("visit
+/// pillshop.top.Great prices"). Never inside a link
 /// written with a scheme or `www.`, whose full stops are its own. An ending
 /// all in capitals stays a link's ("the deal.US officials" reads as a link
 /// to `deal.us`): a spammer could otherwise write any link's ending so to
@@ -494,18 +496,27 @@ fn is_sentence_break(bytes: &[u8], dot: usize) -> bool {
     let ends_there = after
         .get(word_length)
         .is_none_or(|next| !(next.is_ascii_digit() || matches!(next, b'/' | b'-' | b'_')));
-    let starts_a_sentence = SENTENCE_WORD_ENDINGS
-        .iter()
-        .any(|ending| ending.as_bytes().eq_ignore_ascii_case(word));
-    capitalised && ends_there && (starts_a_sentence || name_ends_with_domain)
+    // After a lower-case letter any capitalised ending starts a sentence
+    // ("It was bad.Top marks", "Ok.Click the link"): a reader who left out
+    // a space must not be taken for a link, which the model weighs heavily.
+    // After a digit or a capital ("in 2019.Me", "the UK.Me") only a word
+    // that begins sentences does, so that "pills24.Com" and "PILLS.Com"
+    // stay links.
+    let after_lower_case = bytes[dot - 1].is_ascii_lowercase();
+    let starts_a_sentence = after_lower_case
+        || SENTENCE_WORD_ENDINGS
+            .iter()
+            .any(|ending| ending.as_bytes().eq_ignore_ascii_case(word));
+    capitalised
+        && ends_there
+        && ((is_domain_ending(word) && starts_a_sentence) || name_ends_with_domain)
 }
 
 /// The top-level domains of [`crate::text::tokenize`]'s bare links that are
 /// also words a sentence begins with ("Me", "Us", "Be", Spanish or French
-/// "De", Italian "Io"). Only they end a sentence after a full stop typed
-/// without its space: "BestPills.Com" or "Pillshop.Top" written with a
-/// capital is a link all the same (a spammer's way around link counting),
-/// at the price of Portuguese "muito.Com certeza" read as a link too.
+/// "De", Italian "Io"): after a digit or a capital and a full stop typed
+/// without its space, they start a sentence; other endings stay links
+/// there ("pills24.Com").
 const SENTENCE_WORD_ENDINGS: [&str; 5] = ["me", "us", "be", "de", "io"];
 
 /// How far back [`is_sentence_break`] looks for the start of a name.
@@ -717,8 +728,13 @@ mod tests {
             normalize("Gracias por el artículo.Me parece"),
             "gracias por el artículo. me parece"
         );
-        // After a digit or a capital too.
+        // After a digit or a capital too, before a word that begins
+        // sentences; after a lower-case letter, before any ending.
         for (written, read) in [
+            (
+                "It was bad.Top marks for trying",
+                "it was bad. top marks for trying",
+            ),
             (
                 "It happened in 2019.Me and my family left.",
                 "it happened in 2019. me and my family left.",
@@ -745,8 +761,7 @@ mod tests {
             "SEE PILLSHOP.US NOW",
             "see pillshop.us now",
             "the deal.US officials",
-            "Visit BestPills.Com, GoodPills.Net and FastLoans.Info now",
-            "see Pillshop.Top now",
+            "Visit pills24.Com, PILLS.Net and FAST.Info now",
             "ok.Menu",
         ] {
             assert_eq!(normalize(kept), kept.to_lowercase(), "{kept:?}");
@@ -875,7 +890,7 @@ mod tests {
         // link; a long link's path keeps its full stops.
         assert_eq!(
             normalize("Ho visto il film.Io penso. Gostei muito.Com certeza"),
-            "ho visto il film. io penso. gostei muito.com certeza"
+            "ho visto il film. io penso. gostei muito. com certeza"
         );
         let long_link = format!("https://news.example/{}/index.Top", "a".repeat(300));
         assert_eq!(normalize(&long_link), long_link.to_lowercase());
