@@ -124,26 +124,26 @@ pub fn blocked_domain(lists: &BlockLists, subject: &Subject) -> Option<String> {
         let more = match others.len() {
             0 => String::new(),
             count => {
-                let named: Vec<&str> = others
+                let mut named: Vec<String> = others
                     .iter()
                     .take(NAMED_OTHER_DOMAINS)
-                    .map(|(domain, _, _)| domain.as_str())
+                    .map(|(domain, _, _)| domain.clone())
                     .collect();
                 let unnamed = count.saturating_sub(NAMED_OTHER_DOMAINS);
-                let tail = if unnamed > 0 {
-                    format!(" and {unnamed} more")
-                } else {
-                    String::new()
+                if unnamed > 0 {
+                    named.push(format!("{unnamed} more"));
+                }
+                let listed = match named.split_last() {
+                    Some((last, [])) => last.clone(),
+                    Some((last, first)) => format!("{} and {last}", first.join(", ")),
+                    None => String::new(),
                 };
                 let (domains, are) = if count == 1 {
                     ("domain", "is")
                 } else {
                     ("domains", "are")
                 };
-                format!(
-                    "; {count} more blocked {domains} {are} pointed at: {}{tail}",
-                    named.join(", ")
-                )
+                format!("; {count} more blocked {domains} {are} pointed at: {listed}")
             }
         };
         return Some(format!(

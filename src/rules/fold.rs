@@ -407,9 +407,16 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
             let mut characters = written.letters.chars();
             // A piece of one letter, written once or twice ("f r ee"), is part
             // of a word spelled out; three or more ("xxx") is a word of its own.
-            // A letter after an apostrophe ends a word ("it's", "don't"):
-            // it spells nothing out with the letters after it.
-            let contraction = normalized[..span.start].ends_with('\'');
+            // The letter of a contraction ends its word ("it's", "don't",
+            // "I'd"): it spells nothing out with the letters after it. Only
+            // after a whole word: in "v'i'a'g'r'a" or "'v i a g r a'" the
+            // apostrophes stand between letters spelled out.
+            let contraction = matches!(piece, "s" | "t" | "d" | "m")
+                && spelled_out.is_empty()
+                && normalized[..span.start]
+                    .strip_suffix('\'')
+                    .and_then(|before| before.chars().next_back())
+                    .is_some_and(char::is_alphabetic);
             let spelled_letter = match (
                 characters.next(),
                 characters.next(),
@@ -629,6 +636,11 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
             let mut cyrillic = Runs::default();
             for character in word.chars() {
                 push_cyrillic(character, keep_digits, &mut cyrillic);
+            }
+            // Its own other reading too (a Latin `i` as the `и` it stood
+            // for), as a word read as Cyrillic alone gets below.
+            if let Some(bare) = without_accents(&cyrillic) {
+                folded.add_reading(bare);
             }
             folded.add_reading(cyrillic);
         }

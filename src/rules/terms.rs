@@ -60,6 +60,9 @@ pub struct Found<'a> {
     /// words found show when they are not disguised.
     pub plain: &'a str,
     pub words: Range<usize>,
+    /// Where in its first word the term begins (bytes of the folded
+    /// letters): terms found in one spelled-out run are ordered by it.
+    pub offset: usize,
 }
 
 /// The terms of what was found, in its order.
@@ -114,7 +117,7 @@ impl LayeredTerms {
             found.extend(self.own.find_where(words));
             // In the order they occur, as one list would give them: a
             // reason names three, and the site's own may come first.
-            found.sort_by_key(|found| found.words.start);
+            found.sort_by_key(|found| (found.words.start, found.offset));
         }
         found
     }
@@ -306,13 +309,13 @@ impl TermList {
     /// The terms found, each once, with the words where each was first
     /// found, in the order they first occur.
     pub fn find_where<'a>(&'a self, words: &FoldedWords) -> Vec<Found<'a>> {
-        let mut found: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut found: Vec<(usize, Range<usize>, usize)> = Vec::new();
         if self.written.is_empty() {
             return Vec::new();
         }
-        let mut note = |index: usize, at: Range<usize>| {
-            if !found.iter().any(|(earlier, _)| *earlier == index) {
-                found.push((index, at));
+        let mut note = |index: usize, at: Range<usize>, offset: usize| {
+            if !found.iter().any(|(earlier, _, _)| *earlier == index) {
+                found.push((index, at, offset));
             }
         };
         for start in 0..words.len() {
@@ -330,7 +333,7 @@ impl TermList {
                 for index in candidates {
                     if let Some(term) = self.folded.get(*index) {
                         if let Some(end) = term.occurs_at(words, start) {
-                            note(term.written, start..end);
+                            note(term.written, start..end, 0);
                         }
                     }
                 }
@@ -338,11 +341,12 @@ impl TermList {
         }
         found
             .into_iter()
-            .filter_map(|(index, at)| {
+            .filter_map(|(index, at, offset)| {
                 Some(Found {
                     term: self.written.get(index)?.as_str(),
                     plain: self.plain.get(index)?.as_str(),
                     words: at,
+                    offset,
                 })
             })
             .collect()
@@ -444,7 +448,7 @@ impl InsideRuns {
         terms: &[FoldedTerm],
         words: &FoldedWords,
         start: usize,
-        note: &mut dyn FnMut(usize, Range<usize>),
+        note: &mut dyn FnMut(usize, Range<usize>, usize),
     ) {
         // Found terms by where they start in the run: the automaton reports
         // them by where they end, and reasons name terms in the order they
@@ -503,9 +507,9 @@ impl InsideRuns {
             }
         }
         found.sort_by_key(|(at, _, _)| *at);
-        for (_, term, end) in found {
+        for (offset, term, end) in found {
             if let Some(term) = terms.get(term) {
-                note(term.written, start..end);
+                note(term.written, start..end, offset);
             }
         }
     }
@@ -681,6 +685,9 @@ mod tests {
         ] {
             assert_eq!(found(&terms, text), vec![term], "{text}");
         }
+        // A Latin `i` in a word that also reads as Latin.
+        let both = list(&["хуи"]);
+        assert_eq!(found(&both, "хуi"), vec!["хуи"]);
         for text in ["Путин выступил", "Putin spoke", "пиджак", "6 лет"] {
             assert!(found(&terms, text).is_empty(), "{text}");
         }
@@ -700,6 +707,17 @@ mod tests {
             assert!(found(&terms, text).is_empty(), "{text}");
         }
         assert_eq!(found(&terms, "what a s s"), vec!["ass"]);
+        // Apostrophes between letters spelled out, or around them, are no
+        // contractions.
+        let viagra = list(&["viagra"]);
+        for text in [
+            "buy 'v i a g r a' now",
+            "buy v'i'a'g'r'a now",
+            "buy v’i’a’g’r’a now",
+            "buy v`i`a`g`r`a now",
+        ] {
+            assert_eq!(found(&viagra, text), vec!["viagra"], "{text}");
+        }
     }
 
     /// Where a term was found is the words it took, no more: a run of
@@ -744,6 +762,9 @@ mod tests {
             layered.find(&words),
             ["lottery", "casino", "poker", "roulette"]
         );
+        // Inside one run of spelled-out letters too.
+        let words = folded_words(&normalize("l o t t e r y c a s i n o"));
+        assert_eq!(layered.find(&words), ["lottery", "casino"]);
     }
 
     /// A term written with a symbol is found whole: its parts are no terms
