@@ -102,7 +102,16 @@ where
         }
 
         fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            use serde::de::Error;
+            // toml hands a date or time over as a table of one private key:
+            // say what it is rather than name that key.
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map_err(|error| {
+                if error.to_string().contains("$__toml_private_datetime") {
+                    A::Error::custom(format!("invalid type: date, expected {}", self.0))
+                } else {
+                    error
+                }
+            })
         }
     }
 
@@ -1113,6 +1122,12 @@ mod tests {
         let message = refusal("[rules.sites.\"a.example\"]\nblocked_term = [\"x\"]");
         assert!(message.contains("blocked_terms"), "{message}");
         assert!(message.contains("invalid type: sequence"), "{message}");
+        // A date where a table belongs says so.
+        let message = refusal("thresholds = 1979-05-27T07:32:00Z");
+        assert!(
+            message.contains("invalid type: date, expected a table"),
+            "{message}"
+        );
         // A wrong value inside such a table keeps its own line.
         let message = refusal("[thresholds]\nreview = 0.5\nreject = \"x\"");
         assert!(message.contains("line 3"), "{message}");
