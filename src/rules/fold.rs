@@ -403,12 +403,8 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
             if symbol_readings {
                 add_symbol_readings(piece, &mut folded, &mut symbol_part);
             }
-            let written = &folded.written;
-            let mut characters = written.letters.chars();
-            // A piece of one letter, written once or twice ("f r ee"), is part
-            // of a word spelled out; three or more ("xxx") is a word of its own.
             // The letter of a contraction ends its word ("it's", "don't",
-            // "I'd"): it spells nothing out with the letters after it. Only
+            // "she'd"): it spells nothing out with the letters after it. Only
             // after a whole word: in "v'i'a'g'r'a" or "'v i a g r a'" the
             // apostrophes stand between letters spelled out.
             let contraction = matches!(piece, "s" | "t" | "d" | "m")
@@ -417,6 +413,10 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
                     .strip_suffix('\'')
                     .and_then(|before| before.chars().next_back())
                     .is_some_and(char::is_alphabetic);
+            let written = &folded.written;
+            let mut characters = written.letters.chars();
+            // A piece of one letter, written once or twice ("f r ee"), is part
+            // of a word spelled out; three or more ("xxx") is a word of its own.
             let spelled_letter = match (
                 characters.next(),
                 characters.next(),
