@@ -74,17 +74,18 @@ pub struct Engine {
 struct Policy {
     rules: Rules,
     thresholds: Thresholds,
-    /// The hosts of each site whose rules table lists `hosts`, built once
-    /// per configuration instead of on every check (each name is
-    /// lower-cased and converted to and from its IDNA form).
+    /// How the model reads the links of each site with a rules table (its
+    /// `hosts`, its trusted domains), built once per configuration instead
+    /// of on every check (each name is lower-cased and converted to and
+    /// from its IDNA form).
     listed_sites: HashMap<String, SiteHosts>,
 }
 
 impl Policy {
     fn new(rules: Rules, thresholds: Thresholds) -> Policy {
         let listed_sites = rules
-            .listed_hosts()
-            .map(|(site, hosts)| (site.to_string(), verdict::hosts_of_site(site, hosts)))
+            .site_tables()
+            .map(|site| (site.to_string(), rules.link_reading(site)))
             .collect();
         Policy {
             rules,
@@ -93,12 +94,14 @@ impl Policy {
         }
     }
 
-    /// The hosts of the site a comment is posted on (see
-    /// [`verdict::site_hosts`]).
+    /// How the model reads the links of a comment (see
+    /// [`Rules::link_reading`]): its site's hosts and trusted domains.
     fn site_hosts(&self, comment: &Comment) -> Cow<'_, SiteHosts> {
         match self.listed_sites.get(&comment.site_id) {
             Some(hosts) => Cow::Borrowed(hosts),
-            None => Cow::Owned(verdict::site_hosts(comment, &[])),
+            None => Cow::Owned(verdict::site_hosts(comment, &[]).with_trusted(Arc::clone(
+                self.rules.for_site(&comment.site_id).trusted_domains(),
+            ))),
         }
     }
 }

@@ -9,6 +9,8 @@
 //! floods or near-duplicates of each other would measure the corpus, not
 //! the service. The stateful rules are covered by the integration tests.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::classifier::{
@@ -152,6 +154,7 @@ pub fn evaluate_on_site(
         };
         // The example's own site (YouTube's for the YouTube corpus), and
         // `site_id` if it is a host name, with the site's listed hosts.
+        // With rules, the domains they trust are read as `serve` reads them.
         let site = SiteHosts::new(
             example
                 .site
@@ -159,6 +162,12 @@ pub fn evaluate_on_site(
                 .iter()
                 .chain(site_hosts(&comment, listed_hosts).hosts()),
         );
+        let site = match rules {
+            Some(rules) => site.with_trusted(Arc::clone(
+                rules.for_site(&comment.site_id).trusted_domains(),
+            )),
+            None => site,
+        };
         let assessment = decide_with_rules(model, thresholds, &comment, &site, &evaluation);
         scores.push(assessment.score);
         is_spam.push(example.label.is_spam());

@@ -228,7 +228,7 @@ fn sigmoid(log_odds: f64) -> f64 {
 }
 
 /// The strongest features as `token` reasons, and everything else the model
-/// weighed (its prior and the remaining features) as one `model_other`. A
+/// weighed (its baseline and the remaining features) as one `model_other`. A
 /// reason for a link signal names the links' sites (see [`linked_sites`]).
 fn model_reasons(model_score: &ModelScore, normalized: &str, site: &SiteHosts) -> Vec<Reason> {
     let mut reasons = Vec::with_capacity(MODEL_REASONS + 1);
@@ -263,13 +263,47 @@ fn model_reasons(model_score: &ModelScore, normalized: &str, site: &SiteHosts) -
     reasons.push(Reason {
         source: ReasonSource::Model,
         code: "model_other".to_string(),
-        message: format!(
-            "The model's prior and {others} other known feature{} add {other_weight:+.2}.",
-            if others == 1 { "" } else { "s" }
+        message: other_evidence(
+            readable
+                .contributions
+                .iter()
+                .any(|contribution| knows_the_text(contribution.feature)),
+            others,
+            other_weight,
         ),
         weight: other_weight,
     });
     reasons
+}
+
+/// Whether a feature the model weighed is something of the text it knows
+/// (a word, a pair, a part of a word, a number, a link) rather than what
+/// every comment has: a length, a share of capitals, or the count of words
+/// it does not know.
+fn knows_the_text(feature: &str) -> bool {
+    !(feature.starts_with("s:") || feature == crate::classifier::UNKNOWN_WORD)
+}
+
+/// The `model_other` reason's sentence: what the model weighs before it
+/// reads a word (its baseline, with its calibration), and the words and
+/// signals it knows beyond those named. A comment none of whose words it
+/// knows (one in another language, mostly) says so: its score then rests on
+/// its baseline and the comment's length, which a moderator should not
+/// read as a judgement of what it says.
+fn other_evidence(knows_words: bool, others: usize, weight: f64) -> String {
+    if !knows_words {
+        return format!(
+            "The model knows none of the comment's words, so its score says little about \
+             them; its baseline and the rest add {weight:+.2}."
+        );
+    }
+    match others {
+        0 => format!("The model's baseline adds {weight:+.2}."),
+        1 => format!("The model's baseline and 1 more word or signal it knows add {weight:+.2}."),
+        more => format!(
+            "The model's baseline and {more} more words and signals it knows add {weight:+.2}."
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -287,6 +321,44 @@ mod tests {
         assert!(Thresholds::new(f64::NAN, 0.9).is_err());
         assert!(Thresholds::new(0.9, 0.5).is_err());
         assert!(Thresholds::new(0.5, 1.5).is_err());
+    }
+
+    /// The rest of the model's evidence is said plainly, and a comment
+    /// none of whose words the model knows says so.
+    #[test]
+    fn the_rest_of_the_models_evidence_is_said_plainly() {
+        let model = Model::embedded_default().unwrap();
+        let other = |text: &str| {
+            decide(
+                &model,
+                &Thresholds::default(),
+                &crate::rules::testing_comment(text),
+            )
+            .reasons
+            .into_iter()
+            .find(|reason| reason.code == "model_other")
+            .map(|reason| reason.message)
+            .unwrap_or_default()
+        };
+        let unknown = other("ᚠᚢᚦᚨᚱᚲ ᚷᚹᚺᚾ");
+        assert!(
+            unknown.starts_with("The model knows none of the comment's words"),
+            "{unknown}"
+        );
+        let known = other("This is a great song, I love it so much, check out my channel please");
+        assert!(known.starts_with("The model's baseline and "), "{known}");
+        assert!(
+            known.contains(" more words and signals it knows add "),
+            "{known}"
+        );
+        assert_eq!(
+            other_evidence(true, 0, -0.8),
+            "The model's baseline adds -0.80."
+        );
+        assert_eq!(
+            other_evidence(true, 1, 0.5),
+            "The model's baseline and 1 more word or signal it knows add +0.50."
+        );
     }
 
     #[test]

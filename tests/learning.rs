@@ -365,6 +365,15 @@ async fn a_retrain_of_the_same_numbers_under_another_name_is_not_promoted() {
     let directory = tempfile::tempdir().unwrap();
     let server = start_with(config_with_base_corpus(directory.path())).await;
     let default_version = dry_run_check(&server, PROBE).await.model_version;
+    // A dry run says what the real run does, not that it would promote.
+    let dry = finished_retrain(&server, false, true).await;
+    assert!(!dry.promoted, "{}", dry.message);
+    assert!(
+        dry.message
+            .starts_with("not promoted: the candidate is the same model as the registered version"),
+        "{}",
+        dry.message
+    );
     let job = finished_retrain(&server, false, false).await;
     assert_eq!(job.state(), pb::JobState::Succeeded, "{}", job.message);
     assert!(!job.promoted, "{}", job.message);
@@ -882,6 +891,29 @@ async fn operators_retrain_list_and_activate_from_the_command_line() {
         dry_run_check(&server, PROBE).await.model_version,
         default_version
     );
+
+    // A job started without waiting is followed to its end by its id.
+    let output = moderato_as_operator(&server, &["retrain", "--dry-run", "--no-wait"]).await;
+    let started = String::from_utf8_lossy(&output.stdout).into_owned();
+    let job_id = started
+        .strip_prefix("retrain job ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{started}"))
+        .to_string();
+    let output = moderato_as_operator(&server, &["retrain", "--job", &job_id]).await;
+    let followed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{followed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        followed.contains(&format!("job {job_id}: succeeded")),
+        "{followed}"
+    );
+    assert!(followed.contains("promoted: no"), "{followed}");
+    let output = moderato_as_operator(&server, &["retrain", "--job", "no-such-job"]).await;
+    assert_eq!(output.status.code(), Some(1));
 
     // A refusal is an error exit that says why.
     let output = moderato_as_operator(&server, &["models", "activate", "nope"]).await;

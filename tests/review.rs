@@ -851,7 +851,22 @@ async fn moderators_list_and_resolve_from_the_command_line() {
         .collect();
     assert_eq!(listed_ids, expected[..4].to_vec(), "{listed}");
     assert!(listed.contains("4 shown of 6 matching"), "{listed}");
-    assert!(listed.contains("next page: --page-token "), "{listed}");
+    // The next page's line gives the filter's flags with its token, so
+    // that it can be given back as printed.
+    let next_page = listed
+        .lines()
+        .find_map(|line| line.strip_prefix("next page: "))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        next_page.starts_with("--page-size 4 --page-token "),
+        "{listed}"
+    );
+    let next_arguments: Vec<&str> = std::iter::once("list")
+        .chain(next_page.split_whitespace())
+        .collect();
+    let second = moderato_queue(&server, MODERATOR_TOKEN, &next_arguments).await;
+    assert!(second.contains("2 shown of 6 matching"), "{second}");
+    assert!(!second.contains("next page"), "{second}");
 
     let resolved = moderato_queue(
         &server,

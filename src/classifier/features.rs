@@ -7,8 +7,9 @@
 //! a key hashed from the parts of the name ([`FeatureParts`]), so that the
 //! request path builds no name for a known feature.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +85,91 @@ pub struct SiteHosts {
     /// an internationalised name in both its forms (`bücher.example` and
     /// `xn--bcher-kva.example`), since a link may be written in either.
     hosts: Vec<String>,
+    /// The domains whose links the model does not read at all (see
+    /// [`TrustedDomains`]); none unless the rules in force give some.
+    trusted: Arc<TrustedDomains>,
+}
+
+/// Domains whose links are no evidence of spam wherever they are posted
+/// (a government's statistics office, an encyclopaedia, a public
+/// broadcaster): the model reads a comment as if their links were not
+/// there. It learned its link signals from comments where nearly every
+/// link was spam, so that a reader citing their source would otherwise be
+/// held for it. A domain trusts its subdomains too: `gov.uk` trusts
+/// `ons.gov.uk`, and `gov` every `.gov` site.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedDomains {
+    /// Lowercase, without a leading `www.` or a trailing `.`, in both
+    /// forms of an internationalised name.
+    domains: HashSet<String>,
+}
+
+impl TrustedDomains {
+    /// The domains given, each as a link domain is read (lower case, no
+    /// leading `www.` or trailing `.`, both forms of an internationalised
+    /// name). The caller checks them first (see [`trusted_domain`]).
+    pub fn new<S: AsRef<str>>(domains: impl IntoIterator<Item = S>) -> TrustedDomains {
+        let mut kept = HashSet::new();
+        for domain in domains {
+            let Some(domain) = trusted_domain(domain.as_ref()) else {
+                continue;
+            };
+            let (unicode, valid) = idna::domain_to_unicode(&domain);
+            if valid.is_ok() {
+                kept.insert(unicode);
+            }
+            if let Ok(ascii) = idna::domain_to_ascii(&domain) {
+                kept.insert(ascii);
+            }
+            kept.insert(domain);
+        }
+        TrustedDomains { domains: kept }
+    }
+
+    /// These domains and `more` (checked as [`TrustedDomains::new`] does).
+    pub fn with(&self, more: &[String]) -> TrustedDomains {
+        let mut added = TrustedDomains::new(more);
+        added.domains.extend(self.domains.iter().cloned());
+        added
+    }
+
+    /// Whether a link to `domain` (a link domain token) goes to a trusted
+    /// domain or below one: each of its suffixes on a label boundary is
+    /// looked up.
+    pub fn trusts(&self, domain: &str) -> bool {
+        if self.domains.is_empty() {
+            return false;
+        }
+        let mut rest = domain;
+        loop {
+            if self.domains.contains(rest) {
+                return true;
+            }
+            match rest.split_once('.') {
+                Some((_, parent)) => rest = parent,
+                None => return false,
+            }
+        }
+    }
+}
+
+/// A trusted domain as written in a configuration, in the form link
+/// domains are read: lower case, without a leading `www.` or a trailing
+/// `.`; labels of letters, digits and `-`. A single label is a top-level
+/// domain (`gov`). `None` when it is no domain (a URL, an address, a
+/// pattern with `*`).
+pub fn trusted_domain(written: &str) -> Option<String> {
+    let domain = written.trim().trim_end_matches('.').to_lowercase();
+    let domain = domain.strip_prefix("www.").unwrap_or(&domain).to_string();
+    let valid = !domain.is_empty()
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    valid.then_some(domain)
 }
 
 impl SiteHosts {
@@ -104,7 +190,22 @@ impl SiteHosts {
                 }
             }
         }
-        SiteHosts { hosts: kept }
+        SiteHosts {
+            hosts: kept,
+            trusted: Arc::default(),
+        }
+    }
+
+    /// These hosts, with `trusted` as the domains whose links the model
+    /// does not read.
+    pub fn with_trusted(self, trusted: Arc<TrustedDomains>) -> SiteHosts {
+        SiteHosts { trusted, ..self }
+    }
+
+    /// Whether a link to `domain` goes to a trusted domain (see
+    /// [`TrustedDomains`]): the model reads the comment without it.
+    pub fn trusts(&self, domain: &str) -> bool {
+        self.trusted.trusts(domain)
     }
 
     /// YouTube's own hosts: where the comments of the YouTube corpus were
@@ -355,8 +456,21 @@ pub fn for_each_feature(
     let mut links = 0;
     let mut other_site_links = 0;
     let mut any_token = false;
+    // Whether the tokens are those of a link to a trusted domain, which the
+    // model does not read: its domain and the path after it.
+    let mut in_trusted_link = false;
     for_each_token(normalized, |kind, text| {
         any_token = true;
+        in_trusted_link = match kind {
+            TokenKind::LinkDomain => site.trusts(text),
+            TokenKind::LinkPath => in_trusted_link,
+            TokenKind::Word | TokenKind::Number | TokenKind::Emphasis => false,
+        };
+        if in_trusted_link {
+            // The words on either side of the link are no pair.
+            previous_word = None;
+            return;
+        }
         let prefix = match kind {
             TokenKind::Word => "w:",
             TokenKind::Number => "n:",
@@ -426,6 +540,17 @@ pub fn for_each_feature(
     }
 }
 
+/// The length classes: the most characters of each, and its signal's name.
+const LENGTH_CLASSES: [(usize, &str); 4] = [
+    (20, "length<=20"),
+    (60, "length<=60"),
+    (150, "length<=150"),
+    (400, "length<=400"),
+];
+
+/// The signal of a comment longer than every [`LENGTH_CLASSES`] class.
+const LONGER_THAN_EVERY_CLASS: &str = "length>400";
+
 /// Coarse classes of length, capitals and links, as features (named with
 /// the `s:` prefix), of `raw_text` as shown (see `text::visible`).
 fn whole_comment_signals(raw_text: &str, links: usize, mut visit: impl FnMut(&'static str)) {
@@ -439,13 +564,12 @@ fn whole_comment_signals(raw_text: &str, links: usize, mut visit: impl FnMut(&'s
         letters += usize::from(character.is_alphabetic());
         capitals += usize::from(character.is_uppercase());
     }
-    visit(match characters {
-        0..=20 => "length<=20",
-        21..=60 => "length<=60",
-        61..=150 => "length<=150",
-        151..=400 => "length<=400",
-        _ => "length>400",
-    });
+    visit(
+        LENGTH_CLASSES
+            .iter()
+            .find(|(most, _)| characters <= *most)
+            .map_or(LONGER_THAN_EVERY_CLASS, |(_, name)| name),
+    );
     if letters >= 10 && capitals * 2 > letters {
         visit("mostly_capitals");
     }
@@ -709,7 +833,7 @@ pub fn describe_feature(feature: &str) -> String {
 ///
 /// Every description is a noun phrase, because model reasons put it into
 /// the frame "The model finds {description} typical of spam (+w)." and the
-/// console shows it on its own: "a length of at most 60 characters", not
+/// console shows it on its own: "a length of 21 to 60 characters", not
 /// "its length (<=60 characters)", whose "its" would point at the model.
 pub struct FeatureDescription<'a>(pub &'a str);
 
@@ -804,8 +928,18 @@ fn write_word_pair(formatter: &mut std::fmt::Formatter<'_>, pair: &str) -> std::
 /// A whole-comment signal of [`whole_comment_signals`] or
 /// [`for_each_feature`], as what the comment has.
 fn write_signal(formatter: &mut std::fmt::Formatter<'_>, signal: &str) -> std::fmt::Result {
-    if let Some(most) = signal.strip_prefix("length<=") {
-        return write!(formatter, "a length of at most {most} characters");
+    // A class from the one below it on: "151 to 400 characters", since
+    // "at most 400" would say the same of a comment of 20.
+    if let Some(index) = LENGTH_CLASSES.iter().position(|(_, name)| *name == signal) {
+        let most = LENGTH_CLASSES[index].0;
+        return match index.checked_sub(1) {
+            Some(below) => write!(
+                formatter,
+                "a length of {} to {most} characters",
+                LENGTH_CLASSES[below].0 + 1
+            ),
+            None => write!(formatter, "a length of at most {most} characters"),
+        };
     }
     if let Some(least) = signal.strip_prefix("length>") {
         return write!(formatter, "a length of more than {least} characters");
@@ -1144,9 +1278,9 @@ mod tests {
     fn whole_comment_signals_read_as_what_the_comment_has() {
         let cases = [
             ("s:length<=20", "a length of at most 20 characters"),
-            ("s:length<=60", "a length of at most 60 characters"),
-            ("s:length<=150", "a length of at most 150 characters"),
-            ("s:length<=400", "a length of at most 400 characters"),
+            ("s:length<=60", "a length of 21 to 60 characters"),
+            ("s:length<=150", "a length of 61 to 150 characters"),
+            ("s:length<=400", "a length of 151 to 400 characters"),
             ("s:length>400", "a length of more than 400 characters"),
             ("s:mostly_capitals", "mostly capital letters"),
             ("s:several_links", "several links"),
@@ -1239,6 +1373,46 @@ mod tests {
         assert!(!extract_features(&off, "http://pills.example/buy")
             .iter()
             .any(|(name, _)| name == "s:other_site_link"));
+    }
+
+    /// A link to a trusted domain is not read at all: the comment has the
+    /// features it would have without it, so the words on either side
+    /// make no pair either.
+    #[test]
+    fn links_to_trusted_domains_are_not_read() {
+        let trusted = SiteHosts::new(["news.example"])
+            .with_trusted(Arc::new(TrustedDomains::new(["gov.uk", "wikipedia.org"])));
+        let features = |text: &str, site: &SiteHosts| {
+            let mut names: Vec<String> =
+                extract_features_on_site(&FeatureParams::default(), text, site)
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .filter(|name| !name.starts_with("s:"))
+                    .collect();
+            names.sort();
+            names
+        };
+        let signals = |text: &str, site: &SiteHosts| -> Vec<String> {
+            extract_features_on_site(&FeatureParams::default(), text, site)
+                .into_iter()
+                .map(|(name, _)| name)
+                .filter(|name| name.contains("link"))
+                .collect()
+        };
+        let cited = "The figures https://www.ons.gov.uk/economy/inflation agree";
+        let mut without_link = features("The figures agree", &trusted);
+        without_link.retain(|name| name != "b:figures agree");
+        assert_eq!(features(cited, &trusted), without_link);
+        assert!(signals(cited, &trusted).is_empty());
+        assert!(signals("See en.wikipedia.org/wiki/Rust", &trusted).is_empty());
+        // Not trusted: a look-alike, or the same link without the list.
+        assert!(!signals("See https://ons.gov.uk.example/x", &trusted).is_empty());
+        assert!(!signals(cited, &SiteHosts::default()).is_empty());
+        // Another link beside a trusted one is read as before.
+        assert_eq!(
+            signals("See ons.gov.uk and pills.example", &trusted),
+            signals("See pills.example", &trusted)
+        );
     }
 
     #[test]

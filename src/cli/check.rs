@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{load_model, CliError};
 use crate::domain::{Author, Comment, UnixMillis};
 use crate::rules::Context;
-use crate::verdict::{decide_with_rules, site_hosts};
+use crate::verdict::decide_with_rules;
 
 /// The fields a comment form sends beside the text, as `check` takes
 /// them: the rules read the name and website (`link_in_name`,
@@ -92,7 +92,7 @@ pub fn check(
         &model,
         &config.thresholds,
         &comment,
-        &site_hosts(&comment, config.rules.hosts_of(&comment.site_id)),
+        &config.rules.link_reading(&comment.site_id),
         &evaluation,
     );
     say!(

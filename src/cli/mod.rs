@@ -200,6 +200,11 @@ pub enum Command {
         /// Print the job id and return at once.
         #[arg(long)]
         no_wait: bool,
+        /// Start no job: follow this one (a job id as `--no-wait` or a
+        /// refused start printed it, or a scheduled retrain's from the
+        /// log) until it ends, and print its figures.
+        #[arg(long, conflicts_with_all = ["full", "dry_run", "no_wait"])]
+        job: Option<String>,
     },
     /// The model registry of a running server.
     Models {
@@ -545,7 +550,8 @@ pub fn run(cli: Cli) -> ExitCode {
             full,
             dry_run,
             no_wait,
-        } => models::retrain(remote, full, dry_run, no_wait),
+            job,
+        } => models::retrain(remote, full, dry_run, no_wait, job),
         Command::Models { command } => models::models(command),
         Command::Keys {
             command: KeysCommand::New { role, sites, name },

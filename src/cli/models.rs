@@ -43,10 +43,14 @@ pub fn retrain(
     full: bool,
     dry_run: bool,
     no_wait: bool,
+    follow: Option<String>,
 ) -> Result<(), CliError> {
     super::async_runtime(tokio::runtime::Builder::new_current_thread())?.block_on(async move {
         let mut connection = TrainingConnection::connect(&remote.target()?).await?;
-        let mut job = connection.start_retrain(full, dry_run).await?;
+        let mut job = match follow {
+            Some(job_id) => connection.job(&job_id).await?,
+            None => connection.start_retrain(full, dry_run).await?,
+        };
         say!("retrain job {} {}", job.job_id, job.state);
         if no_wait {
             return Ok(());

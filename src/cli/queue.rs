@@ -141,6 +141,21 @@ async fn run(command: QueueCommand) -> Result<(), CliError> {
             page_token,
         } => {
             let mut connection = ReviewConnection::connect(&remote.target()?).await?;
+            // The filter's flags, to give with the next page's token: a page token
+            // is only good with the filter that issued it.
+            let mut filter = Vec::new();
+            if let Some(site) = &site {
+                filter.push(format!("--site {}", shell_word(site)));
+            }
+            if !matches!(status, StatusArg::Pending) {
+                filter.push(format!("--status {}", status_name(status)));
+            }
+            if let Some(priority) = min_priority {
+                filter.push(format!("--min-priority {}", priority_name(priority)));
+            }
+            if page_size != 0 {
+                filter.push(format!("--page-size {page_size}"));
+            }
             let query = QueueQuery {
                 site_id: site.unwrap_or_default(),
                 status: Some(match status {
@@ -166,7 +181,8 @@ async fn run(command: QueueCommand) -> Result<(), CliError> {
                 listing.total
             );
             if !listing.next_page_token.is_empty() {
-                say!("next page: --page-token {}", listing.next_page_token);
+                filter.push(format!("--page-token {}", listing.next_page_token));
+                say!("next page: {}", filter.join(" "));
             }
             Ok(())
         }
@@ -189,6 +205,36 @@ async fn run(command: QueueCommand) -> Result<(), CliError> {
             say!("{} resolved as {}", resolved.len(), label_name(label));
             Ok(())
         }
+    }
+}
+
+fn status_name(status: StatusArg) -> &'static str {
+    match status {
+        StatusArg::Pending => "pending",
+        StatusArg::Approved => "approved",
+        StatusArg::Rejected => "rejected",
+    }
+}
+
+fn priority_name(priority: PriorityArg) -> &'static str {
+    match priority {
+        PriorityArg::Low => "low",
+        PriorityArg::Medium => "medium",
+        PriorityArg::High => "high",
+    }
+}
+
+/// A site id as one word of a shell command: quoted when it holds
+/// anything but letters, digits and `.-_:`.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || ".-_:".contains(character));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 

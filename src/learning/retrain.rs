@@ -6,10 +6,12 @@
 //!
 //! The candidate trains on the corrections made up to the job's start,
 //! except the newest `evaluation_fraction`, which are held out (one example
-//! per comment: its latest label, so a mistaken correction is undone by
-//! correcting it again). A full retrain adds them to the base corpus; an
-//! incremental one adds those made since the active version's training to
-//! that version. The evaluation data is the base corpus's evaluation slice
+//! per comment: its latest label). A full retrain adds them to the base
+//! corpus, so a mistaken correction is undone there by correcting it
+//! again; an incremental one adds those made since the active version's
+//! training to that version, which keeps what it learned of the earlier
+//! label (in its file, or online: its online examples of both labels are
+//! replayed), until a full retrain. The evaluation data is the base corpus's evaluation slice
 //! and the held-out corrections. The candidate trains on the base slice
 //! too, as the shipped model did, so neither model has an advantage there.
 //! When a candidate is promoted, the corrections it did not train on (the
@@ -109,9 +111,14 @@ impl Engine {
         let job = {
             let mut jobs = self.learning().jobs();
             if let Some(running) = jobs.values().find(|job| !job.state.is_finished()) {
+                let state = match running.state {
+                    JobState::Queued => "queued",
+                    JobState::Running | JobState::Succeeded | JobState::Failed => "running",
+                };
                 return Err(Error::FailedPrecondition(format!(
-                    "retrain job {} is still running; ask GetRetrainJob for its progress",
-                    running.job_id
+                    "retrain job {id} is still {state}; follow it with GetRetrainJob \
+                     (`moderato retrain --job {id}`)",
+                    id = running.job_id
                 )));
             }
             let job = RetrainJob::queued(
@@ -536,12 +543,8 @@ impl Engine {
         if !gate.promote {
             return Ok(gate.reason);
         }
-        if dry_run {
-            return Ok(format!(
-                "dry run, so not promoted; it would have been {}",
-                gate.reason
-            ));
-        }
+        // Before a dry run's answer, so that it says what a real run would:
+        // the check only reads the registry.
         if let Some(twin) = self.registered_twin(candidate.version())? {
             let renamed = if twin == candidate.version() {
                 String::new()
@@ -551,6 +554,12 @@ impl Engine {
             return Ok(format!(
                 "not promoted: the candidate is the same model as the registered version \
                  {twin}{renamed}"
+            ));
+        }
+        if dry_run {
+            return Ok(format!(
+                "dry run, so not promoted; it would have been {}",
+                gate.reason
             ));
         }
         let mut lineage = learning.lineage();

@@ -27,8 +27,10 @@ use serde::Deserialize;
 use super::author_fields::BUILT_IN_AUTHOR_KEYWORDS;
 use super::blocklists::{canonical_email, BlockLists};
 use super::settings::{Mode, Rule, RuleSettings, MAX_WEIGHT, MAX_WINDOW_SECONDS};
-use super::terms::{LayeredTerms, TermList, TermListError};
+use super::terms::{LayeredTerms, TermList, TermListError, MAX_TERM_CHARACTERS, MAX_TERM_WORDS};
+use super::trusted_domains::BUILT_IN_TRUSTED_DOMAINS;
 use super::{RuleSet, Rules};
+use crate::classifier::{trusted_domain, TrustedDomains};
 use crate::config::ConfigError;
 use crate::domain::MAX_HOSTS_PER_SITE;
 
@@ -65,6 +67,14 @@ pub struct RulesConfig {
     pub blocked_ips: Vec<String>,
     #[serde(default)]
     pub blocked_emails: Vec<String>,
+    /// Added to the built-in trusted domains, whose links the model does
+    /// not read and `too_many_links` does not count.
+    #[serde(default)]
+    pub trusted_domains: Vec<String>,
+    /// Whether the built-in trusted domains are trusted (they are unless
+    /// this is `false`). Refused in a site's table.
+    #[serde(default)]
+    pub built_in_trusted_domains: Option<bool>,
     /// A site table's other host names: links to them, their subdomains or
     /// the domain just above stay on the site for the model, as links to
     /// the site id do when it is a host name. Refused in `[rules]` itself.
@@ -96,6 +106,8 @@ pub struct RulesConfig {
     pub repeated_characters: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub obfuscated_text: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
+    pub contact_offer: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub duplicate_content: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
@@ -132,6 +144,7 @@ impl RulesConfig {
             Rule::ExcessiveCaps => self.excessive_caps.as_ref(),
             Rule::RepeatedCharacters => self.repeated_characters.as_ref(),
             Rule::ObfuscatedText => self.obfuscated_text.as_ref(),
+            Rule::ContactOffer => self.contact_offer.as_ref(),
             Rule::DuplicateContent => self.duplicate_content.as_ref(),
             Rule::Flood => self.flood.as_ref(),
             Rule::NewAuthor => self.new_author.as_ref(),
@@ -158,6 +171,13 @@ impl RulesConfig {
                 return Err(invalid(
                     format!("{path}.sites"),
                     "site tables cannot hold site tables of their own",
+                ));
+            }
+            if overrides.built_in_trusted_domains.is_some() {
+                return Err(invalid(
+                    format!("{path}.built_in_trusted_domains"),
+                    "the built-in trusted domains are turned off for every site, in [rules]; \
+                     a site's table can only add trusted_domains",
                 ));
             }
             sites.insert(
@@ -236,6 +256,11 @@ fn rule_set(
     };
     keywords.extend(list("author_keywords", |c| &c.author_keywords));
     let author_keywords = layered(global.map(|global| &global.author_keywords), &keywords)?;
+    let trusted_domains = trusted_domains(
+        global.map(|global| &global.trusted_domains),
+        own.and_then(|layer| layer.built_in_trusted_domains),
+        &list("trusted_domains", |c| &c.trusted_domains),
+    )?;
     let domains = list("blocked_domains", |c| &c.blocked_domains);
     let networks = list("blocked_ips", |c| &c.blocked_ips);
     let emails = list("blocked_emails", |c| &c.blocked_emails);
@@ -273,7 +298,43 @@ fn rule_set(
         suspect_terms,
         author_keywords,
         lists,
+        trusted_domains,
     })
+}
+
+/// The trusted domains of a rule set: the global set's (`global`, for a
+/// site's) or the built-in ones unless `built_in` is `false`, and the
+/// layer's own `entries`, each checked.
+fn trusted_domains(
+    global: Option<&Arc<TrustedDomains>>,
+    built_in: Option<bool>,
+    entries: &[(String, String)],
+) -> Result<Arc<TrustedDomains>, ConfigError> {
+    let mut domains: Vec<String> = Vec::with_capacity(entries.len());
+    for (field, entry) in entries {
+        let domain = trusted_domain(entry).ok_or_else(|| {
+            invalid(
+                field,
+                format!("{entry:?} is not a domain such as gov.uk or statistics.example"),
+            )
+        })?;
+        domains.push(domain);
+    }
+    match global {
+        Some(global) if domains.is_empty() => Ok(Arc::clone(global)),
+        Some(global) => Ok(Arc::new(global.with(&domains))),
+        None => {
+            let built_in = match built_in {
+                Some(false) => &[][..],
+                Some(true) | None => BUILT_IN_TRUSTED_DOMAINS,
+            };
+            let all = built_in
+                .iter()
+                .copied()
+                .chain(domains.iter().map(String::as_str));
+            Ok(Arc::new(TrustedDomains::new(all)))
+        }
+    }
 }
 
 /// A site's `hosts`, each a host name, lower-cased, without a trailing
@@ -318,6 +379,22 @@ fn term_list(
             format!(
                 "{:?} has no letters or digits to match",
                 entries[position].1
+            ),
+        ),
+        TermListError::SingleLetters(position, letters) => invalid(
+            entries[position].0.clone(),
+            format!(
+                "{:?} reads as the single letters {letters:?}, which would match every \
+                 lone letter: symbols other than @ $ ! | * # separate words, so write the \
+                 term with the words a comment would use",
+                entries[position].1
+            ),
+        ),
+        TermListError::TooLong(position) => invalid(
+            entries[position].0.clone(),
+            format!(
+                "a term may have at most {MAX_TERM_CHARACTERS} characters and \
+                 {MAX_TERM_WORDS} words: write a shorter phrase that the unwanted texts share"
             ),
         ),
         TermListError::TooLarge(reason) => invalid(
@@ -720,6 +797,30 @@ mod tests {
                 "[sites.\"blog-42\"]\nhosts = [\"localhost\"]",
                 "rules.sites.\"blog-42\".hosts[0]",
             ),
+            // Trusted domains are domains, and the built-in ones are
+            // turned off for every site at once.
+            (
+                "trusted_domains = [\"gov.uk\", \"https://stats.example/\"]",
+                "rules.trusted_domains[1]",
+            ),
+            (
+                "trusted_domains = [\"*.example\"]",
+                "rules.trusted_domains[0]",
+            ),
+            // A term that reads as single letters by accident, or too long.
+            ("blocked_terms = [\"ok\", \"c#\"]", "rules.blocked_terms[1]"),
+            (
+                "[sites.\"blog-42\"]\nsuspect_terms = [\"r & b\"]",
+                "rules.sites.\"blog-42\".suspect_terms[0]",
+            ),
+            (
+                "[sites.\"blog-42\"]\ntrusted_domains = [\"a b\"]",
+                "rules.sites.\"blog-42\".trusted_domains[0]",
+            ),
+            (
+                "[sites.\"blog-42\"]\nbuilt_in_trusted_domains = false",
+                "rules.sites.\"blog-42\".built_in_trusted_domains",
+            ),
         ];
         for (text, key) in cases {
             let error = parse(text).unwrap_err().to_string();
@@ -747,6 +848,38 @@ mod tests {
         // A site table without hosts, and a site without a table, list none.
         assert!(rules.hosts_of("news.example").is_empty());
         assert!(rules.hosts_of("other").is_empty());
+    }
+
+    /// The built-in trusted domains, the configured ones added to them (a
+    /// site's to its own links only), and none of the built-in ones when
+    /// they are turned off.
+    #[test]
+    fn trusted_domains_add_to_the_built_in_ones() {
+        let rules = parse(
+            "trusted_domains = [\"WWW.Stats.Example.\"]\n\
+             [sites.\"blog-42\"]\ntrusted_domains = [\"nyti.ms\"]\n\
+             [sites.\"news.example\"]\nsuspect_terms = [\"casino\"]",
+        )
+        .unwrap();
+        let trusts =
+            |site: &str, domain: &str| rules.for_site(site).trusted_domains().trusts(domain);
+        for site in ["blog-42", "news.example", "other"] {
+            assert!(trusts(site, "ons.gov.uk"), "{site}");
+            assert!(trusts(site, "stats.example"), "{site}");
+        }
+        assert!(trusts("blog-42", "nyti.ms"));
+        assert!(!trusts("news.example", "nyti.ms"));
+        // A site table that adds none shares the global set.
+        assert!(Arc::ptr_eq(
+            rules.for_site("news.example").trusted_domains(),
+            rules.for_site("other").trusted_domains()
+        ));
+        let without =
+            parse("built_in_trusted_domains = false\ntrusted_domains = [\"stats.example\"]")
+                .unwrap();
+        let trusted = without.for_site("other").trusted_domains();
+        assert!(trusted.trusts("stats.example"));
+        assert!(!trusted.trusts("ons.gov.uk"));
     }
 
     #[test]

@@ -40,6 +40,11 @@ use unicode_security::MixedScript;
 /// Symbols that stand in for letters inside a word.
 const LETTER_SYMBOLS: [char; 4] = ['@', '$', '!', '|'];
 
+/// Symbols that mask a letter left out: "f*ck", "sh#t". Which letter is
+/// not said, so a masked word matches any term word of its length whose
+/// other letters it writes.
+pub(super) const MASKS: [char; 2] = ['*', '#'];
+
 /// Spelled-out words shorter than this many letters are left apart, so that
 /// "a b" stays two words while "f r e e" becomes one.
 pub(super) const MIN_SPELLED_OUT_LETTERS: usize = 3;
@@ -194,24 +199,31 @@ impl Runs {
         }
     }
 
-    /// Words written together without spaces, as a spelled-out run holds
-    /// them: "cheap" and "pills" are "cheappills", with one run of two
-    /// `p`s where the words meet.
-    pub fn joined(words: &[Runs]) -> Runs {
-        let mut joined = Runs::default();
-        for word in words {
-            for (letter, length) in word.letters.chars().zip(&word.lengths) {
-                joined.push_run(letter, *length);
-            }
+    /// Writes `word` after these runs, as a spelled-out run holds words
+    /// written together without spaces: "cheap" and "pills" are
+    /// "cheappills", with one run of two `p`s where the words meet.
+    pub fn append(&mut self, word: &Runs) {
+        for (letter, length) in word.letters.chars().zip(&word.lengths) {
+            self.push_run(letter, *length);
         }
-        joined
     }
 
     /// Whether a word written as `self` is the word written as `term`: the
     /// same letters, with runs that write the term's (see [`runs_write`];
-    /// the word ends where the term does).
+    /// the word ends where the term does). A masked word ("f**k") is the
+    /// term when it has as many letters and writes each of them but the
+    /// masked ones.
     pub fn covers(letters: &str, lengths: &[u8], term: &Runs) -> bool {
+        if letters.contains(MASKS) {
+            return masked_covers(letters, lengths, term);
+        }
         letters == term.letters && runs_write(lengths, &term.lengths, false)
+    }
+
+    /// How many letters a word of these runs has, each run counted as
+    /// often as it was written: "f**k" has four.
+    pub fn letter_count(lengths: &[u8]) -> usize {
+        lengths.iter().map(|length| usize::from(*length)).sum()
     }
 
     /// Whether a word begins with `term` (see [`Runs::covers_from`]; the
@@ -242,6 +254,25 @@ impl Runs {
                 rest.len() >= term.lengths.len() && runs_write(rest, &term.lengths, last_may_run_on)
             })
     }
+}
+
+/// Whether a masked word (letters and [`MASKS`], as runs) writes a term's
+/// word: letter for letter, each mask standing for any one letter.
+fn masked_covers(letters: &str, lengths: &[u8], term: &Runs) -> bool {
+    let spelled = |letters: &'_ str, lengths: &'_ [u8]| -> Vec<char> {
+        letters
+            .chars()
+            .zip(lengths)
+            .flat_map(|(letter, length)| std::iter::repeat_n(letter, usize::from(*length)))
+            .collect()
+    };
+    let written = spelled(letters, lengths);
+    let wanted = spelled(&term.letters, &term.lengths);
+    written.len() == wanted.len()
+        && written
+            .iter()
+            .zip(&wanted)
+            .all(|(written, wanted)| written == wanted || MASKS.contains(written))
 }
 
 /// Whether runs of one letter in a comment, `lengths`, write a term's runs,
@@ -327,6 +358,35 @@ fn split_at_symbol_runs(piece: &str) -> impl Iterator<Item = &str> + '_ {
     })
 }
 
+/// A piece of text as one word when it is a masked word (see
+/// [`is_masked_word`]), else cut at its [`MASKS`], which then separate
+/// words as other punctuation does ("**news**", "#election", "2*3").
+fn split_unless_masked(piece: &str) -> impl Iterator<Item = &str> + '_ {
+    let masked = is_masked_word(piece);
+    piece.split(move |character: char| !masked && MASKS.contains(&character))
+}
+
+/// Whether a piece is a word with letters masked ("f*ck", "f**k",
+/// "b*tch", "bullsh*t"): letters and [`MASKS`] only, a letter at each end
+/// (a mask at a word's edge marks a footnote or emphasis, "terms apply*"),
+/// and more letters than masks, at least two. A word so written is one
+/// that its writer held too rude to spell out.
+fn is_masked_word(piece: &str) -> bool {
+    let (mut letters, mut masks) = (0usize, 0usize);
+    for character in piece.chars() {
+        if MASKS.contains(&character) {
+            masks += 1;
+        } else if character.is_alphabetic() {
+            letters += 1;
+        } else {
+            return false;
+        }
+    }
+    let letter_at_each_end = piece.chars().next().is_some_and(char::is_alphabetic)
+        && piece.chars().next_back().is_some_and(char::is_alphabetic);
+    masks > 0 && masks <= letters && letters >= 2 && letter_at_each_end
+}
+
 /// `text` cut at each `,` or `;` that white space follows: the items of a
 /// list, whose single letters ("grades A, S, S, B") spell out no word
 /// together (unless there are more than [`MAX_LETTERS_OF_A_LIST`]), while
@@ -386,10 +446,14 @@ fn fold_words(normalized: &str, symbol_readings: bool) -> FoldedWords {
     let separator = |c: char| {
         !(c.is_alphanumeric()
             || LETTER_SYMBOLS.contains(&c)
+            || MASKS.contains(&c)
             || (!c.is_ascii() && is_combining_mark(c)))
     };
     for item in list_items(normalized) {
-        let pieces = item.split(separator).flat_map(split_at_symbol_runs);
+        let pieces = item
+            .split(separator)
+            .flat_map(split_unless_masked)
+            .flat_map(split_at_symbol_runs);
         for piece in pieces {
             let piece = piece.trim_matches(|c: char| c == '!' || c == '|');
             // Every piece so far is a slice of `normalized`.
@@ -626,9 +690,22 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
     // A digit stands for a letter only among letters enough: "Е6" and
     // "Х3" (a road, a size) are names, "6ля" a disguise.
     let keep_digits = numbers || letters().count() < 2;
-    if cyrillic_word && !reads_both_ways {
+    // A word that reads both ways is written as the script of most of its
+    // letters ("Украïні" Cyrillic, "CUNТ" Latin), and reads as the other.
+    let mostly_cyrillic = || {
+        let cyrillic = letters()
+            .filter(|character| character.script() == Script::Cyrillic)
+            .count();
+        cyrillic * 2 > letters().count()
+    };
+    if cyrillic_word && (!reads_both_ways || mostly_cyrillic()) {
         for character in word.chars() {
             push_cyrillic(character, keep_digits, &mut folded.written);
+        }
+        if reads_both_ways {
+            let mut latin = Runs::default();
+            fold_to_latin(word, numbers, &mut latin);
+            folded.add_reading(latin);
         }
     } else {
         fold_to_latin(word, numbers, &mut folded.written);
@@ -854,9 +931,24 @@ fn fold_ascii(character: char) -> char {
 /// The ASCII letters a character of another script imitates (its Unicode
 /// confusable skeleton, or the letter a "font" letter such as a small
 /// capital stands for, which normalisation already replaces), or `None`
-/// when it imitates none.
+/// when it imitates none. The Cyrillic `в`, `к`, `м`, `н` and `т` are
+/// drawn as the capitals `B`, `K`, `M`, `H` and `T` at the height of
+/// lower-case letters, which the confusables read as other letters or not
+/// at all: a Cyrillic capital hidden in a word typed in capitals ("CUNТ",
+/// "МONEY") reaches folding, in lower case, as one of them.
 fn latin_twin(character: char) -> Option<String> {
     if let Some(letter) = crate::text::font_letter(character) {
+        return Some(letter.to_string());
+    }
+    let small_capital = match character {
+        'в' => Some("b"),
+        'к' => Some("k"),
+        'м' => Some("m"),
+        'н' => Some("h"),
+        'т' => Some("t"),
+        _ => None,
+    };
+    if let Some(letter) = small_capital {
         return Some(letter.to_string());
     }
     let mut buffer = [0u8; 4];
@@ -1101,10 +1193,12 @@ mod tests {
         // A Latin word with Cyrillic look-alikes still folds to Latin.
         assert_eq!(fold("fr\u{0435}\u{0435}"), fold("free"));
         // A word whose letters all have twins in the other script reads
-        // both ways; a word wholly in Latin never reads as Cyrillic.
+        // both ways, written in the script of most of its letters; a word
+        // wholly in Latin never reads as Cyrillic.
         assert_eq!(
             readings("x\u{0435}\u{0440} xep"),
-            vec![vec!["xep", "хер"], vec!["xep"]]
+            vec![vec!["хер", "xep"], vec!["xep"]]
         );
+        assert_eq!(readings("cun\u{0442}"), vec![vec!["cunt", "сипт"]]);
     }
 }

@@ -2,6 +2,7 @@
 //! honest readers share; spam carries many.
 
 use super::subject::Subject;
+use crate::classifier::TrustedDomains;
 
 /// The most hosts a message names: a moderator sees which text was read
 /// as a link ("them.US" typed without a space) without a list as long as
@@ -11,18 +12,21 @@ const NAMED_HOSTS: usize = 3;
 /// The most characters of a host a message quotes.
 const QUOTED_HOST_CHARACTERS: usize = 60;
 
-/// Fires when the text holds at least `threshold` links, and names their
-/// hosts.
-pub fn too_many_links(subject: &Subject, threshold: f64) -> Option<String> {
-    let links = subject.link_hosts().count();
+/// Fires when the text holds at least `threshold` links to domains not
+/// `trusted` (a reader citing three official sources stuffs no links),
+/// and names their hosts.
+pub fn too_many_links(
+    subject: &Subject,
+    threshold: f64,
+    trusted: &TrustedDomains,
+) -> Option<String> {
+    let counted = || subject.link_hosts().filter(|host| !trusted.trusts(host));
+    let links = counted().count();
     if (links as f64) < threshold {
         return None;
     }
     let mut seen = std::collections::HashSet::new();
-    let hosts: Vec<&str> = subject
-        .link_hosts()
-        .filter(|host| seen.insert(*host))
-        .collect();
+    let hosts: Vec<&str> = counted().filter(|host| seen.insert(*host)).collect();
     let mut named: Vec<String> = hosts
         .iter()
         .take(NAMED_HOSTS)
@@ -65,15 +69,35 @@ mod tests {
         for (text, fires) in cases {
             let comment = comment(text);
             let subject = Subject::new(&comment);
-            assert_eq!(too_many_links(&subject, 3.0).is_some(), fires, "{text}");
+            let fired = too_many_links(&subject, 3.0, &TrustedDomains::default());
+            assert_eq!(fired.is_some(), fires, "{text}");
         }
+    }
+
+    /// Links to trusted domains are sources cited, not links stuffed: they
+    /// are neither counted nor named.
+    #[test]
+    fn links_to_trusted_domains_do_not_count() {
+        let trusted = TrustedDomains::new(["gov", "nhs.uk", "who.int"]);
+        let fired = |text: &str| {
+            let comment = comment(text);
+            too_many_links(&Subject::new(&comment), 3.0, &trusted)
+        };
+        assert_eq!(
+            fired("See cdc.gov, www.nhs.uk/conditions and https://www.who.int/news"),
+            None
+        );
+        assert_eq!(
+            fired("cdc.gov a.com b.net c.org").as_deref(),
+            Some("The comment contains 3 links to a.com, b.net and c.org.")
+        );
     }
 
     #[test]
     fn one_link_is_named_in_the_singular() {
         let message = |text: &str| {
             let comment = comment(text);
-            too_many_links(&Subject::new(&comment), 1.0)
+            too_many_links(&Subject::new(&comment), 1.0, &TrustedDomains::default())
         };
         assert_eq!(
             message("See https://a.example/offer").as_deref(),

@@ -16,6 +16,7 @@ mod author_fields;
 mod authors;
 mod blocklists;
 mod config;
+mod contact;
 mod fold;
 mod form;
 mod links;
@@ -28,9 +29,12 @@ mod subject;
 mod terms;
 #[cfg(test)]
 mod testing;
+mod trusted_domains;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use crate::classifier::{SiteHosts, TrustedDomains};
 
 pub use config::{RuleConfig, RulesConfig};
 pub use settings::{Mode, Rule, RuleSettings};
@@ -116,6 +120,15 @@ impl Rules {
         self.site_hosts.get(site_id).map_or(&[], Vec::as_slice)
     }
 
+    /// How the model reads the links of a comment on `site_id`: as staying
+    /// on the site when they go to its id (a host name) or its table's
+    /// `hosts`, and not at all when they go to a domain its rules trust.
+    pub fn link_reading(&self, site_id: &str) -> SiteHosts {
+        let hosts =
+            std::iter::once(site_id).chain(self.hosts_of(site_id).iter().map(String::as_str));
+        SiteHosts::new(hosts).with_trusted(Arc::clone(self.for_site(site_id).trusted_domains()))
+    }
+
     /// Each site whose table lists `hosts`, with them.
     pub fn listed_hosts(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.site_hosts
@@ -134,11 +147,21 @@ pub struct RuleSet {
     author_keywords: LayeredTerms,
     /// Shared with the global rule set when a site's table adds none.
     lists: Arc<BlockLists>,
+    /// The domains whose links are sources, not evidence (see
+    /// [`trusted_domains`]); shared with the global rule set when a site's
+    /// table adds none.
+    trusted_domains: Arc<TrustedDomains>,
 }
 
 impl RuleSet {
     pub fn settings(&self, rule: Rule) -> &RuleSettings {
         &self.settings[rule.index()]
+    }
+
+    /// The domains whose links the model does not read and
+    /// `too_many_links` does not count.
+    pub fn trusted_domains(&self) -> &Arc<TrustedDomains> {
+        &self.trusted_domains
     }
 
     /// How far back the stateful rules look, in milliseconds; 0 when none
@@ -177,7 +200,9 @@ impl RuleSet {
             let message = match rule {
                 Rule::Honeypot => form::honeypot(&comment.form),
                 Rule::SubmittedTooFast => form::submitted_too_fast(&comment.form, threshold),
-                Rule::TooManyLinks => links::too_many_links(&subject, threshold),
+                Rule::TooManyLinks => {
+                    links::too_many_links(&subject, threshold, &self.trusted_domains)
+                }
                 Rule::LinkInName => author_fields::link_in_name(&author.name),
                 Rule::AuthorKeyword => {
                     author_fields::author_keyword(&self.author_keywords, &subject)
@@ -190,6 +215,7 @@ impl RuleSet {
                 Rule::ExcessiveCaps => shape::excessive_caps(&comment.content, threshold),
                 Rule::RepeatedCharacters => shape::repeated_characters(&comment.content, threshold),
                 Rule::ObfuscatedText => obfuscation::obfuscated_text(&comment.content, threshold),
+                Rule::ContactOffer => contact::contact_offer(&subject.normalized),
                 Rule::DuplicateContent => activity::duplicate_content(
                     settings,
                     fingerprint.as_ref(),
@@ -229,15 +255,29 @@ impl RuleSet {
         }
         let named: Vec<(&str, Option<String>)> = found
             .iter()
-            .map(|found| {
+            .enumerate()
+            .map(|(index, found)| {
+                // Only the terms a reason names are quoted.
+                if index >= terms::NAMED_TERMS {
+                    return (found.term, None);
+                }
                 let span = subject.folded_words.written_span(found.words.clone());
                 let written = subject.normalized.get(span).unwrap_or_default();
+                // A term inside letters spelled out one by one is written in
+                // the whole run, up to a comment long: what is compared and
+                // quoted is cut to a few times the quote's length first.
+                let bound = QUOTED_TERM_CHARACTERS * 4 + found.plain.len();
+                let cut = written
+                    .char_indices()
+                    .nth(bound)
+                    .map_or(written, |(end, _)| &written[..end]);
                 // Only a disguise or a stretch is worth quoting: the term
                 // written plainly (in any case, with any spaces or
                 // punctuation between its words) is named alone.
-                let plain = written.is_empty() || terms::comparable(written) == found.plain;
+                let plain = written.is_empty()
+                    || (cut.len() == written.len() && terms::comparable(written) == found.plain);
                 let quoted = (!plain).then(|| {
-                    let one_line = written.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let one_line = cut.split_whitespace().collect::<Vec<_>>().join(" ");
                     crate::text::quoted(&one_line, QUOTED_TERM_CHARACTERS).into_owned()
                 });
                 (found.term, quoted)
@@ -321,6 +361,31 @@ mod tests {
             spelled[0].message,
             "The comment contains the blocked term \"free money\" (written \"a f r e e money\")."
         );
+        // A masked word is quoted as written.
+        let masked = rules
+            .for_site("x")
+            .evaluate(&comment("it is fr*e m*ney"), &context)
+            .hits;
+        assert_eq!(
+            masked[0].message,
+            "The comment contains the blocked term \"free money\" (written \"fr*e m*ney\")."
+        );
+    }
+
+    /// A term found inside a long run of letters spelled out one by one is
+    /// written in the whole run: its quote stays short, and terms beyond
+    /// those a reason names are counted, not quoted.
+    #[test]
+    fn quotes_of_terms_in_long_runs_stay_short() {
+        let config: RulesConfig =
+            toml::from_str("blocked_terms = [\"abc\", \"bcd\", \"cde\", \"def\"]").unwrap();
+        let rules = config.check().unwrap();
+        let context = Context::stateless(UnixMillis(0));
+        let run = "a b c d e f ".repeat(5_000);
+        let hits = rules.for_site("x").evaluate(&comment(&run), &context).hits;
+        let message = &hits[0].message;
+        assert!(message.ends_with(" and 1 more."), "{message}");
+        assert!(message.len() < 400, "{}", message.len());
     }
 
     #[test]

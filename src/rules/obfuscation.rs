@@ -201,20 +201,27 @@ fn hides_latin_letters(word: &str) -> bool {
 
 /// Whether a word is Latin capitals, two or more, with an ending of
 /// another script and no other Latin letter: an abbreviation declined
-/// ("OKей", "SMSку"), not a disguise.
+/// ("OKей", "SMSку"), not a disguise. An ending written in capitals that
+/// all look like Latin ones ("CUNТ" with a Cyrillic `Т`) declines nothing:
+/// it is a letter of the word in disguise.
 fn is_abbreviation_with_ending(word: &str) -> bool {
     let letters = || word.chars().filter(|character| character.is_alphabetic());
     let latin_prefix = letters()
         .take_while(|character| character.script() == Script::Latin)
         .count();
+    let ending = || letters().skip(latin_prefix);
+    let ending_imitates_capitals = ending().all(|character| {
+        let mut buffer = [0u8; 4];
+        character.is_uppercase()
+            && skeleton(character.encode_utf8(&mut buffer)).all(|part| part.is_ascii_uppercase())
+    });
     latin_prefix >= 2
         && letters()
             .take(latin_prefix)
             .all(|character| character.is_uppercase())
-        && letters()
-            .skip(latin_prefix)
-            .all(|character| character.script() != Script::Latin)
+        && ending().all(|character| character.script() != Script::Latin)
         && letters().count() > latin_prefix
+        && !ending_imitates_capitals
 }
 
 /// Whether a Latin letter, as written, looks like a letter of `script`
@@ -398,6 +405,9 @@ mod tests {
             // Other invisible characters inside a Latin word.
             ("fr\u{200E}ee money", true),
             ("fr\u{FE0F}ee money", true),
+            // A Cyrillic capital that looks Latin ending a word in
+            // capitals declines no abbreviation.
+            ("You CUN\u{0422}", true),
             // Other invisible characters inside any word.
             ("\u{043A}\u{0430}\u{200E}\u{0437}\u{0438}\u{043D}\u{043E}", true),
             ("fr\u{200C}ee money", true),

@@ -14,8 +14,25 @@ use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 
-use super::fold::{folded_term_words, FoldedWords, Runs, MIN_SPELLED_OUT_LETTERS};
+use super::fold::{folded_term_words, FoldedWords, Runs, MASKS, MIN_SPELLED_OUT_LETTERS};
 use crate::text::normalize;
+
+/// The most characters a term may have as written: a word or a phrase,
+/// not a paragraph. Matching a term against letters spelled out one by one
+/// costs more for each of its words.
+pub const MAX_TERM_CHARACTERS: usize = 200;
+
+/// The most words a term may have.
+pub const MAX_TERM_WORDS: usize = 24;
+
+/// How many of the terms found a reason names (and quotes); it counts the
+/// others.
+pub const NAMED_TERMS: usize = 3;
+
+/// The most masked words ("f**k") of one comment that terms are looked for
+/// in: each is compared with every term whose first word has as many
+/// letters, where an ordinary word looks up the few that begin with it.
+pub const MAX_MASKED_WORDS: usize = 32;
 
 /// A list of terms, folded once when the rules are built.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +48,9 @@ pub struct TermList {
     /// The terms' positions by their first folded word, so an ordinary word
     /// of a comment is compared only with the terms that can start there.
     by_first_word: HashMap<String, Vec<usize>, BuildHasherDefault<Fnv>>,
+    /// The terms' positions by the number of letters of their first folded
+    /// word, for a masked word ("f**k"), whose letters are not all known.
+    by_first_word_letters: HashMap<usize, Vec<usize>, BuildHasherDefault<Fnv>>,
     /// What finds the terms inside spelled-out runs.
     inside_runs: Option<InsideRuns>,
 }
@@ -174,6 +194,15 @@ pub enum TermListError {
     /// The term at this position folds to no words.
     #[error("term {0} has no letters or digits to match")]
     NoWords(usize),
+    /// The term at this position folds to single letters only ("c#" to
+    /// "c"), which would match every lone letter of a comment; it reads as
+    /// the words given.
+    #[error("term {0} reads as the single letters {1:?}")]
+    SingleLetters(usize, String),
+    /// The term at this position is longer than [`MAX_TERM_CHARACTERS`] or
+    /// has more words than [`MAX_TERM_WORDS`].
+    #[error("term {0} is longer than a term may be")]
+    TooLong(usize),
     /// The terms are too many, or too long, to be searched for together
     /// inside spelled-out letters.
     #[error("the terms cannot be searched for inside spelled-out letters: {0}")]
@@ -209,9 +238,30 @@ impl TermList {
     fn building(global: Option<&TermList>, terms: &[String]) -> Result<TermList, TermListError> {
         let mut list = TermList::default();
         for (position, term) in terms.iter().enumerate() {
-            let folded = folded_term_words(&normalize(term));
+            if term.chars().count() > MAX_TERM_CHARACTERS {
+                return Err(TermListError::TooLong(position));
+            }
+            let normalized = normalize(term);
+            let folded = folded_term_words(&normalized);
             if folded.is_empty() {
                 return Err(TermListError::NoWords(position));
+            }
+            if folded.len() > MAX_TERM_WORDS {
+                return Err(TermListError::TooLong(position));
+            }
+            // A term written as a lone letter or character ("x", "死") means
+            // it; one whose symbols fell away between words ("c#", "r&b")
+            // does not, and would match "plan C" or "r b".
+            let single_letters =
+                (0..folded.len()).all(|index| Runs::letter_count(folded.runs(index)) == 1);
+            let symbols = normalized
+                .chars()
+                .any(|character| !(character.is_alphanumeric() || character.is_whitespace()));
+            if single_letters && symbols {
+                return Err(TermListError::SingleLetters(
+                    position,
+                    folded.text().to_string(),
+                ));
             }
             let most_readings = (0..folded.len())
                 .map(|index| folded.readings(index).count())
@@ -285,8 +335,17 @@ impl TermList {
             .flat_map(|word| &word.lengths)
             .map(|length| usize::from(*length))
             .sum();
-        let candidates = self.by_first_word.entry(first).or_default();
-        candidates.push(self.folded.len());
+        let first_letters = words
+            .first()
+            .map_or(0, |word| Runs::letter_count(&word.lengths));
+        self.by_first_word
+            .entry(first)
+            .or_default()
+            .push(self.folded.len());
+        self.by_first_word_letters
+            .entry(first_letters)
+            .or_default()
+            .push(self.folded.len());
         self.folded.push(FoldedTerm {
             written,
             words,
@@ -318,6 +377,7 @@ impl TermList {
                 found.push((index, at, offset));
             }
         };
+        let mut masked_words = 0usize;
         for start in 0..words.len() {
             if words.is_spelled_out(start) {
                 // A term may begin anywhere inside a spelled-out run.
@@ -326,8 +386,20 @@ impl TermList {
                 }
                 continue;
             }
-            for (letters, _) in words.readings(start) {
-                let Some(candidates) = self.by_first_word.get(letters) else {
+            for (letters, lengths) in words.readings(start) {
+                let candidates = if letters.contains(MASKS) {
+                    // A masked word is compared with every term whose first
+                    // word is as long: a long list holds hundreds, so only
+                    // the first few masked words of a comment are.
+                    masked_words += 1;
+                    if masked_words > MAX_MASKED_WORDS {
+                        continue;
+                    }
+                    self.by_first_word_letters.get(&Runs::letter_count(lengths))
+                } else {
+                    self.by_first_word.get(letters)
+                };
+                let Some(candidates) = candidates else {
                     continue;
                 };
                 for index in candidates {
@@ -390,10 +462,23 @@ impl FoldedTerm {
                 None
             };
         }
-        (1..=rest.len()).find_map(|count| {
-            let (inside, after) = rest.split_at(count);
-            let joined = Runs::joined(inside);
-            words.readings(next).find_map(|(letters, lengths)| {
+        // The term's next words written together, one more at a time, up to
+        // as long as the run's longest reading: joining them anew for each
+        // count made a long term cost the square of its length at every
+        // run it might go on in.
+        let longest = words
+            .readings(next)
+            .map(|(letters, _)| letters.len())
+            .max()
+            .unwrap_or(0);
+        let mut joined = Runs::default();
+        for count in 1..=rest.len() {
+            joined.append(&rest[count - 1]);
+            if joined.letters.len() > longest {
+                return None;
+            }
+            let after = &rest[count..];
+            let end = words.readings(next).find_map(|(letters, lengths)| {
                 if after.is_empty() {
                     Runs::covers_start(letters, lengths, &joined).then_some(next + 1)
                 } else if Runs::covers(letters, lengths, &joined) {
@@ -401,8 +486,12 @@ impl FoldedTerm {
                 } else {
                     None
                 }
-            })
-        })
+            });
+            if end.is_some() {
+                return end;
+            }
+        }
+        None
     }
 }
 
@@ -416,8 +505,10 @@ impl InsideRuns {
             if !folded.inside_runs {
                 continue;
             }
+            let mut joined = Runs::default();
             for words in 1..=folded.words.len() {
-                let joined = Runs::joined(&folded.words[..words]);
+                joined.append(&folded.words[words - 1]);
+                let joined = joined.clone();
                 let pattern = *pattern_of.entry(joined.letters.clone()).or_insert_with(|| {
                     patterns.push(joined.letters.clone());
                     parts.push(Vec::new());
@@ -529,13 +620,13 @@ pub fn describe_terms(place: &str, kind: &str, terms: &[&str]) -> String {
 pub fn describe_found(place: &str, kind: &str, terms: &[(&str, Option<String>)]) -> String {
     let shown: Vec<String> = terms
         .iter()
-        .take(3)
+        .take(NAMED_TERMS)
         .map(|(term, written)| match written {
             Some(written) => format!("\"{term}\" (written \"{written}\")"),
             None => format!("\"{term}\""),
         })
         .collect();
-    let more = terms.len().saturating_sub(3);
+    let more = terms.len().saturating_sub(NAMED_TERMS);
     let tail = if more > 0 {
         format!(" and {more} more")
     } else {
@@ -583,6 +674,45 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
         }
+    }
+
+    /// A word with letters masked by `*` or `#` is the term it writes but
+    /// for them; masks at a word's edge, or more masks than letters, mask
+    /// nothing.
+    #[test]
+    fn masked_letters_stand_for_the_terms_letters() {
+        let terms = list(&["fuck", "bullshit", "free money", "ass"]);
+        let cases: [(&str, &[&str]); 12] = [
+            ("f*ck this", &["fuck"]),
+            ("what the F**K", &["fuck"]),
+            ("fu#k", &["fuck"]),
+            ("utter bullsh*t", &["bullshit"]),
+            ("fr*e m*ney inside", &["free money"]),
+            ("a*s", &["ass"]),
+            // As many letters as the term, no more and no fewer.
+            ("f*cks given", &[]),
+            ("f*k", &[]),
+            // Masks at an edge, or most of the word, are no mask.
+            ("f***", &[]),
+            ("*ss", &[]),
+            ("terms apply* and **free** money", &["free money"]),
+            ("2*3 = 6, a#b", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
+        }
+    }
+
+    /// Only the first [`MAX_MASKED_WORDS`] masked words are compared.
+    #[test]
+    fn masked_words_are_compared_up_to_a_bound() {
+        let terms = list(&["fuck"]);
+        let masked_before = |count: usize| format!("{} f*ck", "b*sh ".repeat(count));
+        assert_eq!(
+            found(&terms, &masked_before(MAX_MASKED_WORDS - 1)),
+            vec!["fuck"]
+        );
+        assert!(found(&terms, &masked_before(MAX_MASKED_WORDS)).is_empty());
     }
 
     /// Symbols that decorate a word or stand between two words hide
@@ -912,6 +1042,26 @@ mod tests {
         assert!(found(&terms, "caxap").is_empty());
     }
 
+    /// Cyrillic capitals that look like Latin ones (`Т`, `М`, `Н`, `К`,
+    /// `В`) hidden in a word typed in capitals: normalised to lower case,
+    /// they are letters drawn as small capitals, whose look-alikes are
+    /// Latin letters all the same.
+    #[test]
+    fn cyrillic_capitals_hidden_in_latin_words_read_as_latin() {
+        let terms = list(&["cunt", "money", "hot", "нет"]);
+        let cases: [(&str, &[&str]); 5] = [
+            ("You CUN\u{0422}", &["cunt"]),
+            ("\u{041C}ONEY BACK", &["money"]),
+            ("\u{041D}OT girls", &["hot"]),
+            // Such a word reads as Cyrillic as well.
+            ("н\u{0065}т", &["нет"]),
+            ("нет", &["нет"]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
+        }
+    }
+
     #[test]
     fn a_term_of_only_punctuation_is_refused() {
         let terms = vec!["ok".to_string(), "!!".to_string()];
@@ -919,6 +1069,51 @@ mod tests {
             TermList::new(&terms).unwrap_err(),
             TermListError::NoWords(1)
         );
+    }
+
+    /// A term whose symbols fell away between single letters ("c#" reads
+    /// as "c") would match every lone letter; a term written as one letter
+    /// or character means it. Terms longer than a phrase are refused.
+    #[test]
+    fn terms_of_single_letters_by_accident_and_overlong_terms_are_refused() {
+        let refused = |term: &str| TermList::new(&[term.to_string()]).unwrap_err();
+        assert_eq!(
+            refused("c#"),
+            TermListError::SingleLetters(0, "c".to_string())
+        );
+        assert_eq!(
+            refused("R&B"),
+            TermListError::SingleLetters(0, "r b".to_string())
+        );
+        for kept in ["x", "l", "死", "at&t", "ii", "a b"] {
+            assert!(TermList::new(&[kept.to_string()]).is_ok(), "{kept}");
+        }
+        assert_eq!(
+            refused("U.S."),
+            TermListError::SingleLetters(0, "u s".to_string())
+        );
+        let words = vec!["word"; MAX_TERM_WORDS + 1].join(" ");
+        assert_eq!(refused(&words), TermListError::TooLong(0));
+        assert_eq!(
+            refused(&"a".repeat(MAX_TERM_CHARACTERS + 1)),
+            TermListError::TooLong(0)
+        );
+        let longest = vec!["word"; MAX_TERM_WORDS].join(" ");
+        assert!(TermList::new(&[longest]).is_ok());
+    }
+
+    /// The longest term a list takes, followed through a comment full of
+    /// runs of spelled-out letters after its first word, is still found
+    /// where it occurs.
+    #[test]
+    fn a_long_term_is_followed_into_spelled_out_runs() {
+        let words: Vec<String> = (0..MAX_TERM_WORDS)
+            .map(|index| format!("w{index}zq"))
+            .collect();
+        let terms = list(&[words.join(" ").as_str()]);
+        let mut text = "w0zq a e o ".repeat(2_000);
+        text.push_str(&words.join(" "));
+        assert_eq!(found(&terms, &text), vec![words.join(" ")]);
     }
 
     #[test]

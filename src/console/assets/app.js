@@ -442,6 +442,15 @@ async function resolve(decisionIds, label) {
         "The list shows the comments as they are now; look again before you decide.");
       return;
     }
+    if (error.status === 404) {
+      // A comment listed was deleted since (its site deleted it, or it
+      // passed the retention period): the list is loaded again without it,
+      // or every try of the same selection would fail the same way.
+      await attempt(() => loadQueue(), "load the queue");
+      say("Nothing was labelled: a comment in your selection was deleted after the list was loaded " +
+        "(by its site, or past the retention period). The list shows what is left; decide again.");
+      return;
+    }
     // No answer, or none in time (503): the labels may have been saved
     // all the same.
     const unknown = error.status === 0 || error.status === 503;
