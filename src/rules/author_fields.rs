@@ -128,7 +128,8 @@ fn is_bare_web_address(normalized: &str, host: &str) -> bool {
 /// Fires when the author's name or the words of the author's website hold
 /// one of `keywords` (the built-in list and the configured
 /// `author_keywords`). The text itself is the model's and the term rules'
-/// business: a reader may well write about a casino.
+/// business, a reader may well write about a casino, except for the same
+/// keywords written in disguise (`disguised_keyword`, in the rules' `mod`).
 pub fn author_keyword(keywords: &LayeredTerms, subject: &Subject) -> Option<String> {
     if keywords.is_empty() {
         return None;

@@ -109,6 +109,8 @@ pub struct RulesConfig {
     #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub contact_offer: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
+    pub disguised_keyword: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub duplicate_content: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub flood: Option<RuleConfig>,
@@ -145,6 +147,7 @@ impl RulesConfig {
             Rule::RepeatedCharacters => self.repeated_characters.as_ref(),
             Rule::ObfuscatedText => self.obfuscated_text.as_ref(),
             Rule::ContactOffer => self.contact_offer.as_ref(),
+            Rule::DisguisedKeyword => self.disguised_keyword.as_ref(),
             Rule::DuplicateContent => self.duplicate_content.as_ref(),
             Rule::Flood => self.flood.as_ref(),
             Rule::NewAuthor => self.new_author.as_ref(),

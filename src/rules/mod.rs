@@ -216,6 +216,7 @@ impl RuleSet {
                 Rule::RepeatedCharacters => shape::repeated_characters(&comment.content, threshold),
                 Rule::ObfuscatedText => obfuscation::obfuscated_text(&comment.content, threshold),
                 Rule::ContactOffer => contact::contact_offer(&subject.normalized),
+                Rule::DisguisedKeyword => self.disguised_keywords(&subject),
                 Rule::DuplicateContent => activity::duplicate_content(
                     settings,
                     fingerprint.as_ref(),
@@ -258,33 +259,85 @@ impl RuleSet {
             .enumerate()
             .map(|(index, found)| {
                 // Only the terms a reason names are quoted.
-                if index >= terms::NAMED_TERMS {
-                    return (found.term, None);
-                }
-                let span = subject.folded_words.written_span(found.words.clone());
-                let written = subject.normalized.get(span).unwrap_or_default();
-                // A term inside letters spelled out one by one is written in
-                // the whole run, up to a comment long: what is compared and
-                // quoted is cut to a few times the quote's length first.
-                let bound = QUOTED_TERM_CHARACTERS * 4 + found.plain.len();
-                let cut = written
-                    .char_indices()
-                    .nth(bound)
-                    .map_or(written, |(end, _)| &written[..end]);
-                // Only a disguise or a stretch is worth quoting: the term
-                // written plainly (in any case, with any spaces or
-                // punctuation between its words) is named alone.
-                let plain = written.is_empty()
-                    || (cut.len() == written.len() && terms::comparable(written) == found.plain);
-                let quoted = (!plain).then(|| {
-                    let one_line = cut.split_whitespace().collect::<Vec<_>>().join(" ");
-                    crate::text::quoted(&one_line, QUOTED_TERM_CHARACTERS).into_owned()
-                });
+                let quoted = if index < terms::NAMED_TERMS {
+                    disguise(subject, found, Plainly::AsTyped)
+                } else {
+                    None
+                };
                 (found.term, quoted)
             })
             .collect();
         Some(describe_found("The comment", kind, &named))
     }
+
+    /// `disguised_keyword`: the advertising keywords `author_keyword` looks
+    /// for (built-in and configured) written in the text in disguise
+    /// ("v1agra", "c@sino", "v i a g r a", "f r e e  s p i n s"), which only
+    /// a spammer does: a reader who names a drug or a casino writes it
+    /// plainly, and is left to the model (an accent is no disguise:
+    /// Italian writes "casinò").
+    fn disguised_keywords(&self, subject: &Subject) -> Option<String> {
+        let disguised: Vec<(&str, Option<String>)> = self
+            .author_keywords
+            .find_where(&subject.folded_words)
+            .iter()
+            .filter_map(|found| {
+                let quoted = disguise(subject, found, Plainly::WithoutAccents)?;
+                Some((found.term, Some(quoted)))
+            })
+            .collect();
+        (!disguised.is_empty())
+            .then(|| describe_found("The comment", "disguised advertising", &disguised))
+    }
+}
+
+/// What writing a term plainly allows besides case, spaces and
+/// punctuation between its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plainly {
+    /// Nothing else: an accent the term lacks is a disguise worth quoting.
+    AsTyped,
+    /// Accents too.
+    WithoutAccents,
+}
+
+/// How a term found in the text was written, quoted, when it was not
+/// written plainly (see [`Plainly`]); `None` when it was.
+fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Option<String> {
+    let span = subject.folded_words.written_span(found.words.clone());
+    let written = subject.normalized.get(span).unwrap_or_default();
+    if written.is_empty() {
+        return None;
+    }
+    // A term inside letters spelled out one by one is written in the whole
+    // run, up to a comment long: what is compared and quoted is cut to a
+    // few times the quote's length first.
+    let bound = QUOTED_TERM_CHARACTERS * 4 + found.plain.len();
+    let cut = written
+        .char_indices()
+        .nth(bound)
+        .map_or(written, |(end, _)| &written[..end]);
+    let plain = cut.len() == written.len()
+        && match plainly {
+            Plainly::AsTyped => terms::comparable(written) == found.plain,
+            Plainly::WithoutAccents => {
+                without_marks(&terms::comparable(written)) == without_marks(found.plain)
+            }
+        };
+    if plain {
+        return None;
+    }
+    let one_line = cut.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(crate::text::quoted(&one_line, QUOTED_TERM_CHARACTERS).into_owned())
+}
+
+/// `text` without its combining marks once decomposed: "casinò" as
+/// "casino".
+fn without_marks(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|character| !unicode_normalization::char::is_combining_mark(*character))
+        .collect()
 }
 
 /// A comment with only its text, for other modules' unit tests.
@@ -370,6 +423,47 @@ mod tests {
             masked[0].message,
             "The comment contains the blocked term \"free money\" (written \"fr*e m*ney\")."
         );
+    }
+
+    /// The advertising keywords written in disguise fire, each quoted as
+    /// written; named plainly (in capitals, with an accent, as a surname)
+    /// they do not.
+    #[test]
+    fn advertising_keywords_in_disguise_fire_and_plain_ones_do_not() {
+        let rules = Rules::default();
+        let context = Context::stateless(UnixMillis(0));
+        let message = |text: &str| {
+            rules
+                .for_site("x")
+                .evaluate(&comment(text), &context)
+                .hits
+                .into_iter()
+                .find(|hit| hit.rule == Rule::DisguisedKeyword)
+                .map(|hit| hit.message)
+        };
+        assert_eq!(
+            message("Best V1agra and C1alis prices, order n0w").as_deref(),
+            Some(
+                "The comment contains the disguised advertising terms \"viagra\" (written \
+                 \"v1agra\"), \"cialis\" (written \"c1alis\")."
+            )
+        );
+        for text in [
+            "the best c@sino, 100 free spins",
+            "Buy v i a g r a online without prescription",
+            "B.U.Y C.H.E.A.P V.I.A.G.R.A N.O.W",
+            "cheap v\u{0456}agra here",
+        ] {
+            assert!(message(text).is_some(), "{text}");
+        }
+        for text in [
+            "The casino on the seafront is closing, a shame for the town.",
+            "VIAGRA was first made for angina, the article says.",
+            "Il casinò di Venezia ha chiuso.",
+            "Marco Casino wrote a fine letter in yesterday's paper.",
+        ] {
+            assert_eq!(message(text), None, "{text}");
+        }
     }
 
     /// A term found inside a long run of letters spelled out one by one is
