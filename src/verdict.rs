@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{FeatureDescription, Model, ModelScore, SiteHosts};
+use crate::classifier::{FeatureDescription, LinkReading, LinkToken, Model, ModelScore, SiteHosts};
 use crate::domain::{Assessment, Comment, Priority, Reason, ReasonSource, Verdict};
 use crate::rules::{Evaluation, Mode};
 
@@ -99,8 +99,11 @@ impl Default for Thresholds {
 /// permalink is not used: it comes with the request, and a form that
 /// passes on what the reader's browser sent would let a spammer name their
 /// own domain there. Learning takes the site from the same site id and
-/// list (`learning::records`), so that a comment has the same features
-/// when it is scored and when it is learned.
+/// list (`learning::records`), so that a comment's own-site links read the
+/// same when it is scored and when it is learned. (Links to trusted
+/// domains are the exception: the rules' [`crate::rules::Rules::link_reading`]
+/// leaves them out when a comment is scored, while training reads them as
+/// the links they are; see the README's "Rules".)
 pub fn site_hosts(comment: &Comment, listed: &[String]) -> SiteHosts {
     hosts_of_site(&comment.site_id, listed)
 }
@@ -146,7 +149,12 @@ pub fn decide_with_rules(
             weight: hit.weight,
         })
         .collect();
-    reasons.extend(model_reasons(&model_score, &evaluation.normalized, site));
+    reasons.extend(model_reasons(
+        &model_score,
+        &comment.content,
+        &evaluation.normalized,
+        site,
+    ));
     let log_odds: f64 = reasons.iter().map(|reason| reason.weight).sum();
     let score = sigmoid(log_odds);
     let floor = hits
@@ -201,11 +209,25 @@ const QUOTED_SITE_CHARACTERS: usize = 60;
 /// `counted` keeps, each once, for a reason about links: a moderator sees
 /// what the model read as a link ("the deal.us", a full stop typed without
 /// its space, would be one). Empty when there is none.
-fn linked_sites(normalized: &str, counted: impl Fn(&str) -> bool) -> String {
+fn linked_sites(
+    site: &SiteHosts,
+    raw_text: &str,
+    normalized: &str,
+    counted: impl Fn(&str) -> bool,
+) -> String {
     let mut sites: Vec<&str> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    crate::text::for_each_link_token(normalized, |kind, domain| {
-        if kind == crate::text::TokenKind::LinkDomain && counted(domain) && seen.insert(domain) {
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut reading = LinkReading::new(site, raw_text);
+    crate::text::for_each_link_token(normalized, |kind, text| {
+        // The links the model read: not those to trusted domains.
+        let read = match reading.next(kind, text) {
+            LinkToken::Read if kind == crate::text::TokenKind::LinkDomain => Some(text),
+            LinkToken::Revealed(domain) => Some(domain),
+            LinkToken::Read | LinkToken::TrustedDomain => None,
+        };
+        if let Some(domain) =
+            read.filter(|domain| counted(domain) && seen.insert(domain.to_string()))
+        {
             sites.push(domain);
         }
     });
@@ -230,7 +252,12 @@ fn sigmoid(log_odds: f64) -> f64 {
 /// The strongest features as `token` reasons, and everything else the model
 /// weighed (its baseline and the remaining features) as one `model_other`. A
 /// reason for a link signal names the links' sites (see [`linked_sites`]).
-fn model_reasons(model_score: &ModelScore, normalized: &str, site: &SiteHosts) -> Vec<Reason> {
+fn model_reasons(
+    model_score: &ModelScore,
+    raw_text: &str,
+    normalized: &str,
+    site: &SiteHosts,
+) -> Vec<Reason> {
     let mut reasons = Vec::with_capacity(MODEL_REASONS + 1);
     let mut named_weight = 0.0;
     // A beginning and its word are one reason (see `ModelScore::readable`).
@@ -242,8 +269,10 @@ fn model_reasons(model_score: &ModelScore, normalized: &str, site: &SiteHosts) -
             "legitimate comments"
         };
         let sites = match contribution.feature {
-            "s:has_link" | "s:several_links" => linked_sites(normalized, |_| true),
-            "s:other_site_link" => linked_sites(normalized, |domain| !site.owns(domain)),
+            "s:has_link" | "s:several_links" => linked_sites(site, raw_text, normalized, |_| true),
+            "s:other_site_link" => {
+                linked_sites(site, raw_text, normalized, |domain| !site.owns(domain))
+            }
             _ => String::new(),
         };
         reasons.push(Reason {
@@ -466,10 +495,45 @@ mod tests {
             message_of("a link")
         );
         // Other reasons name no site.
-        assert!(linked_sites("no links here", |_| true).is_empty());
+        let anywhere = SiteHosts::default();
+        let sites = |text: &str| linked_sites(&anywhere, text, text, |_| true);
+        assert!(sites("no links here").is_empty());
         assert_eq!(
-            linked_sites("a.com b.com a.com/x c.com d.com e.com", |_| true),
+            sites("a.com b.com a.com/x c.com d.com e.com"),
             ": a.com, b.com, c.com, 2 more"
+        );
+        // A link to a trusted domain is not read, so no reason names it;
+        // one through it to another address is, under its domain.
+        let rules = crate::rules::Rules::default();
+        let site = rules.link_reading("news.example.com");
+        let mut cited = crate::rules::testing_comment(
+            "See https://en.wikipedia.org/wiki/X and the pills at https://pills.example/x",
+        );
+        cited.site_id = "news.example.com".to_string();
+        let named = decide_with_rules(
+            &model,
+            &Thresholds::default(),
+            &cited,
+            &site,
+            &Evaluation::without_rules(&cited),
+        );
+        let link_reasons: Vec<&str> = named
+            .reasons
+            .iter()
+            .map(|reason| reason.message.as_str())
+            .filter(|message| {
+                message.starts_with("The model finds a link")
+                    || message.starts_with("The model finds several links")
+            })
+            .collect();
+        assert!(!link_reasons.is_empty(), "{:?}", named.reasons);
+        for message in &link_reasons {
+            assert!(message.ends_with("): pills.example."), "{message}");
+        }
+        let redirect = "go https://www.cdc.gov/r?u=https://pills.example/x";
+        assert_eq!(
+            linked_sites(&site, redirect, redirect, |_| true),
+            ": cdc.gov"
         );
     }
 

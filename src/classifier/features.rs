@@ -153,6 +153,91 @@ impl TrustedDomains {
     }
 }
 
+/// How the model reads one token of a text's links (see [`LinkReading`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkToken<'text> {
+    /// A word, or a link read as a link: counted and read as always.
+    Read,
+    /// The domain of a link to a trusted domain: not read, not counted
+    /// (the link's path is read as any path is).
+    TrustedDomain,
+    /// A path token of a link to a trusted domain that shows another
+    /// address inside the link (a redirect, "cdc.gov/redirect?url=https://
+    /// pills.example"): the link is read and counted after all, under its
+    /// domain, given here.
+    Revealed(&'text str),
+}
+
+/// Follows the tokens of a text, in order, and says which links the model
+/// reads: every link, except one to a domain the site trusts (see
+/// [`TrustedDomains`]) that is written as such in the comment (not in
+/// look-alike letters that normalisation made plain: "ɴature.com" is
+/// another domain for a browser) and hides no other address. Scoring and
+/// the reasons that name links follow the same reading.
+#[derive(Debug)]
+pub struct LinkReading<'a, 'text> {
+    site: &'a SiteHosts,
+    /// The comment as written, lower-cased once a trusted domain shows up.
+    raw_text: &'a str,
+    raw_lower: Option<String>,
+    /// The domain of the trusted link whose path is being read.
+    trusted: Option<&'text str>,
+}
+
+impl<'a, 'text> LinkReading<'a, 'text> {
+    pub fn new(site: &'a SiteHosts, raw_text: &'a str) -> LinkReading<'a, 'text> {
+        LinkReading {
+            site,
+            raw_text,
+            raw_lower: None,
+            trusted: None,
+        }
+    }
+
+    /// How the next token is read.
+    pub fn next(&mut self, kind: TokenKind, text: &'text str) -> LinkToken<'text> {
+        match kind {
+            TokenKind::LinkDomain => {
+                self.trusted = None;
+                if !self.site.trusts(text) {
+                    return LinkToken::Read;
+                }
+                let raw_text = self.raw_text;
+                let written = self
+                    .raw_lower
+                    .get_or_insert_with(|| raw_text.to_lowercase())
+                    .contains(text);
+                if !written {
+                    return LinkToken::Read;
+                }
+                self.trusted = Some(text);
+                LinkToken::TrustedDomain
+            }
+            TokenKind::LinkPath => match self.trusted {
+                Some(domain) if names_an_address(text) => {
+                    self.trusted = None;
+                    LinkToken::Revealed(domain)
+                }
+                _ => LinkToken::Read,
+            },
+            TokenKind::Word | TokenKind::Number | TokenKind::Emphasis => {
+                self.trusted = None;
+                LinkToken::Read
+            }
+        }
+    }
+}
+
+/// Whether a segment of a link's path shows another address: a scheme
+/// ("https:" before its `//`), an escaped slash or colon, or a `www.` name.
+fn names_an_address(segment: &str) -> bool {
+    segment.ends_with("http:")
+        || segment.ends_with("https:")
+        || segment.contains("%2f")
+        || segment.contains("%3a")
+        || segment.starts_with("www.")
+}
+
 /// A trusted domain as written in a configuration, in the form link
 /// domains are read: lower case, without a leading `www.` or a trailing
 /// `.`; labels of letters, digits and `-`. A single label is a top-level
@@ -456,20 +541,23 @@ pub fn for_each_feature(
     let mut links = 0;
     let mut other_site_links = 0;
     let mut any_token = false;
-    // Whether the tokens are those of a link to a trusted domain, which the
-    // model does not read: its domain and the path after it.
-    let mut in_trusted_link = false;
+    let mut reading = LinkReading::new(site, raw_text);
     for_each_token(normalized, |kind, text| {
         any_token = true;
-        in_trusted_link = match kind {
-            TokenKind::LinkDomain => site.trusts(text),
-            TokenKind::LinkPath => in_trusted_link,
-            TokenKind::Word | TokenKind::Number | TokenKind::Emphasis => false,
-        };
-        if in_trusted_link {
-            // The words on either side of the link are no pair.
-            previous_word = None;
-            return;
+        match reading.next(kind, text) {
+            LinkToken::Read => {}
+            LinkToken::TrustedDomain => {
+                // The words on either side of the link are no pair.
+                previous_word = None;
+                return;
+            }
+            LinkToken::Revealed(domain) => {
+                links += 1;
+                if !site.owns(domain) {
+                    other_site_links += 1;
+                }
+                emit("d:", domain, None);
+            }
         }
         let prefix = match kind {
             TokenKind::Word => "w:",
@@ -1399,10 +1487,14 @@ mod tests {
                 .filter(|name| name.contains("link"))
                 .collect()
         };
+        // The link's domain is not read, nor counted; its path is read as
+        // any path is.
         let cited = "The figures https://www.ons.gov.uk/economy/inflation agree";
-        let mut without_link = features("The figures agree", &trusted);
-        without_link.retain(|name| name != "b:figures agree");
-        assert_eq!(features(cited, &trusted), without_link);
+        let mut expected = features("The figures agree", &trusted);
+        expected.retain(|name| name != "b:figures agree");
+        expected.extend(["p:economy".to_string(), "p:inflation".to_string()]);
+        expected.sort();
+        assert_eq!(features(cited, &trusted), expected);
         assert!(signals(cited, &trusted).is_empty());
         assert!(signals("See en.wikipedia.org/wiki/Rust", &trusted).is_empty());
         // Not trusted: a look-alike, or the same link without the list.
@@ -1413,6 +1505,15 @@ mod tests {
             signals("See ons.gov.uk and pills.example", &trusted),
             signals("See pills.example", &trusted)
         );
+        // A link through a trusted domain to another address is read, and
+        // so is a trusted name written in look-alike letters.
+        for text in [
+            "cheap pills https://www.ons.gov.uk/redirect?url=https://pills.example/buy",
+            "cheap pills https://ons.gov.uk/go/https%3a%2f%2fpills.example",
+            "cheap pills https://ons.\u{0262}ov.uk/buy",
+        ] {
+            assert!(!signals(text, &trusted).is_empty(), "{text}");
+        }
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub use error::ClassifierError;
 pub use features::{
     describe_feature, extract_features, extract_features_normalized, extract_features_on_site,
     for_each_feature, resolve_positions, resolve_text, resolve_text_by_keys, trusted_domain,
-    FeatureDescription, FeatureKeys, FeatureParams, FeatureParts, SiteHosts, TrustedDomains,
-    UNKNOWN_WORD,
+    FeatureDescription, FeatureKeys, FeatureParams, FeatureParts, LinkReading, LinkToken,
+    SiteHosts, TrustedDomains, UNKNOWN_WORD,
 };
 pub use metrics::{threshold_curve, BinaryMetrics, ThresholdPoint};
 pub use model::{

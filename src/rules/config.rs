@@ -305,6 +305,18 @@ fn rule_set(
     })
 }
 
+/// Whether a domain is a suffix under which anyone may register a name:
+/// a top-level domain other than those only public institutions are given
+/// (`com`, `uk`), or a second level open to all (`co.uk`, `com.au`).
+fn is_open_suffix(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    match labels.as_slice() {
+        [single] => !matches!(*single, "gov" | "edu" | "mil" | "int"),
+        [second, _] => matches!(*second, "co" | "com" | "net" | "org" | "ne" | "or"),
+        _ => false,
+    }
+}
+
 /// The trusted domains of a rule set: the global set's (`global`, for a
 /// site's) or the built-in ones unless `built_in` is `false`, and the
 /// layer's own `entries`, each checked.
@@ -321,6 +333,15 @@ fn trusted_domains(
                 format!("{entry:?} is not a domain such as gov.uk or statistics.example"),
             )
         })?;
+        if is_open_suffix(&domain) {
+            return Err(invalid(
+                field,
+                format!(
+                    "{entry:?} is a suffix anyone can register a name under: trusting it would \
+                     trust every spammer's site there"
+                ),
+            ));
+        }
         domains.push(domain);
     }
     match global {
@@ -384,12 +405,12 @@ fn term_list(
                 entries[position].1
             ),
         ),
-        TermListError::SingleLetters(position, letters) => invalid(
+        TermListError::SingleLetters(position, letter) => invalid(
             entries[position].0.clone(),
             format!(
-                "{:?} reads as the single letters {letters:?}, which would match every \
-                 lone letter: symbols other than @ $ ! | * # separate words, so write the \
-                 term with the words a comment would use",
+                "{:?} reads as the single letter {letter:?}, which would match every lone \
+                 {letter:?} (symbols other than @ $ ! | * # are no part of a word): write \
+                 the term with the words a comment would use",
                 entries[position].1
             ),
         ),
@@ -810,10 +831,15 @@ mod tests {
                 "trusted_domains = [\"*.example\"]",
                 "rules.trusted_domains[0]",
             ),
+            (
+                "trusted_domains = [\"gov\", \"com\"]",
+                "rules.trusted_domains[1]",
+            ),
+            ("trusted_domains = [\"co.uk\"]", "rules.trusted_domains[0]"),
             // A term that reads as single letters by accident, or too long.
             ("blocked_terms = [\"ok\", \"c#\"]", "rules.blocked_terms[1]"),
             (
-                "[sites.\"blog-42\"]\nsuspect_terms = [\"r & b\"]",
+                "[sites.\"blog-42\"]\nsuspect_terms = [\"c++\"]",
                 "rules.sites.\"blog-42\".suspect_terms[0]",
             ),
             (

@@ -15,79 +15,173 @@ use regex::Regex;
 
 /// Messaging apps that scams send readers to.
 static CHANNEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(whats\s?app|whatapp|watsapp|wh?atsap|telegram|viber|wechat|wickr)\b")
+    Regex::new(r"\b(what'?s\s?app|whatapp|watsapp|wh?atsap|telegram|viber|wechat|wickr)\b")
         .unwrap_or_else(|error| unreachable!("the channel pattern is valid: {error}"))
 });
 
 /// Someone to get in touch with: a verb of contact, then a person ("him",
-/// "Dr", "Mr", "the hacker").
+/// "Dr", "Mr", "the hacker"). A pronoun must be followed by how ("on",
+/// "at", "via", a colon): "call her GP" and "call him what you like" give
+/// no one's number.
 static PERSON: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(contact|e-?mail|mail|text|message|reach|call|write to|whats\s?app)(\s+(the|this|that))?\s+(him|her|dr|doctor|mr|mrs|ms|miss|prof|professor|agent|hacker|lady|sir|madam|priest|spell\s?caster)\b",
+        r"\b(contact|e-?mail|mail|text|message|reach(\s+out\s+to)?|call|write\s+to|dm|what'?s\s?app)(\s+(the|this|that))?\s+((him|her|them)\s*(\bon\b|\bat\b|\bvia\b|\bthrough\b|:)|(dr|doctor|mr|mrs|ms|miss|prof|professor|agent|hacker|lady|sir|madam|priest|spell\s?caster)\b)",
     )
     .unwrap_or_else(|error| unreachable!("the person pattern is valid: {error}"))
 });
 
-/// A phone number: at least [`MIN_PHONE_DIGITS`] digits, with the spaces,
-/// dots, dashes, brackets and leading `+` people write them with.
+/// A phone number: digits with the spaces, dots, dashes, brackets and
+/// leading `+` people write them with (see [`is_phone_number`]).
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\+?\(?\d[\d\s().\-]{6,}\d")
         .unwrap_or_else(|error| unreachable!("the phone pattern is valid: {error}"))
 });
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}")
+    Regex::new(r"[a-z0-9._%+\-]+@([a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,})")
         .unwrap_or_else(|error| unreachable!("the e-mail pattern is valid: {error}"))
 });
 
 /// A messaging handle ("@fx_trader_anna"), which only counts right after a
-/// messaging app: "@Sarah I agree" is a reply to another reader.
+/// messaging app, in a text that asks readers to get in touch: "@Sarah I
+/// agree" is a reply to another reader, "posted on Telegram @nexta_tv" a
+/// source.
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(^|[\s:(])@[a-z0-9_]{4,}")
+    Regex::new(r"^\W{0,12}@[a-z0-9_]{4,}")
         .unwrap_or_else(|error| unreachable!("the handle pattern is valid: {error}"))
 });
 
-/// How far after a messaging app's name its handle may begin.
-const HANDLE_AFTER_CHANNEL_BYTES: usize = 12;
+/// Words that ask a reader to get in touch.
+static GET_IN_TOUCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(contact|message|text|reach|write|dm|join|inbox|chat)\b")
+        .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
+});
 
-/// The fewest digits a phone number has (a local number with its area
-/// code); shorter runs are years, prices and times.
-const MIN_PHONE_DIGITS: usize = 8;
+/// The free e-mail services the scams give addresses at. A person's
+/// address at an organisation ("jane.smith.mp@parliament.uk") is how
+/// readers pass on whom to write to.
+const FREE_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "ymail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "aol.com",
+    "icloud.com",
+    "proton.me",
+    "protonmail.com",
+    "mail.com",
+    "gmx.com",
+    "yandex.com",
+    "yandex.ru",
+    "mail.ru",
+    "zoho.com",
+];
+
+/// The fewest digits a phone number has: a national number with its area
+/// code (nine in most countries, ten or eleven in many). Dates ("01.09.2015"),
+/// year ranges ("1997-2007") and times ("10.30-11.45") have eight.
+const MIN_PHONE_DIGITS: usize = 9;
+
+/// How far after the app or the person (in bytes) the contact detail may
+/// begin: "WhatsApp +1 555 ...", "contact Dr Okoro on +234 ...".
+const DETAIL_WITHIN_BYTES: usize = 60;
 
 /// The most characters of a contact detail a message quotes.
 const QUOTED_DETAIL_CHARACTERS: usize = 40;
 
-/// Fires when the normalised text (lower case) gives a contact detail (a
-/// phone number or an e-mail address, or a handle beside a messaging app)
-/// and names a messaging app or a person to contact; the message names
-/// both.
+/// Fires when the normalised text (lower case) names a messaging app or a
+/// person to contact and, soon after, gives a contact detail: a phone
+/// number, an e-mail address (at a free e-mail service, for a person), or
+/// a handle right after the app in a text that asks readers to get in
+/// touch. The message names both.
 pub fn contact_offer(normalized: &str) -> Option<String> {
-    let phone = PHONE.find_iter(normalized).find(|found| {
-        found.as_str().chars().filter(char::is_ascii_digit).count() >= MIN_PHONE_DIGITS
-    });
-    let email = EMAIL.find(normalized);
-    let channel = CHANNEL.find(normalized);
-    // A handle counts right after the app it belongs to ("Telegram
-    // @anna_fx", "on Telegram: @anna_fx").
-    let handle = channel.and_then(|channel| {
-        HANDLE
-            .find(&normalized[channel.end()..])
-            .filter(|found| found.start() <= HANDLE_AFTER_CHANNEL_BYTES)
-    });
-    let detail = phone
-        .or(email)
-        .or(handle)
-        .map(|found| found.as_str().trim())?;
-    let via = match (channel, PERSON.find(normalized)) {
-        (Some(channel), _) => channel_name(channel.as_str()),
-        (None, Some(person)) => format!("\"{}\"", person.as_str()),
-        (None, None) => return None,
-    };
-    let detail = crate::text::quoted(detail, QUOTED_DETAIL_CHARACTERS);
-    Some(format!(
+    // Most comments have neither the digits of a phone number nor an `@`.
+    let digits = normalized.chars().filter(|c| c.is_numeric()).count();
+    if digits < MIN_PHONE_DIGITS && !normalized.contains('@') {
+        return None;
+    }
+    if let Some(channel) = CHANNEL.find(normalized) {
+        let after = following(normalized, channel.end());
+        let handle = || {
+            GET_IN_TOUCH
+                .is_match(normalized)
+                .then(|| HANDLE.find(after))
+                .flatten()
+                .map(|found| found.as_str().trim_start_matches(|c: char| c != '@'))
+        };
+        let detail = phone_in(after)
+            .or_else(|| EMAIL.find(after).map(|found| found.as_str()))
+            .or_else(handle);
+        if let Some(detail) = detail {
+            return Some(message(&channel_name(channel.as_str()), detail));
+        }
+    }
+    PERSON.find_iter(normalized).find_map(|person| {
+        let after = following(normalized, person.end());
+        let free_mail = EMAIL.captures(after).filter(|captures| {
+            captures
+                .get(1)
+                .is_some_and(|domain| FREE_MAIL_DOMAINS.contains(&domain.as_str()))
+        });
+        let detail = phone_in(after).or_else(|| free_mail?.get(0).map(|found| found.as_str()))?;
+        let named = person.as_str().trim_end_matches([' ', ':']);
+        Some(message(&format!("\"{named}\""), detail))
+    })
+}
+
+/// The text from `start` on, at most [`DETAIL_WITHIN_BYTES`] of it (cut at
+/// a character's boundary), where the contact detail is looked for.
+fn following(text: &str, start: usize) -> &str {
+    let rest = text.get(start..).unwrap_or_default();
+    let mut end = rest.len().min(DETAIL_WITHIN_BYTES);
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    &rest[..end]
+}
+
+/// The first phone number in `text` (see [`is_phone_number`]).
+fn phone_in(text: &str) -> Option<&str> {
+    PHONE
+        .find_iter(text)
+        .map(|found| found.as_str().trim())
+        .find(|candidate| is_phone_number(candidate))
+}
+
+/// Whether a run of digits and separators is a phone number: at least
+/// [`MIN_PHONE_DIGITS`] digits, in groups of two or more (a `+` country
+/// code may be one digit), and not a number written in thousands ("950
+/// 000 000") or a book's ISBN.
+fn is_phone_number(candidate: &str) -> bool {
+    let groups: Vec<&str> = candidate
+        .split(|c: char| !c.is_numeric())
+        .filter(|group| !group.is_empty())
+        .collect();
+    let digits: usize = groups.iter().map(|group| group.chars().count()).sum();
+    let country_code = usize::from(candidate.starts_with('+'));
+    let short_groups = groups
+        .iter()
+        .skip(country_code)
+        .any(|group| group.chars().count() < 2);
+    let thousands = groups.len() >= 2
+        && groups.first().is_some_and(|group| group.len() <= 3)
+        && groups.iter().skip(1).all(|group| group.len() == 3);
+    let isbn = digits == 13 && (candidate.starts_with("978") || candidate.starts_with("979"));
+    digits >= MIN_PHONE_DIGITS && !short_groups && !thousands && !isbn
+}
+
+/// The rule's sentence: how the comment points readers (`via`) and the
+/// contact detail it gives.
+fn message(via: &str, detail: &str) -> String {
+    let detail = crate::text::quoted(detail.trim(), QUOTED_DETAIL_CHARACTERS);
+    format!(
         "The comment sends readers to a private contact ({via}, \"{detail}\"), as \
          investment, \"hacker\" and love-spell scams do."
-    ))
+    )
 }
 
 /// A messaging app as its makers write it.
@@ -121,6 +215,8 @@ mod tests {
             "My funds were recovered by a genius hacker, email him: recoveryexpert@gmail.com",
             "Join my signals group on Telegram @fx_trader_anna",
             "Reach Mrs Collins today: 0044 7700 900123",
+            "She got her money back, reach out to them at fundsback@gmail.com",
+            "Message him on what's app +44 7700 900 123",
         ] {
             assert!(fires(text).is_some(), "{text}");
         }
@@ -136,6 +232,16 @@ mod tests {
             "Our street's WhatsApp group organised the clean-up.",
             "I tried to contact him for weeks before the story broke.",
             "The 1990-2000 figures were revised in 2014.",
+            "You can call him what you like, the 2016-2020 term was a disaster.",
+            "Email Ms Reeves at rachel.reeves.mp@parliament.uk and tell her what you think",
+            "The footage was posted on Telegram @nexta_tv this morning",
+            "If your mum is ill, call her GP on 020 7946 0000.",
+            "He was in office 1997-2007. Contact him via his office.",
+            "I'd call her a hero. She served from 01.09.2015 to 31.08.2019.",
+            "WhatsApp was down on 04.10.2021 for six hours.",
+            "Telegram now has 950 000 000 users",
+            "Text him the ISBN 978-0-14-103614-4",
+            "Our WhatsApp group tracked the scores: 3-1 2-0 1-1 4-2 5-0",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }
@@ -150,9 +256,9 @@ mod tests {
                  234-8890\"), as investment, \"hacker\" and love-spell scams do."
             )
         );
-        let message = fires("email Dr Bello at spells@mail.example").unwrap_or_default();
+        let message = fires("email Dr Bello at spellsbybello@gmail.com").unwrap_or_default();
         assert!(
-            message.contains("(\"email dr\", \"spells@mail.example\")"),
+            message.contains("(\"email dr\", \"spellsbybello@gmail.com\")"),
             "{message}"
         );
     }

@@ -362,7 +362,8 @@ fn split_at_symbol_runs(piece: &str) -> impl Iterator<Item = &str> + '_ {
 /// [`is_masked_word`]), else cut at its [`MASKS`], which then separate
 /// words as other punctuation does ("**news**", "#election", "2*3").
 fn split_unless_masked(piece: &str) -> impl Iterator<Item = &str> + '_ {
-    let masked = is_masked_word(piece);
+    // The `!` and `|` at a piece's edges are trimmed later ("f*ck!").
+    let masked = is_masked_word(piece.trim_matches(['!', '|']));
     piece.split(move |character: char| !masked && MASKS.contains(&character))
 }
 
@@ -370,7 +371,11 @@ fn split_unless_masked(piece: &str) -> impl Iterator<Item = &str> + '_ {
 /// "b*tch", "bullsh*t"): letters and [`MASKS`] only, a letter at each end
 /// (a mask at a word's edge marks a footnote or emphasis, "terms apply*"),
 /// and more letters than masks, at least two. A word so written is one
-/// that its writer held too rude to spell out.
+/// that its writer held too rude to spell out. Not when the masks stand
+/// between single letters ("v*i*a*g*r*a", letters spelled out) or between
+/// two parts of three letters or more ("free*money", two words); nor a
+/// word of three characters with `#`, a chord or a key ("C#m", "F#7"
+/// has a digit anyway).
 fn is_masked_word(piece: &str) -> bool {
     let (mut letters, mut masks) = (0usize, 0usize);
     for character in piece.chars() {
@@ -384,7 +389,20 @@ fn is_masked_word(piece: &str) -> bool {
     }
     let letter_at_each_end = piece.chars().next().is_some_and(char::is_alphabetic)
         && piece.chars().next_back().is_some_and(char::is_alphabetic);
-    masks > 0 && masks <= letters && letters >= 2 && letter_at_each_end
+    if !(masks > 0 && masks <= letters && letters >= 2 && letter_at_each_end) {
+        return false;
+    }
+    let parts: Vec<usize> = piece
+        .split(MASKS)
+        .filter(|part| !part.is_empty())
+        .map(|part| part.chars().count())
+        .collect();
+    let spelled_out = parts.len() >= MIN_SPELLED_OUT_LETTERS && parts.iter().all(|part| *part == 1);
+    let two_words = parts
+        .windows(2)
+        .any(|pair| pair[0] >= MIN_PART_AROUND_A_SYMBOL && pair[1] >= MIN_PART_AROUND_A_SYMBOL);
+    let chord = piece.contains('#') && letters + masks <= 3;
+    !(spelled_out || two_words || chord)
 }
 
 /// `text` cut at each `,` or `;` that white space follows: the items of a
@@ -682,23 +700,26 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
         && letters().all(|character| {
             character.script() == Script::Cyrillic || cyrillic_twin(character).is_some()
         });
-    let reads_both_ways = cyrillic_word
-        && latin_letters
-        && letters()
-            .filter(|character| character.script() == Script::Cyrillic)
-            .all(|character| latin_twin(character).is_some());
-    // A digit stands for a letter only among letters enough: "Е6" and
-    // "Х3" (a road, a size) are names, "6ля" a disguise.
-    let keep_digits = numbers || letters().count() < 2;
     // A word that reads both ways is written as the script of most of its
     // letters ("Украïні" Cyrillic, "CUNТ" Latin), and reads as the other.
-    let mostly_cyrillic = || {
+    let mostly_cyrillic = {
         let cyrillic = letters()
             .filter(|character| character.script() == Script::Cyrillic)
             .count();
         cyrillic * 2 > letters().count()
     };
-    if cyrillic_word && (!reads_both_ways || mostly_cyrillic()) {
+    // The Cyrillic letters drawn as small capitals imitate Latin ones only
+    // among Latin letters ("CUNТ"): in a Cyrillic word typed with a Latin
+    // `i` ("кiт", Ukrainian) or `o` ("вoт") they are what they are.
+    let reads_both_ways = cyrillic_word
+        && latin_letters
+        && letters()
+            .filter(|character| character.script() == Script::Cyrillic)
+            .all(|character| latin_twin(character, !mostly_cyrillic).is_some());
+    // A digit stands for a letter only among letters enough: "Е6" and
+    // "Х3" (a road, a size) are names, "6ля" a disguise.
+    let keep_digits = numbers || letters().count() < 2;
+    if cyrillic_word && (!reads_both_ways || mostly_cyrillic) {
         for character in word.chars() {
             push_cyrillic(character, keep_digits, &mut folded.written);
         }
@@ -935,12 +956,14 @@ fn fold_ascii(character: char) -> char {
 /// drawn as the capitals `B`, `K`, `M`, `H` and `T` at the height of
 /// lower-case letters, which the confusables read as other letters or not
 /// at all: a Cyrillic capital hidden in a word typed in capitals ("CUNТ",
-/// "МONEY") reaches folding, in lower case, as one of them.
-fn latin_twin(character: char) -> Option<String> {
+/// "МONEY") reaches folding, in lower case, as one of them. They count
+/// when `small_capitals` says so (a word of mostly Latin letters).
+fn latin_twin(character: char, small_capitals: bool) -> Option<String> {
     if let Some(letter) = crate::text::font_letter(character) {
         return Some(letter.to_string());
     }
     let small_capital = match character {
+        _ if !small_capitals => None,
         'в' => Some("b"),
         'к' => Some("k"),
         'м' => Some("m"),
@@ -959,7 +982,7 @@ fn latin_twin(character: char) -> Option<String> {
 /// Writes the Latin letters a character of another script imitates, or
 /// the character itself when it imitates none.
 fn push_latin_twin(character: char, out: &mut Runs) {
-    match latin_twin(character) {
+    match latin_twin(character, true) {
         Some(twin) => {
             for latin in twin.chars() {
                 out.push(fold_ascii(latin.to_ascii_lowercase()));

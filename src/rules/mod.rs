@@ -128,13 +128,6 @@ impl Rules {
             std::iter::once(site_id).chain(self.hosts_of(site_id).iter().map(String::as_str));
         SiteHosts::new(hosts).with_trusted(Arc::clone(self.for_site(site_id).trusted_domains()))
     }
-
-    /// Each site whose table lists `hosts`, with them.
-    pub fn listed_hosts(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.site_hosts
-            .iter()
-            .map(|(site, hosts)| (site.as_str(), hosts.as_slice()))
-    }
 }
 
 /// The checked settings and lists that apply to one site.

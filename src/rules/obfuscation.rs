@@ -40,6 +40,9 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
     // (Unicode's own lower case of it), which elsewhere is a disguise.
     let turkish = text.contains(['ş', 'Ş', 'ğ', 'Ğ', 'ı', 'İ']);
     let mut accented_elsewhere = false;
+    // Counted once: a word's Cyrillic letters are compared with the text's
+    // (see `is_abbreviation_with_ending`).
+    let text_cyrillic = cyrillic_letters(&text);
     // A combining mark belongs to the letter before it, so it splits no
     // word: "vi\u{307}agra" is one word, not "vi" and "agra".
     let separator = |c: char| {
@@ -94,7 +97,7 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
         // Cyrillic or Greek word are looked for on their own.
         let mixed = has_letters
             && !is_cyrillic_with_latin_i(&visible)
-            && !is_abbreviation_with_ending(&visible)
+            && !is_abbreviation_with_ending(&visible, text_cyrillic > cyrillic_letters(&visible))
             && ((!visible.as_str().is_single_script()
                 && skeleton(&visible)
                     .collect::<String>()
@@ -199,12 +202,21 @@ fn hides_latin_letters(word: &str) -> bool {
         })
 }
 
+/// How many Cyrillic letters a text has.
+fn cyrillic_letters(text: &str) -> usize {
+    text.chars()
+        .filter(|character| character.script() == Script::Cyrillic)
+        .count()
+}
+
 /// Whether a word is Latin capitals, two or more, with an ending of
 /// another script and no other Latin letter: an abbreviation declined
-/// ("OKей", "SMSку"), not a disguise. An ending written in capitals that
-/// all look like Latin ones ("CUNТ" with a Cyrillic `Т`) declines nothing:
-/// it is a letter of the word in disguise.
-fn is_abbreviation_with_ending(word: &str) -> bool {
+/// ("OKей", "SMSку", and in a text in capitals "ЧЕРЕЗ VPNА"), not a
+/// disguise. In a text with no other Cyrillic (`cyrillic_elsewhere`
+/// false), an ending written in capitals that all look like Latin ones
+/// ("CUNТ" with a Cyrillic `Т`) declines nothing: it is a letter of the
+/// word in disguise.
+fn is_abbreviation_with_ending(word: &str, cyrillic_elsewhere: bool) -> bool {
     let letters = || word.chars().filter(|character| character.is_alphabetic());
     let latin_prefix = letters()
         .take_while(|character| character.script() == Script::Latin)
@@ -221,7 +233,7 @@ fn is_abbreviation_with_ending(word: &str) -> bool {
             .all(|character| character.is_uppercase())
         && ending().all(|character| character.script() != Script::Latin)
         && letters().count() > latin_prefix
-        && !ending_imitates_capitals
+        && (cyrillic_elsewhere || !ending_imitates_capitals)
 }
 
 /// Whether a Latin letter, as written, looks like a letter of `script`
@@ -508,6 +520,9 @@ mod tests {
             // An abbreviation with a Cyrillic ending.
             "OKей, договорились",
             "пришлю SMSку",
+            // Declined abbreviations in a text in capitals.
+            "ЗАШЁЛ ЧЕРЕЗ VPNА",
+            "ОТПРАВИЛ SMSКА",
         ] {
             assert_eq!(obfuscated_text(text, 1.0), None, "{text}");
         }

@@ -682,7 +682,7 @@ mod tests {
     #[test]
     fn masked_letters_stand_for_the_terms_letters() {
         let terms = list(&["fuck", "bullshit", "free money", "ass"]);
-        let cases: [(&str, &[&str]); 12] = [
+        let cases: [(&str, &[&str]); 16] = [
             ("f*ck this", &["fuck"]),
             ("what the F**K", &["fuck"]),
             ("fu#k", &["fuck"]),
@@ -697,10 +697,26 @@ mod tests {
             ("*ss", &[]),
             ("terms apply* and **free** money", &["free money"]),
             ("2*3 = 6, a#b", &[]),
+            // A `!` after the word, as a curse ends.
+            ("what the f*ck!!", &["fuck"]),
+            // Letters spelled out with masks between them, and two words
+            // joined by one, are read as before masks were.
+            ("f*r*e*e money", &["free money"]),
+            ("free*money", &["free money"]),
+            ("free#money", &["free money"]),
         ];
         for (text, expected) in cases {
             assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
         }
+    }
+
+    /// A chord is no masked word.
+    #[test]
+    fn chords_are_not_masked_words() {
+        let terms = list(&["cum", "viagra"]);
+        assert!(found(&terms, "play the C#m chord").is_empty());
+        assert_eq!(found(&terms, "buy v*i*a*g*r*a now"), vec!["viagra"]);
+        assert_eq!(found(&terms, "v#i#a#g#r#a"), vec!["viagra"]);
     }
 
     /// Only the first [`MAX_MASKED_WORDS`] masked words are compared.
@@ -1057,6 +1073,12 @@ mod tests {
             ("н\u{0065}т", &["нет"]),
             ("нет", &["нет"]),
         ];
+        // A Cyrillic word typed with a Latin `i` or `o` reads as no Latin
+        // word through its small-capital letters.
+        let latin = list(&["kit", "bot"]);
+        for text in ["кiт", "вoт"] {
+            assert!(found(&latin, text).is_empty(), "{text}");
+        }
         for (text, expected) in cases {
             assert_eq!(found(&terms, text), expected.to_vec(), "{text}");
         }
