@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classifier::{FeatureDescription, LinkReading, LinkToken, Model, ModelScore, SiteHosts};
+use crate::classifier::{
+    for_each_read_link_domain, FeatureDescription, Model, ModelScore, SiteHosts,
+};
 use crate::domain::{Assessment, Comment, Priority, Reason, ReasonSource, Verdict};
 use crate::rules::{Evaluation, Mode};
 
@@ -216,18 +218,9 @@ fn linked_sites(
     counted: impl Fn(&str) -> bool,
 ) -> String {
     let mut sites: Vec<&str> = Vec::new();
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut reading = LinkReading::new(site, raw_text);
-    crate::text::for_each_link_token(normalized, |kind, text| {
-        // The links the model read: not those to trusted domains.
-        let read = match reading.next(kind, text) {
-            LinkToken::Read if kind == crate::text::TokenKind::LinkDomain => Some(text),
-            LinkToken::Revealed(domain) => Some(domain),
-            LinkToken::Read | LinkToken::TrustedDomain => None,
-        };
-        if let Some(domain) =
-            read.filter(|domain| counted(domain) && seen.insert(domain.to_string()))
-        {
+    let mut seen = std::collections::HashSet::new();
+    for_each_read_link_domain(site, raw_text, normalized, |domain| {
+        if counted(domain) && seen.insert(domain) {
             sites.push(domain);
         }
     });

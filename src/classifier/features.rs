@@ -170,26 +170,34 @@ pub enum LinkToken<'text> {
 
 /// Follows the tokens of a text, in order, and says which links the model
 /// reads: every link, except one to a domain the site trusts (see
-/// [`TrustedDomains`]) that is written as such in the comment (not in
-/// look-alike letters that normalisation made plain: "ɴature.com" is
-/// another domain for a browser) and hides no other address. Scoring and
-/// the reasons that name links follow the same reading.
+/// [`TrustedDomains`]) that is written as such in the comment and hides no
+/// other address. Written as such: every link to that domain in the
+/// normalised text is in the comment as written too, so none of them is
+/// written in look-alike letters that normalisation made plain
+/// ("ɴature.com" is another domain for a browser). Scoring, the reasons
+/// that name links and `too_many_links` follow the same reading.
 #[derive(Debug)]
 pub struct LinkReading<'a, 'text> {
     site: &'a SiteHosts,
     /// The comment as written, lower-cased once a trusted domain shows up.
     raw_text: &'a str,
     raw_lower: Option<String>,
+    /// The comment normalised, whose tokens are read.
+    normalized: &'text str,
+    /// The trusted domains met so far, and whether each is written as such.
+    written: Vec<(&'text str, bool)>,
     /// The domain of the trusted link whose path is being read.
     trusted: Option<&'text str>,
 }
 
 impl<'a, 'text> LinkReading<'a, 'text> {
-    pub fn new(site: &'a SiteHosts, raw_text: &'a str) -> LinkReading<'a, 'text> {
+    pub fn new(site: &'a SiteHosts, raw_text: &'a str, normalized: &'text str) -> Self {
         LinkReading {
             site,
             raw_text,
             raw_lower: None,
+            normalized,
+            written: Vec::new(),
             trusted: None,
         }
     }
@@ -199,15 +207,7 @@ impl<'a, 'text> LinkReading<'a, 'text> {
         match kind {
             TokenKind::LinkDomain => {
                 self.trusted = None;
-                if !self.site.trusts(text) {
-                    return LinkToken::Read;
-                }
-                let raw_text = self.raw_text;
-                let written = self
-                    .raw_lower
-                    .get_or_insert_with(|| raw_text.to_lowercase())
-                    .contains(text);
-                if !written {
+                if !self.site.trusts(text) || !self.written_as_such(text) {
                     return LinkToken::Read;
                 }
                 self.trusted = Some(text);
@@ -226,16 +226,82 @@ impl<'a, 'text> LinkReading<'a, 'text> {
             }
         }
     }
+
+    /// Whether `domain` is written as often in the comment as written
+    /// (lower-cased) as in the normalised text: otherwise some of its
+    /// links were made of look-alike letters or escapes.
+    fn written_as_such(&mut self, domain: &'text str) -> bool {
+        if let Some((_, written)) = self.written.iter().find(|(seen, _)| *seen == domain) {
+            return *written;
+        }
+        let raw_text = self.raw_text;
+        let raw_lower = self
+            .raw_lower
+            .get_or_insert_with(|| raw_text.to_lowercase());
+        let written = raw_lower.matches(domain).count() >= self.normalized.matches(domain).count();
+        self.written.push((domain, written));
+        written
+    }
 }
 
-/// Whether a segment of a link's path shows another address: a scheme
-/// ("https:" before its `//`), an escaped slash or colon, or a `www.` name.
+/// The domains of the links the model reads in `normalized` (see
+/// [`LinkReading`]), in order, each time one occurs: a link to a trusted
+/// domain that hides another address counts under its domain.
+pub fn for_each_read_link_domain<'text>(
+    site: &SiteHosts,
+    raw_text: &str,
+    normalized: &'text str,
+    mut visit: impl FnMut(&'text str),
+) {
+    let mut reading = LinkReading::new(site, raw_text, normalized);
+    crate::text::for_each_link_token(normalized, |kind, text| match reading.next(kind, text) {
+        LinkToken::Read if kind == TokenKind::LinkDomain => visit(text),
+        LinkToken::Revealed(domain) => visit(domain),
+        LinkToken::Read | LinkToken::TrustedDomain => {}
+    });
+}
+
+/// The file endings a path segment of a trusted site's own pages has
+/// ("report.pdf"), which name no other address.
+const FILE_ENDINGS: &[&str] = &[
+    "htm", "html", "shtml", "php", "asp", "aspx", "jsp", "cfm", "cgi", "pdf", "xml", "json", "csv",
+    "txt", "xls", "xlsx", "doc", "docx", "ppt", "pptx", "odt", "ods", "rtf", "jpg", "jpeg", "png",
+    "gif", "svg", "webp", "mp3", "mp4", "zip",
+];
+
+/// Whether a segment of a link's path or query shows another address: a
+/// scheme ("https:" before its `//`), an escaped slash or colon (escaped
+/// twice, too: `%252f`), a `www.` name, or a host name ("u=pills.example",
+/// "search=pills.example"; not a file name such as "report.pdf").
 fn names_an_address(segment: &str) -> bool {
     segment.ends_with("http:")
         || segment.ends_with("https:")
         || segment.contains("%2f")
         || segment.contains("%3a")
+        || segment.contains("%25")
         || segment.starts_with("www.")
+        || looks_like_a_host(segment)
+}
+
+/// Whether a segment is written as a host name: labels of letters, digits
+/// and `-` joined by dots, the last of two letters or more, and not a file
+/// ending.
+fn looks_like_a_host(segment: &str) -> bool {
+    let mut labels = segment.split('.');
+    let Some(ending) = labels.next_back() else {
+        return false;
+    };
+    let mut before = labels.peekable();
+    before.peek().is_some()
+        && before.all(|label| {
+            !label.is_empty()
+                && label
+                    .chars()
+                    .all(|character| character.is_alphanumeric() || character == '-')
+        })
+        && ending.len() >= 2
+        && ending.chars().all(char::is_alphabetic)
+        && !FILE_ENDINGS.contains(&ending)
 }
 
 /// A trusted domain as written in a configuration, in the form link
@@ -541,7 +607,7 @@ pub fn for_each_feature(
     let mut links = 0;
     let mut other_site_links = 0;
     let mut any_token = false;
-    let mut reading = LinkReading::new(site, raw_text);
+    let mut reading = LinkReading::new(site, raw_text, normalized);
     for_each_token(normalized, |kind, text| {
         any_token = true;
         match reading.next(kind, text) {

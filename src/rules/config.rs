@@ -317,6 +317,54 @@ fn is_open_suffix(domain: &str) -> bool {
     }
 }
 
+/// Domains under which anyone may publish (shared hosting, blogs, short
+/// links): a trusted domain that is one of them, or above one of them
+/// (`google.com` above `sites.google.com`), would trust every spammer's
+/// page there.
+const SHARED_PUBLISHING_DOMAINS: &[&str] = &[
+    "blogspot.com",
+    "blogger.com",
+    "github.io",
+    "gitlab.io",
+    "wordpress.com",
+    "medium.com",
+    "substack.com",
+    "tumblr.com",
+    "wixsite.com",
+    "weebly.com",
+    "netlify.app",
+    "vercel.app",
+    "pages.dev",
+    "web.app",
+    "firebaseapp.com",
+    "appspot.com",
+    "herokuapp.com",
+    "azurewebsites.net",
+    "s3.amazonaws.com",
+    "cloudfront.net",
+    "sites.google.com",
+    "docs.google.com",
+    "bit.ly",
+    "tinyurl.com",
+    "t.co",
+    "goo.gl",
+    "ow.ly",
+    "is.gd",
+    "buff.ly",
+    "cutt.ly",
+    "rebrand.ly",
+];
+
+/// Whether a domain is, or is above, one of [`SHARED_PUBLISHING_DOMAINS`].
+fn is_shared_publishing(domain: &str) -> bool {
+    SHARED_PUBLISHING_DOMAINS.iter().any(|shared| {
+        *shared == domain
+            || shared
+                .strip_suffix(domain)
+                .is_some_and(|above| above.ends_with('.'))
+    })
+}
+
 /// The trusted domains of a rule set: the global set's (`global`, for a
 /// site's) or the built-in ones unless `built_in` is `false`, and the
 /// layer's own `entries`, each checked.
@@ -339,6 +387,15 @@ fn trusted_domains(
                 format!(
                     "{entry:?} is a suffix anyone can register a name under: trusting it would \
                      trust every spammer's site there"
+                ),
+            ));
+        }
+        if is_shared_publishing(&domain) {
+            return Err(invalid(
+                field,
+                format!(
+                    "{entry:?} is a domain anyone can publish under (shared hosting, blogs or \
+                     short links): trusting it would trust every spammer's page there"
                 ),
             ));
         }
@@ -836,6 +893,14 @@ mod tests {
                 "rules.trusted_domains[1]",
             ),
             ("trusted_domains = [\"co.uk\"]", "rules.trusted_domains[0]"),
+            (
+                "trusted_domains = [\"gov.uk\", \"github.io\"]",
+                "rules.trusted_domains[1]",
+            ),
+            (
+                "trusted_domains = [\"google.com\"]",
+                "rules.trusted_domains[0]",
+            ),
             // A term that reads as single letters by accident, or too long.
             ("blocked_terms = [\"ok\", \"c#\"]", "rules.blocked_terms[1]"),
             (

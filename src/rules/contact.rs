@@ -57,28 +57,28 @@ static GET_IN_TOUCH: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
 });
 
-/// The free e-mail services the scams give addresses at. A person's
-/// address at an organisation ("jane.smith.mp@parliament.uk") is how
-/// readers pass on whom to write to.
-const FREE_MAIL_DOMAINS: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "ymail.com",
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "msn.com",
-    "aol.com",
-    "icloud.com",
-    "proton.me",
-    "protonmail.com",
-    "mail.com",
-    "gmx.com",
-    "yandex.com",
-    "yandex.ru",
-    "mail.ru",
-    "zoho.com",
+/// The free e-mail services the scams give addresses at, by the name
+/// before their country's or generic ending ("gmail.com", "yahoo.fr",
+/// "hotmail.co.uk"). A person's address at an organisation
+/// ("jane.smith.mp@parliament.uk") is how readers pass on whom to write to.
+const FREE_MAIL_PROVIDERS: &[&str] = &[
+    "gmail",
+    "googlemail",
+    "yahoo",
+    "ymail",
+    "rocketmail",
+    "outlook",
+    "hotmail",
+    "live",
+    "msn",
+    "aol",
+    "icloud",
+    "proton",
+    "protonmail",
+    "mail",
+    "gmx",
+    "yandex",
+    "zoho",
 ];
 
 /// The fewest digits a phone number has: a national number with its area
@@ -86,92 +86,208 @@ const FREE_MAIL_DOMAINS: &[&str] = &[
 /// year ranges ("1997-2007") and times ("10.30-11.45") have eight.
 const MIN_PHONE_DIGITS: usize = 9;
 
-/// How far after the app or the person (in bytes) the contact detail may
-/// begin: "WhatsApp +1 555 ...", "contact Dr Okoro on +234 ...".
-const DETAIL_WITHIN_BYTES: usize = 60;
+/// How far from the app or the person (in characters) the contact detail
+/// may begin: "WhatsApp +1 555 ...", "contact Dr Okoro on +234 ...", and
+/// for an app an international number just before it ("text +1 555 ... on
+/// WhatsApp").
+const DETAIL_WITHIN_CHARACTERS: usize = 60;
+
+/// How far a contact detail that begins within reach may run on: a phone
+/// number or an address is read whole, not cut where the reach ends.
+const DETAIL_RUNS_ON_CHARACTERS: usize = 60;
+
+/// The starts of national toll-free and shared-cost numbers (after any
+/// `+` or `00` and country code `1`): a council's or a charity's hotline,
+/// which readers pass on with the app that also takes messages on it.
+const HOTLINE_PREFIXES: &[&str] = &["0800", "0808", "0500", "800", "888", "877", "866", "855"];
 
 /// The most characters of a contact detail a message quotes.
 const QUOTED_DETAIL_CHARACTERS: usize = 40;
 
 /// Fires when the normalised text (lower case) names a messaging app or a
-/// person to contact and, soon after, gives a contact detail: a phone
-/// number, an e-mail address (at a free e-mail service, for a person), or
-/// a handle right after the app in a text that asks readers to get in
-/// touch. The message names both.
+/// person to contact and, near it, gives a contact detail: after an app, a
+/// phone number (just before it, an international one), an e-mail address
+/// or a handle right after the app when the words before it ask readers to
+/// get in touch; after a person, an international phone number or an
+/// e-mail address at a free e-mail service. The message names both.
 pub fn contact_offer(normalized: &str) -> Option<String> {
     // Most comments have neither the digits of a phone number nor an `@`.
     let digits = normalized.chars().filter(|c| c.is_numeric()).count();
     if digits < MIN_PHONE_DIGITS && !normalized.contains('@') {
         return None;
     }
-    if let Some(channel) = CHANNEL.find(normalized) {
-        let after = following(normalized, channel.end());
+    let channels: Vec<regex::Match> = CHANNEL.find_iter(normalized).collect();
+    for (index, channel) in channels.iter().enumerate() {
+        let mut after = Reach::after(normalized, channel.end());
+        // A detail after the next app's name is that app's.
+        if let Some(next) = channels.get(index + 1) {
+            after.starts_within = after.starts_within.min(next.start() - channel.end());
+        }
+        let before = Reach::before(normalized, channel.start());
         let handle = || {
             GET_IN_TOUCH
-                .is_match(normalized)
-                .then(|| HANDLE.find(after))
+                .is_match(before.text)
+                .then(|| HANDLE.find(after.text))
                 .flatten()
                 .map(|found| found.as_str().trim_start_matches(|c: char| c != '@'))
         };
-        let detail = phone_in(after)
-            .or_else(|| EMAIL.find(after).map(|found| found.as_str()))
+        let detail = after
+            .phone(Dialling::National)
+            .or_else(|| before.phone(Dialling::International))
+            .or_else(|| after.find(&EMAIL).map(|found| found.as_str()))
             .or_else(handle);
         if let Some(detail) = detail {
             return Some(message(&channel_name(channel.as_str()), detail));
         }
     }
     PERSON.find_iter(normalized).find_map(|person| {
-        let after = following(normalized, person.end());
-        let free_mail = EMAIL.captures(after).filter(|captures| {
-            captures
-                .get(1)
-                .is_some_and(|domain| FREE_MAIL_DOMAINS.contains(&domain.as_str()))
-        });
-        let detail = phone_in(after).or_else(|| free_mail?.get(0).map(|found| found.as_str()))?;
+        let after = Reach::after(normalized, person.end());
+        let free_mail = after
+            .find(&EMAIL)
+            .filter(|found| is_free_mail(found.as_str()))
+            .map(|found| found.as_str());
+        // A person reached on a national number is most often an office
+        // ("contact Dr Patel's surgery on 020 ...", "contact him on 01632
+        // ..." about a councillor); the scams give numbers abroad.
+        let detail = after.phone(Dialling::International).or(free_mail)?;
         let named = person.as_str().trim_end_matches([' ', ':']);
         Some(message(&format!("\"{named}\""), detail))
     })
 }
 
-/// The text from `start` on, at most [`DETAIL_WITHIN_BYTES`] of it (cut at
-/// a character's boundary), where the contact detail is looked for.
-fn following(text: &str, start: usize) -> &str {
-    let rest = text.get(start..).unwrap_or_default();
-    let mut end = rest.len().min(DETAIL_WITHIN_BYTES);
-    while !rest.is_char_boundary(end) {
-        end -= 1;
-    }
-    &rest[..end]
+/// Which phone numbers count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialling {
+    /// Any phone number but a hotline (see [`HOTLINE_PREFIXES`]).
+    National,
+    /// Only a number written with its country code (`+` or `00`).
+    International,
 }
 
-/// The first phone number in `text` (see [`is_phone_number`]).
-fn phone_in(text: &str) -> Option<&str> {
-    PHONE
-        .find_iter(text)
-        .map(|found| found.as_str().trim())
-        .find(|candidate| is_phone_number(candidate))
+/// The part of a text where a contact detail is looked for: a detail must
+/// begin within the first `starts_within` bytes of `text`, and may run on
+/// after them.
+#[derive(Clone, Copy)]
+struct Reach<'a> {
+    text: &'a str,
+    starts_within: usize,
+}
+
+impl<'a> Reach<'a> {
+    /// The [`DETAIL_WITHIN_CHARACTERS`] after `start`, and the
+    /// [`DETAIL_RUNS_ON_CHARACTERS`] after them that a detail begun within
+    /// them may run into.
+    fn after(text: &'a str, start: usize) -> Reach<'a> {
+        let rest = text.get(start..).unwrap_or_default();
+        let byte_after = |characters: usize| {
+            rest.char_indices()
+                .nth(characters)
+                .map_or(rest.len(), |(index, _)| index)
+        };
+        Reach {
+            text: &rest[..byte_after(DETAIL_WITHIN_CHARACTERS + DETAIL_RUNS_ON_CHARACTERS)],
+            starts_within: byte_after(DETAIL_WITHIN_CHARACTERS),
+        }
+    }
+
+    /// The [`DETAIL_WITHIN_CHARACTERS`] before `end`.
+    fn before(text: &'a str, end: usize) -> Reach<'a> {
+        let earlier = text.get(..end).unwrap_or_default();
+        let start = earlier
+            .char_indices()
+            .rev()
+            .nth(DETAIL_WITHIN_CHARACTERS.saturating_sub(1))
+            .map_or(0, |(index, _)| index);
+        let text = &earlier[start..];
+        Reach {
+            text,
+            starts_within: text.len(),
+        }
+    }
+
+    /// The first match of `pattern` that begins within reach.
+    fn find(&self, pattern: &Regex) -> Option<regex::Match<'a>> {
+        pattern
+            .find_iter(self.text)
+            .take_while(|found| found.start() <= self.starts_within)
+            .next()
+    }
+
+    /// The first phone number within reach (see [`is_phone_number`]).
+    fn phone(&self, dialling: Dialling) -> Option<&'a str> {
+        PHONE
+            .find_iter(self.text)
+            .take_while(|found| found.start() <= self.starts_within)
+            .map(|found| found.as_str().trim())
+            .find(|candidate| is_phone_number(candidate, dialling))
+    }
+}
+
+/// Whether an e-mail address is at a free e-mail service: one of
+/// [`FREE_MAIL_PROVIDERS`] followed by an ending of one or two short
+/// labels ("com", "fr", "co.uk"), not a subdomain of someone's own domain
+/// ("mail.example.org" has a long one).
+fn is_free_mail(address: &str) -> bool {
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    let Some((provider, ending)) = domain.split_once('.') else {
+        return false;
+    };
+    let labels: Vec<&str> = ending.split('.').collect();
+    FREE_MAIL_PROVIDERS.contains(&provider)
+        && labels.len() <= 2
+        && labels.iter().all(|label| (2..=3).contains(&label.len()))
 }
 
 /// Whether a run of digits and separators is a phone number: at least
-/// [`MIN_PHONE_DIGITS`] digits, in groups of two or more (a `+` country
-/// code may be one digit), and not a number written in thousands ("950
-/// 000 000") or a book's ISBN.
-fn is_phone_number(candidate: &str) -> bool {
+/// [`MIN_PHONE_DIGITS`] digits, in groups of two or more (a country code
+/// may be one digit), and not a number written in thousands ("950 000
+/// 000"), a book's ISBN, dates ("04.10.2021 - 05.10.2021") or years
+/// ("2019 2020 2021"). `dialling` says whether it must have its country
+/// code, or may be any number but a hotline.
+fn is_phone_number(candidate: &str, dialling: Dialling) -> bool {
     let groups: Vec<&str> = candidate
-        .split(|c: char| !c.is_numeric())
+        .split(|c: char| !c.is_ascii_digit())
         .filter(|group| !group.is_empty())
         .collect();
-    let digits: usize = groups.iter().map(|group| group.chars().count()).sum();
+    let digits: usize = groups.iter().map(|group| group.len()).sum();
+    let international = candidate.starts_with('+') || candidate.starts_with("00");
     let country_code = usize::from(candidate.starts_with('+'));
     let short_groups = groups
         .iter()
         .skip(country_code)
-        .any(|group| group.chars().count() < 2);
-    let thousands = groups.len() >= 2
+        .any(|group| group.len() < 2);
+    let thousands = !international
+        && groups.len() >= 2
         && groups.first().is_some_and(|group| group.len() <= 3)
         && groups.iter().skip(1).all(|group| group.len() == 3);
     let isbn = digits == 13 && (candidate.starts_with("978") || candidate.starts_with("979"));
-    digits >= MIN_PHONE_DIGITS && !short_groups && !thousands && !isbn
+    let year =
+        |group: &&str| group.len() == 4 && (group.starts_with("19") || group.starts_with("20"));
+    let years = groups.iter().all(year);
+    let dates = groups
+        .windows(3)
+        .any(|three| three[0].len() <= 2 && three[1].len() <= 2 && year(&three[2]));
+    let national: String = groups.concat();
+    let national = national
+        .strip_prefix("00")
+        .unwrap_or(&national)
+        .trim_start_matches('1');
+    let hotline = HOTLINE_PREFIXES
+        .iter()
+        .any(|prefix| national.starts_with(prefix) || groups.concat().starts_with(prefix));
+    let dialled = match dialling {
+        Dialling::National => !hotline,
+        Dialling::International => international,
+    };
+    digits >= MIN_PHONE_DIGITS
+        && !short_groups
+        && !thousands
+        && !isbn
+        && !years
+        && !dates
+        && dialled
 }
 
 /// The rule's sentence: how the comment points readers (`via`) and the
@@ -217,6 +333,12 @@ mod tests {
             "Reach Mrs Collins today: 0044 7700 900123",
             "She got her money back, reach out to them at fundsback@gmail.com",
             "Message him on what's app +44 7700 900 123",
+            "Contact him on WhatsApp, he is the best trader I have ever met in my life +1 555 234 8890",
+            "Контакт в WhatsApp, пишите прямо сейчас и очень быстро: +7 999 123 45 67",
+            "Send a message to +1 555 234 8890 on WhatsApp for the signals",
+            "I read about it on Telegram last week. Then I met Mrs Collins, on WhatsApp +44 7700 900123",
+            "WhatsApp +34 612 345 678 for the course",
+            "email him: recoveryexpert@hotmail.co.uk or spells@yahoo.fr",
         ] {
             assert!(fires(text).is_some(), "{text}");
         }
@@ -242,6 +364,14 @@ mod tests {
             "Telegram now has 950 000 000 users",
             "Text him the ISBN 978-0-14-103614-4",
             "Our WhatsApp group tracked the scores: 3-1 2-0 1-1 4-2 5-0",
+            "The footage was posted on Telegram @nexta_tv this morning. The message is clear: Russia is losing.",
+            "Zelensky said on Telegram @V_Zelenskiy_official that Ukraine would not join talks.",
+            "WhatsApp was down from 04.10.2021 - 05.10.2021",
+            "Telegram usage by year 2019 2020 2021: up",
+            "Contact Dr Patel's surgery on 020 7946 0000 to book.",
+            "Cllr Jones is very helpful, contact him on 01632 960 123 about the bins.",
+            "The WhatsApp hotline for the flood is 0800 123 4567, run by the council",
+            "Email him at jones@mail.example.org about the planning meeting",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }
@@ -255,6 +385,16 @@ mod tests {
                 "The comment sends readers to a private contact (WhatsApp, \"+1 (555) \
                  234-8890\"), as investment, \"hacker\" and love-spell scams do."
             )
+        );
+        // A detail after a second app's name is that app's.
+        let message = fires(
+            "I read about it on Telegram last week. Then I met Mrs Collins, on WhatsApp +44 7700 \
+             900123",
+        )
+        .unwrap_or_default();
+        assert!(
+            message.contains("(WhatsApp, \"+44 7700 900123\")"),
+            "{message}"
         );
         let message = fires("email Dr Bello at spellsbybello@gmail.com").unwrap_or_default();
         assert!(

@@ -374,8 +374,7 @@ fn split_unless_masked(piece: &str) -> impl Iterator<Item = &str> + '_ {
 /// that its writer held too rude to spell out. Not when the masks stand
 /// between single letters ("v*i*a*g*r*a", letters spelled out) or between
 /// two parts of three letters or more ("free*money", two words); nor a
-/// word of three characters with `#`, a chord or a key ("C#m", "F#7"
-/// has a digit anyway).
+/// chord ("C#m", "F#maj"; "F#7" has a digit anyway).
 fn is_masked_word(piece: &str) -> bool {
     let (mut letters, mut masks) = (0usize, 0usize);
     for character in piece.chars() {
@@ -401,8 +400,23 @@ fn is_masked_word(piece: &str) -> bool {
     let two_words = parts
         .windows(2)
         .any(|pair| pair[0] >= MIN_PART_AROUND_A_SYMBOL && pair[1] >= MIN_PART_AROUND_A_SYMBOL);
-    let chord = piece.contains('#') && letters + masks <= 3;
-    !(spelled_out || two_words || chord)
+    !(spelled_out || two_words || is_chord(piece))
+}
+
+/// Whether a piece is a chord's name written with `#` for sharp: a note
+/// from A to G, the sign, and a chord's letters ("c#m", "f#maj", "g#dim").
+fn is_chord(piece: &str) -> bool {
+    let mut characters = piece.chars();
+    let note = characters
+        .next()
+        .is_some_and(|note| matches!(note.to_ascii_lowercase(), 'a'..='g'));
+    let sharp = characters.next() == Some('#');
+    let quality = characters.as_str().to_ascii_lowercase();
+    note && sharp
+        && matches!(
+            quality.as_str(),
+            "m" | "maj" | "min" | "dim" | "aug" | "sus" | "add"
+        )
 }
 
 /// `text` cut at each `,` or `;` that white space follows: the items of a
@@ -708,14 +722,20 @@ fn fold_word(word: &str, folded: &mut FoldedWord) {
             .count();
         cyrillic * 2 > letters().count()
     };
-    // The Cyrillic letters drawn as small capitals imitate Latin ones only
-    // among Latin letters ("CUNТ"): in a Cyrillic word typed with a Latin
-    // `i` ("кiт", Ukrainian) or `o` ("вoт") they are what they are.
+    // The Cyrillic letters drawn as small capitals imitate Latin ones in a
+    // word typed in capitals ("CUNТ", "HОТ"), but not in a Cyrillic word
+    // whose only Latin letters are the `i` and `j` that Ukrainian and
+    // Serbian writers type on a Russian layout ("кiт"): there they are
+    // what they are.
+    let layout_letters_only = letters()
+        .filter(|character| character.script() == Script::Latin)
+        .all(|character| matches!(character, 'i' | 'ï' | 'j'));
+    let small_capitals = !(mostly_cyrillic && layout_letters_only);
     let reads_both_ways = cyrillic_word
         && latin_letters
         && letters()
             .filter(|character| character.script() == Script::Cyrillic)
-            .all(|character| latin_twin(character, !mostly_cyrillic).is_some());
+            .all(|character| latin_twin(character, small_capitals).is_some());
     // A digit stands for a letter only among letters enough: "Е6" and
     // "Х3" (a road, a size) are names, "6ля" a disguise.
     let keep_digits = numbers || letters().count() < 2;
@@ -957,7 +977,8 @@ fn fold_ascii(character: char) -> char {
 /// lower-case letters, which the confusables read as other letters or not
 /// at all: a Cyrillic capital hidden in a word typed in capitals ("CUNТ",
 /// "МONEY") reaches folding, in lower case, as one of them. They count
-/// when `small_capitals` says so (a word of mostly Latin letters).
+/// when `small_capitals` says so (not in a Cyrillic word typed with a
+/// Latin `i`).
 fn latin_twin(character: char, small_capitals: bool) -> Option<String> {
     if let Some(letter) = crate::text::font_letter(character) {
         return Some(letter.to_string());

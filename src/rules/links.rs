@@ -1,8 +1,10 @@
 //! `too_many_links`: link-stuffed comments. One or two links are what
 //! honest readers share; spam carries many.
 
+use std::sync::Arc;
+
 use super::subject::Subject;
-use crate::classifier::TrustedDomains;
+use crate::classifier::{for_each_read_link_domain, SiteHosts, TrustedDomains};
 
 /// The most hosts a message names: a moderator sees which text was read
 /// as a link ("them.US" typed without a space) without a list as long as
@@ -12,21 +14,38 @@ const NAMED_HOSTS: usize = 3;
 /// The most characters of a host a message quotes.
 const QUOTED_HOST_CHARACTERS: usize = 60;
 
-/// Fires when the text holds at least `threshold` links to domains not
-/// `trusted` (a reader citing three official sources stuffs no links),
-/// and names their hosts.
+/// Fires when the text holds at least `threshold` links that the model
+/// reads: links to domains not `trusted` (a reader citing three official
+/// sources stuffs no links), and links to trusted ones that are not what
+/// they seem (a look-alike, a redirect; see
+/// [`crate::classifier::LinkReading`]). Names their hosts.
 pub fn too_many_links(
     subject: &Subject,
     threshold: f64,
-    trusted: &TrustedDomains,
+    trusted: &Arc<TrustedDomains>,
 ) -> Option<String> {
-    let counted = || subject.link_hosts().filter(|host| !trusted.trusts(host));
-    let links = counted().count();
+    // Most comments have no link at all.
+    if subject.link_hosts().next().is_none() {
+        return None;
+    }
+    let reading = SiteHosts::default().with_trusted(Arc::clone(trusted));
+    let mut links = 0usize;
+    let mut seen = std::collections::HashSet::new();
+    let mut hosts: Vec<&str> = Vec::new();
+    for_each_read_link_domain(
+        &reading,
+        &subject.comment.content,
+        &subject.normalized,
+        |host| {
+            links += 1;
+            if seen.insert(host) {
+                hosts.push(host);
+            }
+        },
+    );
     if (links as f64) < threshold {
         return None;
     }
-    let mut seen = std::collections::HashSet::new();
-    let hosts: Vec<&str> = counted().filter(|host| seen.insert(*host)).collect();
     let mut named: Vec<String> = hosts
         .iter()
         .take(NAMED_HOSTS)
@@ -69,7 +88,7 @@ mod tests {
         for (text, fires) in cases {
             let comment = comment(text);
             let subject = Subject::new(&comment);
-            let fired = too_many_links(&subject, 3.0, &TrustedDomains::default());
+            let fired = too_many_links(&subject, 3.0, &Arc::default());
             assert_eq!(fired.is_some(), fires, "{text}");
         }
     }
@@ -78,7 +97,7 @@ mod tests {
     /// are neither counted nor named.
     #[test]
     fn links_to_trusted_domains_do_not_count() {
-        let trusted = TrustedDomains::new(["gov", "nhs.uk", "who.int"]);
+        let trusted = Arc::new(TrustedDomains::new(["gov", "nhs.uk", "who.int"]));
         let fired = |text: &str| {
             let comment = comment(text);
             too_many_links(&Subject::new(&comment), 3.0, &trusted)
@@ -91,13 +110,23 @@ mod tests {
             fired("cdc.gov a.com b.net c.org").as_deref(),
             Some("The comment contains 3 links to a.com, b.net and c.org.")
         );
+        // A trusted link that redirects elsewhere, or a look-alike of one,
+        // counts.
+        assert_eq!(
+            fired(
+                "https://cdc.gov/r?u=https://pills.example/a https://cdc.gov/r?u=pills.example \
+                 https://\u{0274}hs.uk/buy"
+            )
+            .as_deref(),
+            Some("The comment contains 3 links to cdc.gov and nhs.uk.")
+        );
     }
 
     #[test]
     fn one_link_is_named_in_the_singular() {
         let message = |text: &str| {
             let comment = comment(text);
-            too_many_links(&Subject::new(&comment), 1.0, &TrustedDomains::default())
+            too_many_links(&Subject::new(&comment), 1.0, &Arc::default())
         };
         assert_eq!(
             message("See https://a.example/offer").as_deref(),

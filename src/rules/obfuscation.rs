@@ -40,9 +40,9 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
     // (Unicode's own lower case of it), which elsewhere is a disguise.
     let turkish = text.contains(['ş', 'Ş', 'ğ', 'Ğ', 'ı', 'İ']);
     let mut accented_elsewhere = false;
-    // Counted once: a word's Cyrillic letters are compared with the text's
-    // (see `is_abbreviation_with_ending`).
-    let text_cyrillic = cyrillic_letters(&text);
+    // Whether the text is written in Cyrillic somewhere, in words of their
+    // own (see `is_abbreviation_with_ending`).
+    let cyrillic_elsewhere = has_cyrillic_writing(&text);
     // A combining mark belongs to the letter before it, so it splits no
     // word: "vi\u{307}agra" is one word, not "vi" and "agra".
     let separator = |c: char| {
@@ -97,7 +97,7 @@ pub fn obfuscated_text(text: &str, threshold: f64) -> Option<String> {
         // Cyrillic or Greek word are looked for on their own.
         let mixed = has_letters
             && !is_cyrillic_with_latin_i(&visible)
-            && !is_abbreviation_with_ending(&visible, text_cyrillic > cyrillic_letters(&visible))
+            && !is_abbreviation_with_ending(&visible, cyrillic_elsewhere)
             && ((!visible.as_str().is_single_script()
                 && skeleton(&visible)
                     .collect::<String>()
@@ -202,11 +202,34 @@ fn hides_latin_letters(word: &str) -> bool {
         })
 }
 
-/// How many Cyrillic letters a text has.
-fn cyrillic_letters(text: &str) -> usize {
-    text.chars()
-        .filter(|character| character.script() == Script::Cyrillic)
-        .count()
+/// The fewest Cyrillic letters, in words of Cyrillic letters alone, that
+/// make a text one written in Cyrillic: more than a word such as "да",
+/// which a disguised text may add to pass for one.
+const MIN_CYRILLIC_WRITING: usize = 4;
+
+/// Whether a text has [`MIN_CYRILLIC_WRITING`] letters or more in words
+/// of Cyrillic letters alone. Cyrillic letters in words that mix scripts
+/// do not count: they may be the disguises themselves.
+fn has_cyrillic_writing(text: &str) -> bool {
+    let mut letters = 0usize;
+    for word in text.split(|character: char| !character.is_alphanumeric()) {
+        let mut cyrillic = 0usize;
+        let mut other = false;
+        for character in word.chars().filter(|character| character.is_alphabetic()) {
+            if character.script() == Script::Cyrillic {
+                cyrillic += 1;
+            } else {
+                other = true;
+            }
+        }
+        if !other {
+            letters += cyrillic;
+            if letters >= MIN_CYRILLIC_WRITING {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Whether a word is Latin capitals, two or more, with an ending of
@@ -420,6 +443,10 @@ mod tests {
             // A Cyrillic capital that looks Latin ending a word in
             // capitals declines no abbreviation.
             ("You CUN\u{0422}", true),
+            // Two such words, or a short Cyrillic word beside one, make no
+            // text written in Cyrillic.
+            ("EARN CRYPT\u{041E} PROFI\u{0422} NOW", true),
+            ("you CUN\u{0422}, \u{0434}\u{0430}", true),
             // Other invisible characters inside any word.
             ("\u{043A}\u{0430}\u{200E}\u{0437}\u{0438}\u{043D}\u{043E}", true),
             ("fr\u{200C}ee money", true),

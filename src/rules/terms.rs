@@ -194,10 +194,10 @@ pub enum TermListError {
     /// The term at this position folds to no words.
     #[error("term {0} has no letters or digits to match")]
     NoWords(usize),
-    /// The term at this position folds to single letters only ("c#" to
-    /// "c"), which would match every lone letter of a comment; it reads as
-    /// the words given.
-    #[error("term {0} reads as the single letters {1:?}")]
+    /// The term at this position folds to one letter or digit, its
+    /// symbols fallen away ("c#" to "c"): it would match every lone letter
+    /// of a comment. The string is the letter.
+    #[error("term {0} reads as the single letter {1:?}")]
     SingleLetters(usize, String),
     /// The term at this position is longer than [`MAX_TERM_CHARACTERS`] or
     /// has more words than [`MAX_TERM_WORDS`].
@@ -250,14 +250,14 @@ impl TermList {
                 return Err(TermListError::TooLong(position));
             }
             // A term written as a lone letter or character ("x", "死") means
-            // it; one whose symbols fell away between words ("c#", "r&b")
-            // does not, and would match "plan C" or "r b".
-            let single_letters =
-                (0..folded.len()).all(|index| Runs::letter_count(folded.runs(index)) == 1);
+            // it; one whose symbols fell away and left one ("c#", "c++",
+            // "5%") does not, and would match "plan C". A term of several
+            // single letters ("R&B", "U.S.") is as specific as it was.
+            let single_letter = folded.len() == 1 && Runs::letter_count(folded.runs(0)) == 1;
             let symbols = normalized
                 .chars()
                 .any(|character| !(character.is_alphanumeric() || character.is_whitespace()));
-            if single_letters && symbols {
+            if single_letter && symbols {
                 return Err(TermListError::SingleLetters(
                     position,
                     folded.text().to_string(),
@@ -717,6 +717,13 @@ mod tests {
         assert!(found(&terms, "play the C#m chord").is_empty());
         assert_eq!(found(&terms, "buy v*i*a*g*r*a now"), vec!["viagra"]);
         assert_eq!(found(&terms, "v#i#a#g#r#a"), vec!["viagra"]);
+        // Three characters with a `#` that name no chord are a masked word.
+        let terms = list(&["ass", "motherfucker"]);
+        assert_eq!(found(&terms, "you a#s"), vec!["ass"]);
+        // Two long parts are two words, unless the term is written so too.
+        assert!(found(&terms, "you motherf*cker").is_empty());
+        let terms = list(&["motherf*cker"]);
+        assert_eq!(found(&terms, "you motherf*cker"), vec!["motherf*cker"]);
     }
 
     /// Only the first [`MAX_MASKED_WORDS`] masked words are compared.
@@ -1064,19 +1071,23 @@ mod tests {
     /// Latin letters all the same.
     #[test]
     fn cyrillic_capitals_hidden_in_latin_words_read_as_latin() {
-        let terms = list(&["cunt", "money", "hot", "нет"]);
-        let cases: [(&str, &[&str]); 5] = [
+        let terms = list(&["cunt", "money", "hot", "нет", "bet", "cheat"]);
+        let cases: [(&str, &[&str]); 8] = [
             ("You CUN\u{0422}", &["cunt"]),
             ("\u{041C}ONEY BACK", &["money"]),
             ("\u{041D}OT girls", &["hot"]),
+            // Mostly Cyrillic capitals, too.
+            ("H\u{041E}\u{0422} singles", &["hot"]),
+            ("\u{0412}\u{0415}T NOW", &["bet"]),
+            ("C\u{041D}\u{0415}\u{0410}T codes", &["cheat"]),
             // Such a word reads as Cyrillic as well.
             ("н\u{0065}т", &["нет"]),
             ("нет", &["нет"]),
         ];
-        // A Cyrillic word typed with a Latin `i` or `o` reads as no Latin
-        // word through its small-capital letters.
-        let latin = list(&["kit", "bot"]);
-        for text in ["кiт", "вoт"] {
+        // A Cyrillic word typed with a Latin `i` on a Russian layout reads
+        // as no Latin word through its small-capital letters.
+        let latin = list(&["kit", "kim"]);
+        for text in ["кiт", "кiм"] {
             assert!(found(&latin, text).is_empty(), "{text}");
         }
         for (text, expected) in cases {
@@ -1104,16 +1115,22 @@ mod tests {
             TermListError::SingleLetters(0, "c".to_string())
         );
         assert_eq!(
-            refused("R&B"),
-            TermListError::SingleLetters(0, "r b".to_string())
+            refused("c++"),
+            TermListError::SingleLetters(0, "c".to_string())
         );
-        for kept in ["x", "l", "死", "at&t", "ii", "a b"] {
+        assert_eq!(
+            refused("5%"),
+            TermListError::SingleLetters(0, "5".to_string())
+        );
+        for kept in [
+            "x", "l", "死", "at&t", "ii", "a b", "R&B", "U.S.", "p.m.", "#12",
+        ] {
             assert!(TermList::new(&[kept.to_string()]).is_ok(), "{kept}");
         }
-        assert_eq!(
-            refused("U.S."),
-            TermListError::SingleLetters(0, "u s".to_string())
-        );
+        // "R&B" finds itself, and not a lone "r" or "b".
+        let terms = list(&["R&B"]);
+        assert_eq!(found(&terms, "I love R&B music"), ["R&B"]);
+        assert!(found(&terms, "plan b or plan r").is_empty());
         let words = vec!["word"; MAX_TERM_WORDS + 1].join(" ");
         assert_eq!(refused(&words), TermListError::TooLong(0));
         assert_eq!(
