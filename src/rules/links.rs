@@ -25,9 +25,7 @@ pub fn too_many_links(
     trusted: &Arc<TrustedDomains>,
 ) -> Option<String> {
     // Most comments have no link at all.
-    if subject.link_hosts().next().is_none() {
-        return None;
-    }
+    subject.link_hosts().next()?;
     let reading = SiteHosts::default().with_trusted(Arc::clone(trusted));
     let mut links = 0usize;
     let mut seen = std::collections::HashSet::new();
