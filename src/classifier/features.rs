@@ -179,7 +179,9 @@ pub enum LinkToken<'text> {
 #[derive(Debug)]
 pub struct LinkReading<'a, 'text> {
     site: &'a SiteHosts,
-    /// The comment as written, lower-cased once a trusted domain shows up.
+    /// The comment as written; shown as a browser shows it (markup and
+    /// comments hidden, references decoded) and lower-cased once a trusted
+    /// domain shows up.
     raw_text: &'a str,
     raw_lower: Option<String>,
     /// The comment normalised, whose tokens are read.
@@ -214,7 +216,7 @@ impl<'a, 'text> LinkReading<'a, 'text> {
                 LinkToken::TrustedDomain
             }
             TokenKind::LinkPath => match self.trusted {
-                Some(domain) if names_an_address(text) => {
+                Some(domain) if names_an_address(text, self.is_query_value(text)) => {
                     self.trusted = None;
                     LinkToken::Revealed(domain)
                 }
@@ -227,9 +229,10 @@ impl<'a, 'text> LinkReading<'a, 'text> {
         }
     }
 
-    /// Whether `domain` is written as often in the comment as written
-    /// (lower-cased) as in the normalised text: otherwise some of its
-    /// links were made of look-alike letters or escapes.
+    /// Whether `domain` is written as often in the comment as shown
+    /// (lower-cased; hidden markup such as `<!-- nature.com -->` is no
+    /// part of it) as in the normalised text: otherwise some of its links
+    /// were made of look-alike letters.
     fn written_as_such(&mut self, domain: &'text str) -> bool {
         if let Some((_, written)) = self.written.iter().find(|(seen, _)| *seen == domain) {
             return *written;
@@ -237,10 +240,20 @@ impl<'a, 'text> LinkReading<'a, 'text> {
         let raw_text = self.raw_text;
         let raw_lower = self
             .raw_lower
-            .get_or_insert_with(|| raw_text.to_lowercase());
+            .get_or_insert_with(|| crate::text::visible(raw_text).to_lowercase());
         let written = raw_lower.matches(domain).count() >= self.normalized.matches(domain).count();
         self.written.push((domain, written));
         written
+    }
+
+    /// Whether a path token is a query's value: `=` stands right before it
+    /// in the normalised text, of which every token is a part.
+    fn is_query_value(&self, token: &str) -> bool {
+        let start = self.normalized.as_ptr() as usize;
+        let offset = (token.as_ptr() as usize).wrapping_sub(start);
+        offset <= self.normalized.len()
+            && offset > 0
+            && self.normalized.as_bytes().get(offset - 1) == Some(&b'=')
     }
 }
 
@@ -261,33 +274,29 @@ pub fn for_each_read_link_domain<'text>(
     });
 }
 
-/// The file endings a path segment of a trusted site's own pages has
-/// ("report.pdf"), which name no other address.
-const FILE_ENDINGS: &[&str] = &[
-    "htm", "html", "shtml", "php", "asp", "aspx", "jsp", "cfm", "cgi", "pdf", "xml", "json", "csv",
-    "txt", "xls", "xlsx", "doc", "docx", "ppt", "pptx", "odt", "ods", "rtf", "jpg", "jpeg", "png",
-    "gif", "svg", "webp", "mp3", "mp4", "zip",
-];
-
 /// Whether a segment of a link's path or query shows another address: a
-/// scheme ("https:" before its `//`), an escaped slash or colon (escaped
-/// twice, too: `%252f`), a `www.` name, or a host name ("u=pills.example",
-/// "search=pills.example"; not a file name such as "report.pdf").
-fn names_an_address(segment: &str) -> bool {
+/// scheme ("https:" before its `//`), an escaped slash, colon or dot
+/// (escaped twice, too: `%252f`), a `www.` name, or, as a query's value
+/// (`query_value`), a host name ("u=pills.example", "search=pills.example",
+/// with a port or not). A path segment shaped like a host is a page's name
+/// ("/wiki/Node.js", "report.pdf") and shows none.
+fn names_an_address(segment: &str, query_value: bool) -> bool {
     segment.ends_with("http:")
         || segment.ends_with("https:")
         || segment.contains("%2f")
         || segment.contains("%3a")
+        || segment.contains("%2e")
         || segment.contains("%25")
         || segment.starts_with("www.")
-        || looks_like_a_host(segment)
+        || (query_value && looks_like_a_host(segment))
 }
 
-/// Whether a segment is written as a host name: labels of letters, digits
-/// and `-` joined by dots, the last of two letters or more, and not a file
-/// ending.
+/// Whether a segment is written as a host name, with a port or not: labels
+/// of letters, digits and `-` joined by dots, the last of two letters or
+/// more.
 fn looks_like_a_host(segment: &str) -> bool {
-    let mut labels = segment.split('.');
+    let host = segment.split(':').next().unwrap_or(segment);
+    let mut labels = host.split('.');
     let Some(ending) = labels.next_back() else {
         return false;
     };
@@ -301,7 +310,6 @@ fn looks_like_a_host(segment: &str) -> bool {
         })
         && ending.len() >= 2
         && ending.chars().all(char::is_alphabetic)
-        && !FILE_ENDINGS.contains(&ending)
 }
 
 /// A trusted domain as written in a configuration, in the form link
@@ -1577,8 +1585,25 @@ mod tests {
             "cheap pills https://www.ons.gov.uk/redirect?url=https://pills.example/buy",
             "cheap pills https://ons.gov.uk/go/https%3a%2f%2fpills.example",
             "cheap pills https://ons.\u{0262}ov.uk/buy",
+            // A query's value naming a host, with a port, or an escaped dot.
+            "cheap pills https://www.ons.gov.uk/r?u=pills.example",
+            "cheap pills https://www.ons.gov.uk/r?u=pills.example:443",
+            "cheap pills https://www.ons.gov.uk/r?u=pills%2eexample",
+            // A look-alike beside the name written plainly, or plainly
+            // only in markup a reader never sees.
+            "cheap pills https://ons.\u{0262}ov.uk/buy as ons.gov.uk says",
+            "cheap pills https://ons.\u{0262}ov.uk/buy <!-- ons.gov.uk -->",
         ] {
             assert!(!signals(text, &trusted).is_empty(), "{text}");
+        }
+        // A page named like a host, or a file, is a page of the trusted
+        // site; a domain written with references is the same domain.
+        for text in [
+            "Good explainer: https://en.wikipedia.org/wiki/Node.js",
+            "The report https://www.ons.gov.uk/files/report.epub",
+            "See https://ons.gov.uk/search.do and https://&#111;ns.gov.uk/x",
+        ] {
+            assert!(signals(text, &trusted).is_empty(), "{text}");
         }
     }
 

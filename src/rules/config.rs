@@ -317,8 +317,9 @@ fn is_open_suffix(domain: &str) -> bool {
     }
 }
 
-/// Domains under which anyone may publish (shared hosting, blogs, short
-/// links): a trusted domain that is one of them, or above one of them
+/// Domains under which anyone may publish or that send readers on
+/// (shared hosting, blogs, video and social sites, short links, archives,
+/// `doi.org`): a trusted domain that is one of them, or above one of them
 /// (`google.com` above `sites.google.com`), would trust every spammer's
 /// page there.
 const SHARED_PUBLISHING_DOMAINS: &[&str] = &[
@@ -344,6 +345,25 @@ const SHARED_PUBLISHING_DOMAINS: &[&str] = &[
     "cloudfront.net",
     "sites.google.com",
     "docs.google.com",
+    "drive.google.com",
+    "storage.googleapis.com",
+    "dropbox.com",
+    "telegra.ph",
+    "t.me",
+    "youtube.com",
+    "youtu.be",
+    "vimeo.com",
+    "tiktok.com",
+    "facebook.com",
+    "instagram.com",
+    "x.com",
+    "twitter.com",
+    "reddit.com",
+    "linktr.ee",
+    "pastebin.com",
+    "archive.org",
+    "archive.ph",
+    "doi.org",
     "bit.ly",
     "tinyurl.com",
     "t.co",
@@ -394,8 +414,9 @@ fn trusted_domains(
             return Err(invalid(
                 field,
                 format!(
-                    "{entry:?} is a domain anyone can publish under (shared hosting, blogs or \
-                     short links): trusting it would trust every spammer's page there"
+                    "{entry:?} is a domain anyone can publish under or that sends readers on \
+                     (shared hosting, blogs, video and social sites, short links, archives): \
+                     trusting it would trust every spammer's page there"
                 ),
             ));
         }

@@ -47,13 +47,13 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 /// agree" is a reply to another reader, "posted on Telegram @nexta_tv" a
 /// source.
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\W{0,12}@[a-z0-9_]{4,}")
+    Regex::new(r"^\W{0,12}((user\s?name|user|handle|id|account)\W{0,3})?@[a-z0-9_]{4,}")
         .unwrap_or_else(|error| unreachable!("the handle pattern is valid: {error}"))
 });
 
 /// Words that ask a reader to get in touch.
 static GET_IN_TOUCH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(contact|message|text|reach|write|dm|join|inbox|chat)\b")
+    Regex::new(r"\b(contact|message|text|reach|write|dm|join|inbox|chat|touch|add|talk|connect)\b")
         .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
 });
 
@@ -79,6 +79,13 @@ const FREE_MAIL_PROVIDERS: &[&str] = &[
     "gmx",
     "yandex",
     "zoho",
+    "qq",
+    "163",
+    "126",
+    "tutanota",
+    "tuta",
+    "hackermail",
+    "rediffmail",
 ];
 
 /// The fewest digits a phone number has: a national number with its area
@@ -99,7 +106,12 @@ const DETAIL_RUNS_ON_CHARACTERS: usize = 60;
 /// The starts of national toll-free and shared-cost numbers (after any
 /// `+` or `00` and country code `1`): a council's or a charity's hotline,
 /// which readers pass on with the app that also takes messages on it.
-const HOTLINE_PREFIXES: &[&str] = &["0800", "0808", "0500", "800", "888", "877", "866", "855"];
+const HOTLINE_PREFIXES: &[&str] = &["0800", "0808", "0500"];
+
+/// The toll-free codes of North America, which count as hotlines when
+/// written with the country's `1` ("1-800-...", "+1 888 ..."): written
+/// alone, the same digits begin other countries' mobile numbers.
+const NORTH_AMERICAN_TOLL_FREE: &[&str] = &["800", "888", "877", "866", "855", "844", "833"];
 
 /// The most characters of a contact detail a message quotes.
 const QUOTED_DETAIL_CHARACTERS: usize = 40;
@@ -241,53 +253,100 @@ fn is_free_mail(address: &str) -> bool {
 }
 
 /// Whether a run of digits and separators is a phone number: at least
-/// [`MIN_PHONE_DIGITS`] digits, in groups of two or more (a country code
-/// may be one digit), and not a number written in thousands ("950 000
-/// 000"), a book's ISBN, dates ("04.10.2021 - 05.10.2021") or years
-/// ("2019 2020 2021"). `dialling` says whether it must have its country
-/// code, or may be any number but a hotline.
+/// [`MIN_PHONE_DIGITS`] digits, and none of the other things such runs
+/// are (see [`is_other_number`]). `dialling` says whether it must have its
+/// country code, or may be any number but a hotline.
 fn is_phone_number(candidate: &str, dialling: Dialling) -> bool {
     let groups: Vec<&str> = candidate
-        .split(|c: char| !c.is_ascii_digit())
+        .split(|c: char| !c.is_numeric())
         .filter(|group| !group.is_empty())
         .collect();
-    let digits: usize = groups.iter().map(|group| group.len()).sum();
+    let digits: usize = groups.iter().map(|group| group.chars().count()).sum();
     let international = candidate.starts_with('+') || candidate.starts_with("00");
-    let country_code = usize::from(candidate.starts_with('+'));
-    let short_groups = groups
+    let dialled = match dialling {
+        Dialling::National => !is_hotline(&groups, international),
+        Dialling::International => international,
+    };
+    digits >= MIN_PHONE_DIGITS && dialled && !is_other_number(candidate, &groups, international)
+}
+
+/// Whether a run of digits that the phone pattern took is something else:
+/// - groups of one digit (scores, "3-1 2-0"), but for one among the first
+///   two (a country or trunk code: "+33 6 12 ...", "+44 (0) 7700 ...",
+///   "1-555-...");
+/// - a number written in thousands ("950 000 000"), unless international;
+/// - a book's ISBN;
+/// - years ("2019 2020 2021") or a date ("04.10.2021");
+/// - pairs ("25-23 25-21", "2019-20 2020-21", "102-98 110-105", prices
+///   "12.99 13.49"): two or more pieces between spaces, each two numbers;
+/// - groups of two digits or fewer that are not evenly separated (times
+///   "09.30-12.30 13.30-17.30", dates "04.10.21 - 05.10.21"), where a
+///   number of pairs of digits keeps one separator ("06 12 34 56 78").
+fn is_other_number(candidate: &str, groups: &[&str], international: bool) -> bool {
+    let length = |group: &&str| group.chars().count();
+    let single_digits = groups.iter().filter(|group| length(group) < 2).count();
+    let single_digits_in_front = groups
         .iter()
-        .skip(country_code)
-        .any(|group| group.len() < 2);
+        .take(2)
+        .filter(|group| length(group) < 2)
+        .count();
+    let short_groups = single_digits > 1 || single_digits > single_digits_in_front;
     let thousands = !international
         && groups.len() >= 2
-        && groups.first().is_some_and(|group| group.len() <= 3)
-        && groups.iter().skip(1).all(|group| group.len() == 3);
+        && groups.first().is_some_and(|group| length(group) <= 3)
+        && groups.iter().skip(1).all(|group| length(group) == 3);
+    let digits: usize = groups.iter().map(length).sum();
     let isbn = digits == 13 && (candidate.starts_with("978") || candidate.starts_with("979"));
     let year =
         |group: &&str| group.len() == 4 && (group.starts_with("19") || group.starts_with("20"));
     let years = groups.iter().all(year);
     let dates = groups
         .windows(3)
-        .any(|three| three[0].len() <= 2 && three[1].len() <= 2 && year(&three[2]));
-    let national: String = groups.concat();
-    let national = national
-        .strip_prefix("00")
-        .unwrap_or(&national)
-        .trim_start_matches('1');
-    let hotline = HOTLINE_PREFIXES
+        .any(|three| length(&three[0]) <= 2 && length(&three[1]) <= 2 && year(&three[2]));
+    let pieces: Vec<&str> = candidate
+        .split_whitespace()
+        .filter(|piece| piece.chars().any(char::is_numeric))
+        .collect();
+    let pairs = pieces.len() >= 2
+        && pieces.iter().all(|piece| {
+            piece
+                .split(|c: char| !c.is_numeric())
+                .filter(|group| !group.is_empty())
+                .count()
+                == 2
+        });
+    let separators: Vec<&str> = candidate
+        .trim_start_matches(|c: char| !c.is_numeric())
+        .split(char::is_numeric)
+        .filter(|separator| !separator.is_empty())
+        .collect();
+    let uneven = groups
         .iter()
-        .any(|prefix| national.starts_with(prefix) || groups.concat().starts_with(prefix));
-    let dialled = match dialling {
-        Dialling::National => !hotline,
-        Dialling::International => international,
+        .skip(usize::from(international))
+        .all(|group| length(group) <= 2)
+        && separators.windows(2).any(|pair| pair[0] != pair[1]);
+    short_groups || thousands || isbn || years || dates || pairs || uneven
+}
+
+/// Whether a number is a hotline (see [`HOTLINE_PREFIXES`] and
+/// [`NORTH_AMERICAN_TOLL_FREE`]).
+fn is_hotline(groups: &[&str], international: bool) -> bool {
+    let number = groups.concat();
+    let number = if international {
+        number.strip_prefix("00").unwrap_or(&number)
+    } else {
+        number.as_str()
     };
-    digits >= MIN_PHONE_DIGITS
-        && !short_groups
-        && !thousands
-        && !isbn
-        && !years
-        && !dates
-        && dialled
+    let north_american = number.strip_prefix('1').is_some_and(|rest| {
+        NORTH_AMERICAN_TOLL_FREE
+            .iter()
+            .any(|code| rest.starts_with(code))
+    });
+    north_american
+        || (!international
+            && HOTLINE_PREFIXES
+                .iter()
+                .any(|prefix| number.starts_with(prefix)))
 }
 
 /// The rule's sentence: how the comment points readers (`via`) and the
@@ -339,6 +398,15 @@ mod tests {
             "I read about it on Telegram last week. Then I met Mrs Collins, on WhatsApp +44 7700 900123",
             "WhatsApp +34 612 345 678 for the course",
             "email him: recoveryexpert@hotmail.co.uk or spells@yahoo.fr",
+            "Contact Mrs Collins on +44 (0) 7700 900123",
+            "WhatsApp +33 6 12 34 56 78",
+            "Text him on WhatsApp 1-555-234-8890",
+            "WhatsApp +\u{0669}\u{0667}\u{0661} \u{0665}\u{0660} \u{0661}\u{0662}\u{0663} \u{0664}\u{0665}\u{0666}\u{0667}",
+            "WhatsApp him on 8886543210",
+            "WhatsApp +855 12 345 678",
+            "Get in touch with her on Telegram @anna_fx_trader",
+            "Contact her on Telegram username @anna_fx_trader",
+            "Email Dr Bello at recovery@hackermail.com",
         ] {
             assert!(fires(text).is_some(), "{text}");
         }
@@ -372,6 +440,13 @@ mod tests {
             "Cllr Jones is very helpful, contact him on 01632 960 123 about the bins.",
             "The WhatsApp hotline for the flood is 0800 123 4567, run by the council",
             "Email him at jones@mail.example.org about the planning meeting",
+            "Our WhatsApp group followed the volleyball: 25-23 25-21 19-25 25-17",
+            "Telegram subscribers by season 2019-20 2020-21 2021-22 grew",
+            "WhatsApp was down 04.10.21 - 05.10.21 for many users",
+            "The Telegram office hours are 09.30-12.30 13.30-17.30",
+            "WhatsApp Premium prices 12.99 13.49 14.99",
+            "Our WhatsApp group watched the lakers 102-98 110-105",
+            "The WhatsApp helpline is 1-800-555-0199",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }

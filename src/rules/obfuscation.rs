@@ -167,17 +167,32 @@ fn is_hyphenation_point(word: &str, index: usize, character: char) -> bool {
 /// Latin letter.
 fn is_cyrillic_with_latin_i(word: &str) -> bool {
     let mut cyrillic = false;
+    // Whether every Cyrillic letter is a capital drawn as a Latin one: then
+    // the word reads as Latin capitals ("ТIТ"), a disguise, not a word
+    // typed on a Russian layout.
+    let mut imitates_capitals = true;
     for character in word.chars() {
         match character {
             'i' | 'I' | 'ï' | 'Ï' | 'j' | 'J' => {}
             // Digits and combining marks (a stress accent) belong to any
             // script.
             _ if matches!(character.script(), Script::Common | Script::Inherited) => {}
-            _ if character.script() == Script::Cyrillic => cyrillic = true,
+            _ if character.script() == Script::Cyrillic => {
+                cyrillic = true;
+                imitates_capitals &= is_capital_drawn_as_latin(character);
+            }
             _ => return false,
         }
     }
-    cyrillic
+    cyrillic && !imitates_capitals
+}
+
+/// Whether a letter is a capital that looks like a Latin capital (the
+/// Cyrillic `Т`, `Н`, `О`).
+fn is_capital_drawn_as_latin(character: char) -> bool {
+    let mut buffer = [0u8; 4];
+    character.is_uppercase()
+        && skeleton(character.encode_utf8(&mut buffer)).all(|part| part.is_ascii_uppercase())
 }
 
 /// Whether a word hides Latin letters among Cyrillic or Greek ones, each
@@ -245,11 +260,7 @@ fn is_abbreviation_with_ending(word: &str, cyrillic_elsewhere: bool) -> bool {
         .take_while(|character| character.script() == Script::Latin)
         .count();
     let ending = || letters().skip(latin_prefix);
-    let ending_imitates_capitals = ending().all(|character| {
-        let mut buffer = [0u8; 4];
-        character.is_uppercase()
-            && skeleton(character.encode_utf8(&mut buffer)).all(|part| part.is_ascii_uppercase())
-    });
+    let ending_imitates_capitals = ending().all(is_capital_drawn_as_latin);
     latin_prefix >= 2
         && letters()
             .take(latin_prefix)
@@ -447,6 +458,8 @@ mod tests {
             // text written in Cyrillic.
             ("EARN CRYPT\u{041E} PROFI\u{0422} NOW", true),
             ("you CUN\u{0422}, \u{0434}\u{0430}", true),
+            // Capitals with a Latin `I` that all read as Latin ones.
+            ("nice \u{0422}I\u{0422} pics", true),
             // Other invisible characters inside any word.
             ("\u{043A}\u{0430}\u{200E}\u{0437}\u{0438}\u{043D}\u{043E}", true),
             ("fr\u{200C}ee money", true),
