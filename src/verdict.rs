@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::{
-    for_each_read_link_domain, FeatureDescription, Model, ModelScore, SiteHosts,
+    for_each_read_link, FeatureDescription, Model, ModelScore, ReadLink, SiteHosts,
 };
 use crate::domain::{Assessment, Comment, Priority, Reason, ReasonSource, Verdict};
 use crate::rules::{Evaluation, Mode};
@@ -217,11 +217,11 @@ fn linked_sites(
     normalized: &str,
     counted: impl Fn(&str) -> bool,
 ) -> String {
-    let mut sites: Vec<&str> = Vec::new();
+    let mut sites: Vec<ReadLink> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for_each_read_link_domain(site, raw_text, normalized, |domain| {
-        if counted(domain) && seen.insert(domain) {
-            sites.push(domain);
+    for_each_read_link(site, raw_text, normalized, |link| {
+        if counted(link.domain) && seen.insert(link) {
+            sites.push(link);
         }
     });
     if sites.is_empty() {
@@ -230,7 +230,7 @@ fn linked_sites(
     let mut named: Vec<String> = sites
         .iter()
         .take(NAMED_SITES)
-        .map(|site| crate::text::quoted(site, QUOTED_SITE_CHARACTERS).into_owned())
+        .map(|link| link.named(QUOTED_SITE_CHARACTERS))
         .collect();
     if sites.len() > NAMED_SITES {
         named.push(format!("{} more", sites.len() - NAMED_SITES));
@@ -526,7 +526,7 @@ mod tests {
         let redirect = "go https://www.cdc.gov/r?u=https://pills.example/x";
         assert_eq!(
             linked_sites(&site, redirect, redirect, |_| true),
-            ": cdc.gov"
+            ": cdc.gov (passing readers on to another address)"
         );
     }
 

@@ -257,19 +257,48 @@ impl<'a, 'text> LinkReading<'a, 'text> {
     }
 }
 
-/// The domains of the links the model reads in `normalized` (see
-/// [`LinkReading`]), in order, each time one occurs: a link to a trusted
-/// domain that hides another address counts under its domain.
-pub fn for_each_read_link_domain<'text>(
+/// A link the model reads, as the reasons that name links show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReadLink<'text> {
+    pub domain: &'text str,
+    /// A link to a trusted domain that passes readers on to another
+    /// address (see [`LinkToken::Revealed`]).
+    pub redirect: bool,
+}
+
+impl ReadLink<'_> {
+    /// The link's domain quoted to at most `characters`, and for a
+    /// redirect what it does: a moderator who reads "cdc.gov" alone in a
+    /// reason about spam links would wonder why a trusted site counts.
+    pub fn named(&self, characters: usize) -> String {
+        let domain = crate::text::quoted(self.domain, characters);
+        if self.redirect {
+            format!("{domain} (passing readers on to another address)")
+        } else {
+            domain.into_owned()
+        }
+    }
+}
+
+/// The links the model reads in `normalized` (see [`LinkReading`]), in
+/// order, each time one occurs: a link to a trusted domain that hides
+/// another address counts under its domain, as a redirect.
+pub fn for_each_read_link<'text>(
     site: &SiteHosts,
     raw_text: &str,
     normalized: &'text str,
-    mut visit: impl FnMut(&'text str),
+    mut visit: impl FnMut(ReadLink<'text>),
 ) {
     let mut reading = LinkReading::new(site, raw_text, normalized);
     crate::text::for_each_link_token(normalized, |kind, text| match reading.next(kind, text) {
-        LinkToken::Read if kind == TokenKind::LinkDomain => visit(text),
-        LinkToken::Revealed(domain) => visit(domain),
+        LinkToken::Read if kind == TokenKind::LinkDomain => visit(ReadLink {
+            domain: text,
+            redirect: false,
+        }),
+        LinkToken::Revealed(domain) => visit(ReadLink {
+            domain,
+            redirect: true,
+        }),
         LinkToken::Read | LinkToken::TrustedDomain => {}
     });
 }

@@ -21,9 +21,9 @@ pub use dataset::{read_labelled_file, LabelledExample};
 pub use error::ClassifierError;
 pub use features::{
     describe_feature, extract_features, extract_features_normalized, extract_features_on_site,
-    for_each_feature, for_each_read_link_domain, resolve_positions, resolve_text,
-    resolve_text_by_keys, trusted_domain, FeatureDescription, FeatureKeys, FeatureParams,
-    FeatureParts, LinkReading, LinkToken, SiteHosts, TrustedDomains, UNKNOWN_WORD,
+    for_each_feature, for_each_read_link, resolve_positions, resolve_text, resolve_text_by_keys,
+    trusted_domain, FeatureDescription, FeatureKeys, FeatureParams, FeatureParts, LinkReading,
+    LinkToken, ReadLink, SiteHosts, TrustedDomains, UNKNOWN_WORD,
 };
 pub use metrics::{threshold_curve, BinaryMetrics, ThresholdPoint};
 pub use model::{

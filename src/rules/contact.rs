@@ -13,11 +13,40 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Messaging apps that scams send readers to.
+use crate::classifier::TrustedDomains;
+
+/// Messaging apps that scams send readers to, as they are written: with
+/// accents, a hyphen or a space inside ("Whátsapp", "Whats-App", "Teleg
+/// ram"), and in Cyrillic, Arabic and Chinese ("Телеграм", "Вотсап",
+/// "واتساب", "微信"). Chinese puts no spaces between words, so `微信` is
+/// found wherever it stands.
 static CHANNEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(what'?s\s?app|whatapp|watsapp|wh?atsap|telegram|viber|wechat|wickr)\b")
-        .unwrap_or_else(|error| unreachable!("the channel pattern is valid: {error}"))
+    Regex::new(
+        r"(?x)
+        \b( wh?[aáàâä]t'?s?[\s\-.]?[aáàâä]pp?
+          | t[eéè]l[eéè][\s\-.]?gr[aáàâ]mm?
+          | viber | we[\s\-]?chat | wickr
+          | (ватс|вотс|вац|вотц)[аa]пп?\w* | телегр[аa]мм?\w* | телег[аи]\w* | вайбер\w*
+          | واتس\s?[اآ]ب | (تيليجرام|تلجرام|تليجرام|تلغرام|تيليغرام)
+          )\b
+        | 微信",
+    )
+    .unwrap_or_else(|error| unreachable!("the channel pattern is valid: {error}"))
 });
+
+/// The domains of the apps' makers: "report it to abuse@telegram.org" is
+/// no private contact.
+const APP_MAKERS_DOMAINS: &[&str] = &[
+    "whatsapp.com",
+    "whatsapp.net",
+    "telegram.org",
+    "viber.com",
+    "wechat.com",
+    "tencent.com",
+    "wickr.com",
+    "meta.com",
+    "fb.com",
+];
 
 /// Someone to get in touch with: a verb of contact, then a person ("him",
 /// "Dr", "Mr", "the hacker"). A pronoun must be followed by how ("on",
@@ -25,7 +54,7 @@ static CHANNEL: LazyLock<Regex> = LazyLock::new(|| {
 /// no one's number.
 static PERSON: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(contact|e-?mail|mail|text|message|reach(\s+out\s+to)?|call|write\s+to|dm|what'?s\s?app)(\s+(the|this|that))?\s+((him|her|them)\s*(\bon\b|\bat\b|\bvia\b|\bthrough\b|:)|(dr|doctor|mr|mrs|ms|miss|prof|professor|agent|hacker|lady|sir|madam|priest|spell\s?caster)\b)",
+        r"\b(contact|e-?mail|mail|text|message|reach(\s+out\s+to)?|call|write\s+to|dm|what'?s\s?app)(\s+(the|this|that))?\s+((him|her|them)(\s+(directly|now|today|privately|personally|asap|right\s+away))?\s*(\bon\b|\bat\b|\bvia\b|\bthrough\b|:|(?P<detail>\+|00|[a-z0-9._%+\-]+\s*@))|(dr|doctor|mr|mrs|ms|miss|prof|professor|agent|hacker|lady|sir|madam|priest|spell\s?caster)\b)",
     )
     .unwrap_or_else(|error| unreachable!("the person pattern is valid: {error}"))
 });
@@ -37,9 +66,27 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|error| unreachable!("the phone pattern is valid: {error}"))
 });
 
+/// An e-mail address, written plainly or spelled out against the programs
+/// that harvest addresses: "anna (at) gmail (dot) com", "anna[at]gmail[.]com",
+/// "anna at gmail dot com", "anna @ gmail.com" (see [`Reach::email`]).
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[a-z0-9._%+\-]+@([a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,})")
-        .unwrap_or_else(|error| unreachable!("the e-mail pattern is valid: {error}"))
+    Regex::new(
+        r"[a-z0-9._%+\-]+(\s*@\s*|\s*[(\[{]\s*at\s*[)\]}]\s*|\s+at\s+)[a-z0-9\-]+((\.|\s*[(\[{]\s*(dot|\.)\s*[)\]}]\s*|\s+dot\s+)[a-z0-9\-]+)*(\.|\s*[(\[{]\s*(dot|\.)\s*[)\]}]\s*|\s+dot\s+)[a-z]{2,}\b",
+    )
+    .unwrap_or_else(|error| unreachable!("the e-mail pattern is valid: {error}"))
+});
+
+/// The signs of an e-mail address spelled out: an `at` in brackets, or a
+/// word `at` before a name and a word `dot` ("at gmail dot com").
+static SPELLED_OUT_AT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[(\[{]\s*at\s*[)\]}]|\bat\s+[a-z0-9\-]+\s+dot\b")
+        .unwrap_or_else(|error| unreachable!("the spelled-out pattern is valid: {error}"))
+});
+
+/// The parts of a spelled-out address that stand for `@` and `.`.
+static ADDRESS_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\s*[(\[{]\s*(at|dot|\.)\s*[)\]}]\s*|\s+(at|dot)\s+|\s*@\s*")
+        .unwrap_or_else(|error| unreachable!("the marker pattern is valid: {error}"))
 });
 
 /// A messaging handle ("@fx_trader_anna"), which only counts right after a
@@ -51,10 +98,16 @@ static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|error| unreachable!("the handle pattern is valid: {error}"))
 });
 
-/// Words that ask a reader to get in touch.
+/// Words that ask a reader to get in touch with someone: a verb, then the
+/// person or the group ("message me", "join my group", "get in touch with
+/// her", "contact Mr ..."). The words alone are no request: "his message
+/// on Telegram @...", "join BBC Russian on Telegram @...", "I would add
+/// that ..." cite a source.
 static GET_IN_TOUCH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(contact|message|text|reach|write|dm|join|inbox|chat|touch|add|talk|connect)\b")
-        .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
+    Regex::new(
+        r"\b(contact|message|text|reach(\s+out)?(\s+to)?|write(\s+to)?|dm|join|inbox|chat(\s+with)?|talk(\s+to)?|connect(\s+with)?|add|(get\s+)?in\s+touch(\s+with)?)\s+(me|us|him|her|them|my|our|mr|mrs|ms|miss|dr|the\s+(expert|hacker|agent|team|group|channel))\b",
+    )
+    .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
 });
 
 /// The free e-mail services the scams give addresses at, by the name
@@ -106,7 +159,16 @@ const DETAIL_RUNS_ON_CHARACTERS: usize = 60;
 /// The starts of national toll-free and shared-cost numbers (after any
 /// `+` or `00` and country code `1`): a council's or a charity's hotline,
 /// which readers pass on with the app that also takes messages on it.
-const HOTLINE_PREFIXES: &[&str] = &["0800", "0808", "0500"];
+/// The United Kingdom's `03` numbers are those of public bodies and
+/// charities ("HMRC is on 0300 200 3300").
+const HOTLINE_PREFIXES: &[&str] = &[
+    "0800", "0808", "0500", "0300", "0303", "0330", "0333", "0343", "0344", "0345", "0370", "0371",
+    "0372", "0373",
+];
+
+/// The most digits a phone number has, with its country code (ITU-T
+/// E.164): a run of more is a card or an account number.
+const MAX_PHONE_DIGITS: usize = 15;
 
 /// The toll-free codes of North America, which count as hotlines when
 /// written with the country's `1` ("1-800-...", "+1 888 ..."): written
@@ -122,10 +184,13 @@ const QUOTED_DETAIL_CHARACTERS: usize = 40;
 /// or a handle right after the app when the words before it ask readers to
 /// get in touch; after a person, an international phone number or an
 /// e-mail address at a free e-mail service. The message names both.
-pub fn contact_offer(normalized: &str) -> Option<String> {
+pub fn contact_offer(normalized: &str, trusted: &TrustedDomains) -> Option<String> {
     // Most comments have neither the digits of a phone number nor an `@`.
     let digits = normalized.chars().filter(|c| c.is_numeric()).count();
-    if digits < MIN_PHONE_DIGITS && !normalized.contains('@') {
+    if digits < MIN_PHONE_DIGITS
+        && !normalized.contains('@')
+        && !SPELLED_OUT_AT.is_match(normalized)
+    {
         return None;
     }
     let channels: Vec<regex::Match> = CHANNEL.find_iter(normalized).collect();
@@ -146,23 +211,26 @@ pub fn contact_offer(normalized: &str) -> Option<String> {
         let detail = after
             .phone(Dialling::National)
             .or_else(|| before.phone(Dialling::International))
-            .or_else(|| after.find(&EMAIL).map(|found| found.as_str()))
+            .or_else(|| after.email(|address| !is_organisation_address(address, trusted)))
             .or_else(handle);
         if let Some(detail) = detail {
             return Some(message(&channel_name(channel.as_str()), detail));
         }
     }
-    PERSON.find_iter(normalized).find_map(|person| {
-        let after = Reach::after(normalized, person.end());
-        let free_mail = after
-            .find(&EMAIL)
-            .filter(|found| is_free_mail(found.as_str()))
-            .map(|found| found.as_str());
+    PERSON.captures_iter(normalized).find_map(|person| {
+        let whole = person.get(0)?;
+        // A detail right after the pronoun ("email him anna@...") is part
+        // of the match; it is read from its start.
+        let detail_start = person
+            .name("detail")
+            .map_or(whole.end(), |detail| detail.start());
+        let after = Reach::after(normalized, detail_start);
+        let free_mail = after.email(is_free_mail);
         // A person reached on a national number is most often an office
         // ("contact Dr Patel's surgery on 020 ...", "contact him on 01632
         // ..." about a councillor); the scams give numbers abroad.
         let detail = after.phone(Dialling::International).or(free_mail)?;
-        let named = person.as_str().trim_end_matches([' ', ':']);
+        let named = normalized[whole.start()..detail_start].trim_end_matches([' ', ':']);
         Some(message(&format!("\"{named}\""), detail))
     })
 }
@@ -217,12 +285,21 @@ impl<'a> Reach<'a> {
         }
     }
 
-    /// The first match of `pattern` that begins within reach.
-    fn find(&self, pattern: &Regex) -> Option<regex::Match<'a>> {
-        pattern
+    /// The first e-mail address within reach whose plain form (`@` and
+    /// dots, see [`plain_address`]) `accepted` takes, as written. One
+    /// spelled out with bare words ("anna at gmail dot com") counts only at
+    /// a free e-mail service, so that prose such as "at home dot com" is no
+    /// address.
+    fn email(&self, accepted: impl Fn(&str) -> bool) -> Option<&'a str> {
+        EMAIL
             .find_iter(self.text)
             .take_while(|found| found.start() <= self.starts_within)
-            .next()
+            .map(|found| found.as_str())
+            .find(|written| {
+                let plain = plain_address(written);
+                let bare_words = !written.contains(['@', '(', '[', '{']);
+                accepted(&plain) && (!bare_words || is_free_mail(&plain))
+            })
     }
 
     /// The first phone number within reach (see [`is_phone_number`]).
@@ -233,6 +310,38 @@ impl<'a> Reach<'a> {
             .map(|found| found.as_str().trim())
             .find(|candidate| is_phone_number(candidate, dialling))
     }
+}
+
+/// An address as its owner would type it: a spelled-out `at` is `@`, a
+/// spelled-out `dot` is `.`, the spaces around them gone.
+fn plain_address(written: &str) -> String {
+    ADDRESS_MARKER
+        .replace_all(written, |marker: &regex::Captures| {
+            let word = marker
+                .get(1)
+                .or_else(|| marker.get(2))
+                .map(|word| word.as_str());
+            if matches!(word, Some("dot" | ".")) {
+                "."
+            } else {
+                "@"
+            }
+        })
+        .into_owned()
+}
+
+/// Whether an e-mail address is an organisation's that readers pass on:
+/// at a domain the site trusts (a government's, a university's; see
+/// `trusted_domains`) or at an app's maker ("report it to
+/// abuse@telegram.org").
+fn is_organisation_address(address: &str, trusted: &TrustedDomains) -> bool {
+    let Some((_, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    trusted.trusts(domain)
+        || APP_MAKERS_DOMAINS
+            .iter()
+            .any(|maker| domain == *maker || domain.ends_with(&format!(".{maker}")))
 }
 
 /// Whether an e-mail address is at a free e-mail service: one of
@@ -267,14 +376,21 @@ fn is_phone_number(candidate: &str, dialling: Dialling) -> bool {
         Dialling::National => !is_hotline(&groups, international),
         Dialling::International => international,
     };
-    digits >= MIN_PHONE_DIGITS && dialled && !is_other_number(candidate, &groups, international)
+    (MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits)
+        && dialled
+        && !is_other_number(candidate, &groups, international)
 }
 
 /// Whether a run of digits that the phone pattern took is something else:
 /// - groups of one digit (scores, "3-1 2-0"), but for one among the first
 ///   two (a country or trunk code: "+33 6 12 ...", "+44 (0) 7700 ...",
 ///   "1-555-...");
-/// - a number written in thousands ("950 000 000"), unless international;
+/// - a number written in thousands ("950 000 000", "2 000 000 000"),
+///   unless international: one that ends in `000` or has four groups or
+///   more (a Spanish or Polish mobile, "612 345 678", has the shape of
+///   thousands too);
+/// - a lottery draw ("11 19 23 31 44 58"): five groups of two digits or
+///   more, rising, the first not a trunk code `0`;
 /// - a book's ISBN;
 /// - years ("2019 2020 2021") or a date ("04.10.2021");
 /// - pairs ("25-23 25-21", "2019-20 2020-21", "102-98 110-105", prices
@@ -294,7 +410,12 @@ fn is_other_number(candidate: &str, groups: &[&str], international: bool) -> boo
     let thousands = !international
         && groups.len() >= 2
         && groups.first().is_some_and(|group| length(group) <= 3)
-        && groups.iter().skip(1).all(|group| length(group) == 3);
+        && groups.iter().skip(1).all(|group| length(group) == 3)
+        && (groups.len() >= 4 || groups.last() == Some(&"000"));
+    let draw = groups.len() >= 5
+        && groups.iter().all(|group| length(group) == 2)
+        && !groups[0].starts_with('0')
+        && groups.windows(2).all(|pair| pair[0] < pair[1]);
     let digits: usize = groups.iter().map(length).sum();
     let isbn = digits == 13 && (candidate.starts_with("978") || candidate.starts_with("979"));
     let year =
@@ -325,7 +446,7 @@ fn is_other_number(candidate: &str, groups: &[&str], international: bool) -> boo
         .skip(usize::from(international))
         .all(|group| length(group) <= 2)
         && separators.windows(2).any(|pair| pair[0] != pair[1]);
-    short_groups || thousands || isbn || years || dates || pairs || uneven
+    short_groups || thousands || draw || isbn || years || dates || pairs || uneven
 }
 
 /// Whether a number is a hotline (see [`HOTLINE_PREFIXES`] and
@@ -352,7 +473,9 @@ fn is_hotline(groups: &[&str], international: bool) -> bool {
 /// The rule's sentence: how the comment points readers (`via`) and the
 /// contact detail it gives.
 fn message(via: &str, detail: &str) -> String {
-    let detail = crate::text::quoted(detail.trim(), QUOTED_DETAIL_CHARACTERS);
+    // A detail written over two lines is quoted on one.
+    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    let detail = crate::text::quoted(&detail, QUOTED_DETAIL_CHARACTERS);
     format!(
         "The comment sends readers to a private contact ({via}, \"{detail}\"), as \
          investment, \"hacker\" and love-spell scams do."
@@ -361,12 +484,17 @@ fn message(via: &str, detail: &str) -> String {
 
 /// A messaging app as its makers write it.
 fn channel_name(found: &str) -> String {
-    let name = match found.chars().next() {
-        Some('t') => "Telegram",
-        Some('v') => "Viber",
-        Some('w') if found.starts_with("wec") => "WeChat",
-        Some('w') if found.starts_with("wi") => "Wickr",
-        _ => "WhatsApp",
+    let is = |beginnings: &[&str]| beginnings.iter().any(|start| found.starts_with(start));
+    let name = if is(&["t", "те", "تي", "تل"]) {
+        "Telegram"
+    } else if is(&["v", "вай"]) {
+        "Viber"
+    } else if is(&["we", "微"]) {
+        "WeChat"
+    } else if is(&["wi"]) {
+        "Wickr"
+    } else {
+        "WhatsApp"
     };
     name.to_string()
 }
@@ -377,7 +505,9 @@ mod tests {
     use crate::text::normalize;
 
     fn fires(text: &str) -> Option<String> {
-        contact_offer(&normalize(text))
+        let trusted =
+            TrustedDomains::new(crate::rules::trusted_domains::BUILT_IN_TRUSTED_DOMAINS.iter());
+        contact_offer(&normalize(text), &trusted)
     }
 
     #[test]
@@ -407,6 +537,23 @@ mod tests {
             "Get in touch with her on Telegram @anna_fx_trader",
             "Contact her on Telegram username @anna_fx_trader",
             "Email Dr Bello at recovery@hackermail.com",
+            "My funds were recovered by a genius hacker, email him: recoveryexpert (at) gmail (dot) com",
+            "Contact Dr Bello at spellsbybello at gmail dot com",
+            "Reach him via fundsback[at]protonmail[.]com today",
+            "Telegram or mail: anna{at}fxsignals{dot}net",
+            "WhatsApp me, or write to anna @ gmail.com",
+            "He doubled my savings in a month. Wh\u{e1}tsapp +44 7700 900123",
+            "Whats-App +44 7700 900123 for the signals",
+            "Tele gram +44 7700 900123 for the signals",
+            "Пишите в Телеграм +7 999 123 45 67",
+            "Пишите в вотсап +7 999 123 45 67",
+            "تواصل معي على واتساب +966 50 123 4567",
+            "加微信 +86 138 0013 8000",
+            "My funds were recovered, email him recoveryexpert@gmail.com",
+            "Contact him directly on +44 7700 900123",
+            "WhatsApp me on 612 345 678",
+            "Join our group on Telegram @fx_signals_pro",
+            "Message me on Telegram @fx_signals_pro",
         ] {
             assert!(fires(text).is_some(), "{text}");
         }
@@ -447,6 +594,20 @@ mod tests {
             "WhatsApp Premium prices 12.99 13.49 14.99",
             "Our WhatsApp group watched the lakers 102-98 110-105",
             "The WhatsApp helpline is 1-800-555-0199",
+            "Contact him at press (at) camden (dot) gov (dot) uk about the bins",
+            "Our WhatsApp group met at home dot com era prices, remember those?",
+            "I was at school dot dot dot and then contact him at work",
+            "If you get a WhatsApp scam message, forward it to report@phishing.gov.uk and block \
+             the sender.",
+            "Report Telegram spam to abuse@telegram.org",
+            "His message on Telegram @V_Zelenskiy_official was clear.",
+            "Read it and join BBC Russian on Telegram @bbcrussian",
+            "I would add that Meduza is on Telegram @meduzalive",
+            "Scam alert: anyone on WhatsApp claiming to be from HMRC is lying; HMRC is on 0300 200 \
+             3300",
+            "The Lotto numbers posted in our WhatsApp group were 11 19 23 31 44 58, bonus 07.",
+            "Telegram channel shared the card for donations: 5375 4141 2345 6789",
+            "WhatsApp has 2 000 000 000 users",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }
@@ -469,6 +630,25 @@ mod tests {
         .unwrap_or_default();
         assert!(
             message.contains("(WhatsApp, \"+44 7700 900123\")"),
+            "{message}"
+        );
+        // A detail written over two lines is quoted on one; a spelled-out
+        // address as written.
+        let message = fires("Message him on WhatsApp +44 7700\n900123").unwrap_or_default();
+        assert!(
+            message.contains("(WhatsApp, \"+44 7700 900123\")"),
+            "{message}"
+        );
+        let message = fires("Contact him at anna (at) gmail (dot) com").unwrap_or_default();
+        assert!(
+            message.contains("(\"contact him at\", \"anna (at) gmail (dot) com\")"),
+            "{message}"
+        );
+        let message = fires("Пишите в Телеграм +7 999 123 45 67").unwrap_or_default();
+        assert!(message.contains("(Telegram, "), "{message}");
+        let message = fires("email him recoveryexpert@gmail.com").unwrap_or_default();
+        assert!(
+            message.contains("(\"email him\", \"recoveryexpert@gmail.com\")"),
             "{message}"
         );
         let message = fires("email Dr Bello at spellsbybello@gmail.com").unwrap_or_default();

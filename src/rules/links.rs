@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::subject::Subject;
-use crate::classifier::{for_each_read_link_domain, SiteHosts, TrustedDomains};
+use crate::classifier::{for_each_read_link, ReadLink, SiteHosts, TrustedDomains};
 
 /// The most hosts a message names: a moderator sees which text was read
 /// as a link ("them.US" typed without a space) without a list as long as
@@ -29,15 +29,15 @@ pub fn too_many_links(
     let reading = SiteHosts::default().with_trusted(Arc::clone(trusted));
     let mut links = 0usize;
     let mut seen = std::collections::HashSet::new();
-    let mut hosts: Vec<&str> = Vec::new();
-    for_each_read_link_domain(
+    let mut hosts: Vec<ReadLink> = Vec::new();
+    for_each_read_link(
         &reading,
         &subject.comment.content,
         &subject.normalized,
-        |host| {
+        |link| {
             links += 1;
-            if seen.insert(host) {
-                hosts.push(host);
+            if seen.insert(link) {
+                hosts.push(link);
             }
         },
     );
@@ -47,7 +47,7 @@ pub fn too_many_links(
     let mut named: Vec<String> = hosts
         .iter()
         .take(NAMED_HOSTS)
-        .map(|host| crate::text::quoted(host, QUOTED_HOST_CHARACTERS).into_owned())
+        .map(|link| link.named(QUOTED_HOST_CHARACTERS))
         .collect();
     match hosts.len().saturating_sub(NAMED_HOSTS) {
         0 => {}
@@ -116,7 +116,10 @@ mod tests {
                  https://\u{0274}hs.uk/buy"
             )
             .as_deref(),
-            Some("The comment contains 3 links to cdc.gov and nhs.uk.")
+            Some(
+                "The comment contains 3 links to cdc.gov (passing readers on to another \
+                 address) and nhs.uk."
+            )
         );
     }
 

@@ -208,7 +208,9 @@ impl RuleSet {
                 Rule::ExcessiveCaps => shape::excessive_caps(&comment.content, threshold),
                 Rule::RepeatedCharacters => shape::repeated_characters(&comment.content, threshold),
                 Rule::ObfuscatedText => obfuscation::obfuscated_text(&comment.content, threshold),
-                Rule::ContactOffer => contact::contact_offer(&subject.normalized),
+                Rule::ContactOffer => {
+                    contact::contact_offer(&subject.normalized, &self.trusted_domains)
+                }
                 Rule::DisguisedKeyword => self.disguised_keywords(&subject),
                 Rule::DuplicateContent => activity::duplicate_content(
                     settings,
@@ -310,18 +312,55 @@ fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Op
         .char_indices()
         .nth(bound)
         .map_or(written, |(end, _)| &written[..end]);
+    let is_plain = |written: &str| match plainly {
+        Plainly::AsTyped => terms::comparable(written) == found.plain,
+        Plainly::WithoutAccents => {
+            without_marks(&terms::comparable(written)) == without_marks(found.plain)
+        }
+    };
     let plain = cut.len() == written.len()
-        && match plainly {
-            Plainly::AsTyped => terms::comparable(written) == found.plain,
-            Plainly::WithoutAccents => {
-                without_marks(&terms::comparable(written)) == without_marks(found.plain)
-            }
-        };
+        && (is_plain(written)
+            || without_acronym_dots(written, &subject.comment.content)
+                .is_some_and(|undotted| is_plain(&undotted)));
     if plain {
         return None;
     }
     let one_line = cut.split_whitespace().collect::<Vec<_>>().join(" ");
     Some(crate::text::quoted(&one_line, QUOTED_TERM_CHARACTERS).into_owned())
+}
+
+/// The most letters of an acronym written with full stops ("S.E.O.",
+/// "C.B.D."); a longer run ("V.I.A.G.R.A") spells a word out.
+const ACRONYM_LETTERS: usize = 4;
+
+/// `written` (normalised, so in lower case) with the full stops of its
+/// acronyms taken out, when it has one: a word of 2 to
+/// [`ACRONYM_LETTERS`] letters each followed by a full stop (the last
+/// may lack it), written in capitals in the comment (`raw`). Writing
+/// "S.E.O. services" is how abbreviations are written, no disguise.
+fn without_acronym_dots(written: &str, raw: &str) -> Option<String> {
+    let is_acronym = |word: &str| {
+        let letters: Vec<&str> = word.trim_end_matches('.').split('.').collect();
+        (2..=ACRONYM_LETTERS).contains(&letters.len())
+            && letters.iter().all(|letter| {
+                let mut characters = letter.chars();
+                characters.next().is_some_and(char::is_alphabetic) && characters.next().is_none()
+            })
+            && raw.contains(&word.to_uppercase())
+    };
+    let mut changed = false;
+    let words: Vec<String> = written
+        .split(' ')
+        .map(|word| {
+            if is_acronym(word) {
+                changed = true;
+                word.replace('.', "")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect();
+    changed.then(|| words.join(" "))
 }
 
 /// `text` without its combining marks once decomposed: "casinò" as
@@ -446,6 +485,7 @@ mod tests {
             "Buy v i a g r a online without prescription",
             "B.U.Y C.H.E.A.P V.I.A.G.R.A N.O.W",
             "cheap v\u{0456}agra here",
+            "s.e.o. services for your site",
         ] {
             assert!(message(text).is_some(), "{text}");
         }
@@ -454,6 +494,8 @@ mod tests {
             "VIAGRA was first made for angina, the article says.",
             "Il casinò di Venezia ha chiuso.",
             "Marco Casino wrote a fine letter in yesterday's paper.",
+            "The S.E.O. services industry is worth billions, says the FT.",
+            "C.B.D. oil is sold everywhere now.",
         ] {
             assert_eq!(message(text), None, "{text}");
         }

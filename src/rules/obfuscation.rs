@@ -200,11 +200,20 @@ fn is_capital_drawn_as_latin(character: char) -> bool {
 /// "пoкер", "бесплaтно" with a Latin `A`, `o`, `a`. A Latin letter that
 /// looks like none ("μmol", "5μg") is plain to see and disguises nothing.
 /// Nor do words of two letters, which a physicist's comment mixes
-/// honestly ("Δx", "kΩ") and which hide no word worth filtering.
+/// honestly ("Δx", "kΩ") and which hide no word worth filtering, nor a
+/// word of more Latin letters than Greek ones: a Greek letter before a
+/// Latin name is how science writes a change ("ΔpH", "ΔKE"), where a
+/// disguised Greek word is Greek letters with a Latin one among them.
 fn hides_latin_letters(word: &str) -> bool {
     let letters = || word.chars().filter(|character| character.is_alphabetic());
-    let cyrillic = letters().any(|character| character.script() == Script::Cyrillic);
-    let greek = letters().any(|character| character.script() == Script::Greek);
+    let of_script = |script: Script| {
+        letters()
+            .filter(|character| character.script() == script)
+            .count()
+    };
+    let cyrillic = of_script(Script::Cyrillic) > 0;
+    let greek_letters = of_script(Script::Greek);
+    let greek = greek_letters > 0 && (cyrillic || greek_letters > of_script(Script::Latin));
     let mut latin = letters()
         .filter(|character| character.script() == Script::Latin)
         .peekable();
@@ -556,6 +565,8 @@ mod tests {
             "5 μmol/L of glucose",
             "Δx is 3 m",
             "a 10 kΩ resistor",
+            "In the experiment the ΔpH across the membrane drove ATP synthesis.",
+            "ΔKE equals ΔPE here",
             "PHP-шник нужен",
             // An abbreviation with a Cyrillic ending.
             "OKей, договорились",

@@ -130,14 +130,18 @@ pub fn for_each_link_token<'text>(
 /// The links of normalised text. An e-mail address is no link: the bare
 /// domain after its `@` (and a local part that looks like a domain) is
 /// left to be read as words. A link written with a scheme or `www.`, or a
-/// domain after an `@` with no address before it, stays a link.
+/// domain after an `@` with no address before it, stays a link. A bare
+/// name followed by `(` is a call in code ("df.info()", "button.click()"),
+/// not a link.
 fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
     may_contain_link(normalized)
         .then(|| LINK.find_iter(normalized))
         .into_iter()
         .flatten()
         .filter(|found| {
-            !is_mail_domain(normalized, found) && !name_goes_on(&normalized[found.end()..])
+            let rest = &normalized[found.end()..];
+            let is_call = is_bare(found.as_str()) && rest.starts_with('(');
+            !(is_mail_domain(normalized, found) || name_goes_on(rest) || is_call)
         })
 }
 
@@ -145,12 +149,17 @@ fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
 /// address: right after an `@` that follows a character of an address's
 /// local part.
 fn is_mail_domain(normalized: &str, found: &regex::Match<'_>) -> bool {
-    let written_out = found.as_str().starts_with("http") || found.as_str().starts_with("www.");
     let before = &normalized.as_bytes()[..found.start()];
-    !written_out
+    is_bare(found.as_str())
         && before.last() == Some(&b'@')
         && before.len() >= 2
         && matches!(before[before.len() - 2], b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+/// Whether a link the pattern found is a bare domain: written without a
+/// scheme or `www.`.
+fn is_bare(link: &str) -> bool {
+    !(link.starts_with("http") || link.starts_with("www."))
 }
 
 /// Whether a bare domain that ends where `rest` starts is only the start
@@ -629,6 +638,22 @@ mod tests {
             link_domains("cheap pills pillshop.top@ best price"),
             ["pillshop.top"]
         );
+    }
+
+    #[test]
+    fn a_call_in_code_is_no_link() {
+        assert_eq!(
+            link_domains(
+                "In Python use logger.info or df.info() rather than print; button.click() too"
+            ),
+            ["logger.info"]
+        );
+        // A link written out stays one whatever follows it.
+        let written_out = link_domains("see www.pills.info(cheap) and https://pills.top(x)");
+        assert_eq!(written_out.len(), 2, "{written_out:?}");
+        assert!(written_out
+            .iter()
+            .all(|domain| domain.starts_with("pills.")));
     }
 
     #[test]
