@@ -16,17 +16,18 @@ use regex::Regex;
 use crate::classifier::TrustedDomains;
 
 /// Messaging apps that scams send readers to, as they are written: with
-/// accents, a hyphen or a space inside ("Whátsapp", "Whats-App", "Teleg
-/// ram"), and in Cyrillic, Arabic and Chinese ("Телеграм", "Вотсап",
+/// accents, a hyphen or a space inside ("Whátsapp", "Whats-App", "Tele
+/// gram"; not "what app" or "we chat", which are English), and in
+/// Cyrillic (not "телеграмма", a telegram), Arabic and Chinese ("Телеграм", "Вотсап",
 /// "واتساب", "微信"). Chinese puts no spaces between words, so `微信` is
 /// found wherever it stands.
 static CHANNEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
-        \b( wh?[aáàâä]t'?s?[\s\-.]?[aáàâä]pp?
-          | t[eéè]l[eéè][\s\-.]?gr[aáàâ]mm?
-          | viber | we[\s\-]?chat | wickr
-          | (ватс|вотс|вац|вотц)[аa]пп?\w* | телегр[аa]мм?\w* | телег[аи]\w* | вайбер\w*
+        \b( wh?[aáàâä]t('?s[\s\-.]?)?[aáàâä]pp?
+          | t[eéè]l[eéè][\s\-.]?gr[aáàâ]m
+          | viber | we-?chat | wickr
+          | (ватс|вотс|вац|вотц)[аa]пп?(е|а|у|ом)? | телегр[аa]мм?(е|у|ом)? | вайбер(е|у|ом)?
           | واتس\s?[اآ]ب | (تيليجرام|تلجرام|تليجرام|تلغرام|تيليغرام)
           )\b
         | 微信",
@@ -98,17 +99,17 @@ static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|error| unreachable!("the handle pattern is valid: {error}"))
 });
 
-/// Words that ask a reader to get in touch with someone: a verb, then the
-/// person or the group ("message me", "join my group", "get in touch with
-/// her", "contact Mr ..."). The words alone are no request: "his message
-/// on Telegram @...", "join BBC Russian on Telegram @...", "I would add
-/// that ..." cite a source.
+/// Words that ask a reader to get in touch (see [`asks_to_get_in_touch`]).
 static GET_IN_TOUCH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"\b(contact|message|text|reach(\s+out)?(\s+to)?|write(\s+to)?|dm|join|inbox|chat(\s+with)?|talk(\s+to)?|connect(\s+with)?|add|(get\s+)?in\s+touch(\s+with)?)\s+(me|us|him|her|them|my|our|mr|mrs|ms|miss|dr|the\s+(expert|hacker|agent|team|group|channel))\b",
-    )
-    .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
+    Regex::new(r"\b(contact|message|text|reach|write|dm|join|inbox|chat|touch|add|talk|connect)\b")
+        .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
 });
+
+/// Words before a noun: "his message on Telegram", "the text on Telegram"
+/// name something said, not a request.
+const DETERMINERS: &[&str] = &[
+    "his", "her", "their", "its", "the", "a", "an", "this", "that", "my", "our", "your", "whose",
+];
 
 /// The free e-mail services the scams give addresses at, by the name
 /// before their country's or generic ending ("gmail.com", "yahoo.fr",
@@ -159,16 +160,9 @@ const DETAIL_RUNS_ON_CHARACTERS: usize = 60;
 /// The starts of national toll-free and shared-cost numbers (after any
 /// `+` or `00` and country code `1`): a council's or a charity's hotline,
 /// which readers pass on with the app that also takes messages on it.
-/// The United Kingdom's `03` numbers are those of public bodies and
-/// charities ("HMRC is on 0300 200 3300").
-const HOTLINE_PREFIXES: &[&str] = &[
-    "0800", "0808", "0500", "0300", "0303", "0330", "0333", "0343", "0344", "0345", "0370", "0371",
-    "0372", "0373",
-];
-
-/// The most digits a phone number has, with its country code (ITU-T
-/// E.164): a run of more is a card or an account number.
-const MAX_PHONE_DIGITS: usize = 15;
+/// (The United Kingdom's `03` numbers of public bodies are left out: the
+/// same digits begin every Pakistani mobile number.)
+const HOTLINE_PREFIXES: &[&str] = &["0800", "0808", "0500"];
 
 /// The toll-free codes of North America, which count as hotlines when
 /// written with the country's `1` ("1-800-...", "+1 888 ..."): written
@@ -202,8 +196,7 @@ pub fn contact_offer(normalized: &str, trusted: &TrustedDomains) -> Option<Strin
         }
         let before = Reach::before(normalized, channel.start());
         let handle = || {
-            GET_IN_TOUCH
-                .is_match(before.text)
+            asks_to_get_in_touch(before.text)
                 .then(|| HANDLE.find(after.text))
                 .flatten()
                 .map(|found| found.as_str().trim_start_matches(|c: char| c != '@'))
@@ -230,7 +223,8 @@ pub fn contact_offer(normalized: &str, trusted: &TrustedDomains) -> Option<Strin
         // ("contact Dr Patel's surgery on 020 ...", "contact him on 01632
         // ..." about a councillor); the scams give numbers abroad.
         let detail = after.phone(Dialling::International).or(free_mail)?;
-        let named = normalized[whole.start()..detail_start].trim_end_matches([' ', ':']);
+        let named = normalized[whole.start()..detail_start]
+            .trim_end_matches(|character: char| character.is_whitespace() || character == ':');
         Some(message(&format!("\"{named}\""), detail))
     })
 }
@@ -288,8 +282,8 @@ impl<'a> Reach<'a> {
     /// The first e-mail address within reach whose plain form (`@` and
     /// dots, see [`plain_address`]) `accepted` takes, as written. One
     /// spelled out with bare words ("anna at gmail dot com") counts only at
-    /// a free e-mail service, so that prose such as "at home dot com" is no
-    /// address.
+    /// a free e-mail service and with its "dot" spelled out too, so that
+    /// prose such as "at home dot com" or "anyone at mail.ru" is no address.
     fn email(&self, accepted: impl Fn(&str) -> bool) -> Option<&'a str> {
         EMAIL
             .find_iter(self.text)
@@ -298,7 +292,8 @@ impl<'a> Reach<'a> {
             .find(|written| {
                 let plain = plain_address(written);
                 let bare_words = !written.contains(['@', '(', '[', '{']);
-                accepted(&plain) && (!bare_words || is_free_mail(&plain))
+                accepted(&plain)
+                    && (!bare_words || (written.contains(" dot ") && is_free_mail(&plain)))
             })
     }
 
@@ -328,6 +323,23 @@ fn plain_address(written: &str) -> String {
             }
         })
         .into_owned()
+}
+
+/// Whether `text` asks a reader to get in touch: a word of
+/// [`GET_IN_TOUCH`] used as a verb, not as a noun after a determiner ("his
+/// message on Telegram @...") nor as "add that" / "add to" ("I would add
+/// that Meduza is on Telegram @..."). "Join BBC Russian on Telegram @..."
+/// reads as the scams' "join my group on Telegram @..." does.
+fn asks_to_get_in_touch(text: &str) -> bool {
+    GET_IN_TOUCH.find_iter(text).any(|found| {
+        let word_before = text[..found.start()].split_whitespace().next_back();
+        let word_after = text[found.end()..]
+            .split(|c: char| !c.is_alphanumeric())
+            .find(|word| !word.is_empty());
+        let noun = word_before.is_some_and(|word| DETERMINERS.contains(&word));
+        let adds_a_point = found.as_str() == "add" && matches!(word_after, Some("that" | "to"));
+        !noun && !adds_a_point
+    })
 }
 
 /// Whether an e-mail address is an organisation's that readers pass on:
@@ -376,21 +388,18 @@ fn is_phone_number(candidate: &str, dialling: Dialling) -> bool {
         Dialling::National => !is_hotline(&groups, international),
         Dialling::International => international,
     };
-    (MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits)
-        && dialled
-        && !is_other_number(candidate, &groups, international)
+    digits >= MIN_PHONE_DIGITS && dialled && !is_other_number(candidate, &groups, international)
 }
 
 /// Whether a run of digits that the phone pattern took is something else:
 /// - groups of one digit (scores, "3-1 2-0"), but for one among the first
 ///   two (a country or trunk code: "+33 6 12 ...", "+44 (0) 7700 ...",
 ///   "1-555-...");
-/// - a number written in thousands ("950 000 000", "2 000 000 000"),
-///   unless international: one that ends in `000` or has four groups or
-///   more (a Spanish or Polish mobile, "612 345 678", has the shape of
-///   thousands too);
+/// - a number written in thousands ("950 000 000"), unless international
+///   (so a Spanish or Polish mobile written "612 345 678" is missed);
 /// - a lottery draw ("11 19 23 31 44 58"): five groups of two digits or
-///   more, rising, the first not a trunk code `0`;
+///   more, rising, the first not a trunk code `0`, unless international;
+/// - a payment card's number, four groups of four digits;
 /// - a book's ISBN;
 /// - years ("2019 2020 2021") or a date ("04.10.2021");
 /// - pairs ("25-23 25-21", "2019-20 2020-21", "102-98 110-105", prices
@@ -410,9 +419,10 @@ fn is_other_number(candidate: &str, groups: &[&str], international: bool) -> boo
     let thousands = !international
         && groups.len() >= 2
         && groups.first().is_some_and(|group| length(group) <= 3)
-        && groups.iter().skip(1).all(|group| length(group) == 3)
-        && (groups.len() >= 4 || groups.last() == Some(&"000"));
-    let draw = groups.len() >= 5
+        && groups.iter().skip(1).all(|group| length(group) == 3);
+    let card = groups.len() == 4 && groups.iter().all(|group| length(group) == 4);
+    let draw = !international
+        && groups.len() >= 5
         && groups.iter().all(|group| length(group) == 2)
         && !groups[0].starts_with('0')
         && groups.windows(2).all(|pair| pair[0] < pair[1]);
@@ -446,7 +456,7 @@ fn is_other_number(candidate: &str, groups: &[&str], international: bool) -> boo
         .skip(usize::from(international))
         .all(|group| length(group) <= 2)
         && separators.windows(2).any(|pair| pair[0] != pair[1]);
-    short_groups || thousands || draw || isbn || years || dates || pairs || uneven
+    short_groups || thousands || draw || card || isbn || years || dates || pairs || uneven
 }
 
 /// Whether a number is a hotline (see [`HOTLINE_PREFIXES`] and
@@ -473,8 +483,10 @@ fn is_hotline(groups: &[&str], international: bool) -> bool {
 /// The rule's sentence: how the comment points readers (`via`) and the
 /// contact detail it gives.
 fn message(via: &str, detail: &str) -> String {
-    // A detail written over two lines is quoted on one.
-    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    // What was written over two lines is quoted on one.
+    let one_line = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let via = one_line(via);
+    let detail = one_line(detail);
     let detail = crate::text::quoted(&detail, QUOTED_DETAIL_CHARACTERS);
     format!(
         "The comment sends readers to a private contact ({via}, \"{detail}\"), as \
@@ -551,7 +563,11 @@ mod tests {
             "加微信 +86 138 0013 8000",
             "My funds were recovered, email him recoveryexpert@gmail.com",
             "Contact him directly on +44 7700 900123",
-            "WhatsApp me on 612 345 678",
+            "Contact Anna on Telegram @anna_fx_trader, she doubled my savings",
+            "Join this group on Telegram @fx_signals_pro, I earned $5000 in a week",
+            "For more info contact Telegram @fx_signals_pro",
+            "Love marriage problem solution by Amil Baba, WhatsApp 0300 1234567",
+            "WhatsApp Dr Okoro +234 803 123 4567 100% guaranteed",
             "Join our group on Telegram @fx_signals_pro",
             "Message me on Telegram @fx_signals_pro",
         ] {
@@ -601,10 +617,13 @@ mod tests {
              the sender.",
             "Report Telegram spam to abuse@telegram.org",
             "His message on Telegram @V_Zelenskiy_official was clear.",
-            "Read it and join BBC Russian on Telegram @bbcrussian",
             "I would add that Meduza is on Telegram @meduzalive",
-            "Scam alert: anyone on WhatsApp claiming to be from HMRC is lying; HMRC is on 0300 200 \
-             3300",
+            "WhatsApp now has 535 834 912 monthly users in India, according to the report.",
+            "@Sarah Durov built VK and Telegram long before anyone at Mail.ru took it over.",
+            "That's what AP reported, and the helpline is 0161 496 0123.",
+            "We chat every Sunday, call 0161 496 0123",
+            "На трассе перевернулась телега с сеном, телефон ГИБДД 8 (495) 123-45-67",
+            "Вратарь Телегин отбил все броски, звоните 8 (495) 123-45-67",
             "The Lotto numbers posted in our WhatsApp group were 11 19 23 31 44 58, bonus 07.",
             "Telegram channel shared the card for donations: 5375 4141 2345 6789",
             "WhatsApp has 2 000 000 000 users",
@@ -639,6 +658,8 @@ mod tests {
             message.contains("(WhatsApp, \"+44 7700 900123\")"),
             "{message}"
         );
+        let message = fires("Contact him\n\n+44 7700 900123").unwrap_or_default();
+        assert!(message.contains("(\"contact him\", "), "{message}");
         let message = fires("Contact him at anna (at) gmail (dot) com").unwrap_or_default();
         assert!(
             message.contains("(\"contact him at\", \"anna (at) gmail (dot) com\")"),

@@ -320,7 +320,7 @@ fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Op
     };
     let plain = cut.len() == written.len()
         && (is_plain(written)
-            || without_acronym_dots(written, &subject.comment.content)
+            || without_acronym_dots(written, &subject.normalized, &subject.comment.content)
                 .is_some_and(|undotted| is_plain(&undotted)));
     if plain {
         return None;
@@ -333,12 +333,14 @@ fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Op
 /// "C.B.D."); a longer run ("V.I.A.G.R.A") spells a word out.
 const ACRONYM_LETTERS: usize = 4;
 
-/// `written` (normalised, so in lower case) with the full stops of its
-/// acronyms taken out, when it has one: a word of 2 to
+/// `written` (a part of `normalized`, so in lower case) with the full
+/// stops of its acronym taken out, when it has one: a word of 2 to
 /// [`ACRONYM_LETTERS`] letters each followed by a full stop (the last
-/// may lack it), written in capitals in the comment (`raw`). Writing
-/// "S.E.O. services" is how abbreviations are written, no disguise.
-fn without_acronym_dots(written: &str, raw: &str) -> Option<String> {
+/// may lack it), written in capitals in the comment (`raw`) wherever the
+/// normalised text has it. Writing "S.E.O. services" is how abbreviations
+/// are written, no disguise; a term of two such words ("F.R.E.E P.O.R.N",
+/// "C.B.D. O.I.L.") spells its words out.
+fn without_acronym_dots(written: &str, normalized: &str, raw: &str) -> Option<String> {
     let is_acronym = |word: &str| {
         let letters: Vec<&str> = word.trim_end_matches('.').split('.').collect();
         (2..=ACRONYM_LETTERS).contains(&letters.len())
@@ -346,8 +348,11 @@ fn without_acronym_dots(written: &str, raw: &str) -> Option<String> {
                 let mut characters = letter.chars();
                 characters.next().is_some_and(char::is_alphabetic) && characters.next().is_none()
             })
-            && raw.contains(&word.to_uppercase())
+            && raw.matches(&word.to_uppercase()).count() >= normalized.matches(word).count()
     };
+    if written.split(' ').filter(|word| word.contains('.')).count() > 1 {
+        return None;
+    }
     let mut changed = false;
     let words: Vec<String> = written
         .split(' ')
@@ -486,6 +491,9 @@ mod tests {
             "B.U.Y C.H.E.A.P V.I.A.G.R.A N.O.W",
             "cheap v\u{0456}agra here",
             "s.e.o. services for your site",
+            "Watch F.R.E.E P.O.R.N tonight",
+            "Buy C.B.D. O.I.L. cheap",
+            "s.e.o. services for your site, the best S.E.O. team",
         ] {
             assert!(message(text).is_some(), "{text}");
         }

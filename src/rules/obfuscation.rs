@@ -201,7 +201,8 @@ fn is_capital_drawn_as_latin(character: char) -> bool {
 /// looks like none ("μmol", "5μg") is plain to see and disguises nothing.
 /// Nor do words of two letters, which a physicist's comment mixes
 /// honestly ("Δx", "kΩ") and which hide no word worth filtering, nor a
-/// word of more Latin letters than Greek ones: a Greek letter before a
+/// word of more Latin letters than Greek ones ("κaζiνo", as many of each,
+/// is a disguise): a Greek letter before a
 /// Latin name is how science writes a change ("ΔpH", "ΔKE"), where a
 /// disguised Greek word is Greek letters with a Latin one among them.
 fn hides_latin_letters(word: &str) -> bool {
@@ -213,7 +214,7 @@ fn hides_latin_letters(word: &str) -> bool {
     };
     let cyrillic = of_script(Script::Cyrillic) > 0;
     let greek_letters = of_script(Script::Greek);
-    let greek = greek_letters > 0 && (cyrillic || greek_letters > of_script(Script::Latin));
+    let greek = greek_letters > 0 && (cyrillic || greek_letters >= of_script(Script::Latin));
     let mut latin = letters()
         .filter(|character| character.script() == Script::Latin)
         .peekable();
@@ -556,6 +557,7 @@ mod tests {
             "Играй в пoкер",
             "Деньги бесплaтно",
             "Καλημέρa σας",
+            "κaζiνo online μπόνους",
         ] {
             assert!(obfuscated_text(text, 1.0).is_some(), "{text}");
         }

@@ -131,8 +131,9 @@ pub fn for_each_link_token<'text>(
 /// domain after its `@` (and a local part that looks like a domain) is
 /// left to be read as words. A link written with a scheme or `www.`, or a
 /// domain after an `@` with no address before it, stays a link. A bare
-/// name followed by `(` is a call in code ("df.info()", "button.click()"),
-/// not a link.
+/// name followed by `()` is a call in code ("df.info()", "button.click()"),
+/// not a link; one followed by words in brackets ("pillshop.top(official)")
+/// stays a link.
 fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
     may_contain_link(normalized)
         .then(|| LINK.find_iter(normalized))
@@ -140,7 +141,7 @@ fn links(normalized: &str) -> impl Iterator<Item = regex::Match<'_>> {
         .flatten()
         .filter(|found| {
             let rest = &normalized[found.end()..];
-            let is_call = is_bare(found.as_str()) && rest.starts_with('(');
+            let is_call = is_bare(found.as_str()) && rest.starts_with("()");
             !(is_mail_domain(normalized, found) || name_goes_on(rest) || is_call)
         })
 }
@@ -647,6 +648,10 @@ mod tests {
                 "In Python use logger.info or df.info() rather than print; button.click() too"
             ),
             ["logger.info"]
+        );
+        assert_eq!(
+            link_domains("Buy now: pillshop.top(official) cheapmeds.xyz(fast)"),
+            ["pillshop.top", "cheapmeds.xyz"]
         );
         // A link written out stays one whatever follows it.
         let written_out = link_domains("see www.pills.info(cheap) and https://pills.top(x)");
