@@ -401,7 +401,7 @@ fn is_phone_number(candidate: &str, dialling: Dialling) -> bool {
 ///   more, rising, the first not a trunk code `0`, unless international;
 /// - a payment card's number, four groups of four digits;
 /// - a book's ISBN;
-/// - years ("2019 2020 2021") or a date ("04.10.2021");
+/// - years ("2019 2020 2021") or a date ("04.10.2021", "2024-05-12");
 /// - pairs ("25-23 25-21", "2019-20 2020-21", "102-98 110-105", prices
 ///   "12.99 13.49"): two or more pieces between spaces, each two numbers;
 /// - groups of two digits or fewer that are not evenly separated (times
@@ -431,9 +431,11 @@ fn is_other_number(candidate: &str, groups: &[&str], international: bool) -> boo
     let year =
         |group: &&str| group.len() == 4 && (group.starts_with("19") || group.starts_with("20"));
     let years = groups.iter().all(year);
-    let dates = groups
-        .windows(3)
-        .any(|three| length(&three[0]) <= 2 && length(&three[1]) <= 2 && year(&three[2]));
+    // Day, month and year, or the year first ("2024-05-12 09:15").
+    let dates = groups.windows(3).any(|three| {
+        (length(&three[0]) <= 2 && length(&three[1]) <= 2 && year(&three[2]))
+            || (year(&three[0]) && length(&three[1]) <= 2 && length(&three[2]) <= 2)
+    });
     let pieces: Vec<&str> = candidate
         .split_whitespace()
         .filter(|piece| piece.chars().any(char::is_numeric))
@@ -627,6 +629,8 @@ mod tests {
             "The Lotto numbers posted in our WhatsApp group were 11 19 23 31 44 58, bonus 07.",
             "Telegram channel shared the card for donations: 5375 4141 2345 6789",
             "WhatsApp has 2 000 000 000 users",
+            "Telegram channel, posted 2024-05-12 09:15:22",
+            "Telegram post 2024-05-12 14:30",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }

@@ -296,8 +296,12 @@ enum Plainly {
     WithoutAccents,
 }
 
-/// How a term found in the text was written, quoted, when it was not
-/// written plainly (see [`Plainly`]); `None` when it was.
+/// How a term found in the text was written, when it was not written
+/// plainly (see [`Plainly`]): `written "v1agra"`, or `written in look-alike
+/// characters or markup` when the disguise is one that normalisation
+/// undid ("ᴠɪᴀɢʀᴀ", "ＶＩＡＧＲＡ", "via<b></b>gra", "c&#97;sino", an
+/// invisible character inside), so that the text read shows it plainly;
+/// `None` when it was written plainly.
 fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Option<String> {
     let span = subject.folded_words.written_span(found.words.clone());
     let written = subject.normalized.get(span).unwrap_or_default();
@@ -323,10 +327,75 @@ fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Op
             || without_acronym_dots(written, &subject.normalized, &subject.comment.content)
                 .is_some_and(|undotted| is_plain(&undotted)));
     if plain {
-        return None;
+        return (!written_as_such(subject, written, plainly))
+            .then(|| "written in look-alike characters or markup".to_string());
     }
     let one_line = cut.split_whitespace().collect::<Vec<_>>().join(" ");
-    Some(crate::text::quoted(&one_line, QUOTED_TERM_CHARACTERS).into_owned())
+    Some(format!(
+        "written \"{}\"",
+        crate::text::quoted(&one_line, QUOTED_TERM_CHARACTERS)
+    ))
+}
+
+/// Whether each word of `written`, a part of the normalised text, is in
+/// the comment as shown (markup and comments hidden, references decoded:
+/// see [`crate::text::visible`]) as often as in the normalised text:
+/// compared in lower case, with soft hyphens dropped, curly apostrophes
+/// straight, typographic ligatures ("ﬁ") as their letters, accents
+/// composed (and dropped when `plainly` allows them) and, in a text with
+/// Chinese, Japanese or Korean, whose keyboards type Latin letters in
+/// full width, full-width letters plain. Otherwise normalisation made
+/// some of them plain: letters of other fonts or forms, or an invisible
+/// character inside. Words are compared one by one, so that what stands
+/// between them (a line break, `&nbsp;`, a tag, a hyphen) is free; a word split by
+/// markup ("via<b></b>gra") is shown whole and counts as plain here.
+fn written_as_such(subject: &Subject, written: &str, plainly: Plainly) -> bool {
+    use unicode_normalization::char::canonical_combining_class;
+    use unicode_normalization::UnicodeNormalization;
+    let shown = crate::text::visible(&subject.comment.content);
+    let full_width_is_plain = shown.chars().any(|character| {
+        use unicode_script::{Script, UnicodeScript};
+        matches!(
+            character.script(),
+            Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul
+        )
+    });
+    let key = |text: &str| -> String {
+        let mut plain = String::with_capacity(text.len());
+        for character in text.nfc() {
+            match character {
+                '\u{00AD}' => {}
+                '\u{2018}' | '\u{2019}' | '\u{02BC}' => plain.push('\''),
+                '\u{FB00}'..='\u{FB06}' => plain.extend(character.to_string().nfkc()),
+                '\u{FF01}'..='\u{FF5E}' if full_width_is_plain => {
+                    plain.push(char::from_u32(u32::from(character) - 0xFEE0).unwrap_or(character))
+                }
+                // An accent combines with its letter; a mark of class 0
+                // (a grapheme joiner, a variation selector) is invisible
+                // padding and stays, to be seen.
+                _ if plainly == Plainly::WithoutAccents
+                    && canonical_combining_class(character) != 0 => {}
+                other => plain.push(other),
+            }
+        }
+        plain.to_lowercase()
+    };
+    let shown = key(&shown);
+    let normalized = key(&subject.normalized);
+    let written = key(written);
+    let mut words = written
+        .split(|character: char| !(character.is_alphanumeric() || character == '\''))
+        .filter(|word| !word.is_empty());
+    words.all(|word| {
+        let without_accents;
+        let word = if plainly == Plainly::WithoutAccents {
+            without_accents = without_marks(word);
+            without_accents.as_str()
+        } else {
+            word
+        };
+        shown.matches(word).count() >= normalized.matches(word).count()
+    })
 }
 
 /// The most letters of an acronym written with full stops ("S.E.O.",
@@ -494,6 +563,12 @@ mod tests {
             "Watch F.R.E.E P.O.R.N tonight",
             "Buy C.B.D. O.I.L. cheap",
             "s.e.o. services for your site, the best S.E.O. team",
+            "Buy \u{1D20}\u{026A}\u{1D00}\u{0262}\u{0280}\u{1D00} online cheap",
+            "Buy \u{FF36}\u{FF29}\u{FF21}\u{FF27}\u{FF32}\u{FF21} online cheap",
+            "Buy \u{1D42F}\u{1D422}\u{1D41A}\u{1D420}\u{1D42B}\u{1D41A} online cheap",
+            "vi\u{200B}agra for sale",
+            "Buy vi\u{034F}agra online",
+            "Cheap pills! Buy <img alt=\"viagra\" src=\"p.png\"> \u{1D20}\u{026A}\u{1D00}\u{0262}\u{0280}\u{1D00} now",
         ] {
             assert!(message(text).is_some(), "{text}");
         }
@@ -504,9 +579,55 @@ mod tests {
             "Marco Casino wrote a fine letter in yesterday's paper.",
             "The S.E.O. services industry is worth billions, says the FT.",
             "C.B.D. oil is sold everywhere now.",
+            "<p>The casino on the seafront is closing.</p>",
+            "The online\n  casino lobby wants a licence.",
+            "\u{30AB}\u{30B8}\u{30CE}\u{6CD5}\u{6848}\u{3001}\u{FF23}\u{FF21}\u{FF33}\u{FF29}\u{FF2E}\u{FF2F}\u{306E}\u{8A71}",
+            "Il casino\u{0300} di Venezia ha chiuso.",
+            "Il casin&ograve; di Venezia ha chiuso.",
+            "The online<br>casino lobby",
+            "<p>Blame the online</p><p>casino firms.</p>",
+            "Payday&nbsp;loans are a scourge.",
+            "online\u{2011}casino firms",
+            "Die Ca\u{00AD}si\u{00AD}nos in Baden",
+            "\u{CE74}\u{C9C0}\u{B178}\u{FF08}\u{FF23}\u{FF21}\u{FF33}\u{FF29}\u{FF2E}\u{FF2F}\u{FF09}\u{B274}\u{C2A4}",
         ] {
             assert_eq!(message(text), None, "{text}");
         }
+    }
+
+    /// A term written plainly is quoted as nothing else, whatever the
+    /// comment's typography; one in another font is said to be disguised.
+    #[test]
+    fn plain_typography_is_no_disguise() {
+        let config: RulesConfig =
+            toml::from_str("blocked_terms = [\"don't vote\", \"free money\", \"filthy\"]").unwrap();
+        let rules = config.check().unwrap();
+        let context = Context::stateless(UnixMillis(0));
+        let message = |text: &str| {
+            rules
+                .for_site("x")
+                .evaluate(&comment(text), &context)
+                .hits
+                .into_iter()
+                .find(|hit| hit.rule == Rule::BlockedTerm)
+                .map(|hit| hit.message)
+                .unwrap_or_default()
+        };
+        for text in [
+            "Please don&#39;t vote",
+            "Please don\u{2018}t vote",
+            "Please don\u{2019}t vote",
+            "They promised free&nbsp;money",
+            "what \u{FB01}lthy scum",
+        ] {
+            let message = message(text);
+            assert!(
+                message.contains("blocked term") && !message.contains("written"),
+                "{text}: {message}"
+            );
+        }
+        assert!(message("\u{1D41F}\u{1D42B}\u{1D41E}\u{1D41E} money")
+            .contains("(written in look-alike characters or markup)"));
     }
 
     /// A term found inside a long run of letters spelled out one by one is

@@ -622,7 +622,7 @@ pub fn describe_found(place: &str, kind: &str, terms: &[(&str, Option<String>)])
         .iter()
         .take(NAMED_TERMS)
         .map(|(term, written)| match written {
-            Some(written) => format!("\"{term}\" (written \"{written}\")"),
+            Some(written) => format!("\"{term}\" ({written})"),
             None => format!("\"{term}\""),
         })
         .collect();
