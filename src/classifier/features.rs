@@ -246,16 +246,41 @@ impl<'a, 'text> LinkReading<'a, 'text> {
         written
     }
 
-    /// Whether a path token is a query's value: `=` stands right before it
-    /// in the normalised text, of which every token is a part.
+    /// Whether a path token is a query's value that may name where a link
+    /// sends readers: `=` stands right before it in the normalised text, of
+    /// which every token is a part, and its parameter is no tracking tag
+    /// ("utm_source=twitter.com", "ref=facebook.com" say where the reader
+    /// came from; see [`TRACKING_PARAMETERS`]).
     fn is_query_value(&self, token: &str) -> bool {
         let start = self.normalized.as_ptr() as usize;
         let offset = (token.as_ptr() as usize).wrapping_sub(start);
-        offset <= self.normalized.len()
-            && offset > 0
-            && self.normalized.as_bytes().get(offset - 1) == Some(&b'=')
+        if offset == 0
+            || offset > self.normalized.len()
+            || self.normalized.as_bytes().get(offset - 1) != Some(&b'=')
+        {
+            return false;
+        }
+        let before = self.normalized.get(..offset - 1).unwrap_or_default();
+        let name = before
+            .rsplit(['?', '&', ';', '/'])
+            .next()
+            .unwrap_or_default();
+        !(name.starts_with("utm_") || TRACKING_PARAMETERS.contains(&name))
     }
 }
+
+/// Query parameters that tag where a reader came from, not where the link
+/// sends them (besides every `utm_` one).
+const TRACKING_PARAMETERS: &[&str] = &[
+    "ref",
+    "referrer",
+    "source",
+    "src",
+    "via",
+    "from",
+    "at_medium",
+    "at_campaign",
+];
 
 /// A link the model reads, as the reasons that name links show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1631,6 +1656,9 @@ mod tests {
             "Good explainer: https://en.wikipedia.org/wiki/Node.js",
             "The report https://www.ons.gov.uk/files/report.epub",
             "See https://ons.gov.uk/search.do and https://&#111;ns.gov.uk/x",
+            // A tracking tag says where the reader came from.
+            "The story: https://www.ons.gov.uk/news/1?utm_source=twitter.com&utm_medium=social",
+            "The story: https://www.ons.gov.uk/news/1?ref=facebook.com",
         ] {
             assert!(signals(text, &trusted).is_empty(), "{text}");
         }

@@ -18,7 +18,7 @@ use crate::classifier::TrustedDomains;
 /// Messaging apps that scams send readers to, as they are written: with
 /// accents, a hyphen or a space inside ("Whátsapp", "Whats-App", "Tele
 /// gram"; not "what app" or "we chat", which are English), and in
-/// Cyrillic (not "телеграмма", a telegram), Arabic and Chinese ("Телеграм", "Вотсап",
+/// Cyrillic (not "телеграмма", "телеграмму", a telegram), Arabic and Chinese ("Телеграм", "Вотсап",
 /// "واتساب", "微信"). Chinese puts no spaces between words, so `微信` is
 /// found wherever it stands.
 static CHANNEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -27,7 +27,7 @@ static CHANNEL: LazyLock<Regex> = LazyLock::new(|| {
         \b( wh?[aáàâä]t('?s[\s\-.]?)?[aáàâä]pp?
           | t[eéè]l[eéè][\s\-.]?gr[aáàâ]m
           | viber | we-?chat | wickr
-          | (ватс|вотс|вац|вотц)[аa]пп?(е|а|у|ом)? | телегр[аa]мм?(е|у|ом)? | вайбер(е|у|ом)?
+          | (ватс|вотс|вац|вотц)[аa]пп?(е|а|у|ом)? | телегр[аa]м(е|у|ом)? | телегр[аa]мм | вайбер(е|у|ом)?
           | واتس\s?[اآ]ب | (تيليجرام|تلجرام|تليجرام|تلغرام|تيليغرام)
           )\b
         | 微信",
@@ -55,7 +55,7 @@ const APP_MAKERS_DOMAINS: &[&str] = &[
 /// no one's number.
 static PERSON: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(contact|e-?mail|mail|text|message|reach(\s+out\s+to)?|call|write\s+to|dm|what'?s\s?app)(\s+(the|this|that))?\s+((him|her|them)(\s+(directly|now|today|privately|personally|asap|right\s+away))?\s*(\bon\b|\bat\b|\bvia\b|\bthrough\b|:|(?P<detail>\+|00|[a-z0-9._%+\-]+\s*@))|(dr|doctor|mr|mrs|ms|miss|prof|professor|agent|hacker|lady|sir|madam|priest|spell\s?caster)\b)",
+        r"\b(contact|e-?mail|mail|text|message|reach(\s+out\s+to)?|call|write\s+to|dm|what'?s\s?app)(\s+(the|this|that))?\s+((him|her|them)\b(\s+(directly|now|today|privately|personally|asap|right\s+away))?\s*(\bon\b|\bat\b|\bvia\b|\bthrough\b|:|(?P<detail>\+|00|[a-z0-9._%+\-]+\s*@))|(dr|doctor|mr|mrs|ms|miss|prof|professor|agent|hacker|lady|sir|madam|priest|spell\s?caster)\b)",
     )
     .unwrap_or_else(|error| unreachable!("the person pattern is valid: {error}"))
 });
@@ -72,7 +72,7 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
 /// "anna at gmail dot com", "anna @ gmail.com" (see [`Reach::email`]).
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"[a-z0-9._%+\-]+(\s*@\s*|\s*[(\[{]\s*at\s*[)\]}]\s*|\s+at\s+)[a-z0-9\-]+((\.|\s*[(\[{]\s*(dot|\.)\s*[)\]}]\s*|\s+dot\s+)[a-z0-9\-]+)*(\.|\s*[(\[{]\s*(dot|\.)\s*[)\]}]\s*|\s+dot\s+)[a-z]{2,}\b",
+        r"[a-z0-9._%+\-]+(\s*@\s*|\s*[(\[{]\s*(at|@)\s*[)\]}]\s*|\s+at\s+)[a-z0-9\-]+((\.|\s*[(\[{]\s*(dot|\.)\s*[)\]}]\s*|\s+dot\s+)[a-z0-9\-]+)*(\.|\s*[(\[{]\s*(dot|\.)\s*[)\]}]\s*|\s+dot\s+)[a-z]{2,}\b",
     )
     .unwrap_or_else(|error| unreachable!("the e-mail pattern is valid: {error}"))
 });
@@ -86,7 +86,7 @@ static SPELLED_OUT_AT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The parts of a spelled-out address that stand for `@` and `.`.
 static ADDRESS_MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\s*[(\[{]\s*(at|dot|\.)\s*[)\]}]\s*|\s+(at|dot)\s+|\s*@\s*")
+    Regex::new(r"\s*[(\[{]\s*(at|@|dot|\.)\s*[)\]}]\s*|\s+(at|dot)\s+|\s*@\s*")
         .unwrap_or_else(|error| unreachable!("the marker pattern is valid: {error}"))
 });
 
@@ -107,8 +107,9 @@ static GET_IN_TOUCH: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words before a noun: "his message on Telegram", "the text on Telegram"
 /// name something said, not a request.
+/// (Not "a" or "your": "send a message", "drop her a message" ask for one.)
 const DETERMINERS: &[&str] = &[
-    "his", "her", "their", "its", "the", "a", "an", "this", "that", "my", "our", "your", "whose",
+    "his", "her", "their", "its", "the", "this", "that", "my", "our", "whose",
 ];
 
 /// The free e-mail services the scams give addresses at, by the name
@@ -336,7 +337,9 @@ fn asks_to_get_in_touch(text: &str) -> bool {
         let word_after = text[found.end()..]
             .split(|c: char| !c.is_alphanumeric())
             .find(|word| !word.is_empty());
-        let noun = word_before.is_some_and(|word| DETERMINERS.contains(&word));
+        // "Zelensky's message on Telegram" is something said too.
+        let noun =
+            word_before.is_some_and(|word| DETERMINERS.contains(&word) || word.ends_with("'s"));
         let adds_a_point = found.as_str() == "add" && matches!(word_after, Some("that" | "to"));
         !noun && !adds_a_point
     })
@@ -475,7 +478,10 @@ fn is_hotline(groups: &[&str], international: bool) -> bool {
             .iter()
             .any(|code| rest.starts_with(code))
     });
+    // Russia's toll-free numbers, 8 800 and seven digits.
+    let russian = !international && number.len() == 11 && number.starts_with("8800");
     north_american
+        || russian
         || (!international
             && HOTLINE_PREFIXES
                 .iter()
@@ -567,6 +573,10 @@ mod tests {
             "Contact him directly on +44 7700 900123",
             "Contact Anna on Telegram @anna_fx_trader, she doubled my savings",
             "Join this group on Telegram @fx_signals_pro, I earned $5000 in a week",
+            "I made $9000 in a week with Mrs Anna. Drop her a message on Telegram @fx_anna_pro",
+            "Just send a message on Telegram @fx_anna_pro",
+            "email him: recoveryexpert[@]gmail.com",
+            "email him: recoveryexpert(@)gmail(.)com",
             "For more info contact Telegram @fx_signals_pro",
             "Love marriage problem solution by Amil Baba, WhatsApp 0300 1234567",
             "WhatsApp Dr Okoro +234 803 123 4567 100% guaranteed",
@@ -631,6 +641,11 @@ mod tests {
             "WhatsApp has 2 000 000 000 users",
             "Telegram channel, posted 2024-05-12 09:15:22",
             "Telegram post 2024-05-12 14:30",
+            "Lost a grey cat in Leith? Email hermione.ward@gmail.com, it's my neighbour's.",
+            "Contact themba.ndlovu@gmail.com about the choir",
+            "Бабушка получила телеграмму: «Звоните 8 (916) 123-45-67». Это был обман.",
+            "В Telegram пишут, что мост закрыт, справки 8 (800) 555-35-35.",
+            "Zelensky's message on Telegram @V_Zelenskiy_official was clear.",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }

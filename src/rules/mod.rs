@@ -346,7 +346,8 @@ fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Op
 /// Chinese, Japanese or Korean, whose keyboards type Latin letters in
 /// full width, full-width letters plain. Otherwise normalisation made
 /// some of them plain: letters of other fonts or forms, or an invisible
-/// character inside. Words are compared one by one, so that what stands
+/// character inside, unless more words of the comment than the term's are
+/// restyled so (a sentence in bold). Words are compared one by one, so that what stands
 /// between them (a line break, `&nbsp;`, a tag, a hyphen) is free; a word split by
 /// markup ("via<b></b>gra") is shown whole and counts as plain here.
 fn written_as_such(subject: &Subject, written: &str, plainly: Plainly) -> bool {
@@ -365,7 +366,7 @@ fn written_as_such(subject: &Subject, written: &str, plainly: Plainly) -> bool {
         for character in text.nfc() {
             match character {
                 '\u{00AD}' => {}
-                '\u{2018}' | '\u{2019}' | '\u{02BC}' => plain.push('\''),
+                '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{00B4}' | '`' => plain.push('\''),
                 '\u{FB00}'..='\u{FB06}' => plain.extend(character.to_string().nfkc()),
                 '\u{FF01}'..='\u{FF5E}' if full_width_is_plain => {
                     plain.push(char::from_u32(u32::from(character) - 0xFEE0).unwrap_or(character))
@@ -380,13 +381,24 @@ fn written_as_such(subject: &Subject, written: &str, plainly: Plainly) -> bool {
         }
         plain.to_lowercase()
     };
+    let written = key(written);
+    let words: Vec<&str> = written
+        .split(|character: char| !(character.is_alphanumeric() || character == '\''))
+        .filter(|word| !word.is_empty())
+        .collect();
+    // Bold or italic letters over more words than the term's are how
+    // posts pasted from social media stress a sentence ("𝗕𝗮𝗻 𝘀𝗽𝗼𝗿𝘁𝘀
+    // 𝗯𝗲𝘁𝘁𝗶𝗻𝗴 𝗮𝗱𝘀 𝗻𝗼𝘄!"); a disguise restyles the keyword alone.
+    let restyled_words = shown
+        .split_whitespace()
+        .filter(|word| key(word) != crate::text::normalize(word))
+        .count();
+    if restyled_words > words.len() {
+        return true;
+    }
     let shown = key(&shown);
     let normalized = key(&subject.normalized);
-    let written = key(written);
-    let mut words = written
-        .split(|character: char| !(character.is_alphanumeric() || character == '\''))
-        .filter(|word| !word.is_empty());
-    words.all(|word| {
+    words.into_iter().all(|word| {
         let without_accents;
         let word = if plainly == Plainly::WithoutAccents {
             without_accents = without_marks(word);
@@ -589,6 +601,7 @@ mod tests {
             "Payday&nbsp;loans are a scourge.",
             "online\u{2011}casino firms",
             "Die Ca\u{00AD}si\u{00AD}nos in Baden",
+            "\u{1D5D5}\u{1D5EE}\u{1D5FB} \u{1D600}\u{1D5FD}\u{1D5FC}\u{1D5FF}\u{1D601}\u{1D600} \u{1D5EF}\u{1D5F2}\u{1D601}\u{1D601}\u{1D5F6}\u{1D5FB}\u{1D5F4} \u{1D5EE}\u{1D5F1}\u{1D600} now! My nephew lost everything.",
             "\u{CE74}\u{C9C0}\u{B178}\u{FF08}\u{FF23}\u{FF21}\u{FF33}\u{FF29}\u{FF2E}\u{FF2F}\u{FF09}\u{B274}\u{C2A4}",
         ] {
             assert_eq!(message(text), None, "{text}");
@@ -617,6 +630,7 @@ mod tests {
             "Please don&#39;t vote",
             "Please don\u{2018}t vote",
             "Please don\u{2019}t vote",
+            "Please don\u{00B4}t vote",
             "They promised free&nbsp;money",
             "what \u{FB01}lthy scum",
         ] {
