@@ -271,16 +271,9 @@ impl<'a, 'text> LinkReading<'a, 'text> {
 
 /// Query parameters that tag where a reader came from, not where the link
 /// sends them (besides every `utm_` one).
-const TRACKING_PARAMETERS: &[&str] = &[
-    "ref",
-    "referrer",
-    "source",
-    "src",
-    "via",
-    "from",
-    "at_medium",
-    "at_campaign",
-];
+/// A trusted site does not send readers on to a tag's value; names that
+/// some sites do follow ("src", "from", "via", "source") are not here.
+const TRACKING_PARAMETERS: &[&str] = &["ref", "referrer"];
 
 /// A link the model reads, as the reasons that name links show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -105,11 +105,21 @@ static GET_IN_TOUCH: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|error| unreachable!("the contact pattern is valid: {error}"))
 });
 
-/// Words before a noun: "his message on Telegram", "the text on Telegram"
-/// name something said, not a request.
-/// (Not "a" or "your": "send a message", "drop her a message" ask for one.)
+/// Words before a noun: "his message on Telegram", "the text on Telegram",
+/// "posted a message on Telegram" name something said, not a request.
 const DETERMINERS: &[&str] = &[
-    "his", "her", "their", "its", "the", "this", "that", "my", "our", "whose",
+    "his", "her", "their", "its", "the", "this", "that", "my", "our", "whose", "a", "an", "your",
+];
+
+/// Words before "a", "an" or "your" that make the noun a request: "send a
+/// message", "drop her a message", "leave your message".
+const REQUESTING: &[&str] = &[
+    "send", "drop", "leave", "write", "give", "shoot", "start", "me", "us", "him", "her", "them",
+];
+
+/// Words ending in "'s" that are no possessive: "let's talk on Telegram".
+const CONTRACTIONS: &[&str] = &[
+    "let's", "it's", "that's", "he's", "she's", "there's", "here's", "what's", "who's",
 ];
 
 /// The free e-mail services the scams give addresses at, by the name
@@ -333,13 +343,21 @@ fn plain_address(written: &str) -> String {
 /// reads as the scams' "join my group on Telegram @..." does.
 fn asks_to_get_in_touch(text: &str) -> bool {
     GET_IN_TOUCH.find_iter(text).any(|found| {
-        let word_before = text[..found.start()].split_whitespace().next_back();
+        let mut words_before = text[..found.start()].split_whitespace().rev();
+        let word_before = words_before.next();
         let word_after = text[found.end()..]
             .split(|c: char| !c.is_alphanumeric())
             .find(|word| !word.is_empty());
+        let requested = matches!(word_before, Some("a" | "an" | "your"))
+            && words_before
+                .next()
+                .is_some_and(|word| REQUESTING.contains(&word));
         // "Zelensky's message on Telegram" is something said too.
-        let noun =
-            word_before.is_some_and(|word| DETERMINERS.contains(&word) || word.ends_with("'s"));
+        let noun = !requested
+            && word_before.is_some_and(|word| {
+                DETERMINERS.contains(&word)
+                    || (word.ends_with("'s") && !CONTRACTIONS.contains(&word))
+            });
         let adds_a_point = found.as_str() == "add" && matches!(word_after, Some("that" | "to"));
         !noun && !adds_a_point
     })
@@ -575,6 +593,7 @@ mod tests {
             "Join this group on Telegram @fx_signals_pro, I earned $5000 in a week",
             "I made $9000 in a week with Mrs Anna. Drop her a message on Telegram @fx_anna_pro",
             "Just send a message on Telegram @fx_anna_pro",
+            "Let's talk on Telegram @fx_anna_pro, I doubled my savings",
             "email him: recoveryexpert[@]gmail.com",
             "email him: recoveryexpert(@)gmail(.)com",
             "For more info contact Telegram @fx_signals_pro",
@@ -646,6 +665,8 @@ mod tests {
             "Бабушка получила телеграмму: «Звоните 8 (916) 123-45-67». Это был обман.",
             "В Telegram пишут, что мост закрыт, справки 8 (800) 555-35-35.",
             "Zelensky's message on Telegram @V_Zelenskiy_official was clear.",
+            "Zelensky posted a message on Telegram @V_Zelenskiy_official last night",
+            "Your message on Telegram @nexta_tv was quoted by the BBC",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }

@@ -346,8 +346,9 @@ fn disguise(subject: &Subject, found: &terms::Found<'_>, plainly: Plainly) -> Op
 /// Chinese, Japanese or Korean, whose keyboards type Latin letters in
 /// full width, full-width letters plain. Otherwise normalisation made
 /// some of them plain: letters of other fonts or forms, or an invisible
-/// character inside, unless more words of the comment than the term's are
-/// restyled so (a sentence in bold). Words are compared one by one, so that what stands
+/// character inside, unless the comment is in bold or italic letters over
+/// [`STRESSED_WORDS_BEYOND_THE_TERM`] words more than the term's (a
+/// sentence stressed). Words are compared one by one, so that what stands
 /// between them (a line break, `&nbsp;`, a tag, a hyphen) is free; a word split by
 /// markup ("via<b></b>gra") is shown whole and counts as plain here.
 fn written_as_such(subject: &Subject, written: &str, plainly: Plainly) -> bool {
@@ -386,14 +387,14 @@ fn written_as_such(subject: &Subject, written: &str, plainly: Plainly) -> bool {
         .split(|character: char| !(character.is_alphanumeric() || character == '\''))
         .filter(|word| !word.is_empty())
         .collect();
-    // Bold or italic letters over more words than the term's are how
-    // posts pasted from social media stress a sentence ("𝗕𝗮𝗻 𝘀𝗽𝗼𝗿𝘁𝘀
-    // 𝗯𝗲𝘁𝘁𝗶𝗻𝗴 𝗮𝗱𝘀 𝗻𝗼𝘄!"); a disguise restyles the keyword alone.
+    // Bold or italic letters over a sentence are how posts pasted from
+    // social media stress it ("𝗕𝗮𝗻 𝘀𝗽𝗼𝗿𝘁𝘀 𝗯𝗲𝘁𝘁𝗶𝗻𝗴 𝗮𝗱𝘀 𝗻𝗼𝘄!"); a
+    // disguise restyles the keyword, and perhaps a word beside it.
     let restyled_words = shown
         .split_whitespace()
-        .filter(|word| key(word) != crate::text::normalize(word))
+        .filter(|word| word.chars().any(is_mathematical_letter))
         .count();
-    if restyled_words > words.len() {
+    if restyled_words >= words.len() + STRESSED_WORDS_BEYOND_THE_TERM {
         return true;
     }
     let shown = key(&shown);
@@ -408,6 +409,17 @@ fn written_as_such(subject: &Subject, written: &str, plainly: Plainly) -> bool {
         };
         shown.matches(word).count() >= normalized.matches(word).count()
     })
+}
+
+/// How many words more than a term's must be in bold or italic letters for
+/// them to stress a sentence rather than disguise the term.
+const STRESSED_WORDS_BEYOND_THE_TERM: usize = 2;
+
+/// Whether a character is a letter or digit of Unicode's mathematical
+/// alphanumeric symbols (bold, italic, script, double-struck …), which
+/// social media posts use for bold and italic text.
+fn is_mathematical_letter(character: char) -> bool {
+    ('\u{1D400}'..='\u{1D7FF}').contains(&character)
 }
 
 /// The most letters of an acronym written with full stops ("S.E.O.",
@@ -481,6 +493,18 @@ mod tests {
             .collect()
     }
 
+    /// The message of `rule` on a comment of `text`, if it fired.
+    fn message_of(rules: &Rules, rule: Rule, text: &str) -> Option<String> {
+        let context = Context::stateless(UnixMillis(0));
+        rules
+            .for_site("x")
+            .evaluate(&comment(text), &context)
+            .hits
+            .into_iter()
+            .find(|hit| hit.rule == rule)
+            .map(|hit| hit.message)
+    }
+
     #[test]
     fn default_rules_leave_ordinary_comments_alone() {
         let rules = Rules::default();
@@ -549,16 +573,7 @@ mod tests {
     #[test]
     fn advertising_keywords_in_disguise_fire_and_plain_ones_do_not() {
         let rules = Rules::default();
-        let context = Context::stateless(UnixMillis(0));
-        let message = |text: &str| {
-            rules
-                .for_site("x")
-                .evaluate(&comment(text), &context)
-                .hits
-                .into_iter()
-                .find(|hit| hit.rule == Rule::DisguisedKeyword)
-                .map(|hit| hit.message)
-        };
+        let message = |text: &str| message_of(&rules, Rule::DisguisedKeyword, text);
         assert_eq!(
             message("Best V1agra and C1alis prices, order n0w").as_deref(),
             Some(
@@ -579,6 +594,7 @@ mod tests {
             "Buy \u{FF36}\u{FF29}\u{FF21}\u{FF27}\u{FF32}\u{FF21} online cheap",
             "Buy \u{1D42F}\u{1D422}\u{1D41A}\u{1D420}\u{1D42B}\u{1D41A} online cheap",
             "vi\u{200B}agra for sale",
+            "Buy \u{1D20}\u{026A}\u{1D00}\u{0262}\u{0280}\u{1D00} now\u{2026} Viagra\u{2122} 10\u{00B5}g \u{1D41F}\u{1D41A}\u{1D42C}\u{1D42D}",
             "Buy vi\u{034F}agra online",
             "Cheap pills! Buy <img alt=\"viagra\" src=\"p.png\"> \u{1D20}\u{026A}\u{1D00}\u{0262}\u{0280}\u{1D00} now",
         ] {
@@ -615,17 +631,7 @@ mod tests {
         let config: RulesConfig =
             toml::from_str("blocked_terms = [\"don't vote\", \"free money\", \"filthy\"]").unwrap();
         let rules = config.check().unwrap();
-        let context = Context::stateless(UnixMillis(0));
-        let message = |text: &str| {
-            rules
-                .for_site("x")
-                .evaluate(&comment(text), &context)
-                .hits
-                .into_iter()
-                .find(|hit| hit.rule == Rule::BlockedTerm)
-                .map(|hit| hit.message)
-                .unwrap_or_default()
-        };
+        let message = |text: &str| message_of(&rules, Rule::BlockedTerm, text).unwrap_or_default();
         for text in [
             "Please don&#39;t vote",
             "Please don\u{2018}t vote",
