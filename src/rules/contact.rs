@@ -18,9 +18,9 @@ use crate::classifier::TrustedDomains;
 /// Messaging apps that scams send readers to, as they are written: with
 /// accents, a hyphen or a space inside ("Whátsapp", "Whats-App", "Tele
 /// gram"; not "what app" or "we chat", which are English), and in
-/// Cyrillic (not "телеграмма", "телеграмму", a telegram), Arabic and Chinese ("Телеграм", "Вотсап",
-/// "واتساب", "微信"). Chinese puts no spaces between words, so `微信` is
-/// found wherever it stands.
+/// Cyrillic, Arabic and Chinese ("Телеграм", "Вотсап", "واتساب", "微信";
+/// not "телеграмма" or "телеграмму", a telegram). Chinese puts no spaces
+/// between words, so `微信` is found wherever it stands.
 static CHANNEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
