@@ -2,13 +2,15 @@
 //! the figures of `moderato eval` (the retraining gate measures the model
 //! alone, see `learning`). Pure, apart from timing the run.
 //!
-//! Labelled examples are texts alone: no author, no form, no site. The
-//! rules run on each text as `serve` would run them on a comment with only
-//! its text, with no history (see [`Context::stateless`]): the examples of a
+//! Labelled examples are texts alone, with the title of the post they were
+//! under when the data gives it (a YouTube video's name): no author, no
+//! form, no site. The rules run on each text as `serve` would run them on
+//! a comment with only its text and that title, with no history (see [`Context::stateless`]): the examples of a
 //! corpus are not a stream of comments on one site, so counting them as
 //! floods or near-duplicates of each other would measure the corpus, not
 //! the service. The stateful rules are covered by the integration tests.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -16,7 +18,7 @@ use serde::Serialize;
 use crate::classifier::{
     threshold_curve, BinaryMetrics, LabelledExample, Model, SiteHosts, ThresholdPoint,
 };
-use crate::domain::{Comment, UnixMillis, Verdict};
+use crate::domain::{Comment, Label, PostContext, UnixMillis, Verdict};
 use crate::rules::{Context, Evaluation, Rules};
 use crate::verdict::{decide_with_rules, site_hosts, Thresholds};
 
@@ -78,10 +80,21 @@ pub struct EvalReport {
     pub thresholds: ThresholdFigures,
     /// Whether the rules ran (`eval --no-rules` measures the model alone).
     pub rules: bool,
+    /// How often each rule fired on ham and on spam, by its code: what an
+    /// operator weighs a rule's weight against. Only the rules that fired
+    /// are listed; empty without the rules.
+    pub rule_hits: BTreeMap<&'static str, LabelCounts>,
     /// Precision, recall and ham blocked at every threshold from 0 to 1, by
     /// hundredths (what `eval --plot` draws; not in the JSON).
     #[serde(skip)]
     pub curve: Vec<ThresholdPoint>,
+}
+
+/// Comments of each label.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LabelCounts {
+    pub ham: u64,
+    pub spam: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,13 +149,17 @@ pub fn evaluate_on_site(
     let mut is_spam = Vec::with_capacity(examples.len());
     let mut ham = VerdictCounts::default();
     let mut spam = VerdictCounts::default();
+    let mut rule_hits: BTreeMap<&'static str, LabelCounts> = BTreeMap::new();
     for (index, example) in examples.iter().enumerate() {
         let comment = Comment {
             site_id: site_id.to_string(),
             comment_id: index.to_string(),
             content: example.text.clone(),
             author: Default::default(),
-            context: Default::default(),
+            context: PostContext {
+                post_title: example.post_title.clone().unwrap_or_default(),
+                ..PostContext::default()
+            },
             submitted_at: UnixMillis(0),
             form: Default::default(),
         };
@@ -152,6 +169,13 @@ pub fn evaluate_on_site(
                 .evaluate(&comment, &context),
             None => Evaluation::without_rules(&comment),
         };
+        for hit in &evaluation.hits {
+            let counts = rule_hits.entry(hit.rule.code()).or_default();
+            match example.label {
+                Label::Ham => counts.ham += 1,
+                Label::Spam => counts.spam += 1,
+            }
+        }
         // The example's own site (YouTube's for the YouTube corpus), and
         // `site_id` if it is a host name, with the site's listed hosts.
         // With rules, the domains they trust are read as `serve` reads them.
@@ -207,6 +231,7 @@ pub fn evaluate_on_site(
             reject: thresholds.reject(),
         },
         rules: rules.is_some(),
+        rule_hits,
         curve,
     }
 }
@@ -237,6 +262,7 @@ mod tests {
             text: "the best casino in town".to_string(),
             label: Label::Ham,
             group: None,
+            post_title: None,
             site: crate::classifier::SiteHosts::default(),
         }]
     }
@@ -279,5 +305,35 @@ mod tests {
             &casino_comment(),
         );
         assert_eq!(report.verdicts.ham.reject, 0, "{report:?}");
+    }
+
+    #[test]
+    fn the_report_counts_each_rules_hits_by_label_and_sends_the_title() {
+        let model = Model::embedded_default().unwrap();
+        let example = |text: &str, label, title: Option<&str>| LabelledExample {
+            text: text.to_string(),
+            label,
+            group: None,
+            post_title: title.map(str::to_string),
+            site: crate::classifier::SiteHosts::default(),
+        };
+        let examples = [
+            example(
+                "the bypass will ruin the valley",
+                Label::Ham,
+                Some("Elm Street bypass"),
+            ),
+            example("the bypass will ruin the valley", Label::Ham, None),
+            example("Buy v1agra now", Label::Spam, Some("Elm Street bypass")),
+        ];
+        let rules = Rules::default();
+        let report = evaluate(&model, &Thresholds::default(), Some(&rules), &examples);
+        let on_topic = &report.rule_hits["on_topic"];
+        assert_eq!((on_topic.ham, on_topic.spam), (1, 0), "{report:?}");
+        let disguised = &report.rule_hits["disguised_keyword"];
+        assert_eq!((disguised.ham, disguised.spam), (0, 1), "{report:?}");
+        assert!(!report.rule_hits.contains_key("honeypot"), "{report:?}");
+        let without_rules = evaluate(&model, &Thresholds::default(), None, &examples);
+        assert!(without_rules.rule_hits.is_empty(), "{without_rules:?}");
     }
 }

@@ -213,3 +213,30 @@ fn the_default_rules_cost_no_legitimate_reader() {
         );
     }
 }
+
+#[test]
+fn on_topics_weight_is_what_the_youtube_training_split_measures() {
+    // `on_topic`'s default weight (-1.2) stands for how much likelier a
+    // reader than a spammer is to name the post (the video's name, which
+    // `eval` sends as its title). The rule's counts on the training split
+    // must keep backing it: the log of the ratio of its rates on ham and
+    // on spam (each with one comment added, so that no count is zero)
+    // within 0.15 of the weight.
+    let report = eval_json("youtube_train.csv", None);
+    let count = |label: &str| {
+        report["rule_hits"]["on_topic"][label]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no count of on_topic on {label} in {report}")) as f64
+    };
+    let total = |label: &str| report[label].as_u64().unwrap() as f64;
+    let ham_rate = (count("ham") + 1.0) / (total("ham") + 2.0);
+    let spam_rate = (count("spam") + 1.0) / (total("spam") + 2.0);
+    let evidence = (ham_rate / spam_rate).ln();
+    assert!(
+        (evidence - 1.2).abs() < 0.15,
+        "on_topic fired on {} ham and {} spam comments: {evidence:.3} in log-odds, \
+         against the default weight of -1.2",
+        count("ham"),
+        count("spam")
+    );
+}

@@ -548,6 +548,7 @@ async fn a_configured_model_file_saved_after_online_learning_keeps_what_it_learn
         text: "zorblat is a scam".to_string(),
         label: Label::Spam,
         group: None,
+        post_title: None,
         site: moderato::classifier::SiteHosts::default(),
     };
     let learned = built_in.learn(&[correction], 1.0).unwrap();

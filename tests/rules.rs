@@ -777,3 +777,92 @@ async fn a_sites_listed_hosts_are_its_own_for_the_model() {
         unlisted.assessment.score
     );
 }
+
+/// A comment that names the post it is under (`context.post_title`) is
+/// spoken for by `on_topic`: the reader's thanks, a spammer's words under
+/// the built-in model, goes to review instead of being rejected. A site's
+/// table sets how many of the title's words it takes.
+#[tokio::test]
+async fn a_comment_naming_the_posts_title_is_spoken_for() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = config_with_rules(
+        directory.path(),
+        &format!("[rules.sites.\"{BLOG_SITE}\"]\non_topic = {{ threshold = 2 }}\n"),
+    );
+    let server = start_with(config).await;
+    const THANKS: &str =
+        "Great article, thanks for sharing. The council's decision on the bypass is a disgrace.";
+    // Dry runs, so that the same text checked again is no duplicate.
+    let dry_run = |id: &str| pb::CheckCommentRequest {
+        dry_run: true,
+        ..comment(id, THANKS)
+    };
+    let under = |id: &str, site_id: &str, title: &str| pb::CheckCommentRequest {
+        site_id: site_id.to_string(),
+        context: Some(pb::PostContext {
+            post_title: title.to_string(),
+            ..Default::default()
+        }),
+        ..dry_run(id)
+    };
+    let without_title = check(&server, dry_run("topic-1")).await;
+    assert!(rule_codes(&without_title).is_empty(), "{without_title:?}");
+    assert_eq!(
+        without_title.verdict(),
+        pb::Verdict::Reject,
+        "{without_title:?}"
+    );
+    let titled = check(
+        &server,
+        under(
+            "topic-2",
+            NEWS_SITE,
+            "Council approves the Elm Street bypass",
+        ),
+    )
+    .await;
+    assert_eq!(rule_codes(&titled), vec!["on_topic"], "{titled:?}");
+    assert_eq!(titled.verdict(), pb::Verdict::Review, "{titled:?}");
+    let reason = titled
+        .reasons
+        .iter()
+        .find(|reason| reason.code == "on_topic")
+        .unwrap();
+    assert_eq!(
+        reason.message,
+        "The comment names the post it is under: the title's words \"council\", \"bypass\"."
+    );
+    assert!((reason.weight + 1.2).abs() < 1e-9, "{reason:?}");
+    assert!(titled.score < without_title.score, "{titled:?}");
+    // Another post's title says nothing of this comment.
+    let elsewhere = check(
+        &server,
+        under(
+            "topic-3",
+            NEWS_SITE,
+            "Heatwave closes schools across the region",
+        ),
+    )
+    .await;
+    assert!(rule_codes(&elsewhere).is_empty(), "{elsewhere:?}");
+    // Two of the title's words are needed where the site's table says so.
+    let on_blog = |request| async {
+        server
+            .moderation()
+            .await
+            .check_comment(with_token(BLOG_TOKEN, request))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let one_word = on_blog(under("topic-4", BLOG_SITE, "Council raises parking fees")).await;
+    assert!(rule_codes(&one_word).is_empty(), "{one_word:?}");
+    let two_words = on_blog(under(
+        "topic-5",
+        BLOG_SITE,
+        "Council approves the Elm Street bypass",
+    ))
+    .await;
+    assert_eq!(rule_codes(&two_words), vec!["on_topic"], "{two_words:?}");
+    server.stop().await;
+}

@@ -158,6 +158,7 @@ mod tests {
             text: text.to_string(),
             label,
             group: Some(group.to_string()),
+            post_title: None,
             site: crate::classifier::SiteHosts::default(),
         }
     }

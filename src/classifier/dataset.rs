@@ -24,6 +24,11 @@ pub struct LabelledExample {
     pub text: String,
     pub label: Label,
     pub group: Option<String>,
+    /// The title of the post the comment sits under, when the data gives
+    /// it (a YouTube video's name): `eval` sends it as a site would, in
+    /// `context.post_title`, for the rules that read it. The model does
+    /// not read it.
+    pub post_title: Option<String>,
     pub site: SiteHosts,
 }
 
@@ -92,6 +97,7 @@ fn parse_tsv(path: &Path, content: &str) -> Result<Vec<LabelledExample>, Classif
             text: text.to_string(),
             label: parse_label(path, line_number, label)?,
             group: None,
+            post_title: None,
             site: SiteHosts::default(),
         });
     }
@@ -125,6 +131,7 @@ fn parse_youtube_csv(path: &Path, content: &str) -> Result<Vec<LabelledExample>,
             text: field(content_column).to_string(),
             label: parse_label(path, line, field(class_column))?,
             group: video_column.map(|index| field(index).to_string()),
+            post_title: video_column.map(|index| field(index).to_string()),
             // The format is the YouTube Spam Collection's: comments posted
             // on YouTube.
             site: SiteHosts::youtube(),
@@ -133,8 +140,8 @@ fn parse_youtube_csv(path: &Path, content: &str) -> Result<Vec<LabelledExample>,
     Ok(examples)
 }
 
-/// A row needs `text` and `label` (operations.md); `group`, `site_id` and
-/// `hosts` are optional, and `group` is read leniently, since files from
+/// A row needs `text` and `label` (operations.md); `group`, `site_id`,
+/// `hosts` and `post_title` are optional, and `group` is read leniently, since files from
 /// other tools may number their threads or put anything there.
 #[derive(Deserialize)]
 struct JsonLine {
@@ -152,6 +159,10 @@ struct JsonLine {
     /// read in part would silently change what the model learns.
     #[serde(default)]
     hosts: Option<Vec<String>>,
+    /// The title of the post the comment was under (see
+    /// [`LabelledExample::post_title`]).
+    #[serde(default)]
+    post_title: Option<String>,
 }
 
 /// The group of a JSON Lines row: a string as it is, a number as its
@@ -221,6 +232,7 @@ fn parse_json_lines(path: &Path, content: &str) -> Result<Vec<LabelledExample>, 
             text: parsed.text,
             label: parse_label(path, line_number, &parsed.label)?,
             group: group_of(parsed.group),
+            post_title: parsed.post_title,
             site: SiteHosts::new(parsed.site_id.into_iter().chain(hosts)),
         });
     }
@@ -259,6 +271,8 @@ mod tests {
         assert_eq!(examples[0].text, "Hey, \"check\" it");
         assert_eq!(examples[0].label, Label::Spam);
         assert_eq!(examples[0].group.as_deref(), Some("PSY"));
+        // The video's name is the title of the post the comment was under.
+        assert_eq!(examples[0].post_title.as_deref(), Some("PSY"));
         assert_eq!(examples[1].label, Label::Ham);
     }
 
@@ -269,6 +283,12 @@ mod tests {
         let examples = read_labelled_file(&path).unwrap();
         assert_eq!(examples.len(), 2);
         assert_eq!(examples[1].label, Label::Spam);
+        assert_eq!(examples[1].post_title, None);
+        let (_directory, path) = write(
+            "{\"text\":\"the bypass again\",\"label\":\"ham\",\"post_title\":\"Elm Street bypass\"}\n",
+        );
+        let examples = read_labelled_file(&path).unwrap();
+        assert_eq!(examples[0].post_title.as_deref(), Some("Elm Street bypass"));
     }
 
     #[test]

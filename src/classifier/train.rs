@@ -585,6 +585,7 @@ mod tests {
             text: text.to_string(),
             label,
             group: None,
+            post_title: None,
             site: crate::classifier::SiteHosts::default(),
         }
     }

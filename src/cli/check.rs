@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{load_model, CliError};
-use crate::domain::{Author, Comment, UnixMillis};
+use crate::domain::{Author, Comment, PostContext, UnixMillis};
 use crate::rules::Context;
 use crate::verdict::decide_with_rules;
 
@@ -37,13 +37,14 @@ impl From<AuthorArgs> for Author {
 }
 
 /// Scores `text` (else standard input) as a comment of `site` (`--site`)
-/// by `author`, so that the rules are those `serve` applies to that site;
+/// by `author` under the post `context` describes (`--title`), so that the rules are those `serve` applies to that site;
 /// without one, the global rules alone.
 pub fn check(
     model: Option<&Path>,
     config: Option<&Path>,
     site: Option<&str>,
     author: Author,
+    context: PostContext,
     text: Option<String>,
 ) -> Result<(), CliError> {
     // Checked before standard input is read: a misspelt flag, a missing
@@ -79,7 +80,7 @@ pub fn check(
         comment_id: "cli".to_string(),
         content: text,
         author,
-        context: Default::default(),
+        context,
         submitted_at: UnixMillis::now(),
         form: Default::default(),
     };

@@ -141,5 +141,15 @@ pub fn eval(
         verdicts.spam_allowed_rate * 100.0,
         verdicts.review_rate * 100.0
     );
+    if !report.rule_hits.is_empty() {
+        say!("rules that fired (comments):");
+        for (code, counts) in &report.rule_hits {
+            say!(
+                "  {code:<20} ham {:>5}  spam {:>5}",
+                counts.ham,
+                counts.spam
+            );
+        }
+    }
     Ok(())
 }

@@ -33,7 +33,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::Role;
 use crate::classifier::ClassifierError;
 use crate::config::{ConfigError, Overrides};
-use crate::domain::check_site_id;
+use crate::domain::{check_site_id, PostContext};
 use crate::evaluation::GLOBAL_RULES_ONLY;
 use crate::rules::Rules;
 use crate::server::ServerError;
@@ -146,6 +146,10 @@ pub enum Command {
         site: Option<String>,
         #[command(flatten)]
         author: check::AuthorArgs,
+        /// The title of the post the comment is under, as a site sends it
+        /// in `context.post_title` (`on_topic` reads it).
+        #[arg(long)]
+        title: Option<String>,
         /// The comment; read from standard input when absent. One that
         /// begins with `-` goes after `--` (`check -- "-1 for this"`).
         // Not `allow_hyphen_values`: a mistyped flag would then be scored
@@ -530,12 +534,17 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             site,
             author,
+            title,
             text,
         } => check::check(
             model.as_deref(),
             given(config).map(PathBuf::from).as_deref(),
             site.as_deref(),
             author.into(),
+            PostContext {
+                post_title: title.unwrap_or_default(),
+                ..PostContext::default()
+            },
             text,
         ),
         Command::Queue { command } => queue::queue(command),

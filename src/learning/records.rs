@@ -108,6 +108,7 @@ impl OnlineExample {
             text: self.text.clone(),
             label: self.label,
             group: None,
+            post_title: None,
             site: self.site(),
         }
     }
@@ -142,6 +143,7 @@ pub fn example_of(correction: &Correction, listed: &[String]) -> LabelledExample
         text: correction.content.clone(),
         label: correction.label,
         group: None,
+        post_title: None,
         site: SiteHosts::new(
             std::iter::once(correction.site_id.as_str()).chain(listed.iter().map(String::as_str)),
         ),

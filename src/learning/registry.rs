@@ -804,6 +804,7 @@ mod tests {
             text: "zorblat signals paid me".to_string(),
             label: Label::Spam,
             group: None,
+            post_title: None,
             site: crate::classifier::SiteHosts::default(),
         };
         let learned = base.learn(&[example], 1.0).unwrap();
@@ -1170,6 +1171,7 @@ mod tests {
                 text: text.to_string(),
                 label,
                 group: None,
+                post_title: None,
                 site: crate::classifier::SiteHosts::default(),
             })
             .collect();

@@ -118,6 +118,8 @@ pub struct RulesConfig {
     pub new_author: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub trusted_author: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
+    pub on_topic: Option<RuleConfig>,
     #[serde(default)]
     pub sites: BTreeMap<String, RulesConfig>,
 }
@@ -152,6 +154,7 @@ impl RulesConfig {
             Rule::Flood => self.flood.as_ref(),
             Rule::NewAuthor => self.new_author.as_ref(),
             Rule::TrustedAuthor => self.trusted_author.as_ref(),
+            Rule::OnTopic => self.on_topic.as_ref(),
         }
     }
 

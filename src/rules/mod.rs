@@ -29,6 +29,7 @@ mod subject;
 mod terms;
 #[cfg(test)]
 mod testing;
+mod topic;
 mod trusted_domains;
 
 use std::collections::HashMap;
@@ -223,6 +224,9 @@ impl RuleSet {
                 }
                 Rule::NewAuthor => authors::new_author(context.author, threshold),
                 Rule::TrustedAuthor => authors::trusted_author(context.author, &key, threshold),
+                Rule::OnTopic => {
+                    topic::on_topic(&comment.context.post_title, &subject.normalized, threshold)
+                }
             };
             if let Some(message) = message {
                 hits.push(RuleHit {

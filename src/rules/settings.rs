@@ -27,6 +27,7 @@ pub enum Rule {
     Flood,
     NewAuthor,
     TrustedAuthor,
+    OnTopic,
 }
 
 /// What a rule that fired may do beyond adding its weight to the score.
@@ -74,7 +75,7 @@ pub const MAX_WEIGHT: f64 = 20.0;
 pub const MAX_WINDOW_SECONDS: u64 = 30 * 24 * 3600;
 
 impl Rule {
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::Honeypot,
         Rule::SubmittedTooFast,
         Rule::TooManyLinks,
@@ -94,6 +95,7 @@ impl Rule {
         Rule::Flood,
         Rule::NewAuthor,
         Rule::TrustedAuthor,
+        Rule::OnTopic,
     ];
 
     pub fn code(self) -> &'static str {
@@ -117,6 +119,7 @@ impl Rule {
             Rule::Flood => "flood",
             Rule::NewAuthor => "new_author",
             Rule::TrustedAuthor => "trusted_author",
+            Rule::OnTopic => "on_topic",
         }
     }
 
@@ -165,6 +168,8 @@ impl Rule {
             Rule::NewAuthor => count(1.0, 100_000.0),
             // Approved comments an author needs to be trusted.
             Rule::TrustedAuthor => count(1.0, 100_000.0),
+            // Distinct words of the post's title the comment names.
+            Rule::OnTopic => count(1.0, 100.0),
             Rule::Honeypot
             | Rule::LinkInName
             | Rule::AuthorKeyword
@@ -255,6 +260,12 @@ impl Rule {
                 ..settings(0.0, Mode::Review, 1.0)
             },
             Rule::TrustedAuthor => settings(-1.5, Mode::Score, 5.0),
+            // On the YouTube training split (the video's name as the
+            // post's title), 76 of 442 ham comments named a word of it and
+            // 24 of 469 spam: 3.4 times as likely from a reader, about 1.2
+            // in log-odds. It speaks for a comment and decides nothing
+            // alone: a spammer who names the post loses no other evidence.
+            Rule::OnTopic => settings(-1.2, Mode::Score, 1.0),
         }
     }
 }
