@@ -12,23 +12,44 @@
 //! evidence weighs was measured on the YouTube training split, whose video
 //! titles are the posts' (see the rule's default in `settings`).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::text::{for_each_token, normalize, without_quotes, TokenKind};
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+
+use crate::text::{for_each_token, normalize, quoted, without_quotes, TokenKind};
 
 /// The most title words a reason quotes.
 const QUOTED_WORDS: usize = 3;
 
-/// Title words shorter than this many letters are not looked for: "UK",
-/// "TV" and a title's initials are named in passing by any comment.
+/// The most characters a reason quotes of one title word.
+const QUOTED_CHARACTERS: usize = 40;
+
+/// The most distinct subject words of a title the rule looks for (the
+/// first ones): a headline has a dozen at most, and the comment's words
+/// are compared with each, so a title of a thousand words must not make a
+/// long comment cost a thousand comparisons a word.
+const MAX_SUBJECT_WORDS: usize = 32;
+
+/// Title words shorter than this many letters (once compared, see [`key`])
+/// are not looked for: "UK", "TV", "UK's" and a title's initials are named
+/// in passing by any comment.
 const MIN_LETTERS: usize = 3;
 
-/// Words of a title that say nothing of what the post is about: function
-/// words of English and of the languages news sites most often write in
-/// besides, and the words titles use for the page itself ("live",
-/// "official video", "watch"). A comment naming one of these names no
-/// subject.
+/// Words of a title that say nothing of what the post is about, so that a
+/// comment naming one names no subject:
+/// - function words, contractions' first halves ("don't" is compared as
+///   "don") and other words any text is full of, in English and in the
+///   languages news sites most often write in besides;
+/// - numbers in words, months and days, which a headline dates itself
+///   with and any comment may name;
+/// - the words titles use for the page itself ("live", "official video",
+///   "watch", "update");
+/// - words of spam's own trades and calls ("channel", "subscribe",
+///   "click", "bitcoin", "casino"), which a spammer names under a post
+///   about them as readily as a reader, and subjects generic spam opens
+///   with ("government", "police").
 const COMMON_WORDS: &str = "\
     the and for are but not you your yours our ours his her hers its their theirs \
     they them this that these those with from into onto over under after before \
@@ -36,76 +57,126 @@ const COMMON_WORDS: &str = "\
     there here where when what which who whom whose why how all any both each \
     few more most other some such only own same too very can could will would \
     shall should may might must has have had having was were been being does did \
-    doing done just also even ever still yet now new old one two three four five \
-    six seven eight nine ten first second last next off out per via upon onto \
-    says said say tells told asks asked get gets got make makes made take takes \
-    back down while again once because whether though although like unlike \
-    many much well way ways day days week weeks year years time times today \
-    tonight yesterday tomorrow people man men woman women thing things world \
-    life part full big small good best better great top \
+    doing done just also even ever still yet now new old \
+    off out per via upon says said say tells told asks asked get gets got \
+    make makes made take takes back down while again once because whether \
+    though although like unlike many much well way ways day days week weeks \
+    month months year years time times today tonight yesterday tomorrow \
+    people man men woman women thing things world life part full big small \
+    good best better great top she him know knows need needs see sees look \
+    looks keep keeps never really going gone right everything nothing \
+    everyone everybody something someone anything anyone please thank thanks \
+    let don isn aren wasn weren doesn didn hasn haven hadn won wouldn couldn \
+    shouldn ain \
+    one two three four five six seven eight nine ten eleven twelve thirteen \
+    fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty \
+    fifty sixty seventy eighty ninety hundred thousand million billion \
+    trillion half dozen first second third last next \
+    january february march april june july august september october november \
+    december monday tuesday wednesday thursday friday saturday sunday \
+    weekend \
     live latest breaking update updates news video videos official watch \
     clip clips audio photo photos picture pictures gallery story stories \
     article articles post posts blog opinion analysis review reviews report \
-    reports interview feat \
+    reports interview feat full episode \
+    channel subscribe subscriber check click follow follower share win free \
+    online money cash earn home work job help love visit deal price offer \
+    gift card site website page link profile music song game bitcoin crypto \
+    forex trading invest investment loan casino betting dating iphone \
+    instagram giveaway prize lottery government police \
     der die das den dem des ein eine einer eines und oder mit von für auf aus \
-    bei nach über unter vor wie was wer ist sind war nicht auch noch \
-    les des une un est sont pour par dans sur avec sans mais pas plus qui que \
-    quoi ses son sa leur leurs aux du au ce cette ces \
-    los las del una uno con por para sin sobre entre como qué que más pero sus \
-    gli della delle dei degli nel nella per con non che come più sono \
-    het een van voor met aan niet ook naar bij";
+    bei nach über unter vor wie was wer ist sind war nicht auch noch sich sie \
+    wir ich jetzt heute diese dieser dieses neue neuen gegen wird werden mehr \
+    hier alle hat kann muss \
+    les des une est sont pour par dans sur avec sans mais pas plus qui que \
+    quoi ses son leur leurs aux ce cette ces comment pourquoi tout tous nous \
+    vous ils elle elles après avant selon très chez \
+    los las del una uno con por para sin sobre entre como cómo qué que más \
+    pero sus esto este esta hay está todo todos tras ella desde hasta muy \
+    gli della delle dei degli nel nella per con non che come più sono dopo \
+    ecco questo questa tutto tutti perché anche cosa ancora tra fra \
+    het een van voor met aan niet ook naar bij dit deze dat wat waarom hoe \
+    wil door uit zijn \
+    não após pela pelo isso uma dos das com novas novos novo nova \
+    что как это для после почему все или";
 
-/// [`COMMON_WORDS`] as a set.
-static COMMON: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| COMMON_WORDS.split_whitespace().collect());
+/// [`COMMON_WORDS`] as they are compared (see [`key`]).
+static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    COMMON_WORDS
+        .split_whitespace()
+        .map(|word| key(word).into_owned())
+        .collect()
+});
 
-/// Fires when the comment's own words (not the passages it quotes) name
-/// at least `threshold` of the distinct words of the post's title that
-/// say what it is about: three letters or more, not a common word. A word
-/// counts in its singular or plural and with a possessive "'s" ("Psy's",
-/// "councils" for "council").
+/// Fires when the comment's own words name at least `threshold` of the
+/// distinct words of the post's title that say what it is about: of three
+/// letters or more, not a common word ([`COMMON_WORDS`]). Words are
+/// compared as [`key`] makes them, so that a plural, a possessive, an
+/// elided article, accents and case do not matter. The comment's own
+/// words are those outside the passages it quotes and outside addresses:
+/// links, e-mail addresses, handles and hashtags (see [`is_address`]).
 pub fn on_topic(title: &str, normalized_text: &str, threshold: f64) -> Option<String> {
     if title.trim().is_empty() {
         return None;
     }
     let title = normalize(title);
     // Each subject word as the title writes it and as it is compared.
-    let mut subject_words: Vec<(&str, &str)> = Vec::new();
+    let mut subject_words: Vec<(&str, Cow<'_, str>)> = Vec::new();
     for_each_token(&title, |kind, word| {
-        if kind == TokenKind::Word && is_subject_word(word) {
-            let compared = stem(word);
-            if !subject_words.iter().any(|(_, seen)| *seen == compared) {
-                subject_words.push((word, compared));
-            }
+        if kind != TokenKind::Word || subject_words.len() == MAX_SUBJECT_WORDS {
+            return;
+        }
+        let compared = key(word);
+        if is_subject_key(&compared) && !subject_words.iter().any(|(_, seen)| *seen == compared) {
+            subject_words.push((word, compared));
         }
     });
     if (subject_words.len() as f64) < threshold {
         return None;
     }
     let own_text = without_quotes(normalized_text);
-    let mut comment_words: HashSet<&str> = HashSet::new();
-    for_each_token(&own_text, |kind, word| {
-        if kind == TokenKind::Word {
-            comment_words.insert(stem(word));
+    // A few subject words, compared with each word of the comment in turn:
+    // cheaper than hashing every word of the comment into a set.
+    let mut is_named = vec![false; subject_words.len()];
+    let mut left = subject_words.len();
+    for piece in own_text.split_whitespace() {
+        if left == 0 {
+            break;
         }
-    });
+        if is_address(piece) {
+            continue;
+        }
+        for_each_token(piece, |kind, word| {
+            if kind != TokenKind::Word || left == 0 {
+                return;
+            }
+            let compared = key(word);
+            for (index, (_, subject)) in subject_words.iter().enumerate() {
+                if !is_named[index] && *subject == compared {
+                    is_named[index] = true;
+                    left -= 1;
+                }
+            }
+        });
+    }
     let named: Vec<&str> = subject_words
-        .into_iter()
-        .filter(|(_, compared)| comment_words.contains(compared))
-        .map(|(written, _)| written)
+        .iter()
+        .zip(&is_named)
+        .filter(|(_, named)| **named)
+        .map(|((written, _), _)| *written)
         .collect();
     if named.is_empty() || (named.len() as f64) < threshold {
         return None;
     }
-    let quoted: Vec<String> = named
+    let quoted_words: Vec<String> = named
         .iter()
         .take(QUOTED_WORDS)
-        .map(|word| format!("\"{word}\""))
+        .map(|word| format!("\"{}\"", quoted(&with_final_sigma(word), QUOTED_CHARACTERS)))
         .collect();
     let more = named.len().saturating_sub(QUOTED_WORDS);
     let list = match more {
-        0 => quoted.join(", "),
-        _ => format!("{} and {more} more", quoted.join(", ")),
+        0 => quoted_words.join(", "),
+        _ => format!("{} and {more} more", quoted_words.join(", ")),
     };
     let noun = if named.len() == 1 { "word" } else { "words" };
     Some(format!(
@@ -113,29 +184,149 @@ pub fn on_topic(title: &str, normalized_text: &str, threshold: f64) -> Option<St
     ))
 }
 
-/// A word as it is compared: without a possessive "'s" and without a
-/// plural "s" (of a word of four letters or more, so that "bus" and "gas"
-/// stay whole).
-fn stem(word: &str) -> &str {
-    let word = word
-        .strip_suffix("'s")
-        .or_else(|| word.strip_suffix("'"))
-        .unwrap_or(word);
-    match word.strip_suffix('s') {
-        Some(singular) if singular.chars().count() >= MIN_LETTERS && !singular.ends_with('s') => {
-            singular
+/// Whether a piece of the comment (between spaces) is an address rather
+/// than words: a link or a domain ("roar-fans.app", "katy.perry@mail",
+/// "perry.example/roar"; any full stop between two letters or digits), an
+/// e-mail address or a handle (any `@`), a hashtag, or an address written
+/// with its dots in brackets ("katy-perry(.)com"). Spam hides a post's
+/// words in these; a reader's prose has none (a sentence begun without a
+/// space after a full stop, "bypass.The", is lost with them).
+fn is_address(piece: &str) -> bool {
+    if piece.starts_with('#') {
+        return true;
+    }
+    // One pass: the two characters before the one read.
+    let mut before: (Option<char>, Option<char>) = (None, None);
+    for character in piece.chars() {
+        if character == '@' {
+            return true;
         }
-        _ => word,
+        if let (Some(first), Some('.')) = before {
+            let bracketed = matches!((first, character), ('(', ')') | ('[', ']'));
+            if bracketed || (first.is_alphanumeric() && character.is_alphanumeric()) {
+                return true;
+            }
+        }
+        before = (before.1, Some(character));
+    }
+    false
+}
+
+/// A word as it is compared with others:
+/// - without accents or other marks, with Greek's final sigma as any
+///   sigma and `ß` as "ss" ("Beyoncé" is "beyonce", "ΣΕΙΣΜΟΣ" as
+///   lower-cased letter by letter is "σεισμός", Turkish "İstanbul" lower-cased
+///   is "istanbul");
+/// - around an apostrophe, the part before it ("Psy's", "don't",
+///   "İstanbul'da"), or the part after it when the part before has two
+///   letters or fewer, an elided article or a prefix ("l'Europe",
+///   "O'Brien", "qu'il"; "UK's" becomes "s", too short to count);
+/// - in the singular: "-ies" as "-y", "-es" dropped after s, x, z, ch and sh
+///   ("buses", "taxes", "churches"), another final "s" dropped unless after
+///   s, u or i ("boss", "virus", "Paris" stay whole), so that three
+///   letters or more remain;
+/// - without a final "e" once three letters or more remain, so that
+///   "cases" (dropped "s") and "case", "likes" and "like" compare alike.
+fn key(word: &str) -> Cow<'_, str> {
+    let folded = without_marks(word);
+    let mut word: Cow<'_, str> = match folded {
+        Cow::Borrowed(plain) => Cow::Borrowed(around_apostrophe(plain)),
+        Cow::Owned(plain) => Cow::Owned(around_apostrophe(&plain).to_string()),
+    };
+    if let Some(stem) = word.strip_suffix("ies") {
+        if letters(stem) + 1 >= MIN_LETTERS {
+            word = Cow::Owned(format!("{stem}y"));
+        }
+    }
+    let cut = singular_length(&word);
+    let cut = match word[..cut].strip_suffix('e') {
+        Some(stem) if letters(stem) >= MIN_LETTERS => stem.len(),
+        _ => cut,
+    };
+    match word {
+        Cow::Borrowed(plain) => Cow::Borrowed(&plain[..cut]),
+        Cow::Owned(mut plain) => {
+            plain.truncate(cut);
+            Cow::Owned(plain)
+        }
     }
 }
 
-/// Whether a title's word, as written, says what the post is about.
-fn is_subject_word(word: &str) -> bool {
+/// How long `word` is in the singular (see [`key`]).
+fn singular_length(word: &str) -> usize {
+    if let Some(stem) = word.strip_suffix("es") {
+        let sibilant = ["s", "x", "z", "ch", "sh"]
+            .iter()
+            .any(|ending| stem.ends_with(ending));
+        if sibilant && letters(stem) >= MIN_LETTERS {
+            return stem.len();
+        }
+    }
+    match word.strip_suffix('s') {
+        Some(stem)
+            if letters(stem) >= MIN_LETTERS
+                && !(stem.ends_with('s') || stem.ends_with('u') || stem.ends_with('i')) =>
+        {
+            stem.len()
+        }
+        _ => word.len(),
+    }
+}
+
+/// The part of a word an apostrophe leaves to compare (see [`key`]).
+fn around_apostrophe(word: &str) -> &str {
+    match word.split_once('\'') {
+        Some((before, after)) if letters(before) <= 2 => after.split('\'').next().unwrap_or(""),
+        Some((before, _)) => before,
+        None => word,
+    }
+}
+
+/// A word without its marks (accents, Turkish's dot above, Arabic's
+/// vowel marks), with `ς` as `σ` and `ß` as "ss"; borrowed when it is
+/// ASCII.
+fn without_marks(word: &str) -> Cow<'_, str> {
+    if word.is_ascii() {
+        return Cow::Borrowed(word);
+    }
+    let mut plain = String::with_capacity(word.len());
+    for character in word.chars() {
+        if character.is_ascii() {
+            plain.push(character);
+            continue;
+        }
+        // Letter by letter: the marks are dropped, so their canonical
+        // order (which a whole-string decomposition sorts) does not matter.
+        decompose_canonical(character, |part| match part {
+            'ς' => plain.push('σ'),
+            'ß' => plain.push_str("ss"),
+            part if is_combining_mark(part) => {}
+            part => plain.push(part),
+        });
+    }
+    Cow::Owned(plain)
+}
+
+fn letters(word: &str) -> usize {
     word.chars()
         .filter(|character| character.is_alphabetic())
         .count()
-        >= MIN_LETTERS
-        && !COMMON.contains(word)
+}
+
+/// Whether a title word, as compared, says what the post is about.
+fn is_subject_key(compared: &str) -> bool {
+    letters(compared) >= MIN_LETTERS && !COMMON.contains(compared)
+}
+
+/// A Greek word lower-cased letter by letter ("ΣΕΙΣΜΟΣ" as "σεισμοσ") as
+/// it is written, with a final sigma at its end.
+fn with_final_sigma(word: &str) -> Cow<'_, str> {
+    match word.strip_suffix('σ') {
+        Some(stem) if stem.chars().last().is_some_and(char::is_alphabetic) => {
+            Cow::Owned(format!("{stem}ς"))
+        }
+        _ => Cow::Borrowed(word),
+    }
 }
 
 #[cfg(test)]
@@ -227,6 +418,133 @@ mod tests {
         assert_eq!(on_topic("Roar", &normalize("roar roar"), 2.0), None);
         let both = normalize("Katy, what a roar");
         assert!(on_topic("Katy Perry - Roar", &both, 2.0).is_some());
+    }
+
+    #[test]
+    fn common_words_in_any_form_name_no_subject() {
+        for (title, text) in [
+            // Contractions and possessives of common words.
+            (
+                "What's next for the Tories",
+                "what is the best way to earn $500 a day?",
+            ),
+            (
+                "World's largest iceberg breaks away",
+                "Best site in the world for cheap pills",
+            ),
+            ("Don't panic, says minister", "don't miss my offer"),
+            // Two letters and a possessive are still two letters.
+            (
+                "UK's economy shrinks again",
+                "Buy cheap UK followers at my shop",
+            ),
+            // A plural whose singular is a common word.
+            (
+                "Wells Fargo fined $3bn",
+                "Well, I make $500 a day from home",
+            ),
+            (
+                "Lives lost as storm hits coast",
+                "I live in London and earn from home",
+            ),
+            // Dates, numbers and spam's own words.
+            (
+                "Budget day: March 2025",
+                "I started in march and now earn a lot",
+            ),
+            (
+                "Bitcoin hits a record high",
+                "invest in bitcoin with me, 300% returns",
+            ),
+            // Other languages' common words.
+            (
+                "Alle Infos zum Bahnstreik",
+                "Alle meine Videos sind auf meinem Kanal",
+            ),
+            ("Comment la réforme passe", "Comment gagner 500€ par jour"),
+            (
+                "Governo anuncia novas regras",
+                "Veja novas ofertas no meu site",
+            ),
+            ("Что известно о взрыве", "Что это такое? Заработок для всех"),
+        ] {
+            assert_eq!(check(title, text), None, "{title} / {text}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_no_words_of_the_comment() {
+        for text in [
+            "get followers at roar-fans.app",
+            "contact roar@gmail.com for cheap followers",
+            "mail katy.perry@promo-mail.example today",
+            "DM @Roar_Promo for cheap followers",
+            "#Perry #giveaway win an iPhone now",
+            "visit katy-perry(.)com now",
+            "ftp://perry.example/roar",
+        ] {
+            assert_eq!(check("Katy Perry - Roar", text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_quote_on_a_line_begun_by_any_line_break_is_no_words_of_the_comment() {
+        for text in [
+            "Check out my channel\r> Katy Perry is great",
+            "Check out my channel\u{2028}> Katy Perry is great",
+        ] {
+            assert_eq!(check("Katy Perry - Roar", text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn accents_plurals_elisions_and_case_do_not_matter() {
+        for (title, text) in [
+            ("Beyoncé - Halo", "beyonce is the queen"),
+            ("Mbappe scores twice", "Mbappé was brilliant"),
+            ("Council raises taxes again", "no more tax, please"),
+            ("Cities brace for the heat", "my city is an oven"),
+            ("Case dismissed", "the cases were weak"),
+            ("Bosses warn of strikes", "my boss agrees"),
+            ("L'Europe face à la crise", "Europe doit agir"),
+            ("İstanbul'da deprem", "Istanbul için dua ediyoruz"),
+            ("Istanbul deprem", "İstanbul'da çok korktuk"),
+            ("ΣΕΙΣΜΟΣ ΣΤΗΝ ΚΡΗΤΗ", "ο σεισμός ήταν τρομακτικός"),
+            ("Фестиваль в Орёл", "Орел прекрасен"),
+            ("Farmers' protest", "the farmer is right"),
+        ] {
+            assert!(check(title, text).is_some(), "{title} / {text}");
+        }
+        // The reason writes a Greek word's final sigma.
+        assert_eq!(
+            check("ΣΕΙΣΜΟΣ", "σεισμός").as_deref(),
+            Some("The comment names the post it is under: the title's word \"σεισμος\".")
+        );
+    }
+
+    #[test]
+    fn a_quoted_word_is_cut() {
+        let word = "a".repeat(1000);
+        let reason = check(&word, &word).unwrap();
+        assert!(reason.chars().count() < 120, "{reason}");
+        assert!(reason.contains('…'), "{reason}");
+    }
+
+    #[test]
+    fn only_a_titles_first_subject_words_are_looked_for() {
+        let words: Vec<String> = (0..MAX_SUBJECT_WORDS as u8 + 8)
+            .map(|index| {
+                format!(
+                    "k{}{}x",
+                    (b'a' + index / 26) as char,
+                    (b'a' + index % 26) as char
+                )
+            })
+            .collect();
+        let title = words.join(" ");
+        assert!(check(&title, &words[0]).is_some());
+        assert!(check(&title, &words[MAX_SUBJECT_WORDS - 1]).is_some());
+        assert_eq!(check(&title, &words[MAX_SUBJECT_WORDS]), None);
     }
 
     #[test]

@@ -113,15 +113,23 @@ fn opening_tag_length(text: &str, close: usize) -> Option<usize> {
 /// `None` when no line does.
 fn without_quoted_lines(text: &str) -> Option<String> {
     let quoted = |line: &&str| line.trim_start().starts_with('>');
-    if !text.split('\n').any(|line| quoted(&line)) {
+    if !text.split(is_line_break).any(|line| quoted(&line)) {
         return None;
     }
     let mut own = String::with_capacity(text.len());
-    for line in text.split('\n').filter(|line| !quoted(line)) {
+    for line in text.split(is_line_break).filter(|line| !quoted(line)) {
         own.push_str(line);
         own.push('\n');
     }
     Some(own)
+}
+
+/// Whether a character ends a line: a line feed, and the other breaks a
+/// text may come with (a carriage return alone, Unicode's line and
+/// paragraph separators, the next-line control), so that a quote cannot
+/// hide on a line begun by one of them.
+fn is_line_break(character: char) -> bool {
+    matches!(character, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 #[cfg(test)]
@@ -152,6 +160,10 @@ mod tests {
             without_quotes("my answer\n   > an indented quote\nmore of mine"),
             "my answer\nmore of mine\n"
         );
+        for break_ in ["\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"] {
+            let text = format!("my answer{break_}> the quote");
+            assert!(!without_quotes(&text).contains("quote"), "{text:?}");
+        }
     }
 
     #[test]
