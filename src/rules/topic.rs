@@ -39,17 +39,19 @@ const MIN_LETTERS: usize = 3;
 
 /// Words of a title that say nothing of what the post is about, so that a
 /// comment naming one names no subject:
-/// - function words, contractions' first halves ("don't" is compared as
-///   "don") and other words any text is full of, in English and in the
-///   languages news sites most often write in besides;
-/// - numbers in words, months and days, which a headline dates itself
-///   with and any comment may name;
+/// - function words and other words any text is full of, in English and
+///   in the languages news sites most often write in besides (a
+///   negation's contraction, "don't", is no word at all, see [`key`]);
+/// - numbers in words, months and days (but "march", also a protest),
+///   which a headline dates itself with and any comment may name;
 /// - the words titles use for the page itself ("live", "official video",
-///   "watch", "update");
+///   "watch", "update") and headlines' verbs ("says", "warns", "hits");
 /// - words of spam's own trades and calls ("channel", "subscribe",
-///   "click", "bitcoin", "casino"), which a spammer names under a post
-///   about them as readily as a reader, and subjects generic spam opens
-///   with ("government", "police").
+///   "click", "bitcoin", "casino", "whatsapp"), which a spammer names under
+///   a post about them as readily as a reader.
+///
+/// News subjects that generic spam also names ("police", "government",
+/// "prices", "jobs") are not common: readers name them far more often.
 const COMMON_WORDS: &str = "\
     the and for are but not you your yours our ours his her hers its their theirs \
     they them this that these those with from into onto over under after before \
@@ -58,47 +60,54 @@ const COMMON_WORDS: &str = "\
     few more most other some such only own same too very can could will would \
     shall should may might must has have had having was were been being does did \
     doing done just also even ever still yet now new old \
-    off out per via upon says said say tells told asks asked get gets got \
-    make makes made take takes back down while again once because whether \
+    off out per via upon get gets got make makes made take takes \
+    back down while again once because whether \
     though although like unlike many much well way ways day days week weeks \
     month months year years time times today tonight yesterday tomorrow \
     people man men woman women thing things world life part full big small \
     good best better great top she him know knows need needs see sees look \
     looks keep keeps never really going gone right everything nothing \
     everyone everybody something someone anything anyone please thank thanks \
-    let don isn aren wasn weren doesn didn hasn haven hadn won wouldn couldn \
-    shouldn ain \
+    let clock \
     one two three four five six seven eight nine ten eleven twelve thirteen \
     fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty \
     fifty sixty seventy eighty ninety hundred thousand million billion \
     trillion half dozen first second third last next \
-    january february march april june july august september october november \
+    january february april june july august september october november \
     december monday tuesday wednesday thursday friday saturday sunday \
     weekend \
     live latest breaking update updates news video videos official watch \
     clip clips audio photo photos picture pictures gallery story stories \
     article articles post posts blog opinion analysis review reviews report \
-    reports interview feat full episode \
+    reports interview feat episode \
+    says said say tells told asks asked call calls set sets warn warns urge \
+    urges hit hits vow vows reveal reveals claim claims face faces \
     channel subscribe subscriber check click follow follower share win free \
-    online money cash earn home work job help love visit deal price offer \
-    gift card site website page link profile music song game bitcoin crypto \
-    forex trading invest investment loan casino betting dating iphone \
-    instagram giveaway prize lottery government police \
-    der die das den dem des ein eine einer eines und oder mit von für auf aus \
-    bei nach über unter vor wie was wer ist sind war nicht auch noch sich sie \
+    online money cash earn home work help love visit deal offer gift card \
+    site website page link profile bitcoin crypto forex trading invest \
+    investment loan mortgage insurance casino betting dating sex iphone \
+    instagram tiktok telegram whatsapp youtube facebook giveaway prize \
+    lottery euro dollar \
+    der die das den des ein eine einer eines und oder mit von für auf aus \
+    bei nach unter vor wie was wer ist sind war nicht auch noch sich sie \
     wir ich jetzt heute diese dieser dieses neue neuen gegen wird werden mehr \
-    hier alle hat kann muss \
+    hier alle hat kann muss warum wann zum zur bis ohne durch gibt geht sehr \
     les des une est sont pour par dans sur avec sans mais pas plus qui que \
     quoi ses son leur leurs aux ce cette ces comment pourquoi tout tous nous \
-    vous ils elle elles après avant selon très chez \
+    vous ils elle elles après avant selon très chez quand comme être faut \
+    fait peut encore aussi bien moi aujourd \
     los las del una uno con por para sin sobre entre como cómo qué que más \
     pero sus esto este esta hay está todo todos tras ella desde hasta muy \
+    cuando cuándo dónde porque ahora hoy \
     gli della delle dei degli nel nella per con non che come più sono dopo \
-    ecco questo questa tutto tutti perché anche cosa ancora tra fra \
+    ecco questo questa tutto tutti perché anche cosa ancora tra fra quando \
+    dove chi sul alla oggi \
     het een van voor met aan niet ook naar bij dit deze dat wat waarom hoe \
-    wil door uit zijn \
-    não após pela pelo isso uma dos das com novas novos novo nova \
-    что как это для после почему все или";
+    wil uit zijn waar wanneer nog maar wel meer \
+    não após pela pelo isso uma dos das com novas novos novo nova onde quem \
+    quais são sem foi tem sabe \
+    jak jest nie się neden için bir ile \
+    что как это для после почему все или когда где кто уже ещё";
 
 /// [`COMMON_WORDS`] as they are compared (see [`key`]).
 static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
@@ -114,7 +123,8 @@ static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
 /// compared as [`key`] makes them, so that a plural, a possessive, an
 /// elided article, accents and case do not matter. The comment's own
 /// words are those outside the passages it quotes and outside addresses:
-/// links, e-mail addresses, handles and hashtags (see [`is_address`]).
+/// links, domains, e-mail addresses, handles and hashtags (see
+/// [`is_address`]).
 pub fn on_topic(title: &str, normalized_text: &str, threshold: f64) -> Option<String> {
     if title.trim().is_empty() {
         return None;
@@ -185,77 +195,118 @@ pub fn on_topic(title: &str, normalized_text: &str, threshold: f64) -> Option<St
 }
 
 /// Whether a piece of the comment (between spaces) is an address rather
-/// than words: a link or a domain ("roar-fans.app", "katy.perry@mail",
-/// "perry.example/roar"; any full stop between two letters or digits), an
-/// e-mail address or a handle (any `@`), a hashtag, or an address written
-/// with its dots in brackets ("katy-perry(.)com"). Spam hides a post's
-/// words in these; a reader's prose has none (a sentence begun without a
-/// space after a full stop, "bypass.The", is lost with them).
+/// than words: a link (any `://`), a domain under a top-level domain of
+/// [`TOP_LEVEL_DOMAINS`] ("roar-fans.app", "katy-perry.fr"; "Mr.Trump"
+/// and "coming.Sunak", a full stop with no space after it, are words), a
+/// name with a path ("perry.example/roar"), an e-mail address or a handle
+/// (an `@` between letters, or in front), a hashtag, or an address written
+/// with its dots spelled out or in brackets ("katy-perry(.)com",
+/// "katy-perry(dot)com", an ideographic full stop). Spam hides a post's
+/// words in these, which are no prose.
 fn is_address(piece: &str) -> bool {
-    if piece.starts_with('#') {
+    let core = piece.trim_matches(|character: char| {
+        !(character.is_alphanumeric() || character == '@' || character == '#')
+    });
+    if core.starts_with('#') || core.starts_with('@') || core.contains("://") {
         return true;
     }
-    // One pass: the two characters before the one read.
-    let mut before: (Option<char>, Option<char>) = (None, None);
-    for character in piece.chars() {
-        if character == '@' {
+    const SPELLED_DOTS: [&str; 7] = ["(.)", "[.]", "{.}", "(dot)", "[dot]", "{dot}", "。"];
+    if SPELLED_DOTS.iter().any(|dot| core.contains(dot)) {
+        return true;
+    }
+    if let Some((name, domain)) = core.split_once('@') {
+        let is_letter_or_digit =
+            |character: Option<char>| character.is_some_and(char::is_alphanumeric);
+        if is_letter_or_digit(name.chars().last()) && is_letter_or_digit(domain.chars().next()) {
             return true;
         }
-        if let (Some(first), Some('.')) = before {
-            let bracketed = matches!((first, character), ('(', ')') | ('[', ']'));
-            if bracketed || (first.is_alphanumeric() && character.is_alphanumeric()) {
-                return true;
-            }
-        }
-        before = (before.1, Some(character));
     }
-    false
+    // A domain: names joined by full stops, the last a top-level domain,
+    // or followed by a path.
+    let (host, has_path) = match core.split_once('/') {
+        Some((host, _)) => (host, true),
+        None => (core, false),
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let is_name = |label: &&str| {
+        !label.is_empty()
+            && label
+                .chars()
+                .all(|character| character.is_alphanumeric() || character == '-')
+    };
+    if labels.len() < 2 || !labels.iter().all(is_name) {
+        return false;
+    }
+    has_path
+        || labels
+            .last()
+            .is_some_and(|last| TOP_LEVEL_DOMAINS.contains(last))
 }
+
+/// The top-level domains under which a name is read as a domain: the
+/// commonest generic ones, those spam favours, and countries' (but those
+/// that are words a sentence begun without a space may start with: "it",
+/// "in", "is", "me", "us", "be", "at", "to", "no", "my", "so", "do", "go",
+/// "am").
+const TOP_LEVEL_DOMAINS: [&str; 97] = [
+    "com", "net", "org", "info", "biz", "edu", "gov", "int", "mil", "io", "co", "ly", "tv", "cc",
+    "gl", "gy", "gd", "tk", "pw", "ws", "su", "xyz", "site", "online", "club", "top", "shop",
+    "store", "click", "icu", "vip", "cam", "sbs", "cfd", "bond", "buzz", "website", "app", "dev",
+    "live", "news", "blog", "page", "link", "web", "tech", "pro", "art", "fun", "life", "world",
+    "today", "space", "media", "email", "bet", "casino", "games", "uk", "de", "fr", "es", "nl",
+    "pl", "ru", "ua", "cz", "sk", "hu", "ro", "bg", "gr", "tr", "se", "dk", "fi", "pt", "ch", "ie",
+    "eu", "ca", "au", "nz", "za", "jp", "kr", "cn", "tw", "hk", "sg", "ph", "vn", "br", "ar", "mx",
+    "ng", "pk",
+];
+
+/// Words before an apostrophe that are an article or a preposition elided
+/// before the word that counts ("qu'il", "nell'hinterland"), besides any
+/// of two letters or fewer ("l'Europe", "O'Brien").
+const ELIDED: [&str; 16] = [
+    "qu", "jusqu", "lorsqu", "puisqu", "quelqu", "presqu", "dell", "nell", "sull", "dall", "all",
+    "coll", "quell", "bell", "quest", "tutt",
+];
 
 /// A word as it is compared with others:
 /// - without accents or other marks, with Greek's final sigma as any
-///   sigma and `ß` as "ss" ("Beyoncé" is "beyonce", "ΣΕΙΣΜΟΣ" as
-///   lower-cased letter by letter is "σεισμός", Turkish "İstanbul" lower-cased
-///   is "istanbul");
-/// - around an apostrophe, the part before it ("Psy's", "don't",
-///   "İstanbul'da"), or the part after it when the part before has two
-///   letters or fewer, an elided article or a prefix ("l'Europe",
-///   "O'Brien", "qu'il"; "UK's" becomes "s", too short to count);
-/// - in the singular: "-ies" as "-y", "-es" dropped after s, x, z, ch and sh
-///   ("buses", "taxes", "churches"), another final "s" dropped unless after
-///   s, u or i ("boss", "virus", "Paris" stay whole), so that three
-///   letters or more remain;
-/// - without a final "e" once three letters or more remain, so that
-///   "cases" (dropped "s") and "case", "likes" and "like" compare alike.
+///   sigma, `ß` as "ss" and the letters with a stroke or of two as plain
+///   ones (`ø`, `ł`, `đ`, dotless `ı`, `æ`, `œ`, `þ`, `ð`): "Beyoncé" is
+///   "beyonce", "ΣΕΙΣΜΟΣ" lower-cased letter by letter is "σεισμός",
+///   Turkish "İstanbul" lower-cased is "istanbul", "Ørsted" is "orsted";
+/// - around an apostrophe, the part before it ("Psy's", "İstanbul'da"),
+///   or the part after it when the part before is an elided article or
+///   preposition ([`ELIDED`], or two letters or fewer: "l'Europe",
+///   "O'Brien"; "UK's" becomes "s", too short to count); a negation's
+///   contraction ("don't", "can't") is no word (empty);
+/// - in the singular: "-es" dropped after ss, x, zz, ch and sh ("bosses",
+///   "taxes", "churches"), another final "s" dropped unless after an "s"
+///   ("boss" stays whole), so that three letters or more remain ("gas"
+///   stays whole too; "buses" becomes "buse", missing "bus");
+/// - with a final "y" as "ie", so that "city" and "cities", "movie" and
+///   "movies" compare alike.
 fn key(word: &str) -> Cow<'_, str> {
-    let folded = without_marks(word);
-    let mut word: Cow<'_, str> = match folded {
+    let part: Cow<'_, str> = match without_marks(word) {
         Cow::Borrowed(plain) => Cow::Borrowed(around_apostrophe(plain)),
         Cow::Owned(plain) => Cow::Owned(around_apostrophe(&plain).to_string()),
     };
-    if let Some(stem) = word.strip_suffix("ies") {
-        if letters(stem) + 1 >= MIN_LETTERS {
-            word = Cow::Owned(format!("{stem}y"));
-        }
-    }
-    let cut = singular_length(&word);
-    let cut = match word[..cut].strip_suffix('e') {
-        Some(stem) if letters(stem) >= MIN_LETTERS => stem.len(),
-        _ => cut,
-    };
-    match word {
+    let cut = singular_length(&part);
+    let singular: Cow<'_, str> = match part {
         Cow::Borrowed(plain) => Cow::Borrowed(&plain[..cut]),
         Cow::Owned(mut plain) => {
             plain.truncate(cut);
             Cow::Owned(plain)
         }
+    };
+    match singular.strip_suffix('y') {
+        Some(stem) if letters(stem) >= 2 => Cow::Owned(format!("{stem}ie")),
+        _ => singular,
     }
 }
 
 /// How long `word` is in the singular (see [`key`]).
 fn singular_length(word: &str) -> usize {
     if let Some(stem) = word.strip_suffix("es") {
-        let sibilant = ["s", "x", "z", "ch", "sh"]
+        let sibilant = ["ss", "x", "zz", "ch", "sh"]
             .iter()
             .any(|ending| stem.ends_with(ending));
         if sibilant && letters(stem) >= MIN_LETTERS {
@@ -263,12 +314,7 @@ fn singular_length(word: &str) -> usize {
         }
     }
     match word.strip_suffix('s') {
-        Some(stem)
-            if letters(stem) >= MIN_LETTERS
-                && !(stem.ends_with('s') || stem.ends_with('u') || stem.ends_with('i')) =>
-        {
-            stem.len()
-        }
+        Some(stem) if letters(stem) >= MIN_LETTERS && !stem.ends_with('s') => stem.len(),
         _ => word.len(),
     }
 }
@@ -276,15 +322,18 @@ fn singular_length(word: &str) -> usize {
 /// The part of a word an apostrophe leaves to compare (see [`key`]).
 fn around_apostrophe(word: &str) -> &str {
     match word.split_once('\'') {
-        Some((before, after)) if letters(before) <= 2 => after.split('\'').next().unwrap_or(""),
+        Some((_, "t")) => "",
+        Some((before, after)) if letters(before) <= 2 || ELIDED.contains(&before) => {
+            after.split('\'').next().unwrap_or("")
+        }
         Some((before, _)) => before,
         None => word,
     }
 }
 
 /// A word without its marks (accents, Turkish's dot above, Arabic's
-/// vowel marks), with `ς` as `σ` and `ß` as "ss"; borrowed when it is
-/// ASCII.
+/// vowel marks), with `ς` as `σ`, `ß` as "ss" and the letters with a
+/// stroke or of two as plain ones; borrowed when it is ASCII.
 fn without_marks(word: &str) -> Cow<'_, str> {
     if word.is_ascii() {
         return Cow::Borrowed(word);
@@ -300,6 +349,13 @@ fn without_marks(word: &str) -> Cow<'_, str> {
         decompose_canonical(character, |part| match part {
             'ς' => plain.push('σ'),
             'ß' => plain.push_str("ss"),
+            'ø' => plain.push('o'),
+            'ł' => plain.push('l'),
+            'đ' | 'ð' => plain.push('d'),
+            'ı' => plain.push('i'),
+            'æ' => plain.push_str("ae"),
+            'œ' => plain.push_str("oe"),
+            'þ' => plain.push_str("th"),
             part if is_combining_mark(part) => {}
             part => plain.push(part),
         });
@@ -449,8 +505,8 @@ mod tests {
             ),
             // Dates, numbers and spam's own words.
             (
-                "Budget day: March 2025",
-                "I started in march and now earn a lot",
+                "Budget day: June 2025",
+                "I started in june and now earn a lot",
             ),
             (
                 "Bitcoin hits a record high",
@@ -482,6 +538,10 @@ mod tests {
             "#Perry #giveaway win an iPhone now",
             "visit katy-perry(.)com now",
             "ftp://perry.example/roar",
+            "perry.example/roar",
+            "katy-perry.fr is the fan shop",
+            "visit katy-perry(dot)com",
+            "(@RoarPromo) cheap followers",
         ] {
             assert_eq!(check("Katy Perry - Roar", text), None, "{text}");
         }
@@ -520,6 +580,73 @@ mod tests {
             check("ΣΕΙΣΜΟΣ", "σεισμός").as_deref(),
             Some("The comment names the post it is under: the title's word \"σεισμος\".")
         );
+    }
+
+    #[test]
+    fn real_subjects_and_names_are_no_common_words() {
+        for (title, text) in [
+            (
+                "Israelis rally against the overhaul",
+                "as an Israeli I am ashamed",
+            ),
+            (
+                "Restaurant menus to show calories",
+                "the menu at my local is tiny",
+            ),
+            ("EU to scrap cookie banners", "cookies are so annoying"),
+            (
+                "Selfie craze blamed for deaths",
+                "selfies at cliffs should be banned",
+            ),
+            ("Why French wine is in crisis", "I love a good wine"),
+            (
+                "Tim Walz picked as running mate",
+                "Tim seems like a decent guy",
+            ),
+            ("Don Lemon fired", "Don had it coming"),
+            ("Uber loses employment case", "Uber treats drivers terribly"),
+            ("Police raid on party offices", "the police overstepped"),
+            (
+                "Government collapses after vote",
+                "the government had it coming",
+            ),
+            ("Huge march for peace in London", "the march was peaceful"),
+            ("Steve Jobs' daughter speaks out", "Jobs was a genius"),
+            ("Ørsted cancels wind farm", "Orsted should have known"),
+            ("N'Golo Kanté returns", "Kante is the best"),
+        ] {
+            assert!(check(title, text).is_some(), "{title} / {text}");
+        }
+    }
+
+    #[test]
+    fn prose_is_no_address() {
+        for text in [
+            "Mr.Trump is innocent",
+            "I saw this coming.Trump is finished",
+            "the U.S.-Trump relationship",
+            "Trump, e.g. in 2016",
+        ] {
+            assert!(check("Trump wins", text).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn words_that_merely_look_alike_are_not_the_same() {
+        for (title, text) in [
+            (
+                "Budget cuts hit schools",
+                "cute girls waiting for you, click my profile",
+            ),
+            ("Cod stocks collapse", "use my discount code SAVE50"),
+            ("Care workers strike", "buy a car with no credit check"),
+            (
+                "Incendio nell'hinterland milanese",
+                "Guadagna soldi nell'online",
+            ),
+        ] {
+            assert_eq!(check(title, text), None, "{title} / {text}");
+        }
     }
 
     #[test]
