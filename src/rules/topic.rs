@@ -207,7 +207,17 @@ fn is_address(piece: &str) -> bool {
     let core = piece.trim_matches(|character: char| {
         !(character.is_alphanumeric() || character == '@' || character == '#')
     });
-    if core.starts_with('#') || core.starts_with('@') || core.contains("://") {
+    if core.starts_with('#') || core.starts_with('@') {
+        return true;
+    }
+    // Most pieces are a word, with nothing an address is written with.
+    if core
+        .chars()
+        .all(|character| character.is_alphanumeric() || character == '\'' || character == '-')
+    {
+        return false;
+    }
+    if core.contains("://") {
         return true;
     }
     const SPELLED_DOTS: [&str; 7] = ["(.)", "[.]", "{.}", "(dot)", "[dot]", "{dot}", "。"];
@@ -227,20 +237,23 @@ fn is_address(piece: &str) -> bool {
         Some((host, _)) => (host, true),
         None => (core, false),
     };
-    let labels: Vec<&str> = host.split('.').collect();
-    let is_name = |label: &&str| {
+    if !host.contains('.') {
+        return false;
+    }
+    let is_name = |label: &str| {
         !label.is_empty()
             && label
                 .chars()
                 .all(|character| character.is_alphanumeric() || character == '-')
     };
-    if labels.len() < 2 || !labels.iter().all(is_name) {
+    if !host.split('.').all(is_name) {
         return false;
     }
     has_path
-        || labels
-            .last()
-            .is_some_and(|last| TOP_LEVEL_DOMAINS.contains(last))
+        || host
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| TOP_LEVEL_DOMAINS.contains(&last))
 }
 
 /// The top-level domains under which a name is read as a domain: the
