@@ -319,7 +319,7 @@ const ELIDED: [&str; 16] = [
 /// - with a final "y" as "ie", so that "city" and "cities", "movie" and
 ///   "movies" compare alike.
 fn key(word: &str) -> Key<'_> {
-    let part: Cow<'_, str> = match without_marks(word) {
+    let part: Cow<'_, str> = match in_plain_letters(word) {
         Cow::Borrowed(plain) => Cow::Borrowed(around_apostrophe(plain)),
         Cow::Owned(plain) => Cow::Owned(around_apostrophe(&plain).to_string()),
     };
@@ -392,7 +392,11 @@ fn around_apostrophe(word: &str) -> &str {
 /// A word without its marks (accents, Turkish's dot above, Arabic's
 /// vowel marks), with `ς` as `σ`, `ß` as "ss" and the letters with a
 /// stroke or of two as plain ones; borrowed when it is ASCII.
-fn without_marks(word: &str) -> Cow<'_, str> {
+///
+/// Unlike the term rules' reading without accents (`rules::without_marks`,
+/// where a "ø" in "casinø" must stay a disguise to see), a letter with a
+/// stroke is read as its plain letter here: a reader may type either.
+fn in_plain_letters(word: &str) -> Cow<'_, str> {
     if word.is_ascii() {
         return Cow::Borrowed(word);
     }
