@@ -553,6 +553,53 @@ impl Engine {
             .map_err(|error| Error::Internal(format!("the forgetting task failed: {error}")))?
     }
 
+    /// Finishes the expiries that a pass of retention cut short after
+    /// their decision's transaction (a crash, a failed write; see
+    /// `store::forget`), in a turn of the labelling calls, and flushes;
+    /// how many comments it finished. A failure to finish them is logged
+    /// and left for the next pass. Retention's every pass begins with it,
+    /// and a start with retention off calls it once, so that turning
+    /// retention off leaves nothing of an expired comment behind.
+    pub async fn finish_cut_short_expiries(self: &Arc<Self>) -> Result<usize, Error> {
+        let turn = self.label_turn().await;
+        let tracked = self.label_tasks().token();
+        if self.is_stopping() {
+            return Ok(0);
+        }
+        let engine = Arc::clone(self);
+        let finishing = tokio::task::spawn_blocking(move || {
+            let _tracked = tracked;
+            engine
+                .learning
+                .finishing_expiries(|| engine.store.finish_expiries())
+        })
+        .await;
+        let finished = match finishing {
+            Ok(Ok(finished)) => finished,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot finish the expiries an earlier pass left unfinished");
+                Vec::new()
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the task finishing earlier expiries failed");
+                Vec::new()
+            }
+        };
+        for expiry in &finished {
+            self.recent
+                .forget_entry(&expiry.site_id, &expiry.comment_id, expiry.created_at);
+        }
+        drop(turn);
+        if !finished.is_empty() {
+            tracing::info!(
+                comments = finished.len(),
+                "finished expiries an earlier pass had left unfinished"
+            );
+            self.store.durable().await?;
+        }
+        Ok(finished.len())
+    }
+
     /// Forgets the comments past the retention period that ended at
     /// `before` (see `Store::expired_comments`), as
     /// [`Engine::forget_comment`] does, except that the daily statistics
@@ -568,43 +615,9 @@ impl Engine {
         // a failed write) are finished first: their comments' other parts
         // go now, not never (see `store::forget`). Whatever happens to
         // them, this pass goes on.
-        {
-            let turn = self.label_turn().await;
-            let tracked = self.label_tasks().token();
-            if self.is_stopping() {
-                return Ok(0);
-            }
-            let engine = Arc::clone(self);
-            let finishing = tokio::task::spawn_blocking(move || {
-                let _tracked = tracked;
-                engine
-                    .learning
-                    .finishing_expiries(|| engine.store.finish_expiries())
-            })
-            .await;
-            let finished = match finishing {
-                Ok(Ok(finished)) => finished,
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "cannot finish the expiries an earlier pass left unfinished");
-                    Vec::new()
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "the task finishing earlier expiries failed");
-                    Vec::new()
-                }
-            };
-            for expiry in &finished {
-                self.recent
-                    .forget_entry(&expiry.site_id, &expiry.comment_id, expiry.created_at);
-            }
-            drop(turn);
-            if !finished.is_empty() {
-                tracing::info!(
-                    comments = finished.len(),
-                    "finished expiries an earlier pass had left unfinished"
-                );
-                self.store.durable().await?;
-            }
+        self.finish_cut_short_expiries().await?;
+        if self.is_stopping() {
+            return Ok(0);
         }
         let mut resume_after: Option<String> = None;
         let mut expired = 0;
@@ -724,6 +737,38 @@ mod tests {
             Thresholds::default(),
             Rules::default(),
         )
+    }
+
+    /// An expiry cut short by a crash is finished at the next start even
+    /// when retention has been turned off since: what is left of the
+    /// comment (its recent-comment entry, its audit trail) does not stay
+    /// for ever.
+    #[tokio::test]
+    async fn with_retention_off_a_start_finishes_the_expiries_cut_short() {
+        let directory = tempfile::tempdir().unwrap();
+        let engine = Arc::new(default_engine(directory.path()));
+        let outcome = engine
+            .check(
+                comment(
+                    "expiring",
+                    "The bypass will cut the journey by ten minutes.",
+                ),
+                CheckOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.decision.status, ReviewStatus::Approved);
+        engine.store().cut_expiries_short(true);
+        let far_future = UnixMillis(UnixMillis::now().0 + 86_400_000);
+        assert!(engine.expire_decisions(far_future).await.is_err());
+        engine.store().cut_expiries_short(false);
+        assert_eq!(engine.store().expiries_cut_short(), 1);
+
+        let retention_off = crate::retention::ValidRetentionParams::default();
+        crate::retention::spawn_expiry(Arc::clone(&engine), &retention_off)
+            .await
+            .unwrap();
+        assert_eq!(engine.store().expiries_cut_short(), 0);
     }
 
     /// A check holding a place (a streamed comment's, see

@@ -72,13 +72,24 @@ pub fn expiry_cutoff(now: UnixMillis, keep_for: Duration) -> UnixMillis {
 }
 
 /// Forgets the comments past the retention period at the start and then
-/// every [`EXPIRY_INTERVAL`], until the handle is dropped; nothing when
-/// decisions are kept for ever.
+/// every [`EXPIRY_INTERVAL`], until the handle is dropped. When decisions
+/// are kept for ever it only finishes, once, the expiries that a run with
+/// retention on cut short (a crash in the middle of one), so that turning
+/// retention off leaves no part of a comment it had begun to forget.
 pub fn spawn_expiry(
     engine: Arc<Engine>,
     retention: &ValidRetentionParams,
-) -> Option<tokio_util::task::AbortOnDropHandle<()>> {
-    let keep_for = retention.keep_for()?;
+) -> tokio_util::task::AbortOnDropHandle<()> {
+    let Some(keep_for) = retention.keep_for() else {
+        return tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+            if let Err(error) = engine.finish_cut_short_expiries().await {
+                tracing::warn!(
+                    %error,
+                    "cannot finish the expiries an earlier run left unfinished; trying again at the next start"
+                );
+            }
+        }));
+    };
     let days = retention.0.decisions_days;
     let task = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(EXPIRY_INTERVAL);
@@ -104,7 +115,7 @@ pub fn spawn_expiry(
             }
         }
     });
-    Some(tokio_util::task::AbortOnDropHandle::new(task))
+    tokio_util::task::AbortOnDropHandle::new(task)
 }
 
 #[cfg(test)]

@@ -23,10 +23,31 @@ impl From<Error> for Status {
             Error::Store(store) => store_code(store),
             Error::Classifier(classifier) => classifier_code(classifier),
         };
-        if matches!(code, Code::Internal | Code::Unavailable | Code::DataLoss) {
-            tracing::error!(%error, "request failed");
-        }
-        Status::new(code, error.to_string())
+        let message = match code {
+            // A fault of the server's own is told in full to the log only:
+            // its account can quote what the store holds (a record's key,
+            // a parser's words about its bytes, a panic's message) and
+            // sled's or the system's internals, which are no caller's
+            // business. The caller gets a reference to find it by.
+            Code::Internal | Code::DataLoss => {
+                let reference = uuid::Uuid::now_v7().simple().to_string();
+                tracing::error!(%error, reference, "request failed");
+                let what = if code == Code::Internal {
+                    "internal error"
+                } else {
+                    "stored data the call needs does not read back"
+                };
+                format!("{what}; the service's log tells more under reference {reference}")
+            }
+            // Unavailability says what the operator must mend (a full
+            // disk, a failed flush) and names no stored data.
+            Code::Unavailable => {
+                tracing::error!(%error, "request failed");
+                error.to_string()
+            }
+            _ => error.to_string(),
+        };
+        Status::new(code, message)
     }
 }
 
@@ -113,8 +134,39 @@ mod tests {
             let message = error.to_string();
             let status = Status::from(error);
             assert_eq!(status.code(), code);
-            assert_eq!(status.message(), message);
+            if matches!(code, Code::Internal | Code::DataLoss) {
+                // Its account goes to the log, not to the caller.
+                assert_ne!(status.message(), message);
+                assert!(status.message().contains("under reference "));
+            } else {
+                assert_eq!(status.message(), message);
+            }
         }
+    }
+
+    #[test]
+    fn a_fault_of_the_servers_own_quotes_nothing_it_stored() {
+        let stored = "a reader's comment about anna@example.com";
+        let status = Status::from(Error::Store(StoreError::Corrupt {
+            key: "recent/anna".into(),
+            message: format!("expected a list at {stored}"),
+        }));
+        assert_eq!(status.code(), Code::DataLoss);
+        assert!(!status.message().contains(stored), "{}", status.message());
+        assert!(!status.message().contains("recent/anna"));
+        let status = Status::from(Error::Internal(format!("a check panicked: {stored}")));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains(stored), "{}", status.message());
+        // Each answer has a reference of its own to find its account by.
+        let reference = |status: &Status| {
+            status
+                .message()
+                .rsplit_once("under reference ")
+                .map(|(_, reference)| reference.to_string())
+        };
+        let other = Status::from(Error::Internal("x".into()));
+        assert!(reference(&status).is_some());
+        assert_ne!(reference(&status), reference(&other));
     }
 
     #[test]

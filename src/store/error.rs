@@ -21,8 +21,9 @@ pub enum StoreError {
     /// An fsync failed; nothing written since can be promised durable.
     #[error("storage can no longer make writes durable: {0}")]
     FlushFailed(String),
-    /// The thread that stores the checks' decisions could not be started
-    /// or has stopped (the store is shutting down).
+    /// A thread that stores the checks' decisions or flushes them (the
+    /// writer, the flusher) could not be started or has stopped (the store
+    /// is shutting down).
     #[error("the storage writer is not running: {0}")]
     WriterStopped(String),
 }

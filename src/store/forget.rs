@@ -23,7 +23,8 @@
 //! also notes what is left to delete (`expiries_left`), and the note goes
 //! once those parts have: an expiry cut short (a crash, a failed write)
 //! is finished by the next pass of retention, at the latest an hour later
-//! or at the next start ([`Store::finish_expiries`]), so that no text,
+//! or at the next start, retention on or off ([`Store::finish_expiries`]),
+//! so that no text,
 //! address or audit entry of an expired comment stays behind. (A note
 //! damaged on disk still names the decision, which finds the text and the
 //! audit trail; the recent-comment entry it located is long out of the
@@ -345,6 +346,21 @@ impl Store {
         )?;
         self.forget_audit_trail(decision_id)?;
         Ok(online_examples)
+    }
+
+    /// Makes each expiry fail after its decision's transaction, as a crash
+    /// there would cut it short, while `cut` holds.
+    #[cfg(test)]
+    pub(crate) fn cut_expiries_short(&self, cut: bool) {
+        self.inner
+            .cut_expiries_short
+            .store(cut, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many expiries cut short wait to be finished.
+    #[cfg(test)]
+    pub(crate) fn expiries_cut_short(&self) -> usize {
+        self.inner.expiries_left.len()
     }
 
     /// Finishes the expiries cut short after their decision's transaction

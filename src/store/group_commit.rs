@@ -69,7 +69,7 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub(super) fn start(disk: Disk, failure: FlushFailure) -> GroupCommit {
+    pub(super) fn start(disk: Disk, failure: FlushFailure) -> Result<GroupCommit, StoreError> {
         let shared = Arc::new(Shared {
             requests: Mutex::new(Requests::default()),
             wake: Condvar::new(),
@@ -80,13 +80,15 @@ impl GroupCommit {
         let flusher = std::thread::Builder::new()
             .name("moderato-flush".to_string())
             .spawn(move || flush_loop(disk, &thread_shared, &thread_failure, &sender))
-            .expect("the flush thread can be started");
-        GroupCommit {
+            .map_err(|error| {
+                StoreError::WriterStopped(format!("the flush thread cannot be started: {error}"))
+            })?;
+        Ok(GroupCommit {
             shared,
             failure,
             progress,
             flusher: Mutex::new(Some(flusher)),
-        }
+        })
     }
 
     /// The failure record this group commit shares with the writer.

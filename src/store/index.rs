@@ -86,6 +86,11 @@ pub(super) enum Layout {
     BySite,
 }
 
+/// The key, in the default tree, of the mark that says the review indexes
+/// are being built again from the decisions (or cleared to be): an open
+/// that finds it builds them again, whatever entries are there.
+pub(super) const REBUILDING_MARK: &[u8] = b"review indexes being rebuilt";
+
 impl Layout {
     /// Every layout, newest first.
     const ALL: [Layout; 3] = [Layout::BySite, Layout::Compact, Layout::Timeline];
@@ -135,12 +140,11 @@ impl Layout {
     /// cannot be trusted: its counters count decisions twice. Index entries
     /// are derived from the decisions, so they are all cleared, to be built
     /// again from the decisions in the newest layout at this open (see
-    /// `Store::build_missing_indexes`). Our own layout's tree is cleared
-    /// first: interrupted after it, the next open finds only the entries of
-    /// the older version that ran last, with the counters that version
-    /// built for them, and keeps that layout; interrupted before, it finds
-    /// two layouts and clears again. An interrupted build is taken up again
-    /// by its own mark.
+    /// `Store::build_missing_indexes`). The rebuild's mark
+    /// ([`REBUILDING_MARK`]) is set first, since a clear deletes one entry
+    /// at a time: interrupted while clearing, the next open may find one
+    /// layout half cleared, and the mark has it built again from the
+    /// decisions rather than trusted.
     pub fn settle(db: &sled::Db) -> Result<Layout, sled::Error> {
         let names = db.tree_names();
         let has = |name: &str| names.iter().any(|tree| tree == name.as_bytes());
@@ -165,6 +169,8 @@ impl Layout {
                     "the review indexes are in two layouts (an older moderato ran on this \
                      database after this one); building them again from the decisions"
                 );
+                db.insert(REBUILDING_MARK, &[])?;
+                db.flush()?;
                 for layout in Layout::ALL {
                     for tree in layout.entry_trees() {
                         db.open_tree(tree)?.clear()?;
@@ -969,6 +975,9 @@ mod tests {
             for tree in index_trees {
                 assert!(mixed.open_tree(tree).unwrap().is_empty(), "{ours} {tree}");
             }
+            // The rebuild's mark went before the clearing, so that one cut
+            // short is built again whatever it left.
+            assert!(mixed.get(REBUILDING_MARK).unwrap().is_some());
             // Cleared, the database is no longer mixed.
             assert_eq!(Layout::settle(&mixed).unwrap(), Layout::BySite);
         }

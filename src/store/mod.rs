@@ -189,7 +189,7 @@ impl Store {
             flush_failure: flush_failure.clone(),
             counters: writer_counters.clone(),
         })?;
-        let commit = GroupCommit::start(disk.clone(), flush_failure);
+        let commit = GroupCommit::start(disk.clone(), flush_failure)?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,

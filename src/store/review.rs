@@ -548,7 +548,7 @@ impl Store {
     /// the default tree says that one is under way: an interrupted rebuild
     /// starts again from nothing at the next open.
     pub(super) fn build_missing_indexes(&self) -> Result<(), StoreError> {
-        const REBUILDING: &[u8] = b"review indexes being rebuilt";
+        const REBUILDING: &[u8] = index::REBUILDING_MARK;
         let inner = &self.inner;
         let interrupted = inner.db.get(REBUILDING)?.is_some();
         if !interrupted && (!inner.queue.is_empty() || inner.decisions.is_empty()) {
@@ -566,11 +566,23 @@ impl Store {
         let mut entries = inner.decisions.iter();
         loop {
             batch.clear();
+            let mut read = 0;
             for entry in entries.by_ref().take(INDEX_BUILD_BATCH) {
+                read += 1;
                 let (key, value) = entry?;
-                batch.push(decode(&key, &value)?);
+                // A decision that does not read is left where it is, out
+                // of the indexes (as retention leaves it alone): failing
+                // the open for it would fail every start after, since the
+                // mark stays.
+                match decode(&key, &value) {
+                    Ok(decision) => batch.push(decision),
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "a decision that does not read is left out of the review indexes"
+                    ),
+                }
             }
-            if batch.is_empty() {
+            if read == 0 {
                 break;
             }
             (
@@ -1493,6 +1505,78 @@ mod tests {
             .inner
             .db
             .get(b"review indexes being rebuilt")
+            .unwrap()
+            .is_none());
+    }
+
+    /// Clearing two layouts' entries deletes one at a time; cut short
+    /// while clearing the older one, it leaves that layout half full, and
+    /// the next open must build it again rather than trust it.
+    #[test]
+    fn indexes_half_cleared_by_an_interrupted_open_are_built_again() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = stored_on_site_a(directory.path(), 5);
+            let older = store.inner.db.open_tree("review_queue").unwrap();
+            for entry in store.inner.queue.iter() {
+                older.insert(entry.unwrap().0, EMPTY_VALUE).unwrap();
+            }
+            // Ours cleared, the older one's first entry gone, the counters
+            // still counting all five, the mark set: as an open that
+            // stopped in the middle of its clearing.
+            store.inner.queue.clear().unwrap();
+            let first = older.first().unwrap().unwrap().0;
+            older.remove(first).unwrap();
+            store
+                .inner
+                .db
+                .insert(index::REBUILDING_MARK, EMPTY_VALUE)
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::reopen(directory.path()).unwrap();
+        let all = filter(SiteScope::All, Priority::Low);
+        assert_eq!(walk(&store, &all, 2).len(), 5);
+        assert_eq!(store.queue_total(&all).unwrap(), 5);
+        assert_eq!(
+            store.site_tally("a.example", UnixMillis(0)).unwrap().total,
+            5
+        );
+        assert!(store
+            .inner
+            .db
+            .get(index::REBUILDING_MARK)
+            .unwrap()
+            .is_none());
+    }
+
+    /// A decision that does not read stops no rebuild of the indexes (nor
+    /// every later open, as it would with the mark left set): it stays,
+    /// out of the indexes, and the others are indexed.
+    #[test]
+    fn a_decision_that_does_not_read_is_left_out_of_a_rebuild() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = stored_on_site_a(directory.path(), 3);
+            let (key, _) = store.inner.decisions.first().unwrap().unwrap();
+            store
+                .inner
+                .decisions
+                .insert(key, b"not a decision".as_slice())
+                .unwrap();
+            store.inner.queue.clear().unwrap();
+            store.inner.queue_counts.clear().unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::reopen(directory.path()).unwrap();
+        let all = filter(SiteScope::All, Priority::Low);
+        assert_eq!(walk(&store, &all, 2), vec!["d1", "d2"]);
+        assert_eq!(store.queue_total(&all).unwrap(), 2);
+        assert_eq!(store.inner.decisions.len(), 3);
+        assert!(store
+            .inner
+            .db
+            .get(index::REBUILDING_MARK)
             .unwrap()
             .is_none());
     }
