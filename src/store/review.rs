@@ -547,13 +547,46 @@ impl Store {
     /// left as it is. The rebuild commits a batch at a time, so a mark in
     /// the default tree says that one is under way: an interrupted rebuild
     /// starts again from nothing at the next open.
+    ///
+    /// A decision that does not read is left where it is, out of the
+    /// indexes (as retention leaves it alone), and counted in one warning:
+    /// failing the open for it would fail every start after. A database
+    /// whose indexes are empty because no decision it holds reads (those
+    /// that did were forgotten) is no database without indexes: rebuilding
+    /// would clear the statistics at every start and build nothing.
     pub(super) fn build_missing_indexes(&self) -> Result<(), StoreError> {
         const REBUILDING: &[u8] = index::REBUILDING_MARK;
         let inner = &self.inner;
         let interrupted = inner.db.get(REBUILDING)?.is_some();
-        if !interrupted && (!inner.queue.is_empty() || inner.decisions.is_empty()) {
-            return Ok(());
+        if !interrupted {
+            if !inner.queue.is_empty() || inner.decisions.is_empty() {
+                return Ok(());
+            }
+            let mut any_reads = false;
+            for entry in inner.decisions.iter() {
+                let (key, value) = entry?;
+                if decode(&key, &value).is_ok() {
+                    any_reads = true;
+                    break;
+                }
+            }
+            if !any_reads {
+                tracing::warn!(
+                    decisions = inner.decisions.len(),
+                    "no stored decision reads, and none is in the review indexes; \
+                     leaving the indexes and statistics as they are"
+                );
+                return Ok(());
+            }
         }
+        tracing::info!(
+            reason = if interrupted {
+                "an earlier rebuild, or the clearing of indexes in two layouts, was cut short"
+            } else {
+                "the database holds decisions but no review index entries"
+            },
+            "building the review indexes and statistics again from the stored decisions"
+        );
         inner.db.insert(REBUILDING, &[])?;
         self.flush()?;
         // Whatever entries are left belong to no complete index; counting
@@ -564,22 +597,20 @@ impl Store {
         inner.statistics.clear()?;
         let mut batch: Vec<Decision> = Vec::with_capacity(INDEX_BUILD_BATCH);
         let mut entries = inner.decisions.iter();
+        let mut unreadable: usize = 0;
+        let mut first_error: Option<StoreError> = None;
         loop {
             batch.clear();
             let mut read = 0;
             for entry in entries.by_ref().take(INDEX_BUILD_BATCH) {
                 read += 1;
                 let (key, value) = entry?;
-                // A decision that does not read is left where it is, out
-                // of the indexes (as retention leaves it alone): failing
-                // the open for it would fail every start after, since the
-                // mark stays.
                 match decode(&key, &value) {
                     Ok(decision) => batch.push(decision),
-                    Err(error) => tracing::warn!(
-                        %error,
-                        "a decision that does not read is left out of the review indexes"
-                    ),
+                    Err(error) => {
+                        unreadable += 1;
+                        first_error.get_or_insert(error);
+                    }
                 }
             }
             if read == 0 {
@@ -599,6 +630,13 @@ impl Store {
                     Ok::<_, ConflictableTransactionError<StoreError>>(())
                 })
                 .map_err(transaction_error)?;
+        }
+        if let Some(error) = first_error {
+            tracing::warn!(
+                unreadable,
+                first = %error,
+                "decisions that do not read are left out of the review indexes"
+            );
         }
         inner.db.remove(REBUILDING)?;
         self.flush()
@@ -1518,20 +1556,22 @@ mod tests {
         {
             let store = stored_on_site_a(directory.path(), 5);
             let older = store.inner.db.open_tree("review_queue").unwrap();
-            for entry in store.inner.queue.iter() {
-                older.insert(entry.unwrap().0, EMPTY_VALUE).unwrap();
-            }
-            // Ours cleared, the older one's first entry gone, the counters
-            // still counting all five, the mark set: as an open that
-            // stopped in the middle of its clearing.
-            store.inner.queue.clear().unwrap();
-            let first = older.first().unwrap().unwrap().0;
-            older.remove(first).unwrap();
-            store
+            let keys: Vec<sled::IVec> = store
                 .inner
-                .db
-                .insert(index::REBUILDING_MARK, EMPTY_VALUE)
-                .unwrap();
+                .queue
+                .iter()
+                .map(|entry| entry.unwrap().0)
+                .collect();
+            for key in &keys {
+                older.insert(key, EMPTY_VALUE).unwrap();
+            }
+            // The open's settling finds two layouts and clears both...
+            assert_eq!(Layout::settle(&store.inner.db).unwrap(), Layout::BySite);
+            // ...but, cut short after the older one's first entry (a clear
+            // goes in key order), it leaves the other four.
+            for key in &keys[1..] {
+                older.insert(key, EMPTY_VALUE).unwrap();
+            }
             store.flush().unwrap();
         }
         let store = Store::reopen(directory.path()).unwrap();
@@ -1579,6 +1619,32 @@ mod tests {
             .get(index::REBUILDING_MARK)
             .unwrap()
             .is_none());
+    }
+
+    /// A database whose every readable decision was forgotten, and whose
+    /// remaining decision does not read, has empty indexes: that is no
+    /// reason to rebuild at every open, clearing the statistics kept for
+    /// the forgotten comments each time.
+    #[test]
+    fn only_unreadable_decisions_left_rebuild_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let kept_statistics = {
+            let store = stored_on_site_a(directory.path(), 1);
+            let (key, _) = store.inner.decisions.first().unwrap().unwrap();
+            store.inner.queue.clear().unwrap();
+            store
+                .inner
+                .decisions
+                .insert(key, b"not a decision".as_slice())
+                .unwrap();
+            store.flush().unwrap();
+            store.inner.statistics.len()
+        };
+        assert!(kept_statistics > 0);
+        let store = Store::reopen(directory.path()).unwrap();
+        assert_eq!(store.inner.statistics.len(), kept_statistics);
+        assert_eq!(store.inner.decisions.len(), 1);
+        assert!(store.inner.queue.is_empty());
     }
 
     #[test]
