@@ -40,6 +40,15 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
     })?;
     // A byte-order mark (some editors write one) is no part of the data.
     let content = content.strip_prefix('\u{feff}').unwrap_or(&content);
+    // Lines ended by a carriage return alone (spreadsheets on older Macs
+    // export so) would read as one line: the header, and no example.
+    let lines_ended_by_cr;
+    let content = if content.contains('\r') && !content.contains('\n') {
+        lines_ended_by_cr = content.replace('\r', "\n");
+        lines_ended_by_cr.as_str()
+    } else {
+        content
+    };
     let first_line = content.lines().next().unwrap_or("");
     // JSON Lines skip blank lines anywhere, the first ones too.
     let first_filled_line = content.lines().find(|line| !line.trim().is_empty());
@@ -394,6 +403,20 @@ mod tests {
             assert_eq!(examples.len(), 1, "{content:?}");
             assert_eq!(examples[0].text, "hi");
             assert_eq!(examples[0].label, Label::Ham);
+        }
+    }
+
+    #[test]
+    fn lines_ended_by_a_carriage_return_alone_are_lines() {
+        for content in [
+            "label\ttext\rham\thi\rspam\twin now\r",
+            "COMMENT_ID,CONTENT,CLASS\rc1,hi,0\rc2,win now,1\r",
+        ] {
+            let (_directory, path) = write(content);
+            let examples = read_labelled_file(&path).unwrap();
+            assert_eq!(examples.len(), 2, "{content:?}");
+            assert_eq!(examples[0].text, "hi");
+            assert_eq!(examples[1].label, Label::Spam);
         }
     }
 

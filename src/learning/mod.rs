@@ -54,7 +54,19 @@ impl BaseCorpus {
     pub fn load(settings: &LearningSettings) -> Result<BaseCorpus, ClassifierError> {
         let mut corpus = BaseCorpus::default();
         for path in settings.base_data() {
-            corpus.examples.extend(read_labelled_file(path)?);
+            let examples = read_labelled_file(path)?;
+            // A file that reads as no rows (a header alone, a wrong file)
+            // would leave the gate and the guard nothing to judge by.
+            if examples.is_empty() {
+                return Err(ClassifierError::DataFormat {
+                    path: path.clone(),
+                    line: 1,
+                    message: "no labelled example in the file: learning.base_data needs \
+                              examples of both labels"
+                        .to_string(),
+                });
+            }
+            corpus.examples.extend(examples);
             corpus.sources.push(path.display().to_string());
         }
         corpus.evaluation = corpus
@@ -63,7 +75,7 @@ impl BaseCorpus {
             .filter(|example| in_evaluation_slice(&example.text, settings.evaluation_fraction()))
             .cloned()
             .collect();
-        if !corpus.examples.is_empty() {
+        if !settings.base_data().is_empty() {
             corpus.check_evaluation_slice(settings.evaluation_fraction())?;
         }
         Ok(corpus)
@@ -386,5 +398,19 @@ mod tests {
         // No base corpus at all is no slice to judge, and no refusal.
         let none = LearningParams::default().check().unwrap();
         assert!(BaseCorpus::load(&none).unwrap().examples.is_empty());
+    }
+
+    /// A configured file that reads as no rows (a header alone) would turn
+    /// the gate and the guard off unnoticed: it is refused, by its name.
+    #[test]
+    fn a_base_data_file_without_examples_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let header_only = directory.path().join("base.tsv");
+        std::fs::write(&header_only, "label\ttext\n").unwrap();
+        let message = BaseCorpus::load(&settings(header_only))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("base.tsv"), "{message}");
+        assert!(message.contains("no labelled example"), "{message}");
     }
 }

@@ -26,21 +26,33 @@ use crate::review::Correction;
 pub const MAX_ONLINE_LABELS_PER_COMMENT: usize = 2;
 
 /// How many labels that `teaches` the comment had been given up to and
-/// including `correction`, from its audit trail (oldest first). Counted up
-/// to the label itself, not to the trail's end: labels given after it,
-/// before its learning ran, must not keep it from being learned. Labels
-/// that teach nothing (sites' reports, when they do not) are not counted:
-/// a site flipping its own report must not use up a moderator's labels.
-fn labels_up_to(
-    trail: &[crate::review::AuditEntry],
+/// including `correction`, from its audit trail (oldest first), counted
+/// up to one more than [`MAX_ONLINE_LABELS_PER_COMMENT`]: enough to tell
+/// whether it is over the bound, so that a comment labelled thousands of
+/// times (a key flipping it) costs a label a few entries read, not its
+/// whole trail. Counted up to the label itself, not to the trail's end:
+/// labels given after it, before its learning ran, must not keep it from
+/// being learned. Labels that teach nothing (sites' reports, when they do
+/// not) are not counted: a site flipping its own report must not use up a
+/// moderator's labels.
+fn labels_up_to<E>(
+    trail: impl IntoIterator<Item = Result<crate::review::AuditEntry, E>>,
     correction: &Correction,
     teaches: impl Fn(&crate::review::AuditEntry) -> bool,
-) -> usize {
-    let end = trail
-        .iter()
-        .position(|entry| entry.at == correction.at && entry.to_label == correction.label)
-        .map_or(trail.len(), |index| index + 1);
-    trail[..end].iter().filter(|entry| teaches(entry)).count()
+) -> Result<usize, E> {
+    let mut labels = 0;
+    for entry in trail {
+        let entry = entry?;
+        if teaches(&entry) {
+            labels += 1;
+        }
+        if labels > MAX_ONLINE_LABELS_PER_COMMENT
+            || (entry.at == correction.at && entry.to_label == correction.label)
+        {
+            break;
+        }
+    }
+    Ok(labels)
 }
 
 /// What online learning did with a batch of corrections.
@@ -150,13 +162,13 @@ impl Engine {
         let mut kept = Vec::with_capacity(corrections.len());
         for correction in corrections {
             if labels_up_to(
-                &self.store().audit_trail(&correction.decision_id)?,
+                self.store().audit_entries(&correction.decision_id),
                 &correction,
                 |entry| {
                     learning.settings.learn_from_site_reports()
                         || entry.source != crate::review::CorrectionSource::Site
                 },
-            ) > MAX_ONLINE_LABELS_PER_COMMENT
+            )? > MAX_ONLINE_LABELS_PER_COMMENT
             {
                 relabelled += 1;
             } else {
@@ -303,19 +315,28 @@ mod tests {
             at: UnixMillis(1),
         };
         let every = |_: &AuditEntry| true;
-        assert_eq!(labels_up_to(&trail, &correction, every), 1);
+        let read = |trail: &[AuditEntry]| -> Vec<Result<AuditEntry, ()>> {
+            trail.iter().cloned().map(Ok).collect()
+        };
+        assert_eq!(labels_up_to(read(&trail), &correction, every), Ok(1));
         correction.at = UnixMillis(3);
-        assert_eq!(labels_up_to(&trail, &correction, every), 3);
+        assert_eq!(labels_up_to(read(&trail), &correction, every), Ok(3));
         // A label the trail does not hold counts every label in it.
         correction.at = UnixMillis(9);
-        assert_eq!(labels_up_to(&trail, &correction, every), 3);
+        assert_eq!(labels_up_to(read(&trail), &correction, every), Ok(3));
         // Labels that teach nothing are not counted.
         let mut mixed = trail.to_vec();
         mixed[2].source = CorrectionSource::Moderator;
         correction.at = UnixMillis(3);
         let moderators = |entry: &AuditEntry| entry.source != CorrectionSource::Site;
-        assert_eq!(labels_up_to(&mixed, &correction, moderators), 1);
-        assert_eq!(labels_up_to(&mixed, &correction, every), 3);
+        assert_eq!(labels_up_to(read(&mixed), &correction, moderators), Ok(1));
+        assert_eq!(labels_up_to(read(&mixed), &correction, every), Ok(3));
+        // Past the bound it reads no further: an entry after the third
+        // label, even one that does not read, is never reached.
+        correction.at = UnixMillis(9);
+        let mut long: Vec<Result<AuditEntry, ()>> = read(&trail);
+        long.push(Err(()));
+        assert_eq!(labels_up_to(long, &correction, every), Ok(3));
     }
 
     #[test]

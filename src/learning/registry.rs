@@ -484,7 +484,12 @@ impl Engine {
         }
         lineage.baseline = baseline;
         lineage.recorded_online = Some(recorded);
-        lineage.learned_at_promotion.clear();
+        // The corrections a promoted version holds are in it still when it
+        // is activated again: a labelling call in flight must not learn
+        // them twice. Another version holds none of them.
+        if previous.as_deref() != Some(version) {
+            lineage.learned_at_promotion.clear();
+        }
         let serving_version = model.version().to_string();
         self.replace_model(model);
         tracing::info!(version, serving = %serving_version, "model activated");
@@ -1269,6 +1274,39 @@ mod tests {
         assert_eq!(store.online_example_count(candidate.version()).unwrap(), 0);
         let stored = store.model_record(candidate.version()).unwrap().unwrap();
         assert_eq!(stored.not_learned, vec!["d0", "d1", "d2", "d3"]);
+    }
+
+    /// Activating the version already active keeps what its promotion
+    /// learned: a labelling call in flight would learn those corrections
+    /// twice. Another version's activation forgets them.
+    #[test]
+    fn activating_the_active_version_again_keeps_what_its_promotion_learned() {
+        let directory = tempfile::tempdir().unwrap();
+        let (engine, candidate, record) = engine_and_candidate(
+            directory.path(),
+            crate::learning::LearningParams::default(),
+            crate::learning::BaseCorpus::default(),
+        );
+        let before = engine.store().active_model().unwrap();
+        let trained_on = correction("d0", "cheap pills at www.pills.example", Label::Spam);
+        {
+            let mut lineage = engine.learning().lineage();
+            engine
+                .promote(
+                    candidate.clone(),
+                    record,
+                    &[],
+                    HashSet::from([CorrectionKey::of(&trained_on)]),
+                    &mut lineage,
+                )
+                .unwrap();
+        }
+        let held = || engine.learning().lineage().learned_at_promotion.clone();
+        engine.activate_blocking(candidate.version()).unwrap();
+        assert_eq!(held(), HashSet::from([CorrectionKey::of(&trained_on)]));
+        let other = before.expect("the built-in version is active");
+        engine.activate_blocking(&other).unwrap();
+        assert!(held().is_empty());
     }
 
     #[test]

@@ -593,10 +593,17 @@ impl Engine {
             in_candidate,
             &mut lineage,
         )?;
-        drop(lineage);
         // Only now, with the promotion durable (`promote` flushed it before
-        // the candidate served).
-        self.update_job(job_id, |job| job.promoted = true);
+        // the candidate served), and stored before the change lock goes: an
+        // activation waiting for it may make another version active, and a
+        // crash after that must not find a job whose candidate is not the
+        // active version and take it for one that never served (see
+        // `Store::fail_interrupted_jobs`, which removes such a candidate).
+        self.change_job(job_id, |job| job.promoted = true, true);
+        if let Err(error) = self.store().durable_blocking() {
+            tracing::error!(%error, job_id, "cannot make the retrain job's promotion durable");
+        }
+        drop(lineage);
         Ok(gate.reason)
     }
 

@@ -407,9 +407,13 @@ impl Store {
                 continue;
             }
             // A job stores its candidate's version just before it switches
-            // to it, so an active candidate means the switch happened.
-            let promoted = !job.candidate_version.is_empty()
-                && active.as_deref() == Some(job.candidate_version.as_str());
+            // to it, so an active candidate means the switch happened; and
+            // it stores that it promoted before another version can be
+            // activated, so a job that says so promoted though its
+            // candidate is no longer active.
+            let promoted = job.promoted
+                || (!job.candidate_version.is_empty()
+                    && active.as_deref() == Some(job.candidate_version.as_str()));
             if promoted {
                 job.state = crate::learning::JobState::Succeeded;
                 job.promoted = true;
@@ -523,8 +527,23 @@ mod tests {
         store
             .register_model(&registered_by("m-1", "an-older-job"), b"{}")
             .unwrap();
+        // One promoted and said so, then an activation made another
+        // version active before the job recorded its end: its candidate
+        // served, and stays.
+        running("promoted-then-replaced", "m-4");
+        let mut replaced = store.job("promoted-then-replaced").unwrap().unwrap();
+        replaced.promoted = true;
+        store.save_job(&replaced).unwrap();
+        store
+            .register_model(&registered_by("m-4", "promoted-then-replaced"), b"{}")
+            .unwrap();
         store.set_active_model("m-2").unwrap();
         store.fail_interrupted_jobs().unwrap();
+        assert!(store.model_record("m-4").unwrap().is_some());
+        assert_eq!(
+            store.job("promoted-then-replaced").unwrap().unwrap().state,
+            JobState::Succeeded
+        );
         assert!(store.model_record("m-2").unwrap().is_some());
         assert!(store.model_record("m-3").unwrap().is_none());
         assert!(store.model_file("m-3").unwrap().is_none());

@@ -308,6 +308,15 @@ impl Store {
 
     /// Every change people made to a decision, oldest first.
     pub fn audit_trail(&self, decision_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_entries(decision_id).collect()
+    }
+
+    /// [`Store::audit_trail`] read one entry at a time, for a caller that
+    /// may stop before its end.
+    pub fn audit_entries(
+        &self,
+        decision_id: &str,
+    ) -> impl Iterator<Item = Result<AuditEntry, StoreError>> + '_ {
         self.inner
             .audit
             .scan_prefix(audit_prefix(decision_id))
@@ -315,7 +324,6 @@ impl Store {
                 let (key, value) = entry?;
                 from_json(&key, &value)
             })
-            .collect()
     }
 
     /// The training examples people's labels made: one per labelled
