@@ -66,16 +66,17 @@ struct RawConfig {
     log_format: LogFormat,
     #[serde(default, deserialize_with = "thresholds_table")]
     thresholds: RawThresholds,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tables")]
     keys: Vec<RawKey>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     rules: RulesConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     learning: LearningParams,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     limits: AdmissionParams,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "table")]
     retention: RetentionParams,
+    #[serde(default, deserialize_with = "optional_table")]
     tls: Option<TlsFiles>,
 }
 
@@ -116,6 +117,100 @@ where
     }
 
     deserializer.deserialize_map(TableOnly(expecting, std::marker::PhantomData))
+}
+
+/// Settings read from a table of the file, and what an error says was
+/// expected there, naming the table.
+pub(crate) trait SettingsTable {
+    const EXPECTING: &'static str;
+}
+
+impl SettingsTable for RulesConfig {
+    const EXPECTING: &'static str = "a table of rules: [rules] (or [rules.sites.\"SITE\"]) with \
+                                     its keys below it, or rules = { key = value }";
+}
+
+impl SettingsTable for LearningParams {
+    const EXPECTING: &'static str =
+        "the table [learning] with its keys below it, or learning = { key = value }";
+}
+
+impl SettingsTable for AdmissionParams {
+    const EXPECTING: &'static str =
+        "the table [limits] with its keys below it, or limits = { key = value }";
+}
+
+impl SettingsTable for RetentionParams {
+    const EXPECTING: &'static str =
+        "the table [retention] with its keys below it, or retention = { decisions_days = N }";
+}
+
+impl SettingsTable for TlsFiles {
+    const EXPECTING: &'static str =
+        "the table [tls] with cert and key below it, or tls = { cert = \"…\", key = \"…\" }";
+}
+
+impl SettingsTable for RawKey {
+    const EXPECTING: &'static str = "a key's table: [[keys]] with name, role and token_sha256 \
+                                     below it";
+}
+
+/// Settings `T` read from a table only (see [`table_only`]): `limits = []`
+/// or `retention = [5]` is refused, not read by position.
+struct Table<T>(T);
+
+impl<'de, T: Deserialize<'de> + SettingsTable> Deserialize<'de> for Table<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        table_only(deserializer, T::EXPECTING).map(Table)
+    }
+}
+
+/// A table of settings, from a table only (see [`Table`]).
+fn table<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + SettingsTable,
+{
+    Table::deserialize(deserializer).map(|Table(settings)| settings)
+}
+
+/// An optional table of settings, from a table only (see [`Table`]).
+fn optional_table<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + SettingsTable,
+{
+    table(deserializer).map(Some)
+}
+
+/// An array of tables (`[[keys]]`), each from a table only (see
+/// [`Table`]).
+fn tables<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + SettingsTable,
+{
+    let tables: Vec<Table<T>> = Vec::deserialize(deserializer)?;
+    Ok(tables.into_iter().map(|Table(settings)| settings).collect())
+}
+
+/// Tables of settings by name (`[rules.sites."news.example"]`): the whole
+/// and each of them from a table only (see [`Table`]).
+pub(crate) fn named_tables<'de, D, T>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<String, T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + SettingsTable,
+{
+    let tables: std::collections::BTreeMap<String, Table<T>> = table_only(
+        deserializer,
+        "a table of sites' tables: [rules.sites.\"SITE\"] with its keys below it",
+    )?;
+    Ok(tables
+        .into_iter()
+        .map(|(name, Table(settings))| (name, settings))
+        .collect())
 }
 
 /// `[thresholds]`, from a table only (see [`table_only`]).
@@ -541,9 +636,16 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
     let cache_bytes = match raw.cache_mb {
         None => crate::store::DEFAULT_CACHE_BYTES,
         Some(0) => return Err(invalid("cache_mb", "must be at least 1")),
-        Some(megabytes) => megabytes
-            .checked_mul(1024 * 1024)
-            .ok_or_else(|| invalid("cache_mb", format!("{megabytes} MiB is too large")))?,
+        Some(megabytes) if megabytes > MAX_CACHE_MB => {
+            return Err(invalid(
+                "cache_mb",
+                format!(
+                    "{megabytes} MiB is more than {MAX_CACHE_MB} (1 TiB); the value is in MiB, \
+                     not bytes"
+                ),
+            ))
+        }
+        Some(megabytes) => megabytes * 1024 * 1024,
     };
     let learning = raw.learning.check().map_err(|error| ConfigError::Invalid {
         field: format!("learning.{}", error.key),
@@ -592,6 +694,19 @@ fn check(raw: RawConfig, overrides: &Overrides) -> Result<Config, ConfigError> {
             address: metrics_listen,
         },
     ])?;
+    if let Some(tls) = &raw.tls {
+        for (key, path) in [("tls.cert", &tls.cert), ("tls.key", &tls.key)] {
+            if is_blank(path) {
+                return Err(invalid(key, "must name a file, not be blank"));
+            }
+        }
+    }
+    if learning.base_data().iter().any(|path| is_blank(path)) {
+        return Err(invalid(
+            "learning.base_data",
+            "must list files, none of them blank",
+        ));
+    }
     if raw.model.as_deref().is_some_and(is_blank) {
         return Err(invalid(
             "model",
@@ -685,6 +800,11 @@ fn covers(wide: std::net::IpAddr, other: std::net::IpAddr) -> bool {
 
 /// Whether a path from the file is empty or only spaces: no directory
 /// anyone means to name.
+/// The largest `cache_mb`: 1 TiB. A larger value is most likely a size in
+/// bytes written where MiB are meant, and would leave the page cache
+/// unbounded.
+const MAX_CACHE_MB: u64 = 1024 * 1024;
+
 fn is_blank(path: &Path) -> bool {
     path.as_os_str().to_string_lossy().trim().is_empty()
 }
@@ -943,6 +1063,71 @@ mod tests {
         match Config::from_toml("test", "cache_mb = 0\n", &Overrides::default()) {
             Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, "cache_mb"),
             other => panic!("expected an invalid cache_mb, got {other:?}"),
+        }
+        // A size in bytes written where MiB are meant (40 MiB) is refused,
+        // not read as 40 TiB.
+        match Config::from_toml("test", "cache_mb = 41943040\n", &Overrides::default()) {
+            Err(ConfigError::Invalid { field, message, .. }) => {
+                assert_eq!(field, "cache_mb");
+                assert!(message.contains("not bytes"), "{message}");
+            }
+            other => panic!("expected an invalid cache_mb, got {other:?}"),
+        }
+        let largest = format!("cache_mb = {MAX_CACHE_MB}\n");
+        assert!(Config::from_toml("test", &largest, &Overrides::default()).is_ok());
+    }
+
+    /// serde reads a struct from an array by position: every table of
+    /// settings is read from a table only, so that `retention = [5]` does
+    /// not set a retention of five days and `limits = []` is no silent
+    /// default.
+    #[test]
+    fn settings_tables_written_as_arrays_are_refused() {
+        for text in [
+            "rules = [[\"free money\"]]\n",
+            "limits = []\n",
+            "learning = [false]\n",
+            "retention = [5]\n",
+            "tls = [\"cert.pem\", \"key.pem\"]\n",
+            "keys = [[\"site\", \"abc\"]]\n",
+            "[rules.sites]\n\"news.example\" = [true]\n",
+            "[[limits]]\nmax_concurrent_calls = 5\n",
+        ] {
+            let error = Config::from_toml("moderato.toml", text, &Overrides::default())
+                .expect_err(text)
+                .to_string();
+            assert!(error.contains("moderato.toml"), "{text}: {error}");
+            assert!(
+                error.contains("expected a") || error.contains("expected the table"),
+                "{text}: {error}"
+            );
+            assert!(error.contains("table"), "{text}: {error}");
+        }
+        // Written as tables, inline or not, they read.
+        let config = Config::from_toml(
+            "t",
+            "retention = { decisions_days = 5 }\n[limits]\nmax_concurrent_calls = 5\n\
+             [rules.sites.\"news.example\"]\nblocked_terms = [\"x\"]\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(config.retention.keep_for().is_some());
+    }
+
+    #[test]
+    fn blank_tls_files_and_base_data_are_refused_by_their_key() {
+        for (text, key) in [
+            ("[tls]\ncert = \"\"\nkey = \"key.pem\"\n", "tls.cert"),
+            ("[tls]\ncert = \"cert.pem\"\nkey = \" \"\n", "tls.key"),
+            (
+                "[learning]\nbase_data = [\"a.tsv\", \"\"]\n",
+                "learning.base_data",
+            ),
+        ] {
+            match Config::from_toml("t", text, &Overrides::default()) {
+                Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, key, "{text}"),
+                other => panic!("{text}: expected {key} refused, got {other:?}"),
+            }
         }
     }
 

@@ -120,7 +120,7 @@ pub struct RulesConfig {
     pub trusted_author: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub on_topic: Option<RuleConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::named_tables")]
     pub sites: BTreeMap<String, RulesConfig>,
 }
 
