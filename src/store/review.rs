@@ -1469,6 +1469,16 @@ mod tests {
         }
     }
 
+    /// Whether the store's mark says a rebuild of the indexes is under way.
+    fn is_rebuilding(store: &Store) -> bool {
+        store
+            .inner
+            .db
+            .get(index::REBUILDING_MARK)
+            .unwrap()
+            .is_some()
+    }
+
     /// A new store in `directory` with `count` high-priority decisions of
     /// site a, `d0`, `d1`..., created in that order.
     fn stored_on_site_a(directory: &std::path::Path, count: i64) -> Store {
@@ -1547,12 +1557,7 @@ mod tests {
         let all = filter(SiteScope::All, Priority::Low);
         assert_eq!(store.queue_total(&all).unwrap(), 3);
         assert_eq!(walk(&store, &all, 2), vec!["d0", "d1", "d2"]);
-        assert!(store
-            .inner
-            .db
-            .get(b"review indexes being rebuilt")
-            .unwrap()
-            .is_none());
+        assert!(!is_rebuilding(&store));
     }
 
     /// Clearing two layouts' entries deletes one at a time; cut short
@@ -1590,12 +1595,7 @@ mod tests {
             store.site_tally("a.example", UnixMillis(0)).unwrap().total,
             5
         );
-        assert!(store
-            .inner
-            .db
-            .get(index::REBUILDING_MARK)
-            .unwrap()
-            .is_none());
+        assert!(!is_rebuilding(&store));
     }
 
     /// A decision that does not read stops no rebuild of the indexes (nor
@@ -1621,12 +1621,7 @@ mod tests {
         assert_eq!(walk(&store, &all, 2), vec!["d1", "d2"]);
         assert_eq!(store.queue_total(&all).unwrap(), 2);
         assert_eq!(store.inner.decisions.len(), 3);
-        assert!(store
-            .inner
-            .db
-            .get(index::REBUILDING_MARK)
-            .unwrap()
-            .is_none());
+        assert!(!is_rebuilding(&store));
     }
 
     /// A database whose every readable decision was forgotten, and whose
