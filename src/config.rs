@@ -190,8 +190,30 @@ where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de> + SettingsTable,
 {
-    let tables: Vec<Table<T>> = Vec::deserialize(deserializer)?;
-    Ok(tables.into_iter().map(|Table(settings)| settings).collect())
+    /// Reads the array, and says what each of its tables is when the file
+    /// has a single table (`[keys]`) or a value where the array goes.
+    struct Tables<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de> + SettingsTable> serde::de::Visitor<'de> for Tables<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str(T::EXPECTING)
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut tables: A,
+        ) -> Result<Vec<T>, A::Error> {
+            let mut read = Vec::new();
+            while let Some(Table(settings)) = tables.next_element::<Table<T>>()? {
+                read.push(settings);
+            }
+            Ok(read)
+        }
+    }
+
+    deserializer.deserialize_seq(Tables(std::marker::PhantomData))
 }
 
 /// Tables of settings by name (`[rules.sites."news.example"]`): the whole
@@ -798,13 +820,13 @@ fn covers(wide: std::net::IpAddr, other: std::net::IpAddr) -> bool {
     wide.is_unspecified() && (wide.is_ipv6() || other.is_ipv4())
 }
 
-/// Whether a path from the file is empty or only spaces: no directory
-/// anyone means to name.
 /// The largest `cache_mb`: 1 TiB. A larger value is most likely a size in
 /// bytes written where MiB are meant, and would leave the page cache
 /// unbounded.
 const MAX_CACHE_MB: u64 = 1024 * 1024;
 
+/// Whether a path from the file is empty or only spaces: no directory
+/// anyone means to name.
 fn is_blank(path: &Path) -> bool {
     path.as_os_str().to_string_lossy().trim().is_empty()
 }
@@ -1092,6 +1114,8 @@ mod tests {
             "keys = [[\"site\", \"abc\"]]\n",
             "[rules.sites]\n\"news.example\" = [true]\n",
             "[[limits]]\nmax_concurrent_calls = 5\n",
+            "[keys]\nname = \"a\"\n",
+            "keys = { name = \"a\" }\n",
         ] {
             let error = Config::from_toml("moderato.toml", text, &Overrides::default())
                 .expect_err(text)

@@ -128,6 +128,22 @@ async fn a_moderator_resolves_items_in_the_console() {
         seen["status"].as_str().unwrap().contains("Approved 1"),
         "{seen}"
     );
+    // One comment decided is named.
+    assert!(
+        seen["status"].as_str().unwrap().contains("(comment c"),
+        "{seen}"
+    );
+    // A key pressed while the current item was scrolled out of view
+    // decided nothing and said why.
+    assert_eq!(seen["first_in_view_before"], false, "{seen}");
+    assert!(
+        seen["status_out_of_view"]
+            .as_str()
+            .unwrap()
+            .contains("out of view, so nothing was decided"),
+        "{seen}"
+    );
+    assert_eq!(seen["still_listed"], 1, "{seen}");
     // Rejecting an item above the cursor leaves the cursor on the item it
     // was on, so the next key acts on the comment the moderator reads.
     assert_eq!(

@@ -40,15 +40,8 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
     })?;
     // A byte-order mark (some editors write one) is no part of the data.
     let content = content.strip_prefix('\u{feff}').unwrap_or(&content);
-    // Lines ended by a carriage return alone (spreadsheets on older Macs
-    // export so) would read as one line: the header, and no example.
-    let lines_ended_by_cr;
-    let content = if content.contains('\r') && !content.contains('\n') {
-        lines_ended_by_cr = content.replace('\r', "\n");
-        lines_ended_by_cr.as_str()
-    } else {
-        content
-    };
+    let content = with_lone_carriage_returns_as_line_feeds(content);
+    let content = content.as_ref();
     let first_line = content.lines().next().unwrap_or("");
     // JSON Lines skip blank lines anywhere, the first ones too.
     let first_filled_line = content.lines().find(|line| !line.trim().is_empty());
@@ -69,6 +62,31 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
             "unrecognised header: expected `label<TAB>text`, a CSV with CONTENT and CLASS columns, or JSON Lines",
         ))
     }
+}
+
+/// The text with each carriage return that is not before a line feed made
+/// a line feed. Spreadsheets on older Macs end lines with a carriage
+/// return alone, and an editor may add a line feed at the end or a header
+/// may end with both: read line by line as it is, such a file is one line,
+/// the header and no example, or one example holding every row. (A field
+/// of a TSV or JSON Lines row cannot hold a line break, and in a quoted
+/// CSV field a line feed reads as the same white space.)
+fn with_lone_carriage_returns_as_line_feeds(content: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = content.as_bytes();
+    let is_lone = |index: usize| bytes[index] == b'\r' && bytes.get(index + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(is_lone) {
+        return std::borrow::Cow::Borrowed(content);
+    }
+    let mut lines = String::with_capacity(content.len());
+    let mut characters = content.chars().peekable();
+    while let Some(character) = characters.next() {
+        if character == '\r' && characters.peek() != Some(&'\n') {
+            lines.push('\n');
+        } else {
+            lines.push(character);
+        }
+    }
+    std::borrow::Cow::Owned(lines)
 }
 
 fn format_error(path: &Path, line: u64, message: impl Into<String>) -> ClassifierError {
@@ -411,6 +429,11 @@ mod tests {
         for content in [
             "label\ttext\rham\thi\rspam\twin now\r",
             "COMMENT_ID,CONTENT,CLASS\rc1,hi,0\rc2,win now,1\r",
+            // A line feed an editor added at the end.
+            "label\ttext\rham\thi\rspam\twin now\r\n",
+            // A header ended by both, the rows by a carriage return.
+            "label\ttext\r\nham\thi\rspam\twin now\r",
+            "{\"text\":\"hi\",\"label\":\"ham\"}\r{\"text\":\"win now\",\"label\":\"spam\"}\r",
         ] {
             let (_directory, path) = write(content);
             let examples = read_labelled_file(&path).unwrap();

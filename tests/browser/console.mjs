@@ -7,7 +7,8 @@
 // left the queue and the count of waiting items followed, holds `x` down
 // on the last item (the repeats must not untick it), then ticks its
 // checkbox and rejects it with the keyboard, and reads what the empty
-// queue says.
+// queue says. Before all that, it scrolls away from the current item with
+// the mouse and presses `a`: nothing may be decided.
 // Prints one JSON line with what it saw; exits non-zero with a message
 // when something is not as expected.
 //
@@ -43,6 +44,19 @@ try {
   await page.waitForSelector("#stats tbody tr", { timeout: 10000 });
   const figures = await page.$$eval("#stats tbody tr:first-child td", (cells) => cells.map((cell) => cell.textContent));
   await page.screenshot({ path: screenshot, fullPage: true });
+
+  // Scrolled away from the current item (the first) with the mouse, `a`
+  // decides nothing: it brings the item into view and says so.
+  await page.setViewportSize({ width: 1280, height: 240 });
+  await page.mouse.move(640, 120);
+  await page.mouse.wheel(0, 20000);
+  await page.waitForTimeout(500);
+  const box = await page.locator(`#item-${before[0]}`).boundingBox();
+  const firstInViewBefore = box !== null && box.y + box.height > 0 && box.y < 240;
+  await page.locator("body").press("a");
+  const statusOutOfView = await page.textContent("#status");
+  const stillListed = await page.locator(`#item-${before[0]}`).count();
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // A click on the third item's text makes it the current one; then up
   // to the second, and reject the first with its button.
@@ -81,7 +95,8 @@ try {
   const empty = await page.textContent("#empty");
   console.log(JSON.stringify({
     before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
-    meta, isolated_in_meta: isolatedInMeta, status,
+    meta, isolated_in_meta: isolatedInMeta, status, status_out_of_view: statusOutOfView, still_listed: stillListed,
+    first_in_view_before: firstInViewBefore,
     total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
     current_after_click: currentAfterClick, selected_button: selectedButton, selected_button_disabled: selectedButtonDisabled, empty,
   }));

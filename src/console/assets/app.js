@@ -20,21 +20,33 @@ const $ = (id) => document.getElementById(id);
 // held to one call a second would otherwise never get through.
 const RETRIES_WHEN_SHED = 3;
 
+// How long a call may take before it counts as unanswered: a connection
+// that died (a network change, a laptop waking) may otherwise hold a
+// decision's call, and with it every next decision, for minutes.
+const CALL_TIMEOUT_MS = 25000;
+
 // Errors come back in words a moderator can act on: a service that cannot
 // be reached, and a key that is no longer valid (401), which also signs
 // the console out (see `signedOut`).
 async function api(path, options = {}) {
   let response;
   for (let attempt = 0; ; attempt++) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), CALL_TIMEOUT_MS);
     try {
       response = await fetch(path, {
         ...options,
+        signal: abort.signal,
         headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
       });
     } catch (error) {
-      const unreachable = new Error("the service cannot be reached (it may be restarting, or the network is down)");
+      const unreachable = new Error(abort.signal.aborted
+        ? "the service did not answer within " + CALL_TIMEOUT_MS / 1000 + " s"
+        : "the service cannot be reached (it may be restarting, or the network is down)");
       unreachable.status = 0;
       throw unreachable;
+    } finally {
+      clearTimeout(timer);
     }
     if (response.status !== 429 || attempt >= RETRIES_WHEN_SHED) break;
     // A shed call was not carried out, so sending it again is safe.
@@ -207,7 +219,9 @@ function itemElement(item) {
       text("span", item.verdict, "badge " + item.verdict),
       text("span", "score " + item.score.toFixed(3), "score"),
       text("span", item.site_id, "meta"),
-      text("span", new Date(item.created_at_ms).toLocaleString(), "meta"));
+      // When the service first checked the comment, in the moderator's
+      // own time zone, named.
+      text("span", "checked " + new Date(item.created_at_ms).toLocaleString(undefined, { timeZoneName: "short" }), "meta"));
     const meta = text("p", "By ", "meta");
     [item.author_name || "anonymous", item.author_email, item.author_url, item.author_ip].filter(Boolean)
       .forEach((part, index) => meta.append(index > 0 ? " · " : "", isolated(part)));
@@ -249,10 +263,13 @@ function itemElement(item) {
     const content = highlighted(item.content, item.highlights);
     li.append(head, meta, content);
     // A very long comment is shown folded, so that its buttons and the
-    // next comment stay in reach; one click unfolds it.
-    if (item.content.length > LONG_COMMENT) {
+    // next comment stay in reach; one click unfolds it. So is one of many
+    // lines, however few its characters: a thousand blank lines would
+    // push its text, reasons and buttons out of sight.
+    const lines = item.content.split("\n").length;
+    if (item.content.length > LONG_COMMENT || lines > LONG_COMMENT_LINES) {
       content.classList.add("folded");
-      const unfold = text("button", "Show the whole comment (" + item.content.length.toLocaleString() + " characters)", "unfold");
+      const unfold = text("button", "Show the whole comment (" + item.content.length.toLocaleString() + " characters, " + lines.toLocaleString() + " lines)", "unfold");
       unfold.type = "button";
       unfold.addEventListener("click", () => { content.classList.remove("folded"); unfold.remove(); });
       li.append(unfold);
@@ -261,8 +278,9 @@ function itemElement(item) {
     return li;
 }
 
-// Characters beyond which a comment is shown folded.
+// Characters, and lines, beyond which a comment is shown folded.
 const LONG_COMMENT = 1500;
+const LONG_COMMENT_LINES = 40;
 
 // Makes the item with this id the current one; true if it was not.
 function makeCurrent(decisionId) {
@@ -403,6 +421,9 @@ async function resolve(decisionIds, label) {
     // was edited since the list was loaded.
     const shown = {};
     for (const item of state.items) if (decisionIds.includes(item.decision_id)) shown[item.decision_id] = item.revision;
+    // One comment decided is named in the status line, so that a wrong
+    // key is seen at once (the settled lists hold it among many).
+    const one = decisionIds.length === 1 ? state.items.find((item) => item.decision_id === decisionIds[0]) : undefined;
     const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label, shown }) });
     // In the approved (rejected) list, approving (rejecting) again leaves
     // an item where it is; any other label moves it out of the list shown.
@@ -425,7 +446,8 @@ async function resolve(decisionIds, label) {
       ? " " + plural(result.overruled) + " had been " + (label === "spam" ? "approved" : "rejected") +
         " since the list was loaded (by a colleague, a site's report or a recheck); your label replaced that."
       : "";
-    say((label === "spam" ? "Rejected " : "Approved ") + plural(result.resolved) + "." +
+    const named = one ? " (comment " + one.comment_id + ": “" + excerpt(one.content) + "”)" : "";
+    say((label === "spam" ? "Rejected " : "Approved ") + plural(result.resolved) + named + "." +
       (unchanged > 0 ? " " + plural(unchanged) + " already had this label." : "") + overruled);
     showTotal();
     render();
@@ -451,14 +473,27 @@ async function resolve(decisionIds, label) {
         "(by its site, or past the retention period). The list shows what is left; decide again.");
       return;
     }
-    // No answer, or none in time (503): the labels may have been saved
-    // all the same.
-    const unknown = error.status === 0 || error.status === 503;
+    // No answer, none in time (503), or a fault of the service's (500,
+    // which may come after the labels were written): they may have been
+    // saved all the same.
+    const unknown = error.status === 0 || error.status === 503 || error.status === 500;
     say("Not resolved: " + error.message + (unknown ? "; your last action may have been saved all the same: Refresh to see the queue as it is." : ""));
     $("status").dataset.error = "resolve";
   } finally {
     state.busy = false;
   }
+}
+
+// The first words of a comment, on one line, for the status line.
+function excerpt(content) {
+  const line = content.replace(/\s+/g, " ").trim();
+  return line.length > 60 ? line.slice(0, 60) + "…" : line;
+}
+
+// Whether any of the element is within the window.
+function inView(element) {
+  const box = element.getBoundingClientRect();
+  return box.bottom > 0 && box.top < window.innerHeight;
 }
 
 // The selected items, or the current one when none is selected.
@@ -486,10 +521,19 @@ document.addEventListener("keydown", (event) => {
   } else if (key === "x") {
     const item = state.items[state.current];
     if (item) toggle(item.decision_id);
-  } else if (key === "a") {
-    resolve(targets(), "ham");
-  } else if (key === "r") {
-    resolve(targets(), "spam");
+  } else if (key === "a" || key === "r") {
+    // A key acts on the current item only when the moderator can see it:
+    // scrolled away with the mouse, a key would decide an item nobody is
+    // reading. It is brought into view instead, for the next press.
+    const item = state.items[state.current];
+    const element = item && $("item-" + item.decision_id);
+    if (state.selected.size === 0 && element && !inView(element)) {
+      element.scrollIntoView({ block: "nearest" });
+      element.focus();
+      say("The current comment was out of view, so nothing was decided; it is shown now (or click the one you are reading). Press " + key + " again to " + (key === "a" ? "approve" : "reject") + " it.");
+    } else {
+      resolve(targets(), key === "a" ? "ham" : "spam");
+    }
   } else {
     return;
   }
@@ -528,7 +572,16 @@ async function start() {
 
 $("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  state.token = $("token").value.trim();
+  // A token copied from a chat or a document may bring invisible
+  // characters along; a key's token never holds them, nor spaces.
+  const token = $("token").value.replace(/[\s\u00ad\u200b-\u200f\u2060\ufeff]/g, "");
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    $("sign-in-error").textContent = token
+      ? "This is not a key's token: a token is letters, digits and signs only. Paste it again."
+      : "Paste your key's token first.";
+    return;
+  }
+  state.token = token;
   sessionStorage.setItem("moderato-token", state.token);
   start();
 });
