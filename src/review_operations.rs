@@ -73,11 +73,11 @@ pub struct LabelOutcome {
     /// How many of them changed: each is a correction. The same label
     /// again changes nothing and is none.
     pub corrections: u64,
-    /// How many of the changed ones had been settled the other way already
-    /// (by a person, a report or a recheck's verdict), as read inside the
-    /// labels' transaction: the console tells a moderator working from a
-    /// list of pending items that their label replaced that.
-    pub overruled: u64,
+    /// The decisions of the changed ones that had been settled the other
+    /// way already (by a person, a report or a recheck's verdict), as read
+    /// inside the labels' transaction: the console tells a moderator
+    /// working from a list of pending items which labels replaced that.
+    pub overruled: Vec<String>,
 }
 
 impl Engine {
@@ -528,14 +528,17 @@ impl Engine {
         self.store().durable().await?;
         let overruled = labelled
             .iter()
-            .filter(|entry| match entry {
-                Labelled::Changed { audit, .. } => {
-                    audit.from_status != crate::domain::ReviewStatus::Pending
-                        && audit.from_status != audit.to_status
+            .filter_map(|entry| match entry {
+                Labelled::Changed {
+                    audit, decision, ..
+                } if audit.from_status != crate::domain::ReviewStatus::Pending
+                    && audit.from_status != audit.to_status =>
+                {
+                    Some(decision.decision_id.clone())
                 }
-                Labelled::Unchanged(_) => false,
+                Labelled::Changed { .. } | Labelled::Unchanged(_) => None,
             })
-            .count() as u64;
+            .collect();
         let mut decisions = Vec::with_capacity(labelled.len());
         let mut corrections = Vec::new();
         for entry in labelled {

@@ -193,6 +193,11 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
     let resolved = resolve_in_console(&server, &body).await;
     assert_eq!(resolved["changed"], 1, "{resolved}");
     assert_eq!(resolved["overruled"], 1, "{resolved}");
+    assert_eq!(
+        resolved["overruled_ids"],
+        serde_json::json!([flagged.decision_id]),
+        "{resolved}"
+    );
     let figures = site_figures(&server).await;
     assert_eq!(figures["precision"], 1.0, "{figures}");
     assert_eq!(figures["recall"], 1.0, "{figures}");

@@ -391,15 +391,16 @@ pub struct ResolveRequest {
 
 /// What resolving did: `resolved` items now carry the label, and
 /// `changed` of them did not carry it before (each a correction); the
-/// others already had it. `overruled` of them had been settled the other
-/// way since they were listed (by a colleague, a site's report or a
-/// recheck): this label replaced that, as `ResolveItems` does, and the
-/// moderator is told so.
+/// others already had it. `overruled` of them, the decisions
+/// `overruled_ids`, had been settled the other way since they were listed
+/// (by a colleague, a site's report or a recheck): this label replaced
+/// that, as `ResolveItems` does, and the moderator is told which.
 #[derive(Serialize)]
 pub struct Resolved {
     resolved: usize,
     changed: u64,
-    overruled: u64,
+    overruled: usize,
+    overruled_ids: Vec<String>,
 }
 
 pub async fn resolve(
@@ -459,7 +460,8 @@ pub async fn resolve(
     Ok(Json(Resolved {
         resolved: outcome.decisions.len(),
         changed: outcome.corrections,
-        overruled: outcome.overruled,
+        overruled: outcome.overruled.len(),
+        overruled_ids: outcome.overruled,
     }))
 }
 

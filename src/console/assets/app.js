@@ -424,6 +424,7 @@ async function resolve(decisionIds, label) {
     // One comment decided is named in the status line, so that a wrong
     // key is seen at once (the settled lists hold it among many).
     const one = decisionIds.length === 1 ? state.items.find((item) => item.decision_id === decisionIds[0]) : undefined;
+    const commentIds = new Map(state.items.map((item) => [item.decision_id, "comment " + item.comment_id]));
     const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label, shown }) });
     // In the approved (rejected) list, approving (rejecting) again leaves
     // an item where it is; any other label moves it out of the list shown.
@@ -442,8 +443,10 @@ async function resolve(decisionIds, label) {
     const unchanged = result.resolved - result.changed;
     // Only in the queue of waiting items: there, an item already settled
     // the other way was settled by someone else since the list was loaded.
+    // Named by their comment ids, so that the colleague can be asked.
+    const overruledIds = (result.overruled_ids || []).map((id) => commentIds.get(id) || id);
     const overruled = result.overruled > 0 && state.status === "pending"
-      ? " " + plural(result.overruled) + " had been " + (label === "spam" ? "approved" : "rejected") +
+      ? " " + plural(result.overruled) + " (" + overruledIds.join(", ") + ") had been " + (label === "spam" ? "approved" : "rejected") +
         " since the list was loaded (by a colleague, a site's report or a recheck); your label replaced that."
       : "";
     const named = one ? " (comment " + one.comment_id + ": “" + excerpt(one.content) + "”)" : "";
