@@ -65,16 +65,25 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
 }
 
 /// The text with each carriage return that is not before a line feed made
-/// a line feed. Spreadsheets on older Macs end lines with a carriage
-/// return alone, and an editor may add a line feed at the end or a header
-/// may end with both: read line by line as it is, such a file is one line,
-/// the header and no example, or one example holding every row. (A field
-/// of a TSV or JSON Lines row cannot hold a line break, and in a quoted
-/// CSV field a line feed reads as the same white space.)
+/// a line feed, when such carriage returns are what end its lines.
+/// Spreadsheets on older Macs end lines with a carriage return alone, and
+/// an editor may add a line feed at the end or a header may end with both:
+/// read line by line as it is, such a file is one line, the header and no
+/// example, or one example holding every row. A file whose lines end with
+/// line feeds keeps a stray carriage return inside a text as text. (In a
+/// quoted CSV field a line feed reads as the same white space.)
 fn with_lone_carriage_returns_as_line_feeds(content: &str) -> std::borrow::Cow<'_, str> {
     let bytes = content.as_bytes();
     let is_lone = |index: usize| bytes[index] == b'\r' && bytes.get(index + 1) != Some(&b'\n');
-    if !(0..bytes.len()).any(is_lone) {
+    let Some(first_lone) = (0..bytes.len()).find(|index| is_lone(*index)) else {
+        return std::borrow::Cow::Borrowed(content);
+    };
+    // Line feeds may end the header (before the first lone carriage
+    // return) and the file; any other says lines end with line feeds.
+    let line_feeds = bytes.iter().filter(|byte| **byte == b'\n').count();
+    let header_feed = bytes[..first_lone].contains(&b'\n');
+    let final_feed = content.ends_with('\n');
+    if line_feeds > usize::from(header_feed) + usize::from(final_feed) {
         return std::borrow::Cow::Borrowed(content);
     }
     let mut lines = String::with_capacity(content.len());
@@ -441,6 +450,12 @@ mod tests {
             assert_eq!(examples[0].text, "hi");
             assert_eq!(examples[1].label, Label::Spam);
         }
+        // In a file whose lines end with line feeds, a stray carriage
+        // return is part of its text.
+        let (_directory, path) = write("label\ttext\nham\thi\rthere\nspam\twin now\n");
+        let examples = read_labelled_file(&path).unwrap();
+        assert_eq!(examples.len(), 2);
+        assert!(examples[0].text.starts_with("hi"), "{:?}", examples[0].text);
     }
 
     #[test]

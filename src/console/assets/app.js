@@ -30,7 +30,10 @@ const CALL_TIMEOUT_MS = 25000;
 // the console out (see `signedOut`).
 async function api(path, options = {}) {
   let response;
+  let body;
   for (let attempt = 0; ; attempt++) {
+    // The time limit covers the answer's body too: a connection can die
+    // between the headers and the body.
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), CALL_TIMEOUT_MS);
     try {
@@ -39,9 +42,13 @@ async function api(path, options = {}) {
         signal: abort.signal,
         headers: { "authorization": "Bearer " + state.token, "content-type": "application/json" },
       });
+      body = await response.json().catch((error) => {
+        if (abort.signal.aborted) throw error;
+        return {};
+      });
     } catch (error) {
       const unreachable = new Error(abort.signal.aborted
-        ? "the service did not answer within " + CALL_TIMEOUT_MS / 1000 + " s"
+        ? "no answer within " + CALL_TIMEOUT_MS / 1000 + " s"
         : "the service cannot be reached (it may be restarting, or the network is down)");
       unreachable.status = 0;
       throw unreachable;
@@ -52,7 +59,6 @@ async function api(path, options = {}) {
     // A shed call was not carried out, so sending it again is safe.
     await new Promise((resume) => setTimeout(resume, 1000 * (attempt + 1)));
   }
-  const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const message = response.status === 401 ? "this token is not a valid key (it may have been removed)" : body.error || response.statusText;
     const error = new Error(message);
@@ -266,10 +272,10 @@ function itemElement(item) {
     // next comment stay in reach; one click unfolds it. So is one of many
     // lines, however few its characters: a thousand blank lines would
     // push its text, reasons and buttons out of sight.
-    const lines = item.content.split("\n").length;
+    const lines = item.content.split(/\r\n|[\n\r\v\f\x85\u2028\u2029]/).length;
     if (item.content.length > LONG_COMMENT || lines > LONG_COMMENT_LINES) {
       content.classList.add("folded");
-      const unfold = text("button", "Show the whole comment (" + item.content.length.toLocaleString() + " characters, " + lines.toLocaleString() + " lines)", "unfold");
+      const unfold = text("button", "Show the whole comment (" + item.content.length.toLocaleString() + " characters, " + lines.toLocaleString() + (lines === 1 ? " line)" : " lines)"), "unfold");
       unfold.type = "button";
       unfold.addEventListener("click", () => { content.classList.remove("folded"); unfold.remove(); });
       li.append(unfold);
@@ -278,9 +284,10 @@ function itemElement(item) {
     return li;
 }
 
-// Characters, and lines, beyond which a comment is shown folded.
+// Characters, and lines, beyond which a comment is shown folded (folded,
+// it shows about eleven lines).
 const LONG_COMMENT = 1500;
-const LONG_COMMENT_LINES = 40;
+const LONG_COMMENT_LINES = 12;
 
 // Makes the item with this id the current one; true if it was not.
 function makeCurrent(decisionId) {
@@ -445,8 +452,11 @@ async function resolve(decisionIds, label) {
     // the other way was settled by someone else since the list was loaded.
     // Named by their comment ids, so that the colleague can be asked.
     const overruledIds = (result.overruled_ids || []).map((id) => commentIds.get(id) || id);
+    const overruledNamed = overruledIds.length > 5
+      ? overruledIds.slice(0, 5).join(", ") + " and " + (overruledIds.length - 5) + " more"
+      : overruledIds.join(", ");
     const overruled = result.overruled > 0 && state.status === "pending"
-      ? " " + plural(result.overruled) + " (" + overruledIds.join(", ") + ") had been " + (label === "spam" ? "approved" : "rejected") +
+      ? " " + plural(result.overruled) + " (" + overruledNamed + ") had been " + (label === "spam" ? "approved" : "rejected") +
         " since the list was loaded (by a colleague, a site's report or a recheck); your label replaced that."
       : "";
     const named = one ? " (comment " + one.comment_id + ": “" + excerpt(one.content) + "”)" : "";
@@ -476,10 +486,11 @@ async function resolve(decisionIds, label) {
         "(by its site, or past the retention period). The list shows what is left; decide again.");
       return;
     }
-    // No answer, none in time (503), or a fault of the service's (500,
-    // which may come after the labels were written): they may have been
-    // saved all the same.
-    const unknown = error.status === 0 || error.status === 503 || error.status === 500;
+    // No answer, none in time (503, or 504 from the service or a proxy
+    // in front of it), or a fault of the service's or a proxy's (500,
+    // 502, which may come after the labels were written): they may have
+    // been saved all the same.
+    const unknown = error.status === 0 || error.status >= 500;
     say("Not resolved: " + error.message + (unknown ? "; your last action may have been saved all the same: Refresh to see the queue as it is." : ""));
     $("status").dataset.error = "resolve";
   } finally {
@@ -487,16 +498,23 @@ async function resolve(decisionIds, label) {
   }
 }
 
-// The first words of a comment, on one line, for the status line.
+// The first words of a comment, on one line, for the status line: without
+// invisible characters, cut between characters, and isolated, so that its
+// direction cannot reorder the rest of the line.
 function excerpt(content) {
-  const line = content.replace(/\s+/g, " ").trim();
-  return line.length > 60 ? line.slice(0, 60) + "…" : line;
+  const characters = Array.from(content.replace(/\p{Default_Ignorable_Code_Point}|[\u202a-\u202e\u2066-\u2069]/gu, "").replace(/\s+/g, " ").trim());
+  const cut = characters.length > 60 ? characters.slice(0, 60).join("") + "…" : characters.join("");
+  return "\u2068" + cut + "\u2069";
 }
 
-// Whether any of the element is within the window.
+// Whether any of an item's text is within the window, below the status
+// line that stays at its top (its buttons or a sliver of padding alone do
+// not count: its words must be there to be read).
 function inView(element) {
-  const box = element.getBoundingClientRect();
-  return box.bottom > 0 && box.top < window.innerHeight;
+  const words = element.querySelector(".content") || element;
+  const box = words.getBoundingClientRect();
+  const top = Math.max(0, $("status").getBoundingClientRect().bottom);
+  return box.bottom > top && box.top < window.innerHeight;
 }
 
 // The selected items, or the current one when none is selected.
@@ -531,7 +549,7 @@ document.addEventListener("keydown", (event) => {
     const item = state.items[state.current];
     const element = item && $("item-" + item.decision_id);
     if (state.selected.size === 0 && element && !inView(element)) {
-      element.scrollIntoView({ block: "nearest" });
+      element.scrollIntoView({ block: "start" });
       element.focus();
       say("The current comment was out of view, so nothing was decided; it is shown now (or click the one you are reading). Press " + key + " again to " + (key === "a" ? "approve" : "reject") + " it.");
     } else {
@@ -557,7 +575,7 @@ async function start() {
     if (!refused) $("token").value = state.token;
     $("sign-in-error").textContent = !state.token ? "" : refused
       ? "Sign-in refused: " + error.message + "."
-      : "The service did not answer: " + error.message + "; try again.";
+      : "Signing in failed: " + error.message + "; try again.";
     return;
   }
   $("who").textContent = "Signed in as " + me.name + " (" + me.role + (me.sites.length ? ", " + me.sites.join(", ") : "") + ")";
@@ -577,10 +595,10 @@ $("sign-in-form").addEventListener("submit", (event) => {
   event.preventDefault();
   // A token copied from a chat or a document may bring invisible
   // characters along; a key's token never holds them, nor spaces.
-  const token = $("token").value.replace(/[\s\u00ad\u200b-\u200f\u2060\ufeff]/g, "");
-  if (!/^[\x21-\x7e]+$/.test(token)) {
+  const token = $("token").value.replace(/\p{Default_Ignorable_Code_Point}/gu, "").trim();
+  if (!/^[\x20-\x7e]+$/.test(token)) {
     $("sign-in-error").textContent = token
-      ? "This is not a key's token: a token is letters, digits and signs only. Paste it again."
+      ? "This is not a key's token: a token is letters, digits, signs and spaces only. Paste it again."
       : "Paste your key's token first.";
     return;
   }
