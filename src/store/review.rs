@@ -563,9 +563,8 @@ impl Store {
     /// that did were forgotten) is no database without indexes: rebuilding
     /// would clear the statistics at every start and build nothing.
     pub(super) fn build_missing_indexes(&self) -> Result<(), StoreError> {
-        const REBUILDING: &[u8] = index::REBUILDING_MARK;
         let inner = &self.inner;
-        let interrupted = inner.db.get(REBUILDING)?.is_some();
+        let interrupted = inner.db.get(index::REBUILDING_MARK)?.is_some();
         if !interrupted {
             if !inner.queue.is_empty() || inner.decisions.is_empty() {
                 return Ok(());
@@ -595,7 +594,7 @@ impl Store {
             },
             "building the review indexes and statistics again from the stored decisions"
         );
-        inner.db.insert(REBUILDING, &[])?;
+        inner.db.insert(index::REBUILDING_MARK, &[])?;
         self.flush()?;
         // Whatever entries are left belong to no complete index; counting
         // on top of them would count decisions twice.
@@ -646,7 +645,7 @@ impl Store {
                 "decisions that do not read are left out of the review indexes"
             );
         }
-        inner.db.remove(REBUILDING)?;
+        inner.db.remove(index::REBUILDING_MARK)?;
         self.flush()
     }
 }
