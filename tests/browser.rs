@@ -19,7 +19,7 @@ use moderato::grpc::pb;
 use util::*;
 
 /// Comments the default model sends to review.
-const REVIEW_TEXTS: [&str; 3] = [
+const REVIEW_TEXTS: [&str; 4] = [
     // A long s (U+017F), which the model reads as "visit" (NFKC) but the
     // browser's lower case keeps: its highlight must not break the page.
     "great song, vi\u{17f}it my page",
@@ -28,6 +28,7 @@ const REVIEW_TEXTS: [&str; 3] = [
     // written.
     "Thanks for the video, I made mo\u{ad}ney with this trick",
     "Mrs Jessica Brown is legit, I received my profit this morning",
+    "I earn extra money from home, ask me how",
 ];
 
 fn browser_directory() -> PathBuf {
@@ -101,7 +102,7 @@ async fn a_moderator_resolves_items_in_the_console() {
         String::from_utf8_lossy(&output.stderr)
     );
     let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(seen["before"].as_array().unwrap().len(), 3, "{seen}");
+    assert_eq!(seen["before"].as_array().unwrap().len(), 4, "{seen}");
     assert_eq!(seen["after"].as_array().unwrap().len(), 1, "{seen}");
     assert!(seen["reasons"].as_u64().unwrap() > 0, "{seen}");
     assert!(
@@ -144,17 +145,25 @@ async fn a_moderator_resolves_items_in_the_console() {
         "{seen}"
     );
     assert_eq!(seen["still_listed"], 1, "{seen}");
+    // Once in view, the same key decided it.
+    assert!(
+        seen["status_second_press"]
+            .as_str()
+            .unwrap()
+            .contains("Approved 1"),
+        "{seen}"
+    );
     // Rejecting an item above the cursor leaves the cursor on the item it
     // was on, so the next key acts on the comment the moderator reads.
     assert_eq!(
         seen["current_after_reject"],
-        serde_json::json!([seen["before"][1]]),
+        serde_json::json!([seen["before"][2]]),
         "{seen}"
     );
     // A click on an item makes it the one the keys act on.
     assert_eq!(
         seen["current_after_click"],
-        serde_json::json!([seen["before"][2]]),
+        serde_json::json!([seen["before"][3]]),
         "{seen}"
     );
     // `x` held down ticked the item once: its repeats did not untick it,
@@ -164,7 +173,7 @@ async fn a_moderator_resolves_items_in_the_console() {
     // An empty queue says so.
     assert_eq!(seen["empty"], "Nothing is waiting for review.", "{seen}");
     // The count of waiting items follows the resolutions.
-    assert_eq!(seen["total_before"], "(3 waiting)", "{seen}");
+    assert_eq!(seen["total_before"], "(4 waiting)", "{seen}");
     assert_eq!(seen["total_after"], "(1 waiting)", "{seen}");
     // Nothing is flagged by a verdict or labelled yet when the page
     // loads: precision and recall are unknown, not 0%.
@@ -172,17 +181,26 @@ async fn a_moderator_resolves_items_in_the_console() {
     assert_eq!(figures[0], "news.example", "{seen}");
     assert_eq!(figures[figures.len() - 2..], ["–", "–"], "{seen}");
 
-    // The server agrees: two items left the queue, one of each label.
-    let rejected_id = seen["before"][0].as_str().unwrap();
-    let approved_id = seen["before"][1].as_str().unwrap();
-    let rejected = decision_by_id(&server, rejected_id).await.unwrap();
-    assert_eq!(rejected.status(), pb::ReviewStatus::Rejected);
-    let approved = decision_by_id(&server, approved_id).await.unwrap();
-    assert_eq!(approved.status(), pb::ReviewStatus::Approved);
+    // The server agrees: three items left the queue, approved by the
+    // second press of `a`, rejected by a button and approved by a key.
+    for (index, expected) in [
+        pb::ReviewStatus::Approved,
+        pb::ReviewStatus::Rejected,
+        pb::ReviewStatus::Approved,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Within the site key's rate of two calls a second.
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let id = seen["before"][index].as_str().unwrap();
+        let decision = decision_by_id(&server, id).await.unwrap();
+        assert_eq!(decision.status(), expected, "item {index}: {seen}");
+    }
     // A key pressed while an item's checkbox has the focus still acts:
     // the ticked item was rejected with `r`.
     assert_eq!(seen["after_checkbox"], serde_json::json!([]), "{seen}");
-    // Within the site key's rate (two calls in a row just before).
+    // Within the site key's rate.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let ticked = decision_by_id(&server, seen["after"][0].as_str().unwrap())
         .await

@@ -1,14 +1,15 @@
 // Drives the moderator console in headless Chromium: signs in with a
 // moderator token, waits for the queue, checks that each item shows its
-// author, reasons and highlighted words, takes a screenshot, clicks the
-// third item's text (it must become the current one), moves the cursor up
-// to the second item, rejects the first with its button (the cursor must
-// stay on the second), approves the second with the keyboard, checks both
-// left the queue and the count of waiting items followed, holds `x` down
-// on the last item (the repeats must not untick it), then ticks its
-// checkbox and rejects it with the keyboard, and reads what the empty
-// queue says. Before all that, it scrolls away from the current item with
-// the mouse and presses `a`: nothing may be decided.
+// author, reasons and highlighted words, and takes a screenshot. Then it
+// scrolls away from the current item (the first) with the mouse and
+// presses `a`: nothing may be decided, and the item is brought into view;
+// `a` again approves it. It clicks the fourth item's text (it must become
+// the current one), moves the cursor up to the third item, rejects the
+// second with its button (the cursor must stay on the third), approves the
+// third with the keyboard, checks they left the queue and the count of
+// waiting items followed, holds `x` down on the last item (the repeats
+// must not untick it), then ticks its checkbox and rejects it with the
+// keyboard, and reads what the empty queue says.
 // Prints one JSON line with what it saw; exits non-zero with a message
 // when something is not as expected.
 //
@@ -56,21 +57,27 @@ try {
   await page.locator("body").press("a");
   const statusOutOfView = await page.textContent("#status");
   const stillListed = await page.locator(`#item-${before[0]}`).count();
-  await page.setViewportSize({ width: 1280, height: 900 });
-
-  // A click on the third item's text makes it the current one; then up
-  // to the second, and reject the first with its button.
-  await page.locator(`#item-${before[2]} p.content`).click();
-  const currentAfterClick = await page.$$eval("#queue > li.current", (items) => items.map((item) => item.dataset.decisionId));
-  await page.locator("body").press("k");
-  await page.locator(`#item-${before[0]} button.reject`).click();
+  // The item is in view now, so the same key pressed again decides it.
   // Waits go through selectors, not page.waitForFunction: the console's
   // content security policy forbids the eval that one uses.
+  await page.locator("body").press("a");
   await page.locator(`#item-${before[0]}`).waitFor({ state: "detached", timeout: 10000 });
+  const statusSecondPress = await page.textContent("#status");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // Within the key's rate of two calls a second.
+  await page.waitForTimeout(1100);
+
+  // A click on the fourth item's text makes it the current one; then up
+  // to the third, and reject the second with its button.
+  await page.locator(`#item-${before[3]} p.content`).click();
+  const currentAfterClick = await page.$$eval("#queue > li.current", (items) => items.map((item) => item.dataset.decisionId));
+  await page.locator("body").press("k");
+  await page.locator(`#item-${before[1]} button.reject`).click();
+  await page.locator(`#item-${before[1]}`).waitFor({ state: "detached", timeout: 10000 });
   const currentAfterReject = await page.$$eval("#queue > li.current", (items) => items.map((item) => item.dataset.decisionId));
   // Approve the current item with the keyboard.
   await page.locator("body").press("a");
-  await page.locator(`#item-${before[1]}`).waitFor({ state: "detached", timeout: 10000 });
+  await page.locator(`#item-${before[2]}`).waitFor({ state: "detached", timeout: 10000 });
   const status = await page.textContent("#status");
   const totalAfter = await page.textContent("#total");
   const after = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
@@ -96,6 +103,7 @@ try {
   console.log(JSON.stringify({
     before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
     meta, isolated_in_meta: isolatedInMeta, status, status_out_of_view: statusOutOfView, still_listed: stillListed,
+    status_second_press: statusSecondPress,
     first_in_view_before: firstInViewBefore,
     total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
     current_after_click: currentAfterClick, selected_button: selectedButton, selected_button_disabled: selectedButtonDisabled, empty,
