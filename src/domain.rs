@@ -231,6 +231,12 @@ pub struct Resolution {
     pub by: String,
     pub note: String,
     pub at: UnixMillis,
+    /// How many labels people have set on this decision: 1 after the
+    /// first, one more for each change of mind (at most
+    /// [`crate::review::MAX_LABEL_CHANGES`]). Resolutions stored before the
+    /// count existed read as 0.
+    #[serde(default)]
+    pub labels_set: u32,
 }
 
 /// A stored decision: the comment, the assessment, and where it stands.

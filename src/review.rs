@@ -111,6 +111,22 @@ pub fn status_for_label(label: Label) -> ReviewStatus {
     }
 }
 
+/// The most labels people may set on one decision: its first label and
+/// 99 changes of it. Each one writes an entry in the decision's audit
+/// trail, so without a bound a key could relabel one comment without end
+/// (within its rate of calls) and grow the trail and the store with it; no
+/// moderation changes its mind about a comment this often.
+pub const MAX_LABEL_CHANGES: u32 = 100;
+
+/// Whether `request` would set a label on `decision` beyond
+/// [`MAX_LABEL_CHANGES`]. The same label again changes nothing, so it is
+/// never refused.
+pub fn label_changes_exhausted(decision: &Decision, request: &LabelRequest) -> bool {
+    decision.resolution.as_ref().is_some_and(|resolution| {
+        resolution.label != request.label && resolution.labels_set >= MAX_LABEL_CHANGES
+    })
+}
+
 /// Applies a person's label to a decision. A label equal to the one the
 /// decision already carries changes nothing; any other label (the first
 /// one, or a change of mind) sets the resolution and the status and yields
@@ -126,11 +142,16 @@ pub fn apply_label(decision: &Decision, request: &LabelRequest, now: UnixMillis)
     let to_status = status_for_label(request.label);
     let mut updated = decision.clone();
     updated.status = to_status;
+    let labels_set = decision
+        .resolution
+        .as_ref()
+        .map_or(0, |resolution| resolution.labels_set);
     updated.resolution = Some(crate::domain::Resolution {
         label: request.label,
         by: request.by.clone(),
         note: request.note.clone(),
         at: now,
+        labels_set: labels_set.saturating_add(1),
     });
     let audit = AuditEntry {
         decision_id: decision.decision_id.clone(),
@@ -200,6 +221,9 @@ pub enum BatchLabelled {
     /// This decision's comment was edited since the person saw it (see
     /// [`ShownComments`]); nothing was written.
     Edited(String),
+    /// This decision's label was set [`MAX_LABEL_CHANGES`] times already
+    /// and the request would change it again; nothing was written.
+    TooManyChanges(String),
 }
 
 /// Which items of the queue are wanted.
@@ -318,6 +342,7 @@ mod tests {
             } => {
                 assert_eq!(decision.status, ReviewStatus::Rejected);
                 assert_eq!(decision.resolution.as_ref().unwrap().label, Label::Spam);
+                assert_eq!(decision.resolution.as_ref().unwrap().labels_set, 1);
                 assert_eq!(audit.from_status, ReviewStatus::Pending);
                 assert_eq!(audit.to_status, ReviewStatus::Rejected);
                 assert_eq!(audit.from_label, None);
@@ -344,6 +369,7 @@ mod tests {
                 decision, audit, ..
             } => {
                 assert_eq!(decision.status, ReviewStatus::Rejected);
+                assert_eq!(decision.resolution.as_ref().unwrap().labels_set, 2);
                 assert_eq!(audit.from_label, Some(Label::Ham));
                 assert_eq!(audit.from_status, ReviewStatus::Approved);
                 assert_eq!(audit.at, UnixMillis(30));

@@ -486,6 +486,13 @@ impl Engine {
                              shown; nothing was labelled: look at it again"
                         )))
                     }
+                    BatchLabelled::TooManyChanges(decision_id) => {
+                        return Err(Error::FailedPrecondition(format!(
+                            "decision {decision_id:?} was labelled {} times, the most one \
+                             comment may be; nothing was labelled (its label stays as it is)",
+                            crate::review::MAX_LABEL_CHANGES
+                        )))
+                    }
                 };
                 let outcome = engine.after_labels_committed(labelled).await;
                 drop(caller);

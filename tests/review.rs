@@ -409,6 +409,72 @@ async fn resolving_moves_items_out_of_the_queue_and_get_decision_shows_it() {
 }
 
 #[tokio::test]
+async fn a_label_changed_past_the_limit_is_refused_naming_the_limit() {
+    let (server, _directory, texts) = start_review_server().await;
+    let mut client = server.moderation().await;
+    let expected = fill_news_queue(&mut client, &texts).await;
+    let (flipped, untouched) = (&expected[0], &expected[1]);
+    let mut review = server.review().await;
+    let label_for = |index: u32| {
+        if index % 2 == 0 {
+            pb::Label::Spam
+        } else {
+            pb::Label::Ham
+        }
+    };
+    let limit = moderato::review::MAX_LABEL_CHANGES;
+    for index in 0..limit {
+        resolve(
+            &mut review,
+            MODERATOR_TOKEN,
+            std::slice::from_ref(flipped),
+            label_for(index),
+            "",
+        )
+        .await
+        .unwrap();
+    }
+    let last = label_for(limit - 1);
+    let both = [untouched.clone(), flipped.clone()];
+    let refused = resolve(
+        &mut review,
+        MODERATOR_TOKEN,
+        &both,
+        label_for(limit),
+        "once more",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
+    assert!(refused.message().contains(flipped.as_str()), "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .contains(&format!("labelled {limit} times")),
+        "{refused:?}"
+    );
+    // Nothing of the call was labelled, the other comment included.
+    assert_eq!(
+        get(&mut client, untouched).await.status(),
+        pb::ReviewStatus::Pending
+    );
+    assert_eq!(
+        get(&mut client, flipped).await.resolution.unwrap().label(),
+        last
+    );
+    // The label the comment carries may be sent again.
+    let again = resolve(&mut review, MODERATOR_TOKEN, &both, last, "")
+        .await
+        .unwrap();
+    assert_eq!(again[1].resolution.as_ref().unwrap().label(), last);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn only_moderators_of_a_site_see_and_resolve_its_items() {
     let (server, _directory, texts) = start_review_server().await;
     let mut client = server.moderation().await;

@@ -15,8 +15,8 @@ use super::index::{self, Indexes, Layout};
 use super::{from_json, to_json, transaction_error, Store, StoreError};
 use crate::domain::{Decision, UnixMillis};
 use crate::review::{
-    apply_label, AuditEntry, BatchLabelled, Correction, LabelRequest, Labelled, QueueCursor,
-    QueueFilter, QueuePage, SiteScope,
+    apply_label, label_changes_exhausted, AuditEntry, BatchLabelled, Correction, LabelRequest,
+    Labelled, QueueCursor, QueueFilter, QueuePage, SiteScope,
 };
 use crate::stats::Tally;
 
@@ -261,6 +261,11 @@ impl Store {
                             if *shown != stored.comment.revision() {
                                 return Err(refused(BatchLabelled::Edited(decision_id.clone())));
                             }
+                        }
+                        if label_changes_exhausted(&stored, request) {
+                            return Err(refused(BatchLabelled::TooManyChanges(
+                                decision_id.clone(),
+                            )));
                         }
                         let labelled = apply_label(&stored, request, now);
                         if let Labelled::Changed {
@@ -699,6 +704,7 @@ mod tests {
             BatchLabelled::Missing(_) => None,
             BatchLabelled::OutOfScope { .. } => panic!("every site is in scope"),
             BatchLabelled::Edited(_) => panic!("no revision was given"),
+            BatchLabelled::TooManyChanges(_) => panic!("few labels were set"),
         }
     }
 
@@ -960,6 +966,51 @@ mod tests {
             store.decision(&edited).unwrap().unwrap().status,
             ReviewStatus::Rejected
         );
+    }
+
+    #[test]
+    fn a_label_changed_past_the_limit_is_refused_and_writes_nothing() {
+        let (_directory, store, expected) = filled();
+        let id = &expected[0];
+        let request = |index: u32| LabelRequest {
+            label: if index % 2 == 0 {
+                Label::Spam
+            } else {
+                Label::Ham
+            },
+            ..spam_by_moderator()
+        };
+        for index in 0..crate::review::MAX_LABEL_CHANGES {
+            let labelled = label_one(&store, id, &request(index), UnixMillis(10)).unwrap();
+            assert!(matches!(labelled, Labelled::Changed { .. }), "{index}");
+        }
+        let stored = store.decision(id).unwrap().unwrap();
+        let resolution = stored.resolution.clone().unwrap();
+        assert_eq!(resolution.labels_set, crate::review::MAX_LABEL_CHANGES);
+        // One change more is refused, and nothing of it is written.
+        let last_label = resolution.label;
+        let one_more = request(crate::review::MAX_LABEL_CHANGES);
+        assert_ne!(one_more.label, last_label);
+        let outcome = store
+            .apply_labels(&[id.clone()], &SiteScope::All, &one_more, UnixMillis(20))
+            .unwrap();
+        assert_eq!(outcome, BatchLabelled::TooManyChanges(id.clone()));
+        assert_eq!(store.decision(id).unwrap().unwrap(), stored);
+        assert_eq!(
+            store.audit_trail(id).unwrap().len(),
+            crate::review::MAX_LABEL_CHANGES as usize
+        );
+        assert_eq!(store.correction(id).unwrap().unwrap().label, last_label);
+        // The label it carries may still be sent again: that changes
+        // nothing and is not refused.
+        let same = LabelRequest {
+            label: last_label,
+            ..spam_by_moderator()
+        };
+        assert!(matches!(
+            label_one(&store, id, &same, UnixMillis(30)),
+            Some(Labelled::Unchanged(_))
+        ));
     }
 
     #[test]
