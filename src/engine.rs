@@ -37,6 +37,11 @@ pub struct CheckOptions {
 pub struct CheckOutcome {
     pub decision: Decision,
     pub stored: bool,
+    /// Whether this check stored a verdict of its own (a first check or a
+    /// recheck): not a dry run, nor a retry answered with the decision an
+    /// earlier check stored. The verdicts metric counts these, so that it
+    /// agrees with the stored decisions.
+    pub verdict_stored: bool,
 }
 
 /// Decisions [`Engine::expire_decisions`] reads at a time, outside the
@@ -328,6 +333,7 @@ impl Engine {
                 return Ok(CheckOutcome {
                     decision: existing,
                     stored: true,
+                    verdict_stored: false,
                 });
             }
         }
@@ -364,13 +370,15 @@ impl Engine {
             return Ok(CheckOutcome {
                 decision,
                 stored: false,
+                verdict_stored: false,
             });
         }
-        let decision = match previous {
-            Some(previous) => {
+        let (decision, verdict_stored) = match previous {
+            Some(previous) => (
                 self.recheck_stored(previous, comment, assessment, fingerprint)
-                    .await?
-            }
+                    .await?,
+                true,
+            ),
             None => {
                 let decision = Decision {
                     decision_id: uuid::Uuid::now_v7().to_string(),
@@ -407,28 +415,31 @@ impl Engine {
                 drop(place);
                 let (inserted, decision) = submitted.durable().await?;
                 match inserted {
-                    Inserted::New => decision,
+                    Inserted::New => (decision, true),
                     // A recheck that raced the comment's first check (which
                     // stored it after the recheck looked): the recheck's
                     // content replaces what the first check stored, as if
                     // it had come after it.
-                    Inserted::Existing(existing) if options.recheck => {
+                    Inserted::Existing(existing) if options.recheck => (
                         self.recheck_stored(
                             existing,
                             decision.comment,
                             decision.assessment,
                             fingerprint,
                         )
-                        .await?
-                    }
-                    // Another call stored this comment first: answer as it did.
-                    Inserted::Existing(existing) => existing,
+                        .await?,
+                        true,
+                    ),
+                    // Another call stored this comment first: answer as it
+                    // did (that call counts the verdict).
+                    Inserted::Existing(existing) => (existing, false),
                 }
             }
         };
         Ok(CheckOutcome {
             decision,
             stored: true,
+            verdict_stored,
         })
     }
 

@@ -274,9 +274,10 @@ impl Engine {
                         Label::Ham => "not spam",
                     };
                     return Err(Error::FailedPrecondition(format!(
-                        "a moderator labelled decision {decision_id:?} {labelled}; a site's \
-                         report does not replace a moderator's label here \
-                         (learning.learn_from_site_reports is off)"
+                        "a moderator labelled decision {decision_id:?} {labelled}; a report \
+                         (ReportComment) does not replace a moderator's label here \
+                         (learning.learn_from_site_reports is off): a moderator changes it \
+                         with ResolveItems"
                     )));
                 }
             }

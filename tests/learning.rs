@@ -369,8 +369,9 @@ async fn a_retrain_of_the_same_numbers_under_another_name_is_not_promoted() {
     let dry = finished_retrain(&server, false, true).await;
     assert!(!dry.promoted, "{}", dry.message);
     assert!(
-        dry.message
-            .starts_with("not promoted: the candidate is the same model as the registered version"),
+        dry.message.starts_with(
+            "dry run; not promoted: the candidate is the same model as the registered version"
+        ),
         "{}",
         dry.message
     );

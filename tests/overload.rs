@@ -382,6 +382,13 @@ async fn each_comment_of_a_stream_counts_against_the_key_rate() {
     let status = answers[3].as_ref().unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
     assert!(status.message().contains("\"news\""), "{status}");
+    // The refusal names the comment it ended the stream at.
+    assert!(
+        status
+            .message()
+            .starts_with("comment 4 of the stream (comment_id \"s3\"): "),
+        "{status}"
+    );
     assert_eq!(
         decision_by_comment(&server, "s4").await.unwrap_err().code(),
         Code::ResourceExhausted,

@@ -103,9 +103,11 @@ impl Moderation for ModerationService {
             let site = requested_site(&caller, &message.site_id)?;
             let (comment, options) = convert::check_request_from_proto(message, site)?;
             let outcome = self.engine.check(comment, options).await?;
-            self.access
-                .metrics
-                .record_verdict(outcome.decision.assessment.verdict);
+            if outcome.verdict_stored {
+                self.access
+                    .metrics
+                    .record_verdict(outcome.decision.assessment.verdict);
+            }
             Ok(Response::new(convert::check_response_to_proto(&outcome)))
         })
         .await
@@ -174,23 +176,30 @@ impl Moderation for ModerationService {
                 move |index, message: pb::CheckCommentRequest, place| {
                     // Charged as the comment is started, in request order;
                     // a refusal ends the stream before it reads more.
+                    let comment_id = message.comment_id.clone();
                     if index > 0 {
-                        access.admission.charge(&caller.name)?;
+                        access.admission.charge(&caller.name).map_err(|error| {
+                            naming_the_comment(error.into(), index, Some(&comment_id))
+                        })?;
                     }
                     // The stream was authenticated with the keys of its
                     // opening: once a reload replaced them (a key removed,
                     // or its sites changed), it ends, and the client opens
                     // it again under the keys in force.
                     if access.keys_replaced_since(&keys_at_open) {
-                        return Err(Error::Unavailable(
-                            "the service's keys were reloaded; open the stream again".to_string(),
-                        )
-                        .into());
+                        return Err(naming_the_comment(
+                            Error::Unavailable(
+                                "the service's keys were reloaded; open the stream again"
+                                    .to_string(),
+                            )
+                            .into(),
+                            index,
+                            Some(&comment_id),
+                        ));
                     }
                     // Checked here, before the stream reads on: an invalid
                     // comment ends the stream before any comment after it
                     // is started (and perhaps stored, unanswered).
-                    let comment_id = message.comment_id.clone();
                     let (comment, options) = requested_site(&caller, &message.site_id)
                         .and_then(|site| convert::check_request_from_proto(message, site))
                         .map_err(|error| {
@@ -201,9 +210,11 @@ impl Moderation for ModerationService {
                     Ok(async move {
                         let answer = async {
                             let outcome = engine.check_holding(comment, options, place).await?;
-                            access
-                                .metrics
-                                .record_verdict(outcome.decision.assessment.verdict);
+                            if outcome.verdict_stored {
+                                access
+                                    .metrics
+                                    .record_verdict(outcome.decision.assessment.verdict);
+                            }
                             Ok::<_, Status>(convert::check_response_to_proto(&outcome))
                         }
                         .await;

@@ -62,6 +62,10 @@ pub enum OnlineOutcome {
     Learned { version: String },
     /// Not learned, and why.
     Skipped(String),
+    /// Not learned because the settings say so (online learning is off, or
+    /// sites' reports do not teach), or nothing was new: an operator's
+    /// choice, not worth a warning at every label.
+    NotWanted(&'static str),
 }
 
 impl Engine {
@@ -75,21 +79,26 @@ impl Engine {
         let labelled = corrections.len();
         corrections.retain(|correction| settings.teaches(correction));
         if corrections.is_empty() && labelled > 0 {
-            return Ok(OnlineOutcome::Skipped(
-                "site reports do not teach the model (learning.learn_from_site_reports)"
-                    .to_string(),
+            return Ok(OnlineOutcome::NotWanted(
+                "site reports do not teach the model (learning.learn_from_site_reports)",
             ));
         }
         if corrections.is_empty() {
-            return Ok(OnlineOutcome::Skipped("no new labels".to_string()));
+            return Ok(OnlineOutcome::NotWanted("no new labels"));
         }
         let engine = Arc::clone(self);
         let outcome = tokio::task::spawn_blocking(move || engine.learn_blocking(&corrections))
             .await
             .map_err(|error| Error::Internal(format!("the learning task failed: {error}")))??;
         self.store().durable().await?;
-        if let OnlineOutcome::Skipped(reason) = &outcome {
-            tracing::warn!(%reason, "corrections not learned online");
+        match &outcome {
+            OnlineOutcome::Skipped(reason) => {
+                tracing::warn!(%reason, "corrections not learned online");
+            }
+            OnlineOutcome::NotWanted(reason) => {
+                tracing::debug!(%reason, "corrections not learned online");
+            }
+            OnlineOutcome::Learned { .. } => {}
         }
         self.after_corrections();
         Ok(outcome)
@@ -127,8 +136,8 @@ impl Engine {
         );
         let mut lineage = learning.lineage();
         if !learning.settings.online() {
-            return Ok(OnlineOutcome::Skipped(
-                "online learning is off (learning.online)".to_string(),
+            return Ok(OnlineOutcome::NotWanted(
+                "online learning is off (learning.online)",
             ));
         }
         let live = self.model();

@@ -540,8 +540,11 @@ impl Engine {
             job.active_metrics = active_all.clone();
             job.candidate_metrics = candidate_all.clone();
         });
+        // A dry run's refusals say it was one, then what the real run
+        // would have said.
+        let dry_run_mark = if dry_run { "dry run; " } else { "" };
         if !gate.promote {
-            return Ok(gate.reason);
+            return Ok(format!("{dry_run_mark}{}", gate.reason));
         }
         // Before a dry run's answer, so that it says what a real run would:
         // the check only reads the registry.
@@ -552,8 +555,8 @@ impl Engine {
                 format!(" (the same numbers, named {})", candidate.version())
             };
             return Ok(format!(
-                "not promoted: the candidate is the same model as the registered version \
-                 {twin}{renamed}"
+                "{dry_run_mark}not promoted: the candidate is the same model as the registered \
+                 version {twin}{renamed}"
             ));
         }
         if dry_run {
