@@ -38,8 +38,9 @@ use serde::{Deserialize, Serialize};
 use super::decisions::{comment_key, decode};
 use super::index::Indexes;
 use super::rule_state::RuleStateTrees;
-use super::{Store, StoreError};
+use super::{from_json, Store, StoreError};
 use crate::domain::{Decision, ReviewStatus, UnixMillis};
+use crate::review::Correction;
 use std::ops::Bound;
 
 /// What forgetting a comment deleted.
@@ -90,13 +91,29 @@ enum Forgetting {
 /// Whether `decision` is past a retention period that ended at `before`:
 /// made before it, waiting for no review, and not labelled since (a
 /// label renews the retention of the comment and its training example).
-pub(super) fn is_expired(decision: &Decision, before: UnixMillis) -> bool {
+/// `last_labelled` is when its training example was labelled, if it has
+/// one: an edit that withdrew an approval leaves the decision without a
+/// resolution, but the label stands in the example, and renews it all the
+/// same.
+pub(super) fn is_expired(
+    decision: &Decision,
+    last_labelled: Option<UnixMillis>,
+    before: UnixMillis,
+) -> bool {
     decision.created_at < before
         && decision.status != ReviewStatus::Pending
         && decision
             .resolution
             .as_ref()
             .is_none_or(|resolution| resolution.at < before)
+        && last_labelled.is_none_or(|at| at < before)
+}
+
+/// When a stored training example (a `corrections` value) was labelled.
+fn labelled_at(key: &[u8], correction: Option<&[u8]>) -> Result<Option<UnixMillis>, StoreError> {
+    correction
+        .map(|bytes| from_json::<Correction>(key, bytes).map(|correction| correction.at))
+        .transpose()
 }
 
 /// Comments past the retention period, found by [`Store::expired_comments`].
@@ -177,7 +194,15 @@ impl Store {
             if decision.created_at >= before {
                 break;
             }
-            if is_expired(&decision, before) {
+            // The training example is read only for a decision that is
+            // otherwise expired: most are, and most have none.
+            if is_expired(&decision, None, before)
+                && is_expired(
+                    &decision,
+                    labelled_at(&key, self.inner.corrections.get(&key)?.as_deref())?,
+                    before,
+                )
+            {
                 expired
                     .comments
                     .push((decision.comment.site_id, decision.comment.comment_id));
@@ -193,24 +218,23 @@ impl Store {
         comment_id: &str,
         why: Forgetting,
     ) -> Result<Option<Forgotten>, StoreError> {
-        let still_expired = |decision: &Decision| match why {
+        let still_expired = |decision: &Decision, last_labelled| match why {
             Forgetting::OnRequest => true,
-            Forgetting::Expired { before } => is_expired(decision, before),
+            Forgetting::Expired { before } => is_expired(decision, last_labelled, before),
         };
         let Some(decision) = self.decision_for_comment(site_id, comment_id)? else {
             return Ok(None);
         };
-        if !still_expired(&decision) {
+        let decision_id = decision.decision_id.clone();
+        let correction = self.inner.corrections.get(decision_id.as_bytes())?;
+        let last_labelled = labelled_at(decision_id.as_bytes(), correction.as_deref())?;
+        if !still_expired(&decision, last_labelled) {
             return Ok(None);
         }
-        let decision_id = decision.decision_id.clone();
         // Online learning learns people's labels, and every labelled
         // decision has a training example: without one, there is no online
         // example to look for.
-        let labelled = self
-            .inner
-            .corrections
-            .contains_key(decision_id.as_bytes())?;
+        let labelled = correction.is_some();
         let left = ExpiryLeft {
             site_id: site_id.to_string(),
             comment_id: comment_id.to_string(),
@@ -269,9 +293,11 @@ impl Store {
                         return Ok(None);
                     };
                     let stored = decode(id, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                    let last_labelled = labelled_at(id, corrections.get(id)?.as_deref())
+                        .map_err(ConflictableTransactionError::Abort)?;
                     // A recheck may have made it wait for review since, or
                     // a label settled it: then it stays.
-                    if !still_expired(&stored) {
+                    if !still_expired(&stored, last_labelled) {
                         return Ok(None);
                     }
                     decisions.remove(id)?;
@@ -578,6 +604,80 @@ mod tests {
     }
 
     #[test]
+    fn a_recheck_that_gives_the_comment_another_author_keeps_nothing_of_the_first() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let first = by_anna("d1", 10);
+        fill(&store, std::slice::from_ref(&first), &[]);
+        let mut rechecked = first.clone();
+        rechecked.comment.author.email = "another@reader.example".to_string();
+        store.replace_decision(&rechecked).unwrap();
+        let authors = entries(&store.inner.rule_state.authors);
+        assert_eq!(authors.len(), 1, "{authors:?}");
+        let holds = |address: &str| {
+            authors.iter().any(|(key, _)| {
+                key.windows(address.len())
+                    .any(|part| part == address.as_bytes())
+            })
+        };
+        assert!(!holds("anna@reader.example"), "{authors:?}");
+        assert!(holds("another@reader.example"), "{authors:?}");
+        store.forget_comment(SITE, "c-d1").unwrap().unwrap();
+        assert!(entries(&store.inner.rule_state.authors).is_empty());
+    }
+
+    #[test]
+    fn a_label_whose_approval_an_edit_withdrew_still_renews_the_retention() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path()).unwrap();
+        let approved = by_anna("d1", 10);
+        fill(&store, std::slice::from_ref(&approved), &[]);
+        let ham = LabelRequest {
+            label: Label::Ham,
+            by: "ann".to_string(),
+            key_name: "moderators".to_string(),
+            source: CorrectionSource::Moderator,
+            note: String::new(),
+            shown: Default::default(),
+        };
+        store
+            .apply_labels(&["d1".to_string()], &SiteScope::All, &ham, UnixMillis(50))
+            .unwrap();
+        // An edit withdraws the approval: the decision has no resolution
+        // any more, but its training example keeps the label of time 50.
+        let mut edited = store.decision("d1").unwrap().unwrap();
+        edited.comment.content = "hello, edited".to_string();
+        let (_, stored) = store.replace_decision(&edited).unwrap();
+        assert_eq!(stored.resolution, None);
+        assert_eq!(store.correction("d1").unwrap().unwrap().at, UnixMillis(50));
+        // A period that ended after the comment but before the label keeps
+        // it, in the search and in the expiry itself.
+        assert!(store
+            .expired_comments(UnixMillis(40), None, 10)
+            .unwrap()
+            .comments
+            .is_empty());
+        assert_eq!(
+            store.expire_comment(SITE, "c-d1", UnixMillis(40)).unwrap(),
+            None
+        );
+        assert!(store.decision("d1").unwrap().is_some());
+        // One that ended after the label expires it.
+        assert_eq!(
+            store
+                .expired_comments(UnixMillis(60), None, 10)
+                .unwrap()
+                .comments,
+            vec![(SITE.to_string(), "c-d1".to_string())]
+        );
+        assert!(store
+            .expire_comment(SITE, "c-d1", UnixMillis(60))
+            .unwrap()
+            .is_some());
+        assert_eq!(store.correction("d1").unwrap(), None);
+    }
+
+    #[test]
     fn comments_past_the_cutoff_are_expired_oldest_first_and_still_counted() {
         for layout in [Layout::BySite, Layout::Compact, Layout::Timeline] {
             let old_labelled = by_anna("d1", 10);
@@ -604,6 +704,14 @@ mod tests {
             // it was stored).
             let value = crate::store::decisions::encode(&settled_long_ago).unwrap();
             store.inner.decisions.insert("d1", value).unwrap();
+            // And its training example, labelled then too.
+            let mut example = store.correction("d1").unwrap().unwrap();
+            example.at = UnixMillis(11);
+            store
+                .inner
+                .corrections
+                .insert("d1", serde_json::to_vec(&example).unwrap())
+                .unwrap();
             // Online learning learned d1's label.
             store
                 .record_online_examples("m", &[learned_spam("d1")])

@@ -485,7 +485,15 @@ impl RuleStateTrees {
                 .get(&key)?
                 .map(|bytes| readable_history(&key, &bytes))
                 .unwrap_or_default();
-            authors.insert(key, encode_history(&change(current)).to_vec())?;
+            let changed = change(current);
+            // An author left with no comment goes, key (and so address)
+            // and all, as a forget does it: a recheck that gave the comment
+            // another author must not keep the first one's e-mail.
+            if changed.comments == 0 {
+                authors.remove(key)?;
+            } else {
+                authors.insert(key, encode_history(&changed).to_vec())?;
+            }
             Ok(())
         };
         let ((from_key, from_label, from_approved), (to_key, to_label, to_approved)) = (from, to);
