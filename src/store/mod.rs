@@ -215,6 +215,7 @@ impl Store {
         };
         store.build_missing_indexes()?;
         store.settle_statistics()?;
+        store.remove_empty_author_histories()?;
         Ok(store)
     }
 

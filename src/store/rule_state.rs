@@ -206,7 +206,44 @@ fn encode_history(history: &AuthorHistory) -> [u8; 24] {
     bytes
 }
 
+/// Set (in the database's default tree) once the author histories that
+/// count no comment were deleted, so that later opens skip the search.
+const EMPTY_AUTHOR_HISTORIES_REMOVED: &[u8] = b"author histories without comments removed";
+
 impl Store {
+    /// Once per database, at its open: deletes the author histories that
+    /// count no comment. Until December 2026 a recheck that gave a comment
+    /// another author left the first author's history at zero, where a
+    /// forget deletes it; its key holds the author's e-mail address or
+    /// name, so it outlived a forget of the comment and its retention.
+    /// Gives how many were deleted.
+    pub(super) fn remove_empty_author_histories(&self) -> Result<usize, StoreError> {
+        let db = &self.inner.db;
+        if db.contains_key(EMPTY_AUTHOR_HISTORIES_REMOVED)? {
+            return Ok(0);
+        }
+        let authors = &self.inner.rule_state.authors;
+        let mut removed = 0;
+        for entry in authors.iter() {
+            let (key, value) = entry?;
+            // A history that does not read is left as it is: it counts as
+            // a new author's, and heals at the author's next comment.
+            if decode_history(&key, &value).is_ok_and(|history| history.comments == 0) {
+                authors.remove(key)?;
+                removed += 1;
+            }
+        }
+        db.insert(EMPTY_AUTHOR_HISTORIES_REMOVED, &[])?;
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "deleted author histories that counted no comment (left by rechecks that changed \
+                 a comment's author)"
+            );
+        }
+        Ok(removed)
+    }
+
     /// The site's comments recorded at or after `since`, newest first, at
     /// most `limit`.
     pub fn recent_comments(
@@ -968,6 +1005,46 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[tokio::test]
+    async fn author_histories_without_comments_are_deleted_once_at_an_open() {
+        let directory = tempfile::tempdir().unwrap();
+        let empty = author_key_bytes("news.example", "email:moved@mail.example");
+        let kept = author_key_bytes("news.example", "email:kept@mail.example");
+        {
+            let store = Store::open(directory.path()).unwrap();
+            let authors = &store.inner.rule_state.authors;
+            // As a recheck that changed the comment's author left it before.
+            authors
+                .insert(&empty, encode_history(&AuthorHistory::default()).as_slice())
+                .unwrap();
+            store
+                .record_author_comment("news.example", "email:kept@mail.example", true)
+                .unwrap();
+            // A database made before the search has no mark yet.
+            store
+                .inner
+                .db
+                .remove(EMPTY_AUTHOR_HISTORIES_REMOVED)
+                .unwrap();
+            store.durable().await.unwrap();
+        }
+        let store = Store::reopen(directory.path()).unwrap();
+        let authors = &store.inner.rule_state.authors;
+        assert_eq!(authors.get(&empty).unwrap(), None);
+        assert!(authors.get(&kept).unwrap().is_some());
+        assert!(store
+            .inner
+            .db
+            .contains_key(EMPTY_AUTHOR_HISTORIES_REMOVED)
+            .unwrap());
+        // Once marked, an open does not search again.
+        authors
+            .insert(&empty, encode_history(&AuthorHistory::default()).as_slice())
+            .unwrap();
+        assert_eq!(store.remove_empty_author_histories().unwrap(), 0);
+        assert!(authors.get(&empty).unwrap().is_some());
     }
 
     #[tokio::test]
