@@ -181,10 +181,32 @@ async fn a_moderator_resolves_items_in_the_console() {
     assert_eq!(figures[0], "news.example", "{seen}");
     assert_eq!(figures[figures.len() - 2..], ["–", "–"], "{seen}");
 
+    // "Your last decisions" listed the four, newest first, and changing
+    // the oldest one from there moved it first, said so, and named no
+    // colleague (the moderator changed their own label).
+    let before = &seen["before"];
+    assert_eq!(
+        seen["recent"],
+        serde_json::json!([seen["after"][0], before[2], before[1], before[0]]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["recent_after_change"],
+        serde_json::json!([before[0], seen["after"][0], before[2], before[1]]),
+        "{seen}"
+    );
+    let changed = seen["status_after_change"].as_str().unwrap();
+    assert!(
+        changed.starts_with("Rejected 1 comment (comment c"),
+        "{seen}"
+    );
+    assert!(!changed.contains("had been"), "{seen}");
+
     // The server agrees: three items left the queue, approved by the
-    // second press of `a`, rejected by a button and approved by a key.
+    // second press of `a` (then rejected from "Your last decisions"),
+    // rejected by a button and approved by a key.
     for (index, expected) in [
-        pb::ReviewStatus::Approved,
+        pb::ReviewStatus::Rejected,
         pb::ReviewStatus::Rejected,
         pb::ReviewStatus::Approved,
     ]

@@ -9,7 +9,8 @@
 // third with the keyboard, checks they left the queue and the count of
 // waiting items followed, holds `x` down on the last item (the repeats
 // must not untick it), then ticks its checkbox and rejects it with the
-// keyboard, and reads what the empty queue says.
+// keyboard, and reads what the empty queue says. Last, it rejects the
+// first comment it approved from "Your last decisions".
 // Prints one JSON line with what it saw; exits non-zero with a message
 // when something is not as expected.
 //
@@ -100,10 +101,20 @@ try {
   const afterCheckbox = await page.$$eval("#queue > li", (items) => items.map((item) => item.dataset.decisionId));
   await page.locator("#empty").waitFor({ state: "visible", timeout: 10000 });
   const empty = await page.textContent("#empty");
+  // "Your last decisions" lists the four, newest first; the first one
+  // decided (approved by the second press of `a`) is rejected instead
+  // from there.
+  await page.click("#recent summary");
+  const recent = await page.$$eval("#recent-list li", (items) => items.map((item) => item.dataset.decisionId));
+  await page.waitForTimeout(1100);
+  await page.locator(`#recent-list li[data-decision-id="${before[0]}"] button`).click();
+  await page.locator(`#recent-list li[data-decision-id="${before[0]}"] button`, { hasText: "Approve instead" }).waitFor({ timeout: 10000 });
+  const recentAfterChange = await page.$$eval("#recent-list li", (items) => items.map((item) => item.dataset.decisionId));
+  const statusAfterChange = await page.textContent("#status");
   console.log(JSON.stringify({
     before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
     meta, isolated_in_meta: isolatedInMeta, status, status_out_of_view: statusOutOfView, still_listed: stillListed,
-    status_second_press: statusSecondPress,
+    status_second_press: statusSecondPress, recent, recent_after_change: recentAfterChange, status_after_change: statusAfterChange,
     first_in_view_before: firstInViewBefore,
     total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
     current_after_click: currentAfterClick, selected_button: selectedButton, selected_button_disabled: selectedButtonDisabled, empty,

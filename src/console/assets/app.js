@@ -11,7 +11,10 @@
 // `listSite` is the site of the list shown, which "More" continues, and
 // `listPending` is set while a new list is on its way (with nothing yet
 // to continue, "More" waits for it).
-const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listStatus: "pending", listPending: false, status: "pending", loadFailed: false };
+// `recent` holds this tab's last decisions, newest first (see
+// `remember`), so that a wrong key is put right in one click: the settled
+// lists are ordered by priority and age, not by when people decided.
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listStatus: "pending", listPending: false, status: "pending", loadFailed: false, recent: [] };
 const $ = (id) => document.getElementById(id);
 
 // How many times a call the service shed (429: over the key's rate of
@@ -85,6 +88,8 @@ function signedOut() {
   state.next = "";
   state.total = 0;
   state.listPending = false;
+  state.recent = [];
+  renderRecent();
   itemElements.clear();
   $("queue").replaceChildren();
   $("total").textContent = "";
@@ -430,8 +435,13 @@ async function resolve(decisionIds, label) {
     for (const item of state.items) if (decisionIds.includes(item.decision_id)) shown[item.decision_id] = item.revision;
     // One comment decided is named in the status line, so that a wrong
     // key is seen at once (the settled lists hold it among many).
-    const one = decisionIds.length === 1 ? state.items.find((item) => item.decision_id === decisionIds[0]) : undefined;
+    const known = (id) => state.items.find((item) => item.decision_id === id) || state.recent.find((item) => item.decision_id === id);
+    const one = decisionIds.length === 1 ? known(decisionIds[0]) : undefined;
     const commentIds = new Map(state.items.map((item) => [item.decision_id, "comment " + item.comment_id]));
+    const decided = decisionIds.map(known).filter(Boolean);
+    // A comment this tab decided before is changed on purpose, not
+    // overruled.
+    const ownEarlier = new Set(state.recent.map((entry) => entry.decision_id));
     const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label, shown }) });
     // In the approved (rejected) list, approving (rejecting) again leaves
     // an item where it is; any other label moves it out of the list shown.
@@ -451,15 +461,16 @@ async function resolve(decisionIds, label) {
     // Only in the queue of waiting items: there, an item already settled
     // the other way was settled by someone else since the list was loaded.
     // Named by their comment ids, so that the colleague can be asked.
-    const overruledIds = (result.overruled_ids || []).map((id) => commentIds.get(id) || id);
+    const overruledIds = (result.overruled_ids || []).filter((id) => !ownEarlier.has(id)).map((id) => commentIds.get(id) || id);
     const overruledNamed = overruledIds.length > 5
       ? overruledIds.slice(0, 5).join(", ") + " and " + (overruledIds.length - 5) + " more"
       : overruledIds.join(", ");
-    const overruled = result.overruled > 0 && state.status === "pending"
-      ? " " + plural(result.overruled) + " (" + overruledNamed + ") had been " + (label === "spam" ? "approved" : "rejected") +
+    const overruled = overruledIds.length > 0 && state.status === "pending"
+      ? " " + plural(overruledIds.length) + " (" + overruledNamed + ") had been " + (label === "spam" ? "approved" : "rejected") +
         " since the list was loaded (by a colleague, a site's report or a recheck); your label replaced that."
       : "";
     const named = one ? " (comment " + one.comment_id + ": “" + excerpt(one.content) + "”)" : "";
+    remember(decided, label);
     say((label === "spam" ? "Rejected " : "Approved ") + plural(result.resolved) + named + "." +
       (unchanged > 0 ? " " + plural(unchanged) + " already had this label." : "") + overruled);
     showTotal();
@@ -496,6 +507,35 @@ async function resolve(decisionIds, label) {
   } finally {
     state.busy = false;
   }
+}
+
+// How many of this tab's decisions "Your last decisions" keeps.
+const RECENT_DECISIONS = 10;
+
+// Puts decided comments first among this tab's last decisions, with the
+// label they have now (a comment decided again moves up, once).
+function remember(items, label) {
+  const ids = new Set(items.map((item) => item.decision_id));
+  const entries = items.map((item) => ({ decision_id: item.decision_id, comment_id: item.comment_id, content: item.content, label }));
+  state.recent = entries.concat(state.recent.filter((entry) => !ids.has(entry.decision_id))).slice(0, RECENT_DECISIONS);
+  renderRecent();
+}
+
+// "Your last decisions": each with the other label one click away.
+function renderRecent() {
+  $("recent").hidden = state.recent.length === 0;
+  $("recent-count").textContent = state.recent.length;
+  $("recent-list").replaceChildren(...state.recent.map((entry) => {
+    const li = text("li", entry.label === "spam" ? "Rejected " : "Approved ");
+    li.dataset.decisionId = entry.decision_id;
+    li.append("comment ", isolated(entry.comment_id), ": “" + excerpt(entry.content) + "”");
+    const other = entry.label === "spam" ? "ham" : "spam";
+    const change = text("button", other === "spam" ? "Reject instead" : "Approve instead", other === "spam" ? "reject" : "approve");
+    change.type = "button";
+    change.addEventListener("click", () => resolve([entry.decision_id], other));
+    li.append(change);
+    return li;
+  }));
 }
 
 // The first words of a comment, on one line, for the status line: without
