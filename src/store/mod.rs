@@ -28,6 +28,7 @@
 //! What survives a crash: every decision whose call was answered; a write
 //! whose call was not answered may or may not be there, but never half.
 
+mod blob_check;
 mod decisions;
 pub use decisions::Inserted;
 mod disk;
@@ -151,13 +152,59 @@ impl Store {
             return Err(open_error("it exists but is not a directory".to_string()));
         }
         create_private_directories(directory).map_err(|error| open_error(error.to_string()))?;
+        // A damaged blob is looked for before sled opens, since sled may
+        // rewrite its log over one (see `blob_check`).
+        let damaged = blob_check::damaged_blobs(directory)
+            .map_err(|error| open_error(format!("cannot read its blob files: {error}")))?;
+        let first_damaged = damaged.first().map(|path| {
+            let others = match damaged.len() {
+                1 => String::new(),
+                count => format!(" (and {} more)", count - 1),
+            };
+            format!("{}{others}", path.display())
+        });
+        let copied_aside = match &first_damaged {
+            None => None,
+            Some(blob) => Some(
+                blob_check::copy_aside(directory, crate::domain::UnixMillis::now().0).map_err(
+                    |error| {
+                        open_error(format!(
+                            "blob file {blob} fails its checksum (damaged), and the database's \
+                             other files could not be copied aside before opening it ({error}); \
+                             nothing was changed"
+                        ))
+                    },
+                )?,
+            ),
+        };
         let db = sled::Config::new()
             .path(directory)
             .cache_capacity(cache_bytes)
             // Our own group commit decides when to flush; sled's background
             // flush every 500 ms stays on as a second line.
             .open()
-            .map_err(|error| open_error(describe_open_error(error)))?;
+            .map_err(|error| match (&first_damaged, &copied_aside, error) {
+                (Some(blob), Some(copy), sled::Error::Corruption { .. }) => open_error(format!(
+                    "blob file {blob} fails its checksum (damaged), and sled cannot open the \
+                     database without it; its files as they were before this start are in {}: \
+                     put the blob back from a backup and those files back in place of the ones \
+                     here before starting again",
+                    copy.display()
+                )),
+                (_, _, error) => open_error(describe_open_error(error)),
+            })?;
+        if let (Some(blob), Some(copy)) = (&first_damaged, &copied_aside) {
+            // sled dropped it as the torn end of a write that a crash cut
+            // short, which is what it most likely was; the copy is kept in
+            // case it was not, and records after it were dropped too.
+            tracing::error!(
+                blob = %blob,
+                copy = %copy.display(),
+                "a blob file failed its checksum and sled's recovery dropped it (the torn end of a \
+                 write a crash cut short, most likely); the database's files as they were before \
+                 this start are kept in the copy: delete it once nothing is found missing"
+            );
+        }
         let disk = Disk::of(db.clone(), directory)?;
         let decisions = db.open_tree("decisions")?;
         let comments = db.open_tree("comments")?;
@@ -347,6 +394,57 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("backtrace"), "{message}");
+    }
+
+    /// A damaged blob file: sled's recovery takes it for the torn end of a
+    /// write and drops it (and the value with it), rewriting its log; the
+    /// files copied aside before sled touched anything put the database
+    /// back once the blob is restored. (sled may refuse the open instead,
+    /// as a reviewer saw with a model's blob; the copy is made either way.)
+    #[tokio::test]
+    async fn a_damaged_blob_is_named_and_the_files_before_the_open_are_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let directory = root.path().join("db");
+        {
+            let store = Store::open(&directory).unwrap();
+            // As large as a model file: sled keeps it in a blob file.
+            store.inner.db.insert(b"large", vec![7u8; 300_000]).unwrap();
+            store.durable().await.unwrap();
+        }
+        let blobs: Vec<_> = std::fs::read_dir(directory.join("blobs"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        assert_eq!(blobs.len(), 1, "{blobs:?}");
+        let blob = blobs[0].clone();
+        let intact = std::fs::read(&blob).unwrap();
+        let log_before = std::fs::read(directory.join("db")).unwrap();
+        std::fs::write(&blob, &intact[..1000]).unwrap();
+
+        let store = Store::reopen(&directory).unwrap();
+        assert_eq!(store.inner.db.get(b"large").unwrap(), None);
+        drop(store);
+        let copies: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.to_string_lossy().contains("db.before-open-"))
+            .collect();
+        assert_eq!(copies.len(), 1, "{copies:?}");
+        let copy = &copies[0];
+        assert_eq!(std::fs::read(copy.join("db")).unwrap(), log_before);
+        assert_ne!(std::fs::read(directory.join("db")).unwrap(), log_before);
+        // The blob from a backup, and the files as they were: it opens, and
+        // the value reads back.
+        std::fs::write(&blob, &intact).unwrap();
+        for entry in std::fs::read_dir(copy).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), directory.join(entry.file_name())).unwrap();
+        }
+        let store = Store::reopen(&directory).unwrap();
+        assert_eq!(
+            store.inner.db.get(b"large").unwrap().unwrap().len(),
+            300_000
+        );
     }
 
     /// The directories a first start creates are the owner's alone; one
