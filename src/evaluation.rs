@@ -32,6 +32,10 @@ pub struct BinaryFigures {
     pub mcc: f64,
     pub fpr: f64,
     pub auc: f64,
+    /// The figures above that measure nothing on this data (see
+    /// `BinaryMetrics::undefined`); absent from the JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undefined: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -216,6 +220,7 @@ pub fn evaluate_on_site(
             mcc: metrics.mcc,
             fpr: metrics.fpr,
             auc: metrics.auc,
+            undefined: metrics.undefined.clone(),
         },
         verdicts: VerdictFigures {
             ham_rejected_rate: share(ham.reject, ham.total()),

@@ -302,9 +302,10 @@ fn a_configured_model_that_does_not_load_is_named_as_the_configurations() {
 }
 
 /// A fold that holds out one class only prints its undefined figures as
-/// such, not as an MCC of 0 and an AUC of 0.5.
+/// such, not as an MCC of 0 and an AUC of 0.5, and its JSON names them;
+/// `eval` on one class does the same.
 #[test]
-fn cv_prints_a_one_class_folds_figures_as_undefined() {
+fn figures_of_one_class_are_undefined_in_the_text_and_named_in_the_json() {
     let directory = tempfile::tempdir().unwrap();
     let data = directory.path().join("grouped.jsonl");
     let line = |text: &str, label: &str, group: &str| {
@@ -339,6 +340,60 @@ fn cv_prints_a_one_class_folds_figures_as_undefined() {
         .find(|line| line.starts_with("first"))
         .unwrap();
     assert!(!first.contains("undefined"), "{first}");
+    // The JSON keeps numbers and names the figures that measure nothing,
+    // fold by fold, as the text does.
+    let output = succeeded(
+        moderato()
+            .args(["cv", "--by-group", "--json", "--data"])
+            .arg(&data),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let folds = report["folds"].as_array().unwrap();
+    let fold = |name: &str| {
+        folds
+            .iter()
+            .find(|fold| fold["name"] == name)
+            .unwrap_or_else(|| panic!("no fold {name}: {report}"))
+    };
+    assert_eq!(
+        fold("spam-only")["metrics"]["undefined"],
+        serde_json::json!(["mcc", "fpr", "auc"]),
+        "{report}"
+    );
+    assert!(fold("spam-only")["metrics"]["mcc"].is_number(), "{report}");
+    assert!(
+        fold("first")["metrics"].get("undefined").is_none(),
+        "{report}"
+    );
+
+    // `eval` on the spam alone: the same figures undefined, in the text and
+    // in the JSON.
+    let spam_only = directory.path().join("spam-only.jsonl");
+    std::fs::write(
+        &spam_only,
+        line("free prize, click to claim it now", "spam", "x"),
+    )
+    .unwrap();
+    let output = succeeded(moderato().args(["eval", "--data"]).arg(&spam_only));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for figure in ["MCC", "ham blocked", "AUC"] {
+        assert!(
+            text.contains(&format!("{figure} undefined (one class only)")),
+            "{figure}: {text}"
+        );
+    }
+    assert!(!text.contains("recall undefined"), "{text}");
+    let output = succeeded(
+        moderato()
+            .args(["eval", "--json", "--data"])
+            .arg(&spam_only),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["binary"]["undefined"],
+        serde_json::json!(["mcc", "fpr", "auc"]),
+        "{report}"
+    );
 }
 
 /// `--char-ngrams 3-0` asks for n-grams of 3 characters and more: it is

@@ -16,6 +16,13 @@ pub struct BinaryMetrics {
     /// Share of ham predicted spam: the legitimate readers we would block.
     pub fpr: f64,
     pub auc: f64,
+    /// The figures above that measure nothing here, by name: `mcc` and
+    /// `auc` without both classes, `recall` without spam, `fpr` without
+    /// ham. They hold the conventional numbers then (0, or 0.5 for `auc`,
+    /// as scikit-learn gives), so that the JSON keeps its types; a reader
+    /// tells them from real figures by this list (absent when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undefined: Vec<String>,
 }
 
 impl BinaryMetrics {
@@ -59,10 +66,24 @@ impl BinaryMetrics {
             (tp * tn - fp * fn_) / denominator
         };
         let examples = scores.len() as u64;
+        let (spam, ham) = (
+            true_positive + false_negative,
+            true_negative + false_positive,
+        );
+        let undefined = [
+            ("mcc", spam == 0 || ham == 0),
+            ("recall", spam == 0),
+            ("fpr", ham == 0),
+            ("auc", spam == 0 || ham == 0),
+        ]
+        .into_iter()
+        .filter(|(_, undefined)| *undefined)
+        .map(|(name, _)| name.to_string())
+        .collect();
         BinaryMetrics {
             examples,
-            spam: true_positive + false_negative,
-            ham: true_negative + false_positive,
+            spam,
+            ham,
             accuracy: ratio(true_positive + true_negative, examples),
             precision,
             recall,
@@ -70,6 +91,7 @@ impl BinaryMetrics {
             mcc,
             fpr: ratio(false_positive, false_positive + true_negative),
             auc: area_under_roc(scores, is_spam),
+            undefined,
         }
     }
 }
@@ -171,12 +193,22 @@ mod tests {
         assert!((metrics.mcc - 1.0 / 3.0).abs() < 1e-12);
         // Pairs spam>ham: 0.9 and 0.8 beat all 3 ham, 0.2 beats 0.1 only: 7 of 9.
         assert!((metrics.auc - 7.0 / 9.0).abs() < 1e-12);
+        assert!(metrics.undefined.is_empty());
+        let json = serde_json::to_value(&metrics).unwrap();
+        assert!(json.get("undefined").is_none(), "{json}");
     }
 
     #[test]
     fn one_class_gives_an_auc_that_tells_nothing() {
         let metrics = BinaryMetrics::compute(&[0.9, 0.8], &[true, true], 0.5);
         assert_eq!(metrics.auc, 0.5);
+        // And says so: without ham, MCC, the share of ham blocked and AUC
+        // measure nothing; recall does.
+        assert_eq!(metrics.undefined, ["mcc", "fpr", "auc"]);
+        let json = serde_json::to_value(&metrics).unwrap();
+        assert_eq!(json["undefined"], serde_json::json!(["mcc", "fpr", "auc"]));
+        let ham_only = BinaryMetrics::compute(&[0.1], &[false], 0.5);
+        assert_eq!(ham_only.undefined, ["mcc", "recall", "auc"]);
     }
 
     #[test]

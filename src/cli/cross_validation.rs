@@ -37,16 +37,19 @@ pub fn cross_validate(
         let metrics = &fold.metrics;
         // A fold that held out one class only has no MCC or AUC, and no
         // share of ham blocked (without ham) or recall (without spam):
-        // printed as such, not as the 0 and 0.5 the figures hold then.
-        let both = metrics.spam > 0 && metrics.ham > 0;
+        // printed as such, not as the 0 and 0.5 the figures hold then (the
+        // JSON names them in the fold's `undefined`).
+        let defined = |name: &str, value: f64| {
+            (!metrics.undefined.iter().any(|undefined| undefined == name)).then_some(value)
+        };
         say!(
             "{:<40} n {:>5}  MCC {:>5}  ham blocked {:>6}  recall {:>6}  AUC {:>5}",
             fold.name,
             metrics.examples,
-            figure(both.then_some(metrics.mcc), 1.0, 3, ""),
-            figure((metrics.ham > 0).then_some(metrics.fpr), 100.0, 1, "%"),
-            figure((metrics.spam > 0).then_some(metrics.recall), 100.0, 1, "%"),
-            figure(both.then_some(metrics.auc), 1.0, 3, "")
+            figure(defined("mcc", metrics.mcc), 1.0, 3, ""),
+            figure(defined("fpr", metrics.fpr), 100.0, 1, "%"),
+            figure(defined("recall", metrics.recall), 100.0, 1, "%"),
+            figure(defined("auc", metrics.auc), 1.0, 3, "")
         );
     }
     say!(

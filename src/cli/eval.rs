@@ -102,21 +102,25 @@ pub fn eval(
         report.ham,
         report.seconds
     );
-    // MCC and AUC compare the classes: with one of them missing, the JSON
-    // keeps the contract's numbers (0 and 0.5, as scikit-learn gives) and
-    // the text says they measure nothing.
-    let (mcc, auc) = if report.spam == 0 || report.ham == 0 {
-        let undefined = "undefined (one class only)".to_string();
-        (undefined.clone(), undefined)
-    } else {
-        (format!("{:.3}", binary.mcc), format!("{:.3}", binary.auc))
+    // A figure that measures nothing here (MCC and AUC with one class
+    // missing, recall without spam, the share of ham blocked without ham):
+    // the JSON keeps the contract's numbers (0 and 0.5, as scikit-learn
+    // gives) and names it in `binary.undefined`; the text says so.
+    let shown = |name: &str, figure: String| {
+        if binary.undefined.iter().any(|undefined| undefined == name) {
+            "undefined (one class only)".to_string()
+        } else {
+            figure
+        }
     };
     say!(
-        "at score 0.5: MCC {mcc}  precision {:.3}  recall {:.3}  F1 {:.3}  ham blocked {:.1}%  AUC {auc}",
+        "at score 0.5: MCC {}  precision {:.3}  recall {}  F1 {:.3}  ham blocked {}  AUC {}",
+        shown("mcc", format!("{:.3}", binary.mcc)),
         binary.precision,
-        binary.recall,
+        shown("recall", format!("{:.3}", binary.recall)),
         binary.f1,
-        binary.fpr * 100.0,
+        shown("fpr", format!("{:.1}%", binary.fpr * 100.0)),
+        shown("auc", format!("{:.3}", binary.auc)),
     );
     say!(
         "verdicts at review {} / reject {}:",
