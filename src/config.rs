@@ -559,9 +559,42 @@ fn one_line_toml_error(error: &toml::de::Error, text: &str) -> String {
                 .chars()
                 .count()
                 + 1;
-            format!("line {line}, column {column}: {message}")
+            let key = key_before(before).map_or(String::new(), |key| format!(" (`{key}`)"));
+            format!("line {line}, column {column}{key}: {message}")
         }
         None => message,
+    }
+}
+
+/// The key whose value starts where `before` ends, with its table
+/// (`thresholds.reject`), when the line reads `key = value` under a plain
+/// `[table]` header (or none): the parser's type errors name a line and a
+/// column, and an operator looks for a key. `None` for anything else
+/// (inline tables, arrays, dotted keys), rather than a wrong name.
+fn key_before(before: &str) -> Option<String> {
+    let (earlier, line) = before.rsplit_once('\n').unwrap_or(("", before));
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || "_-.".contains(character))
+    };
+    if !bare(key) || line.contains(['{', '[']) {
+        return None;
+    }
+    let header = earlier
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| line.starts_with('['));
+    match header {
+        None => Some(key.to_string()),
+        Some(header) => {
+            let table = header.trim_start_matches('[').split(']').next()?.trim();
+            bare(table).then(|| format!("{table}.{key}"))
+        }
     }
 }
 
@@ -1183,6 +1216,25 @@ mod tests {
             .to_string();
         assert!(error.contains("line 2, column 12"), "{error}");
         assert_eq!(error.lines().count(), 1, "one line: {error}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_key() {
+        let error = |text: &str| {
+            Config::from_toml("t", text, &Overrides::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let wrong = error("listen = \"127.0.0.1:1\"\n[thresholds]\nreject = \"high\"\n");
+        assert!(
+            wrong.contains("line 3, column 10 (`thresholds.reject`): invalid type"),
+            "{wrong}"
+        );
+        let wrong = error("log_format = \"xml\"\n");
+        assert!(wrong.contains("(`log_format`)"), "{wrong}");
+        // An inline table is not guessed at.
+        let wrong = error("thresholds = { reject = \"high\" }\n");
+        assert!(!wrong.contains("(`"), "{wrong}");
     }
 
     #[test]

@@ -119,6 +119,16 @@ fn tls_keys(files: &TlsFiles) -> Result<TlsKeys, ServerError> {
         cert_pem: read("certificate", &files.cert)?,
         key_pem: read("key", &files.key)?,
     };
+    // The files read as a certificate and its key, checked as the
+    // console's TLS checks them: tonic's own check would say "peer sent
+    // no certificates" of a file that holds none.
+    crate::console::ConsoleTls::from_pem(&keys.cert_pem, &keys.key_pem).map_err(|error| {
+        ServerError::TlsIdentity {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            message: error.to_string(),
+        }
+    })?;
     // The server's own TLS set-up, tried once here: its errors are the
     // ones that would otherwise stop the service after its ready line.
     Server::builder()

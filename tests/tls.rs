@@ -92,6 +92,33 @@ async fn a_missing_certificate_is_named_at_start() {
     assert!(message.contains("certificate"), "{message}");
 }
 
+#[tokio::test]
+async fn a_certificate_file_without_a_certificate_is_named_at_start() {
+    let directory = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let empty = directory.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let key = directory.path().join("server.key");
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let config = Config {
+        tls: Some(TlsFiles {
+            cert: empty.clone(),
+            key,
+        }),
+        ..test_config(directory.path())
+    };
+    let error = moderato::server::State::open(&config)
+        .err()
+        .expect("refused");
+    let message = error.to_string();
+    assert!(message.contains("empty.pem"), "{message}");
+    assert!(
+        message.contains("the certificate file holds no certificate"),
+        "{message}"
+    );
+    assert!(!message.contains("peer"), "{message}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_command_line_reaches_a_tls_server_through_the_named_authority() {
     let directory = tempfile::tempdir().unwrap();
@@ -99,14 +126,11 @@ async fn the_command_line_reaches_a_tls_server_through_the_named_authority() {
     let other_authority = directory.path().join("other.pem");
     let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     std::fs::write(&other_authority, other.cert.pem()).unwrap();
-    let queue_list = |ca_cert: Option<&PathBuf>| {
+    let queue_list_at = |server_address: String, ca_cert: Option<&PathBuf>| {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"));
         command
             .args(["queue", "list"])
-            .env(
-                "MODERATO_SERVER",
-                format!("https://localhost:{}", server.address.port()),
-            )
+            .env("MODERATO_SERVER", server_address)
             .env("MODERATO_TOKEN", MODERATOR_TOKEN)
             .env_remove("MODERATO_CA_CERT");
         if let Some(ca_cert) = ca_cert {
@@ -114,6 +138,9 @@ async fn the_command_line_reaches_a_tls_server_through_the_named_authority() {
         }
         command.output()
     };
+    let port = server.address.port();
+    let queue_list =
+        |ca_cert: Option<&PathBuf>| queue_list_at(format!("https://localhost:{port}"), ca_cert);
 
     let listed = queue_list(Some(&cert)).await.unwrap();
     let stderr = String::from_utf8_lossy(&listed.stderr);
@@ -130,6 +157,21 @@ async fn the_command_line_reaches_a_tls_server_through_the_named_authority() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    // A host the certificate does not name: what to change.
+    let refused = queue_list_at(format!("https://127.0.0.1:{port}"), Some(&cert))
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("subjectAltName"), "{stderr}");
+    // Plain HTTP/2 to a TLS server: the scheme is named, not a refusal.
+    let refused = queue_list_at(format!("http://localhost:{port}"), None)
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("https://"), "{stderr}");
+    assert!(!stderr.contains("the server refused"), "{stderr}");
     server.stop().await;
 }
 

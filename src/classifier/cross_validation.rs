@@ -103,9 +103,12 @@ pub fn cross_validate(
         // A fold whose other folds cannot train (all of one class) is named,
         // so that the operator knows which group to fix.
         let model = train(params, &training_examples, vec![], &mut |_| {}).map_err(|error| {
-            ClassifierError::Training(format!(
-                "cannot train without {name} (on the other folds): {error}"
-            ))
+            // The error's own "cannot train: " once, at the front.
+            let reason = match error {
+                ClassifierError::Training(reason) => reason,
+                other => other.to_string(),
+            };
+            ClassifierError::Training(format!("without {name} (on the other folds): {reason}"))
         })?;
         let scores: Vec<f64> = held_out
             .iter()
@@ -238,7 +241,11 @@ mod tests {
         let report = cross_validate(&params, &examples, Folds::ByGroup);
         // Leaving out "a" trains on ham alone: refused naming the fold.
         let message = report.unwrap_err().to_string();
-        assert!(message.contains("cannot train without a"), "{message}");
+        assert!(
+            message.starts_with("cannot train: without a (on the other folds): "),
+            "{message}"
+        );
+        assert_eq!(message.matches("cannot train").count(), 1, "{message}");
 
         let report = cross_validate(&params, &examples, Folds::Interleaved(4)).unwrap();
         assert_eq!(report.folds.len(), 4);

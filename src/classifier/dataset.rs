@@ -34,9 +34,22 @@ pub struct LabelledExample {
 
 /// Reads a labelled file, recognising its format by its first line.
 pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, ClassifierError> {
-    let content = std::fs::read_to_string(path).map_err(|source| ClassifierError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ClassifierError::Read {
         path: path.to_path_buf(),
         source,
+    })?;
+    // Bytes that are not UTF-8 are named by their line, so that one bad
+    // byte in a file of thousands of lines can be found.
+    let content = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        ClassifierError::DataFormat {
+            path: path.to_path_buf(),
+            line: 1 + valid.iter().filter(|&&byte| byte == b'\n').count() as u64,
+            message: format!(
+                "not UTF-8 text (byte {} of the file cannot start or continue a character)",
+                valid.len() + 1
+            ),
+        }
     })?;
     // A byte-order mark (some editors write one) is no part of the data.
     let content = content.strip_prefix('\u{feff}').unwrap_or(&content);
@@ -284,6 +297,19 @@ mod tests {
         let path = directory.path().join("data");
         std::fs::write(&path, content).unwrap();
         (directory, path)
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_named_by_their_line() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("data.tsv");
+        std::fs::write(&path, b"label\ttext\nham\tfine\nspam\tbad \xff\xfe here\n").unwrap();
+        let message = read_labelled_file(&path).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!("{}:3: not UTF-8", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("byte 30 "), "{message}");
     }
 
     #[test]

@@ -571,8 +571,14 @@ impl Model {
         if let Some(problem) = file.features.problem().or_else(|| file.problem()) {
             return Err(invalid(problem));
         }
-        let scorer = SparseScorer::new(&file.vocabulary, file.weights.clone())
-            .map_err(|error| invalid(error.to_string()))?;
+        let scorer = SparseScorer::new(&file.vocabulary, file.weights.clone()).map_err(
+            |error| match error {
+                // Named once, as this file: the scorer's own error would
+                // say "model file model weights is not a valid model".
+                ClassifierError::ModelFormat { message, .. } => invalid(message),
+                other => invalid(other.to_string()),
+            },
+        )?;
         if let Some(counts) = &file.counts {
             if counts
                 .features
@@ -803,6 +809,27 @@ mod tests {
             .unwrap();
         let bytes = serde_json::to_vec(&file).unwrap();
         Model::from_json("test", &bytes).unwrap()
+    }
+
+    /// A file whose weights do not match its vocabulary is named once.
+    #[test]
+    fn weights_that_do_not_match_the_vocabulary_name_the_file_once() {
+        let mut file: serde_json::Value = serde_json::from_slice(EMBEDDED_DEFAULT).unwrap();
+        file["vocabulary"].as_array_mut().unwrap().pop();
+        let bytes = serde_json::to_vec(&file).unwrap();
+        let message = Model::from_json("short.json", &bytes)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.starts_with("model file short.json is not a valid model: class 0 has"),
+            "{message}"
+        );
+        assert_eq!(
+            message.matches("is not a valid model").count(),
+            1,
+            "{message}"
+        );
     }
 
     /// A model file written before the "link to another site" signal

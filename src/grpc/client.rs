@@ -22,6 +22,15 @@ pub enum ClientError {
     Token,
     #[error("the server refused: {code:?}: {message}")]
     Refused { code: tonic::Code, message: String },
+    /// The connection failed under the call (tonic says `Unknown`,
+    /// "transport error", or `Internal`, "h2 protocol error"): the server
+    /// closed it, or speaks TLS to a client that addressed it with
+    /// `http://`.
+    #[error(
+        "the connection failed during the call ({message}): the server closed it, or it \
+         serves TLS and must be addressed with https:// (and --ca-cert)"
+    )]
+    Transport { message: String },
     #[error("the server's answer is not understood: {0}")]
     Unexpected(String),
 }
@@ -42,6 +51,19 @@ impl ClientError {
 
 impl From<tonic::Status> for ClientError {
     fn from(status: tonic::Status) -> Self {
+        // tonic's client makes these statuses itself when the connection
+        // fails under the call; no handler of ours answers `Unknown`, and
+        // its `Internal` answers say "the service's log tells more".
+        let transport = match status.code() {
+            tonic::Code::Unknown => status.message().starts_with("transport error"),
+            tonic::Code::Internal => status.message().starts_with("h2 protocol error"),
+            _ => false,
+        };
+        if transport {
+            return ClientError::Transport {
+                message: status.message().to_string(),
+            };
+        }
         ClientError::Refused {
             code: status.code(),
             message: status.message().to_string(),
@@ -158,6 +180,20 @@ pub(super) async fn connect(
         .map_err(|error| address_error(with_causes(&error)))?;
     match (server.starts_with("https://"), &target.ca_certificate) {
         (true, Some(pem)) => {
+            // tonic takes a file without a certificate, and every server's
+            // certificate then fails as signed by an unknown authority.
+            use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+            let certificates = CertificateDer::pem_slice_iter(pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| {
+                    tls_error(format!("--ca-cert does not read as a PEM file: {error}"))
+                })?;
+            if certificates.is_empty() {
+                return Err(tls_error(
+                    "--ca-cert holds no certificate (a PEM file with a BEGIN CERTIFICATE block)"
+                        .to_string(),
+                ));
+            }
             let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem));
             endpoint = endpoint
                 .tls_config(tls)
@@ -413,7 +449,7 @@ fn certificate_hint(message: &str) -> &'static str {
     } else if message.contains("UnknownIssuer") {
         " (--ca-cert must be the certificate of the authority that signed the \
          server's, or the server's own if it is self-signed)"
-    } else if message.contains("NotValidForName") {
+    } else if message.contains("NotValidForName") || message.contains("not valid for name") {
         " (the server's certificate does not name the host of --server: give \
          it a subjectAltName for that name or address)"
     } else {
@@ -435,7 +471,27 @@ mod tests {
             certificate_hint("invalid peer certificate: NotValidForName")
                 .contains("subjectAltName")
         );
+        // As rustls 0.23 words it.
+        assert!(certificate_hint(
+            "invalid peer certificate: certificate not valid for name \"127.0.0.2\"; certificate \
+             is only valid for DnsName(\"localhost\")"
+        )
+        .contains("subjectAltName"));
         assert_eq!(certificate_hint("connection refused"), "");
+    }
+
+    #[tokio::test]
+    async fn an_authority_file_without_a_certificate_is_refused_before_connecting() {
+        let target = Target {
+            server: "https://localhost:50051".to_string(),
+            token: "t".to_string(),
+            ca_certificate: Some(b"not a certificate".to_vec()),
+        };
+        let message = connect(&target).await.unwrap_err().to_string();
+        assert!(
+            message.contains("--ca-cert holds no certificate"),
+            "{message}"
+        );
     }
 
     #[tokio::test]
