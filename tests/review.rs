@@ -416,7 +416,7 @@ async fn a_label_changed_past_the_limit_is_refused_naming_the_limit() {
     let (flipped, untouched) = (&expected[0], &expected[1]);
     let mut review = server.review().await;
     let label_for = |index: u32| {
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             pb::Label::Spam
         } else {
             pb::Label::Ham

@@ -973,7 +973,7 @@ mod tests {
         let (_directory, store, expected) = filled();
         let id = &expected[0];
         let request = |index: u32| LabelRequest {
-            label: if index % 2 == 0 {
+            label: if index.is_multiple_of(2) {
                 Label::Spam
             } else {
                 Label::Ham
@@ -992,7 +992,12 @@ mod tests {
         let one_more = request(crate::review::MAX_LABEL_CHANGES);
         assert_ne!(one_more.label, last_label);
         let outcome = store
-            .apply_labels(&[id.clone()], &SiteScope::All, &one_more, UnixMillis(20))
+            .apply_labels(
+                std::slice::from_ref(id),
+                &SiteScope::All,
+                &one_more,
+                UnixMillis(20),
+            )
             .unwrap();
         assert_eq!(outcome, BatchLabelled::TooManyChanges(id.clone()));
         assert_eq!(store.decision(id).unwrap().unwrap(), stored);
