@@ -570,8 +570,12 @@ fn one_line_toml_error(error: &toml::de::Error, text: &str) -> String {
 /// (`thresholds.reject`), when the line reads `key = value` under a plain
 /// `[table]` header (or none): the parser's type errors name a line and a
 /// column, and an operator looks for a key. `None` for anything else
-/// (inline tables, arrays, dotted keys), rather than a wrong name.
+/// (inline tables, arrays, dotted keys, a file with multi-line strings,
+/// whose lines may look like headers), rather than a wrong name.
 fn key_before(before: &str) -> Option<String> {
+    if before.contains("\"\"\"") || before.contains("'''") {
+        return None;
+    }
     let (earlier, line) = before.rsplit_once('\n').unwrap_or(("", before));
     let (key, _) = line.split_once('=')?;
     let key = key.trim();
@@ -1232,8 +1236,11 @@ mod tests {
         );
         let wrong = error("log_format = \"xml\"\n");
         assert!(wrong.contains("(`log_format`)"), "{wrong}");
-        // An inline table is not guessed at.
+        // An inline table is not guessed at, nor a key after a multi-line
+        // string, whose lines may look like a header.
         let wrong = error("thresholds = { reject = \"high\" }\n");
+        assert!(!wrong.contains("(`"), "{wrong}");
+        let wrong = error("[tls]\ncert = \"\"\"\n[thresholds]\n\"\"\"\nkey = 5\n");
         assert!(!wrong.contains("(`"), "{wrong}");
     }
 

@@ -171,7 +171,7 @@ impl Metrics {
         }
         writeln!(
             out,
-            "# HELP moderato_verdicts_total Verdicts stored by CheckComment(s): first checks and rechecks, not dry runs nor retries answered with the stored decision."
+            "# HELP moderato_verdicts_total Verdicts stored by CheckComment(s): first checks and rechecks (each counts), not dry runs nor retries answered with the stored decision."
         )?;
         writeln!(out, "# TYPE moderato_verdicts_total counter")?;
         for (name, counter) in ["allow", "review", "reject"].iter().zip(&self.verdicts) {

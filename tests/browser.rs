@@ -131,7 +131,10 @@ async fn a_moderator_resolves_items_in_the_console() {
     );
     // One comment decided is named.
     assert!(
-        seen["status"].as_str().unwrap().contains("(comment c"),
+        seen["status"]
+            .as_str()
+            .unwrap()
+            .contains("(comment \u{2068}c"),
         "{seen}"
     );
     // A key pressed while the current item was scrolled out of view
@@ -197,10 +200,16 @@ async fn a_moderator_resolves_items_in_the_console() {
     );
     let changed = seen["status_after_change"].as_str().unwrap();
     assert!(
-        changed.starts_with("Rejected 1 comment (comment c"),
+        changed.starts_with("Rejected 1 comment (comment \u{2068}c"),
         "{seen}"
     );
     assert!(!changed.contains("had been"), "{seen}");
+    // It was sent with the revision of the comment as it was decided.
+    let sent = &seen["recent_change_shown"][before[0].as_str().unwrap()];
+    assert!(
+        sent.as_str().is_some_and(|revision| !revision.is_empty()),
+        "{seen}"
+    );
 
     // The server agrees: three items left the queue, approved by the
     // second press of `a` (then rejected from "Your last decisions"),

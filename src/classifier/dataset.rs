@@ -44,7 +44,15 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         ClassifierError::DataFormat {
             path: path.to_path_buf(),
-            line: 1 + valid.iter().filter(|&&byte| byte == b'\n').count() as u64,
+            // Lines end with LF, CRLF or a lone CR, as the readers
+            // below count them.
+            line: 1 + valid
+                .iter()
+                .enumerate()
+                .filter(|&(at, &byte)| {
+                    byte == b'\n' || (byte == b'\r' && valid.get(at + 1) != Some(&b'\n'))
+                })
+                .count() as u64,
             message: format!(
                 "not UTF-8 text (byte {} of the file cannot start or continue a character)",
                 valid.len() + 1
@@ -310,6 +318,13 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("byte 30 "), "{message}");
+        // Lines that end with a lone carriage return count the same.
+        std::fs::write(&path, b"label\ttext\rham\tfine\r\nspam\tbad \xff\r").unwrap();
+        let message = read_labelled_file(&path).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!("{}:3: not UTF-8", path.display())),
+            "{message}"
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@ pub struct BinaryMetrics {
     /// Share of ham predicted spam: the legitimate readers we would block.
     pub fpr: f64,
     pub auc: f64,
-    /// The figures above that measure nothing here, by name: `mcc` and
-    /// `auc` without both classes, `recall` without spam, `fpr` without
-    /// ham. They hold the conventional numbers then (0, or 0.5 for `auc`,
+    /// The figures above that measure nothing here, by name: `precision`
+    /// when nothing scored as spam, `mcc` and `auc` without both classes,
+    /// `recall` without spam, `fpr` without ham. They hold the conventional numbers then (0, or 0.5 for `auc`,
     /// as scikit-learn gives), so that the JSON keeps its types; a reader
     /// tells them from real figures by this list (absent when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -71,6 +71,7 @@ impl BinaryMetrics {
             true_negative + false_positive,
         );
         let undefined = [
+            ("precision", true_positive + false_positive == 0),
             ("mcc", spam == 0 || ham == 0),
             ("recall", spam == 0),
             ("fpr", ham == 0),
@@ -208,7 +209,7 @@ mod tests {
         let json = serde_json::to_value(&metrics).unwrap();
         assert_eq!(json["undefined"], serde_json::json!(["mcc", "fpr", "auc"]));
         let ham_only = BinaryMetrics::compute(&[0.1], &[false], 0.5);
-        assert_eq!(ham_only.undefined, ["mcc", "recall", "auc"]);
+        assert_eq!(ham_only.undefined, ["precision", "mcc", "recall", "auc"]);
     }
 
     #[test]

@@ -103,20 +103,25 @@ pub fn eval(
         report.seconds
     );
     // A figure that measures nothing here (MCC and AUC with one class
-    // missing, recall without spam, the share of ham blocked without ham):
+    // missing, recall without spam, the share of ham blocked without ham,
+    // precision when nothing scored as spam):
     // the JSON keeps the contract's numbers (0 and 0.5, as scikit-learn
     // gives) and names it in `binary.undefined`; the text says so.
     let shown = |name: &str, figure: String| {
         if binary.undefined.iter().any(|undefined| undefined == name) {
-            "undefined (one class only)".to_string()
+            if name == "precision" {
+                "undefined (nothing scored as spam)".to_string()
+            } else {
+                "undefined (one class only)".to_string()
+            }
         } else {
             figure
         }
     };
     say!(
-        "at score 0.5: MCC {}  precision {:.3}  recall {}  F1 {:.3}  ham blocked {}  AUC {}",
+        "at score 0.5: MCC {}  precision {}  recall {}  F1 {:.3}  ham blocked {}  AUC {}",
         shown("mcc", format!("{:.3}", binary.mcc)),
-        binary.precision,
+        shown("precision", format!("{:.3}", binary.precision)),
         shown("recall", format!("{:.3}", binary.recall)),
         binary.f1,
         shown("fpr", format!("{:.1}%", binary.fpr * 100.0)),

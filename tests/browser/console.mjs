@@ -107,14 +107,19 @@ try {
   await page.click("#recent summary");
   const recent = await page.$$eval("#recent-list li", (items) => items.map((item) => item.dataset.decisionId));
   await page.waitForTimeout(1100);
+  // The change is sent with the comment's revision as it was decided, so
+  // that a comment edited since is not labelled unseen.
+  const resolveBodies = [];
+  page.on("request", (request) => { if (request.url().endsWith("/api/resolve")) resolveBodies.push(request.postData()); });
   await page.locator(`#recent-list li[data-decision-id="${before[0]}"] button`).click();
   await page.locator(`#recent-list li[data-decision-id="${before[0]}"] button`, { hasText: "Approve instead" }).waitFor({ timeout: 10000 });
   const recentAfterChange = await page.$$eval("#recent-list li", (items) => items.map((item) => item.dataset.decisionId));
   const statusAfterChange = await page.textContent("#status");
+  const recentChangeShown = resolveBodies.length === 1 ? JSON.parse(resolveBodies[0]).shown : null;
   console.log(JSON.stringify({
     before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
     meta, isolated_in_meta: isolatedInMeta, status, status_out_of_view: statusOutOfView, still_listed: stillListed,
-    status_second_press: statusSecondPress, recent, recent_after_change: recentAfterChange, status_after_change: statusAfterChange,
+    status_second_press: statusSecondPress, recent, recent_after_change: recentAfterChange, status_after_change: statusAfterChange, recent_change_shown: recentChangeShown,
     first_in_view_before: firstInViewBefore,
     total_before: totalBefore, total_after: totalAfter, figures, current_after_reject: currentAfterReject,
     current_after_click: currentAfterClick, selected_button: selectedButton, selected_button_disabled: selectedButtonDisabled, empty,

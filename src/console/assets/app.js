@@ -14,7 +14,9 @@
 // `recent` holds this tab's last decisions, newest first (see
 // `remember`), so that a wrong key is put right in one click: the settled
 // lists are ordered by priority and age, not by when people decided.
-const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listStatus: "pending", listPending: false, status: "pending", loadFailed: false, recent: [] };
+// `signIns` counts the sign-outs, so that an answer that comes back after
+// one (a decision still on its way) is dropped, not shown to the next key.
+const state = { token: sessionStorage.getItem("moderato-token") || "", items: [], current: 0, selected: new Set(), next: "", total: 0, busy: false, queueLoads: 0, listSite: "", listStatus: "pending", listPending: false, status: "pending", loadFailed: false, recent: [], signIns: 0 };
 const $ = (id) => document.getElementById(id);
 
 // How many times a call the service shed (429: over the key's rate of
@@ -82,6 +84,7 @@ function signedOut() {
   // in on this tab sees only what its own loads bring (an answer still on
   // its way is dropped, as a replaced load's is).
   state.queueLoads++;
+  state.signIns++;
   state.items = [];
   state.selected.clear();
   state.current = 0;
@@ -424,25 +427,31 @@ async function attempt(action, what) {
   }
 }
 
-async function resolve(decisionIds, label) {
+// `fromRecent`: the change was asked from "Your last decisions", where
+// the comments are shown as they were decided.
+async function resolve(decisionIds, label, fromRecent = false) {
   if (decisionIds.length === 0) return;
   if (state.busy) { say("Still saving the last decision…"); return; }
   state.busy = true;
+  const signIn = state.signIns;
   try {
     // Each comment as it is shown: the service labels none of them if one
-    // was edited since the list was loaded.
+    // was edited since the list was loaded (or since it was decided, for
+    // one changed from "Your last decisions").
     const shown = {};
-    for (const item of state.items) if (decisionIds.includes(item.decision_id)) shown[item.decision_id] = item.revision;
+    for (const item of fromRecent ? state.recent : state.items) if (decisionIds.includes(item.decision_id)) shown[item.decision_id] = item.revision;
     // One comment decided is named in the status line, so that a wrong
     // key is seen at once (the settled lists hold it among many).
     const known = (id) => state.items.find((item) => item.decision_id === id) || state.recent.find((item) => item.decision_id === id);
     const one = decisionIds.length === 1 ? known(decisionIds[0]) : undefined;
-    const commentIds = new Map(state.items.map((item) => [item.decision_id, "comment " + item.comment_id]));
+    const commentIds = new Map(state.items.map((item) => [item.decision_id, "comment " + isolatedId(item.comment_id)]));
     const decided = decisionIds.map(known).filter(Boolean);
-    // A comment this tab decided before is changed on purpose, not
-    // overruled.
-    const ownEarlier = new Set(state.recent.map((entry) => entry.decision_id));
+    // A change asked from "Your last decisions" changes this tab's own
+    // decision on purpose: not an overruling.
+    const onPurpose = new Set(fromRecent ? decisionIds : []);
     const result = await api("/api/resolve", { method: "POST", body: JSON.stringify({ decision_ids: decisionIds, label, shown }) });
+    // Signed out meanwhile: the next key sees nothing of this one's work.
+    if (state.signIns !== signIn) return;
     // In the approved (rejected) list, approving (rejecting) again leaves
     // an item where it is; any other label moves it out of the list shown.
     const stays = (state.status === "approved" && label === "ham") || (state.status === "rejected" && label === "spam");
@@ -461,7 +470,7 @@ async function resolve(decisionIds, label) {
     // Only in the queue of waiting items: there, an item already settled
     // the other way was settled by someone else since the list was loaded.
     // Named by their comment ids, so that the colleague can be asked.
-    const overruledIds = (result.overruled_ids || []).filter((id) => !ownEarlier.has(id)).map((id) => commentIds.get(id) || id);
+    const overruledIds = (result.overruled_ids || []).filter((id) => !onPurpose.has(id)).map((id) => commentIds.get(id) || id);
     const overruledNamed = overruledIds.length > 5
       ? overruledIds.slice(0, 5).join(", ") + " and " + (overruledIds.length - 5) + " more"
       : overruledIds.join(", ");
@@ -469,7 +478,7 @@ async function resolve(decisionIds, label) {
       ? " " + plural(overruledIds.length) + " (" + overruledNamed + ") had been " + (label === "spam" ? "approved" : "rejected") +
         " since the list was loaded (by a colleague, a site's report or a recheck); your label replaced that."
       : "";
-    const named = one ? " (comment " + one.comment_id + ": “" + excerpt(one.content) + "”)" : "";
+    const named = one ? " (comment " + isolatedId(one.comment_id) + ": “" + excerpt(one.content) + "”)" : "";
     remember(decided, label);
     say((label === "spam" ? "Rejected " : "Approved ") + plural(result.resolved) + named + "." +
       (unchanged > 0 ? " " + plural(unchanged) + " already had this label." : "") + overruled);
@@ -478,8 +487,20 @@ async function resolve(decisionIds, label) {
     refreshStatsSoon();
     // The page is done and another follows: it comes without a click.
     if (state.items.length === 0 && state.next) attempt(() => loadQueue(true), "load more items");
+    // A change from "Your last decisions" may move a comment into the
+    // approved or rejected list shown, which is loaded again to show it.
+    else if (fromRecent && stays) attempt(() => loadQueue(), "load the queue");
   } catch (error) {
-    if (error.status === 401) return;
+    if (error.status === 401 || state.signIns !== signIn) return;
+    if (fromRecent && (error.status === 409 || error.status === 404)) {
+      // Edited or deleted since it was decided: it leaves "Your last
+      // decisions", whose text would be out of date or of nothing.
+      state.recent = state.recent.filter((entry) => !decisionIds.includes(entry.decision_id));
+      renderRecent();
+      say("Nothing was labelled: the comment was " + (error.status === 409 ? "edited by its author" : "deleted (by its site, or past the retention period)") +
+        " after you decided it" + (error.status === 409 ? "; find it in the lists to see it as it is now." : "."));
+      return;
+    }
     if (error.status === 409) {
       // A comment was edited after it was listed: the list is loaded
       // again, so that the moderator labels what the comment says now.
@@ -516,7 +537,7 @@ const RECENT_DECISIONS = 10;
 // label they have now (a comment decided again moves up, once).
 function remember(items, label) {
   const ids = new Set(items.map((item) => item.decision_id));
-  const entries = items.map((item) => ({ decision_id: item.decision_id, comment_id: item.comment_id, content: item.content, label }));
+  const entries = items.map((item) => ({ decision_id: item.decision_id, comment_id: item.comment_id, content: item.content, revision: item.revision, label }));
   state.recent = entries.concat(state.recent.filter((entry) => !ids.has(entry.decision_id))).slice(0, RECENT_DECISIONS);
   renderRecent();
 }
@@ -532,10 +553,16 @@ function renderRecent() {
     const other = entry.label === "spam" ? "ham" : "spam";
     const change = text("button", other === "spam" ? "Reject instead" : "Approve instead", other === "spam" ? "reject" : "approve");
     change.type = "button";
-    change.addEventListener("click", () => resolve([entry.decision_id], other));
+    change.addEventListener("click", () => resolve([entry.decision_id], other, true));
     li.append(change);
     return li;
   }));
+}
+
+// A comment id in the status line, isolated, so that its direction cannot
+// reorder the rest of the line.
+function isolatedId(commentId) {
+  return "\u2068" + commentId.replace(/[\u202a-\u202e\u2066-\u2069]/g, "") + "\u2069";
 }
 
 // The first words of a comment, on one line, for the status line: without
