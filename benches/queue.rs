@@ -126,6 +126,7 @@ fn decision(index: usize, random: &mut StdRng, start: i64) -> Decision {
         created_at,
         status: ReviewStatus::initial_for(verdict),
         resolution: None,
+        labels_set: 0,
     }
 }
 

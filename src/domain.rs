@@ -231,12 +231,6 @@ pub struct Resolution {
     pub by: String,
     pub note: String,
     pub at: UnixMillis,
-    /// How many labels people have set on this decision: 1 after the
-    /// first, one more for each change of mind (at most
-    /// [`crate::review::MAX_LABEL_CHANGES`]). Resolutions stored before the
-    /// count existed read as 0.
-    #[serde(default)]
-    pub labels_set: u32,
 }
 
 /// A stored decision: the comment, the assessment, and where it stands.
@@ -248,6 +242,18 @@ pub struct Decision {
     pub created_at: UnixMillis,
     pub status: ReviewStatus,
     pub resolution: Option<Resolution>,
+    /// How many labels people have set on this decision: 1 after the
+    /// first, one more for each change of mind (at most
+    /// [`crate::review::MAX_LABEL_CHANGES`]). Kept by the decision, not its
+    /// resolution, since an edit that withdraws an approval takes the
+    /// resolution away and the count must stay. Decisions stored before
+    /// the count existed read as 0; 0 is not written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub labels_set: u32,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// The longest site id accepted (a DNS name's limit).
@@ -342,6 +348,7 @@ pub(crate) mod test_support {
             created_at: UnixMillis(2),
             status: ReviewStatus::Approved,
             resolution: None,
+            labels_set: 0,
         }
     }
 }

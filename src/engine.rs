@@ -366,6 +366,7 @@ impl Engine {
                 assessment,
                 created_at: now,
                 resolution,
+                labels_set: 0,
             };
             return Ok(CheckOutcome {
                 decision,
@@ -387,6 +388,7 @@ impl Engine {
                     assessment,
                     created_at: now,
                     resolution: None,
+                    labels_set: 0,
                 };
                 let mut write = self.activity_write(decision, fingerprint.clone(), now);
                 // The checks that follow see the comment among the site's
@@ -467,6 +469,7 @@ impl Engine {
             created_at: previous.created_at,
             status,
             resolution,
+            labels_set: previous.labels_set,
         };
         // Stored, and moved in its authors' histories, in one transaction
         // (see `Store::replace_decision`): neither a cancelled call nor a

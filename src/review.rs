@@ -122,9 +122,11 @@ pub const MAX_LABEL_CHANGES: u32 = 100;
 /// [`MAX_LABEL_CHANGES`]. The same label again changes nothing, so it is
 /// never refused.
 pub fn label_changes_exhausted(decision: &Decision, request: &LabelRequest) -> bool {
-    decision.resolution.as_ref().is_some_and(|resolution| {
-        resolution.label != request.label && resolution.labels_set >= MAX_LABEL_CHANGES
-    })
+    let carried = decision
+        .resolution
+        .as_ref()
+        .map(|resolution| resolution.label);
+    carried != Some(request.label) && decision.labels_set >= MAX_LABEL_CHANGES
 }
 
 /// Applies a person's label to a decision. A label equal to the one the
@@ -142,16 +144,12 @@ pub fn apply_label(decision: &Decision, request: &LabelRequest, now: UnixMillis)
     let to_status = status_for_label(request.label);
     let mut updated = decision.clone();
     updated.status = to_status;
-    let labels_set = decision
-        .resolution
-        .as_ref()
-        .map_or(0, |resolution| resolution.labels_set);
+    updated.labels_set = decision.labels_set.saturating_add(1);
     updated.resolution = Some(crate::domain::Resolution {
         label: request.label,
         by: request.by.clone(),
         note: request.note.clone(),
         at: now,
-        labels_set: labels_set.saturating_add(1),
     });
     let audit = AuditEntry {
         decision_id: decision.decision_id.clone(),
@@ -318,6 +316,7 @@ mod tests {
             created_at: UnixMillis(2),
             status: ReviewStatus::Pending,
             resolution: None,
+            labels_set: 0,
         }
     }
 
@@ -342,7 +341,7 @@ mod tests {
             } => {
                 assert_eq!(decision.status, ReviewStatus::Rejected);
                 assert_eq!(decision.resolution.as_ref().unwrap().label, Label::Spam);
-                assert_eq!(decision.resolution.as_ref().unwrap().labels_set, 1);
+                assert_eq!(decision.labels_set, 1);
                 assert_eq!(audit.from_status, ReviewStatus::Pending);
                 assert_eq!(audit.to_status, ReviewStatus::Rejected);
                 assert_eq!(audit.from_label, None);
@@ -369,7 +368,7 @@ mod tests {
                 decision, audit, ..
             } => {
                 assert_eq!(decision.status, ReviewStatus::Rejected);
-                assert_eq!(decision.resolution.as_ref().unwrap().labels_set, 2);
+                assert_eq!(decision.labels_set, 2);
                 assert_eq!(audit.from_label, Some(Label::Ham));
                 assert_eq!(audit.from_status, ReviewStatus::Approved);
                 assert_eq!(audit.at, UnixMillis(30));

@@ -481,6 +481,9 @@ impl Engine {
                             caller.name
                         )))
                     }
+                    // The console (`app.js`) tells this refusal from the
+                    // others by "was edited since it was shown": keep the
+                    // words.
                     BatchLabelled::Edited(decision_id) => {
                         return Err(Error::FailedPrecondition(format!(
                             "the comment of decision {decision_id:?} was edited since it was \

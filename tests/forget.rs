@@ -209,6 +209,7 @@ fn news_decision_made_days_ago(
         created_at: at,
         status,
         resolution: None,
+        labels_set: 0,
     }
 }
 

@@ -316,7 +316,6 @@ mod tests {
                 by: "m".repeat(MAX_MODERATOR_NAME_BYTES),
                 note: "n".repeat(MAX_NOTE_BYTES),
                 at: UnixMillis(1),
-                labels_set: 1,
             });
         }
         let answer = resolve_response_to_proto(&page.items);

@@ -8,20 +8,22 @@
 //! even once the blob is put back from a backup (a reviewer measured it).
 //! A blob met damaged can also be the honest torn end of a crash (sled
 //! writes a blob before the log record that points to it, and drops such a
-//! blob at recovery), which must not stop a restart. So a start that finds
-//! a damaged blob first copies sled's other files (its log, its
-//! configuration and its snapshots, not the blobs) aside, then lets sled
-//! open: if sled opens, the copy is deleted and the blob's loss logged; if
-//! it does not, the error names the blob and the copy, from which the
-//! database as it was before that start can be put back.
+//! blob at recovery), which must not stop a restart; and a damaged blob
+//! sled does not read at recovery stays, its value failing when it is read.
+//! So a start that finds a damaged blob first copies sled's other files
+//! (its log, its configuration and its snapshots, not the blobs) aside,
+//! once for a given set of damaged blobs, then lets sled open: the error,
+//! or the log, names the blob and the copy, from which the database as it
+//! was before that start can be put back.
 
 use std::path::{Path, PathBuf};
 
 /// The blob files under `directory` whose checksum does not match their
 /// contents, as sled checks them: the first 4 bytes are the CRC-32 (little
 /// endian) of the rest (a kind byte, then the value). A file too short to
-/// hold a checksum and a kind byte is damaged too. No `blobs/` directory:
-/// none.
+/// hold a checksum and a kind byte is damaged too. Files whose names are
+/// not blob numbers are none of sled's (it leaves them alone). No `blobs/`
+/// directory: none.
 pub(super) fn damaged_blobs(directory: &Path) -> std::io::Result<Vec<PathBuf>> {
     let blobs = directory.join("blobs");
     let entries = match std::fs::read_dir(&blobs) {
@@ -32,7 +34,11 @@ pub(super) fn damaged_blobs(directory: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut damaged = Vec::new();
     for entry in entries {
         let path = entry?.path();
-        if !path.is_file() {
+        let named_as_a_blob = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.parse::<u64>().is_ok());
+        if !named_as_a_blob || !path.is_file() {
             continue;
         }
         let bytes = std::fs::read(&path)?;
@@ -47,17 +53,48 @@ pub(super) fn damaged_blobs(directory: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(damaged)
 }
 
+/// The file in a copy that lists the damaged blobs it was made for.
+const DAMAGED_LIST: &str = "damaged-blobs";
+
 /// Copies sled's files under `directory` other than its blobs (the log
 /// `db`, `conf`, and its `snap.*` snapshots) into a new directory beside it,
 /// `<directory>.before-open-<unix milliseconds>`, readable by its owner
-/// only, and gives its path.
-pub(super) fn copy_aside(directory: &Path, now_millis: i64) -> std::io::Result<PathBuf> {
-    let mut name = directory
+/// only, with the list of the `damaged` blobs it was made for, and gives
+/// its path. When a copy made for the same damaged blobs is there already
+/// (a damaged blob sled keeps, met again at the next start), that copy is
+/// given and none is made: a service restarted in a loop must not fill the
+/// disk with copies of its log.
+pub(super) fn copy_aside(
+    directory: &Path,
+    damaged: &[PathBuf],
+    now_millis: i64,
+) -> std::io::Result<PathBuf> {
+    let base = directory
         .file_name()
-        .map(|name| name.to_os_string())
+        .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    name.push(format!(".before-open-{now_millis}"));
-    let copy = directory.with_file_name(name);
+    let listing: String = damaged
+        .iter()
+        .map(|path| format!("{}\n", path.display()))
+        .collect();
+    if let Some(parent) = directory.parent() {
+        for entry in std::fs::read_dir(parent)? {
+            let earlier = entry?.path();
+            let is_copy = earlier.file_name().is_some_and(|name| {
+                name.to_string_lossy()
+                    .starts_with(&format!("{base}.before-open-"))
+            });
+            if is_copy
+                && std::fs::read_to_string(earlier.join(DAMAGED_LIST))
+                    .ok()
+                    .as_deref()
+                    == Some(listing.as_str())
+            {
+                return Ok(earlier);
+            }
+        }
+    }
+    let copy = directory.with_file_name(format!("{base}.before-open-{now_millis}"));
     super::create_private_directories(&copy)?;
     for entry in std::fs::read_dir(directory)? {
         let entry = entry?;
@@ -65,6 +102,8 @@ pub(super) fn copy_aside(directory: &Path, now_millis: i64) -> std::io::Result<P
             std::fs::copy(entry.path(), copy.join(entry.file_name()))?;
         }
     }
+    // Written last: a copy cut short is never taken for a complete one.
+    std::fs::write(copy.join(DAMAGED_LIST), listing)?;
     Ok(copy)
 }
 
@@ -85,9 +124,19 @@ mod tests {
         changed[6] ^= 1;
         std::fs::write(blobs.join("20"), &changed).unwrap();
         std::fs::write(blobs.join("30"), &intact[..4]).unwrap();
-        assert_eq!(
-            damaged_blobs(directory.path()).unwrap(),
-            vec![blobs.join("20"), blobs.join("30")]
-        );
+        // Not a name sled gives a blob: none of its files.
+        std::fs::write(blobs.join(".nfs0001"), b"hi").unwrap();
+        let damaged = damaged_blobs(directory.path()).unwrap();
+        assert_eq!(damaged, vec![blobs.join("20"), blobs.join("30")]);
+
+        // One copy for one set of damaged blobs, however often it is met.
+        let database = directory.path().join("db");
+        std::fs::create_dir(&database).unwrap();
+        std::fs::write(database.join("db"), b"log").unwrap();
+        let first = copy_aside(&database, &damaged, 1).unwrap();
+        assert_eq!(std::fs::read(first.join("db")).unwrap(), b"log");
+        assert_eq!(copy_aside(&database, &damaged, 2).unwrap(), first);
+        let other = copy_aside(&database, &damaged[..1], 3).unwrap();
+        assert_ne!(other, first);
     }
 }

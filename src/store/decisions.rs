@@ -316,6 +316,11 @@ impl Store {
                         return Ok((None, decision.clone()));
                     }
                     let mut stored = decision.clone();
+                    // A recheck sets no label: the count of those people
+                    // set stays, whatever happens to the resolution.
+                    if let Some(old) = &old {
+                        stored.labels_set = old.labels_set;
+                    }
                     match &old {
                         Some(resolved) if resolved.label_stands_for(&decision.comment) => {
                             stored.status = resolved.status;

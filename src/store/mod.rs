@@ -166,15 +166,14 @@ impl Store {
         let copied_aside = match &first_damaged {
             None => None,
             Some(blob) => Some(
-                blob_check::copy_aside(directory, crate::domain::UnixMillis::now().0).map_err(
-                    |error| {
+                blob_check::copy_aside(directory, &damaged, crate::domain::UnixMillis::now().0)
+                    .map_err(|error| {
                         open_error(format!(
                             "blob file {blob} fails its checksum (damaged), and the database's \
                              other files could not be copied aside before opening it ({error}); \
                              nothing was changed"
                         ))
-                    },
-                )?,
+                    })?,
             ),
         };
         let db = sled::Config::new()
@@ -194,16 +193,30 @@ impl Store {
                 (_, _, error) => open_error(describe_open_error(error)),
             })?;
         if let (Some(blob), Some(copy)) = (&first_damaged, &copied_aside) {
-            // sled dropped it as the torn end of a write that a crash cut
-            // short, which is what it most likely was; the copy is kept in
-            // case it was not, and records after it were dropped too.
-            tracing::error!(
-                blob = %blob,
-                copy = %copy.display(),
-                "a blob file failed its checksum and sled's recovery dropped it (the torn end of a \
-                 write a crash cut short, most likely); the database's files as they were before \
-                 this start are kept in the copy: delete it once nothing is found missing"
-            );
+            if damaged.iter().any(|path| path.exists()) {
+                // sled did not read it at recovery and keeps it: its value
+                // fails whenever it is read (a model, a learning snapshot).
+                tracing::error!(
+                    blob = %blob,
+                    copy = %copy.display(),
+                    "a blob file fails its checksum and the database still refers to it: the \
+                     value it holds (a model file or a learning snapshot) cannot be read; put the \
+                     file back from a backup (the database's other files as they were before the \
+                     first start that found it are in the copy)"
+                );
+            } else {
+                // sled dropped it as the torn end of a write that a crash
+                // cut short, which is what it most likely was; the copy is
+                // kept in case it was not, and records after it were
+                // dropped too.
+                tracing::error!(
+                    blob = %blob,
+                    copy = %copy.display(),
+                    "a blob file failed its checksum and sled's recovery dropped it (the torn end \
+                     of a write a crash cut short, most likely); the database's files as they were \
+                     before this start are kept in the copy: delete it once nothing is found missing"
+                );
+            }
         }
         let disk = Disk::of(db.clone(), directory)?;
         let decisions = db.open_tree("decisions")?;

@@ -686,6 +686,7 @@ mod tests {
             created_at: UnixMillis(created_at),
             status: ReviewStatus::Pending,
             resolution: None,
+            labels_set: 0,
         }
     }
 
@@ -986,7 +987,7 @@ mod tests {
         }
         let stored = store.decision(id).unwrap().unwrap();
         let resolution = stored.resolution.clone().unwrap();
-        assert_eq!(resolution.labels_set, crate::review::MAX_LABEL_CHANGES);
+        assert_eq!(stored.labels_set, crate::review::MAX_LABEL_CHANGES);
         // One change more is refused, and nothing of it is written.
         let last_label = resolution.label;
         let one_more = request(crate::review::MAX_LABEL_CHANGES);
@@ -1016,6 +1017,34 @@ mod tests {
             label_one(&store, id, &same, UnixMillis(30)),
             Some(Labelled::Unchanged(_))
         ));
+        // An edit that withdraws the approval the last label gave keeps the
+        // count: no label may follow, the one it had included.
+        assert_eq!(last_label, Label::Ham);
+        let mut edited = store.decision(id).unwrap().unwrap();
+        edited.comment.content = "edited".to_string();
+        edited.labels_set = 0;
+        let (_, stored) = store.replace_decision(&edited).unwrap();
+        assert_eq!(stored.resolution, None);
+        assert_eq!(stored.labels_set, crate::review::MAX_LABEL_CHANGES);
+        for label in [Label::Ham, Label::Spam] {
+            let request = LabelRequest {
+                label,
+                ..spam_by_moderator()
+            };
+            let outcome = store
+                .apply_labels(
+                    std::slice::from_ref(id),
+                    &SiteScope::All,
+                    &request,
+                    UnixMillis(40),
+                )
+                .unwrap();
+            assert_eq!(
+                outcome,
+                BatchLabelled::TooManyChanges(id.clone()),
+                "{label:?}"
+            );
+        }
     }
 
     #[test]

@@ -492,6 +492,15 @@ async function resolve(decisionIds, label, fromRecent = false) {
     else if (fromRecent && stays) attempt(() => loadQueue(), "load the queue");
   } catch (error) {
     if (error.status === 401 || state.signIns !== signIn) return;
+    // A 409 is an edit since the comment was shown, or a refusal of
+    // another kind (a comment labelled as often as one may be), whose
+    // own words are shown as they are.
+    const edited = error.status === 409 && /was edited since it was shown/.test(error.message);
+    if (error.status === 409 && !edited) {
+      say("Nothing was labelled: " + error.message);
+      $("status").dataset.error = "resolve";
+      return;
+    }
     if (fromRecent && (error.status === 409 || error.status === 404)) {
       // Edited or deleted since it was decided: it leaves "Your last
       // decisions", whose text would be out of date or of nothing.
