@@ -221,7 +221,10 @@ pub enum BatchLabelled {
     Edited(String),
     /// This decision's label was set [`MAX_LABEL_CHANGES`] times already
     /// and the request would change it again; nothing was written.
-    TooManyChanges(String),
+    TooManyChanges {
+        decision_id: String,
+        comment_id: String,
+    },
 }
 
 /// Which items of the queue are wanted.

@@ -490,10 +490,13 @@ impl Engine {
                              shown; nothing was labelled: look at it again"
                         )))
                     }
-                    BatchLabelled::TooManyChanges(decision_id) => {
+                    BatchLabelled::TooManyChanges {
+                        decision_id,
+                        comment_id,
+                    } => {
                         return Err(Error::FailedPrecondition(format!(
-                            "decision {decision_id:?} was labelled {} times, the most one \
-                             comment may be; nothing was labelled (its label stays as it is)",
+                            "comment {comment_id:?} (decision {decision_id:?}) was labelled {} \
+                             times, the most one comment may be; nothing was labelled",
                             crate::review::MAX_LABEL_CHANGES
                         )))
                     }

@@ -41,16 +41,20 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
     // Bytes that are not UTF-8 are named by their line, so that one bad
     // byte in a file of thousands of lines can be found.
     let content = String::from_utf8(bytes).map_err(|error| {
+        let lone_carriage_returns = lone_carriage_returns_end_lines(error.as_bytes());
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         ClassifierError::DataFormat {
             path: path.to_path_buf(),
-            // Lines end with LF, CRLF or a lone CR, as the readers
-            // below count them.
+            // Lines end with LF or CRLF, or with lone CRs in a file whose
+            // lines end so, as the readers below count them.
             line: 1 + valid
                 .iter()
                 .enumerate()
                 .filter(|&(at, &byte)| {
-                    byte == b'\n' || (byte == b'\r' && valid.get(at + 1) != Some(&b'\n'))
+                    byte == b'\n'
+                        || (lone_carriage_returns
+                            && byte == b'\r'
+                            && valid.get(at + 1) != Some(&b'\n'))
                 })
                 .count() as u64,
             message: format!(
@@ -94,17 +98,7 @@ pub fn read_labelled_file(path: &Path) -> Result<Vec<LabelledExample>, Classifie
 /// line feeds keeps a stray carriage return inside a text as text. (In a
 /// quoted CSV field a line feed reads as the same white space.)
 fn with_lone_carriage_returns_as_line_feeds(content: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = content.as_bytes();
-    let is_lone = |index: usize| bytes[index] == b'\r' && bytes.get(index + 1) != Some(&b'\n');
-    let Some(first_lone) = (0..bytes.len()).find(|index| is_lone(*index)) else {
-        return std::borrow::Cow::Borrowed(content);
-    };
-    // Line feeds may end the header (before the first lone carriage
-    // return) and the file; any other says lines end with line feeds.
-    let line_feeds = bytes.iter().filter(|byte| **byte == b'\n').count();
-    let header_feed = bytes[..first_lone].contains(&b'\n');
-    let final_feed = content.ends_with('\n');
-    if line_feeds > usize::from(header_feed) + usize::from(final_feed) {
+    if !lone_carriage_returns_end_lines(content.as_bytes()) {
         return std::borrow::Cow::Borrowed(content);
     }
     let mut lines = String::with_capacity(content.len());
@@ -117,6 +111,21 @@ fn with_lone_carriage_returns_as_line_feeds(content: &str) -> std::borrow::Cow<'
         }
     }
     std::borrow::Cow::Owned(lines)
+}
+
+/// Whether a file's lines end with lone carriage returns: it has some, and
+/// line feeds only where they may also be, ending the header (before the
+/// first lone carriage return) and the file; any other line feed says
+/// lines end with line feeds, and a lone carriage return is then text.
+fn lone_carriage_returns_end_lines(bytes: &[u8]) -> bool {
+    let is_lone = |index: usize| bytes[index] == b'\r' && bytes.get(index + 1) != Some(&b'\n');
+    let Some(first_lone) = (0..bytes.len()).find(|index| is_lone(*index)) else {
+        return false;
+    };
+    let line_feeds = bytes.iter().filter(|byte| **byte == b'\n').count();
+    let header_feed = bytes[..first_lone].contains(&b'\n');
+    let final_feed = bytes.ends_with(b"\n");
+    line_feeds <= usize::from(header_feed) + usize::from(final_feed)
 }
 
 fn format_error(path: &Path, line: u64, message: impl Into<String>) -> ClassifierError {
@@ -318,13 +327,19 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("byte 30 "), "{message}");
-        // Lines that end with a lone carriage return count the same.
-        std::fs::write(&path, b"label\ttext\rham\tfine\r\nspam\tbad \xff\r").unwrap();
-        let message = read_labelled_file(&path).unwrap_err().to_string();
-        assert!(
-            message.starts_with(&format!("{}:3: not UTF-8", path.display())),
-            "{message}"
-        );
+        // Lines that end with a lone carriage return count the same; in a
+        // file whose lines end with line feeds, a stray one is text.
+        for content in [
+            &b"label\ttext\rham\tfine\rspam\tbad \xff\r"[..],
+            b"label\ttext\nham\tfoo\rbar\nspam\tbad \xff\n",
+        ] {
+            std::fs::write(&path, content).unwrap();
+            let message = read_labelled_file(&path).unwrap_err().to_string();
+            assert!(
+                message.starts_with(&format!("{}:3: not UTF-8", path.display())),
+                "{message}"
+            );
+        }
     }
 
     #[test]

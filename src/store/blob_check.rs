@@ -59,11 +59,14 @@ const DAMAGED_LIST: &str = "damaged-blobs";
 /// Copies sled's files under `directory` other than its blobs (the log
 /// `db`, `conf`, and its `snap.*` snapshots) into a new directory beside it,
 /// `<directory>.before-open-<unix milliseconds>`, readable by its owner
-/// only, with the list of the `damaged` blobs it was made for, and gives
-/// its path. When a copy made for the same damaged blobs is there already
-/// (a damaged blob sled keeps, met again at the next start), that copy is
-/// given and none is made: a service restarted in a loop must not fill the
-/// disk with copies of its log.
+/// only, with the list of the `damaged` blobs and of the files it copied
+/// (name, size and CRC-32), and gives its path. When a copy of the same
+/// files made for the same damaged blobs is there already (a damaged blob
+/// sled keeps, met again at the next start of a database that did not
+/// change since), that copy is given and none is made: a service restarted
+/// in a loop must not fill the disk with copies of its log. A database
+/// that changed since gets a copy of its own, so that the copy named is
+/// always the database as it is now.
 pub(super) fn copy_aside(
     directory: &Path,
     damaged: &[PathBuf],
@@ -73,10 +76,27 @@ pub(super) fn copy_aside(
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let listing: String = damaged
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(directory)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    let mut listing: String = damaged
         .iter()
-        .map(|path| format!("{}\n", path.display()))
+        .map(|path| format!("damaged {}\n", path.display()))
         .collect();
+    for file in &files {
+        let bytes = std::fs::read(file)?;
+        listing.push_str(&format!(
+            "copied {} {} {:08x}\n",
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            bytes.len(),
+            crc32fast::hash(&bytes)
+        ));
+    }
     if let Some(parent) = directory.parent() {
         for entry in std::fs::read_dir(parent)? {
             let earlier = entry?.path();
@@ -96,11 +116,8 @@ pub(super) fn copy_aside(
     }
     let copy = directory.with_file_name(format!("{base}.before-open-{now_millis}"));
     super::create_private_directories(&copy)?;
-    for entry in std::fs::read_dir(directory)? {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            std::fs::copy(entry.path(), copy.join(entry.file_name()))?;
-        }
+    for file in &files {
+        std::fs::copy(file, copy.join(file.file_name().unwrap_or_default()))?;
     }
     // Written last: a copy cut short is never taken for a complete one.
     std::fs::write(copy.join(DAMAGED_LIST), listing)?;
@@ -138,5 +155,10 @@ mod tests {
         assert_eq!(copy_aside(&database, &damaged, 2).unwrap(), first);
         let other = copy_aside(&database, &damaged[..1], 3).unwrap();
         assert_ne!(other, first);
+        // The database written since: a copy of it as it is now.
+        std::fs::write(database.join("db"), b"log, and more").unwrap();
+        let later = copy_aside(&database, &damaged, 4).unwrap();
+        assert_ne!(later, first);
+        assert_eq!(std::fs::read(later.join("db")).unwrap(), b"log, and more");
     }
 }

@@ -263,9 +263,10 @@ impl Store {
                             }
                         }
                         if label_changes_exhausted(&stored, request) {
-                            return Err(refused(BatchLabelled::TooManyChanges(
-                                decision_id.clone(),
-                            )));
+                            return Err(refused(BatchLabelled::TooManyChanges {
+                                decision_id: decision_id.clone(),
+                                comment_id: stored.comment.comment_id,
+                            }));
                         }
                         let labelled = apply_label(&stored, request, now);
                         if let Labelled::Changed {
@@ -705,7 +706,7 @@ mod tests {
             BatchLabelled::Missing(_) => None,
             BatchLabelled::OutOfScope { .. } => panic!("every site is in scope"),
             BatchLabelled::Edited(_) => panic!("no revision was given"),
-            BatchLabelled::TooManyChanges(_) => panic!("few labels were set"),
+            BatchLabelled::TooManyChanges { .. } => panic!("few labels were set"),
         }
     }
 
@@ -1000,7 +1001,11 @@ mod tests {
                 UnixMillis(20),
             )
             .unwrap();
-        assert_eq!(outcome, BatchLabelled::TooManyChanges(id.clone()));
+        let refused = BatchLabelled::TooManyChanges {
+            decision_id: id.clone(),
+            comment_id: id.clone(),
+        };
+        assert_eq!(outcome, refused);
         assert_eq!(store.decision(id).unwrap().unwrap(), stored);
         assert_eq!(
             store.audit_trail(id).unwrap().len(),
@@ -1039,11 +1044,7 @@ mod tests {
                     UnixMillis(40),
                 )
                 .unwrap();
-            assert_eq!(
-                outcome,
-                BatchLabelled::TooManyChanges(id.clone()),
-                "{label:?}"
-            );
+            assert_eq!(outcome, refused, "{label:?}");
         }
     }
 
