@@ -11,10 +11,10 @@
 //! blob at recovery), which must not stop a restart; and a damaged blob
 //! sled does not read at recovery stays, its value failing when it is read.
 //! So a start that finds a damaged blob first copies sled's other files
-//! (its log, its configuration and its snapshots, not the blobs) aside,
-//! once for a given set of damaged blobs, then lets sled open: the error,
-//! or the log, names the blob and the copy, from which the database as it
-//! was before that start can be put back.
+//! (its log, its configuration and its snapshots, not the blobs) aside
+//! (once while the database and its damaged blobs stay the same), then
+//! lets sled open: the error, or the log, names the blob and the copy,
+//! from which the database as it was before that start can be put back.
 
 use std::path::{Path, PathBuf};
 

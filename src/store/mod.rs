@@ -201,8 +201,8 @@ impl Store {
                     copy = %copy.display(),
                     "a blob file fails its checksum and the database still refers to it: the \
                      value it holds (a model file or a learning snapshot) cannot be read; put the \
-                     file back from a backup (the database's other files as they were before the \
-                     first start that found it are in the copy)"
+                     file back from a backup (the database's other files as they were before this \
+                     start are in the copy)"
                 );
             } else {
                 // sled dropped it as the torn end of a write that a crash
