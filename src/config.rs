@@ -241,7 +241,7 @@ fn thresholds_table<'de, D: serde::Deserializer<'de>>(
 ) -> Result<RawThresholds, D::Error> {
     table_only(
         deserializer,
-        "a table with review and reject, such as { review = 0.5 }",
+        "a table with review, reject and reject_holds_without, such as { review = 0.5 }",
     )
 }
 
@@ -280,12 +280,17 @@ pub struct TlsFiles {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a table with review and reject")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table with review, reject and reject_holds_without"
+)]
 struct RawThresholds {
     #[serde(default = "default_review")]
     review: f64,
     #[serde(default = "default_reject")]
     reject: f64,
+    #[serde(default = "default_reject_holds_without")]
+    reject_holds_without: usize,
 }
 
 /// The thresholds, a bad one refused naming its own key: each in (0, 1],
@@ -308,12 +313,23 @@ fn checked_thresholds(raw: &RawThresholds) -> Result<Thresholds, ConfigError> {
             format!("{reject} is not a score above 0 and at most 1"),
         ));
     }
-    Thresholds::new(review, reject).map_err(|_| {
+    let thresholds = Thresholds::new(review, reject).map_err(|_| {
         invalid(
             "thresholds.reject",
             format!(
                 "{reject} is below thresholds.review ({review}): a comment is rejected only \
                  at a score that would send it to review"
+            ),
+        )
+    })?;
+    let signs = raw.reject_holds_without;
+    thresholds.with_reject_holds_without(signs).ok_or_else(|| {
+        invalid(
+            "thresholds.reject_holds_without",
+            format!(
+                "{signs} is more signs of spam than a rejection can be asked to hold without \
+                 (at most {}; 0 lets the score alone decide)",
+                crate::verdict::MAX_REJECT_HOLDS_WITHOUT
             ),
         )
     })
@@ -327,11 +343,16 @@ fn default_reject() -> f64 {
     Thresholds::default().reject()
 }
 
+fn default_reject_holds_without() -> usize {
+    Thresholds::default().reject_holds_without()
+}
+
 impl Default for RawThresholds {
     fn default() -> Self {
         RawThresholds {
             review: default_review(),
             reject: default_reject(),
+            reject_holds_without: default_reject_holds_without(),
         }
     }
 }
@@ -981,6 +1002,17 @@ mod tests {
         let config = Config::from_toml("test", &text, &Overrides::default()).unwrap();
         assert_eq!(config.listen.port(), 6000);
         assert_eq!(config.thresholds.review(), 0.6);
+        assert_eq!(
+            config.thresholds.reject_holds_without(),
+            crate::verdict::DEFAULT_REJECT_HOLDS_WITHOUT
+        );
+        let score_alone = Config::from_toml(
+            "test",
+            "[thresholds]\nreject_holds_without = 0\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(score_alone.thresholds.reject_holds_without(), 0);
         assert_eq!(config.keys[0].role, Role::Site);
         assert_eq!(config.keys[0].sites, vec!["news.example".to_string()]);
     }
@@ -1365,6 +1397,15 @@ mod tests {
             ("[thresholds]\nreject = 1.5", "thresholds.reject"),
             ("[thresholds]\nreview = nan", "thresholds.review"),
             (
+                "[thresholds]\nreject_holds_without = 11",
+                "thresholds.reject_holds_without: 11 is more signs of spam than a rejection can be \
+                 asked to hold without (at most 10; 0 lets the score alone decide)",
+            ),
+            (
+                "[thresholds]\nreject_holds_without = -1",
+                "`thresholds.reject_holds_without`",
+            ),
+            (
                 "listen = \"127.0.0.1:7000\"\nconsole_listen = \"127.0.0.1:7000\"",
                 "console_listen",
             ),
@@ -1382,7 +1423,7 @@ mod tests {
         for text in ["thresholds = 5", "thresholds = [0.01, 0.05]"] {
             let message = refusal(text);
             assert!(
-                message.contains("a table with review and reject"),
+                message.contains("a table with review, reject and reject_holds_without"),
                 "{message}"
             );
         }

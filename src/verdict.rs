@@ -6,7 +6,10 @@
 //! model's calibrated log-odds are split into its reasons, and each rule
 //! that fired adds its weight as one more reason. The verdict is the
 //! thresholds' reading of that score, raised to REVIEW by a rule in
-//! `review` mode and to REJECT by a rule in `reject` mode.
+//! `review` mode and to REJECT by a rule in `reject` mode. A score that
+//! reaches the reject threshold on the strength of one or two signs of spam
+//! alone is held for review instead (see
+//! [`Thresholds::reject_holds_without`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +30,27 @@ const MODEL_REASONS: usize = 3;
 pub struct Thresholds {
     review: f64,
     reject: f64,
+    /// How many of a comment's strongest signs of spam its score must
+    /// reach the reject threshold without, for the score alone to reject
+    /// it (see [`Thresholds::reject_holds_without`]).
+    #[serde(default = "default_reject_holds_without")]
+    reject_holds_without: usize,
+}
+
+/// The signs of spam a rejection by score must hold without, by default:
+/// two, so that no single word, phrase or link (which naive Bayes often
+/// counts twice, as a word and as a pair, or as "a link" and "a link to
+/// another site") rejects a comment on its own. The README ("Quality")
+/// gives what it changes, on cross-validation of the training split and
+/// on the test split.
+pub const DEFAULT_REJECT_HOLDS_WITHOUT: usize = 2;
+
+/// The most signs of spam a rejection by score may be asked to hold
+/// without: beyond a handful, almost nothing is rejected by score.
+pub const MAX_REJECT_HOLDS_WITHOUT: usize = 10;
+
+fn default_reject_holds_without() -> usize {
+    DEFAULT_REJECT_HOLDS_WITHOUT
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -40,7 +64,11 @@ impl Thresholds {
     pub fn new(review: f64, reject: f64) -> Result<Thresholds, InvalidThresholds> {
         // Written so that NaN fails too.
         if review >= 0.0 && review <= reject && reject > 0.0 && reject <= 1.0 {
-            Ok(Thresholds { review, reject })
+            Ok(Thresholds {
+                review,
+                reject,
+                reject_holds_without: DEFAULT_REJECT_HOLDS_WITHOUT,
+            })
         } else {
             Err(InvalidThresholds { review, reject })
         }
@@ -52,6 +80,32 @@ impl Thresholds {
 
     pub fn reject(&self) -> f64 {
         self.reject
+    }
+
+    /// These thresholds with a rejection by score held to `signs` signs
+    /// of spam: a comment whose score reaches the reject threshold is
+    /// rejected only if it would still reach it without its `signs`
+    /// strongest signs of spam (the model's words, phrases, links and
+    /// signals, read as the reasons name them, and the weights of the rules
+    /// that fired), and is sent to review otherwise. 0 turns this off: the
+    /// score alone decides. `None` when `signs` is above
+    /// [`MAX_REJECT_HOLDS_WITHOUT`].
+    ///
+    /// Why: naive Bayes adds up its evidence as if each word were news of
+    /// its own, and a model meets words on a new site that meant spam where
+    /// it learned ("please", "subscribe", "channel" under music videos).
+    /// A reader who writes one of them should at worst wait for a
+    /// moderator, not be rejected unseen; spam nearly always says more.
+    pub fn with_reject_holds_without(self, signs: usize) -> Option<Thresholds> {
+        (signs <= MAX_REJECT_HOLDS_WITHOUT).then_some(Thresholds {
+            reject_holds_without: signs,
+            ..self
+        })
+    }
+
+    /// See [`Thresholds::with_reject_holds_without`].
+    pub fn reject_holds_without(&self) -> usize {
+        self.reject_holds_without
     }
 
     /// The verdict of a score. A threshold of 1 is never reached: a score
@@ -91,6 +145,7 @@ impl Default for Thresholds {
         Thresholds {
             review: 0.5,
             reject: 0.9,
+            reject_holds_without: DEFAULT_REJECT_HOLDS_WITHOUT,
         }
     }
 }
@@ -142,6 +197,9 @@ pub fn decide_with_rules(
 ) -> Assessment {
     let hits = &evaluation.hits;
     let model_score = model.score_normalized(&comment.content, &evaluation.normalized, site);
+    // A beginning and its word are one reason and one sign of spam (see
+    // `ModelScore::readable`).
+    let readable = model_score.readable();
     let mut reasons: Vec<Reason> = hits
         .iter()
         .map(|hit| Reason {
@@ -152,7 +210,7 @@ pub fn decide_with_rules(
         })
         .collect();
     reasons.extend(model_reasons(
-        &model_score,
+        &readable,
         &comment.content,
         &evaluation.normalized,
         site,
@@ -164,7 +222,13 @@ pub fn decide_with_rules(
         .map(|hit| mode_floor(hit.mode))
         .max_by_key(|verdict| severity(*verdict))
         .unwrap_or(Verdict::Allow);
-    let by_score = thresholds.verdict(score);
+    let mut by_score = thresholds.verdict(score);
+    if by_score == Verdict::Reject && severity(floor) < severity(Verdict::Reject) {
+        if let Some(held) = held_rejection(thresholds, log_odds, &readable, hits) {
+            by_score = Verdict::Review;
+            reasons.push(held);
+        }
+    }
     let verdict = if severity(floor) > severity(by_score) {
         floor
     } else {
@@ -242,19 +306,82 @@ fn sigmoid(log_odds: f64) -> f64 {
     1.0 / (1.0 + (-log_odds).exp())
 }
 
+/// The reason a comment whose score reached the reject threshold is held
+/// for review instead, or `None` if its score holds without its
+/// [`Thresholds::reject_holds_without`] strongest signs of spam. The
+/// reason weighs nothing: the score is what it was, only its verdict
+/// changes.
+fn held_rejection(
+    thresholds: &Thresholds,
+    log_odds: f64,
+    readable: &ModelScore,
+    hits: &[crate::rules::RuleHit],
+) -> Option<Reason> {
+    let count = thresholds.reject_holds_without;
+    if count == 0 {
+        return None;
+    }
+    // Each sign with its description; rules in `reject` mode never get
+    // here (their hit rejects whatever the score).
+    let mut signs: Vec<(String, f64)> = readable
+        .contributions
+        .iter()
+        .filter(|contribution| contribution.weight > 0.0)
+        .map(|contribution| {
+            (
+                FeatureDescription(contribution.feature).to_string(),
+                contribution.weight,
+            )
+        })
+        .chain(
+            hits.iter()
+                .filter(|hit| hit.weight > 0.0)
+                .map(|hit| (format!("the rule {}", hit.rule.code()), hit.weight)),
+        )
+        .collect();
+    signs.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    signs.truncate(count);
+    let set_aside: f64 = signs.iter().map(|(_, weight)| weight).sum();
+    let without = sigmoid(log_odds - set_aside);
+    if without >= thresholds.reject {
+        return None;
+    }
+    // Cut, not rounded, to two places: 0.8996 is said as 0.89, under a
+    // threshold of 0.9, not as 0.90.
+    let without = (without * 100.0).floor() / 100.0;
+    let named: Vec<String> = signs
+        .iter()
+        .map(|(description, weight)| format!("{description}, {weight:+.2}"))
+        .collect();
+    let strongest = match signs.len() {
+        1 => "its strongest sign of spam".to_string(),
+        more => format!("its {more} strongest signs of spam"),
+    };
+    Some(Reason {
+        source: ReasonSource::Rule,
+        code: "rejection_held".to_string(),
+        message: format!(
+            "Held for review rather than rejected: the score would be {without:.2} without \
+             {strongest} ({}), under the reject threshold ({}); a rejection by score needs more \
+             than that.",
+            named.join("; "),
+            thresholds.reject
+        ),
+        weight: 0.0,
+    })
+}
+
 /// The strongest features as `token` reasons, and everything else the model
 /// weighed (its baseline and the remaining features) as one `model_other`. A
 /// reason for a link signal names the links' sites (see [`linked_sites`]).
 fn model_reasons(
-    model_score: &ModelScore,
+    readable: &ModelScore,
     raw_text: &str,
     normalized: &str,
     site: &SiteHosts,
 ) -> Vec<Reason> {
     let mut reasons = Vec::with_capacity(MODEL_REASONS + 1);
     let mut named_weight = 0.0;
-    // A beginning and its word are one reason (see `ModelScore::readable`).
-    let readable = model_score.readable();
     for contribution in readable.strongest(MODEL_REASONS) {
         let leaning = if contribution.weight > 0.0 {
             "spam"
@@ -280,7 +407,7 @@ fn model_reasons(
         });
         named_weight += contribution.weight;
     }
-    let other_weight = model_score.log_odds - named_weight;
+    let other_weight = readable.log_odds - named_weight;
     let others = readable.contributions.len().saturating_sub(MODEL_REASONS);
     reasons.push(Reason {
         source: ReasonSource::Model,
@@ -561,9 +688,11 @@ mod tests {
                 Verdict::Reject,
                 Priority::High,
             ),
+            // A rule in `score` mode is one sign of spam, however heavy:
+            // alone it holds the comment for review (see below).
             (
                 vec![hit(Rule::Honeypot, 20.0, Mode::Score)],
-                Verdict::Reject,
+                Verdict::Review,
                 Priority::High,
             ),
         ];
@@ -582,6 +711,99 @@ mod tests {
                 "{hits:?}"
             );
         }
+    }
+
+    /// A score that reaches the reject line on one or two signs of spam
+    /// ("please" and "share", which meant spam under music videos) holds
+    /// the comment for review, saying so in a reason that weighs nothing;
+    /// spam that says more is rejected, and 0 lets the score alone decide.
+    #[test]
+    fn a_rejection_resting_on_two_signs_is_held_for_review() {
+        let model = Model::embedded_default().unwrap();
+        let question = crate::rules::testing_comment(
+            "Could you please share the source for the unemployment figures?",
+        );
+        let held = decide(&model, &Thresholds::default(), &question);
+        assert!(held.score >= 0.9, "{held:?}");
+        assert_eq!(
+            (held.verdict, held.priority),
+            (Verdict::Review, Priority::High)
+        );
+        let reason = held
+            .reasons
+            .iter()
+            .find(|reason| reason.code == "rejection_held")
+            .expect("a reason says why the comment is not rejected");
+        assert_eq!((reason.source, reason.weight), (ReasonSource::Rule, 0.0));
+        assert!(
+            reason.message.starts_with("Held for review rather than rejected: the score would be 0.")
+                && reason.message.contains("without its 2 strongest signs of spam (the word \"please\", +2.62; the word \"share\", +0.93)")
+                && reason.message.contains("under the reject threshold (0.9)"),
+            "{}",
+            reason.message
+        );
+        let sum: f64 = held.reasons.iter().map(|reason| reason.weight).sum();
+        assert!((logit(held.score) - sum).abs() < 1e-9);
+
+        let score_alone = Thresholds::default().with_reject_holds_without(0).unwrap();
+        let rejected = decide(&model, &score_alone, &question);
+        assert_eq!(rejected.verdict, Verdict::Reject);
+        assert_eq!(rejected.score, held.score);
+        assert!(rejected
+            .reasons
+            .iter()
+            .all(|reason| reason.code != "rejection_held"));
+
+        let spam = crate::rules::testing_comment(
+            "Check out my channel please subscribe http://spam.example.top/free",
+        );
+        let assessment = decide(&model, &Thresholds::default(), &spam);
+        assert_eq!(assessment.verdict, Verdict::Reject, "{assessment:?}");
+        assert!(assessment
+            .reasons
+            .iter()
+            .all(|reason| reason.code != "rejection_held"));
+
+        // A rule's weight is a sign as the model's are; a rule in `reject`
+        // mode rejects whatever the rest says.
+        let heavy_rule = with_hits(&question, vec![hit(Rule::ExcessiveCaps, 9.0, Mode::Score)]);
+        let with_rule = decide_with_rules(
+            &model,
+            &Thresholds::new(0.5, 0.95).unwrap(),
+            &question,
+            &site_hosts(&question, &[]),
+            &heavy_rule,
+        );
+        let message = &with_rule
+            .reasons
+            .iter()
+            .find(|reason| reason.code == "rejection_held")
+            .unwrap()
+            .message;
+        assert!(
+            message.contains("(the rule excessive_caps, +9.00; the word \"please\", +2.62)"),
+            "{message}"
+        );
+        let reject_mode = with_hits(&question, vec![hit(Rule::Honeypot, 0.0, Mode::Reject)]);
+        let rejected = decide_with_rules(
+            &model,
+            &Thresholds::default(),
+            &question,
+            &site_hosts(&question, &[]),
+            &reject_mode,
+        );
+        assert_eq!(rejected.verdict, Verdict::Reject);
+        assert!(rejected
+            .reasons
+            .iter()
+            .all(|reason| reason.code != "rejection_held"));
+
+        assert!(Thresholds::default()
+            .with_reject_holds_without(MAX_REJECT_HOLDS_WITHOUT)
+            .is_some());
+        assert!(Thresholds::default()
+            .with_reject_holds_without(MAX_REJECT_HOLDS_WITHOUT + 1)
+            .is_none());
     }
 
     #[test]

@@ -721,6 +721,13 @@ async fn with_online_learning_off_a_held_out_correction_is_trained_by_the_next_r
         dry_run_check(&server, PROBE).await.model_version,
         job.candidate_version
     );
+    // With no label since, the next retrain trains on the one left rather
+    // than hold it out again: held out each time, it was never learned
+    // (the job built the active model again and was refused as its twin).
+    let again = finished_retrain(&server, false, true).await;
+    assert_eq!(again.state(), pb::JobState::Succeeded, "{}", again.message);
+    assert_eq!(again.examples, 28 + 1, "{again:?}");
+    assert!(!again.message.contains("same model"), "{}", again.message);
 
     // Five more labels: of the ten corrections, the incremental retrain
     // holds out the newest two, and adds to the candidate the three other

@@ -781,14 +781,19 @@ async fn a_sites_listed_hosts_are_its_own_for_the_model() {
 /// A comment that names the post it is under (`context.post_title`) is
 /// spoken for by `on_topic`: the reader's thanks, a spammer's words under
 /// the built-in model, goes to review instead of being rejected. A site's
-/// table sets how many of the title's words it takes.
+/// table sets how many of the title's words it takes. (The score alone
+/// decides here, `reject_holds_without = 0`: with the default, the thanks
+/// rests on two signs of spam and is held for review either way.)
 #[tokio::test]
 async fn a_comment_naming_the_posts_title_is_spoken_for() {
     let directory = tempfile::tempdir().unwrap();
-    let config = config_with_rules(
+    let mut config = config_with_rules(
         directory.path(),
         &format!("[rules.sites.\"{BLOG_SITE}\"]\non_topic = {{ threshold = 2 }}\n"),
     );
+    config.thresholds = moderato::verdict::Thresholds::default()
+        .with_reject_holds_without(0)
+        .unwrap();
     let server = start_with(config).await;
     const THANKS: &str =
         "Great article, thanks for sharing. The council's decision on the bypass is a disgrace.";

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::calibration::sigmoid;
 use super::features::resolve_positions;
 use super::scorer::ScorerWeights;
-use super::train::{multinomial_weights, EventModel};
+use super::train::{multinomial_weights_directly, EventModel};
 use super::{
     extract_features_on_site, BinaryMetrics, Calibration, ClassifierError, FeatureParams,
     LabelledExample, SiteHosts, SparseScorer,
@@ -419,8 +419,10 @@ impl Model {
     ) -> Result<Model, ClassifierError> {
         let Some(counts) = &self.file.counts else {
             return Err(ClassifierError::Training(format!(
-                "model {} cannot learn online: it keeps no feature counts \
-                 (only multinomial models trained by this version do)",
+                "model {} keeps no feature counts (only multinomial models trained by this \
+                 version do; a Bernoulli model does not), so corrections cannot be added to it, \
+                 online or by an incremental retrain: a full retrain (with learning.base_data) \
+                 trains on them",
                 self.file.version
             )));
         };
@@ -465,7 +467,9 @@ impl Model {
             }
             file.summary.examples += 1;
         }
-        file.weights = multinomial_weights(&counts, file.alpha)?;
+        // The same bits as linfa-bayes' fit, without its debugging dump
+        // (see `multinomial_weights_directly`).
+        file.weights = multinomial_weights_directly(&counts, file.alpha);
         file.counts = Some(counts);
         file.learned_online += examples.len() as u64;
         file.version = format!("{}+{}", self.trained_version(), file.learned_online);

@@ -130,6 +130,16 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
             data_dir = %config.data_dir.display(),
             "moderato ready to serve"
         );
+        let model = state.engine.model();
+        if !model.can_learn_online() {
+            tracing::warn!(
+                model = model.version(),
+                "the model keeps no feature counts (a Bernoulli model does not): labels are not \
+                 learned online and incremental retrains fail; a full retrain (with \
+                 learning.base_data) learns the corrections, and a multinomial model learns \
+                 them as they come"
+            );
+        }
         // One stop signal for every listener; a second one stops at once.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {

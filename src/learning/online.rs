@@ -143,7 +143,8 @@ impl Engine {
         let live = self.model();
         if !live.can_learn_online() {
             return Ok(OnlineOutcome::Skipped(format!(
-                "model {} keeps no feature counts; retrain to learn the corrections",
+                "model {} keeps no feature counts (a Bernoulli model does not), so labels are \
+                 not learned online; a full retrain (with learning.base_data) learns them",
                 live.version()
             )));
         }

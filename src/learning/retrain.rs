@@ -445,8 +445,7 @@ impl Engine {
             eligible.sort_by_key(|correction| correction.at);
             (in_file, eligible)
         };
-        let held_out =
-            corrections.split_off(corrections.len() - held_out_count.min(corrections.len()));
+        let held_out = newest_held_out(&mut corrections, held_out_count, &record);
         let held_out_examples: Vec<LabelledExample> = held_out
             .iter()
             .map(|correction| self.correction_example(correction))
@@ -677,6 +676,31 @@ fn trained_through(started: UnixMillis, read_at: UnixMillis, read: &[Correction]
 /// promotion did not learn; a version from a model file (`None`) holds
 /// none, however old they are: a file is trained on labelled files, not on
 /// this service's corrections.
+/// Takes the held-out corrections out of `corrections` (sorted oldest
+/// first): the newest `count` of them, leaving out those the version's own
+/// job held out and its promotion did not learn (`not_learned`). Those
+/// stayed stored for the next retrain, to be trained on: holding them out
+/// again would keep them out of every model (with `learning.online` off,
+/// an incremental retrain with no newer corrections then built the active
+/// model again and was refused as a twin of it).
+fn newest_held_out(
+    corrections: &mut Vec<Correction>,
+    count: usize,
+    record: &ModelRecord,
+) -> Vec<Correction> {
+    let left_for_this_job: HashSet<&str> = record.not_learned.iter().map(String::as_str).collect();
+    let mut held_out = Vec::new();
+    let mut index = corrections.len();
+    while index > 0 && held_out.len() < count {
+        index -= 1;
+        if !left_for_this_job.contains(corrections[index].decision_id.as_str()) {
+            held_out.push(corrections.remove(index));
+        }
+    }
+    held_out.reverse();
+    held_out
+}
+
 fn trained_or_not(
     record: &ModelRecord,
     corrections: Vec<Correction>,
@@ -1113,6 +1137,37 @@ mod tests {
         let (older, newer) = trained_or_not(&record, corrections());
         assert_eq!(ids(older), ["old"]);
         assert_eq!(ids(newer), ["held", "new"]);
+    }
+
+    /// The held-out corrections are the newest, except those the version's
+    /// own job held out and left unlearned: they are trained on now.
+    #[test]
+    fn corrections_left_by_the_last_job_are_not_held_out_again() {
+        let mut corrections = vec![
+            correction("a", Label::Spam, 10),
+            correction("b", Label::Ham, 20),
+            correction("left", Label::Spam, 30),
+            correction("c", Label::Spam, 40),
+        ];
+        let record = ModelRecord {
+            version: "v".to_string(),
+            created_at: UnixMillis(1_000),
+            origin: "retrain job".to_string(),
+            summary: Default::default(),
+            metrics: None,
+            trained_through: Some(UnixMillis(25)),
+            not_learned: vec!["left".to_string()],
+        };
+        let held_out = newest_held_out(&mut corrections, 2, &record);
+        let ids = |corrections: &[Correction]| -> Vec<String> {
+            corrections.iter().map(|c| c.decision_id.clone()).collect()
+        };
+        assert_eq!(ids(&held_out), ["b", "c"]);
+        assert_eq!(ids(&corrections), ["a", "left"]);
+        // Only the one left: nothing is held out.
+        let mut only_left = vec![correction("left", Label::Spam, 30)];
+        assert!(newest_held_out(&mut only_left, 1, &record).is_empty());
+        assert_eq!(only_left.len(), 1);
     }
 
     #[test]
