@@ -185,11 +185,22 @@ impl Comment {
     /// Whether readers would see the same comment: the same text under
     /// the same name and website. A person's approval is for what they
     /// saw, so an edit of any of these withdraws it (see
-    /// [`Decision::label_stands_for`]).
+    /// [`Decision::label_stands_for`]). What no reader sees is no edit:
+    /// line endings written `\r\n` or `\n`, and whitespace at the end of
+    /// a line or of a text, name or address (see [`as_shown`]); a site whose
+    /// content system saves `\r\n` as `\n` sent every approved comment
+    /// back to the queue when it checked it again.
     pub fn shows_the_same_as(&self, other: &Comment) -> bool {
-        self.content == other.content
-            && self.author.name == other.author.name
-            && self.author.url == other.author.url
+        self.shown_parts() == other.shown_parts()
+    }
+
+    /// The parts [`Comment::shows_the_same_as`] compares, as shown.
+    fn shown_parts(&self) -> [std::borrow::Cow<'_, str>; 3] {
+        [
+            as_shown(&self.content),
+            as_shown(&self.author.name),
+            as_shown(&self.author.url),
+        ]
     }
 
     /// A short fingerprint of what readers would see (the fields
@@ -201,7 +212,7 @@ impl Comment {
     pub fn revision(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
-        for part in [&self.content, &self.author.name, &self.author.url] {
+        for part in self.shown_parts() {
             // Each part's length first, so that no two sets of parts give
             // the same bytes.
             hasher.update((part.len() as u64).to_le_bytes());
@@ -209,6 +220,23 @@ impl Comment {
         }
         hex::encode(&hasher.finalize()[..8])
     }
+}
+
+/// `text` as readers see it, for telling an edit from a resave: line
+/// endings as `\n`, and no whitespace at the end of a line or of the text.
+/// Borrowed when the text is so already, which keeps the revisions of such
+/// comments what they were before this reading existed.
+pub fn as_shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let at_line_end = |line: &str| line.ends_with(char::is_whitespace);
+    if !text.contains('\r')
+        && !text.ends_with(char::is_whitespace)
+        && !text.split('\n').any(at_line_end)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = unified.split('\n').map(str::trim_end).collect();
+    std::borrow::Cow::Owned(lines.join("\n").trim_end().to_string())
 }
 
 /// What the pipeline concluded about one comment.
@@ -356,6 +384,50 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A resave that changes no character a reader sees (line endings,
+    /// whitespace at a line's end) keeps the comment's revision and its
+    /// person's approval; any visible change does not. A comment already
+    /// written as shown keeps the revision it had before this reading.
+    #[test]
+    fn a_resave_readers_cannot_see_is_no_edit() {
+        let with = |content: &str, name: &str| Comment {
+            site_id: "news.example".to_string(),
+            comment_id: "c1".to_string(),
+            content: content.to_string(),
+            author: Author {
+                name: name.to_string(),
+                ..Default::default()
+            },
+            context: PostContext::default(),
+            submitted_at: UnixMillis(0),
+            form: FormSignals::default(),
+        };
+        let stored = with("First line\r\nsecond line \r\n", "Ann ");
+        let resaved = with("First line\nsecond line", "Ann");
+        assert!(stored.shows_the_same_as(&resaved));
+        assert_eq!(stored.revision(), resaved.revision());
+        for edited in [
+            with("First line\nsecond  line", "Ann"),
+            with("First line second line", "Ann"),
+            with("First line\nsecond line", "Anna"),
+            with(" First line\nsecond line", "Ann"),
+        ] {
+            assert!(!stored.shows_the_same_as(&edited), "{:?}", edited.content);
+            assert_ne!(stored.revision(), edited.revision());
+        }
+        assert_eq!(as_shown("a\rb\t\n\n"), "a\nb");
+        assert!(matches!(as_shown("a\nb"), std::borrow::Cow::Borrowed(_)));
+        // The revision as computed before: each part's length, then it.
+        let plain = with("Plain text", "Ann");
+        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+        for part in ["Plain text", "Ann", ""] {
+            sha2::Digest::update(&mut hasher, (part.len() as u64).to_le_bytes());
+            sha2::Digest::update(&mut hasher, part.as_bytes());
+        }
+        let before = hex::encode(&sha2::Digest::finalize(hasher)[..8]);
+        assert_eq!(plain.revision(), before);
+    }
 
     #[test]
     fn sortable_bytes_read_back_and_sort_as_time_does() {

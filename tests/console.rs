@@ -228,6 +228,8 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
             "{\"decision_ids\": [\"x\"], \"label\": \"spam\", \"moderator\": \"dave\"}",
         ),
         ("GET", "/api/queue?page_token=a&page_token=b&site=%FF", ""),
+        // gRPC's names are no console parameters: refused, not ignored.
+        ("GET", "/api/queue?min_priority=high", ""),
     ] {
         let (status, refused) = http(&server, method, path, Some(MODERATOR_TOKEN), body).await;
         assert_eq!(status, 400, "{path} {body}: {refused}");
@@ -238,6 +240,14 @@ async fn moderators_sign_in_list_and_resolve_through_the_console_api() {
             message.starts_with("body") || message.starts_with("query"),
             "{message}"
         );
+        if path.contains("min_priority") {
+            assert!(
+                message.contains("unknown field `min_priority`")
+                    && message.ends_with("(the parameters are site, status and page_token)")
+                    && !message.contains("Failed to deserialize"),
+                "{message}"
+            );
+        }
     }
     let (status, stats) = http(&server, "GET", "/api/stats", Some(MODERATOR_TOKEN), "").await;
     assert_eq!(status, 200);

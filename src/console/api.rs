@@ -143,7 +143,11 @@ pub async fn me(Moderator(caller): Moderator) -> Result<Json<Me>, ApiError> {
     }))
 }
 
+/// Unknown parameters are refused, as `/api/resolve` refuses unknown
+/// fields: a script that asks for `min_priority` or `page_size` (the gRPC
+/// `ListQueue`'s) would otherwise get every item without a word.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     #[serde(default)]
     site: String,
@@ -326,8 +330,17 @@ pub async fn queue(
     Moderator(caller): Moderator,
     query: Result<Query<QueueQuery>, QueryRejection>,
 ) -> Result<Json<PageView>, ApiError> {
-    let Query(query) =
-        query.map_err(|rejection| Error::invalid_argument("query", rejection.body_text()))?;
+    let Query(query) = query.map_err(|rejection| {
+        // axum's text starts "Failed to deserialize query string: ".
+        let text = rejection.body_text();
+        let reason = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text);
+        Error::invalid_argument(
+            "query",
+            format!("{reason} (the parameters are site, status and page_token)"),
+        )
+    })?;
     if !query.site.is_empty() {
         crate::domain::check_site_id(&query.site)
             .map_err(|reason| Error::invalid_argument("site", reason.to_string()))?;

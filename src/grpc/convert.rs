@@ -195,6 +195,15 @@ pub fn check_request_from_proto(
     check_site_id("site_id", &site_id)?;
     check_comment_id(&request.comment_id)?;
     check_length("content", &request.content, MAX_CONTENT_BYTES)?;
+    // A comment form does not post an empty comment; a site that sends one
+    // has mapped the wrong field, and would get a verdict on nothing
+    // (ALLOW, stored) instead of a word about its mistake.
+    if request.content.trim().is_empty() {
+        return Err(Error::invalid_argument(
+            "content",
+            "is empty or only whitespace: send the text the reader wrote",
+        ));
+    }
     let submitted_at = match &request.submitted_at {
         Some(time) => time_from_proto("submitted_at", time)?,
         None => UnixMillis::now(),
@@ -377,6 +386,20 @@ mod tests {
         let mut too_long = request();
         too_long.content = "x".repeat(MAX_CONTENT_BYTES + 1);
         assert_eq!(refused_field(too_long), "content");
+        for nothing in ["", " \n\t\u{3000}"] {
+            let mut empty = request();
+            empty.content = nothing.into();
+            match check_request_from_proto(empty, "site.example".into()) {
+                Err(Error::InvalidArgument { field, reason }) => {
+                    assert_eq!(field, "content");
+                    assert_eq!(
+                        reason,
+                        "is empty or only whitespace: send the text the reader wrote"
+                    );
+                }
+                other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+            }
+        }
 
         let mut no_id = request();
         no_id.comment_id.clear();

@@ -281,9 +281,12 @@ function itemElement(item) {
     // lines, however few its characters: a thousand blank lines would
     // push its text, reasons and buttons out of sight.
     const lines = item.content.split(/\r\n|[\n\r\v\f\x85\u2028\u2029]/).length;
-    if (item.content.length > LONG_COMMENT || lines > LONG_COMMENT_LINES) {
+    // Characters as a reader counts them: JavaScript's `length` counts an
+    // emoji twice (UTF-16 code units).
+    const characters = Array.from(item.content).length;
+    if (characters > LONG_COMMENT || lines > LONG_COMMENT_LINES) {
       content.classList.add("folded");
-      const unfold = text("button", "Show the whole comment (" + item.content.length.toLocaleString() + " characters, " + lines.toLocaleString() + (lines === 1 ? " line)" : " lines)"), "unfold");
+      const unfold = text("button", "Show the whole comment (" + characters.toLocaleString() + " characters, " + lines.toLocaleString() + (lines === 1 ? " line)" : " lines)"), "unfold");
       unfold.type = "button";
       unfold.addEventListener("click", () => { content.classList.remove("folded"); unfold.remove(); });
       li.append(unfold);
@@ -374,9 +377,18 @@ async function loadQueue(more = false) {
     // A comment rechecked since its page was loaded comes again at its new
     // place, perhaps with new text: its earlier entry goes, and its element
     // is built anew, so that the text shown is the one a label is sent for.
-    // The cursor stays on the comment it was on.
+    // The cursor stays on the comment it was on. A ticked comment that
+    // comes back edited loses its tick: the toolbar would otherwise label
+    // the new text, which the moderator never saw ticked.
     const incoming = new Set(page.items.map((item) => item.decision_id));
     const currentId = state.items[state.current]?.decision_id;
+    const revisions = new Map(state.items.map((item) => [item.decision_id, item.revision]));
+    const edited = page.items.filter((item) => state.selected.has(item.decision_id) && revisions.has(item.decision_id) && revisions.get(item.decision_id) !== item.revision);
+    for (const item of edited) state.selected.delete(item.decision_id);
+    if (edited.length > 0) {
+      const names = edited.map((item) => "comment " + isolatedId(item.comment_id)).join(", ");
+      say(names + (edited.length === 1 ? " was" : " were") + " edited since ticked, so the tick was removed: read it again before deciding.");
+    }
     for (const id of incoming) itemElements.delete(id);
     state.items = state.items.filter((item) => !incoming.has(item.decision_id)).concat(page.items);
     const index = state.items.findIndex((item) => item.decision_id === currentId);
