@@ -141,7 +141,10 @@ function withoutInvisibleCharacters(content) {
 }
 
 // The comment with the model's words marked: red where they pushed towards
-// spam, green towards a legitimate comment; the weight is in the title.
+// spam, green towards a legitimate comment; the weight is in the title. The
+// marks are found by the model in force, which online learning moves, so
+// the title says so: a reason stored with the decision may give the same
+// word another weight.
 function highlighted(content, highlights) {
   const container = text("p", "", "content");
   const words = highlights.filter((h) => h.text.length > 0);
@@ -163,7 +166,7 @@ function highlighted(content, highlights) {
     const end = positions[match.index + match[0].length - 1] + 1;
     container.append(content.slice(last, start));
     const mark = text("mark", content.slice(start, end), found.weight > 0 ? "spammy" : "hammy");
-    mark.title = found.description + " (" + (found.weight > 0 ? "+" : "") + found.weight.toFixed(2) + ")";
+    mark.title = found.description + " (" + (found.weight > 0 ? "+" : "") + found.weight.toFixed(2) + " in the model now)";
     container.append(mark);
     last = end;
   }
