@@ -208,7 +208,10 @@ impl Comment {
     /// the same have the same revision, and an edit gives another. The
     /// console sends it back with a label, so that a label is refused for
     /// a comment edited since it was shown. (SHA-256, so that it stays
-    /// the same across versions of the service and restarts.)
+    /// the same across restarts and versions of the service; except once,
+    /// in the version that began to read comments as shown, for a comment
+    /// holding `\r` or whitespace at a line's end: a console page loaded
+    /// before that upgrade gets one 409 for it, and a reload settles it.)
     pub fn revision(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();

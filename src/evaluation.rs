@@ -105,6 +105,10 @@ pub struct LabelCounts {
 pub struct ThresholdFigures {
     pub review: f64,
     pub reject: f64,
+    /// How many of its strongest signs of spam a rejection by score had to
+    /// hold without (`thresholds.reject_holds_without`): the verdict
+    /// counts depend on it.
+    pub reject_holds_without: usize,
 }
 
 fn share(part: u64, whole: u64) -> f64 {
@@ -234,6 +238,7 @@ pub fn evaluate_on_site(
         thresholds: ThresholdFigures {
             review: thresholds.review(),
             reject: thresholds.reject(),
+            reject_holds_without: thresholds.reject_holds_without(),
         },
         rules: rules.is_some(),
         rule_hits,

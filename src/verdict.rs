@@ -86,8 +86,8 @@ impl Thresholds {
     /// of spam: a comment whose score reaches the reject threshold is
     /// rejected only if it would still reach it without its `signs`
     /// strongest signs of spam (the model's words, phrases, links and
-    /// signals, read as the reasons name them, and the weights of the rules
-    /// that fired), and is sent to review otherwise. 0 turns this off: the
+    /// signals, read as the reasons name them; the rules' weights stay),
+    /// and is sent to review otherwise. 0 turns this off: the
     /// score alone decides. `None` when `signs` is above
     /// [`MAX_REJECT_HOLDS_WITHOUT`].
     ///
@@ -224,7 +224,7 @@ pub fn decide_with_rules(
         .unwrap_or(Verdict::Allow);
     let mut by_score = thresholds.verdict(score);
     if by_score == Verdict::Reject && severity(floor) < severity(Verdict::Reject) {
-        if let Some(held) = held_rejection(thresholds, log_odds, &readable, hits) {
+        if let Some(held) = held_rejection(thresholds, log_odds, &readable) {
             by_score = Verdict::Review;
             reasons.push(held);
         }
@@ -311,18 +311,16 @@ fn sigmoid(log_odds: f64) -> f64 {
 /// [`Thresholds::reject_holds_without`] strongest signs of spam. The
 /// reason weighs nothing: the score is what it was, only its verdict
 /// changes.
-fn held_rejection(
-    thresholds: &Thresholds,
-    log_odds: f64,
-    readable: &ModelScore,
-    hits: &[crate::rules::RuleHit],
-) -> Option<Reason> {
+///
+/// The signs are the model's: the weights of the rules that fired stay in
+/// the score as the operator set them, so that a rule in `score` or
+/// `review` mode still takes a comment the model doubts past the reject
+/// line (the README's and the rules' defaults say it does).
+fn held_rejection(thresholds: &Thresholds, log_odds: f64, readable: &ModelScore) -> Option<Reason> {
     let count = thresholds.reject_holds_without;
     if count == 0 {
         return None;
     }
-    // Each sign with its description; rules in `reject` mode never get
-    // here (their hit rejects whatever the score).
     let mut signs: Vec<(String, f64)> = readable
         .contributions
         .iter()
@@ -333,11 +331,6 @@ fn held_rejection(
                 contribution.weight,
             )
         })
-        .chain(
-            hits.iter()
-                .filter(|hit| hit.weight > 0.0)
-                .map(|hit| (format!("the rule {}", hit.rule.code()), hit.weight)),
-        )
         .collect();
     signs.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     signs.truncate(count);
@@ -688,11 +681,11 @@ mod tests {
                 Verdict::Reject,
                 Priority::High,
             ),
-            // A rule in `score` mode is one sign of spam, however heavy:
-            // alone it holds the comment for review (see below).
+            // A rule's weight is no sign the rejection must hold without:
+            // it stays in the score as the operator set it.
             (
                 vec![hit(Rule::Honeypot, 20.0, Mode::Score)],
-                Verdict::Review,
+                Verdict::Reject,
                 Priority::High,
             ),
         ];
@@ -764,26 +757,21 @@ mod tests {
             .iter()
             .all(|reason| reason.code != "rejection_held"));
 
-        // A rule's weight is a sign as the model's are; a rule in `reject`
-        // mode rejects whatever the rest says.
-        let heavy_rule = with_hits(&question, vec![hit(Rule::ExcessiveCaps, 9.0, Mode::Score)]);
+        // A rule's weight stays in the score: a rule that fired takes the
+        // comment past the reject line, as the operator set it to. A rule
+        // in `reject` mode rejects whatever the rest says.
         let with_rule = decide_with_rules(
             &model,
-            &Thresholds::new(0.5, 0.95).unwrap(),
+            &Thresholds::default(),
             &question,
             &site_hosts(&question, &[]),
-            &heavy_rule,
+            &with_hits(&question, vec![hit(Rule::AuthorKeyword, 1.0, Mode::Review)]),
         );
-        let message = &with_rule
+        assert_eq!(with_rule.verdict, Verdict::Reject, "{with_rule:?}");
+        assert!(with_rule
             .reasons
             .iter()
-            .find(|reason| reason.code == "rejection_held")
-            .unwrap()
-            .message;
-        assert!(
-            message.contains("(the rule excessive_caps, +9.00; the word \"please\", +2.62)"),
-            "{message}"
-        );
+            .all(|reason| reason.code != "rejection_held"));
         let reject_mode = with_hits(&question, vec![hit(Rule::Honeypot, 0.0, Mode::Reject)]);
         let rejected = decide_with_rules(
             &model,

@@ -128,9 +128,10 @@ pub fn eval(
         shown("auc", format!("{:.3}", binary.auc)),
     );
     say!(
-        "verdicts at review {} / reject {}:",
+        "verdicts at review {} / reject {} (a rejection by score holding without {} signs):",
         report.thresholds.review,
-        report.thresholds.reject
+        report.thresholds.reject,
+        report.thresholds.reject_holds_without
     );
     say!(
         "  ham:  allow {:>5}  review {:>5}  reject {:>5}",

@@ -670,19 +670,16 @@ fn trained_through(started: UnixMillis, read_at: UnixMillis, read: &[Correction]
         .fold(started, UnixMillis::max)
 }
 
-/// `corrections` split into those the version `record` describes was
-/// trained on, and the others. A version trained through a time holds the
-/// corrections made up to it, except those its job held out and its
-/// promotion did not learn; a version from a model file (`None`) holds
-/// none, however old they are: a file is trained on labelled files, not on
-/// this service's corrections.
 /// Takes the held-out corrections out of `corrections` (sorted oldest
-/// first): the newest `count` of them, leaving out those the version's own
-/// job held out and its promotion did not learn (`not_learned`). Those
-/// stayed stored for the next retrain, to be trained on: holding them out
-/// again would keep them out of every model (with `learning.online` off,
-/// an incremental retrain with no newer corrections then built the active
-/// model again and was refused as a twin of it).
+/// first): the newest `count` of them, leaving out those the version's
+/// promotion did not learn (`not_learned`: held out by its job, or made
+/// while the job trained). Those stayed stored for the next retrain, to be
+/// trained on: holding them out again would keep them out of every model
+/// (with `learning.online` off, an incremental retrain with no newer
+/// corrections then built the active model again and was refused as a
+/// twin of it). Labels made while the job trained were not held out by
+/// it; they are trained on here without being held out once, like the
+/// others the promotion left.
 fn newest_held_out(
     corrections: &mut Vec<Correction>,
     count: usize,
@@ -701,6 +698,12 @@ fn newest_held_out(
     held_out
 }
 
+/// `corrections` split into those the version `record` describes was
+/// trained on, and the others. A version trained through a time holds the
+/// corrections made up to it, except those its job held out and its
+/// promotion did not learn; a version from a model file (`None`) holds
+/// none, however old they are: a file is trained on labelled files, not on
+/// this service's corrections.
 fn trained_or_not(
     record: &ModelRecord,
     corrections: Vec<Correction>,

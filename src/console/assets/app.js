@@ -261,9 +261,10 @@ function itemElement(item) {
     const reasons = document.createElement("ul");
     reasons.className = "reasons";
     for (const reason of item.reasons) {
-      // The model's sentences state their weight already; the rules' do not.
+      // The model's sentences state their weight already; the rules' do
+      // not. A held rejection weighs nothing and says what it is.
       const entry = text("li", reason.message + " ");
-      if (reason.source === "rule") {
+      if (reason.source === "rule" && reason.weight !== 0) {
         entry.append(text("span", "(" + (reason.weight > 0 ? "+" : "") + reason.weight.toFixed(2) + ")", "weight"));
       }
       reasons.append(entry);
@@ -284,8 +285,9 @@ function itemElement(item) {
     // lines, however few its characters: a thousand blank lines would
     // push its text, reasons and buttons out of sight.
     const lines = item.content.split(/\r\n|[\n\r\v\f\x85\u2028\u2029]/).length;
-    // Characters as a reader counts them: JavaScript's `length` counts an
-    // emoji twice (UTF-16 code units).
+    // Characters as code points: JavaScript's `length` counts an emoji
+    // twice (UTF-16 code units). A flag or a joined emoji still counts as
+    // several: folding is about room on the screen, and that is near enough.
     const characters = Array.from(item.content).length;
     if (characters > LONG_COMMENT || lines > LONG_COMMENT_LINES) {
       content.classList.add("folded");
