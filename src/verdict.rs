@@ -321,20 +321,20 @@ fn held_rejection(thresholds: &Thresholds, log_odds: f64, readable: &ModelScore)
     if count == 0 {
         return None;
     }
-    let mut signs: Vec<(String, f64)> = readable
+    // Ties (features the training saw equally often) by name, so that the
+    // signs named do not depend on the vocabulary's order.
+    let mut signs: Vec<_> = readable
         .contributions
         .iter()
         .filter(|contribution| contribution.weight > 0.0)
-        .map(|contribution| {
-            (
-                FeatureDescription(contribution.feature).to_string(),
-                contribution.weight,
-            )
-        })
         .collect();
-    signs.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    signs.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.feature.cmp(b.feature))
+    });
     signs.truncate(count);
-    let set_aside: f64 = signs.iter().map(|(_, weight)| weight).sum();
+    let set_aside: f64 = signs.iter().map(|sign| sign.weight).sum();
     let without = sigmoid(log_odds - set_aside);
     if without >= thresholds.reject {
         return None;
@@ -344,7 +344,7 @@ fn held_rejection(thresholds: &Thresholds, log_odds: f64, readable: &ModelScore)
     let without = (without * 100.0).floor() / 100.0;
     let named: Vec<String> = signs
         .iter()
-        .map(|(description, weight)| format!("{description}, {weight:+.2}"))
+        .map(|sign| format!("{}, {:+.2}", FeatureDescription(sign.feature), sign.weight))
         .collect();
     let strongest = match signs.len() {
         1 => "its strongest sign of spam".to_string(),
