@@ -590,16 +590,68 @@ async fn approved_authors_earn_trust_and_spam_labels_take_it_away() {
         ..last.comment.clone()
     };
     let outcome = engine.check(again, CheckOptions::default()).await.unwrap();
+    // One spam label takes the trust away, but a regular with many
+    // approved comments is no spammer for it.
     assert!(
         !outcome
             .decision
             .assessment
             .reasons
             .iter()
-            .any(|r| r.code == "trusted_author"),
+            .any(|r| r.code == "trusted_author" || r.code == "spam_author"),
         "{:?}",
         outcome.decision.assessment
     );
+}
+
+/// A moderator's spam label follows its author: their next comment is held
+/// for review with a reason that says why, until approvals outnumber the
+/// spam labels. Other authors are not touched.
+#[tokio::test]
+async fn an_author_labelled_spam_is_held_for_review_until_approved_more_often() {
+    let (server, _directory) = start_server().await;
+    let spammer =
+        |comment_id: &str, text: &str| by(comment(comment_id, text), "Promo", "promo@mail.example");
+    let first = check(&server, spammer("promo-1", PROMOTION)).await;
+    assert!(!rule_codes(&first).contains(&"spam_author"), "{first:?}");
+    resolve_as_moderator(&server, vec![first.decision_id.clone()], pb::Label::Spam).await;
+
+    let harmless = check(&server, spammer("promo-2", HAM_TEXT)).await;
+    assert!(
+        rule_codes(&harmless).contains(&"spam_author"),
+        "{harmless:?}"
+    );
+    assert_ne!(harmless.verdict(), pb::Verdict::Allow, "{harmless:?}");
+    let reason = harmless
+        .reasons
+        .iter()
+        .find(|reason| reason.code == "spam_author")
+        .unwrap();
+    assert_eq!(
+        reason.message,
+        "The author (known by e-mail address) has 1 earlier comment labelled spam on this site \
+         and 0 approved."
+    );
+    assert_eq!(reason.weight, 2.0);
+
+    let other = check(
+        &server,
+        by(
+            comment("reader-1", HAM_TEXT),
+            "Reader",
+            "reader@mail.example",
+        ),
+    )
+    .await;
+    assert!(!rule_codes(&other).contains(&"spam_author"), "{other:?}");
+    assert_eq!(other.verdict(), pb::Verdict::Allow, "{other:?}");
+
+    // The moderator approves the harmless comment: one approval against
+    // one spam label, and the author is no longer held for it.
+    resolve_as_moderator(&server, vec![harmless.decision_id.clone()], pb::Label::Ham).await;
+    let later = check(&server, spammer("promo-3", HAM_TEXT)).await;
+    assert!(!rule_codes(&later).contains(&"spam_author"), "{later:?}");
+    server.stop().await;
 }
 
 #[tokio::test]

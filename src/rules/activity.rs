@@ -2,11 +2,15 @@
 //! site's recent comments. Spam campaigns post one text many times with
 //! small changes, under many names; bots post faster than people.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::settings::RuleSettings;
 use super::similarity::Fingerprint;
 use super::state::{AuthorKey, Context, RecentComment};
+
+/// The most characters of a site's comment id a reason quotes.
+const QUOTED_COMMENT_ID_CHARACTERS: usize = 40;
 
 /// The recent comments within `window_seconds` of the check. The context
 /// lists them newest first, so the scan stops at the first older one.
@@ -35,6 +39,7 @@ pub fn duplicate_content(
     let fingerprint = fingerprint?;
     let mut copies = 0usize;
     let mut closest: f64 = 0.0;
+    let mut closest_id = "";
     for recent in within_window(context, settings.window_seconds) {
         let Some(other) = &recent.fingerprint else {
             continue;
@@ -48,18 +53,33 @@ pub fn duplicate_content(
         let similarity = fingerprint.similarity(other);
         if similarity >= settings.threshold && recent.comment_id != comment_id {
             copies += 1;
-            closest = closest.max(similarity);
+            // The newest of equally close copies is named: the list runs
+            // newest first.
+            if similarity > closest || closest_id.is_empty() {
+                closest = similarity;
+                closest_id = &recent.comment_id;
+            }
         }
     }
     (copies > 0).then(|| {
         // The percentage is the closest match's alone: the others are only
-        // known to reach the threshold.
-        let closest_lead_in = if copies == 1 { "" } else { "the closest is " };
+        // known to reach the threshold. The closest is named by the site's
+        // own comment id, so that a moderator can look it up: a copy of a
+        // campaign, or a second reader quoting the same line.
+        let named = format!(
+            "comment \"{}\"",
+            crate::text::quoted(closest_id, QUOTED_COMMENT_ID_CHARACTERS)
+        );
+        let percent = closest * 100.0;
+        let closest = if copies == 1 {
+            format!("{named}, {percent:.0}% the same")
+        } else {
+            format!("the closest, {named}, is {percent:.0}% the same")
+        };
         format!(
-            "The text matches {} posted in the last {} ({closest_lead_in}{:.0}% the same).",
+            "The text matches {} posted in the last {} ({closest}).",
             comments(copies),
             describe_window(settings.window_seconds),
-            closest * 100.0,
         )
     })
 }
@@ -135,8 +155,20 @@ pub fn flood(
             Some(Origin::V6Network(_)) => "IPv6 network (/64)",
             _ => "IP address",
         };
+        let authors = authors_behind(context, settings, comment_id, author_key, origin);
+        // Many names behind one address is a bot that changes names, or an
+        // address many readers share: the moderator is told which to
+        // weigh.
+        let shared = if authors > 1 {
+            format!(
+                ", from {authors} different authors (a bot that changes names, or an address \
+                 many readers share, an office's or a mobile network's)"
+            )
+        } else {
+            String::new()
+        };
         Some(format!(
-            "The same {address} already posted {} in the last {window}.",
+            "The same {address} already posted {} in the last {window}{shared}.",
             comments(by_ip)
         ))
     } else if settings.site_threshold > 0.0 && on_site as f64 >= settings.site_threshold {
@@ -147,6 +179,30 @@ pub fn flood(
     } else {
         None
     }
+}
+
+/// The distinct authors (by their keys; anonymous comments are none) of
+/// the comment and of the earlier comments from its origin within the
+/// window. Counted only when `flood` fires by address, so a check pays for
+/// the set only then.
+fn authors_behind(
+    context: &Context,
+    settings: &RuleSettings,
+    comment_id: &str,
+    author_key: &AuthorKey,
+    origin: Option<Origin>,
+) -> usize {
+    let mut authors: HashSet<&str> = HashSet::new();
+    if !author_key.is_empty() {
+        authors.insert(author_key.as_str());
+    }
+    for recent in within_window(context, settings.window_seconds) {
+        let same_ip = origin.is_some() && recent.ip.map(Origin::of) == origin;
+        if same_ip && recent.comment_id != comment_id && !recent.author_key.is_empty() {
+            authors.insert(recent.author_key.as_str());
+        }
+    }
+    authors.len()
 }
 
 /// "10 min", "24 h", "45 s": a window as a reader says it.
@@ -343,7 +399,7 @@ mod tests {
         let message = duplicate_content(&settings, fingerprint.as_ref(), "self", &context(&one));
         assert_eq!(
             message.as_deref(),
-            Some("The text matches 1 comment posted in the last 24 h (100% the same).")
+            Some("The text matches 1 comment posted in the last 24 h (comment \"a\", 100% the same).")
         );
         // One copy is exact and two only reach the threshold: the share is
         // said of the closest alone, the count of all three.
@@ -357,7 +413,7 @@ mod tests {
             message.as_deref(),
             Some(
                 "The text matches 3 comments posted in the last 24 h \
-                 (the closest is 100% the same)."
+                 (the closest, comment \"b\", is 100% the same)."
             )
         );
     }
@@ -387,6 +443,23 @@ mod tests {
         assert_eq!(
             check(&[recent("a", 10, "", "192.0.2.1", "hi")], ""),
             "The same IP address already posted 1 comment in the last 10 min."
+        );
+        // Other names behind the address are counted with the author's.
+        let shared = [
+            recent("a", 10, "name:ann", "192.0.2.1", "hi"),
+            recent("b", 10, "name:bob", "192.0.2.1", "hi"),
+            recent("c", 10, "name:bob", "192.0.2.1", "hi"),
+            recent("d", 10, "name:cy", "192.0.2.9", "hi"),
+        ];
+        assert_eq!(
+            check(&shared, "name:dan"),
+            "The same IP address already posted 3 comments in the last 10 min, from 3 \
+             different authors (a bot that changes names, or an address many readers share, an \
+             office's or a mobile network's)."
+        );
+        assert_eq!(
+            check(&shared[1..3], "name:bob"),
+            "The author already posted 2 comments in the last 10 min."
         );
         assert_eq!(
             check(&[recent("a", 10, "", "", "hi")], ""),

@@ -7,8 +7,10 @@
 //! website's address ("Online Casino Bonus", `https://payday-loans-fast.example`).
 //! People write who they are, and their own site.
 
+use std::sync::LazyLock;
+
 use super::subject::Subject;
-use super::terms::{describe_terms, LayeredTerms};
+use super::terms::{describe_found, LayeredTerms};
 use crate::text::{for_each_link_token, normalize_keeping_full_stops, quoted, TokenKind};
 
 /// What comment spam advertises in the name and website fields, the
@@ -16,8 +18,9 @@ use crate::text::{for_each_link_token, normalize_keeping_full_stops, quoted, Tok
 /// a word or phrase unlikely in a person's name or a reader's own site.
 /// Terms fold as the term rules' do (look-alike letters, repeated letters,
 /// a word also read without its accents), and match whole words: "casino"
-/// is found in `best-casino-sites.example` but not in
-/// `bestcasinosites.example`. A plural is a term of its own. Words that
+/// is found in `best-casino-sites.example`, and in the website's
+/// `bestcasinosites.example` only as [`joined_keywords`] says. A plural is
+/// a term of its own. Words that
 /// are also names, placeholders or other things are left out or written
 /// as phrases: "porn" (the Finnish-Swedish surname Pörn, read without its
 /// accent), "xxx" (kisses, and a placeholder in a required website field),
@@ -59,6 +62,65 @@ pub const BUILT_IN_AUTHOR_KEYWORDS: &[&str] = &[
     "male enhancement",
     "cbd oil",
 ];
+
+/// The built-in keywords that are not looked for joined to other words in
+/// a website's address (see [`joined_keywords`]), because common words or
+/// a reader's own site hold them: "cialis" is inside "specialist" and
+/// "socialist", "escorts" inside a Ford Escort owners' club.
+const NOT_FOUND_JOINED: [&str; 2] = ["cialis", "escorts"];
+
+/// The fewest letters a keyword written without its spaces needs to be
+/// looked for joined to other words: shorter ones hide in longer words.
+const MIN_JOINED_KEYWORD_LETTERS: usize = 6;
+
+/// The built-in keywords found in a website's address joined to other
+/// words, as spam domains are written ("bestcasinosites.example",
+/// "cheapviagraonline.net", "paydayloansfast.example"), each with the run
+/// of the address it was found in, after the keywords `found_whole`. A
+/// keyword is looked for without its spaces ("onlinecasino") once it has
+/// [`MIN_JOINED_KEYWORD_LETTERS`], unless [`NOT_FOUND_JOINED`] lists it.
+/// Inside a run no word boundary shows, so a keyword is not named when one
+/// already named holds it ("payday loan" in "payday loans", "casino" in
+/// "online casino": the longest are looked for first), and a plural is not
+/// looked for, its singular finds it ("casinos" would be found in
+/// "bestcasinosites"). Only the built-in list is read so: a site's own
+/// `author_keywords` match whole words, since no one here has checked
+/// which common words hold them.
+fn joined_keywords(runs: &[String], found_whole: &[&str]) -> Vec<(&'static str, String)> {
+    static JOINED: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
+        let joined = |keyword: &str| keyword.split_whitespace().collect::<String>();
+        let all: Vec<String> = BUILT_IN_AUTHOR_KEYWORDS.iter().map(|k| joined(k)).collect();
+        let mut looked_for: Vec<(&'static str, String)> = BUILT_IN_AUTHOR_KEYWORDS
+            .iter()
+            .map(|keyword| (*keyword, joined(keyword)))
+            .filter(|(keyword, joined)| {
+                let plural = joined
+                    .strip_suffix('s')
+                    .is_some_and(|singular| all.iter().any(|other| other == singular));
+                !plural
+                    && !NOT_FOUND_JOINED.contains(keyword)
+                    && joined.chars().count() >= MIN_JOINED_KEYWORD_LETTERS
+            })
+            .collect();
+        looked_for.sort_by_key(|(_, joined)| std::cmp::Reverse(joined.len()));
+        looked_for
+    });
+    let mut named: Vec<String> = found_whole
+        .iter()
+        .map(|keyword| keyword.split_whitespace().collect())
+        .collect();
+    let mut found = Vec::new();
+    for run in runs {
+        for (keyword, joined) in JOINED.iter() {
+            let held = named.iter().any(|other| other.contains(joined.as_str()));
+            if !held && run.contains(joined.as_str()) {
+                named.push(joined.clone());
+                found.push((*keyword, run.clone()));
+            }
+        }
+    }
+    found
+}
 
 /// The top-level domains under which a bare domain in a name (no scheme,
 /// no `www.`) counts as a web address: the generic ones that spam uses.
@@ -127,21 +189,37 @@ fn is_bare_web_address(normalized: &str, host: &str) -> bool {
 
 /// Fires when the author's name or the words of the author's website hold
 /// one of `keywords` (the built-in list and the configured
-/// `author_keywords`). The text itself is the model's and the term rules'
-/// business, a reader may well write about a casino, except for the same
-/// keywords written in disguise (`disguised_keyword`, in the rules' `mod`).
+/// `author_keywords`), or the website's address holds a built-in one
+/// joined to other words (see [`joined_keywords`]). The text itself is
+/// the model's and the term rules' business, a reader may well write about
+/// a casino, except for the same keywords written in disguise
+/// (`disguised_keyword`, in the rules' `mod`).
 pub fn author_keyword(keywords: &LayeredTerms, subject: &Subject) -> Option<String> {
     if keywords.is_empty() {
         return None;
     }
     let words = subject.author_words();
+    let found_whole = keywords.find(&words.website);
+    let joined = joined_keywords(&words.website_runs, &found_whole);
+    let mut website: Vec<(&str, Option<String>)> =
+        found_whole.into_iter().map(|term| (term, None)).collect();
+    website.extend(
+        joined
+            .into_iter()
+            .map(|(keyword, run)| (keyword, Some(format!("in \"{}\"", quoted(&run, 40))))),
+    );
+    let name: Vec<(&str, Option<String>)> = keywords
+        .find(&words.name)
+        .into_iter()
+        .map(|term| (term, None))
+        .collect();
     let sentences: Vec<String> = [
-        ("The author's name", keywords.find(&words.name)),
-        ("The author's website", keywords.find(&words.website)),
+        ("The author's name", name),
+        ("The author's website", website),
     ]
     .iter()
     .filter(|(_, found)| !found.is_empty())
-    .map(|(place, found)| describe_terms(place, "advertising", found))
+    .map(|(place, found)| describe_found(place, "advertising", found))
     .collect();
     (!sentences.is_empty()).then(|| sentences.join(" "))
 }
@@ -192,6 +270,33 @@ mod tests {
     }
 
     #[test]
+    fn advertising_joined_to_other_words_in_the_website_fires_and_is_named() {
+        assert_eq!(
+            keyword_message("Mike", "https://bestcasinosites.example").as_deref(),
+            Some(
+                "The author's website contains the advertising term \"casino\" (in \
+                 \"bestcasinosites\")."
+            )
+        );
+        for url in [
+            "https://onlinecasinoreviews.com",
+            "http://cheapviagraonline.net/buy",
+            "https://www.paydayloansfast.example",
+            "https://example.com/writemyessay-today",
+            "https://get-replicawatches.example",
+        ] {
+            assert!(keyword_message("Mike", url).is_some(), "{url}");
+        }
+        // Found whole and joined, each keyword is named once.
+        let message = keyword_message("Mike", "https://casino.example/onlinecasino").unwrap();
+        assert_eq!(message.matches("\"casino\"").count(), 1, "{message}");
+        assert!(
+            message.contains("\"online casino\" (in \"onlinecasino\")"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn readers_names_and_sites_do_not_fire() {
         for (name, url) in [
             ("Anna Müller", "https://anna-mueller.example/blog"),
@@ -201,7 +306,12 @@ mod tests {
                 "Pharmacist Joe",
                 "https://joes-pharmacy-notes.example/history",
             ),
-            ("Max", "https://bestcasinosites.example"),
+            ("Max", "https://fordescortsclub.example"),
+            (
+                "Dr Lee",
+                "https://specialistclinic.example/socialist-history",
+            ),
+            ("Ana", "https://occasionalessays.example"),
             ("", ""),
         ] {
             assert_eq!(keyword_message(name, url), None, "{name} {url}");

@@ -1,7 +1,9 @@
-//! `new_author` and `trusted_author`: what a site knows of the person
-//! behind a comment. Unknown authors can be held for review (off by
-//! default); authors known by their e-mail address with enough approved
-//! comments and no spam earn a bonus that lowers the score.
+//! `new_author`, `trusted_author` and `spam_author`: what a site knows of
+//! the person behind a comment. Unknown authors can be held for review
+//! (off by default); authors known by their e-mail address with enough
+//! approved comments and no spam earn a bonus that lowers the score;
+//! authors whose comments moderators labelled spam more often than they
+//! were approved are held for review.
 
 use super::state::{AuthorHistory, AuthorKey};
 
@@ -39,6 +41,36 @@ pub fn trusted_author(
             "A trusted author: {} approved comment{} and none labelled spam.",
             history.approved,
             if history.approved == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// Fires when moderators (or the site, by a report) labelled at least
+/// `threshold` of the author's earlier comments spam, and more of them
+/// than were approved. An author known by name alone counts too: a
+/// spammer who reuses a name is caught by it, and a reader who shares the
+/// name with one is not held for long, since each approval of theirs
+/// counts against the spam labels (and an author with more approved
+/// comments than spam, "Anonymous" on a busy site, never fires).
+pub fn spam_author(
+    history: Option<AuthorHistory>,
+    key: &AuthorKey,
+    threshold: f64,
+) -> Option<String> {
+    let history = history?;
+    let labelled_enough = history.spam as f64 >= threshold && history.spam > history.approved;
+    labelled_enough.then(|| {
+        let known_by = if key.is_email() {
+            "e-mail address"
+        } else {
+            "name"
+        };
+        format!(
+            "The author (known by {known_by}) has {} earlier comment{} labelled spam on this site \
+             and {} approved.",
+            history.spam,
+            if history.spam == 1 { "" } else { "s" },
+            history.approved,
         )
     })
 }
@@ -88,6 +120,45 @@ mod tests {
                 "{history:?}"
             );
         }
+    }
+
+    #[test]
+    fn spammers_are_authors_labelled_spam_more_often_than_approved() {
+        let spammer = key("email:promo@mail.example");
+        let cases = [
+            (history(1, 0, 1), 1.0, true),
+            (history(4, 1, 3), 1.0, true),
+            (history(4, 1, 3), 3.0, true),
+            (history(4, 1, 3), 4.0, false),
+            // A regular whose comment was once labelled spam by mistake.
+            (history(9, 8, 1), 1.0, false),
+            // As many approved as labelled spam: a reader who shares a
+            // spammer's name and was approved since.
+            (history(2, 1, 1), 1.0, false),
+            (history(3, 3, 0), 1.0, false),
+            (None, 1.0, false),
+        ];
+        for (history, threshold, fires) in cases {
+            assert_eq!(
+                spam_author(history, &spammer, threshold).is_some(),
+                fires,
+                "{history:?} at {threshold}"
+            );
+        }
+        assert_eq!(
+            spam_author(history(3, 0, 2), &spammer, 1.0).as_deref(),
+            Some(
+                "The author (known by e-mail address) has 2 earlier comments labelled spam on \
+                 this site and 0 approved."
+            )
+        );
+        assert_eq!(
+            spam_author(history(1, 0, 1), &key("name:promo"), 1.0).as_deref(),
+            Some(
+                "The author (known by name) has 1 earlier comment labelled spam on this site and \
+                 0 approved."
+            )
+        );
     }
 
     #[test]

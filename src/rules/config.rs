@@ -119,6 +119,8 @@ pub struct RulesConfig {
     #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub trusted_author: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::rule_table")]
+    pub spam_author: Option<RuleConfig>,
+    #[serde(default, deserialize_with = "crate::config::rule_table")]
     pub on_topic: Option<RuleConfig>,
     #[serde(default, deserialize_with = "crate::config::named_tables")]
     pub sites: BTreeMap<String, RulesConfig>,
@@ -154,6 +156,7 @@ impl RulesConfig {
             Rule::Flood => self.flood.as_ref(),
             Rule::NewAuthor => self.new_author.as_ref(),
             Rule::TrustedAuthor => self.trusted_author.as_ref(),
+            Rule::SpamAuthor => self.spam_author.as_ref(),
             Rule::OnTopic => self.on_topic.as_ref(),
         }
     }

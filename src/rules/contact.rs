@@ -60,6 +60,26 @@ static PERSON: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|error| unreachable!("the person pattern is valid: {error}"))
 });
 
+/// A contact detail given under a label, as a signature is written:
+/// "Email: recoverypro@gmail.com", "Contact: +234 ...", "Contact info:".
+/// The label alone asks no one to get in touch, so what follows must be
+/// what scams give (see [`contact_offer`]).
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(contact|e-?mail|mail)(\s+(info|information|details|address|me|us))?\s*:")
+        .unwrap_or_else(|error| unreachable!("the label pattern is valid: {error}"))
+});
+
+/// What the scams that sign with a free e-mail address are about: a
+/// "hacker" or "recovery expert" who gets lost money back, a spell caster,
+/// an investment or trading "mentor". A reader who signs a lost cat's
+/// notice with their own address speaks of none of them.
+static SCAM_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(hackers?|hacked\s+back|recovery\s+(expert|agent|specialist|company|firm)|(recover|recovered|retrieve|retrieved)\s+(my|our|your|their|his|her|the|all)?\s*(lost\s+|stolen\s+)?(funds?|money|bitcoins?|btc|crypto|wallet|savings|investments?)|spell\s?casters?|love\s+spells?|(investment|trading|forex|crypto|bitcoin)\s+(mentor|expert|manager|account\s+manager|coach))\b",
+    )
+    .unwrap_or_else(|error| unreachable!("the scam subject pattern is valid: {error}"))
+});
+
 /// A phone number: digits with the spaces, dots, dashes, brackets and
 /// leading `+` people write them with (see [`is_phone_number`]).
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -188,7 +208,10 @@ const QUOTED_DETAIL_CHARACTERS: usize = 40;
 /// phone number (just before it, an international one), an e-mail address
 /// or a handle right after the app when the words before it ask readers to
 /// get in touch; after a person, an international phone number or an
-/// e-mail address at a free e-mail service. The message names both.
+/// e-mail address at a free e-mail service; after a label ("Contact:",
+/// "Email:"), an international phone number, or an address at a free
+/// e-mail service in a text about what such scams sell. The message names
+/// both.
 pub fn contact_offer(normalized: &str, trusted: &TrustedDomains) -> Option<String> {
     // Most comments have neither the digits of a phone number nor an `@`.
     let digits = normalized.chars().filter(|c| c.is_numeric()).count();
@@ -221,6 +244,29 @@ pub fn contact_offer(normalized: &str, trusted: &TrustedDomains) -> Option<Strin
             return Some(message(&channel_name(channel.as_str()), detail));
         }
     }
+    person_to_contact(normalized).or_else(|| labelled_contact(normalized))
+}
+
+/// A contact detail under a label ("Contact: +234 ...", "Email: ..."): an
+/// international phone number, or an address at a free e-mail service in
+/// a text about what the scams that sign so sell (see [`SCAM_SUBJECT`]).
+fn labelled_contact(normalized: &str) -> Option<String> {
+    LABEL.find_iter(normalized).find_map(|label| {
+        let after = Reach::after(normalized, label.end());
+        let detail = after.phone(Dialling::International).or_else(|| {
+            after
+                .email(is_free_mail)
+                .filter(|_| SCAM_SUBJECT.is_match(normalized))
+        })?;
+        let named = label.as_str().trim_end_matches(':').trim_end();
+        Some(message(&format!("\"{named}:\""), detail))
+    })
+}
+
+/// A person to contact ("contact him on", "email Dr ...", "the hacker")
+/// and, within reach after, an international phone number or an address
+/// at a free e-mail service.
+fn person_to_contact(normalized: &str) -> Option<String> {
     PERSON.captures_iter(normalized).find_map(|person| {
         let whole = person.get(0)?;
         // A detail right after the pronoun ("email him anna@...") is part
@@ -670,6 +716,38 @@ mod tests {
         ] {
             assert_eq!(fires(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn a_contact_given_under_a_label_fires_when_it_is_what_scams_give() {
+        for text in [
+            "I lost 40k to a fake broker, then the hacker got my money back in 3 days. \
+             Email: recoverypro@gmail.com",
+            "Contact: +234 813 555 0101 for help, thank me later",
+            "My savings were gone until a recovery expert retrieved my lost funds. Contact info: \
+             fundsback (at) protonmail (dot) com",
+            "Contact me: +44 7700 900123",
+            "She cast a love spell that brought him back. Mail: spells@yahoo.fr",
+            "Best bitcoin trading mentor ever. E-mail: anna.fx@outlook.com",
+        ] {
+            assert!(fires(text).is_some(), "{text}");
+        }
+        for text in [
+            // A reader signing a notice with their own address.
+            "Lost a grey cat in Leith? Email: hermione.ward@gmail.com, it's my neighbour's.",
+            "Choir practice is on Thursday. Contact: themba.ndlovu@gmail.com",
+            // An organisation's address, or a national number.
+            "My account was hacked, so I wrote to them. Email: help@mybank.example",
+            "Contact: 020 7946 0000 (the council's bin line)",
+        ] {
+            assert_eq!(fires(text), None, "{text}");
+        }
+        let message =
+            fires("The hacker got my money back. Email: recoverypro@gmail.com").unwrap_or_default();
+        assert!(
+            message.contains("(\"email:\", \"recoverypro@gmail.com\")"),
+            "{message}"
+        );
     }
 
     #[test]

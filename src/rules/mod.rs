@@ -172,7 +172,9 @@ impl RuleSet {
 
     /// Whether a rule that reads the author's history is enabled.
     pub fn needs_author_history(&self) -> bool {
-        self.settings(Rule::NewAuthor).enabled || self.settings(Rule::TrustedAuthor).enabled
+        [Rule::NewAuthor, Rule::TrustedAuthor, Rule::SpamAuthor]
+            .into_iter()
+            .any(|rule| self.settings(rule).enabled)
     }
 
     /// Runs every enabled rule; the hits come in the order of [`Rule::ALL`].
@@ -224,6 +226,7 @@ impl RuleSet {
                 }
                 Rule::NewAuthor => authors::new_author(context.author, threshold),
                 Rule::TrustedAuthor => authors::trusted_author(context.author, &key, threshold),
+                Rule::SpamAuthor => authors::spam_author(context.author, &key, threshold),
                 Rule::OnTopic => {
                     topic::on_topic(&comment.context.post_title, &subject.normalized, threshold)
                 }

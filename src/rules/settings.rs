@@ -27,6 +27,7 @@ pub enum Rule {
     Flood,
     NewAuthor,
     TrustedAuthor,
+    SpamAuthor,
     OnTopic,
 }
 
@@ -75,7 +76,7 @@ pub const MAX_WEIGHT: f64 = 20.0;
 pub const MAX_WINDOW_SECONDS: u64 = 30 * 24 * 3600;
 
 impl Rule {
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 21] = [
         Rule::Honeypot,
         Rule::SubmittedTooFast,
         Rule::TooManyLinks,
@@ -95,6 +96,7 @@ impl Rule {
         Rule::Flood,
         Rule::NewAuthor,
         Rule::TrustedAuthor,
+        Rule::SpamAuthor,
         Rule::OnTopic,
     ];
 
@@ -119,6 +121,7 @@ impl Rule {
             Rule::Flood => "flood",
             Rule::NewAuthor => "new_author",
             Rule::TrustedAuthor => "trusted_author",
+            Rule::SpamAuthor => "spam_author",
             Rule::OnTopic => "on_topic",
         }
     }
@@ -168,6 +171,9 @@ impl Rule {
             Rule::NewAuthor => count(1.0, 100_000.0),
             // Approved comments an author needs to be trusted.
             Rule::TrustedAuthor => count(1.0, 100_000.0),
+            // Comments labelled spam at which an author counts as a
+            // spammer.
+            Rule::SpamAuthor => count(1.0, 100_000.0),
             // Distinct words of the post's title the comment names.
             Rule::OnTopic => count(1.0, 100.0),
             Rule::Honeypot
@@ -260,6 +266,12 @@ impl Rule {
                 ..settings(0.0, Mode::Review, 1.0)
             },
             Rule::TrustedAuthor => settings(-1.5, Mode::Score, 5.0),
+            // A moderator already labelled this author's comments spam,
+            // more of them than were approved: what comes next from the
+            // same address is seen by a moderator before it is published,
+            // and a text the model doubts is rejected with it. Spammers
+            // change addresses, but many reuse one for a campaign.
+            Rule::SpamAuthor => settings(2.0, Mode::Review, 1.0),
             // On the YouTube training split (the video's name as the
             // post's title), 77 of 442 ham comments named a word of it and
             // 22 of 469 spam: 3.7 times as likely from a reader, 1.3 in

@@ -28,6 +28,9 @@ pub struct AuthorWords {
     pub name: FoldedWords,
     /// The words of the website's address (see [`website_words`]).
     pub website: FoldedWords,
+    /// The website address's runs of letters and digits, each with its
+    /// hyphens left out (see [`website_runs`]).
+    pub website_runs: Vec<String>,
 }
 
 impl<'a> Subject<'a> {
@@ -58,6 +61,7 @@ impl<'a> Subject<'a> {
             AuthorWords {
                 name: folded_words(&normalize(&author.name)),
                 website: folded_words(&website_words(&author.url)),
+                website_runs: website_runs(&author.url),
             }
         })
     }
@@ -77,22 +81,8 @@ impl<'a> Subject<'a> {
 /// `https://www.buy-cheap-pills.example/viagra%20online` as in text. A
 /// host written as one word ("cheappills.example") holds no shorter term.
 pub fn website_words(url: &str) -> String {
-    let url = url.trim();
-    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let once = percent_encoding::percent_decode_str(without_scheme).decode_utf8_lossy();
-    let twice = percent_encoding::percent_decode_str(&once).decode_utf8_lossy();
-    let normalized = normalize(&twice);
-    let mut words = String::with_capacity(normalized.len());
-    for segment in
-        normalized.split(|character: char| !(character.is_alphanumeric() || character == '-'))
-    {
-        let unicode;
-        let segment = if segment.starts_with("xn--") {
-            unicode = idna::domain_to_unicode(segment).0;
-            unicode.as_str()
-        } else {
-            segment
-        };
+    let mut words = String::with_capacity(url.len());
+    for_each_website_segment(url, |segment| {
         for word in segment
             .split(|character: char| !character.is_alphanumeric())
             .filter(|word| !word.is_empty())
@@ -102,8 +92,46 @@ pub fn website_words(url: &str) -> String {
             }
             words.push_str(word);
         }
-    }
+    });
     words
+}
+
+/// The runs of letters and digits of a website's address, read as
+/// [`website_words`] reads it, each with its hyphens left out: where a
+/// keyword written joined to other words is looked for
+/// ("bestcasinosites", "best-casinosites").
+pub fn website_runs(url: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    for_each_website_segment(url, |segment| {
+        let run: String = segment
+            .chars()
+            .filter(|character| character.is_alphanumeric())
+            .collect();
+        if !run.is_empty() {
+            runs.push(run);
+        }
+    });
+    runs
+}
+
+/// Calls `visit` with each segment of a website's address (a host label,
+/// a path segment, a query's name or value: a run of letters, digits and
+/// hyphens), decoded and normalised as [`website_words`] says.
+fn for_each_website_segment(url: &str, mut visit: impl FnMut(&str)) {
+    let url = url.trim();
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let once = percent_encoding::percent_decode_str(without_scheme).decode_utf8_lossy();
+    let twice = percent_encoding::percent_decode_str(&once).decode_utf8_lossy();
+    let normalized = normalize(&twice);
+    for segment in
+        normalized.split(|character: char| !(character.is_alphanumeric() || character == '-'))
+    {
+        if segment.starts_with("xn--") {
+            visit(&idna::domain_to_unicode(segment).0);
+        } else {
+            visit(segment);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +161,22 @@ mod tests {
                 "{disguised}: {words}"
             );
         }
+    }
+
+    #[test]
+    fn a_websites_runs_join_its_hyphenated_words() {
+        assert_eq!(
+            website_runs("https://www.Best-CasinoSites.example/top-10?x=%2Fcheap-pills"),
+            vec![
+                "www",
+                "bestcasinosites",
+                "example",
+                "top10",
+                "x",
+                "cheappills"
+            ]
+        );
+        assert!(website_runs(" ").is_empty());
     }
 
     #[test]
