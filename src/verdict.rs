@@ -411,6 +411,7 @@ fn model_reasons(
                 .iter()
                 .any(|contribution| knows_the_text(contribution.feature)),
             others,
+            readable.baseline,
             other_weight,
         ),
         weight: other_weight,
@@ -427,23 +428,30 @@ fn knows_the_text(feature: &str) -> bool {
 }
 
 /// The `model_other` reason's sentence: what the model weighs before it
-/// reads a word (its baseline, with its calibration), and the words and
-/// signals it knows beyond those named. A comment none of whose words it
-/// knows (one in another language, mostly) says so: its score then rests on
-/// its baseline and the comment's length, which a moderator should not
-/// read as a judgement of what it says.
-fn other_evidence(knows_words: bool, others: usize, weight: f64) -> String {
+/// reads a word (its `baseline`, with its calibration), and the words and
+/// signals it knows beyond those named, each part with its share of
+/// `weight`, so that a moderator can tell a reason that is mostly the
+/// baseline (every comment has it) from one that is many small signs. A
+/// comment none of whose words it knows (one in another language, mostly)
+/// says so: its score then rests on its baseline and the comment's length,
+/// which a moderator should not read as a judgement of what it says.
+fn other_evidence(knows_words: bool, others: usize, baseline: f64, weight: f64) -> String {
     if !knows_words {
         return format!(
             "The model knows none of the comment's words, so its score says little about \
              them; its baseline and the rest add {weight:+.2}."
         );
     }
+    let rest = weight - baseline;
     match others {
         0 => format!("The model's baseline adds {weight:+.2}."),
-        1 => format!("The model's baseline and 1 more word or signal it knows add {weight:+.2}."),
+        1 => format!(
+            "The model's baseline ({baseline:+.2}) and 1 more word or signal it knows \
+             ({rest:+.2}) add {weight:+.2}."
+        ),
         more => format!(
-            "The model's baseline and {more} more words and signals it knows add {weight:+.2}."
+            "The model's baseline ({baseline:+.2}) and {more} more words and signals it knows \
+             ({rest:+.2}) add {weight:+.2}."
         ),
     }
 }
@@ -488,18 +496,23 @@ mod tests {
             "{unknown}"
         );
         let known = other("This is a great song, I love it so much, check out my channel please");
-        assert!(known.starts_with("The model's baseline and "), "{known}");
+        assert!(known.starts_with("The model's baseline ("), "{known}");
         assert!(
-            known.contains(" more words and signals it knows add "),
+            known.contains(" more words and signals it knows (") && known.contains(") add "),
             "{known}"
         );
         assert_eq!(
-            other_evidence(true, 0, -0.8),
+            other_evidence(true, 0, -0.8, -0.8),
             "The model's baseline adds -0.80."
         );
         assert_eq!(
-            other_evidence(true, 1, 0.5),
-            "The model's baseline and 1 more word or signal it knows add +0.50."
+            other_evidence(true, 1, -0.7, 0.5),
+            "The model's baseline (-0.70) and 1 more word or signal it knows (+1.20) add +0.50."
+        );
+        assert_eq!(
+            other_evidence(true, 20, -1.1, -1.65),
+            "The model's baseline (-1.10) and 20 more words and signals it knows (-0.55) add \
+             -1.65."
         );
     }
 

@@ -28,7 +28,9 @@ const REVIEW_TEXTS: [&str; 4] = [
     // written.
     "Thanks for the video, I made mo\u{ad}ney with this trick",
     "Mrs Jessica Brown is legit, I received my profit this morning",
-    "I earn extra money from home, ask me how",
+    // Full-width letters, which the model reads as "money" (NFKC): the
+    // word must be marked as written.
+    "I earn extra \u{ff4d}\u{ff4f}\u{ff4e}\u{ff45}\u{ff59} from home, ask me how",
 ];
 
 fn browser_directory() -> PathBuf {
@@ -116,6 +118,10 @@ async fn a_moderator_resolves_items_in_the_console() {
     assert!(
         seen["zero_width_marks"].as_u64().unwrap() > 0,
         "the word with a soft hyphen inside is highlighted: {seen}"
+    );
+    assert!(
+        seen["full_width_marks"].as_u64().unwrap() > 0,
+        "the word in full-width letters is highlighted: {seen}"
     );
     assert!(seen["meta"].as_str().unwrap().contains("Reader"), "{seen}");
     // The author's name, e-mail, the post's title and the comment's id,

@@ -629,8 +629,8 @@ async fn an_author_labelled_spam_is_held_for_review_until_approved_more_often() 
         .unwrap();
     assert_eq!(
         reason.message,
-        "The author (known by e-mail address) has 1 earlier comment labelled spam on this site \
-         and 0 approved."
+        "The author, known by their e-mail address, has 1 earlier comment labelled spam on this \
+         site and 0 approved."
     );
     assert_eq!(reason.weight, 2.0);
 

@@ -14,7 +14,7 @@ const { Moderation } = grpc.loadPackageDefinition(definition).moderation.v1;
 const client = new Moderation(process.env.MODERATO_ADDRESS || "127.0.0.1:50051", grpc.credentials.createInsecure());
 
 // What the comment form posted, and what the site knows about the request.
-function moderate(form, request) {
+function checkOnce(form, request) {
   const metadata = new grpc.Metadata();
   metadata.set("authorization", "Bearer " + process.env.MODERATO_TOKEN);
   const message = {
@@ -31,15 +31,49 @@ function moderate(form, request) {
   });
 }
 
+// The site acts on the comment's status, which follows the verdict for a
+// new comment and a moderator's label once one was given.
+const ACTIONS = { REVIEW_STATUS_APPROVED: "publish", REVIEW_STATUS_PENDING: "hold for a moderator", REVIEW_STATUS_REJECTED: "refuse" };
+
+// Asks moderato and says what to do with the comment. A busy service sheds
+// a call (RESOURCE_EXHAUSTED) and a restarting one is briefly UNAVAILABLE:
+// the call is sent again after a short, growing pause, which is safe since
+// the comment id makes it idempotent (the same comment is not stored
+// twice). If moderato still cannot answer, the comment is held for a
+// moderator rather than published unchecked or lost. A comment moderato
+// refuses as written (INVALID_ARGUMENT: empty, too long) goes back to the
+// reader with the service's message; any other error is the site's
+// configuration (a wrong key: UNAUTHENTICATED, PERMISSION_DENIED), logged
+// for its operator while the comment waits.
+async function moderate(form, request) {
+  const retried = [grpc.status.RESOURCE_EXHAUSTED, grpc.status.UNAVAILABLE];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const answer = await checkOnce(form, request);
+      return { action: ACTIONS[answer.status], answer };
+    } catch (error) {
+      if (retried.includes(error.code) && attempt < 3) {
+        await new Promise((resume) => setTimeout(resume, 100 * 2 ** attempt));
+        continue;
+      }
+      if (error.code === grpc.status.INVALID_ARGUMENT) {
+        return { action: "ask the reader to change it: " + error.details };
+      }
+      console.error(`moderato could not check ${form.comment_id}: ${grpc.status[error.code]}: ${error.details}`);
+      return { action: "hold for a moderator (moderato could not check it)" };
+    }
+  }
+}
+
 const submissions = [
   { comment_id: "node-1", comment: "Interesting article, I hope he gets a fair hearing.", name: "Ana", email: "ana@mail.example", website: "", honeypot: "", secondsOnPage: 95 },
   { comment_id: "node-2", comment: "Check out my channel and subscribe!!! http://bit.ly/xyz", name: "Promo", email: "promo@spam.example", website: "http://bit.ly/xyz", honeypot: "", secondsOnPage: 2 },
+  // A form sent with nothing written: moderato refuses it, naming the field.
+  { comment_id: "node-3", comment: "   ", name: "Ana", email: "ana@mail.example", website: "", honeypot: "", secondsOnPage: 4 },
 ];
 for (const form of submissions) {
-  const answer = await moderate(form, { ip: "203.0.113.7", userAgent: "Mozilla/5.0", permalink: "https://news.example/bus-routes", postTitle: "Council approves the new bus routes" });
-  // The site acts on the comment's status, which follows the verdict for a
-  // new comment and a moderator's label once one was given.
-  const action = { REVIEW_STATUS_APPROVED: "publish", REVIEW_STATUS_PENDING: "hold for a moderator", REVIEW_STATUS_REJECTED: "refuse" }[answer.status];
+  const { action, answer } = await moderate(form, { ip: "203.0.113.7", userAgent: "Mozilla/5.0", permalink: "https://news.example/bus-routes", postTitle: "Council approves the new bus routes" });
+  if (!answer) { console.log(`${form.comment_id}: ${action}`); continue; }
   console.log(`${form.comment_id}: ${answer.verdict} (score ${answer.score.toFixed(3)}) -> ${action}`);
   for (const reason of answer.reasons.slice(0, 3)) console.log(`  ${reason.message}`);
 }

@@ -7,6 +7,8 @@ pip install -r requirements.txt && sh generate.sh &&
 MODERATO_TOKEN=$(cat ../../data/admin.token) python3 moderate.py
 """
 import os
+import sys
+import time
 
 import grpc
 
@@ -21,7 +23,7 @@ ACTIONS = {
 }
 
 
-def moderate(stub, form, request):
+def check_once(stub, form, request):
     """Asks moderato about one submitted comment form."""
     message = messages_pb2.CheckCommentRequest(
         site_id="news.example",
@@ -42,6 +44,37 @@ def moderate(stub, form, request):
     return stub.CheckComment(message, metadata=metadata, timeout=2.0)
 
 
+# A busy service sheds a call (RESOURCE_EXHAUSTED) and a restarting one is
+# briefly UNAVAILABLE: such a call is sent again after a short, growing
+# pause, which is safe since the comment id makes it idempotent.
+RETRIED = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
+
+
+def moderate(stub, form, request):
+    """Says what to do with a comment, and moderato's answer if it gave one.
+
+    If moderato still cannot answer after the retries, the comment is held
+    for a moderator rather than published unchecked or lost. A comment
+    moderato refuses as written (INVALID_ARGUMENT: empty, too long) goes
+    back to the reader with the service's message; any other error is the
+    site's configuration (a wrong key: UNAUTHENTICATED, PERMISSION_DENIED),
+    logged for its operator while the comment waits.
+    """
+    for attempt in range(4):
+        try:
+            answer = check_once(stub, form, request)
+            return ACTIONS[answer.status], answer
+        except grpc.RpcError as error:
+            if error.code() in RETRIED and attempt < 3:
+                time.sleep(0.1 * 2 ** attempt)
+                continue
+            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                return "ask the reader to change it: " + error.details(), None
+            print(f"moderato could not check {form['comment_id']}: "
+                  f"{error.code().name}: {error.details()}", file=sys.stderr)
+            return "hold for a moderator (moderato could not check it)", None
+
+
 def main():
     address = os.environ.get("MODERATO_ADDRESS", "127.0.0.1:50051")
     with grpc.insecure_channel(address) as channel:
@@ -56,11 +89,18 @@ def main():
              "name": "Ben", "email": "ben@mail.example", "website": "", "honeypot": "", "seconds_on_page": 120.0},
             {"comment_id": "python-2", "comment": "cheap watches here", "name": "bot", "email": "bot@spam.example",
              "website": "", "honeypot": "http://spam.example", "seconds_on_page": 1.0},
+            # A form sent with nothing written: moderato refuses it, naming
+            # the field.
+            {"comment_id": "python-3", "comment": "   ", "name": "Ben", "email": "ben@mail.example",
+             "website": "", "honeypot": "", "seconds_on_page": 4.0},
         ]
         for form in submissions:
-            answer = moderate(stub, form, request)
+            action, answer = moderate(stub, form, request)
+            if answer is None:
+                print(f"{form['comment_id']}: {action}")
+                continue
             print(f"{form['comment_id']}: {messages_pb2.Verdict.Name(answer.verdict)} "
-                  f"(score {answer.score:.3f}) -> {ACTIONS[answer.status]}")
+                  f"(score {answer.score:.3f}) -> {action}")
             for reason in answer.reasons[:3]:
                 print(f"  {reason.message}")
 

@@ -155,17 +155,17 @@ pub fn flood(
             Some(Origin::V6Network(_)) => "IPv6 network (/64)",
             _ => "IP address",
         };
-        let authors = authors_behind(context, settings, comment_id, author_key, origin);
-        // Many names behind one address is a bot that changes names, or an
-        // address many readers share: the moderator is told which to
-        // weigh.
-        let shared = if authors > 1 {
-            format!(
-                ", from {authors} different authors (a bot that changes names, or an address \
-                 many readers share, an office's or a mobile network's)"
-            )
-        } else {
-            String::new()
+        let others = other_authors_behind(context, settings, comment_id, author_key, origin);
+        // Other names behind one address are a bot that changes names, or
+        // an address many readers share: the moderator is told, to weigh
+        // which.
+        let shared = match others {
+            0 => String::new(),
+            count => format!(
+                ", under {count} name{} other than this author's (a bot that changes names, or \
+                 an address many readers share, an office's or a mobile network's)",
+                if count == 1 { "" } else { "s" }
+            ),
         };
         Some(format!(
             "The same {address} already posted {} in the last {window}{shared}.",
@@ -182,27 +182,25 @@ pub fn flood(
 }
 
 /// The distinct authors (by their keys; anonymous comments are none) of
-/// the comment and of the earlier comments from its origin within the
-/// window. Counted only when `flood` fires by address, so a check pays for
-/// the set only then.
-fn authors_behind(
+/// the earlier comments from the comment's origin within the window, other
+/// than the comment's own author. Counted only when `flood` fires by
+/// address, so a check pays for the set only then.
+fn other_authors_behind(
     context: &Context,
     settings: &RuleSettings,
     comment_id: &str,
     author_key: &AuthorKey,
     origin: Option<Origin>,
 ) -> usize {
-    let mut authors: HashSet<&str> = HashSet::new();
-    if !author_key.is_empty() {
-        authors.insert(author_key.as_str());
-    }
+    let mut others: HashSet<&str> = HashSet::new();
     for recent in within_window(context, settings.window_seconds) {
         let same_ip = origin.is_some() && recent.ip.map(Origin::of) == origin;
-        if same_ip && recent.comment_id != comment_id && !recent.author_key.is_empty() {
-            authors.insert(recent.author_key.as_str());
+        let other_author = !recent.author_key.is_empty() && recent.author_key != *author_key;
+        if same_ip && other_author && recent.comment_id != comment_id {
+            others.insert(recent.author_key.as_str());
         }
     }
-    authors.len()
+    others.len()
 }
 
 /// "10 min", "24 h", "45 s": a window as a reader says it.
@@ -453,13 +451,19 @@ mod tests {
         ];
         assert_eq!(
             check(&shared, "name:dan"),
-            "The same IP address already posted 3 comments in the last 10 min, from 3 \
-             different authors (a bot that changes names, or an address many readers share, an \
-             office's or a mobile network's)."
+            "The same IP address already posted 3 comments in the last 10 min, under 2 names \
+             other than this author's (a bot that changes names, or an address many readers \
+             share, an office's or a mobile network's)."
         );
         assert_eq!(
             check(&shared[1..3], "name:bob"),
             "The author already posted 2 comments in the last 10 min."
+        );
+        assert_eq!(
+            check(&shared[1..3], "name:ann"),
+            "The same IP address already posted 2 comments in the last 10 min, under 1 name \
+             other than this author's (a bot that changes names, or an address many readers \
+             share, an office's or a mobile network's)."
         );
         assert_eq!(
             check(&[recent("a", 10, "", "", "hi")], ""),

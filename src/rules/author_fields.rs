@@ -18,9 +18,10 @@ use crate::text::{for_each_link_token, normalize_keeping_full_stops, quoted, Tok
 /// a word or phrase unlikely in a person's name or a reader's own site.
 /// Terms fold as the term rules' do (look-alike letters, repeated letters,
 /// a word also read without its accents), and match whole words: "casino"
-/// is found in `best-casino-sites.example`, and in the website's
-/// `bestcasinosites.example` only as [`joined_keywords`] says. A plural is
-/// a term of its own. Words that
+/// is found in `best-casino-sites.example` but not in
+/// `bestcasinosites.example` (a phrase written without its spaces is, in
+/// the website's host: see [`joined_keywords`]). A plural is a term of its
+/// own. Words that
 /// are also names, placeholders or other things are left out or written
 /// as phrases: "porn" (the Finnish-Swedish surname Pörn, read without its
 /// accent), "xxx" (kisses, and a placeholder in a required website field),
@@ -63,44 +64,32 @@ pub const BUILT_IN_AUTHOR_KEYWORDS: &[&str] = &[
     "cbd oil",
 ];
 
-/// The built-in keywords that are not looked for joined to other words in
-/// a website's address (see [`joined_keywords`]), because common words or
-/// a reader's own site hold them: "cialis" is inside "specialist" and
-/// "socialist", "escorts" inside a Ford Escort owners' club.
-const NOT_FOUND_JOINED: [&str; 2] = ["cialis", "escorts"];
+/// The built-in phrases that are not looked for joined in a website's
+/// host name (see [`joined_keywords`]): a garage that services Ford
+/// Escorts writes "escortservice".
+const NOT_FOUND_JOINED: [&str; 1] = ["escort service"];
 
-/// The fewest letters a keyword written without its spaces needs to be
-/// looked for joined to other words: shorter ones hide in longer words.
-const MIN_JOINED_KEYWORD_LETTERS: usize = 6;
-
-/// The built-in keywords found in a website's address joined to other
-/// words, as spam domains are written ("bestcasinosites.example",
-/// "cheapviagraonline.net", "paydayloansfast.example"), each with the run
-/// of the address it was found in, after the keywords `found_whole`. A
-/// keyword is looked for without its spaces ("onlinecasino") once it has
-/// [`MIN_JOINED_KEYWORD_LETTERS`], unless [`NOT_FOUND_JOINED`] lists it.
-/// Inside a run no word boundary shows, so a keyword is not named when one
-/// already named holds it ("payday loan" in "payday loans", "casino" in
-/// "online casino": the longest are looked for first), and a plural is not
-/// looked for, its singular finds it ("casinos" would be found in
-/// "bestcasinosites"). Only the built-in list is read so: a site's own
+/// The built-in keyword phrases found in the words of a website's host
+/// name written without their spaces, joined to other words or not, as
+/// spam domains are written ("onlinecasinoreviews.example",
+/// "paydayloansfast.example", "best-replicawatches.example"), each with
+/// the word it was found in, after the keywords `found_whole`. Only
+/// phrases are looked for so: a single word hides in names and places
+/// ("viagra" in the Sicilian town Viagrande, "levitra" in "Levi Tran",
+/// "casino" in Casino, New South Wales, and in "Casino Royale"), and only
+/// in the host, where spam puts what it sells. A phrase is not named when
+/// one already named holds it ("payday loan" in "payday loans": the
+/// longest are looked for first). The words are compared as written
+/// (lower case), without the folding of look-alike letters and accents
+/// that whole words get. Only the built-in list is read so: a site's own
 /// `author_keywords` match whole words, since no one here has checked
-/// which common words hold them.
-fn joined_keywords(runs: &[String], found_whole: &[&str]) -> Vec<(&'static str, String)> {
+/// which names hold them.
+fn joined_keywords(host_words: &[String], found_whole: &[&str]) -> Vec<(&'static str, String)> {
     static JOINED: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
-        let joined = |keyword: &str| keyword.split_whitespace().collect::<String>();
-        let all: Vec<String> = BUILT_IN_AUTHOR_KEYWORDS.iter().map(|k| joined(k)).collect();
         let mut looked_for: Vec<(&'static str, String)> = BUILT_IN_AUTHOR_KEYWORDS
             .iter()
-            .map(|keyword| (*keyword, joined(keyword)))
-            .filter(|(keyword, joined)| {
-                let plural = joined
-                    .strip_suffix('s')
-                    .is_some_and(|singular| all.iter().any(|other| other == singular));
-                !plural
-                    && !NOT_FOUND_JOINED.contains(keyword)
-                    && joined.chars().count() >= MIN_JOINED_KEYWORD_LETTERS
-            })
+            .filter(|keyword| keyword.contains(' ') && !NOT_FOUND_JOINED.contains(keyword))
+            .map(|keyword| (*keyword, keyword.split_whitespace().collect::<String>()))
             .collect();
         looked_for.sort_by_key(|(_, joined)| std::cmp::Reverse(joined.len()));
         looked_for
@@ -110,12 +99,12 @@ fn joined_keywords(runs: &[String], found_whole: &[&str]) -> Vec<(&'static str, 
         .map(|keyword| keyword.split_whitespace().collect())
         .collect();
     let mut found = Vec::new();
-    for run in runs {
+    for word in host_words {
         for (keyword, joined) in JOINED.iter() {
             let held = named.iter().any(|other| other.contains(joined.as_str()));
-            if !held && run.contains(joined.as_str()) {
+            if !held && word.contains(joined.as_str()) {
                 named.push(joined.clone());
-                found.push((*keyword, run.clone()));
+                found.push((*keyword, word.clone()));
             }
         }
     }
@@ -189,8 +178,8 @@ fn is_bare_web_address(normalized: &str, host: &str) -> bool {
 
 /// Fires when the author's name or the words of the author's website hold
 /// one of `keywords` (the built-in list and the configured
-/// `author_keywords`), or the website's address holds a built-in one
-/// joined to other words (see [`joined_keywords`]). The text itself is
+/// `author_keywords`), or the website's host name holds a built-in phrase
+/// written without its spaces (see [`joined_keywords`]). The text itself is
 /// the model's and the term rules' business, a reader may well write about
 /// a casino, except for the same keywords written in disguise
 /// (`disguised_keyword`, in the rules' `mod`).
@@ -200,7 +189,7 @@ pub fn author_keyword(keywords: &LayeredTerms, subject: &Subject) -> Option<Stri
     }
     let words = subject.author_words();
     let found_whole = keywords.find(&words.website);
-    let joined = joined_keywords(&words.website_runs, &found_whole);
+    let joined = joined_keywords(&words.website_host_words, &found_whole);
     let mut website: Vec<(&str, Option<String>)> =
         found_whole.into_iter().map(|term| (term, None)).collect();
     website.extend(
@@ -270,30 +259,35 @@ mod tests {
     }
 
     #[test]
-    fn advertising_joined_to_other_words_in_the_website_fires_and_is_named() {
+    fn advertising_phrases_joined_in_the_websites_host_fire_and_are_named() {
         assert_eq!(
-            keyword_message("Mike", "https://bestcasinosites.example").as_deref(),
+            keyword_message("Mike", "https://onlinecasinoreviews.example").as_deref(),
             Some(
-                "The author's website contains the advertising term \"casino\" (in \
-                 \"bestcasinosites\")."
+                "The author's website contains the advertising term \"online casino\" (in \
+                 \"onlinecasinoreviews\")."
             )
         );
         for url in [
-            "https://onlinecasinoreviews.com",
-            "http://cheapviagraonline.net/buy",
             "https://www.paydayloansfast.example",
-            "https://example.com/writemyessay-today",
-            "https://get-replicawatches.example",
+            "https://best-replicawatches.example",
+            "http://buyfollowers.example/cheap",
+            "https://sportsbettingtips.example",
         ] {
             assert!(keyword_message("Mike", url).is_some(), "{url}");
         }
-        // Found whole and joined, each keyword is named once.
-        let message = keyword_message("Mike", "https://casino.example/onlinecasino").unwrap();
-        assert_eq!(message.matches("\"casino\"").count(), 1, "{message}");
+        // A phrase joined in the path or the query is not looked for, and
+        // one is not named again inside a longer one.
+        let message = keyword_message("Mike", "https://casino.example/x?onlinecasino").unwrap();
+        assert_eq!(
+            message,
+            "The author's website contains the advertising term \"casino\"."
+        );
+        let message = keyword_message("Mike", "https://fastpaydayloans.example").unwrap();
         assert!(
-            message.contains("\"online casino\" (in \"onlinecasino\")"),
+            message.contains("\"payday loans\" (in \"fastpaydayloans\")"),
             "{message}"
         );
+        assert!(!message.contains("\"payday loan\""), "{message}");
     }
 
     #[test]
@@ -306,12 +300,13 @@ mod tests {
                 "Pharmacist Joe",
                 "https://joes-pharmacy-notes.example/history",
             ),
-            ("Max", "https://fordescortsclub.example"),
-            (
-                "Dr Lee",
-                "https://specialistclinic.example/socialist-history",
-            ),
-            ("Ana", "https://occasionalessays.example"),
+            ("Max", "https://bestcasinosites.example"),
+            ("Franco", "https://hotel-via-grande.example"),
+            ("Rosa", "https://www.comune.viagrande.example"),
+            ("Levi Tran", "https://levitran.example"),
+            ("Kev", "https://mk2escortservice.example"),
+            ("Ana", "https://casinoroyalefansite.example/onlinecasino"),
+            ("Jo", "https://example.com/wiki/BinaryOptions"),
             ("", ""),
         ] {
             assert_eq!(keyword_message(name, url), None, "{name} {url}");

@@ -2,8 +2,8 @@
 //! the person behind a comment. Unknown authors can be held for review
 //! (off by default); authors known by their e-mail address with enough
 //! approved comments and no spam earn a bonus that lowers the score;
-//! authors whose comments moderators labelled spam more often than they
-//! were approved are held for review.
+//! authors known by their e-mail address whose comments moderators
+//! labelled spam more often than they were approved are held for review.
 
 use super::state::{AuthorHistory, AuthorKey};
 
@@ -47,27 +47,24 @@ pub fn trusted_author(
 
 /// Fires when moderators (or the site, by a report) labelled at least
 /// `threshold` of the author's earlier comments spam, and more of them
-/// than were approved. An author known by name alone counts too: a
-/// spammer who reuses a name is caught by it, and a reader who shares the
-/// name with one is not held for long, since each approval of theirs
-/// counts against the spam labels (and an author with more approved
-/// comments than spam, "Anonymous" on a busy site, never fires).
+/// than were approved. Only an author known by their e-mail address
+/// counts, as for `trusted_author`: anyone can type a name, so a spammer
+/// posting as a regular known by name alone, or bots leaving a form's
+/// default "Anonymous", would hold the readers who write under that name.
 pub fn spam_author(
     history: Option<AuthorHistory>,
     key: &AuthorKey,
     threshold: f64,
 ) -> Option<String> {
+    if !key.is_email() {
+        return None;
+    }
     let history = history?;
     let labelled_enough = history.spam as f64 >= threshold && history.spam > history.approved;
     labelled_enough.then(|| {
-        let known_by = if key.is_email() {
-            "e-mail address"
-        } else {
-            "name"
-        };
         format!(
-            "The author (known by {known_by}) has {} earlier comment{} labelled spam on this site \
-             and {} approved.",
+            "The author, known by their e-mail address, has {} earlier comment{} labelled spam \
+             on this site and {} approved.",
             history.spam,
             if history.spam == 1 { "" } else { "s" },
             history.approved,
@@ -148,16 +145,21 @@ mod tests {
         assert_eq!(
             spam_author(history(3, 0, 2), &spammer, 1.0).as_deref(),
             Some(
-                "The author (known by e-mail address) has 2 earlier comments labelled spam on \
-                 this site and 0 approved."
+                "The author, known by their e-mail address, has 2 earlier comments labelled spam \
+                 on this site and 0 approved."
             )
         );
         assert_eq!(
-            spam_author(history(1, 0, 1), &key("name:promo"), 1.0).as_deref(),
+            spam_author(history(1, 0, 1), &spammer, 1.0).as_deref(),
             Some(
-                "The author (known by name) has 1 earlier comment labelled spam on this site and \
-                 0 approved."
+                "The author, known by their e-mail address, has 1 earlier comment labelled spam \
+                 on this site and 0 approved."
             )
+        );
+        // A name is anyone's to type.
+        assert_eq!(
+            spam_author(history(9, 0, 9), &key("name:anonymous"), 1.0),
+            None
         );
     }
 

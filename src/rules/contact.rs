@@ -69,13 +69,24 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|error| unreachable!("the label pattern is valid: {error}"))
 });
 
-/// What the scams that sign with a free e-mail address are about: a
-/// "hacker" or "recovery expert" who gets lost money back, a spell caster,
-/// an investment or trading "mentor". A reader who signs a lost cat's
-/// notice with their own address speaks of none of them.
+/// What the scams that sign with a contact say they did for the writer:
+/// got their money back ("the hacker got my money back", "recovered my
+/// lost funds"), a "recovery expert" or "recovery team", a spell caster or
+/// a love spell cast, a trading or investment "mentor". Said of the
+/// writer's own money ("my", "our"): a reader who writes that "police
+/// recovered the stolen money", warns that scammers "promise to recover
+/// your funds", or mentions hackers in a story about an attack says none
+/// of it.
 static SCAM_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(hackers?|hacked\s+back|recovery\s+(expert|agent|specialist|company|firm)|(recover|recovered|retrieve|retrieved)\s+(my|our|your|their|his|her|the|all)?\s*(lost\s+|stolen\s+)?(funds?|money|bitcoins?|btc|crypto|wallet|savings|investments?)|spell\s?casters?|love\s+spells?|(investment|trading|forex|crypto|bitcoin)\s+(mentor|expert|manager|account\s+manager|coach))\b",
+        r"(?x)
+        \b( (got|get|gotten|brought|bring)\s+(back\s+)?(all\s+)?(my|our)\s+(lost\s+|stolen\s+)?(money|funds?|bitcoins?|btc|crypto|savings|investments?|deposits?)(\s+back)?
+          | (recover|recovered|retrieve|retrieved|reclaim|reclaimed)\s+(all\s+)?(my|our)\s+(lost\s+|stolen\s+)?(money|funds?|bitcoins?|btc|crypto|savings|investments?|deposits?)
+          | recovery\s+(expert|agent|specialist|company|firm|team|hacker)s?
+          | spell\s?casters?
+          | cast\s+a\s+(love\s+)?spell
+          | (trading|investment|crypto|forex|bitcoin)\s+(mentor|expert|coach|guru)s?
+          )\b",
     )
     .unwrap_or_else(|error| unreachable!("the scam subject pattern is valid: {error}"))
 });
@@ -208,10 +219,9 @@ const QUOTED_DETAIL_CHARACTERS: usize = 40;
 /// phone number (just before it, an international one), an e-mail address
 /// or a handle right after the app when the words before it ask readers to
 /// get in touch; after a person, an international phone number or an
-/// e-mail address at a free e-mail service; after a label ("Contact:",
-/// "Email:"), an international phone number, or an address at a free
-/// e-mail service in a text about what such scams sell. The message names
-/// both.
+/// e-mail address at a free e-mail service; after a label ("Email:",
+/// "Contact:"), either of them, in a text that says what such scams say
+/// (see [`labelled_contact`]). The message names both.
 pub fn contact_offer(normalized: &str, trusted: &TrustedDomains) -> Option<String> {
     // Most comments have neither the digits of a phone number nor an `@`.
     let digits = normalized.chars().filter(|c| c.is_numeric()).count();
@@ -247,17 +257,22 @@ pub fn contact_offer(normalized: &str, trusted: &TrustedDomains) -> Option<Strin
     person_to_contact(normalized).or_else(|| labelled_contact(normalized))
 }
 
-/// A contact detail under a label ("Contact: +234 ...", "Email: ..."): an
-/// international phone number, or an address at a free e-mail service in
-/// a text about what the scams that sign so sell (see [`SCAM_SUBJECT`]).
+/// A contact detail under a label ("Email: ...", "Contact: +234 ..."), an
+/// international phone number or an address at a free e-mail service, in
+/// a text that says what the scams that sign so say (see
+/// [`SCAM_SUBJECT`]). Readers sign notices so too, a residents'
+/// association's secretary, a family after a funeral, with their own
+/// number in its international form: the label and the detail alone are
+/// not enough.
 fn labelled_contact(normalized: &str) -> Option<String> {
+    if !LABEL.is_match(normalized) || !SCAM_SUBJECT.is_match(normalized) {
+        return None;
+    }
     LABEL.find_iter(normalized).find_map(|label| {
         let after = Reach::after(normalized, label.end());
-        let detail = after.phone(Dialling::International).or_else(|| {
-            after
-                .email(is_free_mail)
-                .filter(|_| SCAM_SUBJECT.is_match(normalized))
-        })?;
+        let detail = after
+            .phone(Dialling::International)
+            .or_else(|| after.email(is_free_mail))?;
         let named = label.as_str().trim_end_matches(':').trim_end();
         Some(message(&format!("\"{named}:\""), detail))
     })
@@ -291,7 +306,8 @@ fn person_to_contact(normalized: &str) -> Option<String> {
 enum Dialling {
     /// Any phone number but a hotline (see [`HOTLINE_PREFIXES`]).
     National,
-    /// Only a number written with its country code (`+` or `00`).
+    /// Only a number written with its country code (`+` or `00`), but
+    /// for a hotline.
     International,
 }
 
@@ -453,7 +469,7 @@ fn is_phone_number(candidate: &str, dialling: Dialling) -> bool {
     let international = candidate.starts_with('+') || candidate.starts_with("00");
     let dialled = match dialling {
         Dialling::National => !is_hotline(&groups, international),
-        Dialling::International => international,
+        Dialling::International => international && !is_hotline(&groups, international),
     };
     digits >= MIN_PHONE_DIGITS && dialled && !is_other_number(candidate, &groups, international)
 }
@@ -723,22 +739,35 @@ mod tests {
         for text in [
             "I lost 40k to a fake broker, then the hacker got my money back in 3 days. \
              Email: recoverypro@gmail.com",
-            "Contact: +234 813 555 0101 for help, thank me later",
-            "My savings were gone until a recovery expert retrieved my lost funds. Contact info: \
+            "A recovery expert retrieved my lost funds in a week. Contact: +234 813 555 0101",
+            "My savings were gone until they recovered my stolen bitcoin. Contact info: \
              fundsback (at) protonmail (dot) com",
-            "Contact me: +44 7700 900123",
-            "She cast a love spell that brought him back. Mail: spells@yahoo.fr",
-            "Best bitcoin trading mentor ever. E-mail: anna.fx@outlook.com",
+            "He cast a love spell that brought my husband home. Mail: spells@yahoo.fr",
+            "Best bitcoin trading mentor ever, I doubled my savings. E-mail: anna.fx@outlook.com",
+            "The recovery team got all my funds back. Contact me: +44 7700 900123",
         ] {
             assert!(fires(text).is_some(), "{text}");
         }
         for text in [
-            // A reader signing a notice with their own address.
+            // Readers signing notices with their own address or number.
             "Lost a grey cat in Leith? Email: hermione.ward@gmail.com, it's my neighbour's.",
             "Choir practice is on Thursday. Contact: themba.ndlovu@gmail.com",
-            // An organisation's address, or a national number.
-            "My account was hacked, so I wrote to them. Email: help@mybank.example",
-            "Contact: 020 7946 0000 (the council's bin line)",
+            "Our residents' association meets Tuesday at the library. Contact: +44 7700 900123 \
+             (Maureen, secretary)",
+            "Funeral of Margaret O'Brien on Friday. Family flowers only. Contact: +353 87 123 4567 \
+             (Declan)",
+            "If you are struggling please reach out to someone. Contact: +1 800 273 8255 (Suicide \
+             and Crisis Lifeline)",
+            // Hackers and recovered money in a story, a scam quoted in a
+            // warning.
+            "My Facebook was hacked last week by hackers pretending to be me. If you got a strange \
+             message, ignore it. Email: jane.doe1962@gmail.com if you need me.",
+            "Police recovered the stolen money in the end. Contact: +44 20 7946 0000",
+            "Beware: scammers say 'Email: x@gmail.com' and promise to recover your funds. Never \
+             reply.",
+            "My late husband was an investment manager. Email: rose.hill@gmail.com",
+            // An organisation's address.
+            "A recovery expert helped me after my account was hacked. Email: help@mybank.example",
         ] {
             assert_eq!(fires(text), None, "{text}");
         }

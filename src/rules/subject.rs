@@ -26,11 +26,10 @@ pub struct Subject<'a> {
 /// The folded words of the fields a comment form shows beside the text.
 pub struct AuthorWords {
     pub name: FoldedWords,
-    /// The words of the website's address (see [`website_words`]).
+    /// The words of the website's address (see [`read_website`]).
     pub website: FoldedWords,
-    /// The website address's runs of letters and digits, each with its
-    /// hyphens left out (see [`website_runs`]).
-    pub website_runs: Vec<String>,
+    /// The words of the website's host name (see [`read_website`]).
+    pub website_host_words: Vec<String>,
 }
 
 impl<'a> Subject<'a> {
@@ -58,10 +57,11 @@ impl<'a> Subject<'a> {
     pub fn author_words(&self) -> &AuthorWords {
         self.author_words.get_or_init(|| {
             let author = &self.comment.author;
+            let (website, website_host_words) = read_website(&author.url);
             AuthorWords {
                 name: folded_words(&normalize(&author.name)),
-                website: folded_words(&website_words(&author.url)),
-                website_runs: website_runs(&author.url),
+                website: folded_words(&website),
+                website_host_words,
             }
         })
     }
@@ -78,60 +78,47 @@ impl<'a> Subject<'a> {
 /// does), entities decoded, invisible characters dropped (a browser drops
 /// a soft hyphen inside a host too) and a host label in its ASCII form
 /// (`xn--...`) read in Unicode, so that a term is found in
-/// `https://www.buy-cheap-pills.example/viagra%20online` as in text. A
-/// host written as one word ("cheappills.example") holds no shorter term.
-pub fn website_words(url: &str) -> String {
-    let mut words = String::with_capacity(url.len());
-    for_each_website_segment(url, |segment| {
-        for word in segment
-            .split(|character: char| !character.is_alphanumeric())
-            .filter(|word| !word.is_empty())
-        {
-            if !words.is_empty() {
-                words.push(' ');
-            }
-            words.push_str(word);
-        }
-    });
-    words
-}
-
-/// The runs of letters and digits of a website's address, read as
-/// [`website_words`] reads it, each with its hyphens left out: where a
-/// keyword written joined to other words is looked for
-/// ("bestcasinosites", "best-casinosites").
-pub fn website_runs(url: &str) -> Vec<String> {
-    let mut runs = Vec::new();
-    for_each_website_segment(url, |segment| {
-        let run: String = segment
-            .chars()
-            .filter(|character| character.is_alphanumeric())
-            .collect();
-        if !run.is_empty() {
-            runs.push(run);
-        }
-    });
-    runs
-}
-
-/// Calls `visit` with each segment of a website's address (a host label,
-/// a path segment, a query's name or value: a run of letters, digits and
-/// hyphens), decoded and normalised as [`website_words`] says.
-fn for_each_website_segment(url: &str, mut visit: impl FnMut(&str)) {
+/// `https://www.buy-cheap-pills.example/viagra%20online` as in text; and,
+/// apart, the words of its host name alone (its labels cut at hyphens:
+/// `best-onlinecasino.example` gives "best", "onlinecasino", "example"),
+/// where a keyword written joined to other words is looked for. A host
+/// written as one word ("cheappills.example") holds no shorter word.
+pub fn read_website(url: &str) -> (String, Vec<String>) {
     let url = url.trim();
     let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let once = percent_encoding::percent_decode_str(without_scheme).decode_utf8_lossy();
     let twice = percent_encoding::percent_decode_str(&once).decode_utf8_lossy();
     let normalized = normalize(&twice);
-    for segment in
-        normalized.split(|character: char| !(character.is_alphanumeric() || character == '-'))
-    {
-        if segment.starts_with("xn--") {
-            visit(&idna::domain_to_unicode(segment).0);
-        } else {
-            visit(segment);
+    let host_end = normalized.find(['/', '?', '#']).unwrap_or(normalized.len());
+    let (host, rest) = normalized.split_at(host_end);
+    let mut words = String::with_capacity(normalized.len());
+    let mut host_words = Vec::new();
+    for (part, in_host) in [(host, true), (rest, false)] {
+        for segment in
+            part.split(|character: char| !(character.is_alphanumeric() || character == '-'))
+        {
+            let unicode;
+            let segment = if segment.starts_with("xn--") {
+                unicode = idna::domain_to_unicode(segment).0;
+                unicode.as_str()
+            } else {
+                segment
+            };
+            for word in segment
+                .split(|character: char| !character.is_alphanumeric())
+                .filter(|word| !word.is_empty())
+            {
+                if !words.is_empty() {
+                    words.push(' ');
+                }
+                words.push_str(word);
+                if in_host {
+                    host_words.push(word.to_string());
+                }
+            }
         }
     }
+    (words, host_words)
 }
 
 #[cfg(test)]
@@ -141,11 +128,11 @@ mod tests {
     #[test]
     fn a_websites_words_are_its_labels_segments_and_query() {
         assert_eq!(
-            website_words("https://www.Buy-Cheap-Pills.example/viagra%20online?ref=casino_bonus"),
+            read_website("https://www.Buy-Cheap-Pills.example/viagra%20online?ref=casino_bonus").0,
             "www buy cheap pills example viagra online ref casino bonus"
         );
-        assert_eq!(website_words("  "), "");
-        assert_eq!(website_words("münchen.example"), "münchen example");
+        assert_eq!(read_website("  ").0, "");
+        assert_eq!(read_website("münchen.example").0, "münchen example");
         // What a browser reads in the address, however it is written.
         for disguised in [
             "https://best-cas\u{00AD}ino.example",
@@ -153,7 +140,7 @@ mod tests {
             "https://best-c&#97;sino.example",
             "https://xn--best-csino-4qi.example",
         ] {
-            let words = website_words(disguised);
+            let words = read_website(disguised).0;
             assert!(
                 words
                     .split(' ')
@@ -164,19 +151,16 @@ mod tests {
     }
 
     #[test]
-    fn a_websites_runs_join_its_hyphenated_words() {
+    fn a_websites_host_words_are_its_labels_cut_at_hyphens() {
         assert_eq!(
-            website_runs("https://www.Best-CasinoSites.example/top-10?x=%2Fcheap-pills"),
-            vec![
-                "www",
-                "bestcasinosites",
-                "example",
-                "top10",
-                "x",
-                "cheappills"
-            ]
+            read_website("https://www.Best-OnlineCasino.example:8080/top-10?x=%2Fcheap-pills").1,
+            vec!["www", "best", "onlinecasino", "example", "8080"]
         );
-        assert!(website_runs(" ").is_empty());
+        assert_eq!(
+            read_website("xn--best-csino-4qi.example/path").1,
+            vec!["best", "c\u{0430}sino", "example"]
+        );
+        assert!(read_website(" ").1.is_empty());
     }
 
     #[test]

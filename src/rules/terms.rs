@@ -608,15 +608,9 @@ impl InsideRuns {
 
 /// The sentence of a term rule about one place (`place` begins it, "The
 /// comment" or "The author's name"), naming up to three of the terms found
-/// there.
-pub fn describe_terms(place: &str, kind: &str, terms: &[&str]) -> String {
-    let named: Vec<(&str, Option<String>)> = terms.iter().map(|term| (*term, None)).collect();
-    describe_found(place, kind, &named)
-}
-
-/// [`describe_terms`] for terms found with how they were written, when
-/// that differs from the term ("hell" written "heil"): a moderator sees
-/// which words the rule read as the term.
+/// there, each with how it was written when that differs from the term
+/// ("hell" written "heil") or where it was found: a moderator sees which
+/// words the rule read as the term.
 pub fn describe_found(place: &str, kind: &str, terms: &[(&str, Option<String>)]) -> String {
     let shown: Vec<String> = terms
         .iter()
@@ -1153,6 +1147,12 @@ mod tests {
         let mut text = "w0zq a e o ".repeat(2_000);
         text.push_str(&words.join(" "));
         assert_eq!(found(&terms, &text), vec![words.join(" ")]);
+    }
+
+    /// [`describe_found`] of terms found as they are written.
+    fn describe_terms(place: &str, kind: &str, terms: &[&str]) -> String {
+        let named: Vec<(&str, Option<String>)> = terms.iter().map(|term| (*term, None)).collect();
+        describe_found(place, kind, &named)
     }
 
     #[test]

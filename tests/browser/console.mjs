@@ -39,6 +39,7 @@ try {
   const marks = await page.locator("#queue mark").count();
   const longSMarks = await page.locator("#queue mark", { hasText: "vi\u017fit" }).count();
   const zeroWidthMarks = await page.$$eval("#queue mark", (marks) => marks.filter((mark) => mark.textContent.includes("\u00ad")).length);
+  const fullWidthMarks = await page.$$eval("#queue mark", (marks) => marks.filter((mark) => mark.textContent.includes("\uff4d\uff4f\uff4e\uff45\uff59")).length);
   const meta = await first.locator("p.meta").textContent();
   const isolatedInMeta = await first.locator("p.meta bdi").count();
   const totalBefore = await page.textContent("#total");
@@ -117,7 +118,7 @@ try {
   const statusAfterChange = await page.textContent("#status");
   const recentChangeShown = resolveBodies.length === 1 ? JSON.parse(resolveBodies[0]).shown : null;
   console.log(JSON.stringify({
-    before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks,
+    before, after, after_checkbox: afterCheckbox, reasons, marks, long_s_marks: longSMarks, zero_width_marks: zeroWidthMarks, full_width_marks: fullWidthMarks,
     meta, isolated_in_meta: isolatedInMeta, status, status_out_of_view: statusOutOfView, still_listed: stillListed,
     status_second_press: statusSecondPress, recent, recent_after_change: recentAfterChange, status_after_change: statusAfterChange, recent_change_shown: recentChangeShown,
     first_in_view_before: firstInViewBefore,

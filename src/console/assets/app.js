@@ -120,24 +120,47 @@ function text(tag, content, className) {
 // A word as the server compares words: NFKC, lower case, one sigma.
 function fold(word) { return word.normalize("NFKC").toLowerCase().replace(/ς/g, "σ"); }
 
-// The content without the characters that render as nothing (Unicode's
-// default-ignorable code points: zero-width spaces and joiners, soft
-// hyphens, direction marks, variation selectors, fillers), which the
-// server's normalisation drops too, so that "f\u200bree" is read, and
-// marked, as the word "free"; and for each code unit kept, where it was in
-// the content.
-function withoutInvisibleCharacters(content) {
+// The content as the server reads its words: without the characters that
+// render as nothing (Unicode's default-ignorable code points: zero-width
+// spaces and joiners, soft hyphens, direction marks, variation selectors,
+// fillers), which the server's normalisation drops too, so that "f\u200bree"
+// is read, and marked, as the word "free"; and each letter with the marks
+// that follow it in NFKC, so that "ＦＲＥＥ" (full-width letters) or "ﬁne"
+// (a ligature) is read as "free" or "fine". For each code unit of that
+// view, `starts` and `ends` say where the characters it came from begin
+// and end in the content, so that a mark covers the word as written.
+function readAsTheServerDoes(content) {
   let view = "";
-  const positions = [];
+  const starts = [];
+  const ends = [];
+  let cluster = "";
+  let clusterStart = 0;
+  let clusterEnd = 0;
+  const flush = () => {
+    const folded = cluster.normalize("NFKC");
+    view += folded;
+    for (let unit = 0; unit < folded.length; unit++) { starts.push(clusterStart); ends.push(clusterEnd); }
+    cluster = "";
+  };
   for (let index = 0; index < content.length;) {
     const character = String.fromCodePoint(content.codePointAt(index));
-    if (!/\p{Default_Ignorable_Code_Point}/u.test(character)) {
-      view += character;
-      for (let unit = 0; unit < character.length; unit++) positions.push(index + unit);
+    const next = index + character.length;
+    if (/\p{Default_Ignorable_Code_Point}/u.test(character)) { index = next; continue; }
+    // A combining mark joins the letter before it, so that NFKC composes
+    // them as the server does ("e" and an acute accent read as "é").
+    if (cluster !== "" && /\p{M}/u.test(character)) {
+      cluster += character;
+      clusterEnd = next;
+    } else {
+      if (cluster !== "") flush();
+      cluster = character;
+      clusterStart = index;
+      clusterEnd = next;
     }
-    index += character.length;
+    index = next;
   }
-  return { view, positions };
+  if (cluster !== "") flush();
+  return { view, starts, ends };
 }
 
 // The comment with the model's words marked: red where they pushed towards
@@ -152,7 +175,7 @@ function highlighted(content, highlights) {
   const escaped = words.map((h) => h.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
   // Whole words only: "i" must not light up inside "this".
   const pattern = new RegExp("(?<![\\p{L}\\p{N}])(" + escaped.join("|") + ")(?![\\p{L}\\p{N}])", "giu");
-  const { view, positions } = withoutInvisibleCharacters(content);
+  const { view, starts, ends } = readAsTheServerDoes(content);
   let last = 0;
   for (const match of view.matchAll(pattern)) {
     // The server's words are NFKC-normalised and lower-cased character by
@@ -162,8 +185,12 @@ function highlighted(content, highlights) {
     const found = words.find((h) => fold(h.text) === fold(match[0]));
     if (!found) continue;
     // The word as written, with any format characters inside it.
-    const start = positions[match.index];
-    const end = positions[match.index + match[0].length - 1] + 1;
+    const start = starts[match.index];
+    const end = ends[match.index + match[0].length - 1];
+    // A match that begins or ends inside what one character became (a
+    // ligature's "f" of "ﬁ") cannot be marked as written: left unmarked.
+    if (start < last || (match.index > 0 && starts[match.index - 1] === start)) continue;
+    if (match.index + match[0].length < view.length && ends[match.index + match[0].length] === end) continue;
     container.append(content.slice(last, start));
     const mark = text("mark", content.slice(start, end), found.weight > 0 ? "spammy" : "hammy");
     mark.title = found.description + " (" + (found.weight > 0 ? "+" : "") + found.weight.toFixed(2) + " in the model now)";
