@@ -61,18 +61,27 @@ static PERSON: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A contact detail given under a label, as a signature is written:
-/// "Email: recoverypro@gmail.com", "Contact: +234 ...", "Contact info:".
-/// The label alone asks no one to get in touch, so what follows must be
-/// what scams give (see [`contact_offer`]).
+/// "Email: recoverypro@gmail.com", "Contact: +234 ...", "Contact info -",
+/// "Phone ☎", "Email address is", "Gmail ➡". The label alone asks no one
+/// to get in touch, so what follows must be what scams give (see
+/// [`contact_offer`]).
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(contact|e-?mail|mail)(\s+(info|information|details|address|me|us))?\s*:")
-        .unwrap_or_else(|error| unreachable!("the label pattern is valid: {error}"))
+    Regex::new(
+        r"(?x)
+        \b(contact|e-?mail|mail|gmail|phone|tel|call|text)
+        (\s+(info|information|details|address|number|me|us|him|her|them))?
+        (\s*(:|-|–|—|=>?|➡|→|☎)|\s+(is|at)\b)",
+    )
+    .unwrap_or_else(|error| unreachable!("the label pattern is valid: {error}"))
 });
 
 /// What the scams that sign with a contact say they did for the writer:
 /// got their money back ("the hacker got my money back", "recovered my
 /// lost funds"), a "recovery expert" or "recovery team", a spell caster or
-/// a love spell cast, a trading or investment "mentor". Said of the
+/// a love spell cast, a trading or investment "mentor", the writer's
+/// earnings by the day or the week ("I earn $5,000 weekly"; a salary is
+/// said by the month), a "legit lender", a herbal cure of an
+/// incurable illness, the Illuminati's riches. Said of the
 /// writer's own money ("my", "our"): a reader who writes that "police
 /// recovered the stolen money", warns that scammers "promise to recover
 /// your funds", or mentions hackers in a story about an attack says none
@@ -86,6 +95,12 @@ static SCAM_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
           | spell\s?casters?
           | cast\s+a\s+(love\s+)?spell
           | (trading|investment|crypto|forex|bitcoin)\s+(mentor|expert|coach|guru)s?
+          | (i|we)\s+(now\s+)?(earn|earned|make|made)\s+(\$|£|€)?\d[\d,.]*\s*k?\s*(\$|£|€|usd|dollars|pounds|euros)?\s*(weekly|daily|a\s+(day|week)|per\s+(day|week)|every\s+(day|week))
+          | (legit|genuine|reliable|trusted)\s+(loan\s+)?(lender|hacker)s?
+          | loan\s+lenders?
+          | herbal\s+(cure|remedy|doctor|medicine\s+cured)
+          | cured\s+(me\s+)?(of\s+)?(my\s+)?(herpes|hiv|hpv|diabetes|cancer)
+          | join\s+(the\s+)?(great\s+)?illuminati
           )\b",
     )
     .unwrap_or_else(|error| unreachable!("the scam subject pattern is valid: {error}"))
@@ -745,6 +760,16 @@ mod tests {
             "He cast a love spell that brought my husband home. Mail: spells@yahoo.fr",
             "Best bitcoin trading mentor ever, I doubled my savings. E-mail: anna.fx@outlook.com",
             "The recovery team got all my funds back. Contact me: +44 7700 900123",
+            "The hacker recovered my money. Email \u{27a1}\u{fe0f} recoverypro@gmail.com",
+            "The hacker recovered my money. Email - recoverypro@gmail.com",
+            "The hacker recovered my money. Gmail: recoverypro@gmail.com",
+            "The hacker recovered my money. Email address is recoverypro@gmail.com",
+            "I earn $5,000 weekly trading with Mrs Anna. Contact: +1 (555) 201-3344",
+            "I earn $5,000 weekly with Mrs Anna, my trading mentor. Phone: +1 555 201 3344",
+            "My trading mentor doubled my savings. Contact \u{260e} +1 555 201 3344",
+            "I was cured of herpes by Dr Oyagu's herbal medicine. Email: droyagu@gmail.com",
+            "Need a legit loan lender? I got 50,000 in 24 hours. Email: fastloans@gmail.com",
+            "Join the great Illuminati and be rich and famous. Email: agent666@gmail.com",
         ] {
             assert!(fires(text).is_some(), "{text}");
         }
@@ -766,6 +791,9 @@ mod tests {
             "Beware: scammers say 'Email: x@gmail.com' and promise to recover your funds. Never \
              reply.",
             "My late husband was an investment manager. Email: rose.hill@gmail.com",
+            "My daughter earns £2,000 a month as a nurse, it is not enough. Contact: +44 7700 \
+             900123 for the petition",
+            "Herbal tea helped my cold. Call the NHS on +44 111",
             // An organisation's address.
             "A recovery expert helped me after my account was hacked. Email: help@mybank.example",
         ] {
