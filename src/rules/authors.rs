@@ -16,7 +16,7 @@ pub fn new_author(history: Option<AuthorHistory>, threshold: f64) -> Option<Stri
         format!(
             "A new author: {} earlier comment{} on this site.",
             history.comments,
-            if history.comments == 1 { "" } else { "s" }
+            plural(history.comments)
         )
     })
 }
@@ -31,16 +31,13 @@ pub fn trusted_author(
     key: &AuthorKey,
     threshold: f64,
 ) -> Option<String> {
-    if !key.is_email() {
-        return None;
-    }
-    let history = history?;
+    let history = known_by_email(history, key)?;
     // A threshold of 1 trusts an author for a single approved comment.
     (history.approved as f64 >= threshold && history.spam == 0).then(|| {
         format!(
             "A trusted author: {} approved comment{} and none labelled spam.",
             history.approved,
-            if history.approved == 1 { "" } else { "s" }
+            plural(history.approved)
         )
     })
 }
@@ -56,20 +53,32 @@ pub fn spam_author(
     key: &AuthorKey,
     threshold: f64,
 ) -> Option<String> {
-    if !key.is_email() {
-        return None;
-    }
-    let history = history?;
+    let history = known_by_email(history, key)?;
     let labelled_enough = history.spam as f64 >= threshold && history.spam > history.approved;
     labelled_enough.then(|| {
         format!(
             "The author, known by their e-mail address, has {} earlier comment{} labelled spam \
              on this site and {} approved.",
             history.spam,
-            if history.spam == 1 { "" } else { "s" },
+            plural(history.spam),
             history.approved,
         )
     })
+}
+
+/// The history of an author known by their e-mail address; none for one
+/// known by name alone, whose history anyone can add to.
+fn known_by_email(history: Option<AuthorHistory>, key: &AuthorKey) -> Option<AuthorHistory> {
+    history.filter(|_| key.is_email())
+}
+
+/// The ending of "comment" for a count.
+fn plural(count: u64) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 #[cfg(test)]
