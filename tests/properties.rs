@@ -128,6 +128,13 @@ fn tricky_text() -> impl Strategy<Value = String> {
         "ё",
         "2019.Me",
         "deal.US",
+        "Email: ",
+        "Contact ☎",
+        "the hacker got my money back",
+        "@gmail.com",
+        "onlinecasino",
+        "xn--",
+        ":8080/",
     ]);
     prop::collection::vec(
         prop_oneof![pieces.prop_map(String::from), any::<String>()],
