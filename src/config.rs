@@ -581,10 +581,41 @@ fn one_line_toml_error(error: &toml::de::Error, text: &str) -> String {
                 .count()
                 + 1;
             let key = key_before(before).map_or(String::new(), |key| format!(" (`{key}`)"));
-            format!("line {line}, column {column}{key}: {message}")
+            let line_text = text[before.rfind('\n').map_or(0, |at| at + 1)..]
+                .lines()
+                .next()
+                .unwrap_or_default();
+            let hint = if is_unquoted_dotted_site(line_text) {
+                "; a site id that holds dots is written in quotes: [rules.sites.\"news.example\"]"
+            } else {
+                ""
+            };
+            format!("line {line}, column {column}{key}: {message}{hint}")
         }
         None => message,
     }
+}
+
+/// Whether a line is a site table's header whose site id holds dots
+/// without quotes, `[rules.sites.news.example]`, which TOML reads as the
+/// table `example` inside the site `news`: the parser then names a field
+/// it does not know, and the operator needs to hear about the quotes.
+fn is_unquoted_dotted_site(line: &str) -> bool {
+    let header = line.trim().trim_start_matches('[').trim_start();
+    let Some(rest) = header
+        .strip_prefix("rules")
+        .map(str::trim_start)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map(str::trim_start)
+        .and_then(|rest| rest.strip_prefix("sites"))
+        .map(str::trim_start)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map(str::trim_start)
+    else {
+        return false;
+    };
+    let id = rest.split(']').next().unwrap_or_default();
+    !id.starts_with(['"', '\'']) && id.contains('.')
 }
 
 /// The key whose value starts where `before` ends, with its table
@@ -1252,6 +1283,31 @@ mod tests {
             .to_string();
         assert!(error.contains("line 2, column 12"), "{error}");
         assert_eq!(error.lines().count(), 1, "one line: {error}");
+    }
+
+    #[test]
+    fn a_site_id_with_dots_written_without_quotes_is_explained() {
+        let error = |text: &str| {
+            Config::from_toml("t", text, &Overrides::default())
+                .unwrap_err()
+                .to_string()
+        };
+        for header in [
+            "[rules.sites.news.example]",
+            "[ rules . sites . news.example ]",
+        ] {
+            let wrong = error(&format!("{header}\nblocked_terms = [\"x\"]\n"));
+            assert!(
+                wrong.contains("written in quotes: [rules.sites.\"news.example\"]"),
+                "{wrong}"
+            );
+            assert_eq!(wrong.lines().count(), 1, "one line: {wrong}");
+        }
+        // A quoted id, or another mistake, gets no such hint.
+        let wrong = error("[rules.sites.\"news.example\"]\nblocked_termz = [\"x\"]\n");
+        assert!(!wrong.contains("in quotes"), "{wrong}");
+        assert!(!is_unquoted_dotted_site("[rules.sites.news]"));
+        assert!(!is_unquoted_dotted_site("[thresholds]"));
     }
 
     #[test]

@@ -8,6 +8,24 @@
 
 /// The comment text, in bytes of UTF-8.
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+
+/// Why the service refuses a comment's text (INVALID_ARGUMENT at the
+/// gRPC edge), if it does: empty or only whitespace, or over
+/// [`MAX_CONTENT_BYTES`]. The offline commands refuse or leave out the
+/// same comments, so that their verdicts and figures are of comments the
+/// service would score.
+pub fn content_refusal(content: &str) -> Option<String> {
+    if content.trim().is_empty() {
+        Some("is empty or only whitespace".to_string())
+    } else if content.len() > MAX_CONTENT_BYTES {
+        Some(format!(
+            "is {} bytes; the limit is {MAX_CONTENT_BYTES} bytes",
+            content.len()
+        ))
+    } else {
+        None
+    }
+}
 /// The site's own comment id.
 pub const MAX_COMMENT_ID_BYTES: usize = 256;
 /// Each author field (name, email, url, user agent).

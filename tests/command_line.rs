@@ -122,6 +122,60 @@ fn check_reads_standard_input() {
     );
 }
 
+/// `check` and `eval` refuse or leave out the comments the service
+/// refuses (an empty one, one over the size limit), as `serve` would: a
+/// script that checks `"$COMMENT"` with the variable unset gets an error,
+/// not a verdict on nothing, and the figures are of comments the service
+/// scores.
+#[test]
+fn check_and_eval_refuse_the_comments_the_service_refuses() {
+    let too_long = "word ".repeat(20_000);
+    for text in ["", "  \n\t", too_long.as_str()] {
+        let output = moderato().args(["check", "--", text]).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{:?}",
+            &text[..text.len().min(20)]
+        );
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("the service refuses such a comment (INVALID_ARGUMENT)"),
+            "{stderr}"
+        );
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("with_blanks.tsv");
+    std::fs::write(
+        &data,
+        format!("{SMALL_CORPUS}\nham\t   \nspam\t{too_long}\n"),
+    )
+    .unwrap();
+    let whole = |path: &Path| {
+        let output = succeeded(moderato().args(["eval", "--json", "--data"]).arg(path));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        (report, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (with_blanks, stderr) = whole(&data);
+    let (without, _) = whole(&write_corpus(directory.path()));
+    assert!(
+        stderr.contains("left out 2 of "),
+        "the left-out comments are counted: {stderr}"
+    );
+    assert_eq!(with_blanks["binary"], without["binary"]);
+    let blank_only = directory.path().join("blank.tsv");
+    std::fs::write(&blank_only, "label\ttext\nham\t \nspam\t\t\n").unwrap();
+    let output = moderato()
+        .args(["eval", "--data"])
+        .arg(&blank_only)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nothing to evaluate"), "{stderr}");
+}
+
 /// A comment that begins with a hyphen is scored after `--`; without it,
 /// it is refused with that advice, as a mistyped flag is (never scored as
 /// the comment).

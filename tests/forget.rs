@@ -144,7 +144,8 @@ async fn the_command_line_forgets_comments_with_a_sites_key() {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
         .args(["forget", "cli-1", "never-checked", "cli-2"])
         .env("MODERATO_SERVER", format!("http://{}", server.address))
-        .env("MODERATO_TOKEN", NEWS_TOKEN)
+        // As read from a token file, with its line break.
+        .env("MODERATO_TOKEN", format!("{NEWS_TOKEN}\n"))
         .output()
         .await
         .unwrap();

@@ -18,7 +18,8 @@ pub struct BinaryMetrics {
     pub auc: f64,
     /// The figures above that measure nothing here, by name: `precision`
     /// when nothing scored as spam, `mcc` and `auc` without both classes,
-    /// `recall` without spam, `fpr` without ham. They hold the conventional numbers then (0, or 0.5 for `auc`,
+    /// `recall` without spam, `f1` without spam and with nothing scored as
+    /// spam, `fpr` without ham. They hold the conventional numbers then (0, or 0.5 for `auc`,
     /// as scikit-learn gives), so that the JSON keeps its types; a reader
     /// tells them from real figures by this list (absent when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -74,6 +75,9 @@ impl BinaryMetrics {
             ("precision", true_positive + false_positive == 0),
             ("mcc", spam == 0 || ham == 0),
             ("recall", spam == 0),
+            // F1 is 2tp / (2tp + fp + fn): nothing to measure without
+            // spam and with nothing scored as spam.
+            ("f1", spam == 0 && true_positive + false_positive == 0),
             ("fpr", ham == 0),
             ("auc", spam == 0 || ham == 0),
         ]
@@ -209,7 +213,10 @@ mod tests {
         let json = serde_json::to_value(&metrics).unwrap();
         assert_eq!(json["undefined"], serde_json::json!(["mcc", "fpr", "auc"]));
         let ham_only = BinaryMetrics::compute(&[0.1], &[false], 0.5);
-        assert_eq!(ham_only.undefined, ["precision", "mcc", "recall", "auc"]);
+        assert_eq!(
+            ham_only.undefined,
+            ["precision", "mcc", "recall", "f1", "auc"]
+        );
     }
 
     #[test]

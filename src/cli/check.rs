@@ -68,6 +68,7 @@ pub fn check(
             without_final_line_break(text)
         }
     };
+    refuse_what_serve_refuses(&text)?;
     if let Some(site) = site {
         // A site with no table of its own is scored with the global rules,
         // as `serve` would; say so, since a misspelt site looks the same.
@@ -113,6 +114,19 @@ pub fn check(
         );
     }
     Ok(())
+}
+
+/// Refuses a comment the running service would refuse (INVALID_ARGUMENT),
+/// an empty one or one over the size limit, so that a script that checks
+/// `"$COMMENT"` with the variable unset learns so rather than reading a
+/// verdict on nothing.
+fn refuse_what_serve_refuses(text: &str) -> Result<(), CliError> {
+    match crate::limits::content_refusal(text) {
+        Some(refusal) => Err(CliError::Usage(format!(
+            "the comment {refusal}: the service refuses such a comment (INVALID_ARGUMENT)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A score cut (not rounded) to the three decimals shown: a score of

@@ -43,7 +43,25 @@ pub fn eval(
         .check(&inputs)?;
     }
     let model = load_model(model, &config, config_path)?;
-    let examples = super::labelled_examples(data, "evaluate")?;
+    let mut examples = super::labelled_examples(data, "evaluate")?;
+    // The service refuses an empty comment and one over the size limit:
+    // the figures are of the comments it would score.
+    let read = examples.len();
+    examples.retain(|example| crate::limits::content_refusal(&example.text).is_none());
+    if examples.len() < read {
+        eprintln!(
+            "eval: left out {} of {read} comments that the service would refuse (empty, or over \
+             {} bytes)",
+            read - examples.len(),
+            crate::limits::MAX_CONTENT_BYTES
+        );
+    }
+    if examples.is_empty() {
+        return Err(CliError::Usage(
+            "every comment of the data is one the service would refuse: nothing to evaluate"
+                .to_string(),
+        ));
+    }
     let rules = (!no_rules).then_some(&config.rules);
     // The site's host names are the site's, not a rule: `--no-rules` keeps
     // them.
@@ -119,11 +137,11 @@ pub fn eval(
         }
     };
     say!(
-        "at score 0.5: MCC {}  precision {}  recall {}  F1 {:.3}  ham blocked {}  AUC {}",
+        "at score 0.5: MCC {}  precision {}  recall {}  F1 {}  ham blocked {}  AUC {}",
         shown("mcc", format!("{:.3}", binary.mcc)),
         shown("precision", format!("{:.3}", binary.precision)),
         shown("recall", format!("{:.3}", binary.recall)),
-        binary.f1,
+        shown("f1", format!("{:.3}", binary.f1)),
         shown("fpr", format!("{:.1}%", binary.fpr * 100.0)),
         shown("auc", format!("{:.3}", binary.auc)),
     );

@@ -223,7 +223,10 @@ pub(super) async fn connect(
             message: format!("{message}{hint}"),
         }
     })?;
-    let authorization = format!("Bearer {}", target.token)
+    // A token read from a file or a here-document keeps its line break
+    // (`--token "$(cat t)"` drops it, `--token "$T"` may not): no token
+    // holds whitespace, so it is trimmed rather than refused.
+    let authorization = format!("Bearer {}", target.token.trim())
         .parse()
         .map_err(|_| ClientError::Token)?;
     Ok((channel, authorization))

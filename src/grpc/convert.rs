@@ -194,14 +194,18 @@ pub fn check_request_from_proto(
 ) -> Result<(Comment, CheckOptions), Error> {
     check_site_id("site_id", &site_id)?;
     check_comment_id(&request.comment_id)?;
-    check_length("content", &request.content, MAX_CONTENT_BYTES)?;
     // A comment form does not post an empty comment; a site that sends one
     // has mapped the wrong field, and would get a verdict on nothing
     // (ALLOW, stored) instead of a word about its mistake.
-    if request.content.trim().is_empty() {
+    if let Some(refusal) = crate::limits::content_refusal(&request.content) {
+        let hint = if request.content.len() > MAX_CONTENT_BYTES {
+            ""
+        } else {
+            ": send the text the reader wrote"
+        };
         return Err(Error::invalid_argument(
             "content",
-            "is empty or only whitespace: send the text the reader wrote",
+            format!("{refusal}{hint}"),
         ));
     }
     let submitted_at = match &request.submitted_at {
