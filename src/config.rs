@@ -585,37 +585,57 @@ fn one_line_toml_error(error: &toml::de::Error, text: &str) -> String {
                 .lines()
                 .next()
                 .unwrap_or_default();
-            let hint = if is_unquoted_dotted_site(line_text) {
-                "; a site id that holds dots is written in quotes: [rules.sites.\"news.example\"]"
-            } else {
-                ""
-            };
+            let hint = message
+                .contains("unknown field")
+                .then(|| quoted_site_header(line_text))
+                .flatten()
+                .map_or(String::new(), |header| {
+                    format!("; a site id that holds dots is written in quotes: {header}")
+                });
             format!("line {line}, column {column}{key}: {message}{hint}")
         }
         None => message,
     }
 }
 
-/// Whether a line is a site table's header whose site id holds dots
-/// without quotes, `[rules.sites.news.example]`, which TOML reads as the
-/// table `example` inside the site `news`: the parser then names a field
-/// it does not know, and the operator needs to hear about the quotes.
-fn is_unquoted_dotted_site(line: &str) -> bool {
-    let header = line.trim().trim_start_matches('[').trim_start();
-    let Some(rest) = header
-        .strip_prefix("rules")
-        .map(str::trim_start)
-        .and_then(|rest| rest.strip_prefix('.'))
-        .map(str::trim_start)
-        .and_then(|rest| rest.strip_prefix("sites"))
-        .map(str::trim_start)
-        .and_then(|rest| rest.strip_prefix('.'))
-        .map(str::trim_start)
-    else {
-        return false;
-    };
-    let id = rest.split(']').next().unwrap_or_default();
-    !id.starts_with(['"', '\'']) && id.contains('.')
+/// For a site table's header whose site id holds dots without quotes,
+/// `[rules.sites.news.example]`, which TOML reads as the table `example`
+/// inside the site `news` (the parser then names a field it does not
+/// know), the header as it was meant: `[rules.sites."news.example"]`, and
+/// `[rules.sites."news.example".flood]` when it ends in a rule's name.
+/// `None` for any other line.
+fn quoted_site_header(line: &str) -> Option<String> {
+    let header = line.trim().strip_prefix('[')?.trim_start();
+    let (path, _) = header.split_once(']')?;
+    let mut segments = path.split('.').map(str::trim);
+    if segments.next()? != "rules" || segments.next()? != "sites" {
+        return None;
+    }
+    let mut segments: Vec<&str> = segments.collect();
+    if segments
+        .iter()
+        .any(|segment| segment.starts_with(['"', '\'']))
+    {
+        return None;
+    }
+    let rule = segments
+        .last()
+        .filter(|last| {
+            crate::rules::Rule::ALL
+                .iter()
+                .any(|rule| rule.code() == **last)
+        })
+        .map(|last| format!(".{last}"));
+    if rule.is_some() {
+        segments.pop();
+    }
+    (segments.len() > 1).then(|| {
+        format!(
+            "[rules.sites.\"{}\"{}]",
+            segments.join("."),
+            rule.unwrap_or_default()
+        )
+    })
 }
 
 /// The key whose value starts where `before` ends, with its table
@@ -1292,22 +1312,45 @@ mod tests {
                 .unwrap_err()
                 .to_string()
         };
-        for header in [
-            "[rules.sites.news.example]",
-            "[ rules . sites . news.example ]",
+        for (header, meant) in [
+            (
+                "[rules.sites.news.example]",
+                "[rules.sites.\"news.example\"]",
+            ),
+            (
+                "[ rules . sites . news.example ]",
+                "[rules.sites.\"news.example\"]",
+            ),
+            (
+                "[rules.sites.news.example.co.uk]",
+                "[rules.sites.\"news.example.co.uk\"]",
+            ),
         ] {
             let wrong = error(&format!("{header}\nblocked_terms = [\"x\"]\n"));
             assert!(
-                wrong.contains("written in quotes: [rules.sites.\"news.example\"]"),
+                wrong.ends_with(&format!("written in quotes: {meant}")),
                 "{wrong}"
             );
             assert_eq!(wrong.lines().count(), 1, "one line: {wrong}");
         }
-        // A quoted id, or another mistake, gets no such hint.
-        let wrong = error("[rules.sites.\"news.example\"]\nblocked_termz = [\"x\"]\n");
-        assert!(!wrong.contains("in quotes"), "{wrong}");
-        assert!(!is_unquoted_dotted_site("[rules.sites.news]"));
-        assert!(!is_unquoted_dotted_site("[thresholds]"));
+        let wrong = error("[rules.sites.news.example.flood]\nweight = 1.0\n");
+        assert!(
+            wrong.ends_with("written in quotes: [rules.sites.\"news.example\".flood]"),
+            "{wrong}"
+        );
+        // A quoted id, a site's own rule table, or another mistake gets no
+        // such hint.
+        for text in [
+            "[rules.sites.\"news.example\"]\nblocked_termz = [\"x\"]\n",
+            "[rules.sites.news.flood]\nweight = 1.0\n[rules.sites.news.flood]\nweight = 2.0\n",
+            "[rules.sites.news.blocked_terms]\nx = 1\n",
+            "[rules.sites.news.flood\nweight = 1.0\n",
+        ] {
+            let wrong = error(text);
+            assert!(!wrong.contains("in quotes"), "{text}: {wrong}");
+        }
+        assert_eq!(quoted_site_header("[thresholds]"), None);
+        assert_eq!(quoted_site_header("[rules.sites.news]"), None);
     }
 
     #[test]

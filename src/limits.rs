@@ -10,22 +10,41 @@
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
 
 /// Why the service refuses a comment's text (INVALID_ARGUMENT at the
-/// gRPC edge), if it does: empty or only whitespace, or over
-/// [`MAX_CONTENT_BYTES`]. The offline commands refuse or leave out the
-/// same comments, so that their verdicts and figures are of comments the
-/// service would score.
-pub fn content_refusal(content: &str) -> Option<String> {
-    if content.trim().is_empty() {
-        Some("is empty or only whitespace".to_string())
-    } else if content.len() > MAX_CONTENT_BYTES {
-        Some(format!(
-            "is {} bytes; the limit is {MAX_CONTENT_BYTES} bytes",
-            content.len()
-        ))
-    } else {
-        None
+/// gRPC edge), if it does (see [`content_refusal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentRefusal {
+    /// Empty, or only whitespace and characters that render as nothing (a
+    /// zero-width space shows a reader nothing either).
+    ShowsNothing,
+    /// Over [`MAX_CONTENT_BYTES`]; the text's size in bytes.
+    TooLong(usize),
+}
+
+impl std::fmt::Display for ContentRefusal {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContentRefusal::ShowsNothing => write!(formatter, "is empty or only whitespace"),
+            ContentRefusal::TooLong(bytes) => write!(
+                formatter,
+                "is {bytes} bytes; the limit is {MAX_CONTENT_BYTES} bytes"
+            ),
+        }
     }
 }
+
+/// Whether the service refuses a comment's text. The offline commands
+/// refuse or leave out the same comments, so that their verdicts and
+/// figures are of comments the service would score.
+pub fn content_refusal(content: &str) -> Option<ContentRefusal> {
+    if content.len() > MAX_CONTENT_BYTES {
+        return Some(ContentRefusal::TooLong(content.len()));
+    }
+    let shows_nothing = content
+        .chars()
+        .all(|character| character.is_whitespace() || crate::text::is_invisible(character));
+    shows_nothing.then_some(ContentRefusal::ShowsNothing)
+}
+
 /// The site's own comment id.
 pub const MAX_COMMENT_ID_BYTES: usize = 256;
 /// Each author field (name, email, url, user agent).

@@ -442,7 +442,10 @@ fn other_evidence(knows_words: bool, others: usize, baseline: f64, weight: f64) 
              them; its baseline and the rest add {weight:+.2}."
         );
     }
-    let rest = weight - baseline;
+    // The rest as the difference of the two figures shown, so that the
+    // three agree as printed (-0.80 and -0.98 add -1.78, not -1.79).
+    let shown = |value: f64| format!("{value:.2}").parse().unwrap_or(value);
+    let rest = shown(weight) - shown(baseline);
     match others {
         0 => format!("The model's baseline adds {weight:+.2}."),
         1 => format!(
@@ -508,6 +511,10 @@ mod tests {
         assert_eq!(
             other_evidence(true, 1, -0.7, 0.5),
             "The model's baseline (-0.70) and 1 more word or signal it knows (+1.20) add +0.50."
+        );
+        assert_eq!(
+            other_evidence(true, 1, -0.805, -1.79),
+            "The model's baseline (-0.81) and 1 more word or signal it knows (-0.98) add -1.79."
         );
         assert_eq!(
             other_evidence(true, 20, -1.1, -1.65),

@@ -40,11 +40,12 @@ const ACTIONS = { REVIEW_STATUS_APPROVED: "publish", REVIEW_STATUS_PENDING: "hol
 // the call is sent again after a short, growing pause, which is safe since
 // the comment id makes it idempotent (the same comment is not stored
 // twice). If moderato still cannot answer, the comment is held for a
-// moderator rather than published unchecked or lost. A comment moderato
-// refuses as written (INVALID_ARGUMENT: empty, too long) goes back to the
-// reader with the service's message; any other error is the site's
-// configuration (a wrong key: UNAUTHENTICATED, PERMISSION_DENIED), logged
-// for its operator while the comment waits.
+// moderator rather than published unchecked or lost. A comment whose text
+// moderato refuses (INVALID_ARGUMENT naming `content`: empty, too long)
+// goes back to the reader with the service's message; any other error (no
+// answer in time, DEADLINE_EXCEEDED; a wrong key, UNAUTHENTICATED or
+// PERMISSION_DENIED; another field the site filled wrongly) is logged for
+// the site's operator while the comment waits.
 async function moderate(form, request) {
   const retried = [grpc.status.RESOURCE_EXHAUSTED, grpc.status.UNAVAILABLE];
   for (let attempt = 0; ; attempt++) {
@@ -56,7 +57,7 @@ async function moderate(form, request) {
         await new Promise((resume) => setTimeout(resume, 100 * 2 ** attempt));
         continue;
       }
-      if (error.code === grpc.status.INVALID_ARGUMENT) {
+      if (error.code === grpc.status.INVALID_ARGUMENT && error.details.startsWith("content ")) {
         return { action: "ask the reader to change it: " + error.details };
       }
       console.error(`moderato could not check ${form.comment_id}: ${grpc.status[error.code]}: ${error.details}`);

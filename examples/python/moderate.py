@@ -55,24 +55,27 @@ def moderate(stub, form, request):
 
     If moderato still cannot answer after the retries, the comment is held
     for a moderator rather than published unchecked or lost. A comment
-    moderato refuses as written (INVALID_ARGUMENT: empty, too long) goes
-    back to the reader with the service's message; any other error is the
-    site's configuration (a wrong key: UNAUTHENTICATED, PERMISSION_DENIED),
-    logged for its operator while the comment waits.
+    whose text moderato refuses (INVALID_ARGUMENT naming `content`: empty,
+    too long) goes back to the reader with the service's message; any other
+    error (no answer in time, DEADLINE_EXCEEDED; a wrong key,
+    UNAUTHENTICATED or PERMISSION_DENIED; another field the site filled
+    wrongly) is logged for the site's operator while the comment waits.
     """
     for attempt in range(4):
         try:
             answer = check_once(stub, form, request)
-            return ACTIONS[answer.status], answer
         except grpc.RpcError as error:
             if error.code() in RETRIED and attempt < 3:
                 time.sleep(0.1 * 2 ** attempt)
                 continue
-            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                return "ask the reader to change it: " + error.details(), None
+            details = error.details() or ""
+            refused_text = details.startswith("content ")
+            if error.code() == grpc.StatusCode.INVALID_ARGUMENT and refused_text:
+                return "ask the reader to change it: " + details, None
             print(f"moderato could not check {form['comment_id']}: "
-                  f"{error.code().name}: {error.details()}", file=sys.stderr)
+                  f"{error.code().name}: {details}", file=sys.stderr)
             return "hold for a moderator (moderato could not check it)", None
+        return ACTIONS[answer.status], answer
 
 
 def main():

@@ -197,11 +197,10 @@ pub fn check_request_from_proto(
     // A comment form does not post an empty comment; a site that sends one
     // has mapped the wrong field, and would get a verdict on nothing
     // (ALLOW, stored) instead of a word about its mistake.
-    if let Some(refusal) = crate::limits::content_refusal(&request.content) {
-        let hint = if request.content.len() > MAX_CONTENT_BYTES {
-            ""
-        } else {
-            ": send the text the reader wrote"
+    if let Some(refusal) = content_refusal(&request.content) {
+        let hint = match refusal {
+            ContentRefusal::ShowsNothing => ": send the text the reader wrote",
+            ContentRefusal::TooLong(_) => "",
         };
         return Err(Error::invalid_argument(
             "content",
@@ -390,7 +389,7 @@ mod tests {
         let mut too_long = request();
         too_long.content = "x".repeat(MAX_CONTENT_BYTES + 1);
         assert_eq!(refused_field(too_long), "content");
-        for nothing in ["", " \n\t\u{3000}"] {
+        for nothing in ["", " \n\t\u{3000}", "\u{200b}\u{feff} \u{ad}"] {
             let mut empty = request();
             empty.content = nothing.into();
             match check_request_from_proto(empty, "site.example".into()) {
