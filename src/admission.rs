@@ -166,6 +166,13 @@ impl AdmissionParams {
         if !(self.calls_per_second_per_key >= 0.0 && self.calls_per_second_per_key.is_finite()) {
             return Err(("calls_per_second_per_key", "must be 0 (no limit) or more"));
         }
+        // A burst without a rate would limit nothing.
+        if self.burst_per_key != 0.0 && self.calls_per_second_per_key == 0.0 {
+            return Err((
+                "burst_per_key",
+                "needs calls_per_second_per_key: without a rate no key is limited",
+            ));
+        }
         // A bucket that holds less than one call would refuse every call.
         if !(self.burst_per_key == 0.0
             || self.burst_per_key >= 1.0 && self.burst_per_key.is_finite())
@@ -1023,6 +1030,12 @@ mod tests {
             };
             assert_eq!(bucket.check().unwrap_err().0, "burst_per_key");
         }
+        // A burst with no rate would limit nothing.
+        let no_rate = AdmissionParams {
+            burst_per_key: 10.0,
+            ..AdmissionParams::default()
+        };
+        assert_eq!(no_rate.check().unwrap_err().0, "burst_per_key");
         for burst_per_key in [0.0, 1.0, 2.5] {
             let bucket = AdmissionParams {
                 calls_per_second_per_key: 10.0,

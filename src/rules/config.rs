@@ -447,7 +447,10 @@ fn trusted_domains(
 
 /// A site's `hosts`, each a host name, lower-cased, without a trailing
 /// `.` or a leading `www.` (as links are read); at most
-/// [`MAX_HOSTS_PER_SITE`].
+/// [`MAX_HOSTS_PER_SITE`]. A suffix anyone can register a name under
+/// (`co.uk`) or a domain anyone can publish under (`bit.ly`, `github.io`)
+/// is refused, as for `trusted_domains`: every link under it, spammers'
+/// included, would count as the site's own.
 fn check_hosts(path: &str, hosts: &[String]) -> Result<Vec<String>, ConfigError> {
     if hosts.len() > MAX_HOSTS_PER_SITE {
         return Err(invalid(
@@ -466,6 +469,15 @@ fn check_hosts(path: &str, hosts: &[String]) -> Result<Vec<String>, ConfigError>
                 format!("{host:?} is not a host name such as news.example.com"),
             )
         })?;
+        if is_open_suffix(&name) || is_shared_publishing(&name) {
+            return Err(invalid(
+                format!("{path}.hosts[{position}]"),
+                format!(
+                    "{host:?} is a suffix or a domain anyone can register or publish under: \
+                     every link under it, spammers' included, would count as the site's own"
+                ),
+            ));
+        }
         checked.push(name);
     }
     Ok(checked)
@@ -902,6 +914,14 @@ mod tests {
                 "rules.sites.\"blog-42\".hosts[1]",
             ),
             (
+                "[sites.\"blog-42\"]\nhosts = [\"news.example\", \"co.uk\"]",
+                "rules.sites.\"blog-42\".hosts[1]",
+            ),
+            (
+                "[sites.\"blog-42\"]\nhosts = [\"bit.ly\"]",
+                "rules.sites.\"blog-42\".hosts[0]",
+            ),
+            (
                 "[sites.\"blog-42\"]\nhosts = [\"localhost\"]",
                 "rules.sites.\"blog-42\".hosts[0]",
             ),
@@ -961,11 +981,15 @@ mod tests {
     #[test]
     fn a_site_lists_its_other_hosts_as_links_read_them() {
         let rules = parse(
-            "[sites.\"blog-42\"]\nhosts = [\"WWW.News.Example.\", \"nyti.ms\"]\n\
+            "[sites.\"blog-42\"]\n\
+             hosts = [\"WWW.News.Example.\", \"nyti.ms\", \"news-blog.blogspot.com\"]\n\
              [sites.\"news.example\"]\nsuspect_terms = [\"casino\"]",
         )
         .unwrap();
-        assert_eq!(rules.hosts_of("blog-42"), ["news.example", "nyti.ms"]);
+        assert_eq!(
+            rules.hosts_of("blog-42"),
+            ["news.example", "nyti.ms", "news-blog.blogspot.com"]
+        );
         // A site table without hosts, and a site without a table, list none.
         assert!(rules.hosts_of("news.example").is_empty());
         assert!(rules.hosts_of("other").is_empty());
