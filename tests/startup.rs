@@ -98,6 +98,12 @@ async fn a_corrupt_or_truncated_model_file_is_named_and_nothing_stored_is_touche
     let refusal = one_line_refusal(&serve_with_model(&missing), "missing-model.json");
     assert!(refusal.contains("configuration's model"), "{refusal}");
     assert!(!refusal.contains("working directory"), "{refusal}");
+    // The configuration file is named too: that is where to look.
+    let config = directory.path().join("with-model.toml");
+    assert!(
+        refusal.ends_with(&format!("(set in {})", config.display())),
+        "{refusal}"
+    );
     // For a relative path the working directory is named too: a path read
     // from another working directory than meant is the usual cause.
     let relative = directory.path().join("relative-model.toml");

@@ -455,6 +455,10 @@ pub enum CliError {
     },
     #[error(transparent)]
     Server(#[from] ServerError),
+    /// A file the configuration names could not be used: the configuration
+    /// file is named too, since that is where the operator will look.
+    #[error("{source} (set in {file})")]
+    InConfigurationFile { file: String, source: ServerError },
     /// `listener` says which: gRPC, the console, the metrics.
     #[error("cannot listen for {listener} on {address}: {source}")]
     Bind {

@@ -52,7 +52,15 @@ pub fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> Result<(), C
         // ends the process at once, as an operator who stops a slow start
         // expects; nothing has been acknowledged yet.)
         let hangups = listen_for_hangups();
-        let prepared = State::prepare(&config)?;
+        let prepared = State::prepare(&config).map_err(|error| match (&error, &config_file) {
+            (crate::server::ServerError::ConfiguredFile { .. }, Some(file)) => {
+                CliError::InConfigurationFile {
+                    file: file.display().to_string(),
+                    source: error,
+                }
+            }
+            _ => CliError::from(error),
+        })?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| CliError::Bind {
