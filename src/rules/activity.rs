@@ -442,7 +442,8 @@ mod tests {
             check(&[recent("a", 10, "", "192.0.2.1", "hi")], ""),
             "The same IP address already posted 1 comment in the last 10 min."
         );
-        // Other names behind the address are counted with the author's.
+        // The other authors' names behind the address are counted, not the
+        // author's own.
         let shared = [
             recent("a", 10, "name:ann", "192.0.2.1", "hi"),
             recent("b", 10, "name:bob", "192.0.2.1", "hi"),

@@ -21,11 +21,10 @@ use crate::text::{for_each_link_token, normalize_keeping_full_stops, quoted, Tok
 /// is found in `best-casino-sites.example` but not in
 /// `bestcasinosites.example` (a phrase written without its spaces is, in
 /// the website's host: see [`joined_keywords`]). A plural is a term of its
-/// own. Words that
-/// are also names, placeholders or other things are left out or written
-/// as phrases: "porn" (the Finnish-Swedish surname Pörn, read without its
-/// accent), "xxx" (kisses, and a placeholder in a required website field),
-/// "escort" (a car).
+/// own. Words that are also names, placeholders or other things are left
+/// out or written as phrases: "porn" (the Finnish-Swedish surname Pörn,
+/// read without its accent), "xxx" (kisses, and a placeholder in a
+/// required website field), "escort" (a car).
 pub const BUILT_IN_AUTHOR_KEYWORDS: &[&str] = &[
     "casino",
     "casinos",
@@ -192,11 +191,10 @@ pub fn author_keyword(keywords: &LayeredTerms, subject: &Subject) -> Option<Stri
     let joined = joined_keywords(&words.website_host_words, &found_whole);
     let mut website: Vec<(&str, Option<String>)> =
         found_whole.into_iter().map(|term| (term, None)).collect();
-    website.extend(
-        joined
-            .into_iter()
-            .map(|(keyword, run)| (keyword, Some(format!("in \"{}\"", quoted(&run, 40))))),
-    );
+    website.extend(joined.into_iter().map(|(keyword, word)| {
+        let quoted = quoted(&word, super::QUOTED_TERM_CHARACTERS);
+        (keyword, Some(format!("in \"{quoted}\"")))
+    }));
     let name: Vec<(&str, Option<String>)> = keywords
         .find(&words.name)
         .into_iter()

@@ -283,12 +283,18 @@ fn labelled_contact(normalized: &str) -> Option<String> {
     if !LABEL.is_match(normalized) || !SCAM_SUBJECT.is_match(normalized) {
         return None;
     }
-    LABEL.find_iter(normalized).find_map(|label| {
-        let after = Reach::after(normalized, label.end());
+    LABEL.captures_iter(normalized).find_map(|label| {
+        let after = Reach::after(normalized, label.get(0)?.end());
         let detail = after
             .phone(Dialling::International)
             .or_else(|| after.email(is_free_mail))?;
-        let named = label.as_str().trim_end_matches(':').trim_end();
+        // The label's words, however the colon was written ("email ➡",
+        // "email address is"): named as "email:", "email address:".
+        let words = label.get(1)?.start()..label.get(2).unwrap_or(label.get(1)?).end();
+        let named = normalized[words]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         Some(message(&format!("\"{named}:\""), detail))
     })
 }
@@ -805,6 +811,24 @@ mod tests {
             message.contains("(\"email:\", \"recoverypro@gmail.com\")"),
             "{message}"
         );
+        // However the colon was written, the label is named by its words.
+        for (text, named) in [
+            (
+                "The hacker recovered my money. Email \u{27a1}\u{fe0f} recoverypro@gmail.com",
+                "(\"email:\", ",
+            ),
+            (
+                "The hacker recovered my money. Email address is recoverypro@gmail.com",
+                "(\"email address:\", ",
+            ),
+            (
+                "My trading mentor doubled my savings. Contact  me \u{2014} +1 555 201 3344",
+                "(\"contact me:\", ",
+            ),
+        ] {
+            let message = fires(text).unwrap_or_default();
+            assert!(message.contains(named), "{text}: {message}");
+        }
     }
 
     #[test]
